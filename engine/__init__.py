@@ -1,0 +1,1 @@
+"""Gridbase package."""
