@@ -1,0 +1,425 @@
+"""Semantic checks of a workspace, after the JSON Schema: every reference must resolve.
+
+Checks that people, departments and roles exist; that each base's fields, links, lookups,
+rollups and formulas point at real things and form no cycle; and that views, forms, roles,
+dashboards and automations name real tables and fields. Every problem is reported with its
+position and, where a near name exists, a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.errors import ConfigIssue
+from engine.loader import DOCS, Source, build_base, did_you_mean
+from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.plugins import field_types
+
+FILTER_OPS_BY_KIND = {
+    "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
+    "number": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_empty", "is_not_empty"},
+    "boolean": {"eq", "neq", "is_empty", "is_not_empty"},
+    "date": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty", "today", "this_week", "this_month", "past_n_days", "next_n_days"},
+    "array": {"eq", "neq", "contains", "not_contains", "has_any", "has_all", "is_empty", "is_not_empty"},
+}
+FILTER_OPS_BY_KIND["datetime"] = FILTER_OPS_BY_KIND["date"]
+ALL_OPS = set().union(*FILTER_OPS_BY_KIND.values())
+VARIABLES = {"$me", "$today", "$now", "$my_department"}
+RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|role|person):(?P<key>.+))$")
+
+
+def field_kind(table: TableDef, fkey: str) -> str:
+    from engine.schema import field_instance
+
+    return field_instance(table.fields[fkey]).kind
+
+
+def check_workspace(config: WorkspaceConfig, ws: Source | None, sources: list[Source], issues: list[ConfigIssue]) -> None:
+    if ws is not None:
+        _check_people(config, ws)
+    seen: dict[str, str] = {}
+    for src in sources:
+        base = build_base(src)
+        if base.key in seen:
+            src.error(("base",), f"base key '{base.key}' is already used by {seen[base.key]}", "give each base its own key")
+            continue
+        seen[base.key] = src.rel
+        BaseChecker(config, base, src).run()
+        config.bases[base.key] = base
+
+
+def _check_people(config: WorkspaceConfig, src: Source) -> None:
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        src.error(("timezone",), f"unknown timezone '{config.timezone}'", "use an IANA name such as Asia/Shanghai")
+    for key, dept in config.departments.items():
+        if dept.head and dept.head not in config.people:
+            src.error(("departments", key, "head"), f"unknown person '{dept.head}' as head of department '{key}'",
+                      did_you_mean(dept.head, config.people))
+        if dept.parent and dept.parent not in config.departments:
+            src.error(("departments", key, "parent"), f"unknown department '{dept.parent}'", did_you_mean(dept.parent, config.departments))
+    for key, person in config.people.items():
+        if person.department and person.department not in config.departments:
+            src.error(("people", key, "department"), f"unknown department '{person.department}' for person '{key}'",
+                      did_you_mean(person.department, config.departments))
+        for i, role in enumerate(person.roles):
+            if role not in config.roles:
+                src.error(("people", key, "roles", i), f"unknown role '{role}' for person '{key}'", did_you_mean(role, config.roles))
+        for i, channel in enumerate(person.channels):
+            if channel not in config.channels and channel != "inbox":
+                src.error(("people", key, "channels", i), f"unknown channel '{channel}' for person '{key}'",
+                          did_you_mean(channel, config.channels))
+    from engine.plugins import channel_types
+
+    known = channel_types()
+    for key, channel in config.channels.items():
+        if known.keys() and channel.type not in known:
+            src.error(("channels", key, "type"), f"unknown channel type '{channel.type}'", did_you_mean(channel.type, known.keys()))
+
+
+class BaseChecker:
+    def __init__(self, config: WorkspaceConfig, base: BaseDef, src: Source) -> None:
+        self.config, self.base, self.src = config, base, src
+
+    def err(self, path: tuple[Any, ...], message: str, hint: str = "", *, key: bool = False) -> None:
+        self.src.error(path, message, hint, key=key, doc=DOCS)
+
+    def run(self) -> None:
+        types = field_types()
+        for tkey, table in self.base.tables.items():
+            for fkey, fdef in list(table.fields.items()):
+                if fdef.type not in types:
+                    self.err(("tables", tkey, "fields", fkey, "type"), f"unknown field type '{fdef.type}' for field '{fkey}'",
+                             did_you_mean(fdef.type, types.keys()))
+                    del table.fields[fkey]
+        self._links()
+        self._computed()
+        for tkey, table in self.base.tables.items():
+            if table.primary not in table.fields:
+                self.err(("tables", tkey, "primary"), f"unknown field '{table.primary}' as primary of table '{tkey}'",
+                         did_you_mean(table.primary, table.fields))
+            for fkey, fdef in table.fields.items():
+                self._field_default(tkey, table, fkey, fdef)
+            self._views(tkey, table)
+            self._forms(tkey, table)
+        self._grants()
+        self._dashboards()
+        self._automations()
+        from engine.schema import resolve_computed
+
+        resolve_computed(self.config, self.base)
+
+    # -- fields ------------------------------------------------------------------------
+    def _table_ref(self, path: tuple[Any, ...], tkey: Any, what: str) -> TableDef | None:
+        table = self.base.tables.get(str(tkey))
+        if table is None:
+            self.err(path, f"unknown table '{tkey}' in {what}", did_you_mean(tkey, self.base.tables))
+        return table
+
+    def _field_ref(self, path: tuple[Any, ...], table: TableDef, fkey: Any, what: str) -> FieldDef | None:
+        fdef = table.fields.get(str(fkey))
+        if fdef is None:
+            names = {f.name: k for k, f in table.fields.items()}
+            hint = did_you_mean(fkey, table.fields) or did_you_mean(fkey, names)
+            if str(fkey) in names:
+                hint = f"use the field key '{names[str(fkey)]}' rather than its name"
+            self.err(path, f"unknown field '{fkey}' in {what}", hint)
+        return fdef
+
+    def _links(self) -> None:
+        for tkey, table in list(self.base.tables.items()):
+            for fkey, fdef in list(table.fields.items()):
+                if fdef.type != "link" or fdef.inverse_of:
+                    continue
+                path = ("tables", tkey, "fields", fkey)
+                target = self._table_ref(path + ("table",), fdef.options.get("table"), f"link field '{fkey}'")
+                inverse = fdef.options.get("inverse")
+                if target is None or not inverse:
+                    continue
+                existing = target.fields.get(inverse)
+                if existing is not None:
+                    if existing.type != "link" or existing.options.get("table") != tkey:
+                        self.err(path + ("inverse",), f"inverse field '{inverse}' of '{fkey}' already exists in table "
+                                 f"'{target.key}' and is not a link back to '{tkey}'", "choose another inverse key")
+                    else:
+                        existing.inverse_of = f"{tkey}.{fkey}"
+                        existing.options.setdefault("inverse", fkey)
+                    continue
+                target.fields[inverse] = FieldDef(
+                    key=inverse, type="link", name=str(fdef.options.get("inverse_name", inverse)),
+                    options={"table": tkey, "multiple": True, "inverse": fkey}, inverse_of=f"{tkey}.{fkey}")
+
+    def _computed(self) -> None:
+        from engine.schema import FormulaRefs, computed_deps
+
+        graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for tkey, table in self.base.tables.items():
+            for fkey, fdef in table.fields.items():
+                path = ("tables", tkey, "fields", fkey)
+                if fdef.type in ("lookup", "rollup"):
+                    link = self._field_ref(path + ("link",), table, fdef.options.get("link"), f"{fdef.type} field '{fkey}'")
+                    if link is None:
+                        continue
+                    if link.type != "link":
+                        self.err(path + ("link",), f"field '{link.key}' used by {fdef.type} '{fkey}' is a {link.type}, not a link")
+                        continue
+                    target = self.base.tables.get(link.options.get("table", ""))
+                    if target is not None:
+                        self._field_ref(path + ("field",), target, fdef.options.get("field"), f"{fdef.type} field '{fkey}'")
+                elif fdef.type == "formula":
+                    try:
+                        FormulaRefs(table, fdef)
+                    except ValueError as exc:
+                        self.err(path + ("formula",), f"formula of field '{fkey}': {exc}")
+                        fdef.options["broken"] = True
+                        continue
+                graph[(tkey, fkey)] = computed_deps(self.base, table, fdef)
+        # Cycle detection, reported once per cycle at its first field.
+        state: dict[tuple[str, str], int] = {}
+        stack: list[tuple[str, str]] = []
+
+        def visit(node: tuple[str, str]) -> None:
+            state[node] = 1
+            stack.append(node)
+            for dep in graph.get(node, []):
+                if state.get(dep) == 1:
+                    cycle = stack[stack.index(dep):] + [dep]
+                    self.err(("tables", dep[0], "fields", dep[1]), "computed fields form a cycle: " +
+                             " → ".join(f"{t}.{f}" for t, f in cycle), "break the cycle by removing one reference")
+                    for t, f in cycle:
+                        self.base.tables[t].fields[f].options["broken"] = True
+                elif state.get(dep) is None and dep in graph:
+                    visit(dep)
+            stack.pop()
+            state[node] = 2
+
+        for node in graph:
+            if node not in state:
+                visit(node)
+
+    def _field_default(self, tkey: str, table: TableDef, fkey: str, fdef: FieldDef) -> None:
+        if fdef.default is None:
+            return
+        from engine.schema import field_instance
+
+        path = ("tables", tkey, "fields", fkey, "default")
+        if isinstance(fdef.default, str) and fdef.default.startswith("$"):
+            allowed = {"person": {"$me"}, "created_by": set(), "datetime": {"$now", "$today"}, "date": {"$today", "$now"}}
+            if fdef.default not in allowed.get(fdef.type, set()):
+                self.err(path, f"default '{fdef.default}' cannot be used for a {fdef.type} field",
+                         "$me suits person fields, $now and $today suit date and datetime fields")
+            return
+        try:
+            field_instance(fdef, self.config).coerce(fdef.default)
+        except ValueError as exc:
+            self.err(path, f"default of field '{fkey}' is invalid: {exc}")
+
+    # -- filters -----------------------------------------------------------------------
+    def filter(self, path: tuple[Any, ...], table: TableDef, flt: Any, what: str) -> None:
+        if not isinstance(flt, dict):
+            return
+        for key, value in flt.items():
+            sub = path + (key,)
+            if key in ("and", "or"):
+                for i, item in enumerate(value or []):
+                    self.filter(sub + (i,), table, item, what)
+            elif key == "not":
+                self.filter(sub, table, value, what)
+            elif key == "formula":
+                from engine.schema import FormulaRefs
+
+                try:
+                    FormulaRefs(table, FieldDef("_filter", "formula", "filter", {"formula": value}))
+                except ValueError as exc:
+                    self.err(sub, f"formula in {what}: {exc}")
+            else:
+                fdef = self._field_ref(sub, table, key, what)
+                if fdef is None or fdef.key not in table.fields:
+                    continue
+                kind = field_kind(table, fdef.key)
+                if isinstance(value, dict):
+                    for op in value:
+                        if op not in ALL_OPS:
+                            self.err(sub + (op,), f"unknown operator '{op}' in {what}", did_you_mean(op, sorted(ALL_OPS)), key=True)
+                        elif op not in FILTER_OPS_BY_KIND.get(kind, ALL_OPS):
+                            self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
+                                     "it applies to: " + ", ".join(sorted(FILTER_OPS_BY_KIND.get(kind, ALL_OPS))), key=True)
+                if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
+                    self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
+
+    # -- views and forms ---------------------------------------------------------------
+    def _views(self, tkey: str, table: TableDef) -> None:
+        for vkey, view in table.views.items():
+            path = ("tables", tkey, "views", vkey)
+            what = f"view '{vkey}'"
+            for i, fkey in enumerate(view.fields or []):
+                self._field_ref(path + ("fields", i), table, fkey, what)
+            for i, item in enumerate(view.sort):
+                self._field_ref(path + ("sort", i), table, str(item).lstrip("-+"), what)
+            self.filter(path + ("filter",), table, view.filter, what)
+            if view.group_by:
+                fdef = self._field_ref(path + ("group_by",), table, view.group_by, what)
+                if fdef and view.type == "kanban" and fdef.type not in ("single_select", "person"):
+                    self.err(path + ("group_by",), f"kanban view '{vkey}' must group by a single_select or person field, "
+                             f"'{fdef.key}' is a {fdef.type}")
+            elif view.type == "kanban":
+                self.err(path, f"kanban view '{vkey}' needs group_by", "name a single_select or person field")
+            if view.type == "calendar":
+                if not view.date_field:
+                    self.err(path, f"calendar view '{vkey}' needs date_field", "name a date or datetime field")
+                else:
+                    fdef = self._field_ref(path + ("date_field",), table, view.date_field, what)
+                    if fdef and field_kind(table, fdef.key) not in ("date", "datetime"):
+                        self.err(path + ("date_field",), f"date_field '{fdef.key}' of view '{vkey}' is not a date or datetime field")
+            if view.cover:
+                fdef = self._field_ref(path + ("cover",), table, view.cover, what)
+                if fdef and fdef.type != "attachment":
+                    self.err(path + ("cover",), f"cover '{fdef.key}' of view '{vkey}' is not an attachment field")
+            for i, role in enumerate(view.roles or []):
+                if role not in self.config.roles:
+                    self.err(path + ("roles", i), f"unknown role '{role}' in {what}", did_you_mean(role, self.config.roles))
+
+    def _forms(self, tkey: str, table: TableDef) -> None:
+        from engine.schema import field_instance
+
+        for fkey, form in table.forms.items():
+            path = ("tables", tkey, "forms", fkey)
+            what = f"form '{fkey}'"
+            for i, ff in enumerate(form.fields):
+                fdef = self._field_ref(path + ("fields", i), table, ff.field, what)
+                if fdef and field_types()[fdef.type].computed:
+                    self.err(path + ("fields", i), f"field '{fdef.key}' in {what} is computed and cannot be filled in")
+            for key, value in form.prefill.items():
+                fdef = self._field_ref(path + ("prefill", key), table, key, what)
+                if fdef and fdef.key in table.fields and not (isinstance(value, str) and value.startswith("$")):
+                    try:
+                        field_instance(fdef, self.config).coerce(value)
+                    except ValueError as exc:
+                        self.err(path + ("prefill", key), f"prefill of '{key}' in {what} is invalid: {exc}")
+            if form.submitter:
+                fdef = self._field_ref(path + ("submitter",), table, form.submitter, what)
+                if fdef and fdef.type != "person":
+                    self.err(path + ("submitter",), f"submitter field '{fdef.key}' of {what} must be a person field")
+
+    # -- roles, dashboards, automations ------------------------------------------------
+    def _grants(self) -> None:
+        for rkey, grants in self.base.grants.items():
+            if rkey not in self.config.roles:
+                self.err(("roles", rkey), f"unknown role '{rkey}'", did_you_mean(rkey, self.config.roles)
+                         or "declare roles in workspace.yaml", key=True)
+            for tkey, grant in grants.items():
+                table = self._table_ref(("roles", rkey, tkey), tkey, f"role '{rkey}'")
+                if table is None:
+                    continue
+                what = f"role '{rkey}'"
+                self.filter(("roles", rkey, tkey, "rows"), table, grant.rows, what)
+                self.filter(("roles", rkey, tkey, "edit_rows"), table, grant.edit_rows, what)
+                for fkey in grant.fields:
+                    self._field_ref(("roles", rkey, tkey, "fields", fkey), table, fkey, what)
+
+    def _dashboards(self) -> None:
+        for dkey, dash in self.base.dashboards.items():
+            for i, w in enumerate(dash.widgets):
+                path = ("dashboards", dkey, "widgets", i)
+                what = f"dashboard '{dkey}'"
+                table = self._table_ref(path + ("table",), w.table, what)
+                if table is None:
+                    continue
+                if w.field:
+                    fdef = self._field_ref(path + ("field",), table, w.field, what)
+                    if fdef and fdef.key in table.fields and field_kind(table, fdef.key) != "number" and w.aggregate in ("sum", "avg"):
+                        self.err(path + ("field",), f"{w.aggregate} needs a number field, '{fdef.key}' is a {fdef.type}")
+                elif w.aggregate in ("sum", "avg"):
+                    self.err(path, f"widget '{w.title}' with aggregate {w.aggregate} needs a field")
+                if w.group_by:
+                    self._field_ref(path + ("group_by",), table, w.group_by, what)
+                elif w.type != "number":
+                    self.err(path, f"{w.type} chart '{w.title}' needs group_by", "name the field to group by")
+                self.filter(path + ("filter",), table, w.filter, what)
+                self.filter(path + ("where",), table, w.where, what)
+            for i, role in enumerate(dash.roles or []):
+                if role not in self.config.roles:
+                    self.err(("dashboards", dkey, "roles", i), f"unknown role '{role}'", did_you_mean(role, self.config.roles))
+
+    def _automations(self) -> None:
+        forms = {fk: t for t in self.base.tables.values() for fk in t.forms}
+        for akey, auto in self.base.automations.items():
+            path = ("automations", akey)
+            what = f"automation '{akey}'"
+            table: TableDef | None = None
+            when = auto.when
+            if auto.trigger == "form":
+                fkey = when.get("form")
+                if fkey not in forms:
+                    self.err(path + ("when", "form"), f"unknown form '{fkey}' in {what}", did_you_mean(fkey, forms))
+                else:
+                    table = forms[fkey]
+            elif auto.table:
+                table = self._table_ref(path + ("when", auto.trigger if auto.trigger != "schedule" else "table"), auto.table, what)
+            if table is not None:
+                for i, fkey in enumerate(when.get("fields") or []):
+                    self._field_ref(path + ("when", "fields", i), table, fkey, what)
+                if auto.trigger == "date":
+                    fdef = self._field_ref(path + ("when", "field"), table, when.get("field"), what)
+                    if fdef and fdef.key in table.fields and field_kind(table, fdef.key) not in ("date", "datetime"):
+                        self.err(path + ("when", "field"), f"field '{fdef.key}' of {what} is not a date or datetime field")
+                self.filter(path + ("when", "filter"), table, when.get("filter"), what)
+                self.filter(path + ("if",), table, auto.condition, what)
+            for i, (kind, spec) in enumerate(auto.actions):
+                self._action(path + ("do", i, kind), kind, spec, table, what)
+
+    def _action(self, path: tuple[Any, ...], kind: str, spec: Any, table: TableDef | None, what: str) -> None:
+        from jinja2 import TemplateSyntaxError
+        from jinja2.sandbox import SandboxedEnvironment
+
+        env = SandboxedEnvironment()
+        spec = spec or {}
+        for key, value in (spec.items() if isinstance(spec, dict) else []):
+            for text in ([value] if isinstance(value, str) else value.values() if isinstance(value, dict) else []):
+                if isinstance(text, str):
+                    try:
+                        env.parse(text)
+                    except TemplateSyntaxError as exc:
+                        self.err(path + (key,), f"template error in {what}: {exc.message}")
+        if kind in ("notify", "email"):
+            to = spec.get("to", [])
+            for i, item in enumerate([to] if isinstance(to, str) else to):
+                self._recipient(path + ("to", i) if not isinstance(to, str) else path + ("to",), str(item), table, what)
+            for i, ch in enumerate(spec.get("channels", []) or []):
+                if ch not in self.config.channels:
+                    self.err(path + ("channels", i), f"unknown channel '{ch}' in {what}", did_you_mean(ch, self.config.channels))
+        elif kind == "update" and table is not None:
+            for fkey in spec:
+                self._field_ref(path + (fkey,), table, fkey, what)
+        elif kind == "create":
+            target = self._table_ref(path + ("table",), spec.get("table"), what)
+            if target is not None:
+                for fkey in spec.get("fields", {}) or {}:
+                    self._field_ref(path + ("fields", fkey), target, fkey, what)
+                if spec.get("link"):
+                    fdef = self._field_ref(path + ("link",), target, spec["link"], what)
+                    if fdef and (fdef.type != "link" or (table and fdef.options.get("table") != table.key)):
+                        self.err(path + ("link",), f"field '{fdef.key}' of {what} must be a link to the triggering table")
+
+    def _recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
+        match = RECIPIENT.match(item)
+        if not match:
+            self.err(path, f"recipient '{item}' in {what} is not understood",
+                     "write {person_field}, dept:KEY, role:KEY or person:KEY")
+            return
+        if match.group("field"):
+            if table is None:
+                self.err(path, f"recipient '{item}' in {what} needs a record; this trigger has none")
+                return
+            fdef = self._field_ref(path, table, match.group("field"), what)
+            if fdef and fdef.type not in ("person", "created_by", "modified_by", "lookup", "email"):
+                self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}, not a person field")
+            return
+        kind, key = match.group("kind"), match.group("key")
+        pool: dict[str, Any] = {"dept": self.config.departments, "role": self.config.roles, "person": self.config.people}[kind]
+        if key not in pool:
+            label = {"dept": "department", "role": "role", "person": "person"}[kind]
+            self.err(path, f"unknown {label} '{key}' in {what}", did_you_mean(key, pool))

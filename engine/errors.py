@@ -1,0 +1,66 @@
+"""Named exceptions of the engine.
+
+Every error a person can cause carries a message written for that person: which field,
+which value, what was expected. Callers above the engine turn these into HTTP statuses or
+command-line exit codes; nothing here is ever shown as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GridbaseError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a workspace's YAML, located by file, line and column (1-based)."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+    doc: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.message}"
+        if self.hint:
+            text += f"; {self.hint}"
+        if self.doc:
+            text += f" (see {self.doc})"
+        return text
+
+
+class ConfigError(GridbaseError):
+    """The workspace YAML is invalid; `.issues` lists every problem found."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class ValidationError(GridbaseError):
+    """A value given for a field cannot be accepted. `.errors` maps field key -> message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(errors.values()))
+
+
+class NotFoundError(GridbaseError):
+    """A base, table, field or record does not exist, or the actor may not see it."""
+
+
+class PermissionDenied(GridbaseError):
+    """The actor may see the thing but may not do this to it."""
+
+
+class MigrationRefused(GridbaseError):
+    """A migration would lose data and `allow_data_loss` was not given."""
+
+
+class QueryError(GridbaseError):
+    """A filter, sort or grouping names something unknown or uses a wrong operator."""

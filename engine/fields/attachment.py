@@ -1,0 +1,42 @@
+"""Field type `attachment`: files stored content-addressed on disk.
+
+The value is a list of `{id, name, size, type}`; the bytes live under the workspace's
+attachment folder by SHA-256 (see engine.attachments). The record service checks that each
+id was uploaded; `max_size_mb` and `accept` are checked at upload.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid, dump_json_list, load_json_list
+
+ATTACHMENT_ID = re.compile(r"^att[0-9a-f]{16,64}$")
+
+
+class AttachmentField(FieldType):
+    type = "attachment"
+    kind = "array"
+    description = "Files; `max_size_mb` and `accept` (MIME patterns such as image/*) limit uploads."
+    good = [({}, [{"id": "att0123456789abcdef", "name": "报告.pdf", "size": 10, "type": "application/pdf"}],
+             [{"id": "att0123456789abcdef", "name": "报告.pdf", "size": 10, "type": "application/pdf"}])]
+    bad = [({}, "file.pdf"), ({}, [{"name": "x"}])]
+
+    def parse(self, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for item in items:
+            if not isinstance(item, dict) or not ATTACHMENT_ID.match(str(item.get("id", ""))):
+                raise Invalid("expected uploaded files ({id, name}); upload the file first")
+            out.append({"id": item["id"], "name": str(item.get("name", ""))[:255],
+                        "size": int(item.get("size", 0) or 0), "type": str(item.get("type", ""))[:100]})
+        if not self.options.get("multiple", True) and len(out) > 1:
+            raise Invalid("expected one file")
+        return dump_json_list(out)
+
+    def load(self, stored: Any) -> Any:
+        return load_json_list(stored)
+
+    def display(self, stored: Any) -> str:
+        return ", ".join(str(a.get("name", "")) for a in load_json_list(stored) if isinstance(a, dict))

@@ -1,0 +1,26 @@
+"""Field type `autonumber`: 1, 2, 3… given by the engine at creation, never reused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+
+
+class AutonumberField(FieldType):
+    type = "autonumber"
+    kind = "number"
+    sql_type = "INTEGER"
+    computed = True
+    indexed = True
+    description = "A number given at creation; `prefix` and `digits` (zero padding) shape its display."
+    good: list[tuple[dict[str, Any], Any, Any]] = []
+    bad = [({}, 7)]
+
+    def coerce(self, value: Any) -> Any:
+        raise Invalid("is numbered by the engine and cannot be set")
+
+    def display(self, stored: Any) -> str:
+        if stored is None:
+            return ""
+        return f"{self.options.get('prefix', '')}{int(stored):0{int(self.options.get('digits', 0))}d}"

@@ -1,0 +1,121 @@
+"""The field-type interface: a dozen methods, one small class per type.
+
+A field type knows how to turn what a person typed into the value stored in its SQLite
+column (`coerce`), how to read that back as the JSON value the API returns (`load`), how
+to show it as text (`display`) and which Python value formulas see (`formula_value`).
+Its `kind` (text, number, boolean, date, datetime, array) decides which filter operators
+apply and how formulas treat it. `good` and `bad` hold examples that the registry-wide
+contract tests run for every type, so a new type is tested the day it is added.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from engine.model import FieldDef, Person
+
+
+class Invalid(ValueError):
+    """A value cannot be read; the message says what form was expected."""
+
+
+@dataclass
+class FieldContext:
+    """What a field type may need to know about its workspace."""
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    people: dict[str, Person] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FieldType:
+    """Base class. Subclasses set the class attributes and override what differs."""
+
+    type: ClassVar[str] = ""
+    kind: str = "text"
+    sql_type: str = "TEXT"
+    computed: ClassVar[bool] = False
+    indexed: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+    # Examples for contract tests: (options, typed value, expected loaded value) and (options, bad value).
+    good: ClassVar[list[tuple[dict[str, Any], Any, Any]]] = []
+    bad: ClassVar[list[tuple[dict[str, Any], Any]]] = []
+
+    def __init__(self, fdef: FieldDef, ctx: FieldContext | None = None) -> None:
+        self.fdef = fdef
+        self.options = fdef.options
+        self.ctx = ctx or FieldContext()
+
+    # -- writing -----------------------------------------------------------------------
+    def coerce(self, value: Any) -> Any:
+        """Turn a typed or API value into the stored SQL value; raise Invalid if it cannot."""
+        if is_blank(value):
+            return None
+        return self.parse(value)
+
+    def parse(self, value: Any) -> Any:
+        """Read a non-blank value (subclasses override)."""
+        return str(value)
+
+    # -- reading -----------------------------------------------------------------------
+    def load(self, stored: Any) -> Any:
+        """The stored SQL value as the JSON value the API returns."""
+        return stored
+
+    def display(self, stored: Any) -> str:
+        """The stored value as text for a person (workspace timezone, no markup)."""
+        value = self.load(stored)
+        if value is None:
+            return ""
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    def formula_value(self, stored: Any) -> Any:
+        """The stored value as formulas see it."""
+        return self.load(stored)
+
+    def sort_sql(self, column: str) -> str:
+        """SQL expression to sort by (quoted column given)."""
+        return column
+
+    def empty_sql(self, column: str) -> str:
+        """SQL condition that is true when the value is blank."""
+        return f"({column} IS NULL OR {column} = '')"
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "") or value == []
+
+
+def load_json_list(stored: Any) -> list[Any]:
+    if stored is None or stored == "":
+        return []
+    if isinstance(stored, list):
+        return stored
+    try:
+        value = json.loads(stored)
+    except (TypeError, ValueError):
+        return [stored]
+    return value if isinstance(value, list) else [value]
+
+
+def dump_json_list(values: list[Any]) -> str | None:
+    return json.dumps(values, ensure_ascii=False) if values else None
+
+
+def split_list(value: Any) -> list[Any]:
+    """A list from a list, or from text separated by commas (English or Chinese) or newlines."""
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if not is_blank(v)]
+    if isinstance(value, str):
+        for sep in ("，", "、", "\n", ";", "；"):
+            value = value.replace(sep, ",")
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value]

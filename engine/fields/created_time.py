@@ -1,0 +1,19 @@
+"""Field type `created_time`: when the record was created (kept by the engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import Invalid
+from engine.fields.datetime import DateTimeField
+
+
+class CreatedTimeField(DateTimeField):
+    type = "created_time"
+    computed = True
+    description = "When the record was created; set by the engine."
+    good: list[tuple[dict[str, Any], Any, Any]] = []
+    bad = [({}, "2026-01-01")]
+
+    def coerce(self, value: Any) -> Any:
+        raise Invalid("is set by the engine and cannot be changed")

@@ -1,0 +1,62 @@
+"""Field type `datetime`: a moment, stored in UTC, shown in the workspace timezone.
+
+Text without an offset is read in the workspace timezone (Asia/Shanghai by default).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+from engine.fields.date import read_date
+
+STORE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def read_datetime(value: Any, tz: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        text = str(value).strip().replace("年", "-").replace("月", "-").replace("日", " ").replace("/", "-")
+        text = re.sub(r"\s+", " ", text).strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                moment = datetime.combine(read_date(text, tz), time())
+            except Invalid:
+                raise Invalid("expected a date and time such as 2026-11-25 14:30") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(timezone.utc)
+
+
+class DateTimeField(FieldType):
+    type = "datetime"
+    kind = "datetime"
+    indexed = True
+    description = "A date and time; stored in UTC, shown in the workspace timezone."
+    good = [({}, "2026-11-25 14:30", "2026-11-25T06:30:00.000Z"), ({}, "2026-11-25T06:30:00Z", "2026-11-25T06:30:00.000Z"),
+            ({}, "2026-11-25T14:30:00+08:00", "2026-11-25T06:30:00.000Z")]
+    bad = [({}, "25/11/2026 2pm"), ({}, True)]
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, (bool, int, float)):
+            raise Invalid("expected a date and time such as 2026-11-25 14:30")
+        return read_datetime(value, self.ctx.tz).strftime(STORE_FORMAT)
+
+    def load(self, stored: Any) -> Any:
+        return None if not stored else stored[:-1] + ".000Z"
+
+    def display(self, stored: Any) -> str:
+        moment = self.formula_value(stored)
+        return "" if moment is None else moment.astimezone(self.ctx.tz).strftime("%Y-%m-%d %H:%M")
+
+    def formula_value(self, stored: Any) -> Any:
+        if not stored:
+            return None
+        return datetime.strptime(stored, STORE_FORMAT).replace(tzinfo=timezone.utc)

@@ -1,0 +1,24 @@
+"""Field type `email`: an e-mail address."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+
+
+class EmailField(FieldType):
+    type = "email"
+    kind = "text"
+    description = "An e-mail address such as name@example.org."
+    good = [({}, " Li.Na@Example.org ", "Li.Na@Example.org")]
+    bad = [({}, "not-an-email"), ({}, "a@b")]
+
+    def parse(self, value: Any) -> Any:
+        text = str(value).strip()
+        if not _EMAIL.match(text):
+            raise Invalid("expected an e-mail address like name@example.org")
+        return text

@@ -1,0 +1,30 @@
+"""Field type `multi_select`: any number of options out of a declared list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid, dump_json_list, load_json_list, split_list
+from engine.fields.single_select import match_option, option_names
+
+
+class MultiSelectField(FieldType):
+    type = "multi_select"
+    kind = "array"
+    description = "Options out of `options`; accepts a list or text separated by commas or 、."
+    good = [({"options": ["种植", "正畸", "洁治"]}, "种植、洁治", ["种植", "洁治"]), ({"options": ["a", "b"]}, ["b", "a", "b"], ["b", "a"])]
+    bad = [({"options": ["a", "b"]}, "c"), ({"options": ["a"]}, {"x": 1})]
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            raise Invalid(f"expected options out of: {', '.join(option_names(self.options))}")
+        names = option_names(self.options)
+        chosen: list[str] = []
+        for item in split_list(value):
+            name = match_option(names, item)
+            if name not in chosen:
+                chosen.append(name)
+        return dump_json_list(chosen)
+
+    def load(self, stored: Any) -> Any:
+        return load_json_list(stored)

@@ -1,0 +1,61 @@
+"""Field type `number`: a number with a fixed precision (decimal places)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+
+
+def read_number(value: Any, strip: str = "") -> float:
+    """A float from a number or text such as '1,234.5'; raise Invalid otherwise."""
+    if isinstance(value, bool):
+        raise Invalid("expected a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
+        for ch in strip:
+            text = text.replace(ch, "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise Invalid("expected a number such as 12 or 3.5") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise Invalid("expected a finite number")
+    return number
+
+
+def shape(number: float, precision: int) -> int | float:
+    rounded = round(number, precision)
+    return int(rounded) if precision == 0 else rounded
+
+
+class NumberField(FieldType):
+    type = "number"
+    kind = "number"
+    sql_type = "REAL"
+    description = "A number; `precision` decimal places (default 0)."
+    good = [({}, "1,234", 1234), ({"precision": 2}, 3.14159, 3.14), ({"precision": 1}, "-0.25", -0.2)]
+    bad = [({}, "abc"), ({}, True), ({"min": 0}, -1), ({"max": 10}, "11")]
+
+    def parse(self, value: Any) -> Any:
+        number = shape(read_number(value), int(self.options.get("precision", 0)))
+        low, high = self.options.get("min"), self.options.get("max")
+        if low is not None and number < low:
+            raise Invalid(f"expected a number of at least {low}")
+        if high is not None and number > high:
+            raise Invalid(f"expected a number of at most {high}")
+        return number
+
+    def load(self, stored: Any) -> Any:
+        if stored is None:
+            return None
+        return shape(float(stored), int(self.options.get("precision", 0)))
+
+    def display(self, stored: Any) -> str:
+        value = self.load(stored)
+        if value is None:
+            return ""
+        precision = int(self.options.get("precision", 0))
+        return f"{value:,.{precision}f}"

@@ -1,0 +1,35 @@
+"""Field type `percent`: stored as a fraction (0.25 is 25%).
+
+Text is read as a percentage ("25" or "25%" is 0.25); a JSON number is already a fraction,
+as in Airtable's API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType
+from engine.fields.number import read_number
+
+
+class PercentField(FieldType):
+    type = "percent"
+    kind = "number"
+    sql_type = "REAL"
+    description = "A percentage, stored as a fraction; `precision` decimal places of the percentage."
+    good = [({}, "25%", 0.25), ({}, "12.5", 0.125), ({}, 0.5, 0.5)]
+    bad = [({}, "lots"), ({}, True)]
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return round(read_number(value, strip="%％") / 100, 10)
+        return read_number(value)
+
+    def load(self, stored: Any) -> Any:
+        return None if stored is None else float(stored)
+
+    def display(self, stored: Any) -> str:
+        if stored is None:
+            return ""
+        precision = int(self.options.get("precision", 0))
+        return f"{float(stored) * 100:.{precision}f}%"

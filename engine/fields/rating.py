@@ -1,0 +1,33 @@
+"""Field type `rating`: a whole number of stars from 1 to `max` (default 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+
+
+class RatingField(FieldType):
+    type = "rating"
+    kind = "number"
+    sql_type = "INTEGER"
+    description = "Stars from 1 to `max` (default 5); accepts 3 or ★★★."
+    good = [({}, "4", 4), ({}, "★★★", 3), ({"max": 10}, 9, 9)]
+    bad = [({}, 6), ({}, "good"), ({}, 2.5)]
+
+    def parse(self, value: Any) -> Any:
+        top = int(self.options.get("max", 5))
+        if isinstance(value, str) and value.strip() and set(value.strip()) <= {"★", "⭐"}:
+            value = len(value.strip())
+        try:
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError
+            stars = int(float(value))
+        except (TypeError, ValueError):
+            raise Invalid(f"expected a whole number from 1 to {top}") from None
+        if not 0 <= stars <= top:
+            raise Invalid(f"expected a whole number from 1 to {top}")
+        return stars or None
+
+    def display(self, stored: Any) -> str:
+        return "" if not stored else "★" * int(stored)

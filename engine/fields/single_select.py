@@ -1,0 +1,51 @@
+"""Field type `single_select`: one option out of a declared list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldType, Invalid
+
+
+def option_names(options: dict[str, Any]) -> list[str]:
+    out = []
+    for item in options.get("options", []):
+        out.append(str(item["name"]) if isinstance(item, dict) else str(item))
+    return out
+
+
+def match_option(names: list[str], value: Any) -> str:
+    text = str(value).strip()
+    if text in names:
+        return text
+    folded = {n.casefold(): n for n in names}
+    if text.casefold() in folded:
+        return folded[text.casefold()]
+    raise Invalid(f"expected one of: {', '.join(names)}")
+
+
+class SingleSelectField(FieldType):
+    type = "single_select"
+    kind = "text"
+    indexed = True
+    description = "One option out of `options` (names, or {name, color})."
+    good = [({"options": ["待受理", "处理中"]}, "处理中", "处理中"), ({"options": [{"name": "Open", "color": "red"}]}, "open", "Open")]
+    bad = [({"options": ["待受理", "处理中"]}, "已删除"), ({"options": ["a"]}, ["a", "b"])]
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, (list, dict)):
+            raise Invalid(f"expected one of: {', '.join(option_names(self.options))}")
+        return match_option(option_names(self.options), value)
+
+    def sort_sql(self, column: str) -> str:
+        # Sort by the declared option order, as Airtable does.
+        names = option_names(self.options)
+        if not names or len(names) > 200:
+            return column
+        cases = " ".join(f"WHEN {quote_literal(n)} THEN {i}" for i, n in enumerate(names))
+        return f"(CASE {column} {cases} ELSE {len(names)} END)"
+
+
+def quote_literal(text: str) -> str:
+    """An SQL string literal for a *declared* option name (from YAML, never user input)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,81 @@
+"""Evaluation of a formula tree against one record.
+
+Words: the *environment* (`Env`) is the record seen by the formula. Evaluation never raises for
+bad data: a failure becomes an error value (`FormulaError`) that flows up through
+operators and functions (only ISERROR looks at it) and is shown as `#ERROR!`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.formula.env import Env
+from engine.formula.errors import Fail, FormulaError
+from engine.formula.functions import FUNCTIONS
+from engine.formula.nodes import COMPARISONS, Binary, Boolean, Call, Field, Node, Number, String, Unary
+from engine.formula.operators import arithmetic, compare, join, negate
+
+
+def evaluate(node: Node, env: Env) -> Any:
+    """The value of a formula for one record, or a `FormulaError`; never raises for bad data."""
+    try:
+        return _eval(node, env)
+    except Fail as exc:
+        return FormulaError(exc.reason)
+
+
+def _eval(node: Node, env: Env) -> Any:
+    if isinstance(node, Number | String | Boolean):
+        return node.value
+    if isinstance(node, Field):
+        if node.name not in env.values:
+            return FormulaError(f"unknown field {node.name!r}")
+        return env.values[node.name]
+    if isinstance(node, Unary):
+        operand = _eval(node.operand, env)
+        if isinstance(operand, FormulaError):
+            return operand
+        return _guard(negate, operand)
+    if isinstance(node, Binary):
+        left = _eval(node.left, env)
+        if isinstance(left, FormulaError):
+            return left
+        right = _eval(node.right, env)
+        if isinstance(right, FormulaError):
+            return right
+        if node.op == "&":
+            return join(left, right)
+        if node.op in COMPARISONS:
+            return _guard(compare, node.op, left, right, env.tz)
+        return _guard(arithmetic, node.op, left, right)
+    return _call(node, env)
+
+
+def _guard(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Fail as exc:
+        return FormulaError(exc.reason)
+
+
+def _call(node: Call, env: Env) -> Any:
+    spec = FUNCTIONS[node.name]
+    args: list[Any]
+    if spec.lazy:
+        args = [_thunk(arg, env) for arg in node.args]
+    else:
+        args = [_eval(arg, env) for arg in node.args]
+        if not spec.takes_errors:
+            for value in args:
+                if isinstance(value, FormulaError):
+                    return value
+    try:
+        return spec.impl(env, *args)
+    except Fail as exc:
+        return FormulaError(exc.reason)
+    except (ValueError, ArithmeticError) as exc:
+        return FormulaError(f"{node.name}: {exc}")
+
+
+def _thunk(node: Node, env: Env) -> Any:
+    return lambda: _eval(node, env)

@@ -1,0 +1,233 @@
+"""Loading a workspace folder: YAML → JSON Schema check → typed config → semantic checks.
+
+`load_workspace(DIR)` returns a `WorkspaceConfig` or raises `ConfigError` listing every
+problem found, each as `FILE:LINE:COL: message`. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+
+from engine.errors import ConfigError, ConfigIssue
+from engine.model import (
+    AutomationDef, BaseDef, Channel, DashboardDef, Department, FieldDef, FieldGrant, FormDef,
+    FormField, Person, Role, TableDef, TableGrant, ViewDef, Widget, WorkspaceConfig,
+)
+from engine.yamlsource import Path as YPath
+from engine.yamlsource import Positions, YamlProblem, load_yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+DOCS = "docs/yaml-reference.md"
+TRIGGERS = ("created", "updated", "matches", "form", "schedule", "date", "manual")
+
+
+@lru_cache(maxsize=4)
+def schema(name: str) -> dict[str, Any]:
+    path = SCHEMA_DIR / f"{name}.schema.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+class Source:
+    """One YAML file with its positions, collecting issues as they are found."""
+
+    def __init__(self, rel: str, data: Any, pos: Positions, issues: list[ConfigIssue]) -> None:
+        self.rel, self.data, self.pos, self.issues = rel, data, pos, issues
+
+    def error(self, path: YPath, message: str, hint: str = "", *, key: bool = False, doc: str = "") -> None:
+        line, col = self.pos.of(path, key=key)
+        self.issues.append(ConfigIssue(self.rel, line, col, message, hint, doc))
+
+
+def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | None:
+    rel = os.path.relpath(path, root.parent) if root.parent != path.parent else path.name
+    rel = str(Path(root.name) / path.relative_to(root))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(ConfigIssue(rel, 1, 1, f"file is not UTF-8 text (byte {exc.start})", "save it as UTF-8"))
+        return None
+    except OSError as exc:
+        issues.append(ConfigIssue(rel, 1, 1, f"cannot read file: {exc.strerror}"))
+        return None
+    try:
+        data, pos = load_yaml(text)
+    except YamlProblem as exc:
+        issues.append(ConfigIssue(rel, exc.line, exc.col, exc.message))
+        return None
+    if data is None:
+        issues.append(ConfigIssue(rel, 1, 1, "file is empty", "it must be a mapping of keys, see " + DOCS))
+        return None
+    if not isinstance(data, dict):
+        issues.append(ConfigIssue(rel, 1, 1, f"file must be a mapping of keys, not a {type(data).__name__}"))
+        return None
+    return Source(rel, data, pos, issues)
+
+
+def _allowed_keys(node: dict[str, Any]) -> list[str]:
+    keys = list(node.get("properties", {}))
+    for part in node.get("allOf", []):
+        keys += list(part.get("then", {}).get("properties", {}))
+    return keys
+
+
+def schema_check(src: Source, name: str) -> bool:
+    validator = jsonschema.Draft202012Validator(schema(name))
+    errors = sorted(validator.iter_errors(src.data), key=lambda e: list(map(str, e.absolute_path)))
+    for err in errors:
+        report_schema_error(src, err)
+    return not errors
+
+
+def report_schema_error(src: Source, err: SchemaError) -> None:
+    if err.context:
+        deepest = best_match(err.context)
+        if deepest is not None and len(deepest.absolute_path) > len(err.absolute_path):
+            err = deepest
+    path = tuple(err.absolute_path)
+    where = "/".join(str(p) for p in path) or "top level"
+    match = re.search(r"\('([^']+)' (?:was|were) unexpected\)", err.message)
+    if err.validator in ("additionalProperties", "unevaluatedProperties") and match:
+        for bad in re.findall(r"'([^']+)'", match.group(0)):
+            hint = did_you_mean(bad, _allowed_keys(err.schema)) if isinstance(err.schema, dict) else ""
+            src.error(path + (bad,), f"unknown key '{bad}' in {where}", hint, key=True, doc=DOCS)
+        return
+    if err.validator == "required":
+        src.error(path, f"{where}: {err.message}", doc=DOCS)
+        return
+    if err.validator == "pattern":
+        src.error(path, f"{where}: '{err.instance}' is not a valid key",
+                  "keys start with a letter and hold letters, digits and _", key=True, doc=DOCS)
+        return
+    if err.validator == "propertyNames":
+        src.error(path, f"{where}: invalid key ({err.message})", key=True, doc=DOCS)
+        return
+    if err.validator == "enum":
+        hint = did_you_mean(err.instance, err.validator_value)
+        src.error(path, f"{where}: '{err.instance}' is not one of {', '.join(map(str, err.validator_value))}", hint, doc=DOCS)
+        return
+    src.error(path, f"{where}: {err.message}", doc=DOCS)
+
+
+def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
+    """Load and check a workspace folder; raise ConfigError with every issue found."""
+    root_path = Path(root).resolve()
+    issues: list[ConfigIssue] = []
+    ws_file = root_path / "workspace.yaml"
+    if not root_path.is_dir():
+        raise ConfigError([ConfigIssue(str(root), 1, 1, "no such workspace folder")])
+    if not ws_file.exists():
+        raise ConfigError([ConfigIssue(str(Path(root_path.name) / "workspace.yaml"), 1, 1,
+                                       "workspace.yaml is missing", "run `gridbase init DIR` to make one")])
+    src = read_source(ws_file, root_path, issues)
+    config = WorkspaceConfig(key=root_path.name, name=root_path.name, root=str(root_path))
+    ws_src = None
+    if src is not None and schema_check(src, "workspace"):
+        ws_src = src
+        config = build_workspace(src.data, root_path)
+    sources: list[Source] = []
+    base_dir = root_path / "bases"
+    files = sorted(base_dir.glob("*.yaml")) + sorted(base_dir.glob("*.yml")) if base_dir.is_dir() else []
+    for path in files:
+        bsrc = read_source(path, root_path, issues)
+        if bsrc is not None and schema_check(bsrc, "base"):
+            sources.append(bsrc)
+    from engine.checks import check_workspace
+
+    check_workspace(config, ws_src, sources, issues)
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
+    config = WorkspaceConfig(
+        key=data.get("workspace", root.name), name=data.get("name", root.name), root=str(root),
+        timezone=data.get("timezone", "Asia/Shanghai"), locale=data.get("locale", "zh-CN"),
+        allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})))
+    for key, d in (data.get("departments") or {}).items():
+        config.departments[key] = Department(key, d.get("name", key), d.get("head"), d.get("parent"))
+    for key, r in (data.get("roles") or {}).items():
+        config.roles[key] = Role(key, r.get("name", key), r.get("description", ""), bool(r.get("admin", False)))
+    for key, p in (data.get("people") or {}).items():
+        config.people[key] = Person(key, p.get("name", key), p.get("department"), list(p.get("roles", [])),
+                                    p.get("email"), None if p.get("phone") is None else str(p.get("phone")),
+                                    list(p.get("channels", [])), p.get("password"), p.get("locale"))
+    for key, c in (data.get("channels") or {}).items():
+        options = {k: v for k, v in c.items() if k != "type"}
+        config.channels[key] = Channel(key, c["type"], options)
+    return config
+
+
+COMMON_FIELD_KEYS = {"type", "name", "description", "required", "default", "index", "renamed_from"}
+
+
+def build_field(key: str, d: dict[str, Any]) -> FieldDef:
+    options = {k: v for k, v in d.items() if k not in COMMON_FIELD_KEYS}
+    return FieldDef(key=key, type=d["type"], name=str(d.get("name", key)), options=options,
+                    description=d.get("description", ""), required=bool(d.get("required", False)),
+                    default=d.get("default"), index=bool(d.get("index", False)), renamed_from=d.get("renamed_from"))
+
+
+def build_base(src: Source) -> BaseDef:
+    data = src.data
+    tables: dict[str, TableDef] = {}
+    for tkey, t in (data.get("tables") or {}).items():
+        fields = {fkey: build_field(fkey, f) for fkey, f in (t.get("fields") or {}).items()}
+        primary = t.get("primary") or next(iter(fields), "")
+        table = TableDef(key=tkey, name=t.get("name", tkey), fields=fields, primary=primary,
+                         description=t.get("description", ""), sensitive=bool(t.get("sensitive", False)))
+        for vkey, v in (t.get("views") or {}).items():
+            sort = v.get("sort", [])
+            table.views[vkey] = ViewDef(vkey, v.get("type", "grid"), v.get("name", vkey), v.get("fields"),
+                                        v.get("filter"), [sort] if isinstance(sort, str) else list(sort),
+                                        v.get("group_by"), v.get("date_field"), v.get("cover"), v.get("roles"))
+        for fkey, f in (t.get("forms") or {}).items():
+            ffields = [FormField(x) if isinstance(x, str) else
+                       FormField(x["field"], x.get("label"), x.get("help", ""), x.get("required"), x.get("default"))
+                       for x in f.get("fields", [])]
+            table.forms[fkey] = FormDef(fkey, tkey, f.get("name", fkey), f.get("description", ""),
+                                        bool(f.get("public", False)), ffields, dict(f.get("prefill") or {}),
+                                        f.get("submitter"), f.get("thanks", ""))
+        tables[tkey] = table
+    base = BaseDef(key=data["base"], name=data.get("name", data["base"]), file=src.rel, tables=tables,
+                   description=data.get("description", ""))
+    for rkey, grants in (data.get("roles") or {}).items():
+        base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
+    for dkey, d in (data.get("dashboards") or {}).items():
+        widgets = [Widget(w["type"], w.get("title", ""), w["table"], w.get("aggregate", "count"), w.get("field"),
+                          w.get("filter"), w.get("where"), w.get("group_by"), w.get("bucket")) for w in d.get("widgets", [])]
+        base.dashboards[dkey] = DashboardDef(dkey, d.get("name", dkey), widgets, d.get("roles"))
+    for akey, a in (data.get("automations") or {}).items():
+        when = a.get("when") or {}
+        trigger = next((t for t in TRIGGERS if t in when), "created")
+        actions = [next(iter(step.items())) for step in a.get("do", [])]
+        base.automations[akey] = AutomationDef(akey, a.get("name", akey), trigger, when, a.get("if"), actions,
+                                               bool(a.get("enabled", True)))
+    return base
+
+
+def build_grant(g: dict[str, Any]) -> TableGrant:
+    access = g.get("access", "read")
+    fields: dict[str, FieldGrant] = {}
+    for fkey, fg in (g.get("fields") or {}).items():
+        fields[fkey] = FieldGrant(fg, None) if isinstance(fg, str) else FieldGrant(fg.get("access", "read"), fg.get("mask"))
+    default_other = "read" if access == "read" else ("none" if access == "none" else "edit")
+    return TableGrant(access=access, create=bool(g.get("create", access in ("edit", "manage"))),
+                      delete=bool(g.get("delete", access == "manage")), rows=g.get("rows"),
+                      edit_rows=g.get("edit_rows"), fields=fields, other_fields=g.get("other_fields", default_other))

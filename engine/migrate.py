@@ -1,0 +1,257 @@
+"""Migrations: compare the declared schema with the database, plan, then apply in one go.
+
+`plan()` lists steps (create a table, add, rename, retype or remove a field, add an index,
+recompute a computed field). A step that would lose data is *lossy*: `apply()` refuses the
+whole plan unless `allow_data_loss=True`, and even then the old values are archived in
+`_gb_archive` (fields) or the table is renamed `_gb_archived__…` (tables), never deleted.
+Applying the same YAML twice plans nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import MigrationRefused
+from engine.fields.base import FieldType
+from engine.model import BaseDef, FieldDef, TableDef
+from engine.schema import field_instance
+from engine.storage import SYSTEM_COLUMNS, junction_name, q, table_name
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
+
+
+@dataclass
+class Step:
+    kind: str
+    description: str
+    lossy: bool = False
+    run: Callable[[], None] = field(default=lambda: None, repr=False)
+    recompute: tuple[str, str] | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def definition(fdef: FieldDef) -> str:
+    options = {k: v for k, v in fdef.options.items() if k not in ("broken",)}
+    return json.dumps({"type": fdef.type, "options": options}, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Planner:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.storage = ws.storage
+        self.conn = ws.storage.conn
+        self.existing = set(self.storage.tables())
+        self.indexes = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        self.stored: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+        for base, tbl, fkey, ftype, defn in self.conn.execute("SELECT base, tbl, field, type, definition FROM _gb_schema"):
+            self.stored.setdefault((base, tbl), {})[fkey] = (ftype, defn)
+        self.steps: list[Step] = []
+
+    def plan(self) -> list[Step]:
+        declared_tables: set[tuple[str, str]] = set()
+        for base in self.ws.config.bases.values():
+            for table in base.tables.values():
+                declared_tables.add((base.key, table.key))
+                self._table(base, table)
+        for (bkey, tkey), fields in sorted(self.stored.items()):
+            if (bkey, tkey) not in declared_tables and table_name(bkey, tkey) in self.existing:
+                self._remove_table(bkey, tkey)
+        return self.steps
+
+    def _add(self, kind: str, description: str, run: Callable[[], None], *, lossy: bool = False,
+             recompute: tuple[str, str] | None = None) -> None:
+        self.steps.append(Step(kind, description, lossy, run, recompute))
+
+    def _record_schema(self, base: BaseDef, table: TableDef, fdef: FieldDef) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO _gb_schema (base, tbl, field, type, definition) VALUES (?, ?, ?, ?, ?)",
+                          (base.key, table.key, fdef.key, fdef.type, definition(fdef)))
+
+    def _table(self, base: BaseDef, table: TableDef) -> None:
+        name = table_name(base.key, table.key)
+        instances = {k: field_instance(f, self.ws.config) for k, f in table.fields.items()}
+        if name not in self.existing:
+            def create(name: str = name) -> None:
+                cols = list(SYSTEM_COLUMNS) + [f"{q(k)} {inst.sql_type}" for k, inst in instances.items()]
+                self.conn.execute(f"CREATE TABLE {q(name)} ({', '.join(cols)})")
+                for fdef in table.fields.values():
+                    self._record_schema(base, table, fdef)
+            self._add("create_table", f"create table {base.key}.{table.key} ({table.name}) with {len(table.fields)} fields", create)
+            self._links_and_indexes(base, table, instances, new=True)
+            return
+        columns = self.storage.columns(name)
+        stored = self.stored.get((base.key, table.key), {})
+        claimed: set[str] = set()
+        for fkey, fdef in table.fields.items():
+            inst = instances[fkey]
+            if fkey in columns:
+                claimed.add(fkey)
+                old = stored.get(fkey)
+                if old is None or old[1] != definition(fdef):
+                    self._change(base, table, fdef, inst, old)
+            elif fdef.renamed_from and fdef.renamed_from in columns:
+                claimed.add(fdef.renamed_from)
+                self._rename(base, table, fdef)
+            else:
+                self._add_field(base, table, fdef, inst)
+        for col in columns:
+            if col.startswith("_") or col in claimed:
+                continue
+            self._remove_field(base, table, col)
+        self._links_and_indexes(base, table, instances, new=False)
+
+    def _add_field(self, base: BaseDef, table: TableDef, fdef: FieldDef, inst: FieldType) -> None:
+        name = table_name(base.key, table.key)
+
+        def run() -> None:
+            self.conn.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(fdef.key)} {inst.sql_type}")
+            self._record_schema(base, table, fdef)
+        needs = (base.key, table.key) if inst.computed or fdef.type == "link" else None
+        self._add("add_field", f"add field {base.key}.{table.key}.{fdef.key} ({fdef.type})", run, recompute=needs)
+
+    def _rename(self, base: BaseDef, table: TableDef, fdef: FieldDef) -> None:
+        name, old = table_name(base.key, table.key), str(fdef.renamed_from)
+
+        def run() -> None:
+            for idx in self._indexes_on(name, old):
+                self.conn.execute(f"DROP INDEX {q(idx)}")
+            self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(old)} TO {q(fdef.key)}")
+            self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, old))
+            self.conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?",
+                              (fdef.key, base.key, table.key, old))
+            self._record_schema(base, table, fdef)
+        self._add("rename_field", f"rename field {base.key}.{table.key}.{old} to {fdef.key}", run)
+
+    def _indexes_on(self, name: str, column: str) -> list[str]:
+        out = []
+        for (idx,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (name,)):
+            cols = [r[2] for r in self.conn.execute(f"PRAGMA index_info({q(idx)})")]
+            if column in cols:
+                out.append(idx)
+        return out
+
+    def _change(self, base: BaseDef, table: TableDef, fdef: FieldDef, inst: FieldType, old: tuple[str, str] | None) -> None:
+        name = table_name(base.key, table.key)
+        old_type = old[0] if old else fdef.type
+        if old is None or old_type == fdef.type:
+            def run_def() -> None:
+                self._record_schema(base, table, fdef)
+            recompute = (base.key, table.key) if inst.computed else None
+            self._add("update_field", f"update options of field {base.key}.{table.key}.{fdef.key}", run_def, recompute=recompute)
+            return
+        old_def = json.loads(old[1]) if old else {"options": {}}
+        old_inst = field_instance(FieldDef(fdef.key, old_type, fdef.name, old_def.get("options", {})), self.ws.config)
+        failures: list[tuple[int, Any, str]] = []
+        converted: list[tuple[Any, int]] = []
+        for rowid, value in self.conn.execute(f"SELECT _rowid, {q(fdef.key)} FROM {q(name)} WHERE {q(fdef.key)} IS NOT NULL"):
+            if inst.computed:
+                failures.append((rowid, value, f"{fdef.type} fields are computed"))
+                continue
+            source = old_inst.display(value) if inst.kind == "text" else old_inst.load(value)
+            try:
+                converted.append((inst.coerce(source), rowid))
+            except ValueError as exc:
+                failures.append((rowid, value, str(exc)))
+        lossy = bool(failures)
+        desc = f"change type of field {base.key}.{table.key}.{fdef.key} from {old_type} to {fdef.type}"
+        if failures:
+            desc += f" ({len(failures)} value(s) cannot convert and will be archived)"
+
+        def run() -> None:
+            at = _now()
+            for rowid, value, reason in failures:
+                rid = self.conn.execute(f"SELECT _id FROM {q(name)} WHERE _rowid = ?", (rowid,)).fetchone()[0]
+                self.conn.execute("INSERT INTO _gb_archive (at, base, tbl, field, record, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  (at, base.key, table.key, fdef.key, rid, json.dumps(value, ensure_ascii=False), reason))
+            for idx in self._indexes_on(name, fdef.key):
+                self.conn.execute(f"DROP INDEX {q(idx)}")
+            tmp = f"_gb_tmp_{fdef.key}"
+            self.conn.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(tmp)} {inst.sql_type}")
+            self.conn.executemany(f"UPDATE {q(name)} SET {q(tmp)} = ? WHERE _rowid = ?", converted)
+            self.conn.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(fdef.key)}")
+            self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(tmp)} TO {q(fdef.key)}")
+            self._record_schema(base, table, fdef)
+        self._add("retype_field", desc, run, lossy=lossy,
+                  recompute=(base.key, table.key) if inst.computed or fdef.type == "link" else None)
+
+    def _remove_field(self, base: BaseDef, table: TableDef, col: str) -> None:
+        name = table_name(base.key, table.key)
+        count = self.conn.execute(f"SELECT count(*) FROM {q(name)} WHERE {q(col)} IS NOT NULL").fetchone()[0]
+
+        def run() -> None:
+            self.conn.execute(
+                f"INSERT INTO _gb_archive (at, base, tbl, field, record, value, reason) SELECT ?, ?, ?, ?, _id, "
+                f"json_quote({q(col)}), 'field removed' FROM {q(name)} WHERE {q(col)} IS NOT NULL",
+                (_now(), base.key, table.key, col))
+            for idx in self._indexes_on(name, col):
+                self.conn.execute(f"DROP INDEX {q(idx)}")
+            self.conn.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(col)}")
+            self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, col))
+            jname = junction_name(base.key, table.key, col)
+            if jname in self.existing:
+                self.conn.execute(f"ALTER TABLE {q(jname)} RENAME TO {q('_gb_archived__' + jname + '__' + _now())}")
+        self._add("remove_field", f"remove field {base.key}.{table.key}.{col} ({count} value(s) archived)", run, lossy=True)
+
+    def _remove_table(self, bkey: str, tkey: str) -> None:
+        name = table_name(bkey, tkey)
+        count = self.conn.execute(f"SELECT count(*) FROM {q(name)}").fetchone()[0]
+
+        def run() -> None:
+            stamp = _now().replace(":", "").replace("-", "")
+            self.conn.execute(f"ALTER TABLE {q(name)} RENAME TO {q('_gb_archived__' + name + '__' + stamp)}")
+            self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ?", (bkey, tkey))
+        self._add("remove_table", f"remove table {bkey}.{tkey} ({count} record(s) kept as an archived table)", run, lossy=True)
+
+    def _links_and_indexes(self, base: BaseDef, table: TableDef, instances: dict[str, FieldType], *, new: bool) -> None:
+        name = table_name(base.key, table.key)
+        for fkey, fdef in table.fields.items():
+            if fdef.type == "link" and not fdef.inverse_of:
+                jname = junction_name(base.key, table.key, fkey)
+                if jname not in self.existing:
+                    def make(jname: str = jname) -> None:
+                        self.conn.execute(f"CREATE TABLE {q(jname)} (src INTEGER NOT NULL, dst INTEGER NOT NULL, "
+                                          f"pos INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (src, dst)) WITHOUT ROWID")
+                        self.conn.execute(f"CREATE INDEX {q(jname + '__dst')} ON {q(jname)} (dst, src)")
+                    self._add("create_link", f"create link storage for {base.key}.{table.key}.{fkey}", make)
+            wanted = fdef.index or instances[fkey].indexed
+            idx = f"idx__{name}__{fkey}"
+            if wanted and idx not in self.indexes:
+                def make_index(idx: str = idx, fkey: str = fkey) -> None:
+                    self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(fkey)})")
+                self._add("add_index", f"add index on {base.key}.{table.key}.{fkey}", make_index)
+        live = f"idx__{name}___live"
+        if live not in self.indexes:
+            def make_live() -> None:
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(live)} ON {q(name)} (_deleted_at, _rowid)")
+            self._add("add_index", f"add index on {base.key}.{table.key} live records", make_live)
+
+
+def plan(ws: Workspace) -> list[Step]:
+    """The steps that would bring the database to the declared schema."""
+    return Planner(ws).plan()
+
+
+def apply(ws: Workspace, *, allow_data_loss: bool = False) -> list[Step]:
+    """Run the plan in one transaction; refuse lossy steps unless allowed."""
+    with ws.storage.transaction():
+        steps = Planner(ws).plan()
+        lossy = [s for s in steps if s.lossy]
+        if lossy and not allow_data_loss:
+            raise MigrationRefused(
+                "refusing to lose data; these steps need --allow-data-loss (the data is archived, not deleted):\n"
+                + "\n".join(f"  - {s.description}" for s in lossy))
+        for step in steps:
+            step.run()
+        ws.sync_people()
+        todo = sorted({s.recompute for s in steps if s.recompute})
+        for bkey, tkey in todo:
+            ws.base(bkey).table(tkey).recompute_all()
+        ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES ('schema_applied_at', ?)", (_now(),))
+    return steps

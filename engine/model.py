@@ -1,0 +1,198 @@
+"""Typed configuration: what a workspace declares, past the YAML boundary.
+
+The loader turns checked YAML into these dataclasses; everything else in Gridbase works with
+them, never with raw dicts. Words: a *workspace* holds people, departments, roles and
+*bases*; a base holds *tables*; a table holds *fields*, *views* and *forms*; a base also
+holds role *grants*, *dashboards* and *automations*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Department:
+    key: str
+    name: str
+    head: str | None = None
+    parent: str | None = None
+
+
+@dataclass
+class Role:
+    key: str
+    name: str
+    description: str = ""
+    admin: bool = False
+
+
+@dataclass
+class Person:
+    key: str
+    name: str
+    department: str | None = None
+    roles: list[str] = field(default_factory=list)
+    email: str | None = None
+    phone: str | None = None
+    channels: list[str] = field(default_factory=list)
+    password: str | None = None
+    locale: str | None = None
+
+
+@dataclass
+class Channel:
+    key: str
+    type: str
+    options: Json = field(default_factory=dict)
+
+
+@dataclass
+class FieldDef:
+    key: str
+    type: str
+    name: str
+    options: Json = field(default_factory=dict)
+    description: str = ""
+    required: bool = False
+    default: Any = None
+    index: bool = False
+    renamed_from: str | None = None
+    # Filled by the loader for link fields: the table on the other side and whether this
+    # side was declared or created as the inverse of a declared link.
+    inverse_of: str | None = None
+
+
+@dataclass
+class ViewDef:
+    key: str
+    type: str
+    name: str
+    fields: list[str] | None = None
+    filter: Json | None = None
+    sort: list[str] = field(default_factory=list)
+    group_by: str | None = None
+    date_field: str | None = None
+    cover: str | None = None
+    roles: list[str] | None = None
+
+
+@dataclass
+class FormField:
+    field: str
+    label: str | None = None
+    help: str = ""
+    required: bool | None = None
+    default: Any = None
+
+
+@dataclass
+class FormDef:
+    key: str
+    table: str
+    name: str
+    description: str = ""
+    public: bool = False
+    fields: list[FormField] = field(default_factory=list)
+    prefill: Json = field(default_factory=dict)
+    submitter: str | None = None
+    thanks: str = ""
+
+
+@dataclass
+class TableDef:
+    key: str
+    name: str
+    fields: dict[str, FieldDef]
+    primary: str
+    description: str = ""
+    sensitive: bool = False
+    views: dict[str, ViewDef] = field(default_factory=dict)
+    forms: dict[str, FormDef] = field(default_factory=dict)
+    # Computed fields in the order they must be computed (set by engine.schema).
+    computed_order: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FieldGrant:
+    access: str  # none | read | edit | create
+    mask: str | None = None
+
+
+@dataclass
+class TableGrant:
+    access: str  # none | read | edit | manage
+    create: bool
+    delete: bool
+    rows: Json | None = None
+    edit_rows: Json | None = None
+    fields: dict[str, FieldGrant] = field(default_factory=dict)
+    other_fields: str = "read"
+
+
+@dataclass
+class Widget:
+    type: str
+    title: str
+    table: str
+    aggregate: str = "count"
+    field: str | None = None
+    filter: Json | None = None
+    where: Json | None = None
+    group_by: str | None = None
+    bucket: str | None = None
+
+
+@dataclass
+class DashboardDef:
+    key: str
+    name: str
+    widgets: list[Widget]
+    roles: list[str] | None = None
+
+
+@dataclass
+class AutomationDef:
+    key: str
+    name: str
+    trigger: str  # created | updated | matches | form | schedule | date | manual
+    when: Json
+    condition: Json | None
+    actions: list[tuple[str, Any]]
+    enabled: bool = True
+
+    @property
+    def table(self) -> str | None:
+        value = self.when.get(self.trigger) if self.trigger not in ("form", "schedule") else self.when.get("table")
+        return value if isinstance(value, str) else None
+
+
+@dataclass
+class BaseDef:
+    key: str
+    name: str
+    file: str
+    tables: dict[str, TableDef]
+    description: str = ""
+    grants: dict[str, dict[str, TableGrant]] = field(default_factory=dict)
+    dashboards: dict[str, DashboardDef] = field(default_factory=dict)
+    automations: dict[str, AutomationDef] = field(default_factory=dict)
+
+
+@dataclass
+class WorkspaceConfig:
+    key: str
+    name: str
+    root: str
+    timezone: str = "Asia/Shanghai"
+    locale: str = "zh-CN"
+    departments: dict[str, Department] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    allowed_hosts: list[str] = field(default_factory=list)
+    attachments: Json = field(default_factory=dict)
+    bases: dict[str, BaseDef] = field(default_factory=dict)

@@ -1,0 +1,164 @@
+"""Who may do what: actors, their table access, row rules, field levels and masks.
+
+Deny by default: a role sees a table only if the base grants it. An actor's roles combine
+by the most generous grant: a row is readable if any role's `rows` rule admits it, a field
+is at the highest level any role gives it, and a field is masked only if every role that
+can read it masks it. Admin roles, and the `system` actor used by the engine itself, may
+do everything. Field levels rise none < read < create < edit; `create` means writable
+only when the record is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.model import BaseDef, TableDef, WorkspaceConfig
+
+LEVELS = {"none": 0, "read": 1, "create": 2, "edit": 3}
+ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a person, the engine itself, an automation, or a public form."""
+
+    key: str
+    name: str
+    roles: tuple[str, ...] = ()
+    department: str | None = None
+    admin: bool = False
+    system: bool = False
+    locale: str | None = None
+
+    @property
+    def is_person(self) -> bool:
+        return not self.system and not self.key.startswith(("automation:", "form:"))
+
+    @staticmethod
+    def engine(label: str = "system") -> Actor:
+        return Actor(key=label, name=label, system=True, admin=True)
+
+    @staticmethod
+    def public(form_key: str) -> Actor:
+        return Actor(key=f"form:{form_key}", name=f"form:{form_key}")
+
+
+def actor_for(config: WorkspaceConfig, key: str) -> Actor:
+    """The actor for a person key (roles from the workspace); raise KeyError if unknown."""
+    if key == "system" or key.startswith("automation:"):
+        return Actor.engine(key)
+    person = config.people[key]
+    admin = any(config.roles.get(r) is not None and config.roles[r].admin for r in person.roles)
+    return Actor(key=person.key, name=person.name, roles=tuple(person.roles), department=person.department,
+                 admin=admin, locale=person.locale)
+
+
+@dataclass
+class FieldAccess:
+    level: str = "none"
+    mask: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return LEVELS[self.level] >= 1
+
+
+@dataclass
+class TableAccess:
+    """What one actor may do with one table."""
+
+    can_read: bool = False
+    can_create: bool = False
+    can_delete: bool = False
+    can_edit: bool = False
+    manage: bool = False
+    read_filter: dict[str, Any] | None = None  # None: every row
+    edit_filter: dict[str, Any] | None = None
+    fields: dict[str, FieldAccess] = field(default_factory=dict)
+
+    def level(self, key: str) -> str:
+        fa = self.fields.get(key)
+        return fa.level if fa else "none"
+
+    def readable(self, key: str) -> bool:
+        fa = self.fields.get(key)
+        return bool(fa and fa.readable)
+
+    def mask(self, key: str) -> str | None:
+        fa = self.fields.get(key)
+        return fa.mask if fa else None
+
+
+def _cap(level: str, access: str, create: bool) -> str:
+    if access == "none":
+        return "none"
+    if access == "read":
+        if level in ("edit", "create"):
+            return "create" if create else "read"
+    return level
+
+
+def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor) -> TableAccess:
+    if actor.admin or actor.system:
+        return TableAccess(True, True, True, True, True, None, None,
+                           {k: FieldAccess("edit") for k in table.fields})
+    result = TableAccess()
+    read_rules: list[dict[str, Any]] = []
+    edit_rules: list[dict[str, Any]] = []
+    read_all = edit_all = False
+    masks: dict[str, list[str | None]] = {}
+    for role in actor.roles:
+        grant = base.grants.get(role, {}).get(table.key)
+        if grant is None or grant.access == "none":
+            continue
+        result.can_read = True
+        result.can_create |= grant.create
+        result.can_delete |= grant.delete
+        result.manage |= grant.access == "manage"
+        if grant.rows is None:
+            read_all = True
+        else:
+            read_rules.append(grant.rows)
+        if ACCESS[grant.access] >= 2:
+            result.can_edit = True
+            rule = grant.edit_rows if grant.edit_rows is not None else grant.rows
+            if rule is None:
+                edit_all = True
+            else:
+                edit_rules.append(rule if grant.rows is None or grant.edit_rows is None else {"and": [grant.rows, rule]})
+        for key in table.fields:
+            fg = grant.fields.get(key)
+            level = fg.access if fg else grant.other_fields
+            level = _cap(level, grant.access, grant.create)
+            current = result.fields.get(key)
+            if current is None or LEVELS[level] > LEVELS[current.level]:
+                result.fields[key] = FieldAccess(level)
+            if LEVELS[level] >= 1:
+                masks.setdefault(key, []).append(fg.mask if fg else None)
+    for key, fa in result.fields.items():
+        seen = masks.get(key, [])
+        if seen and all(m is not None for m in seen):
+            fa.mask = seen[0]
+    result.read_filter = None if read_all else ({"or": read_rules} if read_rules else {"or": []})
+    if result.can_edit:
+        result.edit_filter = None if edit_all else {"or": edit_rules}
+    return result
+
+
+def mask_value(text: str, mask: str) -> str:
+    """Mask a displayed value, e.g. a phone as 138****5678."""
+    s = str(text)
+    if not s:
+        return s
+    if mask == "phone":
+        digits = s.replace(" ", "").replace("-", "")
+        return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
+    if mask == "id_number":
+        return s[:4] + "*" * max(len(s) - 8, 0) + s[-4:] if len(s) > 8 else "*" * len(s)
+    if mask == "email":
+        local, _, domain = s.partition("@")
+        return (local[:1] + "***@" + domain) if domain else "***"
+    if mask == "name":
+        return s[:1] + "*" * (len(s) - 1)
+    return "******"

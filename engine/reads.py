@@ -1,0 +1,330 @@
+"""Reading records through the actor's permissions: get, query, count, group and history.
+
+A row outside the actor's read rule does not exist for them (`NotFoundError`, and it is not
+counted in any total); a field they may not read is left out of every record, history
+entry and group; a masked field is masked before it leaves. Reads of tables marked
+`sensitive` are written to the access log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import NotFoundError, QueryError
+from engine.fields.base import FieldType
+from engine.permissions import Actor, TableAccess, mask_value
+from engine.query import FilterCompiler, QueryContext, compile_sort
+from engine.storage import q
+
+if TYPE_CHECKING:
+    from engine.model import TableDef
+    from engine.workspace import Base, Workspace
+
+MAX_PAGE = 1000
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    total: int | None
+    offset: int
+    next_offset: int | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cursor(self) -> str | None:
+        return encode_cursor(self.next_offset) if self.next_offset is not None else None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o"):
+            raise ValueError
+        return max(0, int(text[1:]))
+    except (ValueError, UnicodeDecodeError):
+        raise QueryError("invalid offset/cursor") from None
+
+
+class Reader:
+    base: Base
+    ws: Workspace
+    tdef: TableDef
+    key: str
+    sql: str
+    fields: dict[str, FieldType]
+
+    def access(self, actor: Actor) -> TableAccess:  # pragma: no cover - provided by Table
+        raise NotImplementedError
+
+    # -- filters -----------------------------------------------------------------------
+    def _context(self, actor: Actor, visible: set[str] | None = None) -> QueryContext:
+        fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
+        ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now())
+        ctx.formula_sql = lambda text: self.formula_sql(text, visible)
+        return ctx
+
+    def compile_filter(self, flt: Any, actor: Actor, visible: set[str] | None = None) -> tuple[str, list[Any]]:
+        return FilterCompiler(self._context(actor, visible)).compile(flt)
+
+    def formula_sql(self, text: str, visible: set[str] | None = None) -> tuple[str, list[Any]]:
+        """SQL for a formula filter: compiled when possible, else evaluated per row."""
+        from engine import formula
+        from engine.model import FieldDef
+        from engine.schema import FormulaRefs
+
+        probe = FieldDef("_filter", "formula", "filter", {"formula": text})
+        try:
+            refs = FormulaRefs(self.tdef, probe)
+        except ValueError as exc:
+            raise QueryError(f"formula: {exc}") from None
+        if visible is not None and any(k not in visible for k in refs.keys.values()):
+            bad = next(r for r, k in refs.keys.items() if k not in visible)
+            raise QueryError(f"formula: unknown field {{{bad}}}")
+
+        def column(name: str) -> Any:
+            key = refs.keys[name]
+            return formula.Column(sql=q(key), kind=self.fields[key].kind)
+
+        try:
+            return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now())
+        except formula.NotCompilable:
+            pass
+        keys = sorted(set(refs.keys.values()))
+        args = ", ".join(q(k) for k in keys) or "NULL"
+        self.ws.ensure_formula_function()
+        return (f"gb_formula(?, ?, json_array({args}))", [text, json.dumps([self.base.key, self.key, keys])])
+
+    def _where(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
+               visible: set[str], *, deleted: bool = False) -> tuple[str, list[Any]]:
+        parts = ["_deleted_at IS NOT NULL" if deleted else "_deleted_at IS NULL"]
+        params: list[Any] = []
+        if access.read_filter is not None:
+            sql, p = self.compile_filter(access.read_filter, actor)
+            parts.append(sql)
+            params += p
+        if flt:
+            sql, p = self.compile_filter(flt, actor, visible)
+            parts.append(sql)
+            params += p
+        if search:
+            cols = [k for k in visible if self.fields[k].kind in ("text", "array") and not access.mask(k)
+                    and self.fields[k].type not in ("attachment", "link")]
+            if cols:
+                parts.append("(" + " OR ".join(f"instr(lower(COALESCE({q(k)}, '')), lower(?)) > 0" for k in cols) + ")")
+                params += [search] * len(cols)
+        return " AND ".join(parts), params
+
+    # -- output ------------------------------------------------------------------------
+    def present(self, row: dict[str, Any], access: TableAccess, fields: list[str] | None = None) -> dict[str, Any]:
+        """A stored row as the actor may see it: {id, createdTime, fields}."""
+        out: dict[str, Any] = {}
+        for key in fields or list(self.fields):
+            if key not in self.fields or not access.readable(key):
+                continue
+            value = self.fields[key].load(row.get(key))
+            if value is None or value == [] or value == "":
+                continue
+            mask = access.mask(key)
+            if mask:
+                value = mask_value(self.fields[key].display(row.get(key)), mask)
+            out[key] = value
+        created = str(row.get("_created_at", ""))
+        return {"id": row["_id"], "createdTime": created[:-1] + ".000Z" if created.endswith("Z") else created,
+                "fields": out, "_rowid": row.get("_rowid")}
+
+    def display(self, record: dict[str, Any], key: str, access: TableAccess | None = None) -> str:
+        """Display text of one field of a presented record."""
+        value = record["fields"].get(key)
+        if value is None:
+            return ""
+        if access is not None and access.mask(key):
+            return str(value)
+        field = self.fields[key]
+        stored: Any = value
+        if field.kind == "array" or isinstance(value, list):
+            stored = json.dumps(value, ensure_ascii=False)
+        elif field.type in ("datetime", "created_time", "modified_time") and isinstance(value, str):
+            stored = value.replace(".000Z", "Z")
+        elif field.type == "formula" and field.kind == "datetime" and isinstance(value, str):
+            stored = value.replace(".000Z", "Z")
+        elif field.kind == "boolean":
+            stored = 1 if value else 0
+        return field.display(stored)
+
+    def _fetch_row(self, record_id: str, access: TableAccess, actor: Actor) -> dict[str, Any] | None:
+        where, params = self._where(actor, access, None, None, set(self.fields))
+        cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ? AND {where}", [record_id] + params)
+        values = cur.fetchone()
+        if values is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], values, strict=True))
+
+    def _log_read(self, actor: Actor, ids: list[str], action: str) -> None:
+        if self.tdef.sensitive and ids and actor.is_person:
+            self.ws.log_access(actor, self.base.key, self.key, ids, action)
+
+    def get(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
+        """One record as the actor may see it; NotFoundError if it does not exist for them."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        with self.ws.storage.reading():
+            row = self._fetch_row(record_id, access, actor)
+        if row is None:
+            raise NotFoundError(f"record {record_id} not found")
+        self._log_read(actor, [record_id], "get")
+        return self.present(row, access)
+
+    def visible_fields(self, actor: Actor) -> list[str]:
+        access = self.access(actor)
+        return [k for k in self.fields if access.readable(k)]
+
+    def query(self, *, actor: Actor | str, filter: Any = None, sort: list[str] | None = None, limit: int = 100,
+              offset: int | str | None = 0, search: str | None = None, fields: list[str] | None = None,
+              with_total: bool = True, deleted: bool = False) -> Page:
+        """Records matching `filter`, sorted, one page at a time."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        visible = {k for k in self.fields if access.readable(k)}
+        for key in fields or []:
+            if key not in visible:
+                raise QueryError(f"unknown field '{key}'")
+        for item in sort or []:
+            if str(item).lstrip("-+") not in visible:
+                raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
+        start = decode_cursor(offset) if isinstance(offset, str) else int(offset or 0)
+        limit = max(1, min(int(limit), MAX_PAGE))
+        with self.ws.storage.reading():
+            where, params = self._where(actor, access, filter, search, visible, deleted=deleted)
+            order = compile_sort(self.fields, sort)
+            wanted = ["_rowid", "_id", "_created_at"] + [q(k) for k in (fields or sorted(visible))]
+            cols = ", ".join(c if c.startswith('"') else q(c) for c in wanted)
+            cur = self.ws.storage.conn.execute(
+                f"SELECT {cols} FROM {self.sql} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            total = None
+            if with_total:
+                total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        records = [self.present(r, access, fields) for r in rows]
+        self._log_read(actor, [r["id"] for r in records], "query")
+        return Page(records, total, start, start + limit if more else None)
+
+    def count(self, *, actor: Actor | str, filter: Any = None) -> int:
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        visible = {k for k in self.fields if access.readable(k)}
+        with self.ws.storage.reading():
+            where, params = self._where(actor, access, filter, None, visible)
+            return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
+
+    def group(self, *, actor: Actor | str, by: str, aggregate: str = "count", field: str | None = None,
+              filter: Any = None, bucket: str | None = None, where: Any = None) -> list[tuple[Any, float]]:
+        """Aggregates per group, computed in SQL: [(group value, number)].
+
+        `aggregate` is count, sum, avg or percent (the share of the group's rows that also
+        match `where`). Array fields count once per value; dates group by day, week or month.
+        """
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
+        if by not in visible or (field is not None and field not in visible):
+            raise QueryError(f"unknown field '{by if by not in visible else field}'")
+        fby = self.fields[by]
+        col = q(by)
+        join = ""
+        if fby.kind == "array":
+            join = f", json_each(COALESCE({self.sql}.{col}, '[]')) AS je"
+            key_expr = "je.value"
+        elif fby.kind in ("date", "datetime"):
+            key_expr = self._bucket_sql(col, fby.kind, bucket or "day")
+        else:
+            key_expr = col
+        value_expr = self._aggregate_sql(aggregate, field, actor, visible, where)
+        with self.ws.storage.reading():
+            cond, params = self._where(actor, access, filter, None, visible)
+            vsql, vparams = value_expr
+            sql = (f"SELECT {key_expr} AS k, {vsql} AS v FROM {self.sql}{join} WHERE {cond} "
+                   f"GROUP BY k ORDER BY k")
+            rows = self.ws.storage.conn.execute(sql, vparams + params).fetchall()
+        return [(k, float(v or 0)) for k, v in rows]
+
+    def aggregate(self, *, actor: Actor | str, aggregate: str = "count", field: str | None = None,
+                  filter: Any = None, where: Any = None) -> float:
+        """One number over the rows the actor may read (count, sum, avg or percent)."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
+        if field is not None and field not in visible:
+            raise QueryError(f"unknown field '{field}'")
+        vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where)
+        with self.ws.storage.reading():
+            cond, params = self._where(actor, access, filter, None, visible)
+            row = self.ws.storage.conn.execute(f"SELECT {vsql} FROM {self.sql} WHERE {cond}", vparams + params).fetchone()
+        return float(row[0] or 0)
+
+    def _aggregate_sql(self, aggregate: str, field: str | None, actor: Actor, visible: set[str], where: Any) -> tuple[str, list[Any]]:
+        if aggregate == "count":
+            return "count(*)", []
+        if aggregate in ("sum", "avg"):
+            if not field:
+                raise QueryError(f"{aggregate} needs a field")
+            return f"{aggregate}({q(field)})", []
+        if aggregate == "percent":
+            sql, params = self.compile_filter(where or {}, actor, visible)
+            return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params
+        raise QueryError(f"unknown aggregate '{aggregate}'")
+
+    def _bucket_sql(self, col: str, kind: str, bucket: str) -> str:
+        offset = self.ws.tz_offset_modifier()
+        day = f"date({col}, '{offset}')" if kind == "datetime" else f"date({col})"
+        if bucket == "day":
+            return day
+        if bucket == "week":
+            return f"date({day}, '-6 days', 'weekday 1')"
+        if bucket == "month":
+            return f"strftime('%Y-%m', {day})"
+        raise QueryError(f"unknown bucket '{bucket}'; use day, week or month")
+
+    def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:
+        """The record's audit entries, limited to fields the actor may read."""
+        actor = self.ws.actor(actor)
+        self.get(record_id, actor=actor)
+        access = self.access(actor)
+        out = []
+        rows = self.ws.storage.conn.execute(
+            "SELECT id, at, actor, action, field, old, new FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? ORDER BY id",
+            (self.base.key, self.key, record_id)).fetchall()
+        for entry_id, at, who, action, fkey, old, new in rows:
+            if fkey is not None and (fkey not in self.fields or not access.readable(fkey)):
+                continue
+            entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None}
+            if fkey is not None:
+                mask = access.mask(fkey)
+                for side, raw in (("old", old), ("new", new)):
+                    stored = json.loads(raw) if raw is not None else None
+                    text = self.fields[fkey].display(stored)
+                    entry[side] = mask_value(text, mask) if mask and text else text
+            out.append(entry)
+        return out

@@ -1,0 +1,434 @@
+"""The record service: the one path for every read and write of records.
+
+`Table.create/update/delete/restore` coerce and validate each value by its field type, check
+the actor's permissions, write the row, keep links on both sides in step, recompute
+formulas, lookups and rollups (also in linked tables), and append the audit log and an
+outbox event, all in the same `BEGIN IMMEDIATE` transaction. `get/query/count/group` read
+through the same permission check, so a row or field the actor may not see never leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from engine.computed import Computer
+from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
+from engine.model import FieldDef, FormDef, TableDef
+from engine.permissions import LEVELS, Actor, TableAccess, table_access
+from engine.reads import Reader
+from engine.schema import field_instance
+from engine.storage import junction_name, q, table_name
+
+if TYPE_CHECKING:
+    from engine.workspace import Base, Workspace
+
+ALPHABET = string.ascii_letters + string.digits
+MAX_PROPAGATION = 6
+
+
+def new_record_id() -> str:
+    return "rec" + "".join(secrets.choice(ALPHABET) for _ in range(14))
+
+
+def utcnow_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Table(Reader):
+    """One table of one base, as seen by the record service."""
+
+    def __init__(self, base: Base, tdef: TableDef) -> None:
+        self.base = base
+        self.ws: Workspace = base.ws
+        self.tdef = tdef
+        self.key = tdef.key
+        self.sql = q(table_name(base.key, tdef.key))
+        self.fields: dict[str, FieldType] = {k: field_instance(f, self.ws.config) for k, f in tdef.fields.items()}
+        self._computer: Computer | None = None
+
+    @property
+    def computer(self) -> Computer:
+        if self._computer is None:
+            self._computer = Computer(self)
+        return self._computer
+
+    def access(self, actor: Actor) -> TableAccess:
+        return table_access(self.ws.config, self.base.bdef, self.tdef, actor)
+
+    def fields_system_time(self, text: Any) -> datetime | None:
+        if not text:
+            return None
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+    # -- writing -----------------------------------------------------------------------
+    def create(self, values: dict[str, Any], *, actor: Actor | str, form: FormDef | None = None,
+               system_values: dict[str, Any] | None = None, depth: int = 0) -> dict[str, Any]:
+        """Create a record; return it as the actor sees it."""
+        actor = self.ws.actor(actor)
+        with self.ws.storage.transaction():
+            record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
+        return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
+
+    def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 2000) -> list[str]:
+        """Create many records, `batch` per transaction; all-or-nothing per batch."""
+        actor = self.ws.actor(actor)
+        ids: list[str] = []
+        chunk: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            with self.ws.storage.transaction():
+                for row in chunk:
+                    ids.append(self._create(row, actor, form=None, system_values={}, depth=0))
+            chunk.clear()
+
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch:
+                flush()
+        if chunk:
+            flush()
+        return ids
+
+    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None) -> dict[str, Any]:
+        errors: dict[str, str] = {}
+        out: dict[str, Any] = {}
+        for key, raw in values.items():
+            field = self.fields.get(key)
+            if field is None or not access.readable(key) and (allowed is None or key not in allowed):
+                errors[key] = f"unknown field '{key}'"
+                continue
+            level = access.level(key)
+            may = (allowed is not None and key in allowed) or level == "edit" or (creating and level == "create")
+            if not may:
+                errors[key] = f"you may not change field '{field.fdef.name}'"
+                continue
+            try:
+                out[key] = field.coerce(raw)
+            except Invalid as exc:
+                errors[key] = f"{field.fdef.name}: {exc}"
+            except ValueError as exc:
+                errors[key] = f"{field.fdef.name}: {exc}"
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+    def _default(self, fdef: FieldDef, actor: Actor) -> Any:
+        value = fdef.default
+        if value == "$me":
+            return actor.key if actor.is_person else None
+        if value in ("$now", "$today"):
+            now = self.ws.now()
+            if fdef.type == "date":
+                return now.astimezone(self.ws.tz).date().isoformat()
+            return utcnow_text(now)
+        try:
+            return self.fields[fdef.key].coerce(value)
+        except ValueError:
+            return None
+
+    def _create(self, values: dict[str, Any], actor: Actor, *, form: FormDef | None,
+                system_values: dict[str, Any], depth: int) -> str:
+        access = self.access(actor)
+        allowed: set[str] | None = None
+        if form is not None:
+            if not actor.is_person:
+                allowed = {f.field for f in form.fields}
+            elif not access.can_create:
+                raise PermissionDenied(f"you may not add records to '{self.tdef.name}'")
+        elif not access.can_create:
+            if not access.can_read:
+                raise NotFoundError(f"unknown table '{self.key}'")
+            raise PermissionDenied(f"you may not add records to '{self.tdef.name}'")
+        row = self._coerce(values, access, creating=True, allowed=allowed)
+        for key, raw in system_values.items():
+            try:
+                row[key] = self.fields[key].coerce(raw)
+            except ValueError as exc:
+                raise ValidationError({key: f"{self.fields[key].fdef.name}: {exc}"}) from None
+        for key, fdef in self.tdef.fields.items():
+            if key not in row and fdef.default is not None and not self.fields[key].computed:
+                row[key] = self._default(fdef, actor)
+            if fdef.type == "checkbox" and row.get(key) is None and not self.fields[key].computed:
+                row[key] = 0
+        missing = {k: f"{f.name} is required" for k, f in self.tdef.fields.items() if f.required and is_blank(row.get(k))}
+        if missing:
+            raise ValidationError(missing)
+        now = utcnow_text(self.ws.now())
+        record_id = new_record_id()
+        for key, fdef in self.tdef.fields.items():
+            if fdef.type == "autonumber":
+                row[key] = self.ws.next_counter(f"{self.base.key}.{self.key}.{key}")
+            elif fdef.type in ("created_time", "modified_time"):
+                row[key] = now
+            elif fdef.type in ("created_by", "modified_by"):
+                row[key] = actor.key if actor.is_person else None
+        links = {k: v for k, v in row.items() if self.tdef.fields[k].type == "link"}
+        plain = {k: v for k, v in row.items() if k not in links}
+        cols = ["_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + list(plain)
+        params = [record_id, now, actor.key, now, actor.key] + list(plain.values())
+        conn = self.ws.storage.conn
+        cur = conn.execute(f"INSERT INTO {self.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})", params)
+        rowid = int(cur.lastrowid or 0)
+        audit = {k: (None, v) for k, v in plain.items() if not self.fields[k].computed and v is not None}
+        for key, value in links.items():
+            self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
+        changes = self._recompute_row(rowid, record_id, audit_into=None)
+        self.ws.audit(actor, self.base.key, self.key, record_id, "create", audit)
+        event_changes = {k: [None, v] for k, (_, v) in audit.items()}
+        event_changes.update({k: [None, v] for k, v in changes.items()})
+        self.ws.emit(self.base.key, self.key, record_id, "created", actor,
+                     {"changes": event_changes, "form": form.key if form else None}, depth)
+        self._propagate(rowid, depth=0)
+        return record_id
+
+    def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0,
+               check: bool = True) -> dict[str, Any]:
+        """Change some fields of a record; return it as the actor sees it."""
+        actor = self.ws.actor(actor)
+        with self.ws.storage.transaction():
+            self._update(record_id, values, actor, depth=depth)
+        return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
+
+    def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int) -> None:
+        access = self.access(actor)
+        rowid, old = self._row_for_write(record_id, access, actor)
+        new = self._coerce(values, access, creating=False, allowed=None)
+        blanks = {k: f"{self.tdef.fields[k].name} is required" for k, v in new.items()
+                  if self.tdef.fields[k].required and is_blank(v)}
+        if blanks:
+            raise ValidationError(blanks)
+        audit: dict[str, tuple[Any, Any]] = {}
+        plain: dict[str, Any] = {}
+        for key, value in new.items():
+            if self.tdef.fields[key].type == "link":
+                if load_json_list(old.get(key)) != load_json_list(value):
+                    self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
+            elif old.get(key) != value:
+                plain[key] = value
+                audit[key] = (old.get(key), value)
+        if not audit:
+            return
+        now = utcnow_text(self.ws.now())
+        for key, fdef in self.tdef.fields.items():
+            if fdef.type == "modified_time":
+                plain[key] = now
+            elif fdef.type == "modified_by":
+                plain[key] = actor.key if actor.is_person else None
+        sets = ", ".join(f"{q(k)} = ?" for k in plain)
+        self.ws.storage.conn.execute(
+            f"UPDATE {self.sql} SET {sets + ', ' if sets else ''}_modified_at = ?, _modified_by = ? WHERE _rowid = ?",
+            list(plain.values()) + [now, actor.key, rowid])
+        changes = self._recompute_row(rowid, record_id, audit_into=None)
+        self.ws.audit(actor, self.base.key, self.key, record_id, "update", audit)
+        event_changes = {k: [o, n] for k, (o, n) in audit.items()}
+        for key, value in changes.items():
+            event_changes[key] = [old.get(key), value]
+        self.ws.emit(self.base.key, self.key, record_id, "updated", actor, {"changes": event_changes}, depth)
+        self._propagate(rowid, depth=0)
+
+    def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor) -> tuple[int, dict[str, Any]]:
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        row = self._fetch_row(record_id, access, actor)
+        if row is None:
+            raise NotFoundError(f"record {record_id} not found")
+        if not access.can_edit:
+            raise PermissionDenied(f"you may not change records of '{self.tdef.name}'")
+        if access.edit_filter is not None:
+            sql, params = self.compile_filter(access.edit_filter, actor)
+            ok = self.ws.storage.conn.execute(f"SELECT 1 FROM {self.sql} WHERE _rowid = ? AND {sql}", [row["_rowid"]] + params).fetchone()
+            if ok is None:
+                raise PermissionDenied("you may not change this record")
+        return int(row["_rowid"]), row
+
+    def delete(self, record_id: str, *, actor: Actor | str, depth: int = 0) -> None:
+        """Soft-delete a record; `restore` brings it back."""
+        actor = self.ws.actor(actor)
+        with self.ws.storage.transaction():
+            access = self.access(actor)
+            rowid, _ = self._row_for_write(record_id, access, actor)
+            if not access.can_delete:
+                raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
+            self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth)
+
+    def restore(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
+        actor = self.ws.actor(actor)
+        with self.ws.storage.transaction():
+            access = self.access(actor)
+            if not access.can_delete:
+                raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
+            found = self.ws.storage.conn.execute(f"SELECT _rowid FROM {self.sql} WHERE _id = ? AND _deleted_at IS NOT NULL",
+                                                 (record_id,)).fetchone()
+            if found is None:
+                raise NotFoundError(f"no deleted record {record_id}")
+            self._set_deleted(int(found[0]), record_id, actor, deleted=False, depth=0)
+        return self.get(record_id, actor=actor)
+
+    def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int) -> None:
+        now = utcnow_text(self.ws.now())
+        self.ws.storage.conn.execute(f"UPDATE {self.sql} SET _deleted_at = ?, _modified_at = ?, _modified_by = ? WHERE _rowid = ?",
+                                     (now if deleted else None, now, actor.key, rowid))
+        action = "delete" if deleted else "restore"
+        self.ws.audit(actor, self.base.key, self.key, record_id, action, {})
+        # Linked records drop (or regain) this record from their link columns.
+        for key, fdef in self.tdef.fields.items():
+            if fdef.type == "link":
+                for other_rowid in self._linked_rowids(key, rowid):
+                    self._rebuild_other_side(key, other_rowid, actor)
+        self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
+
+    # -- links -------------------------------------------------------------------------
+    def _junction(self, key: str) -> tuple[str, str, str, TableDef, str | None]:
+        """(junction sql name, my column, other column, other table, other side's field key)."""
+        fdef = self.tdef.fields[key]
+        other = self.base.bdef.tables[fdef.options["table"]]
+        if fdef.inverse_of:
+            src_table, src_field = fdef.inverse_of.split(".", 1)
+            return q(junction_name(self.base.key, src_table, src_field)), "dst", "src", other, src_field
+        inverse = fdef.options.get("inverse")
+        return q(junction_name(self.base.key, self.key, key)), "src", "dst", other, inverse if inverse in other.fields else None
+
+    def _linked_rowids(self, key: str, rowid: int) -> list[int]:
+        jname, mine, theirs, _, _ = self._junction(key)
+        return [r[0] for r in self.ws.storage.conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} = ?", (rowid,))]
+
+    def _set_link(self, rowid: int, record_id: str, key: str, ids: list[str], actor: Actor,
+                  audit: dict[str, tuple[Any, Any]]) -> None:
+        conn = self.ws.storage.conn
+        jname, mine, theirs, other, other_field = self._junction(key)
+        other_sql = q(table_name(self.base.key, other.key))
+        wanted: list[int] = []
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            found = dict(conn.execute(f"SELECT _id, _rowid FROM {other_sql} WHERE _id IN ({marks}) AND _deleted_at IS NULL", ids).fetchall())
+            unknown = [i for i in ids if i not in found]
+            if unknown:
+                raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown record {unknown[0]} in '{other.name}'"})
+            wanted = [found[i] for i in ids]
+        before = set(self._linked_rowids(key, rowid))
+        old_text = conn.execute(f"SELECT {q(key)} FROM {self.sql} WHERE _rowid = ?", (rowid,)).fetchone()
+        conn.execute(f"DELETE FROM {jname} WHERE {mine} = ?", (rowid,))
+        touched = set(before) | set(wanted)
+        if other_field is not None:
+            other_def = other.fields[other_field]
+            single_other = other_def.options.get("multiple", True) is False
+            if single_other and wanted:
+                marks = ", ".join("?" for _ in wanted)
+                stolen = [r[0] for r in conn.execute(f"SELECT {mine} FROM {jname} WHERE {theirs} IN ({marks})", wanted)]
+                conn.execute(f"DELETE FROM {jname} WHERE {theirs} IN ({marks})", wanted)
+                for srow in stolen:
+                    self._rebuild_column(key, srow, actor)
+        conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)",
+                         [(rowid, other_rowid, i) for i, other_rowid in enumerate(wanted)])
+        new_text = json.dumps(ids, ensure_ascii=False) if ids else None
+        conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
+        audit[key] = (old_text[0] if old_text else None, new_text)
+        for other_rowid in touched:
+            self._rebuild_other_side(key, other_rowid, actor)
+
+    def _rebuild_column(self, key: str, rowid: int, actor: Actor) -> None:
+        """Rewrite this table's link column for one row from the junction; audit the change."""
+        conn = self.ws.storage.conn
+        jname, mine, theirs, other, _ = self._junction(key)
+        other_sql = q(table_name(self.base.key, other.key))
+        ids = [r[0] for r in conn.execute(
+            f"SELECT o._id FROM {jname} j JOIN {other_sql} o ON o._rowid = j.{theirs} "
+            f"WHERE j.{mine} = ? AND o._deleted_at IS NULL ORDER BY j.pos, j.{theirs}", (rowid,))]
+        row = conn.execute(f"SELECT _id, {q(key)} FROM {self.sql} WHERE _rowid = ?", (rowid,)).fetchone()
+        if row is None:
+            return
+        new_text = json.dumps(ids, ensure_ascii=False) if ids else None
+        if row[1] != new_text:
+            conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
+            self.ws.audit(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)}, sync=True)
+            self._recompute_row(rowid, row[0], audit_into=None)
+            self._propagate(rowid, depth=1)
+
+    def _rebuild_other_side(self, key: str, other_rowid: int, actor: Actor) -> None:
+        _, _, _, other, other_field = self._junction(key)
+        other_table = self.base.table(other.key)
+        if other_field is not None:
+            other_table._rebuild_column(other_field, other_rowid, actor)
+        else:
+            record = self.ws.storage.conn.execute(f"SELECT _id FROM {other_table.sql} WHERE _rowid = ?", (other_rowid,)).fetchone()
+            if record:
+                other_table._recompute_row(other_rowid, record[0], audit_into=None)
+
+    # -- computed values ---------------------------------------------------------------
+    def _recompute_row(self, rowid: int, record_id: str, *, audit_into: dict[str, Any] | None) -> dict[str, Any]:
+        if not self.tdef.computed_order:
+            return {}
+        conn = self.ws.storage.conn
+        cur = conn.execute(f"SELECT * FROM {self.sql} WHERE _rowid = ?", (rowid,))
+        names = [d[0] for d in cur.description]
+        values = cur.fetchone()
+        if values is None:
+            return {}
+        row = dict(zip(names, values, strict=True))
+        before = {k: row.get(k) for k in self.tdef.computed_order}
+        computed = self.computer.row(row, record_id=record_id)
+        changed = {k: v for k, v in computed.items() if before.get(k) != v}
+        if changed:
+            sets = ", ".join(f"{q(k)} = ?" for k in changed)
+            conn.execute(f"UPDATE {self.sql} SET {sets} WHERE _rowid = ?", list(changed.values()) + [rowid])
+        return changed
+
+    def _dependents(self) -> list[tuple[Table, str]]:
+        """(table, link field on that table) pairs whose lookups or rollups read this table."""
+        out = []
+        for other in self.base.bdef.tables.values():
+            links = set()
+            for fdef in other.fields.values():
+                if fdef.type in ("lookup", "rollup"):
+                    link = other.fields.get(fdef.options.get("link", ""))
+                    if link is not None and link.options.get("table") == self.key:
+                        links.add(link.key)
+            for link_key in sorted(links):
+                out.append((self.base.table(other.key), link_key))
+        return out
+
+    def _propagate(self, rowid: int, *, depth: int) -> None:
+        if depth >= MAX_PROPAGATION:
+            return
+        conn = self.ws.storage.conn
+        for other, link_key in self._dependents():
+            jname, mine, theirs, _, _ = other._junction(link_key)
+            for (other_rowid,) in conn.execute(f"SELECT {mine} FROM {jname} WHERE {theirs} = ?", (rowid,)).fetchall():
+                rec = conn.execute(f"SELECT _id FROM {other.sql} WHERE _rowid = ?", (other_rowid,)).fetchone()
+                if rec and other._recompute_row(other_rowid, rec[0], audit_into=None):
+                    other._propagate(other_rowid, depth=depth + 1)
+
+    def recompute_all(self, *, batch: int = 5000) -> int:
+        """Recompute link columns' computed values for every row (after a migration)."""
+        conn = self.ws.storage.conn
+        count = 0
+        last = 0
+        while True:
+            rows = conn.execute(f"SELECT _rowid, _id FROM {self.sql} WHERE _rowid > ? ORDER BY _rowid LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return count
+            for rowid, record_id in rows:
+                for key, fdef in self.tdef.fields.items():
+                    if fdef.type == "link":
+                        self._rebuild_column_quiet(key, rowid)
+                self._recompute_row(rowid, record_id, audit_into=None)
+                count += 1
+            last = rows[-1][0]
+
+    def _rebuild_column_quiet(self, key: str, rowid: int) -> None:
+        conn = self.ws.storage.conn
+        jname, mine, theirs, other, _ = self._junction(key)
+        other_sql = q(table_name(self.base.key, other.key))
+        ids = [r[0] for r in conn.execute(
+            f"SELECT o._id FROM {jname} j JOIN {other_sql} o ON o._rowid = j.{theirs} "
+            f"WHERE j.{mine} = ? AND o._deleted_at IS NULL ORDER BY j.pos, j.{theirs}", (rowid,))]
+        conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (json.dumps(ids) if ids else None, rowid))
+
+    def level_of(self, actor: Actor, key: str) -> int:
+        return LEVELS[self.access(actor).level(key)]

@@ -1,0 +1,142 @@
+"""The runtime schema: field-type instances, formula references and computed-field order.
+
+`field_instance` builds the field-type object for a field. `resolve_computed` infers each
+formula's result kind, and orders each table's computed fields so that a field is computed
+after everything it reads (the dependency graph the loader already checked for cycles).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.fields.base import FieldContext, FieldType
+from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.plugins import field_types
+
+_contexts: dict[int, FieldContext] = {}
+
+
+def context_for(config: WorkspaceConfig | None) -> FieldContext:
+    if config is None:
+        return FieldContext()
+    ctx = _contexts.get(id(config))
+    if ctx is None or ctx.people is not config.people:
+        ctx = FieldContext(tz=_zone(config.timezone), people=config.people)
+        _contexts[id(config)] = ctx
+    return ctx
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - an unknown zone is reported by the checks
+        return ZoneInfo("Asia/Shanghai")
+
+
+def field_instance(fdef: FieldDef, config: WorkspaceConfig | None = None) -> FieldType:
+    cls = field_types()[fdef.type]
+    instance: FieldType = cls(fdef, context_for(config))
+    return instance
+
+
+class FormulaRefs:
+    """A parsed formula whose `{references}` are resolved to field keys of its table."""
+
+    def __init__(self, table: TableDef, fdef: FieldDef) -> None:
+        from engine import formula
+
+        text = str(fdef.options.get("formula", ""))
+        try:
+            self.node = formula.parse(text)
+        except formula.FormulaSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+        by_name = {f.name: k for k, f in table.fields.items()}
+        self.keys: dict[str, str] = {}
+        for ref in sorted(formula.references(self.node)):
+            if ref in table.fields:
+                self.keys[ref] = ref
+            elif ref in by_name:
+                self.keys[ref] = by_name[ref]
+            else:
+                from engine.loader import did_you_mean
+
+                hint = did_you_mean(ref, list(table.fields) + list(by_name))
+                raise ValueError(f"unknown field {{{ref}}}" + (f"; {hint}" if hint else ""))
+            if self.keys[ref] == fdef.key:
+                raise ValueError(f"field refers to itself through {{{ref}}}")
+
+
+def computed_deps(base: BaseDef, table: TableDef, fdef: FieldDef) -> list[tuple[str, str]]:
+    """The (table, field) pairs a computed field reads."""
+    if fdef.type == "formula" and not fdef.options.get("broken"):
+        try:
+            refs = FormulaRefs(table, fdef)
+        except ValueError:
+            return []
+        return [(table.key, k) for k in refs.keys.values()]
+    if fdef.type in ("lookup", "rollup"):
+        link = table.fields.get(fdef.options.get("link", ""))
+        if link is None:
+            return []
+        deps = [(table.key, link.key)]
+        target = base.tables.get(link.options.get("table", ""))
+        if target is not None and fdef.options.get("field") in target.fields:
+            deps.append((target.key, fdef.options["field"]))
+        return deps
+    return []
+
+
+def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
+    """Infer formula result kinds and store each table's computed-field order."""
+    from engine import formula
+
+    done: set[tuple[str, str]] = set()
+
+    def kind_of(table: TableDef, key: str) -> str:
+        fdef = table.fields[key]
+        if fdef.type == "formula":
+            infer(table, fdef)
+        elif fdef.type == "lookup":
+            return "array"
+        return field_instance(fdef, config).kind
+
+    def infer(table: TableDef, fdef: FieldDef) -> None:
+        if (table.key, fdef.key) in done or fdef.options.get("broken"):
+            fdef.options.setdefault("result", "text")
+            return
+        done.add((table.key, fdef.key))
+        refs = FormulaRefs(table, fdef)
+        fdef.options["result"] = formula.infer_type(refs.node, lambda name: kind_of(table, refs.keys.get(name, name)))
+
+    for table in base.tables.values():
+        for fdef in table.fields.values():
+            if fdef.type == "formula":
+                try:
+                    infer(table, fdef)
+                except ValueError:
+                    fdef.options["result"] = "text"
+    for table in base.tables.values():
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(key: str, table: TableDef = table, order: list[str] = order, seen: set[str] = seen) -> None:
+            if key in seen:
+                return
+            seen.add(key)
+            for dep_table, dep_key in computed_deps(base, table, table.fields[key]):
+                if dep_table == table.key and dep_key in table.fields:
+                    visit(dep_key)
+            if table.fields[key].type in ("formula", "lookup", "rollup"):
+                order.append(key)
+
+        for key in table.fields:
+            visit(key)
+        table.computed_order = order
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,159 @@
+"""SQLite storage: connections, transactions, names and the system tables.
+
+One database file per workspace: WAL mode, `synchronous=FULL`, foreign keys on, a busy
+timeout, and every write in a `BEGIN IMMEDIATE` transaction. A user table lives in
+`"{base}__{table}"` with one real column per field plus system columns that start with `_`;
+a link field adds a junction table. System tables start with `_gb_`. Identifiers are always
+quoted with `q()`; values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+SYSTEM_COLUMNS = (
+    '"_rowid" INTEGER PRIMARY KEY',
+    '"_id" TEXT NOT NULL UNIQUE',
+    '"_created_at" TEXT NOT NULL',
+    '"_created_by" TEXT',
+    '"_modified_at" TEXT NOT NULL',
+    '"_modified_by" TEXT',
+    '"_deleted_at" TEXT',
+)
+
+SYSTEM_TABLES = """
+CREATE TABLE IF NOT EXISTS _gb_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS _gb_schema (base TEXT NOT NULL, tbl TEXT NOT NULL, field TEXT NOT NULL,
+    type TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (base, tbl, field));
+CREATE TABLE IF NOT EXISTS _gb_people (key TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT,
+    roles TEXT NOT NULL DEFAULT '[]', email TEXT, phone TEXT, channels TEXT NOT NULL DEFAULT '[]',
+    locale TEXT, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT 'yaml',
+    changed_at TEXT);
+CREATE TABLE IF NOT EXISTS _gb_sessions (id_hash TEXT PRIMARY KEY, person TEXT NOT NULL, csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_tokens (id INTEGER PRIMARY KEY, person TEXT NOT NULL, name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, last_used_at TEXT);
+CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_who ON _gb_login_attempts (who, at);
+CREATE TABLE IF NOT EXISTS _gb_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+    base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
+    old TEXT, new TEXT);
+CREATE INDEX IF NOT EXISTS _gb_audit_record ON _gb_audit (base, tbl, record, id);
+CREATE INDEX IF NOT EXISTS _gb_audit_actor ON _gb_audit (actor, at);
+CREATE TABLE IF NOT EXISTS _gb_access_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+    base TEXT NOT NULL, tbl TEXT NOT NULL, records TEXT NOT NULL, action TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS _gb_access_log_actor ON _gb_access_log (actor, at);
+CREATE TABLE IF NOT EXISTS _gb_outbox (id INTEGER PRIMARY KEY, at TEXT NOT NULL, base TEXT NOT NULL,
+    tbl TEXT NOT NULL, record TEXT, event TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0, processed_at TEXT);
+CREATE INDEX IF NOT EXISTS _gb_outbox_pending ON _gb_outbox (processed_at, id);
+CREATE TABLE IF NOT EXISTS _gb_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_archive (id INTEGER PRIMARY KEY, at TEXT NOT NULL, base TEXT NOT NULL,
+    tbl TEXT NOT NULL, field TEXT NOT NULL, record TEXT, value TEXT, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_comments (id INTEGER PRIMARY KEY, at TEXT NOT NULL, author TEXT NOT NULL,
+    base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, body TEXT NOT NULL, deleted_at TEXT);
+CREATE INDEX IF NOT EXISTS _gb_comments_record ON _gb_comments (base, tbl, record);
+CREATE TABLE IF NOT EXISTS _gb_attachments (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, type TEXT NOT NULL, uploaded_by TEXT NOT NULL, uploaded_at TEXT NOT NULL,
+    base TEXT, tbl TEXT, field TEXT);
+CREATE TABLE IF NOT EXISTS _gb_view_prefs (person TEXT NOT NULL, base TEXT NOT NULL, tbl TEXT NOT NULL,
+    view TEXT NOT NULL, prefs TEXT NOT NULL, PRIMARY KEY (person, base, tbl, view));
+CREATE TABLE IF NOT EXISTS _gb_runs (id INTEGER PRIMARY KEY, automation TEXT NOT NULL, base TEXT NOT NULL,
+    trigger TEXT NOT NULL, record TEXT, event_id INTEGER, started_at TEXT NOT NULL, duration_ms REAL,
+    status TEXT NOT NULL, steps TEXT NOT NULL DEFAULT '[]', error TEXT, run_key TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS _gb_notifications (id INTEGER PRIMARY KEY, person TEXT NOT NULL, at TEXT NOT NULL,
+    title TEXT NOT NULL, body TEXT NOT NULL, link TEXT, base TEXT, tbl TEXT, record TEXT, read_at TEXT,
+    key TEXT UNIQUE);
+CREATE INDEX IF NOT EXISTS _gb_notifications_person ON _gb_notifications (person, read_at, id);
+CREATE TABLE IF NOT EXISTS _gb_deliveries (id INTEGER PRIMARY KEY, notification INTEGER, channel TEXT NOT NULL,
+    person TEXT, payload TEXT NOT NULL, key TEXT NOT NULL UNIQUE, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT NOT NULL, last_error TEXT, sent_at TEXT);
+CREATE INDEX IF NOT EXISTS _gb_deliveries_due ON _gb_deliveries (status, next_at);
+CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier (table or column name)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_name(base: str, table: str) -> str:
+    return f"{base}__{table}"
+
+
+def junction_name(base: str, table: str, field: str) -> str:
+    return f"{base}__{table}__{field}__link"
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open the workspace database with Gridbase's pragmas."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+class Storage:
+    """The database of one workspace: a connection, its lock and transactions."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.path)
+        self.lock = threading.RLock()
+        self.db = sqlite_utils.Database(self.conn)
+        self._depth = 0
+        with self.transaction():
+            for statement in SYSTEM_TABLES.strip().split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._depth = 0
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self._depth = 0
+                self.conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            yield self.conn
+
+    def columns(self, table: str) -> dict[str, str]:
+        rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        return {r[1]: r[2] for r in rows}
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()

@@ -1,0 +1,206 @@
+"""The engine's front object: a loaded workspace with its database.
+
+    ws = Workspace.open("examples/dalian_dental", db="demo.db")
+    ws.apply()
+    visits = ws.base("patients").table("visits")
+    rec = visits.create({"visit_date": "2026-11-25"}, actor="admin")
+
+Words: the *config* is the checked YAML; the *storage* is the SQLite file; an *actor* is
+who acts (a person key, or the engine itself as "system"). The clock (`ws.now`) can be
+replaced in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine import migrate
+from engine.errors import NotFoundError
+from engine.loader import load_workspace
+from engine.model import BaseDef, WorkspaceConfig
+from engine.permissions import Actor, actor_for
+from engine.records import Table, utcnow_text
+from engine.storage import Storage
+
+
+class Base:
+    def __init__(self, ws: Workspace, bdef: BaseDef) -> None:
+        self.ws = ws
+        self.bdef = bdef
+        self.key = bdef.key
+        self._tables: dict[str, Table] = {}
+
+    def table(self, key: str) -> Table:
+        if key not in self._tables:
+            tdef = self.bdef.tables.get(key)
+            if tdef is None:
+                raise NotFoundError(f"unknown table '{key}' in base '{self.key}'")
+            self._tables[key] = Table(self, tdef)
+        return self._tables[key]
+
+    def tables(self) -> list[Table]:
+        return [self.table(k) for k in self.bdef.tables]
+
+
+class Workspace:
+    """A workspace: its config, its database and the record service over both."""
+
+    def __init__(self, config: WorkspaceConfig, storage: Storage) -> None:
+        self.config = config
+        self.storage = storage
+        self.tz = ZoneInfo(config.timezone)
+        self._bases: dict[str, Base] = {}
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        self._formula_ready = False
+        self.listeners: list[Callable[[int], None]] = []
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
+        """Load and check the workspace folder, and open (or create) its database."""
+        config = load_workspace(root)
+        path = Path(db) if db else Path(config.root) / "data" / "gridbase.db"
+        return cls(config, Storage(path))
+
+    @property
+    def data_dir(self) -> Path:
+        return self.storage.path.parent
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def tz_offset_modifier(self) -> str:
+        offset = self.now().astimezone(self.tz).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        return f"{'+' if minutes >= 0 else '-'}{abs(minutes)} minutes"
+
+    def base(self, key: str) -> Base:
+        if key not in self._bases:
+            bdef = self.config.bases.get(key)
+            if bdef is None:
+                raise NotFoundError(f"unknown base '{key}'")
+            self._bases[key] = Base(self, bdef)
+        return self._bases[key]
+
+    def bases(self) -> list[Base]:
+        return [self.base(k) for k in self.config.bases]
+
+    # -- schema ------------------------------------------------------------------------
+    def plan(self) -> list[migrate.Step]:
+        return migrate.plan(self)
+
+    def apply(self, *, allow_data_loss: bool = False) -> list[migrate.Step]:
+        return migrate.apply(self, allow_data_loss=allow_data_loss)
+
+    # -- people ------------------------------------------------------------------------
+    def actor(self, who: Actor | str) -> Actor:
+        """The actor for a person key; refuses unknown and disabled people."""
+        if isinstance(who, Actor):
+            return who
+        if who == "system" or who.startswith("automation:"):
+            return Actor.engine(who)
+        row = self.storage.conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (who,)).fetchone()
+        if who not in self.config.people:
+            person = self._db_person(who)
+            if person is None:
+                raise NotFoundError(f"unknown person '{who}'")
+            return person
+        if row is not None and row[0]:
+            raise NotFoundError(f"person '{who}' is disabled")
+        return actor_for(self.config, who)
+
+    def _db_person(self, key: str) -> Actor | None:
+        row = self.storage.conn.execute("SELECT name, department, roles, disabled, locale FROM _gb_people WHERE key = ?",
+                                        (key,)).fetchone()
+        if row is None or row[3]:
+            return None
+        roles = tuple(json.loads(row[2]))
+        admin = any(r in self.config.roles and self.config.roles[r].admin for r in roles)
+        return Actor(key=key, name=row[0], roles=roles, department=row[1], admin=admin, locale=row[4])
+
+    def sync_people(self) -> None:
+        """Copy people from workspace.yaml into the database (passwords only if unset)."""
+        from engine.auth import hash_password
+
+        conn = self.storage.conn
+        now = utcnow_text(self.now())
+        for person in self.config.people.values():
+            existing = conn.execute("SELECT password_hash FROM _gb_people WHERE key = ?", (person.key,)).fetchone()
+            values = (person.name, person.department, json.dumps(person.roles), person.email, person.phone,
+                      json.dumps(person.channels), person.locale)
+            if existing is None:
+                pw = hash_password(person.password) if person.password else None
+                conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, phone, channels, locale, "
+                             "password_hash, source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'yaml', ?)",
+                             (person.key, *values, pw, now))
+            else:
+                conn.execute("UPDATE _gb_people SET name = ?, department = ?, roles = ?, email = ?, phone = ?, channels = ?, "
+                             "locale = ? WHERE key = ?", (*values, person.key))
+                if existing[0] is None and person.password:
+                    conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(person.password), person.key))
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def next_counter(self, name: str) -> int:
+        conn = self.storage.conn
+        conn.execute("INSERT INTO _gb_counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                     (name,))
+        return int(conn.execute("SELECT value FROM _gb_counters WHERE name = ?", (name,)).fetchone()[0])
+
+    def audit(self, actor: Actor, base: str, table: str, record: str, action: str,
+              changes: dict[str, tuple[Any, Any]], *, sync: bool = False) -> None:
+        at = utcnow_text(self.now())
+        conn = self.storage.conn
+        if not changes:
+            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action) VALUES (?, ?, ?, ?, ?, ?)",
+                         (at, actor.key, base, table, record, action))
+            return
+        conn.executemany(
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(at, actor.key, base, table, record, action, key,
+              None if old is None else json.dumps(old, ensure_ascii=False),
+              None if new is None else json.dumps(new, ensure_ascii=False)) for key, (old, new) in changes.items()])
+
+    def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
+        cur = self.storage.conn.execute(
+            "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (utcnow_text(self.now()), base, table, record, event, actor.key, json.dumps(data, ensure_ascii=False, default=str), depth))
+        for listener in self.listeners:
+            listener(int(cur.lastrowid or 0))
+
+    def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
+        with self.storage.transaction():
+            self.storage.conn.execute(
+                "INSERT INTO _gb_access_log (at, actor, base, tbl, records, action) VALUES (?, ?, ?, ?, ?, ?)",
+                (utcnow_text(self.now()), actor.key, base, table, json.dumps(ids), action))
+
+    def ensure_formula_function(self) -> None:
+        """Register gb_formula(text, where, args): evaluates a formula SQL cannot express."""
+        if self._formula_ready:
+            return
+        from engine import formula
+        from engine.model import FieldDef
+        from engine.schema import FormulaRefs
+
+        cache: dict[tuple[str, str], Any] = {}
+
+        def gb_formula(text: str, where: str, args: str) -> Any:
+            bkey, tkey, keys = json.loads(where)
+            table = self.base(bkey).table(tkey)
+            refs = cache.get((text, where))
+            if refs is None:
+                refs = cache[(text, where)] = FormulaRefs(table.tdef, FieldDef("_filter", "formula", "f", {"formula": text}))
+            stored = dict(zip(keys, json.loads(args), strict=True))
+            values = {ref: table.fields[k].formula_value(stored.get(k)) for ref, k in refs.keys.items()}
+            result = formula.evaluate(refs.node, formula.Env(values=values, tz=self.config.timezone, now=self.now()))
+            return 1 if formula.truthy(result) else 0
+
+        self.storage.conn.create_function("gb_formula", 3, gb_formula, deterministic=False)
+        self._formula_ready = True

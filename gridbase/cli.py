@@ -1,0 +1,129 @@
+"""The `gridbase` command line.
+
+Each command is one small function registered in `COMMANDS`; `main()` parses the arguments,
+runs it, and turns every engine error into a clear message and exit code 1 or 2 — never a
+traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.errors import ConfigError, GridbaseError
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(func: Command) -> Command:
+        COMMANDS[name] = func
+        return func
+    return register
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def open_ws(args: argparse.Namespace) -> Any:
+    from engine import Workspace
+
+    return Workspace.open(args.dir, db=getattr(args, "db", None))
+
+
+@command("validate")
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.loader import load_workspace
+
+    config = load_workspace(args.dir)
+    tables = sum(len(b.tables) for b in config.bases.values())
+    out(f"ok: {args.dir} — {len(config.bases)} base(s), {tables} table(s), {len(config.people)} people")
+    return 0
+
+
+@command("plan")
+def cmd_plan(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    steps = ws.plan()
+    if not steps:
+        out("nothing to do: the database matches the YAML")
+    for step in steps:
+        out(f"{'! ' if step.lossy else '+ '}{step.description}")
+    if any(s.lossy for s in steps):
+        out("steps marked ! lose data and need --allow-data-loss (the data is archived, not deleted)")
+    ws.close()
+    return 0
+
+
+@command("apply")
+def cmd_apply(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    try:
+        steps = ws.apply(allow_data_loss=args.allow_data_loss)
+    finally:
+        ws.close()
+    for step in steps:
+        out(f"done: {step.description}")
+    out(f"applied {len(steps)} step(s)" if steps else "nothing to do: the database matches the YAML")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridbase", description="Gridbase: bases declared in YAML, stored in SQLite.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def add(name: str, help_text: str, *, db: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("dir", metavar="DIR", help="the workspace folder (holds workspace.yaml and bases/)")
+        if db:
+            p.add_argument("--db", metavar="FILE", help="the SQLite database file (default DIR/data/gridbase.db)")
+        return p
+
+    add("validate", "Check a workspace's YAML; print every problem as FILE:LINE:COL: message.", db=False)
+    add("plan", "Show what `apply` would change in the database.")
+    p = add("apply", "Bring the database to the declared schema, in one transaction.")
+    p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
+    try:
+        from gridbase import commands_more
+
+        commands_more.register(sub, add)
+    except ImportError:
+        pass
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = COMMANDS[args.command]
+    try:
+        return func(args)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            err(str(issue))
+        err(f"{len(exc.issues)} problem(s) found")
+        return 1
+    except GridbaseError as exc:
+        err(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        err(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
