@@ -78,7 +78,7 @@ class _Builder:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise YamlProblem("merge keys (<<) are not supported; write the keys out",
                                       key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                key = str(self._constructor.construct_object(key_node))
+                key = str(key_node.value)  # keys stay text: `no:` is a key, not False
                 kpos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if key in out:
                     raise YamlProblem(f"duplicate key '{key}'", *kpos)

@@ -1,0 +1,177 @@
+"""Bulk import and export of records: CSV, XLSX and JSON.
+
+Import maps headers to fields by display name or key, typecasts each cell through the field
+type, and is all-or-nothing unless `skip_invalid`: every rejected row is reported with its
+row number and reason. Export goes through the record service with one person's
+permissions, and neutralises cells that a spreadsheet would run as a formula.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from engine.errors import GridbaseError, ValidationError
+
+if TYPE_CHECKING:
+    from engine.records import Table
+
+DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Prefix a cell that spreadsheets would treat as a formula with an apostrophe."""
+    return "'" + text if text.startswith(DANGEROUS_START) else text
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    rejected: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
+    """Header and rows of a CSV (UTF-8, UTF-8 with BOM, or GB18030) or XLSX file."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken files
+            raise GridbaseError(f"{path.name} is not a readable XLSX file ({type(exc).__name__})") from None
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        return header, (list(r) for r in rows)
+    raw = path.read_bytes()
+    text = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None or "\x00" in text:
+        raise GridbaseError(f"{path.name} is not UTF-8 or GB18030 text; save it as UTF-8 CSV")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    return header, (list(r) for r in reader)
+
+
+def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_invalid: bool = False,
+                progress: bool = False, batch: int = 5000) -> ImportReport:
+    header, rows = read_rows(path)
+    if not header:
+        raise GridbaseError(f"{Path(path).name} has no header row")
+    by_name = {f.name: k for k, f in table.tdef.fields.items()}
+    mapping: list[str | None] = []
+    for title in header:
+        key = title if title in table.fields else by_name.get(title)
+        if key is not None and table.fields[key].computed:
+            key = None
+        mapping.append(key)
+    if not any(mapping):
+        raise GridbaseError("no column matches a field of the table by name or key")
+    report = ImportReport()
+    actor_obj = table.ws.actor(actor)
+    storage = table.ws.storage
+    pending = 0
+    storage.lock.acquire()
+    storage.conn.execute("BEGIN IMMEDIATE")
+    try:
+        for number, cells in enumerate(rows, start=2):
+            values = {key: cell for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
+            if not values:
+                continue
+            storage.conn.execute("SAVEPOINT import_row")
+            storage._depth = 1  # join the import transaction
+            try:
+                table._create(values, actor_obj, form=None, system_values={}, depth=0)
+            except ValidationError as exc:
+                storage.conn.execute("ROLLBACK TO import_row")
+                report.rejected += 1
+                report.problems.append(f"row {number}: " + "; ".join(exc.errors.values()))
+            else:
+                report.imported += 1
+                pending += 1
+            finally:
+                storage.conn.execute("RELEASE import_row")
+                storage._depth = 0
+            if progress and number % 10000 == 0:
+                sys.stderr.write(f"\r{number - 1} rows read…")
+            if skip_invalid and pending >= batch:
+                storage.conn.execute("COMMIT")
+                storage.conn.execute("BEGIN IMMEDIATE")
+                pending = 0
+        if report.rejected and not skip_invalid:
+            storage.conn.execute("ROLLBACK")
+            report.imported = 0
+            report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
+        else:
+            storage.conn.execute("COMMIT")
+    except BaseException:
+        storage.conn.execute("ROLLBACK")
+        raise
+    finally:
+        storage._depth = 0
+        storage.lock.release()
+    if progress:
+        sys.stderr.write("\n")
+    return report
+
+
+def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header (display names) and display-text rows the actor may read."""
+    actor_obj = table.ws.actor(actor)
+    access = table.access(actor_obj)
+    vdef = table.tdef.views.get(view) if view else None
+    if view and vdef is None:
+        raise GridbaseError(f"unknown view '{view}'")
+    keys = [k for k in (vdef.fields if vdef and vdef.fields else list(table.fields)) if access.readable(k)]
+    header = [table.tdef.fields[k].name for k in keys]
+    out: list[list[str]] = []
+    offset: int | str | None = 0
+    while offset is not None:
+        page = table.query(actor=actor_obj, filter=vdef.filter if vdef else None, sort=vdef.sort if vdef else None,
+                           limit=1000, offset=offset, with_total=False)
+        for rec in page.records:
+            out.append([table.display(rec, k, access) for k in keys])
+        offset = page.next_offset
+    return header, out
+
+
+def write_csv(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
+    if stream is not sys.stdout and hasattr(stream, "write"):
+        stream.write(codecs.BOM_UTF8.decode())
+    writer = csv.writer(stream)
+    writer.writerow([neutralise(h) for h in header])
+    writer.writerows([[neutralise(c) for c in row] for row in rows])
+
+
+def write_json(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
+    json.dump([dict(zip(header, row, strict=True)) for row in rows], stream, ensure_ascii=False, indent=1)
+    stream.write("\n")
+
+
+def write_xlsx(path: str | Path, header: list[str], rows: list[list[str]]) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append([neutralise(h) for h in header])
+    for row in rows:
+        sheet.append([neutralise(c) for c in row])
+    book.save(str(path))

@@ -1,0 +1,362 @@
+"""More `gridbase` commands: seed, demo, serve, people, passwd, token, audit, import, export,
+backup and restore. Each is a thin wrapper over the engine (or the app factory)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import random
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from engine.errors import GridbaseError, NotFoundError
+from gridbase.cli import command, err, open_ws, out
+
+Adder = Callable[..., argparse.ArgumentParser]
+
+
+def register(sub: Any, add: Adder) -> None:
+    p = add("seed", "Fill the workspace with its sample data (runs DIR/seed.py).")
+    p.add_argument("--seed", type=int, default=2026, help="random seed; the same seed gives the same data")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full sample size")
+    p = add("serve", "Serve the web app and API.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p = add("demo", "Apply, seed (once) and serve the workspace; print how to sign in.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--scale", type=float, default=1.0)
+    p = add("people", "Manage people stored in the database.")
+    p.add_argument("action", choices=["add", "disable", "enable", "list"])
+    p.add_argument("person", nargs="?", metavar="KEY")
+    p.add_argument("--name")
+    p.add_argument("--roles", default="", help="comma-separated role keys")
+    p.add_argument("--department")
+    p.add_argument("--email")
+    p = add("passwd", "Set a person's password, read from standard input.")
+    p.add_argument("person", metavar="USER")
+    p = add("token", "Create, list or revoke personal API tokens.")
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("person", metavar="USER")
+    p.add_argument("--name", default="token")
+    p.add_argument("--expires", type=int, metavar="DAYS")
+    p.add_argument("--id", type=int, help="token id to revoke")
+    p = add("audit", "Show the audit log of writes and the access log of sensitive reads.")
+    p.add_argument("--person")
+    p.add_argument("--table", help="BASE.TABLE")
+    p.add_argument("--record")
+    p.add_argument("--since", help="ISO date/time (UTC)")
+    p.add_argument("--until", help="ISO date/time (UTC)")
+    p.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    p.add_argument("--log", choices=["writes", "reads", "both"], default="both")
+    p = add("export", "Export a table as CSV, XLSX or JSON, with one person's permissions.")
+    p.add_argument("table", metavar="TABLE", help="BASE.TABLE or TABLE")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
+    p.add_argument("--view")
+    p.add_argument("--as", dest="as_user", default="admin", metavar="USER")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p = add("import", "Import CSV or XLSX rows into a table; all or nothing unless --skip-invalid.")
+    p.add_argument("table", metavar="TABLE", help="BASE.TABLE or TABLE")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--skip-invalid", action="store_true")
+    p.add_argument("--as", dest="as_user", default="system", metavar="USER")
+    p = add("backup", "Copy the database with SQLite's online backup API (consistent while serving).")
+    p.add_argument("--to", required=True, metavar="FILE")
+    p = add("restore", "Replace the database with a backup file (the server must be stopped).")
+    p.add_argument("--from", dest="source", required=True, metavar="FILE")
+
+
+def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
+    script = Path(ws.config.root) / "seed.py"
+    if not script.exists():
+        raise GridbaseError(f"{script} not found: this workspace has no sample data")
+    spec = importlib.util.spec_from_file_location("gridbase_seed", script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    counts: dict[str, int] = module.seed(ws, rng=random.Random(seed), scale=scale)
+    return counts
+
+
+@command("seed")
+def cmd_seed(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    counts = _seed(ws, args.seed, args.scale)
+    for name, n in counts.items():
+        out(f"{name}: {n}")
+    ws.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace, ws: Any) -> int:
+    import uvicorn
+
+    from gridbase.app import create_app
+
+    app = create_app(ws)
+    out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+@command("serve")
+def cmd_serve(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    return _serve(args, ws)
+
+
+@command("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    seeded = ws.storage.conn.execute("SELECT value FROM _gb_meta WHERE key = 'seeded'").fetchone()
+    if seeded is None:
+        out("seeding sample data (once)…")
+        counts = _seed(ws, 2026, args.scale)
+        with ws.storage.transaction():
+            ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES ('seeded', ?)", (json.dumps(counts),))
+        for name, n in counts.items():
+            out(f"  {name}: {n}")
+    out("Sign in as (password: the `password` in workspace.yaml):")
+    for person in ws.config.people.values():
+        roles = ", ".join(ws.config.roles[r].name for r in person.roles if r in ws.config.roles)
+        out(f"  {person.key:<14} {person.name}  [{roles}]")
+    return _serve(args, ws)
+
+
+@command("people")
+def cmd_people(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    conn = ws.storage.conn
+    if args.action == "list":
+        for key, name, roles, disabled in conn.execute("SELECT key, name, roles, disabled FROM _gb_people ORDER BY key"):
+            out(f"{key}\t{name}\t{','.join(json.loads(roles))}\t{'disabled' if disabled else 'active'}")
+        return 0
+    if not args.person:
+        raise GridbaseError("name the person: gridbase people ACTION DIR KEY")
+    with ws.storage.transaction():
+        exists = conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone()
+        if args.action == "add":
+            if exists:
+                raise GridbaseError(f"person '{args.person}' already exists")
+            roles = [r for r in args.roles.split(",") if r]
+            unknown = [r for r in roles if r not in ws.config.roles]
+            if unknown:
+                raise GridbaseError(f"unknown role '{unknown[0]}'; roles are: {', '.join(ws.config.roles)}")
+            conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, source) VALUES (?, ?, ?, ?, ?, 'cli')",
+                         (args.person, args.name or args.person, args.department, json.dumps(roles), args.email))
+            out(f"added {args.person}; set a password with: gridbase passwd {args.dir} {args.person}")
+            return 0
+        if not exists:
+            raise NotFoundError(f"unknown person '{args.person}'")
+        disabled = 1 if args.action == "disable" else 0
+        conn.execute("UPDATE _gb_people SET disabled = ? WHERE key = ?", (disabled, args.person))
+        if disabled:
+            conn.execute("DELETE FROM _gb_sessions WHERE person = ?", (args.person,))
+        out(f"{args.action}d {args.person}")
+    return 0
+
+
+@command("passwd")
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from engine.auth import hash_password
+
+    ws = open_ws(args)
+    ws.apply()
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise GridbaseError("a password needs at least 8 characters")
+    with ws.storage.transaction():
+        cur = ws.storage.conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(password), args.person))
+        if cur.rowcount == 0:
+            raise NotFoundError(f"unknown person '{args.person}'")
+        ws.storage.conn.execute("DELETE FROM _gb_sessions WHERE person = ?", (args.person,))
+    out(f"password set for {args.person}")
+    return 0
+
+
+@command("token")
+def cmd_token(args: argparse.Namespace) -> int:
+    from engine.auth import digest, new_secret
+
+    ws = open_ws(args)
+    ws.apply()
+    conn = ws.storage.conn
+    if conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone() is None:
+        raise NotFoundError(f"unknown person '{args.person}'")
+    now = datetime.now(timezone.utc)
+    if args.action == "list":
+        for row in conn.execute("SELECT id, name, created_at, expires_at, revoked_at FROM _gb_tokens WHERE person = ?", (args.person,)):
+            out("\t".join(str(c or "") for c in row))
+        return 0
+    if args.action == "revoke":
+        with ws.storage.transaction():
+            cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND (id = ? OR name = ?) AND revoked_at IS NULL",
+                               (now.isoformat(), args.person, args.id, args.name))
+        out(f"revoked {cur.rowcount} token(s)")
+        return 0
+    secret = new_secret("gbt_")
+    expires = (now + timedelta(days=args.expires)).isoformat() if args.expires else None
+    with ws.storage.transaction():
+        conn.execute("INSERT INTO _gb_tokens (person, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                     (args.person, args.name, digest(secret), now.isoformat(), expires))
+    out(f"token '{args.name}' for {args.person}" + (f", expires {expires[:10]}" if expires else "") + "; it is shown only once:")
+    out(secret)
+    return 0
+
+
+@command("audit")
+def cmd_audit(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    rows: list[dict[str, Any]] = []
+    conds, params = [], []
+    if args.person:
+        conds.append("actor = ?")
+        params.append(args.person)
+    if args.table:
+        base, _, table = args.table.partition(".")
+        conds.append("base = ? AND tbl = ?")
+        params += [base, table]
+    if args.since:
+        conds.append("at >= ?")
+        params.append(args.since)
+    if args.until:
+        conds.append("at <= ?")
+        params.append(args.until)
+    where = " AND ".join(conds) or "1"
+    if args.log in ("writes", "both"):
+        wconds, wparams = where, list(params)
+        if args.record:
+            wconds += " AND record = ?"
+            wparams.append(args.record)
+        for at, actor, base, tbl, record, action, field, old, new in ws.storage.conn.execute(
+                f"SELECT at, actor, base, tbl, record, action, field, old, new FROM _gb_audit WHERE {wconds} ORDER BY id", wparams):  # noqa: S608
+            rows.append({"log": "write", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": record,
+                         "action": action, "field": field or "", "old": old or "", "new": new or ""})
+    if args.log in ("reads", "both"):
+        rconds, rparams = where, list(params)
+        if args.record:
+            rconds += " AND instr(records, ?) > 0"
+            rparams.append(args.record)
+        for at, actor, base, tbl, records, action in ws.storage.conn.execute(
+                f"SELECT at, actor, base, tbl, records, action FROM _gb_access_log WHERE {rconds} ORDER BY id", rparams):  # noqa: S608
+            rows.append({"log": "read", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": records,
+                         "action": action, "field": "", "old": "", "new": ""})
+    rows.sort(key=lambda r: r["at"])
+    if args.format == "json":
+        out(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=["log", "at", "actor", "table", "record", "action", "field", "old", "new"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for r in rows:
+            change = f" {r['field']}: {r['old']} → {r['new']}" if r["field"] else ""
+            out(f"{r['at']} {r['log']:<5} {r['actor']:<12} {r['action']:<7} {r['table']} {r['record']}{change}")
+    return 0
+
+
+def _table(ws: Any, name: str) -> Any:
+    if "." in name:
+        base, _, table = name.partition(".")
+        return ws.base(base).table(table)
+    found = [b.table(name) for b in ws.bases() if name in b.bdef.tables]
+    if len(found) != 1:
+        raise NotFoundError(f"table '{name}' not found or ambiguous; write BASE.TABLE")
+    return found[0]
+
+
+@command("export")
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.transfer import export_rows, write_csv, write_json, write_xlsx
+
+    ws = open_ws(args)
+    table = _table(ws, args.table)
+    header, rows = export_rows(table, actor=args.as_user, view=args.view)
+    if args.format == "xlsx":
+        if not args.out:
+            raise GridbaseError("xlsx needs --out FILE")
+        write_xlsx(args.out, header, rows)
+    else:
+        stream = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+        try:
+            (write_csv if args.format == "csv" else write_json)(stream, header, rows)
+        finally:
+            if args.out:
+                stream.close()
+    if args.out:
+        out(f"exported {len(rows)} record(s) to {args.out}")
+    return 0
+
+
+@command("import")
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.transfer import import_file
+
+    ws = open_ws(args)
+    ws.apply()
+    table = _table(ws, args.table)
+    report = import_file(table, args.file, actor=args.as_user, skip_invalid=args.skip_invalid,
+                         progress=sys.stderr.isatty())
+    for line in report.problems[:50]:
+        err(line)
+    if len(report.problems) > 50:
+        err(f"… and {len(report.problems) - 50} more")
+    out(f"imported {report.imported} row(s), rejected {report.rejected}")
+    return 0 if report.ok else 1
+
+
+@command("backup")
+def cmd_backup(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    target = Path(args.to)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    dest = sqlite3.connect(tmp)
+    try:
+        ws.storage.conn.backup(dest, pages=1024)
+    finally:
+        dest.close()
+    check = sqlite3.connect(tmp)
+    ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+    check.close()
+    if ok != "ok":
+        tmp.unlink()
+        raise GridbaseError(f"backup failed its integrity check: {ok}")
+    tmp.replace(target)
+    out(f"backup written to {target} ({target.stat().st_size} bytes, integrity ok)")
+    return 0
+
+
+@command("restore")
+def cmd_restore(args: argparse.Namespace) -> int:
+    from engine.loader import load_workspace
+
+    config = load_workspace(args.dir)
+    source = Path(args.source)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise GridbaseError(f"{source} is damaged; not restoring")
+        target = Path(args.db) if args.db else Path(config.root) / "data" / "gridbase.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dest = sqlite3.connect(target)
+        try:
+            src.backup(dest)
+        finally:
+            dest.close()
+    except sqlite3.DatabaseError as exc:
+        raise GridbaseError(f"{source} is not a Gridbase backup: {exc}") from None
+    finally:
+        src.close()
+    out(f"restored {target} from {source}")
+    return 0

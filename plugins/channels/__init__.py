@@ -1,0 +1,24 @@
+"""Built-in notification channels: e-mail, webhook and the Feishu, WeCom, DingTalk bots.
+
+The public words (`Channel`, `OutgoingMessage`, `DeliveryError`, `ChannelConfigError`) live in
+`plugins.channels.base`; each channel type is one module. `BUILTIN_CHANNELS` is what
+`plugins.builtin` registers through the `gridbase_channels` hook.
+"""
+
+from __future__ import annotations
+
+from plugins.channels.base import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
+from plugins.channels.dingtalk import DingTalkChannel
+from plugins.channels.email import EmailChannel
+from plugins.channels.feishu import FeishuChannel
+from plugins.channels.webhook import WebhookChannel
+from plugins.channels.wecom import WeComChannel
+
+BUILTIN_CHANNELS: list[type[Channel]] = [
+    EmailChannel, WebhookChannel, FeishuChannel, WeComChannel, DingTalkChannel,
+]
+
+__all__ = [
+    "BUILTIN_CHANNELS", "Channel", "ChannelConfigError", "DeliveryError", "DingTalkChannel",
+    "EmailChannel", "FeishuChannel", "OutgoingMessage", "WeComChannel", "WebhookChannel",
+]
