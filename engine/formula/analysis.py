@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.formula.functions import FUNCTIONS
-from engine.formula.nodes import COMPARISONS, Binary, Boolean, Call, Field, Node, Number, String, Unary, walk
+from engine.formula.nodes import (
+    COMPARISONS,
+    Binary,
+    Boolean,
+    Call,
+    Field,
+    Node,
+    Number,
+    String,
+    Unary,
+    walk,
+)
 
 KINDS = ("number", "text", "date", "datetime", "boolean", "array")
 _CLOCK = frozenset({"TODAY", "NOW"})

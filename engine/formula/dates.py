@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import calendar
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-
-from engine.formula.errors import Fail
 from zoneinfo import ZoneInfo
 
+from engine.formula.errors import Fail
 from engine.formula.values import at_midnight, local
 
 _ABBREVIATIONS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours",
@@ -121,7 +121,7 @@ def same(first: date | datetime, second: date | datetime, name: str | None, tz: 
         return a == b
     wa = local(a, tz)
     wb = local(b, tz).astimezone(wa.tzinfo)
-    keys = {
+    keys: dict[str, Callable[[datetime], object]] = {
         "seconds": lambda m: (m.date(), m.hour, m.minute, m.second),
         "minutes": lambda m: (m.date(), m.hour, m.minute),
         "hours": lambda m: (m.date(), m.hour),

@@ -12,7 +12,17 @@ from typing import Any
 from engine.formula.env import Env
 from engine.formula.errors import Fail, FormulaError
 from engine.formula.functions import FUNCTIONS
-from engine.formula.nodes import COMPARISONS, Binary, Boolean, Call, Field, Node, Number, String, Unary
+from engine.formula.nodes import (
+    COMPARISONS,
+    Binary,
+    Boolean,
+    Call,
+    Field,
+    Node,
+    Number,
+    String,
+    Unary,
+)
 from engine.formula.operators import arithmetic, compare, join, negate
 
 

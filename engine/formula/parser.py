@@ -16,7 +16,17 @@ from dataclasses import dataclass
 
 from engine.formula.errors import FormulaSyntaxError
 from engine.formula.functions import FUNCTIONS
-from engine.formula.nodes import PRECEDENCE, Binary, Boolean, Call, Field, Node, Number, String, Unary
+from engine.formula.nodes import (
+    PRECEDENCE,
+    Binary,
+    Boolean,
+    Call,
+    Field,
+    Node,
+    Number,
+    String,
+    Unary,
+)
 
 MAX_DEPTH = 100
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)

@@ -79,7 +79,7 @@ def unify(kinds: Sequence[str]) -> str:
     return "text"
 
 
-def kind_of(*positions: int) -> ResultRule:
+def kind_of(*positions: int) -> Callable[[Sequence[str], Sequence[Any]], str]:
     """A result rule: the unified kind of the arguments at `positions`."""
 
     def rule(kinds: Sequence[str], nodes: Sequence[Any]) -> str:

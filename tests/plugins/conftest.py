@@ -24,6 +24,7 @@ class Received:
     method: str
     path: str
     query: dict[str, list[str]]
+    raw_query: str
     headers: dict[str, str]
     body: bytes
 
@@ -60,7 +61,7 @@ class Receiver:
                 body = self.rfile.read(length)
                 parts = urlsplit(self.path)
                 receiver.requests.append(Received(
-                    "POST", parts.path, parse_qs(parts.query), dict(self.headers.items()), body))
+                    "POST", parts.path, parse_qs(parts.query), parts.query, dict(self.headers.items()), body))
                 answer = receiver.routes.get(parts.path, Scripted())
                 if answer.delay:
                     time.sleep(answer.delay)
@@ -87,7 +88,8 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"

@@ -1,0 +1,344 @@
+"""Compiling filter formulas to parameterised SQLite SQL.
+
+Words: a *fragment* is a piece of SQL with its parameters, its value kind and whether it may
+be NULL. Every literal of the formula becomes a `?` parameter; identifiers come already
+quoted from the caller's `column` callback. `compile_sql` returns an expression that is
+true exactly when the Python evaluation is truthy, so callers use it as `WHERE (<sql>)`.
+Only native SQL expressions are used (no Python functions registered in SQLite); a formula
+outside the compilable part raises `NotCompilable` and is evaluated in Python instead.
+
+Storage conventions read here: number REAL/INTEGER, boolean 0/1, text TEXT, date
+'YYYY-MM-DD', datetime 'YYYY-MM-DDTHH:MM:SSZ' in UTC (whole seconds), array a JSON text;
+blank is NULL ('' also counts as blank text). Date parts need the workspace timezone's
+offset: a zone with daylight saving time makes them not compilable.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from engine.formula.errors import Fail, NotCompilable
+from engine.formula.nodes import (
+    COMPARISONS,
+    Binary,
+    Boolean,
+    Call,
+    Field,
+    Node,
+    Number,
+    String,
+    Unary,
+)
+from engine.formula.values import at_midnight, parse_moment, zone
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
+    "<=": operator.le, ">=": operator.ge,
+}
+_SQL_OPS = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+_FLIP = {"=": "=", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_PARTS = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "MINUTE": "%M",
+          "SECOND": "%S", "WEEKDAY": "%w"}
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A referenced field as SQL: an already-quoted expression and its kind."""
+
+    sql: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Frag:
+    sql: str
+    params: tuple[Any, ...]
+    kind: str  # number, text, boolean, date, datetime, array, blank
+    nullable: bool
+    literal: Any = None  # the Python value, for literals
+
+
+def _literal(value: Any, kind: str) -> Frag:
+    stored = int(value) if isinstance(value, bool) else value
+    return Frag("?", (stored,), kind, False, value)
+
+
+class _Compiler:
+    def __init__(self, column: Callable[[str], Column], tz: str, now: datetime) -> None:
+        self.column = column
+        self.tz = tz
+        self.now = now
+
+    # -- kinds and coercions -------------------------------------------------------------
+
+    def truth(self, f: Frag) -> Frag:
+        if f.kind == "boolean" and not f.nullable:
+            return f
+        if f.kind in ("number", "boolean"):
+            sql = f"(COALESCE({f.sql}, 0) <> 0)" if f.nullable else f"({f.sql} <> 0)"
+        elif f.kind == "text":
+            sql = f"(COALESCE({f.sql}, '') <> '')"
+        elif f.kind in ("date", "datetime"):
+            sql = f"({f.sql} IS NOT NULL)"
+        elif f.kind == "array":
+            sql = f"(COALESCE(json_array_length({f.sql}), 0) > 0)"
+        else:
+            return Frag("0", (), "boolean", False)
+        return Frag(sql, f.params, "boolean", False)
+
+    def number(self, f: Frag) -> Frag:
+        if f.kind == "blank":
+            return Frag("0", (), "number", False)
+        if f.kind not in ("number", "boolean"):
+            raise NotCompilable(f"a {f.kind} used as a number")
+        if f.nullable:
+            return Frag(f"COALESCE({f.sql}, 0)", f.params, "number", False)
+        return f
+
+    def text(self, f: Frag) -> Frag:
+        if f.kind == "blank":
+            return Frag("''", (), "text", False)
+        if f.kind != "text":
+            raise NotCompilable(f"a {f.kind} used as text")
+        if f.nullable:
+            return Frag(f"COALESCE({f.sql}, '')", f.params, "text", False)
+        return f
+
+    def offset(self) -> int:
+        """Seconds east of UTC of the workspace timezone, which must not observe DST."""
+        tzinfo = zone(self.tz)
+        offsets = {tzinfo.utcoffset(self.now.replace(tzinfo=None) + timedelta(days=d))
+                   for d in (0, 91, 182, 273)}
+        if len(offsets) != 1:
+            raise NotCompilable(f"timezone {self.tz} has daylight saving time")
+        delta = offsets.pop() or timedelta(0)
+        return int(delta.total_seconds())
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def compile(self, node: Node) -> Frag:
+        if isinstance(node, Number):
+            return _literal(node.value, "number")
+        if isinstance(node, String):
+            return _literal(node.value, "text")
+        if isinstance(node, Boolean):
+            return _literal(node.value, "boolean")
+        if isinstance(node, Field):
+            col = self.column(node.name)
+            if col.kind not in ("number", "text", "boolean", "date", "datetime", "array"):
+                raise NotCompilable(f"field kind {col.kind}")
+            return Frag(col.sql, (), col.kind, True)
+        if isinstance(node, Unary):
+            inner = self.number(self.compile(node.operand))
+            return Frag(f"(-{inner.sql})", inner.params, "number", False)
+        if isinstance(node, Binary):
+            return self.binary(node)
+        return self.call(node)
+
+    def binary(self, node: Binary) -> Frag:
+        left, right = self.compile(node.left), self.compile(node.right)
+        if node.op in COMPARISONS:
+            return self.compare(node.op, left, right)
+        if node.op == "&":
+            a, b = self.text(left), self.text(right)
+            return Frag(f"({a.sql} || {b.sql})", a.params + b.params, "text", False)
+        a, b = self.number(left), self.number(right)
+        if node.op == "/":
+            if not isinstance(b.literal, int | float) or isinstance(b.literal, bool) or b.literal == 0:
+                raise NotCompilable("division by something other than a non-zero number")
+            return Frag(f"({a.sql} * 1.0 / ?)", a.params + b.params, "number", False)
+        return Frag(f"({a.sql} {node.op} {b.sql})", a.params + b.params, "number", False)
+
+    # -- comparisons ---------------------------------------------------------------------
+
+    def compare(self, op: str, a: Frag, b: Frag) -> Frag:
+        kinds = {a.kind, b.kind}
+        if kinds == {"blank"}:
+            return Frag("1" if _TESTS[op](0, 0) else "0", (), "boolean", False)
+        if kinds & {"date", "datetime"}:
+            return self.compare_moments(op, a, b, blank_equal=True)
+        if "array" in kinds:
+            raise NotCompilable("comparing a list")
+        if kinds <= {"number", "boolean", "blank"}:
+            return self.null_aware(op, self.blank_as(a, 0), self.blank_as(b, 0), 0)
+        if kinds <= {"text", "blank"}:
+            return self.null_aware(op, self.blank_as(a, ""), self.blank_as(b, ""), "")
+        raise NotCompilable(f"comparing {a.kind} with {b.kind}")
+
+    @staticmethod
+    def blank_as(f: Frag, value: Any) -> Frag:
+        return _literal(value, "text" if value == "" else "number") if f.kind == "blank" else f
+
+    def null_aware(self, op: str, a: Frag, b: Frag, blank: Any) -> Frag:
+        """`a op b` where a NULL reads as `blank`; never NULL itself."""
+        sql_op = _SQL_OPS[op]
+        for x, lit, lit_left in ((a, b, False), (b, a, True)):
+            if x.nullable and lit.literal is not None and not x.literal:
+                value = int(lit.literal) if isinstance(lit.literal, bool) else lit.literal
+                outcome = _TESTS[op](value, blank) if lit_left else _TESTS[op](blank, value)
+                test = f"{a.sql} {sql_op} {b.sql}"
+                guard = f"{x.sql} IS NULL OR" if outcome else f"{x.sql} IS NOT NULL AND"
+                params = x.params + a.params + b.params
+                return Frag(f"({guard} {test})", params, "boolean", False)
+        if a.kind == "text" or b.kind == "text":
+            a, b = self.text(a), self.text(b)
+        else:
+            a, b = self.number(a), self.number(b)
+        return Frag(f"({a.sql} {sql_op} {b.sql})", a.params + b.params, "boolean", False)
+
+    def moment(self, f: Frag) -> Frag:
+        """A date/datetime operand; text literals are read as dates now."""
+        if f.kind in ("date", "datetime"):
+            return f
+        if f.kind == "text" and isinstance(f.literal, str):
+            try:
+                value = parse_moment(f.literal, self.tz)
+            except Fail as exc:
+                raise NotCompilable(exc.reason) from None
+            return self.moment_literal(value)
+        raise NotCompilable(f"a {f.kind} used as a date")
+
+    @staticmethod
+    def moment_literal(value: date | datetime) -> Frag:
+        if isinstance(value, datetime):
+            return Frag("?", (value.astimezone(UTC).strftime(_STAMP),), "datetime", False, value)
+        return Frag("?", (value.isoformat(),), "date", False, value)
+
+    def as_instant(self, f: Frag) -> Frag:
+        if f.kind == "datetime":
+            return f
+        if isinstance(f.literal, date):
+            return self.moment_literal(at_midnight(f.literal, self.tz))
+        shift = f"{-self.offset():+d} seconds"
+        return Frag(f"strftime('{_STAMP}', {f.sql}, ?)", f.params + (shift,), "datetime", True)
+
+    def compare_moments(self, op: str, a: Frag, b: Frag, *, blank_equal: bool) -> Frag:
+        """Compare dates as days, or as instants if either side has a time."""
+        if a.kind == "blank" or b.kind == "blank":
+            other = b if a.kind == "blank" else a
+            if op not in ("=", "!=") or other.kind not in ("date", "datetime"):
+                raise NotCompilable("ordering a date against a blank")
+            return Frag(f"({other.sql} IS {'' if op == '=' else 'NOT '}NULL)", other.params,
+                        "boolean", False)
+        a, b = self.moment(a), self.moment(b)
+        if a.kind == "datetime" or b.kind == "datetime":
+            a, b = self.as_instant(a), self.as_instant(b)
+        if a.literal is not None and b.literal is None:
+            a, b, op = b, a, _FLIP[op]
+        if b.literal is not None and a.literal is not None:
+            raise NotCompilable("comparing two constant dates")
+        if b.literal is not None:
+            return self.moment_vs_literal(op, a, b)
+        sql_op = _SQL_OPS[op]
+        both = f"{a.sql} IS NOT NULL AND {b.sql} IS NOT NULL AND {a.sql} {sql_op} {b.sql}"
+        params = a.params + b.params + a.params + b.params
+        if op == "=" and blank_equal:
+            return Frag(f"({a.sql} IS {b.sql})", a.params + b.params, "boolean", False)
+        if op == "!=":
+            return Frag(f"({a.sql} IS NOT {b.sql})", a.params + b.params, "boolean", False)
+        if op in ("<=", ">=") and blank_equal:
+            return Frag(f"(({a.sql} IS NULL AND {b.sql} IS NULL) OR ({both}))",
+                        a.params + b.params + params, "boolean", False)
+        return Frag(f"({both})", params, "boolean", False)
+
+    def moment_vs_literal(self, op: str, x: Frag, lit: Frag) -> Frag:
+        """Column-like `x` against a constant; stored datetimes have whole seconds."""
+        value = lit.literal
+        if isinstance(value, datetime) and value.microsecond:
+            value = value.replace(microsecond=0)
+            lit = self.moment_literal(value)
+            if op in ("=", "!="):
+                return Frag(f"({x.sql} IS NOT NULL)" if op == "!=" else "0", x.params if op == "!=" else (),
+                            "boolean", False)
+            op = {"<": "<=", ">=": ">", "<=": "<=", ">": ">"}[op]
+        guard = f"{x.sql} IS NULL OR" if op == "!=" else f"{x.sql} IS NOT NULL AND"
+        return Frag(f"({guard} {x.sql} {_SQL_OPS[op]} ?)", x.params + x.params + lit.params,
+                    "boolean", False)
+
+    # -- functions -----------------------------------------------------------------------
+
+    def call(self, node: Call) -> Frag:
+        name, args = node.name, node.args
+        if name in ("TRUE", "FALSE"):
+            return _literal(name == "TRUE", "boolean")
+        if name == "BLANK":
+            return Frag("NULL", (), "blank", True)
+        if name == "TODAY":
+            return self.moment_literal(self.now.astimezone(zone(self.tz)).date())
+        if name == "NOW":
+            return self.moment_literal(self.now.astimezone(UTC))
+        frags = [self.compile(arg) for arg in args]
+        if name in ("AND", "OR", "XOR", "NOT"):
+            if any(f.kind == "array" for f in frags):
+                raise NotCompilable("logic over lists")
+            truths = [self.truth(f) for f in frags]
+            params = tuple(p for t in truths for p in t.params)
+            if name == "NOT":
+                return Frag(f"(NOT {truths[0].sql})", params, "boolean", False)
+            if name == "XOR":
+                return Frag(f"(({' + '.join(t.sql for t in truths)}) % 2 = 1)", params, "boolean", False)
+            return Frag("(" + f" {name} ".join(t.sql for t in truths) + ")", params, "boolean", False)
+        if name == "IF":
+            return self.if_(frags)
+        if name == "LEN":
+            inner = self.text(frags[0])
+            return Frag(f"LENGTH({inner.sql})", inner.params, "number", False)
+        if name == "ABS":
+            inner = self.number(frags[0])
+            return Frag(f"ABS({inner.sql})", inner.params, "number", False)
+        if name == "SUM":
+            parts = [self.number(f) for f in frags]
+            return Frag("(" + " + ".join(p.sql for p in parts) + ")",
+                        tuple(x for p in parts for x in p.params), "number", False)
+        if name in ("IS_BEFORE", "IS_AFTER"):
+            op = "<" if name == "IS_BEFORE" else ">"
+            return self.compare_moments(op, self.moment(frags[0]), self.moment(frags[1]),
+                                        blank_equal=False)
+        if name == "IS_SAME" and len(frags) == 2:
+            return self.compare_moments("=", self.moment(frags[0]), self.moment(frags[1]),
+                                        blank_equal=False)
+        if name in _PARTS and len(frags) == 1:
+            return self.date_part(_PARTS[name], frags[0])
+        raise NotCompilable(f"{name}() is evaluated in Python")
+
+    def if_(self, frags: Sequence[Frag]) -> Frag:
+        cond, branches = self.truth(frags[0]), list(frags[1:])
+        kinds = {f.kind for f in branches} - {"blank"}
+        if len(kinds) > 1 and kinds != {"number", "boolean"}:
+            raise NotCompilable("IF with branches of different kinds")
+        if kinds & {"date", "datetime"} and any(f.literal is not None for f in branches):
+            raise NotCompilable("IF with a constant date")
+        kind = "number" if len(kinds) > 1 else (kinds.pop() if kinds else "blank")
+        otherwise = branches[1] if len(branches) > 1 else Frag("NULL", (), "blank", True)
+        then = branches[0]
+        nullable = then.nullable or otherwise.nullable
+        return Frag(f"(CASE WHEN {cond.sql} THEN {then.sql} ELSE {otherwise.sql} END)",
+                    cond.params + then.params + otherwise.params, kind, nullable)
+
+    def date_part(self, pattern: str, f: Frag) -> Frag:
+        f = self.moment(f)
+        if f.literal is not None:
+            raise NotCompilable("date part of a constant")
+        if f.kind == "datetime":
+            shift = f"{self.offset():+d} seconds"
+            sql, params = f"strftime('{pattern}', {f.sql}, ?)", f.params + (shift,)
+        else:
+            sql, params = f"strftime('{pattern}', {f.sql})", f.params
+        return Frag(f"CAST({sql} AS INTEGER)", params, "number", True)
+
+
+def compile_sql(
+    node: Node, column: Callable[[str], Column], *, tz: str, now: datetime
+) -> tuple[str, list[Any]]:
+    """SQL that is true exactly for the records whose formula value is truthy.
+
+    Raises `NotCompilable` for formulas outside the compilable part (see docs/formulas.md).
+    """
+    compiler = _Compiler(column, tz, now if now.tzinfo else now.replace(tzinfo=UTC))
+    result = compiler.truth(compiler.compile(node))
+    return result.sql, list(result.params)

@@ -1,0 +1,315 @@
+/* Gridbase front-end glue. Plain ES2017, no build step, no inline scripts (strict CSP).
+ * Load with <script defer src="/static/app.js"> AFTER the vendored scripts (see
+ * static/vendor/README.md). Everything hooks in through data-* attributes and classes; the
+ * contract is listed in each section below. Works with or without htmx on the page. */
+(function () {
+  "use strict";
+
+  /* ---- htmx settings for a strict CSP and patient data ------------------------------
+   * Runs before htmx's DOMContentLoaded set-up (both scripts are deferred), so a
+   * <meta name="htmx-config"> in the page may still override these. */
+  if (window.htmx) {
+    htmx.config.allowEval = false;              // no hx-on / js: / eval-style features
+    htmx.config.allowScriptTags = false;        // never run <script> in swapped content
+    htmx.config.includeIndicatorStyles = false; // would inject an inline <style>; see app.css
+    htmx.config.historyCacheSize = 0;           // keep no page copies in localStorage
+    htmx.config.refreshOnHistoryMiss = true;    // so Back reloads from the server instead
+  }
+
+  /* ---- (a) CSRF: <meta name="csrf-token" content="..."> ----------------------------- */
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  // Every htmx request carries the token as X-CSRF-Token.
+  document.addEventListener("htmx:configRequest", function (e) {
+    e.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  // fetch() for our own endpoints: same-origin cookies, CSRF and HX-Request headers.
+  function request(url, options) {
+    options = options || {};
+    var headers = new Headers(options.headers || {});
+    headers.set("X-CSRF-Token", csrfToken());
+    headers.set("HX-Request", "true"); // the server answers with a fragment, as for htmx
+    return fetch(url, Object.assign({}, options, { headers: headers, credentials: "same-origin" }));
+  }
+
+  function post(url, value) {
+    return request(url, { method: "POST", body: new URLSearchParams({ value: value }) });
+  }
+
+  // Parse an HTML fragment (a <td>, a card ...) into its first element. <template> parses
+  // table parts like <td> correctly, unlike a <div>.
+  function fragment(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  // Plain text of an error body (text or HTML), shortened.
+  function errorText(body) {
+    var text = new DOMParser().parseFromString(body || "", "text/html").body.textContent || "";
+    text = text.replace(/\s+/g, " ").trim();
+    return text.slice(0, 300) || document.body.getAttribute("data-msg-error") || "Something went wrong";
+  }
+
+  // Let htmx wire up attributes inside content we inserted ourselves.
+  function processNew(el) {
+    if (window.htmx && el) htmx.process(el);
+  }
+
+  /* ---- (b) charts: <div class="chart" data-spec-url="/..."> --------------------------
+   * GET data-spec-url -> Vega-Lite JSON (data inlined; no data.url to outside hosts).
+   * A click on a mark whose datum has an `href` field goes to that same-origin URL. */
+  function renderChart(el) {
+    if (el.hasAttribute("data-chart-ready") || !window.vegaEmbed) return;
+    el.setAttribute("data-chart-ready", "");
+    request(el.getAttribute("data-spec-url"), { headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (spec) {
+        // ast: true -> vega interprets expressions instead of compiling them with Function().
+        return vegaEmbed(el, spec, { actions: false, renderer: "svg", ast: true });
+      })
+      .then(function (result) {
+        result.view.addEventListener("click", function (event, item) {
+          var href = item && item.datum && item.datum.href;
+          if (!href) return;
+          var url = new URL(String(href), window.location.href);
+          if (url.origin === window.location.origin) window.location.assign(url.href);
+        });
+      })
+      .catch(function (err) {
+        el.removeAttribute("data-chart-ready");
+        var p = document.createElement("p");
+        p.className = "chart-error";
+        p.textContent = (document.body.getAttribute("data-msg-error") || "Something went wrong") +
+          " (" + err.message + ")";
+        el.replaceChildren(p);
+      });
+  }
+
+  /* ---- (c) kanban ---------------------------------------------------------------------
+   * <div class="kanban-column" data-value="处理中"> [<span class="count">] <div class="cards">
+   *   <article class="card" data-move-url="/.../move"> ... </article> </div> </div>
+   * Drop in another column -> POST value=<column data-value> to the card's data-move-url.
+   * 2xx: body (if any) is the updated card's HTML and replaces it. Else the card goes back
+   * and the response text shows in a <p class="card-error"> inside the card. */
+  function updateCounts() {
+    document.querySelectorAll(".kanban-column").forEach(function (col) {
+      var count = col.querySelector(".count");
+      if (count) count.textContent = col.querySelectorAll(".cards > .card").length;
+    });
+  }
+
+  function moveCard(evt) {
+    var card = evt.item;
+    var from = evt.from, oldIndex = evt.oldIndex;
+    if (evt.to === from) return; // order inside a column is not stored
+    var column = evt.to.closest(".kanban-column");
+    var old = card.querySelector(".card-error");
+    if (old) old.remove();
+    card.classList.add("is-saving");
+    updateCounts();
+    function putBack(message) {
+      card.classList.remove("is-saving");
+      from.insertBefore(card, from.children[oldIndex] || null);
+      var p = document.createElement("p");
+      p.className = "card-error";
+      p.setAttribute("role", "alert");
+      p.textContent = message;
+      card.appendChild(p);
+      updateCounts();
+    }
+    post(card.getAttribute("data-move-url"), column.getAttribute("data-value") || "")
+      .then(function (r) {
+        return r.text().then(function (body) {
+          if (!r.ok) return putBack(errorText(body));
+          card.classList.remove("is-saving");
+          var fresh = body.trim() && fragment(body);
+          if (fresh) { card.replaceWith(fresh); processNew(fresh); }
+        });
+      })
+      .catch(function () { putBack(errorText("")); });
+  }
+
+  function initKanban(list) {
+    if (list.hasAttribute("data-sortable-ready") || !window.Sortable) return;
+    list.setAttribute("data-sortable-ready", "");
+    Sortable.create(list, {
+      group: "kanban",
+      sort: false,                 // no manual order within a column
+      draggable: ".card",
+      filter: ".card-error, a, button, input, select, textarea",
+      preventOnFilter: false,      // links and buttons inside cards stay clickable
+      animation: 150,
+      delay: 150, delayOnTouchOnly: true, // a short press before dragging, so phones can scroll
+      ghostClass: "card-ghost",
+      onEnd: moveCard
+    });
+  }
+
+  /* ---- (d) grid cell editing ----------------------------------------------------------
+   * <td class="cell" tabindex="0" data-edit-url="/.../cell" data-kind="text"
+   *     data-value="raw value" data-options='["A","B"]'> shown value </td>
+   * kinds: text number date datetime-local email url tel checkbox select textarea.
+   * Start: double-click, Enter on the focused cell, or a tap on touch screens.
+   * Save: Enter (textarea: Enter without Shift) or leaving the input; checkbox/select save on
+   * change. Esc cancels. POST value=... -> 200: new <td> (replaces the cell);
+   * 422: new <td> containing <span class="cell-error">why</span>. */
+  var INPUT_KINDS = ["text", "number", "date", "datetime-local", "email", "url", "tel"];
+  var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)");
+
+  function buildEditor(cell, kind, value) {
+    var input;
+    if (kind === "textarea") {
+      input = document.createElement("textarea");
+      input.rows = 4;
+      input.value = value;
+    } else if (kind === "select") {
+      input = document.createElement("select");
+      var options = [];
+      try { options = JSON.parse(cell.getAttribute("data-options") || "[]"); } catch (e) { options = []; }
+      [""].concat(options).forEach(function (opt) {
+        var o = document.createElement("option");
+        o.value = typeof opt === "object" ? opt.value : opt;
+        o.textContent = typeof opt === "object" ? (opt.label || opt.value) : opt;
+        o.selected = o.value === value;
+        input.appendChild(o);
+      });
+    } else {
+      input = document.createElement("input");
+      input.type = kind === "checkbox" || INPUT_KINDS.indexOf(kind) >= 0 ? kind : "text";
+      if (kind === "checkbox") input.checked = ["true", "1", "yes", "on"].indexOf(value.toLowerCase()) >= 0;
+      else input.value = value;
+      if (kind === "number") input.step = "any";
+    }
+    input.className = "cell-input";
+    input.setAttribute("aria-label", cell.getAttribute("data-label") || "");
+    return input;
+  }
+
+  function startEdit(cell) {
+    if (cell.classList.contains("is-editing")) return;
+    var kind = cell.getAttribute("data-kind") || "text";
+    var original = cell.innerHTML;
+    var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+    var input = buildEditor(cell, kind, value);
+    var done = false;
+    cell.classList.add("is-editing");
+    cell.replaceChildren(input);
+    input.focus();
+    if (input.select && kind !== "select" && kind !== "checkbox") input.select();
+
+    function cancel() {
+      if (done) return;
+      done = true;
+      cell.classList.remove("is-editing");
+      cell.innerHTML = original;
+      cell.focus();
+    }
+    function save() {
+      if (done) return;
+      var next = kind === "checkbox" ? (input.checked ? "true" : "false") : input.value;
+      if (next === value) return cancel(); // nothing changed: no request
+      done = true;
+      input.disabled = true;
+      cell.classList.add("is-saving");
+      post(cell.getAttribute("data-edit-url"), next)
+        .then(function (r) {
+          return r.text().then(function (body) {
+            var fresh = (r.ok || r.status === 422) && body.trim() && fragment(body);
+            if (!fresh) throw new Error(errorText(body));
+            cell.replaceWith(fresh);
+            processNew(fresh);
+            fresh.focus();
+          });
+        })
+        .catch(function (err) {
+          cell.classList.remove("is-editing", "is-saving");
+          cell.innerHTML = original;
+          var span = document.createElement("span");
+          span.className = "cell-error";
+          span.setAttribute("role", "alert");
+          span.textContent = err instanceof TypeError ? errorText("") : err.message;
+          cell.appendChild(span);
+        });
+    }
+
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); cancel(); }
+      else if (e.key === "Enter" && !(kind === "textarea" && e.shiftKey)) { e.preventDefault(); save(); }
+    });
+    input.addEventListener("blur", save);
+    if (kind === "checkbox" || kind === "select") input.addEventListener("change", save);
+  }
+
+  function editableCell(target) {
+    var cell = target.closest && target.closest("td.cell[data-edit-url]");
+    return cell && !cell.classList.contains("is-editing") ? cell : null;
+  }
+
+  document.addEventListener("dblclick", function (e) {
+    var cell = editableCell(e.target);
+    if (cell && !e.target.closest("a, button")) startEdit(cell);
+  });
+  document.addEventListener("click", function (e) {
+    var cell = coarse && coarse.matches && editableCell(e.target);
+    if (cell && !e.target.closest("a, button")) startEdit(cell);
+  });
+  document.addEventListener("keydown", function (e) {
+    var cell = e.key === "Enter" && e.target.matches && e.target.matches("td.cell[data-edit-url]") && editableCell(e.target);
+    if (cell) { e.preventDefault(); startEdit(cell); }
+  });
+
+  /* ---- (e) <button data-confirm="Delete this record?"> --------------------------------
+   * Capture phase, so it runs before htmx or a form submit sees the click. */
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest && e.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
+  /* ---- (f) <form class="lang-switch"><select name="locale"> submits on change ---------- */
+  document.addEventListener("change", function (e) {
+    var select = e.target;
+    if (!select.matches || !select.matches(".lang-switch select") || !select.form) return;
+    if (select.form.requestSubmit) select.form.requestSubmit(); else select.form.submit();
+  });
+
+  /* ---- (g) <button class="sidebar-toggle" aria-controls="sidebar" aria-expanded="false">
+   * toggles body.sidebar-open (phones); a click outside the open sidebar closes it. */
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest && e.target.closest(".sidebar-toggle");
+    var open = document.body.classList.contains("sidebar-open");
+    if (toggle) open = !open;
+    else if (!open || e.target.closest(".sidebar")) return;
+    else open = false;
+    document.body.classList.toggle("sidebar-open", open);
+    document.querySelectorAll(".sidebar-toggle").forEach(function (b) {
+      b.setAttribute("aria-expanded", String(open));
+    });
+  });
+
+  /* ---- start-up, and again for every piece of content htmx swaps in ------------------- */
+  function init(root) {
+    root = root || document;
+    var scope = root.querySelectorAll ? root : document;
+    if (scope.matches && scope.matches(".chart[data-spec-url]")) renderChart(scope);
+    scope.querySelectorAll(".chart[data-spec-url]").forEach(renderChart);
+    if (scope.matches && scope.matches(".kanban-column .cards")) initKanban(scope);
+    scope.querySelectorAll(".kanban-column .cards").forEach(initKanban);
+  }
+
+  if (window.htmx) htmx.onLoad(init); // htmx fires htmx:load for the body and each swap
+  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(document); });
+  else init(document);
+
+  window.Gridbase = { init: init, request: request, csrfToken: csrfToken };
+})();
