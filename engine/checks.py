@@ -113,20 +113,20 @@ class BaseChecker:
         resolve_computed(self.config, self.base)
 
     # -- fields ------------------------------------------------------------------------
-    def _table_ref(self, path: tuple[Any, ...], tkey: Any, what: str) -> TableDef | None:
+    def _table_ref(self, path: tuple[Any, ...], tkey: Any, what: str, *, key: bool = False) -> TableDef | None:
         table = self.base.tables.get(str(tkey))
         if table is None:
-            self.err(path, f"unknown table '{tkey}' in {what}", did_you_mean(tkey, self.base.tables))
+            self.err(path, f"unknown table '{tkey}' in {what}", did_you_mean(tkey, self.base.tables), key=key)
         return table
 
-    def _field_ref(self, path: tuple[Any, ...], table: TableDef, fkey: Any, what: str) -> FieldDef | None:
+    def _field_ref(self, path: tuple[Any, ...], table: TableDef, fkey: Any, what: str, *, key: bool = False) -> FieldDef | None:
         fdef = table.fields.get(str(fkey))
         if fdef is None:
             names = {f.name: k for k, f in table.fields.items()}
             hint = did_you_mean(fkey, table.fields) or did_you_mean(fkey, names)
             if str(fkey) in names:
                 hint = f"use the field key '{names[str(fkey)]}' rather than its name"
-            self.err(path, f"unknown field '{fkey}' in {what}", hint)
+            self.err(path, f"unknown field '{fkey}' in {what}", hint, key=key)
         return fdef
 
     def _links(self) -> None:
@@ -188,7 +188,7 @@ class BaseChecker:
                 if state.get(dep) == 1:
                     cycle = stack[stack.index(dep):] + [dep]
                     self.err(("tables", dep[0], "fields", dep[1]), "computed fields form a cycle: " +
-                             " → ".join(f"{t}.{f}" for t, f in cycle), "break the cycle by removing one reference")
+                             " → ".join(f"{t}.{f}" for t, f in cycle), "break the cycle by removing one reference", key=True)
                     for t, f in cycle:
                         self.base.tables[t].fields[f].options["broken"] = True
                 elif state.get(dep) is None and dep in graph:
@@ -236,7 +236,7 @@ class BaseChecker:
                 except ValueError as exc:
                     self.err(sub, f"formula in {what}: {exc}")
             else:
-                fdef = self._field_ref(sub, table, key, what)
+                fdef = self._field_ref(sub, table, key, what, key=True)
                 if fdef is None or fdef.key not in table.fields:
                     continue
                 kind = field_kind(table, fdef.key)
@@ -311,14 +311,14 @@ class BaseChecker:
                 self.err(("roles", rkey), f"unknown role '{rkey}'", did_you_mean(rkey, self.config.roles)
                          or "declare roles in workspace.yaml", key=True)
             for tkey, grant in grants.items():
-                table = self._table_ref(("roles", rkey, tkey), tkey, f"role '{rkey}'")
+                table = self._table_ref(("roles", rkey, tkey), tkey, f"role '{rkey}'", key=True)
                 if table is None:
                     continue
                 what = f"role '{rkey}'"
                 self.filter(("roles", rkey, tkey, "rows"), table, grant.rows, what)
                 self.filter(("roles", rkey, tkey, "edit_rows"), table, grant.edit_rows, what)
                 for fkey in grant.fields:
-                    self._field_ref(("roles", rkey, tkey, "fields", fkey), table, fkey, what)
+                    self._field_ref(("roles", rkey, tkey, "fields", fkey), table, fkey, what, key=True)
 
     def _dashboards(self) -> None:
         for dkey, dash in self.base.dashboards.items():

@@ -50,6 +50,9 @@ class DeliveryError(Exception):
         self.retryable = retryable
         super().__init__(reason)
 
+    def __reduce__(self) -> tuple[type[DeliveryError], tuple[str, bool]]:
+        return (type(self), (self.reason, self.retryable))
+
 
 class ChannelConfigError(ValueError):
     """A channel's options are wrong; `.errors` lists every problem."""

@@ -9,7 +9,7 @@ import time
 from urllib.parse import quote_plus
 
 import pytest
-from conftest import Receiver, Scripted
+from channel_servers import Receiver, Scripted
 
 from plugins.channels import (
     DeliveryError,

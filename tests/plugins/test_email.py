@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from conftest import MailSink, SmtpServer, free_port
+from channel_servers import MailSink, SmtpServer, free_port
 
 from plugins.channels import DeliveryError, EmailChannel, OutgoingMessage
 

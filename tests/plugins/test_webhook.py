@@ -8,7 +8,7 @@ import logging
 import time
 
 import pytest
-from conftest import Receiver, Scripted, free_port
+from channel_servers import Receiver, Scripted, free_port
 
 from plugins.channels import DeliveryError, OutgoingMessage, WebhookChannel
 

@@ -19,7 +19,7 @@ from engine.formula.env import Env
 from engine.formula.errors import Fail
 from engine.formula.operators import finite, order_moments
 from engine.formula.registry import function, kind_of
-from engine.formula.values import Number, to_number
+from engine.formula.values import Number, to_moment, to_number
 
 NUMERIC = "numeric"
 
@@ -215,9 +215,10 @@ def average(env: Env, *args: Any) -> Number:
 
 def _extreme(env: Env, args: Sequence[Any], op: str) -> Any:
     values = [v for v in _flat(args) if v is not None and v != ""]
-    if values and all(isinstance(v, date) for v in values):
-        best = values[0]
-        for v in values[1:]:
+    if any(isinstance(v, date) for v in values):
+        moments = [m for m in (to_moment(v, env.tz) for v in values) if m is not None]
+        best = moments[0]
+        for v in moments[1:]:
             if order_moments(op, v, best, env.tz):
                 best = v
         return best
@@ -228,8 +229,9 @@ def _extreme(env: Env, args: Sequence[Any], op: str) -> Any:
 
 
 def _extreme_kind(kinds: Sequence[str], nodes: Sequence[Any]) -> str:
-    if kinds and all(k in ("date", "datetime") for k in kinds):
-        return kind_of(*range(len(kinds)))(kinds, nodes)
+    moments = [k for k in kinds if k in ("date", "datetime")]
+    if moments:
+        return kind_of(*range(len(moments)))(moments, nodes)
     return "number"
 
 

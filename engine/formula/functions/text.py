@@ -54,7 +54,7 @@ def left(env: Env, value: Any, count: Any) -> str:
 def right(env: Env, value: Any, count: Any) -> str:
     text = to_text(value)
     n = _count(count, "howMany")
-    return text[len(text) - n :] if n else ""
+    return text[-n:] if n else ""
 
 
 @function("MID", category=TEXT, signature="MID(text, whereToStart, count)",

@@ -1,0 +1,118 @@
+"""Migrations: add, rename, retype, remove (refused, then archived), idempotent apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import MigrationRefused, Workspace
+from tests_support import rewrite_base
+
+V1 = """\
+base: crm
+name: CRM
+tables:
+  people:
+    name: 客户
+    primary: name
+    fields:
+      name: {type: text, name: 姓名}
+      age: {type: text, name: 年龄}
+      note: {type: long_text, name: 备注}
+      level: {type: single_select, name: 等级, options: [A, B]}
+"""
+
+
+def open_ws(root: Path, db: Path) -> Workspace:
+    return Workspace.open(root, db=db)
+
+
+@pytest.fixture
+def ws(make_workspace: Any) -> Any:
+    ws = make_workspace({"crm": V1})
+    people = ws.base("crm").table("people")
+    for i, age in enumerate(["30", "41", "不详", ""]):
+        people.create({"name": f"p{i}", "age": age, "note": f"n{i}", "level": "A"}, actor="admin")
+    return ws
+
+
+def reopen(ws: Workspace, text: str) -> Workspace:
+    root = Path(ws.config.root)
+    rewrite_base(root, "crm", text)
+    db = ws.storage.path
+    ws.close()
+    return Workspace.open(root, db=db)
+
+
+def values(ws: Workspace, key: str) -> list[Any]:
+    return [r[0] for r in ws.storage.conn.execute(f'SELECT "{key}" FROM crm__people ORDER BY _rowid')]
+
+
+def test_applying_the_same_yaml_twice_changes_nothing(ws: Workspace) -> None:
+    assert ws.plan() == []
+    assert ws.apply() == []
+
+
+def test_add_field_and_rename_keep_every_row(ws: Workspace) -> None:
+    text = V1.replace("note: {type: long_text, name: 备注}", "remark: {type: long_text, name: 备注, renamed_from: note}")
+    text += "      phone: {type: phone, name: 电话}\n"
+    ws = reopen(ws, text)
+    plan = [s.description for s in ws.plan()]
+    assert "rename field crm.people.note to remark" in plan
+    assert "add field crm.people.phone (phone)" in plan
+    ws.apply()
+    assert values(ws, "remark") == ["n0", "n1", "n2", "n3"]
+    assert values(ws, "phone") == [None] * 4
+    # History follows the rename.
+    rid = ws.storage.conn.execute("SELECT _id FROM crm__people WHERE _rowid = 1").fetchone()[0]
+    assert any(e["field"] == "remark" for e in ws.base("crm").table("people").history(rid, actor="admin"))
+    assert ws.plan() == []
+    ws.close()
+
+
+def test_retype_converts_and_archives_what_cannot_convert(ws: Workspace) -> None:
+    ws = reopen(ws, V1.replace("age: {type: text, name: 年龄}", "age: {type: number, name: 年龄}"))
+    steps = ws.plan()
+    assert any(s.lossy and "1 value(s) cannot convert" in s.description for s in steps)
+    with pytest.raises(MigrationRefused):
+        ws.apply()
+    assert values(ws, "age") == ["30", "41", "不详", None]  # refused: nothing changed
+    ws.apply(allow_data_loss=True)
+    assert values(ws, "age") == [30, 41, None, None]
+    archived = ws.storage.conn.execute("SELECT field, value, reason FROM _gb_archive").fetchall()
+    assert [(f, json.loads(v)) for f, v, _ in archived] == [("age", "不详")]
+    ws.close()
+
+
+def test_lossless_retype_needs_no_permission(ws: Workspace) -> None:
+    ws = reopen(ws, V1.replace("level: {type: single_select, name: 等级, options: [A, B]}",
+                               "level: {type: multi_select, name: 等级, options: [A, B]}"))
+    ws.apply()
+    assert [json.loads(v) for v in values(ws, "level")] == [["A"]] * 4
+    ws.close()
+
+
+def test_remove_field_and_table_is_refused_then_archived(ws: Workspace) -> None:
+    text = V1.replace("      note: {type: long_text, name: 备注}\n", "")
+    ws = reopen(ws, text)
+    with pytest.raises(MigrationRefused) as info:
+        ws.apply()
+    assert "remove field crm.people.note" in str(info.value)
+    assert values(ws, "note") == ["n0", "n1", "n2", "n3"]
+    ws.apply(allow_data_loss=True)
+    kept = ws.storage.conn.execute("SELECT json_extract(value, '$') FROM _gb_archive WHERE field = 'note' ORDER BY id").fetchall()
+    assert [k[0] for k in kept] == ["n0", "n1", "n2", "n3"]
+    assert ws.base("crm").table("people").count(actor="admin") == 4
+    # Removing the whole table keeps it as an archived table.
+    other = text.replace("  people:", "  folks:")
+    ws = reopen(ws, other)
+    with pytest.raises(MigrationRefused):
+        ws.apply()
+    ws.apply(allow_data_loss=True)
+    archived = [r[0] for r in ws.storage.conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '_gb_archived__crm__people%'")]
+    assert archived
+    assert ws.storage.conn.execute(f'SELECT count(*) FROM "{archived[0]}"').fetchone()[0] == 4
+    ws.close()

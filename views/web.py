@@ -1,0 +1,255 @@
+"""Shared web helpers: templates, the signed-in actor, CSRF, locale and the page frame.
+
+Words: a *page* is a full HTML document (`name.html`, extending `base.html`); a *fragment*
+is a piece swapped into a page (`_name.html`). The *actor* is the signed-in person, found
+from the `gb_session` cookie: a random session id, signed, whose SHA-256 names a row of
+`_gb_sessions` (the server is the only judge of a session). The *CSRF token* is the
+session's own token, or, for visitors without a session (sign-in page, public forms), a
+random token kept in the `gb_csrf` cookie (double submit). Every module of `views` renders
+through `render()`, which adds what `base.html` needs: actor, locale, `_`, csrf_token, nav
+and the unread count.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from itsdangerous import BadSignature, Signer
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from engine import Actor, NotFoundError, Workspace
+from engine.auth import digest
+
+LOCALES = ("zh-CN", "en")
+SESSION_COOKIE = "gb_session"
+ANON_CSRF_COOKIE = "gb_csrf"
+LANG_COOKIE = "lang"
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+templates = Jinja2Templates(env=_env)
+
+
+class LoginRequired(Exception):
+    """Raised by `require_actor`; the app turns it into a redirect to /login?next=…"""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_ws(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.ws
+    return ws
+
+
+def now_text(ws: Workspace) -> str:
+    return ws.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_secure(request: Request) -> bool:
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or proto == "https"
+
+
+# -- sessions --------------------------------------------------------------------------------
+def signer(ws: Workspace) -> Signer:
+    """A signer keyed by a random secret kept in the database (made on first use)."""
+    conn = ws.storage.conn
+    row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
+    if row is None:
+        with ws.storage.transaction():
+            conn.execute("INSERT OR IGNORE INTO _gb_meta (key, value) VALUES ('session_secret', ?)",
+                         (secrets.token_hex(32),))
+        row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
+    return Signer(row[0], salt="gb-session")
+
+
+def session(request: Request) -> dict[str, Any] | None:
+    """The live session row of this request ({id_hash, person, csrf}), or None."""
+    if "gb_session" in request.state._state:
+        cached: dict[str, Any] | None = request.state.gb_session
+        return cached
+    found: dict[str, Any] | None = None
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        ws = get_ws(request)
+        try:
+            sid = signer(ws).unsign(raw).decode()
+        except (BadSignature, UnicodeDecodeError):
+            sid = None
+        if sid:
+            row = ws.storage.conn.execute(
+                "SELECT s.id_hash, s.person, s.csrf FROM _gb_sessions s JOIN _gb_people p ON p.key = s.person "
+                "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0",
+                (digest(sid), now_text(ws))).fetchone()
+            if row is not None:
+                found = {"id_hash": row[0], "person": row[1], "csrf": row[2]}
+    request.state.gb_session = found
+    return found
+
+
+def current_actor(request: Request) -> Actor | None:
+    """The signed-in, not disabled person, or None."""
+    if "gb_actor" in request.state._state:
+        cached: Actor | None = request.state.gb_actor
+        return cached
+    actor: Actor | None = None
+    sess = session(request)
+    if sess is not None:
+        try:
+            actor = get_ws(request).actor(sess["person"])
+        except NotFoundError:
+            actor = None
+    request.state.gb_actor = actor
+    return actor
+
+
+def require_actor(request: Request) -> Actor:
+    actor = current_actor(request)
+    if actor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return actor
+
+
+def login_url(next_url: str) -> str:
+    return "/login?next=" + quote(next_url, safe="/")
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths may be redirected to after sign-in."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+def csrf_token(request: Request) -> str:
+    sess = session(request)
+    if sess is not None:
+        return str(sess["csrf"])
+    token = request.cookies.get(ANON_CSRF_COOKIE) or request.state._state.get("gb_new_csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.state.gb_new_csrf = token
+    return str(token)
+
+
+def check_csrf(request: Request, form: Any = None) -> None:
+    """403 unless the form field `csrf_token` or header `X-CSRF-Token` matches."""
+    sent = request.headers.get("x-csrf-token") or (form.get("csrf_token") if form is not None else None)
+    sess = session(request)
+    expected = sess["csrf"] if sess is not None else request.cookies.get(ANON_CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
+        raise HTTPException(403, "CSRF token missing or invalid; reload the page and try again")
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Set the anonymous CSRF cookie if this request made one."""
+    token = request.state._state.get("gb_new_csrf")
+    if token:
+        response.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=is_secure(request), path="/")
+    return response
+
+
+# -- locale ----------------------------------------------------------------------------------
+def get_locale(request: Request) -> str:
+    actor = current_actor(request)
+    if actor is not None:
+        row = get_ws(request).storage.conn.execute("SELECT locale FROM _gb_people WHERE key = ?",
+                                                   (actor.key,)).fetchone()
+        if row and row[0] in LOCALES:
+            return str(row[0])
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LOCALES:
+        return str(cookie)
+    default = get_ws(request).config.locale
+    return default if default in LOCALES else "zh-CN"
+
+
+def gettext(locale: str) -> Any:
+    try:
+        from views.i18n import make_gettext
+    except ImportError:  # the catalogue module is optional while it is being written
+        return lambda text, **kw: text.format(**kw) if kw else text
+    return make_gettext(locale)
+
+
+# -- the page frame --------------------------------------------------------------------------
+def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
+    """Bases → tables → views and dashboards the actor may see."""
+    if actor is None:
+        return []
+    out = []
+    for base in ws.bases():
+        tables = []
+        readable = set()
+        for table in base.tables():
+            if not table.access(actor).can_read:
+                continue
+            readable.add(table.key)
+            views = [{"key": v.key, "name": v.name, "type": v.type,
+                      "url": f"/b/{base.key}/t/{table.key}/v/{v.key}"}
+                     for v in table.tdef.views.values() if visible_to(v.roles, actor)]
+            tables.append({"key": table.key, "name": table.tdef.name,
+                           "url": f"/b/{base.key}/t/{table.key}", "views": views})
+        dashboards = [{"key": d.key, "name": d.name, "url": f"/b/{base.key}/d/{d.key}"}
+                      for d in base.bdef.dashboards.values()
+                      if visible_to(d.roles, actor) and (actor.admin or all(w.table in readable for w in d.widgets))]
+        if tables or dashboards:
+            out.append({"key": base.key, "name": base.bdef.name, "tables": tables, "dashboards": dashboards})
+    return out
+
+
+def visible_to(roles: list[str] | None, actor: Actor) -> bool:
+    return roles is None or actor.admin or any(r in roles for r in actor.roles)
+
+
+def unread(ws: Workspace, actor: Actor | None) -> int:
+    if actor is None:
+        return 0
+    row = ws.storage.conn.execute("SELECT count(*) FROM _gb_notifications WHERE person = ? AND read_at IS NULL",
+                                  (actor.key,)).fetchone()
+    return int(row[0])
+
+
+def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> Response:
+    """Render a template with the frame's context; fragments get the same context."""
+    ws = get_ws(request)
+    actor = current_actor(request)
+    locale = get_locale(request)
+    context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
+               "_": gettext(locale), "csrf_token": csrf_token(request), "ws_name": ws.config.name,
+               "nav": nav(ws, actor) if not name.startswith("_") else [],
+               "unread": unread(ws, actor) if not name.startswith("_") else 0}
+    context.update(ctx)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    return finish(request, response)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def format_time(ws: Workspace, text: str | None) -> str:
+    """A stored UTC timestamp as local `YYYY-MM-DD HH:MM`."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return text
+    return moment.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M")
+
