@@ -4,8 +4,14 @@ Nothing here imports the web, automation or plugin layers. Start with `Workspace
 """
 
 from engine.errors import (
-    ConfigError, ConfigIssue, GridbaseError, MigrationRefused, NotFoundError, PermissionDenied,
-    QueryError, ValidationError,
+    ConfigError,
+    ConfigIssue,
+    GridbaseError,
+    MigrationRefused,
+    NotFoundError,
+    PermissionDenied,
+    QueryError,
+    ValidationError,
 )
 from engine.permissions import Actor
 from engine.workspace import Workspace

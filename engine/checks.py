@@ -68,16 +68,16 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
         for i, role in enumerate(person.roles):
             if role not in config.roles:
                 src.error(("people", key, "roles", i), f"unknown role '{role}' for person '{key}'", did_you_mean(role, config.roles))
-        for i, channel in enumerate(person.channels):
-            if channel not in config.channels and channel != "inbox":
-                src.error(("people", key, "channels", i), f"unknown channel '{channel}' for person '{key}'",
-                          did_you_mean(channel, config.channels))
+        for i, ch in enumerate(person.channels):
+            if ch not in config.channels and ch != "inbox":
+                src.error(("people", key, "channels", i), f"unknown channel '{ch}' for person '{key}'",
+                          did_you_mean(ch, config.channels))
     from engine.plugins import channel_types
 
     known = channel_types()
-    for key, channel in config.channels.items():
-        if known.keys() and channel.type not in known:
-            src.error(("channels", key, "type"), f"unknown channel type '{channel.type}'", did_you_mean(channel.type, known.keys()))
+    for ckey, chan in config.channels.items():
+        if known.keys() and chan.type not in known:
+            src.error(("channels", ckey, "type"), f"unknown channel type '{chan.type}'", did_you_mean(chan.type, known.keys()))
 
 
 class BaseChecker:
@@ -354,7 +354,7 @@ class BaseChecker:
             if auto.trigger == "form":
                 fkey = when.get("form")
                 if fkey not in forms:
-                    self.err(path + ("when", "form"), f"unknown form '{fkey}' in {what}", did_you_mean(fkey, forms))
+                    self.err(path + ("when", "form"), f"unknown form '{fkey}' in {what}", did_you_mean(str(fkey), forms))
                 else:
                     table = forms[fkey]
             elif auto.table:
@@ -419,7 +419,8 @@ class BaseChecker:
                 self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}, not a person field")
             return
         kind, key = match.group("kind"), match.group("key")
-        pool: dict[str, Any] = {"dept": self.config.departments, "role": self.config.roles, "person": self.config.people}[kind]
+        pools: dict[str, dict[str, Any]] = {"dept": self.config.departments, "role": self.config.roles, "person": self.config.people}
+        pool = pools[kind]
         if key not in pool:
             label = {"dept": "department", "role": "role", "person": "person"}[kind]
             self.err(path, f"unknown {label} '{key}' in {what}", did_you_mean(key, pool))

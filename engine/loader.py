@@ -20,8 +20,22 @@ from jsonschema.exceptions import best_match
 
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import (
-    AutomationDef, BaseDef, Channel, DashboardDef, Department, FieldDef, FieldGrant, FormDef,
-    FormField, Person, Role, TableDef, TableGrant, ViewDef, Widget, WorkspaceConfig,
+    AutomationDef,
+    BaseDef,
+    Channel,
+    DashboardDef,
+    Department,
+    FieldDef,
+    FieldGrant,
+    FormDef,
+    FormField,
+    Person,
+    Role,
+    TableDef,
+    TableGrant,
+    ViewDef,
+    Widget,
+    WorkspaceConfig,
 )
 from engine.yamlsource import Path as YPath
 from engine.yamlsource import Positions, YamlProblem, load_yaml

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import MigrationRefused
@@ -35,7 +35,7 @@ class Step:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def definition(fdef: FieldDef) -> str:
@@ -61,7 +61,7 @@ class Planner:
             for table in base.tables.values():
                 declared_tables.add((base.key, table.key))
                 self._table(base, table)
-        for (bkey, tkey), fields in sorted(self.stored.items()):
+        for bkey, tkey in sorted(self.stored):
             if (bkey, tkey) not in declared_tables and table_name(bkey, tkey) in self.existing:
                 self._remove_table(bkey, tkey)
         return self.steps

@@ -13,7 +13,7 @@ import json
 import secrets
 import string
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.computed import Computer
@@ -37,7 +37,7 @@ def new_record_id() -> str:
 
 
 def utcnow_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Table(Reader):
@@ -64,7 +64,7 @@ class Table(Reader):
     def fields_system_time(self, text: Any) -> datetime | None:
         if not text:
             return None
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
     # -- writing -----------------------------------------------------------------------
     def create(self, values: dict[str, Any], *, actor: Actor | str, form: FormDef | None = None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,7 +56,7 @@ class Workspace:
         self.storage = storage
         self.tz = ZoneInfo(config.timezone)
         self._bases: dict[str, Base] = {}
-        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._formula_ready = False
         self.listeners: list[Callable[[int], None]] = []
 

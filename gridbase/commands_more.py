@@ -11,7 +11,7 @@ import random
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     conn = ws.storage.conn
     if conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone() is None:
         raise NotFoundError(f"unknown person '{args.person}'")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if args.action == "list":
         for row in conn.execute("SELECT id, name, created_at, expires_at, revoked_at FROM _gb_tokens WHERE person = ?", (args.person,)):
             out("\t".join(str(c or "") for c in row))

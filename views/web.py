@@ -179,6 +179,11 @@ def get_locale(request: Request) -> str:
     return default if default in LOCALES else "zh-CN"
 
 
+def translator(request: Request) -> Any:
+    """The gettext function `_` for this request's language."""
+    return gettext(get_locale(request))
+
+
 def gettext(locale: str) -> Any:
     try:
         from views.i18n import make_gettext

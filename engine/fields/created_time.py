@@ -12,7 +12,7 @@ class CreatedTimeField(DateTimeField):
     type = "created_time"
     computed = True
     description = "When the record was created; set by the engine."
-    good: list[tuple[dict[str, Any], Any, Any]] = []
+    good = []  # computed: nothing to type in
     bad = [({}, "2026-01-01")]
 
     def coerce(self, value: Any) -> Any:

@@ -6,7 +6,7 @@ Text without an offset is read in the workspace timezone (Asia/Shanghai by defau
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from engine.fields.base import FieldType, Invalid
@@ -32,7 +32,7 @@ def read_datetime(value: Any, tz: Any) -> datetime:
                 raise Invalid("expected a date and time such as 2026-11-25 14:30") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 class DateTimeField(FieldType):
@@ -59,4 +59,4 @@ class DateTimeField(FieldType):
     def formula_value(self, stored: Any) -> Any:
         if not stored:
             return None
-        return datetime.strptime(stored, STORE_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(stored, STORE_FORMAT).replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ Values that fail are stored as text `#ERROR!` so a bad formula never blocks a wr
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.fields.base import FieldContext, FieldType, Invalid
@@ -21,7 +21,7 @@ class FormulaField(FieldType):
     type = "formula"
     computed = True
     description = "A value computed from other fields with an Airtable-style `formula`."
-    good: list[tuple[dict[str, Any], Any, Any]] = []
+    good = []  # computed: nothing to type in
     bad = [({"formula": "1+1"}, 3)]
 
     def __init__(self, fdef: FieldDef, ctx: FieldContext | None = None) -> None:
@@ -42,7 +42,7 @@ class FormulaField(FieldType):
             return int(value)
         if isinstance(value, datetime):
             moment = value if value.tzinfo else value.replace(tzinfo=self.ctx.tz)
-            text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             return text[:10] if self.kind == "date" else text
         if isinstance(value, date):
             return value.isoformat()
@@ -86,7 +86,7 @@ class FormulaField(FieldType):
         if stored is None:
             return None
         if self.kind == "datetime" and isinstance(stored, str) and stored.endswith("Z"):
-            return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         if self.kind == "date" and isinstance(stored, str) and len(stored) == 10:
             return date.fromisoformat(stored)
         if self.kind == "boolean":

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.fields.base import FieldContext, FieldType, Invalid, dump_json_list, load_json_list, split_list
+from engine.fields.base import (
+    FieldContext,
+    FieldType,
+    Invalid,
+    dump_json_list,
+    load_json_list,
+    split_list,
+)
 from engine.model import FieldDef
 
 RECORD_ID = re.compile(r"^rec[0-9A-Za-z]{14}$")

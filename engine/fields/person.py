@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldContext, FieldType, Invalid, dump_json_list, load_json_list, split_list
+from engine.fields.base import (
+    FieldContext,
+    FieldType,
+    Invalid,
+    dump_json_list,
+    load_json_list,
+    split_list,
+)
 from engine.model import FieldDef, Person
 
 
