@@ -112,8 +112,11 @@ def schema_check(src: Source, name: str) -> bool:
 
 def report_schema_error(src: Source, err: SchemaError) -> None:
     if err.context:
+        unknown_keys = [e for e in err.context if e.validator in ("additionalProperties", "unevaluatedProperties")]
         deepest = best_match(err.context)
-        if deepest is not None and len(deepest.absolute_path) > len(err.absolute_path):
+        if unknown_keys:
+            err = max(unknown_keys, key=lambda e: len(e.absolute_path))
+        elif deepest is not None and len(deepest.absolute_path) > len(err.absolute_path):
             err = deepest
     path = tuple(err.absolute_path)
     where = "/".join(str(p) for p in path) or "top level"
@@ -121,7 +124,8 @@ def report_schema_error(src: Source, err: SchemaError) -> None:
     if err.validator in ("additionalProperties", "unevaluatedProperties") and match:
         for bad in re.findall(r"'([^']+)'", match.group(0)):
             hint = did_you_mean(bad, _allowed_keys(err.schema)) if isinstance(err.schema, dict) else ""
-            src.error(path + (bad,), f"unknown key '{bad}' in {where}", hint, key=True, doc=DOCS)
+            noun = "operator" if "filter" in path else "key"
+            src.error(path + (bad,), f"unknown {noun} '{bad}' in {where}", hint, key=True, doc=DOCS)
         return
     if err.validator == "required":
         src.error(path, f"{where}: {err.message}", doc=DOCS)

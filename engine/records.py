@@ -33,7 +33,12 @@ MAX_PROPAGATION = 6
 
 
 def new_record_id() -> str:
-    return "rec" + "".join(secrets.choice(ALPHABET) for _ in range(14))
+    number = int.from_bytes(secrets.token_bytes(11), "big")
+    chars = []
+    for _ in range(14):
+        number, digit = divmod(number, 62)
+        chars.append(ALPHABET[digit])
+    return "rec" + "".join(chars)
 
 
 def utcnow_text(moment: datetime) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,7 @@ class Frag:
     kind: str  # number, text, boolean, date, datetime, array, blank
     nullable: bool
     literal: Any = None  # the Python value, for literals
+    text: str | None = None  # for a date literal written as text: that text
 
 
 def _literal(value: Any, kind: str) -> Frag:
@@ -200,7 +201,7 @@ class _Compiler:
                 value = parse_moment(f.literal, self.tz)
             except Fail as exc:
                 raise NotCompilable(exc.reason) from None
-            return self.moment_literal(value)
+            return replace(self.moment_literal(value), text=f.literal)
         raise NotCompilable(f"a {f.kind} used as a date")
 
     @staticmethod
@@ -213,7 +214,7 @@ class _Compiler:
         if f.kind == "datetime":
             return f
         if isinstance(f.literal, date):
-            return self.moment_literal(at_midnight(f.literal, self.tz))
+            return replace(self.moment_literal(at_midnight(f.literal, self.tz)), text=f.text)
         shift = f"{-self.offset():+d} seconds"
         return Frag(f"strftime('{_STAMP}', {f.sql}, ?)", f.params + (shift,), "datetime", True)
 
@@ -233,7 +234,7 @@ class _Compiler:
         if b.literal is not None and a.literal is not None:
             raise NotCompilable("comparing two constant dates")
         if b.literal is not None:
-            return self.moment_vs_literal(op, a, b)
+            return self.moment_vs_literal(op, a, b, blank_equal)
         sql_op = _SQL_OPS[op]
         both = f"{a.sql} IS NOT NULL AND {b.sql} IS NOT NULL AND {a.sql} {sql_op} {b.sql}"
         params = a.params + b.params + a.params + b.params
@@ -246,17 +247,23 @@ class _Compiler:
                         a.params + b.params + params, "boolean", False)
         return Frag(f"({both})", params, "boolean", False)
 
-    def moment_vs_literal(self, op: str, x: Frag, lit: Frag) -> Frag:
-        """Column-like `x` against a constant; stored datetimes have whole seconds."""
+    def moment_vs_literal(self, op: str, x: Frag, lit: Frag, blank_equal: bool) -> Frag:
+        """Column-like `x` against a constant; stored datetimes have whole seconds.
+
+        A blank `x` is neither before nor after a date, but an operator comparing it with a
+        date written as text compares texts, as the Python evaluation does.
+        """
+        if lit.text is not None and blank_equal:
+            outcome = _TESTS[op]("", lit.text)
+        else:
+            outcome = op == "!="
         value = lit.literal
         if isinstance(value, datetime) and value.microsecond:
-            value = value.replace(microsecond=0)
-            lit = self.moment_literal(value)
+            lit = self.moment_literal(value.replace(microsecond=0))
             if op in ("=", "!="):
-                return Frag(f"({x.sql} IS NOT NULL)" if op == "!=" else "0", x.params if op == "!=" else (),
-                            "boolean", False)
+                return Frag("1" if op == "!=" else "0", (), "boolean", False)
             op = {"<": "<=", ">=": ">", "<=": "<=", ">": ">"}[op]
-        guard = f"{x.sql} IS NULL OR" if op == "!=" else f"{x.sql} IS NOT NULL AND"
+        guard = f"{x.sql} IS NULL OR" if outcome else f"{x.sql} IS NOT NULL AND"
         return Frag(f"({guard} {x.sql} {_SQL_OPS[op]} ?)", x.params + x.params + lit.params,
                     "boolean", False)
 

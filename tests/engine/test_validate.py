@@ -91,7 +91,7 @@ CASES = [
     ("view names unknown field", "fields: [title, status]", "fields: [title, stauts]", "stauts]", "unknown field 'stauts' in view 'open'; did you mean 'status'?"),
     ("sort names unknown field", "sort: [-received]", "sort: [-recieved]", "-recieved", "unknown field 'recieved' in view 'open'; did you mean 'received'?"),
     ("filter names unknown field", "filter: {status: {neq", "filter: {state: {neq", "state:", "unknown field 'state' in view 'open'"),
-    ("filter unknown operator", "{neq: 已办结}", "{nq: 已办结}", "nq:", "unknown operator 'nq' in view 'open'; did you mean 'neq'?"),
+    ("filter unknown operator", "{neq: 已办结}", "{nq: 已办结}", "nq:", "unknown operator 'nq' in tables/tickets/views/open/filter/status; did you mean 'neq'?"),
     ("operator wrong for type", "filter: {status: {neq: 已办结}}", "filter: {status: {gt: 3}, amount: {contains: x}}", "contains", "operator 'contains' does not apply to number field 'amount'"),
     ("kanban groups by non-select", "group_by: status", "group_by: amount", "amount}", "kanban view 'board' must group by a single_select or person field"),
     ("calendar on non-date", "date_field: received", "date_field: title", "title}", "date_field 'title' of view 'cal' is not a date or datetime field"),
@@ -120,6 +120,10 @@ CASES = [
     ("default for wrong type", "received: {type: datetime, name: 受理时间, default: $now}", "received: {type: datetime, name: 受理时间, default: $me}", "$me", "default '$me' cannot be used for a datetime field"),
     ("bad default value", "default: 待受理}", "default: 已删除}", "已删除}", "default of field 'status' is invalid: expected one of"),
     ("cycle of formulas", "      amount: {type: number, name: 金额}", "      amount: {type: formula, name: 金额, formula: \"{a2} + 1\"}\n      a2: {type: formula, name: a2, formula: \"{amount} * 2\"}", "amount: {type: formula", "computed fields form a cycle: tickets.amount → tickets.a2 → tickets.amount"),
+    ("misspelled field key", "{type: text, name: 标题, required: true}", "{type: text, name: 标题, requird: true}", "requird", "unknown key 'requird' in tables/tickets/fields/title; did you mean 'required'?"),
+    ("misspelled table key", "    primary: title", "    primery: title", "primery", "unknown key 'primery' in tables/tickets; did you mean 'primary'?"),
+    ("view type", "{type: grid, name: 未办结", "{type: grd, name: 未办结", "grd, name", "tables/tickets/views/open/type: 'grd' is not one of grid, kanban, calendar, gallery; did you mean 'grid'?"),
+    ("wrong value type", "required: true}", "required: maybe}", "maybe", "tables/tickets/fields/title/required: 'maybe' is not of type 'boolean'"),
     ("filter variable", "filter: {status: {neq: 已办结}}", "filter: {owner: $mee}", "$mee", "unknown variable '$mee' in view 'open'; did you mean '$me'?"),
 ]
 

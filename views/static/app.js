@@ -72,7 +72,7 @@
         return r.json();
       })
       .then(function (spec) {
-        // ast: true -> vega interprets expressions instead of compiling them with Function().
+        // ast: true -> vega interprets expressions instead of compiling them to code at run time.
         return vegaEmbed(el, spec, { actions: false, renderer: "svg", ast: true });
       })
       .then(function (result) {

@@ -1,0 +1,155 @@
+"""Engine benchmark: import, grid first page, dashboard aggregates and formula filters.
+
+    .venv/bin/python benchmarks/bench_engine.py --rows 1000000 [--json results.json]
+
+Builds a visits-like table (text, number, select, date, person and link fields) in a fresh
+workspace under benchmarks/data/, then times, on the same data:
+- bulk import through the record service vs sqlite-utils `insert_all` of the same rows;
+- grid query (filter + sort + first page of 50) through the record service vs hand-written SQL;
+- dashboard group-by aggregates; a `filterByFormula`-style formula filter vs hand-written SQL.
+Prints a table with each figure, its target, its peer and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import Workspace  # noqa: E402
+
+WORKSPACE = """\
+workspace: bench
+name: Bench
+timezone: Asia/Shanghai
+roles:
+  admin: {name: admin, admin: true}
+  doctor: {name: doctor}
+people:
+  admin: {name: Admin, roles: [admin]}
+%s
+"""
+
+BASE = """\
+base: clinic
+name: Clinic
+tables:
+  patients:
+    name: Patients
+    primary: name
+    fields:
+      name: {type: text, name: Name}
+  visits:
+    name: Visits
+    primary: title
+    fields:
+      title: {type: text, name: Title}
+      amount: {type: number, name: Amount, precision: 2}
+      status: {type: single_select, name: Status, options: [open, closed, waiting]}
+      center: {type: single_select, name: Center, options: [A, B, C, D, E, F]}
+      visit_date: {type: date, name: Visit date}
+      doctor: {type: person, name: Doctor}
+      patient: {type: link, name: Patient, table: patients, multiple: false}
+roles:
+  doctor:
+    visits: {access: read, rows: {doctor: $me}}
+"""
+
+DOCTORS = [f"doc{i}" for i in range(40)]
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def timed(fn, repeat: int = 30) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    data = ROOT / "benchmarks" / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    (data / "ws" / "bases").mkdir(parents=True)
+    people = "\n".join(f"  {d}: {{name: Doctor {d}, roles: [doctor]}}" for d in DOCTORS)
+    (data / "ws" / "workspace.yaml").write_text(WORKSPACE % people, encoding="utf-8")
+    (data / "ws" / "bases" / "clinic.yaml").write_text(BASE, encoding="utf-8")
+    ws = Workspace.open(data / "ws", db=data / "bench.db")
+    ws.apply()
+    rng = random.Random(1)
+    patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
+    start_day = date(2026, 1, 1)
+    rows = [{"title": f"visit {i}", "amount": round(rng.uniform(0, 2000), 2), "status": rng.choice(["open", "closed", "waiting"]),
+             "center": rng.choice("ABCDEF"), "visit_date": (start_day + timedelta(days=rng.randrange(330))).isoformat(),
+             "doctor": rng.choice(DOCTORS), "patient": [rng.choice(patients)]} for i in range(args.rows)]
+    visits = ws.base("clinic").table("visits")
+    t0 = time.perf_counter()
+    visits.insert_many(rows, actor="system", batch=5000)
+    import_s = time.perf_counter() - t0
+    # Peer: sqlite-utils insert_all of the same rows into a plain table (the practical limit).
+    import sqlite_utils
+    peer_db = sqlite_utils.Database(data / "peer.db")
+    t0 = time.perf_counter()
+    peer_db["visits"].insert_all(({**r, "patient": json.dumps(r["patient"])} for r in rows), batch_size=5000)
+    peer_s = time.perf_counter() - t0
+    results = []
+
+    def add(measure: str, value: float, unit: str, target: str, peer: float | None, peer_name: str) -> None:
+        ratio = (value / peer) if peer else None
+        results.append({"measure": measure, "value": round(value, 2), "unit": unit, "target": target,
+                        "peer": None if peer is None else round(peer, 2), "peer_name": peer_name,
+                        "ratio": None if ratio is None else round(ratio, 2)})
+
+    add("bulk import", args.rows / import_s, "rows/s", ">= 100000", args.rows / peer_s, "sqlite-utils insert_all")
+    flt = {"status": "open", "visit_date": {"gte": "2026-06-01"}}
+    grid = timed(lambda: visits.query(actor="admin", filter=flt, sort=["-visit_date"], limit=50))
+    grid_nototal = timed(lambda: visits.query(actor="admin", filter=flt, sort=["-visit_date"], limit=50, with_total=False))
+    conn = sqlite3.connect(data / "bench.db")
+    hand = timed(lambda: conn.execute('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "status" = ? AND '
+                                      '"visit_date" >= ? ORDER BY "visit_date" DESC, "_rowid" LIMIT 50', ("open", "2026-06-01")).fetchall())
+    add("grid first page (with row count) p50", statistics.median(grid), "ms", "<= 20", statistics.median(hand), "hand-written SQL")
+    add("grid first page (no count) p50", statistics.median(grid_nototal), "ms", "<= 20", statistics.median(hand), "hand-written SQL")
+    doctor = timed(lambda: visits.query(actor="doc3", sort=["-visit_date"], limit=50))
+    add("grid first page as a doctor (row rule) p50", statistics.median(doctor), "ms", "<= 20", None, "")
+    groups = timed(lambda: visits.group(actor="admin", by="center", aggregate="sum", field="amount"), repeat=5)
+    add("dashboard group-by sum over all rows p50", statistics.median(groups), "ms", "<= 300", None, "")
+    weekly = timed(lambda: visits.group(actor="admin", by="visit_date", bucket="week"), repeat=5)
+    add("dashboard weekly trend p50", statistics.median(weekly), "ms", "<= 300", None, "")
+    formula = {"formula": "AND({amount} > 500, {status} = 'open', IS_AFTER({visit_date}, '2026-06-01'))"}
+    ftimes = timed(lambda: visits.count(actor="admin", filter=formula), repeat=5)
+    fhand = timed(lambda: conn.execute('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND '
+                                       '"status" = ? AND "visit_date" > ?', (500, "open", "2026-06-01")).fetchone(), repeat=5)
+    add("formula filter count p50", statistics.median(ftimes), "ms", "<= 2x SQL", statistics.median(fhand), "hand-written SQL")
+    conn.close()
+    ws.close()
+    width = max(len(r["measure"]) for r in results)
+    print(f"{'measure':<{width}}  {'value':>12}  {'target':>10}  {'peer':>12}  ratio  peer")
+    for r in results:
+        peer = "" if r["peer"] is None else f"{r['peer']:>12}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        print(f"{r['measure']:<{width}}  {r['value']:>9} {r['unit']:<3}  {r['target']:>10}  {peer:>12}  {ratio:>5}  {r['peer_name']}")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

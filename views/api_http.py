@@ -1,0 +1,117 @@
+"""Request plumbing shared by every API endpoint.
+
+`endpoint(handler)` makes a starlette endpoint out of a plain function `handler(ctx) ->
+(status, json)`: it checks the bearer token and the rate limit, reads a JSON body (at most
+`app.state.api_max_body` bytes, 2 MiB by default), runs the handler in a worker thread (the
+engine is synchronous) and turns every error into Airtable's error shape, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from engine.errors import GridbaseError
+from engine.permissions import Actor
+from engine.workspace import Workspace
+from views.api_auth import authenticate, bearer, check_rate
+from views.api_errors import ApiError, engine_error, invalid_request
+from views.api_values import People
+
+MAX_BODY = 2 * 1024 * 1024
+BODY_METHODS = ("POST", "PATCH", "PUT")
+
+
+@dataclass
+class Ctx:
+    """One authenticated API request."""
+
+    request: Request
+    ws: Workspace
+    actor: Actor
+    person: str
+    body: Any = None
+    people: People = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.people = People(self.ws)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.request.base_url)
+
+    def param(self, name: str) -> str:
+        return str(self.request.path_params.get(name, ""))
+
+
+Handler = Callable[[Ctx], tuple[int, Any]]
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON body: 413 when too large, 422 when it is not JSON."""
+    limit = int(getattr(request.app.state, "api_max_body", MAX_BODY))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "REQUEST_TOO_LARGE", f"Request body is too large (limit {limit} bytes)")
+    chunks = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "REQUEST_TOO_LARGE", f"Request body is too large (limit {limit} bytes)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise invalid_request("Invalid request: the body was not received") from None
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(422, "INVALID_REQUEST_BODY", "Could not parse the request body as JSON") from None
+
+
+def json_response(status: int, payload: Any) -> Response:
+    return JSONResponse(payload, status_code=status)
+
+
+def endpoint(handler: Handler, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A starlette endpoint running `handler` for an authenticated caller."""
+
+    async def run(request: Request) -> Response:
+        try:
+            secret = bearer(request)
+            check_rate(request, secret)
+            ws: Workspace = request.app.state.ws
+            info = await run_in_threadpool(authenticate, ws, secret)
+            payload = await read_json(request) if body and request.method in BODY_METHODS else None
+            ctx = Ctx(request, ws, info.actor, info.person, payload)
+            status, result = await run_in_threadpool(_call, handler, ctx)
+        except ApiError as exc:
+            return exc.response()
+        except Exception as exc:  # noqa: BLE001 - every failure answers in Airtable's shape
+            return engine_error(exc).response()
+        return json_response(status, result)
+
+    run.__name__ = getattr(handler, "__name__", "endpoint")
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _call(handler: Handler, ctx: Ctx) -> tuple[int, Any]:
+    try:
+        return handler(ctx)
+    except (ApiError, GridbaseError):
+        raise
+    except sqlite3.Error as exc:
+        if "gb_formula" in str(exc) or "user-defined function" in str(exc):
+            raise ApiError(422, "INVALID_FILTER_BY_FORMULA", "The formula for filtering records is invalid") from None
+        raise

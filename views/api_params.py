@@ -1,0 +1,134 @@
+"""The parameters of "list records", read from a query string or a `listRecords` JSON body.
+
+Both forms give one `ListParams`: page size (1–100), max records, the offset cursor, the
+fields to return, sorts, `filterByFormula`, a view, the cell format with its time zone and
+locale, and whether to key fields by id. Errors are Airtable's 422s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import QueryParams
+
+from views.api_errors import ApiError, ensure, invalid_request
+
+MAX_PAGE_SIZE = 100
+_SORT = re.compile(r"^sort\[(\d+)\]\[(field|direction)\]$")
+TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass
+class ListParams:
+    page_size: int = MAX_PAGE_SIZE
+    max_records: int | None = None
+    offset: str | None = None
+    fields: list[str] | None = None
+    sort: list[tuple[str, str]] = field(default_factory=list)
+    formula: str | None = None
+    view: str | None = None
+    cell_format: str = "json"
+    time_zone: ZoneInfo | None = None
+    user_locale: str | None = None
+    by_id: bool = False
+
+
+def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise invalid_request(f"Invalid request: parameter '{name}' must be a whole number") from None
+    if number < low or (high is not None and number > high):
+        limit = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise invalid_request(f"Invalid request: parameter '{name}' must be {limit}")
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in TRUE
+
+
+def _zone(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name))
+    except (ValueError, KeyError, OSError):
+        raise ApiError(422, "INVALID_REQUEST_UNKNOWN", f"Invalid request: unknown timeZone '{name}'") from None
+
+
+def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
+    if "pageSize" in raw:
+        p.page_size = _int(raw["pageSize"], "pageSize", 1, MAX_PAGE_SIZE)
+    if raw.get("maxRecords") not in (None, ""):
+        p.max_records = _int(raw["maxRecords"], "maxRecords", 1)
+    if raw.get("offset") not in (None, ""):
+        ensure(isinstance(raw["offset"], str), "Invalid request: 'offset' must be a string")
+        p.offset = raw["offset"]
+    if raw.get("filterByFormula") not in (None, ""):
+        ensure(isinstance(raw["filterByFormula"], str), "Invalid request: 'filterByFormula' must be a string")
+        p.formula = raw["filterByFormula"]
+    if raw.get("view") not in (None, ""):
+        ensure(isinstance(raw["view"], str), "Invalid request: 'view' must be a string")
+        p.view = raw["view"]
+    cell = raw.get("cellFormat") or "json"
+    ensure(cell in ("json", "string"), "Invalid request: cellFormat must be 'json' or 'string'")
+    p.cell_format = str(cell)
+    if raw.get("timeZone"):
+        p.time_zone = _zone(raw["timeZone"])
+    if raw.get("userLocale"):
+        p.user_locale = str(raw["userLocale"])
+    if p.cell_format == "string":
+        ensure(p.time_zone is not None and p.user_locale,
+               "Invalid request: cellFormat 'string' needs the timeZone and userLocale parameters")
+    p.by_id = _bool(raw.get("returnFieldsByFieldId", False))
+    return p
+
+
+def from_query(query: QueryParams) -> ListParams:
+    """Parameters of `GET /v0/{base}/{table}`: `fields[]`, `sort[0][field]`, and the rest."""
+    p = ListParams()
+    raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields")}
+    wanted = query.getlist("fields[]") + query.getlist("fields")
+    if wanted:
+        p.fields = wanted
+    sorts: dict[int, dict[str, str]] = {}
+    for key, value in query.multi_items():
+        match = _SORT.match(key)
+        if match:
+            sorts.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    p.sort = _sorts([sorts[i] for i in sorted(sorts)])
+    return _finish(p, raw)
+
+
+def from_body(body: Any) -> ListParams:
+    """Parameters of `POST /v0/{base}/{table}/listRecords` (a JSON object)."""
+    ensure(isinstance(body, dict), "Invalid request: the body must be a JSON object")
+    p = ListParams()
+    fields = body.get("fields")
+    if fields is not None:
+        ensure(isinstance(fields, list) and all(isinstance(f, str) for f in fields),
+               "Invalid request: 'fields' must be a list of field names")
+        p.fields = list(fields) or None
+    sort = body.get("sort")
+    if sort is not None:
+        ensure(isinstance(sort, list) and all(isinstance(s, dict) for s in sort),
+               "Invalid request: 'sort' must be a list of {field, direction}")
+        p.sort = _sorts(sort)
+    return _finish(p, body)
+
+
+def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        name = item.get("field")
+        direction = str(item.get("direction") or "asc").lower()
+        ensure(isinstance(name, str) and name, "Invalid request: every sort needs a field")
+        ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
+        out.append((str(name), direction))
+    return out

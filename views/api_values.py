@@ -1,0 +1,189 @@
+"""Cell values between Airtable's JSON and the engine's values, in both directions.
+
+Out: people become collaborators `{id, email, name}`, attachments `[{id, url, filename, size,
+type}]`, links stay record-id lists, an unchecked checkbox is left out (as Airtable does);
+`cellFormat=string` gives every value as the text a person sees. In: field names (or ids,
+or keys) become keys; collaborators and attachments become what the engine stores. Without
+`typecast`, values must already have the field's JSON type (a number for a number, an exact
+option name for a select, a list for a link); with it, the engine's lenient parsing applies.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.fields.base import load_json_list
+from engine.fields.single_select import option_names
+from engine.workspace import Workspace
+from views.api_errors import INVALID_VALUE, ApiError, invalid_request
+from views.api_ids import TableRef
+
+PERSON_TYPES = ("person", "created_by", "modified_by")
+TIME_TYPES = ("datetime", "created_time", "modified_time")
+NUMBER_TYPES = ("number", "currency", "percent", "rating", "duration")
+TEXT_TYPES = ("text", "long_text", "email", "url", "phone", "date", "datetime")
+
+
+class People:
+    """Name and e-mail of people by key, read once per request."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def collaborator(self, key: str) -> dict[str, Any]:
+        if key not in self._cache:
+            with self.ws.storage.reading():
+                row = self.ws.storage.conn.execute("SELECT name, email FROM _gb_people WHERE key = ?", (key,)).fetchone()
+            person = self.ws.config.people.get(key)
+            name = row[0] if row else (person.name if person else key)
+            email = (row[1] if row else None) or (person.email if person else None)
+            info: dict[str, Any] = {"id": key, "name": name}
+            if email:
+                info["email"] = email
+            self._cache[key] = info
+        return self._cache[key]
+
+    def key_for(self, item: Any) -> Any:
+        """A person key (or text for the engine to resolve) from a collaborator object."""
+        if isinstance(item, dict):
+            found = item.get("id") or item.get("email") or item.get("name")
+            if not isinstance(found, str):
+                raise invalid_request("a collaborator needs an id or an email")
+            return found
+        return item
+
+
+def _att_url(base_url: str, att_id: str) -> str:
+    return f"{base_url.rstrip('/')}/att/{att_id}"
+
+
+def cell_json(ref: TableRef, key: str, value: Any, people: People, base_url: str) -> Any:
+    """One readable, unmasked engine value as Airtable's JSON value."""
+    ftype = ref.table.tdef.fields[key].type
+    if ftype in PERSON_TYPES:
+        if isinstance(value, list):
+            return [people.collaborator(str(k)) for k in value]
+        return people.collaborator(str(value))
+    if ftype == "attachment":
+        return [{"id": a.get("id"), "url": _att_url(base_url, str(a.get("id"))), "filename": a.get("name", ""),
+                 "size": a.get("size", 0), "type": a.get("type", "")} for a in value if isinstance(a, dict)]
+    return value
+
+
+def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, tz: ZoneInfo) -> str:
+    """One value as display text (cellFormat=string), datetimes in the requested zone."""
+    value = record["fields"][key]
+    if ref.masked(key):
+        return str(value)
+    ftype = ref.table.tdef.fields[key].type
+    if ftype in TIME_TYPES and isinstance(value, str):
+        moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    if ftype in PERSON_TYPES:
+        keys = value if isinstance(value, list) else [value]
+        return ", ".join(str(people.collaborator(str(k))["name"]) for k in keys)
+    if ftype == "link":
+        return ", ".join(str(v) for v in value)
+    return ref.table.display(record, key, ref.access)
+
+
+def record_out(ref: TableRef, record: dict[str, Any], *, by_id: bool = False, string: bool = False,
+               tz: ZoneInfo | None = None, people: People, base_url: str) -> dict[str, Any]:
+    """An engine record (as the actor sees it) in Airtable's shape."""
+    fields: dict[str, Any] = {}
+    for key, value in record["fields"].items():
+        if key not in ref.readable:
+            continue
+        fdef = ref.table.tdef.fields[key]
+        if fdef.type == "checkbox" and value is False:
+            continue
+        name = ref.out_name(key, by_id)
+        if string:
+            fields[name] = cell_text(ref, record, key, people, tz or ref.table.ws.tz)
+        elif ref.masked(key):
+            fields[name] = value
+        else:
+            fields[name] = cell_json(ref, key, value, people, base_url)
+    return {"id": record["id"], "createdTime": record["createdTime"], "fields": fields}
+
+
+# -- writing ---------------------------------------------------------------------------
+def _bad(ref: TableRef, key: str, expected: str) -> ApiError:
+    name = ref.table.tdef.fields[key].name
+    return ApiError(422, INVALID_VALUE, f'Field "{name}" cannot accept the provided value: expected {expected}')
+
+
+def _strict(ref: TableRef, key: str, value: Any) -> None:
+    """Without typecast: refuse values that would need converting."""
+    fdef = ref.table.tdef.fields[key]
+    ftype = fdef.type
+    if value is None:
+        return
+    if ftype in NUMBER_TYPES and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise _bad(ref, key, "a number")
+    if ftype == "checkbox" and not isinstance(value, bool):
+        raise _bad(ref, key, "true or false")
+    if ftype in TEXT_TYPES and not isinstance(value, str):
+        raise _bad(ref, key, "a string")
+    if ftype == "single_select" and (not isinstance(value, str) or value not in option_names(fdef.options)):
+        raise _bad(ref, key, "one of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in option_names(fdef.options)))
+    if ftype == "multi_select":
+        names = option_names(fdef.options)
+        if not isinstance(value, list) or any(not isinstance(v, str) or v not in names for v in value):
+            raise _bad(ref, key, "a list of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in names))
+    if ftype in ("link", "attachment") and not isinstance(value, list):
+        raise _bad(ref, key, "an array")
+    if ftype == "person":
+        multiple = bool(fdef.options.get("multiple"))
+        if multiple and not isinstance(value, list):
+            raise _bad(ref, key, "an array of collaborators")
+        if not multiple and not isinstance(value, (dict, str)):
+            raise _bad(ref, key, "a collaborator {id} or {email}")
+
+
+def _attachments(ref: TableRef, key: str, value: Any, current: list[Any]) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    known = {str(a.get("id")): a for a in current if isinstance(a, dict)}
+    out = []
+    ws = ref.table.ws
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise _bad(ref, key, "uploaded files given as {id}; Gridbase does not fetch files by url, upload them first")
+        att_id = item["id"]
+        if att_id in known:
+            out.append(known[att_id])
+            continue
+        with ws.storage.reading():
+            row = ws.storage.conn.execute("SELECT name, size, type FROM _gb_attachments WHERE id = ?", (att_id,)).fetchone()
+        if row is None:
+            raise _bad(ref, key, f"uploaded files; no upload has the id {att_id}")
+        out.append({"id": att_id, "name": str(item.get("filename") or row[0]), "size": int(row[1]), "type": str(row[2])})
+    return out
+
+
+def fields_in(ref: TableRef, raw: Any, *, typecast: bool, people: People,
+              current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A write's `fields` object as engine values by field key."""
+    if not isinstance(raw, dict):
+        raise invalid_request("Invalid request: 'fields' must be an object")
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = ref.field_key(str(name))
+        fdef = ref.table.tdef.fields[key]
+        if not typecast:
+            _strict(ref, key, value)
+        if value is None:
+            out[key] = None
+        elif fdef.type in PERSON_TYPES:
+            out[key] = [people.key_for(v) for v in value] if isinstance(value, list) else people.key_for(value)
+        elif fdef.type == "attachment":
+            out[key] = _attachments(ref, key, value, load_json_list((current or {}).get(key)))
+        elif fdef.type == "link" and isinstance(value, list):
+            out[key] = [v.get("id") if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out

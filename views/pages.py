@@ -1,0 +1,307 @@
+"""The home page and the table page: grid, per-person filter/sort/group, paging, search,
+inline cell edits, new records, export and import.
+
+Words: a *view* is declared in YAML and never changes here; a person's *prefs* (filter
+rows, a sort and a group-by, in `_gb_view_prefs`) narrow and reorder it for that person
+only, and "Reset to view" deletes them. Every read and write goes through the record
+service with the signed-in actor, so the grid only ever holds what that person may see.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import NotFoundError, PermissionDenied, QueryError, ValidationError
+from engine import transfer
+from engine.errors import GridbaseError
+from engine.model import ViewDef
+from engine.records import Table
+from views import cells
+from views.files import content_disposition
+from views.web import check_csrf, get_ws, render, require_actor
+
+PAGE_SIZE = 50
+OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
+NO_VALUE = ("is_empty", "is_not_empty")
+
+
+def get_table(request: Request) -> Table:
+    return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
+
+
+def get_view(table: Table, request: Request, actor: Any) -> ViewDef | None:
+    key = request.path_params.get("view")
+    if key is None:
+        return None
+    vdef = table.tdef.views.get(key)
+    if vdef is None or (vdef.roles is not None and not actor.admin and not set(vdef.roles) & set(actor.roles)):
+        raise NotFoundError(f"unknown view '{key}'")
+    return vdef
+
+
+async def home(request: Request) -> Response:
+    require_actor(request)
+    return render(request, "home.html")
+
+
+# -- prefs -----------------------------------------------------------------------------------
+def load_prefs(request: Request, table: Table, view: str, person: str) -> dict[str, Any]:
+    row = get_ws(request).storage.conn.execute(
+        "SELECT prefs FROM _gb_view_prefs WHERE person = ? AND base = ? AND tbl = ? AND view = ?",
+        (person, table.base.key, table.key, view)).fetchone()
+    try:
+        prefs = json.loads(row[0]) if row else {}
+    except ValueError:
+        prefs = {}
+    return prefs if isinstance(prefs, dict) else {}
+
+
+def filterable(table: Table, actor: Any) -> list[str]:
+    """Fields a person may filter, sort or group by: readable and not masked (no probing)."""
+    access = table.access(actor)
+    return [k for k in table.fields if access.readable(k) and not access.mask(k)]
+
+
+def prefs_from_form(form: Any, allowed: list[str]) -> dict[str, Any]:
+    filters = []
+    for field, op, value in zip(form.getlist("f_field"), form.getlist("f_op"), form.getlist("f_value"), strict=False):
+        if field in allowed and op in OPERATORS and (op in NO_VALUE or str(value).strip()):
+            filters.append({"field": field, "op": op, "value": "" if op in NO_VALUE else str(value).strip()[:500]})
+    prefs: dict[str, Any] = {"filters": filters[:20]}
+    sort_field = str(form.get("sort_field") or "")
+    if sort_field in allowed:
+        prefs["sort"] = {"field": sort_field, "dir": "desc" if form.get("sort_dir") == "desc" else "asc"}
+    group = str(form.get("group_by") or "")
+    if group in allowed:
+        prefs["group_by"] = group
+    return prefs
+
+
+def effective_query(vdef: ViewDef | None, prefs: dict[str, Any], allowed: list[str]) -> tuple[Any, list[str], str | None]:
+    """(filter, sort, group_by) of a view with a person's prefs applied."""
+    parts = [vdef.filter] if vdef and vdef.filter else []
+    for f in prefs.get("filters", []):
+        if f.get("field") in allowed and f.get("op") in OPERATORS:
+            parts.append({f["field"]: {f["op"]: True if f["op"] in NO_VALUE else f.get("value", "")}})
+    flt = None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+    sort = list(vdef.sort) if vdef else []
+    pref_sort = prefs.get("sort")
+    if isinstance(pref_sort, dict) and pref_sort.get("field") in allowed:
+        sort = [("-" if pref_sort.get("dir") == "desc" else "") + pref_sort["field"]]
+    group = prefs.get("group_by") if prefs.get("group_by") in allowed else (vdef.group_by if vdef and vdef.type == "grid" else None)
+    if group:
+        sort = [group] + [s for s in sort if s.lstrip("-") != group]
+    return flt, sort, group
+
+
+def table_url(table: Table, view: str | None) -> str:
+    url = f"/b/{table.base.key}/t/{table.key}"
+    return url + f"/v/{view}" if view else url
+
+
+# -- the table page --------------------------------------------------------------------------
+async def table_page(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    vdef = get_view(table, request, actor)
+    if vdef is not None and vdef.type != "grid":
+        # Kanban, calendar and gallery pages belong to views.boards; fall back to the grid.
+        pass
+    view_key = vdef.key if vdef else ""
+    allowed = filterable(table, actor)
+    prefs = load_prefs(request, table, view_key, actor.key)
+    search = request.query_params.get("q", "").strip()[:200] or None
+    deleted = request.query_params.get("deleted") == "1" and access.can_delete
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    columns = cells.columns_for(table, actor, vdef.fields if vdef else None)
+    flt, sort, group = effective_query(vdef, prefs, allowed)
+    error = None
+    try:
+        page = table.query(actor=actor, filter=flt, sort=sort, limit=PAGE_SIZE, offset=offset, search=search,
+                           deleted=deleted)
+    except (QueryError, ValidationError, ValueError) as exc:
+        error = str(exc)
+        flt, sort, group = effective_query(vdef, {}, allowed)
+        page = table.query(actor=actor, filter=flt, sort=sort, limit=PAGE_SIZE, offset=offset, search=search,
+                           deleted=deleted)
+    ids = [r["id"] for r in page.records]
+    can_edit = cells.editable_ids(table, actor, ids) if not deleted else set()
+    links = cells.LinkTitles(table, actor)
+    rows = []
+    last_group: Any = object()
+    for number, rec in enumerate(page.records, start=offset + 1):
+        if group:
+            text = table.display(rec, group, access)
+            if text != last_group:
+                rows.append({"group": text})
+                last_group = text
+        rows.append({"id": rec["id"], "number": number, "url": cells.record_url(table, rec["id"]),
+                     "cells": [cells.build(table, rec, k, actor, editable=rec["id"] in can_edit, links=links)
+                               for k in columns]})
+    base_url = table_url(table, vdef.key if vdef else None)
+
+    def link(new_offset: int) -> str:
+        params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), ("offset", new_offset)) if v}
+        return base_url + ("?" + urlencode(params) if params else "")
+
+    total = page.total or 0
+    views = [v for v in table.tdef.views.values()
+             if v.roles is None or actor.admin or set(v.roles) & set(actor.roles)]
+    return render(request, "table.html", table=table, vdef=vdef, views=views, columns=columns, rows=rows,
+                  total=total, offset=offset, page_size=PAGE_SIZE, search=search or "", deleted=deleted,
+                  prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,
+                  next_url=link(page.next_offset) if page.next_offset is not None else None,
+                  base_url=base_url, prefs=prefs, allowed=allowed, operators=OPERATORS, error=error,
+                  access=access, view_filter=json.dumps(vdef.filter, ensure_ascii=False) if vdef and vdef.filter else "")
+
+
+async def save_prefs(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    if not table.access(actor).can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    vdef = get_view(table, request, actor)
+    form = await request.form()
+    check_csrf(request, form)
+    ws = get_ws(request)
+    key = (actor.key, table.base.key, table.key, vdef.key if vdef else "")
+    with ws.storage.transaction():
+        if form.get("action") == "reset":
+            ws.storage.conn.execute("DELETE FROM _gb_view_prefs WHERE person = ? AND base = ? AND tbl = ? AND view = ?", key)
+        else:
+            prefs = prefs_from_form(form, filterable(table, actor))
+            ws.storage.conn.execute(
+                "INSERT OR REPLACE INTO _gb_view_prefs (person, base, tbl, view, prefs) VALUES (?, ?, ?, ?, ?)",
+                (*key, json.dumps(prefs, ensure_ascii=False)))
+    return RedirectResponse(table_url(table, vdef.key if vdef else None), status_code=303)
+
+
+# -- writing ---------------------------------------------------------------------------------
+async def edit_cell(request: Request) -> Response:
+    """POST value=… → 200 with the new <td>, 422/403 with the old one and the reason."""
+    actor = require_actor(request)
+    table = get_table(request)
+    form = await request.form()
+    check_csrf(request, form)
+    rid, key = request.path_params["rid"], request.path_params["field"]
+    if key not in table.fields:
+        raise NotFoundError(f"unknown field '{key}'")
+    value = form.get("value")
+    status, error = 200, None
+    try:
+        rec = table.update(rid, {key: value if not isinstance(value, UploadFile) else None}, actor=actor)
+    except ValidationError as exc:
+        status, error = 422, exc.errors.get(key) or str(exc)
+    except PermissionDenied as exc:
+        status, error = 403, str(exc)
+    if error is not None:
+        rec = table.get(rid, actor=actor)
+    if not table.access(actor).readable(key):
+        raise NotFoundError(f"unknown field '{key}'")
+    editable = rid in cells.editable_ids(table, actor, [rid])
+    c = cells.build(table, rec, key, actor, editable=editable, links=cells.LinkTitles(table, actor))
+    return render(request, "_cell.html", status_code=status, c=c, error=error)
+
+
+async def new_record(request: Request) -> Response:
+    """Create a record from the posted fields (none: an empty row) and open it."""
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    form = await request.form()
+    check_csrf(request, form)
+    values = {k: v for k, v in form.items() if k in table.fields and not isinstance(v, UploadFile) and str(v).strip()}
+    fields = [k for k in table.fields if access.level(k) in ("create", "edit") and not table.fields[k].computed
+              and table.fields[k].fdef.type not in ("attachment", "link")]
+    try:
+        rec = table.create(values, actor=actor)
+    except ValidationError as exc:
+        if not values and not form.get("submitted"):
+            exc = ValidationError({})
+        return render(request, "new_record.html", status_code=422 if exc.errors else 200, table=table,
+                      fields=fields, values=values, errors=exc.errors)
+    return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
+
+
+# -- export / import -------------------------------------------------------------------------
+async def export(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    fmt = request.path_params["fmt"]
+    view = request.query_params.get("view") or None
+    if view:
+        get_view(table, _with_view(request, view), actor)
+    header, rows = transfer.export_rows(table, actor=actor, view=view)
+    name = f"{table.tdef.name}.{fmt}"
+    if fmt == "csv":
+        buf = io.StringIO()
+        transfer.write_csv(buf, header, rows)
+        return Response(buf.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": content_disposition(name)})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.xlsx"
+        transfer.write_xlsx(path, header, rows)
+        data = path.read_bytes()
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": content_disposition(name)})
+
+
+def _with_view(request: Request, view: str) -> Request:
+    request.path_params["view"] = view
+    return request
+
+
+async def import_upload(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    if not access.can_create:
+        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    form = await request.form(max_files=1)
+    check_csrf(request, form)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise GridbaseError("choose a CSV or XLSX file to import")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise GridbaseError("only .csv and .xlsx files can be imported")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(await upload.read())
+        report = transfer.import_file(table, path, actor=actor)
+    return render(request, "import_report.html", status_code=200 if report.ok else 422, table=table, report=report,
+                  back=table_url(table, None))
+
+
+prefix = "/b/{base}/t/{table}"
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route(prefix, table_page, methods=["GET"]),
+    Route(prefix + "/v/{view}", table_page, methods=["GET"]),
+    Route(prefix + "/prefs", save_prefs, methods=["POST"]),
+    Route(prefix + "/v/{view}/prefs", save_prefs, methods=["POST"]),
+    Route(prefix + "/new", new_record, methods=["POST"]),
+    Route(prefix + "/export.{fmt:str}", export, methods=["GET"]),
+    Route(prefix + "/import", import_upload, methods=["POST"]),
+    Route(prefix + "/r/{rid}/cell/{field}", edit_cell, methods=["POST"]),
+]
