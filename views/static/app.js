@@ -73,7 +73,12 @@
       })
       .then(function (spec) {
         // ast: true -> vega interprets expressions instead of compiling them to code at run time.
-        return vegaEmbed(el, spec, { actions: false, renderer: "svg", ast: true });
+        // defaultStyle / disableDefaultStyle: vega-embed and its tooltip would inject <style>
+        // elements, which the CSP blocks; their rules are in app.css instead.
+        return vegaEmbed(el, spec, {
+          actions: false, renderer: "svg", ast: true,
+          defaultStyle: false, tooltip: { disableDefaultStyle: true }
+        });
       })
       .then(function (result) {
         result.view.addEventListener("click", function (event, item) {

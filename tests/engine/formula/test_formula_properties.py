@@ -12,8 +12,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine.formula import (
-    FUNCTIONS, Column, Env, FormulaSyntaxError, NotCompilable, compile_sql, evaluate, parse,
-    truthy, unparse,
+    FUNCTIONS,
+    Column,
+    Env,
+    FormulaSyntaxError,
+    NotCompilable,
+    compile_sql,
+    evaluate,
+    parse,
+    truthy,
+    unparse,
 )
 from engine.formula.nodes import Binary, Boolean, Call, Field, Node, Number, String, Unary
 

@@ -1,0 +1,71 @@
+"""Meta endpoints: the caller's bases, a base's tables (fields and views), and whoami.
+
+Only what the caller may read appears: bases with at least one readable table, readable
+tables, readable fields. `permissionLevel` is Airtable's word for the most the caller may do
+in the base: `create` (manage a table), `edit` (change or add records) or `read`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from views.api_errors import model_not_found
+from views.api_http import Ctx
+from views.api_ids import TableRef, readable_tables, view_id
+from views.api_schema import field_meta
+
+
+def permission_level(refs: list[TableRef]) -> str:
+    if any(r.access.manage for r in refs):
+        return "create"
+    if any(r.access.can_edit or r.access.can_create for r in refs):
+        return "edit"
+    return "read"
+
+
+def list_bases(ctx: Ctx) -> tuple[int, Any]:
+    """GET /v0/meta/bases."""
+    bases = []
+    for base in ctx.ws.bases():
+        refs = readable_tables(ctx.ws, base.key, ctx.actor)
+        if refs:
+            bases.append({"id": base.key, "name": base.bdef.name, "permissionLevel": permission_level(refs)})
+    return 200, {"bases": bases}
+
+
+def table_meta(ref: TableRef, *, visible_ids: bool = False) -> dict[str, Any]:
+    tdef = ref.table.tdef
+    primary = tdef.primary if tdef.primary in ref.readable else (ref.readable[0] if ref.readable else tdef.primary)
+    views = []
+    for key, vdef in tdef.views.items():
+        if vdef.roles is not None and not ref.actor.admin and not set(vdef.roles) & set(ref.actor.roles):
+            continue
+        view: dict[str, Any] = {"id": view_id(ref.base_key, tdef.key, key), "name": vdef.name, "type": vdef.type}
+        if visible_ids and vdef.type == "grid":
+            shown = [k for k in (vdef.fields or ref.readable) if k in ref.readable]
+            view["visibleFieldIds"] = [ref.fid(k) for k in shown]
+        views.append(view)
+    out: dict[str, Any] = {"id": ref.id, "name": tdef.name, "primaryFieldId": ref.fid(primary),
+                           "fields": [field_meta(ref, k) for k in ref.readable], "views": views}
+    if tdef.description:
+        out["description"] = tdef.description
+    return out
+
+
+def list_tables(ctx: Ctx) -> tuple[int, Any]:
+    """GET /v0/meta/bases/{base}/tables."""
+    refs = readable_tables(ctx.ws, ctx.param("base"), ctx.actor)
+    if not refs:
+        raise model_not_found()
+    query = ctx.request.query_params
+    include = query.getlist("include") + query.getlist("include[]")
+    return 200, {"tables": [table_meta(r, visible_ids="visibleFieldIds" in include) for r in refs]}
+
+
+def whoami(ctx: Ctx) -> tuple[int, Any]:
+    """GET /v0/meta/whoami: the token's person."""
+    info = ctx.people.collaborator(ctx.person)
+    out: dict[str, Any] = {"id": ctx.person}
+    if info.get("email"):
+        out["email"] = info["email"]
+    return 200, out

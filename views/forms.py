@@ -1,0 +1,181 @@
+"""Forms declared in YAML: the fill-in page, its QR code and a printable poster.
+
+A form's *prefill* values are never rendered; they are set on the server as system values,
+together with the *submitter* (the signed-in person). A *public* form needs no sign-in: it
+acts as `Actor.public(form_key)`, has a honeypot field (`website`, hidden with CSS; a bot
+that fills it is thanked and nothing is stored) and a per-IP rate limit. The engine's
+`created` outbox event carries `"form": key`, which is what automations listen to.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+import segno
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine import Actor, NotFoundError, ValidationError
+from engine.fields.base import is_blank
+from engine.model import FormDef
+from engine.records import Table
+from views import cells
+from views.files import save_uploads
+from views.web import check_csrf, current_actor, get_ws, render, require_actor
+
+RATE_LIMIT = 10  # submissions per IP per minute on public forms
+_hits: dict[str, deque[float]] = defaultdict(deque)
+_hits_lock = threading.Lock()
+
+INPUT_TYPES = {"email": "email", "url": "url", "phone": "tel", "number": "number", "currency": "number",
+               "percent": "text", "rating": "number", "date": "date", "datetime": "datetime-local"}
+
+
+def find_form(request: Request) -> tuple[Table, FormDef]:
+    base = get_ws(request).base(request.path_params["base"])
+    key = request.path_params["form"]
+    for table in base.tables():
+        form = table.tdef.forms.get(key)
+        if form is not None:
+            return table, form
+    raise NotFoundError(f"unknown form '{key}'")
+
+
+def form_actor(request: Request, form: FormDef) -> Actor:
+    if form.public:
+        return current_actor(request) or Actor.public(form.key)
+    return require_actor(request)
+
+
+def rate_limited(request: Request) -> bool:
+    ip = request.client.host if request.client else "?"
+    now = time.monotonic()
+    with _hits_lock:
+        hits = _hits[ip]
+        while hits and now - hits[0] > 60:
+            hits.popleft()
+        if len(hits) >= RATE_LIMIT:
+            return True
+        hits.append(now)
+        if len(_hits) > 10000:  # forget idle addresses so the map cannot grow without bound
+            for key in [k for k, v in _hits.items() if not v]:
+                del _hits[key]
+    return False
+
+
+def form_fields(table: Table, form: FormDef) -> list[dict[str, Any]]:
+    out = []
+    for ff in form.fields:
+        fdef = table.tdef.fields[ff.field]
+        default = ff.default if ff.default is not None else fdef.default
+        if isinstance(default, str) and default.startswith("$"):
+            default = None
+        options = [o["name"] for o in cells.option_list(fdef.options)]
+        if fdef.type == "person":
+            options = [p.name for p in table.ws.config.people.values()]
+        out.append({"key": ff.field, "type": fdef.type, "label": ff.label or fdef.name,
+                    "help": ff.help or fdef.description, "required": ff.required if ff.required is not None else fdef.required,
+                    "default": "" if default is None else default, "options": options,
+                    "multiple": fdef.type == "multi_select" or bool(fdef.options.get("multiple")) and fdef.type == "person",
+                    "input": INPUT_TYPES.get(fdef.type, "text")})
+    return out
+
+
+def form_url(request: Request, table: Table, form: FormDef) -> str:
+    return str(request.base_url).rstrip("/") + f"/f/{table.base.key}/{form.key}"
+
+
+async def form_page(request: Request) -> Response:
+    table, form = find_form(request)
+    form_actor(request, form)
+    fields = form_fields(table, form)
+    values = {f["key"]: f["default"] for f in fields}
+    return render(request, "form.html", table=table, form=form, fields=fields, values=values, errors={}, general=[])
+
+
+async def submit(request: Request) -> Response:
+    table, form = find_form(request)
+    actor = form_actor(request, form)
+    data = await request.form(max_files=20)
+    check_csrf(request, data)
+    if form.public and rate_limited(request):
+        raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
+    if form.public and str(data.get("website") or "").strip():
+        return render(request, "form_thanks.html", table=table, form=form)
+    fields = form_fields(table, form)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in fields:
+        key = f["key"]
+        if f["type"] == "attachment":
+            files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
+            if files:
+                try:
+                    values[key] = await save_uploads(request, table, key, files, actor)
+                except ValidationError as exc:
+                    errors.update(exc.errors)
+        elif f["type"] == "checkbox":
+            values[key] = bool(data.get(key))
+        elif f["multiple"]:
+            values[key] = [str(v) for v in data.getlist(key) if isinstance(v, str)]
+        else:
+            raw = data.get(key)
+            values[key] = raw if isinstance(raw, str) else None
+        if f["required"] and is_blank(values.get(key)) and key not in errors:
+            errors[key] = f"{f['label']} is required"
+    system: dict[str, Any] = dict(form.prefill)
+    if form.submitter and actor.is_person:
+        system[form.submitter] = actor.key
+    if not errors:
+        try:
+            table.create({k: v for k, v in values.items() if not is_blank(v) or k in errors}, actor=actor, form=form,
+                         system_values=system)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            return render(request, "form_thanks.html", table=table, form=form)
+    keys = {f["key"] for f in fields}
+    shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}
+    return render(request, "form.html", status_code=422, table=table, form=form, fields=fields, values=shown,
+                  errors={k: v for k, v in errors.items() if k in keys},
+                  general=[v for k, v in errors.items() if k not in keys])
+
+
+def _qr(request: Request) -> segno.QRCode:
+    table, form = find_form(request)
+    form_actor(request, form)
+    return segno.make(form_url(request, table, form), error="m", micro=False)
+
+
+async def qr_png(request: Request) -> Response:
+    buf = io.BytesIO()
+    _qr(request).save(buf, kind="png", scale=10, border=2)
+    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+async def qr_svg(request: Request) -> Response:
+    buf = io.BytesIO()
+    _qr(request).save(buf, kind="svg", scale=10, border=2, xmldecl=False, svgns=True)
+    return Response(buf.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+
+
+async def poster(request: Request) -> Response:
+    table, form = find_form(request)
+    form_actor(request, form)
+    return render(request, "poster.html", table=table, form=form, url=form_url(request, table, form))
+
+
+routes = [
+    Route("/f/{base}/{form}", form_page, methods=["GET"]),
+    Route("/f/{base}/{form}", submit, methods=["POST"]),
+    Route("/f/{base}/{form}/qr.png", qr_png, methods=["GET"]),
+    Route("/f/{base}/{form}/qr.svg", qr_svg, methods=["GET"]),
+    Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
+]
