@@ -135,7 +135,7 @@ async def submit(request: Request) -> Response:
         system[form.submitter] = actor.key
     if not errors:
         try:
-            table.create({k: v for k, v in values.items() if not is_blank(v) or k in errors}, actor=actor, form=form,
+            table.create({k: v for k, v in values.items() if not is_blank(v)}, actor=actor, form=form,
                          system_values=system)
         except ValidationError as exc:
             errors = exc.errors

@@ -100,9 +100,14 @@ COMPLAINT_TEXTS = {
     "环境设施": ["候诊区空调温度过低", "停车位不足", "卫生间清洁不及时", "儿童诊区玩具损坏"],
     "其他": ["希望增加晚间门诊时段", "短信提醒未收到", "希望提供线上查看检查结果"],
 }
-RESULTS = ["已与患者当面沟通并致歉，患者表示理解。", "已安排主任复诊并免费处理，患者满意。",
-           "已核对费用明细并退还差额。", "已对相关人员进行批评教育并纳入考核。", "已调整排班，增加周末出诊医生。",
-           "已联系后勤维修，问题已解决。", "经医务部讨论，属正常治疗反应，已向患者解释并随访。"]
+RESULTS = {
+    "服务态度": ["已与患者当面沟通并致歉，患者表示理解。", "已对相关人员进行批评教育并纳入绩效考核。"],
+    "医疗质量": ["已安排主任复诊并免费处理，患者满意。", "经医务部讨论，属正常治疗反应，已向患者解释并随访。"],
+    "收费问题": ["已核对费用明细并退还差额。", "已向患者逐项解释收费明细，患者无异议。"],
+    "等候时间": ["已调整排班，增加周末出诊医生。", "已联系技工室加急制作并致歉。"],
+    "环境设施": ["已联系后勤维修，问题已解决。", "已加强保洁巡查频次。"],
+    "其他": ["已将建议转交院办研究。", "已向患者说明情况。"],
+}
 FEEDBACK_GOOD = ["医生很耐心，讲解清楚", "治疗不疼，体验很好", "护士很细心", "环境干净整洁", "整体满意，会推荐朋友",
                  "预约方便，基本不用等"]
 FEEDBACK_BAD = ["治疗后仍然疼痛，没人跟进", "等候时间太长", "收费比咨询时说的高", "医生态度不耐烦",
@@ -160,13 +165,17 @@ def id_number(rng: random.Random, birth: date, gender: str) -> str:
     seq = rng.randrange(0, 500) * 2 + (1 if gender == "男" else 0)
     body = f"{rng.choice(DALIAN_AREAS)}{birth:%Y%m%d}{seq:03d}"
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
     return body + check
 
 
 def teeth(rng: random.Random, text: str) -> str:
-    perm = lambda: f"{rng.choice('1234')}{rng.randint(1, 7)}"  # noqa: E731
-    decid = lambda: f"{rng.choice('5678')}{rng.randint(1, 5)}"  # noqa: E731
+    def perm() -> str:  # a permanent tooth in FDI notation, e.g. 36
+        return f"{rng.choice('1234')}{rng.randint(1, 7)}"
+
+    def decid() -> str:  # a primary (baby) tooth, e.g. 75
+        return f"{rng.choice('5678')}{rng.randint(1, 5)}"
+
     side = rng.choice(["左上", "右上", "左下", "右下"])
     return text.format(t=perm(), t2=perm(), d=decid(), w=rng.choice(["18", "28", "38", "48"]), side=side,
                        n=rng.randint(2, 10))
@@ -225,10 +234,10 @@ def seed(ws: Any, *, rng: random.Random, scale: float = 1.0) -> dict[str, int]:
     patient_ids = ws.base("patients").table("patients").insert_many(p["row"] for p in patients)
     counts["patients"] = len(patient_ids)
     owners = [visit.pop("_patient") for visit in visits]
-    for visit, index in zip(visits, owners):
+    for visit, index in zip(visits, owners, strict=True):
         visit["patient"] = [patient_ids[index]]
     counts["visits"] = len(ws.base("patients").table("visits").insert_many(visits))
-    seen = [(v["visit_date"], patients[i]) for v, i in zip(visits, owners)]
+    seen = [(v["visit_date"], patients[i]) for v, i in zip(visits, owners, strict=True)]
     counts.update(seed_complaints(ws, rng, staff, today, scale, patients, seen))
     counts.update(seed_directives(ws, rng, staff, today, scale))
     return counts
@@ -334,7 +343,7 @@ def seed_complaints(ws: Any, rng: random.Random, staff: Staff, today: date, scal
                       "satisfaction": sat, "feedback": text, "negative": negative})
     call_ids = base.table("followups").insert_many(calls)
     rows: list[dict[str, Any]] = []
-    for call, cid in zip(calls, call_ids):
+    for call, cid in zip(calls, call_ids, strict=True):
         if call["negative"]:
             day = date.fromisoformat(call["followup_date"])
             rows.append(complaint_row(rng, staff, today, day, "回访", call["caller"], call["patient_name"],
@@ -389,7 +398,7 @@ def complaint_row(rng: random.Random, staff: Staff, today: date, day: date, chan
         "received_at": stamp(day, rng),
     }
     if status in ("待回访", "已办结"):
-        row["result"] = rng.choice(RESULTS)
+        row["result"] = rng.choice(RESULTS[category])
     if status == "已办结":
         row["satisfaction"] = pick(rng, [(5, 35), (4, 40), (3, 15), (2, 7), (1, 3)])
     if followup:
@@ -412,8 +421,8 @@ def seed_directives(ws: Any, rng: random.Random, staff: Staff, today: date, scal
         prefix = ISSUERS[issuer][1]
         numbers[prefix] = numbers.get(prefix, 0) + rng.randint(1, 9)
         depts = [d for d in depts if staff.head(d)] or [d for d in DEPARTMENTS if staff.head(d)][:1]
-        heads = [staff.head(d) for d in depts]
-        owners = sorted({heads[0], *rng.sample(staff.clerks, min(1, len(staff.clerks)))} - {None})
+        heads = [h for d in depts if (h := staff.head(d))]
+        owners = sorted({heads[0], *rng.sample(staff.clerks, min(1, len(staff.clerks)))})
         docs.append({
             "title": title.format(y=received.year, q=QUARTERS[(received.month - 1) // 3], h=rng.choice(HOLIDAYS)),
             "doc_no": f"{prefix}〔{received.year}〕{numbers[prefix]}号",
@@ -429,7 +438,7 @@ def seed_directives(ws: Any, rng: random.Random, staff: Staff, today: date, scal
     docs, plans = [docs[i] for i in order], [plans[i] for i in order]
     doc_ids = base.table("documents").insert_many(docs)
     tasks: list[dict[str, Any]] = []
-    for doc, depts, did in zip(docs, plans, doc_ids):
+    for doc, depts, did in zip(docs, plans, doc_ids, strict=True):
         received, deadline = date.fromisoformat(doc["received"]), date.fromisoformat(doc["deadline"])
         for dept in depts:
             task: dict[str, Any] = {"task": rng.choice(TASK_TEXTS), "document": [did], "department": DEPARTMENTS[dept],

@@ -293,7 +293,7 @@
   document.addEventListener("click", function (e) {
     var toggle = e.target.closest && e.target.closest(".sidebar-toggle");
     var open = document.body.classList.contains("sidebar-open");
-    if (toggle) open = !open;
+    if (toggle) { e.preventDefault(); open = !open; } // an <a href> toggle still works without JS
     else if (!open || e.target.closest(".sidebar")) return;
     else open = false;
     document.body.classList.toggle("sidebar-open", open);

@@ -229,3 +229,23 @@ def test_most_generated_filters_compile() -> None:
         compile_sql(parse(text), _column, tz=TZ, now=NOW)
         compiled += 1
     assert compiled == 6
+
+
+# -- evaluation never raises ----------------------------------------------------------------
+
+_any_value = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6), st.dates(), st.datetimes(timezones=st.just(UTC)),
+    st.lists(st.one_of(st.none(), st.text(max_size=3), st.integers(-5, 5)), max_size=3),
+)
+_values_trees = st.recursive(
+    st.one_of(_leaf, st.sampled_from(["a", "b", "c"]).map(Field),
+              st.sampled_from(["days", "M", "2026-03-01", "YYYY-MM-DD", "Asia/Tokyo"]).map(String)),
+    _extend, max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_values_trees, st.fixed_dictionaries({"a": _any_value, "b": _any_value, "c": _any_value}))
+def test_evaluation_never_raises(tree: Node, values: dict[str, Any]) -> None:
+    evaluate(tree, Env(values=values, now=NOW))

@@ -1,0 +1,168 @@
+"""The ASGI app factory: every route and middleware of the web app, composed in one place.
+
+    app = create_app(Workspace.open("examples/dalian_dental"))
+
+Routes come from the `views` modules (each exports `routes: list[Route]`); the optional
+ones (boards, dashboards, inbox, the REST API) are included when their module exists.
+Errors the engine raises on purpose become pages with the right status (404, 403, 422,
+400); anything else becomes a plain "Something went wrong" page and a log line, never a
+traceback. The outbox worker of `automations` runs alongside the app when asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
+from engine.errors import GridbaseError
+from views import auth, files, forms, pages, record
+from views.web import LoginRequired, login_url, render, translator
+
+log = logging.getLogger("gridbase.web")
+
+MAX_BODY = 25 * 1024 * 1024
+STATIC = Path(__file__).resolve().parent.parent / "views" / "static"
+OPTIONAL_ROUTES = ("views.boards", "views.dashboards", "views.inbox", "views.api")
+
+
+def optional_routes(name: str) -> list[BaseRoute]:
+    """`routes` of an optional module; a module that exists but fails to import is an error."""
+    if importlib.util.find_spec(name) is None:
+        return []
+    return list(importlib.import_module(name).routes)
+
+
+# -- errors ------------------------------------------------------------------------------------
+def wants_fragment(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def error_page(request: Request, status: int, title: str, message: str = "", errors: list[str] | None = None) -> Response:
+    if wants_fragment(request) or request.url.path.startswith("/v0/"):
+        return PlainTextResponse(message or title, status_code=status)
+    try:
+        return render(request, "error.html", status_code=status, title=title, message=message, errors=errors or [])
+    except Exception:  # noqa: BLE001 - the error page itself must never fail
+        log.exception("error page failed")
+        return PlainTextResponse(title, status_code=status)
+
+
+async def on_login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    if wants_fragment(request):
+        return PlainTextResponse("sign in again", status_code=401, headers={"HX-Redirect": login_url(exc.next_url)})
+    return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+
+async def on_not_found(request: Request, exc: Exception) -> Response:
+    return error_page(request, 404, translator(request)("Not found"), str(exc))
+
+
+async def on_denied(request: Request, exc: Exception) -> Response:
+    return error_page(request, 403, translator(request)("Access denied"), str(exc))
+
+
+async def on_invalid(request: Request, exc: Exception) -> Response:
+    errors = list(exc.errors.values()) if isinstance(exc, ValidationError) else []
+    return error_page(request, 422, translator(request)("Invalid value"), "" if errors else str(exc), errors)
+
+
+async def on_bad_request(request: Request, exc: Exception) -> Response:
+    return error_page(request, 400, translator(request)("Invalid value"), str(exc))
+
+
+async def on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    _ = translator(request)
+    titles = {403: _("Access denied"), 404: _("Not found"), 429: _("Too many attempts, try again in {minutes} minutes", minutes=1)}
+    return error_page(request, exc.status_code, titles.get(exc.status_code, str(exc.detail)), str(exc.detail))
+
+
+class CatchAllMiddleware:
+    """Turns an unexpected exception into a 500 page (and a log line) instead of a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            request = Request(scope)
+            response = error_page(request, 500, translator(request)("Something went wrong"))
+            await response(scope, receive, send)
+
+
+# -- the app -----------------------------------------------------------------------------------
+def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
+    """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API)."""
+    routes: list[BaseRoute] = [
+        *auth.routes,
+        *pages.routes,
+        *record.routes,
+        *files.routes,
+        *forms.routes,
+    ]
+    for name in OPTIONAL_ROUTES:
+        routes += optional_routes(name)
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+
+    middleware = [
+        Middleware(auth.SecurityHeadersMiddleware),
+        Middleware(CatchAllMiddleware),
+    ]
+    handlers: dict[Any, Any] = {
+        LoginRequired: on_login_required,
+        NotFoundError: on_not_found,
+        PermissionDenied: on_denied,
+        ValidationError: on_invalid,
+        QueryError: on_bad_request,
+        GridbaseError: on_bad_request,
+        HTTPException: on_http,
+    }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker = None
+        if automations and importlib.util.find_spec("automations.worker") is not None:
+            worker = importlib.import_module("automations.worker")
+            worker.start(ws)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan,
+                    max_body_size=MAX_BODY)
+    app.state.ws = ws
+    return app

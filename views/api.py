@@ -1,0 +1,76 @@
+"""The Airtable-compatible REST API: `routes`, a list with one Mount at `/v0`.
+
+    app = Starlette(routes=[*views.api.routes, ...]); app.state.ws = workspace
+
+Endpoints (see docs/api.md): records under `/v0/{base}/{table}[/{recordId}]` and
+`/v0/{base}/{table}/listRecords`; meta under `/v0/meta/…`; the OpenAPI document at
+`/v0/openapi.json`. `app.state.api_rate` sets the per-token rate limit (default 5/s, burst
+10) and `app.state.api_max_body` the largest accepted body (default 2 MiB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from views import api_meta, api_openapi, api_records
+from views.api_errors import ApiError
+from views.api_http import endpoint
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _methods(table: dict[str, Endpoint]) -> Endpoint:
+    """One endpoint dispatching on the HTTP method; others get a JSON 405 with `Allow`."""
+    allowed = ", ".join(sorted(table))
+
+    async def dispatch(request: Request) -> Response:
+        handler = table.get(request.method)
+        if handler is None:
+            if request.method == "HEAD" and "GET" in table:
+                return await table["GET"](request)
+            return ApiError(405, "METHOD_NOT_ALLOWED", f"Method {request.method} is not allowed here",
+                            {"Allow": allowed}).response()
+        return await handler(request)
+
+    return dispatch
+
+
+async def _not_found(request: Request) -> Response:
+    return ApiError(404, "NOT_FOUND", "Could not find what you are looking for").response()
+
+
+_update = endpoint(api_records.update, body=True)
+_records = _methods({
+    "GET": endpoint(api_records.list_get),
+    "POST": endpoint(api_records.create, body=True),
+    "PATCH": _update,
+    "PUT": _update,
+    "DELETE": endpoint(api_records.delete),
+})
+_record = _methods({
+    "GET": endpoint(api_records.get_record),
+    "PATCH": _update,
+    "PUT": _update,
+    "DELETE": endpoint(api_records.delete),
+})
+
+_ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+routes: list[BaseRoute] = [
+    Mount("/v0", routes=[
+        Route("/openapi.json", _methods({"GET": endpoint(api_openapi.openapi)}), methods=_ANY),
+        Route("/meta/whoami", _methods({"GET": endpoint(api_meta.whoami)}), methods=_ANY),
+        Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases)}), methods=_ANY),
+        Route("/meta/bases/{base}/tables", _methods({"GET": endpoint(api_meta.list_tables)}), methods=_ANY),
+        Route("/{base}/{table}/listRecords", _methods({"POST": endpoint(api_records.list_post, body=True)}), methods=_ANY),
+        Route("/{base}/{table}", _records, methods=_ANY),
+        Route("/{base}/{table}/{record}", _record, methods=_ANY),
+        Route("/{rest:path}", _not_found, methods=_ANY),
+    ]),
+]
+
+__all__ = ["routes"]
