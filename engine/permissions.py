@@ -99,7 +99,29 @@ def _cap(level: str, access: str, create: bool) -> str:
     return level
 
 
-def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor) -> TableAccess:
+def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor, _depth: int = 0) -> TableAccess:
+    result = _table_access(config, base, table, actor)
+    if actor.admin or actor.system or _depth > 4:
+        return result
+    # A lookup or rollup shows values of another table's field: it is no more visible, and
+    # no less masked, than that field is to the same actor.
+    for key, fdef in table.fields.items():
+        if fdef.type not in ("lookup", "rollup") or not result.readable(key):
+            continue
+        link = table.fields.get(fdef.options.get("link", ""))
+        target = base.tables.get(link.options.get("table", "")) if link else None
+        if target is None:
+            continue
+        source = table_access(config, base, target, actor, _depth + 1)
+        src_key = fdef.options.get("field", "")
+        if not source.readable(src_key) or not result.readable(link.key if link else ""):
+            result.fields[key] = FieldAccess("none")
+        elif source.mask(src_key) and fdef.type == "lookup":
+            result.fields[key].mask = result.fields[key].mask or source.mask(src_key)
+    return result
+
+
+def _table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor) -> TableAccess:
     if actor.admin or actor.system:
         return TableAccess(True, True, True, True, True, None, None,
                            {k: FieldAccess("edit") for k in table.fields})

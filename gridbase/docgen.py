@@ -148,6 +148,8 @@ class Renderer:
 
     def row(self, section: Section, key: str, s: Schema, required: bool, when: str = "") -> str:
         name = code(key) + (" **(required)**" if required else "")
+        if "$ref" in s and "description" not in s:  # a bare reference: say what it points to
+            s = {**self.schema["$defs"][s["$ref"].rsplit("/", 1)[-1]], "$ref": s["$ref"]}
         description = s.get("description", "")
         if when:
             description = f"*{when}:* {description}"

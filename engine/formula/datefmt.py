@@ -142,11 +142,20 @@ def parse_with_format(text: str, fmt: str) -> tuple[datetime, bool]:
     if not match:
         raise Fail(f"{text!r} does not match the format {fmt!r}")
     found = dict(zip(groups, match.groups(), strict=True))
-    if "unix" in found:
-        return datetime.fromtimestamp(float(found["unix"]), UTC).replace(tzinfo=None), True
-    if "unixms" in found:
-        return datetime.fromtimestamp(int(found["unixms"]) / 1000, UTC).replace(tzinfo=None), True
-    year = int(found.get("year") or 0) or (2000 + int(found["yy"]) if found.get("yy") else date.today().year)
+    try:
+        if "unix" in found:
+            return datetime.fromtimestamp(float(found["unix"]), UTC).replace(tzinfo=None), True
+        if "unixms" in found:
+            stamp = int(found["unixms"]) / 1000
+            return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None), True
+    except (OverflowError, OSError, ValueError):
+        raise Fail(f"{text!r} is out of range") from None
+    if found.get("year"):
+        year = int(found["year"])
+    elif found.get("yy"):
+        year = 2000 + int(found["yy"])
+    else:
+        year = date.today().year
     month = int(found.get("month") or 0) or (
         [m[:3].lower() for m in MONTHS].index(found["mon"][:3].lower()) + 1 if found.get("mon") else 1
     )

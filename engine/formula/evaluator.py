@@ -66,6 +66,8 @@ def _guard(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except Fail as exc:
         return FormulaError(exc.reason)
+    except (ValueError, ArithmeticError) as exc:  # dates out of range, overflow
+        return FormulaError(str(exc))
 
 
 def _call(node: Call, env: Env) -> Any:

@@ -68,9 +68,12 @@ def to_number(value: Any) -> Number:
         if text == "":
             return 0
         try:
-            return int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+            number = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
         except ValueError:
             raise Fail(f"{value!r} is not a number") from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise Fail(f"{value!r} is not a number")
+        return number
     if isinstance(value, list):
         if not value:
             return 0

@@ -210,3 +210,19 @@ def test_history_hides_unreadable_fields(ws: Any) -> None:
     viewer_fields = {e["field"] for e in tickets.history(rid, actor="zhao")}
     assert "amount" in admin_fields and "amount" not in viewer_fields
     assert any(e["field"] == "amount" and e["old"] == "1.00" and e["new"] == "2.00" for e in tickets.history(rid, actor="admin"))
+
+
+def test_lookup_is_no_more_visible_than_its_source(make_workspace: Any) -> None:
+    base = BASE.replace("customer_name: {type: lookup, name: 客户名, link: customer, field: name}",
+                        "customer_name: {type: lookup, name: 客户名, link: customer, field: name}\n"
+                        "      customer_phone: {type: lookup, name: 客户电话, link: customer, field: phone}")
+    ws = make_workspace({"desk": base})
+    customers = ws.base("desk").table("customers")
+    tickets = ws.base("desk").table("tickets")
+    cid = customers.create({"name": "张三", "phone": "13812345678"}, actor="admin")["id"]
+    tid = tickets.create({"title": "a", "owner": "li", "customer": cid, "status": "已办结"}, actor="admin")["id"]
+    assert tickets.get(tid, actor="admin")["fields"]["customer_phone"] == ["13812345678"]
+    assert tickets.get(tid, actor="li")["fields"]["customer_phone"] == "138****5678"
+    # The viewer cannot read customers at all, so neither lookup reaches them.
+    seen = tickets.get(tid, actor="zhao")["fields"]
+    assert "customer_phone" not in seen and "customer_name" not in seen

@@ -7,11 +7,16 @@ has signed in through the real /login form (so cookies, CSRF and sessions are th
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # starlette 1.x prefers httpx2 for its TestClient but works with httpx, which we ship.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from engine import Workspace
 from gridbase.app import create_app

@@ -1,0 +1,196 @@
+"""Dashboards: number cards and charts declared per base, computed in SQL for the viewer.
+
+Words: a *dashboard* (`DashboardDef`) is a list of *widgets*; a *number* widget is one
+figure (`table.aggregate`), a *chart* widget (bar, line, area, pie) is one figure per
+group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
+`/b/{base}/d/{dashboard}/w/{index}.json`. Every figure is computed by the engine with the
+signed-in person as actor, so rows and fields they may not read never count. A widget whose
+table, field or filter the person may not read is *skipped*; the page itself exists only
+for the dashboard's `roles` (when set) and for people who can see at least one widget.
+Each chart datum carries an `href` to the grid filtered to that group
+(`?f=FIELD&op=eq&v=VALUE`), which app.js follows on click.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import altair as alt
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from engine import Actor, GridbaseError, NotFoundError
+from engine.model import DashboardDef, Widget
+from engine.records import Table
+from engine.workspace import Base
+from views import cells
+from views.web import gettext, get_locale, get_ws, render, require_actor, visible_to
+
+CHART_TYPES = ("bar", "line", "area", "pie")
+CHART_HEIGHT = 240
+
+
+def load_dashboard(request: Request) -> tuple[Actor, Base, DashboardDef]:
+    """The actor, base and dashboard named in the path; NotFound outside the dashboard's roles."""
+    actor = require_actor(request)
+    base = get_ws(request).base(request.path_params["base"])
+    ddef = base.bdef.dashboards.get(request.path_params["dashboard"])
+    if ddef is None or not visible_to(ddef.roles, actor):
+        raise NotFoundError(f"unknown dashboard '{request.path_params['dashboard']}'")
+    return actor, base, ddef
+
+
+def widget_table(base: Base, widget: Widget, actor: Actor) -> Table | None:
+    """The widget's table if the actor may read it and every field the widget names."""
+    try:
+        table = base.table(widget.table)
+    except NotFoundError:
+        return None
+    access = table.access(actor)
+    if not access.can_read:
+        return None
+    for key in (widget.field, widget.group_by):
+        if key is not None and (key not in table.fields or not access.readable(key) or access.mask(key)):
+            return None
+    return table
+
+
+def format_number(table: Table, widget: Widget, value: float) -> str:
+    """A figure as people read it: counts whole, percents with one decimal, else the field's precision."""
+    if widget.aggregate == "count":
+        return f"{int(value):,}"
+    if widget.aggregate == "percent":
+        return f"{value:.1f}%"
+    fdef = table.tdef.fields.get(widget.field or "")
+    precision = int(fdef.options.get("precision", 2 if fdef.type == "currency" else 0)) if fdef else 2
+    if widget.aggregate == "avg":
+        precision = max(precision, 1)
+    text = f"{value:,.{precision}f}"
+    if fdef is not None and fdef.type == "currency":
+        text = str(fdef.options.get("symbol", "¥")) + text
+    return text
+
+
+def number_figure(table: Table, widget: Widget, actor: Actor) -> float:
+    return table.aggregate(actor=actor, aggregate=widget.aggregate, field=widget.field,
+                           filter=widget.filter, where=widget.where)
+
+
+def grid_href(table: Table, widget: Widget, key: Any) -> str | None:
+    """The grid filtered to one group; None for week/month buckets (no single-value filter)."""
+    by = widget.group_by or ""
+    kind = table.fields[by].kind
+    if kind in ("date", "datetime") and (widget.bucket or "day") != "day":
+        return None
+    params = {"f": by, "op": "is_empty"} if key is None or key == "" else {"f": by, "op": "eq", "v": str(key)}
+    if table.fields[by].kind == "boolean" and key is not None:
+        params["v"] = "true" if key else "false"
+    return f"/b/{table.base.key}/t/{table.key}?{urlencode(params)}"
+
+
+def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles, _: Any) -> str:
+    """Display text of a group key: person names, linked titles, Yes/No, dates as they are."""
+    if key is None or key == "":
+        return str(_("Empty"))
+    field = table.fields[widget.group_by or ""]
+    ftype = field.fdef.type
+    if ftype in ("person", "created_by", "modified_by"):
+        person = field.ctx.people.get(str(key))
+        return person.name if person else str(key)
+    if ftype == "link":
+        return links.title(str(field.fdef.options.get("table", "")), str(key)) or str(key)
+    if field.kind == "boolean":
+        return str(_("Yes") if key else _("No"))
+    if field.kind == "number" and isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
+def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dict[str, Any]]:
+    """[{label, value, href}] per group, straight from `table.group`."""
+    rows = table.group(actor=actor, by=widget.group_by or "", aggregate=widget.aggregate, field=widget.field,
+                       filter=widget.filter, bucket=widget.bucket, where=widget.where)
+    links = cells.LinkTitles(table, actor)
+    out = []
+    for key, value in rows:
+        datum: dict[str, Any] = {"label": group_label(table, widget, key, links, _), "value": round(value, 6)}
+        href = grid_href(table, widget, key)
+        if href:
+            datum["href"] = href
+        out.append(datum)
+    return out
+
+
+def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of a chart widget, data inlined."""
+    measure = {"count": _("Count"), "sum": _("Sum"), "avg": _("Average"), "percent": "%"}.get(widget.aggregate, "")
+    if widget.field and widget.aggregate in ("sum", "avg"):
+        measure = f"{measure} · {table.tdef.fields[widget.field].name}"
+    group_name = table.tdef.fields[widget.group_by or ""].name
+    base = alt.Chart(alt.Data(values=values), title=widget.title, height=CHART_HEIGHT, width="container")
+    tooltip = [alt.Tooltip("label:N", title=group_name), alt.Tooltip("value:Q", title=measure, format=",.4~f")]
+    x_axis = alt.X("label:O" if widget.type in ("line", "area") else "label:N", sort=None, title=group_name)
+    y_axis = alt.Y("value:Q", title=measure)
+    if widget.type == "pie":
+        chart = base.mark_arc(cursor="pointer").encode(
+            theta=alt.Theta("value:Q", title=measure), color=alt.Color("label:N", sort=None, title=group_name),
+            order=alt.Order("value:Q", sort="descending"), tooltip=tooltip)
+    elif widget.type == "line":
+        chart = base.mark_line(point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
+    elif widget.type == "area":
+        chart = base.mark_area(line=True, point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
+    else:
+        chart = base.mark_bar(cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
+async def dashboard_page(request: Request) -> Response:
+    actor, base, ddef = load_dashboard(request)
+    _ = gettext(get_locale(request))
+    cards = []
+    for index, widget in enumerate(ddef.widgets):
+        table = widget_table(base, widget, actor)
+        if table is None:
+            continue
+        card: dict[str, Any] = {"index": index, "type": widget.type, "title": widget.title, "table": table.tdef.name,
+                                "url": f"/b/{base.key}/t/{table.key}"}
+        if widget.type == "number":
+            try:
+                card["value"] = format_number(table, widget, number_figure(table, widget, actor))
+            except GridbaseError:
+                continue
+        elif widget.type in CHART_TYPES and widget.group_by:
+            card["spec_url"] = f"/b/{base.key}/d/{ddef.key}/w/{index}.json"
+        else:
+            continue
+        cards.append(card)
+    if not cards and ddef.widgets and not actor.admin:
+        raise NotFoundError(f"unknown dashboard '{ddef.key}'")
+    return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"))
+
+
+async def widget_spec(request: Request) -> Response:
+    """GET …/w/{index}.json → the chart's Vega-Lite spec; 404 if the actor may not see it."""
+    actor, base, ddef = load_dashboard(request)
+    _ = gettext(get_locale(request))
+    index = int(request.path_params["index"])
+    if index < 0 or index >= len(ddef.widgets):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    widget = ddef.widgets[index]
+    table = widget_table(base, widget, actor)
+    if table is None or widget.type not in CHART_TYPES or not widget.group_by:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    try:
+        values = chart_values(table, widget, actor, _)
+    except GridbaseError:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return JSONResponse(chart_spec(widget, values, table, _), headers={"Cache-Control": "no-store"})
+
+
+routes = [
+    Route("/b/{base}/d/{dashboard}", dashboard_page, methods=["GET"]),
+    Route("/b/{base}/d/{dashboard}/w/{index:int}.json", widget_spec, methods=["GET"]),
+]

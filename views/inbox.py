@@ -1,0 +1,202 @@
+"""The in-app inbox, and the admin pages for automation runs and dead letters.
+
+Words: a *notification* is a row of `_gb_notifications` addressed to one person (unread
+while `read_at` is empty); a *run* is one execution of an automation (`_gb_runs`: trigger,
+record, status, duration, steps, error); a *dead letter* is a delivery to an outside
+channel (`_gb_deliveries`) that used up its retries (`status = 'dead'`). A person only
+ever sees and marks their own notifications; runs and dead letters are for admins only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import NotFoundError, PermissionDenied, Workspace
+from views.web import check_csrf, current_actor, format_time, get_ws, now_text, render, require_actor, safe_next, unread
+
+INBOX_LIMIT = 200
+RUNS_LIMIT = 100
+DEAD_LIMIT = 200
+
+
+def notification_link(row: dict[str, Any]) -> str | None:
+    """Where a notification leads: its own same-site link, else its record's page."""
+    link = row.get("link")
+    if isinstance(link, str) and safe_next(link) == link and link != "/":
+        return link
+    if row.get("base") and row.get("tbl") and row.get("record"):
+        return f"/b/{row['base']}/t/{row['tbl']}/r/{row['record']}"
+    return None
+
+
+def rows(ws: Workspace, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    cur = ws.storage.conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+# -- inbox -----------------------------------------------------------------------------------
+async def inbox(request: Request) -> Response:
+    actor = require_actor(request)
+    ws = get_ws(request)
+    items = rows(ws, "SELECT id, at, title, body, link, base, tbl, record, read_at FROM _gb_notifications "
+                     "WHERE person = ? ORDER BY at DESC, id DESC LIMIT ?", (actor.key, INBOX_LIMIT))
+    for item in items:
+        item["url"] = notification_link(item)
+        item["when"] = format_time(ws, item["at"])
+    return render(request, "inbox.html", items=items)
+
+
+async def open_notification(request: Request) -> Response:
+    """Follow a notification's link, marking it read on the way."""
+    actor = require_actor(request)
+    ws = get_ws(request)
+    found = rows(ws, "SELECT id, link, base, tbl, record FROM _gb_notifications WHERE id = ? AND person = ?",
+                 (request.path_params["id"], actor.key))
+    if not found:
+        raise NotFoundError("unknown notification")
+    mark_read(ws, actor.key, request.path_params["id"])
+    return RedirectResponse(notification_link(found[0]) or "/inbox", status_code=303)
+
+
+def mark_read(ws: Workspace, person: str, notification: int | None) -> None:
+    """Mark one notification (or, with None, all) of `person` read."""
+    with ws.storage.transaction():
+        if notification is None:
+            ws.storage.conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE person = ? AND read_at IS NULL",
+                                    (now_text(ws), person))
+        else:
+            ws.storage.conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE id = ? AND person = ? "
+                                    "AND read_at IS NULL", (now_text(ws), notification, person))
+
+
+async def read_one(request: Request) -> Response:
+    actor = require_actor(request)
+    check_csrf(request, await request.form())
+    mark_read(get_ws(request), actor.key, request.path_params["id"])
+    return RedirectResponse("/inbox", status_code=303)
+
+
+async def read_all(request: Request) -> Response:
+    actor = require_actor(request)
+    check_csrf(request, await request.form())
+    mark_read(get_ws(request), actor.key, None)
+    return RedirectResponse("/inbox", status_code=303)
+
+
+async def unread_count(request: Request) -> Response:
+    """GET /inbox/count → {"unread": n} for the header badge (401 when signed out)."""
+    actor = current_actor(request)
+    if actor is None:
+        return JSONResponse({"unread": 0}, status_code=401)
+    return JSONResponse({"unread": unread(get_ws(request), actor)}, headers={"Cache-Control": "no-store"})
+
+
+# -- admin -----------------------------------------------------------------------------------
+def require_admin(request: Request) -> None:
+    if not require_actor(request).admin:
+        raise PermissionDenied("only administrators may see this page")
+
+
+def run_record_url(ws: Workspace, run: dict[str, Any]) -> str | None:
+    bdef = ws.config.bases.get(run.get("base") or "")
+    auto = bdef.automations.get(run.get("automation") or "") if bdef else None
+    if bdef is None or auto is None or not run.get("record") or auto.table not in bdef.tables:
+        return None
+    return f"/b/{bdef.key}/t/{auto.table}/r/{run['record']}"
+
+
+def parse_steps(text: str | None) -> list[str]:
+    """Steps as short lines, whatever shape the runner stored them in."""
+    try:
+        steps = json.loads(text or "[]")
+    except ValueError:
+        return [str(text)]
+    out = []
+    for step in steps if isinstance(steps, list) else [steps]:
+        if isinstance(step, dict):
+            out.append(" · ".join(f"{k}: {v}" for k, v in step.items() if v not in (None, "", [], {})))
+        else:
+            out.append(str(step))
+    return out
+
+
+async def runs(request: Request) -> Response:
+    require_admin(request)
+    ws = get_ws(request)
+    status = request.query_params.get("status") or None
+    automation = request.query_params.get("automation") or None
+    try:
+        before = int(request.query_params.get("before") or 0)
+    except ValueError:
+        before = 0
+    sql = ("SELECT id, automation, base, trigger, record, started_at, duration_ms, status, steps, error "
+           "FROM _gb_runs WHERE (? IS NULL OR status = ?) AND (? IS NULL OR automation = ?) AND (? = 0 OR id < ?) "
+           "ORDER BY id DESC LIMIT ?")
+    items = rows(ws, sql, (status, status, automation, automation, before, before, RUNS_LIMIT + 1))
+    more = len(items) > RUNS_LIMIT
+    items = items[:RUNS_LIMIT]
+    for item in items:
+        bdef = ws.config.bases.get(item["base"])
+        auto = bdef.automations.get(item["automation"]) if bdef else None
+        item["name"] = auto.name if auto else item["automation"]
+        item["when"] = format_time(ws, item["started_at"])
+        item["url"] = run_record_url(ws, item)
+        item["step_lines"] = parse_steps(item["steps"])
+    older = f"/admin/runs?before={items[-1]['id']}" if more and items else None
+    return render(request, "runs.html", items=items, status=status or "", older_url=older)
+
+
+async def dead_letters(request: Request) -> Response:
+    require_admin(request)
+    ws = get_ws(request)
+    items = rows(ws, "SELECT d.id, d.channel, d.person, d.attempts, d.next_at, d.last_error, d.payload, "
+                     "n.title FROM _gb_deliveries d LEFT JOIN _gb_notifications n ON n.id = d.notification "
+                     "WHERE d.status = 'dead' ORDER BY d.id DESC LIMIT ?", (DEAD_LIMIT,))
+    people = ws.config.people
+    for item in items:
+        item["person_name"] = people[item["person"]].name if item["person"] in people else item["person"] or ""
+        item["when"] = format_time(ws, item["next_at"])
+        if not item["title"]:
+            try:
+                payload = json.loads(item["payload"] or "{}")
+            except ValueError:
+                payload = {}
+            item["title"] = str(payload.get("title", "")) if isinstance(payload, dict) else ""
+    return render(request, "runs_dead.html", items=items)
+
+
+async def retry(request: Request) -> Response:
+    """Send a dead letter again: back to pending, no attempts, due now."""
+    require_admin(request)
+    check_csrf(request, await request.form())
+    ws = get_ws(request)
+    ident = int(request.path_params["id"])
+    try:
+        from automations.delivery import retry_dead  # type: ignore[import-not-found]
+    except ImportError:
+        retry_dead = None
+    if retry_dead is not None:
+        retry_dead(ws, ident)
+    else:
+        with ws.storage.transaction():
+            ws.storage.conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
+                                    "WHERE id = ? AND status = 'dead'", (now_text(ws), ident))
+    return RedirectResponse("/admin/dead", status_code=303)
+
+
+routes = [
+    Route("/inbox", inbox, methods=["GET"]),
+    Route("/inbox/count", unread_count, methods=["GET"]),
+    Route("/inbox/read-all", read_all, methods=["POST"]),
+    Route("/inbox/{id:int}/open", open_notification, methods=["GET"]),
+    Route("/inbox/{id:int}/read", read_one, methods=["POST"]),
+    Route("/admin/runs", runs, methods=["GET"]),
+    Route("/admin/dead", dead_letters, methods=["GET"]),
+    Route("/admin/dead/{id:int}/retry", retry, methods=["POST"]),
+]
