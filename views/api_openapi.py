@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import available_timezones
 
 from views.api_http import Ctx
 from views.api_ids import TableRef, readable_tables
@@ -61,7 +62,7 @@ def _list_params(ref: TableRef) -> list[dict[str, Any]]:
           style="form", explode=True),
         q("filterByFormula", {"type": "string"}, "only records for which this formula is true"),
         q("cellFormat", {"type": "string", "enum": ["json", "string"]}, "string needs timeZone and userLocale"),
-        q("timeZone", {"type": "string"}, "IANA time zone for cellFormat=string"),
+        q("timeZone", _comp("TimeZone"), "IANA time zone for cellFormat=string"),
         q("userLocale", {"type": "string"}, "locale for cellFormat=string"),
         q("returnFieldsByFieldId", {"type": "boolean"}, "key fields by field id"),
         q("sort[0][field]", {"type": "string", "enum": sortable} if sortable else {"type": "string"}, "sort by this field"),
@@ -181,7 +182,7 @@ def build(ctx: Ctx) -> dict[str, Any]:
         "paths": {},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "schemas": {"TimeZone": {"type": "string", "enum": sorted(available_timezones())}, "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["type", "message"],
                 "properties": {"type": {"type": "string"}, "message": {"type": "string"}}}}}},
         },

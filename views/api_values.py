@@ -112,6 +112,16 @@ def record_out(ref: TableRef, record: dict[str, Any], *, by_id: bool = False, st
 
 
 # -- writing ---------------------------------------------------------------------------
+MAX_INT = 2**53
+
+
+def _too_big(value: Any) -> bool:
+    """Integers past 2**53 (which would overflow the engine's float conversion)."""
+    if isinstance(value, list):
+        return any(_too_big(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT
+
+
 def _bad(ref: TableRef, key: str, expected: str) -> ApiError:
     name = ref.table.tdef.fields[key].name
     return ApiError(422, INVALID_VALUE, f'Field "{name}" cannot accept the provided value: expected {expected}')
@@ -174,6 +184,8 @@ def fields_in(ref: TableRef, raw: Any, *, typecast: bool, people: People,
     for name, value in raw.items():
         key = ref.field_key(str(name))
         fdef = ref.table.tdef.fields[key]
+        if _too_big(value):
+            raise _bad(ref, key, f"numbers between -{MAX_INT} and {MAX_INT}")
         if not typecast:
             _strict(ref, key, value)
         if value is None:

@@ -108,7 +108,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     ws = get_ws(request)
     _ = translator(request)
@@ -137,7 +137,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     sess = session(request)
     ws = get_ws(request)
@@ -150,7 +150,7 @@ async def logout(request: Request) -> Response:
 
 
 async def set_language(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     locale = str(form.get("locale") or "")
     target = safe_next(str(form.get("next") or ""))

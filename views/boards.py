@@ -24,7 +24,16 @@ from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.records import Table
 from views import cells
-from views.web import check_csrf, get_ws, gettext, get_locale, render, require_actor, templates, visible_to
+from views.web import (
+    check_csrf,
+    get_locale,
+    get_ws,
+    gettext,
+    render,
+    require_actor,
+    templates,
+    visible_to,
+)
 
 BOARD_LIMIT = 500
 CALENDAR_LIMIT = 1000

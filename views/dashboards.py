@@ -26,7 +26,7 @@ from engine.model import DashboardDef, Widget
 from engine.records import Table
 from engine.workspace import Base
 from views import cells
-from views.web import gettext, get_locale, get_ws, render, require_actor, visible_to
+from views.web import get_locale, get_ws, gettext, render, require_actor, visible_to
 
 CHART_TYPES = ("bar", "line", "area", "pie")
 CHART_HEIGHT = 240

@@ -33,7 +33,7 @@ DEFAULT_MAX_MB = 20
 def content_disposition(filename: str, kind: str = "attachment") -> str:
     """`attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266 / 5987)."""
     cleaned = "".join(ch for ch in filename if ch >= " " and ch not in "\x7f") or "file"
-    ascii_name = "".join(ch if ch.isascii() and ch not in '"\\;' else "_" for ch in cleaned)
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._- ()") else "_" for ch in cleaned)
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
 
 
@@ -105,10 +105,10 @@ async def upload(request: Request) -> Response:
         raise NotFoundError(f"unknown attachment field '{key}'")
     if table.access(actor).level(key) != "edit":
         raise PermissionDenied(f"you may not change field '{fdef.name}'")
-    form = await request.form(max_files=20)
-    check_csrf(request, form)
-    files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
-    items = await save_uploads(request, table, key, files, actor)
+    async with request.form(max_files=20) as form:
+        check_csrf(request, form)
+        files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        items = await save_uploads(request, table, key, files, actor)
     if items:
         current = list(rec["fields"].get(key) or [])
         value = items[-1:] if fdef.options.get("multiple", True) is False else current + items

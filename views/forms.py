@@ -103,33 +103,33 @@ async def form_page(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form)
-    data = await request.form(max_files=20)
-    check_csrf(request, data)
-    if form.public and rate_limited(request):
-        raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
-    if form.public and str(data.get("website") or "").strip():
-        return render(request, "form_thanks.html", table=table, form=form)
-    fields = form_fields(table, form)
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for f in fields:
-        key = f["key"]
-        if f["type"] == "attachment":
-            files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
-            if files:
-                try:
-                    values[key] = await save_uploads(request, table, key, files, actor)
-                except ValidationError as exc:
-                    errors.update(exc.errors)
-        elif f["type"] == "checkbox":
-            values[key] = bool(data.get(key))
-        elif f["multiple"]:
-            values[key] = [str(v) for v in data.getlist(key) if isinstance(v, str)]
-        else:
-            raw = data.get(key)
-            values[key] = raw if isinstance(raw, str) else None
-        if f["required"] and is_blank(values.get(key)) and key not in errors:
-            errors[key] = f"{f['label']} is required"
+    async with request.form(max_files=20) as data:
+        check_csrf(request, data)
+        if form.public and rate_limited(request):
+            raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
+        if form.public and str(data.get("website") or "").strip():
+            return render(request, "form_thanks.html", table=table, form=form)
+        fields = form_fields(table, form)
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for f in fields:
+            key = f["key"]
+            if f["type"] == "attachment":
+                files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
+                if files:
+                    try:
+                        values[key] = await save_uploads(request, table, key, files, actor)
+                    except ValidationError as exc:
+                        errors.update(exc.errors)
+            elif f["type"] == "checkbox":
+                values[key] = bool(data.get(key))
+            elif f["multiple"]:
+                values[key] = [str(v) for v in data.getlist(key) if isinstance(v, str)]
+            else:
+                raw = data.get(key)
+                values[key] = raw if isinstance(raw, str) else None
+            if f["required"] and is_blank(values.get(key)) and key not in errors:
+                errors[key] = f"{f['label']} is required"
     system: dict[str, Any] = dict(form.prefill)
     if form.submitter and actor.is_person:
         system[form.submitter] = actor.key

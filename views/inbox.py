@@ -17,7 +17,17 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import NotFoundError, PermissionDenied, Workspace
-from views.web import check_csrf, current_actor, format_time, get_ws, now_text, render, require_actor, safe_next, unread
+from views.web import (
+    check_csrf,
+    current_actor,
+    format_time,
+    get_ws,
+    now_text,
+    render,
+    require_actor,
+    safe_next,
+    unread,
+)
 
 INBOX_LIMIT = 200
 RUNS_LIMIT = 100

@@ -39,8 +39,8 @@ def get_table(request: Request) -> Table:
     return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
 
 
-def get_view(table: Table, request: Request, actor: Any) -> ViewDef | None:
-    key = request.path_params.get("view")
+def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
+    """The view `key` if the actor may see it (None for the plain table)."""
     if key is None:
         return None
     vdef = table.tdef.views.get(key)
@@ -116,10 +116,7 @@ async def table_page(request: Request) -> Response:
     access = table.access(actor)
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
-    vdef = get_view(table, request, actor)
-    if vdef is not None and vdef.type != "grid":
-        # Kanban, calendar and gallery pages belong to views.boards; fall back to the grid.
-        pass
+    vdef = get_view(table, request.path_params.get("view"), actor)
     view_key = vdef.key if vdef else ""
     allowed = filterable(table, actor)
     prefs = load_prefs(request, table, view_key, actor.key)
@@ -137,7 +134,7 @@ async def table_page(request: Request) -> Response:
                            deleted=deleted)
     except (QueryError, ValidationError, ValueError) as exc:
         error = str(exc)
-        flt, sort, group = effective_query(vdef, {}, allowed)
+        flt, sort, group = effective_query(vdef, {**prefs, "filters": []}, allowed)
         page = table.query(actor=actor, filter=flt, sort=sort, limit=PAGE_SIZE, offset=offset, search=search,
                            deleted=deleted)
     ids = [r["id"] for r in page.records]
@@ -176,8 +173,8 @@ async def save_prefs(request: Request) -> Response:
     table = get_table(request)
     if not table.access(actor).can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
-    vdef = get_view(table, request, actor)
-    form = await request.form()
+    vdef = get_view(table, request.path_params.get("view"), actor)
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     ws = get_ws(request)
     key = (actor.key, table.base.key, table.key, vdef.key if vdef else "")
@@ -197,7 +194,7 @@ async def edit_cell(request: Request) -> Response:
     """POST value=… → 200 with the new <td>, 422/403 with the old one and the reason."""
     actor = require_actor(request)
     table = get_table(request)
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     rid, key = request.path_params["rid"], request.path_params["field"]
     if key not in table.fields:
@@ -226,7 +223,7 @@ async def new_record(request: Request) -> Response:
     access = table.access(actor)
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     values = {k: v for k, v in form.items() if k in table.fields and not isinstance(v, UploadFile) and str(v).strip()}
     fields = [k for k in table.fields if access.level(k) in ("create", "edit") and not table.fields[k].computed
@@ -246,9 +243,10 @@ async def export(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
     fmt = request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        raise NotFoundError(f"unknown export format '{fmt}'")
     view = request.query_params.get("view") or None
-    if view:
-        get_view(table, _with_view(request, view), actor)
+    get_view(table, view, actor)
     header, rows = transfer.export_rows(table, actor=actor, view=view)
     name = f"{table.tdef.name}.{fmt}"
     if fmt == "csv":
@@ -264,11 +262,6 @@ async def export(request: Request) -> Response:
                     headers={"Content-Disposition": content_disposition(name)})
 
 
-def _with_view(request: Request, view: str) -> Request:
-    request.path_params["view"] = view
-    return request
-
-
 async def import_upload(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
@@ -277,18 +270,18 @@ async def import_upload(request: Request) -> Response:
         raise NotFoundError(f"unknown table '{table.key}'")
     if not access.can_create:
         raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
-    form = await request.form(max_files=1)
-    check_csrf(request, form)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise GridbaseError("choose a CSV or XLSX file to import")
-    suffix = Path(upload.filename).suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise GridbaseError("only .csv and .xlsx files can be imported")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(await upload.read())
-        report = transfer.import_file(table, path, actor=actor)
+    async with request.form(max_files=1) as form:
+        check_csrf(request, form)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise GridbaseError("choose a CSV or XLSX file to import")
+        suffix = Path(upload.filename).suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            raise GridbaseError("only .csv and .xlsx files can be imported")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(await upload.read())
+            report = transfer.import_file(table, path, actor=actor)
     return render(request, "import_report.html", status_code=200 if report.ok else 422, table=table, report=report,
                   back=table_url(table, None))
 

@@ -65,7 +65,7 @@ async def record_page(request: Request) -> Response:
 async def delete_record(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     table.delete(request.path_params["rid"], actor=actor)
     return RedirectResponse(f"/b/{table.base.key}/t/{table.key}", status_code=303)
@@ -74,7 +74,7 @@ async def delete_record(request: Request) -> Response:
 async def restore_record(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     rec = table.restore(request.path_params["rid"], actor=actor)
     return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
@@ -118,7 +118,7 @@ async def add_comment(request: Request) -> Response:
     table = get_table(request)
     rid = request.path_params["rid"]
     rec = table.get(rid, actor=actor)
-    form = await request.form()
+    form = await request.form(max_files=0)
     check_csrf(request, form)
     body = str(form.get("body") or "").strip()
     if not body:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ LANG_COOKIE = "lang"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
 templates = Jinja2Templates(env=_env)
+# The request's CSRF token, also for macros imported without context (`{{ csrf() }}`).
+_csrf_var: ContextVar[str] = ContextVar("gb_csrf", default="")
+_env.globals["current_csrf"] = _csrf_var.get
 
 
 class LoginRequired(Exception):
@@ -240,6 +244,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
                "nav": nav(ws, actor) if not name.startswith("_") else [],
                "unread": unread(ws, actor) if not name.startswith("_") else 0}
     context.update(ctx)
+    _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return finish(request, response)
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.formula.errors import Fail
-from engine.formula.values import Number, to_instant, to_moment, to_number, to_text
+from engine.formula.values import Numeric, to_instant, to_moment, to_number, to_text
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
@@ -25,10 +25,10 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def arithmetic(op: str, left: Any, right: Any) -> Number:
+def arithmetic(op: str, left: Any, right: Any) -> Numeric:
     a = to_number(left)
     b = to_number(right)
-    result: Number
+    result: Numeric
     if op == "+":
         result = a + b
     elif op == "-":
@@ -42,7 +42,7 @@ def arithmetic(op: str, left: Any, right: Any) -> Number:
     return finite(result)
 
 
-def finite(value: Number) -> Number:
+def finite(value: Numeric) -> Numeric:
     if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
         raise Fail("number out of range")
     if isinstance(value, int) and abs(value) > 2**63:
@@ -50,7 +50,7 @@ def finite(value: Number) -> Number:
     return value
 
 
-def negate(value: Any) -> Number:
+def negate(value: Any) -> Numeric:
     return -to_number(value)
 
 
@@ -68,7 +68,7 @@ def _as_plain(value: Any) -> Any:
     return value
 
 
-def _looks_numeric(text: str) -> Number | None:
+def _looks_numeric(text: str) -> Numeric | None:
     try:
         return to_number(text)
     except Fail:

@@ -65,6 +65,8 @@ def tokenize(text: str) -> list[Token]:
             i = i2
         elif ch == "{":
             name, i2 = _read_quoted(text, i + 1, "}", "'}'")
+            if name == "":
+                raise FormulaSyntaxError(i + 1, "a field name")
             tokens.append(Token("field", text[i:i2], i, name))
             i = i2
         elif ch.isalpha() or ch == "_":

@@ -179,7 +179,7 @@ class _Compiler:
         """`a op b` where a NULL reads as `blank`; never NULL itself."""
         sql_op = _SQL_OPS[op]
         for x, lit, lit_left in ((a, b, False), (b, a, True)):
-            if x.nullable and lit.literal is not None and not x.literal:
+            if x.nullable and x.literal is None and lit.literal is not None:
                 value = int(lit.literal) if isinstance(lit.literal, bool) else lit.literal
                 outcome = _TESTS[op](value, blank) if lit_left else _TESTS[op](blank, value)
                 test = f"{a.sql} {sql_op} {b.sql}"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.formula.errors import Fail, FormulaError
 
-Number = int | float
+Numeric = int | float
 
 
 def zone(name: str) -> ZoneInfo:
@@ -44,7 +44,7 @@ def truthy(value: Any) -> bool:
     return True
 
 
-def number_text(value: Number) -> str:
+def number_text(value: Numeric) -> str:
     """A number as Airtable writes it in text: no trailing `.0`."""
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -55,7 +55,7 @@ def number_text(value: Number) -> str:
     return str(value)
 
 
-def to_number(value: Any) -> Number:
+def to_number(value: Any) -> Numeric:
     """A value used in arithmetic: blank is 0, text must look like a number."""
     if value is None:
         return 0

@@ -95,6 +95,9 @@ roles:
       rows: {reporter: $me}
       fields:
         secret: none
+        title: create
+        score: create
+        status: create
 """
 
 

@@ -57,18 +57,18 @@ def test_view_filter_sort_and_prefs(client_for, ws):
         add(ws, title=f"item-{title}", status=status, score=score)
     client = client_for("wang")
     page = client.get("/b/cases/t/cases/v/open").text
-    assert re.findall(r"item-\w", page) == ["item-a", "item-b", "item-d"]
+    assert re.findall(r">(item-\w)<", page) == ["item-a", "item-b", "item-d"]
     csrf = token(client)
     client.post("/b/cases/t/cases/v/open/prefs", data={
         "f_field": ["score", ""], "f_op": ["gte", "eq"], "f_value": ["2", ""],
         "sort_field": "score", "sort_dir": "desc", "csrf_token": csrf})
     page = client.get("/b/cases/t/cases/v/open").text
-    assert re.findall(r"item-\w", page) == ["item-d", "item-b"]
+    assert re.findall(r">(item-\w)<", page) == ["item-d", "item-b"]
     assert "2 records" in page
     # other people are unaffected
-    assert re.findall(r"item-\w", client_for("admin").get("/b/cases/t/cases/v/open").text) == ["item-a", "item-b", "item-d"]
+    assert re.findall(r">(item-\w)<", client_for("admin").get("/b/cases/t/cases/v/open").text) == ["item-a", "item-b", "item-d"]
     client.post("/b/cases/t/cases/v/open/prefs", data={"action": "reset", "csrf_token": csrf})
-    assert re.findall(r"item-\w", client.get("/b/cases/t/cases/v/open").text) == ["item-a", "item-b", "item-d"]
+    assert re.findall(r">(item-\w)<", client.get("/b/cases/t/cases/v/open").text) == ["item-a", "item-b", "item-d"]
 
 
 def test_group_by_and_bad_filter(client_for, ws):
@@ -80,6 +80,7 @@ def test_group_by_and_bad_filter(client_for, ws):
     page = client.get("/b/cases/t/cases")
     assert page.status_code == 200
     assert 'class="group-row"' in page.text
+    assert 'alert-error' in page.text and 'one' in page.text
 
 
 def test_view_roles(client_for):

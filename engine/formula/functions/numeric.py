@@ -19,7 +19,7 @@ from engine.formula.env import Env
 from engine.formula.errors import Fail
 from engine.formula.operators import finite, order_moments
 from engine.formula.registry import function, kind_of
-from engine.formula.values import Number, to_moment, to_number
+from engine.formula.values import Numeric, to_moment, to_number
 
 NUMERIC = "numeric"
 
@@ -31,17 +31,17 @@ def _flat(values: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _numbers(values: Sequence[Any]) -> list[Number]:
+def _numbers(values: Sequence[Any]) -> list[Numeric]:
     return [to_number(v) for v in _flat(values) if v is not None and v != ""]
 
 
-def _tidy(value: Decimal, precision: int) -> Number:
+def _tidy(value: Decimal, precision: int) -> Numeric:
     if precision <= 0 or value == value.to_integral_value():
         return int(value)
     return float(value)
 
 
-def _round(value: Any, precision: Any, mode: str) -> Number:
+def _round(value: Any, precision: Any, mode: str) -> Numeric:
     digits = int(to_number(precision)) if precision is not None else 0
     number = to_number(value)
     exact = Decimal(repr(number) if isinstance(number, float) else number).scaleb(digits)
@@ -56,25 +56,25 @@ def _round(value: Any, precision: Any, mode: str) -> Number:
           min_args=1, max_args=2, example="ROUND(1.99, 0) + ROUND(2.456, 2)", example_result="4.46",
           description="Rounds to `precision` decimal places (0 if omitted; negative rounds to "
           "tens, hundreds, ...); ties go up, toward +infinity.")
-def round_(env: Env, value: Any, precision: Any = None) -> Number:
+def round_(env: Env, value: Any, precision: Any = None) -> Numeric:
     return _round(value, precision, "half")
 
 
 @function("ROUNDUP", category=NUMERIC, signature="ROUNDUP(value, [precision])", result="number",
           min_args=1, max_args=2, example="ROUNDUP(2.111, 1)", example_result="2.2",
           description="Rounds away from zero to `precision` decimal places.")
-def roundup(env: Env, value: Any, precision: Any = None) -> Number:
+def roundup(env: Env, value: Any, precision: Any = None) -> Numeric:
     return _round(value, precision, ROUND_UP)
 
 
 @function("ROUNDDOWN", category=NUMERIC, signature="ROUNDDOWN(value, [precision])",
           result="number", min_args=1, max_args=2, example="ROUNDDOWN(2.999, 1)",
           example_result="2.9", description="Rounds toward zero to `precision` decimal places.")
-def rounddown(env: Env, value: Any, precision: Any = None) -> Number:
+def rounddown(env: Env, value: Any, precision: Any = None) -> Numeric:
     return _round(value, precision, ROUND_DOWN)
 
 
-def _multiple(value: Any, significance: Any, mode: str) -> Number:
+def _multiple(value: Any, significance: Any, mode: str) -> Numeric:
     number = to_number(value)
     step = to_number(significance) if significance is not None else 1
     if step == 0:
@@ -89,14 +89,14 @@ def _multiple(value: Any, significance: Any, mode: str) -> Number:
           result="number", min_args=1, max_args=2, example="CEILING(1.01, 0.5)",
           example_result="1.5",
           description="The nearest multiple of `significance` (1 if omitted) at or above the value.")
-def ceiling(env: Env, value: Any, significance: Any = None) -> Number:
+def ceiling(env: Env, value: Any, significance: Any = None) -> Numeric:
     return _multiple(value, significance, ROUND_CEILING)
 
 
 @function("FLOOR", category=NUMERIC, signature="FLOOR(value, [significance])", result="number",
           min_args=1, max_args=2, example="FLOOR(1.99, 0.5)", example_result="1.5",
           description="The nearest multiple of `significance` (1 if omitted) at or below the value.")
-def floor(env: Env, value: Any, significance: Any = None) -> Number:
+def floor(env: Env, value: Any, significance: Any = None) -> Numeric:
     return _multiple(value, significance, ROUND_FLOOR)
 
 
@@ -130,7 +130,7 @@ def odd(env: Env, value: Any) -> int:
 @function("ABS", category=NUMERIC, signature="ABS(value)", result="number", min_args=1,
           max_args=1, example="ABS(-5)", example_result="5",
           description="The absolute value of a number.")
-def abs_(env: Env, value: Any) -> Number:
+def abs_(env: Env, value: Any) -> Numeric:
     return abs(to_number(value))
 
 
@@ -144,7 +144,7 @@ def exp(env: Env, value: Any) -> float:
 @function("LOG", category=NUMERIC, signature="LOG(number, [base])", result="number",
           min_args=1, max_args=2, example="LOG(1024, 2)", example_result="10",
           description="The logarithm of a number in a base (10 if omitted).")
-def log(env: Env, value: Any, base: Any = None) -> Number:
+def log(env: Env, value: Any, base: Any = None) -> Numeric:
     number = to_number(value)
     radix = to_number(base) if base is not None else 10
     if number <= 0 or radix <= 0 or radix == 1:
@@ -160,7 +160,7 @@ def log(env: Env, value: Any, base: Any = None) -> Number:
           min_args=2, max_args=2, example="MOD(7, 5)", example_result="2",
           description="The remainder of dividing the value by the divisor; it has the sign of "
           "the value (as JavaScript's `%`).")
-def mod(env: Env, value: Any, divisor: Any) -> Number:
+def mod(env: Env, value: Any, divisor: Any) -> Numeric:
     a, b = to_number(value), to_number(divisor)
     if b == 0:
         raise Fail("division by zero")
@@ -173,7 +173,7 @@ def mod(env: Env, value: Any, divisor: Any) -> Number:
 @function("POWER", category=NUMERIC, signature="POWER(base, power)", result="number",
           min_args=2, max_args=2, example="POWER(2, 10)", example_result="1024",
           description="The base raised to the power.")
-def power(env: Env, base: Any, exponent: Any) -> Number:
+def power(env: Env, base: Any, exponent: Any) -> Numeric:
     a, b = to_number(base), to_number(exponent)
     try:
         result = math.pow(a, b)
@@ -187,7 +187,7 @@ def power(env: Env, base: Any, exponent: Any) -> Number:
 @function("SQRT", category=NUMERIC, signature="SQRT(value)", result="number", min_args=1,
           max_args=1, example="SQRT(16)", example_result="4",
           description="The square root of a non-negative number.")
-def sqrt(env: Env, value: Any) -> Number:
+def sqrt(env: Env, value: Any) -> Numeric:
     number = to_number(value)
     if number < 0:
         raise Fail("SQRT of a negative number")
@@ -198,14 +198,14 @@ def sqrt(env: Env, value: Any) -> Number:
 @function("SUM", category=NUMERIC, signature="SUM(number1, [number2, ...])", result="number",
           min_args=1, example="SUM(1, 2, 3.5)", example_result="6.5",
           description="The sum of the numbers.")
-def sum_(env: Env, *args: Any) -> Number:
+def sum_(env: Env, *args: Any) -> Numeric:
     return finite(sum(_numbers(args)))
 
 
 @function("AVERAGE", category=NUMERIC, signature="AVERAGE(number1, [number2, ...])",
           result="number", min_args=1, example="AVERAGE(2, 4, 9)", example_result="5",
           description="The arithmetic mean of the numbers; blanks are skipped.")
-def average(env: Env, *args: Any) -> Number:
+def average(env: Env, *args: Any) -> Numeric:
     numbers = _numbers(args)
     if not numbers:
         raise Fail("AVERAGE of no numbers")

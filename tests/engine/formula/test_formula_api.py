@@ -40,6 +40,7 @@ from engine.formula.nodes import Binary, Boolean, Call, Field, Number, String, U
     ("TODAY(1)", 0, "0 arguments for TODAY"),
     ("SUM()", 0, "at least 1 argument for SUM"),
     ("1 + , 2", 4, "an expression"),
+    ("{} + 1", 1, "a field name"),
 ])
 def test_syntax_errors_say_where_and_what(text: str, position: int, expected: str) -> None:
     with pytest.raises(FormulaSyntaxError) as info:

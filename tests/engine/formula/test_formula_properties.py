@@ -54,7 +54,7 @@ _leaf = st.one_of(
     st.floats(min_value=0, allow_nan=False, allow_infinity=False).map(Number),
     st.text(max_size=8).map(String),
     st.booleans().map(Boolean),
-    st.text(max_size=8).map(Field),
+    st.text(min_size=1, max_size=8).map(Field),
 )
 _OPS = ["+", "-", "*", "/", "&", "=", "!=", "<", ">", "<=", ">="]
 _NAMES = sorted(FUNCTIONS)

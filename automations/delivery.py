@@ -1,0 +1,180 @@
+"""Deliveries: notifications handed to channels, with retries, backoff and a dead letter.
+
+A *delivery* is one `_gb_deliveries` row: one message for one channel (a person's e-mail, a
+group bot, an action's webhook), keyed by a unique *delivery key* that is also the channel's
+idempotency key. Its life: `pending` → `sending` → `sent`; a retryable failure goes back to
+`pending` with `next_at` pushed out (30 s × 2^(attempts-1), ±20 % jitter, at most 1 h); the
+sixth failure, or any non-retryable one, makes it `dead`. `retry_dead` puts a dead delivery
+back in the queue.
+
+Guarantee, stated honestly: the row is marked `sending` and committed *before* the network
+call. If the process dies during the call, the row stays `sending`; `recover_sending` (run
+when the worker starts) puts rows older than five minutes back to `pending` and they are
+sent again with the same idempotency key. So a channel may see a message twice after a
+crash (at-least-once); the webhook sends the key as `Idempotency-Key` and e-mail derives its
+`Message-ID` from it, so receivers that dedupe see it once. The in-app inbox is exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.plugins import channel_types
+from engine.records import utcnow_text
+from plugins.channels.base import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BASE_DELAY = 30.0
+MAX_DELAY = 3600.0
+STALE_AFTER = timedelta(minutes=5)
+PUBLIC_URL_ENV = "GRIDBASE_PUBLIC_URL"
+
+
+def queue(ws: Workspace, *, channel: str, key: str, message: dict[str, Any], person: str | None = None,
+          notification: int | None = None, spec: dict[str, Any] | None = None) -> bool:
+    """Queue one delivery (call inside a transaction); False if its key is already queued.
+
+    `spec` ({type, options}) builds a channel that is not in workspace.yaml (an action's
+    webhook); otherwise `channel` names a workspace channel.
+    """
+    payload: dict[str, Any] = {"message": message}
+    if spec is not None:
+        payload["channel"] = spec
+    cur = ws.storage.conn.execute(
+        "INSERT OR IGNORE INTO _gb_deliveries (notification, channel, person, payload, key, status, attempts, next_at) "
+        "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
+        (notification, channel, person, json.dumps(payload, ensure_ascii=False, default=str), key,
+         utcnow_text(ws.now())))
+    return cur.rowcount > 0
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failure."""
+    delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    return delay * (rng or random).uniform(0.8, 1.2)
+
+
+def build_channel(ws: Workspace, name: str, spec: dict[str, Any] | None) -> Channel:
+    """The channel object for a delivery; a non-retryable DeliveryError if it cannot be built."""
+    if spec is not None:
+        ctype, options = spec.get("type", ""), dict(spec.get("options") or {})
+    else:
+        conf = ws.config.channels.get(name)
+        if conf is None:
+            raise DeliveryError(f"channel '{name}' is no longer in workspace.yaml", retryable=False)
+        ctype, options = conf.type, dict(conf.options)
+    cls = channel_types().get(ctype)
+    if cls is None:
+        raise DeliveryError(f"channel type '{ctype}' is not installed", retryable=False)
+    try:
+        return cls(name, options, allowed_hosts=ws.config.allowed_hosts)  # type: ignore[no-any-return]
+    except ChannelConfigError as exc:
+        raise DeliveryError(str(exc), retryable=False) from None
+
+
+def outgoing(key: str, message: dict[str, Any]) -> OutgoingMessage:
+    """The `OutgoingMessage` for a stored delivery (record links made absolute if possible)."""
+    link = message.get("link") or ""
+    public = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
+    return OutgoingMessage(
+        idempotency_key=key, title=message.get("title", ""), body=message.get("body", ""),
+        link=(public + link) if (public and link.startswith("/")) else ("" if link.startswith("/") else link),
+        recipient_name=message.get("recipient_name", ""), recipient_email=message.get("recipient_email"),
+        recipient_phone=message.get("recipient_phone"), data=dict(message.get("data") or {}),
+        event=message.get("event", ""))
+
+
+def _claim(ws: Workspace, now: datetime) -> tuple[int, str, str, str, int] | None:
+    """Mark the next due delivery `sending` and commit; return (id, channel, key, payload, attempts)."""
+    stamp = utcnow_text(now)
+    with ws.storage.transaction() as conn:
+        row = conn.execute("SELECT id, channel, key, payload, attempts FROM _gb_deliveries "
+                           "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 1", (stamp,)).fetchone()
+        if row is None:
+            return None
+        conn.execute("UPDATE _gb_deliveries SET status = 'sending', next_at = ? WHERE id = ?", (stamp, row[0]))
+    return int(row[0]), row[1], row[2], row[3], int(row[4])
+
+
+def _finish(ws: Workspace, delivery_id: int, attempts: int, now: datetime, error: DeliveryError | None) -> None:
+    with ws.storage.transaction() as conn:
+        if error is None:
+            conn.execute("UPDATE _gb_deliveries SET status = 'sent', sent_at = ?, attempts = ?, last_error = NULL "
+                         "WHERE id = ? AND status = 'sending'", (utcnow_text(now), attempts, delivery_id))
+        elif error.retryable and attempts < MAX_ATTEMPTS:
+            later = utcnow_text(now + timedelta(seconds=backoff(attempts)))
+            conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = ?, next_at = ?, last_error = ? "
+                         "WHERE id = ? AND status = 'sending'", (attempts, later, error.reason[:1000], delivery_id))
+        else:
+            conn.execute("UPDATE _gb_deliveries SET status = 'dead', attempts = ?, last_error = ? "
+                         "WHERE id = ? AND status = 'sending'", (attempts, error.reason[:1000], delivery_id))
+
+
+def deliver_due(ws: Workspace, *, now: datetime | None = None, limit: int = 200) -> int:
+    """Send up to `limit` due deliveries; return how many were sent successfully."""
+    now = now or ws.now()
+    cache: dict[str, Channel] = {}
+    sent = 0
+    for _ in range(limit):
+        claimed = _claim(ws, now)
+        if claimed is None:
+            break
+        delivery_id, name, key, raw, attempts = claimed
+        error: DeliveryError | None = None
+        try:
+            payload = json.loads(raw)
+            spec = payload.get("channel")
+            cache_key = name if spec is None else json.dumps(spec, sort_keys=True)
+            channel = cache.get(cache_key)
+            if channel is None:
+                channel = cache[cache_key] = build_channel(ws, name, spec)
+            channel.send(outgoing(key, payload["message"]))
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a channel bug must not stop the queue
+            log.exception("delivery %s failed unexpectedly", delivery_id)
+            error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+        _finish(ws, delivery_id, attempts + 1, now, error)
+        sent += error is None
+    return sent
+
+
+def recover_sending(ws: Workspace, *, older_than: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
+    """Put `sending` rows whose send began more than `older_than` ago back to `pending`."""
+    cutoff = utcnow_text((now or ws.now()) - older_than)
+    with ws.storage.transaction() as conn:
+        cur = conn.execute("UPDATE _gb_deliveries SET status = 'pending' WHERE status = 'sending' AND next_at <= ?",
+                           (cutoff,))
+        return cur.rowcount
+
+
+def retry_dead(ws: Workspace, delivery_id: int) -> bool:
+    """Queue a dead delivery again (attempts start over); False if it is not dead."""
+    with ws.storage.transaction() as conn:
+        cur = conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
+                           "WHERE id = ? AND status = 'dead'", (utcnow_text(ws.now()), delivery_id))
+        return cur.rowcount > 0
+
+
+def list_deliveries(ws: Workspace, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Deliveries, newest first (for the admin page): id, channel, person, key, status, attempts..."""
+    sql = ("SELECT id, notification, channel, person, key, status, attempts, next_at, last_error, sent_at "
+           "FROM _gb_deliveries")
+    params: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    with ws.storage.reading() as conn:
+        cur = conn.execute(sql + " ORDER BY id DESC LIMIT ?", params + [limit])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

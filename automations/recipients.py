@@ -1,0 +1,119 @@
+"""Who a notification goes to: recipient expressions resolved to people.
+
+A recipient expression is one of
+- `{field}`: the people in a field of the triggering record (person, created_by,
+  modified_by, a lookup of people, or an e-mail field matched to a person's address);
+- `dept:KEY`: the people of a department and of its sub-departments;
+- `role:KEY`: the people who hold a role;
+- `person:KEY`: one person.
+
+People come from workspace.yaml and from the database (`gridbase people add`); disabled
+people never receive anything. The result keeps the order written and names each person once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.fields.base import load_json_list
+
+if TYPE_CHECKING:
+    from engine.records import Table
+    from engine.workspace import Workspace
+
+RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|role|person):(?P<key>.+))$")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person who may be notified, with what channels need to reach them."""
+
+    key: str
+    name: str
+    department: str | None = None
+    roles: tuple[str, ...] = ()
+    email: str | None = None
+    phone: str | None = None
+    channels: tuple[str, ...] = field(default_factory=tuple)
+
+
+def directory(ws: Workspace) -> dict[str, Recipient]:
+    """Every enabled person by key (the database's copy wins over workspace.yaml)."""
+    people: dict[str, Recipient] = {
+        p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels))
+        for p in ws.config.people.values()}
+    with ws.storage.reading() as conn:
+        rows = conn.execute("SELECT key, name, department, roles, email, phone, channels, disabled FROM _gb_people").fetchall()
+    for key, name, dept, roles, email, phone, channels, disabled in rows:
+        if disabled:
+            people.pop(key, None)
+            continue
+        people[key] = Recipient(key, name, dept, tuple(json.loads(roles or "[]")), email, phone,
+                                tuple(json.loads(channels or "[]")))
+    return people
+
+
+def _departments(ws: Workspace, root: str) -> set[str]:
+    found = {root}
+    changed = True
+    while changed:
+        changed = False
+        for dept in ws.config.departments.values():
+            if dept.parent in found and dept.key not in found:
+                found.add(dept.key)
+                changed = True
+    return found
+
+
+def _flatten(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [s for item in value for s in _flatten(item)]
+    if isinstance(value, str) and value.startswith("["):
+        return _flatten(load_json_list(value))
+    return [str(value)]
+
+
+def field_values(table: Table, row: dict[str, Any] | None, key: str) -> list[str]:
+    """The person keys (or addresses) held in field `key` of `row`."""
+    if row is None or key not in table.fields:
+        return []
+    return _flatten(table.fields[key].load(row.get(key)))
+
+
+def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] | None,
+            *, people: dict[str, Recipient] | None = None) -> tuple[list[Recipient], list[str]]:
+    """(people to notify, bare e-mail addresses that match nobody) for a `to:` value."""
+    people = directory(ws) if people is None else people
+    by_email = {p.email.lower(): p for p in people.values() if p.email}
+    chosen: dict[str, Recipient] = {}
+    addresses: list[str] = []
+    for item in [spec] if isinstance(spec, str) else list(spec or []):
+        match = RECIPIENT.match(str(item).strip())
+        if match is None:
+            raise ValueError(f"recipient '{item}' is not understood; write {{field}}, dept:KEY, role:KEY or person:KEY")
+        if match.group("field"):
+            if table is None:
+                raise ValueError(f"recipient '{item}' needs a record, and this run has none")
+            for value in field_values(table, row, match.group("field")):
+                person = people.get(value) or by_email.get(value.lower())
+                if person is not None:
+                    chosen.setdefault(person.key, person)
+                elif "@" in value and value not in addresses:
+                    addresses.append(value)
+            continue
+        kind, key = match.group("kind"), match.group("key")
+        if kind == "person":
+            found = [people[key]] if key in people else []
+        elif kind == "dept":
+            depts = _departments(ws, key)
+            found = [p for p in people.values() if p.department in depts]
+        else:
+            found = [p for p in people.values() if key in p.roles]
+        for person in found:
+            chosen.setdefault(person.key, person)
+    return list(chosen.values()), addresses

@@ -1,0 +1,70 @@
+"""Message templates and the record they talk about.
+
+Titles, messages, e-mail subjects and bodies, and the values of `update`/`create` actions are
+jinja2 templates rendered in a *sandbox* (`SandboxedEnvironment`: no attribute tricks, no
+imports). Output is plain text, so autoescape is off; pages escape it when they show it.
+
+Words: the *row* is the record as stored (SQL values); the *record context* maps each field
+key to its display text (`record.title`, `record.owner` gives the person's name). A context
+built for a person leaves out fields they may not read and masks what their roles mask, so a
+notification never tells someone more than the record page would.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Template
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.permissions import TableAccess, mask_value
+
+if TYPE_CHECKING:
+    from engine.records import Table
+
+MAX_TITLE = 200
+MAX_BODY = 5000
+
+_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=512)
+def _compile(text: str) -> Template:
+    return _env.from_string(text)
+
+
+def render(text: Any, variables: dict[str, Any]) -> Any:
+    """Render `text` if it is a string holding template syntax; other values pass through."""
+    if not isinstance(text, str) or ("{{" not in text and "{%" not in text):
+        return text
+    return _compile(text).render(**variables)
+
+
+def load_row(table: Table, record_id: str) -> dict[str, Any] | None:
+    """The stored row of a live (not deleted) record, or None."""
+    with table.ws.storage.reading() as conn:
+        cur = conn.execute(f"SELECT * FROM {table.sql} WHERE _id = ? AND _deleted_at IS NULL", (record_id,))
+        values = cur.fetchone()
+        if values is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], values, strict=True))
+
+
+def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess | None = None) -> dict[str, str]:
+    """Field key -> display text; with `access`, only readable fields, masked as granted."""
+    if row is None:
+        return {}
+    out: dict[str, str] = {}
+    for key, field in table.fields.items():
+        if access is not None and not access.readable(key):
+            continue
+        text = field.display(row.get(key))
+        mask = access.mask(key) if access is not None else None
+        out[key] = mask_value(text, mask) if mask and text else text
+    return out
+
+
+def record_link(base: str, table: str, record_id: str | None) -> str:
+    """The record page's URL path (relative to the server)."""
+    return f"/b/{base}/t/{table}/r/{record_id}" if record_id else ""

@@ -1,0 +1,85 @@
+"""Attachments: upload limits, content addressing, download permissions and safe headers."""
+
+from __future__ import annotations
+
+import hashlib
+
+from tests.views.conftest import token
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+
+def make(ws, **values):
+    values.setdefault("title", "with files")
+    return ws.base("cases").table("cases").create(values, actor="admin")
+
+
+def upload(client, rid, name, data, mime):
+    return client.post(f"/b/cases/t/cases/r/{rid}/attach/files", data={"csrf_token": token(client)},
+                       files={"file": (name, data, mime)}, follow_redirects=False)
+
+
+def test_upload_and_download(client_for, ws):
+    rec = make(ws)
+    client = client_for("wang")
+    assert upload(client, rec["id"], "photo.png", PNG, "image/png").status_code == 303
+    (att,) = ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"]
+    sha = hashlib.sha256(PNG).hexdigest()
+    assert att["id"] == "att" + sha[:32] and att["type"] == "image/png" and att["size"] == len(PNG)
+    assert (ws.data_dir / "attachments" / sha[:2] / sha).read_bytes() == PNG
+    page = client.get(f"/b/cases/t/cases/r/{rec['id']}").text
+    assert f"/att/{att['id']}" in page
+    res = client.get(f"/att/{att['id']}")
+    assert res.status_code == 200 and res.content == PNG and res.headers["content-type"] == "image/png"
+    assert res.headers["content-disposition"].startswith("attachment;")
+
+
+def test_hostile_filename_is_never_html(client_for, ws):
+    rec = make(ws)
+    client = client_for("wang")
+    body = b"<script>alert(1)</script>"
+    assert upload(client, rec["id"], "<script>.html", body, "text/plain").status_code == 303
+    (att,) = ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"]
+    res = client.get(f"/att/{att['id']}")
+    assert res.status_code == 200
+    assert res.headers["content-type"] == "application/octet-stream"
+    disposition = res.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''%3Cscript%3E.html" in disposition
+    assert "<" not in disposition
+    assert "sandbox" in res.headers["content-security-policy"]
+    page = client.get(f"/b/cases/t/cases/r/{rec['id']}").text
+    assert "<script>.html" not in page and "&lt;script&gt;.html" in page
+
+
+def test_upload_limits(client_for, ws):
+    rec = make(ws)
+    client = client_for("wang")
+    big = upload(client, rec["id"], "big.png", b"0" * (1024 * 1024 + 1), "image/png")
+    assert big.status_code == 422 and "larger than 1 MB" in big.text
+    exe = upload(client, rec["id"], "x.exe", b"MZ", "application/x-msdownload")
+    assert exe.status_code == 422 and "not accepted" in exe.text
+    assert "files" not in ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]
+
+
+def test_download_needs_permission(client_for, ws):
+    rec = make(ws)
+    assert upload(client_for("admin"), rec["id"], "a.pdf", b"%PDF-1.4 x", "application/pdf").status_code == 303
+    (att,) = ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"]
+    assert client_for("wang").get(f"/att/{att['id']}").status_code == 200
+    assert client_for("li").get(f"/att/{att['id']}").status_code == 404  # li cannot read that record
+    assert client_for("zhao").get(f"/att/{att['id']}").status_code == 404
+    assert client_for(None).get(f"/att/{att['id']}", follow_redirects=False).status_code == 303
+    assert client_for("admin").get("/att/att0000000000000000").status_code == 404
+
+
+def test_upload_needs_edit_rights(client_for, ws):
+    mine = ws.base("cases").table("cases").create({"title": "li's"}, actor="admin", system_values={"reporter": "li"})
+    assert upload(client_for("li"), mine["id"], "p.png", PNG, "image/png").status_code == 403
+    assert upload(client_for("zhao"), mine["id"], "p.png", PNG, "image/png").status_code == 404
+
+
+def test_body_limit(client_for, ws):
+    rec = make(ws)
+    client = client_for("admin")
+    res = upload(client, rec["id"], "huge.png", b"0" * (26 * 1024 * 1024), "image/png")
+    assert res.status_code == 413
