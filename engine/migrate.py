@@ -38,6 +38,11 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def json_path(key: str) -> str:
+    """A JSON path naming one object key (a parameter for SQLite's json functions)."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def definition(fdef: FieldDef) -> str:
     options = {k: v for k, v in fdef.options.items() if k not in ("broken",)}
     return json.dumps({"type": fdef.type, "options": options}, ensure_ascii=False, sort_keys=True, default=str)
@@ -126,6 +131,11 @@ class Planner:
             self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, old))
             self.conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?",
                               (fdef.key, base.key, table.key, old))
+            old_path, new_path = json_path(old), json_path(fdef.key)
+            self.conn.execute(
+                "UPDATE _gb_audit SET new = json_set(json_remove(new, ?), ?, json_extract(new, ?)) WHERE base = ? AND tbl = ? "
+                "AND action = 'create' AND field IS NULL AND json_type(new, ?) IS NOT NULL",
+                (old_path, new_path, old_path, base.key, table.key, old_path))
             self._record_schema(base, table, fdef)
         self._add("rename_field", f"rename field {base.key}.{table.key}.{old} to {fdef.key}", run)
 

@@ -316,7 +316,14 @@ class Reader:
         rows = self.ws.storage.conn.execute(
             "SELECT id, at, actor, action, field, old, new FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? ORDER BY id",
             (self.base.key, self.key, record_id)).fetchall()
+        expanded: list[tuple[Any, ...]] = []
         for entry_id, at, who, action, fkey, old, new in rows:
+            if action == "create" and fkey is None and new:
+                for key, value in json.loads(new).items():
+                    expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))
+            else:
+                expanded.append((entry_id, at, who, action, fkey, old, new))
+        for entry_id, at, who, action, fkey, old, new in expanded:
             if fkey is not None and (fkey not in self.fields or not access.readable(fkey)):
                 continue
             entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None}

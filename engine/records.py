@@ -80,25 +80,11 @@ class Table(Reader):
             record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
         return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
 
-    def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 2000) -> list[str]:
-        """Create many records, `batch` per transaction; all-or-nothing per batch."""
-        actor = self.ws.actor(actor)
-        ids: list[str] = []
-        chunk: list[dict[str, Any]] = []
+    def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 5000) -> list[str]:
+        """Create many records, `batch` per transaction (see engine.bulk); return their ids."""
+        from engine.bulk import bulk_create
 
-        def flush() -> None:
-            with self.ws.storage.transaction():
-                for row in chunk:
-                    ids.append(self._create(row, actor, form=None, system_values={}, depth=0))
-            chunk.clear()
-
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                flush()
-        if chunk:
-            flush()
-        return ids
+        return bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch).ids
 
     def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None) -> dict[str, Any]:
         errors: dict[str, str] = {}

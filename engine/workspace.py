@@ -158,6 +158,12 @@ class Workspace:
               changes: dict[str, tuple[Any, Any]], *, sync: bool = False) -> None:
         at = utcnow_text(self.now())
         conn = self.storage.conn
+        if action == "create":
+            # One entry per new record: the values it was created with.
+            values = {key: new for key, (_, new) in changes.items() if new is not None}
+            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (at, actor.key, base, table, record, action, json.dumps(values, ensure_ascii=False)))
+            return
         if not changes:
             conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action) VALUES (?, ?, ?, ?, ?, ?)",
                          (at, actor.key, base, table, record, action))

@@ -123,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         err(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
         return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a traceback
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        err("nothing was changed by the failed step; please report this with the command you ran")
+        return 2
 
 
 if __name__ == "__main__":

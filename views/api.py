@@ -10,6 +10,7 @@ Endpoints (see docs/api.md): records under `/v0/{base}/{table}[/{recordId}]` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -60,8 +61,14 @@ _record = _methods({
 
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
+def _dotall(route: Route | Mount) -> Route | Mount:
+    """Let path parameters hold any character, newlines included (so odd ids get JSON 404s)."""
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    return route
+
+
 routes: list[BaseRoute] = [
-    Mount("/v0", routes=[
+    _dotall(Mount("/v0", routes=[_dotall(r) for r in [
         Route("/openapi.json", _methods({"GET": endpoint(api_openapi.openapi)}), methods=_ANY),
         Route("/meta/whoami", _methods({"GET": endpoint(api_meta.whoami)}), methods=_ANY),
         Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases)}), methods=_ANY),
@@ -70,7 +77,7 @@ routes: list[BaseRoute] = [
         Route("/{base}/{table}", _records, methods=_ANY),
         Route("/{base}/{table}/{record}", _record, methods=_ANY),
         Route("/{rest:path}", _not_found, methods=_ANY),
-    ]),
+    ]])),
 ]
 
 __all__ = ["routes"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from views.api_errors import model_not_found
+from views.api_errors import ensure, model_not_found
+from views.api_params import check_query
 from views.api_http import Ctx
 from views.api_ids import TableRef, readable_tables, view_id
 from views.api_schema import field_meta
@@ -25,6 +26,7 @@ def permission_level(refs: list[TableRef]) -> str:
 
 def list_bases(ctx: Ctx) -> tuple[int, Any]:
     """GET /v0/meta/bases."""
+    check_query(ctx.request.query_params, {"offset"})
     bases = []
     for base in ctx.ws.bases():
         refs = readable_tables(ctx.ws, base.key, ctx.actor)
@@ -58,12 +60,15 @@ def list_tables(ctx: Ctx) -> tuple[int, Any]:
     if not refs:
         raise model_not_found()
     query = ctx.request.query_params
+    check_query(query, {"include", "include[]"})
     include = query.getlist("include") + query.getlist("include[]")
+    ensure(all(i == "visibleFieldIds" for i in include), "Invalid request: include takes only visibleFieldIds")
     return 200, {"tables": [table_meta(r, visible_ids="visibleFieldIds" in include) for r in refs]}
 
 
 def whoami(ctx: Ctx) -> tuple[int, Any]:
     """GET /v0/meta/whoami: the token's person."""
+    check_query(ctx.request.query_params, set())
     info = ctx.people.collaborator(ctx.person)
     out: dict[str, Any] = {"id": ctx.person}
     if info.get("email"):

@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 
 from views.api_http import Ctx
 from views.api_ids import TableRef, readable_tables
-from views.api_params import MAX_PAGE_SIZE
+from views.api_params import MAX_PAGE_SIZE, check_query
 from views.api_writeschema import write_fields
 
 RECORD_ID = {"type": "string", "pattern": "^rec[0-9A-Za-z]{14}$"}
@@ -22,6 +22,8 @@ ERRORS = {"401": "Authentication required", "403": "Invalid permissions, or the 
           "404": "Record not found", "413": "Request body too large", "422": "Invalid request",
           "429": "Rate limit reached; see Retry-After"}
 SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
+MERGEABLE = ("text", "number", "currency", "percent", "rating", "duration", "email", "phone", "url",
+             "single_select", "date", "datetime", "checkbox")
 
 
 def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
@@ -91,23 +93,36 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
     records = {"type": "object", "required": ["records"], "properties": {
         "records": {"type": "array", "items": _comp(f"{name}Record")}, "offset": {"type": "string"}}}
     write = {"typecast": {"type": "boolean"}, "returnFieldsByFieldId": {"type": "boolean"}}
-    create_body = {"type": "object", "required": ["records"], "properties": {
+    closed = {"type": "object", "additionalProperties": False}
+    create_body = {**closed, "required": ["records"], "properties": {
         "records": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
-            "type": "object", "required": ["fields"], "properties": {"fields": _comp(f"{name}Create")}}}, **write}}
-    update_body = {"type": "object", "required": ["records"], "properties": {
+            **closed, "required": ["fields"], "properties": {"fields": _comp(f"{name}Create")}}}, **write}}
+    update_body = {**closed, "required": ["records"], "properties": {
         "records": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
-            "type": "object", "required": ["id", "fields"], "properties": {"id": RECORD_ID, "fields": _comp(f"{name}Update")}}},
-        "performUpsert": {"type": "object", "required": ["fieldsToMergeOn"], "properties": {
-            "fieldsToMergeOn": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "string"}}}}, **write}}
-    one_body = {"type": "object", "required": ["fields"], "properties": {"fields": _comp(f"{name}Update"), **write}}
+            **closed, "required": ["id", "fields"], "properties": {"id": RECORD_ID, "fields": _comp(f"{name}Update")}}},
+        **write}}
+    mergeable = [ref.table.tdef.fields[k].name for k in ref.readable
+                 if ref.table.tdef.fields[k].type in MERGEABLE and not ref.masked(k)]
+    upsert_body = {**closed, "required": ["records", "performUpsert"], "properties": {
+        "records": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
+            **closed, "required": ["fields"], "properties": {"id": RECORD_ID, "fields": _comp(f"{name}Update")}}},
+        "performUpsert": {**closed, "required": ["fieldsToMergeOn"], "properties": {"fieldsToMergeOn": {
+            "type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": True,
+            "items": {"type": "string", "enum": mergeable}}}}, **write}}
+    if mergeable:
+        update_body = {"oneOf": [update_body, upsert_body]}
+    one_body = {**closed, "required": ["fields"], "properties": {"fields": _comp(f"{name}Update"), **write}}
     deleted = {"type": "object", "required": ["id", "deleted"], "properties": {"id": RECORD_ID, "deleted": {"type": "boolean"}}}
-    list_body = {"type": "object", "properties": {
-        "pageSize": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "maxRecords": {"type": "integer", "minimum": 1},
-        "offset": {"type": "string"}, "fields": {"type": "array", "items": {"type": "string"}},
-        "filterByFormula": {"type": "string"}, "view": {"type": "string"},
-        "returnFieldsByFieldId": {"type": "boolean"}, "cellFormat": {"type": "string", "enum": ["json"]},
-        "sort": {"type": "array", "items": {"type": "object", "required": ["field"], "properties": {
-            "field": {"type": "string"}, "direction": {"type": "string", "enum": ["asc", "desc"]}}}}}}
+    by_name = {p["name"]: p["schema"] for p in _list_params(ref)}
+    list_body = {**closed, "properties": {
+        "pageSize": by_name["pageSize"], "maxRecords": by_name["maxRecords"], "offset": by_name["offset"],
+        "fields": by_name["fields[]"], "filterByFormula": by_name["filterByFormula"],
+        "returnFieldsByFieldId": {"type": "boolean"}, "cellFormat": by_name["cellFormat"],
+        "timeZone": by_name["timeZone"], "userLocale": by_name["userLocale"],
+        "sort": {"type": "array", "maxItems": 3, "items": {**closed, "required": ["field"], "properties": {
+            "field": by_name["sort[0][field]"], "direction": by_name["sort[0][direction]"]}}}}}
+    if "view" in by_name:
+        list_body["properties"]["view"] = by_name["view"]
     seg = ref.table.key if SAFE.match(ref.table.key) else ref.id
     root = f"/v0/{ref.base_key}/{seg}"
     title = ref.table.tdef.name
@@ -155,7 +170,9 @@ def _meta_paths(doc: dict[str, Any], bases: list[str]) -> None:
     doc["paths"]["/v0/meta/whoami"] = {"get": {"summary": "Who the token belongs to", "operationId": "whoami",
                                                "responses": _ok({"type": "object", "required": ["id"], "properties": {
                                                    "id": {"type": "string"}, "email": {"type": "string"}}})}}
-    doc["paths"]["/v0/meta/bases"] = {"get": {"summary": "Bases the caller can read", "operationId": "list_bases",
+    doc["paths"]["/v0/meta/bases"] = {"get": {
+        "summary": "Bases the caller can read", "operationId": "list_bases",
+        "parameters": [{"name": "offset", "in": "query", "required": False, "schema": {"type": "string"}}],
                                               "responses": _ok({"type": "object", "required": ["bases"], "properties": {
                                                   "bases": {"type": "array", "items": base}}})}}
     for key in bases:
@@ -200,4 +217,5 @@ def build(ctx: Ctx) -> dict[str, Any]:
 
 def openapi(ctx: Ctx) -> tuple[int, Any]:
     """GET /v0/openapi.json."""
+    check_query(ctx.request.query_params, set())
     return 200, build(ctx)

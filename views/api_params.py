@@ -18,7 +18,8 @@ from views.api_errors import ApiError, ensure, invalid_request
 
 MAX_PAGE_SIZE = 100
 _SORT = re.compile(r"^sort\[(\d+)\]\[(field|direction)\]$")
-TRUE = ("1", "true", "yes", "on")
+TRUE = ("1", "true")
+FALSE = ("0", "false")
 
 
 @dataclass
@@ -36,12 +37,34 @@ class ListParams:
     by_id: bool = False
 
 
+LIST_QUERY = {"pageSize", "maxRecords", "offset", "fields[]", "fields", "filterByFormula", "view", "cellFormat",
+              "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]"}
+RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale"}
+LIST_BODY = {"pageSize", "maxRecords", "offset", "fields", "filterByFormula", "view", "cellFormat", "timeZone",
+             "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata"}
+
+
+def check_query(query: QueryParams, allowed: set[str], pattern: re.Pattern[str] | None = None) -> None:
+    """422 for query parameters the endpoint does not know (as Airtable)."""
+    for key in query.keys():
+        if key not in allowed and not (pattern and pattern.match(key)):
+            raise invalid_request(f"Invalid request: unknown parameter '{key}'")
+
+
+def check_keys(body: dict[str, Any], allowed: set[str], where: str = "the body") -> None:
+    for key in body:
+        if key not in allowed:
+            raise invalid_request(f"Invalid request: unknown key '{key}' in {where}")
+
+
 def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
     try:
         if isinstance(value, bool):
             raise ValueError
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
+    except (ValueError, OverflowError):
         raise invalid_request(f"Invalid request: parameter '{name}' must be a whole number") from None
     if number < low or (high is not None and number > high):
         limit = f"from {low} to {high}" if high is not None else f"at least {low}"
@@ -49,10 +72,13 @@ def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
     return number
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: Any, name: str = "returnFieldsByFieldId") -> bool:
     if isinstance(value, bool):
         return value
-    return str(value).strip().lower() in TRUE
+    text = str(value).strip().lower()
+    if text not in TRUE + FALSE or isinstance(value, (dict, list)):
+        raise invalid_request(f"Invalid request: parameter '{name}' must be true or false")
+    return text in TRUE
 
 
 def _zone(name: Any) -> ZoneInfo:
@@ -83,15 +109,13 @@ def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
         p.time_zone = _zone(raw["timeZone"])
     if raw.get("userLocale"):
         p.user_locale = str(raw["userLocale"])
-    if p.cell_format == "string":
-        ensure(p.time_zone is not None and p.user_locale,
-               "Invalid request: cellFormat 'string' needs the timeZone and userLocale parameters")
     p.by_id = _bool(raw.get("returnFieldsByFieldId", False))
     return p
 
 
 def from_query(query: QueryParams) -> ListParams:
     """Parameters of `GET /v0/{base}/{table}`: `fields[]`, `sort[0][field]`, and the rest."""
+    check_query(query, LIST_QUERY, _SORT)
     p = ListParams()
     raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields")}
     wanted = query.getlist("fields[]") + query.getlist("fields")
@@ -106,9 +130,13 @@ def from_query(query: QueryParams) -> ListParams:
     return _finish(p, raw)
 
 
-def from_body(body: Any) -> ListParams:
-    """Parameters of `POST /v0/{base}/{table}/listRecords` (a JSON object)."""
+def from_body(body: Any, query: QueryParams) -> ListParams:
+    """Parameters of `POST /v0/{base}/{table}/listRecords` (a JSON object; timeZone and
+    userLocale may also come in the query string, as pyairtable sends them)."""
     ensure(isinstance(body, dict), "Invalid request: the body must be a JSON object")
+    check_query(query, {"timeZone", "userLocale"})
+    check_keys(body, LIST_BODY)
+    body = {**{k: v for k, v in query.items()}, **body}
     p = ListParams()
     fields = body.get("fields")
     if fields is not None:
@@ -128,6 +156,8 @@ def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     for item in items:
         name = item.get("field")
         direction = str(item.get("direction") or "asc").lower()
+        if name is None and "direction" in item and len(items) == 1:
+            continue  # a direction alone: nothing to sort by
         ensure(isinstance(name, str) and name, "Invalid request: every sort needs a field")
         ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
         out.append((str(name), direction))

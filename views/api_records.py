@@ -17,7 +17,7 @@ from engine.schema import FormulaRefs
 from views.api_errors import INVALID_FORMULA, ApiError, engine_error, ensure, invalid_request, unknown_field
 from views.api_http import Ctx
 from views.api_ids import TableRef, find_table
-from views.api_params import ListParams, from_body, from_query
+from views.api_params import RECORD_QUERY, ListParams, check_keys, check_query, from_body, from_query
 from views.api_values import fields_in, record_out
 
 MAX_BATCH = 10
@@ -95,7 +95,7 @@ def list_get(ctx: Ctx) -> tuple[int, Any]:
 
 def list_post(ctx: Ctx) -> tuple[int, Any]:
     """POST /v0/{base}/{table}/listRecords: the same, parameters in the JSON body."""
-    return list_records(ctx, from_body(ctx.body if ctx.body is not None else {}))
+    return list_records(ctx, from_body(ctx.body if ctx.body is not None else {}, ctx.request.query_params))
 
 
 def _get(ref: TableRef, ctx: Ctx, record_id: str) -> dict[str, Any]:
@@ -109,6 +109,7 @@ def get_record(ctx: Ctx) -> tuple[int, Any]:
     """GET /v0/{base}/{table}/{recordId}."""
     ref = _ref(ctx)
     query = ctx.request.query_params
+    check_query(query, RECORD_QUERY)
     p = from_query(query)
     record = _get(ref, ctx, ctx.param("record"))
     return 200, record_out(ref, record, by_id=p.by_id, string=p.cell_format == "string", tz=p.time_zone,
@@ -116,10 +117,18 @@ def get_record(ctx: Ctx) -> tuple[int, Any]:
 
 
 # -- writing ---------------------------------------------------------------------------
-def _body(ctx: Ctx) -> dict[str, Any]:
+WRITE_KEYS = {"records", "fields", "typecast", "returnFieldsByFieldId"}
+
+
+def _body(ctx: Ctx, allowed: set[str] = WRITE_KEYS) -> dict[str, Any]:
     body = ctx.body
     ensure(isinstance(body, dict), "Invalid request: the body must be a JSON object")
-    return body  # type: ignore[return-value]
+    assert isinstance(body, dict)
+    check_keys(body, allowed)
+    for flag in ("typecast", "returnFieldsByFieldId"):
+        ensure(isinstance(body.get(flag, False), bool), f"Invalid request: '{flag}' must be true or false")
+    check_query(ctx.request.query_params, set())
+    return body
 
 
 def _batch(body: dict[str, Any], *, need_id: bool) -> tuple[list[dict[str, Any]], bool]:
@@ -134,7 +143,8 @@ def _batch(body: dict[str, Any], *, need_id: bool) -> tuple[list[dict[str, Any]]
         ensure("fields" in body, "Invalid request: give 'records' or 'fields'")
         records, single = [body], True
     for r in records:
-        ensure(isinstance(r.get("fields", {}), dict), "Invalid request: 'fields' must be an object")
+        check_keys(r, {"id", "fields"}, "a record")
+        ensure(isinstance(r.get("fields"), dict), "Invalid request: every record needs a 'fields' object")
         if need_id:
             ensure(isinstance(r.get("id"), str), "Invalid request: every record needs an 'id'")
     return records, single
@@ -185,7 +195,7 @@ def _merge_filter(ref: TableRef, ctx: Ctx, merge: list[str], fields: dict[str, A
     conds = []
     for key, name in names.items():
         if key not in given:
-            raise invalid_request(f'Invalid request: every record must include the merge field "{name}"')
+            raise invalid_request(f'Invalid request: every record must include the field to merge on "{name}"')
         value = fields_in(ref, {key: given[key]}, typecast=typecast, people=ctx.people)[key]
         conds.append({key: {"eq": value}})
     return {"and": conds}
@@ -194,6 +204,8 @@ def _merge_filter(ref: TableRef, ctx: Ctx, merge: list[str], fields: dict[str, A
 def _upsert(ctx: Ctx, ref: TableRef, records: list[dict[str, Any]], body: dict[str, Any], replace: bool) -> tuple[int, Any]:
     spec = body["performUpsert"]
     merge = spec.get("fieldsToMergeOn") if isinstance(spec, dict) else None
+    ensure(isinstance(spec, dict) and set(spec) == {"fieldsToMergeOn"},
+           "Invalid request: performUpsert takes only fieldsToMergeOn")
     ensure(isinstance(merge, list) and 1 <= len(merge) <= 3 and all(isinstance(m, str) for m in merge),
            "Invalid request: performUpsert.fieldsToMergeOn must list 1 to 3 field names")
     for name in merge:
@@ -230,12 +242,13 @@ def _upsert(ctx: Ctx, ref: TableRef, records: list[dict[str, Any]], body: dict[s
 def update(ctx: Ctx) -> tuple[int, Any]:
     """PATCH/PUT /v0/{base}/{table}[/{recordId}]: update 1–10 records; PUT clears unspecified fields."""
     ref = _ref(ctx)
-    body = _body(ctx)
+    body = _body(ctx, WRITE_KEYS | {"performUpsert"})
     replace = ctx.request.method == "PUT"
     record_id = ctx.param("record")
     try:
         if record_id:
-            ensure(isinstance(body.get("fields"), dict), "Invalid request: 'fields' must be an object")
+            ensure(isinstance(body.get("fields"), dict) and "records" not in body,
+                   "Invalid request: 'fields' must be an object")
             with ctx.ws.storage.transaction():
                 rec = _update_one(ctx, ref, record_id, body["fields"], replace=replace, typecast=_typecast(body))
             return 200, _out(ctx, ref, rec, body)
@@ -257,6 +270,7 @@ def delete(ctx: Ctx) -> tuple[int, Any]:
     ref = _ref(ctx)
     record_id = ctx.param("record")
     query = ctx.request.query_params
+    check_query(query, set() if record_id else {"records[]", "records"})
     ids = [record_id] if record_id else query.getlist("records[]") + query.getlist("records")
     ensure(1 <= len(ids) <= MAX_BATCH, f"Invalid request: give 1 to {MAX_BATCH} records to delete")
     try:

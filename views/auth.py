@@ -12,7 +12,8 @@ attempts for one username within 15 minutes refuse that username for 15 minutes
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -20,8 +21,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.auth import digest, new_secret, verify_password
 from views.web import (
-    LANG_COOKIE, LOCALES, SESSION_COOKIE, check_csrf, current_actor, get_ws, is_secure, now_text,
-    render, safe_next, session, signer, translator,
+    LANG_COOKIE,
+    LOCALES,
+    SESSION_COOKIE,
+    check_csrf,
+    current_actor,
+    get_ws,
+    is_secure,
+    now_text,
+    render,
+    safe_next,
+    session,
+    signer,
+    translator,
 )
 
 SESSION_HOURS = 12
@@ -59,7 +71,7 @@ class SecurityHeadersMiddleware:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def locked_minutes(request: Request, who: str) -> int:
@@ -96,7 +108,7 @@ def start_session(request: Request, person: str, response: Response) -> None:
         conn.execute("DELETE FROM _gb_sessions WHERE expires_at <= ?", (now_text(ws),))
         conn.execute("INSERT INTO _gb_sessions (id_hash, person, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                      (digest(sid), person, new_secret(), now_text(ws),
-                      (now + timedelta(hours=SESSION_HOURS)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+                      (now + timedelta(hours=SESSION_HOURS)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
     response.set_cookie(SESSION_COOKIE, signer(ws).sign(sid).decode(), max_age=SESSION_HOURS * 3600,
                         httponly=True, samesite="lax", secure=is_secure(request), path="/")
 

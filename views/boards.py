@@ -250,11 +250,11 @@ async def calendar(request: Request) -> Response:
         if placed is not None:
             card = make_card(table, rec, actor, access, shown, links, time=placed[1])
             by_day.setdefault(placed[0], []).append(card)
-    days = [{"date": start + timedelta(days=i), "events": by_day.get(start + timedelta(days=i), [])}
+    days: list[dict[str, Any]] = [{"date": start + timedelta(days=i), "events": by_day.get(start + timedelta(days=i), [])}
             for i in range((end - start).days + 1)]
     for day in days:
-        day.update(today=day["date"] == today, other=mode == "month" and day["date"].month != anchor.month,
-                   week_url=week_link(day["date"]))
+        when: date = day["date"]
+        day.update(today=when == today, other=mode == "month" and when.month != anchor.month, week_url=week_link(when))
     if mode == "month":
         prev_url = month_link(anchor - timedelta(days=1))
         next_url = month_link((anchor + timedelta(days=32)).replace(day=1))

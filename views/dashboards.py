@@ -129,7 +129,8 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     if widget.field and widget.aggregate in ("sum", "avg"):
         measure = f"{measure} · {table.tdef.fields[widget.field].name}"
     group_name = table.tdef.fields[widget.group_by or ""].name
-    base = alt.Chart(alt.Data(values=values), title=widget.title, height=CHART_HEIGHT, width="container")
+    data = alt.Data(values=values)  # type: ignore[no-untyped-call]
+    base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container")
     tooltip = [alt.Tooltip("label:N", title=group_name), alt.Tooltip("value:Q", title=measure, format=",.4~f")]
     x_axis = alt.X("label:O" if widget.type in ("line", "area") else "label:N", sort=None, title=group_name)
     y_axis = alt.Y("value:Q", title=measure)

@@ -9,6 +9,8 @@ ever sees and marks their own notifications; runs and dead letters are for admin
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 from typing import Any
 
@@ -187,13 +189,9 @@ async def retry(request: Request) -> Response:
     check_csrf(request, await request.form())
     ws = get_ws(request)
     ident = int(request.path_params["id"])
-    try:
-        from automations.delivery import retry_dead  # type: ignore[import-not-found]
-    except ImportError:
-        retry_dead = None
-    if retry_dead is not None:
-        retry_dead(ws, ident)
-    else:
+    if importlib.util.find_spec("automations.delivery") is not None:
+        importlib.import_module("automations.delivery").retry_dead(ws, ident)
+    else:  # the delivery module is optional; do what its retry_dead does
         with ws.storage.transaction():
             ws.storage.conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
                                     "WHERE id = ? AND status = 'dead'", (now_text(ws), ident))

@@ -21,8 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import NotFoundError, PermissionDenied, QueryError, ValidationError
-from engine import transfer
+from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, transfer
 from engine.errors import GridbaseError
 from engine.model import ViewDef
 from engine.records import Table
@@ -231,10 +230,10 @@ async def new_record(request: Request) -> Response:
     try:
         rec = table.create(values, actor=actor)
     except ValidationError as exc:
-        if not values and not form.get("submitted"):
-            exc = ValidationError({})
-        return render(request, "new_record.html", status_code=422 if exc.errors else 200, table=table,
-                      fields=fields, values=values, errors=exc.errors)
+        # A bare "Add record" click on a table with required fields: just ask for them.
+        errors = {} if not values and not form.get("submitted") else exc.errors
+        return render(request, "new_record.html", status_code=422 if errors else 200, table=table,
+                      fields=fields, values=values, errors=errors)
     return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
 
 

@@ -16,7 +16,7 @@ import hmac
 import json
 import secrets
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -58,7 +58,7 @@ def get_ws(request: Request) -> Workspace:
 
 
 def now_text(ws: Workspace) -> str:
-    return ws.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_secure(request: Request) -> bool:
@@ -258,7 +258,7 @@ def format_time(ws: Workspace, text: str | None) -> str:
     if not text:
         return ""
     try:
-        moment = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return text
     return moment.astimezone(ws.tz).strftime("%Y-%m-%d %H:%M")

@@ -14,9 +14,9 @@ def option_names(options: dict[str, Any]) -> list[str]:
     return out
 
 
-def match_option(names: list[str], value: Any) -> str:
-    text = str(value).strip()
-    if text in names:
+def match_option(names: list[str], value: Any, exact: set[str] | None = None) -> str:
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    if text in (exact if exact is not None else names):
         return text
     folded = {n.casefold(): n for n in names}
     if text.casefold() in folded:
@@ -32,10 +32,15 @@ class SingleSelectField(FieldType):
     good = [({"options": ["待受理", "处理中"]}, "处理中", "处理中"), ({"options": [{"name": "Open", "color": "red"}]}, "open", "Open")]
     bad = [({"options": ["待受理", "处理中"]}, "已删除"), ({"options": ["a"]}, ["a", "b"])]
 
+    def __init__(self, fdef: Any, ctx: Any = None) -> None:
+        super().__init__(fdef, ctx)
+        self.names = option_names(self.options)
+        self.exact = set(self.names)
+
     def parse(self, value: Any) -> Any:
         if isinstance(value, (list, dict)):
-            raise Invalid(f"expected one of: {', '.join(option_names(self.options))}")
-        return match_option(option_names(self.options), value)
+            raise Invalid(f"expected one of: {', '.join(self.names)}")
+        return match_option(self.names, value, self.exact)
 
     def sort_sql(self, column: str) -> str:
         # Sort by the declared option order, as Airtable does.

@@ -9,7 +9,8 @@ EXEMPT = ("INVALID_FILTER_BY_FORMULA", "LIST_RECORDS_ITERATOR_NOT_AVAILABLE")
 def positive_data_acceptance_except_formula(ctx, response, case):
     if response.status_code == 422:
         try:
-            if response.json()["error"]["type"] in EXEMPT:
+            err = response.json()["error"]
+            if err["type"] in EXEMPT or "unknown record" in err["message"] or "merge on" in err["message"]:
                 return None
         except Exception:
             pass
@@ -23,20 +24,25 @@ def test_explore(api_server: Any, seeded: Any) -> None:
     with api_server.client("admin") as c:
         doc = c.get("/v0/openapi.json").json()
     schema = schemathesis.openapi.from_dict(doc)
+    schema.config.update(headers=headers, base_url=api_server.url)
     failures = {}
     for result in schema.get_all_operations():
         op = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             @given(case=op.as_strategy(generation_mode=mode))
-            @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def run(case):
                 try:
-                    case.call_and_validate(base_url=api_server.url, headers=headers, excluded_checks=[positive_data_acceptance], additional_checks=[positive_data_acceptance_except_formula])
+                    case.call_and_validate(excluded_checks=[positive_data_acceptance], additional_checks=[positive_data_acceptance_except_formula])
                 except BaseException as exc:
                     failures.setdefault((op.label, mode.value), set()).add(str(exc)[:700])
             run()
+    import re
     for k, v in failures.items():
-        print("=====", k)
-        for m in list(v)[:2]:
-            print(m)
+        codes = set()
+        for m in v:
+            for line in m.splitlines():
+                if re.match(r"^- ST\d+", line) or line.startswith("    `{") or line.startswith("[") or "Invalid component" in line or "violates" in line:
+                    codes.add(line.strip()[:160])
+        print("=====", k, sorted(codes)[:8])
     assert not failures

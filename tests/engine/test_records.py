@@ -190,7 +190,9 @@ def test_audit_log_replays_to_the_current_state(ws: Any) -> None:
                 alive[record] = action == "restore"
                 continue
             alive.setdefault(record, True)
-            if field:
+            if action == "create" and field is None:
+                state.update(json.loads(new))
+            elif field:
                 state[field] = None if new is None else json.loads(new)
         writable = [k for k, f in table.fields.items() if not f.computed]
         cols = ", ".join(f'"{k}"' for k in writable)

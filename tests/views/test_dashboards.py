@@ -10,7 +10,7 @@ from typing import Any
 import altair
 import jsonschema
 
-from tests.views.test_boards import BASE, WORKSPACE, add, bws, board_client  # noqa: F401 - fixtures
+from tests.views.test_boards import add, board_client, bws  # noqa: F401 - fixtures
 
 SCHEMA = next((Path(altair.__file__).parent / "vegalite" / "v6" / "schema").glob("vega-lite-schema.json"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.views.test_boards import bws, board_client  # noqa: F401 - fixtures
+from tests.views.test_boards import board_client, bws  # noqa: F401 - fixtures
 
 
 def notify(ws: Any, person: str, title: str, at: str, **extra: Any) -> int:

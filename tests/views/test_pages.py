@@ -198,11 +198,11 @@ def test_export_csv_and_xlsx(client_for, ws):
 def test_import_csv(client_for, ws):
     client = client_for("wang")
     csrf = token(client)
-    good = "Title,Score\nfrom csv,3\nsecond,4\n".encode()
+    good = b"Title,Score\nfrom csv,3\nsecond,4\n"
     res = client.post("/b/cases/t/cases/import", data={"csrf_token": csrf},
                       files={"file": ("in.csv", good, "text/csv")})
     assert res.status_code == 200 and "2 records added" in res.text
-    bad = "Title,Score\nok,1\nbad,99\n".encode()
+    bad = b"Title,Score\nok,1\nbad,99\n"
     res = client.post("/b/cases/t/cases/import", data={"csrf_token": csrf}, files={"file": ("in.csv", bad, "text/csv")})
     assert res.status_code == 422 and "row 3" in res.text
     assert cases(ws).count(actor="admin") == 2

@@ -1,0 +1,223 @@
+"""Actions: what an automation does, one registry entry per YAML action key.
+
+Each action is a function `(ctx, index, spec) -> result` that runs inside the run's
+transaction and returns a small JSON-able result for the run history, or raises to fail the
+step (which stops the run). Writes go through the record service with the automation as
+actor (`automation:KEY`) and the event's depth + 1, so the loop guard can see chains.
+
+- `notify`: one inbox row per person (`_gb_notifications`, unique key
+  `{run_key}:{index}:{person}`), rendered with that person's view of the record; then one
+  delivery per e-mail channel per person, and one per group channel (a bot or webhook in
+  workspace.yaml) per action.
+- `update`: set fields of the triggering record (values may be templates).
+- `create`: a record in a table of the same base; `link` names the new record's link field
+  that points back to the triggering record.
+- `webhook`: queue a signed POST of the event to a URL (the webhook channel).
+- `email`: queue an e-mail through the workspace's first e-mail channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from automations import delivery
+from automations.recipients import Recipient, directory, resolve
+from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
+from engine.errors import GridbaseError
+from engine.model import AutomationDef
+from engine.permissions import Actor, TableAccess
+from engine.plugins import channel_types
+from engine.records import utcnow_text
+from engine.registry import Registry
+
+if TYPE_CHECKING:
+    from engine.records import Table
+    from engine.workspace import Workspace
+
+
+class ActionError(GridbaseError):
+    """An action cannot be done; the message is shown in the run history."""
+
+
+@dataclass
+class RunContext:
+    """Everything an action may use: the workspace, the automation, the record, the run."""
+
+    ws: Workspace
+    base: str
+    auto: AutomationDef
+    table: Table | None
+    record_id: str | None
+    run_key: str
+    trigger: str
+    depth: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, Any] | None = None
+    _people: dict[str, Recipient] | None = None
+
+    def refresh(self) -> None:
+        self.row = load_row(self.table, self.record_id) if self.table and self.record_id else None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.engine(f"automation:{self.auto.key}")
+
+    @property
+    def link(self) -> str:
+        return record_link(self.base, self.table.key, self.record_id) if self.table else ""
+
+    def people(self) -> dict[str, Recipient]:
+        if self._people is None:
+            self._people = directory(self.ws)
+        return self._people
+
+    def variables(self, access: TableAccess | None = None) -> dict[str, Any]:
+        now = self.ws.now().astimezone(self.ws.tz)
+        return {"record": record_context(self.table, self.row, access) if self.table else {},
+                "record_id": self.record_id or "", "table": self.table.key if self.table else "",
+                "table_name": self.table.tdef.name if self.table else "", "base": self.base,
+                "link": self.link, "automation": self.auto.key, "automation_name": self.auto.name,
+                "now": now.strftime("%Y-%m-%d %H:%M"), "today": now.date().isoformat(), **self.extra}
+
+    def access_for(self, person: str) -> TableAccess | None:
+        if self.table is None:
+            return None
+        try:
+            return self.table.access(self.ws.actor(person))
+        except GridbaseError:
+            return None
+
+    def message(self, title: str, body: str, **more: Any) -> dict[str, Any]:
+        return {"title": title[:MAX_TITLE], "body": body[:MAX_BODY], "link": self.link,
+                "event": f"automation.{self.auto.key}", **more}
+
+
+Action = Callable[[RunContext, int, Any], dict[str, Any]]
+ACTIONS: Registry[Action] = Registry("action")
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    def register(func: Action) -> Action:
+        ACTIONS.register(name, func)
+        return func
+    return register
+
+
+def _text(template: Any, variables: dict[str, Any], limit: int) -> str:
+    return str(render(template or "", variables))[:limit]
+
+
+@action("notify")
+def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
+    ws = ctx.ws
+    people, _ = resolve(ws, spec.get("to"), ctx.table, ctx.row, people=ctx.people())
+    title_t, body_t = spec.get("title") or ctx.auto.name, spec.get("message") or ""
+    extra = [c for c in spec.get("channels") or [] if c != "inbox"]
+    now = utcnow_text(ws.now())
+    groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and ws.config.channels[c].type != "email"}
+    queued = 0
+    for person in people:
+        variables = ctx.variables(ctx.access_for(person.key))
+        title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
+        key = f"{ctx.run_key}:{index}:{person.key}"
+        cur = ws.storage.conn.execute(
+            "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (person.key, now, title, body, ctx.link, ctx.base, ctx.table.key if ctx.table else None, ctx.record_id, key))
+        nid = cur.lastrowid if cur.rowcount else ws.storage.conn.execute(
+            "SELECT id FROM _gb_notifications WHERE key = ?", (key,)).fetchone()[0]
+        for name in dict.fromkeys([c for c in (*person.channels, *extra) if c != "inbox"]):
+            conf = ws.config.channels.get(name)
+            if conf is None:
+                continue
+            if conf.type != "email":
+                groups[name] = None
+                continue
+            queued += delivery.queue(ws, channel=name, key=f"{key}:{name}", person=person.key, notification=nid,
+                                     message=ctx.message(title, body, recipient_name=person.name,
+                                                         recipient_email=person.email, recipient_phone=person.phone))
+    if groups:
+        variables = ctx.variables()
+        title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
+        names = ", ".join(p.name for p in people)
+        for name in groups:
+            queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
+                                     message=ctx.message(title, body, recipient_name=names))
+    return {"recipients": [p.key for p in people], "deliveries": queued}
+
+
+def _values(ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any]:
+    variables = ctx.variables()
+    return {key: render(value, variables) for key, value in spec.items()}
+
+
+@action("update")
+def update(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
+    if ctx.table is None or ctx.record_id is None:
+        raise ActionError("update needs a record, and this run has none")
+    values = _values(ctx, dict(spec))
+    ctx.table.update(ctx.record_id, values, actor=ctx.actor, depth=ctx.depth + 1)
+    ctx.refresh()
+    return {"updated": sorted(values)}
+
+
+@action("create")
+def create(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
+    target = ctx.ws.base(ctx.base).table(spec["table"])
+    values = _values(ctx, dict(spec.get("fields") or {}))
+    if spec.get("link"):
+        if ctx.record_id is None:
+            raise ActionError("create with link needs a record, and this run has none")
+        values[spec["link"]] = [ctx.record_id]
+    record = target.create(values, actor=ctx.actor, depth=ctx.depth + 1)
+    return {"created": record["id"], "table": target.key}
+
+
+@action("webhook")
+def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
+    options = {"url": spec.get("url", "")}
+    if spec.get("secret_env"):
+        options["secret_env"] = spec["secret_env"]
+    cls = channel_types().get("webhook")
+    if cls is None:
+        raise ActionError("the webhook channel is not installed")
+    problems = cls.config_errors(options)
+    if problems:
+        raise ActionError("; ".join(problems))
+    variables = ctx.variables()
+    data = {"base": ctx.base, "table": variables["table"], "record_id": ctx.record_id, "automation": ctx.auto.key,
+            "trigger": ctx.trigger, "run": ctx.run_key, "fields": variables["record"],
+            "at": ctx.ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    key = f"{ctx.run_key}:{index}:webhook"
+    queued = delivery.queue(ctx.ws, channel=f"webhook:{ctx.auto.key}", key=key,
+                            spec={"type": "webhook", "options": options},
+                            message=ctx.message(ctx.auto.name, "", data=data))
+    return {"deliveries": int(queued)}
+
+
+@action("email")
+def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
+    ws = ctx.ws
+    channel = next((c for c in ws.config.channels.values() if c.type == "email"), None)
+    if channel is None:
+        raise ActionError("no e-mail channel in workspace.yaml (add one under channels: with type: email)")
+    people, addresses = resolve(ws, spec.get("to"), ctx.table, ctx.row, people=ctx.people())
+    subject_t, body_t = spec.get("subject") or ctx.auto.name, spec.get("body") or ""
+    targets: list[tuple[str, str, str | None, dict[str, Any]]] = []
+    skipped = [p.key for p in people if not p.email]
+    for person in people:
+        if person.email:
+            targets.append((person.key, person.name, person.email, ctx.variables(ctx.access_for(person.key))))
+    shared = ctx.variables()
+    targets += [(address, "", address, shared) for address in addresses]
+    queued = 0
+    for who, name, address, variables in targets:
+        queued += delivery.queue(
+            ws, channel=channel.key, key=f"{ctx.run_key}:{index}:email:{who}",
+            person=who if "@" not in who else None,
+            message=ctx.message(_text(subject_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY),
+                                recipient_name=name, recipient_email=address))
+    return {"deliveries": queued, "skipped_no_email": skipped}

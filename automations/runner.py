@@ -1,0 +1,120 @@
+"""Running one automation once, and writing the run to its history.
+
+A *run* is one automation reacting once: to one event, one schedule tick (per record), one
+date reached, or one button press. Its *run key* names it uniquely —
+`{base}.{automation}:{event id}` for events, `…:schedule:{tick}[:{record}]`,
+`…:date:{record}:{value}`, `…:manual:{uuid}` — and `_gb_runs.run_key` is UNIQUE, so the
+same event can never run an automation twice, even across crashes.
+
+`execute` must be called inside the caller's transaction: the run row, the notifications
+and deliveries it queues and the records it writes commit together with whatever marks the
+trigger as handled (the outbox row, the fired date). Each step runs in a SAVEPOINT; a step
+that fails is rolled back and stops the run (the steps before it stay done), and the run is
+recorded as `failed` with the step's error. Statuses: ok, failed, skipped, loop_stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from automations.actions import ACTIONS, ActionError, RunContext
+from engine.errors import GridbaseError, ValidationError
+from engine.model import AutomationDef
+from engine.records import utcnow_text
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
+
+MAX_DEPTH = 5
+
+
+@dataclass
+class Start:
+    """What started a run, and what it runs on."""
+
+    trigger: str
+    run_key: str
+    table: str | None = None
+    record: str | None = None
+    event_id: int | None = None
+    depth: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+    skip: str | None = None  # a reason not to run the actions (status skipped)
+    failure: str | None = None  # an error found before the actions (status failed)
+
+
+def make_key(base: str, automation: str, suffix: str) -> str:
+    return f"{base}.{automation}:{suffix}"
+
+
+def already_ran(ws: Workspace, run_key: str) -> bool:
+    return ws.storage.conn.execute("SELECT 1 FROM _gb_runs WHERE run_key = ?", (run_key,)).fetchone() is not None
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, person-readable account of why a step failed."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{k}: {v}" if not v.startswith(k) else v for k, v in exc.errors.items()) or str(exc)
+    if isinstance(exc, GridbaseError | ActionError):
+        return str(exc)
+    from jinja2 import TemplateError
+
+    if isinstance(exc, TemplateError):
+        return f"template error: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _steps(ctx: RunContext, auto: AutomationDef) -> tuple[list[dict[str, Any]], str | None]:
+    conn = ctx.ws.storage.conn
+    steps: list[dict[str, Any]] = []
+    for index, (kind, spec) in enumerate(auto.actions):
+        func = ACTIONS.get(kind)
+        conn.execute("SAVEPOINT gb_step")
+        try:
+            if func is None:
+                raise ActionError(f"unknown action '{kind}'")
+            result = func(ctx, index, spec or {})
+        except Exception as exc:  # any failure stops the run and is reported
+            conn.execute("ROLLBACK TO gb_step")
+            conn.execute("RELEASE gb_step")
+            message = describe(exc)
+            steps.append({"action": kind, "ok": False, "error": message})
+            return steps, f"step {index + 1} ({kind}): {message}"
+        conn.execute("RELEASE gb_step")
+        steps.append({"action": kind, "ok": True, **result})
+    return steps, None
+
+
+def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict[str, Any]:
+    """Run `auto` for `start` inside the current transaction; return the run as stored."""
+    began = time.perf_counter()
+    started_at = utcnow_text(ws.now())
+    table = ws.base(base).table(start.table) if start.table else None
+    ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
+                     start.depth, dict(start.extra))
+    steps: list[dict[str, Any]] = []
+    if start.failure:
+        status, error = "failed", start.failure
+    elif start.skip:
+        status, error = "skipped", start.skip
+    elif start.depth >= MAX_DEPTH:
+        status, error = "loop_stopped", (f"stopped: this change was made by a chain of {start.depth} automation "
+                                         f"steps (limit {MAX_DEPTH}); check for automations that trigger each other")
+    else:
+        ctx.refresh()
+        steps, error = _steps(ctx, auto)
+        status = "failed" if error else "ok"
+    duration = round((time.perf_counter() - began) * 1000, 3)
+    run = {"automation": auto.key, "base": base, "trigger": start.trigger, "record": start.record,
+           "event_id": start.event_id, "started_at": started_at, "duration_ms": duration, "status": status,
+           "steps": steps, "error": error, "run_key": start.run_key}
+    cur = ws.storage.conn.execute(
+        "INSERT INTO _gb_runs (automation, base, trigger, record, event_id, started_at, duration_ms, status, steps, "
+        "error, run_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (auto.key, base, start.trigger, start.record, start.event_id, started_at, duration, status,
+         json.dumps(steps, ensure_ascii=False, default=str), error, start.run_key))
+    run["id"] = cur.lastrowid
+    return run

@@ -1,0 +1,240 @@
+"""Time triggers: cron schedules and dates reached, run by APScheduler and by `tick`.
+
+- `schedule: "0 9 * * 1"` (+ optional `table`, `filter`): at each cron tick in the workspace
+  time zone, run once, or once per matching record when a table is given (templates then
+  also get `count`, the number of matching records). The last tick handled is kept in
+  `_gb_fired` (`schedule:{base}.{automation}`); a tick missed while the server was down runs
+  once when it starts (several missed ticks run once, for the latest).
+- `date: TABLE, field: F, offset: -3d, at: "09:00"`: fire for a record when its F (a date
+  at `at` local time, default 00:00; or a datetime) plus the offset is reached. Each (record,
+  F value) fires once (`_gb_fired` key `{base}.{automation}:{record}:{value}`), so moving the
+  date arms it again. A moment is caught if it falls between the previous check and now
+  (checks run every minute, and at start for the downtime); a moment that had already
+  passed when the record was created or its date was set does not fire.
+
+The first check of a new automation only notes the time: nothing fires for the past. The
+`if` condition applies to records (a schedule without a table ignores it). `tick(ws, now)`
+does every check at once and is what tests drive with a controlled clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from automations.runner import Start, already_ran, execute, make_key
+from engine.model import AutomationDef
+from engine.permissions import Actor
+from engine.records import utcnow_text
+
+if TYPE_CHECKING:
+    from engine.records import Table
+    from engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+OFFSET = re.compile(r"^(-?)(\d+)([dhm])$")
+WINDOWS = [timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=367),
+           timedelta(days=3700)]
+
+
+def parse_offset(text: str | None) -> timedelta:
+    """`-3d`, `1d`, `-2h`, `30m` as a timedelta (negative = before)."""
+    match = OFFSET.match(str(text or "0d").strip())
+    if match is None:
+        raise ValueError(f"offset '{text}' is not understood; write e.g. -3d, 1d, -2h")
+    amount = int(match.group(2)) * (-1 if match.group(1) else 1)
+    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[match.group(3)]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _mark(ws: Workspace, key: str) -> datetime | None:
+    row = ws.storage.conn.execute("SELECT at FROM _gb_fired WHERE key = ?", (key,)).fetchone()
+    return _parse(row[0]) if row else None
+
+
+def _set_mark(ws: Workspace, key: str, moment: datetime) -> None:
+    ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_fired (key, at) VALUES (?, ?)", (key, _stamp(moment)))
+
+
+def _next_after(trigger: CronTrigger, moment: datetime) -> datetime | None:
+    return trigger.get_next_fire_time(moment, moment + timedelta(days=1))  # type: ignore[no-any-return]
+
+
+def latest_tick(trigger: CronTrigger, last: datetime, now: datetime) -> datetime | None:
+    """The latest cron tick in (last, now], or None; fast even after a long downtime."""
+    for window in WINDOWS:
+        start = max(last, now - window)
+        due = _next_after(trigger, start)
+        if due is not None and due <= now:
+            while True:
+                following = _next_after(trigger, due)
+                if following is None or following > now:
+                    return due
+                due = following
+        if start == last:
+            return None
+    return None
+
+
+def _records(table: Table, flt: Any, condition: Any) -> list[str]:
+    where, params = table.compile_filter({"and": [flt or {}, condition or {}]}, Actor.engine())
+    rows = table.ws.storage.conn.execute(
+        f"SELECT _id FROM {table.sql} WHERE _deleted_at IS NULL AND {where} ORDER BY _rowid", params).fetchall()
+    return [r[0] for r in rows]
+
+
+def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
+    """Run `auto` once for the latest cron tick not yet handled; return the number of runs."""
+    trigger = CronTrigger.from_crontab(str(auto.when["schedule"]), timezone=ws.tz)
+    mark = f"schedule:{base}.{auto.key}"
+    runs = 0
+    with ws.storage.transaction():
+        last = _mark(ws, mark)
+        if last is None:
+            _set_mark(ws, mark, now)
+            return 0
+        due = latest_tick(trigger, last, now)
+        if due is None:
+            return 0
+        _set_mark(ws, mark, due)
+        tick = _stamp(due)
+        table_key = auto.when.get("table")
+        if not table_key:
+            key = make_key(base, auto.key, f"schedule:{tick}")
+            if not already_ran(ws, key):
+                execute(ws, base, auto, Start("schedule", key))
+                runs += 1
+            return runs
+        table = ws.base(base).table(table_key)
+        ids = _records(table, auto.when.get("filter"), auto.condition)
+        for rid in ids:
+            key = make_key(base, auto.key, f"schedule:{tick}:{rid}")
+            if not already_ran(ws, key):
+                execute(ws, base, auto, Start("schedule", key, table.key, rid, extra={"count": len(ids)}))
+                runs += 1
+    return runs
+
+
+def _date_bounds(kind: str, at: time, offset: timedelta, last: datetime, now: datetime, ws: Workspace) -> tuple[str, str]:
+    """Stored values of F whose moment may fall in [last, now] (a superset, checked exactly later)."""
+    if kind == "datetime":
+        return _stamp(last - offset), _stamp(now - offset)
+    low = (last - offset).astimezone(ws.tz)
+    high = (now - offset).astimezone(ws.tz)
+    first = low.date() if low.time() <= at else low.date() + timedelta(days=1)
+    final = high.date() if high.time() >= at else high.date() - timedelta(days=1)
+    return first.isoformat(), final.isoformat()
+
+
+def date_moment(value: str, kind: str, at: time, offset: timedelta, ws: Workspace) -> datetime:
+    """When a date trigger fires for a stored value."""
+    if kind == "datetime":
+        return _parse(value) + offset
+    return datetime.combine(date.fromisoformat(value[:10]), at, tzinfo=ws.tz) + offset
+
+
+def fire_dates(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
+    """Run `auto` for each record whose date moment fell since the last check; return runs."""
+    when = auto.when
+    table = ws.base(base).table(when["date"])
+    fkey = when["field"]
+    kind = "datetime" if table.fields[fkey].kind == "datetime" else "date"
+    offset = parse_offset(when.get("offset"))
+    hour, minute = (int(x) for x in str(when.get("at") or "00:00").split(":"))
+    at = time(hour, minute)
+    mark = f"dates:{base}.{auto.key}"
+    runs = 0
+    with ws.storage.transaction() as conn:
+        last = _mark(ws, mark)
+        _set_mark(ws, mark, max(now, last) if last else now)
+        if last is None or now < last:
+            return 0
+        low, high = _date_bounds(kind, at, offset, last, now, ws)
+        where, params = table.compile_filter(auto.condition or {}, Actor.engine())
+        col = f'"{fkey}"'
+        rows = conn.execute(f"SELECT _id, {col} FROM {table.sql} WHERE _deleted_at IS NULL AND {col} IS NOT NULL "
+                            f"AND {col} >= ? AND {col} <= ? AND {where} ORDER BY {col}, _rowid",
+                            [low, high + ("\uffff" if kind == "date" else "")] + params).fetchall()
+        for rid, value in rows:
+            if not last <= date_moment(str(value), kind, at, offset, ws) <= now:
+                continue
+            fired = conn.execute("INSERT OR IGNORE INTO _gb_fired (key, at) VALUES (?, ?)",
+                                 (f"{base}.{auto.key}:{rid}:{value}", utcnow_text(now)))
+            if not fired.rowcount:
+                continue
+            execute(ws, base, auto, Start("date", make_key(base, auto.key, f"date:{rid}:{value}"), table.key, rid))
+            runs += 1
+    return runs
+
+
+def tick(ws: Workspace, now: datetime | None = None) -> int:
+    """Check every schedule and date automation once; return the number of runs."""
+    now = now or ws.now()
+    runs = 0
+    for bdef in ws.config.bases.values():
+        for auto in bdef.automations.values():
+            if not auto.enabled or auto.trigger not in ("schedule", "date"):
+                continue
+            try:
+                fire = fire_schedule if auto.trigger == "schedule" else fire_dates
+                runs += fire(ws, bdef.key, auto, now)
+            except Exception:  # one broken automation must not stop the others
+                log.exception("automation %s.%s: time check failed", bdef.key, auto.key)
+    return runs
+
+
+class Scheduler:
+    """APScheduler in the workspace time zone: one cron job per schedule, a minutely check."""
+
+    def __init__(self, ws: Workspace, *, on_run: Callable[[], None] | None = None) -> None:
+        self.ws = ws
+        self.on_run = on_run
+        self._aps = BackgroundScheduler(timezone=ws.tz)
+
+    def start(self) -> None:
+        """Catch up what was missed while stopped (once), then start the timers."""
+        self._check()
+        for bdef in self.ws.config.bases.values():
+            for auto in bdef.automations.values():
+                if auto.enabled and auto.trigger == "schedule":
+                    try:
+                        trigger = CronTrigger.from_crontab(str(auto.when["schedule"]), timezone=self.ws.tz)
+                    except ValueError as exc:
+                        log.error("automation %s.%s: bad schedule: %s", bdef.key, auto.key, exc)
+                        continue
+                    self._aps.add_job(self._fire, trigger, args=[bdef.key, auto], id=f"{bdef.key}.{auto.key}",
+                                      coalesce=True, max_instances=1, misfire_grace_time=120)
+        self._aps.add_job(self._check, CronTrigger(second=0, timezone=self.ws.tz), id="gridbase-minutely",
+                          coalesce=True, max_instances=1, misfire_grace_time=120)
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=True)
+
+    def _done(self, runs: int) -> None:
+        if runs and self.on_run is not None:
+            self.on_run()
+
+    def _check(self) -> None:
+        self._done(tick(self.ws))
+
+    def _fire(self, base: str, auto: AutomationDef) -> None:
+        try:
+            self._done(fire_schedule(self.ws, base, auto, self.ws.now()))
+        except Exception:
+            log.exception("automation %s.%s: scheduled run failed", base, auto.key)

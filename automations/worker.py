@@ -1,0 +1,162 @@
+"""The outbox worker: turns record events into automation runs, and runs the delivery queue.
+
+Every write appends an event to `_gb_outbox` in its own transaction (see engine.records).
+`process_pending` takes unprocessed events in id order; for each it matches every enabled
+automation of the event's base, checks its `if`, executes the run, and marks the event
+processed — all in one transaction, so a crash either leaves the event pending (and nothing
+of its runs written) or done (and everything written). Run keys are unique, so even two
+workers cannot run an automation twice for one event.
+
+`start(ws)` runs this in a background thread for the server: woken at once by
+`ws.listeners` when a write happens, and every second anyway (for deliveries waiting out a
+backoff, and for writes by other processes). It also starts the scheduler. `stop()` ends both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from automations import delivery
+from automations.runner import MAX_DEPTH, Start, already_ran, describe, execute, make_key
+from automations.templates import load_row
+from automations.triggers import EVENT_COLUMNS, Event, condition_holds, event_matches
+from engine.errors import GridbaseError
+from engine.records import utcnow_text
+
+if TYPE_CHECKING:
+    from automations.scheduler import Scheduler
+    from engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 100
+
+
+def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None:
+    """The Start of `auto` for `event`, or None when its trigger or condition says no."""
+    start = Start(auto.trigger, key, event.table, event.record, event.id, event.depth)
+    try:
+        if not event_matches(ws, auto, event):
+            return None
+        table = ws.base(event.base).table(event.table)
+        if event.depth < MAX_DEPTH and event.record and load_row(table, event.record) is None:
+            start.skip = "the record was deleted before the automation ran"
+        elif not condition_holds(table, event.record, auto.condition):
+            return None
+    except GridbaseError as exc:
+        start.failure = f"trigger or condition: {describe(exc)}"
+    return start
+
+
+def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:
+    """Run every automation `event` triggers and mark it processed; return the runs."""
+    runs: list[dict[str, Any]] = []
+    with ws.storage.transaction() as conn:
+        state = conn.execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event.id,)).fetchone()
+        if state is None or state[0] is not None:
+            return runs  # another worker got here first
+        bdef = ws.config.bases.get(event.base)
+        for auto in bdef.automations.values() if bdef else []:
+            if not auto.enabled:
+                continue
+            key = make_key(event.base, auto.key, str(event.id))
+            if already_ran(ws, key):
+                continue
+            start = _start_for(ws, auto, event, key)
+            if start is not None:
+                runs.append(execute(ws, event.base, auto, start))
+        conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (utcnow_text(ws.now()), event.id))
+    return runs
+
+
+def process_pending(ws: Workspace, *, limit: int | None = None) -> int:
+    """Process pending outbox events in id order (at most `limit`); return how many."""
+    done = 0
+    last = 0
+    while limit is None or done < limit:
+        with ws.storage.reading() as conn:
+            row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM _gb_outbox WHERE processed_at IS NULL AND id > ? "
+                               "ORDER BY id LIMIT 1", (last,)).fetchone()
+        if row is None:
+            break
+        event = Event.from_row(row)
+        last = event.id
+        process_event(ws, event)
+        done += 1
+    return done
+
+
+class Service:
+    """The background worker thread and the scheduler of one workspace."""
+
+    def __init__(self, ws: Workspace, *, poll: float = POLL_SECONDS, scheduler: bool = True) -> None:
+        self.ws = ws
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gridbase-automations", daemon=True)
+        self._scheduler: Scheduler | None = None
+        self._with_scheduler = scheduler
+
+    def wake(self, _event_id: int = 0) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        delivery.recover_sending(self.ws)
+        self.ws.listeners.append(self.wake)
+        if self._with_scheduler:
+            from automations.scheduler import Scheduler
+
+            self._scheduler = Scheduler(self.ws, on_run=self.wake)
+            self._scheduler.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.wake in self.ws.listeners:
+            self.ws.listeners.remove(self.wake)
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            busy = False
+            try:
+                busy = process_pending(self.ws, limit=BATCH) >= BATCH
+                delivery.deliver_due(self.ws)
+            except Exception:  # keep the worker alive; the event stays pending and is retried
+                log.exception("automation worker pass failed")
+            if not busy:
+                self._wake.wait(self.poll)
+
+
+_services: list[Service] = []
+
+
+def start(ws: Workspace, *, poll: float = POLL_SECONDS, scheduler: bool = True) -> Service:
+    """Start the worker thread (and the scheduler) for `ws`; missed schedule ticks run now."""
+    service = Service(ws, poll=poll, scheduler=scheduler)
+    service.start()
+    _services.append(service)
+    return service
+
+
+def stop(service: Service | None = None) -> None:
+    """Stop `service`, or every service started by `start`."""
+    for item in [service] if service is not None else list(_services):
+        item.stop()
+        if item in _services:
+            _services.remove(item)
+
+
+def nudge(ws: Workspace) -> None:
+    """Wake the worker of `ws` (after a manual run queued deliveries)."""
+    for item in _services:
+        if item.ws is ws:
+            item.wake()

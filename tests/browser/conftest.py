@@ -1,0 +1,92 @@
+"""A real server for browser tests: uvicorn in a thread on 127.0.0.1 and a free port.
+
+The workspace is the small `cases` base of the web tests, with a few records. The whole
+folder is skipped, with the reason, when Debian's chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Workspace
+from tests.conftest import write_workspace
+from tests.views.conftest import BASE, WORKSPACE
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import uvicorn
+
+    from gridbase.app import create_app
+
+    tmp = tmp_path_factory.mktemp("browser")
+    root = write_workspace(tmp / "ws", {"cases": BASE}, WORKSPACE)
+    ws = Workspace.open(root, db=tmp / "browser.db")
+    ws.apply()
+    table = ws.base("cases").table("cases")
+    for title, status, score in (("Broken chair", "Open", 5), ("Cold water", "Doing", 1), ("Door squeaks", "Open", 7),
+                                 ("Fixed lamp", "Done", 9)):
+        table.create({"title": title, "status": status, "score": score, "phone": "13800001111"}, actor="admin")
+    port = free_port()
+    config = uvicorn.Config(create_app(ws, automations=False), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "ws": ws}
+    srv.should_exit = True
+    thread.join(timeout=10)
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Watch:
+    """Console errors, page errors and every request host seen by one page."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("request", lambda req: self.hosts.add(req.url.split("/")[2] if "://" in req.url else req.url))
+
+
+@pytest.fixture
+def shots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
