@@ -56,10 +56,15 @@ class RunContext:
     depth: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
     _people: dict[str, Recipient] | None = None
 
     def refresh(self) -> None:
+        """Load the record; the first time, as the triggering change left it (`overrides`)."""
         self.row = load_row(self.table, self.record_id) if self.table and self.record_id else None
+        if self.row is not None and self.overrides:
+            self.row.update(self.overrides)
+        self.overrides = {}
 
     @property
     def actor(self) -> Actor:

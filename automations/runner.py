@@ -42,6 +42,7 @@ class Start:
     event_id: int | None = None
     depth: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # the event's new values, over the current row
     skip: str | None = None  # a reason not to run the actions (status skipped)
     failure: str | None = None  # an error found before the actions (status failed)
 
@@ -94,7 +95,7 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     started_at = utcnow_text(ws.now())
     table = ws.base(base).table(start.table) if start.table else None
     ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
-                     start.depth, dict(start.extra))
+                     start.depth, dict(start.extra), overrides=dict(start.overrides))
     steps: list[dict[str, Any]] = []
     if start.failure:
         status, error = "failed", start.failure

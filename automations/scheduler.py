@@ -53,6 +53,36 @@ def parse_offset(text: str | None) -> timedelta:
     return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[match.group(3)]
 
 
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _day_names(field: str) -> str:
+    """Crontab day-of-week numbers (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday."""
+    parts = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span.isdigit():
+            span = DAYS[int(span)]
+        elif "-" in span and all(x.isdigit() for x in span.split("-", 1)):
+            low, high = (int(x) for x in span.split("-", 1))
+            if high == 7 and low > 0:
+                parts.append(f"{DAYS[low]}-sat" + (f"/{step}" if step else ""))
+                span = "sun"
+            else:
+                span = f"{DAYS[low]}-{DAYS[high]}"
+        parts.append(span + (f"/{step}" if step else ""))
+    return ",".join(parts)
+
+
+def cron(expr: str, tz: Any) -> CronTrigger:
+    """A CronTrigger for a standard five-field crontab line, in time zone `tz`."""
+    fields = str(expr).split()
+    if len(fields) != 5:
+        raise ValueError(f"schedule '{expr}' needs five fields: minute hour day month weekday")
+    fields[4] = _day_names(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -99,7 +129,7 @@ def _records(table: Table, flt: Any, condition: Any) -> list[str]:
 
 def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
     """Run `auto` once for the latest cron tick not yet handled; return the number of runs."""
-    trigger = CronTrigger.from_crontab(str(auto.when["schedule"]), timezone=ws.tz)
+    trigger = cron(str(auto.when["schedule"]), ws.tz)
     mark = f"schedule:{base}.{auto.key}"
     runs = 0
     with ws.storage.transaction():
@@ -212,7 +242,7 @@ class Scheduler:
             for auto in bdef.automations.values():
                 if auto.enabled and auto.trigger == "schedule":
                     try:
-                        trigger = CronTrigger.from_crontab(str(auto.when["schedule"]), timezone=self.ws.tz)
+                        trigger = cron(str(auto.when["schedule"]), self.ws.tz)
                     except ValueError as exc:
                         log.error("automation %s.%s: bad schedule: %s", bdef.key, auto.key, exc)
                         continue

@@ -127,8 +127,7 @@ def _came_to_match(table: Table, event: Event, flt: Any) -> bool:
     if event.record is None:
         return False
     changes = event.changes
-    after = {k: v[1] for k, v in changes.items() if k in table.fields}
-    if not row_matches(table, event.record, flt, after):
+    if not row_matches(table, event.record, flt, after_values(table, event)):
         return False
     if event.kind == "created":
         return True
@@ -156,10 +155,16 @@ def event_matches(ws: Workspace, auto: AutomationDef, event: Event) -> bool:
     return _came_to_match(table, event, when.get("filter"))
 
 
-def condition_holds(table: Table | None, record_id: str | None, condition: Any) -> bool:
-    """The automation's `if`: true when absent, false when the record is gone."""
+def after_values(table: Table, event: Event) -> dict[str, Any]:
+    """The columns this event changed, with their new values (the record as it left it)."""
+    return {k: v[1] for k, v in event.changes.items() if k in table.fields}
+
+
+def condition_holds(table: Table | None, record_id: str | None, condition: Any,
+                    overrides: dict[str, Any] | None = None) -> bool:
+    """The automation's `if` (on the row with `overrides`): true when absent, false without a record."""
     if not condition:
         return True
     if table is None or record_id is None:
         return False
-    return row_matches(table, record_id, condition)
+    return row_matches(table, record_id, condition, overrides)

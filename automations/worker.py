@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from automations import delivery
 from automations.runner import MAX_DEPTH, Start, already_ran, describe, execute, make_key
 from automations.templates import load_row
-from automations.triggers import EVENT_COLUMNS, Event, condition_holds, event_matches
+from automations.triggers import EVENT_COLUMNS, Event, after_values, condition_holds, event_matches
 from engine.errors import GridbaseError
 from engine.records import utcnow_text
 
@@ -42,9 +42,10 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
         if not event_matches(ws, auto, event):
             return None
         table = ws.base(event.base).table(event.table)
+        start.overrides = after_values(table, event)
         if event.depth < MAX_DEPTH and event.record and load_row(table, event.record) is None:
             start.skip = "the record was deleted before the automation ran"
-        elif not condition_holds(table, event.record, auto.condition):
+        elif not condition_holds(table, event.record, auto.condition, start.overrides):
             return None
     except GridbaseError as exc:
         start.failure = f"trigger or condition: {describe(exc)}"

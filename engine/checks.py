@@ -27,6 +27,7 @@ FILTER_OPS_BY_KIND = {
 FILTER_OPS_BY_KIND["datetime"] = FILTER_OPS_BY_KIND["date"]
 ALL_OPS = set().union(*FILTER_OPS_BY_KIND.values())
 VARIABLES = {"$me", "$today", "$now", "$my_department"}
+KEY = re.compile(r"^[^\W\d_]\w*$")
 RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|role|person):(?P<key>.+))$")
 
 
@@ -88,6 +89,11 @@ class BaseChecker:
         self.src.error(path, message, hint, key=key, doc=DOCS)
 
     def run(self) -> None:
+        for tkey, table in self.base.tables.items():
+            for key, path in [(tkey, ("tables", tkey))] + [(f, ("tables", tkey, "fields", f)) for f in table.fields]:
+                if not KEY.match(key):
+                    self.err(path, f"'{key}' is not a valid key", "keys start with a letter and hold letters, digits and _",
+                             key=True)
         types = field_types()
         for tkey, table in self.base.tables.items():
             for fkey, fdef in list(table.fields.items()):

@@ -131,8 +131,9 @@ def report_schema_error(src: Source, err: SchemaError) -> None:
         src.error(path, f"{where}: {err.message}", doc=DOCS)
         return
     if err.validator == "pattern":
-        src.error(path, f"{where}: '{err.instance}' is not a valid key",
-                  "keys start with a letter and hold letters, digits and _", key=True, doc=DOCS)
+        examples = err.schema.get("examples", []) if isinstance(err.schema, dict) else []
+        hint = f"for example: {', '.join(map(str, examples[:3]))}" if examples else ""
+        src.error(path, f"{where}: '{err.instance}' is not in the expected form", hint, doc=DOCS)
         return
     if err.validator == "propertyNames":
         src.error(path, f"{where}: invalid key ({err.message})", key=True, doc=DOCS)

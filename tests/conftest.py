@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
 from engine import Workspace
-
-ROOT = Path(__file__).resolve().parent.parent
-DENTAL = ROOT / "examples" / "dalian_dental"
-
-WORKSPACE_YAML = """\
-workspace: test
-name: Test
-timezone: Asia/Shanghai
-locale: zh-CN
-departments:
-  qc: {name: 质控部, head: boss}
-  ortho: {name: 口腔正畸中心}
-roles:
-  admin: {name: 管理员, admin: true}
-  handler: {name: 处理人}
-  viewer: {name: 只读}
-people:
-  admin: {name: 管理员, roles: [admin], department: qc, email: admin@example.org}
-  boss: {name: 王主任, roles: [handler], department: qc, email: boss@example.org}
-  li: {name: 李四, roles: [handler], department: ortho, email: li@example.org, phone: "13800001111"}
-  zhao: {name: 赵六, roles: [viewer], department: ortho}
-"""
-
-
-def write_workspace(root: Path, bases: dict[str, str], workspace: str = WORKSPACE_YAML) -> Path:
-    (root / "bases").mkdir(parents=True, exist_ok=True)
-    (root / "workspace.yaml").write_text(textwrap.dedent(workspace), encoding="utf-8")
-    for name, text in bases.items():
-        (root / "bases" / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from views.api_errors import ApiError, engine_error, invalid_request
 from views.api_values import People
 
 MAX_BODY = 2 * 1024 * 1024
+NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()  # an empty request body
 BODY_METHODS = ("POST", "PATCH", "PUT")
 
 
@@ -37,7 +38,7 @@ class Ctx:
     ws: Workspace
     actor: Actor
     person: str
-    body: Any = None
+    body: Any = NO_BODY
     people: People = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,7 +73,7 @@ async def read_json(request: Request) -> Any:
         raise invalid_request("Invalid request: the body was not received") from None
     raw = b"".join(chunks)
     if not raw.strip():
-        return None
+        return NO_BODY
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -92,7 +93,7 @@ def endpoint(handler: Handler, *, body: bool = False) -> Callable[[Request], Awa
             check_rate(request, secret)
             ws: Workspace = request.app.state.ws
             info = await run_in_threadpool(authenticate, ws, secret)
-            payload = await read_json(request) if body and request.method in BODY_METHODS else None
+            payload = await read_json(request) if body and request.method in BODY_METHODS else NO_BODY
             ctx = Ctx(request, ws, info.actor, info.person, payload)
             status, result = await run_in_threadpool(_call, handler, ctx)
         except ApiError as exc:

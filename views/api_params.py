@@ -102,7 +102,7 @@ def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
     if raw.get("view") not in (None, ""):
         ensure(isinstance(raw["view"], str), "Invalid request: 'view' must be a string")
         p.view = raw["view"]
-    cell = raw.get("cellFormat") or "json"
+    cell = raw.get("cellFormat", "json")
     ensure(cell in ("json", "string"), "Invalid request: cellFormat must be 'json' or 'string'")
     p.cell_format = str(cell)
     if raw.get("timeZone"):
@@ -136,6 +136,10 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
     ensure(isinstance(body, dict), "Invalid request: the body must be a JSON object")
     check_query(query, {"timeZone", "userLocale"})
     check_keys(body, LIST_BODY)
+    for key, value in body.items():
+        ensure(value is not None, f"Invalid request: '{key}' may not be null")
+        if key in ("timeZone", "userLocale", "cellFormat", "offset", "view", "filterByFormula"):
+            ensure(isinstance(value, str), f"Invalid request: '{key}' must be a string")
     body = {**{k: v for k, v in query.items()}, **body}
     p = ListParams()
     fields = body.get("fields")
@@ -156,9 +160,9 @@ def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     for item in items:
         name = item.get("field")
         direction = str(item.get("direction") or "asc").lower()
+        ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
         if name is None and "direction" in item and len(items) == 1:
             continue  # a direction alone: nothing to sort by
         ensure(isinstance(name, str) and name, "Invalid request: every sort needs a field")
-        ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
         out.append((str(name), direction))
     return out

@@ -14,8 +14,8 @@ from engine.errors import GridbaseError, NotFoundError, QueryError
 from engine.model import FieldDef
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
-from views.api_errors import INVALID_FORMULA, ApiError, engine_error, ensure, invalid_request, unknown_field
-from views.api_http import Ctx
+from views.api_errors import INVALID_FORMULA, INVALID_VALUE, ApiError, engine_error, ensure, invalid_request, unknown_field
+from views.api_http import NO_BODY, Ctx
 from views.api_ids import TableRef, find_table
 from views.api_params import RECORD_QUERY, ListParams, check_keys, check_query, from_body, from_query
 from views.api_values import fields_in, record_out
@@ -95,7 +95,7 @@ def list_get(ctx: Ctx) -> tuple[int, Any]:
 
 def list_post(ctx: Ctx) -> tuple[int, Any]:
     """POST /v0/{base}/{table}/listRecords: the same, parameters in the JSON body."""
-    return list_records(ctx, from_body(ctx.body if ctx.body is not None else {}, ctx.request.query_params))
+    return list_records(ctx, from_body({} if ctx.body is NO_BODY else ctx.body, ctx.request.query_params))
 
 
 def _get(ref: TableRef, ctx: Ctx, record_id: str) -> dict[str, Any]:
@@ -197,7 +197,11 @@ def _merge_filter(ref: TableRef, ctx: Ctx, merge: list[str], fields: dict[str, A
         if key not in given:
             raise invalid_request(f'Invalid request: every record must include the field to merge on "{name}"')
         value = fields_in(ref, {key: given[key]}, typecast=typecast, people=ctx.people)[key]
-        conds.append({key: {"eq": value}})
+        try:
+            stored = ref.table.fields[key].coerce(value)
+        except ValueError as exc:
+            raise ApiError(422, INVALID_VALUE, f'Field "{name}" cannot accept the provided value: {exc}') from None
+        conds.append({key: {"eq": stored}})
     return {"and": conds}
 
 
@@ -218,6 +222,7 @@ def _upsert(ctx: Ctx, ref: TableRef, records: list[dict[str, Any]], body: dict[s
     with ctx.ws.storage.transaction():
         for r in records:
             fields = r.get("fields", {})
+            ensure(isinstance(r.get("id", ""), str), "Invalid request: a record id must be a string")
             if isinstance(r.get("id"), str):
                 done.append(_update_one(ctx, ref, r["id"], fields, replace=replace, typecast=typecast))
                 updated.append(r["id"])

@@ -27,7 +27,7 @@ from engine.model import ViewDef
 from engine.records import Table
 from views import cells
 from views.files import content_disposition
-from views.web import check_csrf, get_ws, render, require_actor
+from views.web import check_csrf, get_ws, render, require_actor, view_url, visible_to
 
 PAGE_SIZE = 50
 OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
@@ -43,7 +43,7 @@ def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
     if key is None:
         return None
     vdef = table.tdef.views.get(key)
-    if vdef is None or (vdef.roles is not None and not actor.admin and not set(vdef.roles) & set(actor.roles)):
+    if vdef is None or not visible_to(vdef.roles, actor):
         raise NotFoundError(f"unknown view '{key}'")
     return vdef
 
@@ -116,6 +116,8 @@ async def table_page(request: Request) -> Response:
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
     vdef = get_view(table, request.path_params.get("view"), actor)
+    if vdef is not None and vdef.type != "grid":
+        return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
     view_key = vdef.key if vdef else ""
     allowed = filterable(table, actor)
     prefs = load_prefs(request, table, view_key, actor.key)
@@ -157,8 +159,8 @@ async def table_page(request: Request) -> Response:
         return base_url + ("?" + urlencode(params) if params else "")
 
     total = page.total or 0
-    views = [v for v in table.tdef.views.values()
-             if v.roles is None or actor.admin or set(v.roles) & set(actor.roles)]
+    views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)}
+             for v in table.tdef.views.values() if visible_to(v.roles, actor)]
     return render(request, "table.html", table=table, vdef=vdef, views=views, columns=columns, rows=rows,
                   total=total, offset=offset, page_size=PAGE_SIZE, search=search or "", deleted=deleted,
                   prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,

@@ -209,8 +209,7 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
             if not table.access(actor).can_read:
                 continue
             readable.add(table.key)
-            views = [{"key": v.key, "name": v.name, "type": v.type,
-                      "url": f"/b/{base.key}/t/{table.key}/v/{v.key}"}
+            views = [{"key": v.key, "name": v.name, "type": v.type, "url": view_url(base.key, table.key, v)}
                      for v in table.tdef.views.values() if visible_to(v.roles, actor)]
             tables.append({"key": table.key, "name": table.tdef.name,
                            "url": f"/b/{base.key}/t/{table.key}", "views": views})
@@ -220,6 +219,13 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
         if tables or dashboards:
             out.append({"key": base.key, "name": base.bdef.name, "tables": tables, "dashboards": dashboards})
     return out
+
+
+def view_url(base: str, table: str, vdef: Any) -> str:
+    """Where a view is shown: grids here, kanban/calendar/gallery by views.boards."""
+    if vdef.type in ("kanban", "calendar", "gallery"):
+        return f"/b/{base}/t/{table}/{vdef.type}/{vdef.key}"
+    return f"/b/{base}/t/{table}/v/{vdef.key}"
 
 
 def visible_to(roles: list[str] | None, actor: Actor) -> bool:

@@ -1,5 +1,6 @@
 from typing import Any
 import schemathesis
+from hypothesis.errors import Unsatisfiable
 from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -36,12 +37,17 @@ def test_explore(api_server: Any, seeded: Any) -> None:
                     case.call_and_validate(excluded_checks=[positive_data_acceptance], additional_checks=[positive_data_acceptance_except_formula])
                 except BaseException as exc:
                     failures.setdefault((op.label, mode.value), set()).add(str(exc)[:700])
-            run()
+            try:
+                run()
+            except Unsatisfiable:
+                pass
     import re
     for k, v in failures.items():
         codes = set()
         for m in v:
             for line in m.splitlines():
+                if "ST108" in m:
+                    codes.add(m[:1500])
                 if re.match(r"^- ST\d+", line) or line.startswith("    `{") or line.startswith("[") or "Invalid component" in line or "violates" in line:
                     codes.add(line.strip()[:160])
         print("=====", k, sorted(codes)[:8])

@@ -7,9 +7,14 @@ import email
 import json
 import socket
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from engine import Workspace
 
 
 class Hook:
@@ -79,3 +84,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class Env:
+    """A test workspace with its receivers and a settable clock."""
+
+    hook: Hook
+    mail: Mailbox
+    smtp_port: int
+    make: Callable[..., Workspace]
+    now: list[datetime] = field(default_factory=lambda: [datetime(2026, 3, 2, 1, 0, tzinfo=UTC)])
+
+    def set_now(self, moment: datetime) -> None:
+        self.now[0] = moment

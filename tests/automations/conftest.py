@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from automation_servers import Hook, Mailbox, free_port
+from automation_servers import Env, Hook, Mailbox, free_port
 
 from engine import Workspace
 
@@ -69,20 +67,6 @@ roles:
     followups: {access: read}
 automations:
 """
-
-
-@dataclass
-class Env:
-    """A test workspace with its receivers and a settable clock."""
-
-    hook: Hook
-    mail: Mailbox
-    smtp_port: int
-    make: Callable[..., Workspace]
-    now: list[datetime] = field(default_factory=lambda: [datetime(2026, 3, 2, 1, 0, tzinfo=UTC)])
-
-    def set_now(self, moment: datetime) -> None:
-        self.now[0] = moment
 
 
 @pytest.fixture

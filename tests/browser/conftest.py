@@ -81,7 +81,12 @@ class Watch:
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
         self.hosts: set[str] = set()
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        self.failed: list[tuple[int, str]] = []
+        # A 4xx answer (e.g. the 422 of a refused cell edit) is logged by Chromium as a console
+        # error without its URL; those are kept apart in `failed` so tests can check them.
+        page.on("console", lambda msg: self.errors.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+        page.on("response", lambda res: self.failed.append((res.status, res.url)) if res.status >= 400 else None)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("request", lambda req: self.hosts.add(req.url.split("/")[2] if "://" in req.url else req.url))
 

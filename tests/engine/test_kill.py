@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, write_workspace
+from tests_support import ROOT, write_workspace
 
 BASE = """\
 base: log

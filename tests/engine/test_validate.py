@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DENTAL, WORKSPACE_YAML, write_workspace
+from tests_support import DENTAL, WORKSPACE_YAML, write_workspace
 
 from gridbase.cli import main
 

@@ -1,0 +1,175 @@
+"""Every action does what it says; a failed step stops the run; the loop guard holds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+from automation_servers import Env
+
+from automations import deliver_due, list_runs, process_pending
+from engine import Workspace
+
+
+def inbox(ws: Workspace) -> list[tuple[str, str, str]]:
+    return [tuple(r) for r in ws.storage.conn.execute("SELECT person, title, body FROM _gb_notifications ORDER BY id")]
+
+
+def test_notify_reaches_field_dept_role_and_person(env: Env) -> None:
+    ws = env.make("""
+        everyone:
+          when: {created: tickets}
+          do:
+            - notify:
+                to: ["{owner}", "{watchers}", "dept:ortho", "role:handler", "person:admin"]
+                title: "新工单：{{ record.title }}"
+                message: "电话 {{ record.phone }}，负责人 {{ record.owner }}，链接 {{ link }}"
+    """)
+    rec = ws.base("desk").table("tickets").create(
+        {"title": "甲", "owner": "li", "watchers": ["boss", "li"], "phone": "13800001111"}, actor="admin")
+    process_pending(ws)
+    rows = {person: (title, body) for person, title, body in inbox(ws)}
+    # li: owner; boss: watcher; zhao: sub-department of ortho; admin: person. Each once.
+    assert sorted(rows) == ["admin", "boss", "li", "zhao"]
+    link = f"/b/desk/t/tickets/r/{rec['id']}"
+    assert rows["admin"] == ("新工单：甲", f"电话 13800001111，负责人 李四，链接 {link}")
+    # li's role masks the phone: the notification does not tell li more than the record page.
+    assert rows["li"][1].startswith("电话 138****1111，")
+    # zhao's role cannot read the table: no field values reach zhao.
+    assert rows["zhao"][1] == f"电话 ，负责人 ，链接 {link}"
+
+
+def test_notify_delivers_to_personal_email_channel(env: Env) -> None:
+    ws = env.make("""
+        tell_owner:
+          when: {updated: tickets, fields: [owner]}
+          do: [{notify: {to: "{owner}", title: "工单分派给您：{{ record.title }}", message: "请处理"}}]
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "牙齿疼痛投诉"}, actor="admin")
+    t.update(rec["id"], {"owner": "li"}, actor="admin")
+    process_pending(ws)
+    assert deliver_due(ws) == 1
+    assert deliver_due(ws) == 0
+    [message] = env.mail.messages
+    assert message["Subject"] == "工单分派给您：牙齿疼痛投诉"
+    assert message["To"].addresses[0].addr_spec == "li@example.org"
+    assert "请处理" in message.get_content()
+
+
+def test_notify_extra_group_channel_once_per_action(env: Env) -> None:
+    ws = env.make("""
+        tell_qc:
+          when: {created: tickets}
+          do: [{notify: {to: "dept:qc", title: "新：{{ record.title }}", channels: [hook]}}]
+    """)
+    ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
+    process_pending(ws)
+    deliver_due(ws)
+    assert len(env.hook.requests) == 1  # one group message, not one per person
+    body = env.hook.json()
+    assert body["title"] == "新：甲" and body["recipient"]["name"] in ("管理员, 王主任", "王主任, 管理员")
+
+
+def test_update_and_create_linked_back(env: Env) -> None:
+    ws = env.make("""
+        triage:
+          when: {created: tickets}
+          if: {severity: 严重}
+          do:
+            - update: {status: 处理中, note: "自动受理：{{ record.title }}", n: "{{ record.n|int + 1 }}"}
+            - create: {table: followups, fields: {title: "跟进：{{ record.title }}（{{ record.status }}）"}, link: ticket}
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "甲", "severity": "严重", "n": 4}, actor="admin")
+    t.create({"title": "乙", "severity": "一般"}, actor="admin")
+    process_pending(ws)
+    got = t.get(rec["id"], actor="admin")["fields"]
+    assert (got["status"], got["note"], got["n"]) == ("处理中", "自动受理：甲", 5)
+    [follow] = ws.base("desk").table("followups").query(actor="admin").records
+    assert follow["fields"] == {"title": "跟进：甲（处理中）", "ticket": [rec["id"]]}
+    audit = ws.storage.conn.execute("SELECT DISTINCT actor FROM _gb_audit WHERE record = ?", (rec["id"],)).fetchall()
+    assert ("automation:triage",) in audit
+    depth = ws.storage.conn.execute("SELECT max(depth) FROM _gb_outbox").fetchone()[0]
+    assert depth == 1
+
+
+def test_webhook_is_signed_and_sent_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESK_HOOK_SECRET", "s3cret-for-tests")
+    ws = env.make(f"""
+        push:
+          when: {{created: tickets}}
+          do: [{{webhook: {{url: "{env.hook.url('/desk')}", secret_env: DESK_HOOK_SECRET}}}}]
+    """)
+    rec = ws.base("desk").table("tickets").create({"title": "甲", "owner": "li"}, actor="admin")
+    process_pending(ws)
+    assert deliver_due(ws) == 1 and deliver_due(ws) == 0
+    [request] = env.hook.requests
+    expected = "sha256=" + hmac.new(b"s3cret-for-tests", request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["X-Gridbase-Signature"] == expected
+    data = env.hook.json()["data"]
+    assert data["record_id"] == rec["id"] and data["fields"]["owner"] == "李四" and data["automation"] == "push"
+    assert request["headers"]["Idempotency-Key"].startswith("desk.push:")
+
+
+def test_email_action_with_chinese_subject(env: Env) -> None:
+    ws = env.make("""
+        mail_owner:
+          when: {created: tickets}
+          do: [{email: {to: ["{owner}", "person:boss"], subject: "投诉待处理：{{ record.title }}", body: "请于三日内处理。"}}]
+    """)
+    ws.base("desk").table("tickets").create({"title": "候诊时间过长", "owner": "li"}, actor="admin")
+    process_pending(ws)
+    assert deliver_due(ws) == 2
+    assert sorted(m["To"].addresses[0].addr_spec for m in env.mail.messages) == ["boss@example.org", "li@example.org"]
+    assert {m["Subject"] for m in env.mail.messages} == {"投诉待处理：候诊时间过长"}
+    assert inbox(ws) == []  # e-mail actions do not write the inbox
+
+
+def test_failed_step_stops_the_run_and_is_reported(env: Env) -> None:
+    ws = env.make("""
+        broken:
+          when: {created: tickets}
+          do:
+            - update: {note: 第一步完成}
+            - update: {n: "不是数字"}
+            - notify: {to: "person:boss", title: 不应送达}
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "甲"}, actor="admin")
+    process_pending(ws)
+    [run] = list_runs(ws, automation="broken")
+    assert run["status"] == "failed"
+    assert run["error"].startswith("step 2 (update): ")
+    assert [s["ok"] for s in run["steps"]] == [True, False]
+    assert t.get(rec["id"], actor="admin")["fields"]["note"] == "第一步完成"
+    assert inbox(ws) == []
+
+
+def test_template_sandbox_refuses_attribute_tricks(env: Env) -> None:
+    ws = env.make("""
+        sneaky:
+          when: {created: tickets}
+          do: [{notify: {to: "person:boss", title: "{{ record.__class__.__mro__[1].__subclasses__() }}"}}]
+    """)
+    ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
+    process_pending(ws)
+    [run] = list_runs(ws)
+    assert run["status"] == "failed" and "template error" in run["error"]
+
+
+def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
+    ws = env.make("""
+        bump:
+          when: {updated: tickets, fields: [n]}
+          do: [{update: {n: "{{ record.n|int + 1 }}"}}]
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "甲", "n": 0}, actor="admin")
+    t.update(rec["id"], {"n": 1}, actor="admin")
+    while process_pending(ws):
+        pass
+    statuses = [r["status"] for r in reversed(list_runs(ws, automation="bump"))]
+    assert statuses == ["ok"] * 5 + ["loop_stopped"]
+    assert t.get(rec["id"], actor="admin")["fields"]["n"] == 6
