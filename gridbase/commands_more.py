@@ -8,7 +8,6 @@ import csv
 import importlib.util
 import json
 import random
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -68,8 +67,20 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--as", dest="as_user", default="system", metavar="USER")
     p = add("backup", "Copy the database with SQLite's online backup API (consistent while serving).")
     p.add_argument("--to", required=True, metavar="FILE")
+    p.add_argument("--encrypt", action="store_true", help="encrypt with the passphrase in the --key-env variable")
+    p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
+                   help="environment variable holding the backup passphrase (default GRIDBASE_BACKUP_KEY)")
     p = add("restore", "Replace the database with a backup file (the server must be stopped).")
     p.add_argument("--from", dest="source", required=True, metavar="FILE")
+    p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
+                   help="environment variable holding the passphrase of an encrypted backup")
+    p = add("runs", "Show the automation run history, newest first.")
+    p.add_argument("--automation", metavar="KEY", help="only this automation (key)")
+    p.add_argument("--base", metavar="KEY", help="only automations of this base")
+    p.add_argument("--status", choices=["ok", "failed", "skipped", "loop_stopped"])
+    p.add_argument("--record", metavar="ID", help="only runs about this record")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--format", choices=["text", "json"], default="text")
 
 
 def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
@@ -319,48 +330,26 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _db_path(args: argparse.Namespace) -> Path:
+    """The database file of DIR (or --db), without loading the YAML."""
+    return Path(args.db) if getattr(args, "db", None) else Path(args.dir) / "data" / "gridbase.db"
+
+
 @command("backup")
 def cmd_backup(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    target = Path(args.to)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".partial")
-    dest = sqlite3.connect(tmp)
-    try:
-        ws.storage.conn.backup(dest, pages=1024)
-    finally:
-        dest.close()
-    check = sqlite3.connect(tmp)
-    ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-    check.close()
-    if ok != "ok":
-        tmp.unlink()
-        raise GridbaseError(f"backup failed its integrity check: {ok}")
-    tmp.replace(target)
-    out(f"backup written to {target} ({target.stat().st_size} bytes, integrity ok)")
+    from gridbase import backup
+
+    passphrase = backup.passphrase_from_env(args.key_env) if args.encrypt else None
+    result = backup.backup(_db_path(args), args.to, encrypt_key=passphrase)
+    kind = "encrypted backup" if result.encrypted else "backup"
+    out(f"{kind} written to {result.path} ({result.size} bytes, integrity ok)")
     return 0
 
 
 @command("restore")
 def cmd_restore(args: argparse.Namespace) -> int:
-    from engine.loader import load_workspace
+    from gridbase import backup
 
-    config = load_workspace(args.dir)
-    source = Path(args.source)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise GridbaseError(f"{source} is damaged; not restoring")
-        target = Path(args.db) if args.db else Path(config.root) / "data" / "gridbase.db"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        dest = sqlite3.connect(target)
-        try:
-            src.backup(dest)
-        finally:
-            dest.close()
-    except sqlite3.DatabaseError as exc:
-        raise GridbaseError(f"{source} is not a Gridbase backup: {exc}") from None
-    finally:
-        src.close()
-    out(f"restored {target} from {source}")
+    target = backup.restore(args.source, _db_path(args), key_env=args.key_env)
+    out(f"restored {target} from {args.source}")
     return 0

@@ -119,7 +119,7 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         "fields": by_name["fields[]"], "filterByFormula": by_name["filterByFormula"],
         "returnFieldsByFieldId": {"type": "boolean"}, "cellFormat": by_name["cellFormat"],
         "timeZone": by_name["timeZone"], "userLocale": by_name["userLocale"],
-        "sort": {"type": "array", "maxItems": 3, "items": {**closed, "required": ["field"], "properties": {
+        "sort": {"type": "array", "items": {**closed, "required": ["field"], "properties": {
             "field": by_name["sort[0][field]"], "direction": by_name["sort[0][direction]"]}}}}}
     if "view" in by_name:
         list_body["properties"]["view"] = by_name["view"]

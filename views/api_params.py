@@ -159,7 +159,8 @@ def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     out = []
     for item in items:
         name = item.get("field")
-        direction = str(item.get("direction") or "asc").lower()
+        direction = item.get("direction", "asc")
+        direction = direction.lower() if isinstance(direction, str) else direction
         ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
         if name is None and "direction" in item and len(items) == 1:
             continue  # a direction alone: nothing to sort by

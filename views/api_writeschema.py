@@ -15,7 +15,7 @@ from views.api_ids import TableRef
 PHONE = "^\\+?[0-9]{5,15}$"
 URL = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}(/[A-Za-z0-9_.-]*)*$"
 EMAIL = "^[a-z0-9._-]{1,20}@[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}$"
-DATETIME = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?Z$"
+DATETIME = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?Z$"
 DATE = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"
 BIG = 1e15
 
@@ -32,11 +32,9 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
     t = fdef.type
     schema: dict[str, Any]
     if t in ("text", "long_text"):
-        schema = {"type": "string", "pattern": "\\S" if required else ""}
-        if not required:
-            schema.pop("pattern")
-        if t == "text":
-            schema["pattern"] = "^[^\\n\\r]*\\S[^\\n\\r]*$" if required else "^[^\\n\\r]*$"
+        schema = {"type": "string"}
+        if required:
+            schema["pattern"] = "\\S"
         if opts.get("max_length"):
             schema["maxLength"] = int(opts["max_length"])
     elif t in ("number", "currency", "percent"):

@@ -94,7 +94,8 @@ def test_invalid_values_name_the_field_and_write_nothing(api_server: Any) -> Non
         _error(c.get("/v0/crm/contacts", params={"pageSize": "101"}), 422, "INVALID_REQUEST_UNKNOWN")
         _error(c.get("/v0/crm/contacts", params={"offset": "garbage!"}), 422, "LIST_RECORDS_ITERATOR_NOT_AVAILABLE")
         _error(c.get("/v0/crm/contacts", params={"view": "Nope"}), 422, "VIEW_NAME_NOT_FOUND")
-        _error(c.get("/v0/crm/contacts", params={"cellFormat": "string"}), 422, "INVALID_REQUEST_UNKNOWN")
+        _error(c.get("/v0/crm/contacts", params={"cellFormat": "csv"}), 422, "INVALID_REQUEST_UNKNOWN")
+        _error(c.get("/v0/crm/contacts", params={"bogus": "1"}), 422, "INVALID_REQUEST_UNKNOWN")
     assert table.count(actor="admin") == 0
 
 

@@ -7,6 +7,7 @@ import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ class Hook:
         self.by_key: collections.Counter[str] = collections.Counter()
         self.statuses: list[int] = []
         self.default_status = 200
+        self.delay = 0.0  # seconds between recording a request and answering it
         self.lock = threading.Lock()
         hook = self
 
@@ -36,6 +38,8 @@ class Hook:
                     if 200 <= status < 300:
                         hook.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
                         hook.by_key[self.headers.get("Idempotency-Key", "")] += 1
+                if hook.delay:
+                    time.sleep(hook.delay)
                 payload = b'{"ok": true}'
                 try:
                     self.send_response(status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,7 +94,6 @@ def test_date_offsets_fire_once_each_at_nine(env: Env) -> None:
         tick(ws, at(moment))
         seen.append(list(titles(ws)))
     assert seen[1] == [] and seen[2] == ["3天：甲"]
-    assert seen[-1] == ["3天：甲", "3天：丙", "1天：甲", "1天：乙", "当天：甲", "当天：乙"][:0] + seen[-1]
     assert sorted(seen[-1]) == sorted(["3天：甲", "1天：甲", "1天：乙", "当天：甲", "当天：乙", "3天：丙"])
     # moving the date arms the reminders again, once
     t.update(a["id"], {"due": "2026-03-14"}, actor="admin")
@@ -119,9 +118,9 @@ def test_reminder_due_while_stopped_fires_once_after_start(env: Env) -> None:
     t = ws.base("desk").table("tickets")
     env.set_now(at("2026-03-01T10:00"))
     service = start(ws, poll=0.05)
-    t.create({"title": "甲", "due": "2026-03-04"}, actor="admin")
+    t.create({"title": "甲", "due": "2026-03-06"}, actor="admin")
     stop(service)
-    env.set_now(at("2026-03-03T15:00"))  # 3-day and 1-day moments passed while stopped
+    env.set_now(at("2026-03-05T15:00"))  # 3-day and 1-day moments passed while stopped
     service = start(ws, poll=0.05)
     stop(service)
     service = start(ws, poll=0.05)  # a second restart does not fire again
@@ -167,4 +166,3 @@ def test_worker_thread_is_woken_by_writes(env: Env) -> None:
         assert time.monotonic() - began < 4  # well before the 5 s poll
     finally:
         stop(service)
-    assert timedelta(0) == timedelta(0)
