@@ -61,7 +61,7 @@ def queue(ws: Workspace, *, channel: str, key: str, message: dict[str, Any], per
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds to wait after the `attempts`-th failure."""
     delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
-    return delay * (rng or random).uniform(0.8, 1.2)
+    return float(delay * (rng or random).uniform(0.8, 1.2))
 
 
 def build_channel(ws: Workspace, name: str, spec: dict[str, Any] | None) -> Channel:

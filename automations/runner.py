@@ -59,7 +59,7 @@ def describe(exc: BaseException) -> str:
     """A one-line, person-readable account of why a step failed."""
     if isinstance(exc, ValidationError):
         return "; ".join(f"{k}: {v}" if not v.startswith(k) else v for k, v in exc.errors.items()) or str(exc)
-    if isinstance(exc, GridbaseError | ActionError):
+    if isinstance(exc, GridbaseError):
         return str(exc)
     from jinja2 import TemplateError
 
@@ -97,6 +97,7 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
                      start.depth, dict(start.extra), overrides=dict(start.overrides))
     steps: list[dict[str, Any]] = []
+    error: str | None
     if start.failure:
         status, error = "failed", start.failure
     elif start.skip:

@@ -52,41 +52,78 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
     return start
 
 
+def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
+    """Run what `event` triggers and mark it processed (inside the caller's transaction)."""
+    conn = ws.storage.conn
+    state = conn.execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event.id,)).fetchone()
+    if state is None or state[0] is not None:
+        return  # another worker got here first
+    bdef = ws.config.bases.get(event.base)
+    for auto in bdef.automations.values() if bdef else []:
+        if not auto.enabled:
+            continue
+        key = make_key(event.base, auto.key, str(event.id))
+        if already_ran(ws, key):
+            continue
+        start = _start_for(ws, auto, event, key)
+        if start is not None:
+            runs.append(execute(ws, event.base, auto, start))
+    conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (utcnow_text(ws.now()), event.id))
+
+
 def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:
-    """Run every automation `event` triggers and mark it processed; return the runs."""
+    """Run every automation `event` triggers and mark it processed, in one transaction."""
     runs: list[dict[str, Any]] = []
-    with ws.storage.transaction() as conn:
-        state = conn.execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event.id,)).fetchone()
-        if state is None or state[0] is not None:
-            return runs  # another worker got here first
-        bdef = ws.config.bases.get(event.base)
-        for auto in bdef.automations.values() if bdef else []:
-            if not auto.enabled:
-                continue
-            key = make_key(event.base, auto.key, str(event.id))
-            if already_ran(ws, key):
-                continue
-            start = _start_for(ws, auto, event, key)
-            if start is not None:
-                runs.append(execute(ws, event.base, auto, start))
-        conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (utcnow_text(ws.now()), event.id))
+    with ws.storage.transaction():
+        _handle(ws, event, runs)
     return runs
 
 
-def process_pending(ws: Workspace, *, limit: int | None = None) -> int:
-    """Process pending outbox events in id order (at most `limit`); return how many."""
+def process_batch(ws: Workspace, events: list[Event]) -> list[dict[str, Any]]:
+    """Process several events in one transaction (one disk sync instead of one per event).
+
+    If anything goes wrong the batch is rolled back and each event is tried on its own, so
+    one bad event cannot hold the others back (it stays pending and is retried later).
+    """
+    runs: list[dict[str, Any]] = []
+    try:
+        with ws.storage.transaction():
+            for event in events:
+                _handle(ws, event, runs)
+        return runs
+    except Exception:
+        if len(events) == 1:
+            raise
+    runs = []
+    for event in events:
+        try:
+            runs += process_event(ws, event)
+        except Exception:
+            log.exception("outbox event %s failed; it stays pending", event.id)
+    return runs
+
+
+def process_pending(ws: Workspace, *, limit: int | None = None, batch: int = 50) -> int:
+    """Process pending outbox events in id order (at most `limit`); return how many.
+
+    Events are committed `batch` at a time; `batch=1` commits each event on its own.
+    """
     done = 0
     last = 0
     while limit is None or done < limit:
+        size = batch if limit is None else max(1, min(batch, limit - done))
         with ws.storage.reading() as conn:
-            row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM _gb_outbox WHERE processed_at IS NULL AND id > ? "
-                               "ORDER BY id LIMIT 1", (last,)).fetchone()
-        if row is None:
+            rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM _gb_outbox WHERE processed_at IS NULL AND id > ? "
+                                "ORDER BY id LIMIT ?", (last, size)).fetchall()
+        if not rows:
             break
-        event = Event.from_row(row)
-        last = event.id
-        process_event(ws, event)
-        done += 1
+        events = [Event.from_row(r) for r in rows]
+        last = events[-1].id
+        try:
+            process_batch(ws, events)
+        except Exception:
+            log.exception("outbox event %s failed; it stays pending", events[0].id)
+        done += len(events)
     return done
 
 

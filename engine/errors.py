@@ -64,3 +64,11 @@ class MigrationRefused(GridbaseError):
 
 class QueryError(GridbaseError):
     """A filter, sort or grouping names something unknown or uses a wrong operator."""
+
+
+class StorageFull(GridbaseError):
+    """The disk holding the database is full; the write was rolled back, nothing of it stored."""
+
+    def __init__(self, detail: str = "") -> None:
+        message = "the disk is full; nothing from this write was stored. Free disk space and try again"
+        super().__init__(message + (f" ({detail})" if detail else ""))

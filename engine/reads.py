@@ -186,6 +186,15 @@ class Reader:
         self._log_read(actor, [record_id], "get")
         return self.present(row, access)
 
+    def readable_by(self, record_id: str, actor: Actor | str) -> bool:
+        """Whether the record exists for the actor (no access-log entry)."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        if not access.can_read:
+            return False
+        with self.ws.storage.reading():
+            return self._fetch_row(record_id, access, actor) is not None
+
     def visible_fields(self, actor: Actor) -> list[str]:
         access = self.access(actor)
         return [k for k in self.fields if access.readable(k)]
@@ -198,10 +207,14 @@ class Reader:
         access = self.access(actor)
         if not access.can_read:
             raise NotFoundError(f"unknown table '{self.key}'")
-        visible = {k for k in self.fields if access.readable(k)}
+        readable = {k for k in self.fields if access.readable(k)}
         for key in fields or []:
-            if key not in visible:
+            if key not in readable:
                 raise QueryError(f"unknown field '{key}'")
+        visible = readable
+        # A masked field may be shown masked, but not filtered or sorted on: that would
+        # reveal what the mask hides, one probe at a time.
+        visible = {k for k in visible if not access.mask(k)}
         for item in sort or []:
             if str(item).lstrip("-+") not in visible:
                 raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
@@ -210,7 +223,7 @@ class Reader:
         with self.ws.storage.reading():
             where, params = self._where(actor, access, filter, search, visible, deleted=deleted)
             order = compile_sort(self.fields, sort)
-            wanted = ["_rowid", "_id", "_created_at"] + [q(k) for k in (fields or sorted(visible))]
+            wanted = ["_rowid", "_id", "_created_at"] + [q(k) for k in (fields or sorted(readable))]
             cols = ", ".join(c if c.startswith('"') else q(c) for c in wanted)
             cur = self.ws.storage.conn.execute(
                 f"SELECT {cols} FROM {self.sql} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
@@ -230,7 +243,7 @@ class Reader:
         access = self.access(actor)
         if not access.can_read:
             raise NotFoundError(f"unknown table '{self.key}'")
-        visible = {k for k in self.fields if access.readable(k)}
+        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
         with self.ws.storage.reading():
             where, params = self._where(actor, access, filter, None, visible)
             return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])

@@ -148,8 +148,13 @@ class Table(Reader):
             if fdef.type == "checkbox" and row.get(key) is None and not self.fields[key].computed:
                 row[key] = 0
         missing = {k: f"{f.name} is required" for k, f in self.tdef.fields.items() if f.required and is_blank(row.get(k))}
+        if form is not None:
+            for ff in form.fields:
+                if ff.required and is_blank(row.get(ff.field)) and ff.field in self.tdef.fields:
+                    missing[ff.field] = f"{ff.label or self.tdef.fields[ff.field].name} is required"
         if missing:
             raise ValidationError(missing)
+        self._check_attachments(row, {}, actor)
         now = utcnow_text(self.ws.now())
         record_id = new_record_id()
         for key, fdef in self.tdef.fields.items():
@@ -178,8 +183,7 @@ class Table(Reader):
         self._propagate(rowid, depth=0)
         return record_id
 
-    def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0,
-               check: bool = True) -> dict[str, Any]:
+    def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0) -> dict[str, Any]:
         """Change some fields of a record; return it as the actor sees it."""
         actor = self.ws.actor(actor)
         with self.ws.storage.transaction():
@@ -194,6 +198,7 @@ class Table(Reader):
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
             raise ValidationError(blanks)
+        self._check_attachments(new, old, actor)
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
@@ -222,6 +227,20 @@ class Table(Reader):
             event_changes[key] = [old.get(key), value]
         self.ws.emit(self.base.key, self.key, record_id, "updated", actor, {"changes": event_changes}, depth)
         self._propagate(rowid, depth=0)
+
+    def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
+        """Files on a record must have been uploaded, by this actor unless already there."""
+        for key, value in new.items():
+            if self.tdef.fields[key].type != "attachment" or value is None:
+                continue
+            before = {a.get("id") for a in load_json_list(old.get(key)) if isinstance(a, dict)}
+            for item in load_json_list(value):
+                att = item.get("id") if isinstance(item, dict) else None
+                if att in before:
+                    continue
+                row = self.ws.storage.conn.execute("SELECT uploaded_by FROM _gb_attachments WHERE id = ?", (att,)).fetchone()
+                if row is None or (row[0] != actor.key and not actor.system and not actor.admin):
+                    raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
 
     def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor) -> tuple[int, dict[str, Any]]:
         if not access.can_read:

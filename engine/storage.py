@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from engine.errors import StorageFull
+
 SYSTEM_COLUMNS = (
     '"_rowid" INTEGER PRIMARY KEY',
     '"_id" TEXT NOT NULL UNIQUE',
@@ -79,6 +81,11 @@ CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """True when SQLite says the disk (or the database's size limit) is full."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
 def q(name: str) -> str:
     """Quote an SQL identifier (table or column name)."""
     return '"' + name.replace('"', '""') + '"'
@@ -130,17 +137,38 @@ class Storage:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):
+                    raise StorageFull() from exc
+                raise
             self._depth = 1
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth = 0
-                self.conn.execute("ROLLBACK")
+                self._rollback()
+                if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
+                    raise StorageFull() from exc
                 raise
             else:
                 self._depth = 0
-                self.conn.execute("COMMIT")
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    self._rollback()
+                    if is_disk_full(exc):
+                        raise StorageFull() from exc
+                    raise
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open (SQLite may have rolled back already)."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error is the one worth reporting
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

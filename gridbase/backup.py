@@ -164,6 +164,8 @@ def backup(ws_or_db_path: Any, target: str | os.PathLike[str], *, encrypt_key: s
         if fh.read(16) != SQLITE_MAGIC:
             raise BackupError(f"{source} is not an SQLite database")
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*{PARTIAL}"):
+        _remove_quietly(stale)  # left by a backup to the same file that was killed
     copy = _temp_beside(target)
     sealed = _temp_beside(target) if encrypt_key is not None else None
     try:
@@ -272,13 +274,14 @@ def prune(folder: str | os.PathLike[str], *, keep_days: int | None = None, keep:
 
     A backup survives when it is one of the newest `keep` or younger than `keep_days`
     days, so a long pause in backups never deletes the last good ones; with neither limit
-    nothing is deleted. Leftover temporary files of killed backups are removed too.
+    nothing is deleted. Leftover temporary files of killed backups (`.*.partial`) are
+    removed too.
     Only files named like `gridbase-YYYYmmdd-HHMMSS.db[.enc]` are touched.
     """
     folder = Path(folder)
     now = now or datetime.now(UTC)
     deleted: list[Path] = []
-    for stale in folder.glob(f".gridbase-*{PARTIAL}"):
+    for stale in folder.glob(f".*{PARTIAL}"):
         _remove_quietly(stale)
         deleted.append(stale)
     if keep is None and keep_days is None:

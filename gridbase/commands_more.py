@@ -95,7 +95,7 @@ def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
     # Sample data is history: its creation must not fire thousands of automations.
     with ws.storage.transaction():
         ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL",
-                                (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),))
+                                (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),))
     return counts
 
 
@@ -352,4 +352,32 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     target = backup.restore(args.source, _db_path(args), key_env=args.key_env)
     out(f"restored {target} from {args.source}")
+    return 0
+
+
+@command("runs")
+def cmd_runs(args: argparse.Namespace) -> int:
+    from automations.history import list_runs
+
+    ws = open_ws(args)
+    try:
+        runs = list_runs(ws, base=args.base, automation=args.automation, status=args.status, record=args.record,
+                         limit=args.limit)
+    finally:
+        ws.close()
+    if args.format == "json":
+        out(json.dumps(runs, ensure_ascii=False, indent=1))
+        return 0
+    if not runs:
+        out("no runs")
+    for run in runs:
+        by = f" by {run['by']}" if run["by"] else ""
+        record = f" {run['record']}" if run["record"] else ""
+        out(f"{run['started_at']} {run['status']:<12} {run['base']}.{run['automation']} "
+            f"[{run['trigger']}{by}]{record} {run['duration_ms']:.0f} ms")
+        for i, step in enumerate(run["steps"], 1):
+            detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
+            out(f"    {i}. {step['action']:<8} {'ok' if step['ok'] else 'FAILED'} {detail}")
+        if run["error"] and not any(not s["ok"] for s in run["steps"]):
+            out(f"    {run['error']}")
     return 0

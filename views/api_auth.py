@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -98,7 +98,7 @@ def _expired(expires_at: str | None, now: datetime) -> bool:
     except ValueError:
         return True
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment <= now
 
 
@@ -146,6 +146,6 @@ def _touch(ws: Workspace, token_id: int, key: str) -> None:
         if key in _last_used and now - _last_used[key] < LAST_USED_EVERY:
             return
         _last_used[key] = now
-    stamp = ws.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with ws.storage.transaction():
         ws.storage.conn.execute("UPDATE _gb_tokens SET last_used_at = ? WHERE id = ?", (stamp, token_id))

@@ -72,7 +72,7 @@ async def read_json(request: Request) -> Any:
     except ClientDisconnect:
         raise invalid_request("Invalid request: the body was not received") from None
     raw = b"".join(chunks)
-    if not raw.strip():
+    if not raw:
         return NO_BODY
     try:
         return json.loads(raw)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from views.api_errors import ensure, model_not_found
-from views.api_params import check_query
 from views.api_http import Ctx
 from views.api_ids import TableRef, readable_tables, view_id
+from views.api_params import check_query
 from views.api_schema import field_meta
 
 

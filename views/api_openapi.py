@@ -7,6 +7,7 @@ with their types. Hidden tables and fields are left out: the document is per tok
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from zoneinfo import available_timezones
@@ -42,6 +43,17 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _comp(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _typecast_variants(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The body without typecast (strict values) or with `typecast: true` (values converted)."""
+    text = json.dumps(body)
+    strict = json.loads(text.replace('"typecast": {"type": "boolean"}', '"typecast": {"const": false}'))
+    loose = json.loads(text.replace('"typecast": {"type": "boolean"}', '"typecast": {"const": true}')
+                       .replace(f'{name}Create"', f'{name}CreateTypecast"').replace(f'{name}Update"', f'{name}UpdateTypecast"'))
+    for variant in loose.get("oneOf", [loose]):
+        variant["required"] = [*variant.get("required", []), "typecast"]
+    return {"oneOf": [strict, loose]}
 
 
 def _schema_name(ref: TableRef) -> str:
@@ -83,7 +95,8 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
 
     for key in ref.readable:
         value = value_schema(ref, key)
-        loose = value if value.get("type") == "string" else {"anyOf": [value, {"type": "string"}]}
+        plain = set(value) <= {"type", "description"} and value.get("type") == "string"
+        loose = value if plain else {"anyOf": [value, {"type": "string"}]}  # cellFormat=string gives text
         schemas[f"{name}Fields"]["properties"][ref.table.tdef.fields[key].name] = loose
     schemas[f"{name}Record"] = {"type": "object", "required": ["id", "createdTime", "fields"], "properties": {
         "id": RECORD_ID, "createdTime": {"type": "string", "format": "date-time"}, "fields": _comp(f"{name}Fields")}}
@@ -112,6 +125,10 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
     if mergeable:
         update_body = {"oneOf": [update_body, upsert_body]}
     one_body = {**closed, "required": ["fields"], "properties": {"fields": _comp(f"{name}Update"), **write}}
+    for kind, fields in (("Create", create_fields), ("Update", update_fields)):
+        schemas[f"{name}{kind}Typecast"] = {**fields, "properties": {
+            n: {"description": f"{n}: any value typecast can convert"} for n in fields["properties"]}}
+    create_body, update_body, one_body = (_typecast_variants(b, name) for b in (create_body, update_body, one_body))
     deleted = {"type": "object", "required": ["id", "deleted"], "properties": {"id": RECORD_ID, "deleted": {"type": "boolean"}}}
     by_name = {p["name"]: p["schema"] for p in _list_params(ref)}
     list_body = {**closed, "properties": {

@@ -91,7 +91,7 @@ def _zone(name: Any) -> ZoneInfo:
 def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
     if "pageSize" in raw:
         p.page_size = _int(raw["pageSize"], "pageSize", 1, MAX_PAGE_SIZE)
-    if raw.get("maxRecords") not in (None, ""):
+    if "maxRecords" in raw:
         p.max_records = _int(raw["maxRecords"], "maxRecords", 1)
     if raw.get("offset") not in (None, ""):
         ensure(isinstance(raw["offset"], str), "Invalid request: 'offset' must be a string")
@@ -99,13 +99,13 @@ def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
     if raw.get("filterByFormula") not in (None, ""):
         ensure(isinstance(raw["filterByFormula"], str), "Invalid request: 'filterByFormula' must be a string")
         p.formula = raw["filterByFormula"]
-    if raw.get("view") not in (None, ""):
+    if "view" in raw:
         ensure(isinstance(raw["view"], str), "Invalid request: 'view' must be a string")
         p.view = raw["view"]
     cell = raw.get("cellFormat", "json")
     ensure(cell in ("json", "string"), "Invalid request: cellFormat must be 'json' or 'string'")
     p.cell_format = str(cell)
-    if raw.get("timeZone"):
+    if "timeZone" in raw:
         p.time_zone = _zone(raw["timeZone"])
     if raw.get("userLocale"):
         p.user_locale = str(raw["userLocale"])

@@ -14,10 +14,25 @@ from engine.errors import GridbaseError, NotFoundError, QueryError
 from engine.model import FieldDef
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
-from views.api_errors import INVALID_FORMULA, INVALID_VALUE, ApiError, engine_error, ensure, invalid_request, unknown_field
+from views.api_errors import (
+    INVALID_FORMULA,
+    INVALID_VALUE,
+    ApiError,
+    engine_error,
+    ensure,
+    invalid_request,
+    unknown_field,
+)
 from views.api_http import NO_BODY, Ctx
 from views.api_ids import TableRef, find_table
-from views.api_params import RECORD_QUERY, ListParams, check_keys, check_query, from_body, from_query
+from views.api_params import (
+    RECORD_QUERY,
+    ListParams,
+    check_keys,
+    check_query,
+    from_body,
+    from_query,
+)
 from views.api_values import fields_in, record_out
 
 MAX_BATCH = 10
@@ -43,7 +58,7 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
     filters: list[Any] = []
     sort: list[str] = []
     keys: list[str] | None = None
-    if p.view:
+    if p.view is not None:
         vdef = ref.view(p.view)
         if vdef is None:
             raise ApiError(422, "VIEW_NAME_NOT_FOUND", f'Could not find view "{p.view}" in table')
@@ -143,7 +158,8 @@ def _batch(body: dict[str, Any], *, need_id: bool) -> tuple[list[dict[str, Any]]
         ensure("fields" in body, "Invalid request: give 'records' or 'fields'")
         records, single = [body], True
     for r in records:
-        check_keys(r, {"id", "fields"}, "a record")
+        if not single:
+            check_keys(r, {"id", "fields"}, "a record")
         ensure(isinstance(r.get("fields"), dict), "Invalid request: every record needs a 'fields' object")
         if need_id:
             ensure(isinstance(r.get("id"), str), "Invalid request: every record needs an 'id'")

@@ -11,7 +11,7 @@ option name for a select, a list for a link); with it, the engine's lenient pars
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,7 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
         return str(value)
     ftype = ref.table.tdef.fields[key].type
     if ftype in TIME_TYPES and isinstance(value, str):
-        moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if ftype in PERSON_TYPES:
         keys = value if isinstance(value, list) else [value]
@@ -127,6 +127,17 @@ def _bad(ref: TableRef, key: str, expected: str) -> ApiError:
     return ApiError(422, INVALID_VALUE, f'Field "{name}" cannot accept the provided value: expected {expected}')
 
 
+def _iso(text: str, *, date_only: bool) -> bool:
+    """True for ISO dates (YYYY-MM-DD) or ISO date-times with a time, years 1000–9999."""
+    try:
+        if date_only:
+            return len(text) == 10 and date.fromisoformat(text).year >= 1000
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return "T" in text.upper() and moment.year >= 1000
+
+
 def _strict(ref: TableRef, key: str, value: Any) -> None:
     """Without typecast: refuse values that would need converting."""
     fdef = ref.table.tdef.fields[key]
@@ -139,6 +150,10 @@ def _strict(ref: TableRef, key: str, value: Any) -> None:
         raise _bad(ref, key, "true or false")
     if ftype in TEXT_TYPES and not isinstance(value, str):
         raise _bad(ref, key, "a string")
+    if ftype == "date" and not _iso(value, date_only=True):
+        raise _bad(ref, key, "an ISO date such as 2026-11-25")
+    if ftype == "datetime" and not _iso(value, date_only=False):
+        raise _bad(ref, key, "an ISO 8601 date and time such as 2026-11-25T06:30:00.000Z")
     if ftype == "single_select" and (not isinstance(value, str) or value not in option_names(fdef.options)):
         raise _bad(ref, key, "one of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in option_names(fdef.options)))
     if ftype == "multi_select":
@@ -191,7 +206,10 @@ def fields_in(ref: TableRef, raw: Any, *, typecast: bool, people: People,
         if value is None:
             out[key] = None
         elif fdef.type in PERSON_TYPES:
-            out[key] = [people.key_for(v) for v in value] if isinstance(value, list) else people.key_for(value)
+            try:
+                out[key] = [people.key_for(v) for v in value] if isinstance(value, list) else people.key_for(value)
+            except ApiError:
+                raise _bad(ref, key, "collaborators given as {id} or {email}") from None
         elif fdef.type == "attachment":
             out[key] = _attachments(ref, key, value, load_json_list((current or {}).get(key)))
         elif fdef.type == "link" and isinstance(value, list):

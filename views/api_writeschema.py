@@ -15,8 +15,7 @@ from views.api_ids import TableRef
 PHONE = "^\\+?[0-9]{5,15}$"
 URL = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}(/[A-Za-z0-9_.-]*)*$"
 EMAIL = "^[a-z0-9._-]{1,20}@[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}$"
-DATETIME = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?Z$"
-DATE = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"
+YEAR = "^[1-9][0-9]{3}-"
 BIG = 1e15
 
 
@@ -52,9 +51,9 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
         if required:
             schema["minItems"] = 1
     elif t == "date":
-        schema = {"type": "string", "pattern": DATE}
+        schema = {"type": "string", "format": "date", "pattern": YEAR}
     elif t == "datetime":
-        schema = {"type": "string", "pattern": DATETIME}
+        schema = {"type": "string", "format": "date-time", "pattern": YEAR}
     elif t == "email":
         schema = {"type": "string", "pattern": EMAIL}
     elif t == "phone":

@@ -15,6 +15,7 @@ from engine import Actor, NotFoundError
 from engine.fields.base import load_json_list
 from engine.records import Table
 
+MAX_PERSON_OPTIONS = 20
 # field type -> app.js editor kind; types missing here are not edited in place.
 EDITOR_KINDS = {
     "text": "text", "email": "email", "url": "url", "phone": "tel", "long_text": "textarea",
@@ -111,10 +112,14 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         if fdef.type == "single_select":
             cell["options"] = [o["name"] for o in option_list(fdef.options)]
         elif fdef.type == "person":
-            if fdef.options.get("multiple"):
+            people = table.ws.config.people
+            if fdef.options.get("multiple") or len(people) > MAX_PERSON_OPTIONS:
+                # Typed names (or keys, e-mails) are resolved by the field type; a long option
+                # list repeated in every cell of a page would weigh more than the grid itself.
                 cell["kind"] = "text"
+                cell["value"] = table.display(rec, key)
             else:
-                cell["options"] = [{"value": p.key, "label": p.name} for p in table.ws.config.people.values()]
+                cell["options"] = [{"value": p.key, "label": p.name} for p in people.values()]
     return cell
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -100,7 +100,7 @@ class Server:
     def token(self, person: str, *, expires: datetime | None = None, revoked: bool = False) -> str:
         """A new API token for `person` (inserted into _gb_tokens as the CLI does)."""
         secret = new_secret("gbt_")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.ws.storage.transaction():
             self.ws.storage.conn.execute(
                 "INSERT INTO _gb_tokens (person, name, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -152,15 +152,11 @@ def api_server(make_workspace: Callable[..., Workspace]) -> Iterator[Server]:
         thread.join(timeout=10)
 
 
-def yesterday() -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=1)
-
-
 def seed(ws: Workspace, n: int, **extra: Any) -> list[str]:
     """n contacts named c0000… with ages 0..n-1 (engine insert, as `system`)."""
     table = ws.base("crm").table("contacts")
-    return table.insert_many(({"name": f"c{i:04d}", "age": i, "status": ["New", "Active", "Closed"][i % 3], **extra}
-                              for i in range(n)))
+    return table.insert_many({"name": f"c{i:04d}", "age": i, "status": ["New", "Active", "Closed"][i % 3], **extra}
+                              for i in range(n))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,9 +22,9 @@ def test_missing_bad_revoked_and_expired_tokens_are_401(api_server: Any) -> None
         _error(c.get("/v0/crm/contacts", headers={"Authorization": "Basic abc"}), 401, "AUTHENTICATION_REQUIRED")
         revoked = api_server.token("admin", revoked=True)
         _error(c.get("/v0/crm/contacts", headers={"Authorization": f"Bearer {revoked}"}), 401, "AUTHENTICATION_REQUIRED")
-        expired = api_server.token("admin", expires=datetime.now(timezone.utc) - timedelta(minutes=1))
+        expired = api_server.token("admin", expires=datetime.now(UTC) - timedelta(minutes=1))
         _error(c.get("/v0/crm/contacts", headers={"Authorization": f"Bearer {expired}"}), 401, "AUTHENTICATION_REQUIRED")
-        later = api_server.token("admin", expires=datetime.now(timezone.utc) + timedelta(days=1))
+        later = api_server.token("admin", expires=datetime.now(UTC) + timedelta(days=1))
         assert c.get("/v0/crm/contacts", headers={"Authorization": f"Bearer {later}"}).status_code == 200
 
 

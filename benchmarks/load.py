@@ -1,0 +1,348 @@
+"""Load test: many people using a running `gridbase serve` at once, and nothing lost.
+
+    .venv/bin/python benchmarks/load.py --users 50 --duration 120
+
+The script copies examples/dalian_dental to a temporary folder, applies and seeds it small,
+creates personal API tokens with `gridbase token create`, starts `gridbase serve` on a free
+port of 127.0.0.1 and runs N simulated people for D seconds. Each person signs in and loops
+over: a view page, a record page, an inline cell edit, a form submission, an API list, an
+API update and an API create. Every write the server acknowledges is recorded (record id,
+field, value). At the end it checks:
+
+- no response had a 5xx status or a body containing "database is locked";
+- every acknowledged write is in the database with its value (each person edits only its own
+  records, so the last acknowledged value is the stored one);
+- the audit log has an entry for every acknowledged write;
+- `PRAGMA integrity_check` is ok.
+
+It prints a summary (requests, p50/p99 latency, errors) and exits 1 when a check fails.
+API rate-limit answers (429) are counted, not failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DENTAL = ROOT / "examples" / "dalian_dental"
+BASE, TABLE, EDIT_FIELD = "complaints", "complaints", "result"
+FORM = "report"
+PERSON, PASSWORD = "admin", "demo1234"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+
+@dataclass
+class Ack:
+    """One write the server acknowledged."""
+
+    kind: str  # cell | api_update | api_create | form
+    record: str | None
+    value: str
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+
+
+# -- setup -------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def prepare(folder: Path, scale: float, min_records: int) -> Path:
+    """Copy the dental example, apply it, seed a little sample data, and make sure the edited
+    table has at least `min_records` records."""
+    target = folder / "dalian_dental"
+    shutil.copytree(DENTAL, target, ignore=shutil.ignore_patterns("data"))
+    sys.path.insert(0, str(ROOT))
+    from engine import Workspace
+
+    ws = Workspace.open(target)
+    try:
+        ws.apply()
+        spec = importlib.util.spec_from_file_location("gridbase_seed", target / "seed.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.seed(ws, rng=random.Random(2026), scale=scale)
+        table = ws.base(BASE).table(TABLE)
+        missing = min_records - table.count(actor="admin")
+        if missing > 0:
+            table.insert_many(({"title": f"load seed {i}"} for i in range(missing)), actor="admin")
+        with ws.storage.transaction():  # sample data is history: no automations for it
+            ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL",
+                                    (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),))
+    finally:
+        ws.close()
+    return target
+
+
+async def make_tokens(folder: Path, count: int) -> list[str]:
+    """`gridbase token create` run `count` times, concurrently."""
+
+    async def one(i: int) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gridbase", "token", str(folder), "create", PERSON, "--name", f"load{i}",
+            cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, errtext = await proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"gridbase token create failed: {errtext.decode()}")
+        return out.decode().strip().splitlines()[-1]
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder), "--port", str(port)],
+                            cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"gridbase serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            try:
+                if (await client.get(url + "/login")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("gridbase serve did not answer in time")
+
+
+def record_ids(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute(f'SELECT _id FROM "{BASE}__{TABLE}" WHERE _deleted_at IS NULL ORDER BY _rowid')]
+    finally:
+        conn.close()
+
+
+# -- one person --------------------------------------------------------------------------------
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    if not match:
+        raise RuntimeError("no CSRF token in the page")
+    return match.group(1) or match.group(2)
+
+
+async def request(client: httpx.AsyncClient, stats: Stats, kind: str, method: str, url: str, **kw: Any) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, url, **kw)
+    except httpx.HTTPError as exc:
+        stats.failures.append(f"{kind} {method} {url}: {type(exc).__name__}: {exc}")
+        return None
+    stats.latencies.append(time.perf_counter() - started)
+    stats.statuses[response.status_code] += 1
+    stats.by_kind[kind] += 1
+    if response.status_code >= 500:
+        stats.failures.append(f"{kind} {method} {url}: HTTP {response.status_code}: {response.text[:200]}")
+    if "database is locked" in response.text:
+        stats.failures.append(f"{kind} {method} {url}: 'database is locked' in the response")
+    return response
+
+
+async def person(n: int, url: str, token: str, mine: list[str], views: list[str], until: float, stats: Stats) -> None:
+    rng = random.Random(n)
+    limits = httpx.Limits(max_connections=2)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, follow_redirects=False) as web, \
+            httpx.AsyncClient(base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as api:
+        page = await request(web, stats, "login_page", "GET", "/login")
+        if page is None:
+            return
+        login = await request(web, stats, "login", "POST", "/login", data={
+            "username": PERSON, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/"})
+        if login is None or login.status_code != 303:
+            stats.failures.append(f"user {n}: sign-in failed ({login.status_code if login else 'no answer'})")
+            return
+        table_url = f"/b/{BASE}/t/{TABLE}"
+        first = await request(web, stats, "view", "GET", table_url)
+        csrf = csrf_of(first.text) if first is not None and first.status_code == 200 else ""
+        i = 0
+        while time.monotonic() < until:
+            i += 1
+            value = f"load u{n} w{i} {rng.random():.6f}"
+            step = i % 6
+            rid = mine[i % len(mine)] if mine else None
+            if step == 0:
+                view = rng.choice(views) if views else None
+                await request(web, stats, "view", "GET", table_url + (f"/v/{view}" if view else ""))
+            elif step == 1 and rid:
+                await request(web, stats, "record", "GET", f"{table_url}/r/{rid}")
+            elif step == 2 and rid:
+                r = await request(web, stats, "cell", "POST", f"{table_url}/r/{rid}/cell/{EDIT_FIELD}",
+                                  data={"value": value, "csrf_token": csrf}, headers={"HX-Request": "true"})
+                if r is not None and r.status_code == 200:
+                    stats.acks.append(Ack("cell", rid, value))
+            elif step == 3:
+                form = await request(web, stats, "form_page", "GET", f"/f/{BASE}/{FORM}")
+                if form is not None and form.status_code == 200:
+                    r = await request(web, stats, "form", "POST", f"/f/{BASE}/{FORM}", data={
+                        "title": value[:90], "category": "其他", "description": "load test " + value,
+                        "csrf_token": csrf_of(form.text)})
+                    if r is not None and r.status_code == 200:
+                        stats.acks.append(Ack("form", None, value[:90]))
+            elif step == 4:
+                await request(api, stats, "api_list", "GET", f"/v0/{BASE}/{TABLE}", params={"pageSize": 20})
+                if rid:
+                    r = await request(api, stats, "api_update", "PATCH", f"/v0/{BASE}/{TABLE}/{rid}",
+                                      json={"fields": {EDIT_FIELD: value}})
+                    if r is not None and r.status_code == 200:
+                        stats.acks.append(Ack("api_update", rid, value))
+            elif step == 5:
+                r = await request(api, stats, "api_create", "POST", f"/v0/{BASE}/{TABLE}",
+                                  json={"fields": {"title": value[:90]}})
+                if r is not None and r.status_code == 200:
+                    created = r.json().get("id")
+                    stats.acks.append(Ack("api_create", created, value[:90]))
+            await asyncio.sleep(rng.uniform(0.0, 0.05))
+
+
+# -- checks ------------------------------------------------------------------------------------
+def verify(db: Path, stats: Stats) -> list[str]:
+    problems: list[str] = []
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if integrity != "ok":
+            problems.append(f"integrity_check: {integrity}")
+        last: dict[str, str] = {}
+        for ack in stats.acks:
+            if ack.kind in ("cell", "api_update") and ack.record:
+                last[ack.record] = ack.value
+        sql_table = f'"{BASE}__{TABLE}"'
+        for rid, value in last.items():
+            row = conn.execute(f'SELECT "{EDIT_FIELD}" FROM {sql_table} WHERE _id = ?', (rid,)).fetchone()
+            if row is None or row[0] != value:
+                problems.append(f"{rid}.{EDIT_FIELD}: acknowledged {value!r}, stored {row[0] if row else None!r}")
+        for ack in stats.acks:
+            if ack.kind in ("cell", "api_update"):
+                found = conn.execute("SELECT 1 FROM _gb_audit WHERE record = ? AND field = ? AND instr(new, ?) > 0",
+                                     (ack.record, EDIT_FIELD, ack.value)).fetchone()
+            elif ack.kind == "api_create":
+                found = conn.execute(f"SELECT 1 FROM {sql_table} t JOIN _gb_audit a ON a.record = t._id AND a.action = 'create' "
+                                     "WHERE t._id = ? AND t.title = ?", (ack.record, ack.value)).fetchone()
+            else:
+                found = conn.execute(f"SELECT 1 FROM {sql_table} t JOIN _gb_audit a ON a.record = t._id AND a.action = 'create' "
+                                     "WHERE t.title = ?", (ack.value,)).fetchone()
+            if found is None:
+                problems.append(f"acknowledged {ack.kind} {ack.record or ''} {ack.value!r} is missing or not audited")
+    finally:
+        conn.close()
+    return problems
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def run(users: int, duration: float, scale: float, keep: bool) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        ws_dir = prepare(folder, scale, users * 3)
+        db = ws_dir / "data" / "gridbase.db"
+        tokens = await make_tokens(ws_dir, min(users, 10))
+        ids = record_ids(db)
+        if len(ids) < users:
+            raise SystemExit(f"only {len(ids)} records to edit for {users} users; raise --scale")
+        from engine.loader import load_workspace
+
+        views = list(load_workspace(ws_dir).bases[BASE].tables[TABLE].views)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = start_server(ws_dir, port)
+        await wait_ready(url, server)
+        stats = Stats()
+        started = time.monotonic()
+        until = started + duration
+        share = len(ids) // users
+        await asyncio.gather(*(person(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20], views,
+                                      until, stats) for n in range(users)))
+        elapsed = time.monotonic() - started
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        problems = stats.failures + verify(db, stats)
+        writes = Counter(a.kind for a in stats.acks)
+        print(f"users {users}, {elapsed:.1f} s, {len(stats.latencies)} requests ({len(stats.latencies) / elapsed:.1f}/s)")
+        print(f"latency p50 {percentile(stats.latencies, 50) * 1000:.0f} ms, p99 {percentile(stats.latencies, 99) * 1000:.0f} ms, "
+              f"max {max(stats.latencies, default=0) * 1000:.0f} ms, mean {statistics.fmean(stats.latencies or [0]) * 1000:.0f} ms")
+        print("statuses: " + ", ".join(f"{k}×{v}" for k, v in sorted(stats.statuses.items())))
+        print("requests: " + ", ".join(f"{k}×{v}" for k, v in sorted(stats.by_kind.items())))
+        print("acknowledged writes: " + (", ".join(f"{k}×{v}" for k, v in sorted(writes.items())) or "none"))
+        print(json.dumps({"requests": len(stats.latencies), "acknowledged": len(stats.acks), "errors": len(problems)}))
+        if not stats.acks:
+            problems.append("no write was acknowledged")
+        if problems:
+            print(f"FAILED: {len(problems)} problem(s)")
+            for line in problems[:30]:
+                print("  " + line)
+            return 1
+        print("ok: no 5xx, no 'database is locked', every acknowledged write stored and audited, integrity ok")
+        return 0
+    finally:
+        if server is not None and server.poll() is None:
+            server.kill()
+            server.wait()
+        if keep:
+            print(f"workspace kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--users", type=int, default=50, help="concurrent simulated people (default 50)")
+    parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
+    parser.add_argument("--scale", type=float, default=0.05, help="sample data size as a fraction of the full seed")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary workspace for inspection")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(args.users, args.duration, args.scale, args.keep))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
