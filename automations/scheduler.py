@@ -250,6 +250,8 @@ class Scheduler:
                                       coalesce=True, max_instances=1, misfire_grace_time=120)
         self._aps.add_job(self._check, CronTrigger(second=0, timezone=self.ws.tz), id="gridbase-minutely",
                           coalesce=True, max_instances=1, misfire_grace_time=120)
+        self._aps.add_job(self._refresh, CronTrigger(minute="*/5", second=30, timezone=self.ws.tz), id="gridbase-clock-formulas",
+                          coalesce=True, max_instances=1, misfire_grace_time=300)
         self._aps.start()
 
     def shutdown(self) -> None:
@@ -262,6 +264,13 @@ class Scheduler:
 
     def _check(self) -> None:
         self._done(tick(self.ws))
+
+    def _refresh(self) -> None:
+        """Every five minutes: formulas that read the clock get their new values (and events)."""
+        try:
+            self._done(self.ws.refresh_time_dependent())
+        except Exception:
+            log.exception("refreshing clock-dependent formulas failed")
 
     def _fire(self, base: str, auto: AutomationDef) -> None:
         try:

@@ -149,6 +149,8 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
                 for other_rowid in sorted(rowids):
                     table._rebuild_other_side(key, other_rowid, actor)
             result.ids.extend(ids)
+    if len(result.ids) >= 1000 and transaction:
+        table.ws.storage.optimize()
     return result
 
 

@@ -237,10 +237,12 @@ class Planner:
                     self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(fkey)})")
                 self._add("add_index", f"add index on {base.key}.{table.key}.{fkey}", make_index)
         live = f"idx__{name}___live"
-        if live not in self.indexes:
-            def make_live() -> None:
-                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(live)} ON {q(name)} (_deleted_at, _rowid)")
-            self._add("add_index", f"add index on {base.key}.{table.key} live records", make_live)
+        if live in self.indexes:
+            # An index on _deleted_at made whole-table aggregates walk the table in index
+            # order (4 s instead of 0.5 s at a million rows); a plain scan is better.
+            def drop_live() -> None:
+                self.conn.execute(f"DROP INDEX IF EXISTS {q(live)}")
+            self._add("drop_index", f"drop index on {base.key}.{table.key} live records", drop_live)
 
 
 def plan(ws: Workspace) -> list[Step]:
@@ -264,4 +266,6 @@ def apply(ws: Workspace, *, allow_data_loss: bool = False) -> list[Step]:
         for bkey, tkey in todo:
             ws.base(bkey).table(tkey).recompute_all()
         ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES ('schema_applied_at', ?)", (_now(),))
+    if steps:
+        ws.storage.optimize()
     return steps

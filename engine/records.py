@@ -431,6 +431,44 @@ class Table(Reader):
                 count += 1
             last = rows[-1][0]
 
+    def time_dependent(self) -> bool:
+        """Whether a computed field of this table reads TODAY() or NOW(), directly or not."""
+        from engine import formula
+
+        return any(key in self.computer.refs and formula.uses_now(self.computer.refs[key].node)
+                   for key in self.tdef.computed_order)
+
+    def refresh_time_dependent(self, *, batch: int = 2000) -> int:
+        """Recompute computed values as the clock moves; emit `updated` events for changes.
+
+        Formulas such as `IS_BEFORE({due}, NOW())` change without any write; storing their
+        new value (and telling automations) lets views filter on them and `matches`
+        triggers fire when a record becomes overdue. Returns the number of records changed.
+        """
+        if not self.time_dependent():
+            return 0
+        changed = 0
+        last = 0
+        system = Actor.engine()
+        while True:
+            with self.ws.storage.transaction():
+                conn = self.ws.storage.conn
+                rows = conn.execute(f"SELECT _rowid, _id FROM {self.sql} WHERE _rowid > ? AND _deleted_at IS NULL "
+                                    f"ORDER BY _rowid LIMIT ?", (last, batch)).fetchall()
+                if not rows:
+                    return changed
+                for rowid, record_id in rows:
+                    old = {k: v for k, v in zip(self.tdef.computed_order, conn.execute(
+                        f"SELECT {', '.join(q(k) for k in self.tdef.computed_order)} FROM {self.sql} WHERE _rowid = ?",
+                        (rowid,)).fetchone(), strict=True)}
+                    diff = self._recompute_row(rowid, record_id, audit_into=None)
+                    if diff:
+                        changed += 1
+                        self.ws.emit(self.base.key, self.key, record_id, "updated", system,
+                                     {"changes": {k: [old.get(k), v] for k, v in diff.items()}, "clock": True}, 0)
+                        self._propagate(rowid, depth=0)
+                last = rows[-1][0]
+
     def _rebuild_column_quiet(self, key: str, rowid: int) -> None:
         conn = self.ws.storage.conn
         jname, mine, theirs, other, _ = self._junction(key)

@@ -182,6 +182,16 @@ class Storage:
     def tables(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics (bounded work, also on big tables).
+
+        Without statistics SQLite may walk a low-selectivity index and sort, which at a
+        million rows turns a 7 ms first page into 300 ms.
+        """
+        with self.lock:
+            self.conn.execute("PRAGMA analysis_limit = 100000")
+            self.conn.execute("ANALYZE")
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()

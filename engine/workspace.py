@@ -100,6 +100,10 @@ class Workspace:
     def apply(self, *, allow_data_loss: bool = False) -> list[migrate.Step]:
         return migrate.apply(self, allow_data_loss=allow_data_loss)
 
+    def refresh_time_dependent(self) -> int:
+        """Recompute TODAY()/NOW() formulas in every table (the scheduler calls this)."""
+        return sum(table.refresh_time_dependent() for base in self.bases() for table in base.tables())
+
     # -- people ------------------------------------------------------------------------
     def actor(self, who: Actor | str) -> Actor:
         """The actor for a person key; refuses unknown and disabled people."""

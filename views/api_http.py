@@ -75,9 +75,11 @@ async def read_json(request: Request) -> Any:
     if not raw:
         return NO_BODY
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(raw)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates (\ud800) cannot be stored
+    except (ValueError, UnicodeError):
         raise ApiError(422, "INVALID_REQUEST_BODY", "Could not parse the request body as JSON") from None
+    return value
 
 
 def json_response(status: int, payload: Any) -> Response:

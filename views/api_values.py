@@ -116,10 +116,10 @@ MAX_INT = 2**53
 
 
 def _too_big(value: Any) -> bool:
-    """Integers past 2**53 (which would overflow the engine's float conversion)."""
+    """Numbers past 2**53 (integers that large overflow the engine's float conversion)."""
     if isinstance(value, list):
         return any(_too_big(v) for v in value)
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_INT
 
 
 def _bad(ref: TableRef, key: str, expected: str) -> ApiError:

@@ -16,7 +16,7 @@ PHONE = "^\\+?[0-9]{5,15}$"
 URL = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}(/[A-Za-z0-9_.-]*)*$"
 EMAIL = "^[a-z0-9._-]{1,20}@[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}$"
 YEAR = "^[1-9][0-9]{3}-"
-BIG = 1e15
+BIG = 2**53
 
 
 def _people(ref: TableRef) -> list[str]:
@@ -37,7 +37,7 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
         if opts.get("max_length"):
             schema["maxLength"] = int(opts["max_length"])
     elif t in ("number", "currency", "percent"):
-        schema = {"type": "number", "minimum": float(opts.get("min", -BIG)), "maximum": float(opts.get("max", BIG))}
+        schema = {"type": "number", "minimum": opts.get("min", -BIG), "maximum": opts.get("max", BIG)}
     elif t == "duration":
         schema = {"type": "integer", "minimum": 0, "maximum": 10**9}
     elif t == "rating":

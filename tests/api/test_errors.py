@@ -109,6 +109,8 @@ def test_malformed_and_oversized_bodies(api_server: Any) -> None:
         _error(c.post("/v0/crm/contacts", json={"fields": {"Name": "x" * 20_000}}), 413, "REQUEST_TOO_LARGE")
         r = c.post("/v0/crm/contacts", content=b"\xff\xfe", headers={"Content-Type": "application/json"})
         assert r.status_code == 422
+        r = c.post("/v0/crm/contacts", content=b'{"fields": {"Name": "a\\ud800"}}', headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
         r = c.request("OPTIONS", "/v0/crm/contacts")
         assert r.status_code == 405 and "GET" in r.headers["allow"]
         _error(c.post("/v0/crm/contacts", json={"fields": {"Name": "x", "Age": 10**400}}), 422, "INVALID_VALUE_FOR_COLUMN")

@@ -228,3 +228,24 @@ def test_lookup_is_no_more_visible_than_its_source(make_workspace: Any) -> None:
     # The viewer cannot read customers at all, so neither lookup reaches them.
     seen = tickets.get(tid, actor="zhao")["fields"]
     assert "customer_phone" not in seen and "customer_name" not in seen
+
+
+def test_clock_formulas_are_refreshed_and_announced(make_workspace: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    base = BASE.replace('double: {type: formula, name: 双倍, formula: "{amount} * 2"}',
+                        'double: {type: formula, name: 双倍, formula: "{amount} * 2"}\n'
+                        "      overdue: {type: formula, name: 超时, formula: \"AND({status} != '已办结', IS_BEFORE({due}, NOW()))\"}")
+    ws = make_workspace({"desk": base})
+    start = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+    ws.clock = lambda: start
+    tickets = ws.base("desk").table("tickets")
+    rid = tickets.create({"title": "t", "received": "2026-11-20 09:00"}, actor="admin")["id"]
+    assert tickets.get(rid, actor="admin")["fields"].get("overdue") is False
+    assert tickets.count(actor="admin", filter={"overdue": True}) == 0
+    ws.clock = lambda: start + timedelta(days=4)
+    assert ws.refresh_time_dependent() == 1
+    assert tickets.count(actor="admin", filter={"overdue": True}) == 1
+    event = ws.storage.conn.execute("SELECT event, data FROM _gb_outbox ORDER BY id DESC LIMIT 1").fetchone()
+    assert event[0] == "updated" and '"overdue": [0, 1]' in event[1]
+    assert ws.refresh_time_dependent() == 0  # nothing moved since
