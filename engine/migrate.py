@@ -38,6 +38,15 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _same_number(source: Any, result: Any) -> bool:
+    """Whether a number conversion kept the value (rounding to the field's precision loses data)."""
+    try:
+        before = float(str(source).replace(",", "").strip().rstrip("%％").lstrip("¥$"))
+    except ValueError:
+        return True  # not plain numeric text (e.g. '25%' or '1:30'): the type's own reading stands
+    return result is None or abs(float(result) - before) < 1e-9 or "%" in str(source)
+
+
 def json_path(key: str) -> str:
     """A JSON path naming one object key (a parameter for SQLite's json functions)."""
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -166,9 +175,14 @@ class Planner:
                 continue
             source = old_inst.display(value) if inst.kind == "text" else old_inst.load(value)
             try:
-                converted.append((inst.coerce(source), rowid))
+                result = inst.coerce(source)
             except ValueError as exc:
                 failures.append((rowid, value, str(exc)))
+                continue
+            if inst.kind == "number" and not _same_number(source, result):
+                failures.append((rowid, value, f"{source!r} would be rounded to {result!r}"))
+                continue
+            converted.append((result, rowid))
         lossy = bool(failures)
         desc = f"change type of field {base.key}.{table.key}.{fdef.key} from {old_type} to {fdef.type}"
         if failures:

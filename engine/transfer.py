@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,8 +123,15 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
             report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
         else:
             storage.conn.execute("COMMIT")
-    except BaseException:
-        storage.conn.execute("ROLLBACK")
+    except BaseException as exc:
+        if storage.conn.in_transaction:
+            storage.conn.execute("ROLLBACK")
+        from engine.storage import is_disk_full
+
+        if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
+            from engine.errors import StorageFull
+
+            raise StorageFull() from exc
         raise
     finally:
         storage._depth = 0
