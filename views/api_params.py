@@ -158,6 +158,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
 def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     out = []
     for item in items:
+        check_keys(item, {"field", "direction"}, "a sort")
         name = item.get("field")
         direction = item.get("direction", "asc")
         direction = direction.lower() if isinstance(direction, str) else direction

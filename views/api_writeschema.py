@@ -62,7 +62,7 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
         schema = {"type": "string", "pattern": URL}
     elif t == "person":
         person = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "enum": _people(ref)}}}
-        schema = {"type": "array", "items": person, "maxItems": 3} if opts.get("multiple") else person
+        schema = {"type": "array", "items": person} if opts.get("multiple") else person
     elif t == "link":
         schema = {"type": "array", "maxItems": 10 if opts.get("multiple", True) else 1,
                   "items": {"type": "string", "pattern": "^rec[0-9A-Za-z]{14}$"}}

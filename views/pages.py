@@ -128,6 +128,12 @@ async def table_page(request: Request) -> Response:
     except ValueError:
         offset = 0
     columns = cells.columns_for(table, actor, vdef.fields if vdef else None)
+    # An ad-hoc filter from a link (a dashboard chart's bar): ?f=FIELD&op=OP&v=VALUE.
+    adhoc = None
+    f_key, f_op = request.query_params.get("f"), request.query_params.get("op", "eq")
+    if f_key in allowed and f_op in OPERATORS:
+        adhoc = {"field": f_key, "op": f_op, "value": request.query_params.get("v", "")[:500]}
+        prefs = {**prefs, "filters": list(prefs.get("filters", [])) + [adhoc]}
     flt, sort, group = effective_query(vdef, prefs, allowed)
     error = None
     try:
@@ -155,7 +161,8 @@ async def table_page(request: Request) -> Response:
     base_url = table_url(table, vdef.key if vdef else None)
 
     def link(new_offset: int) -> str:
-        params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), ("offset", new_offset)) if v}
+        extra = (("f", adhoc["field"]), ("op", adhoc["op"]), ("v", adhoc["value"])) if adhoc else ()
+        params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), *extra, ("offset", new_offset)) if v}
         return base_url + ("?" + urlencode(params) if params else "")
 
     total = page.total or 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -231,13 +232,13 @@ def test_lookup_is_no_more_visible_than_its_source(make_workspace: Any) -> None:
 
 
 def test_clock_formulas_are_refreshed_and_announced(make_workspace: Any) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     base = BASE.replace('double: {type: formula, name: 双倍, formula: "{amount} * 2"}',
                         'double: {type: formula, name: 双倍, formula: "{amount} * 2"}\n'
                         "      overdue: {type: formula, name: 超时, formula: \"AND({status} != '已办结', IS_BEFORE({due}, NOW()))\"}")
     ws = make_workspace({"desk": base})
-    start = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
     ws.clock = lambda: start
     tickets = ws.base("desk").table("tickets")
     rid = tickets.create({"title": "t", "received": "2026-11-20 09:00"}, actor="admin")["id"]
