@@ -10,6 +10,7 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,13 @@ from engine.yamlsource import Positions, YamlProblem, load_yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DOCS = "docs/yaml-reference.md"
+# The command line replaces this with a function naming the reference section of a key
+# (gridbase.docgen.anchor_for); the engine itself cannot import the front door.
+def _plain_doc(path: tuple[Any, ...], schema: str) -> str:
+    return DOCS
+
+
+DOC_ANCHOR: Callable[[tuple[Any, ...], str], str] = _plain_doc
 TRIGGERS = ("created", "updated", "matches", "form", "schedule", "date", "manual")
 
 
@@ -65,6 +73,12 @@ class Source:
 
     def error(self, path: YPath, message: str, hint: str = "", *, key: bool = False, doc: str = "") -> None:
         line, col = self.pos.of(path, key=key)
+        if doc == DOCS:
+            schema_name = "workspace" if self.rel.endswith("workspace.yaml") else "base"
+            try:
+                doc = DOC_ANCHOR(tuple(path), schema_name)
+            except Exception:  # noqa: BLE001 - a missing anchor must not hide the error itself
+                doc = DOCS
         self.issues.append(ConfigIssue(self.rel, line, col, message, hint, doc))
 
 

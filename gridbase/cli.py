@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import engine.loader
+    from gridbase import docgen
+
+    engine.loader.DOC_ANCHOR = docgen.anchor_for
     parser = build_parser()
     args = parser.parse_args(argv)
     func = COMMANDS[args.command]

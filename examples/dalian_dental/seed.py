@@ -3,7 +3,7 @@
 `seed(ws, rng=random.Random(1), scale=1.0)` fills the three bases with about 20,000 visits
 (≈8,000 patients), a few hundred complaints and follow-up calls (≈10% negative, each negative
 call with its complaint linked back) and a few dozen directives split into department tasks.
-Everything comes from `rng`, so the same seed on the same day gives the same data. No real
+Everything comes from `rng`, so the same seed on the same day (`ws.now()`) gives the same data. No real
 person's data: names are drawn from pools of common surnames and given-name characters, phones
 are random 13x numbers and ID numbers only have the right shape (Dalian area code, birth date,
 sequence and a correct check digit).
@@ -227,7 +227,9 @@ class Staff:
 def seed(ws: Any, *, rng: random.Random, scale: float = 1.0) -> dict[str, int]:
     """Fill the workspace with a year of synthetic data; return the number of rows per table."""
     tz = ZoneInfo(getattr(ws.config, "timezone", None) or "Asia/Shanghai")
-    today = datetime.now(tz).date()
+    # The workspace clock (`ws.now()`, replaceable in tests) decides "today"; plain now() otherwise.
+    now = ws.now() if callable(getattr(ws, "now", None)) else datetime.now(tz)
+    today = now.astimezone(tz).date()
     staff = Staff(ws.config.people)
     counts: dict[str, int] = {}
     patients, visits = make_patients_and_visits(rng, staff, today, scale)

@@ -1,0 +1,505 @@
+"""Gridbase side by side with its peers, on the same data, in one run.
+
+    .venv/bin/python benchmarks/run.py --rows 1000000 [--json FILE] [--quick] [--reuse]
+
+Builds a visits-like table (text, number, select, date, person and link fields; the base and
+row generator of benchmarks/bench_engine.py, plus one grid view, one signed-in form and one
+`form:` automation that notifies a person) in a fresh workspace under
+benchmarks/data/run-ROWS/, then measures:
+
+- bulk import rows/s: `Table.insert_many` vs sqlite-utils `insert_all` of the same rows;
+- grid first page (filter + sort + 50 rows): `Table.query` in process, the REST API of a real
+  `gridbase serve` subprocess, Datasette's JSON API on the same SQLite file (a `datasette
+  serve` subprocess) and hand-written SQL in sqlite3;
+- dashboard aggregates (`Table.group`): sum by a select field, weekly trend;
+- `filterByFormula` in process and over HTTP vs hand-written SQL;
+- form submissions over HTTP (signed in, automations on) from a bounded number of
+  concurrent clients: requests/s, p50, p99;
+- automation latency: from just before a form POST to the moment its notification is in
+  `_gb_notifications` (polled every 2 ms from another connection), p50/p99;
+- the server's peak RSS (VmHWM of the `gridbase serve` process) at the end.
+
+It prints `measure | Gridbase | target | peer | ratio` and writes JSON with `--json`.
+`--quick` does fewer repetitions (CI runs `--rows 10000 --quick`). `--reuse` keeps a built
+table (keyed by row count) from a previous run instead of importing again; the import
+figures are then those recorded when it was built, and the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_engine  # noqa: E402  (the lead's base, people and generator)
+from bench_engine import DOCTORS, percentile  # noqa: E402
+
+PASSWORD = "bench-pass-1234"
+BUILD_VERSION = 1  # bump when the generated data changes, so --reuse rebuilds
+GRID_FILTER = {"status": "open", "visit_date": {"gte": "2026-06-01"}}
+GRID_SORT = ["-visit_date"]
+GRID_FORMULA = "AND({status} = 'open', NOT(IS_BEFORE({visit_date}, '2026-06-01')))"
+GRID_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "status" = ? AND "visit_date" >= ? '
+            'ORDER BY "visit_date" DESC, "_rowid" LIMIT 50')
+GRID_PARAMS = ("open", "2026-06-01")
+FORMULA = "AND({amount} > 500, {status} = 'open', IS_AFTER({visit_date}, '2026-06-01'))"
+FORMULA_SQL = ('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
+               'AND "visit_date" > ?')
+FORMULA_PAGE_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
+                    'AND "visit_date" > ? ORDER BY "_rowid" LIMIT 50')
+FORMULA_PARAMS = (500, "open", "2026-06-01")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+
+# -- the data ------------------------------------------------------------------------------------
+def workspace_yaml() -> str:
+    people = "\n".join(f"  {d}: {{name: Doctor {d}, roles: [doctor]}}" for d in DOCTORS)
+    text = bench_engine.WORKSPACE % people
+    plain = "  admin: {name: Admin, roles: [admin]}"
+    assert plain in text, "bench_engine.WORKSPACE changed: update workspace_yaml()"
+    return text.replace(plain, f"  admin: {{name: Admin, roles: [admin], password: {PASSWORD}}}")
+
+
+def base_yaml() -> str:
+    """bench_engine's base, plus a grid view, a signed-in form and a form automation."""
+    doc = yaml.safe_load(bench_engine.BASE)
+    visits = doc["tables"]["visits"]
+    visits["views"] = {"open_recent": {"type": "grid", "name": "Open, recent", "filter": GRID_FILTER, "sort": GRID_SORT}}
+    visits["forms"] = {"intake": {"name": "Intake", "fields": ["title", "amount", "status", "center", "visit_date"]}}
+    doc["automations"] = {"tell_admin": {
+        "when": {"form": "intake", "table": "visits"},
+        "do": [{"notify": {"to": "person:admin", "title": "{{ record.title }}", "message": "status {{ record.status }}"}}]}}
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def generate(n: int, patients: list[str]) -> list[dict[str, Any]]:
+    """The rows of bench_engine.main(): same seed, same values."""
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(1)
+    start_day = date(2026, 1, 1)
+    return [{"title": f"visit {i}", "amount": round(rng.uniform(0, 2000), 2), "status": rng.choice(["open", "closed", "waiting"]),
+             "center": rng.choice("ABCDEF"), "visit_date": (start_day + timedelta(days=rng.randrange(330))).isoformat(),
+             "doctor": rng.choice(DOCTORS), "patient": [rng.choice(patients)]} for i in range(n)]
+
+
+def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """A fresh workspace with `rows` visits; returns the import figures."""
+    from engine import Workspace
+
+    stamp = folder / "built.json"
+    if reuse and stamp.exists():
+        built = json.loads(stamp.read_text(encoding="utf-8"))
+        if built.get("rows") == rows and built.get("version") == BUILD_VERSION and (folder / "gridbase.db").exists():
+            built["reused"] = True
+            log(f"reusing the table built earlier in {folder} (import figures recorded then)")
+            return built
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "ws" / "bases").mkdir(parents=True)
+    (folder / "ws" / "workspace.yaml").write_text(workspace_yaml(), encoding="utf-8")
+    (folder / "ws" / "bases" / "clinic.yaml").write_text(base_yaml(), encoding="utf-8")
+    ws = Workspace.open(folder / "ws", db=folder / "gridbase.db")
+    try:
+        ws.apply()
+        patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
+        t0 = time.perf_counter()
+        data = generate(rows, patients)
+        gen_s = time.perf_counter() - t0
+        log(f"generated {rows:,} rows in {gen_s:.1f} s")
+        visits = ws.base("clinic").table("visits")
+        t0 = time.perf_counter()
+        visits.insert_many(data, actor="system", batch=5000)
+        import_s = time.perf_counter() - t0
+        log(f"Gridbase insert_many: {import_s:.1f} s")
+        # The imported rows are history: no automation should run for them when the server starts.
+        with ws.storage.transaction():
+            ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = '2026-01-01T00:00:00Z' WHERE processed_at IS NULL")
+    finally:
+        ws.close()
+    import sqlite_utils
+
+    peer_db = sqlite_utils.Database(folder / "peer.db", recreate=True)
+    plain = [{**r, "patient": json.dumps(r["patient"])} for r in data]
+    t0 = time.perf_counter()
+    peer_db["visits"].insert_all(plain, batch_size=5000)
+    peer_s = time.perf_counter() - t0
+    peer_db.close()
+    (folder / "peer.db").unlink(missing_ok=True)
+    log(f"sqlite-utils insert_all: {peer_s:.1f} s")
+    built = {"rows": rows, "version": BUILD_VERSION, "import_s": import_s, "peer_s": peer_s, "reused": False}
+    stamp.write_text(json.dumps(built), encoding="utf-8")
+    return built
+
+
+# -- timing helpers ----------------------------------------------------------------------------
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def gridbase_cli(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "gridbase", *args], cwd=ROOT, env=child_env(),
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise SystemExit(f"gridbase {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url}: the server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(url, timeout=5).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer in {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmHWM", "VmRSS")):
+            name, value = line.split(":", 1)
+            out[name] = int(value.split()[0]) // 1024  # MB
+    return out
+
+
+class Tokens:
+    """API tokens used in turn, paced to stay under the API's per-token limit (5/s, burst 10)."""
+
+    def __init__(self, secrets: list[str], per_token_rate: float = 4.5) -> None:
+        self.secrets = secrets
+        self.gap = 1.0 / per_token_rate
+        self.last = [0.0] * len(secrets)
+        self.i = 0
+
+    def next(self) -> str:
+        self.i = (self.i + 1) % len(self.secrets)
+        wait = self.last[self.i] + self.gap - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.last[self.i] = time.monotonic()
+        return self.secrets[self.i]
+
+
+# -- form load and automation latency -------------------------------------------------------
+class InboxWatcher(threading.Thread):
+    """Polls _gb_notifications every 2 ms from its own connection; first time each title is seen."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__(daemon=True)
+        self.conn = sqlite3.connect(db, check_same_thread=False)
+        self.last = self.conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_notifications").fetchone()[0]
+        self.seen: dict[str, float] = {}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            rows = self.conn.execute("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,)).fetchall()
+            now = time.perf_counter()
+            for rid, title in rows:
+                self.seen.setdefault(title, now)
+                self.last = rid
+            time.sleep(0.002)
+        self.conn.close()
+
+
+async def form_load(url: str, clients: int, duration: float, watcher: InboxWatcher) -> dict[str, Any]:
+    """`clients` signed-in people posting the form back to back for `duration` seconds."""
+    latencies: list[float] = []
+    started: dict[str, float] = {}
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+
+    async def client(n: int, until: float) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) as web:
+            page = await web.get("/login")
+            match = CSRF.search(page.text)
+            login = await web.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/",
+                                                   "csrf_token": (match.group(1) or match.group(2)) if match else ""})
+            if login.status_code != 303:
+                errors.append(f"client {n}: sign-in answered {login.status_code}")
+                return
+            form = await web.get("/f/clinic/intake")
+            match = CSRF.search(form.text)
+            csrf = (match.group(1) or match.group(2)) if match else ""
+            i = 0
+            while time.perf_counter() < until:
+                i += 1
+                title = f"form c{n} #{i} {time.perf_counter_ns()}"
+                t0 = time.perf_counter()
+                started[title] = t0
+                r = await web.post("/f/clinic/intake", data={"title": title, "amount": "123.45", "status": "open",
+                                                              "center": "A", "visit_date": "2026-06-15", "csrf_token": csrf})
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                if r.status_code != 200:
+                    started.pop(title, None)
+                    if len(errors) < 5:
+                        errors.append(f"form POST answered {r.status_code}: {r.text[:200]}")
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n, began + duration) for n in range(clients)))
+    elapsed = time.perf_counter() - began
+    # Let the worker catch up (bounded), then compute write -> inbox latencies.
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline and any(t not in watcher.seen for t in started):
+        await asyncio.sleep(0.05)
+    inbox = [(watcher.seen[t] - t0) * 1000 for t, t0 in started.items() if t in watcher.seen]
+    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "latencies": latencies, "statuses": statuses,
+            "errors": errors, "inbox": inbox, "missing_notifications": len(started) - len(inbox)}
+
+
+# -- the run -------------------------------------------------------------------------------------
+class Report:
+    def __init__(self) -> None:
+        self.results: list[dict[str, Any]] = []
+
+    def add(self, measure: str, value: float | None, unit: str, target: str, ok: bool | None,
+            peer: float | None = None, peer_name: str = "", note: str = "") -> None:
+        ratio = value / peer if value is not None and peer else None
+        self.results.append({"measure": measure, "value": None if value is None else round(value, 2), "unit": unit,
+                             "target": target, "met": ok, "peer": None if peer is None else round(peer, 2),
+                             "peer_name": peer_name, "ratio": None if ratio is None else round(ratio, 2), "note": note})
+
+    def print(self) -> None:
+        w = max(len(r["measure"]) for r in self.results)
+        print(f"\n{'measure':<{w}} | {'Gridbase':>16} | {'target':>12} | {'peer':>12} | {'ratio':>6} | peer")
+        print("-" * (w + 80))
+        for r in self.results:
+            value = "n/a" if r["value"] is None else f"{r['value']:,.1f} {r['unit']}"
+            flag = {True: " ok", False: " MISS", None: ""}[r["met"]]
+            peer = "" if r["peer"] is None else f"{r['peer']:,.1f}"
+            ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            print(f"{r['measure']:<{w}} | {value:>16} | {r['target'] + flag:>12} | {peer:>12} | {ratio:>6} | {r['peer_name']}"
+                  + (f"  [{r['note']}]" if r["note"] else ""))
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one linear script
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--json", type=Path, metavar="FILE")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
+    parser.add_argument("--reuse", action="store_true", help="reuse a table built earlier with the same --rows")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent form clients (default 8)")
+    parser.add_argument("--form-seconds", type=float, default=None, help="form load duration (default 15, quick 3)")
+    args = parser.parse_args(argv)
+    run_began = time.perf_counter()
+    reps = 10 if args.quick else 40
+    agg_reps = 3 if args.quick else 7
+    form_seconds = args.form_seconds if args.form_seconds is not None else (3.0 if args.quick else 15.0)
+
+    def log(text: str) -> None:
+        print(f"[{time.perf_counter() - run_began:6.1f} s] {text}", flush=True)
+
+    folder = ROOT / "benchmarks" / "data" / f"run-{args.rows}"
+    log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
+    built = build(folder, args.rows, args.reuse, log)
+    db = folder / "gridbase.db"
+    rep = Report()
+    note = "recorded when the cached table was built" if built["reused"] else ""
+    rep.add("bulk import (insert_many)", args.rows / built["import_s"], "rows/s", ">= 100000",
+            args.rows / built["import_s"] >= 100_000, args.rows / built["peer_s"], "sqlite-utils insert_all", note)
+
+    # -- in process ----------------------------------------------------------------------------
+    from engine import Workspace
+
+    ws = Workspace.open(folder / "ws", db=db)
+    visits = ws.base("clinic").table("visits")
+    conn = sqlite3.connect(db)
+    hand = timed(lambda: conn.execute(GRID_SQL, GRID_PARAMS).fetchall(), reps)
+    grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps)
+    grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps)
+    rep.add("grid first page, in process p50", p50(grid), "ms", "<= 20", p50(grid) <= 20, p50(hand), "hand-written SQL")
+    rep.add("grid first page, in process p99", percentile(grid, 99), "ms", "", None, percentile(hand, 99), "hand-written SQL")
+    rep.add("grid first page + row count, in process p50", p50(grid_total), "ms", "<= 20", p50(grid_total) <= 20,
+            p50(hand), "hand-written SQL")
+    log("grid in process done")
+    by_center = timed(lambda: visits.group(actor="admin", by="center", aggregate="sum", field="amount"), agg_reps, 1)
+    hand_center = timed(lambda: conn.execute('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
+                                             'GROUP BY center').fetchall(), agg_reps, 1)
+    rep.add("dashboard sum(amount) by center p50", p50(by_center), "ms", "<= 300", p50(by_center) <= 300,
+            p50(hand_center), "hand-written SQL")
+    weekly = timed(lambda: visits.group(actor="admin", by="visit_date", bucket="week"), agg_reps, 1)
+    hand_weekly = timed(lambda: conn.execute("SELECT date(visit_date, '-6 days', 'weekday 1') AS k, count(*) FROM "
+                                             '"clinic__visits" WHERE "_deleted_at" IS NULL GROUP BY k').fetchall(), agg_reps, 1)
+    rep.add("dashboard weekly trend (count) p50", p50(weekly), "ms", "<= 300", p50(weekly) <= 300,
+            p50(hand_weekly), "hand-written SQL")
+    log("dashboards done")
+    fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1)
+    fcount_hand = timed(lambda: conn.execute(FORMULA_SQL, FORMULA_PARAMS).fetchone(), agg_reps, 1)
+    rep.add("filterByFormula count, in process p50", p50(fcount), "ms", "<= 2x SQL", p50(fcount) <= 2 * p50(fcount_hand),
+            p50(fcount_hand), "hand-written SQL")
+    fpage = timed(lambda: visits.query(actor="admin", filter={"formula": FORMULA}, limit=50, with_total=False), reps)
+    fpage_hand = timed(lambda: conn.execute(FORMULA_PAGE_SQL, FORMULA_PARAMS).fetchall(), reps)
+    rep.add("filterByFormula first page, in process p50", p50(fpage), "ms", "<= 2x SQL", p50(fpage) <= 2 * p50(fpage_hand),
+            p50(fpage_hand), "hand-written SQL")
+    ws.close()
+    log("formula in process done")
+
+    # -- over HTTP: gridbase serve and datasette serve -----------------------------------------
+    n_tokens = 3 if args.quick else 8
+    secrets = [gridbase_cli("token", str(folder / "ws"), "--db", str(db), "create", "admin", "--name", f"bench{i}")
+               .strip().splitlines()[-1] for i in range(n_tokens)]
+    log(f"{n_tokens} API tokens created")
+    gport, dport = free_port(), free_port()
+    server: subprocess.Popen[bytes] | None = None
+    datasette: subprocess.Popen[bytes] | None = None
+    watcher: InboxWatcher | None = None
+    try:
+        server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
+                                   "--port", str(gport)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+        dbin = Path(sys.executable).parent / "datasette"
+        datasette = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport), "--host", "127.0.0.1"],
+                                     cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        gurl, durl = f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{dport}"
+        wait_http(gurl + "/login", server)
+        wait_http(durl + "/-/versions.json", datasette)
+        log("servers up")
+        tokens = Tokens(secrets)
+        api = httpx.Client(base_url=gurl, timeout=60)
+        grid_params = {"filterByFormula": GRID_FORMULA, "sort[0][field]": "visit_date", "sort[0][direction]": "desc",
+                       "pageSize": "50"}
+
+        def api_get(params: dict[str, str]) -> None:
+            r = api.get("/v0/clinic/visits", params=params, headers={"Authorization": f"Bearer {tokens.next()}"})
+            if r.status_code != 200 or len(r.json()["records"]) != 50:
+                raise SystemExit(f"API answered {r.status_code}: {r.text[:300]}")
+
+        http_grid = timed(lambda: api_get(grid_params), reps, 3)
+        http_view = timed(lambda: api_get({"view": "open_recent", "pageSize": "50"}), reps, 3)
+        ds = httpx.Client(base_url=durl, timeout=60)
+        ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
+                    "_shape": "objects"}
+
+        def ds_get(params: dict[str, str]) -> None:
+            r = ds.get("/gridbase/clinic__visits.json", params=params)
+            if r.status_code != 200 or len(r.json()["rows"]) != 50:
+                raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
+
+        ds_grid = timed(lambda: ds_get(ds_query), reps, 3)
+        ds_nocount = timed(lambda: ds_get({**ds_query, "_nocount": "1"}), reps, 3)
+        rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40, <= DS",
+                p50(http_grid) <= 40 and p50(http_grid) <= p50(ds_grid), p50(ds_grid), "Datasette .json (with count)")
+        rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(ds_grid, 99),
+                "Datasette .json (with count)")
+        rep.add("grid first page, HTTP API p50 vs DS _nocount", p50(http_grid), "ms", "<= DS",
+                p50(http_grid) <= p50(ds_nocount), p50(ds_nocount), "Datasette .json _nocount=1")
+        rep.add("grid first page, HTTP API (view=) p50", p50(http_view), "ms", "<= 40", p50(http_view) <= 40,
+                p50(hand), "hand-written SQL")
+        log("grid over HTTP done")
+        fparams = {"filterByFormula": FORMULA, "pageSize": "50"}
+        http_formula = timed(lambda: api_get(fparams), reps, 3)
+        rep.add("filterByFormula first page, HTTP API p50", p50(http_formula), "ms", "<= 40", p50(http_formula) <= 40,
+                p50(fpage_hand), "hand-written SQL")
+        rep.add("filterByFormula first page, HTTP API p99", percentile(http_formula, 99), "ms", "", None,
+                percentile(fpage_hand, 99), "hand-written SQL")
+        log("formula over HTTP done")
+        api.close()
+        ds.close()
+        stop(datasette)
+        datasette = None
+
+        watcher = InboxWatcher(db)
+        watcher.start()
+        load = asyncio.run(form_load(gurl, args.clients, form_seconds, watcher))
+        watcher.halt.set()
+        if load["errors"]:
+            print("form load problems: " + "; ".join(load["errors"]))
+        rate = load["ok"] / load["elapsed_s"]
+        lat = load["latencies"] or [float("nan")]
+        rep.add(f"form submissions/s ({args.clients} clients, automations on)", rate, "req/s", ">= 300", rate >= 300,
+                note=f"{load['ok']} ok in {load['elapsed_s']:.1f} s, statuses {load['statuses']}")
+        rep.add("form submission p50", p50(lat), "ms", "", None)
+        rep.add("form submission p99", percentile(lat, 99), "ms", "<= 100", percentile(lat, 99) <= 100)
+        inbox = load["inbox"] or [float("nan")]
+        miss = f"{load['missing_notifications']} not notified within 30 s" if load["missing_notifications"] else ""
+        rep.add("write -> inbox p50 (under form load)", p50(inbox), "ms", "", None, note=miss)
+        rep.add("write -> inbox p99 (under form load)", percentile(inbox, 99), "ms", "<= 200",
+                percentile(inbox, 99) <= 200, note=miss)
+        log("forms and automations done")
+        mem = proc_status(server.pid)
+        rep.add("server peak RSS (VmHWM)", mem["VmHWM"], "MB", "<= 300", mem["VmHWM"] <= 300,
+                note=f"VmRSS now {mem['VmRSS']} MB")
+    finally:
+        if watcher is not None:
+            watcher.halt.set()
+        stop(datasette)
+        stop(server)
+        conn.close()
+    total = time.perf_counter() - run_began
+    log(f"done in {total:.0f} s")
+    rep.print()
+    load_avg = os.getloadavg()
+    print(f"\nrows {args.rows:,}; {'quick; ' if args.quick else ''}run took {total:.0f} s; "
+          f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} CPUs"
+          + ("; table reused from an earlier build" if built["reused"] else ""))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": args.rows, "quick": args.quick, "seconds": round(total, 1),
+                                         "reused_table": built["reused"], "load_average": load_avg,
+                                         "results": rep.results}, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

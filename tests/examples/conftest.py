@@ -1,0 +1,213 @@
+"""Fixtures for the Dalian dental example: a fresh copy of the workspace on a controllable
+clock, signed-in HTTP clients per person, and small helpers to read what automations did.
+
+Applying the example hashes 32 demo passwords (argon2), so it is done once per session into
+a template database that each test copies.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import shutil
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests_support import DENTAL
+
+from engine import Workspace
+from gridbase.app import create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's TestClient prefers httpx2; httpx works
+    from starlette.testclient import TestClient
+
+PASSWORD = "demo1234"
+TZ = ZoneInfo("Asia/Shanghai")
+MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+def local(*args: int) -> datetime:
+    """A moment given in Asia/Shanghai wall-clock time."""
+    return datetime(*args, tzinfo=TZ)  # type: ignore[misc]
+
+
+class Clock:
+    """A settable clock for `ws.clock`."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment.astimezone(UTC)
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+def copy_example(target: Path) -> Path:
+    shutil.copytree(DENTAL, target, ignore=shutil.ignore_patterns("data", "__pycache__"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def dental_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(workspace folder, applied database) made once; tests copy the database."""
+    tmp = tmp_path_factory.mktemp("dental_template")
+    root = copy_example(tmp / "dalian_dental")
+    db = tmp / "template.db"
+    ws = Workspace.open(root, db=db)
+    ws.apply()
+    ws.close()
+    for suffix in ("-wal", "-shm"):
+        assert not Path(str(db) + suffix).exists() or Path(str(db) + suffix).stat().st_size == 0
+    return root, db
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(local(2026, 6, 15, 10, 0))
+
+
+def open_dental(template: tuple[Path, Path], tmp: Path, clock: Clock) -> Workspace:
+    root, db = template
+    target = tmp / "dental.db"
+    shutil.copyfile(db, target)
+    ws = Workspace.open(root, db=target)
+    ws.clock = clock
+    ws.apply()
+    return ws
+
+
+@pytest.fixture
+def ws(dental_template: tuple[Path, Path], tmp_path: Path, clock: Clock) -> Iterator[Workspace]:
+    workspace = open_dental(dental_template, tmp_path, clock)
+    yield workspace
+    workspace.close()
+
+
+def seed_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dental_seed_for_tests", DENTAL / "seed.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def seed(ws: Workspace, *, seed_value: int = 2026, scale: float = 0.05) -> dict[str, int]:
+    """Seed like `gridbase seed` does: sample data is history, so its outbox is marked processed."""
+    counts: dict[str, int] = seed_module().seed(ws, rng=random.Random(seed_value), scale=scale)
+    with ws.storage.transaction():
+        ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL",
+                                (ws.now().strftime("%Y-%m-%dT%H:%M:%SZ"),))
+    return counts
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
+                                       "next": "/"}, follow_redirects=False)
+
+
+class Browser:
+    """A signed-in TestClient with the CSRF token of its session at hand."""
+
+    def __init__(self, client: TestClient, person: str) -> None:
+        self.client = client
+        self.person = person
+        self.csrf = csrf_of(client.get("/").text)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.csrf}, **kw)
+
+    def cell(self, base: str, table: str, rid: str, field: str, value: Any) -> Any:
+        return self.post(f"/b/{base}/t/{table}/r/{rid}/cell/{field}", {"value": value})
+
+
+@pytest.fixture
+def app(ws: Workspace) -> Any:
+    return create_app(ws, automations=False)
+
+
+@pytest.fixture
+def as_person(app: Any) -> Iterator[Callable[..., Browser]]:
+    """as_person("lin_xue") -> a Browser signed in through the real /login form."""
+    clients: list[TestClient] = []
+
+    def make(person: str, headers: dict[str, str] | None = None) -> Browser:
+        client = TestClient(app, base_url="http://testserver", headers=headers)
+        client.__enter__()
+        clients.append(client)
+        response = sign_in(client, person)
+        assert response.status_code == 303, response.text
+        return Browser(client, person)
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+# -- reading what happened --------------------------------------------------------------------
+def rows(ws: Workspace, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    cur = ws.storage.conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def notified(ws: Workspace, record: str, title_prefix: str = "") -> list[str]:
+    """Person keys with an inbox row about `record` whose title starts with `title_prefix` (sorted, repeats kept)."""
+    found = ws.storage.conn.execute(
+        "SELECT person FROM _gb_notifications WHERE record = ? AND substr(title, 1, length(?)) = ? ORDER BY person",
+        (record, title_prefix, title_prefix)).fetchall()
+    return [r[0] for r in found]
+
+
+def runs_of(ws: Workspace, automation: str, record: str | None = None) -> list[dict[str, Any]]:
+    return rows(ws, "SELECT * FROM _gb_runs WHERE automation = ? AND (? IS NULL OR record = ?) ORDER BY id",
+                (automation, record, record))
+
+
+def people_with(ws: Workspace, *, role: str | None = None, dept: str | None = None) -> set[str]:
+    return {k for k, p in ws.config.people.items()
+            if (role is None or role in p.roles) and (dept is None or p.department == dept)}
+
+
+def record_row(ws: Workspace, base: str, table: str, rid: str) -> dict[str, Any]:
+    found = rows(ws, f'SELECT * FROM "{base}__{table}" WHERE _id = ?', (rid,))
+    assert found, f"no record {rid} in {base}.{table}"
+    return found[0]
+
+
+def dashboard_numbers(html: str) -> dict[str, str]:
+    """Number cards of a dashboard page: {title: value text}."""
+    cards = re.findall(r'<section class="dash-card number" data-widget="\d+">\s*<h2>(.*?)</h2>\s*'
+                       r'<a class="value"[^>]*>(.*?)</a>', html, re.S)
+    return {title.strip(): value.strip() for title, value in cards}
+
+
+def chart_values(spec: dict[str, Any]) -> dict[str, float]:
+    """{label: value} from a widget's Vega-Lite spec (data inlined)."""
+    data = spec.get("data", {}).get("values")
+    if data is None:  # altair may put the values under `datasets`
+        datasets = spec.get("datasets", {})
+        name = spec.get("data", {}).get("name")
+        data = datasets.get(name, [])
+    return {d["label"]: d["value"] for d in data}
