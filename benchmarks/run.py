@@ -155,11 +155,16 @@ def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None]) -> d
 
 
 # -- timing helpers ----------------------------------------------------------------------------
-def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2, pace: Callable[[], None] | None = None) -> list[float]:
+    """Milliseconds per call after `warmup` calls; `pace` runs before each call, untimed."""
     for _ in range(warmup):
+        if pace:
+            pace()
         fn()
     out = []
     for _ in range(repeat):
+        if pace:
+            pace()
         t0 = time.perf_counter()
         fn()
         out.append((time.perf_counter() - t0) * 1000)
@@ -231,12 +236,15 @@ class Tokens:
         self.last = [0.0] * len(secrets)
         self.i = 0
 
-    def next(self) -> str:
+    def pace(self) -> None:
+        """Pick the next token; sleep (outside the timed request) until it may be used."""
         self.i = (self.i + 1) % len(self.secrets)
         wait = self.last[self.i] + self.gap - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         self.last[self.i] = time.monotonic()
+
+    def current(self) -> str:
         return self.secrets[self.i]
 
 
@@ -340,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
     parser.add_argument("--reuse", action="store_true", help="reuse a table built earlier with the same --rows")
     parser.add_argument("--clients", type=int, default=8, help="concurrent form clients (default 8)")
+    parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy during the form load (.svg: flame graph, else collapsed stacks)")
     parser.add_argument("--form-seconds", type=float, default=None, help="form load duration (default 15, quick 3)")
     args = parser.parse_args(argv)
     run_began = time.perf_counter()
@@ -422,12 +431,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                        "pageSize": "50"}
 
         def api_get(params: dict[str, str]) -> None:
-            r = api.get("/v0/clinic/visits", params=params, headers={"Authorization": f"Bearer {tokens.next()}"})
+            r = api.get("/v0/clinic/visits", params=params, headers={"Authorization": f"Bearer {tokens.current()}"})
             if r.status_code != 200 or len(r.json()["records"]) != 50:
                 raise SystemExit(f"API answered {r.status_code}: {r.text[:300]}")
 
-        http_grid = timed(lambda: api_get(grid_params), reps, 3)
-        http_view = timed(lambda: api_get({"view": "open_recent", "pageSize": "50"}), reps, 3)
+        http_grid = timed(lambda: api_get(grid_params), reps, 3, tokens.pace)
+        http_view = timed(lambda: api_get({"view": "open_recent", "pageSize": "50"}), reps, 3, tokens.pace)
         ds = httpx.Client(base_url=durl, timeout=60)
         ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
                     "_shape": "objects"}
@@ -449,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 p50(hand), "hand-written SQL")
         log("grid over HTTP done")
         fparams = {"filterByFormula": FORMULA, "pageSize": "50"}
-        http_formula = timed(lambda: api_get(fparams), reps, 3)
+        http_formula = timed(lambda: api_get(fparams), reps, 3, tokens.pace)
         rep.add("filterByFormula first page, HTTP API p50", p50(http_formula), "ms", "<= 40", p50(http_formula) <= 40,
                 p50(fpage_hand), "hand-written SQL")
         rep.add("filterByFormula first page, HTTP API p99", percentile(http_formula, 99), "ms", "", None,
@@ -462,7 +471,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
 
         watcher = InboxWatcher(db)
         watcher.start()
+        spy = None
+        if args.py_spy:
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(args.py_spy),
+                                    "--pid", str(server.pid), "--duration", str(int(form_seconds) + 1), "--threads",
+                                    "--format", "flamegraph" if args.py_spy.suffix == ".svg" else "raw"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
         load = asyncio.run(form_load(gurl, args.clients, form_seconds, watcher))
+        if spy is not None:
+            spy.wait(timeout=60)
         watcher.halt.set()
         if load["errors"]:
             print("form load problems: " + "; ".join(load["errors"]))

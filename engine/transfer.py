@@ -89,40 +89,51 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     report = ImportReport()
     actor_obj = table.ws.actor(actor)
     storage = table.ws.storage
-    pending = 0
+    from engine.bulk import bulk_create
+
+    def flush(chunk: list[dict[str, Any]], lines: list[int]) -> None:
+        try:
+            result = bulk_create(table, chunk, actor=actor_obj, batch=len(chunk), skip_invalid=True, transaction=False)
+        except ValidationError as exc:  # a whole-batch problem, e.g. a link to an unknown record
+            report.rejected += len(chunk)
+            report.problems.append(f"rows {lines[0]}-{lines[-1]}: " + "; ".join(exc.errors.values()))
+            return
+        report.imported += len(result.ids)
+        for number, errors in result.rejected:
+            report.rejected += 1
+            report.problems.append(f"row {lines[number - 1]}: " + "; ".join(errors.values()))
+
     storage.lock.acquire()
     storage.conn.execute("BEGIN IMMEDIATE")
+    storage._depth = 1  # the record service joins this transaction
     try:
+        chunk: list[dict[str, Any]] = []
+        lines: list[int] = []
         for number, cells in enumerate(rows, start=2):
             values = {key: cell for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if not values:
                 continue
-            storage.conn.execute("SAVEPOINT import_row")
-            storage._depth = 1  # join the import transaction
-            try:
-                table._create(values, actor_obj, form=None, system_values={}, depth=0)
-            except ValidationError as exc:
-                storage.conn.execute("ROLLBACK TO import_row")
-                report.rejected += 1
-                report.problems.append(f"row {number}: " + "; ".join(exc.errors.values()))
-            else:
-                report.imported += 1
-                pending += 1
-            finally:
-                storage.conn.execute("RELEASE import_row")
-                storage._depth = 0
-            if progress and number % 10000 == 0:
-                sys.stderr.write(f"\r{number - 1} rows read…")
-            if skip_invalid and pending >= batch:
-                storage.conn.execute("COMMIT")
-                storage.conn.execute("BEGIN IMMEDIATE")
-                pending = 0
+            chunk.append(values)
+            lines.append(number)
+            if len(chunk) >= batch:
+                flush(chunk, lines)
+                chunk, lines = [], []
+                if progress:
+                    sys.stderr.write(f"\r{number - 1} rows read, {report.imported} imported, {report.rejected} rejected…")
+                if skip_invalid:
+                    storage.conn.execute("COMMIT")
+                    storage.conn.execute("BEGIN IMMEDIATE")
+        if chunk:
+            flush(chunk, lines)
         if report.rejected and not skip_invalid:
             storage.conn.execute("ROLLBACK")
             report.imported = 0
             report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
         else:
             storage.conn.execute("COMMIT")
+            if report.imported >= 1000:
+                storage._depth = 0
+                storage.optimize()
     except BaseException as exc:
         if storage.conn.in_transaction:
             storage.conn.execute("ROLLBACK")

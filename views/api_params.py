@@ -126,7 +126,7 @@ def from_query(query: QueryParams) -> ListParams:
         match = _SORT.match(key)
         if match:
             sorts.setdefault(int(match.group(1)), {})[match.group(2)] = value
-    p.sort = _sorts([sorts[i] for i in sorted(sorts)])
+    p.sort = _sorts([sorts[i] for i in sorted(sorts)], query=True)
     return _finish(p, raw)
 
 
@@ -155,7 +155,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
     return _finish(p, body)
 
 
-def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def _sorts(items: list[dict[str, Any]], *, query: bool = False) -> list[tuple[str, str]]:
     out = []
     for item in items:
         check_keys(item, {"field", "direction"}, "a sort")
@@ -163,7 +163,7 @@ def _sorts(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
         direction = item.get("direction", "asc")
         direction = direction.lower() if isinstance(direction, str) else direction
         ensure(direction in ("asc", "desc"), "Invalid request: sort direction must be 'asc' or 'desc'")
-        if name is None and "direction" in item and len(items) == 1:
+        if name is None and "direction" in item and len(items) == 1 and query:
             continue  # a direction alone: nothing to sort by
         ensure(isinstance(name, str) and name, "Invalid request: every sort needs a field")
         out.append((str(name), direction))

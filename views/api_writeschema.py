@@ -47,7 +47,7 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
     elif t == "single_select":
         schema = {"type": "string", "enum": option_names(opts)}
     elif t == "multi_select":
-        schema = {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": option_names(opts)}}
+        schema = {"type": "array", "items": {"type": "string", "enum": option_names(opts)}}
         if required:
             schema["minItems"] = 1
     elif t == "date":
