@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, ValidationError, Workspace
+from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace
 from engine.records import Table
 from views import cells
 from views.web import check_csrf, format_time, get_ws, now_text, render, require_actor
@@ -57,9 +57,36 @@ async def record_page(request: Request) -> Response:
                     "SELECT at, author, body FROM _gb_comments WHERE base = ? AND tbl = ? AND record = ? AND deleted_at IS NULL "
                     "ORDER BY id", (table.base.key, table.key, rid)).fetchall()]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
+    buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
-                  history=history, comments=comments, can_delete=access.can_delete,
+                  history=history, comments=comments, can_delete=access.can_delete, buttons=buttons,
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}")
+
+
+def manual_buttons(ws: Workspace, base: str, table: str) -> list[dict[str, str]]:
+    try:
+        from automations import manual_buttons as buttons
+    except ImportError:
+        return []
+    result: list[dict[str, str]] = buttons(ws, base, table)
+    return result
+
+
+async def run_button(request: Request) -> Response:
+    """A manual automation's button: whoever may edit the record may press it."""
+    actor = require_actor(request)
+    ws = get_ws(request)
+    table = get_table(request)
+    form = await request.form(max_files=0)
+    check_csrf(request, form)
+    rid = request.path_params["rid"]
+    table.get(rid, actor=actor)
+    if rid not in cells.editable_ids(table, actor, [rid]):
+        raise PermissionDenied("you may not change this record")
+    from automations import run_manual
+
+    run_manual(ws, table.base.key, request.path_params["automation"], rid, actor)
+    return RedirectResponse(cells.record_url(table, rid), status_code=303)
 
 
 async def delete_record(request: Request) -> Response:
@@ -149,4 +176,5 @@ routes = [
     Route(prefix + "/delete", delete_record, methods=["POST"]),
     Route(prefix + "/restore", restore_record, methods=["POST"]),
     Route(prefix + "/comments", add_comment, methods=["POST"]),
+    Route(prefix + "/run/{automation}", run_button, methods=["POST"]),
 ]

@@ -68,7 +68,7 @@ PHONE = "17198765432"          # patients.phone (masked for nurse and dept_head)
 ID_OLD = "2102MKROLDIDNA5678"  # patients.id_number before the update (history)
 ID_NEW = "2102MKRIDNAQXY5678"  # patients.id_number (none for nurse/service, masked for others)
 FEE = 45678.91                 # visits.fee (none for nurse, doctor, service)
-FEE_TEXTS = ("45678", "45,678")
+FEE_TEXTS = ("45678.91", "45,678.91", "45678.9")
 
 
 @dataclass
