@@ -27,6 +27,8 @@ def register(sub: Any, add: Adder) -> None:
     p = add("serve", "Serve the web app and API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--backup-dir", metavar="DIR", help="make a daily backup here (02:00 workspace time)")
+    p.add_argument("--backup-keep", type=int, default=14, metavar="N", help="backups to keep (default 14)")
     p = add("demo", "Apply, seed (once) and serve the workspace; print how to sign in.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -116,8 +118,20 @@ def _serve(args: argparse.Namespace, ws: Any) -> int:
     from gridbase.app import create_app
 
     app = create_app(ws)
+    backups = None
+    if getattr(args, "backup_dir", None):
+        from gridbase.backup import schedule_daily
+
+        job = schedule_daily(ws, args.backup_dir, keep=args.backup_keep)
+        backups = job._scheduler
+        backups.start()
+        out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
     out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if backups is not None:
+            backups.shutdown(wait=False)
     return 0
 
 
