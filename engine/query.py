@@ -106,8 +106,8 @@ class FilterCompiler:
             return value
         try:
             stored = field.coerce(value) if not field.computed else value
-        except ValueError:
-            if field.kind in ("number", "date", "datetime", "boolean"):
+        except (ValueError, OverflowError):
+            if isinstance(value, (dict, list)) or field.kind in ("number", "date", "datetime", "boolean"):
                 raise QueryError(f"'{value}' is not a valid value for {field.type} field '{field.fdef.key}'") from None
             return value
         if field.kind == "datetime" and isinstance(value, str) and len(value) == 10:

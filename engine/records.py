@@ -78,7 +78,7 @@ class Table(Reader):
         actor = self.ws.actor(actor)
         with self.ws.storage.transaction():
             record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
-        return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
+        return self._after_write(record_id, actor)
 
     def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 5000) -> list[str]:
         """Create many records, `batch` per transaction (see engine.bulk); return their ids."""
@@ -188,7 +188,14 @@ class Table(Reader):
         actor = self.ws.actor(actor)
         with self.ws.storage.transaction():
             self._update(record_id, values, actor, depth=depth)
-        return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
+        return self._after_write(record_id, actor)
+
+    def _after_write(self, record_id: str, actor: Actor) -> dict[str, Any]:
+        """The written record as the actor sees it; only its id if it left their view."""
+        try:
+            return self.get(record_id, actor=actor if actor.is_person else Actor.engine())
+        except NotFoundError:
+            return {"id": record_id, "createdTime": "", "fields": {}}
 
     def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int) -> None:
         access = self.access(actor)

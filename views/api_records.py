@@ -226,7 +226,8 @@ def _upsert(ctx: Ctx, ref: TableRef, records: list[dict[str, Any]], body: dict[s
     merge = spec.get("fieldsToMergeOn") if isinstance(spec, dict) else None
     ensure(isinstance(spec, dict) and set(spec) == {"fieldsToMergeOn"},
            "Invalid request: performUpsert takes only fieldsToMergeOn")
-    ensure(isinstance(merge, list) and 1 <= len(merge) <= 3 and all(isinstance(m, str) for m in merge),
+    ensure(isinstance(merge, list) and 1 <= len(merge) <= 3 and all(isinstance(m, str) for m in merge)
+           and len(set(merge)) == len(merge),
            "Invalid request: performUpsert.fieldsToMergeOn must list 1 to 3 field names")
     for name in merge:
         if ref.masked(ref.field_key(name)):

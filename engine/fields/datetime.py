@@ -47,7 +47,10 @@ class DateTimeField(FieldType):
     def parse(self, value: Any) -> Any:
         if isinstance(value, (bool, int, float)):
             raise Invalid("expected a date and time such as 2026-11-25 14:30")
-        return read_datetime(value, self.ctx.tz).strftime(STORE_FORMAT)
+        moment = read_datetime(value, self.ctx.tz)
+        if moment.year < 1000:
+            raise Invalid("expected a year from 1000 on")
+        return moment.strftime(STORE_FORMAT)
 
     def load(self, stored: Any) -> Any:
         return None if not stored else stored[:-1] + ".000Z"

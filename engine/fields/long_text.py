@@ -17,4 +17,9 @@ class LongTextField(FieldType):
     def parse(self, value: Any) -> Any:
         if isinstance(value, (dict, list)):
             raise Invalid("expected text")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Invalid("expected valid text (it holds a broken character)") from None
         return str(value).replace("\r\n", "\n").strip()

@@ -12,14 +12,17 @@ def read_number(value: Any, strip: str = "") -> float:
     if isinstance(value, bool):
         raise Invalid("expected a number")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise Invalid("expected a number of a sensible size") from None
     else:
         text = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
         for ch in strip:
             text = text.replace(ch, "")
         try:
             number = float(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise Invalid("expected a number such as 12 or 3.5") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise Invalid("expected a finite number")

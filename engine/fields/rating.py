@@ -23,7 +23,7 @@ class RatingField(FieldType):
             if isinstance(value, bool) or float(value) != int(float(value)):
                 raise ValueError
             stars = int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise Invalid(f"expected a whole number from 1 to {top}") from None
         if not 0 <= stars <= top:
             raise Invalid(f"expected a whole number from 1 to {top}")

@@ -17,6 +17,11 @@ class TextField(FieldType):
     def parse(self, value: Any) -> Any:
         if isinstance(value, (dict, list)):
             raise Invalid("expected text")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Invalid("expected valid text (it holds a broken character)") from None
         text = str(value).strip() if not isinstance(value, str) else value.strip()
         if "\n" in text:
             text = " ".join(text.split("\n"))

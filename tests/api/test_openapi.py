@@ -44,7 +44,7 @@ def fuzz(operation: Any, mode: GenerationMode, failures: dict[str, set[str]]) ->
     label = f"{operation.label} [{mode.value}]"
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
         try:
             case.call_and_validate(excluded_checks=[positive_data_acceptance],

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import httpx
+from tests_support import DENTAL, ROOT
 
 from tests.examples.conftest import PASSWORD, copy_example, csrf_of
-from tests_support import DENTAL, ROOT
 
 GRIDBASE = str(Path(sys.executable).parent / "gridbase")
 if not Path(GRIDBASE).exists():  # pragma: no cover - the venv's script is the normal case
@@ -74,8 +74,8 @@ def test_demo_serves_the_three_bases(tmp_path):
                     assert 'class="dash-card number"' in page.text
                 grid = http.get("/b/patients/t/visits")
                 assert grid.status_code == 200
-                total = re.search(r"([\d,]+) (?:records|条记录)", grid.text)
-                assert total is None or int(total.group(1).replace(",", "")) == 1000
+                total = re.search(r'record-count">([\d,]+) (?:records|条记录)<', grid.text)
+                assert total is not None and int(total.group(1).replace(",", "")) == 1000
         finally:
             proc.terminate()
             try:

@@ -92,6 +92,8 @@ class Env:
     clients: dict[str, TestClient] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     api_clients: dict[str, TestClient] = field(default_factory=dict)
+    _raw: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _forbidden: dict[str, list[str]] = field(default_factory=dict)
 
     # -- expectations ------------------------------------------------------------------
     def actor(self, role: str) -> Any:
@@ -101,7 +103,15 @@ class Env:
         return self.ws.base(base).table(table).access(self.actor(role))
 
     def raw(self, base: str, table: str, record: str) -> dict[str, Any]:
-        return self.ws.base(base).table(table).get(record, actor="system")["fields"]
+        """The record's stored values (cached: the fields row rules read never change here)."""
+        key = (base, table, record)
+        if key not in self._raw:
+            self._raw[key] = self.ws.base(base).table(table).get(record, actor="system")["fields"]
+        return self._raw[key]
+
+    def prime(self, base: str, table: str, records: list[dict[str, Any]]) -> None:
+        for rec in records:
+            self._raw.setdefault((base, table, rec["id"]), rec["fields"])
 
     def row_visible(self, role: str, base: str, table: str, record: str) -> bool:
         access = self.access(role, base, table)
@@ -119,11 +129,13 @@ class Env:
                 and not access.mask(m.field))
 
     def forbidden(self, role: str) -> list[str]:
-        out: list[str] = []
-        for m in self.markers:
-            if not self.may_read(role, m):
-                out += list(m.needles)
-        return sorted(set(out))
+        if role not in self._forbidden:
+            out: list[str] = []
+            for m in self.markers:
+                if not self.may_read(role, m):
+                    out += list(m.needles)
+            self._forbidden[role] = sorted(set(out))
+        return self._forbidden[role]
 
     def leaks(self, role: str, text: str) -> list[str]:
         return [n for n in self.forbidden(role) if n in text]

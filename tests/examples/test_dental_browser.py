@@ -1,0 +1,133 @@
+"""The complaint QR form of the dental example in headless Chromium: a nurse on a phone-sized
+screen signs in and reports a problem; the QC person then finds the notification in the inbox
+and the complaint in 未办结. Screenshots go to screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import automations
+from engine import Workspace
+from tests.examples.conftest import MOBILE_UA, PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
+
+
+@pytest.fixture(scope="module")
+def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import uvicorn
+
+    from gridbase.app import create_app
+    from tests.browser.conftest import free_port
+
+    tmp = tmp_path_factory.mktemp("dental_browser")
+    shutil.copyfile(dental_template[1], tmp / "dental.db")
+    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    ws.apply()
+    port = free_port()
+    config = uvicorn.Config(create_app(ws, automations=False), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
+    srv.should_exit = True
+    thread.join(timeout=10)
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def sign_in(page: Any, person: str) -> None:
+    page.fill("#username", person)
+    page.fill("#password", PASSWORD)
+    page.click(".form-actions button[type=submit]")
+
+
+def phone_context(browser: Any) -> Any:
+    return browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                               user_agent=MOBILE_UA)
+
+
+def test_qr_form_fits_a_phone_screen(server, browser):
+    phone = phone_context(browser)
+    page = phone.new_page()
+    page.goto(server["url"] + "/f/complaints/report")
+    sign_in(page, "yang_fan")
+    page.wait_for_url(server["url"] + "/f/complaints/report")
+    try:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the form scrolls sideways on a phone ({width}px)"
+    finally:
+        phone.close()
+
+
+def test_staff_reports_on_a_phone_and_qc_sees_it(server, browser):
+    from tests.browser.conftest import Watch
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    url = server["url"]
+    title = "诊室洗手液用完未补充"
+
+    phone = phone_context(browser)
+    page = phone.new_page()
+    watch = Watch(page)
+    page.goto(url + "/f/complaints/report")
+    assert "/login" in page.url
+    sign_in(page, "du_juan")
+    page.wait_for_url(url + "/f/complaints/report")
+    page.screenshot(path=str(SCREENSHOTS / "dental-qr-form-phone.png"), full_page=True)
+    page.fill("#f-title", title)
+    page.check("input[name=category][value=环境设施]")
+    page.fill("#f-description", "三楼 3 号诊室洗手液已空一上午，无人补充。")
+    # Submit with the keyboard's "go": while the page is wider than the phone (see the xfail
+    # above), Chromium's mobile emulation mis-aims a tap on the submit button.
+    page.press("#f-title", "Enter")
+    page.get_by_text("感谢您的反馈").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "dental-qr-form-thanks.png"), full_page=True)
+    assert watch.errors == []
+    phone.close()
+
+    ws = server["ws"]
+    automations.process_pending(ws)
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = desk.new_page()
+    watch = Watch(page)
+    page.goto(url + "/inbox")
+    sign_in(page, "lin_xue")
+    page.wait_for_url(url + "/inbox")
+    page.get_by_text(f"新投诉：{title}").first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "dental-qc-inbox.png"), full_page=True)
+    page.goto(url + "/b/complaints/t/complaints/v/open")
+    assert title in page.inner_text("table.grid")
+    page.screenshot(path=str(SCREENSHOTS / "dental-qc-open.png"), full_page=True)
+    assert watch.errors == []
+    assert {h for h in watch.hosts if not h.startswith("127.0.0.1")} == set()
+    desk.close()
