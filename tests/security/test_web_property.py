@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.security.conftest import PEOPLE, ROLES, TABLES, Env
 
+
 def requests(env: Env) -> st.SearchStrategy[tuple[str, str, dict[str, Any]]]:
     """(kind, path, params): pages and API calls over every table, view and planted record."""
     ws = env.ws
