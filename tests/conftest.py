@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
 from engine import Workspace
+from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
 
 @pytest.fixture

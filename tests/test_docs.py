@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests_support import ROOT
 
 from engine import plugins
 from gridbase import docgen
+from tests_support import ROOT
 
 DOCS = ROOT / "docs"
 GENERATED = {"yaml-reference.md": docgen.render_yaml_reference, "cli.md": docgen.render_cli_reference}

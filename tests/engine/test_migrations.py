@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import rewrite_base
 
 from engine import MigrationRefused, Workspace
+from tests_support import rewrite_base
 
 V1 = """\
 base: crm

@@ -9,10 +9,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests_support import write_workspace
 
 from engine import NotFoundError, QueryError, Workspace
 from engine.transfer import export_rows
+from tests_support import write_workspace
 
 FIELDS = ["code", "note", "phone", "secret"]
 LEVELS = ["none", "read", "edit"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests_support import DENTAL, WORKSPACE_YAML, write_workspace
 
 from gridbase.cli import main
+from tests_support import DENTAL, WORKSPACE_YAML, write_workspace
 
 VALID = """\
 base: desk

@@ -20,10 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests_support import DENTAL
 
 from engine import Workspace
 from gridbase.app import create_app
+from tests_support import DENTAL
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers httpx2; httpx works

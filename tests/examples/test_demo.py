@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import httpx
-from tests_support import DENTAL, ROOT
 
 from tests.examples.conftest import PASSWORD, copy_example, csrf_of
+from tests_support import DENTAL, ROOT
 
 GRIDBASE = str(Path(sys.executable).parent / "gridbase")
 if not Path(GRIDBASE).exists():  # pragma: no cover - the venv's script is the normal case

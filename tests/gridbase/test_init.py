@@ -11,12 +11,12 @@ import warnings
 from pathlib import Path
 
 import pytest
-from tests_support import ROOT, write_workspace
 
 from engine import ValidationError, Workspace, plugins
 from engine.loader import load_workspace
 from gridbase import init_cmd
 from gridbase.cli import main
+from tests_support import ROOT, write_workspace
 
 YAML_FILES = ("workspace.yaml", "bases/requests.yaml")
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from tests_support import ROOT
 
 PAGES = ("docs/getting-started.md", "docs/getting-started.zh-CN.md")

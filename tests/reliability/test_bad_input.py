@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from reliability_support import gridbase, integrity
-from tests_support import WORKSPACE_YAML, write_workspace
 
 from engine import Workspace
 from engine.errors import ConfigError, GridbaseError, QueryError, ValidationError
 from engine.loader import load_workspace
 from engine.transfer import DANGEROUS_START, neutralise
+from tests_support import WORKSPACE_YAML, write_workspace
 
 EVIL_SQL = "x'); DROP TABLE \"t__items\"; --"
 HTML = "<script>alert('x')</script><img src=x onerror=alert(1)>"

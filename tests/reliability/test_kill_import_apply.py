@@ -18,9 +18,9 @@ from reliability_support import (
     popen_gridbase,
     scalar,
 )
-from tests_support import rewrite_base
 
 from engine import Workspace
+from tests_support import rewrite_base
 
 ROWS = 30_000
 BATCH = 5000  # engine.transfer.import_file commits every `batch` rows with --skip-invalid

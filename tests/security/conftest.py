@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests_support import DENTAL
 
 with warnings.catch_warnings():

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from starlette.testclient import TestClient
-from tests_support import WORKSPACE_YAML
 
 from engine import Workspace
 from gridbase.app import create_app
+from tests_support import WORKSPACE_YAML
 
 
 def csrf_of(html: str) -> str:
