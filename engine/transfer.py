@@ -32,6 +32,13 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(DANGEROUS_START) else text
 
 
+def unneutralise(cell: Any) -> Any:
+    """Undo `neutralise` on import, so an exported file imports back to the same values."""
+    if isinstance(cell, str) and len(cell) > 1 and cell[0] == "'" and cell[1:].startswith(DANGEROUS_START):
+        return cell[1:]
+    return cell
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -110,7 +117,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         chunk: list[dict[str, Any]] = []
         lines: list[int] = []
         for number, cells in enumerate(rows, start=2):
-            values = {key: cell for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
+            values = {key: unneutralise(cell) for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if not values:
                 continue
             chunk.append(values)
@@ -167,9 +174,29 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[l
         page = table.query(actor=actor_obj, filter=vdef.filter if vdef else None, sort=vdef.sort if vdef else None,
                            limit=1000, offset=offset, with_total=False)
         for rec in page.records:
-            out.append([table.display(rec, k, access) for k in keys])
+            out.append([cell_text(table, rec, k, access) for k in keys])
         offset = page.next_offset
     return header, out
+
+
+def cell_text(table: Table, rec: dict[str, Any], key: str, access: Any) -> str:
+    """A cell as export text that imports back to the same value.
+
+    Like the display text, except where display rounds or drops something: datetimes keep
+    their seconds, percentages their decimals, and attachments their ids (as JSON).
+    """
+    value = rec["fields"].get(key)
+    if value is None or access.mask(key):
+        return table.display(rec, key, access)
+    ftype = table.fields[key].type
+    if ftype == "datetime":
+        moment = table.fields[key].formula_value(str(value).replace(".000Z", "Z"))
+        return str(moment.astimezone(table.ws.tz).strftime("%Y-%m-%d %H:%M:%S"))
+    if ftype == "percent":
+        return f"{float(value) * 100:.10f}".rstrip("0").rstrip(".") + "%"
+    if ftype == "attachment":
+        return json.dumps(value, ensure_ascii=False)
+    return table.display(rec, key, access)
 
 
 def write_csv(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:

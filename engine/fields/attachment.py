@@ -7,6 +7,7 @@ id was uploaded; `max_size_mb` and `accept` are checked at upload.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,6 +25,11 @@ class AttachmentField(FieldType):
     bad = [({}, "file.pdf"), ({}, [{"name": "x"}])]
 
     def parse(self, value: Any) -> Any:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)  # an exported cell
+            except ValueError:
+                raise Invalid("expected uploaded files ({id, name}); upload the file first") from None
         items = value if isinstance(value, list) else [value]
         out = []
         for item in items:

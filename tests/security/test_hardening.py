@@ -68,14 +68,14 @@ def test_anonymous_csrf_cookie_flags_and_logout_clears_session(env: Env) -> None
     assert "gb_csrf=" in header and "HttpOnly" in header and "samesite=strict" in header.lower() and "Path=/" in header
     https = fresh(env).get("/login", headers={"X-Forwarded-Proto": "https"}).headers["set-cookie"]
     assert "Secure" in https
-    client = fresh(env, "cao_yu")
+    client = fresh(env, "jiang_wen")
     login_cookie = [v for k, v in client.cookies.items() if k == "gb_session"]
     assert login_cookie
     out = client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)}, follow_redirects=False)
     cleared = out.headers["set-cookie"]
     assert "gb_session=" in cleared and ("Max-Age=0" in cleared or "expires=" in cleared.lower())
     # the anonymous token and the session token are never the same value
-    assert anon.cookies.get("gb_csrf") != csrf_of(fresh(env, "cao_yu").get("/").text)
+    assert anon.cookies.get("gb_csrf") != csrf_of(fresh(env, "jiang_wen").get("/").text)
 
 
 # -- CSRF on every state-changing route --------------------------------------------------------
