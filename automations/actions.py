@@ -125,6 +125,8 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and ws.config.channels[c].type != "email"}
     queued = 0
     for person in people:
+        if ctx.table is not None and ctx.record_id is not None and not _can_read(ctx, person.key):
+            continue  # a record the recipient may not see is not sent to them, not even its title
         variables = ctx.variables(ctx.access_for(person.key))
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
         key = f"{ctx.run_key}:{index}:{person.key}"
@@ -152,6 +154,13 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
             queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
                                      message=ctx.message(title, body, recipient_name=names))
     return {"recipients": [p.key for p in people], "deliveries": queued}
+
+
+def _can_read(ctx: RunContext, person: str) -> bool:
+    try:
+        return bool(ctx.table is not None and ctx.record_id is not None and ctx.table.readable_by(ctx.record_id, person))
+    except Exception:  # an unknown or disabled person reads nothing
+        return False
 
 
 def _values(ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any]:

@@ -229,8 +229,12 @@ def cmd_token(args: argparse.Namespace) -> int:
         return 0
     if args.action == "revoke":
         with ws.storage.transaction():
-            cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND (id = ? OR name = ?) AND revoked_at IS NULL",
-                               (now.isoformat(), args.person, args.id, args.name))
+            if args.id is not None:
+                cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND id = ? AND revoked_at IS NULL",
+                                   (now.isoformat(), args.person, args.id))
+            else:
+                cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND name = ? AND revoked_at IS NULL",
+                                   (now.isoformat(), args.person, args.name))
         out(f"revoked {cur.rowcount} token(s)")
         return 0
     secret = new_secret("gbt_")

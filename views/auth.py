@@ -127,12 +127,13 @@ async def login(request: Request) -> Response:
     username = str(form.get("username") or "").strip()[:200]
     password = str(form.get("password") or "")[:1000]
     target = safe_next(str(form.get("next") or ""))
-    who = username.lower()
+    person = _find_person(request, username) if username else None
+    # Count attempts against the person, whatever name or e-mail was typed for them.
+    who = f"person:{person[0]}" if person else username.lower()
     minutes = locked_minutes(request, who) if who else 0
     if minutes:
         return render(request, "login.html", status_code=429, next=target, username=username,
                       error=_("Too many attempts, try again in {minutes} minutes", minutes=minutes))
-    person = _find_person(request, username) if username else None
     verified = verify_password(person[1] if person else None, password)
     ok = bool(person and verified and not person[2])
     with ws.storage.transaction():

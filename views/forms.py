@@ -48,10 +48,15 @@ def find_form(request: Request) -> tuple[Table, FormDef]:
     raise NotFoundError(f"unknown form '{key}'")
 
 
-def form_actor(request: Request, form: FormDef) -> Actor:
+def form_actor(request: Request, form: FormDef, table: Table | None = None) -> Actor:
+    """Who fills the form. A signed-in form of a table the person may not add to does not
+    exist for them (404), like the table itself."""
     if form.public:
         return current_actor(request) or Actor.public(form.key)
-    return require_actor(request)
+    actor = require_actor(request)
+    if table is not None and not table.access(actor).can_create:
+        raise NotFoundError(f"unknown form '{form.key}'")
+    return actor
 
 
 def rate_limited(request: Request) -> bool:
@@ -94,7 +99,7 @@ def form_url(request: Request, table: Table, form: FormDef) -> str:
 
 async def form_page(request: Request) -> Response:
     table, form = find_form(request)
-    form_actor(request, form)
+    form_actor(request, form, table)
     fields = form_fields(table, form)
     values = {f["key"]: f["default"] for f in fields}
     return render(request, "form.html", table=table, form=form, fields=fields, values=values, errors={}, general=[])
@@ -102,7 +107,7 @@ async def form_page(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
-    actor = form_actor(request, form)
+    actor = form_actor(request, form, table)
     async with request.form(max_files=20) as data:
         check_csrf(request, data)
         if form.public and rate_limited(request):
@@ -150,7 +155,7 @@ async def submit(request: Request) -> Response:
 
 def _qr(request: Request) -> segno.QRCode:
     table, form = find_form(request)
-    form_actor(request, form)
+    form_actor(request, form, table)
     return segno.make(form_url(request, table, form), error="m", micro=False)
 
 
@@ -168,7 +173,7 @@ async def qr_svg(request: Request) -> Response:
 
 async def poster(request: Request) -> Response:
     table, form = find_form(request)
-    form_actor(request, form)
+    form_actor(request, form, table)
     return render(request, "poster.html", table=table, form=form, url=form_url(request, table, form))
 
 

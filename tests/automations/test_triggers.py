@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Env
+from automation_servers import Env
 
 from automations import list_runs, process_pending
 from engine import Workspace

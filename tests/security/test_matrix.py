@@ -26,7 +26,7 @@ from tests.security.conftest import PEOPLE, ROLES, TABLES, Env, csrf_of
 INBOX_LEAK = ("LEAK: a notification renders fields of a record the recipient cannot read "
               "(automations.actions.notify checks field levels but not the row rule): task_done sends the "
               "task and its note to document owners who may not read the task")
-KNOWN_LEAKS: dict[tuple[str, str], str] = {("inbox", "staff"): INBOX_LEAK}
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}  # fixed: notify skips recipients who cannot read the record
 
 
 def cases(path: str) -> list[Any]:
@@ -565,9 +565,6 @@ def test_history_and_comments(env: Env, role: str) -> None:
         assert page.status_code == 404 and "MKRSECRETCOMMENT" not in page.text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a private form's page (GET /f/BASE/FORM, also qr.png/poster) is shown to "
-                   "signed-in people with no access to its table (the clerk sees the patient-registration form and "
-                   "its field labels); views/forms.py form_page should 404 unless access.can_create (as the table does)")
 def test_private_form_page_is_hidden_from_people_who_cannot_use_it(env: Env) -> None:
     assert not env.access("clerk", "patients", "patients").can_read
     assert env.web("clerk").get("/f/patients/register").status_code == 404
