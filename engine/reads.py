@@ -225,18 +225,60 @@ class Reader:
             order = compile_sort(self.fields, sort)
             wanted = ["_rowid", "_id", "_created_at"] + [q(k) for k in (fields or sorted(readable))]
             cols = ", ".join(c if c.startswith('"') else q(c) for c in wanted)
-            cur = self.ws.storage.conn.execute(
-                f"SELECT {cols} FROM {self.sql} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
-            names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
             total = None
+            hint = ""
             if with_total:
                 total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
+                hint = self._order_hint(sort, total, start + limit)
+            cur = self.ws.storage.conn.execute(
+                f"SELECT {cols} FROM {self.sql}{hint} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         more = len(rows) > limit
         rows = rows[:limit]
         records = [self.present(r, access, fields) for r in rows]
         self._log_read(actor, [r["id"] for r in records], "query")
         return Page(records, total, start, start + limit if more else None)
+
+    def _order_hint(self, sort: list[str] | None, matched: int, needed: int) -> str:
+        """Walk the sort field's index when the rows asked for will turn up early in it.
+
+        SQLite's planner prefers the filter's index and then sorts every match, which for a
+        filter matching a third of a million rows costs 135 ms for 50 rows; walking the sort
+        index in order and skipping non-matches costs under 10 ms. The row count we already
+        have says how far that walk goes: about needed × rows / matched entries.
+        """
+        if not sort or not matched:
+            return ""
+        key = str(sort[0]).lstrip("-+")
+        field = self.fields.get(key)
+        if field is None or field.kind == "array" or field.type == "single_select":
+            return ""
+        rows = self._row_estimate()
+        if rows < 50_000 or needed * rows / matched > 20_000:
+            return ""
+        index = f"idx__{self.base.key}__{self.key}__{key}"
+        if index not in self._index_names():
+            return ""
+        return f" INDEXED BY {q(index)}"
+
+    def _row_estimate(self) -> int:
+        row = self.ws.storage.conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = ? AND idx IS NULL OR "
+                                           "(tbl = ? AND idx LIKE 'sqlite_autoindex%') LIMIT 1",
+                                           (self.sql.strip('"'), self.sql.strip('"'))).fetchone() \
+            if self._has_stats() else None
+        try:
+            return int(str(row[0]).split()[0]) if row else 0
+        except ValueError:
+            return 0
+
+    def _has_stats(self) -> bool:
+        return self.ws.storage.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").fetchone() is not None
+
+    def _index_names(self) -> set[str]:
+        return {r[0] for r in self.ws.storage.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (self.sql.strip('"'),))}
 
     def count(self, *, actor: Actor | str, filter: Any = None) -> int:
         actor = self.ws.actor(actor)
@@ -267,19 +309,38 @@ class Reader:
         join = ""
         if fby.kind == "array":
             join = f", json_each(COALESCE({self.sql}.{col}, '[]')) AS je"
-            key_expr = "je.value"
-        elif fby.kind in ("date", "datetime"):
-            key_expr = self._bucket_sql(col, fby.kind, bucket or "day")
+            raw, outer = "je.value", "d"
+        elif fby.kind == "datetime":
+            raw, outer = f"date({col}, '{self.ws.tz_offset_modifier()}')", self._bucket_sql("d", "date", bucket or "day")
+        elif fby.kind == "date":
+            raw, outer = col, self._bucket_sql("d", "date", bucket or "day")
         else:
-            key_expr = col
-        value_expr = self._aggregate_sql(aggregate, field, actor, visible, where)
+            raw, outer = col, "d"
+        # Two stages: aggregate per stored value (an index can answer that), then fold the
+        # values into buckets (weeks, months) over a few hundred rows instead of a million.
+        parts = ["count(*) AS c"]
+        vparams: list[Any] = []
+        if aggregate in ("sum", "avg"):
+            if not field:
+                raise QueryError(f"{aggregate} needs a field")
+            parts += [f"sum({q(field)}) AS s", f"count({q(field)}) AS n"]
+            fold = "sum(s)" if aggregate == "sum" else "sum(s) / max(sum(n), 1)"
+        elif aggregate == "percent":
+            wsql, vparams = self.compile_filter(where or {}, actor, visible)
+            parts.append(f"sum(CASE WHEN {wsql} THEN 1 ELSE 0 END) AS w")
+            fold = "100.0 * sum(w) / max(sum(c), 1)"
+        elif aggregate == "count":
+            fold = "sum(c)"
+        else:
+            raise QueryError(f"unknown aggregate '{aggregate}'")
         with self.ws.storage.reading():
             cond, params = self._where(actor, access, filter, None, visible)
-            vsql, vparams = value_expr
-            # Over the whole table a plain scan beats walking an index in group order.
-            hint = " NOT INDEXED" if not filter and access.read_filter is None else ""
-            sql = (f"SELECT {key_expr} AS k, {vsql} AS v FROM {self.sql}{hint}{join} WHERE {cond} "
-                   f"GROUP BY k ORDER BY k")
+            # A count per value is answered from the field's own index; anything that reads
+            # other columns over the whole table is faster as one plain scan.
+            whole = not filter and access.read_filter is None
+            hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
+            inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {self.sql}{hint}{join} WHERE {cond} GROUP BY d"
+            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
             rows = self.ws.storage.conn.execute(sql, vparams + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 
