@@ -31,7 +31,6 @@ from views.files import save_uploads
 from views.web import check_csrf, current_actor, get_ws, render, require_actor
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
-_hits: dict[str, deque[float]] = defaultdict(deque)
 _hits_lock = threading.Lock()
 
 INPUT_TYPES = {"email": "email", "url": "url", "phone": "tel", "number": "number", "currency": "number",
@@ -60,18 +59,30 @@ def form_actor(request: Request, form: FormDef, table: Table | None = None) -> A
 
 
 def rate_limited(request: Request) -> bool:
+    """Public-form submissions per client address per minute, counted per app.
+
+    The limit is `app.state.form_rate` (default RATE_LIMIT; None switches it off, e.g. for
+    a benchmark on loopback).
+    """
+    state = request.app.state
+    limit = getattr(state, "form_rate", RATE_LIMIT)
+    if limit is None:
+        return False
+    if not hasattr(state, "form_hits"):
+        state.form_hits = defaultdict(deque)
+    table: dict[str, deque[float]] = state.form_hits
     ip = request.client.host if request.client else "?"
     now = time.monotonic()
     with _hits_lock:
-        hits = _hits[ip]
+        hits = table[ip]
         while hits and now - hits[0] > 60:
             hits.popleft()
-        if len(hits) >= RATE_LIMIT:
+        if len(hits) >= limit:
             return True
         hits.append(now)
-        if len(_hits) > 10000:  # forget idle addresses so the map cannot grow without bound
-            for key in [k for k, v in _hits.items() if not v]:
-                del _hits[key]
+        if len(table) > 10000:  # forget idle addresses so the map cannot grow without bound
+            for key in [k for k, v in table.items() if not v]:
+                del table[key]
     return False
 
 

@@ -117,9 +117,24 @@ def _schema_state(db: Path) -> str:
     return "new"
 
 
+def _write_locked(db: Path) -> bool:
+    """Whether another connection holds the write lock (a migration is running)."""
+    if not db.exists():
+        return False
+    conn = sqlite3.connect(db, timeout=0)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        conn.close()
+
+
 def test_sigkill_during_apply_of_big_retype(tmp_path: Path) -> None:
     states: list[str] = []
-    for attempt, delay in enumerate((0.8, 1.6, 2.4)):
+    for attempt, delay in enumerate((0.0, 0.05, 0.3)):
         root = make_log_workspace(tmp_path / f"ws{attempt}")
         db = root / "data" / "gridbase.db"
         ws = Workspace.open(root)
@@ -128,8 +143,16 @@ def test_sigkill_during_apply_of_big_retype(tmp_path: Path) -> None:
         fill_rows(db, "log__entries", 50_000, amount=lambda i: f"{i}.5")
         rewrite_base(root, "log", LOG_BASE_NUMBER)
         proc = popen_gridbase("apply", str(root))
-        started = time.monotonic()
-        kill_when(proc, lambda s=started, d=delay: time.monotonic() - s >= d)
+        # Kill while the migration holds its write transaction (the database is locked for
+        # other writers), `delay` seconds into it: a wall-clock guess would miss on a fast machine.
+        locked_at: list[float] = []
+
+        def inside(d: float = delay, seen: list[float] = locked_at) -> bool:
+            if not seen and _write_locked(db):
+                seen.append(time.monotonic())
+            return bool(seen) and time.monotonic() - seen[0] >= d
+
+        kill_when(proc, inside)
         assert integrity(db) == "ok"
         states.append(_schema_state(db))
         assert scalar(db, "SELECT count(*) FROM log__entries") == 50_000

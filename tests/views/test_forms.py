@@ -49,9 +49,7 @@ def test_private_form_needs_sign_in(client_for):
 
 
 def test_public_form_honeypot_and_rate_limit(client_for, ws, monkeypatch):
-    from views import forms
 
-    monkeypatch.setattr(forms, "_hits", forms.defaultdict(forms.deque))
     client = client_for(None)
     page = client.get("/f/cases/public")
     assert page.status_code == 200 and 'name="website"' in page.text and 'class="hidden"' in page.text
