@@ -147,7 +147,7 @@ def test_sigkill_during_apply_of_big_retype(tmp_path: Path) -> None:
         # other writers), `delay` seconds into it: a wall-clock guess would miss on a fast machine.
         locked_at: list[float] = []
 
-        def inside(d: float = delay, seen: list[float] = locked_at) -> bool:
+        def inside(d: float = delay, seen: list[float] = locked_at, db: Path = db) -> bool:
             if not seen and _write_locked(db):
                 seen.append(time.monotonic())
             return bool(seen) and time.monotonic() - seen[0] >= d
