@@ -87,6 +87,12 @@ def base_yaml() -> str:
     visits = doc["tables"]["visits"]
     visits["views"] = {"open_recent": {"type": "grid", "name": "Open, recent", "filter": GRID_FILTER, "sort": GRID_SORT}}
     visits["forms"] = {"intake": {"name": "Intake", "fields": ["title", "amount", "status", "center", "visit_date"]}}
+    # The dashboard the aggregates measure, declared as an admin would (the migration indexes
+    # what declared widgets group and sum).
+    doc["dashboards"] = {"overview": {"name": "Overview", "widgets": [
+        {"type": "bar", "title": "Amount by center", "table": "visits", "group_by": "center", "aggregate": "sum",
+         "field": "amount"},
+        {"type": "line", "title": "Weekly visits", "table": "visits", "group_by": "visit_date", "bucket": "week"}]}}
     doc["automations"] = {"tell_admin": {
         "when": {"form": "intake", "table": "visits"},
         "do": [{"notify": {"to": "person:admin", "title": "{{ record.title }}", "message": "status {{ record.status }}"}}]}}

@@ -338,7 +338,8 @@ class Reader:
             # A count per value is answered from the field's own index; anything that reads
             # other columns over the whole table is faster as one plain scan.
             whole = not filter and access.read_filter is None
-            hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
+            covered = field is not None and f"idx__{self.base.key}__{self.key}__{by}__{field}" in self._index_names()
+            hint = " NOT INDEXED" if whole and not covered and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {self.sql}{hint}{join} WHERE {cond} GROUP BY d"
             sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
             rows = self.ws.storage.conn.execute(sql, vparams + params).fetchall()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,13 +34,27 @@ ALPHABET = string.ascii_letters + string.digits
 MAX_PROPAGATION = 6
 
 
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+ORDERED = string.digits + string.ascii_uppercase + string.ascii_lowercase  # sorts like its values
+
+
 def new_record_id() -> str:
-    number = int.from_bytes(secrets.token_bytes(11), "big")
-    chars = []
-    for _ in range(14):
-        number, digit = divmod(number, 62)
-        chars.append(ALPHABET[digit])
-    return "rec" + "".join(chars)
+    """`rec` + 9 time-ordered characters (microseconds) + 5 random ones.
+
+    Ids made one after another sort one after another, so the unique index on `_id` and the
+    audit index grow at their end instead of splitting pages all over a big table.
+    """
+    global _last_stamp
+    with _stamp_lock:
+        stamp = max(time.time_ns() // 1000, _last_stamp + 1)
+        _last_stamp = stamp
+    head = []
+    for _ in range(9):
+        stamp, digit = divmod(stamp, 62)
+        head.append(ORDERED[digit])
+    tail = "".join(secrets.choice(ALPHABET) for _ in range(5))
+    return "rec" + "".join(reversed(head)) + tail
 
 
 def utcnow_text(moment: datetime) -> str:
