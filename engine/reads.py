@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
+PROBE = 20_000
 
 
 @dataclass
@@ -230,6 +231,12 @@ class Reader:
             if with_total:
                 total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
                 hint = self._order_hint(sort, total, start + limit)
+            elif sort and self._row_estimate() >= 50_000:
+                # No total wanted: a count capped at PROBE rows costs little and still tells
+                # whether the matches are common enough to walk the sort index.
+                probe = int(self.ws.storage.conn.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.sql} WHERE {where} LIMIT {PROBE})", params).fetchone()[0])
+                hint = self._order_hint(sort, probe, start + limit) if probe >= PROBE else ""
             cur = self.ws.storage.conn.execute(
                 f"SELECT {cols} FROM {self.sql}{hint} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
             names = [d[0] for d in cur.description]
@@ -338,8 +345,12 @@ class Reader:
             # A count per value is answered from the field's own index; anything that reads
             # other columns over the whole table is faster as one plain scan.
             whole = not filter and access.read_filter is None
-            covered = field is not None and f"idx__{self.base.key}__{self.key}__{by}__{field}" in self._index_names()
-            hint = " NOT INDEXED" if whole and not covered and (aggregate != "count" or join) else ""
+            pair = f"idx__{self.base.key}__{self.key}__{by}__{field}"
+            covered = field is not None and not join and pair in self._index_names()
+            if whole and covered:
+                hint = f" INDEXED BY {q(pair)}"  # the planner does not always see it answers alone
+            else:
+                hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {self.sql}{hint}{join} WHERE {cond} GROUP BY d"
             sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
             rows = self.ws.storage.conn.execute(sql, vparams + params).fetchall()
