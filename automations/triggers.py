@@ -53,6 +53,9 @@ class Event:
 
     @property
     def changes(self) -> dict[str, list[Any]]:
+        if "changes" not in self.data and isinstance(self.data.get("values"), dict):
+            # Bulk-created records carry their values once; a creation changes each from nothing.
+            return {key: [None, value] for key, value in self.data["values"].items()}
         return dict(self.data.get("changes") or {})
 
     @classmethod

@@ -73,6 +73,14 @@ def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batc
     auto_keys = [k for k, f in tdef.fields.items() if f.type in ("autonumber", "created_time", "modified_time", "created_by", "modified_by")]
     computed_keys = list(tdef.computed_order)
     writable = {k for k in tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
+    defaults = [(k, f) for k, f in tdef.fields.items() if f.default is not None and not table.fields[k].computed]
+    checkboxes = [k for k, f in tdef.fields.items() if f.type == "checkbox" and not table.fields[k].computed]
+    required = [(k, f.name) for k, f in tdef.fields.items() if f.required]
+    stored_keys = plain_keys + auto_keys + link_keys
+    auto_types = [(k, tdef.fields[k].type) for k in auto_keys]
+    auto_set = set(auto_keys)
+    actor_key = actor.key
+    person_key = actor.key if actor.is_person else None
     number = 0
     for chunk in _chunks(rows, batch):
         ctx = table.ws.storage.transaction() if transaction else _null()
@@ -90,12 +98,13 @@ def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batc
                         raise ValidationError({f"row {number}": "; ".join(exc.errors.values())}) from None
                     result.rejected.append((number, exc.errors))
                     continue
-                for key, fdef in tdef.fields.items():
-                    if key not in values and fdef.default is not None and not table.fields[key].computed:
+                for key, fdef in defaults:
+                    if key not in values:
                         values[key] = table._default(fdef, actor)
-                    if fdef.type == "checkbox" and values.get(key) is None:
+                for key in checkboxes:
+                    if values.get(key) is None:
                         values[key] = 0
-                missing = {k: f"{f.name} is required" for k, f in tdef.fields.items() if f.required and is_blank(values.get(k))}
+                missing = {k: f"{name} is required" for k, name in required if is_blank(values.get(k))}
                 if missing:
                     if not skip_invalid:
                         raise ValidationError({f"row {number}": "; ".join(missing.values())})
@@ -127,28 +136,29 @@ def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batc
             audit: list[tuple[Any, ...]] = []
             events: list[tuple[Any, ...]] = []
             ids: list[str] = []
+            base_key, table_key = table.base.key, table.key
             for offset, values in enumerate(prepared):
                 rowid = first + offset
                 record_id = new_record_id()
                 ids.append(record_id)
-                for key in auto_keys:
-                    ftype = tdef.fields[key].type
+                for key, ftype in auto_types:
                     if ftype == "autonumber":
                         values[key] = table.ws.next_counter(f"{table.base.key}.{table.key}.{key}")
                     elif ftype in ("created_time", "modified_time"):
                         values[key] = now
                     else:
-                        values[key] = actor.key if actor.is_person else None
+                        values[key] = person_key
                 for key in link_keys:
-                    linked = load_json_list(values.get(key))
-                    values[key] = json.dumps(linked) if linked else None
-                    junction[key].extend((rowid, targets[key][i], pos) for pos, i in enumerate(linked))
-                params.append([rowid, record_id, now, actor.key, now, actor.key] + [values.get(k) for k in plain_keys + auto_keys + link_keys])
-                stored = {k: v for k, v in values.items() if v is not None and not table.fields[k].computed}
-                audit.append((now, actor.key, table.base.key, table.key, record_id, "create", json.dumps(stored, ensure_ascii=False)))
-                changes = {k: [None, v] for k, v in stored.items()}
-                events.append((now, table.base.key, table.key, record_id, "created", actor.key,
-                               json.dumps({"changes": changes, "form": None}, ensure_ascii=False), 0))
+                    text = values.get(key)
+                    if text:  # already the JSON list the column keeps; only the junction needs ids
+                        junction[key].extend((rowid, targets[key][i], pos) for pos, i in enumerate(json.loads(text)))
+                params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
+                stored = {k: v for k, v in values.items() if v is not None and k not in auto_set}
+                text = json.dumps(stored, ensure_ascii=False)
+                audit.append((now, actor_key, base_key, table_key, record_id, "create", text))
+                # The event carries the same values; its "changes" are derived from them.
+                events.append((now, base_key, table_key, record_id, "created", actor_key,
+                               '{"values": ' + text + ', "form": null}', 0))
             conn.executemany(f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})", params)
             touched: dict[str, set[int]] = {}
             for key in link_keys:

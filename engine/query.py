@@ -47,6 +47,18 @@ class FilterCompiler:
     def compile(self, flt: Any) -> tuple[str, list[Any]]:
         if flt is None or flt == {}:
             return "1", []
+        try:
+            sql, params = self._compile(flt)
+        except (OverflowError, TypeError, ValueError) as exc:
+            raise QueryError(f"invalid filter value: {exc}") from None
+        for value in params:
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+                raise QueryError(f"the number {value} is too large to compare")
+            if isinstance(value, (dict, list)):
+                raise QueryError("a filter value must be text, a number or true/false")
+        return sql, params
+
+    def _compile(self, flt: Any) -> tuple[str, list[Any]]:
         if not isinstance(flt, dict):
             raise QueryError("a filter must be a mapping of field keys to conditions")
         parts: list[str] = []

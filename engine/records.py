@@ -53,8 +53,12 @@ def new_record_id() -> str:
     for _ in range(9):
         stamp, digit = divmod(stamp, 62)
         head.append(ORDERED[digit])
-    tail = "".join(secrets.choice(ALPHABET) for _ in range(5))
-    return "rec" + "".join(reversed(head)) + tail
+    rand = int.from_bytes(secrets.token_bytes(4), "big")
+    tail = []
+    for _ in range(5):
+        rand, digit = divmod(rand, 62)
+        tail.append(ALPHABET[digit])
+    return "rec" + "".join(reversed(head)) + "".join(tail)
 
 
 def utcnow_text(moment: datetime) -> str:
@@ -386,6 +390,8 @@ class Table(Reader):
     def _rebuild_other_side(self, key: str, other_rowid: int, actor: Actor) -> None:
         _, _, _, other, other_field = self._junction(key)
         other_table = self.base.table(other.key)
+        if other_field is None and not other.computed_order:
+            return  # nothing on the other side shows this link
         if other_field is not None:
             other_table._rebuild_column(other_field, other_rowid, actor)
         else:
