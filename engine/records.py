@@ -372,11 +372,7 @@ class Table(Reader):
     def _rebuild_column(self, key: str, rowid: int, actor: Actor) -> None:
         """Rewrite this table's link column for one row from the junction; audit the change."""
         conn = self.ws.storage.conn
-        jname, mine, theirs, other, _ = self._junction(key)
-        other_sql = q(table_name(self.base.key, other.key))
-        ids = [r[0] for r in conn.execute(
-            f"SELECT o._id FROM {jname} j JOIN {other_sql} o ON o._rowid = j.{theirs} "
-            f"WHERE j.{mine} = ? AND o._deleted_at IS NULL ORDER BY j.pos, j.{theirs}", (rowid,))]
+        ids = self._linked_ids(key, rowid)
         row = conn.execute(f"SELECT _id, {q(key)} FROM {self.sql} WHERE _rowid = ?", (rowid,)).fetchone()
         if row is None:
             return
@@ -498,14 +494,18 @@ class Table(Reader):
                         self._propagate(rowid, depth=0)
                 last = rows[-1][0]
 
-    def _rebuild_column_quiet(self, key: str, rowid: int) -> None:
-        conn = self.ws.storage.conn
+    def _linked_ids(self, key: str, rowid: int) -> list[str]:
+        """Record ids one row links to through `key`, from the junction, live records only."""
         jname, mine, theirs, other, _ = self._junction(key)
         other_sql = q(table_name(self.base.key, other.key))
-        ids = [r[0] for r in conn.execute(
+        return [r[0] for r in self.ws.storage.conn.execute(
             f"SELECT o._id FROM {jname} j JOIN {other_sql} o ON o._rowid = j.{theirs} "
             f"WHERE j.{mine} = ? AND o._deleted_at IS NULL ORDER BY j.pos, j.{theirs}", (rowid,))]
-        conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (json.dumps(ids) if ids else None, rowid))
+
+    def _rebuild_column_quiet(self, key: str, rowid: int) -> None:
+        ids = self._linked_ids(key, rowid)
+        self.ws.storage.conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?",
+                                     (json.dumps(ids) if ids else None, rowid))
 
     def level_of(self, actor: Actor, key: str) -> int:
         return LEVELS[self.access(actor).level(key)]

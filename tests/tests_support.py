@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DENTAL = ROOT / "examples" / "dalian_dental"
@@ -38,3 +40,17 @@ def write_workspace(root: Path, bases: dict[str, str], workspace: str = WORKSPAC
 
 def rewrite_base(root: Path, name: str, text: str) -> None:
     (root / "bases" / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page (the meta tag, or a form's hidden field)."""
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def sign_in(client: Any, person: str, password: str) -> Any:
+    """Sign in through the real /login form (CSRF included); returns the redirect response."""
+    page = client.get("/login")
+    return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
+                                       "next": "/"}, follow_redirects=False)

@@ -23,7 +23,11 @@ import pytest
 
 from engine import Workspace
 from gridbase.app import create_app
-from tests_support import DENTAL
+from tests_support import (
+    DENTAL,
+    csrf_of,  # noqa: F401 (used by the tests of this folder)
+)
+from tests_support import sign_in as sign_in_as
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers httpx2; httpx works
@@ -112,16 +116,8 @@ def seed(ws: Workspace, *, seed_value: int = 2026, scale: float = 0.05) -> dict[
 
 
 # -- HTTP ------------------------------------------------------------------------------------
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
 def sign_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
-    page = client.get("/login")
-    return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
-                                       "next": "/"}, follow_redirects=False)
+    return sign_in_as(client, person, password)
 
 
 class Browser:

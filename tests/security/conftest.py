@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import re
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -36,6 +35,8 @@ from engine import Workspace
 from engine.auth import digest, new_secret
 from engine.permissions import TableAccess
 from gridbase.app import create_app
+from tests_support import csrf_of  # noqa: F401 (used by the tests of this folder)
+from tests_support import sign_in as sign_in_as
 
 PASSWORD = "demo1234"
 # One person per role of the example. Everyone there also has `staff`; `zz_staff` (added to
@@ -174,16 +175,8 @@ def rule_holds(rule: Any, values: dict[str, Any], actor: Any) -> bool:
     return have == resolve(cond)
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
 def sign_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
-    page = client.get("/login")
-    return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
-                                       "next": "/"}, follow_redirects=False)
+    return sign_in_as(client, person, password)
 
 
 def add_token(ws: Workspace, person: str, *, expires: datetime | None = None) -> str:

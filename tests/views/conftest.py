@@ -6,7 +6,6 @@ has signed in through the real /login form (so cookies, CSRF and sessions are th
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +19,8 @@ with warnings.catch_warnings():
 
 from engine import Workspace
 from gridbase.app import create_app
+from tests_support import csrf_of  # noqa: F401 (used by the tests of this folder)
+from tests_support import sign_in as sign_in_as
 
 PASSWORD = "correct horse battery"
 
@@ -111,16 +112,8 @@ def app(ws: Workspace) -> Any:
     return create_app(ws, automations=False)
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
 def sign_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
-    page = client.get("/login")
-    return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
-                                       "next": "/"}, follow_redirects=False)
+    return sign_in_as(client, person, password)
 
 
 @pytest.fixture

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from engine import Workspace
 from gridbase.app import create_app
-from tests_support import WORKSPACE_YAML
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
-def sign_in(client: TestClient, person: str, password: str) -> None:
-    page = client.get("/login")
-    done = client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text)},
-                       follow_redirects=False)
-    assert done.status_code in (302, 303), done.text
+from tests_support import WORKSPACE_YAML, csrf_of, sign_in
 
 BASE = """\
 base: desk
