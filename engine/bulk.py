@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
-from engine.fields.base import is_blank, load_json_list
+from engine.fields.base import load_json_list
 from engine.permissions import Actor
 from engine.storage import q, table_name
 
@@ -64,23 +64,18 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
 
 def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int, skip_invalid: bool,
              transaction: bool, access: Any, result: BulkResult) -> None:
-    from engine.records import new_record_id, utcnow_text
+    from engine.records import ENGINE_KEPT, new_record_id, utcnow_text
 
     tdef = table.tdef
     conn = table.ws.storage.conn
     link_keys = [k for k, f in tdef.fields.items() if f.type == "link"]
     plain_keys = [k for k, f in tdef.fields.items() if f.type != "link" and not table.fields[k].computed]
-    auto_keys = [k for k, f in tdef.fields.items() if f.type in ("autonumber", "created_time", "modified_time", "created_by", "modified_by")]
+    auto_keys = [k for k, f in tdef.fields.items() if f.type in ENGINE_KEPT]
     computed_keys = list(tdef.computed_order)
     writable = {k for k in tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
-    defaults = [(k, f) for k, f in tdef.fields.items() if f.default is not None and not table.fields[k].computed]
-    checkboxes = [k for k, f in tdef.fields.items() if f.type == "checkbox" and not table.fields[k].computed]
-    required = [(k, f.name) for k, f in tdef.fields.items() if f.required]
     stored_keys = plain_keys + auto_keys + link_keys
-    auto_types = [(k, tdef.fields[k].type) for k in auto_keys]
     auto_set = set(auto_keys)
     actor_key = actor.key
-    person_key = actor.key if actor.is_person else None
     number = 0
     for chunk in _chunks(rows, batch):
         ctx = table.ws.storage.transaction() if transaction else _null()
@@ -98,13 +93,7 @@ def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batc
                         raise ValidationError({f"row {number}": "; ".join(exc.errors.values())}) from None
                     result.rejected.append((number, exc.errors))
                     continue
-                for key, fdef in defaults:
-                    if key not in values:
-                        values[key] = table._default(fdef, actor)
-                for key in checkboxes:
-                    if values.get(key) is None:
-                        values[key] = 0
-                missing = {k: f"{name} is required" for k, name in required if is_blank(values.get(k))}
+                missing = table.complete_new(values, actor)
                 if missing:
                     if not skip_invalid:
                         raise ValidationError({f"row {number}": "; ".join(missing.values())})
@@ -141,13 +130,7 @@ def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batc
                 rowid = first + offset
                 record_id = new_record_id()
                 ids.append(record_id)
-                for key, ftype in auto_types:
-                    if ftype == "autonumber":
-                        values[key] = table.ws.next_counter(f"{table.base.key}.{table.key}.{key}")
-                    elif ftype in ("created_time", "modified_time"):
-                        values[key] = now
-                    else:
-                        values[key] = person_key
+                table.stamp_new(values, now, actor)
                 for key in link_keys:
                     text = values.get(key)
                     if text:  # already the JSON list the column keeps; only the junction needs ids

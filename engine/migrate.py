@@ -134,8 +134,7 @@ class Planner:
         name, old = table_name(base.key, table.key), str(fdef.renamed_from)
 
         def run() -> None:
-            for idx in self._indexes_on(name, old):
-                self.conn.execute(f"DROP INDEX {q(idx)}")
+            self._drop_indexes_on(name, old)
             self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(old)} TO {q(fdef.key)}")
             self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, old))
             self.conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?",
@@ -147,6 +146,11 @@ class Planner:
                 (old_path, new_path, old_path, base.key, table.key, old_path))
             self._record_schema(base, table, fdef)
         self._add("rename_field", f"rename field {base.key}.{table.key}.{old} to {fdef.key}", run)
+
+    def _drop_indexes_on(self, name: str, column: str) -> None:
+        """Drop the indexes that use a column, before the column is renamed, retyped or removed."""
+        for idx in self._indexes_on(name, column):
+            self.conn.execute(f"DROP INDEX {q(idx)}")
 
     def _indexes_on(self, name: str, column: str) -> list[str]:
         out = []
@@ -194,8 +198,7 @@ class Planner:
                 rid = self.conn.execute(f"SELECT _id FROM {q(name)} WHERE _rowid = ?", (rowid,)).fetchone()[0]
                 self.conn.execute("INSERT INTO _gb_archive (at, base, tbl, field, record, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   (at, base.key, table.key, fdef.key, rid, json.dumps(value, ensure_ascii=False), reason))
-            for idx in self._indexes_on(name, fdef.key):
-                self.conn.execute(f"DROP INDEX {q(idx)}")
+            self._drop_indexes_on(name, fdef.key)
             tmp = f"_gb_tmp_{fdef.key}"
             self.conn.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(tmp)} {inst.sql_type}")
             self.conn.executemany(f"UPDATE {q(name)} SET {q(tmp)} = ? WHERE _rowid = ?", converted)
@@ -214,8 +217,7 @@ class Planner:
                 f"INSERT INTO _gb_archive (at, base, tbl, field, record, value, reason) SELECT ?, ?, ?, ?, _id, "
                 f"json_quote({q(col)}), 'field removed' FROM {q(name)} WHERE {q(col)} IS NOT NULL",
                 (_now(), base.key, table.key, col))
-            for idx in self._indexes_on(name, col):
-                self.conn.execute(f"DROP INDEX {q(idx)}")
+            self._drop_indexes_on(name, col)
             self.conn.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(col)}")
             self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, col))
             jname = junction_name(base.key, table.key, col)

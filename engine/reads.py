@@ -176,16 +176,26 @@ class Reader:
 
     def get(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
         """One record as the actor may see it; NotFoundError if it does not exist for them."""
-        actor = self.ws.actor(actor)
-        access = self.access(actor)
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
+        actor, access = self._reader(actor)
         with self.ws.storage.reading():
             row = self._fetch_row(record_id, access, actor)
         if row is None:
             raise NotFoundError(f"record {record_id} not found")
         self._log_read(actor, [record_id], "get")
         return self.present(row, access)
+
+    def _reader(self, who: Actor | str) -> tuple[Actor, TableAccess]:
+        """The actor and their access; a table they may not read does not exist for them."""
+        actor = self.ws.actor(who)
+        access = self.access(actor)
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{self.key}'")
+        return actor, access
+
+    def _filterable(self, access: TableAccess) -> set[str]:
+        """Fields the actor may filter, sort and group on: readable and not masked, since a
+        masked field probed one filter at a time would reveal what the mask hides."""
+        return {k for k in self.fields if access.readable(k) and not access.mask(k)}
 
     def readable_by(self, record_id: str, actor: Actor | str) -> bool:
         """Whether the record exists for the actor (no access-log entry)."""
@@ -204,18 +214,12 @@ class Reader:
               offset: int | str | None = 0, search: str | None = None, fields: list[str] | None = None,
               with_total: bool = True, deleted: bool = False) -> Page:
         """Records matching `filter`, sorted, one page at a time."""
-        actor = self.ws.actor(actor)
-        access = self.access(actor)
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
+        actor, access = self._reader(actor)
         readable = {k for k in self.fields if access.readable(k)}
         for key in fields or []:
             if key not in readable:
                 raise QueryError(f"unknown field '{key}'")
-        visible = readable
-        # A masked field may be shown masked, but not filtered or sorted on: that would
-        # reveal what the mask hides, one probe at a time.
-        visible = {k for k in visible if not access.mask(k)}
+        visible = self._filterable(access)
         for item in sort or []:
             if str(item).lstrip("-+") not in visible:
                 raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
@@ -288,11 +292,8 @@ class Reader:
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (self.sql.strip('"'),))}
 
     def count(self, *, actor: Actor | str, filter: Any = None) -> int:
-        actor = self.ws.actor(actor)
-        access = self.access(actor)
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
-        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
+        actor, access = self._reader(actor)
+        visible = self._filterable(access)
         with self.ws.storage.reading():
             where, params = self._where(actor, access, filter, None, visible)
             return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
@@ -304,11 +305,8 @@ class Reader:
         `aggregate` is count, sum, avg or percent (the share of the group's rows that also
         match `where`). Array fields count once per value; dates group by day, week or month.
         """
-        actor = self.ws.actor(actor)
-        access = self.access(actor)
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
-        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
+        actor, access = self._reader(actor)
+        visible = self._filterable(access)
         if by not in visible or (field is not None and field not in visible):
             raise QueryError(f"unknown field '{by if by not in visible else field}'")
         fby = self.fields[by]
@@ -359,11 +357,8 @@ class Reader:
     def aggregate(self, *, actor: Actor | str, aggregate: str = "count", field: str | None = None,
                   filter: Any = None, where: Any = None) -> float:
         """One number over the rows the actor may read (count, sum, avg or percent)."""
-        actor = self.ws.actor(actor)
-        access = self.access(actor)
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
-        visible = {k for k in self.fields if access.readable(k) and not access.mask(k)}
+        actor, access = self._reader(actor)
+        visible = self._filterable(access)
         if field is not None and field not in visible:
             raise QueryError(f"unknown field '{field}'")
         vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where)

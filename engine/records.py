@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine.computed import Computer
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 ALPHABET = string.ascii_letters + string.digits
 MAX_PROPAGATION = 6
+ENGINE_KEPT = ("autonumber", "created_time", "modified_time", "created_by", "modified_by")
 
 
 _last_stamp = 0
@@ -143,6 +145,36 @@ class Table(Reader):
         except ValueError:
             return None
 
+    @cached_property
+    def _new_row_plan(self) -> tuple[list[FieldDef], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+        """(fields with defaults, checkboxes, (required key, name), (engine-kept key, type))."""
+        writable = [f for k, f in self.tdef.fields.items() if not self.fields[k].computed]
+        return ([f for f in writable if f.default is not None],
+                [f.key for f in writable if f.type == "checkbox"],
+                [(k, f.name) for k, f in self.tdef.fields.items() if f.required],
+                [(k, f.type) for k, f in self.tdef.fields.items() if f.type in ENGINE_KEPT])
+
+    def complete_new(self, row: dict[str, Any], actor: Actor) -> dict[str, str]:
+        """Fill defaults (and unticked checkboxes) into a new row; return missing required fields."""
+        defaults, checkboxes, required, _ = self._new_row_plan
+        for fdef in defaults:
+            if fdef.key not in row:
+                row[fdef.key] = self._default(fdef, actor)
+        for key in checkboxes:
+            if row.get(key) is None:
+                row[key] = 0
+        return {k: f"{name} is required" for k, name in required if is_blank(row.get(k))}
+
+    def stamp_new(self, row: dict[str, Any], now: str, actor: Actor) -> None:
+        """Set the fields the engine keeps: autonumber, created/modified time and by."""
+        for key, ftype in self._new_row_plan[3]:
+            if ftype == "autonumber":
+                row[key] = self.ws.next_counter(f"{self.base.key}.{self.key}.{key}")
+            elif ftype in ("created_time", "modified_time"):
+                row[key] = now
+            else:
+                row[key] = actor.key if actor.is_person else None
+
     def _create(self, values: dict[str, Any], actor: Actor, *, form: FormDef | None,
                 system_values: dict[str, Any], depth: int) -> str:
         access = self.access(actor)
@@ -162,12 +194,7 @@ class Table(Reader):
                 row[key] = self.fields[key].coerce(raw)
             except ValueError as exc:
                 raise ValidationError({key: f"{self.fields[key].fdef.name}: {exc}"}) from None
-        for key, fdef in self.tdef.fields.items():
-            if key not in row and fdef.default is not None and not self.fields[key].computed:
-                row[key] = self._default(fdef, actor)
-            if fdef.type == "checkbox" and row.get(key) is None and not self.fields[key].computed:
-                row[key] = 0
-        missing = {k: f"{f.name} is required" for k, f in self.tdef.fields.items() if f.required and is_blank(row.get(k))}
+        missing = self.complete_new(row, actor)
         if form is not None:
             for ff in form.fields:
                 if ff.required and is_blank(row.get(ff.field)) and ff.field in self.tdef.fields:
@@ -177,13 +204,7 @@ class Table(Reader):
         self._check_attachments(row, {}, actor)
         now = utcnow_text(self.ws.now())
         record_id = new_record_id()
-        for key, fdef in self.tdef.fields.items():
-            if fdef.type == "autonumber":
-                row[key] = self.ws.next_counter(f"{self.base.key}.{self.key}.{key}")
-            elif fdef.type in ("created_time", "modified_time"):
-                row[key] = now
-            elif fdef.type in ("created_by", "modified_by"):
-                row[key] = actor.key if actor.is_person else None
+        self.stamp_new(row, now, actor)
         links = {k: v for k, v in row.items() if self.tdef.fields[k].type == "link"}
         plain = {k: v for k, v in row.items() if k not in links}
         cols = ["_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + list(plain)

@@ -119,3 +119,15 @@ def split_list(value: Any) -> list[Any]:
             value = value.replace(sep, ",")
         return [part.strip() for part in value.split(",") if part.strip()]
     return [value]
+
+
+def read_text(value: Any) -> Any:
+    """Text as typed, refused if it is a list/mapping or holds a broken (unpaired) character."""
+    if isinstance(value, (dict, list)):
+        raise Invalid("expected text")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid("expected valid text (it holds a broken character)") from None
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import FieldType, read_text
 
 
 class LongTextField(FieldType):
@@ -15,11 +15,5 @@ class LongTextField(FieldType):
     bad = [({}, ["a"])]
 
     def parse(self, value: Any) -> Any:
-        if isinstance(value, (dict, list)):
-            raise Invalid("expected text")
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Invalid("expected valid text (it holds a broken character)") from None
+        value = read_text(value)
         return str(value).replace("\r\n", "\n").strip()

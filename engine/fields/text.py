@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import FieldType, Invalid, read_text
 
 
 class TextField(FieldType):
@@ -15,13 +15,7 @@ class TextField(FieldType):
     bad = [({"max_length": 3}, "abcd"), ({}, {"a": 1})]
 
     def parse(self, value: Any) -> Any:
-        if isinstance(value, (dict, list)):
-            raise Invalid("expected text")
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Invalid("expected valid text (it holds a broken character)") from None
+        value = read_text(value)
         text = str(value).strip() if not isinstance(value, str) else value.strip()
         if "\n" in text:
             text = " ".join(text.split("\n"))
