@@ -4,7 +4,6 @@ but the server."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import Workspace
-from tests.browser.conftest import Watch, free_port
+from tests.browser.conftest import Watch, serving
 from tests.conftest import write_workspace
 from tests.views.conftest import PASSWORD, WORKSPACE
 
@@ -48,8 +47,6 @@ dashboards:
 
 @pytest.fixture(scope="module")
 def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("boards")
@@ -60,17 +57,8 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     today = ws.now().astimezone(ws.tz).date()
     for i, (title, status) in enumerate([("漏水", "待受理"), ("停电", "处理中"), ("门锁", "待受理"), ("空调", "已办结")]):
         table.create({"title": title, "status": status, "amount": 10 * (i + 1), "day": today.replace(day=1 + i)}, actor="admin")
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(ws, automations=False), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "ws": ws}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ws, automations=False)) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "ws": ws}
     ws.close()
 
 

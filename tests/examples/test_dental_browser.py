@@ -5,8 +5,6 @@ and the complaint in 未办结. Screenshots go to screenshots/ (git-ignored)."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,13 @@ import pytest
 
 import automations
 from engine import Workspace
+from tests.browser.conftest import (
+    CHROMIUM,
+    SCREENSHOTS,
+    launch_browser,
+    serving,
+)
 from tests.examples.conftest import MOBILE_UA, PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
@@ -28,40 +27,20 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture(scope="module")
 def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from gridbase.app import create_app
-    from tests.browser.conftest import free_port
 
     tmp = tmp_path_factory.mktemp("dental_browser")
     shutil.copyfile(dental_template[1], tmp / "dental.db")
     ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
     ws.apply()
-    port = free_port()
-    config = uvicorn.Config(create_app(ws, automations=False), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ws, automations=False)) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
     ws.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    yield from launch_browser()
 
 
 def sign_in(page: Any, person: str) -> None:
