@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.bulk import FROM_AUDIT
 from engine.errors import GridbaseError
 from engine.model import AutomationDef
 from engine.permissions import Actor
@@ -64,7 +65,12 @@ class Event:
         return cls(int(eid), at, base, tbl, record, kind, actor, int(depth or 0), json.loads(data or "{}"))
 
 
-EVENT_COLUMNS = "id, at, base, tbl, record, event, actor, data, depth"
+# Bulk-created records keep their values once, in their audit entry; their events say so
+# (`FROM_AUDIT`) and get the values from there when they are read.
+EVENT_SELECT = ("SELECT o.id, o.at, o.base, o.tbl, o.record, o.event, o.actor, "
+                f"CASE WHEN o.data = '{FROM_AUDIT}' THEN (SELECT '{{\"values\": ' || a.new || '}}' FROM _gb_audit a "
+                "WHERE a.base = o.base AND a.tbl = o.tbl AND a.record = o.record AND a.action = 'create' ORDER BY a.id LIMIT 1) "
+                "ELSE o.data END, o.depth FROM _gb_outbox o")
 
 
 def event_table(auto: AutomationDef) -> str | None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from automations import delivery
 from automations.runner import MAX_DEPTH, Start, already_ran, describe, execute, make_key
 from automations.templates import load_row
-from automations.triggers import EVENT_COLUMNS, Event, after_values, condition_holds, event_matches
+from automations.triggers import EVENT_SELECT, Event, after_values, condition_holds, event_matches
 from engine.errors import GridbaseError
 from engine.records import utcnow_text
 
@@ -113,8 +113,8 @@ def process_pending(ws: Workspace, *, limit: int | None = None, batch: int = 50)
     while limit is None or done < limit:
         size = batch if limit is None else max(1, min(batch, limit - done))
         with ws.storage.reading() as conn:
-            rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM _gb_outbox WHERE processed_at IS NULL AND id > ? "
-                                "ORDER BY id LIMIT ?", (last, size)).fetchall()
+            rows = conn.execute(f"{EVENT_SELECT} WHERE o.processed_at IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
+                                (last, size)).fetchall()
         if not rows:
             break
         events = [Event.from_row(r) for r in rows]

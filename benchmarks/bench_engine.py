@@ -103,7 +103,7 @@ def main() -> None:
              "doctor": rng.choice(DOCTORS), "patient": [rng.choice(patients)]} for i in range(args.rows)]
     visits = ws.base("clinic").table("visits")
     t0 = time.perf_counter()
-    visits.insert_many(rows, actor="system", batch=5000)
+    visits.import_rows(rows, actor="system")
     import_s = time.perf_counter() - t0
     # Peer: sqlite-utils insert_all of the same rows into a plain table (the practical limit).
     import sqlite_utils

@@ -2,25 +2,61 @@
 
 The same rules as `Table.create` — types, permissions, defaults, required fields, links on
 both sides, computed values, one audit entry and one outbox event per record, all in the
-batch's transaction — but done a batch at a time: values are coerced in Python, rows,
-junction rows, audit entries and events are written with `executemany`, and the other
-side of each link is rebuilt once per batch instead of once per row.
+batch's transaction — but done a batch at a time:
+
+- values are coerced in Python, and for field types whose values repeat (selects, dates,
+  people, links, checkboxes) each distinct raw value is coerced once per import;
+- record ids come a batch at a time (one clock reading, one read of the random source);
+- rows, junction rows, audit entries and events are written with `executemany`;
+- link targets are looked up once per batch, and the other side of each link is rebuilt
+  once per transaction instead of once per row;
+- when the whole stream is one transaction (the caller's) and it is large next to the
+  table, the table's secondary indexes are dropped and built again at the end: sorting a
+  million keys once is several times cheaper than a million B-tree insertions in random
+  places. The rebuild happens in the same transaction, so readers never see the table
+  without them and a failure rolls the drop back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
-from engine.fields.base import load_json_list
-from engine.permissions import Actor
+from engine.fields.base import FieldType, load_json_list
+from engine.ids import new_record_ids
+from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from engine.records import Table
+
+# Below this many rows an import keeps the indexes: rebuilding them would cost more.
+DEFER_INDEXES_AT = 20_000
+# Repeating-value memo: stop remembering new values after this many (a column that is not
+# categorical after all should not grow a dict without bound).
+MEMO_LIMIT = 100_000
+
+
+
+def _json_encoder() -> Callable[[dict[str, Any]], str]:
+    """A compact JSON encoder for audit values, made once (json.dumps builds one per call)."""
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    if c_make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
+        return plain.encode
+    chunks = c_make_encoder(None, plain.default, encode_basestring, None, ":", ",", False, False, True)
+    return lambda values: "".join(chunks(values, 0))
+
+
+_audit_json = _json_encoder()
+# The data of a bulk-created record's outbox event: its values are in its audit entry, and
+# the automation worker reads them from there (automations.triggers.EVENT_SELECT).
+FROM_AUDIT = '{"values_from_audit": true}'
 
 
 @dataclass
@@ -41,144 +77,267 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int = 5000,
-                skip_invalid: bool = False, transaction: bool = True) -> BulkResult:
-    """Create many records. Invalid rows raise ValidationError (naming the row) unless skipped."""
+                skip_invalid: bool = False, transaction: bool = True,
+                progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
+    """Create many records; return their ids and (with `skip_invalid`) the rejected rows.
+
+    `transaction=True` commits every `batch` rows; `transaction=False` joins the caller's
+    transaction for the whole stream (all or nothing, and big imports rebuild indexes once).
+    Invalid rows raise ValidationError naming the row (counting from 1) unless skipped.
+    """
     access = table.access(actor)
     if not access.can_create:
         if not access.can_read:
             raise NotFoundError(f"unknown table '{table.key}'")
         raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
-    conn = table.ws.storage.conn
-    result = BulkResult()
+    storage = table.ws.storage
+    writer = _Writer(table, actor, access, skip_invalid)
+    expected = len(rows) if isinstance(rows, Sized) else None
     # Fewer, larger WAL checkpoints while a batch stream is written (restored afterwards).
-    conn.execute("PRAGMA wal_autocheckpoint = 20000")
+    storage.conn.execute("PRAGMA wal_autocheckpoint = 20000")
     try:
-        _batches(table, rows, actor=actor, batch=batch, skip_invalid=skip_invalid, transaction=transaction,
-                 access=access, result=result)
-    finally:
-        conn.execute("PRAGMA wal_autocheckpoint = 1000")
-    if len(result.ids) >= 1000 and transaction:
-        table.ws.storage.optimize()
-    return result
-
-
-def _batches(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int, skip_invalid: bool,
-             transaction: bool, access: Any, result: BulkResult) -> None:
-    from engine.records import ENGINE_KEPT, new_record_id, utcnow_text
-
-    tdef = table.tdef
-    conn = table.ws.storage.conn
-    link_keys = [k for k, f in tdef.fields.items() if f.type == "link"]
-    plain_keys = [k for k, f in tdef.fields.items() if f.type != "link" and not table.fields[k].computed]
-    auto_keys = [k for k, f in tdef.fields.items() if f.type in ENGINE_KEPT]
-    computed_keys = list(tdef.computed_order)
-    writable = {k for k in tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
-    stored_keys = plain_keys + auto_keys + link_keys
-    auto_set = set(auto_keys)
-    actor_key = actor.key
-    number = 0
-    for chunk in _chunks(rows, batch):
-        ctx = table.ws.storage.transaction() if transaction else _null()
-        with ctx:
-            now = utcnow_text(table.ws.now())
-            prepared: list[dict[str, Any]] = []
-            numbers: list[int] = []
-            for raw in chunk:
-                number += 1
+        if transaction:
+            for chunk in _chunks(rows, batch):
+                with storage.transaction():
+                    writer.write(chunk)
+                    writer.finish()
+                if progress:
+                    progress(writer.result)
+        else:
+            with storage.transaction():  # joins the caller's
                 try:
-                    values = _coerce_fast(table, raw, writable) if raw.keys() <= writable else \
-                        table._coerce(raw, access, creating=True, allowed=None)
-                except ValidationError as exc:
-                    if not skip_invalid:
-                        raise ValidationError({f"row {number}": "; ".join(exc.errors.values())}) from None
-                    result.rejected.append((number, exc.errors))
-                    continue
-                missing = table.complete_new(values, actor)
-                if missing:
-                    if not skip_invalid:
-                        raise ValidationError({f"row {number}": "; ".join(missing.values())})
-                    result.rejected.append((number, missing))
-                    continue
-                prepared.append(values)
-                numbers.append(number)
-            if not prepared:
-                continue
-            # Resolve link targets for the whole batch at once.
-            targets: dict[str, dict[str, int]] = {}
-            for key in link_keys:
-                other = q(table_name(table.base.key, tdef.fields[key].options["table"]))
-                wanted = sorted({i for v in prepared for i in load_json_list(v.get(key))})
-                found: dict[str, int] = {}
-                for start in range(0, len(wanted), 500):
-                    part = wanted[start:start + 500]
-                    marks = ", ".join("?" for _ in part)
-                    found.update(conn.execute(f"SELECT _id, _rowid FROM {other} WHERE _id IN ({marks}) AND _deleted_at IS NULL",
-                                              part).fetchall())
-                missing_ids = [i for i in wanted if i not in found]
-                if missing_ids:
-                    raise ValidationError({key: f"{tdef.fields[key].name}: unknown record {missing_ids[0]}"})
-                targets[key] = found
-            first = int(conn.execute(f"SELECT COALESCE(max(_rowid), 0) FROM {table.sql}").fetchone()[0]) + 1
-            cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + plain_keys + auto_keys + link_keys
-            params: list[list[Any]] = []
-            junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
-            audit: list[tuple[Any, ...]] = []
-            events: list[tuple[Any, ...]] = []
-            ids: list[str] = []
-            base_key, table_key = table.base.key, table.key
-            for offset, values in enumerate(prepared):
-                rowid = first + offset
-                record_id = new_record_id()
-                ids.append(record_id)
-                table.stamp_new(values, now, actor)
-                for key in link_keys:
-                    text = values.get(key)
-                    if text:  # already the JSON list the column keeps; only the junction needs ids
-                        junction[key].extend((rowid, targets[key][i], pos) for pos, i in enumerate(json.loads(text)))
-                params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
-                stored = {k: v for k, v in values.items() if v is not None and k not in auto_set}
-                text = json.dumps(stored, ensure_ascii=False)
-                audit.append((now, actor_key, base_key, table_key, record_id, "create", text))
-                # The event carries the same values; its "changes" are derived from them.
-                events.append((now, base_key, table_key, record_id, "created", actor_key,
-                               '{"values": ' + text + ', "form": null}', 0))
-            conn.executemany(f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})", params)
-            touched: dict[str, set[int]] = {}
-            for key in link_keys:
-                jname, mine, theirs, _, _ = table._junction(key)
-                conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
-                touched[key] = {t for _, t, _ in junction[key]}
-            conn.executemany("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", audit)
-            conn.executemany("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
-            if computed_keys:
-                for offset, record_id in enumerate(ids):
-                    table._recompute_row(first + offset, record_id, audit_into=None)
-            for key, rowids in touched.items():
-                for other_rowid in sorted(rowids):
-                    table._rebuild_other_side(key, other_rowid, actor)
-            result.ids.extend(ids)
+                    for chunk in _chunks(rows, batch):
+                        writer.defer_indexes_if_worth_it(expected)
+                        writer.write(chunk)
+                        if progress:
+                            progress(writer.result)
+                    writer.finish()
+                finally:
+                    writer.restore_indexes()
+    finally:
+        storage.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+    if len(writer.result.ids) >= 1000 and transaction:
+        storage.optimize()
+    return writer.result
 
 
-def _coerce_fast(table: Table, raw: dict[str, Any], writable: set[str]) -> dict[str, Any]:
-    """Coerce a row whose keys are all writable for the actor (checked once per batch)."""
-    from engine.fields.base import Invalid
+class _Writer:
+    """Writes batches of new rows of one table for one actor."""
 
-    out: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    fields = table.fields
-    for key, value in raw.items():
+    def __init__(self, table: Table, actor: Actor, access: TableAccess, skip_invalid: bool) -> None:
+        from engine.records import ENGINE_KEPT
+
+        self.table = table
+        self.actor = actor
+        self.access = access
+        self.skip_invalid = skip_invalid
+        self.result = BulkResult()
+        self.conn: sqlite3.Connection = table.ws.storage.conn
+        tdef = table.tdef
+        self.link_keys = [k for k, f in tdef.fields.items() if f.type == "link"]
+        plain_keys = [k for k, f in tdef.fields.items() if f.type != "link" and not table.fields[k].computed]
+        auto_keys = [k for k, f in tdef.fields.items() if f.type in ENGINE_KEPT]
+        self.auto_set = set(auto_keys)
+        self.stored_keys = plain_keys + auto_keys + self.link_keys
+        self.writable = {k for k in tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
+        self.coercers = {k: _coercer(table.fields[k]) for k in self.writable}
+        cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + self.stored_keys
+        self.insert_sql = f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        # link key -> the column's JSON list text -> the rowids it names (link values repeat)
+        self.resolved: dict[str, dict[str, tuple[int, ...]]] = {k: {} for k in self.link_keys}
+        self.touched: dict[str, set[int]] = {k: set() for k in self.link_keys}
+        self.number = 0  # rows seen, counting from 1
+        self.written = 0
+        self.existing = int(self.conn.execute(f"SELECT COALESCE(max(_rowid), 0) FROM {table.sql}").fetchone()[0])
+        self.deferred: list[str] | None = None
+
+    # -- rows ---------------------------------------------------------------------------
+    def _prepare(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """The coerced, completed row, or None when it is rejected (raises unless skipping)."""
+        self.number += 1
+        table = self.table
         try:
-            out[key] = fields[key].coerce(value)
-        except (Invalid, ValueError) as exc:
-            errors[key] = f"{fields[key].fdef.name}: {exc}"
-    if errors:
-        raise ValidationError(errors)
-    return out
+            if raw.keys() <= self.writable:
+                values: dict[str, Any] = {}
+                errors: dict[str, str] = {}
+                coercers = self.coercers
+                for key, value in raw.items():
+                    try:
+                        values[key] = coercers[key](value)
+                    except ValueError as exc:  # Invalid is a ValueError
+                        errors[key] = f"{table.fields[key].fdef.name}: {exc}"
+                if errors:
+                    raise ValidationError(errors)
+            else:
+                values = table._coerce(raw, self.access, creating=True, allowed=None)
+            missing = table.complete_new(values, self.actor)
+            if missing:
+                raise ValidationError(missing)
+        except ValidationError as exc:
+            self.reject(self.number, exc.errors)
+            return None
+        return values
+
+    def reject(self, number: int, errors: dict[str, str]) -> None:
+        if not self.skip_invalid:
+            raise ValidationError({f"row {number}": "; ".join(errors.values())})
+        self.result.rejected.append((number, errors))
+
+    def _resolve_links(self, prepared: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        """Find the rowids each link value names; reject rows that name a record that does not exist."""
+        tdef = self.table.tdef
+        bad: dict[int, dict[str, str]] = {}
+        for key in self.link_keys:
+            resolved = self.resolved[key]
+            if len(resolved) > MEMO_LIMIT:
+                resolved.clear()
+            new = {v[key]: load_json_list(v[key]) for _, v in prepared if v.get(key) and v[key] not in resolved}
+            wanted = sorted({i for ids in new.values() for i in ids})
+            other = q(table_name(self.table.base.key, tdef.fields[key].options["table"]))
+            found: dict[str, int] = {}
+            for start in range(0, len(wanted), 500):
+                part = wanted[start:start + 500]
+                found.update(self.conn.execute(f"SELECT _id, _rowid FROM {other} WHERE _id IN ({', '.join('?' * len(part))}) "
+                                               "AND _deleted_at IS NULL", part).fetchall())
+            unknown: dict[str, str] = {}
+            for text, ids in new.items():
+                missing = [i for i in ids if i not in found]
+                if missing:
+                    unknown[text] = missing[0]
+                else:
+                    resolved[text] = tuple(found[i] for i in ids)
+            if unknown:
+                other_name = self.table.base.bdef.tables[tdef.fields[key].options["table"]].name
+                for number, values in prepared:
+                    if values.get(key) in unknown:
+                        bad.setdefault(number, {})[key] = (f"{tdef.fields[key].name}: unknown record "
+                                                           f"{unknown[values[key]]} in '{other_name}'")
+        if not bad:
+            return prepared
+        for number in sorted(bad):
+            self.reject(number, bad[number])
+        return [(n, v) for n, v in prepared if n not in bad]
+
+    def write(self, chunk: list[dict[str, Any]]) -> None:
+        """Write one batch inside the current transaction."""
+        from engine.records import utcnow_text
+
+        table = self.table
+        # `_prepare` counts rows as it goes, so each kept row is paired with its own number.
+        prepared = [(self.number, values) for values in map(self._prepare, chunk) if values is not None]
+        if self.link_keys:
+            prepared = self._resolve_links(prepared)
+        if not prepared:
+            return
+        conn = self.conn
+        now = utcnow_text(table.ws.now())
+        actor, actor_key = self.actor, self.actor.key
+        first = int(conn.execute(f"SELECT COALESCE(max(_rowid), 0) FROM {table.sql}").fetchone()[0]) + 1
+        ids = new_record_ids(len(prepared))
+        base_key, table_key = table.base.key, table.key
+        stored_keys, auto_set, link_keys = self.stored_keys, self.auto_set, self.link_keys
+        encode = _audit_json
+        params: list[list[Any]] = []
+        audit: list[tuple[Any, ...]] = []
+        junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
+        stamp = bool(table._new_row_plan[3])
+        for offset, (_, values) in enumerate(prepared):
+            rowid = first + offset
+            record_id = ids[offset]
+            if stamp:
+                table.stamp_new(values, now, actor)
+            for key in link_keys:
+                text = values.get(key)
+                if text:  # the JSON list the column keeps; the junction needs the rowids
+                    pairs = junction[key]
+                    for pos, target in enumerate(self.resolved[key][text]):
+                        pairs.append((rowid, target, pos))
+            params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
+            text = encode({k: v for k, v in values.items() if v is not None and k not in auto_set})
+            audit.append((now, actor_key, base_key, table_key, record_id, "create", text))
+        conn.executemany(self.insert_sql, params)
+        for key in link_keys:
+            jname, mine, theirs, _, _ = table._junction(key)
+            conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
+            self.touched[key].update(t for _, t, _ in junction[key])
+        last_audit = conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_audit").fetchone()[0]
+        conn.executemany("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", audit)
+        # One event per record, pointing at the audit entry that holds its values (the
+        # automation worker reads them from there) instead of writing them a second time.
+        conn.execute("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) "
+                     "SELECT at, base, tbl, record, 'created', actor, ?, 0 FROM _gb_audit WHERE id > ? ORDER BY id",
+                     (FROM_AUDIT, last_audit))
+        if table.tdef.computed_order:
+            for offset, record_id in enumerate(ids):
+                table._recompute_row(first + offset, record_id, audit_into=None)
+        self.written += len(ids)
+        self.result.ids.extend(ids)
+
+    def finish(self) -> None:
+        """Rebuild the other side of every link this stream touched, once per linked record."""
+        for key, rowids in self.touched.items():
+            for other_rowid in sorted(rowids):
+                self.table._rebuild_other_side(key, other_rowid, self.actor)
+            rowids.clear()
+        for resolved in self.resolved.values():  # other writers may change the linked tables after this transaction
+            resolved.clear()
+
+    # -- indexes ------------------------------------------------------------------------
+    def _index_owners(self) -> list[str]:
+        names = [table_name(self.table.base.key, self.table.key)]
+        for key in self.link_keys:
+            names.append(self.table._junction(key)[0].strip('"').replace('""', '"'))
+        return names
+
+    def defer_indexes_if_worth_it(self, expected: int | None) -> None:
+        """Drop the secondary indexes when this stream is big next to the table (see module doc)."""
+        if self.deferred is not None:
+            return
+        coming = expected if expected is not None else self.written
+        if coming < DEFER_INDEXES_AT or coming * 4 < self.existing:
+            return
+        owners = self._index_owners()
+        marks = ", ".join("?" for _ in owners)
+        rows = self.conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                 f"AND tbl_name IN ({marks})", owners).fetchall()
+        for name, _ in rows:
+            self.conn.execute(f"DROP INDEX {q(name)}")
+        self.deferred = [sql for _, sql in rows]
+
+    def restore_indexes(self) -> None:
+        """Build the dropped indexes again (inside the same transaction)."""
+        if not self.deferred or not self.conn.in_transaction:
+            return
+        self.conn.execute("PRAGMA threads = 2")  # let the sorter use the second core
+        try:
+            for sql in self.deferred:
+                self.conn.execute(sql)
+        finally:
+            self.conn.execute("PRAGMA threads = 0")
+        self.deferred = []
 
 
-class _null:
-    def __enter__(self) -> None:
-        return None
+def _coercer(ftype: FieldType) -> Callable[[Any], Any]:
+    """`ftype.coerce`, remembering results for field types whose values repeat."""
+    coerce = ftype.coerce
+    if not ftype.repeats:
+        return coerce
+    memo: dict[Any, Any] = {}
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    def cached(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            key: Any = value
+        elif kind is list and all(type(v) is str for v in value):
+            key = tuple(value)
+        else:
+            return coerce(value)
+        try:
+            return memo[key]
+        except KeyError:
+            out = coerce(value)  # an Invalid value is not remembered: it raises every time
+            if len(memo) < MEMO_LIMIT:
+                memo[key] = out
+            return out
+
+    return cached

@@ -10,11 +10,7 @@ through the same permission check, so a row or field the actor may not see never
 from __future__ import annotations
 
 import json
-import secrets
-import string
-import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.computed import Computer
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
+from engine.ids import new_record_id
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.reads import Reader
@@ -29,38 +26,11 @@ from engine.schema import field_instance
 from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
+    from engine.bulk import BulkResult
     from engine.workspace import Base, Workspace
 
-ALPHABET = string.ascii_letters + string.digits
 MAX_PROPAGATION = 6
 ENGINE_KEPT = ("autonumber", "created_time", "modified_time", "created_by", "modified_by")
-
-
-_last_stamp = 0
-_stamp_lock = threading.Lock()
-ORDERED = string.digits + string.ascii_uppercase + string.ascii_lowercase  # sorts like its values
-
-
-def new_record_id() -> str:
-    """`rec` + 9 time-ordered characters (microseconds) + 5 random ones.
-
-    Ids made one after another sort one after another, so the unique index on `_id` and the
-    audit index grow at their end instead of splitting pages all over a big table.
-    """
-    global _last_stamp
-    with _stamp_lock:
-        stamp = max(time.time_ns() // 1000, _last_stamp + 1)
-        _last_stamp = stamp
-    head = []
-    for _ in range(9):
-        stamp, digit = divmod(stamp, 62)
-        head.append(ORDERED[digit])
-    rand = int.from_bytes(secrets.token_bytes(4), "big")
-    tail = []
-    for _ in range(5):
-        rand, digit = divmod(rand, 62)
-        tail.append(ALPHABET[digit])
-    return "rec" + "".join(reversed(head)) + "".join(tail)
 
 
 def utcnow_text(moment: datetime) -> str:
@@ -107,6 +77,23 @@ class Table(Reader):
         from engine.bulk import bulk_create
 
         return bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch).ids
+
+    def import_rows(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", skip_invalid: bool = False,
+                    progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
+        """Create many records in one transaction: all or nothing, unless `skip_invalid`.
+
+        Rejected rows (numbered from 1) are in the result; without `skip_invalid` the first
+        one raises ValidationError and nothing is written. Big imports rebuild the table's
+        indexes once at the end instead of updating them row by row (see engine.bulk).
+        """
+        from engine.bulk import bulk_create
+
+        with self.ws.storage.transaction():
+            result = bulk_create(self, rows, actor=self.ws.actor(actor), skip_invalid=skip_invalid, transaction=False,
+                                 progress=progress)
+        if len(result.ids) >= 1000:
+            self.ws.storage.optimize()
+        return result
 
     def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None) -> dict[str, Any]:
         errors: dict[str, str] = {}
@@ -163,6 +150,8 @@ class Table(Reader):
         for key in checkboxes:
             if row.get(key) is None:
                 row[key] = 0
+        if not required:
+            return {}
         return {k: f"{name} is required" for k, name in required if is_blank(row.get(k))}
 
     def stamp_new(self, row: dict[str, Any], now: str, actor: Actor) -> None:

@@ -12,14 +12,14 @@ import codecs
 import csv
 import io
 import json
-import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.errors import GridbaseError, ValidationError
+from engine.bulk import BulkResult, bulk_create
+from engine.errors import GridbaseError
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -60,10 +60,17 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken files
             raise GridbaseError(f"{path.name} is not a readable XLSX file ({type(exc).__name__})") from None
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        return header, (list(r) for r in rows)
+
+        def cells() -> Iterator[list[Any]]:
+            try:
+                for r in rows:
+                    yield list(r)
+            finally:
+                book.close()  # a read-only workbook keeps its file open until closed
+
+        return header, cells()
     raw = path.read_bytes()
     text = None
     for encoding in ("utf-8-sig", "gb18030"):
@@ -95,68 +102,52 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         raise GridbaseError("no column matches a field of the table by name or key")
     report = ImportReport()
     actor_obj = table.ws.actor(actor)
-    storage = table.ws.storage
-    from engine.bulk import bulk_create
+    lines: list[int] = []  # the file line of each row handed to the record service
 
-    def flush(chunk: list[dict[str, Any]], lines: list[int]) -> None:
-        try:
-            result = bulk_create(table, chunk, actor=actor_obj, batch=len(chunk), skip_invalid=True, transaction=False)
-        except ValidationError as exc:  # a whole-batch problem, e.g. a link to an unknown record
-            report.rejected += len(chunk)
-            report.problems.append(f"rows {lines[0]}-{lines[-1]}: " + "; ".join(exc.errors.values()))
-            return
-        report.imported += len(result.ids)
-        for number, errors in result.rejected:
-            report.rejected += 1
-            report.problems.append(f"row {lines[number - 1]}: " + "; ".join(errors.values()))
-
-    storage.lock.acquire()
-    storage.conn.execute("BEGIN IMMEDIATE")
-    storage._depth = 1  # the record service joins this transaction
-    try:
-        chunk: list[dict[str, Any]] = []
-        lines: list[int] = []
+    def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
-            values = {key: unneutralise(cell) for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
-            if not values:
-                continue
-            chunk.append(values)
-            lines.append(number)
-            if len(chunk) >= batch:
-                flush(chunk, lines)
-                chunk, lines = [], []
-                if progress:
-                    sys.stderr.write(f"\r{number - 1} rows read, {report.imported} imported, {report.rejected} rejected…")
-                if skip_invalid:
-                    storage.conn.execute("COMMIT")
-                    storage.conn.execute("BEGIN IMMEDIATE")
-        if chunk:
-            flush(chunk, lines)
-        if report.rejected and not skip_invalid:
-            storage.conn.execute("ROLLBACK")
-            report.imported = 0
-            report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
-        else:
-            storage.conn.execute("COMMIT")
-            if report.imported >= 1000:
-                storage._depth = 0
-                storage.optimize()
-    except BaseException as exc:
-        if storage.conn.in_transaction:
-            storage.conn.execute("ROLLBACK")
-        from engine.storage import is_disk_full
+            values = {key: unneutralise(cell) if type(cell) is str and cell[:1] == "'" else cell
+                      for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
+            if values:
+                lines.append(number)
+                yield values
 
-        if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
-            from engine.errors import StorageFull
+    def show(result: BulkResult) -> None:
+        sys.stderr.write(f"\r{len(lines)} rows read, {len(result.ids)} imported, {len(result.rejected)} rejected…")
 
-            raise StorageFull() from exc
-        raise
-    finally:
-        storage._depth = 0
-        storage.lock.release()
+    # Every row is checked and every problem reported. Without skip_invalid nothing is kept
+    # if any row is rejected (one transaction); with it, whole batches commit as they go.
+    if skip_invalid:
+        result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=True,
+                             progress=show if progress else None)
+    else:
+        try:
+            with table.ws.storage.transaction():
+                result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=False,
+                                     progress=show if progress else None)
+                if result.rejected:
+                    raise _Rejected(result)
+        except _Rejected as rejected:
+            result = rejected.result
+            result.ids = []
     if progress:
         sys.stderr.write("\n")
+    report.imported = len(result.ids)
+    report.rejected = len(result.rejected)
+    report.problems = [f"row {lines[number - 1]}: " + "; ".join(errors.values()) for number, errors in result.rejected]
+    if result.rejected and not skip_invalid:
+        report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
+    elif report.imported >= 1000 and not skip_invalid:  # (bulk_create refreshes them itself per batch)
+        table.ws.storage.optimize()
     return report
+
+
+class _Rejected(Exception):
+    """Rolls an all-or-nothing import back when a row was rejected."""
+
+    def __init__(self, result: BulkResult) -> None:
+        super().__init__("rejected rows")
+        self.result = result
 
 
 def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[list[str], list[list[str]]]:

@@ -42,6 +42,9 @@ class FieldType:
     sql_type: str = "TEXT"
     computed: ClassVar[bool] = False
     indexed: ClassVar[bool] = False
+    # Values repeat (a few options, days, people, records): bulk imports coerce each distinct
+    # raw value once. Only for types whose `coerce` depends on nothing but the value.
+    repeats: ClassVar[bool] = False
     description: ClassVar[str] = ""
     # Examples for contract tests: (options, typed value, expected loaded value) and (options, bad value).
     good: ClassVar[list[tuple[dict[str, Any], Any, Any]]] = []

@@ -12,6 +12,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "off", "unchecked", "否", "不", "假",
 
 class CheckboxField(FieldType):
     type = "checkbox"
+    repeats = True
     kind = "boolean"
     sql_type = "INTEGER"
     description = "Yes or no; accepts true/false, 1/0, 是/否, yes/no."

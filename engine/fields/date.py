@@ -37,6 +37,7 @@ def read_date(value: Any, tz: Any) -> date:
 
 class DateField(FieldType):
     type = "date"
+    repeats = True
     kind = "date"
     indexed = True
     description = "A day; accepts 2026-11-25, 2026/11/25, 2026年11月25日 or 20261125."

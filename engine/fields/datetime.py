@@ -37,6 +37,7 @@ def read_datetime(value: Any, tz: Any) -> datetime:
 
 class DateTimeField(FieldType):
     type = "datetime"
+    repeats = True
     kind = "datetime"
     indexed = True
     description = "A date and time; stored in UTC, shown in the workspace timezone."

@@ -25,6 +25,7 @@ RECORD_ID = re.compile(r"^rec[0-9A-Za-z]{14}$")
 
 class LinkField(FieldType):
     type = "link"
+    repeats = True
     kind = "array"
     indexed = True
     description = "Links to records of `table` (same base); `multiple: false` for one; `inverse` names the field on the other side."

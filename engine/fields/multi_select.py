@@ -10,6 +10,7 @@ from engine.fields.single_select import match_option, option_names
 
 class MultiSelectField(FieldType):
     type = "multi_select"
+    repeats = True
     kind = "array"
     description = "Options out of `options`; accepts a list or text separated by commas or 、."
     good = [({"options": ["种植", "正畸", "洁治"]}, "种植、洁治", ["种植", "洁治"]), ({"options": ["a", "b"]}, ["b", "a", "b"], ["b", "a"])]

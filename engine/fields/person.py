@@ -20,6 +20,7 @@ from engine.model import FieldDef, Person
 
 class PersonField(FieldType):
     type = "person"
+    repeats = True
     indexed = True
     description = "People of the workspace; `multiple: true` for several. Accepts key, name or e-mail."
     good = [({}, "admin", "admin"), ({"multiple": True}, "admin, 管理员", ["admin"])]

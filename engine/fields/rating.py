@@ -9,6 +9,7 @@ from engine.fields.base import FieldType, Invalid
 
 class RatingField(FieldType):
     type = "rating"
+    repeats = True
     kind = "number"
     sql_type = "INTEGER"
     description = "Stars from 1 to `max` (default 5); accepts 3 or ★★★."

@@ -26,6 +26,7 @@ def match_option(names: list[str], value: Any, exact: set[str] | None = None) ->
 
 class SingleSelectField(FieldType):
     type = "single_select"
+    repeats = True
     kind = "text"
     indexed = True
     description = "One option out of `options` (names, or {name, color})."

@@ -83,6 +83,26 @@ def test_matches_fires_when_a_record_comes_to_match(env: Env) -> None:
                                                              ("严重：甲", a["id"])]
 
 
+def test_imported_records_fire_created_and_matches_like_single_creates(env: Env) -> None:
+    # Bulk imports keep each record's values once, in its audit entry; the worker reads them
+    # from there, so `matches` still sees that an imported record did not match before.
+    ws = env.make("""
+        new_ticket:
+          when: {created: tickets}
+          do: [{notify: {to: "person:li", title: "新：{{ record.title }}"}}]
+        serious:
+          when: {matches: tickets, filter: {severity: 严重}}
+          do: [{notify: {to: "person:boss", title: "严重：{{ record.title }}（{{ record.severity }}）"}}]
+    """)
+    rows = [{"title": f"导入{i}", "severity": "严重" if i % 3 == 0 else "一般"} for i in range(30)]
+    result = tickets(ws).import_rows(rows, actor="admin")
+    process_pending(ws)
+    assert [title for _, title, _ in inbox(ws, "li")] == [f"新：导入{i}" for i in range(30)]
+    assert inbox(ws, "boss") == [("boss", f"严重：导入{i}（严重）", result.ids[i]) for i in range(0, 30, 3)]
+    process_pending(ws)  # nothing fires twice
+    assert len(inbox(ws)) == 40
+
+
 def test_matches_with_a_formula_filter(env: Env) -> None:
     ws = env.make("""
         big:
