@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_PAGE = 1000
 PROBE = 20_000
+WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
 
 
 @dataclass
@@ -235,12 +236,13 @@ class Reader:
             if with_total:
                 total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
                 hint = self._order_hint(sort, total, start + limit)
-            elif sort and self._row_estimate() >= 50_000:
-                # No total wanted: a count capped at PROBE rows costs little and still tells
-                # whether the matches are common enough to walk the sort index.
+            elif sort and (estimate := self._row_estimate()) >= 50_000:
+                # No total wanted: a count capped where walking the sort index starts to pay
+                # (see _order_hint) costs little and still tells whether to walk it.
+                enough = min(PROBE, (start + limit) * estimate // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {self.sql} WHERE {where} LIMIT {PROBE})", params).fetchone()[0])
-                hint = self._order_hint(sort, probe, start + limit) if probe >= PROBE else ""
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.sql} WHERE {where} LIMIT {enough})", params).fetchone()[0])
+                hint = self._order_hint(sort, probe, start + limit) if probe >= enough else ""
             cur = self.ws.storage.conn.execute(
                 f"SELECT {cols} FROM {self.sql}{hint} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
             names = [d[0] for d in cur.description]
@@ -266,7 +268,7 @@ class Reader:
         if field is None or field.kind == "array" or field.type == "single_select":
             return ""
         rows = self._row_estimate()
-        if rows < 50_000 or needed * rows / matched > 20_000:
+        if rows < 50_000 or needed * rows / matched > WALK:
             return ""
         index = f"idx__{self.base.key}__{self.key}__{key}"
         if index not in self._index_names():
