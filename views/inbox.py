@@ -102,7 +102,7 @@ async def read_all(request: Request) -> Response:
 
 
 async def unread_count(request: Request) -> Response:
-    """GET /inbox/count → {"unread": n} for the header badge (401 when signed out)."""
+    """GET /inbox/count → {"unread": n} for the header badge, n at most 100 (401 when signed out)."""
     actor = current_actor(request)
     if actor is None:
         return JSONResponse({"unread": 0}, status_code=401)

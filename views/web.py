@@ -232,11 +232,19 @@ def visible_to(roles: list[str] | None, actor: Actor) -> bool:
     return roles is None or actor.admin or any(r in roles for r in actor.roles)
 
 
+UNREAD_CAP = 100  # the badge shows "99+" from here on
+
+
 def unread(ws: Workspace, actor: Actor | None) -> int:
+    """Unread notifications of `actor`, counted up to UNREAD_CAP.
+
+    Every page shows the count, so it must not cost more for someone who has let tens of
+    thousands pile up (a full count then took most of a form submission's time).
+    """
     if actor is None:
         return 0
-    row = ws.storage.conn.execute("SELECT count(*) FROM _gb_notifications WHERE person = ? AND read_at IS NULL",
-                                  (actor.key,)).fetchone()
+    row = ws.storage.conn.execute("SELECT count(*) FROM (SELECT 1 FROM _gb_notifications WHERE person = ? "
+                                  "AND read_at IS NULL LIMIT ?)", (actor.key, UNREAD_CAP)).fetchone()
     return int(row[0])
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tests.views.test_boards import board_client, bws  # noqa: F401 - fixtures
+from tests_support import csrf_of
 
 
 def notify(ws: Any, person: str, title: str, at: str, **extra: Any) -> int:
@@ -19,6 +20,17 @@ def count(client: Any) -> int:
     response = client.get("/inbox/count")
     assert response.status_code == 200
     return int(response.json()["unread"])
+
+
+def test_the_badge_counts_to_99_plus(board_client, bws):  # noqa: F811
+    for i in range(150):
+        notify(bws, "li", f"note {i}", "2026-11-20T01:00:00Z")
+    client = board_client("li")
+    assert count(client) == 100
+    assert client.get("/inbox").text.count('class="badge opt-red">99+<') == 2  # header and heading
+    client.post("/inbox/read-all", data={"csrf_token": csrf_of(client.get("/inbox").text)})
+    notify(bws, "li", "one more", "2026-11-21T01:00:00Z")
+    assert count(client) == 1 and 'class="badge opt-red">1<' in client.get("/inbox").text
 
 
 def test_inbox_lists_newest_first_and_marks_read(board_client, bws):  # noqa: F811
