@@ -19,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 MEASURES = [
-    "bulk import (insert_many)",
+    "bulk import (import_rows)",
+    "bulk import vs the same writes by hand",
     "grid first page, in process p50",
     "grid first page, in process p99",
     "grid first page + row count, in process p50",
