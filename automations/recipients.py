@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,20 +41,31 @@ class Recipient:
     channels: tuple[str, ...] = field(default_factory=tuple)
 
 
+_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, list[Any], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
+
+
 def directory(ws: Workspace) -> dict[str, Recipient]:
-    """Every enabled person by key (the database's copy wins over workspace.yaml)."""
+    """Every enabled person by key (the database's copy wins over workspace.yaml).
+
+    Every notification asks; the answer is built again only when the people rows (or the
+    workspace's configuration) changed since the last time, which is rare.
+    """
+    with ws.storage.reading() as conn:
+        rows = conn.execute("SELECT key, name, department, roles, email, phone, channels, disabled FROM _gb_people").fetchall()
+    cached = _directories.get(ws)
+    if cached is not None and cached[0] is ws.config and cached[1] == rows:
+        return dict(cached[2])
     people: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels))
         for p in ws.config.people.values()}
-    with ws.storage.reading() as conn:
-        rows = conn.execute("SELECT key, name, department, roles, email, phone, channels, disabled FROM _gb_people").fetchall()
     for key, name, dept, roles, email, phone, channels, disabled in rows:
         if disabled:
             people.pop(key, None)
             continue
         people[key] = Recipient(key, name, dept, tuple(json.loads(roles or "[]")), email, phone,
                                 tuple(json.loads(channels or "[]")))
-    return people
+    _directories[ws] = (ws.config, rows, people)
+    return dict(people)
 
 
 def _departments(ws: Workspace, root: str) -> set[str]:

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
 from engine.errors import StorageFull
+from engine.groupcommit import GroupCommit
+
+T = TypeVar("T")
 
 SYSTEM_COLUMNS = (
     '"_rowid" INTEGER PRIMARY KEY',
@@ -121,6 +126,7 @@ class Storage:
         self.lock = threading.RLock()
         self.db = sqlite_utils.Database(self.conn)
         self._depth = 0
+        self._writer: GroupCommit | None = None
         with self.transaction():
             for statement in SYSTEM_TABLES.strip().split(";"):
                 if statement.strip():
@@ -170,6 +176,18 @@ class Storage:
             except sqlite3.Error:
                 pass  # the original error is the one worth reporting
 
+    def write_soon(self, write: Callable[[], T]) -> Future[T]:
+        """Run `write()` in a transaction shared with other writes that arrive meanwhile.
+
+        The future resolves after the commit (see engine.groupcommit): for request handlers
+        that may run concurrently, so simultaneous writes share one disk sync.
+        """
+        if self._writer is None:
+            with self.lock:
+                if self._writer is None:
+                    self._writer = GroupCommit(self)
+        return self._writer.submit(write)
+
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         with self.lock:
@@ -193,5 +211,7 @@ class Storage:
             self.conn.execute("ANALYZE")
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         with self.lock:
             self.conn.close()

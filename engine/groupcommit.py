@@ -1,0 +1,90 @@
+"""Group commit: writes from many requests share one transaction and one `fsync`.
+
+With `synchronous=FULL` every commit waits for the disk, and a request is answered only
+after its commit. When several people submit at once, `GroupCommit` runs their writes one
+after another in one transaction, each inside its own savepoint, and commits once: every
+write is still durable before its caller hears back, but they share the wait.
+
+A write that fails is rolled back to its savepoint and its caller gets the exception; the
+others are unaffected. If the commit itself fails, every caller of that group gets the
+error, and none of their writes is stored.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.storage import Storage
+
+MAX_GROUP = 32  # writes per transaction at most, so one group cannot hold the lock for long
+
+
+class GroupCommit:
+    """A writer thread that runs submitted write functions in shared transactions."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, write: Callable[[], Any]) -> Future[Any]:
+        """Run `write()` in the next group; the future resolves once its group is committed."""
+        future: Future[Any] = Future()
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="gridbase-writer", daemon=True)
+                self._thread.start()
+        self._queue.put((write, future))
+        return future
+
+    def close(self) -> None:
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < MAX_GROUP:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                group.append(item)
+            self._run(group)
+
+    def _run(self, group: list[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self.storage.transaction() as conn:
+                for write, _ in group:
+                    conn.execute("SAVEPOINT gb_write")
+                    try:
+                        outcomes.append((True, write()))
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        conn.execute("ROLLBACK TO gb_write")
+                        outcomes.append((False, exc))
+                    conn.execute("RELEASE gb_write")
+        except BaseException as exc:  # noqa: BLE001 - the commit failed: nothing of the group is stored
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        for (ok, value), (_, future) in zip(outcomes, group, strict=True):
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
