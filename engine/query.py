@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ class QueryContext:
     tz: ZoneInfo
     now: datetime
     formula_sql: Any = None  # callable(formula_text) -> (sql, params)
+    # link field key -> SQL that is true when the row links to the record id given as its one parameter
+    link_member: dict[str, str] = dataclass_field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -205,7 +208,7 @@ class FilterCompiler:
     def _array_op(self, field: FieldType, col: str, op: str, arg: Any) -> tuple[str, list[Any]]:
         values = arg if isinstance(arg, list) else [arg]
         values = [self._array_item(field, self._resolve(v)) for v in values]
-        member = f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
+        member = self.ctx.link_member.get(field.fdef.key) or f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
         if op in ("eq", "contains", "has_any"):
             if not values:
                 return "0", []

@@ -17,7 +17,7 @@ from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
-from engine.storage import q
+from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
     from engine.model import TableDef
@@ -68,10 +68,28 @@ class Reader:
     def access(self, actor: Actor) -> TableAccess:  # pragma: no cover - provided by Table
         raise NotImplementedError
 
+    def _junction(self, key: str) -> tuple[str, str, str, TableDef, str | None]:
+        """(junction sql name, my column, other column, other table, other side's field key)."""
+        fdef = self.tdef.fields[key]
+        other = self.base.bdef.tables[fdef.options["table"]]
+        if fdef.inverse_of:
+            src_table, src_field = fdef.inverse_of.split(".", 1)
+            return q(junction_name(self.base.key, src_table, src_field)), "dst", "src", other, src_field
+        inverse = fdef.options.get("inverse")
+        return q(junction_name(self.base.key, self.key, key)), "src", "dst", other, inverse if inverse in other.fields else None
+
     # -- filters -----------------------------------------------------------------------
     def _context(self, actor: Actor, visible: set[str] | None = None) -> QueryContext:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now())
+        for key, ftype in fields.items():
+            if ftype.type == "link":
+                jname, mine, theirs, other, _ = self._junction(key)
+                # "links to record X" through the junction's indexes instead of a scan of every
+                # row's JSON list of ids.
+                ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
+                                        f"{q(table_name(self.base.key, other.key))} o ON o._rowid = j.{theirs} "
+                                        "WHERE o._id = ?)")
         ctx.formula_sql = lambda text: self.formula_sql(text, visible)
         return ctx
 

@@ -23,7 +23,7 @@ from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.reads import Reader
 from engine.schema import field_instance
-from engine.storage import junction_name, q, table_name
+from engine.storage import q, table_name
 
 if TYPE_CHECKING:
     from engine.bulk import BulkResult
@@ -331,16 +331,6 @@ class Table(Reader):
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
 
     # -- links -------------------------------------------------------------------------
-    def _junction(self, key: str) -> tuple[str, str, str, TableDef, str | None]:
-        """(junction sql name, my column, other column, other table, other side's field key)."""
-        fdef = self.tdef.fields[key]
-        other = self.base.bdef.tables[fdef.options["table"]]
-        if fdef.inverse_of:
-            src_table, src_field = fdef.inverse_of.split(".", 1)
-            return q(junction_name(self.base.key, src_table, src_field)), "dst", "src", other, src_field
-        inverse = fdef.options.get("inverse")
-        return q(junction_name(self.base.key, self.key, key)), "src", "dst", other, inverse if inverse in other.fields else None
-
     def _linked_rowids(self, key: str, rowid: int) -> list[int]:
         jname, mine, theirs, _, _ = self._junction(key)
         return [r[0] for r in self.ws.storage.conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} = ?", (rowid,))]
