@@ -302,6 +302,34 @@
     });
   });
 
+  /* ---- (h) <a class="inbox-link" data-count-url="/inbox/count"> keeps its unread badge
+   * current: asks every 30 s while the page is visible, and at once when the window gets the
+   * focus back. The server counts to 100; the badge shows "99+" from there. */
+  function refreshUnread() {
+    var link = document.querySelector(".inbox-link[data-count-url]");
+    if (!link || document.visibilityState === "hidden") return;
+    fetch(link.getAttribute("data-count-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (data) {
+        if (!data || typeof data.unread !== "number") return;
+        var badge = link.querySelector(".badge");
+        if (data.unread <= 0) { if (badge) badge.remove(); return; }
+        if (!badge) {
+          badge = document.createElement("span");
+          badge.className = "badge opt-red";
+          link.appendChild(document.createTextNode(" "));
+          link.appendChild(badge);
+        }
+        badge.textContent = data.unread < 100 ? String(data.unread) : "99+";
+      })
+      .catch(function () { /* offline for a moment: the next round tries again */ });
+  }
+  if (document.querySelector(".inbox-link[data-count-url]")) {
+    window.setInterval(refreshUnread, 30000);
+    window.addEventListener("focus", refreshUnread);
+    document.addEventListener("visibilitychange", refreshUnread);
+  }
+
   /* ---- start-up, and again for every piece of content htmx swaps in ------------------- */
   function init(root) {
     root = root || document;
