@@ -14,18 +14,17 @@ people never receive anything. The result keeps the order written and names each
 from __future__ import annotations
 
 import json
-import re
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import RECIPIENT, RECIPIENT_HELP
 from engine.fields.base import load_json_list
 
 if TYPE_CHECKING:
     from engine.records import Table
     from engine.workspace import Workspace
 
-RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|role|person):(?P<key>.+))$")
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,21 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
     return dict(people)
 
 
+def _named_departments(ws: Workspace, table: Table | None, row: dict[str, Any] | None, key: str) -> list[str]:
+    """Department keys named by `KEY`, or by the values (keys or names) of the field in `{field}`."""
+    if not (key.startswith("{") and key.endswith("}")):
+        return [key] if key in ws.config.departments else []
+    if table is None:
+        raise ValueError(f"recipient '{{{key[1:-1]}}}' needs a record, and this run has none")
+    by_name = {d.name: k for k, d in ws.config.departments.items()}
+    found: list[str] = []
+    for value in field_values(table, row, key[1:-1]):
+        dept = value if value in ws.config.departments else by_name.get(value)
+        if dept and dept not in found:
+            found.append(dept)
+    return found
+
+
 def _departments(ws: Workspace, root: str) -> set[str]:
     found = {root}
     changed = True
@@ -107,7 +121,7 @@ def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] |
     for item in [spec] if isinstance(spec, str) else list(spec or []):
         match = RECIPIENT.match(str(item).strip())
         if match is None:
-            raise ValueError(f"recipient '{item}' is not understood; write {{field}}, dept:KEY, role:KEY or person:KEY")
+            raise ValueError(f"recipient '{item}' is not understood; {RECIPIENT_HELP}")
         if match.group("field"):
             if table is None:
                 raise ValueError(f"recipient '{item}' needs a record, and this run has none")
@@ -119,11 +133,16 @@ def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] |
                     addresses.append(value)
             continue
         kind, key = match.group("kind"), match.group("key")
-        if kind == "person":
+        if kind in ("dept", "head"):
+            named = _named_departments(ws, table, row, key)
+            if kind == "head":
+                heads = [ws.config.departments[d].head for d in named]
+                found = [people[h] for h in heads if h and h in people]
+            else:
+                depts = {d for top in named for d in _departments(ws, top)}
+                found = [p for p in people.values() if p.department in depts]
+        elif kind == "person":
             found = [people[key]] if key in people else []
-        elif kind == "dept":
-            depts = _departments(ws, key)
-            found = [p for p in people.values() if p.department in depts]
         else:
             found = [p for p in people.values() if key in p.roles]
         for person in found:

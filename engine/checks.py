@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import ConfigIssue
+from engine.fields.single_select import option_names
 from engine.loader import DOCS, Source, build_base, did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import field_types
@@ -28,7 +29,9 @@ FILTER_OPS_BY_KIND["datetime"] = FILTER_OPS_BY_KIND["date"]
 ALL_OPS = set().union(*FILTER_OPS_BY_KIND.values())
 VARIABLES = {"$me", "$today", "$now", "$my_department"}
 KEY = re.compile(r"^[^\W\d_]\w*$")
-RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|role|person):(?P<key>.+))$")
+# `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
+RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|head|role|person):(?P<key>.+))$")
+RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{field}, role:KEY or person:KEY"
 
 
 def field_kind(table: TableDef, fkey: str) -> str:
@@ -413,8 +416,7 @@ class BaseChecker:
     def _recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
         match = RECIPIENT.match(item)
         if not match:
-            self.err(path, f"recipient '{item}' in {what} is not understood",
-                     "write {person_field}, dept:KEY, role:KEY or person:KEY")
+            self.err(path, f"recipient '{item}' in {what} is not understood", RECIPIENT_HELP)
             return
         if match.group("field"):
             if table is None:
@@ -425,8 +427,30 @@ class BaseChecker:
                 self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}, not a person field")
             return
         kind, key = match.group("kind"), match.group("key")
-        pools: dict[str, dict[str, Any]] = {"dept": self.config.departments, "role": self.config.roles, "person": self.config.people}
+        if kind in ("dept", "head") and key.startswith("{") and key.endswith("}"):
+            self._department_field(path, item, key[1:-1], table, what)
+            return
+        pools: dict[str, dict[str, Any]] = {"dept": self.config.departments, "head": self.config.departments,
+                                            "role": self.config.roles, "person": self.config.people}
         pool = pools[kind]
         if key not in pool:
-            label = {"dept": "department", "role": "role", "person": "person"}[kind]
+            label = {"dept": "department", "head": "department", "role": "role", "person": "person"}[kind]
             self.err(path, f"unknown {label} '{key}' in {what}", did_you_mean(key, pool))
+        elif kind == "head" and not self.config.departments[key].head:
+            self.err(path, f"department '{key}' in {what} has no head", "set `head:` for it in workspace.yaml")
+
+    def _department_field(self, path: tuple[Any, ...], item: str, fkey: str, table: TableDef | None, what: str) -> None:
+        """`dept:{field}` / `head:{field}`: a field whose values name departments (by key or name)."""
+        if table is None:
+            self.err(path, f"recipient '{item}' in {what} needs a record; this trigger has none")
+            return
+        fdef = self._field_ref(path, table, fkey, what)
+        if fdef is None:
+            return
+        if fdef.type not in ("single_select", "multi_select", "text", "lookup", "formula"):
+            self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}; it must hold department names or keys")
+            return
+        known = set(self.config.departments) | {d.name for d in self.config.departments.values()}
+        if fdef.type in ("single_select", "multi_select") and not any(n in known for n in option_names(fdef.options)):
+            self.err(path, f"no option of field '{fdef.key}' names a department, so {item} in {what} could never reach "
+                           "anyone", "use the departments' names or keys from workspace.yaml as options")

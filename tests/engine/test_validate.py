@@ -114,6 +114,8 @@ CASES = [
     ("automation unknown table", "when: {updated: tickets", "when: {updated: tickts", "tickts", "unknown table 'tickts' in automation 'tell_owner'; did you mean 'tickets'?"),
     ("automation unknown field", "fields: [owner]}", "fields: [ownr]}", "ownr", "unknown field 'ownr' in automation 'tell_owner'; did you mean 'owner'?"),
     ("recipient unknown dept", "\"dept:qc\"", "\"dept:qcc\"", "\"dept:qcc\"", "unknown department 'qcc' in automation 'tell_owner'; did you mean 'qc'?"),
+    ("recipient head without one", "\"dept:qc\"", "\"head:ortho\"", "\"head:ortho\"", "department 'ortho' in automation 'tell_owner' has no head"),
+    ("recipient departments from a field without them", "\"dept:qc\"", "\"head:{status}\"", "\"head:{status}\"", "no option of field 'status' names a department, so head:{status} in automation 'tell_owner' could never reach anyone"),
     ("recipient unknown role", "\"role:handler\"", "\"role:boss\"", "\"role:boss\"", "unknown role 'boss' in automation 'tell_owner'"),
     ("recipient not a person field", "\"{owner}\"", "\"{title}\"", "\"{title}\"", "recipient field 'title' in automation 'tell_owner' is a text, not a person field"),
     ("template syntax error", "title: \"新工单：{{ record.title }}\"", "title: \"新工单：{{ record.title }\"", "\"新工单：{{ record.title }\"", "template error in automation 'tell_owner'"),

@@ -1,7 +1,7 @@
 """The complaints workflow of the dental example, through HTTP, as each person involved.
 
-An employee reports a problem on the QR form from a phone; 质控部 and every department head
-are told; QC assigns a handler, who is told and closes it with a result; the dashboard's
+An employee reports a problem on the QR form from a phone; 质控部 is told (and, once a
+responsible department is named, that department's head); QC assigns a handler, who is told and closes it with a result; the dashboard's
 open/closed figures follow. A negative follow-up call becomes a linked complaint, and a
 complaint past its 3-day due time is escalated exactly once.
 """
@@ -65,12 +65,12 @@ def test_complaint_from_qr_form_to_closed(ws, as_person):
     mine = phone.get("/b/complaints/t/complaints/v/my_reports")
     assert mine.status_code == 200 and "候诊区地面湿滑" in mine.text
 
-    # -- 质控部 and the department heads are told --------------------------------------------
+    # -- 质控部 is told (no 责任科室 yet, so no department head) ---------------------------------
     automations.process_pending(ws)
-    expected = people_with(ws, dept="qc") | people_with(ws, role="dept_head")
-    assert {"chen_jing", "lin_xue", "zhao_lei", "feng_yan"} <= expected
+    expected = people_with(ws, dept="qc")
+    assert {"chen_jing", "lin_xue"} <= expected
     got = notified(ws, rid, "新投诉：")
-    assert sorted(got) == sorted(expected), "each QC person and head once"
+    assert sorted(got) == sorted(expected), "each QC person once, no department head"
     bot = rows(ws, "SELECT * FROM _gb_deliveries WHERE channel = 'feishu_bot'")
     assert len(bot) == 1 and "候诊区地面湿滑" in bot[0]["payload"]
     inbox = as_person("lin_xue").get("/inbox")
@@ -176,8 +176,12 @@ def test_overdue_complaint_escalates_exactly_once(ws, as_person, clock):
     automations.process_pending(ws)
     escalations = runs_of(ws, "overdue")
     assert [(r["record"], r["status"]) for r in escalations] == [(late["id"], "ok")]
-    expected = {"sun_hao"} | people_with(ws, role="dept_head") | people_with(ws, role="director")
+    # The owner, the head of the responsible department (口腔修复中心: sun_hao) and the director;
+    # not the heads of other departments.
+    assert sorted(notified(ws, late["id"], "新投诉：")) == sorted(people_with(ws, dept="qc") | {"sun_hao"})
+    expected = {"sun_hao"} | people_with(ws, role="director")
     assert sorted(notified(ws, late["id"], "投诉超时未办结：")) == sorted(expected)
+    assert "zhao_lei" not in expected
     assert notified(ws, done["id"], "投诉超时未办结：") == []
 
     clock.set(local(2026, 6, 19, 10, 0))  # still overdue a day later: no second escalation
