@@ -104,6 +104,22 @@ class Watch:
         page.on("request", lambda req: self.hosts.add(req.url.split("/")[2] if "://" in req.url else req.url))
 
 
+def signed_in(browser: Any, url: str, person: str = "admin", **context_options: Any) -> tuple[Any, Any, Watch]:
+    """A new browser context signed in through the real login form: (context, page, watch)."""
+    from tests.views.conftest import PASSWORD
+
+    options = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN", **context_options}
+    context = browser.new_context(**options)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(url + "/login")
+    page.fill("#username", person)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    return context, page, watch
+
+
 @pytest.fixture
 def shots() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)

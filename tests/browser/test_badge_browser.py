@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Watch
-from tests.views.conftest import PASSWORD
+from tests.browser.conftest import signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +21,7 @@ def test_the_unread_badge_updates_without_a_reload(server: dict[str, Any], brows
     url, ws = server["url"], server["ws"]
     with ws.storage.transaction():
         ws.storage.conn.execute("UPDATE _gb_notifications SET read_at = '2026-11-27T00:00:00Z' WHERE person = 'admin'")
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    watch = Watch(page)
-    page.goto(url + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
+    context, page, watch = signed_in(browser, url)
     badge = page.locator(".inbox-link .badge")
     assert badge.count() == 0
     _notify(ws, "admin", "新通知")

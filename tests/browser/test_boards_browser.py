@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from engine import Workspace
-from tests.browser.conftest import Watch, serving
+from tests.browser.conftest import serving, signed_in
 from tests.conftest import write_workspace
-from tests.views.conftest import PASSWORD, WORKSPACE
+from tests.views.conftest import WORKSPACE
 
 pytestmark = pytest.mark.browser
 
@@ -60,18 +60,6 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "ws": ws}
     ws.close()
-
-
-def signed_in(browser: Any, url: str) -> tuple[Any, Any, Watch]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    watch = Watch(page)
-    page.goto(url + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-    return context, page, watch
 
 
 def test_dashboard_charts_render_and_open_their_records(ops_server: dict[str, Any], browser: Any, shots: Path) -> None:
