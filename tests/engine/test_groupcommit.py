@@ -11,18 +11,7 @@ import pytest
 
 from engine import Workspace
 from engine.errors import ValidationError
-
-DESK = """\
-base: desk
-name: 服务台
-tables:
-  tickets:
-    name: 工单
-    primary: title
-    fields:
-      title: {type: text, name: 标题, required: true}
-      n: {type: number, name: 序号}
-"""
+from tests.engine.test_records import BASE as DESK  # the help-desk base of the record service tests
 
 
 def _count(ws: Workspace, sql: str) -> int:
@@ -37,13 +26,13 @@ def test_writes_that_arrive_together_share_one_commit(make_workspace: Callable[.
     gate = threading.Event()
     blocker = ws.storage.write_soon(gate.wait)  # holds the writer while the others queue up
     futures: list[Future[dict[str, object]]] = [
-        ws.storage.write_soon(lambda i=i: tickets.create({"title": f"工单{i}", "n": i}, actor="admin")) for i in range(20)]
+        ws.storage.write_soon(lambda i=i: tickets.create({"title": f"工单{i}", "amount": i}, actor="admin")) for i in range(20)]
     assert not any(f.done() for f in futures)  # nobody hears back before the commit
     gate.set()
     records = [f.result(timeout=30) for f in futures]
     blocker.result(timeout=30)
     ws.storage.conn.set_trace_callback(None)
-    assert [r["fields"]["n"] for r in records] == list(range(20))
+    assert [r["fields"]["amount"] for r in records] == list(range(20))
     assert _count(ws, "SELECT count(*) FROM desk__tickets") == 20
     assert _count(ws, "SELECT count(*) FROM _gb_audit WHERE action = 'create'") == 20
     assert len(commits) <= 2  # the blocker's group, then everything that queued behind it
@@ -57,7 +46,7 @@ def test_a_failing_write_is_rolled_back_alone(make_workspace: Callable[..., Work
 
     def half_then_fail() -> None:
         tickets.create({"title": "写了一半"}, actor="admin")
-        tickets.create({"n": 1}, actor="admin")  # the title is required: refused
+        tickets.create({"amount": 1}, actor="admin")  # the title is required: refused
 
     good = ws.storage.write_soon(lambda: tickets.create({"title": "好的"}, actor="admin"))
     bad = ws.storage.write_soon(half_then_fail)
