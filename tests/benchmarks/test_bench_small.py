@@ -61,3 +61,13 @@ def test_run_small(tmp_path: Path) -> None:
     assert any(name.startswith("form submissions/s") for name in found)
     # The printed table has a header and one line per measure.
     assert "measure" in proc.stdout and "Gridbase" in proc.stdout and "target" in proc.stdout
+
+
+def test_import_benchmark_small(tmp_path: Path) -> None:
+    out = tmp_path / "import.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_import.py"), "--rows", "3000", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "imported 3000 row(s), rejected 0" in proc.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["rows"] == 3000 and data["seconds"] > 0 and data["rows_per_s"] > 0
