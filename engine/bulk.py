@@ -20,6 +20,7 @@ batch's transaction — but done a batch at a time:
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -32,8 +33,6 @@ from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from engine.records import Table
 
 # Below this many rows an import keeps the indexes: rebuilding them would cost more.
@@ -77,13 +76,15 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int = 5000,
-                skip_invalid: bool = False, transaction: bool = True,
+                skip_invalid: bool = False, transaction: bool = True, all_or_nothing: bool = False,
                 progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
     """Create many records; return their ids and (with `skip_invalid`) the rejected rows.
 
     `transaction=True` commits every `batch` rows; `transaction=False` joins the caller's
     transaction for the whole stream (all or nothing, and big imports rebuild indexes once).
-    Invalid rows raise ValidationError naming the row (counting from 1) unless skipped.
+    Invalid rows raise ValidationError naming the row (counting from 1) unless skipped. With
+    `skip_invalid` and `all_or_nothing` (and `transaction=False`) every row is checked, and if
+    any was rejected nothing is kept and RejectedRows carries them all.
     """
     access = table.access(actor)
     if not access.can_create:
@@ -104,21 +105,47 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
                 if progress:
                     progress(writer.result)
         else:
-            with storage.transaction():  # joins the caller's
+            with storage.transaction() as conn:  # joins the caller's
+                # On any failure, or a rejected row when all_or_nothing, the savepoint puts back
+                # exactly what was there (indexes included) at once, whatever the caller does next.
+                conn.execute("SAVEPOINT gb_bulk")
                 try:
                     for chunk in _chunks(rows, batch):
                         writer.defer_indexes_if_worth_it(expected)
                         writer.write(chunk)
                         if progress:
                             progress(writer.result)
+                    if all_or_nothing and writer.result.rejected:
+                        raise RejectedRows(writer.result)
                     writer.finish()
-                finally:
                     writer.restore_indexes()
+                except BaseException:
+                    _undo(conn)
+                    raise
+                conn.execute("RELEASE gb_bulk")
     finally:
         storage.conn.execute("PRAGMA wal_autocheckpoint = 1000")
     if len(writer.result.ids) >= 1000 and transaction:
         storage.optimize()
     return writer.result
+
+
+class RejectedRows(Exception):
+    """An all-or-nothing bulk create had rejected rows; nothing of it was kept."""
+
+    def __init__(self, result: BulkResult) -> None:
+        super().__init__(f"{len(result.rejected)} row(s) rejected")
+        self.result = result
+
+
+def _undo(conn: sqlite3.Connection) -> None:
+    """Roll back to the bulk savepoint, unless SQLite already rolled the whole transaction back."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK TO gb_bulk")
+            conn.execute("RELEASE gb_bulk")
+        except sqlite3.Error:
+            pass  # the transaction is gone already; the caller's rollback finishes the job
 
 
 class _Writer:
@@ -306,7 +333,7 @@ class _Writer:
 
     def restore_indexes(self) -> None:
         """Build the dropped indexes again (inside the same transaction)."""
-        if not self.deferred or not self.conn.in_transaction:
+        if not self.deferred:
             return
         self.conn.execute("PRAGMA threads = 2")  # let the sorter use the second core
         try:

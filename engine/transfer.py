@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.bulk import BulkResult, bulk_create
+from engine.bulk import BulkResult, RejectedRows, bulk_create
 from engine.errors import GridbaseError
 
 if TYPE_CHECKING:
@@ -124,10 +124,8 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         try:
             with table.ws.storage.transaction():
                 result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=False,
-                                     progress=show if progress else None)
-                if result.rejected:
-                    raise _Rejected(result)
-        except _Rejected as rejected:
+                                     all_or_nothing=True, progress=show if progress else None)
+        except RejectedRows as rejected:
             result = rejected.result
             result.ids = []
     if progress:
@@ -140,14 +138,6 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     elif report.imported >= 1000 and not skip_invalid:  # (bulk_create refreshes them itself per batch)
         table.ws.storage.optimize()
     return report
-
-
-class _Rejected(Exception):
-    """Rolls an all-or-nothing import back when a row was rejected."""
-
-    def __init__(self, result: BulkResult) -> None:
-        super().__init__("rejected rows")
-        self.result = result
 
 
 def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[list[str], list[list[str]]]:

@@ -166,3 +166,27 @@ def test_record_ids_are_unique_and_sort_in_the_order_they_were_made() -> None:
     assert ids == sorted(ids)
     assert all(re.fullmatch(r"rec[0-9A-Za-z]{14}", i) for i in ids)
     assert len({i[-5:] for i in ids}) > 9000  # the random tails differ
+
+
+def test_all_or_nothing_reports_every_rejected_row_and_undoes_only_itself(make_workspace: MakeWorkspace,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.bulk, "DEFER_INDEXES_AT", 10)
+    ws, patients = _clinic(make_workspace)
+    visits = ws.base("clinic").table("visits")
+    before = _indexes(ws)
+    rebuilt: list[bool] = []
+    real = engine.bulk._Writer.restore_indexes
+    monkeypatch.setattr(engine.bulk._Writer, "restore_indexes", lambda self: rebuilt.append(True) or real(self))
+    rows = _rows(patients, 80)
+    rows[10]["amount"] = "十"
+    rows[70]["day"] = "某天"
+    with ws.storage.transaction():
+        kept = visits.create({"title": "同一事务里先写的"}, actor="admin")
+        with pytest.raises(engine.bulk.RejectedRows) as refused:
+            engine.bulk.bulk_create(visits, rows, actor=ws.actor("admin"), skip_invalid=True, transaction=False,
+                                    all_or_nothing=True)
+    assert [n for n, _ in refused.value.result.rejected] == [11, 71]  # every problem, not just the first
+    assert rebuilt == []  # the savepoint put the indexes back; nothing was rebuilt for nothing
+    assert _indexes(ws) == before
+    assert [r["id"] for r in visits.query(actor="admin").records] == [kept["id"]]  # the caller's write stays
+    assert ws.storage.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
