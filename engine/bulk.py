@@ -42,7 +42,6 @@ DEFER_INDEXES_AT = 20_000
 MEMO_LIMIT = 100_000
 
 
-
 def _json_encoder() -> Callable[[dict[str, Any]], str]:
     """A compact JSON encoder for audit values, made once (json.dumps builds one per call)."""
     plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -105,24 +104,18 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
                 if progress:
                     progress(writer.result)
         else:
-            with storage.transaction() as conn:  # joins the caller's
-                # On any failure, or a rejected row when all_or_nothing, the savepoint puts back
-                # exactly what was there (indexes included) at once, whatever the caller does next.
-                conn.execute("SAVEPOINT gb_bulk")
-                try:
-                    for chunk in _chunks(rows, batch):
-                        writer.defer_indexes_if_worth_it(expected)
-                        writer.write(chunk)
-                        if progress:
-                            progress(writer.result)
-                    if all_or_nothing and writer.result.rejected:
-                        raise RejectedRows(writer.result)
-                    writer.finish()
-                    writer.restore_indexes()
-                except BaseException:
-                    _undo(conn)
-                    raise
-                conn.execute("RELEASE gb_bulk")
+            # On any failure, or a rejected row when all_or_nothing, the savepoint puts back
+            # exactly what was there (indexes included) at once, whatever the caller does next.
+            with storage.transaction(), storage.savepoint("gb_bulk"):  # joins the caller's
+                for chunk in _chunks(rows, batch):
+                    writer.defer_indexes_if_worth_it(expected)
+                    writer.write(chunk)
+                    if progress:
+                        progress(writer.result)
+                if all_or_nothing and writer.result.rejected:
+                    raise RejectedRows(writer.result)
+                writer.finish()
+                writer.restore_indexes()
     finally:
         storage.conn.execute("PRAGMA wal_autocheckpoint = 1000")
     if len(writer.result.ids) >= 1000 and transaction:
@@ -136,16 +129,6 @@ class RejectedRows(Exception):
     def __init__(self, result: BulkResult) -> None:
         super().__init__(f"{len(result.rejected)} row(s) rejected")
         self.result = result
-
-
-def _undo(conn: sqlite3.Connection) -> None:
-    """Roll back to the bulk savepoint, unless SQLite already rolled the whole transaction back."""
-    if conn.in_transaction:
-        try:
-            conn.execute("ROLLBACK TO gb_bulk")
-            conn.execute("RELEASE gb_bulk")
-        except sqlite3.Error:
-            pass  # the transaction is gone already; the caller's rollback finishes the job
 
 
 class _Writer:
@@ -333,14 +316,8 @@ class _Writer:
 
     def restore_indexes(self) -> None:
         """Build the dropped indexes again (inside the same transaction)."""
-        if not self.deferred:
-            return
-        self.conn.execute("PRAGMA threads = 2")  # let the sorter use the second core
-        try:
-            for sql in self.deferred:
-                self.conn.execute(sql)
-        finally:
-            self.conn.execute("PRAGMA threads = 0")
+        for sql in self.deferred or []:
+            self.conn.execute(sql)
         self.deferred = []
 
 

@@ -72,13 +72,15 @@ class GroupCommit:
         try:
             with self.storage.transaction() as conn:
                 for write, _ in group:
-                    conn.execute("SAVEPOINT gb_write")
                     try:
-                        outcomes.append((True, write()))
+                        with self.storage.savepoint("gb_write"):
+                            value = write()
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                        conn.execute("ROLLBACK TO gb_write")
+                        if not conn.in_transaction:
+                            raise  # SQLite dropped the whole transaction: nothing of the group is stored
                         outcomes.append((False, exc))
-                    conn.execute("RELEASE gb_write")
+                    else:
+                        outcomes.append((True, value))
         except BaseException as exc:  # noqa: BLE001 - the commit failed: nothing of the group is stored
             for _, future in group:
                 future.set_exception(exc)

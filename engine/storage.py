@@ -176,6 +176,23 @@ class Storage:
             except sqlite3.Error:
                 pass  # the original error is the one worth reporting
 
+    @contextmanager
+    def savepoint(self, name: str) -> Iterator[sqlite3.Connection]:
+        """Inside a transaction: if the block raises, undo what it wrote (and re-raise).
+
+        When SQLite has already rolled the whole transaction back (a full disk, say) there is
+        no savepoint left to go back to; the error goes on to the transaction's owner.
+        """
+        self.conn.execute(f"SAVEPOINT {q(name)}")
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute(f"ROLLBACK TO {q(name)}")
+                self.conn.execute(f"RELEASE {q(name)}")
+            raise
+        self.conn.execute(f"RELEASE {q(name)}")
+
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         """Run `write()` in a transaction shared with other writes that arrive meanwhile.
 
