@@ -86,10 +86,10 @@ class Reader:
             if ftype.type == "link":
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
-                # row's JSON list of ids.
+                # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
                 ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
                                         f"{q(table_name(self.base.key, other.key))} o ON o._rowid = j.{theirs} "
-                                        "WHERE o._id = ?)")
+                                        "WHERE o._id = ? AND o._deleted_at IS NULL)")
         ctx.formula_sql = lambda text: self.formula_sql(text, visible)
         return ctx
 

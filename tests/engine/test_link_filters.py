@@ -69,6 +69,13 @@ def test_link_filters_match_the_link_lists(make_workspace: Callable[..., Workspa
     mains = {r["id"]: r["fields"].get("main") for r in orders_t.query(actor="admin", limit=1000).records}
     assert query({"main": [items[0]]}) == {o for o, m in mains.items() if m == [items[0]]}
     assert query({"items": "recNOSUCHRECORD01"}) == set()
+    # A deleted order leaves the items' 订单 lists, and so the filter finds nothing for it.
+    assert _ids(items_t.query(actor="admin", filter={"orders": gone}, limit=100)) == set()
+    # A deleted item leaves the orders' lists too.
+    dropped = items[1]
+    items_t.delete(dropped, actor="admin")
+    lists = {r["id"]: r["fields"].get("items") or [] for r in orders_t.query(actor="admin", limit=1000).records}
+    assert query({"items": dropped}) == {o for o, c in lists.items() if dropped in c} == set()
 
 
 def test_a_link_filter_reads_the_junction_not_every_row(make_workspace: Callable[..., Workspace]) -> None:
