@@ -79,18 +79,21 @@ class Table(Reader):
         return bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch).ids
 
     def import_rows(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", skip_invalid: bool = False,
+                    all_or_nothing: bool = False, batch: int = 5000,
                     progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
         """Create many records in one transaction: all or nothing, unless `skip_invalid`.
 
         Rejected rows (numbered from 1) are in the result; without `skip_invalid` the first
-        one raises ValidationError and nothing is written. Big imports rebuild the table's
-        indexes once at the end instead of updating them row by row (see engine.bulk).
+        one raises ValidationError and nothing is written. With both `skip_invalid` and
+        `all_or_nothing` every row is checked and, if any was rejected, nothing is written and
+        engine.bulk.RejectedRows carries them all. Big imports rebuild the table's indexes
+        once at the end instead of updating them row by row (see engine.bulk).
         """
         from engine.bulk import bulk_create
 
         with self.ws.storage.transaction():
-            result = bulk_create(self, rows, actor=self.ws.actor(actor), skip_invalid=skip_invalid, transaction=False,
-                                 progress=progress)
+            result = bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch, skip_invalid=skip_invalid,
+                                 transaction=False, all_or_nothing=all_or_nothing, progress=progress)
         if len(result.ids) >= 1000:
             self.ws.storage.optimize()
         return result

@@ -106,8 +106,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
 
     def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
-            values = {key: unneutralise(cell) if type(cell) is str and cell[:1] == "'" else cell
-                      for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
+            values = {key: unneutralise(cell) for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if values:
                 lines.append(number)
                 yield values
@@ -122,9 +121,8 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
                              progress=show if progress else None)
     else:
         try:
-            with table.ws.storage.transaction():
-                result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=False,
-                                     all_or_nothing=True, progress=show if progress else None)
+            result = table.import_rows(records(), actor=actor_obj, batch=batch, skip_invalid=True, all_or_nothing=True,
+                                       progress=show if progress else None)
         except RejectedRows as rejected:
             result = rejected.result
             result.ids = []
@@ -135,8 +133,6 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     report.problems = [f"row {lines[number - 1]}: " + "; ".join(errors.values()) for number, errors in result.rejected]
     if result.rejected and not skip_invalid:
         report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
-    elif report.imported >= 1000 and not skip_invalid:  # (bulk_create refreshes them itself per batch)
-        table.ws.storage.optimize()
     return report
 
 
