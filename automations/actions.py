@@ -125,7 +125,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and ws.config.channels[c].type != "email"}
     queued = 0
     for person in people:
-        if ctx.table is not None and ctx.record_id is not None and not _can_read(ctx, person.key):
+        if not _can_read(ctx, person.key):
             continue  # a record the recipient may not see is not sent to them, not even its title
         variables = ctx.variables(ctx.access_for(person.key))
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
@@ -157,8 +157,11 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
 
 
 def _can_read(ctx: RunContext, person: str) -> bool:
+    """Whether `person` may see the run's record (a run without a record hides nothing)."""
+    if ctx.table is None or ctx.record_id is None:
+        return True
     try:
-        return bool(ctx.table is not None and ctx.record_id is not None and ctx.table.readable_by(ctx.record_id, person))
+        return bool(ctx.table.readable_by(ctx.record_id, person))
     except Exception:  # an unknown or disabled person reads nothing
         return False
 

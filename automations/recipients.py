@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 
-
 @dataclass(frozen=True)
 class Recipient:
     """A person who may be notified, with what channels need to reach them."""
@@ -69,10 +68,8 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
 
 def _named_departments(ws: Workspace, table: Table | None, row: dict[str, Any] | None, key: str) -> list[str]:
     """Department keys named by `KEY`, or by the values (keys or names) of the field in `{field}`."""
-    if not (key.startswith("{") and key.endswith("}")):
+    if not (key.startswith("{") and key.endswith("}")) or table is None:
         return [key] if key in ws.config.departments else []
-    if table is None:
-        raise ValueError(f"recipient '{{{key[1:-1]}}}' needs a record, and this run has none")
     by_name = {d.name: k for k, d in ws.config.departments.items()}
     found: list[str] = []
     for value in field_values(table, row, key[1:-1]):
@@ -122,9 +119,10 @@ def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] |
         match = RECIPIENT.match(str(item).strip())
         if match is None:
             raise ValueError(f"recipient '{item}' is not understood; {RECIPIENT_HELP}")
+        kind, key = match.group("kind"), match.group("key")
+        if table is None and (match.group("field") or key.startswith("{")):
+            raise ValueError(f"recipient '{item}' needs a record, and this run has none")
         if match.group("field"):
-            if table is None:
-                raise ValueError(f"recipient '{item}' needs a record, and this run has none")
             for value in field_values(table, row, match.group("field")):
                 person = people.get(value) or by_email.get(value.lower())
                 if person is not None:
@@ -132,7 +130,6 @@ def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] |
                 elif "@" in value and value not in addresses:
                     addresses.append(value)
             continue
-        kind, key = match.group("kind"), match.group("key")
         if kind in ("dept", "head"):
             named = _named_departments(ws, table, row, key)
             if kind == "head":

@@ -253,10 +253,11 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     ws = get_ws(request)
     actor = current_actor(request)
     locale = get_locale(request)
+    count = unread(ws, actor) if not name.startswith("_") else 0
     context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
                "_": gettext(locale), "csrf_token": csrf_token(request), "ws_name": ws.config.name,
                "nav": nav(ws, actor) if not name.startswith("_") else [],
-               "unread": unread(ws, actor) if not name.startswith("_") else 0}
+               "unread": count, "unread_badge": str(count) if count < UNREAD_CAP else f"{UNREAD_CAP - 1}+"}
     context.update(ctx)
     _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
