@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import socket
 import sqlite3
 import statistics
 import sys
@@ -66,6 +68,18 @@ roles:
 """
 
 DOCTORS = [f"doc{i}" for i in range(40)]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for the servers the benchmarks start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a `python -m gridbase` subprocess: this checkout on its path."""
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def percentile(samples: list[float], p: float) -> float:

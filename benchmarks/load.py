@@ -25,12 +25,10 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import os
 import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +44,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_engine import child_env, free_port  # noqa: E402  (shared with run.py)
+
 DENTAL = ROOT / "examples" / "dalian_dental"
 BASE, TABLE, EDIT_FIELD = "complaints", "complaints", "result"
 FORM = "report"
@@ -73,16 +75,6 @@ class Stats:
 
 
 # -- setup -------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-
 def prepare(folder: Path, scale: float, min_records: int) -> Path:
     """Copy the dental example, apply it, seed a little sample data, and make sure the edited
     table has at least `min_records` records."""
@@ -117,7 +109,7 @@ async def make_tokens(folder: Path, count: int) -> list[str]:
     async def one(i: int) -> str:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "gridbase", "token", str(folder), "create", PERSON, "--name", f"load{i}",
-            cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            cwd=ROOT, env=child_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, errtext = await proc.communicate()
         if proc.returncode != 0:
             raise SystemExit(f"gridbase token create failed: {errtext.decode()}")
@@ -128,7 +120,7 @@ async def make_tokens(folder: Path, count: int) -> list[str]:
 
 def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder), "--port", str(port)],
-                            cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
 
 

@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -54,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
-from bench_engine import DOCTORS, percentile  # noqa: E402
+from bench_engine import DOCTORS, child_env, free_port, percentile  # noqa: E402
 
 PASSWORD = "bench-pass-1234"
 BUILD_VERSION = 3  # bump when the generated data changes, so --reuse rebuilds
@@ -229,16 +228,6 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2, pace: Callable[[]
 
 def p50(samples: list[float]) -> float:
     return statistics.median(samples)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def gridbase_cli(*args: str) -> str:

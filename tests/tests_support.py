@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,10 @@ def sign_in(client: Any, person: str, password: str) -> Any:
     page = client.get("/login")
     return client.post("/login", data={"username": person, "password": password, "csrf_token": csrf_of(page.text),
                                        "next": "/"}, follow_redirects=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -7,7 +7,6 @@ user would.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from starlette.applications import Starlette
 
 from engine import Workspace
 from engine.auth import digest, new_secret
+from tests_support import free_port
 
 CRM = """\
 base: crm
@@ -113,11 +113,6 @@ class Server:
         auth = {"Authorization": f"Bearer {self.tokens[person] if person in self.tokens else self.token(person)}"} if person else {}
         return httpx.Client(base_url=self.url, headers={**auth, **headers}, timeout=30)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(app: Starlette) -> tuple[uvicorn.Server, threading.Thread, str]:

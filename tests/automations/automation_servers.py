@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import email
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -83,11 +82,6 @@ class Mailbox:
         self.by_key[str(message["X-Gridbase-Idempotency-Key"])] += 1
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

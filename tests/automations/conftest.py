@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from automation_servers import Env, Hook, Mailbox, free_port
+from automation_servers import Env, Hook, Mailbox
 
 from engine import Workspace
+from tests_support import free_port
 
 WORKSPACE = """\
 workspace: test

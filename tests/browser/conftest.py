@@ -6,7 +6,6 @@ folder is skipped, with the reason, when Debian's chromium is not installed.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 from engine import Workspace
 from tests.conftest import write_workspace
 from tests.views.conftest import BASE, WORKSPACE
+from tests_support import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -28,11 +28,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it", allow_module_level=True)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -16,18 +16,13 @@ from pathlib import Path
 import httpx
 
 from tests.examples.conftest import PASSWORD, copy_example, csrf_of
-from tests_support import DENTAL, ROOT
+from tests_support import DENTAL, ROOT, free_port
 
 GRIDBASE = str(Path(sys.executable).parent / "gridbase")
 if not Path(GRIDBASE).exists():  # pragma: no cover - the venv's script is the normal case
     GRIDBASE = str(ROOT / ".venv" / "bin" / "gridbase")
 DASHBOARDS = ["/b/patients/d/overview", "/b/complaints/d/overview", "/b/directives/d/overview"]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:

@@ -6,7 +6,6 @@ Kept out of conftest.py so test modules can import the helper types by a unique 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -97,12 +96,6 @@ class Receiver:
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MailSink:

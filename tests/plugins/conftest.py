@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-from channel_servers import MailSink, Receiver, SmtpServer, free_port
+from channel_servers import MailSink, Receiver, SmtpServer
+
+from tests_support import free_port
 
 
 @pytest.fixture

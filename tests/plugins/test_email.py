@@ -7,9 +7,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from channel_servers import MailSink, SmtpServer, free_port
+from channel_servers import MailSink, SmtpServer
 
 from plugins.channels import DeliveryError, EmailChannel, OutgoingMessage
+from tests_support import free_port
 
 MESSAGE = OutgoingMessage(
     idempotency_key="evt-3:wang:mail", title="新投诉待处理：候诊时间过长",

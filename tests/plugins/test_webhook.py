@@ -8,9 +8,10 @@ import logging
 import time
 
 import pytest
-from channel_servers import Receiver, Scripted, free_port
+from channel_servers import Receiver, Scripted
 
 from plugins.channels import DeliveryError, OutgoingMessage, WebhookChannel
+from tests_support import free_port
 
 SECRET = "whsec-7c1d0b3a9e"
 
