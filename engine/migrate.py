@@ -63,7 +63,11 @@ class Planner:
         self.storage = ws.storage
         self.conn = ws.storage.conn
         self.existing = set(self.storage.tables())
-        self.indexes = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        self.indexes: set[str] = set()
+        self.table_indexes: dict[str, set[str]] = {}  # table -> the indexes it has
+        for idx, tbl in self.conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"):
+            self.indexes.add(idx)
+            self.table_indexes.setdefault(tbl, set()).add(idx)
         self.stored: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         for base, tbl, fkey, ftype, defn in self.conn.execute("SELECT base, tbl, field, type, definition FROM _gb_schema"):
             self.stored.setdefault((base, tbl), {})[fkey] = (ftype, defn)
@@ -132,6 +136,7 @@ class Planner:
 
     def _rename(self, base: BaseDef, table: TableDef, fdef: FieldDef) -> None:
         name, old = table_name(base.key, table.key), str(fdef.renamed_from)
+        self._doom_indexes_on(name, old)
 
         def run() -> None:
             self._drop_indexes_on(name, old)
@@ -146,6 +151,13 @@ class Planner:
                 (old_path, new_path, old_path, base.key, table.key, old_path))
             self._record_schema(base, table, fdef)
         self._add("rename_field", f"rename field {base.key}.{table.key}.{old} to {fdef.key}", run)
+
+    def _doom_indexes_on(self, name: str, column: str) -> None:
+        """At plan time: the indexes on a column that a planned step will drop (and that
+        `_links_and_indexes` should make again if they are still wanted)."""
+        for idx in self._indexes_on(name, column):
+            self.indexes.discard(idx)
+            self.table_indexes.get(name, set()).discard(idx)
 
     def _drop_indexes_on(self, name: str, column: str) -> None:
         """Drop the indexes that use a column, before the column is renamed, retyped or removed."""
@@ -191,6 +203,7 @@ class Planner:
         desc = f"change type of field {base.key}.{table.key}.{fdef.key} from {old_type} to {fdef.type}"
         if failures:
             desc += f" ({len(failures)} value(s) cannot convert and will be archived)"
+        self._doom_indexes_on(name, fdef.key)
 
         def run() -> None:
             at = _now()
@@ -211,6 +224,7 @@ class Planner:
     def _remove_field(self, base: BaseDef, table: TableDef, col: str) -> None:
         name = table_name(base.key, table.key)
         count = self.conn.execute(f"SELECT count(*) FROM {q(name)} WHERE {q(col)} IS NOT NULL").fetchone()[0]
+        self._doom_indexes_on(name, col)
 
         def run() -> None:
             self.conn.execute(
@@ -237,6 +251,7 @@ class Planner:
 
     def _links_and_indexes(self, base: BaseDef, table: TableDef, instances: dict[str, FieldType], *, new: bool) -> None:
         name = table_name(base.key, table.key)
+        wanted: set[str] = set()
         # A dashboard's "sum/avg of F by G" is answered from an index on (G, F) alone, without
         # reading or sorting the rows: 120 ms instead of 600 ms at a million rows.
         for dash in base.dashboards.values():
@@ -246,6 +261,7 @@ class Planner:
                         or instances[w.group_by].kind == "array"):
                     continue
                 idx = f"idx__{name}__{w.group_by}__{w.field}"
+                wanted.add(idx)
                 if idx in self.indexes:
                     continue
                 self.indexes.add(idx)
@@ -263,21 +279,28 @@ class Planner:
                                           f"pos INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (src, dst)) WITHOUT ROWID")
                         self.conn.execute(f"CREATE INDEX {q(jname + '__dst')} ON {q(jname)} (dst, src)")
                     self._add("create_link", f"create link storage for {base.key}.{table.key}.{fkey}", make)
-            wanted = fdef.index or instances[fkey].indexed
             idx = f"idx__{name}__{fkey}"
-            if wanted and idx not in self.indexes:
+            if not (fdef.index or instances[fkey].indexed):
+                continue
+            wanted.add(idx)
+            if idx not in self.indexes:
                 def make_index(idx: str = idx, fkey: str = fkey) -> None:
                     # Partial: every query reads live records only, and then the index alone
                     # answers counts per value (dashboards) without touching the rows.
                     self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(fkey)}) WHERE _deleted_at IS NULL")
                 self._add("add_index", f"add index on {base.key}.{table.key}.{fkey}", make_index)
-        live = f"idx__{name}___live"
-        if live in self.indexes:
-            # An index on _deleted_at made whole-table aggregates walk the table in index
-            # order (4 s instead of 0.5 s at a million rows); a plain scan is better.
-            def drop_live() -> None:
-                self.conn.execute(f"DROP INDEX IF EXISTS {q(live)}")
-            self._add("drop_index", f"drop index on {base.key}.{table.key} live records", drop_live)
+        if new:
+            return
+        # Indexes this planner made that nothing asks for any more (a removed dashboard or
+        # `index: true`, a field type that no longer needs one, the old index on
+        # _deleted_at): every write pays for an index, so they go.
+        for idx in sorted(self.table_indexes.get(name, set()) - wanted):
+            if not idx.startswith(f"idx__{name}__"):
+                continue
+
+            def drop(idx: str = idx) -> None:
+                self.conn.execute(f"DROP INDEX IF EXISTS {q(idx)}")
+            self._add("drop_index", f"drop index {idx} on {base.key}.{table.key}: no longer needed", drop)
 
 
 def plan(ws: Workspace) -> list[Step]:

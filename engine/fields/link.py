@@ -2,7 +2,8 @@
 
 Stored twice on purpose: a JSON list of record ids in the row (fast to show) and rows of a
 junction table (fast to join and to keep the inverse side in step). The record service keeps
-both, and the inverse field on the other table, up to date.
+both, and the inverse field on the other table, up to date. Filters on a link go through the
+junction's indexes, so the JSON column itself has no index.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ class LinkField(FieldType):
     type = "link"
     repeats = True
     kind = "array"
-    indexed = True
     description = "Links to records of `table` (same base); `multiple: false` for one; `inverse` names the field on the other side."
     good = [({"table": "t"}, "recAAAAAAAAAAAAAA", ["recAAAAAAAAAAAAAA"]),
             ({"table": "t"}, ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"], ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"])]

@@ -116,3 +116,76 @@ def test_remove_field_and_table_is_refused_then_archived(ws: Workspace) -> None:
     assert archived
     assert ws.storage.conn.execute(f'SELECT count(*) FROM "{archived[0]}"').fetchone()[0] == 4
     ws.close()
+
+
+INDEXED = """\
+base: shop
+name: Shop
+tables:
+  customers:
+    name: 客户
+    primary: name
+    fields:
+      name: {type: text, name: 姓名}
+  orders:
+    name: 订单
+    primary: title
+    fields:
+      title: {type: text, name: 标题, index: true}
+      region: {type: single_select, name: 区域, options: [北, 南]}
+      amount: {type: number, name: 金额}
+      due: {type: date, name: 到期}
+      customer: {type: link, name: 客户, table: customers}
+dashboards:
+  money:
+    name: 金额
+    widgets:
+      - {type: bar, title: 各区域金额, table: orders, group_by: region, aggregate: sum, field: amount}
+"""
+
+
+def order_indexes(ws: Workspace) -> set[str]:
+    return {r[0] for r in ws.storage.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'shop__orders' AND sql IS NOT NULL")}
+
+
+def reopen_shop(ws: Workspace, text: str) -> Workspace:
+    root, db = Path(ws.config.root), ws.storage.path
+    rewrite_base(root, "shop", text)
+    ws.close()
+    return Workspace.open(root, db=db)
+
+
+def test_indexes_follow_the_yaml_and_unneeded_ones_are_dropped(make_workspace: Any) -> None:
+    ws = make_workspace({"shop": INDEXED})
+    # A link is filtered through its junction table, so its JSON column gets no index.
+    assert order_indexes(ws) == {"idx__shop__orders__title", "idx__shop__orders__region", "idx__shop__orders__due",
+                                 "idx__shop__orders__region__amount"}
+    orders = ws.base("shop").table("orders")
+    orders.create({"title": "o1", "region": "北", "amount": 5, "due": "2026-12-01"}, actor="admin")
+    # Databases made before kept an index on the link column; the next apply drops it.
+    ws.storage.conn.execute('CREATE INDEX "idx__shop__orders__customer" ON "shop__orders" ("customer") WHERE _deleted_at IS NULL')
+    text = INDEXED.replace("index: true", "index: false").split("dashboards:")[0]
+    ws = reopen_shop(ws, text)
+    plan = sorted(s.description for s in ws.plan())
+    assert plan == ["drop index idx__shop__orders__customer on shop.orders: no longer needed",
+                    "drop index idx__shop__orders__region__amount on shop.orders: no longer needed",
+                    "drop index idx__shop__orders__title on shop.orders: no longer needed"]
+    ws.apply()
+    assert order_indexes(ws) == {"idx__shop__orders__region", "idx__shop__orders__due"}
+    assert ws.plan() == []
+    assert [r["fields"]["title"] for r in ws.base("shop").table("orders").query(actor="admin").records] == ["o1"]
+
+
+def test_a_retyped_or_renamed_field_keeps_its_index(make_workspace: Any) -> None:
+    ws = make_workspace({"shop": INDEXED})
+    ws.base("shop").table("orders").create({"title": "o1", "due": "2026-12-01"}, actor="admin")
+    text = INDEXED.replace("due: {type: date, name: 到期}", "deadline: {type: date, name: 到期, renamed_from: due}")
+    ws = reopen_shop(ws, text)
+    ws.apply()
+    assert "idx__shop__orders__deadline" in order_indexes(ws)
+    assert "idx__shop__orders__due" not in order_indexes(ws)
+    ws = reopen_shop(ws, text.replace("deadline: {type: date", "deadline: {type: datetime"))
+    ws.apply()
+    assert "idx__shop__orders__deadline" in order_indexes(ws)
+    assert ws.plan() == []
