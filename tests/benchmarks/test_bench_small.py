@@ -28,6 +28,7 @@ MEASURES = [
     "dashboard weekly trend (count) p50",
     "filterByFormula count, in process p50",
     "filterByFormula first page, in process p50",
+    "search, rare term, first page, in process p50",
     "grid first page, HTTP API p50",
     "grid first page, HTTP API p99",
     "grid first page, HTTP API p50 vs DS _nocount",

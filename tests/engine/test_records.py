@@ -151,6 +151,22 @@ def test_query_filters_sorts_pages_and_groups(ws: Any) -> None:
     assert tickets.query(actor="admin", search="t0", limit=100).total == 10
 
 
+def test_search_finds_substrings_ignoring_ascii_case_and_takes_wildcards_literally(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    for title in ["Root canal 根管治疗", "50% off", "a_b", "axb", "back\\slash", "ROOT check"]:
+        tickets.create({"title": title}, actor="admin")
+
+    def found(term: str) -> list[str]:
+        return sorted(r["fields"]["title"] for r in tickets.query(actor="admin", search=term, limit=100).records)
+
+    assert found("root") == ["ROOT check", "Root canal 根管治疗"]
+    assert found("根管") == ["Root canal 根管治疗"]
+    assert found("%") == ["50% off"]
+    assert found("a_b") == ["a_b"]  # not "axb": _ is not a wildcard here
+    assert found("k\\s") == ["back\\slash"]
+    assert found("处理中") == []  # a select option matches only records that have it
+
+
 def test_injection_in_filter_values_and_sort_is_inert(ws: Any) -> None:
     tickets = ws.base("desk").table("tickets")
     tickets.create({"title": "x'; DROP TABLE desk__tickets; --"}, actor="admin")
