@@ -94,7 +94,8 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
     writer = _Writer(table, actor, access, skip_invalid)
     expected = len(rows) if isinstance(rows, Sized) else None
     # Fewer, larger WAL checkpoints while a batch stream is written (restored afterwards).
-    storage.conn.execute("PRAGMA wal_autocheckpoint = 20000")
+    with storage.lock:
+        storage.writer.execute("PRAGMA wal_autocheckpoint = 20000")
     try:
         if transaction:
             for chunk in _chunks(rows, batch):
@@ -117,7 +118,8 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
                 writer.finish()
                 writer.restore_indexes()
     finally:
-        storage.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+        with storage.lock:
+            storage.writer.execute("PRAGMA wal_autocheckpoint = 1000")
     if len(writer.result.ids) >= 1000 and transaction:
         storage.optimize()
     return writer.result
@@ -142,7 +144,7 @@ class _Writer:
         self.access = access
         self.skip_invalid = skip_invalid
         self.result = BulkResult()
-        self.conn: sqlite3.Connection = table.ws.storage.conn
+        self.storage = table.ws.storage
         tdef = table.tdef
         self.link_keys = [k for k, f in tdef.fields.items() if f.type == "link"]
         plain_keys = [k for k, f in tdef.fields.items() if f.type != "link" and not table.fields[k].computed]
@@ -160,6 +162,10 @@ class _Writer:
         self.written = 0
         self.existing = int(self.conn.execute(f"SELECT COALESCE(max(_rowid), 0) FROM {table.sql}").fetchone()[0])
         self.deferred: list[str] | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.storage.conn  # the writer inside the batch's transaction
 
     # -- rows ---------------------------------------------------------------------------
     def _prepare(self, raw: dict[str, Any]) -> dict[str, Any] | None:

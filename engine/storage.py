@@ -1,7 +1,12 @@
 """SQLite storage: connections, transactions, names and the system tables.
 
 One database file per workspace: WAL mode, `synchronous=FULL`, foreign keys on, a busy
-timeout, and every write in a `BEGIN IMMEDIATE` transaction. A user table lives in
+timeout, and every write in a `BEGIN IMMEDIATE` transaction.
+
+One connection writes; it belongs to whichever thread holds the write lock (inside
+`transaction()`). Every other thread reads through a read-only connection of its own, so a
+read never waits for a writer's disk sync and never sees a transaction that is not
+committed yet. `Storage.conn` hands each thread the right one. A user table lives in
 `"{base}__{table}"` with one real column per field plus system columns that start with `_`;
 a link field adds a junction table. System tables start with `_gb_`. Identifiers are always
 quoted with `q()`; values always travel as parameters.
@@ -15,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -116,21 +121,87 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+# Page cache of each reader: the writer keeps 64 MB; readers are one per serving thread, and
+# the operating system's file cache sits behind them all.
+READER_CACHE_KIB = 16384
+
+
+class WriteLock:
+    """A re-entrant lock that knows which thread holds it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count = 0
+        self.owner: int | None = None
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self.owner = threading.get_ident()
+        self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self.owner = None
+        self._lock.release()
+
+    def held(self) -> bool:
+        """True when the calling thread holds the lock."""
+        return self.owner == threading.get_ident()
+
+
 class Storage:
-    """The database of one workspace: a connection, its lock and transactions."""
+    """The database of one workspace: its connections, the write lock and transactions."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path)
-        self.lock = threading.RLock()
-        self.db = sqlite_utils.Database(self.conn)
+        self.writer = connect(self.path)
+        self.lock = WriteLock()
+        self.db = sqlite_utils.Database(self.writer)
         self._depth = 0
         self._writer: GroupCommit | None = None
+        self._local = threading.local()  # this thread's reader and the functions it has
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._functions: list[tuple[str, int, Callable[..., Any]]] = []
+        self._closed = False
         with self.transaction():
             for statement in SYSTEM_TABLES.strip().split(";"):
                 if statement.strip():
-                    self.conn.execute(statement)
+                    self.writer.execute(statement)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection: the writer while it holds the write lock, else its reader."""
+        if self.lock.owner == threading.get_ident():
+            return self.writer
+        reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._open_reader()
+        if self._local.functions < len(self._functions):
+            for name, args, fn in self._functions[self._local.functions:]:
+                reader.create_function(name, args, fn, deterministic=False)
+            self._local.functions = len(self._functions)
+        return reader
+
+    def _open_reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        reader = connect(self.path)
+        reader.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
+        reader.execute("PRAGMA query_only = ON")  # a write outside transaction() is a bug: fail loudly
+        with self._readers_lock:
+            self._readers.append(reader)
+        self._local.reader = reader
+        self._local.functions = 0
+        return reader
+
+    def create_function(self, name: str, args: int, fn: Callable[..., Any]) -> None:
+        """Register an SQL function on every connection, present and future."""
+        with self.lock:
+            self.writer.create_function(name, args, fn, deterministic=False)
+            self._functions.append((name, args, fn))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -139,19 +210,19 @@ class Storage:
             if self._depth:
                 self._depth += 1
                 try:
-                    yield self.conn
+                    yield self.writer
                 finally:
                     self._depth -= 1
                 return
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if is_disk_full(exc):
                     raise StorageFull() from exc
                 raise
             self._depth = 1
             try:
-                yield self.conn
+                yield self.writer
             except BaseException as exc:
                 self._depth = 0
                 self._rollback()
@@ -161,7 +232,7 @@ class Storage:
             else:
                 self._depth = 0
                 try:
-                    self.conn.execute("COMMIT")
+                    self.writer.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
                     self._rollback()
                     if is_disk_full(exc):
@@ -170,9 +241,9 @@ class Storage:
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""
-        if self.conn.in_transaction:
+        if self.writer.in_transaction:
             try:
-                self.conn.execute("ROLLBACK")
+                self.writer.execute("ROLLBACK")
             except sqlite3.Error:
                 pass  # the original error is the one worth reporting
 
@@ -183,15 +254,15 @@ class Storage:
         When SQLite has already rolled the whole transaction back (a full disk, say) there is
         no savepoint left to go back to; the error goes on to the transaction's owner.
         """
-        self.conn.execute(f"SAVEPOINT {q(name)}")
+        self.writer.execute(f"SAVEPOINT {q(name)}")
         try:
-            yield self.conn
+            yield self.writer
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute(f"ROLLBACK TO {q(name)}")
-                self.conn.execute(f"RELEASE {q(name)}")
+            if self.writer.in_transaction:
+                self.writer.execute(f"ROLLBACK TO {q(name)}")
+                self.writer.execute(f"RELEASE {q(name)}")
             raise
-        self.conn.execute(f"RELEASE {q(name)}")
+        self.writer.execute(f"RELEASE {q(name)}")
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         """Run `write()` in a transaction shared with other writes that arrive meanwhile.
@@ -207,8 +278,17 @@ class Storage:
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            yield self.conn
+        """One consistent snapshot for several reads (this thread's own writes inside its transaction)."""
+        conn = self.conn
+        if conn is self.writer or conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def columns(self, table: str) -> dict[str, str]:
         rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
@@ -224,11 +304,16 @@ class Storage:
         million rows turns a 7 ms first page into 300 ms.
         """
         with self.lock:
-            self.conn.execute("PRAGMA analysis_limit = 100000")
-            self.conn.execute("ANALYZE")
+            self.writer.execute("PRAGMA analysis_limit = 100000")
+            self.writer.execute("ANALYZE")
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
         with self.lock:
-            self.conn.close()
+            self._closed = True
+            with self._readers_lock:
+                readers, self._readers = self._readers, []
+            for reader in readers:
+                reader.close()
+            self.writer.close()

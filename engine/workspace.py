@@ -134,22 +134,22 @@ class Workspace:
         """Copy people from workspace.yaml into the database (passwords only if unset)."""
         from engine.auth import hash_password
 
-        conn = self.storage.conn
-        now = utcnow_text(self.now())
-        for person in self.config.people.values():
-            existing = conn.execute("SELECT password_hash FROM _gb_people WHERE key = ?", (person.key,)).fetchone()
-            values = (person.name, person.department, json.dumps(person.roles), person.email, person.phone,
-                      json.dumps(person.channels), person.locale)
-            if existing is None:
-                pw = hash_password(person.password) if person.password else None
-                conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, phone, channels, locale, "
-                             "password_hash, source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'yaml', ?)",
-                             (person.key, *values, pw, now))
-            else:
-                conn.execute("UPDATE _gb_people SET name = ?, department = ?, roles = ?, email = ?, phone = ?, channels = ?, "
-                             "locale = ? WHERE key = ?", (*values, person.key))
-                if existing[0] is None and person.password:
-                    conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(person.password), person.key))
+        with self.storage.transaction() as conn:
+            now = utcnow_text(self.now())
+            for person in self.config.people.values():
+                existing = conn.execute("SELECT password_hash FROM _gb_people WHERE key = ?", (person.key,)).fetchone()
+                values = (person.name, person.department, json.dumps(person.roles), person.email, person.phone,
+                          json.dumps(person.channels), person.locale)
+                if existing is None:
+                    pw = hash_password(person.password) if person.password else None
+                    conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, phone, channels, locale, "
+                                 "password_hash, source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'yaml', ?)",
+                                 (person.key, *values, pw, now))
+                else:
+                    conn.execute("UPDATE _gb_people SET name = ?, department = ?, roles = ?, email = ?, phone = ?, channels = ?, "
+                                 "locale = ? WHERE key = ?", (*values, person.key))
+                    if existing[0] is None and person.password:
+                        conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(person.password), person.key))
 
     # -- bookkeeping -------------------------------------------------------------------
     def next_counter(self, name: str) -> int:
@@ -212,5 +212,5 @@ class Workspace:
             result = formula.evaluate(refs.node, formula.Env(values=values, tz=self.config.timezone, now=self.now()))
             return 1 if formula.truthy(result) else 0
 
-        self.storage.conn.create_function("gb_formula", 3, gb_formula, deterministic=False)
+        self.storage.create_function("gb_formula", 3, gb_formula)
         self._formula_ready = True

@@ -172,7 +172,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         return 0
     if not args.person:
         raise GridbaseError("name the person: gridbase people ACTION DIR KEY")
-    with ws.storage.transaction():
+    with ws.storage.transaction() as conn:
         exists = conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone()
         if args.action == "add":
             if exists:
@@ -228,7 +228,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             out("\t".join(str(c or "") for c in row))
         return 0
     if args.action == "revoke":
-        with ws.storage.transaction():
+        with ws.storage.transaction() as conn:
             if args.id is not None:
                 cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND id = ? AND revoked_at IS NULL",
                                    (now.isoformat(), args.person, args.id))
@@ -239,7 +239,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         return 0
     secret = new_secret("gbt_")
     expires = (now + timedelta(days=args.expires)).isoformat() if args.expires else None
-    with ws.storage.transaction():
+    with ws.storage.transaction() as conn:
         conn.execute("INSERT INTO _gb_tokens (person, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                      (args.person, args.name, digest(secret), now.isoformat(), expires))
     out(f"token '{args.name}' for {args.person}" + (f", expires {expires[:10]}" if expires else "") + "; it is shown only once:")

@@ -69,13 +69,12 @@ def is_secure(request: Request) -> bool:
 # -- sessions --------------------------------------------------------------------------------
 def signer(ws: Workspace) -> Signer:
     """A signer keyed by a random secret kept in the database (made on first use)."""
-    conn = ws.storage.conn
-    row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
+    row = ws.storage.conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
     if row is None:
-        with ws.storage.transaction():
+        with ws.storage.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO _gb_meta (key, value) VALUES ('session_secret', ?)",
                          (secrets.token_hex(32),))
-        row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
+            row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
     return Signer(row[0], salt="gb-session")
 
 

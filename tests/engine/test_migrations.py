@@ -164,7 +164,7 @@ def test_indexes_follow_the_yaml_and_unneeded_ones_are_dropped(make_workspace: A
     orders = ws.base("shop").table("orders")
     orders.create({"title": "o1", "region": "北", "amount": 5, "due": "2026-12-01"}, actor="admin")
     # Databases made before kept an index on the link column; the next apply drops it.
-    ws.storage.conn.execute('CREATE INDEX "idx__shop__orders__customer" ON "shop__orders" ("customer") WHERE _deleted_at IS NULL')
+    ws.storage.writer.execute('CREATE INDEX "idx__shop__orders__customer" ON "shop__orders" ("customer") WHERE _deleted_at IS NULL')
     text = INDEXED.replace("index: true", "index: false").split("dashboards:")[0]
     ws = reopen_shop(ws, text)
     plan = sorted(s.description for s in ws.plan())

@@ -68,8 +68,7 @@ def test_round_trip_keeps_every_value(make_workspace: Any, tmp_path: Path, fmt: 
     base = ws.base("rt")
     source, target = base.table("source"), base.table("target")
     cid = base.table("customers").create({"name": "张三"}, actor="admin")["id"]
-    blob = ws.storage.conn
-    with ws.storage.transaction():
+    with ws.storage.transaction() as blob:
         blob.execute("INSERT INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at) VALUES "
                      "('att0123456789abcdef', 'x', '报告, final.pdf', 10, 'application/pdf', 'admin', '2026-01-01T00:00:00Z')")
     rows = [dict(r) for r in ROWS]

@@ -100,7 +100,7 @@ def test_every_post_route_refuses_missing_or_wrong_csrf_and_stores_nothing(env: 
     assert len(paths) >= 14 and "/login" in paths and "/f/complaints/report" in paths
     admin = fresh(env, "admin")
     other_token = csrf_of(fresh(env, "luo_xin").get("/").text)  # a real token of another session
-    conn = env.ws.storage.conn
+    conn = env.ws.storage.writer  # total_changes counts what this connection wrote
     form = {"title": "CSRFPROBE", "value": "CSRFPROBE", "body": "CSRFPROBE", "description": "x", "locale": "en",
             "username": "admin", "password": "demo1234"}
     for path in paths:
@@ -118,9 +118,9 @@ def test_every_post_route_refuses_missing_or_wrong_csrf_and_stores_nothing(env: 
 
 def test_api_ignores_session_cookies(env: Env) -> None:
     client = fresh(env, "admin")
-    before = env.ws.storage.conn.total_changes
+    before = env.ws.storage.writer.total_changes
     response = client.post("/v0/complaints/complaints", json={"fields": {"title": "COOKIEAPI"}})
-    assert response.status_code == 401 and env.ws.storage.conn.total_changes == before
+    assert response.status_code == 401 and env.ws.storage.writer.total_changes == before
 
 
 # -- lockout -----------------------------------------------------------------------------------

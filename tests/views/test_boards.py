@@ -256,7 +256,7 @@ def test_gallery_cover_only_for_images(board_client, bws):
     ids = []
     for name, mime in (("a.png", "image/png"), ("b.pdf", "application/pdf")):
         ident = "att" + f"{len(ids):016x}"
-        bws.storage.conn.execute("INSERT INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at) "
+        bws.storage.writer.execute("INSERT INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at) "
                                  "VALUES (?, 'x', ?, 1, ?, 'admin', '2026-01-01T00:00:00Z')", (ident, name, mime))
         ids.append({"id": ident, "name": name, "size": 1, "type": mime})
     add(bws, title="With photo", photo=[ids[0]])

@@ -10,9 +10,11 @@ from tests_support import csrf_of
 
 
 def notify(ws: Any, person: str, title: str, at: str, **extra: Any) -> int:
-    cur = ws.storage.conn.execute(
-        "INSERT INTO _gb_notifications (person, at, title, body, link, base, tbl, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (person, at, title, extra.get("body", ""), extra.get("link"), extra.get("base"), extra.get("tbl"), extra.get("record")))
+    with ws.storage.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO _gb_notifications (person, at, title, body, link, base, tbl, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (person, at, title, extra.get("body", ""), extra.get("link"), extra.get("base"), extra.get("tbl"),
+             extra.get("record")))
     return int(cur.lastrowid or 0)
 
 
@@ -82,7 +84,7 @@ def test_admin_pages_are_admin_only(board_client, bws):  # noqa: F811
 
 
 def test_runs_page_shows_history(board_client, bws):  # noqa: F811
-    bws.storage.conn.execute(
+    bws.storage.writer.execute(
         "INSERT INTO _gb_runs (automation, base, trigger, record, started_at, duration_ms, status, steps, error) "
         "VALUES ('tell', 'ops', 'updated', 'recY', '2026-11-25T01:00:00Z', 12.4, 'error', ?, 'boom <x>')",
         (json.dumps([{"action": "notify", "status": "ok"}, {"action": "webhook", "status": "error"}]),))
@@ -93,7 +95,7 @@ def test_runs_page_shows_history(board_client, bws):  # noqa: F811
 
 
 def test_dead_letters_retry(board_client, bws):  # noqa: F811
-    conn = bws.storage.conn
+    conn = bws.storage.writer
     conn.execute("INSERT INTO _gb_deliveries (channel, person, payload, key, status, attempts, next_at, last_error) "
                  "VALUES ('mail', 'li', ?, 'k1', 'dead', 8, '2026-11-25T01:00:00Z', 'smtp refused')",
                  (json.dumps({"title": "Overdue ticket"}),))
