@@ -28,7 +28,7 @@ from automations.recipients import Recipient, directory, resolve
 from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
 from engine.errors import GridbaseError
 from engine.model import AutomationDef
-from engine.permissions import Actor, TableAccess
+from engine.permissions import Actor
 from engine.plugins import channel_types
 from engine.records import utcnow_text
 from engine.registry import Registry
@@ -79,21 +79,24 @@ class RunContext:
             self._people = directory(self.ws)
         return self._people
 
-    def variables(self, access: TableAccess | None = None) -> dict[str, Any]:
+    def variables(self, person: str | None = None) -> dict[str, Any]:
+        """Template variables; for `person`, the record as they may see it (nothing if they are unknown)."""
         now = self.ws.now().astimezone(self.ws.tz)
-        return {"record": record_context(self.table, self.row, access) if self.table else {},
+        record: dict[str, str] = {}
+        if self.table is not None and person is None:
+            record = record_context(self.table, self.row)
+        elif self.table is not None and person is not None:
+            try:
+                reader = self.ws.actor(person)
+            except GridbaseError:
+                reader = None
+            if reader is not None:
+                record = record_context(self.table, self.row, self.table.access(reader), reader)
+        return {"record": record,
                 "record_id": self.record_id or "", "table": self.table.key if self.table else "",
                 "table_name": self.table.tdef.name if self.table else "", "base": self.base,
                 "link": self.link, "automation": self.auto.key, "automation_name": self.auto.name,
                 "now": now.strftime("%Y-%m-%d %H:%M"), "today": now.date().isoformat(), **self.extra}
-
-    def access_for(self, person: str) -> TableAccess | None:
-        if self.table is None:
-            return None
-        try:
-            return self.table.access(self.ws.actor(person))
-        except GridbaseError:
-            return None
 
     def message(self, title: str, body: str, **more: Any) -> dict[str, Any]:
         return {"title": title[:MAX_TITLE], "body": body[:MAX_BODY], "link": self.link,
@@ -127,7 +130,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     for person in people:
         if not _can_read(ctx, person.key):
             continue  # a record the recipient may not see is not sent to them, not even its title
-        variables = ctx.variables(ctx.access_for(person.key))
+        variables = ctx.variables(person.key)
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
         key = f"{ctx.run_key}:{index}:{person.key}"
         cur = ws.storage.conn.execute(
@@ -227,7 +230,7 @@ def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     skipped = [p.key for p in people if not p.email]
     for person in people:
         if person.email:
-            targets.append((person.key, person.name, person.email, ctx.variables(ctx.access_for(person.key))))
+            targets.append((person.key, person.name, person.email, ctx.variables(person.key)))
     shared = ctx.variables()
     targets += [(address, "", address, shared) for address in addresses]
     queued = 0

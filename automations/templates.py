@@ -5,9 +5,10 @@ jinja2 templates rendered in a *sandbox* (`SandboxedEnvironment`: no attribute t
 imports). Output is plain text, so autoescape is off; pages escape it when they show it.
 
 Words: the *row* is the record as stored (SQL values); the *record context* maps each field
-key to its display text (`record.title`, `record.owner` gives the person's name). A context
-built for a person leaves out fields they may not read and masks what their roles mask, so a
-notification never tells someone more than the record page would.
+key to its display text (`record.title`, `record.owner` gives the person's name, a link
+field the primary-field text of its linked records). A context built for a person leaves out
+fields they may not read, masks what their roles mask and names only the linked records they
+may read, so a notification never tells someone more than the record page would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.permissions import TableAccess, mask_value
+from engine.errors import NotFoundError
+from engine.fields.base import load_json_list
+from engine.permissions import Actor, TableAccess, mask_value
+from engine.storage import q
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -51,18 +55,49 @@ def load_row(table: Table, record_id: str) -> dict[str, Any] | None:
         return dict(zip([d[0] for d in cur.description], values, strict=True))
 
 
-def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess | None = None) -> dict[str, str]:
-    """Field key -> display text; with `access`, only readable fields, masked as granted."""
+def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess | None = None,
+                   reader: Actor | None = None) -> dict[str, str]:
+    """Field key -> display text; for `reader` (with their `access`), only what they may read, masked as granted."""
     if row is None:
         return {}
     out: dict[str, str] = {}
     for key, field in table.fields.items():
         if access is not None and not access.readable(key):
             continue
+        if field.type == "link":
+            out[key] = link_text(table, key, row.get(key), reader)
+            continue
         text = field.display(row.get(key))
         mask = access.mask(key) if access is not None else None
         out[key] = mask_value(text, mask) if mask and text else text
     return out
+
+
+def link_text(table: Table, key: str, stored: Any, reader: Actor | None) -> str:
+    """The primary-field text of the records a link names (for `reader`: those they may read)."""
+    ids = load_json_list(stored)
+    if not ids:
+        return ""
+    other = table.base.table(table.fields[key].fdef.options["table"])
+    primary = other.tdef.primary
+    names: list[str] = []
+    if reader is None:
+        marks = ", ".join("?" for _ in ids)
+        with other.ws.storage.reading() as conn:
+            found = dict(conn.execute(f"SELECT _id, {q(primary)} FROM {other.sql} WHERE _id IN ({marks}) "
+                                      "AND _deleted_at IS NULL", ids).fetchall())
+        names = [other.fields[primary].display(found[i]) or i for i in ids if i in found]
+    else:
+        access = other.access(reader)
+        if not access.can_read or not access.readable(primary):
+            return ""
+        for record_id in ids:
+            try:
+                rec = other.get(record_id, actor=reader)
+            except NotFoundError:
+                continue  # deleted, or outside the reader's rows
+            names.append(other.display(rec, primary, access) or record_id)
+    return ", ".join(names)
 
 
 def record_link(base: str, table: str, record_id: str | None) -> str:

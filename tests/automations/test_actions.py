@@ -173,3 +173,43 @@ def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
     statuses = [r["status"] for r in reversed(list_runs(ws, automation="bump"))]
     assert statuses == ["ok"] * 5 + ["loop_stopped"]
     assert t.get(rec["id"], actor="admin")["fields"]["n"] == 6
+
+
+CASES = """\
+base: cases
+name: 案件
+tables:
+  docs:
+    name: 文件
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      owner: {type: person, name: 责任人}
+  tasks:
+    name: 任务
+    primary: title
+    fields:
+      title: {type: text, name: 任务}
+      doc: {type: link, name: 文件, table: docs}
+      assignee: {type: person, name: 负责人}
+roles:
+  handler:
+    docs: {access: read, rows: {owner: $me}}
+    tasks: {access: edit}
+automations:
+  tell:
+    when: {created: tasks}
+    do: [{notify: {to: ["{assignee}", "person:admin"], title: "任务：{{ record.title }}", message: "文件：{{ record.doc }}"}}]
+"""
+
+
+def test_a_link_reads_as_the_titles_its_reader_may_see(env: Env) -> None:
+    ws = env.make("{}", extra_bases={"cases": CASES})
+    docs, tasks = ws.base("cases").table("docs"), ws.base("cases").table("tasks")
+    mine = docs.create({"title": "李四的文件", "owner": "li"}, actor="admin")["id"]
+    theirs = docs.create({"title": "主任的文件", "owner": "boss"}, actor="admin")["id"]
+    tasks.create({"title": "甲", "doc": [mine, theirs], "assignee": "li"}, actor="admin")
+    process_pending(ws)
+    bodies = {person: body for person, _, body in inbox(ws)}
+    assert bodies["admin"] == "文件：李四的文件, 主任的文件"
+    assert bodies["li"] == "文件：李四的文件"  # li may not read the other document: not even its title

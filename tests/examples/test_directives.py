@@ -58,6 +58,9 @@ def test_document_tasks_roll_up_to_done(ws, as_person, clock):
     automations.process_pending(ws)
     assert notified(ws, t_implant, "新的执行任务：") == ["zhao_lei"]
     assert notified(ws, t_medical, "新的执行任务：") == ["wang_jun"]
+    # A link reads as the linked record's title, not its id.
+    body = rows(ws, "SELECT body FROM _gb_notifications WHERE record = ? AND person = 'zhao_lei'", (t_implant,))[0]["body"]
+    assert body.startswith("所属文件：关于开展医疗废物管理专项检查的通知；") and "rec" not in body
     assert overall(ws, doc) == "执行中"
 
     head = as_person("zhao_lei")
@@ -72,6 +75,8 @@ def test_document_tasks_roll_up_to_done(ws, as_person, clock):
     assert overall(ws, doc) == "执行中"
     told = set(notified(ws, t_implant, "任务已完成："))
     assert told == {"feng_yan"} | people_with(ws, role="clerk")
+    body = rows(ws, "SELECT body FROM _gb_notifications WHERE record = ? AND person = 'feng_yan'", (t_implant,))[0]["body"]
+    assert "已完成“关于开展医疗废物管理专项检查的通知”的任务" in body
 
     other = as_person("wang_jun")
     assert other.cell("directives", "tasks", t_medical, "status", "已完成").status_code == 200
