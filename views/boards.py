@@ -92,13 +92,19 @@ def make_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAcce
             "move_url": None, "cover": None, **extra}
 
 
-def query_view(table: Table, actor: Actor, vdef: ViewDef, *, extra: Any = None, sort: list[str] | None = None,
-               limit: int = BOARD_LIMIT) -> tuple[list[dict[str, Any]], int, str | None]:
-    """(records, total, error) of the view, narrowed by `extra`; a bad YAML filter is an error line."""
+def view_filter(vdef: ViewDef, extra: Any = None) -> Any:
+    """The view's filter narrowed by `extra` (either may be empty)."""
     parts = [f for f in (vdef.filter, extra) if f]
-    flt = None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+    return None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+
+
+def query_view(table: Table, actor: Actor, vdef: ViewDef, *, extra: Any = None, sort: list[str] | None = None,
+               limit: int | None = None) -> tuple[list[dict[str, Any]], int, str | None]:
+    """(records, total, error) of the view, narrowed by `extra`; a bad YAML filter is an error line."""
+    flt = view_filter(vdef, extra)
     try:
-        page = table.query(actor=actor, filter=flt, sort=sort if sort is not None else list(vdef.sort), limit=limit)
+        page = table.query(actor=actor, filter=flt, sort=sort if sort is not None else list(vdef.sort),
+                           limit=limit or BOARD_LIMIT)
     except (QueryError, ValidationError) as exc:
         return [], 0, str(exc)
     return page.records, page.total or 0, None
@@ -151,9 +157,15 @@ async def kanban(request: Request) -> Response:
         card = kanban_card(table, rec, actor, access, vdef, links, movable=rec["id"] in editable and not multiple)
         for v in values or [""]:
             placed.setdefault(v, []).append(card)
-    columns = kanban_columns(table, group, [v for v in placed if v])
+    # Each column counts all its records, also those beyond the cards shown.
+    try:
+        counts = {"" if k is None else str(k): int(n) for k, n in table.group(actor=actor, by=group, filter=view_filter(vdef))}
+    except (QueryError, ValidationError):
+        counts = {}
+    columns = kanban_columns(table, group, [v for v in placed if v] + [k for k in counts if k and k not in placed])
     for column in columns:
         column["cards"] = placed.get(column["value"], [])
+        column["count"] = counts.get(column["value"], len(column["cards"]))
     return render(request, "kanban.html", table=table, vdef=vdef, tabs=view_tabs(table, actor), columns=columns,
                   total=total, shown=len(records), error=error, group_name=table.tdef.fields[group].name)
 

@@ -190,6 +190,20 @@ def test_kanban_by_person_uses_names_and_view_filter(board_client, bws):
     assert "Finished" not in html
 
 
+def test_kanban_columns_count_every_record_not_only_the_cards_shown(board_client, bws, monkeypatch):
+    import views.boards
+
+    monkeypatch.setattr(views.boards, "BOARD_LIMIT", 2)
+    for i in range(4):
+        add(bws, title=f"Open {i}", status="Open")
+    add(bws, title="Done 1", status="Done")
+    html = board_client("admin").get("/b/ops/t/tickets/kanban/board").text
+    counts = {value: re.search(r'<span class="count">(\d+)</span>', column_of(html, value)).group(1)
+              for value in ("Open", "Done")}
+    assert counts == {"Open": "4", "Done": "1"}
+    assert column_of(html, "Open").count('class="card"') + column_of(html, "Done").count('class="card"') == 2
+
+
 def test_move_changes_value_and_writes_audit(board_client, bws):
     rec = add(bws, title="Move me", status="Open", owner="li")
     client = board_client("li")
