@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
+# The furthest a page may start: far beyond any table, and well inside SQLite's 64-bit integers
+# (a bigger OFFSET does not fit and fails at binding, not as a request error).
+MAX_OFFSET = 2**31 - 1
 PROBE = 20_000
 WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
 
@@ -52,9 +55,17 @@ def decode_cursor(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith("o"):
             raise ValueError
-        return max(0, int(text[1:]))
+        offset = int(text[1:])
     except (ValueError, UnicodeDecodeError):
         raise QueryError("invalid offset/cursor") from None
+    return check_offset(offset)
+
+
+def check_offset(offset: int) -> int:
+    """A page's starting row, at least 0; QueryError past MAX_OFFSET."""
+    if offset > MAX_OFFSET:
+        raise QueryError(f"invalid offset/cursor: a page cannot start past row {MAX_OFFSET}")
+    return max(0, offset)
 
 
 class Reader:
@@ -245,7 +256,7 @@ class Reader:
         for item in sort or []:
             if str(item).lstrip("-+") not in visible:
                 raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
-        start = decode_cursor(offset) if isinstance(offset, str) else int(offset or 0)
+        start = decode_cursor(offset) if isinstance(offset, str) else check_offset(int(offset or 0))
         limit = max(1, min(int(limit), MAX_PAGE))
         with self.ws.storage.reading():
             where, params = self._where(actor, access, filter, search, visible, deleted=deleted)
