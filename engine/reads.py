@@ -148,15 +148,32 @@ class Reader:
             parts.append(sql)
             params += p
         if search:
-            cols = [k for k in visible if self.fields[k].kind in ("text", "array") and not access.mask(k)
-                    and self.fields[k].type not in ("attachment", "link")]
-            if cols:
-                # LIKE folds ASCII case as lower() does, at half the cost of instr(lower(...)):
-                # this is a scan of every matching column.
-                pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                parts.append("(" + " OR ".join(f"{q(k)} LIKE ? ESCAPE '\\'" for k in cols) + ")")
-                params += [pattern] * len(cols)
+            sql, p = self._search_sql(search, access, visible)
+            if sql:
+                parts.append(sql)
+                params += p
         return " AND ".join(parts), params
+
+    def _search_sql(self, search: str, access: TableAccess, visible: set[str]) -> tuple[str, list[Any]]:
+        """Free-text search over the columns the actor may filter, matched as they are shown."""
+        # LIKE folds ASCII case as lower() does, at half the cost of instr(lower(...)):
+        # this is a scan of every matching column.
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds: list[str] = []
+        params: list[Any] = []
+        for key in sorted(visible):
+            field = self.fields[key]
+            if access.mask(key):
+                continue
+            if field.kind in ("text", "array") and field.type not in ("attachment", "link"):
+                conds.append(f"{q(key)} LIKE ? ESCAPE '\\'")
+                params.append(pattern)
+            elif field.type == "autonumber":
+                # An autonumber stores 7 and shows P000007: match the text it shows.
+                prefix, digits = str(field.options.get("prefix", "")), int(field.options.get("digits", 0))
+                conds.append(f"({q(key)} IS NOT NULL AND (? || printf('%0*d', ?, {q(key)})) LIKE ? ESCAPE '\\')")
+                params += [prefix, digits, pattern]
+        return ("(" + " OR ".join(conds) + ")" if conds else ""), params
 
     # -- output ------------------------------------------------------------------------
     def present(self, row: dict[str, Any], access: TableAccess, fields: list[str] | None = None) -> dict[str, Any]:

@@ -46,3 +46,18 @@ def test_a_cursor_past_any_table_is_refused_as_a_bad_cursor(ws: Any) -> None:
         patients.query(actor="admin", offset=10**30)
     # A cursor past the end of a small table is just an empty page.
     assert patients.query(actor="admin", offset=_cursor("o1000")).records == []
+
+
+def test_search_finds_autonumbers_as_they_are_shown(ws: Any) -> None:
+    patients = ws.base("clinic").table("patients")
+    first = patients.create({"name": "张三"}, actor="admin")["id"]
+    second = patients.create({"name": "李四"}, actor="admin")["id"]
+
+    def found(term: str, actor: str = "admin") -> set[str]:
+        return {r["id"] for r in patients.query(actor=actor, search=term).records}
+
+    assert found("P000001") == {first} and found("p000002") == {second}
+    assert found("P00000") == {first, second} and found("P0000012") == set()
+    # A masked autonumber is not searchable by what the mask hides.
+    assert found("P000001", actor="zhao") == set()
+    assert found("张三", actor="zhao") == {first}
