@@ -13,6 +13,8 @@ Each chart datum carries an `href` to the grid filtered to that group
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +32,16 @@ from views.web import get_locale, get_ws, gettext, render, require_actor, visibl
 
 CHART_TYPES = ("bar", "line", "area", "pie")
 CHART_HEIGHT = 240
+# Chart colours of the option colour names (tags use lighter ones, app.css); "#rgb"/"#rrggbb" pass through.
+CHART_COLORS = {"red": "#d64541", "orange": "#e8830c", "yellow": "#d4a600", "green": "#3a9a2e", "cyan": "#1aa3a8",
+                "teal": "#138a7e", "blue": "#3b6fd8", "purple": "#7d4ad6", "pink": "#d6458a", "brown": "#8d5b3a",
+                "gray": "#8a9099", "grey": "#8a9099"}
+HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+MAX_FILLED = 1000  # date buckets filled in between the first and the last at most
+
+
+def chart_color(name: str) -> str:
+    return name if HEX_COLOR.match(name) else CHART_COLORS.get(name.lower(), CHART_COLORS["gray"])
 
 
 def load_dashboard(request: Request) -> tuple[Actor, Base, DashboardDef]:
@@ -109,9 +121,22 @@ def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles,
 
 
 def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dict[str, Any]]:
-    """[{label, value, href}] per group, straight from `table.group`."""
+    """[{label, value, href[, color]}] per group, from `table.group`: options in their declared
+    order and colours, dates in order with the empty buckets between them, "empty" last."""
     rows = table.group(actor=actor, by=widget.group_by or "", aggregate=widget.aggregate, field=widget.field,
                        filter=widget.filter, bucket=widget.bucket, where=widget.where)
+    fdef = table.tdef.fields[widget.group_by or ""]
+    colors: dict[str, str] = {}
+    if fdef.type in ("single_select", "multi_select"):
+        options = [(str(o.get("name", "")), str(o.get("color", "gray"))) if isinstance(o, dict) else (str(o), "gray")
+                   for o in fdef.options.get("options", [])]
+        colors = {name: chart_color(color) for name, color in options}
+        order = {name: i for i, (name, _color) in enumerate(options)}
+        rows = sorted(rows, key=lambda kv: (kv[0] is None or kv[0] == "", order.get(str(kv[0]), len(order))))
+    else:
+        rows = [kv for kv in rows if kv[0] not in (None, "")] + [kv for kv in rows if kv[0] in (None, "")]
+        if table.fields[widget.group_by or ""].kind in ("date", "datetime") and widget.aggregate in ("count", "sum"):
+            rows = fill_dates(rows, widget.bucket or "day")
     links = cells.LinkTitles(table, actor)
     out = []
     for key, value in rows:
@@ -119,8 +144,39 @@ def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dic
         href = grid_href(table, widget, key)
         if href:
             datum["href"] = href
+        if colors:
+            datum["color"] = colors.get(str(key), CHART_COLORS["gray"])
         out.append(datum)
     return out
+
+
+def fill_dates(rows: list[tuple[Any, float]], bucket: str) -> list[tuple[Any, float]]:
+    """Count/sum per date bucket with the buckets that had nothing in between, as 0."""
+    dated = [(k, v) for k, v in rows if isinstance(k, str) and k]
+    if len(dated) < 2:
+        return rows
+    have = dict(dated)
+    try:
+        if bucket == "month":
+            y, m = (int(x) for x in dated[0][0].split("-"))
+            end_month = tuple(int(x) for x in dated[-1][0].split("-"))
+            keys = []
+            while (y, m) <= end_month and len(keys) <= MAX_FILLED:
+                keys.append(f"{y:04d}-{m:02d}")
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        else:
+            step = timedelta(days=7 if bucket == "week" else 1)
+            day, end = date.fromisoformat(dated[0][0]), date.fromisoformat(dated[-1][0])
+            keys = []
+            while day <= end and len(keys) <= MAX_FILLED:
+                keys.append(day.isoformat())
+                day += step
+    except ValueError:
+        return rows
+    if len(keys) > MAX_FILLED:
+        return rows
+    rest = [(k, v) for k, v in rows if not (isinstance(k, str) and k)]
+    return [(k, have.get(k, 0.0)) for k in keys] + rest
 
 
 def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any) -> dict[str, Any]:
@@ -134,14 +190,20 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     tooltip = [alt.Tooltip("label:N", title=group_name), alt.Tooltip("value:Q", title=measure, format=",.4~f")]
     x_axis = alt.X("label:O" if widget.type in ("line", "area") else "label:N", sort=None, title=group_name)
     y_axis = alt.Y("value:Q", title=measure)
+    # Options keep their colours: the scale maps each label to its option's colour.
+    scale = (alt.Scale(domain=[v["label"] for v in values], range=[v["color"] for v in values])
+             if values and all("color" in v for v in values) else alt.Undefined)
     if widget.type == "pie":
         chart = base.mark_arc(cursor="pointer").encode(
-            theta=alt.Theta("value:Q", title=measure), color=alt.Color("label:N", sort=None, title=group_name),
+            theta=alt.Theta("value:Q", title=measure), color=alt.Color("label:N", sort=None, title=group_name, scale=scale),
             order=alt.Order("value:Q", sort="descending"), tooltip=tooltip)
     elif widget.type == "line":
         chart = base.mark_line(point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
     elif widget.type == "area":
         chart = base.mark_area(line=True, point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
+    elif scale is not alt.Undefined:
+        chart = base.mark_bar(cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip,
+                                                       color=alt.Color("label:N", sort=None, scale=scale, legend=None))
     else:
         chart = base.mark_bar(cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
     spec: dict[str, Any] = chart.to_dict()

@@ -114,3 +114,43 @@ def test_chart_page_loads_vendored_scripts_only(board_client, bws):  # noqa: F81
     html = board_client("admin").get("/b/ops/d/main").text
     assert 'data-spec-url="/b/ops/d/main/w/4.json"' in html
     assert "/static/vendor/vega-embed.min.js" in html and "<script>" not in html
+
+
+def test_charts_keep_option_order_and_colours_and_show_empty_days(board_client, bws):  # noqa: F811
+    seed(bws)
+    add(bws, title="later", status="Open", due_at="2026-11-28T03:00:00Z")
+    client = board_client("admin")
+    bars = spec_values(client, 4)
+    # The options' declared order (Open, Doing, Done), not the alphabet; "Empty" last.
+    assert [v["label"] for v in bars] == ["Open", "Doing", "Done", "Empty"]
+    assert {v["color"] for v in bars} == {"#8a9099"}  # plain options are gray
+    days = [(v["label"], v["value"]) for v in spec_values(client, 8)]
+    # 2026-11-27 had nothing: it is on the line as 0 instead of being skipped.
+    assert days == [("2026-11-25", 1), ("2026-11-26", 2), ("2026-11-27", 0), ("2026-11-28", 1), ("Empty", 3)]
+
+
+def test_option_colours_reach_the_chart(make_workspace):
+    from engine.model import Widget
+    from views.dashboards import chart_spec, chart_values
+
+    ws = make_workspace({"c": """\
+base: c
+name: C
+tables:
+  t:
+    name: T
+    primary: s
+    fields:
+      s: {type: single_select, name: S, options: [{name: 满意, color: green}, {name: 不满意, color: red},
+          {name: 一般, color: "#22aa66"}, {name: 其他, color: teal}]}
+"""})
+    table = ws.base("c").table("t")
+    for value in ("不满意", "满意", "满意", "一般", "其他"):
+        table.create({"s": value}, actor="admin")
+    widget = Widget(type="pie", title="满意度", table="t", group_by="s")
+    values = chart_values(table, widget, ws.actor("admin"), str)
+    assert [(v["label"], v["color"]) for v in values] == [("满意", "#3a9a2e"), ("不满意", "#d64541"),
+                                                          ("一般", "#22aa66"), ("其他", "#138a7e")]
+    spec = chart_spec(widget, values, table, str)
+    assert spec["encoding"]["color"]["scale"] == {"domain": ["满意", "不满意", "一般", "其他"],
+                                                  "range": ["#3a9a2e", "#d64541", "#22aa66", "#138a7e"]}
