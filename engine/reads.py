@@ -212,8 +212,8 @@ class Reader:
             stored = 1 if value else 0
         return field.display(stored)
 
-    def _fetch_row(self, record_id: str, access: TableAccess, actor: Actor) -> dict[str, Any] | None:
-        where, params = self._where(actor, access, None, None, set(self.fields))
+    def _fetch_row(self, record_id: str, access: TableAccess, actor: Actor, *, deleted: bool = False) -> dict[str, Any] | None:
+        where, params = self._where(actor, access, None, None, set(self.fields), deleted=deleted)
         cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ? AND {where}", [record_id] + params)
         values = cur.fetchone()
         if values is None:

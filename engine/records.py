@@ -282,12 +282,15 @@ class Table(Reader):
                 if row is None or (row[0] != actor.key and not actor.system and not actor.admin):
                     raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
 
-    def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor) -> tuple[int, dict[str, Any]]:
+    def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor, *,
+                       deleted: bool = False) -> tuple[int, dict[str, Any]]:
+        """The row the actor may change (a deleted one with `deleted`): NotFoundError if it is
+        outside their read rule, PermissionDenied if outside their edit rule."""
         if not access.can_read:
             raise NotFoundError(f"unknown table '{self.key}'")
-        row = self._fetch_row(record_id, access, actor)
+        row = self._fetch_row(record_id, access, actor, deleted=deleted)
         if row is None:
-            raise NotFoundError(f"record {record_id} not found")
+            raise NotFoundError(f"no deleted record {record_id}" if deleted else f"record {record_id} not found")
         if not access.can_edit:
             raise PermissionDenied(f"you may not change records of '{self.tdef.name}'")
         if access.edit_filter is not None:
@@ -308,16 +311,15 @@ class Table(Reader):
             self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth)
 
     def restore(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
+        """Bring back a soft-deleted record; the same permissions as deleting it."""
         actor = self.ws.actor(actor)
         with self.ws.storage.transaction():
             access = self.access(actor)
+            # The same rules as delete: the record must be one the actor reads and may change.
+            rowid, _ = self._row_for_write(record_id, access, actor, deleted=True)
             if not access.can_delete:
                 raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
-            found = self.ws.storage.conn.execute(f"SELECT _rowid FROM {self.sql} WHERE _id = ? AND _deleted_at IS NOT NULL",
-                                                 (record_id,)).fetchone()
-            if found is None:
-                raise NotFoundError(f"no deleted record {record_id}")
-            self._set_deleted(int(found[0]), record_id, actor, deleted=False, depth=0)
+            self._set_deleted(rowid, record_id, actor, deleted=False, depth=0)
         return self.get(record_id, actor=actor)
 
     def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int) -> None:
