@@ -111,6 +111,10 @@ class Table(Reader):
             if not may:
                 errors[key] = f"you may not change field '{field.fdef.name}'"
                 continue
+            if not creating and access.mask(key):
+                # What they see is not the value: writing it back would overwrite the real one.
+                errors[key] = f"{field.fdef.name}: it is shown masked to you, so you cannot change it"
+                continue
             try:
                 out[key] = field.coerce(raw)
             except Invalid as exc:

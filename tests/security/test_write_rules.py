@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine import NotFoundError, PermissionDenied
+from engine import NotFoundError, PermissionDenied, ValidationError
 
 DESK = """\
 base: desk
@@ -59,3 +59,17 @@ def test_restore_keeps_to_the_read_and_edit_rules_of_delete(desk: Any) -> None:
     assert [r["id"] for r in desk.query(actor="admin").records] == [hers]
     # Deleting follows the same rules, so what she restored she can delete again.
     desk.delete(hers, actor="li")
+
+
+def test_a_field_shown_masked_cannot_be_written_back(desk: Any) -> None:
+    rid = desk.create({"title": "t", "dept": "ortho", "owner": "li", "phone": "13912342768"}, actor="admin")["id"]
+    seen = desk.get(rid, actor="li")["fields"]["phone"]
+    assert seen != "13912342768" and seen.endswith("2768")
+    for value in (seen, "13800000000", None):
+        with pytest.raises(ValidationError, match="电话: it is shown masked to you, so you cannot change it"):
+            desk.update(rid, {"phone": value}, actor="li")
+    assert desk.get(rid, actor="admin")["fields"]["phone"] == "13912342768"
+    # Other fields of the record stay editable, and a new record may still be given a phone.
+    desk.update(rid, {"title": "t2"}, actor="li")
+    new = desk.create({"title": "n", "dept": "ortho", "owner": "li", "phone": "13700001111"}, actor="li")["id"]
+    assert desk.get(new, actor="admin")["fields"]["phone"] == "13700001111"
