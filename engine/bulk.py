@@ -152,6 +152,8 @@ class _Writer:
         self.auto_set = set(auto_keys)
         self.stored_keys = plain_keys + auto_keys + self.link_keys
         self.writable = {k for k in tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
+        # Files named in a row must have been uploaded, by this actor: the check of Table.create.
+        self.checks_files = any(f.type == "attachment" for f in tdef.fields.values())
         self.coercers = {k: _coercer(table.fields[k]) for k in self.writable}
         cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + self.stored_keys
         self.insert_sql = f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
@@ -189,6 +191,8 @@ class _Writer:
             missing = table.complete_new(values, self.actor)
             if missing:
                 raise ValidationError(missing)
+            if self.checks_files:
+                table._check_attachments(values, {}, self.actor)
         except ValidationError as exc:
             self.reject(self.number, exc.errors)
             return None
