@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from engine import Actor, NotFoundError, Workspace
 from engine.auth import digest
+from views.messages import translate, translate_all
 
 LOCALES = ("zh-CN", "en")
 SESSION_COOKIE = "gb_session"
@@ -258,6 +259,13 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
                "nav": nav(ws, actor) if not name.startswith("_") else [],
                "unread": count, "unread_badge": str(count) if count < UNREAD_CAP else f"{UNREAD_CAP - 1}+"}
     context.update(ctx)
+    # The engine's messages (errors next to fields, error pages) in the page's language.
+    for key in ("errors", "general"):
+        if key in context:
+            context[key] = translate_all(context[key], locale)
+    for key in ("message", "error"):
+        if isinstance(context.get(key), str):
+            context[key] = translate(context[key], locale)
     _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return finish(request, response)
