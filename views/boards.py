@@ -24,6 +24,7 @@ from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.records import Table
 from views import cells
+from views.messages import translate
 from views.web import (
     check_csrf,
     get_locale,
@@ -175,7 +176,8 @@ async def move(request: Request) -> Response:
     actor = require_actor(request)
     form = await request.form()
     check_csrf(request, form)
-    _ = gettext(get_locale(request))
+    locale = get_locale(request)
+    _ = gettext(locale)
     try:
         table = get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
         key, rid = request.path_params["field"], request.path_params["rid"]
@@ -186,11 +188,11 @@ async def move(request: Request) -> Response:
         value = form.get("value")
         rec = table.update(rid, {key: value if isinstance(value, str) else None}, actor=actor)
     except ValidationError as exc:
-        return PlainTextResponse(str(exc) or _("Invalid value"), status_code=422)
+        return PlainTextResponse(translate(str(exc), locale) or _("Invalid value"), status_code=422)
     except PermissionDenied as exc:
-        return PlainTextResponse(str(exc) or _("Access denied"), status_code=403)
+        return PlainTextResponse(translate(str(exc), locale) or _("Access denied"), status_code=403)
     except NotFoundError as exc:
-        return PlainTextResponse(str(exc) or _("Not found"), status_code=404)
+        return PlainTextResponse(translate(str(exc), locale) or _("Not found"), status_code=404)
     vdef = table.tdef.views.get(request.query_params.get("view", ""))
     if vdef is None or vdef.type != "kanban" or vdef.group_by != key or not visible_to(vdef.roles, actor):
         vdef = ViewDef(key="", type="kanban", name="", group_by=key)
