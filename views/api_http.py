@@ -28,6 +28,7 @@ from views.api_values import People
 MAX_BODY = 2 * 1024 * 1024
 NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()  # an empty request body
 BODY_METHODS = ("POST", "PATCH", "PUT")
+TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
 
 
 @dataclass
@@ -117,4 +118,10 @@ def _call(handler: Handler, ctx: Ctx) -> tuple[int, Any]:
     except sqlite3.Error as exc:
         if "gb_formula" in str(exc) or "user-defined function" in str(exc):
             raise ApiError(422, "INVALID_FILTER_BY_FORMULA", "The formula for filtering records is invalid") from None
+        if any(text in str(exc).lower() for text in TOO_COMPLEX):
+            # The engine keeps filter formulas within SQLite's limits; this is the last guard.
+            raise ApiError(422, "INVALID_FILTER_BY_FORMULA",
+                           f"The filter is too complex for the database ({exc}): use fewer nested"
+                           " IFs and parentheses, or split a long list of conditions into several"
+                           " requests") from None
         raise

@@ -22,6 +22,7 @@ from engine.formula.nodes import (
     Number,
     String,
     Unary,
+    spine,
 )
 from engine.formula.operators import arithmetic, compare, join, negate
 
@@ -47,18 +48,26 @@ def _eval(node: Node, env: Env) -> Any:
             return operand
         return _guard(negate, operand)
     if isinstance(node, Binary):
-        left = _eval(node.left, env)
-        if isinstance(left, FormulaError):
-            return left
-        right = _eval(node.right, env)
-        if isinstance(right, FormulaError):
-            return right
-        if node.op == "&":
-            return join(left, right)
-        if node.op in COMPARISONS:
-            return _guard(compare, node.op, left, right, env.tz)
-        return _guard(arithmetic, node.op, left, right)
+        # A left-deep chain (`a + b + c ...`) is walked in a loop, not by recursion.
+        first, steps = spine(node)
+        value = _eval(first, env)
+        for op, right_node in steps:
+            if isinstance(value, FormulaError):
+                return value
+            right = _eval(right_node, env)
+            if isinstance(right, FormulaError):
+                return right
+            value = _binary(op, value, right, env)
+        return value
     return _call(node, env)
+
+
+def _binary(op: str, left: Any, right: Any, env: Env) -> Any:
+    if op == "&":
+        return join(left, right)
+    if op in COMPARISONS:
+        return _guard(compare, op, left, right, env.tz)
+    return _guard(arithmetic, op, left, right)
 
 
 def _guard(fn: Any, *args: Any) -> Any:

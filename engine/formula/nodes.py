@@ -79,6 +79,23 @@ def number_literal(value: int | float) -> str:
     return str(value)
 
 
+def spine(node: Binary) -> tuple[Node, list[tuple[str, Node]]]:
+    """A left-deep chain of operators as its first operand and the (op, operand) steps after it.
+
+    `1 + 2 - 3 & x` is `((1 + 2) - 3) & x`: first `1`, steps `[("+", 2), ("-", 3), ("&", x)]`.
+    Long chains (an OR-list written with `=` and `&`, a sum of many terms) are flat in the
+    text but deep as a tree; walking the chain with a loop keeps evaluation, compilation and
+    `unparse` from recursing once per operator.
+    """
+    steps: list[tuple[str, Node]] = []
+    current: Node = node
+    while isinstance(current, Binary):
+        steps.append((current.op, current.right))
+        current = current.left
+    steps.reverse()
+    return current, steps
+
+
 def unparse(node: Node) -> str:
     """Canonical text of a tree, with only the parentheses it needs."""
     if isinstance(node, Number):
@@ -95,14 +112,19 @@ def unparse(node: Node) -> str:
             inner = f"({inner})"
         return f"{node.op}{inner}"
     if isinstance(node, Binary):
-        level = PRECEDENCE[node.op]
-        left = unparse(node.left)
-        right = unparse(node.right)
-        if isinstance(node.left, Binary) and PRECEDENCE[node.left.op] < level:
-            left = f"({left})"
-        if isinstance(node.right, Binary) and PRECEDENCE[node.right.op] <= level:
-            right = f"({right})"
-        return f"{left} {node.op} {right}"
+        first, steps = spine(node)
+        text = unparse(first)
+        left_level = None  # precedence of the operator at the top of `text`, if any
+        for op, right_node in steps:
+            level = PRECEDENCE[op]
+            if left_level is not None and left_level < level:
+                text = f"({text})"
+            right = unparse(right_node)
+            if isinstance(right_node, Binary) and PRECEDENCE[right_node.op] <= level:
+                right = f"({right})"
+            text = f"{text} {op} {right}"
+            left_level = level
+        return text
     return f"{node.name}(" + ", ".join(unparse(arg) for arg in node.args) + ")"
 
 

@@ -28,7 +28,9 @@ from engine.formula.nodes import (
     Unary,
 )
 
-MAX_DEPTH = 100
+MAX_DEPTH = 100  # levels of parentheses, function calls and signs inside each other
+MAX_LENGTH = 100_000  # characters
+MAX_TOKENS = 20_000  # numbers, texts, names, operators, parentheses and commas
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _DIGITS = "0123456789"
 _OPERATORS = ("<=", ">=", "!=", "<>", "=", "<", ">", "+", "-", "*", "/", "&")
@@ -46,7 +48,19 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(text)
+    if n > MAX_LENGTH:
+        raise FormulaSyntaxError(
+            MAX_LENGTH, "a shorter formula",
+            f"formula too long: {n} characters, at most {MAX_LENGTH} are allowed; shorten it or"
+            f" split it into several filters; the limit is passed at position {MAX_LENGTH}",
+        )
     while i < n:
+        if len(tokens) >= MAX_TOKENS:
+            raise FormulaSyntaxError(
+                i, "a shorter formula",
+                f"formula too long: more than {MAX_TOKENS} values, names and operators; shorten it"
+                f" or split it into several filters; the limit is passed at position {i}",
+            )
         ch = text[i]
         if ch.isspace():
             i += 1
@@ -148,7 +162,11 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             pos = self.token.pos
-            raise FormulaSyntaxError(pos, "a simpler formula", f"formula nested too deeply at position {pos}")
+            raise FormulaSyntaxError(
+                pos, "a simpler formula",
+                f"formula nested too deeply: more than {MAX_DEPTH} levels of parentheses, function"
+                f" calls or signs inside each other; make it flatter; the limit is passed at position {pos}",
+            )
         try:
             if self.token.kind == "op" and self.token.text == "-":
                 self.advance()

@@ -11,17 +11,28 @@ Storage conventions read here: number REAL/INTEGER, boolean 0/1, text TEXT, date
 'YYYY-MM-DD', datetime 'YYYY-MM-DDTHH:MM:SSZ' in UTC (whole seconds), array a JSON text;
 blank is NULL ('' also counts as blank text). Date parts need the workspace timezone's
 offset: a zone with daylight saving time makes them not compilable.
+
+Size: a left-deep chain of one operator family (`a + b - c`, `a * b / 2`, `a & b & c`) is
+written flat (`(a + b - c)`), so a long sum or join nests no deeper in SQL than in the text.
+SQLite still parses only so much nesting ("parser stack overflow", about 15 nested IFs) and
+so deep an expression ("Expression tree is too large", about 1,000 terms in one chain):
+`compile_sql` asks SQLite itself, with room left for the query around the filter, and a
+filter too big for it is `NotCompilable` (evaluated in Python) rather than an error.
 """
 
 from __future__ import annotations
 
 import operator
+import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from engine.formula.env import Env
 from engine.formula.errors import Fail, NotCompilable
+from engine.formula.evaluator import evaluate
 from engine.formula.nodes import (
     COMPARISONS,
     Binary,
@@ -32,8 +43,10 @@ from engine.formula.nodes import (
     Number,
     String,
     Unary,
+    spine,
+    walk,
 )
-from engine.formula.values import at_midnight, parse_moment, zone
+from engine.formula.values import at_midnight, parse_moment, truthy, zone
 
 _TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
@@ -44,6 +57,9 @@ _FLIP = {"=": "=", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _PARTS = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "MINUTE": "%M",
           "SECOND": "%S", "WEEKDAY": "%w"}
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+MAX_SQL_CHARS = 100_000  # a bigger filter is evaluated in Python
+PROBE_MARGIN = 10  # levels of nesting left free for the query the filter is put into
+_TOO_BIG = ("parser stack overflow", "expression tree is too large", "too many sql variables")
 
 
 @dataclass(frozen=True)
@@ -62,10 +78,13 @@ class Frag:
     nullable: bool
     literal: Any = None  # the Python value, for literals
     text: str | None = None  # for a date literal written as text: that text
+    chain: str | None = None  # "(x op y op z)" of this operator family, which may go on flat
 
 
 def _literal(value: Any, kind: str) -> Frag:
     stored = int(value) if isinstance(value, bool) else value
+    if isinstance(stored, int) and not -(2**63) <= stored < 2**63:
+        raise NotCompilable("a whole number too large for SQLite")
     return Frag("?", (stored,), kind, False, value)
 
 
@@ -123,6 +142,12 @@ class _Compiler:
     # -- nodes ---------------------------------------------------------------------------
 
     def compile(self, node: Node) -> Frag:
+        frag = self.compile_node(node)
+        if len(frag.sql) > MAX_SQL_CHARS:
+            raise NotCompilable("the filter is too big for SQL")
+        return frag
+
+    def compile_node(self, node: Node) -> Frag:
         if isinstance(node, Number):
             return _literal(node.value, "number")
         if isinstance(node, String):
@@ -142,18 +167,26 @@ class _Compiler:
         return self.call(node)
 
     def binary(self, node: Binary) -> Frag:
-        left, right = self.compile(node.left), self.compile(node.right)
-        if node.op in COMPARISONS:
-            return self.compare(node.op, left, right)
-        if node.op == "&":
+        first, steps = spine(node)  # a long chain is a loop here, not a recursion
+        left = self.compile(first)
+        for op, right in steps:
+            left = self.operate(op, left, self.compile(right))
+            if len(left.sql) > MAX_SQL_CHARS:
+                raise NotCompilable("the filter is too big for SQL")
+        return left
+
+    def operate(self, op: str, left: Frag, right: Frag) -> Frag:
+        if op in COMPARISONS:
+            return self.compare(op, left, right)
+        if op == "&":
             a, b = self.text(left), self.text(right)
-            return Frag(f"({a.sql} || {b.sql})", a.params + b.params, "text", False)
+            return _extend(a, "||", b, "text", "join")
         a, b = self.number(left), self.number(right)
-        if node.op == "/":
+        if op == "/":
             if not isinstance(b.literal, int | float) or isinstance(b.literal, bool) or b.literal == 0:
                 raise NotCompilable("division by something other than a non-zero number")
-            return Frag(f"({a.sql} * 1.0 / ?)", a.params + b.params, "number", False)
-        return Frag(f"({a.sql} {node.op} {b.sql})", a.params + b.params, "number", False)
+            return _extend(a, "* 1.0 /", b, "number", "times")
+        return _extend(a, op, b, "number", "plus" if op in ("+", "-") else "times")
 
     # -- comparisons ---------------------------------------------------------------------
 
@@ -339,13 +372,71 @@ class _Compiler:
         return Frag(f"CAST({sql} AS INTEGER)", params, "number", True)
 
 
+def _extend(a: Frag, sql_op: str, b: Frag, kind: str, family: str) -> Frag:
+    """`(a op b)`; when `a` is already a chain of this family, `(a1 op a2 op b)`.
+
+    SQL's operators of one family are left-associative, as the formula's are, so the flat
+    text means the same as the nested one without nesting SQLite's parser once per term.
+    """
+    inner = a.sql[1:-1] if a.chain == family else a.sql
+    return Frag(f"({inner} {sql_op} {b.sql})", a.params + b.params, kind, False, chain=family)
+
+
+_probe_lock = threading.Lock()
+_probe: list[sqlite3.Connection] = []
+
+
+def fits_sqlite(sql: str, params: Sequence[Any], columns: Sequence[str] = ()) -> bool:
+    """Whether SQLite can prepare `WHERE (sql)` with PROBE_MARGIN levels of query around it.
+
+    Only SQLite's size limits (parser stack, expression depth, number of parameters) count;
+    any other complaint of the probe (a column expression it cannot imitate) is not ours.
+    """
+    names = ", ".join(f"NULL AS {c}" for c in dict.fromkeys(columns)) or "NULL AS _none"
+    around = "(1 AND " * PROBE_MARGIN
+    probe = f"EXPLAIN SELECT 1 FROM (SELECT {names}) WHERE {around}({sql}){')' * PROBE_MARGIN}"
+    with _probe_lock:
+        if not _probe:
+            _probe.append(sqlite3.connect(":memory:", check_same_thread=False))
+        try:
+            _probe[0].execute(probe, list(params)).fetchall()
+        except sqlite3.Error as exc:
+            return not any(text in str(exc).lower() for text in _TOO_BIG)
+    return True
+
+
 def compile_sql(
     node: Node, column: Callable[[str], Column], *, tz: str, now: datetime
 ) -> tuple[str, list[Any]]:
     """SQL that is true exactly for the records whose formula value is truthy.
 
-    Raises `NotCompilable` for formulas outside the compilable part (see docs/formulas.md).
+    Raises `NotCompilable` for formulas outside the compilable part (see docs/formulas.md),
+    and for filters too big for SQLite to parse (see the module's docstring).
     """
-    compiler = _Compiler(column, tz, now if now.tzinfo else now.replace(tzinfo=UTC))
-    result = compiler.truth(compiler.compile(node))
+    columns: list[str] = []
+
+    def seen(name: str) -> Column:
+        col = column(name)
+        columns.append(col.sql)
+        return col
+
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    compiler = _Compiler(seen, tz, now)
+    try:
+        result = compiler.truth(compiler.compile(node))
+        if not fits_sqlite(result.sql, result.params, columns):
+            raise NotCompilable("the filter is too big for SQLite to parse")
+    except NotCompilable:
+        if not _reads_no_record(node):
+            raise
+        # The same value for every record (`1 + 1 + ... = 500`): evaluate it once.
+        return ("1" if truthy(evaluate(node, Env(values={}, tz=tz, now=now))) else "0"), []
     return result.sql, list(result.params)
+
+
+_RECORD_FUNCTIONS = frozenset({"RECORD_ID", "CREATED_TIME", "LAST_MODIFIED_TIME"})
+
+
+def _reads_no_record(node: Node) -> bool:
+    return not any(isinstance(n, Field) or (isinstance(n, Call) and n.name in _RECORD_FUNCTIONS)
+                   for n in walk(node))
