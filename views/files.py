@@ -1,8 +1,10 @@
 """Attachments on the web: upload into a record's attachment field, and download.
 
-Bytes are stored content-addressed under `ws.data_dir / "attachments" / sha[:2] / sha`; the
-*attachment id* is `att` + the first 32 hex digits of the SHA-256, indexed in
-`_gb_attachments`. A download is allowed only when the actor can read some record whose
+Bytes are stored content-addressed under `ws.data_dir / "attachments" / sha[:2] / sha` (the
+same bytes once); each upload gets its own random *attachment id* (`att` + 32 hex digits),
+indexed in `_gb_attachments` with its uploader. Random, not derived from the content: an id
+tells nothing about the file, so nobody can find out whether some file is stored by
+guessing its id, and two people who upload the same file each own their upload. A download is allowed only when the actor can read some record whose
 readable attachment field holds that id. Files are always sent as downloads with an RFC 5987
 filename, and never with a type a browser would run (only images and PDF keep their type).
 """
@@ -13,6 +15,7 @@ import fnmatch
 import hashlib
 import mimetypes
 import os
+import secrets
 import tempfile
 from typing import Any
 from urllib.parse import quote
@@ -52,7 +55,7 @@ def store(ws: Workspace, data: bytes, *, name: str, mime: str, actor: Actor, bas
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)
-    att_id = "att" + sha[:32]
+    att_id = "att" + secrets.token_hex(16)
     with ws.storage.transaction():
         ws.storage.conn.execute(
             "INSERT OR IGNORE INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at, base, tbl, field) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from tests.views.conftest import token
 
@@ -25,7 +26,8 @@ def test_upload_and_download(client_for, ws):
     assert upload(client, rec["id"], "photo.png", PNG, "image/png").status_code == 303
     (att,) = ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"]
     sha = hashlib.sha256(PNG).hexdigest()
-    assert att["id"] == "att" + sha[:32] and att["type"] == "image/png" and att["size"] == len(PNG)
+    assert re.fullmatch(r"att[0-9a-f]{32}", att["id"]) and att["id"] != "att" + sha[:32]  # not derived from the bytes
+    assert att["type"] == "image/png" and att["size"] == len(PNG)
     assert (ws.data_dir / "attachments" / sha[:2] / sha).read_bytes() == PNG
     page = client.get(f"/b/cases/t/cases/r/{rec['id']}").text
     assert f"/att/{att['id']}" in page
@@ -83,3 +85,16 @@ def test_body_limit(client_for, ws):
     client = client_for("admin")
     res = upload(client, rec["id"], "huge.png", b"0" * (26 * 1024 * 1024), "image/png")
     assert res.status_code == 413
+
+
+def test_the_same_file_uploaded_twice_is_two_uploads_stored_once(client_for, ws):
+    first, second = make(ws), make(ws)
+    assert upload(client_for("admin"), first["id"], "a.png", PNG, "image/png").status_code == 303
+    assert upload(client_for("wang"), second["id"], "b.png", PNG, "image/png").status_code == 303
+    table = ws.base("cases").table("cases")
+    (one,) = table.get(first["id"], actor="admin")["fields"]["files"]
+    (two,) = table.get(second["id"], actor="admin")["fields"]["files"]
+    assert one["id"] != two["id"]  # each uploader owns an upload of their own
+    assert client_for("wang").get(f"/att/{two['id']}").content == PNG
+    sha = hashlib.sha256(PNG).hexdigest()
+    assert [p.name for p in (ws.data_dir / "attachments" / sha[:2]).iterdir()] == [sha]
