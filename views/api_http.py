@@ -2,8 +2,9 @@
 
 `endpoint(handler)` makes a starlette endpoint out of a plain function `handler(ctx) ->
 (status, json)`: it checks the bearer token and the rate limit, reads a JSON body (at most
-`app.state.api_max_body` bytes, 2 MiB by default), runs the handler in a worker thread (the
-engine is synchronous) and turns every error into Airtable's error shape, never a traceback.
+`app.state.api_max_body` bytes, 2 MiB by default, and MAX_JSON_DEPTH lists and objects
+deep), runs the handler in a worker thread (the engine is synchronous) and turns every error
+into Airtable's error shape, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from views.api_errors import ApiError, engine_error, invalid_request
 from views.api_values import People
 
 MAX_BODY = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 32  # an Airtable request body goes about 5 deep ({"records": [{"fields": {"f": [{"id"}]}}]})
 NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()  # an empty request body
 BODY_METHODS = ("POST", "PATCH", "PUT")
 TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
@@ -75,12 +77,40 @@ async def read_json(request: Request) -> Any:
     raw = b"".join(chunks)
     if not raw:
         return NO_BODY
+    too_deep = ApiError(422, "INVALID_REQUEST_BODY",
+                        f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of"
+                        " [ ] and { } are accepted (a record is {\"fields\": {\"name\": value}});"
+                        " send field values as plain text, numbers, lists or objects")
     try:
         value = json.loads(raw)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates (\ud800) cannot be stored
+    except RecursionError:  # deeper than Python's parser goes
+        raise too_deep from None
     except (ValueError, UnicodeError):
         raise ApiError(422, "INVALID_REQUEST_BODY", "Could not parse the request body as JSON") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates (\ud800) cannot be stored
+    except UnicodeError:
+        raise ApiError(422, "INVALID_REQUEST_BODY", "Could not parse the request body as JSON") from None
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How many lists and objects deep `value` goes (0 for a plain value), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((child, depth) for child in item if isinstance(child, list | dict))
+    return deepest
 
 
 def json_response(status: int, payload: Any) -> Response:
