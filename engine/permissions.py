@@ -10,6 +10,7 @@ only when the record is made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,19 +169,43 @@ def _table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor
     return result
 
 
+def shown_part(count: int) -> int:
+    """How many of `count` characters a mask may leave visible: about a third, none of one or two."""
+    return (count + 1) // 3 if count >= 3 else 0
+
+
+def _keep(text: str, counted: Callable[[str], bool], head: int, tail: int) -> str:
+    """`text` with its counted characters starred except the first `head` and last `tail`;
+    other characters (spaces, dashes, parentheses, @) stay where they are."""
+    places = [i for i, ch in enumerate(text) if counted(ch)]
+    shown = set(places[:head]) | set(places[len(places) - tail:] if tail else ())
+    return "".join("*" if counted(ch) and i not in shown else ch for i, ch in enumerate(text))
+
+
 def mask_value(text: str, mask: str) -> str:
-    """Mask a displayed value, e.g. a phone as 138****5678."""
+    """Mask a displayed value, showing at most about a third of it (see `shown_part`).
+
+    phone: the last digits (at most 4: 13812345678 → *******5678, 84123456 → *****456,
+    (0411)84123456 → (****)****3456);
+    id_number: the last 4 and the first of the rest (18 characters → 21************1234);
+    name: the first character of three or more (张三丰 → 张**, 张三 → **); email: the first
+    character of a local part of three or more, and the domain (li.wei@example.org →
+    l***@example.org, li@example.org → ***@example.org); full: ******.
+    """
     s = str(text)
     if not s:
         return s
     if mask == "phone":
-        digits = s.replace(" ", "").replace("-", "")
-        return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
+        keep = min(4, shown_part(sum(ch.isalnum() for ch in s)))
+        return _keep(s, str.isalnum, 0, keep)
     if mask == "id_number":
-        return s[:4] + "*" * max(len(s) - 8, 0) + s[-4:] if len(s) > 8 else "*" * len(s)
+        keep = shown_part(sum(ch.isalnum() for ch in s))
+        return _keep(s, str.isalnum, max(0, keep - 4), min(4, keep))
     if mask == "email":
-        local, _, domain = s.partition("@")
-        return (local[:1] + "***@" + domain) if domain else "***"
+        local, at, domain = s.rpartition("@")
+        if not at:
+            return "***"
+        return local[:min(1, shown_part(len(local)))] + "***@" + domain  # the stars hide the length too
     if mask == "name":
-        return s[:1] + "*" * (len(s) - 1)
+        return _keep(s, str.isalnum, min(1, shown_part(sum(ch.isalnum() for ch in s))), 0)
     return "******"

@@ -7,8 +7,8 @@ import pytest
 
 from tests.examples.conftest import record_row
 
-PHONE, PHONE_MASKED = "13912345678", "139****5678"
-ID, ID_MASKED = "210202198503150027", "2102**********0027"
+PHONE, PHONE_MASKED = "13912345678", "*******5678"
+ID, ID_MASKED = "210202198503150027", "21************0027"
 
 
 @pytest.fixture
