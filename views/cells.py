@@ -9,9 +9,12 @@ decided for a whole page at once (`editable_ids`) with the table's edit rule.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import UTC
 from typing import Any
 
-from engine import Actor, NotFoundError
+from engine import Actor, NotFoundError, Workspace
 from engine.fields.base import load_json_list
 from engine.records import Table
 
@@ -21,15 +24,67 @@ EDITOR_KINDS = {
     "text": "text", "email": "email", "url": "url", "phone": "tel", "long_text": "textarea",
     "number": "number", "currency": "number", "rating": "number", "percent": "text", "duration": "text",
     "date": "date", "datetime": "datetime-local", "checkbox": "checkbox", "single_select": "select",
-    "multi_select": "text", "person": "select",
+    "multi_select": "text", "person": "select", "link": "link",
 }
+
+# -- option colours ----------------------------------------------------------------------------
+# Named colours with an `.opt-NAME` rule in app.css. Airtable's spellings (blueBright,
+# tealLight2, redDark1) fold to their hue; a hex colour (#22aa66, #2a6) becomes `x22aa66`,
+# whose rule is made from the workspace's options by `options_css` (the CSP allows no inline
+# style attributes); anything else is gray.
+NAMED_COLOURS = ("red", "orange", "yellow", "green", "teal", "cyan", "blue", "purple", "pink", "gray")
+COLOUR_ALIASES = {"grey": "gray", "brown": "orange", "amber": "yellow", "lime": "green", "indigo": "blue",
+                  "violet": "purple", "magenta": "pink", "black": "gray", "white": "gray", "silver": "gray"}
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+SHADE_SUFFIX = re.compile(r"(?:light[12]?|bright|dark[12]?)$")
+
+
+def colour_class(raw: Any) -> str:
+    """The `opt-…` class suffix of an option colour: a named hue, `x` + 6 hex digits, or gray."""
+    text = str(raw or "").strip()
+    if HEX_COLOUR.match(text):
+        digits = text[1:].lower()
+        return "x" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+    name = SHADE_SUFFIX.sub("", re.sub(r"[\s_-]", "", text.lower()))
+    name = COLOUR_ALIASES.get(name, name)
+    return name if name in NAMED_COLOURS else "gray"
+
+
+def hex_colours(ws: Workspace) -> list[str]:
+    """Every hex colour class (`x22aa66`) used by an option in the workspace."""
+    found = set()
+    for bdef in ws.config.bases.values():
+        for tdef in bdef.tables.values():
+            for fdef in tdef.fields.values():
+                for opt in fdef.options.get("options", []) if isinstance(fdef.options.get("options"), list) else []:
+                    if isinstance(opt, dict):
+                        token = colour_class(opt.get("color"))
+                        if token.startswith("x"):
+                            found.add(token)
+    return sorted(found)
+
+
+def options_css(ws: Workspace) -> str:
+    """CSS rules for the hex option colours: a light tint as background, a dark shade as text."""
+    rules = []
+    for token in hex_colours(ws):
+        rgb = [int(token[i:i + 2], 16) for i in (1, 3, 5)]
+        tint = "".join(f"{round(c * 0.22 + 255 * 0.78):02x}" for c in rgb)
+        shade = "".join(f"{round(c * 0.5):02x}" for c in rgb)
+        rules.append(f".opt-{token} {{ background: #{tint}; color: #{shade}; }}\n"
+                     f".opt-{token}.swatch, .opt-{token} .swatch {{ background: #{token[1:]}; }}")
+    return "\n".join(rules) + ("\n" if rules else "")
+
+
+def options_etag(css: str) -> str:
+    return '"' + hashlib.sha256(css.encode()).hexdigest()[:16] + '"'
 
 
 def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for opt in fdef_options.get("options", []):
         if isinstance(opt, dict):
-            out.append({"name": str(opt.get("name", "")), "color": str(opt.get("color", "gray"))})
+            out.append({"name": str(opt.get("name", "")), "color": colour_class(opt.get("color", "gray"))})
         else:
             out.append({"name": str(opt), "color": "gray"})
     return out
@@ -101,7 +156,8 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         other = fdef.options.get("table", "")
         for rid in load_json_list(value):
             title = links.title(other, rid) if links else None
-            cell["links"].append({"text": title or rid, "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
+            cell["links"].append({"id": rid, "text": title or rid,
+                                  "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
     elif not masked and fdef.type == "attachment" and value:
         cell["links"] = [{"text": a.get("name") or a.get("id"), "url": f"/att/{a.get('id')}"} for a in value if isinstance(a, dict)]
     kind = EDITOR_KINDS.get(fdef.type)
@@ -111,6 +167,10 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["value"] = editor_value(table, rec, key, kind)
         if fdef.type == "single_select":
             cell["options"] = [o["name"] for o in option_list(fdef.options)]
+        elif fdef.type == "link":
+            cell["link"] = link_picker(table, key, actor)
+            if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
+                cell.update(edit_url=None, kind=None, value="")
         elif fdef.type == "person":
             people = table.ws.config.people
             if fdef.options.get("multiple") or len(people) > MAX_PERSON_OPTIONS:
@@ -130,6 +190,8 @@ def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str) -> str:
         return "false" if kind == "checkbox" else ""
     if kind == "checkbox":
         return "true" if value else "false"
+    if kind == "link":
+        return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
     if kind == "datetime-local":
         return table.display(rec, key).replace(" ", "T")
     if kind == "number" and isinstance(value, (int, float)):
@@ -144,3 +206,152 @@ def columns_for(table: Table, actor: Actor, wanted: list[str] | None) -> list[st
     access = table.access(actor)
     keys = wanted or list(table.fields)
     return [k for k in keys if k in table.fields and access.readable(k)]
+
+
+# -- inputs: one field of a record being made (the new-record page) ---------------------------
+# field type -> the widget `field_input` in _macros.html draws; other types get a text box.
+INPUT_WIDGETS = {
+    "text": "text", "email": "email", "url": "url", "phone": "tel", "long_text": "textarea",
+    "number": "number", "currency": "number", "percent": "number", "rating": "number", "duration": "text",
+    "date": "date", "datetime": "datetime-local", "checkbox": "checkbox", "single_select": "select",
+    "multi_select": "multi", "person": "person", "link": "link", "attachment": "file",
+}
+LIST_TYPES = ("multi_select", "link", "attachment")
+MAX_LINK_RESULTS = 20
+
+
+def is_list_input(table: Table, key: str) -> bool:
+    """Whether the field's input posts several values (checkboxes, a picker, several people)."""
+    field = table.fields[key]
+    return field.type in LIST_TYPES or (field.type == "person" and bool(field.fdef.options.get("multiple")))
+
+
+def active_people(ws: Workspace) -> list[dict[str, str]]:
+    """People a person field may name (the workspace's, less the disabled), with department."""
+    disabled = {r[0] for r in ws.storage.conn.execute("SELECT key FROM _gb_people WHERE disabled != 0")}
+    out = []
+    for person in ws.config.people.values():
+        if person.key in disabled:
+            continue
+        dept = ws.config.departments.get(person.department or "")
+        out.append({"key": person.key, "name": person.name, "dept": dept.name if dept else (person.department or "")})
+    return out
+
+
+def default_stored(table: Table, key: str, default: Any, actor: Actor) -> Any:
+    """A default (`$me`, `$now`, `$today` or a literal) as the engine would store it, as
+    Table.create applies a field's default; None when it gives nothing."""
+    if default is None:
+        return None
+    fdef = table.tdef.fields[key]
+    if default == "$me":
+        return actor.key if actor.is_person else None
+    if default in ("$now", "$today"):
+        now = table.ws.now()
+        if fdef.type == "date":
+            return now.astimezone(table.ws.tz).date().isoformat()
+        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return table.fields[key].coerce(default)
+    except ValueError:
+        return None
+
+
+def number_text(value: float) -> str:
+    rounded = round(float(value), 8)
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
+def input_value(table: Table, key: str, stored: Any) -> Any:
+    """A stored value as its input holds it: text, True/False for a checkbox, or a list."""
+    field = table.fields[key]
+    ftype = field.type
+    if ftype == "checkbox":
+        return bool(stored)
+    if is_list_input(table, key):
+        items = load_json_list(stored)
+        return [str(v.get("id")) if isinstance(v, dict) else str(v) for v in items]
+    if stored is None or stored == "":
+        return ""
+    if ftype == "datetime":
+        return field.display(stored).replace(" ", "T")
+    if ftype == "percent":
+        return number_text(float(stored) * 100)
+    if ftype in ("number", "currency", "rating"):
+        return number_text(float(stored))
+    if ftype == "duration":
+        return field.display(stored)
+    return str(stored)
+
+
+def step_of(precision: int) -> str:
+    return "1" if precision <= 0 else "0." + "0" * (precision - 1) + "1"
+
+
+def link_picker(table: Table, key: str, actor: Actor) -> dict[str, Any] | None:
+    """What a linked-record picker needs, or None if the actor may not read the linked table."""
+    fdef = table.tdef.fields[key]
+    other = table.base.table(fdef.options.get("table", ""))
+    if not other.access(actor).can_read:
+        return None
+    return {"multiple": fdef.options.get("multiple", True) is not False, "table_name": other.tdef.name,
+            "search_url": f"/b/{table.base.key}/t/{table.key}/link/{key}"}
+
+
+def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str | None = None,
+                links: LinkTitles | None = None, people: list[dict[str, str]] | None = None,
+                label: str | None = None, required: bool | None = None) -> dict[str, Any]:
+    """The input of field `key` holding `value` (see input_value), for `field_input` in _macros.html."""
+    fdef = table.tdef.fields[key]
+    opts = fdef.options
+    spec: dict[str, Any] = {"key": key, "type": fdef.type, "widget": INPUT_WIDGETS.get(fdef.type, "text"),
+                            "label": label or fdef.name, "help": fdef.description,
+                            "required": fdef.required if required is None else required, "error": error,
+                            "value": value, "options": None, "people": None, "link": None, "chosen": [],
+                            "step": None, "min": None, "max": None, "prefix": "", "suffix": ""}
+    if fdef.type in ("single_select", "multi_select"):
+        spec["options"] = option_list(opts)
+    elif fdef.type == "person":
+        multiple = bool(opts.get("multiple"))
+        spec["widget"] = "people" if multiple else "person"
+        listed = people if people is not None else active_people(table.ws)
+        chosen = value if isinstance(value, list) else [value] if value else []
+        known = {p["key"] for p in listed}
+        # Someone named on the record but no longer active stays choosable (and visible) here.
+        named = table.ws.config.people
+        spec["people"] = listed + [{"key": k, "name": named[k].name if k in named else k, "dept": ""}
+                                   for k in chosen if k not in known]
+    elif fdef.type == "number":
+        spec.update(step=step_of(int(opts.get("precision", 0))), min=opts.get("min"), max=opts.get("max"))
+    elif fdef.type == "currency":
+        spec.update(step=step_of(int(opts.get("precision", 2))), prefix=str(opts.get("symbol", "¥")))
+    elif fdef.type == "percent":
+        spec.update(step=step_of(int(opts.get("precision", 0))), suffix="%")
+    elif fdef.type == "rating":
+        spec.update(step="1", min=1, max=int(opts.get("max", 5)))
+    elif fdef.type == "link":
+        spec["link"] = link_picker(table, key, actor)
+        other = opts.get("table", "")
+        titles = links or LinkTitles(table, actor)
+        for rid in value if isinstance(value, list) else []:
+            title = titles.title(other, rid)
+            spec["chosen"].append({"id": rid, "text": title or rid,
+                                   "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
+    elif fdef.type == "attachment":
+        spec["multiple"] = opts.get("multiple", True) is not False
+        spec["accept"] = ",".join(str(a) for a in opts.get("accept", []) or [])
+        spec["kept"] = kept_attachments(table, key, value if isinstance(value, list) else [], actor)
+    return spec
+
+
+def kept_attachments(table: Table, key: str, ids: list[str], actor: Actor) -> list[dict[str, Any]]:
+    """Files this actor uploaded for field `key` (by id), as field values: what a form that
+    failed validation keeps, so they need not be chosen again."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = table.ws.storage.conn.execute(
+        f"SELECT id, name, size, type FROM _gb_attachments WHERE id IN ({marks}) AND uploaded_by = ? "  # noqa: S608
+        "AND base = ? AND tbl = ? AND field = ?", [*ids, actor.key, table.base.key, table.key, key]).fetchall()
+    found = {r[0]: {"id": r[0], "name": r[1], "size": r[2], "type": r[3]} for r in rows}
+    return [found[i] for i in ids if i in found]

@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engine import Actor, NotFoundError, ValidationError
-from engine.fields.base import is_blank
+from engine.fields.base import is_blank, load_json_list
 from engine.model import FormDef
 from engine.records import Table
 from views import cells
 from views.files import save_uploads
-from views.web import check_csrf, current_actor, get_ws, render, require_actor
+from views.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
 _hits_lock = threading.Lock()
@@ -87,22 +87,63 @@ def rate_limited(request: Request) -> bool:
     return False
 
 
-def form_fields(table: Table, form: FormDef) -> list[dict[str, Any]]:
+def form_default(table: Table, key: str, default: Any, actor: Actor) -> Any:
+    """A form field's default (`$today`, `$now`, `$me` or a literal) as its input holds it:
+    a date, a local date and time, the person's name, an option, True/False, a list."""
+    stored = cells.default_stored(table, key, default, actor)
+    if stored is None:
+        return [] if cells.is_list_input(table, key) else ""
+    fdef = table.tdef.fields[key]
+    if fdef.type == "person":  # the form's person inputs hold names
+        people = table.ws.config.people
+        keys = load_json_list(stored) if fdef.options.get("multiple") else [stored]
+        names = [people[k].name if k in people else k for k in keys]
+        return names if fdef.options.get("multiple") else names[0]
+    return cells.input_value(table, key, stored)
+
+
+def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any]]:
     out = []
     for ff in form.fields:
         fdef = table.tdef.fields[ff.field]
         default = ff.default if ff.default is not None else fdef.default
-        if isinstance(default, str) and default.startswith("$"):
-            default = None
         options = [o["name"] for o in cells.option_list(fdef.options)]
         if fdef.type == "person":
-            options = [p.name for p in table.ws.config.people.values()]
+            options = [p["name"] for p in cells.active_people(table.ws)]
         out.append({"key": ff.field, "type": fdef.type, "label": ff.label or fdef.name,
                     "help": ff.help or fdef.description, "required": ff.required if ff.required is not None else fdef.required,
-                    "default": "" if default is None else default, "options": options,
+                    "default": form_default(table, ff.field, default, actor), "options": options,
                     "multiple": fdef.type == "multi_select" or bool(fdef.options.get("multiple")) and fdef.type == "person",
                     "input": INPUT_TYPES.get(fdef.type, "text")})
     return out
+
+
+def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, Any]]:
+    """The forms of a table the signed-in person may fill in (public ones, and signed-in ones
+    of a table they may add to), with the poster for people who manage the table."""
+    actor = current_actor(request)
+    if actor is None:
+        return []
+    try:
+        table = get_ws(request).base(base).table(table_key)
+    except NotFoundError:
+        return []
+    access = table.access(actor)
+    if not access.can_read:
+        return []
+    out = []
+    for form in table.tdef.forms.values():
+        if not form.public and not access.can_create:
+            continue
+        url = f"/f/{table.base.key}/{form.key}"
+        out.append({"key": form.key, "name": form.name, "url": url, "public": form.public,
+                    "poster": url + "/poster" if access.manage else None,
+                    "qr": url + "/qr.png" if access.manage else None})
+    return out
+
+
+# Templates (the table page, the home page) list a table's forms through this.
+templates.env.globals["table_forms"] = usable_forms
 
 
 def form_url(request: Request, table: Table, form: FormDef) -> str:
@@ -111,8 +152,8 @@ def form_url(request: Request, table: Table, form: FormDef) -> str:
 
 async def form_page(request: Request) -> Response:
     table, form = find_form(request)
-    form_actor(request, form, table)
-    fields = form_fields(table, form)
+    actor = form_actor(request, form, table)
+    fields = form_fields(table, form, actor)
     values = {f["key"]: f["default"] for f in fields}
     return render(request, "form.html", table=table, form=form, fields=fields, values=values, errors={}, general=[])
 
@@ -126,7 +167,7 @@ async def submit(request: Request) -> Response:
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
         if form.public and str(data.get("website") or "").strip():
             return render(request, "form_thanks.html", table=table, form=form)
-        fields = form_fields(table, form)
+        fields = form_fields(table, form, actor)
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
         for f in fields:
@@ -145,6 +186,8 @@ async def submit(request: Request) -> Response:
             else:
                 raw = data.get(key)
                 values[key] = raw if isinstance(raw, str) else None
+            if is_blank(values.get(key)) and f["type"] != "checkbox" and not is_blank(f["default"]):
+                values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = f"{f['label']} is required"
     system: dict[str, Any] = dict(form.prefill)

@@ -301,8 +301,8 @@ routes = [
     Route(prefix + "/v/{view}", table_page, methods=["GET"]),
     Route(prefix + "/prefs", save_prefs, methods=["POST"]),
     Route(prefix + "/v/{view}/prefs", save_prefs, methods=["POST"]),
-    Route(prefix + "/new", new_record, methods=["POST"]),
     Route(prefix + "/export.{fmt:str}", export, methods=["GET"]),
     Route(prefix + "/import", import_upload, methods=["POST"]),
-    Route(prefix + "/r/{rid}/cell/{field}", edit_cell, methods=["POST"]),
+    # New records (GET and POST …/new) and cell saves (POST …/r/{rid}/cell/{field}) are served
+    # by views.record.
 ]

@@ -1,22 +1,39 @@
 """The record page: every readable field (edited in place where allowed), linked records,
-attachments, the change history, comments with @mentions, delete and restore.
+attachments, the change history, comments with @mentions, delete and restore; the
+new-record page; saving one cell (grid or record page); the linked-record picker's search.
 
 Words: a *mention* is `@key` or `@姓名` in a comment; the person mentioned gets a row in
 `_gb_notifications` linking to the record, but only if they may read that record themselves.
+A *picker* chooses linked records: it searches the linked table's primary field as the
+signed-in person (`/link/{field}?q=`, at most MAX_LINK_RESULTS records, never the whole table).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
+from urllib.parse import quote, urlencode
 
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace
+from engine import Actor, NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
+from engine.fields.base import is_blank, load_json_list
 from engine.records import Table
 from views import cells
-from views.web import check_csrf, format_time, get_ws, now_text, render, require_actor
+from views.files import save_uploads
+from views.web import (
+    check_csrf,
+    format_time,
+    get_ws,
+    now_text,
+    render,
+    require_actor,
+    view_url,
+    visible_to,
+)
 
 MENTION = re.compile(r"@([\w.\-]+)")
 MAX_COMMENT = 5000
@@ -170,6 +187,258 @@ async def add_comment(request: Request) -> Response:
     return RedirectResponse(url + "#comments", status_code=303)
 
 
+# -- linked records ---------------------------------------------------------------------------
+def link_error(table: Table, key: str, raw: Any, actor: Actor, keep: list[str] | None = None) -> str | None:
+    """Why `raw` may not be linked through `key`: it names a record the actor cannot read
+    (records already linked, `keep`, may stay). None if fine or if the engine will refuse it."""
+    field = table.fields[key]
+    try:
+        ids = load_json_list(field.coerce(raw))
+    except ValueError:
+        return None
+    other = table.base.table(field.fdef.options.get("table", ""))
+    for rid in ids:
+        if rid not in (keep or []) and not other.readable_by(rid, actor):
+            return f"{field.fdef.name}: unknown record {rid} in '{other.tdef.name}'"
+    return None
+
+
+async def link_search(request: Request) -> Response:
+    """GET ?q=… → {"records": [{"id", "title"}], "more": bool}: records of the linked table
+    the person may read whose primary field contains q (the first ones if q is empty)."""
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    key = request.path_params["field"]
+    fdef = table.tdef.fields.get(key)
+    if (not access.can_read or fdef is None or fdef.type != "link" or not access.readable(key)
+            or access.level(key) not in ("create", "edit") or access.mask(key)):
+        raise NotFoundError(f"unknown field '{key}'")
+    if cells.link_picker(table, key, actor) is None:
+        raise NotFoundError(f"unknown table '{fdef.options.get('table')}'")
+    other = table.base.table(fdef.options["table"])
+    oaccess = other.access(actor)
+    primary = other.tdef.primary
+    term = request.query_params.get("q", "").strip()[:100]
+    shown = oaccess.readable(primary)
+    flt: Any = None
+    search = None
+    if term:
+        if shown and not oaccess.mask(primary) and other.fields[primary].kind != "array":
+            flt = {primary: {"contains": term}}
+        else:
+            search = term  # the primary field cannot be searched by this person: their other text fields
+    try:
+        page = other.query(actor=actor, filter=flt, search=search, limit=cells.MAX_LINK_RESULTS,
+                           fields=[primary] if shown else None, with_total=False)
+    except QueryError:
+        page = other.query(actor=actor, search=term or None, limit=cells.MAX_LINK_RESULTS,
+                           fields=[primary] if shown else None, with_total=False)
+    records = [{"id": r["id"], "title": (other.display(r, primary, oaccess) if shown else "") or r["id"]}
+               for r in page.records]
+    return JSONResponse({"records": records, "more": page.next_offset is not None},
+                        headers={"Cache-Control": "no-store"})
+
+
+# -- one cell --------------------------------------------------------------------------------
+async def edit_cell(request: Request) -> Response:
+    """POST value=… → 200 with the new <td> and, after it, the <td>s of the row's other fields
+    that changed with it (formulas, lookups; their keys also in X-Changed-Fields); 422/403
+    with the old <td> and the reason."""
+    actor = require_actor(request)
+    table = get_table(request)
+    form = await request.form(max_files=0)
+    check_csrf(request, form)
+    rid, key = request.path_params["rid"], request.path_params["field"]
+    if key not in table.fields:
+        raise NotFoundError(f"unknown field '{key}'")
+    access = table.access(actor)
+    row = table._fetch_row(rid, access, actor) if access.can_read else None
+    if row is None:
+        raise NotFoundError(f"record {rid} not found")
+    before = table.present(row, access)
+    raw = form.get("value")
+    value = raw if not isinstance(raw, UploadFile) else None
+    status, error = 200, None
+    try:
+        if table.fields[key].type == "link" and access.readable(key):
+            error = link_error(table, key, value, actor, keep=load_json_list(before["fields"].get(key)))
+            if error is not None:
+                raise ValidationError({key: error})
+        rec = table.update(rid, {key: value}, actor=actor)
+    except ValidationError as exc:
+        status, error = 422, exc.errors.get(key) or str(exc)
+    except PermissionDenied as exc:
+        status, error = 403, str(exc)
+    if error is not None:
+        rec = table.get(rid, actor=actor)
+    if not access.readable(key):
+        raise NotFoundError(f"unknown field '{key}'")
+    editable = rid in cells.editable_ids(table, actor, [rid])
+    links = cells.LinkTitles(table, actor)
+    c = cells.build(table, rec, key, actor, editable=editable, links=links)
+    changed = [] if error is not None else [
+        k for k in cells.columns_for(table, actor, None)
+        if k != key and before["fields"].get(k) != rec["fields"].get(k)]
+    extras = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in changed]
+    response = render(request, "_cell.html", status_code=status, c=c, error=error, extras=extras)
+    response.headers["X-Changed-Fields"] = ",".join(quote(k) for k in ([key] if error is None else []) + changed)
+    return response
+
+
+# -- a new record ----------------------------------------------------------------------------
+def new_fields(table: Table, actor: Actor) -> list[str]:
+    """Fields the actor may set on a new record, in table order (computed ones never)."""
+    access = table.access(actor)
+    return [k for k, field in table.fields.items()
+            if not field.computed and access.level(k) in ("create", "edit")
+            and (field.type != "link" or cells.link_picker(table, k, actor) is not None)]
+
+
+def back_url(table: Table, actor: Actor, view: str | None) -> tuple[str, str | None]:
+    """(where Cancel goes, the view key) for a new record started from a view."""
+    vdef = table.tdef.views.get(view or "")
+    if vdef is None or not visible_to(vdef.roles, actor):
+        return f"/b/{table.base.key}/t/{table.key}", None
+    return view_url(table.base.key, table.key, vdef), vdef.key
+
+
+def render_new(request: Request, table: Table, actor: Actor, values: dict[str, Any], errors: dict[str, str],
+               status: int = 200, view: str | None = None, added: dict[str, str] | None = None) -> Response:
+    keys = new_fields(table, actor)
+    links = cells.LinkTitles(table, actor)
+    people = cells.active_people(table.ws)
+    inputs = [cells.field_input(table, k, actor, values.get(k), error=errors.get(k), links=links, people=people)
+              for k in keys]
+    back, view_key = back_url(table, actor, view)
+    return render(request, "new_record.html", status_code=status, table=table, inputs=inputs,
+                  general=[msg for k, msg in errors.items() if k not in keys], back=back, view=view_key,
+                  added=added, multipart=any(f["widget"] == "file" for f in inputs))
+
+
+def default_values(table: Table, actor: Actor) -> dict[str, Any]:
+    return {k: cells.input_value(table, k, cells.default_stored(table, k, table.tdef.fields[k].default, actor))
+            for k in new_fields(table, actor)}
+
+
+def posted(table: Table, key: str, form: FormData) -> Any:
+    """What the new-record form holds for one field, as typed (kept if the form comes back)."""
+    if table.fields[key].type == "checkbox":  # ticked ("1"), or as the field type reads it (是/否, true/false)
+        text = str(form.get(key) or "").strip()
+        try:
+            return bool(table.fields[key].coerce(text)) if text else False
+        except ValueError:
+            return text  # refused with the field type's reason
+    if cells.is_list_input(table, key):
+        return [str(v).strip() for v in form.getlist(key) if isinstance(v, str) and str(v).strip()]
+    raw = form.get(key)
+    return raw if isinstance(raw, str) else ""
+
+
+async def new_record_page(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    if not access.can_create:
+        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    added = None
+    rid = request.query_params.get("added", "")
+    if rid and table.readable_by(rid, actor):
+        rec = table.get(rid, actor=actor)
+        title = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
+        added = {"url": cells.record_url(table, rid), "title": title or rid}
+    return render_new(request, table, actor, default_values(table, actor), {}, view=request.query_params.get("view"),
+                      added=added)
+
+
+async def create_record(request: Request) -> Response:
+    """Create a record from the new-record form; on a refusal show the form again, as typed,
+    with each reason next to its field. A bare POST (no `submitted`) adds an empty record,
+    or shows the form when the table needs values."""
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    async with request.form(max_files=20) as form:
+        check_csrf(request, form)
+        if not access.can_create:
+            raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+        keys = new_fields(table, actor)
+        submitted = bool(form.get("submitted"))
+        view = str(form.get("view") or "") or None
+        errors: dict[str, str] = {}
+        for k in form:
+            if k in table.fields and k not in keys:  # not on the page: refused as the engine would
+                errors[k] = (f"you may not change field '{table.tdef.fields[k].name}'" if access.readable(k)
+                             else f"unknown field '{k}'")
+        raw: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        for k in keys:
+            fdef = table.tdef.fields[k]
+            if not submitted and k not in form:
+                continue
+            if fdef.type == "attachment":
+                kept = cells.kept_attachments(table, k, [v for v in form.getlist(k) if isinstance(v, str)], actor)
+                files = [u for u in form.getlist(k) if isinstance(u, UploadFile) and u.filename]
+                if files:
+                    try:
+                        kept += await save_uploads(request, table, k, files, actor)
+                    except ValidationError as exc:
+                        errors.update(exc.errors)
+                raw[k] = [a["id"] for a in kept]
+                if kept:
+                    values[k] = kept
+                continue
+            raw[k] = posted(table, k, form)
+            if fdef.type == "checkbox" or not is_blank(raw[k]):
+                values[k] = raw[k]
+    for k, v in values.items():
+        if k in errors or k not in table.fields:
+            continue
+        try:
+            table.fields[k].coerce(v)
+        except ValueError as exc:
+            errors[k] = f"{table.tdef.fields[k].name}: {exc}"
+            continue
+        if table.fields[k].type == "link":
+            problem = link_error(table, k, v, actor)
+            if problem:
+                errors[k] = problem
+    if submitted:
+        for k in keys:
+            fdef = table.tdef.fields[k]
+            if fdef.required and k not in errors and is_blank(values.get(k)) and \
+                    cells.default_stored(table, k, fdef.default, actor) is None:
+                errors[k] = f"{fdef.name} is required"
+    if not errors:
+        try:
+            rec = table.create(values, actor=actor)
+        except ValidationError as exc:
+            if not submitted and not values:  # "Add record" on a table that needs values: ask for them
+                return render_new(request, table, actor, default_values(table, actor), {}, view=view)
+            errors = exc.errors
+        else:
+            if form.get("then") == "new":
+                _, view_key = back_url(table, actor, view)
+                query = urlencode({k: v for k, v in (("view", view_key), ("added", rec["id"])) if v})
+                return RedirectResponse(f"/b/{table.base.key}/t/{table.key}/new?{query}", status_code=303)
+            return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
+    return render_new(request, table, actor, {**default_values(table, actor), **raw}, errors, status=422, view=view)
+
+
+async def option_styles(request: Request) -> Response:
+    """The rules for hex option colours (`.opt-x22aa66`); named colours are in app.css."""
+    css = cells.options_css(get_ws(request))
+    etag = cells.options_etag(css)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(css, media_type="text/css; charset=utf-8", headers=headers)
+
+
 prefix = "/b/{base}/t/{table}/r/{rid}"
 routes = [
     Route(prefix, record_page, methods=["GET"]),
@@ -177,4 +446,9 @@ routes = [
     Route(prefix + "/restore", restore_record, methods=["POST"]),
     Route(prefix + "/comments", add_comment, methods=["POST"]),
     Route(prefix + "/run/{automation}", run_button, methods=["POST"]),
+    Route(prefix + "/cell/{field}", edit_cell, methods=["POST"]),
+    Route("/b/{base}/t/{table}/new", new_record_page, methods=["GET"]),
+    Route("/b/{base}/t/{table}/new", create_record, methods=["POST"]),
+    Route("/b/{base}/t/{table}/link/{field}", link_search, methods=["GET"]),
+    Route("/options.css", option_styles, methods=["GET"]),
 ]
