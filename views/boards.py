@@ -203,18 +203,33 @@ async def move(request: Request) -> Response:
 
 
 # -- calendar --------------------------------------------------------------------------------
+FIRST_YEAR, LAST_YEAR = 2, 9998  # the calendar also shows and links the week or month either side
+
+
 def parse_period(request: Request, today: date) -> tuple[str, date, date, date]:
-    """(mode, first shown day, last shown day, anchor) from ?month=YYYY-MM or ?week=YYYY-Www."""
+    """(mode, first shown day, last shown day, anchor) from ?month=YYYY-MM or ?week=YYYY-Www.
+
+    Text that is not a month or week shows the current one; a year outside FIRST_YEAR to
+    LAST_YEAR is refused (QueryError, a 400 page) with the range to choose from.
+    """
     week, month = request.query_params.get("week"), request.query_params.get("month")
     if week:
         try:
             year, number = week.upper().split("-W")
+            if _year_out_of_range(year):
+                raise QueryError(f"week {_shown(week)} is outside the calendar: choose a week of a year"
+                                 f" from {FIRST_YEAR:04d} to {LAST_YEAR} (?week=YYYY-Wnn), or remove"
+                                 " week from the address to see this week")
             start = date.fromisocalendar(int(year), int(number), 1)
         except ValueError:
             start = today - timedelta(days=today.weekday())
         return "week", start, start + timedelta(days=6), start
     try:
         year, mon = (month or "").split("-")
+        if _year_out_of_range(year):
+            raise QueryError(f"month {_shown(month or '')} is outside the calendar: choose a month from"
+                             f" {FIRST_YEAR:04d}-01 to {LAST_YEAR}-12 (?month=YYYY-MM), or remove month"
+                             " from the address to see this month")
         first = date(int(year), int(mon), 1)
     except ValueError:
         first = today.replace(day=1)
@@ -222,6 +237,18 @@ def parse_period(request: Request, today: date) -> tuple[str, date, date, date]:
     start = first - timedelta(days=first.weekday())
     end = last + timedelta(days=6 - last.weekday())
     return "month", start, end, first
+
+
+def _year_out_of_range(text: str) -> bool:
+    """Whether `text` is a whole number (as int() reads it) outside FIRST_YEAR..LAST_YEAR."""
+    digits = text.strip().lstrip("+-")
+    if not digits.isdecimal() or not digits.isascii():
+        return False  # not a year: int() refuses it and the current period is shown
+    return len(digits) > 4 or text.strip().startswith("-") or not FIRST_YEAR <= int(digits) <= LAST_YEAR
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "…"
 
 
 def local_moment(table: Table, key: str, value: Any) -> tuple[date, str] | None:

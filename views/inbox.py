@@ -64,15 +64,27 @@ async def inbox(request: Request) -> Response:
     return render(request, "inbox.html", items=items)
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no row has a larger id
+
+
+def path_id(request: Request, what: str) -> int:
+    """The `{id:int}` of the path; one past any row id SQLite can hold is not found (404)."""
+    ident = int(request.path_params["id"])
+    if not 0 <= ident <= MAX_ID:
+        raise NotFoundError(f"unknown {what}")
+    return ident
+
+
 async def open_notification(request: Request) -> Response:
     """Follow a notification's link, marking it read on the way."""
     actor = require_actor(request)
     ws = get_ws(request)
+    ident = path_id(request, "notification")
     found = rows(ws, "SELECT id, link, base, tbl, record FROM _gb_notifications WHERE id = ? AND person = ?",
-                 (request.path_params["id"], actor.key))
+                 (ident, actor.key))
     if not found:
         raise NotFoundError("unknown notification")
-    mark_read(ws, actor.key, request.path_params["id"])
+    mark_read(ws, actor.key, ident)
     return RedirectResponse(notification_link(found[0]) or "/inbox", status_code=303)
 
 
@@ -90,7 +102,7 @@ def mark_read(ws: Workspace, person: str, notification: int | None) -> None:
 async def read_one(request: Request) -> Response:
     actor = require_actor(request)
     check_csrf(request, await request.form())
-    mark_read(get_ws(request), actor.key, request.path_params["id"])
+    mark_read(get_ws(request), actor.key, path_id(request, "notification"))
     return RedirectResponse("/inbox", status_code=303)
 
 
@@ -147,6 +159,7 @@ async def runs(request: Request) -> Response:
         before = int(request.query_params.get("before") or 0)
     except ValueError:
         before = 0
+    before = before if 0 <= before <= MAX_ID else 0  # past every id: the newest runs
     sql = ("SELECT id, automation, base, trigger, record, started_at, duration_ms, status, steps, error "
            "FROM _gb_runs WHERE (? IS NULL OR status = ?) AND (? IS NULL OR automation = ?) AND (? = 0 OR id < ?) "
            "ORDER BY id DESC LIMIT ?")
@@ -188,7 +201,7 @@ async def retry(request: Request) -> Response:
     require_admin(request)
     check_csrf(request, await request.form())
     ws = get_ws(request)
-    ident = int(request.path_params["id"])
+    ident = path_id(request, "dead letter")
     if importlib.util.find_spec("automations.delivery") is not None:
         importlib.import_module("automations.delivery").retry_dead(ws, ident)
     else:  # the delivery module is optional; do what its retry_dead does

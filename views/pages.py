@@ -24,6 +24,7 @@ from starlette.routing import Route
 from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, transfer
 from engine.errors import GridbaseError
 from engine.model import ViewDef
+from engine.reads import MAX_OFFSET
 from engine.records import Table
 from views import cells
 from views.files import content_disposition
@@ -109,6 +110,20 @@ def table_url(table: Table, view: str | None) -> str:
 
 
 # -- the table page --------------------------------------------------------------------------
+def page_offset(text: str) -> int:
+    """The row a page starts at, from ?offset=: 0 unless it is a whole number; a number past
+    the last row a page can start at is refused (400) with what to do instead."""
+    text = text.strip()
+    if not text.isdecimal() or not text.isascii():
+        return 0
+    if len(text) > len(str(MAX_OFFSET)) or int(text) > MAX_OFFSET:
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise QueryError(f"offset {shown} is too large: a page can start at row {MAX_OFFSET} at the"
+                         " most; use the page links, or remove offset from the address to start at"
+                         " the first row")
+    return int(text)
+
+
 async def table_page(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
@@ -123,10 +138,7 @@ async def table_page(request: Request) -> Response:
     prefs = load_prefs(request, table, view_key, actor.key)
     search = request.query_params.get("q", "").strip()[:200] or None
     deleted = request.query_params.get("deleted") == "1" and access.can_delete
-    try:
-        offset = max(0, int(request.query_params.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = page_offset(request.query_params.get("offset", ""))
     columns = cells.columns_for(table, actor, vdef.fields if vdef else None)
     # An ad-hoc filter from a link (a dashboard chart's bar): ?f=FIELD&op=OP&v=VALUE.
     adhoc = None
