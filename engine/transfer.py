@@ -3,7 +3,8 @@
 Import maps headers to fields by display name or key, typecasts each cell through the field
 type, and is all-or-nothing unless `skip_invalid`: every rejected row is reported with its
 row number and reason. Export goes through the record service with one person's
-permissions, and neutralises cells that a spreadsheet would run as a formula.
+permissions, and neutralises cells that a spreadsheet would run as a formula; an XLSX file
+gets U+FFFD for each character it cannot hold.
 """
 
 from __future__ import annotations
@@ -189,12 +190,21 @@ def write_json(stream: IO[str], header: list[str], rows: list[list[str]]) -> Non
     stream.write("\n")
 
 
+def xlsx_safe(text: str) -> str:
+    """`text` with each character an XLSX file cannot hold (control characters other than
+    tab, line feed and carriage return, which may be stored from before they were refused)
+    replaced by U+FFFD, so an export never fails on a value already stored."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+
+
 def write_xlsx(path: str | Path, header: list[str], rows: list[list[str]]) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
-    sheet.append([neutralise(h) for h in header])
+    sheet.append([neutralise(xlsx_safe(h)) for h in header])
     for row in rows:
-        sheet.append([neutralise(c) for c in row])
+        sheet.append([neutralise(xlsx_safe(c)) for c in row])
     book.save(str(path))

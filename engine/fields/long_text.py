@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, read_text
+from engine.fields.base import FieldType
+from engine.fields.text import free_text
 
 
 class LongTextField(FieldType):
@@ -12,8 +13,7 @@ class LongTextField(FieldType):
     kind = "text"
     description = "Several lines of text."
     good = [({}, "第一行\n第二行", "第一行\n第二行"), ({}, "<b>x</b>", "<b>x</b>")]
-    bad = [({}, ["a"])]
+    bad = [({}, ["a"]), ({}, "a\x01b"), ({}, "page\x0cbreak")]
 
     def parse(self, value: Any) -> Any:
-        value = read_text(value)
-        return str(value).replace("\r\n", "\n").strip()
+        return free_text(value).replace("\r\n", "\n").strip()
