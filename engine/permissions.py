@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.model import BaseDef, TableDef, WorkspaceConfig
+from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 
 LEVELS = {"none": 0, "read": 1, "create": 2, "edit": 3}
 ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
@@ -102,24 +102,62 @@ def _cap(level: str, access: str, create: bool) -> str:
 
 def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor, _depth: int = 0) -> TableAccess:
     result = _table_access(config, base, table, actor)
-    if actor.admin or actor.system or _depth > 4:
+    if actor.admin or actor.system:
         return result
-    # A lookup or rollup shows values of another table's field: it is no more visible, and
-    # no less masked, than that field is to the same actor.
-    for key, fdef in table.fields.items():
-        if fdef.type not in ("lookup", "rollup") or not result.readable(key):
+    # A computed field shows what it is computed from, so it is no more visible than that:
+    # decided here, once, every reader (pages, filters, search, history, exports) follows.
+    # Same-table dependencies come first in computed_order.
+    sources: dict[str, TableAccess] = {}
+    for key in table.computed_order:
+        fdef = table.fields[key]
+        fa = result.fields.get(key)
+        if fa is None or not fa.readable:
             continue
+        if fdef.type == "formula":
+            # A formula of a hidden or masked field is hidden: a derived value cannot be masked.
+            if any(not result.readable(dep) or result.mask(dep) for dep in _formula_deps(table, fdef)):
+                result.fields[key] = FieldAccess("none")
+            continue
+        if fdef.type not in ("lookup", "rollup"):
+            continue
+        # A lookup or rollup shows values of another table's field: it is no more visible,
+        # and no less masked, than that field is to the same actor.
         link = table.fields.get(fdef.options.get("link", ""))
         target = base.tables.get(link.options.get("table", "")) if link else None
-        if target is None:
+        if link is None or target is None:
             continue
-        source = table_access(config, base, target, actor, _depth + 1)
-        src_key = fdef.options.get("field", "")
-        if not source.readable(src_key) or not result.readable(link.key if link else ""):
+        if _depth > 4:  # a chain of lookups too long to follow: show nothing rather than guess
             result.fields[key] = FieldAccess("none")
-        elif source.mask(src_key) and fdef.type == "lookup":
-            result.fields[key].mask = result.fields[key].mask or source.mask(src_key)
+            continue
+        if target.key not in sources:
+            sources[target.key] = table_access(config, base, target, actor, _depth + 1)
+        source = sources[target.key]
+        src_key = fdef.options.get("field", "")
+        if not source.readable(src_key) or not result.readable(link.key):
+            result.fields[key] = FieldAccess("none")
+        elif source.mask(src_key):
+            if fdef.type == "lookup":
+                fa.mask = fa.mask or source.mask(src_key)
+            elif fdef.options.get("function", "count") != "count":
+                # sum, min, max, avg and concat show (or, of one record, are) the values.
+                result.fields[key] = FieldAccess("none")
     return result
+
+
+_formula_cache: dict[int, tuple[FieldDef, tuple[str, ...]]] = {}
+
+
+def _formula_deps(table: TableDef, fdef: FieldDef) -> tuple[str, ...]:
+    """The keys of the fields a formula reads directly (parsed once per field definition)."""
+    cached = _formula_cache.get(id(fdef))
+    if cached is None or cached[0] is not fdef:
+        from engine.schema import computed_deps
+
+        keys = tuple(k for t, k in computed_deps(BaseDef("", "", "", {table.key: table}), table, fdef) if t == table.key)
+        if len(_formula_cache) > 10_000:  # definitions of workspaces reloaded many times
+            _formula_cache.clear()
+        cached = _formula_cache[id(fdef)] = (fdef, keys)
+    return cached[1]
 
 
 def _table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor: Actor) -> TableAccess:
