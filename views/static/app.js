@@ -427,9 +427,14 @@
     list.id = listId;
     search.setAttribute("aria-controls", listId);
 
+    var floating = !!picker.closest("table.grid"); // in a grid cell the list floats over the grid
+    function onScroll(e) {
+      if (e.target !== list && !list.contains(e.target)) close();
+    }
     function close() {
       seq += 1; // answers still on their way are dropped
       window.clearTimeout(timer);
+      window.removeEventListener("scroll", onScroll, true);
       list.hidden = true;
       list.replaceChildren();
       search.setAttribute("aria-expanded", "false");
@@ -444,12 +449,12 @@
       li.textContent = text;
       list.appendChild(li);
     }
-    function setActive(i) {
+    function setActive(i, scroll) {
       active = i;
       items.forEach(function (item, n) { item.el.setAttribute("aria-selected", String(n === i)); });
       if (i >= 0) {
         search.setAttribute("aria-activedescendant", items[i].el.id);
-        if (items[i].el.scrollIntoView) items[i].el.scrollIntoView({ block: "nearest" });
+        if (scroll) list.scrollTop = Math.max(0, items[i].el.offsetTop - list.clientHeight / 2);
       }
     }
     function show(data) {
@@ -470,6 +475,15 @@
       });
       if (!items.length) note(picker.getAttribute("data-msg-empty") || "No matching records");
       if (data.more) note(picker.getAttribute("data-msg-more") || "More records match");
+      if (floating) { // fixed under the search box, so the grid's scrolling box does not clip it
+        var box = search.getBoundingClientRect();
+        list.style.position = "fixed";
+        list.style.left = box.left + "px";
+        list.style.top = (box.bottom + 2) + "px";
+        list.style.right = "auto";
+        list.style.width = Math.max(box.width, 220) + "px";
+        window.addEventListener("scroll", onScroll, true);
+      }
       list.hidden = false;
       search.setAttribute("aria-expanded", "true");
       setActive(items.length ? 0 : -1);
@@ -550,7 +564,7 @@
       if (e.key === "ArrowDown" || e.key === "ArrowUp") {
         e.preventDefault();
         if (list.hidden) return query();
-        if (items.length) setActive((active + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length);
+        if (items.length) setActive((active + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length, true);
       } else if (e.key === "Enter") {
         e.preventDefault(); // never submits the form around it
         if (!list.hidden && active >= 0) pick(items[active].rec);
