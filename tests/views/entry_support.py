@@ -75,6 +75,7 @@ tables:
       doctor: {type: person, name: Doctor, default: $me}
       team: {type: person, name: Team, multiple: true}
       notes: {type: long_text, name: Notes}
+      scan: {type: attachment, name: Scan, accept: ["text/plain"], max_size_mb: 1}
       secret: {type: text, name: Secret note}
       locked: {type: text, name: Locked note}
       due: {type: formula, name: Due, formula: "DATEADD({at}, 3, 'days')"}

@@ -184,6 +184,29 @@ def test_a_link_to_a_record_the_person_may_not_read_is_refused(as_person, ws, id
     assert two.status_code == 422 and "expected one linked record" in field_block(two.text, "patient")
 
 
+def test_files_chosen_on_a_refused_form_are_kept(as_person, ws, ids):
+    client = as_person("wang")
+    page = client.get(NEW).text
+    assert 'enctype="multipart/form-data"' in page and 'type="file" name="scan"' in field_block(page, "scan")
+    token = csrf_of(page)
+    refused = client.post(NEW, data={"csrf_token": token, "submitted": "1"},
+                          files={"scan": ("note.txt", b"x-ray notes", "text/plain")})
+    assert refused.status_code == 422 and "Patient is required" in refused.text
+    kept = re.search(r'<input type="hidden" name="scan" value="(att\w+)">note.txt', field_block(refused.text, "scan"))
+    assert kept
+    made = client.post(NEW, data={"csrf_token": token, "submitted": "1", "patient": ids["张三"], "scan": kept.group(1)},
+                       files={"other": ("", b"", "application/octet-stream")}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    rec = visits(ws).get(made.headers["location"].rsplit("/", 1)[-1], actor="admin")["fields"]
+    assert [a["name"] for a in rec["scan"]] == ["note.txt"]
+    # someone else's upload cannot be slipped in by its id
+    other = as_person("chen")
+    theirs = other.post(NEW, data={"csrf_token": csrf_of(other.get("/").text), "submitted": "1",
+                                   "patient": ids["张三"], "scan": kept.group(1)}, follow_redirects=False)
+    assert theirs.status_code == 303
+    assert not visits(ws).get(theirs.headers["location"].rsplit("/", 1)[-1], actor="admin")["fields"].get("scan")
+
+
 def test_bare_add_record_post_still_works(as_person, ids):
     client = as_person("wang")
     token = csrf_of(client.get("/").text)
