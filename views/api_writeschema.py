@@ -16,6 +16,8 @@ PHONE = "^\\+?[0-9]{5,15}$"
 URL = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}(/[A-Za-z0-9_.-]*)*$"
 EMAIL = "^[a-z0-9._-]{1,20}@[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}$"
 YEAR = "^[1-9][0-9]{3}-"
+TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+VISIBLE_CHAR = "[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 BIG = 2**53
 
 
@@ -31,9 +33,10 @@ def write_value(ref: TableRef, key: str) -> dict[str, Any] | None:
     t = fdef.type
     schema: dict[str, Any]
     if t in ("text", "long_text"):
-        schema = {"type": "string"}
+        # No control characters but tab, line feed and carriage return (the engine refuses them).
+        schema = {"type": "string", "pattern": f"^{TEXT_CHAR}*$"}
         if required:
-            schema["pattern"] = "\\S"
+            schema["pattern"] = f"^{TEXT_CHAR}*{VISIBLE_CHAR}{TEXT_CHAR}*$"
         if opts.get("max_length"):
             schema["maxLength"] = int(opts["max_length"])
     elif t in ("number", "currency", "percent"):
