@@ -210,55 +210,6 @@ async def save_prefs(request: Request) -> Response:
 
 
 # -- writing ---------------------------------------------------------------------------------
-async def edit_cell(request: Request) -> Response:
-    """POST value=… → 200 with the new <td>, 422/403 with the old one and the reason."""
-    actor = require_actor(request)
-    table = get_table(request)
-    form = await request.form(max_files=0)
-    check_csrf(request, form)
-    rid, key = request.path_params["rid"], request.path_params["field"]
-    if key not in table.fields:
-        raise NotFoundError(f"unknown field '{key}'")
-    value = form.get("value")
-    status, error = 200, None
-    try:
-        rec = table.update(rid, {key: value if not isinstance(value, UploadFile) else None}, actor=actor)
-    except ValidationError as exc:
-        status, error = 422, exc.errors.get(key) or str(exc)
-    except PermissionDenied as exc:
-        status, error = 403, str(exc)
-    if error is not None:
-        rec = table.get(rid, actor=actor)
-    if not table.access(actor).readable(key):
-        raise NotFoundError(f"unknown field '{key}'")
-    editable = rid in cells.editable_ids(table, actor, [rid])
-    c = cells.build(table, rec, key, actor, editable=editable, links=cells.LinkTitles(table, actor))
-    return render(request, "_cell.html", status_code=status, c=c, error=error)
-
-
-async def new_record(request: Request) -> Response:
-    """Create a record from the posted fields (none: an empty row) and open it."""
-    actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
-    form = await request.form(max_files=0)
-    check_csrf(request, form)
-    values = {k: v for k, v in form.items() if k in table.fields and not isinstance(v, UploadFile) and str(v).strip()}
-    fields = [k for k in table.fields if access.level(k) in ("create", "edit") and not table.fields[k].computed
-              and table.fields[k].fdef.type not in ("attachment", "link")]
-    try:
-        rec = table.create(values, actor=actor)
-    except ValidationError as exc:
-        # A bare "Add record" click on a table with required fields: just ask for them.
-        errors = {} if not values and not form.get("submitted") else exc.errors
-        return render(request, "new_record.html", status_code=422 if errors else 200, table=table,
-                      fields=fields, values=values, errors=errors)
-    return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
-
-
-# -- export / import -------------------------------------------------------------------------
 async def export(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
