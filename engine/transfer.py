@@ -133,7 +133,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     report.rejected = len(result.rejected)
     report.problems = [f"row {lines[number - 1]}: " + "; ".join(errors.values()) for number, errors in result.rejected]
     if result.rejected and not skip_invalid:
-        report.problems.append("nothing was imported; fix the rows above or use --skip-invalid")
+        report.problems.append("nothing was imported; fix the rows above and import again")
     return report
 
 

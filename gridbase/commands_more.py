@@ -344,6 +344,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         err(line)
     if len(report.problems) > 50:
         err(f"… and {len(report.problems) - 50} more")
+    if report.rejected and not args.skip_invalid:
+        err("(or import the valid rows only with --skip-invalid)")
     out(f"imported {report.imported} row(s), rejected {report.rejected}")
     return 0 if report.ok else 1
 

@@ -65,6 +65,7 @@ _ZH: list[tuple[str, str]] = [
     (r"unknown dashboard '(?P<v>.+)'", "找不到仪表盘“{v}”"),
     (r"unknown field '(?P<f>.+)'", "找不到字段“{f}”"),
     (r"row (?P<n>\d+)", "第 {n} 行"),
+    (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.

@@ -28,7 +28,8 @@ from engine.reads import MAX_OFFSET
 from engine.records import Table
 from views import cells
 from views.files import content_disposition
-from views.web import check_csrf, get_ws, render, require_actor, view_url, visible_to
+from views.messages import translate_all
+from views.web import check_csrf, get_locale, get_ws, render, require_actor, view_url, visible_to
 
 PAGE_SIZE = 50
 OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
@@ -254,7 +255,7 @@ async def import_upload(request: Request) -> Response:
             path.write_bytes(await upload.read())
             report = transfer.import_file(table, path, actor=actor)
     return render(request, "import_report.html", status_code=200 if report.ok else 422, table=table, report=report,
-                  back=table_url(table, None))
+                  problems=translate_all(report.problems, get_locale(request)), back=table_url(table, None))
 
 
 prefix = "/b/{base}/t/{table}"

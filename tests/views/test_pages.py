@@ -205,6 +205,11 @@ def test_import_csv(client_for, ws):
     bad = b"Title,Score\nok,1\nbad,99\n"
     res = client.post("/b/cases/t/cases/import", data={"csrf_token": csrf}, files={"file": ("in.csv", bad, "text/csv")})
     assert res.status_code == 422 and "row 3" in res.text
+    # Nothing of that file was kept, and the page says so (not "0 records added", no command-line flags).
+    assert "Nothing was imported" in res.text and "records added" not in res.text and "--skip-invalid" not in res.text
+    client.cookies.set("lang", "zh-CN")
+    res = client.post("/b/cases/t/cases/import", data={"csrf_token": csrf}, files={"file": ("in.csv", bad, "text/csv")})
+    assert "没有导入任何记录" in res.text and "第 3 行" in res.text
     assert cases(ws).count(actor="admin") == 2
     res = client.post("/b/cases/t/cases/import", data={"csrf_token": csrf}, files={"file": ("x.exe", b"MZ", "x/y")})
     assert res.status_code == 400
