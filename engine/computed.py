@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from engine.fields.base import load_json_list
+from engine.fields.base import FieldType, load_json_list
 from engine.schema import FormulaRefs, field_instance
 from engine.storage import q, table_name
 
@@ -107,17 +107,22 @@ class Computer:
             found = dict(self.table.ws.storage.conn.execute(
                 f"SELECT _id, {q(source)} FROM {q(name)} WHERE _id IN ({marks}) AND _deleted_at IS NULL", ids).fetchall())
             stored = [found[i] for i in ids if i in found]
-        if ftype == "lookup":
-            flat: list[Any] = []
-            for value in stored:
-                loaded = inst.load(value)
-                if isinstance(loaded, list):
-                    flat.extend(loaded)
-                elif loaded not in (None, ""):
-                    flat.append(loaded)
-            return json.dumps(flat, ensure_ascii=False) if flat else None
-        loaded_values = [inst.formula_value(v) for v in stored]
-        flat_values: list[Any] = []
-        for v in loaded_values:
-            flat_values.extend(v if isinstance(v, list) else [v])
-        return rollup(str(options.get("function", "count")), flat_values, [inst.display(v) for v in stored])
+        return linked_value(ftype, options, inst, stored)
+
+
+def linked_value(ftype: str, options: dict[str, Any], source: FieldType, stored: list[Any]) -> Any:
+    """The stored value of a lookup or rollup from the source field's stored values, in link order."""
+    if ftype == "lookup":
+        flat: list[Any] = []
+        for value in stored:
+            loaded = source.load(value)
+            if isinstance(loaded, list):
+                flat.extend(loaded)
+            elif loaded not in (None, ""):
+                flat.append(loaded)
+        return json.dumps(flat, ensure_ascii=False) if flat else None
+    loaded_values = [source.formula_value(v) for v in stored]
+    flat_values: list[Any] = []
+    for v in loaded_values:
+        flat_values.extend(v if isinstance(v, list) else [v])
+    return rollup(str(options.get("function", "count")), flat_values, [source.display(v) for v in stored])

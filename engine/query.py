@@ -33,6 +33,8 @@ class QueryContext:
     formula_sql: Any = None  # callable(formula_text) -> (sql, params)
     # link field key -> SQL that is true when the row links to the record id given as its one parameter
     link_member: dict[str, str] = dataclass_field(default_factory=dict)
+    # field key -> the column to compare instead of the field's own (see engine.linked)
+    columns: dict[str, str] = dataclass_field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -129,15 +131,18 @@ class FilterCompiler:
             return stored
         return stored
 
+    def _column(self, field: FieldType) -> str:
+        return self.ctx.columns.get(field.fdef.key) or q(field.fdef.key)
+
     def _date_range(self, field: FieldType, start: date, end: date) -> tuple[str, list[Any]]:
-        col = q(field.fdef.key)
+        col = self._column(field)
         if field.kind == "datetime":
             return f"({col} >= ? AND {col} < ?)", [_utc(start, self.ctx.tz), _utc(end + timedelta(days=1), self.ctx.tz)]
         return f"({col} >= ? AND {col} <= ?)", [start.isoformat(), end.isoformat()]
 
     # -- operators ---------------------------------------------------------------------
     def _op(self, field: FieldType, op: str, arg: Any) -> tuple[str, list[Any]]:
-        col = q(field.fdef.key)
+        col = self._column(field)
         kind = field.kind
         if op == "is_empty":
             sql = field.empty_sql(col) if kind != "array" else f"({col} IS NULL OR {col} IN ('', '[]'))"
@@ -230,8 +235,8 @@ class FilterCompiler:
         return value
 
 
-def compile_sort(fields: dict[str, FieldType], sort: list[str] | None) -> str:
-    """ORDER BY text for sort keys like ['-visit_date', 'name']."""
+def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None) -> str:
+    """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext)."""
     parts = []
     for item in sort or []:
         key = str(item)
@@ -240,7 +245,7 @@ def compile_sort(fields: dict[str, FieldType], sort: list[str] | None) -> str:
         field = fields.get(key)
         if field is None:
             raise QueryError(f"unknown field '{key}' in sort")
-        expr = field.sort_sql(q(key))
+        expr = field.sort_sql((columns or {}).get(key) or q(key))
         parts.append(f"{expr} {'DESC' if desc else 'ASC'}")
     parts.append('"_rowid" ASC')
     return ", ".join(parts)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType
+from engine.linked import Restricted, guard_sql, restrict_rows, restricted_fields
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
 from engine.storage import junction_name, q, table_name
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
+GUARDED = "gb_seen__"  # the guarded copy of a restricted lookup or rollup (see Scope)
 # The furthest a page may start: far beyond any table, and well inside SQLite's 64-bit integers
 # (a bigger OFFSET does not fit and fails at binding, not as a request error).
 MAX_OFFSET = 2**31 - 1
@@ -42,6 +44,29 @@ class Page:
     @property
     def cursor(self) -> str | None:
         return encode_cursor(self.next_offset) if self.next_offset is not None else None
+
+
+@dataclass
+class Scope:
+    """What one reader's query reads from.
+
+    For most readers, the table. For a reader with restricted lookups or rollups (see
+    engine.linked), the table with a guarded copy of each of them, which their filters,
+    sorts, searches and groups use (`columns`) instead of the stored value; their row rule
+    still reads the stored values.
+    """
+
+    table: str
+    guarded: str = ""  # the guarded copies' select list
+    params: list[Any] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    restricted: dict[str, Restricted] = field(default_factory=dict)
+
+    def source(self, hint: str = "") -> str:
+        """The FROM item, with an index `hint` on the table itself."""
+        if not self.guarded:
+            return f"{self.table}{hint}"
+        return f"(SELECT gb_row.*, {self.guarded} FROM {self.table} AS gb_row{hint}) AS {self.table}"
 
 
 def encode_cursor(offset: int) -> str:
@@ -90,9 +115,9 @@ class Reader:
         return q(junction_name(self.base.key, self.key, key)), "src", "dst", other, inverse if inverse in other.fields else None
 
     # -- filters -----------------------------------------------------------------------
-    def _context(self, actor: Actor, visible: set[str] | None = None) -> QueryContext:
+    def _context(self, actor: Actor, visible: set[str] | None = None, columns: dict[str, str] | None = None) -> QueryContext:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
-        ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now())
+        ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
             if ftype.type == "link":
                 jname, mine, theirs, other, _ = self._junction(key)
@@ -101,13 +126,17 @@ class Reader:
                 ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
                                         f"{q(table_name(self.base.key, other.key))} o ON o._rowid = j.{theirs} "
                                         "WHERE o._id = ? AND o._deleted_at IS NULL)")
-        ctx.formula_sql = lambda text: self.formula_sql(text, visible)
+        ctx.formula_sql = lambda text: self.formula_sql(text, visible, columns)
         return ctx
 
-    def compile_filter(self, flt: Any, actor: Actor, visible: set[str] | None = None) -> tuple[str, list[Any]]:
-        return FilterCompiler(self._context(actor, visible)).compile(flt)
+    def compile_filter(self, flt: Any, actor: Actor, visible: set[str] | None = None,
+                       columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+        """SQL for a filter; `visible` limits the fields it may name, `columns` replaces some
+        fields' columns (a reader's guarded lookups, see Scope)."""
+        return FilterCompiler(self._context(actor, visible, columns)).compile(flt)
 
-    def formula_sql(self, text: str, visible: set[str] | None = None) -> tuple[str, list[Any]]:
+    def formula_sql(self, text: str, visible: set[str] | None = None,
+                    columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
         """SQL for a formula filter: compiled when possible, else evaluated per row."""
         from engine import formula
         from engine.model import FieldDef
@@ -122,21 +151,25 @@ class Reader:
             bad = next(r for r, k in refs.keys.items() if k not in visible)
             raise QueryError(f"formula: unknown field {{{bad}}}")
 
+        cols = columns or {}
+
         def column(name: str) -> Any:
             key = refs.keys[name]
-            return formula.Column(sql=q(key), kind=self.fields[key].kind)
+            return formula.Column(sql=cols.get(key) or q(key), kind=self.fields[key].kind)
 
         try:
             return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now())
         except formula.NotCompilable:
             pass
         keys = sorted(set(refs.keys.values()))
-        args = ", ".join(q(k) for k in keys) or "NULL"
+        args = ", ".join(cols.get(k) or q(k) for k in keys) or "NULL"
         self.ws.ensure_formula_function()
         return (f"gb_formula(?, ?, json_array({args}))", [text, json.dumps([self.base.key, self.key, keys])])
 
     def _where(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
-               visible: set[str], *, deleted: bool = False) -> tuple[str, list[Any]]:
+               visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+        """WHERE text: live (or deleted) rows, the actor's row rule on the stored values, and
+        their filter and search on what they see (`columns`, see Scope)."""
         parts = ["_deleted_at IS NOT NULL" if deleted else "_deleted_at IS NULL"]
         params: list[Any] = []
         if access.read_filter is not None:
@@ -144,17 +177,18 @@ class Reader:
             parts.append(sql)
             params += p
         if flt:
-            sql, p = self.compile_filter(flt, actor, visible)
+            sql, p = self.compile_filter(flt, actor, visible, columns)
             parts.append(sql)
             params += p
         if search:
-            sql, p = self._search_sql(search, access, visible)
+            sql, p = self._search_sql(search, access, visible, columns or {})
             if sql:
                 parts.append(sql)
                 params += p
         return " AND ".join(parts), params
 
-    def _search_sql(self, search: str, access: TableAccess, visible: set[str]) -> tuple[str, list[Any]]:
+    def _search_sql(self, search: str, access: TableAccess, visible: set[str],
+                    columns: dict[str, str]) -> tuple[str, list[Any]]:
         """Free-text search over the columns the actor may filter, matched as they are shown."""
         # LIKE folds ASCII case as lower() does, at half the cost of instr(lower(...)):
         # this is a scan of every matching column.
@@ -165,13 +199,14 @@ class Reader:
             field = self.fields[key]
             if access.mask(key):
                 continue
+            col = columns.get(key) or q(key)
             if field.kind in ("text", "array") and field.type not in ("attachment", "link"):
-                conds.append(f"{q(key)} LIKE ? ESCAPE '\\'")
+                conds.append(f"{col} LIKE ? ESCAPE '\\'")
                 params.append(pattern)
             elif field.type == "autonumber":
                 # An autonumber stores 7 and shows P000007: match the text it shows.
                 prefix, digits = str(field.options.get("prefix", "")), int(field.options.get("digits", 0))
-                conds.append(f"({q(key)} IS NOT NULL AND (? || printf('%0*d', ?, {q(key)})) LIKE ? ESCAPE '\\')")
+                conds.append(f"({col} IS NOT NULL AND (? || printf('%0*d', ?, {col})) LIKE ? ESCAPE '\\')")
                 params += [prefix, digits, pattern]
         return ("(" + " OR ".join(conds) + ")" if conds else ""), params
 
@@ -220,6 +255,20 @@ class Reader:
             return None
         return dict(zip([d[0] for d in cur.description], values, strict=True))
 
+    def _scope(self, actor: Actor, access: TableAccess) -> Scope:
+        restricted = restricted_fields(self, actor, access)
+        if not restricted:
+            return Scope(self.sql)
+        scope = Scope(self.sql, restricted=restricted)
+        guarded = []
+        for key, item in restricted.items():
+            guard, params = guard_sql(self, actor, item, "gb_row")
+            guarded.append(f"CASE WHEN {guard} THEN gb_row.{q(key)} END AS {q(GUARDED + key)}")
+            scope.params += params
+            scope.columns[key] = q(GUARDED + key)
+        scope.guarded = ", ".join(guarded)
+        return scope
+
     def _log_read(self, actor: Actor, ids: list[str], action: str) -> None:
         if self.tdef.sensitive and ids and actor.is_person:
             self.ws.log_access(actor, self.base.key, self.key, ids, action)
@@ -229,6 +278,8 @@ class Reader:
         actor, access = self._reader(actor)
         with self.ws.storage.reading():
             row = self._fetch_row(record_id, access, actor)
+            if row is not None:
+                restrict_rows(self, [row], actor, access)
         if row is None:
             raise NotFoundError(f"record {record_id} not found")
         self._log_read(actor, [record_id], "get")
@@ -275,34 +326,39 @@ class Reader:
                 raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
         start = decode_cursor(offset) if isinstance(offset, str) else check_offset(int(offset or 0))
         limit = max(1, min(int(limit), MAX_PAGE))
+        scope = self._scope(actor, access)
         with self.ws.storage.reading():
-            where, params = self._where(actor, access, filter, search, visible, deleted=deleted)
-            order = compile_sort(self.fields, sort)
-            wanted = ["_rowid", "_id", "_created_at"] + [q(k) for k in (fields or sorted(readable))]
-            cols = ", ".join(c if c.startswith('"') else q(c) for c in wanted)
+            where, params = self._where(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
+            params = scope.params + params
+            order = compile_sort(self.fields, sort, scope.columns)
+            keys = list(fields or sorted(readable))
+            keys += [link for link in sorted({r.link for r in scope.restricted.values()}) if link not in keys]
+            cols = ", ".join([q("_rowid"), q("_id"), q("_created_at")] + [q(k) for k in keys])
             total = None
             hint = ""
             if with_total:
-                total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
-                hint = self._order_hint(sort, total, start + limit)
+                total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {scope.source()} WHERE {where}", params).fetchone()[0])
+                hint = self._order_hint(sort, total, start + limit, scope.columns)
             elif sort and (estimate := self._row_estimate()) >= 50_000:
                 # No total wanted: a count capped where walking the sort index starts to pay
                 # (see _order_hint) costs little and still tells whether to walk it.
                 enough = min(PROBE, (start + limit) * estimate // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {self.sql} WHERE {where} LIMIT {enough})", params).fetchone()[0])
-                hint = self._order_hint(sort, probe, start + limit) if probe >= enough else ""
+                    f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough})", params).fetchone()[0])
+                hint = self._order_hint(sort, probe, start + limit, scope.columns) if probe >= enough else ""
             cur = self.ws.storage.conn.execute(
-                f"SELECT {cols} FROM {self.sql}{hint} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", params + [limit + 1, start])
+                f"SELECT {cols} FROM {scope.source(hint)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                params + [limit + 1, start])
             names = [d[0] for d in cur.description]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            restrict_rows(self, rows[:limit], actor, access)
         more = len(rows) > limit
         rows = rows[:limit]
         records = [self.present(r, access, fields) for r in rows]
         self._log_read(actor, [r["id"] for r in records], "query")
         return Page(records, total, start, start + limit if more else None)
 
-    def _order_hint(self, sort: list[str] | None, matched: int, needed: int) -> str:
+    def _order_hint(self, sort: list[str] | None, matched: int, needed: int, columns: dict[str, str]) -> str:
         """Walk the sort field's index when the rows asked for will turn up early in it.
 
         SQLite's planner prefers the filter's index and then sorts every match, which for a
@@ -314,7 +370,7 @@ class Reader:
             return ""
         key = str(sort[0]).lstrip("-+")
         field = self.fields.get(key)
-        if field is None or field.kind == "array" or field.type == "single_select":
+        if field is None or key in columns or field.kind == "array" or field.type == "single_select":
             return ""
         rows = self._row_estimate()
         if rows < 50_000 or needed * rows / matched > WALK:
@@ -345,9 +401,11 @@ class Reader:
     def count(self, *, actor: Actor | str, filter: Any = None) -> int:
         actor, access = self._reader(actor)
         visible = self._filterable(access)
+        scope = self._scope(actor, access)
         with self.ws.storage.reading():
-            where, params = self._where(actor, access, filter, None, visible)
-            return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {self.sql} WHERE {where}", params).fetchone()[0])
+            where, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
+            return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {scope.source()} WHERE {where}",
+                                                    scope.params + params).fetchone()[0])
 
     def group(self, *, actor: Actor | str, by: str, aggregate: str = "count", field: str | None = None,
               filter: Any = None, bucket: str | None = None, where: Any = None) -> list[tuple[Any, float]]:
@@ -361,7 +419,8 @@ class Reader:
         if by not in visible or (field is not None and field not in visible):
             raise QueryError(f"unknown field '{by if by not in visible else field}'")
         fby = self.fields[by]
-        col = q(by)
+        scope = self._scope(actor, access)
+        col = scope.columns.get(by) or q(by)
         join = ""
         if fby.kind == "array":
             join = f", json_each(COALESCE({self.sql}.{col}, '[]')) AS je"
@@ -379,10 +438,11 @@ class Reader:
         if aggregate in ("sum", "avg"):
             if not field:
                 raise QueryError(f"{aggregate} needs a field")
-            parts += [f"sum({q(field)}) AS s", f"count({q(field)}) AS n"]
+            value = scope.columns.get(field) or q(field)
+            parts += [f"sum({value}) AS s", f"count({value}) AS n"]
             fold = "sum(s)" if aggregate == "sum" else "sum(s) / max(sum(n), 1)"
         elif aggregate == "percent":
-            wsql, vparams = self.compile_filter(where or {}, actor, visible)
+            wsql, vparams = self.compile_filter(where or {}, actor, visible, scope.columns)
             parts.append(f"sum(CASE WHEN {wsql} THEN 1 ELSE 0 END) AS w")
             fold = "100.0 * sum(w) / max(sum(c), 1)"
         elif aggregate == "count":
@@ -390,7 +450,7 @@ class Reader:
         else:
             raise QueryError(f"unknown aggregate '{aggregate}'")
         with self.ws.storage.reading():
-            cond, params = self._where(actor, access, filter, None, visible)
+            cond, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
             # A count per value is answered from the field's own index; anything that reads
             # other columns over the whole table is faster as one plain scan.
             whole = not filter and access.read_filter is None
@@ -400,9 +460,9 @@ class Reader:
                 hint = f" INDEXED BY {q(pair)}"  # the planner does not always see it answers alone
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
-            inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {self.sql}{hint}{join} WHERE {cond} GROUP BY d"
+            inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
             sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
-            rows = self.ws.storage.conn.execute(sql, vparams + params).fetchall()
+            rows = self.ws.storage.conn.execute(sql, vparams + scope.params + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 
     def aggregate(self, *, actor: Actor | str, aggregate: str = "count", field: str | None = None,
@@ -412,21 +472,24 @@ class Reader:
         visible = self._filterable(access)
         if field is not None and field not in visible:
             raise QueryError(f"unknown field '{field}'")
-        vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where)
+        scope = self._scope(actor, access)
+        vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where, scope.columns)
         with self.ws.storage.reading():
-            cond, params = self._where(actor, access, filter, None, visible)
-            row = self.ws.storage.conn.execute(f"SELECT {vsql} FROM {self.sql} WHERE {cond}", vparams + params).fetchone()
+            cond, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
+            row = self.ws.storage.conn.execute(f"SELECT {vsql} FROM {scope.source()} WHERE {cond}",
+                                               vparams + scope.params + params).fetchone()
         return float(row[0] or 0)
 
-    def _aggregate_sql(self, aggregate: str, field: str | None, actor: Actor, visible: set[str], where: Any) -> tuple[str, list[Any]]:
+    def _aggregate_sql(self, aggregate: str, field: str | None, actor: Actor, visible: set[str], where: Any,
+                       columns: dict[str, str]) -> tuple[str, list[Any]]:
         if aggregate == "count":
             return "count(*)", []
         if aggregate in ("sum", "avg"):
             if not field:
                 raise QueryError(f"{aggregate} needs a field")
-            return f"{aggregate}({q(field)})", []
+            return f"{aggregate}({columns.get(field) or q(field)})", []
         if aggregate == "percent":
-            sql, params = self.compile_filter(where or {}, actor, visible)
+            sql, params = self.compile_filter(where or {}, actor, visible, columns)
             return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params
         raise QueryError(f"unknown aggregate '{aggregate}'")
 

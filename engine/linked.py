@@ -1,0 +1,116 @@
+"""Lookups and rollups as one reader sees them: computed from the linked records they may read.
+
+A lookup or rollup is stored computed over every linked record. A reader whose role has a
+row rule (`rows:`) on the linked table may not read some of those records, so for them the
+value is computed again, here, from only the records they may read: for presenting, in one
+query per link field per page of rows (`restrict_rows`); for filtering, sorting, searching
+and grouping, through a guarded column (`guard_sql`) that is the stored value when every live
+record the row links to is readable and empty otherwise, so a filter cannot probe what the
+reader does not see. Readers with no row rule on the linked table (and admins) are not
+touched: their stored values are already what they may see.
+
+Words: a *restricted* field is a lookup or rollup the reader may read whose linked table has
+a row rule for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.computed import linked_value
+from engine.fields.base import load_json_list
+from engine.model import FieldDef
+
+if TYPE_CHECKING:
+    from engine.permissions import Actor, TableAccess
+    from engine.reads import Reader
+
+CHUNK = 500  # record ids per IN (...) list
+MAX_DEPTH = 4  # lookups of lookups followed this deep (as in permissions.table_access)
+
+
+@dataclass
+class Restricted:
+    """A lookup or rollup of `reader` whose linked table `target` has a row rule for the actor."""
+
+    fdef: FieldDef
+    link: str
+    target: Reader
+    access: TableAccess  # the actor's access to the target table
+
+
+def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, Restricted]:
+    """The restricted fields of `reader` for this actor, by key (none for admins)."""
+    if actor.admin or actor.system:
+        return {}
+    out: dict[str, Restricted] = {}
+    targets: dict[str, tuple[Reader, TableAccess]] = {}
+    for key, fdef in reader.tdef.fields.items():
+        if fdef.type not in ("lookup", "rollup") or not access.readable(key):
+            continue
+        link = reader.tdef.fields.get(fdef.options.get("link", ""))
+        target_key = link.options.get("table", "") if link else ""
+        if link is None or target_key not in reader.base.bdef.tables:
+            continue
+        if target_key not in targets:
+            table = reader.base.table(target_key)
+            targets[target_key] = (table, table.access(actor))
+        target, target_access = targets[target_key]
+        if target_access.read_filter is not None:
+            out[key] = Restricted(fdef, link.key, target, target_access)
+    return out
+
+
+def restrict_rows(reader: Reader, rows: list[dict[str, Any]], actor: Actor, access: TableAccess,
+                  *, only: set[str] | None = None, depth: int = 0) -> None:
+    """Recompute the restricted fields (or those of them in `only`) of stored `rows`, in
+    place, from the readable linked records.
+
+    The rows must hold the link columns of those fields. One query per link field for all
+    the rows, whatever their number.
+    """
+    restricted = restricted_fields(reader, actor, access) if rows else {}
+    by_link: dict[str, list[tuple[str, Restricted]]] = {}
+    for key, item in restricted.items():
+        if only is None or key in only:
+            by_link.setdefault(item.link, []).append((key, item))
+    conn = reader.ws.storage.conn
+    for link, items in by_link.items():
+        target, target_access = items[0][1].target, items[0][1].access
+        ids = sorted({i for row in rows for i in load_json_list(row.get(link)) if isinstance(i, str)})
+        found: dict[str, dict[str, Any]] = {}
+        if depth < MAX_DEPTH:
+            where, params = target._where(actor, target_access, None, None, set())
+            for start in range(0, len(ids), CHUNK):
+                part = ids[start:start + CHUNK]
+                cur = conn.execute(f"SELECT * FROM {target.sql} WHERE _id IN ({', '.join('?' for _ in part)}) AND {where}",
+                                   part + params)
+                names = [d[0] for d in cur.description]
+                for values in cur.fetchall():
+                    record = dict(zip(names, values, strict=True))
+                    found[record["_id"]] = record
+            # A lookup of a lookup: the linked records' own values as this reader sees them.
+            sources = {item.fdef.options.get("field", "") for _, item in items}
+            restrict_rows(target, list(found.values()), actor, target_access, only=sources, depth=depth + 1)
+        for key, item in items:
+            source = item.fdef.options.get("field", "")
+            if source not in target.fields:
+                continue
+            for row in rows:
+                stored = [found[i].get(source) for i in load_json_list(row.get(link)) if i in found]
+                row[key] = linked_value(item.fdef.type, item.fdef.options, target.fields[source], stored)
+
+
+def guard_sql(reader: Reader, actor: Actor, item: Restricted, row_alias: str) -> tuple[str, list[Any]]:
+    """SQL true for a row (`row_alias`) of `reader` when every live record it links to through
+    the field's link is readable by the actor, so its stored value is what they may see."""
+    source = item.fdef.options.get("field", "")
+    if source in restricted_fields(item.target, actor, item.access):
+        return "0", []  # a lookup of a restricted lookup: never compared on its stored value
+    assert item.access.read_filter is not None
+    rule, params = item.target.compile_filter(item.access.read_filter, actor)
+    jname, mine, theirs, _, _ = reader._junction(item.link)
+    # COALESCE: a rule that is NULL for a record (an empty field) does not admit it.
+    return (f"NOT EXISTS (SELECT 1 FROM {item.target.sql} WHERE _rowid IN (SELECT {theirs} FROM {jname} "
+            f"WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL AND NOT COALESCE(({rule}), 0))"), params

@@ -1,0 +1,138 @@
+"""Lookups and rollups show only what comes from linked records the reader may read.
+
+A task's lookups of its document, and a document's rollups of its tasks, are computed for
+each reader from the linked records their `rows:` rule lets them read: in records, lists,
+exports, filters, sorts, searches and groups. Readers without a row rule on the linked table
+see the stored values, and a page costs one query per link field, not one per row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from engine import NotFoundError
+from engine.transfer import export_rows
+
+WORKSPACE = """\
+workspace: linked
+name: Linked
+roles:
+  admin: {name: admin, admin: true}
+  staff: {name: staff}
+  director: {name: director}
+people:
+  admin: {name: Admin, roles: [admin]}
+  li: {name: 李四, roles: [staff]}
+  wang: {name: 王芳, roles: [staff]}
+  he: {name: 何院长, roles: [director]}
+"""
+BASE = """\
+base: dirs
+name: 上级文件
+tables:
+  documents:
+    name: 文件
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      deadline: {type: date, name: 截止日期}
+      owners: {type: person, name: 责任人, multiple: true}
+      task_count: {type: rollup, name: 任务数, link: tasks, field: task, function: count}
+      task_notes: {type: rollup, name: 任务反馈, link: tasks, field: note, function: concat}
+      task_names: {type: lookup, name: 任务, link: tasks, field: task}
+  tasks:
+    name: 任务
+    primary: task
+    fields:
+      task: {type: text, name: 任务内容}
+      document: {type: link, name: 文件, table: documents, multiple: false, inverse: tasks, inverse_name: 任务}
+      assignee: {type: person, name: 负责人}
+      note: {type: text, name: 反馈}
+      doc_title: {type: lookup, name: 文件标题, link: document, field: title}
+      deadline: {type: lookup, name: 截止日期, link: document, field: deadline}
+      doc_count: {type: rollup, name: 文件数, link: document, field: title, function: count}
+roles:
+  staff:
+    documents: {access: read, rows: {owners: {contains: $me}}}
+    tasks: {access: read, rows: {assignee: $me}}
+  director:
+    documents: {access: read}
+    tasks: {access: read}
+"""
+
+
+@pytest.fixture
+def dirs(make_workspace: Any) -> Any:
+    ws = make_workspace({"dirs": BASE}, WORKSPACE)
+    docs, tasks = ws.base("dirs").table("documents"), ws.base("dirs").table("tasks")
+    r = {"D1": docs.create({"title": "LI-DOC", "deadline": "2026-07-01", "owners": ["li"]}, actor="admin")["id"],
+         "D2": docs.create({"title": "HIDDEN-DOC", "deadline": "2026-09-09", "owners": ["wang"]}, actor="admin")["id"]}
+    r["T1"] = tasks.create({"task": "li-task-1", "document": [r["D1"]], "assignee": "li", "note": "LI-NOTE"}, actor="admin")["id"]
+    r["T2"] = tasks.create({"task": "li-task-2", "document": [r["D2"]], "assignee": "li"}, actor="admin")["id"]
+    r["T3"] = tasks.create({"task": "WANG-TASK", "document": [r["D1"]], "assignee": "wang", "note": "WANG-NOTE"},
+                           actor="admin")["id"]
+    return ws, docs, tasks, r
+
+
+def test_lookups_show_nothing_from_a_linked_record_the_reader_cannot_read(dirs: Any) -> None:
+    ws, docs, tasks, r = dirs
+    with pytest.raises(NotFoundError):
+        docs.get(r["D2"], actor="li")
+    assert tasks.get(r["T2"], actor="admin")["fields"]["doc_title"] == ["HIDDEN-DOC"]
+    mine = tasks.get(r["T2"], actor="li")["fields"]
+    assert "doc_title" not in mine and "deadline" not in mine and mine["doc_count"] == 0
+    own = tasks.get(r["T1"], actor="li")["fields"]
+    assert own["doc_title"] == ["LI-DOC"] and own["deadline"] == ["2026-07-01"] and own["doc_count"] == 1
+    listed = tasks.query(actor="li").records
+    assert {rec["id"] for rec in listed} == {r["T1"], r["T2"]}
+    text = json.dumps([listed, export_rows(tasks, actor="li")], ensure_ascii=False)
+    assert "HIDDEN-DOC" not in text and "2026-09-09" not in text and "LI-DOC" in text
+
+
+def test_filters_sorts_search_and_groups_cannot_probe_hidden_linked_values(dirs: Any) -> None:
+    ws, docs, tasks, r = dirs
+
+    def ids(**query: Any) -> set[str]:
+        return {rec["id"] for rec in tasks.query(actor="li", **query).records}
+
+    assert ids(filter={"doc_title": "HIDDEN-DOC"}) == set()
+    assert ids(filter={"deadline": "2026-09-09"}) == set()
+    assert ids(filter={"doc_count": 1}) == {r["T1"]}
+    assert ids(filter={"formula": "FIND('HIDDEN', ARRAYJOIN({doc_title}))"}) == set()
+    assert ids(search="HIDDEN") == set() and ids(search="LI-DOC") == {r["T1"]}
+    assert ids(filter={"doc_title": {"is_empty": True}}) == {r["T2"]}
+    assert tasks.count(actor="li", filter={"doc_title": "HIDDEN-DOC"}) == 0
+    assert "HIDDEN-DOC" not in json.dumps(tasks.group(actor="li", by="doc_title"), ensure_ascii=False)
+    assert [rec["id"] for rec in tasks.query(actor="li", sort=["-deadline"]).records] == [r["T1"], r["T2"]]
+    # The stored values are what readers without a row rule on documents compare.
+    assert {rec["id"] for rec in tasks.query(actor="he", filter={"doc_title": "HIDDEN-DOC"}).records} == {r["T2"]}
+
+
+def test_rollups_and_lookups_of_tasks_count_only_readable_tasks(dirs: Any) -> None:
+    ws, docs, tasks, r = dirs
+    full = docs.get(r["D1"], actor="admin")["fields"]
+    assert full["task_count"] == 2 and full["task_names"] == ["li-task-1", "WANG-TASK"]
+    seen = docs.get(r["D1"], actor="li")["fields"]
+    assert seen["task_count"] == 1 and seen["task_names"] == ["li-task-1"] and seen["task_notes"] == "LI-NOTE"
+    assert "WANG" not in json.dumps(docs.query(actor="li").records, ensure_ascii=False)
+    assert docs.get(r["D1"], actor="he")["fields"] == full  # no row rule on tasks: nothing changes
+
+
+def test_a_page_costs_one_query_per_link_not_one_per_row(dirs: Any) -> None:
+    ws, docs, tasks, r = dirs
+    tasks.insert_many([{"task": f"t{i}", "document": [r["D1" if i % 2 else "D2"]], "assignee": "li"} for i in range(60)],
+                      actor="admin")
+    statements: list[str] = []
+    conn = ws.storage.conn  # this thread's reader
+    conn.set_trace_callback(statements.append)
+    try:
+        page = tasks.query(actor="li", limit=50)
+    finally:
+        conn.set_trace_callback(None)
+    assert len(page.records) == 50
+    linked = [s for s in statements if '"dirs__documents"' in s.split(" WHERE ")[0] and "_id IN" in s]
+    assert len(linked) == 1, "\n".join(statements)
+    assert sum(1 for rec in page.records if rec["fields"].get("doc_title") == ["HIDDEN-DOC"]) == 0
