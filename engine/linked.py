@@ -4,9 +4,9 @@ A lookup or rollup is stored computed over every linked record. A reader whose r
 row rule (`rows:`) on the linked table may not read some of those records, so for them the
 value is computed again, here, from only the records they may read: for presenting, in one
 query per link field per page of rows (`restrict_rows`); for filtering, sorting, searching
-and grouping, through a guarded column (`guard_sql`) that is the stored value when every live
-record the row links to is readable and empty otherwise, so a filter cannot probe what the
-reader does not see. Readers with no row rule on the linked table (and admins) are not
+and grouping, through a guarded column (`Scope`, `guard_sql`) that is the stored value when
+every live record the row links to is readable and empty otherwise, so a filter cannot probe
+what the reader does not see. Readers with no row rule on the linked table (and admins) are not
 touched: their stored values are already what they may see.
 
 Words: a *restricted* field is a lookup or rollup the reader may read whose linked table has
@@ -15,12 +15,13 @@ a row rule for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.computed import linked_value
 from engine.fields.base import load_json_list
 from engine.model import FieldDef
+from engine.storage import q
 
 if TYPE_CHECKING:
     from engine.permissions import Actor, TableAccess
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 CHUNK = 500  # record ids per IN (...) list
 MAX_DEPTH = 4  # lookups of lookups followed this deep (as in permissions.table_access)
+GUARDED = "gb_seen__"  # column name prefix of a restricted field's guarded copy
 
 
 @dataclass
@@ -114,3 +116,40 @@ def guard_sql(reader: Reader, actor: Actor, item: Restricted, row_alias: str) ->
     # COALESCE: a rule that is NULL for a record (an empty field) does not admit it.
     return (f"NOT EXISTS (SELECT 1 FROM {item.target.sql} WHERE _rowid IN (SELECT {theirs} FROM {jname} "
             f"WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL AND NOT COALESCE(({rule}), 0))"), params
+
+
+@dataclass
+class Scope:
+    """What one reader's query reads from.
+
+    For most readers, the table. For a reader with restricted fields, the table with a
+    guarded copy of each of them, which their filters, sorts, searches and groups use
+    (`columns`) instead of the stored value; their row rule still reads the stored values.
+    """
+
+    table: str
+    guarded: str = ""  # the guarded copies' select list
+    params: list[Any] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    restricted: dict[str, Restricted] = field(default_factory=dict)
+
+    def source(self, hint: str = "") -> str:
+        """The FROM item, with an index `hint` on the table itself. SQLite flattens the
+        subquery, so a guard costs only where a query compares its field."""
+        if not self.guarded:
+            return f"{self.table}{hint}"
+        return f"(SELECT gb_row.*, {self.guarded} FROM {self.table} AS gb_row{hint}) AS {self.table}"
+
+
+def scope_for(reader: Reader, actor: Actor, access: TableAccess) -> Scope:
+    """The Scope of the actor's queries of `reader`."""
+    restricted = restricted_fields(reader, actor, access)
+    scope = Scope(reader.sql, restricted=restricted)
+    guarded = []
+    for key, item in restricted.items():
+        guard, params = guard_sql(reader, actor, item, "gb_row")
+        guarded.append(f"CASE WHEN {guard} THEN gb_row.{q(key)} END AS {q(GUARDED + key)}")
+        scope.params += params
+        scope.columns[key] = q(GUARDED + key)
+    scope.guarded = ", ".join(guarded)
+    return scope

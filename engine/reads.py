@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType
-from engine.linked import Restricted, guard_sql, restrict_rows, restricted_fields
+from engine.linked import Scope, restrict_rows, scope_for
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
 from engine.storage import junction_name, q, table_name
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
-GUARDED = "gb_seen__"  # the guarded copy of a restricted lookup or rollup (see Scope)
 # The furthest a page may start: far beyond any table, and well inside SQLite's 64-bit integers
 # (a bigger OFFSET does not fit and fails at binding, not as a request error).
 MAX_OFFSET = 2**31 - 1
@@ -44,29 +43,6 @@ class Page:
     @property
     def cursor(self) -> str | None:
         return encode_cursor(self.next_offset) if self.next_offset is not None else None
-
-
-@dataclass
-class Scope:
-    """What one reader's query reads from.
-
-    For most readers, the table. For a reader with restricted lookups or rollups (see
-    engine.linked), the table with a guarded copy of each of them, which their filters,
-    sorts, searches and groups use (`columns`) instead of the stored value; their row rule
-    still reads the stored values.
-    """
-
-    table: str
-    guarded: str = ""  # the guarded copies' select list
-    params: list[Any] = field(default_factory=list)
-    columns: dict[str, str] = field(default_factory=dict)
-    restricted: dict[str, Restricted] = field(default_factory=dict)
-
-    def source(self, hint: str = "") -> str:
-        """The FROM item, with an index `hint` on the table itself."""
-        if not self.guarded:
-            return f"{self.table}{hint}"
-        return f"(SELECT gb_row.*, {self.guarded} FROM {self.table} AS gb_row{hint}) AS {self.table}"
 
 
 def encode_cursor(offset: int) -> str:
@@ -256,18 +232,7 @@ class Reader:
         return dict(zip([d[0] for d in cur.description], values, strict=True))
 
     def _scope(self, actor: Actor, access: TableAccess) -> Scope:
-        restricted = restricted_fields(self, actor, access)
-        if not restricted:
-            return Scope(self.sql)
-        scope = Scope(self.sql, restricted=restricted)
-        guarded = []
-        for key, item in restricted.items():
-            guard, params = guard_sql(self, actor, item, "gb_row")
-            guarded.append(f"CASE WHEN {guard} THEN gb_row.{q(key)} END AS {q(GUARDED + key)}")
-            scope.params += params
-            scope.columns[key] = q(GUARDED + key)
-        scope.guarded = ", ".join(guarded)
-        return scope
+        return scope_for(self, actor, access)
 
     def _log_read(self, actor: Actor, ids: list[str], action: str) -> None:
         if self.tdef.sensitive and ids and actor.is_person:
