@@ -11,20 +11,24 @@ traceback. The outbox worker of `automations` runs alongside the app when asked.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import importlib
 import importlib.util
+import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +49,36 @@ def optional_routes(name: str) -> list[BaseRoute]:
     if importlib.util.find_spec(name) is None:
         return []
     return list(importlib.import_module(name).routes)
+
+
+# -- pages run on worker threads ---------------------------------------------------------------
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def threaded(endpoint: Endpoint) -> Endpoint:
+    """`endpoint` run on a worker thread (with an event loop of its own), its body read first.
+
+    The pages call the engine synchronously: SQLite reads, writes that wait for the disk, the
+    write lock, password hashing. On the server's event loop each of those would hold up every
+    other request; on a worker thread they hold up only their own. The body is read here, on
+    the loop that owns the connection, so the handler parses it (form, uploads) from memory.
+    """
+    @functools.wraps(endpoint)
+    async def run(request: Request) -> Response:
+        await request.body()
+        return await run_in_threadpool(lambda: asyncio.run(endpoint(request)))
+
+    return run
+
+
+def on_threads(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The routes with every coroutine endpoint `threaded` (the REST API, a Mount, threads its own)."""
+    out: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Route) and inspect.iscoroutinefunction(route.endpoint):
+            route = Route(route.path, threaded(route.endpoint), methods=list(route.methods or ()), name=route.name)
+        out.append(route)
+    return out
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -134,6 +168,7 @@ def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
     ]
     for name in OPTIONAL_ROUTES:
         routes += optional_routes(name)
+    routes = on_threads(routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
     middleware = [
