@@ -197,7 +197,9 @@ def _update_one(ctx: Ctx, ref: TableRef, record_id: str, fields: Any, *, replace
     values = fields_in(ref, fields, typecast=typecast, people=ctx.people, current=current["fields"])
     if replace:
         for key in ref.readable:
-            if key not in values and ref.access.level(key) == "edit" and not ref.table.fields[key].computed:
+            # A field shown masked cannot be changed, so a replace leaves it as it is.
+            if (key not in values and ref.access.level(key) == "edit" and not ref.table.fields[key].computed
+                    and not ref.access.mask(key)):
                 values[key] = None
     try:
         return ref.table.update(record_id, values, actor=ctx.actor)

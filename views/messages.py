@@ -65,6 +65,9 @@ _ZH: list[tuple[str, str]] = [
     (r"unknown dashboard '(?P<v>.+)'", "找不到仪表盘“{v}”"),
     (r"unknown field '(?P<f>.+)'", "找不到字段“{f}”"),
     (r"row (?P<n>\d+)", "第 {n} 行"),
+    (r"it is shown masked to you, so you cannot change it", "对您显示为打码，不能修改"),
+    (r"contains a control character \((?P<c>U\+[0-9A-F]+)\) at character (?P<n>\d+); remove it \(tabs and line breaks are fine\)",
+     "第 {n} 个字符是控制字符（{c}），请删除（制表符和换行可以保留）"),
     (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}

@@ -68,7 +68,7 @@ tables:
       people: {type: rollup, name: People, link: contacts, field: name, function: count}
 roles:
   handler:
-    contacts: {access: edit, delete: true, fields: {phone: {access: read, mask: phone}, fee: none}}
+    contacts: {access: edit, delete: true, fields: {phone: {access: edit, mask: phone}, fee: none}}
     companies: {access: read}
   viewer:
     contacts: {access: read, rows: {status: Active}, fields: {email: none}}

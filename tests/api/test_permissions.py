@@ -67,7 +67,12 @@ def test_handler_writes_through_the_engine(api_server: Any, records: dict[str, s
         r = c.put(f"/v0/crm/contacts/{records['active']}", json={"fields": {"Name": "Ann"}})
         assert r.status_code == 200 and "Age" not in r.json()["fields"]
     stored = api_server.ws.base("crm").table("contacts").get(records["active"], actor="admin")["fields"]
-    assert stored["fee"] == 99 and stored["phone"] == "13800001234"  # hidden and read-only fields kept
+    # Hidden fields are kept, and so is the phone: li may edit it but sees it masked, so a
+    # replace (PUT) leaves it, and writing it explicitly is refused.
+    assert stored["fee"] == 99 and stored["phone"] == "13800001234"
+    with api_server.client("li") as c:
+        r = c.patch(f"/v0/crm/contacts/{records['active']}", json={"fields": {"Phone": "*******1234"}})
+        assert r.status_code == 422 and "shown masked to you" in r.text
     audit = api_server.ws.storage.conn.execute(
         "SELECT actor FROM _gb_audit WHERE record = ? AND action = 'update'", (records["active"],)).fetchall()
     assert {a[0] for a in audit} == {"li"}

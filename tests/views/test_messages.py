@@ -16,6 +16,9 @@ from views.messages import translate
     ("unknown view 'consultant'", "找不到视图“consultant”"),
     ("record rec8DvVsWYfLWGIeF not found", "找不到记录 rec8DvVsWYfLWGIeF"),
     ("you may not change field '状态'", "您无权修改字段“状态”"),
+    ("电话: it is shown masked to you, so you cannot change it", "电话：对您显示为打码，不能修改"),
+    ("标题: contains a control character (U+000B) at character 2; remove it (tabs and line breaks are fine)",
+     "标题：第 2 个字符是控制字符（U+000B），请删除（制表符和换行可以保留）"),
 ])
 def test_known_sentences_are_translated(english: str, chinese: str) -> None:
     assert translate(english, "zh-CN") == chinese
