@@ -138,7 +138,8 @@ class Reader:
         except formula.NotCompilable:
             pass
         keys = sorted(set(refs.keys.values()))
-        args = ", ".join(cols.get(k) or q(k) for k in keys) or "NULL"
+        # The record's id and times first (RECORD_ID(), CREATED_TIME(), LAST_MODIFIED_TIME()), then the fields.
+        args = ", ".join(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])
         self.ws.ensure_formula_function()
         return (f"gb_formula(?, ?, json_array({args}))", [text, json.dumps([self.base.key, self.key, keys])])
 

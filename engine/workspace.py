@@ -207,9 +207,13 @@ class Workspace:
             refs = cache.get((text, where))
             if refs is None:
                 refs = cache[(text, where)] = FormulaRefs(table.tdef, FieldDef("_filter", "formula", "f", {"formula": text}))
-            stored = dict(zip(keys, json.loads(args), strict=True))
+            record_id, created, modified, *row = json.loads(args)
+            stored = dict(zip(keys, row, strict=True))
             values = {ref: table.fields[k].formula_value(stored.get(k)) for ref, k in refs.keys.items()}
-            result = formula.evaluate(refs.node, formula.Env(values=values, tz=self.config.timezone, now=self.now()))
+            env = formula.Env(values=values, tz=self.config.timezone, now=self.now(), record_id=record_id,
+                              created_time=table.fields_system_time(created),
+                              modified_time=table.fields_system_time(modified))
+            result = formula.evaluate(refs.node, env)
             return 1 if formula.truthy(result) else 0
 
         self.storage.create_function("gb_formula", 3, gb_formula)

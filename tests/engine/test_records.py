@@ -266,3 +266,13 @@ def test_clock_formulas_are_refreshed_and_announced(make_workspace: Any) -> None
     event = ws.storage.conn.execute("SELECT event, data FROM _gb_outbox ORDER BY id DESC LIMIT 1").fetchone()
     assert event[0] == "updated" and '"overdue": [0, 1]' in event[1]
     assert ws.refresh_time_dependent() == 0  # nothing moved since
+
+
+def test_filter_formulas_can_use_the_record_id_and_times(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    first = tickets.create({"title": "a"}, actor="admin")["id"]
+    tickets.create({"title": "b"}, actor="admin")
+    assert [r["id"] for r in tickets.query(actor="admin", filter={"formula": f"RECORD_ID() = '{first}'"}).records] == [first]
+    assert tickets.count(actor="admin", filter={"formula": "RECORD_ID() != ''"}) == 2
+    assert tickets.count(actor="admin", filter={"formula": "IS_AFTER(CREATED_TIME(), '2000-01-01')"}) == 2
+    assert tickets.count(actor="admin", filter={"formula": "AND({title} = 'b', LAST_MODIFIED_TIME() != BLANK())"}) == 1
