@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.computed import Computer
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
+from engine.fields.lookup import LookupField
 from engine.ids import new_record_id
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
@@ -47,7 +48,22 @@ class Table(Reader):
         self.key = tdef.key
         self.sql = q(table_name(base.key, tdef.key))
         self.fields: dict[str, FieldType] = {k: field_instance(f, self.ws.config) for k, f in tdef.fields.items()}
+        for key, inst in self.fields.items():
+            if isinstance(inst, LookupField):
+                inst.source = self._lookup_source(tdef, tdef.fields[key])
         self._computer: Computer | None = None
+
+    def _lookup_source(self, tdef: TableDef, fdef: FieldDef, depth: int = 0) -> FieldType | None:
+        """The type of the field a lookup shows (through lookups of lookups), for its display."""
+        link = tdef.fields.get(str(fdef.options.get("link", "")))
+        other = self.base.bdef.tables.get(str(link.options.get("table", ""))) if link else None
+        source = other.fields.get(str(fdef.options.get("field", ""))) if other else None
+        if other is None or source is None or depth > 4:
+            return None
+        inst = field_instance(source, self.ws.config)
+        if isinstance(inst, LookupField):
+            inst.source = self._lookup_source(other, source, depth + 1)
+        return inst
 
     @property
     def computer(self) -> Computer:

@@ -276,3 +276,39 @@ def test_filter_formulas_can_use_the_record_id_and_times(ws: Any) -> None:
     assert tickets.count(actor="admin", filter={"formula": "RECORD_ID() != ''"}) == 2
     assert tickets.count(actor="admin", filter={"formula": "IS_AFTER(CREATED_TIME(), '2000-01-01')"}) == 2
     assert tickets.count(actor="admin", filter={"formula": "AND({title} = 'b', LAST_MODIFIED_TIME() != BLANK())"}) == 1
+
+
+LOOKUPS = """\
+base: office
+name: Office
+tables:
+  docs:
+    name: 文件
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      owners: {type: person, name: 责任人, multiple: true}
+      due: {type: datetime, name: 时限}
+      level: {type: single_select, name: 级别, options: [一般, 紧急]}
+  tasks:
+    name: 任务
+    primary: task
+    fields:
+      task: {type: text, name: 任务}
+      doc: {type: link, name: 文件, table: docs}
+      doc_owners: {type: lookup, name: 文件责任人, link: doc, field: owners}
+      doc_due: {type: lookup, name: 文件时限, link: doc, field: due}
+      doc_title: {type: lookup, name: 文件标题, link: doc, field: title}
+"""
+
+
+def test_a_lookup_shows_its_values_as_the_source_field_does(make_workspace: Any) -> None:
+    ws = make_workspace({"office": LOOKUPS})
+    docs, tasks = ws.base("office").table("docs"), ws.base("office").table("tasks")
+    doc = docs.create({"title": "通知", "owners": ["li", "boss"], "due": "2026-06-10 17:00", "level": "紧急"},
+                      actor="admin")["id"]
+    rec = tasks.get(tasks.create({"task": "自查", "doc": [doc]}, actor="admin")["id"], actor="admin")
+    # People by name (not key) and times in the workspace's timezone, as on the document itself.
+    assert tasks.display(rec, "doc_owners") == "李四, 王主任"
+    assert tasks.display(rec, "doc_due") == docs.display(docs.get(doc, actor="admin"), "due") == "2026-06-10 17:00"
+    assert tasks.display(rec, "doc_title") == "通知"
