@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import NotFoundError
 from engine.fields.base import load_json_list
+from engine.linked import restrict_rows
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.storage import q
 
@@ -60,6 +61,9 @@ def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess
     """Field key -> display text; for `reader` (with their `access`), only what they may read, masked as granted."""
     if row is None:
         return {}
+    if reader is not None and access is not None:
+        row = dict(row)  # lookups and rollups from only the linked records the reader may read
+        restrict_rows(table, [row], reader, access)
     out: dict[str, str] = {}
     for key, field in table.fields.items():
         if access is not None and not access.readable(key):

@@ -191,6 +191,7 @@ tables:
     fields:
       title: {type: text, name: 任务}
       doc: {type: link, name: 文件, table: docs}
+      doc_owner: {type: lookup, name: 文件责任人, link: doc, field: owner}
       assignee: {type: person, name: 负责人}
 roles:
   handler:
@@ -199,7 +200,7 @@ roles:
 automations:
   tell:
     when: {created: tasks}
-    do: [{notify: {to: ["{assignee}", "person:admin"], title: "任务：{{ record.title }}", message: "文件：{{ record.doc }}"}}]
+    do: [{notify: {to: ["{assignee}", "person:admin"], title: "任务：{{ record.title }}", message: "文件：{{ record.doc }}（{{ record.doc_owner }}）"}}]
 """
 
 
@@ -211,5 +212,6 @@ def test_a_link_reads_as_the_titles_its_reader_may_see(env: Env) -> None:
     tasks.create({"title": "甲", "doc": [mine, theirs], "assignee": "li"}, actor="admin")
     process_pending(ws)
     bodies = {person: body for person, _, body in inbox(ws)}
-    assert bodies["admin"] == "文件：李四的文件, 主任的文件"
-    assert bodies["li"] == "文件：李四的文件"  # li may not read the other document: not even its title
+    assert bodies["admin"] == "文件：李四的文件, 主任的文件（李四, 王主任）"
+    # li may not read the other document: not its title, nor what lookups take from it.
+    assert bodies["li"] == "文件：李四的文件（李四）"
