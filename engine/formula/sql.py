@@ -382,6 +382,26 @@ def _extend(a: Frag, sql_op: str, b: Frag, kind: str, family: str) -> Frag:
     return Frag(f"({inner} {sql_op} {b.sql})", a.params + b.params, kind, False, chain=family)
 
 
+# Filters shorter, with fewer brackets nested and parameters than these fit SQLite's limits
+# (parser stack 100; expression depth 1000, which takes at least ~3 characters a level; 32766
+# parameters) with room for the query around them.
+SURELY_FITS_LENGTH = 2000
+SURELY_FITS_DEPTH = 40
+SURELY_FITS_PARAMS = 1000
+
+
+def _nesting(sql: str) -> int:
+    """How deep brackets nest in `sql` (quoted names with brackets only make it look deeper)."""
+    depth = deepest = 0
+    for ch in sql:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
 _probe_lock = threading.Lock()
 _probe: list[sqlite3.Connection] = []
 
@@ -392,6 +412,8 @@ def fits_sqlite(sql: str, params: Sequence[Any], columns: Sequence[str] = ()) ->
     Only SQLite's size limits (parser stack, expression depth, number of parameters) count;
     any other complaint of the probe (a column expression it cannot imitate) is not ours.
     """
+    if len(sql) < SURELY_FITS_LENGTH and len(params) < SURELY_FITS_PARAMS and _nesting(sql) < SURELY_FITS_DEPTH:
+        return True  # the usual filter: far below every limit, no need to ask SQLite
     names = ", ".join(f"NULL AS {c}" for c in dict.fromkeys(columns)) or "NULL AS _none"
     around = "(1 AND " * PROBE_MARGIN
     probe = f"EXPLAIN SELECT 1 FROM (SELECT {names}) WHERE {around}({sql}){')' * PROBE_MARGIN}"
