@@ -123,7 +123,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 # Page cache of each reader: the writer keeps 64 MB; readers are one per serving thread, and
 # the operating system's file cache sits behind them all.
-READER_CACHE_KIB = 16384
+READER_CACHE_KIB = 8192
 
 
 class WriteLock:

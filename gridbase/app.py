@@ -18,10 +18,13 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -40,6 +43,9 @@ from views.web import LoginRequired, login_url, render, translator
 log = logging.getLogger("gridbase.web")
 
 MAX_BODY = 25 * 1024 * 1024
+# Worker threads for pages and the API at most: enough to wait out disk syncs side by side on a
+# small machine; each has a read connection of its own (engine.storage), so this bounds those too.
+WORKER_THREADS = 16
 STATIC = Path(__file__).resolve().parent.parent / "views" / "static"
 OPTIONAL_ROUTES = ("views.boards", "views.dashboards", "views.inbox", "views.api")
 
@@ -66,9 +72,21 @@ def threaded(endpoint: Endpoint) -> Endpoint:
     @functools.wraps(endpoint)
     async def run(request: Request) -> Response:
         await request.body()
-        return await run_in_threadpool(lambda: asyncio.run(endpoint(request)))
+        return await run_in_threadpool(_on_this_thread, endpoint(request))
 
     return run
+
+
+_thread_loops = threading.local()
+
+
+def _on_this_thread(work: Awaitable[Response]) -> Response:
+    """Run `work` to its end on this worker thread's own event loop (made once per thread)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _thread_loops.loop = asyncio.new_event_loop()
+        weakref.finalize(threading.current_thread(), loop.close)  # closed when the thread is gone
+    return loop.run_until_complete(work)
 
 
 def on_threads(routes: list[BaseRoute]) -> list[BaseRoute]:
@@ -187,6 +205,7 @@ def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         worker = None
         if automations and importlib.util.find_spec("automations.worker") is not None:
             worker = importlib.import_module("automations.worker")
