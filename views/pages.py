@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, transfer
+from engine import NotFoundError, QueryError, ValidationError, transfer
 from engine.errors import GridbaseError
 from engine.model import ViewDef
 from engine.reads import MAX_OFFSET
@@ -29,15 +29,21 @@ from engine.records import Table
 from views import cells
 from views.files import content_disposition
 from views.messages import translate_all
-from views.web import check_csrf, get_locale, get_ws, render, require_actor, view_url, visible_to
+from views.web import (
+    check_csrf,
+    get_locale,
+    get_table,
+    get_ws,
+    render,
+    require_actor,
+    table_for_adding,
+    view_url,
+    visible_to,
+)
 
 PAGE_SIZE = 50
 OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
 NO_VALUE = ("is_empty", "is_not_empty")
-
-
-def get_table(request: Request) -> Table:
-    return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
 
 
 def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
@@ -236,12 +242,7 @@ async def export(request: Request) -> Response:
 
 async def import_upload(request: Request) -> Response:
     actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
-    if not access.can_create:
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    table, _ = table_for_adding(request, actor)
     async with request.form(max_files=1) as form:
         check_csrf(request, form)
         upload = form.get("file")

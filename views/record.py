@@ -27,20 +27,18 @@ from views.files import save_uploads
 from views.web import (
     check_csrf,
     format_time,
+    get_table,
     get_ws,
     now_text,
     render,
     require_actor,
+    table_for_adding,
     view_url,
     visible_to,
 )
 
 MENTION = re.compile(r"@([\w.\-]+)")
 MAX_COMMENT = 5000
-
-
-def get_table(request: Request) -> Table:
-    return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
 
 
 def person_name(ws: Workspace, key: str | None) -> str:
@@ -337,12 +335,7 @@ def posted(table: Table, key: str, form: FormData) -> Any:
 
 async def new_record_page(request: Request) -> Response:
     actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
-    if not access.can_create:
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    table, access = table_for_adding(request, actor)
     added = None
     rid = request.query_params.get("added", "")
     if rid and table.readable_by(rid, actor):
@@ -358,14 +351,9 @@ async def create_record(request: Request) -> Response:
     with each reason next to its field. A bare POST (no `submitted`) adds an empty record,
     or shows the form when the table needs values."""
     actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
+    table, access = table_for_adding(request, actor)
     async with request.form(max_files=20) as form:
         check_csrf(request, form)
-        if not access.can_create:
-            raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
         keys = new_fields(table, actor)
         submitted = bool(form.get("submitted"))
         view = str(form.get("view") or "") or None

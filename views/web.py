@@ -28,8 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from engine import Actor, NotFoundError, Workspace
+from engine import Actor, NotFoundError, PermissionDenied, Workspace
 from engine.auth import digest
+from engine.permissions import TableAccess
+from engine.records import Table
 from views.messages import translate, translate_all
 
 LOCALES = ("zh-CN", "en")
@@ -56,6 +58,23 @@ class LoginRequired(Exception):
 def get_ws(request: Request) -> Workspace:
     ws: Workspace = request.app.state.ws
     return ws
+
+
+def get_table(request: Request) -> Table:
+    """The table named by the path's `base` and `table`."""
+    return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
+
+
+def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess]:
+    """The path's table and the actor's access to it, if they may add records to it
+    (a table they cannot read is not found; one they may only read refuses)."""
+    table = get_table(request)
+    access = table.access(actor)
+    if not access.can_read:
+        raise NotFoundError(f"unknown table '{table.key}'")
+    if not access.can_create:
+        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    return table, access
 
 
 def now_text(ws: Workspace) -> str:
