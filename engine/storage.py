@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -195,7 +196,16 @@ class Storage:
             self._readers.append(reader)
         self._local.reader = reader
         self._local.functions = 0
+        # Server threads come and go (idle ones end): a reader goes with its thread.
+        weakref.finalize(threading.current_thread(), self._close_reader, reader)
         return reader
+
+    def _close_reader(self, reader: sqlite3.Connection) -> None:
+        with self._readers_lock:
+            if reader not in self._readers:
+                return  # closed with the storage
+            self._readers.remove(reader)
+        reader.close()
 
     def create_function(self, name: str, args: int, fn: Callable[..., Any]) -> None:
         """Register an SQL function on every connection, present and future."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
@@ -64,3 +65,17 @@ def test_sql_functions_reach_every_connection(storage: Storage) -> None:
     thread.start()
     thread.join(10)
     assert result == [10]
+
+
+def test_a_reader_is_closed_when_its_thread_ends(storage: Storage) -> None:
+    def read() -> None:
+        storage.conn.execute("SELECT count(*) FROM t").fetchone()
+
+    for _ in range(30):
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join(10)
+        del thread
+    gc.collect()
+    assert len(storage._readers) <= 1  # not one open connection (two files) per thread that ever read
+    assert read_elsewhere(storage)[0] == ["committed"]
