@@ -42,9 +42,11 @@ class Restricted:
     access: TableAccess  # the actor's access to the target table
 
 
-def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, Restricted]:
-    """The restricted fields of `reader` for this actor, by key (none for admins)."""
-    if actor.admin or actor.system:
+def restricted_fields(reader: Reader, actor: Actor, access: TableAccess, depth: int = 0) -> dict[str, Restricted]:
+    """The restricted fields of `reader` for this actor, by key (none for admins): lookups and
+    rollups whose linked table has a row rule for them, or whose source field is itself
+    restricted there (a lookup of a lookup, the rule further along)."""
+    if actor.admin or actor.system or depth > MAX_DEPTH:
         return {}
     out: dict[str, Restricted] = {}
     targets: dict[str, tuple[Reader, TableAccess]] = {}
@@ -59,7 +61,8 @@ def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict
             table = reader.base.table(target_key)
             targets[target_key] = (table, table.access(actor))
         target, target_access = targets[target_key]
-        if target_access.read_filter is not None:
+        if target_access.read_filter is not None or (
+                fdef.options.get("field", "") in restricted_fields(target, actor, target_access, depth + 1)):
             out[key] = Restricted(fdef, link.key, target, target_access)
     return out
 

@@ -136,3 +136,53 @@ def test_a_page_costs_one_query_per_link_not_one_per_row(dirs: Any) -> None:
     linked = [s for s in statements if '"dirs__documents"' in s.split(" WHERE ")[0] and "_id IN" in s]
     assert len(linked) == 1, "\n".join(statements)
     assert sum(1 for rec in page.records if rec["fields"].get("doc_title") == ["HIDDEN-DOC"]) == 0
+
+
+CHAIN = """\
+base: chain
+name: 链
+tables:
+  docs:
+    name: 文件
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      owner: {type: person, name: 责任人}
+  tasks:
+    name: 任务
+    primary: task
+    fields:
+      task: {type: text, name: 任务}
+      doc: {type: link, name: 文件, table: docs}
+      doc_title: {type: lookup, name: 文件标题, link: doc, field: title}
+  steps:
+    name: 步骤
+    primary: step
+    fields:
+      step: {type: text, name: 步骤}
+      task: {type: link, name: 任务, table: tasks}
+      via_doc: {type: lookup, name: 所属文件, link: task, field: doc_title}
+roles:
+  staff:
+    docs: {access: read, rows: {owner: $me}}
+    tasks: {access: read}
+    steps: {access: read}
+"""
+
+
+def test_a_lookup_of_a_lookup_keeps_to_the_rule_further_along(make_workspace: Any) -> None:
+    ws = make_workspace({"chain": CHAIN}, WORKSPACE)
+    docs, tasks, steps = (ws.base("chain").table(k) for k in ("docs", "tasks", "steps"))
+    hidden = docs.create({"title": "HIDDEN-DOC", "owner": "wang"}, actor="admin")["id"]
+    mine = docs.create({"title": "LI-DOC", "owner": "li"}, actor="admin")["id"]
+    t_hidden = tasks.create({"task": "t1", "doc": [hidden]}, actor="admin")["id"]
+    t_mine = tasks.create({"task": "t2", "doc": [mine]}, actor="admin")["id"]
+    s_hidden = steps.create({"step": "s1", "task": [t_hidden]}, actor="admin")["id"]
+    steps.create({"step": "s2", "task": [t_mine]}, actor="admin")
+    # The rule is on docs only; steps reach it through tasks. li reads every task and step.
+    assert "via_doc" not in steps.get(s_hidden, actor="li")["fields"]
+    assert steps.get(s_hidden, actor="admin")["fields"]["via_doc"] == ["HIDDEN-DOC"]
+    listed = {r["fields"]["step"]: r["fields"].get("via_doc") for r in steps.query(actor="li").records}
+    assert listed == {"s1": None, "s2": ["LI-DOC"]}
+    assert steps.count(actor="li", filter={"via_doc": {"contains": "HIDDEN"}}) == 0  # no probing by filter
+    assert "HIDDEN-DOC" not in json.dumps(export_rows(steps, actor="li"), ensure_ascii=False)
