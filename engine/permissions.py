@@ -108,6 +108,7 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
     # decided here, once, every reader (pages, filters, search, history, exports) follows.
     # Same-table dependencies come first in computed_order.
     sources: dict[str, TableAccess] = {}
+    restricted: set[str] = set()  # lookups and rollups from linked records the actor may not all read
     for key in table.computed_order:
         fdef = table.fields[key]
         fa = result.fields.get(key)
@@ -115,7 +116,10 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
             continue
         if fdef.type == "formula":
             # A formula of a hidden or masked field is hidden: a derived value cannot be masked.
-            if any(not result.readable(dep) or result.mask(dep) for dep in _formula_deps(table, fdef)):
+            # So is a formula of a restricted lookup or rollup: those are computed again for
+            # each reader (engine.linked), a formula's stored value is not.
+            if any(not result.readable(dep) or result.mask(dep) or dep in restricted
+                   for dep in _formula_deps(table, fdef)):
                 result.fields[key] = FieldAccess("none")
             continue
         if fdef.type not in ("lookup", "rollup"):
@@ -133,6 +137,8 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
             sources[target.key] = table_access(config, base, target, actor, _depth + 1)
         source = sources[target.key]
         src_key = fdef.options.get("field", "")
+        if _restricted(config, base, table, fdef, actor):
+            restricted.add(key)
         if not source.readable(src_key) or not result.readable(link.key):
             result.fields[key] = FieldAccess("none")
         elif source.mask(src_key):
@@ -142,6 +148,21 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
                 # sum, min, max, avg and concat show (or, of one record, are) the values.
                 result.fields[key] = FieldAccess("none")
     return result
+
+
+def _restricted(config: WorkspaceConfig, base: BaseDef, table: TableDef, fdef: FieldDef, actor: Actor,
+                depth: int = 0) -> bool:
+    """Whether lookup or rollup `fdef` takes values from linked records `actor` may not all read
+    (a row rule on the linked table, or further along a lookup of a lookup)."""
+    link = table.fields.get(fdef.options.get("link", ""))
+    target = base.tables.get(link.options.get("table", "")) if link else None
+    if target is None or depth > 4:
+        return False
+    if _table_access(config, base, target, actor).read_filter is not None:
+        return True
+    source = target.fields.get(fdef.options.get("field", ""))
+    return (source is not None and source.type in ("lookup", "rollup")
+            and _restricted(config, base, target, source, actor, depth + 1))
 
 
 _formula_cache: dict[int, tuple[FieldDef, tuple[str, ...]]] = {}

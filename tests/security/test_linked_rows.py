@@ -155,6 +155,7 @@ tables:
       task: {type: text, name: 任务}
       doc: {type: link, name: 文件, table: docs}
       doc_title: {type: lookup, name: 文件标题, link: doc, field: title}
+      title_f: {type: formula, name: 标题公式, formula: "ARRAYJOIN({doc_title})"}
   steps:
     name: 步骤
     primary: step
@@ -186,3 +187,18 @@ def test_a_lookup_of_a_lookup_keeps_to_the_rule_further_along(make_workspace: An
     assert listed == {"s1": None, "s2": ["LI-DOC"]}
     assert steps.count(actor="li", filter={"via_doc": {"contains": "HIDDEN"}}) == 0  # no probing by filter
     assert "HIDDEN-DOC" not in json.dumps(export_rows(steps, actor="li"), ensure_ascii=False)
+
+
+def test_a_formula_of_a_restricted_lookup_is_hidden_from_that_reader(make_workspace: Any) -> None:
+    ws = make_workspace({"chain": CHAIN}, WORKSPACE)
+    docs, tasks = ws.base("chain").table("docs"), ws.base("chain").table("tasks")
+    hidden = docs.create({"title": "HIDDEN-DOC", "owner": "wang"}, actor="admin")["id"]
+    task = tasks.create({"task": "t1", "doc": [hidden]}, actor="admin")["id"]
+    assert tasks.get(task, actor="admin")["fields"]["title_f"] == "HIDDEN-DOC"
+    # The formula's stored value is computed from every linked record: for li, whose rule
+    # hides the document, it is not shown, filtered on, searched or exported.
+    assert "title_f" not in tasks.get(task, actor="li")["fields"]
+    with pytest.raises(Exception, match="unknown field"):
+        tasks.count(actor="li", filter={"title_f": "HIDDEN-DOC"})
+    assert tasks.query(actor="li", search="HIDDEN").records == []
+    assert "HIDDEN-DOC" not in json.dumps(export_rows(tasks, actor="li"), ensure_ascii=False)
