@@ -21,7 +21,7 @@ from engine.query import FilterCompiler, QueryContext, compile_sort
 from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
-    from engine.model import TableDef
+    from engine.model import TableDef, ViewDef
     from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
@@ -263,6 +263,22 @@ class Reader:
         """Fields the actor may filter, sort and group on: readable and not masked, since a
         masked field probed one filter at a time would reveal what the mask hides."""
         return {k for k in self.fields if access.readable(k) and not access.mask(k)}
+
+    def usable_view(self, vdef: ViewDef, actor: Actor | str) -> bool:
+        """Whether the actor may use the view: every field it filters, sorts, groups or places
+        by is one they may filter on. A view of fields a person cannot see would fail for them,
+        or sort and sift by what they are not told."""
+        actor, access = self._reader(actor)
+        visible = self._filterable(access)
+        keys = [str(s).lstrip("-+") for s in vdef.sort] + [k for k in (vdef.group_by, vdef.date_field) if k]
+        if any(k not in visible for k in keys):
+            return False
+        if vdef.filter:
+            try:
+                self.compile_filter(vdef.filter, actor, visible)
+            except QueryError:
+                return False
+        return True
 
     def readable_by(self, record_id: str, actor: Actor | str) -> bool:
         """Whether the record exists for the actor (no access-log entry)."""

@@ -33,6 +33,7 @@ from views.web import (
     render,
     require_actor,
     templates,
+    views_for,
     visible_to,
 )
 
@@ -61,14 +62,14 @@ def load_view(request: Request, kind: str) -> tuple[Actor, Table, TableAccess, V
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
     vdef = table.tdef.views.get(request.path_params["view"])
-    if vdef is None or vdef.type != kind or not visible_to(vdef.roles, actor):
+    if vdef is None or vdef.type != kind or vdef not in views_for(table, actor):
         raise NotFoundError(f"unknown {kind} view '{request.path_params['view']}'")
     return actor, table, access, vdef
 
 
 def view_tabs(table: Table, actor: Actor) -> list[dict[str, str]]:
     return [{"key": v.key, "name": v.name, "type": v.type, "url": view_url(table.base.key, table.key, v)}
-            for v in table.tdef.views.values() if visible_to(v.roles, actor)]
+            for v in views_for(table, actor)]
 
 
 def card_fields(table: Table, access: TableAccess, vdef: ViewDef, *, skip: tuple[str | None, ...] = ()) -> list[str]:

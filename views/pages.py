@@ -38,7 +38,7 @@ from views.web import (
     require_actor,
     table_for_adding,
     view_url,
-    visible_to,
+    views_for,
 )
 
 PAGE_SIZE = 50
@@ -51,7 +51,7 @@ def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
     if key is None:
         return None
     vdef = table.tdef.views.get(key)
-    if vdef is None or not visible_to(vdef.roles, actor):
+    if vdef is None or vdef not in views_for(table, actor):
         raise NotFoundError(f"unknown view '{key}'")
     return vdef
 
@@ -186,7 +186,7 @@ async def table_page(request: Request) -> Response:
 
     total = page.total or 0
     views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)}
-             for v in table.tdef.views.values() if visible_to(v.roles, actor)]
+             for v in views_for(table, actor)]
     return render(request, "table.html", table=table, vdef=vdef, views=views, columns=columns, rows=rows,
                   total=total, offset=offset, page_size=PAGE_SIZE, search=search or "", deleted=deleted,
                   prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,

@@ -34,7 +34,7 @@ from views.web import (
     require_actor,
     table_for_adding,
     view_url,
-    visible_to,
+    views_for,
 )
 
 MENTION = re.compile(r"@([\w.\-]+)")
@@ -296,7 +296,7 @@ def new_fields(table: Table, actor: Actor) -> list[str]:
 def back_url(table: Table, actor: Actor, view: str | None) -> tuple[str, str | None]:
     """(where Cancel goes, the view key) for a new record started from a view."""
     vdef = table.tdef.views.get(view or "")
-    if vdef is None or not visible_to(vdef.roles, actor):
+    if vdef is None or vdef not in views_for(table, actor):
         return f"/b/{table.base.key}/t/{table.key}", None
     return view_url(table.base.key, table.key, vdef), vdef.key
 

@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from engine import Actor, NotFoundError, PermissionDenied, Workspace
 from engine.auth import digest
+from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.records import Table
 from views.messages import translate, translate_all
@@ -63,6 +64,11 @@ def get_ws(request: Request) -> Workspace:
 def get_table(request: Request) -> Table:
     """The table named by the path's `base` and `table`."""
     return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
+
+
+def views_for(table: Table, actor: Actor) -> list[ViewDef]:
+    """The table's views this person is offered: their roles, and fields they may filter on."""
+    return [v for v in table.tdef.views.values() if visible_to(v.roles, actor) and table.usable_view(v, actor)]
 
 
 def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess]:
@@ -229,7 +235,7 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
                 continue
             readable.add(table.key)
             views = [{"key": v.key, "name": v.name, "type": v.type, "url": view_url(base.key, table.key, v)}
-                     for v in table.tdef.views.values() if visible_to(v.roles, actor)]
+                     for v in views_for(table, actor)]
             tables.append({"key": table.key, "name": table.tdef.name,
                            "url": f"/b/{base.key}/t/{table.key}", "views": views})
         dashboards = [{"key": d.key, "name": d.name, "url": f"/b/{base.key}/d/{d.key}"}

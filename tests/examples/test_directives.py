@@ -147,3 +147,14 @@ def test_reminders_fire_once_each_and_escalate_after_deadline(ws, as_person, clo
     assert notified(ws, task, "任务已逾期：") == ["qian_min"]
     mail = rows(ws, "SELECT person FROM _gb_deliveries WHERE channel = 'mail' AND payload LIKE '%上级文件已逾期%'")
     assert {"he_jianguo", "feng_yan"} <= {m["person"] for m in mail}
+
+
+def test_staff_outside_the_workflow_are_not_offered_views_of_what_they_cannot_see(ws, as_person):
+    # lin_xue (质控部) reads only the documents naming her and only her own tasks, so a
+    # document's 总体状态, computed from all its tasks, is not hers; nor are the views that
+    # filter by it. A department head reads every task and keeps them.
+    staff, head = as_person("lin_xue"), as_person("zhao_lei")
+    page = staff.get(f"{DOCS}/v/all")
+    assert page.status_code == 200 and "总体状态" not in page.text
+    assert f'{DOCS}/v/open"' not in page.text and staff.get(f"{DOCS}/v/open").status_code == 404
+    assert head.get(f"{DOCS}/v/open").status_code == 200 and "总体状态" in head.get(f"{DOCS}/v/all").text

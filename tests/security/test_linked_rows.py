@@ -202,3 +202,34 @@ def test_a_formula_of_a_restricted_lookup_is_hidden_from_that_reader(make_worksp
         tasks.count(actor="li", filter={"title_f": "HIDDEN-DOC"})
     assert tasks.query(actor="li", search="HIDDEN").records == []
     assert "HIDDEN-DOC" not in json.dumps(export_rows(tasks, actor="li"), ensure_ascii=False)
+
+
+VIEWS = """\
+base: v
+name: V
+tables:
+  t:
+    name: T
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      fee: {type: number, name: 费用}
+      phone: {type: phone, name: 电话}
+    views:
+      plain: {type: grid, name: 全部}
+      cheap: {type: grid, name: 低费用, filter: {fee: {lt: 100}}}
+      by_fee: {type: grid, name: 按费用, sort: [-fee]}
+      by_phone: {type: grid, name: 按电话, filter: {formula: "LEN({phone}) > 3"}}
+roles:
+  staff:
+    t: {access: read, fields: {fee: none, phone: {access: read, mask: phone}}}
+"""
+
+
+def test_a_view_that_filters_or_sorts_by_what_a_person_cannot_see_is_not_theirs(make_workspace: Any) -> None:
+    ws = make_workspace({"v": VIEWS}, WORKSPACE)
+    table = ws.base("v").table("t")
+    views = table.tdef.views
+    assert [k for k, v in views.items() if table.usable_view(v, "admin")] == ["plain", "cheap", "by_fee", "by_phone"]
+    # li may not see fees and sees phones masked: only the plain view is theirs.
+    assert [k for k, v in views.items() if table.usable_view(v, "li")] == ["plain"]
