@@ -102,7 +102,7 @@ async def upload(request: Request) -> Response:
     ws = get_ws(request)
     table = ws.base(request.path_params["base"]).table(request.path_params["table"])
     rid, key = request.path_params["rid"], request.path_params["field"]
-    rec = table.get(rid, actor=actor)
+    table.get(rid, actor=actor)  # a record they may not read is not found
     fdef = table.tdef.fields.get(key)
     if fdef is None or fdef.type != "attachment" or not table.access(actor).readable(key):
         raise NotFoundError(f"unknown attachment field '{key}'")
@@ -113,9 +113,12 @@ async def upload(request: Request) -> Response:
         files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         items = await save_uploads(request, table, key, files, actor)
     if items:
-        current = list(rec["fields"].get(key) or [])
-        value = items[-1:] if fdef.options.get("multiple", True) is False else current + items
-        table.update(rid, {key: value}, actor=actor)
+        # Read the files already there in the write's own transaction: two uploads at once
+        # must both end up on the record, neither replacing the other.
+        with ws.storage.transaction():
+            current = list(table.get(rid, actor=actor)["fields"].get(key) or [])
+            value = items[-1:] if fdef.options.get("multiple", True) is False else current + items
+            table.update(rid, {key: value}, actor=actor)
     return RedirectResponse(f"/b/{table.base.key}/t/{table.key}/r/{rid}", status_code=303)
 
 

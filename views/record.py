@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from engine import Actor, NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
 from engine.fields.base import is_blank, load_json_list
+from engine.linked import restrict_rows
 from engine.records import Table
 from views import cells
 from views.files import save_uploads
@@ -254,6 +255,7 @@ async def edit_cell(request: Request) -> Response:
     row = table._fetch_row(rid, access, actor) if access.can_read else None
     if row is None:
         raise NotFoundError(f"record {rid} not found")
+    restrict_rows(table, [row], actor, access)  # as the reader sees it, like the record after the save
     before = table.present(row, access)
     raw = form.get("value")
     value = raw if not isinstance(raw, UploadFile) else None

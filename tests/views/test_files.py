@@ -98,3 +98,24 @@ def test_the_same_file_uploaded_twice_is_two_uploads_stored_once(client_for, ws)
     assert client_for("wang").get(f"/att/{two['id']}").content == PNG
     sha = hashlib.sha256(PNG).hexdigest()
     assert [p.name for p in (ws.data_dir / "attachments" / sha[:2]).iterdir()] == [sha]
+
+
+def test_uploads_at_the_same_time_all_end_up_on_the_record(client_for, ws):
+    import threading
+
+    rec = make(ws)
+    clients = [client_for("wang"), client_for("admin")]
+    statuses: list[int] = []
+
+    def send(client, n):
+        for i in range(8):
+            statuses.append(upload(client, rec["id"], f"{n}-{i}.png", PNG + bytes([n, i]), "image/png").status_code)
+
+    threads = [threading.Thread(target=send, args=(c, n)) for n, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [303] * 16
+    names = sorted(a["name"] for a in ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"])
+    assert names == sorted(f"{n}-{i}.png" for n in range(2) for i in range(8))
