@@ -111,6 +111,13 @@ class LinkTitles:
         self.table = table
         self.actor = actor
         self.cache: dict[tuple[str, str], str | None] = {}
+        self._people: list[dict[str, str]] | None = None
+
+    def people(self) -> list[dict[str, str]]:
+        """`active_people`, read once per request."""
+        if self._people is None:
+            self._people = active_people(self.table.ws)
+        return self._people
 
     def title(self, other_key: str, record_id: str) -> str | None:
         key = (other_key, record_id)
@@ -179,7 +186,11 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
                 cell["kind"] = "text"
                 cell["value"] = table.display(rec, key)
             else:
-                cell["options"] = [{"value": p.key, "label": p.name} for p in people.values()]
+                # Disabled people cannot be chosen; one already named stays shown.
+                active = (links or LinkTitles(table, actor)).people()
+                cell["options"] = [{"value": p["key"], "label": p["name"]} for p in active]
+                if value is not None and value not in {p["key"] for p in active}:
+                    cell["options"].append({"value": value, "label": people[value].name if value in people else str(value)})
     return cell
 
 

@@ -284,3 +284,18 @@ def test_card_text_is_escaped(board_client, bws):
     add(bws, title="<script>alert(1)</script>", status="Open")
     html = board_client("admin").get("/b/ops/t/tickets/kanban/board").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_person_cell_offers_only_active_people_but_keeps_one_already_named(bws):
+    from views import cells
+
+    with bws.storage.transaction() as conn:
+        conn.execute("UPDATE _gb_people SET disabled = 1 WHERE key = 'wang'")
+    table = tickets(bws)
+    actor = bws.actor("admin")
+    theirs = table.get(add(bws, title="Wang's", owner="wang")["id"], actor="admin")
+    mine = table.get(add(bws, title="Li's", owner="li")["id"], actor="admin")
+    offered = [o["value"] for o in cells.build(table, mine, "owner", actor, editable=True)["options"]]
+    assert "wang" not in offered and "li" in offered
+    kept = [o["value"] for o in cells.build(table, theirs, "owner", actor, editable=True)["options"]]
+    assert kept.count("wang") == 1  # the record still shows who it names
