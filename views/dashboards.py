@@ -128,9 +128,10 @@ def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dic
     fdef = table.tdef.fields[widget.group_by or ""]
     colors: dict[str, str] = {}
     if fdef.type in ("single_select", "multi_select"):
-        options = [(str(o.get("name", "")), str(o.get("color", "gray"))) if isinstance(o, dict) else (str(o), "gray")
+        options = [(str(o.get("name", "")), o.get("color")) if isinstance(o, dict) else (str(o), None)
                    for o in fdef.options.get("options", [])]
-        colors = {name: chart_color(color) for name, color in options}
+        if all(color for _name, color in options):  # else the chart's own palette tells them apart
+            colors = {name: chart_color(str(color)) for name, color in options}
         order = {name: i for i, (name, _color) in enumerate(options)}
         rows = sorted(rows, key=lambda kv: (kv[0] is None or kv[0] == "", order.get(str(kv[0]), len(order))))
     else:
