@@ -286,6 +286,24 @@ async def edit_cell(request: Request) -> Response:
     return response
 
 
+async def row_cells(request: Request) -> Response:
+    """GET → the <td>s of every field of the record the person may read, as the grid and the
+    record page draw them: after a save, the page asks again a moment later for what
+    automations changed meanwhile (a status set when an owner is assigned)."""
+    actor = require_actor(request)
+    table = get_table(request)
+    rid = request.path_params["rid"]
+    rec = table.get(rid, actor=actor)
+    editable = rid in cells.editable_ids(table, actor, [rid])
+    links = cells.LinkTitles(table, actor)
+    built = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in cells.columns_for(table, actor, None)]
+    if not built:
+        raise NotFoundError(f"record {rid} not found")
+    response = render(request, "_cell.html", c=built[0], error=None, extras=built[1:])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # -- a new record ----------------------------------------------------------------------------
 def new_fields(table: Table, actor: Actor) -> list[str]:
     """Fields the actor may set on a new record, in table order (computed ones never)."""
@@ -437,6 +455,7 @@ routes = [
     Route(prefix + "/comments", add_comment, methods=["POST"]),
     Route(prefix + "/run/{automation}", run_button, methods=["POST"]),
     Route(prefix + "/cell/{field}", edit_cell, methods=["POST"]),
+    Route(prefix + "/cells", row_cells, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", new_record_page, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", create_record, methods=["POST"]),
     Route("/b/{base}/t/{table}/link/{field}", link_search, methods=["GET"]),

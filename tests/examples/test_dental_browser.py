@@ -110,3 +110,28 @@ def test_staff_reports_on_a_phone_and_qc_sees_it(server, browser):
     assert watch.errors == []
     assert {h for h in watch.hosts if not h.startswith("127.0.0.1")} == set()
     desk.close()
+
+
+def test_the_record_page_shows_what_an_automation_changed_without_a_reload(server, browser):
+    ws = server["ws"]
+    rid = ws.base("complaints").table("complaints").create({"title": "页面刷新测试：走廊灯不亮"}, actor="admin")["id"]
+    automations.process_pending(ws)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    url = f"{server['url']}/b/complaints/t/complaints/r/{rid}"
+    page.goto(url)
+    sign_in(page, "chen_jing")
+    page.wait_for_url(url)
+    status = page.locator('td.cell[data-field="status"]')
+    assert "待受理" in status.inner_text()
+    owner = page.locator('td.cell[data-field="owner"]')
+    owner.dblclick()
+    editor = owner.locator(".cell-input")
+    editor.fill("赵磊")
+    editor.press("Enter")
+    page.locator('td.cell[data-field="owner"]', has_text="赵磊").wait_for(timeout=10000)
+    # The "assigned" automation sets the status once the worker runs; the page, not reloaded,
+    # asks for the record's cells again a moment after the save.
+    automations.process_pending(ws)
+    page.locator('td.cell[data-field="status"]', has_text="处理中").wait_for(timeout=10000)
+    context.close()

@@ -119,3 +119,11 @@ def test_uploads_at_the_same_time_all_end_up_on_the_record(client_for, ws):
     assert statuses == [303] * 16
     names = sorted(a["name"] for a in ws.base("cases").table("cases").get(rec["id"], actor="admin")["fields"]["files"])
     assert names == sorted(f"{n}-{i}.png" for n in range(2) for i in range(8))
+
+
+def test_a_records_cells_are_served_for_the_page_to_refresh(client_for, ws):
+    rec = make(ws)
+    cells = client_for("wang").get(f"/b/cases/t/cases/r/{rec['id']}/cells")
+    assert cells.status_code == 200 and cells.headers["cache-control"] == "no-store"
+    assert 'data-field="title"' in cells.text and 'data-record="' + rec["id"] + '"' in cells.text
+    assert client_for("li").get(f"/b/cases/t/cases/r/{rec['id']}/cells").status_code == 404  # li cannot read it

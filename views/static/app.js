@@ -195,19 +195,41 @@
     cell.replaceWith(fresh);
     processNew(fresh);
     init(fresh);
-    parts.slice(1).forEach(function (td) {
+    swapCells(parts.slice(1), fresh);
+    return fresh;
+  }
+
+  // Put fresh <td>s of a record in place of the page's cells of the same record and field
+  // (all of them, grid and record page), unless one is being edited or has not changed.
+  function swapCells(parts, keep) {
+    parts.forEach(function (td) {
       var rid = td.getAttribute("data-record"), key = td.getAttribute("data-field");
       if (!rid || !key) return;
       var selector = 'td.cell[data-record="' + cssEscape(rid) + '"][data-field="' + cssEscape(key) + '"]';
       document.querySelectorAll(selector).forEach(function (old) {
-        if (old === fresh || old.classList.contains("is-editing")) return;
+        if (old === keep || old.classList.contains("is-editing") || old.outerHTML === td.outerHTML) return;
         var copy = td.cloneNode(true);
         old.replaceWith(copy);
         processNew(copy);
         init(copy);
       });
     });
-    return fresh;
+  }
+
+  // Automations may change a record a moment after a save (a status set when an owner is
+  // assigned): ask for the record's cells again then, and put those that changed in place.
+  var REFRESH_AFTER = [1500, 5000];
+  function refreshLater(editUrl) {
+    var url = String(editUrl || "").replace(/\/cell\/[^/]*$/, "/cells");
+    if (!url || url === editUrl) return;
+    REFRESH_AFTER.forEach(function (ms) {
+      setTimeout(function () {
+        request(url, { headers: { Accept: "text/html" } })
+          .then(function (r) { return r.ok ? r.text() : ""; })
+          .then(function (body) { if (body.trim()) swapCells(fragments(body), null); })
+          .catch(function () { /* the next save or a reload shows it */ });
+      }, ms);
+    });
   }
 
   function cellError(cell, text) {
@@ -309,6 +331,7 @@
             var fresh = (r.ok || r.status === 422) && body.trim() && applyCells(cell, body);
             if (!fresh) throw new Error(errorText(body));
             fresh.focus();
+            if (r.ok) refreshLater(fresh.getAttribute("data-edit-url"));
           });
         })
         .catch(function (err) {
@@ -403,6 +426,7 @@
         return r.text().then(function (body) {
           var fresh = (r.ok || r.status === 422) && body.trim() && applyCells(cell, body);
           if (!fresh) throw new Error(errorText(body));
+          if (r.ok) refreshLater(picker.getAttribute("data-save-url"));
           var search = fresh.querySelector(".link-search");
           if (inGrid && open && multiple && r.ok) openLinkCell(fresh);
           else if (inGrid) fresh.focus();
