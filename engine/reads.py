@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -264,21 +265,28 @@ class Reader:
         masked field probed one filter at a time would reveal what the mask hides."""
         return {k for k in self.fields if access.readable(k) and not access.mask(k)}
 
-    def usable_view(self, vdef: ViewDef, actor: Actor | str) -> bool:
-        """Whether the actor may use the view: every field it filters, sorts, groups or places
-        by is one they may filter on. A view of fields a person cannot see would fail for them,
-        or sort and sift by what they are not told."""
+    def usable_views(self, actor: Actor | str, views: Iterable[ViewDef] | None = None) -> list[ViewDef]:
+        """The views (of `views`, else all the table's) the actor may use: every field a view
+        filters, sorts, groups or places by is one they may filter on. A view of fields a person
+        cannot see would fail for them, or sort and sift by what they are not told."""
         actor, access = self._reader(actor)
-        visible = self._filterable(access)
-        keys = [str(s).lstrip("-+") for s in vdef.sort] + [k for k in (vdef.group_by, vdef.date_field) if k]
-        if any(k not in visible for k in keys):
-            return False
-        if vdef.filter:
-            try:
-                self.compile_filter(vdef.filter, actor, visible)
-            except QueryError:
-                return False
-        return True
+        visible = self._filterable(access)  # decided once for all the views
+        out = []
+        for vdef in self.tdef.views.values() if views is None else views:
+            keys = [str(s).lstrip("-+") for s in vdef.sort] + [k for k in (vdef.group_by, vdef.date_field) if k]
+            if any(k not in visible for k in keys):
+                continue
+            if vdef.filter:
+                try:
+                    self.compile_filter(vdef.filter, actor, visible)
+                except QueryError:
+                    continue
+            out.append(vdef)
+        return out
+
+    def usable_view(self, vdef: ViewDef, actor: Actor | str) -> bool:
+        """Whether the actor may use this one view (see usable_views)."""
+        return bool(self.usable_views(actor, [vdef]))
 
     def readable_by(self, record_id: str, actor: Actor | str) -> bool:
         """Whether the record exists for the actor (no access-log entry)."""

@@ -33,6 +33,7 @@ from views.web import (
     render,
     require_actor,
     templates,
+    view_offered,
     views_for,
     visible_to,
 )
@@ -62,7 +63,7 @@ def load_view(request: Request, kind: str) -> tuple[Actor, Table, TableAccess, V
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
     vdef = table.tdef.views.get(request.path_params["view"])
-    if vdef is None or vdef.type != kind or vdef not in views_for(table, actor):
+    if vdef is None or vdef.type != kind or not view_offered(table, vdef, actor):
         raise NotFoundError(f"unknown {kind} view '{request.path_params['view']}'")
     return actor, table, access, vdef
 

@@ -37,6 +37,7 @@ from views.web import (
     render,
     require_actor,
     table_for_adding,
+    view_offered,
     view_url,
     views_for,
 )
@@ -51,7 +52,7 @@ def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
     if key is None:
         return None
     vdef = table.tdef.views.get(key)
-    if vdef is None or vdef not in views_for(table, actor):
+    if not view_offered(table, vdef, actor):
         raise NotFoundError(f"unknown view '{key}'")
     return vdef
 

@@ -34,8 +34,8 @@ from views.web import (
     render,
     require_actor,
     table_for_adding,
+    view_offered,
     view_url,
-    views_for,
 )
 
 MENTION = re.compile(r"@([\w.\-]+)")
@@ -316,7 +316,7 @@ def new_fields(table: Table, actor: Actor) -> list[str]:
 def back_url(table: Table, actor: Actor, view: str | None) -> tuple[str, str | None]:
     """(where Cancel goes, the view key) for a new record started from a view."""
     vdef = table.tdef.views.get(view or "")
-    if vdef is None or vdef not in views_for(table, actor):
+    if vdef is None or not view_offered(table, vdef, actor):
         return f"/b/{table.base.key}/t/{table.key}", None
     return view_url(table.base.key, table.key, vdef), vdef.key
 

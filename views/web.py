@@ -66,9 +66,16 @@ def get_table(request: Request) -> Table:
     return get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
 
 
-def views_for(table: Table, actor: Actor) -> list[ViewDef]:
-    """The table's views this person is offered: their roles, and fields they may filter on."""
-    return [v for v in table.tdef.views.values() if visible_to(v.roles, actor) and table.usable_view(v, actor)]
+def views_for(table: Table, actor: Actor, views: list[ViewDef] | None = None) -> list[ViewDef]:
+    """The table's views (or those of `views`) this person is offered: their roles, and fields
+    they may filter on."""
+    mine = [v for v in (table.tdef.views.values() if views is None else views) if visible_to(v.roles, actor)]
+    return table.usable_views(actor, mine) if mine else []
+
+
+def view_offered(table: Table, vdef: ViewDef | None, actor: Actor) -> bool:
+    """Whether this one view is offered to the person (see views_for)."""
+    return vdef is not None and bool(views_for(table, actor, [vdef]))
 
 
 def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess]:
