@@ -13,7 +13,6 @@ Each chart datum carries an `href` to the grid filtered to that group
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -32,16 +31,16 @@ from views.web import get_locale, get_ws, gettext, render, require_actor, visibl
 
 CHART_TYPES = ("bar", "line", "area", "pie")
 CHART_HEIGHT = 240
-# Chart colours of the option colour names (tags use lighter ones, app.css); "#rgb"/"#rrggbb" pass through.
+# Chart colours of the named option colours (cells.NAMED_COLOURS; tags use lighter ones, app.css).
 CHART_COLORS = {"red": "#d64541", "orange": "#e8830c", "yellow": "#d4a600", "green": "#3a9a2e", "cyan": "#1aa3a8",
-                "teal": "#138a7e", "blue": "#3b6fd8", "purple": "#7d4ad6", "pink": "#d6458a", "brown": "#8d5b3a",
-                "gray": "#8a9099", "grey": "#8a9099"}
-HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+                "teal": "#138a7e", "blue": "#3b6fd8", "purple": "#7d4ad6", "pink": "#d6458a", "gray": "#8a9099"}
 MAX_FILLED = 1000  # date buckets filled in between the first and the last at most
 
 
 def chart_color(name: str) -> str:
-    return name if HEX_COLOR.match(name) else CHART_COLORS.get(name.lower(), CHART_COLORS["gray"])
+    """An option colour as the chart draws it: read as the option's tag reads it (cells.colour_class)."""
+    token = cells.colour_class(name)
+    return "#" + token[1:] if token.startswith("x") else CHART_COLORS.get(token, CHART_COLORS["gray"])
 
 
 def load_dashboard(request: Request) -> tuple[Actor, Base, DashboardDef]:
