@@ -188,9 +188,8 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
             else:
                 # Disabled people cannot be chosen; one already named stays shown.
                 active = (links or LinkTitles(table, actor)).people()
-                cell["options"] = [{"value": p["key"], "label": p["name"]} for p in active]
-                if value is not None and value not in {p["key"] for p in active}:
-                    cell["options"].append({"value": value, "label": people[value].name if value in people else str(value)})
+                cell["options"] = [{"value": p["key"], "label": p["name"]}
+                                   for p in person_choices(table.ws, active, [str(value)] if value is not None else [])]
     return cell
 
 
@@ -247,6 +246,14 @@ def active_people(ws: Workspace) -> list[dict[str, str]]:
         dept = ws.config.departments.get(person.department or "")
         out.append({"key": person.key, "name": person.name, "dept": dept.name if dept else (person.department or "")})
     return out
+
+
+def person_choices(ws: Workspace, active: list[dict[str, str]], chosen: list[str]) -> list[dict[str, str]]:
+    """The active people, then anyone `chosen` names who is no longer active: a record still
+    shows (and keeps) the person it names."""
+    known = {p["key"] for p in active}
+    named = ws.config.people
+    return active + [{"key": k, "name": named[k].name if k in named else k, "dept": ""} for k in chosen if k not in known]
 
 
 def default_stored(table: Table, key: str, default: Any, actor: Actor) -> Any:
@@ -327,11 +334,7 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
         spec["widget"] = "people" if multiple else "person"
         listed = people if people is not None else active_people(table.ws)
         chosen = value if isinstance(value, list) else [value] if value else []
-        known = {p["key"] for p in listed}
-        # Someone named on the record but no longer active stays choosable (and visible) here.
-        named = table.ws.config.people
-        spec["people"] = listed + [{"key": k, "name": named[k].name if k in named else k, "dept": ""}
-                                   for k in chosen if k not in known]
+        spec["people"] = person_choices(table.ws, listed, chosen)
     elif fdef.type == "number":
         spec.update(step=step_of(int(opts.get("precision", 0))), min=opts.get("min"), max=opts.get("max"))
     elif fdef.type == "currency":
