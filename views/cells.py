@@ -193,6 +193,13 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     return cell
 
 
+def build_row(table: Table, rec: dict[str, Any], keys: list[str], actor: Actor) -> list[dict[str, Any]]:
+    """The cells of fields `keys` of one presented record (its edit rule and links read once)."""
+    editable = rec["id"] in editable_ids(table, actor, [rec["id"]])
+    links = LinkTitles(table, actor)
+    return [build(table, rec, k, actor, editable=editable, links=links) for k in keys]
+
+
 def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str) -> str:
     """The value an editor starts from, in a form the field type reads back."""
     value = rec["fields"].get(key)

@@ -274,13 +274,10 @@ async def edit_cell(request: Request) -> Response:
         rec = table.get(rid, actor=actor)
     if not access.readable(key):
         raise NotFoundError(f"unknown field '{key}'")
-    editable = rid in cells.editable_ids(table, actor, [rid])
-    links = cells.LinkTitles(table, actor)
-    c = cells.build(table, rec, key, actor, editable=editable, links=links)
     changed = [] if error is not None else [
         k for k in cells.columns_for(table, actor, None)
         if k != key and before["fields"].get(k) != rec["fields"].get(k)]
-    extras = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in changed]
+    c, *extras = cells.build_row(table, rec, [key, *changed], actor)
     response = render(request, "_cell.html", status_code=status, c=c, error=error, extras=extras)
     response.headers["X-Changed-Fields"] = ",".join(quote(k) for k in ([key] if error is None else []) + changed)
     return response
@@ -294,9 +291,7 @@ async def row_cells(request: Request) -> Response:
     table = get_table(request)
     rid = request.path_params["rid"]
     rec = table.get(rid, actor=actor)
-    editable = rid in cells.editable_ids(table, actor, [rid])
-    links = cells.LinkTitles(table, actor)
-    built = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in cells.columns_for(table, actor, None)]
+    built = cells.build_row(table, rec, cells.columns_for(table, actor, None), actor)
     if not built:
         raise NotFoundError(f"record {rid} not found")
     response = render(request, "_cell.html", c=built[0], error=None, extras=built[1:])
