@@ -19,11 +19,9 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.errors import NotFoundError
 from engine.fields.base import load_json_list
 from engine.linked import restrict_rows
 from engine.permissions import Actor, TableAccess, mask_value
-from engine.storage import q
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -83,25 +81,8 @@ def link_text(table: Table, key: str, stored: Any, reader: Actor | None) -> str:
     if not ids:
         return ""
     other = table.base.table(table.fields[key].fdef.options["table"])
-    primary = other.tdef.primary
-    names: list[str] = []
-    if reader is None:
-        marks = ", ".join("?" for _ in ids)
-        with other.ws.storage.reading() as conn:
-            found = dict(conn.execute(f"SELECT _id, {q(primary)} FROM {other.sql} WHERE _id IN ({marks}) "
-                                      "AND _deleted_at IS NULL", ids).fetchall())
-        names = [other.fields[primary].display(found[i]) or i for i in ids if i in found]
-    else:
-        access = other.access(reader)
-        if not access.can_read or not access.readable(primary):
-            return ""
-        for record_id in ids:
-            try:
-                rec = other.get(record_id, actor=reader)
-            except NotFoundError:
-                continue  # deleted, or outside the reader's rows
-            names.append(other.display(rec, primary, access) or record_id)
-    return ", ".join(names)
+    who = reader or Actor.engine("templates")
+    return ", ".join(t for t in (other.title_of(i, who) for i in ids) if t is not None)
 
 
 def record_link(base: str, table: str, record_id: str | None) -> str:

@@ -288,6 +288,20 @@ class Reader:
         """Whether the actor may use this one view (see usable_views)."""
         return bool(self.usable_views(actor, [vdef]))
 
+    def title_of(self, record_id: str, actor: Actor | str) -> str | None:
+        """The record's primary-field text as the actor sees it (its id when that is empty), or
+        None when they may not read the record or its primary field: how a link names it."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        primary = self.tdef.primary
+        if not access.can_read or not access.readable(primary):
+            return None
+        try:
+            rec = self.get(record_id, actor=actor)
+        except NotFoundError:
+            return None  # deleted, or outside the actor's rows
+        return self.display(rec, primary, access) or record_id
+
     def readable_by(self, record_id: str, actor: Actor | str) -> bool:
         """Whether the record exists for the actor (no access-log entry)."""
         actor = self.ws.actor(actor)

@@ -14,7 +14,7 @@ import re
 from datetime import UTC
 from typing import Any
 
-from engine import Actor, NotFoundError, Workspace
+from engine import Actor, Workspace
 from engine.fields.base import load_json_list
 from engine.records import Table
 
@@ -122,20 +122,7 @@ class LinkTitles:
     def title(self, other_key: str, record_id: str) -> str | None:
         key = (other_key, record_id)
         if key not in self.cache:
-            other = self.table.base.table(other_key)
-            access = other.access(self.actor)
-            title: str | None = None
-            if access.can_read and access.readable(other.tdef.primary):
-                row = other.ws.storage.conn.execute(
-                    f"SELECT _id FROM {other.sql} WHERE _id = ? AND _deleted_at IS NULL", (record_id,)).fetchone()
-                if row is not None:
-                    try:
-                        rec = other.get(record_id, actor=self.actor)
-                    except NotFoundError:
-                        rec = None
-                    if rec is not None:
-                        title = other.display(rec, other.tdef.primary, access) or record_id
-            self.cache[key] = title
+            self.cache[key] = self.table.base.table(other_key).title_of(record_id, self.actor)
         return self.cache[key]
 
 
