@@ -161,7 +161,7 @@ class Storage:
         self.lock = WriteLock()
         self.db = sqlite_utils.Database(self.writer)
         self._depth = 0
-        self._writer: GroupCommit | None = None
+        self._group: GroupCommit | None = None
         self._local = threading.local()  # this thread's reader and the functions it has
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -175,7 +175,7 @@ class Storage:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection: the writer while it holds the write lock, else its reader."""
-        if self.lock.owner == threading.get_ident():
+        if self.lock.held():
             return self.writer
         reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
         if reader is None:
@@ -280,11 +280,11 @@ class Storage:
         The future resolves after the commit (see engine.groupcommit): for request handlers
         that may run concurrently, so simultaneous writes share one disk sync.
         """
-        if self._writer is None:
+        if self._group is None:
             with self.lock:
-                if self._writer is None:
-                    self._writer = GroupCommit(self)
-        return self._writer.submit(write)
+                if self._group is None:
+                    self._group = GroupCommit(self)
+        return self._group.submit(write)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -318,8 +318,8 @@ class Storage:
             self.writer.execute("ANALYZE")
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        if self._group is not None:
+            self._group.close()
         with self.lock:
             self._closed = True
             with self._readers_lock:
