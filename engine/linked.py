@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from engine.computed import linked_value
 from engine.fields.base import load_json_list
 from engine.model import FieldDef
+from engine.permissions import restricted_source
 from engine.storage import q
 
 if TYPE_CHECKING:
@@ -42,11 +43,12 @@ class Restricted:
     access: TableAccess  # the actor's access to the target table
 
 
-def restricted_fields(reader: Reader, actor: Actor, access: TableAccess, depth: int = 0) -> dict[str, Restricted]:
+def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, Restricted]:
     """The restricted fields of `reader` for this actor, by key (none for admins): lookups and
     rollups whose linked table has a row rule for them, or whose source field is itself
-    restricted there (a lookup of a lookup, the rule further along)."""
-    if actor.admin or actor.system or depth > MAX_DEPTH:
+    restricted there (a lookup of a lookup, the rule further along; decided by
+    permissions.restricted_source, as the formulas over them are hidden)."""
+    if actor.admin or actor.system:
         return {}
     out: dict[str, Restricted] = {}
     targets: dict[str, tuple[Reader, TableAccess]] = {}
@@ -61,8 +63,7 @@ def restricted_fields(reader: Reader, actor: Actor, access: TableAccess, depth: 
             table = reader.base.table(target_key)
             targets[target_key] = (table, table.access(actor))
         target, target_access = targets[target_key]
-        if target_access.read_filter is not None or (
-                fdef.options.get("field", "") in restricted_fields(target, actor, target_access, depth + 1)):
+        if restricted_source(reader.ws.config, reader.base.bdef, reader.tdef, fdef, actor):
             out[key] = Restricted(fdef, link.key, target, target_access)
     return out
 

@@ -137,7 +137,7 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
             sources[target.key] = table_access(config, base, target, actor, _depth + 1)
         source = sources[target.key]
         src_key = fdef.options.get("field", "")
-        if _restricted(config, base, table, fdef, actor):
+        if restricted_source(config, base, table, fdef, actor):
             restricted.add(key)
         if not source.readable(src_key) or not result.readable(link.key):
             result.fields[key] = FieldAccess("none")
@@ -150,8 +150,8 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
     return result
 
 
-def _restricted(config: WorkspaceConfig, base: BaseDef, table: TableDef, fdef: FieldDef, actor: Actor,
-                depth: int = 0) -> bool:
+def restricted_source(config: WorkspaceConfig, base: BaseDef, table: TableDef, fdef: FieldDef, actor: Actor,
+                      depth: int = 0) -> bool:
     """Whether lookup or rollup `fdef` takes values from linked records `actor` may not all read
     (a row rule on the linked table, or further along a lookup of a lookup)."""
     link = table.fields.get(fdef.options.get("link", ""))
@@ -162,7 +162,7 @@ def _restricted(config: WorkspaceConfig, base: BaseDef, table: TableDef, fdef: F
         return True
     source = target.fields.get(fdef.options.get("field", ""))
     return (source is not None and source.type in ("lookup", "rollup")
-            and _restricted(config, base, target, source, actor, depth + 1))
+            and restricted_source(config, base, target, source, actor, depth + 1))
 
 
 _formula_cache: dict[int, tuple[FieldDef, tuple[str, ...]]] = {}
