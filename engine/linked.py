@@ -55,10 +55,10 @@ def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict
     for key, fdef in reader.tdef.fields.items():
         if fdef.type not in ("lookup", "rollup") or not access.readable(key):
             continue
-        link = reader.tdef.fields.get(fdef.options.get("link", ""))
-        target_key = link.options.get("table", "") if link else ""
-        if link is None or target_key not in reader.base.bdef.tables:
+        through = reader.base.bdef.linked_through(reader.tdef, fdef)
+        if through is None:
             continue
+        link, target_key = through[0], through[1].key
         if target_key not in targets:
             table = reader.base.table(target_key)
             targets[target_key] = (table, table.access(actor))

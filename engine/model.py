@@ -181,6 +181,13 @@ class BaseDef:
     dashboards: dict[str, DashboardDef] = field(default_factory=dict)
     automations: dict[str, AutomationDef] = field(default_factory=dict)
 
+    def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
+        """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None
+        when either is not declared."""
+        link = table.fields.get(str(fdef.options.get("link", "")))
+        target = self.tables.get(str(link.options.get("table", ""))) if link else None
+        return (link, target) if link is not None and target is not None else None
+
 
 @dataclass
 class WorkspaceConfig:

@@ -126,10 +126,10 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
             continue
         # A lookup or rollup shows values of another table's field: it is no more visible,
         # and no less masked, than that field is to the same actor.
-        link = table.fields.get(fdef.options.get("link", ""))
-        target = base.tables.get(link.options.get("table", "")) if link else None
-        if link is None or target is None:
+        through = base.linked_through(table, fdef)
+        if through is None:
             continue
+        link, target = through
         if _depth > 4:  # a chain of lookups too long to follow: show nothing rather than guess
             result.fields[key] = FieldAccess("none")
             continue
@@ -154,10 +154,10 @@ def restricted_source(config: WorkspaceConfig, base: BaseDef, table: TableDef, f
                       depth: int = 0) -> bool:
     """Whether lookup or rollup `fdef` takes values from linked records `actor` may not all read
     (a row rule on the linked table, or further along a lookup of a lookup)."""
-    link = table.fields.get(fdef.options.get("link", ""))
-    target = base.tables.get(link.options.get("table", "")) if link else None
-    if target is None or depth > 4:
+    through = base.linked_through(table, fdef)
+    if through is None or depth > 4:
         return False
+    target = through[1]
     if _table_access(config, base, target, actor).read_filter is not None:
         return True
     source = target.fields.get(fdef.options.get("field", ""))

@@ -55,8 +55,8 @@ class Table(Reader):
 
     def _lookup_source(self, tdef: TableDef, fdef: FieldDef, depth: int = 0) -> FieldType | None:
         """The type of the field a lookup shows (through lookups of lookups), for its display."""
-        link = tdef.fields.get(str(fdef.options.get("link", "")))
-        other = self.base.bdef.tables.get(str(link.options.get("table", ""))) if link else None
+        through = self.base.bdef.linked_through(tdef, fdef)
+        other = through[1] if through else None
         source = other.fields.get(str(fdef.options.get("field", ""))) if other else None
         if other is None or source is None or depth > 4:
             return None
