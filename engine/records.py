@@ -141,17 +141,21 @@ class Table(Reader):
             raise ValidationError(errors)
         return out
 
-    def _default(self, fdef: FieldDef, actor: Actor) -> Any:
-        value = fdef.default
+    def default_value(self, key: str, value: Any, actor: Actor) -> Any:
+        """A default (`$me`, `$now`, `$today` or a literal) of field `key` as it is stored for a
+        new record made by `actor` (None when it gives nothing): the field's own default, or
+        another, such as a form's."""
+        if value is None:
+            return None
         if value == "$me":
             return actor.key if actor.is_person else None
         if value in ("$now", "$today"):
             now = self.ws.now()
-            if fdef.type == "date":
+            if self.tdef.fields[key].type == "date":
                 return now.astimezone(self.ws.tz).date().isoformat()
             return utcnow_text(now)
         try:
-            return self.fields[fdef.key].coerce(value)
+            return self.fields[key].coerce(value)
         except ValueError:
             return None
 
@@ -169,7 +173,7 @@ class Table(Reader):
         defaults, checkboxes, required, _ = self._new_row_plan
         for fdef in defaults:
             if fdef.key not in row:
-                row[fdef.key] = self._default(fdef, actor)
+                row[fdef.key] = self.default_value(fdef.key, fdef.default, actor)
         for key in checkboxes:
             if row.get(key) is None:
                 row[key] = 0

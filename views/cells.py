@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC
 from typing import Any
 
 from engine import Actor, Workspace
@@ -248,25 +247,6 @@ def person_choices(ws: Workspace, active: list[dict[str, str]], chosen: list[str
     known = {p["key"] for p in active}
     named = ws.config.people
     return active + [{"key": k, "name": named[k].name if k in named else k, "dept": ""} for k in chosen if k not in known]
-
-
-def default_stored(table: Table, key: str, default: Any, actor: Actor) -> Any:
-    """A default (`$me`, `$now`, `$today` or a literal) as the engine would store it, as
-    Table.create applies a field's default; None when it gives nothing."""
-    if default is None:
-        return None
-    fdef = table.tdef.fields[key]
-    if default == "$me":
-        return actor.key if actor.is_person else None
-    if default in ("$now", "$today"):
-        now = table.ws.now()
-        if fdef.type == "date":
-            return now.astimezone(table.ws.tz).date().isoformat()
-        return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        return table.fields[key].coerce(default)
-    except ValueError:
-        return None
 
 
 def number_text(value: float) -> str:

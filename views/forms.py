@@ -90,7 +90,7 @@ def rate_limited(request: Request) -> bool:
 def form_default(table: Table, key: str, default: Any, actor: Actor) -> Any:
     """A form field's default (`$today`, `$now`, `$me` or a literal) as its input holds it:
     a date, a local date and time, the person's name, an option, True/False, a list."""
-    stored = cells.default_stored(table, key, default, actor)
+    stored = table.default_value(key, default, actor)
     if stored is None:
         return [] if cells.is_list_input(table, key) else ""
     fdef = table.tdef.fields[key]

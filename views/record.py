@@ -330,7 +330,7 @@ def render_new(request: Request, table: Table, actor: Actor, values: dict[str, A
 
 
 def default_values(table: Table, actor: Actor) -> dict[str, Any]:
-    return {k: cells.input_value(table, k, cells.default_stored(table, k, table.tdef.fields[k].default, actor))
+    return {k: cells.input_value(table, k, table.default_value(k, table.tdef.fields[k].default, actor))
             for k in new_fields(table, actor)}
 
 
@@ -414,7 +414,7 @@ async def create_record(request: Request) -> Response:
         for k in keys:
             fdef = table.tdef.fields[k]
             if fdef.required and k not in errors and is_blank(values.get(k)) and \
-                    cells.default_stored(table, k, fdef.default, actor) is None:
+                    table.default_value(k, fdef.default, actor) is None:
                 errors[k] = f"{fdef.name} is required"
     if not errors:
         try:
