@@ -45,6 +45,12 @@ def _utc(d: date, tz: ZoneInfo) -> str:
     return datetime.combine(d, time(), tz).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def all_of(filters: list[Any]) -> Any:
+    """One filter that holds where all of `filters` hold (empty ones left out; None for none)."""
+    parts = [f for f in filters if f]
+    return None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+
+
 class FilterCompiler:
     def __init__(self, ctx: QueryContext) -> None:
         self.ctx = ctx

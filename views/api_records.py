@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.errors import GridbaseError, NotFoundError, QueryError
 from engine.model import FieldDef
+from engine.query import all_of
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
 from views.api_errors import (
@@ -88,7 +89,7 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
         limit = min(limit, p.max_records - start)
         if limit <= 0:
             return 200, {"records": []}
-    flt = None if not filters else filters[0] if len(filters) == 1 else {"and": filters}
+    flt = all_of(filters)
     try:
         page = ref.table.query(actor=ctx.actor, filter=flt, sort=sort, limit=limit, offset=start,
                                fields=keys, with_total=False)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from engine import Actor, NotFoundError, PermissionDenied, QueryError, ValidationError
 from engine.model import ViewDef
 from engine.permissions import TableAccess
+from engine.query import all_of
 from engine.records import Table
 from views import cells
 from views.messages import translate
@@ -97,8 +98,7 @@ def make_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAcce
 
 def view_filter(vdef: ViewDef, extra: Any = None) -> Any:
     """The view's filter narrowed by `extra` (either may be empty)."""
-    parts = [f for f in (vdef.filter, extra) if f]
-    return None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+    return all_of([vdef.filter, extra])
 
 
 def query_view(table: Table, actor: Actor, vdef: ViewDef, *, extra: Any = None, sort: list[str] | None = None,

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from engine import NotFoundError, QueryError, ValidationError, transfer
 from engine.errors import GridbaseError
 from engine.model import ViewDef
+from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
 from views import cells
@@ -101,7 +102,7 @@ def effective_query(vdef: ViewDef | None, prefs: dict[str, Any], allowed: list[s
     for f in prefs.get("filters", []):
         if f.get("field") in allowed and f.get("op") in OPERATORS:
             parts.append({f["field"]: {f["op"]: True if f["op"] in NO_VALUE else f.get("value", "")}})
-    flt = None if not parts else parts[0] if len(parts) == 1 else {"and": parts}
+    flt = all_of(parts)
     sort = list(vdef.sort) if vdef else []
     pref_sort = prefs.get("sort")
     if isinstance(pref_sort, dict) and pref_sort.get("field") in allowed:
