@@ -3,7 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup browser test demo lint bench
+.PHONY: setup browser test test-floors demo lint bench
+
+# A second virtualenv with the LOWEST version of every dependency that pyproject.toml allows
+# (uv's lowest-direct resolution), so each floor there is a version the tests have run on.
+FLOORS ?= .venv-floors
+SMOKE ?= tests/engine/test_records.py tests/engine/test_bulk.py tests/test_schemas.py \
+	tests/views/test_pages.py tests/views/test_forms.py tests/views/test_auth.py tests/views/test_files.py \
+	tests/views/test_dashboards.py tests/automations/test_actions.py tests/api/test_pyairtable.py tests/gridbase
 
 setup: $(VENV)/.installed
 
@@ -19,6 +26,16 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) test-floors
+
+$(FLOORS)/.installed: pyproject.toml
+	python3 -m venv $(FLOORS)
+	$(FLOORS)/bin/pip install -q uv
+	$(FLOORS)/bin/uv pip install -q --python $(FLOORS)/bin/python --resolution lowest-direct -e '.[test]'
+	touch $@
+
+test-floors: setup $(FLOORS)/.installed
+	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(SMOKE)
 
 demo: setup
 	$(VENV)/bin/gridbase demo examples/dalian_dental --host 127.0.0.1 --port 8000

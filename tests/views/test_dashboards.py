@@ -56,7 +56,9 @@ def spec_values(client: Any, index: int) -> list[dict[str, Any]]:
     response = client.get(f"/b/ops/d/main/w/{index}.json")
     assert response.status_code == 200, response.text
     spec = response.json()
-    jsonschema.validate(spec, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    # Vega-Lite's own schema names definitions like 'Foo<"bar">', which are not valid URI references:
+    # checking the schema itself fails wherever a strict URI checker (rfc3987) is installed, so only the spec is checked.
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).validate(spec)
     assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
     return list(spec["data"]["values"])
 
