@@ -24,9 +24,9 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from engine.channels import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
 from engine.plugins import channel_types
 from engine.records import utcnow_text
-from plugins.channels.base import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace

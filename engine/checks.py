@@ -16,7 +16,7 @@ from engine.errors import ConfigIssue
 from engine.fields.single_select import option_names
 from engine.loader import DOCS, Source, build_base, did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import field_types
+from engine.plugins import field_types, view_types
 
 FILTER_OPS_BY_KIND = {
     "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
@@ -269,24 +269,16 @@ class BaseChecker:
             for i, item in enumerate(view.sort):
                 self._field_ref(path + ("sort", i), table, str(item).lstrip("-+"), what)
             self.filter(path + ("filter",), table, view.filter, what)
-            if view.group_by:
-                fdef = self._field_ref(path + ("group_by",), table, view.group_by, what)
-                if fdef and view.type == "kanban" and fdef.type not in ("single_select", "person"):
-                    self.err(path + ("group_by",), f"kanban view '{vkey}' must group by a single_select or person field, "
-                             f"'{fdef.key}' is a {fdef.type}")
-            elif view.type == "kanban":
-                self.err(path, f"kanban view '{vkey}' needs group_by", "name a single_select or person field")
-            if view.type == "calendar":
-                if not view.date_field:
-                    self.err(path, f"calendar view '{vkey}' needs date_field", "name a date or datetime field")
-                else:
-                    fdef = self._field_ref(path + ("date_field",), table, view.date_field, what)
-                    if fdef and field_kind(table, fdef.key) not in ("date", "datetime"):
-                        self.err(path + ("date_field",), f"date_field '{fdef.key}' of view '{vkey}' is not a date or datetime field")
-            if view.cover:
-                fdef = self._field_ref(path + ("cover",), table, view.cover, what)
-                if fdef and fdef.type != "attachment":
-                    self.err(path + ("cover",), f"cover '{fdef.key}' of view '{vkey}' is not an attachment field")
+            for ref in ("group_by", "date_field", "cover"):
+                if getattr(view, ref):
+                    self._field_ref(path + (ref,), table, getattr(view, ref), what)
+            vtype = view_types().get(view.type)
+            if vtype is None:
+                self.err(path + ("type",), f"unknown view type '{view.type}' for view '{vkey}'",
+                         did_you_mean(view.type, view_types().keys()))
+            else:
+                for problem in vtype.problems(view, table, lambda key, t=table: field_kind(t, key) if key in t.fields else None):
+                    self.err(path + problem.path, problem.message, problem.hint)
             for i, role in enumerate(view.roles or []):
                 if role not in self.config.roles:
                     self.err(path + ("roles", i), f"unknown role '{role}' in {what}", did_you_mean(role, self.config.roles))

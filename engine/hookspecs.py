@@ -1,7 +1,9 @@
-"""The plugin hooks. Every extension point is one hook; built-ins use the same hooks.
+"""The plugin hooks. Every extension point is one hook, declared here and nowhere else.
 
-A plugin is a module or object with functions marked `@hookimpl` and is found through the
-`gridbase` setuptools entry point group, or registered in code with `plugin_manager().register`.
+A plugin is a module or object with functions marked `@hookimpl`, found through the `gridbase`
+entry point group of an installed package, or registered in code with
+`plugin_manager().register`. Gridbase's own field types, view types and channels are
+registered through the very same entry points (see pyproject.toml), so the core has no back door.
 """
 
 from __future__ import annotations
@@ -27,3 +29,8 @@ def gridbase_channels() -> list[Any]:  # type: ignore[empty-body]
 @hookspec
 def gridbase_importers() -> list[Any]:  # type: ignore[empty-body]
     """Return importer classes, each reading one file format into rows."""
+
+
+@hookspec
+def gridbase_view_types() -> list[Any]:  # type: ignore[empty-body]
+    """Return view type classes (subclasses of engine.viewtypes.ViewType) to register."""

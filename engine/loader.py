@@ -231,7 +231,8 @@ def build_base(src: Source) -> BaseDef:
             sort = v.get("sort", [])
             table.views[vkey] = ViewDef(vkey, v.get("type", "grid"), v.get("name", vkey), v.get("fields"),
                                         v.get("filter"), [sort] if isinstance(sort, str) else list(sort),
-                                        v.get("group_by"), v.get("date_field"), v.get("cover"), v.get("roles"))
+                                        v.get("group_by"), v.get("date_field"), v.get("cover"), v.get("roles"),
+                                        dict(v.get("options") or {}))
         for fkey, f in (t.get("forms") or {}).items():
             ffields = [FormField(x) if isinstance(x, str) else
                        FormField(x["field"], x.get("label"), x.get("help", ""), x.get("required"), x.get("default"))

@@ -78,6 +78,7 @@ class ViewDef:
     date_field: str | None = None
     cover: str | None = None
     roles: list[str] | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # a plugin view type's own options
 
 
 @dataclass

@@ -1,7 +1,9 @@
-"""The plugin manager and the registries it fills.
+"""The plugin manager and the registries it fills: one registry per extension point.
 
-`field_types()` is the field-type registry of this process: the built-in types (registered by
-`engine.fields` through the same hook a third-party plugin uses) plus any plugin's types.
+Everything is found through the `gridbase` entry point group of installed packages, Gridbase's
+own built-ins included (pyproject.toml names them: `gridbase.fields` → `engine.fields.builtin`,
+`gridbase.views` → `engine.viewtypes.builtin`, `gridbase.plugins` → `plugins.builtin`). A test
+may register a temporary plugin in code with `plugin_manager().register` and `reset()` after.
 """
 
 from __future__ import annotations
@@ -16,23 +18,25 @@ from engine.registry import Registry
 
 _pm: pluggy.PluginManager | None = None
 
+# The entry points that must be there: without them the package was not installed (pip install -e .).
+BUILTINS = ("gridbase.fields", "gridbase.views")
+
+
+class NotInstalled(RuntimeError):
+    """Gridbase's own entry points are missing: the package is not installed."""
+
 
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, with built-ins and entry-point plugins loaded."""
+    """The process-wide plugin manager, with every entry-point plugin loaded."""
     global _pm
     if _pm is None:
         pm = pluggy.PluginManager("gridbase")
         pm.add_hookspecs(hookspecs)
-        from engine.fields import builtin
-
-        pm.register(builtin, name="gridbase.fields")
-        try:
-            import plugins.builtin as plugin_builtins
-
-            pm.register(plugin_builtins, name="gridbase.plugins")
-        except ImportError:
-            pass
         pm.load_setuptools_entrypoints("gridbase")
+        missing = [name for name in BUILTINS if pm.get_plugin(name) is None]
+        if missing:
+            raise NotInstalled(f"Gridbase's built-in plugins ({', '.join(missing)}) are not registered: "
+                               "install the package with `pip install -e .` (or `make setup`)")
         _pm = pm
     return _pm
 
@@ -52,6 +56,15 @@ def field_types() -> Registry[Any]:
 
 
 @lru_cache(maxsize=1)
+def view_types() -> Registry[Any]:
+    """Registry of view types (instances of engine.viewtypes.ViewType subclasses) keyed by YAML `type`."""
+    registry: Registry[Any] = Registry("view type")
+    for key, cls in _collect(plugin_manager().hook.gridbase_view_types(), "view type").items():
+        registry.register(key, cls())
+    return registry
+
+
+@lru_cache(maxsize=1)
 def channel_types() -> Registry[Any]:
     """Registry of notification channel classes keyed by `type`."""
     return _collect(plugin_manager().hook.gridbase_channels(), "channel")
@@ -68,5 +81,6 @@ def reset() -> None:
     global _pm
     _pm = None
     field_types.cache_clear()
+    view_types.cache_clear()
     channel_types.cache_clear()
     importers.cache_clear()

@@ -47,7 +47,7 @@ MAX_BODY = 25 * 1024 * 1024
 # small machine; each has a read connection of its own (engine.storage), so this bounds those too.
 WORKER_THREADS = 16
 STATIC = Path(__file__).resolve().parent.parent / "views" / "static"
-OPTIONAL_ROUTES = ("views.boards", "views.dashboards", "views.inbox", "views.api")
+OPTIONAL_ROUTES = ("views.boards", "views.plugin_views", "views.dashboards", "views.inbox", "views.api")
 
 
 def optional_routes(name: str) -> list[BaseRoute]:

@@ -254,7 +254,7 @@ INVALID_BASES = {
     "rollup function": (base_with("r: {type: rollup, link: l, field: f, function: median}"), (*F, "r", "function"),
                         "enum", "median"),
     "field key starts with a digit": (base_with("1st: {type: text}"), F, "pattern", "1st"),
-    "view type": (base_with(table_extra="views: {v: {type: grd}}"), (*T, "views", "v", "type"), "enum", "grd"),
+    "view type": (base_with(table_extra="views: {v: {type: 7}}"), (*T, "views", "v", "type"), "type", "7"),
     "kanban without group_by": (base_with(table_extra="views: {v: {type: kanban}}"), (*T, "views", "v"),
                                 "required", "group_by"),
     "unknown filter operator": (base_with(table_extra="views: {v: {type: grid, filter: {title: {nq: x}}}}"),

@@ -35,6 +35,7 @@ from views.web import (
     require_actor,
     templates,
     view_offered,
+    view_url,
     views_for,
     visible_to,
 )
@@ -49,13 +50,6 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif
 
 
 # -- shared ----------------------------------------------------------------------------------
-def view_url(base: str, table: str, vdef: ViewDef) -> str:
-    """Where a view of any type is shown."""
-    if vdef.type in ("kanban", "calendar", "gallery"):
-        return f"/b/{base}/t/{table}/{vdef.type}/{vdef.key}"
-    return f"/b/{base}/t/{table}/v/{vdef.key}"
-
-
 def load_view(request: Request, kind: str) -> tuple[Actor, Table, TableAccess, ViewDef]:
     """The actor, table, their access and the view of type `kind` named in the path."""
     actor = require_actor(request)

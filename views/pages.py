@@ -107,7 +107,7 @@ def effective_query(vdef: ViewDef | None, prefs: dict[str, Any], allowed: list[s
     pref_sort = prefs.get("sort")
     if isinstance(pref_sort, dict) and pref_sort.get("field") in allowed:
         sort = [("-" if pref_sort.get("dir") == "desc" else "") + pref_sort["field"]]
-    group = prefs.get("group_by") if prefs.get("group_by") in allowed else (vdef.group_by if vdef and vdef.type == "grid" else None)
+    group = prefs.get("group_by") if prefs.get("group_by") in allowed else (vdef.group_by if vdef else None)
     if group:
         sort = [group] + [s for s in sort if s.lstrip("-") != group]
     return flt, sort, group
@@ -140,7 +140,7 @@ async def table_page(request: Request) -> Response:
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
     vdef = get_view(table, request.path_params.get("view"), actor)
-    if vdef is not None and vdef.type != "grid":
+    if vdef is not None and view_url(table.base.key, table.key, vdef) != table_url(table, vdef.key):
         return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
     view_key = vdef.key if vdef else ""
     allowed = filterable(table, actor)

@@ -32,6 +32,7 @@ from engine import Actor, NotFoundError, PermissionDenied, Workspace
 from engine.auth import digest
 from engine.model import ViewDef
 from engine.permissions import TableAccess
+from engine.plugins import view_types
 from engine.records import Table
 from views.messages import translate, translate_all
 
@@ -254,10 +255,9 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
 
 
 def view_url(base: str, table: str, vdef: Any) -> str:
-    """Where a view is shown: grids here, kanban/calendar/gallery by views.boards."""
-    if vdef.type in ("kanban", "calendar", "gallery"):
-        return f"/b/{base}/t/{table}/{vdef.type}/{vdef.key}"
-    return f"/b/{base}/t/{table}/v/{vdef.key}"
+    """Where a view is shown: the URL segment its view type names (grids at `v/`)."""
+    vtype = view_types().get(vdef.type)
+    return f"/b/{base}/t/{table}/{vtype.url_segment() if vtype else 'v'}/{vdef.key}"
 
 
 def visible_to(roles: list[str] | None, actor: Actor) -> bool:

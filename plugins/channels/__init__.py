@@ -1,13 +1,14 @@
 """Built-in notification channels: e-mail, webhook and the Feishu, WeCom, DingTalk bots.
 
 The public words (`Channel`, `OutgoingMessage`, `DeliveryError`, `ChannelConfigError`) live in
-`plugins.channels.base`; each channel type is one module. `BUILTIN_CHANNELS` is what
+`engine.channels`, below `plugins/`, so that the outbox worker and any plugin use them without
+importing a plugin; each channel type is one module. `BUILTIN_CHANNELS` is what
 `plugins.builtin` registers through the `gridbase_channels` hook.
 """
 
 from __future__ import annotations
 
-from plugins.channels.base import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
+from engine.channels import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
 from plugins.channels.dingtalk import DingTalkChannel
 from plugins.channels.email import EmailChannel
 from plugins.channels.feishu import FeishuChannel

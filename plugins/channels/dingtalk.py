@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from plugins.channels.base import Option, OutgoingMessage
+from engine.channels import Option, OutgoingMessage
 from plugins.channels.httppost import HttpChannel
 
 RATE_LIMIT_CODES = {130101}  # sending too fast; passes with time

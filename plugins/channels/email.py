@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, ClassVar
 
-from plugins.channels.base import Channel, Option, OutgoingMessage
+from engine.channels import Channel, Option, OutgoingMessage
 
 
 class EmailChannel(Channel):

@@ -16,7 +16,7 @@ import hmac
 import time
 from typing import Any, ClassVar
 
-from plugins.channels.base import Option, OutgoingMessage
+from engine.channels import Option, OutgoingMessage
 from plugins.channels.httppost import HttpChannel
 
 # 9499: too many requests; 11232: the bot sends too often. Both pass with time.

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from plugins.channels.base import Channel, Option, OutgoingMessage
+from engine.channels import Channel, Option, OutgoingMessage
 from plugins.netguard import UnresolvableHost, UnsafeURL, check_url, origin, split_url
 
 log = logging.getLogger(__name__)

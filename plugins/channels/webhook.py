@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any, ClassVar
 
-from plugins.channels.base import Option, OutgoingMessage
+from engine.channels import Option, OutgoingMessage
 from plugins.channels.httppost import HttpChannel
 
 

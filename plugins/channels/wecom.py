@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from plugins.channels.base import Option, OutgoingMessage, truncate_utf8
+from engine.channels import Option, OutgoingMessage, truncate_utf8
 from plugins.channels.httppost import HttpChannel
 
 TEXT_LIMIT = 2048

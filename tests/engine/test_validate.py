@@ -124,7 +124,7 @@ CASES = [
     ("cycle of formulas", "      amount: {type: number, name: 金额}", "      amount: {type: formula, name: 金额, formula: \"{a2} + 1\"}\n      a2: {type: formula, name: a2, formula: \"{amount} * 2\"}", "amount: {type: formula", "computed fields form a cycle: tickets.amount → tickets.a2 → tickets.amount"),
     ("misspelled field key", "{type: text, name: 标题, required: true}", "{type: text, name: 标题, requird: true}", "requird", "unknown key 'requird' in tables/tickets/fields/title; did you mean 'required'?"),
     ("misspelled table key", "    primary: title", "    primery: title", "primery", "unknown key 'primery' in tables/tickets; did you mean 'primary'?"),
-    ("view type", "{type: grid, name: 未办结", "{type: grd, name: 未办结", "grd, name", "tables/tickets/views/open/type: 'grd' is not one of grid, kanban, calendar, gallery; did you mean 'grid'?"),
+    ("view type", "{type: grid, name: 未办结", "{type: grd, name: 未办结", "grd, name", "unknown view type 'grd' for view 'open'; did you mean 'grid'?"),
     ("wrong value type", "required: true}", "required: maybe}", "maybe", "tables/tickets/fields/title/required: 'maybe' is not of type 'boolean'"),
     ("filter variable", "filter: {status: {neq: 已办结}}", "filter: {owner: $mee}", "$mee", "unknown variable '$mee' in view 'open'; did you mean '$me'?"),
 ]

@@ -1,4 +1,7 @@
-"""What every notification channel is: the message it is given and the errors it may raise.
+"""The channel interface: what every notification channel is, the message it is given and the errors it may raise.
+
+It lives in the engine so that the outbox worker (`automations.delivery`) and every channel
+plugin, built-in or not, depend on it and not on each other.
 
 A *channel* is one configured way out of Gridbase (a workspace's `channels:` entry): its class
 is chosen by the entry's `type:` and built with the entry's *options*. `send` delivers one
