@@ -30,7 +30,9 @@ from engine.model import (
     FieldGrant,
     FormDef,
     FormField,
+    Period,
     Person,
+    Retention,
     Role,
     TableDef,
     TableGrant,
@@ -175,6 +177,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     if src is not None and schema_check(src, "workspace"):
         ws_src = src
         config = build_workspace(src.data, root_path)
+        check_retention(config, src)
     sources: list[Source] = []
     base_dir = root_path / "bases"
     files = sorted(base_dir.glob("*.yaml")) + sorted(base_dir.glob("*.yml")) if base_dir.is_dir() else []
@@ -206,7 +209,25 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     for key, c in (data.get("channels") or {}).items():
         options = {k: v for k, v in c.items() if k != "type"}
         config.channels[key] = Channel(key, c["type"], options)
+    kept = data.get("retention") or {}
+    config.retention = Retention(
+        audit=Period.parse(kept["audit"]) if kept.get("audit") else None,
+        access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
+        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
     return config
+
+
+# China's Cybersecurity Law (网络安全法, art. 21) asks that network logs be kept at least six months.
+MIN_RETENTION = Period(6, "m")
+
+
+def check_retention(config: WorkspaceConfig, src: Source) -> None:
+    """A log kept less than MIN_RETENTION is an error at its line in workspace.yaml."""
+    for log in ("audit", "access_log"):
+        period = getattr(config.retention, log)
+        if period is not None and period.days() < MIN_RETENTION.days():
+            src.error(("retention", log), f"retention/{log}: {period} is shorter than {MIN_RETENTION}",
+                      "keep logs at least 6 months (网络安全法 art. 21), e.g. 6y; see docs/operations.md")
 
 
 COMMON_FIELD_KEYS = {"type", "name", "description", "required", "default", "index", "renamed_from"}
