@@ -19,6 +19,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
+from engine import limits
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import (
     AutomationDef,
@@ -188,6 +189,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     from engine.checks import check_workspace
 
     check_workspace(config, ws_src, sources, issues)
+    check_filter_limits(config, sources)
     if issues:
         raise ConfigError(issues)
     return config
@@ -215,6 +217,32 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
         archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
     return config
+
+
+ARRAY_TYPES = ("multi_select", "link", "lookup", "attachment")  # a list given to one is a test per value
+
+
+def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
+    """A view's filter or a role's row rule past engine.limits is an error at its line (it
+    could never be queried)."""
+    by_file = {src.rel: src for src in sources}
+    for base in config.bases.values():
+        src = by_file.get(base.file)
+        if src is None:
+            continue
+        arrays = {t.key: {k for k, f in t.fields.items() if f.type in ARRAY_TYPES
+                          or (f.type == "person" and f.options.get("multiple"))} for t in base.tables.values()}
+        places: list[tuple[YPath, str, Any]] = []
+        for table in base.tables.values():
+            places += [(("tables", table.key, "views", v.key, "filter"), table.key, v.filter) for v in table.views.values()]
+        for role, grants in base.grants.items():
+            for tkey, grant in grants.items():
+                places += [(("roles", role, tkey, rule), tkey, getattr(grant, rule)) for rule in ("rows", "edit_rows")]
+        for path, tkey, flt in places:
+            try:
+                limits.check_filter(flt, arrays.get(tkey, set()))
+            except limits.LimitExceeded as exc:
+                src.error(path, f"{'/'.join(path)}: {exc}", doc="docs/api.md#limits")
 
 
 # China's Cybersecurity Law (网络安全法, art. 21) asks that network logs be kept at least six months.

@@ -9,13 +9,17 @@ filters over very many fields stay within SQLite's limits at the engine too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from engine import Workspace, limits
+from engine.errors import ConfigError
 from engine.limits import LimitExceeded
+from engine.loader import load_workspace
+from tests_support import write_workspace
 
 LIST = "/v0/crm/contacts/listRecords"
 
@@ -108,3 +112,28 @@ tables:
     formula = f"AND(REGEX_MATCH({everything}, '^0'), REGEX_MATCH({{F139}}&'', '^139$'))"
     page = table.query(actor="admin", filter={"formula": formula})
     assert [r["fields"]["name"] for r in page.records] == ["a"]
+
+
+def test_a_view_past_the_limits_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A view declared with 1,500 OR-ed conditions made SQLite's expression too deep: its grid
+    page answered 500. Now `gridbase validate` names the view's line and the limit."""
+    many = ", ".join(f"{{n: {i}}}" for i in range(1500))
+    root = write_workspace(tmp_path / "ws", {"w": f"""\
+base: w
+name: W
+tables:
+  t:
+    name: T
+    primary: name
+    fields:
+      name: {{type: text, name: Name}}
+      n: {{type: number, name: N}}
+    views:
+      fine: {{type: grid, name: Fine, filter: {{n: {{in: [{", ".join(map(str, range(5000)))}]}}}}}}
+      big: {{type: grid, name: Big, filter: {{or: [{many}]}}}}
+"""})
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    assert [str(i).split(" (see")[0] for i in caught.value.issues] == [
+        "ws/bases/w.yaml:12:44: tables/t/views/big/filter: too many conditions in the filter: 201, the limit"
+        " max_filter_conditions is 200; use fewer conditions, or an 'in' list for many values of one field"]
