@@ -242,7 +242,7 @@ def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
             try:
                 limits.check_filter(flt, arrays.get(tkey, set()))
             except limits.LimitExceeded as exc:
-                src.error(path, f"{'/'.join(path)}: {exc}", doc="docs/api.md#limits")
+                src.error(path, f"{'/'.join(map(str, path))}: {exc}", doc="docs/api.md#limits")
 
 
 # China's Cybersecurity Law (网络安全法, art. 21) asks that network logs be kept at least six months.

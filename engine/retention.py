@@ -13,12 +13,13 @@ in `sha256sum` format.
 One pass, for each log that has a period: read the due entries (the creation entry of a
 bulk-created record whose event is not handled yet is kept: the event reads its values there),
 write the archive to a temporary file, flush it to disk, read it back and check its count
-and checksum, move it into place, and only then, in one transaction, delete exactly the
-archived entries (by id) and append one audit entry that says what was archived: actor
-`system`, table `_gb.<log>`, the archive's file name as record, action `archive`, and as
-"fields" count, first, last, cutoff, archive and sha256. A dry run reads and reports and
-writes nothing. An archive is never overwritten; a pass stopped before the delete leaves an
-archive whose entries are archived again by the next pass.
+and checksum, move it into place, and only then delete exactly the archived entries (by id),
+DELETE_CHUNK at a time in short transactions so that other writers are not held up. The
+first of them also appends one audit entry that says what was archived: actor `system`,
+table `_gb.<log>`, the archive's file name as record, action `archive`, and as "fields"
+count, first, last, cutoff, archive and sha256. A dry run reads and reports and writes
+nothing. An archive is never overwritten; entries left by a pass stopped part way are in its
+archive and are archived again, with an entry of their own, by the next pass.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import gzip
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +50,9 @@ LOGS: dict[str, tuple[str, tuple[str, ...]]] = {
 # entry (see automations.triggers). While such an event is not handled, that entry stays.
 PENDING = ("NOT (l.action = 'create' AND EXISTS (SELECT 1 FROM _gb_outbox o WHERE o.processed_at IS NULL "
            "AND o.data = ? AND o.base = l.base AND o.tbl = l.tbl AND o.record = l.record))")
-DELETE_CHUNK = 5000
+# Entries removed per transaction (about 50 ms of holding the write lock), and the pause after each.
+DELETE_CHUNK = 2000
+PAUSE = 0.005
 
 
 class ArchiveFailed(GridbaseError):
@@ -123,13 +127,15 @@ def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime,
         path, ids, digest = _write_archive(ws, conn, log, cutoff, moment)
     result.path, result.sha256, result.count = path, digest, len(ids)
     actor = ws.actor("system")
-    with ws.storage.transaction() as writer:
-        for start in range(0, len(ids), DELETE_CHUNK):
+    for start in range(0, len(ids), DELETE_CHUNK):
+        with ws.storage.transaction() as writer:
+            if start == 0:
+                ws.audit(actor, "_gb", log, path.name, "archive", {
+                    "count": (None, len(ids)), "first": (None, result.first), "last": (None, result.last),
+                    "cutoff": (None, cutoff), "archive": (None, str(path)), "sha256": (None, digest)})
             writer.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
                            (json.dumps(ids[start:start + DELETE_CHUNK]),))
-        ws.audit(actor, "_gb", log, path.name, "archive", {
-            "count": (None, len(ids)), "first": (None, result.first), "last": (None, result.last),
-            "cutoff": (None, cutoff), "archive": (None, str(path)), "sha256": (None, digest)})
+        time.sleep(PAUSE)  # let waiting writers in between chunks
     return result
 
 
