@@ -158,10 +158,12 @@ def _write_archive(ws: Workspace, conn: Any, log: str, cutoff: str, moment: date
             with gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0) as gz:
                 where, params = _due(log, cutoff)
                 cur = conn.execute(f"SELECT {cols} FROM {table} l WHERE {where} ORDER BY l.id", params)
-                for values in cur:
-                    entry = dict(zip(columns, values, strict=True))
-                    ids.append(int(entry["id"]))
-                    gz.write((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+                while rows := cur.fetchmany(2000):
+                    lines = []
+                    for values in rows:
+                        ids.append(int(values[0]))
+                        lines.append(json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False))
+                    gz.write(("\n".join(lines) + "\n").encode("utf-8"))
             raw.flush()
             os.fsync(raw.fileno())
         digest = _verify(partial, ids)
