@@ -222,6 +222,8 @@ class Period:
         months = self.count * (12 if self.unit == "y" else 1)
         total = moment.year * 12 + moment.month - 1 - months
         year, month = divmod(total, 12)
+        if year < 1:  # 9999y: before anything a log holds
+            return moment.replace(year=1, month=1, day=1)
         day = min(moment.day, calendar.monthrange(year, month + 1)[1])
         return moment.replace(year=year, month=month + 1, day=day)
 

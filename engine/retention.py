@@ -85,7 +85,8 @@ class Archived:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"  # %Y would write year 1 as "1"
 
 
 def archive_dir(ws: Workspace) -> Path:

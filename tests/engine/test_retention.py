@@ -18,6 +18,7 @@ import pytest
 from engine import Workspace
 from engine.errors import ConfigError
 from engine.loader import load_workspace
+from engine.model import Period
 from engine.retention import read_archive, run
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML, write_workspace
@@ -118,6 +119,9 @@ def test_dry_run_changes_nothing(clinic: Workspace, tmp_path: Path) -> None:
     assert done["audit"].path is None
     assert _rows(ws, "_gb_audit") == audit_before and _rows(ws, "_gb_access_log") == reads_before
     assert not (Path(ws.config.root) / "archive").exists()
+    # The longest period there is reaches back before year 1: nothing is due.
+    ws.config.retention.audit = Period.parse("9999y")
+    assert [d.count for d in run(ws) if d.log == "audit"] == [0]
 
 
 def test_the_command_line_archives_and_dry_runs(clinic: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
