@@ -223,8 +223,8 @@ ARRAY_TYPES = ("multi_select", "link", "lookup", "attachment")  # a list given t
 
 
 def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
-    """A view's filter or a role's row rule past engine.limits is an error at its line (it
-    could never be queried)."""
+    """A view's filter or sort, or a role's row rule, past engine.limits is an error at its
+    line (it could never be queried)."""
     by_file = {src.rel: src for src in sources}
     for base in config.bases.values():
         src = by_file.get(base.file)
@@ -235,6 +235,11 @@ def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
         places: list[tuple[YPath, str, Any]] = []
         for table in base.tables.values():
             places += [(("tables", table.key, "views", v.key, "filter"), table.key, v.filter) for v in table.views.values()]
+            for view in table.views.values():
+                if len(view.sort) > limits.SORT_ENTRIES.value:
+                    where = ("tables", table.key, "views", view.key, "sort")
+                    src.error(where, f"{'/'.join(where)}: {limits.LimitExceeded(limits.SORT_ENTRIES, len(view.sort))}",
+                              doc="docs/api.md#limits")
         for role, grants in base.grants.items():
             for tkey, grant in grants.items():
                 places += [(("roles", role, tkey, rule), tkey, getattr(grant, rule)) for rule in ("rows", "edit_rows")]

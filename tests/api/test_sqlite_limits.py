@@ -116,7 +116,8 @@ tables:
 
 def test_a_view_past_the_limits_is_refused_at_its_line(tmp_path: Path) -> None:
     """A view declared with 1,500 OR-ed conditions made SQLite's expression too deep: its grid
-    page answered 500. Now `gridbase validate` names the view's line and the limit."""
+    page answered 500. Now `gridbase validate` names the view's line and the limit, as for a
+    view sorted by 101 entries."""
     many = ", ".join(f"{{n: {i}}}" for i in range(1500))
     root = write_workspace(tmp_path / "ws", {"w": f"""\
 base: w
@@ -131,9 +132,12 @@ tables:
     views:
       fine: {{type: grid, name: Fine, filter: {{n: {{in: [{", ".join(map(str, range(5000)))}]}}}}}}
       big: {{type: grid, name: Big, filter: {{or: [{many}]}}}}
+      sorted: {{type: grid, name: Sorted, sort: [{", ".join(["n"] * 101)}]}}
 """})
     with pytest.raises(ConfigError) as caught:
         load_workspace(root)
-    assert [str(i).split(" (see")[0] for i in caught.value.issues] == [
+    assert sorted(str(i).split(" (see")[0] for i in caught.value.issues) == [
         "ws/bases/w.yaml:12:44: tables/t/views/big/filter: too many conditions in the filter: 201, the limit"
-        " max_filter_conditions is 200; use fewer conditions, or an 'in' list for many values of one field"]
+        " max_filter_conditions is 200; use fewer conditions, or an 'in' list for many values of one field",
+        "ws/bases/w.yaml:13:48: tables/t/views/sorted/sort: too many sort entries: 101, the limit"
+        " max_sort_entries is 100; sort by fewer fields (each field once is enough)"]
