@@ -14,7 +14,8 @@
 
 The first check of a new automation only notes the time: nothing fires for the past. The
 `if` condition applies to records (a schedule without a table ignores it). `tick(ws, now)`
-does every check at once and is what tests drive with a controlled clock.
+does every check at once and is what tests drive with a controlled clock. When workspace.yaml
+sets `retention:`, a daily job (03:17 local time) archives old log entries (engine.retention).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from automations.runner import Start, already_ran, execute, make_key
+from engine import retention
 from engine.model import AutomationDef
 from engine.permissions import Actor
 from engine.records import utcnow_text
@@ -252,6 +254,9 @@ class Scheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=120)
         self._aps.add_job(self._refresh, CronTrigger(minute="*/5", second=30, timezone=self.ws.tz), id="gridbase-clock-formulas",
                           coalesce=True, max_instances=1, misfire_grace_time=300)
+        if self.ws.config.retention.audit or self.ws.config.retention.access_log:
+            self._aps.add_job(self._retention, CronTrigger(hour=3, minute=17, timezone=self.ws.tz), id="gridbase-retention",
+                              coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
         self._aps.start()
 
     def shutdown(self) -> None:
@@ -271,6 +276,14 @@ class Scheduler:
             self._done(self.ws.refresh_time_dependent())
         except Exception:
             log.exception("refreshing clock-dependent formulas failed")
+
+    def _retention(self) -> None:
+        """Daily at 03:17: archive and remove log entries past `retention:` (engine.retention)."""
+        try:
+            for done in retention.run(self.ws):
+                log.info("retention: %s", done.summary())
+        except Exception:
+            log.exception("log retention failed; a log whose archive was not written and checked keeps every entry")
 
     def _fire(self, base: str, auto: AutomationDef) -> None:
         try:

@@ -19,6 +19,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
+from engine import limits
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import (
     AutomationDef,
@@ -30,7 +31,9 @@ from engine.model import (
     FieldGrant,
     FormDef,
     FormField,
+    Period,
     Person,
+    Retention,
     Role,
     TableDef,
     TableGrant,
@@ -175,6 +178,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     if src is not None and schema_check(src, "workspace"):
         ws_src = src
         config = build_workspace(src.data, root_path)
+        check_retention(config, src)
     sources: list[Source] = []
     base_dir = root_path / "bases"
     files = sorted(base_dir.glob("*.yaml")) + sorted(base_dir.glob("*.yml")) if base_dir.is_dir() else []
@@ -185,6 +189,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     from engine.checks import check_workspace
 
     check_workspace(config, ws_src, sources, issues)
+    check_filter_limits(config, sources)
     if issues:
         raise ConfigError(issues)
     return config
@@ -206,7 +211,56 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     for key, c in (data.get("channels") or {}).items():
         options = {k: v for k, v in c.items() if k != "type"}
         config.channels[key] = Channel(key, c["type"], options)
+    kept = data.get("retention") or {}
+    config.retention = Retention(
+        audit=Period.parse(kept["audit"]) if kept.get("audit") else None,
+        access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
+        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
     return config
+
+
+ARRAY_TYPES = ("multi_select", "link", "lookup", "attachment")  # a list given to one is a test per value
+
+
+def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
+    """A view's filter or sort, or a role's row rule, past engine.limits is an error at its
+    line (it could never be queried)."""
+    by_file = {src.rel: src for src in sources}
+    for base in config.bases.values():
+        src = by_file.get(base.file)
+        if src is None:
+            continue
+        arrays = {t.key: {k for k, f in t.fields.items() if f.type in ARRAY_TYPES
+                          or (f.type == "person" and f.options.get("multiple"))} for t in base.tables.values()}
+        places: list[tuple[YPath, str, Any]] = []
+        for table in base.tables.values():
+            places += [(("tables", table.key, "views", v.key, "filter"), table.key, v.filter) for v in table.views.values()]
+            for view in table.views.values():
+                if len(view.sort) > limits.SORT_ENTRIES.value:
+                    where = ("tables", table.key, "views", view.key, "sort")
+                    src.error(where, f"{'/'.join(where)}: {limits.LimitExceeded(limits.SORT_ENTRIES, len(view.sort))}",
+                              doc="docs/api.md#limits")
+        for role, grants in base.grants.items():
+            for tkey, grant in grants.items():
+                places += [(("roles", role, tkey, rule), tkey, getattr(grant, rule)) for rule in ("rows", "edit_rows")]
+        for path, tkey, flt in places:
+            try:
+                limits.check_filter(flt, arrays.get(tkey, set()))
+            except limits.LimitExceeded as exc:
+                src.error(path, f"{'/'.join(map(str, path))}: {exc}", doc="docs/api.md#limits")
+
+
+# China's Cybersecurity Law (网络安全法, art. 21) asks that network logs be kept at least six months.
+MIN_RETENTION = Period(6, "m")
+
+
+def check_retention(config: WorkspaceConfig, src: Source) -> None:
+    """A log kept less than MIN_RETENTION is an error at its line in workspace.yaml."""
+    for log in ("audit", "access_log"):
+        period = getattr(config.retention, log)
+        if period is not None and period.days() < MIN_RETENTION.days():
+            src.error(("retention", log), f"retention/{log}: {period} is shorter than {MIN_RETENTION}",
+                      "keep logs at least 6 months (网络安全法 art. 21), e.g. 6y; see docs/operations.md")
 
 
 COMMON_FIELD_KEYS = {"type", "name", "description", "required", "default", "index", "renamed_from"}

@@ -8,7 +8,10 @@ holds role *grants*, *dashboards* and *automations*.
 
 from __future__ import annotations
 
+import calendar
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 Json = dict[str, Any]
@@ -190,6 +193,56 @@ class BaseDef:
         return (link, target) if link is not None and target is not None else None
 
 
+PERIOD = re.compile(r"^([1-9][0-9]{0,3})([dwmy])$")
+PERIOD_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """How long a log keeps its entries: `400d`, `26w`, `18m`, `6y` (days, weeks, calendar
+    months, calendar years)."""
+
+    count: int
+    unit: str  # d | w | m | y
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        match = PERIOD.match(str(text).strip())
+        if match is None:
+            raise ValueError(f"'{text}' is not a period; write a number and d, w, m or y, e.g. 6y or 180d")
+        return cls(int(match.group(1)), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+    def before(self, moment: datetime) -> datetime:
+        """`moment` minus this period (a month or year back from the 31st or 29 February
+        lands on the month's last day)."""
+        if self.unit in ("d", "w"):
+            return moment - timedelta(days=self.count * (7 if self.unit == "w" else 1))
+        months = self.count * (12 if self.unit == "y" else 1)
+        total = moment.year * 12 + moment.month - 1 - months
+        year, month = divmod(total, 12)
+        if year < 1:  # 9999y: before anything a log holds
+            return moment.replace(year=1, month=1, day=1)
+        day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+        return moment.replace(year=year, month=month + 1, day=day)
+
+    def days(self) -> int:
+        """Roughly how many days (for comparing periods)."""
+        return self.count * {"d": 1, "w": 7, "m": 30, "y": 365}[self.unit]
+
+
+@dataclass
+class Retention:
+    """`retention:` of workspace.yaml: how long each log keeps entries (None: for ever) and
+    the folder (relative to the workspace folder, or absolute) its archives go to."""
+
+    audit: Period | None = None
+    access_log: Period | None = None
+    archive_dir: str = "data/archive"
+
+
 @dataclass
 class WorkspaceConfig:
     key: str
@@ -203,4 +256,5 @@ class WorkspaceConfig:
     channels: dict[str, Channel] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
     attachments: Json = field(default_factory=dict)
+    retention: Retention = field(default_factory=Retention)
     bases: dict[str, BaseDef] = field(default_factory=dict)

@@ -4,7 +4,8 @@ A filter is a mapping: field keys to a value (equality) or `{operator: value}`, 
 combinators `and`, `or`, `not` and `formula`. Values may be the variables `$me`, `$today`,
 `$now` and `$my_department`. Filter values are read by the field's own type (so `"是"` finds
 checked boxes and a person's name finds their key). Every value is a parameter; every
-column is quoted; an unknown field or operator raises `QueryError`.
+column is quoted; an unknown field or operator raises `QueryError`, and a filter or sort
+past one of `engine.limits` raises `LimitExceeded` before any SQL is built.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import limits
 from engine.errors import QueryError
 from engine.fields.base import FieldType
 from engine.permissions import Actor
@@ -56,6 +58,12 @@ class FilterCompiler:
         self.ctx = ctx
 
     def compile(self, flt: Any) -> tuple[str, list[Any]]:
+        """WHERE text and parameters for a whole filter; LimitExceeded (engine.limits) for a
+        filter too big for SQLite, before any SQL is built."""
+        limits.check_filter(flt, {k for k, f in self.ctx.fields.items() if f.kind == "array"})
+        return self._compile_part(flt)
+
+    def _compile_part(self, flt: Any) -> tuple[str, list[Any]]:
         if flt is None or flt == {}:
             return "1", []
         try:
@@ -86,11 +94,11 @@ class FilterCompiler:
                 raise QueryError(f"'{key}' takes a list of filters")
             if not value:
                 return ("1" if key == "and" else "0"), []
-            compiled = [self.compile(v) for v in value]
+            compiled = [self._compile_part(v) for v in value]
             joiner = " AND " if key == "and" else " OR "
             return "(" + joiner.join(s for s, _ in compiled) + ")", [p for _, ps in compiled for p in ps]
         if key == "not":
-            sql, params = self.compile(value)
+            sql, params = self._compile_part(value)
             return f"(NOT {sql})", params
         if key == "formula":
             if self.ctx.formula_sql is None:
@@ -242,7 +250,9 @@ class FilterCompiler:
 
 
 def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None) -> str:
-    """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext)."""
+    """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext);
+    LimitExceeded past engine.limits.SORT_ENTRIES."""
+    limits.check(limits.SORT_ENTRIES, len(sort or []))
     parts = []
     for item in sort or []:
         key = str(item)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType
+from engine.limits import check_fields, check_search
 from engine.linked import Scope, restrict_rows, scope_for
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
@@ -68,6 +69,16 @@ def check_offset(offset: int) -> int:
     if offset > MAX_OFFSET:
         raise QueryError(f"invalid offset/cursor: a page cannot start past row {MAX_OFFSET}")
     return max(0, offset)
+
+
+def json_list(items: list[str]) -> str:
+    """SQL for a JSON array of the SQL expressions `items`, however many: SQLite takes at most
+    127 arguments in one function call, so past 100 the rest are appended 60 at a time."""
+    sql = f"json_array({', '.join(items[:100])})"
+    for start in range(100, len(items), 60):
+        appended = ", ".join(f"'$[#]', {item}" for item in items[start:start + 60])
+        sql = f"json_insert({sql}, {appended})"
+    return sql
 
 
 class Reader:
@@ -140,9 +151,9 @@ class Reader:
             pass
         keys = sorted(set(refs.keys.values()))
         # The record's id and times first (RECORD_ID(), CREATED_TIME(), LAST_MODIFIED_TIME()), then the fields.
-        args = ", ".join(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])
+        args = json_list(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])
         self.ws.ensure_formula_function()
-        return (f"gb_formula(?, ?, json_array({args}))", [text, json.dumps([self.base.key, self.key, keys])])
+        return (f"gb_formula(?, ?, {args})", [text, json.dumps([self.base.key, self.key, keys])])
 
     def _where(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
                visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
@@ -320,6 +331,8 @@ class Reader:
               with_total: bool = True, deleted: bool = False) -> Page:
         """Records matching `filter`, sorted, one page at a time."""
         actor, access = self._reader(actor)
+        fields = check_fields(fields)
+        check_search(search)
         readable = {k for k in self.fields if access.readable(k)}
         for key in fields or []:
             if key not in readable:

@@ -98,9 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         commands_more.register(sub, add)
     except ImportError:
         pass
-    from gridbase import init_cmd
+    from gridbase import init_cmd, retention_cmd
 
     init_cmd.register(sub, add)
+    retention_cmd.register(sub, add)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 Both forms give one `ListParams`: page size (1–100), max records, the offset cursor, the
 fields to return, sorts, `filterByFormula`, a view, the cell format with its time zone and
-locale, and whether to key fields by id. Errors are Airtable's 422s.
+locale, and whether to key fields by id. Errors are Airtable's 422s; a request past one of
+the engine's limits (`engine.limits`: sort entries, fields, ...) is a 422 naming the limit.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import QueryParams
 
+from engine import limits
+from engine.limits import LimitExceeded
 from views.api_errors import ApiError, ensure, invalid_request
 
 MAX_PAGE_SIZE = 100
-_SORT = re.compile(r"^sort\[(\d+)\]\[(field|direction)\]$")
+# A sort index of at most 9 digits: a longer one is an unknown parameter, not a number too
+# long for int() (a 500).
+_SORT = re.compile(r"^sort\[(\d{1,9})\]\[(field|direction)\]$")
 TRUE = ("1", "true")
 FALSE = ("0", "false")
 
@@ -42,6 +47,18 @@ LIST_QUERY = {"pageSize", "maxRecords", "offset", "fields[]", "fields", "filterB
 RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale"}
 LIST_BODY = {"pageSize", "maxRecords", "offset", "fields", "filterByFormula", "view", "cellFormat", "timeZone",
              "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata"}
+
+
+def limit_error(exc: LimitExceeded) -> ApiError:
+    """The 422 for a request past one of `engine.limits`, naming the limit and its value."""
+    return invalid_request(f"Invalid request: {exc}")
+
+
+def _within(limit: limits.Limit, given: int) -> None:
+    try:
+        limits.check(limit, given)
+    except LimitExceeded as exc:
+        raise limit_error(exc) from None
 
 
 def check_query(query: QueryParams, allowed: set[str], pattern: re.Pattern[str] | None = None) -> None:
@@ -119,6 +136,7 @@ def from_query(query: QueryParams) -> ListParams:
     p = ListParams()
     raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields")}
     wanted = query.getlist("fields[]") + query.getlist("fields")
+    _within(limits.FIELDS, len(wanted))
     if wanted:
         p.fields = wanted
     sorts: dict[int, dict[str, str]] = {}
@@ -126,6 +144,7 @@ def from_query(query: QueryParams) -> ListParams:
         match = _SORT.match(key)
         if match:
             sorts.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    _within(limits.SORT_ENTRIES, len(sorts))
     p.sort = _sorts([sorts[i] for i in sorted(sorts)], query=True)
     return _finish(p, raw)
 
@@ -146,11 +165,13 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
     if fields is not None:
         ensure(isinstance(fields, list) and all(isinstance(f, str) for f in fields),
                "Invalid request: 'fields' must be a list of field names")
+        _within(limits.FIELDS, len(fields))
         p.fields = list(fields) or None
     sort = body.get("sort")
     if sort is not None:
         ensure(isinstance(sort, list) and all(isinstance(s, dict) for s in sort),
                "Invalid request: 'sort' must be a list of {field, direction}")
+        _within(limits.SORT_ENTRIES, len(sort))
         p.sort = _sorts(sort)
     return _finish(p, body)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import GridbaseError, NotFoundError, QueryError
+from engine.limits import LimitExceeded
 from engine.model import FieldDef
 from engine.query import all_of
 from engine.reads import decode_cursor, encode_cursor
@@ -33,6 +34,7 @@ from views.api_params import (
     check_query,
     from_body,
     from_query,
+    limit_error,
 )
 from views.api_values import fields_in, record_out
 
@@ -93,6 +95,8 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
     try:
         page = ref.table.query(actor=ctx.actor, filter=flt, sort=sort, limit=limit, offset=start,
                                fields=keys, with_total=False)
+    except LimitExceeded as exc:
+        raise limit_error(exc) from None
     except GridbaseError as exc:
         raise engine_error(exc, names=ref.names()) from None
     records = [record_out(ref, r, by_id=p.by_id, string=p.cell_format == "string", tz=p.time_zone,
