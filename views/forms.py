@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, ValidationError, attachments
+from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.fields.base import is_blank, load_json_list
 from engine.model import FormDef
@@ -51,6 +51,20 @@ def find_form(request: Request) -> tuple[Table, FormDef]:
         if form is not None:
             return table, form
     raise NotFoundError(f"unknown form '{key}'")
+
+
+def takes_public_files(ws: Workspace, base: str, form_key: str) -> bool:
+    """True if `form_key` of base `base` is a public form with an attachment field (anyone may
+    post files to it, so its body may be larger than an anonymous request's)."""
+    try:
+        tables = ws.base(base).tables()
+    except NotFoundError:
+        return False
+    for table in tables:
+        form = table.tdef.forms.get(form_key)
+        if form is not None:
+            return form.public and any(table.tdef.fields[f.field].type == "attachment" for f in form.fields)
+    return False
 
 
 def form_actor(request: Request, form: FormDef, table: Table | None = None) -> Actor:
