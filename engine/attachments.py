@@ -161,8 +161,8 @@ def check_quota(ws: Workspace, actor: Actor, adding: int, key: str, label: str) 
     public = actor.key.startswith(PUBLIC_PREFIX)
     quota = limits.public_quota_mb if public else limits.person_quota_mb
     if quota is not None and not actor.system and used_bytes(ws, actor.key) + adding > quota * MB:
-        whose = "public forms" if public else "your"
-        raise ValidationError({key: f"{label}: the upload quota of {whose} files ({quota:g} MB) is used up; "
+        whose = "public forms" if public else "your files"
+        raise ValidationError({key: f"{label}: the upload quota for {whose} ({quota:g} MB) is used up; "
                                     "remove files that are no longer needed or ask the administrator for more"})
     if limits.workspace_quota_mb is not None and used_bytes(ws) + adding > limits.workspace_quota_mb * MB:
         raise ValidationError({key: f"{label}: the workspace's upload quota ({limits.workspace_quota_mb:g} MB) is used up; "
@@ -276,7 +276,7 @@ def remove_orphans(ws: Workspace, *, grace: timedelta | None = None, dry_run: bo
     sweep = Sweep()
     with ws.storage.transaction() as conn:
         names = named_ids(ws)
-        old = conn.execute("SELECT id, size FROM _gb_attachments WHERE uploaded_at < ?", (cutoff,)).fetchall()
+        old = conn.execute("SELECT id, size FROM _gb_attachments WHERE uploaded_at <= ?", (cutoff,)).fetchall()
         gone = [(att, size) for att, size in old if att not in names]
         sweep.uploads = len(gone)
         if not dry_run:
