@@ -233,6 +233,18 @@ def find(ws: Workspace, att_id: str) -> dict[str, Any] | None:
     return dict(zip(("id", "sha256", "name", "size", "type", "uploaded_by"), row, strict=True))
 
 
+def uploads_of(ws: Workspace, ids: list[str], *, uploader: str, base: str, table: str, field: str) -> list[dict[str, Any]]:
+    """Those of `ids` that `uploader` uploaded for this field, as field value items, in order."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = ws.storage.conn.execute(
+        f"SELECT id, name, size, type FROM _gb_attachments WHERE id IN ({marks}) AND uploaded_by = ? "  # noqa: S608
+        "AND base = ? AND tbl = ? AND field = ?", [*ids, uploader, base, table, field]).fetchall()
+    found = {r[0]: {"id": r[0], "name": r[1], "size": r[2], "type": r[3]} for r in rows}
+    return [found[i] for i in ids if i in found]
+
+
 # -- orphans -----------------------------------------------------------------------------------
 @dataclass
 class Sweep:

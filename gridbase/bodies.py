@@ -121,7 +121,7 @@ class BodyGateMiddleware:
 async def spool(request: Request) -> Any:
     """The body in a temporary file (memory up to PRE_AUTH_BODY, disk beyond), at its start."""
     folder = attachments.incoming_dir(request.app.state.ws)
-    body = tempfile.SpooledTemporaryFile(max_size=PRE_AUTH_BODY, dir=folder)  # noqa: SIM115 - closed by the caller
+    body = tempfile.SpooledTemporaryFile(max_size=PRE_AUTH_BODY, dir=str(folder))  # noqa: SIM115 - closed by the caller
     try:
         async for chunk in request.stream():
             body.write(chunk)
