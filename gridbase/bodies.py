@@ -86,8 +86,10 @@ class BodyGateMiddleware:
         limit = limit_for(scope)
         if limit is not None and declared is not None and declared > limit:
             signed_in = limit > PRE_AUTH_BODY
-            message = (f"The request is too large: at most {limit // (1024 * 1024)} MB may be sent at once."
+            message = (f"请求过大：一次最多发送 {limit // (1024 * 1024)} MB。/ "
+                       f"The request is too large: at most {limit // (1024 * 1024)} MB may be sent at once."
                        if signed_in else
+                       f"请求过大：登录前最多发送 {limit // 1024} KB。/ "
                        f"The request is too large: at most {limit // 1024} KB may be sent before signing in.")
             await refuse(413, message)(scope, receive, send)
             return
@@ -97,12 +99,14 @@ class BodyGateMiddleware:
         state = scope["app"].state
         ws = state.ws
         if attachments.free_disk_mb(ws) - (declared or 0) / attachments.MB < attachments.Limits.of(ws).min_free_disk_mb:
-            await refuse(507, "The server is short of disk space, so large uploads are paused; "
+            await refuse(507, "服务器磁盘空间不足，已暂停大文件上传；请管理员清理磁盘空间。/ "
+                              "The server is short of disk space, so large uploads are paused; "
                               "ask the administrator to free disk space.")(scope, receive, send)
             return
         busy = getattr(state, "large_bodies", 0)
         if busy >= getattr(state, "max_large_bodies", MAX_LARGE_BODIES):
-            await refuse(503, "The server is receiving too many large uploads at once; try again in a moment.",
+            await refuse(503, "服务器正在同时接收过多的大文件，请稍后再试。/ "
+                              "The server is receiving too many large uploads at once; try again in a moment.",
                          **{"Retry-After": "5"})(scope, receive, send)
             return
         state.large_bodies = busy + 1
