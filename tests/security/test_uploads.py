@@ -265,3 +265,16 @@ def test_logout_clears_site_data(client_for):
     assert res.status_code == 303
     assert res.headers["clear-site-data"] == '"cache", "storage"'
     assert "clear-site-data" not in wang.get("/login").headers
+
+
+def test_the_server_sweeps_orphans_when_it_starts(ws):
+    stray = ws.data_dir / "attachments" / "ab" / ("ab" * 32)
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"left by a failed post")
+    old = time.time() - 2 * 86400
+    os.utime(stray, (old, old))
+    with TestClient(create_app(ws, automations=False, sweep=True)):
+        deadline = time.monotonic() + 10
+        while stray.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not stray.exists()
