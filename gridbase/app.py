@@ -34,7 +34,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -86,7 +86,10 @@ def threaded(endpoint: Endpoint) -> Endpoint:
     """
     @functools.wraps(endpoint)
     async def run(request: Request) -> Response:
-        body = await bodies.spool(request)
+        try:
+            body = await bodies.spool(request)
+        except ClientDisconnect:  # gone mid-body: nobody to answer, nothing to log as an error
+            return Response(status_code=400)
         try:
             return await run_in_threadpool(_on_this_thread, endpoint(bodies.replaying(request, body)))
         finally:
