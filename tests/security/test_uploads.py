@@ -169,6 +169,17 @@ def test_an_upload_past_the_quota_is_refused_with_a_clear_message_and_stores_not
     assert len(table.query(actor="admin").records) == 3
 
 
+def test_the_workspace_quota_counts_everyone(client_for, ws):
+    table = ws.base("cases").table("cases")
+    ws.config.attachments.update(person_quota_mb=None, workspace_quota_mb=3)
+    for n, person in enumerate(("wang", "li")):
+        rec = table.create({"title": person, "owner": person}, actor="admin")
+        res = attach(client_for(person), rec["id"], [("a.pdf", blob(n, 2 * MB))])
+        assert res.status_code == (303 if n == 0 else 422)
+    assert "upload quota (3 MB) is used up; ask the administrator to free space" in res.text
+    assert stored(ws)[1] == 1
+
+
 def test_uploads_are_refused_when_the_disk_is_short(client_for, ws):
     rec = ws.base("cases").table("cases").create({"title": "wang's", "owner": "wang"}, actor="admin")
     free = attachments.free_disk_mb(ws)
