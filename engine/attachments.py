@@ -279,35 +279,41 @@ def remove_orphans(ws: Workspace, *, grace: timedelta | None = None, dry_run: bo
     """Delete uploads nothing names, blobs no upload names and stale incoming files.
 
     Only what is older than `grace` (default: the workspace's `orphan_grace_hours`) goes: a
-    new-record page that was refused keeps its files for the person to submit again.
+    new-record page that was refused keeps its files for the person to submit again. The
+    records are first read without the write lock; only when something is to go is the
+    reading done again under it (so no write can name an upload between the check and the
+    removal), and writers wait for that sweep alone.
     """
     if grace is None:
         grace = timedelta(hours=Limits.of(ws).orphan_grace_hours)
     cutoff = (ws.now() - grace).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     cutoff_epoch = time.time() - grace.total_seconds()
+    with ws.storage.reading():
+        preview = _sweep(ws, cutoff, cutoff_epoch, dry_run=True)
+    if dry_run or not (preview.uploads or preview.files):
+        return preview
+    with ws.storage.transaction():
+        return _sweep(ws, cutoff, cutoff_epoch, dry_run=False)
+
+
+def _sweep(ws: Workspace, cutoff: str, cutoff_epoch: float, *, dry_run: bool) -> Sweep:
+    conn = ws.storage.conn
     sweep = Sweep()
-    with ws.storage.transaction() as conn:
-        names = named_ids(ws)
-        old = conn.execute("SELECT id, size FROM _gb_attachments WHERE uploaded_at <= ?", (cutoff,)).fetchall()
-        gone = [(att, size) for att, size in old if att not in names]
-        sweep.uploads = len(gone)
+    names = named_ids(ws)
+    old = conn.execute("SELECT id, size FROM _gb_attachments WHERE uploaded_at <= ?", (cutoff,)).fetchall()
+    gone = [(att, size) for att, size in old if att not in names]
+    sweep.uploads = len(gone)
+    if not dry_run:
+        conn.executemany("DELETE FROM _gb_attachments WHERE id = ?", [(att,) for att, _ in gone])
+    gone_ids = {att for att, _ in gone}
+    named_blobs = {sha for att, sha in conn.execute("SELECT id, sha256 FROM _gb_attachments") if att not in gone_ids}
+    stale = [p for p in _blob_files(ws) if p.name not in named_blobs and p.stat().st_mtime <= cutoff_epoch]
+    stale += [p for p in incoming_dir(ws).iterdir() if p.is_file() and p.stat().st_mtime <= cutoff_epoch]
+    for path in stale:
+        sweep.files += 1
+        sweep.bytes += path.stat().st_size
         if not dry_run:
-            conn.executemany("DELETE FROM _gb_attachments WHERE id = ?", [(att,) for att, _ in gone])
-        gone_ids = {att for att, _ in gone}
-        named_blobs = {sha for att, sha in conn.execute("SELECT id, sha256 FROM _gb_attachments") if att not in gone_ids}
-        for path in _blob_files(ws):
-            if path.name in named_blobs or path.stat().st_mtime > cutoff_epoch:
-                continue
-            sweep.files += 1
-            sweep.bytes += path.stat().st_size
-            if not dry_run:
-                path.unlink(missing_ok=True)
-        for path in incoming_dir(ws).iterdir():
-            if path.is_file() and path.stat().st_mtime <= cutoff_epoch:
-                sweep.files += 1
-                sweep.bytes += path.stat().st_size
-                if not dry_run:
-                    path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
     return sweep
 
 
