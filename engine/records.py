@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from engine import attachments
 from engine.computed import Computer
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
@@ -302,8 +303,8 @@ class Table(Reader):
                 att = item.get("id") if isinstance(item, dict) else None
                 if att in before:
                     continue
-                row = self.ws.storage.conn.execute("SELECT uploaded_by FROM _gb_attachments WHERE id = ?", (att,)).fetchone()
-                if row is None or (row[0] != actor.key and not actor.system and not actor.admin):
+                found = attachments.find(self.ws, str(att))
+                if found is None or (found["uploaded_by"] != actor.key and not actor.system and not actor.admin):
                     raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
 
     def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor, *,

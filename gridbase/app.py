@@ -6,7 +6,12 @@ Routes come from the `views` modules (each exports `routes: list[Route]`); the o
 ones (boards, dashboards, inbox, the REST API) are included when their module exists.
 Errors the engine raises on purpose become pages with the right status (404, 403, 422,
 400); anything else becomes a plain "Something went wrong" page and a log line, never a
-traceback. The outbox worker of `automations` runs alongside the app when asked.
+traceback. The outbox worker of `automations` runs alongside the app when asked, and so
+does a sweep of orphaned uploads at start-up (engine.attachments.remove_orphans).
+
+Request bodies are limited by who sends them and received to disk (gridbase.bodies); every
+response but a static file is sent with `Cache-Control: no-store` (pages, fragments, exports
+and files hold patient data), and signing out also clears the browser's copy of the site.
 """
 
 from __future__ import annotations
@@ -29,20 +34,28 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
+from engine import (
+    NotFoundError,
+    PermissionDenied,
+    QueryError,
+    ValidationError,
+    Workspace,
+    attachments,
+)
 from engine.errors import GridbaseError
+from gridbase import bodies
 from views import auth, files, forms, pages, record
 from views.web import LoginRequired, login_url, render, translator
 
 log = logging.getLogger("gridbase.web")
 
-MAX_BODY = 25 * 1024 * 1024
+MAX_BODY = bodies.MAX_BODY
 # Worker threads for pages and the API at most: enough to wait out disk syncs side by side on a
 # small machine; each has a read connection of its own (engine.storage), so this bounds those too.
 WORKER_THREADS = 16
@@ -62,17 +75,25 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def threaded(endpoint: Endpoint) -> Endpoint:
-    """`endpoint` run on a worker thread (with an event loop of its own), its body read first.
+    """`endpoint` run on a worker thread (with an event loop of its own), its body received first.
 
     The pages call the engine synchronously: SQLite reads, writes that wait for the disk, the
     write lock, password hashing. On the server's event loop each of those would hold up every
-    other request; on a worker thread they hold up only their own. The body is read here, on
-    the loop that owns the connection, so the handler parses it (form, uploads) from memory.
+    other request; on a worker thread they hold up only their own. The body is received here,
+    on the loop that owns the connection (a slow client holds no thread), into a temporary file
+    that stays in memory only while small (gridbase.bodies.spool); the handler parses it (form,
+    uploads) from there.
     """
     @functools.wraps(endpoint)
     async def run(request: Request) -> Response:
-        await request.body()
-        return await run_in_threadpool(_on_this_thread, endpoint(request))
+        try:
+            body = await bodies.spool(request)
+        except ClientDisconnect:  # gone mid-body: nobody to answer, nothing to log as an error
+            return Response(status_code=400)
+        try:
+            return await run_in_threadpool(_on_this_thread, endpoint(bodies.replaying(request, body)))
+        finally:
+            body.close()
 
     return run
 
@@ -174,9 +195,52 @@ class CatchAllMiddleware:
             await response(scope, receive, send)
 
 
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response but static files (unless it says otherwise),
+    so no page, export or file with record data stays in a shared or lost browser's cache; and
+    `Clear-Site-Data` on signing out, which empties what the browser kept of the site."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        logout = scope.get("path") == "/logout" and scope.get("method") == "POST"
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                if logout:
+                    headers.append((b"clear-site-data", b'"cache", "storage"'))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
+def sweep_orphans(ws: Workspace) -> None:
+    """Remove orphaned uploads (engine.attachments.remove_orphans) and log what went."""
+    try:
+        done = attachments.remove_orphans(ws)
+    except Exception:  # noqa: BLE001 - a failed sweep must not stop the server; the next start retries
+        log.warning("sweeping orphaned uploads failed", exc_info=True)
+        return
+    if done.uploads or done.files:
+        log.info("removed %d orphaned uploads and %d files (%d bytes)", done.uploads, done.files, done.bytes)
+
+
 # -- the app -----------------------------------------------------------------------------------
-def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
-    """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API)."""
+def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = None) -> Starlette:
+    """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API).
+
+    `sweep` (default: as `automations`) removes orphaned uploads in the background at start-up.
+    """
+    if sweep is None:
+        sweep = automations
     routes: list[BaseRoute] = [
         *auth.routes,
         *pages.routes,
@@ -191,7 +255,9 @@ def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
 
     middleware = [
         Middleware(auth.SecurityHeadersMiddleware),
+        Middleware(NoStoreMiddleware),
         Middleware(CatchAllMiddleware),
+        Middleware(bodies.BodyGateMiddleware),
     ]
     handlers: dict[Any, Any] = {
         LoginRequired: on_login_required,
@@ -210,6 +276,8 @@ def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
         if automations and importlib.util.find_spec("automations.worker") is not None:
             worker = importlib.import_module("automations.worker")
             worker.start(ws)
+        if sweep:
+            threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import attachments
 from engine.fields.base import load_json_list
 from engine.fields.single_select import option_names
 from engine.workspace import Workspace
@@ -183,10 +184,11 @@ def _attachments(ref: TableRef, key: str, value: Any, current: list[Any]) -> lis
             out.append(known[att_id])
             continue
         with ws.storage.reading():
-            row = ws.storage.conn.execute("SELECT name, size, type FROM _gb_attachments WHERE id = ?", (att_id,)).fetchone()
-        if row is None:
+            found = attachments.find(ws, att_id)
+        if found is None:
             raise _bad(ref, key, f"uploaded files; no upload has the id {att_id}")
-        out.append({"id": att_id, "name": str(item.get("filename") or row[0]), "size": int(row[1]), "type": str(row[2])})
+        out.append({"id": att_id, "name": str(item.get("filename") or found["name"]), "size": int(found["size"]),
+                    "type": str(found["type"])})
     return out
 
 

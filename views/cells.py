@@ -13,7 +13,7 @@ import hashlib
 import re
 from typing import Any
 
-from engine import Actor, Workspace
+from engine import Actor, Workspace, attachments
 from engine.fields.base import load_json_list
 from engine.records import Table
 
@@ -335,11 +335,4 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
 def kept_attachments(table: Table, key: str, ids: list[str], actor: Actor) -> list[dict[str, Any]]:
     """Files this actor uploaded for field `key` (by id), as field values: what a form that
     failed validation keeps, so they need not be chosen again."""
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    rows = table.ws.storage.conn.execute(
-        f"SELECT id, name, size, type FROM _gb_attachments WHERE id IN ({marks}) AND uploaded_by = ? "  # noqa: S608
-        "AND base = ? AND tbl = ? AND field = ?", [*ids, actor.key, table.base.key, table.key, key]).fetchall()
-    found = {r[0]: {"id": r[0], "name": r[1], "size": r[2], "type": r[3]} for r in rows}
-    return [found[i] for i in ids if i in found]
+    return attachments.uploads_of(table.ws, ids, uploader=actor.key, base=table.base.key, table=table.key, field=key)

@@ -1,36 +1,37 @@
 """Attachments on the web: upload into a record's attachment field, and download.
 
-Bytes are stored content-addressed under `ws.data_dir / "attachments" / sha[:2] / sha` (the
-same bytes once); each upload gets its own random *attachment id* (`att` + 32 hex digits),
-indexed in `_gb_attachments` with its uploader. Random, not derived from the content: an id
-tells nothing about the file, so nobody can find out whether some file is stored by
-guessing its id, and two people who upload the same file each own their upload. A download is allowed only when the actor can read some record whose
-readable attachment field holds that id. Files are always sent as downloads with an RFC 5987
-filename, and never with a type a browser would run (only images and PDF keep their type).
+The bytes and their index belong to `engine.attachments` (content-addressed blobs, one random
+*attachment id* per upload, quotas, the free-disk threshold). This module checks first and
+stores last: the right to change the record and the field, the CSRF token, each file's type
+and size, the quota; only then does a file become an upload, in the same transaction as the
+write that puts it on a record, so a refused or failed write leaves nothing on disk.
+
+A download is allowed only when the actor can read some record whose readable attachment
+field holds that id. Files are always sent as downloads with an RFC 5987 filename, and never
+with a type a browser would run (only images and PDF keep their type).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import mimetypes
 import os
-import secrets
-import tempfile
 from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace
+from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace, attachments
+from engine.attachments import Incoming
 from engine.records import Table
+from views import cells
 from views.web import check_csrf, get_ws, now_text, require_actor
 
 SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
-DEFAULT_MAX_MB = 20
+MAX_FILES = 20  # files in one post
 
 
 def content_disposition(filename: str, kind: str = "attachment") -> str:
@@ -40,30 +41,6 @@ def content_disposition(filename: str, kind: str = "attachment") -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
 
 
-def blob_path(ws: Workspace, sha: str) -> Any:
-    return ws.data_dir / "attachments" / sha[:2] / sha
-
-
-def store(ws: Workspace, data: bytes, *, name: str, mime: str, actor: Actor, base: str, table: str,
-          field: str) -> dict[str, Any]:
-    """Write the bytes once (by hash) and index them; return the field value item."""
-    sha = hashlib.sha256(data).hexdigest()
-    path = blob_path(ws, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    att_id = "att" + secrets.token_hex(16)
-    with ws.storage.transaction():
-        ws.storage.conn.execute(
-            "INSERT OR IGNORE INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at, base, tbl, field) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (att_id, sha, name, len(data), mime, actor.key, now_text(ws), base, table, field))
-    return {"id": att_id, "name": name, "size": len(data), "type": mime}
-
-
 def upload_type(upload: UploadFile) -> str:
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     if not declared or declared == "application/octet-stream":
@@ -71,12 +48,18 @@ def upload_type(upload: UploadFile) -> str:
     return declared
 
 
+def max_bytes(ws: Workspace, table: Table, key: str) -> int:
+    fdef = table.tdef.fields[key]
+    limit = float(fdef.options.get("max_size_mb") or attachments.Limits.of(ws).max_size_mb)
+    return int(limit * attachments.MB)
+
+
 def check_upload(ws: Workspace, table: Table, key: str, upload: UploadFile, size: int) -> str:
     """The file's MIME type, or ValidationError if too big or not accepted."""
     fdef = table.tdef.fields[key]
-    limit = float(fdef.options.get("max_size_mb") or ws.config.attachments.get("max_size_mb") or DEFAULT_MAX_MB)
-    if size > limit * 1024 * 1024:
-        raise ValidationError({key: f"{fdef.name}: {upload.filename} is larger than {limit:g} MB"})
+    limit = max_bytes(ws, table, key)
+    if size > limit:
+        raise ValidationError({key: f"{fdef.name}: {upload.filename} is larger than {limit / attachments.MB:g} MB"})
     mime = upload_type(upload)
     accept = fdef.options.get("accept")
     if accept and not any(fnmatch.fnmatch(mime, str(p).lower()) for p in accept):
@@ -84,17 +67,41 @@ def check_upload(ws: Workspace, table: Table, key: str, upload: UploadFile, size
     return mime
 
 
+def receive_uploads(ws: Workspace, table: Table, key: str, uploads: list[UploadFile], actor: Actor) -> list[Incoming]:
+    """The posted files checked (type, size, quota, free disk) and streamed to incoming files.
+
+    Nothing is kept yet: `engine.attachments.keep` does that in the write that uses them, and
+    `engine.attachments.discard` forgets them when it fails. On a refusal nothing is left.
+    """
+    label = table.tdef.fields[key].name
+    uploads = [u for u in uploads if u.filename]
+    attachments.check_quota(ws, actor, sum(u.size or 0 for u in uploads), key, label)
+    received: list[Incoming] = []
+    try:
+        for upload in uploads:
+            mime = check_upload(ws, table, key, upload, upload.size or 0)
+            name = os.path.basename((upload.filename or "").replace("\\", "/"))[:255] or "file"
+            upload.file.seek(0)
+            received.append(attachments.receive(ws, upload.file, name=name, mime=mime, key=key, label=label,
+                                                max_bytes=max_bytes(ws, table, key)))
+    except BaseException:
+        attachments.discard(ws, received)
+        raise
+    return received
+
+
+def keep_uploads(table: Table, key: str, files: list[Incoming], actor: Actor) -> list[dict[str, Any]]:
+    """Inside the write's transaction: the received files as uploads, as field value items."""
+    return attachments.keep(table.ws, files, actor=actor, base=table.base.key, table=table.key, field=key,
+                            label=table.tdef.fields[key].name, now=now_text(table.ws))
+
+
 async def save_uploads(request: Request, table: Table, key: str, uploads: list[UploadFile], actor: Actor) -> list[dict[str, Any]]:
+    """Check and store the files at once (for a page that shows them again when its write is refused)."""
     ws = get_ws(request)
-    items = []
-    for upload in uploads:
-        if not upload.filename:
-            continue
-        data = await upload.read()
-        mime = check_upload(ws, table, key, upload, len(data))
-        name = os.path.basename(upload.filename.replace("\\", "/"))[:255] or "file"
-        items.append(store(ws, data, name=name, mime=mime, actor=actor, base=table.base.key, table=table.key, field=key))
-    return items
+    files = receive_uploads(ws, table, key, uploads, actor)
+    return attachments.store(ws, files, actor=actor, base=table.base.key, table=table.key, field=key,
+                             label=table.tdef.fields[key].name, now=now_text(ws))
 
 
 async def upload(request: Request) -> Response:
@@ -104,21 +111,30 @@ async def upload(request: Request) -> Response:
     rid, key = request.path_params["rid"], request.path_params["field"]
     table.get(rid, actor=actor)  # a record they may not read is not found
     fdef = table.tdef.fields.get(key)
-    if fdef is None or fdef.type != "attachment" or not table.access(actor).readable(key):
+    access = table.access(actor)
+    if fdef is None or fdef.type != "attachment" or not access.readable(key):
         raise NotFoundError(f"unknown attachment field '{key}'")
-    if table.access(actor).level(key) != "edit":
+    # Rights first, bytes last: the record's edit rule and the field, before any file is looked at.
+    if access.level(key) != "edit" or access.mask(key):
         raise PermissionDenied(f"you may not change field '{fdef.name}'")
-    async with request.form(max_files=20) as form:
+    if rid not in cells.editable_ids(table, actor, [rid]):
+        raise PermissionDenied("you may not change this record")
+    async with request.form(max_files=MAX_FILES) as form:
         check_csrf(request, form)
-        files = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
-        items = await save_uploads(request, table, key, files, actor)
-    if items:
-        # Read the files already there in the write's own transaction: two uploads at once
-        # must both end up on the record, neither replacing the other.
-        with ws.storage.transaction():
-            current = list(table.get(rid, actor=actor)["fields"].get(key) or [])
-            value = items[-1:] if fdef.options.get("multiple", True) is False else current + items
-            table.update(rid, {key: value}, actor=actor)
+        posted = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        files = receive_uploads(ws, table, key, posted, actor)
+    if files:
+        try:
+            # Read the files already there in the write's own transaction: two uploads at once
+            # must both end up on the record, neither replacing the other.
+            with ws.storage.transaction():
+                items = keep_uploads(table, key, files, actor)
+                current = list(table.get(rid, actor=actor)["fields"].get(key) or [])
+                value = items[-1:] if fdef.options.get("multiple", True) is False else current + items
+                table.update(rid, {key: value}, actor=actor)
+        except BaseException:
+            attachments.discard(ws, files)
+            raise
     return RedirectResponse(f"/b/{table.base.key}/t/{table.key}/r/{rid}", status_code=303)
 
 
@@ -149,16 +165,15 @@ async def download(request: Request) -> Response:
     actor = require_actor(request)
     ws = get_ws(request)
     att_id = request.path_params["att"]
-    row = ws.storage.conn.execute("SELECT sha256, name, type FROM _gb_attachments WHERE id = ?", (att_id,)).fetchone()
-    if row is None or not may_download(ws, actor, att_id):
+    found = attachments.find(ws, att_id)
+    if found is None or not may_download(ws, actor, att_id):
         raise NotFoundError("no such attachment")
-    sha, name, mime = row
-    path = blob_path(ws, sha)
+    path = attachments.blob_path(ws, found["sha256"])
     if not path.exists():
         raise NotFoundError("the attachment's file is missing")
-    media = mime if mime in SAFE_TYPES else "application/octet-stream"
-    return Response(path.read_bytes(), media_type=media, headers={
-        "Content-Disposition": content_disposition(name),
+    media = found["type"] if found["type"] in SAFE_TYPES else "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={
+        "Content-Disposition": content_disposition(found["name"]),
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store"})
 

@@ -5,6 +5,10 @@ together with the *submitter* (the signed-in person). A *public* form needs no s
 acts as `Actor.public(form_key)`, has a honeypot field (`website`, hidden with CSS; a bot
 that fills it is thanked and nothing is stored) and a per-IP rate limit. The engine's
 `created` outbox event carries `"form": key`, which is what automations listen to.
+
+Files posted with a form are checked (type, size, quota, free disk) and received into
+incoming files; they become uploads only in the transaction that creates the record
+(`views.files.keep_uploads`), so a refused or failed submission keeps nothing on disk.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, ValidationError
+from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
+from engine.attachments import Incoming
 from engine.fields.base import is_blank, load_json_list
 from engine.model import FormDef
 from engine.records import Table
 from views import cells
-from views.files import save_uploads
+from views.files import MAX_FILES, keep_uploads, receive_uploads
 from views.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
@@ -46,6 +51,20 @@ def find_form(request: Request) -> tuple[Table, FormDef]:
         if form is not None:
             return table, form
     raise NotFoundError(f"unknown form '{key}'")
+
+
+def takes_public_files(ws: Workspace, base: str, form_key: str) -> bool:
+    """True if `form_key` of base `base` is a public form with an attachment field (anyone may
+    post files to it, so its body may be larger than an anonymous request's)."""
+    try:
+        tables = ws.base(base).tables()
+    except NotFoundError:
+        return False
+    for table in tables:
+        form = table.tdef.forms.get(form_key)
+        if form is not None:
+            return form.public and any(table.tdef.fields[f.field].type == "attachment" for f in form.fields)
+    return False
 
 
 def form_actor(request: Request, form: FormDef, table: Table | None = None) -> Actor:
@@ -161,7 +180,18 @@ async def form_page(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
-    async with request.form(max_files=20) as data:
+    received: dict[str, list[Incoming]] = {}
+    try:
+        return await _submit(request, table, form, actor, received)
+    finally:
+        # `_submit` empties `received` once the record is stored; files still here belong to a
+        # refused or failed post: their bytes go (and a blob placed for them that no upload names).
+        attachments.discard(table.ws, [f for files in received.values() for f in files])
+
+
+async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
+                  received: dict[str, list[Incoming]]) -> Response:
+    async with request.form(max_files=MAX_FILES) as data:
         check_csrf(request, data)
         if form.public and rate_limited(request):
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
@@ -173,13 +203,8 @@ async def submit(request: Request) -> Response:
         for f in fields:
             key = f["key"]
             if f["type"] == "attachment":
-                files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
-                if files:
-                    try:
-                        values[key] = await save_uploads(request, table, key, files, actor)
-                    except ValidationError as exc:
-                        errors.update(exc.errors)
-            elif f["type"] == "checkbox":
+                continue  # files are looked at once every other value is known to be good
+            if f["type"] == "checkbox":
                 values[key] = bool(data.get(key))
             elif f["multiple"]:
                 values[key] = [str(v) for v in data.getlist(key) if isinstance(v, str)]
@@ -190,19 +215,39 @@ async def submit(request: Request) -> Response:
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = f"{f['label']} is required"
+        for f in fields:
+            key = f["key"]
+            if f["type"] != "attachment":
+                continue
+            files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
+            if f["required"] and not files:
+                errors[key] = f"{f['label']} is required"
+            if files and not errors:
+                try:
+                    received[key] = receive_uploads(table.ws, table, key, files, actor)
+                except ValidationError as exc:
+                    errors.update(exc.errors)
     system: dict[str, Any] = dict(form.prefill)
     if form.submitter and actor.is_person:
         system[form.submitter] = actor.key
     if not errors:
         given = {k: v for k, v in values.items() if not is_blank(v)}
+
+        def write() -> Any:
+            # The files become uploads in the record's own transaction (and savepoint): a
+            # refused record takes its files' rows with it, and `submit` removes their bytes.
+            for key, files in received.items():
+                given[key] = keep_uploads(table, key, files, actor)
+            return table.create(given, actor=actor, form=form, system_values=system)
+
         try:
             # Submissions that arrive together share one transaction and one disk sync; each
             # is answered once it is durable (engine.groupcommit).
-            await asyncio.wrap_future(table.ws.storage.write_soon(
-                lambda: table.create(given, actor=actor, form=form, system_values=system)))
+            await asyncio.wrap_future(table.ws.storage.write_soon(write))
         except ValidationError as exc:
             errors = exc.errors
         else:
+            received.clear()
             return render(request, "form_thanks.html", table=table, form=form)
     keys = {f["key"] for f in fields}
     shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}

@@ -69,6 +69,16 @@ _ZH: list[tuple[str, str]] = [
     (r"contains a control character \((?P<c>U\+[0-9A-F]+)\) at character (?P<n>\d+); remove it \(tabs and line breaks are fine\)",
      "第 {n} 个字符是控制字符（{c}），请删除（制表符和换行可以保留）"),
     (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
+    (r"(?P<f>[^:]+) is larger than (?P<n>[\d.]+) MB", "{f} 超过 {n} MB"),
+    (r"(?P<f>[^:]+) \((?P<t>[^()]+)\) is not accepted; expected (?P<x>.+)", "不接受 {f}（{t}）；应为 {x}"),
+    (r"the upload quota for your files \((?P<n>[\d.]+) MB\) is used up; remove files that are no longer needed"
+     r" or ask the administrator for more", "您的上传空间（{n} MB）已用完；请删除不再需要的文件，或请管理员增加配额"),
+    (r"the upload quota for public forms \((?P<n>[\d.]+) MB\) is used up; remove files that are no longer needed"
+     r" or ask the administrator for more", "公开表单的上传空间（{n} MB）已用完；请删除不再需要的文件，或请管理员增加配额"),
+    (r"the workspace's upload quota \((?P<n>[\d.]+) MB\) is used up; ask the administrator to free space or raise"
+     r" the quota", "工作区的上传空间（{n} MB）已用完；请管理员清理空间或提高配额"),
+    (r"the server is short of disk space, so uploads are paused; ask the administrator to free disk space",
+     "服务器磁盘空间不足，已暂停上传；请管理员清理磁盘空间"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.
