@@ -69,6 +69,9 @@ _ZH: list[tuple[str, str]] = [
     (r"contains a control character \((?P<c>U\+[0-9A-F]+)\) at character (?P<n>\d+); remove it \(tabs and line breaks are fine\)",
      "第 {n} 个字符是控制字符（{c}），请删除（制表符和换行可以保留）"),
     (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
+    (r"the query took longer than (?P<s>[\d.]+) s and was stopped: simplify its filter, formula or search \(a regular"
+     r" expression over long texts, say\), or ask an administrator to raise the query time budget",
+     "查询超过 {s} 秒，已停止：请简化筛选条件、公式或搜索（例如针对长文本的正则表达式），或请管理员调高查询时限"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.
