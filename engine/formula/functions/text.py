@@ -11,8 +11,8 @@ so other requests go on meanwhile. RE2 has no look-around and no back-references
 it refuses is a syntax error when written as a literal (`regex_problem`, used by the parser)
 and an error value when it comes from a field. One search costs at most the pattern's
 program size times the text's length in bytes; a pair whose product passes MAX_REGEX_WORK
-(about half a second at RE2's slowest) fails instead of running, since a search in progress
-cannot be stopped at a deadline. REGEX_REPLACE checks the time between its matches.
+(one to three seconds at RE2's slowest, when its automaton does not fit its cache) fails
+instead of running, since a search in progress cannot be stopped at a deadline. REGEX_REPLACE checks the time between its matches.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from engine.formula.values import to_number, to_text
 
 TEXT = "text"
 REGEX_FUNCTIONS = ("REGEX_MATCH", "REGEX_EXTRACT", "REGEX_REPLACE")  # each takes its pattern second
-MAX_REGEX_WORK = 20_000_000  # pattern program size × text bytes of one search
+MAX_REGEX_WORK = 100_000_000  # pattern program size × text bytes of one search (a 500-word list over 25 KB)
 _RE2 = re2.Options()
 _RE2.log_errors = False  # a bad pattern is the formula's error, not a line on the server's log
 _GROUP = re.compile(r"\$(\d+)")  # $1 in a replacement
