@@ -66,6 +66,16 @@ class QueryError(GridbaseError):
     """A filter, sort or grouping names something unknown or uses a wrong operator."""
 
 
+class QueryTimeout(QueryError):
+    """A query ran past its time budget (see engine.budget) and was stopped; nothing was changed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the query took longer than {seconds:g} s and was stopped: simplify its filter, formula"
+                         " or search (a regular expression over long texts, say), or ask an administrator to"
+                         " raise the query time budget")
+
+
 class StorageFull(GridbaseError):
     """The disk holding the database is full; the write was rolled back, nothing of it stored."""
 

@@ -10,10 +10,16 @@ committed yet. `Storage.conn` hands each thread the right one. A user table live
 `"{base}__{table}"` with one real column per field plus system columns that start with `_`;
 a link field adds a junction table. System tables start with `_gb_`. Identifiers are always
 quoted with `q()`; values always travel as parameters.
+
+Each read (`reading()`) has a time budget, `query_seconds` (5 s unless the environment
+variable GRIDBASE_QUERY_SECONDS says otherwise; 0 for none): the readers' progress handler
+stops a statement that runs past it, and Python-side formula evaluation checks the same
+deadline (engine.budget), so the read ends with `QueryTimeout` instead of running on.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -25,6 +31,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from engine import budget
 from engine.errors import StorageFull
 from engine.groupcommit import GroupCommit
 
@@ -122,6 +129,25 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+QUERY_SECONDS = 5.0  # the time budget of one read, unless GRIDBASE_QUERY_SECONDS says otherwise
+PROGRESS_STEPS = 10_000  # SQLite instructions between two looks at the deadline (well under a millisecond)
+
+
+def query_seconds_setting() -> float | None:
+    """The read time budget in seconds from GRIDBASE_QUERY_SECONDS (0 or less: none), else QUERY_SECONDS."""
+    raw = os.environ.get("GRIDBASE_QUERY_SECONDS", "").strip()
+    try:
+        seconds = float(raw) if raw else QUERY_SECONDS
+    except ValueError:
+        raise ValueError(f"GRIDBASE_QUERY_SECONDS must be a number of seconds, not {raw!r}") from None
+    return seconds if seconds > 0 else None
+
+
+def _past_deadline() -> int:
+    """SQLite's progress handler: a non-zero answer stops the running statement ("interrupted")."""
+    return 1 if budget.expired() else 0
+
+
 # Page cache of each reader: the writer keeps 64 MB; readers are one per serving thread, and
 # the operating system's file cache sits behind them all.
 READER_CACHE_KIB = 8192
@@ -167,6 +193,7 @@ class Storage:
         self._readers_lock = threading.Lock()
         self._functions: list[tuple[str, int, Callable[..., Any]]] = []
         self._closed = False
+        self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
             for statement in SYSTEM_TABLES.strip().split(";"):
                 if statement.strip():
@@ -192,6 +219,7 @@ class Storage:
         reader = connect(self.path)
         reader.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
         reader.execute("PRAGMA query_only = ON")  # a write outside transaction() is a bug: fail loudly
+        reader.set_progress_handler(_past_deadline, PROGRESS_STEPS)
         with self._readers_lock:
             self._readers.append(reader)
         self._local.reader = reader
@@ -288,14 +316,26 @@ class Storage:
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """One consistent snapshot for several reads (this thread's own writes inside its transaction)."""
+        """One consistent snapshot for several reads (this thread's own writes inside its transaction).
+
+        The outermost snapshot of a reader runs within `query_seconds`: past it, the statement
+        or formula evaluation under way stops and the block raises QueryTimeout.
+        """
         conn = self.conn
         if conn is self.writer or conn.in_transaction:
             yield conn
             return
         conn.execute("BEGIN")
         try:
-            yield conn
+            with budget.within(self.query_seconds):
+                try:
+                    yield conn
+                except sqlite3.OperationalError as exc:
+                    # Stopped by the progress handler ("interrupted"), or by a formula that
+                    # found the deadline passed ("user-defined function raised exception").
+                    if budget.expired():
+                        raise budget.timeout() from exc
+                    raise
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from engine.errors import NotFoundError, PermissionDenied, QueryError, ValidationError
+from engine.errors import NotFoundError, PermissionDenied, QueryError, QueryTimeout, ValidationError
 
 log = logging.getLogger("gridbase.api")
 
@@ -22,6 +22,7 @@ INVALID_REQUEST = "INVALID_REQUEST_UNKNOWN"
 INVALID_VALUE = "INVALID_VALUE_FOR_COLUMN"
 UNKNOWN_FIELD = "UNKNOWN_FIELD_NAME"
 INVALID_FORMULA = "INVALID_FILTER_BY_FORMULA"
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
 
 
 class ApiError(Exception):
@@ -82,6 +83,9 @@ def engine_error(exc: Exception, *, names: dict[str, str] | None = None, record_
         return model_not_found()
     if isinstance(exc, PermissionDenied):
         return ApiError(403, MODEL_NOT_FOUND, f"You are not permitted to perform this operation: {exc}")
+    if isinstance(exc, QueryTimeout):  # the request asked for more work than its time budget
+        text = str(exc)
+        return ApiError(422, QUERY_TIMEOUT, text[:1].upper() + text[1:])
     if isinstance(exc, QueryError):
         text = str(exc)
         if text.startswith("formula"):

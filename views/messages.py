@@ -79,6 +79,9 @@ _ZH: list[tuple[str, str]] = [
      r" the quota", "工作区的上传空间（{n} MB）已用完；请管理员清理空间或提高配额"),
     (r"the server is short of disk space, so uploads are paused; ask the administrator to free disk space",
      "服务器磁盘空间不足，已暂停上传；请管理员清理磁盘空间"),
+    (r"the query took longer than (?P<s>[\d.]+) s and was stopped: simplify its filter, formula or search \(a regular"
+     r" expression over long texts, say\), or ask an administrator to raise the query time budget",
+     "查询超过 {s} 秒，已停止：请简化筛选条件、公式或搜索（例如针对长文本的正则表达式），或请管理员调高查询时限"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.

@@ -3,12 +3,17 @@
 Words: the *environment* (`Env`) is the record seen by the formula. Evaluation never raises for
 bad data: a failure becomes an error value (`FormulaError`) that flows up through
 operators and functions (only ISERROR looks at it) and is shown as `#ERROR!`.
+
+Time: each function call and operator first asks `limits.tick()`, so one evaluation stops
+after EVAL_SECONDS (an error value) and a query's evaluations stop at the query's deadline
+(QueryTimeout, which is raised, not turned into a value).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.formula import limits
 from engine.formula.env import Env
 from engine.formula.errors import Fail, FormulaError
 from engine.formula.functions import FUNCTIONS
@@ -28,11 +33,17 @@ from engine.formula.operators import arithmetic, compare, join, negate
 
 
 def evaluate(node: Node, env: Env) -> Any:
-    """The value of a formula for one record, or a `FormulaError`; never raises for bad data."""
+    """The value of a formula for one record, or a `FormulaError`; never raises for bad data.
+
+    Raises QueryTimeout when the query it is evaluated for runs out of time (engine.budget).
+    """
+    outer = limits.start()
     try:
         return _eval(node, env)
     except Fail as exc:
         return FormulaError(exc.reason)
+    finally:
+        limits.stop(outer)
 
 
 def _eval(node: Node, env: Env) -> Any:
@@ -57,6 +68,7 @@ def _eval(node: Node, env: Env) -> Any:
             right = _eval(right_node, env)
             if isinstance(right, FormulaError):
                 return right
+            limits.tick()
             value = _binary(op, value, right, env)
         return value
     return _call(node, env)
@@ -64,7 +76,7 @@ def _eval(node: Node, env: Env) -> Any:
 
 def _binary(op: str, left: Any, right: Any, env: Env) -> Any:
     if op == "&":
-        return join(left, right)
+        return _guard(join, left, right)
     if op in COMPARISONS:
         return _guard(compare, op, left, right, env.tz)
     return _guard(arithmetic, op, left, right)
@@ -91,6 +103,7 @@ def _call(node: Call, env: Env) -> Any:
                 if isinstance(value, FormulaError):
                     return value
     try:
+        limits.tick()
         return spec.impl(env, *args)
     except Fail as exc:
         return FormulaError(exc.reason)

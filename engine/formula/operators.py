@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.formula.errors import Fail
+from engine.formula.limits import room
 from engine.formula.values import Numeric, to_instant, to_moment, to_number, to_text
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -55,7 +56,9 @@ def negate(value: Any) -> Numeric:
 
 
 def join(left: Any, right: Any) -> str:
-    return to_text(left) + to_text(right)
+    a, b = to_text(left), to_text(right)
+    room(len(a) + len(b), "the joined text")
+    return a + b
 
 
 def _as_plain(value: Any) -> Any:

@@ -6,6 +6,8 @@ parser over those tokens. Anything it cannot read raises `FormulaSyntaxError` wi
 0-based position of the offending character and what was expected there. Function names are
 case-insensitive, checked against the registry, and so is each call's number of arguments.
 A bare word that is not followed by `(` is a field reference, as in Airtable (`Price * 2`).
+A regular expression written as a literal is checked here too, so that a pattern RE2 refuses
+is reported with its position rather than as an error value on every record.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from engine.formula.errors import FormulaSyntaxError
 from engine.formula.functions import FUNCTIONS
+from engine.formula.functions.text import REGEX_FUNCTIONS, regex_problem
 from engine.formula.nodes import (
     PRECEDENCE,
     Binary,
@@ -211,10 +214,13 @@ class _Parser:
             )
         self.advance()  # (
         args: list[Node] = []
+        starts: list[int] = []
         if self.token.kind != ")":
+            starts.append(self.token.pos)
             args.append(self.expression(1))
             while self.token.kind == ",":
                 self.advance()
+                starts.append(self.token.pos)
                 args.append(self.expression(1))
             self.expect(")", "',' or ')'")
         else:
@@ -225,6 +231,10 @@ class _Parser:
                 f"{name} takes {_arity(spec.min_args, spec.max_args)}, got {len(args)}"
                 f" at position {name_token.pos}",
             )
+        if name in REGEX_FUNCTIONS and isinstance(args[1], String):
+            problem = regex_problem(args[1].value)
+            if problem is not None:
+                raise FormulaSyntaxError(starts[1], "a regular expression", f"{problem} (at position {starts[1]})")
         return Call(name, tuple(args))
 
 

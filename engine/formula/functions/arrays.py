@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.formula.env import Env
+from engine.formula.limits import room
 from engine.formula.registry import function
 from engine.formula.values import to_text
 
@@ -34,7 +35,9 @@ def _flatten(value: Any) -> list[Any]:
           example="ARRAYJOIN(ARRAYFLATTEN('a', 'b'), '; ')", example_result="a; b")
 def arrayjoin(env: Env, value: Any, separator: Any = None) -> str:
     glue = to_text(separator) if separator is not None else ", "
-    return glue.join(to_text(item) for item in _flatten(value))
+    texts = [to_text(item) for item in _flatten(value)]
+    room(sum(map(len, texts)) + len(glue) * max(len(texts) - 1, 0), "ARRAYJOIN's text")
+    return glue.join(texts)
 
 
 @function("ARRAYUNIQUE", category=ARRAY, signature="ARRAYUNIQUE(array)", result="array",

@@ -2,8 +2,17 @@
 REPT, LOWER, UPPER, TRIM, T, VALUE, ENCODE_URL_COMPONENT and the REGEX_* functions.
 
 Words: positions are 1-based, as in Airtable; every argument is read as text (`to_text`)
-and every count as a number. Regular expressions use Python's `re` syntax, which for
-ordinary patterns matches Airtable's RE2.
+and every count as a number. A text a function builds has at most MAX_TEXT characters
+(engine.formula.limits).
+
+Regular expressions run on RE2, as in Airtable: matching takes time linear in the text (no
+backtracking, so `(a+)+$` cannot take exponential time) and does not hold the interpreter,
+so other requests go on meanwhile. RE2 has no look-around and no back-references; a pattern
+it refuses is a syntax error when written as a literal (`regex_problem`, used by the parser)
+and an error value when it comes from a field. One search costs at most the pattern's
+program size times the text's length in bytes; a pair whose product passes MAX_REGEX_WORK
+(one to three seconds at RE2's slowest, when its automaton does not fit its cache) fails
+instead of running, since a search in progress cannot be stopped at a deadline. REGEX_REPLACE checks the time between its matches.
 """
 
 from __future__ import annotations
@@ -12,12 +21,20 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import re2
+
 from engine.formula.env import Env
 from engine.formula.errors import Fail
+from engine.formula.limits import room, tick
 from engine.formula.registry import function
 from engine.formula.values import to_number, to_text
 
 TEXT = "text"
+REGEX_FUNCTIONS = ("REGEX_MATCH", "REGEX_EXTRACT", "REGEX_REPLACE")  # each takes its pattern second
+MAX_REGEX_WORK = 100_000_000  # pattern program size × text bytes of one search (a 500-word list over 25 KB)
+_RE2 = re2.Options()
+_RE2.log_errors = False  # a bad pattern is the formula's error, not a line on the server's log
+_GROUP = re.compile(r"\$(\d+)")  # $1 in a replacement
 
 
 def _count(value: Any, name: str) -> int:
@@ -31,7 +48,9 @@ def _count(value: Any, name: str) -> int:
           description="Joins the text of all arguments into one text (the same as `&`).",
           example="CONCATENATE('Bob', ' - ', 42)", example_result="Bob - 42", min_args=1)
 def concatenate(env: Env, *args: Any) -> str:
-    return "".join(to_text(arg) for arg in args)
+    texts = [to_text(arg) for arg in args]
+    room(sum(map(len, texts)), "CONCATENATE's text")
+    return "".join(texts)
 
 
 @function("LEN", category=TEXT, signature="LEN(text)", result="number",
@@ -97,6 +116,8 @@ def substitute(env: Env, value: Any, old: Any, new: Any, index: Any = None) -> s
     if old_text == "":
         return text
     if index is None:
+        if len(new_text) > len(old_text):
+            room(len(text) + text.count(old_text) * (len(new_text) - len(old_text)), "SUBSTITUTE's text")
         return text.replace(old_text, new_text)
     wanted = int(to_number(index))
     start = -1
@@ -106,6 +127,7 @@ def substitute(env: Env, value: Any, old: Any, new: Any, index: Any = None) -> s
             return text
     if wanted < 1:
         return text
+    room(len(text) - len(old_text) + len(new_text), "SUBSTITUTE's text")
     return text[:start] + new_text + text[start + len(old_text) :]
 
 
@@ -115,9 +137,10 @@ def substitute(env: Env, value: Any, old: Any, new: Any, index: Any = None) -> s
           "(1-based) with `replacement`.",
           example="REPLACE('database', 2, 5, 'o')", example_result="dose", min_args=4, max_args=4)
 def replace(env: Env, value: Any, start: Any, count: Any, new: Any) -> str:
-    text = to_text(value)
+    text, new_text = to_text(value), to_text(new)
     begin = max(int(to_number(start)), 1) - 1
-    return text[:begin] + to_text(new) + text[begin + _count(count, "number_of_characters") :]
+    room(len(text) + len(new_text), "REPLACE's text")
+    return text[:begin] + new_text + text[begin + _count(count, "number_of_characters") :]
 
 
 @function("REPT", category=TEXT, signature="REPT(string, number)",
@@ -126,8 +149,7 @@ def replace(env: Env, value: Any, start: Any, count: Any, new: Any) -> str:
 def rept(env: Env, value: Any, count: Any) -> str:
     text = to_text(value)
     times = _count(count, "number")
-    if len(text) * times > 1_000_000:
-        raise Fail("REPT result too long")
+    room(len(text) * times, "REPT's text")
     return text * times
 
 
@@ -186,18 +208,43 @@ def encode_url_component(env: Env, value: Any) -> str:
     return quote(to_text(value), safe="-_.!~*'()")
 
 
-def _regex(pattern: Any) -> re.Pattern[str]:
+def _compile(pattern: str) -> Any:
+    """The compiled RE2 pattern (RE2 keeps the last 128); Fail saying why when RE2 refuses it."""
     try:
-        return re.compile(to_text(pattern))
-    except re.error as exc:
-        raise Fail(f"bad regular expression: {exc}") from None
+        return re2.compile(pattern, _RE2)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise Fail(f"bad regular expression: {detail}; regular expressions use RE2 syntax, which has no"
+                   " look-around such as (?=...) and no back-references such as \\1") from None
+    except UnicodeError:
+        raise Fail("bad regular expression: it holds a broken character") from None
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why `pattern` is not a regular expression the REGEX_* functions accept, or None."""
+    try:
+        _compile(pattern)
+    except Fail as exc:
+        return exc.reason
+    return None
+
+
+def _regex(pattern: Any, text: str) -> Any:
+    """The compiled pattern, once it is known that one search of `text` stays affordable."""
+    regexp = _compile(to_text(pattern))
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size * regexp.programsize > MAX_REGEX_WORK:
+        raise Fail(f"the regular expression is too complex for a text of {len(text):,} characters; use a"
+                   " simpler pattern or a shorter text")
+    return regexp
 
 
 @function("REGEX_MATCH", category=TEXT, signature="REGEX_MATCH(string, regex)", result="boolean",
           description="Whether the text contains a match of the regular expression.",
           example="REGEX_MATCH('Hello World', 'W.r')", example_result="TRUE", min_args=2, max_args=2)
 def regex_match(env: Env, value: Any, pattern: Any) -> bool:
-    return _regex(pattern).search(to_text(value)) is not None
+    text = to_text(value)
+    return _regex(pattern, text).search(text) is not None
 
 
 @function("REGEX_EXTRACT", category=TEXT, signature="REGEX_EXTRACT(string, regex)",
@@ -206,10 +253,11 @@ def regex_match(env: Env, value: Any, pattern: Any) -> bool:
           example="REGEX_EXTRACT('Order 1234 shipped', '[0-9]+')", example_result="1234",
           min_args=2, max_args=2)
 def regex_extract(env: Env, value: Any, pattern: Any) -> str:
-    found = _regex(pattern).search(to_text(value))
+    text = to_text(value)
+    found = _regex(pattern, text).search(text)
     if found is None:
         raise Fail("REGEX_EXTRACT found no match")
-    return found.group(0)
+    return str(found.group(0))
 
 
 @function("REGEX_REPLACE", category=TEXT, signature="REGEX_REPLACE(string, regex, replacement)",
@@ -218,8 +266,24 @@ def regex_extract(env: Env, value: Any, pattern: Any) -> str:
           example="REGEX_REPLACE('a1b22c333', '[0-9]+', '#')", example_result="a#b#c#",
           min_args=3, max_args=3)
 def regex_replace(env: Env, value: Any, pattern: Any, new: Any) -> str:
-    replacement = re.sub(r"\$(\d+)", r"\\\1", to_text(new).replace("\\", "\\\\"))
-    try:
-        return _regex(pattern).sub(replacement, to_text(value))
-    except (re.error, IndexError) as exc:
-        raise Fail(f"bad replacement: {exc}") from None
+    text = to_text(value)
+    regexp = _regex(pattern, text)
+    # The replacement as literal texts (even places) and group numbers (odd places).
+    parts: list[Any] = _GROUP.split(to_text(new))
+    for i in range(1, len(parts), 2):
+        parts[i] = int(parts[i])
+        if parts[i] > regexp.groups:
+            raise Fail(f"bad replacement: ${parts[i]} names group {parts[i]}, but the regular expression"
+                       f" has {regexp.groups}")
+    out: list[str] = []
+    length = end = 0
+    for found in regexp.finditer(text):
+        tick()  # each match is a search of the rest of the text: check the time between them
+        piece = text[end : found.start()] + "".join(
+            part if i % 2 == 0 else (found.group(part) or "") for i, part in enumerate(parts))
+        length += len(piece)
+        room(length + len(text) - found.end(), "REGEX_REPLACE's text")
+        out.append(piece)
+        end = found.end()
+    out.append(text[end:])
+    return "".join(out)

@@ -223,7 +223,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     ("REGEX_MATCH('Hello World', 'W.r')", {}, True),
     ("REGEX_MATCH('Hello World', '^World')", {}, False),
     ("REGEX_MATCH({name}, 'Love')", {}, True),
-    ("REGEX_MATCH('abc', '(')", {}, ERR),
+    ("REGEX_MATCH('abc', '(' & '')", {}, ERR),  # a literal bad pattern is a syntax error
     ("REGEX_EXTRACT('Order 1234 shipped', '[0-9]+')", {}, "1234"),
     ("REGEX_EXTRACT('no digits', '[0-9]+')", {}, ERR),
     ("REGEX_EXTRACT('a@b.com', '@(.*)')", {}, "@b.com"),
