@@ -24,9 +24,9 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from engine import deliveries
 from engine.channels import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
 from engine.plugins import channel_types
-from engine.records import utcnow_text
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
@@ -50,12 +50,8 @@ def queue(ws: Workspace, *, channel: str, key: str, message: dict[str, Any], per
     payload: dict[str, Any] = {"message": message}
     if spec is not None:
         payload["channel"] = spec
-    cur = ws.storage.conn.execute(
-        "INSERT OR IGNORE INTO _gb_deliveries (notification, channel, person, payload, key, status, attempts, next_at) "
-        "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
-        (notification, channel, person, json.dumps(payload, ensure_ascii=False, default=str), key,
-         utcnow_text(ws.now())))
-    return cur.rowcount > 0
+    return deliveries.queue(ws.storage.conn, channel=channel, key=key, payload=payload, person=person,
+                            notification=notification, at=ws.now())
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
@@ -94,30 +90,13 @@ def outgoing(key: str, message: dict[str, Any]) -> OutgoingMessage:
         event=message.get("event", ""))
 
 
-def _claim(ws: Workspace, now: datetime) -> tuple[int, str, str, str, int] | None:
-    """Mark the next due delivery `sending` and commit; return (id, channel, key, payload, attempts)."""
-    stamp = utcnow_text(now)
-    with ws.storage.transaction() as conn:
-        row = conn.execute("SELECT id, channel, key, payload, attempts FROM _gb_deliveries "
-                           "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 1", (stamp,)).fetchone()
-        if row is None:
-            return None
-        conn.execute("UPDATE _gb_deliveries SET status = 'sending', next_at = ? WHERE id = ?", (stamp, row[0]))
-    return int(row[0]), row[1], row[2], row[3], int(row[4])
-
-
 def _finish(ws: Workspace, delivery_id: int, attempts: int, now: datetime, error: DeliveryError | None) -> None:
-    with ws.storage.transaction() as conn:
-        if error is None:
-            conn.execute("UPDATE _gb_deliveries SET status = 'sent', sent_at = ?, attempts = ?, last_error = NULL "
-                         "WHERE id = ? AND status = 'sending'", (utcnow_text(now), attempts, delivery_id))
-        elif error.retryable and attempts < MAX_ATTEMPTS:
-            later = utcnow_text(now + timedelta(seconds=backoff(attempts)))
-            conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = ?, next_at = ?, last_error = ? "
-                         "WHERE id = ? AND status = 'sending'", (attempts, later, error.reason[:1000], delivery_id))
-        else:
-            conn.execute("UPDATE _gb_deliveries SET status = 'dead', attempts = ?, last_error = ? "
-                         "WHERE id = ? AND status = 'sending'", (attempts, error.reason[:1000], delivery_id))
+    if error is None:
+        deliveries.sent(ws.storage, delivery_id, attempts, now)
+    elif error.retryable and attempts < MAX_ATTEMPTS:
+        deliveries.later(ws.storage, delivery_id, attempts, now + timedelta(seconds=backoff(attempts)), error.reason)
+    else:
+        deliveries.dead(ws.storage, delivery_id, attempts, error.reason)
 
 
 def deliver_due(ws: Workspace, *, now: datetime | None = None, limit: int = 200) -> int:
@@ -126,7 +105,7 @@ def deliver_due(ws: Workspace, *, now: datetime | None = None, limit: int = 200)
     cache: dict[str, Channel] = {}
     sent = 0
     for _ in range(limit):
-        claimed = _claim(ws, now)
+        claimed = deliveries.claim(ws.storage, now)
         if claimed is None:
             break
         delivery_id, name, key, raw, attempts = claimed
@@ -151,30 +130,15 @@ def deliver_due(ws: Workspace, *, now: datetime | None = None, limit: int = 200)
 
 def recover_sending(ws: Workspace, *, older_than: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
     """Put `sending` rows whose send began more than `older_than` ago back to `pending`."""
-    cutoff = utcnow_text((now or ws.now()) - older_than)
-    with ws.storage.transaction() as conn:
-        cur = conn.execute("UPDATE _gb_deliveries SET status = 'pending' WHERE status = 'sending' AND next_at <= ?",
-                           (cutoff,))
-        return cur.rowcount
+    return deliveries.recover_sending(ws.storage, (now or ws.now()) - older_than)
 
 
 def retry_dead(ws: Workspace, delivery_id: int) -> bool:
     """Queue a dead delivery again (attempts start over); False if it is not dead."""
-    with ws.storage.transaction() as conn:
-        cur = conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
-                           "WHERE id = ? AND status = 'dead'", (utcnow_text(ws.now()), delivery_id))
-        return cur.rowcount > 0
+    return deliveries.retry_dead(ws.storage, delivery_id, ws.now())
 
 
 def list_deliveries(ws: Workspace, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Deliveries, newest first (for the admin page): id, channel, person, key, status, attempts..."""
-    sql = ("SELECT id, notification, channel, person, key, status, attempts, next_at, last_error, sent_at "
-           "FROM _gb_deliveries")
-    params: list[Any] = []
-    if status:
-        sql += " WHERE status = ?"
-        params.append(status)
-    with ws.storage.reading() as conn:
-        cur = conn.execute(sql + " ORDER BY id DESC LIMIT ?", params + [limit])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return [{k: v for k, v in row.items() if k != "payload"}
+            for row in deliveries.listed(ws.storage, status=status, limit=limit)]

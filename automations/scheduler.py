@@ -31,9 +31,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from automations.runner import Start, already_ran, execute, make_key
 from engine import retention
+from engine import runs as run_log
 from engine.model import AutomationDef
 from engine.permissions import Actor
-from engine.records import utcnow_text
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -94,12 +94,12 @@ def _parse(text: str) -> datetime:
 
 
 def _mark(ws: Workspace, key: str) -> datetime | None:
-    row = ws.storage.conn.execute("SELECT at FROM _gb_fired WHERE key = ?", (key,)).fetchone()
-    return _parse(row[0]) if row else None
+    at = run_log.last_fired(ws.storage, key)
+    return _parse(at) if at else None
 
 
 def _set_mark(ws: Workspace, key: str, moment: datetime) -> None:
-    ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_fired (key, at) VALUES (?, ?)", (key, _stamp(moment)))
+    run_log.set_fired(ws.storage.conn, key, moment)
 
 
 def _next_after(trigger: CronTrigger, moment: datetime) -> datetime | None:
@@ -204,9 +204,7 @@ def fire_dates(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> 
         for rid, value in rows:
             if not last <= date_moment(str(value), kind, at, offset, ws) <= now:
                 continue
-            fired = conn.execute("INSERT OR IGNORE INTO _gb_fired (key, at) VALUES (?, ?)",
-                                 (f"{base}.{auto.key}:{rid}:{value}", utcnow_text(now)))
-            if not fired.rowcount:
+            if not run_log.fire_once(conn, f"{base}.{auto.key}:{rid}:{value}", now):
                 continue
             execute(ws, base, auto, Start("date", make_key(base, auto.key, f"date:{rid}:{value}"), table.key, rid))
             runs += 1

@@ -1,16 +1,14 @@
 """The in-app inbox, and the admin pages for automation runs and dead letters.
 
-Words: a *notification* is a row of `_gb_notifications` addressed to one person (unread
-while `read_at` is empty); a *run* is one execution of an automation (`_gb_runs`: trigger,
-record, status, duration, steps, error); a *dead letter* is a delivery to an outside
-channel (`_gb_deliveries`) that used up its retries (`status = 'dead'`). A person only
+Words: a *notification* is addressed to one person (unread while not yet read; engine.inbox
+keeps them); a *run* is one execution of an automation (engine.runs: trigger, record, status,
+duration, steps, error); a *dead letter* is a delivery to an outside channel
+(engine.deliveries) that used up its retries. A person only
 ever sees and marks their own notifications; runs and dead letters are for admins only.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 from typing import Any
 
@@ -18,13 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import NotFoundError, PermissionDenied, Workspace
+from engine import NotFoundError, PermissionDenied, Workspace, deliveries
+from engine import inbox as inbox_service
+from engine import runs as runs_service
 from views.web import (
     check_csrf,
     current_actor,
     format_time,
     get_ws,
-    now_text,
     render,
     require_actor,
     safe_next,
@@ -46,18 +45,11 @@ def notification_link(row: dict[str, Any]) -> str | None:
     return None
 
 
-def rows(ws: Workspace, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    cur = ws.storage.conn.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 # -- inbox -----------------------------------------------------------------------------------
 async def inbox(request: Request) -> Response:
     actor = require_actor(request)
     ws = get_ws(request)
-    items = rows(ws, "SELECT id, at, title, body, link, base, tbl, record, read_at FROM _gb_notifications "
-                     "WHERE person = ? ORDER BY at DESC, id DESC LIMIT ?", (actor.key, INBOX_LIMIT))
+    items = inbox_service.latest(ws.storage, actor.key, INBOX_LIMIT)
     for item in items:
         item["url"] = notification_link(item)
         item["when"] = format_time(ws, item["at"])
@@ -80,23 +72,16 @@ async def open_notification(request: Request) -> Response:
     actor = require_actor(request)
     ws = get_ws(request)
     ident = path_id(request, "notification")
-    found = rows(ws, "SELECT id, link, base, tbl, record FROM _gb_notifications WHERE id = ? AND person = ?",
-                 (ident, actor.key))
-    if not found:
+    found = inbox_service.one(ws.storage, actor.key, ident)
+    if found is None:
         raise NotFoundError("unknown notification")
     mark_read(ws, actor.key, ident)
-    return RedirectResponse(notification_link(found[0]) or "/inbox", status_code=303)
+    return RedirectResponse(notification_link(found) or "/inbox", status_code=303)
 
 
 def mark_read(ws: Workspace, person: str, notification: int | None) -> None:
     """Mark one notification (or, with None, all) of `person` read."""
-    with ws.storage.transaction():
-        if notification is None:
-            ws.storage.conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE person = ? AND read_at IS NULL",
-                                    (now_text(ws), person))
-        else:
-            ws.storage.conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE id = ? AND person = ? "
-                                    "AND read_at IS NULL", (now_text(ws), notification, person))
+    inbox_service.mark_read(ws.storage, person, notification, ws.now())
 
 
 async def read_one(request: Request) -> Response:
@@ -160,10 +145,8 @@ async def runs(request: Request) -> Response:
     except ValueError:
         before = 0
     before = before if 0 <= before <= MAX_ID else 0  # past every id: the newest runs
-    sql = ("SELECT id, automation, base, trigger, record, started_at, duration_ms, status, steps, error "
-           "FROM _gb_runs WHERE (? IS NULL OR status = ?) AND (? IS NULL OR automation = ?) AND (? = 0 OR id < ?) "
-           "ORDER BY id DESC LIMIT ?")
-    items = rows(ws, sql, (status, status, automation, automation, before, before, RUNS_LIMIT + 1))
+    items = runs_service.listed(ws.storage, status=status, automation=automation, before=before or None,
+                                limit=RUNS_LIMIT + 1)
     more = len(items) > RUNS_LIMIT
     items = items[:RUNS_LIMIT]
     for item in items:
@@ -180,11 +163,11 @@ async def runs(request: Request) -> Response:
 async def dead_letters(request: Request) -> Response:
     require_admin(request)
     ws = get_ws(request)
-    items = rows(ws, "SELECT d.id, d.channel, d.person, d.attempts, d.next_at, d.last_error, d.payload, "
-                     "n.title FROM _gb_deliveries d LEFT JOIN _gb_notifications n ON n.id = d.notification "
-                     "WHERE d.status = 'dead' ORDER BY d.id DESC LIMIT ?", (DEAD_LIMIT,))
+    items = deliveries.listed(ws.storage, status="dead", limit=DEAD_LIMIT)
+    titles = inbox_service.titles(ws.storage, [i["notification"] for i in items if i["notification"]])
     people = ws.config.people
     for item in items:
+        item["title"] = titles.get(item["notification"], "")
         item["person_name"] = people[item["person"]].name if item["person"] in people else item["person"] or ""
         item["when"] = format_time(ws, item["next_at"])
         if not item["title"]:
@@ -202,12 +185,7 @@ async def retry(request: Request) -> Response:
     check_csrf(request, await request.form())
     ws = get_ws(request)
     ident = path_id(request, "dead letter")
-    if importlib.util.find_spec("automations.delivery") is not None:
-        importlib.import_module("automations.delivery").retry_dead(ws, ident)
-    else:  # the delivery module is optional; do what its retry_dead does
-        with ws.storage.transaction():
-            ws.storage.conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
-                                    "WHERE id = ? AND status = 'dead'", (now_text(ws), ident))
+    deliveries.retry_dead(ws.storage, ident, ws.now())
     return RedirectResponse("/admin/dead", status_code=303)
 
 

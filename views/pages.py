@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import NotFoundError, QueryError, ValidationError, transfer
+from engine import prefs as prefs_service
 from engine.errors import GridbaseError
 from engine.model import ViewDef
 from engine.query import all_of
@@ -65,14 +66,7 @@ async def home(request: Request) -> Response:
 
 # -- prefs -----------------------------------------------------------------------------------
 def load_prefs(request: Request, table: Table, view: str, person: str) -> dict[str, Any]:
-    row = get_ws(request).storage.conn.execute(
-        "SELECT prefs FROM _gb_view_prefs WHERE person = ? AND base = ? AND tbl = ? AND view = ?",
-        (person, table.base.key, table.key, view)).fetchone()
-    try:
-        prefs = json.loads(row[0]) if row else {}
-    except ValueError:
-        prefs = {}
-    return prefs if isinstance(prefs, dict) else {}
+    return prefs_service.load(get_ws(request).storage, person, table.base.key, table.key, view)
 
 
 def filterable(table: Table, actor: Any) -> list[str]:
@@ -205,16 +199,8 @@ async def save_prefs(request: Request) -> Response:
     vdef = get_view(table, request.path_params.get("view"), actor)
     form = await request.form(max_files=0)
     check_csrf(request, form)
-    ws = get_ws(request)
-    key = (actor.key, table.base.key, table.key, vdef.key if vdef else "")
-    with ws.storage.transaction():
-        if form.get("action") == "reset":
-            ws.storage.conn.execute("DELETE FROM _gb_view_prefs WHERE person = ? AND base = ? AND tbl = ? AND view = ?", key)
-        else:
-            prefs = prefs_from_form(form, filterable(table, actor))
-            ws.storage.conn.execute(
-                "INSERT OR REPLACE INTO _gb_view_prefs (person, base, tbl, view, prefs) VALUES (?, ?, ?, ?, ?)",
-                (*key, json.dumps(prefs, ensure_ascii=False)))
+    prefs = {} if form.get("action") == "reset" else prefs_from_form(form, filterable(table, actor))
+    prefs_service.save(get_ws(request).storage, actor.key, table.base.key, table.key, vdef.key if vdef else "", prefs)
     return RedirectResponse(table_url(table, vdef.key if vdef else None), status_code=303)
 
 

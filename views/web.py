@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from engine import Actor, NotFoundError, PermissionDenied, Workspace
+from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox
 from engine.auth import digest
 from engine.model import ViewDef
 from engine.permissions import TableAccess
@@ -264,20 +264,9 @@ def visible_to(roles: list[str] | None, actor: Actor) -> bool:
     return roles is None or actor.admin or any(r in roles for r in actor.roles)
 
 
-UNREAD_CAP = 100  # the badge shows "99+" from here on
-
-
 def unread(ws: Workspace, actor: Actor | None) -> int:
-    """Unread notifications of `actor`, counted up to UNREAD_CAP.
-
-    Every page shows the count, so it must not cost more for someone who has let tens of
-    thousands pile up (a full count then took most of a form submission's time).
-    """
-    if actor is None:
-        return 0
-    row = ws.storage.conn.execute("SELECT count(*) FROM (SELECT 1 FROM _gb_notifications WHERE person = ? "
-                                  "AND read_at IS NULL LIMIT ?)", (actor.key, UNREAD_CAP)).fetchone()
-    return int(row[0])
+    """Unread notifications of `actor`, counted up to inbox.UNREAD_CAP (the badge shows "99+")."""
+    return 0 if actor is None else inbox.unread(ws.storage, actor.key)
 
 
 def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> Response:
@@ -289,7 +278,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
                "_": gettext(locale), "csrf_token": csrf_token(request), "ws_name": ws.config.name,
                "nav": nav(ws, actor) if not name.startswith("_") else [],
-               "unread": count, "unread_badge": str(count) if count < UNREAD_CAP else f"{UNREAD_CAP - 1}+"}
+               "unread": count, "unread_badge": str(count) if count < inbox.UNREAD_CAP else f"{inbox.UNREAD_CAP - 1}+"}
     context.update(ctx)
     # The engine's messages (errors next to fields, error pages) in the page's language.
     for key in ("errors", "general"):

@@ -1,0 +1,75 @@
+"""The in-app inbox: owner of `_gb_notifications`, one row per notification for one person.
+
+A notification is addressed to one person; it is *unread* while `read_at` is empty. Its `key`
+is unique, so the same event never notifies the same person twice (an automation that runs
+again after a crash adds nothing). Writers call `add` inside their own transaction (the
+automation's run or the comment's write), so a notification exists exactly when the write does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from engine.storage import Storage, rows_of, utc_text
+
+UNREAD_CAP = 100  # the badge shows "99+" from here on
+
+
+def add(conn: sqlite3.Connection, *, person: str, at: datetime, title: str, body: str, link: str,
+        base: str | None, table: str | None, record: str | None, key: str) -> tuple[int, bool]:
+    """Add a notification inside the caller's transaction: (its id, whether it is new)."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (person, utc_text(at), title, body, link, base, table, record, key))
+    if cur.rowcount:
+        return int(cur.lastrowid or 0), True
+    return int(conn.execute("SELECT id FROM _gb_notifications WHERE key = ?", (key,)).fetchone()[0]), False
+
+
+def unread(storage: Storage, person: str, cap: int = UNREAD_CAP) -> int:
+    """Unread notifications of `person`, counted up to `cap`.
+
+    Every page shows the count, so it must not cost more for someone who has let tens of
+    thousands pile up (a full count then took most of a form submission's time).
+    """
+    row = storage.conn.execute("SELECT count(*) FROM (SELECT 1 FROM _gb_notifications WHERE person = ? "
+                               "AND read_at IS NULL LIMIT ?)", (person, cap)).fetchone()
+    return int(row[0])
+
+
+def latest(storage: Storage, person: str, limit: int) -> list[dict[str, Any]]:
+    """The newest notifications of `person`: id, at, title, body, link, base, tbl, record, read_at."""
+    return rows_of(storage.conn.execute(
+        "SELECT id, at, title, body, link, base, tbl, record, read_at FROM _gb_notifications "
+        "WHERE person = ? ORDER BY at DESC, id DESC LIMIT ?", (person, limit)))
+
+
+def one(storage: Storage, person: str, ident: int) -> dict[str, Any] | None:
+    """Notification `ident` if it is addressed to `person` (id, link, base, tbl, record)."""
+    found = rows_of(storage.conn.execute(
+        "SELECT id, link, base, tbl, record FROM _gb_notifications WHERE id = ? AND person = ?", (ident, person)))
+    return found[0] if found else None
+
+
+def mark_read(storage: Storage, person: str, ident: int | None, at: datetime) -> None:
+    """Mark one notification (or, with None, all) of `person` read."""
+    with storage.transaction() as conn:
+        if ident is None:
+            conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE person = ? AND read_at IS NULL",
+                         (utc_text(at), person))
+        else:
+            conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE id = ? AND person = ? AND read_at IS NULL",
+                         (utc_text(at), ident, person))
+
+
+def titles(storage: Storage, idents: list[int]) -> dict[int, str]:
+    """The titles of these notifications (for the dead-letter list)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(idents), 500):
+        chunk = idents[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update((int(i), t) for i, t in storage.conn.execute(
+            f"SELECT id, title FROM _gb_notifications WHERE id IN ({marks})", chunk))  # noqa: S608 (placeholders only)
+    return out
