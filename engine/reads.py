@@ -120,13 +120,10 @@ class Reader:
         from engine.schema import FormulaRefs
 
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
-        try:
-            refs = FormulaRefs(self.tdef, probe)
+        try:  # a field the reader may not filter on is unknown to them, and never suggested
+            refs = FormulaRefs(self.tdef, probe, readable=visible)
         except ValueError as exc:
             raise QueryError(f"formula: {exc}") from None
-        if visible is not None and any(k not in visible for k in refs.keys.values()):
-            bad = next(r for r, k in refs.keys.items() if k not in visible)
-            raise QueryError(f"formula: unknown field {{{bad}}}")
 
         cols = columns or {}
 
