@@ -246,7 +246,10 @@ def mask_value(text: str, mask: str) -> str:
 
     phone: the last digits (at most 4: 13812345678 → *******5678, 84123456 → *****456,
     (0411)84123456 → (****)****3456);
-    id_number: the last 4 and the first of the rest (18 characters → 21************1234);
+    id_number: the last 4 at most, nothing of the start (18 characters → **************1234,
+    8 → *****678): the start of an identifier is what its neighbours (birth date, sex) and its
+    region give away, so the visible part stays the part no one can guess (see `embeds` in
+    docs/permissions.md);
     name: the first character of three or more (张三丰 → 张**, 张三 → **); email: the first
     character of a local part of three or more, and the domain (li.wei@example.org →
     l***@example.org, li@example.org → ***@example.org); full: ******.
@@ -258,8 +261,8 @@ def mask_value(text: str, mask: str) -> str:
         keep = min(4, shown_part(sum(ch.isalnum() for ch in s)))
         return _keep(s, str.isalnum, 0, keep)
     if mask == "id_number":
-        keep = shown_part(sum(ch.isalnum() for ch in s))
-        return _keep(s, str.isalnum, max(0, keep - 4), min(4, keep))
+        keep = min(4, shown_part(sum(ch.isalnum() for ch in s)))
+        return _keep(s, str.isalnum, 0, keep)
     if mask == "email":
         local, at, domain = s.rpartition("@")
         if not at:
