@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, QueryError
-from engine.fields.base import FieldType
-from engine.linked import Scope, restrict_rows, scope_for
+from engine.fields.base import FieldType, load_json_list
+from engine.linked import Scope, readable_ids, restrict_rows, restricted_links, scope_for
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
 from engine.storage import junction_name, q, table_name
@@ -96,7 +96,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.type == "link":
+            if ftype.type == "link" and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
@@ -521,15 +521,31 @@ class Reader:
                     expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))
             else:
                 expanded.append((entry_id, at, who, action, fkey, old, new))
+        links = restricted_links(self, actor, access)
+        seen: dict[str, set[str]] = {}  # per restricted link: the ids its history names that the actor may read
+        for key, (target, target_access) in links.items():
+            named = {i for e in expanded if e[4] == key for raw in e[5:7] if raw is not None
+                     for i in load_json_list(json.loads(raw)) if isinstance(i, str)}
+            seen[key] = readable_ids(target, actor, target_access, sorted(named))
         for entry_id, at, who, action, fkey, old, new in expanded:
             if fkey is not None and (fkey not in self.fields or not access.readable(fkey)):
                 continue
             entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None}
             if fkey is not None:
                 mask = access.mask(fkey)
+                if fkey in seen:  # a link names only the records the actor may read
+                    old, new = (_only(raw, seen[fkey]) for raw in (old, new))
+                    if old == new:
+                        continue  # a change of records they do not see
                 for side, raw in (("old", old), ("new", new)):
                     stored = json.loads(raw) if raw is not None else None
                     text = self.fields[fkey].display(stored)
                     entry[side] = mask_value(text, mask) if mask and text else text
             out.append(entry)
         return out
+
+
+def _only(raw: str | None, ids: set[str]) -> str | None:
+    """An audit entry's link value (JSON of a JSON list of ids) with only the ids in `ids`."""
+    kept = [i for i in load_json_list(json.loads(raw)) if i in ids] if raw is not None else []
+    return json.dumps(json.dumps(kept)) if kept else None
