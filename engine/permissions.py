@@ -22,7 +22,11 @@ ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a person, the engine itself, an automation, or a public form."""
+    """Who is acting: a person, the engine itself, an automation, or a public form.
+
+    `on_behalf` is whose change an automation is carrying on (the person, or form, whose
+    write triggered the run): the audit log and history record it beside the automation.
+    """
 
     key: str
     name: str
@@ -31,14 +35,15 @@ class Actor:
     admin: bool = False
     system: bool = False
     locale: str | None = None
+    on_behalf: str | None = None
 
     @property
     def is_person(self) -> bool:
         return not self.system and not self.key.startswith(("automation:", "form:"))
 
     @staticmethod
-    def engine(label: str = "system") -> Actor:
-        return Actor(key=label, name=label, system=True, admin=True)
+    def engine(label: str = "system", *, on_behalf: str | None = None) -> Actor:
+        return Actor(key=label, name=label, system=True, admin=True, on_behalf=on_behalf)
 
     @staticmethod
     def public(form_key: str) -> Actor:

@@ -506,16 +506,19 @@ class Reader:
         raise QueryError(f"unknown bucket '{bucket}'; use day, week or month")
 
     def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:
-        """The record's audit entries, limited to fields the actor may read."""
+        """The record's audit entries, limited to fields the actor may read; an automation's
+        entry names, as `on_behalf`, the person (or form) whose write it carried on."""
         actor = self.ws.actor(actor)
         self.get(record_id, actor=actor)
         access = self.access(actor)
         out = []
         rows = self.ws.storage.conn.execute(
-            "SELECT id, at, actor, action, field, old, new FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? ORDER BY id",
-            (self.base.key, self.key, record_id)).fetchall()
+            "SELECT id, at, actor, action, field, old, new, on_behalf FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? "
+            "ORDER BY id", (self.base.key, self.key, record_id)).fetchall()
         expanded: list[tuple[Any, ...]] = []
-        for entry_id, at, who, action, fkey, old, new in rows:
+        behalf: dict[int, str | None] = {}
+        for entry_id, at, who, action, fkey, old, new, on_behalf in rows:
+            behalf[entry_id] = on_behalf
             if action == "create" and fkey is None and new:
                 for key, value in json.loads(new).items():
                     expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))
@@ -530,7 +533,8 @@ class Reader:
         for entry_id, at, who, action, fkey, old, new in expanded:
             if fkey is not None and (fkey not in self.fields or not access.readable(fkey)):
                 continue
-            entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None}
+            entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None,
+                     "on_behalf": behalf[entry_id]}
             if fkey is not None:
                 mask = access.mask(fkey)
                 if fkey in seen:  # a link names only the records the actor may read
