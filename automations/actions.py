@@ -3,7 +3,8 @@
 Each action is a function `(ctx, index, spec) -> result` that runs inside the run's
 transaction and returns a small JSON-able result for the run history, or raises to fail the
 step (which stops the run). Writes go through the record service with the automation as
-actor (`automation:KEY`) and the event's depth + 1, so the loop guard can see chains.
+actor (`automation:KEY`), on behalf of the person whose write triggered the run (recorded in
+the audit log and history), and the event's depth + 1, so the loop guard can see chains.
 
 - `notify`: one inbox row per person (`_gb_notifications`, unique key
   `{run_key}:{index}:{person}`), rendered with that person's view of the record; then one
@@ -57,6 +58,7 @@ class RunContext:
     extra: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    on_behalf: str | None = None  # whose write triggered the run; its writes are recorded as for them
     _people: dict[str, Recipient] | None = None
 
     def refresh(self) -> None:
@@ -68,7 +70,7 @@ class RunContext:
 
     @property
     def actor(self) -> Actor:
-        return Actor.engine(f"automation:{self.auto.key}")
+        return Actor.engine(f"automation:{self.auto.key}", on_behalf=self.on_behalf)
 
     @property
     def link(self) -> str:

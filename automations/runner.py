@@ -45,6 +45,16 @@ class Start:
     overrides: dict[str, Any] = field(default_factory=dict)  # the event's new values, over the current row
     skip: str | None = None  # a reason not to run the actions (status skipped)
     failure: str | None = None  # an error found before the actions (status failed)
+    on_behalf: str | None = None  # whose write triggered the run (see `triggered_by`)
+
+
+def triggered_by(actor: str, data: dict[str, Any]) -> str | None:
+    """Whose write an event's automations carry on: the person (or public form) who made it,
+    or, for an automation's own write, whoever that automation was carrying on for. A run
+    writes as `automation:KEY` on behalf of them (engine.permissions.Actor.on_behalf)."""
+    if data.get("on_behalf"):
+        return str(data["on_behalf"])
+    return None if actor == "system" or actor.startswith("automation:") else actor
 
 
 def make_key(base: str, automation: str, suffix: str) -> str:
@@ -94,8 +104,11 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     began = time.perf_counter()
     started_at = utcnow_text(ws.now())
     table = ws.base(base).table(start.table) if start.table else None
+    on_behalf = start.on_behalf
+    if on_behalf is None and start.trigger.startswith("manual:"):
+        on_behalf = start.trigger.split(":", 1)[1]  # the person who pressed the button
     ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
-                     start.depth, dict(start.extra), overrides=dict(start.overrides))
+                     start.depth, dict(start.extra), overrides=dict(start.overrides), on_behalf=on_behalf)
     steps: list[dict[str, Any]] = []
     error: str | None
     if start.failure:

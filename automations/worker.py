@@ -19,7 +19,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from automations import delivery
-from automations.runner import MAX_DEPTH, Start, already_ran, describe, execute, make_key
+from automations.runner import (
+    MAX_DEPTH,
+    Start,
+    already_ran,
+    describe,
+    execute,
+    make_key,
+    triggered_by,
+)
 from automations.templates import load_row
 from automations.triggers import EVENT_SELECT, Event, after_values, condition_holds, event_matches
 from engine.errors import GridbaseError
@@ -37,7 +45,8 @@ BATCH = 100
 
 def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None:
     """The Start of `auto` for `event`, or None when its trigger or condition says no."""
-    start = Start(auto.trigger, key, event.table, event.record, event.id, event.depth)
+    start = Start(auto.trigger, key, event.table, event.record, event.id, event.depth,
+                  on_behalf=triggered_by(event.actor, event.data))
     try:
         if not event_matches(ws, auto, event):
             return None

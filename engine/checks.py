@@ -17,6 +17,7 @@ from engine.fields.single_select import option_names
 from engine.loader import DOCS, Source, build_base, did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import field_types, view_types
+from engine.rolecheck import check_automation_writes, check_embedded
 
 FILTER_OPS_BY_KIND = {
     "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
@@ -120,6 +121,20 @@ class BaseChecker:
         from engine.schema import resolve_computed
 
         resolve_computed(self.config, self.base)
+        self._embeds()
+        if not any(not i.warning for i in self.src.issues):  # warnings only about a base that holds together
+            check_embedded(self)
+            check_automation_writes(self)
+
+    def _embeds(self) -> None:
+        """`embeds:` names fields of the same table (see engine.rolecheck)."""
+        for tkey, table in self.base.tables.items():
+            for fkey, fdef in table.fields.items():
+                embeds = fdef.options.get("embeds")
+                for i, other in enumerate(embeds if isinstance(embeds, list) else []):
+                    path = ("tables", tkey, "fields", fkey, "embeds", i)
+                    if self._field_ref(path, table, other, f"embeds of field '{fkey}'") is not None and other == fkey:
+                        self.err(path, f"field '{fkey}' cannot embed itself")
 
     # -- fields ------------------------------------------------------------------------
     def _table_ref(self, path: tuple[Any, ...], tkey: Any, what: str, *, key: bool = False) -> TableDef | None:

@@ -16,7 +16,10 @@ class GridbaseError(Exception):
 
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One problem in a workspace's YAML, located by file, line and column (1-based)."""
+    """One problem in a workspace's YAML, located by file, line and column (1-based).
+
+    A *warning* does not stop the workspace from loading: it points at something that works
+    but is probably not what the admin meant (`gridbase validate` prints it)."""
 
     file: str
     line: int
@@ -24,9 +27,10 @@ class ConfigIssue:
     message: str
     hint: str = ""
     doc: str = ""
+    warning: bool = False
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.message}"
+        text = f"{self.file}:{self.line}:{self.col}: {'warning: ' if self.warning else ''}{self.message}"
         if self.hint:
             text += f"; {self.hint}"
         if self.doc:

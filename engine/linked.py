@@ -1,4 +1,4 @@
-"""Lookups and rollups as one reader sees them: computed from the linked records they may read.
+"""Links, lookups and rollups as one reader sees them: only the linked records they may read.
 
 A lookup or rollup is stored computed over every linked record. A reader whose role has a
 row rule (`rows:`) on the linked table may not read some of those records, so for them the
@@ -9,12 +9,18 @@ every live record the row links to is readable and empty otherwise, so a filter 
 what the reader does not see. Readers with no row rule on the linked table (and admins) are not
 touched: their stored values are already what they may see.
 
+Links themselves follow the same rule: a link field lists only the linked records the reader
+may read, when presented (`restrict_rows`), compared by filters, sorts and groups (a guarded
+column holding the readable ids, `link_sql`), and in history (`readable_ids`). A write keeps the
+links a writer cannot see (`keep_hidden`): they did not see them, so they cannot mean to drop them.
+
 Words: a *restricted* field is a lookup or rollup the reader may read whose linked table has
-a row rule for them.
+a row rule for them; a *restricted link* is a link field they may read to such a table.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +47,66 @@ class Restricted:
     link: str
     target: Reader
     access: TableAccess  # the actor's access to the target table
+
+
+def restricted_links(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, tuple[Reader, TableAccess]]:
+    """The restricted links of `reader` for this actor: link field key -> (linked table, the
+    actor's access to it), for readable link fields to a table with a row rule for them."""
+    if actor.admin or actor.system:
+        return {}
+    out: dict[str, tuple[Reader, TableAccess]] = {}
+    for key, fdef in reader.tdef.fields.items():
+        if fdef.type != "link" or not access.readable(key):
+            continue
+        target = reader.base.table(fdef.options.get("table", ""))
+        target_access = target.access(actor)
+        if target_access.read_filter is not None:
+            out[key] = (target, target_access)
+    return out
+
+
+def readable_ids(target: Reader, actor: Actor, access: TableAccess, ids: list[str]) -> set[str]:
+    """Those of `ids` that are live records of `target` the actor may read (one query per CHUNK)."""
+    found: set[str] = set()
+    if not ids:
+        return found
+    where, params = target._where(actor, access, None, None, set())
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        found.update(r[0] for r in target.ws.storage.conn.execute(
+            f"SELECT _id FROM {target.sql} WHERE _id IN ({', '.join('?' for _ in part)}) AND {where}", part + params))
+    return found
+
+
+def keep_hidden(reader: Reader, key: str, old: Any, new: Any, actor: Actor) -> Any:
+    """The stored value to write to link `key` when `actor` sets it to `new` over `old`: the
+    records of `old` they may not read stay linked (after those they chose), unless the link
+    holds one record and they chose another."""
+    if actor.admin or actor.system:
+        return new
+    target = reader.base.table(reader.tdef.fields[key].options.get("table", ""))
+    target_access = target.access(actor)
+    before = [i for i in load_json_list(old) if isinstance(i, str)]
+    if target_access.read_filter is None or not before:
+        return new
+    chosen = [i for i in load_json_list(new) if isinstance(i, str)]
+    seen = readable_ids(target, actor, target_access, before)
+    hidden = [i for i in before if i not in seen and i not in chosen]
+    if not hidden or (chosen and reader.fields[key].options.get("multiple", True) is False):
+        return new
+    return json.dumps(chosen + hidden, ensure_ascii=False)
+
+
+def link_sql(reader: Reader, actor: Actor, key: str, target: Reader, access: TableAccess,
+             row_alias: str) -> tuple[str, list[Any]]:
+    """SQL for the JSON list of the live records that `row_alias`'s link `key` names and the
+    actor may read ('[]' when none): what their filters, sorts and groups compare."""
+    assert access.read_filter is not None
+    rule, params = target.compile_filter(access.read_filter, actor)
+    jname, mine, theirs, _, _ = reader._junction(key)
+    return (f"(SELECT json_group_array(_id) FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
+            f"(SELECT {theirs} FROM {jname} WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL "
+            f"AND COALESCE(({rule}), 0) ORDER BY _id))"), params
 
 
 def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, Restricted]:
@@ -77,6 +143,7 @@ def restrict_rows(reader: Reader, rows: list[dict[str, Any]], actor: Actor, acce
     the rows, whatever their number.
     """
     restricted = restricted_fields(reader, actor, access) if rows else {}
+    readable: dict[str, set[str]] = {}  # per link field: its ids the actor may read, found for the lookups
     by_link: dict[str, list[tuple[str, Restricted]]] = {}
     for key, item in restricted.items():
         if only is None or key in only:
@@ -96,6 +163,7 @@ def restrict_rows(reader: Reader, rows: list[dict[str, Any]], actor: Actor, acce
                 for values in cur.fetchall():
                     record = dict(zip(names, values, strict=True))
                     found[record["_id"]] = record
+            readable[link] = set(found)
             # A lookup of a lookup: the linked records' own values as this reader sees them.
             sources = {item.fdef.options.get("field", "") for _, item in items}
             restrict_rows(target, list(found.values()), actor, target_access, only=sources, depth=depth + 1)
@@ -106,6 +174,18 @@ def restrict_rows(reader: Reader, rows: list[dict[str, Any]], actor: Actor, acce
             for row in rows:
                 stored = [found[i].get(source) for i in load_json_list(row.get(link)) if i in found]
                 row[key] = linked_value(item.fdef.type, item.fdef.options, target.fields[source], stored)
+    # The links themselves, last: the lookups above read every id they stored.
+    for link, (target, target_access) in (restricted_links(reader, actor, access) if rows and only is None else {}).items():
+        if not any(link in row for row in rows):
+            continue  # a page of other fields
+        seen = readable.get(link)
+        if seen is None:
+            seen = readable_ids(target, actor, target_access,
+                                sorted({i for row in rows for i in load_json_list(row.get(link)) if isinstance(i, str)}))
+        for row in rows:
+            if link in row:
+                kept = [i for i in load_json_list(row[link]) if i in seen]
+                row[link] = json.dumps(kept, ensure_ascii=False) if kept else None
 
 
 def guard_sql(reader: Reader, actor: Actor, item: Restricted, row_alias: str) -> tuple[str, list[Any]]:
@@ -153,6 +233,11 @@ def scope_for(reader: Reader, actor: Actor, access: TableAccess) -> Scope:
     for key, item in restricted.items():
         guard, params = guard_sql(reader, actor, item, "gb_row")
         guarded.append(f"CASE WHEN {guard} THEN gb_row.{q(key)} END AS {q(GUARDED + key)}")
+        scope.params += params
+        scope.columns[key] = q(GUARDED + key)
+    for key, (target, target_access) in restricted_links(reader, actor, access).items():
+        sql, params = link_sql(reader, actor, key, target, target_access, "gb_row")
+        guarded.append(f"{sql} AS {q(GUARDED + key)}")
         scope.params += params
         scope.columns[key] = q(GUARDED + key)
     scope.guarded = ", ".join(guarded)

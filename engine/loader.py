@@ -84,6 +84,11 @@ class Source:
                 doc = DOCS
         self.issues.append(ConfigIssue(self.rel, line, col, message, hint, doc))
 
+    def warn(self, path: YPath, message: str, hint: str = "", *, key: bool = False) -> None:
+        """A warning (see ConfigIssue): reported, but the workspace still loads."""
+        line, col = self.pos.of(path, key=key)
+        self.issues.append(ConfigIssue(self.rel, line, col, message, hint, warning=True))
+
 
 def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | None:
     rel = os.path.relpath(path, root.parent) if root.parent != path.parent else path.name
@@ -190,8 +195,9 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
 
     check_workspace(config, ws_src, sources, issues)
     check_filter_limits(config, sources)
-    if issues:
+    if any(not i.warning for i in issues):
         raise ConfigError(issues)
+    config.warnings = issues
     return config
 
 

@@ -258,3 +258,4 @@ class WorkspaceConfig:
     attachments: Json = field(default_factory=dict)
     retention: Retention = field(default_factory=Retention)
     bases: dict[str, BaseDef] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks

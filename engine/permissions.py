@@ -22,7 +22,11 @@ ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a person, the engine itself, an automation, or a public form."""
+    """Who is acting: a person, the engine itself, an automation, or a public form.
+
+    `on_behalf` is whose change an automation is carrying on (the person, or form, whose
+    write triggered the run): the audit log and history record it beside the automation.
+    """
 
     key: str
     name: str
@@ -31,14 +35,15 @@ class Actor:
     admin: bool = False
     system: bool = False
     locale: str | None = None
+    on_behalf: str | None = None
 
     @property
     def is_person(self) -> bool:
         return not self.system and not self.key.startswith(("automation:", "form:"))
 
     @staticmethod
-    def engine(label: str = "system") -> Actor:
-        return Actor(key=label, name=label, system=True, admin=True)
+    def engine(label: str = "system", *, on_behalf: str | None = None) -> Actor:
+        return Actor(key=label, name=label, system=True, admin=True, on_behalf=on_behalf)
 
     @staticmethod
     def public(form_key: str) -> Actor:
@@ -246,7 +251,10 @@ def mask_value(text: str, mask: str) -> str:
 
     phone: the last digits (at most 4: 13812345678 → *******5678, 84123456 → *****456,
     (0411)84123456 → (****)****3456);
-    id_number: the last 4 and the first of the rest (18 characters → 21************1234);
+    id_number: the last 4 at most, nothing of the start (18 characters → **************1234,
+    8 → *****678): the start of an identifier is what its neighbours (birth date, sex) and its
+    region give away, so the visible part stays the part no one can guess (see `embeds` in
+    docs/permissions.md);
     name: the first character of three or more (张三丰 → 张**, 张三 → **); email: the first
     character of a local part of three or more, and the domain (li.wei@example.org →
     l***@example.org, li@example.org → ***@example.org); full: ******.
@@ -258,8 +266,8 @@ def mask_value(text: str, mask: str) -> str:
         keep = min(4, shown_part(sum(ch.isalnum() for ch in s)))
         return _keep(s, str.isalnum, 0, keep)
     if mask == "id_number":
-        keep = shown_part(sum(ch.isalnum() for ch in s))
-        return _keep(s, str.isalnum, max(0, keep - 4), min(4, keep))
+        keep = min(4, shown_part(sum(ch.isalnum() for ch in s)))
+        return _keep(s, str.isalnum, 0, keep)
     if mask == "email":
         local, at, domain = s.rpartition("@")
         if not at:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, QueryError
-from engine.fields.base import FieldType
+from engine.fields.base import FieldType, load_json_list
 from engine.limits import check_fields, check_search
-from engine.linked import Scope, restrict_rows, scope_for
+from engine.linked import Scope, readable_ids, restrict_rows, restricted_links, scope_for
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
 from engine.storage import junction_name, q, table_name
@@ -107,7 +107,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.type == "link":
+            if ftype.type == "link" and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
@@ -131,13 +131,10 @@ class Reader:
         from engine.schema import FormulaRefs
 
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
-        try:
-            refs = FormulaRefs(self.tdef, probe)
+        try:  # a field the reader may not filter on is unknown to them, and never suggested
+            refs = FormulaRefs(self.tdef, probe, readable=visible)
         except ValueError as exc:
             raise QueryError(f"formula: {exc}") from None
-        if visible is not None and any(k not in visible for k in refs.keys.values()):
-            bad = next(r for r, k in refs.keys.items() if k not in visible)
-            raise QueryError(f"formula: unknown field {{{bad}}}")
 
         cols = columns or {}
 
@@ -522,30 +519,50 @@ class Reader:
         raise QueryError(f"unknown bucket '{bucket}'; use day, week or month")
 
     def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:
-        """The record's audit entries, limited to fields the actor may read."""
+        """The record's audit entries, limited to fields the actor may read; an automation's
+        entry names, as `on_behalf`, the person (or form) whose write it carried on."""
         actor = self.ws.actor(actor)
         self.get(record_id, actor=actor)
         access = self.access(actor)
         out = []
         rows = self.ws.storage.conn.execute(
-            "SELECT id, at, actor, action, field, old, new FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? ORDER BY id",
-            (self.base.key, self.key, record_id)).fetchall()
+            "SELECT id, at, actor, action, field, old, new, on_behalf FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? "
+            "ORDER BY id", (self.base.key, self.key, record_id)).fetchall()
         expanded: list[tuple[Any, ...]] = []
-        for entry_id, at, who, action, fkey, old, new in rows:
+        behalf: dict[int, str | None] = {}
+        for entry_id, at, who, action, fkey, old, new, on_behalf in rows:
+            behalf[entry_id] = on_behalf
             if action == "create" and fkey is None and new:
                 for key, value in json.loads(new).items():
                     expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))
             else:
                 expanded.append((entry_id, at, who, action, fkey, old, new))
+        links = restricted_links(self, actor, access)
+        seen: dict[str, set[str]] = {}  # per restricted link: the ids its history names that the actor may read
+        for key, (target, target_access) in links.items():
+            named = {i for e in expanded if e[4] == key for raw in e[5:7] if raw is not None
+                     for i in load_json_list(json.loads(raw)) if isinstance(i, str)}
+            seen[key] = readable_ids(target, actor, target_access, sorted(named))
         for entry_id, at, who, action, fkey, old, new in expanded:
             if fkey is not None and (fkey not in self.fields or not access.readable(fkey)):
                 continue
-            entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None}
+            entry = {"id": entry_id, "at": at, "actor": who, "action": action, "field": fkey, "old": None, "new": None,
+                     "on_behalf": behalf[entry_id]}
             if fkey is not None:
                 mask = access.mask(fkey)
+                if fkey in seen:  # a link names only the records the actor may read
+                    old, new = (_only(raw, seen[fkey]) for raw in (old, new))
+                    if old == new:
+                        continue  # a change of records they do not see
                 for side, raw in (("old", old), ("new", new)):
                     stored = json.loads(raw) if raw is not None else None
                     text = self.fields[fkey].display(stored)
                     entry[side] = mask_value(text, mask) if mask and text else text
             out.append(entry)
         return out
+
+
+def _only(raw: str | None, ids: set[str]) -> str | None:
+    """An audit entry's link value (JSON of a JSON list of ids) with only the ids in `ids`."""
+    kept = [i for i in load_json_list(json.loads(raw)) if i in ids] if raw is not None else []
+    return json.dumps(json.dumps(kept)) if kept else None

@@ -21,6 +21,7 @@ from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
 from engine.ids import new_record_id
+from engine.linked import keep_hidden
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.reads import Reader
@@ -268,6 +269,7 @@ class Table(Reader):
         plain: dict[str, Any] = {}
         for key, value in new.items():
             if self.tdef.fields[key].type == "link":
+                value = keep_hidden(self, key, old.get(key), value, actor)  # links the actor cannot see stay
                 if load_json_list(old.get(key)) != load_json_list(value):
                     self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
             elif old.get(key) != value:

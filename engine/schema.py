@@ -7,6 +7,7 @@ after everything it reads (the dependency graph the loader already checked for c
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,9 +44,14 @@ def field_instance(fdef: FieldDef, config: WorkspaceConfig | None = None) -> Fie
 
 
 class FormulaRefs:
-    """A parsed formula whose `{references}` are resolved to field keys of its table."""
+    """A parsed formula whose `{references}` are resolved to field keys of its table.
 
-    def __init__(self, table: TableDef, fdef: FieldDef) -> None:
+    `readable`, when given, is the set of field keys the formula may name (a reader's filter):
+    any other field is unknown, with the same message and "did you mean" hint, drawn only from
+    `readable`, as a name that exists nowhere, so an error never tells a hidden field apart.
+    """
+
+    def __init__(self, table: TableDef, fdef: FieldDef, *, readable: Collection[str] | None = None) -> None:
         from engine import formula
 
         text = str(fdef.options.get("formula", ""))
@@ -53,17 +59,18 @@ class FormulaRefs:
             self.node = formula.parse(text)
         except formula.FormulaSyntaxError as exc:
             raise ValueError(str(exc)) from None
-        by_name = {f.name: k for k, f in table.fields.items()}
+        fields = {k: f for k, f in table.fields.items() if readable is None or k in readable}
+        by_name = {f.name: k for k, f in fields.items()}
         self.keys: dict[str, str] = {}
         for ref in sorted(formula.references(self.node)):
-            if ref in table.fields:
+            if ref in fields:
                 self.keys[ref] = ref
             elif ref in by_name:
                 self.keys[ref] = by_name[ref]
             else:
                 from engine.loader import did_you_mean
 
-                hint = did_you_mean(ref, list(table.fields) + list(by_name))
+                hint = did_you_mean(ref, list(fields) + list(by_name))
                 raise ValueError(f"unknown field {{{ref}}}" + (f"; {hint}" if hint else ""))
             if self.keys[ref] == fdef.key:
                 raise ValueError(f"field refers to itself through {{{ref}}}")

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NU
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_who ON _gb_login_attempts (who, at);
 CREATE TABLE IF NOT EXISTS _gb_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
     base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
-    old TEXT, new TEXT);
+    old TEXT, new TEXT, on_behalf TEXT);
 CREATE INDEX IF NOT EXISTS _gb_audit_record ON _gb_audit (base, tbl, record, id);
 CREATE INDEX IF NOT EXISTS _gb_audit_actor ON _gb_audit (actor, at);
 CREATE TABLE IF NOT EXISTS _gb_access_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
@@ -98,6 +98,20 @@ CREATE TABLE IF NOT EXISTS _gb_deliveries (id INTEGER PRIMARY KEY, notification 
 CREATE INDEX IF NOT EXISTS _gb_deliveries_due ON _gb_deliveries (status, next_at);
 CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
+
+
+# Columns added to system tables after their first release: (table, column, SQL type). A
+# database made before gets them when it is opened (SYSTEM_TABLES has them for a new one).
+SYSTEM_COLUMNS_ADDED = (
+    ("_gb_audit", "on_behalf", "TEXT"),  # whose write an automation carried on (Actor.on_behalf)
+)
+
+
+def add_system_columns(conn: sqlite3.Connection) -> None:
+    """Give an older database's system tables the columns of SYSTEM_COLUMNS_ADDED."""
+    for table, column, sql_type in SYSTEM_COLUMNS_ADDED:
+        if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({q(table)})")}:
+            conn.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {sql_type}")
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -210,6 +224,7 @@ class Storage:
             for statement in SYSTEM_TABLES.strip().split(";"):
                 if statement.strip():
                     self.writer.execute(statement)
+            add_system_columns(self.writer)
 
     @property
     def conn(self) -> sqlite3.Connection:

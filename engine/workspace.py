@@ -162,23 +162,28 @@ class Workspace:
               changes: dict[str, tuple[Any, Any]], *, sync: bool = False) -> None:
         at = utcnow_text(self.now())
         conn = self.storage.conn
+        who = actor.on_behalf  # an automation's write: whose write it carries on
         if action == "create":
             # One entry per new record: the values it was created with.
             values = {key: new for key, (_, new) in changes.items() if new is not None}
-            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (at, actor.key, base, table, record, action, json.dumps(values, ensure_ascii=False)))
+            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new, on_behalf) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (at, actor.key, base, table, record, action, json.dumps(values, ensure_ascii=False), who))
             return
         if not changes:
-            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action) VALUES (?, ?, ?, ?, ?, ?)",
-                         (at, actor.key, base, table, record, action))
+            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, on_behalf) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (at, actor.key, base, table, record, action, who))
             return
         conn.executemany(
-            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, field, old, new, on_behalf) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(at, actor.key, base, table, record, action, key,
               None if old is None else json.dumps(old, ensure_ascii=False),
-              None if new is None else json.dumps(new, ensure_ascii=False)) for key, (old, new) in changes.items()])
+              None if new is None else json.dumps(new, ensure_ascii=False), who) for key, (old, new) in changes.items()])
 
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
+        if actor.on_behalf:  # automations this write triggers carry on the same person's write
+            data = {**data, "on_behalf": actor.on_behalf}
         cur = self.storage.conn.execute(
             "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (utcnow_text(self.now()), base, table, record, event, actor.key, json.dumps(data, ensure_ascii=False, default=str), depth))

@@ -44,8 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engine.loader import load_workspace
 
     config = load_workspace(args.dir)
+    for issue in config.warnings:
+        out(str(issue))
     tables = sum(len(b.tables) for b in config.bases.values())
-    out(f"ok: {args.dir} — {len(config.bases)} base(s), {tables} table(s), {len(config.people)} people")
+    warned = f", {len(config.warnings)} warning(s)" if config.warnings else ""
+    out(f"ok: {args.dir} — {len(config.bases)} base(s), {tables} table(s), {len(config.people)} people{warned}")
     return 0
 
 

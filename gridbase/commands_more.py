@@ -271,10 +271,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if args.record:
             wconds += " AND record = ?"
             wparams.append(args.record)
-        for at, actor, base, tbl, record, action, field, old, new in ws.storage.conn.execute(
-                f"SELECT at, actor, base, tbl, record, action, field, old, new FROM _gb_audit WHERE {wconds} ORDER BY id", wparams):  # noqa: S608
+        for at, actor, base, tbl, record, action, field, old, new, behalf in ws.storage.conn.execute(
+                f"SELECT at, actor, base, tbl, record, action, field, old, new, on_behalf FROM _gb_audit WHERE {wconds} "  # noqa: S608
+                "ORDER BY id", wparams):
             rows.append({"log": "write", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": record,
-                         "action": action, "field": field or "", "old": old or "", "new": new or ""})
+                         "action": action, "field": field or "", "old": old or "", "new": new or "",
+                         "on_behalf": behalf or ""})
     if args.log in ("reads", "both"):
         rconds, rparams = where, list(params)
         if args.record:
@@ -283,18 +285,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for at, actor, base, tbl, records, action in ws.storage.conn.execute(
                 f"SELECT at, actor, base, tbl, records, action FROM _gb_access_log WHERE {rconds} ORDER BY id", rparams):  # noqa: S608
             rows.append({"log": "read", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": records,
-                         "action": action, "field": "", "old": "", "new": ""})
+                         "action": action, "field": "", "old": "", "new": "", "on_behalf": ""})
     rows.sort(key=lambda r: r["at"])
     if args.format == "json":
         out(json.dumps(rows, ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=["log", "at", "actor", "table", "record", "action", "field", "old", "new"])
+        writer = csv.DictWriter(sys.stdout, fieldnames=["log", "at", "actor", "table", "record", "action", "field", "old", "new",
+                                                         "on_behalf"])
         writer.writeheader()
         writer.writerows(rows)
     else:
         for r in rows:
             change = f" {r['field']}: {r['old']} → {r['new']}" if r["field"] else ""
-            out(f"{r['at']} {r['log']:<5} {r['actor']:<12} {r['action']:<7} {r['table']} {r['record']}{change}")
+            actor = r["actor"] + (f" (for {r['on_behalf']})" if r["on_behalf"] else "")
+            out(f"{r['at']} {r['log']:<5} {actor:<12} {r['action']:<7} {r['table']} {r['record']}{change}")
     return 0
 
 

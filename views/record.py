@@ -52,6 +52,14 @@ def person_name(ws: Workspace, key: str | None) -> str:
     return str(row[0]) if row else key
 
 
+def automation_name(table: Table, key: str) -> str:
+    """The name of the automation an audit actor (`automation:KEY`) is, or "" for anyone else."""
+    if not key.startswith("automation:"):
+        return ""
+    auto = table.base.bdef.automations.get(key.split(":", 1)[1])
+    return auto.name if auto is not None else key.split(":", 1)[1]
+
+
 async def record_page(request: Request) -> Response:
     actor = require_actor(request)
     ws = get_ws(request)
@@ -66,6 +74,7 @@ async def record_page(request: Request) -> Response:
     uploads = [c["key"] for c in fields
                if c["type"] == "attachment" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
     history = [{**h, "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
+                "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
     comments = [{"when": format_time(ws, at), "who": person_name(ws, author), "body": body}
@@ -255,6 +264,7 @@ async def edit_cell(request: Request) -> Response:
     row = table._fetch_row(rid, access, actor) if access.can_read else None
     if row is None:
         raise NotFoundError(f"record {rid} not found")
+    linked = load_json_list(row.get(key))  # every record linked now, those out of the reader's sight too
     restrict_rows(table, [row], actor, access)  # as the reader sees it, like the record after the save
     before = table.present(row, access)
     raw = form.get("value")
@@ -262,7 +272,7 @@ async def edit_cell(request: Request) -> Response:
     status, error = 200, None
     try:
         if table.fields[key].type == "link" and access.readable(key):
-            error = link_error(table, key, value, actor, keep=load_json_list(before["fields"].get(key)))
+            error = link_error(table, key, value, actor, keep=linked)
             if error is not None:
                 raise ValidationError({key: error})
         rec = table.update(rid, {key: value}, actor=actor)

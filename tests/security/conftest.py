@@ -68,7 +68,7 @@ TABLES = [("patients", "patients"), ("patients", "visits"), ("complaints", "comp
 # Planted values. Each is unique and no one is part of another.
 PHONE = "17198765432"          # patients.phone (masked for nurse and dept_head)
 ID_OLD = "2102MKROLDIDNA5678"  # patients.id_number before the update (history)
-ID_NEW = "2102MKRIDNAQXY5678"  # patients.id_number (none for nurse/service, masked for others)
+ID_NEW = "2102MKRIDNAQXY5678"  # patients.id_number (fully masked for consultants, none for others)
 FEE = 45678.91                 # visits.fee (none for nurse, doctor, service)
 FEE_TEXTS = ("45678.91", "45,678.91", "45678.9")
 

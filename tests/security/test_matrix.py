@@ -76,7 +76,9 @@ def test_roles_cover_the_workspace(env: Env) -> None:
 def test_hospital_rules_hold_in_the_derived_expectations(env: Env) -> None:
     m = {x.name: x for x in env.markers}
     assert not env.may_read("nurse", m["patient id number"]) and not env.access("nurse", "patients", "patients").readable("id_number")
-    assert env.access("doctor", "patients", "patients").mask("id_number") == "id_number"
+    # Who reads the birth date and sex reads no part of the ID number (it embeds them).
+    assert not env.access("doctor", "patients", "patients").readable("id_number")
+    assert env.access("consultant", "patients", "patients").mask("id_number") == "full"
     assert env.access("nurse", "patients", "patients").mask("phone") == "phone"
     assert env.access("nurse", "patients", "visits").mask("patient_phone") == "phone"
     assert env.access("dept_head", "patients", "visits").mask("patient_phone") == "phone"
@@ -217,7 +219,10 @@ def test_nurse_never_sees_id_numbers_and_sees_phones_masked(env: Env) -> None:
     assert "身份证号" not in grid and "*******5432" in grid
     assert "2102" not in client.get(f"/v0/patients/patients/{p1}", headers=env.api("nurse").headers).text
     doctor = env.web("doctor").get(f"/b/patients/t/patients/r/{p1}").text
-    assert "21************5678" in doctor and "MKRIDNAQXY" not in doctor
+    assert "身份证号" not in doctor and "MKRIDNAQXY" not in doctor
+    consultant = env.web("consultant").get(f"/b/patients/t/patients/r/{p1}").text
+    assert "身份证号" in consultant and "******" in consultant and "MKRIDNAQXY" not in consultant
+    assert "*5678" not in consultant
 
 
 # -- (c) forms ----------------------------------------------------------------------------------
