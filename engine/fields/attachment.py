@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid, dump_json_list, load_json_list
+from engine.fields.base import Editor, FieldType, Invalid, dump_json_list, load_json_list
 
 ATTACHMENT_ID = re.compile(r"^att[0-9a-f]{16,64}$")
 
@@ -23,6 +23,14 @@ class AttachmentField(FieldType):
     good = [({}, [{"id": "att0123456789abcdef", "name": "报告.pdf", "size": 10, "type": "application/pdf"}],
              [{"id": "att0123456789abcdef", "name": "报告.pdf", "size": 10, "type": "application/pdf"}])]
     bad = [({}, "file.pdf"), ({}, [{"name": "x"}])]
+
+    airtable_type = "multipleAttachments"
+    shown_as = "files"
+
+    def editor(self) -> Editor:
+        return Editor("file", None, several=True,
+                      attrs={"multiple": self.options.get("multiple", True) is not False,
+                             "accept": ",".join(str(a) for a in self.options.get("accept", []) or [])})
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, str) and value.lstrip().startswith("["):

@@ -9,6 +9,7 @@ from engine.fields.base import FieldType, Invalid
 
 class AutonumberField(FieldType):
     type = "autonumber"
+    airtable_type = "autoNumber"
     kind = "number"
     sql_type = "INTEGER"
     computed = True

@@ -19,6 +19,28 @@ from zoneinfo import ZoneInfo
 from engine.model import FieldDef, Person
 
 
+@dataclass(frozen=True)
+class Editor:
+    """How a person enters a value of a field, wherever they do: forms, the new-record page, the
+    record page and grid cells all draw what this says, so a type (a plugin's too) edits the same
+    everywhere.
+
+    `widget` is the input a page draws: text, textarea, email, url, tel, number, date,
+    datetime-local, checkbox, select (one option), multi (several options), person, people,
+    link (a record picker) or file. `cell` is the grid's in-place editor (text, textarea, email,
+    url, tel, number, date, datetime-local, checkbox, select, link), None where a value is not
+    typed into a cell. `choices` is what a select offers: "options" (the field's own), "people"
+    or "records"; `several` says the input posts several values. `attrs` are the input's
+    attributes: step, min, max, prefix, suffix, maxlength, pattern, placeholder, inputmode.
+    """
+
+    widget: str = "text"
+    cell: str | None = "text"
+    choices: str = ""
+    several: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
 class Invalid(ValueError):
     """A value cannot be read; the message says what form was expected."""
 
@@ -46,6 +68,10 @@ class FieldType:
     # raw value once. Only for types whose `coerce` depends on nothing but the value.
     repeats: ClassVar[bool] = False
     description: ClassVar[str] = ""
+    #: how a cell shows a value: "text", "badges" (coloured options), "links" (linked records) or "files".
+    shown_as: ClassVar[str] = "text"
+    #: the type's name in Airtable's Web API; "" means: by its kind (a number is a number, ...).
+    airtable_type: ClassVar[str] = ""
     # Examples for contract tests: (options, typed value, expected loaded value) and (options, bad value).
     good: ClassVar[list[tuple[dict[str, Any], Any, Any]]] = []
     bad: ClassVar[list[tuple[dict[str, Any], Any]]] = []
@@ -80,6 +106,27 @@ class FieldType:
             return ", ".join(str(v) for v in value)
         return str(value)
 
+    # -- entering ------------------------------------------------------------------------
+    def editor(self) -> Editor:
+        """How a value is entered (see Editor); computed types are not typed into a cell."""
+        return Editor(cell=None if self.computed else "text")
+
+    def input_value(self, stored: Any) -> Any:
+        """A stored value as its input holds it: text, or a list of values when the input posts several."""
+        if self.editor().several:
+            return [str(v.get("id")) if isinstance(v, dict) else str(v) for v in load_json_list(stored)]
+        if stored is None or stored == "":
+            return ""
+        return str(stored)
+
+    def airtable_name(self) -> str:
+        """The type's name in Airtable's Web API ("" means: by its kind)."""
+        return self.airtable_type
+
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of the values the API returns and accepts for this type."""
+        return dict(KIND_SCHEMAS.get(self.kind, {"type": "string"}))
+
     def formula_value(self, stored: Any) -> Any:
         """The stored value as formulas see it."""
         return self.load(stored)
@@ -91,6 +138,24 @@ class FieldType:
     def empty_sql(self, column: str) -> str:
         """SQL condition that is true when the value is blank."""
         return f"({column} IS NULL OR {column} = '')"
+
+
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"}, "datetime": {"type": "string", "format": "date-time"},
+    "array": {"type": "array"},
+}
+
+
+def number_text(value: float) -> str:
+    """A number as an input holds it: no grouping, no trailing zeros."""
+    rounded = round(float(value), 8)
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
+def step_of(precision: int) -> str:
+    """An input's step for `precision` decimal places."""
+    return "1" if precision <= 0 else "0." + "0" * (precision - 1) + "1"
 
 
 def is_blank(value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "checked", "x", "✓", "✔", "是", "对", "真", "已", "有"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", "unchecked", "否", "不", "假", "未", "无"}
@@ -18,6 +18,14 @@ class CheckboxField(FieldType):
     description = "Yes or no; accepts true/false, 1/0, 是/否, yes/no."
     good = [({}, "是", True), ({}, "true", True), ({}, "0", False), ({}, False, False), ({}, 1, True)]
     bad = [({}, "maybe"), ({}, 2)]
+
+    airtable_type = "checkbox"
+
+    def editor(self) -> Editor:
+        return Editor("checkbox", "checkbox")
+
+    def input_value(self, stored: Any) -> Any:
+        return bool(stored)
 
     def coerce(self, value: Any) -> Any:
         if value is None or value == "":

@@ -10,6 +10,7 @@ from engine.fields.person import PersonField
 
 class CreatedByField(PersonField):
     type = "created_by"
+    airtable_type = "createdBy"
     computed = True
     description = "Who created the record; set by the engine."
     good = []  # computed: nothing to type in

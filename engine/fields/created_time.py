@@ -10,6 +10,7 @@ from engine.fields.datetime import DateTimeField
 
 class CreatedTimeField(DateTimeField):
     type = "created_time"
+    airtable_type = "createdTime"
     computed = True
     description = "When the record was created; set by the engine."
     good = []  # computed: nothing to type in

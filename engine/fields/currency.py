@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType
+from engine.fields.base import Editor, FieldType, number_text, step_of
 from engine.fields.number import read_number, shape
 
 
@@ -15,6 +15,15 @@ class CurrencyField(FieldType):
     description = "Money; `symbol` (default ¥) and `precision` (default 2)."
     good = [({}, "¥1,280.50", 1280.5), ({"symbol": "$"}, "$12", 12.0), ({}, 99, 99.0)]
     bad = [({}, "十块"), ({}, False)]
+
+    airtable_type = "currency"
+
+    def editor(self) -> Editor:
+        return Editor("number", "number", attrs={"step": step_of(int(self.options.get("precision", 2))),
+                                                 "prefix": str(self.options.get("symbol", "¥"))})
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else number_text(float(stored))
 
     def parse(self, value: Any) -> Any:
         symbol = self.options.get("symbol", "¥")

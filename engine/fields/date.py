@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 _FORMS = [r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{4})/(\d{1,2})/(\d{1,2})", r"(\d{4})\.(\d{1,2})\.(\d{1,2})",
           r"(\d{4})年(\d{1,2})月(\d{1,2})日?", r"(\d{4})(\d{2})(\d{2})"]
@@ -43,6 +43,11 @@ class DateField(FieldType):
     description = "A day; accepts 2026-11-25, 2026/11/25, 2026年11月25日 or 20261125."
     good = [({}, "2026-11-25", "2026-11-25"), ({}, "2026年1月5日", "2026-01-05"), ({}, "2026/2/28", "2026-02-28")]
     bad = [({}, "2026-02-30"), ({}, "tomorrow"), ({}, 12)]
+
+    airtable_type = "date"
+
+    def editor(self) -> Editor:
+        return Editor("date", "date")
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, (int, float, bool)):

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 from engine.fields.date import read_date
 
 STORE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -44,6 +44,14 @@ class DateTimeField(FieldType):
     good = [({}, "2026-11-25 14:30", "2026-11-25T06:30:00.000Z"), ({}, "2026-11-25T06:30:00Z", "2026-11-25T06:30:00.000Z"),
             ({}, "2026-11-25T14:30:00+08:00", "2026-11-25T06:30:00.000Z")]
     bad = [({}, "25/11/2026 2pm"), ({}, True)]
+
+    airtable_type = "dateTime"
+
+    def editor(self) -> Editor:
+        return Editor("datetime-local", "datetime-local")
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else self.display(stored).replace(" ", "T")
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, (bool, int, float)):

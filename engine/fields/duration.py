@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 _UNITS = re.compile(r"(\d+(?:\.\d+)?)\s*(h|hr|hours?|小时|m|min|minutes?|分钟?|s|sec|seconds?|秒)", re.I)
 
@@ -17,6 +17,14 @@ class DurationField(FieldType):
     description = "A length of time; accepts 1:30, 1:30:15, 90m, 2h, 1h30m or seconds."
     good = [({}, "1:30", 5400), ({}, "90m", 5400), ({}, "1h 15m", 4500), ({}, 60, 60)]
     bad = [({}, "soon"), ({}, "1:75")]
+
+    airtable_type = "duration"
+
+    def editor(self) -> Editor:
+        return Editor("text", "text", attrs={"placeholder": "1:30"})
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else self.display(stored)
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, bool):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 
@@ -16,6 +16,14 @@ class EmailField(FieldType):
     description = "An e-mail address such as name@example.org."
     good = [({}, " Li.Na@Example.org ", "Li.Na@Example.org")]
     bad = [({}, "not-an-email"), ({}, "a@b")]
+
+    airtable_type = "email"
+
+    def editor(self) -> Editor:
+        return Editor("email", "email", attrs={"inputmode": "email"})
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "email"}
 
     def parse(self, value: Any) -> Any:
         text = str(value).strip()

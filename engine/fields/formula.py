@@ -19,6 +19,7 @@ SQL_TYPES = {"number": "REAL", "boolean": "INTEGER"}
 
 class FormulaField(FieldType):
     type = "formula"
+    airtable_type = "formula"
     computed = True
     description = "A value computed from other fields with an Airtable-style `formula`."
     good = []  # computed: nothing to type in

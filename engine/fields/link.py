@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from engine.fields.base import (
+    Editor,
     FieldContext,
     FieldType,
     Invalid,
@@ -32,6 +33,15 @@ class LinkField(FieldType):
     good = [({"table": "t"}, "recAAAAAAAAAAAAAA", ["recAAAAAAAAAAAAAA"]),
             ({"table": "t"}, ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"], ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"])]
     bad = [({"table": "t"}, "not-an-id"), ({"table": "t", "multiple": False}, ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"])]
+
+    airtable_type = "multipleRecordLinks"
+    shown_as = "links"
+
+    def editor(self) -> Editor:
+        return Editor("link", "link", choices="records", several=True)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string", "pattern": "^rec[0-9A-Za-z]{14}$"}}
 
     def __init__(self, fdef: FieldDef, ctx: FieldContext | None = None) -> None:
         super().__init__(fdef, ctx)

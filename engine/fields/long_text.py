@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType
+from engine.fields.base import Editor, FieldType
 from engine.fields.text import free_text
 
 
@@ -14,6 +14,11 @@ class LongTextField(FieldType):
     description = "Several lines of text."
     good = [({}, "第一行\n第二行", "第一行\n第二行"), ({}, "<b>x</b>", "<b>x</b>")]
     bad = [({}, ["a"]), ({}, "a\x01b"), ({}, "page\x0cbreak")]
+
+    airtable_type = "multilineText"
+
+    def editor(self) -> Editor:
+        return Editor("textarea", "textarea")
 
     def parse(self, value: Any) -> Any:
         return free_text(value).replace("\r\n", "\n").strip()

@@ -15,6 +15,7 @@ from engine.fields.base import FieldType, Invalid, load_json_list
 
 class LookupField(FieldType):
     type = "lookup"
+    airtable_type = "multipleLookupValues"
     kind = "array"
     computed = True
     description = "Values of `field` in the records linked by `link`; kept up to date."

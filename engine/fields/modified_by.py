@@ -10,6 +10,7 @@ from engine.fields.person import PersonField
 
 class ModifiedByField(PersonField):
     type = "modified_by"
+    airtable_type = "lastModifiedBy"
     computed = True
     description = "Who last changed the record; set by the engine."
     good = []  # computed: nothing to type in

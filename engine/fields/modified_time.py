@@ -10,6 +10,7 @@ from engine.fields.datetime import DateTimeField
 
 class ModifiedTimeField(DateTimeField):
     type = "modified_time"
+    airtable_type = "lastModifiedTime"
     computed = True
     description = "When the record was last changed; set by the engine."
     good = []  # computed: nothing to type in

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid, dump_json_list, load_json_list, split_list
+from engine.fields.base import (
+    Editor,
+    FieldType,
+    Invalid,
+    dump_json_list,
+    load_json_list,
+    split_list,
+)
 from engine.fields.single_select import match_option, option_names
 
 
@@ -15,6 +22,16 @@ class MultiSelectField(FieldType):
     description = "Options out of `options`; accepts a list or text separated by commas or 、."
     good = [({"options": ["种植", "正畸", "洁治"]}, "种植、洁治", ["种植", "洁治"]), ({"options": ["a", "b"]}, ["b", "a", "b"], ["b", "a"])]
     bad = [({"options": ["a", "b"]}, "c"), ({"options": ["a"]}, {"x": 1})]
+
+    airtable_type = "multipleSelects"
+    shown_as = "badges"
+
+    def editor(self) -> Editor:
+        return Editor("multi", "text", choices="options", several=True)
+
+    def json_schema(self) -> dict[str, Any]:
+        names = option_names(self.options)
+        return {"type": "array", "items": {"type": "string", "enum": names} if names else {"type": "string"}}
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, dict):

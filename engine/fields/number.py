@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid, number_text, step_of
 
 
 def read_number(value: Any, strip: str = "") -> float:
@@ -41,6 +41,15 @@ class NumberField(FieldType):
     description = "A number; `precision` decimal places (default 0)."
     good = [({}, "1,234", 1234), ({"precision": 2}, 3.14159, 3.14), ({"precision": 1}, "-0.25", -0.2)]
     bad = [({}, "abc"), ({}, True), ({"min": 0}, -1), ({"max": 10}, "11")]
+
+    airtable_type = "number"
+
+    def editor(self) -> Editor:
+        return Editor("number", "number", attrs={"step": step_of(int(self.options.get("precision", 0))),
+                                                 "min": self.options.get("min"), "max": self.options.get("max")})
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else number_text(float(stored))
 
     def parse(self, value: Any) -> Any:
         number = shape(read_number(value), int(self.options.get("precision", 0)))

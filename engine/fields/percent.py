@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType
+from engine.fields.base import Editor, FieldType, number_text, step_of
 from engine.fields.number import read_number
 
 
@@ -19,6 +19,15 @@ class PercentField(FieldType):
     description = "A percentage, stored as a fraction; `precision` decimal places of the percentage."
     good = [({}, "25%", 0.25), ({}, "12.5", 0.125), ({}, 0.5, 0.5)]
     bad = [({}, "lots"), ({}, True)]
+
+    airtable_type = "percent"
+
+    def editor(self) -> Editor:
+        # In a cell it is typed as text ("12%" or "0.12"); a form's number box holds the percentage.
+        return Editor("number", "text", attrs={"step": step_of(int(self.options.get("precision", 0))), "suffix": "%"})
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else number_text(float(stored) * 100)
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, str):

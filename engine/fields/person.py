@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.fields.base import (
+    Editor,
     FieldContext,
     FieldType,
     Invalid,
@@ -25,6 +26,16 @@ class PersonField(FieldType):
     description = "People of the workspace; `multiple: true` for several. Accepts key, name or e-mail."
     good = [({}, "admin", "admin"), ({"multiple": True}, "admin, 管理员", ["admin"])]
     bad = [({}, "nobody"), ({}, ["admin", "admin2"])]
+
+    def airtable_name(self) -> str:
+        if self.airtable_type:  # created_by, modified_by
+            return self.airtable_type
+        return "multipleCollaborators" if self.options.get("multiple") else "singleCollaborator"
+
+    def editor(self) -> Editor:
+        if self.options.get("multiple"):
+            return Editor("people", "text", choices="people", several=True)
+        return Editor("person", "select", choices="people")
 
     def __init__(self, fdef: FieldDef, ctx: FieldContext | None = None) -> None:
         super().__init__(fdef, ctx)

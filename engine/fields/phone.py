@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 _PHONE = re.compile(r"^\+?[\d\s\-()]{5,24}$")
 
@@ -16,6 +16,11 @@ class PhoneField(FieldType):
     description = "A telephone number such as 13800001234 or +86 411 8888 0000."
     good = [({}, "138 0000 1234", "138 0000 1234"), ({}, 13800001234, "13800001234")]
     bad = [({}, "call me"), ({}, "12")]
+
+    airtable_type = "phoneNumber"
+
+    def editor(self) -> Editor:
+        return Editor("tel", "tel", attrs={"inputmode": "tel"})
 
     def parse(self, value: Any) -> Any:
         text = str(value).strip()

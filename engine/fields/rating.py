@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid, number_text
 
 
 class RatingField(FieldType):
@@ -15,6 +15,14 @@ class RatingField(FieldType):
     description = "Stars from 1 to `max` (default 5); accepts 3 or ★★★."
     good = [({}, "4", 4), ({}, "★★★", 3), ({"max": 10}, 9, 9)]
     bad = [({}, 6), ({}, "good"), ({}, 2.5)]
+
+    airtable_type = "rating"
+
+    def editor(self) -> Editor:
+        return Editor("number", "number", attrs={"step": "1", "min": 1, "max": int(self.options.get("max", 5))})
+
+    def input_value(self, stored: Any) -> Any:
+        return "" if stored is None or stored == "" else number_text(float(stored))
 
     def parse(self, value: Any) -> Any:
         top = int(self.options.get("max", 5))

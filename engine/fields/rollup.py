@@ -12,6 +12,7 @@ FUNCTIONS = ("sum", "count", "min", "max", "avg", "concat")
 
 class RollupField(FieldType):
     type = "rollup"
+    airtable_type = "rollup"
     computed = True
     description = "sum, count, min, max, avg or concat of `field` over the records linked by `link`."
     good = []  # computed: nothing to type in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 
 def option_names(options: dict[str, Any]) -> list[str]:
@@ -32,6 +32,16 @@ class SingleSelectField(FieldType):
     description = "One option out of `options` (names, or {name, color})."
     good = [({"options": ["待受理", "处理中"]}, "处理中", "处理中"), ({"options": [{"name": "Open", "color": "red"}]}, "open", "Open")]
     bad = [({"options": ["待受理", "处理中"]}, "已删除"), ({"options": ["a"]}, ["a", "b"])]
+
+    airtable_type = "singleSelect"
+    shown_as = "badges"
+
+    def editor(self) -> Editor:
+        return Editor("select", "select", choices="options")
+
+    def json_schema(self) -> dict[str, Any]:
+        names = option_names(self.options)
+        return {"type": "string", "enum": names} if names else {"type": "string"}
 
     def __init__(self, fdef: Any, ctx: Any = None) -> None:
         super().__init__(fdef, ctx)

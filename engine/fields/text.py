@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.fields.base import FieldType, Invalid, read_text
+from engine.fields.base import Editor, FieldType, Invalid, read_text
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -32,6 +32,11 @@ class TextField(FieldType):
     description = "One line of text."
     good = [({}, "张三", "张三"), ({}, 42, "42"), ({"max_length": 3}, "abc", "abc")]
     bad = [({"max_length": 3}, "abcd"), ({}, {"a": 1}), ({}, "a\x0bb"), ({}, "nul\x00")]
+
+    airtable_type = "singleLineText"
+
+    def editor(self) -> Editor:
+        return Editor("text", "text")
 
     def parse(self, value: Any) -> Any:
         text = free_text(value).strip()

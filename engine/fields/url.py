@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 _HOSTLIKE = re.compile(r"^[\w.-]+\.[a-zA-Z]{2,}(/.*)?$")
 
@@ -17,6 +17,14 @@ class UrlField(FieldType):
     description = "A web address; text without a scheme gets https://."
     good = [({}, "https://example.org/a?b=1", "https://example.org/a?b=1"), ({}, "example.org", "https://example.org")]
     bad = [({}, "javascript:alert(1)"), ({}, "not a url")]
+
+    airtable_type = "url"
+
+    def editor(self) -> Editor:
+        return Editor("url", "url", attrs={"inputmode": "url"})
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "uri"}
 
     def parse(self, value: Any) -> Any:
         text = str(value).strip()

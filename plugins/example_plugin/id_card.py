@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from engine.fields.base import FieldType, Invalid
+from engine.fields.base import Editor, FieldType, Invalid
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+PATTERN = "[0-9]{17}[0-9Xx]"
 
 
 def check_char(first17: str) -> str:
@@ -63,6 +64,14 @@ class IdCardField(FieldType):
         if check_char(text[:17]) != text[17]:
             raise Invalid("the last character does not match the others: check the number for a typo")
         return text
+
+    def editor(self) -> Editor:
+        """A text box that takes 18 characters, digits and X, and says so before anything is sent."""
+        return Editor("text", "text", attrs={"maxlength": 18, "pattern": PATTERN, "inputmode": "text",
+                                             "placeholder": "110105194912310021", "autocomplete": "off"})
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": f"^{PATTERN}$", "minLength": 18, "maxLength": 18}
 
     def display(self, stored: Any) -> str:
         """The number masked (the default) or in full when the field sets `mask: false`."""
