@@ -202,4 +202,5 @@ class WorkspaceConfig:
     channels: dict[str, Channel] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
     attachments: Json = field(default_factory=dict)
+    sign_in: Json = field(default_factory=dict)
     bases: dict[str, BaseDef] = field(default_factory=dict)

@@ -52,8 +52,15 @@ CREATE TABLE IF NOT EXISTS _gb_sessions (id_hash TEXT PRIMARY KEY, person TEXT N
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _gb_tokens (id INTEGER PRIMARY KEY, person TEXT NOT NULL, name TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, last_used_at TEXT);
-CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
+    address TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_who ON _gb_login_attempts (who, at);
+CREATE TABLE IF NOT EXISTS _gb_pending_signins (id_hash TEXT PRIMARY KEY, person TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_second_factors (person TEXT PRIMARY KEY, secret TEXT NOT NULL,
+    created_at TEXT NOT NULL, confirmed_at TEXT, last_step INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS _gb_recovery_codes (person TEXT NOT NULL, code_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL, used_at TEXT, PRIMARY KEY (person, code_hash));
 CREATE TABLE IF NOT EXISTS _gb_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
     base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
     old TEXT, new TEXT);
@@ -89,6 +96,18 @@ CREATE TABLE IF NOT EXISTS _gb_deliveries (id INTEGER PRIMARY KEY, notification 
     next_at TEXT NOT NULL, last_error TEXT, sent_at TEXT);
 CREATE INDEX IF NOT EXISTS _gb_deliveries_due ON _gb_deliveries (status, next_at);
 CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+# Columns added to system tables after their first release: (table, column, declaration).
+# A database made before gets them at open; indexes on them follow in ADDED_INDEXES.
+ADDED_COLUMNS = (
+    ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
+    ("_gb_tokens", "scopes", "TEXT"),
+    ("_gb_tokens", "bases", "TEXT"),
+)
+ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
 """
 
 
@@ -169,6 +188,13 @@ class Storage:
         self._closed = False
         with self.transaction():
             for statement in SYSTEM_TABLES.strip().split(";"):
+                if statement.strip():
+                    self.writer.execute(statement)
+            for table, column, declaration in ADDED_COLUMNS:
+                have = {r[1] for r in self.writer.execute(f"PRAGMA table_info({q(table)})")}
+                if column not in have:
+                    self.writer.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {declaration}")
+            for statement in ADDED_INDEXES.strip().split(";"):
                 if statement.strip():
                     self.writer.execute(statement)
 
