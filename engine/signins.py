@@ -23,7 +23,9 @@ after each further failure, up to `cap`:
   until the minute has room again.
 
 `Limits` holds these numbers; `app.state.signin_limits` may replace them (tests do).
-Attempts older than a day are deleted as new ones are written.
+Attempts older than a day are deleted as new ones are written. This module also reads the
+credentials of `_gb_people` for a sign-in and sets a password (`set_password`), which ends
+the person's sessions.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from engine import sessions
 from engine.workspace import Workspace
 
 FAILED, SIGNED_IN, HALF = 0, 1, 2
@@ -154,3 +157,19 @@ def finish(ws: Workspace, attempt: int, *, signed_in: bool = True) -> None:
     """Mark an attempt a success: a full sign-in, or (signed_in=False) a right password with a code still due."""
     with ws.storage.transaction() as conn:
         conn.execute("UPDATE _gb_login_attempts SET ok = ? WHERE rowid = ?", (SIGNED_IN if signed_in else HALF, attempt))
+
+
+def email_of(ws: Workspace, person: str) -> str | None:
+    row = ws.storage.conn.execute("SELECT email FROM _gb_people WHERE key = ?", (person,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def set_password(ws: Workspace, person: str, password_hash: str) -> bool:
+    """Store a new password hash (check it with engine.auth.password_problem first) and end the
+    person's sessions; False if there is no such person."""
+    with ws.storage.transaction() as conn:
+        cur = conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (password_hash, person))
+        if cur.rowcount == 0:
+            return False
+        sessions.end_all(ws, person)
+    return True

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
 from engine.errors import GridbaseError
-from views import auth, files, forms, pages, record
+from views import auth, files, forms, pages, record, second_factor
 from views.web import LoginRequired, login_url, render, translator
 
 log = logging.getLogger("gridbase.web")
@@ -179,6 +179,7 @@ def create_app(ws: Workspace, *, automations: bool = True) -> Starlette:
     """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API)."""
     routes: list[BaseRoute] = [
         *auth.routes,
+        *second_factor.routes,
         *pages.routes,
         *record.routes,
         *files.routes,

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands_more.register(sub, add)
     except ImportError:
         pass
+    from gridbase import commands_auth
+
+    commands_auth.register(sub, add)
     from gridbase import init_cmd
 
     init_cmd.register(sub, add)
