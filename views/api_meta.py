@@ -70,12 +70,10 @@ def list_tables(ctx: Ctx) -> tuple[int, Any]:
 
 
 def whoami(ctx: Ctx) -> tuple[int, Any]:
-    """GET /v0/meta/whoami: the token's person, its scopes, and its e-mail with user.email:read."""
+    """GET /v0/meta/whoami: the token's person, and their e-mail if the token has user.email:read."""
     check_query(ctx.request.query_params, set())
     info = ctx.people.collaborator(ctx.person)
     out: dict[str, Any] = {"id": ctx.person}
-    if ctx.token is not None:
-        out["scopes"] = list(ctx.token.scopes)
     if info.get("email") and (ctx.token is None or ctx.token.allows(EMAIL_READ)):
         out["email"] = info["email"]
     return 200, out

@@ -186,8 +186,7 @@ def _meta_paths(doc: dict[str, Any], bases: list[str]) -> None:
         "permissionLevel": {"type": "string", "enum": ["read", "edit", "create"]}}}
     doc["paths"]["/v0/meta/whoami"] = {"get": {"summary": "Who the token belongs to", "operationId": "whoami",
                                                "responses": _ok({"type": "object", "required": ["id"], "properties": {
-                                                   "id": {"type": "string"}, "email": {"type": "string"},
-                                                   "scopes": {"type": "array", "items": {"type": "string"}}}})}}
+                                                   "id": {"type": "string"}, "email": {"type": "string"}}})}}
     doc["paths"]["/v0/meta/bases"] = {"get": {
         "summary": "Bases the caller can read", "operationId": "list_bases",
         "parameters": [{"name": "offset", "in": "query", "required": False, "schema": {"type": "string"}}],

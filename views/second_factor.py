@@ -202,9 +202,7 @@ async def security_change(request: Request) -> Response:
     check_csrf(request, form)
     ws = get_ws(request)
     _ = translator(request)
-    action = request.path_params["action"]
-    if action not in ("recovery", "off"):
-        return RedirectResponse("/account/security", status_code=303)
+    action = request.url.path.rsplit("/", 1)[-1]
     verdict = _throttled(request, actor.key)
     if verdict.refused:
         return _security(request, actor.key, status_code=429, error=_("Too many attempts, try again in {seconds} seconds",
@@ -258,6 +256,7 @@ routes = [
     Route("/account/security", security_page, methods=["GET"]),
     Route("/account/security/enrol", security_enrol, methods=["POST"]),
     Route("/account/security/confirm", security_confirm, methods=["POST"]),
-    Route("/account/security/{action:str}", security_change, methods=["POST"]),
+    Route("/account/security/recovery", security_change, methods=["POST"]),
+    Route("/account/security/off", security_change, methods=["POST"]),
     Route("/account/password", change_password, methods=["POST"]),
 ]
