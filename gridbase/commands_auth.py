@@ -52,7 +52,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
         raise GridbaseError(f"{problem}; nothing was changed")
     if not signins.set_password(ws, args.person, hash_password(password)):
         raise NotFoundError(f"unknown person '{args.person}'")
-    out(f"password set for {args.person}; their sessions were ended")
+    out(f"password set for {args.person}")
     return 0
 
 
@@ -73,10 +73,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         return 0
     secret, token = tokens.create(ws, args.person, name=args.name, scopes=args.scope, bases=args.base,
                                   expires_days=args.expires)
-    where = ", ".join(token.bases) if token.bases else "every base"
+    narrowed = (f", scopes {' '.join(token.scopes)}" if args.scope else "") + (
+        f", bases {' '.join(token.bases)}" if token.bases else "")
     out(f"token '{token.name}' for {args.person}" + (f", expires {token.expires_at[:10]}" if token.expires_at else "")
-        + f"; scopes: {' '.join(token.scopes)}; {where}" + ("" if args.scope else " (narrow it with --scope)"))
-    out("it is shown only once:")
+        + narrowed + "; it is shown only once:")
     out(secret)
     return 0
 
