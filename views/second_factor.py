@@ -88,12 +88,14 @@ async def code_submit(request: Request) -> Response:
     if pending is None:
         return RedirectResponse("/login", status_code=303)
     secret, person = pending
+    if not second_factor.enrolled(ws, person):  # a factor still being set up is not asked for here
+        return RedirectResponse(f"/login/enrol?next={quote(target, safe='/')}", status_code=303)
     verdict = _throttled(request, person)
     if verdict.refused:
         return too_many(request, "login_code.html", verdict.wait, next=target)
     code = str(form.get("code") or "")[:100]
     digits = "".join(code.split())
-    ok = (second_factor.check_code(ws, person, digits) if digits.isdigit()
+    ok = (second_factor.check_code(ws, person, digits) if len(digits) == 6 and digits.isdigit()
           else second_factor.use_recovery_code(ws, person, code))
     if not ok or verdict.attempt is None:
         return render(request, "login_code.html", status_code=401, next=target,
