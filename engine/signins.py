@@ -81,13 +81,14 @@ class Verdict:
 
 
 def _text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Microseconds, so that a wait is not cut short by the part of a second lost in rounding.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse(text: str | None) -> datetime | None:
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def find_person(ws: Workspace, username: str) -> tuple[str, str | None, bool] | None:

@@ -51,7 +51,7 @@ def test_spraying_one_password_over_many_names_from_one_address_is_stopped(ws, b
     assert answers[:20] == [401] * 20
     assert set(answers[20:]) == {429}
     refused = sign_in(attacker, NAMES[-1], SPRAYED)
-    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 29
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 20
     assert "gb_session" not in refused.cookies
     # people elsewhere are not affected
     assert sign_in(browsers.at("198.51.100.7"), NAMES[-1], SPRAYED).status_code == 303
@@ -101,5 +101,6 @@ def test_the_wait_is_said_in_the_readers_language(ws, browsers) -> None:
         sign_in(client, "victim", "wrong-wrong-wrong")
     client.cookies.set("lang", "zh-CN")
     refused = sign_in(client, "victim", GOOD)
-    assert refused.status_code == 429 and refused.headers["retry-after"] == "30"
-    assert "尝试次数过多，请 30 秒后再试" in refused.text
+    seconds = int(refused.headers["retry-after"])
+    assert refused.status_code == 429 and 25 <= seconds <= 30
+    assert f"尝试次数过多，请 {seconds} 秒后再试" in refused.text
