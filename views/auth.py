@@ -15,6 +15,7 @@ second factor, or whom the workspace requires to have one, gets a *pending* sign
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -74,7 +75,18 @@ class SecurityHeadersMiddleware:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The address the throttle counts: the client's IPv4 address, or its IPv6 /64 (one
+    machine may use any address of its /64)."""
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def limits(request: Request) -> signins.Limits:

@@ -104,3 +104,10 @@ def test_the_wait_is_said_in_the_readers_language(ws, browsers) -> None:
     seconds = int(refused.headers["retry-after"])
     assert refused.status_code == 429 and 25 <= seconds <= 30
     assert f"尝试次数过多，请 {seconds} 秒后再试" in refused.text
+
+
+def test_an_ipv6_client_cannot_dodge_the_address_limit_within_its_64(ws, browsers) -> None:
+    answers = [sign_in(browsers.at(f"2001:db8:1:2::{i + 1:x}"), name, SPRAYED).status_code
+               for i, name in enumerate(NAMES)]
+    assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
+    assert sign_in(browsers.at("2001:db8:1:3::1"), NAMES[-1], SPRAYED).status_code == 303  # another /64
