@@ -23,6 +23,10 @@ after each further failure, up to `cap`:
   until the minute has room again.
 
 `Limits` holds these numbers; `app.state.signin_limits` may replace them (tests do).
+Checks of one account from one address run one after another (`one_at_a_time`, a lock held
+while the secret is checked: tens of milliseconds each), so a burst of parallel guesses
+meets the count of the guesses before it, while people signing in concurrently, even into
+one shared account from one address, are not refused: each finds the one before finished.
 Attempts older than a day are deleted as new ones are written. This module also reads the
 credentials of `_gb_people` for a sign-in and sets a password (`set_password`), which ends
 the person's sessions.
@@ -31,6 +35,9 @@ the person's sessions.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -139,6 +146,27 @@ def waiting(ws: Workspace, who: str, address: str, limits: Limits = DEFAULT_LIMI
         assert oldest is not None
         waits.append(max(1.0, (oldest + timedelta(minutes=1) - now).total_seconds()))
     return math.ceil(max(waits))
+
+
+_locks: dict[tuple[str, str], tuple[threading.Lock, list[int]]] = {}
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(who: str, address: str) -> Iterator[None]:
+    """Hold this while deciding, checking and finishing one attempt of `who` from `address`."""
+    key = (who, address)
+    with _locks_guard:
+        lock, users = _locks.setdefault(key, (threading.Lock(), [0]))
+        users[0] += 1
+    try:
+        with lock:
+            yield
+    finally:
+        with _locks_guard:
+            users[0] -= 1
+            if users[0] == 0:
+                del _locks[key]
 
 
 def begin(ws: Workspace, who: str, address: str, limits: Limits = DEFAULT_LIMITS) -> Verdict:

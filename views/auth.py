@@ -156,17 +156,20 @@ async def login(request: Request) -> Response:
     person = signins.find_person(ws, username) if username else None
     # Count attempts against the person, whatever name or e-mail was typed for them.
     who = signins.account_of(person[0] if person else None, username)
-    verdict = signins.begin(ws, who, client_address(request), limits(request))
-    if verdict.refused:
-        return too_many(request, "login.html", verdict.wait, next=target, username=username)
-    ok = bool(person and verify_password(person[1], password) and not person[2])
-    if not ok or person is None or verdict.attempt is None:
+    address = client_address(request)
+    with signins.one_at_a_time(who, address):
+        verdict = signins.begin(ws, who, address, limits(request))
+        if verdict.refused:
+            return too_many(request, "login.html", verdict.wait, next=target, username=username)
+        ok = bool(person and verify_password(person[1], password) and not person[2])
+        pending = ok and person is not None and needs_second_factor(request, person[0])
+        if ok and verdict.attempt is not None:
+            signins.finish(ws, verdict.attempt, signed_in=not pending)
+    if not ok or person is None:
         return render(request, "login.html", status_code=401, next=target, username=username,
                       error=_("Wrong username or password"))
-    if needs_second_factor(request, person[0]):
-        signins.finish(ws, verdict.attempt, signed_in=False)
+    if pending:
         return start_pending(request, person[0], target)
-    signins.finish(ws, verdict.attempt)
     response = RedirectResponse(target, status_code=303)
     start_session(request, person[0], response)
     return response

@@ -90,17 +90,19 @@ async def code_submit(request: Request) -> Response:
     secret, person = pending
     if not second_factor.enrolled(ws, person):  # a factor still being set up is not asked for here
         return RedirectResponse(f"/login/enrol?next={quote(target, safe='/')}", status_code=303)
-    verdict = _throttled(request, person)
-    if verdict.refused:
-        return too_many(request, "login_code.html", verdict.wait, next=target)
     code = str(form.get("code") or "")[:100]
     digits = "".join(code.split())
-    ok = (second_factor.check_code(ws, person, digits) if len(digits) == 6 and digits.isdigit()
-          else second_factor.use_recovery_code(ws, person, code))
-    if not ok or verdict.attempt is None:
+    with signins.one_at_a_time(signins.account_of(person, person), client_address(request)):
+        verdict = _throttled(request, person)
+        if verdict.refused:
+            return too_many(request, "login_code.html", verdict.wait, next=target)
+        ok = (second_factor.check_code(ws, person, digits) if len(digits) == 6 and digits.isdigit()
+              else second_factor.use_recovery_code(ws, person, code))
+        if ok and verdict.attempt is not None:
+            signins.finish(ws, verdict.attempt)
+    if not ok:
         return render(request, "login_code.html", status_code=401, next=target,
                       error=_("Wrong or used code; enter the 6 digits your app shows now, or a recovery code"))
-    signins.finish(ws, verdict.attempt)
     return _signed_in(request, person, secret, target, RedirectResponse(target, status_code=303))
 
 
@@ -131,14 +133,16 @@ async def enrol_submit(request: Request) -> Response:
     if found is None or found.confirmed:
         return RedirectResponse(f"/login/code?next={quote(target, safe='/')}", status_code=303)
     page = {"action": "/login/enrol", "next": target, "required": True, **_qr(request, found.secret, person)}
-    verdict = _throttled(request, person)
-    if verdict.refused:
-        return too_many(request, "second_factor_setup.html", verdict.wait, **page)
-    codes = second_factor.confirm(ws, person, str(form.get("code") or "")[:100])
-    if codes is None or verdict.attempt is None:
+    with signins.one_at_a_time(signins.account_of(person, person), client_address(request)):
+        verdict = _throttled(request, person)
+        if verdict.refused:
+            return too_many(request, "second_factor_setup.html", verdict.wait, **page)
+        codes = second_factor.confirm(ws, person, str(form.get("code") or "")[:100])
+        if codes is not None and verdict.attempt is not None:
+            signins.finish(ws, verdict.attempt)
+    if codes is None:
         return render(request, "second_factor_setup.html", status_code=401, error=_("Wrong code; try the one your app shows now"),
                       **page)
-    signins.finish(ws, verdict.attempt)
     response = render(request, "recovery_codes.html", codes=codes, next=target)
     return _signed_in(request, person, secret, target, response)
 

@@ -111,3 +111,18 @@ def test_an_ipv6_client_cannot_dodge_the_address_limit_within_its_64(ws, browser
                for i, name in enumerate(NAMES)]
     assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
     assert sign_in(browsers.at("2001:db8:1:3::1"), NAMES[-1], SPRAYED).status_code == 303  # another /64
+
+
+def test_parallel_guesses_meet_the_count_and_parallel_sign_ins_pass(ws, browsers) -> None:
+    """A burst of simultaneous guesses cannot slip past the count; people signing in at the
+    same moment into one shared account from one address are all let in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [browsers.at("203.0.113.66") for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        guesses = list(pool.map(lambda c: sign_in(c, "victim", "guess-guess-guess").status_code, clients))
+    assert sorted(guesses) == [401] * 5 + [429] * 7
+    clients = [browsers.at("198.51.100.7") for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        logins = list(pool.map(lambda c: sign_in(c, NAMES[-1], SPRAYED).status_code, clients))
+    assert logins == [303] * 12
