@@ -1,4 +1,4 @@
-"""Signing in and out: sessions, cookie flags, lockout, CSRF, disabled people, headers."""
+"""Signing in and out: sessions, cookie flags, growing delays, CSRF, disabled people, headers."""
 
 from __future__ import annotations
 
