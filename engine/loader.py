@@ -205,7 +205,8 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     config = WorkspaceConfig(
         key=data.get("workspace", root.name), name=data.get("name", root.name), root=str(root),
         timezone=data.get("timezone", "Asia/Shanghai"), locale=data.get("locale", "zh-CN"),
-        allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})))
+        allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})),
+        sign_in=dict(data.get("sign_in") or {}))
     for key, d in (data.get("departments") or {}).items():
         config.departments[key] = Department(key, d.get("name", key), d.get("head"), d.get("parent"))
     for key, r in (data.get("roles") or {}).items():

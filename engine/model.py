@@ -257,5 +257,6 @@ class WorkspaceConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     attachments: Json = field(default_factory=dict)
     retention: Retention = field(default_factory=Retention)
+    sign_in: Json = field(default_factory=dict)
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks

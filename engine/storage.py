@@ -60,8 +60,15 @@ CREATE TABLE IF NOT EXISTS _gb_sessions (id_hash TEXT PRIMARY KEY, person TEXT N
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _gb_tokens (id INTEGER PRIMARY KEY, person TEXT NOT NULL, name TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, last_used_at TEXT);
-CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
+    address TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_who ON _gb_login_attempts (who, at);
+CREATE TABLE IF NOT EXISTS _gb_pending_signins (id_hash TEXT PRIMARY KEY, person TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _gb_second_factors (person TEXT PRIMARY KEY, secret TEXT NOT NULL,
+    created_at TEXT NOT NULL, confirmed_at TEXT, last_step INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS _gb_recovery_codes (person TEXT NOT NULL, code_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL, used_at TEXT, PRIMARY KEY (person, code_hash));
 CREATE TABLE IF NOT EXISTS _gb_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
     base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
     old TEXT, new TEXT, on_behalf TEXT);
@@ -99,19 +106,29 @@ CREATE INDEX IF NOT EXISTS _gb_deliveries_due ON _gb_deliveries (status, next_at
 CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
 
-
-# Columns added to system tables after their first release: (table, column, SQL type). A
-# database made before gets them when it is opened (SYSTEM_TABLES has them for a new one).
+# Columns added to system tables after their first release: (table, column, declaration). A
+# database made before gets them when it is opened (SYSTEM_TABLES has them for a new one), and
+# then the indexes of ADDED_INDEXES.
 SYSTEM_COLUMNS_ADDED = (
     ("_gb_audit", "on_behalf", "TEXT"),  # whose write an automation carried on (Actor.on_behalf)
+    ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
+    ("_gb_tokens", "scopes", "TEXT"),
+    ("_gb_tokens", "bases", "TEXT"),
 )
+ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
+"""
 
 
 def add_system_columns(conn: sqlite3.Connection) -> None:
-    """Give an older database's system tables the columns of SYSTEM_COLUMNS_ADDED."""
-    for table, column, sql_type in SYSTEM_COLUMNS_ADDED:
+    """Give an older database's system tables the columns of SYSTEM_COLUMNS_ADDED, and their indexes."""
+    for table, column, declaration in SYSTEM_COLUMNS_ADDED:
         if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({q(table)})")}:
-            conn.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {sql_type}")
+            conn.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {declaration}")
+    for statement in ADDED_INDEXES.strip().split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -50,7 +50,7 @@ from engine import (
 )
 from engine.errors import GridbaseError
 from gridbase import bodies
-from views import auth, files, forms, pages, record
+from views import auth, files, forms, pages, record, second_factor
 from views.web import LoginRequired, login_url, render, translator
 
 log = logging.getLogger("gridbase.web")
@@ -243,6 +243,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         sweep = automations
     routes: list[BaseRoute] = [
         *auth.routes,
+        *second_factor.routes,
         *pages.routes,
         *record.routes,
         *files.routes,

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands_more.register(sub, add)
     except ImportError:
         pass
+    from gridbase import commands_auth
+
+    commands_auth.register(sub, add)
     from gridbase import init_cmd, retention_cmd
 
     init_cmd.register(sub, add)

@@ -1,5 +1,6 @@
-"""More `gridbase` commands: seed, demo, serve, people, passwd, token, audit, import, export,
-backup and restore. Each is a thin wrapper over the engine (or the app factory)."""
+"""More `gridbase` commands: seed, demo, serve, people, audit, import, export, backup and
+restore (passwd, token and second-factor are in gridbase.commands_auth). Each is a thin
+wrapper over the engine (or the app factory)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import json
 import random
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import sessions
 from engine.errors import GridbaseError, NotFoundError
 from gridbase.cli import command, err, open_ws, out
 
@@ -40,14 +42,6 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--roles", default="", help="comma-separated role keys")
     p.add_argument("--department")
     p.add_argument("--email")
-    p = add("passwd", "Set a person's password, read from standard input.")
-    p.add_argument("person", metavar="USER")
-    p = add("token", "Create, list or revoke personal API tokens.")
-    p.add_argument("action", choices=["create", "revoke", "list"])
-    p.add_argument("person", metavar="USER")
-    p.add_argument("--name", default="token")
-    p.add_argument("--expires", type=int, metavar="DAYS")
-    p.add_argument("--id", type=int, help="token id to revoke")
     p = add("audit", "Show the audit log of writes and the access log of sensitive reads.")
     p.add_argument("--person")
     p.add_argument("--table", help="BASE.TABLE")
@@ -190,60 +184,8 @@ def cmd_people(args: argparse.Namespace) -> int:
         disabled = 1 if args.action == "disable" else 0
         conn.execute("UPDATE _gb_people SET disabled = ? WHERE key = ?", (disabled, args.person))
         if disabled:
-            conn.execute("DELETE FROM _gb_sessions WHERE person = ?", (args.person,))
+            sessions.end_all(ws, args.person)
         out(f"{args.action}d {args.person}")
-    return 0
-
-
-@command("passwd")
-def cmd_passwd(args: argparse.Namespace) -> int:
-    from engine.auth import hash_password
-
-    ws = open_ws(args)
-    ws.apply()
-    password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < 8:
-        raise GridbaseError("a password needs at least 8 characters")
-    with ws.storage.transaction():
-        cur = ws.storage.conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(password), args.person))
-        if cur.rowcount == 0:
-            raise NotFoundError(f"unknown person '{args.person}'")
-        ws.storage.conn.execute("DELETE FROM _gb_sessions WHERE person = ?", (args.person,))
-    out(f"password set for {args.person}")
-    return 0
-
-
-@command("token")
-def cmd_token(args: argparse.Namespace) -> int:
-    from engine.auth import digest, new_secret
-
-    ws = open_ws(args)
-    ws.apply()
-    conn = ws.storage.conn
-    if conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone() is None:
-        raise NotFoundError(f"unknown person '{args.person}'")
-    now = datetime.now(UTC)
-    if args.action == "list":
-        for row in conn.execute("SELECT id, name, created_at, expires_at, revoked_at FROM _gb_tokens WHERE person = ?", (args.person,)):
-            out("\t".join(str(c or "") for c in row))
-        return 0
-    if args.action == "revoke":
-        with ws.storage.transaction() as conn:
-            if args.id is not None:
-                cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND id = ? AND revoked_at IS NULL",
-                                   (now.isoformat(), args.person, args.id))
-            else:
-                cur = conn.execute("UPDATE _gb_tokens SET revoked_at = ? WHERE person = ? AND name = ? AND revoked_at IS NULL",
-                                   (now.isoformat(), args.person, args.name))
-        out(f"revoked {cur.rowcount} token(s)")
-        return 0
-    secret = new_secret("gbt_")
-    expires = (now + timedelta(days=args.expires)).isoformat() if args.expires else None
-    with ws.storage.transaction() as conn:
-        conn.execute("INSERT INTO _gb_tokens (person, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                     (args.person, args.name, digest(secret), now.isoformat(), expires))
-    out(f"token '{args.name}' for {args.person}" + (f", expires {expires[:10]}" if expires else "") + "; it is shown only once:")
-    out(secret)
     return 0
 
 

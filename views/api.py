@@ -4,7 +4,8 @@
 
 Endpoints (see docs/api.md): records under `/v0/{base}/{table}[/{recordId}]` and
 `/v0/{base}/{table}/listRecords`; meta under `/v0/meta/…`; the OpenAPI document at
-`/v0/openapi.json`. `app.state.api_rate` sets the per-token rate limit (default 5/s, burst
+`/v0/openapi.json`. Each endpoint names the token scope it needs (as Airtable's personal
+access tokens: data.records:read/write, schema.bases:read). `app.state.api_rate` sets the per-token rate limit (default 5/s, burst
 10) and `app.state.api_max_body` the largest accepted body (default 2 MiB).
 """
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from engine.tokens import RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
 from views import api_meta, api_openapi, api_records
 from views.api_errors import ApiError
 from views.api_http import endpoint
@@ -44,19 +46,19 @@ async def _not_found(request: Request) -> Response:
     return ApiError(404, "NOT_FOUND", "Could not find what you are looking for").response()
 
 
-_update = endpoint(api_records.update, body=True)
+_update = endpoint(api_records.update, body=True, scope=RECORDS_WRITE)
 _records = _methods({
-    "GET": endpoint(api_records.list_get),
-    "POST": endpoint(api_records.create, body=True),
+    "GET": endpoint(api_records.list_get, scope=RECORDS_READ),
+    "POST": endpoint(api_records.create, body=True, scope=RECORDS_WRITE),
     "PATCH": _update,
     "PUT": _update,
-    "DELETE": endpoint(api_records.delete),
+    "DELETE": endpoint(api_records.delete, scope=RECORDS_WRITE),
 })
 _record = _methods({
-    "GET": endpoint(api_records.get_record),
+    "GET": endpoint(api_records.get_record, scope=RECORDS_READ),
     "PATCH": _update,
     "PUT": _update,
-    "DELETE": endpoint(api_records.delete),
+    "DELETE": endpoint(api_records.delete, scope=RECORDS_WRITE),
 })
 
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -71,9 +73,11 @@ routes: list[BaseRoute] = [
     _dotall(Mount("/v0", routes=[_dotall(r) for r in [
         Route("/openapi.json", _methods({"GET": endpoint(api_openapi.openapi)}), methods=_ANY),
         Route("/meta/whoami", _methods({"GET": endpoint(api_meta.whoami)}), methods=_ANY),
-        Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases)}), methods=_ANY),
-        Route("/meta/bases/{base}/tables", _methods({"GET": endpoint(api_meta.list_tables)}), methods=_ANY),
-        Route("/{base}/{table}/listRecords", _methods({"POST": endpoint(api_records.list_post, body=True)}), methods=_ANY),
+        Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases, scope=SCHEMA_READ)}), methods=_ANY),
+        Route("/meta/bases/{base}/tables", _methods({"GET": endpoint(api_meta.list_tables, scope=SCHEMA_READ)}),
+              methods=_ANY),
+        Route("/{base}/{table}/listRecords",
+              _methods({"POST": endpoint(api_records.list_post, body=True, scope=RECORDS_READ)}), methods=_ANY),
         Route("/{base}/{table}", _records, methods=_ANY),
         Route("/{base}/{table}/{record}", _record, methods=_ANY),
         Route("/{rest:path}", _not_found, methods=_ANY),

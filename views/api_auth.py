@@ -1,8 +1,10 @@
-"""Bearer tokens and the per-token rate limit of the REST API.
+"""Bearer tokens, their scopes and bases, and the per-token rate limit of the REST API.
 
-`Authorization: Bearer <token>`: the token's SHA-256 (`engine.auth.digest`) is looked up in
-`_gb_tokens`; it must not be revoked or expired, and its person must exist and not be
-disabled. The actor is `ws.actor(person)`, so the API has exactly the engine's permissions.
+`Authorization: Bearer <token>`: the token (engine.tokens) must not be revoked or expired,
+and its person must exist and not be disabled. The actor is `ws.actor(person)`, so the API
+has exactly the engine's permissions. `check_scope` then asks, as Airtable does, whether the
+token carries the endpoint's scope and reaches the path's base; if not the answer is 403
+INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, the same as for a base that does not exist.
 
 The rate limit is a token bucket per API token: by default 5 requests a second with bursts
 of 10, as Airtable. `app.state.api_rate` changes it: a number (requests a second; burst is
@@ -15,16 +17,17 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
+from engine import tokens
 from engine.auth import digest
 from engine.errors import NotFoundError
 from engine.permissions import Actor
+from engine.tokens import Token
 from engine.workspace import Workspace
-from views.api_errors import ApiError
+from views.api_errors import ApiError, model_not_found
 
 DEFAULT_RATE = (5.0, 10.0)
 LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for one token
@@ -84,22 +87,11 @@ class TokenInfo:
     id: int
     person: str
     actor: Actor
+    token: Token
 
 
 _last_used: dict[str, float] = {}
 _last_used_lock = threading.Lock()
-
-
-def _expired(expires_at: str | None, now: datetime) -> bool:
-    if not expires_at:
-        return False
-    try:
-        moment = datetime.fromisoformat(str(expires_at).replace("Z", "+00:00"))
-    except ValueError:
-        return True
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment <= now
 
 
 def bearer(request: Request) -> str:
@@ -122,21 +114,26 @@ def check_rate(request: Request, secret: str) -> None:
 
 def authenticate(ws: Workspace, secret: str) -> TokenInfo:
     """The token's person as an actor; 401 for unknown, revoked or expired tokens and disabled people."""
-    conn = ws.storage.conn
-    with ws.storage.reading():
-        row = conn.execute("SELECT id, person, expires_at, revoked_at FROM _gb_tokens WHERE token_hash = ?",
-                           (digest(secret),)).fetchone()
-        if row is None or row[3] or _expired(row[2], ws.now()):
-            raise _auth_error("Invalid authentication token")
-        person = conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (row[1],)).fetchone()
+    token = tokens.find(ws, secret)
+    if token is None or not tokens.usable(token, ws.now()):
+        raise _auth_error("Invalid authentication token")
+    person = ws.storage.conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (token.person,)).fetchone()
     if person is None or person[0]:
         raise _auth_error("Invalid authentication token")
     try:
-        actor = ws.actor(str(row[1]))
+        actor = ws.actor(token.person)
     except NotFoundError:
         raise _auth_error("Invalid authentication token") from None
-    _touch(ws, int(row[0]), digest(secret))
-    return TokenInfo(int(row[0]), str(row[1]), actor)
+    _touch(ws, token.id, digest(secret))
+    return TokenInfo(token.id, token.person, actor, token)
+
+
+def check_scope(token: Token, scope: str | None, base: str | None) -> None:
+    """403 in Airtable's shape unless the token has `scope` (None: no scope needed) and reaches `base`."""
+    if scope is not None and not token.allows(scope):
+        raise model_not_found(f"this token lacks the scope {scope}")
+    if base is not None and not token.reaches(base):
+        raise model_not_found()
 
 
 def _touch(ws: Workspace, token_id: int, key: str) -> None:
@@ -146,6 +143,4 @@ def _touch(ws: Workspace, token_id: int, key: str) -> None:
         if key in _last_used and now - _last_used[key] < LAST_USED_EVERY:
             return
         _last_used[key] = now
-    stamp = ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with ws.storage.transaction():
-        ws.storage.conn.execute("UPDATE _gb_tokens SET last_used_at = ? WHERE id = ?", (stamp, token_id))
+    tokens.touch(ws, token_id)

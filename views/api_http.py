@@ -1,7 +1,8 @@
 """Request plumbing shared by every API endpoint.
 
-`endpoint(handler)` makes a starlette endpoint out of a plain function `handler(ctx) ->
-(status, json)`: it checks the bearer token and the rate limit, reads a JSON body (at most
+`endpoint(handler, scope=...)` makes a starlette endpoint out of a plain function `handler(ctx)
+-> (status, json)`: it checks the bearer token, the rate limit, the token's scope and the
+path's base against the token's bases (views.api_auth.check_scope), reads a JSON body (at most
 `app.state.api_max_body` bytes, 2 MiB by default, and MAX_JSON_DEPTH lists and objects
 deep), runs the handler in a worker thread (the engine is synchronous) and turns every error
 into Airtable's error shape, never a traceback.
@@ -21,8 +22,9 @@ from starlette.responses import JSONResponse, Response
 
 from engine.errors import GridbaseError
 from engine.permissions import Actor
+from engine.tokens import Token
 from engine.workspace import Workspace
-from views.api_auth import authenticate, bearer, check_rate
+from views.api_auth import authenticate, bearer, check_rate, check_scope
 from views.api_errors import ApiError, engine_error, invalid_request
 from views.api_values import People
 
@@ -42,6 +44,7 @@ class Ctx:
     actor: Actor
     person: str
     body: Any = NO_BODY
+    token: Token | None = None
     people: People = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,8 +120,8 @@ def json_response(status: int, payload: Any) -> Response:
     return JSONResponse(payload, status_code=status)
 
 
-def endpoint(handler: Handler, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """A starlette endpoint running `handler` for an authenticated caller."""
+def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """A starlette endpoint running `handler` for an authenticated caller whose token has `scope`."""
 
     async def run(request: Request) -> Response:
         try:
@@ -126,8 +129,10 @@ def endpoint(handler: Handler, *, body: bool = False) -> Callable[[Request], Awa
             check_rate(request, secret)
             ws: Workspace = request.app.state.ws
             info = await run_in_threadpool(authenticate, ws, secret)
+            base = request.path_params.get("base")
+            check_scope(info.token, scope, str(base) if base is not None else None)
             payload = await read_json(request) if body and request.method in BODY_METHODS else NO_BODY
-            ctx = Ctx(request, ws, info.actor, info.person, payload)
+            ctx = Ctx(request, ws, info.actor, info.person, payload, info.token)
             status, result = await run_in_threadpool(_call, handler, ctx)
         except ApiError as exc:
             return exc.response()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.tokens import EMAIL_READ
 from views.api_errors import ensure, model_not_found
 from views.api_http import Ctx
 from views.api_ids import TableRef, readable_tables, view_id
@@ -29,6 +30,8 @@ def list_bases(ctx: Ctx) -> tuple[int, Any]:
     check_query(ctx.request.query_params, {"offset"})
     bases = []
     for base in ctx.ws.bases():
+        if ctx.token is not None and not ctx.token.reaches(base.key):
+            continue
         refs = readable_tables(ctx.ws, base.key, ctx.actor)
         if refs:
             bases.append({"id": base.key, "name": base.bdef.name, "permissionLevel": permission_level(refs)})
@@ -67,10 +70,10 @@ def list_tables(ctx: Ctx) -> tuple[int, Any]:
 
 
 def whoami(ctx: Ctx) -> tuple[int, Any]:
-    """GET /v0/meta/whoami: the token's person."""
+    """GET /v0/meta/whoami: the token's person, and their e-mail if the token has user.email:read."""
     check_query(ctx.request.query_params, set())
     info = ctx.people.collaborator(ctx.person)
     out: dict[str, Any] = {"id": ctx.person}
-    if info.get("email"):
+    if info.get("email") and (ctx.token is None or ctx.token.allows(EMAIL_READ)):
         out["email"] = info["email"]
     return 200, out

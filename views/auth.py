@@ -2,24 +2,30 @@
 
 A sign-in makes a brand-new session (no fixation): 32 random bytes sent in the signed
 `gb_session` cookie (HttpOnly, SameSite=Lax, Secure behind https) and stored only as their
-SHA-256 in `_gb_sessions`, with the session's CSRF token and an expiry 12 hours out.
-Signing out deletes the row. A person who is disabled loses every session at once, because
-`views.web.session` joins `_gb_people.disabled` on each request. *Lockout*: five failed
-attempts for one username within 15 minutes refuse that username for 15 minutes
-(`_gb_login_attempts`).
+SHA-256 (engine.sessions), with the session's CSRF token and an expiry 12 hours out.
+Signing out deletes it. A person who is disabled loses every session at once.
+
+Each password check is first put to the throttle (engine.signins: growing delays per
+account and address, and a global ceiling); a refused try gets 429, `Retry-After` and "try
+again in N seconds" at once, never a held request. The client address is the connection's
+(uvicorn puts the proxy's X-Forwarded-For there only for trusted proxies). Someone with a
+second factor, or whom the workspace requires to have one, gets a *pending* sign-in
+(`gb_pending` cookie) and goes on to views.second_factor for the code.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+import ipaddress
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.auth import digest, new_secret, verify_password
+from engine import second_factor, sessions, signins
+from engine.auth import verify_password
+from engine.errors import NotFoundError
 from views.web import (
     LANG_COOKIE,
     LOCALES,
@@ -28,7 +34,6 @@ from views.web import (
     current_actor,
     get_ws,
     is_secure,
-    now_text,
     render,
     safe_next,
     session,
@@ -36,9 +41,8 @@ from views.web import (
     translator,
 )
 
-SESSION_HOURS = 12
-LOCK_LIMIT = 5
-LOCK_WINDOW = timedelta(minutes=15)
+SESSION_HOURS = sessions.SESSION_HOURS
+PENDING_COOKIE = "gb_pending"
 
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -70,47 +74,69 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+def client_address(request: Request) -> str:
+    """The address the throttle counts: the client's IPv4 address, or its IPv6 /64 (one
+    machine may use any address of its /64)."""
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def locked_minutes(request: Request, who: str) -> int:
-    """Minutes until `who` may try again (0: not locked)."""
-    ws = get_ws(request)
-    conn = ws.storage.conn
-    last_ok = conn.execute("SELECT max(at) FROM _gb_login_attempts WHERE who = ? AND ok = 1", (who,)).fetchone()[0]
-    fails = [_parse(r[0]) for r in conn.execute(
-        "SELECT at FROM _gb_login_attempts WHERE who = ? AND ok = 0 AND at > ? ORDER BY at DESC LIMIT ?",
-        (who, last_ok or "", LOCK_LIMIT)).fetchall()]
-    if len(fails) < LOCK_LIMIT or fails[0] - fails[-1] > LOCK_WINDOW:
-        return 0
-    remaining = fails[0] + LOCK_WINDOW - ws.now()
-    return max(0, math.ceil(remaining.total_seconds() / 60))
+def limits(request: Request) -> signins.Limits:
+    """The throttle's numbers: `app.state.signin_limits`, else engine.signins' defaults."""
+    found = getattr(request.app.state, "signin_limits", None)
+    return found if isinstance(found, signins.Limits) else signins.DEFAULT_LIMITS
 
 
-def _find_person(request: Request, username: str) -> tuple[str, str | None, int] | None:
-    row = get_ws(request).storage.conn.execute(
-        "SELECT key, password_hash, disabled FROM _gb_people WHERE key = ? OR (email IS NOT NULL AND lower(email) = lower(?)) "
-        "ORDER BY key = ? DESC LIMIT 1", (username, username, username)).fetchone()
-    return (row[0], row[1], int(row[2])) if row else None
+def wait_message(request: Request, seconds: int) -> str:
+    _ = translator(request)
+    if seconds >= 120:
+        return str(_("Too many attempts, try again in {minutes} minutes", minutes=(seconds + 59) // 60))
+    return str(_("Too many attempts, try again in {seconds} seconds", seconds=seconds))
+
+
+def too_many(request: Request, template: str, seconds: int, **ctx: object) -> Response:
+    """429 with Retry-After and a message in the reader's language; nothing was checked."""
+    response = render(request, template, status_code=429, error=wait_message(request, seconds), **ctx)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def start_session(request: Request, person: str, response: Response) -> None:
-    """A new session for `person`: row in `_gb_sessions`, signed id in the cookie."""
+    """A new session for `person` (replacing this browser's old one), its signed id in the cookie."""
     ws = get_ws(request)
-    sid = new_secret()
-    now = ws.now()
     old = session(request)
-    with ws.storage.transaction():
-        conn = ws.storage.conn
-        if old is not None:
-            conn.execute("DELETE FROM _gb_sessions WHERE id_hash = ?", (old["id_hash"],))
-        conn.execute("DELETE FROM _gb_sessions WHERE expires_at <= ?", (now_text(ws),))
-        conn.execute("INSERT INTO _gb_sessions (id_hash, person, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                     (digest(sid), person, new_secret(), now_text(ws),
-                      (now + timedelta(hours=SESSION_HOURS)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    sid = sessions.start(ws, person, replacing=old["id_hash"] if old is not None else None)
     response.set_cookie(SESSION_COOKIE, signer(ws).sign(sid).decode(), max_age=SESSION_HOURS * 3600,
                         httponly=True, samesite="lax", secure=is_secure(request), path="/")
+
+
+def needs_second_factor(request: Request, person: str) -> bool:
+    ws = get_ws(request)
+    if second_factor.enrolled(ws, person):
+        return True
+    try:
+        return second_factor.required(ws, ws.actor(person))
+    except NotFoundError:
+        return False
+
+
+def start_pending(request: Request, person: str, target: str) -> Response:
+    """Password right, code still due: a pending sign-in and on to the code (or set-up) page."""
+    ws = get_ws(request)
+    secret = sessions.begin_pending(ws, person)
+    page = "/login/code" if second_factor.enrolled(ws, person) else "/login/enrol"
+    response = RedirectResponse(f"{page}?next={quote(target, safe='/')}", status_code=303)
+    response.set_cookie(PENDING_COOKIE, signer(ws).sign(secret).decode(), max_age=sessions.PENDING_MINUTES * 60,
+                        httponly=True, samesite="lax", secure=is_secure(request), path="/")
+    return response
 
 
 async def login_page(request: Request) -> Response:
@@ -127,23 +153,23 @@ async def login(request: Request) -> Response:
     username = str(form.get("username") or "").strip()[:200]
     password = str(form.get("password") or "")[:1000]
     target = safe_next(str(form.get("next") or ""))
-    person = _find_person(request, username) if username else None
+    person = signins.find_person(ws, username) if username else None
     # Count attempts against the person, whatever name or e-mail was typed for them.
-    who = f"person:{person[0]}" if person else username.lower()
-    minutes = locked_minutes(request, who) if who else 0
-    if minutes:
-        return render(request, "login.html", status_code=429, next=target, username=username,
-                      error=_("Too many attempts, try again in {minutes} minutes", minutes=minutes))
-    verified = verify_password(person[1] if person else None, password)
-    ok = bool(person and verified and not person[2])
-    with ws.storage.transaction():
-        ws.storage.conn.execute("INSERT INTO _gb_login_attempts (who, at, ok) VALUES (?, ?, ?)",
-                                (who, now_text(ws), int(ok)))
+    who = signins.account_of(person[0] if person else None, username)
+    address = client_address(request)
+    with signins.one_at_a_time(who, address):
+        verdict = signins.begin(ws, who, address, limits(request))
+        if verdict.refused:
+            return too_many(request, "login.html", verdict.wait, next=target, username=username)
+        ok = bool(person and verify_password(person[1], password) and not person[2])
+        pending = ok and person is not None and needs_second_factor(request, person[0])
+        if ok and verdict.attempt is not None:
+            signins.finish(ws, verdict.attempt, signed_in=not pending)
     if not ok or person is None:
-        minutes = locked_minutes(request, who)
-        error = (_("Too many attempts, try again in {minutes} minutes", minutes=minutes) if minutes
-                 else _("Wrong username or password"))
-        return render(request, "login.html", status_code=401, next=target, username=username, error=error)
+        return render(request, "login.html", status_code=401, next=target, username=username,
+                      error=_("Wrong username or password"))
+    if pending:
+        return start_pending(request, person[0], target)
     response = RedirectResponse(target, status_code=303)
     start_session(request, person[0], response)
     return response
@@ -153,10 +179,8 @@ async def logout(request: Request) -> Response:
     form = await request.form(max_files=0)
     check_csrf(request, form)
     sess = session(request)
-    ws = get_ws(request)
     if sess is not None:
-        with ws.storage.transaction():
-            ws.storage.conn.execute("DELETE FROM _gb_sessions WHERE id_hash = ?", (sess["id_hash"],))
+        sessions.end(get_ws(request), sess["id_hash"])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_secure(request))
     return response

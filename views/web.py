@@ -28,8 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox
-from engine.auth import digest
+from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox, sessions
 from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.plugins import view_types
@@ -125,13 +124,9 @@ def session(request: Request) -> dict[str, Any] | None:
             sid = signer(ws).unsign(raw).decode()
         except (BadSignature, UnicodeDecodeError):
             sid = None
-        if sid:
-            row = ws.storage.conn.execute(
-                "SELECT s.id_hash, s.person, s.csrf FROM _gb_sessions s JOIN _gb_people p ON p.key = s.person "
-                "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0",
-                (digest(sid), now_text(ws))).fetchone()
-            if row is not None:
-                found = {"id_hash": row[0], "person": row[1], "csrf": row[2]}
+        live = sessions.find(ws, sid) if sid else None
+        if live is not None:
+            found = {"id_hash": live.id_hash, "person": live.person, "csrf": live.csrf}
     request.state.gb_session = found
     return found
 

@@ -1,4 +1,4 @@
-"""Signing in and out: sessions, cookie flags, lockout, CSRF, disabled people, headers."""
+"""Signing in and out: sessions, cookie flags, growing delays, CSRF, disabled people, headers."""
 
 from __future__ import annotations
 
@@ -82,17 +82,24 @@ def test_forged_cookie_is_ignored(client_for):
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_lockout_after_five_failures(client_for, ws):
+def test_growing_delay_instead_of_lockout(client_for, ws):
     client = client_for(None)
     for _ in range(5):
-        assert sign_in(client, "wang", "bad").status_code in (401, 429)
-    locked = sign_in(client, "wang")  # the right password is refused too
-    assert locked.status_code == 429
-    assert "Too many attempts, try again in 15 minutes" in locked.text
-    other = client_for(None)
-    assert sign_in(other, "li").status_code == 303  # other usernames are unaffected
+        assert sign_in(client, "wang", "bad").status_code == 401
+    waiting = sign_in(client, "wang")  # the right password too must wait, but only half a minute
+    seconds = int(waiting.headers["retry-after"])
+    assert waiting.status_code == 429 and 25 <= seconds <= 30
+    assert f"Too many attempts, try again in {seconds} seconds" in waiting.text
+    assert sign_in(client_for(None), "li").status_code == 303  # other usernames are unaffected
     real = ws.clock
-    ws.clock = lambda: real() + timedelta(minutes=16)
+    ws.clock = lambda: real() + timedelta(seconds=31)
+    try:
+        assert sign_in(client, "wang", "bad").status_code == 401  # the sixth failure doubles the wait
+        again = sign_in(client, "wang")
+        assert again.status_code == 429 and 55 <= int(again.headers["retry-after"]) <= 60
+    finally:
+        ws.clock = real
+    ws.clock = lambda: real() + timedelta(seconds=92)
     try:
         assert sign_in(client, "wang").status_code == 303
     finally:

@@ -1,0 +1,97 @@
+"""`gridbase` commands about signing in: passwd, token and second-factor.
+
+Thin wrappers over engine.signins (passwords), engine.tokens (scoped personal API tokens)
+and engine.second_factor (TOTP and recovery codes). A password must pass
+engine.auth.password_problem; a token is shown once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from engine import second_factor, sessions, signins, tokens
+from engine.auth import hash_password, password_problem
+from engine.errors import GridbaseError, NotFoundError
+from gridbase.cli import command, open_ws, out
+
+Adder = Callable[..., argparse.ArgumentParser]
+
+
+def register(sub: Any, add: Adder) -> None:
+    p = add("passwd", "Set a person's password, read from standard input (at least 10 characters, not a common one).")
+    p.add_argument("person", metavar="USER")
+    p = add("token", "Create, list or revoke personal API tokens, with scopes and bases as Airtable's.")
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("person", metavar="USER")
+    p.add_argument("--name", default="token")
+    p.add_argument("--expires", type=int, metavar="DAYS")
+    p.add_argument("--id", type=int, help="token id to revoke")
+    p.add_argument("--scope", action="append", choices=tokens.SCOPES, metavar="SCOPE",
+                   help="what the token may do, repeatable: " + ", ".join(tokens.SCOPES) + " (default: all)")
+    p.add_argument("--base", action="append", metavar="BASE", help="a base the token may reach, repeatable (default: all)")
+    p = add("second-factor", "Show or reset a person's second factor (TOTP), e.g. after a lost phone.")
+    p.add_argument("action", choices=["status", "reset"])
+    p.add_argument("person", metavar="USER")
+
+
+def _known(ws: Any, person: str) -> None:
+    if ws.storage.conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (person,)).fetchone() is None:
+        raise NotFoundError(f"unknown person '{person}'")
+
+
+@command("passwd")
+def cmd_passwd(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password, person=args.person, email=signins.email_of(ws, args.person))
+    if problem:
+        raise GridbaseError(f"{problem}; nothing was changed")
+    if not signins.set_password(ws, args.person, hash_password(password)):
+        raise NotFoundError(f"unknown person '{args.person}'")
+    out(f"password set for {args.person}")
+    return 0
+
+
+@command("token")
+def cmd_token(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    _known(ws, args.person)
+    if args.action == "list":
+        for t in tokens.of_person(ws, args.person):
+            where = ",".join(t.bases) if t.bases is not None else "all bases"
+            out("\t".join([str(t.id), t.name, t.created_at, t.expires_at or "", t.revoked_at or "",
+                           " ".join(t.scopes), where]))
+        return 0
+    if args.action == "revoke":
+        count = tokens.revoke(ws, args.person, token_id=args.id, name=None if args.id is not None else args.name)
+        out(f"revoked {count} token(s)")
+        return 0
+    secret, token = tokens.create(ws, args.person, name=args.name, scopes=args.scope, bases=args.base,
+                                  expires_days=args.expires)
+    narrowed = (f", scopes {' '.join(token.scopes)}" if args.scope else "") + (
+        f", bases {' '.join(token.bases)}" if token.bases else "")
+    out(f"token '{token.name}' for {args.person}" + (f", expires {token.expires_at[:10]}" if token.expires_at else "")
+        + narrowed + "; it is shown only once:")
+    out(secret)
+    return 0
+
+
+@command("second-factor")
+def cmd_second_factor(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    _known(ws, args.person)
+    if args.action == "status":
+        state = "on" if second_factor.enrolled(ws, args.person) else "off"
+        out(f"{args.person}: second factor {state}, {second_factor.recovery_codes_left(ws, args.person)} recovery code(s) left")
+        return 0
+    had = second_factor.reset(ws, args.person)
+    sessions.end_all(ws, args.person)
+    out(f"second factor of {args.person} {'removed' if had else 'was not set up'}; their sessions were ended;"
+        " they set up a new one from their account page (or at sign-in, if the workspace requires one)")
+    return 0
