@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 # log name in workspace.yaml -> (its table, its columns in archive order)
 LOGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new")),
+    "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new", "on_behalf")),
     "access_log": ("_gb_access_log", ("id", "at", "actor", "base", "tbl", "records", "action")),
 }
 # A bulk-created record's event carries no values: it reads them from the record's creation

@@ -13,15 +13,6 @@ from engine.fields.single_select import option_names
 from engine.model import FieldDef
 from views.api_ids import TableRef, choice_id, field_id, table_id
 
-AIRTABLE_TYPES = {
-    "text": "singleLineText", "long_text": "multilineText", "number": "number", "currency": "currency",
-    "percent": "percent", "checkbox": "checkbox", "single_select": "singleSelect",
-    "multi_select": "multipleSelects", "date": "date", "datetime": "dateTime", "duration": "duration",
-    "rating": "rating", "email": "email", "phone": "phoneNumber", "url": "url", "link": "multipleRecordLinks",
-    "lookup": "multipleLookupValues", "rollup": "rollup", "formula": "formula", "autonumber": "autoNumber",
-    "created_time": "createdTime", "modified_time": "lastModifiedTime", "created_by": "createdBy",
-    "modified_by": "lastModifiedBy", "attachment": "multipleAttachments",
-}
 BY_KIND = {"number": "number", "boolean": "checkbox", "date": "date", "datetime": "dateTime",
            "array": "multipleLookupValues", "text": "singleLineText"}
 DATE_FORMAT = {"format": "YYYY-MM-DD", "name": "iso"}
@@ -35,11 +26,9 @@ ATTACHMENT = {"type": "object", "properties": {"id": {"type": "string"}, "url": 
 
 
 def airtable_type(ref: TableRef, fdef: FieldDef) -> str:
-    if fdef.type == "person":
-        return "multipleCollaborators" if fdef.options.get("multiple") else "singleCollaborator"
-    if fdef.type in AIRTABLE_TYPES:
-        return AIRTABLE_TYPES[fdef.type]
-    return BY_KIND.get(ref.table.fields[fdef.key].kind, "singleLineText")
+    """The field's type as Airtable names it: its field type's own name, else by the kind of its values."""
+    field = ref.table.fields[fdef.key]
+    return field.airtable_name() or BY_KIND.get(field.kind, "singleLineText")
 
 
 def _result(kind: str, tz: str) -> dict[str, Any] | None:
@@ -140,12 +129,8 @@ def value_schema(ref: TableRef, key: str, *, write: bool = False) -> dict[str, A
         schema = {"type": "array"}
     elif atype in ("formula", "rollup"):
         schema = {}
-    else:
-        schema = {"type": "string"}
-        if atype == "date":
-            schema["format"] = "date"
-        elif atype in ("dateTime", "createdTime", "lastModifiedTime"):
-            schema["format"] = "date-time"
+    else:  # text, dates and times, and a plugin's own type: the field type's own schema
+        schema = ref.table.fields[key].json_schema()
     if write and atype in ("singleSelect", "singleCollaborator"):
         return {"anyOf": [schema, {"type": "null"}], **desc}
     return {**schema, **desc}

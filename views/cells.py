@@ -18,13 +18,8 @@ from engine.fields.base import load_json_list
 from engine.records import Table
 
 MAX_PERSON_OPTIONS = 20
-# field type -> app.js editor kind; types missing here are not edited in place.
-EDITOR_KINDS = {
-    "text": "text", "email": "email", "url": "url", "phone": "tel", "long_text": "textarea",
-    "number": "number", "currency": "number", "rating": "number", "percent": "text", "duration": "text",
-    "date": "date", "datetime": "datetime-local", "checkbox": "checkbox", "single_select": "select",
-    "multi_select": "text", "person": "select", "link": "link",
-}
+# Input attributes a cell editor or a form input may carry (Editor.attrs); others are ignored.
+INPUT_ATTRS = ("maxlength", "pattern", "placeholder", "inputmode", "autocomplete", "step", "min", "max")
 
 # -- option colours ----------------------------------------------------------------------------
 # Named colours with an `.opt-NAME` rule in app.css. Airtable's spellings (blueBright,
@@ -142,31 +137,32 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
                             "record": rec["id"]}
     if value is not None:
         cell["text"] = table.display(rec, key, access)
-    if not masked and fdef.type in ("single_select", "multi_select") and value is not None:
+    if not masked and field.shown_as == "badges" and value is not None:
         colors = {o["name"]: o["color"] for o in option_list(fdef.options)}
         cell["badges"] = [{"name": v, "color": colors.get(v, "gray")} for v in (value if isinstance(value, list) else [value])]
-    elif not masked and fdef.type == "link" and value:
+    elif not masked and field.shown_as == "links" and value:
         other = fdef.options.get("table", "")
         for rid in load_json_list(value):
             title = links.title(other, rid) if links else None
             cell["links"].append({"id": rid, "text": title or rid,
                                   "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
-    elif not masked and fdef.type == "attachment" and value:
+    elif not masked and field.shown_as == "files" and value:
         cell["links"] = [{"text": a.get("name") or a.get("id"), "url": f"/att/{a.get('id')}"} for a in value if isinstance(a, dict)]
-    kind = EDITOR_KINDS.get(fdef.type)
+    editor = field.editor()
+    kind = editor.cell
     if editable and kind and not masked and not field.computed and access.level(key) == "edit":
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
         cell["value"] = editor_value(table, rec, key, kind)
-        if fdef.type == "single_select":
+        cell["attrs"] = input_attrs(editor.attrs)
+        if editor.choices == "options":
             cell["options"] = [o["name"] for o in option_list(fdef.options)]
-        elif fdef.type == "link":
+        elif editor.choices == "records":
             cell["link"] = link_picker(table, key, actor)
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
                 cell.update(edit_url=None, kind=None, value="")
-        elif fdef.type == "person":
-            people = table.ws.config.people
-            if fdef.options.get("multiple") or len(people) > MAX_PERSON_OPTIONS:
+        elif editor.choices == "people":
+            if kind != "select" or len(table.ws.config.people) > MAX_PERSON_OPTIONS:
                 # Typed names (or keys, e-mails) are resolved by the field type; a long option
                 # list repeated in every cell of a page would weigh more than the grid itself.
                 cell["kind"] = "text"
@@ -177,6 +173,11 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
                 cell["options"] = [{"value": p["key"], "label": p["name"]}
                                    for p in person_choices(table.ws, active, [str(value)] if value is not None else [])]
     return cell
+
+
+def input_attrs(attrs: dict[str, Any]) -> dict[str, str]:
+    """The attributes of an editor that an input may carry, as text (None left out)."""
+    return {k: str(attrs[k]) for k in INPUT_ATTRS if attrs.get(k) is not None}
 
 
 def build_row(table: Table, rec: dict[str, Any], keys: list[str], actor: Actor) -> list[dict[str, Any]]:
@@ -199,7 +200,7 @@ def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str) -> str:
         return table.display(rec, key).replace(" ", "T")
     if kind == "number" and isinstance(value, (int, float)):
         return str(int(value)) if float(value).is_integer() else str(value)
-    if table.fields[key].type == "person" and not isinstance(value, list):
+    if table.fields[key].editor().choices == "people" and not isinstance(value, list):
         return str(value)
     return table.display(rec, key)
 
@@ -211,22 +212,14 @@ def columns_for(table: Table, actor: Actor, wanted: list[str] | None) -> list[st
     return [k for k in keys if k in table.fields and access.readable(k)]
 
 
-# -- inputs: one field of a record being made (the new-record page) ---------------------------
-# field type -> the widget `field_input` in _macros.html draws; other types get a text box.
-INPUT_WIDGETS = {
-    "text": "text", "email": "email", "url": "url", "phone": "tel", "long_text": "textarea",
-    "number": "number", "currency": "number", "percent": "number", "rating": "number", "duration": "text",
-    "date": "date", "datetime": "datetime-local", "checkbox": "checkbox", "single_select": "select",
-    "multi_select": "multi", "person": "person", "link": "link", "attachment": "file",
-}
-LIST_TYPES = ("multi_select", "link", "attachment")
+# -- inputs: one field of a record being made (the new-record page, forms) --------------------
+# The widget `field_input` in _macros.html draws is the field type's Editor.widget.
 MAX_LINK_RESULTS = 20
 
 
 def is_list_input(table: Table, key: str) -> bool:
     """Whether the field's input posts several values (checkboxes, a picker, several people)."""
-    field = table.fields[key]
-    return field.type in LIST_TYPES or (field.type == "person" and bool(field.fdef.options.get("multiple")))
+    return table.fields[key].editor().several
 
 
 def active_people(ws: Workspace) -> list[dict[str, str]]:
@@ -249,35 +242,9 @@ def person_choices(ws: Workspace, active: list[dict[str, str]], chosen: list[str
     return active + [{"key": k, "name": named[k].name if k in named else k, "dept": ""} for k in chosen if k not in known]
 
 
-def number_text(value: float) -> str:
-    rounded = round(float(value), 8)
-    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
-
-
 def input_value(table: Table, key: str, stored: Any) -> Any:
     """A stored value as its input holds it: text, True/False for a checkbox, or a list."""
-    field = table.fields[key]
-    ftype = field.type
-    if ftype == "checkbox":
-        return bool(stored)
-    if is_list_input(table, key):
-        items = load_json_list(stored)
-        return [str(v.get("id")) if isinstance(v, dict) else str(v) for v in items]
-    if stored is None or stored == "":
-        return ""
-    if ftype == "datetime":
-        return field.display(stored).replace(" ", "T")
-    if ftype == "percent":
-        return number_text(float(stored) * 100)
-    if ftype in ("number", "currency", "rating"):
-        return number_text(float(stored))
-    if ftype == "duration":
-        return field.display(stored)
-    return str(stored)
-
-
-def step_of(precision: int) -> str:
-    return "1" if precision <= 0 else "0." + "0" * (precision - 1) + "1"
+    return table.fields[key].input_value(stored)
 
 
 def link_picker(table: Table, key: str, actor: Actor) -> dict[str, Any] | None:
@@ -295,39 +262,36 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
                 label: str | None = None, required: bool | None = None) -> dict[str, Any]:
     """The input of field `key` holding `value` (see input_value), for `field_input` in _macros.html."""
     fdef = table.tdef.fields[key]
-    opts = fdef.options
-    spec: dict[str, Any] = {"key": key, "type": fdef.type, "widget": INPUT_WIDGETS.get(fdef.type, "text"),
+    editor = table.fields[key].editor()
+    attrs = editor.attrs
+    spec: dict[str, Any] = {"key": key, "type": fdef.type, "widget": editor.widget,
                             "label": label or fdef.name, "help": fdef.description,
                             "required": fdef.required if required is None else required, "error": error,
                             "value": value, "options": None, "people": None, "link": None, "chosen": [],
-                            "step": None, "min": None, "max": None, "prefix": "", "suffix": ""}
-    if fdef.type in ("single_select", "multi_select"):
-        spec["options"] = option_list(opts)
-    elif fdef.type == "person":
-        multiple = bool(opts.get("multiple"))
-        spec["widget"] = "people" if multiple else "person"
+                            "step": attrs.get("step"), "min": attrs.get("min"), "max": attrs.get("max"),
+                            "prefix": attrs.get("prefix", ""), "suffix": attrs.get("suffix", ""),
+                            "attrs": input_attrs({k: v for k, v in attrs.items() if k not in ("step", "min", "max")})}
+    if editor.choices == "options":
+        spec["options"] = option_list(fdef.options)
+    elif editor.choices == "people":
         listed = people if people is not None else active_people(table.ws)
         chosen = value if isinstance(value, list) else [value] if value else []
         spec["people"] = person_choices(table.ws, listed, chosen)
-    elif fdef.type == "number":
-        spec.update(step=step_of(int(opts.get("precision", 0))), min=opts.get("min"), max=opts.get("max"))
-    elif fdef.type == "currency":
-        spec.update(step=step_of(int(opts.get("precision", 2))), prefix=str(opts.get("symbol", "¥")))
-    elif fdef.type == "percent":
-        spec.update(step=step_of(int(opts.get("precision", 0))), suffix="%")
-    elif fdef.type == "rating":
-        spec.update(step="1", min=1, max=int(opts.get("max", 5)))
-    elif fdef.type == "link":
+    elif editor.choices == "records":
         spec["link"] = link_picker(table, key, actor)
-        other = opts.get("table", "")
+        if spec["link"] is None:  # the linked table is out of sight (a public form): record ids typed in
+            spec["widget"] = "text"
+            spec["value"] = ",".join(value) if isinstance(value, list) else value
+            return spec
+        other = fdef.options.get("table", "")
         titles = links or LinkTitles(table, actor)
         for rid in value if isinstance(value, list) else []:
             title = titles.title(other, rid)
             spec["chosen"].append({"id": rid, "text": title or rid,
                                    "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
-    elif fdef.type == "attachment":
-        spec["multiple"] = opts.get("multiple", True) is not False
-        spec["accept"] = ",".join(str(a) for a in opts.get("accept", []) or [])
+    if editor.widget == "file":
+        spec["multiple"] = bool(attrs.get("multiple", True))
+        spec["accept"] = str(attrs.get("accept", ""))
         spec["kept"] = kept_attachments(table, key, value if isinstance(value, list) else [], actor)
     return spec
 

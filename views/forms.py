@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
-from engine.fields.base import is_blank, load_json_list
+from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
 from views import cells
@@ -38,10 +38,6 @@ from views.web import check_csrf, current_actor, get_ws, render, require_actor, 
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
 _hits_lock = threading.Lock()
-
-INPUT_TYPES = {"email": "email", "url": "url", "phone": "tel", "number": "number", "currency": "number",
-               "percent": "text", "rating": "number", "date": "date", "datetime": "datetime-local"}
-
 
 def find_form(request: Request) -> tuple[Table, FormDef]:
     base = get_ws(request).base(request.path_params["base"])
@@ -63,7 +59,7 @@ def takes_public_files(ws: Workspace, base: str, form_key: str) -> bool:
     for table in tables:
         form = table.tdef.forms.get(form_key)
         if form is not None:
-            return form.public and any(table.tdef.fields[f.field].type == "attachment" for f in form.fields)
+            return form.public and any(table.fields[f.field].editor().widget == "file" for f in form.fields)
     return False
 
 
@@ -108,32 +104,40 @@ def rate_limited(request: Request) -> bool:
 
 def form_default(table: Table, key: str, default: Any, actor: Actor) -> Any:
     """A form field's default (`$today`, `$now`, `$me` or a literal) as its input holds it:
-    a date, a local date and time, the person's name, an option, True/False, a list."""
+    a date, a local date and time, a person, an option, True/False, a list."""
     stored = table.default_value(key, default, actor)
     if stored is None:
         return [] if cells.is_list_input(table, key) else ""
-    fdef = table.tdef.fields[key]
-    if fdef.type == "person":  # the form's person inputs hold names
-        people = table.ws.config.people
-        keys = load_json_list(stored) if fdef.options.get("multiple") else [stored]
-        names = [people[k].name if k in people else k for k in keys]
-        return names if fdef.options.get("multiple") else names[0]
     return cells.input_value(table, key, stored)
 
 
 def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any]]:
+    """The form's questions: each field's label, help, whether required, its default and its
+    field type's editor (the same inputs as the new-record page: a record picker for a link,
+    the active people for a person field, the type's own attributes for a plugin's type)."""
     out = []
     for ff in form.fields:
         fdef = table.tdef.fields[ff.field]
+        editor = table.fields[ff.field].editor()
         default = ff.default if ff.default is not None else fdef.default
-        options = [o["name"] for o in cells.option_list(fdef.options)]
-        if fdef.type == "person":
-            options = [p["name"] for p in cells.active_people(table.ws)]
-        out.append({"key": ff.field, "type": fdef.type, "label": ff.label or fdef.name,
-                    "help": ff.help or fdef.description, "required": ff.required if ff.required is not None else fdef.required,
-                    "default": form_default(table, ff.field, default, actor), "options": options,
-                    "multiple": fdef.type == "multi_select" or bool(fdef.options.get("multiple")) and fdef.type == "person",
-                    "input": INPUT_TYPES.get(fdef.type, "text")})
+        out.append({"key": ff.field, "label": ff.label or fdef.name, "help": ff.help or fdef.description,
+                    "required": ff.required if ff.required is not None else fdef.required,
+                    "default": form_default(table, ff.field, default, actor),
+                    "widget": editor.widget, "several": editor.several})
+    return out
+
+
+def form_inputs(table: Table, fields: list[dict[str, Any]], actor: Actor, values: dict[str, Any],
+                errors: dict[str, str]) -> list[dict[str, Any]]:
+    """What form.html draws: each question's input (views.cells.field_input) holding `values`."""
+    links = cells.LinkTitles(table, actor)
+    people = cells.active_people(table.ws)
+    out = []
+    for f in fields:
+        spec = cells.field_input(table, f["key"], actor, values.get(f["key"], f["default"]), error=errors.get(f["key"]),
+                                 links=links, people=people, label=f["label"], required=f["required"])
+        spec["help"] = f["help"]
+        out.append(spec)
     return out
 
 
@@ -174,7 +178,8 @@ async def form_page(request: Request) -> Response:
     actor = form_actor(request, form, table)
     fields = form_fields(table, form, actor)
     values = {f["key"]: f["default"] for f in fields}
-    return render(request, "form.html", table=table, form=form, fields=fields, values=values, errors={}, general=[])
+    return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, fields, actor, values, {}),
+                  errors={}, general=[])
 
 
 async def submit(request: Request) -> Response:
@@ -202,22 +207,22 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
         errors: dict[str, str] = {}
         for f in fields:
             key = f["key"]
-            if f["type"] == "attachment":
+            if f["widget"] == "file":
                 continue  # files are looked at once every other value is known to be good
-            if f["type"] == "checkbox":
+            if f["widget"] == "checkbox":
                 values[key] = bool(data.get(key))
-            elif f["multiple"]:
+            elif f["several"]:
                 values[key] = [str(v) for v in data.getlist(key) if isinstance(v, str)]
             else:
                 raw = data.get(key)
                 values[key] = raw if isinstance(raw, str) else None
-            if is_blank(values.get(key)) and f["type"] != "checkbox" and not is_blank(f["default"]):
+            if is_blank(values.get(key)) and f["widget"] != "checkbox" and not is_blank(f["default"]):
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = f"{f['label']} is required"
         for f in fields:
             key = f["key"]
-            if f["type"] != "attachment":
+            if f["widget"] != "file":
                 continue
             files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
             if f["required"] and not files:
@@ -251,8 +256,9 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             return render(request, "form_thanks.html", table=table, form=form)
     keys = {f["key"] for f in fields}
     shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}
-    return render(request, "form.html", status_code=422, table=table, form=form, fields=fields, values=shown,
-                  errors={k: v for k, v in errors.items() if k in keys},
+    mine = {k: v for k, v in errors.items() if k in keys}
+    return render(request, "form.html", status_code=422, table=table, form=form,
+                  inputs=form_inputs(table, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])
 
 

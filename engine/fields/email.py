@@ -22,8 +22,6 @@ class EmailField(FieldType):
     def editor(self) -> Editor:
         return Editor("email", "email", attrs={"inputmode": "email"})
 
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "email"}
 
     def parse(self, value: Any) -> Any:
         text = str(value).strip()

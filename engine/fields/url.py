@@ -23,8 +23,6 @@ class UrlField(FieldType):
     def editor(self) -> Editor:
         return Editor("url", "url", attrs={"inputmode": "url"})
 
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "uri"}
 
     def parse(self, value: Any) -> Any:
         text = str(value).strip()

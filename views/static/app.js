@@ -241,6 +241,8 @@
   }
   var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)");
 
+  var CELL_ATTRS = ["maxlength", "pattern", "placeholder", "inputmode", "autocomplete", "step", "min", "max"];
+
   function buildEditor(cell, kind, value) {
     var input;
     if (kind === "textarea") {
@@ -264,6 +266,12 @@
       if (kind === "checkbox") input.checked = ["true", "1", "yes", "on"].indexOf(value.toLowerCase()) >= 0;
       else input.value = value;
       if (kind === "number") input.step = "any";
+      // The field type's own input attributes (maxlength, pattern, placeholder, inputmode, step, min, max).
+      var attrs = {};
+      try { attrs = JSON.parse(cell.getAttribute("data-attrs") || "{}"); } catch (e) { attrs = {}; }
+      Object.keys(attrs).forEach(function (name) {
+        if (CELL_ATTRS.indexOf(name) >= 0) input.setAttribute(name, attrs[name]);
+      });
     }
     input.className = "cell-input";
     input.setAttribute("aria-label", cell.getAttribute("data-label") || "");
