@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from automations import delivery
 from automations.recipients import Recipient, directory, resolve
 from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
+from engine import inbox
 from engine.errors import GridbaseError
 from engine.model import AutomationDef
 from engine.permissions import Actor
 from engine.plugins import channel_types
-from engine.records import utcnow_text
 from engine.registry import Registry
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     people, _ = resolve(ws, spec.get("to"), ctx.table, ctx.row, people=ctx.people())
     title_t, body_t = spec.get("title") or ctx.auto.name, spec.get("message") or ""
     extra = [c for c in spec.get("channels") or [] if c != "inbox"]
-    now = utcnow_text(ws.now())
+    moment = ws.now()
     groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and ws.config.channels[c].type != "email"}
     queued = 0
     for person in people:
@@ -135,12 +135,8 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
         variables = ctx.variables(person.key)
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
         key = f"{ctx.run_key}:{index}:{person.key}"
-        cur = ws.storage.conn.execute(
-            "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (person.key, now, title, body, ctx.link, ctx.base, ctx.table.key if ctx.table else None, ctx.record_id, key))
-        nid = cur.lastrowid if cur.rowcount else ws.storage.conn.execute(
-            "SELECT id FROM _gb_notifications WHERE key = ?", (key,)).fetchone()[0]
+        nid, _ = inbox.add(ws.storage.conn, person=person.key, at=moment, title=title, body=body, link=ctx.link,
+                           base=ctx.base, table=ctx.table.key if ctx.table else None, record=ctx.record_id, key=key)
         for name in dict.fromkeys([c for c in (*person.channels, *extra) if c != "inbox"]):
             conf = ws.config.channels.get(name)
             if conf is None:

@@ -13,11 +13,11 @@ people never receive anything. The result keeps the order written and names each
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine import people as people_db
 from engine.checks import RECIPIENT, RECIPIENT_HELP
 from engine.fields.base import load_json_list
 
@@ -48,22 +48,21 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
     Every notification asks; the answer is built again only when the people rows (or the
     workspace's configuration) changed since the last time, which is rare.
     """
-    with ws.storage.reading() as conn:
-        rows = conn.execute("SELECT key, name, department, roles, email, phone, channels, disabled FROM _gb_people").fetchall()
+    rows = people_db.everyone(ws.storage)
     cached = _directories.get(ws)
     if cached is not None and cached[0] is ws.config and cached[1] == rows:
         return dict(cached[2])
-    people: dict[str, Recipient] = {
+    found: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels))
         for p in ws.config.people.values()}
-    for key, name, dept, roles, email, phone, channels, disabled in rows:
-        if disabled:
-            people.pop(key, None)
+    for row in rows:
+        if row["disabled"]:
+            found.pop(row["key"], None)
             continue
-        people[key] = Recipient(key, name, dept, tuple(json.loads(roles or "[]")), email, phone,
-                                tuple(json.loads(channels or "[]")))
-    _directories[ws] = (ws.config, rows, people)
-    return dict(people)
+        found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
+                                      row["phone"], tuple(row["channels"]))
+    _directories[ws] = (ws.config, rows, found)
+    return dict(found)
 
 
 def _named_departments(ws: Workspace, table: Table | None, row: dict[str, Any] | None, key: str) -> list[str]:

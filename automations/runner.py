@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from automations.actions import ACTIONS, ActionError, RunContext
+from engine import runs
 from engine.errors import GridbaseError, ValidationError
 from engine.model import AutomationDef
 from engine.records import utcnow_text
@@ -62,7 +63,7 @@ def make_key(base: str, automation: str, suffix: str) -> str:
 
 
 def already_ran(ws: Workspace, run_key: str) -> bool:
-    return ws.storage.conn.execute("SELECT 1 FROM _gb_runs WHERE run_key = ?", (run_key,)).fetchone() is not None
+    return runs.done(ws.storage, run_key)
 
 
 def describe(exc: BaseException) -> str:
@@ -126,10 +127,5 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     run = {"automation": auto.key, "base": base, "trigger": start.trigger, "record": start.record,
            "event_id": start.event_id, "started_at": started_at, "duration_ms": duration, "status": status,
            "steps": steps, "error": error, "run_key": start.run_key}
-    cur = ws.storage.conn.execute(
-        "INSERT INTO _gb_runs (automation, base, trigger, record, event_id, started_at, duration_ms, status, steps, "
-        "error, run_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (auto.key, base, start.trigger, start.record, start.event_id, started_at, duration, status,
-         json.dumps(steps, ensure_ascii=False, default=str), error, start.run_key))
-    run["id"] = cur.lastrowid
+    run["id"] = runs.record(ws.storage.conn, **{**run, "steps": json.dumps(steps, ensure_ascii=False, default=str)})
     return run

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from engine import meta
 from engine.errors import MigrationRefused
 from engine.fields.base import FieldType
 from engine.model import BaseDef, FieldDef, TableDef
@@ -323,7 +324,7 @@ def apply(ws: Workspace, *, allow_data_loss: bool = False) -> list[Step]:
         todo = sorted({s.recompute for s in steps if s.recompute})
         for bkey, tkey in todo:
             ws.base(bkey).table(tkey).recompute_all()
-        ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES ('schema_applied_at', ?)", (_now(),))
+        meta.put_in(ws.storage.conn, "schema_applied_at", _now())
     if steps:
         ws.storage.optimize()
     return steps

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine import sessions
+from engine import people, sessions
 from engine.workspace import Workspace
 
 FAILED, SIGNED_IN, HALF = 0, 1, 2
@@ -100,10 +100,7 @@ def _parse(text: str | None) -> datetime | None:
 
 def find_person(ws: Workspace, username: str) -> tuple[str, str | None, bool] | None:
     """(key, password hash, disabled) of the person signing in by key or e-mail, or None."""
-    row = ws.storage.conn.execute(
-        "SELECT key, password_hash, disabled FROM _gb_people WHERE key = ? OR (email IS NOT NULL AND lower(email) = lower(?)) "
-        "ORDER BY key = ? DESC LIMIT 1", (username, username, username)).fetchone()
-    return (str(row[0]), row[1], bool(row[2])) if row else None
+    return people.credentials(ws.storage.conn, username)
 
 
 def account_of(person: str | None, typed: str) -> str:
@@ -189,16 +186,15 @@ def finish(ws: Workspace, attempt: int, *, signed_in: bool = True) -> None:
 
 
 def email_of(ws: Workspace, person: str) -> str | None:
-    row = ws.storage.conn.execute("SELECT email FROM _gb_people WHERE key = ?", (person,)).fetchone()
-    return str(row[0]) if row and row[0] else None
+    row = people.get(ws.storage, person)
+    return str(row["email"]) if row and row["email"] else None
 
 
 def set_password(ws: Workspace, person: str, password_hash: str) -> bool:
     """Store a new password hash (check it with engine.auth.password_problem first) and end the
     person's sessions; False if there is no such person."""
     with ws.storage.transaction() as conn:
-        cur = conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (password_hash, person))
-        if cur.rowcount == 0:
+        if not people.set_password_hash(conn, person, password_hash):
             return False
         sessions.end_all(ws, person)
     return True

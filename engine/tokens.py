@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from engine import people
 from engine.auth import digest, new_secret
 from engine.errors import GridbaseError, NotFoundError
 from engine.workspace import Workspace
@@ -69,7 +70,7 @@ def create(ws: Workspace, person: str, *, name: str = "token", scopes: list[str]
     for base in bases or []:
         if base not in known:
             raise GridbaseError(f"unknown base '{base}'; bases are: {', '.join(sorted(known))}")
-    if ws.storage.conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (person,)).fetchone() is None:
+    if not people.exists(ws.storage, person):
         raise NotFoundError(f"unknown person '{person}'")
     now = ws.now()
     expires = _stamp(now + timedelta(days=expires_days)) if expires_days else None

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from engine import second_factor, sessions, signins, tokens
+from engine import people, second_factor, sessions, signins, tokens
 from engine.auth import hash_password, password_problem
 from engine.errors import GridbaseError, NotFoundError
 from gridbase.cli import command, open_ws, out
@@ -38,7 +38,7 @@ def register(sub: Any, add: Adder) -> None:
 
 
 def _known(ws: Any, person: str) -> None:
-    if ws.storage.conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (person,)).fetchone() is None:
+    if not people.exists(ws.storage, person):
         raise NotFoundError(f"unknown person '{person}'")
 
 

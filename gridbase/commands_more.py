@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import sessions
+from engine import meta, sessions
 from engine.errors import GridbaseError, NotFoundError
 from gridbase.cli import command, err, open_ws, out
 
@@ -140,12 +140,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     ws.apply()
-    seeded = ws.storage.conn.execute("SELECT value FROM _gb_meta WHERE key = 'seeded'").fetchone()
+    seeded = meta.get(ws.storage, "seeded")
     if seeded is None:
         out("seeding sample data (once)…")
         counts = _seed(ws, 2026, args.scale)
-        with ws.storage.transaction():
-            ws.storage.conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES ('seeded', ?)", (json.dumps(counts),))
+        meta.put(ws.storage, "seeded", json.dumps(counts))
         for name, n in counts.items():
             out(f"  {name}: {n}")
     out("Sign in as (password: the `password` in workspace.yaml):")

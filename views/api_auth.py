@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from engine import tokens
+from engine import people, tokens
 from engine.auth import digest
 from engine.errors import NotFoundError
 from engine.permissions import Actor
@@ -117,7 +117,8 @@ def authenticate(ws: Workspace, secret: str) -> TokenInfo:
     token = tokens.find(ws, secret)
     if token is None or not tokens.usable(token, ws.now()):
         raise _auth_error("Invalid authentication token")
-    person = ws.storage.conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (token.person,)).fetchone()
+    found = people.get(ws.storage, token.person)
+    person = None if found is None else (found["disabled"],)
     if person is None or person[0]:
         raise _auth_error("Invalid authentication token")
     try:

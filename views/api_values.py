@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import attachments
+from engine import people as people_db
 from engine.fields.base import load_json_list
 from engine.fields.single_select import option_names
 from engine.workspace import Workspace
@@ -38,7 +39,8 @@ class People:
     def collaborator(self, key: str) -> dict[str, Any]:
         if key not in self._cache:
             with self.ws.storage.reading():
-                row = self.ws.storage.conn.execute("SELECT name, email FROM _gb_people WHERE key = ?", (key,)).fetchone()
+                found = people_db.get(self.ws.storage, key)
+                row = (found["name"], found["email"]) if found else None
             person = self.ws.config.people.get(key)
             name = row[0] if row else (person.name if person else key)
             email = (row[1] if row else None) or (person.email if person else None)

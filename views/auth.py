@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import second_factor, sessions, signins
+from engine import people, second_factor, sessions, signins
 from engine.auth import verify_password
 from engine.errors import NotFoundError
 from views.web import (
@@ -198,7 +198,7 @@ async def set_language(request: Request) -> Response:
     if actor is not None:
         ws = get_ws(request)
         with ws.storage.transaction():
-            ws.storage.conn.execute("UPDATE _gb_people SET locale = ? WHERE key = ?", (locale, actor.key))
+            people.set_locale(ws.storage, actor.key, locale)
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_secure(request), path="/")
     return response
 

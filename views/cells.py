@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from engine import Actor, Workspace, attachments
+from engine import people as people_db
 from engine.fields.base import load_json_list
 from engine.records import Table
 
@@ -224,7 +225,7 @@ def is_list_input(table: Table, key: str) -> bool:
 
 def active_people(ws: Workspace) -> list[dict[str, str]]:
     """People a person field may name (the workspace's, less the disabled), with department."""
-    disabled = {r[0] for r in ws.storage.conn.execute("SELECT key FROM _gb_people WHERE disabled != 0")}
+    disabled = people_db.disabled(ws.storage)
     out = []
     for person in ws.config.people.values():
         if person.key in disabled:

@@ -19,7 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, PermissionDenied, QueryError, ValidationError, Workspace
+from engine import (
+    Actor,
+    NotFoundError,
+    PermissionDenied,
+    QueryError,
+    ValidationError,
+    Workspace,
+)
+from engine import people as people_db
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
 from engine.records import Table
@@ -48,8 +56,8 @@ def person_name(ws: Workspace, key: str | None) -> str:
     person = ws.config.people.get(key)
     if person is not None:
         return person.name
-    row = ws.storage.conn.execute("SELECT name FROM _gb_people WHERE key = ?", (key,)).fetchone()
-    return str(row[0]) if row else key
+    row = people_db.get(ws.storage, key)
+    return str(row["name"]) if row else key
 
 
 def automation_name(table: Table, key: str) -> str:
@@ -136,7 +144,7 @@ def mentioned(ws: Workspace, body: str) -> list[str]:
     """Person keys mentioned as @key or @name, in order, once each."""
     people = {p.key: p.key for p in ws.config.people.values()}
     people.update({p.name: p.key for p in ws.config.people.values()})
-    for key, name in ws.storage.conn.execute("SELECT key, name FROM _gb_people WHERE disabled = 0").fetchall():
+    for key, name in people_db.active_names(ws.storage).items():
         people.setdefault(key, key)
         people.setdefault(name, key)
     found: list[str] = []

@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox, sessions
+from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox, meta, sessions
+from engine import people as people_db
 from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.plugins import view_types
@@ -102,13 +103,7 @@ def is_secure(request: Request) -> bool:
 # -- sessions --------------------------------------------------------------------------------
 def signer(ws: Workspace) -> Signer:
     """A signer keyed by a random secret kept in the database (made on first use)."""
-    row = ws.storage.conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
-    if row is None:
-        with ws.storage.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO _gb_meta (key, value) VALUES ('session_secret', ?)",
-                         (secrets.token_hex(32),))
-            row = conn.execute("SELECT value FROM _gb_meta WHERE key = 'session_secret'").fetchone()
-    return Signer(row[0], salt="gb-session")
+    return Signer(meta.secret(ws.storage, "session_secret"), salt="gb-session")
 
 
 def session(request: Request) -> dict[str, Any] | None:
@@ -200,10 +195,9 @@ def finish(request: Request, response: Response) -> Response:
 def get_locale(request: Request) -> str:
     actor = current_actor(request)
     if actor is not None:
-        row = get_ws(request).storage.conn.execute("SELECT locale FROM _gb_people WHERE key = ?",
-                                                   (actor.key,)).fetchone()
-        if row and row[0] in LOCALES:
-            return str(row[0])
+        chosen = people_db.locale_of(get_ws(request).storage, actor.key)
+        if chosen in LOCALES:
+            return str(chosen)
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LOCALES:
         return str(cookie)

@@ -1,0 +1,92 @@
+"""The people of a workspace as the database keeps them: owner of `_gb_people`.
+
+workspace.yaml declares people; `Workspace.sync_people` copies them here at start, and
+`gridbase people` adds, disables and enables people here (also ones workspace.yaml does not
+name). A *disabled* person cannot sign in, is offered nowhere and is notified of nothing, but
+records that name them keep showing their name. Sign-in credentials are read and set through
+`engine.signins`, which calls `credentials` and `set_password_hash` here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from engine.storage import Storage, rows_of
+
+COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale"
+
+
+def get(storage: Storage, key: str) -> dict[str, Any] | None:
+    """One person's row (roles and channels as lists), or None."""
+    found = rows_of(storage.conn.execute(f"SELECT {COLUMNS} FROM _gb_people WHERE key = ?", (key,)))  # noqa: S608
+    return _decoded(found[0]) if found else None
+
+
+def exists(storage: Storage, key: str) -> bool:
+    return storage.conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (key,)).fetchone() is not None
+
+
+def everyone(storage: Storage) -> list[dict[str, Any]]:
+    """Every person's row, disabled ones too, by key."""
+    with storage.reading() as conn:
+        return [_decoded(r) for r in rows_of(conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key"))]  # noqa: S608
+
+
+def disabled(storage: Storage) -> set[str]:
+    """The keys of disabled people."""
+    return {r[0] for r in storage.conn.execute("SELECT key FROM _gb_people WHERE disabled != 0")}
+
+
+def active_names(storage: Storage) -> dict[str, str]:
+    """key -> name of every enabled person."""
+    return dict(storage.conn.execute("SELECT key, name FROM _gb_people WHERE disabled = 0").fetchall())
+
+
+def locale_of(storage: Storage, key: str) -> str | None:
+    row = storage.conn.execute("SELECT locale FROM _gb_people WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def set_locale(storage: Storage, key: str, locale: str) -> None:
+    with storage.transaction() as conn:
+        conn.execute("UPDATE _gb_people SET locale = ? WHERE key = ?", (locale, key))
+
+
+def add(storage: Storage, key: str, *, name: str, department: str | None, roles: list[str], email: str | None,
+        source: str = "cli") -> None:
+    """Add a person (the caller has checked the key is new)."""
+    with storage.transaction() as conn:
+        conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, source) VALUES (?, ?, ?, ?, ?, ?)",
+                     (key, name, department, json.dumps(roles, ensure_ascii=False), email, source))
+
+
+def set_disabled(storage: Storage, key: str, disabled: bool) -> bool:
+    """Disable or enable a person; False if there is no such person."""
+    with storage.transaction() as conn:
+        return conn.execute("UPDATE _gb_people SET disabled = ? WHERE key = ?", (int(disabled), key)).rowcount > 0
+
+
+def credentials(conn: sqlite3.Connection, who: str) -> tuple[str, str | None, bool] | None:
+    """(key, password hash, disabled) of the person signing in as `who` (a key or an e-mail address)."""
+    row = conn.execute("SELECT key, password_hash, disabled FROM _gb_people WHERE key = ? OR "
+                       "(email IS NOT NULL AND lower(email) = lower(?)) ORDER BY key = ? DESC LIMIT 1",
+                       (who, who, who)).fetchone()
+    return None if row is None else (str(row[0]), row[1], bool(row[2]))
+
+
+def set_password_hash(conn: sqlite3.Connection, key: str, password_hash: str) -> bool:
+    """Store a password hash inside the caller's transaction; False if there is no such person."""
+    return conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (password_hash, key)).rowcount > 0
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    for name in ("roles", "channels"):
+        try:
+            value = json.loads(row[name] or "[]")
+        except ValueError:
+            value = []
+        row[name] = value if isinstance(value, list) else []
+    row["disabled"] = bool(row["disabled"])
+    return row
