@@ -23,12 +23,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids
+from engine.outbox import created_data
+from engine.outbox import encode as encode_event
 from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
 
@@ -42,19 +43,8 @@ DEFER_INDEXES_AT = 20_000
 MEMO_LIMIT = 100_000
 
 
-def _json_encoder() -> Callable[[dict[str, Any]], str]:
-    """A compact JSON encoder for audit values, made once (json.dumps builds one per call)."""
-    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    if c_make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
-        return plain.encode
-    chunks = c_make_encoder(None, plain.default, encode_basestring, None, ":", ",", False, False, True)
-    return lambda values: "".join(chunks(values, 0))
-
-
-_audit_json = _json_encoder()
-# The data of a bulk-created record's outbox event: its values are in its audit entry, and
-# the automation worker reads them from there (automations.triggers.EVENT_SELECT).
-FROM_AUDIT = '{"values_from_audit": true}'
+# Audit values of new rows, compact; one encoder made once (json.dumps builds one per call).
+_audit_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass
@@ -259,6 +249,7 @@ class _Writer:
         encode = _audit_json
         params: list[list[Any]] = []
         audit: list[tuple[Any, ...]] = []
+        events: list[tuple[str, str, str, str]] = []
         junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
         stamp = bool(table._new_row_plan[3])
         for offset, (_, values) in enumerate(prepared):
@@ -273,20 +264,16 @@ class _Writer:
                     for pos, target in enumerate(self.resolved[key][text]):
                         pairs.append((rowid, target, pos))
             params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
-            text = encode({k: v for k, v in values.items() if v is not None and k not in auto_set})
-            audit.append((now, actor_key, base_key, table_key, record_id, "create", text))
+            kept = {k: v for k, v in values.items() if v is not None and k not in auto_set}
+            audit.append((now, actor_key, base_key, table_key, record_id, "create", encode(kept)))
+            events.append((now, record_id, actor_key, encode_event(created_data(kept))))
         conn.executemany(self.insert_sql, params)
         for key in link_keys:
             jname, mine, theirs, _, _ = table._junction(key)
             conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
             self.touched[key].update(t for _, t, _ in junction[key])
-        last_audit = conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_audit").fetchone()[0]
         conn.executemany("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", audit)
-        # One event per record, pointing at the audit entry that holds its values (the
-        # automation worker reads them from there) instead of writing them a second time.
-        conn.execute("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) "
-                     "SELECT at, base, tbl, record, 'created', actor, ?, 0 FROM _gb_audit WHERE id > ? ORDER BY id",
-                     (FROM_AUDIT, last_audit))
+        table.ws.outbox.append_created(events, base=base_key, table=table_key)
         if table.tdef.computed_order:
             for offset, record_id in enumerate(ids):
                 table._recompute_row(first + offset, record_id, audit_into=None)

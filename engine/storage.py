@@ -161,6 +161,7 @@ class Storage:
         self.lock = WriteLock()
         self.db = sqlite_utils.Database(self.writer)
         self._depth = 0
+        self._on_commit: list[Callable[[], None]] = []  # run once the open transaction commits
         self._group: GroupCommit | None = None
         self._local = threading.local()  # this thread's reader and the functions it has
         self._readers: list[sqlite3.Connection] = []
@@ -213,9 +214,25 @@ class Storage:
             self.writer.create_function(name, args, fn, deterministic=False)
             self._functions.append((name, args, fn))
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the open transaction has committed, outside the write lock
+        (never if it rolls back); once per transaction however often it is asked."""
+        if not self._depth:
+            raise RuntimeError("after_commit is only meaningful inside transaction()")
+        if callback not in self._on_commit:
+            self._on_commit.append(callback)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""
+        committed: list[Callable[[], None]] = []
+        with self._transaction(committed) as conn:
+            yield conn
+        for callback in committed:
+            callback()
+
+    @contextmanager
+    def _transaction(self, committed: list[Callable[[], None]]) -> Iterator[sqlite3.Connection]:
         with self.lock:
             if self._depth:
                 self._depth += 1
@@ -235,12 +252,14 @@ class Storage:
                 yield self.writer
             except BaseException as exc:
                 self._depth = 0
+                self._on_commit.clear()
                 self._rollback()
                 if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
                     raise StorageFull() from exc
                 raise
             else:
                 self._depth = 0
+                callbacks, self._on_commit = self._on_commit, []
                 try:
                     self.writer.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
@@ -248,6 +267,7 @@ class Storage:
                     if is_disk_full(exc):
                         raise StorageFull() from exc
                     raise
+                committed.extend(callbacks)
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""

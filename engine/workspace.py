@@ -24,6 +24,7 @@ from engine import migrate
 from engine.errors import NotFoundError
 from engine.loader import load_workspace
 from engine.model import BaseDef, WorkspaceConfig
+from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for
 from engine.records import Table, utcnow_text
 from engine.storage import Storage
@@ -58,7 +59,7 @@ class Workspace:
         self._bases: dict[str, Base] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._formula_ready = False
-        self.listeners: list[Callable[[int], None]] = []
+        self.outbox = Outbox(storage)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
@@ -179,11 +180,9 @@ class Workspace:
               None if new is None else json.dumps(new, ensure_ascii=False)) for key, (old, new) in changes.items()])
 
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
-        cur = self.storage.conn.execute(
-            "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (utcnow_text(self.now()), base, table, record, event, actor.key, json.dumps(data, ensure_ascii=False, default=str), depth))
-        for listener in self.listeners:
-            listener(int(cur.lastrowid or 0))
+        """Append an outbox event to the current transaction (see engine.outbox)."""
+        self.outbox.append(at=utcnow_text(self.now()), base=base, table=table, record=record, kind=event,
+                           actor=actor.key, data=data, depth=depth)
 
     def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
         with self.storage.transaction():
