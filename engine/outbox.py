@@ -7,10 +7,16 @@ Words: an *event* is one outbox row — a record of a table was `created`, `upda
 each automation write it leads to). Every event has the same *data* shape, whether the write
 was a single record or a row of a bulk import:
 
-    {"changes": {field key: [old stored value, new stored value], ...}, ...}
+    {"old": {field key: stored value before, ...}, "new": {field key: stored value after, ...}}
 
-plus `"form": KEY` for a form submission and `"clock": true` for a value the clock moved.
-A created record's changes go from None to each value it was created with.
+with the same keys in both, except for a created record, whose `old` is empty (each value
+changed from nothing); plus `"form": KEY` for a form submission and `"clock": true` for a
+value the clock moved. `new` of a created record is exactly its audit entry's values, so a
+bulk writer puts the text it encoded for the audit log in the event as it is.
+
+A *held* event (an import's, while it is written in many short transactions) waits with
+`processed_at = "held:<import>"` until the whole import is in, then is released (or dropped
+with the import's rows if it is rolled back): automations never act on half an import.
 
 Writers `append` (or `append_created`) inside their own transaction, so an event exists
 exactly when its write does. Listeners (the worker's wake-up) are called only after that
@@ -34,18 +40,23 @@ Changes = dict[str, list[Any]]
 
 _COLUMNS = "id, at, base, tbl, record, event, actor, data, depth"
 _INSERT = "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_HELD = ("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth, processed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# `processed_at` of an event held back by an import that is still being written: not NULL,
+# so the worker (which takes NULL ones) does not see it; released or dropped as a whole.
+HELD = "held:"
 # One encoder made once: for a bulk import's million events, json.dumps would build one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def encode(data: dict[str, Any]) -> str:
-    """An event's data as stored."""
-    return _ENCODER.encode(data)
+def event_data(changes: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An event's data from its changes (field key -> (old, new)) and extra keys."""
+    return {"old": {k: v[0] for k, v in changes.items()}, "new": {k: v[1] for k, v in changes.items()}, **extra}
 
 
-def created_data(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The data of a `created` event: each value changed from None."""
-    return {"changes": {key: [None, value] for key, value in values.items()}, **extra}
+def created_text(values_json: str) -> str:
+    """The stored data of a `created` event whose new values are the JSON object `values_json`."""
+    return '{"old":{},"new":' + values_json + "}"
 
 
 @dataclass
@@ -64,7 +75,9 @@ class Event:
 
     @property
     def changes(self) -> Changes:
-        return dict(self.data.get("changes") or {})
+        """Field key -> [old, new] for each field the write changed."""
+        old, new = self.data.get("old") or {}, self.data.get("new") or {}
+        return {key: [old.get(key), new.get(key)] for key in {**old, **new}}
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Event:
@@ -82,20 +95,50 @@ class Outbox:
 
     # -- writing (inside the writer's transaction) ---------------------------------------
     def append(self, *, at: str, base: str, table: str, record: str | None, kind: str, actor: str,
-               data: dict[str, Any], depth: int = 0) -> int:
-        """Add one event to the current transaction; listeners hear of it after the commit."""
-        cur = self._conn().execute(_INSERT, (at, base, table, record, kind, actor, encode(data), depth))
+               changes: dict[str, Any], depth: int = 0, **extra: Any) -> int:
+        """Add one event (changes: field key -> (old, new)) to the current transaction;
+        listeners hear of it after the commit."""
+        data = _ENCODER.encode(event_data(changes, **extra))
+        cur = self._conn().execute(_INSERT, (at, base, table, record, kind, actor, data, depth))
         self._after(int(cur.lastrowid or 0))
         return int(cur.lastrowid or 0)
 
-    def append_created(self, rows: Iterable[tuple[str, str, str, str]], *, base: str, table: str) -> None:
+    def append_created(self, rows: Iterable[tuple[str, str, str, str]], *, base: str, table: str,
+                       held: str | None = None) -> None:
         """Add `created` events for many new records: (at, record id, actor, data text) rows,
-        the data already encoded (`encode(created_data(values))`) by the bulk writer."""
+        the data already encoded (`created_text`) by the bulk writer.
+
+        `held` (an import's name): the events wait, unseen by the worker, until `release(held)`.
+        """
         conn = self._conn()
+        if held is not None:
+            mark = HELD + held
+            conn.executemany(_INSERT_HELD, ((at, base, table, record, "created", actor, data, 0, mark)
+                                            for at, record, actor, data in rows))
+            return
         conn.executemany(_INSERT, ((at, base, table, record, "created", actor, data, 0) for at, record, actor, data in rows))
         last = conn.execute("SELECT max(id) FROM _gb_outbox").fetchone()[0]
         if last:
             self._after(int(last))
+
+    def release(self, held: str, *, limit: int = 5000) -> int:
+        """Inside a transaction: let the worker see up to `limit` events held for `held`;
+        return how many (0 when none is left)."""
+        mark = HELD + held
+        count = self._conn().execute(
+            "UPDATE _gb_outbox SET processed_at = NULL WHERE id IN "
+            "(SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?)", (mark, limit)).rowcount
+        if count:
+            last = self._conn().execute("SELECT max(id) FROM _gb_outbox").fetchone()[0]
+            self._after(int(last or 0))
+        return int(count)
+
+    def drop_held(self, held: str, *, limit: int = 5000) -> int:
+        """Inside a transaction: delete up to `limit` events held for `held` (its import was
+        rolled back); return how many."""
+        return int(self._conn().execute(
+            "DELETE FROM _gb_outbox WHERE id IN (SELECT id FROM _gb_outbox WHERE processed_at = ? LIMIT ?)",
+            (HELD + held, limit)).rowcount)
 
     def _conn(self) -> sqlite3.Connection:
         if not self.storage.lock.held():

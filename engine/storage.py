@@ -128,15 +128,24 @@ READER_CACHE_KIB = 8192
 
 
 class WriteLock:
-    """A re-entrant lock that knows which thread holds it."""
+    """A re-entrant lock that knows which thread holds it, and how many wait for it."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._count = 0
         self.owner: int | None = None
+        self.waiting = 0  # threads blocked in __enter__: a long writer lets them in between its transactions
+        self._tally = threading.Lock()
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        if not self._lock.acquire(blocking=False):
+            with self._tally:
+                self.waiting += 1
+            try:
+                self._lock.acquire()
+            finally:
+                with self._tally:
+                    self.waiting -= 1
         self.owner = threading.get_ident()
         self._count += 1
 

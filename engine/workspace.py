@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import migrate
+from engine import imports, migrate
 from engine.errors import NotFoundError
 from engine.loader import load_workspace
 from engine.model import BaseDef, WorkspaceConfig
@@ -66,7 +66,9 @@ class Workspace:
         """Load and check the workspace folder, and open (or create) its database."""
         config = load_workspace(root)
         path = Path(db) if db else Path(config.root) / "data" / "gridbase.db"
-        return cls(config, Storage(path))
+        ws = cls(config, Storage(path))
+        imports.recover(ws)  # an import whose process was killed midway: undo it
+        return ws
 
     @property
     def data_dir(self) -> Path:
@@ -181,8 +183,9 @@ class Workspace:
 
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
         """Append an outbox event to the current transaction (see engine.outbox)."""
+        extra = {k: v for k, v in data.items() if k != "changes" and v is not None}
         self.outbox.append(at=utcnow_text(self.now()), base=base, table=table, record=record, kind=event,
-                           actor=actor.key, data=data, depth=depth)
+                           actor=actor.key, changes=data.get("changes") or {}, depth=depth, **extra)
 
     def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
         with self.storage.transaction():

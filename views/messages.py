@@ -69,6 +69,9 @@ _ZH: list[tuple[str, str]] = [
     (r"contains a control character \((?P<c>U\+[0-9A-F]+)\) at character (?P<n>\d+); remove it \(tabs and line breaks are fine\)",
      "第 {n} 个字符是控制字符（{c}），请删除（制表符和换行可以保留）"),
     (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
+    (r"this file has more than (?P<n>\d+) rows, and you may import at most (?P=n) rows at once; split the file, or "
+     r"ask an admin to raise the limit \(import: max_rows\) of your role",
+     "文件超过 {n} 行，您每次最多可导入 {n} 行；请拆分文件，或请管理员提高您所在角色的导入上限（import: max_rows）"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.
