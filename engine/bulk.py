@@ -303,7 +303,7 @@ class Writer:
             jname, mine, theirs, _, _ = table._junction(key)
             conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
             self.touched[key].update(t for _, t, _ in junction[key])
-        conn.executemany("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", audit)
+        table.ws.audit_created(audit)
         table.ws.outbox.append_created(events, base=base_key, table=table_key, held=held)
         if table.tdef.computed_order:
             for offset, record_id in enumerate(ids):

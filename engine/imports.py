@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows checked at a time (their links looked up together)
 SLICE = 250  # rows written at a time; a transaction takes slices while within its budget
-BUDGET_SECONDS = 0.08  # of holding the write lock per transaction, then other writers go first
-LET_IN_SECONDS = 0.2  # at most this long between chunks for waiting writers to go first
+BUDGET_SECONDS = 0.05  # of holding the write lock per transaction, then other writers go first
+LET_IN_SECONDS = 0.2  # at most this long between transactions for waiting writers to go first
+CHECKPOINT_SECONDS = 0.5  # a passive checkpoint at most this often
 
 # Rows one file may hold, for a role that is not admin and sets no `import: {max_rows: N}`.
 DEFAULT_MAX_ROWS = 20_000
@@ -73,6 +74,9 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
         writer.forget_links()
         name = "imp" + new_record_id()[3:]
         _journal_start(table, name, actor)
+        storage = table.ws.storage
+        with storage.lock:  # checkpoints are run by this thread outside the lock (see _let_others_in)
+            storage.writer.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             parts = _unspill(spill, checked)
             part = next(parts, None)
@@ -95,6 +99,9 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
         except BaseException as exc:
             rollback(table.ws, name, reason=str(exc) or type(exc).__name__)
             raise
+        finally:
+            with storage.lock:
+                storage.writer.execute("PRAGMA wal_autocheckpoint = 1000")
     if len(writer.result.ids) >= 1000:
         table.ws.storage.optimize()
     return writer.result
@@ -138,10 +145,19 @@ def _unspill(spill: IO[bytes], parts: int) -> Iterator[list[tuple[int, dict[str,
 
 
 def _let_others_in(ws: Workspace) -> None:
-    """Between two chunks: let every writer that waits for the lock go first."""
+    """Between two transactions: let every writer that waits for the lock go first, and copy
+    the write-ahead log into the database (a passive checkpoint, which other writers do not
+    wait for: left to SQLite's automatic checkpoint, it would run at some writer's commit,
+    inside the write lock, and that writer and everyone behind it would wait for its disk sync)."""
     deadline = time.monotonic() + LET_IN_SECONDS
     while ws.storage.lock.waiting and time.monotonic() < deadline:
         time.sleep(0.0005)
+    if time.monotonic() - _checkpointed.get(id(ws.storage), 0.0) >= CHECKPOINT_SECONDS:
+        ws.storage.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _checkpointed[id(ws.storage)] = time.monotonic()
+
+
+_checkpointed: dict[int, float] = {}  # storage -> when this process last checkpointed its log
 
 
 # -- the journal -------------------------------------------------------------------------
@@ -211,8 +227,8 @@ def rollback(ws: Workspace, name: str, *, reason: str) -> int:
             if not ws.outbox.drop_held(name):
                 break
     with ws.storage.transaction():
-        ws.audit(actor, table.base.key, table.key, f"import:{name}", "import_rollback",
-                 {"import": (None, f"{removed} row(s) removed: {reason}"[:500])})
+        ws.audit_note(actor, table.base.key, table.key, f"import:{name}", "import_rollback",
+                      {"rows": removed, "reason": reason[:500]})
         _set_state(ws, name, "rolled_back")
     return removed
 
@@ -229,8 +245,7 @@ def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
                                                        (first, last))}
             conn.execute(f"DELETE FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))
     conn.execute(f"DELETE FROM {table.sql} WHERE _rowid BETWEEN ? AND ?", (first, last))
-    conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
-                     [(table.base.key, table.key, i) for i in ids])
+    table.ws.unaudit_created(table.base.key, table.key, ids)
     for key, rowids in touched.items():
         for other in sorted(rowids):
             table._rebuild_other_side(key, other, actor)

@@ -181,6 +181,25 @@ class Workspace:
               None if old is None else json.dumps(old, ensure_ascii=False),
               None if new is None else json.dumps(new, ensure_ascii=False)) for key, (old, new) in changes.items()])
 
+    def audit_created(self, entries: list[tuple[str, str, str, str, str, str, str]]) -> None:
+        """Audit many new records at once: (at, actor, base, table, record, "create", values
+        JSON) rows, the JSON encoded by the bulk writer (it puts the same text in the events)."""
+        self.storage.conn.executemany(
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
+
+    def audit_note(self, actor: Actor, base: str, table: str, record: str, action: str, note: dict[str, Any]) -> None:
+        """An audit entry about a record that is not a change of its fields (a comment, an
+        import rolled back), with `note` as its new value."""
+        self.storage.conn.execute(
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (utcnow_text(self.now()), actor.key, base, table, record, action, json.dumps(note, ensure_ascii=False)))
+
+    def unaudit_created(self, base: str, table: str, records: list[str]) -> None:
+        """Remove the `create` entries of records an import wrote and then undid (its
+        `import_rollback` entry says how many)."""
+        self.storage.conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
+                                      [(base, table, r) for r in records])
+
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
         """Append an outbox event to the current transaction (see engine.outbox)."""
         extra = {k: v for k, v in data.items() if k != "changes" and v is not None}

@@ -126,7 +126,7 @@ def test_other_writes_keep_going_while_a_big_file_is_imported(ws: Workspace, tmp
     assert not isinstance(report, BaseException), report
     assert report.imported == ROWS and report.rejected == 0
     assert len(latencies) >= 20
-    assert _p99(latencies) <= 0.3, f"p99 of {len(latencies)} concurrent writes: {_p99(latencies):.3f} s"
+    assert _p99(latencies) <= 0.3, f"p99 of {len(latencies)} concurrent writes: {_p99(latencies):.3f} s; slowest {sorted(latencies)[-5:]}"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == ROWS
     # Links on both sides and the rollup over them, as for records created one by one.
     assert ws.base("desk").table("patients").get(patient, actor="admin")["fields"]["visits_n"] == ROWS // 50
