@@ -7,12 +7,17 @@ An import used to be one transaction: the single write lock was held for the who
    the write lock. The checked rows are kept in a temporary file, not in memory. A bad row
    anywhere, the last one too, ends the import here with every problem listed: nothing
    was written.
-2. *Write* — the rows go in by short transactions (as many slices of `SLICE` rows as fit
-   in `BUDGET_SECONDS`), and between transactions any writer that is waiting goes first. The import has a name (`imp…`), and the journal row
-   of that name lists the rowid ranges written so far, committed with each chunk. The
+2. *Write* — the rows go in by transactions of slices of `SLICE` rows: a transaction ends
+   as soon as another thread waits for the write lock (so it waits for one slice at most,
+   some 10–20 ms) or after `BUDGET_SECONDS` (for writers in other processes, which this one
+   cannot see waiting), and the waiting writers go first. The import has a name (`imp…`),
+   and the journal row of that name lists the rowid ranges written so far, committed with
+   each transaction. The
    rows' `created` events are *held* (engine.outbox): automations do not see them yet.
-3. *Publish* — the held events are released, a chunk at a time; the journal says so first,
-   so a crash here is finished (rolled forward) rather than undone.
+3. *Publish* — the records they link to are brought up to date (their side of the link,
+   rollups over it), once each rather than once per transaction, then the held events are
+   released, a chunk at a time; the journal says so first, so a crash here is finished
+   (rolled forward) rather than undone.
 
 If the write fails midway (the disk is full, a linked record was deleted meanwhile), the
 rows of that import are deleted again, with their audit entries and held events, and one
@@ -48,9 +53,10 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000  # rows checked at a time (their links looked up together)
 SLICE = 250  # rows written at a time; a transaction takes slices while within its budget
-BUDGET_SECONDS = 0.05  # of holding the write lock per transaction, then other writers go first
+BUDGET_SECONDS = 0.2  # of holding the write lock per transaction when no other thread waits for it
 LET_IN_SECONDS = 0.2  # at most this long between transactions for waiting writers to go first
 CHECKPOINT_SECONDS = 0.5  # a passive checkpoint at most this often
+OTHERS_PER_TRANSACTION = 100  # linked records brought up to date per transaction when publishing
 
 # Rows one file may hold, for a role that is not admin and sets no `import: {max_rows: N}`.
 DEFAULT_MAX_ROWS = 20_000
@@ -75,6 +81,7 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
         name = "imp" + new_record_id()[3:]
         _journal_start(table, name, actor)
         storage = table.ws.storage
+        lock = storage.lock
         with storage.lock:  # checkpoints are run by this thread outside the lock (see _let_others_in)
             storage.writer.execute("PRAGMA wal_autocheckpoint = 0")
         try:
@@ -85,12 +92,13 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
                     # As many slices as fit in the time budget, then commit and let others in.
                     began = time.monotonic()
                     spans: list[tuple[int, int]] = []
-                    while part is not None and (not spans or time.monotonic() - began < BUDGET_SECONDS):
+                    while part is not None and (not spans or (not lock.waiting
+                                                              and time.monotonic() - began < BUDGET_SECONDS)):
                         span = writer.insert(part, held=name)
                         if span:
                             spans.append(span)
                         part = next(parts, None)
-                    writer.finish()
+                    writer.forget_links()  # looked up again in the next transaction
                     _journal_add(table.ws, name, spans)
                 if progress:
                     progress(writer.result)
@@ -193,9 +201,27 @@ def _set_state(ws: Workspace, name: str, state: str) -> None:
 
 
 def _publish(ws: Workspace, name: str) -> None:
-    """Release the import's held events, a chunk at a time (automations now see its rows)."""
-    with ws.storage.transaction():
+    """Show the import's rows on the other side of their links (and in rollups over them),
+    then release its held events, a chunk at a time; done again from the start if the
+    process is killed meanwhile (`recover`)."""
+    with ws.storage.transaction() as conn:
         _set_state(ws, name, "publishing")
+        base, tbl, who, ranges = conn.execute("SELECT base, tbl, actor, ranges FROM _gb_imports WHERE name = ?",
+                                              (name,)).fetchone()
+    table = ws.base(base).table(tbl)
+    actor = _actor(ws, who)
+    for key, fdef in table.tdef.fields.items():
+        if fdef.type != "link":
+            continue
+        jname, mine, theirs, _, _ = table._junction(key)
+        with ws.storage.reading() as conn:
+            others = sorted({r[0] for first, last in json.loads(ranges) for r in conn.execute(
+                f"SELECT DISTINCT {theirs} FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))})
+        for start in range(0, len(others), OTHERS_PER_TRANSACTION):
+            with ws.storage.transaction():
+                for other in others[start:start + OTHERS_PER_TRANSACTION]:
+                    table._rebuild_other_side(key, other, actor)
+            _let_others_in(ws)
     while True:
         with ws.storage.transaction():
             if not ws.outbox.release(name):
@@ -212,10 +238,7 @@ def rollback(ws: Workspace, name: str, *, reason: str) -> int:
     if row is None:
         return 0
     table = ws.base(row[0]).table(row[1])
-    try:
-        actor = ws.actor(row[2])
-    except NotFoundError:  # a person removed or disabled since: the engine undoes it for them
-        actor = Actor.engine(row[2])
+    actor = _actor(ws, row[2])
     removed = 0
     for first, last in json.loads(row[3]):
         for start in range(first, last + 1, CHUNK):
@@ -231,6 +254,13 @@ def rollback(ws: Workspace, name: str, *, reason: str) -> int:
                       {"rows": removed, "reason": reason[:500]})
         _set_state(ws, name, "rolled_back")
     return removed
+
+
+def _actor(ws: Workspace, key: str) -> Actor:
+    try:
+        return ws.actor(key)
+    except NotFoundError:  # a person removed or disabled since: the engine finishes for them
+        return Actor.engine(key)
 
 
 def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
