@@ -1,8 +1,8 @@
 """Triggers that react to outbox events, and the `if` condition.
 
-An *event* is one `_gb_outbox` row: a record was created, updated, deleted or restored, with
-`data["changes"]` (field key -> [old, new], stored values) and, for form submissions,
-`data["form"]`. These triggers look at events:
+An *event* (engine.outbox.Event) is one committed write: a record was created, updated,
+deleted or restored, with its changes (field key -> [old, new], stored values) and, for form
+submissions, `data["form"]`. These triggers look at events:
 
 - `created: TABLE` — a record was created;
 - `updated: TABLE` (+ `fields`, `to`, `from`) — one of `fields` changed (any field if not
@@ -21,13 +21,11 @@ they are now; if a later event changed them, that event is judged on its own.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.bulk import FROM_AUDIT
 from engine.errors import GridbaseError
 from engine.model import AutomationDef
+from engine.outbox import Event
 from engine.permissions import Actor
 from engine.storage import q
 
@@ -36,41 +34,6 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 EVENT_TRIGGERS = ("created", "updated", "matches", "form")
-
-
-@dataclass
-class Event:
-    """One outbox row."""
-
-    id: int
-    at: str
-    base: str
-    table: str
-    record: str | None
-    kind: str
-    actor: str
-    depth: int
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def changes(self) -> dict[str, list[Any]]:
-        if "changes" not in self.data and isinstance(self.data.get("values"), dict):
-            # Bulk-created records carry their values once; a creation changes each from nothing.
-            return {key: [None, value] for key, value in self.data["values"].items()}
-        return dict(self.data.get("changes") or {})
-
-    @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> Event:
-        eid, at, base, tbl, record, kind, actor, data, depth = row
-        return cls(int(eid), at, base, tbl, record, kind, actor, int(depth or 0), json.loads(data or "{}"))
-
-
-# Bulk-created records keep their values once, in their audit entry; their events say so
-# (`FROM_AUDIT`) and get the values from there when they are read.
-EVENT_SELECT = ("SELECT o.id, o.at, o.base, o.tbl, o.record, o.event, o.actor, "
-                f"CASE WHEN o.data = '{FROM_AUDIT}' THEN (SELECT '{{\"values\": ' || a.new || '}}' FROM _gb_audit a "
-                "WHERE a.base = o.base AND a.tbl = o.tbl AND a.record = o.record AND a.action = 'create' ORDER BY a.id LIMIT 1) "
-                "ELSE o.data END, o.depth FROM _gb_outbox o")
 
 
 def event_table(auto: AutomationDef) -> str | None:

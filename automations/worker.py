@@ -1,14 +1,14 @@
 """The outbox worker: turns record events into automation runs, and runs the delivery queue.
 
-Every write appends an event to `_gb_outbox` in its own transaction (see engine.records).
+Every write appends an event to the outbox in its own transaction (engine.outbox owns it).
 `process_pending` takes unprocessed events in id order; for each it matches every enabled
 automation of the event's base, checks its `if`, executes the run, and marks the event
 processed — all in one transaction, so a crash either leaves the event pending (and nothing
 of its runs written) or done (and everything written). Run keys are unique, so even two
 workers cannot run an automation twice for one event.
 
-`start(ws)` runs this in a background thread for the server: woken at once by
-`ws.listeners` when a write happens, and every second anyway (for deliveries waiting out a
+`start(ws)` runs this in a background thread for the server: woken by the outbox's
+listeners as soon as a write's transaction has committed, and every second anyway (for deliveries waiting out a
 backoff, and for writes by other processes). It also starts the scheduler. `stop()` ends both.
 """
 
@@ -29,8 +29,9 @@ from automations.runner import (
     triggered_by,
 )
 from automations.templates import load_row
-from automations.triggers import EVENT_SELECT, Event, after_values, condition_holds, event_matches
+from automations.triggers import after_values, condition_holds, event_matches
 from engine.errors import GridbaseError
+from engine.outbox import Event
 from engine.records import utcnow_text
 
 if TYPE_CHECKING:
@@ -63,9 +64,7 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
 
 def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
     """Run what `event` triggers and mark it processed (inside the caller's transaction)."""
-    conn = ws.storage.conn
-    state = conn.execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event.id,)).fetchone()
-    if state is None or state[0] is not None:
+    if not ws.outbox.is_pending(event.id):
         return  # another worker got here first
     bdef = ws.config.bases.get(event.base)
     for auto in bdef.automations.values() if bdef else []:
@@ -77,7 +76,7 @@ def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
         start = _start_for(ws, auto, event, key)
         if start is not None:
             runs.append(execute(ws, event.base, auto, start))
-    conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (utcnow_text(ws.now()), event.id))
+    ws.outbox.mark_processed(event.id, utcnow_text(ws.now()))
 
 
 def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:
@@ -121,12 +120,9 @@ def process_pending(ws: Workspace, *, limit: int | None = None, batch: int = 50)
     last = 0
     while limit is None or done < limit:
         size = batch if limit is None else max(1, min(batch, limit - done))
-        with ws.storage.reading() as conn:
-            rows = conn.execute(f"{EVENT_SELECT} WHERE o.processed_at IS NULL AND o.id > ? ORDER BY o.id LIMIT ?",
-                                (last, size)).fetchall()
-        if not rows:
+        events = ws.outbox.pending(after=last, limit=size)
+        if not events:
             break
-        events = [Event.from_row(r) for r in rows]
         last = events[-1].id
         try:
             process_batch(ws, events)
@@ -153,7 +149,7 @@ class Service:
 
     def start(self) -> None:
         delivery.recover_sending(self.ws)
-        self.ws.listeners.append(self.wake)
+        self.ws.outbox.listeners.append(self.wake)
         if self._with_scheduler:
             from automations.scheduler import Scheduler
 
@@ -164,8 +160,8 @@ class Service:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self.wake in self.ws.listeners:
-            self.ws.listeners.remove(self.wake)
+        if self.wake in self.ws.outbox.listeners:
+            self.ws.outbox.listeners.remove(self.wake)
         if self._scheduler is not None:
             self._scheduler.shutdown()
         self._thread.join(timeout)

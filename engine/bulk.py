@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids
+from engine.outbox import created_text
 from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
 
@@ -43,7 +44,8 @@ MEMO_LIMIT = 100_000
 
 
 def _json_encoder() -> Callable[[dict[str, Any]], str]:
-    """A compact JSON encoder for audit values, made once (json.dumps builds one per call)."""
+    """A compact JSON encoder for audit values, made once: `JSONEncoder.encode` builds its C
+    encoder again on every call, which doubles the cost of encoding a million small rows."""
     plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
     if c_make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
         return plain.encode
@@ -52,9 +54,6 @@ def _json_encoder() -> Callable[[dict[str, Any]], str]:
 
 
 _audit_json = _json_encoder()
-# The data of a bulk-created record's outbox event: its values are in its audit entry, and
-# the automation worker reads them from there (automations.triggers.EVENT_SELECT).
-FROM_AUDIT = '{"values_from_audit": true}'
 
 
 @dataclass
@@ -63,7 +62,7 @@ class BulkResult:
     rejected: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for row in rows:
         chunk.append(row)
@@ -72,6 +71,16 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
             chunk = []
     if chunk:
         yield chunk
+
+
+def may_create(table: Table, actor: Actor) -> TableAccess:
+    """The actor's access to `table`, if it lets them add records (else the error to show)."""
+    access = table.access(actor)
+    if not access.can_create:
+        if not access.can_read:
+            raise NotFoundError(f"unknown table '{table.key}'")
+        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    return access
 
 
 def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int = 5000,
@@ -85,20 +94,16 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
     `skip_invalid` and `all_or_nothing` (and `transaction=False`) every row is checked, and if
     any was rejected nothing is kept and RejectedRows carries them all.
     """
-    access = table.access(actor)
-    if not access.can_create:
-        if not access.can_read:
-            raise NotFoundError(f"unknown table '{table.key}'")
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+    access = may_create(table, actor)
     storage = table.ws.storage
-    writer = _Writer(table, actor, access, skip_invalid)
+    writer = Writer(table, actor, access, skip_invalid)
     expected = len(rows) if isinstance(rows, Sized) else None
     # Fewer, larger WAL checkpoints while a batch stream is written (restored afterwards).
     with storage.lock:
         storage.writer.execute("PRAGMA wal_autocheckpoint = 20000")
     try:
         if transaction:
-            for chunk in _chunks(rows, batch):
+            for chunk in chunks(rows, batch):
                 with storage.transaction():
                     writer.write(chunk)
                     writer.finish()
@@ -108,7 +113,7 @@ def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, b
             # On any failure, or a rejected row when all_or_nothing, the savepoint puts back
             # exactly what was there (indexes included) at once, whatever the caller does next.
             with storage.transaction(), storage.savepoint("gb_bulk"):  # joins the caller's
-                for chunk in _chunks(rows, batch):
+                for chunk in chunks(rows, batch):
                     writer.defer_indexes_if_worth_it(expected)
                     writer.write(chunk)
                     if progress:
@@ -133,7 +138,7 @@ class RejectedRows(Exception):
         self.result = result
 
 
-class _Writer:
+class Writer:
     """Writes batches of new rows of one table for one actor."""
 
     def __init__(self, table: Table, actor: Actor, access: TableAccess, skip_invalid: bool) -> None:
@@ -239,16 +244,32 @@ class _Writer:
         return [(n, v) for n, v in prepared if n not in bad]
 
     def write(self, chunk: list[dict[str, Any]]) -> None:
-        """Write one batch inside the current transaction."""
-        from engine.records import utcnow_text
+        """Check and write one batch inside the current transaction."""
+        self.insert(self.prepare(chunk))
 
-        table = self.table
+    def prepare(self, chunk: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+        """(row number, coerced and completed values) of the rows of `chunk` that pass every
+        check; the others are rejected. Needs no write lock: imports check a whole file first."""
         # `_prepare` counts rows as it goes, so each kept row is paired with its own number.
         prepared = [(self.number, values) for values in map(self._prepare, chunk) if values is not None]
         if self.link_keys:
             prepared = self._resolve_links(prepared)
+        return prepared
+
+    def insert(self, prepared: list[tuple[int, dict[str, Any]]], *, held: str | None = None) -> tuple[int, int] | None:
+        """Write checked rows inside the current transaction; return their first and last rowid.
+
+        Links are looked up again in this transaction (a linked record may have been deleted
+        since the rows were checked). `held`: their events wait, unseen by the automation
+        worker, until the import that wrote them releases them (see engine.imports).
+        """
+        from engine.records import utcnow_text
+
+        table = self.table
+        if self.link_keys and prepared:
+            prepared = self._resolve_links(prepared)
         if not prepared:
-            return
+            return None
         conn = self.conn
         now = utcnow_text(table.ws.now())
         actor, actor_key = self.actor, self.actor.key
@@ -259,6 +280,7 @@ class _Writer:
         encode = _audit_json
         params: list[list[Any]] = []
         audit: list[tuple[Any, ...]] = []
+        events: list[tuple[str, str, str, str]] = []
         junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
         stamp = bool(table._new_row_plan[3])
         for offset, (_, values) in enumerate(prepared):
@@ -275,23 +297,25 @@ class _Writer:
             params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
             text = encode({k: v for k, v in values.items() if v is not None and k not in auto_set})
             audit.append((now, actor_key, base_key, table_key, record_id, "create", text))
+            events.append((now, record_id, actor_key, created_text(text)))
         conn.executemany(self.insert_sql, params)
         for key in link_keys:
             jname, mine, theirs, _, _ = table._junction(key)
             conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
             self.touched[key].update(t for _, t, _ in junction[key])
-        last_audit = conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_audit").fetchone()[0]
-        conn.executemany("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", audit)
-        # One event per record, pointing at the audit entry that holds its values (the
-        # automation worker reads them from there) instead of writing them a second time.
-        conn.execute("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) "
-                     "SELECT at, base, tbl, record, 'created', actor, ?, 0 FROM _gb_audit WHERE id > ? ORDER BY id",
-                     (FROM_AUDIT, last_audit))
+        table.ws.audit_created(audit)
+        table.ws.outbox.append_created(events, base=base_key, table=table_key, held=held)
         if table.tdef.computed_order:
             for offset, record_id in enumerate(ids):
                 table._recompute_row(first + offset, record_id, audit_into=None)
         self.written += len(ids)
         self.result.ids.extend(ids)
+        return first, first + len(ids) - 1
+
+    def forget_links(self) -> None:
+        """Look link targets up again from now on (they may have changed since)."""
+        for resolved in self.resolved.values():
+            resolved.clear()
 
     def finish(self) -> None:
         """Rebuild the other side of every link this stream touched, once per linked record."""
@@ -299,8 +323,7 @@ class _Writer:
             for other_rowid in sorted(rowids):
                 self.table._rebuild_other_side(key, other_rowid, self.actor)
             rowids.clear()
-        for resolved in self.resolved.values():  # other writers may change the linked tables after this transaction
-            resolved.clear()
+        self.forget_links()  # other writers may change the linked tables after this transaction
 
     # -- indexes ------------------------------------------------------------------------
     def _index_owners(self) -> list[str]:

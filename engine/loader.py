@@ -210,7 +210,8 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     for key, d in (data.get("departments") or {}).items():
         config.departments[key] = Department(key, d.get("name", key), d.get("head"), d.get("parent"))
     for key, r in (data.get("roles") or {}).items():
-        config.roles[key] = Role(key, r.get("name", key), r.get("description", ""), bool(r.get("admin", False)))
+        config.roles[key] = Role(key, r.get("name", key), r.get("description", ""), bool(r.get("admin", False)),
+                                 (r.get("import") or {}).get("max_rows"))
     for key, p in (data.get("people") or {}).items():
         config.people[key] = Person(key, p.get("name", key), p.get("department"), list(p.get("roles", [])),
                                     p.get("email"), None if p.get("phone") is None else str(p.get("phone")),

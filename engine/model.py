@@ -31,6 +31,7 @@ class Role:
     name: str
     description: str = ""
     admin: bool = False
+    import_max_rows: int | None = None  # `import: {max_rows: N}`; None: the default (engine.imports)
 
 
 @dataclass

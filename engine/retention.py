@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.bulk import FROM_AUDIT
 from engine.errors import GridbaseError
 from engine.model import Period
 
@@ -46,10 +45,6 @@ LOGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new", "on_behalf")),
     "access_log": ("_gb_access_log", ("id", "at", "actor", "base", "tbl", "records", "action")),
 }
-# A bulk-created record's event carries no values: it reads them from the record's creation
-# entry (see automations.triggers). While such an event is not handled, that entry stays.
-PENDING = ("NOT (l.action = 'create' AND EXISTS (SELECT 1 FROM _gb_outbox o WHERE o.processed_at IS NULL "
-           "AND o.data = ? AND o.base = l.base AND o.tbl = l.tbl AND o.record = l.record))")
 # Entries removed per transaction (about 50 ms of holding the write lock), and the pause after each.
 DELETE_CHUNK = 2000
 PAUSE = 0.005
@@ -107,9 +102,8 @@ def run(ws: Workspace, *, dry_run: bool = False, now: datetime | None = None) ->
 
 
 def _due(log: str, cutoff: str) -> tuple[str, tuple[str, ...]]:
-    """WHERE text and parameters of a log's due entries."""
-    if log == "audit":
-        return f"l.at < ? AND {PENDING}", (cutoff, FROM_AUDIT)
+    """WHERE text and parameters of a log's due entries (every event carries its own values, so no
+    entry is needed by a pending automation)."""
     return "l.at < ?", (cutoff,)
 
 

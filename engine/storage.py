@@ -197,15 +197,24 @@ READER_CACHE_KIB = 8192
 
 
 class WriteLock:
-    """A re-entrant lock that knows which thread holds it."""
+    """A re-entrant lock that knows which thread holds it, and how many wait for it."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._count = 0
         self.owner: int | None = None
+        self.waiting = 0  # threads blocked in __enter__: a long writer lets them in between its transactions
+        self._tally = threading.Lock()
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        if not self._lock.acquire(blocking=False):
+            with self._tally:
+                self.waiting += 1
+            try:
+                self._lock.acquire()
+            finally:
+                with self._tally:
+                    self.waiting -= 1
         self.owner = threading.get_ident()
         self._count += 1
 
@@ -230,6 +239,7 @@ class Storage:
         self.lock = WriteLock()
         self.db = sqlite_utils.Database(self.writer)
         self._depth = 0
+        self._on_commit: list[Callable[[], None]] = []  # run once the open transaction commits
         self._group: GroupCommit | None = None
         self._local = threading.local()  # this thread's reader and the functions it has
         self._readers: list[sqlite3.Connection] = []
@@ -285,9 +295,25 @@ class Storage:
             self.writer.create_function(name, args, fn, deterministic=False)
             self._functions.append((name, args, fn))
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the open transaction has committed, outside the write lock
+        (never if it rolls back); once per transaction however often it is asked."""
+        if not self._depth:
+            raise RuntimeError("after_commit is only meaningful inside transaction()")
+        if callback not in self._on_commit:
+            self._on_commit.append(callback)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""
+        committed: list[Callable[[], None]] = []
+        with self._transaction(committed) as conn:
+            yield conn
+        for callback in committed:
+            callback()
+
+    @contextmanager
+    def _transaction(self, committed: list[Callable[[], None]]) -> Iterator[sqlite3.Connection]:
         with self.lock:
             if self._depth:
                 self._depth += 1
@@ -307,12 +333,14 @@ class Storage:
                 yield self.writer
             except BaseException as exc:
                 self._depth = 0
+                self._on_commit.clear()
                 self._rollback()
                 if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
                     raise StorageFull() from exc
                 raise
             else:
                 self._depth = 0
+                callbacks, self._on_commit = self._on_commit, []
                 try:
                     self.writer.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
@@ -320,6 +348,7 @@ class Storage:
                     if is_disk_full(exc):
                         raise StorageFull() from exc
                     raise
+                committed.extend(callbacks)
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""

@@ -2,7 +2,9 @@
 
 Import maps headers to fields by display name or key, typecasts each cell through the field
 type, and is all-or-nothing unless `skip_invalid`: every rejected row is reported with its
-row number and reason. Export goes through the record service with one person's
+row number and reason. A file may hold at most the importer's role limit of rows
+(engine.imports.max_rows); an all-or-nothing import is checked whole before anything is
+written and then written without stopping other writers (engine.imports). Export goes through the record service with one person's
 permissions, and neutralises cells that a spreadsheet would run as a formula; an XLSX file
 gets U+FFFD for each character it cannot hold.
 """
@@ -19,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from engine import imports
 from engine.bulk import BulkResult, RejectedRows, bulk_create
-from engine.errors import GridbaseError
+from engine.errors import GridbaseError, PermissionDenied
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -103,12 +106,17 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         raise GridbaseError("no column matches a field of the table by name or key")
     report = ImportReport()
     actor_obj = table.ws.actor(actor)
+    most = imports.max_rows(table.ws, actor_obj)
     lines: list[int] = []  # the file line of each row handed to the record service
 
     def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
             values = {key: unneutralise(cell) for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if values:
+                if most is not None and len(lines) >= most:
+                    raise PermissionDenied(f"this file has more than {most} rows, and you may import at most {most} "
+                                           f"rows at once; split the file, or ask an admin to raise the limit "
+                                           f"(import: max_rows) of your role")
                 lines.append(number)
                 yield values
 
@@ -116,14 +124,15 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         sys.stderr.write(f"\r{len(lines)} rows read, {len(result.ids)} imported, {len(result.rejected)} rejected…")
 
     # Every row is checked and every problem reported. Without skip_invalid nothing is kept
-    # if any row is rejected (one transaction); with it, whole batches commit as they go.
+    # if any row is rejected: every row is checked before the first is written, then they go
+    # in short transactions that let other writers in (engine.imports); with skip_invalid,
+    # whole batches commit as they go.
     if skip_invalid:
         result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=True,
                              progress=show if progress else None)
     else:
         try:
-            result = table.import_rows(records(), actor=actor_obj, batch=batch, skip_invalid=True, all_or_nothing=True,
-                                       progress=show if progress else None)
+            result = imports.import_rows(table, records(), actor=actor_obj, progress=show if progress else None)
         except RejectedRows as rejected:
             result = rejected.result
             result.ids = []

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import migrate
+from engine import imports, migrate
 from engine.errors import NotFoundError
 from engine.loader import load_workspace
 from engine.model import BaseDef, WorkspaceConfig
+from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for
 from engine.records import Table, utcnow_text
 from engine.storage import Storage
@@ -58,14 +59,16 @@ class Workspace:
         self._bases: dict[str, Base] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._formula_ready = False
-        self.listeners: list[Callable[[int], None]] = []
+        self.outbox = Outbox(storage)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
         """Load and check the workspace folder, and open (or create) its database."""
         config = load_workspace(root)
         path = Path(db) if db else Path(config.root) / "data" / "gridbase.db"
-        return cls(config, Storage(path))
+        ws = cls(config, Storage(path))
+        imports.recover(ws)  # an import whose process was killed midway: undo it
+        return ws
 
     @property
     def data_dir(self) -> Path:
@@ -181,14 +184,32 @@ class Workspace:
               None if old is None else json.dumps(old, ensure_ascii=False),
               None if new is None else json.dumps(new, ensure_ascii=False), who) for key, (old, new) in changes.items()])
 
+    def audit_created(self, entries: list[tuple[str, str, str, str, str, str, str]]) -> None:
+        """Audit many new records at once: (at, actor, base, table, record, "create", values
+        JSON) rows, the JSON encoded by the bulk writer (it puts the same text in the events)."""
+        self.storage.conn.executemany(
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
+
+    def audit_note(self, actor: Actor, base: str, table: str, record: str, action: str, note: dict[str, Any]) -> None:
+        """An audit entry about a record that is not a change of its fields (a comment, an
+        import rolled back), with `note` as its new value."""
+        self.storage.conn.execute(
+            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (utcnow_text(self.now()), actor.key, base, table, record, action, json.dumps(note, ensure_ascii=False)))
+
+    def unaudit_created(self, base: str, table: str, records: list[str]) -> None:
+        """Remove the `create` entries of records an import wrote and then undid (its
+        `import_rollback` entry says how many)."""
+        self.storage.conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
+                                      [(base, table, r) for r in records])
+
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
+        """Append an outbox event to the current transaction (see engine.outbox)."""
         if actor.on_behalf:  # automations this write triggers carry on the same person's write
             data = {**data, "on_behalf": actor.on_behalf}
-        cur = self.storage.conn.execute(
-            "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (utcnow_text(self.now()), base, table, record, event, actor.key, json.dumps(data, ensure_ascii=False, default=str), depth))
-        for listener in self.listeners:
-            listener(int(cur.lastrowid or 0))
+        extra = {k: v for k, v in data.items() if k != "changes" and v is not None}
+        self.outbox.append(at=utcnow_text(self.now()), base=base, table=table, record=record, kind=event,
+                           actor=actor.key, changes=data.get("changes") or {}, depth=depth, **extra)
 
     def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
         with self.storage.transaction():

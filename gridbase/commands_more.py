@@ -89,9 +89,7 @@ def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
     spec.loader.exec_module(module)
     counts: dict[str, int] = module.seed(ws, rng=random.Random(seed), scale=scale)
     # Sample data is history: its creation must not fire thousands of automations.
-    with ws.storage.transaction():
-        ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL",
-                                (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),))
+    ws.outbox.mark_all_processed(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return counts
 
 

@@ -82,6 +82,9 @@ _ZH: list[tuple[str, str]] = [
     (r"the query took longer than (?P<s>[\d.]+) s and was stopped: simplify its filter, formula or search \(a regular"
      r" expression over long texts, say\), or ask an administrator to raise the query time budget",
      "查询超过 {s} 秒，已停止：请简化筛选条件、公式或搜索（例如针对长文本的正则表达式），或请管理员调高查询时限"),
+    (r"this file has more than (?P<n>\d+) rows, and you may import at most (?P=n) rows at once; split the file, or "
+     r"ask an admin to raise the limit \(import: max_rows\) of your role",
+     "文件超过 {n} 行，您每次最多可导入 {n} 行；请拆分文件，或请管理员提高您所在角色的导入上限（import: max_rows）"),
 ]
 _PATTERNS = {"zh-CN": [(re.compile(p + r"\.?"), text) for p, text in _ZH]}
 # "字段名: sentence" — the engine puts the field's name in front of a value's problem.

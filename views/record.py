@@ -27,6 +27,7 @@ from engine import (
     ValidationError,
     Workspace,
 )
+from engine import comments as engine_comments
 from engine import people as people_db
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
@@ -85,10 +86,8 @@ async def record_page(request: Request) -> Response:
                 "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
-    comments = [{"when": format_time(ws, at), "who": person_name(ws, author), "body": body}
-                for at, author, body in ws.storage.conn.execute(
-                    "SELECT at, author, body FROM _gb_comments WHERE base = ? AND tbl = ? AND record = ? AND deleted_at IS NULL "
-                    "ORDER BY id", (table.base.key, table.key, rid)).fetchall()]
+    comments = [{"when": format_time(ws, c.at), "who": person_name(ws, c.author), "body": c.body}
+                for c in engine_comments.for_record(table, rid, actor=actor)]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
     buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
@@ -188,10 +187,7 @@ async def add_comment(request: Request) -> Response:
     access = table.access(actor)
     title = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else rid
     with ws.storage.transaction():
-        cur = ws.storage.conn.execute(
-            "INSERT INTO _gb_comments (at, author, base, tbl, record, body) VALUES (?, ?, ?, ?, ?, ?)",
-            (now_text(ws), actor.key, table.base.key, table.key, rid, body))
-        comment_id = cur.lastrowid
+        comment_id = engine_comments.add(table, rid, body, actor=actor)
         for person in mentioned(ws, body):
             if person == actor.key or can_read_record(table, person, rid) is None:
                 continue

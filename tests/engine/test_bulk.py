@@ -124,13 +124,13 @@ def test_a_big_import_rebuilds_the_indexes_it_set_aside(make_workspace: MakeWork
     before = _indexes(ws)
     assert any("status" in sql for _, sql in before) and any("__dst" in name for name, _ in before)
     dropped: list[str] = []
-    real = engine.bulk._Writer.defer_indexes_if_worth_it
+    real = engine.bulk.Writer.defer_indexes_if_worth_it
 
     def spy(self: Any, expected: int | None) -> None:
         real(self, expected)
         dropped.extend(self.deferred or [])
 
-    monkeypatch.setattr(engine.bulk._Writer, "defer_indexes_if_worth_it", spy)
+    monkeypatch.setattr(engine.bulk.Writer, "defer_indexes_if_worth_it", spy)
     result = visits.import_rows(_rows(patients, 300), actor="admin")
     assert len(result.ids) == 300 and dropped, "the import should have set the indexes aside"
     assert _indexes(ws) == before
@@ -149,13 +149,13 @@ def test_small_imports_into_big_tables_keep_their_indexes(make_workspace: MakeWo
     visits = ws.base("clinic").table("visits")
     visits.insert_many(_rows(patients, 200), actor="admin")
     seen: list[list[str] | None] = []
-    real = engine.bulk._Writer.restore_indexes
+    real = engine.bulk.Writer.restore_indexes
 
     def spy(self: Any) -> None:
         seen.append(self.deferred)
         real(self)
 
-    monkeypatch.setattr(engine.bulk._Writer, "restore_indexes", spy)
+    monkeypatch.setattr(engine.bulk.Writer, "restore_indexes", spy)
     visits.import_rows(_rows(patients, 20), actor="admin")  # 20 new rows next to 200: not worth a rebuild
     assert seen == [None]
 
@@ -175,8 +175,8 @@ def test_all_or_nothing_reports_every_rejected_row_and_undoes_only_itself(make_w
     visits = ws.base("clinic").table("visits")
     before = _indexes(ws)
     rebuilt: list[bool] = []
-    real = engine.bulk._Writer.restore_indexes
-    monkeypatch.setattr(engine.bulk._Writer, "restore_indexes", lambda self: rebuilt.append(True) or real(self))
+    real = engine.bulk.Writer.restore_indexes
+    monkeypatch.setattr(engine.bulk.Writer, "restore_indexes", lambda self: rebuilt.append(True) or real(self))
     rows = _rows(patients, 80)
     rows[10]["amount"] = "十"
     rows[70]["day"] = "某天"

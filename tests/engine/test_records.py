@@ -263,8 +263,8 @@ def test_clock_formulas_are_refreshed_and_announced(make_workspace: Any) -> None
     ws.clock = lambda: start + timedelta(days=4)
     assert ws.refresh_time_dependent() == 1
     assert tickets.count(actor="admin", filter={"overdue": True}) == 1
-    event = ws.storage.conn.execute("SELECT event, data FROM _gb_outbox ORDER BY id DESC LIMIT 1").fetchone()
-    assert event[0] == "updated" and '"overdue": [0, 1]' in event[1]
+    event = ws.outbox.latest()
+    assert event.kind == "updated" and event.changes == {"overdue": [0, 1]} and event.data["clock"] is True
     assert ws.refresh_time_dependent() == 0  # nothing moved since
 
 

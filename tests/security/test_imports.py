@@ -3,7 +3,9 @@ so an import cannot be used to reach (and then download) another person's attach
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from engine import ValidationError, Workspace
 from gridbase.app import create_app
 from tests_support import csrf_of, sign_in
+from views.messages import translate
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers httpx2; httpx works
@@ -25,7 +28,7 @@ name: Imports
 locale: en
 roles:
   admin: {{name: Admin, admin: true}}
-  staff: {{name: Staff}}
+  staff: {{name: Staff, import: {{max_rows: 5}}}}
 people:
   admin: {{name: Admin, roles: [admin], password: "{PASSWORD}"}}
   wang: {{name: 王芳, roles: [staff], password: "{PASSWORD}"}}
@@ -103,3 +106,20 @@ def test_import_rows_rejects_such_rows_by_number(site: tuple[Workspace, Any]) ->
     assert reports.count(actor="li") == 2
     # The uploader may import her own file.
     assert len(reports.import_rows(rows[1:2], actor="wang").ids) == 1
+
+
+def test_an_import_over_the_role_limit_is_refused_with_a_clear_message(site: tuple[Workspace, Any]) -> None:
+    ws, client = site
+    wang = client("wang")
+    rows = "Title\n" + "".join(f"报告{i}\n" for i in range(6))
+    response = wang.post("/b/docs/t/reports/import", data={"csrf_token": csrf_of(wang.get("/").text)},
+                         files={"file": ("rows.csv", rows.encode(), "text/csv")})
+    assert response.status_code == 403
+    assert "more than 5 rows" in response.text and "split the file" in response.text
+    assert ws.base("docs").table("reports").count(actor="admin") == 0
+    message = re.search(r"this file has more than 5 rows[^<]*", html.unescape(response.text))
+    assert message and translate(message.group(0), "zh-CN").startswith("文件超过 5 行，您每次最多可导入 5 行")
+    # Within the limit it imports.
+    ok = wang.post("/b/docs/t/reports/import", data={"csrf_token": csrf_of(wang.get("/").text)},
+                   files={"file": ("rows.csv", "Title\n报告\n".encode(), "text/csv")})
+    assert ok.status_code == 200 and ws.base("docs").table("reports").count(actor="admin") == 1

@@ -1,0 +1,183 @@
+"""The outbox (`_gb_outbox`): one event per committed record write, for the automation worker.
+
+This module is the only one that reads or writes `_gb_outbox`.
+
+Words: an *event* is one outbox row — a record of a table was `created`, `updated`,
+`deleted` or `restored` by an *actor*, at a *depth* (0 for a person's write, one more for
+each automation write it leads to). Every event has the same *data* shape, whether the write
+was a single record or a row of a bulk import:
+
+    {"old": {field key: stored value before, ...}, "new": {field key: stored value after, ...}}
+
+with the same keys in both, except for a created record, whose `old` is empty (each value
+changed from nothing); plus `"form": KEY` for a form submission and `"clock": true` for a
+value the clock moved. `new` of a created record is exactly its audit entry's values, so a
+bulk writer puts the text it encoded for the audit log in the event as it is.
+
+A *held* event (an import's, while it is written in many short transactions) waits with
+`processed_at = "held:<import>"` until the whole import is in, then is released (or dropped
+with the import's rows if it is rolled back): automations never act on half an import.
+
+Writers `append` (or `append_created`) inside their own transaction, so an event exists
+exactly when its write does. Listeners (the worker's wake-up) are called only after that
+transaction has committed (`Storage.after_commit`): woken earlier, the worker would read
+before the commit, find nothing, and sleep a whole poll interval. The worker takes events
+with `pending`, and inside its own transaction checks `is_pending` and `mark_processed`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.storage import Storage
+
+Changes = dict[str, list[Any]]
+
+_COLUMNS = "id, at, base, tbl, record, event, actor, data, depth"
+_INSERT = "INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_HELD = ("INSERT INTO _gb_outbox (at, base, tbl, record, event, actor, data, depth, processed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# `processed_at` of an event held back by an import that is still being written: not NULL,
+# so the worker (which takes NULL ones) does not see it; released or dropped as a whole.
+HELD = "held:"
+# One encoder made once: for a bulk import's million events, json.dumps would build one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def event_data(changes: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An event's data from its changes (field key -> (old, new)) and extra keys."""
+    return {"old": {k: v[0] for k, v in changes.items()}, "new": {k: v[1] for k, v in changes.items()}, **extra}
+
+
+def created_text(values_json: str) -> str:
+    """The stored data of a `created` event whose new values are the JSON object `values_json`."""
+    return '{"old":{},"new":' + values_json + "}"
+
+
+@dataclass
+class Event:
+    """One outbox row."""
+
+    id: int
+    at: str
+    base: str
+    table: str
+    record: str | None
+    kind: str
+    actor: str
+    depth: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> Changes:
+        """Field key -> [old, new] for each field the write changed."""
+        old, new = self.data.get("old") or {}, self.data.get("new") or {}
+        return {key: [old.get(key), new.get(key)] for key in {**old, **new}}
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Event:
+        eid, at, base, tbl, record, kind, actor, data, depth = row
+        return cls(int(eid), at, base, tbl, record, kind, actor, int(depth or 0), json.loads(data or "{}"))
+
+
+class Outbox:
+    """The outbox of one workspace database, and who is told when events are committed."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.listeners: list[Callable[[int], None]] = []
+        self._last = 0  # the newest event appended, told to listeners after its commit
+
+    # -- writing (inside the writer's transaction) ---------------------------------------
+    def append(self, *, at: str, base: str, table: str, record: str | None, kind: str, actor: str,
+               changes: dict[str, Any], depth: int = 0, **extra: Any) -> int:
+        """Add one event (changes: field key -> (old, new)) to the current transaction;
+        listeners hear of it after the commit."""
+        data = _ENCODER.encode(event_data(changes, **extra))
+        cur = self._conn().execute(_INSERT, (at, base, table, record, kind, actor, data, depth))
+        self._after(int(cur.lastrowid or 0))
+        return int(cur.lastrowid or 0)
+
+    def append_created(self, rows: Iterable[tuple[str, str, str, str]], *, base: str, table: str,
+                       held: str | None = None) -> None:
+        """Add `created` events for many new records: (at, record id, actor, data text) rows,
+        the data already encoded (`created_text`) by the bulk writer.
+
+        `held` (an import's name): the events wait, unseen by the worker, until `release(held)`.
+        """
+        conn = self._conn()
+        if held is not None:
+            mark = HELD + held
+            conn.executemany(_INSERT_HELD, ((at, base, table, record, "created", actor, data, 0, mark)
+                                            for at, record, actor, data in rows))
+            return
+        conn.executemany(_INSERT, ((at, base, table, record, "created", actor, data, 0) for at, record, actor, data in rows))
+        last = conn.execute("SELECT max(id) FROM _gb_outbox").fetchone()[0]
+        if last:
+            self._after(int(last))
+
+    def release(self, held: str, *, limit: int = 5000) -> int:
+        """Inside a transaction: let the worker see up to `limit` events held for `held`;
+        return how many (0 when none is left)."""
+        mark = HELD + held
+        count = self._conn().execute(
+            "UPDATE _gb_outbox SET processed_at = NULL WHERE id IN "
+            "(SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?)", (mark, limit)).rowcount
+        if count:
+            last = self._conn().execute("SELECT max(id) FROM _gb_outbox").fetchone()[0]
+            self._after(int(last or 0))
+        return int(count)
+
+    def drop_held(self, held: str, *, limit: int = 5000) -> int:
+        """Inside a transaction: delete up to `limit` events held for `held` (its import was
+        rolled back); return how many."""
+        return int(self._conn().execute(
+            "DELETE FROM _gb_outbox WHERE id IN (SELECT id FROM _gb_outbox WHERE processed_at = ? LIMIT ?)",
+            (HELD + held, limit)).rowcount)
+
+    def _conn(self) -> sqlite3.Connection:
+        if not self.storage.lock.held():
+            raise RuntimeError("an outbox event is written inside the write's transaction")
+        return self.storage.writer
+
+    def _after(self, event_id: int) -> None:
+        self._last = max(self._last, event_id)
+        self.storage.after_commit(self._tell)
+
+    def _tell(self) -> None:
+        for listener in list(self.listeners):
+            listener(self._last)
+
+    # -- the worker -----------------------------------------------------------------------
+    def pending(self, *, after: int = 0, limit: int = 100) -> list[Event]:
+        """Unprocessed events with an id above `after`, oldest first (a committed snapshot)."""
+        with self.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM _gb_outbox WHERE processed_at IS NULL AND id > ? "
+                                "ORDER BY id LIMIT ?", (after, limit)).fetchall()
+        return [Event.from_row(r) for r in rows]
+
+    def is_pending(self, event_id: int) -> bool:
+        """Inside the worker's transaction: the event is still unprocessed (no other worker took it)."""
+        row = self._conn().execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event_id,)).fetchone()
+        return row is not None and row[0] is None
+
+    def mark_processed(self, event_id: int, at: str) -> None:
+        """Inside the worker's transaction: the event's runs are written."""
+        self._conn().execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (at, event_id))
+
+    def mark_all_processed(self, at: str) -> int:
+        """Mark every pending event processed in a transaction of its own (sample data is
+        history: its creation must not fire automations); return how many."""
+        with self.storage.transaction() as conn:
+            return conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL", (at,)).rowcount
+
+    def latest(self) -> Event | None:
+        """The newest event (committed), or None."""
+        with self.storage.reading() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM _gb_outbox ORDER BY id DESC LIMIT 1").fetchone()
+        return Event.from_row(row) if row else None

@@ -1,0 +1,42 @@
+"""Comments are writes like others: audited, announced in the outbox, only on readable records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine import NotFoundError, ValidationError, comments
+from tests.engine.test_records import BASE
+
+
+@pytest.fixture
+def ws(make_workspace: Any) -> Any:
+    return make_workspace({"desk": BASE})
+
+
+def test_a_comment_is_audited_and_emits_an_event(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rid = tickets.create({"title": "空调太冷", "status": "已办结"}, actor="admin")["id"]
+    before = ws.outbox.latest().id
+    cid = comments.add(tickets, rid, "  已联系患者  ", actor="boss")
+    [comment] = comments.for_record(tickets, rid, actor="zhao")
+    assert (comment.id, comment.author, comment.body) == (cid, "boss", "已联系患者")
+    entry = [h for h in tickets.history(rid, actor="admin") if h["action"] == "comment"]
+    assert len(entry) == 1 and entry[0]["actor"] == "boss"
+    [event] = [e for e in ws.outbox.pending() if e.id > before]
+    assert (event.kind, event.record, event.actor, event.data["comment"]) == ("commented", rid, "boss", cid)
+
+
+def test_no_comment_on_a_record_the_actor_cannot_read(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rid = tickets.create({"title": "未办结"}, actor="admin")["id"]  # viewer zhao reads only 已办结 ones
+    events = len(ws.outbox.pending())
+    with pytest.raises(NotFoundError):
+        comments.add(tickets, rid, "看不到也评论", actor="zhao")
+    with pytest.raises(ValidationError):
+        comments.add(tickets, rid, "   ", actor="admin")
+    assert comments.for_record(tickets, rid, actor="admin") == []
+    assert len(ws.outbox.pending()) == events
+    with pytest.raises(NotFoundError):
+        comments.for_record(tickets, rid, actor="zhao")
