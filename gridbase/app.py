@@ -2,8 +2,9 @@
 
     app = create_app(Workspace.open("examples/dalian_dental"))
 
-Routes come from the `views` modules (each exports `routes: list[Route]`); the optional
-ones (boards, dashboards, inbox, the REST API) are included when their module exists.
+Routes come from the two packages of `views` — the pages (`views.pages.table`, HTML) and the REST
+API (`views.api`, one Mount at /v0) — each module exporting `routes: list[Route]`, listed
+below in `create_app` where a reader sees them all.
 Errors the engine raises on purpose become pages with the right status (404, 403, 422,
 400); anything else becomes a plain "Something went wrong" page and a log line, never a
 traceback. The outbox worker of `automations` runs alongside the app when asked, and so
@@ -50,8 +51,20 @@ from engine import (
 )
 from engine.errors import GridbaseError
 from gridbase import bodies
-from views import auth, files, forms, pages, record, second_factor
-from views.web import LoginRequired, login_url, render, translator
+from views import api
+from views.pages.table import (
+    auth,
+    boards,
+    dashboards,
+    files,
+    forms,
+    inbox,
+    plugin_views,
+    record,
+    second_factor,
+    table,
+)
+from views.pages.web import LoginRequired, login_url, render, translator
 
 log = logging.getLogger("gridbase.web")
 
@@ -59,15 +72,7 @@ MAX_BODY = bodies.MAX_BODY
 # Worker threads for pages and the API at most: enough to wait out disk syncs side by side on a
 # small machine; each has a read connection of its own (engine.storage), so this bounds those too.
 WORKER_THREADS = 16
-STATIC = Path(__file__).resolve().parent.parent / "views" / "static"
-OPTIONAL_ROUTES = ("views.boards", "views.plugin_views", "views.dashboards", "views.inbox", "views.api")
-
-
-def optional_routes(name: str) -> list[BaseRoute]:
-    """`routes` of an optional module; a module that exists but fails to import is an error."""
-    if importlib.util.find_spec(name) is None:
-        return []
-    return list(importlib.import_module(name).routes)
+STATIC = Path(__file__).resolve().parent.parent / "views" / "pages" / "static"
 
 
 # -- pages run on worker threads ---------------------------------------------------------------
@@ -242,15 +247,18 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     if sweep is None:
         sweep = automations
     routes: list[BaseRoute] = [
-        *auth.routes,
-        *second_factor.routes,
-        *pages.routes,
-        *record.routes,
-        *files.routes,
-        *forms.routes,
+        *auth.routes,            # /login, /logout, /lang
+        *second_factor.routes,   # /login/code, /login/enrol, /account/security
+        *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
+        *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new, link search
+        *files.routes,           # /att/{id}, uploads into a record
+        *forms.routes,           # /f/{base}/{form}, its QR code and poster
+        *boards.routes,          # kanban, calendar, gallery; moving a card
+        *plugin_views.routes,    # /b/{base}/t/{table}/view/{type}/{view}: a plugin's view type
+        *dashboards.routes,      # /b/{base}/d/{dashboard}
+        *inbox.routes,           # /inbox, /admin/runs, /admin/dead
+        *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
-    for name in OPTIONAL_ROUTES:
-        routes += optional_routes(name)
     routes = on_threads(routes)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 

@@ -7,7 +7,7 @@ Words:
   anonymous clients fill the server's memory (issue 17 item 4).
 - *signed-in limit* (`MAX_BODY`): for a request with a live session cookie, and for a public
   form that takes files. The REST API (`/v0/`) reads its body only after checking the token,
-  under a limit of its own (views.api_http), so it passes here untouched.
+  under a limit of its own (views.api.http), so it passes here untouched.
 - *large body*: one that declares more than `LARGE_BODY` or does not declare its length. At
   most `app.state.max_large_bodies` (default `MAX_LARGE_BODIES`) are received at once; one
   more is answered 503 with Retry-After, at once. A large body that would leave the disk with
@@ -31,8 +31,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import attachments
-from views.forms import takes_public_files
-from views.web import session
+from views.pages.forms import takes_public_files
+from views.pages.web import session
 
 MAX_BODY = 25 * 1024 * 1024
 PRE_AUTH_BODY = 64 * 1024

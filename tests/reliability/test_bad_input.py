@@ -328,9 +328,9 @@ def test_workspace_yaml_bomb_is_refused(tmp_path: Path) -> None:
 # -- attachments -------------------------------------------------------------------------------
 def test_attachment_names_are_stored_safely(ws: Workspace) -> None:
     try:
-        from views import files
+        from views.pages.table import files
     except ImportError:
-        pytest.skip("views.files (upload) is not available")
+        pytest.skip("views.pages.files (upload) is not available")
     table = ws.base("t").table("items")
     rec = table.create({"title": "with files"}, actor="admin")
     client = _signed_in(ws)

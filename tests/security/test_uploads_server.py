@@ -23,7 +23,7 @@ from gridbase import bodies
 from gridbase.app import create_app
 from tests.security.test_uploads import BASE, PASSWORD, WORKSPACE
 from tests_support import csrf_of, free_port
-from views.web import SESSION_COOKIE
+from views.pages.web import SESSION_COOKIE
 
 MB = 1024 * 1024
 

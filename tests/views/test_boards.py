@@ -23,8 +23,8 @@ with warnings.catch_warnings():
 
 from engine import NotFoundError, PermissionDenied, Workspace
 from gridbase import app as gbapp
-from views import auth, boards, dashboards, inbox
-from views.web import LoginRequired
+from views.pages.table import auth, boards, dashboards, inbox
+from views.pages.web import LoginRequired
 
 PASSWORD = "correct horse battery"
 
@@ -191,9 +191,9 @@ def test_kanban_by_person_uses_names_and_view_filter(board_client, bws):
 
 
 def test_kanban_columns_count_every_record_not_only_the_cards_shown(board_client, bws, monkeypatch):
-    import views.boards
+    import views.pages.boards
 
-    monkeypatch.setattr(views.boards, "BOARD_LIMIT", 2)
+    monkeypatch.setattr(views.pages.boards, "BOARD_LIMIT", 2)
     for i in range(4):
         add(bws, title=f"Open {i}", status="Open")
     add(bws, title="Done 1", status="Done")
@@ -287,7 +287,7 @@ def test_card_text_is_escaped(board_client, bws):
 
 
 def test_a_person_cell_offers_only_active_people_but_keeps_one_already_named(bws):
-    from views import cells
+    from views.pages.table import cells
 
     with bws.storage.transaction() as conn:
         conn.execute("UPDATE _gb_people SET disabled = 1 WHERE key = 'wang'")

@@ -135,7 +135,7 @@ def test_charts_keep_option_order_and_colours_and_show_empty_days(board_client, 
 
 def test_option_colours_reach_the_chart(make_workspace):
     from engine.model import Widget
-    from views.dashboards import chart_spec, chart_values
+    from views.pages.dashboards import chart_spec, chart_values
 
     ws = make_workspace({"c": """\
 base: c

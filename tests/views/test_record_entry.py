@@ -359,13 +359,13 @@ def test_option_colours_named_airtable_hex_and_nonsense(as_person, ws, ids):
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert ".opt-x22aa66 {" in css.text and ".opt-xaabbcc {" in css.text and "onmouseover" not in css.text
     assert as_person("admin").get("/options.css", headers={"If-None-Match": css.headers["etag"]}).status_code == 304
-    app_css = (__import__("pathlib").Path(__file__).resolve().parents[2] / "views/static/app.css").read_text()
+    app_css = (__import__("pathlib").Path(__file__).resolve().parents[2] / "views/pages/static/app.css").read_text()
     for name in ("red", "orange", "yellow", "green", "teal", "cyan", "blue", "purple", "pink", "gray"):
         assert f".opt-{name} " in app_css, name
 
 
 def test_colour_classes() -> None:
-    from views.cells import colour_class
+    from views.pages.cells import colour_class
 
     assert [colour_class(c) for c in ("teal", "Teal", "blueBright", "greenLight2", "redDark1", "grey", "#22AA66",
                                       "#2a6", "#22aa6", "url(x)", "", None, "red; x")] == [

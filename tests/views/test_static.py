@@ -11,7 +11,7 @@ import pytest
 from views.i18n import SUPPORTED_LOCALES, make_gettext, negotiate_locale, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "views" / "static"
+STATIC = ROOT / "views" / "pages" / "static"
 VENDOR = STATIC / "vendor"
 LOCALES = ROOT / "views" / "locales"
 

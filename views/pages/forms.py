@@ -32,9 +32,9 @@ from engine.attachments import Incoming
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
-from views import cells
-from views.files import MAX_FILES, keep_uploads, receive_uploads
-from views.web import check_csrf, current_actor, get_ws, render, require_actor, templates
+from views.pages.table import cells
+from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
+from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
 _hits_lock = threading.Lock()

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from engine import NotFoundError, PermissionDenied, Workspace, deliveries
 from engine import inbox as inbox_service
 from engine import runs as runs_service
-from views.web import (
+from views.pages.web import (
     check_csrf,
     current_actor,
     format_time,

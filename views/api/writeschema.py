@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.fields.single_select import option_names
-from views.api_ids import TableRef
+from views.api.ids import TableRef
 
 PHONE = "^\\+?[0-9]{5,15}$"
 URL = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,6}(/[A-Za-z0-9_.-]*)*$"

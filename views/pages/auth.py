@@ -10,7 +10,7 @@ account and address, and a global ceiling); a refused try gets 429, `Retry-After
 again in N seconds" at once, never a held request. The client address is the connection's
 (uvicorn puts the proxy's X-Forwarded-For there only for trusted proxies). Someone with a
 second factor, or whom the workspace requires to have one, gets a *pending* sign-in
-(`gb_pending` cookie) and goes on to views.second_factor for the code.
+(`gb_pending` cookie) and goes on to views.pages.second_factor for the code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine import people, second_factor, sessions, signins
 from engine.auth import verify_password
 from engine.errors import NotFoundError
-from views.web import (
+from views.pages.web import (
     LANG_COOKIE,
     LOCALES,
     SESSION_COOKIE,

@@ -17,7 +17,7 @@ from starlette.datastructures import QueryParams
 
 from engine import limits
 from engine.limits import LimitExceeded
-from views.api_errors import ApiError, ensure, invalid_request
+from views.api.errors import ApiError, ensure, invalid_request
 
 MAX_PAGE_SIZE = 100
 # A sort index of at most 9 digits: a longer one is an unknown parameter, not a number too

@@ -27,7 +27,7 @@ from engine.errors import NotFoundError
 from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
-from views.api_errors import ApiError, model_not_found
+from views.api.errors import ApiError, model_not_found
 
 DEFAULT_RATE = (5.0, 10.0)
 LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for one token

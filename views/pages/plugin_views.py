@@ -16,9 +16,9 @@ from starlette.routing import Route
 from engine import NotFoundError
 from engine.plugins import view_types
 from engine.viewtypes import PageField, PageRow, ViewPage
-from views import cells
-from views.boards import card_fields, load_view, query_view, view_tabs
-from views.web import get_locale, gettext, render, templates
+from views.pages.table import cells
+from views.pages.boards import card_fields, load_view, query_view, view_tabs
+from views.pages.web import get_locale, gettext, render, templates
 
 
 async def plugin_view(request: Request) -> Response:

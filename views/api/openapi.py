@@ -12,10 +12,10 @@ import re
 from typing import Any
 from zoneinfo import available_timezones
 
-from views.api_http import Ctx
-from views.api_ids import TableRef, readable_tables
-from views.api_params import MAX_PAGE_SIZE, check_query
-from views.api_writeschema import write_fields
+from views.api.http import Ctx
+from views.api.ids import TableRef, readable_tables
+from views.api.params import MAX_PAGE_SIZE, check_query
+from views.api.writeschema import write_fields
 
 RECORD_ID = {"type": "string", "pattern": "^rec[0-9A-Za-z]{14}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -91,7 +91,7 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
     name = _schema_name(ref)
     schemas = doc["components"]["schemas"]
     schemas[f"{name}Fields"] = {"type": "object", "properties": {}, "additionalProperties": True}
-    from views.api_schema import value_schema
+    from views.api.schema import value_schema
 
     for key in ref.readable:
         value = value_schema(ref, key)

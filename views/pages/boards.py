@@ -24,9 +24,9 @@ from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.query import all_of
 from engine.records import Table
-from views import cells
 from views.messages import translate
-from views.web import (
+from views.pages.table import cells
+from views.pages.web import (
     check_csrf,
     get_locale,
     get_ws,

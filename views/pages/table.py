@@ -28,10 +28,10 @@ from engine.model import ViewDef
 from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
-from views import cells
-from views.files import content_disposition
 from views.messages import translate_all
-from views.web import (
+from views.pages.table import cells
+from views.pages.files import content_disposition
+from views.pages.web import (
     check_csrf,
     get_locale,
     get_table,

@@ -23,8 +23,8 @@ from starlette.routing import Route
 from engine import second_factor, sessions, signins
 from engine.auth import hash_password, password_problem, verify_password
 from engine.errors import NotFoundError
-from views.auth import PENDING_COOKIE, client_address, limits, start_session, too_many
-from views.web import (
+from views.pages.auth import PENDING_COOKIE, client_address, limits, start_session, too_many
+from views.pages.web import (
     check_csrf,
     get_ws,
     is_secure,

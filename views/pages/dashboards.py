@@ -26,8 +26,8 @@ from engine import Actor, GridbaseError, NotFoundError
 from engine.model import DashboardDef, Widget
 from engine.records import Table
 from engine.workspace import Base
-from views import cells
-from views.web import get_locale, get_ws, gettext, render, require_actor, visible_to
+from views.pages.table import cells
+from views.pages.web import get_locale, get_ws, gettext, render, require_actor, visible_to
 
 CHART_TYPES = ("bar", "line", "area", "pie")
 CHART_HEIGHT = 240

@@ -19,9 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from engine.tokens import RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
-from views import api_meta, api_openapi, api_records
-from views.api_errors import ApiError
-from views.api_http import endpoint
+from views.api import meta as api_meta
+from views.api import openapi as api_openapi
+from views.api import records as api_records
+from views.api.errors import ApiError
+from views.api.http import endpoint
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

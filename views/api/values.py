@@ -20,8 +20,8 @@ from engine import people as people_db
 from engine.fields.base import load_json_list
 from engine.fields.single_select import option_names
 from engine.workspace import Workspace
-from views.api_errors import INVALID_VALUE, ApiError, invalid_request
-from views.api_ids import TableRef
+from views.api.errors import INVALID_VALUE, ApiError, invalid_request
+from views.api.ids import TableRef
 
 PERSON_TYPES = ("person", "created_by", "modified_by")
 TIME_TYPES = ("datetime", "created_time", "modified_time")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.permissions import Actor, TableAccess
-from views.api_errors import model_not_found, unknown_field
+from views.api.errors import model_not_found, unknown_field
 
 if TYPE_CHECKING:
     from engine.model import ViewDef

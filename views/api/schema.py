@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.fields.single_select import option_names
 from engine.model import FieldDef
-from views.api_ids import TableRef, choice_id, field_id, table_id
+from views.api.ids import TableRef, choice_id, field_id, table_id
 
 BY_KIND = {"number": "number", "boolean": "checkbox", "date": "date", "datetime": "dateTime",
            "array": "multipleLookupValues", "text": "singleLineText"}

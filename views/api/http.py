@@ -24,9 +24,9 @@ from engine.errors import GridbaseError
 from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
-from views.api_auth import authenticate, bearer, check_rate, check_scope
-from views.api_errors import ApiError, engine_error, invalid_request
-from views.api_values import People
+from views.api.auth import authenticate, bearer, check_rate, check_scope
+from views.api.errors import ApiError, engine_error, invalid_request
+from views.api.values import People
 
 MAX_BODY = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 32  # an Airtable request body goes about 5 deep ({"records": [{"fields": {"f": [{"id"}]}}]})

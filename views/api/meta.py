@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.tokens import EMAIL_READ
-from views.api_errors import ensure, model_not_found
-from views.api_http import Ctx
-from views.api_ids import TableRef, readable_tables, view_id
-from views.api_params import check_query
-from views.api_schema import field_meta
+from views.api.errors import ensure, model_not_found
+from views.api.http import Ctx
+from views.api.ids import TableRef, readable_tables, view_id
+from views.api.params import check_query
+from views.api.schema import field_meta
 
 
 def permission_level(refs: list[TableRef]) -> str:

@@ -16,7 +16,7 @@ from engine.model import FieldDef
 from engine.query import all_of
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
-from views.api_errors import (
+from views.api.errors import (
     INVALID_FORMULA,
     INVALID_VALUE,
     ApiError,
@@ -25,9 +25,9 @@ from views.api_errors import (
     invalid_request,
     unknown_field,
 )
-from views.api_http import NO_BODY, Ctx
-from views.api_ids import TableRef, find_table
-from views.api_params import (
+from views.api.http import NO_BODY, Ctx
+from views.api.ids import TableRef, find_table
+from views.api.params import (
     RECORD_QUERY,
     ListParams,
     check_keys,
@@ -36,7 +36,7 @@ from views.api_params import (
     from_query,
     limit_error,
 )
-from views.api_values import fields_in, record_out
+from views.api.values import fields_in, record_out
 
 MAX_BATCH = 10
 
