@@ -2,7 +2,7 @@
 
     app = create_app(Workspace.open("examples/dalian_dental"))
 
-Routes come from the two packages of `views` — the pages (`views.pages.table`, HTML) and the REST
+Routes come from the two packages of `views` — the pages (`views.pages`, HTML) and the REST
 API (`views.api`, one Mount at /v0) — each module exporting `routes: list[Route]`, listed
 below in `create_app` where a reader sees them all.
 Errors the engine raises on purpose become pages with the right status (404, 403, 422,
@@ -52,7 +52,7 @@ from engine import (
 from engine.errors import GridbaseError
 from gridbase import bodies
 from views import api
-from views.pages.table import (
+from views.pages import (
     auth,
     boards,
     dashboards,

@@ -328,7 +328,7 @@ def test_workspace_yaml_bomb_is_refused(tmp_path: Path) -> None:
 # -- attachments -------------------------------------------------------------------------------
 def test_attachment_names_are_stored_safely(ws: Workspace) -> None:
     try:
-        from views.pages.table import files
+        from views.pages import files
     except ImportError:
         pytest.skip("views.pages.files (upload) is not available")
     table = ws.base("t").table("items")

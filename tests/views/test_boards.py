@@ -23,7 +23,7 @@ with warnings.catch_warnings():
 
 from engine import NotFoundError, PermissionDenied, Workspace
 from gridbase import app as gbapp
-from views.pages.table import auth, boards, dashboards, inbox
+from views.pages import auth, boards, dashboards, inbox
 from views.pages.web import LoginRequired
 
 PASSWORD = "correct horse battery"
@@ -287,7 +287,7 @@ def test_card_text_is_escaped(board_client, bws):
 
 
 def test_a_person_cell_offers_only_active_people_but_keeps_one_already_named(bws):
-    from views.pages.table import cells
+    from views.pages import cells
 
     with bws.storage.transaction() as conn:
         conn.execute("UPDATE _gb_people SET disabled = 1 WHERE key = 'wang'")

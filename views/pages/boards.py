@@ -25,7 +25,7 @@ from engine.permissions import TableAccess
 from engine.query import all_of
 from engine.records import Table
 from views.messages import translate
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.web import (
     check_csrf,
     get_locale,

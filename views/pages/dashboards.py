@@ -26,7 +26,7 @@ from engine import Actor, GridbaseError, NotFoundError
 from engine.model import DashboardDef, Widget
 from engine.records import Table
 from engine.workspace import Base
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.web import get_locale, get_ws, gettext, render, require_actor, visible_to
 
 CHART_TYPES = ("bar", "line", "area", "pie")

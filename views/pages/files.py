@@ -27,7 +27,7 @@ from starlette.routing import Route
 from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.records import Table
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.web import check_csrf, get_ws, now_text, require_actor
 
 SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}

@@ -32,7 +32,7 @@ from engine.attachments import Incoming
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
 from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from engine import NotFoundError
 from engine.plugins import view_types
 from engine.viewtypes import PageField, PageRow, ViewPage
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.boards import card_fields, load_view, query_view, view_tabs
 from views.pages.web import get_locale, gettext, render, templates
 

@@ -32,7 +32,7 @@ from engine import people as people_db
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
 from engine.records import Table
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.files import save_uploads
 from views.pages.web import (
     check_csrf,

@@ -29,7 +29,7 @@ from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
 from views.messages import translate_all
-from views.pages.table import cells
+from views.pages import cells
 from views.pages.files import content_disposition
 from views.pages.web import (
     check_csrf,
