@@ -75,7 +75,7 @@ def card_fields(table: Table, access: TableAccess, vdef: ViewDef, *, skip: tuple
         keys = [k for k in vdef.fields if k != primary and k not in skip]
     else:
         keys = [k for k in table.fields if k != primary and k not in skip
-                and table.tdef.fields[k].type not in ("long_text", "attachment")][:CARD_FIELDS]
+                and table.fields[k].editor().widget not in ("textarea", "file")][:CARD_FIELDS]
     return [k for k in keys if k in table.fields and access.readable(k)]
 
 
@@ -118,7 +118,7 @@ def kanban_columns(table: Table, group: str, values_seen: list[str]) -> list[dic
     """Columns in order: the select's options or the people, then values outside those, then empty."""
     fdef = table.tdef.fields[group]
     columns: list[dict[str, Any]] = []
-    if fdef.type == "single_select":
+    if table.fields[group].editor().choices == "options":
         columns = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in cells.option_list(fdef.options)]
     else:
         people = table.fields[group].ctx.people
@@ -310,7 +310,7 @@ async def calendar(request: Request) -> Response:
 # -- gallery ---------------------------------------------------------------------------------
 def cover_field(table: Table, access: TableAccess, vdef: ViewDef) -> str | None:
     """The view's cover field, else the first attachment field; only if readable and unmasked."""
-    keys = [vdef.cover] if vdef.cover else [k for k, f in table.tdef.fields.items() if f.type == "attachment"][:1]
+    keys = [vdef.cover] if vdef.cover else [k for k, f in table.fields.items() if f.shown_as == "files"][:1]
     for key in keys:
         if group_field_ok(table, access, key, ("attachment",)):
             return key

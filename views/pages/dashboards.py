@@ -126,7 +126,7 @@ def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dic
                        filter=widget.filter, bucket=widget.bucket, where=widget.where)
     fdef = table.tdef.fields[widget.group_by or ""]
     colors: dict[str, str] = {}
-    if fdef.type in ("single_select", "multi_select"):
+    if table.fields[fdef.key].editor().choices == "options":
         options = [(str(o.get("name", "")), o.get("color")) if isinstance(o, dict) else (str(o), None)
                    for o in fdef.options.get("options", [])]
         if all(color for _name, color in options):  # else the chart's own palette tells them apart

@@ -112,7 +112,7 @@ async def upload(request: Request) -> Response:
     table.get(rid, actor=actor)  # a record they may not read is not found
     fdef = table.tdef.fields.get(key)
     access = table.access(actor)
-    if fdef is None or fdef.type != "attachment" or not access.readable(key):
+    if fdef is None or table.fields[key].shown_as != "files" or not access.readable(key):
         raise NotFoundError(f"unknown attachment field '{key}'")
     # Rights first, bytes last: the record's edit rule and the field, before any file is looked at.
     if access.level(key) != "edit" or access.mask(key):
@@ -143,7 +143,7 @@ def may_download(ws: Workspace, actor: Actor, att_id: str) -> bool:
     for base in ws.bases():
         for table in base.tables():
             access = table.access(actor)
-            keys = [k for k, f in table.tdef.fields.items() if f.type == "attachment" and access.readable(k)]
+            keys = [k for k, f in table.fields.items() if f.shown_as == "files" and access.readable(k)]
             if not access.can_read or not keys:
                 continue
             for key in keys:

@@ -223,7 +223,7 @@ async def link_search(request: Request) -> Response:
     access = table.access(actor)
     key = request.path_params["field"]
     fdef = table.tdef.fields.get(key)
-    if (not access.can_read or fdef is None or fdef.type != "link" or not access.readable(key)
+    if (not access.can_read or fdef is None or table.fields[key].editor().choices != "records" or not access.readable(key)
             or access.level(key) not in ("create", "edit") or access.mask(key)):
         raise NotFoundError(f"unknown field '{key}'")
     if cells.link_picker(table, key, actor) is None:
@@ -275,7 +275,7 @@ async def edit_cell(request: Request) -> Response:
     value = raw if not isinstance(raw, UploadFile) else None
     status, error = 200, None
     try:
-        if table.fields[key].type == "link" and access.readable(key):
+        if table.fields[key].editor().choices == "records" and access.readable(key):
             error = link_error(table, key, value, actor, keep=linked)
             if error is not None:
                 raise ValidationError({key: error})
@@ -319,7 +319,7 @@ def new_fields(table: Table, actor: Actor) -> list[str]:
     access = table.access(actor)
     return [k for k, field in table.fields.items()
             if not field.computed and access.level(k) in ("create", "edit")
-            and (field.type != "link" or cells.link_picker(table, k, actor) is not None)]
+            and (field.editor().choices != "records" or cells.link_picker(table, k, actor) is not None)]
 
 
 def back_url(table: Table, actor: Actor, view: str | None) -> tuple[str, str | None]:
@@ -350,7 +350,7 @@ def default_values(table: Table, actor: Actor) -> dict[str, Any]:
 
 def posted(table: Table, key: str, form: FormData) -> Any:
     """What the new-record form holds for one field, as typed (kept if the form comes back)."""
-    if table.fields[key].type == "checkbox":  # ticked ("1"), or as the field type reads it (是/否, true/false)
+    if table.fields[key].editor().widget == "checkbox":  # ticked ("1"), or as the field type reads it (是/否, true/false)
         text = str(form.get(key) or "").strip()
         try:
             return bool(table.fields[key].coerce(text)) if text else False
@@ -397,7 +397,8 @@ async def create_record(request: Request) -> Response:
             fdef = table.tdef.fields[k]
             if not submitted and k not in form:
                 continue
-            if fdef.type == "attachment":
+            widget = table.fields[k].editor().widget
+            if widget == "file":
                 kept = cells.kept_attachments(table, k, [v for v in form.getlist(k) if isinstance(v, str)], actor)
                 files = [u for u in form.getlist(k) if isinstance(u, UploadFile) and u.filename]
                 if files:
@@ -410,7 +411,7 @@ async def create_record(request: Request) -> Response:
                     values[k] = kept
                 continue
             raw[k] = posted(table, k, form)
-            if fdef.type == "checkbox" or not is_blank(raw[k]):
+            if widget == "checkbox" or not is_blank(raw[k]):
                 values[k] = raw[k]
     for k, v in values.items():
         if k in errors or k not in table.fields:
@@ -420,7 +421,7 @@ async def create_record(request: Request) -> Response:
         except ValueError as exc:
             errors[k] = f"{table.tdef.fields[k].name}: {exc}"
             continue
-        if table.fields[k].type == "link":
+        if table.fields[k].editor().choices == "records":
             problem = link_error(table, k, v, actor)
             if problem:
                 errors[k] = problem
