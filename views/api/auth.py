@@ -6,7 +6,7 @@ has exactly the engine's permissions. `check_scope` then asks, as Airtable does,
 token carries the endpoint's scope and reaches the path's base; if not the answer is 403
 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, the same as for a base that does not exist.
 
-The rate limit is a token bucket per API token: by default 5 requests a second with bursts
+The rate limit (views.ratelimit, the same limiter as public forms) is a token bucket per API token: by default 5 requests a second with bursts
 of 10, as Airtable. `app.state.api_rate` changes it: a number (requests a second; burst is
 twice that), a `(rate, burst)` pair, or `None`/`0` to switch it off.
 """
@@ -28,6 +28,7 @@ from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
 from views.api.errors import ApiError, model_not_found
+from views.ratelimit import RateLimiter, limiter
 
 DEFAULT_RATE = (5.0, 10.0)
 LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for one token
@@ -35,28 +36,6 @@ LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for 
 
 def _auth_error(message: str = "Authentication required") -> ApiError:
     return ApiError(401, "AUTHENTICATION_REQUIRED", message, {"WWW-Authenticate": 'Bearer realm="gridbase"'})
-
-
-class RateLimiter:
-    """Token buckets keyed by API-token digest; thread-safe."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = max(burst, 1.0)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0 if a request may pass now, else the seconds to wait before the next one."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate if self.rate > 0 else 30.0
 
 
 def _rate_setting(state: Any) -> tuple[float, float] | None:
@@ -70,16 +49,8 @@ def _rate_setting(state: Any) -> tuple[float, float] | None:
 
 
 def limiter_for(request: Request) -> RateLimiter | None:
-    """The app's limiter, rebuilt when `app.state.api_rate` changes."""
-    state = request.app.state
-    setting = _rate_setting(state)
-    if setting is None:
-        return None
-    current: RateLimiter | None = getattr(state, "api_limiter", None)
-    if current is None or (current.rate, current.burst) != (setting[0], max(setting[1], 1.0)):
-        current = RateLimiter(*setting)
-        state.api_limiter = current
-    return current
+    """The app's API limiter, rebuilt when `app.state.api_rate` changes."""
+    return limiter(request.app.state, "api", _rate_setting(request.app.state))
 
 
 @dataclass

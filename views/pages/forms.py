@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
-import time
-from collections import defaultdict, deque
 from typing import Any
 
 import segno
@@ -35,9 +32,9 @@ from engine.records import Table
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
 from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
+from views.ratelimit import limiter
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
-_hits_lock = threading.Lock()
 
 def find_form(request: Request) -> tuple[Table, FormDef]:
     base = get_ws(request).base(request.path_params["base"])
@@ -80,26 +77,9 @@ def rate_limited(request: Request) -> bool:
     The limit is `app.state.form_rate` (default RATE_LIMIT; None switches it off, e.g. for
     a benchmark on loopback).
     """
-    state = request.app.state
-    limit = getattr(state, "form_rate", RATE_LIMIT)
-    if limit is None:
-        return False
-    if not hasattr(state, "form_hits"):
-        state.form_hits = defaultdict(deque)
-    table: dict[str, deque[float]] = state.form_hits
-    ip = request.client.host if request.client else "?"
-    now = time.monotonic()
-    with _hits_lock:
-        hits = table[ip]
-        while hits and now - hits[0] > 60:
-            hits.popleft()
-        if len(hits) >= limit:
-            return True
-        hits.append(now)
-        if len(table) > 10000:  # forget idle addresses so the map cannot grow without bound
-            for key in [k for k, v in table.items() if not v]:
-                del table[key]
-    return False
+    limit = getattr(request.app.state, "form_rate", RATE_LIMIT)
+    bucket = limiter(request.app.state, "form", None if limit is None else (limit / 60.0, float(limit)))
+    return bucket is not None and bucket.take(request.client.host if request.client else "?") > 0
 
 
 def form_default(table: Table, key: str, default: Any, actor: Actor) -> Any:
