@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import imports, migrate
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, QueryTimeout
 from engine.loader import load_workspace
 from engine.model import BaseDef, WorkspaceConfig
 from engine.outbox import Outbox
@@ -239,7 +239,13 @@ class Workspace:
             env = formula.Env(values=values, tz=self.config.timezone, now=self.now(), record_id=record_id,
                               created_time=table.fields_system_time(created),
                               modified_time=table.fields_system_time(modified))
-            result = formula.evaluate(refs.node, env)
+            try:
+                result = formula.evaluate(refs.node, env)
+            except QueryTimeout:
+                # Raised out of an SQLite function, it would be reported as an "exception
+                # ignored"; the deadline has passed, so the progress handler stops the statement
+                # at its next check and `Storage.reading` turns that into the QueryTimeout.
+                return 0
             return 1 if formula.truthy(result) else 0
 
         self.storage.create_function("gb_formula", 3, gb_formula)
