@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from engine.bulk import BulkResult, RejectedRows, Writer, chunks, may_create
 from engine.errors import GridbaseError, NotFoundError
-from engine.ids import new_record_id
+from engine.ids import new_record_id, utcnow_text
 from engine.permissions import Actor
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ class _Checkpoints:
 
 # -- the journal -------------------------------------------------------------------------
 def _now(ws: Workspace) -> str:
-    return ws.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utcnow_text(ws.now())
 
 
 def _journal_start(table: Table, name: str, actor: Actor) -> None:
