@@ -20,7 +20,8 @@ from engine.computed import Computer
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
-from engine.ids import new_record_id, utcnow_text
+from engine.ids import new_record_id
+from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.reads import Reader
