@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
-from engine.ids import new_record_ids
+from engine.ids import new_record_ids, utcnow_text
 from engine.outbox import created_text
 from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
@@ -36,6 +36,8 @@ from engine.storage import q, table_name
 if TYPE_CHECKING:
     from engine.records import Table
 
+# Field types whose values the engine sets itself (never written by a person or an import).
+ENGINE_KEPT = ("autonumber", "created_time", "modified_time", "created_by", "modified_by")
 # Below this many rows an import keeps the indexes: rebuilding them would cost more.
 DEFER_INDEXES_AT = 20_000
 # Repeating-value memo: stop remembering new values after this many (a column that is not
@@ -142,8 +144,6 @@ class Writer:
     """Writes batches of new rows of one table for one actor."""
 
     def __init__(self, table: Table, actor: Actor, access: TableAccess, skip_invalid: bool) -> None:
-        from engine.records import ENGINE_KEPT
-
         self.table = table
         self.actor = actor
         self.access = access
@@ -263,8 +263,6 @@ class Writer:
         since the rows were checked). `held`: their events wait, unseen by the automation
         worker, until the import that wrote them releases them (see engine.imports).
         """
-        from engine.records import utcnow_text
-
         table = self.table
         if self.link_keys and prepared:
             prepared = self._resolve_links(prepared)

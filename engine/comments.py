@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import ValidationError
+from engine.ids import utcnow_text
 from engine.permissions import Actor
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def add(table: Table, record_id: str, body: str, *, actor: Actor | str) -> int:
         raise ValidationError({"body": "a comment needs some text"})
     table.get(record_id, actor=actor)  # may they read it? (NotFoundError when not)
     ws = table.ws
-    at = ws.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = utcnow_text(ws.now())
     with ws.storage.transaction() as conn:
         cur = conn.execute("INSERT INTO _gb_comments (at, author, base, tbl, record, body) VALUES (?, ?, ?, ?, ?, ?)",
                            (at, actor.key, table.base.key, table.key, record_id, text))

@@ -1,4 +1,5 @@
-"""Record ids: `rec` + 9 time-ordered characters (microseconds) + 5 random ones.
+"""Record ids: `rec` + 9 time-ordered characters (microseconds) + 5 random ones; and the
+text of a moment as the engine stores it (`utcnow_text`: UTC, to the second).
 
 Ids made one after another sort one after another, so the unique index on `_id` and the
 audit index grow at their end instead of splitting pages all over a big table. Every id of
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import UTC, datetime
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 ORDERED = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # sorts like its values
@@ -55,3 +57,8 @@ def new_record_ids(n: int) -> list[str]:
 
 def new_record_id() -> str:
     return new_record_ids(1)[0]
+
+
+def utcnow_text(moment: datetime) -> str:
+    """A moment as stored in system columns and tables: `2026-11-25T01:00:00Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

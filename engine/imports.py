@@ -36,13 +36,14 @@ import logging
 import os
 import pickle
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.bulk import BulkResult, RejectedRows, Writer, chunks, may_create
 from engine.errors import GridbaseError, NotFoundError
-from engine.ids import new_record_id
+from engine.ids import new_record_id, utcnow_text
 from engine.permissions import Actor
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ CHUNK = 2000  # rows checked at a time (their links looked up together)
 SLICE = 250  # rows written at a time; a transaction takes slices while within its budget
 BUDGET_SECONDS = 0.2  # of holding the write lock per transaction when no other thread waits for it
 LET_IN_SECONDS = 0.2  # at most this long between transactions for waiting writers to go first
-CHECKPOINT_SECONDS = 0.5  # a passive checkpoint at most this often
+CHECKPOINT_SECONDS = 1.0  # between passive checkpoints while an import writes
 OTHERS_PER_TRANSACTION = 100  # linked records brought up to date per transaction when publishing
 
 # Rows one file may hold, for a role that is not admin and sets no `import: {max_rows: N}`.
@@ -76,14 +77,17 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
         if writer.result.rejected:
             raise RejectedRows(writer.result)
         spill.seek(0)
-        writer.skip_invalid = False  # from here a row that fails (a link gone meanwhile) undoes the import
-        writer.forget_links()
+        # From here a row that fails undoes the import. Link targets found while checking stay
+        # found: records are only ever soft-deleted, and a link to one deleted meanwhile is
+        # what a link made just before its deletion would be.
+        writer.skip_invalid = False
         name = "imp" + new_record_id()[3:]
         _journal_start(table, name, actor)
         storage = table.ws.storage
         lock = storage.lock
-        with storage.lock:  # checkpoints are run by this thread outside the lock (see _let_others_in)
+        with storage.lock:  # a thread of the import's checkpoints instead (see _Checkpoints)
             storage.writer.execute("PRAGMA wal_autocheckpoint = 0")
+        checkpoints = _Checkpoints(table.ws)
         try:
             parts = _unspill(spill, checked)
             part = next(parts, None)
@@ -98,7 +102,6 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
                         if span:
                             spans.append(span)
                         part = next(parts, None)
-                    writer.forget_links()  # looked up again in the next transaction
                     _journal_add(table.ws, name, spans)
                 if progress:
                     progress(writer.result)
@@ -108,6 +111,7 @@ def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, c
             rollback(table.ws, name, reason=str(exc) or type(exc).__name__)
             raise
         finally:
+            checkpoints.stop()
             with storage.lock:
                 storage.writer.execute("PRAGMA wal_autocheckpoint = 1000")
     if len(writer.result.ids) >= 1000:
@@ -153,24 +157,37 @@ def _unspill(spill: IO[bytes], parts: int) -> Iterator[list[tuple[int, dict[str,
 
 
 def _let_others_in(ws: Workspace) -> None:
-    """Between two transactions: let every writer that waits for the lock go first, and copy
-    the write-ahead log into the database (a passive checkpoint, which other writers do not
-    wait for: left to SQLite's automatic checkpoint, it would run at some writer's commit,
-    inside the write lock, and that writer and everyone behind it would wait for its disk sync)."""
+    """Between two transactions: let every writer that waits for the lock go first."""
     deadline = time.monotonic() + LET_IN_SECONDS
     while ws.storage.lock.waiting and time.monotonic() < deadline:
         time.sleep(0.0005)
-    if time.monotonic() - _checkpointed.get(id(ws.storage), 0.0) >= CHECKPOINT_SECONDS:
-        ws.storage.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        _checkpointed[id(ws.storage)] = time.monotonic()
 
 
-_checkpointed: dict[int, float] = {}  # storage -> when this process last checkpointed its log
+class _Checkpoints:
+    """While an import writes: copy the write-ahead log into the database every few seconds
+    on a thread of its own (a passive checkpoint, which writers do not wait for). Left to
+    SQLite's automatic checkpoint, it would run at some writer's commit inside the write lock,
+    and that writer and everyone behind it would wait for its disk sync."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.storage = ws.storage
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gridbase-import-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(CHECKPOINT_SECONDS):
+            self.storage.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # this thread's reader
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
 
 
 # -- the journal -------------------------------------------------------------------------
 def _now(ws: Workspace) -> str:
-    return ws.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utcnow_text(ws.now())
 
 
 def _journal_start(table: Table, name: str, actor: Actor) -> None:

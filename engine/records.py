@@ -16,11 +16,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine import attachments
+from engine.bulk import ENGINE_KEPT, BulkResult, bulk_create
 from engine.computed import Computer
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
 from engine.ids import new_record_id
+from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
 from engine.linked import keep_hidden
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
@@ -29,15 +31,9 @@ from engine.schema import field_instance
 from engine.storage import q, table_name
 
 if TYPE_CHECKING:
-    from engine.bulk import BulkResult
     from engine.workspace import Base, Workspace
 
 MAX_PROPAGATION = 6
-ENGINE_KEPT = ("autonumber", "created_time", "modified_time", "created_by", "modified_by")
-
-
-def utcnow_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Table(Reader):
@@ -92,8 +88,6 @@ class Table(Reader):
 
     def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 5000) -> list[str]:
         """Create many records, `batch` per transaction (see engine.bulk); return their ids."""
-        from engine.bulk import bulk_create
-
         return bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch).ids
 
     def import_rows(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", skip_invalid: bool = False,
@@ -107,8 +101,6 @@ class Table(Reader):
         engine.bulk.RejectedRows carries them all. Big imports rebuild the table's indexes
         once at the end instead of updating them row by row (see engine.bulk).
         """
-        from engine.bulk import bulk_create
-
         with self.ws.storage.transaction():
             result = bulk_create(self, rows, actor=self.ws.actor(actor), batch=batch, skip_invalid=skip_invalid,
                                  transaction=False, all_or_nothing=all_or_nothing, progress=progress)

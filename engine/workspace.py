@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 
 from engine import imports, migrate
 from engine.errors import NotFoundError, QueryTimeout
+from engine.ids import utcnow_text
 from engine.loader import load_workspace
 from engine.model import BaseDef, WorkspaceConfig
 from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for
-from engine.records import Table, utcnow_text
+from engine.records import Table
 from engine.storage import Storage
 
 
