@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -64,8 +65,10 @@ automations:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("outside")
     site = tmp / "site"
+    source = tmp / "outside_plugin"  # built from a copy: setuptools writes build/ and egg-info beside the source
+    shutil.copytree(ROOT / "tests" / "outside_plugin", source)
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                                "--no-build-isolation", "--target", str(site), str(ROOT / "tests" / "outside_plugin")],
+                                "--no-build-isolation", "--target", str(site), str(source)],
                                capture_output=True, text=True, cwd=tmp)
     assert installed.returncode == 0, installed.stderr
     assert list(site.glob("gridbase_outside_plugin-*.dist-info/entry_points.txt"))
