@@ -1,6 +1,6 @@
 """The `gridbase` command line.
 
-Each command is one small function registered in `COMMANDS`; `main()` parses the arguments,
+Each command is one small function registered in `COMMANDS` (gridbase.commands); `main()` parses the arguments,
 runs it, and turns every engine error into a clear message and exit code 1 or 2 — never a
 traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen).
 """
@@ -9,40 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from engine.errors import ConfigError, GridbaseError
-
-Command = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str) -> Callable[[Command], Command]:
-    def register(func: Command) -> Command:
-        COMMANDS[name] = func
-        return func
-    return register
-
-
-def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def err(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
-def open_ws(args: argparse.Namespace) -> Any:
-    from engine import Workspace
-
-    return Workspace.open(args.dir, db=getattr(args, "db", None))
+from engine.loader import load_workspace
+from gridbase import commands_auth, commands_more, init_cmd, retention_cmd
+from gridbase.commands import COMMANDS, command, err, open_ws, out
 
 
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
-    from engine.loader import load_workspace
-
     config = load_workspace(args.dir)
     for issue in config.warnings:
         out(str(issue))
@@ -95,19 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("plan", "Show what `apply` would change in the database.")
     p = add("apply", "Bring the database to the declared schema, in one transaction.")
     p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
-    try:
-        from gridbase import commands_more
-
-        commands_more.register(sub, add)
-    except ImportError:
-        pass
-    from gridbase import commands_auth
-
-    commands_auth.register(sub, add)
-    from gridbase import init_cmd, retention_cmd
-
-    init_cmd.register(sub, add)
-    retention_cmd.register(sub, add)
+    for module in (commands_more, commands_auth, init_cmd, retention_cmd):
+        module.register(sub, add)
     return parser
 
 

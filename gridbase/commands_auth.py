@@ -15,7 +15,7 @@ from typing import Any
 from engine import people, second_factor, sessions, signins, tokens
 from engine.auth import hash_password, password_problem
 from engine.errors import GridbaseError, NotFoundError
-from gridbase.cli import command, open_ws, out
+from gridbase.commands import command, open_ws, out
 
 Adder = Callable[..., argparse.ArgumentParser]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine import meta, sessions
 from engine.errors import GridbaseError, NotFoundError
-from gridbase.cli import command, err, open_ws, out
+from gridbase.commands import command, err, open_ws, out
 
 Adder = Callable[..., argparse.ArgumentParser]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GridbaseError
-from gridbase.cli import command, out
+from gridbase.commands import command, out
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schemas"

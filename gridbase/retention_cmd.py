@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import retention
-from gridbase.cli import command, open_ws, out
+from gridbase.commands import command, open_ws, out
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
