@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import meta, sessions
+from engine import meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from gridbase.commands import command, err, open_ws, out
 
@@ -156,15 +156,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_people(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     ws.apply()
-    conn = ws.storage.conn
     if args.action == "list":
-        for key, name, roles, disabled in conn.execute("SELECT key, name, roles, disabled FROM _gb_people ORDER BY key"):
-            out(f"{key}\t{name}\t{','.join(json.loads(roles))}\t{'disabled' if disabled else 'active'}")
+        for person in people.everyone(ws.storage):
+            out(f"{person['key']}\t{person['name']}\t{','.join(person['roles'])}\t"
+                f"{'disabled' if person['disabled'] else 'active'}")
         return 0
     if not args.person:
         raise GridbaseError("name the person: gridbase people ACTION DIR KEY")
-    with ws.storage.transaction() as conn:
-        exists = conn.execute("SELECT 1 FROM _gb_people WHERE key = ?", (args.person,)).fetchone()
+    with ws.storage.transaction():
+        exists = people.exists(ws.storage, args.person)
         if args.action == "add":
             if exists:
                 raise GridbaseError(f"person '{args.person}' already exists")
@@ -172,14 +172,14 @@ def cmd_people(args: argparse.Namespace) -> int:
             unknown = [r for r in roles if r not in ws.config.roles]
             if unknown:
                 raise GridbaseError(f"unknown role '{unknown[0]}'; roles are: {', '.join(ws.config.roles)}")
-            conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, source) VALUES (?, ?, ?, ?, ?, 'cli')",
-                         (args.person, args.name or args.person, args.department, json.dumps(roles), args.email))
+            people.add(ws.storage, args.person, name=args.name or args.person, department=args.department,
+                       roles=roles, email=args.email)
             out(f"added {args.person}; set a password with: gridbase passwd {args.dir} {args.person}")
             return 0
         if not exists:
             raise NotFoundError(f"unknown person '{args.person}'")
-        disabled = 1 if args.action == "disable" else 0
-        conn.execute("UPDATE _gb_people SET disabled = ? WHERE key = ?", (disabled, args.person))
+        disabled = args.action == "disable"
+        people.set_disabled(ws.storage, args.person, disabled)
         if disabled:
             sessions.end_all(ws, args.person)
         out(f"{args.action}d {args.person}")

@@ -1,0 +1,52 @@
+"""`gridbase people`: add, list, disable and enable people kept in the database (engine.people)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine import Workspace
+from gridbase.cli import main
+from tests_support import WORKSPACE_YAML
+
+BASE = """\
+base: desk
+name: Desk
+tables:
+  notes:
+    name: Notes
+    primary: title
+    fields:
+      title: {type: text, name: Title}
+"""
+
+
+def test_people_are_added_listed_disabled_and_enabled(make_workspace: Callable[..., Workspace], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ws = make_workspace({"desk": BASE}, WORKSPACE_YAML)
+    ws.close()
+    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    assert main(["people", *where[:1], "add", "nurse9", "--name", "护士九", "--roles", "handler", *where[1:]]) == 0
+    assert "added nurse9" in capsys.readouterr().out
+    assert main(["people", *where[:1], "list", *where[1:]]) == 0
+    assert "nurse9\t护士九\thandler\tactive" in capsys.readouterr().out
+    assert main(["people", *where[:1], "disable", "nurse9", *where[1:]]) == 0
+    main(["people", *where[:1], "list", *where[1:]])
+    assert "nurse9\t护士九\thandler\tdisabled" in capsys.readouterr().out
+    assert main(["people", *where[:1], "enable", "nurse9", *where[1:]]) == 0
+    main(["people", *where[:1], "list", *where[1:]])
+    assert "nurse9\t护士九\thandler\tactive" in capsys.readouterr().out
+
+
+def test_people_mistakes_are_explained(make_workspace: Callable[..., Workspace], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    make_workspace({"desk": BASE}, WORKSPACE_YAML).close()
+    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    assert main(["people", where[0], "add", "li", "--roles", "handler", *where[1:]]) == 1
+    assert "person 'li' already exists" in capsys.readouterr().err
+    assert main(["people", where[0], "add", "x", "--roles", "nope", *where[1:]]) == 1
+    assert "unknown role 'nope'; roles are: admin, handler, viewer" in capsys.readouterr().err
+    assert main(["people", where[0], "disable", "ghost", *where[1:]]) == 1
+    assert "unknown person 'ghost'" in capsys.readouterr().err
