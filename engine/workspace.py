@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import imports, migrate
+from engine import imports, migrate, people
 from engine.errors import NotFoundError, QueryTimeout
 from engine.ids import utcnow_text
 from engine.loader import load_workspace
-from engine.model import BaseDef, WorkspaceConfig
+from engine.model import BaseDef, Person, WorkspaceConfig
 from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for
 from engine.records import Table
@@ -69,7 +69,18 @@ class Workspace:
         path = Path(db) if db else Path(config.root) / "data" / "gridbase.db"
         ws = cls(config, Storage(path))
         imports.recover(ws)  # an import whose process was killed midway: undo it
+        ws.know_stored_people()
         return ws
+
+    def know_stored_people(self) -> None:
+        """People the database keeps that workspace.yaml does not name (added with `gridbase people
+        add`) become known as if declared: person fields take them, pages list them, automations
+        reach them. (A server started before they were added knows them after its restart.)"""
+        for row in people.everyone(self.storage):
+            if row["key"] not in self.config.people:
+                self.config.people[row["key"]] = Person(row["key"], row["name"], row["department"], list(row["roles"]),
+                                                        row["email"], row["phone"], list(row["channels"]),
+                                                        None, row["locale"])
 
     @property
     def data_dir(self) -> Path:

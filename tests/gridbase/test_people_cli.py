@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Workspace
+from engine import Actor, Workspace
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML
 
@@ -20,6 +20,7 @@ tables:
     primary: title
     fields:
       title: {type: text, name: Title}
+      owner: {type: person, name: Owner}
 """
 
 
@@ -50,3 +51,20 @@ def test_people_mistakes_are_explained(make_workspace: Callable[..., Workspace],
     assert "unknown role 'nope'; roles are: admin, handler, viewer" in capsys.readouterr().err
     assert main(["people", where[0], "disable", "ghost", *where[1:]]) == 1
     assert "unknown person 'ghost'" in capsys.readouterr().err
+
+
+def test_someone_added_later_can_be_assigned_by_key_or_name(make_workspace: Callable[..., Workspace], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    make_workspace({"desk": BASE}, WORKSPACE_YAML).close()
+    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    assert main(["people", where[0], "add", "nurse2", "--name", "护士二", "--roles", "handler", *where[1:]]) == 0
+    ws = Workspace.open(where[0], db=where[2])  # the server, started again after the person was added
+    try:
+        notes = ws.base("desk").table("notes")
+        by_key = notes.create({"title": "a", "owner": "nurse2"}, actor=Actor.engine())
+        by_name = notes.create({"title": "b", "owner": "护士二"}, actor=Actor.engine())
+        assert by_key["fields"]["owner"] == by_name["fields"]["owner"] == "nurse2"
+        assert notes.display(notes.get(by_key["id"], actor=Actor.engine()), "owner") == "护士二"
+        assert list(ws.actor("nurse2").roles) == ["handler"]
+    finally:
+        ws.close()
