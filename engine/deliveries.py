@@ -13,7 +13,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from engine.storage import Storage, rows_of, utc_text
+from engine.ids import utcnow_text
+from engine.storage import Storage, rows_of
 
 
 def queue(conn: sqlite3.Connection, *, channel: str, key: str, payload: dict[str, Any], person: str | None,
@@ -22,13 +23,13 @@ def queue(conn: sqlite3.Connection, *, channel: str, key: str, payload: dict[str
     cur = conn.execute(
         "INSERT OR IGNORE INTO _gb_deliveries (notification, channel, person, payload, key, status, attempts, next_at) "
         "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
-        (notification, channel, person, json.dumps(payload, ensure_ascii=False, default=str), key, utc_text(at)))
+        (notification, channel, person, json.dumps(payload, ensure_ascii=False, default=str), key, utcnow_text(at)))
     return cur.rowcount > 0
 
 
 def claim(storage: Storage, now: datetime) -> tuple[int, str, str, str, int] | None:
     """Mark the next due delivery `sending` and commit; return (id, channel, key, payload, attempts)."""
-    stamp = utc_text(now)
+    stamp = utcnow_text(now)
     with storage.transaction() as conn:
         row = conn.execute("SELECT id, channel, key, payload, attempts FROM _gb_deliveries "
                            "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 1", (stamp,)).fetchone()
@@ -41,14 +42,14 @@ def claim(storage: Storage, now: datetime) -> tuple[int, str, str, str, int] | N
 def sent(storage: Storage, ident: int, attempts: int, at: datetime) -> None:
     with storage.transaction() as conn:
         conn.execute("UPDATE _gb_deliveries SET status = 'sent', sent_at = ?, attempts = ?, last_error = NULL "
-                     "WHERE id = ? AND status = 'sending'", (utc_text(at), attempts, ident))
+                     "WHERE id = ? AND status = 'sending'", (utcnow_text(at), attempts, ident))
 
 
 def later(storage: Storage, ident: int, attempts: int, due: datetime, reason: str) -> None:
     """A failure that may pass: try again at `due`."""
     with storage.transaction() as conn:
         conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = ?, next_at = ?, last_error = ? "
-                     "WHERE id = ? AND status = 'sending'", (attempts, utc_text(due), reason[:1000], ident))
+                     "WHERE id = ? AND status = 'sending'", (attempts, utcnow_text(due), reason[:1000], ident))
 
 
 def dead(storage: Storage, ident: int, attempts: int, reason: str) -> None:
@@ -62,14 +63,14 @@ def recover_sending(storage: Storage, cutoff: datetime) -> int:
     """Put `sending` rows claimed before `cutoff` (a worker died mid-send) back to `pending`."""
     with storage.transaction() as conn:
         return conn.execute("UPDATE _gb_deliveries SET status = 'pending' WHERE status = 'sending' AND next_at <= ?",
-                            (utc_text(cutoff),)).rowcount
+                            (utcnow_text(cutoff),)).rowcount
 
 
 def retry_dead(storage: Storage, ident: int, now: datetime) -> bool:
     """Queue a dead delivery again (attempts start over); False if it is not dead."""
     with storage.transaction() as conn:
         return conn.execute("UPDATE _gb_deliveries SET status = 'pending', attempts = 0, next_at = ? "
-                            "WHERE id = ? AND status = 'dead'", (utc_text(now), ident)).rowcount > 0
+                            "WHERE id = ? AND status = 'dead'", (utcnow_text(now), ident)).rowcount > 0
 
 
 def listed(storage: Storage, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from engine.storage import Storage, rows_of, utc_text
+from engine.ids import utcnow_text
+from engine.storage import Storage, rows_of
 
 UNREAD_CAP = 100  # the badge shows "99+" from here on
 
@@ -22,7 +23,7 @@ def add(conn: sqlite3.Connection, *, person: str, at: datetime, title: str, body
     """Add a notification inside the caller's transaction: (its id, whether it is new)."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (person, utc_text(at), title, body, link, base, table, record, key))
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (person, utcnow_text(at), title, body, link, base, table, record, key))
     if cur.rowcount:
         return int(cur.lastrowid or 0), True
     return int(conn.execute("SELECT id FROM _gb_notifications WHERE key = ?", (key,)).fetchone()[0]), False
@@ -58,10 +59,10 @@ def mark_read(storage: Storage, person: str, ident: int | None, at: datetime) ->
     with storage.transaction() as conn:
         if ident is None:
             conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE person = ? AND read_at IS NULL",
-                         (utc_text(at), person))
+                         (utcnow_text(at), person))
         else:
             conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE id = ? AND person = ? AND read_at IS NULL",
-                         (utc_text(at), ident, person))
+                         (utcnow_text(at), ident, person))
 
 
 def titles(storage: Storage, idents: list[int]) -> dict[int, str]:

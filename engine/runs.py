@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from engine.storage import Storage, rows_of, utc_text
+from engine.ids import utcnow_text
+from engine.storage import Storage, rows_of
 
 COLUMNS = "id, automation, base, trigger, record, event_id, started_at, duration_ms, status, steps, error, run_key"
 
@@ -54,9 +55,9 @@ def last_fired(storage: Storage, key: str) -> str | None:
 
 
 def set_fired(conn: sqlite3.Connection, key: str, at: datetime) -> None:
-    conn.execute("INSERT OR REPLACE INTO _gb_fired (key, at) VALUES (?, ?)", (key, utc_text(at)))
+    conn.execute("INSERT OR REPLACE INTO _gb_fired (key, at) VALUES (?, ?)", (key, utcnow_text(at)))
 
 
 def fire_once(conn: sqlite3.Connection, key: str, at: datetime) -> bool:
     """Remember that `key` fired; False if it had fired already (then do nothing)."""
-    return conn.execute("INSERT OR IGNORE INTO _gb_fired (key, at) VALUES (?, ?)", (key, utc_text(at))).rowcount > 0
+    return conn.execute("INSERT OR IGNORE INTO _gb_fired (key, at) VALUES (?, ?)", (key, utcnow_text(at))).rowcount > 0

@@ -18,11 +18,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyotp
 
 from engine.auth import digest
+from engine.ids import utcnow_text
 from engine.permissions import Actor
 from engine.workspace import Workspace
 
@@ -37,9 +38,6 @@ class Factor:
     secret: str
     confirmed: bool
 
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def required(ws: Workspace, actor: Actor) -> bool:
@@ -70,7 +68,7 @@ def enrol(ws: Workspace, person: str) -> str:
     secret = pyotp.random_base32()
     with ws.storage.transaction() as conn:
         conn.execute("INSERT INTO _gb_second_factors (person, secret, created_at) VALUES (?, ?, ?)",
-                     (person, secret, _stamp(ws.now())))
+                     (person, secret, utcnow_text(ws.now())))
     return secret
 
 
@@ -112,7 +110,7 @@ def confirm(ws: Workspace, person: str, code: str) -> list[str] | None:
     if found is None or found.confirmed or not check_code(ws, person, code):
         return None
     with ws.storage.transaction() as conn:
-        conn.execute("UPDATE _gb_second_factors SET confirmed_at = ? WHERE person = ?", (_stamp(ws.now()), person))
+        conn.execute("UPDATE _gb_second_factors SET confirmed_at = ? WHERE person = ?", (utcnow_text(ws.now()), person))
         return new_recovery_codes(ws, person)
 
 
@@ -131,7 +129,7 @@ def new_recovery_codes(ws: Workspace, person: str) -> list[str]:
     with ws.storage.transaction() as conn:
         conn.execute("DELETE FROM _gb_recovery_codes WHERE person = ?", (person,))
         conn.executemany("INSERT INTO _gb_recovery_codes (person, code_hash, created_at) VALUES (?, ?, ?)",
-                         [(person, digest(_normal(c)), _stamp(ws.now())) for c in codes])
+                         [(person, digest(_normal(c)), utcnow_text(ws.now())) for c in codes])
     return codes
 
 
@@ -142,7 +140,7 @@ def use_recovery_code(ws: Workspace, person: str, code: str) -> bool:
         return False
     with ws.storage.transaction() as conn:
         cur = conn.execute("UPDATE _gb_recovery_codes SET used_at = ? WHERE person = ? AND code_hash = ? AND used_at IS NULL",
-                           (_stamp(ws.now()), person, digest(normal)))
+                           (utcnow_text(ws.now()), person, digest(normal)))
         return cur.rowcount == 1
 
 

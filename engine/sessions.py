@@ -10,9 +10,10 @@ one up first); it lives `PENDING_MINUTES` and never opens a page by itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from engine.auth import digest, new_secret
+from engine.ids import utcnow_text
 from engine.workspace import Workspace
 
 SESSION_HOURS = 12
@@ -26,9 +27,6 @@ class Session:
     csrf: str
 
 
-def _text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def start(ws: Workspace, person: str, *, replacing: str | None = None) -> str:
     """A new session for `person` (ending `replacing`, an id hash, and expired ones); returns its secret."""
@@ -37,9 +35,9 @@ def start(ws: Workspace, person: str, *, replacing: str | None = None) -> str:
     with ws.storage.transaction() as conn:
         if replacing is not None:
             conn.execute("DELETE FROM _gb_sessions WHERE id_hash = ?", (replacing,))
-        conn.execute("DELETE FROM _gb_sessions WHERE expires_at <= ?", (_text(now),))
+        conn.execute("DELETE FROM _gb_sessions WHERE expires_at <= ?", (utcnow_text(now),))
         conn.execute("INSERT INTO _gb_sessions (id_hash, person, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                     (digest(sid), person, new_secret(), _text(now), _text(now + timedelta(hours=SESSION_HOURS))))
+                     (digest(sid), person, new_secret(), utcnow_text(now), utcnow_text(now + timedelta(hours=SESSION_HOURS))))
     return sid
 
 
@@ -47,7 +45,7 @@ def find(ws: Workspace, sid: str) -> Session | None:
     """The live session whose secret is `sid` (its person not disabled), or None."""
     row = ws.storage.conn.execute(
         "SELECT s.id_hash, s.person, s.csrf FROM _gb_sessions s JOIN _gb_people p ON p.key = s.person "
-        "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(sid), _text(ws.now()))).fetchone()
+        "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(sid), utcnow_text(ws.now()))).fetchone()
     return Session(row[0], row[1], row[2]) if row else None
 
 
@@ -73,9 +71,9 @@ def begin_pending(ws: Workspace, person: str) -> str:
     secret = new_secret()
     now = ws.now()
     with ws.storage.transaction() as conn:
-        conn.execute("DELETE FROM _gb_pending_signins WHERE expires_at <= ?", (_text(now),))
+        conn.execute("DELETE FROM _gb_pending_signins WHERE expires_at <= ?", (utcnow_text(now),))
         conn.execute("INSERT INTO _gb_pending_signins (id_hash, person, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                     (digest(secret), person, _text(now), _text(now + timedelta(minutes=PENDING_MINUTES))))
+                     (digest(secret), person, utcnow_text(now), utcnow_text(now + timedelta(minutes=PENDING_MINUTES))))
     return secret
 
 
@@ -83,7 +81,7 @@ def pending_person(ws: Workspace, secret: str) -> str | None:
     """The person of a live pending sign-in (not disabled), or None."""
     row = ws.storage.conn.execute(
         "SELECT s.person FROM _gb_pending_signins s JOIN _gb_people p ON p.key = s.person "
-        "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(secret), _text(ws.now()))).fetchone()
+        "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(secret), utcnow_text(ws.now()))).fetchone()
     return str(row[0]) if row else None
 
 

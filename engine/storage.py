@@ -26,7 +26,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -147,11 +146,6 @@ def table_name(base: str, table: str) -> str:
 
 def junction_name(base: str, table: str, field: str) -> str:
     return f"{base}__{table}__{field}__link"
-
-
-def utc_text(moment: datetime) -> str:
-    """How a moment is stored: UTC, to the second, `YYYY-MM-DDTHH:MM:SSZ` (sorts as text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rows_of(cur: sqlite3.Cursor) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from engine import people
 from engine.auth import digest, new_secret
 from engine.errors import GridbaseError, NotFoundError
+from engine.ids import utcnow_text
 from engine.workspace import Workspace
 
 RECORDS_READ = "data.records:read"
@@ -55,9 +56,6 @@ def _row(row: tuple) -> Token:  # type: ignore[type-arg]
 _COLUMNS = "id, person, name, scopes, bases, created_at, expires_at, revoked_at"
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def create(ws: Workspace, person: str, *, name: str = "token", scopes: list[str] | None = None,
            bases: list[str] | None = None, expires_days: int | None = None) -> tuple[str, Token]:
@@ -73,15 +71,15 @@ def create(ws: Workspace, person: str, *, name: str = "token", scopes: list[str]
     if not people.exists(ws.storage, person):
         raise NotFoundError(f"unknown person '{person}'")
     now = ws.now()
-    expires = _stamp(now + timedelta(days=expires_days)) if expires_days else None
+    expires = utcnow_text(now + timedelta(days=expires_days)) if expires_days else None
     secret = new_secret("gbt_")
     with ws.storage.transaction() as conn:
         cur = conn.execute("INSERT INTO _gb_tokens (person, name, token_hash, created_at, expires_at, scopes, bases) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (person, name, digest(secret), _stamp(now), expires, json.dumps(chosen),
+                           (person, name, digest(secret), utcnow_text(now), expires, json.dumps(chosen),
                             json.dumps(list(dict.fromkeys(bases))) if bases else None))
         token_id = int(cur.lastrowid or 0)
-    return secret, Token(token_id, person, name, tuple(chosen), tuple(bases) if bases else None, _stamp(now), expires, None)
+    return secret, Token(token_id, person, name, tuple(chosen), tuple(bases) if bases else None, utcnow_text(now), expires, None)
 
 
 def find(ws: Workspace, secret: str) -> Token | None:
@@ -127,4 +125,4 @@ def revoke(ws: Workspace, person: str, *, token_id: int | None = None, name: str
 def touch(ws: Workspace, token_id: int) -> None:
     """Record that the token was used now."""
     with ws.storage.transaction() as conn:
-        conn.execute("UPDATE _gb_tokens SET last_used_at = ? WHERE id = ?", (_stamp(ws.now()), token_id))
+        conn.execute("UPDATE _gb_tokens SET last_used_at = ? WHERE id = ?", (utcnow_text(ws.now()), token_id))
