@@ -88,9 +88,8 @@ def authenticate(ws: Workspace, secret: str) -> TokenInfo:
     token = tokens.find(ws, secret)
     if token is None or not tokens.usable(token, ws.now()):
         raise _auth_error("Invalid authentication token")
-    found = people.get(ws.storage, token.person)
-    person = None if found is None else (found["disabled"],)
-    if person is None or person[0]:
+    person = people.get(ws.storage, token.person)
+    if person is None or person["disabled"]:
         raise _auth_error("Invalid authentication token")
     try:
         actor = ws.actor(token.person)

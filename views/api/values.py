@@ -38,12 +38,10 @@ class People:
 
     def collaborator(self, key: str) -> dict[str, Any]:
         if key not in self._cache:
-            with self.ws.storage.reading():
-                found = people_db.get(self.ws.storage, key)
-                row = (found["name"], found["email"]) if found else None
+            row = people_db.get(self.ws.storage, key)
             person = self.ws.config.people.get(key)
-            name = row[0] if row else (person.name if person else key)
-            email = (row[1] if row else None) or (person.email if person else None)
+            name = row["name"] if row else (person.name if person else key)
+            email = (row["email"] if row else None) or (person.email if person else None)
             info: dict[str, Any] = {"id": key, "name": name}
             if email:
                 info["email"] = email

@@ -111,7 +111,7 @@ def form_inputs(table: Table, fields: list[dict[str, Any]], actor: Actor, values
                 errors: dict[str, str]) -> list[dict[str, Any]]:
     """What form.html draws: each question's input (views.cells.field_input) holding `values`."""
     links = cells.LinkTitles(table, actor)
-    people = cells.active_people(table.ws)
+    people = links.people() if any(table.fields[f["key"]].editor().choices == "people" for f in fields) else None
     out = []
     for f in fields:
         spec = cells.field_input(table, f["key"], actor, values.get(f["key"], f["default"]), error=errors.get(f["key"]),
