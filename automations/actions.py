@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from automations import delivery
@@ -29,6 +28,7 @@ from automations.recipients import Recipient, directory, resolve
 from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
 from engine import inbox
 from engine.errors import GridbaseError
+from engine.ids import utcnow_text
 from engine.model import AutomationDef
 from engine.permissions import Actor
 from engine.plugins import channel_types
@@ -208,7 +208,7 @@ def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     variables = ctx.variables()
     data = {"base": ctx.base, "table": variables["table"], "record_id": ctx.record_id, "automation": ctx.auto.key,
             "trigger": ctx.trigger, "run": ctx.run_key, "fields": variables["record"],
-            "at": ctx.ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "at": utcnow_text(ctx.ws.now())}
     key = f"{ctx.run_key}:{index}:webhook"
     queued = delivery.queue(ctx.ws, channel=f"webhook:{ctx.auto.key}", key=key,
                             spec={"type": "webhook", "options": options},

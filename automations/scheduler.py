@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from automations.runner import Start, already_ran, execute, make_key
 from engine import retention
 from engine import runs as run_log
+from engine.ids import utcnow_text
 from engine.model import AutomationDef
 from engine.permissions import Actor
 
@@ -83,10 +84,6 @@ def cron(expr: str, tz: Any) -> CronTrigger:
         raise ValueError(f"schedule '{expr}' needs five fields: minute hour day month weekday")
     fields[4] = _day_names(fields[4])
     return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(text: str) -> datetime:
@@ -143,7 +140,7 @@ def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) 
         if due is None:
             return 0
         _set_mark(ws, mark, due)
-        tick = _stamp(due)
+        tick = utcnow_text(due)
         table_key = auto.when.get("table")
         if not table_key:
             key = make_key(base, auto.key, f"schedule:{tick}")
@@ -164,7 +161,7 @@ def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) 
 def _date_bounds(kind: str, at: time, offset: timedelta, last: datetime, now: datetime, ws: Workspace) -> tuple[str, str]:
     """Stored values of F whose moment may fall in [last, now] (a superset, checked exactly later)."""
     if kind == "datetime":
-        return _stamp(last - offset), _stamp(now - offset)
+        return utcnow_text(last - offset), utcnow_text(now - offset)
     low = (last - offset).astimezone(ws.tz)
     high = (now - offset).astimezone(ws.tz)
     first = low.date() if low.time() <= at else low.date() + timedelta(days=1)

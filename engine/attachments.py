@@ -33,12 +33,13 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from engine.errors import ValidationError
 from engine.fields.base import load_json_list
+from engine.ids import utcnow_text
 from engine.storage import q
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ def remove_orphans(ws: Workspace, *, grace: timedelta | None = None, dry_run: bo
     """
     if grace is None:
         grace = timedelta(hours=Limits.of(ws).orphan_grace_hours)
-    cutoff = (ws.now() - grace).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = utcnow_text(ws.now() - grace)
     cutoff_epoch = time.time() - grace.total_seconds()
     with ws.storage.reading():
         preview = _sweep(ws, cutoff, cutoff_epoch, dry_run=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
+from engine.ids import utcnow_text
 from gridbase.commands import command, err, open_ws, out
 
 Adder = Callable[..., argparse.ArgumentParser]
@@ -89,7 +90,7 @@ def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
     spec.loader.exec_module(module)
     counts: dict[str, int] = module.seed(ws, rng=random.Random(seed), scale=scale)
     # Sample data is history: its creation must not fire thousands of automations.
-    ws.outbox.mark_all_processed(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ws.outbox.mark_all_processed(utcnow_text(datetime.now(UTC)))
     return counts
 
 

@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from engine import Actor, NotFoundError, PermissionDenied, Workspace, inbox, meta, sessions
 from engine import people as people_db
+from engine.ids import utcnow_text
 from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.plugins import view_types
@@ -92,7 +93,7 @@ def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess
 
 
 def now_text(ws: Workspace) -> str:
-    return ws.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utcnow_text(ws.now())
 
 
 def is_secure(request: Request) -> bool:
