@@ -278,7 +278,9 @@
     return input;
   }
 
-  function startEdit(cell) {
+  // opts.initialText: the edit began by typing a character, which replaces the value.
+  function startEdit(cell, opts) {
+    opts = opts || {};
     if (cell.classList.contains("is-editing")) return;
     var kind = cell.getAttribute("data-kind") || "text";
     if (kind === "link") return openLinkCell(cell);
@@ -310,7 +312,9 @@
     cell.classList.add("is-editing");
     cell.replaceChildren(holder);
     input.focus();
-    if (input.select && kind !== "select" && kind !== "checkbox" && !isDate) input.select();
+    if (typeof opts.initialText === "string" && INPUT_KINDS.concat(["textarea"]).indexOf(kind) >= 0 && !isDate) {
+      input.value = opts.initialText;
+    } else if (input.select && kind !== "select" && kind !== "checkbox" && !isDate) input.select();
 
     function cancel() {
       if (done) return;
@@ -706,5 +710,10 @@
   else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(document); });
   else init(document);
 
-  window.Gridbase = { init: init, request: request, csrfToken: csrfToken };
+  /* The contract other scripts (grid.js, editors.js, live.js) build on; keep it stable. */
+  window.Gridbase = {
+    init: init, request: request, csrfToken: csrfToken, post: post, msg: msg,
+    fragments: fragments, applyCells: applyCells, swapCells: swapCells, cellError: cellError,
+    startEdit: startEdit, editableCell: editableCell, errorText: errorText, cssEscape: cssEscape
+  };
 })();
