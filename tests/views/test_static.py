@@ -162,6 +162,13 @@ def test_catalogs_have_the_same_keys_and_placeholders() -> None:
         assert key in zh
 
 
+def test_catalogs_are_kept_in_key_order() -> None:
+    """Sorted catalogs let two changes that each add messages merge without a conflict."""
+    for locale in SUPPORTED_LOCALES:
+        keys = list(json.loads((LOCALES / f"{locale}.json").read_text(encoding="utf-8")))
+        assert keys == sorted(keys), f"views/locales/{locale}.json: keep the keys sorted (json.dumps(sort_keys=True))"
+
+
 def test_translate_formats_and_falls_back() -> None:
     assert translate("zh-CN", "Save") == "保存"
     assert translate("en", "Save") == "Save"
