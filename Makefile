@@ -37,8 +37,10 @@ $(FLOORS)/.installed: pyproject.toml
 test-floors: setup $(FLOORS)/.installed
 	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(SMOKE)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: setup
-	$(VENV)/bin/gridbase demo examples/dalian_dental --host 127.0.0.1 --port 8000
+	$(VENV)/bin/gridbase demo examples/dalian_dental --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(VENV)/bin/ruff check .

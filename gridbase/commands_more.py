@@ -146,10 +146,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         meta.put(ws.storage, "seeded", json.dumps(counts))
         for name, n in counts.items():
             out(f"  {name}: {n}")
-    out("Sign in as (password: the `password` in workspace.yaml):")
+    out("Sign in as (the password is the person's `password:` in workspace.yaml):")
     for person in ws.config.people.values():
         roles = ", ".join(ws.config.roles[r].name for r in person.roles if r in ws.config.roles)
-        out(f"  {person.key:<14} {person.name}  [{roles}]")
+        secret = f"password {person.password}" if person.password else "no demo password: set one with gridbase passwd"
+        out(f"  {person.key:<14} {person.name}  [{roles}]  {secret}")
     return _serve(args, ws)
 
 

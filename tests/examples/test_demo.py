@@ -80,6 +80,8 @@ def test_demo_serves_the_three_bases(tmp_path):
                 proc.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "seeding sample data" in text and "visits: 1000" in text
+    # the README promises the demo prints whom to sign in as, and with which password
+    assert re.search(rf"admin\s.*password {PASSWORD}", text), text
     assert (root / "data" / "gridbase.db").exists()
     db = sqlite3.connect(root / "data" / "gridbase.db")
     try:
@@ -135,3 +137,10 @@ def test_seed_is_reproducible_and_prints_counts(tmp_path):
     subprocess.run([GRIDBASE, "seed", str(other), "--seed", "12", "--scale", "0.05"], capture_output=True, check=True,
                    timeout=120)
     assert content_hash(other / "data" / "gridbase.db")[0] != results[0]
+
+
+def test_make_demo_serves_on_the_port_asked_for():
+    done = subprocess.run(["make", "-n", "demo", "PORT=8711", "HOST=127.0.0.2"], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "--host 127.0.0.2 --port 8711" in done.stdout
