@@ -91,3 +91,14 @@ def test_masks_in_the_patient_grid(ws, as_person, visits, person, phone, id_numb
         assert ID not in html and ID_MASKED not in html and "身份证号" in html and "0027" not in html
     else:
         assert ID not in html and ID_MASKED not in html
+
+
+def test_a_visit_is_called_by_its_patient_and_date(ws, as_person, visits):
+    """Calendars, kanban cards, links and the record heading name the patient, not just a date."""
+    assert record_row(ws, "patients", "visits", visits["mine"])["title"] == "韩梅梅 2026-06-15"
+    doctor = as_person("liu_yang")
+    page = doctor.get(f"/b/patients/t/visits/r/{visits['mine']}")
+    assert page.status_code == 200 and "韩梅梅 2026-06-15" in page.text
+    # each grid view shows the patient once: the link, not the link and a lookup of the same name
+    for view in ws.base("patients").table("visits").tdef.views.values():
+        assert not {"patient", "patient_name"} <= set(view.fields or []), view.key
