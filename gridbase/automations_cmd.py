@@ -1,0 +1,88 @@
+"""`gridbase automations DIR run-due --at TIME`: try reminders and schedules without code.
+
+Owns this command only. The database is copied (`gridbase.backup.backup`) to a temporary file
+and the workspace opened on the copy. There the scheduler's checks (`automations.scheduler.tick`)
+run once at the real time, so that an automation never checked before notes the time as the
+server's first check does, then once at `--at`: every schedule tick and date reminder that
+falls due in between fires on the copy, with its notifications and queued deliveries. Each
+run is printed with its steps. Nothing is sent (no delivery worker runs on the copy) and the
+real database is never written, so nothing fires twice: when the server's clock reaches that
+time, it fires as usual, once. `--keep FILE` keeps the copy for a closer look (`gridbase runs
+DIR --db FILE`, or `gridbase serve DIR --db FILE`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from automations.history import list_runs
+from automations.scheduler import tick
+from engine import Workspace
+from engine.errors import GridbaseError
+from gridbase import backup
+from gridbase.commands import command, out
+
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the `automations` command to the parser (called by gridbase.cli.build_parser)."""
+    p = add("automations", "Try time-triggered automations: run what is due at a given time on a copy of the "
+                           "database, print each run, and change nothing.")
+    p.add_argument("action", choices=["run-due"], help="run-due: fire what is due up to --at, on a copy")
+    p.add_argument("--at", required=True, metavar="TIME",
+                   help='the moment to move the clock to, in the workspace time zone: "2026-12-24 09:00"')
+    p.add_argument("--keep", metavar="FILE", help="keep the copy the runs were made on in FILE")
+
+
+def parse_moment(text: str, tz: Any) -> datetime:
+    """`text` (workspace-local "YYYY-MM-DD HH:MM" or a date) as an aware UTC moment."""
+    for fmt in TIME_FORMATS:
+        try:
+            local = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    raise GridbaseError(f'--at "{text}" is not a time: write it as "2026-12-24 09:00" (workspace time zone)')
+
+
+@command("automations")
+def cmd_automations(args: argparse.Namespace) -> int:
+    source = Path(args.db) if args.db else Path(args.dir) / "data" / "gridbase.db"
+    if not source.exists():
+        raise GridbaseError(f"{source} does not exist: run `gridbase apply {args.dir}` first")
+    with tempfile.TemporaryDirectory(prefix="gridbase-run-due-") as tmp:
+        copy = Path(args.keep) if args.keep else Path(tmp) / "copy.db"
+        backup.backup(source, copy)
+        ws = Workspace.open(args.dir, db=copy)
+        try:
+            moment = parse_moment(args.at, ws.tz)
+            now = datetime.now(UTC)
+            ws.clock = lambda: now
+            tick(ws, now)  # notes the time for automations never checked, as the server's first check does
+            newest = list_runs(ws, limit=1)
+            since = newest[0]["id"] if newest else 0
+            if moment <= now:
+                out(f"{args.at} is not in the future: the server has already run what was due then (gridbase runs)")
+                return 0
+            ws.clock = lambda: moment
+            tick(ws, moment)
+            runs = [r for r in list_runs(ws, limit=1000) if r["id"] > since]
+            names = {(b.key, a.key): a.name for b in ws.config.bases.values() for a in b.automations.values()}
+        finally:
+            ws.close()
+    out(f"on a copy of {source}, from now to {args.at}: {len(runs)} run(s)")
+    for run in reversed(runs):
+        record = f" {run['record']}" if run["record"] else ""
+        name = names.get((run["base"], run["automation"]), run["automation"])
+        out(f"  {name} ({run['base']}.{run['automation']}) [{run['trigger']}]{record}: {run['status']}")
+        for i, step in enumerate(run["steps"], 1):
+            detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
+            out(f"      {i}. {step['action']} {'ok' if step['ok'] else 'FAILED'} {detail}")
+    out(f"nothing was sent and {source} was not changed" + (f"; the copy is kept in {args.keep}" if args.keep else ""))
+    return 0
