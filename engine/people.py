@@ -10,10 +10,15 @@ records that name them keep showing their name. Sign-in credentials are read and
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections.abc import Collection
 from typing import Any
 
+from engine.errors import GridbaseError
 from engine.storage import Storage, rows_of
+
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale"
 
@@ -60,6 +65,34 @@ def add(storage: Storage, key: str, *, name: str, department: str | None, roles:
     with storage.transaction() as conn:
         conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, source) VALUES (?, ?, ?, ?, ?, ?)",
                      (key, name, department, json.dumps(roles, ensure_ascii=False), email, source))
+
+
+def enroll_problem(storage: Storage, key: str, *, name: str, roles: list[str], department: str | None,
+                   known_roles: Collection[str], known_departments: Collection[str]) -> str | None:
+    """Why a new person cannot be added as given (an English sentence naming the fix), or None."""
+    if not KEY.match(key):
+        return (f"the account '{key}' is not usable: start with a lowercase letter, then lowercase letters, "
+                "digits or _ (at most 64)")
+    if exists(storage, key):
+        return f"person '{key}' already exists"
+    if not name.strip():
+        return "give the person's name"
+    unknown = [r for r in roles if r not in known_roles]
+    if unknown:
+        return f"unknown role '{unknown[0]}'; roles are: {', '.join(known_roles)}"
+    if department and department not in known_departments:
+        return f"unknown department '{department}'; departments are: {', '.join(known_departments)}"
+    return None
+
+
+def enroll(storage: Storage, key: str, *, name: str, roles: list[str], department: str | None, email: str | None,
+           known_roles: Collection[str], known_departments: Collection[str], source: str = "cli") -> None:
+    """Add a new person after checking the account, name, roles and department (GridbaseError if not usable)."""
+    problem = enroll_problem(storage, key, name=name, roles=roles, department=department, known_roles=known_roles,
+                             known_departments=known_departments)
+    if problem:
+        raise GridbaseError(problem)
+    add(storage, key, name=name.strip(), department=department or None, roles=roles, email=email or None, source=source)
 
 
 def set_disabled(storage: Storage, key: str, disabled: bool) -> bool:

@@ -53,6 +53,7 @@ from engine.errors import GridbaseError
 from gridbase import bodies
 from views import api
 from views.pages import (
+    admin,
     auth,
     boards,
     dashboards,
@@ -256,7 +257,8 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *boards.routes,          # kanban, calendar, gallery; moving a card
         *plugin_views.routes,    # /b/{base}/t/{table}/view/{type}/{view}: a plugin's view type
         *dashboards.routes,      # /b/{base}/d/{dashboard}
-        *inbox.routes,           # /inbox, /admin/runs, /admin/dead
+        *inbox.routes,           # /inbox
+        *admin.routes,           # /admin/people, /admin/runs, /admin/dead
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
     routes = on_threads(routes)

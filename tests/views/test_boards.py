@@ -23,7 +23,7 @@ with warnings.catch_warnings():
 
 from engine import NotFoundError, PermissionDenied, Workspace
 from gridbase import app as gbapp
-from views.pages import auth, boards, dashboards, inbox
+from views.pages import admin, auth, boards, dashboards, inbox
 from views.pages.web import LoginRequired
 
 PASSWORD = "correct horse battery"
@@ -108,7 +108,7 @@ def build_app(ws: Workspace) -> Starlette:
     """My routes, sign-in, static files and the app's own error handlers."""
     handlers: dict[Any, Any] = {LoginRequired: gbapp.on_login_required, NotFoundError: gbapp.on_not_found,
                                 PermissionDenied: gbapp.on_denied, HTTPException: gbapp.on_http}
-    app = Starlette(routes=[*auth.routes, *boards.routes, *dashboards.routes, *inbox.routes,
+    app = Starlette(routes=[*auth.routes, *boards.routes, *dashboards.routes, *inbox.routes, *admin.routes,
                             Mount("/static", app=StaticFiles(directory=gbapp.STATIC), name="static")],
                     exception_handlers=handlers)
     app.state.ws = ws

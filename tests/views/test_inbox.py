@@ -1,4 +1,4 @@
-"""The inbox (list, open, mark read, count) and the admin pages for runs and dead letters."""
+"""The inbox (list, open, mark read, count), and the admin page for dead letters."""
 
 from __future__ import annotations
 
@@ -74,24 +74,6 @@ def test_unsafe_links_are_not_followed(board_client, bws):  # noqa: F811
     client = board_client("li")
     assert "javascript:" not in client.get("/inbox").text
     assert client.get(f"/inbox/{bad}/open", follow_redirects=False).headers["location"] == "/inbox"
-
-
-def test_admin_pages_are_admin_only(board_client, bws):  # noqa: F811
-    li = board_client("li")
-    assert li.get("/admin/runs").status_code == 403
-    assert li.get("/admin/dead").status_code == 403
-    assert li.post("/admin/dead/1/retry", data={"csrf_token": li.csrf}).status_code == 403
-
-
-def test_runs_page_shows_history(board_client, bws):  # noqa: F811
-    bws.storage.writer.execute(
-        "INSERT INTO _gb_runs (automation, base, trigger, record, started_at, duration_ms, status, steps, error) "
-        "VALUES ('tell', 'ops', 'updated', 'recY', '2026-11-25T01:00:00Z', 12.4, 'error', ?, 'boom <x>')",
-        (json.dumps([{"action": "notify", "status": "ok"}, {"action": "webhook", "status": "error"}]),))
-    html = board_client("admin").get("/admin/runs").text
-    assert "tell" in html and "updated" in html and "recY" in html and "12 ms" in html
-    assert "boom &lt;x&gt;" in html and "action: webhook" in html and "2026-11-25 09:00" in html
-    assert "tell" not in board_client("admin").get("/admin/runs?status=ok").text.split("<main")[1]
 
 
 def test_dead_letters_retry(board_client, bws):  # noqa: F811
