@@ -27,7 +27,6 @@ import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -38,7 +37,6 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import (
@@ -54,6 +52,7 @@ from gridbase import bodies
 from views import api
 from views.pages import (
     admin,
+    assets,
     auth,
     boards,
     dashboards,
@@ -73,7 +72,7 @@ MAX_BODY = bodies.MAX_BODY
 # Worker threads for pages and the API at most: enough to wait out disk syncs side by side on a
 # small machine; each has a read connection of its own (engine.storage), so this bounds those too.
 WORKER_THREADS = 16
-STATIC = Path(__file__).resolve().parent.parent / "views" / "pages" / "static"
+STATIC = assets.STATIC
 
 
 # -- pages run on worker threads ---------------------------------------------------------------
@@ -262,9 +261,10 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
     routes = on_threads(routes)
-    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    routes.append(Mount("/static", app=assets.CachedStatic(), name="static"))
 
     middleware = [
+        Middleware(assets.CompressionMiddleware),
         Middleware(auth.SecurityHeadersMiddleware),
         Middleware(NoStoreMiddleware),
         Middleware(CatchAllMiddleware),

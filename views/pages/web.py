@@ -36,6 +36,7 @@ from engine.permissions import TableAccess
 from engine.plugins import view_types
 from engine.records import Table
 from views.messages import translate, translate_all
+from views.pages.assets import static_url
 
 LOCALES = ("zh-CN", "en")
 SESSION_COOKIE = "gb_session"
@@ -48,6 +49,7 @@ templates = Jinja2Templates(env=_env)
 # The request's CSRF token, also for macros imported without context (`{{ csrf() }}`).
 _csrf_var: ContextVar[str] = ContextVar("gb_csrf", default="")
 _env.globals["current_csrf"] = _csrf_var.get
+_env.globals["static"] = static_url
 
 
 class LoginRequired(Exception):
