@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from engine import Workspace
 from tests.browser.conftest import serving, signed_in
@@ -112,4 +113,31 @@ def test_kanban_drag_changes_the_value_and_calendar_shows_the_month(ops_server: 
     page.screenshot(path=str(shots / "calendar.png"), full_page=True)
     assert watch.errors == [], watch.errors
     assert watch.hosts == {ops_server["host"]}, watch.hosts
+    context.close()
+
+
+def test_kanban_card_moves_by_keyboard_and_says_where(ops_server: dict[str, Any], browser: Any) -> None:
+    url = ops_server["url"]
+    ws: Workspace = ops_server["ws"]
+    context, page, watch = signed_in(browser, url)
+    page.goto(url + "/b/ops/t/tickets/kanban/board")
+    card = page.locator(".card", has_text="门锁")
+    assert card.get_attribute("tabindex") == "0"
+    card.focus()
+    page.keyboard.press("Alt+ArrowRight")  # 待受理 → 处理中
+    expect(page.locator(".kanban-status")).to_contain_text("处理中")
+    table = ws.base("ops").table("tickets")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = [r["fields"]["status"] for r in table.query(actor="admin", filter={"title": "门锁"}).records]
+        if status == ["处理中"]:
+            break
+        time.sleep(0.1)
+    assert status == ["处理中"]
+    # the focus stays on the moved card, so a second press moves it on
+    expect(page.locator(".card:focus")).to_contain_text("门锁")
+    assert page.locator(".kanban-column[data-value='处理中'] .card", has_text="门锁").count() == 1
+    page.keyboard.press("Alt+ArrowLeft")
+    expect(page.locator(".kanban-status")).to_contain_text("待受理")
+    assert watch.errors == [], watch.errors
     context.close()

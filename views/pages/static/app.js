@@ -117,7 +117,10 @@
    *   <article class="card" data-move-url="/.../move"> ... </article> </div> </div>
    * Drop in another column -> POST value=<column data-value> to the card's data-move-url.
    * 2xx: body (if any) is the updated card's HTML and replaces it. Else the card goes back
-   * and the response text shows in a <p class="card-error"> inside the card. */
+   * and the response text shows in a <p class="card-error"> inside the card.
+   * Keyboard: a movable card is a Tab stop; Alt+← / Alt+→ moves it to the column before or
+   * after, the same request as a drop; <p class="kanban-status" aria-live="polite"> says where
+   * it went, and the focus stays on the card. */
   function updateCounts() {
     document.querySelectorAll(".kanban-column").forEach(function (col) {
       var count = col.querySelector(".count");
@@ -151,10 +154,40 @@
           card.classList.remove("is-saving");
           var fresh = body.trim() && fragment(body);
           if (fresh) { card.replaceWith(fresh); processNew(fresh); }
+          if (evt.keyboard) {
+            var moved = fresh || card;
+            moved.focus();
+            announce(moved.closest(".kanban"), column);
+          }
         });
       })
       .catch(function () { putBack(errorText("")); });
   }
+
+  // Say in the board's live region which column a card went to (keyboard moves).
+  function announce(board, column) {
+    var status = board && board.parentNode.querySelector(".kanban-status");
+    var label = column.querySelector("header .badge");
+    if (status) status.textContent = (status.getAttribute("data-msg-moved") || "Moved to") + " " +
+      (label ? label.textContent.trim() : "");
+  }
+
+  // Alt+Left / Alt+Right on a focused movable card: move it to the column before or after.
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || (e.key !== "ArrowLeft" && e.key !== "ArrowRight")) return;
+    var card = e.target.closest && e.target.closest(".kanban .card[data-move-url]");
+    if (!card || e.target !== card) return;
+    var column = card.closest(".kanban-column");
+    var next = e.key === "ArrowLeft" ? column.previousElementSibling : column.nextElementSibling;
+    while (next && !next.matches(".kanban-column")) next = e.key === "ArrowLeft" ? next.previousElementSibling : next.nextElementSibling;
+    if (!next) return;
+    e.preventDefault();
+    var from = card.parentNode, to = next.querySelector(".cards");
+    var oldIndex = Array.prototype.indexOf.call(from.children, card);
+    to.insertBefore(card, to.firstChild);
+    card.focus();
+    moveCard({ item: card, from: from, to: to, oldIndex: oldIndex, keyboard: true });
+  });
 
   function initKanban(list) {
     if (list.hasAttribute("data-sortable-ready") || !window.Sortable) return;
