@@ -17,6 +17,21 @@ field, value). At the end it checks:
 
 It prints a summary (requests, p50/p99 latency, errors) and exits 1 when a check fails.
 API rate-limit answers (429) are counted, not failures.
+
+Open loop (what staff feel at the traffic a hospital makes, not a queue):
+
+    .venv/bin/python benchmarks/load.py --rate 50 --duration 60
+    .venv/bin/python benchmarks/load.py --rates 25,50,100,150,200,250 --duration 30
+
+`--rate R` starts R operations per second (Poisson arrivals, seeded) from `--users` signed-in
+people, whether or not earlier ones have finished: a slow server makes requests pile up
+instead of slowing the arrivals, so the latency is what a person would see. An operation is
+one of: a view page, a record page, a cell edit, a form (its page and its submission), an API
+list, an API update, an API create, mixed as MIX says; each operation's latency runs from the
+moment it was due to its last answer (no coordinated omission). It prints p50, p95, p99 and
+errors per kind. `--rates` runs several rates in turn on one server and reports the capacity:
+the highest rate whose p99 over all kinds stays at or under 500 ms without errors. The load
+generator shares the machine's two cores with the server: figures are for the pair.
 """
 
 from __future__ import annotations
@@ -236,6 +251,141 @@ async def person(n: int, url: str, token: str, mine: list[str], views: list[str]
             await asyncio.sleep(rng.uniform(0.0, 0.05))
 
 
+# -- open loop ---------------------------------------------------------------------------------
+#: Share of each operation kind in the open-loop mix (weights).
+MIX = {"view": 30, "record": 20, "cell": 15, "form": 10, "api_list": 10, "api_update": 10, "api_create": 5}
+CAPACITY_P99 = 0.5  # seconds: the p99 under which a rate counts as served
+
+
+@dataclass
+class Session:
+    """One signed-in person of the open loop: a web client, an API client, their records."""
+
+    web: httpx.AsyncClient
+    api: httpx.AsyncClient
+    csrf: str
+    mine: list[str]
+    views: list[str]
+
+
+@dataclass
+class OpenStats:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    late: int = 0  # operations started more than 100 ms after they were due (the generator fell behind)
+
+
+async def open_session(n: int, url: str, token: str, mine: list[str], views: list[str], stats: Stats) -> Session | None:
+    limits = httpx.Limits(max_connections=8)
+    web = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, follow_redirects=False)
+    api = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {token}"})
+    page = await request(web, stats, "login_page", "GET", "/login")
+    login = page and await request(web, stats, "login", "POST", "/login", data={
+        "username": PERSON, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/"})
+    first = login and login.status_code == 303 and await request(web, stats, "view", "GET", f"/b/{BASE}/t/{TABLE}")
+    if not first or first.status_code != 200:
+        stats.failures.append(f"user {n}: sign-in failed")
+        await web.aclose()
+        await api.aclose()
+        return None
+    return Session(web, api, csrf_of(first.text), mine, views)
+
+
+async def operation(kind: str, who: Session, rng: random.Random, stats: Stats) -> bool:
+    """Do one operation of `kind` as `who`; True when every answer was a success."""
+    table_url = f"/b/{BASE}/t/{TABLE}"
+    value = f"open {rng.random():.9f}"
+    rid = rng.choice(who.mine) if who.mine else None
+    ok = (200, 201, 303)
+    if kind == "view":
+        view = rng.choice(who.views) if who.views else None
+        r = await request(who.web, stats, kind, "GET", table_url + (f"/v/{view}" if view else ""))
+        return r is not None and r.status_code in ok
+    if kind == "record" and rid:
+        r = await request(who.web, stats, kind, "GET", f"{table_url}/r/{rid}")
+        return r is not None and r.status_code in ok
+    if kind == "cell" and rid:
+        r = await request(who.web, stats, kind, "POST", f"{table_url}/r/{rid}/cell/{EDIT_FIELD}",
+                          data={"value": value, "csrf_token": who.csrf}, headers={"HX-Request": "true"})
+        if r is not None and r.status_code == 200:
+            stats.acks.append(Ack("cell", rid, value))
+        return r is not None and r.status_code in ok
+    if kind == "form":
+        form = await request(who.web, stats, "form_page", "GET", f"/f/{BASE}/{FORM}")
+        if form is None or form.status_code != 200:
+            return False
+        r = await request(who.web, stats, kind, "POST", f"/f/{BASE}/{FORM}", data={
+            "title": value, "category": "其他", "description": "open loop " + value, "csrf_token": csrf_of(form.text)})
+        if r is not None and r.status_code == 200:
+            stats.acks.append(Ack("form", None, value))
+        return r is not None and r.status_code in ok
+    if kind == "api_list":
+        r = await request(who.api, stats, kind, "GET", f"/v0/{BASE}/{TABLE}", params={"pageSize": 20})
+        return r is not None and r.status_code in ok
+    if kind == "api_update" and rid:
+        r = await request(who.api, stats, kind, "PATCH", f"/v0/{BASE}/{TABLE}/{rid}", json={"fields": {EDIT_FIELD: value}})
+        if r is not None and r.status_code == 200:
+            stats.acks.append(Ack("api_update", rid, value))
+        return r is not None and r.status_code in ok
+    if kind == "api_create":
+        r = await request(who.api, stats, kind, "POST", f"/v0/{BASE}/{TABLE}", json={"fields": {"title": value}})
+        if r is not None and r.status_code == 200:
+            stats.acks.append(Ack("api_create", r.json().get("id"), value))
+        return r is not None and r.status_code in ok
+    return True
+
+
+async def open_loop(sessions: list[Session], rate: float, duration: float, stats: Stats, seed: int) -> OpenStats:
+    """Start `rate` operations a second for `duration` seconds (Poisson arrivals); wait for them all."""
+    rng = random.Random(seed)
+    kinds, weights = list(MIX), list(MIX.values())
+    result = OpenStats()
+    tasks: list[asyncio.Task[None]] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def one(kind: str, due: float, who: Session, op_rng: random.Random) -> None:
+        if loop.time() - due > 0.1:
+            result.late += 1
+        success = await operation(kind, who, op_rng, stats)
+        result.latencies.setdefault(kind, []).append(loop.time() - due)
+        if not success:
+            result.errors[kind] += 1
+
+    due = start
+    while True:
+        due += rng.expovariate(rate)
+        if due - start > duration:
+            break
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        kind = rng.choices(kinds, weights)[0]
+        tasks.append(asyncio.create_task(one(kind, due, rng.choice(sessions), random.Random(rng.random()))))
+    await asyncio.gather(*tasks)
+    return result
+
+
+def report(rate: float, result: OpenStats, elapsed: float) -> dict[str, Any]:
+    """Print one rate's table (per kind and overall) and return its figures."""
+    every = [x for values in result.latencies.values() for x in values]
+    done = len(every)
+    print(f"\nrate {rate:g}/s for {elapsed:.0f} s: {done} operations ({done / elapsed:.1f}/s), "
+          f"{sum(result.errors.values())} errors, {result.late} started late")
+    print(f"{'kind':<12} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for kind in [*MIX, "all"]:
+        values = every if kind == "all" else result.latencies.get(kind, [])
+        if not values:
+            continue
+        errors = sum(result.errors.values()) if kind == "all" else result.errors[kind]
+        print(f"{kind:<12} {len(values):>6} {percentile(values, 50) * 1000:>8.0f} {percentile(values, 95) * 1000:>8.0f} "
+              f"{percentile(values, 99) * 1000:>8.0f} {errors:>7}")
+    return {"rate": rate, "operations": done, "errors": sum(result.errors.values()),
+            "p50_ms": round(percentile(every, 50) * 1000, 1), "p95_ms": round(percentile(every, 95) * 1000, 1),
+            "p99_ms": round(percentile(every, 99) * 1000, 1),
+            "by_kind_p99_ms": {k: round(percentile(v, 99) * 1000, 1) for k, v in result.latencies.items()}}
+
+
 # -- checks ------------------------------------------------------------------------------------
 def verify(db: Path, stats: Stats) -> list[str]:
     problems: list[str] = []
@@ -277,7 +427,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run(users: int, duration: float, scale: float, keep: bool) -> int:
+async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
     server: subprocess.Popen[bytes] | None = None
     try:
@@ -298,8 +448,22 @@ async def run(users: int, duration: float, scale: float, keep: bool) -> int:
         started = time.monotonic()
         until = started + duration
         share = len(ids) // users
-        await asyncio.gather(*(person(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20], views,
-                                      until, stats) for n in range(users)))
+        figures: list[dict[str, Any]] = []
+        if rates:
+            sessions = [s for s in await asyncio.gather(*(
+                open_session(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20], views, stats)
+                for n in range(users))) if s is not None]
+            started = time.monotonic()
+            for i, rate in enumerate(rates):
+                began = time.monotonic()
+                result = await open_loop(sessions, rate, duration, stats, seed=2026 + i)
+                figures.append(report(rate, result, time.monotonic() - began))
+            for session in sessions:
+                await session.web.aclose()
+                await session.api.aclose()
+        else:
+            await asyncio.gather(*(person(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20], views,
+                                          until, stats) for n in range(users)))
         elapsed = time.monotonic() - started
         server.send_signal(signal.SIGTERM)
         try:
@@ -317,6 +481,11 @@ async def run(users: int, duration: float, scale: float, keep: bool) -> int:
         print(f"GETs retried after a closed keep-alive connection: {stats.reconnects}")
         print("acknowledged writes: " + (", ".join(f"{k}×{v}" for k, v in sorted(writes.items())) or "none"))
         print(json.dumps({"requests": len(stats.latencies), "acknowledged": len(stats.acks), "errors": len(problems)}))
+        if figures:
+            served = [f["rate"] for f in figures if f["p99_ms"] <= CAPACITY_P99 * 1000 and not f["errors"]]
+            print(f"capacity: {max(served) if served else 0:g} operations/s with p99 <= {CAPACITY_P99 * 1000:.0f} ms "
+                  "and no errors")
+            print(json.dumps({"open_loop": figures}, ensure_ascii=False))
         if not stats.acks:
             problems.append("no write was acknowledged")
         if problems:
@@ -342,8 +511,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120, help="seconds of load (default 120)")
     parser.add_argument("--scale", type=float, default=0.05, help="sample data size as a fraction of the full seed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace for inspection")
+    parser.add_argument("--rate", type=float, help="open loop: operations started per second, for --duration seconds")
+    parser.add_argument("--rates", help="open loop at each of these rates in turn (comma-separated); reports capacity")
     args = parser.parse_args(argv)
-    return asyncio.run(run(args.users, args.duration, args.scale, args.keep))
+    rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
+    return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates))
 
 
 if __name__ == "__main__":
