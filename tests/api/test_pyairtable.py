@@ -50,11 +50,24 @@ def test_filter_by_formula_with_pyairtable_helpers(api_server: Any, seeded: Any,
     assert first is not None and first["fields"]["Age"] == 29
 
 
-def test_view_applies_its_filter_sort_and_fields(api_server: Any, seeded: Any, api: Api) -> None:
+def test_view_applies_its_filter_and_sort_but_hides_no_field(api_server: Any, seeded: Any, api: Api) -> None:
+    """Airtable's list records: a view's hidden fields are still returned; `fields` asks for fewer."""
     seeded(api_server.ws, 9)
     records = api.table("crm", "Contacts").all(view="Active only")
     assert [r["fields"]["Age"] for r in records] == [7, 4, 1]
-    assert all(set(r["fields"]) <= {"Name", "Status", "Age"} for r in records)
+    assert all({"Name", "Status", "Age", "Number", "Created"} <= set(r["fields"]) for r in records)
+    fewer = api.table("crm", "Contacts").all(view="Active only", fields=["Name"])
+    assert all(set(r["fields"]) == {"Name"} for r in fewer)
+
+
+def test_a_trailing_slash_after_the_table_works_as_airtable_js_sends_it(api_server: Any) -> None:
+    with api_server.client("admin") as c:
+        made = c.post("/v0/crm/contacts/", json={"records": [{"fields": {"Name": "Slash"}}]})
+        assert made.status_code == 200, made.text
+        rid = made.json()["records"][0]["id"]
+        changed = c.patch("/v0/crm/contacts/", json={"records": [{"id": rid, "fields": {"Age": 3}}]})
+        assert changed.status_code == 200 and changed.json()["records"][0]["fields"]["Age"] == 3
+        assert [r["fields"]["Name"] for r in c.get("/v0/crm/contacts/").json()["records"]] == ["Slash"]
 
 
 def test_create_get_update_replace_delete(api_server: Any, api: Api) -> None:

@@ -81,6 +81,7 @@ routes: list[BaseRoute] = [
         Route("/{base}/{table}/listRecords",
               _methods({"POST": endpoint(api_records.list_post, body=True, scope=RECORDS_READ)}), methods=_ANY),
         Route("/{base}/{table}", _records, methods=_ANY),
+        Route("/{base}/{table}/", _records, methods=_ANY),  # airtable.js creates and bulk-updates here
         Route("/{base}/{table}/{record}", _record, methods=_ANY),
         Route("/{rest:path}", _not_found, methods=_ANY),
     ]])),

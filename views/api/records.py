@@ -66,8 +66,8 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
         if vdef.filter:
             filters.append(vdef.filter)
         sort = [s for s in vdef.sort if s.lstrip("-+") in ref.readable and not ref.masked(s.lstrip("-+"))]
-        if vdef.fields:
-            keys = [k for k in vdef.fields if k in ref.readable]
+        # As Airtable: a view chooses records and their order; fields it hides are still
+        # returned (`fields[]` asks for fewer). Fields the caller may not read stay out.
     if p.formula:
         _check_formula(ref, p.formula)
         filters.append({"formula": p.formula})
