@@ -50,6 +50,7 @@ from engine import (
     attachments,
 )
 from engine.errors import GridbaseError
+from engine.live import Hub
 from gridbase import bodies
 from views import api
 from views.pages import (
@@ -59,6 +60,7 @@ from views.pages import (
     files,
     forms,
     inbox,
+    live,
     plugin_views,
     record,
     second_factor,
@@ -246,6 +248,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     """
     if sweep is None:
         sweep = automations
+    hub = Hub(ws)  # live updates (engine.live): streams of /live, started with the app
     routes: list[BaseRoute] = [
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
@@ -257,9 +260,11 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *plugin_views.routes,    # /b/{base}/t/{table}/view/{type}/{view}: a plugin's view type
         *dashboards.routes,      # /b/{base}/d/{dashboard}
         *inbox.routes,           # /inbox, /admin/runs, /admin/dead
+        *live.routes,            # /live/editing: a page says which cell its person edits
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
     routes = on_threads(routes)
+    routes += live.streams       # /live: event streams stay on the event loop (a thread each would run out)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
 
     middleware = [
@@ -287,13 +292,16 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
             worker.start(ws)
         if sweep:
             threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
+        hub.start()
         try:
             yield
         finally:
+            hub.close()
             if worker is not None:
                 worker.stop()
 
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan,
                     max_body_size=MAX_BODY)
     app.state.ws = ws
+    app.state.live = hub
     return app
