@@ -63,6 +63,9 @@ roles:
 """
 
 
+ADMINS = 10
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -123,17 +126,19 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-live-"))
     (folder / "ws" / "bases").mkdir(parents=True)
     people = "".join(f"  n{i}: {{name: 护士{i}, roles: [nurse]}}\n" for i in range(args.people))
+    people += "".join(f"  a{i}: {{name: 主任{i}, roles: [admin]}}\n" for i in range(ADMINS))
     (folder / "ws" / "workspace.yaml").write_text(WORKSPACE + people, encoding="utf-8")
     (folder / "ws" / "bases" / "ward.yaml").write_text(BASE, encoding="utf-8")
     db = folder / "live.db"
     ws = Workspace.open(folder / "ws", db=db)
     ws.apply()
     table = ws.base("ward").table("patients")
-    rec = table.create({"name": "病人", "status": "在院", "nurse": "n0"}, actor="admin")
+    rec = table.create({"name": "病人", "status": "在院"}, actor="admin")  # no nurse's: only admins read it
     for i in range(args.people):
         table.create({"name": f"病人{i}", "nurse": f"n{i}"}, actor="admin")
     sign = signer(ws)
-    cookies = [sign.sign(sessions.start(ws, f"n{i % args.people}" if i % 4 else "admin")).decode()
+    # A quarter of the streams are admins' (they read every record), the rest nurses' (their own rows).
+    cookies = [sign.sign(sessions.start(ws, f"n{i % args.people}" if i % 4 else f"a{(i // 4) % ADMINS}")).decode()
                for i in range(args.clients + 1)]
     secret, _ = tokens.create(ws, "admin")
     ws.close()
@@ -178,8 +183,8 @@ def main() -> None:
             sent = time.monotonic()
             answer = api.patch(f"/v0/ward/patients/{rec['id']}", json={"fields": {"备注": f"第{i}次"}})
             assert answer.status_code == 200, answer.text
-            # Everyone watching reads record 0 (admin's streams read all, n0's read their own).
-            readers = [s for j, s in enumerate(socks) if j % 4 == 0 or j % args.people == 0]
+            # The admins' streams read the record; the nurses' ones are told nothing of it.
+            readers = [s for j, s in enumerate(socks) if j % 4 == 0]
             got = read_until(readers, b"event: changes", 10, start=sent)
             delays = list(got.values())
             every += delays
@@ -188,6 +193,9 @@ def main() -> None:
                 print(f"change {i}: only {len(got)} of {len(readers)} streams heard of it")
             time.sleep(0.3)
         api.close()
+        others = [s for j, s in enumerate(socks) if j % 4]
+        told = read_until(others, b"event: changes", 1.0)
+        print(f"streams of people who may not read the record that heard of it: {len(told)} of {len(others)}")
         every.sort()
         print(f"a change through the API seen by {len(readers)} watching streams: p50 "
               f"{statistics.median(every) * 1000:.0f} ms, max {max(worst) * 1000:.0f} ms "

@@ -137,9 +137,10 @@ class Hub:
             if watcher in self._watchers:
                 self._watchers.remove(watcher)
 
-    @property
-    def watching(self) -> int:
-        return len(self._watchers)
+    def count(self, person: str | None = None) -> int:
+        """Open watchers (of `person`, or everyone's)."""
+        with self._lock:
+            return sum(1 for w in self._watchers if person is None or w.person == person)
 
     # -- what pages tell ----------------------------------------------------------------
     def editing(self, actor: Actor, table: Table, record: str, key: str, on: bool) -> bool:

@@ -35,6 +35,7 @@ from engine.live import Hub, Watcher
 from views.pages.web import check_csrf, current_actor, get_ws, session
 
 QUEUE_SIZE = 64  # messages waiting for one page; past this, `resync`
+MAX_PER_PERSON = 30  # open streams of one person (tabs, devices); more are refused with 429
 TICK_SECONDS = 0.5  # how often a stream looks whether the server is shutting down
 HEARTBEAT_SECONDS = 15.0  # a comment line, so proxies and the browser keep the stream open
 MAX_SECONDS = 3600.0  # a stream ends after this; the browser reconnects
@@ -70,6 +71,8 @@ def _open(request: Request) -> tuple[Watcher, Hub] | Response:
             return PlainTextResponse("not found", status_code=404)
     elif record is not None:
         return PlainTextResponse("not found", status_code=404)
+    if hub.count(actor.key) >= MAX_PER_PERSON:
+        return PlainTextResponse("too many open pages", status_code=429)
     watcher = Watcher(person=actor.key, session=str(sess["id_hash"]), send=_nothing, end=_nothing_more,
                       base=base, table=key, record=record)
     return watcher, hub

@@ -138,10 +138,15 @@
   }
 
   function onChanges(data) {
+    var restored = [], unseen = false;
     (data.records || []).forEach(function (r) {
       if (record && r.kind === "commented") { showBar(text("live-comment", "New comment")); return; }
       if (cellsOf(r.id).length) refetch(r.id, r.fields);
+      else if (r.kind === "restored") restored.push(r.id);
+      else unseen = true;
     });
+    // A board, calendar or gallery draws no cells: say that something changed.
+    if (!record && unseen && !document.querySelector("td.cell[data-record]")) showBar(text("live-changed", "This table changed"));
     (data.deleted || []).forEach(function (id) {
       if (record === id) { showBar(text("live-deleted", "This record was deleted")); return; }
       cellsOf(id).forEach(function (cell) {
@@ -153,7 +158,7 @@
         }
       });
     });
-    var fresh = (data.created || []).filter(function (id) { return !cellsOf(id).length; });
+    var fresh = (data.created || []).concat(restored).filter(function (id) { return !cellsOf(id).length; });
     if (!record && fresh.length) {
       newCount += fresh.length;
       showBar(text("live-new", "New records: {count}", { count: newCount }));
