@@ -65,6 +65,7 @@ class Watcher:
     base: str | None = None
     table: str | None = None
     record: str | None = None
+    view: str | None = None  # new records are counted only if they are in it (its filter, as this person)
     fresh: bool = field(default=True)  # not yet sent the presence already under way
 
 
@@ -282,10 +283,16 @@ class Hub:
                 if actor is None:
                     continue
                 seen = _as_seen_by(table, actor, evs, self._name)
+                in_view: dict[str, dict[str, Any]] = {}
                 for w in mine:
                     if w.person != person or seen is None:
                         continue
                     part = seen if w.record is None else _only_record(seen, w.record)
+                    if part is not None and w.view and part[0] == "changes" and part[1]["created"]:
+                        if w.view not in in_view:
+                            in_view[w.view] = {**part[1], "created": _in_view(table, actor, w.view, part[1]["created"])}
+                        data = in_view[w.view]
+                        part = ("changes", data) if data["records"] or data["created"] or data["deleted"] else None
                     if part is not None:
                         w.send(*part)
                 told = notices.get(person)
@@ -393,6 +400,24 @@ def _readable_ids(table: Table, access: TableAccess, actor: Actor, ids: list[str
             out.update(r[0] for r in conn.execute(
                 f"SELECT _id FROM {table.sql} WHERE _id IN ({marks}) AND {where}", [*chunk, *params]))  # noqa: S608
     return out
+
+
+def _in_view(table: Table, actor: Actor, view: str, ids: list[str]) -> list[str]:
+    """Those of `ids` that view `view` shows `actor` (its filter on what they may filter by);
+    all of them when the view is unknown or not theirs to use."""
+    vdef = table.tdef.views.get(view)
+    if vdef is None or not vdef.filter or not table.usable_view(vdef, actor):
+        return ids
+    access = table.access(actor)
+    found: set[str] = set()
+    with table.ws.storage.reading() as conn:
+        where, params = table._where(actor, access, vdef.filter, None, table._filterable(access))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found.update(r[0] for r in conn.execute(
+                f"SELECT _id FROM {table.sql} WHERE _id IN ({marks}) AND {where}", [*chunk, *params]))  # noqa: S608
+    return [i for i in ids if i in found]
 
 
 def _as_seen_by(table: Table, actor: Actor, events: list[Event],

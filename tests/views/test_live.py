@@ -57,6 +57,8 @@ tables:
       diagnosis: {type: text, name: 诊断机密}
       nurse: {type: person, name: 责任护士}
       note: {type: text, name: 备注}
+    views:
+      inward: {type: grid, name: 在院, filter: {status: 在院}}
 roles:
   nurse:
     patients:
@@ -367,3 +369,13 @@ def test_import_events_released_after_later_writes_still_reach_the_page(live):
     data = stream.next("changes")
     assert time.monotonic() - began < 1.0
     assert f'"created":["{new["id"]}"]' in data and hidden["id"] not in stream.text()
+
+
+def test_new_records_are_counted_for_a_view_only_if_it_shows_them(live):
+    stream = watch(live, signed_in(live, "nurse"), "/live?base=ward&table=patients&view=inward")
+    table = live["table"]
+    out = table.create({"name": "已出院", "status": "出院", "nurse": "nurse"}, actor="admin")
+    inside = table.create({"name": "新入院", "status": "在院", "nurse": "nurse"}, actor="admin")
+    data = stream.next("changes")
+    assert f'"created":["{inside["id"]}"]' in data
+    assert f'"created":["{out["id"]}"]' not in stream.text()

@@ -1,7 +1,7 @@
 """Live updates in the browser: the event stream of an open page and what a page tells the
 server, over engine.live's hub.
 
-Words: a *stream* is `GET /live?base=…&table=…[&record=…]`, server-sent events
+Words: a *stream* is `GET /live?base=…&table=…[&record=…|&view=…]`, server-sent events
 (text/event-stream) for one open page of a signed-in person: the messages engine.live
 builds for that person (`changes`, `inbox`, `presence`, `notice`, `reload`), each one
 `event: KIND` and `data: JSON`. `POST /live/editing` (base, table, record, field, on=1|0)
@@ -59,6 +59,7 @@ def _open(request: Request) -> tuple[Watcher, Hub] | Response:
         return PlainTextResponse("live updates are off", status_code=404)
     params = request.query_params
     base, key, record = params.get("base") or None, params.get("table") or None, params.get("record") or None
+    view = params.get("view") or None
     if base is not None or key is not None:
         try:
             table = get_ws(request).base(base or "").table(key or "")
@@ -74,7 +75,7 @@ def _open(request: Request) -> tuple[Watcher, Hub] | Response:
     if hub.count(actor.key) >= MAX_PER_PERSON:
         return PlainTextResponse("too many open pages", status_code=429)
     watcher = Watcher(person=actor.key, session=str(sess["id_hash"]), send=_nothing, end=_nothing_more,
-                      base=base, table=key, record=record)
+                      base=base, table=key, record=record, view=view if key is not None else None)
     return watcher, hub
 
 

@@ -4,8 +4,9 @@
  *
  * Contract:
  * - <body data-live-url="/live" data-msg-live-*="..."> (only for a signed-in person): the page
- *   opens one EventSource on data-live-url, with ?base=&table=[&record=] when its path is a
- *   table (/b/B/t/T…) or a record (/b/B/t/T/r/R) page; every page gets its inbox count.
+ *   opens one EventSource on data-live-url, with ?base=&table=[&record=|&view=] when its path
+ *   is a table (/b/B/t/T, a view /b/B/t/T/v/V) or a record (/b/B/t/T/r/R) page (new records
+ *   are then counted only if they are in that view); every page gets its inbox count.
  * - Messages (see views/pages/live.py and engine/live.py) carry record ids and field keys,
  *   never values:
  *   changes  {table, records: [{id, kind, fields, by}], created: [ids], deleted: [ids]}
@@ -36,10 +37,12 @@
   var FETCH_DELAY = 80;       // changes of one moment are fetched together
   var RESYNC_MAX = 50;        // records refetched after a resync; past this the Refresh bar is enough
 
-  var path = window.location.pathname.match(/^\/b\/([^\/]+)\/t\/([^\/]+)(?:\/r\/([^\/]+))?/);
+  // /b/BASE/t/TABLE, /b/BASE/t/TABLE/r/RECORD, /b/BASE/t/TABLE/v/VIEW (or kanban/…/VIEW)
+  var path = window.location.pathname.match(/^\/b\/([^\/]+)\/t\/([^\/]+)(?:\/([^\/]+)\/([^\/]+))?/);
   var base = path ? decodeURIComponent(path[1]) : null;
   var table = path ? decodeURIComponent(path[2]) : null;
-  var record = path && path[3] ? decodeURIComponent(path[3]) : null;
+  var record = path && path[3] === "r" ? decodeURIComponent(path[4]) : null;
+  var view = path && path[3] && path[3] !== "r" && path[3] !== "view" ? decodeURIComponent(path[4]) : null;
 
   function text(name, fallback, values) {
     var out = G.msg(name, fallback);
@@ -264,7 +267,7 @@
   var url = liveUrl;
   if (base && table) {
     url += "?base=" + encodeURIComponent(base) + "&table=" + encodeURIComponent(table) +
-      (record ? "&record=" + encodeURIComponent(record) : "");
+      (record ? "&record=" + encodeURIComponent(record) : "") + (view ? "&view=" + encodeURIComponent(view) : "");
   }
   var source = null;
   function parse(e) {
