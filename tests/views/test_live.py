@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from engine import Workspace, inbox
+from engine import live as engine_live
 from engine import tokens as engine_tokens
 from engine.ids import utcnow_text
 from engine.outbox import created_text
@@ -379,3 +380,22 @@ def test_new_records_are_counted_for_a_view_only_if_it_shows_them(live):
     data = stream.next("changes")
     assert f'"created":["{inside["id"]}"]' in data
     assert f'"created":["{out["id"]}"]' not in stream.text()
+
+
+def test_presence_ends_by_itself_without_a_heartbeat(live, monkeypatch):
+    monkeypatch.setattr(engine_live, "PRESENCE_SECONDS", 0.6)
+    zhang = signed_in(live, "zhang")
+    stream = watch(live, signed_in(live, "nurse"))
+    zhang.post("/live/editing", data={"base": "ward", "table": "patients", "record": live["mine"], "field": "note",
+                                      "on": "1", "csrf_token": csrf_of(zhang.get("/").text)})
+    assert '"on":true' in stream.next("presence")
+    assert '"on":false' in stream.next("presence", timeout=2.0)  # the page that claimed it went silent
+
+
+def test_an_expired_session_ends_the_stream_before_anything_more_is_sent(live):
+    stream = watch(live, signed_in(live, "nurse"))
+    with live["ws"].storage.transaction() as conn:
+        conn.execute("UPDATE _gb_sessions SET expires_at = '2000-01-01T00:00:00Z' WHERE person = 'nurse'")
+    live["table"].update(live["mine"], {"note": "过期之后"}, actor="admin")
+    assert stream.done.wait(3), "the stream outlived its session"
+    assert live["mine"] not in stream.text()
