@@ -50,6 +50,7 @@ PRESENCE_SECONDS = 30.0  # an edit shown to others ends unless confirmed again w
 OVERWRITE_SECONDS = 600.0  # a later change by someone else within this is told to the earlier editor
 SESSION_SECONDS = 5.0  # sessions of idle streams are checked this often
 BATCH = 1000  # events read at a time
+ROUNDS = 20  # batches read in one round at most (the rest in the next round)
 MAX_RECORDS = 200  # records named in one message; past this, `reload`
 MAX_WRITERS = 50_000  # (record, field) last writers remembered for overwrite notices
 
@@ -198,13 +199,12 @@ class Hub:
             watchers = list(self._watchers)
         presence += self._expire()
         events = self.ws.outbox.these([i for i in released if i <= self._seen]) if released else []
-        while True:
-            more = self.ws.outbox.since(self._seen, limit=BATCH)
-            if more:
-                self._seen = more[-1].id
-            events += more
-            if len(more) < BATCH or len(events) > BATCH * 20:
+        for _ in range(ROUNDS):
+            more, reached = self.ws.outbox.since(self._seen, limit=BATCH)
+            if reached == self._seen:
                 break
+            self._seen = reached
+            events += more
         newest = inbox.newest_id(self.ws.storage)
         if newest > self._inbox_seen:
             read |= inbox.people_since(self.ws.storage, self._inbox_seen)
@@ -336,10 +336,16 @@ class Hub:
                 self._overwrites(table, evs)
 
     def _trim_writers(self) -> None:
-        if len(self._writers) > MAX_WRITERS:
-            oldest = sorted(self._writers.items(), key=lambda kv: kv[1][1])[: len(self._writers) - MAX_WRITERS]
-            for slot, _ in oldest:
+        """Forget saves too old to matter; past MAX_WRITERS, the oldest fifth too."""
+        if len(self._writers) <= MAX_WRITERS:
+            return
+        now = time.monotonic()
+        for slot, (_, at) in list(self._writers.items()):
+            if now - at >= OVERWRITE_SECONDS:
                 del self._writers[slot]
+        if len(self._writers) > MAX_WRITERS:
+            newest = sorted(self._writers.items(), key=lambda kv: kv[1][1])[MAX_WRITERS // 5:]
+            self._writers = dict(newest)
 
     def _tell_notices(self, table: Table, actor: Actor, told: list[tuple[str, str, str]], watchers: list[Watcher]) -> None:
         access = table.access(actor)

@@ -25,15 +25,15 @@ before the commit, find nothing, and sleep a whole poll interval. The worker tak
 with `pending`, and inside its own transaction checks `is_pending` and `mark_processed`.
 
 Live updates (engine.live) read every committed event, processed or not, with `since`; an
-import's held events are not among them until released, and `release_listeners` are told
-the ids of the events each release let out (after its commit), since those ids may lie
-below what `since` has already passed.
+import's held events are passed over there, and `release_listeners` are told the ids of the
+events each release let out (after its commit): `these` reads them then.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -99,6 +99,7 @@ class Outbox:
         self.release_listeners: list[Callable[[list[int]], None]] = []
         self._last = 0  # the newest event appended, told to listeners after its commit
         self._released: list[int] = []  # ids let out by releases, told after their commit
+        self._released_lock = threading.Lock()  # taken by the releasing writer and by whoever tells
 
     # -- writing (inside the writer's transaction) ---------------------------------------
     def append(self, *, at: str, base: str, table: str, record: str | None, kind: str, actor: str,
@@ -133,8 +134,10 @@ class Outbox:
         return how many (0 when none is left)."""
         mark = HELD + held
         if self.release_listeners:
-            self._released += [r[0] for r in self._conn().execute(
+            ids = [r[0] for r in self._conn().execute(
                 "SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?", (mark, limit))]
+            with self._released_lock:
+                self._released += ids
         count = self._conn().execute(
             "UPDATE _gb_outbox SET processed_at = NULL WHERE id IN "
             "(SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?)", (mark, limit)).rowcount
@@ -160,7 +163,8 @@ class Outbox:
         self.storage.after_commit(self._tell)
 
     def _tell(self) -> None:
-        released, self._released = self._released, []
+        with self._released_lock:
+            released, self._released = self._released, []
         if released:
             for told in list(self.release_listeners):
                 told(released)
@@ -190,14 +194,16 @@ class Outbox:
         with self.storage.transaction() as conn:
             return conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL", (at,)).rowcount
 
-    def since(self, after: int, *, limit: int = 1000) -> list[Event]:
-        """Committed events with an id above `after`, processed or not, held ones left out,
-        oldest first (live updates)."""
+    def since(self, after: int, *, limit: int = 1000) -> tuple[list[Event], int]:
+        """Up to `limit` committed events with an id above `after`, processed or not, oldest
+        first, and the id to read on from. Held events are passed over (not returned, but
+        read past: a release tells its ids to `release_listeners`), so that an import being
+        written is not read again and again (live updates)."""
         with self.storage.reading() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM _gb_outbox WHERE id > ? AND "
-                                "(processed_at IS NULL OR processed_at NOT LIKE 'held:%') ORDER BY id LIMIT ?",
+            rows = conn.execute(f"SELECT {_COLUMNS}, processed_at FROM _gb_outbox WHERE id > ? ORDER BY id LIMIT ?",
                                 (after, limit)).fetchall()
-        return [Event.from_row(r) for r in rows]
+        events = [Event.from_row(r[:-1]) for r in rows if not (r[-1] or "").startswith(HELD)]
+        return events, (int(rows[-1][0]) if rows else after)
 
     def these(self, ids: list[int]) -> list[Event]:
         """The events of these ids (those released from an import), oldest first; any still
