@@ -26,6 +26,7 @@ anything more is sent to it.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -187,6 +188,8 @@ class Hub:
                 break
             try:
                 self.tick()
+            except sqlite3.ProgrammingError:  # the workspace was closed under us: nothing more to tell
+                break
             except Exception:  # noqa: BLE001 - a bad round must not end live updates for everyone
                 log.exception("live updates: a round failed")
 

@@ -155,7 +155,7 @@ def live(tmp_path: Any) -> Iterator[dict[str, Any]]:
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
     env = {"ws": ws, "url": f"http://127.0.0.1:{port}", "table": table, "mine": mine["id"], "theirs": theirs["id"],
-           "server": server, "thread": thread, "streams": [], "clients": []}
+           "server": server, "thread": thread, "streams": [], "clients": [], "hub": app.state.live}
     yield env
     for s in env["streams"]:
         s.close()
@@ -399,3 +399,24 @@ def test_an_expired_session_ends_the_stream_before_anything_more_is_sent(live):
     live["table"].update(live["mine"], {"note": "过期之后"}, actor="admin")
     assert stream.done.wait(3), "the stream outlived its session"
     assert live["mine"] not in stream.text()
+
+
+def test_a_page_that_goes_leaves_nothing_behind(live):
+    client = signed_in(live, "nurse")
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    pages = []
+    for _ in range(3):
+        page = socket.create_connection(("127.0.0.1", live["server"].config.port))
+        page.sendall(f"GET /live?base=ward&table=patients HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+        page.settimeout(5)
+        got = b""
+        while b"event: hello" not in got:
+            got += page.recv(4096)
+        pages.append(page)
+    assert live["hub"].count("nurse") == 3
+    for page in pages:
+        page.close()
+    deadline = time.monotonic() + 3
+    while live["hub"].count("nurse") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live["hub"].count("nurse") == 0

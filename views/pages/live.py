@@ -146,10 +146,11 @@ async def stream(request: Request) -> Response:
     pipe = _Pipe(asyncio.get_running_loop())
     watcher.send, watcher.end = pipe.send, pipe.end
     closing = _closing_probe(request)
-    await run_in_threadpool(hub.watch, watcher)
 
     async def events() -> AsyncIterator[str]:
         started = last = time.monotonic()
+        # Watched from the stream's first step: a page gone before it starts leaves nothing behind.
+        await run_in_threadpool(hub.watch, watcher)
         try:
             yield f"retry: {RETRY_MS}\n\n" + _event("hello", {})
             while not closing():
