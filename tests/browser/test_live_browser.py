@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine import comments as engine_comments
 from engine import inbox
 from tests.browser.conftest import signed_in
 
@@ -86,5 +87,22 @@ def test_the_inbox_badge_updates_live(server: dict[str, Any], browser: Any) -> N
     assert time.monotonic() - began < 1.5
     inbox.mark_read(ws.storage, "li", None, ws.now())
     badge.wait_for(state="detached", timeout=3000)
+    assert watch.errors == []
+    context.close()
+
+
+def test_a_record_page_follows_its_record(server: dict[str, Any], browser: Any) -> None:
+    url, ws = server["url"], server["ws"]
+    table = ws.base("cases").table("cases")
+    rid = str(table.create({"title": "Loose tile", "status": "Open", "score": 3}, actor="admin")["id"])
+    context, page, watch = signed_in(browser, url, "wang")
+    page.goto(url + f"{GRID}/r/{rid}")
+    page.wait_for_timeout(800)  # the stream is open
+    table.update(rid, {"status": "Doing"}, actor="admin")
+    page.locator(f'td.cell[data-record="{rid}"][data-field="status"]', has_text="Doing").wait_for(timeout=3000)
+    engine_comments.add(table, rid, "I'll fix it today", actor="admin")
+    page.locator(".live-bar", has_text="New comment").wait_for(timeout=3000)
+    table.delete(rid, actor="admin")
+    page.locator(".live-bar", has_text="This record was deleted").wait_for(timeout=3000)
     assert watch.errors == []
     context.close()
