@@ -16,7 +16,7 @@
  *              button; deleted rows are struck through; a record page shows "deleted" or
  *              "new comment".
  *   reload / resync → the same Refresh bar ("This table changed"); resync also refetches the
- *              cells of the records on the page.
+ *              cells of the records on the page (as does every reconnect: `hello` again).
  *   inbox    {unread} → document event "gridbase:unread" (app.js section (h) sets the badge).
  *   presence {record, field, who, on} → a name tag on that cell while someone else edits it.
  *   notice   {record, field, field_name, by} → "张三 changed 状态 after your edit".
@@ -170,6 +170,11 @@
 
   function onResync() {
     showBar(text("live-changed", "This table changed"));
+    refetchAll();
+  }
+
+  // Whatever was missed while the stream was away (a reconnect): the cells on the page again.
+  function refetchAll() {
     var ids = {};
     document.querySelectorAll("td.cell[data-record]").forEach(function (cell) { ids[cell.getAttribute("data-record")] = true; });
     Object.keys(ids).slice(0, RESYNC_MAX).forEach(function (id) { refetch(id, []); });
@@ -279,8 +284,10 @@
       if (data) handler(data);
     });
   }
+  var hellos = 0;
   function connect() {
     source = new EventSource(url);
+    source.addEventListener("hello", function () { if (++hellos > 1) refetchAll(); });
     on("changes", onChanges);
     on("reload", function () { showBar(text("live-changed", "This table changed")); });
     on("resync", onResync);
