@@ -48,45 +48,6 @@ def hub_of(request: Request) -> Hub | None:
     return hub
 
 
-def _open(request: Request) -> tuple[Watcher, Hub] | Response:
-    """Who watches what (on a worker thread: sessions and permissions are database reads)."""
-    hub = hub_of(request)
-    actor = current_actor(request)
-    sess = session(request)
-    if actor is None or sess is None:
-        return PlainTextResponse("sign in again", status_code=401)
-    if hub is None:
-        return PlainTextResponse("live updates are off", status_code=404)
-    params = request.query_params
-    base, key, record = params.get("base") or None, params.get("table") or None, params.get("record") or None
-    view = params.get("view") or None
-    if base is not None or key is not None:
-        try:
-            table = get_ws(request).base(base or "").table(key or "")
-        except GridbaseError:
-            return PlainTextResponse("not found", status_code=404)
-        access = table.access(actor)
-        if not access.can_read:
-            return PlainTextResponse("not found", status_code=404)
-        if record is not None and not table.readable_by(record, actor):
-            return PlainTextResponse("not found", status_code=404)
-    elif record is not None:
-        return PlainTextResponse("not found", status_code=404)
-    if hub.count(actor.key) >= MAX_PER_PERSON:
-        return PlainTextResponse("too many open pages", status_code=429)
-    watcher = Watcher(person=actor.key, session=str(sess["id_hash"]), send=_nothing, end=_nothing_more,
-                      base=base, table=key, record=record, view=view if key is not None else None)
-    return watcher, hub
-
-
-def _nothing(kind: str, data: dict[str, Any]) -> None:
-    return None
-
-
-def _nothing_more() -> None:
-    return None
-
-
 class _Pipe:
     """The bounded queue between the hub's thread and one stream on the event loop."""
 
@@ -116,6 +77,37 @@ class _Pipe:
         self.queue.put_nowait((kind, data))
 
 
+def _open(request: Request, pipe: _Pipe) -> tuple[Watcher, Hub] | Response:
+    """Who watches what (on a worker thread: sessions and permissions are database reads)."""
+    hub = hub_of(request)
+    actor = current_actor(request)
+    sess = session(request)
+    if actor is None or sess is None:
+        return PlainTextResponse("sign in again", status_code=401)
+    if hub is None:
+        return PlainTextResponse("live updates are off", status_code=404)
+    params = request.query_params
+    base, key, record = params.get("base") or None, params.get("table") or None, params.get("record") or None
+    view = params.get("view") or None
+    if base is not None or key is not None:
+        try:
+            table = get_ws(request).base(base or "").table(key or "")
+        except GridbaseError:
+            return PlainTextResponse("not found", status_code=404)
+        access = table.access(actor)
+        if not access.can_read:
+            return PlainTextResponse("not found", status_code=404)
+        if record is not None and not table.readable_by(record, actor):
+            return PlainTextResponse("not found", status_code=404)
+    elif record is not None:
+        return PlainTextResponse("not found", status_code=404)
+    if hub.count(actor.key) >= MAX_PER_PERSON:
+        return PlainTextResponse("too many open pages", status_code=429)
+    watcher = Watcher(person=actor.key, session=str(sess["id_hash"]), send=pipe.send, end=pipe.end,
+                      base=base, table=key, record=record, view=view if key is not None else None)
+    return watcher, hub
+
+
 def _closing_probe(request: Request) -> Callable[[], bool]:
     """A test for "the server is shutting down": uvicorn clears `keep_alive` on the request
     cycle of every open connection when it begins a graceful shutdown. The cycle is found
@@ -139,12 +131,11 @@ def _event(kind: str, data: dict[str, Any]) -> str:
 
 async def stream(request: Request) -> Response:
     """GET → text/event-stream of this page's messages (see the module's docstring)."""
-    opened = await run_in_threadpool(_open, request)
+    pipe = _Pipe(asyncio.get_running_loop())
+    opened = await run_in_threadpool(_open, request, pipe)
     if isinstance(opened, Response):
         return opened
     watcher, hub = opened
-    pipe = _Pipe(asyncio.get_running_loop())
-    watcher.send, watcher.end = pipe.send, pipe.end
     closing = _closing_probe(request)
 
     async def events() -> AsyncIterator[str]:
