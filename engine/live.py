@@ -33,11 +33,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine import inbox, sessions
+from engine import inbox, liveview, sessions
 from engine import people as people_db
 from engine.errors import GridbaseError
 from engine.outbox import Event
-from engine.permissions import Actor, TableAccess
+from engine.permissions import Actor
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -52,7 +52,6 @@ OVERWRITE_SECONDS = 300.0  # a later change by someone else within this is told 
 SESSION_SECONDS = 5.0  # sessions of idle streams are checked this often
 BATCH = 1000  # events read at a time
 ROUNDS = 20  # batches read in one round at most (the rest in the next round)
-MAX_RECORDS = 200  # records named in one message; past this, `reload`
 MAX_WRITERS = 50_000  # (record, field) last writers remembered for overwrite notices
 
 
@@ -150,7 +149,7 @@ class Hub:
         """`actor` starts (or confirms) or stops editing field `key` of `record`; False when
         they may not read it (nothing is recorded)."""
         access = table.access(actor)
-        if key not in table.fields or not access.readable(key) or not _readable_ids(table, access, actor, [record]):
+        if key not in table.fields or not access.readable(key) or not liveview.readable_ids(table, access, actor, [record]):
             return False
         slot = (table.base.key, table.key, record, key)
         with self._lock:
@@ -285,15 +284,15 @@ class Hub:
                 actor = actors.get(person)
                 if actor is None:
                     continue
-                seen = _as_seen_by(table, actor, evs, self._name)
+                seen = liveview.as_seen_by(table, actor, evs, self._name)
                 in_view: dict[str, dict[str, Any]] = {}
                 for w in mine:
                     if w.person != person or seen is None:
                         continue
-                    part = seen if w.record is None else _only_record(seen, w.record)
+                    part = seen if w.record is None else liveview.only_record(seen, w.record)
                     if part is not None and w.view and part[0] == "changes" and part[1]["created"]:
                         if w.view not in in_view:
-                            in_view[w.view] = {**part[1], "created": _in_view(table, actor, w.view, part[1]["created"])}
+                            in_view[w.view] = {**part[1], "created": liveview.in_view(table, actor, w.view, part[1]["created"])}
                         data = in_view[w.view]
                         part = ("changes", data) if data["records"] or data["created"] or data["deleted"] else None
                     if part is not None:
@@ -352,7 +351,7 @@ class Hub:
 
     def _tell_notices(self, table: Table, actor: Actor, told: list[tuple[str, str, str]], watchers: list[Watcher]) -> None:
         access = table.access(actor)
-        readable = _readable_ids(table, access, actor, [r for r, _, _ in told])
+        readable = liveview.readable_ids(table, access, actor, [r for r, _, _ in told])
         for record, key, by in told:
             if record in readable and access.readable(key):
                 for w in watchers:
@@ -389,94 +388,6 @@ class Hub:
                 if table is None:
                     continue
                 access = table.access(actor)
-                if not access.readable(fkey) or not _readable_ids(table, access, actor, [record]):
+                if not access.readable(fkey) or not liveview.readable_ids(table, access, actor, [record]):
                     continue
                 w.send("presence", {"record": record, "field": fkey, "who": name, "on": on})
-
-
-# -- a viewer's part ------------------------------------------------------------------------------
-def _readable_ids(table: Table, access: TableAccess, actor: Actor, ids: list[str], *, deleted: bool = False) -> set[str]:
-    """Those of `ids` the actor may read (row rule included; `deleted`: among deleted rows)."""
-    if not access.can_read or not ids:
-        return set()
-    out: set[str] = set()
-    unique = sorted(set(ids))
-    with table.ws.storage.reading() as conn:
-        where, params = table._where(actor, access, None, None, set(table.fields), deleted=deleted)
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            out.update(r[0] for r in conn.execute(
-                f"SELECT _id FROM {table.sql} WHERE _id IN ({marks}) AND {where}", [*chunk, *params]))  # noqa: S608
-    return out
-
-
-def _in_view(table: Table, actor: Actor, view: str, ids: list[str]) -> list[str]:
-    """Those of `ids` that view `view` shows `actor` (its filter on what they may filter by);
-    all of them when the view is unknown or not theirs to use."""
-    vdef = table.tdef.views.get(view)
-    if vdef is None or not vdef.filter or not table.usable_view(vdef, actor):
-        return ids
-    access = table.access(actor)
-    found: set[str] = set()
-    with table.ws.storage.reading() as conn:
-        where, params = table._where(actor, access, vdef.filter, None, table._filterable(access))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            found.update(r[0] for r in conn.execute(
-                f"SELECT _id FROM {table.sql} WHERE _id IN ({marks}) AND {where}", [*chunk, *params]))  # noqa: S608
-    return [i for i in ids if i in found]
-
-
-def _as_seen_by(table: Table, actor: Actor, events: list[Event],
-                name: Callable[[str, str], str]) -> tuple[str, dict[str, Any]] | None:
-    """The message these events of one table make for `actor`, or None when they tell them nothing."""
-    access = table.access(actor)
-    if not access.can_read:
-        return None
-    live_ids = [e.record for e in events if e.record and e.kind != "deleted"]
-    gone_ids = [e.record for e in events if e.record and e.kind == "deleted"]
-    readable = _readable_ids(table, access, actor, [i for i in live_ids if i])
-    readable_gone = _readable_ids(table, access, actor, [i for i in gone_ids if i], deleted=True)
-    records: dict[str, dict[str, Any]] = {}
-    created: list[str] = []
-    deleted: list[str] = []
-    for ev in events:
-        rid = ev.record or ""
-        if ev.kind == "deleted":
-            if rid in readable_gone and rid not in deleted:
-                deleted.append(rid)
-            continue
-        if rid not in readable:
-            continue
-        if ev.kind == "created":
-            if rid not in created:
-                created.append(rid)
-            continue
-        fields = [k for k in ev.changes if k in table.fields and access.readable(k)]
-        if ev.kind == "updated" and not fields:
-            continue  # only what they may not read changed: for them, nothing did
-        entry = records.setdefault(rid, {"id": rid, "kind": ev.kind, "fields": [], "by": ""})
-        entry["fields"] += [k for k in fields if k not in entry["fields"]]
-        entry["by"] = name(ev.actor, ev.base)
-        entry["kind"] = ev.kind
-    if not (records or created or deleted):
-        return None
-    data: dict[str, Any] = {"table": f"{table.base.key}/{table.key}", "records": list(records.values()),
-                            "created": created, "deleted": deleted}
-    if len(records) + len(created) + len(deleted) > MAX_RECORDS:
-        return "reload", {"table": data["table"], "created": len(created)}
-    return "changes", data
-
-
-def _only_record(message: tuple[str, dict[str, Any]], record: str) -> tuple[str, dict[str, Any]] | None:
-    """A table's message as a page of one record sees it (None if it is not about that record)."""
-    kind, data = message
-    if kind == "reload":
-        return message
-    records = [r for r in data["records"] if r["id"] == record]
-    deleted = [r for r in data["deleted"] if r == record]
-    if not records and not deleted:
-        return None
-    return kind, {**data, "records": records, "created": [], "deleted": deleted}
