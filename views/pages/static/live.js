@@ -31,6 +31,8 @@
   var liveUrl = body && body.getAttribute("data-live-url");
   if (!G || !liveUrl || !window.EventSource) return;
 
+  var me = document.querySelector(".app-header .user-name");
+  var myName = me ? me.textContent.trim() : "";
   var HEARTBEAT = 10000;      // an edit under way is confirmed this often (the server forgets after 30 s)
   var PRESENCE_MS = 35000;    // a tag not confirmed meanwhile goes by itself
   var NOTICE_MS = 10000;
@@ -144,7 +146,7 @@
     var restored = [], unseen = false;
     (data.records || []).forEach(function (r) {
       if (record && r.kind === "commented") { showBar(text("live-comment", "New comment")); return; }
-      if (cellsOf(r.id).length) refetch(r.id, r.fields);
+      if (cellsOf(r.id).length) refetch(r.id, r.by && r.by === myName ? [] : r.fields); // one's own change: no flash
       else if (r.kind === "restored") restored.push(r.id);
       else unseen = true;
     });
