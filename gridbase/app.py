@@ -8,7 +8,9 @@ below in `create_app` where a reader sees them all.
 Errors the engine raises on purpose become pages with the right status (404, 403, 422,
 400); anything else becomes a plain "Something went wrong" page and a log line, never a
 traceback. The outbox worker of `automations` runs alongside the app when asked, and so
-does a sweep of orphaned uploads at start-up (engine.attachments.remove_orphans).
+does a sweep of orphaned uploads at start-up (engine.attachments.remove_orphans). The live
+hub (engine.live) starts and stops with the app; its event streams (`/live`) stay on the
+event loop instead of taking a worker thread each.
 
 Request bodies are limited by who sends them and received to disk (gridbase.bodies); every
 response but a static file is sent with `Cache-Control: no-store` (pages, fragments, exports
