@@ -4,11 +4,17 @@ A notification is addressed to one person; it is *unread* while `read_at` is emp
 is unique, so the same event never notifies the same person twice (an automation that runs
 again after a crash adds nothing). Writers call `add` inside their own transaction (the
 automation's run or the comment's write), so a notification exists exactly when the write does.
+
+Live badges (engine.live) see new notifications with `newest_id` and `people_since`, and are
+told by `listen` whose notifications were marked read, after that commit.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import weakref
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +22,8 @@ from engine.ids import utcnow_text
 from engine.storage import Storage, rows_of
 
 UNREAD_CAP = 100  # the badge shows "99+" from here on
+# Who hears, per database, that someone's notifications were marked read (live badges).
+_read_listeners: weakref.WeakKeyDictionary[Storage, list[Callable[[str], None]]] = weakref.WeakKeyDictionary()
 
 
 def add(conn: sqlite3.Connection, *, person: str, at: datetime, title: str, body: str, link: str,
@@ -54,9 +62,32 @@ def one(storage: Storage, person: str, ident: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def listen(storage: Storage, callback: Callable[[str], None]) -> None:
+    """Call `callback(person)` after each commit that marked some of `person`'s notifications read."""
+    _read_listeners.setdefault(storage, []).append(callback)
+
+
+def unlisten(storage: Storage, callback: Callable[[str], None]) -> None:
+    listeners = _read_listeners.get(storage, [])
+    if callback in listeners:
+        listeners.remove(callback)
+
+
+def newest_id(storage: Storage) -> int:
+    """The id of the newest notification (0 when there is none)."""
+    return int(storage.conn.execute("SELECT coalesce(max(id), 0) FROM _gb_notifications").fetchone()[0])
+
+
+def people_since(storage: Storage, after: int) -> set[str]:
+    """Everyone with a notification of id above `after`."""
+    return {r[0] for r in storage.conn.execute("SELECT DISTINCT person FROM _gb_notifications WHERE id > ?", (after,))}
+
+
 def mark_read(storage: Storage, person: str, ident: int | None, at: datetime) -> None:
     """Mark one notification (or, with None, all) of `person` read."""
     with storage.transaction() as conn:
+        for callback in _read_listeners.get(storage, []):
+            storage.after_commit(functools.partial(callback, person))
         if ident is None:
             conn.execute("UPDATE _gb_notifications SET read_at = ? WHERE person = ? AND read_at IS NULL",
                          (utcnow_text(at), person))

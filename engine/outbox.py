@@ -23,12 +23,17 @@ exactly when its write does. Listeners (the worker's wake-up) are called only af
 transaction has committed (`Storage.after_commit`): woken earlier, the worker would read
 before the commit, find nothing, and sleep a whole poll interval. The worker takes events
 with `pending`, and inside its own transaction checks `is_pending` and `mark_processed`.
+
+Live updates (engine.live) read every committed event, processed or not, with `since`; an
+import's held events are passed over there, and `release_listeners` are told the ids of the
+events each release let out (after its commit): `these` reads them then.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,7 +96,10 @@ class Outbox:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.listeners: list[Callable[[int], None]] = []
+        self.release_listeners: list[Callable[[list[int]], None]] = []
         self._last = 0  # the newest event appended, told to listeners after its commit
+        self._released: list[int] = []  # ids let out by releases, told after their commit
+        self._released_lock = threading.Lock()  # taken by the releasing writer and by whoever tells
 
     # -- writing (inside the writer's transaction) ---------------------------------------
     def append(self, *, at: str, base: str, table: str, record: str | None, kind: str, actor: str,
@@ -125,6 +133,11 @@ class Outbox:
         """Inside a transaction: let the worker see up to `limit` events held for `held`;
         return how many (0 when none is left)."""
         mark = HELD + held
+        if self.release_listeners:
+            ids = [r[0] for r in self._conn().execute(
+                "SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?", (mark, limit))]
+            with self._released_lock:
+                self._released += ids
         count = self._conn().execute(
             "UPDATE _gb_outbox SET processed_at = NULL WHERE id IN "
             "(SELECT id FROM _gb_outbox WHERE processed_at = ? ORDER BY id LIMIT ?)", (mark, limit)).rowcount
@@ -150,6 +163,11 @@ class Outbox:
         self.storage.after_commit(self._tell)
 
     def _tell(self) -> None:
+        with self._released_lock:
+            released, self._released = self._released, []
+        if released:
+            for told in list(self.release_listeners):
+                told(released)
         for listener in list(self.listeners):
             listener(self._last)
 
@@ -175,6 +193,35 @@ class Outbox:
         history: its creation must not fire automations); return how many."""
         with self.storage.transaction() as conn:
             return conn.execute("UPDATE _gb_outbox SET processed_at = ? WHERE processed_at IS NULL", (at,)).rowcount
+
+    def since(self, after: int, *, limit: int = 1000) -> tuple[list[Event], int]:
+        """Up to `limit` committed events with an id above `after`, processed or not, oldest
+        first, and the id to read on from. Held events are passed over (not returned, but
+        read past: a release tells its ids to `release_listeners`), so that an import being
+        written is not read again and again (live updates)."""
+        with self.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS}, processed_at FROM _gb_outbox WHERE id > ? ORDER BY id LIMIT ?",
+                                (after, limit)).fetchall()
+        events = [Event.from_row(r[:-1]) for r in rows if not (r[-1] or "").startswith(HELD)]
+        return events, (int(rows[-1][0]) if rows else after)
+
+    def these(self, ids: list[int]) -> list[Event]:
+        """The events of these ids (those released from an import), oldest first; any still
+        held (a release rolled back) left out."""
+        out: list[Event] = []
+        with self.storage.reading() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                out += [Event.from_row(r) for r in conn.execute(
+                    f"SELECT {_COLUMNS} FROM _gb_outbox WHERE id IN ({marks}) AND "  # noqa: S608 (placeholders only)
+                    "(processed_at IS NULL OR processed_at NOT LIKE 'held:%') ORDER BY id", chunk)]
+        return out
+
+    def newest_id(self) -> int:
+        """The id of the newest event (0 when there is none)."""
+        with self.storage.reading() as conn:
+            return int(conn.execute("SELECT coalesce(max(id), 0) FROM _gb_outbox").fetchone()[0])
 
     def latest(self) -> Event | None:
         """The newest event (committed), or None."""

@@ -49,6 +49,20 @@ def find(ws: Workspace, sid: str) -> Session | None:
     return Session(row[0], row[1], row[2]) if row else None
 
 
+def alive(ws: Workspace, id_hashes: set[str]) -> set[str]:
+    """Those of these sessions (id hashes) that still count: not ended, not expired, their
+    person not disabled (live streams end with their session)."""
+    out: set[str] = set()
+    hashes = sorted(id_hashes)
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update(r[0] for r in ws.storage.conn.execute(
+            f"SELECT s.id_hash FROM _gb_sessions s JOIN _gb_people p ON p.key = s.person "  # noqa: S608 (placeholders only)
+            f"WHERE s.id_hash IN ({marks}) AND s.expires_at > ? AND p.disabled = 0", [*chunk, utcnow_text(ws.now())]))
+    return out
+
+
 def end(ws: Workspace, id_hash: str) -> None:
     with ws.storage.transaction() as conn:
         conn.execute("DELETE FROM _gb_sessions WHERE id_hash = ?", (id_hash,))

@@ -8,7 +8,9 @@ below in `create_app` where a reader sees them all.
 Errors the engine raises on purpose become pages with the right status (404, 403, 422,
 400); anything else becomes a plain "Something went wrong" page and a log line, never a
 traceback. The outbox worker of `automations` runs alongside the app when asked, and so
-does a sweep of orphaned uploads at start-up (engine.attachments.remove_orphans).
+does a sweep of orphaned uploads at start-up (engine.attachments.remove_orphans). The live
+hub (engine.live) starts and stops with the app; its event streams (`/live`) stay on the
+event loop instead of taking a worker thread each.
 
 Request bodies are limited by who sends them and received to disk (gridbase.bodies); every
 response but a static file is sent with `Cache-Control: no-store` (pages, fragments, exports
@@ -48,6 +50,7 @@ from engine import (
     attachments,
 )
 from engine.errors import GridbaseError
+from engine.live import Hub
 from gridbase import bodies
 from views import api
 from views.pages import (
@@ -59,6 +62,7 @@ from views.pages import (
     files,
     forms,
     inbox,
+    live,
     plugin_views,
     record,
     second_factor,
@@ -246,6 +250,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     """
     if sweep is None:
         sweep = automations
+    hub = Hub(ws)  # live updates (engine.live): streams of /live, started with the app
     routes: list[BaseRoute] = [
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
@@ -258,9 +263,11 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *dashboards.routes,      # /b/{base}/d/{dashboard}
         *inbox.routes,           # /inbox
         *admin.routes,           # /admin/people, /admin/runs, /admin/dead
+        *live.routes,            # /live/editing: a page says which cell its person edits
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
     routes = on_threads(routes)
+    routes += live.streams       # /live: event streams stay on the event loop (a thread each would run out)
     routes.append(Mount("/static", app=assets.CachedStatic(), name="static"))
 
     middleware = [
@@ -289,13 +296,16 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
             worker.start(ws)
         if sweep:
             threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
+        hub.start()
         try:
             yield
         finally:
+            hub.close()
             if worker is not None:
                 worker.stop()
 
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan,
                     max_body_size=MAX_BODY)
     app.state.ws = ws
+    app.state.live = hub
     return app

@@ -701,29 +701,34 @@
   });
 
   /* ---- (h) <a class="inbox-link" data-count-url="/inbox/count"> keeps its unread badge
-   * current: asks every 30 s while the page is visible, and at once when the window gets the
-   * focus back. The server counts to 100; the badge shows "99+" from there. */
+   * current: live.js tells it as soon as the count changes (the event "gridbase:unread" on
+   * document, detail {unread: n}, from the page's live stream); as a fallback this asks every 2 minutes while the page is visible, and at once
+   * when the window gets the focus back. The server counts to 100; the badge shows "99+". */
+  var UNREAD_POLL = 120000;
+  function setUnread(count) {
+    var link = document.querySelector(".inbox-link[data-count-url]");
+    if (!link || typeof count !== "number") return;
+    var badge = link.querySelector(".badge");
+    if (count <= 0) { if (badge) badge.remove(); return; }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "badge opt-red";
+      link.appendChild(document.createTextNode(" "));
+      link.appendChild(badge);
+    }
+    badge.textContent = count < 100 ? String(count) : "99+";
+  }
   function refreshUnread() {
     var link = document.querySelector(".inbox-link[data-count-url]");
     if (!link || document.visibilityState === "hidden") return;
     fetch(link.getAttribute("data-count-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (res) { return res.ok ? res.json() : null; })
-      .then(function (data) {
-        if (!data || typeof data.unread !== "number") return;
-        var badge = link.querySelector(".badge");
-        if (data.unread <= 0) { if (badge) badge.remove(); return; }
-        if (!badge) {
-          badge = document.createElement("span");
-          badge.className = "badge opt-red";
-          link.appendChild(document.createTextNode(" "));
-          link.appendChild(badge);
-        }
-        badge.textContent = data.unread < 100 ? String(data.unread) : "99+";
-      })
+      .then(function (data) { if (data) setUnread(data.unread); })
       .catch(function () { /* offline for a moment: the next round tries again */ });
   }
+  document.addEventListener("gridbase:unread", function (e) { if (e.detail) setUnread(e.detail.unread); });
   if (document.querySelector(".inbox-link[data-count-url]")) {
-    window.setInterval(refreshUnread, 30000);
+    window.setInterval(refreshUnread, UNREAD_POLL);
     window.addEventListener("focus", refreshUnread);
     document.addEventListener("visibilitychange", refreshUnread);
   }
