@@ -27,7 +27,8 @@ Open loop (what staff feel at the traffic a hospital makes, not a queue):
 people, whether or not earlier ones have finished: a slow server makes requests pile up
 instead of slowing the arrivals, so the latency is what a person would see. An operation is
 one of: a view page, a record page, a cell edit, a form (its page and its submission), an API
-list, an API update, an API create, mixed as MIX says; each operation's latency runs from the
+list, an API update, an API create, mixed as MIX says, while `--live N` pages keep a live-update
+stream open (`/live`, server-sent events) and count what reaches them; each operation's latency runs from the
 moment it was due to its last answer (no coordinated omission). It prints p50, p95, p99 and
 errors per kind. `--rates` runs several rates in turn on one server and reports the capacity:
 the highest rate whose p99 over all kinds stays at or under 500 ms without errors. The load
@@ -366,6 +367,29 @@ async def open_loop(sessions: list[Session], rate: float, duration: float, stats
     return result
 
 
+async def watch_live(who: Session, stop: asyncio.Event, heard: Counter[str], stats: Stats) -> None:
+    """Hold one page's live stream open until `stop`; count the events that reach it by kind."""
+    try:
+        async with who.web.stream("GET", "/live", params={"base": BASE, "table": TABLE},
+                                  headers={"Accept": "text/event-stream"}, timeout=None) as answer:
+            if answer.status_code != 200:
+                stats.failures.append(f"live stream: HTTP {answer.status_code}")
+                return
+            lines = answer.aiter_lines()
+            while not stop.is_set():
+                try:
+                    line = await asyncio.wait_for(lines.__anext__(), timeout=0.5)
+                except TimeoutError:
+                    continue
+                except StopAsyncIteration:
+                    return
+                if line.startswith("event:"):
+                    heard[line[6:].strip()] += 1
+    except httpx.HTTPError as exc:
+        if not stop.is_set():
+            stats.failures.append(f"live stream: {type(exc).__name__}: {exc}")
+
+
 def report(rate: float, result: OpenStats, elapsed: float) -> dict[str, Any]:
     """Print one rate's table (per kind and overall) and return its figures."""
     every = [x for values in result.latencies.values() for x in values]
@@ -427,7 +451,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None) -> int:
+async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None,
+              live: int = 0) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
     server: subprocess.Popen[bytes] | None = None
     try:
@@ -454,10 +479,17 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
                 open_session(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20], views, stats)
                 for n in range(users))) if s is not None]
             started = time.monotonic()
+            stop, heard = asyncio.Event(), Counter[str]()
+            watchers = [asyncio.create_task(watch_live(s, stop, heard, stats)) for s in sessions[:live]]
             for i, rate in enumerate(rates):
                 began = time.monotonic()
                 result = await open_loop(sessions, rate, duration, stats, seed=2026 + i)
                 figures.append(report(rate, result, time.monotonic() - began))
+            stop.set()
+            await asyncio.gather(*watchers)
+            if watchers:
+                print(f"live streams: {len(watchers)} open throughout; events heard: "
+                      + (", ".join(f"{k}×{v}" for k, v in sorted(heard.items())) or "none"))
             for session in sessions:
                 await session.web.aclose()
                 await session.api.aclose()
@@ -513,9 +545,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace for inspection")
     parser.add_argument("--rate", type=float, help="open loop: operations started per second, for --duration seconds")
     parser.add_argument("--rates", help="open loop at each of these rates in turn (comma-separated); reports capacity")
+    parser.add_argument("--live", type=int, default=20,
+                        help="open loop: pages holding a live-update stream open meanwhile (default 20, at most 30)")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
-    return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates))
+    return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates, min(args.live, 30)))
 
 
 if __name__ == "__main__":
