@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from engine.formula.errors import Fail
@@ -17,6 +18,56 @@ from engine.formula.errors import Fail
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+@dataclass(frozen=True)
+class LocaleNames:
+    """How one locale writes month and day names, AM/PM and the long formats (L, LL, ...)."""
+
+    months: tuple[str, ...]
+    months_short: tuple[str, ...]
+    days: tuple[str, ...]
+    days_short: tuple[str, ...]
+    days_min: tuple[str, ...]
+    meridiem: tuple[str, str]
+    formats: dict[str, str]
+
+
+#: The locales SET_LOCALE knows besides English (as moment.js's zh-cn).
+LOCALES: dict[str, LocaleNames] = {
+    "zh-cn": LocaleNames(
+        months=("一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"),
+        months_short=tuple(f"{n}月" for n in range(1, 13)),
+        days=("星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"),
+        days_short=("周日", "周一", "周二", "周三", "周四", "周五", "周六"),
+        days_min=("日", "一", "二", "三", "四", "五", "六"),
+        meridiem=("上午", "下午"),
+        formats={"LTS": "HH:mm:ss", "LT": "HH:mm", "L": "YYYY/MM/DD", "LL": "YYYY年M月D日",
+                 "LLL": "YYYY年M月D日Ah点mm分", "LLLL": "YYYY年M月D日ddddAh点mm分", "l": "YYYY/M/D",
+                 "ll": "YYYY年M月D日", "lll": "YYYY年M月D日 HH:mm", "llll": "YYYY年M月D日dddd HH:mm"},
+    ),
+}
+LOCALE_ALIASES = {"zh": "zh-cn", "zh-hans": "zh-cn", "zh_cn": "zh-cn"}
+
+
+def known_locale(name: str) -> str:
+    """The locale key SET_LOCALE keeps: 'en' (also for any locale without its own names) or 'zh-cn'."""
+    key = name.strip().lower()
+    key = LOCALE_ALIASES.get(key, key)
+    return key if key in LOCALES else "en"
+
+
+class LocalizedMoment(datetime):
+    """A datetime that DATETIME_FORMAT writes with the names of `locale` (made by SET_LOCALE)."""
+
+    locale = "en"
+
+    @classmethod
+    def of(cls, moment: datetime, locale: str) -> LocalizedMoment:
+        made = cls(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                   moment.microsecond, tzinfo=moment.tzinfo, fold=moment.fold)
+        made.locale = known_locale(locale)
+        return made
+
 
 LOCALE_FORMATS = {
     "LTS": "h:mm:ss A", "LT": "h:mm A", "LLLL": "dddd, MMMM D, YYYY h:mm A",
@@ -105,14 +156,29 @@ _WRITERS: dict[str, Callable[[datetime], str]] = {
 }
 
 
-def format_moment(moment: datetime, fmt: str) -> str:
-    """Write an aware datetime (already in the zone to show) with a moment.js format."""
+def _localized(token: str, moment: datetime, names: LocaleNames) -> str | None:
+    """`token` written with a locale's names, or None when the locale does not change it."""
+    weekday = moment.isoweekday() % 7
+    half = names.meridiem[0 if moment.hour < 12 else 1]
+    table = {"MMMM": names.months[moment.month - 1], "MMM": names.months_short[moment.month - 1],
+             "dddd": names.days[weekday], "ddd": names.days_short[weekday], "dd": names.days_min[weekday],
+             "A": half, "a": half}
+    return table.get(token)
+
+
+def format_moment(moment: datetime, fmt: str, locale: str = "en") -> str:
+    """Write an aware datetime (already in the zone to show) with a moment.js format, with the
+    month and day names and long formats of `locale` ('en' or one of LOCALES)."""
+    names = LOCALES.get(locale)
+    formats = names.formats if names else LOCALE_FORMATS
     out: list[str] = []
     for token in _TOKEN.findall(fmt):
         if token.startswith("["):
             out.append(token[1:-1])
         elif token in LOCALE_FORMATS:
-            out.append(format_moment(moment, LOCALE_FORMATS[token]))
+            out.append(format_moment(moment, formats[token], locale))
+        elif names and (text := _localized(token, moment, names)) is not None:
+            out.append(text)
         elif token in _WRITERS:
             out.append(_WRITERS[token](moment))
         else:

@@ -1,6 +1,6 @@
 """Date and time functions: TODAY, NOW, DATEADD, DATETIME_DIFF, DATETIME_FORMAT,
-DATETIME_PARSE, DATESTR, YEAR ... SECOND, WEEKDAY, WEEKNUM, WORKDAY, WORKDAY_DIFF, IS_BEFORE,
-IS_AFTER, IS_SAME, SET_TIMEZONE, CREATED_TIME, LAST_MODIFIED_TIME.
+DATETIME_PARSE, DATESTR, TIMESTR, TONOW, FROMNOW, YEAR ... SECOND, WEEKDAY, WEEKNUM, WORKDAY,
+WORKDAY_DIFF, IS_BEFORE, IS_AFTER, IS_SAME, SET_TIMEZONE, SET_LOCALE, CREATED_TIME, LAST_MODIFIED_TIME.
 
 Words: any argument that should be a date may also be text (`'2026-03-01'`,
 `'2026-03-01 14:30'`, ISO 8601 with an offset) and is read in the workspace timezone. Date
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.formula import dates
-from engine.formula.datefmt import format_moment, parse_with_format, week_of_year
+from engine.formula.datefmt import LocalizedMoment, format_moment, parse_with_format, week_of_year
 from engine.formula.env import Env
 from engine.formula.errors import Fail
 from engine.formula.nodes import String
@@ -101,7 +101,7 @@ def datetime_format(env: Env, value: Any, fmt: Any = None) -> str | None:
         return None
     if fmt is None:
         return to_text(moment if isinstance(moment, datetime) else at_midnight(moment, env.tz))
-    return format_moment(_wall(moment, env), to_text(fmt))
+    return format_moment(_wall(moment, env), to_text(fmt), getattr(value, "locale", "en"))
 
 
 @function("DATETIME_PARSE", category=DATE, signature="DATETIME_PARSE(text, [format], [locale])",
@@ -131,6 +131,39 @@ def datetime_parse(env: Env, value: Any, fmt: Any = None, locale: Any = None) ->
 def datestr(env: Env, value: Any) -> str | None:
     moment = _moment(value, env)
     return None if moment is None else _wall(moment, env).strftime("%Y-%m-%d")
+
+
+@function("TIMESTR", category=DATE, signature="TIMESTR(date)", min_args=1, max_args=1,
+          description="The time of day as text, HH:mm:ss, in the workspace timezone.",
+          example="TIMESTR('2026-03-01 14:05')", example_result="14:05:00")
+def timestr(env: Env, value: Any) -> str | None:
+    moment = _moment(value, env)
+    return None if moment is None else _wall(moment, env).strftime("%H:%M:%S")
+
+
+def _days_from_now(env: Env, value: Any, units: Any) -> int | None:
+    moment = _moment(value, env)
+    if moment is None:
+        return None
+    name = dates.unit(to_text(units)) if units is not None else "days"
+    if name == "days" and not isinstance(moment, datetime):  # a date: whole calendar days from today
+        return abs((moment - local(env.current_time(), env.tz).date()).days)
+    return abs(dates.diff(env.current_time(), moment, name, env.tz))
+
+
+@function("TONOW", category=DATE, signature="TONOW(date, [units])", result="number", min_args=1, max_args=2,
+          description="How far the date is from now, in days (or the units given), without a sign; "
+          "a date without a time counts calendar days from today.",
+          example="TONOW(DATEADD(TODAY(), -3, 'days'))", example_result="3")
+def tonow(env: Env, value: Any, units: Any = None) -> int | None:
+    return _days_from_now(env, value, units)
+
+
+@function("FROMNOW", category=DATE, signature="FROMNOW(date, [units])", result="number", min_args=1, max_args=2,
+          description="How far the date is from now, in days (or the units given), without a sign; as TONOW.",
+          example="FROMNOW(DATEADD(TODAY(), 3, 'days'))", example_result="3")
+def fromnow(env: Env, value: Any, units: Any = None) -> int | None:
+    return _days_from_now(env, value, units)
 
 
 def _part(env: Env, value: Any, attribute: str) -> int | None:
@@ -275,6 +308,19 @@ def set_timezone(env: Env, value: Any, name: Any) -> datetime | None:
     instant = moment if isinstance(moment, datetime) else at_midnight(moment, env.tz)
     target: ZoneInfo = zone(to_text(name))
     return instant.astimezone(target)
+
+
+@function("SET_LOCALE", category=DATE, signature="SET_LOCALE(date, locale)", result="datetime",
+          min_args=2, max_args=2,
+          description="The same moment, written by DATETIME_FORMAT with the month and day names and "
+          "long formats (L, LL, LLL, ...) of a locale: 'zh-cn' or 'en' (others write English).",
+          example="DATETIME_FORMAT(SET_LOCALE('2026-03-01', 'zh-cn'), 'LL')", example_result="2026年3月1日")
+def set_locale(env: Env, value: Any, locale: Any) -> datetime | None:
+    moment = _moment(value, env)
+    if moment is None:
+        return None
+    instant = moment if isinstance(moment, datetime) else at_midnight(moment, env.tz)
+    return LocalizedMoment.of(instant, to_text(locale))
 
 
 @function("CREATED_TIME", category=DATE, signature="CREATED_TIME()", result="datetime",
