@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from engine import limits, yamlschemas
+from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import (
     AutomationDef,
@@ -225,6 +226,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
 
     check_workspace(config, ws_src, sources, issues)
     check_filter_limits(config, sources)
+    check_entries(config, sources)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
