@@ -60,11 +60,15 @@ WIDGET_KEYS = frozenset(("type", "title", "table", "aggregate", "field", "filter
 
 
 @lru_cache(maxsize=4)
-def schema(name: str) -> dict[str, Any]:
-    """schemas/NAME.schema.json with the registered triggers, actions and widgets in place (engine.yamlschemas)."""
+def _schema_file(name: str) -> dict[str, Any]:
     path = SCHEMA_DIR / f"{name}.schema.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return yamlschemas.filled(data)
+    return data
+
+
+def schema(name: str) -> dict[str, Any]:
+    """schemas/NAME.schema.json with the registered triggers, actions and widgets in place (engine.yamlschemas)."""
+    return yamlschemas.filled(name, _schema_file(name))
 
 
 def did_you_mean(word: str, choices: Any) -> str:

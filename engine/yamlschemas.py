@@ -23,7 +23,22 @@ KIND = "x-kind"
 KNOWN = "x-known"
 
 
-def filled(schema: dict[str, Any]) -> dict[str, Any]:
+# (schema name, the registries it was filled from) -> the filled schema; registries are new objects after
+# engine.plugins.reset(), so a plugin registered in code is seen at the next load.
+_filled: dict[tuple[str, Any, Any, Any], dict[str, Any]] = {}
+
+
+def filled(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema `name` (its file's content given) with the registered triggers, actions and widget types."""
+    key = (name, triggers(), actions(), widget_types())  # held, so never mistaken for a later registry
+    if key not in _filled:
+        if len(_filled) > 8:
+            _filled.clear()
+        _filled[key] = fill(schema)
+    return _filled[key]
+
+
+def fill(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of the base schema whose triggers, actions and widget types are the registered ones."""
     out = copy.deepcopy(schema)
     defs = out.get("$defs", {})
