@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
 from automations.recipients import Recipient, directory, resolve
-from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
+from automations.templates import MAX_BODY, MAX_TITLE, record_context, record_link, render
 from engine import inbox
 from engine.automation import Action
 from engine.errors import GridbaseError
 from engine.ids import utcnow_text
+from engine.matching import live_row
 from engine.model import AutomationDef, Channel
 from engine.permissions import Actor
 from engine.plugins import channel_types
@@ -62,7 +63,7 @@ class RunContext:
 
     def refresh(self) -> None:
         """Load the record; the first time, as the triggering change left it (`overrides`)."""
-        self.row = load_row(self.table, self.record_id) if self.table and self.record_id else None
+        self.row = live_row(self.table, self.record_id) if self.table and self.record_id else None
         if self.row is not None and self.overrides:
             self.row.update(self.overrides)
         self.overrides = {}

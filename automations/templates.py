@@ -4,8 +4,8 @@ Titles, messages, e-mail subjects and bodies, and the values of `update`/`create
 jinja2 templates rendered in a *sandbox* (`SandboxedEnvironment`: no attribute tricks, no
 imports). Output is plain text, so autoescape is off; pages escape it when they show it.
 
-Words: the *row* is the record as stored (SQL values; `load_row`, engine.matching); the *record context* maps each field
-key to its display text (`record.title`, `record.owner` gives the person's name, a link
+Words: the *row* is the record as stored (SQL values; engine.matching.live_row); the
+*record context* maps each field key to its display text (`record.title`, `record.owner` gives the person's name, a link
 field the primary-field text of its linked records). A context built for a person leaves out
 fields they may not read, masks what their roles mask and names only the linked records they
 may read, so a notification never tells someone more than the record page would.
@@ -21,7 +21,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.fields.base import load_json_list
 from engine.linked import restrict_rows
-from engine.matching import live_row as load_row
 from engine.permissions import Actor, TableAccess, mask_value
 
 if TYPE_CHECKING:

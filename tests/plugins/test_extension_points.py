@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import pytest
 
 from automations import list_runs, tick
+from automations.runner import Start, already_ran, execute, make_key
 from engine import Workspace, hookspecs, plugins
 from engine.automation import Action, Problem, Trigger
 from engine.errors import ConfigError, GridbaseError
@@ -164,8 +165,6 @@ class Hourly(Trigger):
         "properties": {"hourly": {"const": True, "title": "Hourly", "description": "At each hour.", "examples": [True]}}}
 
     def fire(self, ws: Any, base: str, auto: Any, now: datetime) -> int:
-        from automations.runner import Start, already_ran, execute, make_key  # noqa: PLC0415 - a test's plugin
-
         key = make_key(base, auto.key, f"hourly:{now:%Y%m%d%H}")
         with ws.storage.transaction():
             if already_ran(ws, key):

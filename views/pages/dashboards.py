@@ -34,7 +34,15 @@ from engine.widgets import WidgetType
 from engine.widgets.builtin import ChartWidget, NumberWidget
 from engine.workspace import Base
 from views.pages import cells
-from views.pages.web import get_locale, get_ws, gettext, render, require_actor, templates, visible_to
+from views.pages.web import (
+    get_locale,
+    get_ws,
+    gettext,
+    render,
+    require_actor,
+    templates,
+    visible_to,
+)
 
 CHART_HEIGHT = 240
 # Chart colours of the named option colours (cells.NAMED_COLOURS; tags use lighter ones, app.css).
