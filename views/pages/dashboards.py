@@ -115,11 +115,10 @@ def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles,
     if key is None or key == "":
         return str(_("Empty"))
     field = table.fields[widget.group_by or ""]
-    ftype = field.fdef.type
-    if ftype in ("person", "created_by", "modified_by"):
+    if field.editor().choices == "people":  # a person field, or who created or changed the record
         person = field.ctx.people.get(str(key))
         return person.name if person else str(key)
-    if ftype == "link":
+    if field.shown_as == "links":
         return links.title(str(field.fdef.options.get("table", "")), str(key)) or str(key)
     if field.kind == "boolean":
         return str(_("Yes") if key else _("No"))
