@@ -30,6 +30,7 @@ class ManualTrigger(Trigger):
 
     type = "manual"
     fires_on = "button"
+    started_by = "read"
     schema: ClassVar[dict[str, Any]] = builtin_schema("manual")
 
 

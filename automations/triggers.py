@@ -68,6 +68,7 @@ class Created(Trigger):
     """A record is created."""
 
     type = "created"
+    started_by = "create"
     schema: ClassVar[dict[str, Any]] = builtin_schema("created")
 
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
@@ -78,6 +79,7 @@ class Updated(Trigger):
     """One of `fields` (any if not given) changed, to `to` / from `from` if given."""
 
     type = "updated"
+    started_by = "edit"
     schema: ClassVar[dict[str, Any]] = builtin_schema("updated")
 
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
@@ -104,6 +106,7 @@ class Matches(Trigger):
     """The record comes to match `filter` (it did not before this change)."""
 
     type = "matches"
+    started_by = "edit"
     schema: ClassVar[dict[str, Any]] = builtin_schema("matches")
 
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
@@ -122,6 +125,7 @@ class FormSubmitted(Trigger):
     """A record was created through form `form` (of table `table`)."""
 
     type = "form"
+    started_by = "create"
     table_key = "table"
     schema: ClassVar[dict[str, Any]] = builtin_schema("form")
 

@@ -44,6 +44,9 @@ class Trigger:
     type: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {}
     fires_on: ClassVar[str] = "event"
+    #: which people start a run (for `gridbase validate`'s warnings): those who may "create" records,
+    #: "edit" them (the watched `fields` if any), or "read" them (a button); None: no person does.
+    started_by: ClassVar[str | None] = None
     #: the `when:` key that names the automation's table; "" means the trigger's own key
     #: (`created: complaints`); a trigger without a table sets None.
     table_key: ClassVar[str | None] = ""

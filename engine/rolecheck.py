@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
+from engine.plugins import triggers
 
 if TYPE_CHECKING:
     from engine.checks import BaseChecker
@@ -99,15 +100,16 @@ def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> l
     for each reader who can make the automation run."""
     out = []
     watched = [str(f) for f in auto.when.get("fields") or []]
+    started_by = getattr(triggers().get(auto.trigger), "started_by", None)  # its registry entry says who
     for label, actor in readers(checker):
         access = table_access(checker.config, checker.base, table, actor)
-        if auto.trigger in ("created", "form"):
+        if started_by == "create":
             if access.can_create:
                 out.append((label, actor, access, LEVELS["create"]))
-        elif auto.trigger in ("updated", "matches"):
+        elif started_by == "edit":
             if access.can_edit and (not watched or any(access.level(f) == "edit" for f in watched)):
                 out.append((label, actor, access, LEVELS["edit"]))
-        elif auto.trigger == "manual" and access.can_read:
+        elif started_by == "read" and access.can_read:
             out.append((label, actor, access, LEVELS["edit"]))
     return out
 
@@ -115,9 +117,8 @@ def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> l
 def check_automation_writes(checker: BaseChecker) -> None:
     """Warn where an automation copies what a triggering role set into a field it may not write."""
     base = checker.base
-    forms = {fk: t for t in base.tables.values() for fk in t.forms}
     for akey, auto in base.automations.items():
-        table = forms.get(str(auto.when.get("form"))) if auto.trigger == "form" else base.tables.get(auto.table or "")
+        table = base.tables.get(auto.table or "")  # a form's automation names the form's table
         if table is None:
             continue
         triggerers: list[tuple[str, Actor, TableAccess, int]] | None = None
