@@ -5,8 +5,9 @@ jinja2 templates rendered in a *sandbox* (`SandboxedEnvironment`: no attribute t
 imports). Output is plain text, so autoescape is off; pages escape it when they show it.
 
 Words: the *row* is the record as stored (SQL values; engine.matching.live_row); the
-*record context* maps each field key to its display text (`record.title`, `record.owner` gives the person's name, a link
-field the primary-field text of its linked records). A context built for a person leaves out
+*record context* maps each field key to its display text (`record.title`, `record.owner`
+gives the person's name, a link field the primary-field text of its linked records, as the
+field type shows linked records). A context built for a person leaves out
 fields they may not read, masks what their roles mask and names only the linked records they
 may read, so a notification never tells someone more than the record page would.
 """
