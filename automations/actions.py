@@ -26,11 +26,11 @@ from automations import delivery
 from automations.recipients import Recipient, directory, resolve
 from automations.templates import MAX_BODY, MAX_TITLE, record_context, record_link, render
 from engine import inbox
-from engine.automation import Action
+from engine.automation import Action, Write
 from engine.errors import GridbaseError
 from engine.ids import utcnow_text
 from engine.matching import live_row
-from engine.model import AutomationDef, Channel
+from engine.model import AutomationDef, BaseDef, Channel, TableDef
 from engine.permissions import Actor
 from engine.plugins import channel_types
 
@@ -262,6 +262,9 @@ class Update(Action):
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return update(ctx, index, spec)
 
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        return [Write(table, dict(spec), "edit")] if table is not None and isinstance(spec, dict) else []
+
 
 class Create(Action):
     """Create a record in a table of the same base, optionally linked back."""
@@ -272,6 +275,11 @@ class Create(Action):
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return create(ctx, index, spec)
+
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        target = base.tables.get(str(spec.get("table"))) if isinstance(spec, dict) else None
+        values = spec.get("fields") or {} if isinstance(spec, dict) else None
+        return [Write(target, values, "create", ("fields",))] if target is not None and isinstance(values, dict) else []
 
 
 class Webhook(Action):

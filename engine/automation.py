@@ -23,6 +23,7 @@ Each entry carries
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +76,18 @@ class Trigger:
         return None
 
 
+@dataclass(frozen=True)
+class Write:
+    """A record write an action makes, as `gridbase validate` weighs it (engine.rolecheck): into
+    `table`, these `values` (templates that may copy the triggering record), needing `level`
+    ("create" or "edit") there; `path` is below the action's value."""
+
+    table: TableDef
+    values: dict[str, Any]
+    level: str
+    path: tuple[Any, ...] = ()
+
+
 class Action:
     """Base of actions. Subclasses set `type`, `schema` and implement `run`."""
 
@@ -85,9 +98,13 @@ class Action:
         """What is wrong with the action's value beyond the schema; [] when nothing is."""
         return []
 
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        """The record writes this step makes (`table`: the triggering table, if any); [] for none."""
+        return []
+
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         """Do step `index` of the run `ctx` (automations.actions.RunContext); return its result."""
         raise NotImplementedError
 
 
-__all__ = ["FIRES_ON", "Action", "Problem", "Trigger"]
+__all__ = ["FIRES_ON", "Action", "Problem", "Trigger", "Write"]
