@@ -29,6 +29,7 @@ from engine.importers import importer_for
 from engine.loader import load_workspace
 from engine.transfer import import_file
 from engine.widgets import WidgetType
+from gridbase.cli import main as cli_main
 from tests_support import write_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,20 @@ def test_a_file_of_no_registered_format_is_refused_with_a_clear_error(tmp_path: 
         assert import_file(ws.base("desk").table("tickets"), csv, actor="admin").imported == 1
     finally:
         ws.close()
+
+
+def test_gridbase_import_looks_the_importer_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_workspace(tmp_path / "ws", {"desk": BASE})
+    odd = tmp_path / "tickets.ods"
+    odd.write_bytes(b"PK\x03\x04 not a spreadsheet Gridbase reads")
+    assert cli_main(["import", str(root), "desk.tickets", str(odd)]) != 0
+    said = capsys.readouterr()
+    assert "tickets.ods cannot be imported: only .csv, .xlsx, .xlsm files can" in said.out + said.err
+    assert "Traceback" not in said.out + said.err
+    good = tmp_path / "tickets.csv"
+    good.write_text("标题,计数\nA,2\nB,3\n", encoding="utf-8")
+    assert cli_main(["import", str(root), "desk.tickets", str(good)]) == 0
+    assert "imported 2 row(s)" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------- a plugin registered in code
