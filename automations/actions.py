@@ -1,38 +1,38 @@
 """Actions: what an automation does, one registry entry per YAML action key.
 
-Each action is a function `(ctx, index, spec) -> result` that runs inside the run's
-transaction and returns a small JSON-able result for the run history, or raises to fail the
-step (which stops the run). Writes go through the record service with the automation as
+Each action is an `engine.automation.Action` (registered by automations.builtin, like a
+plugin's) whose `run(ctx, index, spec)` runs inside the run's transaction and returns a small
+JSON-able result for the run history, or raises to fail the step (which stops the run). Writes go through the record service with the automation as
 actor (`automation:KEY`), on behalf of the person whose write triggered the run (recorded in
 the audit log and history), and the event's depth + 1, so the loop guard can see chains.
 
-- `notify`: one inbox row per person (`_gb_notifications`, unique key
+- `notify`: one inbox row per person (engine.inbox, unique key
   `{run_key}:{index}:{person}`), rendered with that person's view of the record; then one
-  delivery per e-mail channel per person, and one per group channel (a bot or webhook in
-  workspace.yaml) per action.
+  delivery per personal channel (one with an `address`, e-mail) per person, and one per group
+  channel (a bot or webhook in workspace.yaml) per action.
 - `update`: set fields of the triggering record (values may be templates).
 - `create`: a record in a table of the same base; `link` names the new record's link field
   that points back to the triggering record.
 - `webhook`: queue a signed POST of the event to a URL (the webhook channel).
-- `email`: queue an e-mail through the workspace's first e-mail channel.
+- `email`: queue an e-mail through the workspace's first channel that delivers to e-mail addresses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
 from automations.recipients import Recipient, directory, resolve
-from automations.templates import MAX_BODY, MAX_TITLE, load_row, record_context, record_link, render
+from automations.templates import MAX_BODY, MAX_TITLE, record_context, record_link, render
 from engine import inbox
+from engine.automation import Action, Write
 from engine.errors import GridbaseError
 from engine.ids import utcnow_text
-from engine.model import AutomationDef
+from engine.matching import live_row
+from engine.model import AutomationDef, BaseDef, Channel, TableDef
 from engine.permissions import Actor
 from engine.plugins import channel_types
-from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -63,7 +63,7 @@ class RunContext:
 
     def refresh(self) -> None:
         """Load the record; the first time, as the triggering change left it (`overrides`)."""
-        self.row = load_row(self.table, self.record_id) if self.table and self.record_id else None
+        self.row = live_row(self.table, self.record_id) if self.table and self.record_id else None
         if self.row is not None and self.overrides:
             self.row.update(self.overrides)
         self.overrides = {}
@@ -104,30 +104,34 @@ class RunContext:
         return {"title": title[:MAX_TITLE], "body": body[:MAX_BODY], "link": self.link,
                 "event": f"automation.{self.auto.key}", **more}
 
+    def render(self, text: Any, person: str | None = None) -> Any:
+        """A template (title, message, a value) rendered with this run's variables (as `person` may read the record)."""
+        return render(text, self.variables(person))
 
-Action = Callable[[RunContext, int, Any], dict[str, Any]]
-ACTIONS: Registry[Action] = Registry("action")
+
+def builtin_schema(name: str, description: str, example: Any) -> dict[str, Any]:
+    """A built-in action's schema: its piece of schemas/base.schema.json (`$defs/action_NAME`) and its words."""
+    return {"$ref": f"#/$defs/action_{name}", "title": name, "description": description, "examples": [example]}
 
 
-def action(name: str) -> Callable[[Action], Action]:
-    def register(func: Action) -> Action:
-        ACTIONS.register(name, func)
-        return func
-    return register
+def address_of(conf: Channel) -> str | None:
+    """The person's contact a configured channel delivers to (None: a group channel, or a type not installed)."""
+    cls = channel_types().get(conf.type)
+    return cls.address if cls is not None else None
 
 
 def _text(template: Any, variables: dict[str, Any], limit: int) -> str:
     return str(render(template or "", variables))[:limit]
 
 
-@action("notify")
 def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     ws = ctx.ws
     people, _ = resolve(ws, spec.get("to"), ctx.table, ctx.row, people=ctx.people())
     title_t, body_t = spec.get("title") or ctx.auto.name, spec.get("message") or ""
     extra = [c for c in spec.get("channels") or [] if c != "inbox"]
     moment = ws.now()
-    groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and ws.config.channels[c].type != "email"}
+    groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels
+                               and address_of(ws.config.channels[c]) is None}
     queued = 0
     for person in people:
         if not _can_read(ctx, person.key):
@@ -141,7 +145,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
             conf = ws.config.channels.get(name)
             if conf is None:
                 continue
-            if conf.type != "email":
+            if address_of(conf) is None:
                 groups[name] = None
                 continue
             queued += delivery.queue(ws, channel=name, key=f"{key}:{name}", person=person.key, notification=nid,
@@ -172,7 +176,6 @@ def _values(ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any]:
     return {key: render(value, variables) for key, value in spec.items()}
 
 
-@action("update")
 def update(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     if ctx.table is None or ctx.record_id is None:
         raise ActionError("update needs a record, and this run has none")
@@ -182,7 +185,6 @@ def update(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     return {"updated": sorted(values)}
 
 
-@action("create")
 def create(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     target = ctx.ws.base(ctx.base).table(spec["table"])
     values = _values(ctx, dict(spec.get("fields") or {}))
@@ -194,7 +196,6 @@ def create(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     return {"created": record["id"], "table": target.key}
 
 
-@action("webhook")
 def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     options = {"url": spec.get("url", "")}
     if spec.get("secret_env"):
@@ -216,10 +217,9 @@ def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     return {"deliveries": int(queued)}
 
 
-@action("email")
 def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     ws = ctx.ws
-    channel = next((c for c in ws.config.channels.values() if c.type == "email"), None)
+    channel = next((c for c in ws.config.channels.values() if address_of(c) == "email"), None)
     if channel is None:
         raise ActionError("no e-mail channel in workspace.yaml (add one under channels: with type: email)")
     people, addresses = resolve(ws, spec.get("to"), ctx.table, ctx.row, people=ctx.people())
@@ -239,3 +239,69 @@ def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
             message=ctx.message(_text(subject_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY),
                                 recipient_name=name, recipient_email=address))
     return {"deliveries": queued, "skipped_no_email": skipped}
+
+
+class Notify(Action):
+    """Send a notification to each recipient's inbox and channels."""
+
+    type = "notify"
+    schema: ClassVar[dict[str, Any]] = builtin_schema(
+        "notify", "Send a notification. / 发送通知", {"to": "{owner}", "message": "请处理"})
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        return notify(ctx, index, spec)
+
+
+class Update(Action):
+    """Set fields of the triggering record."""
+
+    type = "update"
+    schema: ClassVar[dict[str, Any]] = builtin_schema(
+        "update", "Update the triggering record. / 更新记录", {"status": "处理中"})
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        return update(ctx, index, spec)
+
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        return [Write(table, dict(spec), "edit")] if table is not None and isinstance(spec, dict) else []
+
+
+class Create(Action):
+    """Create a record in a table of the same base, optionally linked back."""
+
+    type = "create"
+    schema: ClassVar[dict[str, Any]] = builtin_schema(
+        "create", "Create a record. / 新建记录", {"table": "followups", "fields": {"title": "回访"}})
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        return create(ctx, index, spec)
+
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        target = base.tables.get(str(spec.get("table"))) if isinstance(spec, dict) else None
+        values = spec.get("fields") or {} if isinstance(spec, dict) else None
+        return [Write(target, values, "create", ("fields",))] if target is not None and isinstance(values, dict) else []
+
+
+class Webhook(Action):
+    """Queue a signed POST of the event to a URL."""
+
+    type = "webhook"
+    schema: ClassVar[dict[str, Any]] = builtin_schema(
+        "webhook", "Call a webhook. / 调用 Webhook", {"url": "https://hooks.example.org/gridbase"})
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        return webhook(ctx, index, spec)
+
+
+class Email(Action):
+    """Queue an e-mail to each recipient."""
+
+    type = "email"
+    schema: ClassVar[dict[str, Any]] = builtin_schema(
+        "email", "Send an email. / 发送邮件", {"to": "{owner}", "subject": "待处理"})
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        return email(ctx, index, spec)
+
+
+BUILTIN_ACTIONS = (Notify, Update, Create, Webhook, Email)

@@ -20,11 +20,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from automations.actions import ACTIONS, ActionError, RunContext
+from jinja2 import TemplateError
+
+from automations.actions import ActionError, RunContext
 from engine import runs
 from engine.errors import GridbaseError, ValidationError
+from engine.ids import utcnow_text
 from engine.model import AutomationDef
-from engine.records import utcnow_text
+from engine.plugins import actions
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
@@ -72,8 +75,6 @@ def describe(exc: BaseException) -> str:
         return "; ".join(f"{k}: {v}" if not v.startswith(k) else v for k, v in exc.errors.items()) or str(exc)
     if isinstance(exc, GridbaseError):
         return str(exc)
-    from jinja2 import TemplateError
-
     if isinstance(exc, TemplateError):
         return f"template error: {exc}"
     return f"{type(exc).__name__}: {exc}"
@@ -83,19 +84,16 @@ def _steps(ctx: RunContext, auto: AutomationDef) -> tuple[list[dict[str, Any]], 
     conn = ctx.ws.storage.conn
     steps: list[dict[str, Any]] = []
     for index, (kind, spec) in enumerate(auto.actions):
-        func = ACTIONS.get(kind)
-        conn.execute("SAVEPOINT gb_step")
+        entry = actions().get(kind)
         try:
-            if func is None:
-                raise ActionError(f"unknown action '{kind}'")
-            result = func(ctx, index, spec or {})
-        except Exception as exc:  # any failure stops the run and is reported
-            conn.execute("ROLLBACK TO gb_step")
-            conn.execute("RELEASE gb_step")
+            with runs.step(conn):
+                if entry is None:
+                    raise ActionError(f"unknown action '{kind}' (known: {', '.join(actions().keys())})")
+                result = entry.run(ctx, index, spec or {})
+        except Exception as exc:  # any failure stops the run and is reported; the step's writes are undone
             message = describe(exc)
             steps.append({"action": kind, "ok": False, "error": message})
             return steps, f"step {index + 1} ({kind}): {message}"
-        conn.execute("RELEASE gb_step")
         steps.append({"action": kind, "ok": True, **result})
     return steps, None
 
@@ -105,11 +103,8 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     began = time.perf_counter()
     started_at = utcnow_text(ws.now())
     table = ws.base(base).table(start.table) if start.table else None
-    on_behalf = start.on_behalf
-    if on_behalf is None and start.trigger.startswith("manual:"):
-        on_behalf = start.trigger.split(":", 1)[1]  # the person who pressed the button
     ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
-                     start.depth, dict(start.extra), overrides=dict(start.overrides), on_behalf=on_behalf)
+                     start.depth, dict(start.extra), overrides=dict(start.overrides), on_behalf=start.on_behalf)
     steps: list[dict[str, Any]] = []
     error: str | None
     if start.failure:

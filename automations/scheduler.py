@@ -14,30 +14,34 @@
 
 The first check of a new automation only notes the time: nothing fires for the past. The
 `if` condition applies to records (a schedule without a table ignores it). `tick(ws, now)`
-does every check at once and is what tests drive with a controlled clock. When workspace.yaml
-sets `retention:`, a daily job (03:17 local time) archives old log entries (engine.retention).
+does every check at once and is what tests drive with a controlled clock: it runs every
+registered trigger that `fires_on` time (engine.automation.Trigger), these two and a plugin's.
+When workspace.yaml sets `retention:`, a daily job (03:17 local time) archives old log
+entries (engine.retention).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from automations.runner import Start, already_ran, execute, make_key
+from automations.triggers import builtin_schema
 from engine import retention
 from engine import runs as run_log
+from engine.automation import Trigger
 from engine.ids import utcnow_text
+from engine.matching import dated, matching_ids
 from engine.model import AutomationDef
-from engine.permissions import Actor
+from engine.plugins import triggers
 
 if TYPE_CHECKING:
-    from engine.records import Table
     from engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -119,13 +123,6 @@ def latest_tick(trigger: CronTrigger, last: datetime, now: datetime) -> datetime
     return None
 
 
-def _records(table: Table, flt: Any, condition: Any) -> list[str]:
-    where, params = table.compile_filter({"and": [flt or {}, condition or {}]}, Actor.engine())
-    rows = table.ws.storage.conn.execute(
-        f"SELECT _id FROM {table.sql} WHERE _deleted_at IS NULL AND {where} ORDER BY _rowid", params).fetchall()
-    return [r[0] for r in rows]
-
-
 def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
     """Run `auto` once for the latest cron tick not yet handled; return the number of runs."""
     trigger = cron(str(auto.when["schedule"]), ws.tz)
@@ -149,7 +146,7 @@ def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) 
                 runs += 1
             return runs
         table = ws.base(base).table(table_key)
-        ids = _records(table, auto.when.get("filter"), auto.condition)
+        ids = matching_ids(table, {"and": [auto.when.get("filter") or {}, auto.condition or {}]})
         for rid in ids:
             key = make_key(base, auto.key, f"schedule:{tick}:{rid}")
             if not already_ran(ws, key):
@@ -193,11 +190,7 @@ def fire_dates(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> 
         if last is None or now < last:
             return 0
         low, high = _date_bounds(kind, at, offset, last, now, ws)
-        where, params = table.compile_filter(auto.condition or {}, Actor.engine())
-        col = f'"{fkey}"'
-        rows = conn.execute(f"SELECT _id, {col} FROM {table.sql} WHERE _deleted_at IS NULL AND {col} IS NOT NULL "
-                            f"AND {col} >= ? AND {col} <= ? AND {where} ORDER BY {col}, _rowid",
-                            [low, high + ("\uffff" if kind == "date" else "")] + params).fetchall()
+        rows = dated(table, fkey, low, high + ("\uffff" if kind == "date" else ""), auto.condition)
         for rid, value in rows:
             if not last <= date_moment(str(value), kind, at, offset, ws) <= now:
                 continue
@@ -208,19 +201,50 @@ def fire_dates(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> 
     return runs
 
 
-def tick(ws: Workspace, now: datetime | None = None) -> int:
-    """Check every schedule and date automation once; return the number of runs."""
-    now = now or ws.now()
-    runs = 0
+class ScheduleTrigger(Trigger):
+    """`schedule: CRON` (+ `table`, `filter`): at each cron tick, once or once per matching record."""
+
+    type = "schedule"
+    fires_on = "time"
+    table_key = "table"
+    schema: ClassVar[dict[str, Any]] = builtin_schema("schedule")
+
+    def fire(self, ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
+        return fire_schedule(ws, base, auto, now)
+
+    def timer(self, ws: Workspace, auto: AutomationDef) -> Any:
+        return cron(str(auto.when["schedule"]), ws.tz)
+
+
+class DateTrigger(Trigger):
+    """`date: TABLE, field: F` (+ `offset`, `at`): when a record's date (plus the offset) is reached."""
+
+    type = "date"
+    fires_on = "time"
+    schema: ClassVar[dict[str, Any]] = builtin_schema("date")
+
+    def fire(self, ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
+        return fire_dates(ws, base, auto, now)
+
+
+def _timed(ws: Workspace) -> Iterator[tuple[str, AutomationDef, Trigger]]:
+    """(base, automation, its trigger) of every enabled automation whose trigger fires on time."""
     for bdef in ws.config.bases.values():
         for auto in bdef.automations.values():
-            if not auto.enabled or auto.trigger not in ("schedule", "date"):
-                continue
-            try:
-                fire = fire_schedule if auto.trigger == "schedule" else fire_dates
-                runs += fire(ws, bdef.key, auto, now)
-            except Exception:  # one broken automation must not stop the others
-                log.exception("automation %s.%s: time check failed", bdef.key, auto.key)
+            trigger = triggers().get(auto.trigger)
+            if auto.enabled and trigger is not None and trigger.fires_on == "time":
+                yield bdef.key, auto, trigger
+
+
+def tick(ws: Workspace, now: datetime | None = None) -> int:
+    """Check every time-triggered automation (schedule, date, a plugin's) once; return the number of runs."""
+    now = now or ws.now()
+    runs = 0
+    for base, auto, trigger in _timed(ws):
+        try:
+            runs += trigger.fire(ws, base, auto, now)
+        except Exception:  # one broken automation must not stop the others
+            log.exception("automation %s.%s: time check failed", base, auto.key)
     return runs
 
 
@@ -235,16 +259,15 @@ class Scheduler:
     def start(self) -> None:
         """Catch up what was missed while stopped (once), then start the timers."""
         self._check()
-        for bdef in self.ws.config.bases.values():
-            for auto in bdef.automations.values():
-                if auto.enabled and auto.trigger == "schedule":
-                    try:
-                        trigger = cron(str(auto.when["schedule"]), self.ws.tz)
-                    except ValueError as exc:
-                        log.error("automation %s.%s: bad schedule: %s", bdef.key, auto.key, exc)
-                        continue
-                    self._aps.add_job(self._fire, trigger, args=[bdef.key, auto], id=f"{bdef.key}.{auto.key}",
-                                      coalesce=True, max_instances=1, misfire_grace_time=120)
+        for base, auto, entry in _timed(self.ws):
+            try:
+                timer = entry.timer(self.ws, auto)
+            except ValueError as exc:
+                log.error("automation %s.%s: bad schedule: %s", base, auto.key, exc)
+                continue
+            if timer is not None:
+                self._aps.add_job(self._fire, timer, args=[base, auto, entry], id=f"{base}.{auto.key}",
+                                  coalesce=True, max_instances=1, misfire_grace_time=120)
         self._aps.add_job(self._check, CronTrigger(second=0, timezone=self.ws.tz), id="gridbase-minutely",
                           coalesce=True, max_instances=1, misfire_grace_time=120)
         self._aps.add_job(self._refresh, CronTrigger(minute="*/5", second=30, timezone=self.ws.tz), id="gridbase-clock-formulas",
@@ -280,8 +303,8 @@ class Scheduler:
         except Exception:
             log.exception("log retention failed; a log whose archive was not written and checked keeps every entry")
 
-    def _fire(self, base: str, auto: AutomationDef) -> None:
+    def _fire(self, base: str, auto: AutomationDef, entry: Trigger) -> None:
         try:
-            self._done(fire_schedule(self.ws, base, auto, self.ws.now()))
+            self._done(entry.fire(self.ws, base, auto, self.ws.now()))
         except Exception:
             log.exception("automation %s.%s: scheduled run failed", base, auto.key)

@@ -4,9 +4,10 @@ Titles, messages, e-mail subjects and bodies, and the values of `update`/`create
 jinja2 templates rendered in a *sandbox* (`SandboxedEnvironment`: no attribute tricks, no
 imports). Output is plain text, so autoescape is off; pages escape it when they show it.
 
-Words: the *row* is the record as stored (SQL values); the *record context* maps each field
-key to its display text (`record.title`, `record.owner` gives the person's name, a link
-field the primary-field text of its linked records). A context built for a person leaves out
+Words: the *row* is the record as stored (SQL values; engine.matching.live_row); the
+*record context* maps each field key to its display text (`record.title`, `record.owner`
+gives the person's name, a link field the primary-field text of its linked records, as the
+field type shows linked records). A context built for a person leaves out
 fields they may not read, masks what their roles mask and names only the linked records they
 may read, so a notification never tells someone more than the record page would.
 """
@@ -44,16 +45,6 @@ def render(text: Any, variables: dict[str, Any]) -> Any:
     return _compile(text).render(**variables)
 
 
-def load_row(table: Table, record_id: str) -> dict[str, Any] | None:
-    """The stored row of a live (not deleted) record, or None."""
-    with table.ws.storage.reading() as conn:
-        cur = conn.execute(f"SELECT * FROM {table.sql} WHERE _id = ? AND _deleted_at IS NULL", (record_id,))
-        values = cur.fetchone()
-        if values is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], values, strict=True))
-
-
 def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess | None = None,
                    reader: Actor | None = None) -> dict[str, str]:
     """Field key -> display text; for `reader` (with their `access`), only what they may read, masked as granted."""
@@ -66,7 +57,7 @@ def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess
     for key, field in table.fields.items():
         if access is not None and not access.readable(key):
             continue
-        if field.type == "link":
+        if field.shown_as == "links":  # linked records, named by their primary field
             out[key] = link_text(table, key, row.get(key), reader)
             continue
         text = field.display(row.get(key))

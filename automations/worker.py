@@ -28,14 +28,14 @@ from automations.runner import (
     make_key,
     triggered_by,
 )
-from automations.templates import load_row
+from automations.scheduler import Scheduler
 from automations.triggers import after_values, condition_holds, event_matches
 from engine.errors import GridbaseError
+from engine.ids import utcnow_text
+from engine.matching import live_row
 from engine.outbox import Event
-from engine.records import utcnow_text
 
 if TYPE_CHECKING:
-    from automations.scheduler import Scheduler
     from engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
             return None
         table = ws.base(event.base).table(event.table)
         start.overrides = after_values(table, event)
-        if event.depth < MAX_DEPTH and event.record and load_row(table, event.record) is None:
+        if event.depth < MAX_DEPTH and event.record and live_row(table, event.record) is None:
             start.skip = "the record was deleted before the automation ran"
         elif not condition_holds(table, event.record, auto.condition, start.overrides):
             return None
@@ -151,8 +151,6 @@ class Service:
         delivery.recover_sending(self.ws)
         self.ws.outbox.listeners.append(self.wake)
         if self._with_scheduler:
-            from automations.scheduler import Scheduler
-
             self._scheduler = Scheduler(self.ws, on_run=self.wake)
             self._scheduler.start()
         self._thread.start()

@@ -84,6 +84,9 @@ class Channel:
     """Base of channel types. Subclasses set `type`, `OPTIONS` and implement `send`."""
 
     type: ClassVar[str]
+    #: the contact of a person it delivers to ("email": one delivery per person, to their
+    #: address); None for a group channel (a bot, a webhook): one delivery per action.
+    address: ClassVar[str | None] = None
     OPTIONS: ClassVar[dict[str, Option]] = {
         "timeout": Option((int, float), help="seconds to wait for the other side (default 10)"),
     }

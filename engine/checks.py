@@ -16,7 +16,7 @@ from engine.errors import ConfigIssue
 from engine.fields.single_select import option_names
 from engine.loader import DOCS, Source, build_base, did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import field_types, view_types
+from engine.plugins import field_types, view_types, widget_types
 from engine.rolecheck import check_automation_writes, check_embedded
 
 FILTER_OPS_BY_KIND = {
@@ -352,7 +352,7 @@ class BaseChecker:
                     self.err(path, f"widget '{w.title}' with aggregate {w.aggregate} needs a field")
                 if w.group_by:
                     self._field_ref(path + ("group_by",), table, w.group_by, what)
-                elif w.type != "number":
+                elif getattr(widget_types().get(w.type), "needs_group", False):
                     self.err(path, f"{w.type} chart '{w.title}' needs group_by", "name the field to group by")
                 self.filter(path + ("filter",), table, w.filter, what)
                 self.filter(path + ("where",), table, w.where, what)

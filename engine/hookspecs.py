@@ -2,8 +2,10 @@
 
 A plugin is a module or object with functions marked `@hookimpl`, found through the `gridbase`
 entry point group of an installed package, or registered in code with
-`plugin_manager().register`. Gridbase's own field types, view types and channels are
-registered through the very same entry points (see pyproject.toml), so the core has no back door.
+`plugin_manager().register`. Gridbase's own field types, view types, channels, importers,
+triggers, actions and dashboard widgets are registered through the very same entry points
+(see pyproject.toml), so the core has no back door. Each hook returns classes, each with a
+unique `type` string: the key its YAML uses (or, for an importer, the format's name).
 """
 
 from __future__ import annotations
@@ -28,9 +30,24 @@ def gridbase_channels() -> list[Any]:  # type: ignore[empty-body]
 
 @hookspec
 def gridbase_importers() -> list[Any]:  # type: ignore[empty-body]
-    """Return importer classes, each reading one file format into rows."""
+    """Return importer classes (subclasses of engine.importers.Importer), each reading one file format into rows."""
 
 
 @hookspec
 def gridbase_view_types() -> list[Any]:  # type: ignore[empty-body]
     """Return view type classes (subclasses of engine.viewtypes.ViewType) to register."""
+
+
+@hookspec
+def gridbase_triggers() -> list[Any]:  # type: ignore[empty-body]
+    """Return automation trigger classes (subclasses of engine.automation.Trigger): what starts a run."""
+
+
+@hookspec
+def gridbase_actions() -> list[Any]:  # type: ignore[empty-body]
+    """Return automation action classes (subclasses of engine.automation.Action): one step of a run."""
+
+
+@hookspec
+def gridbase_widgets() -> list[Any]:  # type: ignore[empty-body]
+    """Return dashboard widget classes (subclasses of engine.widgets.WidgetType): a figure, a chart, ..."""

@@ -227,9 +227,7 @@ def _publish(ws: Workspace, name: str) -> None:
                                               (name,)).fetchone()
     table = ws.base(base).table(tbl)
     actor = _actor(ws, who)
-    for key, fdef in table.tdef.fields.items():
-        if fdef.type != "link":
-            continue
+    for key in _links(table):
         jname, mine, theirs, _, _ = table._junction(key)
         with ws.storage.reading() as conn:
             others = sorted({r[0] for first, last in json.loads(ranges) for r in conn.execute(
@@ -273,6 +271,11 @@ def rollback(ws: Workspace, name: str, *, reason: str) -> int:
     return removed
 
 
+def _links(table: Table) -> list[str]:
+    """Keys of the fields whose values are linked records (kept in junction tables), as their types say."""
+    return [key for key, field in table.fields.items() if field.shown_as == "links"]
+
+
 def _actor(ws: Workspace, key: str) -> Actor:
     try:
         return ws.actor(key)
@@ -285,12 +288,11 @@ def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
     conn = table.ws.storage.conn
     ids = [r[0] for r in conn.execute(f"SELECT _id FROM {table.sql} WHERE _rowid BETWEEN ? AND ?", (first, last))]
     touched: dict[str, set[int]] = {}
-    for key, fdef in table.tdef.fields.items():
-        if fdef.type == "link":
-            jname, mine, theirs, _, _ = table._junction(key)
-            touched[key] = {r[0] for r in conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} BETWEEN ? AND ?",
-                                                       (first, last))}
-            conn.execute(f"DELETE FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))
+    for key in _links(table):
+        jname, mine, theirs, _, _ = table._junction(key)
+        touched[key] = {r[0] for r in conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} BETWEEN ? AND ?",
+                                                   (first, last))}
+        conn.execute(f"DELETE FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))
     conn.execute(f"DELETE FROM {table.sql} WHERE _rowid BETWEEN ? AND ?", (first, last))
     table.ws.unaudit_created(table.base.key, table.key, ids)
     for key, rowids in touched.items():

@@ -19,7 +19,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import limits
+from engine import limits, yamlschemas
+from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
 from engine.model import (
     AutomationDef,
@@ -41,6 +42,7 @@ from engine.model import (
     Widget,
     WorkspaceConfig,
 )
+from engine.plugins import triggers
 from engine.yamlsource import Path as YPath
 from engine.yamlsource import Positions, YamlProblem, load_yaml
 
@@ -53,14 +55,20 @@ def _plain_doc(path: tuple[Any, ...], schema: str) -> str:
 
 
 DOC_ANCHOR: Callable[[tuple[Any, ...], str], str] = _plain_doc
-TRIGGERS = ("created", "updated", "matches", "form", "schedule", "date", "manual")
+# A widget's own keys; any other is one its widget type adds (Widget.options).
+WIDGET_KEYS = frozenset(("type", "title", "table", "aggregate", "field", "filter", "where", "group_by", "bucket"))
 
 
 @lru_cache(maxsize=4)
-def schema(name: str) -> dict[str, Any]:
+def _schema_file(name: str) -> dict[str, Any]:
     path = SCHEMA_DIR / f"{name}.schema.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def schema(name: str) -> dict[str, Any]:
+    """schemas/NAME.schema.json with the registered triggers, actions and widgets in place (engine.yamlschemas)."""
+    return yamlschemas.filled(name, _schema_file(name))
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -127,12 +135,43 @@ def schema_check(src: Source, name: str) -> bool:
         return True
     validator = jsonschema.Draft202012Validator(schema(name))
     errors = sorted(validator.iter_errors(src.data), key=lambda e: list(map(str, e.absolute_path)))
+    # An unknown widget type is the one error of its widget: the keys its type would allow are not guessed at.
+    unknown = {tuple(e.absolute_path)[:-1] for e in errors if e.validator == "enum" and yamlschemas.known(e.schema)}
+    errors = [e for e in errors if not (tuple(e.absolute_path) in unknown
+                                        and e.validator in ("additionalProperties", "unevaluatedProperties"))]
     for err in errors:
         report_schema_error(src, err)
     return not errors
 
 
+def _unknown_entry(src: Source, err: SchemaError) -> bool:
+    """Report a name that no registered trigger, action or widget type has, with the known names."""
+    entry = yamlschemas.known(err.schema)
+    if entry is None:
+        return False
+    kind, names = entry
+    path = tuple(err.absolute_path)
+    where = "/".join(str(p) for p in path) or "top level"
+    if err.validator == "enum":
+        bad = [str(err.instance)]
+    elif isinstance(err.instance, dict) and not any(k in names for k in err.instance):
+        bad = [str(k) for k in err.instance]
+    else:
+        return False
+    for word in bad:
+        hint = "; ".join(x for x in (did_you_mean(word, names), f"known {kind}s: {', '.join(names)}") if x)
+        if err.validator == "enum":
+            src.error(path, f"unknown {kind} '{word}' in {where}", hint, doc=DOCS)
+        else:
+            src.error(path + (word,), f"unknown {kind} '{word}' in {where}", hint, key=True, doc=DOCS)
+    if not bad:
+        src.error(path, f"{where}: no {kind} given", f"known {kind}s: {', '.join(names)}", doc=DOCS)
+    return True
+
+
 def report_schema_error(src: Source, err: SchemaError) -> None:
+    if err.validator in ("enum", "oneOf", "additionalProperties", "minProperties") and _unknown_entry(src, err):
+        return
     if err.context:
         unknown_keys = [e for e in err.context if e.validator in ("additionalProperties", "unevaluatedProperties")]
         deepest = best_match(err.context)
@@ -195,6 +234,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
 
     check_workspace(config, ws_src, sources, issues)
     check_filter_limits(config, sources)
+    check_entries(config, sources)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -309,14 +349,17 @@ def build_base(src: Source) -> BaseDef:
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():
         widgets = [Widget(w["type"], w.get("title", ""), w["table"], w.get("aggregate", "count"), w.get("field"),
-                          w.get("filter"), w.get("where"), w.get("group_by"), w.get("bucket")) for w in d.get("widgets", [])]
+                          w.get("filter"), w.get("where"), w.get("group_by"), w.get("bucket"),
+                          {k: v for k, v in w.items() if k not in WIDGET_KEYS}) for w in d.get("widgets", [])]
         base.dashboards[dkey] = DashboardDef(dkey, d.get("name", dkey), widgets, d.get("roles"))
     for akey, a in (data.get("automations") or {}).items():
         when = a.get("when") or {}
-        trigger = next((t for t in TRIGGERS if t in when), "created")
+        known = triggers()
+        trigger = next((t for t in known if t in when), "created")
         actions = [next(iter(step.items())) for step in a.get("do", [])]
+        entry = known.get(trigger)
         base.automations[akey] = AutomationDef(akey, a.get("name", akey), trigger, when, a.get("if"), actions,
-                                               bool(a.get("enabled", True)))
+                                               bool(a.get("enabled", True)), entry.table(when) if entry else None)
     return base
 
 

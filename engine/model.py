@@ -9,6 +9,7 @@ holds role *grants*, *dashboards* and *automations*.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -149,6 +150,7 @@ class Widget:
     where: Json | None = None
     group_by: str | None = None
     bucket: str | None = None
+    options: Json = dataclasses.field(default_factory=dict)  # the keys its widget type adds (engine.widgets.WidgetType.schema)
 
 
 @dataclass
@@ -163,16 +165,12 @@ class DashboardDef:
 class AutomationDef:
     key: str
     name: str
-    trigger: str  # created | updated | matches | form | schedule | date | manual
+    trigger: str  # the `when:` key of a registered trigger (engine.plugins.triggers): created, schedule, ...
     when: Json
     condition: Json | None
     actions: list[tuple[str, Any]]
     enabled: bool = True
-
-    @property
-    def table(self) -> str | None:
-        value = self.when.get(self.trigger) if self.trigger not in ("form", "schedule") else self.when.get("table")
-        return value if isinstance(value, str) else None
+    table: str | None = None  # the table it runs on, as its trigger reads `when:` (Trigger.table)
 
 
 @dataclass

@@ -2,8 +2,13 @@
 
 Everything is found through the `gridbase` entry point group of installed packages, Gridbase's
 own built-ins included (pyproject.toml names them: `gridbase.fields` → `engine.fields.builtin`,
-`gridbase.views` → `engine.viewtypes.builtin`, `gridbase.plugins` → `plugins.builtin`). A test
-may register a temporary plugin in code with `plugin_manager().register` and `reset()` after.
+`gridbase.views` → `engine.viewtypes.builtin`, `gridbase.widgets` → `engine.widgets.builtin`,
+`gridbase.plugins` → `plugins.builtin` (channels, importers), `gridbase.automations` →
+`automations.builtin` (triggers, actions)). A test may register a temporary plugin in code with
+`plugin_manager().register` and `reset()` after.
+
+Field types and channels are registered as classes (each field or channel of a workspace is an
+instance); view types, triggers, actions, widgets and importers as one instance each.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from engine.registry import Registry
 _pm: pluggy.PluginManager | None = None
 
 # The entry points that must be there: without them the package was not installed (pip install -e .).
-BUILTINS = ("gridbase.fields", "gridbase.views")
+BUILTINS = ("gridbase.fields", "gridbase.views", "gridbase.widgets", "gridbase.plugins", "gridbase.automations")
 
 
 class NotInstalled(RuntimeError):
@@ -55,13 +60,35 @@ def field_types() -> Registry[Any]:
     return _collect(plugin_manager().hook.gridbase_field_types(), "field type")
 
 
+def _instances(hook_results: list[list[Any]], kind: str) -> Registry[Any]:
+    registry: Registry[Any] = Registry(kind)
+    for key, cls in _collect(hook_results, kind).items():
+        registry.register(key, cls())
+    return registry
+
+
 @lru_cache(maxsize=1)
 def view_types() -> Registry[Any]:
     """Registry of view types (instances of engine.viewtypes.ViewType subclasses) keyed by YAML `type`."""
-    registry: Registry[Any] = Registry("view type")
-    for key, cls in _collect(plugin_manager().hook.gridbase_view_types(), "view type").items():
-        registry.register(key, cls())
-    return registry
+    return _instances(plugin_manager().hook.gridbase_view_types(), "view type")
+
+
+@lru_cache(maxsize=1)
+def triggers() -> Registry[Any]:
+    """Registry of automation triggers (engine.automation.Trigger instances) keyed by their `when:` key."""
+    return _instances(plugin_manager().hook.gridbase_triggers(), "trigger")
+
+
+@lru_cache(maxsize=1)
+def actions() -> Registry[Any]:
+    """Registry of automation actions (engine.automation.Action instances) keyed by their `do:` key."""
+    return _instances(plugin_manager().hook.gridbase_actions(), "action")
+
+
+@lru_cache(maxsize=1)
+def widget_types() -> Registry[Any]:
+    """Registry of dashboard widget types (engine.widgets.WidgetType instances) keyed by YAML `type`."""
+    return _instances(plugin_manager().hook.gridbase_widgets(), "widget type")
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +99,8 @@ def channel_types() -> Registry[Any]:
 
 @lru_cache(maxsize=1)
 def importers() -> Registry[Any]:
-    """Registry of importer classes keyed by file format."""
-    return _collect(plugin_manager().hook.gridbase_importers(), "importer")
+    """Registry of importers (engine.importers.Importer instances) keyed by file format."""
+    return _instances(plugin_manager().hook.gridbase_importers(), "importer")
 
 
 def reset() -> None:
@@ -84,3 +111,6 @@ def reset() -> None:
     view_types.cache_clear()
     channel_types.cache_clear()
     importers.cache_clear()
+    triggers.cache_clear()
+    actions.cache_clear()
+    widget_types.cache_clear()

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
+from engine.plugins import actions, triggers
 
 if TYPE_CHECKING:
     from engine.checks import BaseChecker
@@ -99,15 +100,16 @@ def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> l
     for each reader who can make the automation run."""
     out = []
     watched = [str(f) for f in auto.when.get("fields") or []]
+    started_by = getattr(triggers().get(auto.trigger), "started_by", None)  # its registry entry says who
     for label, actor in readers(checker):
         access = table_access(checker.config, checker.base, table, actor)
-        if auto.trigger in ("created", "form"):
+        if started_by == "create":
             if access.can_create:
                 out.append((label, actor, access, LEVELS["create"]))
-        elif auto.trigger in ("updated", "matches"):
+        elif started_by == "edit":
             if access.can_edit and (not watched or any(access.level(f) == "edit" for f in watched)):
                 out.append((label, actor, access, LEVELS["edit"]))
-        elif auto.trigger == "manual" and access.can_read:
+        elif started_by == "read" and access.can_read:
             out.append((label, actor, access, LEVELS["edit"]))
     return out
 
@@ -115,38 +117,31 @@ def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> l
 def check_automation_writes(checker: BaseChecker) -> None:
     """Warn where an automation copies what a triggering role set into a field it may not write."""
     base = checker.base
-    forms = {fk: t for t in base.tables.values() for fk in t.forms}
     for akey, auto in base.automations.items():
-        table = forms.get(str(auto.when.get("form"))) if auto.trigger == "form" else base.tables.get(auto.table or "")
+        table = base.tables.get(auto.table or "")  # a form's automation names the form's table
         if table is None:
             continue
         triggerers: list[tuple[str, Actor, TableAccess, int]] | None = None
         for i, (kind, spec) in enumerate(auto.actions):
-            if kind == "create" and isinstance(spec, dict):
-                target, values, need = base.tables.get(str(spec.get("table"))), spec.get("fields") or {}, "create"
-                path: tuple[Any, ...] = ("automations", akey, "do", i, kind, "fields")
-            elif kind == "update" and isinstance(spec, dict):
-                target, values, need, path = table, spec, "edit", ("automations", akey, "do", i, kind)
-            else:
-                continue
-            if target is None or not isinstance(values, dict):
-                continue
-            for fkey, value in values.items():
-                sources = sorted(k for k in copied_fields(value) if k in table.fields)
-                if not sources or fkey not in target.fields:
-                    continue
-                if triggerers is None:
-                    triggerers = _triggerers(checker, auto, table)
-                for label, actor, access, level in triggerers:
-                    chosen = [k for k in sources if LEVELS[access.level(k)] >= level]
-                    may = table_access(checker.config, base, target, actor)
-                    if not chosen or LEVELS[may.level(fkey)] >= LEVELS[need]:
+            action = actions().get(kind)  # the action's registry entry says what records it writes
+            for write in action.writes(spec, base, table) if action is not None else []:
+                target, need, path = write.table, write.level, ("automations", akey, "do", i, kind) + write.path
+                for fkey, value in write.values.items():
+                    sources = sorted(k for k in copied_fields(value) if k in table.fields)
+                    if not sources or fkey not in target.fields:
                         continue
-                    checker.src.warn(path + (fkey,),
-                                     f"automation '{akey}' copies {', '.join(repr(k) for k in chosen)}, which {label} "
-                                     f"can set and so trigger it with, into '{fkey}' ({target.fields[fkey].name}) of "
-                                     f"table '{target.key}', which that role may not write: the automation writes it "
-                                     "for them", "let the role write the field, take the copied field out of its "
-                                     "hands (access: read, or a default such as $me), or copy something else",
-                                     key=True)
-                    break  # one warning per copied field is enough to act on
+                    if triggerers is None:
+                        triggerers = _triggerers(checker, auto, table)
+                    for label, actor, access, level in triggerers:
+                        chosen = [k for k in sources if LEVELS[access.level(k)] >= level]
+                        may = table_access(checker.config, base, target, actor)
+                        if not chosen or LEVELS[may.level(fkey)] >= LEVELS[need]:
+                            continue
+                        checker.src.warn(path + (fkey,),
+                                         f"automation '{akey}' copies {', '.join(repr(k) for k in chosen)}, which "
+                                         f"{label} can set and so trigger it with, into '{fkey}' "
+                                         f"({target.fields[fkey].name}) of table '{target.key}', which that role may "
+                                         "not write: the automation writes it for them", "let the role write the "
+                                         "field, take the copied field out of its hands (access: read, or a default "
+                                         "such as $me), or copy something else", key=True)
+                        break  # one warning per copied field is enough to act on

@@ -3,12 +3,15 @@
 A run's `run_key` is unique (`{base}.{automation}:{event id}`, `…:schedule:{tick}`,
 `…:date:{record}:{value}`, `…:manual:{uuid}`), so a run is recorded, and its effects
 committed, at most once. A *fired key* remembers the last tick of a schedule or the date a
-record's date trigger fired for, so a restart neither repeats nor skips one.
+record's date trigger fired for, so a restart neither repeats nor skips one. A *step* of a
+run (`step`) is a SAVEPOINT inside the run's transaction: a step that fails is undone alone.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +24,19 @@ COLUMNS = "id, automation, base, trigger, record, event_id, started_at, duration
 def done(storage: Storage, run_key: str) -> bool:
     """Whether a run with this key has been recorded."""
     return storage.conn.execute("SELECT 1 FROM _gb_runs WHERE run_key = ?", (run_key,)).fetchone() is not None
+
+
+@contextmanager
+def step(conn: sqlite3.Connection) -> Iterator[None]:
+    """One step of a run inside the run's transaction: what it wrote is undone alone if it raises."""
+    conn.execute("SAVEPOINT gb_step")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO gb_step")
+        conn.execute("RELEASE gb_step")
+        raise
+    conn.execute("RELEASE gb_step")
 
 
 def record(conn: sqlite3.Connection, **values: Any) -> int:

@@ -1,6 +1,7 @@
 """Bulk import and export of records: CSV, XLSX and JSON.
 
-Import maps headers to fields by display name or key, typecasts each cell through the field
+A file is read by the importer registered for its format (engine.importers: CSV and XLSX are
+built in, a plugin may add more). Import maps headers to fields by display name or key, typecasts each cell through the field
 type, and is all-or-nothing unless `skip_invalid`: every rejected row is reported with its
 row number and reason. A file may hold at most the importer's role limit of rows
 (engine.imports.max_rows); an all-or-nothing import is checked whole before anything is
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine import imports
+from engine import importers, imports
 from engine.bulk import BulkResult, RejectedRows, bulk_create
 from engine.errors import GridbaseError, PermissionDenied
 
@@ -55,39 +55,8 @@ class ImportReport:
 
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
-    """Header and rows of a CSV (UTF-8, UTF-8 with BOM, or GB18030) or XLSX file."""
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken files
-            raise GridbaseError(f"{path.name} is not a readable XLSX file ({type(exc).__name__})") from None
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-
-        def cells() -> Iterator[list[Any]]:
-            try:
-                for r in rows:
-                    yield list(r)
-            finally:
-                book.close()  # a read-only workbook keeps its file open until closed
-
-        return header, cells()
-    raw = path.read_bytes()
-    text = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None or "\x00" in text:
-        raise GridbaseError(f"{path.name} is not UTF-8 or GB18030 text; save it as UTF-8 CSV")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    return header, (list(r) for r in reader)
+    """Header and rows of a file, read by the registered importer of its format (engine.importers)."""
+    return importers.read_rows(path)
 
 
 def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_invalid: bool = False,

@@ -1,35 +1,49 @@
-"""Dashboards: number cards and charts declared per base, computed in SQL for the viewer.
+"""Dashboards: number cards, charts and plugin widgets declared per base, computed in SQL for the viewer.
 
-Words: a *dashboard* (`DashboardDef`) is a list of *widgets*; a *number* widget is one
-figure (`table.aggregate`), a *chart* widget (bar, line, area, pie) is one figure per
-group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
-`/b/{base}/d/{dashboard}/w/{index}.json`. Every figure is computed by the engine with the
-signed-in person as actor, so rows and fields they may not read never count. A widget whose
-table, field or filter the person may not read is *skipped*; the page itself exists only
-for the dashboard's `roles` (when set) and for people who can see at least one widget.
-Each chart datum carries an `href` to the grid filtered to that group
-(`?f=FIELD&op=eq&v=VALUE`), which app.js follows on click.
+Words: a *dashboard* (`DashboardDef`) is a list of *widgets*; each widget's `type` is an entry of
+the widget registry (engine.widgets: `engine.plugins.widget_types()`), which computes its data
+with the signed-in person as actor, so rows and fields they may not read never count. This
+module draws a card for an entry by the entry's *class*, never by the type's name (`CARDS`): a
+`NumberWidget` is one figure (`table.aggregate`); a `ChartWidget` (bar, line, area, pie) is one
+figure per group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
+`/b/{base}/d/{dashboard}/w/{index}.json`, drawn with the entry's `mark`; any other entry (a
+plugin's) is its `template`, rendered with autoescape. A widget whose table, field or filter
+the person may not read is *skipped*; the page itself exists only for the dashboard's `roles`
+(when set) and for people who can see at least one widget. Each chart datum carries an `href`
+to the grid filtered to that group (`?f=FIELD&op=eq&v=VALUE`), which app.js follows on click.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import altair as alt
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine import Actor, GridbaseError, NotFoundError
 from engine.model import DashboardDef, Widget
+from engine.plugins import widget_types
 from engine.records import Table
+from engine.widgets import WidgetType
+from engine.widgets.builtin import ChartWidget, NumberWidget
 from engine.workspace import Base
 from views.pages import cells
-from views.pages.web import get_locale, get_ws, gettext, render, require_actor, visible_to
+from views.pages.web import (
+    get_locale,
+    get_ws,
+    gettext,
+    render,
+    require_actor,
+    templates,
+    visible_to,
+)
 
-CHART_TYPES = ("bar", "line", "area", "pie")
 CHART_HEIGHT = 240
 # Chart colours of the named option colours (cells.NAMED_COLOURS; tags use lighter ones, app.css).
 CHART_COLORS = {"red": "#d64541", "orange": "#e8830c", "yellow": "#d4a600", "green": "#3a9a2e", "cyan": "#1aa3a8",
@@ -69,24 +83,19 @@ def widget_table(base: Base, widget: Widget, actor: Actor) -> Table | None:
 
 
 def format_number(table: Table, widget: Widget, value: float) -> str:
-    """A figure as people read it: counts whole, percents with one decimal, else the field's precision."""
+    """A figure as people read it: counts whole, percents with one decimal, else as the field is typed
+    (its editor's decimal places and prefix, e.g. a currency's symbol); an average has a decimal at least."""
     if widget.aggregate == "count":
         return f"{int(value):,}"
     if widget.aggregate == "percent":
         return f"{value:.1f}%"
-    fdef = table.tdef.fields.get(widget.field or "")
-    precision = int(fdef.options.get("precision", 2 if fdef.type == "currency" else 0)) if fdef else 2
+    field = table.fields.get(widget.field or "")
+    attrs = field.editor().attrs if field is not None else {}
+    step = str(attrs.get("step") or "")
+    precision = len(step.partition(".")[2]) if step else 2
     if widget.aggregate == "avg":
         precision = max(precision, 1)
-    text = f"{value:,.{precision}f}"
-    if fdef is not None and fdef.type == "currency":
-        text = str(fdef.options.get("symbol", "¥")) + text
-    return text
-
-
-def number_figure(table: Table, widget: Widget, actor: Actor) -> float:
-    return table.aggregate(actor=actor, aggregate=widget.aggregate, field=widget.field,
-                           filter=widget.filter, where=widget.where)
+    return f"{attrs.get('prefix') or ''}{value:,.{precision}f}"
 
 
 def grid_href(table: Table, widget: Widget, key: Any) -> str | None:
@@ -106,11 +115,10 @@ def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles,
     if key is None or key == "":
         return str(_("Empty"))
     field = table.fields[widget.group_by or ""]
-    ftype = field.fdef.type
-    if ftype in ("person", "created_by", "modified_by"):
+    if field.editor().choices == "people":  # a person field, or who created or changed the record
         person = field.ctx.people.get(str(key))
         return person.name if person else str(key)
-    if ftype == "link":
+    if field.shown_as == "links":
         return links.title(str(field.fdef.options.get("table", "")), str(key)) or str(key)
     if field.kind == "boolean":
         return str(_("Yes") if key else _("No"))
@@ -122,8 +130,7 @@ def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles,
 def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dict[str, Any]]:
     """[{label, value, href[, color]}] per group, from `table.group`: options in their declared
     order and colours, dates in order with the empty buckets between them, "empty" last."""
-    rows = table.group(actor=actor, by=widget.group_by or "", aggregate=widget.aggregate, field=widget.field,
-                       filter=widget.filter, bucket=widget.bucket, where=widget.where)
+    rows = widget_types()[widget.type].compute(table, widget, actor)
     fdef = table.tdef.fields[widget.group_by or ""]
     colors: dict[str, str] = {}
     if table.fields[fdef.key].editor().choices == "options":
@@ -179,7 +186,8 @@ def fill_dates(rows: list[tuple[Any, float]], bucket: str) -> list[tuple[Any, fl
     return [(k, have.get(k, 0.0)) for k in keys] + rest
 
 
-def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any) -> dict[str, Any]:
+def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any,
+               mark: str = "bar") -> dict[str, Any]:
     """The Vega-Lite spec of a chart widget, data inlined."""
     measure = {"count": _("Count"), "sum": _("Sum"), "avg": _("Average"), "percent": "%"}.get(widget.aggregate, "")
     if widget.field and widget.aggregate in ("sum", "avg"):
@@ -188,18 +196,18 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     data = alt.Data(values=values)  # type: ignore[no-untyped-call]
     base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container")
     tooltip = [alt.Tooltip("label:N", title=group_name), alt.Tooltip("value:Q", title=measure, format=",.4~f")]
-    x_axis = alt.X("label:O" if widget.type in ("line", "area") else "label:N", sort=None, title=group_name)
+    x_axis = alt.X("label:O" if mark in ("line", "area") else "label:N", sort=None, title=group_name)
     y_axis = alt.Y("value:Q", title=measure)
     # Options keep their colours: the scale maps each label to its option's colour.
     scale = (alt.Scale(domain=[v["label"] for v in values], range=[v["color"] for v in values])
              if values and all("color" in v for v in values) else alt.Undefined)
-    if widget.type == "pie":
+    if mark == "arc":
         chart = base.mark_arc(cursor="pointer").encode(
             theta=alt.Theta("value:Q", title=measure), color=alt.Color("label:N", sort=None, title=group_name, scale=scale),
             order=alt.Order("value:Q", sort="descending"), tooltip=tooltip)
-    elif widget.type == "line":
+    elif mark == "line":
         chart = base.mark_line(point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
-    elif widget.type == "area":
+    elif mark == "area":
         chart = base.mark_area(line=True, point=True, cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
     elif scale is not alt.Undefined:
         chart = base.mark_bar(cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip,
@@ -210,24 +218,60 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     return spec
 
 
+Card = Callable[[WidgetType, Table, Widget, Actor, dict[str, Any], Any], bool]
+
+
+def number_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, card: dict[str, Any], _: Any) -> bool:
+    """One figure, linking to the table."""
+    card["value"] = format_number(table, widget, entry.compute(table, widget, actor))
+    return True
+
+
+def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, card: dict[str, Any], _: Any) -> bool:
+    """A chart the browser draws from its Vega-Lite spec (fetched from `spec_url`)."""
+    if not widget.group_by:
+        return False
+    card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json"
+    return True
+
+
+def template_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, card: dict[str, Any], _: Any) -> bool:
+    """A plugin widget: its template over its data, autoescaped."""
+    if not entry.template:
+        return False
+    data = entry.compute(table, widget, actor)
+    card["html"] = Markup(templates.env.from_string(entry.template).render(data=data, widget=widget, _=_))  # noqa: S704 - autoescaped
+    return True
+
+
+# How each kind of entry is drawn: by its class (a plugin's subclass of ChartWidget is a chart), else its template.
+CARDS: dict[type[WidgetType], tuple[str, Card]] = {NumberWidget: ("number", number_card), ChartWidget: ("chart", chart_card)}
+
+
+def card_of(entry: WidgetType) -> tuple[str, Card]:
+    """(the card's shape for dashboard.html, the function filling it) of a widget type entry."""
+    for cls in type(entry).__mro__:
+        if cls in CARDS:
+            return CARDS[cls]
+    return "template", template_card
+
+
 async def dashboard_page(request: Request) -> Response:
     actor, base, ddef = load_dashboard(request)
     _ = gettext(get_locale(request))
     cards = []
     for index, widget in enumerate(ddef.widgets):
         table = widget_table(base, widget, actor)
-        if table is None:
+        entry = widget_types().get(widget.type)
+        if table is None or entry is None:
             continue
-        card: dict[str, Any] = {"index": index, "type": widget.type, "title": widget.title, "table": table.tdef.name,
-                                "url": f"/b/{base.key}/t/{table.key}"}
-        if widget.type == "number":
-            try:
-                card["value"] = format_number(table, widget, number_figure(table, widget, actor))
-            except GridbaseError:
+        shape, fill = card_of(entry)
+        card: dict[str, Any] = {"index": index, "shape": shape, "title": widget.title, "table": table.tdef.name,
+                                "url": f"/b/{base.key}/t/{table.key}", "dashboard_url": f"/b/{base.key}/d/{ddef.key}"}
+        try:
+            if not fill(entry, table, widget, actor, card, _):
                 continue
-        elif widget.type in CHART_TYPES and widget.group_by:
-            card["spec_url"] = f"/b/{base.key}/d/{ddef.key}/w/{index}.json"
-        else:
+        except GridbaseError:
             continue
         cards.append(card)
     if not cards and ddef.widgets and not actor.admin:
@@ -244,13 +288,14 @@ async def widget_spec(request: Request) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
     widget = ddef.widgets[index]
     table = widget_table(base, widget, actor)
-    if table is None or widget.type not in CHART_TYPES or not widget.group_by:
+    entry = widget_types().get(widget.type)
+    if table is None or not isinstance(entry, ChartWidget) or not widget.group_by:
         return JSONResponse({"error": "not found"}, status_code=404)
     try:
         values = chart_values(table, widget, actor, _)
     except GridbaseError:
         return JSONResponse({"error": "not found"}, status_code=404)
-    return JSONResponse(chart_spec(widget, values, table, _), headers={"Cache-Control": "no-store"})
+    return JSONResponse(chart_spec(widget, values, table, _, entry.mark), headers={"Cache-Control": "no-store"})
 
 
 routes = [

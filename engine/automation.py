@@ -1,0 +1,110 @@
+"""The trigger and action interfaces: what every kind of automation trigger and step is.
+
+An automation (`AutomationDef`) says `when:` (exactly one *trigger*) and `do:` (a list of
+*actions*, each a mapping with one key). Triggers and actions are registry entries (the
+`gridbase_triggers` and `gridbase_actions` hooks; `engine.plugins.triggers()` / `actions()`),
+keyed by that YAML key. Gridbase's own (created, updated, matches, form, schedule, date,
+manual; notify, update, create, webhook, email) register through the same hooks from
+`automations.builtin`, so nothing outside an entry branches on a trigger's or action's name.
+
+Each entry carries
+- `schema`: the JSON Schema of its YAML (the `when:` mapping, or the action's value); the
+  loader fills the base schema's list of triggers and actions from the registry
+  (engine.yamlschemas), so an unknown name is an error at file:line:col naming the known ones;
+- `problems(...)`: what is wrong with its YAML beyond the schema, each a `Problem` whose path
+  is below the `when:` mapping or the action's value (run by `gridbase validate`);
+- its run: a trigger `fires_on` an outbox `event` (`matches`), on `time` (`fire`, called by the
+  scheduler every minute, and `timer`, its own APScheduler trigger if it has one) or on a
+  `button` (the record page); an action's `run(ctx, index, spec)` does one step inside the
+  run's transaction and returns a small JSON-able result for the run history, or raises to
+  fail the step. `ctx` is `automations.actions.RunContext`: the workspace, the automation,
+  the record, `variables()` for templates and `render(text)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from engine.model import AutomationDef, BaseDef, TableDef
+from engine.outbox import Event
+from engine.viewtypes import Problem
+
+if TYPE_CHECKING:
+    from engine.records import Table
+    from engine.workspace import Workspace
+
+#: when a trigger fires: on a committed write, on the clock, or when a person presses a button.
+FIRES_ON = ("event", "time", "button")
+
+
+class Trigger:
+    """Base of triggers. Subclasses set `type`, `schema`, `fires_on` and implement its run."""
+
+    type: ClassVar[str]
+    schema: ClassVar[dict[str, Any]] = {}
+    fires_on: ClassVar[str] = "event"
+    #: which people start a run (for `gridbase validate`'s warnings): those who may "create" records,
+    #: "edit" them (the watched `fields` if any), or "read" them (a button); None: no person does.
+    started_by: ClassVar[str | None] = None
+    #: the `when:` key that names the automation's table; "" means the trigger's own key
+    #: (`created: complaints`); a trigger without a table sets None.
+    table_key: ClassVar[str | None] = ""
+
+    def table(self, when: dict[str, Any]) -> str | None:
+        """The table the automation runs on, from its `when:` mapping (None: it has none)."""
+        if self.table_key is None:
+            return None
+        value = when.get(self.table_key or self.type)
+        return value if isinstance(value, str) else None
+
+    def problems(self, when: dict[str, Any], base: BaseDef, table: TableDef | None) -> list[Problem]:
+        """What is wrong with `when:` beyond the schema; [] when nothing is. Table references are checked already."""
+        return []
+
+    def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
+        """For an `event` trigger: whether `event` (on `table`, this automation's) fires it."""
+        return False
+
+    def fire(self, ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
+        """For a `time` trigger: run what is due at `now` (once per run key); return the number of runs."""
+        return 0
+
+    def timer(self, ws: Workspace, auto: AutomationDef) -> Any:
+        """For a `time` trigger with moments of its own: an APScheduler trigger (else None: the minutely check)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Write:
+    """A record write an action makes, as `gridbase validate` weighs it (engine.rolecheck): into
+    `table`, these `values` (templates that may copy the triggering record), needing `level`
+    ("create" or "edit") there; `path` is below the action's value."""
+
+    table: TableDef
+    values: dict[str, Any]
+    level: str
+    path: tuple[Any, ...] = ()
+
+
+class Action:
+    """Base of actions. Subclasses set `type`, `schema` and implement `run`."""
+
+    type: ClassVar[str]
+    schema: ClassVar[dict[str, Any]] = {}
+
+    def problems(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Problem]:
+        """What is wrong with the action's value beyond the schema; [] when nothing is."""
+        return []
+
+    def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
+        """The record writes this step makes (`table`: the triggering table, if any); [] for none."""
+        return []
+
+    def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
+        """Do step `index` of the run `ctx` (automations.actions.RunContext); return its result."""
+        raise NotImplementedError
+
+
+__all__ = ["FIRES_ON", "Action", "Problem", "Trigger", "Write"]
