@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from engine.fields.filters import FilterEnv, OpsOfKind, compile_op
 from engine.model import FieldDef, Person
 
 
@@ -131,13 +132,63 @@ class FieldType:
         """The stored value as formulas see it."""
         return self.load(stored)
 
+    # -- filtering, sorting, import and export ------------------------------------------
+    #: the filter operators the type takes, in menu order (engine.fields.filters); by default
+    #: those of its kind. A type may name its own as a tuple.
+    filter_ops: Any = OpsOfKind()
+
+    def filter_sql(self, op: str, column: str, arg: Any, env: FilterEnv) -> tuple[str, list[Any]]:
+        """SQL condition and parameters for `op` with `arg` on `column` (quoted); QueryError
+        naming the field, the operator and the ones it takes when the type does not take `op`."""
+        return compile_op(self, op, column, arg, env)
+
+    def filter_value(self, value: Any) -> Any:
+        """A filter's value as stored, to compare with the column: read by the type, so "是"
+        finds checked boxes and a person's name finds their key; one item of a list type. A value
+        the type cannot read is compared as given, except where that means nothing (a number, a
+        day, yes or no, a list or mapping): then Invalid."""
+        if self.computed:
+            return value
+        try:
+            stored = self.coerce(value)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(value, (dict, list)) or self.kind in ("number", "date", "datetime", "boolean"):
+                raise Invalid(str(exc)) from None
+            return value
+        if self.kind == "array":
+            items = load_json_list(stored)
+            return items[0] if items else value
+        return stored
+
     def sort_sql(self, column: str) -> str:
         """SQL expression to sort by (quoted column given)."""
         return column
 
     def empty_sql(self, column: str) -> str:
         """SQL condition that is true when the value is blank."""
+        if self.kind == "array":
+            return f"({column} IS NULL OR {column} IN ('', '[]'))"
         return f"({column} IS NULL OR {column} = '')"
+
+    def unload(self, value: Any) -> Any:
+        """A value as the API returns it (`load`) back as stored."""
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    def export_text(self, stored: Any) -> str:
+        """A stored value as a cell of an exported file (CSV, XLSX, JSON) that imports back to
+        the same value (`import_value`, then `coerce`); by default its display text."""
+        return self.display(stored)
+
+    def import_value(self, cell: Any) -> Any:
+        """A cell of an imported file (CSV text; an XLSX number, moment or yes/no) as the value to
+        coerce. A whole number read from XLSX into a text type loses its ".0" (a phone number)."""
+        if isinstance(cell, float) and cell.is_integer() and self.kind == "text":
+            return str(int(cell))
+        return cell
 
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
