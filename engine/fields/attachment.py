@@ -52,5 +52,11 @@ class AttachmentField(FieldType):
     def load(self, stored: Any) -> Any:
         return load_json_list(stored)
 
+    def export_text(self, stored: Any) -> str:
+        """The files as JSON ({id, name, size, type}), so the cell imports back to the same files
+        (the display keeps only their names)."""
+        files = load_json_list(stored)
+        return json.dumps(files, ensure_ascii=False) if files else ""
+
     def display(self, stored: Any) -> str:
         return ", ".join(str(a.get("name", "")) for a in load_json_list(stored) if isinstance(a, dict))

@@ -68,6 +68,14 @@ class DateTimeField(FieldType):
         moment = self.formula_value(stored)
         return "" if moment is None else moment.astimezone(self.ctx.tz).strftime("%Y-%m-%d %H:%M")
 
+    def unload(self, value: Any) -> Any:
+        return value[:-5] + "Z" if isinstance(value, str) and value.endswith(".000Z") else value
+
+    def export_text(self, stored: Any) -> str:
+        """In the workspace's timezone, to the second (the display drops the seconds)."""
+        moment = self.formula_value(stored)
+        return "" if moment is None else moment.astimezone(self.ctx.tz).strftime("%Y-%m-%d %H:%M:%S")
+
     def formula_value(self, stored: Any) -> Any:
         if not stored:
             return None

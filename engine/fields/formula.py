@@ -69,6 +69,13 @@ class FormulaField(FieldType):
             return int(stored)
         return stored
 
+    def unload(self, value: Any) -> Any:
+        if isinstance(value, dict) and "error" in value:
+            return value["error"]
+        if self.kind == "datetime" and isinstance(value, str) and value.endswith(".000Z"):
+            return value[:-5] + "Z"
+        return super().unload(value)
+
     def display(self, stored: Any) -> str:
         value = self.formula_value(stored)
         if value is None:
