@@ -12,12 +12,16 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.errors import ConfigIssue
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
 from engine.fields.single_select import option_names
-from engine.loader import DOCS, Source, build_base, did_you_mean
+from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import field_types, view_types
+from engine.plugins import channel_types, field_types, view_types
 from engine.rolecheck import check_automation_writes, check_embedded
+from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed
+from engine.sources import DOCS, Source
 
 FILTER_OPS_BY_KIND = {
     "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
@@ -36,17 +40,17 @@ RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{
 
 
 def field_kind(table: TableDef, fkey: str) -> str:
-    from engine.schema import field_instance
 
     return field_instance(table.fields[fkey]).kind
 
 
-def check_workspace(config: WorkspaceConfig, ws: Source | None, sources: list[Source], issues: list[ConfigIssue]) -> None:
+def check_workspace(config: WorkspaceConfig, ws: Source | None, bases: list[tuple[Source, BaseDef]]) -> None:
+    """Check the people of `ws` (workspace.yaml), then each base, as built from its source;
+    each checked base is added to `config`."""
     if ws is not None:
         _check_people(config, ws)
     seen: dict[str, str] = {}
-    for src in sources:
-        base = build_base(src)
+    for src, base in bases:
         if base.key in seen:
             src.error(("base",), f"base key '{base.key}' is already used by {seen[base.key]}", "give each base its own key")
             continue
@@ -77,8 +81,6 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
             if ch not in config.channels and ch != "inbox":
                 src.error(("people", key, "channels", i), f"unknown channel '{ch}' for person '{key}'",
                           did_you_mean(ch, config.channels))
-    from engine.plugins import channel_types
-
     known = channel_types()
     for ckey, chan in config.channels.items():
         if known.keys() and chan.type not in known:
@@ -118,13 +120,11 @@ class BaseChecker:
         self._grants()
         self._dashboards()
         self._automations()
-        from engine.schema import resolve_computed
-
         resolve_computed(self.config, self.base)
         self._embeds()
         if not any(not i.warning for i in self.src.issues):  # warnings only about a base that holds together
-            check_embedded(self)
-            check_automation_writes(self)
+            check_embedded(self.config, self.base, self.src)
+            check_automation_writes(self.config, self.base, self.src)
 
     def _embeds(self) -> None:
         """`embeds:` names fields of the same table (see engine.rolecheck)."""
@@ -177,8 +177,6 @@ class BaseChecker:
                     options={"table": tkey, "multiple": True, "inverse": fkey}, inverse_of=f"{tkey}.{fkey}")
 
     def _computed(self) -> None:
-        from engine.schema import FormulaRefs, computed_deps
-
         graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for tkey, table in self.base.tables.items():
             for fkey, fdef in table.fields.items():
@@ -227,7 +225,6 @@ class BaseChecker:
     def _field_default(self, tkey: str, table: TableDef, fkey: str, fdef: FieldDef) -> None:
         if fdef.default is None:
             return
-        from engine.schema import field_instance
 
         path = ("tables", tkey, "fields", fkey, "default")
         if isinstance(fdef.default, str) and fdef.default.startswith("$"):
@@ -253,8 +250,6 @@ class BaseChecker:
             elif key == "not":
                 self.filter(sub, table, value, what)
             elif key == "formula":
-                from engine.schema import FormulaRefs
-
                 try:
                     FormulaRefs(table, FieldDef("_filter", "formula", "filter", {"formula": value}))
                 except ValueError as exc:
@@ -299,8 +294,6 @@ class BaseChecker:
                     self.err(path + ("roles", i), f"unknown role '{role}' in {what}", did_you_mean(role, self.config.roles))
 
     def _forms(self, tkey: str, table: TableDef) -> None:
-        from engine.schema import field_instance
-
         for fkey, form in table.forms.items():
             path = ("tables", tkey, "forms", fkey)
             what = f"form '{fkey}'"
@@ -388,9 +381,6 @@ class BaseChecker:
                 self._action(path + ("do", i, kind), kind, spec, table, what)
 
     def _action(self, path: tuple[Any, ...], kind: str, spec: Any, table: TableDef | None, what: str) -> None:
-        from jinja2 import TemplateSyntaxError
-        from jinja2.sandbox import SandboxedEnvironment
-
         env = SandboxedEnvironment()
         spec = spec or {}
         for key, value in (spec.items() if isinstance(spec, dict) else []):

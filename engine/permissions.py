@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.schema import computed_deps
 
 LEVELS = {"none": 0, "read": 1, "create": 2, "edit": 3}
 ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
@@ -177,8 +178,6 @@ def _formula_deps(table: TableDef, fdef: FieldDef) -> tuple[str, ...]:
     """The keys of the fields a formula reads directly (parsed once per field definition)."""
     cached = _formula_cache.get(id(fdef))
     if cached is None or cached[0] is not fdef:
-        from engine.schema import computed_deps
-
         keys = tuple(k for t, k in computed_deps(BaseDef("", "", "", {table.key: table}), table, fdef) if t == table.key)
         if len(_formula_cache) > 10_000:  # definitions of workspaces reloaded many times
             _formula_cache.clear()

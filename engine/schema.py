@@ -12,7 +12,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import formula
 from engine.fields.base import FieldContext, FieldType
+from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import field_types
 
@@ -52,8 +54,6 @@ class FormulaRefs:
     """
 
     def __init__(self, table: TableDef, fdef: FieldDef, *, readable: Collection[str] | None = None) -> None:
-        from engine import formula
-
         text = str(fdef.options.get("formula", ""))
         try:
             self.node = formula.parse(text)
@@ -68,8 +68,6 @@ class FormulaRefs:
             elif ref in by_name:
                 self.keys[ref] = by_name[ref]
             else:
-                from engine.loader import did_you_mean
-
                 hint = did_you_mean(ref, list(fields) + list(by_name))
                 raise ValueError(f"unknown field {{{ref}}}" + (f"; {hint}" if hint else ""))
             if self.keys[ref] == fdef.key:
@@ -98,8 +96,6 @@ def computed_deps(base: BaseDef, table: TableDef, fdef: FieldDef) -> list[tuple[
 
 def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
     """Infer formula result kinds and store each table's computed-field order."""
-    from engine import formula
-
     done: set[tuple[str, str]] = set()
 
     def kind_of(table: TableDef, key: str) -> str:

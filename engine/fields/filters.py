@@ -18,15 +18,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.errors import QueryError
-
-if TYPE_CHECKING:
-    from engine.fields.base import FieldType
+from engine.model import FieldDef
 
 Compiled = tuple[str, list[Any]]
+
+
+class FieldType(Protocol):
+    """What an operator asks of a field type (engine.fields.base.FieldType has it all)."""
+
+    kind: str
+    fdef: FieldDef
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def filter_ops(self) -> tuple[str, ...]: ...
+
+    def filter_value(self, value: Any) -> Any: ...
+
+    def empty_sql(self, column: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,7 @@ def has_all(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     return ("(" + " AND ".join(member for _ in values) + ")", values) if values else ("1", [])
 
 
-Operator = Callable[["FieldType", str, Any, FilterEnv], Compiled]
+Operator = Callable[[FieldType, str, Any, FilterEnv], Compiled]
 EMPTY: dict[str, Operator] = {"is_empty": is_empty, "is_not_empty": is_not_empty}
 COMPARE: dict[str, Operator] = {"gt": compare(">"), "gte": compare(">="), "lt": compare("<"), "lte": compare("<=")}
 DAYS: dict[str, Operator] = {"today": today, "this_week": this_week, "this_month": this_month,
@@ -224,7 +239,7 @@ class OpsOfKind:
     """`FieldType.filter_ops` unless a type names its own: the operators of the field's kind
     (read on a class, those of the class's kind)."""
 
-    def __get__(self, obj: Any, owner: type) -> tuple[str, ...]:
+    def __get__(self, obj: Any, owner: Any) -> tuple[str, ...]:
         return ops_of_kind((obj if obj is not None else owner).kind)
 
 

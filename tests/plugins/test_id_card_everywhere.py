@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
