@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 from engine import imports
 from engine.bulk import BulkResult, RejectedRows, bulk_create
 from engine.errors import GridbaseError, PermissionDenied
@@ -59,8 +62,6 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
     """Header and rows of a CSV (UTF-8, UTF-8 with BOM, or GB18030) or XLSX file."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken files
@@ -202,14 +203,10 @@ def xlsx_safe(text: str) -> str:
     """`text` with each character an XLSX file cannot hold (control characters other than
     tab, line feed and carriage return, which may be stored from before they were refused)
     replaced by U+FFFD, so an export never fails on a value already stored."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     return str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
 
 
 def write_xlsx(path: str | Path, header: list[str], rows: list[list[str]]) -> None:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append([neutralise(xlsx_safe(h)) for h in header])

@@ -35,7 +35,7 @@ KNOWN_INNER_IMPORTS: dict[str, int] = {
     "views/api/openapi.py": 1, "views/pages/record.py": 2, "views/pages/web.py": 1, "automations/manual.py": 1,
     "automations/runner.py": 1, "automations/worker.py": 1,
     "engine/computed.py": 1, "engine/reads.py": 3,
-    "engine/records.py": 1, "engine/transfer.py": 3, "engine/workspace.py": 4,
+    "engine/records.py": 1, "engine/workspace.py": 4,
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
     "views/api/schema.py": 1, "views/api/values.py": 3, "views/pages/dashboards.py": 3,
