@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.fields.filters import ALL_OPS
 from engine.fields.single_select import option_names
 from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
@@ -23,19 +24,11 @@ from engine.rolecheck import check_automation_writes, check_embedded
 from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed
 from engine.sources import DOCS, Source
 
-FILTER_OPS_BY_KIND = {
-    "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
-    "number": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_empty", "is_not_empty"},
-    "boolean": {"eq", "neq", "is_empty", "is_not_empty"},
-    "date": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty", "today", "this_week", "this_month", "past_n_days", "next_n_days"},
-    "array": {"eq", "neq", "contains", "not_contains", "has_any", "has_all", "is_empty", "is_not_empty"},
-}
-FILTER_OPS_BY_KIND["datetime"] = FILTER_OPS_BY_KIND["date"]
-ALL_OPS = set().union(*FILTER_OPS_BY_KIND.values())
 VARIABLES = {"$me", "$today", "$now", "$my_department"}
 KEY = re.compile(r"^[^\W\d_]\w*$")
 # `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
 RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|head|role|person):(?P<key>.+))$")
+FIGURE_WIDGETS = ("number",)  # dashboard widgets that show one figure, so need no group_by
 RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{field}, role:KEY or person:KEY"
 
 
@@ -156,7 +149,7 @@ class BaseChecker:
     def _links(self) -> None:
         for tkey, table in list(self.base.tables.items()):
             for fkey, fdef in list(table.fields.items()):
-                if fdef.type != "link" or fdef.inverse_of:
+                if not field_types()[fdef.type].links or fdef.inverse_of:
                     continue
                 path = ("tables", tkey, "fields", fkey)
                 target = self._table_ref(path + ("table",), fdef.options.get("table"), f"link field '{fkey}'")
@@ -165,15 +158,15 @@ class BaseChecker:
                     continue
                 existing = target.fields.get(inverse)
                 if existing is not None:
-                    if existing.type != "link" or existing.options.get("table") != tkey:
+                    if not field_types()[existing.type].links or existing.options.get("table") != tkey:
                         self.err(path + ("inverse",), f"inverse field '{inverse}' of '{fkey}' already exists in table "
                                  f"'{target.key}' and is not a link back to '{tkey}'", "choose another inverse key")
                     else:
                         existing.inverse_of = f"{tkey}.{fkey}"
                         existing.options.setdefault("inverse", fkey)
                     continue
-                target.fields[inverse] = FieldDef(
-                    key=inverse, type="link", name=str(fdef.options.get("inverse_name", inverse)),
+                target.fields[inverse] = FieldDef(  # the other side, of the same type
+                    key=inverse, type=fdef.type, name=str(fdef.options.get("inverse_name", inverse)),
                     options={"table": tkey, "multiple": True, "inverse": fkey}, inverse_of=f"{tkey}.{fkey}")
 
     def _computed(self) -> None:
@@ -181,17 +174,18 @@ class BaseChecker:
         for tkey, table in self.base.tables.items():
             for fkey, fdef in table.fields.items():
                 path = ("tables", tkey, "fields", fkey)
-                if fdef.type in ("lookup", "rollup"):
+                ftype = field_types()[fdef.type]
+                if ftype.through_link:
                     link = self._field_ref(path + ("link",), table, fdef.options.get("link"), f"{fdef.type} field '{fkey}'")
                     if link is None:
                         continue
-                    if link.type != "link":
+                    if not field_types()[link.type].links:
                         self.err(path + ("link",), f"field '{link.key}' used by {fdef.type} '{fkey}' is a {link.type}, not a link")
                         continue
                     target = self.base.tables.get(link.options.get("table", ""))
                     if target is not None:
                         self._field_ref(path + ("field",), target, fdef.options.get("field"), f"{fdef.type} field '{fkey}'")
-                elif fdef.type == "formula":
+                elif ftype.from_formula:
                     try:
                         FormulaRefs(table, fdef)
                     except ValueError as exc:
@@ -228,8 +222,7 @@ class BaseChecker:
 
         path = ("tables", tkey, "fields", fkey, "default")
         if isinstance(fdef.default, str) and fdef.default.startswith("$"):
-            allowed = {"person": {"$me"}, "created_by": set(), "datetime": {"$now", "$today"}, "date": {"$today", "$now"}}
-            if fdef.default not in allowed.get(fdef.type, set()):
+            if fdef.default not in field_types()[fdef.type].default_variables:
                 self.err(path, f"default '{fdef.default}' cannot be used for a {fdef.type} field",
                          "$me suits person fields, $now and $today suit date and datetime fields")
             return
@@ -258,14 +251,14 @@ class BaseChecker:
                 fdef = self._field_ref(sub, table, key, what, key=True)
                 if fdef is None or fdef.key not in table.fields:
                     continue
-                kind = field_kind(table, fdef.key)
+                allowed = field_instance(fdef, self.config).filter_ops
                 if isinstance(value, dict):
                     for op in value:
-                        if op not in ALL_OPS:
-                            self.err(sub + (op,), f"unknown operator '{op}' in {what}", did_you_mean(op, sorted(ALL_OPS)), key=True)
-                        elif op not in FILTER_OPS_BY_KIND.get(kind, ALL_OPS):
+                        if op not in ALL_OPS and op not in allowed:
+                            self.err(sub + (op,), f"unknown operator '{op}' in {what}", did_you_mean(op, allowed), key=True)
+                        elif op not in allowed:
                             self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
-                                     "it applies to: " + ", ".join(sorted(FILTER_OPS_BY_KIND.get(kind, ALL_OPS))), key=True)
+                                     "it applies to: " + ", ".join(allowed), key=True)
                 if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
                     self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
 
@@ -310,7 +303,7 @@ class BaseChecker:
                         self.err(path + ("prefill", key), f"prefill of '{key}' in {what} is invalid: {exc}")
             if form.submitter:
                 fdef = self._field_ref(path + ("submitter",), table, form.submitter, what)
-                if fdef and fdef.type != "person":
+                if fdef and (not field_types()[fdef.type].people or field_types()[fdef.type].computed):
                     self.err(path + ("submitter",), f"submitter field '{fdef.key}' of {what} must be a person field")
 
     # -- roles, dashboards, automations ------------------------------------------------
@@ -345,7 +338,7 @@ class BaseChecker:
                     self.err(path, f"widget '{w.title}' with aggregate {w.aggregate} needs a field")
                 if w.group_by:
                     self._field_ref(path + ("group_by",), table, w.group_by, what)
-                elif w.type != "number":
+                elif w.type not in FIGURE_WIDGETS:
                     self.err(path, f"{w.type} chart '{w.title}' needs group_by", "name the field to group by")
                 self.filter(path + ("filter",), table, w.filter, what)
                 self.filter(path + ("where",), table, w.where, what)
@@ -407,7 +400,7 @@ class BaseChecker:
                     self._field_ref(path + ("fields", fkey), target, fkey, what)
                 if spec.get("link"):
                     fdef = self._field_ref(path + ("link",), target, spec["link"], what)
-                    if fdef and (fdef.type != "link" or (table and fdef.options.get("table") != table.key)):
+                    if fdef and (not field_types()[fdef.type].links or (table and fdef.options.get("table") != table.key)):
                         self.err(path + ("link",), f"field '{fdef.key}' of {what} must be a link to the triggering table")
 
     def _recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
@@ -420,7 +413,7 @@ class BaseChecker:
                 self.err(path, f"recipient '{item}' in {what} needs a record; this trigger has none")
                 return
             fdef = self._field_ref(path, table, match.group("field"), what)
-            if fdef and fdef.type not in ("person", "created_by", "modified_by", "lookup", "email"):
+            if fdef and not field_types()[fdef.type].recipient:
                 self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}, not a person field")
             return
         kind, key = match.group("kind"), match.group("key")
@@ -444,10 +437,11 @@ class BaseChecker:
         fdef = self._field_ref(path, table, fkey, what)
         if fdef is None:
             return
-        if fdef.type not in ("single_select", "multi_select", "text", "lookup", "formula"):
+        if not field_types()[fdef.type].names:
             self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}; it must hold department names or keys")
             return
         known = set(self.config.departments) | {d.name for d in self.config.departments.values()}
-        if fdef.type in ("single_select", "multi_select") and not any(n in known for n in option_names(fdef.options)):
+        options = option_names(fdef.options)
+        if options and not any(n in known for n in options):
             self.err(path, f"no option of field '{fdef.key}' names a department, so {item} in {what} could never reach "
                            "anyone", "use the departments' names or keys from workspace.yaml as options")

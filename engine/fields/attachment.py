@@ -25,6 +25,7 @@ class AttachmentField(FieldType):
     bad = [({}, "file.pdf"), ({}, [{"name": "x"}])]
 
     airtable_type = "multipleAttachments"
+    files = True
     shown_as = "files"
 
     def editor(self) -> Editor:

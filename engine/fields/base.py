@@ -73,6 +73,25 @@ class FieldType:
     shown_as: ClassVar[str] = "text"
     #: the type's name in Airtable's Web API; "" means: by its kind (a number is a number, ...).
     airtable_type: ClassVar[str] = ""
+    # What the type is to the rest of the engine, so nothing outside engine/fields/ names a type:
+    #: values are records of the table `options.table`, kept on both sides (a link)
+    links: ClassVar[bool] = False
+    #: computed from `options.field` of the records linked by `options.link` (a lookup, a rollup)
+    through_link: ClassVar[bool] = False
+    #: ... and shows those values themselves, so it carries their mask (a lookup, not a sum)
+    shows_linked_values: ClassVar[bool] = False
+    #: computed by the formula in `options.formula`
+    from_formula: ClassVar[bool] = False
+    #: values are keys of people of the workspace ($me fits its default)
+    people: ClassVar[bool] = False
+    #: a value can address a notification (people, an e-mail address, a lookup of them)
+    recipient: ClassVar[bool] = False
+    #: values may be names written or chosen as text (a department's, say)
+    names: ClassVar[bool] = False
+    #: values are uploaded files (engine.attachments)
+    files: ClassVar[bool] = False
+    #: the variables a default may be (`$me`, `$today`, `$now`)
+    default_variables: ClassVar[tuple[str, ...]] = ()
     # Examples for contract tests: (options, typed value, expected loaded value) and (options, bad value).
     good: ClassVar[list[tuple[dict[str, Any], Any, Any]]] = []
     bad: ClassVar[list[tuple[dict[str, Any], Any]]] = []

@@ -12,6 +12,7 @@ class CreatedByField(PersonField):
     type = "created_by"
     airtable_type = "createdBy"
     computed = True
+    default_variables = ()
     description = "Who created the record; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "admin")]

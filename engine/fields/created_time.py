@@ -12,6 +12,7 @@ class CreatedTimeField(DateTimeField):
     type = "created_time"
     airtable_type = "createdTime"
     computed = True
+    default_variables = ()
     description = "When the record was created; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "2026-01-01")]

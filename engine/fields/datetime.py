@@ -40,6 +40,7 @@ class DateTimeField(FieldType):
     repeats = True
     kind = "datetime"
     indexed = True
+    default_variables = ("$now", "$today")
     description = "A date and time; stored in UTC, shown in the workspace timezone."
     good = [({}, "2026-11-25 14:30", "2026-11-25T06:30:00.000Z"), ({}, "2026-11-25T06:30:00Z", "2026-11-25T06:30:00.000Z"),
             ({}, "2026-11-25T14:30:00+08:00", "2026-11-25T06:30:00.000Z")]

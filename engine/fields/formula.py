@@ -21,6 +21,8 @@ class FormulaField(FieldType):
     type = "formula"
     airtable_type = "formula"
     computed = True
+    from_formula = True
+    names = True
     description = "A value computed from other fields with an Airtable-style `formula`."
     good = []  # computed: nothing to type in
     bad = [({"formula": "1+1"}, 3)]

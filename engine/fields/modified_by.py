@@ -12,6 +12,7 @@ class ModifiedByField(PersonField):
     type = "modified_by"
     airtable_type = "lastModifiedBy"
     computed = True
+    default_variables = ()
     description = "Who last changed the record; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "admin")]

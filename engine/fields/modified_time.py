@@ -12,6 +12,7 @@ class ModifiedTimeField(DateTimeField):
     type = "modified_time"
     airtable_type = "lastModifiedTime"
     computed = True
+    default_variables = ()
     description = "When the record was last changed; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "2026-01-01")]

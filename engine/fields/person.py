@@ -23,6 +23,9 @@ class PersonField(FieldType):
     type = "person"
     repeats = True
     indexed = True
+    people = True
+    recipient = True
+    default_variables = ("$me",)
     description = "People of the workspace; `multiple: true` for several. Accepts key, name or e-mail."
     good = [({}, "admin", "admin"), ({"multiple": True}, "admin, 管理员", ["admin"])]
     bad = [({}, "nobody"), ({}, ["admin", "admin2"])]
