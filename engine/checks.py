@@ -437,7 +437,7 @@ class BaseChecker:
         fdef = self._field_ref(path, table, fkey, what)
         if fdef is None:
             return
-        if not field_types()[fdef.type].names:
+        if not field_types()[fdef.type].holds_names:
             self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}; it must hold department names or keys")
             return
         known = set(self.config.departments) | {d.name for d in self.config.departments.values()}

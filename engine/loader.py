@@ -41,6 +41,7 @@ from engine.model import (
     Widget,
     WorkspaceConfig,
 )
+from engine.schema import field_instance
 from engine.sources import DOCS, Anchor, Source, plain_doc
 from engine.yamlsource import Path as YPath
 from engine.yamlsource import YamlProblem, load_yaml
@@ -194,9 +195,6 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     return config
 
 
-ARRAY_TYPES = ("multi_select", "link", "lookup", "attachment")  # a list given to one is a test per value
-
-
 def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
     """A view's filter or sort, or a role's row rule, past engine.limits is an error at its
     line (it could never be queried)."""
@@ -205,8 +203,9 @@ def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
         src = by_file.get(base.file)
         if src is None:
             continue
-        arrays = {t.key: {k for k, f in t.fields.items() if f.type in ARRAY_TYPES
-                          or (f.type == "person" and f.options.get("multiple"))} for t in base.tables.values()}
+        # a list given to a field of several values is a test per value
+        arrays = {t.key: {k for k, f in t.fields.items() if field_instance(f, config).kind == "array"}
+                  for t in base.tables.values()}
         places: list[tuple[YPath, str, Any]] = []
         for table in base.tables.values():
             places += [(("tables", table.key, "views", v.key, "filter"), table.key, v.filter) for v in table.views.values()]

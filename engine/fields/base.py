@@ -87,7 +87,7 @@ class FieldType:
     #: a value can address a notification (people, an e-mail address, a lookup of them)
     recipient: ClassVar[bool] = False
     #: values may be names written or chosen as text (a department's, say)
-    names: ClassVar[bool] = False
+    holds_names: ClassVar[bool] = False
     #: values are uploaded files (engine.attachments)
     files: ClassVar[bool] = False
     #: the variables a default may be (`$me`, `$today`, `$now`)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Editor, FieldType, Invalid
 from engine.fields.date import read_date
@@ -40,7 +40,7 @@ class DateTimeField(FieldType):
     repeats = True
     kind = "datetime"
     indexed = True
-    default_variables = ("$now", "$today")
+    default_variables: ClassVar[tuple[str, ...]] = ("$now", "$today")
     description = "A date and time; stored in UTC, shown in the workspace timezone."
     good = [({}, "2026-11-25 14:30", "2026-11-25T06:30:00.000Z"), ({}, "2026-11-25T06:30:00Z", "2026-11-25T06:30:00.000Z"),
             ({}, "2026-11-25T14:30:00+08:00", "2026-11-25T06:30:00.000Z")]

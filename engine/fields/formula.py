@@ -22,7 +22,7 @@ class FormulaField(FieldType):
     airtable_type = "formula"
     computed = True
     from_formula = True
-    names = True
+    holds_names = True
     description = "A value computed from other fields with an Airtable-style `formula`."
     good = []  # computed: nothing to type in
     bad = [({"formula": "1+1"}, 3)]

@@ -21,7 +21,7 @@ class LookupField(FieldType):
     through_link = True
     shows_linked_values = True
     recipient = True
-    names = True
+    holds_names = True
     description = "Values of `field` in the records linked by `link`; kept up to date."
     good = []  # computed: nothing to type in
     bad = [({"link": "l", "field": "f"}, "x")]

@@ -17,7 +17,7 @@ from engine.fields.single_select import match_option, option_names
 
 class MultiSelectField(FieldType):
     type = "multi_select"
-    names = True
+    holds_names = True
     repeats = True
     kind = "array"
     description = "Options out of `options`; accepts a list or text separated by commas or 、."

@@ -5,7 +5,7 @@ Accepts a person's key, display name or e-mail. Stores keys: one key as text, or
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import (
     Editor,
@@ -25,7 +25,7 @@ class PersonField(FieldType):
     indexed = True
     people = True
     recipient = True
-    default_variables = ("$me",)
+    default_variables: ClassVar[tuple[str, ...]] = ("$me",)
     description = "People of the workspace; `multiple: true` for several. Accepts key, name or e-mail."
     good = [({}, "admin", "admin"), ({"multiple": True}, "admin, 管理员", ["admin"])]
     bad = [({}, "nobody"), ({}, ["admin", "admin2"])]

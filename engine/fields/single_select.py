@@ -26,7 +26,7 @@ def match_option(names: list[str], value: Any, exact: set[str] | None = None) ->
 
 class SingleSelectField(FieldType):
     type = "single_select"
-    names = True
+    holds_names = True
     repeats = True
     kind = "text"
     indexed = True
