@@ -23,8 +23,6 @@ from engine.workspace import Workspace
 from views.api.errors import INVALID_VALUE, ApiError, invalid_request
 from views.api.ids import TableRef
 
-PERSON_TYPES = ("person", "created_by", "modified_by")
-TIME_TYPES = ("datetime", "created_time", "modified_time")
 NUMBER_TYPES = ("number", "currency", "percent", "rating", "duration")
 TEXT_TYPES = ("text", "long_text", "email", "url", "phone", "date", "datetime")
 
@@ -64,12 +62,12 @@ def _att_url(base_url: str, att_id: str) -> str:
 
 def cell_json(ref: TableRef, key: str, value: Any, people: People, base_url: str) -> Any:
     """One readable, unmasked engine value as Airtable's JSON value."""
-    ftype = ref.table.tdef.fields[key].type
-    if ftype in PERSON_TYPES:
+    field = ref.table.fields[key]
+    if field.people:
         if isinstance(value, list):
             return [people.collaborator(str(k)) for k in value]
         return people.collaborator(str(value))
-    if ftype == "attachment":
+    if field.files:
         return [{"id": a.get("id"), "url": _att_url(base_url, str(a.get("id"))), "filename": a.get("name", ""),
                  "size": a.get("size", 0), "type": a.get("type", "")} for a in value if isinstance(a, dict)]
     return value
@@ -80,14 +78,14 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
     value = record["fields"][key]
     if ref.masked(key):
         return str(value)
-    ftype = ref.table.tdef.fields[key].type
-    if ftype in TIME_TYPES and isinstance(value, str):
+    field = ref.table.fields[key]
+    if field.kind == "datetime" and isinstance(value, str) and value[:1].isdigit():  # not a formula's #ERROR!
         moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    if ftype in PERSON_TYPES:
+    if field.people:
         keys = value if isinstance(value, list) else [value]
         return ", ".join(str(people.collaborator(str(k))["name"]) for k in keys)
-    if ftype == "link":
+    if field.links:
         return ", ".join(str(v) for v in value)
     return ref.table.display(record, key, ref.access)
 
@@ -99,9 +97,8 @@ def record_out(ref: TableRef, record: dict[str, Any], *, by_id: bool = False, st
     for key, value in record["fields"].items():
         if key not in ref.readable:
             continue
-        fdef = ref.table.tdef.fields[key]
-        if fdef.type == "checkbox" and value is False:
-            continue
+        if value is False and ref.table.fields[key].airtable_name() == "checkbox":
+            continue  # as Airtable does
         name = ref.out_name(key, by_id)
         if string:
             fields[name] = cell_text(ref, record, key, people, tz or ref.table.ws.tz)
@@ -200,21 +197,21 @@ def fields_in(ref: TableRef, raw: Any, *, typecast: bool, people: People,
     out: dict[str, Any] = {}
     for name, value in raw.items():
         key = ref.field_key(str(name))
-        fdef = ref.table.tdef.fields[key]
+        field = ref.table.fields[key]
         if _too_big(value):
             raise _bad(ref, key, f"numbers between -{MAX_INT} and {MAX_INT}")
         if not typecast:
             _strict(ref, key, value)
         if value is None:
             out[key] = None
-        elif fdef.type in PERSON_TYPES:
+        elif field.people:
             try:
                 out[key] = [people.key_for(v) for v in value] if isinstance(value, list) else people.key_for(value)
             except ApiError:
                 raise _bad(ref, key, "collaborators given as {id} or {email}") from None
-        elif fdef.type == "attachment":
+        elif field.files:
             out[key] = _attachments(ref, key, value, load_json_list((current or {}).get(key)))
-        elif fdef.type == "link" and isinstance(value, list):
+        elif field.links and isinstance(value, list):
             out[key] = [v.get("id") if isinstance(v, dict) else v for v in value]
         else:
             out[key] = value
