@@ -26,6 +26,7 @@ class AttachmentField(FieldType):
 
     airtable_type = "multipleAttachments"
     files = True
+    filter_ops = ("is_empty", "is_not_empty")  # a file is not typed into a filter
     shown_as = "files"
 
     def editor(self) -> Editor:
