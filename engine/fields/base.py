@@ -3,8 +3,12 @@
 A field type knows how to turn what a person typed into the value stored in its SQLite
 column (`coerce`), how to read that back as the JSON value the API returns (`load`), how
 to show it as text (`display`) and which Python value formulas see (`formula_value`).
-Its `kind` (text, number, boolean, date, datetime, array) decides which filter operators
-apply and how formulas treat it. `good` and `bad` hold examples that the registry-wide
+Its `kind` (text, number, boolean, date, datetime, array) decides how formulas treat it and,
+unless the type names its own `filter_ops`, which filter operators apply; the type compiles
+each condition (`filter_sql`, engine.fields.filters), gives its sort key (`sort_sql`) and its
+cell in an exported or imported file (`export_text`, `import_value`). Class attributes say
+what the type is to the rest of the engine (`links`, `people`, `files`, ...), so no code
+outside engine/fields/ names a type. `good` and `bad` hold examples that the registry-wide
 contract tests run for every type, so a new type is tested the day it is added.
 """
 
