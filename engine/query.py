@@ -54,6 +54,7 @@ def all_of(filters: list[Any]) -> Any:
 class FilterCompiler:
     def __init__(self, ctx: QueryContext) -> None:
         self.ctx = ctx
+        self.env = FilterEnv(today=ctx.today, tz=ctx.tz, resolve=self._resolve, members=ctx.link_member)
 
     def compile(self, flt: Any) -> tuple[str, list[Any]]:
         """WHERE text and parameters for a whole filter; LimitExceeded (engine.limits) for a
@@ -132,9 +133,7 @@ class FilterCompiler:
 
     def _op(self, field: FieldType, op: str, arg: Any) -> tuple[str, list[Any]]:
         """One condition, compiled by the field's own type (engine.fields.filters)."""
-        env = FilterEnv(today=self.ctx.today, tz=self.ctx.tz, resolve=self._resolve,
-                        member=self.ctx.link_member.get(field.fdef.key))
-        return field.filter_sql(str(op), self._column(field), arg, env)
+        return field.filter_sql(str(op), self._column(field), arg, self.env)
 
 
 def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None) -> str:

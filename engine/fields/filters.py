@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -51,8 +52,8 @@ class FilterEnv:
     today: date
     tz: ZoneInfo
     resolve: Callable[[Any], Any] = lambda value: value
-    #: SQL that is true when the row holds the record id given as its one parameter (a link), or None
-    member: str | None = None
+    #: field key -> SQL that is true when the row holds the record id given as its one parameter (a link)
+    members: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 def allowed_ops(field: FieldType) -> tuple[str, ...]:
@@ -193,7 +194,7 @@ def yes_no(negate: bool) -> Callable[[FieldType, str, Any, FilterEnv], Compiled]
 # -- several values in a column (a JSON list, or a link's junction) ----------------------
 def _members(field: FieldType, col: str, arg: Any, env: FilterEnv) -> tuple[str, list[Any]]:
     values = [value_of(field, v, env) for v in (arg if isinstance(arg, list) else [arg])]
-    member = env.member or f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
+    member = env.members.get(field.fdef.key) or f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
     return member, values
 
 
@@ -231,8 +232,11 @@ OPERATORS["datetime"] = OPERATORS["date"]
 ALL_OPS: tuple[str, ...] = tuple(dict.fromkeys(op for ops in OPERATORS.values() for op in ops))
 
 
+KIND_OPS: dict[str, tuple[str, ...]] = {kind: tuple(ops) for kind, ops in OPERATORS.items()}
+
+
 def ops_of_kind(kind: str) -> tuple[str, ...]:
-    return tuple(OPERATORS.get(kind, OPERATORS["text"]))
+    return KIND_OPS.get(kind) or KIND_OPS["text"]
 
 
 class OpsOfKind:
@@ -245,7 +249,7 @@ class OpsOfKind:
 
 def compile_op(field: FieldType, op: str, column: str, arg: Any, env: FilterEnv) -> Compiled:
     """One condition on `field`: QueryError when its type does not take `op`."""
-    allowed = tuple(field.filter_ops)
+    allowed = field.filter_ops
     if op not in allowed:
         known = "operator" if op in ALL_OPS else "unknown operator"
         raise QueryError(f"{known} '{op}' does not apply to {field.type} field '{field.fdef.key}'; "
