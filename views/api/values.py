@@ -23,9 +23,6 @@ from engine.workspace import Workspace
 from views.api.errors import INVALID_VALUE, ApiError, invalid_request
 from views.api.ids import TableRef
 
-NUMBER_TYPES = ("number", "currency", "percent", "rating", "duration")
-TEXT_TYPES = ("text", "long_text", "email", "url", "phone", "date", "datetime")
-
 
 class People:
     """Name and e-mail of people by key, read once per request."""
@@ -137,35 +134,39 @@ def _iso(text: str, *, date_only: bool) -> bool:
 
 
 def _strict(ref: TableRef, key: str, value: Any) -> None:
-    """Without typecast: refuse values that would need converting."""
-    fdef = ref.table.tdef.fields[key]
-    ftype = fdef.type
-    if value is None:
+    """Without typecast: refuse values that would need converting, by what the field's type is
+    (its kind, its options, whether it holds people, records or files)."""
+    field = ref.table.fields[key]
+    if value is None or field.computed:
         return
-    if ftype in NUMBER_TYPES and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise _bad(ref, key, "a number")
-    if ftype == "checkbox" and not isinstance(value, bool):
-        raise _bad(ref, key, "true or false")
-    if ftype in TEXT_TYPES and not isinstance(value, str):
-        raise _bad(ref, key, "a string")
-    if ftype == "date" and not _iso(value, date_only=True):
-        raise _bad(ref, key, "an ISO date such as 2026-11-25")
-    if ftype == "datetime" and not _iso(value, date_only=False):
-        raise _bad(ref, key, "an ISO 8601 date and time such as 2026-11-25T06:30:00.000Z")
-    if ftype == "single_select" and (not isinstance(value, str) or value not in option_names(fdef.options)):
-        raise _bad(ref, key, "one of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in option_names(fdef.options)))
-    if ftype == "multi_select":
-        names = option_names(fdef.options)
-        if not isinstance(value, list) or any(not isinstance(v, str) or v not in names for v in value):
-            raise _bad(ref, key, "a list of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in names))
-    if ftype in ("link", "attachment") and not isinstance(value, list):
-        raise _bad(ref, key, "an array")
-    if ftype == "person":
-        multiple = bool(fdef.options.get("multiple"))
-        if multiple and not isinstance(value, list):
+    editor = field.editor()
+    if field.people:
+        if field.kind == "array" and not isinstance(value, list):
             raise _bad(ref, key, "an array of collaborators")
-        if not multiple and not isinstance(value, (dict, str)):
+        if field.kind != "array" and not isinstance(value, (dict, str)):
             raise _bad(ref, key, "a collaborator {id} or {email}")
+    elif field.links or field.files:
+        if not isinstance(value, list):
+            raise _bad(ref, key, "an array")
+    elif editor.choices == "options":
+        names = option_names(field.options)
+        shown = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+        if editor.several and (not isinstance(value, list) or any(not isinstance(v, str) or v not in names for v in value)):
+            raise _bad(ref, key, "a list of the options " + shown)
+        if not editor.several and (not isinstance(value, str) or value not in names):
+            raise _bad(ref, key, "one of the options " + shown)
+    elif field.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _bad(ref, key, "a number")
+    elif field.kind == "boolean":
+        if not isinstance(value, bool):
+            raise _bad(ref, key, "true or false")
+    elif not isinstance(value, str):
+        raise _bad(ref, key, "a string")
+    elif field.kind == "date" and not _iso(value, date_only=True):
+        raise _bad(ref, key, "an ISO date such as 2026-11-25")
+    elif field.kind == "datetime" and not _iso(value, date_only=False):
+        raise _bad(ref, key, "an ISO 8601 date and time such as 2026-11-25T06:30:00.000Z")
 
 
 def _attachments(ref: TableRef, key: str, value: Any, current: list[Any]) -> list[dict[str, Any]]:
