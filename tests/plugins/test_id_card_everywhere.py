@@ -200,3 +200,10 @@ def test_with_mask_false_an_export_imports_back_the_same_numbers(ws: Workspace, 
     assert transfer.import_file(table, path, actor="admin").imported == 2
     assert sorted(r["fields"]["id_no"] for r in table.query(actor=Actor.engine()).records) == \
         sorted([GOOD, BORN_1970] * 2)
+
+
+def test_the_api_without_typecast_wants_the_number_as_a_string(ws: Workspace, clerk: TestClient) -> None:
+    secret, _ = tokens.create(ws, "clerk", name="script")
+    api: dict[str, Any] = {"Authorization": f"Bearer {secret}"}
+    refused = clerk.post("/v0/people/patients", json={"fields": {"name": "孙七", "id_no": 110105}}, headers=api)
+    assert refused.status_code == 422 and "expected a string" in refused.text
