@@ -16,6 +16,7 @@ from engine.fields.base import (
     load_json_list,
     split_list,
 )
+from engine.fields.single_select import in_order
 from engine.model import FieldDef, Person
 
 
@@ -76,6 +77,13 @@ class PersonField(FieldType):
     def display(self, stored: Any) -> str:
         keys = load_json_list(stored) if self.multiple else ([stored] if stored else [])
         return ", ".join(self._name(k) for k in keys)
+
+    def sort_sql(self, column: str) -> str:
+        """By name (the first person's, of several), as people read the list; people the
+        workspace does not declare come after."""
+        people = self.ctx.people
+        keys = sorted(people, key=lambda k: (people[k].name, k))
+        return in_order(f"json_extract({column}, '$[0]')" if self.multiple else column, keys)
 
     def _name(self, key: str) -> str:
         person: Person | None = self.ctx.people.get(key)

@@ -156,6 +156,14 @@ def test_each_type_sorts_by_its_own_key(table: Any, key: str, expected: list[str
     assert descending == list(reversed(ascending))
 
 
+def test_options_and_people_sort_in_their_order_blanks_last(table: Any) -> None:
+    # options as declared (紧急, 投诉, 咨询), by the first chosen; people by name (李四, 王主任, ...)
+    assert titles(table, sort=["tags", "title"]) == ["甲", "乙", "丁", "丙"]
+    assert titles(table, sort=["owner", "title"]) == ["乙", "甲", "丙", "丁"]
+    assert titles(table, sort=["team", "title"]) == ["甲", "乙", "丁", "丙"]
+    assert titles(table, sort=["-owner", "title"])[:2] == ["丁", "丙"]
+
+
 def test_checkbox_sorts_unchecked_first(table: Any) -> None:
     assert titles(table, sort=["ok", "title"])[-1] == "甲"
 
