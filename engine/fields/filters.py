@@ -251,9 +251,8 @@ def compile_op(field: FieldType, op: str, column: str, arg: Any, env: FilterEnv)
     """One condition on `field`: QueryError when its type does not take `op`."""
     allowed = field.filter_ops
     if op not in allowed:
-        known = "operator" if op in ALL_OPS else "unknown operator"
-        raise QueryError(f"{known} '{op}' does not apply to {field.type} field '{field.fdef.key}'; "
-                         f"it takes: {', '.join(allowed)}")
+        what = f"operator '{op}' does not apply to" if op in ALL_OPS else f"unknown operator '{op}' for"
+        raise QueryError(f"{what} {field.type} field '{field.fdef.key}'; it takes: {', '.join(allowed)}")
     operator = OPERATORS.get(field.kind, OPERATORS["text"]).get(op) or OPERATORS["text"].get(op)
     if operator is None:
         raise QueryError(f"operator '{op}' of {field.type} field '{field.fdef.key}' has no SQL form")
