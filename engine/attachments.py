@@ -262,7 +262,7 @@ def named_ids(ws: Workspace) -> set[str]:
     names: set[str] = set()
     for base in ws.bases():
         for table in base.tables():
-            keys = [k for k, f in table.tdef.fields.items() if f.type == "attachment"]
+            keys = [k for k, f in table.fields.items() if f.files]
             if not keys:
                 continue
             columns = ", ".join(q(k) for k in keys)

@@ -12,22 +12,18 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.errors import ConfigIssue
-from engine.fields.single_select import option_names
-from engine.loader import DOCS, Source, build_base, did_you_mean
-from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import field_types, view_types, widget_types
-from engine.rolecheck import check_automation_writes, check_embedded
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
 
-FILTER_OPS_BY_KIND = {
-    "text": {"eq", "neq", "contains", "not_contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty", "gt", "gte", "lt", "lte"},
-    "number": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_empty", "is_not_empty"},
-    "boolean": {"eq", "neq", "is_empty", "is_not_empty"},
-    "date": {"eq", "neq", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty", "today", "this_week", "this_month", "past_n_days", "next_n_days"},
-    "array": {"eq", "neq", "contains", "not_contains", "has_any", "has_all", "is_empty", "is_not_empty"},
-}
-FILTER_OPS_BY_KIND["datetime"] = FILTER_OPS_BY_KIND["date"]
-ALL_OPS = set().union(*FILTER_OPS_BY_KIND.values())
+from engine.fields.filters import ALL_OPS
+from engine.fields.single_select import option_names
+from engine.hints import did_you_mean
+from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.plugins import channel_types, field_types, view_types, widget_types
+from engine.rolecheck import check_automation_writes, check_embedded
+from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed
+from engine.sources import DOCS, Source
+
 VARIABLES = {"$me", "$today", "$now", "$my_department"}
 KEY = re.compile(r"^[^\W\d_]\w*$")
 # `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
@@ -36,17 +32,17 @@ RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{
 
 
 def field_kind(table: TableDef, fkey: str) -> str:
-    from engine.schema import field_instance
 
     return field_instance(table.fields[fkey]).kind
 
 
-def check_workspace(config: WorkspaceConfig, ws: Source | None, sources: list[Source], issues: list[ConfigIssue]) -> None:
+def check_workspace(config: WorkspaceConfig, ws: Source | None, bases: list[tuple[Source, BaseDef]]) -> None:
+    """Check the people of `ws` (workspace.yaml), then each base, as built from its source;
+    each checked base is added to `config`."""
     if ws is not None:
         _check_people(config, ws)
     seen: dict[str, str] = {}
-    for src in sources:
-        base = build_base(src)
+    for src, base in bases:
         if base.key in seen:
             src.error(("base",), f"base key '{base.key}' is already used by {seen[base.key]}", "give each base its own key")
             continue
@@ -77,8 +73,6 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
             if ch not in config.channels and ch != "inbox":
                 src.error(("people", key, "channels", i), f"unknown channel '{ch}' for person '{key}'",
                           did_you_mean(ch, config.channels))
-    from engine.plugins import channel_types
-
     known = channel_types()
     for ckey, chan in config.channels.items():
         if known.keys() and chan.type not in known:
@@ -118,13 +112,11 @@ class BaseChecker:
         self._grants()
         self._dashboards()
         self._automations()
-        from engine.schema import resolve_computed
-
         resolve_computed(self.config, self.base)
         self._embeds()
         if not any(not i.warning for i in self.src.issues):  # warnings only about a base that holds together
-            check_embedded(self)
-            check_automation_writes(self)
+            check_embedded(self.config, self.base, self.src)
+            check_automation_writes(self.config, self.base, self.src)
 
     def _embeds(self) -> None:
         """`embeds:` names fields of the same table (see engine.rolecheck)."""
@@ -156,7 +148,7 @@ class BaseChecker:
     def _links(self) -> None:
         for tkey, table in list(self.base.tables.items()):
             for fkey, fdef in list(table.fields.items()):
-                if fdef.type != "link" or fdef.inverse_of:
+                if not field_types()[fdef.type].links or fdef.inverse_of:
                     continue
                 path = ("tables", tkey, "fields", fkey)
                 target = self._table_ref(path + ("table",), fdef.options.get("table"), f"link field '{fkey}'")
@@ -165,35 +157,34 @@ class BaseChecker:
                     continue
                 existing = target.fields.get(inverse)
                 if existing is not None:
-                    if existing.type != "link" or existing.options.get("table") != tkey:
+                    if not field_types()[existing.type].links or existing.options.get("table") != tkey:
                         self.err(path + ("inverse",), f"inverse field '{inverse}' of '{fkey}' already exists in table "
                                  f"'{target.key}' and is not a link back to '{tkey}'", "choose another inverse key")
                     else:
                         existing.inverse_of = f"{tkey}.{fkey}"
                         existing.options.setdefault("inverse", fkey)
                     continue
-                target.fields[inverse] = FieldDef(
-                    key=inverse, type="link", name=str(fdef.options.get("inverse_name", inverse)),
+                target.fields[inverse] = FieldDef(  # the other side, of the same type
+                    key=inverse, type=fdef.type, name=str(fdef.options.get("inverse_name", inverse)),
                     options={"table": tkey, "multiple": True, "inverse": fkey}, inverse_of=f"{tkey}.{fkey}")
 
     def _computed(self) -> None:
-        from engine.schema import FormulaRefs, computed_deps
-
         graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for tkey, table in self.base.tables.items():
             for fkey, fdef in table.fields.items():
                 path = ("tables", tkey, "fields", fkey)
-                if fdef.type in ("lookup", "rollup"):
+                ftype = field_types()[fdef.type]
+                if ftype.through_link:
                     link = self._field_ref(path + ("link",), table, fdef.options.get("link"), f"{fdef.type} field '{fkey}'")
                     if link is None:
                         continue
-                    if link.type != "link":
+                    if not field_types()[link.type].links:
                         self.err(path + ("link",), f"field '{link.key}' used by {fdef.type} '{fkey}' is a {link.type}, not a link")
                         continue
                     target = self.base.tables.get(link.options.get("table", ""))
                     if target is not None:
                         self._field_ref(path + ("field",), target, fdef.options.get("field"), f"{fdef.type} field '{fkey}'")
-                elif fdef.type == "formula":
+                elif ftype.from_formula:
                     try:
                         FormulaRefs(table, fdef)
                     except ValueError as exc:
@@ -227,12 +218,10 @@ class BaseChecker:
     def _field_default(self, tkey: str, table: TableDef, fkey: str, fdef: FieldDef) -> None:
         if fdef.default is None:
             return
-        from engine.schema import field_instance
 
         path = ("tables", tkey, "fields", fkey, "default")
         if isinstance(fdef.default, str) and fdef.default.startswith("$"):
-            allowed = {"person": {"$me"}, "created_by": set(), "datetime": {"$now", "$today"}, "date": {"$today", "$now"}}
-            if fdef.default not in allowed.get(fdef.type, set()):
+            if fdef.default not in field_types()[fdef.type].default_variables:
                 self.err(path, f"default '{fdef.default}' cannot be used for a {fdef.type} field",
                          "$me suits person fields, $now and $today suit date and datetime fields")
             return
@@ -253,8 +242,6 @@ class BaseChecker:
             elif key == "not":
                 self.filter(sub, table, value, what)
             elif key == "formula":
-                from engine.schema import FormulaRefs
-
                 try:
                     FormulaRefs(table, FieldDef("_filter", "formula", "filter", {"formula": value}))
                 except ValueError as exc:
@@ -263,14 +250,14 @@ class BaseChecker:
                 fdef = self._field_ref(sub, table, key, what, key=True)
                 if fdef is None or fdef.key not in table.fields:
                     continue
-                kind = field_kind(table, fdef.key)
+                allowed = field_instance(fdef, self.config).filter_ops
                 if isinstance(value, dict):
                     for op in value:
-                        if op not in ALL_OPS:
-                            self.err(sub + (op,), f"unknown operator '{op}' in {what}", did_you_mean(op, sorted(ALL_OPS)), key=True)
-                        elif op not in FILTER_OPS_BY_KIND.get(kind, ALL_OPS):
+                        if op not in ALL_OPS and op not in allowed:
+                            self.err(sub + (op,), f"unknown operator '{op}' in {what}", did_you_mean(op, allowed), key=True)
+                        elif op not in allowed:
                             self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
-                                     "it applies to: " + ", ".join(sorted(FILTER_OPS_BY_KIND.get(kind, ALL_OPS))), key=True)
+                                     "it applies to: " + ", ".join(allowed), key=True)
                 if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
                     self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
 
@@ -299,8 +286,6 @@ class BaseChecker:
                     self.err(path + ("roles", i), f"unknown role '{role}' in {what}", did_you_mean(role, self.config.roles))
 
     def _forms(self, tkey: str, table: TableDef) -> None:
-        from engine.schema import field_instance
-
         for fkey, form in table.forms.items():
             path = ("tables", tkey, "forms", fkey)
             what = f"form '{fkey}'"
@@ -317,7 +302,7 @@ class BaseChecker:
                         self.err(path + ("prefill", key), f"prefill of '{key}' in {what} is invalid: {exc}")
             if form.submitter:
                 fdef = self._field_ref(path + ("submitter",), table, form.submitter, what)
-                if fdef and fdef.type != "person":
+                if fdef and (not field_types()[fdef.type].people or field_types()[fdef.type].computed):
                     self.err(path + ("submitter",), f"submitter field '{fdef.key}' of {what} must be a person field")
 
     # -- roles, dashboards, automations ------------------------------------------------
@@ -388,9 +373,6 @@ class BaseChecker:
                 self._action(path + ("do", i, kind), kind, spec, table, what)
 
     def _action(self, path: tuple[Any, ...], kind: str, spec: Any, table: TableDef | None, what: str) -> None:
-        from jinja2 import TemplateSyntaxError
-        from jinja2.sandbox import SandboxedEnvironment
-
         env = SandboxedEnvironment()
         spec = spec or {}
         for key, value in (spec.items() if isinstance(spec, dict) else []):
@@ -417,7 +399,7 @@ class BaseChecker:
                     self._field_ref(path + ("fields", fkey), target, fkey, what)
                 if spec.get("link"):
                     fdef = self._field_ref(path + ("link",), target, spec["link"], what)
-                    if fdef and (fdef.type != "link" or (table and fdef.options.get("table") != table.key)):
+                    if fdef and (not field_types()[fdef.type].links or (table and fdef.options.get("table") != table.key)):
                         self.err(path + ("link",), f"field '{fdef.key}' of {what} must be a link to the triggering table")
 
     def _recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
@@ -430,7 +412,7 @@ class BaseChecker:
                 self.err(path, f"recipient '{item}' in {what} needs a record; this trigger has none")
                 return
             fdef = self._field_ref(path, table, match.group("field"), what)
-            if fdef and fdef.type not in ("person", "created_by", "modified_by", "lookup", "email"):
+            if fdef and not field_types()[fdef.type].recipient:
                 self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}, not a person field")
             return
         kind, key = match.group("kind"), match.group("key")
@@ -454,10 +436,11 @@ class BaseChecker:
         fdef = self._field_ref(path, table, fkey, what)
         if fdef is None:
             return
-        if fdef.type not in ("single_select", "multi_select", "text", "lookup", "formula"):
+        if not field_types()[fdef.type].holds_names:
             self.err(path, f"recipient field '{fdef.key}' in {what} is a {fdef.type}; it must hold department names or keys")
             return
         known = set(self.config.departments) | {d.name for d in self.config.departments.values()}
-        if fdef.type in ("single_select", "multi_select") and not any(n in known for n in option_names(fdef.options)):
+        options = option_names(fdef.options)
+        if options and not any(n in known for n in options):
             self.err(path, f"no option of field '{fdef.key}' names a department, so {item} in {what} could never reach "
                            "anyone", "use the departments' names or keys from workspace.yaml as options")

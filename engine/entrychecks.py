@@ -18,7 +18,7 @@ from engine.schema import field_instance
 from engine.viewtypes import Problem
 
 if TYPE_CHECKING:
-    from engine.loader import Source
+    from engine.sources import Source
 
 
 def _kind_of(table: TableDef) -> Any:

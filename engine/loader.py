@@ -6,11 +6,9 @@ problem found, each as `FILE:LINE:COL: message`. Nothing here touches the databa
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,10 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from engine import limits, yamlschemas
+from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
+from engine.hints import did_you_mean
 from engine.model import (
     AutomationDef,
     BaseDef,
@@ -43,18 +43,15 @@ from engine.model import (
     WorkspaceConfig,
 )
 from engine.plugins import triggers
+from engine.schema import field_instance
+from engine.sources import DOCS, Anchor, Source, plain_doc
 from engine.yamlsource import Path as YPath
-from engine.yamlsource import Positions, YamlProblem, load_yaml
+from engine.yamlsource import YamlProblem, load_yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-DOCS = "docs/yaml-reference.md"
 # The command line replaces this with a function naming the reference section of a key
 # (gridbase.docgen.anchor_for); the engine itself cannot import the front door.
-def _plain_doc(path: tuple[Any, ...], schema: str) -> str:
-    return DOCS
-
-
-DOC_ANCHOR: Callable[[tuple[Any, ...], str], str] = _plain_doc
+DOC_ANCHOR: Anchor = plain_doc
 # A widget's own keys; any other is one its widget type adds (Widget.options).
 WIDGET_KEYS = frozenset(("type", "title", "table", "aggregate", "field", "filter", "where", "group_by", "bucket"))
 
@@ -69,33 +66,6 @@ def _schema_file(name: str) -> dict[str, Any]:
 def schema(name: str) -> dict[str, Any]:
     """schemas/NAME.schema.json with the registered triggers, actions and widgets in place (engine.yamlschemas)."""
     return yamlschemas.filled(name, _schema_file(name))
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
-
-
-class Source:
-    """One YAML file with its positions, collecting issues as they are found."""
-
-    def __init__(self, rel: str, data: Any, pos: Positions, issues: list[ConfigIssue]) -> None:
-        self.rel, self.data, self.pos, self.issues = rel, data, pos, issues
-
-    def error(self, path: YPath, message: str, hint: str = "", *, key: bool = False, doc: str = "") -> None:
-        line, col = self.pos.of(path, key=key)
-        if doc == DOCS:
-            schema_name = "workspace" if self.rel.endswith("workspace.yaml") else "base"
-            try:
-                doc = DOC_ANCHOR(tuple(path), schema_name)
-            except Exception:  # noqa: BLE001 - a missing anchor must not hide the error itself
-                doc = DOCS
-        self.issues.append(ConfigIssue(self.rel, line, col, message, hint, doc))
-
-    def warn(self, path: YPath, message: str, hint: str = "", *, key: bool = False) -> None:
-        """A warning (see ConfigIssue): reported, but the workspace still loads."""
-        line, col = self.pos.of(path, key=key)
-        self.issues.append(ConfigIssue(self.rel, line, col, message, hint, warning=True))
 
 
 def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | None:
@@ -120,7 +90,7 @@ def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | N
     if not isinstance(data, dict):
         issues.append(ConfigIssue(rel, 1, 1, f"file must be a mapping of keys, not a {type(data).__name__}"))
         return None
-    return Source(rel, data, pos, issues)
+    return Source(rel, data, pos, issues, DOC_ANCHOR)
 
 
 def _allowed_keys(node: dict[str, Any]) -> list[str]:
@@ -230,9 +200,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
         bsrc = read_source(path, root_path, issues)
         if bsrc is not None and schema_check(bsrc, "base"):
             sources.append(bsrc)
-    from engine.checks import check_workspace
-
-    check_workspace(config, ws_src, sources, issues)
+    check_workspace(config, ws_src, [(src, build_base(src)) for src in sources])
     check_filter_limits(config, sources)
     check_entries(config, sources)
     if any(not i.warning for i in issues):
@@ -267,9 +235,6 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     return config
 
 
-ARRAY_TYPES = ("multi_select", "link", "lookup", "attachment")  # a list given to one is a test per value
-
-
 def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
     """A view's filter or sort, or a role's row rule, past engine.limits is an error at its
     line (it could never be queried)."""
@@ -278,8 +243,9 @@ def check_filter_limits(config: WorkspaceConfig, sources: list[Source]) -> None:
         src = by_file.get(base.file)
         if src is None:
             continue
-        arrays = {t.key: {k for k, f in t.fields.items() if f.type in ARRAY_TYPES
-                          or (f.type == "person" and f.options.get("multiple"))} for t in base.tables.values()}
+        # a list given to a field of several values is a test per value
+        arrays = {t.key: {k for k, f in t.fields.items() if field_instance(f, config).kind == "array"}
+                  for t in base.tables.values()}
         places: list[tuple[YPath, str, Any]] = []
         for table in base.tables.values():
             places += [(("tables", table.key, "views", v.key, "filter"), table.key, v.filter) for v in table.views.values()]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.plugins import field_types
+from engine.schema import computed_deps
 
 LEVELS = {"none": 0, "read": 1, "create": 2, "edit": 3}
 ACCESS = {"none": 0, "read": 1, "edit": 2, "manage": 3}
@@ -119,7 +121,8 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
         fa = result.fields.get(key)
         if fa is None or not fa.readable:
             continue
-        if fdef.type == "formula":
+        ftype = field_types()[fdef.type]
+        if ftype.from_formula:
             # A formula of a hidden or masked field is hidden: a derived value cannot be masked.
             # So is a formula of a restricted lookup or rollup: those are computed again for
             # each reader (engine.linked), a formula's stored value is not.
@@ -127,7 +130,7 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
                    for dep in _formula_deps(table, fdef)):
                 result.fields[key] = FieldAccess("none")
             continue
-        if fdef.type not in ("lookup", "rollup"):
+        if not ftype.through_link:
             continue
         # A lookup or rollup shows values of another table's field: it is no more visible,
         # and no less masked, than that field is to the same actor.
@@ -147,7 +150,7 @@ def table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor:
         if not source.readable(src_key) or not result.readable(link.key):
             result.fields[key] = FieldAccess("none")
         elif source.mask(src_key):
-            if fdef.type == "lookup":
+            if ftype.shows_linked_values:
                 fa.mask = fa.mask or source.mask(src_key)
             elif fdef.options.get("function", "count") != "count":
                 # sum, min, max, avg and concat show (or, of one record, are) the values.
@@ -166,7 +169,7 @@ def restricted_source(config: WorkspaceConfig, base: BaseDef, table: TableDef, f
     if _table_access(config, base, target, actor).read_filter is not None:
         return True
     source = target.fields.get(fdef.options.get("field", ""))
-    return (source is not None and source.type in ("lookup", "rollup")
+    return (source is not None and field_types()[source.type].through_link
             and restricted_source(config, base, target, source, actor, depth + 1))
 
 
@@ -177,8 +180,6 @@ def _formula_deps(table: TableDef, fdef: FieldDef) -> tuple[str, ...]:
     """The keys of the fields a formula reads directly (parsed once per field definition)."""
     cached = _formula_cache.get(id(fdef))
     if cached is None or cached[0] is not fdef:
-        from engine.schema import computed_deps
-
         keys = tuple(k for t, k in computed_deps(BaseDef("", "", "", {table.key: table}), table, fdef) if t == table.key)
         if len(_formula_cache) > 10_000:  # definitions of workspaces reloaded many times
             _formula_cache.clear()

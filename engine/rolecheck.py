@@ -21,19 +21,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.plugins import actions, triggers
 
 if TYPE_CHECKING:
-    from engine.checks import BaseChecker
-    from engine.model import AutomationDef, TableDef
+    from engine.model import AutomationDef, BaseDef, TableDef, WorkspaceConfig
+    from engine.sources import Source
+
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The base being checked: its workspace, its definition, and its file (for the warnings)."""
+
+    config: WorkspaceConfig
+    base: BaseDef
+    src: Source
+
 
 RECORD_REF = re.compile(r"\brecord\s*(?:\.\s*(\w+)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 
-def readers(checker: BaseChecker) -> Iterator[tuple[str, Actor]]:
+def readers(checker: Scope) -> Iterator[tuple[str, Actor]]:
     """(label, actor) for each role granted in the base, then each person whose roles combine
     into a set no single role has; admins are left out (they see everything anyway)."""
     config, base = checker.config, checker.base
@@ -52,9 +64,9 @@ def readers(checker: BaseChecker) -> Iterator[tuple[str, Actor]]:
         yield f"people with roles {' + '.join(roles)} (such as '{pkey}')", Actor(key=pkey, name=person.name, roles=roles)
 
 
-def check_embedded(checker: BaseChecker) -> None:
+def check_embedded(config: WorkspaceConfig, base: BaseDef, src: Source) -> None:
     """Warn where a reader sees a field masked beside unmasked fields it `embeds`."""
-    base = checker.base
+    checker = Scope(config, base, src)
     for tkey, table in base.tables.items():
         holders = {k: f for k, f in table.fields.items() if f.options.get("embeds")}
         if not holders:
@@ -80,7 +92,7 @@ def check_embedded(checker: BaseChecker) -> None:
                                  f"or hide '{fkey}' from it (access: none, or mask: full)")
 
 
-def _grant_path(checker: BaseChecker, actor: Actor, tkey: str, fkey: str) -> tuple[Any, ...]:
+def _grant_path(checker: Scope, actor: Actor, tkey: str, fkey: str) -> tuple[Any, ...]:
     if len(actor.roles) == 1:
         grant = checker.base.grants.get(actor.roles[0], {}).get(tkey)
         if grant is not None and fkey in grant.fields:
@@ -95,7 +107,7 @@ def copied_fields(value: Any) -> set[str]:
     return {a or b for text in texts for a, b in RECORD_REF.findall(text)}
 
 
-def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> list[tuple[str, Actor, TableAccess, int]]:
+def _triggerers(checker: Scope, auto: AutomationDef, table: TableDef) -> list[tuple[str, Actor, TableAccess, int]]:
     """(label, actor, access to the triggering table, the level at which they set its fields)
     for each reader who can make the automation run."""
     out = []
@@ -114,9 +126,9 @@ def _triggerers(checker: BaseChecker, auto: AutomationDef, table: TableDef) -> l
     return out
 
 
-def check_automation_writes(checker: BaseChecker) -> None:
+def check_automation_writes(config: WorkspaceConfig, base: BaseDef, src: Source) -> None:
     """Warn where an automation copies what a triggering role set into a field it may not write."""
-    base = checker.base
+    checker = Scope(config, base, src)
     for akey, auto in base.automations.items():
         table = base.tables.get(auto.table or "")  # a form's automation names the form's table
         if table is None:

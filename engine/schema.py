@@ -12,7 +12,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import formula
 from engine.fields.base import FieldContext, FieldType
+from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import field_types
 
@@ -52,8 +54,6 @@ class FormulaRefs:
     """
 
     def __init__(self, table: TableDef, fdef: FieldDef, *, readable: Collection[str] | None = None) -> None:
-        from engine import formula
-
         text = str(fdef.options.get("formula", ""))
         try:
             self.node = formula.parse(text)
@@ -68,8 +68,6 @@ class FormulaRefs:
             elif ref in by_name:
                 self.keys[ref] = by_name[ref]
             else:
-                from engine.loader import did_you_mean
-
                 hint = did_you_mean(ref, list(fields) + list(by_name))
                 raise ValueError(f"unknown field {{{ref}}}" + (f"; {hint}" if hint else ""))
             if self.keys[ref] == fdef.key:
@@ -78,13 +76,14 @@ class FormulaRefs:
 
 def computed_deps(base: BaseDef, table: TableDef, fdef: FieldDef) -> list[tuple[str, str]]:
     """The (table, field) pairs a computed field reads."""
-    if fdef.type == "formula" and not fdef.options.get("broken"):
+    ftype = field_types()[fdef.type]
+    if ftype.from_formula and not fdef.options.get("broken"):
         try:
             refs = FormulaRefs(table, fdef)
         except ValueError:
             return []
         return [(table.key, k) for k in refs.keys.values()]
-    if fdef.type in ("lookup", "rollup"):
+    if ftype.through_link:
         link = table.fields.get(fdef.options.get("link", ""))
         if link is None:
             return []
@@ -96,18 +95,21 @@ def computed_deps(base: BaseDef, table: TableDef, fdef: FieldDef) -> list[tuple[
     return []
 
 
+def derived(fdef: FieldDef) -> bool:
+    """Whether a field is computed from other fields (a formula, a lookup, a rollup), so it is
+    computed again when they change, after them."""
+    ftype = field_types()[fdef.type]
+    return bool(ftype.from_formula or ftype.through_link)
+
+
 def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
     """Infer formula result kinds and store each table's computed-field order."""
-    from engine import formula
-
     done: set[tuple[str, str]] = set()
 
     def kind_of(table: TableDef, key: str) -> str:
         fdef = table.fields[key]
-        if fdef.type == "formula":
+        if field_types()[fdef.type].from_formula:
             infer(table, fdef)
-        elif fdef.type == "lookup":
-            return "array"
         return field_instance(fdef, config).kind
 
     def infer(table: TableDef, fdef: FieldDef) -> None:
@@ -120,7 +122,7 @@ def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
 
     for table in base.tables.values():
         for fdef in table.fields.values():
-            if fdef.type == "formula":
+            if field_types()[fdef.type].from_formula:
                 try:
                     infer(table, fdef)
                 except ValueError:
@@ -136,7 +138,7 @@ def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
             for dep_table, dep_key in computed_deps(base, table, table.fields[key]):
                 if dep_table == table.key and dep_key in table.fields:
                     visit(dep_key)
-            if table.fields[key].type in ("formula", "lookup", "rollup"):
+            if derived(table.fields[key]):
                 order.append(key)
 
         for key in table.fields:

@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 from engine import importers, imports
 from engine.bulk import BulkResult, RejectedRows, bulk_create
 from engine.errors import GridbaseError, PermissionDenied
+from engine.fields.base import FieldType
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -80,7 +84,8 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
 
     def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
-            values = {key: unneutralise(cell) for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
+            values = {key: import_cell(table.fields[key], cell)
+                      for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if values:
                 if most is not None and len(lines) >= most:
                     raise PermissionDenied(f"this file has more than {most} rows, and you may import at most {most} "
@@ -136,23 +141,20 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[l
 
 
 def cell_text(table: Table, rec: dict[str, Any], key: str, access: Any) -> str:
-    """A cell as export text that imports back to the same value.
-
-    Like the display text, except where display rounds or drops something: datetimes keep
-    their seconds, percentages their decimals, and attachments their ids (as JSON).
-    """
+    """A cell as export text that imports back to the same value, as its field type writes it
+    (`export_text`: the display text, except where that rounds or drops something); a
+    masked value as the reader sees it."""
     value = rec["fields"].get(key)
     if value is None or access.mask(key):
         return table.display(rec, key, access)
-    ftype = table.fields[key].type
-    if ftype == "datetime":
-        moment = table.fields[key].formula_value(str(value).replace(".000Z", "Z"))
-        return str(moment.astimezone(table.ws.tz).strftime("%Y-%m-%d %H:%M:%S"))
-    if ftype == "percent":
-        return f"{float(value) * 100:.10f}".rstrip("0").rstrip(".") + "%"
-    if ftype == "attachment":
-        return json.dumps(value, ensure_ascii=False)
-    return table.display(rec, key, access)
+    field = table.fields[key]
+    return field.export_text(field.unload(value))
+
+
+def import_cell(field: FieldType, cell: Any) -> Any:
+    """A cell of an imported file as the value its field coerces: the spreadsheet formula guard
+    undone (`unneutralise`), then read by the field's type (`import_value`)."""
+    return field.import_value(unneutralise(cell))
 
 
 def write_csv(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
@@ -172,14 +174,10 @@ def xlsx_safe(text: str) -> str:
     """`text` with each character an XLSX file cannot hold (control characters other than
     tab, line feed and carriage return, which may be stored from before they were refused)
     replaced by U+FFFD, so an export never fails on a value already stored."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     return str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
 
 
 def write_xlsx(path: str | Path, header: list[str], rows: list[list[str]]) -> None:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append([neutralise(xlsx_safe(h)) for h in header])

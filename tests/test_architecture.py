@@ -31,16 +31,12 @@ KNOWN_SQL: dict[str, int] = {
 }
 KNOWN_INNER_IMPORTS: dict[str, int] = {
     "gridbase/backup.py": 5, "gridbase/cli.py": 2, "gridbase/commands_more.py": 8, "gridbase/docgen.py": 1,
-    "views/api/openapi.py": 1, "views/pages/record.py": 2, "views/pages/web.py": 1, "engine/checks.py": 9,
-    "engine/computed.py": 1, "engine/loader.py": 1, "engine/permissions.py": 1, "engine/reads.py": 3,
-    "engine/records.py": 1, "engine/schema.py": 3, "engine/transfer.py": 2, "engine/workspace.py": 4,
+    "views/api/openapi.py": 1, "views/pages/record.py": 2, "views/pages/web.py": 1,
+    "engine/computed.py": 1, "engine/reads.py": 3, "engine/records.py": 1, "engine/workspace.py": 4,
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
-    "views/api/schema.py": 1, "views/api/values.py": 3,
-    "engine/attachments.py": 1, "engine/bulk.py": 3, "engine/checks.py": 10, "engine/computed.py": 2,
-    "engine/linked.py": 2, "engine/loader.py": 1, "engine/migrate.py": 3, "engine/permissions.py": 4,
-    "engine/query.py": 2, "engine/reads.py": 6, "engine/records.py": 10, "engine/schema.py": 6,
-    "engine/viewtypes/builtin.py": 1,
+    "engine/bulk.py": 3, "engine/computed.py": 2, "engine/linked.py": 2, "engine/migrate.py": 3,
+    "engine/reads.py": 6, "engine/records.py": 10,
 }
 KNOWN_CYCLES: set[frozenset[str]] = set()
 

@@ -25,6 +25,8 @@ class AttachmentField(FieldType):
     bad = [({}, "file.pdf"), ({}, [{"name": "x"}])]
 
     airtable_type = "multipleAttachments"
+    files = True
+    filter_ops = ("is_empty", "is_not_empty")  # a file is not typed into a filter
     shown_as = "files"
 
     def editor(self) -> Editor:
@@ -51,6 +53,12 @@ class AttachmentField(FieldType):
 
     def load(self, stored: Any) -> Any:
         return load_json_list(stored)
+
+    def export_text(self, stored: Any) -> str:
+        """The files as JSON ({id, name, size, type}), so the cell imports back to the same files
+        (the display keeps only their names)."""
+        files = load_json_list(stored)
+        return json.dumps(files, ensure_ascii=False) if files else ""
 
     def display(self, stored: Any) -> str:
         return ", ".join(str(a.get("name", "")) for a in load_json_list(stored) if isinstance(a, dict))

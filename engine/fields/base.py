@@ -3,8 +3,12 @@
 A field type knows how to turn what a person typed into the value stored in its SQLite
 column (`coerce`), how to read that back as the JSON value the API returns (`load`), how
 to show it as text (`display`) and which Python value formulas see (`formula_value`).
-Its `kind` (text, number, boolean, date, datetime, array) decides which filter operators
-apply and how formulas treat it. `good` and `bad` hold examples that the registry-wide
+Its `kind` (text, number, boolean, date, datetime, array) decides how formulas treat it and,
+unless the type names its own `filter_ops`, which filter operators apply; the type compiles
+each condition (`filter_sql`, engine.fields.filters), gives its sort key (`sort_sql`) and its
+cell in an exported or imported file (`export_text`, `import_value`). Class attributes say
+what the type is to the rest of the engine (`links`, `people`, `files`, ...), so no code
+outside engine/fields/ names a type. `good` and `bad` hold examples that the registry-wide
 contract tests run for every type, so a new type is tested the day it is added.
 """
 
@@ -16,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from engine.fields.filters import FilterEnv, OpsOfKind, compile_op
 from engine.model import FieldDef, Person
 
 
@@ -72,6 +77,25 @@ class FieldType:
     shown_as: ClassVar[str] = "text"
     #: the type's name in Airtable's Web API; "" means: by its kind (a number is a number, ...).
     airtable_type: ClassVar[str] = ""
+    # What the type is to the rest of the engine, so nothing outside engine/fields/ names a type:
+    #: values are records of the table `options.table`, kept on both sides (a link)
+    links: ClassVar[bool] = False
+    #: computed from `options.field` of the records linked by `options.link` (a lookup, a rollup)
+    through_link: ClassVar[bool] = False
+    #: ... and shows those values themselves, so it carries their mask (a lookup, not a sum)
+    shows_linked_values: ClassVar[bool] = False
+    #: computed by the formula in `options.formula`
+    from_formula: ClassVar[bool] = False
+    #: values are keys of people of the workspace ($me fits its default)
+    people: ClassVar[bool] = False
+    #: a value can address a notification (people, an e-mail address, a lookup of them)
+    recipient: ClassVar[bool] = False
+    #: values may be names written or chosen as text (a department's, say)
+    holds_names: ClassVar[bool] = False
+    #: values are uploaded files (engine.attachments)
+    files: ClassVar[bool] = False
+    #: the variables a default may be (`$me`, `$today`, `$now`)
+    default_variables: ClassVar[tuple[str, ...]] = ()
     # Examples for contract tests: (options, typed value, expected loaded value) and (options, bad value).
     good: ClassVar[list[tuple[dict[str, Any], Any, Any]]] = []
     bad: ClassVar[list[tuple[dict[str, Any], Any]]] = []
@@ -131,13 +155,63 @@ class FieldType:
         """The stored value as formulas see it."""
         return self.load(stored)
 
+    # -- filtering, sorting, import and export ------------------------------------------
+    #: the filter operators the type takes, in menu order (engine.fields.filters); by default
+    #: those of its kind. A type may name its own as a tuple.
+    filter_ops: Any = OpsOfKind()
+
+    def filter_sql(self, op: str, column: str, arg: Any, env: FilterEnv) -> tuple[str, list[Any]]:
+        """SQL condition and parameters for `op` with `arg` on `column` (quoted); QueryError
+        naming the field, the operator and the ones it takes when the type does not take `op`."""
+        return compile_op(self, op, column, arg, env)
+
+    def filter_value(self, value: Any) -> Any:
+        """A filter's value as stored, to compare with the column: read by the type, so "是"
+        finds checked boxes and a person's name finds their key; one item of a list type. A value
+        the type cannot read is compared as given, except where that means nothing (a number, a
+        day, yes or no, a list or mapping): then Invalid."""
+        if self.computed:
+            return value
+        try:
+            stored = self.coerce(value)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(value, (dict, list)) or self.kind in ("number", "date", "datetime", "boolean"):
+                raise Invalid(str(exc)) from None
+            return value
+        if self.kind == "array":
+            items = load_json_list(stored)
+            return items[0] if items else value
+        return stored
+
     def sort_sql(self, column: str) -> str:
         """SQL expression to sort by (quoted column given)."""
         return column
 
     def empty_sql(self, column: str) -> str:
         """SQL condition that is true when the value is blank."""
+        if self.kind == "array":
+            return f"({column} IS NULL OR {column} IN ('', '[]'))"
         return f"({column} IS NULL OR {column} = '')"
+
+    def unload(self, value: Any) -> Any:
+        """A value as the API returns it (`load`) back as stored."""
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    def export_text(self, stored: Any) -> str:
+        """A stored value as a cell of an exported file (CSV, XLSX, JSON) that imports back to
+        the same value (`import_value`, then `coerce`); by default its display text."""
+        return self.display(stored)
+
+    def import_value(self, cell: Any) -> Any:
+        """A cell of an imported file (CSV text; an XLSX number, moment or yes/no) as the value to
+        coerce. A whole number read from XLSX into a text type loses its ".0" (a phone number)."""
+        if isinstance(cell, float) and cell.is_integer() and self.kind == "text":
+            return str(int(cell))
+        return cell
 
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {

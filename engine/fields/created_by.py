@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Invalid
 from engine.fields.person import PersonField
@@ -12,6 +12,7 @@ class CreatedByField(PersonField):
     type = "created_by"
     airtable_type = "createdBy"
     computed = True
+    default_variables: ClassVar[tuple[str, ...]] = ()
     description = "Who created the record; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "admin")]

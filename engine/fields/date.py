@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Editor, FieldType, Invalid
 
@@ -40,6 +40,7 @@ class DateField(FieldType):
     repeats = True
     kind = "date"
     indexed = True
+    default_variables: ClassVar[tuple[str, ...]] = ("$today", "$now")
     description = "A day; accepts 2026-11-25, 2026/11/25, 2026年11月25日 or 20261125."
     good = [({}, "2026-11-25", "2026-11-25"), ({}, "2026年1月5日", "2026-01-05"), ({}, "2026/2/28", "2026-02-28")]
     bad = [({}, "2026-02-30"), ({}, "tomorrow"), ({}, 12)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Editor, FieldType, Invalid
 from engine.fields.date import read_date
@@ -40,6 +40,7 @@ class DateTimeField(FieldType):
     repeats = True
     kind = "datetime"
     indexed = True
+    default_variables: ClassVar[tuple[str, ...]] = ("$now", "$today")
     description = "A date and time; stored in UTC, shown in the workspace timezone."
     good = [({}, "2026-11-25 14:30", "2026-11-25T06:30:00.000Z"), ({}, "2026-11-25T06:30:00Z", "2026-11-25T06:30:00.000Z"),
             ({}, "2026-11-25T14:30:00+08:00", "2026-11-25T06:30:00.000Z")]
@@ -67,6 +68,14 @@ class DateTimeField(FieldType):
     def display(self, stored: Any) -> str:
         moment = self.formula_value(stored)
         return "" if moment is None else moment.astimezone(self.ctx.tz).strftime("%Y-%m-%d %H:%M")
+
+    def unload(self, value: Any) -> Any:
+        return value[:-5] + "Z" if isinstance(value, str) and value.endswith(".000Z") else value
+
+    def export_text(self, stored: Any) -> str:
+        """In the workspace's timezone, to the second (the display drops the seconds)."""
+        moment = self.formula_value(stored)
+        return "" if moment is None else moment.astimezone(self.ctx.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def formula_value(self, stored: Any) -> Any:
         if not stored:

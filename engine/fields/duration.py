@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time, timedelta
 from typing import Any
 
 from engine.fields.base import Editor, FieldType, Invalid
@@ -25,6 +26,14 @@ class DurationField(FieldType):
 
     def input_value(self, stored: Any) -> Any:
         return "" if stored is None or stored == "" else self.display(stored)
+
+    def import_value(self, cell: Any) -> Any:
+        """An XLSX duration cell (a time of day or a timedelta) as seconds."""
+        if isinstance(cell, timedelta):
+            return int(round(cell.total_seconds()))
+        if isinstance(cell, time):
+            return cell.hour * 3600 + cell.minute * 60 + cell.second
+        return super().import_value(cell)
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, bool):

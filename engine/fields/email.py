@@ -18,6 +18,7 @@ class EmailField(FieldType):
     bad = [({}, "not-an-email"), ({}, "a@b")]
 
     airtable_type = "email"
+    recipient = True
 
     def editor(self) -> Editor:
         return Editor("email", "email", attrs={"inputmode": "email"})

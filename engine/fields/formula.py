@@ -21,6 +21,8 @@ class FormulaField(FieldType):
     type = "formula"
     airtable_type = "formula"
     computed = True
+    from_formula = True
+    holds_names = True
     description = "A value computed from other fields with an Airtable-style `formula`."
     good = []  # computed: nothing to type in
     bad = [({"formula": "1+1"}, 3)]
@@ -68,6 +70,13 @@ class FormulaField(FieldType):
         if isinstance(stored, float) and stored.is_integer():
             return int(stored)
         return stored
+
+    def unload(self, value: Any) -> Any:
+        if isinstance(value, dict) and "error" in value:
+            return value["error"]
+        if self.kind == "datetime" and isinstance(value, str) and value.endswith(".000Z"):
+            return value[:-5] + "Z"
+        return super().unload(value)
 
     def display(self, stored: Any) -> str:
         value = self.formula_value(stored)

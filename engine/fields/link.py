@@ -35,6 +35,7 @@ class LinkField(FieldType):
     bad = [({"table": "t"}, "not-an-id"), ({"table": "t", "multiple": False}, ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"])]
 
     airtable_type = "multipleRecordLinks"
+    links = True
     shown_as = "links"
 
     def editor(self) -> Editor:

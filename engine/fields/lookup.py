@@ -18,6 +18,10 @@ class LookupField(FieldType):
     airtable_type = "multipleLookupValues"
     kind = "array"
     computed = True
+    through_link = True
+    shows_linked_values = True
+    recipient = True
+    holds_names = True
     description = "Values of `field` in the records linked by `link`; kept up to date."
     good = []  # computed: nothing to type in
     bad = [({"link": "l", "field": "f"}, "x")]

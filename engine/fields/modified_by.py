@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Invalid
 from engine.fields.person import PersonField
@@ -12,6 +12,7 @@ class ModifiedByField(PersonField):
     type = "modified_by"
     airtable_type = "lastModifiedBy"
     computed = True
+    default_variables: ClassVar[tuple[str, ...]] = ()
     description = "Who last changed the record; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "admin")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import Invalid
 from engine.fields.datetime import DateTimeField
@@ -12,6 +12,7 @@ class ModifiedTimeField(DateTimeField):
     type = "modified_time"
     airtable_type = "lastModifiedTime"
     computed = True
+    default_variables: ClassVar[tuple[str, ...]] = ()
     description = "When the record was last changed; set by the engine."
     good = []  # computed: nothing to type in
     bad = [({}, "2026-01-01")]

@@ -12,11 +12,12 @@ from engine.fields.base import (
     load_json_list,
     split_list,
 )
-from engine.fields.single_select import match_option, option_names
+from engine.fields.single_select import in_order, match_option, option_names
 
 
 class MultiSelectField(FieldType):
     type = "multi_select"
+    holds_names = True
     repeats = True
     kind = "array"
     description = "Options out of `options`; accepts a list or text separated by commas or 、."
@@ -46,3 +47,7 @@ class MultiSelectField(FieldType):
 
     def load(self, stored: Any) -> Any:
         return load_json_list(stored)
+
+    def sort_sql(self, column: str) -> str:
+        """By the first option chosen, in the declared order (as Airtable does)."""
+        return in_order(f"json_extract({column}, '$[0]')", option_names(self.options))

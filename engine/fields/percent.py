@@ -37,6 +37,12 @@ class PercentField(FieldType):
     def load(self, stored: Any) -> Any:
         return None if stored is None else float(stored)
 
+    def export_text(self, stored: Any) -> str:
+        """Every decimal kept (the display rounds to `precision`)."""
+        if stored is None:
+            return ""
+        return f"{float(stored) * 100:.10f}".rstrip("0").rstrip(".") + "%"
+
     def display(self, stored: Any) -> str:
         if stored is None:
             return ""

@@ -5,7 +5,7 @@ Accepts a person's key, display name or e-mail. Stores keys: one key as text, or
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.fields.base import (
     Editor,
@@ -16,6 +16,7 @@ from engine.fields.base import (
     load_json_list,
     split_list,
 )
+from engine.fields.single_select import in_order
 from engine.model import FieldDef, Person
 
 
@@ -23,6 +24,9 @@ class PersonField(FieldType):
     type = "person"
     repeats = True
     indexed = True
+    people = True
+    recipient = True
+    default_variables: ClassVar[tuple[str, ...]] = ("$me",)
     description = "People of the workspace; `multiple: true` for several. Accepts key, name or e-mail."
     good = [({}, "admin", "admin"), ({"multiple": True}, "admin, 管理员", ["admin"])]
     bad = [({}, "nobody"), ({}, ["admin", "admin2"])]
@@ -73,6 +77,13 @@ class PersonField(FieldType):
     def display(self, stored: Any) -> str:
         keys = load_json_list(stored) if self.multiple else ([stored] if stored else [])
         return ", ".join(self._name(k) for k in keys)
+
+    def sort_sql(self, column: str) -> str:
+        """By name (the first person's, of several), as people read the list; people the
+        workspace does not declare come after."""
+        people = self.ctx.people
+        keys = sorted(people, key=lambda k: (people[k].name, k))
+        return in_order(f"json_extract({column}, '$[0]')" if self.multiple else column, keys)
 
     def _name(self, key: str) -> str:
         person: Person | None = self.ctx.people.get(key)

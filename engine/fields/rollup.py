@@ -14,6 +14,7 @@ class RollupField(FieldType):
     type = "rollup"
     airtable_type = "rollup"
     computed = True
+    through_link = True
     description = "sum, count, min, max, avg or concat of `field` over the records linked by `link`."
     good = []  # computed: nothing to type in
     bad = [({"link": "l", "field": "f", "function": "sum"}, 3)]

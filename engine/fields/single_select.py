@@ -26,6 +26,7 @@ def match_option(names: list[str], value: Any, exact: set[str] | None = None) ->
 
 class SingleSelectField(FieldType):
     type = "single_select"
+    holds_names = True
     repeats = True
     kind = "text"
     indexed = True
@@ -55,11 +56,18 @@ class SingleSelectField(FieldType):
 
     def sort_sql(self, column: str) -> str:
         # Sort by the declared option order, as Airtable does.
-        names = option_names(self.options)
-        if not names or len(names) > 200:
-            return column
-        cases = " ".join(f"WHEN {quote_literal(n)} THEN {i}" for i, n in enumerate(names))
-        return f"(CASE {column} {cases} ELSE {len(names)} END)"
+        return in_order(column, option_names(self.options))
+
+
+MOST_RANKED = 200  # past this many names, a CASE is longer than it is worth: sort by the value
+
+
+def in_order(expr: str, names: list[str]) -> str:
+    """A sort key: the place of `expr`'s value among *declared* `names` (after them: any other)."""
+    if not names or len(names) > MOST_RANKED:
+        return expr
+    cases = " ".join(f"WHEN {quote_literal(n)} THEN {i}" for i, n in enumerate(names))
+    return f"(CASE {expr} {cases} ELSE {len(names)} END)"
 
 
 def quote_literal(text: str) -> str:

@@ -28,6 +28,7 @@ def free_text(value: Any) -> str:
 
 class TextField(FieldType):
     type = "text"
+    holds_names = True
     kind = "text"
     description = "One line of text."
     good = [({}, "张三", "张三"), ({}, 42, "42"), ({"max_length": 3}, "abc", "abc")]

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from engine.hookspecs import hookimpl
 from engine.model import TableDef, ViewDef
+from engine.plugins import field_types
 from engine.viewtypes import KindOf, Problem, ViewType
 
 
@@ -57,7 +58,7 @@ class GalleryView(ViewType):
 
     def problems(self, view: ViewDef, table: TableDef, kind_of: KindOf) -> list[Problem]:
         fdef = table.fields.get(view.cover or "")
-        if fdef is not None and fdef.type != "attachment":
+        if fdef is not None and not field_types()[fdef.type].files:
             return [Problem(("cover",), f"cover '{fdef.key}' of view '{view.key}' is not an attachment field")]
         return []
 

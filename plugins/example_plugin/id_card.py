@@ -9,6 +9,12 @@ The stored value is the full number (upper-case X). `display()` *masks* it unles
 sets `mask: false`: the region code and the last four characters stay visible
 (`210202********123X`), enough to tell two people apart on a list, not enough to misuse.
 A role's `mask: id_number` applies on top of this, as for any text field.
+
+As its own type it also filters, sorts and moves through files: a filter takes the operators
+an identity number needs (equal, one of, starts with a region code, empty), and reads the
+value as `coerce` does, so a lower-case x or spaces still find the number; sorting is by date
+of birth (the oldest first), then by the whole number; an export writes what the display
+shows (masked unless `mask: false`), and importing a masked number is refused with that reason.
 """
 
 from __future__ import annotations
@@ -52,9 +58,13 @@ class IdCardField(FieldType):
         ({}, "12345"),
     ]
 
+    filter_ops = ("eq", "neq", "starts_with", "in", "not_in", "is_empty", "is_not_empty")
+
     def parse(self, value: Any) -> Any:
         """Accept spaces and a lower-case x; refuse a bad length, date or check character."""
         text = "".join(str(value).split()).upper()
+        if "*" in text:
+            raise Invalid("this ID number is masked (as a list or an export shows it): enter the full number")
         if len(text) != 18 or not text[:17].isdigit() or text[17] not in "0123456789X":
             raise Invalid("expected an 18-character resident ID number: 17 digits, then a digit or X")
         try:
@@ -72,6 +82,14 @@ class IdCardField(FieldType):
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": f"^{PATTERN}$", "minLength": 18, "maxLength": 18}
+
+    def sort_sql(self, column: str) -> str:
+        """By date of birth (characters 7 to 14), then by the whole number."""
+        return f"(substr({column}, 7, 8) || {column})"
+
+    def export_text(self, stored: Any) -> str:
+        """What the display shows: an exported file is as masked as a list (unless `mask: false`)."""
+        return self.display(stored)
 
     def display(self, stored: Any) -> str:
         """The number masked (the default) or in full when the field sets `mask: false`."""

@@ -77,7 +77,7 @@ def _options(ref: TableRef, fdef: FieldDef, atype: str) -> dict[str, Any] | None
         if inverse:
             out["inverseLinkFieldId"] = field_id(base, other, str(inverse))
         return out
-    if atype in ("multipleLookupValues", "rollup") and fdef.type in ("lookup", "rollup"):
+    if atype in ("multipleLookupValues", "rollup") and ref.table.fields[fdef.key].through_link:
         link = ref.table.tdef.fields.get(str(opts.get("link", "")))
         other = str(link.options.get("table", "")) if link else ""
         kind = ref.table.fields[fdef.key].kind

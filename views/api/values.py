@@ -23,11 +23,6 @@ from engine.workspace import Workspace
 from views.api.errors import INVALID_VALUE, ApiError, invalid_request
 from views.api.ids import TableRef
 
-PERSON_TYPES = ("person", "created_by", "modified_by")
-TIME_TYPES = ("datetime", "created_time", "modified_time")
-NUMBER_TYPES = ("number", "currency", "percent", "rating", "duration")
-TEXT_TYPES = ("text", "long_text", "email", "url", "phone", "date", "datetime")
-
 
 class People:
     """Name and e-mail of people by key, read once per request."""
@@ -64,12 +59,12 @@ def _att_url(base_url: str, att_id: str) -> str:
 
 def cell_json(ref: TableRef, key: str, value: Any, people: People, base_url: str) -> Any:
     """One readable, unmasked engine value as Airtable's JSON value."""
-    ftype = ref.table.tdef.fields[key].type
-    if ftype in PERSON_TYPES:
+    field = ref.table.fields[key]
+    if field.people:
         if isinstance(value, list):
             return [people.collaborator(str(k)) for k in value]
         return people.collaborator(str(value))
-    if ftype == "attachment":
+    if field.files:
         return [{"id": a.get("id"), "url": _att_url(base_url, str(a.get("id"))), "filename": a.get("name", ""),
                  "size": a.get("size", 0), "type": a.get("type", "")} for a in value if isinstance(a, dict)]
     return value
@@ -80,14 +75,14 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
     value = record["fields"][key]
     if ref.masked(key):
         return str(value)
-    ftype = ref.table.tdef.fields[key].type
-    if ftype in TIME_TYPES and isinstance(value, str):
+    field = ref.table.fields[key]
+    if field.kind == "datetime" and isinstance(value, str) and value[:1].isdigit():  # not a formula's #ERROR!
         moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    if ftype in PERSON_TYPES:
+    if field.people:
         keys = value if isinstance(value, list) else [value]
         return ", ".join(str(people.collaborator(str(k))["name"]) for k in keys)
-    if ftype == "link":
+    if field.links:
         return ", ".join(str(v) for v in value)
     return ref.table.display(record, key, ref.access)
 
@@ -99,9 +94,8 @@ def record_out(ref: TableRef, record: dict[str, Any], *, by_id: bool = False, st
     for key, value in record["fields"].items():
         if key not in ref.readable:
             continue
-        fdef = ref.table.tdef.fields[key]
-        if fdef.type == "checkbox" and value is False:
-            continue
+        if value is False and ref.table.fields[key].airtable_name() == "checkbox":
+            continue  # as Airtable does
         name = ref.out_name(key, by_id)
         if string:
             fields[name] = cell_text(ref, record, key, people, tz or ref.table.ws.tz)
@@ -140,35 +134,39 @@ def _iso(text: str, *, date_only: bool) -> bool:
 
 
 def _strict(ref: TableRef, key: str, value: Any) -> None:
-    """Without typecast: refuse values that would need converting."""
-    fdef = ref.table.tdef.fields[key]
-    ftype = fdef.type
-    if value is None:
+    """Without typecast: refuse values that would need converting, by what the field's type is
+    (its kind, its options, whether it holds people, records or files)."""
+    field = ref.table.fields[key]
+    if value is None or field.computed:
         return
-    if ftype in NUMBER_TYPES and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise _bad(ref, key, "a number")
-    if ftype == "checkbox" and not isinstance(value, bool):
-        raise _bad(ref, key, "true or false")
-    if ftype in TEXT_TYPES and not isinstance(value, str):
-        raise _bad(ref, key, "a string")
-    if ftype == "date" and not _iso(value, date_only=True):
-        raise _bad(ref, key, "an ISO date such as 2026-11-25")
-    if ftype == "datetime" and not _iso(value, date_only=False):
-        raise _bad(ref, key, "an ISO 8601 date and time such as 2026-11-25T06:30:00.000Z")
-    if ftype == "single_select" and (not isinstance(value, str) or value not in option_names(fdef.options)):
-        raise _bad(ref, key, "one of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in option_names(fdef.options)))
-    if ftype == "multi_select":
-        names = option_names(fdef.options)
-        if not isinstance(value, list) or any(not isinstance(v, str) or v not in names for v in value):
-            raise _bad(ref, key, "a list of the options " + ", ".join(json.dumps(n, ensure_ascii=False) for n in names))
-    if ftype in ("link", "attachment") and not isinstance(value, list):
-        raise _bad(ref, key, "an array")
-    if ftype == "person":
-        multiple = bool(fdef.options.get("multiple"))
-        if multiple and not isinstance(value, list):
+    editor = field.editor()
+    if field.people:
+        if field.kind == "array" and not isinstance(value, list):
             raise _bad(ref, key, "an array of collaborators")
-        if not multiple and not isinstance(value, (dict, str)):
+        if field.kind != "array" and not isinstance(value, (dict, str)):
             raise _bad(ref, key, "a collaborator {id} or {email}")
+    elif field.links or field.files:
+        if not isinstance(value, list):
+            raise _bad(ref, key, "an array")
+    elif editor.choices == "options":
+        names = option_names(field.options)
+        shown = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+        if editor.several and (not isinstance(value, list) or any(not isinstance(v, str) or v not in names for v in value)):
+            raise _bad(ref, key, "a list of the options " + shown)
+        if not editor.several and (not isinstance(value, str) or value not in names):
+            raise _bad(ref, key, "one of the options " + shown)
+    elif field.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _bad(ref, key, "a number")
+    elif field.kind == "boolean":
+        if not isinstance(value, bool):
+            raise _bad(ref, key, "true or false")
+    elif not isinstance(value, str):
+        raise _bad(ref, key, "a string")
+    elif field.kind == "date" and not _iso(value, date_only=True):
+        raise _bad(ref, key, "an ISO date such as 2026-11-25")
+    elif field.kind == "datetime" and not _iso(value, date_only=False):
+        raise _bad(ref, key, "an ISO 8601 date and time such as 2026-11-25T06:30:00.000Z")
 
 
 def _attachments(ref: TableRef, key: str, value: Any, current: list[Any]) -> list[dict[str, Any]]:
@@ -200,21 +198,21 @@ def fields_in(ref: TableRef, raw: Any, *, typecast: bool, people: People,
     out: dict[str, Any] = {}
     for name, value in raw.items():
         key = ref.field_key(str(name))
-        fdef = ref.table.tdef.fields[key]
+        field = ref.table.fields[key]
         if _too_big(value):
             raise _bad(ref, key, f"numbers between -{MAX_INT} and {MAX_INT}")
         if not typecast:
             _strict(ref, key, value)
         if value is None:
             out[key] = None
-        elif fdef.type in PERSON_TYPES:
+        elif field.people:
             try:
                 out[key] = [people.key_for(v) for v in value] if isinstance(value, list) else people.key_for(value)
             except ApiError:
                 raise _bad(ref, key, "collaborators given as {id} or {email}") from None
-        elif fdef.type == "attachment":
+        elif field.files:
             out[key] = _attachments(ref, key, value, load_json_list((current or {}).get(key)))
-        elif fdef.type == "link" and isinstance(value, list):
+        elif field.links and isinstance(value, list):
             out[key] = [v.get("id") if isinstance(v, dict) else v for v in value]
         else:
             out[key] = value
