@@ -1,0 +1,129 @@
+"""Migration benchmark: a fresh `apply()` of the example workspace, and schema changes on a big table.
+
+    .venv/bin/python benchmarks/bench_migrate.py --rows 200000 [--json results.json]
+
+Times, in process:
+- `apply()` of examples/dalian_dental into an empty database (median of five);
+- on a visits table of ROWS rows (the base and rows of bench_engine.py, imported once and
+  copied for each change), one `apply()` per change: add two fields, retype a number field
+  to text and a select to text (every value converted), rename a field, remove a field.
+Each change starts from a copy of the same database file, so the figures are independent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_engine import BASE, DOCTORS, WORKSPACE  # noqa: E402
+
+from engine import Workspace  # noqa: E402
+
+CHANGES = {
+    "add a text and a number field": [
+        ("      title: {type: text, name: Title}\n",
+         "      title: {type: text, name: Title}\n      note: {type: text, name: Note}\n"
+         "      score: {type: number, name: Score}\n")],
+    "retype number -> text (amount)": [("amount: {type: number, name: Amount, precision: 2}",
+                                        "amount: {type: text, name: Amount}")],
+    "retype single_select -> text (status)": [("status: {type: single_select, name: Status, options: [open, closed, waiting]}",
+                                               "status: {type: text, name: Status}")],
+    "rename a field (title -> headline)": [("      title: {type: text, name: Title}", "      headline: {type: text, name: Title, "
+                                            "renamed_from: title}"), ("primary: title", "primary: headline")],
+    "remove a field (center)": [("      center: {type: single_select, name: Center, options: [A, B, C, D, E, F]}\n", "")],
+}
+
+
+def write_ws(folder: Path, base: str) -> None:
+    (folder / "bases").mkdir(parents=True, exist_ok=True)
+    people = "\n".join(f"  {d}: {{name: Doctor {d}, roles: [doctor]}}" for d in DOCTORS)
+    (folder / "workspace.yaml").write_text(WORKSPACE % people, encoding="utf-8")
+    (folder / "bases" / "clinic.yaml").write_text(base, encoding="utf-8")
+
+
+def build(folder: Path, rows: int) -> Path:
+    """A database holding ROWS visits (and 2,000 patients); returns its path."""
+    write_ws(folder / "ws", BASE)
+    db = folder / "big.db"
+    ws = Workspace.open(folder / "ws", db=db)
+    ws.apply()
+    rng = random.Random(1)
+    patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
+    start_day = date(2026, 1, 1)
+    data = [{"title": f"visit {i}", "amount": round(rng.uniform(0, 2000), 2), "status": rng.choice(["open", "closed", "waiting"]),
+             "center": rng.choice("ABCDEF"), "visit_date": (start_day + timedelta(days=rng.randrange(330))).isoformat(),
+             "doctor": rng.choice(DOCTORS), "patient": [rng.choice(patients)]} for i in range(rows)]
+    ws.base("clinic").table("visits").import_rows(data, actor="system")
+    ws.close()
+    return db
+
+
+def fresh_apply(folder: Path, repeat: int) -> list[float]:
+    out = []
+    for i in range(repeat):
+        ws_dir = folder / f"example-{i}"
+        shutil.copytree(ROOT / "examples" / "dalian_dental", ws_dir, ignore=shutil.ignore_patterns("data"))
+        ws = Workspace.open(ws_dir, db=ws_dir / "fresh.db")
+        start = time.perf_counter()
+        ws.apply()
+        out.append((time.perf_counter() - start) * 1000)
+        ws.close()
+    return out
+
+
+def change(folder: Path, db: Path, name: str, edits: list[tuple[str, str]]) -> tuple[float, list[str]]:
+    work = folder / name.split(" (")[0].replace(" ", "_").replace(">", "")
+    base = BASE
+    for old, new in edits:
+        assert old in base, old
+        base = base.replace(old, new)
+    write_ws(work, base)
+    copy = work / "big.db"
+    shutil.copyfile(db, copy)
+    ws = Workspace.open(work, db=copy)
+    start = time.perf_counter()
+    steps = ws.apply(allow_data_loss=True)
+    took = (time.perf_counter() - start) * 1000
+    ws.close()
+    copy.unlink()
+    return took, [s.description for s in steps]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5, help="fresh applies of the example workspace")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="gb-bench-migrate-") as tmp:
+        folder = Path(tmp)
+        fresh = fresh_apply(folder, args.repeat)
+        results.append({"measure": "fresh apply of examples/dalian_dental (median)", "ms": round(statistics.median(fresh), 1)})
+        t0 = time.perf_counter()
+        db = build(folder, args.rows)
+        print(f"built {args.rows} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        for name, edits in CHANGES.items():
+            took, steps = change(folder, db, name, edits)
+            results.append({"measure": f"{name} on {args.rows} rows", "ms": round(took, 1), "steps": steps})
+    width = max(len(str(r["measure"])) for r in results)
+    for r in results:
+        print(f"{r['measure']:<{width}}  {r['ms']:>10.1f} ms")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
