@@ -8,6 +8,14 @@ Times, in process:
   copied for each change), one `apply()` per change: add two fields, retype a number field
   to text and a select to text (every value converted), rename a field, remove a field.
 Each change starts from a copy of the same database file, so the figures are independent.
+
+With `--ddl` it also times the schema statements alone on copies of that table, each way
+in turn (`--ddl-repeat` times), for engine/migrate.py's account of which steps sqlite-utils
+does and which stay hand-written: a retype by sqlite-utils `transform(types=...)` vs by a new
+column (ADD, UPDATE, DROP, RENAME); a rename by `ALTER TABLE ... RENAME COLUMN` vs
+`transform(rename=...)`; a removal by `ALTER TABLE ... DROP COLUMN` vs `transform(drop=...)`
+(transform refuses to rename or drop while a partial index is on the table, so those
+indexes are dropped first and made again, as a transform-based step would have to).
 """
 
 from __future__ import annotations
@@ -16,20 +24,26 @@ import argparse
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import sqlite_utils  # noqa: E402
 from bench_engine import BASE, DOCTORS, WORKSPACE  # noqa: E402
 
 from engine import Workspace  # noqa: E402
+from engine.storage import connect  # noqa: E402
+
+TABLE = "clinic__visits"
 
 CHANGES = {
     "add a text and a number field": [
@@ -101,23 +115,103 @@ def change(folder: Path, db: Path, name: str, edits: list[tuple[str, str]]) -> t
     return took, [s.description for s in steps]
 
 
+def _partial_indexes(db: sqlite_utils.Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                     "AND sql LIKE '%WHERE%'", [TABLE])]
+
+
+def _around_partial_indexes(db: sqlite_utils.Database, work: Any) -> None:
+    kept = _partial_indexes(db)
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%WHERE%'",
+                              [TABLE]).fetchall():
+        db.execute(f'DROP INDEX "{name}"')
+    work()
+    for sql in kept:
+        db.execute(sql)
+
+
+def _drop_center_index(db: sqlite_utils.Database) -> None:
+    """What migrate does before a column goes: drop the indexes that use it."""
+    db.execute(f'DROP INDEX IF EXISTS "idx__{TABLE}__center"')
+
+
+def _retype_by_new_column(db: sqlite_utils.Database, values: list[tuple[Any, int]]) -> None:
+    db.execute(f'ALTER TABLE "{TABLE}" ADD COLUMN "_gb_tmp_amount" TEXT')
+    db.conn.executemany(f'UPDATE "{TABLE}" SET "_gb_tmp_amount" = ? WHERE _rowid = ?', values)
+    db.execute(f'ALTER TABLE "{TABLE}" DROP COLUMN "amount"')
+    db.execute(f'ALTER TABLE "{TABLE}" RENAME COLUMN "_gb_tmp_amount" TO "amount"')
+
+
+def _retype_by_transform(db: sqlite_utils.Database, values: list[tuple[Any, int]]) -> None:
+    db.table(TABLE).transform(types={"amount": "TEXT"})
+    db.conn.executemany(f'UPDATE "{TABLE}" SET "amount" = ? WHERE _rowid = ?', values)
+
+
+def ddl_ways(db_path: Path, folder: Path) -> dict[str, Any]:
+    """Each DDL way on its own copy of the table, inside one BEGIN IMMEDIATE ... COMMIT as apply() runs it."""
+    probe = sqlite3.connect(db_path)
+    values = [(f"{v:.2f}" if v is not None else None, rowid) for rowid, v in probe.execute(f'SELECT _rowid, amount FROM "{TABLE}"')]
+    probe.close()
+    ways: dict[str, Any] = {
+        "retype: new column, UPDATE, DROP, RENAME": lambda db: _retype_by_new_column(db, values),
+        "retype: sqlite-utils transform(types=), UPDATE": lambda db: _retype_by_transform(db, values),
+        "rename: ALTER TABLE RENAME COLUMN": lambda db: db.execute(f'ALTER TABLE "{TABLE}" RENAME COLUMN "title" TO "headline"'),
+        "rename: sqlite-utils transform(rename=)": lambda db: _around_partial_indexes(
+            db, lambda: db.table(TABLE).transform(rename={"title": "headline"})),
+        "remove: ALTER TABLE DROP COLUMN": lambda db: (_drop_center_index(db),
+                                                      db.execute(f'ALTER TABLE "{TABLE}" DROP COLUMN "center"')),
+        "remove: sqlite-utils transform(drop=)": lambda db: (_drop_center_index(db), _around_partial_indexes(
+            db, lambda: db.table(TABLE).transform(drop={"center"}))),
+    }
+    return ways
+
+
+def time_way(db_path: Path, folder: Path, way: Any) -> float:
+    copy = folder / "ddl.db"
+    shutil.copyfile(db_path, copy)
+    conn = connect(copy)
+    db = sqlite_utils.Database(conn)
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    way(db)
+    conn.execute("COMMIT")
+    took = (time.perf_counter() - start) * 1000
+    conn.close()
+    copy.unlink()
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5, help="fresh applies of the example workspace")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--ddl", action="store_true", help="also time the schema statements alone, each way")
+    parser.add_argument("--ddl-repeat", type=int, default=3)
+    parser.add_argument("--only-ddl", action="store_true", help="skip the apply() figures")
     args = parser.parse_args()
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="gb-bench-migrate-") as tmp:
         folder = Path(tmp)
-        fresh = fresh_apply(folder, args.repeat)
-        results.append({"measure": "fresh apply of examples/dalian_dental (median)", "ms": round(statistics.median(fresh), 1)})
+        if not args.only_ddl:
+            fresh = fresh_apply(folder, args.repeat)
+            results.append({"measure": "fresh apply of examples/dalian_dental (median)", "ms": round(statistics.median(fresh), 1)})
         t0 = time.perf_counter()
         db = build(folder, args.rows)
         print(f"built {args.rows} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        for name, edits in CHANGES.items():
-            took, steps = change(folder, db, name, edits)
-            results.append({"measure": f"{name} on {args.rows} rows", "ms": round(took, 1), "steps": steps})
+        if not args.only_ddl:
+            for name, edits in CHANGES.items():
+                took, steps = change(folder, db, name, edits)
+                results.append({"measure": f"{name} on {args.rows} rows", "ms": round(took, 1), "steps": steps})
+        if args.ddl or args.only_ddl:
+            ways = ddl_ways(db, folder)
+            times: dict[str, list[float]] = {name: [] for name in ways}
+            for _ in range(args.ddl_repeat):  # each way in turn, so a busy moment hits them alike
+                for name, way in ways.items():
+                    times[name].append(time_way(db, folder, way))
+            for name, samples in times.items():
+                results.append({"measure": f"DDL alone, {name} ({args.rows} rows, median of {len(samples)})",
+                                "ms": round(statistics.median(samples), 1), "samples": [round(t, 1) for t in samples]})
     width = max(len(str(r["measure"])) for r in results)
     for r in results:
         print(f"{r['measure']:<{width}}  {r['ms']:>10.1f} ms")
