@@ -21,7 +21,8 @@ connection (the writer inside `transaction()`). The system tables are declared a
 (`SYSTEM_TABLES`, `SYSTEM_COLUMNS_ADDED`, `SYSTEM_INDEXES`) and `create_system_tables` makes
 what a database lacks with `create()`, `add_column()` and `create_index()`, each time the
 storage is opened, in one transaction; `columns()` and `tables()` are its introspection.
-The connection, its pragmas, transactions and savepoints stay hand-written here: they are
+`ADDED_INDEXES` stays SQL, since an index added later may be partial, which `create_index()`
+cannot make. The connection, its pragmas, transactions and savepoints stay hand-written here: they are
 the engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 """
 
@@ -126,18 +127,23 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
 }
 
 # Columns added to system tables after their first release: (table, column, declaration). A
-# database made before gets them when it is opened (SYSTEM_TABLES has them for a new one).
+# database made before gets them when it is opened (SYSTEM_TABLES has them for a new one), and
+# then the indexes of ADDED_INDEXES.
 SYSTEM_COLUMNS_ADDED = (
     ("_gb_audit", "on_behalf", "TEXT"),  # whose write an automation carried on (Actor.on_behalf)
     ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
 )
-# The system tables' indexes, made when missing (after SYSTEM_COLUMNS_ADDED): (name, table, columns).
+ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);
+CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
+"""
+
+# ADDED_INDEXES stays SQL: an index added later may be partial (`WHERE ...`), which sqlite-utils'
+# create_index() cannot make. The first release's indexes: (name, table, columns), made when missing.
 SYSTEM_INDEXES = (
     ("_gb_login_attempts_who", "_gb_login_attempts", ("who", "at")),
-    ("_gb_login_attempts_address", "_gb_login_attempts", ("address", "at")),
-    ("_gb_login_attempts_at", "_gb_login_attempts", ("at",)),
     ("_gb_audit_record", "_gb_audit", ("base", "tbl", "record", "id")),
     ("_gb_audit_actor", "_gb_audit", ("actor", "at")),
     ("_gb_access_log_actor", "_gb_access_log", ("actor", "at")),
@@ -172,7 +178,7 @@ def column_spec(declaration: str) -> ColumnSpec:
 
 def create_system_tables(db: sqlite_utils.Database) -> None:
     """Make the system tables a database lacks, give older ones the columns of
-    SYSTEM_COLUMNS_ADDED, then make the missing indexes of SYSTEM_INDEXES."""
+    SYSTEM_COLUMNS_ADDED, then make the missing indexes of SYSTEM_INDEXES and ADDED_INDEXES."""
     existing = set(db.table_names())
     for name, (pk, declarations) in SYSTEM_TABLES.items():
         if name in existing:
@@ -192,6 +198,9 @@ def create_system_tables(db: sqlite_utils.Database) -> None:
             table.add_column(column, spec.type, not_null_default=spec.default if spec.not_null else None)
     for index, name, columns in SYSTEM_INDEXES:
         db.table(name).create_index(list(columns), index_name=index, if_not_exists=True)
+    for statement in ADDED_INDEXES.strip().split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def is_disk_full(exc: BaseException) -> bool:
