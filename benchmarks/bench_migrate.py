@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--ddl", action="store_true", help="also time the schema statements alone, each way")
     parser.add_argument("--ddl-repeat", type=int, default=3)
     parser.add_argument("--only-ddl", action="store_true", help="skip the apply() figures")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the big table's database in DIR and reuse it when there (to compare two checkouts)")
     args = parser.parse_args()
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="gb-bench-migrate-") as tmp:
@@ -196,9 +198,16 @@ def main() -> None:
         if not args.only_ddl:
             fresh = fresh_apply(folder, args.repeat)
             results.append({"measure": "fresh apply of examples/dalian_dental (median)", "ms": round(statistics.median(fresh), 1)})
-        t0 = time.perf_counter()
-        db = build(folder, args.rows)
-        print(f"built {args.rows} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        kept = args.keep / f"big-{args.rows}.db" if args.keep else None
+        if kept is not None and kept.exists():
+            db = kept
+        else:
+            t0 = time.perf_counter()
+            db = build(folder, args.rows)
+            print(f"built {args.rows} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(db, kept)
         if not args.only_ddl:
             for name, edits in CHANGES.items():
                 took, steps = change(folder, db, name, edits)

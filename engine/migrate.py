@@ -42,17 +42,34 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine import meta
 from engine.errors import MigrationRefused
 from engine.fields.base import FieldType
-from engine.model import BaseDef, FieldDef, TableDef
+from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.schema import field_instance
-from engine.storage import SYSTEM_COLUMNS, junction_name, q, table_name
+from engine.storage import SYSTEM_COLUMNS, Storage, junction_name, q, table_name
 
-if TYPE_CHECKING:
-    from engine.workspace import Workspace
+
+class Recomputable(Protocol):
+    def recompute_all(self) -> object: ...
+
+
+class Tables(Protocol):
+    def table(self, key: str) -> Recomputable: ...
+
+
+class Workspace(Protocol):
+    """What a migration needs of a workspace (engine.workspace.Workspace is one): its declared
+    config, its storage, people kept in step, and a table's computed fields recomputed."""
+
+    config: WorkspaceConfig
+    storage: Storage
+
+    def sync_people(self) -> None: ...
+
+    def base(self, key: str) -> Tables: ...
 
 
 SQL_TYPES = ("TEXT", "INTEGER", "REAL", "BLOB")
