@@ -47,7 +47,7 @@ from engine.yamlsource import Positions, YamlProblem, load_yaml
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DOCS = "docs/yaml-reference.md"
 # The command line replaces this with a function naming the reference section of a key
-# (gridbase.reference.anchor_for); the engine itself cannot import the front door.
+# (gridbase.docgen.anchor_for); the engine itself cannot import the front door.
 def _plain_doc(path: tuple[Any, ...], schema: str) -> str:
     return DOCS
 
