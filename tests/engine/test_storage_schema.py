@@ -146,3 +146,21 @@ def test_a_column_declaration_reads_as_sqlite_utils_takes_it(declaration: str, e
 def test_a_declaration_it_cannot_read_is_named() -> None:
     with pytest.raises(ValueError, match="cannot read the column declaration 'TEXT PRIMARY KEY'"):
         column_spec("TEXT PRIMARY KEY")
+
+
+def test_sqlite_utils_works_on_the_calling_threads_connection(tmp_path: Path) -> None:
+    """`Storage.db` reads through this thread's reader, and writes through the writer inside
+    a transaction (so schema work is part of that transaction)."""
+    storage = Storage(tmp_path / "g.db")
+    try:
+        assert storage.db.conn is storage.conn is not storage.writer
+        assert "_gb_meta" in storage.db.table_names()
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            storage.db.table("t").create({"v": str})
+        with storage.transaction():
+            assert storage.db.conn is storage.writer
+            storage.db.table("t").create({"v": str})
+        assert storage.columns("t") == {"v": "TEXT"}
+        assert "t" in storage.tables()
+    finally:
+        storage.close()
