@@ -9,11 +9,10 @@ stored definition) and `_gb_archive`.
 
 Who writes the DDL. sqlite-utils (`Storage.db`, on the same connection and inside apply()'s
 one transaction) reads the schema — `table_names()`, `columns_dict`, `indexes` — and does
-these steps: add a field (`add_column`), retype a field whose SQLite column type changes
-(`transform(types=...)`, which rebuilds the table with its UNIQUE `_id` and its other indexes,
-then the converted values are written in), drop an index (`drop_index`), archive a table or
-a link's junction (`rename_table`). A retype that keeps the column type (a select becoming
-text) needs no DDL: only the values are rewritten. These stay hand-written, and why:
+these steps: add a field (`add_column`, also the new column of a retype), drop an index
+(`drop_index`), archive a table or a link's junction (`rename_table`). A retype that keeps
+the column type (a select becoming text) needs no DDL: only the values are rewritten. These
+stay hand-written, and why:
 
 - creating a record table: `_id` must be `UNIQUE` in the table itself, which sqlite-utils'
   `create()` cannot declare. A separate unique index would not do: the constraint's index
@@ -23,17 +22,20 @@ text) needs no DDL: only the values are rewritten. These stay hand-written, and 
   cannot make;
 - field indexes: partial (`WHERE _deleted_at IS NULL`, so the index alone counts live rows per
   value), which `create_index()` cannot make;
-- renaming a field and removing one: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`. Measured
-  with benchmarks/bench_migrate.py --ddl on a 200,000-row table (the statements alone, median
-  of 3, on a busy 2-core machine): rename 56 ms by ALTER vs 5,850 ms by `transform(rename=)`
-  (which copies every row, and refuses while a partial index is on the table, so each would
-  have to be dropped and made again); remove 940 ms by ALTER vs 4,380 ms by `transform(drop=)`.
-  The retype measured 8,370 ms by `transform(types=)` vs 5,840 ms by the former hand-written
-  way (a new column, UPDATE, DROP, RENAME): transform is kept there, for a table rebuilt whole
-  with its constraints and indexes by the library made for it, and the column kept in its place.
+- renaming, removing and retyping a field: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`, and
+  for a retype a new column (`add_column`), the converted values written into it, the old one
+  dropped and the new one renamed — not `transform()`, which copies the whole table and builds
+  every index again, all while apply() holds the write lock. Measured with
+  benchmarks/bench_migrate.py --ddl on a 200,000-row table (the statements alone, median of 3,
+  two runs on a busy 2-core machine): rename 56 / 34 ms by ALTER vs 5,850 / 8,200 ms by
+  `transform(rename=)` (which also refuses while a partial index is on the table, so each would
+  have to be dropped and made again); remove 940 / 1,080 ms by ALTER vs 4,380 / 6,000 ms by
+  `transform(drop=)`; retype number → text 5,840 / 3,860 ms by the new column vs 8,370 /
+  12,220 ms by `transform(types=)` and the same UPDATE. A whole apply() of that retype took
+  13.6 / 7.9 s before and 17.8 / 12.0 s with transform in the same interleaved runs.
 
-sqlite-utils 4.2 or later: its `transform()` keeps UNIQUE constraints and runs inside an
-open transaction on a savepoint (older versions dropped UNIQUE, or committed the transaction).
+sqlite-utils 4.1 or later (pyproject): `drop_index()` came in 4.1, and before 4.0 `create()`
+ran in `with conn:`, which commits the connection's open transaction (see engine.storage).
 """
 
 from __future__ import annotations
@@ -275,9 +277,14 @@ class Planner:
                 self.conn.execute("INSERT INTO _gb_archive (at, base, tbl, field, record, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   (at, base.key, table.key, fdef.key, rid, json.dumps(value, ensure_ascii=False), reason))
             self._drop_indexes_on(name, fdef.key)
-            if self.storage.columns(name)[fdef.key].upper() != column_type:
-                self.db.table(name).transform(types={fdef.key: column_type})
-            self.conn.executemany(f"UPDATE {q(name)} SET {q(fdef.key)} = ? WHERE _rowid = ?", converted)
+            if self.storage.columns(name)[fdef.key].upper() == column_type:  # values only: no DDL
+                self.conn.executemany(f"UPDATE {q(name)} SET {q(fdef.key)} = ? WHERE _rowid = ?", converted)
+            else:  # a new column of the new type takes the values, then takes the old one's place
+                tmp = f"_gb_tmp_{fdef.key}"
+                self.db.table(name).add_column(tmp, column_type)
+                self.conn.executemany(f"UPDATE {q(name)} SET {q(tmp)} = ? WHERE _rowid = ?", converted)
+                self.conn.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(fdef.key)}")
+                self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(tmp)} TO {q(fdef.key)}")
             self._record_schema(base, table, fdef)
         self._add("retype_field", desc, run, lossy=lossy,
                   recompute=(base.key, table.key) if inst.computed or fdef.type == "link" else None)

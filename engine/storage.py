@@ -22,8 +22,10 @@ connection (the writer inside `transaction()`). The system tables are declared a
 what a database lacks with `create()`, `add_column()` and `create_index()`, each time the
 storage is opened, in one transaction; `columns()` and `tables()` are its introspection.
 `ADDED_INDEXES` stays SQL, since an index added later may be partial, which `create_index()`
-cannot make. The connection, its pragmas, transactions and savepoints stay hand-written here: they are
-the engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
+cannot make. sqlite-utils 4.0 or later runs `create()` in a savepoint of the open transaction
+(3.x committed it), so the schema work is part of the transaction that asked for it. The
+connection, its pragmas, transactions and savepoints stay hand-written here: they are the
+engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 """
 
 from __future__ import annotations
