@@ -189,13 +189,14 @@ def main() -> None:
     parser.add_argument("--ddl", action="store_true", help="also time the schema statements alone, each way")
     parser.add_argument("--ddl-repeat", type=int, default=3)
     parser.add_argument("--only-ddl", action="store_true", help="skip the apply() figures")
+    parser.add_argument("--change", default="", metavar="TEXT", help="only the changes whose name holds TEXT")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the big table's database in DIR and reuse it when there (to compare two checkouts)")
     args = parser.parse_args()
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="gb-bench-migrate-") as tmp:
         folder = Path(tmp)
-        if not args.only_ddl:
+        if not args.only_ddl and args.repeat:
             fresh = fresh_apply(folder, args.repeat)
             results.append({"measure": "fresh apply of examples/dalian_dental (median)", "ms": round(statistics.median(fresh), 1)})
         kept = args.keep / f"big-{args.rows}.db" if args.keep else None
@@ -210,6 +211,8 @@ def main() -> None:
                 shutil.copyfile(db, kept)
         if not args.only_ddl:
             for name, edits in CHANGES.items():
+                if args.change not in name:
+                    continue
                 took, steps = change(folder, db, name, edits)
                 results.append({"measure": f"{name} on {args.rows} rows", "ms": round(took, 1), "steps": steps})
         if args.ddl or args.only_ddl:
