@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from engine.errors import ValidationError
 from engine.fields.base import load_json_list
 from engine.ids import utcnow_text
-from engine.storage import q
+from engine.storage import q, table_name
 
 if TYPE_CHECKING:
     from engine.permissions import Actor
@@ -244,6 +244,18 @@ def uploads_of(ws: Workspace, ids: list[str], *, uploader: str, base: str, table
         "AND base = ? AND tbl = ? AND field = ?", [*ids, uploader, base, table, field]).fetchall()
     found = {r[0]: {"id": r[0], "name": r[1], "size": r[2], "type": r[3]} for r in rows}
     return [found[i] for i in ids if i in found]
+
+
+def holders(ws: Workspace, base: str, table: str, field: str, att_id: str, *, limit: int = 50) -> list[str]:
+    """Ids of live records of `base.table` whose files field `field` lists the upload `att_id`
+    (at most `limit`; whether the reader may see them is the caller's to check)."""
+    sql = q(table_name(base, table))
+    column = f"{sql}.{q(field)}"
+    rows = ws.storage.conn.execute(
+        f"SELECT _id FROM {sql} WHERE _deleted_at IS NULL AND {column} LIKE ? "  # noqa: S608
+        f"AND EXISTS (SELECT 1 FROM json_each({column}) WHERE json_extract(value, '$.id') = ?) LIMIT ?",
+        (f"%{att_id}%", att_id, limit)).fetchall()
+    return [r[0] for r in rows]
 
 
 # -- orphans -----------------------------------------------------------------------------------

@@ -8,26 +8,37 @@ write is still durable before its caller hears back, but they share the wait.
 A write that fails is rolled back to its savepoint and its caller gets the exception; the
 others are unaffected. If the commit itself fails, every caller of that group gets the
 error, and none of their writes is stored.
+
+It knows its database only as `Transactional` (a transaction and savepoints), so this module
+needs nothing of engine.storage, which builds one for each workspace (`Storage.write_soon`).
 """
 
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from engine.storage import Storage
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 MAX_GROUP = 32  # writes per transaction at most, so one group cannot hold the lock for long
+
+
+class Transactional(Protocol):
+    """What a group needs of its database (engine.storage.Storage is one): a transaction that
+    commits once, and savepoints inside it."""
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def savepoint(self, name: str) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 class GroupCommit:
     """A writer thread that runs submitted write functions in shared transactions."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Transactional) -> None:
         self.storage = storage
         self._queue: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

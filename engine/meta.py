@@ -27,6 +27,11 @@ def put_in(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT OR REPLACE INTO _gb_meta (key, value) VALUES (?, ?)", (key, value))
 
 
+def present(conn: sqlite3.Connection) -> bool:
+    """Whether the database on `conn` is a Gridbase one (it has `_gb_meta`)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_gb_meta'").fetchone() is not None
+
+
 def secret(storage: Storage, key: str) -> str:
     """A random secret kept under `key`, made on first use (two processes agree on the first one)."""
     found = get(storage, key)

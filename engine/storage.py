@@ -15,17 +15,30 @@ Each read (`reading()`) has a time budget, `query_seconds` (5 s unless the envir
 variable GRIDBASE_QUERY_SECONDS says otherwise; 0 for none): the readers' progress handler
 stops a statement that runs past it, and Python-side formula evaluation checks the same
 deadline (engine.budget), so the read ends with `QueryTimeout` instead of running on.
+
+Schema work goes through sqlite-utils: `Storage.db` is its `Database` over this thread's
+connection (the writer inside `transaction()`). The system tables are declared as data
+(`SYSTEM_TABLES`, `SYSTEM_COLUMNS_ADDED`, `SYSTEM_INDEXES`) and `create_system_tables` makes
+what a database lacks with `create()`, `add_column()` and `create_index()`, each time the
+storage is opened, in one transaction; `columns()` and `tables()` are its introspection.
+`ADDED_INDEXES` stays SQL, since an index added later may be partial, which `create_index()`
+cannot make. sqlite-utils 4.0 or later runs `create()` in a savepoint of the open transaction
+(3.x committed it), so the schema work is part of the transaction that asked for it. The
+connection, its pragmas, transactions and savepoints stay hand-written here: they are the
+engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,63 +60,73 @@ SYSTEM_COLUMNS = (
     '"_deleted_at" TEXT',
 )
 
-SYSTEM_TABLES = """
-CREATE TABLE IF NOT EXISTS _gb_meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS _gb_schema (base TEXT NOT NULL, tbl TEXT NOT NULL, field TEXT NOT NULL,
-    type TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (base, tbl, field));
-CREATE TABLE IF NOT EXISTS _gb_people (key TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT,
-    roles TEXT NOT NULL DEFAULT '[]', email TEXT, phone TEXT, channels TEXT NOT NULL DEFAULT '[]',
-    locale TEXT, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT 'yaml',
-    changed_at TEXT);
-CREATE TABLE IF NOT EXISTS _gb_sessions (id_hash TEXT PRIMARY KEY, person TEXT NOT NULL, csrf TEXT NOT NULL,
-    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS _gb_tokens (id INTEGER PRIMARY KEY, person TEXT NOT NULL, name TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, last_used_at TEXT);
-CREATE TABLE IF NOT EXISTS _gb_login_attempts (who TEXT NOT NULL, at TEXT NOT NULL, ok INTEGER NOT NULL,
-    address TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS _gb_login_attempts_who ON _gb_login_attempts (who, at);
-CREATE TABLE IF NOT EXISTS _gb_pending_signins (id_hash TEXT PRIMARY KEY, person TEXT NOT NULL,
-    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS _gb_second_factors (person TEXT PRIMARY KEY, secret TEXT NOT NULL,
-    created_at TEXT NOT NULL, confirmed_at TEXT, last_step INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS _gb_recovery_codes (person TEXT NOT NULL, code_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL, used_at TEXT, PRIMARY KEY (person, code_hash));
-CREATE TABLE IF NOT EXISTS _gb_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
-    base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, action TEXT NOT NULL, field TEXT,
-    old TEXT, new TEXT, on_behalf TEXT);
-CREATE INDEX IF NOT EXISTS _gb_audit_record ON _gb_audit (base, tbl, record, id);
-CREATE INDEX IF NOT EXISTS _gb_audit_actor ON _gb_audit (actor, at);
-CREATE TABLE IF NOT EXISTS _gb_access_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
-    base TEXT NOT NULL, tbl TEXT NOT NULL, records TEXT NOT NULL, action TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS _gb_access_log_actor ON _gb_access_log (actor, at);
-CREATE TABLE IF NOT EXISTS _gb_outbox (id INTEGER PRIMARY KEY, at TEXT NOT NULL, base TEXT NOT NULL,
-    tbl TEXT NOT NULL, record TEXT, event TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL,
-    depth INTEGER NOT NULL DEFAULT 0, processed_at TEXT);
-CREATE INDEX IF NOT EXISTS _gb_outbox_pending ON _gb_outbox (processed_at, id);
-CREATE TABLE IF NOT EXISTS _gb_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS _gb_archive (id INTEGER PRIMARY KEY, at TEXT NOT NULL, base TEXT NOT NULL,
-    tbl TEXT NOT NULL, field TEXT NOT NULL, record TEXT, value TEXT, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS _gb_comments (id INTEGER PRIMARY KEY, at TEXT NOT NULL, author TEXT NOT NULL,
-    base TEXT NOT NULL, tbl TEXT NOT NULL, record TEXT NOT NULL, body TEXT NOT NULL, deleted_at TEXT);
-CREATE INDEX IF NOT EXISTS _gb_comments_record ON _gb_comments (base, tbl, record);
-CREATE TABLE IF NOT EXISTS _gb_attachments (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT NOT NULL,
-    size INTEGER NOT NULL, type TEXT NOT NULL, uploaded_by TEXT NOT NULL, uploaded_at TEXT NOT NULL,
-    base TEXT, tbl TEXT, field TEXT);
-CREATE TABLE IF NOT EXISTS _gb_view_prefs (person TEXT NOT NULL, base TEXT NOT NULL, tbl TEXT NOT NULL,
-    view TEXT NOT NULL, prefs TEXT NOT NULL, PRIMARY KEY (person, base, tbl, view));
-CREATE TABLE IF NOT EXISTS _gb_runs (id INTEGER PRIMARY KEY, automation TEXT NOT NULL, base TEXT NOT NULL,
-    trigger TEXT NOT NULL, record TEXT, event_id INTEGER, started_at TEXT NOT NULL, duration_ms REAL,
-    status TEXT NOT NULL, steps TEXT NOT NULL DEFAULT '[]', error TEXT, run_key TEXT UNIQUE);
-CREATE TABLE IF NOT EXISTS _gb_notifications (id INTEGER PRIMARY KEY, person TEXT NOT NULL, at TEXT NOT NULL,
-    title TEXT NOT NULL, body TEXT NOT NULL, link TEXT, base TEXT, tbl TEXT, record TEXT, read_at TEXT,
-    key TEXT UNIQUE);
-CREATE INDEX IF NOT EXISTS _gb_notifications_person ON _gb_notifications (person, read_at, id);
-CREATE TABLE IF NOT EXISTS _gb_deliveries (id INTEGER PRIMARY KEY, notification INTEGER, channel TEXT NOT NULL,
-    person TEXT, payload TEXT NOT NULL, key TEXT NOT NULL UNIQUE, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_at TEXT NOT NULL, last_error TEXT, sent_at TEXT);
-CREATE INDEX IF NOT EXISTS _gb_deliveries_due ON _gb_deliveries (status, next_at);
-CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
-"""
+# The system tables, made with sqlite-utils when a database lacks them: {table: (primary key,
+# {column: declaration})}. A declaration is "TYPE [NOT NULL] [DEFAULT value] [UNIQUE]", read by
+# `column_spec`; a UNIQUE column gets a unique index named "{table}_{column}" when its table is made
+# (databases made before 2026-12 have the same guarantee as a UNIQUE constraint in the table).
+SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = {
+    "_gb_meta": ("key", {"key": "TEXT", "value": "TEXT"}),
+    "_gb_schema": (("base", "tbl", "field"), {
+        "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "field": "TEXT NOT NULL", "type": "TEXT NOT NULL",
+        "definition": "TEXT NOT NULL"}),
+    "_gb_people": ("key", {
+        "key": "TEXT", "name": "TEXT NOT NULL", "department": "TEXT", "roles": "TEXT NOT NULL DEFAULT '[]'",
+        "email": "TEXT", "phone": "TEXT", "channels": "TEXT NOT NULL DEFAULT '[]'", "locale": "TEXT",
+        "password_hash": "TEXT", "disabled": "INTEGER NOT NULL DEFAULT 0", "source": "TEXT NOT NULL DEFAULT 'yaml'",
+        "changed_at": "TEXT"}),
+    "_gb_sessions": ("id_hash", {
+        "id_hash": "TEXT", "person": "TEXT NOT NULL", "csrf": "TEXT NOT NULL", "created_at": "TEXT NOT NULL",
+        "expires_at": "TEXT NOT NULL"}),
+    "_gb_tokens": ("id", {
+        "id": "INTEGER", "person": "TEXT NOT NULL", "name": "TEXT NOT NULL", "token_hash": "TEXT NOT NULL UNIQUE",
+        "created_at": "TEXT NOT NULL", "expires_at": "TEXT", "revoked_at": "TEXT", "last_used_at": "TEXT",
+        "scopes": "TEXT", "bases": "TEXT"}),
+    "_gb_login_attempts": (None, {
+        "who": "TEXT NOT NULL", "at": "TEXT NOT NULL", "ok": "INTEGER NOT NULL", "address": "TEXT NOT NULL DEFAULT ''"}),
+    "_gb_pending_signins": ("id_hash", {
+        "id_hash": "TEXT", "person": "TEXT NOT NULL", "created_at": "TEXT NOT NULL", "expires_at": "TEXT NOT NULL"}),
+    "_gb_second_factors": ("person", {
+        "person": "TEXT", "secret": "TEXT NOT NULL", "created_at": "TEXT NOT NULL", "confirmed_at": "TEXT",
+        "last_step": "INTEGER NOT NULL DEFAULT 0"}),
+    "_gb_recovery_codes": (("person", "code_hash"), {
+        "person": "TEXT NOT NULL", "code_hash": "TEXT NOT NULL", "created_at": "TEXT NOT NULL", "used_at": "TEXT"}),
+    "_gb_audit": ("id", {
+        "id": "INTEGER", "at": "TEXT NOT NULL", "actor": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL",
+        "record": "TEXT NOT NULL", "action": "TEXT NOT NULL", "field": "TEXT", "old": "TEXT", "new": "TEXT",
+        "on_behalf": "TEXT"}),
+    "_gb_access_log": ("id", {
+        "id": "INTEGER", "at": "TEXT NOT NULL", "actor": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL",
+        "records": "TEXT NOT NULL", "action": "TEXT NOT NULL"}),
+    "_gb_outbox": ("id", {
+        "id": "INTEGER", "at": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "record": "TEXT",
+        "event": "TEXT NOT NULL", "actor": "TEXT NOT NULL", "data": "TEXT NOT NULL", "depth": "INTEGER NOT NULL DEFAULT 0",
+        "processed_at": "TEXT"}),
+    "_gb_counters": ("name", {"name": "TEXT", "value": "INTEGER NOT NULL"}),
+    "_gb_archive": ("id", {
+        "id": "INTEGER", "at": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "field": "TEXT NOT NULL",
+        "record": "TEXT", "value": "TEXT", "reason": "TEXT NOT NULL"}),
+    "_gb_comments": ("id", {
+        "id": "INTEGER", "at": "TEXT NOT NULL", "author": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL",
+        "record": "TEXT NOT NULL", "body": "TEXT NOT NULL", "deleted_at": "TEXT"}),
+    "_gb_attachments": ("id", {
+        "id": "TEXT", "sha256": "TEXT NOT NULL", "name": "TEXT NOT NULL", "size": "INTEGER NOT NULL", "type": "TEXT NOT NULL",
+        "uploaded_by": "TEXT NOT NULL", "uploaded_at": "TEXT NOT NULL", "base": "TEXT", "tbl": "TEXT", "field": "TEXT"}),
+    "_gb_view_prefs": (("person", "base", "tbl", "view"), {
+        "person": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "view": "TEXT NOT NULL",
+        "prefs": "TEXT NOT NULL"}),
+    "_gb_runs": ("id", {
+        "id": "INTEGER", "automation": "TEXT NOT NULL", "base": "TEXT NOT NULL", "trigger": "TEXT NOT NULL", "record": "TEXT",
+        "event_id": "INTEGER", "started_at": "TEXT NOT NULL", "duration_ms": "REAL", "status": "TEXT NOT NULL",
+        "steps": "TEXT NOT NULL DEFAULT '[]'", "error": "TEXT", "run_key": "TEXT UNIQUE"}),
+    "_gb_notifications": ("id", {
+        "id": "INTEGER", "person": "TEXT NOT NULL", "at": "TEXT NOT NULL", "title": "TEXT NOT NULL", "body": "TEXT NOT NULL",
+        "link": "TEXT", "base": "TEXT", "tbl": "TEXT", "record": "TEXT", "read_at": "TEXT", "key": "TEXT UNIQUE"}),
+    "_gb_deliveries": ("id", {
+        "id": "INTEGER", "notification": "INTEGER", "channel": "TEXT NOT NULL", "person": "TEXT", "payload": "TEXT NOT NULL",
+        "key": "TEXT NOT NULL UNIQUE", "status": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 0",
+        "next_at": "TEXT NOT NULL", "last_error": "TEXT", "sent_at": "TEXT"}),
+    "_gb_fired": ("key", {"key": "TEXT", "at": "TEXT NOT NULL"}),
+}
 
 # Columns added to system tables after their first release: (table, column, declaration). A
 # database made before gets them when it is opened (SYSTEM_TABLES has them for a new one), and
@@ -119,15 +142,67 @@ CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (add
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
 """
 
+# ADDED_INDEXES stays SQL: an index added later may be partial (`WHERE ...`), which sqlite-utils'
+# create_index() cannot make. The first release's indexes: (name, table, columns), made when missing.
+SYSTEM_INDEXES = (
+    ("_gb_login_attempts_who", "_gb_login_attempts", ("who", "at")),
+    ("_gb_audit_record", "_gb_audit", ("base", "tbl", "record", "id")),
+    ("_gb_audit_actor", "_gb_audit", ("actor", "at")),
+    ("_gb_access_log_actor", "_gb_access_log", ("actor", "at")),
+    ("_gb_outbox_pending", "_gb_outbox", ("processed_at", "id")),
+    ("_gb_comments_record", "_gb_comments", ("base", "tbl", "record")),
+    ("_gb_notifications_person", "_gb_notifications", ("person", "read_at", "id")),
+    ("_gb_deliveries_due", "_gb_deliveries", ("status", "next_at")),
+)
 
-def add_system_columns(conn: sqlite3.Connection) -> None:
-    """Give an older database's system tables the columns of SYSTEM_COLUMNS_ADDED, and their indexes."""
-    for table, column, declaration in SYSTEM_COLUMNS_ADDED:
-        if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({q(table)})")}:
-            conn.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {declaration}")
+_DECLARATION = re.compile(r"(?P<type>[A-Z]+)(?P<not_null> NOT NULL)?(?: DEFAULT (?P<default>'[^']*'|-?\d+))?(?P<unique> UNIQUE)?")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column declaration, in the words of sqlite-utils' `create()` and `add_column()`."""
+
+    type: str
+    not_null: bool = False
+    default: str | int | None = None
+    unique: bool = False
+
+
+def column_spec(declaration: str) -> ColumnSpec:
+    """Read "TYPE [NOT NULL] [DEFAULT value] [UNIQUE]" (the one shape system columns are declared in)."""
+    match = _DECLARATION.fullmatch(declaration)
+    if match is None:
+        raise ValueError(f"cannot read the column declaration {declaration!r}")
+    raw = match["default"]
+    default: str | int | None = None if raw is None else raw[1:-1] if raw.startswith("'") else int(raw)
+    return ColumnSpec(match["type"], bool(match["not_null"]), default, bool(match["unique"]))
+
+
+def create_system_tables(db: sqlite_utils.Database) -> None:
+    """Make the system tables a database lacks, give older ones the columns of
+    SYSTEM_COLUMNS_ADDED, then make the missing indexes of SYSTEM_INDEXES and ADDED_INDEXES."""
+    existing = set(db.table_names())
+    for name, (pk, declarations) in SYSTEM_TABLES.items():
+        if name in existing:
+            continue
+        specs = {column: column_spec(d) for column, d in declarations.items()}
+        table = db.table(name)
+        table.create({c: s.type for c, s in specs.items()}, pk=pk,
+                     not_null={c for c, s in specs.items() if s.not_null},
+                     defaults={c: s.default for c, s in specs.items() if s.default is not None})
+        for column, spec in specs.items():
+            if spec.unique:
+                table.create_index([column], index_name=f"{name}_{column}", unique=True)
+    for name, column, declaration in SYSTEM_COLUMNS_ADDED:
+        table = db.table(name)
+        if column not in table.columns_dict:
+            spec = column_spec(declaration)
+            table.add_column(column, spec.type, not_null_default=spec.default if spec.not_null else None)
+    for index, name, columns in SYSTEM_INDEXES:
+        db.table(name).create_index(list(columns), index_name=index, if_not_exists=True)
     for statement in ADDED_INDEXES.strip().split(";"):
         if statement.strip():
-            conn.execute(statement)
+            db.execute(statement)
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -231,7 +306,7 @@ class Storage:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = connect(self.path)
         self.lock = WriteLock()
-        self.db = sqlite_utils.Database(self.writer)
+        self._writer_db = sqlite_utils.Database(self.writer)
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []  # run once the open transaction commits
         self._group: GroupCommit | None = None
@@ -242,10 +317,7 @@ class Storage:
         self._closed = False
         self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
-            for statement in SYSTEM_TABLES.strip().split(";"):
-                if statement.strip():
-                    self.writer.execute(statement)
-            add_system_columns(self.writer)
+            create_system_tables(self._writer_db)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -260,6 +332,18 @@ class Storage:
                 reader.create_function(name, args, fn, deterministic=False)
             self._local.functions = len(self._functions)
         return reader
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils' view of this thread's connection (`conn`): schema work and introspection."""
+        if self.lock.held():
+            return self._writer_db
+        conn = self.conn
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None or db.conn is not conn:
+            db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+            self._local.db = db
+        return db
 
     def _open_reader(self) -> sqlite3.Connection:
         if self._closed:
@@ -408,11 +492,11 @@ class Storage:
                 conn.execute("COMMIT")
 
     def columns(self, table: str) -> dict[str, str]:
-        rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
-        return {r[1]: r[2] for r in rows}
+        """A table's columns and their declared SQL types, in table order."""
+        return {c.name: c.type for c in self.db.table(table).columns}
 
     def tables(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return self.db.table_names()
 
     def optimize(self) -> None:
         """Refresh the query planner's statistics (bounded work, also on big tables).

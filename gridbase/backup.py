@@ -1,11 +1,11 @@
 """Backups of a workspace database: copy, check, encrypt, restore, prune and schedule.
 
-`backup()` copies the database with SQLite's online backup API from its own connection, in
+`backup()` copies the database with SQLite's online backup API (engine.backup.snapshot), in
 one step, so the copy is one consistent snapshot even while the server keeps writing (in
 WAL mode writers are not blocked). The copy is written to a temporary file next to the
 target, checked with `PRAGMA integrity_check`, optionally encrypted, flushed to disk and
 only then renamed over the target: a killed backup leaves either no target or a complete
-one, never half a file.
+one, never half a file. What is asked of SQLite is engine.backup's; this module owns the files.
 
 An encrypted backup is `MAGIC + scrypt log2(n) + salt + Fernet token`; the Fernet key is
 derived from a passphrase with scrypt and the random salt stored in the header, so the
@@ -30,6 +30,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from engine import backup as database
+from engine.backup import integrity
 from engine.errors import GridbaseError
 
 MAGIC = b"GRIDBASE-BACKUP-ENC1\n"
@@ -94,28 +101,14 @@ def _sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
 
-def integrity(path: Path) -> str:
-    """`PRAGMA integrity_check` of a database file ('ok' when sound); raises on a non-database."""
-    conn = sqlite3.connect(str(path))
-    try:
-        rows = conn.execute("PRAGMA integrity_check").fetchall()
-        return "; ".join(str(r[0]) for r in rows[:5])
-    finally:
-        conn.close()
-
-
 def derive_key(passphrase: str, salt: bytes, log2_n: int = SCRYPT_LOG2_N) -> bytes:
     """A Fernet key from a passphrase and a salt (scrypt, r=8, p=1)."""
-    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
     kdf = Scrypt(salt=salt, length=32, n=2 ** log2_n, r=8, p=1)
     return base64.urlsafe_b64encode(kdf.derive(passphrase.encode("utf-8")))
 
 
 def encrypt_bytes(data: bytes, passphrase: str) -> bytes:
     """The encrypted backup format: MAGIC, log2(n), salt, Fernet token."""
-    from cryptography.fernet import Fernet
-
     if not passphrase:
         raise BackupError("the backup passphrase is empty")
     salt = secrets.token_bytes(SALT_BYTES)
@@ -125,8 +118,6 @@ def encrypt_bytes(data: bytes, passphrase: str) -> bytes:
 
 def decrypt_bytes(data: bytes, passphrase: str, *, name: str = "the backup") -> bytes:
     """Plain database bytes of an encrypted backup; BackupError for a wrong key or damage."""
-    from cryptography.fernet import Fernet, InvalidToken
-
     header = len(MAGIC) + 1 + SALT_BYTES
     if not data.startswith(MAGIC) or len(data) <= header:
         raise BackupError(f"{name} is not an encrypted Gridbase backup")
@@ -169,18 +160,7 @@ def backup(ws_or_db_path: Any, target: str | os.PathLike[str], *, encrypt_key: s
     copy = _temp_beside(target)
     sealed = _temp_beside(target) if encrypt_key is not None else None
     try:
-        src = sqlite3.connect(str(source), timeout=30)
-        try:
-            src.execute("PRAGMA busy_timeout = 30000")
-            dest = sqlite3.connect(str(copy))
-            try:
-                # One step: a single read transaction, so the copy is one snapshot.
-                src.backup(dest, pages=-1)
-                dest.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                dest.close()
-        finally:
-            src.close()
+        database.snapshot(source, copy)
         status = integrity(copy)
         if status != "ok":
             raise BackupError(f"the copy of {source} failed its integrity check ({status}); no backup written")
@@ -225,29 +205,17 @@ def restore(source: str | os.PathLike[str], target_db: str | os.PathLike[str], *
     try:
         tmp.write_bytes(data)
         try:
-            status = integrity(tmp)
-            conn = sqlite3.connect(str(tmp))
-            try:
-                gridbase = conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_gb_meta'").fetchone()
-                conn.execute("PRAGMA journal_mode = WAL")
-            finally:
-                conn.close()
+            check = database.check_copy(tmp)
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{source} is damaged ({exc}); nothing was restored") from None
-        if status != "ok":
-            raise BackupError(f"{source} is damaged (integrity check: {status}); nothing was restored")
-        if gridbase is None:
+        if check.status != "ok":
+            raise BackupError(f"{source} is damaged (integrity check: {check.status}); nothing was restored")
+        if not check.gridbase:
             raise BackupError(f"{source} is an SQLite database but not a Gridbase one; nothing was restored")
         _fsync_file(tmp)
         if target.exists():
             # Fold the old database's WAL into it so no stale WAL can be replayed onto the new file.
-            old = sqlite3.connect(str(target), timeout=30)
-            try:
-                old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.DatabaseError:
-                pass  # a damaged current database is exactly what a restore replaces
-            finally:
-                old.close()
+            database.fold_wal(target)
         _remove_quietly(*_sidecars(target))
         os.replace(tmp, target)
         _fsync_dir(target.parent)
@@ -276,11 +244,14 @@ def prune(folder: str | os.PathLike[str], *, keep_days: int | None = None, keep:
     days, so a long pause in backups never deletes the last good ones; with neither limit
     nothing is deleted. Leftover temporary files of killed backups (`.*.partial`) are
     removed too.
-    Only files named like `gridbase-YYYYmmdd-HHMMSS.db[.enc]` are touched.
+    Only files named like `gridbase-YYYYmmdd-HHMMSS.db[.enc]` are touched; a folder that does
+    not exist (yet) has nothing to prune.
     """
     folder = Path(folder)
     now = now or datetime.now(UTC)
     deleted: list[Path] = []
+    if not folder.is_dir():
+        return deleted  # no backup was ever written there
     for stale in folder.glob(f".*{PARTIAL}"):
         _remove_quietly(stale)
         deleted.append(stale)
@@ -317,9 +288,6 @@ def schedule_daily(ws: Any, folder: str | os.PathLike[str], hour: int = 2, keep:
     how tests run it. Without `scheduler` a new, not yet started BackgroundScheduler in the
     workspace's time zone holds the job; start it with `job._scheduler.start()`.
     """
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.triggers.cron import CronTrigger
-
     if not 0 <= hour <= 23:
         raise BackupError(f"hour must be 0-23, not {hour}")
     tz = getattr(ws, "tz", None) or UTC

@@ -2,7 +2,8 @@
 
 Each command is one small function registered in `COMMANDS` (gridbase.commands); `main()` parses the arguments,
 runs it, and turns every engine error into a clear message and exit code 1 or 2 — never a
-traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen).
+traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen); a problem
+found by `validate` links to its section of the YAML reference (gridbase.reference.anchor_for).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import engine.loader
 from engine.errors import ConfigError, GridbaseError
 from engine.loader import load_workspace
 from gridbase import automations_cmd, commands_auth, commands_more, init_cmd, retention_cmd
 from gridbase.commands import COMMANDS, command, err, open_ws, out
+from gridbase.reference import anchor_for
 
 
 @command("validate")
@@ -77,10 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import engine.loader
-    from gridbase import docgen
-
-    engine.loader.DOC_ANCHOR = docgen.anchor_for
+    engine.loader.DOC_ANCHOR = anchor_for
     parser = build_parser()
     args = parser.parse_args(argv)
     func = COMMANDS[args.command]

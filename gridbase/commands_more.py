@@ -15,9 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import meta, people, sessions
+import uvicorn
+
+from automations.history import list_runs
+from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import utcnow_text
+from engine.transfer import export_rows, import_file, write_csv, write_json, write_xlsx
+from gridbase import backup
+from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
 
 Adder = Callable[..., argparse.ArgumentParser]
@@ -106,16 +112,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, ws: Any) -> int:
-    import uvicorn
-
-    from gridbase.app import create_app
-
     app = create_app(ws)
     backups = None
     if getattr(args, "backup_dir", None):
-        from gridbase.backup import schedule_daily
-
-        job = schedule_daily(ws, args.backup_dir, keep=args.backup_keep)
+        job = backup.schedule_daily(ws, args.backup_dir, keep=args.backup_keep)
         backups = job._scheduler
         backups.start()
         out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
@@ -191,43 +191,8 @@ def cmd_people(args: argparse.Namespace) -> int:
 @command("audit")
 def cmd_audit(args: argparse.Namespace) -> int:
     ws = open_ws(args)
-    rows: list[dict[str, Any]] = []
-    conds, params = [], []
-    if args.person:
-        conds.append("actor = ?")
-        params.append(args.person)
-    if args.table:
-        base, _, table = args.table.partition(".")
-        conds.append("base = ? AND tbl = ?")
-        params += [base, table]
-    if args.since:
-        conds.append("at >= ?")
-        params.append(args.since)
-    if args.until:
-        conds.append("at <= ?")
-        params.append(args.until)
-    where = " AND ".join(conds) or "1"
-    if args.log in ("writes", "both"):
-        wconds, wparams = where, list(params)
-        if args.record:
-            wconds += " AND record = ?"
-            wparams.append(args.record)
-        for at, actor, base, tbl, record, action, field, old, new, behalf in ws.storage.conn.execute(
-                f"SELECT at, actor, base, tbl, record, action, field, old, new, on_behalf FROM _gb_audit WHERE {wconds} "  # noqa: S608
-                "ORDER BY id", wparams):
-            rows.append({"log": "write", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": record,
-                         "action": action, "field": field or "", "old": old or "", "new": new or "",
-                         "on_behalf": behalf or ""})
-    if args.log in ("reads", "both"):
-        rconds, rparams = where, list(params)
-        if args.record:
-            rconds += " AND instr(records, ?) > 0"
-            rparams.append(args.record)
-        for at, actor, base, tbl, records, action in ws.storage.conn.execute(
-                f"SELECT at, actor, base, tbl, records, action FROM _gb_access_log WHERE {rconds} ORDER BY id", rparams):  # noqa: S608
-            rows.append({"log": "read", "at": at, "actor": actor, "table": f"{base}.{tbl}", "record": records,
-                         "action": action, "field": "", "old": "", "new": "", "on_behalf": ""})
-    rows.sort(key=lambda r: r["at"])
+    rows = logsearch.search(ws.storage, person=args.person, table=args.table, record=args.record, since=args.since,
+                            until=args.until, writes=args.log in ("writes", "both"), reads=args.log in ("reads", "both"))
     if args.format == "json":
         out(json.dumps(rows, ensure_ascii=False, indent=1))
     elif args.format == "csv":
@@ -255,8 +220,6 @@ def _table(ws: Any, name: str) -> Any:
 
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.transfer import export_rows, write_csv, write_json, write_xlsx
-
     ws = open_ws(args)
     table = _table(ws, args.table)
     header, rows = export_rows(table, actor=args.as_user, view=args.view)
@@ -278,8 +241,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 @command("import")
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.transfer import import_file
-
     ws = open_ws(args)
     ws.apply()
     table = _table(ws, args.table)
@@ -302,8 +263,6 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 @command("backup")
 def cmd_backup(args: argparse.Namespace) -> int:
-    from gridbase import backup
-
     passphrase = backup.passphrase_from_env(args.key_env) if args.encrypt else None
     result = backup.backup(_db_path(args), args.to, encrypt_key=passphrase)
     kind = "encrypted backup" if result.encrypted else "backup"
@@ -313,8 +272,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 @command("restore")
 def cmd_restore(args: argparse.Namespace) -> int:
-    from gridbase import backup
-
     target = backup.restore(args.source, _db_path(args), key_env=args.key_env)
     out(f"restored {target} from {args.source}")
     return 0
@@ -322,8 +279,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 @command("runs")
 def cmd_runs(args: argparse.Namespace) -> int:
-    from automations.history import list_runs
-
     ws = open_ws(args)
     try:
         runs = list_runs(ws, base=args.base, automation=args.automation, status=args.status, record=args.record,

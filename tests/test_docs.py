@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from engine import plugins
-from gridbase import docgen
+from gridbase import docgen, reference
 from tests_support import ROOT
 
 DOCS = ROOT / "docs"
-GENERATED = {"yaml-reference.md": docgen.render_yaml_reference, "cli.md": docgen.render_cli_reference}
+GENERATED = {"yaml-reference.md": reference.render_yaml_reference, "cli.md": docgen.render_cli_reference}
 TRIGGERS = ("created", "updated", "matches", "form", "schedule", "date", "manual")
 ACTIONS = ("notify", "update", "create", "webhook", "email")
 
@@ -60,7 +60,7 @@ def code() -> str:
 
 @pytest.mark.parametrize("schema", ["workspace", "base"])
 def test_every_schema_key_is_documented(schema: str, code: str) -> None:
-    keys = sorted(set(schema_keys(docgen.load_schema(schema))))
+    keys = sorted(set(schema_keys(reference.load_schema(schema))))
     missing = [k for k in keys if not mentioned(k, code)]
     assert not missing, f"{schema} schema keys not in any written docs/*.md: {missing}"
 
@@ -118,11 +118,11 @@ def test_links_between_pages_resolve() -> None:
 
 
 def test_anchor_for_names_real_sections() -> None:
-    assert docgen.anchor_for(("tables", "t", "fields", "f", "max_length")) == "docs/yaml-reference.md#field-base"
-    assert docgen.anchor_for(("people", "admin", "roles", 0)) == "docs/yaml-reference.md#person-workspace"
-    assert docgen.anchor_for(("automations", "a", "do", 0, "notify", "to")) == "docs/yaml-reference.md#recipients-base"
-    assert docgen.anchor_for(("roles", "staff", "t", "fields", "x")) == "docs/yaml-reference.md#field_grant-base"
-    assert docgen.anchor_for(("tables", "t", "nonsense", "deeper")) == "docs/yaml-reference.md#table-base"
-    assert docgen.anchor_for(("roles", "admin", "name"), "workspace") == "docs/yaml-reference.md#role-workspace"
-    anchors = docgen.reference_anchors()
+    assert reference.anchor_for(("tables", "t", "fields", "f", "max_length")) == "docs/yaml-reference.md#field-base"
+    assert reference.anchor_for(("people", "admin", "roles", 0)) == "docs/yaml-reference.md#person-workspace"
+    assert reference.anchor_for(("automations", "a", "do", 0, "notify", "to")) == "docs/yaml-reference.md#recipients-base"
+    assert reference.anchor_for(("roles", "staff", "t", "fields", "x")) == "docs/yaml-reference.md#field_grant-base"
+    assert reference.anchor_for(("tables", "t", "nonsense", "deeper")) == "docs/yaml-reference.md#table-base"
+    assert reference.anchor_for(("roles", "admin", "name"), "workspace") == "docs/yaml-reference.md#role-workspace"
+    anchors = reference.reference_anchors()
     assert "field-base" in anchors and "top-level-workspace" in anchors

@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from gridbase.docgen import REFERENCE, render_yaml_reference
+from gridbase.reference import REFERENCE, render_yaml_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {name: json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))

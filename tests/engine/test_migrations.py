@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import MigrationRefused, Workspace
+from engine.fields.text import TextField
 from tests_support import rewrite_base
 
 V1 = """\
@@ -189,3 +191,64 @@ def test_a_retyped_or_renamed_field_keeps_its_index(make_workspace: Any) -> None
     ws.apply()
     assert "idx__shop__orders__deadline" in order_indexes(ws)
     assert ws.plan() == []
+
+
+def column_types(ws: Workspace, table: str = "crm__people") -> dict[str, str]:
+    return {r[1]: r[2] for r in ws.storage.conn.execute(f'PRAGMA table_info("{table}")')}
+
+
+def test_a_retype_keeps_the_table_whole(ws: Workspace) -> None:
+    """A retype to another column type: ids stay unique, the other indexes stay, the values
+    are converted, and the next write works as before."""
+    text = V1.replace("level: {type: single_select, name: 等级, options: [A, B]}",
+                      "level: {type: single_select, name: 等级, options: [A, B], index: true}")
+    ws = reopen(ws, text)
+    ws.apply()
+    ws = reopen(ws, text.replace("age: {type: text, name: 年龄}", "age: {type: number, name: 年龄}"))
+    ws.apply(allow_data_loss=True)
+    assert column_types(ws)["age"] == "REAL"
+    assert values(ws, "age") == [30, 41, None, None]
+    assert "idx__crm__people__level" in {r[0] for r in ws.storage.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'crm__people'")}
+    first = ws.storage.conn.execute("SELECT _id FROM crm__people WHERE _rowid = 1").fetchone()[0]
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"), ws.storage.transaction() as conn:
+        conn.execute("UPDATE crm__people SET _id = ? WHERE _rowid = 2", (first,))
+    people = ws.base("crm").table("people")
+    rid = people.create({"name": "p4", "age": 7}, actor="admin")["id"]
+    assert people.get(rid, actor="admin")["fields"]["age"] == 7
+    assert ws.plan() == []
+    ws.close()
+
+
+def test_a_retype_that_keeps_the_column_type_rewrites_only_the_values(ws: Workspace) -> None:
+    ws = reopen(ws, V1.replace("level: {type: single_select, name: 等级, options: [A, B]}", "level: {type: text, name: 等级}"))
+    before = ws.storage.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'crm__people'").fetchone()
+    ws.apply()
+    assert values(ws, "level") == ["A"] * 4
+    assert ws.storage.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'crm__people'").fetchone() == before
+    ws.close()
+
+
+def test_a_failed_apply_leaves_a_retype_undone(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply() is one transaction, sqlite-utils' steps included: a later failure undoes a retype."""
+    ws = reopen(ws, V1.replace("age: {type: text, name: 年龄}", "age: {type: number, name: 年龄}"))
+
+    def broken() -> None:
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(ws, "sync_people", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ws.apply(allow_data_loss=True)
+    assert column_types(ws)["age"] == "TEXT"
+    assert values(ws, "age") == ["30", "41", "不详", None]
+    assert ws.storage.conn.execute("SELECT count(*) FROM _gb_archive").fetchone()[0] == 0
+    assert [s.kind for s in ws.plan()] == ["retype_field"]
+    ws.close()
+
+
+def test_a_field_type_asking_for_an_unknown_column_type_is_refused_clearly(
+        make_workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TextField, "sql_type", "DECIMAL(10,2)")
+    ws = make_workspace({"crm": V1}, apply=False)
+    with pytest.raises(MigrationRefused, match=r"field 'name' \(text\) asks for the column type 'DECIMAL\(10,2\)'"):
+        ws.apply()
+    assert "crm__people" not in ws.storage.tables()

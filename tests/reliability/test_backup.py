@@ -174,6 +174,7 @@ def test_prune_keeps_newest_and_recent(tmp_path: Path) -> None:
     gb.prune(folder, keep=3, now=now)
     assert sorted(p.name for p in folder.iterdir() if p.name != "notes.txt") == sorted(names[:3])
     assert gb.prune(folder, now=now) == []  # no limits: nothing is deleted
+    assert gb.prune(tmp_path / "never-written", keep=3, now=now) == []  # no folder yet: nothing to prune
 
 
 def test_schedule_daily_job_writes_and_prunes(tmp_path: Path, log_ws: tuple[Path, Path],
@@ -213,9 +214,18 @@ def test_sigkill_during_backup_leaves_no_half_file(tmp_path: Path, log_ws: tuple
         target = tmp_path / "out" / f"kill{attempt}.db"
         args = ["backup", str(root), "--to", str(target)] + (["--encrypt", "--key-env", "BK"] if attempt % 2 else [])
         proc = popen_gridbase(*args, env=env)
-        delay = rng.uniform(0.2, 1.2)
-        started = datetime.now(UTC)
-        kill_when(proc, lambda s=started, d=delay: (datetime.now(UTC) - s).total_seconds() >= d)
+        # Count the delay from the moment the copy begins (its hidden `.partial` file appears),
+        # so the kill lands during the backup however long the command takes to start.
+        delay = rng.uniform(0.0, 0.6)
+        began: list[datetime] = []
+
+        def copying(target: Path = target, delay: float = delay, began: list[datetime] = began) -> bool:
+            if not began:
+                if any(target.parent.glob(f".{target.name}.*.partial")):
+                    began.append(datetime.now(UTC))
+                return False
+            return (datetime.now(UTC) - began[0]).total_seconds() >= delay
+        kill_when(proc, copying)
         if target.exists():
             restored = gb.restore(target, tmp_path / f"check{attempt}.db", passphrase=env["BK"])
             assert integrity(restored) == "ok"

@@ -147,11 +147,7 @@ def may_download(ws: Workspace, actor: Actor, att_id: str) -> bool:
             if not access.can_read or not keys:
                 continue
             for key in keys:
-                holders = ws.storage.conn.execute(
-                    f"SELECT _id FROM {table.sql} WHERE _deleted_at IS NULL AND {table.sql}.\"{key}\" LIKE ? "  # noqa: S608
-                    f"AND EXISTS (SELECT 1 FROM json_each({table.sql}.\"{key}\") WHERE json_extract(value, '$.id') = ?) LIMIT 50",
-                    (f"%{att_id}%", att_id)).fetchall()
-                for (rid,) in holders:
+                for rid in attachments.holders(ws, base.key, table.key, key, att_id):
                     try:
                         rec = table.get(rid, actor=actor)
                     except NotFoundError:
