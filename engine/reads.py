@@ -525,13 +525,11 @@ class Reader:
         self.get(record_id, actor=actor)
         access = self.access(actor)
         out = []
-        rows = self.ws.storage.conn.execute(
-            "SELECT id, at, actor, action, field, old, new, on_behalf FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? "
-            "ORDER BY id", (self.base.key, self.key, record_id)).fetchall()
         expanded: list[tuple[Any, ...]] = []
         behalf: dict[int, str | None] = {}
-        for entry_id, at, who, action, fkey, old, new, on_behalf in rows:
-            behalf[entry_id] = on_behalf
+        for e in self.ws.audit.for_record(self.base.key, self.key, record_id):
+            entry_id, at, who, action, fkey, old, new = e.id, e.at, e.actor, e.action, e.field, e.old, e.new
+            behalf[entry_id] = e.on_behalf
             if action == "create" and fkey is None and new:
                 for key, value in json.loads(new).items():
                     expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))

@@ -16,9 +16,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine import attachments
-from engine.bulk import ENGINE_KEPT, BulkResult, bulk_create
+from engine.bulk import ENGINE_KEPT, BulkResult, RowPlan, Writer, bulk_create, row_plan
 from engine.computed import Computer
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import CellError, CellErrors, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
 from engine.ids import new_record_id
@@ -82,7 +82,7 @@ class Table(Reader):
                system_values: dict[str, Any] | None = None, depth: int = 0) -> dict[str, Any]:
         """Create a record; return it as the actor sees it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
+        with self.ws.storage.transaction(), self.ws.audit.group():
             record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
         return self._after_write(record_id, actor)
 
@@ -108,7 +108,10 @@ class Table(Reader):
             self.ws.storage.optimize()
         return result
 
-    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None) -> dict[str, Any]:
+    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
+                stored: bool = False) -> dict[str, Any]:
+        """The values as stored, each checked against the actor's field levels; `stored`: the
+        values are stored ones already (an undo writing back what the audit log kept)."""
         errors: dict[str, str] = {}
         out: dict[str, Any] = {}
         for key, raw in values.items():
@@ -124,6 +127,9 @@ class Table(Reader):
             if not creating and access.mask(key):
                 # What they see is not the value: writing it back would overwrite the real one.
                 errors[key] = f"{field.fdef.name}: it is shown masked to you, so you cannot change it"
+                continue
+            if stored:
+                out[key] = raw
                 continue
             try:
                 out[key] = field.coerce(raw)
@@ -152,6 +158,11 @@ class Table(Reader):
             return self.fields[key].coerce(value)
         except ValueError:
             return None
+
+    @cached_property
+    def row_plan(self) -> RowPlan:
+        """How the bulk writer writes this table's new rows."""
+        return row_plan(self)
 
     @cached_property
     def _new_row_plan(self) -> tuple[list[FieldDef], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -212,34 +223,44 @@ class Table(Reader):
         if missing:
             raise ValidationError(missing)
         self._check_attachments(row, {}, actor)
-        now = utcnow_text(self.ws.now())
-        record_id = new_record_id()
-        self.stamp_new(row, now, actor)
-        links = {k: v for k, v in row.items() if self.tdef.fields[k].type == "link"}
-        plain = {k: v for k, v in row.items() if k not in links}
-        cols = ["_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + list(plain)
-        params = [record_id, now, actor.key, now, actor.key] + list(plain.values())
-        conn = self.ws.storage.conn
-        cur = conn.execute(f"INSERT INTO {self.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})", params)
-        rowid = int(cur.lastrowid or 0)
-        audit = {k: (None, v) for k, v in plain.items() if not self.fields[k].computed and v is not None}
-        for key, value in links.items():
-            self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
-        changes = self._recompute_row(rowid, record_id, audit_into=None)
-        self.ws.audit(actor, self.base.key, self.key, record_id, "create", audit)
-        event_changes = {k: [None, v] for k, (_, v) in audit.items()}
-        event_changes.update({k: [None, v] for k, v in changes.items()})
-        self.ws.emit(self.base.key, self.key, record_id, "created", actor,
-                     {"changes": event_changes, "form": form.key if form else None}, depth)
-        self._propagate(rowid, depth=0)
-        return record_id
+        # A batch of one: the bulk writer writes the row, its links, computed values, the
+        # audit entry and the event, exactly as it does for each row of an import.
+        writer = Writer(self, actor, access, single=True, depth=depth, form=form.key if form else None)
+        written = writer.insert([(1, row)])
+        assert written is not None  # a single writer raises instead of leaving a row out
+        writer.finish()
+        self._propagate(written[0], depth=0)
+        return writer.result.ids[0]
 
     def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0) -> dict[str, Any]:
         """Change some fields of a record; return it as the actor sees it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
+        with self.ws.storage.transaction(), self.ws.audit.group():
             self._update(record_id, values, actor, depth=depth)
         return self._after_write(record_id, actor)
+
+    def update_many(self, changes: Iterable[tuple[str, dict[str, Any]]], *, actor: Actor | str) -> list[str]:
+        """Change several records at once (a paste, a fill, a bulk edit): one transaction and
+        one audit group (undone as one), all or nothing. Raises CellErrors naming every bad
+        cell (record id, field key, reason) and writes nothing if any is refused; returns the
+        ids of the records changed, in the order given."""
+        actor = self.ws.actor(actor)
+        merged: dict[str, dict[str, Any]] = {}
+        for record_id, values in changes:
+            merged.setdefault(str(record_id), {}).update(values)
+        errors: list[CellError] = []
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            for record_id, values in merged.items():
+                try:
+                    self._update(record_id, values, actor, depth=0)
+                except ValidationError as exc:
+                    errors.extend(CellError(record_id, key if key in self.fields else None, message)
+                                  for key, message in exc.errors.items())
+                except (NotFoundError, PermissionDenied) as exc:
+                    errors.append(CellError(record_id, None, str(exc)))
+            if errors:
+                raise CellErrors(errors)  # rolls the whole transaction back
+        return list(merged)
 
     def _after_write(self, record_id: str, actor: Actor) -> dict[str, Any]:
         """The written record as the actor sees it; only its id if it left their view."""
@@ -248,10 +269,10 @@ class Table(Reader):
         except NotFoundError:
             return {"id": record_id, "createdTime": "", "fields": {}}
 
-    def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int) -> None:
+    def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int, stored: bool = False) -> None:
         access = self.access(actor)
         rowid, old = self._row_for_write(record_id, access, actor)
-        new = self._coerce(values, access, creating=False, allowed=None)
+        new = self._coerce(values, access, creating=False, allowed=None, stored=stored)
         blanks = {k: f"{self.tdef.fields[k].name} is required" for k, v in new.items()
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
@@ -280,7 +301,7 @@ class Table(Reader):
             f"UPDATE {self.sql} SET {sets + ', ' if sets else ''}_modified_at = ?, _modified_by = ? WHERE _rowid = ?",
             list(plain.values()) + [now, actor.key, rowid])
         changes = self._recompute_row(rowid, record_id, audit_into=None)
-        self.ws.audit(actor, self.base.key, self.key, record_id, "update", audit)
+        self.ws.audit.record(actor, self.base.key, self.key, record_id, "update", audit)
         event_changes = {k: [o, n] for k, (o, n) in audit.items()}
         for key, value in changes.items():
             event_changes[key] = [old.get(key), value]
@@ -300,6 +321,13 @@ class Table(Reader):
                 found = attachments.find(self.ws, str(att))
                 if found is None or (found["uploaded_by"] != actor.key and not actor.system and not actor.admin):
                     raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
+
+    def stored_row(self, record_id: str) -> dict[str, Any] | None:
+        """The record's row as stored, deleted or not, whoever may read it (for the engine's
+        own checks, such as an undo's; never shown as it is)."""
+        cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ?", (record_id,))
+        values = cur.fetchone()
+        return None if values is None else dict(zip([d[0] for d in cur.description], values, strict=True))
 
     def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor, *,
                        deleted: bool = False) -> tuple[int, dict[str, Any]]:
@@ -322,31 +350,40 @@ class Table(Reader):
     def delete(self, record_id: str, *, actor: Actor | str, depth: int = 0) -> None:
         """Soft-delete a record; `restore` brings it back."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
-            access = self.access(actor)
-            rowid, _ = self._row_for_write(record_id, access, actor)
-            if not access.can_delete:
-                raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
-            self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth)
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            self._delete(record_id, actor, depth=depth)
+
+    def _delete(self, record_id: str, actor: Actor, *, depth: int) -> None:
+        access = self.access(actor)
+        rowid, row = self._row_for_write(record_id, access, actor)
+        if not access.can_delete:
+            raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
+        self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth, row=row)
 
     def restore(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
         """Bring back a soft-deleted record; the same permissions as deleting it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
-            access = self.access(actor)
-            # The same rules as delete: the record must be one the actor reads and may change.
-            rowid, _ = self._row_for_write(record_id, access, actor, deleted=True)
-            if not access.can_delete:
-                raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
-            self._set_deleted(rowid, record_id, actor, deleted=False, depth=0)
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            self._restore(record_id, actor)
         return self.get(record_id, actor=actor)
 
-    def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int) -> None:
+    def _restore(self, record_id: str, actor: Actor) -> None:
+        access = self.access(actor)
+        # The same rules as delete: the record must be one the actor reads and may change.
+        rowid, row = self._row_for_write(record_id, access, actor, deleted=True)
+        if not access.can_delete:
+            raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
+        self._set_deleted(rowid, record_id, actor, deleted=False, depth=0, row=row)
+
+    def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int,
+                     row: dict[str, Any]) -> None:
         now = utcnow_text(self.ws.now())
         self.ws.storage.conn.execute(f"UPDATE {self.sql} SET _deleted_at = ?, _modified_at = ?, _modified_by = ? WHERE _rowid = ?",
                                      (now if deleted else None, now, actor.key, rowid))
-        action = "delete" if deleted else "restore"
-        self.ws.audit(actor, self.base.key, self.key, record_id, action, {})
+        # The whole row goes into the log (old of a delete, new of a restore): enough to put it back.
+        kept = {k: row.get(k) for k, f in self.fields.items() if not f.computed and row.get(k) is not None}
+        changes = {k: (v, None) if deleted else (None, v) for k, v in kept.items()}
+        self.ws.audit.record(actor, self.base.key, self.key, record_id, "delete" if deleted else "restore", changes)
         # Linked records drop (or regain) this record from their link columns.
         for key, fdef in self.tdef.fields.items():
             if fdef.type == "link":
@@ -403,7 +440,8 @@ class Table(Reader):
         new_text = json.dumps(ids, ensure_ascii=False) if ids else None
         if row[1] != new_text:
             conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
-            self.ws.audit(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)}, sync=True)
+            self.ws.audit.record(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)},
+                                 side_effect=True)
             self._recompute_row(rowid, row[0], audit_into=None)
             self._propagate(rowid, depth=1)
 

@@ -110,6 +110,7 @@ CREATE TABLE IF NOT EXISTS _gb_fired (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 # then the indexes of ADDED_INDEXES.
 SYSTEM_COLUMNS_ADDED = (
     ("_gb_audit", "on_behalf", "TEXT"),  # whose write an automation carried on (Actor.on_behalf)
+    ("_gb_audit", "grp", "TEXT"),  # what one person did at once, undone as a whole (engine.audit, engine.undo)
     ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
@@ -117,6 +118,7 @@ SYSTEM_COLUMNS_ADDED = (
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
+CREATE INDEX IF NOT EXISTS _gb_audit_grp ON _gb_audit (actor, base, tbl, grp) WHERE grp IS NOT NULL;
 """
 
 
