@@ -64,8 +64,8 @@ class RowPlan:
 
 def row_plan(table: Table) -> RowPlan:
     tdef = table.tdef
-    link_keys = [k for k, f in tdef.fields.items() if f.type == "link"]
-    plain_keys = [k for k, f in tdef.fields.items() if f.type != "link" and not table.fields[k].computed]
+    link_keys = [k for k, f in table.fields.items() if f.keeps_links]
+    plain_keys = [k for k, f in table.fields.items() if not f.keeps_links and not f.computed]
     auto_keys = [k for k, f in tdef.fields.items() if f.type in ENGINE_KEPT]
     stored_keys = plain_keys + auto_keys + link_keys
     cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + stored_keys
@@ -76,7 +76,7 @@ def row_plan(table: Table) -> RowPlan:
         if other_field is not None and other.fields[other_field].options.get("multiple", True) is False:
             stealing.add(key)
     return RowPlan(link_keys, stored_keys, frozenset(auto_keys), insert_sql,
-                   any(f.type == "attachment" for f in tdef.fields.values()), frozenset(stealing))
+                   any(f.keeps_files for f in table.fields.values()), frozenset(stealing))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from engine import formula
 from engine.fields.base import FieldType, load_json_list
 from engine.schema import FormulaRefs, field_instance
 from engine.storage import q, table_name
@@ -70,8 +71,6 @@ class Computer:
         return out
 
     def _formula(self, key: str, row: dict[str, Any], record_id: str) -> Any:
-        from engine import formula
-
         refs = self.refs.get(key)
         inst = self.table.fields[key]
         if refs is None:

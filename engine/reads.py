@@ -14,12 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine import formula
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType, load_json_list
 from engine.limits import check_fields, check_search
 from engine.linked import Scope, readable_ids, restrict_rows, restricted_links, scope_for
+from engine.model import FieldDef
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
+from engine.schema import FormulaRefs
 from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
@@ -126,10 +129,6 @@ class Reader:
     def formula_sql(self, text: str, visible: set[str] | None = None,
                     columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
         """SQL for a formula filter: compiled when possible, else evaluated per row."""
-        from engine import formula
-        from engine.model import FieldDef
-        from engine.schema import FormulaRefs
-
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
         try:  # a field the reader may not filter on is unknown to them, and never suggested
             refs = FormulaRefs(self.tdef, probe, readable=visible)

@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from engine import attachments
+from engine import attachments, formula
 from engine.bulk import ENGINE_KEPT, BulkResult, RowPlan, Writer, bulk_create, row_plan
 from engine.computed import Computer
 from engine.errors import CellError, CellErrors, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
-from engine.ids import new_record_id
 from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
 from engine.linked import keep_hidden
 from engine.model import FieldDef, FormDef, TableDef
@@ -239,16 +238,18 @@ class Table(Reader):
             self._update(record_id, values, actor, depth=depth)
         return self._after_write(record_id, actor)
 
-    def update_many(self, changes: Iterable[tuple[str, dict[str, Any]]], *, actor: Actor | str) -> list[str]:
+    def update_many(self, changes: Iterable[tuple[str, dict[str, Any]]], *, actor: Actor | str,
+                    refused: list[CellError] | None = None) -> list[str]:
         """Change several records at once (a paste, a fill, a bulk edit): one transaction and
         one audit group (undone as one), all or nothing. Raises CellErrors naming every bad
         cell (record id, field key, reason) and writes nothing if any is refused; returns the
-        ids of the records changed, in the order given."""
+        ids of the records changed, in the order given. `refused`: cells the caller already
+        refused (the rest are still checked, so that every bad cell is named)."""
         actor = self.ws.actor(actor)
         merged: dict[str, dict[str, Any]] = {}
         for record_id, values in changes:
             merged.setdefault(str(record_id), {}).update(values)
-        errors: list[CellError] = []
+        errors: list[CellError] = list(refused or [])
         with self.ws.storage.transaction(), self.ws.audit.group():
             for record_id, values in merged.items():
                 try:
@@ -281,7 +282,7 @@ class Table(Reader):
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
-            if self.tdef.fields[key].type == "link":
+            if self.fields[key].keeps_links:
                 value = keep_hidden(self, key, old.get(key), value, actor)  # links the actor cannot see stay
                 if load_json_list(old.get(key)) != load_json_list(value):
                     self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
@@ -311,7 +312,7 @@ class Table(Reader):
     def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
         """Files on a record must have been uploaded, by this actor unless already there."""
         for key, value in new.items():
-            if self.tdef.fields[key].type != "attachment" or value is None:
+            if not self.fields[key].keeps_files or value is None:
                 continue
             before = {a.get("id") for a in load_json_list(old.get(key)) if isinstance(a, dict)}
             for item in load_json_list(value):
@@ -385,8 +386,8 @@ class Table(Reader):
         changes = {k: (v, None) if deleted else (None, v) for k, v in kept.items()}
         self.ws.audit.record(actor, self.base.key, self.key, record_id, "delete" if deleted else "restore", changes)
         # Linked records drop (or regain) this record from their link columns.
-        for key, fdef in self.tdef.fields.items():
-            if fdef.type == "link":
+        for key, field in self.fields.items():
+            if field.keeps_links:
                 for other_rowid in self._linked_rowids(key, rowid):
                     self._rebuild_other_side(key, other_rowid, actor)
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
@@ -511,8 +512,8 @@ class Table(Reader):
             if not rows:
                 return count
             for rowid, record_id in rows:
-                for key, fdef in self.tdef.fields.items():
-                    if fdef.type == "link":
+                for key, field in self.fields.items():
+                    if field.keeps_links:
                         self._rebuild_column_quiet(key, rowid)
                 self._recompute_row(rowid, record_id, audit_into=None)
                 count += 1
@@ -520,8 +521,6 @@ class Table(Reader):
 
     def time_dependent(self) -> bool:
         """Whether a computed field of this table reads TODAY() or NOW(), directly or not."""
-        from engine import formula
-
         return any(key in self.computer.refs and formula.uses_now(self.computer.refs[key].node)
                    for key in self.tdef.computed_order)
 

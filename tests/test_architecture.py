@@ -34,15 +34,15 @@ KNOWN_INNER_IMPORTS: dict[str, int] = {
     "gridbase/backup.py": 5, "gridbase/cli.py": 2, "gridbase/commands_more.py": 8, "gridbase/docgen.py": 1,
     "views/api/openapi.py": 1, "views/pages/record.py": 2, "views/pages/web.py": 1, "automations/manual.py": 1,
     "automations/runner.py": 1, "automations/worker.py": 1, "engine/checks.py": 9,
-    "engine/computed.py": 1, "engine/loader.py": 1, "engine/permissions.py": 1, "engine/reads.py": 3,
-    "engine/records.py": 1, "engine/schema.py": 3, "engine/transfer.py": 3, "engine/workspace.py": 4,
+    "engine/loader.py": 1, "engine/permissions.py": 1,
+    "engine/schema.py": 3, "engine/transfer.py": 3,
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
     "views/api/schema.py": 1, "views/api/values.py": 3, "views/pages/dashboards.py": 3,
     "automations/actions.py": 3, "automations/templates.py": 1,
-    "engine/attachments.py": 1, "engine/imports.py": 2, "engine/bulk.py": 3, "engine/checks.py": 11, "engine/computed.py": 2,
+    "engine/attachments.py": 1, "engine/imports.py": 2, "engine/checks.py": 11, "engine/computed.py": 2,
     "engine/linked.py": 2, "engine/loader.py": 1, "engine/migrate.py": 3, "engine/permissions.py": 4,
-    "engine/query.py": 2, "engine/reads.py": 6, "engine/records.py": 10, "engine/schema.py": 6,
+    "engine/query.py": 2, "engine/reads.py": 6, "engine/records.py": 5, "engine/schema.py": 6,
     "engine/viewtypes/builtin.py": 1,
 }
 KNOWN_CYCLES: set[frozenset[str]] = set()
