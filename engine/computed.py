@@ -54,7 +54,7 @@ class Computer:
         self.refs: dict[str, FormulaRefs] = {}
         for key in table.tdef.computed_order:
             fdef = table.tdef.fields[key]
-            if fdef.type == "formula" and not fdef.options.get("broken"):
+            if fdef.options.get("formula") is not None and not fdef.options.get("broken"):
                 self.refs[key] = FormulaRefs(table.tdef, fdef)
 
     def row(self, row: dict[str, Any], *, record_id: str) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class Computer:
         out: dict[str, Any] = {}
         for key in self.table.tdef.computed_order:
             fdef = self.table.tdef.fields[key]
-            if fdef.type == "formula":
+            if fdef.options.get("formula") is not None:
                 value = self._formula(key, row, record_id)
             else:
                 value = self._linked(fdef.type, fdef.options, row)

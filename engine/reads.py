@@ -110,7 +110,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.type == "link" and key not in ctx.columns:  # else the reader's readable ids (Scope)
+            if ftype.keeps_links and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
@@ -185,7 +185,7 @@ class Reader:
             if access.mask(key):
                 continue
             col = columns.get(key) or q(key)
-            if field.kind in ("text", "array") and field.type not in ("attachment", "link"):
+            if field.kind in ("text", "array") and not (field.keeps_links or field.keeps_files):
                 conds.append(f"{col} LIKE ? ESCAPE '\\'")
                 params.append(pattern)
             elif field.type == "autonumber":
@@ -224,9 +224,7 @@ class Reader:
         stored: Any = value
         if field.kind == "array" or isinstance(value, list):
             stored = json.dumps(value, ensure_ascii=False)
-        elif field.type in ("datetime", "created_time", "modified_time") and isinstance(value, str):
-            stored = value.replace(".000Z", "Z")
-        elif field.type == "formula" and field.kind == "datetime" and isinstance(value, str):
+        elif field.kind == "datetime" and isinstance(value, str):  # stored to the second, shown by the API with .000Z
             stored = value.replace(".000Z", "Z")
         elif field.kind == "boolean":
             stored = 1 if value else 0

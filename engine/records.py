@@ -150,7 +150,7 @@ class Table(Reader):
             return actor.key if actor.is_person else None
         if value in ("$now", "$today"):
             now = self.ws.now()
-            if self.tdef.fields[key].type == "date":
+            if self.fields[key].kind == "date":  # a day, in the workspace's timezone
                 return now.astimezone(self.ws.tz).date().isoformat()
             return utcnow_text(now)
         try:
@@ -168,7 +168,7 @@ class Table(Reader):
         """(fields with defaults, checkboxes, (required key, name), (engine-kept key, type))."""
         writable = [f for k, f in self.tdef.fields.items() if not self.fields[k].computed]
         return ([f for f in writable if f.default is not None],
-                [f.key for f in writable if f.type == "checkbox"],
+                [f.key for f in writable if self.fields[f.key].kind == "boolean"],
                 [(k, f.name) for k, f in self.tdef.fields.items() if f.required],
                 [(k, f.type) for k, f in self.tdef.fields.items() if f.type in ENGINE_KEPT])
 
@@ -483,7 +483,7 @@ class Table(Reader):
         for other in self.base.bdef.tables.values():
             links = set()
             for fdef in other.fields.values():
-                if fdef.type in ("lookup", "rollup"):
+                if fdef.options.get("link"):  # a lookup or rollup reads through this link
                     link = other.fields.get(fdef.options.get("link", ""))
                     if link is not None and link.options.get("table") == self.key:
                         links.add(link.key)
