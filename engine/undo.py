@@ -16,7 +16,7 @@ and a change made since by someone else is never overwritten silently: the undo 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.audit import REDO, UNDO, Entry, group_parts
 from engine.errors import UndoRefused
@@ -89,7 +89,9 @@ def _apply(table: Table, actor: Actor, entries: list[Entry], *, backwards: bool)
             if entry.field not in table.fields:
                 continue  # a field removed from the table since
             expected, wanted = (entry.new_value(), entry.old_value()) if backwards else (entry.old_value(), entry.new_value())
-            if row is None or row.get("_deleted_at") is not None or row.get(entry.field) != expected:
+            if row is None or row.get("_deleted_at") is not None:
+                _refuse(table, entry, None)  # the record was deleted since
+            if row.get(entry.field) != expected:
                 _refuse(table, entry, entry.field)
             if entry.record not in by_record:
                 by_record[entry.record] = {}
@@ -119,7 +121,7 @@ def _apply(table: Table, actor: Actor, entries: list[Entry], *, backwards: bool)
     return records
 
 
-def _refuse(table: Table, entry: Entry, field: str | None) -> None:
+def _refuse(table: Table, entry: Entry, field: str | None) -> NoReturn:
     last = table.ws.audit.last_change(table.base.key, table.key, entry.record, field)
     who = last.actor if last is not None and last.id > entry.id else ""
     name = table.tdef.fields[field].name if field is not None else ""

@@ -185,3 +185,41 @@ def test_undo_of_a_delete_restores_the_record(ws: Any) -> None:
     undo.undo(tickets, "admin")
     assert tickets.get(rec, actor="admin")["fields"]["title"] == "甲"
     assert [e["action"] for e in audit(ws, rec)] == ["create", "delete", "restore"]
+
+
+def test_undo_of_a_link_keeps_both_sides_in_step(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    customers = ws.base("desk").table("customers")
+    one = customers.create({"name": "甲"}, actor="admin")["id"]
+    two = customers.create({"name": "乙"}, actor="admin")["id"]
+    rec = tickets.create({"title": "空调", "customer": one}, actor="admin")["id"]
+    tickets.update(rec, {"customer": two}, actor="admin")
+    assert "tickets" not in customers.get(one, actor="admin")["fields"]
+    undo.undo(tickets, "admin")
+    assert tickets.get(rec, actor="admin")["fields"]["customer"] == [one]
+    assert customers.get(one, actor="admin")["fields"]["tickets"] == [rec]
+    assert "tickets" not in customers.get(two, actor="admin")["fields"]
+    undo.redo(tickets, "admin")
+    assert customers.get(two, actor="admin")["fields"]["tickets"] == [rec]
+
+
+def test_a_redo_is_refused_too_when_someone_changed_the_cell_since_the_undo(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "owner": "li"}, actor="admin")["id"]
+    tickets.update(rec, {"amount": 1}, actor="li")
+    undo.undo(tickets, "li")
+    tickets.update(rec, {"amount": 9}, actor="admin")
+    with pytest.raises(UndoRefused) as refused:
+        undo.redo(tickets, "li")
+    assert refused.value.who == "admin"
+    assert tickets.get(rec, actor="admin")["fields"]["amount"] == 9
+
+
+def test_undo_of_a_record_someone_else_deleted_is_refused(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "owner": "li"}, actor="admin")["id"]
+    tickets.update(rec, {"amount": 1}, actor="li")
+    tickets.delete(rec, actor="admin")
+    with pytest.raises(UndoRefused) as refused:
+        undo.undo(tickets, "li")
+    assert refused.value.reason == "changed" and refused.value.who == "admin"
