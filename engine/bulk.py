@@ -1,8 +1,10 @@
-"""Bulk creation: the record service's path for imports and sample data.
+"""Writing new records: the record service's one path for them, a batch at a time.
 
-The same rules as `Table.create` — types, permissions, defaults, required fields, links on
-both sides, computed values, one audit entry and one outbox event per record, all in the
-batch's transaction — but done a batch at a time:
+`Writer.insert` writes new rows, their links on both sides, their computed values, one audit
+entry (engine.audit) and one `created` event (engine.outbox) per record, all in the batch's
+transaction. `Table.create` is a batch of one (its checks done first, by field); imports and
+sample data (`bulk_create`) check types, permissions, defaults and required fields the same
+way, but a batch at a time:
 
 - values are coerced in Python, and for field types whose values repeat (selects, dates,
   people, links, checkboxes) each distinct raw value is coerced once per import;
@@ -188,7 +190,8 @@ class Writer:
         # What each event adds to its values (made once: the text is the same for every row).
         extra = {"form": form, "on_behalf": actor.on_behalf}
         self.event_tail = "".join(f',"{k}":{_audit_json(v)}' for k, v in extra.items() if v is not None)
-        self.writable = {k for k in table.tdef.fields if access.level(k) in ("edit", "create") and not table.fields[k].computed}
+        self.writable = set() if single else {k for k in table.tdef.fields
+                                              if access.level(k) in ("edit", "create") and not table.fields[k].computed}
         # Files named in a row must have been uploaded, by this actor: the check of Table.create.
         self.checks_files = plan.checks_files
         self.coercers = {} if single else {k: _coercer(table.fields[k]) for k in self.writable}

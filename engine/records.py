@@ -3,8 +3,13 @@
 `Table.create/update/delete/restore` coerce and validate each value by its field type, check
 the actor's permissions, write the row, keep links on both sides in step, recompute
 formulas, lookups and rollups (also in linked tables), and append the audit log and an
-outbox event, all in the same `BEGIN IMMEDIATE` transaction. `get/query/count/group` read
-through the same permission check, so a row or field the actor may not see never leaves.
+outbox event, all in the same `BEGIN IMMEDIATE` transaction. A new record is written by the
+bulk writer as a batch of one (engine.bulk `Writer`), so a form, the API and an import write
+rows, audit entries and events the same way. `update_many` changes many records at once, all
+or nothing. Each public write is one audit *group* (engine.audit), which engine.undo takes
+back as a whole; `_update/_delete/_restore` are the steps a group is made of. `get/query/
+count/group` read through the same permission check, so a row or field the actor may not
+see never leaves.
 """
 
 from __future__ import annotations
