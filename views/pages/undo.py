@@ -55,8 +55,10 @@ def _changes(body: Any) -> list[tuple[str, str, Any]] | None:
         if not isinstance(item, dict) or not isinstance(item.get("record"), str) or not isinstance(item.get("field"), str):
             return None
         value = item.get("value")
-        if value is not None and not isinstance(value, (str, int, float, bool)):
-            return None
+        scalars = (str, int, float, bool)
+        if value is not None and not isinstance(value, scalars) and not (
+                isinstance(value, list) and all(isinstance(v, scalars) for v in value)):
+            return None  # text as pasted (a list of texts for a field of several values)
         out.append((item["record"], item["field"], value))
     return out
 
