@@ -281,10 +281,10 @@ def named_ids(ws: Workspace) -> set[str]:
             for row in conn.execute(f"SELECT {columns} FROM {table.sql}"):  # noqa: S608
                 for value in row:
                     names.update(str(a.get("id")) for a in load_json_list(value) if isinstance(a, dict))
-    for sql in ("SELECT old, new FROM _gb_audit WHERE old LIKE '%att%' OR new LIKE '%att%'",
-                "SELECT value, NULL FROM _gb_archive WHERE value LIKE '%att%'"):
-        for old, new in conn.execute(sql):
-            names.update(_ATT_ID.findall(f"{old or ''} {new or ''}"))
+    for old, new in ws.audit.texts_like("%att%"):
+        names.update(_ATT_ID.findall(f"{old or ''} {new or ''}"))
+    for (value,) in conn.execute("SELECT value FROM _gb_archive WHERE value LIKE '%att%'"):
+        names.update(_ATT_ID.findall(value or ""))
     return names
 
 

@@ -43,7 +43,7 @@ def add(table: Table, record_id: str, body: str, *, actor: Actor | str) -> int:
         cur = conn.execute("INSERT INTO _gb_comments (at, author, base, tbl, record, body) VALUES (?, ?, ?, ?, ?, ?)",
                            (at, actor.key, table.base.key, table.key, record_id, text))
         comment_id = int(cur.lastrowid or 0)
-        ws.audit_note(actor, table.base.key, table.key, record_id, "comment", {"comment": comment_id, "body": text})
+        ws.audit.note(actor, table.base.key, table.key, record_id, "comment", {"comment": comment_id, "body": text})
         ws.outbox.append(at=at, base=table.base.key, table=table.key, record=record_id, kind="commented",
                          actor=actor.key, changes={}, comment=comment_id)
     return comment_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from engine import formula
 from engine.fields.base import FieldType, load_json_list
 from engine.schema import FormulaRefs, field_instance
 from engine.storage import q, table_name
@@ -53,7 +54,7 @@ class Computer:
         self.refs: dict[str, FormulaRefs] = {}
         for key in table.tdef.computed_order:
             fdef = table.tdef.fields[key]
-            if fdef.type == "formula" and not fdef.options.get("broken"):
+            if fdef.options.get("formula") is not None and not fdef.options.get("broken"):
                 self.refs[key] = FormulaRefs(table.tdef, fdef)
 
     def row(self, row: dict[str, Any], *, record_id: str) -> dict[str, Any]:
@@ -61,7 +62,7 @@ class Computer:
         out: dict[str, Any] = {}
         for key in self.table.tdef.computed_order:
             fdef = self.table.tdef.fields[key]
-            if fdef.type == "formula":
+            if fdef.options.get("formula") is not None:
                 value = self._formula(key, row, record_id)
             else:
                 value = self._linked(fdef.type, fdef.options, row)
@@ -70,8 +71,6 @@ class Computer:
         return out
 
     def _formula(self, key: str, row: dict[str, Any], record_id: str) -> Any:
-        from engine import formula
-
         refs = self.refs.get(key)
         inst = self.table.fields[key]
         if refs is None:

@@ -86,3 +86,33 @@ class StorageFull(GridbaseError):
     def __init__(self, detail: str = "") -> None:
         message = "the disk is full; nothing from this write was stored. Free disk space and try again"
         super().__init__(message + (f" ({detail})" if detail else ""))
+
+
+@dataclass(frozen=True)
+class CellError:
+    """One refused cell of a write of many (`Table.update_many`): record id, field key (None
+    when the whole record was refused: unknown, or not the actor's to change) and why."""
+
+    record: str
+    field: str | None
+    message: str
+
+
+class CellErrors(ValidationError):
+    """A write of many cells was refused as a whole; `.cells` names every bad one."""
+
+    def __init__(self, cells: list[CellError]) -> None:
+        self.cells = cells
+        super().__init__({f"{c.record}.{c.field or ''}": c.message for c in cells})
+
+
+class UndoRefused(GridbaseError):
+    """An undo or redo cannot be done. `.reason` says why, as a code the pages translate:
+    `nothing` (nothing left to undo or redo) or `changed` (someone changed it since: `.who`,
+    the person's or automation's key, and `.field`, the field's name, or "" for the record)."""
+
+    def __init__(self, reason: str, message: str, *, who: str = "", field: str = "") -> None:
+        self.reason = reason
+        self.who = who
+        self.field = field
+        super().__init__(message)

@@ -265,7 +265,7 @@ def rollback(ws: Workspace, name: str, *, reason: str) -> int:
             if not ws.outbox.drop_held(name):
                 break
     with ws.storage.transaction():
-        ws.audit_note(actor, table.base.key, table.key, f"import:{name}", "import_rollback",
+        ws.audit.note(actor, table.base.key, table.key, f"import:{name}", "import_rollback",
                       {"rows": removed, "reason": reason[:500]})
         _set_state(ws, name, "rolled_back")
     return removed
@@ -294,7 +294,7 @@ def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
                                                    (first, last))}
         conn.execute(f"DELETE FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))
     conn.execute(f"DELETE FROM {table.sql} WHERE _rowid BETWEEN ? AND ?", (first, last))
-    table.ws.unaudit_created(table.base.key, table.key, ids)
+    table.ws.audit.forget_created(table.base.key, table.key, ids)
     for key, rowids in touched.items():
         for other in sorted(rowids):
             table._rebuild_other_side(key, other, actor)

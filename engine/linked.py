@@ -56,7 +56,7 @@ def restricted_links(reader: Reader, actor: Actor, access: TableAccess) -> dict[
         return {}
     out: dict[str, tuple[Reader, TableAccess]] = {}
     for key, fdef in reader.tdef.fields.items():
-        if fdef.type != "link" or not access.readable(key):
+        if not reader.fields[key].keeps_links or not access.readable(key):
             continue
         target = reader.base.table(fdef.options.get("table", ""))
         target_access = target.access(actor)
@@ -119,7 +119,7 @@ def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict
     out: dict[str, Restricted] = {}
     targets: dict[str, tuple[Reader, TableAccess]] = {}
     for key, fdef in reader.tdef.fields.items():
-        if fdef.type not in ("lookup", "rollup") or not access.readable(key):
+        if not fdef.options.get("link") or not access.readable(key):  # lookups and rollups read through a link
             continue
         through = reader.base.bdef.linked_through(reader.tdef, fdef)
         if through is None:

@@ -59,9 +59,10 @@ def event_data(changes: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"old": {k: v[0] for k, v in changes.items()}, "new": {k: v[1] for k, v in changes.items()}, **extra}
 
 
-def created_text(values_json: str) -> str:
-    """The stored data of a `created` event whose new values are the JSON object `values_json`."""
-    return '{"old":{},"new":' + values_json + "}"
+def created_text(values_json: str, tail: str = "") -> str:
+    """The stored data of a `created` event whose new values are the JSON object `values_json`
+    (`tail`: its other keys, encoded, each after a comma: `,"form":"intake"`)."""
+    return '{"old":{},"new":' + values_json + tail + "}"
 
 
 @dataclass
@@ -112,7 +113,7 @@ class Outbox:
         return int(cur.lastrowid or 0)
 
     def append_created(self, rows: Iterable[tuple[str, str, str, str]], *, base: str, table: str,
-                       held: str | None = None) -> None:
+                       held: str | None = None, depth: int = 0) -> None:
         """Add `created` events for many new records: (at, record id, actor, data text) rows,
         the data already encoded (`created_text`) by the bulk writer.
 
@@ -121,10 +122,11 @@ class Outbox:
         conn = self._conn()
         if held is not None:
             mark = HELD + held
-            conn.executemany(_INSERT_HELD, ((at, base, table, record, "created", actor, data, 0, mark)
+            conn.executemany(_INSERT_HELD, ((at, base, table, record, "created", actor, data, depth, mark)
                                             for at, record, actor, data in rows))
             return
-        conn.executemany(_INSERT, ((at, base, table, record, "created", actor, data, 0) for at, record, actor, data in rows))
+        conn.executemany(_INSERT, ((at, base, table, record, "created", actor, data, depth)
+                                   for at, record, actor, data in rows))
         last = conn.execute("SELECT max(id) FROM _gb_outbox").fetchone()[0]
         if last:
             self._after(int(last))

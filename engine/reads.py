@@ -14,12 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine import formula
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType, load_json_list
 from engine.limits import check_fields, check_search
 from engine.linked import Scope, readable_ids, restrict_rows, restricted_links, scope_for
+from engine.model import FieldDef
 from engine.permissions import Actor, TableAccess, mask_value
 from engine.query import FilterCompiler, QueryContext, compile_sort
+from engine.schema import FormulaRefs
 from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
@@ -107,7 +110,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.type == "link" and key not in ctx.columns:  # else the reader's readable ids (Scope)
+            if ftype.keeps_links and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
@@ -126,10 +129,6 @@ class Reader:
     def formula_sql(self, text: str, visible: set[str] | None = None,
                     columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
         """SQL for a formula filter: compiled when possible, else evaluated per row."""
-        from engine import formula
-        from engine.model import FieldDef
-        from engine.schema import FormulaRefs
-
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
         try:  # a field the reader may not filter on is unknown to them, and never suggested
             refs = FormulaRefs(self.tdef, probe, readable=visible)
@@ -186,7 +185,7 @@ class Reader:
             if access.mask(key):
                 continue
             col = columns.get(key) or q(key)
-            if field.kind in ("text", "array") and field.type not in ("attachment", "link"):
+            if field.kind in ("text", "array") and not (field.keeps_links or field.keeps_files):
                 conds.append(f"{col} LIKE ? ESCAPE '\\'")
                 params.append(pattern)
             elif field.type == "autonumber":
@@ -225,9 +224,7 @@ class Reader:
         stored: Any = value
         if field.kind == "array" or isinstance(value, list):
             stored = json.dumps(value, ensure_ascii=False)
-        elif field.type in ("datetime", "created_time", "modified_time") and isinstance(value, str):
-            stored = value.replace(".000Z", "Z")
-        elif field.type == "formula" and field.kind == "datetime" and isinstance(value, str):
+        elif field.kind == "datetime" and isinstance(value, str):  # stored to the second, shown by the API with .000Z
             stored = value.replace(".000Z", "Z")
         elif field.kind == "boolean":
             stored = 1 if value else 0
@@ -525,13 +522,11 @@ class Reader:
         self.get(record_id, actor=actor)
         access = self.access(actor)
         out = []
-        rows = self.ws.storage.conn.execute(
-            "SELECT id, at, actor, action, field, old, new, on_behalf FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? "
-            "ORDER BY id", (self.base.key, self.key, record_id)).fetchall()
         expanded: list[tuple[Any, ...]] = []
         behalf: dict[int, str | None] = {}
-        for entry_id, at, who, action, fkey, old, new, on_behalf in rows:
-            behalf[entry_id] = on_behalf
+        for e in self.ws.audit.for_record(self.base.key, self.key, record_id):
+            entry_id, at, who, action, fkey, old, new = e.id, e.at, e.actor, e.action, e.field, e.old, e.new
+            behalf[entry_id] = e.on_behalf
             if action == "create" and fkey is None and new:
                 for key, value in json.loads(new).items():
                     expanded.append((entry_id, at, who, action, key, None, json.dumps(value, ensure_ascii=False)))

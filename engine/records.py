@@ -3,8 +3,13 @@
 `Table.create/update/delete/restore` coerce and validate each value by its field type, check
 the actor's permissions, write the row, keep links on both sides in step, recompute
 formulas, lookups and rollups (also in linked tables), and append the audit log and an
-outbox event, all in the same `BEGIN IMMEDIATE` transaction. `get/query/count/group` read
-through the same permission check, so a row or field the actor may not see never leaves.
+outbox event, all in the same `BEGIN IMMEDIATE` transaction. A new record is written by the
+bulk writer as a batch of one (engine.bulk `Writer`), so a form, the API and an import write
+rows, audit entries and events the same way. `update_many` changes many records at once, all
+or nothing. Each public write is one audit *group* (engine.audit), which engine.undo takes
+back as a whole; `_update/_delete/_restore` are the steps a group is made of. `get/query/
+count/group` read through the same permission check, so a row or field the actor may not
+see never leaves.
 """
 
 from __future__ import annotations
@@ -15,13 +20,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from engine import attachments
-from engine.bulk import ENGINE_KEPT, BulkResult, bulk_create
+from engine import attachments, formula
+from engine.bulk import ENGINE_KEPT, BulkResult, RowPlan, Writer, bulk_create, row_plan
 from engine.computed import Computer
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import CellError, CellErrors, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
 from engine.fields.lookup import LookupField
-from engine.ids import new_record_id
 from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
 from engine.linked import keep_hidden
 from engine.model import FieldDef, FormDef, TableDef
@@ -82,7 +86,7 @@ class Table(Reader):
                system_values: dict[str, Any] | None = None, depth: int = 0) -> dict[str, Any]:
         """Create a record; return it as the actor sees it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
+        with self.ws.storage.transaction(), self.ws.audit.group():
             record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
         return self._after_write(record_id, actor)
 
@@ -108,7 +112,10 @@ class Table(Reader):
             self.ws.storage.optimize()
         return result
 
-    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None) -> dict[str, Any]:
+    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
+                stored: bool = False) -> dict[str, Any]:
+        """The values as stored, each checked against the actor's field levels; `stored`: the
+        values are stored ones already (an undo writing back what the audit log kept)."""
         errors: dict[str, str] = {}
         out: dict[str, Any] = {}
         for key, raw in values.items():
@@ -124,6 +131,9 @@ class Table(Reader):
             if not creating and access.mask(key):
                 # What they see is not the value: writing it back would overwrite the real one.
                 errors[key] = f"{field.fdef.name}: it is shown masked to you, so you cannot change it"
+                continue
+            if stored:
+                out[key] = raw
                 continue
             try:
                 out[key] = field.coerce(raw)
@@ -145,7 +155,7 @@ class Table(Reader):
             return actor.key if actor.is_person else None
         if value in ("$now", "$today"):
             now = self.ws.now()
-            if self.tdef.fields[key].type == "date":
+            if self.fields[key].kind == "date":  # a day, in the workspace's timezone
                 return now.astimezone(self.ws.tz).date().isoformat()
             return utcnow_text(now)
         try:
@@ -154,11 +164,16 @@ class Table(Reader):
             return None
 
     @cached_property
+    def row_plan(self) -> RowPlan:
+        """How the bulk writer writes this table's new rows."""
+        return row_plan(self)
+
+    @cached_property
     def _new_row_plan(self) -> tuple[list[FieldDef], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
         """(fields with defaults, checkboxes, (required key, name), (engine-kept key, type))."""
         writable = [f for k, f in self.tdef.fields.items() if not self.fields[k].computed]
         return ([f for f in writable if f.default is not None],
-                [f.key for f in writable if f.type == "checkbox"],
+                [f.key for f in writable if self.fields[f.key].kind == "boolean"],
                 [(k, f.name) for k, f in self.tdef.fields.items() if f.required],
                 [(k, f.type) for k, f in self.tdef.fields.items() if f.type in ENGINE_KEPT])
 
@@ -212,34 +227,46 @@ class Table(Reader):
         if missing:
             raise ValidationError(missing)
         self._check_attachments(row, {}, actor)
-        now = utcnow_text(self.ws.now())
-        record_id = new_record_id()
-        self.stamp_new(row, now, actor)
-        links = {k: v for k, v in row.items() if self.tdef.fields[k].type == "link"}
-        plain = {k: v for k, v in row.items() if k not in links}
-        cols = ["_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + list(plain)
-        params = [record_id, now, actor.key, now, actor.key] + list(plain.values())
-        conn = self.ws.storage.conn
-        cur = conn.execute(f"INSERT INTO {self.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})", params)
-        rowid = int(cur.lastrowid or 0)
-        audit = {k: (None, v) for k, v in plain.items() if not self.fields[k].computed and v is not None}
-        for key, value in links.items():
-            self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
-        changes = self._recompute_row(rowid, record_id, audit_into=None)
-        self.ws.audit(actor, self.base.key, self.key, record_id, "create", audit)
-        event_changes = {k: [None, v] for k, (_, v) in audit.items()}
-        event_changes.update({k: [None, v] for k, v in changes.items()})
-        self.ws.emit(self.base.key, self.key, record_id, "created", actor,
-                     {"changes": event_changes, "form": form.key if form else None}, depth)
-        self._propagate(rowid, depth=0)
-        return record_id
+        # A batch of one: the bulk writer writes the row, its links, computed values, the
+        # audit entry and the event, exactly as it does for each row of an import.
+        writer = Writer(self, actor, access, single=True, depth=depth, form=form.key if form else None)
+        written = writer.insert([(1, row)])
+        assert written is not None  # a single writer raises instead of leaving a row out
+        writer.finish()
+        self._propagate(written[0], depth=0)
+        return writer.result.ids[0]
 
     def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0) -> dict[str, Any]:
         """Change some fields of a record; return it as the actor sees it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
+        with self.ws.storage.transaction(), self.ws.audit.group():
             self._update(record_id, values, actor, depth=depth)
         return self._after_write(record_id, actor)
+
+    def update_many(self, changes: Iterable[tuple[str, dict[str, Any]]], *, actor: Actor | str,
+                    refused: list[CellError] | None = None) -> list[str]:
+        """Change several records at once (a paste, a fill, a bulk edit): one transaction and
+        one audit group (undone as one), all or nothing. Raises CellErrors naming every bad
+        cell (record id, field key, reason) and writes nothing if any is refused; returns the
+        ids of the records changed, in the order given. `refused`: cells the caller already
+        refused (the rest are still checked, so that every bad cell is named)."""
+        actor = self.ws.actor(actor)
+        merged: dict[str, dict[str, Any]] = {}
+        for record_id, values in changes:
+            merged.setdefault(str(record_id), {}).update(values)
+        errors: list[CellError] = list(refused or [])
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            for record_id, values in merged.items():
+                try:
+                    self._update(record_id, values, actor, depth=0)
+                except ValidationError as exc:
+                    errors.extend(CellError(record_id, key if key in self.fields else None, message)
+                                  for key, message in exc.errors.items())
+                except (NotFoundError, PermissionDenied) as exc:
+                    errors.append(CellError(record_id, None, str(exc)))
+            if errors:
+                raise CellErrors(errors)  # rolls the whole transaction back
+        return list(merged)
 
     def _after_write(self, record_id: str, actor: Actor) -> dict[str, Any]:
         """The written record as the actor sees it; only its id if it left their view."""
@@ -248,10 +275,10 @@ class Table(Reader):
         except NotFoundError:
             return {"id": record_id, "createdTime": "", "fields": {}}
 
-    def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int) -> None:
+    def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int, stored: bool = False) -> None:
         access = self.access(actor)
         rowid, old = self._row_for_write(record_id, access, actor)
-        new = self._coerce(values, access, creating=False, allowed=None)
+        new = self._coerce(values, access, creating=False, allowed=None, stored=stored)
         blanks = {k: f"{self.tdef.fields[k].name} is required" for k, v in new.items()
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
@@ -260,7 +287,7 @@ class Table(Reader):
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
-            if self.tdef.fields[key].type == "link":
+            if self.fields[key].keeps_links:
                 value = keep_hidden(self, key, old.get(key), value, actor)  # links the actor cannot see stay
                 if load_json_list(old.get(key)) != load_json_list(value):
                     self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
@@ -280,7 +307,7 @@ class Table(Reader):
             f"UPDATE {self.sql} SET {sets + ', ' if sets else ''}_modified_at = ?, _modified_by = ? WHERE _rowid = ?",
             list(plain.values()) + [now, actor.key, rowid])
         changes = self._recompute_row(rowid, record_id, audit_into=None)
-        self.ws.audit(actor, self.base.key, self.key, record_id, "update", audit)
+        self.ws.audit.record(actor, self.base.key, self.key, record_id, "update", audit)
         event_changes = {k: [o, n] for k, (o, n) in audit.items()}
         for key, value in changes.items():
             event_changes[key] = [old.get(key), value]
@@ -290,7 +317,7 @@ class Table(Reader):
     def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
         """Files on a record must have been uploaded, by this actor unless already there."""
         for key, value in new.items():
-            if self.tdef.fields[key].type != "attachment" or value is None:
+            if not self.fields[key].keeps_files or value is None:
                 continue
             before = {a.get("id") for a in load_json_list(old.get(key)) if isinstance(a, dict)}
             for item in load_json_list(value):
@@ -300,6 +327,13 @@ class Table(Reader):
                 found = attachments.find(self.ws, str(att))
                 if found is None or (found["uploaded_by"] != actor.key and not actor.system and not actor.admin):
                     raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
+
+    def stored_row(self, record_id: str) -> dict[str, Any] | None:
+        """The record's row as stored, deleted or not, whoever may read it (for the engine's
+        own checks, such as an undo's; never shown as it is)."""
+        cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ?", (record_id,))
+        values = cur.fetchone()
+        return None if values is None else dict(zip([d[0] for d in cur.description], values, strict=True))
 
     def _row_for_write(self, record_id: str, access: TableAccess, actor: Actor, *,
                        deleted: bool = False) -> tuple[int, dict[str, Any]]:
@@ -322,34 +356,43 @@ class Table(Reader):
     def delete(self, record_id: str, *, actor: Actor | str, depth: int = 0) -> None:
         """Soft-delete a record; `restore` brings it back."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
-            access = self.access(actor)
-            rowid, _ = self._row_for_write(record_id, access, actor)
-            if not access.can_delete:
-                raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
-            self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth)
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            self._delete(record_id, actor, depth=depth)
+
+    def _delete(self, record_id: str, actor: Actor, *, depth: int) -> None:
+        access = self.access(actor)
+        rowid, row = self._row_for_write(record_id, access, actor)
+        if not access.can_delete:
+            raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
+        self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth, row=row)
 
     def restore(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
         """Bring back a soft-deleted record; the same permissions as deleting it."""
         actor = self.ws.actor(actor)
-        with self.ws.storage.transaction():
-            access = self.access(actor)
-            # The same rules as delete: the record must be one the actor reads and may change.
-            rowid, _ = self._row_for_write(record_id, access, actor, deleted=True)
-            if not access.can_delete:
-                raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
-            self._set_deleted(rowid, record_id, actor, deleted=False, depth=0)
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            self._restore(record_id, actor)
         return self.get(record_id, actor=actor)
 
-    def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int) -> None:
+    def _restore(self, record_id: str, actor: Actor) -> None:
+        access = self.access(actor)
+        # The same rules as delete: the record must be one the actor reads and may change.
+        rowid, row = self._row_for_write(record_id, access, actor, deleted=True)
+        if not access.can_delete:
+            raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
+        self._set_deleted(rowid, record_id, actor, deleted=False, depth=0, row=row)
+
+    def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int,
+                     row: dict[str, Any]) -> None:
         now = utcnow_text(self.ws.now())
         self.ws.storage.conn.execute(f"UPDATE {self.sql} SET _deleted_at = ?, _modified_at = ?, _modified_by = ? WHERE _rowid = ?",
                                      (now if deleted else None, now, actor.key, rowid))
-        action = "delete" if deleted else "restore"
-        self.ws.audit(actor, self.base.key, self.key, record_id, action, {})
+        # The whole row goes into the log (old of a delete, new of a restore): enough to put it back.
+        kept = {k: row.get(k) for k, f in self.fields.items() if not f.computed and row.get(k) is not None}
+        changes = {k: (v, None) if deleted else (None, v) for k, v in kept.items()}
+        self.ws.audit.record(actor, self.base.key, self.key, record_id, "delete" if deleted else "restore", changes)
         # Linked records drop (or regain) this record from their link columns.
-        for key, fdef in self.tdef.fields.items():
-            if fdef.type == "link":
+        for key, field in self.fields.items():
+            if field.keeps_links:
                 for other_rowid in self._linked_rowids(key, rowid):
                     self._rebuild_other_side(key, other_rowid, actor)
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
@@ -403,7 +446,8 @@ class Table(Reader):
         new_text = json.dumps(ids, ensure_ascii=False) if ids else None
         if row[1] != new_text:
             conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
-            self.ws.audit(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)}, sync=True)
+            self.ws.audit.record(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)},
+                                 side_effect=True)
             self._recompute_row(rowid, row[0], audit_into=None)
             self._propagate(rowid, depth=1)
 
@@ -444,7 +488,7 @@ class Table(Reader):
         for other in self.base.bdef.tables.values():
             links = set()
             for fdef in other.fields.values():
-                if fdef.type in ("lookup", "rollup"):
+                if fdef.options.get("link"):  # a lookup or rollup reads through this link
                     link = other.fields.get(fdef.options.get("link", ""))
                     if link is not None and link.options.get("table") == self.key:
                         links.add(link.key)
@@ -473,8 +517,8 @@ class Table(Reader):
             if not rows:
                 return count
             for rowid, record_id in rows:
-                for key, fdef in self.tdef.fields.items():
-                    if fdef.type == "link":
+                for key, field in self.fields.items():
+                    if field.keeps_links:
                         self._rebuild_column_quiet(key, rowid)
                 self._recompute_row(rowid, record_id, audit_into=None)
                 count += 1
@@ -482,8 +526,6 @@ class Table(Reader):
 
     def time_dependent(self) -> bool:
         """Whether a computed field of this table reads TODAY() or NOW(), directly or not."""
-        from engine import formula
-
         return any(key in self.computer.refs and formula.uses_now(self.computer.refs[key].node)
                    for key in self.tdef.computed_order)
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # log name in workspace.yaml -> (its table, its columns in archive order)
 LOGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new", "on_behalf")),
+    "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new", "on_behalf", "grp")),
     "access_log": ("_gb_access_log", ("id", "at", "actor", "base", "tbl", "records", "action")),
 }
 # Entries removed per transaction (about 50 ms of holding the write lock), and the pause after each.
@@ -125,7 +125,7 @@ def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime,
     for start in range(0, len(ids), DELETE_CHUNK):
         with ws.storage.transaction() as writer:
             if start == 0:
-                ws.audit(actor, "_gb", log, path.name, "archive", {
+                ws.audit.record(actor, "_gb", log, path.name, "archive", {
                     "count": (None, len(ids)), "first": (None, result.first), "last": (None, result.last),
                     "cutoff": (None, cutoff), "archive": (None, str(path)), "sha256": (None, digest)})
             writer.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",

@@ -133,6 +133,7 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
 # then the indexes of ADDED_INDEXES.
 SYSTEM_COLUMNS_ADDED = (
     ("_gb_audit", "on_behalf", "TEXT"),  # whose write an automation carried on (Actor.on_behalf)
+    ("_gb_audit", "grp", "TEXT"),  # what one person did at once, undone as a whole (engine.audit, engine.undo)
     ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
@@ -140,6 +141,7 @@ SYSTEM_COLUMNS_ADDED = (
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_at ON _gb_login_attempts (at);
+CREATE INDEX IF NOT EXISTS _gb_audit_grp ON _gb_audit (actor, base, tbl, grp) WHERE grp IS NOT NULL;
 """
 
 # ADDED_INDEXES stays SQL: an index added later may be partial (`WHERE ...`), which sqlite-utils'

@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import imports, migrate, people
+from engine import formula, imports, migrate, people
+from engine.audit import AuditLog
+from engine.auth import hash_password
 from engine.errors import NotFoundError, QueryTimeout
 from engine.ids import utcnow_text
 from engine.loader import load_workspace
-from engine.model import BaseDef, Person, WorkspaceConfig
+from engine.model import BaseDef, FieldDef, Person, WorkspaceConfig
 from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for
 from engine.records import Table
+from engine.schema import FormulaRefs
 from engine.storage import Storage
 
 
@@ -61,6 +64,7 @@ class Workspace:
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._formula_ready = False
         self.outbox = Outbox(storage)
+        self.audit = AuditLog(storage, self.now)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
@@ -147,8 +151,6 @@ class Workspace:
 
     def sync_people(self) -> None:
         """Copy people from workspace.yaml into the database (passwords only if unset)."""
-        from engine.auth import hash_password
-
         with self.storage.transaction() as conn:
             now = utcnow_text(self.now())
             for person in self.config.people.values():
@@ -173,48 +175,6 @@ class Workspace:
                      (name,))
         return int(conn.execute("SELECT value FROM _gb_counters WHERE name = ?", (name,)).fetchone()[0])
 
-    def audit(self, actor: Actor, base: str, table: str, record: str, action: str,
-              changes: dict[str, tuple[Any, Any]], *, sync: bool = False) -> None:
-        at = utcnow_text(self.now())
-        conn = self.storage.conn
-        who = actor.on_behalf  # an automation's write: whose write it carries on
-        if action == "create":
-            # One entry per new record: the values it was created with.
-            values = {key: new for key, (_, new) in changes.items() if new is not None}
-            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new, on_behalf) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (at, actor.key, base, table, record, action, json.dumps(values, ensure_ascii=False), who))
-            return
-        if not changes:
-            conn.execute("INSERT INTO _gb_audit (at, actor, base, tbl, record, action, on_behalf) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (at, actor.key, base, table, record, action, who))
-            return
-        conn.executemany(
-            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, field, old, new, on_behalf) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(at, actor.key, base, table, record, action, key,
-              None if old is None else json.dumps(old, ensure_ascii=False),
-              None if new is None else json.dumps(new, ensure_ascii=False), who) for key, (old, new) in changes.items()])
-
-    def audit_created(self, entries: list[tuple[str, str, str, str, str, str, str]]) -> None:
-        """Audit many new records at once: (at, actor, base, table, record, "create", values
-        JSON) rows, the JSON encoded by the bulk writer (it puts the same text in the events)."""
-        self.storage.conn.executemany(
-            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
-
-    def audit_note(self, actor: Actor, base: str, table: str, record: str, action: str, note: dict[str, Any]) -> None:
-        """An audit entry about a record that is not a change of its fields (a comment, an
-        import rolled back), with `note` as its new value."""
-        self.storage.conn.execute(
-            "INSERT INTO _gb_audit (at, actor, base, tbl, record, action, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (utcnow_text(self.now()), actor.key, base, table, record, action, json.dumps(note, ensure_ascii=False)))
-
-    def unaudit_created(self, base: str, table: str, records: list[str]) -> None:
-        """Remove the `create` entries of records an import wrote and then undid (its
-        `import_rollback` entry says how many)."""
-        self.storage.conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
-                                      [(base, table, r) for r in records])
-
     def emit(self, base: str, table: str, record: str | None, event: str, actor: Actor, data: dict[str, Any], depth: int) -> None:
         """Append an outbox event to the current transaction (see engine.outbox)."""
         if actor.on_behalf:  # automations this write triggers carry on the same person's write
@@ -233,10 +193,6 @@ class Workspace:
         """Register gb_formula(text, where, args): evaluates a formula SQL cannot express."""
         if self._formula_ready:
             return
-        from engine import formula
-        from engine.model import FieldDef
-        from engine.schema import FormulaRefs
-
         cache: dict[tuple[str, str], Any] = {}
 
         def gb_formula(text: str, where: str, args: str) -> Any:

@@ -33,18 +33,11 @@ KNOWN_INNER_IMPORTS: dict[str, int] = {
     "views/api/openapi.py": 1,
     "views/pages/record.py": 2,
     "views/pages/web.py": 1,
-    "engine/computed.py": 1,
-    "engine/reads.py": 3,
-    "engine/records.py": 1,
-    "engine/workspace.py": 4,
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
-    "engine/bulk.py": 3,
-    "engine/computed.py": 2,
-    "engine/linked.py": 2,
     "engine/migrate.py": 3,
-    "engine/reads.py": 6,
-    "engine/records.py": 10,
+    "engine/reads.py": 2,
+    "engine/records.py": 2,
 }
 KNOWN_CYCLES: set[frozenset[str]] = set()
 

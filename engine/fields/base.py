@@ -213,6 +213,17 @@ class FieldType:
             return str(int(cell))
         return cell
 
+    # -- the record service (engine/records.py, engine/bulk.py) -------------------------------
+    @property
+    def keeps_links(self) -> bool:
+        """The value names records of another table, kept in a junction table as well (a link)."""
+        return self.shown_as == "links" and not self.computed
+
+    @property
+    def keeps_files(self) -> bool:
+        """The value names uploaded files, which must have been uploaded (an attachment)."""
+        return self.shown_as == "files" and not self.computed
+
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
