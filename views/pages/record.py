@@ -16,9 +16,10 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from automations import manual_buttons, run_manual
 from engine import (
     Actor,
     NotFoundError,
@@ -26,6 +27,7 @@ from engine import (
     QueryError,
     ValidationError,
     Workspace,
+    inbox,
 )
 from engine import comments as engine_comments
 from engine import people as people_db
@@ -39,7 +41,6 @@ from views.pages.web import (
     format_time,
     get_table,
     get_ws,
-    now_text,
     render,
     require_actor,
     table_for_adding,
@@ -81,13 +82,12 @@ async def record_page(request: Request) -> Response:
     keys = cells.columns_for(table, actor, None)
     fields = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in keys]
     uploads = [c["key"] for c in fields
-               if c["type"] == "attachment" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
-    history = [{**h, "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
+               if c["widget"] == "file" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
+    history = [{**h, **linked_titles(table, h, links), "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
                 "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
-    comments = [{"when": format_time(ws, c.at), "who": person_name(ws, c.author), "body": c.body}
-                for c in engine_comments.for_record(table, rid, actor=actor)]
+    comments = [comment_item(ws, c) for c in engine_comments.for_record(table, rid, actor=actor)]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
     buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
@@ -95,13 +95,22 @@ async def record_page(request: Request) -> Response:
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}")
 
 
-def manual_buttons(ws: Workspace, base: str, table: str) -> list[dict[str, str]]:
-    try:
-        from automations import manual_buttons as buttons
-    except ImportError:
-        return []
-    result: list[dict[str, str]] = buttons(ws, base, table)
-    return result
+def linked_titles(table: Table, entry: dict[str, Any], links: cells.LinkTitles) -> dict[str, Any]:
+    """A history entry of a link field names its records by their primary field, as the reader
+    sees them (the engine has already left out records they may not read), not by rec… ids."""
+    key = entry.get("field")
+    if not key or key not in table.fields or table.fields[key].shown_as != "links":
+        return {}
+    other = table.tdef.fields[key].options.get("table", "")
+    out = {}
+    for side in ("old", "new"):
+        ids = [i.strip() for i in str(entry.get(side) or "").split(",") if i.strip()]
+        out[side] = ", ".join(links.title(other, i) or i for i in ids)
+    return out
+
+
+def comment_item(ws: Workspace, comment: Any) -> dict[str, str]:
+    return {"when": format_time(ws, comment.at), "who": person_name(ws, comment.author), "body": comment.body}
 
 
 async def run_button(request: Request) -> Response:
@@ -115,8 +124,6 @@ async def run_button(request: Request) -> Response:
     table.get(rid, actor=actor)
     if rid not in cells.editable_ids(table, actor, [rid]):
         raise PermissionDenied("you may not change this record")
-    from automations import run_manual
-
     run_manual(ws, table.base.key, request.path_params["automation"], rid, actor)
     return RedirectResponse(cells.record_url(table, rid), status_code=303)
 
@@ -191,11 +198,12 @@ async def add_comment(request: Request) -> Response:
         for person in mentioned(ws, body):
             if person == actor.key or can_read_record(table, person, rid) is None:
                 continue
-            ws.storage.conn.execute(
-                "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (person, now_text(ws), f"{actor.name} @ {title}"[:200], body[:1000], url, table.base.key, table.key, rid,
-                 f"mention:{comment_id}:{person}"))
+            inbox.add(ws.storage.conn, person=person, at=ws.now(), title=f"{actor.name} @ {title}"[:200], body=body[:1000],
+                      link=url, base=table.base.key, table=table.key, record=rid, key=f"mention:{comment_id}:{person}")
+    if request.headers.get("hx-request") == "true":  # editors.js: the new comment, put in place without a reload
+        posted = next((c for c in reversed(engine_comments.for_record(table, rid, actor=actor)) if c.id == comment_id), None)
+        return render(request, "_comment.html", cm=comment_item(ws, posted) if posted else
+                      {"when": "", "who": actor.name, "body": body})
     return RedirectResponse(url + "#comments", status_code=303)
 
 
@@ -250,6 +258,30 @@ async def link_search(request: Request) -> Response:
                for r in page.records]
     return JSONResponse({"records": records, "more": page.next_offset is not None},
                         headers={"Cache-Control": "no-store"})
+
+
+async def people_search(request: Request) -> Response:
+    """GET ?q=… → {"people": [{"value", "label", "note"}], "more": bool}: the enabled people a
+    person field of this table may name whose name, account or e-mail contains q (department as
+    the note), for someone who may set that field; anyone else is told the field is unknown."""
+    actor = require_actor(request)
+    table = get_table(request)
+    access = table.access(actor)
+    key = request.path_params["field"]
+    if (not access.can_read or key not in table.fields or table.fields[key].editor().choices != "people"
+            or not access.readable(key) or access.level(key) not in ("create", "edit") or access.mask(key)):
+        raise NotFoundError(f"unknown field '{key}'")
+    return cells.people_answer(table.ws, request.query_params.get("q", ""))
+
+
+async def editor_script(request: Request) -> Response:
+    """A plugin editor's script (Editor.script), by its widget's name: only files a field type of
+    this workspace declares are served, never a path from the request."""
+    require_actor(request)
+    path = cells.editor_scripts(get_ws(request)).get(request.path_params["widget"])
+    if path is None:
+        raise NotFoundError("unknown editor")
+    return FileResponse(path, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 # -- one cell --------------------------------------------------------------------------------
@@ -469,5 +501,7 @@ routes = [
     Route("/b/{base}/t/{table}/new", new_record_page, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", create_record, methods=["POST"]),
     Route("/b/{base}/t/{table}/link/{field}", link_search, methods=["GET"]),
+    Route("/b/{base}/t/{table}/people/{field}", people_search, methods=["GET"]),
+    Route("/editors/{widget}.js", editor_script, methods=["GET"]),
     Route("/options.css", option_styles, methods=["GET"]),
 ]
