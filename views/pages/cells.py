@@ -10,10 +10,11 @@ decided for a whole page at once (`editable_ids`) with the table's edit rule.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from engine import Actor, Workspace, attachments, editable
 from engine import people as people_db
@@ -264,7 +265,7 @@ def active_people(ws: Workspace) -> list[dict[str, str]]:
     return out
 
 
-def people_answer(ws: Workspace, term: str) -> JSONResponse:
+def people_answer(ws: Workspace, term: str) -> Response:
     """The people search's answer (views.pages.record, views.pages.forms): enabled people whose
     name, account or e-mail holds `term`, with their department, at most MAX_PEOPLE_RESULTS."""
     found = people_db.search(ws.storage, term[:100], limit=MAX_PEOPLE_RESULTS + 1)
@@ -272,7 +273,10 @@ def people_answer(ws: Workspace, term: str) -> JSONResponse:
     for row in found[:MAX_PEOPLE_RESULTS]:
         dept = ws.config.departments.get(row["department"] or "")
         people.append({"value": row["key"], "label": row["name"], "note": dept.name if dept else (row["department"] or "")})
-    return JSONResponse({"people": people, "more": len(found) > MAX_PEOPLE_RESULTS}, headers={"Cache-Control": "no-store"})
+    body = json.dumps({"people": people, "more": len(found) > MAX_PEOPLE_RESULTS}, ensure_ascii=False)
+    # Names are people's own text: no <, > or & leaves as such, whatever reads the answer.
+    body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def person_choices(ws: Workspace, active: list[dict[str, str]], chosen: list[str]) -> list[dict[str, str]]:
