@@ -87,7 +87,7 @@
     root.appendChild(input);
     root.appendChild(list);
     var chosen = (opts.chosen || []).slice();
-    var items = [], active = -1, seq = 0, timer = null, pending = null, closed = false;
+    var items = [], active = -1, seq = 0, timer = null, pending = null, closed = false, listed = null;
 
     function same(a, b) { return String(a.value) === String(b.value); }
     function has(choice) { return chosen.some(function (c) { return same(c, choice); }); }
@@ -160,6 +160,7 @@
     }
     function hideList() {
       seq += 1;
+      listed = null;
       window.clearTimeout(timer);
       list.hidden = true;
       list.replaceChildren();
@@ -180,6 +181,7 @@
             String(c.note || "").toLowerCase().indexOf(low) >= 0;
         });
         show(found, false);
+        listed = term;
         return Promise.resolve(found);
       }
       root.classList.add("is-loading");
@@ -192,6 +194,7 @@
           if (mine !== seq) return null;
           var found = data.people || data.records || data.choices || [];
           show(found, data.more);
+          listed = term;
           return found;
         })
         .catch(function () {
@@ -228,7 +231,7 @@
       chosen = [choice];
       input.value = "";
       hideList();
-      changed();
+      if (opts.stays) changed(); // a cell is saved at once: its answer shows the choice
       commit();
     }
     function commit() {
@@ -240,12 +243,14 @@
       hideList();
       if (opts.onCancel) { closed = true; opts.onCancel(); }
     }
-    // Enter before the answer came: wait for it, then take the first match.
+    // Enter picks the active choice of the list shown for what is typed; typed faster than the
+    // list came (or than it was asked for): wait for the answer, then take its first match.
     function enter() {
-      if (!list.hidden && active >= 0 && items[active] && !pending && input.value.trim()) return pick(items[active].choice);
-      if (!list.hidden && active >= 0 && items[active] && !input.value.trim() && !opts.multiple) return pick(items[active].choice);
-      if (!input.value.trim()) return opts.multiple || !opts.stays ? commit() : undefined;
-      var wait = pending || query();
+      var term = input.value.trim();
+      var current = !list.hidden && listed === term && !pending;
+      if (current && active >= 0 && items[active] && (term || !opts.multiple)) return pick(items[active].choice);
+      if (!term) return opts.multiple || !opts.stays ? commit() : undefined;
+      var wait = current ? Promise.resolve(items.map(function (it) { return it.choice; })) : query();
       wait.then(function (found) { if (found && found.length) pick(found[0]); });
     }
 
