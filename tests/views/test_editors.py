@@ -152,3 +152,24 @@ def test_a_plugin_editor_script_is_served_by_its_widget_only(as_person: Any, ids
     nurse = as_person("wang")
     assert nurse.get("/editors/id_card.js").status_code == 404  # no field of this workspace uses it
     assert nurse.get("/editors/..%2Fapp.js").status_code == 404
+
+
+def test_a_plugin_editor_script_is_served_where_a_field_uses_it(make_workspace: Callable[..., Workspace]) -> None:
+    import plugins.example_plugin as example
+    from engine import plugins
+
+    plugins.reset()
+    plugins.plugin_manager().register(example, name="example_plugin")
+    try:
+        base = ("base: ids\nname: IDs\ntables:\n  cards:\n    name: Cards\n    primary: name\n    fields:\n"
+                "      name: {type: text, name: Name}\n      id_no: {type: id_card, name: ID number}\n")
+        ws = make_workspace({"ids": base}, WORKSPACE)
+        with TestClient(create_app(ws, automations=False), base_url="http://testserver") as client:
+            assert client.get("/editors/id_card.js", follow_redirects=False).status_code in (302, 303, 401)
+            assert sign_in(client, "wang", PASSWORD).status_code == 303
+            script = client.get("/editors/id_card.js")
+            assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+            assert "Gridbase.editors.id_card" in script.text or "G.editors.id_card" in script.text
+            assert client.get("/editors/text.js").status_code == 404
+    finally:
+        plugins.reset()

@@ -554,8 +554,12 @@
     if (!cell || !cell.hasAttribute("data-edit-url") || cell.classList.contains("is-editing")) return;
     var widget = widgetOf(cell);
     var kind = cell.getAttribute("data-kind") || "text";
-    if (widget === "link" || kind === "link") return openLinkCell(cell);
-    if (widget === "checkbox") return toggleCell(cell);
+    if (widget === "link" || kind === "link") return openLinkCell(cell, opts.initialText);
+    if (widget === "checkbox") {
+      // Enter, Space or a click flips it; another character typed on it changes nothing.
+      if (typeof opts.initialText === "string" && opts.initialText !== " ") return;
+      return toggleCell(cell);
+    }
     var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
     var factory = editors[widget];
     if (!factory) return inputEditor(cell, kind, value, opts);
@@ -808,7 +812,7 @@
    * ↑/↓ move, Enter or a click picks (one record replaces the other when data-multiple is
    * false), × removes one. Without data-save-url the chips' hidden inputs go with their form;
    * with it every change is saved at once as a cell (POST value=ids joined by commas). */
-  function openLinkCell(cell) {
+  function openLinkCell(cell, initialText) {
     var picker = cell.querySelector(".link-picker");
     if (!picker) return;
     initPicker(picker);
@@ -832,7 +836,12 @@
     }
     cell.addEventListener("focusout", away);
     cell.addEventListener("keydown", escape);
-    if (search) search.focus();
+    if (!search) return;
+    search.focus();
+    if (typeof initialText === "string") { // typing began the edit: search for it
+      search.value = initialText;
+      search.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
 
   function pickerIds(picker) {
