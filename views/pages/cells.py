@@ -171,7 +171,11 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
     the options with their colours, where to search people, the people already chosen (by
     name), the workspace's timezone for "today", a plugin editor's script."""
     fdef = table.tdef.fields[key]
-    config: dict[str, Any] = {"widget": editor.widget, "multiple": editor.several, "tz": table.ws.config.timezone}
+    config: dict[str, Any] = {}  # only what an editor needs: a grid page carries one per cell
+    if table.fields[key].kind in ("date", "datetime"):
+        config["tz"] = table.ws.config.timezone
+    if editor.choices:
+        config["multiple"] = editor.several
     if editor.choices == "options":
         config["choices"] = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
     elif editor.choices == "people":
@@ -180,7 +184,7 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
         config["chosen"] = [{"value": p["key"], "label": p["name"], "note": p["dept"]}
                             for p in person_choices(table.ws, [], named)]
     if editor.script:
-        config["script"] = editor_script_url(editor.widget)
+        config.update(widget=editor.widget, script=editor_script_url(editor.widget))
     return config
 
 
