@@ -85,7 +85,7 @@ def saved(page: Any, selector: str) -> None:
     page.locator(selector + ":not(.is-saving):not(.is-editing)").wait_for()
 
 
-def test_the_people_editor_finds_zhao_lei_from_zhao_everywhere(clinic: dict[str, Any], browser: Any) -> None:
+def test_the_people_editor_finds_zhao_lei_from_zhao_everywhere(clinic: dict[str, Any], browser: Any, shots: Path) -> None:
     url, rid = clinic["url"], clinic["ids"]["task"]
     context, page, errors = login(browser, clinic)
     # A grid cell, by keyboard only: Enter opens the editor, 赵 lists both 赵, ↓ and Enter pick.
@@ -104,6 +104,7 @@ def test_the_people_editor_finds_zhao_lei_from_zhao_everywhere(clinic: dict[str,
     while "赵磊" not in page.locator(".cbx-list li.is-active").inner_text():
         box.press("ArrowDown")
     assert box.get_attribute("aria-activedescendant") == page.locator(".cbx-list li.is-active").get_attribute("id")
+    page.screenshot(path=str(shots / "editors-people-in-grid.png"))
     box.press("Enter")
     page.locator(f"tr[data-id={rid}] td[data-field=owner]:not(.is-editing):not(.is-saving)", has_text="赵磊").wait_for()
     assert task(clinic)["owner"] == "zhao_lei"
@@ -127,6 +128,8 @@ def test_the_people_editor_finds_zhao_lei_from_zhao_everywhere(clinic: dict[str,
     owner = page.locator(".field[data-field=owner]")
     assert owner.locator("select[name=owner]").is_hidden()
     owner.locator("input[role=combobox]").type("赵")
+    expect(page.locator(".cbx-list li[role=option]")).to_have_count(2)
+    page.screenshot(path=str(shots / "editors-people-in-form.png"), full_page=True)
     page.locator(".cbx-list li[role=option]", has_text="赵磊").click()
     page.click(".form-card button[type=submit]")
     page.locator(".thanks").wait_for()
@@ -136,7 +139,7 @@ def test_the_people_editor_finds_zhao_lei_from_zhao_everywhere(clinic: dict[str,
     context.close()
 
 
-def test_selects_are_searched_and_keep_their_colours(clinic: dict[str, Any], browser: Any) -> None:
+def test_selects_are_searched_and_keep_their_colours(clinic: dict[str, Any], browser: Any, shots: Path) -> None:
     url, rid = clinic["url"], clinic["ids"]["task"]
     context, page, errors = login(browser, clinic)
     page.goto(url + "/b/clinic/t/tasks")
@@ -163,6 +166,7 @@ def test_selects_are_searched_and_keep_their_colours(clinic: dict[str, Any], bro
         expect(page.locator(".cbx-list li[role=option]")).to_have_count(1)
         box.press("Enter")
     assert tags.locator(".cbx-chip .badge.opt-blue").inner_text() == "Follow-up"
+    page.screenshot(path=str(shots / "editors-record-page-multi.png"), full_page=True)
     box.press("Enter")
     page.locator("td[data-field=tags]:not(.is-editing) .badge.opt-red", has_text="Urgent").wait_for()
     assert task(clinic)["tags"] == ["Follow-up", "Urgent"]

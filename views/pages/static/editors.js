@@ -121,6 +121,7 @@
       list.style.left = box.left + "px";
       list.style.top = (box.bottom + 2) + "px";
       list.style.width = Math.max(box.width, 240) + "px";
+      list.style.minWidth = "0";
     }
     function setActive(i) {
       active = i;
