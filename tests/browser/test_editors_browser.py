@@ -293,6 +293,20 @@ def test_files_dropped_on_a_cell_are_uploaded(clinic: dict[str, Any], browser: A
     }""")
     page.locator("td[data-field=files]:not(.is-saving)", has_text="片子.txt").wait_for()
     assert [a["name"] for a in task(clinic)["files"]] == ["片子.txt"]
+    # The new-record page: files dropped on the field go with the form.
+    page.goto(f"{url}/b/clinic/t/tasks/new")
+    page.fill("#f-title", "Dropped on the form")
+    page.locator(".field[data-field=files]").evaluate("""field => {
+        const data = new DataTransfer();
+        data.items.add(new File(["a"], "一.txt", {type: "text/plain"}));
+        data.items.add(new File(["b"], "二.txt", {type: "text/plain"}));
+        field.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: data}));
+    }""")
+    assert page.locator("#f-files").evaluate("input => input.files.length") == 2
+    page.locator(".form-actions button[type=submit]").first.click()
+    page.wait_for_url("**/b/clinic/t/tasks/r/rec*")
+    made = task(clinic, page.url.rsplit("/", 1)[-1])
+    assert sorted(a["name"] for a in made["files"]) == ["一.txt", "二.txt"]
     assert errors == []
     context.close()
 
@@ -321,5 +335,35 @@ def test_the_record_page_history_and_comments(clinic: dict[str, Any], browser: A
     page.locator("form.comment-form button[type=submit]").click()
     page.locator("ul.comments li", has_text="请 @赵磊 看一下 <b>").wait_for()
     assert page.evaluate("window.notReloaded") is True and page.locator("#comment-body").input_value() == ""
+    assert errors == []
+    context.close()
+
+
+def test_long_text_grows_and_cells_say_whether_they_may_be_edited(clinic: dict[str, Any], browser: Any) -> None:
+    url, rid = clinic["url"], clinic["ids"]["task"]
+    context, page, errors = login(browser, clinic)
+    page.goto(f"{url}/b/clinic/t/tasks/r/{rid}")
+    editable, readonly = page.locator("td[data-field=title]"), page.locator("td[data-field=seen_by]")
+    assert readonly.get_attribute("aria-readonly") == "true" and editable.get_attribute("aria-readonly") is None
+    plain = editable.evaluate("td => getComputedStyle(td).boxShadow")
+    editable.hover()
+    assert editable.evaluate("td => getComputedStyle(td).boxShadow") != plain  # shown on hover
+    readonly.hover()
+    assert readonly.evaluate("td => getComputedStyle(td).cursor") == "default"
+    readonly.click()
+    assert readonly.locator("input, [role=combobox]").count() == 0  # nothing opens
+    # Long text: an editor over the page that grows with the lines typed; Shift+Enter is a new line.
+    notes = page.locator("td[data-field=notes]")
+    notes.click()
+    box = notes.locator("textarea")
+    height = box.bounding_box()["height"]
+    for n in range(8):
+        box.type(f"第{n + 1}行")
+        box.press("Shift+Enter")
+    box.type("完")
+    assert box.bounding_box()["height"] > height
+    box.press("Enter")
+    saved(page, "td[data-field=notes]")
+    assert task(clinic)["notes"].splitlines()[0] == "第1行" and task(clinic)["notes"].endswith("完")
     assert errors == []
     context.close()

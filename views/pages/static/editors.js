@@ -1013,6 +1013,12 @@
         e.preventDefault();
         e.stopPropagation();
         close();
+      } else if (e.key === "Backspace" && !search.value) { // as in the other editors: the last chip goes
+        var chips = picker.querySelectorAll(".link-chip");
+        if (!chips.length) return;
+        e.preventDefault();
+        chips[chips.length - 1].remove();
+        changed();
       }
     });
   }
