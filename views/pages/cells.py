@@ -19,6 +19,7 @@ from starlette.responses import Response
 from engine import Actor, Workspace, attachments, editable
 from engine import people as people_db
 from engine.fields.base import Editor, load_json_list
+from engine.permissions import TableAccess
 from engine.records import Table
 
 MAX_PEOPLE_RESULTS = 20
@@ -99,8 +100,16 @@ class LinkTitles:
     def __init__(self, table: Table, actor: Actor) -> None:
         self.table = table
         self.actor = actor
+        self._access: TableAccess | None = None
         self.cache: dict[tuple[str, str], str | None] = {}
         self._people: list[dict[str, str]] | None = None
+
+    @property
+    def access(self) -> TableAccess:
+        """The actor's access to the table, worked out once."""
+        if self._access is None:
+            self._access = self.table.access(self.actor)
+        return self._access
 
     def people(self) -> list[dict[str, str]]:
         """`active_people`, read once per request."""

@@ -99,8 +99,8 @@ def linked_titles(table: Table, entry: dict[str, Any], links: cells.LinkTitles) 
     """A history entry of a link field names its records by their primary field, as the reader
     sees them (the engine has already left out records they may not read), not by rec… ids."""
     key = entry.get("field")
-    if not key or key not in table.fields or table.fields[key].shown_as != "links":
-        return {}
+    if not key or key not in table.fields or table.fields[key].shown_as != "links" or links.access.mask(key):
+        return {}  # a masked link stays as masked as the engine wrote it
     other = table.tdef.fields[key].options.get("table", "")
     out = {}
     for side in ("old", "new"):
