@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import plugins.example_plugin as example
 from automations import process_pending
-from engine import Workspace
+from engine import Workspace, plugins
 from engine import people as people_db
+from engine.fields.base import FieldContext
+from engine.model import FieldDef
 from gridbase.app import create_app
 from tests.views.conftest import TestClient, sign_in
 from tests.views.editors_support import BASE, PASSWORD, WORKSPACE, seed
@@ -155,9 +159,6 @@ def test_a_plugin_editor_script_is_served_by_its_widget_only(as_person: Any, ids
 
 
 def test_a_plugin_editor_script_is_served_where_a_field_uses_it(make_workspace: Callable[..., Workspace]) -> None:
-    import plugins.example_plugin as example
-    from engine import plugins
-
     plugins.reset()
     plugins.plugin_manager().register(example, name="example_plugin")
     try:
@@ -173,3 +174,22 @@ def test_a_plugin_editor_script_is_served_where_a_field_uses_it(make_workspace: 
             assert client.get("/editors/text.js").status_code == 404
     finally:
         plugins.reset()
+
+
+STATIC = Path(__file__).resolve().parents[2] / "views" / "pages" / "static"
+# Widgets editors.js edits without a factory of the registry: plain inputs, the checkbox, the
+# record picker and files (dropped or chosen).
+DRAWN_AS_INPUTS = {"text", "textarea", "email", "url", "tel", "number", "date", "datetime-local", "checkbox", "link", "file"}
+
+
+@pytest.mark.parametrize("key", sorted(plugins.field_types()))
+def test_every_field_type_has_an_editor_in_the_browser(key: str) -> None:
+    """Registry-wide: a type's widget is one editors.js draws, or its own script registers it."""
+    source = (STATIC / "editors.js").read_text(encoding="utf-8")
+    registered = set(re.findall(r"editors\.([\w]+) = ", source))
+    for options in ({}, {"multiple": True}, {"options": ["a"]}, {"table": "t"}):
+        editor = plugins.field_types()[key](FieldDef("f", key, "F", dict(options)), FieldContext()).editor()
+        if editor.script:
+            assert f"editors.{editor.widget} = " in open(editor.script, encoding="utf-8").read()
+        else:
+            assert editor.widget in registered | DRAWN_AS_INPUTS, (key, editor.widget)
