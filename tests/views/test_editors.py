@@ -117,7 +117,7 @@ def test_cells_tell_their_editor_what_it_needs(as_person: Any, ids: Any) -> None
 
     assert 'data-widget="person"' in cell("owner") and '"search_url": "/b/clinic/t/tasks/people/owner"' in cell("owner")
     assert 'data-widget="people"' in cell("helpers")
-    assert 'data-widget="select"' in cell("status") and '"color": "yellow"' in cell("status")
+    assert 'data-kind="select"' in cell("status") and '{"color": "yellow", "value": "Doing"}' in cell("status")
     assert 'data-widget="multi"' in cell("tags") and '"color": "purple"' in cell("tags")
     assert 'data-widget="rating"' in cell("stars") and 'class="stars"' in cell("stars")
     assert 'role="checkbox"' in cell("done") and 'aria-checked="false"' in cell("done")

@@ -183,15 +183,14 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
     config: dict[str, Any] = {}  # only what an editor needs: a grid page carries one per cell
     if table.fields[key].kind in ("date", "datetime"):
         config["tz"] = table.ws.config.timezone
-    if editor.choices:
-        config["multiple"] = editor.several
-    if editor.choices == "options":
-        config["choices"] = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
+    if editor.several and editor.choices in ("options", "people"):
+        config["multiple"] = True
+    if editor.choices == "options":  # an option's label is its name
+        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
     elif editor.choices == "people":
         config["search_url"] = people_search_url(table, key)
         named = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
-        config["chosen"] = [{"value": p["key"], "label": p["name"], "note": p["dept"]}
-                            for p in person_choices(table.ws, [], named)]
+        config["chosen"] = [{"value": p["key"], "label": p["name"]} for p in person_choices(table.ws, [], named)]
     if editor.script:
         config.update(widget=editor.widget, script=editor_script_url(editor.widget))
     return config

@@ -611,7 +611,7 @@
     var star = e.target.closest && e.target.closest("td.cell[data-edit-url]:not(.is-editing) .stars .star");
     if (star) {
       var cell = star.closest("td.cell");
-      var n = parseInt(star.getAttribute("data-star"), 10);
+      var n = Array.prototype.indexOf.call(star.parentNode.children, star) + 1;
       saveCell(cell, String(n === (parseInt(cell.getAttribute("data-value"), 10) || 0) ? "" : n), null);
       return;
     }
