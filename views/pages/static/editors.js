@@ -789,6 +789,12 @@
     host.insertBefore(ed.el, spot);
     host.insertBefore(fallback, ed.el.nextSibling);
     if (!plugin || ed.replaces !== false) fallback.hidden = true;
+    var marked = fallback.querySelector("[aria-required], [aria-describedby]");
+    if (marked && ed.input) { // required, or refused with a reason: the editor's box says so now
+      ["aria-required", "aria-describedby", "aria-invalid"].forEach(function (name) {
+        if (marked.hasAttribute(name)) ed.input.setAttribute(name, marked.getAttribute(name));
+      });
+    }
     var oldId = fallback.querySelector("[id]");
     if (label && label.tagName === "LABEL" && oldId && ed.input) {
       // the label names the editor's own box now
