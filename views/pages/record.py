@@ -66,8 +66,13 @@ def automation_name(table: Table, key: str) -> str:
     """The name of the automation an audit actor (`automation:KEY`) is, or "" for anyone else."""
     if not key.startswith("automation:"):
         return ""
-    auto = table.base.bdef.automations.get(key.split(":", 1)[1])
-    return auto.name if auto is not None else key.split(":", 1)[1]
+    name = key.split(":", 1)[1]
+    # Its own base first; an automation of another base may write here too.
+    for bdef in [table.base.bdef, *table.ws.config.bases.values()]:
+        auto = bdef.automations.get(name)
+        if auto is not None:
+            return auto.name or name
+    return name
 
 
 async def record_page(request: Request) -> Response:
