@@ -102,7 +102,7 @@
         var li = make("li", "cbx-chip");
         li.setAttribute("data-value", choice.value);
         li.appendChild(badge(choice));
-        if (opts.multiple) {
+        if (opts.multiple || opts.clearable !== false) { // one choice may be cleared too
           var x = make("button", "cbx-remove", "×");
           x.type = "button";
           x.tabIndex = -1;
@@ -280,7 +280,7 @@
         e.stopPropagation();
         if (!list.hidden && opts.stays) hideList();
         else cancel();
-      } else if (e.key === "Backspace" && !input.value && chosen.length && opts.multiple) {
+      } else if (e.key === "Backspace" && !input.value && chosen.length) {
         chosen.pop();
         changed();
       } else if (e.key === "Tab") {
