@@ -320,7 +320,16 @@
     init: init, request: request, csrfToken: csrfToken, post: post, msg: msg,
     fragments: fragments, applyCells: applyCells, swapCells: swapCells, cellError: cellError,
     errorText: errorText, cssEscape: cssEscape, onInit: onInit,
-    // editors.js replaces these with the editors; until it has loaded, nothing is edited.
-    startEdit: function () {}, editableCell: function () { return null; }, editors: {}
+    // The editors are editors.js's (Gridbase.editing); these hand on to them, so a script that
+    // kept a reference to them before editors.js ran still reaches them.
+    startEdit: function (cell, opts) {
+      var impl = window.Gridbase.editing;
+      return impl ? impl.startEdit(cell, opts) : undefined;
+    },
+    editableCell: function (target) {
+      var impl = window.Gridbase.editing;
+      return impl ? impl.editableCell(target) : null;
+    },
+    editors: {}
   };
 })();

@@ -1085,6 +1085,7 @@
     loadScripts(scope);
   }
 
+  G.editing = { startEdit: startEdit, editableCell: editableCell };
   G.startEdit = startEdit;
   G.editableCell = editableCell;
   G.refreshLater = refreshLater;
