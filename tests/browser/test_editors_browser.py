@@ -372,3 +372,32 @@ def test_long_text_grows_and_cells_say_whether_they_may_be_edited(clinic: dict[s
     assert task(clinic)["notes"].splitlines()[0] == "第1行" and task(clinic)["notes"].endswith("完")
     assert errors == []
     context.close()
+
+
+def test_an_edit_begun_by_typing_starts_from_that_character(clinic: dict[str, Any], browser: Any) -> None:
+    """The contract with the keyboard grid: Gridbase.startEdit(cell, {initialText})."""
+    url, rid = clinic["url"], clinic["ids"]["task"]
+    context, page, errors = login(browser, clinic)
+    page.goto(url + "/b/clinic/t/tasks")
+    row = f"tr[data-id={rid}]"
+    page.locator(f"{row} td[data-field=seen_by]").wait_for()
+    start = "([sel, text]) => window.Gridbase.startEdit(document.querySelector(sel), {initialText: text})"
+    page.evaluate(start, [f"{row} td[data-field=owner]", "赵"])
+    box = page.locator(f"{row} td[data-field=owner] input[role=combobox]")
+    assert box.input_value() == "赵"
+    expect(page.locator(".cbx-list li[role=option]")).to_have_count(2)
+    box.press("Escape")  # cancels: the cell is as it was
+    page.locator(f"{row} td[data-field=owner]:not(.is-editing)").wait_for()
+    page.evaluate(start, [f"{row} td[data-field=title]", "N"])
+    title = page.locator(f"{row} td[data-field=title] input")
+    assert title.input_value() == "N"
+    title.type("ew title")
+    title.press("Enter")
+    page.locator(f"{row} td[data-field=title]:not(.is-editing)", has_text="New title").wait_for()
+    before = task(clinic)["done"]
+    page.evaluate(start, [f"{row} td[data-field=done]", "x"])  # a letter on a checkbox changes nothing
+    page.evaluate(start, [f"{row} td[data-field=done]", " "])  # Space flips it
+    expect(page.locator(f"{row} td[data-field=done] .cb-toggle")).to_have_attribute("aria-checked", str(not before).lower())
+    assert task(clinic)["done"] is (not before) and task(clinic)["title"] == "New title"
+    assert errors == []
+    context.close()
