@@ -155,13 +155,16 @@
       if (!items.length) note(G.msg("no-match", "No match"));
       if (more) note(G.msg("more-match", "More match: type more to narrow the search"));
       place();
+      if (opts.floating) window.addEventListener("scroll", onScroll, true); // only while it is open
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
       setActive(items.length ? 0 : -1);
     }
+    function onScroll(e) { if (e.target !== list) place(); }
     function hideList() {
       seq += 1;
       listed = null;
+      window.removeEventListener("scroll", onScroll, true);
       window.clearTimeout(timer);
       list.hidden = true;
       list.replaceChildren();
@@ -237,6 +240,7 @@
     }
     function commit() {
       if (closed) return;
+      if (!opts.stays) hideList();
       if (opts.onCommit) { closed = !opts.stays; opts.onCommit(chosen.slice()); }
     }
     function cancel() {
@@ -295,9 +299,6 @@
         if (!opts.stays) commit();
       }, 0);
     });
-    window.addEventListener("scroll", function (e) {
-      if (!list.hidden && opts.floating && e.target !== list) place();
-    }, true);
     return {
       el: root, input: input,
       focus: function (text) {
