@@ -1,11 +1,11 @@
 """The record page: every readable field (edited in place where allowed), linked records,
 attachments, the change history, comments with @mentions, delete and restore; the
-new-record page; saving one cell (grid or record page); the linked-record picker's search.
+new-record page; saving one cell (grid or record page). The searches the editors ask are in
+views.pages.searches.
 
 Words: a *mention* is `@key` or `@姓名` in a comment; the person mentioned gets a row in
 `_gb_notifications` linking to the record, but only if they may read that record themselves.
-A *picker* chooses linked records: it searches the linked table's primary field as the
-signed-in person (`/link/{field}?q=`, at most MAX_LINK_RESULTS records, never the whole table).
+A posted comment comes back as its list item when editors.js asks (HX-Request), else the page.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from automations import manual_buttons, run_manual
@@ -24,7 +24,6 @@ from engine import (
     Actor,
     NotFoundError,
     PermissionDenied,
-    QueryError,
     ValidationError,
     Workspace,
     inbox,
@@ -226,67 +225,6 @@ def link_error(table: Table, key: str, raw: Any, actor: Actor, keep: list[str] |
         if rid not in (keep or []) and not other.readable_by(rid, actor):
             return f"{field.fdef.name}: unknown record {rid} in '{other.tdef.name}'"
     return None
-
-
-async def link_search(request: Request) -> Response:
-    """GET ?q=… → {"records": [{"id", "title"}], "more": bool}: records of the linked table
-    the person may read whose primary field contains q (the first ones if q is empty)."""
-    actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    key = request.path_params["field"]
-    fdef = table.tdef.fields.get(key)
-    if (not access.can_read or fdef is None or table.fields[key].editor().choices != "records" or not access.readable(key)
-            or access.level(key) not in ("create", "edit") or access.mask(key)):
-        raise NotFoundError(f"unknown field '{key}'")
-    if cells.link_picker(table, key, actor) is None:
-        raise NotFoundError(f"unknown table '{fdef.options.get('table')}'")
-    other = table.base.table(fdef.options["table"])
-    oaccess = other.access(actor)
-    primary = other.tdef.primary
-    term = request.query_params.get("q", "").strip()[:100]
-    shown = oaccess.readable(primary)
-    flt: Any = None
-    search = None
-    if term:
-        if shown and not oaccess.mask(primary) and other.fields[primary].kind != "array":
-            flt = {primary: {"contains": term}}
-        else:
-            search = term  # the primary field cannot be searched by this person: their other text fields
-    try:
-        page = other.query(actor=actor, filter=flt, search=search, limit=cells.MAX_LINK_RESULTS,
-                           fields=[primary] if shown else None, with_total=False)
-    except QueryError:
-        page = other.query(actor=actor, search=term or None, limit=cells.MAX_LINK_RESULTS,
-                           fields=[primary] if shown else None, with_total=False)
-    records = [{"id": r["id"], "title": (other.display(r, primary, oaccess) if shown else "") or r["id"]}
-               for r in page.records]
-    return JSONResponse({"records": records, "more": page.next_offset is not None},
-                        headers={"Cache-Control": "no-store"})
-
-
-async def people_search(request: Request) -> Response:
-    """GET ?q=… → {"people": [{"value", "label", "note"}], "more": bool}: the enabled people a
-    person field of this table may name whose name, account or e-mail contains q (department as
-    the note), for someone who may set that field; anyone else is told the field is unknown."""
-    actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    key = request.path_params["field"]
-    if (not access.can_read or key not in table.fields or table.fields[key].editor().choices != "people"
-            or not access.readable(key) or access.level(key) not in ("create", "edit") or access.mask(key)):
-        raise NotFoundError(f"unknown field '{key}'")
-    return cells.people_answer(table.ws, request.query_params.get("q", ""))
-
-
-async def editor_script(request: Request) -> Response:
-    """A plugin editor's script (Editor.script), by its widget's name: only files a field type of
-    this workspace declares are served, never a path from the request."""
-    require_actor(request)
-    path = cells.editor_scripts(get_ws(request)).get(request.path_params["widget"])
-    if path is None:
-        raise NotFoundError("unknown editor")
-    return FileResponse(path, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 # -- one cell --------------------------------------------------------------------------------
@@ -505,8 +443,5 @@ routes = [
     Route(prefix + "/cells", row_cells, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", new_record_page, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", create_record, methods=["POST"]),
-    Route("/b/{base}/t/{table}/link/{field}", link_search, methods=["GET"]),
-    Route("/b/{base}/t/{table}/people/{field}", people_search, methods=["GET"]),
-    Route("/editors/{widget}.js", editor_script, methods=["GET"]),
     Route("/options.css", option_styles, methods=["GET"]),
 ]
