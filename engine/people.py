@@ -49,6 +49,20 @@ def active_names(storage: Storage) -> dict[str, str]:
     return dict(storage.conn.execute("SELECT key, name FROM _gb_people WHERE disabled = 0").fetchall())
 
 
+def search(storage: Storage, term: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Enabled people whose name, key (account) or e-mail contains `term` (any part, any case),
+    those whose name or key starts with it first, then by name: at most `limit` rows of
+    key, name, department (its key). An empty term lists the first ones by name."""
+    text = term.strip().lower()
+    with storage.reading() as conn:
+        rows = conn.execute(
+            "SELECT key, name, department FROM _gb_people WHERE disabled = 0 AND (instr(lower(name), ?) > 0 "
+            "OR instr(lower(key), ?) > 0 OR instr(lower(coalesce(email, '')), ?) > 0) "
+            "ORDER BY (instr(lower(name), ?) = 1 OR instr(lower(key), ?) = 1) DESC, name, key LIMIT ?",
+            (text, text, text, text, text, max(1, int(limit)))).fetchall()
+    return [{"key": str(r[0]), "name": str(r[1]), "department": r[2]} for r in rows]
+
+
 def locale_of(storage: Storage, key: str) -> str | None:
     row = storage.conn.execute("SELECT locale FROM _gb_people WHERE key = ?", (key,)).fetchone()
     return str(row[0]) if row and row[0] else None

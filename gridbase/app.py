@@ -65,6 +65,7 @@ from views.pages import (
     live,
     plugin_views,
     record,
+    searches,
     second_factor,
     table,
     undo,
@@ -256,7 +257,8 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
-        *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new, link search
+        *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new
+        *searches.routes,        # what the editors ask: link and people searches, plugin editors' scripts
         *undo.routes,            # /b/{base}/t/{table}/cells, /undo, /redo: the grid's many-cell writes
         *files.routes,           # /att/{id}, uploads into a record
         *forms.routes,           # /f/{base}/{form}, its QR code and poster

@@ -30,9 +30,13 @@ class Editor:
     record page and grid cells all draw what this says, so a type (a plugin's too) edits the same
     everywhere.
 
-    `widget` is the input a page draws: text, textarea, email, url, tel, number, date,
-    datetime-local, checkbox, select (one option), multi (several options), person, people,
-    link (a record picker) or file. `cell` is the grid's in-place editor (text, textarea, email,
+    `widget` is the input a page draws and the name of its editor in the browser's registry
+    (`Gridbase.editors[widget]`, views/pages/static/editors.js): text, textarea, email, url,
+    tel, number, rating (stars), date, datetime-local, checkbox, select (one option), multi
+    (several options), person, people (searched by name or account), link (a record picker) or
+    file (dropped or chosen); a plugin may name its own widget and ship its editor as `script`,
+    the path of a JavaScript file that registers `Gridbase.editors[widget]` (an unknown widget
+    is edited as text). `cell` is the grid's in-place editor (text, textarea, email,
     url, tel, number, date, datetime-local, checkbox, select, link), None where a value is not
     typed into a cell. `choices` is what a select offers: "options" (the field's own), "people"
     or "records"; `several` says the input posts several values. `attrs` are the input's
@@ -44,6 +48,7 @@ class Editor:
     choices: str = ""
     several: bool = False
     attrs: dict[str, Any] = field(default_factory=dict)
+    script: str = ""
 
 
 class Invalid(ValueError):

@@ -19,7 +19,7 @@ class RatingField(FieldType):
     airtable_type = "rating"
 
     def editor(self) -> Editor:
-        return Editor("number", "number", attrs={"step": "1", "min": 1, "max": int(self.options.get("max", 5))})
+        return Editor("rating", "number", attrs={"step": "1", "min": 1, "max": int(self.options.get("max", 5))})
 
     def input_value(self, stored: Any) -> Any:
         return "" if stored is None or stored == "" else number_text(float(stored))

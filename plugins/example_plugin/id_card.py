@@ -20,6 +20,7 @@ shows (masked unless `mask: false`), and importing a masked number is refused wi
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.fields.base import Editor, FieldType, Invalid
@@ -27,6 +28,7 @@ from engine.fields.base import Editor, FieldType, Invalid
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 PATTERN = "[0-9]{17}[0-9Xx]"
+SCRIPT = Path(__file__).with_name("id_card.js")  # the editor in the browser, served at /editors/id_card.js
 
 
 def check_char(first17: str) -> str:
@@ -76,9 +78,12 @@ class IdCardField(FieldType):
         return text
 
     def editor(self) -> Editor:
-        """A text box that takes 18 characters, digits and X, and says so before anything is sent."""
-        return Editor("text", "text", attrs={"maxlength": 18, "pattern": PATTERN, "inputmode": "text",
-                                             "placeholder": "110105194912310021", "autocomplete": "off"})
+        """Its own widget, `id_card` (id_card.js registers it in the browser): a box that takes 18
+        characters, digits and X, and checks the check character as it is typed. Without the script
+        the input's attributes say as much."""
+        return Editor("id_card", "text", attrs={"maxlength": 18, "pattern": PATTERN, "inputmode": "text",
+                                                "placeholder": "110105194912310021", "autocomplete": "off"},
+                      script=str(SCRIPT))
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": f"^{PATTERN}$", "minLength": 18, "maxLength": 18}

@@ -134,6 +134,7 @@ def test_grid_cells_carry_edit_contract(client_for, ws):
     assert 'data-kind="number"' in page
     readonly = re.search(r'<td class="cell"[^>]*data-label="Owner"[^>]*>', page).group(0)
     assert "data-edit-url" not in readonly
+    assert 'aria-readonly="true"' in readonly  # and looks it (editors.css)
 
 
 def test_new_record(client_for, ws):

@@ -61,7 +61,7 @@ def today(ws: Workspace) -> str:
 
 def field_block(html: str, key: str) -> str:
     """The <div class="field" data-field=KEY> of a page, up to the next field."""
-    match = re.search(rf'<div class="field[^"]*" data-field="{key}">.*?(?=<div class="field |<div class="form-actions)',
+    match = re.search(rf'<div class="field[^"]*"[^>]*data-field="{key}">.*?(?=<div class="field |<div class="form-actions)',
                       html, re.S)
     assert match, f"no input for {key}"
     return match.group(0)

@@ -10,15 +10,19 @@ decided for a whole page at once (`editable_ids`) with the table's edit rule.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
-from engine import Actor, Workspace, attachments
+from starlette.responses import Response
+
+from engine import Actor, Workspace, attachments, editable
 from engine import people as people_db
-from engine.fields.base import load_json_list
+from engine.fields.base import Editor, load_json_list
+from engine.permissions import TableAccess
 from engine.records import Table
 
-MAX_PERSON_OPTIONS = 20
+MAX_PEOPLE_RESULTS = 20
 # Input attributes a cell editor or a form input may carry (Editor.attrs); others are ignored.
 INPUT_ATTRS = ("maxlength", "pattern", "placeholder", "inputmode", "autocomplete", "step", "min", "max")
 
@@ -87,16 +91,7 @@ def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
 
 def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:
     """The ids among `ids` whose row the actor may edit (table's edit rule)."""
-    access = table.access(actor)
-    if not access.can_edit or not ids:
-        return set()
-    if access.edit_filter is None:
-        return set(ids)
-    sql, params = table.compile_filter(access.edit_filter, actor)
-    marks = ", ".join("?" for _ in ids)
-    rows = table.ws.storage.conn.execute(
-        f"SELECT _id FROM {table.sql} WHERE _id IN ({marks}) AND {sql}", list(ids) + params).fetchall()  # noqa: S608
-    return {r[0] for r in rows}
+    return editable.editable_ids(table, actor, ids)
 
 
 class LinkTitles:
@@ -105,8 +100,16 @@ class LinkTitles:
     def __init__(self, table: Table, actor: Actor) -> None:
         self.table = table
         self.actor = actor
+        self._access: TableAccess | None = None
         self.cache: dict[tuple[str, str], str | None] = {}
         self._people: list[dict[str, str]] | None = None
+
+    @property
+    def access(self) -> TableAccess:
+        """The actor's access to the table, worked out once."""
+        if self._access is None:
+            self._access = self.table.access(self.actor)
+        return self._access
 
     def people(self) -> list[dict[str, str]]:
         """`active_people`, read once per request."""
@@ -135,7 +138,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     masked = bool(access.mask(key))
     cell: dict[str, Any] = {"key": key, "label": fdef.name, "type": fdef.type, "text": "", "badges": [],
                             "links": [], "edit_url": None, "kind": None, "value": "", "options": None,
-                            "record": rec["id"]}
+                            "record": rec["id"], "editor": None, "upload_url": None}
     if value is not None:
         cell["text"] = table.display(rec, key, access)
     if not masked and field.shown_as == "badges" and value is not None:
@@ -151,29 +154,68 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["links"] = [{"text": a.get("name") or a.get("id"), "url": f"/att/{a.get('id')}"} for a in value if isinstance(a, dict)]
     editor = field.editor()
     kind = editor.cell
+    cell["widget"] = editor.widget
     if editable and kind and not masked and not field.computed and access.level(key) == "edit":
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
         cell["value"] = editor_value(table, rec, key, kind)
         cell["attrs"] = input_attrs(editor.attrs)
+        cell["editor"] = editor_config(table, key, actor, value, editor, links)
         if editor.choices == "options":
             cell["options"] = [o["name"] for o in option_list(fdef.options)]
         elif editor.choices == "records":
             cell["link"] = link_picker(table, key, actor)
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
-                cell.update(edit_url=None, kind=None, value="")
+                cell.update(edit_url=None, kind=None, value="", editor=None)
         elif editor.choices == "people":
-            if kind != "select" or len(table.ws.config.people) > MAX_PERSON_OPTIONS:
-                # Typed names (or keys, e-mails) are resolved by the field type; a long option
-                # list repeated in every cell of a page would weigh more than the grid itself.
-                cell["kind"] = "text"
-                cell["value"] = table.display(rec, key)
-            else:
-                # Disabled people cannot be chosen; one already named stays shown.
-                active = (links or LinkTitles(table, actor)).people()
-                cell["options"] = [{"value": p["key"], "label": p["name"]}
-                                   for p in person_choices(table.ws, active, [str(value)] if value is not None else [])]
+            cell["value"] = ",".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
+    if editor.widget == "file" and editable and not masked and access.level(key) == "edit":
+        cell["upload_url"] = f"{record_url(table, rec['id'])}/attach/{key}"  # files dropped on the cell (views.pages.files)
     return cell
+
+
+def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Editor,
+                  links: LinkTitles | None = None) -> dict[str, Any]:
+    """What the page's editor (editors.js, `Gridbase.editors[widget]`) needs beyond the value:
+    the options with their colours, where to search people, the people already chosen (by
+    name), the workspace's timezone for "today", a plugin editor's script."""
+    fdef = table.tdef.fields[key]
+    config: dict[str, Any] = {}  # only what an editor needs: a grid page carries one per cell
+    if table.fields[key].kind in ("date", "datetime"):
+        config["tz"] = table.ws.config.timezone
+    if editor.several and editor.choices in ("options", "people"):
+        config["multiple"] = True
+    if editor.choices == "options":  # an option's label is its name
+        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
+    elif editor.choices == "people":
+        config["search_url"] = people_search_url(table, key)
+        named = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        config["chosen"] = [{"value": p["key"], "label": p["name"]} for p in person_choices(table.ws, [], named)]
+    if editor.script:
+        config.update(widget=editor.widget, script=editor_script_url(editor.widget))
+    return config
+
+
+def people_search_url(table: Table, key: str) -> str:
+    return f"/b/{table.base.key}/t/{table.key}/people/{key}"
+
+
+def editor_script_url(widget: str) -> str:
+    """Where a plugin editor's script is served (views.pages.record `editor_script`)."""
+    return f"/editors/{widget}.js"
+
+
+def editor_scripts(ws: Workspace) -> dict[str, str]:
+    """widget -> the file of a plugin editor's script, for every field of the workspace whose
+    editor ships one (only these files are ever served)."""
+    found: dict[str, str] = {}
+    for base in ws.bases():
+        for table in base.tables():
+            for field in table.fields.values():
+                editor = field.editor()
+                if editor.script:
+                    found.setdefault(editor.widget, editor.script)
+    return found
 
 
 def input_attrs(attrs: dict[str, Any]) -> dict[str, str]:
@@ -235,6 +277,20 @@ def active_people(ws: Workspace) -> list[dict[str, str]]:
     return out
 
 
+def people_answer(ws: Workspace, term: str) -> Response:
+    """The people search's answer (views.pages.record, views.pages.forms): enabled people whose
+    name, account or e-mail holds `term`, with their department, at most MAX_PEOPLE_RESULTS."""
+    found = people_db.search(ws.storage, term[:100], limit=MAX_PEOPLE_RESULTS + 1)
+    people = []
+    for row in found[:MAX_PEOPLE_RESULTS]:
+        dept = ws.config.departments.get(row["department"] or "")
+        people.append({"value": row["key"], "label": row["name"], "note": dept.name if dept else (row["department"] or "")})
+    body = json.dumps({"people": people, "more": len(found) > MAX_PEOPLE_RESULTS}, ensure_ascii=False)
+    # Names are people's own text: no <, > or & leaves as such, whatever reads the answer.
+    body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
 def person_choices(ws: Workspace, active: list[dict[str, str]], chosen: list[str]) -> list[dict[str, str]]:
     """The active people, then anyone `chosen` names who is no longer active: a record still
     shows (and keeps) the person it names."""
@@ -260,8 +316,10 @@ def link_picker(table: Table, key: str, actor: Actor) -> dict[str, Any] | None:
 
 def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str | None = None,
                 links: LinkTitles | None = None, people: list[dict[str, str]] | None = None,
-                label: str | None = None, required: bool | None = None) -> dict[str, Any]:
-    """The input of field `key` holding `value` (see input_value), for `field_input` in _macros.html."""
+                label: str | None = None, required: bool | None = None,
+                people_url: str | None = None) -> dict[str, Any]:
+    """The input of field `key` holding `value` (see input_value), for `field_input` in _macros.html.
+    `people_url` is where its people editor searches (a form's own search; else the table's)."""
     fdef = table.tdef.fields[key]
     editor = table.fields[key].editor()
     attrs = editor.attrs
@@ -272,12 +330,15 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
                             "step": attrs.get("step"), "min": attrs.get("min"), "max": attrs.get("max"),
                             "prefix": attrs.get("prefix", ""), "suffix": attrs.get("suffix", ""),
                             "attrs": input_attrs({k: v for k, v in attrs.items() if k not in ("step", "min", "max")})}
+    spec["editor"] = editor_config(table, key, actor, value, editor)
     if editor.choices == "options":
         spec["options"] = option_list(fdef.options)
     elif editor.choices == "people":
         listed = people if people is not None else active_people(table.ws)
         chosen = value if isinstance(value, list) else [value] if value else []
         spec["people"] = person_choices(table.ws, listed, chosen)
+        spec["editor"] = editor_config(table, key, actor, value, editor)
+        spec["editor"]["search_url"] = people_url or people_search_url(table, key)
     elif editor.choices == "records":
         spec["link"] = link_picker(table, key, actor)
         if spec["link"] is None:  # the linked table is out of sight (a public form): record ids typed in

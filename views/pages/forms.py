@@ -107,7 +107,7 @@ def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any
     return out
 
 
-def form_inputs(table: Table, fields: list[dict[str, Any]], actor: Actor, values: dict[str, Any],
+def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor: Actor, values: dict[str, Any],
                 errors: dict[str, str]) -> list[dict[str, Any]]:
     """What form.html draws: each question's input (views.cells.field_input) holding `values`."""
     links = cells.LinkTitles(table, actor)
@@ -115,7 +115,8 @@ def form_inputs(table: Table, fields: list[dict[str, Any]], actor: Actor, values
     out = []
     for f in fields:
         spec = cells.field_input(table, f["key"], actor, values.get(f["key"], f["default"]), error=errors.get(f["key"]),
-                                 links=links, people=people, label=f["label"], required=f["required"])
+                                 links=links, people=people, label=f["label"], required=f["required"],
+                                 people_url=f"/f/{table.base.key}/{form.key}/people/{f['key']}")
         spec["help"] = f["help"]
         out.append(spec)
     return out
@@ -158,7 +159,7 @@ async def form_page(request: Request) -> Response:
     actor = form_actor(request, form, table)
     fields = form_fields(table, form, actor)
     values = {f["key"]: f["default"] for f in fields}
-    return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, fields, actor, values, {}),
+    return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, form, fields, actor, values, {}),
                   errors={}, general=[])
 
 
@@ -238,7 +239,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}
     mine = {k: v for k, v in errors.items() if k in keys}
     return render(request, "form.html", status_code=422, table=table, form=form,
-                  inputs=form_inputs(table, fields, actor, shown, mine), errors=mine,
+                  inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])
 
 
@@ -260,6 +261,17 @@ async def qr_svg(request: Request) -> Response:
     return Response(buf.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
 
+async def people_search(request: Request) -> Response:
+    """GET ?q=… → the enabled people a person question of this form may name (as
+    views.pages.record's search), for whoever may fill the form in; 404 for anything else."""
+    table, form = find_form(request)
+    actor = form_actor(request, form, table)
+    key = request.path_params["field"]
+    if key not in {f["key"] for f in form_fields(table, form, actor)} or table.fields[key].editor().choices != "people":
+        raise NotFoundError(f"unknown field '{key}'")
+    return cells.people_answer(table.ws, request.query_params.get("q", ""))
+
+
 async def poster(request: Request) -> Response:
     table, form = find_form(request)
     form_actor(request, form, table)
@@ -272,4 +284,5 @@ routes = [
     Route("/f/{base}/{form}/qr.png", qr_png, methods=["GET"]),
     Route("/f/{base}/{form}/qr.svg", qr_svg, methods=["GET"]),
     Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
+    Route("/f/{base}/{form}/people/{field}", people_search, methods=["GET"]),
 ]

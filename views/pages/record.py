@@ -1,11 +1,11 @@
 """The record page: every readable field (edited in place where allowed), linked records,
 attachments, the change history, comments with @mentions, delete and restore; the
-new-record page; saving one cell (grid or record page); the linked-record picker's search.
+new-record page; saving one cell (grid or record page). The searches the editors ask are in
+views.pages.searches.
 
 Words: a *mention* is `@key` or `@姓名` in a comment; the person mentioned gets a row in
 `_gb_notifications` linking to the record, but only if they may read that record themselves.
-A *picker* chooses linked records: it searches the linked table's primary field as the
-signed-in person (`/link/{field}?q=`, at most MAX_LINK_RESULTS records, never the whole table).
+A posted comment comes back as its list item when editors.js asks (HX-Request), else the page.
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from automations import manual_buttons, run_manual
 from engine import (
     Actor,
     NotFoundError,
     PermissionDenied,
-    QueryError,
     ValidationError,
     Workspace,
+    inbox,
 )
 from engine import comments as engine_comments
 from engine import people as people_db
@@ -39,7 +40,6 @@ from views.pages.web import (
     format_time,
     get_table,
     get_ws,
-    now_text,
     render,
     require_actor,
     table_for_adding,
@@ -65,8 +65,13 @@ def automation_name(table: Table, key: str) -> str:
     """The name of the automation an audit actor (`automation:KEY`) is, or "" for anyone else."""
     if not key.startswith("automation:"):
         return ""
-    auto = table.base.bdef.automations.get(key.split(":", 1)[1])
-    return auto.name if auto is not None else key.split(":", 1)[1]
+    name = key.split(":", 1)[1]
+    # Its own base first; an automation of another base may write here too.
+    for bdef in [table.base.bdef, *table.ws.config.bases.values()]:
+        auto = bdef.automations.get(name)
+        if auto is not None:
+            return auto.name or name
+    return name
 
 
 async def record_page(request: Request) -> Response:
@@ -81,13 +86,12 @@ async def record_page(request: Request) -> Response:
     keys = cells.columns_for(table, actor, None)
     fields = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in keys]
     uploads = [c["key"] for c in fields
-               if c["type"] == "attachment" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
-    history = [{**h, "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
+               if c["widget"] == "file" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
+    history = [{**h, **linked_titles(table, h, links), "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
                 "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
-    comments = [{"when": format_time(ws, c.at), "who": person_name(ws, c.author), "body": c.body}
-                for c in engine_comments.for_record(table, rid, actor=actor)]
+    comments = [comment_item(ws, c) for c in engine_comments.for_record(table, rid, actor=actor)]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
     buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
@@ -95,13 +99,22 @@ async def record_page(request: Request) -> Response:
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}")
 
 
-def manual_buttons(ws: Workspace, base: str, table: str) -> list[dict[str, str]]:
-    try:
-        from automations import manual_buttons as buttons
-    except ImportError:
-        return []
-    result: list[dict[str, str]] = buttons(ws, base, table)
-    return result
+def linked_titles(table: Table, entry: dict[str, Any], links: cells.LinkTitles) -> dict[str, Any]:
+    """A history entry of a link field names its records by their primary field, as the reader
+    sees them (the engine has already left out records they may not read), not by rec… ids."""
+    key = entry.get("field")
+    if not key or key not in table.fields or table.fields[key].shown_as != "links" or links.access.mask(key):
+        return {}  # a masked link stays as masked as the engine wrote it
+    other = table.tdef.fields[key].options.get("table", "")
+    out = {}
+    for side in ("old", "new"):
+        ids = [i.strip() for i in str(entry.get(side) or "").split(",") if i.strip()]
+        out[side] = ", ".join(links.title(other, i) or i for i in ids)
+    return out
+
+
+def comment_item(ws: Workspace, comment: Any) -> dict[str, str]:
+    return {"when": format_time(ws, comment.at), "who": person_name(ws, comment.author), "body": comment.body}
 
 
 async def run_button(request: Request) -> Response:
@@ -115,8 +128,6 @@ async def run_button(request: Request) -> Response:
     table.get(rid, actor=actor)
     if rid not in cells.editable_ids(table, actor, [rid]):
         raise PermissionDenied("you may not change this record")
-    from automations import run_manual
-
     run_manual(ws, table.base.key, request.path_params["automation"], rid, actor)
     return RedirectResponse(cells.record_url(table, rid), status_code=303)
 
@@ -191,11 +202,12 @@ async def add_comment(request: Request) -> Response:
         for person in mentioned(ws, body):
             if person == actor.key or can_read_record(table, person, rid) is None:
                 continue
-            ws.storage.conn.execute(
-                "INSERT OR IGNORE INTO _gb_notifications (person, at, title, body, link, base, tbl, record, key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (person, now_text(ws), f"{actor.name} @ {title}"[:200], body[:1000], url, table.base.key, table.key, rid,
-                 f"mention:{comment_id}:{person}"))
+            inbox.add(ws.storage.conn, person=person, at=ws.now(), title=f"{actor.name} @ {title}"[:200], body=body[:1000],
+                      link=url, base=table.base.key, table=table.key, record=rid, key=f"mention:{comment_id}:{person}")
+    if request.headers.get("hx-request") == "true":  # editors.js: the new comment, put in place without a reload
+        posted = next((c for c in reversed(engine_comments.for_record(table, rid, actor=actor)) if c.id == comment_id), None)
+        return render(request, "_comment.html", cm=comment_item(ws, posted) if posted else
+                      {"when": "", "who": actor.name, "body": body})
     return RedirectResponse(url + "#comments", status_code=303)
 
 
@@ -213,43 +225,6 @@ def link_error(table: Table, key: str, raw: Any, actor: Actor, keep: list[str] |
         if rid not in (keep or []) and not other.readable_by(rid, actor):
             return f"{field.fdef.name}: unknown record {rid} in '{other.tdef.name}'"
     return None
-
-
-async def link_search(request: Request) -> Response:
-    """GET ?q=… → {"records": [{"id", "title"}], "more": bool}: records of the linked table
-    the person may read whose primary field contains q (the first ones if q is empty)."""
-    actor = require_actor(request)
-    table = get_table(request)
-    access = table.access(actor)
-    key = request.path_params["field"]
-    fdef = table.tdef.fields.get(key)
-    if (not access.can_read or fdef is None or table.fields[key].editor().choices != "records" or not access.readable(key)
-            or access.level(key) not in ("create", "edit") or access.mask(key)):
-        raise NotFoundError(f"unknown field '{key}'")
-    if cells.link_picker(table, key, actor) is None:
-        raise NotFoundError(f"unknown table '{fdef.options.get('table')}'")
-    other = table.base.table(fdef.options["table"])
-    oaccess = other.access(actor)
-    primary = other.tdef.primary
-    term = request.query_params.get("q", "").strip()[:100]
-    shown = oaccess.readable(primary)
-    flt: Any = None
-    search = None
-    if term:
-        if shown and not oaccess.mask(primary) and other.fields[primary].kind != "array":
-            flt = {primary: {"contains": term}}
-        else:
-            search = term  # the primary field cannot be searched by this person: their other text fields
-    try:
-        page = other.query(actor=actor, filter=flt, search=search, limit=cells.MAX_LINK_RESULTS,
-                           fields=[primary] if shown else None, with_total=False)
-    except QueryError:
-        page = other.query(actor=actor, search=term or None, limit=cells.MAX_LINK_RESULTS,
-                           fields=[primary] if shown else None, with_total=False)
-    records = [{"id": r["id"], "title": (other.display(r, primary, oaccess) if shown else "") or r["id"]}
-               for r in page.records]
-    return JSONResponse({"records": records, "more": page.next_offset is not None},
-                        headers={"Cache-Control": "no-store"})
 
 
 # -- one cell --------------------------------------------------------------------------------
@@ -468,6 +443,5 @@ routes = [
     Route(prefix + "/cells", row_cells, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", new_record_page, methods=["GET"]),
     Route("/b/{base}/t/{table}/new", create_record, methods=["POST"]),
-    Route("/b/{base}/t/{table}/link/{field}", link_search, methods=["GET"]),
     Route("/options.css", option_styles, methods=["GET"]),
 ]

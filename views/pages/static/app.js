@@ -205,21 +205,13 @@
     });
   }
 
-  /* ---- (d) grid cell editing ----------------------------------------------------------
-   * <td class="cell" tabindex="0" data-edit-url="/.../cell" data-kind="text" data-record="rec…"
-   *     data-field="key" data-value="raw value" data-options='["A","B"]'> shown value </td>
-   * kinds: text number date datetime-local email url tel checkbox select textarea link.
-   * Start: double-click, Enter on the focused cell, or a tap on touch screens.
-   * Save: Enter (textarea: Enter without Shift) or leaving the input; checkbox/select save on
-   * change. Esc cancels. POST value=... -> 200: new <td> (replaces the cell), followed by the
+  /* ---- (d) cells: a saved cell's answer put in place ----------------------------------
+   * <td class="cell" tabindex="0" data-edit-url="/.../cell" data-widget="text" data-record="rec…"
+   *     data-field="key" data-value="raw value"> shown value </td>
+   * The editors themselves (Gridbase.startEdit, one per widget, the linked-record picker) are
+   * in editors.js. A save answers 200 with the new <td> (it replaces the cell), followed by the
    * <td>s of the record's other fields that changed with it (formulas …), which replace those
-   * cells wherever the page shows them; 422: new <td> containing <span class="cell-error">.
-   * A date or date-time is never saved half typed (validity.badInput) nor emptied by accident:
-   * the old value stays and a short note says why. Emptying it takes the "clear" button or
-   * deleting every part of it. A link cell opens its picker (section (i)). */
-  var INPUT_KINDS = ["text", "number", "date", "datetime-local", "email", "url", "tel"];
-  var DATE_KINDS = ["date", "datetime-local"];
-
+   * cells wherever the page shows them; 422 with the <td> holding <span class="cell-error">. */
   // Put a saved cell's answer in place (see above); returns the new cell.
   function applyCells(cell, body) {
     var parts = fragments(body);
@@ -249,22 +241,6 @@
     });
   }
 
-  // Automations may change a record a moment after a save (a status set when an owner is
-  // assigned): ask for the record's cells again then, and put those that changed in place.
-  var REFRESH_AFTER = [1500, 5000];
-  function refreshLater(editUrl) {
-    var url = String(editUrl || "").replace(/\/cell\/[^/]*$/, "/cells");
-    if (!url || url === editUrl) return;
-    REFRESH_AFTER.forEach(function (ms) {
-      setTimeout(function () {
-        request(url, { headers: { Accept: "text/html" } })
-          .then(function (r) { return r.ok ? r.text() : ""; })
-          .then(function (body) { if (body.trim()) swapCells(fragments(body), null); })
-          .catch(function () { /* the next save or a reload shows it */ });
-      }, ms);
-    });
-  }
-
   function cellError(cell, text) {
     var span = document.createElement("span");
     span.className = "cell-error";
@@ -272,380 +248,6 @@
     span.textContent = text;
     cell.appendChild(span);
   }
-  var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)");
-
-  var CELL_ATTRS = ["maxlength", "pattern", "placeholder", "inputmode", "autocomplete", "step", "min", "max"];
-
-  function buildEditor(cell, kind, value) {
-    var input;
-    if (kind === "textarea") {
-      input = document.createElement("textarea");
-      input.rows = 4;
-      input.value = value;
-    } else if (kind === "select") {
-      input = document.createElement("select");
-      var options = [];
-      try { options = JSON.parse(cell.getAttribute("data-options") || "[]"); } catch (e) { options = []; }
-      [""].concat(options).forEach(function (opt) {
-        var o = document.createElement("option");
-        o.value = typeof opt === "object" ? opt.value : opt;
-        o.textContent = typeof opt === "object" ? (opt.label || opt.value) : opt;
-        o.selected = o.value === value;
-        input.appendChild(o);
-      });
-    } else {
-      input = document.createElement("input");
-      input.type = kind === "checkbox" || INPUT_KINDS.indexOf(kind) >= 0 ? kind : "text";
-      if (kind === "checkbox") input.checked = ["true", "1", "yes", "on"].indexOf(value.toLowerCase()) >= 0;
-      else input.value = value;
-      if (kind === "number") input.step = "any";
-      // The field type's own input attributes (maxlength, pattern, placeholder, inputmode, step, min, max).
-      var attrs = {};
-      try { attrs = JSON.parse(cell.getAttribute("data-attrs") || "{}"); } catch (e) { attrs = {}; }
-      Object.keys(attrs).forEach(function (name) {
-        if (CELL_ATTRS.indexOf(name) >= 0) input.setAttribute(name, attrs[name]);
-      });
-    }
-    input.className = "cell-input";
-    input.setAttribute("aria-label", cell.getAttribute("data-label") || "");
-    return input;
-  }
-
-  // opts.initialText: the edit began by typing a character, which replaces the value.
-  function startEdit(cell, opts) {
-    opts = opts || {};
-    if (cell.classList.contains("is-editing")) return;
-    var kind = cell.getAttribute("data-kind") || "text";
-    if (kind === "link") return openLinkCell(cell);
-    var original = cell.innerHTML;
-    var value = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
-    var input = buildEditor(cell, kind, value);
-    var isDate = DATE_KINDS.indexOf(kind) >= 0;
-    var cleared = false; // a date emptied on purpose: the clear button, or every part deleted
-    var done = false;
-    var holder = input;
-    if (isDate) {
-      holder = document.createElement("div");
-      holder.className = "date-editor";
-      holder.appendChild(input);
-      if (value) {
-        var clear = document.createElement("button");
-        clear.type = "button";
-        clear.className = "date-clear";
-        clear.textContent = msg("clear", "Clear");
-        clear.addEventListener("mousedown", function (e) { e.preventDefault(); }); // the input keeps the focus
-        clear.addEventListener("click", function () { cleared = true; input.value = ""; save(); });
-        holder.appendChild(clear);
-      }
-      input.addEventListener("keydown", function (e) {
-        if (e.key !== "Backspace" && e.key !== "Delete") return;
-        window.setTimeout(function () { cleared = input.value === "" && !input.validity.badInput; }, 0);
-      });
-    }
-    cell.classList.add("is-editing");
-    cell.replaceChildren(holder);
-    input.focus();
-    if (typeof opts.initialText === "string" && INPUT_KINDS.concat(["textarea"]).indexOf(kind) >= 0 && !isDate) {
-      input.value = opts.initialText;
-    } else if (input.select && kind !== "select" && kind !== "checkbox" && !isDate) input.select();
-
-    function cancel() {
-      if (done) return;
-      done = true;
-      cell.classList.remove("is-editing");
-      cell.innerHTML = original;
-      cell.focus();
-    }
-    // Keep the old value and say why (an incomplete date).
-    function refuse(text) {
-      cancel();
-      cellError(cell, text);
-    }
-    function save() {
-      if (done) return;
-      if (isDate && input.validity && input.validity.badInput) return refuse(msg("bad-date", "Incomplete date: the old value is kept"));
-      var next = kind === "checkbox" ? (input.checked ? "true" : "false") : input.value;
-      if (next === value) return cancel(); // nothing changed: no request
-      if (isDate && next === "" && !cleared) return refuse(msg("bad-date", "Incomplete date: the old value is kept"));
-      done = true;
-      input.disabled = true;
-      cell.classList.add("is-saving");
-      post(cell.getAttribute("data-edit-url"), next)
-        .then(function (r) {
-          return r.text().then(function (body) {
-            var fresh = (r.ok || r.status === 422) && body.trim() && applyCells(cell, body);
-            if (!fresh) throw new Error(errorText(body));
-            fresh.focus();
-            if (r.ok) refreshLater(fresh.getAttribute("data-edit-url"));
-          });
-        })
-        .catch(function (err) {
-          cell.classList.remove("is-editing", "is-saving");
-          cell.innerHTML = original;
-          cellError(cell, err instanceof TypeError ? errorText("") : err.message);
-        });
-    }
-
-    input.addEventListener("keydown", function (e) {
-      if (e.key === "Escape") { e.preventDefault(); cancel(); }
-      else if (e.key === "Enter" && !(kind === "textarea" && e.shiftKey)) { e.preventDefault(); save(); }
-    });
-    input.addEventListener("blur", save);
-    if (kind === "checkbox" || kind === "select") input.addEventListener("change", save);
-  }
-
-  function editableCell(target) {
-    var cell = target.closest && target.closest("td.cell[data-edit-url]");
-    return cell && !cell.classList.contains("is-editing") ? cell : null;
-  }
-
-  document.addEventListener("dblclick", function (e) {
-    var cell = editableCell(e.target);
-    if (cell && !e.target.closest("a, button")) startEdit(cell);
-  });
-  document.addEventListener("click", function (e) {
-    var cell = coarse && coarse.matches && editableCell(e.target);
-    if (cell && !e.target.closest("a, button")) startEdit(cell);
-  });
-  document.addEventListener("keydown", function (e) {
-    var cell = e.key === "Enter" && e.target.matches && e.target.matches("td.cell[data-edit-url]") && editableCell(e.target);
-    if (cell) { e.preventDefault(); startEdit(cell); }
-  });
-
-  // A link cell of the grid: show its picker until the focus leaves the cell or Esc.
-  function openLinkCell(cell) {
-    var picker = cell.querySelector(".link-picker");
-    if (!picker) return;
-    initPicker(picker);
-    cell.classList.add("is-editing");
-    var search = picker.querySelector(".link-search");
-    function close() {
-      cell.classList.remove("is-editing");
-      cell.removeEventListener("focusout", away);
-      cell.removeEventListener("keydown", escape);
-    }
-    function away() {
-      window.setTimeout(function () {
-        if (cell.isConnected && !cell.contains(document.activeElement)) close();
-      }, 0);
-    }
-    function escape(e) {
-      if (e.key !== "Escape") return;
-      e.preventDefault();
-      close();
-      cell.focus();
-    }
-    cell.addEventListener("focusout", away);
-    cell.addEventListener("keydown", escape);
-    if (search) search.focus();
-  }
-
-  /* ---- (i) linked-record picker -------------------------------------------------------
-   * <div class="link-picker" data-search-url="/…/link/FIELD" data-multiple="true|false"
-   *      data-name="FIELD" [data-save-url="/…/cell/FIELD"] data-msg-empty data-msg-more>
-   *   <ul class="link-chosen"><li class="link-chip" data-id="rec…"><input type="hidden"
-   *     name="FIELD" value="rec…"><a>title</a><button class="link-remove">×</button></li></ul>
-   *   <div class="link-search-box"><input class="link-search"><ul class="link-results"></ul></div>
-   * </div>
-   * Typing (or a click on the empty box, or ↓) asks GET data-search-url?q=… → JSON
-   * {records: [{id, title}], more}; ↑/↓ move, Enter or a click picks (one record replaces
-   * the other when data-multiple is false), × removes one. Without data-save-url the chips'
-   * hidden inputs go with their form; with it every change is saved at once as a cell
-   * (POST value=ids joined by commas) and the cell is replaced by the answer. */
-  function pickerIds(picker) {
-    return Array.prototype.map.call(picker.querySelectorAll(".link-chip"), function (li) {
-      return li.getAttribute("data-id");
-    });
-  }
-
-  function savePicker(picker) {
-    var cell = picker.closest("td.cell");
-    if (!cell) return;
-    var open = cell.classList.contains("is-editing");
-    var inGrid = !!cell.closest("table.grid");
-    var multiple = picker.getAttribute("data-multiple") !== "false";
-    var had = document.activeElement && picker.contains(document.activeElement);
-    cell.classList.add("is-saving");
-    post(picker.getAttribute("data-save-url"), pickerIds(picker).join(","))
-      .then(function (r) {
-        return r.text().then(function (body) {
-          var fresh = (r.ok || r.status === 422) && body.trim() && applyCells(cell, body);
-          if (!fresh) throw new Error(errorText(body));
-          if (r.ok) refreshLater(picker.getAttribute("data-save-url"));
-          var search = fresh.querySelector(".link-search");
-          if (inGrid && open && multiple && r.ok) openLinkCell(fresh);
-          else if (inGrid) fresh.focus();
-          else if (had && search) search.focus();
-        });
-      })
-      .catch(function (err) {
-        cell.classList.remove("is-saving");
-        cellError(cell, err instanceof TypeError ? errorText("") : err.message);
-      });
-  }
-
-  function initPicker(picker) {
-    if (picker.hasAttribute("data-picker-ready")) return;
-    picker.setAttribute("data-picker-ready", "");
-    var search = picker.querySelector(".link-search");
-    var list = picker.querySelector(".link-results");
-    if (!search || !list) return;
-    var multiple = picker.getAttribute("data-multiple") !== "false";
-    var timer = null, seq = 0, active = -1, items = [];
-    var listId = "lr-" + Math.random().toString(36).slice(2);
-    list.id = listId;
-    search.setAttribute("aria-controls", listId);
-
-    var floating = !!picker.closest("table.grid"); // in a grid cell the list floats over the grid
-    function onScroll(e) {
-      if (e.target !== list && !list.contains(e.target)) close();
-    }
-    function close() {
-      seq += 1; // answers still on their way are dropped
-      window.clearTimeout(timer);
-      window.removeEventListener("scroll", onScroll, true);
-      list.hidden = true;
-      list.replaceChildren();
-      search.setAttribute("aria-expanded", "false");
-      search.removeAttribute("aria-activedescendant");
-      picker.classList.remove("is-loading");
-      active = -1;
-      items = [];
-    }
-    function note(text) {
-      var li = document.createElement("li");
-      li.className = "note";
-      li.textContent = text;
-      list.appendChild(li);
-    }
-    function setActive(i, scroll) {
-      active = i;
-      items.forEach(function (item, n) { item.el.setAttribute("aria-selected", String(n === i)); });
-      if (i >= 0) {
-        search.setAttribute("aria-activedescendant", items[i].el.id);
-        if (scroll) list.scrollTop = Math.max(0, items[i].el.offsetTop - list.clientHeight / 2);
-      }
-    }
-    function show(data) {
-      list.replaceChildren();
-      items = [];
-      var have = pickerIds(picker);
-      (data.records || []).forEach(function (rec, n) {
-        var li = document.createElement("li");
-        li.id = listId + "-" + n;
-        li.setAttribute("role", "option");
-        li.setAttribute("data-id", rec.id);
-        li.textContent = rec.title;
-        if (have.indexOf(rec.id) >= 0) li.classList.add("picked");
-        li.addEventListener("mousedown", function (e) { e.preventDefault(); }); // the search box keeps the focus
-        li.addEventListener("click", function () { pick(rec); });
-        list.appendChild(li);
-        items.push({ el: li, rec: rec });
-      });
-      if (!items.length) note(picker.getAttribute("data-msg-empty") || "No matching records");
-      if (data.more) note(picker.getAttribute("data-msg-more") || "More records match");
-      if (floating) { // fixed under the search box, so the grid's scrolling box does not clip it
-        var box = search.getBoundingClientRect();
-        list.style.position = "fixed";
-        list.style.left = box.left + "px";
-        list.style.top = (box.bottom + 2) + "px";
-        list.style.right = "auto";
-        list.style.width = Math.max(box.width, 220) + "px";
-        window.addEventListener("scroll", onScroll, true);
-      }
-      list.hidden = false;
-      search.setAttribute("aria-expanded", "true");
-      setActive(items.length ? 0 : -1);
-    }
-    function query() {
-      window.clearTimeout(timer);
-      var mine = ++seq;
-      picker.classList.add("is-loading");
-      var url = picker.getAttribute("data-search-url") + "?q=" + encodeURIComponent(search.value.trim());
-      request(url, { headers: { Accept: "application/json" } })
-        .then(function (r) {
-          if (!r.ok) throw new Error("HTTP " + r.status);
-          return r.json();
-        })
-        .then(function (data) { if (mine === seq) show(data); })
-        .catch(function () {
-          if (mine !== seq) return;
-          list.replaceChildren();
-          items = [];
-          note(errorText(""));
-          list.hidden = false;
-        })
-        .then(function () { if (mine === seq) picker.classList.remove("is-loading"); });
-    }
-    function chip(rec) {
-      var li = document.createElement("li");
-      li.className = "link-chip";
-      li.setAttribute("data-id", rec.id);
-      var input = document.createElement("input");
-      input.type = "hidden";
-      input.name = picker.getAttribute("data-name") || "";
-      input.value = rec.id;
-      var title = document.createElement("span");
-      title.textContent = rec.title;
-      var remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "link-remove";
-      remove.textContent = "×";
-      var label = picker.getAttribute("data-msg-remove") || "Remove";
-      remove.title = label;
-      remove.setAttribute("aria-label", label + " " + rec.title);
-      li.appendChild(input);
-      li.appendChild(title);
-      li.appendChild(remove);
-      return li;
-    }
-    function changed() {
-      picker.dispatchEvent(new CustomEvent("gridbase:links-changed", { bubbles: true }));
-      if (picker.hasAttribute("data-save-url")) savePicker(picker);
-    }
-    function pick(rec) {
-      var chosen = picker.querySelector(".link-chosen");
-      var have = pickerIds(picker);
-      search.value = "";
-      close();
-      if (have.indexOf(rec.id) >= 0 && (multiple || have.length === 1)) return; // already there
-      if (!multiple) chosen.replaceChildren();
-      chosen.appendChild(chip(rec));
-      changed();
-    }
-
-    picker.addEventListener("click", function (e) {
-      var remove = e.target.closest && e.target.closest(".link-remove");
-      if (!remove || !picker.contains(remove)) return;
-      e.preventDefault();
-      var li = remove.closest(".link-chip");
-      if (li) li.remove();
-      search.focus();
-      changed();
-    });
-    search.addEventListener("input", function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(query, 200);
-    });
-    search.addEventListener("click", function () { if (list.hidden) query(); });
-    search.addEventListener("blur", close);
-    search.addEventListener("keydown", function (e) {
-      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-        e.preventDefault();
-        if (list.hidden) return query();
-        if (items.length) setActive((active + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length, true);
-      } else if (e.key === "Enter") {
-        e.preventDefault(); // never submits the form around it
-        if (!list.hidden && active >= 0) pick(items[active].rec);
-        else query();
-      } else if (e.key === "Escape" && !list.hidden) {
-        e.preventDefault();
-        e.stopPropagation();
-        close();
-      }
-    });
-  }
-
   /* ---- (j) a form is not sent with a half-typed date: the browser would send it empty -- */
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -741,8 +343,11 @@
     scope.querySelectorAll(".chart[data-spec-url]").forEach(renderChart);
     if (scope.matches && scope.matches(".kanban-column .cards")) initKanban(scope);
     scope.querySelectorAll(".kanban-column .cards").forEach(initKanban);
-    scope.querySelectorAll(".link-picker").forEach(initPicker);
+    initHooks.forEach(function (hook) { hook(scope); });
   }
+  // Other scripts (editors.js ...) set up their part of new content through Gridbase.onInit.
+  var initHooks = [];
+  function onInit(hook) { initHooks.push(hook); }
 
   if (window.htmx) htmx.onLoad(init); // htmx fires htmx:load for the body and each swap
   else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(document); });
@@ -752,6 +357,17 @@
   window.Gridbase = {
     init: init, request: request, csrfToken: csrfToken, post: post, msg: msg,
     fragments: fragments, applyCells: applyCells, swapCells: swapCells, cellError: cellError,
-    startEdit: startEdit, editableCell: editableCell, errorText: errorText, cssEscape: cssEscape
+    errorText: errorText, cssEscape: cssEscape, onInit: onInit,
+    // The editors are editors.js's (Gridbase.editing); these hand on to them, so a script that
+    // kept a reference to them before editors.js ran still reaches them.
+    startEdit: function (cell, opts) {
+      var impl = window.Gridbase.editing;
+      return impl ? impl.startEdit(cell, opts) : undefined;
+    },
+    editableCell: function (target) {
+      var impl = window.Gridbase.editing;
+      return impl ? impl.editableCell(target) : null;
+    },
+    editors: {}
   };
 })();
