@@ -58,6 +58,7 @@ from views.pages import (
     dashboards,
     files,
     forms,
+    grid,
     inbox,
     plugin_views,
     record,
@@ -250,6 +251,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
+        *grid.routes,            # …/rows, …/summary, …/columns, …/delete: the grid script's requests
         *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new, link search
         *files.routes,           # /att/{id}, uploads into a record
         *forms.routes,           # /f/{base}/{form}, its QR code and poster

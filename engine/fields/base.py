@@ -139,6 +139,9 @@ class FieldType:
         """SQL condition that is true when the value is blank."""
         return f"({column} IS NULL OR {column} = '')"
 
+    #: the grid's summary-bar figures for this type (engine/summary.py); None: by its kind.
+    summaries: ClassVar[tuple[str, ...] | None] = None
+
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
