@@ -78,3 +78,9 @@ def summarize(table: Reader, *, actor: Actor | str, fields: list[str], filter: A
             text = ftype.display(value)
         out.setdefault(key, {})[figure] = text
     return out
+
+
+def rows_about(table: Reader) -> int:
+    """About how many rows the table holds, from the planner's statistics (0 when it has none,
+    as a small table that was never analysed): whether counting a view's rows is cheap."""
+    return table._row_estimate()

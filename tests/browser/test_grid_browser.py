@@ -59,6 +59,7 @@ def open_grid(big: dict[str, Any], browser: Any, person: str = "admin", **option
     context, page, watch = signed_in(browser, big["url"], person, **options)
     page.goto(big["url"] + GRID)
     page.locator("table.grid td.cell").first.wait_for()
+    page.wait_for_function("() => document.querySelector('table.grid').dataset.total !== ''")  # counted
     return context, page, watch
 
 

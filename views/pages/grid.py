@@ -72,13 +72,21 @@ async def rows_block(request: Request) -> Response:
             records = list(reversed(page.records))
             last = state.table.display(records[0], state.group, state.access) if before and len(records) > end - offset else None
             return fragment(request, state, build_rows(state, records[-(end - offset):], offset + 1, last_group=last))
-    page = first_page(state, offset - before, limit + before) if offset else first_page(state, 0, limit)
+    page = first_page(state, offset - before, limit + before, with_total=False)
     records = page.records
     last = None
     if before and records:
         last = state.table.display(records[0], state.group, state.access)
         records = records[1:]
     return fragment(request, state, build_rows(state, records, offset + 1, last_group=last))
+
+
+async def row_count(request: Request) -> Response:
+    """GET …/count → {"total": N}: how many rows the person's grid has (the first screen is
+    served without counting them)."""
+    state = grid_state(request)
+    total = first_page(state, 0, 1).total or 0
+    return JSONResponse({"total": total}, headers={"Cache-Control": "no-store"})
 
 
 async def summary_bar(request: Request) -> Response:
@@ -142,6 +150,8 @@ async def delete_rows(request: Request) -> Response:
 routes = [
     Route(prefix + "/rows", rows_block, methods=["GET"]),
     Route(prefix + "/v/{view}/rows", rows_block, methods=["GET"]),
+    Route(prefix + "/count", row_count, methods=["GET"]),
+    Route(prefix + "/v/{view}/count", row_count, methods=["GET"]),
     Route(prefix + "/summary", summary_bar, methods=["GET"]),
     Route(prefix + "/v/{view}/summary", summary_bar, methods=["GET"]),
     Route(prefix + "/columns", save_columns, methods=["POST"]),

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import NotFoundError, QueryError, ValidationError, transfer
+from engine import NotFoundError, QueryError, ValidationError, summary, transfer
 from engine import prefs as prefs_service
 from engine.errors import GridbaseError
 from engine.model import ViewDef
@@ -46,6 +46,7 @@ from views.pages.web import (
 )
 
 PAGE_SIZE = 50
+COUNT_INLINE = 50_000  # tables past about this many rows are counted after their first screen
 OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
 NO_VALUE = ("is_empty", "is_not_empty")
 # The filter panel's words for each operator (a field type's own operator shows its name).
@@ -204,14 +205,14 @@ def grid_state(request: Request) -> GridState:
                      columns=prefs_service.arrange(all_columns, layout), layout=layout)
 
 
-def first_page(state: GridState, offset: int, limit: int) -> Any:
+def first_page(state: GridState, offset: int, limit: int, *, with_total: bool = True) -> Any:
     """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said."""
     try:
-        return state.query(offset, limit)
+        return state.query(offset, limit, with_total=with_total)
     except (QueryError, ValidationError, ValueError) as exc:
         state.error = str(exc)
         state.flt, state.sort, state.group = effective_query(state.vdef, {**state.prefs, "filters": []}, state.allowed)
-        return state.query(offset, limit)
+        return state.query(offset, limit, with_total=with_total)
 
 
 def build_rows(state: GridState, records: list[dict[str, Any]], first_number: int,
@@ -242,7 +243,10 @@ async def table_page(request: Request) -> Response:
     if vdef is not None and view_url(table.base.key, table.key, vdef) != table_url(table, vdef.key):
         return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
     offset = page_offset(request.query_params.get("offset", ""))
-    page = first_page(state, offset, PAGE_SIZE)
+    # No count on the first screen of a big table: counting a million rows costs more than the
+    # page itself. The grid script asks …/count next; a view that ends on this page is counted.
+    counted = summary.rows_about(table) < COUNT_INLINE
+    page = first_page(state, offset, PAGE_SIZE, with_total=counted)
     rows = build_rows(state, page.records, offset + 1)
     base_url = state.url
     adhoc, search, deleted = state.adhoc, state.search, state.deleted
@@ -252,7 +256,7 @@ async def table_page(request: Request) -> Response:
         params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), *extra, ("offset", new_offset)) if v}
         return base_url + ("?" + urlencode(params) if params else "")
 
-    total = page.total or 0
+    total = page.total if counted else offset + len(page.records) if page.next_offset is None else None
     views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)}
              for v in views_for(table, actor)]
     query = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None)) if v}

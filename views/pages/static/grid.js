@@ -17,6 +17,8 @@
   if (!G || !table) return;
   var wrap = table.closest(".grid-wrap") || table.parentNode;
   var tbody = table.tBodies[0];
+  // The first screen of a big view comes without a count; …/count tells it a moment later.
+  var totalKnown = table.getAttribute("data-total") !== "";
   var total = parseInt(table.getAttribute("data-total") || "0", 10);
   var baseUrl = table.getAttribute("data-base-url");
   var tableUrl = table.getAttribute("data-table-url");
@@ -663,7 +665,7 @@
   function headers() { return Array.prototype.slice.call(table.querySelectorAll("thead th")); }
   function widthOf(th) {
     var f = th.getAttribute("data-field");
-    if (!f) return th.offsetWidth || 64;
+    if (!f) return 40 + 8 * String(total).length; // the row number and its checkbox
     return (layout.widths && layout.widths[f]) || DEFAULT_WIDTH;
   }
   function applyWidths() {
@@ -814,7 +816,26 @@
     active = { row: parseInt(first.getAttribute("data-index"), 10), col: 0 };
     paint();
   }
-  loadSummary();
-  onScroll();
+  function setTotal(n) {
+    total = n;
+    totalKnown = true;
+    table.setAttribute("data-total", String(n));
+    table.setAttribute("aria-rowcount", String(n + 1));
+    var count = document.querySelector(".record-count[data-msg-records]");
+    if (count) count.textContent = count.getAttribute("data-msg-records").replace("{count}", String(n));
+    setSpacers();
+    loadSummary();
+    onScroll();
+  }
+  if (totalKnown) {
+    loadSummary();
+    onScroll();
+  } else {
+    total = hi;
+    G.request(table.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && typeof data.total === "number") setTotal(data.total); })
+      .catch(function () { /* the rows already shown stay usable */ });
+  }
   window.GridbaseGrid = { moveTo: moveTo, paste: paste, refreshRows: refreshRows, range: range };
 })();
