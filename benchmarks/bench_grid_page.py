@@ -91,6 +91,7 @@ def main() -> None:
         "rows block 0–100": grid + "/rows?offset=0&limit=100",
         f"rows block at {middle:,}": grid + f"/rows?offset={middle}&limit=100",
         "rows: the last block": grid + f"/rows?offset={max(0, rows - 100)}&limit=100",
+        "rows: the last block, count sent": grid + f"/rows?offset={max(0, rows - 100)}&limit=100&total={rows}",
         "rows: the last block, view": grid + f"/v/open_recent/rows?offset={max(0, rows // 6 - 100)}&limit=100",
         "summary bar": grid + "/summary",
     }

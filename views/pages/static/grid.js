@@ -169,7 +169,7 @@
     setSpacers();
   }
   function fetchRows(offset, limit) {
-    return G.request(withQuery(baseUrl + "/rows", "offset=" + offset + "&limit=" + limit), { headers: { Accept: "text/html" } })
+    return G.request(withQuery(baseUrl + "/rows", "offset=" + offset + "&limit=" + limit + (totalKnown ? "&total=" + total : "")), { headers: { Accept: "text/html" } })
       .then(function (r) {
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.text();
