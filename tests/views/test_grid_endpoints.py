@@ -155,3 +155,22 @@ def test_clean_columns_keeps_only_what_it_knows() -> None:
                                         "frozen": 9, "row_height": "huge"}, known) == {"order": ["b"], "widths": {"b": 48}}
     assert prefs_service.arrange(known, {"order": ["c"], "hidden": ["a"]}) == ["c", "b"]
     assert prefs_service.arrange(known, {"hidden": known}) == ["a"]  # never an empty grid
+
+
+def test_blocks_of_a_grouped_grid_start_a_group_only_where_it_changes(
+        client_for: Callable[[str], Any], seeded: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = client_for("admin")
+    admin.post(GRID + "/prefs", data={"csrf_token": token(admin, GRID), "group_by": "status", "action": "save"})
+
+    def headings(query: str) -> list[str]:
+        return re.findall(r'<tr class="group-row" role="row"><th role="rowheader" colspan="\d+">(\w+)</th>',
+                          admin.get(GRID + "/rows?" + query).text)
+
+    # status sorts in its options' order: Open (rows 1–40), Doing (41–80), Done (81–120)
+    assert headings("offset=0&limit=5") == ["Open"]
+    assert headings("offset=38&limit=5") == ["Doing"]
+    assert headings("offset=41&limit=5") == []
+    monkeypatch.setattr(grid, "REVERSE_AFTER", 10)
+    assert headings("offset=80&limit=40") == ["Done"]
+    assert headings("offset=81&limit=39") == []
+    assert headings("offset=78&limit=5&total=120") == ["Done"]
