@@ -53,8 +53,10 @@
   function editable(td) { return !!(td && td.hasAttribute("data-edit-url")); }
 
   // Roles and states a screen reader (and a test) reads; one tab stop for the whole grid.
+  var primary = table.getAttribute("data-primary") || "";
   function decorate(td) {
     td.setAttribute("role", "gridcell");
+    td.classList.toggle("is-primary", !!primary && td.getAttribute("data-field") === primary);
     td.setAttribute("aria-readonly", editable(td) ? "false" : "true");
     td.classList.toggle("is-readonly", !editable(td));
     if (!td.hasAttribute("aria-selected")) td.setAttribute("aria-selected", "false");
