@@ -224,6 +224,12 @@ def test_paste_a_3_by_4_block_then_undo(big: dict[str, Any], browser: Any) -> No
     assert answer.value.status == 200
     page.wait_for_function("() => document.querySelector('tr[data-index=\"10\"] td[data-field=title]').innerText.includes('Case')")
     assert [fields_of(big, i)["title"] for i in range(10, 14)] == [b["title"] for b in before]
+    # and redo
+    with page.expect_response(lambda r: r.url.endswith("/redo")) as answer:
+        page.keyboard.press("Control+Shift+Z")
+    assert answer.value.status == 200
+    page.wait_for_function("() => document.querySelector('tr[data-index=\"10\"] td[data-field=title]').innerText.includes('Pasted 0')")
+    assert fields_of(big, 10)["title"] == "Pasted 0"
     clean(watch, big)
     context.close()
 
@@ -263,7 +269,42 @@ def test_delete_clears_and_fill_down(big: dict[str, Any], browser: Any) -> None:
     assert answer.value.status == 200
     top = fields_of(big, 31)["status"]
     assert fields_of(big, 32)["status"] == top and fields_of(big, 33)["status"] == top
+    # the fill handle: drag the active cell's corner down two rows
+    cell(page, 34, "score").click()
+    handle = cell(page, 34, "score").locator(".fill-handle").bounding_box()
+    target = cell(page, 36, "score").bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+        page.mouse.move(handle["x"] + 3, handle["y"] + 3)
+        page.mouse.down()
+        page.mouse.move(target["x"] + 10, target["y"] + 10, steps=5)
+        page.mouse.up()
+    assert answer.value.status == 200
+    score = fields_of(big, 34)["score"]
+    assert fields_of(big, 35)["score"] == score and fields_of(big, 36)["score"] == score
     assert watch.hosts <= {big["host"]}
+    context.close()
+
+
+def test_bulk_edit_and_delete_of_selected_rows(big: dict[str, Any], browser: Any) -> None:
+    context, page, watch = open_grid(big, browser)
+    for i in (40, 41, 42):
+        page.locator(f'tr[data-index="{i}"] .row-select').check()
+    page.locator(".bulk-field").select_option("status")
+    page.locator(".bulk-value").fill("Doing")
+    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+        page.locator(".bulk-apply").click()
+    assert answer.value.status == 200
+    assert [fields_of(big, i)["status"] for i in (40, 41, 42)] == ["Doing"] * 3
+    page.on("dialog", lambda dialog: dialog.accept())
+    gone = [big["ids"][i] for i in (40, 41, 42)]
+    with page.expect_navigation():
+        page.locator(".bulk-delete").click()
+    table = big["ws"].base("cases").table("cases")
+    assert all(not table.readable_by(rid, "admin") for rid in gone)
+    assert page.locator(f'tr[data-id="{gone[0]}"]').count() == 0
+    for rid in gone:
+        table.restore(rid, actor="admin")
+    clean(watch, big)
     context.close()
 
 

@@ -380,6 +380,8 @@
     return G.request(withQuery(baseUrl + "/rows", "ids=" + encodeURIComponent(unique.join(","))), { headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (body) {
+        // A replaced cell takes the focus with it: give it back to the active cell.
+        var had = table.contains(document.activeElement) || document.activeElement === document.body;
         G.fragments(body).forEach(function (tr) {
           if (!tr.matches("tr[data-id]")) return;
           G.swapCells(cellsOf(tr), null);
@@ -389,7 +391,8 @@
         paint();
         if (active) {
           var td = cellAt(active.row, active.col);
-          if (td && wrap.contains(document.activeElement) && !document.activeElement.closest(".is-editing")) td.focus({ preventScroll: true });
+          var now = document.activeElement;
+          if (td && had && (now === document.body || (table.contains(now) && !now.closest(".is-editing")))) td.focus({ preventScroll: true });
         }
         loadSummary();
       });
