@@ -107,10 +107,11 @@ def main() -> None:
             response = client.get(url)
             times.append((time.perf_counter() - start) * 1000)
             if response.status_code != 200:
-                print(f"  {name:<34} HTTP {response.status_code}")
+                print(f"  {name:<34} HTTP {response.status_code} (after {len(times)} requests)")
                 break
-        times.sort()
-        print(f"  {name:<34} p50 {statistics.median(times):8.1f} ms   p99 {times[-1]:8.1f} ms")
+        else:
+            times.sort()
+            print(f"  {name:<34} p50 {statistics.median(times):8.1f} ms   p99 {times[-1]:8.1f} ms")
     ws.close()
 
 
