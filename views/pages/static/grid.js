@@ -24,7 +24,7 @@
   var tableUrl = table.getAttribute("data-table-url");
   var query = table.getAttribute("data-query") || "";
   var statusEl = document.querySelector(".grid-status");
-  var BLOCK = 100, MAX_LOADED = 400, MAX_PX = 8000000;
+  var BLOCK = 60, MAX_LOADED = 400, MAX_PX = 8000000; // a block of 60 rows is drawn in about 100 ms
   var fields = Array.prototype.map.call(table.querySelectorAll("thead th[data-field]"), function (th) {
     return th.getAttribute("data-field");
   });
