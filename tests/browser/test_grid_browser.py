@@ -121,6 +121,7 @@ def test_keyboard_moves(big: dict[str, Any], browser: Any, shots: Path) -> None:
 def test_scrolling_loads_blocks_to_the_last_row(big: dict[str, Any], browser: Any) -> None:
     context, page, watch = open_grid(big, browser)
     assert page.locator(".pager").is_hidden()  # no page buttons: rows come as you scroll
+    cell(page, 0, "title").click()
     wrap = page.locator(".grid-wrap")
     wrap.evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
     page.wait_for_function("() => [...document.querySelectorAll('tr[data-index]')].some(tr => +tr.dataset.index > 1000)")
@@ -133,6 +134,11 @@ def test_scrolling_loads_blocks_to_the_last_row(big: dict[str, Any], browser: An
     last.wait_for()
     assert last.locator("td.cell[data-field=title]").inner_text().strip() == f"Case {ROWS:04d}"
     assert page.locator("tr[data-index]").count() <= 400  # a window, not every row
+    # the active cell's row has left the window: the keys still move from it
+    assert page.locator('tr[data-index="0"]').count() == 0
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => document.activeElement.closest && document.activeElement.closest('tr[data-index=\"1\"]')")
+    assert active(page) == (1, "title")
     clean(watch, big)
     context.close()
 

@@ -480,6 +480,17 @@
     var pos = posOf(td);
     if (!pos) return;
     if (!active || active.row !== pos.row || active.col !== pos.col) active = pos;
+    onKey(e, td, pos);
+  });
+  // The active cell's row was scrolled out of the window (and out of the page): the keys
+  // still move from it, fetching its rows again.
+  var NAV_KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "Tab"];
+  document.addEventListener("keydown", function (e) {
+    if (!active || e.defaultPrevented || document.activeElement !== document.body || NAV_KEYS.indexOf(e.key) < 0) return;
+    if (rowAt(active.row)) return;
+    onKey(e, null, { row: active.row, col: active.col });
+  });
+  function onKey(e, td, pos) {
     var ctrl = e.ctrlKey || e.metaKey, shift = e.shiftKey, key = e.key;
     var moves = {
       ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]
@@ -500,6 +511,7 @@
     if (key === "End") { e.preventDefault(); return moveTo(ctrl ? total - 1 : pos.row, fields.length - 1, shift); }
     if (key === "PageDown") { e.preventDefault(); return moveTo(pos.row + pageRows(), pos.col, shift); }
     if (key === "PageUp") { e.preventDefault(); return moveTo(pos.row - pageRows(), pos.col, shift); }
+    if (!td) return;
     if (key === "Escape") {
       e.preventDefault();
       anchor = null;
@@ -527,7 +539,7 @@
       e.preventDefault();
       G.startEdit(td, { initialText: key });
     }
-  });
+  }
 
   /* ---- the mouse: click, shift-click, drag a range, the fill handle, row checkboxes -- */
   var dragging = null; // "range" | "fill"
