@@ -840,6 +840,7 @@
     table.setAttribute("aria-rowcount", String(n + 1));
     var count = document.querySelector(".record-count[data-msg-records]");
     if (count) count.textContent = count.getAttribute("data-msg-records").replace("{count}", String(n));
+    applyWidths(); // the row numbers' column fits the largest number
     setSpacers();
     loadSummary();
     onScroll();
