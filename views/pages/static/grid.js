@@ -769,10 +769,26 @@
   }
 
   /* ---- the summary bar ---------------------------------------------------------------- */
+  // Over a big view the figures cost a scan of every row: they are computed when asked for.
+  var SUMMARY_AT_ONCE = 50000, summaryAsked = false;
+  function offerSummary(foot) {
+    if (foot.querySelector(".summary-ask")) return;
+    var tr = document.createElement("tr"), td = document.createElement("td"), button = document.createElement("button");
+    td.colSpan = fields.length + 1;
+    td.className = "summary";
+    button.type = "button";
+    button.className = "btn btn-sm summary-ask";
+    button.textContent = tmsg("summarize", "Show the summary");
+    button.addEventListener("click", function () { summaryAsked = true; loadSummary(); });
+    td.appendChild(button);
+    tr.appendChild(td);
+    foot.replaceChildren(tr);
+  }
   function loadSummary() {
     var url = table.getAttribute("data-summary-url");
     var foot = table.tFoot;
     if (!url || !foot || !total) return;
+    if (total > SUMMARY_AT_ONCE && !summaryAsked) return offerSummary(foot);
     G.request(url, { headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (body) {
