@@ -395,7 +395,10 @@ def test_phone_cards(big: dict[str, Any], browser: Any, shots: Path) -> None:
     context, page, watch = open_grid(big, browser, viewport={"width": 390, "height": 844}, is_mobile=True,
                                      has_touch=True)
     first = page.locator("tr[data-index='0']")
-    assert first.evaluate("tr => getComputedStyle(tr).display") == "block"
+    assert first.evaluate("tr => getComputedStyle(tr).display") == "flex"  # a card, not a table row
+    # the primary field leads the card
+    assert first.evaluate("tr => [...tr.querySelectorAll('td.cell')].filter(td => td.offsetParent)"
+                          ".sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0].dataset.field") == "title"
     assert page.locator("table.grid thead").is_hidden()
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     # the toolbar folds into a menu
