@@ -8,6 +8,7 @@ per person, table and view as a JSON object, and never changes the view for anyo
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from engine.storage import Storage
@@ -65,7 +66,7 @@ def clean_columns(raw: Any, known: list[str]) -> dict[str, Any]:
     widths = raw.get("widths")
     if isinstance(widths, dict):
         kept = {k: max(MIN_WIDTH, min(MAX_WIDTH, int(v))) for k, v in widths.items()
-                if k in known and isinstance(v, (int, float)) and not isinstance(v, bool)}
+                if k in known and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
         if kept:
             out["widths"] = kept
     frozen = raw.get("frozen")

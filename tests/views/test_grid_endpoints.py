@@ -153,6 +153,8 @@ def test_clean_columns_keeps_only_what_it_knows() -> None:
     assert prefs_service.clean_columns("junk", known) == {}
     assert prefs_service.clean_columns({"order": ["b", "b", "x"], "hidden": "a", "widths": {"a": True, "b": 10},
                                         "frozen": 9, "row_height": "huge"}, known) == {"order": ["b"], "widths": {"b": 48}}
+    assert prefs_service.clean_columns({"widths": {"a": float("nan"), "b": float("inf"), "c": 1e300}}, known) == \
+        {"widths": {"c": 800}}
     assert prefs_service.arrange(known, {"order": ["c"], "hidden": ["a"]}) == ["c", "b"]
     assert prefs_service.arrange(known, {"hidden": known}) == ["a"]  # never an empty grid
 
