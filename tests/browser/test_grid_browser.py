@@ -326,6 +326,13 @@ def test_columns_resized_hidden_and_reset(big: dict[str, Any], browser: Any) -> 
         page.mouse.up()
     page.reload()
     assert abs(page.locator("thead th[data-field=status]").bounding_box()["width"] - (width + 80)) < 4
+    # drag the Score header onto Title: Score comes first
+    with page.expect_response(lambda r: r.url.endswith("/columns")):
+        page.locator("thead th[data-field=score]").drag_to(page.locator("thead th[data-field=title]"))
+    page.wait_for_load_state()
+    page.locator("table.grid td.cell").first.wait_for()
+    heads = page.eval_on_selector_all("thead th[data-field]", "ths => ths.map(th => th.dataset.field)")
+    assert heads[:2] == ["score", "title"]
     # hide a column, freeze one, tall rows, through the columns menu
     page.locator(".columns-menu summary").click()
     page.locator(".columns-menu li[data-field=phone] .column-shown").uncheck()
@@ -336,7 +343,8 @@ def test_columns_resized_hidden_and_reset(big: dict[str, Any], browser: Any) -> 
     assert page.locator("thead th[data-field=phone]").count() == 0
     assert page.locator("td.cell[data-field=phone]").count() == 0
     assert "row-tall" in (page.locator("table.grid").get_attribute("class") or "")
-    assert "is-frozen" in (page.locator("thead th[data-field=title]").get_attribute("class") or "")
+    assert "is-frozen" in (page.locator("thead th[data-field=score]").get_attribute("class") or "")  # first now
+    assert "is-frozen" not in (page.locator("thead th[data-field=title]").get_attribute("class") or "")
     # another person's grid is not changed
     other, other_page, _ = open_grid(big, browser, "wang")
     assert other_page.locator("thead th[data-field=phone]").count() == 1

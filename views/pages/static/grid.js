@@ -745,6 +745,38 @@
     document.addEventListener("mouseup", up);
   }, true);
 
+  // Drag a header onto another to move its column there (kept for this person, as the menu does).
+  var dragged = null;
+  if (table.hasAttribute("data-columns-url")) {
+    table.querySelectorAll("thead th[data-field]").forEach(function (th) {
+      th.draggable = true;
+      th.addEventListener("dragstart", function (e) {
+        dragged = th.getAttribute("data-field");
+        e.dataTransfer.effectAllowed = "move";
+        e.dataTransfer.setData("text/plain", dragged);
+      });
+      th.addEventListener("dragover", function (e) {
+        if (!dragged || dragged === th.getAttribute("data-field")) return;
+        e.preventDefault();
+        th.classList.add("drop-target");
+      });
+      th.addEventListener("dragleave", function () { th.classList.remove("drop-target"); });
+      th.addEventListener("drop", function (e) {
+        e.preventDefault();
+        th.classList.remove("drop-target");
+        var target = th.getAttribute("data-field");
+        if (!dragged || dragged === target) return;
+        var order = fields.filter(function (f) { return f !== dragged; });
+        var at = order.indexOf(target) + (fields.indexOf(dragged) < fields.indexOf(target) ? 1 : 0);
+        order.splice(at, 0, dragged);
+        // fields the person hid keep their places after the shown ones
+        var before = (layout.order || []).filter(function (f) { return order.indexOf(f) < 0; });
+        dragged = null;
+        saveLayout(Object.assign({}, layout, { order: order.concat(before) })).then(function () { window.location.reload(); });
+      });
+    });
+  }
+
   var menu = document.querySelector(".columns-menu");
   if (menu) {
     menu.addEventListener("click", function (e) {
