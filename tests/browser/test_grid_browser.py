@@ -314,7 +314,7 @@ def test_bulk_edit_and_delete_of_selected_rows(big: dict[str, Any], browser: Any
     context.close()
 
 
-def test_columns_resized_hidden_and_reset(big: dict[str, Any], browser: Any) -> None:
+def test_columns_resized_hidden_and_reset(big: dict[str, Any], browser: Any, shots: Path) -> None:
     context, page, watch = open_grid(big, browser)
     th = page.locator("thead th[data-field=status]")
     width = th.bounding_box()["width"]
@@ -345,6 +345,12 @@ def test_columns_resized_hidden_and_reset(big: dict[str, Any], browser: Any) -> 
     assert "row-tall" in (page.locator("table.grid").get_attribute("class") or "")
     assert "is-frozen" in (page.locator("thead th[data-field=score]").get_attribute("class") or "")  # first now
     assert "is-frozen" not in (page.locator("thead th[data-field=title]").get_attribute("class") or "")
+    # scrolled sideways, the frozen column stays where it was
+    left = page.locator("thead th[data-field=score]").bounding_box()["x"]
+    page.locator(".grid-wrap").evaluate("el => { el.scrollLeft = 400; }")
+    assert abs(page.locator("thead th[data-field=score]").bounding_box()["x"] - left) < 2
+    assert abs(page.locator('tr[data-index="0"] td[data-field=score]').bounding_box()["x"] - left) < 2
+    page.screenshot(path=str(shots / "grid-frozen.png"))
     # another person's grid is not changed
     other, other_page, _ = open_grid(big, browser, "wang")
     assert other_page.locator("thead th[data-field=phone]").count() == 1
