@@ -191,6 +191,14 @@ def test_ranges_rows_and_copy_as_tsv(big: dict[str, Any], browser: Any) -> None:
     assert page.locator('td.cell[aria-selected="true"]').count() == 6
     page.keyboard.press("Escape")
     assert page.locator("td.cell.in-range").count() == 0
+    # a range dragged with the mouse
+    start, end = cell(page, 5, "title").bounding_box(), cell(page, 7, "phone").bounding_box()
+    page.mouse.move(start["x"] + 10, start["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 10, end["y"] + 10, steps=5)
+    page.mouse.up()
+    assert page.locator('td.cell[aria-selected="true"]').count() == 9
+    page.keyboard.press("Escape")
     # whole rows: checkboxes (shift-click for a run of rows) and the selection bar
     page.locator('tr[data-index="0"] .row-select').click()
     page.locator('tr[data-index="2"] .row-select').click(modifiers=["Shift"])
