@@ -1,15 +1,21 @@
-"""Server-side render time of a grid page at scale.
+"""Server-side time of the grid at scale: the first screen, the row blocks the grid fetches as
+it scrolls (the first, a middle one, the last), the summary bar.
 
-    .venv/bin/python benchmarks/bench_grid_page.py [--ws benchmarks/data/ws --db benchmarks/data/bench.db]
+    .venv/bin/python benchmarks/bench_grid_page.py --build 1000000     # once: the data (≈ 2 min)
+    .venv/bin/python benchmarks/bench_grid_page.py [--rows 1000000] [--repeat 20]
 
-Uses the workspace and database made by bench_engine.py (run that first, e.g. with
---rows 1000000), signs in as the admin and times GET of the visits grid: the first page,
-a filtered and sorted page, a deep page and a search, each p50/p99 over repeated requests.
+`--build N` makes benchmarks/data/grid-N/ with run.py's base, people and rows (a visits table
+with text, number, two selects, date, person and a link); without it, that folder is reused.
+Signs in as the admin and times, through the real app with a test client, GET of the visits
+grid (the first screen, a filtered one, a search), GET …/rows blocks (offset 0, the middle,
+the very last block: read backwards instead of skipping a million rows) and GET …/summary,
+each p50/p99 over repeated requests. Target: the first screen p50 ≤ 300 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -17,48 +23,97 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+PASSWORD = "bench-pass-1234"
+
+
+def build(folder: Path, rows: int) -> None:
+    """A fresh workspace with `rows` visits (run.py's data), its outbox marked processed."""
+    import shutil
+
+    import run  # the benchmarks' shared base and generator
+
+    from engine import Workspace
+
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "ws" / "bases").mkdir(parents=True)
+    (folder / "ws" / "workspace.yaml").write_text(run.workspace_yaml(), encoding="utf-8")
+    (folder / "ws" / "bases" / "clinic.yaml").write_text(run.base_yaml(), encoding="utf-8")
+    ws = Workspace.open(folder / "ws", db=folder / "gridbase.db")
+    try:
+        ws.apply()
+        patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
+        t0 = time.perf_counter()
+        ws.base("clinic").table("visits").import_rows(run.generate(rows, patients), actor="system")
+        print(f"imported {rows:,} rows in {time.perf_counter() - t0:.1f} s")
+        with ws.storage.transaction():
+            ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = '2026-01-01T00:00:00Z' WHERE processed_at IS NULL")
+    finally:
+        ws.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ws", type=Path, default=ROOT / "benchmarks" / "data" / "ws")
-    parser.add_argument("--db", type=Path, default=ROOT / "benchmarks" / "data" / "bench.db")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--build", type=int, metavar="ROWS", help="build the data set of ROWS rows first")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    import re
+    rows_wanted = args.build or args.rows
+    folder = ROOT / "benchmarks" / "data" / f"grid-{rows_wanted}"
+    if args.build:
+        build(folder, args.build)
 
     from starlette.testclient import TestClient
 
     from engine import Workspace
-    from engine.auth import hash_password
     from gridbase.app import create_app
 
-    ws = Workspace.open(args.ws, db=args.db)
+    ws = Workspace.open(folder / "ws", db=folder / "gridbase.db")
     ws.apply()
-    with ws.storage.transaction():
-        ws.storage.conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = 'admin'", (hash_password("bench-pass"),))
+    from engine.auth import hash_password
+
+    with ws.storage.transaction():  # whatever an earlier run set
+        ws.storage.conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = 'admin'", (hash_password(PASSWORD),))
     rows = ws.storage.conn.execute('SELECT count(*) FROM "clinic__visits"').fetchone()[0]
     client = TestClient(create_app(ws, automations=False))
     login = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-    client.post("/login", data={"username": "admin", "password": "bench-pass", "csrf_token": token.group(1) if token else ""})
+    client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token.group(1) if token else ""})
+    grid = "/b/clinic/t/visits"
+    middle = rows // 2
+    in_view = client.get(grid + "/v/open_recent/count").json()["total"]
     cases = {
-        "first page": "/b/clinic/t/visits",
-        "filtered + sorted (link filter)": "/b/clinic/t/visits?f=status&op=eq&v=open",
-        "page 200": "/b/clinic/t/visits?offset=10000",
-        "search": "/b/clinic/t/visits?q=visit%2012345",
+        "first screen": grid,
+        "first screen, view open_recent": grid + "/v/open_recent",
+        "filtered (link filter)": grid + "?f=status&op=eq&v=open",
+        "search": grid + "?q=visit%2012345",
+        "the count (asked after the first screen)": grid + "/count",
+        "rows block 0–100": grid + "/rows?offset=0&limit=100",
+        f"rows block at {middle:,}": grid + f"/rows?offset={middle}&limit=100",
+        "rows: the last block": grid + f"/rows?offset={max(0, rows - 100)}&limit=100",
+        "rows: the last block, count sent": grid + f"/rows?offset={max(0, rows - 100)}&limit=100&total={rows}",
+        f"rows: the last block of a view ({in_view:,})":
+            grid + f"/v/open_recent/rows?offset={max(0, in_view - 100)}&limit=100&total={in_view}",
+        "summary bar": grid + "/summary",
     }
-    print(f"grid page render, {rows:,} rows, {args.repeat} requests each")
+    print(f"grid at {rows:,} rows, {args.repeat} requests each (target: first screen p50 ≤ 300 ms)")
     for name, url in cases.items():
-        assert client.get(url).status_code == 200
+        first = client.get(url)
+        if first.status_code != 200:
+            print(f"  {name:<34} HTTP {first.status_code}")
+            continue
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200
-        times.sort()
-        print(f"  {name:<34} p50 {statistics.median(times):8.1f} ms   p99 {times[-1]:8.1f} ms   (target p50 < 300 ms)")
+            if response.status_code != 200:
+                print(f"  {name:<34} HTTP {response.status_code} (after {len(times)} requests)")
+                break
+        else:
+            times.sort()
+            print(f"  {name:<34} p50 {statistics.median(times):8.1f} ms   p99 {times[-1]:8.1f} ms")
     ws.close()
 
 

@@ -136,19 +136,21 @@ class FilterCompiler:
         return field.filter_sql(str(op), self._column(field), arg, self.env)
 
 
-def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None) -> str:
+def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None,
+                 *, reverse: bool = False) -> str:
     """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext);
-    LimitExceeded past engine.limits.SORT_ENTRIES."""
+    `reverse` orders the other way round, row id too (the last rows of a view, read from its
+    end); LimitExceeded past engine.limits.SORT_ENTRIES."""
     limits.check(limits.SORT_ENTRIES, len(sort or []))
     parts = []
     for item in sort or []:
         key = str(item)
-        desc = key.startswith("-")
+        desc = key.startswith("-") != reverse
         key = key.lstrip("-+")
         field = fields.get(key)
         if field is None:
             raise QueryError(f"unknown field '{key}' in sort")
         expr = field.sort_sql((columns or {}).get(key) or q(key))
         parts.append(f"{expr} {'DESC' if desc else 'ASC'}")
-    parts.append('"_rowid" ASC')
+    parts.append('"_rowid" DESC' if reverse else '"_rowid" ASC')
     return ", ".join(parts)

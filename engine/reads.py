@@ -322,8 +322,10 @@ class Reader:
 
     def query(self, *, actor: Actor | str, filter: Any = None, sort: list[str] | None = None, limit: int = 100,
               offset: int | str | None = 0, search: str | None = None, fields: list[str] | None = None,
-              with_total: bool = True, deleted: bool = False) -> Page:
-        """Records matching `filter`, sorted, one page at a time."""
+              with_total: bool = True, deleted: bool = False, reverse: bool = False) -> Page:
+        """Records matching `filter`, sorted, one page at a time; with `reverse`, counted from
+        the end (offset 0 is the last record, read last first): the grid's last rows of a big
+        view without skipping every row before them."""
         actor, access = self._reader(actor)
         fields = check_fields(fields)
         check_search(search)
@@ -341,7 +343,7 @@ class Reader:
         with self.ws.storage.reading():
             where, params = self._where(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
             params = scope.params + params
-            order = compile_sort(self.fields, sort, scope.columns)
+            order = compile_sort(self.fields, sort, scope.columns, reverse=reverse)
             keys = list(fields or sorted(readable))
             keys += [link for link in sorted({r.link for r in scope.restricted.values()}) if link not in keys]
             cols = ", ".join([q("_rowid"), q("_id"), q("_created_at")] + [q(k) for k in keys])

@@ -61,6 +61,7 @@ from views.pages import (
     dashboards,
     files,
     forms,
+    grid,
     inbox,
     live,
     plugin_views,
@@ -257,6 +258,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
+        *grid.routes,            # …/rows, …/summary, …/columns, …/delete: the grid script's requests
         *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new
         *searches.routes,        # what the editors ask: link and people searches, plugin editors' scripts
         *undo.routes,            # /b/{base}/t/{table}/cells, /undo, /redo: the grid's many-cell writes

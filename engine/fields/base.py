@@ -229,6 +229,9 @@ class FieldType:
         """The value names uploaded files, which must have been uploaded (an attachment)."""
         return self.shown_as == "files" and not self.computed
 
+    #: the grid's summary-bar figures for this type (engine/summary.py); None: by its kind.
+    summaries: ClassVar[tuple[str, ...] | None] = None
+
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import NotFoundError, QueryError, ValidationError, transfer
+from engine import NotFoundError, QueryError, ValidationError, summary, transfer
 from engine import prefs as prefs_service
 from engine.errors import GridbaseError
 from engine.model import ViewDef
@@ -45,8 +46,27 @@ from views.pages.web import (
 )
 
 PAGE_SIZE = 50
+COUNT_INLINE = 50_000  # tables past about this many rows are counted after their first screen
 OPERATORS = ["eq", "neq", "contains", "not_contains", "gt", "gte", "lt", "lte", "is_empty", "is_not_empty"]
 NO_VALUE = ("is_empty", "is_not_empty")
+# The filter panel's words for each operator (a field type's own operator shows its name).
+OP_LABELS = {"eq": "equals", "neq": "not equals", "contains": "contains", "not_contains": "does not contain",
+             "gt": "greater than", "gte": "greater than or equal", "lt": "less than",
+             "lte": "less than or equal", "is_empty": "is empty", "is_not_empty": "is not empty"}
+
+
+def ops_for(table: Table, key: str) -> list[str]:
+    """The filter operators that make sense for a field: its type's `filter_ops`, else all."""
+    field = table.fields.get(key)
+    ops = getattr(field, "filter_ops", None) if field is not None else None
+    if isinstance(ops, (list, tuple)) and ops and all(isinstance(op, str) for op in ops):
+        return list(ops)
+    return list(OPERATORS)
+
+
+def known_op(op: Any) -> bool:
+    """An operator name as a filter may hold it (the filter compiler decides whether it fits)."""
+    return isinstance(op, str) and 0 < len(op) <= 40 and op.replace("_", "").isalpha()
 
 
 def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
@@ -75,10 +95,11 @@ def filterable(table: Table, actor: Any) -> list[str]:
     return [k for k in table.fields if access.readable(k) and not access.mask(k)]
 
 
-def prefs_from_form(form: Any, allowed: list[str]) -> dict[str, Any]:
+def prefs_from_form(form: Any, allowed: list[str], table: Table | None = None) -> dict[str, Any]:
     filters = []
     for field, op, value in zip(form.getlist("f_field"), form.getlist("f_op"), form.getlist("f_value"), strict=False):
-        if field in allowed and op in OPERATORS and (op in NO_VALUE or str(value).strip()):
+        ops = ops_for(table, field) if table is not None and field in allowed else OPERATORS
+        if field in allowed and op in ops and (op in NO_VALUE or str(value).strip()):
             filters.append({"field": field, "op": op, "value": "" if op in NO_VALUE else str(value).strip()[:500]})
     prefs: dict[str, Any] = {"filters": filters[:20]}
     sort_field = str(form.get("sort_field") or "")
@@ -94,7 +115,7 @@ def effective_query(vdef: ViewDef | None, prefs: dict[str, Any], allowed: list[s
     """(filter, sort, group_by) of a view with a person's prefs applied."""
     parts = [vdef.filter] if vdef and vdef.filter else []
     for f in prefs.get("filters", []):
-        if f.get("field") in allowed and f.get("op") in OPERATORS:
+        if f.get("field") in allowed and known_op(f.get("op")):
             parts.append({f["field"]: {f["op"]: True if f["op"] in NO_VALUE else f.get("value", "")}})
     flt = all_of(parts)
     sort = list(vdef.sort) if vdef else []
@@ -127,68 +148,130 @@ def page_offset(text: str) -> int:
     return int(text)
 
 
-async def table_page(request: Request) -> Response:
+@dataclass
+class GridState:
+    """What a grid shows for one request: the view, the person's prefs and the query they make."""
+
+    actor: Any
+    table: Table
+    access: Any
+    vdef: ViewDef | None
+    prefs: dict[str, Any]
+    allowed: list[str]
+    search: str | None
+    deleted: bool
+    adhoc: dict[str, str] | None
+    flt: Any
+    sort: list[str]
+    group: str | None
+    all_columns: list[str]
+    columns: list[str]
+    layout: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def url(self) -> str:
+        return table_url(self.table, self.vdef.key if self.vdef else None)
+
+    def query(self, offset: int, limit: int, *, with_total: bool = True, reverse: bool = False) -> Any:
+        return self.table.query(actor=self.actor, filter=self.flt, sort=self.sort, limit=limit, offset=offset,
+                                search=self.search, deleted=self.deleted, with_total=with_total, reverse=reverse)
+
+
+def grid_state(request: Request) -> GridState:
+    """The grid of this request's table and view, as the signed-in person set it up."""
     actor = require_actor(request)
     table = get_table(request)
     access = table.access(actor)
     if not access.can_read:
         raise NotFoundError(f"unknown table '{table.key}'")
     vdef = get_view(table, request.path_params.get("view"), actor)
-    if vdef is not None and view_url(table.base.key, table.key, vdef) != table_url(table, vdef.key):
-        return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
     view_key = vdef.key if vdef else ""
     allowed = filterable(table, actor)
     prefs = load_prefs(request, table, view_key, actor.key)
     search = request.query_params.get("q", "").strip()[:200] or None
     deleted = request.query_params.get("deleted") == "1" and access.can_delete
-    offset = page_offset(request.query_params.get("offset", ""))
-    columns = cells.columns_for(table, actor, vdef.fields if vdef else None)
+    all_columns = cells.columns_for(table, actor, vdef.fields if vdef else None)
+    layout = prefs_service.clean_columns(prefs.get("columns"), all_columns)
     # An ad-hoc filter from a link (a dashboard chart's bar): ?f=FIELD&op=OP&v=VALUE.
     adhoc = None
     f_key, f_op = request.query_params.get("f"), request.query_params.get("op", "eq")
-    if f_key in allowed and f_op in OPERATORS:
-        adhoc = {"field": f_key, "op": f_op, "value": request.query_params.get("v", "")[:500]}
+    if f_key in allowed and f_op in ops_for(table, str(f_key)):
+        adhoc = {"field": str(f_key), "op": f_op, "value": request.query_params.get("v", "")[:500]}
         prefs = {**prefs, "filters": list(prefs.get("filters", [])) + [adhoc]}
     flt, sort, group = effective_query(vdef, prefs, allowed)
-    error = None
+    return GridState(actor=actor, table=table, access=access, vdef=vdef, prefs=prefs, allowed=allowed, search=search,
+                     deleted=deleted, adhoc=adhoc, flt=flt, sort=sort, group=group, all_columns=all_columns,
+                     columns=prefs_service.arrange(all_columns, layout), layout=layout)
+
+
+def first_page(state: GridState, offset: int, limit: int, *, with_total: bool = True) -> Any:
+    """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said."""
     try:
-        page = table.query(actor=actor, filter=flt, sort=sort, limit=PAGE_SIZE, offset=offset, search=search,
-                           deleted=deleted)
+        return state.query(offset, limit, with_total=with_total)
     except (QueryError, ValidationError, ValueError) as exc:
-        error = str(exc)
-        flt, sort, group = effective_query(vdef, {**prefs, "filters": []}, allowed)
-        page = table.query(actor=actor, filter=flt, sort=sort, limit=PAGE_SIZE, offset=offset, search=search,
-                           deleted=deleted)
-    ids = [r["id"] for r in page.records]
-    can_edit = cells.editable_ids(table, actor, ids) if not deleted else set()
+        state.error = str(exc)
+        state.flt, state.sort, state.group = effective_query(state.vdef, {**state.prefs, "filters": []}, state.allowed)
+        return state.query(offset, limit, with_total=with_total)
+
+
+def build_rows(state: GridState, records: list[dict[str, Any]], first_number: int,
+               last_group: Any = None) -> list[dict[str, Any]]:
+    """Rows of the `_grid_rows.html` fragment: cells as the person may see them, a group
+    heading where the group-by value changes (`last_group`: the value of the row before)."""
+    table, actor = state.table, state.actor
+    ids = [r["id"] for r in records]
+    can_edit = cells.editable_ids(table, actor, ids) if not state.deleted else set()
     links = cells.LinkTitles(table, actor)
-    rows = []
-    last_group: Any = object()
-    for number, rec in enumerate(page.records, start=offset + 1):
-        if group:
-            text = table.display(rec, group, access)
-            if text != last_group:
+    rows: list[dict[str, Any]] = []
+    last = object() if last_group is None else last_group
+    for number, rec in enumerate(records, start=first_number):
+        if state.group:
+            text = table.display(rec, state.group, state.access)
+            if text != last:
                 rows.append({"group": text})
-                last_group = text
+                last = text
         rows.append({"id": rec["id"], "number": number, "url": cells.record_url(table, rec["id"]),
                      "cells": [cells.build(table, rec, k, actor, editable=rec["id"] in can_edit, links=links)
-                               for k in columns]})
-    base_url = table_url(table, vdef.key if vdef else None)
+                               for k in state.columns]})
+    return rows
+
+
+async def table_page(request: Request) -> Response:
+    state = grid_state(request)
+    table, vdef, actor = state.table, state.vdef, state.actor
+    if vdef is not None and view_url(table.base.key, table.key, vdef) != table_url(table, vdef.key):
+        return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
+    offset = page_offset(request.query_params.get("offset", ""))
+    # No count on the first screen of a big table: counting a million rows costs more than the
+    # page itself. The grid script asks …/count next; a view that ends on this page is counted.
+    counted = summary.rows_about(table) < COUNT_INLINE
+    page = first_page(state, offset, PAGE_SIZE, with_total=counted)
+    rows = build_rows(state, page.records, offset + 1)
+    base_url = state.url
+    adhoc, search, deleted = state.adhoc, state.search, state.deleted
 
     def link(new_offset: int) -> str:
         extra = (("f", adhoc["field"]), ("op", adhoc["op"]), ("v", adhoc["value"])) if adhoc else ()
         params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), *extra, ("offset", new_offset)) if v}
         return base_url + ("?" + urlencode(params) if params else "")
 
-    total = page.total or 0
+    total = page.total if counted else offset + len(page.records) if page.next_offset is None else None
     views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)}
              for v in views_for(table, actor)]
-    return render(request, "table.html", table=table, vdef=vdef, views=views, columns=columns, rows=rows,
-                  total=total, offset=offset, page_size=PAGE_SIZE, search=search or "", deleted=deleted,
+    query = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None)) if v}
+    if adhoc:
+        query.update(f=adhoc["field"], op=adhoc["op"], v=adhoc["value"])
+    return render(request, "table.html", table=table, vdef=vdef, views=views, columns=state.columns, rows=rows,
+                  menu_columns=prefs_service.arrange(state.all_columns, {"order": state.layout.get("order", [])}),
+                  layout=state.layout, total=total, offset=offset,
+                  page_size=PAGE_SIZE, search=search or "", deleted=deleted,
                   prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,
                   next_url=link(page.next_offset) if page.next_offset is not None else None,
-                  base_url=base_url, prefs=prefs, allowed=allowed, operators=OPERATORS, error=error,
-                  access=access, view_filter=json.dumps(vdef.filter, ensure_ascii=False) if vdef and vdef.filter else "")
+                  base_url=base_url, prefs=state.prefs, allowed=state.allowed, operators=OPERATORS,
+                  field_ops={k: ops_for(table, k) for k in state.allowed}, op_labels=OP_LABELS,
+                  error=state.error, access=state.access, query_string=urlencode(query),
+                  view_filter=json.dumps(vdef.filter, ensure_ascii=False) if vdef and vdef.filter else "")
 
 
 async def save_prefs(request: Request) -> Response:
@@ -199,7 +282,10 @@ async def save_prefs(request: Request) -> Response:
     vdef = get_view(table, request.path_params.get("view"), actor)
     form = await request.form(max_files=0)
     check_csrf(request, form)
-    prefs = {} if form.get("action") == "reset" else prefs_from_form(form, filterable(table, actor))
+    prefs = {} if form.get("action") == "reset" else prefs_from_form(form, filterable(table, actor), table)
+    kept = load_prefs(request, table, vdef.key if vdef else "", actor.key).get("columns")
+    if kept:  # the column layout has its own reset (the columns menu)
+        prefs["columns"] = kept
     prefs_service.save(get_ws(request).storage, actor.key, table.base.key, table.key, vdef.key if vdef else "", prefs)
     return RedirectResponse(table_url(table, vdef.key if vdef else None), status_code=303)
 
