@@ -157,6 +157,20 @@ class AuditLog:
                                   "ORDER BY id", (base, table, record)).fetchall()
         return [Entry(*r) for r in rows]
 
+    def search(self, *, person: str | None = None, base: str | None = None, table: str | None = None,
+               record: str | None = None, since: str | None = None, until: str | None = None) -> list[Entry]:
+        """Entries matching every condition given, oldest first (`gridbase audit`)."""
+        conds: list[str] = []
+        params: list[str] = []
+        for column, value in (("actor = ?", person), ("base = ?", base), ("tbl = ?", table), ("record = ?", record),
+                              ("at >= ?", since), ("at <= ?", until)):
+            if value is not None:
+                conds.append(column)
+                params.append(value)
+        where = " AND ".join(conds) or "1"
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM _gb_audit WHERE {where} ORDER BY id", params).fetchall()
+        return [Entry(*r) for r in rows]
+
     def recent_groups(self, actor: str, base: str, table: str, *, limit: int = 200) -> list[str]:
         """The actor's last `limit` groups in a table, oldest first."""
         rows = self._conn.execute("SELECT DISTINCT grp FROM _gb_audit WHERE actor = ? AND base = ? AND tbl = ? "

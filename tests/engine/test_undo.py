@@ -223,3 +223,13 @@ def test_undo_of_a_record_someone_else_deleted_is_refused(ws: Any) -> None:
     with pytest.raises(UndoRefused) as refused:
         undo.undo(tickets, "li")
     assert refused.value.reason == "changed" and refused.value.who == "admin"
+
+
+def test_the_audit_log_is_searched_by_person_table_and_time(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "owner": "li"}, actor="admin")["id"]
+    tickets.update(rec, {"amount": 1}, actor="li")
+    with ws.storage.reading():
+        found = ws.audit.search(person="li", base="desk", table="tickets")
+        assert [(e.record, e.field) for e in found] == [(rec, "amount")]
+        assert ws.audit.search(person="li", since="2999-01-01T00:00:00Z") == []
