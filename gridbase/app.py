@@ -252,7 +252,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
         *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new, link search
-        *undo.routes,            # /b/{base}/t/{table}/cells, /undo, /redo: the grid's many-cell writes
+        *undo.routes,            # /b/{base}/t/{table}/cells, /delete, /undo, /redo: the grid's many-cell writes
         *files.routes,           # /att/{id}, uploads into a record
         *forms.routes,           # /f/{base}/{form}, its QR code and poster
         *boards.routes,          # kanban, calendar, gallery; moving a card

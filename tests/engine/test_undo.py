@@ -233,3 +233,16 @@ def test_the_audit_log_is_searched_by_person_table_and_time(ws: Any) -> None:
         found = ws.audit.search(person="li", base="desk", table="tickets")
         assert [(e.record, e.field) for e in found] == [(rec, "amount")]
         assert ws.audit.search(person="li", since="2999-01-01T00:00:00Z") == []
+
+
+def test_delete_many_is_all_or_nothing_and_undone_as_one(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    mine = [tickets.create({"title": t, "owner": "li"}, actor="admin")["id"] for t in ("甲", "乙")]
+    theirs = tickets.create({"title": "丙", "owner": "boss"}, actor="admin")["id"]
+    with pytest.raises(CellErrors) as refused:
+        tickets.delete_many([*mine, theirs], actor="li")  # li may not delete: handler has no delete
+    assert {c.record for c in refused.value.cells} == {*mine, theirs}
+    assert tickets.delete_many(mine, actor="admin") == mine
+    assert tickets.count(actor="admin") == 1
+    done = undo.undo(tickets, "admin")
+    assert sorted(done.records) == sorted(mine) and tickets.count(actor="admin") == 3
