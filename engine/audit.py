@@ -150,6 +150,19 @@ class AuditLog:
         self._conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
                                [(base, table, r) for r in records])
 
+    def rename_field(self, base: str, table: str, old: str, new: str, *, path_of: Callable[[str], str]) -> None:
+        """A field renamed by a migration: its entries, and its key in the JSON objects of whole
+        rows (`new` of a create or restore, `old` of a delete), take the new key. `path_of`
+        gives a key's JSON path (engine.migrate's `json_path`)."""
+        conn = self._conn
+        conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?", (new, base, table, old))
+        old_path, new_path = path_of(old), path_of(new)
+        for column, actions in (("new", "'create', 'restore'"), ("old", "'delete'")):
+            conn.execute(
+                f"UPDATE _gb_audit SET {column} = json_set(json_remove({column}, ?), ?, json_extract({column}, ?)) "
+                f"WHERE base = ? AND tbl = ? AND action IN ({actions}) AND field IS NULL AND json_valid({column}) "
+                f"AND json_type({column}, ?) IS NOT NULL", (old_path, new_path, old_path, base, table, old_path))
+
     # -- reading -----------------------------------------------------------------------------
     def for_record(self, base: str, table: str, record: str) -> list[Entry]:
         """The record's entries, oldest first."""

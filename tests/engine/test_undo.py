@@ -246,3 +246,14 @@ def test_delete_many_is_all_or_nothing_and_undone_as_one(ws: Any) -> None:
     assert tickets.count(actor="admin") == 1
     done = undo.undo(tickets, "admin")
     assert sorted(done.records) == sorted(mine) and tickets.count(actor="admin") == 3
+
+
+def test_a_renamed_field_is_renamed_in_whole_rows_of_the_log_too(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "amount": 3}, actor="admin")["id"]
+    tickets.delete(rec, actor="admin")
+    with ws.storage.transaction():
+        ws.audit.rename_field("desk", "tickets", "amount", "price", path_of=lambda k: f'$."{k}"')
+    create, delete = ws.audit.for_record("desk", "tickets", rec)
+    assert create.new_value()["price"] == 3 and "amount" not in create.new_value()
+    assert delete.old_value()["price"] == 3 and "amount" not in delete.old_value()
