@@ -150,11 +150,38 @@ class AuditLog:
         self._conn.executemany("DELETE FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? AND action = 'create'",
                                [(base, table, r) for r in records])
 
+    def rename_field(self, base: str, table: str, old: str, new: str, *, path_of: Callable[[str], str]) -> None:
+        """A field renamed by a migration: its entries, and its key in the JSON objects of whole
+        rows (`new` of a create or restore, `old` of a delete), take the new key. `path_of`
+        gives a key's JSON path (engine.migrate's `json_path`)."""
+        conn = self._conn
+        conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?", (new, base, table, old))
+        old_path, new_path = path_of(old), path_of(new)
+        for column, actions in (("new", "'create', 'restore'"), ("old", "'delete'")):
+            conn.execute(
+                f"UPDATE _gb_audit SET {column} = json_set(json_remove({column}, ?), ?, json_extract({column}, ?)) "
+                f"WHERE base = ? AND tbl = ? AND action IN ({actions}) AND field IS NULL AND json_valid({column}) "
+                f"AND json_type({column}, ?) IS NOT NULL", (old_path, new_path, old_path, base, table, old_path))
+
     # -- reading -----------------------------------------------------------------------------
     def for_record(self, base: str, table: str, record: str) -> list[Entry]:
         """The record's entries, oldest first."""
         rows = self._conn.execute(f"SELECT {_COLUMNS} FROM _gb_audit WHERE base = ? AND tbl = ? AND record = ? "
                                   "ORDER BY id", (base, table, record)).fetchall()
+        return [Entry(*r) for r in rows]
+
+    def search(self, *, person: str | None = None, base: str | None = None, table: str | None = None,
+               record: str | None = None, since: str | None = None, until: str | None = None) -> list[Entry]:
+        """Entries matching every condition given, oldest first (`gridbase audit`)."""
+        conds: list[str] = []
+        params: list[str] = []
+        for column, value in (("actor = ?", person), ("base = ?", base), ("tbl = ?", table), ("record = ?", record),
+                              ("at >= ?", since), ("at <= ?", until)):
+            if value is not None:
+                conds.append(column)
+                params.append(value)
+        where = " AND ".join(conds) or "1"
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM _gb_audit WHERE {where} ORDER BY id", params).fetchall()
         return [Entry(*r) for r in rows]
 
     def recent_groups(self, actor: str, base: str, table: str, *, limit: int = 200) -> list[str]:

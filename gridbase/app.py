@@ -258,10 +258,10 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
-        *grid.routes,            # …/rows, …/summary, …/columns, …/delete: the grid script's requests
+        *grid.routes,            # …/rows, …/count, …/summary, …/columns: the grid script's requests
         *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new
         *searches.routes,        # what the editors ask: link and people searches, plugin editors' scripts
-        *undo.routes,            # /b/{base}/t/{table}/cells, /undo, /redo: the grid's many-cell writes
+        *undo.routes,            # /b/{base}/t/{table}/cells, /delete, /undo, /redo: the grid's many-cell writes
         *files.routes,           # /att/{id}, uploads into a record
         *forms.routes,           # /f/{base}/{form}, its QR code and poster
         *boards.routes,          # kanban, calendar, gallery; moving a card

@@ -223,3 +223,37 @@ def test_undo_of_a_record_someone_else_deleted_is_refused(ws: Any) -> None:
     with pytest.raises(UndoRefused) as refused:
         undo.undo(tickets, "li")
     assert refused.value.reason == "changed" and refused.value.who == "admin"
+
+
+def test_the_audit_log_is_searched_by_person_table_and_time(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "owner": "li"}, actor="admin")["id"]
+    tickets.update(rec, {"amount": 1}, actor="li")
+    with ws.storage.reading():
+        found = ws.audit.search(person="li", base="desk", table="tickets")
+        assert [(e.record, e.field) for e in found] == [(rec, "amount")]
+        assert ws.audit.search(person="li", since="2999-01-01T00:00:00Z") == []
+
+
+def test_delete_many_is_all_or_nothing_and_undone_as_one(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    mine = [tickets.create({"title": t, "owner": "li"}, actor="admin")["id"] for t in ("甲", "乙")]
+    theirs = tickets.create({"title": "丙", "owner": "boss"}, actor="admin")["id"]
+    with pytest.raises(CellErrors) as refused:
+        tickets.delete_many([*mine, theirs], actor="li")  # li may not delete: handler has no delete
+    assert {c.record for c in refused.value.cells} == {*mine, theirs}
+    assert tickets.delete_many(mine, actor="admin") == mine
+    assert tickets.count(actor="admin") == 1
+    done = undo.undo(tickets, "admin")
+    assert sorted(done.records) == sorted(mine) and tickets.count(actor="admin") == 3
+
+
+def test_a_renamed_field_is_renamed_in_whole_rows_of_the_log_too(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rec = tickets.create({"title": "甲", "amount": 3}, actor="admin")["id"]
+    tickets.delete(rec, actor="admin")
+    with ws.storage.transaction():
+        ws.audit.rename_field("desk", "tickets", "amount", "price", path_of=lambda k: f'$."{k}"')
+    create, delete = ws.audit.for_record("desk", "tickets", rec)
+    assert create.new_value()["price"] == 3 and "amount" not in create.new_value()
+    assert delete.old_value()["price"] == 3 and "amount" not in delete.old_value()

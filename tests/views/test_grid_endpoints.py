@@ -133,9 +133,9 @@ def test_bulk_delete(ws: Workspace, client_for: Callable[[str], Any], seeded: li
     assert table.get(seeded[0], actor="admin")
     admin = client_for("admin")
     done = admin.post(GRID + "/delete", json={"records": seeded[:3]}, headers={"X-CSRF-Token": token(admin, GRID)})
-    assert done.status_code == 200 and done.json() == {"ok": True, "records": seeded[:3], "errors": []}
+    assert done.status_code == 200 and done.json()["ok"] is True and done.json()["records"] == seeded[:3]
     assert table.count(actor="admin") == 117
-    assert admin.post(GRID + "/delete", json={"records": "all"}, headers={"X-CSRF-Token": token(admin, GRID)}).status_code == 422
+    assert admin.post(GRID + "/delete", json={"records": "all"}, headers={"X-CSRF-Token": token(admin, GRID)}).status_code == 400
 
 
 def test_filter_panel_lists_each_field_its_operators(ws: Workspace, client_for: Callable[[str], Any],

@@ -78,3 +78,18 @@ def test_undo_over_someone_elses_change_is_refused_naming_them(ws: Any, client_f
     assert cases.get(a, actor="admin")["fields"]["score"] == 4
     nothing = post(client_for("li"), "/undo")
     assert nothing.status_code == 409 and nothing.json()["message"] == "Nothing to undo"
+
+
+def test_deleting_selected_rows_is_one_write_and_one_undo(ws: Any, client_for: Any) -> None:
+    cases = ws.base("cases").table("cases")
+    ids = [cases.create({"title": t}, actor="admin")["id"] for t in ("A", "B")]
+    client = client_for("wang")
+    done = post(client, "/delete", {"records": ids})
+    assert done.status_code == 200 and done.json() == {"ok": True, "records": ids}
+    assert cases.count(actor="admin") == 0
+    assert post(client, "/undo").json()["message"] == "Undone: 2 record(s)"
+    assert cases.count(actor="admin") == 2
+    refused = post(client_for("li"), "/delete", {"records": ids})  # staff may not delete
+    assert refused.status_code == 422 and {e["record"] for e in refused.json()["errors"]} == set(ids)
+    assert cases.count(actor="admin") == 2
+    assert post(client, "/delete", {"records": "x"}).status_code == 400

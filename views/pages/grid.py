@@ -21,9 +21,8 @@ from engine import NotFoundError, summary
 from engine import prefs as prefs_service
 from engine.errors import GridbaseError
 from engine.reads import MAX_OFFSET
-from views.messages import translate
 from views.pages.table import GridState, build_rows, first_page, grid_state, prefix
-from views.pages.web import check_csrf, get_locale, get_ws, render
+from views.pages.web import check_csrf, get_ws, render
 
 BLOCK = 100
 MAX_BLOCK = 500
@@ -130,26 +129,6 @@ async def save_columns(request: Request) -> Response:
     return JSONResponse({"ok": True, "columns": layout})
 
 
-async def delete_rows(request: Request) -> Response:
-    """POST …/delete JSON {"records": [ids]}: each record to the trash through the record
-    service, as the person; 422 names those that could not be (nothing is said of others')."""
-    check_csrf(request)
-    state = grid_state(request)
-    data = await read_json(request)
-    ids = data.get("records") if isinstance(data, dict) else None
-    if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS or not all(isinstance(i, str) for i in ids):
-        return JSONResponse({"ok": False, "errors": [{"record": None, "message": translate(
-            f"send 1 to {MAX_IDS} record ids as \"records\"", get_locale(request))}]}, status_code=422)
-    done, errors = [], []
-    for rid in ids:
-        try:
-            state.table.delete(rid, actor=state.actor)
-            done.append(rid)
-        except GridbaseError as exc:
-            errors.append({"record": rid, "message": translate(str(exc), get_locale(request))})
-    return JSONResponse({"ok": not errors, "records": done, "errors": errors}, status_code=422 if errors else 200)
-
-
 routes = [
     Route(prefix + "/rows", rows_block, methods=["GET"]),
     Route(prefix + "/v/{view}/rows", rows_block, methods=["GET"]),
@@ -159,6 +138,4 @@ routes = [
     Route(prefix + "/v/{view}/summary", summary_bar, methods=["GET"]),
     Route(prefix + "/columns", save_columns, methods=["POST"]),
     Route(prefix + "/v/{view}/columns", save_columns, methods=["POST"]),
-    Route(prefix + "/delete", delete_rows, methods=["POST"]),
-    Route(prefix + "/v/{view}/delete", delete_rows, methods=["POST"]),
 ]

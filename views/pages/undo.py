@@ -3,10 +3,14 @@
     POST /b/{base}/t/{table}/cells   {"changes": [{"record": id, "field": key, "value": text}, ...]}
          → 200 {"ok": true, "records": [ids]}
          → 422 {"ok": false, "errors": [{"record", "field", "message"}, ...]}   (nothing written)
+    POST /b/{base}/t/{table}/delete  {"records": [ids]}
+         → 200 {"ok": true, "records": [ids]}
+         → 422 {"ok": false, "errors": [{"record", "field": null, "message"}, ...]}  (nothing deleted)
     POST /b/{base}/t/{table}/undo    → 200 {"ok": true, "records": [ids], "message": text}
     POST /b/{base}/t/{table}/redo      or 409/422 {"ok": false, "message": text}
 
-A paste, a fill or a bulk edit is one `Table.update_many` (all or nothing, undone as one);
+A paste, a fill or a bulk edit is one `Table.update_many` (all or nothing, undone as one), a
+delete of the selected rows one `Table.delete_many` (restored as one by an undo);
 each value is text converted by its field type as the API's `typecast` converts it. Undo and
 redo are engine.undo's, as the signed-in person. Messages are in the page's language. Each
 POST carries the CSRF token (header X-CSRF-Token, or a form field `csrf_token`).
@@ -98,6 +102,29 @@ async def save_cells(request: Request) -> Response:
     return _reply(200, ok=True, records=records)
 
 
+async def delete_rows(request: Request) -> Response:
+    actor = require_actor(request)
+    table = get_table(request)
+    await _checked(request)
+    _ = translator(request)
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        body = None
+    ids = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return _reply(400, ok=False, errors=[], message=_("The body must be JSON with a list of records"))
+    if len(ids) > MAX_CHANGES:
+        return _reply(422, ok=False, errors=[], message=_("At most {n} records can be deleted at once", n=MAX_CHANGES))
+    try:
+        deleted = table.delete_many(ids, actor=actor)
+    except CellErrors as exc:
+        locale = get_locale(request)
+        return _reply(422, ok=False, errors=[{"record": c.record, "field": c.field, "message": translate(c.message, locale)}
+                                             for c in exc.cells])
+    return _reply(200, ok=True, records=deleted)
+
+
 def _who(table: Table, key: str, _: Any) -> str:
     if not key:
         return str(_("Someone"))
@@ -137,6 +164,8 @@ async def redo(request: Request) -> Response:
 
 routes = [
     Route("/b/{base}/t/{table}/cells", save_cells, methods=["POST"]),
+    Route("/b/{base}/t/{table}/delete", delete_rows, methods=["POST"]),
+    Route("/b/{base}/t/{table}/v/{view}/delete", delete_rows, methods=["POST"]),
     Route("/b/{base}/t/{table}/undo", undo, methods=["POST"]),
     Route("/b/{base}/t/{table}/redo", redo, methods=["POST"]),
 ]
