@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 class OutgoingMessage:
     """One notification for one recipient, as handed to a channel.
 
-    `body` is plain text; `link` is an absolute URL to the record (or ""); `data` is extra
+    `body` is plain text; `link` is an absolute URL to the record (or ""); `recipient_ids` are
+    the person's ids for this channel (workspace.yaml `accounts:`); `data` is extra
     structured content (e.g. the record's fields) that only machine channels (webhook) send.
     The same `idempotency_key` is given on every retry of the same delivery.
     """
@@ -37,6 +38,7 @@ class OutgoingMessage:
     recipient_name: str = ""
     recipient_email: str | None = None
     recipient_phone: str | None = None
+    recipient_ids: dict[str, str] = field(default_factory=dict)  # the person's ids in this channel's service
     data: dict[str, Any] = field(default_factory=dict)
     event: str = ""
 
@@ -84,6 +86,8 @@ class Channel:
     """Base of channel types. Subclasses set `type`, `OPTIONS` and implement `send`."""
 
     type: ClassVar[str]
+    # True: one delivery per person (e-mail, an app's direct message); False: one per action (a group bot).
+    PERSONAL: ClassVar[bool] = False
     OPTIONS: ClassVar[dict[str, Option]] = {
         "timeout": Option((int, float), help="seconds to wait for the other side (default 10)"),
     }

@@ -77,6 +77,10 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
             if ch not in config.channels and ch != "inbox":
                 src.error(("people", key, "channels", i), f"unknown channel '{ch}' for person '{key}'",
                           did_you_mean(ch, config.channels))
+        for ch in person.accounts:
+            if ch not in config.channels:
+                src.error(("people", key, "accounts", ch), f"unknown channel '{ch}' in the accounts of person '{key}'",
+                          did_you_mean(ch, config.channels), key=True)
     from engine.plugins import channel_types
 
     known = channel_types()

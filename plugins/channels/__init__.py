@@ -1,4 +1,4 @@
-"""Built-in notification channels: e-mail, webhook and the Feishu, WeCom, DingTalk bots.
+"""Built-in notification channels: e-mail, webhook, the Feishu, WeCom, DingTalk bots and the Feishu app.
 
 The public words (`Channel`, `OutgoingMessage`, `DeliveryError`, `ChannelConfigError`) live in
 `engine.channels`, below `plugins/`, so that the outbox worker and any plugin use them without
@@ -12,14 +12,15 @@ from engine.channels import Channel, ChannelConfigError, DeliveryError, Outgoing
 from plugins.channels.dingtalk import DingTalkChannel
 from plugins.channels.email import EmailChannel
 from plugins.channels.feishu import FeishuChannel
+from plugins.channels.feishu_app import FeishuAppChannel
 from plugins.channels.webhook import WebhookChannel
 from plugins.channels.wecom import WeComChannel
 
 BUILTIN_CHANNELS: list[type[Channel]] = [
-    EmailChannel, WebhookChannel, FeishuChannel, WeComChannel, DingTalkChannel,
+    EmailChannel, WebhookChannel, FeishuChannel, WeComChannel, DingTalkChannel, FeishuAppChannel,
 ]
 
 __all__ = [
     "BUILTIN_CHANNELS", "Channel", "ChannelConfigError", "DeliveryError", "DingTalkChannel",
-    "EmailChannel", "FeishuChannel", "OutgoingMessage", "WeComChannel", "WebhookChannel",
+    "EmailChannel", "FeishuAppChannel", "FeishuChannel", "OutgoingMessage", "WeComChannel", "WebhookChannel",
 ]

@@ -26,6 +26,7 @@ class EmailChannel(Channel):
     """Sends each notification as an e-mail to the recipient's address."""
 
     type: ClassVar[str] = "email"
+    PERSONAL: ClassVar[bool] = True
     OPTIONS: ClassVar[dict[str, Option]] = {
         **Channel.OPTIONS,
         "host": Option(str, required=True, help="SMTP server name or address"),
