@@ -235,7 +235,7 @@ VALIDATE = """\
 workspace: w
 name: W
 people:
-  zhao: {name: 赵雷, accounts: {ACCOUNTS}}
+  zhao: {name: 赵雷, accounts: ACCOUNTS}
 channels:
   feishu: {type: feishu_app, app_id: cli_a1b2, app_secret_env: FEISHU_APP_SECRET}
 """

@@ -25,6 +25,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "wecom": {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=xxx"},
     "dingtalk": {"url": "https://oapi.dingtalk.com/robot/send?access_token=xxx",
                  "secret_env": "DING_SECRET"},
+    "feishu_app": {"app_id": "cli_a1b2c3d4e5f6", "app_secret_env": "FEISHU_APP_SECRET"},
 }
 
 
