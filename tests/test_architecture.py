@@ -39,7 +39,7 @@ KNOWN_INNER_IMPORTS: dict[str, int] = {
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
     "views/api/schema.py": 1, "views/api/values.py": 3, "views/pages/dashboards.py": 3,
-    "automations/actions.py": 3, "automations/templates.py": 1,
+    "automations/actions.py": 1, "automations/templates.py": 1,
     "engine/attachments.py": 1, "engine/imports.py": 2, "engine/bulk.py": 3, "engine/checks.py": 11, "engine/computed.py": 2,
     "engine/linked.py": 2, "engine/loader.py": 1, "engine/migrate.py": 3, "engine/permissions.py": 4,
     "engine/query.py": 2, "engine/reads.py": 6, "engine/records.py": 10, "engine/schema.py": 6,

@@ -34,11 +34,15 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import lark_oapi as lark
 import requests
-from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
+from lark_oapi.api.auth.v3 import (
+    InternalTenantAccessTokenRequest,
+    InternalTenantAccessTokenRequestBody,
+)
 from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
 
 from engine.channels import Channel, DeliveryError, Option, OutgoingMessage, truncate_utf8
@@ -162,7 +166,7 @@ class FeishuAppChannel(Channel):
         for attempt in (1, 2):
             token = self.token(fresh=attempt == 2)
             option = lark.RequestOption.builder().tenant_access_token(token).build()
-            response = self._call(lambda: self.client.im.v1.message.create(request, option))
+            response = self._call(self.client.im.v1.message.create, request, option)
             code = response.code
             if code == 0:
                 return
@@ -183,7 +187,7 @@ class FeishuAppChannel(Channel):
             secret = self.secret("app_secret") or ""
             body = InternalTenantAccessTokenRequestBody.builder().app_id(self.app_id).app_secret(secret).build()
             request = InternalTenantAccessTokenRequest.builder().request_body(body).build()
-            response = self._call(lambda: self.client.auth.v3.tenant_access_token.internal(request))
+            response = self._call(self.client.auth.v3.tenant_access_token.internal, request)
             status = response.raw.status_code if response.raw else 0
             if response.code != 0:
                 raise self._failure(response.code, response.msg, status, what="getting a tenant access token")
@@ -211,10 +215,10 @@ class FeishuAppChannel(Channel):
         except UnsafeURL as exc:
             raise self.error(f"refused to send: {exc.reason}", retryable=False) from None
 
-    def _call(self, call: Any) -> Any:
+    def _call(self, call: Callable[..., Any], *args: Any) -> Any:
         """Run one SDK call; network trouble and unreadable answers become retryable errors."""
         try:
-            return call()
+            return call(*args)
         except requests.Timeout:
             raise self.error(f"Feishu did not answer within {self.timeout:g}s", retryable=True) from None
         except requests.RequestException as exc:
