@@ -1,4 +1,4 @@
-"""Built-in notification channels: e-mail, webhook, the Feishu, WeCom, DingTalk bots and the Feishu app.
+"""Built-in notification channels: e-mail, webhook, the Feishu, WeCom, DingTalk bots and the Feishu and WeCom apps.
 
 The public words (`Channel`, `OutgoingMessage`, `DeliveryError`, `ChannelConfigError`) live in
 `engine.channels`, below `plugins/`, so that the outbox worker and any plugin use them without
@@ -15,12 +15,15 @@ from plugins.channels.feishu import FeishuChannel
 from plugins.channels.feishu_app import FeishuAppChannel
 from plugins.channels.webhook import WebhookChannel
 from plugins.channels.wecom import WeComChannel
+from plugins.channels.wecom_app import WeComAppChannel
 
 BUILTIN_CHANNELS: list[type[Channel]] = [
     EmailChannel, WebhookChannel, FeishuChannel, WeComChannel, DingTalkChannel, FeishuAppChannel,
+    WeComAppChannel,
 ]
 
 __all__ = [
     "BUILTIN_CHANNELS", "Channel", "ChannelConfigError", "DeliveryError", "DingTalkChannel",
-    "EmailChannel", "FeishuAppChannel", "FeishuChannel", "OutgoingMessage", "WeComChannel", "WebhookChannel",
+    "EmailChannel", "FeishuAppChannel", "FeishuChannel", "OutgoingMessage", "WeComAppChannel", "WeComChannel",
+    "WebhookChannel",
 ]

@@ -7,7 +7,7 @@ plain http only for 127.0.0.1/localhost, which is what the tests' stand-in uses)
 
 - Token: `POST /open-apis/auth/v3/tenant_access_token/internal` with `app_id` and the secret
   from `app_secret_env` (never in YAML). The token is cached per (base_url, app_id) for the
-  whole process and fetched again `REFRESH_MARGIN` seconds before its `expire`; if Feishu
+  whole process (`plugins.channels.apptoken`) and fetched again `REFRESH_MARGIN` seconds before its `expire`; if Feishu
   still answers a token error (`TOKEN_CODES`: missing, invalid, expired), the cached token is
   dropped, a new one fetched and the message sent once more. The SDK's own token cache is
   process-global and cannot be given a per-channel margin, so the client runs with
@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -46,6 +44,7 @@ from lark_oapi.api.auth.v3 import (
 from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
 
 from engine.channels import Channel, DeliveryError, Option, OutgoingMessage, truncate_utf8
+from plugins.channels.apptoken import TokenCache
 from plugins.netguard import UnresolvableHost, UnsafeURL, check_url, split_url
 
 DEFAULT_BASE_URL = "https://open.feishu.cn"
@@ -73,9 +72,7 @@ HINTS = {
 }
 ID_KINDS = ("open_id", "user_id", "union_id")
 
-_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (base_url, app_id) → (token, expires at)
-_tokens_lock = threading.Lock()
-clock = time.monotonic  # tests move time forward by replacing this
+TOKENS = TokenCache(REFRESH_MARGIN)  # by (base_url, app_id), for the whole process
 
 
 class FeishuAppChannel(Channel):
@@ -179,31 +176,26 @@ class FeishuAppChannel(Channel):
 
     def token(self, *, fresh: bool = False) -> str:
         """A tenant access token: the cached one while it has `REFRESH_MARGIN` left, else a new one."""
-        cache_key = (self.base_url, self.app_id)
-        with _tokens_lock:
-            cached = _tokens.get(cache_key)
-            if cached and not fresh and clock() < cached[1] - REFRESH_MARGIN:
-                return cached[0]
-            secret = self.secret("app_secret") or ""
-            body = InternalTenantAccessTokenRequestBody.builder().app_id(self.app_id).app_secret(secret).build()
-            request = InternalTenantAccessTokenRequest.builder().request_body(body).build()
-            response = self._call(self.client.auth.v3.tenant_access_token.internal, request)
-            status = response.raw.status_code if response.raw else 0
-            if response.code != 0:
-                raise self._failure(response.code, response.msg, status, what="getting a tenant access token")
-            try:
-                data = json.loads(response.raw.content)
-                token, expire = str(data["tenant_access_token"]), float(data["expire"])
-            except (ValueError, KeyError, TypeError):
-                raise self.error("the token answer has no tenant_access_token", retryable=True) from None
-            self.redact(token)
-            _tokens[cache_key] = (token, clock() + expire)
-            return token
+        return TOKENS.get((self.base_url, self.app_id), self._fetch_token, fresh=fresh)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        secret = self.secret("app_secret") or ""
+        body = InternalTenantAccessTokenRequestBody.builder().app_id(self.app_id).app_secret(secret).build()
+        request = InternalTenantAccessTokenRequest.builder().request_body(body).build()
+        response = self._call(self.client.auth.v3.tenant_access_token.internal, request)
+        status = response.raw.status_code if response.raw else 0
+        if response.code != 0:
+            raise self._failure(response.code, response.msg, status, what="getting a tenant access token")
+        try:
+            data = json.loads(response.raw.content)
+            token, expire = str(data["tenant_access_token"]), float(data["expire"])
+        except (ValueError, KeyError, TypeError):
+            raise self.error("the token answer has no tenant_access_token", retryable=True) from None
+        self.redact(token)
+        return token, expire
 
     def _forget(self, token: str) -> None:
-        with _tokens_lock:
-            if _tokens.get((self.base_url, self.app_id), ("",))[0] == token:
-                del _tokens[(self.base_url, self.app_id)]
+        TOKENS.forget((self.base_url, self.app_id), token)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from automations import deliver_due, list_deliveries, process_pending
 from engine import Workspace
 from engine.channels import OutgoingMessage
 from gridbase.cli import main
-from plugins.channels import feishu_app
+from plugins.channels import apptoken, feishu_app
 from plugins.channels.feishu_app import FeishuAppChannel
 from tests_support import write_workspace
 
@@ -159,7 +159,7 @@ def test_the_token_is_renewed_before_it_expires(hospital: Workspace, standin: Fe
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     standin.expire = 900  # 15 minutes, renewed 10 minutes before the end
     now = [1000.0]
-    monkeypatch.setattr(feishu_app, "clock", lambda: now[0])
+    monkeypatch.setattr(apptoken, "clock", lambda: now[0])
     directive(hospital, "一", ["director"])
     deliver_due(hospital)
     now[0] += 200  # 11:40 left: still used
