@@ -1,4 +1,4 @@
-"""Built-in notification channels: e-mail, webhook, the Feishu, WeCom, DingTalk bots and the Feishu and WeCom apps.
+"""Built-in notification channels: e-mail, webhook, the Feishu, WeCom, DingTalk bots and apps.
 
 The public words (`Channel`, `OutgoingMessage`, `DeliveryError`, `ChannelConfigError`) live in
 `engine.channels`, below `plugins/`, so that the outbox worker and any plugin use them without
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from engine.channels import Channel, ChannelConfigError, DeliveryError, OutgoingMessage
 from plugins.channels.dingtalk import DingTalkChannel
+from plugins.channels.dingtalk_app import DingTalkAppChannel
 from plugins.channels.email import EmailChannel
 from plugins.channels.feishu import FeishuChannel
 from plugins.channels.feishu_app import FeishuAppChannel
@@ -19,11 +20,11 @@ from plugins.channels.wecom_app import WeComAppChannel
 
 BUILTIN_CHANNELS: list[type[Channel]] = [
     EmailChannel, WebhookChannel, FeishuChannel, WeComChannel, DingTalkChannel, FeishuAppChannel,
-    WeComAppChannel,
+    WeComAppChannel, DingTalkAppChannel,
 ]
 
 __all__ = [
-    "BUILTIN_CHANNELS", "Channel", "ChannelConfigError", "DeliveryError", "DingTalkChannel",
+    "BUILTIN_CHANNELS", "Channel", "ChannelConfigError", "DeliveryError", "DingTalkAppChannel", "DingTalkChannel",
     "EmailChannel", "FeishuAppChannel", "FeishuChannel", "OutgoingMessage", "WeComAppChannel", "WeComChannel",
     "WebhookChannel",
 ]

@@ -7,7 +7,7 @@ plain http only for 127.0.0.1/localhost, which is what the tests' stand-in uses)
 
 - Token: `POST /open-apis/auth/v3/tenant_access_token/internal` with `app_id` and the secret
   from `app_secret_env` (never in YAML). The token is cached per (base_url, app_id) for the
-  whole process (`plugins.channels.apptoken`) and fetched again `REFRESH_MARGIN` seconds before its `expire`; if Feishu
+  whole process (`plugins.channels.appchannel`) and fetched again `REFRESH_MARGIN` seconds before its `expire`; if Feishu
   still answers a token error (`TOKEN_CODES`: missing, invalid, expired), the cached token is
   dropped, a new one fetched and the message sent once more. The SDK's own token cache is
   process-global and cannot be given a per-channel margin, so the client runs with
@@ -44,7 +44,7 @@ from lark_oapi.api.auth.v3 import (
 from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
 
 from engine.channels import Channel, DeliveryError, Option, OutgoingMessage, truncate_utf8
-from plugins.channels.apptoken import TokenCache
+from plugins.channels.appchannel import TokenCache
 from plugins.netguard import UnresolvableHost, UnsafeURL, check_url, split_url
 
 DEFAULT_BASE_URL = "https://open.feishu.cn"

@@ -7,7 +7,7 @@ a userid is a dead letter that says so.
 
 - Token: `GET /cgi-bin/gettoken?corpid=…&corpsecret=…` → `{"errcode": 0, "access_token",
   "expires_in": 7200}`, cached per (base_url, corp_id, agent_id) for the process
-  (`plugins.channels.apptoken`) and fetched again ten minutes before it ends, or at once when
+  (`plugins.channels.appchannel`) and fetched again ten minutes before it ends, or at once when
   WeCom answers 40014/41001/42001 (invalid, missing, expired token; the message is then sent
   once more).
 - Message: `POST /cgi-bin/message/send?access_token=…` with `{"touser", "agentid",
@@ -28,12 +28,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-import httpx
-
-from engine.channels import Channel, DeliveryError, Option, OutgoingMessage, truncate_utf8
-from plugins.channels.apptoken import TokenCache
-from plugins.channels.httppost import RETRYABLE_STATUSES, USER_AGENT, HttpChannel, Reply
-from plugins.netguard import UnsafeURL, origin, split_url
+from engine.channels import DeliveryError, Option, OutgoingMessage, truncate_utf8
+from plugins.channels.appchannel import AppChannel, TokenCache
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_CODES = {40014, 41001, 42001}
@@ -49,35 +45,26 @@ HINTS = {
 TOKENS = TokenCache(600.0)
 
 
-class WeComAppChannel(HttpChannel):
+class WeComAppChannel(AppChannel):
     """Sends each notification as a WeCom app message (a text card) to one person."""
 
     type: ClassVar[str] = "wecom_app"
     PERSONAL: ClassVar[bool] = True
+    DEFAULT_BASE_URL: ClassVar[str] = DEFAULT_BASE_URL
     OPTIONS: ClassVar[dict[str, Option]] = {
-        **Channel.OPTIONS,
+        **AppChannel.OPTIONS,
         "corp_id": Option(str, required=True, help="the enterprise's CorpID (ww…)"),
         "agent_id": Option(int, required=True, help="the app's AgentId"),
         "corp_secret_env": Option(str, help="environment variable holding the app's Secret"),
         "corp_secret": Option(str, help="the app's Secret itself (tests only)"),
-        "base_url": Option(str, help="the API origin (default https://qyapi.weixin.qq.com)"),
         "button_text": Option(str, help="the card's link text, at most 4 characters (default 详情)"),
     }
-
-    def __init__(self, key: str, options: dict[str, Any], **kwargs: Any) -> None:
-        Channel.__init__(self, key, options, **kwargs)  # no `url` option: HttpChannel's __init__ does not apply
-        self.url = self.base_url = str(self.options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
 
     @classmethod
     def config_errors(cls, options: dict[str, Any]) -> list[str]:
         errors = super().config_errors(options)
         if not isinstance(options, dict):
             return errors
-        if isinstance(options.get("base_url"), str):
-            try:
-                split_url(options["base_url"])
-            except UnsafeURL as exc:
-                errors.append(f"option 'base_url': {exc.reason}")
         if "corp_secret_env" not in options and "corp_secret" not in options:
             errors.append("a wecom_app channel needs the option 'corp_secret_env'")
         if isinstance(options.get("button_text"), str) and len(options["button_text"]) > 4:
@@ -132,18 +119,6 @@ class WeComAppChannel(HttpChannel):
         token = str(answer["access_token"])
         self.redact(token)
         return token, float(answer.get("expires_in") or 7200)
-
-    def get_json(self, url: str) -> dict[str, Any]:
-        """GET `url` (checked by netguard, no redirects followed) and return its JSON object."""
-        self._guard(url)
-        request = httpx.Request("GET", url, headers={"User-Agent": USER_AGENT},
-                                extensions={"timeout": httpx.Timeout(self.timeout).as_dict()})
-        with httpx.HTTPTransport(retries=0) as transport:
-            status, headers, content = self._exchange(transport, request)
-        if not 200 <= status < 300:
-            raise self.error(f"{origin(url)} answered HTTP {status}",
-                             retryable=status >= 500 or status in RETRYABLE_STATUSES)
-        return self.reply_json(Reply(status, headers, content))
 
     def _failure(self, code: Any, msg: Any, *, what: str = "sending") -> DeliveryError:
         hint = HINTS.get(code) if isinstance(code, int) else None

@@ -21,7 +21,7 @@ from automations import deliver_due, list_deliveries, process_pending
 from engine import Workspace
 from engine.channels import OutgoingMessage
 from gridbase.cli import main
-from plugins.channels import apptoken, feishu_app
+from plugins.channels import appchannel, feishu_app
 from plugins.channels.feishu_app import FeishuAppChannel
 from tests_support import write_workspace
 
@@ -112,7 +112,11 @@ def card_text(card: dict[str, Any]) -> str:
 
 
 def statuses(ws: Workspace) -> dict[str, tuple[str, int, str]]:
-    return {d["person"]: (d["status"], d["attempts"], d.get("last_error") or "") for d in list_deliveries(ws)}
+    """Each person's newest delivery: (status, attempts, last error)."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for d in list_deliveries(ws):  # newest first
+        found.setdefault(d["person"], (d["status"], d["attempts"], d.get("last_error") or ""))
+    return found
 
 
 def test_each_named_person_gets_one_card_with_title_and_link(hospital: Workspace, standin: FeishuStandin) -> None:
@@ -159,7 +163,7 @@ def test_the_token_is_renewed_before_it_expires(hospital: Workspace, standin: Fe
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     standin.expire = 900  # 15 minutes, renewed 10 minutes before the end
     now = [1000.0]
-    monkeypatch.setattr(apptoken, "clock", lambda: now[0])
+    monkeypatch.setattr(appchannel, "clock", lambda: now[0])
     directive(hospital, "一", ["director"])
     deliver_due(hospital)
     now[0] += 200  # 11:40 left: still used

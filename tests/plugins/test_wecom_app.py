@@ -90,7 +90,11 @@ def directive(ws: Workspace, title: str, assignees: list[str]) -> str:
 
 
 def statuses(ws: Workspace) -> dict[str, tuple[str, int, str]]:
-    return {d["person"]: (d["status"], d["attempts"], d.get("last_error") or "") for d in list_deliveries(ws)}
+    """Each person's newest delivery: (status, attempts, last error)."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for d in list_deliveries(ws):  # newest first
+        found.setdefault(d["person"], (d["status"], d["attempts"], d.get("last_error") or ""))
+    return found
 
 
 def test_each_person_gets_one_text_card_built_with_their_permissions(hospital: Workspace,
