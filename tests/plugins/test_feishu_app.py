@@ -41,7 +41,7 @@ roles:
   handler: {{name: 执行人}}
 people:
   director: {{name: 院长, roles: [admin], department: office, email: director@hospital.example.org,
-             accounts: {{feishu: {{open_id: {zhao_open_id}}}}}}}
+             channels: [feishu], accounts: {{feishu: {{open_id: {zhao_open_id}}}}}}}
   qian: {{name: 钱芳, roles: [handler], department: nursing, email: {qian_email}}}
   ghost: {{name: 查无此人, roles: [handler], department: nursing, accounts: {{feishu: {{open_id: ou_not_in_this_app}}}}}}
   mute: {{name: 无联系方式, roles: [handler], department: nursing}}
@@ -73,6 +73,10 @@ automations:
           title: "新指令：{{ record.title }}"
           message: "预算：{{ record.budget }}\\n请于本周内落实"
           channels: [feishu]
+  remind:
+    when: {updated: directives, fields: [title]}
+    do:
+      - notify: {to: "{assignees}", title: "指令已修改：{{ record.title }}"}
 """
 
 
@@ -257,3 +261,28 @@ def test_accounts_in_workspace_yaml_are_checked(tmp_path: Path, capsys: pytest.C
     assert (code == 0) is ok, output
     assert fragment in output
     assert "Traceback" not in output
+
+
+def test_a_person_whose_own_channels_name_the_app_gets_cards_from_every_notify(
+        hospital: Workspace, standin: FeishuStandin) -> None:
+    rec = directive(hospital, "旧标题", ["director", "qian"])
+    deliver_due(hospital)
+    hospital.base("office").table("directives").update(rec, {"title": "新标题"}, actor="director")
+    process_pending(hospital)
+    deliver_due(hospital)
+    # `remind` names no channel: the director's own `channels: [feishu]` still reaches Feishu; qian's do not.
+    assert [d.card["header"]["title"]["content"] for d in standin.to(ZHAO.open_id)] == [
+        "新指令：旧标题", "指令已修改：新标题"]
+    assert [d.card["header"]["title"]["content"] for d in standin.to(QIAN.open_id)] == ["新指令：旧标题"]
+
+
+def test_a_send_repeated_after_a_crash_reaches_the_person_once(standin: FeishuStandin,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEISHU_APP_SECRET", standin.app_secret)
+    channel = FeishuAppChannel("feishu", {"app_id": standin.app_id, "app_secret_env": "FEISHU_APP_SECRET",
+                                          "base_url": standin.base_url}, allowed_hosts=["127.0.0.1"])
+    message = OutgoingMessage("hospital.tell:1:0:director:feishu", "标题", "正文",
+                              recipient_ids={"open_id": ZHAO.open_id})
+    channel.send(message)
+    channel.send(message)  # the same delivery key again, as after a crash in mid-send
+    assert standin.message_calls == 2 and len(standin.to(ZHAO.open_id)) == 1
