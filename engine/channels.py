@@ -88,6 +88,8 @@ class Channel:
     type: ClassVar[str]
     # True: one delivery per person (e-mail, an app's direct message); False: one per action (a group bot).
     PERSONAL: ClassVar[bool] = False
+    # The kinds of ids a person may give for this channel in workspace.yaml `accounts:`.
+    ACCOUNT_IDS: ClassVar[tuple[str, ...]] = ()
     OPTIONS: ClassVar[dict[str, Option]] = {
         "timeout": Option((int, float), help="seconds to wait for the other side (default 10)"),
     }

@@ -45,6 +45,7 @@ class DingTalkAppChannel(AppChannel):
 
     type: ClassVar[str] = "dingtalk_app"
     PERSONAL: ClassVar[bool] = True
+    ACCOUNT_IDS: ClassVar[tuple[str, ...]] = ("userid",)
     DEFAULT_BASE_URL: ClassVar[str] = DEFAULT_BASE_URL
     OPTIONS: ClassVar[dict[str, Option]] = {
         **AppChannel.OPTIONS,

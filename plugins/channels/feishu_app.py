@@ -70,7 +70,6 @@ HINTS = {
     99992361: "the open_id belongs to another app (open_ids are per app)",
     99992364: "no such user_id or union_id in this tenant",
 }
-ID_KINDS = ("open_id", "user_id", "union_id")
 
 TOKENS = TokenCache(REFRESH_MARGIN)  # by (base_url, app_id), for the whole process
 
@@ -80,6 +79,7 @@ class FeishuAppChannel(Channel):
 
     type: ClassVar[str] = "feishu_app"
     PERSONAL: ClassVar[bool] = True
+    ACCOUNT_IDS: ClassVar[tuple[str, ...]] = ("open_id", "user_id", "union_id")
     OPTIONS: ClassVar[dict[str, Option]] = {
         **Channel.OPTIONS,
         "app_id": Option(str, required=True, help="the app's App ID (cli_…)"),
@@ -126,7 +126,7 @@ class FeishuAppChannel(Channel):
 
     def receiver(self, message: OutgoingMessage) -> tuple[str, str]:
         """(receive_id_type, receive_id) for the message's person."""
-        for kind in ID_KINDS:
+        for kind in self.ACCOUNT_IDS:
             value = message.recipient_ids.get(kind)
             if value:
                 return kind, value

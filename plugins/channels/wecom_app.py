@@ -50,6 +50,7 @@ class WeComAppChannel(AppChannel):
 
     type: ClassVar[str] = "wecom_app"
     PERSONAL: ClassVar[bool] = True
+    ACCOUNT_IDS: ClassVar[tuple[str, ...]] = ("userid",)
     DEFAULT_BASE_URL: ClassVar[str] = DEFAULT_BASE_URL
     OPTIONS: ClassVar[dict[str, Option]] = {
         **AppChannel.OPTIONS,

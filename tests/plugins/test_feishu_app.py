@@ -254,6 +254,7 @@ channels:
     ("{feishu: {user_id: zhaolei01}}", True, ""),
     ("{feishu_bot: {open_id: ou_abc}}", False, "unknown channel 'feishu_bot' in the accounts of person 'zhao'"),
     ("{feishu: {openid: ou_abc}}", False, "openid"),
+    ("{feishu: {userid: zhaolei01}}", False, "channel 'feishu' (feishu_app) takes open_id, user_id, union_id, not 'userid'"),
 ])
 def test_accounts_in_workspace_yaml_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                accounts: str, ok: bool, fragment: str) -> None:
