@@ -8,8 +8,8 @@ the audit log and history), and the event's depth + 1, so the loop guard can see
 
 - `notify`: one inbox row per person (engine.inbox, unique key
   `{run_key}:{index}:{person}`), rendered with that person's view of the record; then one
-  delivery per personal channel (one with an `address`, e-mail) per person, and one per group
-  channel (a bot or webhook in workspace.yaml) per action.
+  delivery per personal channel (e-mail, a Feishu/WeCom/DingTalk app: `Channel.PERSONAL`) per
+  person, and one per group channel (a bot or webhook in workspace.yaml) per action.
 - `update`: set fields of the triggering record (values may be templates).
 - `create`: a record in a table of the same base; `link` names the new record's link field
   that points back to the triggering record.
@@ -130,8 +130,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     title_t, body_t = spec.get("title") or ctx.auto.name, spec.get("message") or ""
     extra = [c for c in spec.get("channels") or [] if c != "inbox"]
     moment = ws.now()
-    groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels
-                               and address_of(ws.config.channels[c]) is None}
+    groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and not _personal(ws, c)}
     queued = 0
     for person in people:
         if not _can_read(ctx, person.key):
@@ -145,12 +144,13 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
             conf = ws.config.channels.get(name)
             if conf is None:
                 continue
-            if address_of(conf) is None:
+            if not _personal(ws, name):
                 groups[name] = None
                 continue
             queued += delivery.queue(ws, channel=name, key=f"{key}:{name}", person=person.key, notification=nid,
                                      message=ctx.message(title, body, recipient_name=person.name,
-                                                         recipient_email=person.email, recipient_phone=person.phone))
+                                                         recipient_email=person.email, recipient_phone=person.phone,
+                                                         recipient_ids=person.accounts.get(name, {})))
     if groups:
         variables = ctx.variables()
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
@@ -159,6 +159,12 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
             queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
                                      message=ctx.message(title, body, recipient_name=names))
     return {"recipients": [p.key for p in people], "deliveries": queued}
+
+
+def _personal(ws: Workspace, channel: str) -> bool:
+    """Whether `channel` sends one message per person (e-mail, an app) rather than one per action (a group bot)."""
+    cls = channel_types().get(ws.config.channels[channel].type)
+    return bool(cls is not None and cls.PERSONAL)
 
 
 def _can_read(ctx: RunContext, person: str) -> bool:

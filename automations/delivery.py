@@ -86,7 +86,8 @@ def outgoing(key: str, message: dict[str, Any]) -> OutgoingMessage:
         idempotency_key=key, title=message.get("title", ""), body=message.get("body", ""),
         link=(public + link) if (public and link.startswith("/")) else ("" if link.startswith("/") else link),
         recipient_name=message.get("recipient_name", ""), recipient_email=message.get("recipient_email"),
-        recipient_phone=message.get("recipient_phone"), data=dict(message.get("data") or {}),
+        recipient_phone=message.get("recipient_phone"), recipient_ids=dict(message.get("recipient_ids") or {}),
+        data=dict(message.get("data") or {}),
         event=message.get("event", ""))
 
 

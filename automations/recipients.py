@@ -37,6 +37,7 @@ class Recipient:
     email: str | None = None
     phone: str | None = None
     channels: tuple[str, ...] = field(default_factory=tuple)
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # channel key → ids there
 
 
 _directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, list[Any], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
@@ -53,14 +54,16 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
     if cached is not None and cached[0] is ws.config and cached[1] == rows:
         return dict(cached[2])
     found: dict[str, Recipient] = {
-        p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels))
+        p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels),
+                         p.accounts)
         for p in ws.config.people.values()}
     for row in rows:
         if row["disabled"]:
             found.pop(row["key"], None)
             continue
+        declared = ws.config.people.get(row["key"])  # ids live in workspace.yaml only
         found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
-                                      row["phone"], tuple(row["channels"]))
+                                      row["phone"], tuple(row["channels"]), declared.accounts if declared else {})
     _directories[ws] = (ws.config, rows, found)
     return dict(found)
 

@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 class OutgoingMessage:
     """One notification for one recipient, as handed to a channel.
 
-    `body` is plain text; `link` is an absolute URL to the record (or ""); `data` is extra
+    `body` is plain text; `link` is an absolute URL to the record (or ""); `recipient_ids` are
+    the person's ids for this channel (workspace.yaml `accounts:`); `data` is extra
     structured content (e.g. the record's fields) that only machine channels (webhook) send.
     The same `idempotency_key` is given on every retry of the same delivery.
     """
@@ -37,6 +38,7 @@ class OutgoingMessage:
     recipient_name: str = ""
     recipient_email: str | None = None
     recipient_phone: str | None = None
+    recipient_ids: dict[str, str] = field(default_factory=dict)  # the person's ids in this channel's service
     data: dict[str, Any] = field(default_factory=dict)
     event: str = ""
 
@@ -87,6 +89,10 @@ class Channel:
     #: the contact of a person it delivers to ("email": one delivery per person, to their
     #: address); None for a group channel (a bot, a webhook): one delivery per action.
     address: ClassVar[str | None] = None
+    # True: one delivery per person (e-mail, an app's direct message); False: one per action (a group bot).
+    PERSONAL: ClassVar[bool] = False
+    # The kinds of ids a person may give for this channel in workspace.yaml `accounts:`.
+    ACCOUNT_IDS: ClassVar[tuple[str, ...]] = ()
     OPTIONS: ClassVar[dict[str, Option]] = {
         "timeout": Option((int, float), help="seconds to wait for the other side (default 10)"),
     }

@@ -77,6 +77,21 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
     for ckey, chan in config.channels.items():
         if known.keys() and chan.type not in known:
             src.error(("channels", ckey, "type"), f"unknown channel type '{chan.type}'", did_you_mean(chan.type, known.keys()))
+    for key, person in config.people.items():
+        for ch, ids in person.accounts.items():
+            if ch not in config.channels:
+                src.error(("people", key, "accounts", ch), f"unknown channel '{ch}' in the accounts of person '{key}'",
+                          did_you_mean(ch, config.channels), key=True)
+                continue
+            cls = known.get(config.channels[ch].type)
+            if cls is None:
+                continue  # an unknown type is reported above
+            takes: tuple[str, ...] = tuple(getattr(cls, "ACCOUNT_IDS", ()))
+            for kind in ids:
+                if kind not in takes:
+                    what = ", ".join(takes) if takes else "no ids"
+                    src.error(("people", key, "accounts", ch, kind),
+                              f"channel '{ch}' ({config.channels[ch].type}) takes {what}, not '{kind}'", key=True)
 
 
 class BaseChecker:

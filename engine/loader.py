@@ -223,7 +223,9 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     for key, p in (data.get("people") or {}).items():
         config.people[key] = Person(key, p.get("name", key), p.get("department"), list(p.get("roles", [])),
                                     p.get("email"), None if p.get("phone") is None else str(p.get("phone")),
-                                    list(p.get("channels", [])), p.get("password"), p.get("locale"))
+                                    list(p.get("channels", [])), p.get("password"), p.get("locale"),
+                                    {str(c): {str(k): str(v) for k, v in (ids or {}).items()}
+                                     for c, ids in (p.get("accounts") or {}).items()})
     for key, c in (data.get("channels") or {}).items():
         options = {k: v for k, v in c.items() if k != "type"}
         config.channels[key] = Channel(key, c["type"], options)

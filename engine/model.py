@@ -46,6 +46,9 @@ class Person:
     channels: list[str] = field(default_factory=list)
     password: str | None = None
     locale: str | None = None
+    # Channel key → the person's ids in that channel's service, e.g. {"feishu_app": {"open_id": "ou_…"}}.
+    # Keyed by channel (not type): a Feishu open_id belongs to one app.
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -27,6 +27,7 @@ class EmailChannel(Channel):
 
     type: ClassVar[str] = "email"
     address: ClassVar[str | None] = "email"
+    PERSONAL: ClassVar[bool] = True
     OPTIONS: ClassVar[dict[str, Option]] = {
         **Channel.OPTIONS,
         "host": Option(str, required=True, help="SMTP server name or address"),

@@ -25,6 +25,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "wecom": {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=xxx"},
     "dingtalk": {"url": "https://oapi.dingtalk.com/robot/send?access_token=xxx",
                  "secret_env": "DING_SECRET"},
+    "feishu_app": {"app_id": "cli_a1b2c3d4e5f6", "app_secret_env": "FEISHU_APP_SECRET"},
+    "wecom_app": {"corp_id": "ww1234567890abcdef", "agent_id": 1000002, "corp_secret_env": "WECOM_APP_SECRET"},
+    "dingtalk_app": {"app_key": "dingabcdefghijklmnop", "agent_id": 3016521708, "app_secret_env": "DING_APP_SECRET"},
 }
 
 

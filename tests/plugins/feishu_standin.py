@@ -1,0 +1,186 @@
+"""A local stand-in of the Feishu OpenAPI, for the `feishu_app` channel's tests (no Internet).
+
+A real HTTP server on 127.0.0.1 (http.server in a thread) that answers the two calls the
+channel makes, as Feishu's published API documents them:
+
+- `POST /open-apis/auth/v3/tenant_access_token/internal` with `{"app_id", "app_secret"}` →
+  `{"code": 0, "msg": "ok", "tenant_access_token": "t-…", "expire": 7200}`; a wrong secret →
+  `{"code": 10014, "msg": "app secret invalid"}`.
+- `POST /open-apis/im/v1/messages?receive_id_type=open_id|user_id|union_id|email` with
+  `Authorization: Bearer t-…` and `{"receive_id", "msg_type", "content", "uuid"}` →
+  `{"code": 0, "msg": "success", "data": {"message_id": "om_…", …}}`. Errors, as Feishu
+  sends them (HTTP 400 unless said): 99991661 no token; 99991663 unknown token; 99991677
+  expired token; 99991400 rate limit (HTTP 429); 99992361 an open_id of another app (how
+  Feishu answers an unknown open_id); 99992360 unknown user_id; 230013 a person outside the
+  app's availability (an unknown e-mail); 230001 a bad body or card. A `uuid` seen before is
+  not delivered again (Feishu dedupes it for an hour).
+
+Tests script it through attributes: `expire` (seconds a new token lives), `expire_all()`
+(every issued token now answers 99991677), `rate_limited` (how many next message calls get
+99991400).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+MESSAGES_PATH = "/open-apis/im/v1/messages"
+
+
+@dataclass
+class User:
+    """Someone in the tenant who is in the app's availability range."""
+
+    open_id: str
+    user_id: str
+    email: str
+
+
+@dataclass
+class Delivered:
+    """One message Feishu accepted: to whom (resolved to an open_id) and the parsed card."""
+
+    open_id: str
+    receive_id_type: str
+    card: dict[str, Any]
+    uuid: str | None
+
+
+@dataclass
+class FeishuStandin:
+    app_id: str = "cli_a1b2c3d4e5f6"
+    app_secret: str = "s3cret-app-secret-for-tests"
+    users: list[User] = field(default_factory=list)
+    expire: int = 7200
+    rate_limited: int = 0
+    token_calls: int = 0
+    message_calls: int = 0
+    delivered: list[Delivered] = field(default_factory=list)
+    tokens: dict[str, bool] = field(default_factory=dict)  # token → still valid
+    seen_uuids: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                parts = urlsplit(self.path)
+                with standin.lock:
+                    status, answer = standin.answer(parts.path, parse_qs(parts.query), dict(self.headers.items()), raw)
+                content = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def expire_all(self) -> None:
+        """Every token issued so far now answers 99991677 (as after its two hours)."""
+        with self.lock:
+            for token in self.tokens:
+                self.tokens[token] = False
+
+    def to(self, open_id: str) -> list[Delivered]:
+        return [d for d in self.delivered if d.open_id == open_id]
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str],
+               raw: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, {"code": 9499, "msg": "Bad Request"}
+        if not isinstance(body, dict):
+            return 400, {"code": 9499, "msg": "Bad Request"}
+        if path == TOKEN_PATH:
+            return self.token(body)
+        if path == MESSAGES_PATH:
+            return self.message(query, headers, body)
+        return 404, {"code": 404, "msg": "404 page not found"}
+
+    def token(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.token_calls += 1
+        if body.get("app_id") != self.app_id:
+            return 400, {"code": 10003, "msg": "invalid param"}
+        if body.get("app_secret") != self.app_secret:
+            return 400, {"code": 10014, "msg": "app secret invalid"}
+        token = "t-" + secrets.token_hex(20)
+        self.tokens[token] = True
+        return 200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": self.expire}
+
+    def message(self, query: dict[str, list[str]], headers: dict[str, str],
+                body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.message_calls += 1
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:]:
+            return 400, {"code": 99991661, "msg": "Missing access token for authorization. "
+                                                  "Please make a request with token attached."}
+        valid = self.tokens.get(auth[7:])
+        if valid is None:
+            return 400, {"code": 99991663, "msg": "Invalid access token for authorization. "
+                                                  "Please make a request with token attached."}
+        if valid is False:
+            return 400, {"code": 99991677, "msg": "Authentication token expired."}
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return 429, {"code": 99991400, "msg": "request trigger frequency limit"}
+        id_type = (query.get("receive_id_type") or [""])[0]
+        if id_type not in ("open_id", "user_id", "union_id", "email", "chat_id"):
+            return 400, {"code": 99992402, "msg": "field validation failed: receive_id_type"}
+        if body.get("msg_type") != "interactive" or not isinstance(body.get("content"), str):
+            return 400, {"code": 230001, "msg": "Your request contains an invalid request parameter."}
+        try:
+            card = json.loads(body["content"])
+        except ValueError:
+            return 400, {"code": 230001, "msg": "invalid content: not JSON"}
+        if not isinstance(card, dict) or "elements" not in card:
+            return 400, {"code": 230099, "msg": "Failed to create card content."}
+        receive_id = str(body.get("receive_id") or "")
+        field_of = {"open_id": "open_id", "user_id": "user_id", "email": "email"}.get(id_type)
+        user = next((u for u in self.users if field_of and getattr(u, field_of) == receive_id), None)
+        if user is None:
+            if id_type == "open_id":
+                return 400, {"code": 99992361, "msg": "open_id cross app"}
+            if id_type == "user_id":
+                return 400, {"code": 99992360, "msg": "The request you send is not a valid user_id"}
+            return 400, {"code": 230013, "msg": "Bot has NO availability to this user."}
+        uuid = body.get("uuid")
+        if uuid and uuid in self.seen_uuids:
+            return 200, {"code": 0, "msg": "success", "data": {"message_id": self.seen_uuids[uuid]}}
+        message_id = "om_" + secrets.token_hex(16)
+        if uuid:
+            self.seen_uuids[uuid] = message_id
+        self.delivered.append(Delivered(user.open_id, id_type, card, uuid))
+        return 200, {"code": 0, "msg": "success", "data": {
+            "message_id": message_id, "msg_type": "interactive", "chat_id": "oc_" + secrets.token_hex(16),
+            "sender": {"id": self.app_id, "id_type": "app_id", "sender_type": "app"},
+            "body": {"content": body["content"]}}}
