@@ -349,7 +349,7 @@ def test_long_text_grows_and_cells_say_whether_they_may_be_edited(clinic: dict[s
     context, page, errors = login(browser, clinic)
     page.goto(f"{url}/b/clinic/t/tasks/r/{rid}")
     editable, readonly = page.locator("td[data-field=title]"), page.locator("td[data-field=seen_by]")
-    assert readonly.get_attribute("aria-readonly") == "true" and editable.get_attribute("aria-readonly") is None
+    assert readonly.get_attribute("data-readonly") == "true" and editable.get_attribute("data-readonly") is None
     plain = editable.evaluate("td => getComputedStyle(td).boxShadow")
     editable.hover()
     assert editable.evaluate("td => getComputedStyle(td).boxShadow") != plain  # shown on hover

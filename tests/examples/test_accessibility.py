@@ -79,7 +79,8 @@ def sign_in(page: Any, url: str, locale: str) -> None:
     page.click(".form-actions button[type=submit]")
     page.wait_for_url(url + "/")
     if locale == "en":
-        page.select_option("#lang-select", "en")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
         page.wait_for_load_state()
 
 

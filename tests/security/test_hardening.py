@@ -82,7 +82,7 @@ def test_anonymous_csrf_cookie_flags_and_logout_clears_session(env: Env) -> None
 def post_routes(env: Env) -> list[str]:
     """Every POST route of the app (outside the bearer-token API), with its path filled in."""
     values = {"base": "complaints", "table": "complaints", "rid": env.records["C1"], "field": "title",
-              "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned"}
+              "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned", "key": "jiang_wen"}
     paths = []
     for route in env.app.routes:
         if isinstance(route, Route) and "POST" in (route.methods or set()):

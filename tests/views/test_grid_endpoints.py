@@ -145,7 +145,7 @@ def test_filter_panel_lists_each_field_its_operators(ws: Workspace, client_for: 
                         raising=False)
     page = client_for("admin").get(GRID).text
     assert 'value="status" data-ops="eq neq is_empty is_not_empty"' in page
-    assert re.search(r'value="score" data-ops="eq neq contains not_contains gt gte lt lte is_empty is_not_empty"', page)
+    assert re.search(r'value="score" data-ops="eq neq gt gte lt lte between in not_in is_empty is_not_empty"', page)
 
 
 def test_clean_columns_keeps_only_what_it_knows() -> None:
