@@ -903,5 +903,21 @@
       .then(function (data) { if (data && typeof data.total === "number") setTotal(data.total); })
       .catch(function () { /* the rows already shown stay usable */ });
   }
-  window.GridbaseGrid = { moveTo: moveTo, paste: paste, refreshRows: refreshRows, range: range };
+  // Records someone else created (live.js): count again and draw the loaded rows anew, so the
+  // new ones appear where the view's filter and sort put them. Not while a cell is being
+  // edited (the edit would be lost) or rows are loading: then false, and live.js says so.
+  function reloadWindow() {
+    if (loading || tbody.querySelector(".is-editing")) return false;
+    var keep = wrap.scrollTop;
+    G.request(table.getAttribute("data-count-url"), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data && typeof data.total === "number") setTotal(data.total);
+        return load(lo, "jump");
+      })
+      .then(function () { wrap.scrollTop = keep; })
+      .catch(function () { /* the rows already shown stay usable; a reload shows the new ones */ });
+    return true;
+  }
+  window.GridbaseGrid = { moveTo: moveTo, paste: paste, refreshRows: refreshRows, range: range, reloadWindow: reloadWindow };
 })();

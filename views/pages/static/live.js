@@ -12,7 +12,8 @@
  *   changes  {table, records: [{id, kind, fields, by}], created: [ids], deleted: [ids]}
  *            → the cells of each record shown here are fetched again as this person
  *              (GET …/r/ID/cells) and put in place with Gridbase.swapCells (a cell being
- *              edited is left alone); new records show "New records: N" with a Refresh
+ *              edited is left alone); new records appear in the grid where its view puts them (grid.js
+ *              reloadWindow), elsewhere or while a cell is edited they show "New records: N" with a Refresh
  *              button; deleted rows are struck through; a record page shows "deleted" or
  *              "new comment".
  *   reload / resync → the same Refresh bar ("This table changed"); resync also refetches the
@@ -165,6 +166,8 @@
     });
     var fresh = (data.created || []).concat(restored).filter(function (id) { return !cellsOf(id).length; });
     if (!record && fresh.length) {
+      var grid = window.GridbaseGrid; // the grid draws them where they belong; else say so
+      if (grid && grid.reloadWindow && grid.reloadWindow()) return;
       newCount += fresh.length;
       showBar(text("live-new", "New records: {count}", { count: newCount }));
     }
