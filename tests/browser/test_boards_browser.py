@@ -141,3 +141,26 @@ def test_kanban_card_moves_by_keyboard_and_says_where(ops_server: dict[str, Any]
     expect(page.locator(".kanban-status")).to_contain_text("待受理")
     assert watch.errors == [], watch.errors
     context.close()
+
+
+def test_a_kanban_follows_changes_made_elsewhere_live(ops_server: dict[str, Any], browser: Any) -> None:
+    """A board draws its cards on the server: someone else's change moves the card on an open board too."""
+    url, ws = ops_server["url"], ops_server["ws"]
+    table = ws.base("ops").table("tickets")
+    rid = str(table.query(actor="admin", filter={"title": "停电"}, limit=1).records[0]["id"])
+    context, page, watch = signed_in(browser, url)
+    page.goto(url + "/b/ops/t/tickets/kanban/board")
+    page.locator(f'.kanban-column[data-value="处理中"] .card[data-record="{rid}"]').wait_for(timeout=5000)
+    page.wait_for_timeout(800)  # the live stream is open
+    table.update(rid, {"status": "待受理"}, actor="admin")
+    began = time.monotonic()
+    page.locator(f'.kanban-column[data-value="待受理"] .card[data-record="{rid}"]').wait_for(timeout=3000)
+    assert time.monotonic() - began < 1.5
+    assert page.locator(f'.kanban-column[data-value="处理中"] .card[data-record="{rid}"]').count() == 0
+    # the board still works after being drawn anew: the card moves by keyboard
+    card = page.locator(f'.card[data-record="{rid}"]')
+    card.focus()
+    page.keyboard.press("Alt+ArrowRight")
+    expect(page.locator(".kanban-status")).to_contain_text("处理中")
+    assert watch.errors == [], watch.errors
+    context.close()

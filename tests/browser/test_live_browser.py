@@ -109,3 +109,4 @@ def test_a_record_page_follows_its_record(server: dict[str, Any], browser: Any) 
     page.locator(".live-bar", has_text="This record was deleted").wait_for(timeout=3000)
     assert watch.errors == []
     context.close()
+

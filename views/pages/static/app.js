@@ -166,7 +166,7 @@
 
   // Say in the board's live region which column a card went to (keyboard moves).
   function announce(board, column) {
-    var status = board && board.parentNode.querySelector(".kanban-status");
+    var status = board && document.querySelector(".kanban-status");
     var label = column.querySelector("header .badge");
     if (status) status.textContent = (status.getAttribute("data-msg-moved") || "Moved to") + " " +
       (label ? label.textContent.trim() : "");

@@ -143,7 +143,35 @@
     window.setTimeout(function () { cell.style.backgroundColor = ""; }, 600);
   }
 
+  // A board, calendar or gallery draws its cards on the server: on a change, the page is asked
+  // again (as its viewer, so nothing they may not read arrives) and its [data-live-region] put
+  // in place; changes of one moment are fetched together, and a card being moved is left alone.
+  var regionTimer = null;
+  function refreshRegion(region) {
+    window.clearTimeout(regionTimer);
+    regionTimer = window.setTimeout(function () {
+      if (region.querySelector(".is-saving, .sortable-chosen, .sortable-drag")) return;
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          var fresh = html && new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-region]");
+          if (!fresh || region.querySelector(".is-saving, .sortable-chosen, .sortable-drag")) return;
+          var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("[data-record]");
+          var focusId = focused && region.contains(focused) ? focused.getAttribute("data-record") : null;
+          region.replaceChildren.apply(region, Array.prototype.map.call(fresh.childNodes, function (n) {
+            return document.importNode(n, true);
+          }));
+          G.init(region);
+          var again = focusId && region.querySelector('[data-record="' + G.cssEscape(focusId) + '"]');
+          if (again) again.focus();
+        })
+        .catch(function () { /* the next change or a reload shows it */ });
+    }, FETCH_DELAY * 3);
+  }
+
   function onChanges(data) {
+    var region = !record && document.querySelector("[data-live-region]");
+    if (region) return refreshRegion(region);
     var restored = [], unseen = false;
     (data.records || []).forEach(function (r) {
       if (record && r.kind === "commented") { showBar(text("live-comment", "New comment")); return; }
