@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from engine import Workspace
 from gridbase.app import create_app
 from tests.views.entry_support import BASE, PASSWORD, WORKSPACE, seed
 from tests_support import csrf_of, sign_in
+from views.pages.cells import contrast, options_css
 
 NEW = "/b/clinic/t/visits/new"
 
@@ -370,3 +372,16 @@ def test_colour_classes() -> None:
     assert [colour_class(c) for c in ("teal", "Teal", "blueBright", "greenLight2", "redDark1", "grey", "#22AA66",
                                       "#2a6", "#22aa6", "url(x)", "", None, "red; x")] == [
         "teal", "teal", "blue", "green", "red", "gray", "x22aa66", "x22aa66", "gray", "gray", "gray", "gray", "gray"]
+
+
+@pytest.mark.parametrize("colour", ["#22aa66", "#ffee00", "#ffffff", "#00ffff", "#000000", "#ff0000"])
+def test_a_hex_option_colour_is_drawn_with_text_of_at_least_4_5_to_1(colour: str) -> None:
+    """However light an admin's hex colour, the tag's text meets WCAG 2.1 AA on its tint."""
+    token = "x" + colour[1:]
+    ws = SimpleNamespace(config=SimpleNamespace(bases={"b": SimpleNamespace(tables={"t": SimpleNamespace(fields={
+        "f": SimpleNamespace(options={"options": [{"name": "A", "color": colour}]})})})}))
+    css = options_css(ws)  # type: ignore[arg-type]
+    found = re.search(rf"\.opt-{token} {{ background: #(\w{{6}}); color: #(\w{{6}}); }}", css)
+    assert found, css
+    tint, text = ([int(h[i:i + 2], 16) for i in (0, 2, 4)] for h in found.groups())
+    assert contrast(text, tint) >= 4.5

@@ -63,13 +63,38 @@ def hex_colours(ws: Workspace) -> list[str]:
     return sorted(found)
 
 
+def luminance(rgb: list[int]) -> float:
+    """WCAG 2.1 relative luminance of an sRGB colour (0–255 channels)."""
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: list[int], b: list[int]) -> float:
+    """WCAG 2.1 contrast ratio of two colours (1 to 21)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+TEXT_CONTRAST = 4.5  # WCAG 2.1 AA for the text of an option's tag
+
+
 def options_css(ws: Workspace) -> str:
-    """CSS rules for the hex option colours: a light tint as background, a dark shade as text."""
+    """CSS rules for the hex option colours: a light tint as background, and as text a shade of
+    the colour dark enough to meet 4.5:1 on that tint (WCAG 2.1 AA), however light the colour."""
     rules = []
     for token in hex_colours(ws):
         rgb = [int(token[i:i + 2], 16) for i in (1, 3, 5)]
-        tint = "".join(f"{round(c * 0.22 + 255 * 0.78):02x}" for c in rgb)
-        shade = "".join(f"{round(c * 0.5):02x}" for c in rgb)
+        tint_rgb = [round(c * 0.22 + 255 * 0.78) for c in rgb]
+        factor = 0.5
+        shade_rgb = [round(c * factor) for c in rgb]
+        while contrast(shade_rgb, tint_rgb) < TEXT_CONTRAST and factor > 0:
+            factor = round(factor - 0.05, 2)
+            shade_rgb = [round(c * factor) for c in rgb]
+        tint = "".join(f"{c:02x}" for c in tint_rgb)
+        shade = "".join(f"{c:02x}" for c in shade_rgb)
         rules.append(f".opt-{token} {{ background: #{tint}; color: #{shade}; }}\n"
                      f".opt-{token}.swatch, .opt-{token} .swatch {{ background: #{token[1:]}; }}")
     return "\n".join(rules) + ("\n" if rules else "")
