@@ -28,8 +28,6 @@ LAYERS = ["gridbase", "views", "automations", "plugins", "engine"]  # each may i
 KNOWN_SQL: dict[str, int] = {
 }
 KNOWN_INNER_IMPORTS: dict[str, int] = {
-    "views/api/openapi.py": 1,
-    "views/pages/web.py": 1,
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
     "engine/migrate.py": 3,

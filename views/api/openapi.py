@@ -15,6 +15,7 @@ from zoneinfo import available_timezones
 from views.api.http import Ctx
 from views.api.ids import TableRef, readable_tables
 from views.api.params import MAX_PAGE_SIZE, check_query
+from views.api.schema import value_schema
 from views.api.writeschema import write_fields
 
 RECORD_ID = {"type": "string", "pattern": "^rec[0-9A-Za-z]{14}$"}
@@ -83,7 +84,7 @@ def _list_params(ref: TableRef) -> list[dict[str, Any]]:
         q("sort[0][direction]", {"type": "string", "enum": ["asc", "desc"]}),
     ]
     if views:
-        params.append(q("view", {"type": "string", "enum": views}, "apply this view's filter, sort and fields"))
+        params.append(q("view", {"type": "string", "enum": views}, "apply this view's filter and sort (its hidden fields are still returned; `fields[]` asks for fewer)"))
     return params
 
 
@@ -91,8 +92,6 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
     name = _schema_name(ref)
     schemas = doc["components"]["schemas"]
     schemas[f"{name}Fields"] = {"type": "object", "properties": {}, "additionalProperties": True}
-    from views.api.schema import value_schema
-
     for key in ref.readable:
         value = value_schema(ref, key)
         plain = set(value) <= {"type", "description"} and value.get("type") == "string"

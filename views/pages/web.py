@@ -35,6 +35,7 @@ from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.plugins import view_types
 from engine.records import Table
+from views.i18n import make_gettext
 from views.messages import translate, translate_all
 from views.pages.assets import static_url
 
@@ -214,10 +215,6 @@ def translator(request: Request) -> Any:
 
 
 def gettext(locale: str) -> Any:
-    try:
-        from views.i18n import make_gettext
-    except ImportError:  # the catalogue module is optional while it is being written
-        return lambda text, **kw: text.format(**kw) if kw else text
     return make_gettext(locale)
 
 
