@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from engine.records import Table
 
 # Field types whose values the engine sets itself (never written by a person or an import).
-ENGINE_KEPT = ("autonumber", "created_time", "modified_time", "created_by", "modified_by")
 # Below this many rows an import keeps the indexes: rebuilding them would cost more.
 DEFER_INDEXES_AT = 20_000
 # Repeating-value memo: stop remembering new values after this many (a column that is not
@@ -71,10 +70,9 @@ class RowPlan:
 
 
 def row_plan(table: Table) -> RowPlan:
-    tdef = table.tdef
     link_keys = [k for k, f in table.fields.items() if f.keeps_links]
     plain_keys = [k for k, f in table.fields.items() if not f.keeps_links and not f.computed]
-    auto_keys = [k for k, f in tdef.fields.items() if f.type in ENGINE_KEPT]
+    auto_keys = [k for k, f in table.fields.items() if f.engine_kept]
     stored_keys = plain_keys + auto_keys + link_keys
     cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + stored_keys
     insert_sql = f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"

@@ -198,7 +198,7 @@ class Planner:
         def run() -> None:
             self.db.table(name).add_column(fdef.key, column_type)
             self._record_schema(base, table, fdef)
-        needs = (base.key, table.key) if inst.computed or fdef.type == "link" else None
+        needs = (base.key, table.key) if inst.computed or inst.links else None
         self._add("add_field", f"add field {base.key}.{table.key}.{fdef.key} ({fdef.type})", run, recompute=needs)
 
     def _rename(self, base: BaseDef, table: TableDef, fdef: FieldDef) -> None:
@@ -287,7 +287,7 @@ class Planner:
                 self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(tmp)} TO {q(fdef.key)}")
             self._record_schema(base, table, fdef)
         self._add("retype_field", desc, run, lossy=lossy,
-                  recompute=(base.key, table.key) if inst.computed or fdef.type == "link" else None)
+                  recompute=(base.key, table.key) if inst.computed or inst.links else None)
 
     def _remove_field(self, base: BaseDef, table: TableDef, col: str) -> None:
         name = table_name(base.key, table.key)
@@ -339,7 +339,7 @@ class Planner:
                                       f"WHERE _deleted_at IS NULL")
                 self._add("add_index", f"add index on {base.key}.{table.key} ({w.group_by}, {w.field}) for a dashboard", make_pair)
         for fkey, fdef in table.fields.items():
-            if fdef.type == "link" and not fdef.inverse_of:
+            if field_instance(fdef, self.ws.config).links and not fdef.inverse_of:
                 jname = junction_name(base.key, table.key, fkey)
                 if jname not in self.existing:
                     def make(jname: str = jname) -> None:

@@ -184,15 +184,10 @@ class Reader:
             field = self.fields[key]
             if access.mask(key):
                 continue
-            col = columns.get(key) or q(key)
-            if field.kind in ("text", "array") and not (field.keeps_links or field.keeps_files):
-                conds.append(f"{col} LIKE ? ESCAPE '\\'")
-                params.append(pattern)
-            elif field.type == "autonumber":
-                # An autonumber stores 7 and shows P000007: match the text it shows.
-                prefix, digits = str(field.options.get("prefix", "")), int(field.options.get("digits", 0))
-                conds.append(f"({col} IS NOT NULL AND (? || printf('%0*d', ?, {col})) LIKE ? ESCAPE '\\')")
-                params += [prefix, digits, pattern]
+            found = field.search_sql(columns.get(key) or q(key), pattern)
+            if found is not None:
+                conds.append(found[0])
+                params += found[1]
         return ("(" + " OR ".join(conds) + ")" if conds else ""), params
 
     # -- output ------------------------------------------------------------------------
@@ -383,7 +378,8 @@ class Reader:
             return ""
         key = str(sort[0]).lstrip("-+")
         field = self.fields.get(key)
-        if field is None or key in columns or field.kind == "array" or field.type == "single_select":
+        # An index helps only when the sort key is the column itself (not an option order or a name).
+        if field is None or key in columns or field.kind == "array" or field.sort_sql(q(key)) != q(key):
             return ""
         rows = self._row_estimate()
         if rows < 50_000 or needed * rows / matched > WALK:

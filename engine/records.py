@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine import attachments, formula
-from engine.bulk import ENGINE_KEPT, BulkResult, RowPlan, Writer, bulk_create, row_plan
+from engine.bulk import BulkResult, RowPlan, Writer, bulk_create, row_plan
 from engine.computed import Computer
 from engine.errors import CellError, CellErrors, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
@@ -175,7 +175,7 @@ class Table(Reader):
         return ([f for f in writable if f.default is not None],
                 [f.key for f in writable if self.fields[f.key].kind == "boolean"],
                 [(k, f.name) for k, f in self.tdef.fields.items() if f.required],
-                [(k, f.type) for k, f in self.tdef.fields.items() if f.type in ENGINE_KEPT])
+                [(k, kept) for k, f in self.fields.items() if (kept := f.engine_kept)])
 
     def complete_new(self, row: dict[str, Any], actor: Actor) -> dict[str, str]:
         """Fill defaults (and unticked checkboxes) into a new row; return missing required fields."""
@@ -192,10 +192,10 @@ class Table(Reader):
 
     def stamp_new(self, row: dict[str, Any], now: str, actor: Actor) -> None:
         """Set the fields the engine keeps: autonumber, created/modified time and by."""
-        for key, ftype in self._new_row_plan[3]:
-            if ftype == "autonumber":
+        for key, kept in self._new_row_plan[3]:
+            if kept == "counter":
                 row[key] = self.ws.next_counter(f"{self.base.key}.{self.key}.{key}")
-            elif ftype in ("created_time", "modified_time"):
+            elif kept == "time":
                 row[key] = now
             else:
                 row[key] = actor.key if actor.is_person else None
@@ -297,11 +297,9 @@ class Table(Reader):
         if not audit:
             return
         now = utcnow_text(self.ws.now())
-        for key, fdef in self.tdef.fields.items():
-            if fdef.type == "modified_time":
-                plain[key] = now
-            elif fdef.type == "modified_by":
-                plain[key] = actor.key if actor.is_person else None
+        for key, ftype in self.fields.items():
+            if ftype.kept_on_update:
+                plain[key] = now if ftype.engine_kept == "time" else actor.key if actor.is_person else None
         sets = ", ".join(f"{q(k)} = ?" for k in plain)
         self.ws.storage.conn.execute(
             f"UPDATE {self.sql} SET {sets + ', ' if sets else ''}_modified_at = ?, _modified_by = ? WHERE _rowid = ?",

@@ -30,9 +30,6 @@ KNOWN_SQL: dict[str, int] = {
 KNOWN_INNER_IMPORTS: dict[str, int] = {
 }
 KNOWN_TYPE_BRANCHES: dict[str, int] = {
-    "engine/migrate.py": 3,
-    "engine/reads.py": 2,
-    "engine/records.py": 2,
 }
 KNOWN_CYCLES: set[frozenset[str]] = set()
 

@@ -9,6 +9,7 @@ from engine.fields.base import FieldType, Invalid
 
 class AutonumberField(FieldType):
     type = "autonumber"
+    engine_kept = "counter"
     airtable_type = "autoNumber"
     kind = "number"
     sql_type = "INTEGER"
@@ -25,3 +26,8 @@ class AutonumberField(FieldType):
         if stored is None:
             return ""
         return f"{self.options.get('prefix', '')}{int(stored):0{int(self.options.get('digits', 0))}d}"
+
+    def search_sql(self, column: str, pattern: str) -> tuple[str, list[Any]] | None:
+        """Stored 7, shown P000007: a search matches the text it shows."""
+        prefix, digits = str(self.options.get("prefix", "")), int(self.options.get("digits", 0))
+        return f"({column} IS NOT NULL AND (? || printf('%0*d', ?, {column})) LIKE ? ESCAPE '\\')", [prefix, digits, pattern]

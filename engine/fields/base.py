@@ -192,6 +192,14 @@ class FieldType:
         """SQL expression to sort by (quoted column given)."""
         return column
 
+    def search_sql(self, column: str, pattern: str) -> tuple[str, list[Any]] | None:
+        """The condition a free-text search (`pattern`, a LIKE pattern with `\\` as escape)
+        puts on this field, with its parameters; None when the search does not look at it.
+        By default text and lists of names are matched as stored; links and files are not."""
+        if self.kind in ("text", "array") and not (self.keeps_links or self.keeps_files):
+            return f"{column} LIKE ? ESCAPE '\\'", [pattern]
+        return None
+
     def empty_sql(self, column: str) -> str:
         """SQL condition that is true when the value is blank."""
         if self.kind == "array":
@@ -231,6 +239,11 @@ class FieldType:
 
     #: the grid's summary-bar figures for this type (engine/summary.py); None: by its kind.
     summaries: ClassVar[tuple[str, ...] | None] = None
+    #: what the engine itself writes into this field when a record is created: None (people
+    #: write it), "counter" (the table's next number), "time" (the moment), "actor" (who wrote).
+    engine_kept: ClassVar[str | None] = None
+    #: whether the engine writes it again on every change of the record (modified time and by).
+    kept_on_update: ClassVar[bool] = False
 
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {

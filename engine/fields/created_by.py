@@ -10,6 +10,7 @@ from engine.fields.person import PersonField
 
 class CreatedByField(PersonField):
     type = "created_by"
+    engine_kept = "actor"
     airtable_type = "createdBy"
     computed = True
     default_variables: ClassVar[tuple[str, ...]] = ()

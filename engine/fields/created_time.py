@@ -10,6 +10,7 @@ from engine.fields.datetime import DateTimeField
 
 class CreatedTimeField(DateTimeField):
     type = "created_time"
+    engine_kept = "time"
     airtable_type = "createdTime"
     computed = True
     default_variables: ClassVar[tuple[str, ...]] = ()

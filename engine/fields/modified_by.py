@@ -10,6 +10,8 @@ from engine.fields.person import PersonField
 
 class ModifiedByField(PersonField):
     type = "modified_by"
+    engine_kept = "actor"
+    kept_on_update = True
     airtable_type = "lastModifiedBy"
     computed = True
     default_variables: ClassVar[tuple[str, ...]] = ()

@@ -10,6 +10,8 @@ from engine.fields.datetime import DateTimeField
 
 class ModifiedTimeField(DateTimeField):
     type = "modified_time"
+    engine_kept = "time"
+    kept_on_update = True
     airtable_type = "lastModifiedTime"
     computed = True
     default_variables: ClassVar[tuple[str, ...]] = ()
