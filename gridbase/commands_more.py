@@ -121,7 +121,7 @@ def _serve(args: argparse.Namespace, ws: Any) -> int:
         out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
     out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="none")
     finally:
         if backups is not None:
             backups.shutdown(wait=False)

@@ -43,7 +43,7 @@ SLOW_ON_EVERY_ROW = "LEN(REGEX_REPLACE(REPT('a',200000),'a*b|a','x'))=0"
 @pytest.fixture(scope="module")
 def live(env: Env) -> Iterator[str]:
     """The example's app on a real uvicorn server on 127.0.0.1."""
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=free_port(), log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -53,7 +53,7 @@ def served(make_workspace: Callable[..., Workspace]) -> Iterator[Served]:
     ws = make_workspace({"cases": BASE}, WORKSPACE)
     app = create_app(ws, automations=False)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -147,7 +147,7 @@ def live(tmp_path: Any) -> Iterator[dict[str, Any]]:
     theirs = table.create({"name": "病人二", "status": "在院", "nurse": "other"}, actor="admin")
     app = create_app(ws, automations=True, sweep=False)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
