@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -141,12 +142,18 @@ def test_other_writes_keep_going_while_a_big_file_is_imported(ws: Workspace, tmp
 
 def test_a_bad_last_row_leaves_nothing_and_holds_no_one_up(ws: Workspace, tmp_path: Path) -> None:
     path = _csv(tmp_path / "bad.csv", ROWS // 2, bad_last=True)
+    began = time.perf_counter()
     report, latencies = _write_while(ws, lambda: import_file(ws.base("desk").table("visits"), path, actor="admin"))
+    whole = time.perf_counter() - began
     assert not isinstance(report, BaseException), report
     assert report.imported == 0 and report.rejected == 1
     assert report.problems[0].startswith(f"row {ROWS // 2 + 1}: Amount")
     assert "nothing was imported" in report.problems[-1]
-    assert _p95(latencies) <= 0.3, f"p95 of {len(latencies)} concurrent writes: {_p95(latencies):.3f} s"
+    # A short import makes few writes beside it, so one slow write (a collection, a busy machine)
+    # is its whole tail: what shows nobody was held up is that the writes went on at their usual
+    # pace and none waited for the import to end, as they all did before the import lock.
+    assert statistics.median(latencies) <= 0.1, f"median of {len(latencies)} concurrent writes"
+    assert max(latencies) < whole * 0.75, f"a write waited {max(latencies):.3f} s of a {whole:.3f} s import"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == 0
     # Found before anything was written: not written and then undone.
     assert _count(ws, "SELECT count(*) FROM _gb_audit WHERE tbl = 'visits'") == 0
