@@ -389,7 +389,11 @@ def test_presence_ends_by_itself_without_a_heartbeat(live, monkeypatch):
     zhang.post("/live/editing", data={"base": "ward", "table": "patients", "record": live["mine"], "field": "note",
                                       "on": "1", "csrf_token": csrf_of(zhang.get("/").text)})
     assert '"on":true' in stream.next("presence")
-    assert '"on":false' in stream.next("presence", timeout=2.0)  # the page that claimed it went silent
+    # The page that claimed it went silent: within a few seconds the claim ends (a repeat of the
+    # claim on the way, as a busy hub may send, is no failure).
+    deadline = time.monotonic() + 3.0
+    while '"on":false' not in stream.next("presence", timeout=max(0.1, deadline - time.monotonic())):
+        pass
 
 
 def test_an_expired_session_ends_the_stream_before_anything_more_is_sent(live):
