@@ -1,7 +1,8 @@
 """The audit log (`_gb_audit`): who changed what, when, from what to what.
 
 This module is the only one that writes `_gb_audit` or reads it for a record's history or an
-undo (engine.retention archives and removes old entries; engine.migrate renames fields in it).
+undo, searches it (`gridbase audit`, the admins' audit page) and removes the entries
+engine.retention has archived; engine.migrate renames fields in it through `rename_field`.
 
 Words: an *entry* is one row. The record service writes it in the write's own transaction:
 
@@ -30,6 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.ids import new_record_id, utcnow_text
+from engine.logfilter import LogFilter, blocks
 
 if TYPE_CHECKING:
     from engine.permissions import Actor
@@ -172,17 +174,32 @@ class AuditLog:
 
     def search(self, *, person: str | None = None, base: str | None = None, table: str | None = None,
                record: str | None = None, since: str | None = None, until: str | None = None) -> list[Entry]:
-        """Entries matching every condition given, oldest first (`gridbase audit`)."""
-        conds: list[str] = []
-        params: list[str] = []
-        for column, value in (("actor = ?", person), ("base = ?", base), ("tbl = ?", table), ("record = ?", record),
-                              ("at >= ?", since), ("at <= ?", until)):
-            if value is not None:
-                conds.append(column)
-                params.append(value)
-        where = " AND ".join(conds) or "1"
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM _gb_audit WHERE {where} ORDER BY id", params).fetchall()
-        return [Entry(*r) for r in rows]
+        """Entries matching every condition given, oldest first."""
+        found = LogFilter(person=person, base=base, table=table, record=record, since=since, until=until)
+        return list(self.entries(found))
+
+    def entries(self, found: LogFilter, *, newest_first: bool = False, limit: int | None = None) -> Iterator[Entry]:
+        """The entries a filter keeps (read a block at a time: see engine.logfilter)."""
+        where, params = found.where()
+        for row in blocks(self.storage, "_gb_audit", _COLUMNS, where, params, newest_first=newest_first, limit=limit):
+            yield Entry(*row)
+
+    # -- retention (engine.retention archives, then removes by id) ------------------------------
+    COLUMNS = tuple(_COLUMNS.split(", "))
+
+    def due(self, cutoff: str) -> tuple[int, str | None, str | None]:
+        """(count, first, last time) of the entries written before `cutoff`."""
+        with self.storage.reading() as conn:
+            row = conn.execute("SELECT count(*), min(at), max(at) FROM _gb_audit WHERE at < ?", (cutoff,)).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def due_rows(self, cutoff: str) -> Iterator[tuple[Any, ...]]:
+        """Every column of the entries written before `cutoff`, by id."""
+        yield from blocks(self.storage, "_gb_audit", _COLUMNS, "at < ?", [cutoff])
+
+    def remove(self, ids: list[int]) -> None:
+        """Inside the caller's transaction: remove archived entries."""
+        self._conn.execute("DELETE FROM _gb_audit WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
 
     def recent_groups(self, actor: str, base: str, table: str, *, limit: int = 200) -> list[str]:
         """The actor's last `limit` groups in a table, oldest first."""

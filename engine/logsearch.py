@@ -1,18 +1,25 @@
-"""Searching the write log (`_gb_audit`) and the read log (`_gb_access_log`), for `gridbase audit`.
+"""One search over the write log and the read log, for `gridbase audit` and the admins' audit page.
 
-Reads only: the record service appends both logs (engine.workspace) and engine.retention
-archives old entries. A search takes the same filters for both logs: the person who acted,
-`base.table`, a record id, and a time range (ISO text in UTC, compared as stored). A read log
-entry names the records it showed in one text, so a record matches when its id is in it.
-
-Each entry comes back as one flat dict with the same keys for both logs (`LogEntry`), in time order.
+Owns no table and runs no SQL: the write log's owner (engine.audit) and the read log's
+(engine.accesslog) each search their own log with the same filters (engine.logfilter); this
+module turns their entries into one flat shape (`LogEntry`, the same keys for both logs: the
+CSV columns of an export) and merges the two in time order.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+import heapq
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypedDict
 
-from engine.storage import Storage
+from engine.accesslog import Access, AccessLog
+from engine.audit import AuditLog, Entry
+from engine.logfilter import LogFilter
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
+
+FIELDS = ("log", "at", "actor", "table", "record", "action", "field", "old", "new", "on_behalf")
 
 
 class LogEntry(TypedDict):
@@ -28,46 +35,32 @@ class LogEntry(TypedDict):
     on_behalf: str
 
 
-def search(storage: Storage, *, person: str | None = None, table: str | None = None, record: str | None = None,
-           since: str | None = None, until: str | None = None, writes: bool = True, reads: bool = True) -> list[LogEntry]:
-    """The entries of the chosen logs that pass every filter given, oldest first."""
-    conds: list[str] = []
-    params: list[Any] = []
-    if person:
-        conds.append("actor = ?")
-        params.append(person)
-    if table:
-        base, _, tbl = table.partition(".")
-        conds.append("base = ? AND tbl = ?")
-        params += [base, tbl]
-    if since:
-        conds.append("at >= ?")
-        params.append(since)
-    if until:
-        conds.append("at <= ?")
-        params.append(until)
-    where = " AND ".join(conds) or "1"
-    found: list[LogEntry] = []
-    with storage.reading() as conn:
-        if writes:
-            wconds, wparams = where, list(params)
-            if record:
-                wconds += " AND record = ?"
-                wparams.append(record)
-            for at, actor, base, tbl, rid, action, field, old, new, behalf in conn.execute(
-                    f"SELECT at, actor, base, tbl, record, action, field, old, new, on_behalf FROM _gb_audit "  # noqa: S608
-                    f"WHERE {wconds} ORDER BY id", wparams):
-                found.append(LogEntry(log="write", at=at, actor=actor, table=f"{base}.{tbl}", record=rid, action=action,
-                                      field=field or "", old=old or "", new=new or "", on_behalf=behalf or ""))
-        if reads:
-            rconds, rparams = where, list(params)
-            if record:
-                rconds += " AND instr(records, ?) > 0"
-                rparams.append(record)
-            for at, actor, base, tbl, records, action in conn.execute(
-                    f"SELECT at, actor, base, tbl, records, action FROM _gb_access_log WHERE {rconds} ORDER BY id",  # noqa: S608
-                    rparams):
-                found.append(LogEntry(log="read", at=at, actor=actor, table=f"{base}.{tbl}", record=records, action=action,
-                                      field="", old="", new="", on_behalf=""))
-    found.sort(key=lambda e: e["at"])
-    return found
+def write_entry(e: Entry) -> LogEntry:
+    return LogEntry(log="write", at=e.at, actor=e.actor, table=f"{e.base}.{e.table}", record=e.record, action=e.action,
+                    field=e.field or "", old=e.old or "", new=e.new or "", on_behalf=e.on_behalf or "")
+
+
+def read_entry(e: Access) -> LogEntry:
+    return LogEntry(log="read", at=e.at, actor=e.actor, table=f"{e.base}.{e.table}", record=e.records, action=e.action,
+                    field="", old="", new="", on_behalf="")
+
+
+def merged(audit: AuditLog, access: AccessLog, found: LogFilter, *, writes: bool = True,
+           reads: bool = True) -> Iterator[LogEntry]:
+    """The entries of the chosen logs that `found` keeps, oldest first (read a block at a time)."""
+    streams: list[Iterator[LogEntry]] = []
+    if writes:
+        streams.append(write_entry(e) for e in audit.entries(found))
+    if reads:
+        streams.append(read_entry(e) for e in access.entries(found))
+    yield from heapq.merge(*streams, key=lambda e: e["at"])
+
+
+def search(ws: Workspace, *, person: str | None = None, table: str | None = None, record: str | None = None,
+           since: str | None = None, until: str | None = None, writes: bool = True,
+           reads: bool = True) -> list[LogEntry]:
+    """The entries of the chosen logs that pass every filter given (`table` as base.table), oldest first."""
+    base, _, tbl = (table or "").partition(".")
+    found = LogFilter(person=person or None, base=base or None, table=tbl or None, record=record or None,
+                      since=since or None, until=until or None)
+    return list(merged(ws.audit, ws.access_log, found, writes=writes, reads=reads))

@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from engine import meta
+from engine.audit import AuditLog
 from engine.errors import MigrationRefused
 from engine.fields.base import FieldType
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
@@ -68,6 +69,7 @@ class Workspace(Protocol):
 
     config: WorkspaceConfig
     storage: Storage
+    audit: AuditLog
 
     def sync_people(self) -> None: ...
 
@@ -209,13 +211,7 @@ class Planner:
             self._drop_indexes_on(name, old)
             self.conn.execute(f"ALTER TABLE {q(name)} RENAME COLUMN {q(old)} TO {q(fdef.key)}")
             self.conn.execute("DELETE FROM _gb_schema WHERE base = ? AND tbl = ? AND field = ?", (base.key, table.key, old))
-            self.conn.execute("UPDATE _gb_audit SET field = ? WHERE base = ? AND tbl = ? AND field = ?",
-                              (fdef.key, base.key, table.key, old))
-            old_path, new_path = json_path(old), json_path(fdef.key)
-            self.conn.execute(
-                "UPDATE _gb_audit SET new = json_set(json_remove(new, ?), ?, json_extract(new, ?)) WHERE base = ? AND tbl = ? "
-                "AND action = 'create' AND field IS NULL AND json_type(new, ?) IS NOT NULL",
-                (old_path, new_path, old_path, base.key, table.key, old_path))
+            self.ws.audit.rename_field(base.key, table.key, old, fdef.key, path_of=json_path)
             self._record_schema(base, table, fdef)
         self._add("rename_field", f"rename field {base.key}.{table.key}.{old} to {fdef.key}", run)
 

@@ -1,8 +1,8 @@
 """Retention of the audit and access logs: archive the entries older than a period, then purge them.
 
-This module owns removing entries from `_gb_audit` (the record service's log of writes,
-appended by `Workspace.audit`) and `_gb_access_log` (reads of sensitive tables, appended by
-`Workspace.log_access`); nothing else deletes from them.
+This module decides when entries of the write log (engine.audit, `Workspace.audit`) and the
+read log (engine.accesslog, `Workspace.access_log`) are archived and removed; each log's owner
+reads the due entries and removes them by id when asked, and nothing else deletes from them.
 
 Words: a log's *period* comes from `retention:` in workspace.yaml (`engine.model.Retention`);
 its *cutoff* is now minus the period, and the entries written before it are *due*. An
@@ -10,9 +10,8 @@ its *cutoff* is now minus the period, and the entries written before it are *due
 entry with every column, named `<log>-<time of the run>.jsonl.gz`, beside a `.sha256` file
 in `sha256sum` format.
 
-One pass, for each log that has a period: read the due entries (the creation entry of a
-bulk-created record whose event is not handled yet is kept: the event reads its values there),
-write the archive to a temporary file, flush it to disk, read it back and check its count
+One pass, for each log that has a period: read the due entries (every outbox event carries its
+own values, so no pending automation needs one), write the archive to a temporary file, flush it to disk, read it back and check its count
 and checksum, move it into place, and only then delete exactly the archived entries (by id),
 DELETE_CHUNK at a time in short transactions so that other writers are not held up. The
 first of them also appends one audit entry that says what was archived: actor `system`,
@@ -40,11 +39,8 @@ from engine.model import Period
 if TYPE_CHECKING:
     from engine.workspace import Workspace
 
-# log name in workspace.yaml -> (its table, its columns in archive order)
-LOGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "audit": ("_gb_audit", ("id", "at", "actor", "base", "tbl", "record", "action", "field", "old", "new", "on_behalf", "grp")),
-    "access_log": ("_gb_access_log", ("id", "at", "actor", "base", "tbl", "records", "action")),
-}
+# log name in workspace.yaml -> the Workspace attribute of its owner (engine.audit, engine.accesslog)
+LOGS: dict[str, str] = {"audit": "audit", "access_log": "access_log"}
 # Entries removed per transaction (about 50 ms of holding the write lock), and the pause after each.
 DELETE_CHUNK = 2000
 PAUSE = 0.005
@@ -64,7 +60,6 @@ class Archived:
     count: int
     first: str | None = None
     last: str | None = None
-    kept: int = 0  # due audit entries kept for unhandled events
     path: Path | None = None
     sha256: str | None = None
 
@@ -74,8 +69,6 @@ class Archived:
         text = f"{self.log}: {self.count} entries from {self.first} to {self.last} (before {self.cutoff}, kept {self.period})"
         if self.path is not None:
             text += f" archived to {self.path} (sha256 {self.sha256}) and removed"
-        if self.kept:
-            text += f"; {self.kept} kept until their automations have run"
         return text
 
 
@@ -101,42 +94,29 @@ def run(ws: Workspace, *, dry_run: bool = False, now: datetime | None = None) ->
     return done
 
 
-def _due(log: str, cutoff: str) -> tuple[str, tuple[str, ...]]:
-    """WHERE text and parameters of a log's due entries (every event carries its own values, so no
-    entry is needed by a pending automation)."""
-    return "l.at < ?", (cutoff,)
-
-
 def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime, dry_run: bool) -> Archived:
-    table, columns = LOGS[log]
+    owner = getattr(ws, LOGS[log])
     result = Archived(log, period, cutoff, 0)
-    with ws.storage.reading() as conn:
-        where, params = _due(log, cutoff)
-        row = conn.execute(f"SELECT count(*), min(l.at), max(l.at) FROM {table} l WHERE {where}", params).fetchone()
-        result.count, result.first, result.last = int(row[0]), row[1], row[2]
-        if log == "audit":
-            total = conn.execute(f"SELECT count(*) FROM {table} l WHERE l.at < ?", (cutoff,)).fetchone()[0]
-            result.kept = int(total) - result.count
-        if dry_run or not result.count:
-            return result
-        path, ids, digest = _write_archive(ws, conn, log, cutoff, moment)
+    result.count, result.first, result.last = owner.due(cutoff)
+    if dry_run or not result.count:
+        return result
+    path, ids, digest = _write_archive(ws, owner, log, cutoff, moment)
     result.path, result.sha256, result.count = path, digest, len(ids)
     actor = ws.actor("system")
     for start in range(0, len(ids), DELETE_CHUNK):
-        with ws.storage.transaction() as writer:
+        with ws.storage.transaction():
             if start == 0:
                 ws.audit.record(actor, "_gb", log, path.name, "archive", {
                     "count": (None, len(ids)), "first": (None, result.first), "last": (None, result.last),
                     "cutoff": (None, cutoff), "archive": (None, str(path)), "sha256": (None, digest)})
-            writer.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                           (json.dumps(ids[start:start + DELETE_CHUNK]),))
+            owner.remove(ids[start:start + DELETE_CHUNK])
         time.sleep(PAUSE)  # let waiting writers in between chunks
     return result
 
 
-def _write_archive(ws: Workspace, conn: Any, log: str, cutoff: str, moment: datetime) -> tuple[Path, list[int], str]:
+def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: datetime) -> tuple[Path, list[int], str]:
     """Write the due entries to a new archive; (its path, the ids written, its sha256)."""
-    table, columns = LOGS[log]
+    columns = owner.COLUMNS
     folder = archive_dir(ws)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{log}-{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -147,18 +127,12 @@ def _write_archive(ws: Workspace, conn: Any, log: str, cutoff: str, moment: date
         path = folder / f"{name}-{n}.jsonl.gz"
     partial = path.with_name(path.name + ".partial")
     ids: list[int] = []
-    cols = ", ".join(f"l.{c}" for c in columns)
     try:
         with open(partial, "wb") as raw:
             with gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0) as gz:
-                where, params = _due(log, cutoff)
-                cur = conn.execute(f"SELECT {cols} FROM {table} l WHERE {where} ORDER BY l.id", params)
-                while rows := cur.fetchmany(2000):
-                    lines = []
-                    for values in rows:
-                        ids.append(int(values[0]))
-                        lines.append(json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False))
-                    gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+                for values in owner.due_rows(cutoff):
+                    ids.append(int(values[0]))
+                    gz.write((json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False) + "\n").encode())
             raw.flush()
             os.fsync(raw.fileno())
         digest = _verify(partial, ids)

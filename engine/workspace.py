@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import formula, imports, migrate, people
+from engine.accesslog import AccessLog
 from engine.audit import AuditLog
 from engine.auth import hash_password
 from engine.errors import NotFoundError, QueryTimeout
@@ -65,6 +66,7 @@ class Workspace:
         self._formula_ready = False
         self.outbox = Outbox(storage)
         self.audit = AuditLog(storage, self.now)
+        self.access_log = AccessLog(storage, self.now)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
@@ -184,10 +186,7 @@ class Workspace:
                            actor=actor.key, changes=data.get("changes") or {}, depth=depth, **extra)
 
     def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
-        with self.storage.transaction():
-            self.storage.conn.execute(
-                "INSERT INTO _gb_access_log (at, actor, base, tbl, records, action) VALUES (?, ?, ?, ?, ?, ?)",
-                (utcnow_text(self.now()), actor.key, base, table, json.dumps(ids), action))
+        self.access_log.append(actor.key, base, table, ids, action)
 
     def ensure_formula_function(self) -> None:
         """Register gb_formula(text, where, args): evaluates a formula SQL cannot express."""

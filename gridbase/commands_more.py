@@ -191,13 +191,12 @@ def cmd_people(args: argparse.Namespace) -> int:
 @command("audit")
 def cmd_audit(args: argparse.Namespace) -> int:
     ws = open_ws(args)
-    rows = logsearch.search(ws.storage, person=args.person, table=args.table, record=args.record, since=args.since,
+    rows = logsearch.search(ws, person=args.person, table=args.table, record=args.record, since=args.since,
                             until=args.until, writes=args.log in ("writes", "both"), reads=args.log in ("reads", "both"))
     if args.format == "json":
         out(json.dumps(rows, ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=["log", "at", "actor", "table", "record", "action", "field", "old", "new",
-                                                         "on_behalf"])
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(logsearch.FIELDS))
         writer.writeheader()
         writer.writerows(rows)
     else:

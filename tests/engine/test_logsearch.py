@@ -49,7 +49,7 @@ def ws(make_workspace: Any) -> Workspace:
 
 
 def test_every_entry_in_time_order_by_default(ws: Any) -> None:
-    found = logsearch.search(ws.storage)
+    found = logsearch.search(ws)
     assert [e["at"] for e in found] == sorted(e["at"] for e in found)
     writes = [(e["actor"], e["table"], e["action"]) for e in found if e["log"] == "write"]
     assert writes == [("admin", "clinic.patients", "create"), ("li", "clinic.patients", "update"),
@@ -63,7 +63,7 @@ def test_every_entry_in_time_order_by_default(ws: Any) -> None:
 
 def test_each_filter_narrows_the_search(ws: Any) -> None:
     def logs(**filters: Any) -> list[tuple[str, str]]:
-        return [(e["log"], e["action"]) for e in logsearch.search(ws.storage, **filters)]
+        return [(e["log"], e["action"]) for e in logsearch.search(ws, **filters)]
     assert [log for log, _ in logs(person="admin")] == ["write"] + ["read"] * (len(logs(person="admin")) - 1)
     assert logs(person="admin", reads=False) == [("write", "create")]
     assert logs(table="clinic.notes") == [("write", "create")]
