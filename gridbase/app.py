@@ -56,6 +56,7 @@ from views import api
 from views.pages import (
     admin,
     assets,
+    auditlog,
     auth,
     boards,
     dashboards,
@@ -269,6 +270,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *dashboards.routes,      # /b/{base}/d/{dashboard}
         *inbox.routes,           # /inbox
         *admin.routes,           # /admin/people, /admin/runs, /admin/dead
+        *auditlog.routes,        # /admin/audit, /admin/audit.csv
         *live.routes,            # /live/editing: a page says which cell its person edits
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]
