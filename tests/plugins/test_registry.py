@@ -102,3 +102,12 @@ def test_every_type_and_option_is_documented(channel_class: type[Channel]) -> No
     for name in channel_class.OPTIONS:
         where = common if name in Channel.OPTIONS else own
         assert f"| `{name}` |" in where, f"option '{name}' of {channel_class.type} is undocumented"
+
+
+def test_every_documented_option_is_accepted(channel_class: type[Channel]) -> None:
+    """The other direction: docs/channels.md promises no option the channel refuses."""
+    own = section(DOC.read_text(encoding="utf-8"), f"`{channel_class.type}`")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", own, flags=re.MULTILINE))
+    assert documented, f"no options documented for {channel_class.type}"
+    unknown = documented - set(channel_class.OPTIONS) - set(Channel.OPTIONS)
+    assert not unknown, f"docs/channels.md documents {sorted(unknown)} for {channel_class.type}, which it refuses"
