@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import limits, yamlschemas
+from engine import hooks, limits, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -203,6 +203,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     check_workspace(config, ws_src, [(src, build_base(src)) for src in sources])
     check_filter_limits(config, sources)
     check_entries(config, sources)
+    hooks.check(config, sources)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -313,6 +314,7 @@ def build_base(src: Source) -> BaseDef:
         tables[tkey] = table
     base = BaseDef(key=data["base"], name=data.get("name", data["base"]), file=src.rel, tables=tables,
                    description=data.get("description", ""))
+    base.hooks = hooks.build(base.key, data.get("hooks"))
     for rkey, grants in (data.get("roles") or {}).items():
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():

@@ -186,6 +186,7 @@ class BaseDef:
     grants: dict[str, dict[str, TableGrant]] = field(default_factory=dict)
     dashboards: dict[str, DashboardDef] = field(default_factory=dict)
     automations: dict[str, AutomationDef] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)  # name -> engine.hooks.HookDef
 
     def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
         """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None

@@ -111,6 +111,9 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
     "_gb_attachments": ("id", {
         "id": "TEXT", "sha256": "TEXT NOT NULL", "name": "TEXT NOT NULL", "size": "INTEGER NOT NULL", "type": "TEXT NOT NULL",
         "uploaded_by": "TEXT NOT NULL", "uploaded_at": "TEXT NOT NULL", "base": "TEXT", "tbl": "TEXT", "field": "TEXT"}),
+    "_gb_hook_deliveries": (("hook", "delivery"), {
+        "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "record": "TEXT NOT NULL", "created": "INTEGER NOT NULL",
+        "at": "TEXT NOT NULL"}),
     "_gb_view_prefs": (("person", "base", "tbl", "view"), {
         "person": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "view": "TEXT NOT NULL",
         "prefs": "TEXT NOT NULL"}),

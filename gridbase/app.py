@@ -53,6 +53,7 @@ from engine.errors import GridbaseError
 from engine.live import Hub
 from gridbase import bodies
 from views import api
+from views.api import hooks
 from views.pages import (
     admin,
     assets,
@@ -276,6 +277,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     ]
     routes = on_threads(routes)
     routes += live.streams       # /live: event streams stay on the event loop (a thread each would run out)
+    routes += hooks.routes       # /hooks/{name}: inbound webhooks (read their body, then write on a thread)
     routes.append(Mount("/static", app=assets.CachedStatic(), name="static"))
 
     middleware = [
