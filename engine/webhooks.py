@@ -174,6 +174,7 @@ def refresh(ws: Workspace, hook: Webhook) -> str:
     """Extend a living webhook's life to seven days from now; return its new expiry."""
     expires = _stamp(ws.now() + LIFETIME)
     with ws.storage.transaction() as conn:
+        _forget_expired(conn, ws.now())
         conn.execute("UPDATE _gb_webhooks SET expires_at = ? WHERE id = ?", (expires, hook.id))
     return expires
 
@@ -194,6 +195,8 @@ def last_ping(ws: Workspace, hook: Webhook) -> dict[str, Any] | None:
 
 
 def _forget_expired(conn: Any, now: datetime) -> None:
+    """Delete expired webhooks and payloads past their seven days (when a webhook is made or
+    refreshed; reads pass them over meanwhile)."""
     stamp = _stamp(now)
     conn.execute("DELETE FROM _gb_webhook_payloads WHERE webhook IN (SELECT id FROM _gb_webhooks WHERE expires_at <= ?)",
                  (stamp,))
@@ -258,9 +261,10 @@ def _iso_ms(stamp: str) -> str:
 # -- reading payloads ------------------------------------------------------------------------
 def payloads(ws: Workspace, hook: Webhook, *, cursor: int, limit: int) -> list[Payload]:
     """Up to `limit` payloads from `cursor` on, in cursor order."""
+    kept = _stamp(ws.now() - LIFETIME)
     with ws.storage.reading() as conn:
         rows = conn.execute("SELECT cursor, at, event FROM _gb_webhook_payloads WHERE webhook = ? AND cursor >= ? "
-                            "ORDER BY cursor LIMIT ?", (hook.id, cursor, limit)).fetchall()
+                            "AND at > ? ORDER BY cursor LIMIT ?", (hook.id, cursor, kept, limit)).fetchall()
     events = {e.id: e for e in ws.outbox.these([int(r[2]) for r in rows])}
     return [Payload(int(c), str(at), events.get(int(eid))) for c, at, eid in rows]
 
