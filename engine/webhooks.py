@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -245,12 +246,26 @@ def record(ws: Workspace, event: Event) -> list[Ping]:
     return pings
 
 
+_readers: dict[tuple[int, int, str, str, str], tuple[float, bool]] = {}
+READER_SECONDS = 2.0  # how long `record` trusts what it found of an owner's access to a table
+
+
 def _may_read_table(ws: Workspace, owner: str, base: str, table: str) -> bool:
+    """Whether the owner may read the table, remembered a moment: an import's thousands of
+    events ask the same question (payloads are filtered again, exactly, when read)."""
+    key = (id(ws), id(ws.config), owner, base, table)
+    now = time.monotonic()
+    known = _readers.get(key)
+    if known is not None and now - known[0] < READER_SECONDS:
+        return known[1]
     try:
-        actor = ws.actor(owner)
-        return bool(ws.base(base).table(table).access(actor).can_read)
+        found = bool(ws.base(base).table(table).access(ws.actor(owner)).can_read)
     except (NotFoundError, KeyError):
-        return False
+        found = False
+    if len(_readers) > 1000:
+        _readers.clear()
+    _readers[key] = (now, found)
+    return found
 
 
 def _iso_ms(stamp: str) -> str:

@@ -16,7 +16,7 @@ from engine import webhooks
 from engine.outbox import Event
 from plugins.netguard import UnsafeURL, split_url
 from views.api.errors import ApiError, ensure, invalid_request, model_not_found
-from views.api.http import NO_BODY, Ctx
+from views.api.http import Ctx
 from views.api.ids import TableRef, find_table, readable_tables
 from views.api.params import check_keys, check_query
 from views.api.values import cell_json
