@@ -86,11 +86,19 @@ def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
 
 def _webhook_payloads(ws: Workspace, event: Event) -> None:
     """Make the event a payload of the API webhooks it matches and queue their pings
-    (engine.webhooks), in the transaction that marks it processed: exactly once."""
-    for ping in webhooks.record(ws, event):
-        delivery.queue(ws, channel=webhooks.PING_CHANNEL, key=ping.key,
-                       message={"event": "webhook.ping", "data": ping.body},
-                       spec={"type": "webhook", "options": {"url": ping.url, "secret": ping.secret, "format": "airtable"}})
+    (engine.webhooks), in the transaction that marks it processed: exactly once. If that
+    fails, the event's automations still run: a webhook must not hold every automation back."""
+    try:
+        with ws.storage.savepoint("webhooks"):
+            for ping in webhooks.record(ws, event):
+                options = {"url": ping.url, "secret": ping.secret, "format": "airtable"}
+                delivery.queue(ws, channel=webhooks.PING_CHANNEL, key=ping.key,
+                               message={"event": "webhook.ping", "data": ping.body},
+                               spec={"type": "webhook", "options": options})
+    except Exception:
+        if not ws.storage.writer.in_transaction:
+            raise  # the whole transaction is gone (a full disk): nothing may go on in it
+        log.exception("webhook payloads of outbox event %s failed; its automations go on", event.id)
 
 
 def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:

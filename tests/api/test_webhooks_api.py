@@ -31,13 +31,15 @@ class Receiver:
 
     def __init__(self) -> None:
         self.got: list[tuple[dict[str, str], bytes]] = []
+        self.status = 204
         received = self.got
+        outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
+                self.send_response(outer.status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -259,6 +261,40 @@ def test_pings_wait_for_the_one_not_sent_yet(api_server: Any) -> None:
     assert state is not None and state["status"] == "pending"
     assert base.webhook(made.id).cursor_for_next_payload == 6
     assert [r["key"] for r in worker.delivery.list_deliveries(ws)] == [f"airtable-webhook:{made.id}:1"]
+
+
+def test_a_failed_ping_is_retried_and_reported(api_server: Any, receiver: Receiver) -> None:
+    ws = api_server.ws
+    ws.config.allowed_hosts.append("127.0.0.1")
+    base = api_for(api_server, "admin").base("crm")
+    made = base.add_webhook(receiver.url, TABLE_DATA)
+    receiver.status = 503
+    api_for(api_server, "admin").table("crm", "Contacts").create({"Name": "Dee"})
+    process(ws)
+    assert len(receiver.got) == 1
+    hook = base.webhook(made.id)
+    result = hook.last_notification_result
+    assert result is not None and result.success is False and result.will_be_retried is True
+    assert result.error is not None and "503" in result.error.message
+    assert hook.last_successful_notification_time is None
+    receiver.status = 204
+    ws.clock = lambda: datetime.now(UTC) + timedelta(hours=2)  # past the backoff
+    deliver_due(ws)
+    hook = base.webhook(made.id)
+    assert len(receiver.got) == 2 and receiver.got[0][1] == receiver.got[1][1]  # the same ping again
+    assert hook.last_notification_result is not None and hook.last_notification_result.success
+    assert hook.last_notification_result.retry_number == 1 and hook.last_successful_notification_time is not None
+
+
+def test_a_broken_webhook_does_not_hold_automations_back(api_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    ws = api_server.ws
+    made = api_for(api_server, "admin").base("crm").add_webhook("https://hooks.example.org/in", TABLE_DATA)
+    with ws.storage.transaction() as conn:  # a row no release of Gridbase writes
+        conn.execute("UPDATE _gb_webhooks SET spec = '{}' WHERE id = ?", (made.id,))
+    ws.base("crm").table("contacts").create({"name": "Eve"}, actor="admin")
+    process(ws)
+    assert ws.outbox.pending() == []
+    assert "webhook payloads of outbox event" in caplog.text
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
