@@ -232,7 +232,7 @@ def _metadata(ctx: Ctx, event: Event | None) -> dict[str, Any]:
         return {"source": "unknown", "sourceMetadata": {}}
     source = webhooks.source_of(event)
     meta: dict[str, Any] = {}
-    if source in ("client", "formSubmission") and event.actor in ctx.ws.config.people:
+    if source == "client":  # a person's write: name them as Airtable does
         meta["user"] = ctx.people.collaborator(event.actor)
     return {"source": source, "sourceMetadata": meta}
 
