@@ -19,7 +19,9 @@ from pyairtable.models.webhook import WebhookNotification
 from automations import worker
 from automations.delivery import deliver_due
 from engine import tokens, webhooks
+from engine.channels import DeliveryError, OutgoingMessage
 from engine.tokens import RECORDS_READ
+from plugins.channels.webhook import WebhookChannel
 from tests_support import free_port
 from views.api.ids import field_id, table_id
 
@@ -284,6 +286,26 @@ def test_a_failed_ping_is_retried_and_reported(api_server: Any, receiver: Receiv
     assert len(receiver.got) == 2 and receiver.got[0][1] == receiver.got[1][1]  # the same ping again
     assert hook.last_notification_result is not None and hook.last_notification_result.success
     assert hook.last_notification_result.retry_number == 1 and hook.last_successful_notification_time is not None
+
+
+def test_a_ping_to_an_address_not_allowed_is_a_dead_letter(api_server: Any, receiver: Receiver) -> None:
+    """Loopback is not in `allowed_hosts` here: the ping is refused, never sent, and said so."""
+    base = api_for(api_server, "admin").base("crm")
+    made = base.add_webhook(receiver.url, TABLE_DATA)
+    api_for(api_server, "admin").table("crm", "Contacts").create({"Name": "Fay"})
+    process(api_server.ws)
+    assert receiver.got == []
+    result = base.webhook(made.id).last_notification_result
+    assert result is not None and result.success is False and not result.will_be_retried
+    assert result.error is not None and "refused" in result.error.message
+    assert list(base.webhook(made.id).payloads())  # the payload is there to fetch all the same
+
+
+def test_the_airtable_format_needs_a_base64_secret() -> None:
+    channel = WebhookChannel("hook", {"url": "https://hooks.example.org/in", "format": "airtable", "secret": "not b64!"})
+    with pytest.raises(DeliveryError, match="not base64") as info:
+        channel.send(OutgoingMessage(idempotency_key="k", title="", body="", data={"base": {"id": "crm"}}))
+    assert info.value.retryable is False
 
 
 def test_a_broken_webhook_does_not_hold_automations_back(api_server: Any, caplog: pytest.LogCaptureFixture) -> None:
