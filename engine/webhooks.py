@@ -241,7 +241,7 @@ def record(ws: Workspace, event: Event) -> list[Ping]:
         key = f"{PING_CHANNEL}:{hook.id}:{hook.next_cursor}"
         success = previous["sent_at"] if previous is not None and previous["status"] == "sent" else hook.last_success
         conn.execute("UPDATE _gb_webhooks SET last_ping = ?, last_success = ? WHERE id = ?", (key, success, hook.id))
-        body = {"base": {"id": hook.base}, "webhook": {"id": hook.id}, "timestamp": _iso_ms(stamp)}
+        body = {"base": {"id": hook.base}, "webhook": {"id": hook.id}, "timestamp": iso_ms(stamp)}
         pings.append(Ping(key, hook.url, hook.secret, body))
     return pings
 
@@ -268,7 +268,7 @@ def _may_read_table(ws: Workspace, owner: str, base: str, table: str) -> bool:
     return found
 
 
-def _iso_ms(stamp: str) -> str:
+def iso_ms(stamp: str) -> str:
     """`2026-12-07T06:00:00Z` as Airtable writes times: `2026-12-07T06:00:00.000Z`."""
     return stamp[:-1] + ".000Z" if stamp.endswith("Z") and "." not in stamp else stamp
 
@@ -339,7 +339,7 @@ def changes_seen_by(ws: Workspace, owner: str, items: list[Payload]) -> dict[int
             current = table.present({"_id": event.record, **new}, access, fields)["fields"] if not gone else {}
             previous = table.present({"_id": event.record, **old}, access, fields)["fields"]
             out[item.cursor] = SeenChange(table, CHANGE_KINDS.get(event.kind, "update"), event.record,
-                                          _iso_ms(event.at), current, previous, masked, fields)
+                                          iso_ms(event.at), current, previous, masked, fields)
     return out
 
 

@@ -121,7 +121,7 @@ def _hook(ctx: Ctx) -> webhooks.Webhook:
 
 
 def _iso(stamp: str | None) -> str | None:
-    return webhooks._iso_ms(stamp) if stamp else None
+    return webhooks.iso_ms(stamp) if stamp else None
 
 
 def create(ctx: Ctx) -> tuple[int, Any]:
@@ -253,7 +253,7 @@ def _cells(ctx: Ctx, ref: TableRef, values: dict[str, Any], masked: set[str], ke
 
 def _payload(ctx: Ctx, hook: webhooks.Webhook, item: webhooks.Payload, seen: webhooks.SeenChange | None) -> dict[str, Any]:
     event = item.event
-    out: dict[str, Any] = {"timestamp": webhooks._iso_ms(event.at if event else item.at),
+    out: dict[str, Any] = {"timestamp": webhooks.iso_ms(event.at if event else item.at),
                            "baseTransactionNumber": event.id if event else 0,
                            "actionMetadata": _metadata(ctx, event), "payloadFormat": "v0",
                            "changedTablesById": {}}
