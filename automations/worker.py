@@ -10,6 +10,9 @@ workers cannot run an automation twice for one event.
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed, and every second anyway (for deliveries waiting out a
 backoff, and for writes by other processes). It also starts the scheduler. `stop()` ends both.
+
+Each event also becomes a payload of every API webhook it matches (engine.webhooks), in the
+same transaction, and the webhook's ping joins the delivery queue.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from automations.runner import (
 )
 from automations.scheduler import Scheduler
 from automations.triggers import after_values, condition_holds, event_matches
+from engine import webhooks
 from engine.errors import GridbaseError
 from engine.ids import utcnow_text
 from engine.matching import live_row
@@ -66,6 +70,7 @@ def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
     """Run what `event` triggers and mark it processed (inside the caller's transaction)."""
     if not ws.outbox.is_pending(event.id):
         return  # another worker got here first
+    _webhook_payloads(ws, event)
     bdef = ws.config.bases.get(event.base)
     for auto in bdef.automations.values() if bdef else []:
         if not auto.enabled:
@@ -77,6 +82,23 @@ def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
         if start is not None:
             runs.append(execute(ws, event.base, auto, start))
     ws.outbox.mark_processed(event.id, utcnow_text(ws.now()))
+
+
+def _webhook_payloads(ws: Workspace, event: Event) -> None:
+    """Make the event a payload of the API webhooks it matches and queue their pings
+    (engine.webhooks), in the transaction that marks it processed: exactly once. If that
+    fails, the event's automations still run: a webhook must not hold every automation back."""
+    try:
+        with ws.storage.savepoint("webhooks"):
+            for ping in webhooks.record(ws, event):
+                options = {"url": ping.url, "secret": ping.secret, "format": "airtable"}
+                delivery.queue(ws, channel=webhooks.PING_CHANNEL, key=ping.key,
+                               message={"event": "webhook.ping", "data": ping.body},
+                               spec={"type": "webhook", "options": options})
+    except Exception:
+        if not ws.storage.writer.in_transaction:
+            raise  # the whole transaction is gone (a full disk): nothing may go on in it
+        log.exception("webhook payloads of outbox event %s failed; its automations go on", event.id)
 
 
 def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:

@@ -27,6 +27,13 @@ def queue(conn: sqlite3.Connection, *, channel: str, key: str, payload: dict[str
     return cur.rowcount > 0
 
 
+def state(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    """The delivery with this key (status, attempts, next_at, sent_at, last_error), or None."""
+    rows = rows_of(conn.execute("SELECT status, attempts, next_at, sent_at, last_error FROM _gb_deliveries WHERE key = ?",
+                                (key,)))
+    return rows[0] if rows else None
+
+
 def claim(storage: Storage, now: datetime) -> tuple[int, str, str, str, int] | None:
     """Mark the next due delivery `sending` and commit; return (id, channel, key, payload, attempts)."""
     stamp = utcnow_text(now)

@@ -129,6 +129,14 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "key": "TEXT NOT NULL UNIQUE", "status": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 0",
         "next_at": "TEXT NOT NULL", "last_error": "TEXT", "sent_at": "TEXT"}),
     "_gb_fired": ("key", {"key": "TEXT", "at": "TEXT NOT NULL"}),
+    # Airtable-style webhooks and their payloads (engine.webhooks).
+    "_gb_webhooks": ("id", {
+        "id": "TEXT", "base": "TEXT NOT NULL", "owner": "TEXT NOT NULL", "url": "TEXT", "secret": "TEXT NOT NULL",
+        "spec": "TEXT NOT NULL", "created_at": "TEXT NOT NULL", "expires_at": "TEXT NOT NULL",
+        "notifications": "INTEGER NOT NULL DEFAULT 1", "next_cursor": "INTEGER NOT NULL DEFAULT 1",
+        "last_ping": "TEXT", "last_success": "TEXT"}),
+    "_gb_webhook_payloads": (("webhook", "cursor"), {
+        "webhook": "TEXT NOT NULL", "cursor": "INTEGER NOT NULL", "event": "INTEGER NOT NULL", "at": "TEXT NOT NULL"}),
 }
 
 # Columns added to system tables after their first release: (table, column, declaration). A
@@ -158,6 +166,8 @@ SYSTEM_INDEXES = (
     ("_gb_comments_record", "_gb_comments", ("base", "tbl", "record")),
     ("_gb_notifications_person", "_gb_notifications", ("person", "read_at", "id")),
     ("_gb_deliveries_due", "_gb_deliveries", ("status", "next_at")),
+    ("_gb_webhooks_base", "_gb_webhooks", ("base", "expires_at")),
+    ("_gb_webhook_payloads_at", "_gb_webhook_payloads", ("at",)),
 )
 
 _DECLARATION = re.compile(r"(?P<type>[A-Z]+)(?P<not_null> NOT NULL)?(?: DEFAULT (?P<default>'[^']*'|-?\d+))?(?P<unique> UNIQUE)?")

@@ -6,10 +6,17 @@ idempotency_key}` as UTF-8 JSON. With a secret, the header `X-Gridbase-Signature
 recomputes it over the bytes it received. `X-Gridbase-Timestamp` (Unix seconds) and
 `Idempotency-Key` are always sent; a receiver should ignore a key it has already seen, since a
 delivery whose answer was lost is sent again with the same key.
+
+`format: airtable` sends what Airtable's webhooks send (the pings of engine.webhooks): the body
+is the message's `data` alone (`{base: {id}, webhook: {id}, timestamp}`), and the header
+`X-Airtable-Content-MAC` is `hmac-sha256=` + the hex HMAC-SHA256 of the body, keyed with the
+base64-decoded secret (the webhook's `macSecretBase64`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -33,6 +40,8 @@ class WebhookChannel(HttpChannel):
         **HttpChannel.OPTIONS,
         "secret_env": Option(str, help="environment variable holding the signing secret"),
         "secret": Option(str, help="the signing secret itself (tests only)"),
+        "format": Option(str, choices=("gridbase", "airtable"),
+                         help="gridbase (default) or airtable: Airtable's webhook ping and MAC header"),
     }
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
@@ -52,6 +61,9 @@ class WebhookChannel(HttpChannel):
         }
 
     def send(self, message: OutgoingMessage) -> None:
+        if self.options.get("format") == "airtable":
+            self._send_airtable(message)
+            return
         secret = self.secret("secret")
         body = json.dumps(self.payload(message), ensure_ascii=False, default=str).encode("utf-8")
         headers = {
@@ -61,3 +73,13 @@ class WebhookChannel(HttpChannel):
         if secret:
             headers["X-Gridbase-Signature"] = signature(secret, body)
         self.post(self.url, body, message, headers)
+
+    def _send_airtable(self, message: OutgoingMessage) -> None:
+        secret = self.secret("secret") or ""
+        try:
+            key = base64.b64decode(secret.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeError):
+            raise self.error("the MAC secret is not base64", retryable=False) from None
+        body = json.dumps(message.data, separators=(",", ":")).encode("ascii")
+        mac = "hmac-sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        self.post(self.url, body, message, {"X-Airtable-Content-MAC": mac, "Idempotency-Key": message.idempotency_key})

@@ -3,7 +3,8 @@
     app = Starlette(routes=[*views.api.routes, ...]); app.state.ws = workspace
 
 Endpoints (see docs/api.md): records under `/v0/{base}/{table}[/{recordId}]` and
-`/v0/{base}/{table}/listRecords`; meta under `/v0/meta/…`; the OpenAPI document at
+`/v0/{base}/{table}/listRecords`; meta under `/v0/meta/…`; webhooks under
+`/v0/bases/{base}/webhooks[/{id}[/refresh|/enableNotifications|/payloads]]`; the OpenAPI document at
 `/v0/openapi.json`. Each endpoint names the token scope it needs (as Airtable's personal
 access tokens: data.records:read/write, schema.bases:read). `app.state.api_rate` sets the per-token rate limit (default 5/s, burst
 10) and `app.state.api_max_body` the largest accepted body (default 2 MiB).
@@ -18,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from engine.tokens import RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
+from engine.tokens import RECORDS_READ, RECORDS_WRITE, SCHEMA_READ, WEBHOOK_MANAGE
 from views.api import meta as api_meta
 from views.api import openapi as api_openapi
 from views.api import records as api_records
+from views.api import webhooks as api_webhooks
 from views.api.errors import ApiError
 from views.api.http import endpoint
 
@@ -63,6 +65,19 @@ _record = _methods({
     "DELETE": endpoint(api_records.delete, scope=RECORDS_WRITE),
 })
 
+# -- webhooks (Airtable's webhooks API; views.api.webhooks) ------------------------------------
+_HOOKS = "/bases/{base}/webhooks"
+_webhook_routes = [
+    (_HOOKS, {"GET": endpoint(api_webhooks.list_hooks, scope=WEBHOOK_MANAGE),
+              "POST": endpoint(api_webhooks.create, body=True, scope=WEBHOOK_MANAGE)}),
+    (_HOOKS + "/{webhook}", {"DELETE": endpoint(api_webhooks.delete, scope=WEBHOOK_MANAGE)}),
+    (_HOOKS + "/{webhook}/refresh", {"POST": endpoint(api_webhooks.refresh, body=True, scope=WEBHOOK_MANAGE)}),
+    (_HOOKS + "/{webhook}/enableNotifications",
+     {"POST": endpoint(api_webhooks.enable_notifications, body=True, scope=WEBHOOK_MANAGE)}),
+    (_HOOKS + "/{webhook}/payloads", {"GET": endpoint(api_webhooks.list_payloads, scope=WEBHOOK_MANAGE)}),
+]
+# -- end of webhooks ----------------------------------------------------------------------------
+
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 def _dotall(route: Route | Mount) -> Route | Mount:
@@ -78,6 +93,7 @@ routes: list[BaseRoute] = [
         Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases, scope=SCHEMA_READ)}), methods=_ANY),
         Route("/meta/bases/{base}/tables", _methods({"GET": endpoint(api_meta.list_tables, scope=SCHEMA_READ)}),
               methods=_ANY),
+        *[Route(path, _methods(table), methods=_ANY) for path, table in _webhook_routes],
         Route("/{base}/{table}/listRecords",
               _methods({"POST": endpoint(api_records.list_post, body=True, scope=RECORDS_READ)}), methods=_ANY),
         Route("/{base}/{table}", _records, methods=_ANY),
