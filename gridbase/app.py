@@ -71,6 +71,7 @@ from views.pages import (
     searches,
     second_factor,
     table,
+    timeline,
     undo,
 )
 from views.pages.web import LoginRequired, login_url, render, translator
@@ -267,6 +268,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *files.routes,           # /att/{id}, uploads into a record
         *forms.routes,           # /f/{base}/{form}, its QR code and poster
         *boards.routes,          # kanban, calendar, gallery; moving a card
+        *timeline.routes,        # /b/{base}/t/{table}/timeline/{view}: bars on a time axis, moved and stretched
         *plugin_views.routes,    # /b/{base}/t/{table}/view/{type}/{view}: a plugin's view type
         *dashboards.routes,      # /b/{base}/d/{dashboard}
         *inbox.routes,           # /inbox

@@ -1,4 +1,4 @@
-"""The built-in view types — grid, kanban, calendar, gallery — registered through the same hook as a plugin's.
+"""The built-in view types — grid, kanban, calendar, gallery, timeline — registered through the same hook as a plugin's.
 
 Each says where its page lives and what its options must be; `views` draws their pages.
 """
@@ -11,6 +11,7 @@ from engine.hookspecs import hookimpl
 from engine.model import TableDef, ViewDef
 from engine.plugins import field_types
 from engine.viewtypes import KindOf, Problem, ViewType
+from engine.viewtypes.timeline import TimelineView
 
 
 class GridView(ViewType):
@@ -66,4 +67,4 @@ class GalleryView(ViewType):
 @hookimpl
 def gridbase_view_types() -> list[Any]:
     """The built-in view types."""
-    return [GridView, KanbanView, CalendarView, GalleryView]
+    return [GridView, KanbanView, CalendarView, GalleryView, TimelineView]
