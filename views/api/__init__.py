@@ -3,7 +3,7 @@
     app = Starlette(routes=[*views.api.routes, ...]); app.state.ws = workspace
 
 Endpoints (see docs/api.md): records under `/v0/{base}/{table}[/{recordId}]` and
-`/v0/{base}/{table}/listRecords`; meta under `/v0/meta/…`; the OpenAPI document at
+`/v0/{base}/{table}/listRecords`; record comments under `/v0/{base}/{table}/{recordId}/comments`; meta under `/v0/meta/…`; the OpenAPI document at
 `/v0/openapi.json`. Each endpoint names the token scope it needs (as Airtable's personal
 access tokens: data.records:read/write, schema.bases:read). `app.state.api_rate` sets the per-token rate limit (default 5/s, burst
 10) and `app.state.api_max_body` the largest accepted body (default 2 MiB).
@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from engine.tokens import RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
+from engine.tokens import COMMENTS_READ, COMMENTS_WRITE, RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
+from views.api import comments as api_comments
 from views.api import meta as api_meta
 from views.api import openapi as api_openapi
 from views.api import records as api_records
@@ -63,6 +64,21 @@ _record = _methods({
     "DELETE": endpoint(api_records.delete, scope=RECORDS_WRITE),
 })
 
+# -- record comments (views/api/comments.py) -------------------------------------------
+_comments = _methods({
+    "GET": endpoint(api_comments.list_comments, scope=COMMENTS_READ),
+    "POST": endpoint(api_comments.add_comment, body=True, scope=COMMENTS_WRITE),
+})
+_comment = _methods({
+    "PATCH": endpoint(api_comments.update_comment, body=True, scope=COMMENTS_WRITE),
+    "DELETE": endpoint(api_comments.delete_comment, scope=COMMENTS_WRITE),
+})
+COMMENT_ROUTES = [
+    ("/{base}/{table}/{record}/comments", _comments),
+    ("/{base}/{table}/{record}/comments/{comment}", _comment),
+]
+# -- end of record comments -------------------------------------------------------------
+
 _ANY = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 def _dotall(route: Route | Mount) -> Route | Mount:
@@ -83,6 +99,7 @@ routes: list[BaseRoute] = [
         Route("/{base}/{table}", _records, methods=_ANY),
         Route("/{base}/{table}/", _records, methods=_ANY),  # airtable.js creates and bulk-updates here
         Route("/{base}/{table}/{record}", _record, methods=_ANY),
+        *[Route(path, handler, methods=_ANY) for path, handler in COMMENT_ROUTES],
         Route("/{rest:path}", _not_found, methods=_ANY),
     ]])),
 ]

@@ -40,11 +40,13 @@ class ListParams:
     time_zone: ZoneInfo | None = None
     user_locale: str | None = None
     by_id: bool = False
+    comment_count: bool = False  # recordMetadata: ["commentCount"]
 
 
 LIST_QUERY = {"pageSize", "maxRecords", "offset", "fields[]", "fields", "filterByFormula", "view", "cellFormat",
               "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]"}
-RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale"}
+RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale", "recordMetadata[]"}
+RECORD_METADATA = ("commentCount",)
 LIST_BODY = {"pageSize", "maxRecords", "offset", "fields", "filterByFormula", "view", "cellFormat", "timeZone",
              "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata"}
 
@@ -130,6 +132,14 @@ def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
     return p
 
 
+def _metadata(p: ListParams, items: Any) -> ListParams:
+    """`recordMetadata`: the extras to add to each record; Airtable knows only `commentCount`."""
+    ensure(isinstance(items, list) and all(isinstance(i, str) and i in RECORD_METADATA for i in items),
+           "Invalid request: recordMetadata may only list " + ", ".join(RECORD_METADATA))
+    p.comment_count = "commentCount" in items
+    return p
+
+
 def from_query(query: QueryParams) -> ListParams:
     """Parameters of `GET /v0/{base}/{table}`: `fields[]`, `sort[0][field]`, and the rest."""
     check_query(query, LIST_QUERY, _SORT)
@@ -146,7 +156,8 @@ def from_query(query: QueryParams) -> ListParams:
             sorts.setdefault(int(match.group(1)), {})[match.group(2)] = value
     _within(limits.SORT_ENTRIES, len(sorts))
     p.sort = _sorts([sorts[i] for i in sorted(sorts)], query=True)
-    return _finish(p, raw)
+    raw.pop("recordMetadata[]", None)
+    return _metadata(_finish(p, raw), query.getlist("recordMetadata[]"))
 
 
 def from_body(body: Any, query: QueryParams) -> ListParams:
@@ -173,7 +184,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
                "Invalid request: 'sort' must be a list of {field, direction}")
         _within(limits.SORT_ENTRIES, len(sort))
         p.sort = _sorts(sort)
-    return _finish(p, body)
+    return _metadata(_finish(p, body), body.get("recordMetadata", []))
 
 
 def _sorts(items: list[dict[str, Any]], *, query: bool = False) -> list[tuple[str, str]]:
