@@ -44,11 +44,13 @@ class ListParams:
 
 
 LIST_QUERY = {"pageSize", "maxRecords", "offset", "fields[]", "fields", "filterByFormula", "view", "cellFormat",
-              "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]"}
+              "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]",
+              "limit"}  # the page size as airtable.js's deprecated list()/forEach() send it
 RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale", "recordMetadata[]"}
 RECORD_METADATA = ("commentCount",)
 LIST_BODY = {"pageSize", "maxRecords", "offset", "fields", "filterByFormula", "view", "cellFormat", "timeZone",
-             "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata"}
+             "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata",
+             "method"}  # airtable.js sends its select()'s `method: "post"` along; Airtable ignores it
 
 
 def limit_error(exc: LimitExceeded) -> ApiError:
@@ -144,7 +146,9 @@ def from_query(query: QueryParams) -> ListParams:
     """Parameters of `GET /v0/{base}/{table}`: `fields[]`, `sort[0][field]`, and the rest."""
     check_query(query, LIST_QUERY, _SORT)
     p = ListParams()
-    raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields")}
+    raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields", "limit")}
+    if "limit" in query and "pageSize" not in query:
+        raw["pageSize"] = query["limit"]
     wanted = query.getlist("fields[]") + query.getlist("fields")
     _within(limits.FIELDS, len(wanted))
     if wanted:
@@ -170,6 +174,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
         ensure(value is not None, f"Invalid request: '{key}' may not be null")
         if key in ("timeZone", "userLocale", "cellFormat", "offset", "view", "filterByFormula"):
             ensure(isinstance(value, str), f"Invalid request: '{key}' must be a string")
+    ensure(body.get("method", "post") in ("get", "post"), "Invalid request: 'method' must be \"get\" or \"post\"")
     body = {**{k: v for k, v in query.items()}, **body}
     p = ListParams()
     fields = body.get("fields")
