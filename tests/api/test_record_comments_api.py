@@ -127,3 +127,10 @@ def test_comment_scopes(api_server: Any, contact: RecordDict) -> None:
     with api_server.client(None, Authorization=f"Bearer {secret}") as c:
         answer = c.get(f"/v0/crm/contacts/{contact['id']}/comments")
         assert answer.status_code == 403 and "data.recordComments:read" in answer.json()["error"]["message"]
+
+
+def test_the_openapi_document_describes_the_comment_endpoints(api_server: Any) -> None:
+    with api_server.client("admin") as c:
+        paths = c.get("/v0/openapi.json").json()["paths"]
+    assert set(paths["/v0/crm/contacts/{recordId}/comments"]) >= {"get", "post"}
+    assert set(paths["/v0/crm/contacts/{recordId}/comments/{rowCommentId}"]) >= {"patch", "delete"}

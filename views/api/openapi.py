@@ -172,6 +172,40 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
                 "requestBody": _body(one_body), "responses": _ok(_comp(f"{name}Record"))},
         "delete": {"summary": f"Delete a record of {title}", "operationId": f"deleteone_{name}", "responses": _ok(deleted)},
     }
+    _comment_paths(doc, f"{root}/{{recordId}}", name, title, rid)
+
+
+COMMENT = {"type": "object", "required": ["id", "author", "text", "createdTime"], "properties": {
+    "id": {"type": "string", "pattern": "^com[0-9]{14}$"},
+    "author": {"type": "object", "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                                                "name": {"type": "string"}}},
+    "text": {"type": "string", "description": "mentions written @[personKey]"},
+    "createdTime": {"type": "string", "format": "date-time"},
+    "lastUpdatedTime": {"type": ["string", "null"], "format": "date-time"},
+    "mentioned": {"type": "object", "additionalProperties": {"type": "object"}}}}
+
+
+def _comment_paths(doc: dict[str, Any], record: str, name: str, title: str, rid: list[dict[str, Any]]) -> None:
+    text = {"type": "object", "additionalProperties": False, "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 5000}}}
+    page = [{"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+            {"name": "offset", "in": "query", "schema": {"type": "string"}}]
+    doc["paths"][f"{record}/comments"] = {
+        "parameters": rid,
+        "get": {"summary": f"Comments on a record of {title}, newest first", "operationId": f"comments_{name}",
+                "parameters": page, "responses": _ok({"type": "object", "required": ["comments"], "properties": {
+                    "comments": {"type": "array", "items": COMMENT}, "offset": {"type": ["string", "null"]}}})},
+        "post": {"summary": f"Comment on a record of {title}", "operationId": f"comment_{name}",
+                 "requestBody": _body(text), "responses": _ok(COMMENT)},
+    }
+    doc["paths"][f"{record}/comments/{{rowCommentId}}"] = {
+        "parameters": [*rid, {"name": "rowCommentId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "patch": {"summary": "Change one's own comment", "operationId": f"updatecomment_{name}",
+                  "requestBody": _body(text), "responses": _ok(COMMENT)},
+        "delete": {"summary": "Delete one's own comment", "operationId": f"deletecomment_{name}",
+                   "responses": _ok({"type": "object", "properties": {"id": {"type": "string"},
+                                                                      "deleted": {"type": "boolean"}}})},
+    }
 
 
 def _meta_paths(doc: dict[str, Any], bases: list[str]) -> None:
