@@ -3,7 +3,8 @@
 Out: people become collaborators `{id, email, name}`, attachments `[{id, url, filename, size,
 type}]`, links stay record-id lists; empty values (null, "", [], an unchecked box) are left
 out and a formula's true/false is 1/0 (as Airtable does);
-`cellFormat=string` gives every value as the text a person sees. In: field names (or ids,
+`cellFormat=string` gives every value as the text a person sees (links by the linked
+records' primary text). In: field names (or ids,
 or keys) become keys; collaborators and attachments become what the engine stores. Without
 `typecast`, values must already have the field's JSON type (a number for a number, an exact
 option name for a select, a list for a link); with it, the engine's lenient parsing applies.
@@ -31,6 +32,7 @@ class People:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._cache: dict[str, dict[str, Any]] = {}
+        self.titles: dict[tuple[str, str], str | None] = {}  # (table, record) -> a linked record's title
 
     def collaborator(self, key: str) -> dict[str, Any]:
         if key not in self._cache:
@@ -87,8 +89,14 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
     if field.people:
         keys = value if isinstance(value, list) else [value]
         return ", ".join(str(people.collaborator(str(k))["name"]) for k in keys)
-    if field.links:
-        return ", ".join(str(v) for v in value)
+    if field.links:  # as the web app names them: the primary text of records one may read, else the id
+        other = str(ref.table.tdef.fields[key].options.get("table", ""))
+        names = []
+        for rid in (value if isinstance(value, list) else [value]):
+            if (other, str(rid)) not in people.titles:
+                people.titles[(other, str(rid))] = ref.table.base.table(other).title_of(str(rid), ref.actor)
+            names.append(people.titles[(other, str(rid))] or str(rid))
+        return ", ".join(names)
     return ref.table.display(record, key, ref.access)
 
 
