@@ -16,6 +16,7 @@ from engine.model import FieldDef
 from engine.query import all_of
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
+from views.api.comments import comment_counts
 from views.api.errors import (
     INVALID_FORMULA,
     INVALID_VALUE,
@@ -36,7 +37,6 @@ from views.api.params import (
     from_query,
     limit_error,
 )
-from views.api.comments import comment_counts
 from views.api.values import fields_in, record_out
 
 MAX_BATCH = 10
