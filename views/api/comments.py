@@ -132,7 +132,7 @@ def add_comment(ctx: Ctx) -> tuple[int, Any]:
     def work() -> engine_comments.Comment:
         with ctx.ws.storage.transaction():
             rec = table.get(record, actor=ctx.actor)
-            title = str(rec["fields"].get(primary) or record) if primary in ref.readable else record
+            title = (table.display(rec, primary, ref.access) or record) if primary in ref.readable else record
             number = engine_comments.add(table, record, text, actor=ctx.actor)
             engine_comments.notify_mentions(table, record, number, text, actor=ctx.actor, title=title,
                                             link=f"/b/{table.base.key}/t/{table.key}/r/{record}")
