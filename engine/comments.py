@@ -147,14 +147,14 @@ def mention_spans(ws: Workspace, body: str) -> list[tuple[int, int, str]]:
     for key, name in people_db.active_names(ws.storage).items():
         people.setdefault(key, key)
         people.setdefault(name, key)
-    spans = []
+    spans: list[tuple[int, int, str]] = []
     for match in MENTION.finditer(body):
         word = match.group(1)
         # "@王主任，请看" — try the longest prefix that names someone.
         for end in range(len(word), 0, -1):
-            key = people.get(word[:end])
-            if key is not None:
-                spans.append((match.start(), match.start(1) + end, key))
+            named = people.get(word[:end])
+            if named is not None:
+                spans.append((match.start(), match.start(1) + end, named))
                 break
     return spans
 
