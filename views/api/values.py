@@ -83,6 +83,8 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
     if ref.masked(key):
         return str(value)
     field = ref.table.fields[key]
+    if value is True and field.airtable_name() == "checkbox":
+        return "checked"  # as Airtable writes a checked box
     if field.kind == "datetime" and isinstance(value, str) and value[:1].isdigit():  # not a formula's #ERROR!
         moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
