@@ -140,13 +140,20 @@ def counts(table: Table, record_ids: list[str]) -> dict[str, int]:
     return {rid: found.get(rid, 0) for rid in record_ids}
 
 
-def mention_spans(ws: Workspace, body: str) -> list[tuple[int, int, str]]:
-    """Where `body` mentions someone: (start, end, person key) of each `@key` or `@name`."""
+def mention_names(ws: Workspace) -> dict[str, str]:
+    """What a mention may say -> whose key: each person's key and name."""
     people = {p.key: p.key for p in ws.config.people.values()}
     people.update({p.name: p.key for p in ws.config.people.values()})
     for key, name in people_db.active_names(ws.storage).items():
         people.setdefault(key, key)
         people.setdefault(name, key)
+    return people
+
+
+def mention_spans(ws: Workspace, body: str, names: dict[str, str] | None = None) -> list[tuple[int, int, str]]:
+    """Where `body` mentions someone: (start, end, person key) of each `@key` or `@name`
+    (`names`: `mention_names(ws)`, when the caller reads many comments)."""
+    people = mention_names(ws) if names is None else names
     spans: list[tuple[int, int, str]] = []
     for match in MENTION.finditer(body):
         word = match.group(1)

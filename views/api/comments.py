@@ -64,12 +64,12 @@ def _text_in(ctx: Ctx) -> str:
     return _MARKUP.sub(plain, text)
 
 
-def _shape(ctx: Ctx, comment: engine_comments.Comment) -> dict[str, Any]:
+def _shape(ctx: Ctx, comment: engine_comments.Comment, names: dict[str, str] | None = None) -> dict[str, Any]:
     text = comment.body
     mentioned: dict[str, Any] = {}
     out = []
     last = 0
-    for start, end, key in engine_comments.mention_spans(ctx.ws, text):
+    for start, end, key in engine_comments.mention_spans(ctx.ws, text, names):
         out.append(text[last:start] + f"@[{key}]")
         last = end
         person = ctx.people.collaborator(key)
@@ -115,7 +115,8 @@ def list_comments(ctx: Ctx) -> tuple[int, Any]:
     found = _run(ctx, lambda: engine_comments.for_record(ref.table, ctx.param("record"), actor=ctx.actor))
     newest = list(reversed(found))
     page = newest[start:start + size]
-    out: dict[str, Any] = {"comments": [_shape(ctx, c) for c in page], "offset": None}
+    names = engine_comments.mention_names(ctx.ws)
+    out: dict[str, Any] = {"comments": [_shape(ctx, c, names) for c in page], "offset": None}
     if start + size < len(newest):
         out["offset"] = encode_cursor(start + size)
     return 200, out
