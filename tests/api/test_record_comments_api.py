@@ -134,3 +134,25 @@ def test_the_openapi_document_describes_the_comment_endpoints(api_server: Any) -
         paths = c.get("/v0/openapi.json").json()["paths"]
     assert set(paths["/v0/crm/contacts/{recordId}/comments"]) >= {"get", "post"}
     assert set(paths["/v0/crm/contacts/{recordId}/comments/{rowCommentId}"]) >= {"patch", "delete"}
+
+
+def test_bad_comment_requests_get_clear_errors_never_a_500(api_server: Any, contact: RecordDict) -> None:
+    base = f"/v0/crm/contacts/{contact['id']}/comments"
+    with api_server.client("admin") as c:
+        cases = [
+            c.post(base, content=b"{not json", headers={"Content-Type": "application/json"}),
+            c.post(base, json={"text": 5}),
+            c.post(base, json=["text"]),
+            c.post(base, json={"text": "x" * 5001}),
+            c.patch(f"{base}/com00000000000001"),
+            c.get(base, params={"pageSize": "abc"}),
+            c.get(base, params={"pageSize": "101"}),
+            c.get(base, params={"offset": "garbage!"}),
+            c.get(base, params={"sort": "x"}),
+        ]
+        assert [r.status_code for r in cases] == [422] * len(cases), [r.text for r in cases]
+        assert all("error" in r.json() and r.json()["error"]["message"] for r in cases)
+        odd = c.get("/v0/crm/contacts/rec%0Aodd/comments")
+        assert odd.status_code == 404
+        assert c.put(base, json={"text": "x"}).status_code == 405
+        assert c.get(f"{base}/com00000000000001").status_code == 405
