@@ -82,6 +82,8 @@ def _list_params(ref: TableRef) -> list[dict[str, Any]]:
         q("returnFieldsByFieldId", {"type": "boolean"}, "key fields by field id"),
         q("sort[0][field]", {"type": "string", "enum": sortable} if sortable else {"type": "string"}, "sort by this field"),
         q("sort[0][direction]", {"type": "string", "enum": ["asc", "desc"]}),
+        q("recordMetadata[]", {"type": "array", "items": {"type": "string", "enum": ["commentCount"]}},
+          "commentCount adds each record's number of comments", style="form", explode=True),
     ]
     if views:
         params.append(q("view", {"type": "string", "enum": views}, "apply this view's filter and sort (its hidden fields are still returned; `fields[]` asks for fewer)"))
@@ -98,7 +100,8 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         loose = value if plain else {"anyOf": [value, {"type": "string"}]}  # cellFormat=string gives text
         schemas[f"{name}Fields"]["properties"][ref.table.tdef.fields[key].name] = loose
     schemas[f"{name}Record"] = {"type": "object", "required": ["id", "createdTime", "fields"], "properties": {
-        "id": RECORD_ID, "createdTime": {"type": "string", "format": "date-time"}, "fields": _comp(f"{name}Fields")}}
+        "id": RECORD_ID, "createdTime": {"type": "string", "format": "date-time"}, "fields": _comp(f"{name}Fields"),
+        "commentCount": {"type": "integer", "minimum": 0}}}
     create_fields, update_fields = write_fields(ref)
     schemas[f"{name}Create"] = create_fields
     schemas[f"{name}Update"] = update_fields
@@ -135,6 +138,7 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         "fields": by_name["fields[]"], "filterByFormula": by_name["filterByFormula"],
         "returnFieldsByFieldId": {"type": "boolean"}, "cellFormat": by_name["cellFormat"],
         "timeZone": by_name["timeZone"], "userLocale": by_name["userLocale"],
+        "recordMetadata": by_name["recordMetadata[]"],
         "sort": {"type": "array", "items": {**closed, "required": ["field"], "properties": {
             "field": by_name["sort[0][field]"], "direction": by_name["sort[0][direction]"]}}}}}
     if "view" in by_name:
