@@ -51,10 +51,23 @@ def node_modules() -> Path:
     return modules
 
 
+IO = """\
+base: io
+name: In and out
+tables:
+  moves:
+    name: In/Out
+    primary: what
+    fields:
+      what: {type: text, name: What}
+      qty: {type: number, name: Qty}
+"""
+
+
 @pytest.fixture
 def gridbase_server(make_workspace: Callable[..., Workspace]) -> Iterator[Server]:
     """`gridbase serve`'s app (automations off) on 127.0.0.1, API rate limit off."""
-    ws = make_workspace({"crm": CRM, "vault": VAULT})
+    ws = make_workspace({"crm": CRM, "vault": VAULT, "io": IO})
     ws.sync_people()
     app = create_app(ws, automations=False)
     app.state.api_rate = None
@@ -92,6 +105,7 @@ def test_airtable_js_public_api(gridbase_server: Server, node_modules: Path) -> 
         "select method post (listRecords)", "select long url goes by post", "update single and array",
         "replace single and array", "record save and fetch", "comments and commentCount",
         "destroy single and array", "deprecated list and forEach", "callback style", "errors", "permissions",
+        "a table name with a slash",
     ]
     contacts = gridbase_server.ws.base("crm").table("contacts")
     history = [h["action"] for h in contacts.history(contacts.query(actor="admin").records[0]["id"], actor="admin")]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 from engine.tokens import COMMENTS_READ, COMMENTS_WRITE, RECORDS_READ, RECORDS_WRITE, SCHEMA_READ
 from views.api import comments as api_comments
@@ -24,7 +26,7 @@ from views.api import meta as api_meta
 from views.api import openapi as api_openapi
 from views.api import records as api_records
 from views.api.errors import ApiError
-from views.api.http import endpoint
+from views.api.http import SLASH, endpoint
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -87,8 +89,25 @@ def _dotall(route: Route | Mount) -> Route | Mount:
     return route
 
 
+class _Mount(Mount):
+    """`/v0`, where a table's name may hold a "/": clients send it as %2F (airtable.js and
+    pyairtable encode names), which the server decodes before routing; here such a "/" stays
+    inside its segment (as `SLASH`, which `Ctx.param` turns back)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if scope["type"] != "http" or not isinstance(raw, bytes) or b"%2f" not in raw.lower():
+            return super().matches(scope)
+        segments = raw.split(b"?", 1)[0].split(b"/")
+        path = "/".join(unquote_to_bytes(s).decode("utf-8", "replace").replace("/", SLASH) for s in segments)
+        match, child = super().matches({**scope, "path": path})
+        if match is Match.FULL:
+            child["path"] = path
+        return match, child
+
+
 routes: list[BaseRoute] = [
-    _dotall(Mount("/v0", routes=[_dotall(r) for r in [
+    _dotall(_Mount("/v0", routes=[_dotall(r) for r in [
         Route("/openapi.json", _methods({"GET": endpoint(api_openapi.openapi)}), methods=_ANY),
         Route("/meta/whoami", _methods({"GET": endpoint(api_meta.whoami)}), methods=_ANY),
         Route("/meta/bases", _methods({"GET": endpoint(api_meta.list_bases, scope=SCHEMA_READ)}), methods=_ANY),

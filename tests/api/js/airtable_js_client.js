@@ -200,6 +200,16 @@ async function main() {
   assert.ok(theirs.every((r) => r.get('Status') === 'Active' && !('Email' in r.fields)));
   await rejects(viewer.create({ Name: 'not allowed' }), 403, 'NOT_AUTHORIZED');
   pass('permissions');
+
+  // a table whose name holds a "/" (the client sends it as %2F)
+  const moves = Airtable.base('io')('In/Out');
+  const moved = await moves.create([{ fields: { What: 'chairs', Qty: 2 } }, { fields: { What: 'desks', Qty: 1 } }]);
+  assert.equal((await moves.find(moved[0].id)).get('What'), 'chairs');
+  assert.equal((await moves.update(moved[0].id, { Qty: 3 })).get('Qty'), 3);
+  assert.deepEqual((await moves.select({ sort: [{ field: 'Qty' }] }).all()).map((r) => r.get('What')), ['desks', 'chairs']);
+  await moves.destroy([moved[0].id, moved[1].id]);
+  assert.deepEqual(await moves.select().all(), []);
+  pass('a table name with a slash');
 }
 
 async function ratelimit() {
