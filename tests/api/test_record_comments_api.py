@@ -83,6 +83,11 @@ def test_pages_newest_first(api_server: Any, contact: RecordDict) -> None:
         assert c.get(f"/v0/crm/contacts/{contact['id']}/comments", params={"pageSize": "0"}).status_code == 422
     assert pages == 3 and texts == [f"note {i}" for i in range(4, -1, -1)]
     assert [cm.text for cm in table.comments(contact["id"])] == texts
+    contacts = api_server.ws.base("crm").table("contacts")
+    for i in range(100):
+        engine_comments.add(contacts, contact["id"], f"bulk {i}", actor="li")
+    every = table.comments(contact["id"])  # pyairtable follows `offset` past the first 100
+    assert len(every) == 105 and every[0].text == "bulk 99" and every[-1].text == "note 0"
 
 
 def test_only_readers_see_and_post_only_the_author_edits_or_deletes(api_server: Any, contact: RecordDict) -> None:
