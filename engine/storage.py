@@ -107,7 +107,7 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "record": "TEXT", "value": "TEXT", "reason": "TEXT NOT NULL"}),
     "_gb_comments": ("id", {
         "id": "INTEGER", "at": "TEXT NOT NULL", "author": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL",
-        "record": "TEXT NOT NULL", "body": "TEXT NOT NULL", "deleted_at": "TEXT"}),
+        "record": "TEXT NOT NULL", "body": "TEXT NOT NULL", "deleted_at": "TEXT", "edited_at": "TEXT"}),
     "_gb_attachments": ("id", {
         "id": "TEXT", "sha256": "TEXT NOT NULL", "name": "TEXT NOT NULL", "size": "INTEGER NOT NULL", "type": "TEXT NOT NULL",
         "uploaded_by": "TEXT NOT NULL", "uploaded_at": "TEXT NOT NULL", "base": "TEXT", "tbl": "TEXT", "field": "TEXT"}),
@@ -148,6 +148,7 @@ SYSTEM_COLUMNS_ADDED = (
     ("_gb_login_attempts", "address", "TEXT NOT NULL DEFAULT ''"),
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
+    ("_gb_comments", "edited_at", "TEXT"),  # when its author last changed it (engine.comments.edit)
 )
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);

@@ -167,3 +167,14 @@ def test_cell_format_string(api_server: Any, api: Api) -> None:
     rec = table.all(cell_format="string", time_zone="Asia/Shanghai", user_locale="zh-cn")[0]
     assert rec["fields"]["Met At"] == "2026-01-05 16:30"
     assert rec["fields"]["Owner"] == "李四" and rec["fields"]["Fee"] == "$3.00"
+
+
+def test_cell_format_string_names_linked_records_by_their_primary_text(api_server: Any, api: Api) -> None:
+    acme = api.table("crm", "Companies").create({"Title": "Acme"})
+    table = api.table("crm", "Contacts")
+    table.create({"Name": "L", "Company": [acme["id"]], "VIP": True})
+    [rec] = table.all(cell_format="string", time_zone="Asia/Shanghai", user_locale="en")
+    assert rec["fields"]["Company"] == "Acme"
+    assert rec["fields"]["VIP"] == "checked"  # as Airtable writes a checked box
+    [raw] = table.all()
+    assert raw["fields"]["Company"] == [acme["id"]]

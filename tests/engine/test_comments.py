@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine import NotFoundError, ValidationError, comments
+from engine import NotFoundError, PermissionDenied, ValidationError, comments
 from tests.engine.test_records import BASE
 
 
@@ -40,3 +40,31 @@ def test_no_comment_on_a_record_the_actor_cannot_read(ws: Any) -> None:
     assert len(ws.outbox.pending()) == events
     with pytest.raises(NotFoundError):
         comments.for_record(tickets, rid, actor="zhao")
+
+
+def test_only_the_author_edits_or_removes_a_comment_and_both_are_audited(ws: Any) -> None:
+    tickets = ws.base("desk").table("tickets")
+    rid = tickets.create({"title": "漏水", "status": "已办结"}, actor="admin")["id"]
+    cid = comments.add(tickets, rid, "先看看", actor="boss")
+    with pytest.raises(PermissionDenied):
+        comments.edit(tickets, rid, cid, "改别人的", actor="admin")
+    with pytest.raises(PermissionDenied):
+        comments.remove(tickets, rid, cid, actor="zhao")
+    before = ws.outbox.latest().id
+    edited = comments.edit(tickets, rid, cid, "  已修好  ", actor="boss")
+    assert (edited.body, edited.edited_at is not None) == ("已修好", True)
+    assert comments.counts(tickets, [rid, "recNONE"]) == {rid: 1, "recNONE": 0}
+    comments.remove(tickets, rid, cid, actor="boss")
+    assert comments.for_record(tickets, rid, actor="admin") == []
+    assert comments.counts(tickets, [rid]) == {rid: 0}
+    with pytest.raises(NotFoundError):
+        comments.get(tickets, rid, cid, actor="boss")
+    kinds = [e.kind for e in ws.outbox.pending() if e.id > before]
+    assert kinds == ["comment_edited", "comment_deleted"]
+    actions = [h["action"] for h in tickets.history(rid, actor="admin")]
+    assert actions.count("comment_edit") == 1 and actions.count("comment_delete") == 1
+
+
+def test_mentions_by_key_and_by_name(ws: Any) -> None:
+    assert comments.mentions(ws, "@boss 和 @李四，请看；@nobody") == ["boss", "li"]
+    assert [(s, e, k) for s, e, k in comments.mention_spans(ws, "hi @李四，请看")] == [(3, 6, "li")]

@@ -55,10 +55,19 @@ class Ctx:
         return str(self.request.base_url)
 
     def param(self, name: str) -> str:
-        return str(self.request.path_params.get(name, ""))
+        return path_param(self.request, name)
 
 
 Handler = Callable[[Ctx], tuple[int, Any]]
+
+# A "/" sent inside one path segment (as %2F, e.g. a table named "In/Out" by airtable.js's
+# encodeURIComponent) travels through routing as this private-use character (views.api).
+SLASH = "\ue000"
+
+
+def path_param(request: Request, name: str) -> str:
+    """A path parameter as the client meant it (an encoded "/" restored)."""
+    return str(request.path_params.get(name, "")).replace(SLASH, "/")
 
 
 async def read_json(request: Request) -> Any:
@@ -129,7 +138,7 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
             check_rate(request, secret)
             ws: Workspace = request.app.state.ws
             info = await run_in_threadpool(authenticate, ws, secret)
-            base = request.path_params.get("base")
+            base = request.path_params.get("base") and path_param(request, "base")
             check_scope(info.token, scope, str(base) if base is not None else None)
             payload = await read_json(request) if body and request.method in BODY_METHODS else NO_BODY
             ctx = Ctx(request, ws, info.actor, info.person, payload, info.token)

@@ -82,6 +82,8 @@ def _list_params(ref: TableRef) -> list[dict[str, Any]]:
         q("returnFieldsByFieldId", {"type": "boolean"}, "key fields by field id"),
         q("sort[0][field]", {"type": "string", "enum": sortable} if sortable else {"type": "string"}, "sort by this field"),
         q("sort[0][direction]", {"type": "string", "enum": ["asc", "desc"]}),
+        q("recordMetadata[]", {"type": "array", "items": {"type": "string", "enum": ["commentCount"]}},
+          "commentCount adds each record's number of comments", style="form", explode=True),
     ]
     if views:
         params.append(q("view", {"type": "string", "enum": views}, "apply this view's filter and sort (its hidden fields are still returned; `fields[]` asks for fewer)"))
@@ -98,7 +100,8 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         loose = value if plain else {"anyOf": [value, {"type": "string"}]}  # cellFormat=string gives text
         schemas[f"{name}Fields"]["properties"][ref.table.tdef.fields[key].name] = loose
     schemas[f"{name}Record"] = {"type": "object", "required": ["id", "createdTime", "fields"], "properties": {
-        "id": RECORD_ID, "createdTime": {"type": "string", "format": "date-time"}, "fields": _comp(f"{name}Fields")}}
+        "id": RECORD_ID, "createdTime": {"type": "string", "format": "date-time"}, "fields": _comp(f"{name}Fields"),
+        "commentCount": {"type": "integer", "minimum": 0}}}
     create_fields, update_fields = write_fields(ref)
     schemas[f"{name}Create"] = create_fields
     schemas[f"{name}Update"] = update_fields
@@ -135,6 +138,7 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         "fields": by_name["fields[]"], "filterByFormula": by_name["filterByFormula"],
         "returnFieldsByFieldId": {"type": "boolean"}, "cellFormat": by_name["cellFormat"],
         "timeZone": by_name["timeZone"], "userLocale": by_name["userLocale"],
+        "recordMetadata": by_name["recordMetadata[]"],
         "sort": {"type": "array", "items": {**closed, "required": ["field"], "properties": {
             "field": by_name["sort[0][field]"], "direction": by_name["sort[0][direction]"]}}}}}
     if "view" in by_name:
@@ -171,6 +175,40 @@ def _table_paths(ref: TableRef, doc: dict[str, Any]) -> None:
         "put": {"summary": f"Replace a record of {title}", "operationId": f"replaceone_{name}",
                 "requestBody": _body(one_body), "responses": _ok(_comp(f"{name}Record"))},
         "delete": {"summary": f"Delete a record of {title}", "operationId": f"deleteone_{name}", "responses": _ok(deleted)},
+    }
+    _comment_paths(doc, f"{root}/{{recordId}}", name, title, rid)
+
+
+COMMENT = {"type": "object", "required": ["id", "author", "text", "createdTime"], "properties": {
+    "id": {"type": "string", "pattern": "^com[0-9]{14}$"},
+    "author": {"type": "object", "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                                                "name": {"type": "string"}}},
+    "text": {"type": "string", "description": "mentions written @[personKey]"},
+    "createdTime": {"type": "string", "format": "date-time"},
+    "lastUpdatedTime": {"type": ["string", "null"], "format": "date-time"},
+    "mentioned": {"type": "object", "additionalProperties": {"type": "object"}}}}
+
+
+def _comment_paths(doc: dict[str, Any], record: str, name: str, title: str, rid: list[dict[str, Any]]) -> None:
+    text = {"type": "object", "additionalProperties": False, "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 5000}}}
+    page = [{"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+            {"name": "offset", "in": "query", "schema": {"type": "string"}}]
+    doc["paths"][f"{record}/comments"] = {
+        "parameters": rid,
+        "get": {"summary": f"Comments on a record of {title}, newest first", "operationId": f"comments_{name}",
+                "parameters": page, "responses": _ok({"type": "object", "required": ["comments"], "properties": {
+                    "comments": {"type": "array", "items": COMMENT}, "offset": {"type": ["string", "null"]}}})},
+        "post": {"summary": f"Comment on a record of {title}", "operationId": f"comment_{name}",
+                 "requestBody": _body(text), "responses": _ok(COMMENT)},
+    }
+    doc["paths"][f"{record}/comments/{{rowCommentId}}"] = {
+        "parameters": [*rid, {"name": "rowCommentId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "patch": {"summary": "Change one's own comment", "operationId": f"updatecomment_{name}",
+                  "requestBody": _body(text), "responses": _ok(COMMENT)},
+        "delete": {"summary": "Delete one's own comment", "operationId": f"deletecomment_{name}",
+                   "responses": _ok({"type": "object", "properties": {"id": {"type": "string"},
+                                                                      "deleted": {"type": "boolean"}}})},
     }
 
 

@@ -40,13 +40,17 @@ class ListParams:
     time_zone: ZoneInfo | None = None
     user_locale: str | None = None
     by_id: bool = False
+    comment_count: bool = False  # recordMetadata: ["commentCount"]
 
 
 LIST_QUERY = {"pageSize", "maxRecords", "offset", "fields[]", "fields", "filterByFormula", "view", "cellFormat",
-              "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]"}
-RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale"}
+              "timeZone", "userLocale", "returnFieldsByFieldId", "recordMetadata[]",
+              "limit"}  # the page size as airtable.js's deprecated list()/forEach() send it
+RECORD_QUERY = {"returnFieldsByFieldId", "cellFormat", "timeZone", "userLocale", "recordMetadata[]"}
+RECORD_METADATA = ("commentCount",)
 LIST_BODY = {"pageSize", "maxRecords", "offset", "fields", "filterByFormula", "view", "cellFormat", "timeZone",
-             "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata"}
+             "userLocale", "returnFieldsByFieldId", "sort", "recordMetadata",
+             "method"}  # airtable.js sends its select()'s `method: "post"` along; Airtable ignores it
 
 
 def limit_error(exc: LimitExceeded) -> ApiError:
@@ -130,11 +134,21 @@ def _finish(p: ListParams, raw: dict[str, Any]) -> ListParams:
     return p
 
 
+def _metadata(p: ListParams, items: Any) -> ListParams:
+    """`recordMetadata`: the extras to add to each record; Airtable knows only `commentCount`."""
+    ensure(isinstance(items, list) and all(isinstance(i, str) and i in RECORD_METADATA for i in items),
+           "Invalid request: recordMetadata may only list " + ", ".join(RECORD_METADATA))
+    p.comment_count = "commentCount" in items
+    return p
+
+
 def from_query(query: QueryParams) -> ListParams:
     """Parameters of `GET /v0/{base}/{table}`: `fields[]`, `sort[0][field]`, and the rest."""
     check_query(query, LIST_QUERY, _SORT)
     p = ListParams()
-    raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields")}
+    raw: dict[str, Any] = {k: v for k, v in query.items() if k not in ("fields[]", "fields", "limit")}
+    if "limit" in query and "pageSize" not in query:
+        raw["pageSize"] = query["limit"]
     wanted = query.getlist("fields[]") + query.getlist("fields")
     _within(limits.FIELDS, len(wanted))
     if wanted:
@@ -146,7 +160,8 @@ def from_query(query: QueryParams) -> ListParams:
             sorts.setdefault(int(match.group(1)), {})[match.group(2)] = value
     _within(limits.SORT_ENTRIES, len(sorts))
     p.sort = _sorts([sorts[i] for i in sorted(sorts)], query=True)
-    return _finish(p, raw)
+    raw.pop("recordMetadata[]", None)
+    return _metadata(_finish(p, raw), query.getlist("recordMetadata[]"))
 
 
 def from_body(body: Any, query: QueryParams) -> ListParams:
@@ -159,6 +174,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
         ensure(value is not None, f"Invalid request: '{key}' may not be null")
         if key in ("timeZone", "userLocale", "cellFormat", "offset", "view", "filterByFormula"):
             ensure(isinstance(value, str), f"Invalid request: '{key}' must be a string")
+    ensure(body.get("method", "post") in ("get", "post"), "Invalid request: 'method' must be \"get\" or \"post\"")
     body = {**{k: v for k, v in query.items()}, **body}
     p = ListParams()
     fields = body.get("fields")
@@ -173,7 +189,7 @@ def from_body(body: Any, query: QueryParams) -> ListParams:
                "Invalid request: 'sort' must be a list of {field, direction}")
         _within(limits.SORT_ENTRIES, len(sort))
         p.sort = _sorts(sort)
-    return _finish(p, body)
+    return _metadata(_finish(p, body), body.get("recordMetadata", []))
 
 
 def _sorts(items: list[dict[str, Any]], *, query: bool = False) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from engine.model import FieldDef
 from engine.query import all_of
 from engine.reads import decode_cursor, encode_cursor
 from engine.schema import FormulaRefs
+from views.api.comments import comment_counts
 from views.api.errors import (
     INVALID_FORMULA,
     INVALID_VALUE,
@@ -97,8 +98,10 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
         raise limit_error(exc) from None
     except GridbaseError as exc:
         raise engine_error(exc, names=ref.names()) from None
+    counts = comment_counts(ref, [r["id"] for r in page.records]) if p.comment_count else {}
     records = [record_out(ref, r, by_id=p.by_id, string=p.cell_format == "string", tz=p.time_zone,
-                          people=ctx.people, base_url=ctx.base_url) for r in page.records]
+                          people=ctx.people, base_url=ctx.base_url, comment_count=counts.get(r["id"]))
+               for r in page.records]
     out: dict[str, Any] = {"records": records}
     nxt = page.next_offset
     if nxt is not None and (p.max_records is None or nxt < p.max_records):
@@ -130,8 +133,9 @@ def get_record(ctx: Ctx) -> tuple[int, Any]:
     check_query(query, RECORD_QUERY)
     p = from_query(query)
     record = _get(ref, ctx, ctx.param("record"))
+    count = comment_counts(ref, [record["id"]])[record["id"]] if p.comment_count else None
     return 200, record_out(ref, record, by_id=p.by_id, string=p.cell_format == "string", tz=p.time_zone,
-                           people=ctx.people, base_url=ctx.base_url)
+                           people=ctx.people, base_url=ctx.base_url, comment_count=count)
 
 
 # -- writing ---------------------------------------------------------------------------

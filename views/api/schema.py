@@ -34,8 +34,8 @@ def airtable_type(ref: TableRef, fdef: FieldDef) -> str:
 def _result(kind: str, tz: str) -> dict[str, Any] | None:
     if kind == "number":
         return {"type": "number", "options": {"precision": 2}}
-    if kind == "boolean":
-        return {"type": "checkbox", "options": {"color": "greenBright", "icon": "check"}}
+    if kind == "boolean":  # a formula's true/false is 1/0 in Airtable, a number
+        return {"type": "number", "options": {"precision": 0}}
     if kind == "date":
         return {"type": "date", "options": {"dateFormat": DATE_FORMAT}}
     if kind == "datetime":

@@ -1,8 +1,10 @@
 """Cell values between Airtable's JSON and the engine's values, in both directions.
 
 Out: people become collaborators `{id, email, name}`, attachments `[{id, url, filename, size,
-type}]`, links stay record-id lists, an unchecked checkbox is left out (as Airtable does);
-`cellFormat=string` gives every value as the text a person sees. In: field names (or ids,
+type}]`, links stay record-id lists; empty values (null, "", [], an unchecked box) are left
+out and a formula's true/false is 1/0 (as Airtable does);
+`cellFormat=string` gives every value as the text a person sees (links by the linked
+records' primary text). In: field names (or ids,
 or keys) become keys; collaborators and attachments become what the engine stores. Without
 `typecast`, values must already have the field's JSON type (a number for a number, an exact
 option name for a select, a list for a link); with it, the engine's lenient parsing applies.
@@ -30,6 +32,7 @@ class People:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._cache: dict[str, dict[str, Any]] = {}
+        self.titles: dict[tuple[str, str], str | None] = {}  # (table, record) -> a linked record's title
 
     def collaborator(self, key: str) -> dict[str, Any]:
         if key not in self._cache:
@@ -42,6 +45,10 @@ class People:
                 info["email"] = email
             self._cache[key] = info
         return self._cache[key]
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` is a person of the workspace."""
+        return key in self.ws.config.people or people_db.get(self.ws.storage, key) is not None
 
     def key_for(self, item: Any) -> Any:
         """A person key (or text for the engine to resolve) from a collaborator object."""
@@ -76,34 +83,61 @@ def cell_text(ref: TableRef, record: dict[str, Any], key: str, people: People, t
     if ref.masked(key):
         return str(value)
     field = ref.table.fields[key]
+    if value is True and field.airtable_name() == "checkbox":
+        return "checked"  # as Airtable writes a checked box
     if field.kind == "datetime" and isinstance(value, str) and value[:1].isdigit():  # not a formula's #ERROR!
         moment = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if field.people:
         keys = value if isinstance(value, list) else [value]
         return ", ".join(str(people.collaborator(str(k))["name"]) for k in keys)
-    if field.links:
-        return ", ".join(str(v) for v in value)
+    if field.links:  # as the web app names them: the primary text of records one may read, else the id
+        other = str(ref.table.tdef.fields[key].options.get("table", ""))
+        names = []
+        for rid in (value if isinstance(value, list) else [value]):
+            if (other, str(rid)) not in people.titles:
+                people.titles[(other, str(rid))] = ref.table.base.table(other).title_of(str(rid), ref.actor)
+            names.append(people.titles[(other, str(rid))] or str(rid))
+        return ", ".join(names)
     return ref.table.display(record, key, ref.access)
 
 
+def is_empty(value: Any) -> bool:
+    """What Airtable leaves out of a record's `fields`: null, "", [], false."""
+    return value is None or value is False or value == "" or value == []
+
+
+def logical(ref: TableRef, key: str, value: Any) -> Any:
+    """A true/false that is not a checkbox's (a formula's or rollup's comparison, AND, TRUE()...)
+    as the 1/0 Airtable gives."""
+    if isinstance(value, bool) and ref.table.fields[key].airtable_name() != "checkbox":
+        return int(value)
+    return value
+
+
 def record_out(ref: TableRef, record: dict[str, Any], *, by_id: bool = False, string: bool = False,
-               tz: ZoneInfo | None = None, people: People, base_url: str) -> dict[str, Any]:
-    """An engine record (as the actor sees it) in Airtable's shape."""
+               tz: ZoneInfo | None = None, people: People, base_url: str,
+               comment_count: int | None = None) -> dict[str, Any]:
+    """An engine record (as the actor sees it) in Airtable's shape: empty values left out, as
+    Airtable does; logical results as 1/0 (a 0 is a value, kept)."""
     fields: dict[str, Any] = {}
-    for key, value in record["fields"].items():
+    for key, raw in record["fields"].items():
         if key not in ref.readable:
             continue
-        if value is False and ref.table.fields[key].airtable_name() == "checkbox":
+        value = logical(ref, key, raw)
+        if is_empty(value):
             continue  # as Airtable does
         name = ref.out_name(key, by_id)
         if string:
-            fields[name] = cell_text(ref, record, key, people, tz or ref.table.ws.tz)
+            fields[name] = str(value) if value is not raw else cell_text(ref, record, key, people, tz or ref.table.ws.tz)
         elif ref.masked(key):
             fields[name] = value
         else:
             fields[name] = cell_json(ref, key, value, people, base_url)
-    return {"id": record["id"], "createdTime": record["createdTime"], "fields": fields}
+    out: dict[str, Any] = {"id": record["id"], "createdTime": record["createdTime"], "fields": fields}
+    if comment_count is not None:
+        out["commentCount"] = comment_count
+    return out
 
 
 # -- writing ---------------------------------------------------------------------------

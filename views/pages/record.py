@@ -3,14 +3,13 @@ attachments, the change history, comments with @mentions, delete and restore; th
 new-record page; saving one cell (grid or record page). The searches the editors ask are in
 views.pages.searches.
 
-Words: a *mention* is `@key` or `@姓名` in a comment; the person mentioned gets a row in
-`_gb_notifications` linking to the record, but only if they may read that record themselves.
+Words: a *mention* is `@key` or `@姓名` in a comment; the person mentioned gets a notification
+linking to the record, but only if they may read that record themselves (engine.comments).
 A posted comment comes back as its list item when editors.js asks (HX-Request), else the page.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,7 +25,6 @@ from engine import (
     PermissionDenied,
     ValidationError,
     Workspace,
-    inbox,
 )
 from engine import comments as engine_comments
 from engine import people as people_db
@@ -47,7 +45,6 @@ from views.pages.web import (
     view_url,
 )
 
-MENTION = re.compile(r"@([\w.\-]+)")
 MAX_COMMENT = 5000
 
 
@@ -150,38 +147,6 @@ async def restore_record(request: Request) -> Response:
     return RedirectResponse(cells.record_url(table, rec["id"]), status_code=303)
 
 
-def mentioned(ws: Workspace, body: str) -> list[str]:
-    """Person keys mentioned as @key or @name, in order, once each."""
-    people = {p.key: p.key for p in ws.config.people.values()}
-    people.update({p.name: p.key for p in ws.config.people.values()})
-    for key, name in people_db.active_names(ws.storage).items():
-        people.setdefault(key, key)
-        people.setdefault(name, key)
-    found: list[str] = []
-    for word in MENTION.findall(body):
-        # "@王主任，请看" — try the longest prefix that names someone.
-        for end in range(len(word), 0, -1):
-            key = people.get(word[:end])
-            if key is not None:
-                if key not in found:
-                    found.append(key)
-                break
-    return found
-
-
-def can_read_record(table: Table, person: str, rid: str) -> Actor | None:
-    ws = table.ws
-    try:
-        actor = ws.actor(person)
-    except NotFoundError:
-        return None
-    access = table.access(actor)
-    if not access.can_read:
-        return None
-    # A check, not a read on the person's behalf: no access-log entry for them.
-    return actor if table._fetch_row(rid, access, actor) is not None else None
-
-
 async def add_comment(request: Request) -> Response:
     actor = require_actor(request)
     ws = get_ws(request)
@@ -199,11 +164,7 @@ async def add_comment(request: Request) -> Response:
     title = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else rid
     with ws.storage.transaction():
         comment_id = engine_comments.add(table, rid, body, actor=actor)
-        for person in mentioned(ws, body):
-            if person == actor.key or can_read_record(table, person, rid) is None:
-                continue
-            inbox.add(ws.storage.conn, person=person, at=ws.now(), title=f"{actor.name} @ {title}"[:200], body=body[:1000],
-                      link=url, base=table.base.key, table=table.key, record=rid, key=f"mention:{comment_id}:{person}")
+        engine_comments.notify_mentions(table, rid, comment_id, body, actor=actor, title=title, link=url)
     if request.headers.get("hx-request") == "true":  # editors.js: the new comment, put in place without a reload
         posted = next((c for c in reversed(engine_comments.for_record(table, rid, actor=actor)) if c.id == comment_id), None)
         return render(request, "_comment.html", cm=comment_item(ws, posted) if posted else
