@@ -40,6 +40,11 @@ class LookupField(FieldType):
             return super().display(stored)
         return ", ".join(t for t in (self._item(v) for v in values) if t)
 
+    def numbers_sql(self, column: str) -> tuple[str, str] | None:
+        """Each looked-up number counts: a sum adds them all, an average is over all of them."""
+        each = f"FROM json_each(COALESCE({column}, '[]')) WHERE typeof(value) IN ('integer', 'real')"
+        return f"(SELECT total(value) {each})", f"(SELECT count(*) {each})"
+
     def _item(self, value: Any) -> str:
         """One looked-up value as its source field shows it (as it is, if that cannot read it)."""
         assert self.source is not None
