@@ -40,6 +40,10 @@ class LookupField(FieldType):
             return super().display(stored)
         return ", ".join(t for t in (self._item(v) for v in values) if t)
 
+    def shows_people(self) -> bool:
+        """A lookup of people (through lookups of lookups too) holds their keys."""
+        return self.source is not None and self.source.shows_people()
+
     def numbers_sql(self, column: str) -> tuple[str, str] | None:
         """Each looked-up number counts: a sum adds them all, an average is over all of them."""
         each = f"FROM json_each(COALESCE({column}, '[]')) WHERE typeof(value) IN ('integer', 'real')"
