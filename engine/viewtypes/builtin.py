@@ -16,6 +16,7 @@ from engine.viewtypes import KindOf, Problem, ViewType
 class GridView(ViewType):
     type = "grid"
     path = "v"
+    lists_rows = True
 
 
 class KanbanView(ViewType):
