@@ -36,9 +36,16 @@ def field_kind(table: TableDef, fkey: str) -> str:
     return field_instance(table.fields[fkey]).kind
 
 
+DATE_HINT = ("name a date or datetime field, or a formula giving one (declare `result: date` if need be); for a "
+             "lookup of dates, a formula over it: `{deadline}` through a one-record link, or `MIN({deadline})`")
+
+
 def describe_kind(base: BaseDef, table: TableDef, fdef: FieldDef) -> str:
     """A field's type as an error names it, with the kind a computed field gives ("formula giving text")."""
-    if field_types()[fdef.type].computed:
+    ftype = field_types()[fdef.type]
+    if ftype.shows_linked_values:
+        return f"{fdef.type} of {value_kind(base, table, fdef.key)} values"
+    if ftype.computed:
         return f"{fdef.type} giving {value_kind(base, table, fdef.key)}"
     return fdef.type
 
@@ -403,7 +410,7 @@ class BaseChecker:
                     if fdef and fdef.key in table.fields and field_kind(table, fdef.key) not in ("date", "datetime"):
                         self.err(path + ("when", "field"), f"field '{fdef.key}' of {what} is not a date or datetime field "
                                                            f"(it is a {describe_kind(self.base, table, fdef)})",
-                                 "name a date or datetime field, or a formula giving one (declare `result: date` if need be)")
+                                 DATE_HINT)
                 self.filter(path + ("when", "filter"), table, when.get("filter"), what)
                 self.filter(path + ("if",), table, auto.condition, what)
             for i, (kind, spec) in enumerate(auto.actions):

@@ -124,10 +124,19 @@ def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
     """Infer formula result kinds (unless declared) and store each table's computed-field order."""
     done: set[tuple[str, str]] = set()
 
-    def kind_of(table: TableDef, key: str) -> str:
+    def kind_of(table: TableDef, key: str, depth: int = 0) -> str:
         fdef = table.fields[key]
-        if field_types()[fdef.type].from_formula:
+        ftype = field_types()[fdef.type]
+        if ftype.from_formula:
             infer(table, fdef)
+        if ftype.shows_linked_values and depth < 5 and not fdef.options.get("broken"):
+            # A lookup through a one-record link is one value to a formula (a date, a number).
+            through = base.linked_through(table, fdef)
+            source = str(fdef.options.get("field", ""))
+            if through is not None and through[0].options.get("multiple") is False and source in through[1].fields:
+                kind = kind_of(through[1], source, depth + 1)
+                if kind in ("number", "date", "datetime", "boolean"):
+                    return kind
         return field_instance(fdef, config).kind
 
     def infer(table: TableDef, fdef: FieldDef) -> None:

@@ -158,7 +158,7 @@ def test_validate_names_the_kind_a_computed_field_gives(tmp_path: Path, capsys: 
     out = bad(tmp_path, capsys, "field: due, offset: -1d", "field: title, offset: -1d")
     assert "field 'title' of automation 'remind' is not a date or datetime field (it is a text)" in out
     out = bad(tmp_path, capsys, "aggregate: avg, field: hours_each", "aggregate: avg, field: open_titles")
-    assert "avg needs a number field" in out and "'open_titles' is a lookup giving text" in out
+    assert "avg needs a number field" in out and "'open_titles' is a lookup of text values" in out
 
 
 def test_validate_checks_a_where_over_the_linked_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,3 +166,66 @@ def test_validate_checks_a_where_over_the_linked_table(tmp_path: Path, capsys: p
     assert "unknown field 'state'" in out and "repair.yaml:" in out
     with pytest.raises(ConfigError):
         Workspace.open(write_workspace(tmp_path / "ws2", {"repair": BASE.replace("result: date", "result: day")}))
+
+
+LOOKUPS = """\
+base: docs
+name: 收文
+tables:
+  documents:
+    name: 文件
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      deadline: {type: date, name: 要求完成日期}
+      tasks: {type: link, name: 任务, table: tasks, inverse: document}
+      task_days: {type: lookup, name: 任务期限, link: tasks, field: own_deadline}
+      earliest: {type: formula, name: 最早任务期限, formula: "MIN({task_days})", result: date}
+      any_day: {type: formula, name: 任一期限, formula: "{task_days}", result: date}
+  tasks:
+    name: 任务
+    primary: task
+    fields:
+      task: {type: text, name: 任务}
+      own_deadline: {type: date, name: 任务期限}
+      document: {type: link, name: 文件, table: documents, multiple: false, inverse: tasks}
+      deadline: {type: lookup, name: 文件期限, link: document, field: deadline}
+      due: {type: formula, name: 截止, formula: "{deadline}"}
+      remind_on: {type: formula, name: 提醒日, formula: "DATEADD({deadline}, -1, 'days')"}
+    views:
+      cal: {type: calendar, name: 任务日历, date_field: due}
+automations:
+  due_today:
+    name: 文件到期
+    when: {date: tasks, field: due, offset: 0d, at: "09:00"}
+    do: [{notify: {to: "person:admin", title: "今天到期：{{ record.task }}"}}]
+"""
+
+
+def test_a_looked_up_date_is_a_date_to_formulas(make_workspace: Callable[..., Workspace]) -> None:
+    ws = make_workspace({"docs": LOOKUPS})
+    base = ws.base("docs")
+    docs, tasks = base.table("documents"), base.table("tasks")
+    assert (tasks.fields["due"].kind, tasks.fields["remind_on"].kind, docs.fields["earliest"].kind) == ("date", "date", "date")
+    doc = docs.create({"title": "院感检查通知", "deadline": "2026-03-20"}, actor="admin")
+    a = tasks.create({"task": "自查", "document": [doc["id"]], "own_deadline": "2026-03-18"}, actor="admin")
+    tasks.create({"task": "整改", "document": [doc["id"]], "own_deadline": "2026-03-12"}, actor="admin")
+    got = tasks.get(a["id"], actor="admin")["fields"]
+    assert (got["deadline"], got["due"], got["remind_on"]) == (["2026-03-20"], "2026-03-20", "2026-03-19")
+    fields = docs.get(doc["id"], actor="admin")["fields"]
+    assert fields["earliest"] == "2026-03-12"
+    assert fields["any_day"] == "#ERROR!"  # two dates for one: MIN() or MAX() says which
+    assert [r["fields"]["task"] for r in tasks.query(actor="admin", filter={"due": {"lt": "2026-03-21"}}).records] == ["自查", "整改"]
+    tick(ws, at("2026-03-01T00:00"))
+    docs.update(doc["id"], {"deadline": "2026-03-10"}, actor="admin")  # the tasks' due dates follow
+    assert tasks.get(a["id"], actor="admin")["fields"]["due"] == "2026-03-10"
+    tick(ws, at("2026-03-10T09:00"))
+    tick(ws, at("2026-03-10T18:00"))
+    assert sorted(notices(ws)) == ["今天到期：整改", "今天到期：自查"]
+
+
+def test_a_lookup_itself_is_no_calendar_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_workspace(tmp_path / "ws", {"docs": LOOKUPS.replace("date_field: due}", "date_field: deadline}")})
+    assert main(["validate", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "date_field 'deadline' of view 'cal' is not a date or datetime field" in err and "`{deadline}`" in err
