@@ -92,8 +92,14 @@ class ChartWidget(WidgetType):
             # Side by side when they fit a card's width (about 30 Chinese characters with gaps), else at 45°.
             widest = max((label_width(t) for t in labels), default=0)
             angle = 0 if (widest + 1) * len(labels) <= 30 else -45
-            axis = {**encoding["x"].get("axis", {}), "labelAngle": angle, "labelLimit": 0, "labelOverlap": "greedy"}
+            # Every category keeps its label (a long run of dates may skip some, as a time axis does).
+            dates = encoding["x"].get("type") == "ordinal" or len(labels) > MAX_LABELLED
+            axis = {**encoding["x"].get("axis", {}), "labelAngle": angle, "labelLimit": 0,
+                    "labelOverlap": "greedy" if dates else False}
             encoding["x"] = {**encoding["x"], "axis": axis}
+            if angle and isinstance(spec.get("height"), (int, float)):
+                # Slanted labels take height of their own: the plot gives it up, so the card keeps its size.
+                spec["height"] = max(120, int(spec["height"] - widest * LABEL_PX * 0.71 + LABEL_PX))
         if "color" in encoding and encoding["color"].get("legend", {}) is not None:
             encoding["color"] = {**encoding["color"], "legend": {**encoding["color"].get("legend", {}), "labelLimit": 0}}
         if not any(v.get("partial") for v in values) or "x" not in encoding:
@@ -111,6 +117,12 @@ class ChartWidget(WidgetType):
         del spec["mark"], spec["encoding"]
         spec["layer"] = [done, running]
         return spec
+
+
+#: at most this many categories are all labelled; more (a long tail of them) skip what overlaps.
+MAX_LABELLED = 30
+#: the axis label font size of the charts, in pixels (Vega's default).
+LABEL_PX = 10
 
 
 def label_width(text: str) -> float:
