@@ -105,7 +105,7 @@ class Computer:
         if ids:
             name = table_name(self.table.base.key, target_key)
             marks = ", ".join("?" for _ in ids)
-            cond, params = "1", []
+            cond, params = "1", list[Any]()
             if options.get("where"):  # only the linked records matching it (open tickets, say)
                 cond, params = self.table.base.table(target_key).compile_filter(options["where"], Actor.engine())
             found = dict(self.table.ws.storage.conn.execute(
