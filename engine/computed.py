@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from engine import formula
+from engine.errors import GridbaseError
 from engine.fields.base import FieldType, load_json_list
 from engine.permissions import Actor
 from engine.schema import FormulaRefs, field_instance
@@ -107,7 +108,10 @@ class Computer:
             marks = ", ".join("?" for _ in ids)
             cond, params = "1", list[Any]()
             if options.get("where"):  # only the linked records matching it (open tickets, say)
-                cond, params = self.table.base.table(target_key).compile_filter(options["where"], Actor.engine())
+                try:
+                    cond, params = self.table.base.table(target_key).compile_filter(options["where"], Actor.engine())
+                except (GridbaseError, ValueError):  # `gridbase validate` reports it; a write never fails on it
+                    return None
             found = dict(self.table.ws.storage.conn.execute(
                 f"SELECT _id, {q(source)} FROM {q(name)} WHERE _id IN ({marks}) AND _deleted_at IS NULL AND ({cond})",
                 ids + params).fetchall())
