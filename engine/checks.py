@@ -21,7 +21,7 @@ from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import channel_types, field_types, view_types, widget_types
 from engine.rolecheck import check_automation_writes, check_embedded
-from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed
+from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed, value_kind
 from engine.sources import DOCS, Source
 
 VARIABLES = {"$me", "$today", "$now", "$my_department"}
@@ -34,6 +34,20 @@ RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{
 def field_kind(table: TableDef, fkey: str) -> str:
 
     return field_instance(table.fields[fkey]).kind
+
+
+DATE_HINT = ("name a date or datetime field, or a formula giving one (declare `result: date` if need be); for a "
+             "lookup of dates, a formula over it: `{deadline}` through a one-record link, or `MIN({deadline})`")
+
+
+def describe_kind(base: BaseDef, table: TableDef, fdef: FieldDef) -> str:
+    """A field's type as an error names it, with the kind a computed field gives ("formula giving text")."""
+    ftype = field_types()[fdef.type]
+    if ftype.shows_linked_values:
+        return f"{fdef.type} of {value_kind(base, table, fdef.key)} values"
+    if ftype.computed:
+        return f"{fdef.type} giving {value_kind(base, table, fdef.key)}"
+    return fdef.type
 
 
 def check_workspace(config: WorkspaceConfig, ws: Source | None, bases: list[tuple[Source, BaseDef]]) -> None:
@@ -116,6 +130,8 @@ class BaseChecker:
                     del table.fields[fkey]
         self._links()
         self._computed()
+        resolve_computed(self.config, self.base)  # result kinds first: views, widgets and triggers check them
+        self._linked_filters()
         for tkey, table in self.base.tables.items():
             if table.primary not in table.fields:
                 self.err(("tables", tkey, "primary"), f"unknown field '{table.primary}' as primary of table '{tkey}'",
@@ -127,7 +143,6 @@ class BaseChecker:
         self._grants()
         self._dashboards()
         self._automations()
-        resolve_computed(self.config, self.base)
         self._embeds()
         if not any(not i.warning for i in self.src.issues):  # warnings only about a base that holds together
             check_embedded(self.config, self.base, self.src)
@@ -229,6 +244,15 @@ class BaseChecker:
         for node in graph:
             if node not in state:
                 visit(node)
+
+    def _linked_filters(self) -> None:
+        """A lookup's or rollup's `where:` is a filter over the linked table."""
+        for tkey, table in self.base.tables.items():
+            for fkey, fdef in table.fields.items():
+                through = self.base.linked_through(table, fdef) if field_types()[fdef.type].through_link else None
+                if through is not None and fdef.options.get("where") is not None:
+                    self.filter(("tables", tkey, "fields", fkey, "where"), through[1], fdef.options["where"],
+                                f"{fdef.type} field '{fkey}'")
 
     def _field_default(self, tkey: str, table: TableDef, fkey: str, fdef: FieldDef) -> None:
         if fdef.default is None:
@@ -346,8 +370,11 @@ class BaseChecker:
                     continue
                 if w.field:
                     fdef = self._field_ref(path + ("field",), table, w.field, what)
-                    if fdef and fdef.key in table.fields and field_kind(table, fdef.key) != "number" and w.aggregate in ("sum", "avg"):
-                        self.err(path + ("field",), f"{w.aggregate} needs a number field, '{fdef.key}' is a {fdef.type}")
+                    if fdef and fdef.key in table.fields and w.aggregate in ("sum", "avg") \
+                            and value_kind(self.base, table, fdef.key, self.config) != "number":
+                        self.err(path + ("field",), f"{w.aggregate} needs a number field (a number, a formula or rollup "
+                                                    f"giving a number, a lookup of numbers), '{fdef.key}' is a "
+                                                    f"{describe_kind(self.base, table, fdef)}")
                 elif w.aggregate in ("sum", "avg"):
                     self.err(path, f"widget '{w.title}' with aggregate {w.aggregate} needs a field")
                 if w.group_by:
@@ -381,7 +408,9 @@ class BaseChecker:
                 if auto.trigger == "date":
                     fdef = self._field_ref(path + ("when", "field"), table, when.get("field"), what)
                     if fdef and fdef.key in table.fields and field_kind(table, fdef.key) not in ("date", "datetime"):
-                        self.err(path + ("when", "field"), f"field '{fdef.key}' of {what} is not a date or datetime field")
+                        self.err(path + ("when", "field"), f"field '{fdef.key}' of {what} is not a date or datetime field "
+                                                           f"(it is a {describe_kind(self.base, table, fdef)})",
+                                 DATE_HINT)
                 self.filter(path + ("when", "filter"), table, when.get("filter"), what)
                 self.filter(path + ("if",), table, auto.condition, what)
             for i, (kind, spec) in enumerate(auto.actions):

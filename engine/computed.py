@@ -2,7 +2,8 @@
 
 `Computer.row(table, row)` returns the computed values of one row, in dependency order, from
 the row's stored values and the linked records. Lookups and rollups read linked rows through
-the record-id lists kept in link columns, skipping soft-deleted records.
+the record-id lists kept in link columns, skipping soft-deleted records and, for one with a
+`where:` filter, the linked records it does not match (compiled as the engine sees them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from engine import formula
+from engine.errors import GridbaseError
 from engine.fields.base import FieldType, load_json_list
+from engine.permissions import Actor
 from engine.schema import FormulaRefs, field_instance
 from engine.storage import q, table_name
 
@@ -103,8 +106,15 @@ class Computer:
         if ids:
             name = table_name(self.table.base.key, target_key)
             marks = ", ".join("?" for _ in ids)
+            cond, params = "1", list[Any]()
+            if options.get("where"):  # only the linked records matching it (open tickets, say)
+                try:
+                    cond, params = self.table.base.table(target_key).compile_filter(options["where"], Actor.engine())
+                except (GridbaseError, ValueError):  # `gridbase validate` reports it; a write never fails on it
+                    return None
             found = dict(self.table.ws.storage.conn.execute(
-                f"SELECT _id, {q(source)} FROM {q(name)} WHERE _id IN ({marks}) AND _deleted_at IS NULL", ids).fetchall())
+                f"SELECT _id, {q(source)} FROM {q(name)} WHERE _id IN ({marks}) AND _deleted_at IS NULL AND ({cond})",
+                ids + params).fetchall())
             stored = [found[i] for i in ids if i in found]
         return linked_value(ftype, options, inst, stored)
 

@@ -448,7 +448,9 @@ class Reader:
             if not field:
                 raise QueryError(f"{aggregate} needs a field")
             value = scope.columns.get(field) or q(field)
-            parts += [f"sum({value}) AS s", f"count({value}) AS n"]
+            several = self.fields[field].numbers_sql(value)
+            sums, counts = (f"sum({several[0]})", f"sum({several[1]})") if several else (f"sum({value})", f"count({value})")
+            parts += [f"{sums} AS s", f"{counts} AS n"]
             fold = "sum(s)" if aggregate == "sum" else "sum(s) / max(sum(n), 1)"
         elif aggregate == "percent":
             wsql, vparams = self.compile_filter(where or {}, actor, visible, scope.columns)
@@ -496,7 +498,13 @@ class Reader:
         if aggregate in ("sum", "avg"):
             if not field:
                 raise QueryError(f"{aggregate} needs a field")
-            return f"{aggregate}({columns.get(field) or q(field)})", []
+            column = columns.get(field) or q(field)
+            several = self.fields[field].numbers_sql(column)
+            if several is None:
+                return f"{aggregate}({column})", []
+            if aggregate == "sum":
+                return f"sum({several[0]})", []
+            return f"(sum({several[0]}) / NULLIF(sum({several[1]}), 0))", []
         if aggregate == "percent":
             sql, params = self.compile_filter(where or {}, actor, visible, columns)
             return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params

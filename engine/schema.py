@@ -95,6 +95,20 @@ def computed_deps(base: BaseDef, table: TableDef, fdef: FieldDef) -> list[tuple[
     return []
 
 
+def value_kind(base: BaseDef, table: TableDef, key: str, config: WorkspaceConfig | None = None, depth: int = 0) -> str:
+    """The kind of each value a field holds: its kind, but for a field that shows the values of
+    linked records (a lookup), the kind of the field it shows, so a lookup of numbers can be
+    summed like a number field (through lookups of lookups, a few deep)."""
+    fdef = table.fields[key]
+    ftype = field_types()[fdef.type]
+    if ftype.through_link and ftype.shows_linked_values and depth < 5:
+        through = base.linked_through(table, fdef)
+        source = str(fdef.options.get("field", ""))
+        if through is not None and source in through[1].fields:
+            return value_kind(base, through[1], source, config, depth + 1)
+    return field_instance(fdef, config).kind
+
+
 def derived(fdef: FieldDef) -> bool:
     """Whether a field is computed from other fields (a formula, a lookup, a rollup), so it is
     computed again when they change, after them."""
@@ -102,14 +116,27 @@ def derived(fdef: FieldDef) -> bool:
     return bool(ftype.from_formula or ftype.through_link)
 
 
+#: the result kinds a formula field may declare (`result:`) instead of having it inferred.
+DECLARABLE = ("text", "number", "date", "datetime", "boolean")
+
+
 def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
-    """Infer formula result kinds and store each table's computed-field order."""
+    """Infer formula result kinds (unless declared) and store each table's computed-field order."""
     done: set[tuple[str, str]] = set()
 
-    def kind_of(table: TableDef, key: str) -> str:
+    def kind_of(table: TableDef, key: str, depth: int = 0) -> str:
         fdef = table.fields[key]
-        if field_types()[fdef.type].from_formula:
+        ftype = field_types()[fdef.type]
+        if ftype.from_formula:
             infer(table, fdef)
+        if ftype.shows_linked_values and depth < 5 and not fdef.options.get("broken"):
+            # A lookup through a one-record link is one value to a formula (a date, a number).
+            through = base.linked_through(table, fdef)
+            source = str(fdef.options.get("field", ""))
+            if through is not None and through[0].options.get("multiple") is False and source in through[1].fields:
+                kind = kind_of(through[1], source, depth + 1)
+                if kind in ("number", "date", "datetime", "boolean"):
+                    return kind
         return field_instance(fdef, config).kind
 
     def infer(table: TableDef, fdef: FieldDef) -> None:
@@ -117,6 +144,8 @@ def resolve_computed(config: WorkspaceConfig, base: BaseDef) -> None:
             fdef.options.setdefault("result", "text")
             return
         done.add((table.key, fdef.key))
+        if fdef.options.get("result") in DECLARABLE:
+            return  # declared in the YAML (`result: date`): the admin's word over the guess
         refs = FormulaRefs(table, fdef)
         fdef.options["result"] = formula.infer_type(refs.node, lambda name: kind_of(table, refs.keys.get(name, name)))
 

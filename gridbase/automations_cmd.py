@@ -4,7 +4,9 @@ Owns this command only. The database is copied (`gridbase.backup.backup`) to a t
 and the workspace opened on the copy. There the scheduler's checks (`automations.scheduler.tick`)
 run once at the real time, so that an automation never checked before notes the time as the
 server's first check does, then once at `--at`: every schedule tick and date reminder that
-falls due in between fires on the copy, with its notifications and queued deliveries. Each
+falls due in between fires on the copy, with its notifications and queued deliveries, and
+formulas that read the clock are brought to `--at` (`refresh_time_dependent`), so a `matches`
+trigger on one ("overdue") fires as the server would fire it. Each
 run is printed with its steps. Nothing is sent (no delivery worker runs on the copy) and the
 real database is never written, so nothing fires twice: when the server's clock reaches that
 time, it fires as usual, once. `--keep FILE` keeps the copy for a closer look (`gridbase runs
@@ -22,6 +24,7 @@ from typing import Any
 
 from automations.history import list_runs
 from automations.scheduler import tick
+from automations.worker import process_pending
 from engine import Workspace
 from engine.errors import GridbaseError
 from gridbase import backup
@@ -65,6 +68,7 @@ def cmd_automations(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             ws.clock = lambda: now
             tick(ws, now)  # notes the time for automations never checked, as the server's first check does
+            process_pending(ws)  # what the server has yet to run for writes already made is not "due later"
             newest = list_runs(ws, limit=1)
             since = newest[0]["id"] if newest else 0
             if moment <= now:
@@ -72,6 +76,10 @@ def cmd_automations(args: argparse.Namespace) -> int:
                 return 0
             ws.clock = lambda: moment
             tick(ws, moment)
+            # Formulas that read the clock (an overdue flag) take their values at --at, as the
+            # server's five-minutely refresh would, and the `matches` triggers on them run.
+            ws.refresh_time_dependent()
+            process_pending(ws)
             runs = [r for r in list_runs(ws, limit=1000) if r["id"] > since]
             names = {(b.key, a.key): a.name for b in ws.config.bases.values() for a in b.automations.values()}
         finally:

@@ -192,6 +192,17 @@ class FieldType:
         """SQL expression to sort by (quoted column given)."""
         return column
 
+    def shows_people(self) -> bool:
+        """Whether the values are keys of people (a person field, or a lookup of one), which the
+        API gives as collaborators {id, email, name}."""
+        return self.people
+
+    def numbers_sql(self, column: str) -> tuple[str, str] | None:
+        """For a sum or an average over rows of a field holding several numbers per row: SQL of
+        (the sum of, the count of) a row's numbers; None for a field holding one value (the
+        column is summed as it is)."""
+        return None
+
     def search_sql(self, column: str, pattern: str) -> tuple[str, list[Any]] | None:
         """The condition a free-text search (`pattern`, a LIKE pattern with `\\` as escape)
         puts on this field, with its parameters; None when the search does not look at it.

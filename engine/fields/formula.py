@@ -15,6 +15,8 @@ from engine.fields.base import FieldContext, FieldType, Invalid
 from engine.model import FieldDef
 
 SQL_TYPES = {"number": "REAL", "boolean": "INTEGER"}
+#: result kinds holding one value: a list of one (a lookup through a one-record link) is that value.
+SCALAR = ("number", "date", "datetime", "boolean")
 
 
 class FormulaField(FieldType):
@@ -41,6 +43,10 @@ class FormulaField(FieldType):
             return None
         if type(value).__name__ == "FormulaError":
             return "#ERROR!"
+        if isinstance(value, list) and self.kind in SCALAR:  # `{deadline}`, a lookup through one link
+            if len(value) > 1:
+                return "#ERROR!"  # several values for one: MIN() or MAX() chooses
+            return self.store(value[0] if value else None)
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, datetime):

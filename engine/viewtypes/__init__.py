@@ -78,6 +78,9 @@ class ViewType:
     path: ClassVar[str] = ""
     #: at most this many records are given to a template.
     row_limit: ClassVar[int] = 500
+    #: a view of this type without a filter lists every record as rows, as the table's own page
+    #: does; the table then offers no "All" tab beside it (it would show the same records twice).
+    lists_rows: ClassVar[bool] = False
     #: jinja2 source of the page body (autoescaped); variables: `page` (a ViewPage), `_` (gettext).
     template: ClassVar[str] = ""
 
@@ -88,6 +91,10 @@ class ViewType:
     def problems(self, view: ViewDef, table: TableDef, kind_of: KindOf) -> list[Problem]:
         """What is wrong with `view`'s options; [] when nothing is. Field references are checked already."""
         return []
+
+    def lists_every_row(self, view: ViewDef) -> bool:
+        """Whether `view` lists every record of its table as rows (see `lists_rows`)."""
+        return self.lists_rows and not view.filter
 
 
 __all__ = ["KindOf", "PageField", "PageRow", "Problem", "ViewPage", "ViewType"]

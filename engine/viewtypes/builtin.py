@@ -17,6 +17,7 @@ from engine.viewtypes.timeline import TimelineView
 class GridView(ViewType):
     type = "grid"
     path = "v"
+    lists_rows = True
 
 
 class KanbanView(ViewType):
@@ -47,7 +48,9 @@ class CalendarView(ViewType):
         if not view.date_field:
             return [Problem((), f"calendar view '{view.key}' needs date_field", "name a date or datetime field")]
         if view.date_field in table.fields and kind_of(view.date_field) not in ("date", "datetime"):
-            return [Problem(("date_field",), f"date_field '{view.date_field}' of view '{view.key}' is not a date or datetime field")]
+            return [Problem(("date_field",), f"date_field '{view.date_field}' of view '{view.key}' is not a date or datetime field",
+                            "name a date or datetime field, or a formula giving one (`result: date`); for a lookup of "
+                            "dates, a formula over it: `{deadline}` through a one-record link, or `MIN({deadline})`")]
         return []
 
 

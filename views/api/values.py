@@ -1,8 +1,8 @@
 """Cell values between Airtable's JSON and the engine's values, in both directions.
 
-Out: people become collaborators `{id, email, name}`, attachments `[{id, url, filename, size,
-type}]`, links stay record-id lists; empty values (null, "", [], an unchecked box) are left
-out and a formula's true/false is 1/0 (as Airtable does);
+Out: people (in person fields and in lookups of them) become collaborators `{id, email, name}`,
+attachments `[{id, url, filename, size, type}]`, links stay record-id lists; empty values (null,
+"", [], an unchecked box) are left out and a formula's true/false is 1/0 (as Airtable does);
 `cellFormat=string` gives every value as the text a person sees (links by the linked
 records' primary text). In: field names (or ids,
 or keys) become keys; collaborators and attachments become what the engine stores. Without
@@ -67,7 +67,7 @@ def _att_url(base_url: str, att_id: str) -> str:
 def cell_json(ref: TableRef, key: str, value: Any, people: People, base_url: str) -> Any:
     """One readable, unmasked engine value as Airtable's JSON value."""
     field = ref.table.fields[key]
-    if field.people:
+    if field.shows_people():  # a person field, or a lookup of one: collaborators, as Airtable gives them
         if isinstance(value, list):
             return [people.collaborator(str(k)) for k in value]
         return people.collaborator(str(value))

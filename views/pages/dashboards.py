@@ -292,10 +292,11 @@ async def widget_spec(request: Request) -> Response:
     if table is None or not isinstance(entry, ChartWidget) or not widget.group_by:
         return JSONResponse({"error": "not found"}, status_code=404)
     try:
-        values = chart_values(table, widget, actor, _)
+        values = entry.arrange(chart_values(table, widget, actor, _), table, widget)
     except GridbaseError:
         return JSONResponse({"error": "not found"}, status_code=404)
-    return JSONResponse(chart_spec(widget, values, table, _, entry.mark), headers={"Cache-Control": "no-store"})
+    return JSONResponse(entry.finish_spec(chart_spec(widget, values, table, _, entry.mark), values),
+                        headers={"Cache-Control": "no-store"})
 
 
 routes = [

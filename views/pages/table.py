@@ -26,6 +26,7 @@ from engine import NotFoundError, QueryError, ValidationError, summary, transfer
 from engine import prefs as prefs_service
 from engine.errors import GridbaseError
 from engine.model import ViewDef
+from engine.plugins import view_types
 from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
@@ -257,12 +258,15 @@ async def table_page(request: Request) -> Response:
         return base_url + ("?" + urlencode(params) if params else "")
 
     total = page.total if counted else offset + len(page.records) if page.next_offset is None else None
-    views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)}
-             for v in views_for(table, actor)]
+    offered = views_for(table, actor)
+    views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)} for v in offered]
+    # No "All" tab beside a view that lists every record already (全部 beside 全部投诉), unless on that page.
+    all_tab = vdef is None or not any(vtype.lists_every_row(v) for v in offered
+                                      if (vtype := view_types().get(v.type)) is not None)
     query = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None)) if v}
     if adhoc:
         query.update(f=adhoc["field"], op=adhoc["op"], v=adhoc["value"])
-    return render(request, "table.html", table=table, vdef=vdef, views=views, columns=state.columns, rows=rows,
+    return render(request, "table.html", table=table, vdef=vdef, views=views, all_tab=all_tab, columns=state.columns, rows=rows,
                   menu_columns=prefs_service.arrange(state.all_columns, {"order": state.layout.get("order", [])}),
                   layout=state.layout, total=total, offset=offset,
                   page_size=PAGE_SIZE, search=search or "", deleted=deleted,

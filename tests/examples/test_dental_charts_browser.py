@@ -1,0 +1,92 @@
+"""The dental dashboards as staff see them in headless Chromium (issue 19, item 11): Chinese
+category labels lie flat or at 45°, never upright and never cut short with "…"; no chart repeats
+its card's title; the running month of a trend is drawn dashed; the complaints table has no
+"全部" tab beside 全部投诉. Screenshots go to screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Workspace
+from tests.browser.conftest import CHROMIUM, SCREENSHOTS, launch_browser, serving
+from tests.examples.conftest import PASSWORD, Clock, local, seed
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
+
+DASHBOARDS = ["/b/complaints/d/overview", "/b/directives/d/overview", "/b/patients/d/overview"]
+
+
+@pytest.fixture(scope="module")
+def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from gridbase.app import create_app
+
+    tmp = tmp_path_factory.mktemp("dental_charts")
+    shutil.copyfile(dental_template[1], tmp / "dental.db")
+    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    ws.clock = Clock(local(2026, 6, 15, 10, 0))
+    ws.apply()
+    seed(ws, seed_value=7, scale=0.1)
+    ws.refresh_time_dependent()
+    with serving(create_app(ws, automations=False)) as port:
+        yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: dict[str, Any]) -> Iterator[Any]:
+    for browser in launch_browser():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        tab = context.new_page()
+        tab.goto(server["url"] + "/login")
+        tab.fill("#username", "admin")
+        tab.fill("#password", PASSWORD)
+        tab.click(".form-actions button[type=submit]")
+        tab.wait_for_url(server["url"] + "/")
+        yield tab
+        context.close()
+
+
+CHART_FACTS = """() => Array.from(document.querySelectorAll('.chart')).map((chart) => {
+  const card = chart.closest('section, article, .card, li, div[class*=card]');
+  const heading = card ? (card.querySelector('h2, h3, h4') || {}).textContent || '' : '';
+  const labels = Array.from(chart.querySelectorAll('.role-axis-label text')).map((t) => ({
+    text: t.textContent, transform: t.getAttribute('transform') || '',
+    hidden: t.getAttribute('opacity') === '0' || getComputedStyle(t).opacity === '0'}));
+  const titles = Array.from(chart.querySelectorAll('.role-title-text text, .role-title text')).map((t) => t.textContent);
+  const dashed = Array.from(chart.querySelectorAll('path')).some((p) => (p.getAttribute('stroke-dasharray') || '') !== '');
+  return {heading: heading.trim(), labels, titles, dashed};
+})"""
+
+
+@pytest.mark.parametrize("path", DASHBOARDS)
+def test_chart_labels_read_well(server: dict[str, Any], page: Any, path: str) -> None:
+    page.goto(server["url"] + path)
+    page.wait_for_function("() => document.querySelectorAll('.chart').length > 0 && "
+                           "Array.from(document.querySelectorAll('.chart')).every((c) => c.querySelector('svg'))")
+    page.screenshot(path=str(SCREENSHOTS / f"dental_charts_{path.split('/')[2]}.png"), full_page=True)
+    charts = page.evaluate(CHART_FACTS)
+    assert charts
+    for chart in charts:
+        assert chart["titles"] == [], chart  # the card's heading is the only title
+        for label in chart["labels"]:
+            assert not label["text"].endswith("…"), label  # never cut short
+            assert "rotate(-90" not in label["transform"] and "rotate(270" not in label["transform"], label
+    if path.endswith("patients/d/overview"):  # all twelve treatments are named, none dropped for lack of room
+        [treatments] = [c for c in charts if c["heading"] == "各治疗项目就诊数"]
+        named = [label for label in treatments["labels"] if not label["hidden"] and not label["text"].isdigit()]
+        assert len(named) == 12
+    if path.endswith("complaints/d/overview"):
+        trend = [c for c in charts if c["heading"] == "每月投诉数"]
+        assert trend and trend[0]["dashed"]  # June 2026 is still running on the 15th
+
+
+def test_complaints_tabs_have_no_duplicate_all(server: dict[str, Any], page: Any) -> None:
+    page.goto(server["url"] + "/b/complaints/t/complaints/v/open")
+    tabs = page.locator("nav.view-tabs a").all_inner_texts()
+    assert "全部投诉" in tabs and "全部" not in tabs
