@@ -81,7 +81,14 @@ trees = st.recursive(_leaf, _extend, max_leaves=25)
 @settings(max_examples=400, deadline=None)
 @given(trees)
 def test_unparse_round_trips(tree: Node) -> None:
-    assert parse(unparse(tree)) == tree
+    try:
+        parsed = parse(unparse(tree))
+    except FormulaSyntaxError as exc:
+        # A random text given to REGEX_MATCH & co. may be no regular expression at all, which the
+        # parser rightly refuses (a literal pattern RE2 cannot compile is a syntax error).
+        assume("regular expression" not in str(exc))
+        raise
+    assert parsed == tree
 
 
 # -- SQL agreement --------------------------------------------------------------------------
