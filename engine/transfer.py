@@ -24,10 +24,15 @@ from typing import IO, TYPE_CHECKING, Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from engine import importers, imports
-from engine.bulk import BulkResult, RejectedRows, bulk_create
-from engine.errors import GridbaseError, PermissionDenied
-from engine.fields.base import FieldType
+from engine import importers, imports, unique
+from engine.bulk import CREATED_AT, BulkResult, RejectedRows, bulk_create
+from engine.errors import GridbaseError, PermissionDenied, ValidationError
+from engine.fields.base import FieldType, Invalid, split_list
+from engine.fields.datetime import STORE_FORMAT, read_datetime
+from engine.fields.link import RECORD_ID
+from engine.hints import did_you_mean
+from engine.permissions import Actor
+from engine.storage import q
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -52,10 +57,21 @@ class ImportReport:
     imported: int = 0
     rejected: int = 0
     problems: list[str] = field(default_factory=list)
+    updated: int = 0  # records found by `key` and updated
+    warnings: list[str] = field(default_factory=list)  # columns skipped (`ignore_unknown`)
 
     @property
     def ok(self) -> bool:
         return self.rejected == 0
+
+
+class UnknownColumns(GridbaseError):
+    """Columns of a file that no field takes: an unknown title or a computed field. `.columns`
+    has one sentence for each ("'Statu' matches no field; did you mean '状态'?")."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        super().__init__("; ".join(columns) + "; nothing was imported: correct the titles, or skip these columns")
 
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
@@ -63,24 +79,60 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
     return importers.read_rows(path)
 
 
+def _mapping(table: Table, header: list[str], created_from: str | None,
+             ignore_unknown: bool) -> tuple[list[str | None], int | None, list[str]]:
+    """Each column's field key (None: skipped), the column of created times, and the warnings
+    about skipped columns; UnknownColumns for columns no field takes, unless `ignore_unknown`."""
+    fields = table.tdef.fields
+    by_name = {f.name: k for k, f in fields.items()}
+    mapping: list[str | None] = []
+    created: int | None = None
+    unknown: list[str] = []
+    for number, title in enumerate(header):
+        key = title if title in fields else by_name.get(title)
+        if created_from is not None and title == created_from:
+            created = number
+            key = None
+        elif not title:
+            key = None  # a column without a title (a spreadsheet's trailing commas)
+        elif key is None:
+            hint = did_you_mean(title, list(by_name) + [k for k in fields if k not in by_name.values()])
+            unknown.append(f"column '{title}' matches no field of '{table.tdef.name}'" + (f"; {hint}" if hint else ""))
+        elif table.fields[key].computed:
+            unknown.append(f"column '{title}' is the computed field '{fields[key].name}', which cannot be imported")
+            key = None
+        mapping.append(key)
+    if created_from is not None and created is None:
+        hint = did_you_mean(created_from, header)
+        raise GridbaseError(f"the file has no column '{created_from}' to take created times from"
+                            + (f"; {hint}" if hint else ""))
+    if unknown and not ignore_unknown:
+        raise UnknownColumns(unknown)
+    if not any(mapping):
+        raise GridbaseError("no column matches a field of the table by name or key")
+    return mapping, created, [f"{text}: skipped" for text in unknown]
+
+
 def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_invalid: bool = False,
-                progress: bool = False, batch: int = 5000) -> ImportReport:
+                progress: bool = False, batch: int = 5000, ignore_unknown: bool = False, key: str | None = None,
+                created_from: str | None = None) -> ImportReport:
+    """Import the rows of a file into `table` (see the module doc). A column that no field
+    takes (an unknown title, a computed field) fails the import (UnknownColumns) unless
+    `ignore_unknown`, which skips it with a warning. A link's cell names records by id, by the
+    linked table's primary field or by any unique field of it. `key`: a unique field; a row
+    whose value of it a record holds updates that record instead of making a new one.
+    `created_from`: the title of a column whose moments become the new records' created
+    times (read in the workspace's timezone unless they carry an offset)."""
     header, rows = read_rows(path)
     if not header:
         raise GridbaseError(f"{Path(path).name} has no header row")
-    by_name = {f.name: k for k, f in table.tdef.fields.items()}
-    mapping: list[str | None] = []
-    for title in header:
-        key = title if title in table.fields else by_name.get(title)
-        if key is not None and table.fields[key].computed:
-            key = None
-        mapping.append(key)
-    if not any(mapping):
-        raise GridbaseError("no column matches a field of the table by name or key")
-    report = ImportReport()
+    mapping, created_column, warnings = _mapping(table, header, created_from, ignore_unknown)
+    key_field = _key_field(table, key) if key else None
+    report = ImportReport(warnings=warnings)
     actor_obj = table.ws.actor(actor)
     most = imports.max_rows(table.ws, actor_obj)
     lines: list[int] = []  # the file line of each row handed to the record service
+    readers = {k: LinkNames(table, k, actor_obj) for k in {k for k in mapping if k} if table.fields[k].keeps_links}
 
     def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
@@ -91,22 +143,31 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
                     raise PermissionDenied(f"this file has more than {most} rows, and you may import at most {most} "
                                            f"rows at once; split the file, or ask an admin to raise the limit "
                                            f"(import: max_rows) of your role")
+                if created_column is not None and created_column < len(cells) and cells[created_column] not in (None, ""):
+                    values[CREATED_AT] = _moment(table, cells[created_column])
                 lines.append(number)
                 yield values
 
     def show(result: BulkResult) -> None:
         sys.stderr.write(f"\r{len(lines)} rows read, {len(result.ids)} imported, {len(result.rejected)} rejected…")
 
+    if key_field is not None:
+        try:
+            result = _upsert(table, records(), key_field, actor_obj, readers, skip_invalid, report)
+        except _NothingKept as refused:
+            result = refused.result
+            result.ids = []
     # Every row is checked and every problem reported. Without skip_invalid nothing is kept
     # if any row is rejected: every row is checked before the first is written, then they go
     # in short transactions that let other writers in (engine.imports); with skip_invalid,
     # whole batches commit as they go.
-    if skip_invalid:
+    elif skip_invalid:
         result = bulk_create(table, records(), actor=actor_obj, batch=batch, skip_invalid=True, transaction=True,
-                             progress=show if progress else None)
+                             progress=show if progress else None, line_of=lambda n: lines[n - 1], readers=readers)
     else:
         try:
-            result = imports.import_rows(table, records(), actor=actor_obj, progress=show if progress else None)
+            result = imports.import_rows(table, records(), actor=actor_obj, progress=show if progress else None,
+                                         line_of=lambda n: lines[n - 1], readers=readers)
         except RejectedRows as rejected:
             result = rejected.result
             result.ids = []
@@ -120,8 +181,70 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     return report
 
 
-def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[list[str], list[list[str]]]:
-    """Header (display names) and display-text rows the actor may read."""
+def _moment(table: Table, cell: Any) -> str:
+    """A created time from a file, as stored (UTC text)."""
+    try:
+        return read_datetime(cell, table.ws.tz).strftime(STORE_FORMAT)
+    except (ValueError, OverflowError):
+        return str(cell)  # not a moment: the writer refuses the row, naming it
+
+
+def _key_field(table: Table, key: str) -> str:
+    """The field `key` names (by key or name), if it is unique; GridbaseError otherwise."""
+    by_name = {f.name: k for k, f in table.tdef.fields.items()}
+    found = key if key in table.tdef.fields else by_name.get(key)
+    if found is None:
+        hint = did_you_mean(key, list(by_name))
+        raise GridbaseError(f"--key {key}: no field of '{table.tdef.name}' has that name or key" + (f"; {hint}" if hint else ""))
+    if not table.tdef.fields[found].unique:
+        raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is not unique, so it cannot find "
+                            f"one record per row; mark it `unique: true` in the YAML")
+    return found
+
+
+def _upsert(table: Table, rows: Iterator[dict[str, Any]], key: str, actor: Actor,
+            readers: dict[str, LinkNames], skip_invalid: bool, report: ImportReport) -> BulkResult:
+    """Update the record each row's `key` value finds, create the others: in one transaction,
+    all or nothing unless `skip_invalid` (then each bad row is left out)."""
+    result = BulkResult()
+    ftype = table.fields[key]
+    storage = table.ws.storage
+    access = table.access(actor)
+    updated = 0
+    with storage.transaction():
+        for number, row in enumerate(rows, start=1):
+            try:
+                with storage.savepoint("gb_import_row"):
+                    values = {k: readers[k](v) if k in readers else v for k, v in row.items() if k != CREATED_AT}
+                    found = unique.taken(table, key, [ftype.coerce(values[key])]) if values.get(key) is not None else {}
+                    if found:
+                        record_id = next(iter(found.values()))[0]
+                        if unique.holder_for(table, record_id, key, actor) is None or not access.can_edit:
+                            raise ValidationError({key: unique.clash_text(table, key, ftype.coerce(values[key]), None)})
+                        table.update_many([(record_id, values)], actor=actor)
+                        updated += 1
+                    else:
+                        result.ids.extend(bulk_create(table, [row], actor=actor, transaction=False,
+                                                      readers=readers).ids)
+            except (ValidationError, PermissionDenied) as exc:
+                result.rejected.append((number, exc.errors if isinstance(exc, ValidationError) else {"": str(exc)}))
+        if result.rejected and not skip_invalid:
+            raise _NothingKept(result)  # the transaction is rolled back: nothing is kept
+    report.updated = updated
+    return result
+
+
+class _NothingKept(Exception):
+    def __init__(self, result: BulkResult) -> None:
+        super().__init__("rows were refused")
+        self.result = result
+
+
+def export_rows(table: Table, *, actor: Any, view: str | None = None,
+                links: str = "names") -> tuple[list[str], list[list[str]]]:
+    """Header (display names) and display-text rows the actor may read. `links`: "names" writes
+    a link's records by the linked table's primary field (as an import reads them back), "ids"
+    by record id."""
     actor_obj = table.ws.actor(actor)
     access = table.access(actor_obj)
     vdef = table.tdef.views.get(view) if view else None
@@ -129,15 +252,114 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[l
         raise GridbaseError(f"unknown view '{view}'")
     keys = [k for k in (vdef.fields if vdef and vdef.fields else list(table.fields)) if access.readable(k)]
     header = [table.tdef.fields[k].name for k in keys]
+    names = {k: LinkNames(table, k, actor_obj) for k in keys
+             if links == "names" and table.fields[k].keeps_links and not access.mask(k)}
     out: list[list[str]] = []
     offset: int | str | None = 0
     while offset is not None:
         page = table.query(actor=actor_obj, filter=vdef.filter if vdef else None, sort=vdef.sort if vdef else None,
                            limit=1000, offset=offset, with_total=False)
+        for key, namer in names.items():
+            namer.learn([i for rec in page.records for i in rec["fields"].get(key) or []])
         for rec in page.records:
-            out.append([cell_text(table, rec, k, access) for k in keys])
+            out.append([names[k].text(rec["fields"].get(k)) if k in names and rec["fields"].get(k)
+                        else cell_text(table, rec, k, access) for k in keys])
         offset = page.next_offset
     return header, out
+
+
+SEPARATORS = (",", "，", "、", "\n", ";", "；")
+
+
+class LinkNames:
+    """The records of a link field by name, for one person: reads a cell naming linked records
+    (by id, by the linked table's primary field, or by any unique field of it, matched exactly
+    among the records they may read), and writes linked records as their primary field's text."""
+
+    def __init__(self, table: Table, key: str, actor: Actor) -> None:
+        other_key = table.tdef.fields[key].options["table"]
+        self.other = table.base.table(other_key)
+        self.actor = actor
+        access = self.other.access(actor)
+        usable = [k for k in [self.other.tdef.primary] + unique.unique_keys(self.other)
+                  if k in self.other.fields and access.readable(k) and not access.mask(k)]
+        self.keys = list(dict.fromkeys(usable))
+        self.names: dict[str, str] = {}  # record id -> its primary field's text
+        self.found: dict[str, list[str]] = {}  # a name -> the ids it matches (a memo)
+
+    # -- export ------------------------------------------------------------------------
+    def learn(self, ids: list[str]) -> None:
+        """Read the primary field's text of these records (those not known yet)."""
+        primary = self.other.tdef.primary
+        todo = sorted({i for i in ids if i not in self.names})
+        if not todo or primary not in self.keys:
+            return
+        field = self.other.fields[primary]
+        with self.other.ws.storage.reading() as conn:
+            for start in range(0, len(todo), 500):
+                part = todo[start:start + 500]
+                for record_id, stored in conn.execute(
+                        f"SELECT _id, {q(primary)} FROM {self.other.sql} WHERE _id IN ({', '.join('?' * len(part))})",
+                        part):
+                    text = field.export_text(stored) if stored is not None else ""
+                    self.names[record_id] = text or record_id
+
+    def text(self, ids: list[str]) -> str:
+        """Linked records as a cell: their names, by ", " (by lines when a name holds a separator)."""
+        names = [self.names.get(i, i) for i in ids]
+        joiner = "\n" if any(sep in n for n in names for sep in SEPARATORS) else ", "
+        return joiner.join(names)
+
+    # -- import ------------------------------------------------------------------------
+    def __call__(self, cell: Any) -> Any:
+        """The record ids a cell names (Invalid naming each name no record matches)."""
+        if isinstance(cell, list) or cell is None:
+            return cell
+        text = str(cell).strip()
+        whole = self._match(text)
+        if whole is not None:
+            return whole
+        items = [t.strip() for t in text.split("\n") if t.strip()] if "\n" in text else split_list(text)
+        ids: list[str] = []
+        missing: list[str] = []
+        for item in items:
+            found = self._match(str(item))
+            if found is None:
+                missing.append(str(item))
+            else:
+                ids.extend(found)
+        if missing:
+            by = " or ".join(f"'{self.other.tdef.fields[k].name}'" for k in self.keys) or "record id"
+            raise Invalid(f"no record of '{self.other.tdef.name}' has {', '.join(repr(m) for m in missing)} "
+                          f"as its {by}")
+        return ids
+
+    def _match(self, name: str) -> list[str] | None:
+        """The ids one name matches (a record id, else the first usable field it matches one
+        record of); None when it matches none; Invalid when a field matches several."""
+        if name in self.found:
+            return self.found[name]
+        if RECORD_ID.match(name):
+            return [name]  # the writer checks that it exists
+        ids: list[str] | None = None
+        for key in self.keys:
+            try:
+                stored = self.other.fields[key].coerce(name)
+            except (ValueError, OverflowError):
+                continue
+            if stored is None:
+                continue
+            page = self.other.query(actor=self.actor, filter={key: {"eq": stored}}, limit=2, with_total=False,
+                                    fields=[])
+            if len(page.records) > 1:
+                raise Invalid(f"{name!r} is the {self.other.tdef.fields[key].name} of more than one record of "
+                              f"'{self.other.tdef.name}'; name it by a unique field or by record id")
+            if page.records:
+                ids = [page.records[0]["id"]]
+                break
+        if ids is not None and len(self.found) < 100_000:
+            self.found[name] = ids
+        return ids
 
 
 def cell_text(table: Table, rec: dict[str, Any], key: str, access: Any) -> str:
