@@ -96,14 +96,14 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
         elif not title:
             key = None  # a column without a title (a spreadsheet's trailing commas)
         elif key is None:
-            hint = did_you_mean(title, list(by_name) + [k for k in fields if k not in by_name.values()])
+            hint = _nearest(title, list(by_name) + list(fields))
             unknown.append(f"column '{title}' matches no field of '{table.tdef.name}'" + (f"; {hint}" if hint else ""))
         elif table.fields[key].computed:
             unknown.append(f"column '{title}' is the computed field '{fields[key].name}', which cannot be imported")
             key = None
         mapping.append(key)
     if created_from is not None and created is None:
-        hint = did_you_mean(created_from, header)
+        hint = _nearest(created_from, header)
         raise GridbaseError(f"the file has no column '{created_from}' to take created times from"
                             + (f"; {hint}" if hint else ""))
     if unknown and not ignore_unknown:
@@ -111,6 +111,13 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
     if not any(mapping):
         raise GridbaseError("no column matches a field of the table by name or key")
     return mapping, created, [f"{text}: skipped" for text in unknown]
+
+
+def _nearest(word: str, choices: list[str]) -> str:
+    """"did you mean 'X'?" for the choice nearest to `word`, whatever their letters' case."""
+    lower = {c.lower(): c for c in reversed(choices)}
+    hint = did_you_mean(word.lower(), list(lower))
+    return f"did you mean '{lower[hint[14:-2]]}'?" if hint else ""
 
 
 def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_invalid: bool = False,
@@ -194,7 +201,7 @@ def _key_field(table: Table, key: str) -> str:
     by_name = {f.name: k for k, f in table.tdef.fields.items()}
     found = key if key in table.tdef.fields else by_name.get(key)
     if found is None:
-        hint = did_you_mean(key, list(by_name))
+        hint = _nearest(key, list(by_name) + list(table.tdef.fields))
         raise GridbaseError(f"--key {key}: no field of '{table.tdef.name}' has that name or key" + (f"; {hint}" if hint else ""))
     if not table.tdef.fields[found].unique:
         raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is not unique, so it cannot find "
