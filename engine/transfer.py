@@ -69,9 +69,11 @@ class UnknownColumns(GridbaseError):
     """Columns of a file that no field takes: an unknown title or a computed field. `.columns`
     has one sentence for each ("'Statu' matches no field; did you mean '状态'?")."""
 
+    ENDING = "nothing was imported: correct the titles, or skip these columns"
+
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        super().__init__("; ".join(columns) + "; nothing was imported: correct the titles, or skip these columns")
+        super().__init__("; ".join(columns + [self.ENDING]))
 
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
@@ -87,7 +89,8 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
     by_name = {f.name: k for k, f in fields.items()}
     mapping: list[str | None] = []
     created: int | None = None
-    unknown: list[str] = []
+    unknown: list[str] = []  # what is wrong with each column no field takes
+    skipped: list[str] = []  # the same, as a warning that it was skipped
     for number, title in enumerate(header):
         key = title if title in fields else by_name.get(title)
         if created_from is not None and title == created_from:
@@ -97,9 +100,12 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
             key = None  # a column without a title (a spreadsheet's trailing commas)
         elif key is None:
             hint = _nearest(title, list(by_name) + list(fields))
-            unknown.append(f"column '{title}' matches no field of '{table.tdef.name}'" + (f"; {hint}" if hint else ""))
+            tail = f"; {hint}" if hint else ""
+            unknown.append(f"column '{title}' matches no field of '{table.tdef.name}'{tail}")
+            skipped.append(f"column '{title}' was skipped: it matches no field of '{table.tdef.name}'{tail}")
         elif table.fields[key].computed:
             unknown.append(f"column '{title}' is the computed field '{fields[key].name}', which cannot be imported")
+            skipped.append(f"column '{title}' was skipped: it is the computed field '{fields[key].name}'")
             key = None
         mapping.append(key)
     if created_from is not None and created is None:
@@ -110,7 +116,7 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
         raise UnknownColumns(unknown)
     if not any(mapping):
         raise GridbaseError("no column matches a field of the table by name or key")
-    return mapping, created, [f"{text}: skipped" for text in unknown]
+    return mapping, created, skipped
 
 
 def _nearest(word: str, choices: list[str]) -> str:

@@ -64,7 +64,8 @@ def test_an_unknown_or_computed_column_fails_the_import_naming_it_and_the_neares
     assert "--ignore-unknown" in text
     assert run(where, "import", "eq.devices", path, "--ignore-unknown") == 0
     captured = capsys.readouterr()
-    assert "warning: column 'Statu' matches no field of '设备'; did you mean 'status'?: skipped" in captured.err
+    assert "warning: column 'Statu' was skipped: it matches no field of '设备'; did you mean 'status'?" in captured.err
+    assert "warning: column '维修次数' was skipped: it is the computed field '维修次数'" in captured.err
     assert "imported 1 row(s), rejected 0" in captured.out
 
 
