@@ -4,6 +4,7 @@ reader's language, unless its checkbox skips such columns (then the page lists t
 from __future__ import annotations
 
 from tests.views.conftest import token
+from views.messages import translate
 
 
 def test_an_unknown_column_fails_the_import_unless_the_box_is_ticked(client_for, ws):
@@ -23,3 +24,10 @@ def test_an_unknown_column_fails_the_import_unless_the_box_is_ticked(client_for,
                       files={"file": ("in.csv", data, "text/csv")})
     assert res.status_code == 200 and "已跳过“Scor”列" in res.text
     assert ws.base("cases").table("cases").count(actor="admin") == 1
+
+
+def test_a_repeated_unique_value_reads_in_chinese():
+    assert translate("资产编号: 'A-1' is already used by record recAAAAAAAAAAAAAA", "zh-CN") == \
+        "资产编号：“A-1”已被记录 recAAAAAAAAAAAAAA 使用"
+    assert translate("资产编号: 'A-1' is already used by another record", "zh-CN") == "资产编号：“A-1”已被另一条记录使用"
+    assert translate("row 5: 资产编号: 'A-2' is already used by row 2", "zh-CN") == "第 5 行：资产编号：“A-2”与第 2 行重复"
