@@ -169,6 +169,10 @@ def report_schema_error(src: Source, err: SchemaError) -> None:
     if err.validator == "propertyNames":
         src.error(path, f"{where}: invalid key ({err.message})", key=True, doc=DOCS)
         return
+    if err.validator == "const" and isinstance(err.schema, dict) and err.schema.get("description"):
+        # A value the schema allows only one of says why in its description (English before " / ").
+        src.error(path, f"{where}: {str(err.schema['description']).split(' / ')[0].rstrip('.')}", doc=DOCS)
+        return
     if err.validator == "enum":
         hint = did_you_mean(err.instance, err.validator_value)
         src.error(path, f"{where}: '{err.instance}' is not one of {', '.join(map(str, err.validator_value))}", hint, doc=DOCS)

@@ -156,5 +156,5 @@ def test_the_migration_adds_and_removes_the_index_and_refuses_it_over_duplicates
 def test_a_list_or_computed_field_cannot_be_unique(tmp_path: Path) -> None:
     bad = base().replace("dept: {type: text, name: 科室}", "dept: {type: checkbox, name: 科室, unique: true}")
     root = write_workspace(tmp_path / "bad", {"eq": bad})
-    with pytest.raises(ConfigError, match="unique"):
+    with pytest.raises(ConfigError, match="fields/dept/unique: A list, a yes/no or a computed field cannot be unique"):
         load_workspace(root)
