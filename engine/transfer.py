@@ -282,6 +282,7 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None,
 
 
 SEPARATORS = (",", "，", "、", "\n", ";", "；")
+ASK_EACH = 50  # names of a link column looked up one query each; past these, the linked table is read once
 
 
 class LinkNames:
@@ -299,6 +300,8 @@ class LinkNames:
         self.keys = list(dict.fromkeys(usable))
         self.names: dict[str, str] = {}  # record id -> its primary field's text
         self.found: dict[str, list[str]] = {}  # a name -> the ids it matches (a memo)
+        self.asked = 0  # names looked up one at a time so far
+        self.every: dict[str, dict[Any, list[str]]] = {}  # field -> value -> ids: read whole past ASK_EACH names
 
     # -- export ------------------------------------------------------------------------
     def learn(self, ids: list[str]) -> None:
@@ -324,6 +327,27 @@ class LinkNames:
         return joiner.join(names)
 
     # -- import ------------------------------------------------------------------------
+    def _holders(self, key: str, value: Any) -> list[str]:
+        """Ids of the records (that the person may read) whose field `key` holds `value`: one
+        query for each of the first ASK_EACH names, then one read of the whole table (a file
+        of a thousand rows naming a thousand records, one query each, took 23 s)."""
+        if key not in self.every and self.asked <= ASK_EACH:
+            page = self.other.query(actor=self.actor, filter={key: {"eq": self.other.fields[key].unload(value)}},
+                                    limit=2, with_total=False, fields=[])
+            return [r["id"] for r in page.records]
+        if key not in self.every:
+            every: dict[Any, list[str]] = {}
+            offset: int | str | None = 0
+            while offset is not None:
+                page = self.other.query(actor=self.actor, fields=[key], limit=1000, offset=offset, with_total=False)
+                for rec in page.records:
+                    held = rec["fields"].get(key)
+                    if held is not None and not isinstance(held, (list, dict)):
+                        every.setdefault(held, []).append(rec["id"])
+                offset = page.next_offset
+            self.every[key] = every
+        return self.every[key].get(value, [])[:2]
+
     def __call__(self, cell: Any) -> Any:
         """The record ids a cell names (Invalid naming each name no record matches)."""
         if isinstance(cell, list) or cell is None:
@@ -354,21 +378,22 @@ class LinkNames:
             return self.found[name]
         if RECORD_ID.match(name):
             return [name]  # the writer checks that it exists
+        self.asked += 1
         ids: list[str] | None = None
         for key in self.keys:
-            try:
-                stored = self.other.fields[key].coerce(name)
+            field = self.other.fields[key]
+            try:  # a computed primary (a formula naming the patient and the day) is matched as it reads
+                value = field.load(name if field.computed else field.coerce(name))
             except (ValueError, OverflowError):
                 continue
-            if stored is None:
+            if value is None:
                 continue
-            page = self.other.query(actor=self.actor, filter={key: {"eq": stored}}, limit=2, with_total=False,
-                                    fields=[])
-            if len(page.records) > 1:
+            holders = self._holders(key, value)
+            if len(holders) > 1:
                 raise Invalid(f"{name!r} is the {self.other.tdef.fields[key].name} of more than one record of "
                               f"'{self.other.tdef.name}'; name it by a unique field or by record id")
-            if page.records:
-                ids = [page.records[0]["id"]]
+            if holders:
+                ids = holders
                 break
         if ids is not None and len(self.found) < 100_000:
             self.found[name] = ids
