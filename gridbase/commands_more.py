@@ -21,7 +21,14 @@ from automations.history import list_runs
 from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import utcnow_text
-from engine.transfer import UnknownColumns, export_rows, import_file, write_csv, write_json, write_xlsx
+from engine.transfer import (
+    UnknownColumns,
+    export_rows,
+    import_file,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
 from gridbase import backup
 from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
