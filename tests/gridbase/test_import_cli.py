@@ -13,7 +13,7 @@ import pytest
 
 from engine import Workspace
 from gridbase.cli import main
-from tests_support import WORKSPACE_YAML
+from tests_support import WORKSPACE_YAML, rewrite_base
 
 BASE = """\
 base: eq
@@ -138,3 +138,20 @@ def test_created_from_keeps_the_sources_dates(where: list[str], tmp_path: Path,
         ("灯", "2020-01-01T00:00:00.000Z", "2020-01-01T00:00:00.000Z"),
         ("牙椅", "2019-03-04T00:30:00.000Z", "2019-03-04T00:30:00.000Z")]  # 08:30 in Shanghai
     assert all(at >= "2026" and action == "create" and actor == "system" for at, action, actor in audit)
+
+
+def test_plan_marks_a_unique_field_over_duplicates_refused_and_apply_changes_nothing(
+        where: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rewrite_base(Path(where[0]), "eq", BASE.replace(", unique: true", ""))
+    assert run(where, "apply") == 0
+    twice = csv_file(tmp_path, "twice.csv", "名称,资产编号\n牙椅,A-001\n灯,A-001\n")
+    assert run(where, "import", "eq.devices", twice) == 0
+    rewrite_base(Path(where[0]), "eq", BASE)
+    capsys.readouterr()
+    assert run(where, "plan") == 0
+    text = capsys.readouterr().out
+    assert "x add unique index on eq.devices.asset" in text
+    assert "refused: field eq.devices.asset cannot be made unique: these values are held by more than one record: " \
+           "'A-001' in rec" in text
+    assert run(where, "apply") == 1
+    assert "the YAML cannot be applied as it stands" in capsys.readouterr().err
