@@ -80,7 +80,7 @@ class Workspace(Protocol):
 
 
 SQL_TYPES = ("TEXT", "INTEGER", "REAL", "BLOB")
-MAX_LISTED = 10  # duplicate values a refused unique index lists
+MAX_LISTED = 10  # duplicate values a refused unique index lists, and records of each
 
 
 @dataclass
@@ -408,14 +408,19 @@ class Planner:
     def _duplicates(self, name: str, column: str, where: str, inst: FieldType) -> str:
         """"" when no two live records of table `name` hold the same value of `column`; else
         the sentence that lists such values (at most MAX_LISTED) and their records."""
-        rows = self.conn.execute(
-            f"SELECT {q(column)}, count(*), group_concat(_id, ', ') FROM {q(name)} WHERE _deleted_at IS NULL "
-            f"AND {q(column)} IS NOT NULL GROUP BY {q(column)} HAVING count(*) > 1 ORDER BY count(*) DESC, 1 "
-            f"LIMIT {MAX_LISTED + 1}").fetchall()
-        if not rows:
+        live = f"FROM {q(name)} WHERE _deleted_at IS NULL AND {q(column)} IS NOT NULL"
+        holders: dict[Any, list[str]] = {}
+        for value, record_id in self.conn.execute(
+                f"SELECT {q(column)}, _id {live} AND {q(column)} IN (SELECT {q(column)} {live} GROUP BY {q(column)} "
+                f"HAVING count(*) > 1) ORDER BY {q(column)}, _rowid"):
+            holders.setdefault(value, []).append(record_id)
+        if not holders:
             return ""
-        listed = "; ".join(f"'{inst.display(value)}' in {records}" for value, _, records in rows[:MAX_LISTED])
-        more = " …" if len(rows) > MAX_LISTED else ""
+        shown = sorted(holders.items(), key=lambda item: -len(item[1]))  # the most repeated first
+        listed = "; ".join(f"'{inst.display(value)}' in {', '.join(ids[:MAX_LISTED])}"
+                           + (f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
+                           for value, ids in shown[:MAX_LISTED])
+        more = f" and {len(shown) - MAX_LISTED} more value(s)" if len(shown) > MAX_LISTED else ""
         return (f"field {where} cannot be made unique: these values are held by more than one record: {listed}{more}; "
                 f"change or delete the duplicates, then apply again")
 
