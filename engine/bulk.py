@@ -361,10 +361,14 @@ class Writer:
         junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
         stamp = bool(table._new_row_plan[3])
         texts: list[str] = []
+        # The audit entry of a record whose created time came from its import (`--created-from`)
+        # keeps that time beside the values: the entry itself stands at the moment of the import.
+        audit_texts: list[str] | None = None
         for offset, (_, values) in enumerate(prepared):
             rowid = first + offset
             record_id = ids[offset]
-            created = values.pop(CREATED_AT, None) or now
+            source_created = values.pop(CREATED_AT, None)
+            created = source_created or now
             if stamp:
                 table.stamp_new(values, created, actor)
             for key in link_keys:
@@ -374,7 +378,14 @@ class Writer:
                     for pos, target in enumerate(self.resolved[key][text]):
                         pairs.append((rowid, target, pos))
             params.append([rowid, record_id, created, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
-            texts.append(encode({k: v for k, v in values.items() if v is not None and k not in auto_set}))
+            given = {k: v for k, v in values.items() if v is not None and k not in auto_set}
+            texts.append(encode(given))
+            if source_created:
+                if audit_texts is None:
+                    audit_texts = list(texts[:-1])
+                audit_texts.append(encode({**given, CREATED_AT: source_created}))
+            elif audit_texts is not None:
+                audit_texts.append(texts[-1])
         conn.executemany(self.insert_sql, params)
         stolen: dict[str, list[int]] = {}
         for key in link_keys:
@@ -396,7 +407,7 @@ class Writer:
                 shown = {k: v for k, v in computed.items() if v is not None}
                 if shown:
                     event_texts[offset] = encode({**json.loads(texts[offset]), **shown})
-        table.ws.audit.created(actor, base_key, table_key, zip(ids, texts, strict=True), at=now)
+        table.ws.audit.created(actor, base_key, table_key, zip(ids, audit_texts or texts, strict=True), at=now)
         tail = self.event_tail
         table.ws.outbox.append_created(((now, record_id, actor_key, created_text(text, tail))
                                         for record_id, text in zip(ids, event_texts, strict=True)),

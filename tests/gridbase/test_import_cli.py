@@ -132,12 +132,18 @@ def test_created_from_keeps_the_sources_dates(where: list[str], tmp_path: Path,
     assert "no column '建挡时间' to take created times from; did you mean '建档时间'?" in capsys.readouterr().err
     ws = Workspace.open(Path(where[0]), db=Path(where[2]))
     records = ws.base("eq").table("devices").query(actor="admin", sort=["name"]).records
-    audit = ws.storage.conn.execute("SELECT at, action, actor FROM _gb_audit WHERE tbl = 'devices'").fetchall()
+    audit = ws.storage.conn.execute("SELECT at, action, actor, new FROM _gb_audit WHERE tbl = 'devices' "
+                                    "ORDER BY id").fetchall()
+    history = ws.base("eq").table("devices").history(records[1]["id"], actor="admin")
     ws.close()
     assert [(r["fields"]["name"], r["createdTime"], r["fields"]["since"]) for r in records] == [
         ("灯", "2020-01-01T00:00:00.000Z", "2020-01-01T00:00:00.000Z"),
         ("牙椅", "2019-03-04T00:30:00.000Z", "2019-03-04T00:30:00.000Z")]  # 08:30 in Shanghai
-    assert all(at >= "2026" and action == "create" and actor == "system" for at, action, actor in audit)
+    # The audit log says when and by whom the records were really written (the import), and
+    # keeps the created time they were given; the record's history shows its fields only.
+    assert all(at >= "2026" and action == "create" and actor == "system" for at, action, actor, _ in audit)
+    assert [json.loads(new)["_created_at"] for *_, new in audit] == ["2019-03-04T00:30:00Z", "2020-01-01T00:00:00Z"]
+    assert {e["field"] for e in history} == {"name"}
 
 
 def test_plan_marks_a_unique_field_over_duplicates_refused_and_apply_changes_nothing(
