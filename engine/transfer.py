@@ -20,7 +20,7 @@ import codecs
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -231,12 +231,14 @@ def _upsert(table: Table, rows: Iterator[dict[str, Any]], key: str, actor: Actor
         for number, row in enumerate(rows, start=1):
             try:
                 with storage.savepoint("gb_import_row"):
-                    values = {k: readers[k](v) if k in readers else v for k, v in row.items() if k != CREATED_AT}
-                    found = unique.taken(table, key, [ftype.coerce(values[key])]) if values.get(key) is not None else {}
+                    values = {k: _read(table, k, readers[k], v) if k in readers else v
+                              for k, v in row.items() if k != CREATED_AT}
+                    stored = _read(table, key, ftype.coerce, values[key]) if key in values else None
+                    found = unique.taken(table, key, [stored]) if stored is not None else {}
                     if found:
                         record_id = next(iter(found.values()))[0]
                         if unique.holder_for(table, record_id, key, actor) is None or not access.can_edit:
-                            raise ValidationError({key: unique.clash_text(table, key, ftype.coerce(values[key]), None)})
+                            raise ValidationError({key: unique.clash_text(table, key, stored, None)})
                         table.update_many([(record_id, values)], actor=actor)
                         updated += 1
                     else:
@@ -248,6 +250,14 @@ def _upsert(table: Table, rows: Iterator[dict[str, Any]], key: str, actor: Actor
             raise _NothingKept(result)  # the transaction is rolled back: nothing is kept
     report.updated = updated
     return result
+
+
+def _read(table: Table, key: str, read: Callable[[Any], Any], value: Any) -> Any:
+    """`read(value)`, its refusal a ValidationError naming the field (as the writer words it)."""
+    try:
+        return read(value)
+    except ValueError as exc:
+        raise ValidationError({key: f"{table.tdef.fields[key].name}: {exc}"}) from None
 
 
 class _NothingKept(Exception):

@@ -161,3 +161,15 @@ def test_plan_marks_a_unique_field_over_duplicates_refused_and_apply_changes_not
            "'A-001' in rec" in text
     assert run(where, "apply") == 1
     assert "the YAML cannot be applied as it stands" in capsys.readouterr().err
+
+
+def test_key_rows_with_bad_values_are_listed_and_nothing_is_kept(where: list[str], tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(where, "import", "eq.repairs", csv_file(tmp_path, "r.csv", "标题\n换气管\n")) == 0
+    path = csv_file(tmp_path, "k.csv", "资产编号,状态,维修单\nA-1,在用,换气管\nA-2,坏了,\nA-3,在用,没有这张\n")
+    assert run(where, "import", "eq.devices", path, "--key", "asset") == 1
+    text = capsys.readouterr().err
+    assert "row 3: 状态: expected one of: 在用, 维修中, 报废" in text
+    assert "row 4: 维修单: no record of '维修单' has '没有这张' as its '标题'" in text
+    assert run(where, "import", "eq.devices", path, "--key", "asset", "--skip-invalid") == 1
+    assert "imported 1 row(s), updated 0, rejected 2" in capsys.readouterr().out
