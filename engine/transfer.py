@@ -212,6 +212,9 @@ def _key_field(table: Table, key: str) -> str:
     if found is None:
         hint = _nearest(key, list(by_name) + list(table.tdef.fields))
         raise GridbaseError(f"--key {key}: no field of '{table.tdef.name}' has that name or key" + (f"; {hint}" if hint else ""))
+    if table.fields[found].computed:
+        raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is computed, so no file sets it; "
+                            f"name a unique field the file fills in")
     if not table.tdef.fields[found].unique:
         raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is not unique, so it cannot find "
                             f"one record per row; mark it `unique: true` in the YAML")

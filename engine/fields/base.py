@@ -250,7 +250,7 @@ class FieldType:
         record, typed or numbered, can; a list, a yes/no, a computed value or the engine's
         stamps (times, people who wrote) cannot."""
         if self.engine_kept == "counter":
-            return None  # numbered by the engine: unique already, and a key imports may match on
+            return None  # numbered by the engine: unique already, so saying so is harmless
         if self.computed or self.engine_kept:
             return f"a {self.type} field is computed, so it cannot be unique"
         if self.kind in ("array", "boolean"):
