@@ -22,8 +22,9 @@ way, but a batch at a time:
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +36,15 @@ from engine.ids import new_record_ids, utcnow_text
 from engine.outbox import created_text
 from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
+from engine.unique import StreamCheck
 
 if TYPE_CHECKING:
     from engine.records import Table
 
-# Field types whose values the engine sets itself (never written by a person or an import).
+# A new row's key for the moment it was created elsewhere (an import's `--created-from`
+# column), as stored (UTC text): it becomes the record's created time instead of now.
+CREATED_AT = "_created_at"
+STORED_MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 # Below this many rows an import keeps the indexes: rebuilding them would cost more.
 DEFER_INDEXES_AT = 20_000
 # Repeating-value memo: stop remembering new values after this many (a column that is not
@@ -114,18 +119,22 @@ def may_create(table: Table, actor: Actor) -> TableAccess:
 
 def bulk_create(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, batch: int = 5000,
                 skip_invalid: bool = False, transaction: bool = True, all_or_nothing: bool = False,
-                progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
+                progress: Callable[[BulkResult], None] | None = None,
+                line_of: Callable[[int], int] | None = None,
+                readers: Mapping[str, Callable[[Any], Any]] | None = None) -> BulkResult:
     """Create many records; return their ids and (with `skip_invalid`) the rejected rows.
 
     `transaction=True` commits every `batch` rows; `transaction=False` joins the caller's
     transaction for the whole stream (all or nothing, and big imports rebuild indexes once).
     Invalid rows raise ValidationError naming the row (counting from 1) unless skipped. With
     `skip_invalid` and `all_or_nothing` (and `transaction=False`) every row is checked, and if
-    any was rejected nothing is kept and RejectedRows carries them all.
+    any was rejected nothing is kept and RejectedRows carries them all. `line_of`: a row's
+    number as its file's line, for problems that name another row (a repeated unique value);
+    `readers`: an import's own reading of some columns (see Writer).
     """
     access = may_create(table, actor)
     storage = table.ws.storage
-    writer = Writer(table, actor, access, skip_invalid=skip_invalid)
+    writer = Writer(table, actor, access, skip_invalid=skip_invalid, line_of=line_of, readers=readers)
     expected = len(rows) if isinstance(rows, Sized) else None
     # Fewer, larger WAL checkpoints while a batch stream is written (restored afterwards).
     with storage.lock:
@@ -176,7 +185,9 @@ class Writer:
     """
 
     def __init__(self, table: Table, actor: Actor, access: TableAccess, *, skip_invalid: bool = False,
-                 single: bool = False, depth: int = 0, form: str | None = None) -> None:
+                 single: bool = False, depth: int = 0, form: str | None = None,
+                 line_of: Callable[[int], int] | None = None,
+                 readers: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         self.table = table
         self.actor = actor
         self.access = access
@@ -199,6 +210,11 @@ class Writer:
         # Files named in a row must have been uploaded, by this actor: the check of Table.create.
         self.checks_files = plan.checks_files
         self.coercers = {} if single else {k: _coercer(table.fields[k]) for k in self.writable}
+        # An import's own reading of some columns (a link's cell naming records by their
+        # primary field), before the field's: the value it gives is coerced as usual.
+        for key, read in (readers or {}).items():
+            if key in self.coercers:
+                self.coercers[key] = _reading(read, self.coercers[key])
         # link key -> the column's JSON list text -> the rowids it names (link values repeat)
         self.resolved: dict[str, dict[str, tuple[int, ...]]] = {k: {} for k in self.link_keys}
         self.touched: dict[str, set[int]] = {k: set() for k in self.link_keys}
@@ -206,6 +222,8 @@ class Writer:
         self.written = 0
         self.deferred: list[str] | None = None
         self.existing: int | None = None  # rows the table had before this stream (read when first asked)
+        # Unique fields: a value taken by a live record, or by an earlier row of the stream, is refused.
+        self.unique = StreamCheck(table, actor, line_of) if any(f.unique for f in table.tdef.fields.values()) else None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -216,6 +234,10 @@ class Writer:
         """The coerced, completed row, or None when it is rejected (raises unless skipping)."""
         self.number += 1
         table = self.table
+        created = None
+        if CREATED_AT in raw:
+            raw = dict(raw)
+            created = raw.pop(CREATED_AT)
         try:
             if raw.keys() <= self.writable:
                 values: dict[str, Any] = {}
@@ -238,6 +260,12 @@ class Writer:
         except ValidationError as exc:
             self.reject(self.number, exc.errors)
             return None
+        if created:
+            if not STORED_MOMENT.match(str(created)):
+                self.reject(self.number, {CREATED_AT: f"created time: expected a date and time such as "
+                                                      f"2026-11-25 14:30, not '{created}'"})
+                return None
+            values[CREATED_AT] = created
         return values
 
     def reject(self, number: int, errors: dict[str, str]) -> None:
@@ -293,7 +321,18 @@ class Writer:
         prepared = [(self.number, values) for values in map(self._prepare, chunk) if values is not None]
         if self.link_keys:
             prepared = self._resolve_links(prepared)
+        if self.unique is not None:
+            prepared = self._refuse(prepared, self.unique.check(prepared))
         return prepared
+
+    def _refuse(self, prepared: list[tuple[int, dict[str, Any]]],
+                bad: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+        """Reject the rows of `bad` (raises unless skipping); the others."""
+        if not bad:
+            return prepared
+        for number in sorted(bad):
+            self.reject(number, bad[number])
+        return [(n, v) for n, v in prepared if n not in bad]
 
     def insert(self, prepared: list[tuple[int, dict[str, Any]]], *, held: str | None = None) -> tuple[int, int] | None:
         """Write checked rows inside the current transaction; return their first and last rowid.
@@ -305,6 +344,9 @@ class Writer:
         table = self.table
         if self.link_keys and prepared:
             prepared = self._resolve_links(prepared)
+        if self.unique is not None and prepared:
+            # Under the write lock: a value another writer took since the rows were checked.
+            prepared = self._refuse(prepared, self.unique.check(prepared, remember=False))
         if not prepared:
             return None
         conn = self.conn
@@ -319,19 +361,31 @@ class Writer:
         junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
         stamp = bool(table._new_row_plan[3])
         texts: list[str] = []
+        # The audit entry of a record whose created time came from its import (`--created-from`)
+        # keeps that time beside the values: the entry itself stands at the moment of the import.
+        audit_texts: list[str] | None = None
         for offset, (_, values) in enumerate(prepared):
             rowid = first + offset
             record_id = ids[offset]
+            source_created = values.pop(CREATED_AT, None)
+            created = source_created or now
             if stamp:
-                table.stamp_new(values, now, actor)
+                table.stamp_new(values, created, actor)
             for key in link_keys:
                 text = values.get(key)
                 if text:  # the JSON list the column keeps; the junction needs the rowids
                     pairs = junction[key]
                     for pos, target in enumerate(self.resolved[key][text]):
                         pairs.append((rowid, target, pos))
-            params.append([rowid, record_id, now, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
-            texts.append(encode({k: v for k, v in values.items() if v is not None and k not in auto_set}))
+            params.append([rowid, record_id, created, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
+            given = {k: v for k, v in values.items() if v is not None and k not in auto_set}
+            texts.append(encode(given))
+            if source_created:
+                if audit_texts is None:
+                    audit_texts = list(texts[:-1])
+                audit_texts.append(encode({**given, CREATED_AT: source_created}))
+            elif audit_texts is not None:
+                audit_texts.append(texts[-1])
         conn.executemany(self.insert_sql, params)
         stolen: dict[str, list[int]] = {}
         for key in link_keys:
@@ -353,7 +407,7 @@ class Writer:
                 shown = {k: v for k, v in computed.items() if v is not None}
                 if shown:
                     event_texts[offset] = encode({**json.loads(texts[offset]), **shown})
-        table.ws.audit.created(actor, base_key, table_key, zip(ids, texts, strict=True), at=now)
+        table.ws.audit.created(actor, base_key, table_key, zip(ids, audit_texts or texts, strict=True), at=now)
         tail = self.event_tail
         table.ws.outbox.append_created(((now, record_id, actor_key, created_text(text, tail))
                                         for record_id, text in zip(ids, event_texts, strict=True)),
@@ -416,6 +470,10 @@ class Writer:
         for sql in self.deferred or []:
             self.conn.execute(sql)
         self.deferred = []
+
+
+def _reading(read: Callable[[Any], Any], coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: coerce(read(value))
 
 
 def _coercer(ftype: FieldType) -> Callable[[Any], Any]:

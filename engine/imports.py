@@ -38,7 +38,7 @@ import pickle
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.bulk import BulkResult, RejectedRows, Writer, chunks, may_create
@@ -68,10 +68,14 @@ _TABLE = ("CREATE TABLE IF NOT EXISTS _gb_imports (name TEXT PRIMARY KEY, base T
 
 
 def import_rows(table: Table, rows: Iterable[dict[str, Any]], *, actor: Actor, chunk: int = CHUNK,
-                progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
-    """Create every row or none; RejectedRows (with every problem) when a row is bad."""
+                progress: Callable[[BulkResult], None] | None = None,
+                line_of: Callable[[int], int] | None = None,
+                readers: Mapping[str, Callable[[Any], Any]] | None = None) -> BulkResult:
+    """Create every row or none; RejectedRows (with every problem) when a row is bad.
+    `line_of`: a row's number (from 1) as the file's line, for problems that name another row;
+    `readers`: the import's own reading of some columns (engine.bulk.Writer)."""
     may_create(table, actor)
-    writer = Writer(table, actor, table.access(actor), skip_invalid=True)
+    writer = Writer(table, actor, table.access(actor), skip_invalid=True, line_of=line_of, readers=readers)
     with tempfile.TemporaryFile() as spill:
         checked = _check(writer, rows, spill, chunk, progress)
         if writer.result.rejected:

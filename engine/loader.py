@@ -169,6 +169,10 @@ def report_schema_error(src: Source, err: SchemaError) -> None:
     if err.validator == "propertyNames":
         src.error(path, f"{where}: invalid key ({err.message})", key=True, doc=DOCS)
         return
+    if err.validator == "const" and isinstance(err.schema, dict) and err.schema.get("description"):
+        # A value the schema allows only one of says why in its description (English before " / ").
+        src.error(path, f"{where}: {str(err.schema['description']).split(' / ')[0].rstrip('.')}", doc=DOCS)
+        return
     if err.validator == "enum":
         hint = did_you_mean(err.instance, err.validator_value)
         src.error(path, f"{where}: '{err.instance}' is not one of {', '.join(map(str, err.validator_value))}", hint, doc=DOCS)
@@ -280,14 +284,15 @@ def check_retention(config: WorkspaceConfig, src: Source) -> None:
                       "keep logs at least 6 months (网络安全法 art. 21), e.g. 6y; see docs/operations.md")
 
 
-COMMON_FIELD_KEYS = {"type", "name", "description", "required", "default", "index", "renamed_from"}
+COMMON_FIELD_KEYS = {"type", "name", "description", "required", "default", "index", "renamed_from", "unique"}
 
 
 def build_field(key: str, d: dict[str, Any]) -> FieldDef:
     options = {k: v for k, v in d.items() if k not in COMMON_FIELD_KEYS}
     return FieldDef(key=key, type=d["type"], name=str(d.get("name", key)), options=options,
                     description=d.get("description", ""), required=bool(d.get("required", False)),
-                    default=d.get("default"), index=bool(d.get("index", False)), renamed_from=d.get("renamed_from"))
+                    default=d.get("default"), index=bool(d.get("index", False)), renamed_from=d.get("renamed_from"),
+                    unique=bool(d.get("unique", False)))
 
 
 def build_base(src: Source) -> BaseDef:

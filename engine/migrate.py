@@ -21,7 +21,11 @@ stay hand-written, and why:
 - a link's junction table: `WITHOUT ROWID` (rows kept in (src, dst) order), which `create()`
   cannot make;
 - field indexes: partial (`WHERE _deleted_at IS NULL`, so the index alone counts live rows per
-  value), which `create_index()` cannot make;
+  value), which `create_index()` cannot make. A unique field's index (`uniq__…`, `unique: true`)
+  is partial too, so that a value of a deleted record may be used again (restoring that record
+  is then refused by engine.unique); making it on a column that already holds a value twice
+  among live records is a *refused* step: the plan lists the values and their records, and
+  apply() refuses the whole plan, with or without --allow-data-loss;
 - renaming, removing and retyping a field: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`, and
   for a retype a new column (`add_column`), the converted values written into it, the old one
   dropped and the new one renamed — not `transform()`, which copies the whole table and builds
@@ -41,6 +45,7 @@ ran in `with conn:`, which commits the connection's open transaction (see engine
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +82,7 @@ class Workspace(Protocol):
 
 
 SQL_TYPES = ("TEXT", "INTEGER", "REAL", "BLOB")
+MAX_LISTED = 10  # duplicate values a refused unique index lists, and records of each
 
 
 @dataclass
@@ -86,6 +92,7 @@ class Step:
     lossy: bool = False
     run: Callable[[], None] = field(default=lambda: None, repr=False)
     recompute: tuple[str, str] | None = None
+    refused: str = ""  # why the step cannot be done as the YAML stands (apply() refuses the plan)
 
 
 def _now() -> str:
@@ -152,8 +159,8 @@ class Planner:
         return self.table_indexes[name]
 
     def _add(self, kind: str, description: str, run: Callable[[], None], *, lossy: bool = False,
-             recompute: tuple[str, str] | None = None) -> None:
-        self.steps.append(Step(kind, description, lossy, run, recompute))
+             recompute: tuple[str, str] | None = None, refused: str = "") -> None:
+        self.steps.append(Step(kind, description, lossy, run, recompute, refused))
 
     def _record_schema(self, base: BaseDef, table: TableDef, fdef: FieldDef) -> None:
         self.conn.execute("INSERT OR REPLACE INTO _gb_schema (base, tbl, field, type, definition) VALUES (?, ?, ?, ?, ?)",
@@ -343,6 +350,9 @@ class Planner:
                                           f"pos INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (src, dst)) WITHOUT ROWID")
                         self.conn.execute(f"CREATE INDEX {q(jname + '__dst')} ON {q(jname)} (dst, src)")
                     self._add("create_link", f"create link storage for {base.key}.{table.key}.{fkey}", make)
+            if fdef.unique:
+                self._unique_index(base, table, fdef, instances[fkey], wanted)
+                continue  # the unique index serves lookups by value too
             idx = f"idx__{name}__{fkey}"
             if not (fdef.index or instances[fkey].indexed):
                 continue
@@ -359,12 +369,56 @@ class Planner:
         # `index: true`, a field type that no longer needs one, the old index on
         # _deleted_at): every write pays for an index, so they go.
         for idx in sorted(self.indexes_of(name) - wanted):
-            if not idx.startswith(f"idx__{name}__"):
+            if not idx.startswith((f"idx__{name}__", f"uniq__{name}__")):
                 continue
 
             def drop(idx: str = idx) -> None:
                 self.db.table(name).drop_index(idx, ignore=True)
             self._add("drop_index", f"drop index {idx} on {base.key}.{table.key}: no longer needed", drop)
+
+    def _unique_index(self, base: BaseDef, table: TableDef, fdef: FieldDef, inst: FieldType, wanted: set[str]) -> None:
+        """Plan the UNIQUE index of a `unique: true` field, refused when the field cannot be
+        unique or when live records already hold one of its values twice."""
+        name = table_name(base.key, table.key)
+        idx = f"uniq__{name}__{fdef.key}"
+        wanted.add(idx)
+        if idx in self.indexes_of(name):
+            return
+        self.indexes_of(name).add(idx)
+        where = f"{base.key}.{table.key}.{fdef.key}"
+        problem = inst.unique_problem()
+        columns = self.db.table(name).columns_dict if name in self.existing else {}
+        column = fdef.key if fdef.key in columns else fdef.renamed_from if fdef.renamed_from in columns else None
+        if problem:
+            refused = f"field {where}: {problem}"
+        else:
+            refused = self._duplicates(name, column, where, inst) if column else ""
+
+        def make() -> None:
+            try:
+                self.conn.execute(f"CREATE UNIQUE INDEX {q(idx)} ON {q(name)} ({q(fdef.key)}) WHERE _deleted_at IS NULL")
+            except sqlite3.IntegrityError:  # a retype made two values one: say which
+                raise MigrationRefused(self._duplicates(name, fdef.key, where, inst)) from None
+        self._add("add_index", f"add unique index on {where}", make, refused=refused)
+
+    def _duplicates(self, name: str, column: str, where: str, inst: FieldType) -> str:
+        """"" when no two live records of table `name` hold the same value of `column`; else
+        the sentence that lists such values (at most MAX_LISTED) and their records."""
+        live = f"FROM {q(name)} WHERE _deleted_at IS NULL AND {q(column)} IS NOT NULL"
+        holders: dict[Any, list[str]] = {}
+        for value, record_id in self.conn.execute(
+                f"SELECT {q(column)}, _id {live} AND {q(column)} IN (SELECT {q(column)} {live} GROUP BY {q(column)} "
+                f"HAVING count(*) > 1) ORDER BY {q(column)}, _rowid"):
+            holders.setdefault(value, []).append(record_id)
+        if not holders:
+            return ""
+        shown = sorted(holders.items(), key=lambda item: -len(item[1]))  # the most repeated first
+        listed = "; ".join(f"'{inst.display(value)}' in {', '.join(ids[:MAX_LISTED])}"
+                           + (f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
+                           for value, ids in shown[:MAX_LISTED])
+        more = f" and {len(shown) - MAX_LISTED} more value(s)" if len(shown) > MAX_LISTED else ""
+        return (f"field {where} cannot be made unique: these values are held by more than one record: {listed}{more}; "
+                f"change or delete the duplicates, then apply again")
 
 
 def plan(ws: Workspace) -> list[Step]:
@@ -376,6 +430,10 @@ def apply(ws: Workspace, *, allow_data_loss: bool = False) -> list[Step]:
     """Run the plan in one transaction; refuse lossy steps unless allowed."""
     with ws.storage.transaction():
         steps = Planner(ws).plan()
+        refused = [s for s in steps if s.refused]
+        if refused:
+            raise MigrationRefused("the YAML cannot be applied as it stands:\n"
+                                   + "\n".join(f"  - {s.refused}" for s in refused))
         lossy = [s for s in steps if s.lossy]
         if lossy and not allow_data_loss:
             raise MigrationRefused(

@@ -69,6 +69,8 @@ class FieldDef:
     default: Any = None
     index: bool = False
     renamed_from: str | None = None
+    # No two live records hold the same value (a UNIQUE index; engine.unique words the error).
+    unique: bool = False
     # Filled by the loader for link fields: the table on the other side and whether this
     # side was declared or created as the inverse of a declared link.
     inverse_of: str | None = None

@@ -33,6 +33,7 @@ from engine.permissions import LEVELS, Actor, TableAccess, table_access
 from engine.reads import Reader
 from engine.schema import field_instance
 from engine.storage import q, table_name
+from engine.unique import check_row
 
 if TYPE_CHECKING:
     from engine.workspace import Base, Workspace
@@ -296,6 +297,8 @@ class Table(Reader):
                 audit[key] = (old.get(key), value)
         if not audit:
             return
+        if any(self.tdef.fields[k].unique for k in plain):
+            check_row(self, plain, actor, rowid=rowid)
         now = utcnow_text(self.ws.now())
         for key, ftype in self.fields.items():
             if ftype.kept_on_update:
@@ -394,6 +397,7 @@ class Table(Reader):
         rowid, row = self._row_for_write(record_id, access, actor, deleted=True)
         if not access.can_delete:
             raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
+        check_row(self, row, actor, rowid=rowid)  # its unique values may have been used again meanwhile
         self._set_deleted(rowid, record_id, actor, deleted=False, depth=0, row=row)
 
     def _set_deleted(self, rowid: int, record_id: str, actor: Actor, *, deleted: bool, depth: int,

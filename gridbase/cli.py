@@ -38,7 +38,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not steps:
         out("nothing to do: the database matches the YAML")
     for step in steps:
-        out(f"{'! ' if step.lossy else '+ '}{step.description}")
+        out(f"{'x ' if step.refused else '! ' if step.lossy else '+ '}{step.description}")
+        if step.refused:
+            out(f"    refused: {step.refused}")
+    if any(s.refused for s in steps):
+        out("steps marked x cannot be applied until the YAML or the data changes")
     if any(s.lossy for s in steps):
         out("steps marked ! lose data and need --allow-data-loss (the data is archived, not deleted)")
     ws.close()

@@ -21,7 +21,14 @@ from automations.history import list_runs
 from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import utcnow_text
-from engine.transfer import export_rows, import_file, write_csv, write_json, write_xlsx
+from engine.transfer import (
+    UnknownColumns,
+    export_rows,
+    import_file,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
 from gridbase import backup
 from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
@@ -63,10 +70,18 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--view")
     p.add_argument("--as", dest="as_user", default="admin", metavar="USER")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--link-ids", action="store_true",
+                   help="write links as record ids (CSV and XLSX write the linked records' primary field; JSON ids)")
     p = add("import", "Import CSV or XLSX rows into a table; all or nothing unless --skip-invalid.")
     p.add_argument("table", metavar="TABLE", help="BASE.TABLE or TABLE")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--skip-invalid", action="store_true")
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and list the others")
+    p.add_argument("--ignore-unknown", action="store_true",
+                   help="skip columns that match no field (or a computed one), with a warning, instead of failing")
+    p.add_argument("--key", metavar="FIELD",
+                   help="a unique field: a row whose value a record already holds updates that record")
+    p.add_argument("--created-from", metavar="COLUMN",
+                   help="take each new record's created time from this column (Asia/Shanghai unless it has an offset)")
     p.add_argument("--as", dest="as_user", default="system", metavar="USER")
     p = add("backup", "Copy the database with SQLite's online backup API (consistent while serving).")
     p.add_argument("--to", required=True, metavar="FILE")
@@ -221,7 +236,8 @@ def _table(ws: Any, name: str) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     table = _table(ws, args.table)
-    header, rows = export_rows(table, actor=args.as_user, view=args.view)
+    links = "ids" if args.link_ids or args.format == "json" else "names"
+    header, rows = export_rows(table, actor=args.as_user, view=args.view, links=links)
     if args.format == "xlsx":
         if not args.out:
             raise GridbaseError("xlsx needs --out FILE")
@@ -243,15 +259,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     ws.apply()
     table = _table(ws, args.table)
-    report = import_file(table, args.file, actor=args.as_user, skip_invalid=args.skip_invalid,
-                         progress=sys.stderr.isatty())
+    try:
+        report = import_file(table, args.file, actor=args.as_user, skip_invalid=args.skip_invalid,
+                             progress=sys.stderr.isatty(), ignore_unknown=args.ignore_unknown, key=args.key,
+                             created_from=args.created_from)
+    except UnknownColumns as exc:
+        for line in exc.columns:
+            err(line)
+        err("nothing was imported; correct the titles, or skip these columns with --ignore-unknown")
+        return 1
+    for line in report.warnings:
+        err(f"warning: {line}")
     for line in report.problems[:50]:
         err(line)
     if len(report.problems) > 50:
         err(f"… and {len(report.problems) - 50} more")
     if report.rejected and not args.skip_invalid:
         err("(or import the valid rows only with --skip-invalid)")
-    out(f"imported {report.imported} row(s), rejected {report.rejected}")
+    updated = f", updated {report.updated}" if args.key else ""
+    out(f"imported {report.imported} row(s){updated}, rejected {report.rejected}")
     return 0 if report.ok else 1
 
 

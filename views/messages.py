@@ -17,6 +17,7 @@ from typing import Any
 # (English pattern, Chinese text); patterns match a whole sentence, `{name}` fills a group.
 _ZH: list[tuple[str, str]] = [
     (r"(?P<name>.+) is required", "请填写“{name}”"),
+    (r"expected a date and time such as (?P<x>\S+ \S+), not '(?P<v>.*)'", "应为日期和时间，例如 {x}，而不是“{v}”"),
     (r"expected a date and time such as (?P<x>.+)", "应为日期和时间，例如 {x}"),
     (r"expected a date such as (?P<x>.+)", "应为日期，例如 {x}"),
     (r"expected a duration such as 1:30 or 90m", "应为时长，例如 1:30 或 90m"),
@@ -69,6 +70,20 @@ _ZH: list[tuple[str, str]] = [
     (r"contains a control character \((?P<c>U\+[0-9A-F]+)\) at character (?P<n>\d+); remove it \(tabs and line breaks are fine\)",
      "第 {n} 个字符是控制字符（{c}），请删除（制表符和换行可以保留）"),
     (r"nothing was imported; fix the rows above and import again", "没有导入任何记录；请改正以上各行后重新导入"),
+    (r"'(?P<v>.*)' is already used by record (?P<x>\S+)", "“{v}”已被记录 {x} 使用"),
+    (r"'(?P<v>.*)' is already used by another record", "“{v}”已被另一条记录使用"),
+    (r"'(?P<v>.*)' is already used by row (?P<n>\d+)", "“{v}”与第 {n} 行重复"),
+    (r"created time", "创建时间"),
+    (r"column '(?P<c>.*)' matches no field of '(?P<t>.+)'", "“{c}”列与“{t}”的字段都不对应"),
+    (r"column '(?P<c>.*)' is the computed field '(?P<f>.+)', which cannot be imported", "“{c}”列是计算字段“{f}”，不能导入"),
+    (r"column '(?P<c>.*)' was skipped", "已跳过“{c}”列"),
+    (r"it matches no field of '(?P<t>.+)'", "它与“{t}”的字段都不对应"),
+    (r"it is the computed field '(?P<f>.+)'", "它是计算字段“{f}”"),
+    (r"did you mean '(?P<x>.+)'\?", "您是不是要填“{x}”？"),
+    (r"nothing was imported: correct the titles, or skip these columns", "没有导入任何记录：请改正列标题，或选择跳过这些列"),
+    (r"no record of '(?P<t>.+)' has (?P<v>.+) as its (?P<f>.+)", "“{t}”中没有{f}为 {v} 的记录"),
+    (r"'(?P<v>.*)' is the (?P<f>.+) of more than one record of '(?P<t>.+)'", "“{t}”中不止一条记录的{f}为“{v}”"),
+    (r"name it by a unique field or by record id", "请改用唯一字段或记录编号"),
     (r"(?P<f>[^:]+) is larger than (?P<n>[\d.]+) MB", "{f} 超过 {n} MB"),
     (r"(?P<f>[^:]+) \((?P<t>[^()]+)\) is not accepted; expected (?P<x>.+)", "不接受 {f}（{t}）；应为 {x}"),
     (r"the upload quota for your files \((?P<n>[\d.]+) MB\) is used up; remove files that are no longer needed"

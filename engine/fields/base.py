@@ -256,6 +256,18 @@ class FieldType:
     #: whether the engine writes it again on every change of the record (modified time and by).
     kept_on_update: ClassVar[bool] = False
 
+    def unique_problem(self) -> str | None:
+        """Why this field cannot be `unique: true` (None: it can): a value held once per
+        record, typed or numbered, can; a list, a yes/no, a computed value or the engine's
+        stamps (times, people who wrote) cannot."""
+        if self.engine_kept == "counter":
+            return None  # numbered by the engine: unique already, so saying so is harmless
+        if self.computed or self.engine_kept:
+            return f"a {self.type} field is computed, so it cannot be unique"
+        if self.kind in ("array", "boolean"):
+            return f"a {self.type} field holds {'a list' if self.kind == 'array' else 'yes or no'}, so it cannot be unique"
+        return None
+
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},

@@ -221,7 +221,7 @@ def test_html_is_escaped_on_record_page_and_form(ws: Workspace) -> None:
     ("nul.csv", "标题\nab\x00cd\n".encode(), "not UTF-8 or GB18030|save it as UTF-8"),
     ("empty.csv", b"", "no header row"),
     ("fake.xlsx", b"this is not a zip file at all", "not a readable XLSX"),
-    ("nomatch.csv", b"who,what\n1,2\n", "no column matches"),
+    ("nomatch.csv", b"who,what\n1,2\n", "column .who. matches no field"),
 ])
 def test_broken_import_files_are_refused_and_import_nothing(tmp_path: Path, name: str, content: bytes,
                                                                message: str) -> None:

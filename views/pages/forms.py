@@ -29,9 +29,18 @@ from engine.attachments import Incoming
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
+from views.messages import translate_all
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
-from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
+from views.pages.web import (
+    check_csrf,
+    current_actor,
+    get_locale,
+    get_ws,
+    render,
+    require_actor,
+    templates,
+)
 from views.ratelimit import limiter
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
@@ -237,7 +246,8 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             return render(request, "form_thanks.html", table=table, form=form)
     keys = {f["key"] for f in fields}
     shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}
-    mine = {k: v for k, v in errors.items() if k in keys}
+    # Each field's error beside its input, in the page's language (render translates the rest).
+    mine = translate_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])

@@ -329,12 +329,21 @@ async def import_upload(request: Request) -> Response:
         suffix = Path(upload.filename).suffix.lower()
         if suffix not in (".csv", ".xlsx"):
             raise GridbaseError("only .csv and .xlsx files can be imported")
+        skip_unknown = form.get("ignore_unknown") == "1"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(await upload.read())
-            report = transfer.import_file(table, path, actor=actor)
+            try:
+                report = transfer.import_file(table, path, actor=actor, ignore_unknown=skip_unknown)
+            except transfer.UnknownColumns as exc:  # nothing imported: the page lists the columns
+                locale = get_locale(request)
+                return render(request, "import_report.html", status_code=422, table=table,
+                              report=transfer.ImportReport(), refused=True, warnings=[],
+                              problems=translate_all([*exc.columns, exc.ENDING], locale), back=table_url(table, None))
+    locale = get_locale(request)
     return render(request, "import_report.html", status_code=200 if report.ok else 422, table=table, report=report,
-                  problems=translate_all(report.problems, get_locale(request)), back=table_url(table, None))
+                  problems=translate_all(report.problems, locale), warnings=translate_all(report.warnings, locale),
+                  refused=False, back=table_url(table, None))
 
 
 prefix = "/b/{base}/t/{table}"
