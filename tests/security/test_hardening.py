@@ -80,12 +80,13 @@ def test_anonymous_csrf_cookie_flags_and_logout_clears_session(env: Env) -> None
 
 # -- CSRF on every state-changing route --------------------------------------------------------
 def post_routes(env: Env) -> list[str]:
-    """Every POST route of the app (outside the bearer-token API), with its path filled in."""
+    """Every POST route of the app (outside the bearer-token API and the signed inbound webhooks,
+    which read no session: tests/api/test_inbound_hooks.py), with its path filled in."""
     values = {"base": "complaints", "table": "complaints", "rid": env.records["C1"], "field": "title",
               "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned", "key": "jiang_wen"}
     paths = []
     for route in env.app.routes:
-        if isinstance(route, Route) and "POST" in (route.methods or set()):
+        if isinstance(route, Route) and "POST" in (route.methods or set()) and not route.path.startswith("/hooks/"):
             filled = {**values, "field": "attachments"} if "/attach/" in route.path else values
             paths.append(re.sub(r"{(\w+)(:\w+)?}", lambda m, f=filled: f[m.group(1)], route.path))
     return paths
