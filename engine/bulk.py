@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import Message, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids, utcnow_text
 from engine.outbox import created_text
@@ -107,8 +107,8 @@ def may_create(table: Table, actor: Actor) -> TableAccess:
     access = table.access(actor)
     if not access.can_create:
         if not access.can_read:
-            raise NotFoundError(f"unknown table '{table.key}'")
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+            raise NotFoundError(code="unknown_table", params={"table": table.key})
+        raise PermissionDenied(code="may_not_add", params={"table": table.tdef.name})
     return access
 
 
@@ -225,7 +225,7 @@ class Writer:
                     try:
                         values[key] = coercers[key](value)
                     except ValueError as exc:  # Invalid is a ValueError
-                        errors[key] = f"{table.fields[key].fdef.name}: {exc}"
+                        errors[key] = Message("field_problem", field=table.fields[key].fdef.name, problem=str(exc))
                 if errors:
                     raise ValidationError(errors)
             else:
@@ -244,7 +244,7 @@ class Writer:
         if self.single:
             raise ValidationError(errors)
         if not self.skip_invalid:
-            raise ValidationError({f"row {number}": "; ".join(errors.values())})
+            raise ValidationError({f"row {number}": Message("row_problems", row=number, problems=list(errors.values()))})
         self.result.rejected.append((number, errors))
 
     def _resolve_links(self, prepared: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

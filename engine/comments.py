@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.errors import ValidationError
+from engine.errors import Message, ValidationError
 from engine.ids import utcnow_text
 from engine.permissions import Actor
 
@@ -35,7 +35,7 @@ def add(table: Table, record_id: str, body: str, *, actor: Actor | str) -> int:
     actor = table.ws.actor(actor)
     text = body.strip()[:MAX_LENGTH]
     if not text:
-        raise ValidationError({"body": "a comment needs some text"})
+        raise ValidationError({"body": Message("comment_empty")})
     table.get(record_id, actor=actor)  # may they read it? (NotFoundError when not)
     ws = table.ws
     at = utcnow_text(ws.now())

@@ -26,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from engine import importers, imports
 from engine.bulk import BulkResult, RejectedRows, bulk_create
-from engine.errors import GridbaseError, PermissionDenied
+from engine.errors import GridbaseError, Message, PermissionDenied
 from engine.fields.base import FieldType
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
                 progress: bool = False, batch: int = 5000) -> ImportReport:
     header, rows = read_rows(path)
     if not header:
-        raise GridbaseError(f"{Path(path).name} has no header row")
+        raise GridbaseError(code="import_no_header", params={"file": Path(path).name})
     by_name = {f.name: k for k, f in table.tdef.fields.items()}
     mapping: list[str | None] = []
     for title in header:
@@ -76,7 +76,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
             key = None
         mapping.append(key)
     if not any(mapping):
-        raise GridbaseError("no column matches a field of the table by name or key")
+        raise GridbaseError(code="import_no_column")
     report = ImportReport()
     actor_obj = table.ws.actor(actor)
     most = imports.max_rows(table.ws, actor_obj)
@@ -88,9 +88,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
                       for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if values:
                 if most is not None and len(lines) >= most:
-                    raise PermissionDenied(f"this file has more than {most} rows, and you may import at most {most} "
-                                           f"rows at once; split the file, or ask an admin to raise the limit "
-                                           f"(import: max_rows) of your role")
+                    raise PermissionDenied(code="import_too_many_rows", params={"most": most})
                 lines.append(number)
                 yield values
 
@@ -114,9 +112,10 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         sys.stderr.write("\n")
     report.imported = len(result.ids)
     report.rejected = len(result.rejected)
-    report.problems = [f"row {lines[number - 1]}: " + "; ".join(errors.values()) for number, errors in result.rejected]
+    report.problems = [Message("row_problems", row=lines[number - 1], problems=list(errors.values()))
+                       for number, errors in result.rejected]
     if result.rejected and not skip_invalid:
-        report.problems.append("nothing was imported; fix the rows above and import again")
+        report.problems.append(Message("nothing_imported"))
     return report
 
 
@@ -126,7 +125,7 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None) -> tuple[l
     access = table.access(actor_obj)
     vdef = table.tdef.views.get(view) if view else None
     if view and vdef is None:
-        raise GridbaseError(f"unknown view '{view}'")
+        raise GridbaseError(code="unknown_view", params={"view": view})
     keys = [k for k in (vdef.fields if vdef and vdef.fields else list(table.fields)) if access.readable(k)]
     header = [table.tdef.fields[k].name for k in keys]
     out: list[list[str]] = []

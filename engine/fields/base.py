@@ -15,11 +15,13 @@ contract tests run for every type, so a new type is tested the day it is added.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from engine.errors import Message
 from engine.fields.filters import FilterEnv, OpsOfKind, compile_op
 from engine.model import FieldDef, Person
 
@@ -52,7 +54,15 @@ class Editor:
 
 
 class Invalid(ValueError):
-    """A value cannot be read; the message says what form was expected."""
+    """A value cannot be read; the message (a catalog Message: `Invalid(code="number_min",
+    params={"low": 0})`) says what form was expected."""
+
+    def __init__(self, message: str = "", /, *, code: str = "", params: Mapping[str, Any] | None = None) -> None:
+        self.message: str = Message(code, **(params or {})) if code else message
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -298,10 +308,10 @@ def split_list(value: Any) -> list[Any]:
 def read_text(value: Any) -> Any:
     """Text as typed, refused if it is a list/mapping or holds a broken (unpaired) character."""
     if isinstance(value, (dict, list)):
-        raise Invalid("expected text")
+        raise Invalid(code="text_expected")
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise Invalid("expected valid text (it holds a broken character)") from None
+            raise Invalid(code="text_broken") from None
     return value

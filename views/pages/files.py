@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
+from engine.errors import Message
 from engine.records import Table
 from views.pages import cells
 from views.pages.web import check_csrf, get_ws, now_text, require_actor
@@ -59,11 +60,13 @@ def check_upload(ws: Workspace, table: Table, key: str, upload: UploadFile, size
     fdef = table.tdef.fields[key]
     limit = max_bytes(ws, table, key)
     if size > limit:
-        raise ValidationError({key: f"{fdef.name}: {upload.filename} is larger than {limit / attachments.MB:g} MB"})
+        raise ValidationError({key: Message("field_problem", field=fdef.name, problem=Message(
+            "file_too_large", file=upload.filename, mb=f"{limit / attachments.MB:g}"))})
     mime = upload_type(upload)
     accept = fdef.options.get("accept")
     if accept and not any(fnmatch.fnmatch(mime, str(p).lower()) for p in accept):
-        raise ValidationError({key: f"{fdef.name}: {upload.filename} ({mime}) is not accepted; expected {', '.join(accept)}"})
+        raise ValidationError({key: Message("field_problem", field=fdef.name, problem=Message(
+            "file_not_accepted", file=upload.filename, type=mime, accepted=", ".join(accept)))})
     return mime
 
 
