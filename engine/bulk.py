@@ -70,8 +70,8 @@ class RowPlan:
 
 
 def row_plan(table: Table) -> RowPlan:
-    link_keys = [k for k, f in table.fields.items() if f.keeps_links]
-    plain_keys = [k for k, f in table.fields.items() if not f.keeps_links and not f.computed]
+    link_keys = [k for k, f in table.fields.items() if f.links]
+    plain_keys = [k for k, f in table.fields.items() if not f.links and not f.computed]
     auto_keys = [k for k, f in table.fields.items() if f.engine_kept]
     stored_keys = plain_keys + auto_keys + link_keys
     cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + stored_keys
@@ -82,7 +82,7 @@ def row_plan(table: Table) -> RowPlan:
         if other_field is not None and other.fields[other_field].options.get("multiple", True) is False:
             stealing.add(key)
     return RowPlan(link_keys, stored_keys, frozenset(auto_keys), insert_sql,
-                   any(f.keeps_files for f in table.fields.values()), frozenset(stealing))
+                   any(f.files for f in table.fields.values()), frozenset(stealing))
 
 
 @dataclass
@@ -244,7 +244,7 @@ class Writer:
         if self.single:
             raise ValidationError(errors)
         if not self.skip_invalid:
-            raise ValidationError({f"row {number}": Message("row_problems", row=number, problems=list(errors.values()))})
+            raise ValidationError({f"row {number}": Message("problems", problems=list(errors.values()))})
         self.result.rejected.append((number, errors))
 
     def _resolve_links(self, prepared: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

@@ -85,9 +85,9 @@ def enroll_problem(storage: Storage, key: str, *, name: str, roles: list[str], d
                    known_roles: Collection[str], known_departments: Collection[str]) -> str | None:
     """Why a new person cannot be added as given (an English sentence naming the fix), or None."""
     if not KEY.match(key):
-        return Message("enroll_account", key=key)
+        return Message("enroll_account", account=key)
     if exists(storage, key):
-        return Message("enroll_exists", key=key)
+        return Message("enroll_exists", account=key)
     if not name.strip():
         return Message("enroll_name")
     unknown = [r for r in roles if r not in known_roles]

@@ -90,7 +90,7 @@ class FilterCompiler:
     def _one(self, key: str, value: Any) -> tuple[str, list[Any]]:
         if key in ("and", "or"):
             if not isinstance(value, list):
-                raise QueryError(code="filter_list", params={"key": key})
+                raise QueryError(code="filter_list", params={"name": key})
             if not value:
                 return ("1" if key == "and" else "0"), []
             compiled = [self._compile_part(v) for v in value]

@@ -110,7 +110,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.keeps_links and key not in ctx.columns:  # else the reader's readable ids (Scope)
+            if ftype.links and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.

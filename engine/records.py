@@ -292,7 +292,7 @@ class Table(Reader):
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
-            if self.fields[key].keeps_links:
+            if self.fields[key].links:
                 value = keep_hidden(self, key, old.get(key), value, actor)  # links the actor cannot see stay
                 if load_json_list(old.get(key)) != load_json_list(value):
                     self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
@@ -320,7 +320,7 @@ class Table(Reader):
     def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
         """Files on a record must have been uploaded, by this actor unless already there."""
         for key, value in new.items():
-            if not self.fields[key].keeps_files or value is None:
+            if not self.fields[key].files or value is None:
                 continue
             before = {a.get("id") for a in load_json_list(old.get(key)) if isinstance(a, dict)}
             for item in load_json_list(value):
@@ -413,7 +413,7 @@ class Table(Reader):
         self.ws.audit.record(actor, self.base.key, self.key, record_id, "delete" if deleted else "restore", changes)
         # Linked records drop (or regain) this record from their link columns.
         for key, field in self.fields.items():
-            if field.keeps_links:
+            if field.links:
                 for other_rowid in self._linked_rowids(key, rowid):
                     self._rebuild_other_side(key, other_rowid, actor)
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
@@ -540,7 +540,7 @@ class Table(Reader):
                 return count
             for rowid, record_id in rows:
                 for key, field in self.fields.items():
-                    if field.keeps_links:
+                    if field.links:
                         self._rebuild_column_quiet(key, rowid)
                 self._recompute_row(rowid, record_id, audit_into=None)
                 count += 1

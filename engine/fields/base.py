@@ -206,7 +206,7 @@ class FieldType:
         """The condition a free-text search (`pattern`, a LIKE pattern with `\\` as escape)
         puts on this field, with its parameters; None when the search does not look at it.
         By default text and lists of names are matched as stored; links and files are not."""
-        if self.kind in ("text", "array") and not (self.keeps_links or self.keeps_files):
+        if self.kind in ("text", "array") and not (self.links or self.files):
             return f"{column} LIKE ? ESCAPE '\\'", [pattern]
         return None
 
@@ -237,16 +237,6 @@ class FieldType:
         return cell
 
     # -- the record service (engine/records.py, engine/bulk.py) -------------------------------
-    @property
-    def keeps_links(self) -> bool:
-        """The value names records of another table, kept in a junction table as well (a link)."""
-        return self.shown_as == "links" and not self.computed
-
-    @property
-    def keeps_files(self) -> bool:
-        """The value names uploaded files, which must have been uploaded (an attachment)."""
-        return self.shown_as == "files" and not self.computed
-
     #: the grid's summary-bar figures for this type (engine/summary.py); None: by its kind.
     summaries: ClassVar[tuple[str, ...] | None] = None
     #: what the engine itself writes into this field when a record is created: None (people

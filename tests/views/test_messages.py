@@ -61,6 +61,8 @@ def test_every_code_raised_has_an_english_and_a_chinese_message() -> None:
     for code, template in MESSAGES.items():
         assert set(PLACEHOLDER.findall(zh[template])) == set(PLACEHOLDER.findall(template)), code
         assert zh[template] != template or code == "problems", f"{code} is not translated"
+        # views.i18n.translate(locale, key, **params) takes these two names itself
+        assert not {"key", "locale"} & set(PLACEHOLDER.findall(template)), f"{code}: rename the parameter"
 
 
 def test_engine_raises_codes_not_sentences() -> None:
