@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import MESSAGES, GridbaseError, Message, NotFoundError, ValidationError
+from tests_support import csrf_of
 from views.i18n import SUPPORTED_LOCALES
 from views.messages import render, render_error
 
@@ -140,6 +141,16 @@ def test_a_chinese_page_shows_the_engine_message_in_chinese(board_client, bws): 
     assert page.status_code == 404 and "找不到 kanban 视图“nope”" in page.text
     client.cookies.set("lang", "en")
     assert "unknown kanban view &#39;nope&#39;" in client.get("/b/ops/t/tickets/kanban/nope").text
+
+
+def test_a_form_shows_a_field_types_refusal_in_the_pages_language(client_for, ws) -> None:
+    """An engine error (the number field's `number_max`) on a page: Chinese or English by the page."""
+    client = client_for("li")
+    for lang, text in (("zh-CN", "数字不能大于 10"), ("en", "expected a number of at most 10")):
+        client.cookies.set("lang", lang)
+        csrf = csrf_of(client.get("/f/cases/report").text)
+        res = client.post("/f/cases/report", data={"title": "t", "score": "11", "csrf_token": csrf})
+        assert res.status_code == 422 and text in res.text, lang
 
 
 BASE = """

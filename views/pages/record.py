@@ -224,7 +224,8 @@ def link_error(table: Table, key: str, raw: Any, actor: Actor, keep: list[str] |
     other = table.base.table(field.fdef.options.get("table", ""))
     for rid in ids:
         if rid not in (keep or []) and not other.readable_by(rid, actor):
-            return f"{field.fdef.name}: unknown record {rid} in '{other.tdef.name}'"
+            return Message("field_problem", field=field.fdef.name,
+                           problem=Message("unknown_linked_record", record=rid, table=other.tdef.name))
     return None
 
 
@@ -365,8 +366,8 @@ async def create_record(request: Request) -> Response:
         errors: dict[str, str] = {}
         for k in form:
             if k in table.fields and k not in keys:  # not on the page: refused as the engine would
-                errors[k] = (f"you may not change field '{table.tdef.fields[k].name}'" if access.readable(k)
-                             else f"unknown field '{k}'")
+                errors[k] = (Message("field_not_changeable", field=table.tdef.fields[k].name) if access.readable(k)
+                             else Message("unknown_field", field=k))
         raw: dict[str, Any] = {}
         values: dict[str, Any] = {}
         for k in keys:

@@ -266,11 +266,13 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     locale = get_locale(request)
     count = unread(ws, actor) if not name.startswith("_") else 0
     context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
-               "_": gettext(locale), "csrf_token": csrf_token(request), "ws_name": ws.config.name,
+               "_": gettext(locale), "msg": lambda message: render_message(message, locale),
+               "csrf_token": csrf_token(request), "ws_name": ws.config.name,
                "nav": nav(ws, actor) if not name.startswith("_") else [],
                "unread": count, "unread_badge": str(count) if count < inbox.UNREAD_CAP else f"{inbox.UNREAD_CAP - 1}+"}
     context.update(ctx)
-    # The engine's messages (errors next to fields, error pages) in the page's language.
+    # The engine's messages (errors next to fields, error pages) in the page's language; a
+    # template renders one held elsewhere (a form input's error) with `msg(...)`.
     for key in ("errors", "general"):
         if key in context:
             context[key] = render_all(context[key], locale)
