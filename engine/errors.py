@@ -234,8 +234,8 @@ class ConfigError(GridbaseError):
 class ValidationError(GridbaseError):
     """A value given for a field cannot be accepted. `.errors` maps field key -> message."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
         super().__init__(code="problems", params={"problems": list(errors.values())})
 
 
