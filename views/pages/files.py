@@ -119,9 +119,9 @@ async def upload(request: Request) -> Response:
         raise NotFoundError(f"unknown attachment field '{key}'")
     # Rights first, bytes last: the record's edit rule and the field, before any file is looked at.
     if access.level(key) != "edit" or access.mask(key):
-        raise PermissionDenied(f"you may not change field '{fdef.name}'")
+        raise PermissionDenied(code="field_not_changeable", params={"field": fdef.name})
     if rid not in cells.editable_ids(table, actor, [rid]):
-        raise PermissionDenied("you may not change this record")
+        raise PermissionDenied(code="may_not_change_record")
     async with request.form(max_files=MAX_FILES) as form:
         check_csrf(request, form)
         posted = [f for f in form.getlist("file") if isinstance(f, UploadFile)]

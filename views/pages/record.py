@@ -128,7 +128,7 @@ async def run_button(request: Request) -> Response:
     rid = request.path_params["rid"]
     table.get(rid, actor=actor)
     if rid not in cells.editable_ids(table, actor, [rid]):
-        raise PermissionDenied("you may not change this record")
+        raise PermissionDenied(code="may_not_change_record")
     run_manual(ws, table.base.key, request.path_params["automation"], rid, actor)
     return RedirectResponse(cells.record_url(table, rid), status_code=303)
 

@@ -35,7 +35,7 @@ async def link_search(request: Request) -> Response:
             or access.level(key) not in ("create", "edit") or access.mask(key)):
         raise NotFoundError(code="unknown_field", params={"field": key})
     if cells.link_picker(table, key, actor) is None:
-        raise NotFoundError(f"unknown table '{fdef.options.get('table')}'")
+        raise NotFoundError(code="unknown_table", params={"table": fdef.options.get("table")})
     other = table.base.table(fdef.options["table"])
     oaccess = other.access(actor)
     primary = other.tdef.primary

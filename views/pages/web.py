@@ -92,7 +92,7 @@ def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess
     if not access.can_read:
         raise NotFoundError(code="unknown_table", params={"table": table.key})
     if not access.can_create:
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+        raise PermissionDenied(code="may_not_add", params={"table": table.tdef.name})
     return table, access
 
 
