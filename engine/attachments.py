@@ -37,7 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from engine.errors import ValidationError
+from engine.errors import Message, ValidationError
 from engine.fields.base import load_json_list
 from engine.ids import utcnow_text
 from engine.storage import q, table_name
@@ -107,8 +107,7 @@ def check_disk(ws: Workspace, key: str, label: str, incoming_bytes: int = 0) -> 
     limits = Limits.of(ws)
     free = free_disk_mb(ws) - incoming_bytes / MB
     if free < limits.min_free_disk_mb:
-        raise ValidationError({key: f"{label}: the server is short of disk space, so uploads are paused; "
-                                    "ask the administrator to free disk space"})
+        raise ValidationError({key: Message("field_problem", field=label, problem=Message("disk_short"))})
 
 
 # -- receiving ---------------------------------------------------------------------------------
@@ -124,7 +123,8 @@ def receive(ws: Workspace, source: BinaryIO, *, name: str, mime: str, key: str, 
             while chunk := source.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ValidationError({key: f"{label}: {name} is larger than {max_bytes / MB:g} MB"})
+                    raise ValidationError({key: Message("field_problem", field=label, problem=Message(
+                        "file_too_large", file=name, mb=f"{max_bytes / MB:g}"))})
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
@@ -162,12 +162,11 @@ def check_quota(ws: Workspace, actor: Actor, adding: int, key: str, label: str) 
     public = actor.key.startswith(PUBLIC_PREFIX)
     quota = limits.public_quota_mb if public else limits.person_quota_mb
     if quota is not None and not actor.system and used_bytes(ws, actor.key) + adding > quota * MB:
-        whose = "public forms" if public else "your files"
-        raise ValidationError({key: f"{label}: the upload quota for {whose} ({quota:g} MB) is used up; "
-                                    "remove files that are no longer needed or ask the administrator for more"})
+        problem = Message("quota_public" if public else "quota_mine", mb=f"{quota:g}")
+        raise ValidationError({key: Message("field_problem", field=label, problem=problem)})
     if limits.workspace_quota_mb is not None and used_bytes(ws) + adding > limits.workspace_quota_mb * MB:
-        raise ValidationError({key: f"{label}: the workspace's upload quota ({limits.workspace_quota_mb:g} MB) is used up; "
-                                    "ask the administrator to free space or raise the quota"})
+        raise ValidationError({key: Message("field_problem", field=label, problem=Message(
+            "quota_workspace", mb=f"{limits.workspace_quota_mb:g}"))})
 
 
 # -- keeping -----------------------------------------------------------------------------------

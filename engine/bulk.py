@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import Message, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids, utcnow_text
 from engine.outbox import created_text
@@ -75,8 +75,8 @@ class RowPlan:
 
 
 def row_plan(table: Table) -> RowPlan:
-    link_keys = [k for k, f in table.fields.items() if f.keeps_links]
-    plain_keys = [k for k, f in table.fields.items() if not f.keeps_links and not f.computed]
+    link_keys = [k for k, f in table.fields.items() if f.links]
+    plain_keys = [k for k, f in table.fields.items() if not f.links and not f.computed]
     auto_keys = [k for k, f in table.fields.items() if f.engine_kept]
     stored_keys = plain_keys + auto_keys + link_keys
     cols = ["_rowid", "_id", "_created_at", "_created_by", "_modified_at", "_modified_by"] + stored_keys
@@ -87,7 +87,7 @@ def row_plan(table: Table) -> RowPlan:
         if other_field is not None and other.fields[other_field].options.get("multiple", True) is False:
             stealing.add(key)
     return RowPlan(link_keys, stored_keys, frozenset(auto_keys), insert_sql,
-                   any(f.keeps_files for f in table.fields.values()), frozenset(stealing))
+                   any(f.files for f in table.fields.values()), frozenset(stealing))
 
 
 @dataclass
@@ -112,8 +112,8 @@ def may_create(table: Table, actor: Actor) -> TableAccess:
     access = table.access(actor)
     if not access.can_create:
         if not access.can_read:
-            raise NotFoundError(f"unknown table '{table.key}'")
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+            raise NotFoundError(code="unknown_table", params={"table": table.key})
+        raise PermissionDenied(code="may_not_add", params={"table": table.tdef.name})
     return access
 
 
@@ -247,7 +247,7 @@ class Writer:
                     try:
                         values[key] = coercers[key](value)
                     except ValueError as exc:  # Invalid is a ValueError
-                        errors[key] = f"{table.fields[key].fdef.name}: {exc}"
+                        errors[key] = Message("field_problem", field=table.fields[key].fdef.name, problem=str(exc))
                 if errors:
                     raise ValidationError(errors)
             else:
@@ -272,7 +272,7 @@ class Writer:
         if self.single:
             raise ValidationError(errors)
         if not self.skip_invalid:
-            raise ValidationError({f"row {number}": "; ".join(errors.values())})
+            raise ValidationError({f"row {number}": Message("problems", problems=list(errors.values()))})
         self.result.rejected.append((number, errors))
 
     def _resolve_links(self, prepared: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

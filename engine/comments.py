@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from engine import inbox
 from engine import people as people_db
-from engine.errors import NotFoundError, PermissionDenied, ValidationError
+from engine.errors import Message, NotFoundError, PermissionDenied, ValidationError
 from engine.ids import utcnow_text
 from engine.permissions import Actor
 
@@ -46,7 +46,7 @@ _COLUMNS = "id, at, author, body, edited_at"
 def _text(body: str) -> str:
     text = body.strip()[:MAX_LENGTH]
     if not text:
-        raise ValidationError({"body": "a comment needs some text"})
+        raise ValidationError({"body": Message("comment_empty")})
     return text
 
 
@@ -87,14 +87,14 @@ def _fetch(table: Table, record_id: str, comment_id: int) -> Comment:
         row = conn.execute(f"SELECT {_COLUMNS} FROM _gb_comments WHERE id = ? AND base = ? AND tbl = ? AND record = ? "
                            "AND deleted_at IS NULL", (comment_id, table.base.key, table.key, record_id)).fetchone()
     if row is None:
-        raise NotFoundError(f"no comment {comment_id} on record {record_id}")
+        raise NotFoundError(code="comment_not_found", params={"comment": comment_id, "record": record_id})
     return Comment(int(row[0]), row[1], row[2], row[3], row[4])
 
 
 def _own(table: Table, record_id: str, comment_id: int, actor: Actor) -> Comment:
     comment = get(table, record_id, comment_id, actor=actor)
     if comment.author != actor.key:
-        raise PermissionDenied("only the author of a comment may change or delete it")
+        raise PermissionDenied(code="comment_not_author")
     return comment
 
 

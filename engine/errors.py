@@ -1,17 +1,220 @@
-"""Named exceptions of the engine.
+"""Named exceptions of the engine, and the catalog their messages come from.
 
-Every error a person can cause carries a message written for that person: which field,
-which value, what was expected. Callers above the engine turn these into HTTP statuses or
+Every error a person can cause carries a *code* and *parameters*: `unknown_person` with
+`{"name": "赵"}`. Its English text is made from MESSAGES, the engine's catalog (code → English
+template with `{name}` placeholders); the pages and the REST API look that same English template up
+in their locale catalogs (views/locales) and fill in the parameters, so nothing above the engine
+ever reads an English sentence back. A `Message` is that pair made into text: a `str` (the English
+sentence, for the command line, logs and tests) that still carries `.code` and `.params`. A
+parameter may itself be a Message (a field's problem inside "{field}: {problem}") or a list of
+them, joined with "; ". Callers above the engine turn these exceptions into HTTP statuses or
 command-line exit codes; nothing here is ever shown as a traceback.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+#: code → English template. Each template is also the message id of views/locales (a test checks
+#: that both catalogs have every one).
+MESSAGES: dict[str, str] = {
+    'aggregate_needs_field': '{aggregate} needs a field',
+    'archive_checksum': '{file} does not match its checksum',
+    'archive_unreadable': 'the archive {file} did not read back as written; nothing was removed',
+    'archive_write_failed': 'cannot write the {log} archive in {folder}: {problem}; nothing was removed',
+    'autonumber_set': 'is numbered by the engine and cannot be set',
+    'bad_cursor': 'invalid offset/cursor',
+    'cannot_import': '{file} cannot be imported: only {suffixes} files can',
+    'changed_since_field': "{who} changed field '{field}' of record {record} since; it was left as it is",
+    'changed_since_record': '{who} changed record {record} since; it was left as it is',
+    'checkbox_expected': 'expected yes or no (true/false, 1/0, 是/否)',
+    'column_type_refused': "field '{field}' ({type}) asks for the column type {sql_type}; a field type stores its values as one of {types}",
+    'comment_empty': 'a comment needs some text',
+    'comment_not_author': 'only the author of a comment may change or delete it',
+    'comment_not_found': 'no comment {comment} on record {record}',
+    'computed_set': 'is computed and cannot be set',
+    'created_from_missing': "the file has no column '{column}' to take created times from",
+    'created_from_missing_hint': "the file has no column '{column}' to take created times from; {hint}",
+    'cursor_too_far': 'invalid offset/cursor: a page cannot start past row {row}',
+    'date_expected': 'expected a date such as 2026-11-25',
+    'datetime_expected': 'expected a date and time such as 2026-11-25 14:30',
+    'did_you_mean': "did you mean '{choice}'?",
+    'disk_full': 'the disk is full; nothing from this write was stored. Free disk space and try again',
+    'disk_full_detail': 'the disk is full; nothing from this write was stored. Free disk space and try again ({detail})',
+    'disk_short': 'the server is short of disk space, so uploads are paused; ask the administrator to free disk space',
+    'duration_below_60': 'expected minutes and seconds below 60, as in 1:30',
+    'duration_expected': 'expected a duration such as 1:30 or 90m',
+    'duration_expected_h': 'expected a duration such as 1:30, 90m or 2h',
+    'email_expected': 'expected an e-mail address like name@example.org',
+    'enroll_account': "the account '{account}' is not usable: start with a lowercase letter, then lowercase letters, digits or _ (at most 64)",
+    'enroll_exists': "person '{account}' already exists",
+    'enroll_name': "give the person's name",
+    'field_not_changeable': "you may not change field '{field}'",
+    'field_problem': '{field}: {problem}',
+    'file_not_accepted': '{file} ({type}) is not accepted; expected {accepted}',
+    'file_one': 'expected one file',
+    'file_too_large': '{file} is larger than {mb} MB',
+    'files_expected': 'expected uploaded files ({id, name}); upload the file first',
+    'filter_between': "'between' takes two values for field '{field}': [low, high]",
+    'filter_list': "'{name}' takes a list of filters",
+    'filter_mapping': 'a filter must be a mapping of field keys to conditions',
+    'filter_number_too_large': 'the number {value} is too large to compare',
+    'filter_value_invalid': 'invalid filter value: {problem}',
+    'filter_value_type': 'a filter value must be text, a number or true/false',
+    'formula_filters_unavailable': 'formula filters are not available here',
+    'formula_invalid': 'formula: {problem}',
+    'hook_key_ambiguous': 'more than one record has {field} = {value}; the key field must name one record',
+    'hook_key_missing': "the key field '{field}' has no value in this payload (mapped to {source})",
+    'import_column_computed': "column '{column}' is the computed field '{field}', which cannot be imported",
+    'import_column_skipped': "column '{column}' was skipped: {why}",
+    'import_column_unknown': "column '{column}' matches no field of '{table}'",
+    'import_column_unknown_hint': "column '{column}' matches no field of '{table}'; {hint}",
+    'import_no_column': 'no column matches a field of the table by name or key',
+    'import_no_header': '{file} has no header row',
+    'import_nothing_imported': 'nothing was imported: correct the titles, or skip these columns',
+    'import_too_many_rows': 'this file has more than {most} rows, and you may import at most {most} rows at once; split the file, or ask an admin to raise the limit (import: max_rows) of your role',
+    'key_field_computed': "--key {name}: field '{field}' is computed, so no file sets it; name a unique field the file fills in",
+    'key_field_not_unique': "--key {name}: field '{field}' is not unique, so it cannot find one record per row; mark it `unique: true` in the YAML",
+    'key_field_unknown': "--key {name}: no field of '{table}' has that name or key",
+    'key_field_unknown_hint': "--key {name}: no field of '{table}' has that name or key; {hint}",
+    'limit_exceeded': 'too many {what}: {given}, the limit {limit} is {value}; {hint}',
+    'link_ids_expected': 'expected record ids such as recXXXXXXXXXXXXXX',
+    'link_name_ambiguous': "{value} is the {field} of more than one record of '{table}'; name it by a unique field or by record id",
+    'link_name_missing': "no record of '{table}' has {values} as its {by}",
+    'link_one': 'expected one linked record',
+    'lossy_refused': 'refusing to lose data; these steps need --allow-data-loss (the data is archived, not deleted):\n{steps}',
+    'masked': 'it is shown masked to you, so you cannot change it',
+    'may_not_add': "you may not add records to '{table}'",
+    'may_not_change': "you may not change records of '{table}'",
+    'may_not_change_record': 'you may not change this record',
+    'may_not_delete': "you may not delete records of '{table}'",
+    'may_not_restore': "you may not restore records of '{table}'",
+    'no_deleted_record': 'no deleted record {record}',
+    'nothing_imported': 'nothing was imported; fix the rows above and import again',
+    'nothing_to_redo': 'there is nothing to redo',
+    'nothing_to_undo': 'there is nothing to undo',
+    'number_example': 'expected a number such as 12 or 3.5',
+    'number_expected': 'expected a number',
+    'number_finite': 'expected a finite number',
+    'number_max': 'expected a number of at most {high}',
+    'number_min': 'expected a number of at least {low}',
+    'number_size': 'expected a number of a sensible size',
+    'operator_no_sql': "operator '{op}' of {type} field '{field}' has no SQL form",
+    'operator_not_applicable': "operator '{op}' does not apply to {type} field '{field}'; it takes: {ops}",
+    'operator_unknown': "unknown operator '{op}' for {type} field '{field}'; it takes: {ops}",
+    'option_expected': 'expected one of: {options}',
+    'options_expected': 'expected options out of: {options}',
+    'person_disabled': "person '{name}' is disabled",
+    'person_expected': "unknown person '{name}'; expected a person's key, name or e-mail",
+    'person_one': 'expected one person',
+    'phone_expected': 'expected a phone number of digits, spaces, +, - or parentheses',
+    'problems': '{problems}',
+    'query_timeout': 'the query took longer than {seconds} s and was stopped: simplify its filter, formula or search (a regular expression over long texts, say), or ask an administrator to raise the query time budget',
+    'query_too_complex': 'the filter is too complex for the database: use fewer nested IFs and parentheses, or split a long list of conditions into several requests',
+    'quota_mine': 'the upload quota for your files ({mb} MB) is used up; remove files that are no longer needed or ask the administrator for more',
+    'quota_public': 'the upload quota for public forms ({mb} MB) is used up; remove files that are no longer needed or ask the administrator for more',
+    'quota_workspace': "the workspace's upload quota ({mb} MB) is used up; ask the administrator to free space or raise the quota",
+    'rating_expected': 'expected a whole number from 1 to {top}',
+    'record_not_found': 'record {record} not found',
+    'required': '{field} is required',
+    'row_problems': 'row {row}: {problems}',
+    'set_by_engine': 'is set by the engine and cannot be changed',
+    'someone_changed_field': "someone changed field '{field}' of record {record} since; it was left as it is",
+    'someone_changed_record': 'someone changed record {record} since; it was left as it is',
+    'text_broken': 'expected valid text (it holds a broken character)',
+    'text_control': 'contains a control character ({char}) at character {position}; remove it (tabs and line breaks are fine)',
+    'text_expected': 'expected text',
+    'text_too_long': 'expected at most {limit} characters, got {length}',
+    'unique_taken': "{field}: '{value}' is already used by another record",
+    'unique_taken_by_record': "{field}: '{value}' is already used by record {record}",
+    'unique_taken_by_row': "{field}: '{value}' is already used by row {row}",
+    'unknown_aggregate': "unknown aggregate '{aggregate}'",
+    'unknown_base': "unknown base '{base}'",
+    'unknown_base_of': "unknown base '{base}'; bases are: {bases}",
+    'unknown_bucket': "unknown bucket '{bucket}'; use day, week or month",
+    'unknown_dashboard': "unknown dashboard '{dashboard}'",
+    'unknown_department': "unknown department '{department}'; departments are: {departments}",
+    'unknown_field': "unknown field '{field}'",
+    'unknown_file': 'unknown file {file}; upload it first',
+    'unknown_form': "unknown form '{form}'",
+    'unknown_kind_view': "unknown {kind} view '{view}'",
+    'unknown_linked_record': "unknown record {record} in '{table}'",
+    'unknown_person': "unknown person '{name}'",
+    'unknown_role': "unknown role '{role}'; roles are: {roles}",
+    'unknown_scope': "unknown scope '{scope}'; scopes are: {scopes}",
+    'unknown_sort_field': "unknown field '{field}' in sort",
+    'unknown_table': "unknown table '{table}'",
+    'unknown_table_in': "unknown table '{table}' in base '{base}'",
+    'unknown_view': "unknown view '{view}'",
+    'url_expected': 'expected a web address starting with http:// or https://',
+    'year_expected': 'expected a year from 1000 on',
+}
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as views.i18n fills them: "{id, name}" is plain text
+
+
+def _english(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "; ".join(_english(v) for v in value)
+    return str(value)
+
+
+class Message(str):
+    """The English sentence of `code` filled with `params`, still carrying both.
+
+    Being a `str`, it goes wherever the engine's messages went before (an error dict's values, a
+    report's problems); the pages and the API render `.code` and `.params` in the reader's
+    language (views.messages). Text pasted around it (an f-string) is plain English again."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, /, **params: Any) -> Message:
+        template = MESSAGES[code]  # KeyError for a code without a message: a bug, caught by tests
+        text = _PLACEHOLDER.sub(lambda m: _english(params[m.group(1)]) if m.group(1) in params else m.group(0),
+                                template)
+        made = super().__new__(cls, text)
+        made.code = code
+        made.params = dict(params)
+        return made
+
+    @property
+    def template(self) -> str:
+        return MESSAGES[self.code]
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.code, self.params))
+
+
+def _rebuild(code: str, params: dict[str, Any]) -> Message:
+    return Message(code, **params)
 
 
 class GridbaseError(Exception):
-    """Base class of every error the engine raises on purpose."""
+    """Base class of every error the engine raises on purpose.
+
+    Raised with a code and its parameters, `GridbaseError(code="unknown_person", params={"name":
+    "赵"})`, or with a ready Message; `.message` is that Message (a plain string only where an
+    error wraps text the engine does not word, such as ConfigError's YAML report), `.code` and
+    `.params` read it, and `str(error)` is its English sentence."""
+
+    def __init__(self, message: str = "", /, *, code: str = "", params: Mapping[str, Any] | None = None) -> None:
+        self.message: str = Message(code, **(params or {})) if code else message
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str:
+        return getattr(self.message, "code", "")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(getattr(self.message, "params", {}))
+
+    def __str__(self) -> str:
+        return self.message  # the Message itself, so str(error) keeps its code for the pages
 
 
 @dataclass(frozen=True)
@@ -39,7 +242,10 @@ class ConfigIssue:
 
 
 class ConfigError(GridbaseError):
-    """The workspace YAML is invalid; `.issues` lists every problem found."""
+    """The workspace YAML is invalid; `.issues` lists every problem found.
+
+    Its text is the admin's report for `gridbase validate` (file:line:col, in English), not a
+    catalog message: it has no code."""
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues
@@ -49,9 +255,9 @@ class ConfigError(GridbaseError):
 class ValidationError(GridbaseError):
     """A value given for a field cannot be accepted. `.errors` maps field key -> message."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(errors.values()))
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
+        super().__init__(code="problems", params={"problems": list(errors.values())})
 
 
 class NotFoundError(GridbaseError):
@@ -75,17 +281,27 @@ class QueryTimeout(QueryError):
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        super().__init__(f"the query took longer than {seconds:g} s and was stopped: simplify its filter, formula"
-                         " or search (a regular expression over long texts, say), or ask an administrator to"
-                         " raise the query time budget")
+        super().__init__(code="query_timeout", params={"seconds": f"{seconds:g}"})
+
+
+class QueryTooComplex(QueryError):
+    """The database refused a query as beyond its limits (nesting, expression size, variables).
+
+    The engine keeps filters within SQLite's limits (engine.limits); this is the last guard, raised
+    where a read runs its SQL, so that nothing above the engine looks at SQLite's errors."""
+
+    def __init__(self) -> None:
+        super().__init__(code="query_too_complex")
 
 
 class StorageFull(GridbaseError):
     """The disk holding the database is full; the write was rolled back, nothing of it stored."""
 
     def __init__(self, detail: str = "") -> None:
-        message = "the disk is full; nothing from this write was stored. Free disk space and try again"
-        super().__init__(message + (f" ({detail})" if detail else ""))
+        if detail:
+            super().__init__(code="disk_full_detail", params={"detail": detail})
+        else:
+            super().__init__(code="disk_full")
 
 
 @dataclass(frozen=True)
@@ -107,11 +323,11 @@ class CellErrors(ValidationError):
 
 
 class UndoRefused(GridbaseError):
-    """An undo or redo cannot be done. `.reason` says why, as a code the pages translate:
-    `nothing` (nothing left to undo or redo) or `changed` (someone changed it since: `.who`,
-    the person's or automation's key, and `.field`, the field's name, or "" for the record)."""
+    """An undo or redo cannot be done. `.reason` says why: `nothing` (nothing left to undo or
+    redo) or `changed` (someone changed it since: `.who`, the person's or automation's key, and
+    `.field`, the field's name, or "" for the record). The message's code says the same in words."""
 
-    def __init__(self, reason: str, message: str, *, who: str = "", field: str = "") -> None:
+    def __init__(self, reason: str, message: Message, *, who: str = "", field: str = "") -> None:
         self.reason = reason
         self.who = who
         self.field = field

@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import GridbaseError, ValidationError
+from engine.errors import GridbaseError, Message, ValidationError
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
 from engine.model import BaseDef, WorkspaceConfig
@@ -248,13 +248,12 @@ def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Receiv
         if hook.key_field is not None:
             key_value = values.get(hook.key_field)
             if key_value in (None, ""):
-                raise ValidationError({hook.key_field: f"the key field '{hook.key_field}' has no value in this payload "
-                                                       f"(mapped to {hook.fields.get(hook.key_field)})"})
+                raise ValidationError({hook.key_field: Message("hook_key_missing", field=hook.key_field,
+                                                               source=str(hook.fields.get(hook.key_field)))})
             found = table.query(actor=actor, filter={hook.key_field: key_value}, limit=2, with_total=False).records
             if len(found) > 1:
-                raise ValidationError({hook.key_field: f"more than one record has {hook.key_field} = "
-                                                       f"{json.dumps(key_value, ensure_ascii=False)}; "
-                                                       "the key field must name one record"})
+                raise ValidationError({hook.key_field: Message("hook_key_ambiguous", field=hook.key_field,
+                                                               value=json.dumps(key_value, ensure_ascii=False))})
             existing = found[0]["id"] if found else None
         if existing is not None:
             table.update(existing, values, actor=actor)

@@ -51,7 +51,7 @@ def importer_for(name: str, content_type: str = "") -> Importer:
     for _, entry in importers().items():
         if kind and kind in entry.content_types:
             return entry  # type: ignore[no-any-return]
-    raise GridbaseError(f"{Path(name).name or name} cannot be imported: only {', '.join(suffixes())} files can")
+    raise GridbaseError(code="cannot_import", params={"file": Path(name).name or name, "suffixes": ", ".join(suffixes())})
 
 
 def read_rows(path: str | Path, content_type: str = "") -> Rows:

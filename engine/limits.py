@@ -54,7 +54,8 @@ class LimitExceeded(QueryError):
     def __init__(self, limit: Limit, given: int) -> None:
         self.limit = limit
         self.given = given
-        super().__init__(f"too many {limit.what}: {given}, the limit {limit.name} is {limit.value}; {limit.hint}")
+        super().__init__(code="limit_exceeded", params={"what": limit.what, "given": given, "limit": limit.name,
+                                                         "value": limit.value, "hint": limit.hint})
 
 
 def check(limit: Limit, given: int) -> None:

@@ -56,7 +56,7 @@ def restricted_links(reader: Reader, actor: Actor, access: TableAccess) -> dict[
         return {}
     out: dict[str, tuple[Reader, TableAccess]] = {}
     for key, fdef in reader.tdef.fields.items():
-        if not reader.fields[key].keeps_links or not access.readable(key):
+        if not reader.fields[key].links or not access.readable(key):
             continue
         target = reader.base.table(fdef.options.get("table", ""))
         target_access = target.access(actor)

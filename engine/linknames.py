@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine import unique
+from engine.errors import Message
 from engine.fields.base import Invalid, split_list
 from engine.fields.link import RECORD_ID
 from engine.permissions import Actor
@@ -109,8 +110,8 @@ class LinkNames:
                 ids.extend(found)
         if missing:
             by = " or ".join(f"'{self.other.tdef.fields[k].name}'" for k in self.keys) or "record id"
-            raise Invalid(f"no record of '{self.other.tdef.name}' has {', '.join(repr(m) for m in missing)} "
-                          f"as its {by}")
+            raise Invalid(Message("link_name_missing", table=self.other.tdef.name,
+                                  values=", ".join(repr(m) for m in missing), by=by))
         return ids
 
     def _match(self, name: str) -> list[str] | None:
@@ -132,8 +133,8 @@ class LinkNames:
                 continue
             holders = self._holders(key, value)
             if len(holders) > 1:
-                raise Invalid(f"{name!r} is the {self.other.tdef.fields[key].name} of more than one record of "
-                              f"'{self.other.tdef.name}'; name it by a unique field or by record id")
+                raise Invalid(Message("link_name_ambiguous", value=repr(name), field=self.other.tdef.fields[key].name,
+                                      table=self.other.tdef.name))
             if holders:
                 ids = holders
                 break

@@ -117,8 +117,8 @@ def sql_type_of(fdef: FieldDef, inst: FieldType) -> str:
     """The SQLite column type a field is stored in: one of SQL_TYPES, as sqlite-utils makes them."""
     sql_type = inst.sql_type.upper()
     if sql_type not in SQL_TYPES:
-        raise MigrationRefused(f"field '{fdef.key}' ({fdef.type}) asks for the column type {inst.sql_type!r}; "
-                               f"a field type stores its values as one of {', '.join(SQL_TYPES)}")
+        raise MigrationRefused(code="column_type_refused", params={"field": fdef.key, "type": fdef.type,
+                               "sql_type": repr(inst.sql_type), "types": ", ".join(SQL_TYPES)})
     return sql_type
 
 
@@ -436,9 +436,8 @@ def apply(ws: Workspace, *, allow_data_loss: bool = False) -> list[Step]:
                                    + "\n".join(f"  - {s.refused}" for s in refused))
         lossy = [s for s in steps if s.lossy]
         if lossy and not allow_data_loss:
-            raise MigrationRefused(
-                "refusing to lose data; these steps need --allow-data-loss (the data is archived, not deleted):\n"
-                + "\n".join(f"  - {s.description}" for s in lossy))
+            raise MigrationRefused(code="lossy_refused",
+                                   params={"steps": "\n".join(f"  - {s.description}" for s in lossy)})
         for step in steps:
             step.run()
         ws.sync_people()

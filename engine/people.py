@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from engine.errors import GridbaseError
+from engine.errors import GridbaseError, Message
 from engine.storage import Storage, rows_of
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -85,17 +85,16 @@ def enroll_problem(storage: Storage, key: str, *, name: str, roles: list[str], d
                    known_roles: Collection[str], known_departments: Collection[str]) -> str | None:
     """Why a new person cannot be added as given (an English sentence naming the fix), or None."""
     if not KEY.match(key):
-        return (f"the account '{key}' is not usable: start with a lowercase letter, then lowercase letters, "
-                "digits or _ (at most 64)")
+        return Message("enroll_account", account=key)
     if exists(storage, key):
-        return f"person '{key}' already exists"
+        return Message("enroll_exists", account=key)
     if not name.strip():
-        return "give the person's name"
+        return Message("enroll_name")
     unknown = [r for r in roles if r not in known_roles]
     if unknown:
-        return f"unknown role '{unknown[0]}'; roles are: {', '.join(known_roles)}"
+        return Message("unknown_role", role=unknown[0], roles=", ".join(known_roles))
     if department and department not in known_departments:
-        return f"unknown department '{department}'; departments are: {', '.join(known_departments)}"
+        return Message("unknown_department", department=department, departments=", ".join(known_departments))
     return None
 
 

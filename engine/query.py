@@ -68,17 +68,17 @@ class FilterCompiler:
         try:
             sql, params = self._compile(flt)
         except (OverflowError, TypeError, ValueError) as exc:
-            raise QueryError(f"invalid filter value: {exc}") from None
+            raise QueryError(code="filter_value_invalid", params={"problem": str(exc)}) from None
         for value in params:
             if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
-                raise QueryError(f"the number {value} is too large to compare")
+                raise QueryError(code="filter_number_too_large", params={"value": value})
             if isinstance(value, (dict, list)):
-                raise QueryError("a filter value must be text, a number or true/false")
+                raise QueryError(code="filter_value_type")
         return sql, params
 
     def _compile(self, flt: Any) -> tuple[str, list[Any]]:
         if not isinstance(flt, dict):
-            raise QueryError("a filter must be a mapping of field keys to conditions")
+            raise QueryError(code="filter_mapping")
         parts: list[str] = []
         params: list[Any] = []
         for key, value in flt.items():
@@ -90,7 +90,7 @@ class FilterCompiler:
     def _one(self, key: str, value: Any) -> tuple[str, list[Any]]:
         if key in ("and", "or"):
             if not isinstance(value, list):
-                raise QueryError(f"'{key}' takes a list of filters")
+                raise QueryError(code="filter_list", params={"name": key})
             if not value:
                 return ("1" if key == "and" else "0"), []
             compiled = [self._compile_part(v) for v in value]
@@ -101,12 +101,12 @@ class FilterCompiler:
             return f"(NOT {sql})", params
         if key == "formula":
             if self.ctx.formula_sql is None:
-                raise QueryError("formula filters are not available here")
+                raise QueryError(code="formula_filters_unavailable")
             sql, params = self.ctx.formula_sql(str(value))
             return sql, params
         field = self.ctx.fields.get(key)
         if field is None:
-            raise QueryError(f"unknown field '{key}'")
+            raise QueryError(code="unknown_field", params={"field": key})
         if isinstance(value, dict):
             if not value:
                 return "1", []
@@ -149,7 +149,7 @@ def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: 
         key = key.lstrip("-+")
         field = fields.get(key)
         if field is None:
-            raise QueryError(f"unknown field '{key}' in sort")
+            raise QueryError(code="unknown_sort_field", params={"field": key})
         expr = field.sort_sql((columns or {}).get(key) or q(key))
         parts.append(f"{expr} {'DESC' if desc else 'ASC'}")
     parts.append('"_rowid" DESC' if reverse else '"_rowid" ASC')

@@ -63,14 +63,14 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError
         offset = int(text[1:])
     except (ValueError, UnicodeDecodeError):
-        raise QueryError("invalid offset/cursor") from None
+        raise QueryError(code="bad_cursor") from None
     return check_offset(offset)
 
 
 def check_offset(offset: int) -> int:
     """A page's starting row, at least 0; QueryError past MAX_OFFSET."""
     if offset > MAX_OFFSET:
-        raise QueryError(f"invalid offset/cursor: a page cannot start past row {MAX_OFFSET}")
+        raise QueryError(code="cursor_too_far", params={"row": MAX_OFFSET})
     return max(0, offset)
 
 
@@ -110,7 +110,7 @@ class Reader:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
-            if ftype.keeps_links and key not in ctx.columns:  # else the reader's readable ids (Scope)
+            if ftype.links and key not in ctx.columns:  # else the reader's readable ids (Scope)
                 jname, mine, theirs, other, _ = self._junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
@@ -133,7 +133,7 @@ class Reader:
         try:  # a field the reader may not filter on is unknown to them, and never suggested
             refs = FormulaRefs(self.tdef, probe, readable=visible)
         except ValueError as exc:
-            raise QueryError(f"formula: {exc}") from None
+            raise QueryError(code="formula_invalid", params={"problem": str(exc)}) from None
 
         cols = columns or {}
 
@@ -248,7 +248,7 @@ class Reader:
             if row is not None:
                 restrict_rows(self, [row], actor, access)
         if row is None:
-            raise NotFoundError(f"record {record_id} not found")
+            raise NotFoundError(code="record_not_found", params={"record": record_id})
         self._log_read(actor, [record_id], "get")
         return self.present(row, access)
 
@@ -257,7 +257,7 @@ class Reader:
         actor = self.ws.actor(who)
         access = self.access(actor)
         if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
+            raise NotFoundError(code="unknown_table", params={"table": self.key})
         return actor, access
 
     def _filterable(self, access: TableAccess) -> set[str]:
@@ -327,11 +327,11 @@ class Reader:
         readable = {k for k in self.fields if access.readable(k)}
         for key in fields or []:
             if key not in readable:
-                raise QueryError(f"unknown field '{key}'")
+                raise QueryError(code="unknown_field", params={"field": key})
         visible = self._filterable(access)
         for item in sort or []:
             if str(item).lstrip("-+") not in visible:
-                raise QueryError(f"unknown field '{str(item).lstrip('-+')}' in sort")
+                raise QueryError(code="unknown_sort_field", params={"field": str(item).lstrip("-+")})
         start = decode_cursor(offset) if isinstance(offset, str) else check_offset(int(offset or 0))
         limit = max(1, min(int(limit), MAX_PAGE))
         scope = self._scope(actor, access)
@@ -426,7 +426,7 @@ class Reader:
         actor, access = self._reader(actor)
         visible = self._filterable(access)
         if by not in visible or (field is not None and field not in visible):
-            raise QueryError(f"unknown field '{by if by not in visible else field}'")
+            raise QueryError(code="unknown_field", params={"field": by if by not in visible else field})
         fby = self.fields[by]
         scope = self._scope(actor, access)
         col = scope.columns.get(by) or q(by)
@@ -446,7 +446,7 @@ class Reader:
         vparams: list[Any] = []
         if aggregate in ("sum", "avg"):
             if not field:
-                raise QueryError(f"{aggregate} needs a field")
+                raise QueryError(code="aggregate_needs_field", params={"aggregate": aggregate})
             value = scope.columns.get(field) or q(field)
             several = self.fields[field].numbers_sql(value)
             sums, counts = (f"sum({several[0]})", f"sum({several[1]})") if several else (f"sum({value})", f"count({value})")
@@ -459,7 +459,7 @@ class Reader:
         elif aggregate == "count":
             fold = "sum(c)"
         else:
-            raise QueryError(f"unknown aggregate '{aggregate}'")
+            raise QueryError(code="unknown_aggregate", params={"aggregate": aggregate})
         with self.ws.storage.reading():
             cond, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
             # A count per value is answered from the field's own index; anything that reads
@@ -482,7 +482,7 @@ class Reader:
         actor, access = self._reader(actor)
         visible = self._filterable(access)
         if field is not None and field not in visible:
-            raise QueryError(f"unknown field '{field}'")
+            raise QueryError(code="unknown_field", params={"field": field})
         scope = self._scope(actor, access)
         vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where, scope.columns)
         with self.ws.storage.reading():
@@ -497,7 +497,7 @@ class Reader:
             return "count(*)", []
         if aggregate in ("sum", "avg"):
             if not field:
-                raise QueryError(f"{aggregate} needs a field")
+                raise QueryError(code="aggregate_needs_field", params={"aggregate": aggregate})
             column = columns.get(field) or q(field)
             several = self.fields[field].numbers_sql(column)
             if several is None:
@@ -508,7 +508,7 @@ class Reader:
         if aggregate == "percent":
             sql, params = self.compile_filter(where or {}, actor, visible, columns)
             return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params
-        raise QueryError(f"unknown aggregate '{aggregate}'")
+        raise QueryError(code="unknown_aggregate", params={"aggregate": aggregate})
 
     def _bucket_sql(self, col: str, kind: str, bucket: str) -> str:
         offset = self.ws.tz_offset_modifier()
@@ -519,7 +519,7 @@ class Reader:
             return f"date({day}, '-6 days', 'weekday 1')"
         if bucket == "month":
             return f"strftime('%Y-%m', {day})"
-        raise QueryError(f"unknown bucket '{bucket}'; use day, week or month")
+        raise QueryError(code="unknown_bucket", params={"bucket": bucket})
 
     def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:
         """The record's audit entries, limited to fields the actor may read; an automation's

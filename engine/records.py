@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING, Any
 from engine import attachments, formula
 from engine.bulk import BulkResult, RowPlan, Writer, bulk_create, row_plan
 from engine.computed import Computer
-from engine.errors import CellError, CellErrors, NotFoundError, PermissionDenied, ValidationError
-from engine.fields.base import FieldType, Invalid, is_blank, load_json_list
+from engine.errors import (
+    CellError,
+    CellErrors,
+    Message,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
+from engine.fields.base import FieldType, is_blank, load_json_list
 from engine.fields.lookup import LookupField
 from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
 from engine.linked import keep_hidden
@@ -122,26 +129,24 @@ class Table(Reader):
         for key, raw in values.items():
             field = self.fields.get(key)
             if field is None or not access.readable(key) and (allowed is None or key not in allowed):
-                errors[key] = f"unknown field '{key}'"
+                errors[key] = Message("unknown_field", field=key)
                 continue
             level = access.level(key)
             may = (allowed is not None and key in allowed) or level == "edit" or (creating and level == "create")
             if not may:
-                errors[key] = f"you may not change field '{field.fdef.name}'"
+                errors[key] = Message("field_not_changeable", field=field.fdef.name)
                 continue
             if not creating and access.mask(key):
                 # What they see is not the value: writing it back would overwrite the real one.
-                errors[key] = f"{field.fdef.name}: it is shown masked to you, so you cannot change it"
+                errors[key] = Message("field_problem", field=field.fdef.name, problem=Message("masked"))
                 continue
             if stored:
                 out[key] = raw
                 continue
             try:
                 out[key] = field.coerce(raw)
-            except Invalid as exc:
-                errors[key] = f"{field.fdef.name}: {exc}"
-            except ValueError as exc:
-                errors[key] = f"{field.fdef.name}: {exc}"
+            except ValueError as exc:  # Invalid is a ValueError; its str() is its Message
+                errors[key] = Message("field_problem", field=field.fdef.name, problem=str(exc))
         if errors:
             raise ValidationError(errors)
         return out
@@ -189,7 +194,7 @@ class Table(Reader):
                 row[key] = 0
         if not required:
             return {}
-        return {k: f"{name} is required" for k, name in required if is_blank(row.get(k))}
+        return {k: Message("required", field=name) for k, name in required if is_blank(row.get(k))}
 
     def stamp_new(self, row: dict[str, Any], now: str, actor: Actor) -> None:
         """Set the fields the engine keeps: autonumber, created/modified time and by."""
@@ -209,22 +214,22 @@ class Table(Reader):
             if not actor.is_person:
                 allowed = {f.field for f in form.fields}
             elif not access.can_create:
-                raise PermissionDenied(f"you may not add records to '{self.tdef.name}'")
+                raise PermissionDenied(code="may_not_add", params={"table": self.tdef.name})
         elif not access.can_create:
             if not access.can_read:
-                raise NotFoundError(f"unknown table '{self.key}'")
-            raise PermissionDenied(f"you may not add records to '{self.tdef.name}'")
+                raise NotFoundError(code="unknown_table", params={"table": self.key})
+            raise PermissionDenied(code="may_not_add", params={"table": self.tdef.name})
         row = self._coerce(values, access, creating=True, allowed=allowed)
         for key, raw in system_values.items():
             try:
                 row[key] = self.fields[key].coerce(raw)
             except ValueError as exc:
-                raise ValidationError({key: f"{self.fields[key].fdef.name}: {exc}"}) from None
+                raise ValidationError({key: Message("field_problem", field=self.fields[key].fdef.name, problem=str(exc))}) from None
         missing = self.complete_new(row, actor)
         if form is not None:
             for ff in form.fields:
                 if ff.required and is_blank(row.get(ff.field)) and ff.field in self.tdef.fields:
-                    missing[ff.field] = f"{ff.label or self.tdef.fields[ff.field].name} is required"
+                    missing[ff.field] = Message("required", field=ff.label or self.tdef.fields[ff.field].name)
         if missing:
             raise ValidationError(missing)
         self._check_attachments(row, {}, actor)
@@ -280,7 +285,7 @@ class Table(Reader):
         access = self.access(actor)
         rowid, old = self._row_for_write(record_id, access, actor)
         new = self._coerce(values, access, creating=False, allowed=None, stored=stored)
-        blanks = {k: f"{self.tdef.fields[k].name} is required" for k, v in new.items()
+        blanks = {k: Message("required", field=self.tdef.fields[k].name) for k, v in new.items()
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
             raise ValidationError(blanks)
@@ -288,7 +293,7 @@ class Table(Reader):
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
-            if self.fields[key].keeps_links:
+            if self.fields[key].links:
                 value = keep_hidden(self, key, old.get(key), value, actor)  # links the actor cannot see stay
                 if load_json_list(old.get(key)) != load_json_list(value):
                     self._set_link(rowid, record_id, key, load_json_list(value), actor, audit)
@@ -318,7 +323,7 @@ class Table(Reader):
     def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
         """Files on a record must have been uploaded, by this actor unless already there."""
         for key, value in new.items():
-            if not self.fields[key].keeps_files or value is None:
+            if not self.fields[key].files or value is None:
                 continue
             before = {a.get("id") for a in load_json_list(old.get(key)) if isinstance(a, dict)}
             for item in load_json_list(value):
@@ -327,7 +332,8 @@ class Table(Reader):
                     continue
                 found = attachments.find(self.ws, str(att))
                 if found is None or (found["uploaded_by"] != actor.key and not actor.system and not actor.admin):
-                    raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown file {att}; upload it first"})
+                    raise ValidationError({key: Message("field_problem", field=self.tdef.fields[key].name,
+                                                          problem=Message("unknown_file", file=att))})
 
     def stored_row(self, record_id: str) -> dict[str, Any] | None:
         """The record's row as stored, deleted or not, whoever may read it (for the engine's
@@ -341,17 +347,17 @@ class Table(Reader):
         """The row the actor may change (a deleted one with `deleted`): NotFoundError if it is
         outside their read rule, PermissionDenied if outside their edit rule."""
         if not access.can_read:
-            raise NotFoundError(f"unknown table '{self.key}'")
+            raise NotFoundError(code="unknown_table", params={"table": self.key})
         row = self._fetch_row(record_id, access, actor, deleted=deleted)
         if row is None:
-            raise NotFoundError(f"no deleted record {record_id}" if deleted else f"record {record_id} not found")
+            raise NotFoundError(code="no_deleted_record" if deleted else "record_not_found", params={"record": record_id})
         if not access.can_edit:
-            raise PermissionDenied(f"you may not change records of '{self.tdef.name}'")
+            raise PermissionDenied(code="may_not_change", params={"table": self.tdef.name})
         if access.edit_filter is not None:
             sql, params = self.compile_filter(access.edit_filter, actor)
             ok = self.ws.storage.conn.execute(f"SELECT 1 FROM {self.sql} WHERE _rowid = ? AND {sql}", [row["_rowid"]] + params).fetchone()
             if ok is None:
-                raise PermissionDenied("you may not change this record")
+                raise PermissionDenied(code="may_not_change_record")
         return int(row["_rowid"]), row
 
     def delete(self, record_id: str, *, actor: Actor | str, depth: int = 0) -> None:
@@ -381,7 +387,7 @@ class Table(Reader):
         access = self.access(actor)
         rowid, row = self._row_for_write(record_id, access, actor)
         if not access.can_delete:
-            raise PermissionDenied(f"you may not delete records of '{self.tdef.name}'")
+            raise PermissionDenied(code="may_not_delete", params={"table": self.tdef.name})
         self._set_deleted(rowid, record_id, actor, deleted=True, depth=depth, row=row)
 
     def restore(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
@@ -396,7 +402,7 @@ class Table(Reader):
         # The same rules as delete: the record must be one the actor reads and may change.
         rowid, row = self._row_for_write(record_id, access, actor, deleted=True)
         if not access.can_delete:
-            raise PermissionDenied(f"you may not restore records of '{self.tdef.name}'")
+            raise PermissionDenied(code="may_not_restore", params={"table": self.tdef.name})
         check_row(self, row, actor, rowid=rowid)  # its unique values may have been used again meanwhile
         self._set_deleted(rowid, record_id, actor, deleted=False, depth=0, row=row)
 
@@ -411,7 +417,7 @@ class Table(Reader):
         self.ws.audit.record(actor, self.base.key, self.key, record_id, "delete" if deleted else "restore", changes)
         # Linked records drop (or regain) this record from their link columns.
         for key, field in self.fields.items():
-            if field.keeps_links:
+            if field.links:
                 for other_rowid in self._linked_rowids(key, rowid):
                     self._rebuild_other_side(key, other_rowid, actor)
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
@@ -432,7 +438,8 @@ class Table(Reader):
             found = dict(conn.execute(f"SELECT _id, _rowid FROM {other_sql} WHERE _id IN ({marks}) AND _deleted_at IS NULL", ids).fetchall())
             unknown = [i for i in ids if i not in found]
             if unknown:
-                raise ValidationError({key: f"{self.tdef.fields[key].name}: unknown record {unknown[0]} in '{other.name}'"})
+                raise ValidationError({key: Message("field_problem", field=self.tdef.fields[key].name,
+                                                          problem=Message("unknown_linked_record", record=unknown[0], table=other.name))})
             wanted = [found[i] for i in ids]
         before = set(self._linked_rowids(key, rowid))
         old_text = conn.execute(f"SELECT {q(key)} FROM {self.sql} WHERE _rowid = ?", (rowid,)).fetchone()
@@ -537,7 +544,7 @@ class Table(Reader):
                 return count
             for rowid, record_id in rows:
                 for key, field in self.fields.items():
-                    if field.keeps_links:
+                    if field.links:
                         self._rebuild_column_quiet(key, rowid)
                 self._recompute_row(rowid, record_id, audit_into=None)
                 count += 1

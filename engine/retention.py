@@ -141,8 +141,8 @@ def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: dat
         _fsync_dir(folder)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise ArchiveFailed(f"cannot write the {log} archive in {folder}: {exc.strerror or exc}; "
-                            "nothing was removed") from None
+        raise ArchiveFailed(code="archive_write_failed",
+                            params={"log": log, "folder": folder, "problem": exc.strerror or exc}) from None
     return path, ids, digest
 
 
@@ -158,7 +158,7 @@ def _verify(path: Path, ids: list[int]) -> str:
             read.append(int(json.loads(line)["id"]))
     if read != ids:
         path.unlink(missing_ok=True)
-        raise ArchiveFailed(f"the archive {path.name} did not read back as written; nothing was removed")
+        raise ArchiveFailed(code="archive_unreadable", params={"file": path.name})
     return digest.hexdigest()
 
 
@@ -180,6 +180,6 @@ def read_archive(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = Path(path)
     expected = path.with_name(path.name + ".sha256").read_text(encoding="utf-8").split()[0]
     if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-        raise ArchiveFailed(f"{path.name} does not match its checksum")
+        raise ArchiveFailed(code="archive_checksum", params={"file": path.name})
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         return [json.loads(line) for line in lines]

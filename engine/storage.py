@@ -30,6 +30,7 @@ engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -45,10 +46,11 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine import budget
-from engine.errors import StorageFull
+from engine.errors import QueryTooComplex, StorageFull
 from engine.groupcommit import GroupCommit
 
 T = TypeVar("T")
+log = logging.getLogger("gridbase.storage")
 
 SYSTEM_COLUMNS = (
     '"_rowid" INTEGER PRIMARY KEY',
@@ -502,7 +504,12 @@ class Storage:
                     # found the deadline passed ("user-defined function raised exception").
                     if budget.expired():
                         raise budget.timeout() from exc
-                    raise
+                    if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        raise
+                    # Else SQLite refused the read's SQL (too deep, too large, too many
+                    # variables) or a formula failed in it: the caller's query, said with a code.
+                    log.warning("a read was refused by SQLite: %s", exc)
+                    raise QueryTooComplex() from exc
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")

@@ -64,13 +64,13 @@ def create(ws: Workspace, person: str, *, name: str = "token", scopes: list[str]
     chosen = list(dict.fromkeys(scopes)) if scopes else list(SCOPES)
     unknown = [s for s in chosen if s not in SCOPES]
     if unknown:
-        raise GridbaseError(f"unknown scope '{unknown[0]}'; scopes are: {', '.join(SCOPES)}")
+        raise GridbaseError(code="unknown_scope", params={"scope": unknown[0], "scopes": ", ".join(SCOPES)})
     known = {b.key for b in ws.bases()}
     for base in bases or []:
         if base not in known:
-            raise GridbaseError(f"unknown base '{base}'; bases are: {', '.join(sorted(known))}")
+            raise GridbaseError(code="unknown_base_of", params={"base": base, "bases": ", ".join(sorted(known))})
     if not people.exists(ws.storage, person):
-        raise NotFoundError(f"unknown person '{person}'")
+        raise NotFoundError(code="unknown_person", params={"name": person})
     now = ws.now()
     expires = utcnow_text(now + timedelta(days=expires_days)) if expires_days else None
     secret = new_secret("gbt_")

@@ -30,7 +30,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from engine import importers, imports, unique
 from engine.bulk import CREATED_AT, BulkResult, RejectedRows, bulk_create
-from engine.errors import GridbaseError, PermissionDenied, ValidationError
+from engine.errors import GridbaseError, Message, PermissionDenied, ValidationError
 from engine.fields.base import FieldType
 from engine.fields.datetime import STORE_FORMAT, read_datetime
 from engine.hints import did_you_mean
@@ -72,7 +72,7 @@ class UnknownColumns(GridbaseError):
     """Columns of a file that no field takes: an unknown title or a computed field. `.columns`
     has one sentence for each ("'Statu' matches no field; did you mean '状态'?")."""
 
-    ENDING = "nothing was imported: correct the titles, or skip these columns"
+    ENDING = Message("import_nothing_imported")
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
@@ -103,30 +103,32 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
             key = None  # a column without a title (a spreadsheet's trailing commas)
         elif key is None:
             hint = _nearest(title, list(by_name) + list(fields))
-            tail = f"; {hint}" if hint else ""
-            unknown.append(f"column '{title}' matches no field of '{table.tdef.name}'{tail}")
-            skipped.append(f"column '{title}' was skipped: it matches no field of '{table.tdef.name}'{tail}")
+            problem = Message("import_column_unknown_hint", column=title, table=table.tdef.name, hint=hint) if hint \
+                else Message("import_column_unknown", column=title, table=table.tdef.name)
+            unknown.append(problem)
+            skipped.append(Message("import_column_skipped", column=title, why=problem))
         elif table.fields[key].computed:
-            unknown.append(f"column '{title}' is the computed field '{fields[key].name}', which cannot be imported")
-            skipped.append(f"column '{title}' was skipped: it is the computed field '{fields[key].name}'")
+            problem = Message("import_column_computed", column=title, field=fields[key].name)
+            unknown.append(problem)
+            skipped.append(Message("import_column_skipped", column=title, why=problem))
             key = None
         mapping.append(key)
     if created_from is not None and created is None:
         hint = _nearest(created_from, header)
-        raise GridbaseError(f"the file has no column '{created_from}' to take created times from"
-                            + (f"; {hint}" if hint else ""))
+        raise GridbaseError(code="created_from_missing_hint" if hint else "created_from_missing",
+                            params={"column": created_from, "hint": hint})
     if unknown and not ignore_unknown:
         raise UnknownColumns(unknown)
     if not any(mapping):
-        raise GridbaseError("no column matches a field of the table by name or key")
+        raise GridbaseError(code="import_no_column")
     return mapping, created, skipped
 
 
 def _nearest(word: str, choices: list[str]) -> str:
-    """"did you mean 'X'?" for the choice nearest to `word`, whatever their letters' case."""
+    """"did you mean 'X'?" for the choice nearest to `word`, whatever their letters' case ("" for none)."""
     lower = {c.lower(): c for c in reversed(choices)}
     hint = did_you_mean(word.lower(), list(lower))
-    return f"did you mean '{lower[hint[14:-2]]}'?" if hint else ""
+    return Message("did_you_mean", choice=lower[hint[14:-2]]) if hint else ""
 
 
 def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_invalid: bool = False,
@@ -141,14 +143,14 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
     times (read in the workspace's timezone unless they carry an offset)."""
     header, rows = read_rows(path)
     if not header:
-        raise GridbaseError(f"{Path(path).name} has no header row")
+        raise GridbaseError(code="import_no_header", params={"file": Path(path).name})
     mapping, created_column, warnings = _mapping(table, header, created_from, ignore_unknown)
     key_field = _key_field(table, key) if key else None
     report = ImportReport(warnings=warnings)
     actor_obj = table.ws.actor(actor)
     most = imports.max_rows(table.ws, actor_obj)
     lines: list[int] = []  # the file line of each row handed to the record service
-    readers = {k: LinkNames(table, k, actor_obj) for k in {k for k in mapping if k} if table.fields[k].keeps_links}
+    readers = {k: LinkNames(table, k, actor_obj) for k in {k for k in mapping if k} if table.fields[k].links}
 
     def records() -> Iterator[dict[str, Any]]:
         for number, cells in enumerate(rows, start=2):
@@ -156,9 +158,7 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
                       for key, cell in zip(mapping, cells, strict=False) if key and cell not in (None, "")}
             if values:
                 if most is not None and len(lines) >= most:
-                    raise PermissionDenied(f"this file has more than {most} rows, and you may import at most {most} "
-                                           f"rows at once; split the file, or ask an admin to raise the limit "
-                                           f"(import: max_rows) of your role")
+                    raise PermissionDenied(code="import_too_many_rows", params={"most": most})
                 if created_column is not None and created_column < len(cells) and cells[created_column] not in (None, ""):
                     values[CREATED_AT] = _moment(table, cells[created_column])
                 lines.append(number)
@@ -191,9 +191,10 @@ def import_file(table: Table, path: str | Path, *, actor: Any = "system", skip_i
         sys.stderr.write("\n")
     report.imported = len(result.ids)
     report.rejected = len(result.rejected)
-    report.problems = [f"row {lines[number - 1]}: " + "; ".join(errors.values()) for number, errors in result.rejected]
+    report.problems = [Message("row_problems", row=lines[number - 1], problems=list(errors.values()))
+                       for number, errors in result.rejected]
     if result.rejected and not skip_invalid:
-        report.problems.append("nothing was imported; fix the rows above and import again")
+        report.problems.append(Message("nothing_imported"))
     return report
 
 
@@ -211,13 +212,12 @@ def _key_field(table: Table, key: str) -> str:
     found = key if key in table.tdef.fields else by_name.get(key)
     if found is None:
         hint = _nearest(key, list(by_name) + list(table.tdef.fields))
-        raise GridbaseError(f"--key {key}: no field of '{table.tdef.name}' has that name or key" + (f"; {hint}" if hint else ""))
+        raise GridbaseError(code="key_field_unknown_hint" if hint else "key_field_unknown",
+                            params={"name": key, "table": table.tdef.name, "hint": hint})
     if table.fields[found].computed:
-        raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is computed, so no file sets it; "
-                            f"name a unique field the file fills in")
+        raise GridbaseError(code="key_field_computed", params={"name": key, "field": table.tdef.fields[found].name})
     if not table.tdef.fields[found].unique:
-        raise GridbaseError(f"--key {key}: field '{table.tdef.fields[found].name}' is not unique, so it cannot find "
-                            f"one record per row; mark it `unique: true` in the YAML")
+        raise GridbaseError(code="key_field_not_unique", params={"name": key, "field": table.tdef.fields[found].name})
     return found
 
 
@@ -260,7 +260,7 @@ def _read(table: Table, key: str, read: Callable[[Any], Any], value: Any) -> Any
     try:
         return read(value)
     except ValueError as exc:
-        raise ValidationError({key: f"{table.tdef.fields[key].name}: {exc}"}) from None
+        raise ValidationError({key: Message("field_problem", field=table.tdef.fields[key].name, problem=str(exc))}) from None
 
 
 class _NothingKept(Exception):
@@ -278,11 +278,11 @@ def export_rows(table: Table, *, actor: Any, view: str | None = None,
     access = table.access(actor_obj)
     vdef = table.tdef.views.get(view) if view else None
     if view and vdef is None:
-        raise GridbaseError(f"unknown view '{view}'")
+        raise GridbaseError(code="unknown_view", params={"view": view})
     keys = [k for k in (vdef.fields if vdef and vdef.fields else list(table.fields)) if access.readable(k)]
     header = [table.tdef.fields[k].name for k in keys]
     names = {k: LinkNames(table, k, actor_obj) for k in keys
-             if links == "names" and table.fields[k].keeps_links and not access.mask(k)}
+             if links == "names" and table.fields[k].links and not access.mask(k)}
     out: list[list[str]] = []
     offset: int | str | None = 0
     while offset is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine.audit import REDO, UNDO, Entry, group_parts
-from engine.errors import UndoRefused
+from engine.errors import Message, UndoRefused
 from engine.permissions import Actor
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _step(table: Table, who: Actor | str, *, backwards: bool) -> Done:
         undoable, redoable = stacks(table, actor)
         pending = undoable if backwards else redoable
         if not pending:
-            raise UndoRefused("nothing", "there is nothing to undo" if backwards else "there is nothing to redo")
+            raise UndoRefused("nothing", Message("nothing_to_undo" if backwards else "nothing_to_redo"))
         target = pending[-1]
         entries = ws.audit.group_entries(actor.key, table.base.key, table.key, target)
         with ws.audit.group(undoes=target) if backwards else ws.audit.group(redoes=target):
@@ -125,5 +125,6 @@ def _refuse(table: Table, entry: Entry, field: str | None) -> NoReturn:
     last = table.ws.audit.last_change(table.base.key, table.key, entry.record, field)
     who = last.actor if last is not None and last.id > entry.id else ""
     name = table.tdef.fields[field].name if field is not None else ""
-    what = f"field '{name}' of record {entry.record}" if field else f"record {entry.record}"
-    raise UndoRefused("changed", f"{who or 'someone'} changed {what} since; it was left as it is", who=who, field=name)
+    code = ("changed_since" if who else "someone_changed") + ("_field" if field else "_record")
+    raise UndoRefused("changed", Message(code, who=who, field=name,
+                                         record=entry.record), who=who, field=name)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ValidationError
+from engine.errors import Message, ValidationError
 from engine.permissions import Actor
 from engine.storage import q
 
@@ -52,8 +52,9 @@ def clash_text(table: Table, key: str, value: Any, holder: str | None) -> str:
     """"Asset number: 'A-001' is already used by record recX" (`holder` None: "by another record")."""
     field = table.fields[key]
     shown = field.display(value)
-    by = f"record {holder}" if holder else "another record"
-    return f"{field.fdef.name}: '{shown}' is already used by {by}"
+    if holder:
+        return Message("unique_taken_by_record", field=field.fdef.name, value=shown, record=holder)
+    return Message("unique_taken", field=field.fdef.name, value=shown)
 
 
 def holder_for(table: Table, record_id: str, key: str, actor: Actor) -> str | None:
@@ -111,8 +112,8 @@ class StreamCheck:
                     continue
                 elif value in seen:
                     shown = self.table.fields[key].display(value)
-                    bad.setdefault(number, {})[key] = (f"{self.table.tdef.fields[key].name}: '{shown}' is already "
-                                                       f"used by row {self.line_of(seen[value])}")
+                    bad.setdefault(number, {})[key] = Message("unique_taken_by_row", field=self.table.tdef.fields[key].name,
+                                                              value=shown, row=self.line_of(seen[value]))
                 else:
                     seen[value] = number
         return bad

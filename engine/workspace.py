@@ -46,7 +46,7 @@ class Base:
         if key not in self._tables:
             tdef = self.bdef.tables.get(key)
             if tdef is None:
-                raise NotFoundError(f"unknown table '{key}' in base '{self.key}'")
+                raise NotFoundError(code="unknown_table_in", params={"table": key, "base": self.key})
             self._tables[key] = Table(self, tdef)
         return self._tables[key]
 
@@ -107,7 +107,7 @@ class Workspace:
         if key not in self._bases:
             bdef = self.config.bases.get(key)
             if bdef is None:
-                raise NotFoundError(f"unknown base '{key}'")
+                raise NotFoundError(code="unknown_base", params={"base": key})
             self._bases[key] = Base(self, bdef)
         return self._bases[key]
 
@@ -136,10 +136,10 @@ class Workspace:
         if who not in self.config.people:
             person = self._db_person(who)
             if person is None:
-                raise NotFoundError(f"unknown person '{who}'")
+                raise NotFoundError(code="unknown_person", params={"name": who})
             return person
         if row is not None and row[0]:
-            raise NotFoundError(f"person '{who}' is disabled")
+            raise NotFoundError(code="person_disabled", params={"name": who})
         return actor_for(self.config, who)
 
     def _db_person(self, key: str) -> Actor | None:

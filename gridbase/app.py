@@ -19,7 +19,6 @@ and files hold patient data), and signing out also clears the browser's copy of 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import importlib
@@ -27,13 +26,10 @@ import importlib.util
 import inspect
 import logging
 import threading
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -52,7 +48,7 @@ from engine import (
 from engine.errors import GridbaseError
 from engine.live import Hub
 from gridbase import bodies
-from views import api
+from views import api, threads
 from views.api import hooks
 from views.pages import (
     admin,
@@ -79,9 +75,7 @@ from views.pages.web import LoginRequired, login_url, render, translator
 log = logging.getLogger("gridbase.web")
 
 MAX_BODY = bodies.MAX_BODY
-# Worker threads for pages and the API at most: enough to wait out disk syncs side by side on a
-# small machine; each has a read connection of its own (engine.storage), so this bounds those too.
-WORKER_THREADS = 16
+WORKER_THREADS = threads.WORKER_THREADS
 STATIC = assets.STATIC
 
 
@@ -92,9 +86,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def threaded(endpoint: Endpoint) -> Endpoint:
     """`endpoint` run on a worker thread (with an event loop of its own), its body received first.
 
-    The pages call the engine synchronously: SQLite reads, writes that wait for the disk, the
-    write lock, password hashing. On the server's event loop each of those would hold up every
-    other request; on a worker thread they hold up only their own. The body is received here,
+    The pages call the engine synchronously (views.threads says why they leave the event loop,
+    and how the API does the same with its handlers). The body is received here,
     on the loop that owns the connection (a slow client holds no thread), into a temporary file
     that stays in memory only while small (gridbase.bodies.spool); the handler parses it (form,
     uploads) from there.
@@ -106,23 +99,11 @@ def threaded(endpoint: Endpoint) -> Endpoint:
         except ClientDisconnect:  # gone mid-body: nobody to answer, nothing to log as an error
             return Response(status_code=400)
         try:
-            return await run_in_threadpool(_on_this_thread, endpoint(bodies.replaying(request, body)))
+            return await threads.threaded_coroutine(endpoint(bodies.replaying(request, body)))
         finally:
             body.close()
 
     return run
-
-
-_thread_loops = threading.local()
-
-
-def _on_this_thread(work: Awaitable[Response]) -> Response:
-    """Run `work` to its end on this worker thread's own event loop (made once per thread)."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = _thread_loops.loop = asyncio.new_event_loop()
-        weakref.finalize(threading.current_thread(), loop.close)  # closed when the thread is gone
-    return loop.run_until_complete(work)
 
 
 def on_threads(routes: list[BaseRoute]) -> list[BaseRoute]:
@@ -301,7 +282,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        threads.limit_workers()
         worker = None
         if automations and importlib.util.find_spec("automations.worker") is not None:
             worker = importlib.import_module("automations.worker")

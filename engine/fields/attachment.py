@@ -39,16 +39,16 @@ class AttachmentField(FieldType):
             try:
                 value = json.loads(value)  # an exported cell
             except ValueError:
-                raise Invalid("expected uploaded files ({id, name}); upload the file first") from None
+                raise Invalid(code="files_expected") from None
         items = value if isinstance(value, list) else [value]
         out = []
         for item in items:
             if not isinstance(item, dict) or not ATTACHMENT_ID.match(str(item.get("id", ""))):
-                raise Invalid("expected uploaded files ({id, name}); upload the file first")
+                raise Invalid(code="files_expected")
             out.append({"id": item["id"], "name": str(item.get("name", ""))[:255],
                         "size": int(item.get("size", 0) or 0), "type": str(item.get("type", ""))[:100]})
         if not self.options.get("multiple", True) and len(out) > 1:
-            raise Invalid("expected one file")
+            raise Invalid(code="file_one")
         return dump_json_list(out)
 
     def load(self, stored: Any) -> Any:

@@ -20,7 +20,7 @@ class AutonumberField(FieldType):
     bad = [({}, 7)]
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is numbered by the engine and cannot be set")
+        raise Invalid(code="autonumber_set")
 
     def display(self, stored: Any) -> str:
         if stored is None:

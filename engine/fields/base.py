@@ -15,11 +15,13 @@ contract tests run for every type, so a new type is tested the day it is added.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from engine.errors import Message
 from engine.fields.filters import FilterEnv, OpsOfKind, compile_op
 from engine.model import FieldDef, Person
 
@@ -52,7 +54,15 @@ class Editor:
 
 
 class Invalid(ValueError):
-    """A value cannot be read; the message says what form was expected."""
+    """A value cannot be read; the message (a catalog Message: `Invalid(code="number_min",
+    params={"low": 0})`) says what form was expected."""
+
+    def __init__(self, message: str = "", /, *, code: str = "", params: Mapping[str, Any] | None = None) -> None:
+        self.message: str = Message(code, **(params or {})) if code else message
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -207,7 +217,7 @@ class FieldType:
         """The condition a free-text search (`pattern`, a LIKE pattern with `\\` as escape)
         puts on this field, with its parameters; None when the search does not look at it.
         By default text and lists of names are matched as stored; links and files are not."""
-        if self.kind in ("text", "array") and not (self.keeps_links or self.keeps_files):
+        if self.kind in ("text", "array") and not (self.links or self.files):
             return f"{column} LIKE ? ESCAPE '\\'", [pattern]
         return None
 
@@ -238,16 +248,6 @@ class FieldType:
         return cell
 
     # -- the record service (engine/records.py, engine/bulk.py) -------------------------------
-    @property
-    def keeps_links(self) -> bool:
-        """The value names records of another table, kept in a junction table as well (a link)."""
-        return self.shown_as == "links" and not self.computed
-
-    @property
-    def keeps_files(self) -> bool:
-        """The value names uploaded files, which must have been uploaded (an attachment)."""
-        return self.shown_as == "files" and not self.computed
-
     #: the grid's summary-bar figures for this type (engine/summary.py); None: by its kind.
     summaries: ClassVar[tuple[str, ...] | None] = None
     #: what the engine itself writes into this field when a record is created: None (people
@@ -321,10 +321,10 @@ def split_list(value: Any) -> list[Any]:
 def read_text(value: Any) -> Any:
     """Text as typed, refused if it is a list/mapping or holds a broken (unpaired) character."""
     if isinstance(value, (dict, list)):
-        raise Invalid("expected text")
+        raise Invalid(code="text_expected")
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise Invalid("expected valid text (it holds a broken character)") from None
+            raise Invalid(code="text_broken") from None
     return value

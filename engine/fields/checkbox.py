@@ -39,7 +39,7 @@ class CheckboxField(FieldType):
             return 1
         if text in FALSE_WORDS:
             return 0
-        raise Invalid("expected yes or no (true/false, 1/0, 是/否)")
+        raise Invalid(code="checkbox_expected")
 
     def load(self, stored: Any) -> Any:
         return bool(stored)

@@ -19,4 +19,4 @@ class CreatedByField(PersonField):
     bad = [({}, "admin")]
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is set by the engine and cannot be changed")
+        raise Invalid(code="set_by_engine")

@@ -19,4 +19,4 @@ class CreatedTimeField(DateTimeField):
     bad = [({}, "2026-01-01")]
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is set by the engine and cannot be changed")
+        raise Invalid(code="set_by_engine")

@@ -32,7 +32,7 @@ def read_date(value: Any, tz: Any) -> date:
             pass
         else:
             return (moment.astimezone(tz) if moment.tzinfo else moment).date()
-    raise Invalid("expected a date such as 2026-11-25")
+    raise Invalid(code="date_expected")
 
 
 class DateField(FieldType):
@@ -52,7 +52,7 @@ class DateField(FieldType):
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, (int, float, bool)):
-            raise Invalid("expected a date such as 2026-11-25")
+            raise Invalid(code="date_expected")
         return read_date(value, self.ctx.tz).isoformat()
 
     def formula_value(self, stored: Any) -> Any:

@@ -29,7 +29,7 @@ def read_datetime(value: Any, tz: Any) -> datetime:
             try:
                 moment = datetime.combine(read_date(text, tz), time())
             except Invalid:
-                raise Invalid("expected a date and time such as 2026-11-25 14:30") from None
+                raise Invalid(code="datetime_expected") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
@@ -56,10 +56,10 @@ class DateTimeField(FieldType):
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, (bool, int, float)):
-            raise Invalid("expected a date and time such as 2026-11-25 14:30")
+            raise Invalid(code="datetime_expected")
         moment = read_datetime(value, self.ctx.tz)
         if moment.year < 1000:
-            raise Invalid("expected a year from 1000 on")
+            raise Invalid(code="year_expected")
         return moment.strftime(STORE_FORMAT)
 
     def load(self, stored: Any) -> Any:

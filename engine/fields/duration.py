@@ -37,7 +37,7 @@ class DurationField(FieldType):
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, bool):
-            raise Invalid("expected a duration such as 1:30 or 90m")
+            raise Invalid(code="duration_expected")
         if isinstance(value, (int, float)):
             return int(round(value))
         text = str(value).strip().lower()
@@ -46,7 +46,7 @@ class DurationField(FieldType):
         if re.fullmatch(r"\d+:\d{1,2}(:\d{1,2})?", text):
             parts = [int(p) for p in text.split(":")]
             if any(p >= 60 for p in parts[1:]):
-                raise Invalid("expected minutes and seconds below 60, as in 1:30")
+                raise Invalid(code="duration_below_60")
             hours, minutes = parts[0], parts[1]
             seconds = parts[2] if len(parts) == 3 else 0
             return hours * 3600 + minutes * 60 + seconds
@@ -57,7 +57,7 @@ class DurationField(FieldType):
                 scale = 3600 if unit[0] in "h小" else 60 if unit[0] in "m分" else 1
                 total += float(amount) * scale
             return int(round(total))
-        raise Invalid("expected a duration such as 1:30, 90m or 2h")
+        raise Invalid(code="duration_expected_h")
 
     def display(self, stored: Any) -> str:
         if stored is None:

@@ -27,5 +27,5 @@ class EmailField(FieldType):
     def parse(self, value: Any) -> Any:
         text = str(value).strip()
         if not _EMAIL.match(text):
-            raise Invalid("expected an e-mail address like name@example.org")
+            raise Invalid(code="email_expected")
         return text

@@ -116,7 +116,7 @@ def compare(symbol: str) -> Callable[[FieldType, str, Any, FilterEnv], Compiled]
 
 def between(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     if not isinstance(arg, list) or len(arg) != 2:
-        raise QueryError(f"'between' takes two values for field '{field.fdef.key}': [low, high]")
+        raise QueryError(code="filter_between", params={"field": field.fdef.key})
     return f"({col} BETWEEN ? AND ?)", [value_of(field, arg[0], env), value_of(field, arg[1], env)]
 
 
@@ -251,9 +251,9 @@ def compile_op(field: FieldType, op: str, column: str, arg: Any, env: FilterEnv)
     """One condition on `field`: QueryError when its type does not take `op`."""
     allowed = field.filter_ops
     if op not in allowed:
-        what = f"operator '{op}' does not apply to" if op in ALL_OPS else f"unknown operator '{op}' for"
-        raise QueryError(f"{what} {field.type} field '{field.fdef.key}'; it takes: {', '.join(allowed)}")
+        raise QueryError(code="operator_not_applicable" if op in ALL_OPS else "operator_unknown",
+                         params={"op": op, "type": field.type, "field": field.fdef.key, "ops": ", ".join(allowed)})
     operator = OPERATORS.get(field.kind, OPERATORS["text"]).get(op) or OPERATORS["text"].get(op)
     if operator is None:
-        raise QueryError(f"operator '{op}' of {field.type} field '{field.fdef.key}' has no SQL form")
+        raise QueryError(code="operator_no_sql", params={"op": op, "type": field.type, "field": field.fdef.key})
     return operator(field, column, arg, env)

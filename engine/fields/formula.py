@@ -35,7 +35,7 @@ class FormulaField(FieldType):
         self.sql_type = SQL_TYPES.get(self.kind, "TEXT")
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is computed and cannot be set")
+        raise Invalid(code="computed_set")
 
     def store(self, value: Any) -> Any:
         """The stored SQL value of a formula result."""

@@ -55,11 +55,11 @@ class LinkField(FieldType):
                 item = item["id"]
             text = str(item).strip()
             if not RECORD_ID.match(text):
-                raise Invalid("expected record ids such as recXXXXXXXXXXXXXX")
+                raise Invalid(code="link_ids_expected")
             if text not in ids:
                 ids.append(text)
         if not self.multiple and len(ids) > 1:
-            raise Invalid("expected one linked record")
+            raise Invalid(code="link_one")
         return dump_json_list(ids)
 
     def load(self, stored: Any) -> Any:

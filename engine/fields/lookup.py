@@ -27,7 +27,7 @@ class LookupField(FieldType):
     bad = [({"link": "l", "field": "f"}, "x")]
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is computed and cannot be set")
+        raise Invalid(code="computed_set")
 
     source: FieldType | None = None
 

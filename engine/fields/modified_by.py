@@ -20,4 +20,4 @@ class ModifiedByField(PersonField):
     bad = [({}, "admin")]
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is set by the engine and cannot be changed")
+        raise Invalid(code="set_by_engine")

@@ -36,7 +36,7 @@ class MultiSelectField(FieldType):
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, dict):
-            raise Invalid(f"expected options out of: {', '.join(option_names(self.options))}")
+            raise Invalid(code="options_expected", params={"options": ", ".join(option_names(self.options))})
         names = option_names(self.options)
         chosen: list[str] = []
         for item in split_list(value):

@@ -10,12 +10,12 @@ from engine.fields.base import Editor, FieldType, Invalid, number_text, step_of
 def read_number(value: Any, strip: str = "") -> float:
     """A float from a number or text such as '1,234.5'; raise Invalid otherwise."""
     if isinstance(value, bool):
-        raise Invalid("expected a number")
+        raise Invalid(code="number_expected")
     if isinstance(value, (int, float)):
         try:
             number = float(value)
         except OverflowError:
-            raise Invalid("expected a number of a sensible size") from None
+            raise Invalid(code="number_size") from None
     else:
         text = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
         for ch in strip:
@@ -23,9 +23,9 @@ def read_number(value: Any, strip: str = "") -> float:
         try:
             number = float(text)
         except (ValueError, OverflowError):
-            raise Invalid("expected a number such as 12 or 3.5") from None
+            raise Invalid(code="number_example") from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise Invalid("expected a finite number")
+        raise Invalid(code="number_finite")
     return number
 
 
@@ -55,9 +55,9 @@ class NumberField(FieldType):
         number = shape(read_number(value), int(self.options.get("precision", 0)))
         low, high = self.options.get("min"), self.options.get("max")
         if low is not None and number < low:
-            raise Invalid(f"expected a number of at least {low}")
+            raise Invalid(code="number_min", params={"low": low})
         if high is not None and number > high:
-            raise Invalid(f"expected a number of at most {high}")
+            raise Invalid(code="number_max", params={"high": high})
         return number
 
     def load(self, stored: Any) -> Any:

@@ -54,7 +54,7 @@ class PersonField(FieldType):
         for person in people.values():
             if text in (person.name, person.email):
                 return person.key
-        raise Invalid(f"unknown person '{text}'; expected a person's key, name or e-mail")
+        raise Invalid(code="person_expected", params={"name": text})
 
     def parse(self, value: Any) -> Any:
         items = split_list(value)
@@ -65,7 +65,7 @@ class PersonField(FieldType):
                 keys.append(key)
         if not self.multiple:
             if len(keys) > 1:
-                raise Invalid("expected one person")
+                raise Invalid(code="person_one")
             return keys[0] if keys else None
         return dump_json_list(keys)
 

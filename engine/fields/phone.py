@@ -25,5 +25,5 @@ class PhoneField(FieldType):
     def parse(self, value: Any) -> Any:
         text = str(value).strip()
         if not _PHONE.match(text) or sum(c.isdigit() for c in text) < 5:
-            raise Invalid("expected a phone number of digits, spaces, +, - or parentheses")
+            raise Invalid(code="phone_expected")
         return text

@@ -33,9 +33,9 @@ class RatingField(FieldType):
                 raise ValueError
             stars = int(float(value))
         except (TypeError, ValueError, OverflowError):
-            raise Invalid(f"expected a whole number from 1 to {top}") from None
+            raise Invalid(code="rating_expected", params={"top": top}) from None
         if not 0 <= stars <= top:
-            raise Invalid(f"expected a whole number from 1 to {top}")
+            raise Invalid(code="rating_expected", params={"top": top})
         return stars or None
 
     def display(self, stored: Any) -> str:

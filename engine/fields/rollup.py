@@ -26,7 +26,7 @@ class RollupField(FieldType):
         self.sql_type = "REAL" if numeric else "TEXT"
 
     def coerce(self, value: Any) -> Any:
-        raise Invalid("is computed and cannot be set")
+        raise Invalid(code="computed_set")
 
     def display(self, stored: Any) -> str:
         if stored is None:

@@ -21,7 +21,7 @@ def match_option(names: list[str], value: Any, exact: set[str] | None = None) ->
     folded = {n.casefold(): n for n in names}
     if text.casefold() in folded:
         return folded[text.casefold()]
-    raise Invalid(f"expected one of: {', '.join(names)}")
+    raise Invalid(code="option_expected", params={"options": ", ".join(names)})
 
 
 class SingleSelectField(FieldType):
@@ -51,7 +51,7 @@ class SingleSelectField(FieldType):
 
     def parse(self, value: Any) -> Any:
         if isinstance(value, (list, dict)):
-            raise Invalid(f"expected one of: {', '.join(self.names)}")
+            raise Invalid(code="option_expected", params={"options": ", ".join(self.names)})
         return match_option(self.names, value, self.exact)
 
     def sort_sql(self, column: str) -> str:

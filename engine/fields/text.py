@@ -21,8 +21,8 @@ def free_text(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     found = CONTROL.search(text)
     if found:
-        raise Invalid(f"contains a control character (U+{ord(found.group()):04X}) at character"
-                      f" {found.start() + 1}; remove it (tabs and line breaks are fine)")
+        raise Invalid(code="text_control", params={"char": f"U+{ord(found.group()):04X}",
+                                                  "position": found.start() + 1})
     return text
 
 
@@ -45,5 +45,5 @@ class TextField(FieldType):
             text = " ".join(text.split("\n"))
         limit = self.options.get("max_length")
         if limit and len(text) > limit:
-            raise Invalid(f"expected at most {limit} characters, got {len(text)}")
+            raise Invalid(code="text_too_long", params={"limit": limit, "length": len(text)})
         return text

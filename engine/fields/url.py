@@ -30,5 +30,5 @@ class UrlField(FieldType):
         if not parts.scheme and _HOSTLIKE.match(text):
             return "https://" + text
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in text:
-            raise Invalid("expected a web address starting with http:// or https://")
+            raise Invalid(code="url_expected")
         return text

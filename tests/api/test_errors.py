@@ -128,3 +128,17 @@ def test_rate_limit_answers_429_with_retry_after(api_server: Any) -> None:
         assert int(r.headers["Retry-After"]) >= 1
     with api_server.client("li") as other:  # limits are per token
         assert other.get("/v0/meta/whoami").status_code == 200
+
+
+def test_engine_errors_answer_in_the_requests_language(api_server: Any) -> None:
+    """The message comes from the one catalog: Chinese for Accept-Language zh, else English."""
+    with api_server.client("admin") as c:
+        body = {"fields": {"Name": "x", "Age": "many"}, "typecast": True}  # typecast: the engine reads it
+        e = _error(c.post("/v0/crm/contacts", json=body, headers={"Accept-Language": "zh-CN,zh;q=0.9"}),
+                   422, "INVALID_VALUE_FOR_COLUMN")
+        assert e["message"] == "字段“Age”不接受所给的值：应为数字，例如 12 或 3.5"
+        e = _error(c.post("/v0/crm/contacts", json=body), 422, "INVALID_VALUE_FOR_COLUMN")
+        assert e["message"] == 'Field "Age" cannot accept the provided value: expected a number such as 12 or 3.5'
+        e = _error(c.post("/v0/crm/contacts", json=body, headers={"Accept-Language": "fr"}),
+                   422, "INVALID_VALUE_FOR_COLUMN")
+        assert e["message"].startswith('Field "Age"')  # no French catalog: English

@@ -25,7 +25,7 @@ from engine.errors import QueryTimeout
 from gridbase.app import create_app
 from tests.views.conftest import PASSWORD, WORKSPACE
 from tests_support import sign_in, write_workspace
-from views.messages import translate
+from views.messages import render_error
 
 ROWS = 2_000
 # About a millisecond per row in Python (REPT and SUBSTITUTE over 450,000 characters, which
@@ -106,5 +106,5 @@ def test_a_page_past_the_budget_shows_a_message_not_a_500(ws: Workspace, tight: 
 
 
 def test_the_message_is_translated_for_pages() -> None:
-    text = translate(str(QueryTimeout(2.5)), "zh-CN")
+    text = render_error(QueryTimeout(2.5), "zh-CN")
     assert text.startswith("查询超过 2.5 秒，已停止") and "简化" in text

@@ -319,7 +319,7 @@ def test_dental_followup_form_defaults_to_today(dental_ws_client):
     assert f'name="followup_date" type="date" value="{today(ws)}"' in page
     sent = client.post("/f/complaints/log", data={"csrf_token": csrf_of(page), "patient_name": "测试患者",
                                                   "followup_date": ""})
-    assert sent.status_code == 200 and "回访日期 is required" not in sent.text
+    assert sent.status_code == 200 and "请填写“回访日期”" not in sent.text and "回访日期 is required" not in sent.text
     rows = ws.base("complaints").table("followups").query(actor="admin", search="测试患者").records
     assert rows[0]["fields"]["followup_date"] == today(ws)
 

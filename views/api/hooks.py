@@ -21,7 +21,6 @@ import math
 import os
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from starlette.routing import Route
 from engine.errors import GridbaseError, NotFoundError, PermissionDenied, ValidationError
 from engine.hooks import HookDef, HookError, delivery_id_of, hooks_of, receive
 from views.ratelimit import RateLimiter
+from views.threads import on_worker
 
 SIGNATURE_HEADER = "x-gridbase-signature"
 
@@ -89,7 +89,7 @@ async def hook_endpoint(request: Request) -> Response:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         delivery = delivery_id_of(hook, payload, headers)
-        got = await run_in_threadpool(receive, ws, hook, payload, delivery)
+        got = await on_worker(receive, ws, hook, payload, delivery)
     except HookError as exc:
         return problem(400, "INVALID_REQUEST", str(exc))
     except ValidationError as exc:

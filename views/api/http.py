@@ -4,35 +4,34 @@
 -> (status, json)`: it checks the bearer token, the rate limit, the token's scope and the
 path's base against the token's bases (views.api_auth.check_scope), reads a JSON body (at most
 `app.state.api_max_body` bytes, 2 MiB by default, and MAX_JSON_DEPTH lists and objects
-deep), runs the handler in a worker thread (the engine is synchronous) and turns every error
-into Airtable's error shape, never a traceback.
+deep), runs the handler on a worker thread (views.threads, the pattern the pages share) and turns every error
+into Airtable's error shape, never a traceback, its message in the request's language
+(views.api.errors.api_locale). Errors are told apart by class and code: the engine turns
+SQLite's refusals into QueryError codes (engine.storage), so nothing here reads SQLite's text.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from engine.errors import GridbaseError
 from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
 from views.api.auth import authenticate, bearer, check_rate, check_scope
-from views.api.errors import ApiError, engine_error, invalid_request
+from views.api.errors import ApiError, api_locale, engine_error, invalid_request
 from views.api.values import People
+from views.threads import on_worker
 
 MAX_BODY = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 32  # an Airtable request body goes about 5 deep ({"records": [{"fields": {"f": [{"id"}]}}]})
 NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()  # an empty request body
 BODY_METHODS = ("POST", "PATCH", "PUT")
-TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
 
 
 @dataclass
@@ -137,35 +136,19 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
             secret = bearer(request)
             check_rate(request, secret)
             ws: Workspace = request.app.state.ws
-            info = await run_in_threadpool(authenticate, ws, secret)
+            info = await on_worker(authenticate, ws, secret)
             base = request.path_params.get("base") and path_param(request, "base")
             check_scope(info.token, scope, str(base) if base is not None else None)
             payload = await read_json(request) if body and request.method in BODY_METHODS else NO_BODY
             ctx = Ctx(request, ws, info.actor, info.person, payload, info.token)
-            status, result = await run_in_threadpool(_call, handler, ctx)
+            status, result = await on_worker(handler, ctx)
         except ApiError as exc:
-            return exc.response()
+            return exc.response(api_locale(request))
         except Exception as exc:  # noqa: BLE001 - every failure answers in Airtable's shape
-            return engine_error(exc).response()
+            return engine_error(exc).response(api_locale(request))
         return json_response(status, result)
 
     run.__name__ = getattr(handler, "__name__", "endpoint")
     run.__doc__ = handler.__doc__
     return run
 
-
-def _call(handler: Handler, ctx: Ctx) -> tuple[int, Any]:
-    try:
-        return handler(ctx)
-    except (ApiError, GridbaseError):
-        raise
-    except sqlite3.Error as exc:
-        if "gb_formula" in str(exc) or "user-defined function" in str(exc):
-            raise ApiError(422, "INVALID_FILTER_BY_FORMULA", "The formula for filtering records is invalid") from None
-        if any(text in str(exc).lower() for text in TOO_COMPLEX):
-            # The engine keeps filter formulas within SQLite's limits; this is the last guard.
-            raise ApiError(422, "INVALID_FILTER_BY_FORMULA",
-                           f"The filter is too complex for the database ({exc}): use fewer nested"
-                           " IFs and parentheses, or split a long list of conditions into several"
-                           " requests") from None
-        raise

@@ -187,7 +187,7 @@ async def person_add(request: Request) -> Response:
 
 def known_person(ws: Workspace, key: str) -> None:
     if not people.exists(ws.storage, key):
-        raise NotFoundError(f"unknown person '{key}'")
+        raise NotFoundError(code="unknown_person", params={"name": key})
 
 
 async def person_disable(request: Request) -> Response:

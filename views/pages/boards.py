@@ -24,7 +24,7 @@ from engine.model import ViewDef
 from engine.permissions import TableAccess
 from engine.query import all_of
 from engine.records import Table
-from views.messages import translate
+from views.messages import render_error
 from views.pages import cells
 from views.pages.web import (
     check_csrf,
@@ -56,10 +56,10 @@ def load_view(request: Request, kind: str) -> tuple[Actor, Table, TableAccess, V
     table = get_ws(request).base(request.path_params["base"]).table(request.path_params["table"])
     access = table.access(actor)
     if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
+        raise NotFoundError(code="unknown_table", params={"table": table.key})
     vdef = table.tdef.views.get(request.path_params["view"])
     if vdef is None or vdef.type != kind or not view_offered(table, vdef, actor):
-        raise NotFoundError(f"unknown {kind} view '{request.path_params['view']}'")
+        raise NotFoundError(code="unknown_kind_view", params={"kind": kind, "view": request.path_params["view"]})
     return actor, table, access, vdef
 
 
@@ -180,15 +180,15 @@ async def move(request: Request) -> Response:
         access = table.access(actor)
         if not access.can_read or not group_field_ok(table, access, key, MOVABLE_TYPES) \
                 or table.tdef.fields[key].options.get("multiple"):
-            raise NotFoundError(f"unknown field '{key}'")
+            raise NotFoundError(code="unknown_field", params={"field": key})
         value = form.get("value")
         rec = table.update(rid, {key: value if isinstance(value, str) else None}, actor=actor)
     except ValidationError as exc:
-        return PlainTextResponse(translate(str(exc), locale) or _("Invalid value"), status_code=422)
+        return PlainTextResponse(render_error(exc, locale) or _("Invalid value"), status_code=422)
     except PermissionDenied as exc:
-        return PlainTextResponse(translate(str(exc), locale) or _("Access denied"), status_code=403)
+        return PlainTextResponse(render_error(exc, locale) or _("Access denied"), status_code=403)
     except NotFoundError as exc:
-        return PlainTextResponse(translate(str(exc), locale) or _("Not found"), status_code=404)
+        return PlainTextResponse(render_error(exc, locale) or _("Not found"), status_code=404)
     vdef = table.tdef.views.get(request.query_params.get("view", ""))
     if vdef is None or vdef.type != "kanban" or vdef.group_by != key or not visible_to(vdef.roles, actor):
         vdef = ViewDef(key="", type="kanban", name="", group_by=key)

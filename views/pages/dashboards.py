@@ -63,7 +63,7 @@ def load_dashboard(request: Request) -> tuple[Actor, Base, DashboardDef]:
     base = get_ws(request).base(request.path_params["base"])
     ddef = base.bdef.dashboards.get(request.path_params["dashboard"])
     if ddef is None or not visible_to(ddef.roles, actor):
-        raise NotFoundError(f"unknown dashboard '{request.path_params['dashboard']}'")
+        raise NotFoundError(code="unknown_dashboard", params={"dashboard": request.path_params["dashboard"]})
     return actor, base, ddef
 
 
@@ -275,7 +275,7 @@ async def dashboard_page(request: Request) -> Response:
             continue
         cards.append(card)
     if not cards and ddef.widgets and not actor.admin:
-        raise NotFoundError(f"unknown dashboard '{ddef.key}'")
+        raise NotFoundError(code="unknown_dashboard", params={"dashboard": ddef.key})
     return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"))
 
 

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from engine import Actor, NotFoundError, PermissionDenied, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
+from engine.errors import Message
 from engine.records import Table
 from views.pages import cells
 from views.pages.web import check_csrf, get_ws, now_text, require_actor
@@ -59,11 +60,13 @@ def check_upload(ws: Workspace, table: Table, key: str, upload: UploadFile, size
     fdef = table.tdef.fields[key]
     limit = max_bytes(ws, table, key)
     if size > limit:
-        raise ValidationError({key: f"{fdef.name}: {upload.filename} is larger than {limit / attachments.MB:g} MB"})
+        raise ValidationError({key: Message("field_problem", field=fdef.name, problem=Message(
+            "file_too_large", file=upload.filename, mb=f"{limit / attachments.MB:g}"))})
     mime = upload_type(upload)
     accept = fdef.options.get("accept")
     if accept and not any(fnmatch.fnmatch(mime, str(p).lower()) for p in accept):
-        raise ValidationError({key: f"{fdef.name}: {upload.filename} ({mime}) is not accepted; expected {', '.join(accept)}"})
+        raise ValidationError({key: Message("field_problem", field=fdef.name, problem=Message(
+            "file_not_accepted", file=upload.filename, type=mime, accepted=", ".join(accept)))})
     return mime
 
 
@@ -116,9 +119,9 @@ async def upload(request: Request) -> Response:
         raise NotFoundError(f"unknown attachment field '{key}'")
     # Rights first, bytes last: the record's edit rule and the field, before any file is looked at.
     if access.level(key) != "edit" or access.mask(key):
-        raise PermissionDenied(f"you may not change field '{fdef.name}'")
+        raise PermissionDenied(code="field_not_changeable", params={"field": fdef.name})
     if rid not in cells.editable_ids(table, actor, [rid]):
-        raise PermissionDenied("you may not change this record")
+        raise PermissionDenied(code="may_not_change_record")
     async with request.form(max_files=MAX_FILES) as form:
         check_csrf(request, form)
         posted = [f for f in form.getlist("file") if isinstance(f, UploadFile)]

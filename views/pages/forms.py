@@ -26,10 +26,11 @@ from starlette.routing import Route
 
 from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
+from engine.errors import Message
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
-from views.messages import translate_all
+from views.messages import render_all
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
 from views.pages.web import (
@@ -52,7 +53,7 @@ def find_form(request: Request) -> tuple[Table, FormDef]:
         form = table.tdef.forms.get(key)
         if form is not None:
             return table, form
-    raise NotFoundError(f"unknown form '{key}'")
+    raise NotFoundError(code="unknown_form", params={"form": key})
 
 
 def takes_public_files(ws: Workspace, base: str, form_key: str) -> bool:
@@ -76,7 +77,7 @@ def form_actor(request: Request, form: FormDef, table: Table | None = None) -> A
         return current_actor(request) or Actor.public(form.key)
     actor = require_actor(request)
     if table is not None and not table.access(actor).can_create:
-        raise NotFoundError(f"unknown form '{form.key}'")
+        raise NotFoundError(code="unknown_form", params={"form": form.key})
     return actor
 
 
@@ -209,14 +210,14 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             if is_blank(values.get(key)) and f["widget"] != "checkbox" and not is_blank(f["default"]):
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
-                errors[key] = f"{f['label']} is required"
+                errors[key] = Message("required", field=f["label"])
         for f in fields:
             key = f["key"]
             if f["widget"] != "file":
                 continue
             files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
             if f["required"] and not files:
-                errors[key] = f"{f['label']} is required"
+                errors[key] = Message("required", field=f["label"])
             if files and not errors:
                 try:
                     received[key] = receive_uploads(table.ws, table, key, files, actor)
@@ -247,7 +248,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     keys = {f["key"] for f in fields}
     shown = {k: (v if not isinstance(v, list) or all(isinstance(i, str) for i in v) else "") for k, v in values.items()}
     # Each field's error beside its input, in the page's language (render translates the rest).
-    mine = translate_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
+    mine = render_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])
@@ -278,7 +279,7 @@ async def people_search(request: Request) -> Response:
     actor = form_actor(request, form, table)
     key = request.path_params["field"]
     if key not in {f["key"] for f in form_fields(table, form, actor)} or table.fields[key].editor().choices != "people":
-        raise NotFoundError(f"unknown field '{key}'")
+        raise NotFoundError(code="unknown_field", params={"field": key})
     return cells.people_answer(table.ws, request.query_params.get("q", ""))
 
 

@@ -24,7 +24,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -33,6 +32,7 @@ from engine import NotFoundError
 from engine.errors import GridbaseError
 from engine.live import Hub, Watcher
 from views.pages.web import check_csrf, current_actor, get_ws, session
+from views.threads import on_worker
 
 QUEUE_SIZE = 64  # messages waiting for one page; past this, `resync`
 MAX_PER_PERSON = 30  # open streams of one person (tabs, devices); more are refused with 429
@@ -132,7 +132,7 @@ def _event(kind: str, data: dict[str, Any]) -> str:
 async def stream(request: Request) -> Response:
     """GET → text/event-stream of this page's messages (see the module's docstring)."""
     pipe = _Pipe(asyncio.get_running_loop())
-    opened = await run_in_threadpool(_open, request, pipe)
+    opened = await on_worker(_open, request, pipe)
     if isinstance(opened, Response):
         return opened
     watcher, hub = opened
@@ -141,7 +141,7 @@ async def stream(request: Request) -> Response:
     async def events() -> AsyncIterator[str]:
         started = last = time.monotonic()
         # Watched from the stream's first step: a page gone before it starts leaves nothing behind.
-        await run_in_threadpool(hub.watch, watcher)
+        await on_worker(hub.watch, watcher)
         try:
             yield f"retry: {RETRY_MS}\n\n" + _event("hello", {})
             while not closing():

@@ -28,6 +28,7 @@ from engine import (
 )
 from engine import comments as engine_comments
 from engine import people as people_db
+from engine.errors import Message
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
 from engine.records import Table
@@ -124,7 +125,7 @@ async def run_button(request: Request) -> Response:
     rid = request.path_params["rid"]
     table.get(rid, actor=actor)
     if rid not in cells.editable_ids(table, actor, [rid]):
-        raise PermissionDenied("you may not change this record")
+        raise PermissionDenied(code="may_not_change_record")
     run_manual(ws, table.base.key, request.path_params["automation"], rid, actor)
     return RedirectResponse(cells.record_url(table, rid), status_code=303)
 
@@ -184,7 +185,8 @@ def link_error(table: Table, key: str, raw: Any, actor: Actor, keep: list[str] |
     other = table.base.table(field.fdef.options.get("table", ""))
     for rid in ids:
         if rid not in (keep or []) and not other.readable_by(rid, actor):
-            return f"{field.fdef.name}: unknown record {rid} in '{other.tdef.name}'"
+            return Message("field_problem", field=field.fdef.name,
+                           problem=Message("unknown_linked_record", record=rid, table=other.tdef.name))
     return None
 
 
@@ -199,11 +201,11 @@ async def edit_cell(request: Request) -> Response:
     check_csrf(request, form)
     rid, key = request.path_params["rid"], request.path_params["field"]
     if key not in table.fields:
-        raise NotFoundError(f"unknown field '{key}'")
+        raise NotFoundError(code="unknown_field", params={"field": key})
     access = table.access(actor)
     row = table._fetch_row(rid, access, actor) if access.can_read else None
     if row is None:
-        raise NotFoundError(f"record {rid} not found")
+        raise NotFoundError(code="record_not_found", params={"record": rid})
     linked = load_json_list(row.get(key))  # every record linked now, those out of the reader's sight too
     restrict_rows(table, [row], actor, access)  # as the reader sees it, like the record after the save
     before = table.present(row, access)
@@ -223,7 +225,7 @@ async def edit_cell(request: Request) -> Response:
     if error is not None:
         rec = table.get(rid, actor=actor)
     if not access.readable(key):
-        raise NotFoundError(f"unknown field '{key}'")
+        raise NotFoundError(code="unknown_field", params={"field": key})
     changed = [] if error is not None else [
         k for k in cells.columns_for(table, actor, None)
         if k != key and before["fields"].get(k) != rec["fields"].get(k)]
@@ -243,7 +245,7 @@ async def row_cells(request: Request) -> Response:
     rec = table.get(rid, actor=actor)
     built = cells.build_row(table, rec, cells.columns_for(table, actor, None), actor)
     if not built:
-        raise NotFoundError(f"record {rid} not found")
+        raise NotFoundError(code="record_not_found", params={"record": rid})
     response = render(request, "_cell.html", c=built[0], error=None, extras=built[1:])
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -325,8 +327,8 @@ async def create_record(request: Request) -> Response:
         errors: dict[str, str] = {}
         for k in form:
             if k in table.fields and k not in keys:  # not on the page: refused as the engine would
-                errors[k] = (f"you may not change field '{table.tdef.fields[k].name}'" if access.readable(k)
-                             else f"unknown field '{k}'")
+                errors[k] = (Message("field_not_changeable", field=table.tdef.fields[k].name) if access.readable(k)
+                             else Message("unknown_field", field=k))
         raw: dict[str, Any] = {}
         values: dict[str, Any] = {}
         for k in keys:
@@ -355,7 +357,7 @@ async def create_record(request: Request) -> Response:
         try:
             table.fields[k].coerce(v)
         except ValueError as exc:
-            errors[k] = f"{table.tdef.fields[k].name}: {exc}"
+            errors[k] = Message("field_problem", field=table.tdef.fields[k].name, problem=str(exc))
             continue
         if table.fields[k].editor().choices == "records":
             problem = link_error(table, k, v, actor)
@@ -366,7 +368,7 @@ async def create_record(request: Request) -> Response:
             fdef = table.tdef.fields[k]
             if fdef.required and k not in errors and is_blank(values.get(k)) and \
                     table.default_value(k, fdef.default, actor) is None:
-                errors[k] = f"{fdef.name} is required"
+                errors[k] = Message("required", field=fdef.name)
     if not errors:
         try:
             rec = table.create(values, actor=actor)

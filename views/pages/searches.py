@@ -33,9 +33,9 @@ async def link_search(request: Request) -> Response:
     fdef = table.tdef.fields.get(key)
     if (not access.can_read or fdef is None or table.fields[key].editor().choices != "records" or not access.readable(key)
             or access.level(key) not in ("create", "edit") or access.mask(key)):
-        raise NotFoundError(f"unknown field '{key}'")
+        raise NotFoundError(code="unknown_field", params={"field": key})
     if cells.link_picker(table, key, actor) is None:
-        raise NotFoundError(f"unknown table '{fdef.options.get('table')}'")
+        raise NotFoundError(code="unknown_table", params={"table": fdef.options.get("table")})
     other = table.base.table(fdef.options["table"])
     oaccess = other.access(actor)
     primary = other.tdef.primary
@@ -70,7 +70,7 @@ async def people_search(request: Request) -> Response:
     key = request.path_params["field"]
     if (not access.can_read or key not in table.fields or table.fields[key].editor().choices != "people"
             or not access.readable(key) or access.level(key) not in ("create", "edit") or access.mask(key)):
-        raise NotFoundError(f"unknown field '{key}'")
+        raise NotFoundError(code="unknown_field", params={"field": key})
     return cells.people_answer(table.ws, request.query_params.get("q", ""))
 
 

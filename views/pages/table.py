@@ -30,7 +30,7 @@ from engine.plugins import view_types
 from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
-from views.messages import translate_all
+from views.messages import render_all
 from views.pages import cells
 from views.pages.files import content_disposition
 from views.pages.web import (
@@ -76,7 +76,7 @@ def get_view(table: Table, key: str | None, actor: Any) -> ViewDef | None:
         return None
     vdef = table.tdef.views.get(key)
     if not view_offered(table, vdef, actor):
-        raise NotFoundError(f"unknown view '{key}'")
+        raise NotFoundError(code="unknown_view", params={"view": key})
     return vdef
 
 
@@ -185,7 +185,7 @@ def grid_state(request: Request) -> GridState:
     table = get_table(request)
     access = table.access(actor)
     if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
+        raise NotFoundError(code="unknown_table", params={"table": table.key})
     vdef = get_view(table, request.path_params.get("view"), actor)
     view_key = vdef.key if vdef else ""
     allowed = filterable(table, actor)
@@ -282,7 +282,7 @@ async def save_prefs(request: Request) -> Response:
     actor = require_actor(request)
     table = get_table(request)
     if not table.access(actor).can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
+        raise NotFoundError(code="unknown_table", params={"table": table.key})
     vdef = get_view(table, request.path_params.get("view"), actor)
     form = await request.form(max_files=0)
     check_csrf(request, form)
@@ -339,10 +339,10 @@ async def import_upload(request: Request) -> Response:
                 locale = get_locale(request)
                 return render(request, "import_report.html", status_code=422, table=table,
                               report=transfer.ImportReport(), refused=True, warnings=[],
-                              problems=translate_all([*exc.columns, exc.ENDING], locale), back=table_url(table, None))
+                              problems=render_all([*exc.columns, exc.ENDING], locale), back=table_url(table, None))
     locale = get_locale(request)
     return render(request, "import_report.html", status_code=200 if report.ok else 422, table=table, report=report,
-                  problems=translate_all(report.problems, locale), warnings=translate_all(report.warnings, locale),
+                  problems=render_all(report.problems, locale), warnings=render_all(report.warnings, locale),
                   refused=False, back=table_url(table, None))
 
 

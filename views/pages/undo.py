@@ -30,7 +30,7 @@ from engine import undo as engine_undo
 from engine.errors import CellError, CellErrors, UndoRefused
 from engine.fields.base import load_json_list
 from engine.records import Table
-from views.messages import translate
+from views.messages import render, render_error
 from views.pages.record import automation_name, link_error, person_name
 from views.pages.web import check_csrf, get_locale, get_table, require_actor, translator
 
@@ -97,7 +97,7 @@ async def save_cells(request: Request) -> Response:
         records = table.update_many(list(values.items()), actor=actor, refused=refused)
     except CellErrors as exc:
         locale = get_locale(request)
-        return _reply(422, ok=False, errors=[{"record": c.record, "field": c.field, "message": translate(c.message, locale)}
+        return _reply(422, ok=False, errors=[{"record": c.record, "field": c.field, "message": render(c.message, locale)}
                                              for c in exc.cells])
     return _reply(200, ok=True, records=records)
 
@@ -120,7 +120,7 @@ async def delete_rows(request: Request) -> Response:
         deleted = table.delete_many(ids, actor=actor)
     except CellErrors as exc:
         locale = get_locale(request)
-        return _reply(422, ok=False, errors=[{"record": c.record, "field": c.field, "message": translate(c.message, locale)}
+        return _reply(422, ok=False, errors=[{"record": c.record, "field": c.field, "message": render(c.message, locale)}
                                              for c in exc.cells])
     return _reply(200, ok=True, records=deleted)
 
@@ -148,7 +148,7 @@ async def _undo_or_redo(request: Request, *, backwards: bool) -> Response:
             message = _("{who} has changed this record since, so it was left as it is", who=_who(table, exc.who, _))
         return _reply(409, ok=False, message=message)
     except (ValidationError, PermissionDenied, NotFoundError) as exc:
-        return _reply(422, ok=False, message=translate(str(exc), get_locale(request)))
+        return _reply(422, ok=False, message=render_error(exc, get_locale(request)))
     count = len(done.records)
     message = _("Undone: {count} record(s)", count=count) if backwards else _("Redone: {count} record(s)", count=count)
     return _reply(200, ok=True, records=done.records, message=message)

@@ -36,7 +36,8 @@ from engine.permissions import TableAccess
 from engine.plugins import view_types
 from engine.records import Table
 from views.i18n import make_gettext
-from views.messages import translate, translate_all
+from views.messages import render as render_message
+from views.messages import render_all
 from views.pages.assets import static_url
 
 LOCALES = ("zh-CN", "en")
@@ -89,9 +90,9 @@ def table_for_adding(request: Request, actor: Actor) -> tuple[Table, TableAccess
     table = get_table(request)
     access = table.access(actor)
     if not access.can_read:
-        raise NotFoundError(f"unknown table '{table.key}'")
+        raise NotFoundError(code="unknown_table", params={"table": table.key})
     if not access.can_create:
-        raise PermissionDenied(f"you may not add records to '{table.tdef.name}'")
+        raise PermissionDenied(code="may_not_add", params={"table": table.tdef.name})
     return table, access
 
 
@@ -265,17 +266,19 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     locale = get_locale(request)
     count = unread(ws, actor) if not name.startswith("_") else 0
     context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
-               "_": gettext(locale), "csrf_token": csrf_token(request), "ws_name": ws.config.name,
+               "_": gettext(locale), "msg": lambda message: render_message(message, locale),
+               "csrf_token": csrf_token(request), "ws_name": ws.config.name,
                "nav": nav(ws, actor) if not name.startswith("_") else [],
                "unread": count, "unread_badge": str(count) if count < inbox.UNREAD_CAP else f"{inbox.UNREAD_CAP - 1}+"}
     context.update(ctx)
-    # The engine's messages (errors next to fields, error pages) in the page's language.
+    # The engine's messages (errors next to fields, error pages) in the page's language; a
+    # template renders one held elsewhere (a form input's error) with `msg(...)`.
     for key in ("errors", "general"):
         if key in context:
-            context[key] = translate_all(context[key], locale)
+            context[key] = render_all(context[key], locale)
     for key in ("message", "error"):
         if isinstance(context.get(key), str):
-            context[key] = translate(context[key], locale)
+            context[key] = render_message(context[key], locale)
     _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return finish(request, response)
