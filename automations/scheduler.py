@@ -12,6 +12,10 @@
   (checks run every minute, and at start for the downtime); a moment that had already
   passed when the record was created or its date was set does not fire.
 
+A schedule that is no cron line is refused by `gridbase validate` (`cron_problem` names the
+field at fault); should one reach a running server anyway, it is logged once, without a
+traceback, and skipped, and the other automations run.
+
 The first check of a new automation only notes the time: nothing fires for the past. The
 `if` condition applies to records (a schedule without a table ignores it). `tick(ws, now)`
 does every check at once and is what tests drive with a controlled clock: it runs every

@@ -93,16 +93,27 @@ def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | N
     return Source(rel, data, pos, issues, DOC_ANCHOR)
 
 
-def _allowed_keys(node: dict[str, Any], instance: Any = None) -> list[str]:
-    """The keys `node` allows; given the `instance`, only those its `type:` allows (a channel's, a widget's)."""
-    keys = list(node.get("properties", {}))
+def _allowed_keys(node: dict[str, Any], instance: Any = None, what: str = "properties") -> list[str]:
+    """The keys `node` allows; given the `instance`, only those its `type:` allows (a channel's, a widget's).
+    With `what` "required": the keys it requires."""
+    keys = list(node.get(what, []))
     kind = instance.get("type") if isinstance(instance, dict) else None
     for part in node.get("allOf", []):
         cond = part.get("if", {}).get("properties", {}).get("type", {})
         if kind is not None and cond and kind != cond.get("const") and kind not in cond.get("enum", []):
             continue
-        keys += list(part.get("then", {}).get("properties", {}))
+        keys += list(part.get("then", {}).get(what, []))
     return keys
+
+
+def _misspelt(err: SchemaError) -> bool:
+    """A missing required key that the object has under a near, unknown name (`sender_name` for `sender`):
+    the unknown key's error says "did you mean", so this one is not a second error for one mistake."""
+    missing = re.match(r"'([^']+)' is a required property", err.message)
+    if missing is None or not isinstance(err.instance, dict) or not isinstance(err.schema, dict):
+        return False
+    known = set(err.schema.get("properties", {})) | {"type"}
+    return any(did_you_mean(k, [missing.group(1)]) for k in err.instance if k not in known)
 
 
 def schema_check(src: Source, name: str) -> bool:
@@ -114,8 +125,12 @@ def schema_check(src: Source, name: str) -> bool:
     unknown = {tuple(e.absolute_path)[:-1] for e in errors if e.validator == "enum" and yamlschemas.known(e.schema)}
     errors = [e for e in errors if not (tuple(e.absolute_path) in unknown
                                         and e.validator in ("additionalProperties", "unevaluatedProperties"))]
+    before = len(src.issues)
     for err in errors:
         report_schema_error(src, err)
+    if errors and len(src.issues) == before:  # every one judged a consequence of another: never fail silently
+        err = errors[0]
+        src.error(tuple(err.absolute_path), f"{'/'.join(map(str, err.absolute_path)) or 'top level'}: {err.message}", doc=DOCS)
     return not errors
 
 
@@ -205,14 +220,18 @@ def report_schema_error(src: Source, err: SchemaError, about: str = "") -> None:
     match = re.search(r"\(((?:'[^']+', )*'[^']+') (?:was|were) unexpected\)", err.message)
     if err.validator in ("additionalProperties", "unevaluatedProperties") and match:
         allowed = _allowed_keys(err.schema, err.instance) if isinstance(err.schema, dict) else []
+        missing = [k for k in _allowed_keys(err.schema, err.instance, "required") if k not in err.instance] \
+            if isinstance(err.schema, dict) and isinstance(err.instance, dict) else []
         for bad in re.findall(r"'([^']+)'", match.group(1)):
             if bad in allowed:
                 continue  # "unevaluated" only because a sibling failed: that failure is reported on its own
-            hint = did_you_mean(bad, allowed) or (f"it takes: {', '.join(allowed)}" if allowed and "filter" not in path else "")
+            hint = did_you_mean(bad, missing) or did_you_mean(bad, allowed) or (f"it takes: {', '.join(allowed)}" if allowed and "filter" not in path else "")
             noun = "operator" if "filter" in path else "key"
             src.error(path + (bad,), f"unknown {noun} '{bad}' in {where}", hint, key=True, doc=DOCS)
         return
     if err.validator == "required":
+        if _misspelt(err):
+            return
         src.error(path, f"{where}: {err.message}", doc=DOCS)
         return
     if err.validator == "pattern":

@@ -182,3 +182,10 @@ def test_the_checks_pass_a_good_workspace(tmp_path: Path, capsys: pytest.Capture
         "fields: [title, amount]", "fields: [title, {field: status, default: 处理中}]")
     root = write_workspace(tmp_path / "ws", {"desk": text})
     assert main(["validate", str(root)]) == 0, capsys.readouterr()
+
+
+def test_a_misspelt_required_channel_option_is_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workspace = WORKSPACE_YAML + "channels:\n  mail: {type: email, host: smtp.example.org, sender_name: a@example.org}\n"
+    line = one_error(validate(tmp_path, capsys, VALID, workspace))
+    row, col = at(workspace, "sender_name")
+    assert line.startswith(f"ws/workspace.yaml:{row}:{col}: unknown key 'sender_name' in channels/mail; did you mean 'sender'?"), line
