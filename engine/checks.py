@@ -465,14 +465,16 @@ class BaseChecker:
             return
         seen: set[str] = set()
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-            if not (isinstance(node.node, nodes.Name) and node.node.name == "record"):
+            owner = getattr(node, "node", None)
+            if not (isinstance(owner, nodes.Name) and owner.name == "record"):
                 continue
+            arg = getattr(node, "arg", None)
             if isinstance(node, nodes.Getattr):
-                fkey = node.attr
+                fkey = str(node.attr)
                 if fkey in RECORD_METHODS or fkey.startswith("_"):
                     continue  # a dict method, or what the sandbox refuses at run time
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                fkey = node.arg.value
+            elif isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+                fkey = arg.value
             else:
                 continue
             if fkey in seen:
