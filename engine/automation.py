@@ -46,6 +46,11 @@ FIRES_ON = ("event", "time", "button")
 
 Path = tuple[Any, ...]
 
+#: the variables every action's templates may use (automations.actions.RunContext.variables gives them;
+#: `count` is a schedule's with a table); `gridbase validate` reports any other name a template reads.
+TEMPLATE_VARIABLES = ("record", "record_id", "table", "table_name", "base", "link", "automation",
+                      "automation_name", "now", "today", "count")
+
 
 class Checks(Protocol):
     """What an entry's `check` may ask of the base's checker (engine.checks.BaseChecker)."""
@@ -146,4 +151,4 @@ class Action:
         raise NotImplementedError
 
 
-__all__ = ["FIRES_ON", "Action", "Checks", "Problem", "Trigger", "Write"]
+__all__ = ["FIRES_ON", "TEMPLATE_VARIABLES", "Action", "Checks", "Problem", "Trigger", "Write"]

@@ -19,9 +19,10 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.automation import TEMPLATE_VARIABLES
 from engine.fields.base import Invalid
 from engine.fields.filters import ALL_OPS
 from engine.fields.single_select import match_option, option_names
@@ -463,6 +464,12 @@ class BaseChecker:
         except TemplateSyntaxError as exc:
             self.err(path, f"template error in {what}: {exc.message}")
             return
+        for name in sorted(meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES) - set(_templates.globals)):
+            if table is not None and name in table.fields:
+                hint = f"a field is record.{name}"
+            else:
+                hint = did_you_mean(name, TEMPLATE_VARIABLES) or "templates know: " + ", ".join(TEMPLATE_VARIABLES)
+            self.err(path, f"unknown variable '{name}' in template of {what} (it would be empty)", hint)
         seen: set[str] = set()
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
             owner = getattr(node, "node", None)

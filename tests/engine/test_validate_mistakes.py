@@ -8,10 +8,14 @@ against the trigger meant); and a mistake is not echoed by errors about what dep
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pytest
 
+from automations.actions import RunContext
+from engine.automation import TEMPLATE_VARIABLES
 from gridbase.cli import main
 from tests.engine.test_validate import VALID, at
 from tests_support import WORKSPACE_YAML, write_workspace
@@ -189,3 +193,24 @@ def test_a_misspelt_required_channel_option_is_one_error(tmp_path: Path, capsys:
     line = one_error(validate(tmp_path, capsys, VALID, workspace))
     row, col = at(workspace, "sender_name")
     assert line.startswith(f"ws/workspace.yaml:{row}:{col}: unknown key 'sender_name' in channels/mail; did you mean 'sender'?"), line
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ titel }}", "unknown variable 'titel' in template of automation 'tell_owner' (it would be empty); "
+                    "templates know: record, record_id"),
+    ("{{ title }}", "unknown variable 'title' in template of automation 'tell_owner' (it would be empty); a field is record.title"),
+    ("{{ recrod.title }}", "unknown variable 'recrod' in template of automation 'tell_owner' (it would be empty); "
+                           "did you mean 'record'?"),
+])
+def test_a_template_reading_an_unknown_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                template: str, message: str) -> None:
+    text = VALID.replace("{{ record.title }}", template)
+    line = one_error(validate(tmp_path, capsys, text))
+    assert message in line, line
+
+
+def test_templates_may_use_every_variable_a_run_gives() -> None:
+    """The names validate accepts are the names a run's templates get (automations.actions.RunContext)."""
+    source = inspect.getsource(RunContext.variables)
+    given = set(re.findall(r'"(\w+)":', source)) | {"count"}
+    assert given == set(TEMPLATE_VARIABLES)
