@@ -26,8 +26,9 @@ from automations import delivery
 from automations.recipients import Recipient, directory, resolve
 from automations.templates import MAX_BODY, MAX_TITLE, record_context, record_link, render
 from engine import inbox
-from engine.automation import Action, Write
+from engine.automation import Action, Checks, Path, Write
 from engine.errors import GridbaseError
+from engine.hints import did_you_mean
 from engine.ids import utcnow_text
 from engine.matching import live_row
 from engine.model import AutomationDef, BaseDef, Channel, TableDef
@@ -247,12 +248,36 @@ def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     return {"deliveries": queued, "skipped_no_email": skipped}
 
 
+def check_recipients(checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+    """`to:` (one recipient or a list) and `channels:` of a message action."""
+    if not isinstance(spec, dict):
+        return
+    to = spec.get("to", [])
+    for i, item in enumerate([to] if isinstance(to, str) else to if isinstance(to, list) else []):
+        checks.recipient(path + (("to",) if isinstance(to, str) else ("to", i)), str(item), table, what)
+    for i, name in enumerate(spec.get("channels") or []):
+        if name != "inbox" and name not in checks.config.channels:
+            checks.err(path + ("channels", i), f"unknown channel '{name}' in {what}",
+                       did_you_mean(name, [*checks.config.channels, "inbox"]) or "channels are declared in workspace.yaml")
+
+
+def check_values(checks: Checks, path: Path, table: TableDef, values: Any, what: str) -> None:
+    """Field keys and values an action writes: each a field of `table`; a plain value of a field with options, an option."""
+    for fkey, value in (values.items() if isinstance(values, dict) else []):
+        fdef = checks.field_ref(path + (fkey,), table, fkey, what, key=True)
+        if fdef is not None and not (isinstance(value, str) and ("{{" in value or "{%" in value)):
+            checks.option_value(path + (fkey,), table, fdef.key, value, what)
+
+
 class Notify(Action):
     """Send a notification to each recipient's inbox and channels."""
 
     type = "notify"
     schema: ClassVar[dict[str, Any]] = builtin_schema(
         "notify", "Send a notification. / 发送通知", {"to": "{owner}", "message": "请处理"})
+
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        check_recipients(checks, path, spec, table, what)
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return notify(ctx, index, spec)
@@ -264,6 +289,10 @@ class Update(Action):
     type = "update"
     schema: ClassVar[dict[str, Any]] = builtin_schema(
         "update", "Update the triggering record. / 更新记录", {"status": "处理中"})
+
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        if table is not None:
+            check_values(checks, path, table, spec, what)
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return update(ctx, index, spec)
@@ -278,6 +307,18 @@ class Create(Action):
     type = "create"
     schema: ClassVar[dict[str, Any]] = builtin_schema(
         "create", "Create a record. / 新建记录", {"table": "followups", "fields": {"title": "回访"}})
+
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        if not isinstance(spec, dict):
+            return
+        target = checks.table_ref(path + ("table",), spec.get("table"), what)
+        if target is None:
+            return
+        check_values(checks, path + ("fields",), target, spec.get("fields") or {}, what)
+        if spec.get("link"):
+            fdef = checks.field_ref(path + ("link",), target, spec["link"], what)
+            if fdef is not None and (not fdef.options.get("table") or (table and fdef.options.get("table") != table.key)):
+                checks.err(path + ("link",), f"field '{fdef.key}' of {what} must be a link to the triggering table")
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return create(ctx, index, spec)
@@ -305,6 +346,9 @@ class Email(Action):
     type = "email"
     schema: ClassVar[dict[str, Any]] = builtin_schema(
         "email", "Send an email. / 发送邮件", {"to": "{owner}", "subject": "待处理"})
+
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        check_recipients(checks, path, spec, table, what)
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return email(ctx, index, spec)

@@ -12,6 +12,10 @@
   (checks run every minute, and at start for the downtime); a moment that had already
   passed when the record was created or its date was set does not fire.
 
+A schedule that is no cron line is refused by `gridbase validate` (`cron_problem` names the
+field at fault); should one reach a running server anyway, it is logged once, without a
+traceback, and skipped, and the other automations run.
+
 The first check of a new automation only notes the time: nothing fires for the past. The
 `if` condition applies to records (a schedule without a table ignores it). `tick(ws, now)`
 does every check at once and is what tests drive with a controlled clock: it runs every
@@ -35,10 +39,11 @@ from automations.runner import Start, already_ran, execute, make_key
 from automations.triggers import builtin_schema
 from engine import retention
 from engine import runs as run_log
-from engine.automation import Trigger
+from engine.automation import Checks, Path, Trigger
+from engine.checks import DATE_HINT
 from engine.ids import utcnow_text
 from engine.matching import dated, matching_ids
-from engine.model import AutomationDef
+from engine.model import AutomationDef, TableDef
 from engine.plugins import triggers
 
 if TYPE_CHECKING:
@@ -81,11 +86,35 @@ def _day_names(field: str) -> str:
     return ",".join(parts)
 
 
-def cron(expr: str, tz: Any) -> CronTrigger:
-    """A CronTrigger for a standard five-field crontab line, in time zone `tz`."""
+#: the five fields of a crontab line: APScheduler's name, and what the admin reads
+CRON_FIELDS = (("minute", "minute (0-59)"), ("hour", "hour (0-23)"), ("day", "day of the month (1-31)"),
+               ("month", "month (1-12 or jan-dec)"), ("day_of_week", "weekday (0-7, 0 and 7 are Sunday, or sun-sat)"))
+CRON_HINT = 'five fields: minute hour day month weekday, e.g. "0 9 * * 1" (09:00 each Monday) or "30 8 * * *" (08:30 daily)'
+
+
+def cron_problem(expr: Any) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) with a crontab line, naming the field at fault; None when it is good."""
     fields = str(expr).split()
     if len(fields) != 5:
-        raise ValueError(f"schedule '{expr}' needs five fields: minute hour day month weekday")
+        extra = " (a seconds field is not supported)" if len(fields) == 6 else ""
+        return f"it has {len(fields)} field(s){extra}, a cron line has five", CRON_HINT
+    for (name, label), text in zip(CRON_FIELDS, fields, strict=True):
+        try:
+            CronTrigger(**{name: _day_names(text) if name == "day_of_week" else text}, timezone=UTC)
+        except (ValueError, IndexError) as exc:
+            reason = str(exc).removeprefix(f"Error validating expression '{text}': ") if isinstance(exc, ValueError) else ""
+            word = label.split(" (")[0]
+            return (f"its {word} field '{text}' is not valid" + (f" ({reason})" if reason else ""),
+                    f"the {label}; {CRON_HINT}")
+    return None
+
+
+def cron(expr: str, tz: Any) -> CronTrigger:
+    """A CronTrigger for a standard five-field crontab line, in time zone `tz` (ValueError naming the bad field)."""
+    problem = cron_problem(expr)
+    if problem is not None:
+        raise ValueError(f"schedule '{expr}' is not a valid cron line: {problem[0]}")
+    fields = str(expr).split()
     fields[4] = _day_names(fields[4])
     return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
 
@@ -123,9 +152,25 @@ def latest_tick(trigger: CronTrigger, last: datetime, now: datetime) -> datetime
     return None
 
 
+# (workspace root, base, automation, schedule) of the bad schedules already logged: each is logged once.
+_reported: set[tuple[str, str, str, str]] = set()
+
+
 def fire_schedule(ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
-    """Run `auto` once for the latest cron tick not yet handled; return the number of runs."""
-    trigger = cron(str(auto.when["schedule"]), ws.tz)
+    """Run `auto` once for the latest cron tick not yet handled; return the number of runs.
+
+    A schedule that is not a valid cron line (`gridbase validate` refuses it; a workspace loaded
+    some other way may still hold one) is logged once, without a traceback, and skipped."""
+    expr = str(auto.when["schedule"])
+    problem = cron_problem(expr)
+    if problem is not None:
+        seen = (str(ws.config.root), base, auto.key, expr)
+        if seen not in _reported:
+            _reported.add(seen)
+            log.error("automation %s.%s is skipped: schedule '%s' is not a valid cron line: %s; %s",
+                      base, auto.key, expr, *problem)
+        return 0
+    trigger = cron(expr, ws.tz)
     mark = f"schedule:{base}.{auto.key}"
     runs = 0
     with ws.storage.transaction():
@@ -209,6 +254,14 @@ class ScheduleTrigger(Trigger):
     table_key = "table"
     schema: ClassVar[dict[str, Any]] = builtin_schema("schedule")
 
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        problem = cron_problem(when.get("schedule"))
+        if problem is not None:
+            checks.err(path + ("schedule",), f"schedule '{when.get('schedule')}' of {what} is not a valid cron line: "
+                       f"{problem[0]}", problem[1])
+        if table is not None:
+            checks.filter(path + ("filter",), table, when.get("filter"), what)
+
     def fire(self, ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
         return fire_schedule(ws, base, auto, now)
 
@@ -222,6 +275,14 @@ class DateTrigger(Trigger):
     type = "date"
     fires_on = "time"
     schema: ClassVar[dict[str, Any]] = builtin_schema("date")
+
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        if table is None:
+            return
+        fdef = checks.field_ref(path + ("field",), table, when.get("field"), what)
+        if fdef is not None and checks.kind_of(table, fdef.key) not in ("date", "datetime"):
+            checks.err(path + ("field",), f"field '{fdef.key}' of {what} is not a date or datetime field "
+                                          f"(it is a {checks.describe(table, fdef)})", DATE_HINT)
 
     def fire(self, ws: Workspace, base: str, auto: AutomationDef, now: datetime) -> int:
         return fire_dates(ws, base, auto, now)

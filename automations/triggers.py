@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.automation import Trigger
+from engine.automation import Checks, Path, Trigger
 from engine.errors import GridbaseError
+from engine.hints import did_you_mean
 from engine.matching import row_matches
-from engine.model import AutomationDef
+from engine.model import AutomationDef, TableDef
 from engine.outbox import Event
 from engine.plugins import triggers
 
@@ -82,6 +83,16 @@ class Updated(Trigger):
     started_by = "edit"
     schema: ClassVar[dict[str, Any]] = builtin_schema("updated")
 
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        if table is None:
+            return
+        keys = when.get("fields") or []
+        found = [f for i, key in enumerate(keys) if (f := checks.field_ref(path + ("fields", i), table, key, what))]
+        if len(keys) == 1 and found:  # `to:`/`from:` name a value of that one field: an option, for a select
+            for side in ("to", "from"):
+                if side in when:
+                    checks.option_value(path + (side,), table, found[0].key, when[side], what)
+
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
         if event.kind != "updated":
             return False
@@ -109,6 +120,10 @@ class Matches(Trigger):
     started_by = "edit"
     schema: ClassVar[dict[str, Any]] = builtin_schema("matches")
 
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        if table is not None:
+            checks.filter(path + ("filter",), table, when.get("filter"), what)
+
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
         if event.kind not in ("created", "updated") or event.record is None:
             return False
@@ -128,6 +143,14 @@ class FormSubmitted(Trigger):
     started_by = "create"
     table_key = "table"
     schema: ClassVar[dict[str, Any]] = builtin_schema("form")
+
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        fkey = str(when.get("form"))
+        if table is None or fkey in table.forms:
+            return
+        owner = next((t.key for t in checks.base.tables.values() if fkey in t.forms), None)
+        hint = f"form '{fkey}' is a form of table '{owner}'" if owner else did_you_mean(fkey, table.forms)
+        checks.err(path + ("form",), f"unknown form '{fkey}' of table '{table.key}' in {what}", hint)
 
     def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
         return event.kind == "created" and event.data.get("form") == when.get("form")

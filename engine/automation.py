@@ -11,8 +11,14 @@ Each entry carries
 - `schema`: the JSON Schema of its YAML (the `when:` mapping, or the action's value); the
   loader fills the base schema's list of triggers and actions from the registry
   (engine.yamlschemas), so an unknown name is an error at file:line:col naming the known ones;
+- `check(checks, path, value, table, what)`: its references and values, checked with the base's
+  checker (`Checks`, engine.checks.BaseChecker: field and table references with "did you mean",
+  option values, recipients, templates), each error at `path` + the key below it; the checker
+  has already resolved the automation's table, its `if:` and every template's syntax and
+  `record.KEY` names, so no caller branches on an entry's name;
 - `problems(...)`: what is wrong with its YAML beyond the schema, each a `Problem` whose path
-  is below the `when:` mapping or the action's value (run by `gridbase validate`);
+  is below the `when:` mapping or the action's value (run by `gridbase validate`; simpler than
+  `check` for a plugin that needs no references);
 - its run: a trigger `fires_on` an outbox `event` (`matches`), on `time` (`fire`, called by the
   scheduler every minute, and `timer`, its own APScheduler trigger if it has one) or on a
   `button` (the record page); an action's `run(ctx, index, spec)` does one step inside the
@@ -25,9 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from engine.model import AutomationDef, BaseDef, TableDef
+from engine.model import AutomationDef, BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.outbox import Event
 from engine.viewtypes import Problem
 
@@ -37,6 +43,38 @@ if TYPE_CHECKING:
 
 #: when a trigger fires: on a committed write, on the clock, or when a person presses a button.
 FIRES_ON = ("event", "time", "button")
+
+Path = tuple[Any, ...]
+
+#: the variables every action's templates may use (automations.actions.RunContext.variables gives them;
+#: `count` is a schedule's with a table); `gridbase validate` reports any other name a template reads.
+TEMPLATE_VARIABLES = ("record", "record_id", "table", "table_name", "base", "link", "automation",
+                      "automation_name", "now", "today", "count")
+
+
+class Checks(Protocol):
+    """What an entry's `check` may ask of the base's checker (engine.checks.BaseChecker)."""
+
+    config: WorkspaceConfig
+    base: BaseDef
+
+    def err(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None: ...
+
+    def table_ref(self, path: Path, tkey: Any, what: str) -> TableDef | None: ...
+
+    def field_ref(self, path: Path, table: TableDef, fkey: Any, what: str, *, key: bool = False) -> FieldDef | None: ...
+
+    def kind_of(self, table: TableDef, fkey: str) -> str: ...
+
+    def describe(self, table: TableDef, fdef: FieldDef) -> str: ...
+
+    def filter(self, path: Path, table: TableDef, flt: Any, what: str) -> None: ...
+
+    def option_value(self, path: Path, table: TableDef, fkey: str, value: Any, what: str) -> bool: ...
+
+    def recipient(self, path: Path, item: str, table: TableDef | None, what: str) -> None: ...
+
+    def template(self, path: Path, text: str, table: TableDef | None, what: str) -> None: ...
 
 
 class Trigger:
@@ -58,6 +96,10 @@ class Trigger:
             return None
         value = when.get(self.table_key or self.type)
         return value if isinstance(value, str) else None
+
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        """Report, through `checks`, what `when:` (at `path`) names wrongly; `table` is the automation's
+        (None: it has none, or an unknown one, reported already). The base class checks nothing."""
 
     def problems(self, when: dict[str, Any], base: BaseDef, table: TableDef | None) -> list[Problem]:
         """What is wrong with `when:` beyond the schema; [] when nothing is. Table references are checked already."""
@@ -94,6 +136,10 @@ class Action:
     type: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {}
 
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        """Report, through `checks`, what the action's value (at `path`) names wrongly; `table` is the
+        triggering table (None: none). Its templates are checked already. The base class checks nothing."""
+
     def problems(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Problem]:
         """What is wrong with the action's value beyond the schema; [] when nothing is."""
         return []
@@ -107,4 +153,4 @@ class Action:
         raise NotImplementedError
 
 
-__all__ = ["FIRES_ON", "Action", "Problem", "Trigger", "Write"]
+__all__ = ["FIRES_ON", "TEMPLATE_VARIABLES", "Action", "Checks", "Problem", "Trigger", "Write"]

@@ -2,8 +2,15 @@
 
 Checks that people, departments and roles exist; that each base's fields, links, lookups,
 rollups and formulas point at real things and form no cycle; and that views, forms, roles,
-dashboards and automations name real tables and fields. Every problem is reported with its
-position and, where a near name exists, a "did you mean" hint.
+dashboards and automations name real tables and fields; that a value given for a field with
+options (a filter's, a form default) is one of them; that templates name real fields. Every
+problem is reported with its position and, where a near name exists, a "did you mean" hint.
+
+An automation's trigger and actions are registry entries: this module resolves what every
+automation has (its table, `if:`, template syntax and `record.KEY` names) and then asks each
+entry to `check` its own YAML (engine.automation), never branching on an entry's name.
+One mistake gives one error: a field whose type is unknown is reported once, and what names it
+is not reported again.
 """
 
 from __future__ import annotations
@@ -12,14 +19,16 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.automation import TEMPLATE_VARIABLES
+from engine.fields.base import Invalid
 from engine.fields.filters import ALL_OPS
-from engine.fields.single_select import option_names
+from engine.fields.single_select import match_option, option_names
 from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import channel_types, field_types, view_types, widget_types
+from engine.plugins import actions, channel_types, field_types, triggers, view_types, widget_types
 from engine.rolecheck import check_automation_writes, check_embedded
 from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed, value_kind
 from engine.sources import DOCS, Source
@@ -29,6 +38,11 @@ KEY = re.compile(r"^[^\W\d_]\w*$")
 # `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
 RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|head|role|person):(?P<key>.+))$")
 RECIPIENT_HELP = "write {person_field}, dept:KEY, head:KEY, dept:{field}, head:{field}, role:KEY or person:KEY"
+#: filter operators whose value is one of the field's values (so, for a field with options, an option)
+OPTION_OPS = ("eq", "neq", "in", "not_in", "has_any", "has_all")
+#: what a template may call on `record` that is not a field
+RECORD_METHODS = frozenset(("get", "items", "keys", "values"))
+_templates = SandboxedEnvironment()
 
 
 def field_kind(table: TableDef, fkey: str) -> str:
@@ -109,10 +123,20 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
 
 
 class BaseChecker:
+    """The checks of one base, and what a trigger or action entry's `check` may ask of them.
+
+    An entry (engine.automation) is handed the checker and calls `err`, `field_ref`, `table_ref`,
+    `filter`, `option_value`, `recipient` and `template` with paths below its own YAML's path, so
+    its errors read like every other one. A field whose type is unknown is reported once and
+    then treated as broken: nothing that names it is reported again (`broken`).
+    """
+
     def __init__(self, config: WorkspaceConfig, base: BaseDef, src: Source) -> None:
         self.config, self.base, self.src = config, base, src
+        self.broken: set[tuple[str, str]] = set()  # (table, field) already reported as unusable
 
     def err(self, path: tuple[Any, ...], message: str, hint: str = "", *, key: bool = False) -> None:
+        """Report a problem at `path` (a key path of this base's file)."""
         self.src.error(path, message, hint, key=key, doc=DOCS)
 
     def run(self) -> None:
@@ -128,12 +152,13 @@ class BaseChecker:
                     self.err(("tables", tkey, "fields", fkey, "type"), f"unknown field type '{fdef.type}' for field '{fkey}'",
                              did_you_mean(fdef.type, types.keys()))
                     del table.fields[fkey]
+                    self.broken.add((tkey, fkey))
         self._links()
         self._computed()
         resolve_computed(self.config, self.base)  # result kinds first: views, widgets and triggers check them
         self._linked_filters()
         for tkey, table in self.base.tables.items():
-            if table.primary not in table.fields:
+            if table.primary not in table.fields and (tkey, table.primary) not in self.broken:
                 self.err(("tables", tkey, "primary"), f"unknown field '{table.primary}' as primary of table '{tkey}'",
                          did_you_mean(table.primary, table.fields))
             for fkey, fdef in table.fields.items():
@@ -167,6 +192,8 @@ class BaseChecker:
 
     def _field_ref(self, path: tuple[Any, ...], table: TableDef, fkey: Any, what: str, *, key: bool = False) -> FieldDef | None:
         fdef = table.fields.get(str(fkey))
+        if fdef is None and (table.key, str(fkey)) in self.broken:
+            return None  # its own error says what is wrong with it
         if fdef is None:
             names = {f.name: k for k, f in table.fields.items()}
             hint = did_you_mean(fkey, table.fields) or did_you_mean(fkey, names)
@@ -297,6 +324,10 @@ class BaseChecker:
                         elif op not in allowed:
                             self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
                                      "it applies to: " + ", ".join(allowed), key=True)
+                        elif op in OPTION_OPS:
+                            self.option_value(sub + (op,), table, fdef.key, value[op], what)
+                elif not isinstance(value, list):
+                    self.option_value(sub, table, fdef.key, value, what)
                 if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
                     self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
 
@@ -332,6 +363,12 @@ class BaseChecker:
                 fdef = self._field_ref(path + ("fields", i), table, ff.field, what)
                 if fdef and field_types()[fdef.type].computed:
                     self.err(path + ("fields", i), f"field '{fdef.key}' in {what} is computed and cannot be filled in")
+                elif fdef and ff.default is not None and not (isinstance(ff.default, str) and ff.default.startswith("$")):
+                    if self.option_value(path + ("fields", i, "default"), table, fdef.key, ff.default, what):
+                        try:
+                            field_instance(fdef, self.config).coerce(ff.default)
+                        except ValueError as exc:
+                            self.err(path + ("fields", i, "default"), f"default of '{fdef.key}' in {what} is invalid: {exc}")
             for key, value in form.prefill.items():
                 fdef = self._field_ref(path + ("prefill", key), table, key, what)
                 if fdef and fdef.key in table.fields and not (isinstance(value, str) and value.startswith("$")):
@@ -388,63 +425,120 @@ class BaseChecker:
                     self.err(("dashboards", dkey, "roles", i), f"unknown role '{role}'", did_you_mean(role, self.config.roles))
 
     def _automations(self) -> None:
-        forms = {fk: t for t in self.base.tables.values() for fk in t.forms}
+        """What every automation has (its table, `if:`, templates); then its trigger's and actions' own checks."""
         for akey, auto in self.base.automations.items():
             path = ("automations", akey)
             what = f"automation '{akey}'"
+            trigger = triggers().get(auto.trigger)
             table: TableDef | None = None
-            when = auto.when
-            if auto.trigger == "form":
-                fkey = when.get("form")
-                if fkey not in forms:
-                    self.err(path + ("when", "form"), f"unknown form '{fkey}' in {what}", did_you_mean(str(fkey), forms))
-                else:
-                    table = forms[fkey]
-            elif auto.table:
-                table = self._table_ref(path + ("when", auto.trigger if auto.trigger != "schedule" else "table"), auto.table, what)
+            if auto.table and trigger is not None:
+                table = self._table_ref(path + ("when", trigger.table_key or trigger.type), auto.table, what)
             if table is not None:
-                for i, fkey in enumerate(when.get("fields") or []):
-                    self._field_ref(path + ("when", "fields", i), table, fkey, what)
-                if auto.trigger == "date":
-                    fdef = self._field_ref(path + ("when", "field"), table, when.get("field"), what)
-                    if fdef and fdef.key in table.fields and field_kind(table, fdef.key) not in ("date", "datetime"):
-                        self.err(path + ("when", "field"), f"field '{fdef.key}' of {what} is not a date or datetime field "
-                                                           f"(it is a {describe_kind(self.base, table, fdef)})",
-                                 DATE_HINT)
-                self.filter(path + ("when", "filter"), table, when.get("filter"), what)
                 self.filter(path + ("if",), table, auto.condition, what)
+            if trigger is not None:
+                trigger.check(self, path + ("when",), auto.when, table, what)
             for i, (kind, spec) in enumerate(auto.actions):
-                self._action(path + ("do", i, kind), kind, spec, table, what)
+                sub = path + ("do", i, kind)
+                for key, value in (spec.items() if isinstance(spec, dict) else []):
+                    for name, text in ([(None, value)] if isinstance(value, str) else
+                                       value.items() if isinstance(value, dict) else []):
+                        if isinstance(text, str):
+                            self.template(sub + ((key,) if name is None else (key, name)), text, table, what)
+                action = actions().get(kind)
+                if action is not None:
+                    action.check(self, sub, spec or {}, table, what)
 
-    def _action(self, path: tuple[Any, ...], kind: str, spec: Any, table: TableDef | None, what: str) -> None:
-        env = SandboxedEnvironment()
-        spec = spec or {}
-        for key, value in (spec.items() if isinstance(spec, dict) else []):
-            for text in ([value] if isinstance(value, str) else value.values() if isinstance(value, dict) else []):
-                if isinstance(text, str):
-                    try:
-                        env.parse(text)
-                    except TemplateSyntaxError as exc:
-                        self.err(path + (key,), f"template error in {what}: {exc.message}")
-        if kind in ("notify", "email"):
-            to = spec.get("to", [])
-            for i, item in enumerate([to] if isinstance(to, str) else to):
-                self._recipient(path + ("to", i) if not isinstance(to, str) else path + ("to",), str(item), table, what)
-            for i, ch in enumerate(spec.get("channels", []) or []):
-                if ch not in self.config.channels:
-                    self.err(path + ("channels", i), f"unknown channel '{ch}' in {what}", did_you_mean(ch, self.config.channels))
-        elif kind == "update" and table is not None:
-            for fkey in spec:
-                self._field_ref(path + (fkey,), table, fkey, what)
-        elif kind == "create":
-            target = self._table_ref(path + ("table",), spec.get("table"), what)
-            if target is not None:
-                for fkey in spec.get("fields", {}) or {}:
-                    self._field_ref(path + ("fields", fkey), target, fkey, what)
-                if spec.get("link"):
-                    fdef = self._field_ref(path + ("link",), target, spec["link"], what)
-                    if fdef and (not field_types()[fdef.type].links or (table and fdef.options.get("table") != table.key)):
-                        self.err(path + ("link",), f"field '{fdef.key}' of {what} must be a link to the triggering table")
+    # -- what a trigger or action entry asks (engine.automation: `check`) -------------------
+    def table_ref(self, path: tuple[Any, ...], tkey: Any, what: str) -> TableDef | None:
+        """The table `tkey` of this base, or None (reported, with the nearest key)."""
+        return self._table_ref(path, tkey, what)
+
+    def field_ref(self, path: tuple[Any, ...], table: TableDef, fkey: Any, what: str, *, key: bool = False) -> FieldDef | None:
+        """Field `fkey` of `table`, or None (reported, with the nearest key, unless it was reported as broken)."""
+        fdef = self._field_ref(path, table, fkey, what, key=key)
+        return fdef if fdef is not None and fdef.key in table.fields else None
+
+    def kind_of(self, table: TableDef, fkey: str) -> str:
+        """The kind of value (text, number, date, datetime, array, ...) field `fkey` of `table` holds."""
+        return field_kind(table, fkey)
+
+    def describe(self, table: TableDef, fdef: FieldDef) -> str:
+        """A field's type as an error names it ("formula giving text")."""
+        return describe_kind(self.base, table, fdef)
+
+    def option_value(self, path: tuple[Any, ...], table: TableDef, fkey: str, value: Any, what: str) -> bool:
+        """Whether `value` (or each of a list) is an option of field `fkey`, when it has options; reports each that is not."""
+        fdef = table.fields.get(fkey)
+        try:
+            names = option_names(fdef.options) if fdef is not None else []
+        except (KeyError, TypeError, AttributeError):  # options of another shape (a plugin's): not names to check
+            names = []
+        if not names:
+            return True
+        good = True
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if item is None or item == "" or isinstance(item, (dict, list)) or (isinstance(item, str) and item.startswith("$")):
+                continue
+            try:
+                match_option(names, item)
+            except Invalid:
+                good = False
+                hint = "; ".join(x for x in (did_you_mean(item, names), "its options: " + ", ".join(names)) if x)
+                self.err(path + ((i,) if isinstance(value, list) else ()),
+                         f"'{item}' is not an option of field '{fkey}' in {what}", hint)
+        return good
+
+    def template(self, path: tuple[Any, ...], text: str, table: TableDef | None, what: str) -> None:
+        """A jinja2 template: its syntax, and each `record.KEY` it names must be a field of `table`."""
+        try:
+            tree = _templates.parse(text)
+        except TemplateSyntaxError as exc:
+            self.err(path, f"template error in {what}: {exc.message}")
+            return
+        for name in sorted(meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES) - set(_templates.globals)):
+            if table is not None and name in table.fields:
+                hint = f"a field is record.{name}"
+            else:
+                hint = did_you_mean(name, TEMPLATE_VARIABLES) or "templates know: " + ", ".join(TEMPLATE_VARIABLES)
+            self.err(path, f"unknown variable '{name}' in template of {what} (it would be empty)", hint)
+        seen: set[str] = set()
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            owner = getattr(node, "node", None)
+            if not (isinstance(owner, nodes.Name) and owner.name == "record"):
+                continue
+            arg = getattr(node, "arg", None)
+            if isinstance(node, nodes.Getattr):
+                fkey = str(node.attr)
+                if fkey in RECORD_METHODS or fkey.startswith("_"):
+                    continue  # a dict method, or what the sandbox refuses at run time
+            elif isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+                fkey = arg.value
+            else:
+                continue
+            if fkey in seen:
+                continue
+            seen.add(fkey)
+            if table is None:
+                self.err(path, f"template in {what} names record.{fkey}, but this trigger has no record",
+                         "give the trigger a table, or leave record out of the text")
+                continue
+            if fkey in table.fields or (table.key, fkey) in self.broken:
+                continue
+            names = {f.name: k for k, f in table.fields.items()}
+            close = did_you_mean(fkey, table.fields) or did_you_mean(fkey, names)
+            if fkey in names:
+                hint = f"write record.{names[fkey]}: templates name fields by key"
+            elif close:
+                near = close.split("'")[1]
+                near = names.get(near, near)
+                hint = f"did you mean record.{near} ({table.fields[near].name})?"
+            else:
+                hint = "fields of table '" + table.key + "': " + ", ".join(table.fields)
+            self.err(path, f"unknown field '{fkey}' in template of {what} (record.{fkey} would be empty)", hint)
+
+    def recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
+        """One recipient of a message ({field}, dept:KEY, head:KEY, role:KEY, person:KEY)."""
+        self._recipient(path, item, table, what)
 
     def _recipient(self, path: tuple[Any, ...], item: str, table: TableDef | None, what: str) -> None:
         match = RECIPIENT.match(item)

@@ -93,11 +93,27 @@ def read_source(path: Path, root: Path, issues: list[ConfigIssue]) -> Source | N
     return Source(rel, data, pos, issues, DOC_ANCHOR)
 
 
-def _allowed_keys(node: dict[str, Any]) -> list[str]:
-    keys = list(node.get("properties", {}))
+def _allowed_keys(node: dict[str, Any], instance: Any = None, what: str = "properties") -> list[str]:
+    """The keys `node` allows; given the `instance`, only those its `type:` allows (a channel's, a widget's).
+    With `what` "required": the keys it requires."""
+    keys = list(node.get(what, []))
+    kind = instance.get("type") if isinstance(instance, dict) else None
     for part in node.get("allOf", []):
-        keys += list(part.get("then", {}).get("properties", {}))
+        cond = part.get("if", {}).get("properties", {}).get("type", {})
+        if kind is not None and cond and kind != cond.get("const") and kind not in cond.get("enum", []):
+            continue
+        keys += list(part.get("then", {}).get(what, []))
     return keys
+
+
+def _misspelt(err: SchemaError) -> bool:
+    """A missing required key that the object has under a near, unknown name (`sender_name` for `sender`):
+    the unknown key's error says "did you mean", so this one is not a second error for one mistake."""
+    missing = re.match(r"'([^']+)' is a required property", err.message)
+    if missing is None or not isinstance(err.instance, dict) or not isinstance(err.schema, dict):
+        return False
+    known = set(err.schema.get("properties", {})) | {"type"}
+    return any(did_you_mean(k, [missing.group(1)]) for k in err.instance if k not in known)
 
 
 def schema_check(src: Source, name: str) -> bool:
@@ -109,9 +125,54 @@ def schema_check(src: Source, name: str) -> bool:
     unknown = {tuple(e.absolute_path)[:-1] for e in errors if e.validator == "enum" and yamlschemas.known(e.schema)}
     errors = [e for e in errors if not (tuple(e.absolute_path) in unknown
                                         and e.validator in ("additionalProperties", "unevaluatedProperties"))]
+    before = len(src.issues)
     for err in errors:
         report_schema_error(src, err)
+    if errors and len(src.issues) == before:  # every one judged a consequence of another: never fail silently
+        err = errors[0]
+        src.error(tuple(err.absolute_path), f"{'/'.join(map(str, err.absolute_path)) or 'top level'}: {err.message}", doc=DOCS)
     return not errors
+
+
+def _branch_keys(branch: Any) -> list[str]:
+    """The keys one `oneOf` branch (a trigger's schema, maybe a `$ref` into the base schema) allows."""
+    if isinstance(branch, dict) and isinstance(branch.get("$ref"), str) and branch["$ref"].startswith("#/$defs/"):
+        branch = schema("base").get("$defs", {}).get(branch["$ref"].removeprefix("#/$defs/"), {})
+    return _allowed_keys(branch) if isinstance(branch, dict) else []
+
+
+def _meant_entry(src: Source, err: SchemaError) -> bool:
+    """A `oneOf` of registered entries (a trigger) that fails: judge it as the entry its keys name.
+
+    `{date: t, field: due, offset: -7days}` is a date trigger with a bad offset, not "not valid under
+    any of the given schemas"; `{updated: t, update: x}` an updated trigger with an unknown key."""
+    entry = yamlschemas.known(err.schema)
+    if entry is None or err.validator != "oneOf" or not isinstance(err.instance, dict):
+        return False
+    kind, names = entry
+    path = tuple(err.absolute_path)
+    where = "/".join(str(p) for p in path) or "top level"
+    named = [k for k in err.instance if k in names]
+    if len(named) > 1:
+        src.error(path + (named[1],), f"{where} names {len(named)} {kind}s ({', '.join(named)}); it takes exactly one",
+                  f"make one automation per {kind}", key=True, doc=DOCS)
+        return True
+    if len(named) != 1:
+        return False
+    name = named[0]
+    index = names.index(name)
+    mine = [e for e in err.context or [] if e.relative_schema_path and e.relative_schema_path[0] == index]
+    allowed = _branch_keys(err.validator_value[index]) if isinstance(err.validator_value, list) else []
+    for sub in mine:
+        spath = tuple(sub.absolute_path)
+        if sub.validator in ("additionalProperties", "unevaluatedProperties") and spath == path:
+            for bad in (k for k in err.instance if k not in allowed):
+                hint = "; ".join(x for x in (did_you_mean(bad, allowed), f"the {name} {kind} takes: {', '.join(allowed)}") if x)
+                src.error(path + (bad,), f"unknown key '{bad}' of the {name} {kind} in {where}", hint, key=True, doc=DOCS,
+                          about=path + (name,))
+        else:
+            report_schema_error(src, sub, f" (the {name} {kind})")
+    return bool(mine)
 
 
 def _unknown_entry(src: Source, err: SchemaError) -> bool:
@@ -125,7 +186,9 @@ def _unknown_entry(src: Source, err: SchemaError) -> bool:
     if err.validator == "enum":
         bad = [str(err.instance)]
     elif isinstance(err.instance, dict) and not any(k in names for k in err.instance):
-        bad = [str(k) for k in err.instance]
+        branches = err.validator_value if err.validator == "oneOf" and isinstance(err.validator_value, list) else []
+        some = {k for b in branches for k in _branch_keys(b)}  # a key some entry takes is not the misspelt name
+        bad = [str(k) for k in err.instance if k not in some] or [str(k) for k in err.instance]
     else:
         return False
     for word in bad:
@@ -139,7 +202,10 @@ def _unknown_entry(src: Source, err: SchemaError) -> bool:
     return True
 
 
-def report_schema_error(src: Source, err: SchemaError) -> None:
+def report_schema_error(src: Source, err: SchemaError, about: str = "") -> None:
+    """Report one JSON Schema error as a plain sentence at its key (`about`: what the path is, e.g. " (the date trigger)")."""
+    if err.validator == "oneOf" and _meant_entry(src, err):
+        return
     if err.validator in ("enum", "oneOf", "additionalProperties", "minProperties") and _unknown_entry(src, err):
         return
     if err.context:
@@ -150,15 +216,22 @@ def report_schema_error(src: Source, err: SchemaError) -> None:
         elif deepest is not None and len(deepest.absolute_path) > len(err.absolute_path):
             err = deepest
     path = tuple(err.absolute_path)
-    where = "/".join(str(p) for p in path) or "top level"
-    match = re.search(r"\('([^']+)' (?:was|were) unexpected\)", err.message)
+    where = ("/".join(str(p) for p in path) or "top level") + about
+    match = re.search(r"\(((?:'[^']+', )*'[^']+') (?:was|were) unexpected\)", err.message)
     if err.validator in ("additionalProperties", "unevaluatedProperties") and match:
-        for bad in re.findall(r"'([^']+)'", match.group(0)):
-            hint = did_you_mean(bad, _allowed_keys(err.schema)) if isinstance(err.schema, dict) else ""
+        allowed = _allowed_keys(err.schema, err.instance) if isinstance(err.schema, dict) else []
+        missing = [k for k in _allowed_keys(err.schema, err.instance, "required") if k not in err.instance] \
+            if isinstance(err.schema, dict) and isinstance(err.instance, dict) else []
+        for bad in re.findall(r"'([^']+)'", match.group(1)):
+            if bad in allowed:
+                continue  # "unevaluated" only because a sibling failed: that failure is reported on its own
+            hint = did_you_mean(bad, missing) or did_you_mean(bad, allowed) or (f"it takes: {', '.join(allowed)}" if allowed and "filter" not in path else "")
             noun = "operator" if "filter" in path else "key"
             src.error(path + (bad,), f"unknown {noun} '{bad}' in {where}", hint, key=True, doc=DOCS)
         return
     if err.validator == "required":
+        if _misspelt(err):
+            return
         src.error(path, f"{where}: {err.message}", doc=DOCS)
         return
     if err.validator == "pattern":
@@ -197,6 +270,8 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
         ws_src = src
         config = build_workspace(src.data, root_path)
         check_retention(config, src)
+    elif src is not None:  # reported; its names still count, so the bases are not blamed for its mistake
+        config = salvage_workspace(src.data, root_path)
     sources: list[Source] = []
     base_dir = root_path / "bases"
     files = sorted(base_dir.glob("*.yaml")) + sorted(base_dir.glob("*.yml")) if base_dir.is_dir() else []
@@ -239,6 +314,29 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         audit=Period.parse(kept["audit"]) if kept.get("audit") else None,
         access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
         archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
+    return config
+
+
+def salvage_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
+    """The workspace of a workspace.yaml that failed its schema check (each failure reported already).
+
+    Built as far as it can be, or else its departments, roles, people and channels by key alone:
+    a base naming `role:handler` is not blamed because a channel of workspace.yaml is wrong (one
+    mistake, one error)."""
+    try:
+        return build_workspace(data, root)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        pass
+    config = WorkspaceConfig(key=root.name, name=root.name, root=str(root))
+
+    def keys(section: str) -> list[str]:
+        value = data.get(section)
+        return [str(k) for k in value] if isinstance(value, dict) else []
+
+    config.departments = {k: Department(k, k) for k in keys("departments")}
+    config.roles = {k: Role(k, k) for k in keys("roles")}
+    config.people = {k: Person(k, k) for k in keys("people")}
+    config.channels = {k: Channel(k, "") for k in keys("channels")}
     return config
 
 

@@ -31,12 +31,14 @@ class Source:
         self.rel, self.data, self.pos, self.issues = rel, data, pos, issues
         self.anchor = anchor
 
-    def error(self, path: YPath, message: str, hint: str = "", *, key: bool = False, doc: str = "") -> None:
+    def error(self, path: YPath, message: str, hint: str = "", *, key: bool = False, doc: str = "",
+              about: YPath | None = None) -> None:
+        """Report a problem at `path`; with `doc` DOCS, point at the reference section of `about` (default: `path`)."""
         line, col = self.pos.of(path, key=key)
         if doc == DOCS:
             schema_name = "workspace" if self.rel.endswith("workspace.yaml") else "base"
             try:
-                doc = self.anchor(tuple(path), schema_name)
+                doc = self.anchor(tuple(about if about is not None else path), schema_name)
             except Exception:  # noqa: BLE001 - a missing anchor must not hide the error itself
                 doc = DOCS
         self.issues.append(ConfigIssue(self.rel, line, col, message, hint, doc))
