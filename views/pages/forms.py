@@ -18,6 +18,7 @@ import io
 from typing import Any
 
 import segno
+from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from engine.model import FormDef
 from engine.records import Table
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
+from views.messages import translate
 from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 from views.ratelimit import limiter
 
@@ -148,6 +150,16 @@ def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, 
 
 # Templates (the table page, the home page) list a table's forms through this.
 templates.env.globals["table_forms"] = usable_forms
+
+
+@pass_context
+def message(context: Any, text: str) -> str:
+    """An engine's message (a field's error) in the page's language (views.messages): the
+    field_input and error_summary macros show errors through this filter."""
+    return translate(str(text), str(context.get("locale") or "en"))
+
+
+templates.env.filters["message"] = message
 
 
 def form_url(request: Request, table: Table, form: FormDef) -> str:
