@@ -243,7 +243,10 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             # is answered once it is durable (engine.groupcommit).
             await asyncio.wrap_future(table.ws.storage.write_soon(write))
         except ValidationError as exc:
-            errors = exc.errors
+            # "患者电话: expected a phone number…" is shown under the form's own label (联系电话),
+            # and the error summary names that label: the table's field name is left out.
+            errors = {k: strip_name(v, table.tdef.fields[k].name) if k in table.tdef.fields else v
+                      for k, v in exc.errors.items()}
         else:
             received.clear()
             return render(request, "form_thanks.html", table=table, form=form)
@@ -253,6 +256,11 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])
+
+
+def strip_name(message: str, name: str) -> str:
+    """An engine message without the field name it starts with ("电话: expected …" → "expected …")."""
+    return message[len(name) + 2:] if message.startswith(name + ": ") else message
 
 
 def _qr(request: Request) -> segno.QRCode:

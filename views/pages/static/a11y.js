@@ -10,7 +10,8 @@
  *     native <dialog> opened with showModal() keep the Tab key inside while open (Tab from
  *     the last stop goes to the first, Shift+Tab from the first to the last), close on
  *     Escape, and give the focus back to what opened them. Gridbase.openDialog(dialog,
- *     opener) opens a <dialog> modally that way. */
+ *     opener) opens a <dialog> modally that way.
+ * (c) a chart stays one image named in the page's language (Vega would rename it). */
 (function () {
   "use strict";
   var G = window.Gridbase || (window.Gridbase = {});
@@ -163,6 +164,21 @@
     var closer = e.target.closest && e.target.closest("dialog [data-close]");
     if (closer) { e.preventDefault(); closer.closest("dialog").close(); }
   });
+
+  /* ---- (c) charts ---------------------------------------------------------------------
+   * <div class="chart" role="img" aria-label="图表：title"> (dashboard.html): Vega makes the
+   * element a "graphics-document" with the English role description "visualization" and
+   * English descriptions on every mark. It stays one image named in the page's language; its
+   * figures are read from the "show as table" table next to it. */
+  function keepChartImage(el) {
+    if (el.getAttribute("role") !== "img") el.setAttribute("role", "img");
+    if (el.hasAttribute("aria-roledescription")) el.removeAttribute("aria-roledescription");
+  }
+  new MutationObserver(function (list) {
+    list.forEach(function (m) {
+      if (m.target.matches && m.target.matches(".dash-card .chart")) keepChartImage(m.target);
+    });
+  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["role", "aria-roledescription"] });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initSummary);
   else initSummary();
