@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help="only serve the seeded demo until Ctrl+C")
     parser.add_argument("--only", help="run only the page of this name (login, grid, dashboard, phone form)")
     parser.add_argument("--verbose", action="store_true", help="print the audits that scored below 0.9")
+    parser.add_argument("--reports", type=Path, help="keep each run's full Lighthouse report (JSON) in this folder")
     args = parser.parse_args()
 
     from gridbase.app import create_app
@@ -166,7 +167,11 @@ def main() -> None:
                 if args.only and name != args.only:
                     continue
                 for n in range(args.runs):
-                    scores = run_lighthouse(binary, url + path, cookie if signed_in else None, Path(tmp) / "report.json")
+                    report = (args.reports / f"{name.replace(' ', '-')}-{n + 1}.json" if args.reports
+                              else Path(tmp) / "report.json")
+                    if args.reports:
+                        args.reports.mkdir(parents=True, exist_ok=True)
+                    scores = run_lighthouse(binary, url + path, cookie if signed_in else None, report)
                     failed = scores.pop("_failed")
                     results.setdefault(name, []).append(scores)
                     print(f"{name} run {n + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in scores.items()), file=sys.stderr)

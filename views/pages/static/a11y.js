@@ -174,11 +174,12 @@
     if (el.getAttribute("role") !== "img") el.setAttribute("role", "img");
     if (el.hasAttribute("aria-roledescription")) el.removeAttribute("aria-roledescription");
   }
-  new MutationObserver(function (list) {
-    list.forEach(function (m) {
-      if (m.target.matches && m.target.matches(".dash-card .chart")) keepChartImage(m.target);
-    });
-  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["role", "aria-roledescription"] });
+  var chartWatch = new MutationObserver(function (list) {
+    list.forEach(function (m) { keepChartImage(m.target); });
+  });
+  document.querySelectorAll(".dash-card .chart").forEach(function (chart) {
+    chartWatch.observe(chart, { attributes: true, attributeFilter: ["role", "aria-roledescription"] });
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initSummary);
   else initSummary();
