@@ -1,5 +1,5 @@
 /* Gridbase dashboards: the chart scripts (vega, vega-lite, vega-embed: 830 KB) are fetched
- * only when a chart comes near the screen, and charts are drawn as they come into view, one
+ * once the page has been painted and only when a chart comes near the screen, and charts are drawn as they come into view, one
  * after the other. On a phone the figures at the top of a dashboard appear at once and stay
  * usable while the charts below them are drawn; a chart's figures can always be read in
  * its "show as table" table, drawn by the server. Plain ES2017, no inline scripts (CSP).
@@ -57,6 +57,10 @@
     }, { rootMargin: "200px 0px" });
     charts.forEach(function (chart) { watch.observe(chart); });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // Only once the page has been painted: the figures and the text come first, then charts.
+  function afterPaint() {
+    window.requestAnimationFrame(function () { window.setTimeout(start, 0); });
+  }
+  if (document.readyState === "complete") afterPaint();
+  else window.addEventListener("load", afterPaint);
 })();
