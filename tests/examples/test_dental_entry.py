@@ -46,7 +46,7 @@ def test_clerk_splits_a_document_into_department_tasks(ws, as_person):
     found = clerk.get(picker_ids(page.text, "document"), params={"q": "院感"}).json()["records"]
     assert [r["id"] for r in found] == [doc]
     missing = clerk.post("/b/directives/t/tasks/new", {"submitted": "1", "task": "自查"})
-    assert missing.status_code == 422 and "文件 is required" in missing.text and 'value="自查"' in missing.text
+    assert missing.status_code == 422 and "请填写“文件”" in missing.text and 'value="自查"' in missing.text
     for department, assignee in (("口腔种植中心", "zhao_lei"), ("医务部", "wang_jun")):
         made = clerk.post("/b/directives/t/tasks/new", {"submitted": "1", "task": f"{department}自查", "document": doc,
                                                          "department": department, "assignee": assignee,

@@ -76,6 +76,8 @@
       e.preventDefault();
       open.close(true);
     } else if (e.key === "Tab") {
+      // a menu the focus has already left (a click elsewhere, a script) closes instead
+      if (open.root.tagName !== "DIALOG" && !open.root.contains(document.activeElement)) { open.close(false); return; }
       trap(e, open.root);
     }
   });
