@@ -104,7 +104,7 @@ def session_cookie(url: str) -> str:
         return f"gb_session={value}"
 
 
-def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path) -> dict[str, float]:
+def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path, extra: list[str]) -> dict[str, float]:
     """One Lighthouse run (mobile preset) → {category: score 0–100}."""
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
     cmd = [str(binary), url, "--quiet", "--output=json", f"--output-path={out}",
@@ -112,6 +112,7 @@ def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path) -> dic
            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --no-first-run"]
     if cookie:
         cmd.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
+    cmd.extend(extra)
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     report = json.loads(out.read_text(encoding="utf-8"))
     scores = {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
@@ -135,6 +136,8 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help="only serve the seeded demo until Ctrl+C")
     parser.add_argument("--only", help="run only the page of this name (login, grid, dashboard, phone form)")
     parser.add_argument("--verbose", action="store_true", help="print the audits that scored below 0.9")
+    parser.add_argument("--flag", action="append", default=[], metavar="FLAG",
+                        help="pass FLAG to lighthouse, e.g. --flag=--blocked-url-patterns=*vega* (what the charts cost)")
     parser.add_argument("--reports", type=Path, help="keep each run's full Lighthouse report (JSON) in this folder")
     args = parser.parse_args()
 
@@ -171,7 +174,7 @@ def main() -> None:
                               else Path(tmp) / "report.json")
                     if args.reports:
                         args.reports.mkdir(parents=True, exist_ok=True)
-                    scores = run_lighthouse(binary, url + path, cookie if signed_in else None, report)
+                    scores = run_lighthouse(binary, url + path, cookie if signed_in else None, report, args.flag)
                     failed = scores.pop("_failed")
                     results.setdefault(name, []).append(scores)
                     print(f"{name} run {n + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in scores.items()), file=sys.stderr)
