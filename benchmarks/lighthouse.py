@@ -104,8 +104,9 @@ def session_cookie(url: str) -> str:
         return f"gb_session={value}"
 
 
-def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path, extra: list[str]) -> dict[str, float]:
-    """One Lighthouse run (mobile preset) → {category: score 0–100}."""
+def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path,
+                   extra: list[str]) -> tuple[dict[str, float], list[str]]:
+    """One Lighthouse run (mobile preset) → ({category: score 0–100}, the audits that scored below 0.9)."""
     env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
     cmd = [str(binary), url, "--quiet", "--output=json", f"--output-path={out}",
            "--only-categories=" + ",".join(CATEGORIES),
@@ -115,11 +116,10 @@ def run_lighthouse(binary: Path, url: str, cookie: str | None, out: Path, extra:
     cmd.extend(extra)
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     report = json.loads(out.read_text(encoding="utf-8"))
-    scores = {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
+    scores: dict[str, float] = {name: round(100 * (report["categories"][name]["score"] or 0)) for name in CATEGORIES}
     failed = [f"{a['id']} ({a['score']})" for a in report["audits"].values()
               if a.get("score") is not None and a["score"] < 0.9 and a.get("scoreDisplayMode") in ("binary", "numeric")]
-    scores["_failed"] = failed  # type: ignore[assignment]
-    return scores
+    return scores, failed
 
 
 def free_port() -> int:
@@ -174,12 +174,11 @@ def main() -> None:
                               else Path(tmp) / "report.json")
                     if args.reports:
                         args.reports.mkdir(parents=True, exist_ok=True)
-                    scores = run_lighthouse(binary, url + path, cookie if signed_in else None, report, args.flag)
-                    failed = scores.pop("_failed")
+                    scores, failed = run_lighthouse(binary, url + path, cookie if signed_in else None, report, args.flag)
                     results.setdefault(name, []).append(scores)
                     print(f"{name} run {n + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in scores.items()), file=sys.stderr)
                     if args.verbose:
-                        print("   below 0.9: " + ", ".join(failed), file=sys.stderr)  # type: ignore[arg-type]
+                        print("   below 0.9: " + ", ".join(failed), file=sys.stderr)
         finally:
             server.should_exit = True
             thread.join(timeout=10)

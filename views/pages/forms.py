@@ -30,9 +30,9 @@ from engine.attachments import Incoming
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
+from views.messages import translate
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
-from views.messages import translate
 from views.pages.web import check_csrf, current_actor, get_ws, render, require_actor, templates
 from views.ratelimit import limiter
 
