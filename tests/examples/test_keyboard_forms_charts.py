@@ -244,6 +244,7 @@ def test_menus_trap_tab_close_on_escape_and_return_focus(server: dict[str, Any],
     tab_to(page, "details.columns-menu > summary")
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.querySelector('details.columns-menu').open")
+    page.wait_for_function("() => document.activeElement.closest('details.menu[open]') && !document.activeElement.matches('summary')")
     assert focused(page)["menu"]  # the focus went into the menu
     for _ in range(40):  # more presses than the menu has stops: it never leaves
         page.keyboard.press("Tab")
@@ -257,6 +258,7 @@ def test_menus_trap_tab_close_on_escape_and_return_focus(server: dict[str, Any],
     # the forms menu likewise; opening it closes nothing else that stays trapped
     tab_to(page, "details.forms-menu > summary", limit=80)
     page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.closest('details.menu[open]') && !document.activeElement.matches('summary')")
     assert focused(page)["menu"]
     page.keyboard.press("Escape")
     assert page.evaluate("() => document.activeElement.matches('details.forms-menu > summary')")
@@ -279,4 +281,37 @@ def test_phone_sidebar_traps_tab_and_returns_focus(server: dict[str, Any], brows
     assert not page.evaluate("() => document.body.classList.contains('sidebar-open')")
     assert page.evaluate("() => document.activeElement.matches('.sidebar-toggle')")
     assert page.url == url + GRID
+    page.context.close()
+
+
+def test_a_native_dialog_traps_tab_closes_on_escape_and_returns_focus(server: dict[str, Any], browser: Any) -> None:
+    """Gridbase.openDialog (a11y.js) for any <dialog> a page or a plugin adds: <button data-dialog="id">."""
+    url = server["url"]
+    page = new_page(browser)
+    page.goto(url + "/login")
+    page.evaluate("""() => {
+        const main = document.querySelector('main') || document.body;
+        main.insertAdjacentHTML('beforeend', '<button type="button" id="opener" data-dialog="d1">Open</button>' +
+          '<dialog id="d1" aria-label="Test"><button type="button" id="one">One</button><a href="#x">Two</a>' +
+          '<button type="button" data-close>Close</button></dialog>');
+    }""")
+    tab_to(page, "#opener")
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.getElementById('d1').open")
+    assert page.evaluate("() => document.activeElement.id") == "one"
+    for _ in range(7):
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => !!document.activeElement.closest('#d1')")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => !!document.activeElement.closest('#d1')")
+    page.keyboard.press("Escape")
+    assert not page.evaluate("() => document.getElementById('d1').open")
+    assert page.evaluate("() => document.activeElement.id") == "opener"
+    # closed by its own button: the focus goes back too
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Tab")  # to "Close" (the last stop), around from the first
+    assert page.evaluate("() => document.activeElement.hasAttribute('data-close')")
+    page.keyboard.press("Enter")
+    assert not page.evaluate("() => document.getElementById('d1').open")
+    assert page.evaluate("() => document.activeElement.id") == "opener"
     page.context.close()

@@ -68,6 +68,10 @@
   }
 
   document.addEventListener("keydown", function (e) {
+    // a menu just opened whose "toggle" event has not come yet
+    var menu = !open && document.activeElement && document.activeElement.closest &&
+      document.activeElement.closest("details.menu[open]");
+    if (menu) openMenu(menu);
     if (!open) return;
     if (!open.root.isConnected) { open = null; return; }
     if (e.key === "Escape") {
@@ -94,17 +98,21 @@
   }
 
   // Menus: <details class="menu"><summary>Columns</summary><div class="menu-list">…</div></details>
+  function openMenu(menu) {
+    if (open && open.root === menu) return;
+    var summary = menu.querySelector(":scope > summary");
+    remember(menu, summary, function (returnFocus) {
+      menu.open = false;
+      forget(menu, returnFocus);
+    });
+    var inside = stops(menu).filter(function (el) { return el !== summary; });
+    if (inside[0]) inside[0].focus();
+  }
   document.addEventListener("toggle", function (e) {
     var menu = e.target;
     if (!menu.matches || !menu.matches("details.menu")) return;
-    var summary = menu.querySelector(":scope > summary");
     if (menu.open) {
-      remember(menu, summary, function (returnFocus) {
-        menu.open = false;
-        forget(menu, returnFocus);
-      });
-      var inside = stops(menu).filter(function (el) { return el !== summary; });
-      if (inside[0]) inside[0].focus();
+      openMenu(menu);
     } else {
       var hadFocus = menu.contains(document.activeElement);
       forget(menu, hadFocus);
