@@ -120,6 +120,7 @@ def test_public_form_errors_are_summarised_and_take_the_focus(server: dict[str, 
     phone = control_state(page, "patient_phone")
     assert phone == {"required": True, "ariaRequired": "true", "invalid": None, "described": ["方便我们回访您"]}
     assert control_state(page, "patient_name")["required"] is False
+    page.fill("#f-patient_phone", "not a phone")
     tab_to(page, ".form-actions button[type=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -128,12 +129,12 @@ def test_public_form_errors_are_summarised_and_take_the_focus(server: dict[str, 
     assert summary["alerts"] == 1 and summary["labelled"] == "error-summary-title"
     assert summary["heading"] == "请更正以下 3 个问题"
     assert summary["links"] == [["#f-title", "请填写“您想反映的问题”"], ["#f-description", "请填写“详细说明”"],
-                                ["#f-patient_phone", "请填写“联系电话”"]]
+                                ["#f-patient_phone", "联系电话: 应为电话号码（数字、空格、+、- 或括号）"]]
     assert focused(page)["summary"], focused(page)
     # each wrong field: aria-invalid, its error (and help) read with it
     assert control_state(page, "title") == {"required": True, "ariaRequired": "true", "invalid": "true",
                                             "described": ["请填写“您想反映的问题”"]}
-    assert control_state(page, "patient_phone")["described"] == ["方便我们回访您", "请填写“联系电话”"]
+    assert control_state(page, "patient_phone")["described"] == ["方便我们回访您", "应为电话号码（数字、空格、+、- 或括号）"]
     assert control_state(page, "patient_name")["invalid"] is None
     # the summary's links lead to the fields
     page.keyboard.press("Tab")

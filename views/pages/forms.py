@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
+from engine import Actor, GridbaseError, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.fields.base import is_blank
 from engine.model import FormDef
@@ -213,6 +213,15 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = f"{f['label']} is required"
+        if errors:
+            # A form refused for a missing answer also says at once what is wrong with the others.
+            for f in fields:
+                key = f["key"]
+                if f["widget"] != "file" and key not in errors and not is_blank(values.get(key)):
+                    try:
+                        table.fields[key].coerce(values[key])
+                    except (ValueError, GridbaseError) as exc:
+                        errors[key] = str(exc)
         for f in fields:
             key = f["key"]
             if f["widget"] != "file":
