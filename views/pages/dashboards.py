@@ -11,6 +11,13 @@ plugin's) is its `template`, rendered with autoescape. A widget whose table, fie
 the person may not read is *skipped*; the page itself exists only for the dashboard's `roles`
 (when set) and for people who can see at least one widget. Each chart datum carries an `href`
 to the grid filtered to that group (`?f=FIELD&op=eq&v=VALUE`), which app.js follows on click.
+
+Accessibility (docs/accessibility.md): a chart is named by its widget's title in the page's
+language (the spec's `description`, which Vega gives its SVG as `aria-label`, and the card's
+own `role="img"` label); its labels are at least 12 px (`CHART_FONT`); and its card holds a
+"show as table" disclosure, a server-rendered <table> of the same figures computed for the
+same viewer (`chart_table`), which works without JavaScript. The chart scripts (vega*) are
+loaded only by a dashboard that draws a chart.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ CHART_HEIGHT = 240
 CHART_COLORS = {"red": "#d64541", "orange": "#e8830c", "yellow": "#d4a600", "green": "#3a9a2e", "cyan": "#1aa3a8",
                 "teal": "#138a7e", "blue": "#3b6fd8", "purple": "#7d4ad6", "pink": "#d6458a", "gray": "#8a9099"}
 MAX_FILLED = 1000  # date buckets filled in between the first and the last at most
+CHART_FONT = 12  # px, the smallest text a chart draws (axis labels and titles, legends)
 
 
 def chart_color(name: str) -> str:
@@ -186,15 +194,35 @@ def fill_dates(rows: list[tuple[Any, float]], bucket: str) -> list[tuple[Any, fl
     return [(k, have.get(k, 0.0)) for k in keys] + rest
 
 
-def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any,
-               mark: str = "bar") -> dict[str, Any]:
-    """The Vega-Lite spec of a chart widget, data inlined."""
-    measure = {"count": _("Count"), "sum": _("Sum"), "avg": _("Average"), "percent": "%"}.get(widget.aggregate, "")
+def measure_title(widget: Widget, table: Table, _: Any) -> str:
+    """What a chart's figures are: Count, Sum · Fee, Average · Fee, %."""
+    measure = str({"count": _("Count"), "sum": _("Sum"), "avg": _("Average"), "percent": "%"}.get(widget.aggregate, ""))
     if widget.field and widget.aggregate in ("sum", "avg"):
         measure = f"{measure} · {table.tdef.fields[widget.field].name}"
+    return measure
+
+
+def chart_name(widget: Widget, _: Any) -> str:
+    """A chart's accessible name in the page's language: "图表：title" / "Chart: title"."""
+    return str(_("Chart: {title}")).replace("{title}", widget.title)
+
+
+def chart_table(table: Table, widget: Widget, values: list[dict[str, Any]], _: Any) -> dict[str, Any]:
+    """The chart's figures as a table (its "show as table" alternative): a header per column,
+    then each group's label, its figure as people read it and the grid filtered to it."""
+    return {"group": table.tdef.fields[widget.group_by or ""].name, "measure": measure_title(widget, table, _),
+            "rows": [{"label": v["label"], "value": format_number(table, widget, float(v["value"])), "href": v.get("href")}
+                     for v in values]}
+
+
+def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any,
+               mark: str = "bar") -> dict[str, Any]:
+    """The Vega-Lite spec of a chart widget, data inlined, named by its title, text >= CHART_FONT px."""
+    measure = measure_title(widget, table, _)
     group_name = table.tdef.fields[widget.group_by or ""].name
     data = alt.Data(values=values)  # type: ignore[no-untyped-call]
-    base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container")
+    base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container",
+                     description=chart_name(widget, _))
     tooltip = [alt.Tooltip("label:N", title=group_name), alt.Tooltip("value:Q", title=measure, format=",.4~f")]
     x_axis = alt.X("label:O" if mark in ("line", "area") else "label:N", sort=None, title=group_name)
     y_axis = alt.Y("value:Q", title=measure)
@@ -214,6 +242,9 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
                                                        color=alt.Color("label:N", sort=None, scale=scale, legend=None))
     else:
         chart = base.mark_bar(cursor="pointer").encode(x=x_axis, y=y_axis, tooltip=tooltip)
+    chart = (chart.configure_axis(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT)
+             .configure_legend(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT)
+             .configure_title(fontSize=CHART_FONT + 2))
     spec: dict[str, Any] = chart.to_dict()
     return spec
 
@@ -228,10 +259,13 @@ def number_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, c
 
 
 def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, card: dict[str, Any], _: Any) -> bool:
-    """A chart the browser draws from its Vega-Lite spec (fetched from `spec_url`)."""
+    """A chart the browser draws from its Vega-Lite spec (fetched from `spec_url`), named in the
+    page's language, with its figures as a table too (the same ones: computed for `actor`)."""
     if not widget.group_by:
         return False
     card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json"
+    card["name"] = chart_name(widget, _)
+    card["data"] = chart_table(table, widget, chart_values(table, widget, actor, _), _)
     return True
 
 
@@ -276,7 +310,8 @@ async def dashboard_page(request: Request) -> Response:
         cards.append(card)
     if not cards and ddef.widgets and not actor.admin:
         raise NotFoundError(code="unknown_dashboard", params={"dashboard": ddef.key})
-    return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"))
+    return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"),
+                  charts=any(card["shape"] == "chart" for card in cards))
 
 
 async def widget_spec(request: Request) -> Response:

@@ -18,18 +18,20 @@ import io
 from typing import Any
 
 import segno
+from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine import Actor, NotFoundError, ValidationError, Workspace, attachments
+from engine import Actor, GridbaseError, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.errors import Message
 from engine.fields.base import is_blank
 from engine.model import FormDef
 from engine.records import Table
+from views.messages import render as render_message
 from views.messages import render_all
 from views.pages import cells
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
@@ -160,6 +162,16 @@ def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, 
 templates.env.globals["table_forms"] = usable_forms
 
 
+@pass_context
+def message(context: Any, text: str) -> str:
+    """An engine's message (a field's error) in the page's language (views.messages): the
+    field_input and error_summary macros show errors through this filter."""
+    return str(render_message(text, str(context.get("locale") or "en")))
+
+
+templates.env.filters["message"] = message
+
+
 def form_url(request: Request, table: Table, form: FormDef) -> str:
     return str(request.base_url).rstrip("/") + f"/f/{table.base.key}/{form.key}"
 
@@ -211,6 +223,15 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
             if f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = Message("required", field=f["label"])
+        if errors:
+            # A form refused for a missing answer also says at once what is wrong with the others.
+            for f in fields:
+                key = f["key"]
+                if f["widget"] != "file" and key not in errors and not is_blank(values.get(key)):
+                    try:
+                        table.fields[key].coerce(values[key])
+                    except (ValueError, GridbaseError) as exc:
+                        errors[key] = str(exc)
         for f in fields:
             key = f["key"]
             if f["widget"] != "file":
@@ -241,7 +262,10 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             # is answered once it is durable (engine.groupcommit).
             await asyncio.wrap_future(table.ws.storage.write_soon(write))
         except ValidationError as exc:
-            errors = exc.errors
+            # "患者电话: expected a phone number…" is shown under the form's own label (联系电话),
+            # and the error summary names that label: the table's field name is left out.
+            errors = {k: strip_name(v, table.tdef.fields[k].name) if k in table.tdef.fields else v
+                      for k, v in exc.errors.items()}
         else:
             received.clear()
             return render(request, "form_thanks.html", table=table, form=form)
@@ -252,6 +276,13 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
                   general=[v for k, v in errors.items() if k not in keys])
+
+
+def strip_name(message: str, name: str) -> str:
+    """An engine message without the field name it starts with ("电话: expected …" → "expected …")."""
+    if isinstance(message, Message) and message.code == "field_problem" and message.params.get("field") == name:
+        return message.params["problem"]  # type: ignore[no-any-return]
+    return message[len(name) + 2:] if message.startswith(name + ": ") else message
 
 
 def _qr(request: Request) -> segno.QRCode:
