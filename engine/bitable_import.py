@@ -1,0 +1,223 @@
+"""Importing a Bitable app's records into its base (owner of the import's steps and report).
+
+The base YAML is engine.bitable's and already applied; the records come from a dump
+(engine.bitable_dump) or the live API (the same shape). For each table, in order:
+
+1. every record's values are converted (engine.bitable_values): people matched to workspace
+   people, attachments' bytes (saved in the dump's `files/`) stored through
+   engine.attachments as the importing actor;
+2. records not imported before are created through the engine's bulk import path
+   (engine.imports: all or nothing, audited, with their events), records imported before —
+   found by their Bitable record id in the `bitable_record_id` field — are updated
+   (Table.update_many), so a second run updates instead of duplicating;
+
+then, once every table is in, links are written (a link names records of other tables), and
+each record's original created and modified time and people are put back in its system
+columns and created/modified fields (one audit note per table says so). `Report` lists
+records created and updated per table, what was approximated and what was not imported.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import attachments, people
+from engine import bitable as bt
+from engine.bitable_values import SKIP, People, moment, value_for
+from engine.errors import ValidationError
+from engine.fields.base import load_json_list
+from engine.ids import utcnow_text
+from engine.imports import import_rows
+from engine.permissions import Actor
+from engine.storage import q
+
+if TYPE_CHECKING:
+    from engine.records import Table
+    from engine.workspace import Workspace
+
+
+@dataclass
+class Report:
+    """What an import did: per table (created, updated), notes, unmatched people, files left out."""
+
+    tables: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unmatched: Counter[str] = field(default_factory=Counter)
+    missing_files: list[str] = field(default_factory=list)
+    links: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{name}: {c} created, {u} updated" for name, (c, u) in self.tables.items()]
+        out.append(f"links written: {self.links}")
+        out += [f"approximated or left out: {n}" for n in self.notes]
+        if self.unmatched:
+            out.append("people not found in the workspace (their cells were left empty): " +
+                       ", ".join(f"{name} ×{n}" for name, n in sorted(self.unmatched.items())))
+        out += [f"file not imported: {f}" for f in self.missing_files]
+        return out
+
+
+@dataclass
+class _Pending:
+    table: Table
+    fp: bt.FieldPlan
+    wanted: dict[str, list[str]]  # gridbase record id → Bitable record ids of the linked table
+
+
+def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, actor: Actor | str = "system") -> Report:
+    """Create or update every record of `source` ({tables: [{table_id, records}], files}) in `plan`'s base."""
+    who = ws.actor(actor)
+    base = ws.base(plan.key)
+    report = Report(notes=list(plan.notes))
+    index = People([p for p in people.everyone(ws.storage) if not p.get("disabled")])
+    records_of = {str(t["table_id"]): t.get("records") or [] for t in source["tables"]}
+    files = Path(source.get("files") or ".")
+    ids: dict[str, dict[str, str]] = {}
+    pending: list[_Pending] = []
+    for tp in plan.tables:
+        table = base.table(tp.key)
+        existing = _existing(table, tp)
+        new_rows: list[dict[str, Any]] = []
+        new_sources: list[str] = []
+        updates: list[tuple[str, dict[str, Any]]] = []
+        links = [_Pending(table, fp, {}) for fp in tp.fields if fp.code in (bt.LINK, bt.DUPLEX)
+                 and fp.spec is not None and not fp.inverse_side]
+        link_values: list[tuple[str, dict[str, list[str]]]] = []
+        for rec in records_of.get(tp.table_id, []):
+            rid = str(rec.get("record_id") or "")
+            if not rid:
+                continue
+            fields = rec.get("fields") or {}
+            old = existing.get(rid)
+            values: dict[str, Any] = {bt.RECORD_ID_KEY: rid}
+            linked: dict[str, list[str]] = {}
+            for fp in tp.fields:
+                value = value_for(fp, fields.get(fp.name), index, ws.config.timezone)
+                if value is SKIP:
+                    continue
+                if fp.code in (bt.LINK, bt.DUPLEX):
+                    linked[fp.key] = value or []
+                elif fp.code == bt.ATTACHMENT:
+                    values[fp.key] = _files(ws, table, fp, value or [], files, old, who, report)
+                else:
+                    values[fp.key] = value
+            if old is None:
+                new_rows.append(values)
+                new_sources.append(rid)
+            else:
+                updates.append((old["_id"], values))
+            link_values.append((rid, linked))
+        created = import_rows(table, new_rows, actor=who).ids if new_rows else []
+        if updates:
+            table.update_many(updates, actor=who)
+        ids[tp.table_id] = {rid: row["_id"] for rid, row in existing.items()}
+        ids[tp.table_id].update(zip(new_sources, created, strict=True))
+        report.tables[tp.name] = [len(created), len(updates)]
+        for rid, linked in link_values:
+            for p in links:
+                p.wanted[ids[tp.table_id][rid]] = linked.get(p.fp.key, [])
+        pending.extend(links)
+    for p in pending:
+        targets = ids.get(p.fp.link_table or "", {})
+        changes = [(gid, {p.fp.key: [targets[r] for r in wanted if r in targets]}) for gid, wanted in p.wanted.items()]
+        if changes:
+            p.table.update_many(changes, actor=who)
+            report.links += sum(len(v[p.fp.key]) for _, v in changes)
+    for tp in plan.tables:
+        _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
+    report.unmatched = index.unmatched
+    return report
+
+
+def _existing(table: Table, tp: bt.TablePlan) -> dict[str, dict[str, Any]]:
+    """Live records imported before, by Bitable record id: their id and their attachment cells."""
+    files = [fp.key for fp in tp.fields if fp.code == bt.ATTACHMENT and fp.spec is not None]
+    cols = ", ".join(q(c) for c in ["_id", bt.RECORD_ID_KEY, *files])
+    with table.ws.storage.reading() as conn:
+        rows = conn.execute(f"SELECT {cols} FROM {table.sql} WHERE _deleted_at IS NULL "  # noqa: S608
+                            f"AND {q(bt.RECORD_ID_KEY)} IS NOT NULL").fetchall()
+    names = ["_id", bt.RECORD_ID_KEY, *files]
+    return {r[1]: dict(zip(names, r, strict=True)) for r in rows}
+
+
+def _files(ws: Workspace, table: Table, fp: bt.FieldPlan, items: list[dict[str, Any]], folder: Path,
+           old: dict[str, Any] | None, who: Actor, report: Report) -> list[dict[str, Any]]:
+    """Store each attachment's saved bytes (reusing a file already on the record: same name and size)."""
+    kept = {(a.get("name"), a.get("size")): a for a in load_json_list((old or {}).get(fp.key)) if isinstance(a, dict)}
+    out: list[dict[str, Any]] = []
+    limit = int(attachments.Limits.of(ws).max_size_mb * attachments.MB)
+    for item in items:
+        name = str(item.get("name") or item["file_token"])
+        size = item.get("size")
+        if (name, size) in kept:
+            out.append(kept[(name, size)])
+            continue
+        path = folder / str(item["file_token"])
+        if "/" in str(item["file_token"]) or not path.is_file():
+            report.missing_files.append(f"{table.tdef.name}.{fp.name}: {name} (not in the dump's files/)")
+            continue
+        mime = str(item.get("type") or mimetypes.guess_type(name)[0] or "application/octet-stream")
+        try:
+            with path.open("rb") as source:
+                incoming = attachments.receive(ws, source, name=name, mime=mime, key=fp.key, label=fp.name, max_bytes=limit)
+            out.extend(attachments.store(ws, [incoming], actor=who, base=table.base.key, table=table.key, field=fp.key,
+                                         label=fp.name, now=utcnow_text(ws.now())))
+        except ValidationError as exc:
+            report.missing_files.append(f"{table.tdef.name}.{fp.name}: {name} ({'; '.join(exc.errors.values())})")
+    return out
+
+
+def _keep_system_values(ws: Workspace, table: Table, tp: bt.TablePlan, records: list[dict[str, Any]],
+                        ids: dict[str, str], index: People, who: Actor) -> None:
+    """Put each record's Bitable created/modified time and people in its system columns and fields."""
+    by_code: dict[int, list[str]] = {}
+    for fp in tp.fields:
+        if fp.spec is not None:
+            by_code.setdefault(fp.code, []).append(fp.key)
+    kept = 0
+    with ws.storage.transaction() as conn:
+        for rec in records:
+            gid = ids.get(str(rec.get("record_id") or ""))
+            if gid is None:
+                continue
+            fields = rec.get("fields") or {}
+            created = moment(rec.get("created_time")) or _first_moment(tp, fields, bt.CREATED_TIME)
+            modified = moment(rec.get("last_modified_time")) or _first_moment(tp, fields, bt.MODIFIED_TIME) or created
+            creator = index.key(rec.get("created_by") or _first_person(tp, fields, bt.CREATED_BY))
+            changer = index.key(rec.get("last_modified_by") or _first_person(tp, fields, bt.MODIFIED_BY)) or creator
+            sets: dict[str, Any] = {}
+            if created:
+                sets.update({"_created_at": utcnow_text(created)}, **{k: utcnow_text(created) for k in by_code.get(bt.CREATED_TIME, [])})
+            if modified:
+                sets.update({"_modified_at": utcnow_text(modified)}, **{k: utcnow_text(modified) for k in by_code.get(bt.MODIFIED_TIME, [])})
+            if creator:
+                sets.update({"_created_by": creator}, **{k: creator for k in by_code.get(bt.CREATED_BY, [])})
+            if changer:
+                sets.update({"_modified_by": changer}, **{k: changer for k in by_code.get(bt.MODIFIED_BY, [])})
+            if not sets:
+                continue
+            assign = ", ".join(f"{q(k)} = ?" for k in sets)
+            conn.execute(f"UPDATE {table.sql} SET {assign} WHERE _id = ?", [*sets.values(), gid])  # noqa: S608
+            if table.tdef.computed_order:
+                rowid = conn.execute(f"SELECT _rowid FROM {table.sql} WHERE _id = ?", (gid,)).fetchone()[0]  # noqa: S608
+                table._recompute_row(rowid, gid, audit_into=None)
+            kept += 1
+        if kept:
+            ws.audit.note(who, table.base.key, table.key, "bitable", "bitable_system_values",
+                          {"records": kept, "note": "created and modified time and people as Bitable kept them"})
+
+
+def _first_moment(tp: bt.TablePlan, fields: dict[str, Any], code: int) -> Any:
+    return next((m for fp in tp.fields if fp.code == code and (m := moment(fields.get(fp.name)))), None)
+
+
+def _first_person(tp: bt.TablePlan, fields: dict[str, Any], code: int) -> Any:
+    for fp in tp.fields:
+        if fp.code == code and fields.get(fp.name):
+            value = fields[fp.name]
+            return value[0] if isinstance(value, list) else value
+    return None
