@@ -32,6 +32,7 @@ from engine.errors import GridbaseError
 
 DEFAULT_BASE_URL = "https://open.feishu.cn"
 RATE_LIMITED = {1254290, 99991400}
+STALE_TOKEN = {99991663, 99991677}  # invalid or expired access token: fetch a new one and ask again
 RETRIES = 6
 FIRST_WAIT = 1.0  # seconds before asking again after a rate-limit answer; doubled each time
 PAGE_SIZE = 500  # records per page (the API's largest)
@@ -54,6 +55,7 @@ class BitableReader:
     user_token: str = ""
     timeout: float = 30.0
     sleep: Callable[[float], None] = time.sleep
+    page_size: int | None = None  # items asked per page (default: the API's largest for each list)
     calls: int = 0
     waits: list[float] = field(default_factory=list)
 
@@ -64,7 +66,11 @@ class BitableReader:
             raise GridbaseError("no Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET (a custom app with "
                                 "bitable:app:readonly) or give a user access token (--user-token-env NAME)")
         lark = sdk().lark
-        builder = lark.Client.builder().domain(self.base_url.rstrip("/")).timeout(self.timeout).log_level(lark.LogLevel.ERROR)
+        # A token cache of this reader's own: lark-oapi's default one is shared by the process
+        # and keyed by app id only, so a token of another server would be sent here.
+        self.tokens = importlib.import_module("lark_oapi.core.cache").LocalCache()
+        builder = (lark.Client.builder().domain(self.base_url.rstrip("/")).timeout(self.timeout)
+                   .cache(self.tokens).log_level(lark.LogLevel.ERROR))
         if self.app_id:
             builder = builder.app_id(self.app_id).app_secret(self.app_secret)
         self.client = builder.build()
@@ -75,12 +81,19 @@ class BitableReader:
 
     # -- one call, with retries ----------------------------------------------------------
     def _call(self, what: str, send: Callable[[], Any]) -> Any:
-        wait = FIRST_WAIT
-        for _ in range(RETRIES + 1):
+        wait, tries, refreshed = FIRST_WAIT, 0, False
+        while True:
             self.calls += 1
             response = send()
             status = getattr(getattr(response, "raw", None), "status_code", 200)
+            if response.code in STALE_TOKEN and self.app_id and not refreshed:
+                self.tokens.cache.clear()
+                refreshed = True
+                continue
             if response.code in RATE_LIMITED or status == 429:
+                if tries == RETRIES:
+                    raise GridbaseError(f"Feishu kept answering {what} with its rate limit; try again later")
+                tries += 1
                 self.waits.append(wait)
                 self.sleep(wait)
                 wait *= 2
@@ -88,7 +101,6 @@ class BitableReader:
             if response.code != 0:
                 raise GridbaseError(f"Feishu refused {what}: {response.code} {response.msg}")
             return response
-        raise GridbaseError(f"Feishu kept answering {what} with its rate limit; try again later")
 
     def _save(self, path: Path, response: Any) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,16 +128,16 @@ class BitableReader:
         app = bt.GetAppRequest.builder().app_token(self.app_token).build()
         self._save(root / "app.json", self._call("the app", lambda: v1.app.get(app, self.option)))
         tables = self._pages("the tables", root / "tables",
-                             lambda t: _paged(bt.ListAppTableRequest.builder().app_token(self.app_token), t, 100),
+                             lambda t: _paged(bt.ListAppTableRequest.builder().app_token(self.app_token), t, self.page_size or 100),
                              v1.app_table.list)
         counts = {"tables": len(tables), "records": 0, "files": 0}
         for table in tables:
             tid = safe_id(str(table.get("table_id") or ""))
             here = root / "tables" / tid
             self._pages(f"the fields of {tid}", here / "fields", lambda t, tid=tid: _paged(
-                bt.ListAppTableFieldRequest.builder().app_token(self.app_token).table_id(tid), t, 100), v1.app_table_field.list)
+                bt.ListAppTableFieldRequest.builder().app_token(self.app_token).table_id(tid), t, self.page_size or 100), v1.app_table_field.list)
             views = self._pages(f"the views of {tid}", here / "views", lambda t, tid=tid: _paged(
-                bt.ListAppTableViewRequest.builder().app_token(self.app_token).table_id(tid), t, 100), v1.app_table_view.list)
+                bt.ListAppTableViewRequest.builder().app_token(self.app_token).table_id(tid), t, self.page_size or 100), v1.app_table_view.list)
             for view in views:
                 vid = safe_id(str(view.get("view_id") or ""))
                 request = bt.GetAppTableViewRequest.builder().app_token(self.app_token).table_id(tid).view_id(vid).build()
@@ -133,7 +145,7 @@ class BitableReader:
                            self._call(f"view {vid}", lambda r=request: v1.app_table_view.get(r, self.option)))
             records = self._pages(f"the records of {tid}", here / "records", lambda t, tid=tid: _paged(
                 bt.ListAppTableRecordRequest.builder().app_token(self.app_token).table_id(tid).automatic_fields(True),
-                t, PAGE_SIZE), v1.app_table_record.list)
+                t, self.page_size or PAGE_SIZE), v1.app_table_record.list)
             counts["records"] += len(records)
             counts["files"] += self._files(root / "files", records)
         return counts
@@ -155,5 +167,5 @@ class BitableReader:
 
 
 def _paged(builder: Any, token: str | None, size: int) -> Any:
-    builder = builder.page_size(size)
+    builder = builder.page_size(size)  # see BitableReader.page_size
     return (builder.page_token(token) if token else builder).build()

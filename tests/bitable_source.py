@@ -6,7 +6,7 @@ auto number, created/modified time and by, formulas), complaints with follow-ups
 single links, a lookup, a group, a stage field Gridbase cannot hold) and directives with
 departments as a person field (their heads). `write_dump(folder, page_size)` writes it in
 the layout of engine.bitable_dump (`tests/gridbase/bitable_dump/` is its committed output:
-`python tests/gridbase/bitable_source.py` writes it again); the OpenAPI stand-in serves the
+`python tests/bitable_source.py` writes it again); the OpenAPI stand-in serves the
 same data (tests/plugins/feishu_standin.py).
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 APP_TOKEN = "bascnHospitalDemo0001"
 SHANGHAI = timezone(timedelta(hours=8))
 HERE = Path(__file__).resolve().parent
-COMMITTED = HERE / "bitable_dump"
+COMMITTED = HERE / "gridbase" / "bitable_dump"
 
 
 def ms(text: str) -> int:
