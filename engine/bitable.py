@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.formula import FormulaSyntaxError, parse, references
 
@@ -54,7 +56,8 @@ class FieldPlan:
     code: int
     spec: dict[str, Any] | None
     link_table: str | None = None  # Bitable table id a link field points to
-    inverse_side: bool = False  # the second side of a two-way link: values come from the first
+    inverse_side: bool = False  # the second side of a two-way link: written through the first
+    back: str | None = None  # the first side of a two-way link: the field id of its second side
     options: dict[str, str] = field(default_factory=dict)  # select option id → name
 
 
@@ -76,6 +79,7 @@ class TablePlan:
 class BasePlan:
     key: str
     name: str
+    tz: str = "Asia/Shanghai"  # the workspace's: a day in a filter is a day there
     tables: list[TablePlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # approximations and what was left out, with why
 
@@ -194,10 +198,11 @@ def translate_formula(expr: str, table_id: str, keys: dict[str, str]) -> tuple[s
     return text, ""
 
 
-def plan_base(key: str, name: str, tables: list[dict[str, Any]], known: dict[str, str] | None = None) -> BasePlan:
+def plan_base(key: str, name: str, tables: list[dict[str, Any]], known: dict[str, str] | None = None,
+              tz: str = "Asia/Shanghai") -> BasePlan:
     """The base for a Bitable app. `tables`: [{table_id, name, fields: [...], views: [...]}] as the API lists them."""
     known = known or {}
-    plan = BasePlan(key=key, name=name)
+    plan = BasePlan(key=key, name=name, tz=tz)
     taken: set[str] = set()
     for t in tables:
         tid = str(t["table_id"])
@@ -240,6 +245,7 @@ def _field(plan: BasePlan, tp: TablePlan, fp: FieldPlan, f: dict[str, Any], by_t
             return {"type": "email"}
         if ui == "Barcode":
             plan.notes.append(f"{where}: a barcode field is kept as text (scanning is not carried over)")
+            return {"type": "text"}
         return {"type": "text"} if f.get("is_primary") else {"type": "long_text"}
     if code == NUMBER:
         return _number(ui, prop)
@@ -306,6 +312,7 @@ def _pair_links(plan: BasePlan, by_table: dict[str, TablePlan]) -> None:
             seen.add((back.field_id, other.table_id))
             fp.spec["inverse"] = back.key
             fp.spec["inverse_name"] = back.name
+            fp.back = back.field_id
             back.inverse_side = True
 
 
@@ -374,7 +381,7 @@ def _filter(plan: BasePlan, tp: TablePlan, view: str, info: dict[str, Any], carr
         if op in EMPTY_OPERATORS:
             parts.append({fp.key: {EMPTY_OPERATORS[op]: True}})
             continue
-        value = _condition_value(fp, cond.get("value"))
+        value = _condition_value(fp, cond.get("value"), plan.tz)
         if op not in OPERATORS or value is None:
             plan.notes.append(f"{tp.name}: view {view}: the condition {fp.name} {op} {cond.get('value')} was left out")
             continue
@@ -386,12 +393,18 @@ def _filter(plan: BasePlan, tp: TablePlan, view: str, info: dict[str, Any], carr
     return {"or" if str(info.get("conjunction")) == "or" else "and": parts}
 
 
-def _condition_value(fp: FieldPlan, raw: Any) -> Any:
+def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
     """A condition's value (the API sends JSON text; select values are option ids or names)."""
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         value = raw
+    if isinstance(value, list) and len(value) == 2 and value[0] == "ExactDate":
+        try:
+            day = datetime.fromtimestamp(int(value[1]) / 1000, UTC).astimezone(ZoneInfo(tz))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return day.date().isoformat()
     if isinstance(value, list):
         value = value[0] if len(value) == 1 else None
     if isinstance(value, str) and value in fp.options:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import attachments, people
 from engine import bitable as bt
-from engine.bitable_values import SKIP, People, moment, value_for
+from engine.bitable_values import SKIP, People, link_ids, moment, value_for
 from engine.errors import ValidationError
 from engine.fields.base import load_json_list
 from engine.ids import utcnow_text
@@ -66,6 +66,7 @@ class _Pending:
     table: Table
     fp: bt.FieldPlan
     wanted: dict[str, list[str]]  # gridbase record id → Bitable record ids of the linked table
+    table_id: str = ""  # the Bitable id of `table`
 
 
 def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, actor: Actor | str = "system") -> Report:
@@ -78,13 +79,15 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
     files = Path(source.get("files") or ".")
     ids: dict[str, dict[str, str]] = {}
     pending: list[_Pending] = []
+    # The second side of each two-way link: (table id, field id) → {record id: linked record ids}.
+    backs: dict[tuple[str, str], dict[str, list[str]]] = {}
     for tp in plan.tables:
         table = base.table(tp.key)
         existing = _existing(table, tp)
         new_rows: list[dict[str, Any]] = []
         new_sources: list[str] = []
         updates: list[tuple[str, dict[str, Any]]] = []
-        links = [_Pending(table, fp, {}) for fp in tp.fields if fp.code in (bt.LINK, bt.DUPLEX)
+        links = [_Pending(table, fp, {}, tp.table_id) for fp in tp.fields if fp.code in (bt.LINK, bt.DUPLEX)
                  and fp.spec is not None and not fp.inverse_side]
         link_values: list[tuple[str, dict[str, list[str]]]] = []
         for rec in records_of.get(tp.table_id, []):
@@ -96,6 +99,8 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
             values: dict[str, Any] = {bt.RECORD_ID_KEY: rid}
             linked: dict[str, list[str]] = {}
             for fp in tp.fields:
+                if fp.inverse_side:
+                    backs.setdefault((tp.table_id, fp.field_id), {})[rid] = link_ids(fields.get(fp.name))
                 value = value_for(fp, fields.get(fp.name), index, ws.config.timezone)
                 if value is SKIP:
                     continue
@@ -123,6 +128,7 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
         pending.extend(links)
     for p in pending:
         targets = ids.get(p.fp.link_table or "", {})
+        _add_back(p, backs.get((p.fp.link_table or "", p.fp.back or ""), {}), ids)
         changes = [(gid, {p.fp.key: [targets[r] for r in wanted if r in targets]}) for gid, wanted in p.wanted.items()]
         if changes:
             p.table.update_many(changes, actor=who)
@@ -131,6 +137,16 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
         _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
     report.unmatched = index.unmatched
     return report
+
+
+def _add_back(p: _Pending, back: dict[str, list[str]], ids: dict[str, dict[str, str]]) -> None:
+    """Links only the second side of a two-way link names (Bitable keeps both sides; an edited dump may not)."""
+    by_rid = ids.get(p.table_id, {})
+    for other, named in back.items():
+        for rid in named:
+            gid = by_rid.get(rid)
+            if gid is not None and other not in p.wanted.setdefault(gid, []):
+                p.wanted[gid].append(other)
 
 
 def _existing(table: Table, tp: bt.TablePlan) -> dict[str, dict[str, Any]]:

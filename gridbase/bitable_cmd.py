@@ -90,7 +90,10 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     source = read_dump(folder)
     ids_file = root / "bitable" / f"{args.base}.ids.json"
     known = json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists() else {}
-    plan = plan_base(args.base, str(source["name"]), source["tables"], known)
+    if not (root / "workspace.yaml").is_file():
+        raise GridbaseError(f"{root} is not a workspace (it has no workspace.yaml): make one with `gridbase init`")
+    tz = load_workspace(root).timezone
+    plan = plan_base(args.base, str(source["name"]), source["tables"], known, tz=tz)
     before = target.read_text(encoding="utf-8") if target.exists() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(HEADER + yaml.safe_dump(plan.yaml(), allow_unicode=True, sort_keys=False, width=120),
