@@ -399,6 +399,9 @@ def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         value = raw
+    dated = fp.code in (DATE, CREATED_TIME, MODIFIED_TIME)
+    if dated and not (isinstance(value, list) and len(value) == 2 and value[0] == "ExactDate"):
+        return None  # Today, Yesterday, CurrentWeek…: relative days Gridbase filters do not say the same way
     if isinstance(value, list) and len(value) == 2 and value[0] == "ExactDate":
         try:
             day = datetime.fromtimestamp(int(value[1]) / 1000, UTC).astimezone(ZoneInfo(tz))
@@ -409,6 +412,6 @@ def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
         value = value[0] if len(value) == 1 else None
     if isinstance(value, str) and value in fp.options:
         value = fp.options[value]
-    if isinstance(value, (str, int, float, bool)) and not (isinstance(value, str) and value.startswith(("ExactDate", "Today"))):
+    if isinstance(value, (str, int, float, bool)):
         return value
     return None

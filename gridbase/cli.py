@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import engine.loader
 from engine.errors import ConfigError, GridbaseError
 from engine.loader import load_workspace
-from gridbase import automations_cmd, bitable_cmd, commands_auth, commands_more, init_cmd, retention_cmd
+from gridbase import (
+    automations_cmd,
+    bitable_cmd,
+    commands_auth,
+    commands_more,
+    init_cmd,
+    retention_cmd,
+)
 from gridbase.commands import COMMANDS, command, err, open_ws, out
 from gridbase.reference import anchor_for
 

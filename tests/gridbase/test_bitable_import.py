@@ -20,6 +20,7 @@ from engine.bitable import plan_base, translate_formula
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML
 
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     (tmp_path / "ws" / "bases").mkdir(parents=True)
