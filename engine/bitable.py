@@ -415,3 +415,27 @@ def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
     if isinstance(value, (str, int, float, bool)):
         return value
     return None
+
+
+def merge(existing: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """The base YAML of a later import: what the admin wrote in `existing` stays (renamed or retyped
+    fields, rewritten formulas, views, roles, automations…); what is new in Bitable (`fresh`:
+    tables, fields, views, forms, select options) is added."""
+    out = dict(existing)
+    tables = out.setdefault("tables", {})
+    for tkey, table in fresh.get("tables", {}).items():
+        mine = tables.get(tkey)
+        if not isinstance(mine, dict):
+            tables[tkey] = table
+            continue
+        for part in ("fields", "views", "forms"):
+            have = mine.setdefault(part, {}) if table.get(part) else mine.get(part)
+            for key, spec in (table.get(part) or {}).items():
+                if have is None:
+                    break
+                if key not in have:
+                    have[key] = spec
+                elif part == "fields" and isinstance(have[key], dict) and "options" in have[key] and "options" in spec:
+                    names = {o["name"] if isinstance(o, dict) else o for o in have[key]["options"]}
+                    have[key]["options"] += [o for o in spec["options"] if (o["name"] if isinstance(o, dict) else o) not in names]
+    return out

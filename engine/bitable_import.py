@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from engine import attachments, people
 from engine import bitable as bt
 from engine.bitable_values import SKIP, People, link_ids, moment, value_for
-from engine.errors import ValidationError
+from engine.bulk import RejectedRows
+from engine.errors import GridbaseError, ValidationError
 from engine.fields.base import load_json_list
 from engine.ids import utcnow_text
 from engine.imports import import_rows
@@ -48,6 +49,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     unmatched: Counter[str] = field(default_factory=Counter)
     missing_files: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     links: int = 0
 
     def lines(self) -> list[str]:
@@ -58,6 +60,7 @@ class Report:
             out.append("people not found in the workspace (their cells were left empty): " +
                        ", ".join(f"{name} ×{n}" for name, n in sorted(self.unmatched.items())))
         out += [f"file not imported: {f}" for f in self.missing_files]
+        out += [f"value not imported: {r}" for r in self.refused]
         return out
 
 
@@ -88,7 +91,7 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
         new_sources: list[str] = []
         updates: list[tuple[str, dict[str, Any]]] = []
         links = [_Pending(table, fp, {}, tp.table_id) for fp in tp.fields if fp.code in (bt.LINK, bt.DUPLEX)
-                 and fp.spec is not None and not fp.inverse_side]
+                 and fp.spec is not None and not fp.inverse_side and _writable(table, fp.key)]
         link_values: list[tuple[str, dict[str, list[str]]]] = []
         for rec in records_of.get(tp.table_id, []):
             rid = str(rec.get("record_id") or "")
@@ -102,21 +105,26 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
                 if fp.inverse_side:
                     backs.setdefault((tp.table_id, fp.field_id), {})[rid] = link_ids(fields.get(fp.name))
                 value = value_for(fp, fields.get(fp.name), index, ws.config.timezone)
-                if value is SKIP:
+                if value is SKIP or not _writable(table, fp.key):
                     continue
                 if fp.code in (bt.LINK, bt.DUPLEX):
                     linked[fp.key] = value or []
                 elif fp.code == bt.ATTACHMENT:
                     values[fp.key] = _files(ws, table, fp, value or [], files, old, who, report)
                 else:
-                    values[fp.key] = value
+                    values[fp.key] = _checked(table, fp, value, rid, report)
             if old is None:
                 new_rows.append(values)
                 new_sources.append(rid)
             else:
                 updates.append((old["_id"], values))
             link_values.append((rid, linked))
-        created = import_rows(table, new_rows, actor=who).ids if new_rows else []
+        try:
+            created = import_rows(table, new_rows, actor=who).ids if new_rows else []
+        except RejectedRows as exc:
+            problems = [f"Bitable record {new_sources[n - 1]}: {'; '.join(e.values())}" for n, e in exc.result.rejected[:20]]
+            raise GridbaseError(f"{tp.name}: {len(exc.result.rejected)} record(s) refused, so none of this table was "
+                                f"imported: {' | '.join(problems)}") from None
         if updates:
             table.update_many(updates, actor=who)
         ids[tp.table_id] = {rid: row["_id"] for rid, row in existing.items()}
@@ -149,9 +157,30 @@ def _add_back(p: _Pending, back: dict[str, list[str]], ids: dict[str, dict[str, 
                 p.wanted[gid].append(other)
 
 
+def _writable(table: Table, key: str) -> bool:
+    """Does the table (as the workspace declares it now: an admin may have changed the YAML) take values for `key`?"""
+    found = table.fields.get(key)
+    return found is not None and not found.computed
+
+
+def _checked(table: Table, fp: bt.FieldPlan, value: Any, rid: str, report: Report) -> Any:
+    """`value` if the field takes it; else None, and the report says which value was refused and why."""
+    if value is None:
+        return None
+    try:
+        table.fields[fp.key].coerce(value)
+    except ValueError as exc:
+        report.refused.append(f"{table.tdef.name}.{fp.name} of Bitable record {rid}: {str(value)[:80]!r} ({exc}); left empty")
+        return None
+    return value
+
+
 def _existing(table: Table, tp: bt.TablePlan) -> dict[str, dict[str, Any]]:
     """Live records imported before, by Bitable record id: their id and their attachment cells."""
-    files = [fp.key for fp in tp.fields if fp.code == bt.ATTACHMENT and fp.spec is not None]
+    if bt.RECORD_ID_KEY not in table.fields:
+        raise GridbaseError(f"{table.tdef.name} has no field {bt.RECORD_ID_KEY}: put it back in the YAML "
+                            f"({{type: text, name: {bt.RECORD_ID_KEY}}}) so records are found again, not duplicated")
+    files = [fp.key for fp in tp.fields if fp.code == bt.ATTACHMENT and fp.spec is not None and _writable(table, fp.key)]
     cols = ", ".join(q(c) for c in ["_id", bt.RECORD_ID_KEY, *files])
     with table.ws.storage.reading() as conn:
         rows = conn.execute(f"SELECT {cols} FROM {table.sql} WHERE _deleted_at IS NULL "  # noqa: S608
@@ -192,7 +221,7 @@ def _keep_system_values(ws: Workspace, table: Table, tp: bt.TablePlan, records: 
     """Put each record's Bitable created/modified time and people in its system columns and fields."""
     by_code: dict[int, list[str]] = {}
     for fp in tp.fields:
-        if fp.spec is not None:
+        if fp.spec is not None and fp.key in table.fields and table.fields[fp.key].engine_kept:
             by_code.setdefault(fp.code, []).append(fp.key)
     kept = 0
     with ws.storage.transaction() as conn:

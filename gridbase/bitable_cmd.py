@@ -2,7 +2,8 @@
 
 `dump --app-token T --to FOLDER` saves the app's OpenAPI answers and files (plugins.bitable_api).
 `import DIR --base NAME (--app-token T | --from-dump FOLDER)` maps the app to DIR/bases/NAME.yaml
-(engine.bitable; refused over an existing file without --update), checks the workspace, applies
+(engine.bitable; refused over an existing file without --update, which keeps the file's contents
+and adds what is new in Bitable, engine.bitable.merge), checks the workspace, applies
 it, imports every record (engine.bitable_import) and prints the report. The Bitable ids of its
 tables and fields are kept in DIR/bitable/NAME.ids.json so that a later import (--update) keeps
 their keys even when they were renamed in Bitable.
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from engine import Workspace
-from engine.bitable import plan_base
+from engine.bitable import merge, plan_base
 from engine.bitable_dump import read_dump
 from engine.bitable_import import import_records
 from engine.errors import GridbaseError
@@ -29,8 +30,8 @@ from gridbase.commands import command, out
 from plugins.bitable_api import DEFAULT_BASE_URL, BitableReader
 
 HEADER = ("# yaml-language-server: $schema=../../schemas/base.schema.json\n"
-          "# Written by `gridbase bitable import` from Feishu Bitable (从飞书多维表格导入). Edit freely; a later\n"
-          "# `gridbase bitable import --update` rewrites this file.\n")
+          "# Written by `gridbase bitable import` from Feishu Bitable (从飞书多维表格导入). Edit freely: a later\n"
+          "# `gridbase bitable import --update` keeps what is here and adds what is new in Bitable.\n")
 
 
 def register(sub: Any, add: Any) -> None:
@@ -45,7 +46,8 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--app-token", metavar="T", help="the Bitable app's token (from its URL: …/base/T)")
     p.add_argument("--from-dump", metavar="FOLDER", help="import: read a folder written by `gridbase bitable dump`")
     p.add_argument("--to", metavar="FOLDER", help="dump: the folder to write")
-    p.add_argument("--update", action="store_true", help="import: rewrite an existing bases/NAME.yaml and update its records")
+    p.add_argument("--update", action="store_true",
+                   help="import: keep an existing bases/NAME.yaml (adding what is new in Bitable) and update its records")
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
                    help=f"the Feishu OpenAPI origin (default {DEFAULT_BASE_URL}; Lark: https://open.larksuite.com)")
     p.add_argument("--user-token-env", metavar="NAME",
@@ -86,7 +88,8 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     root = Path(args.dir)
     target = root / "bases" / f"{args.base}.yaml"
     if target.exists() and not args.update:
-        raise GridbaseError(f"{target} exists: add --update to rewrite it and update its records by Bitable record id")
+        raise GridbaseError(f"{target} exists: add --update to keep it (adding what is new in Bitable) and update "
+                            "its records by Bitable record id")
     source = read_dump(folder)
     ids_file = root / "bitable" / f"{args.base}.ids.json"
     known = json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists() else {}
@@ -96,8 +99,10 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     plan = plan_base(args.base, str(source["name"]), source["tables"], known, tz=tz)
     before = target.read_text(encoding="utf-8") if target.exists() else None
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(HEADER + yaml.safe_dump(plan.yaml(), allow_unicode=True, sort_keys=False, width=120),
-                      encoding="utf-8")
+    existing = yaml.safe_load(before) if before is not None else None
+    body = plan.yaml() if existing is None else merge(existing, plan.yaml())
+    if body != yaml.safe_load(before or "null"):  # unchanged: the file (and its comments) is left as it is
+        target.write_text(HEADER + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     try:
         load_workspace(root)
     except Exception:

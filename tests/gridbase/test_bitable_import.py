@@ -146,6 +146,12 @@ def test_a_second_run_updates_by_record_id(root: Path, tmp_path: Path, capsys: p
     # Without --update an existing base is not overwritten.
     assert run("import", str(root), "--base", "hospital", "--from-dump", str(dump)) == 1
     assert "add --update" in capsys.readouterr().err
+    # The admin rewrites the formula that was not translated; a later import keeps it.
+    yaml_file = root / "bases" / "hospital.yaml"
+    base = yaml.safe_load(yaml_file.read_text(encoding="utf-8"))
+    base["tables"]["上级文件"]["fields"]["剩余天数"] = {"type": "formula", "name": "剩余天数",
+                                                    "formula": "DATETIME_DIFF({截止日期}, TODAY(), 'days')"}
+    yaml_file.write_text(yaml.safe_dump(base, allow_unicode=True, sort_keys=False), encoding="utf-8")
     # In Bitable meanwhile: a patient's phone changed, a field was renamed, a complaint was added.
     page = dump / "tables" / "tblPatients" / "records" / "page-001.json"
     body = json.loads(page.read_text(encoding="utf-8"))
@@ -177,7 +183,9 @@ def test_a_second_run_updates_by_record_id(root: Path, tmp_path: Path, capsys: p
         assert complaints["recC4"]["fields"]["患者"] == [patients["recP3"]["id"]]
         # The renamed field kept its key (bitable/hospital.ids.json), so its values are still there.
         assert followups["recF1"]["fields"]["回访日期"] == "2024-05-04"
-        assert ws.config.bases["hospital"].tables["回访记录"].fields["回访日期"].name == "回访日"
+        # What the admin wrote in the YAML stays.
+        assert ws.config.bases["hospital"].tables["上级文件"].fields["剩余天数"].type == "formula"
+        assert isinstance(records(ws, "上级文件")["recD2"]["fields"]["剩余天数"], int)
         # Files already imported are not stored again.
         [xray] = patients["recP1"]["fields"]["影像资料"]
         assert xray["name"] == "全景片.png"
@@ -234,3 +242,22 @@ def test_the_fixture_is_what_its_source_writes(tmp_path: Path) -> None:
     for rel in committed:
         assert (COMMITTED / rel).read_bytes() == (from_source / rel).read_bytes(), rel
     assert len(TABLES) == 4
+
+
+def test_a_value_a_field_refuses_is_left_empty_and_reported(root: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    dump = tmp_path / "dump"
+    shutil.copytree(COMMITTED, dump)
+    page = dump / "tables" / "tblPatients" / "records" / "page-001.json"
+    body = json.loads(page.read_text(encoding="utf-8"))
+    body["data"]["items"][1]["fields"]["邮箱"] = [{"type": "text", "text": "not an e-mail"}]
+    page.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    assert run("import", str(root), "--base", "hospital", "--from-dump", str(dump)) == 0
+    report = capsys.readouterr().out
+    assert "value not imported: 患者信息.邮箱 of Bitable record recP2: 'not an e-mail'" in report
+    assert "患者信息: 3 created, 0 updated" in report
+    ws = Workspace.open(root)
+    try:
+        assert "邮箱" not in records(ws, "患者信息")["recP2"]["fields"]
+    finally:
+        ws.close()

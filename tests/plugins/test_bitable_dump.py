@@ -14,10 +14,12 @@ import pytest
 from bitable_source import APP, APP_TOKEN, COMMITTED, FILES, TABLES
 from feishu_standin import FeishuStandin
 
+from engine import Workspace
 from engine.bitable_dump import read_dump
 from engine.errors import GridbaseError
 from gridbase.cli import main
 from plugins.bitable_api import BitableReader
+from tests_support import write_workspace
 
 
 @pytest.fixture
@@ -78,3 +80,20 @@ def test_a_rate_limit_that_never_ends_stops_the_dump(feishu: FeishuStandin, tmp_
     with pytest.raises(GridbaseError, match="rate limit"):
         r.dump(tmp_path / "z")
     assert len(r.waits) == 6 and r.waits[-1] == 32.0  # doubled each time, then given up
+
+
+def test_import_reads_the_app_through_the_api(feishu: FeishuStandin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FEISHU_APP_ID", feishu.app_id)
+    monkeypatch.setenv("FEISHU_APP_SECRET", feishu.app_secret)
+    root = write_workspace(tmp_path / "ws", {})
+    assert main(["bitable", "import", str(root), "--base", "hospital", "--app-token", APP_TOKEN,
+                 "--base-url", feishu.base_url]) == 0
+    report = capsys.readouterr().out
+    assert "患者信息: 3 created, 0 updated" in report and "links written: 5" in report
+    ws = Workspace.open(root)
+    try:
+        page = ws.base("hospital").table("投诉记录").query(actor="admin", limit=10)
+        assert sorted(r["fields"]["bitable_record_id"] for r in page.records) == ["recC1", "recC2", "recC3"]
+    finally:
+        ws.close()
