@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,14 @@ from bitable_source import COMMITTED, FILES, TABLES, write_dump
 
 from engine import Workspace, attachments
 from engine.bitable import plan_base, translate_formula
+from gridbase.app import create_app
 from gridbase.cli import main
-from tests_support import WORKSPACE_YAML
+from tests_support import WORKSPACE_YAML, sign_in
+
+with warnings.catch_warnings():
+    # starlette 1.x prefers httpx2 for its TestClient but works with httpx, which we ship.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 @pytest.fixture
@@ -259,5 +266,26 @@ def test_a_value_a_field_refuses_is_left_empty_and_reported(root: Path, tmp_path
     ws = Workspace.open(root)
     try:
         assert "邮箱" not in records(ws, "患者信息")["recP2"]["fields"]
+    finally:
+        ws.close()
+
+
+def test_the_imported_base_serves_its_views_and_form(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "served"
+    (root / "bases").mkdir(parents=True)
+    (root / "workspace.yaml").write_text(WORKSPACE_YAML.replace(
+        "email: admin@example.org}", "email: admin@example.org, password: import-check-1}"), encoding="utf-8")
+    assert run("import", str(root), "--base", "hospital", "--from-dump", str(COMMITTED)) == 0
+    ws = Workspace.open(root)
+    try:
+        with TestClient(create_app(ws, automations=False), base_url="http://testserver") as client:
+            assert sign_in(client, "admin", "import-check-1").status_code == 303
+            pages = {"/b/hospital/t/患者信息/v/全部患者": "张三", "/b/hospital/t/患者信息/kanban/按性别": "李梅",
+                     "/b/hospital/t/患者信息/gallery/影像卡片": "王五", "/b/hospital/t/上级文件/calendar/办理进度": "办理进度",
+                     "/b/hospital/t/投诉记录/v/待处理": "儿童诊室环境", "/f/hospital/患者登记": "患者登记"}
+            for path, shown in pages.items():
+                page = client.get(path)
+                assert page.status_code == 200, path
+                assert shown in page.text, path
     finally:
         ws.close()
