@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Report:
-    """What an import did: per table (created, updated), notes, unmatched people, files left out."""
+    """What an import did: per table (created, updated, unchanged), notes, unmatched people, files left out."""
 
     tables: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -53,7 +53,7 @@ class Report:
     links: int = 0
 
     def lines(self) -> list[str]:
-        out = [f"{name}: {c} created, {u} updated" for name, (c, u) in self.tables.items()]
+        out = [f"{name}: {c} created, {u} updated, {k} unchanged" for name, (c, u, k) in self.tables.items()]
         out.append(f"links written: {self.links}")
         out += [f"approximated or left out: {n}" for n in self.notes]
         if self.unmatched:
@@ -89,6 +89,7 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
         existing = _existing(table, tp)
         new_rows: list[dict[str, Any]] = []
         new_sources: list[str] = []
+        existing_seen: list[str] = []
         updates: list[tuple[str, dict[str, Any]]] = []
         links = [_Pending(table, fp, {}, tp.table_id) for fp in tp.fields if fp.code in (bt.LINK, bt.DUPLEX)
                  and fp.spec is not None and not fp.inverse_side and _writable(table, fp.key)]
@@ -100,6 +101,7 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
             fields = rec.get("fields") or {}
             old = existing.get(rid)
             values: dict[str, Any] = {bt.RECORD_ID_KEY: rid}
+            stored: dict[str, Any] = {}
             linked: dict[str, list[str]] = {}
             for fp in tp.fields:
                 if fp.inverse_side:
@@ -112,12 +114,14 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
                 elif fp.code == bt.ATTACHMENT:
                     values[fp.key] = _files(ws, table, fp, value or [], files, old, who, report)
                 else:
-                    values[fp.key] = _checked(table, fp, value, rid, report)
+                    values[fp.key] = _checked(table, fp, value, rid, report, stored)
             if old is None:
                 new_rows.append(values)
                 new_sources.append(rid)
             else:
-                updates.append((old["_id"], values))
+                existing_seen.append(rid)
+                if changed := _changed(table, values, stored, old):
+                    updates.append((old["_id"], changed))
             link_values.append((rid, linked))
         try:
             created = import_rows(table, new_rows, actor=who).ids if new_rows else []
@@ -129,7 +133,7 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
             table.update_many(updates, actor=who)
         ids[tp.table_id] = {rid: row["_id"] for rid, row in existing.items()}
         ids[tp.table_id].update(zip(new_sources, created, strict=True))
-        report.tables[tp.name] = [len(created), len(updates)]
+        report.tables[tp.name] = [len(created), len(updates), len(existing_seen) - len(updates)]
         for rid, linked in link_values:
             for p in links:
                 p.wanted[ids[tp.table_id][rid]] = linked.get(p.fp.key, [])
@@ -137,10 +141,13 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
     for p in pending:
         targets = ids.get(p.fp.link_table or "", {})
         _add_back(p, backs.get((p.fp.link_table or "", p.fp.back or ""), {}), ids)
-        changes = [(gid, {p.fp.key: [targets[r] for r in wanted if r in targets]}) for gid, wanted in p.wanted.items()]
+        now = _link_columns(p.table, p.fp.key)
+        changes = [(gid, {p.fp.key: ids_now}) for gid, wanted in p.wanted.items()
+                   if (ids_now := [targets[r] for r in wanted if r in targets]) != now.get(gid, [])]
         if changes:
             p.table.update_many(changes, actor=who)
             report.links += sum(len(v[p.fp.key]) for _, v in changes)
+
     for tp in plan.tables:
         _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
     report.unmatched = index.unmatched
@@ -157,18 +164,27 @@ def _add_back(p: _Pending, back: dict[str, list[str]], ids: dict[str, dict[str, 
                 p.wanted[gid].append(other)
 
 
+def _link_columns(table: Table, key: str) -> dict[str, list[str]]:
+    """Each live record's linked record ids in the link field `key`, as stored."""
+    with table.ws.storage.reading() as conn:
+        return {r[0]: load_json_list(r[1]) for r in conn.execute(
+            f"SELECT _id, {q(key)} FROM {table.sql} WHERE _deleted_at IS NULL")}  # noqa: S608
+
+
 def _writable(table: Table, key: str) -> bool:
     """Does the table (as the workspace declares it now: an admin may have changed the YAML) take values for `key`?"""
     found = table.fields.get(key)
     return found is not None and not found.computed
 
 
-def _checked(table: Table, fp: bt.FieldPlan, value: Any, rid: str, report: Report) -> Any:
-    """`value` if the field takes it; else None, and the report says which value was refused and why."""
+def _checked(table: Table, fp: bt.FieldPlan, value: Any, rid: str, report: Report, stored: dict[str, Any]) -> Any:
+    """`value` if the field takes it (what it would store goes in `stored`); else None, and the
+    report says which value was refused and why."""
+    stored[fp.key] = None
     if value is None:
         return None
     try:
-        table.fields[fp.key].coerce(value)
+        stored[fp.key] = table.fields[fp.key].coerce(value)
     except ValueError as exc:
         report.refused.append(f"{table.tdef.name}.{fp.name} of Bitable record {rid}: {str(value)[:80]!r} ({exc}); left empty")
         return None
@@ -176,17 +192,32 @@ def _checked(table: Table, fp: bt.FieldPlan, value: Any, rid: str, report: Repor
 
 
 def _existing(table: Table, tp: bt.TablePlan) -> dict[str, dict[str, Any]]:
-    """Live records imported before, by Bitable record id: their id and their attachment cells."""
+    """Live records imported before, by Bitable record id: their stored rows."""
     if bt.RECORD_ID_KEY not in table.fields:
         raise GridbaseError(f"{table.tdef.name} has no field {bt.RECORD_ID_KEY}: put it back in the YAML "
                             f"({{type: text, name: {bt.RECORD_ID_KEY}}}) so records are found again, not duplicated")
-    files = [fp.key for fp in tp.fields if fp.code == bt.ATTACHMENT and fp.spec is not None and _writable(table, fp.key)]
-    cols = ", ".join(q(c) for c in ["_id", bt.RECORD_ID_KEY, *files])
     with table.ws.storage.reading() as conn:
-        rows = conn.execute(f"SELECT {cols} FROM {table.sql} WHERE _deleted_at IS NULL "  # noqa: S608
-                            f"AND {q(bt.RECORD_ID_KEY)} IS NOT NULL").fetchall()
-    names = ["_id", bt.RECORD_ID_KEY, *files]
-    return {r[1]: dict(zip(names, r, strict=True)) for r in rows}
+        cur = conn.execute(f"SELECT * FROM {table.sql} WHERE _deleted_at IS NULL "  # noqa: S608
+                           f"AND {q(bt.RECORD_ID_KEY)} IS NOT NULL")
+        names = [d[0] for d in cur.description]
+        return {row[bt.RECORD_ID_KEY]: row for row in (dict(zip(names, r, strict=True)) for r in cur.fetchall())}
+
+
+def _changed(table: Table, values: dict[str, Any], stored_values: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """Those of `values` that differ from the record's stored ones (as the field would store them:
+    `stored_values`, else as the field coerces them)."""
+    out = {}
+    for key, value in values.items():
+        if key in stored_values:
+            stored = stored_values[key]
+        else:
+            try:
+                stored = table.fields[key].coerce(value)
+            except ValueError:
+                stored = value
+        if stored != old.get(key) and not (stored in (None, "", "[]") and old.get(key) in (None, "", "[]")):
+            out[key] = value
+    return out
 
 
 def _files(ws: Workspace, table: Table, fp: bt.FieldPlan, items: list[dict[str, Any]], folder: Path,
@@ -224,6 +255,7 @@ def _keep_system_values(ws: Workspace, table: Table, tp: bt.TablePlan, records: 
         if fp.spec is not None and fp.key in table.fields and table.fields[fp.key].engine_kept:
             by_code.setdefault(fp.code, []).append(fp.key)
     kept = 0
+    batches: dict[tuple[str, ...], list[list[Any]]] = {}  # the columns set → one row of values each
     with ws.storage.transaction() as conn:
         for rec in records:
             gid = ids.get(str(rec.get("record_id") or ""))
@@ -245,15 +277,29 @@ def _keep_system_values(ws: Workspace, table: Table, tp: bt.TablePlan, records: 
                 sets.update({"_modified_by": changer}, **{k: changer for k in by_code.get(bt.MODIFIED_BY, [])})
             if not sets:
                 continue
-            assign = ", ".join(f"{q(k)} = ?" for k in sets)
-            conn.execute(f"UPDATE {table.sql} SET {assign} WHERE _id = ?", [*sets.values(), gid])  # noqa: S608
-            if table.tdef.computed_order:
-                rowid = conn.execute(f"SELECT _rowid FROM {table.sql} WHERE _id = ?", (gid,)).fetchone()[0]  # noqa: S608
-                table._recompute_row(rowid, gid, audit_into=None)
+            batches.setdefault(tuple(sets), []).append([*sets.values(), gid])
             kept += 1
+        for keys, rows in batches.items():
+            assign = ", ".join(f"{q(k)} = ?" for k in keys)
+            conn.executemany(f"UPDATE {table.sql} SET {assign} WHERE _id = ?", rows)  # noqa: S608
+            if _time_dependent(table, by_code):
+                for row in rows:
+                    rowid = conn.execute(f"SELECT _rowid FROM {table.sql} WHERE _id = ?", (row[-1],)).fetchone()[0]  # noqa: S608
+                    table._recompute_row(rowid, row[-1], audit_into=None)
         if kept:
             ws.audit.note(who, table.base.key, table.key, "bitable", "bitable_system_values",
                           {"records": kept, "note": "created and modified time and people as Bitable kept them"})
+
+
+def _time_dependent(table: Table, by_code: dict[int, list[str]]) -> bool:
+    """Does a formula of the table read the created or modified time (and so change with them)?"""
+    times = [f"{{{name}}}" for code in (bt.CREATED_TIME, bt.MODIFIED_TIME) for k in by_code.get(code, [])
+             for name in (k, table.tdef.fields[k].name)]
+    for key in table.tdef.computed_order:
+        text = str(table.tdef.fields[key].options.get("formula") or "")
+        if "CREATED_TIME(" in text.upper() or "MODIFIED_TIME(" in text.upper() or any(t in text for t in times):
+            return True
+    return False
 
 
 def _first_moment(tp: bt.TablePlan, fields: dict[str, Any], code: int) -> Any:

@@ -106,9 +106,9 @@ def value_for(fp: bt.FieldPlan, raw: Any, people: People, tz: str) -> Any:
         return SKIP
     if spec.get("formula") is not None or spec.get("link") is not None:  # computed again by Gridbase
         return SKIP
-    if raw is None:
-        return None
     code = fp.code
+    if raw is None:
+        return False if code == bt.CHECKBOX else None  # Bitable leaves an unticked box out
     if code == bt.NUMBER:
         return raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else text_of(raw) or None
     if code == bt.SINGLE:

@@ -138,7 +138,7 @@ def test_records_equal_the_source(imported: tuple[Workspace, str]) -> None:
 
 def test_the_report_says_what_was_imported_approximated_and_not_matched(imported: tuple[Workspace, str]) -> None:
     _, report = imported
-    assert "患者信息: 3 created, 0 updated" in report and "上级文件: 2 created, 0 updated" in report
+    assert "患者信息: 3 created, 0 updated, 0 unchanged" in report and "上级文件: 2 created, 0 updated, 0 unchanged" in report
     assert "links written: 5" in report
     assert "投诉记录.流程: Bitable field type 24 (Stage) has no Gridbase equivalent; left out" in report
     assert "患者信息.投诉条数: the formula was not translated (it filters or reads records of other tables)" in report
@@ -181,7 +181,8 @@ def test_a_second_run_updates_by_record_id(root: Path, tmp_path: Path, capsys: p
     capsys.readouterr()
     assert run("import", str(root), "--base", "hospital", "--from-dump", str(dump), "--update") == 0
     report = capsys.readouterr().out
-    assert "患者信息: 0 created, 3 updated" in report and "投诉记录: 1 created, 3 updated" in report
+    assert "患者信息: 0 created, 1 updated, 2 unchanged" in report and "投诉记录: 1 created, 0 updated, 3 unchanged" in report
+    assert "回访记录: 0 created, 0 updated, 2 unchanged" in report and "links written: 1" in report
     ws = Workspace.open(root)
     try:
         patients, complaints, followups = records(ws, "患者信息"), records(ws, "投诉记录"), records(ws, "回访记录")
@@ -262,7 +263,7 @@ def test_a_value_a_field_refuses_is_left_empty_and_reported(root: Path, tmp_path
     assert run("import", str(root), "--base", "hospital", "--from-dump", str(dump)) == 0
     report = capsys.readouterr().out
     assert "value not imported: 患者信息.邮箱 of Bitable record recP2: 'not an e-mail'" in report
-    assert "患者信息: 3 created, 0 updated" in report
+    assert "患者信息: 3 created, 0 updated, 0 unchanged" in report
     ws = Workspace.open(root)
     try:
         assert "邮箱" not in records(ws, "患者信息")["recP2"]["fields"]

@@ -90,7 +90,7 @@ def test_import_reads_the_app_through_the_api(feishu: FeishuStandin, tmp_path: P
     assert main(["bitable", "import", str(root), "--base", "hospital", "--app-token", APP_TOKEN,
                  "--base-url", feishu.base_url]) == 0
     report = capsys.readouterr().out
-    assert "患者信息: 3 created, 0 updated" in report and "links written: 5" in report
+    assert "患者信息: 3 created, 0 updated, 0 unchanged" in report and "links written: 5" in report
     ws = Workspace.open(root)
     try:
         page = ws.base("hospital").table("投诉记录").query(actor="admin", limit=10)
