@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.formula import FormulaSyntaxError, parse, references
+from engine.bitable_formula import translate_formula
 
 TEXT, NUMBER, SINGLE, MULTI, DATE, CHECKBOX, PERSON, PHONE, URL, ATTACHMENT = 1, 2, 3, 4, 5, 7, 11, 13, 15, 17
 LINK, LOOKUP, FORMULA, DUPLEX, LOCATION, GROUP = 18, 19, 20, 21, 22, 23
@@ -42,8 +42,6 @@ PLAIN = {CHECKBOX: "checkbox", PHONE: "phone", URL: "url", ATTACHMENT: "attachme
 OPERATORS = {"is": "eq", "isNot": "neq", "contains": "contains", "doesNotContain": "not_contains",
              "isGreater": "gt", "isGreaterEqual": "gte", "isLess": "lt", "isLessEqual": "lte"}
 EMPTY_OPERATORS = {"isEmpty": "is_empty", "isNotEmpty": "is_not_empty"}
-_REF = re.compile(r"bitable::\$table\[(\w+)\]\.\$field\[(\w+)\]")
-_BARE_REF = re.compile(r"\$field\[(\w+)\]")
 
 
 @dataclass
@@ -168,34 +166,6 @@ def _autonumber(prop: dict[str, Any]) -> dict[str, Any]:
     if digits and str(digits[0]).isdigit():
         spec["digits"] = int(digits[0])
     return spec
-
-
-def translate_formula(expr: str, table_id: str, keys: dict[str, str]) -> tuple[str | None, str]:
-    """A Bitable formula in Gridbase's language, or (None, why not). `keys`: field id → key, this table."""
-    if not expr:
-        return None, "it has no expression"
-    outside: list[str] = []
-
-    def ref(match: re.Match[str]) -> str:
-        if match.group(1) != table_id or match.group(2) not in keys:
-            outside.append(match.group(0))
-            return "{?}"
-        return "{" + keys[match.group(2)] + "}"
-
-    text = _REF.sub(ref, expr)
-    if outside:
-        return None, "it reads another table (cross-table formulas have no Gridbase equivalent; use a link and a lookup or rollup)"
-    text = _BARE_REF.sub(lambda m: "{" + keys[m.group(1)] + "}" if m.group(1) in keys else "{?}", text)
-    if "{?}" in text or "CurrentValue" in text or ".FILTER" in text.upper():
-        return None, "it filters or reads records of other tables"
-    try:
-        refs = references(parse(text))
-    except FormulaSyntaxError as exc:
-        return None, f"Gridbase's formula language does not read it ({exc})"
-    unknown = refs - set(keys.values())
-    if unknown:
-        return None, f"it names unknown fields {sorted(unknown)}"
-    return text, ""
 
 
 def plan_base(key: str, name: str, tables: list[dict[str, Any]], known: dict[str, str] | None = None,
@@ -416,26 +386,3 @@ def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
         return value
     return None
 
-
-def merge(existing: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
-    """The base YAML of a later import: what the admin wrote in `existing` stays (renamed or retyped
-    fields, rewritten formulas, views, roles, automations…); what is new in Bitable (`fresh`:
-    tables, fields, views, forms, select options) is added."""
-    out = dict(existing)
-    tables = out.setdefault("tables", {})
-    for tkey, table in fresh.get("tables", {}).items():
-        mine = tables.get(tkey)
-        if not isinstance(mine, dict):
-            tables[tkey] = table
-            continue
-        for part in ("fields", "views", "forms"):
-            have = mine.setdefault(part, {}) if table.get(part) else mine.get(part)
-            for key, spec in (table.get(part) or {}).items():
-                if have is None:
-                    break
-                if key not in have:
-                    have[key] = spec
-                elif part == "fields" and isinstance(have[key], dict) and "options" in have[key] and "options" in spec:
-                    names = {o["name"] if isinstance(o, dict) else o for o in have[key]["options"]}
-                    have[key]["options"] += [o for o in spec["options"] if (o["name"] if isinstance(o, dict) else o) not in names]
-    return out

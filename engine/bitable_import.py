@@ -312,3 +312,27 @@ def _first_person(tp: bt.TablePlan, fields: dict[str, Any], code: int) -> Any:
             value = fields[fp.name]
             return value[0] if isinstance(value, list) else value
     return None
+
+
+def merge_yaml(existing: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """The base YAML of a later import: what the admin wrote in `existing` stays (renamed or retyped
+    fields, rewritten formulas, views, roles, automations…); what is new in Bitable (`fresh`:
+    tables, fields, views, forms, select options) is added."""
+    out = dict(existing)
+    tables = out.setdefault("tables", {})
+    for tkey, table in fresh.get("tables", {}).items():
+        mine = tables.get(tkey)
+        if not isinstance(mine, dict):
+            tables[tkey] = table
+            continue
+        for part in ("fields", "views", "forms"):
+            have = mine.setdefault(part, {}) if table.get(part) else mine.get(part)
+            for key, spec in (table.get(part) or {}).items():
+                if have is None:
+                    break
+                if key not in have:
+                    have[key] = spec
+                elif part == "fields" and isinstance(have[key], dict) and "options" in have[key] and "options" in spec:
+                    names = {o["name"] if isinstance(o, dict) else o for o in have[key]["options"]}
+                    have[key]["options"] += [o for o in spec["options"] if (o["name"] if isinstance(o, dict) else o) not in names]
+    return out

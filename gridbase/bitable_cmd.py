@@ -3,7 +3,7 @@
 `dump --app-token T --to FOLDER` saves the app's OpenAPI answers and files (plugins.bitable_api).
 `import DIR --base NAME (--app-token T | --from-dump FOLDER)` maps the app to DIR/bases/NAME.yaml
 (engine.bitable; refused over an existing file without --update, which keeps the file's contents
-and adds what is new in Bitable, engine.bitable.merge), checks the workspace, applies
+and adds what is new in Bitable, engine.bitable_import.merge_yaml), checks the workspace, applies
 it, imports every record (engine.bitable_import) and prints the report. The Bitable ids of its
 tables and fields are kept in DIR/bitable/NAME.ids.json so that a later import (--update) keeps
 their keys even when they were renamed in Bitable.
@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 
 from engine import Workspace
-from engine.bitable import merge, plan_base
+from engine.bitable import plan_base
 from engine.bitable_dump import read_dump
-from engine.bitable_import import import_records
+from engine.bitable_import import import_records, merge_yaml
 from engine.errors import GridbaseError
 from engine.loader import load_workspace
 from gridbase.commands import command, out
@@ -100,7 +100,7 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     before = target.read_text(encoding="utf-8") if target.exists() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     existing = yaml.safe_load(before) if before is not None else None
-    body = plan.yaml() if existing is None else merge(existing, plan.yaml())
+    body = plan.yaml() if existing is None else merge_yaml(existing, plan.yaml())
     if body != yaml.safe_load(before or "null"):  # unchanged: the file (and its comments) is left as it is
         target.write_text(HEADER + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     try:

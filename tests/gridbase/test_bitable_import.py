@@ -17,7 +17,8 @@ import yaml
 from bitable_source import COMMITTED, FILES, TABLES, write_dump
 
 from engine import Workspace, attachments
-from engine.bitable import plan_base, translate_formula
+from engine.bitable import plan_base
+from engine.bitable_formula import translate_formula
 from gridbase.app import create_app
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML, sign_in
