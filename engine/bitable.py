@@ -30,6 +30,7 @@ TEXT, NUMBER, SINGLE, MULTI, DATE, CHECKBOX, PERSON, PHONE, URL, ATTACHMENT = 1,
 LINK, LOOKUP, FORMULA, DUPLEX, LOCATION, GROUP = 18, 19, 20, 21, 22, 23
 CREATED_TIME, MODIFIED_TIME, CREATED_BY, MODIFIED_BY, AUTONUMBER = 1001, 1002, 1003, 1004, 1005
 
+COMPUTED_CODES = (LOOKUP, FORMULA, CREATED_TIME, MODIFIED_TIME, CREATED_BY, MODIFIED_BY, AUTONUMBER)
 RECORD_ID_KEY = "bitable_record_id"
 # Bitable's option colours are numbers (0–54, ten hues in light and dark shades): each to the
 # named colour of Gridbase's accessible palette with the nearest hue.
@@ -297,8 +298,8 @@ def _view(plan: BasePlan, tp: TablePlan, v: dict[str, Any]) -> None:
     taken = set(tp.views) | set(tp.forms)
     key = make_key(name, taken)
     if vtype == "form":
-        writable = [f.key for f in carried.values() if f.spec and f.spec["type"] not in
-                    ("formula", "lookup", "autonumber", "created_time", "modified_time", "created_by", "modified_by")
+        # What a person types in Bitable's form too: no computed or system-kept fields.
+        writable = [f.key for f in carried.values() if f.code not in COMPUTED_CODES
                     and f.field_id not in hidden and not f.inverse_side]
         tp.forms[key] = {"name": name, "fields": writable}
         return

@@ -85,6 +85,9 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
     # The second side of each two-way link: (table id, field id) → {record id: linked record ids}.
     backs: dict[tuple[str, str], dict[str, list[str]]] = {}
     for tp in plan.tables:
+        if tp.key not in base.bdef.tables:  # removed from the YAML by an admin: not imported
+            report.notes.append(f"{tp.name}: not in bases/{plan.key}.yaml any more; its records were not imported")
+            continue
         table = base.table(tp.key)
         existing = _existing(table, tp)
         new_rows: list[dict[str, Any]] = []
@@ -149,7 +152,8 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
             report.links += sum(len(v[p.fp.key]) for _, v in changes)
 
     for tp in plan.tables:
-        _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
+        if tp.table_id in ids:
+                _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
     report.unmatched = index.unmatched
     return report
 
@@ -314,22 +318,28 @@ def _first_person(tp: bt.TablePlan, fields: dict[str, Any], code: int) -> Any:
     return None
 
 
-def merge_yaml(existing: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+def merge_yaml(existing: dict[str, Any], fresh: dict[str, Any], previous: set[str] | None = None) -> dict[str, Any]:
     """The base YAML of a later import: what the admin wrote in `existing` stays (renamed or retyped
     fields, rewritten formulas, views, roles, automations…); what is new in Bitable (`fresh`:
-    tables, fields, views, forms, select options) is added."""
+    tables, fields, views, forms, select options) is added. `previous`: the tables (`tkey`) and
+    fields (`tkey.fkey`) an earlier import wrote; one of them missing now was removed by the
+    admin, and is not added again."""
+    previous = previous or set()
     out = dict(existing)
     tables = out.setdefault("tables", {})
     for tkey, table in fresh.get("tables", {}).items():
         mine = tables.get(tkey)
         if not isinstance(mine, dict):
-            tables[tkey] = table
+            if tkey not in previous:
+                tables[tkey] = table
             continue
         for part in ("fields", "views", "forms"):
             have = mine.setdefault(part, {}) if table.get(part) else mine.get(part)
             for key, spec in (table.get(part) or {}).items():
                 if have is None:
                     break
+                if key not in have and part == "fields" and f"{tkey}.{key}" in previous:
+                    continue
                 if key not in have:
                     have[key] = spec
                 elif part == "fields" and isinstance(have[key], dict) and "options" in have[key] and "options" in spec:

@@ -100,7 +100,8 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     before = target.read_text(encoding="utf-8") if target.exists() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     existing = yaml.safe_load(before) if before is not None else None
-    body = plan.yaml() if existing is None else merge_yaml(existing, plan.yaml())
+    previous = {v if "." not in k else f"{known.get(k.split('.')[0], '')}.{v}" for k, v in known.items()}
+    body = plan.yaml() if existing is None else merge_yaml(existing, plan.yaml(), previous)
     if body != yaml.safe_load(before or "null"):  # unchanged: the file (and its comments) is left as it is
         target.write_text(HEADER + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     try:

@@ -159,7 +159,13 @@ def test_a_second_run_updates_by_record_id(root: Path, tmp_path: Path, capsys: p
     base = yaml.safe_load(yaml_file.read_text(encoding="utf-8"))
     base["tables"]["上级文件"]["fields"]["剩余天数"] = {"type": "formula", "name": "剩余天数",
                                                     "formula": "DATETIME_DIFF({截止日期}, TODAY(), 'days')"}
+    # … and removes a field and a table it does not want (applied with --allow-data-loss).
+    del base["tables"]["患者信息"]["fields"]["投诉条数"]
+    for view in base["tables"]["患者信息"]["views"].values():
+        view["fields"] = [f for f in view.get("fields", []) if f != "投诉条数"]
+    del base["tables"]["回访记录"]
     yaml_file.write_text(yaml.safe_dump(base, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert main(["apply", str(root), "--allow-data-loss"]) == 0
     # In Bitable meanwhile: a patient's phone changed, a field was renamed, a complaint was added.
     page = dump / "tables" / "tblPatients" / "records" / "page-001.json"
     body = json.loads(page.read_text(encoding="utf-8"))
@@ -183,16 +189,17 @@ def test_a_second_run_updates_by_record_id(root: Path, tmp_path: Path, capsys: p
     assert run("import", str(root), "--base", "hospital", "--from-dump", str(dump), "--update") == 0
     report = capsys.readouterr().out
     assert "患者信息: 0 created, 1 updated, 2 unchanged" in report and "投诉记录: 1 created, 0 updated, 3 unchanged" in report
-    assert "回访记录: 0 created, 0 updated, 2 unchanged" in report and "links written: 1" in report
+    assert "回访记录: not in bases/hospital.yaml any more; its records were not imported" in report
+    assert "links written: 1" in report
     ws = Workspace.open(root)
     try:
-        patients, complaints, followups = records(ws, "患者信息"), records(ws, "投诉记录"), records(ws, "回访记录")
-        assert len(patients) == 3 and len(complaints) == 4 and len(followups) == 2
+        patients, complaints = records(ws, "患者信息"), records(ws, "投诉记录")
+        assert len(patients) == 3 and len(complaints) == 4
         assert patients["recP1"]["fields"]["电话"] == "13911112222"
         assert complaints["recC4"]["fields"]["患者"] == [patients["recP3"]["id"]]
-        # The renamed field kept its key (bitable/hospital.ids.json), so its values are still there.
-        assert followups["recF1"]["fields"]["回访日期"] == "2024-05-04"
-        # What the admin wrote in the YAML stays.
+        # What the admin wrote in the YAML stays; what they removed is not added again.
+        assert "回访记录" not in ws.config.bases["hospital"].tables
+        assert "投诉条数" not in ws.config.bases["hospital"].tables["患者信息"].fields
         assert ws.config.bases["hospital"].tables["上级文件"].fields["剩余天数"].type == "formula"
         assert isinstance(records(ws, "上级文件")["recD2"]["fields"]["剩余天数"], int)
         # Files already imported are not stored again.
