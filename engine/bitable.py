@@ -88,7 +88,7 @@ class BasePlan:
         for t in self.tables:
             fields = {f.key: f.spec for f in t.fields if f.spec is not None and not f.inverse_side}
             fields[RECORD_ID_KEY] = {"type": "text", "name": RECORD_ID_KEY, "index": True,
-                                     "description": "Bitable record id (飞书多维表格记录 ID), for updates by a later import"}
+                                     "description": "Bitable record id (多维表格记录 ID): a later import updates by it"}
             body: dict[str, Any] = {"name": t.name}
             if t.primary:
                 body["primary"] = t.primary

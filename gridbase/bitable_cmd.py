@@ -54,6 +54,40 @@ def register(sub: Any, add: Any) -> None:
                    help="read a user access token from this environment variable instead of FEISHU_APP_ID/FEISHU_APP_SECRET")
 
 
+class _Flow(dict):  # type: ignore[type-arg]
+    """A mapping written on one line (a field's options, as the examples write them)."""
+
+
+class _FlowList(list):  # type: ignore[type-arg]
+    """A list written on one line (a view's fields, sort)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def _dump(body: dict[str, Any]) -> str:
+    """The base YAML, each field on one line and each view's lists on one line."""
+    for table in (body.get("tables") or {}).values():
+        if not isinstance(table, dict):
+            continue
+        fields = table.get("fields") or {}
+        for key, spec in fields.items():
+            if isinstance(spec, dict) and not isinstance(spec, _Flow):
+                fields[key] = _Flow(spec)
+        for part in ("views", "forms"):
+            for view in (table.get(part) or {}).values():
+                for name in ("fields", "sort"):
+                    if isinstance(view, dict) and isinstance(view.get(name), list) and \
+                            all(isinstance(x, str) for x in view[name]):
+                        view[name] = _FlowList(view[name])
+    return yaml.dump(body, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100_000)
+
+
 def _reader(args: argparse.Namespace) -> BitableReader:
     user = os.environ.get(args.user_token_env, "") if args.user_token_env else ""
     if args.user_token_env and not user:
@@ -103,7 +137,7 @@ def _import(args: argparse.Namespace, folder: Path) -> int:
     previous = {v if "." not in k else f"{known.get(k.split('.')[0], '')}.{v}" for k, v in known.items()}
     body = plan.yaml() if existing is None else merge_yaml(existing, plan.yaml(), previous)
     if body != yaml.safe_load(before or "null"):  # unchanged: the file (and its comments) is left as it is
-        target.write_text(HEADER + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+        target.write_text(HEADER + _dump(body), encoding="utf-8")
     try:
         load_workspace(root)
     except Exception:
