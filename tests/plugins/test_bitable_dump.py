@@ -97,3 +97,11 @@ def test_import_reads_the_app_through_the_api(feishu: FeishuStandin, tmp_path: P
         assert sorted(r["fields"]["bitable_record_id"] for r in page.records) == ["recC1", "recC2", "recC3"]
     finally:
         ws.close()
+
+
+def test_an_expired_token_is_fetched_again_once(feishu: FeishuStandin, tmp_path: Path) -> None:
+    r = reader(feishu)
+    r.dump(tmp_path / "first")
+    feishu.expire_all()  # two hours later: Feishu answers 99991677 to the cached token
+    assert r.dump(tmp_path / "second")["records"] == 10
+    assert feishu.token_calls == 2
