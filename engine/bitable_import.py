@@ -145,15 +145,15 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
         targets = ids.get(p.fp.link_table or "", {})
         _add_back(p, backs.get((p.fp.link_table or "", p.fp.back or ""), {}), ids)
         now = _link_columns(p.table, p.fp.key)
+        most = 1 if (p.fp.spec or {}).get("multiple") is False else None  # a single link named several: the first
         changes = [(gid, {p.fp.key: ids_now}) for gid, wanted in p.wanted.items()
-                   if (ids_now := [targets[r] for r in wanted if r in targets]) != now.get(gid, [])]
+                   if (ids_now := [targets[r] for r in wanted if r in targets][:most]) != now.get(gid, [])]
         if changes:
             p.table.update_many(changes, actor=who)
             report.links += sum(len(v[p.fp.key]) for _, v in changes)
-
     for tp in plan.tables:
         if tp.table_id in ids:
-                _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
+            _keep_system_values(ws, base.table(tp.key), tp, records_of.get(tp.table_id, []), ids[tp.table_id], index, who)
     report.unmatched = index.unmatched
     return report
 
