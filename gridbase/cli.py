@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import engine.loader
 from engine.errors import ConfigError, GridbaseError
 from engine.loader import load_workspace
-from gridbase import automations_cmd, commands_auth, commands_more, init_cmd, retention_cmd
+from gridbase import (
+    automations_cmd,
+    bitable_cmd,
+    commands_auth,
+    commands_more,
+    init_cmd,
+    retention_cmd,
+)
 from gridbase.commands import COMMANDS, command, err, open_ws, out
 from gridbase.reference import anchor_for
 
@@ -78,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("plan", "Show what `apply` would change in the database.")
     p = add("apply", "Bring the database to the declared schema, in one transaction.")
     p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
-    for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd):
+    for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd, bitable_cmd):
         module.register(sub, add)
     return parser
 

@@ -18,6 +18,17 @@ channel makes, as Feishu's published API documents them:
 Tests script it through attributes: `expire` (seconds a new token lives), `expire_all()`
 (every issued token now answers 99991677), `rate_limited` (how many next message calls get
 99991400).
+
+It also serves a Bitable app for `gridbase bitable dump` (`bitable`: {"app": {...}, "tables":
+[{table_id, name, fields, views, records}], "files": {file_token: bytes}}, as
+tests/bitable_source.py holds it), through the GET calls of the bitable v1 API:
+`/open-apis/bitable/v1/apps/{app_token}` (the app), `…/tables`, `…/tables/{id}/fields`,
+`…/tables/{id}/views`, `…/tables/{id}/views/{view_id}`, `…/tables/{id}/records` (records'
+created/modified time and people only with `automatic_fields=true`), each list cut in pages
+of `page_size` (`page_token`, `has_more`), and `GET /open-apis/drive/v1/medias/{token}/download`
+(the bytes). An unknown app token answers 1254040 (HTTP 404), an unknown table 1254041;
+`bitable_rate_limited` next Bitable calls answer 1254290 TooManyRequest (HTTP 429).
+`bitable_calls` lists the paths asked.
 """
 
 from __future__ import annotations
@@ -65,6 +76,9 @@ class FeishuStandin:
     delivered: list[Delivered] = field(default_factory=list)
     tokens: dict[str, bool] = field(default_factory=dict)  # token → still valid
     seen_uuids: dict[str, str] = field(default_factory=dict)
+    bitable: dict[str, Any] | None = None
+    bitable_rate_limited: int = 0
+    bitable_calls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -80,6 +94,20 @@ class FeishuStandin:
                 content = json.dumps(answer, ensure_ascii=False).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                parts = urlsplit(self.path)
+                with standin.lock:
+                    status, answer = standin.get(parts.path, parse_qs(parts.query), dict(self.headers.items()))
+                if isinstance(answer, bytes):
+                    content, kind = answer, "application/octet-stream"
+                else:
+                    content, kind = json.dumps(answer, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
@@ -184,3 +212,71 @@ class FeishuStandin:
             "message_id": message_id, "msg_type": "interactive", "chat_id": "oc_" + secrets.token_hex(16),
             "sender": {"id": self.app_id, "id_type": "app_id", "sender_type": "app"},
             "body": {"content": body["content"]}}}
+
+    # -- the Bitable API (GET) ----------------------------------------------------------------
+
+    def _token_problem(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:]:
+            return 400, {"code": 99991661, "msg": "Missing access token for authorization."}
+        valid = self.tokens.get(auth[7:])
+        if valid is None:
+            return 400, {"code": 99991663, "msg": "Invalid access token for authorization."}
+        if valid is False:
+            return 400, {"code": 99991677, "msg": "Authentication token expired."}
+        return None
+
+    def get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
+        self.bitable_calls.append(path)
+        problem = self._token_problem(headers)
+        if problem is not None:
+            return problem
+        if self.bitable_rate_limited > 0:
+            self.bitable_rate_limited -= 1
+            return 429, {"code": 1254290, "msg": "TooManyRequest"}
+        app = self.bitable or {}
+        media = "/open-apis/drive/v1/medias/"
+        if path.startswith(media) and path.endswith("/download"):
+            token = path[len(media):-len("/download")]
+            if token in app.get("files", {}):
+                return 200, app["files"][token]
+            return 404, {"code": 1061045, "msg": "file not found"}
+        prefix = "/open-apis/bitable/v1/apps/"
+        if not path.startswith(prefix):
+            return 404, {"code": 404, "msg": "404 page not found"}
+        parts = path[len(prefix):].split("/")
+        if not app or parts[0] != app["app"]["app_token"]:
+            return 404, {"code": 1254040, "msg": "BaseTokenNotFound"}
+        ok = {"code": 0, "msg": "success"}
+        if len(parts) == 1:
+            return 200, {**ok, "data": {"app": app["app"]}}
+        if parts[1:] == ["tables"]:
+            return 200, self._page([{"table_id": t["table_id"], "name": t["name"], "revision": 1}
+                                    for t in app["tables"]], query)
+        table = next((t for t in app["tables"] if len(parts) > 2 and t["table_id"] == parts[2]), None)
+        if table is None or len(parts) < 4:
+            return 404, {"code": 1254041, "msg": "TableIdNotFound"}
+        if parts[3] == "fields":
+            return 200, self._page(table["fields"], query)
+        if parts[3] == "views" and len(parts) == 4:
+            return 200, self._page([{k: v for k, v in view.items() if k != "property"} for view in table["views"]], query)
+        if parts[3] == "views":
+            view = next((v for v in table["views"] if v["view_id"] == parts[4]), None)
+            return (200, {**ok, "data": {"view": view}}) if view else (404, {"code": 1254061, "msg": "ViewIdNotFound"})
+        if parts[3] == "records":
+            # lark-oapi sends Python's "True"; Feishu reads booleans as Go's strconv.ParseBool does.
+            automatic = (query.get("automatic_fields") or ["false"])[0] in ("true", "True", "1", "t", "T", "TRUE")
+            keep = ("record_id", "fields", "created_time", "created_by", "last_modified_time", "last_modified_by")
+            records = [{k: r[k] for k in (keep if automatic else keep[:2]) if k in r} for r in table["records"]]
+            return 200, self._page(records, query)
+        return 404, {"code": 404, "msg": "404 page not found"}
+
+    def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
+        size = int((query.get("page_size") or ["20"])[0])
+        token = (query.get("page_token") or [""])[0]
+        start = int(token[2:]) if token.startswith("pt") else 0
+        part = items[start:start + size]
+        data: dict[str, Any] = {"items": part, "has_more": start + size < len(items), "total": len(items)}
+        if data["has_more"]:
+            data["page_token"] = f"pt{start + size}"
+        return {"code": 0, "msg": "success", "data": data}
