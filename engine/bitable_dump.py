@@ -34,7 +34,7 @@ def page_name(number: int) -> str:
 def safe_id(text: str) -> str:
     """An id from an API answer as a file or folder name; GridbaseError for anything else."""
     if not _SAFE.match(text or ""):
-        raise GridbaseError(f"unexpected id {text!r} in a Bitable answer: only letters, digits, - and _ are expected")
+        raise GridbaseError(code="bitable_bad_id", params={"text": repr(text)})
     return text
 
 
@@ -42,11 +42,12 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         answer = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise GridbaseError(f"{path} is not a saved Bitable answer ({exc})") from None
+        raise GridbaseError(code="bitable_not_answer", params={"path": str(path), "problem": str(exc)}) from None
     if not isinstance(answer, dict):
-        raise GridbaseError(f"{path} is not a saved Bitable answer (not a JSON object)")
+        raise GridbaseError(code="bitable_not_object", params={"path": str(path)})
     if answer.get("code", 0) != 0:
-        raise GridbaseError(f"{path} holds an error answer: {answer.get('code')} {answer.get('msg')}")
+        raise GridbaseError(code="bitable_error_answer",
+                            params={"path": str(path), "status": answer.get("code"), "reason": answer.get("msg")})
     return answer.get("data") or {}
 
 
@@ -54,7 +55,7 @@ def items(folder: Path) -> list[dict[str, Any]]:
     """Every item of the pages saved in `folder`, in page order."""
     pages = sorted(folder.glob("page-*.json"))
     if not pages:
-        raise GridbaseError(f"{folder} holds no saved pages (page-001.json …): is this a Bitable dump?")
+        raise GridbaseError(code="bitable_no_pages", params={"folder": str(folder)})
     out: list[dict[str, Any]] = []
     for page in pages:
         out.extend(i for i in _load(page).get("items") or [] if isinstance(i, dict))
@@ -65,7 +66,7 @@ def read_dump(root: str | Path) -> dict[str, Any]:
     """{name, tables: [{table_id, name, fields, views, records}]} read from a dump folder."""
     root = Path(root)
     if not root.is_dir():
-        raise GridbaseError(f"{root} is not a folder: give the folder `gridbase bitable dump` wrote")
+        raise GridbaseError(code="bitable_not_folder", params={"folder": str(root)})
     app = _load(root / "app.json").get("app") if (root / "app.json").exists() else {}
     tables = []
     for t in items(root / "tables"):

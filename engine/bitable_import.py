@@ -130,8 +130,8 @@ def import_records(ws: Workspace, plan: bt.BasePlan, source: dict[str, Any], *, 
             created = import_rows(table, new_rows, actor=who).ids if new_rows else []
         except RejectedRows as exc:
             problems = [f"Bitable record {new_sources[n - 1]}: {'; '.join(e.values())}" for n, e in exc.result.rejected[:20]]
-            raise GridbaseError(f"{tp.name}: {len(exc.result.rejected)} record(s) refused, so none of this table was "
-                                f"imported: {' | '.join(problems)}") from None
+            raise GridbaseError(code="bitable_rows_refused", params={"table": tp.name, "count": len(exc.result.rejected),
+                                                                     "problems": " | ".join(problems)}) from None
         if updates:
             table.update_many(updates, actor=who)
         ids[tp.table_id] = {rid: row["_id"] for rid, row in existing.items()}
@@ -198,8 +198,7 @@ def _checked(table: Table, fp: bt.FieldPlan, value: Any, rid: str, report: Repor
 def _existing(table: Table, tp: bt.TablePlan) -> dict[str, dict[str, Any]]:
     """Live records imported before, by Bitable record id: their stored rows."""
     if bt.RECORD_ID_KEY not in table.fields:
-        raise GridbaseError(f"{table.tdef.name} has no field {bt.RECORD_ID_KEY}: put it back in the YAML "
-                            f"({{type: text, name: {bt.RECORD_ID_KEY}}}) so records are found again, not duplicated")
+        raise GridbaseError(code="bitable_no_id_field", params={"table": table.tdef.name, "field": bt.RECORD_ID_KEY})
     with table.ws.storage.reading() as conn:
         cur = conn.execute(f"SELECT * FROM {table.sql} WHERE _deleted_at IS NULL "  # noqa: S608
                            f"AND {q(bt.RECORD_ID_KEY)} IS NOT NULL")

@@ -37,7 +37,9 @@ def _codes_used(folder: str) -> dict[str, str]:
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            values: list[ast.expr] = [k.value for k in node.keywords if k.arg == "code"]
+            # `code="x"` or `code="x" if ... else "y"` (a `code=` of any other shape is not an error's)
+            values: list[ast.expr] = [k.value for k in node.keywords
+                                      if k.arg == "code" and isinstance(k.value, ast.Constant | ast.IfExp)]
             if name == "Message" and node.args:
                 values.append(node.args[0])
             for value in values:
