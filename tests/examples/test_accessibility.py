@@ -26,6 +26,7 @@ PAGES = [
     "/", "/b/patients/t/patients", "/b/patients/t/visits/v/consultant", "/b/patients/t/patients/v/by_source",
     "/b/patients/t/visits/v/calendar", "/b/patients/t/patients/new", "/b/patients/d/overview",
     "/b/complaints/t/complaints", "/b/complaints/d/overview", "/b/directives/t/documents",
+    "/b/directives/t/tasks/timeline/timeline",
     "/b/directives/d/overview", "/inbox", "/admin/people", "/admin/runs", "/admin/dead", "/admin/audit",
 ]
 PHONE_FORMS = ["/f/complaints/report"]

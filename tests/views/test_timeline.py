@@ -90,7 +90,7 @@ def seed(ws: Workspace) -> dict[str, str]:
 
 
 def bar(page: str, record: str) -> str:
-    found = re.search(r'<a class="tl-bar([^"]*)"\s+href="[^"]*"\s+data-record="' + record + r'"[^>]*>', page)
+    found = re.search(r'<a class="tl-bar([^"]*)"\s+href="[^"]*"( draggable="false")? data-record="' + record + r'"[^>]*>', page)
     assert found, f"no bar for {record}"
     return found.group(0)
 

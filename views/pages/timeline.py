@@ -92,6 +92,13 @@ def bar_end(table: Table, vdef: Any, fields: dict[str, Any], start: date) -> dat
     return end if end is not None and end >= start else start
 
 
+def _label(cell: dict[str, Any]) -> str:
+    """A lane's name: the cell as the grid shows it (linked records by their titles)."""
+    if cell.get("links"):
+        return "、".join(str(link["text"]) for link in cell["links"])
+    return str(cell.get("text") or "")
+
+
 def _colour(table: Table, key: str | None, value: Any) -> str:
     if not key or key not in table.tdef.fields:
         return ""
@@ -105,7 +112,8 @@ def _editable(table: Table, access: Any, vdef: Any) -> bool:
     """Whether the person may change the fields a move changes (rows are checked per bar)."""
     opts = vdef.options or {}
     keys = [vdef.date_field, opts.get("end") or opts.get("duration")]
-    return all(k is None or access.level(k) == "edit" for k in keys)
+    return all(k is None or (k in table.fields and not table.fields[k].computed and access.level(k) == "edit")
+               for k in keys)
 
 
 async def timeline(request: Request) -> Response:
@@ -140,7 +148,7 @@ async def timeline(request: Request) -> Response:
         end = bar_end(table, vdef, rec["fields"], begin)
         if end < first:
             continue
-        label = table.display(rec, group, access) if group else ""
+        label = _label(cells.build(table, rec, group, actor, editable=False, links=links)) if group else ""
         lane = lanes.setdefault(label, {"label": label, "bars": []})
         primary = table.tdef.primary
         title = table.display(rec, primary, access) if access.readable(primary) else ""

@@ -46,6 +46,7 @@
       if (!bar || e.button !== 0) { return; }
       dragging = { bar: bar, x: e.clientX, edge: e.target.classList.contains("tl-handle") ? "end" : "start",
                    width: columnWidth(timeline, bar), moved: false };
+      e.preventDefault();  // no native drag of the link, no text selection
       bar.setPointerCapture(e.pointerId);
       bar.classList.add("tl-dragging");
     });
@@ -77,6 +78,10 @@
     timeline.addEventListener("pointerup", finish);
     timeline.addEventListener("pointercancel", function () {
       if (dragging) { dragging.bar.style.transform = ""; dragging.bar.style.marginRight = ""; dragging = null; }
+    });
+
+    timeline.addEventListener("dragstart", function (e) {
+      if (e.target.closest && e.target.closest(".tl-bar.tl-movable")) { e.preventDefault(); }
     });
 
     timeline.addEventListener("click", function (e) {
