@@ -428,14 +428,15 @@ class Reader:
         if by not in visible or (field is not None and field not in visible):
             raise QueryError(f"unknown field '{by if by not in visible else field}'")
         fby = self.fields[by]
+        dialect = self.ws.storage.dialect
         scope = self._scope(actor, access)
         col = scope.columns.get(by) or q(by)
         join = ""
         if fby.kind == "array":
-            join = f", json_each(COALESCE({self.sql}.{col}, '[]')) AS je"
+            join = ", " + dialect.json_values(f"COALESCE({self.sql}.{col}, '[]')", "je")
             raw, outer = "je.value", "d"
         elif fby.kind == "datetime":
-            raw, outer = f"date({col}, '{self.ws.tz_offset_modifier()}')", self._bucket_sql("d", "date", bucket or "day")
+            raw, outer = dialect.local_day(col, self.ws.tz_offset_modifier()), self._bucket_sql("d", "date", bucket or "day")
         elif fby.kind == "date":
             raw, outer = col, self._bucket_sql("d", "date", bucket or "day")
         else:
@@ -449,11 +450,11 @@ class Reader:
                 raise QueryError(f"{aggregate} needs a field")
             value = scope.columns.get(field) or q(field)
             parts += [f"sum({value}) AS s", f"count({value}) AS n"]
-            fold = "sum(s)" if aggregate == "sum" else "sum(s) / max(sum(n), 1)"
+            fold = "sum(s)" if aggregate == "sum" else f"sum(s) / {dialect.greatest('sum(n)', '1')}"
         elif aggregate == "percent":
             wsql, vparams = self.compile_filter(where or {}, actor, visible, scope.columns)
             parts.append(f"sum(CASE WHEN {wsql} THEN 1 ELSE 0 END) AS w")
-            fold = "100.0 * sum(w) / max(sum(c), 1)"
+            fold = f"100.0 * sum(w) / {dialect.greatest('sum(c)', '1')}"
         elif aggregate == "count":
             fold = "sum(c)"
         else:
@@ -470,7 +471,7 @@ class Reader:
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
-            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
+            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k ORDER BY k"
             rows = self.ws.storage.conn.execute(sql, vparams + scope.params + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 
@@ -499,18 +500,18 @@ class Reader:
             return f"{aggregate}({columns.get(field) or q(field)})", []
         if aggregate == "percent":
             sql, params = self.compile_filter(where or {}, actor, visible, columns)
-            return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params
+            return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / {self.ws.storage.dialect.greatest('count(*)', '1')})", params
         raise QueryError(f"unknown aggregate '{aggregate}'")
 
     def _bucket_sql(self, col: str, kind: str, bucket: str) -> str:
-        offset = self.ws.tz_offset_modifier()
-        day = f"date({col}, '{offset}')" if kind == "datetime" else f"date({col})"
+        dialect = self.ws.storage.dialect
+        day = dialect.local_day(col, self.ws.tz_offset_modifier()) if kind == "datetime" else dialect.day(col)
         if bucket == "day":
             return day
         if bucket == "week":
-            return f"date({day}, '-6 days', 'weekday 1')"
+            return dialect.week_start(day)
         if bucket == "month":
-            return f"strftime('%Y-%m', {day})"
+            return dialect.month(day)
         raise QueryError(f"unknown bucket '{bucket}'; use day, week or month")
 
     def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:

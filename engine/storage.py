@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine import budget
+from engine.dialect import SQLITE
 from engine.errors import StorageFull
 from engine.groupcommit import GroupCommit
 
@@ -302,6 +303,8 @@ class WriteLock:
 
 class Storage:
     """The database of one workspace: its connections, the write lock and transactions."""
+
+    dialect = SQLITE  # the SQL pieces SQLite writes its own way (engine/dialect.py)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -11,6 +11,8 @@ import pytest
 
 from engine import NotFoundError, PermissionDenied, QueryError, ValidationError
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: desk
 name: 服务台
