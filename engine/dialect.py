@@ -24,6 +24,8 @@ class Dialect:
 
     name: str = "sqlite"
     booleans: bool = False  # comparisons are of a boolean type distinct from integers
+    text_param: str = "?"  # a text parameter where nothing else says it is text
+    runs_python: bool = True  # SQL may call Python functions (gb_formula: formulas SQL cannot express)
 
     # -- comparisons and booleans ------------------------------------------------------
     def same(self, a: str, b: str) -> str:
@@ -115,6 +117,8 @@ class PostgresDialect(Dialect):
 
     name: str = "postgresql"
     booleans: bool = True
+    text_param: str = "CAST(? AS text)"
+    runs_python: bool = False
 
     def same(self, a: str, b: str) -> str:
         return f"{a} IS NOT DISTINCT FROM {b}"
@@ -182,7 +186,8 @@ class PostgresDialect(Dialect):
         return f"strpos({haystack}, {needle}) = 1"
 
     def zero_padded(self, digits: str, number: str) -> str:
-        return f"lpad(CAST({number} AS text), CAST({digits} AS integer), '0')"
+        text = f"CAST({number} AS text)"
+        return f"lpad({text}, GREATEST(CAST({digits} AS integer), length({text})), '0')"
 
 
 def _instant(sql: str) -> str:

@@ -142,9 +142,12 @@ class Reader:
             return formula.Column(sql=cols.get(key) or q(key), kind=self.fields[key].kind)
 
         try:
-            return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now())
-        except formula.NotCompilable:
-            pass
+            return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now(),
+                                       dialect=self.ws.storage.dialect)
+        except formula.NotCompilable as exc:
+            if not self.ws.storage.dialect.runs_python:
+                raise QueryError(f"this formula filter cannot run on {self.ws.storage.dialect.name} yet ({exc}); "
+                                 "see docs/storage.md") from None
         keys = sorted(set(refs.keys.values()))
         # The record's id and times first (RECORD_ID(), CREATED_TIME(), LAST_MODIFIED_TIME()), then the fields.
         args = json_list(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])

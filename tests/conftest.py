@@ -21,7 +21,7 @@ import pg_server
 from engine import Workspace
 from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
-ON_POSTGRES = os.environ.get("GRIDBASE_TEST_DATABASE", "sqlite").strip().lower() in ("postgresql", "postgres")
+ON_POSTGRES = pg_server.on_postgres()
 
 
 def pytest_configure(config: pytest.Config) -> None:

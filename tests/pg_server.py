@@ -82,3 +82,8 @@ def start() -> Server:
               "-c synchronous_commit=off -c max_connections=200"
     _run([str(binaries / "pg_ctl"), "-D", str(folder / "data"), "-o", options, "-l", str(folder / "log"), "-w", "start"])
     return Server(folder, port, user)
+
+
+def on_postgres() -> bool:
+    """True in the run that puts the `stores` tests on PostgreSQL (GRIDBASE_TEST_DATABASE=postgresql)."""
+    return os.environ.get("GRIDBASE_TEST_DATABASE", "sqlite").strip().lower() in ("postgresql", "postgres")
