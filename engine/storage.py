@@ -496,6 +496,11 @@ class Storage:
             if conn.in_transaction:
                 conn.execute("COMMIT")
 
+    @property
+    def database(self) -> Path:
+        """What `Workspace.open(..., db=)` takes to open this database again: its file."""
+        return self.path
+
     def columns(self, table: str) -> dict[str, str]:
         """A table's columns and their declared SQL types, in table order."""
         return {c.name: c.type for c in self.db.table(table).columns}

@@ -103,7 +103,8 @@ def _pragma(sql: str) -> str:
     if match is None:
         return NO_ROWS
     name = _unquote(match.group(1).strip()).replace("'", "''")
-    return ("SELECT ordinal_position - 1 AS cid, column_name AS name, data_type AS type FROM information_schema.columns "
+    return ("SELECT ordinal_position - 1 AS cid, column_name AS name, CASE data_type WHEN 'bigint' THEN 'INTEGER' "
+            "WHEN 'double precision' THEN 'REAL' ELSE upper(data_type) END AS type FROM information_schema.columns "
             f"WHERE table_schema = current_schema() AND table_name = '{name}' ORDER BY ordinal_position")
 
 
@@ -355,6 +356,19 @@ COMPAT_FUNCTIONS = (
     "CREATE OR REPLACE FUNCTION json_extract(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
     "AS $$SELECT CAST($1 AS json) #>> string_to_array(trim(leading '.' FROM "
     "replace(replace(substr($2, 2), '[', '.'), ']', '')), '.')$$",
+    "CREATE OR REPLACE FUNCTION gb_json_path(text) RETURNS text[] LANGUAGE sql IMMUTABLE "
+    "AS $$SELECT string_to_array(trim(leading '.' FROM replace(replace(substr($1, 2), '[', '.'), ']', '')), '.')$$",
+    "CREATE OR REPLACE FUNCTION json_valid(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE "
+    "AS $$BEGIN PERFORM CAST($1 AS json); RETURN TRUE; EXCEPTION WHEN others THEN RETURN FALSE; END$$",
+    "CREATE OR REPLACE FUNCTION json_quote(text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "AS 'SELECT CAST(to_json($1) AS text)'",
+    "CREATE OR REPLACE FUNCTION json_type(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "AS 'SELECT jsonb_typeof(CAST($1 AS jsonb) #> gb_json_path($2))'",
+    "CREATE OR REPLACE FUNCTION json_remove(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "AS 'SELECT CAST(CAST($1 AS jsonb) #- gb_json_path($2) AS text)'",
+    # json_extract gives text here, so a moved number becomes a string (SQLite keeps a number).
+    "CREATE OR REPLACE FUNCTION json_set(text, text, text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "AS 'SELECT CAST(jsonb_set(CAST($1 AS jsonb), gb_json_path($2), to_jsonb($3)) AS text)'",
     "CREATE OR REPLACE FUNCTION gb_json_text_array(text[]) RETURNS text LANGUAGE sql IMMUTABLE "
     "AS 'SELECT CAST(array_to_json($1) AS text)'",
     "CREATE OR REPLACE FUNCTION printf(text, integer, bigint) RETURNS text LANGUAGE sql IMMUTABLE "  # '%0*d' only
@@ -596,6 +610,11 @@ class PgStorage:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
 
     # -- introspection ----------------------------------------------------------------------
+    @property
+    def database(self) -> str:
+        """What `Workspace.open(..., db=)` takes to open this database again: its URL."""
+        return self.url
+
     def columns(self, table: str) -> dict[str, str]:
         return {c.name: c.type for c in self.db.table(table).columns}
 

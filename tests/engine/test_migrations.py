@@ -13,6 +13,8 @@ from engine import MigrationRefused, Workspace
 from engine.fields.text import TextField
 from tests_support import rewrite_base
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 V1 = """\
 base: crm
 name: CRM
@@ -28,7 +30,7 @@ tables:
 """
 
 
-def open_ws(root: Path, db: Path) -> Workspace:
+def open_ws(root: Path, db: Path | str) -> Workspace:
     return Workspace.open(root, db=db)
 
 
@@ -44,7 +46,7 @@ def ws(make_workspace: Any) -> Any:
 def reopen(ws: Workspace, text: str) -> Workspace:
     root = Path(ws.config.root)
     rewrite_base(root, "crm", text)
-    db = ws.storage.path
+    db = ws.storage.database
     ws.close()
     return Workspace.open(root, db=db)
 
@@ -152,7 +154,7 @@ def order_indexes(ws: Workspace) -> set[str]:
 
 
 def reopen_shop(ws: Workspace, text: str) -> Workspace:
-    root, db = Path(ws.config.root), ws.storage.path
+    root, db = Path(ws.config.root), ws.storage.database
     rewrite_base(root, "shop", text)
     ws.close()
     return Workspace.open(root, db=db)
