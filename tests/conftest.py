@@ -14,10 +14,10 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pg_server
 import psycopg
 import pytest
 
-import pg_server
 from engine import Workspace
 from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
