@@ -24,10 +24,6 @@ from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa:
 ON_POSTGRES = pg_server.on_postgres()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stores: holds for every store; also run with GRIDBASE_TEST_DATABASE=postgresql")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not ON_POSTGRES:
         return
