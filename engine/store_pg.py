@@ -229,7 +229,7 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
         t = self._translate(sql)
         cur = self.raw.cursor()
-        cur.execute(t.sql, _params(params))  # type: ignore[arg-type]  # translated text, parameters apart
+        cur.execute(t.sql, _params(params))
         lastrowid = None
         if t.returning is not None and cur.description:
             row = cur.fetchone()
@@ -240,7 +240,7 @@ class PgConnection:
         t = self._translate(sql)
         text = t.sql[: t.sql.rfind(" RETURNING ")] if t.returning else t.sql
         cur = self.raw.cursor()
-        cur.executemany(text, [_params(r) for r in rows])  # type: ignore[arg-type]
+        cur.executemany(text, [_params(r) for r in rows])
         return PgCursor(cur, None)
 
     @property
@@ -381,7 +381,7 @@ def create_system_tables(conn: PgConnection) -> None:
     """Make the system tables a database lacks from SQLite's declarations (engine.storage)."""
     schema = PgSchema(conn)
     for statement in COMPAT_FUNCTIONS:
-        conn.raw.execute(statement)  # type: ignore[arg-type]  # constant text
+        conn.raw.execute(statement)
     existing = set(schema.table_names())
     for name, (pk, declarations) in SYSTEM_TABLES.items():
         if name in existing:
@@ -404,7 +404,7 @@ def create_system_tables(conn: PgConnection) -> None:
             cols.append(" ".join(parts))
         if keys:
             cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in keys)})")
-        conn.raw.execute(f"CREATE TABLE {q(name)} ({', '.join(cols)})")  # type: ignore[arg-type]  # built from data
+        conn.raw.execute(f"CREATE TABLE {q(name)} ({', '.join(cols)})")
         for column, declaration in declarations.items():
             if column_spec(declaration).unique:
                 schema.table(name).create_index([column], f"{name}_{column}", unique=True)
@@ -470,8 +470,8 @@ class PgStorage:
             if pk is not None:
                 self._keys[table] = (pk,) if isinstance(pk, str) else tuple(pk)
             else:
-                self._keys[table] = tuple(i.columns for i in PgSchema(self.conn).table(table).indexes
-                                          if i.origin == "pk")[0] if table not in SYSTEM_TABLES else ("rowid",)
+                keys = [i.columns for i in PgSchema(self.conn).table(table).indexes if i.origin == "pk"]
+                self._keys[table] = tuple(keys[0]) if keys and table not in SYSTEM_TABLES else ("rowid",)
         return self._keys[table]
 
     def _identity_of(self, table: str) -> str | None:
@@ -570,15 +570,15 @@ class PgStorage:
     @contextmanager
     def savepoint(self, name: str) -> Iterator[PgConnection]:
         raw = self.writer.raw
-        raw.execute(f"SAVEPOINT {q(name)}")  # type: ignore[arg-type]  # a quoted name
+        raw.execute(f"SAVEPOINT {q(name)}")
         try:
             yield self.writer
         except BaseException:
             if self.writer.in_transaction:
-                raw.execute(f"ROLLBACK TO SAVEPOINT {q(name)}")  # type: ignore[arg-type]
-                raw.execute(f"RELEASE SAVEPOINT {q(name)}")  # type: ignore[arg-type]
+                raw.execute(f"ROLLBACK TO SAVEPOINT {q(name)}")
+                raw.execute(f"RELEASE SAVEPOINT {q(name)}")
             raise
-        raw.execute(f"RELEASE SAVEPOINT {q(name)}")  # type: ignore[arg-type]
+        raw.execute(f"RELEASE SAVEPOINT {q(name)}")
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         if self._group is None:
@@ -598,7 +598,7 @@ class PgStorage:
         raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             if self.query_seconds:
-                raw.execute(f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}")  # type: ignore[arg-type]
+                raw.execute(f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}")
             with budget.within(self.query_seconds):
                 try:
                     yield conn
