@@ -159,7 +159,7 @@ class AuditLog:
         old_path, new_path = path_of(old), path_of(new)
         for column, actions in (("new", "'create', 'restore'"), ("old", "'delete'")):
             conn.execute(
-                f"UPDATE _gb_audit SET {column} = json_set(json_remove({column}, ?), ?, json_extract({column}, ?)) "
+                f"UPDATE _gb_audit SET {column} = {self.storage.dialect.json_move(column)} "
                 f"WHERE base = ? AND tbl = ? AND action IN ({actions}) AND field IS NULL AND json_valid({column}) "
                 f"AND json_type({column}, ?) IS NOT NULL", (old_path, new_path, old_path, base, table, old_path))
 

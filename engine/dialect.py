@@ -73,6 +73,11 @@ class Dialect:
     def json_group_array(self, sql: str) -> str:
         return f"json_group_array({sql})"
 
+    def json_move(self, sql: str) -> str:
+        """The JSON object text `sql` with the value at path `?` moved to path `?` (parameters:
+        the old path, the new path, the old path again); paths in SQLite's JSON path syntax."""
+        return f"json_set(json_remove({sql}, ?), ?, json_extract({sql}, ?))"
+
     # -- dates (stored as 'YYYY-MM-DD' and 'YYYY-MM-DDTHH:MM:SSZ' text) ----------------
     def shifted_stamp(self, sql: str) -> str:
         """The stored date or datetime text `sql` moved by `?` seconds (a parameter written
@@ -157,6 +162,10 @@ class PostgresDialect(Dialect):
 
     def json_group_array(self, sql: str) -> str:
         return f"COALESCE(CAST(json_agg({sql}) AS text), '[]')"
+
+    def json_move(self, sql: str) -> str:
+        doc = f"CAST({sql} AS jsonb)"
+        return f"CAST(jsonb_set({doc} #- gb_json_path(?), gb_json_path(?), {doc} #> gb_json_path(?)) AS text)"
 
     def shifted_stamp(self, sql: str) -> str:
         return f"to_char({_instant(sql)} + CAST(? AS interval), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

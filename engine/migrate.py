@@ -213,7 +213,7 @@ class Planner:
                               (fdef.key, base.key, table.key, old))
             old_path, new_path = json_path(old), json_path(fdef.key)
             self.conn.execute(
-                "UPDATE _gb_audit SET new = json_set(json_remove(new, ?), ?, json_extract(new, ?)) WHERE base = ? AND tbl = ? "
+                f"UPDATE _gb_audit SET new = {self.storage.dialect.json_move('new')} WHERE base = ? AND tbl = ? "
                 "AND action = 'create' AND field IS NULL AND json_type(new, ?) IS NOT NULL",
                 (old_path, new_path, old_path, base.key, table.key, old_path))
             self._record_schema(base, table, fdef)

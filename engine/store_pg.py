@@ -356,7 +356,9 @@ COMPAT_FUNCTIONS = (
     "AS $$SELECT CAST($1 AS json) #>> string_to_array(trim(leading '.' FROM "
     "replace(replace(substr($2, 2), '[', '.'), ']', '')), '.')$$",
     "CREATE OR REPLACE FUNCTION gb_json_path(text) RETURNS text[] LANGUAGE sql IMMUTABLE "
-    "AS $$SELECT string_to_array(trim(leading '.' FROM replace(replace(substr($1, 2), '[', '.'), ']', '')), '.')$$",
+    "AS $$SELECT CASE WHEN $1 LIKE '$.\"%' THEN ARRAY[replace(replace(substr($1, 4, length($1) - 4), '\\\"', '\"'), "
+    "'\\\\', '\\')] ELSE string_to_array(trim(leading '.' FROM replace(replace(substr($1, 2), '[', '.'), ']', '')), "
+    "'.') END$$",
     "CREATE OR REPLACE FUNCTION json_valid(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE "
     "AS $$BEGIN PERFORM CAST($1 AS json); RETURN TRUE; EXCEPTION WHEN others THEN RETURN FALSE; END$$",
     "CREATE OR REPLACE FUNCTION json_quote(text) RETURNS text LANGUAGE sql IMMUTABLE "
@@ -365,7 +367,7 @@ COMPAT_FUNCTIONS = (
     "AS 'SELECT jsonb_typeof(CAST($1 AS jsonb) #> gb_json_path($2))'",
     "CREATE OR REPLACE FUNCTION json_remove(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
     "AS 'SELECT CAST(CAST($1 AS jsonb) #- gb_json_path($2) AS text)'",
-    # json_extract gives text here, so a moved number becomes a string (SQLite keeps a number).
+    # json_extract gives text here, so a number set from it becomes a string (Dialect.json_move keeps it).
     "CREATE OR REPLACE FUNCTION json_set(text, text, text) RETURNS text LANGUAGE sql IMMUTABLE "
     "AS 'SELECT CAST(jsonb_set(CAST($1 AS jsonb), gb_json_path($2), to_jsonb($3)) AS text)'",
     "CREATE OR REPLACE FUNCTION gb_json_text_array(text[]) RETURNS text LANGUAGE sql IMMUTABLE "

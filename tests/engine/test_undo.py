@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from pg_server import on_postgres
 
 from engine import NotFoundError, PermissionDenied, comments, undo
 from engine.errors import CellErrors, UndoRefused
@@ -251,7 +250,6 @@ def test_delete_many_is_all_or_nothing_and_undone_as_one(ws: Any) -> None:
     assert sorted(done.records) == sorted(mine) and tickets.count(actor="admin") == 3
 
 
-@pytest.mark.xfail(on_postgres(), reason="not yet on PostgreSQL (issue 23): a moved number in the audit log becomes text", strict=False)
 def test_a_renamed_field_is_renamed_in_whole_rows_of_the_log_too(ws: Any) -> None:
     tickets = ws.base("desk").table("tickets")
     rec = tickets.create({"title": "甲", "amount": 3}, actor="admin")["id"]
