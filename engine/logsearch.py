@@ -46,7 +46,7 @@ def search(storage: Storage, *, person: str | None = None, table: str | None = N
     if until:
         conds.append("at <= ?")
         params.append(until)
-    where = " AND ".join(conds) or "1"
+    where = " AND ".join(conds) or "TRUE"
     found: list[LogEntry] = []
     with storage.reading() as conn:
         if writes:

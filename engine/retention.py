@@ -128,7 +128,7 @@ def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime,
                 ws.audit.record(actor, "_gb", log, path.name, "archive", {
                     "count": (None, len(ids)), "first": (None, result.first), "last": (None, result.last),
                     "cutoff": (None, cutoff), "archive": (None, str(path)), "sha256": (None, digest)})
-            writer.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+            writer.execute(f"DELETE FROM {table} WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
                            (json.dumps(ids[start:start + DELETE_CHUNK]),))
         time.sleep(PAUSE)  # let waiting writers in between chunks
     return result
