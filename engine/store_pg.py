@@ -164,6 +164,7 @@ def translate(sql: str, key_of: Callable[[str], tuple[str, ...]], identity_of: C
             sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in updates)
             conflict = (f" ON CONFLICT ({', '.join(q(k) for k in keys)}) "
                         + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING"))
+    text = _HINTS.sub("", text)  # SQLite's index hints (the quoted index name is a piece of its own below)
     ddl = bool(re.match(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE\s+\S+\s+ADD)", text, re.I))
     out: list[str] = []
     for quoted, piece in _split(text):
@@ -171,7 +172,6 @@ def translate(sql: str, key_of: Callable[[str], tuple[str, ...]], identity_of: C
             out.append(piece.replace("%", "%%"))
             continue
         piece = piece.replace("%", "%%").replace("?", "%s")
-        piece = _HINTS.sub("", piece)
         piece = re.sub(r"\bLIKE\b", "ILIKE", piece, flags=re.I)
         piece = re.sub(r"\bsqlite_master\b", CATALOG, piece)
         if ddl:
