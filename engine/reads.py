@@ -355,7 +355,7 @@ class Reader:
                 # (see _order_hint) costs little and still tells whether to walk it.
                 enough = min(PROBE, (start + limit) * estimate // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough})", params).fetchone()[0])
+                    f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough}) AS probe", params).fetchone()[0])
                 hint = self._order_hint(sort, probe, start + limit, scope.columns) if probe >= enough else ""
             cur = self.ws.storage.conn.execute(
                 f"SELECT {cols} FROM {scope.source(hint)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",

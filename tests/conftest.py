@@ -3,7 +3,7 @@
 GRIDBASE_TEST_DATABASE=postgresql runs the tests marked `stores` (those that hold for every
 store) against a throwaway PostgreSQL server (tests/pg_server.py) instead of SQLite files:
 `make_workspace` then opens each workspace in a schema of its own. Unmarked tests are
-deselected in that run (they run in the ordinary SQLite run).
+deselected in that run (they run in the ordinary SQLite run) unless GRIDBASE_TEST_EVERYTHING=1.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ ON_POSTGRES = pg_server.on_postgres()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not ON_POSTGRES:
-        return
+    if not ON_POSTGRES or os.environ.get("GRIDBASE_TEST_EVERYTHING"):
+        return  # GRIDBASE_TEST_EVERYTHING=1: every test on PostgreSQL, to see how far the store has come
     kept = [item for item in items if item.get_closest_marker("stores")]
     config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("stores")])
     items[:] = kept
