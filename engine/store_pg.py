@@ -79,6 +79,7 @@ def _lock_key(url: str) -> int:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INSERT_OR = re.compile(r"^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+", re.I)
 _INSERT_INTO = re.compile(r'^\s*INSERT\s+INTO\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)', re.I)
+_NULL_TEST = re.compile(r"\?(\s+IS\s+(?:NOT\s+)?NULL\b)", re.I)
 _HINTS = re.compile(r'\s+(NOT\s+INDEXED|INDEXED\s+BY\s+"(?:[^"]|"")+")', re.I)
 _DDL_TYPES = re.compile(r"\b(INTEGER|REAL|FLOAT|BLOB)\b")
 
@@ -171,7 +172,9 @@ def translate(sql: str, key_of: Callable[[str], tuple[str, ...]], identity_of: C
         if quoted:
             out.append(piece.replace("%", "%%"))
             continue
-        piece = piece.replace("%", "%%").replace("?", "%s")
+        piece = piece.replace("%", "%%")
+        piece = _NULL_TEST.sub(r"CAST(%s AS text)\1", piece)  # `? IS NULL`: a parameter of no other type
+        piece = piece.replace("?", "%s")
         piece = re.sub(r"\bLIKE\b", "ILIKE", piece, flags=re.I)
         piece = re.sub(r"\bsqlite_master\b", CATALOG, piece)
         if ddl:

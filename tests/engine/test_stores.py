@@ -71,6 +71,7 @@ def test_parameters_become_psycopg_placeholders_and_literals_stay() -> None:
         "SELECT a FROM t WHERE b = %s AND c ILIKE '%%?%%' ESCAPE '\\'"
     assert _pg('SELECT "we?rd" FROM t WHERE x = ?') == 'SELECT "we?rd" FROM t WHERE x = %s'
     assert _pg("SELECT strftime('%Y', d)") == "SELECT strftime('%%Y', d)"
+    assert _pg("SELECT 1 WHERE (? IS NULL OR base = ?)") == "SELECT 1 WHERE (CAST(%s AS text) IS NULL OR base = %s)"
 
 
 def test_insert_or_ignore_and_replace_become_on_conflict() -> None:
