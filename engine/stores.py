@@ -9,13 +9,23 @@ the same interface and a `dialect` (engine/dialect.py); nothing above the engine
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from psycopg_pool import PoolClosed
 
 from engine.storage import Storage
 from engine.store_pg import PgStorage, is_url
 
 URL_VARIABLE = "GRIDBASE_DATABASE_URL"
+
+# What either database raises: for the few callers above the store that turn a database's
+# complaint into an answer (the API's 422 for a filter too complex), whichever store runs.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# What a store raises once closed under a thread still using it.
+CLOSED_ERRORS: tuple[type[Exception], ...] = (sqlite3.ProgrammingError, psycopg.InterfaceError, PoolClosed)
 
 
 def database_of(db: str | os.PathLike[str] | None, root: str | os.PathLike[str]) -> str | Path:

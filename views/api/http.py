@@ -11,7 +11,6 @@ into Airtable's error shape, never a traceback.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.errors import GridbaseError
 from engine.permissions import Actor
+from engine.stores import DATABASE_ERRORS
 from engine.tokens import Token
 from engine.workspace import Workspace
 from views.api.auth import authenticate, bearer, check_rate, check_scope
@@ -150,7 +150,7 @@ def _call(handler: Handler, ctx: Ctx) -> tuple[int, Any]:
         return handler(ctx)
     except (ApiError, GridbaseError):
         raise
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         if "gb_formula" in str(exc) or "user-defined function" in str(exc):
             raise ApiError(422, "INVALID_FILTER_BY_FORMULA", "The formula for filtering records is invalid") from None
         if any(text in str(exc).lower() for text in TOO_COMPLEX):
