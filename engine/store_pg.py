@@ -31,7 +31,6 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -63,15 +62,14 @@ PG_TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "FLOAT": "DOUBLE PR
             "BLOB": "BYTEA", "NUMERIC": "NUMERIC"}
 SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "smallint": "INTEGER", "double precision": "REAL",
                 "real": "REAL", "text": "TEXT", "bytea": "BLOB", "numeric": "NUMERIC"}
-POOL_SIZE = 20  # reader connections of one process (one per serving thread)
+POOL_SIZE = 64  # reader connections of one process at most: one per serving thread (anyio's pool has 40)
+# The one writer of a workspace, across processes: a transaction-scoped advisory lock named after
+# the workspace's schema (several workspaces may share one database, each in its own schema).
+WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('gridbase writer ' || current_schema()))"
 
 
 def is_url(db: object) -> bool:
     return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
-
-
-def _lock_key(url: str) -> int:
-    return zlib.crc32(b"gridbase-writer")  # one writer per database, whichever URL reached it
 
 
 # -- SQL translation ----------------------------------------------------------------------------
@@ -258,7 +256,7 @@ class PgConnection:
 
 
 def _params(params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
-    return [bool(p) if False else p for p in params] if not isinstance(params, dict) else list(params.values())
+    return list(params.values()) if isinstance(params, dict) else list(params)
 
 
 # -- schema work and introspection (the part of sqlite-utils the engine uses) ---------------------
@@ -439,7 +437,6 @@ class PgStorage:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = WriteLock()
         self.writer = PgConnection(psycopg.connect(url, autocommit=True), self)
-        self._lock_key = _lock_key(url)
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
         self._group: GroupCommit | None = None
@@ -548,7 +545,7 @@ class PgStorage:
             raw.execute("BEGIN")
             self._depth = 1
             try:
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                raw.execute(WRITER_LOCK)
                 yield self.writer
             except BaseException:
                 self._depth = 0
