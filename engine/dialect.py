@@ -7,10 +7,12 @@ the default and writes exactly what the engine wrote before the store became a s
 quoting, `?` parameters, `INSERT OR IGNORE`, `LIKE`) stays plain SQLite text in the builders:
 the PostgreSQL store translates it on its way out (engine/store_pg.py, `translate`).
 
+SQLite's scalar functions the engine calls (`instr`, `json_each`, `json_extract`, `printf`, ...)
+are made in the workspace's schema by the PostgreSQL store instead (store_pg.COMPAT_FUNCTIONS).
+
 Booleans: SQLite has none (a comparison is 0 or 1); PostgreSQL's comparisons are `boolean`,
-which its integers are not. `truth_of_number`, `number_of_truth`, `true`, `false` and
-`where_true` keep the formula compiler's "boolean" fragments real booleans on PostgreSQL and
-0/1 on SQLite.
+which its integers are not. `truth_of_number` and `number_of_truth` keep the formula
+compiler's "boolean" fragments real booleans on PostgreSQL and 0/1 on SQLite.
 """
 
 from __future__ import annotations
@@ -38,24 +40,12 @@ class Dialect:
     def greatest(self, a: str, b: str) -> str:
         return f"max({a}, {b})"
 
-    @property
-    def true(self) -> str:
-        return "1"
-
-    @property
-    def false(self) -> str:
-        return "0"
-
     def number_of_truth(self, sql: str) -> str:
         """A boolean expression as 0/1."""
         return sql
 
     def truth_of_number(self, sql: str) -> str:
-        """A stored 0/1 (never NULL here) as a boolean expression."""
-        return sql
-
-    def boolean_param(self, sql: str) -> str:
-        """A `?` parameter (an integer 0/1) that is used as a condition."""
+        """A stored 0/1 as a boolean expression (NULL stays NULL)."""
         return sql
 
     # -- JSON text ---------------------------------------------------------------------
@@ -65,10 +55,6 @@ class Dialect:
     def json_values(self, sql: str, alias: str) -> str:
         """A FROM item: the values of the JSON list text `sql` as rows with column `value`."""
         return f"json_each({sql}) AS {alias}"
-
-    def json_first(self, sql: str) -> str:
-        """The first element of a JSON list text, as text."""
-        return f"json_extract({sql}, '$[0]')"
 
     def json_group_array(self, sql: str) -> str:
         return f"json_group_array({sql})"
@@ -103,18 +89,6 @@ class Dialect:
     def month(self, day: str) -> str:
         return f"strftime('%Y-%m', {day})"
 
-    # -- text --------------------------------------------------------------------------
-    def contains(self, haystack: str, needle: str) -> str:
-        """`needle` occurs in `haystack` (both text expressions)."""
-        return f"instr({haystack}, {needle}) > 0"
-
-    def starts_with(self, haystack: str, needle: str) -> str:
-        return f"instr({haystack}, {needle}) = 1"
-
-    def zero_padded(self, digits: str, number: str) -> str:
-        """`number` written with at least `digits` digits (both SQL expressions)."""
-        return f"printf('%0*d', {digits}, {number})"
-
 
 @dataclass(frozen=True)
 class PostgresDialect(Dialect):
@@ -134,31 +108,17 @@ class PostgresDialect(Dialect):
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})"
 
-    @property
-    def true(self) -> str:
-        return "TRUE"
-
-    @property
-    def false(self) -> str:
-        return "FALSE"
-
     def number_of_truth(self, sql: str) -> str:
         return f"CAST({sql} AS INTEGER)"
 
     def truth_of_number(self, sql: str) -> str:
         return f"({sql} <> 0)"
 
-    def boolean_param(self, sql: str) -> str:
-        return f"(CAST({sql} AS INTEGER) <> 0)"
-
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length(CAST({sql} AS json))"
 
     def json_values(self, sql: str, alias: str) -> str:
         return f"json_array_elements_text(CAST({sql} AS json)) AS {alias}(value)"
-
-    def json_first(self, sql: str) -> str:
-        return f"(CAST({sql} AS json) ->> 0)"
 
     def json_group_array(self, sql: str) -> str:
         return f"COALESCE(CAST(json_agg({sql}) AS text), '[]')"
@@ -187,16 +147,6 @@ class PostgresDialect(Dialect):
 
     def month(self, day: str) -> str:
         return f"to_char(CAST({day} AS date), 'YYYY-MM')"
-
-    def contains(self, haystack: str, needle: str) -> str:
-        return f"strpos({haystack}, {needle}) > 0"
-
-    def starts_with(self, haystack: str, needle: str) -> str:
-        return f"strpos({haystack}, {needle}) = 1"
-
-    def zero_padded(self, digits: str, number: str) -> str:
-        text = f"CAST({number} AS text)"
-        return f"lpad({text}, GREATEST(CAST({digits} AS integer), length({text})), '0')"
 
 
 def _instant(sql: str) -> str:

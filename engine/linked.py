@@ -104,7 +104,8 @@ def link_sql(reader: Reader, actor: Actor, key: str, target: Reader, access: Tab
     assert access.read_filter is not None
     rule, params = target.compile_filter(access.read_filter, actor)
     jname, mine, theirs, _, _ = reader._junction(key)
-    return (f"(SELECT json_group_array(_id) FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
+    ids = reader.ws.storage.dialect.json_group_array("_id")
+    return (f"(SELECT {ids} FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
             f"(SELECT {theirs} FROM {jname} WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL "
             f"AND COALESCE(({rule}), FALSE) ORDER BY _id) AS l)"), params
 
