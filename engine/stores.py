@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import PoolClosed
 
+from engine.errors import GridbaseError
 from engine.storage import Storage
 from engine.store_pg import PgStorage, is_url
 
@@ -38,6 +39,16 @@ def database_of(db: str | os.PathLike[str] | None, root: str | os.PathLike[str])
             raise ValueError(f"{URL_VARIABLE} must be a postgresql:// URL, not {url!r}")
         return url
     return Path(root) / "data" / "gridbase.db"
+
+
+def sqlite_file(db: str | os.PathLike[str] | None, root: str | os.PathLike[str], doing: str) -> Path:
+    """The SQLite file of a workspace, for the commands that copy files (backup, restore, run-due);
+    a clear error when the workspace is on PostgreSQL, where they do not work yet."""
+    target = database_of(db, root)
+    if isinstance(target, str):
+        raise GridbaseError(f"{doing} works on SQLite files only for now; for a PostgreSQL database use "
+                            "pg_dump and pg_restore (see docs/operations.md)")
+    return target
 
 
 def open_store(db: str | os.PathLike[str] | None, root: str | os.PathLike[str]) -> Any:
