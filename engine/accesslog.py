@@ -81,5 +81,5 @@ class AccessLog:
 
     def remove(self, ids: list[int]) -> None:
         """Inside the caller's transaction: remove archived entries."""
-        self.storage.conn.execute("DELETE FROM _gb_access_log WHERE id IN (SELECT value FROM json_each(?))",
+        self.storage.conn.execute("DELETE FROM _gb_access_log WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
                                   (json.dumps(ids),))

@@ -148,7 +148,7 @@ def used_bytes(ws: Workspace, uploader: str | None = None) -> int:
     conn = ws.storage.conn
     if uploader is None:
         sql, params = ("SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size "
-                       "FROM _gb_attachments GROUP BY sha256)"), []
+                       "FROM _gb_attachments GROUP BY sha256) AS kept"), []
     elif uploader.startswith(PUBLIC_PREFIX):
         sql, params = "SELECT COALESCE(SUM(size), 0) FROM _gb_attachments WHERE uploaded_by LIKE ?", [PUBLIC_PREFIX + "%"]
     else:

@@ -161,7 +161,7 @@ class AuditLog:
         old_path, new_path = path_of(old), path_of(new)
         for column, actions in (("new", "'create', 'restore'"), ("old", "'delete'")):
             conn.execute(
-                f"UPDATE _gb_audit SET {column} = json_set(json_remove({column}, ?), ?, json_extract({column}, ?)) "
+                f"UPDATE _gb_audit SET {column} = {self.storage.dialect.json_move(column)} "
                 f"WHERE base = ? AND tbl = ? AND action IN ({actions}) AND field IS NULL AND json_valid({column}) "
                 f"AND json_type({column}, ?) IS NOT NULL", (old_path, new_path, old_path, base, table, old_path))
 
@@ -199,7 +199,7 @@ class AuditLog:
 
     def remove(self, ids: list[int]) -> None:
         """Inside the caller's transaction: remove archived entries."""
-        self._conn.execute("DELETE FROM _gb_audit WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        self._conn.execute("DELETE FROM _gb_audit WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))", (json.dumps(ids),))
 
     def recent_groups(self, actor: str, base: str, table: str, *, limit: int = 200) -> list[str]:
         """The actor's last `limit` groups in a table, oldest first."""

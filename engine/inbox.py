@@ -44,7 +44,7 @@ def unread(storage: Storage, person: str, cap: int = UNREAD_CAP) -> int:
     thousands pile up (a full count then took most of a form submission's time).
     """
     row = storage.conn.execute("SELECT count(*) FROM (SELECT 1 FROM _gb_notifications WHERE person = ? "
-                               "AND read_at IS NULL LIMIT ?)", (person, cap)).fetchone()
+                               "AND read_at IS NULL LIMIT ?) AS unread", (person, cap)).fetchone()
     return int(row[0])
 
 

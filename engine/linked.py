@@ -104,9 +104,10 @@ def link_sql(reader: Reader, actor: Actor, key: str, target: Reader, access: Tab
     assert access.read_filter is not None
     rule, params = target.compile_filter(access.read_filter, actor)
     jname, mine, theirs, _, _ = reader._junction(key)
-    return (f"(SELECT json_group_array(_id) FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
+    ids = reader.ws.storage.dialect.json_group_array("_id")
+    return (f"(SELECT {ids} FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
             f"(SELECT {theirs} FROM {jname} WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL "
-            f"AND COALESCE(({rule}), 0) ORDER BY _id))"), params
+            f"AND COALESCE(({rule}), FALSE) ORDER BY _id) AS l)"), params
 
 
 def restricted_fields(reader: Reader, actor: Actor, access: TableAccess) -> dict[str, Restricted]:
@@ -193,13 +194,13 @@ def guard_sql(reader: Reader, actor: Actor, item: Restricted, row_alias: str) ->
     the field's link is readable by the actor, so its stored value is what they may see."""
     source = item.fdef.options.get("field", "")
     if source in restricted_fields(item.target, actor, item.access):
-        return "0", []  # a lookup of a restricted lookup: never compared on its stored value
+        return "FALSE", []  # a lookup of a restricted lookup: never compared on its stored value
     assert item.access.read_filter is not None
     rule, params = item.target.compile_filter(item.access.read_filter, actor)
     jname, mine, theirs, _, _ = reader._junction(item.link)
     # COALESCE: a rule that is NULL for a record (an empty field) does not admit it.
     return (f"NOT EXISTS (SELECT 1 FROM {item.target.sql} WHERE _rowid IN (SELECT {theirs} FROM {jname} "
-            f"WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL AND NOT COALESCE(({rule}), 0))"), params
+            f"WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL AND NOT COALESCE(({rule}), FALSE))"), params
 
 
 @dataclass

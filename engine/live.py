@@ -26,7 +26,6 @@ anything more is sent to it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,6 +37,7 @@ from engine import people as people_db
 from engine.errors import GridbaseError
 from engine.outbox import Event
 from engine.permissions import Actor
+from engine.stores import CLOSED_ERRORS
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -187,7 +187,7 @@ class Hub:
                 break
             try:
                 self.tick()
-            except sqlite3.ProgrammingError:  # the workspace was closed under us: nothing more to tell
+            except CLOSED_ERRORS:  # the workspace was closed under us: nothing more to tell
                 break
             except Exception:  # noqa: BLE001 - a bad round must not end live updates for everyone
                 log.exception("live updates: a round failed")

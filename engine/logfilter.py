@@ -44,7 +44,7 @@ class LogFilter:
             if value is not None and value != "":
                 conds.append(condition)
                 params.append(value)
-        return " AND ".join(conds) or "1", params
+        return " AND ".join(conds) or "TRUE", params
 
 
 def blocks(storage: Storage, table: str, columns: str, where: str, params: list[Any], *, newest_first: bool = False,

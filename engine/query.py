@@ -64,7 +64,7 @@ class FilterCompiler:
 
     def _compile_part(self, flt: Any) -> tuple[str, list[Any]]:
         if flt is None or flt == {}:
-            return "1", []
+            return "TRUE", []
         try:
             sql, params = self._compile(flt)
         except (OverflowError, TypeError, ValueError) as exc:
@@ -92,7 +92,7 @@ class FilterCompiler:
             if not isinstance(value, list):
                 raise QueryError(code="filter_list", params={"name": key})
             if not value:
-                return ("1" if key == "and" else "0"), []
+                return ("TRUE" if key == "and" else "FALSE"), []
             compiled = [self._compile_part(v) for v in value]
             joiner = " AND " if key == "and" else " OR "
             return "(" + joiner.join(s for s, _ in compiled) + ")", [p for _, ps in compiled for p in ps]
@@ -109,7 +109,7 @@ class FilterCompiler:
             raise QueryError(code="unknown_field", params={"field": key})
         if isinstance(value, dict):
             if not value:
-                return "1", []
+                return "TRUE", []
             compiled = [self._op(field, op, arg) for op, arg in value.items()]
             return "(" + " AND ".join(s for s, _ in compiled) + ")", [p for _, ps in compiled for p in ps]
         if isinstance(value, list) and field.kind != "array":

@@ -142,9 +142,12 @@ class Reader:
             return formula.Column(sql=cols.get(key) or q(key), kind=self.fields[key].kind)
 
         try:
-            return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now())
-        except formula.NotCompilable:
-            pass
+            return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now(),
+                                       dialect=self.ws.storage.dialect)
+        except formula.NotCompilable as exc:
+            if not self.ws.storage.dialect.runs_python:
+                raise QueryError(code="formula_not_on_store",
+                                 params={"store": self.ws.storage.dialect.name, "problem": str(exc)}) from None
         keys = sorted(set(refs.keys.values()))
         # The record's id and times first (RECORD_ID(), CREATED_TIME(), LAST_MODIFIED_TIME()), then the fields.
         args = json_list(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])
@@ -352,7 +355,7 @@ class Reader:
                 # (see _order_hint) costs little and still tells whether to walk it.
                 enough = min(PROBE, (start + limit) * estimate // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough})", params).fetchone()[0])
+                    f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough}) AS probe", params).fetchone()[0])
                 hint = self._order_hint(sort, probe, start + limit, scope.columns) if probe >= enough else ""
             cur = self.ws.storage.conn.execute(
                 f"SELECT {cols} FROM {scope.source(hint)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
@@ -428,14 +431,15 @@ class Reader:
         if by not in visible or (field is not None and field not in visible):
             raise QueryError(code="unknown_field", params={"field": by if by not in visible else field})
         fby = self.fields[by]
+        dialect = self.ws.storage.dialect
         scope = self._scope(actor, access)
         col = scope.columns.get(by) or q(by)
         join = ""
         if fby.kind == "array":
-            join = f", json_each(COALESCE({self.sql}.{col}, '[]')) AS je"
+            join = ", " + dialect.json_values(f"COALESCE({self.sql}.{col}, '[]')", "je")
             raw, outer = "je.value", "d"
         elif fby.kind == "datetime":
-            raw, outer = f"date({col}, '{self.ws.tz_offset_modifier()}')", self._bucket_sql("d", "date", bucket or "day")
+            raw, outer = dialect.local_day(col, self.ws.tz_offset_modifier()), self._bucket_sql("d", "date", bucket or "day")
         elif fby.kind == "date":
             raw, outer = col, self._bucket_sql("d", "date", bucket or "day")
         else:
@@ -451,11 +455,11 @@ class Reader:
             several = self.fields[field].numbers_sql(value)
             sums, counts = (f"sum({several[0]})", f"sum({several[1]})") if several else (f"sum({value})", f"count({value})")
             parts += [f"{sums} AS s", f"{counts} AS n"]
-            fold = "sum(s)" if aggregate == "sum" else "sum(s) / max(sum(n), 1)"
+            fold = "sum(s)" if aggregate == "sum" else f"sum(s) / {dialect.greatest('sum(n)', '1')}"
         elif aggregate == "percent":
             wsql, vparams = self.compile_filter(where or {}, actor, visible, scope.columns)
             parts.append(f"sum(CASE WHEN {wsql} THEN 1 ELSE 0 END) AS w")
-            fold = "100.0 * sum(w) / max(sum(c), 1)"
+            fold = f"100.0 * sum(w) / {dialect.greatest('sum(c)', '1')}"
         elif aggregate == "count":
             fold = "sum(c)"
         else:
@@ -472,7 +476,7 @@ class Reader:
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
-            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) GROUP BY k ORDER BY k"
+            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k ORDER BY k"
             rows = self.ws.storage.conn.execute(sql, vparams + scope.params + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 
@@ -507,18 +511,18 @@ class Reader:
             return f"(sum({several[0]}) / NULLIF(sum({several[1]}), 0))", []
         if aggregate == "percent":
             sql, params = self.compile_filter(where or {}, actor, visible, columns)
-            return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / max(count(*), 1))", params
+            return f"(100.0 * sum(CASE WHEN {sql} THEN 1 ELSE 0 END) / {self.ws.storage.dialect.greatest('count(*)', '1')})", params
         raise QueryError(code="unknown_aggregate", params={"aggregate": aggregate})
 
     def _bucket_sql(self, col: str, kind: str, bucket: str) -> str:
-        offset = self.ws.tz_offset_modifier()
-        day = f"date({col}, '{offset}')" if kind == "datetime" else f"date({col})"
+        dialect = self.ws.storage.dialect
+        day = dialect.local_day(col, self.ws.tz_offset_modifier()) if kind == "datetime" else dialect.day(col)
         if bucket == "day":
             return day
         if bucket == "week":
-            return f"date({day}, '-6 days', 'weekday 1')"
+            return dialect.week_start(day)
         if bucket == "month":
-            return f"strftime('%Y-%m', {day})"
+            return dialect.month(day)
         raise QueryError(code="unknown_bucket", params={"bucket": bucket})
 
     def history(self, record_id: str, *, actor: Actor | str) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine import budget
+from engine.dialect import SQLITE
 from engine.errors import QueryTooComplex, StorageFull
 from engine.groupcommit import GroupCommit
 
@@ -319,6 +320,8 @@ class WriteLock:
 class Storage:
     """The database of one workspace: its connections, the write lock and transactions."""
 
+    dialect = SQLITE  # the SQL pieces SQLite writes its own way (engine/dialect.py)
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -513,6 +516,11 @@ class Storage:
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
+
+    @property
+    def database(self) -> Path:
+        """What `Workspace.open(..., db=)` takes to open this database again: its file."""
+        return self.path
 
     def columns(self, table: str) -> dict[str, str]:
         """A table's columns and their declared SQL types, in table order."""

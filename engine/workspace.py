@@ -33,6 +33,7 @@ from engine.permissions import Actor, actor_for
 from engine.records import Table
 from engine.schema import FormulaRefs
 from engine.storage import Storage
+from engine.stores import open_store
 
 
 class Base:
@@ -72,8 +73,7 @@ class Workspace:
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
         """Load and check the workspace folder, and open (or create) its database."""
         config = load_workspace(root)
-        path = Path(db) if db else Path(config.root) / "data" / "gridbase.db"
-        ws = cls(config, Storage(path))
+        ws = cls(config, open_store(db, config.root))
         imports.recover(ws)  # an import whose process was killed midway: undo it
         ws.know_stored_people()
         return ws
@@ -173,7 +173,7 @@ class Workspace:
     # -- bookkeeping -------------------------------------------------------------------
     def next_counter(self, name: str) -> int:
         conn = self.storage.conn
-        conn.execute("INSERT INTO _gb_counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+        conn.execute("INSERT INTO _gb_counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = _gb_counters.value + 1",
                      (name,))
         return int(conn.execute("SELECT value FROM _gb_counters WHERE name = ?", (name,)).fetchone()[0])
 

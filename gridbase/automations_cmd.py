@@ -27,6 +27,7 @@ from automations.scheduler import tick
 from automations.worker import process_pending
 from engine import Workspace
 from engine.errors import GridbaseError
+from engine.stores import sqlite_file
 from gridbase import backup
 from gridbase.commands import command, out
 
@@ -56,7 +57,7 @@ def parse_moment(text: str, tz: Any) -> datetime:
 
 @command("automations")
 def cmd_automations(args: argparse.Namespace) -> int:
-    source = Path(args.db) if args.db else Path(args.dir) / "data" / "gridbase.db"
+    source = sqlite_file(args.db, args.dir, "`gridbase automations run-due` (it runs on a copy of the file)")
     if not source.exists():
         raise GridbaseError(f"{source} does not exist: run `gridbase apply {args.dir}` first")
     with tempfile.TemporaryDirectory(prefix="gridbase-run-due-") as tmp:

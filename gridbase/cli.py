@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("dir", metavar="DIR", help="the workspace folder (holds workspace.yaml and bases/)")
         if db:
-            p.add_argument("--db", metavar="FILE", help="the SQLite database file (default DIR/data/gridbase.db)")
+            p.add_argument("--db", metavar="FILE", help="the SQLite database file (default DIR/data/gridbase.db), or a postgresql:// URL "
+                                                        "(default: GRIDBASE_DATABASE_URL if set)")
         return p
 
     add("validate", "Check a workspace's YAML; print every problem as FILE:LINE:COL: message.", db=False)

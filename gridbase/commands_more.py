@@ -21,6 +21,7 @@ from automations.history import list_runs
 from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import utcnow_text
+from engine.stores import sqlite_file
 from engine.transfer import (
     UnknownColumns,
     export_rows,
@@ -283,7 +284,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _db_path(args: argparse.Namespace) -> Path:
     """The database file of DIR (or --db), without loading the YAML."""
-    return Path(args.db) if getattr(args, "db", None) else Path(args.dir) / "data" / "gridbase.db"
+    return sqlite_file(getattr(args, "db", None), args.dir, f"`gridbase {args.command}`")
 
 
 @command("backup")

@@ -1,25 +1,77 @@
-"""Shared fixtures: a temporary workspace factory and the dental example."""
+"""Shared fixtures: a temporary workspace factory and the dental example.
+
+GRIDBASE_TEST_DATABASE=postgresql runs the tests marked `stores` (those that hold for every
+store) against a throwaway PostgreSQL server (tests/pg_server.py) instead of SQLite files:
+`make_workspace` then opens each workspace in a schema of its own. Unmarked tests are
+deselected in that run (they run in the ordinary SQLite run) unless GRIDBASE_TEST_EVERYTHING=1.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pg_server
+import psycopg
 import pytest
 
 from engine import Workspace
 from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa: F401 (re-exported)
 
+ON_POSTGRES = pg_server.on_postgres()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES or os.environ.get("GRIDBASE_TEST_EVERYTHING"):
+        return  # GRIDBASE_TEST_EVERYTHING=1: every test on PostgreSQL, to see how far the store has come
+    kept = [item for item in items if item.get_closest_marker("stores")]
+    config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("stores")])
+    items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL server for this test session (skipped without the binaries)."""
+    reason = pg_server.missing()
+    if reason:
+        pytest.skip(reason)
+    server = pg_server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
 
 @pytest.fixture
-def make_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
-    """make_workspace(bases={name: yaml}, workspace=yaml) -> applied Workspace on a temp SQLite file."""
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str | Path]:
+    """database() -> where a test's workspace lives: a temp SQLite file, or (GRIDBASE_TEST_DATABASE=
+    postgresql) a fresh schema of the session's PostgreSQL server, as a URL."""
+    def make() -> str | Path:
+        if not ON_POSTGRES:
+            return tmp_path / "test.db"
+        url = request.getfixturevalue("pg_url")
+        schema = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + os.urandom(3).hex()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
+        return f"{url}?options=-csearch_path%3D{schema}"
+    return make
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path, database: Callable[[], str | Path]) -> Iterator[Callable[..., Workspace]]:
+    """make_workspace(bases={name: yaml}, workspace=yaml) -> applied Workspace on a temp SQLite file
+    (or a fresh PostgreSQL schema, see the module's docstring)."""
     opened: list[Workspace] = []
+    where: list[str | Path] = []
 
     def make(bases: dict[str, str], workspace: str = WORKSPACE_YAML, *, apply: bool = True) -> Workspace:
         root = write_workspace(tmp_path / "ws", bases, workspace)
-        ws = Workspace.open(root, db=tmp_path / "test.db")
+        if not where:
+            where.append(database())
+        ws = Workspace.open(root, db=where[0])
         if apply:
             ws.apply()
         opened.append(ws)

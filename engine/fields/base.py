@@ -225,6 +225,8 @@ class FieldType:
         """SQL condition that is true when the value is blank."""
         if self.kind == "array":
             return f"({column} IS NULL OR {column} IN ('', '[]'))"
+        if self.sql_type.upper() in ("REAL", "INTEGER"):  # compared as text: a number column is never '' in PostgreSQL
+            return f"({column} IS NULL OR CAST({column} AS TEXT) = '')"
         return f"({column} IS NULL OR {column} = '')"
 
     def unload(self, value: Any) -> Any:

@@ -123,14 +123,14 @@ def between(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
 def is_in(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     values = [value_of(field, v, env) for v in (arg if isinstance(arg, list) else [arg])]
     if not values:
-        return "0", []
+        return "FALSE", []
     return f"({col} IN ({', '.join('?' for _ in values)}))", values
 
 
 def not_in(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     values = [value_of(field, v, env) for v in (arg if isinstance(arg, list) else [arg])]
     if not values:
-        return "1", []
+        return "TRUE", []
     return f"({col} IS NULL OR {col} NOT IN ({', '.join('?' for _ in values)}))", values
 
 
@@ -200,17 +200,17 @@ def _members(field: FieldType, col: str, arg: Any, env: FilterEnv) -> tuple[str,
 
 def has_any(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     member, values = _members(field, col, arg, env)
-    return ("(" + " OR ".join(member for _ in values) + ")", values) if values else ("0", [])
+    return ("(" + " OR ".join(member for _ in values) + ")", values) if values else ("FALSE", [])
 
 
 def has_none(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     member, values = _members(field, col, arg, env)
-    return ("(NOT (" + " OR ".join(member for _ in values) + "))", values) if values else ("1", [])
+    return ("(NOT (" + " OR ".join(member for _ in values) + "))", values) if values else ("TRUE", [])
 
 
 def has_all(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     member, values = _members(field, col, arg, env)
-    return ("(" + " AND ".join(member for _ in values) + ")", values) if values else ("1", [])
+    return ("(" + " AND ".join(member for _ in values) + ")", values) if values else ("TRUE", [])
 
 
 Operator = Callable[[FieldType, str, Any, FilterEnv], Compiled]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from engine.dialect import SQLITE, Dialect
 from engine.formula.env import Env
 from engine.formula.errors import Fail, NotCompilable
 from engine.formula.evaluator import evaluate
@@ -89,26 +90,41 @@ def _literal(value: Any, kind: str) -> Frag:
 
 
 class _Compiler:
-    def __init__(self, column: Callable[[str], Column], tz: str, now: datetime) -> None:
+    def __init__(self, column: Callable[[str], Column], tz: str, now: datetime, dialect: Dialect = SQLITE) -> None:
         self.column = column
         self.tz = tz
         self.now = now
+        self.dialect = dialect
+
+    def boolean_literal(self, value: bool) -> Frag:
+        return Frag("TRUE" if value else "FALSE", (), "boolean", False, value)
+
+    def text_literal(self, value: str) -> Frag:
+        return replace(_literal(value, "text"), sql=self.dialect.text_param)
+
+    def as_int(self, f: Frag) -> Frag:
+        """A boolean as 0/1 where the database's booleans are not numbers (PostgreSQL)."""
+        if f.kind != "boolean" or not self.dialect.booleans:
+            return f
+        return Frag(self.dialect.number_of_truth(f.sql), f.params, "number", f.nullable, f.literal)
 
     # -- kinds and coercions -------------------------------------------------------------
 
     def truth(self, f: Frag) -> Frag:
         if f.kind == "boolean" and not f.nullable:
             return f
-        if f.kind in ("number", "boolean"):
+        if f.kind == "boolean" and self.dialect.booleans:
+            sql = f"COALESCE({f.sql}, FALSE)"
+        elif f.kind in ("number", "boolean"):
             sql = f"(COALESCE({f.sql}, 0) <> 0)" if f.nullable else f"({f.sql} <> 0)"
         elif f.kind == "text":
             sql = f"(COALESCE({f.sql}, '') <> '')"
         elif f.kind in ("date", "datetime"):
             sql = f"({f.sql} IS NOT NULL)"
         elif f.kind == "array":
-            sql = f"(COALESCE(json_array_length({f.sql}), 0) > 0)"
+            sql = f"(COALESCE({self.dialect.json_array_length(f.sql)}, 0) > 0)"
         else:
-            return Frag("0", (), "boolean", False)
+            return Frag("FALSE", (), "boolean", False)
         return Frag(sql, f.params, "boolean", False)
 
     def number(self, f: Frag) -> Frag:
@@ -116,6 +132,7 @@ class _Compiler:
             return Frag("0", (), "number", False)
         if f.kind not in ("number", "boolean"):
             raise NotCompilable(f"a {f.kind} used as a number")
+        f = self.as_int(f)
         if f.nullable:
             return Frag(f"COALESCE({f.sql}, 0)", f.params, "number", False)
         return f
@@ -151,13 +168,15 @@ class _Compiler:
         if isinstance(node, Number):
             return _literal(node.value, "number")
         if isinstance(node, String):
-            return _literal(node.value, "text")
+            return self.text_literal(node.value)
         if isinstance(node, Boolean):
-            return _literal(node.value, "boolean")
+            return self.boolean_literal(node.value)
         if isinstance(node, Field):
             col = self.column(node.name)
             if col.kind not in ("number", "text", "boolean", "date", "datetime", "array"):
                 raise NotCompilable(f"field kind {col.kind}")
+            if col.kind == "boolean" and self.dialect.booleans:  # stored 0/1: a boolean here
+                return Frag(self.dialect.truth_of_number(col.sql), (), col.kind, True)
             return Frag(col.sql, (), col.kind, True)
         if isinstance(node, Unary):
             inner = self.number(self.compile(node.operand))
@@ -193,7 +212,7 @@ class _Compiler:
     def compare(self, op: str, a: Frag, b: Frag) -> Frag:
         kinds = {a.kind, b.kind}
         if kinds == {"blank"}:
-            return Frag("1" if _TESTS[op](0, 0) else "0", (), "boolean", False)
+            return Frag("TRUE" if _TESTS[op](0, 0) else "FALSE", (), "boolean", False)
         if kinds & {"date", "datetime"}:
             return self.compare_moments(op, a, b, blank_equal=True)
         if "array" in kinds:
@@ -204,13 +223,16 @@ class _Compiler:
             return self.null_aware(op, self.blank_as(a, ""), self.blank_as(b, ""), "")
         raise NotCompilable(f"comparing {a.kind} with {b.kind}")
 
-    @staticmethod
-    def blank_as(f: Frag, value: Any) -> Frag:
-        return _literal(value, "text" if value == "" else "number") if f.kind == "blank" else f
+    def blank_as(self, f: Frag, value: Any) -> Frag:
+        if f.kind != "blank":
+            return f
+        return self.text_literal(value) if value == "" else _literal(value, "number")
 
     def null_aware(self, op: str, a: Frag, b: Frag, blank: Any) -> Frag:
         """`a op b` where a NULL reads as `blank`; never NULL itself."""
         sql_op = _SQL_OPS[op]
+        if "text" not in (a.kind, b.kind):
+            a, b = self.as_int(a), self.as_int(b)
         for x, lit, lit_left in ((a, b, False), (b, a, True)):
             if x.nullable and x.literal is None and lit.literal is not None:
                 value = int(lit.literal) if isinstance(lit.literal, bool) else lit.literal
@@ -249,7 +271,7 @@ class _Compiler:
         if isinstance(f.literal, date):
             return replace(self.moment_literal(at_midnight(f.literal, self.tz)), text=f.text)
         shift = f"{-self.offset():+d} seconds"
-        return Frag(f"strftime('{_STAMP}', {f.sql}, ?)", f.params + (shift,), "datetime", True)
+        return Frag(self.dialect.shifted_stamp(f.sql), f.params + (shift,), "datetime", True)
 
     def compare_moments(self, op: str, a: Frag, b: Frag, *, blank_equal: bool) -> Frag:
         """Compare dates as days, or as instants if either side has a time."""
@@ -272,9 +294,9 @@ class _Compiler:
         both = f"{a.sql} IS NOT NULL AND {b.sql} IS NOT NULL AND {a.sql} {sql_op} {b.sql}"
         params = a.params + b.params + a.params + b.params
         if op == "=" and blank_equal:
-            return Frag(f"({a.sql} IS {b.sql})", a.params + b.params, "boolean", False)
+            return Frag(f"({self.dialect.same(a.sql, b.sql)})", a.params + b.params, "boolean", False)
         if op == "!=":
-            return Frag(f"({a.sql} IS NOT {b.sql})", a.params + b.params, "boolean", False)
+            return Frag(f"({self.dialect.differs(a.sql, b.sql)})", a.params + b.params, "boolean", False)
         if op in ("<=", ">=") and blank_equal:
             return Frag(f"(({a.sql} IS NULL AND {b.sql} IS NULL) OR ({both}))",
                         a.params + b.params + params, "boolean", False)
@@ -294,7 +316,7 @@ class _Compiler:
         if isinstance(value, datetime) and value.microsecond:
             lit = self.moment_literal(value.replace(microsecond=0))
             if op in ("=", "!="):
-                return Frag("1" if op == "!=" else "0", (), "boolean", False)
+                return Frag("TRUE" if op == "!=" else "FALSE", (), "boolean", False)
             op = {"<": "<=", ">=": ">", "<=": "<=", ">": ">"}[op]
         guard = f"{x.sql} IS NULL OR" if outcome else f"{x.sql} IS NOT NULL AND"
         return Frag(f"({guard} {x.sql} {_SQL_OPS[op]} ?)", x.params + x.params + lit.params,
@@ -305,7 +327,7 @@ class _Compiler:
     def call(self, node: Call) -> Frag:
         name, args = node.name, node.args
         if name in ("TRUE", "FALSE"):
-            return _literal(name == "TRUE", "boolean")
+            return self.boolean_literal(name == "TRUE")
         if name == "BLANK":
             return Frag("NULL", (), "blank", True)
         if name == "TODAY":
@@ -321,7 +343,8 @@ class _Compiler:
             if name == "NOT":
                 return Frag(f"(NOT {truths[0].sql})", params, "boolean", False)
             if name == "XOR":
-                return Frag(f"(({' + '.join(t.sql for t in truths)}) % 2 = 1)", params, "boolean", False)
+                ones = " + ".join(self.dialect.number_of_truth(t.sql) for t in truths)
+                return Frag(f"(({ones}) % 2 = 1)", params, "boolean", False)
             return Frag("(" + f" {name} ".join(t.sql for t in truths) + ")", params, "boolean", False)
         if name == "IF":
             return self.if_(frags)
@@ -354,6 +377,8 @@ class _Compiler:
         if kinds & {"date", "datetime"} and any(f.literal is not None for f in branches):
             raise NotCompilable("IF with a constant date")
         kind = "number" if len(kinds) > 1 else (kinds.pop() if kinds else "blank")
+        if kind == "number":
+            branches = [self.as_int(f) for f in branches]
         otherwise = branches[1] if len(branches) > 1 else Frag("NULL", (), "blank", True)
         then = branches[0]
         nullable = then.nullable or otherwise.nullable
@@ -366,10 +391,8 @@ class _Compiler:
             raise NotCompilable("date part of a constant")
         if f.kind == "datetime":
             shift = f"{self.offset():+d} seconds"
-            sql, params = f"strftime('{pattern}', {f.sql}, ?)", f.params + (shift,)
-        else:
-            sql, params = f"strftime('{pattern}', {f.sql})", f.params
-        return Frag(f"CAST({sql} AS INTEGER)", params, "number", True)
+            return Frag(self.dialect.date_part(pattern, f.sql, shifted=True), f.params + (shift,), "number", True)
+        return Frag(self.dialect.date_part(pattern, f.sql, shifted=False), f.params, "number", True)
 
 
 def _extend(a: Frag, sql_op: str, b: Frag, kind: str, family: str) -> Frag:
@@ -428,7 +451,7 @@ def fits_sqlite(sql: str, params: Sequence[Any], columns: Sequence[str] = ()) ->
 
 
 def compile_sql(
-    node: Node, column: Callable[[str], Column], *, tz: str, now: datetime
+    node: Node, column: Callable[[str], Column], *, tz: str, now: datetime, dialect: Dialect = SQLITE
 ) -> tuple[str, list[Any]]:
     """SQL that is true exactly for the records whose formula value is truthy.
 
@@ -443,7 +466,7 @@ def compile_sql(
         return col
 
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    compiler = _Compiler(seen, tz, now)
+    compiler = _Compiler(seen, tz, now, dialect)
     try:
         result = compiler.truth(compiler.compile(node))
         if not fits_sqlite(result.sql, result.params, columns):
@@ -452,7 +475,7 @@ def compile_sql(
         if not _reads_no_record(node):
             raise
         # The same value for every record (`1 + 1 + ... = 500`): evaluate it once.
-        return ("1" if truthy(evaluate(node, Env(values={}, tz=tz, now=now))) else "0"), []
+        return ("TRUE" if truthy(evaluate(node, Env(values={}, tz=tz, now=now))) else "FALSE"), []
     return result.sql, list(result.params)
 
 

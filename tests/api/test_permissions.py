@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from pyairtable import Api
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def records(api_server: Any) -> dict[str, str]:

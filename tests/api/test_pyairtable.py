@@ -8,6 +8,8 @@ import pytest
 from pyairtable import Api
 from pyairtable.formulas import AND, EQ, GT, LT, OR, Field, match
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def api(api_server: Any) -> Api:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ automations:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+def env(tmp_path: Path, database: Callable[[], Path | str]) -> Iterator[Env]:
     hook = Hook()
     hook.thread.start()
     mailbox = Mailbox()
@@ -79,6 +79,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
     controller.start()
     opened: list[Workspace] = []
     holder: list[Env] = []
+    where: list[Path | str] = []
 
     def make(automations: str, *, extra_bases: dict[str, str] | None = None) -> Workspace:
         root = tmp_path / "ws"
@@ -89,7 +90,9 @@ def env(tmp_path: Path) -> Iterator[Env]:
         (root / "bases" / "desk.yaml").write_text(body, encoding="utf-8")
         for name, text in (extra_bases or {}).items():
             (root / "bases" / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-        ws = Workspace.open(root, db=tmp_path / "test.db")
+        if not where:
+            where.append(database())  # a temp SQLite file, or a PostgreSQL schema (tests/conftest.py)
+        ws = Workspace.open(root, db=where[0])
         ws.apply()
         ws.clock = lambda: holder[0].now[0]
         opened.append(ws)

@@ -11,6 +11,8 @@ from automation_servers import Env
 from automations import deliver_due, list_runs, process_pending
 from engine import Workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def inbox(ws: Workspace) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in ws.storage.conn.execute("SELECT person, title, body FROM _gb_notifications ORDER BY id")]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from automation_servers import Env
 
 from automations import deliver_due, list_deliveries, process_pending, recover_sending, retry_dead
 from automations.delivery import MAX_ATTEMPTS, backoff
 from engine import Workspace
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 HOOKED = """
     push:

@@ -11,6 +11,8 @@ import pytest
 from automations.recipients import resolve
 from engine import Workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 CASES = """\
 base: cases
 name: 事项

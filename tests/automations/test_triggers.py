@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from automation_servers import Env
 
 from automations import list_runs, process_pending
 from engine import Workspace
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def inbox(ws: Workspace, person: str | None = None) -> list[tuple[str, str, str]]:

@@ -9,6 +9,8 @@ import pytest
 from engine import NotFoundError, PermissionDenied, ValidationError, comments
 from tests.engine.test_records import BASE
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def ws(make_workspace: Any) -> Any:

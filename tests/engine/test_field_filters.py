@@ -18,6 +18,8 @@ import pytest
 from engine import ConfigError, QueryError, Workspace
 from engine.permissions import Actor
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: ft
 name: FT

@@ -9,6 +9,8 @@ import pytest
 
 from engine import Workspace, logsearch
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: clinic
 name: Clinic

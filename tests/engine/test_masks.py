@@ -6,6 +6,8 @@ import pytest
 
 from engine.permissions import mask_value
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.mark.parametrize(("value", "mask", "shown"), [
     ("13812345678", "phone", "*******5678"),

@@ -7,11 +7,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from engine import MigrationRefused, Workspace
 from engine.fields.text import TextField
 from tests_support import rewrite_base
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 V1 = """\
 base: crm
@@ -28,7 +31,7 @@ tables:
 """
 
 
-def open_ws(root: Path, db: Path) -> Workspace:
+def open_ws(root: Path, db: Path | str) -> Workspace:
     return Workspace.open(root, db=db)
 
 
@@ -44,7 +47,7 @@ def ws(make_workspace: Any) -> Any:
 def reopen(ws: Workspace, text: str) -> Workspace:
     root = Path(ws.config.root)
     rewrite_base(root, "crm", text)
-    db = ws.storage.path
+    db = ws.storage.database
     ws.close()
     return Workspace.open(root, db=db)
 
@@ -152,7 +155,7 @@ def order_indexes(ws: Workspace) -> set[str]:
 
 
 def reopen_shop(ws: Workspace, text: str) -> Workspace:
-    root, db = Path(ws.config.root), ws.storage.path
+    root, db = Path(ws.config.root), ws.storage.database
     rewrite_base(root, "shop", text)
     ws.close()
     return Workspace.open(root, db=db)
@@ -211,7 +214,8 @@ def test_a_retype_keeps_the_table_whole(ws: Workspace) -> None:
     assert "idx__crm__people__level" in {r[0] for r in ws.storage.conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'crm__people'")}
     first = ws.storage.conn.execute("SELECT _id FROM crm__people WHERE _rowid = 1").fetchone()[0]
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"), ws.storage.transaction() as conn:
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation), match="UNIQUE|duplicate key"), \
+            ws.storage.transaction() as conn:
         conn.execute("UPDATE crm__people SET _id = ? WHERE _rowid = 2", (first,))
     people = ws.base("crm").table("people")
     rid = people.create({"name": "p4", "age": 7}, actor="admin")["id"]

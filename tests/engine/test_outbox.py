@@ -6,15 +6,22 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+import psycopg
 import pytest
 
 from engine import Workspace
 from engine.errors import ValidationError
 from tests.engine.test_records import BASE as DESK
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def _committed_events(ws: Workspace) -> int:
     """Events another process would see now: through a connection of its own."""
+    if isinstance(ws.storage.database, str):  # a PostgreSQL URL
+        with psycopg.connect(ws.storage.database) as pg:
+            row = pg.execute("SELECT count(*) FROM _gb_outbox").fetchone()
+            return int(row[0]) if row else 0
     other = sqlite3.connect(ws.storage.path)
     try:
         return int(other.execute("SELECT count(*) FROM _gb_outbox").fetchone()[0])

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from engine import Workspace, people
 from tests.views.editors_support import BASE, WORKSPACE
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def test_search_finds_any_part_and_only_enabled_people(make_workspace: Callable[..., Workspace]) -> None:

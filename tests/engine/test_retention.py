@@ -23,6 +23,8 @@ from engine.retention import read_archive, run
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML, write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 RETENTION = """\
 retention:
   audit: 2y
@@ -125,7 +127,7 @@ def test_dry_run_changes_nothing(clinic: Workspace, tmp_path: Path) -> None:
 
 
 def test_the_command_line_archives_and_dry_runs(clinic: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    root, db = clinic.config.root, str(clinic.storage.path)
+    root, db = clinic.config.root, str(clinic.storage.database)
     assert main(["retention", root, "--db", db, "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "would archive audit: 2 entries" in text and "nothing was changed" in text

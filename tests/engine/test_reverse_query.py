@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from engine import Workspace
 from tests.views.conftest import BASE, WORKSPACE
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def test_reverse_is_the_forward_order_backwards(make_workspace: Callable[..., Workspace]) -> None:

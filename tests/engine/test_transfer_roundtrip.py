@@ -12,6 +12,8 @@ import pytest
 from engine.plugins import field_types
 from engine.transfer import export_rows, import_file, write_csv, write_xlsx
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 FIELDS = """\
       title: {type: text, name: 标题}
       body: {type: long_text, name: 正文}

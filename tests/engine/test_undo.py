@@ -10,6 +10,8 @@ import pytest
 from engine import NotFoundError, PermissionDenied, comments, undo
 from engine.errors import CellErrors, UndoRefused
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: desk
 name: 服务台

@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pg_server import on_postgres
 
 from engine.auth import digest, new_secret
 from engine.transfer import export_rows
 from tests_support import sign_in
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 WORKSPACE = """\
 workspace: linked
@@ -113,6 +116,7 @@ def test_a_writer_keeps_the_links_they_cannot_see(dirs: Any) -> None:
     assert docs.get(r["doc"], actor="admin")["fields"]["tasks"] == [r["hidden"]]
 
 
+@pytest.mark.xfail(on_postgres(), strict=True, reason="an ARRAYJOIN() filter formula is evaluated in Python, which PostgreSQL cannot call yet (a clear 422)")
 def test_the_api_and_the_record_page_list_only_readable_records(dirs: Any) -> None:
     import warnings
 

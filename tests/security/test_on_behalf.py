@@ -22,6 +22,8 @@ from engine.errors import ValidationError
 from gridbase.cli import main
 from tests_support import sign_in, write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
@@ -113,10 +115,10 @@ def test_gridbase_audit_names_whose_write_an_automation_carried_on(make_workspac
     ws = make_workspace({"calls": BASE}, WORKSPACE)
     ws.base("calls").table("followups").create({"patient": "李四", "caller": "he", "negative": True}, actor="xu")
     process_pending(ws)
-    root = Path(ws.config.root)
+    root, db = Path(ws.config.root), ws.storage.database
     ws.close()
     capsys.readouterr()
-    assert main(["audit", str(root), "--db", str(root.parent / "test.db"), "--format", "csv"]) == 0
+    assert main(["audit", str(root), "--db", str(db), "--format", "csv"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if "automation:negative_followup" in line]
     assert lines and all(line.rstrip().endswith(",xu") for line in lines), lines
 

@@ -17,6 +17,8 @@ from engine.summary import summarize
 from tests.views.conftest import token
 from views.pages import grid
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 GRID = "/b/cases/t/cases"
 
 

@@ -3,8 +3,8 @@ reader's language, unless its checkbox skips such columns (then the page lists t
 
 from __future__ import annotations
 
-from tests.views.conftest import token
 from engine.errors import Message
+from tests.views.conftest import token
 from views.messages import render
 
 

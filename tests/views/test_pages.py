@@ -6,7 +6,11 @@ import csv
 import io
 import re
 
+import pytest
+
 from tests.views.conftest import token
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 XSS = "<script>alert(1)</script>"
 
