@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup browser test test-floors demo lint bench
+.PHONY: setup browser servers test test-pg test-floors demo lint bench
 
 # A second virtualenv with the LOWEST version of every dependency that pyproject.toml allows
 # (uv's lowest-direct resolution), so each floor there is a version the tests have run on.
@@ -24,9 +24,20 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
-test: setup browser
+# The other programs the tests start or drive, from Debian's packages: PostgreSQL (a throwaway
+# server per test run, tests/pg_server.py) and Node with npm (Airtable's JavaScript client).
+servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm; }
+
+test: setup browser servers
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) test-pg
 	$(MAKE) test-floors
+
+# The tests marked `stores` once more, on PostgreSQL.
+test-pg: setup servers
+	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider -m stores tests
 
 $(FLOORS)/.installed: pyproject.toml
 	python3 -m venv $(FLOORS)
