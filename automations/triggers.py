@@ -156,6 +156,27 @@ class FormSubmitted(Trigger):
         return event.kind == "created" and event.data.get("form") == when.get("form")
 
 
+class HookReceived(Trigger):
+    """An inbound webhook (`hooks:` of the base, engine.hooks) created or changed a record of `table`."""
+
+    type = "hook"
+    table_key = "table"
+    schema: ClassVar[dict[str, Any]] = builtin_schema("hook")
+
+    def check(self, checks: Checks, path: Path, when: dict[str, Any], table: TableDef | None, what: str) -> None:
+        name = str(when.get("hook"))
+        hook = checks.base.hooks.get(name)
+        if hook is None:
+            checks.err(path + ("hook",), f"unknown hook '{name}' in {what}", did_you_mean(name, checks.base.hooks)
+                       or "declare it under hooks: in this base")
+        elif table is not None and hook.table != table.key:
+            checks.err(path + ("table",), f"hook '{name}' writes to table '{hook.table}', not '{table.key}' ({what})",
+                       f"write table: {hook.table}")
+
+    def matches(self, table: Table, when: dict[str, Any], event: Event) -> bool:
+        return event.kind in ("created", "updated") and event.data.get("via") == f"hook:{when.get('hook')}"
+
+
 def event_matches(ws: Workspace, auto: AutomationDef, event: Event) -> bool:
     """Whether `event` fires `auto`'s trigger (the `if` condition is checked separately)."""
     trigger = triggers().get(auto.trigger)
@@ -178,4 +199,4 @@ def condition_holds(table: Table | None, record_id: str | None, condition: Any,
     return row_matches(table, record_id, condition, overrides)
 
 
-BUILTIN_EVENT_TRIGGERS = (Created, Updated, Matches, FormSubmitted)
+BUILTIN_EVENT_TRIGGERS = (Created, Updated, Matches, FormSubmitted, HookReceived)

@@ -203,7 +203,7 @@ class Writer:
         self.insert_sql = plan.insert_sql
         self.stealing = plan.stealing
         # What each event adds to its values (made once: the text is the same for every row).
-        extra = {"form": form, "on_behalf": actor.on_behalf}
+        extra = {"form": form, "on_behalf": actor.on_behalf, "via": actor.via}
         self.event_tail = "".join(f',"{k}":{_audit_json(v)}' for k, v in extra.items() if v is not None)
         self.writable = set() if single else {k for k in table.tdef.fields
                                               if access.level(k) in ("edit", "create") and not table.fields[k].computed}

@@ -32,14 +32,15 @@ if the delivery was taken before, it answers what it answered then (and writes n
 otherwise it finds the record by the key field (as the hook's actor, so a hook never
 touches a record its actor may not read), creates or updates it through the record service
 (audit and outbox in the same transaction), and notes the delivery. The caller answers only
-after that transaction has committed.
+after that transaction has committed. The write's events carry `"via": "hook:NAME"`, so an
+automation `when: {hook: NAME, table: T}` runs for each record a delivery creates or changes.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import GridbaseError, Message, ValidationError
@@ -237,7 +238,7 @@ def values_of(hook: HookDef, payload: Any) -> dict[str, Any]:
 def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Received:
     """Take one delivery (see the module's docstring); ValidationError names a value the table refuses."""
     table = ws.base(hook.base).table(hook.table)
-    actor = ws.actor(hook.actor)
+    actor = replace(ws.actor(hook.actor), via=f"hook:{hook.key}")  # its events fire `hook:` triggers
     with ws.storage.transaction() as conn:
         row = conn.execute("SELECT record, created FROM _gb_hook_deliveries WHERE hook = ? AND delivery = ?",
                            (hook.key, delivery)).fetchone()

@@ -28,6 +28,8 @@ class Actor:
 
     `on_behalf` is whose change an automation is carrying on (the person, or form, whose
     write triggered the run): the audit log and history record it beside the automation.
+    `via` is what carried a person's write in from outside (`hook:NAME`, an inbound webhook):
+    its events say so, for the `hook` trigger.
     """
 
     key: str
@@ -38,6 +40,7 @@ class Actor:
     system: bool = False
     locale: str | None = None
     on_behalf: str | None = None
+    via: str | None = None
 
     @property
     def is_person(self) -> bool:

@@ -181,6 +181,8 @@ class Workspace:
         """Append an outbox event to the current transaction (see engine.outbox)."""
         if actor.on_behalf:  # automations this write triggers carry on the same person's write
             data = {**data, "on_behalf": actor.on_behalf}
+        if actor.via:  # an inbound webhook's write: the `hook` trigger looks for it
+            data = {**data, "via": actor.via}
         extra = {k: v for k, v in data.items() if k != "changes" and v is not None}
         self.outbox.append(at=utcnow_text(self.now()), base=base, table=table, record=record, kind=event,
                            actor=actor.key, changes=data.get("changes") or {}, depth=depth, **extra)

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from engine import Workspace
+from automations.worker import process_pending
+from engine import inbox
 from engine.errors import ConfigError
 from gridbase.app import create_app
 from tests.api.conftest import serve
@@ -78,6 +80,12 @@ hooks:
 roles:
   intake:
     complaints: {access: edit, create: true}
+automations:
+  tell_admin:
+    name: 来电投诉通知
+    when: {hook: call_centre, table: complaints}
+    do:
+      - notify: {to: ["person:admin"], title: "来电投诉：{{ record.title }}"}
 """
 
 
@@ -207,3 +215,19 @@ def test_mistakes_in_a_hooks_yaml_are_reported_at_load(make_workspace: Callable[
     with pytest.raises(ConfigError) as err:
         make_workspace({"desk": base}, WORKSPACE)
     assert fragment in str(err.value)
+
+
+def test_a_delivery_fires_the_hook_trigger_once_and_a_typed_record_does_not(hooked: tuple[Workspace, str]) -> None:
+    ws, url = hooked
+    ws.base("desk").table("complaints").create({"title": "前台登记"}, actor="admin")  # typed in: not the hook's
+    assert post(url, CALL).status_code == 201
+    assert post(url, CALL).json()["duplicate"] is True  # a retry fires nothing more
+    process_pending(ws)
+    titles = [n["title"] for n in inbox.latest(ws.storage, "admin", 10)]
+    assert titles == ["来电投诉：候诊时间过长"]
+
+
+def test_a_hook_trigger_naming_an_unknown_hook_is_reported(make_workspace: Callable[..., Workspace]) -> None:
+    with pytest.raises(ConfigError) as err:
+        make_workspace({"desk": BASE.replace("when: {hook: call_centre,", "when: {hook: call_center,")}, WORKSPACE)
+    assert "unknown hook 'call_center'" in str(err.value) and "call_centre" in str(err.value)
