@@ -103,14 +103,15 @@ def _mapping(table: Table, header: list[str], created_from: str | None,
             key = None  # a column without a title (a spreadsheet's trailing commas)
         elif key is None:
             hint = _nearest(title, list(by_name) + list(fields))
-            problem = Message("import_column_unknown_hint", column=title, table=table.tdef.name, hint=hint) if hint \
-                else Message("import_column_unknown", column=title, table=table.tdef.name)
-            unknown.append(problem)
-            skipped.append(Message("import_column_skipped", column=title, why=problem))
+            if hint:
+                unknown.append(Message("import_column_unknown_hint", column=title, table=table.tdef.name, hint=hint))
+                skipped.append(Message("import_skipped_unknown_hint", column=title, table=table.tdef.name, hint=hint))
+            else:
+                unknown.append(Message("import_column_unknown", column=title, table=table.tdef.name))
+                skipped.append(Message("import_skipped_unknown", column=title, table=table.tdef.name))
         elif table.fields[key].computed:
-            problem = Message("import_column_computed", column=title, field=fields[key].name)
-            unknown.append(problem)
-            skipped.append(Message("import_column_skipped", column=title, why=problem))
+            unknown.append(Message("import_column_computed", column=title, field=fields[key].name))
+            skipped.append(Message("import_skipped_computed", column=title, field=fields[key].name))
             key = None
         mapping.append(key)
     if created_from is not None and created is None:

@@ -52,9 +52,9 @@ def clash_text(table: Table, key: str, value: Any, holder: str | None) -> str:
     """"Asset number: 'A-001' is already used by record recX" (`holder` None: "by another record")."""
     field = table.fields[key]
     shown = field.display(value)
-    if holder:
-        return Message("unique_taken_by_record", field=field.fdef.name, value=shown, record=holder)
-    return Message("unique_taken", field=field.fdef.name, value=shown)
+    problem = Message("unique_taken_by_record", value=shown, record=holder) if holder else \
+        Message("unique_taken", value=shown)
+    return Message("field_problem", field=field.fdef.name, problem=problem)
 
 
 def holder_for(table: Table, record_id: str, key: str, actor: Actor) -> str | None:
@@ -112,8 +112,9 @@ class StreamCheck:
                     continue
                 elif value in seen:
                     shown = self.table.fields[key].display(value)
-                    bad.setdefault(number, {})[key] = Message("unique_taken_by_row", field=self.table.tdef.fields[key].name,
-                                                              value=shown, row=self.line_of(seen[value]))
+                    bad.setdefault(number, {})[key] = Message("field_problem", field=self.table.tdef.fields[key].name,
+                                                              problem=Message("unique_taken_by_row", value=shown,
+                                                                              row=self.line_of(seen[value])))
                 else:
                     seen[value] = number
         return bad

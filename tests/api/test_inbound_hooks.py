@@ -15,9 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from engine import Workspace
 from automations.worker import process_pending
-from engine import inbox
+from engine import Workspace, inbox
 from engine.errors import ConfigError
 from gridbase.app import create_app
 from tests.api.conftest import serve

@@ -28,9 +28,12 @@ def test_an_unknown_column_fails_the_import_unless_the_box_is_ticked(client_for,
 
 
 def test_a_repeated_unique_value_reads_in_chinese():
-    taken = Message("unique_taken_by_record", field="资产编号", value="A-1", record="recAAAAAAAAAAAAAA")
+    taken = Message("field_problem", field="资产编号",
+                    problem=Message("unique_taken_by_record", value="A-1", record="recAAAAAAAAAAAAAA"))
     assert str(taken) == "资产编号: 'A-1' is already used by record recAAAAAAAAAAAAAA"
     assert render(taken, "zh-CN") == "资产编号：“A-1”已被记录 recAAAAAAAAAAAAAA 使用"
-    assert render(Message("unique_taken", field="资产编号", value="A-1"), "zh-CN") == "资产编号：“A-1”已被另一条记录使用"
-    row = Message("row_problems", row=5, problems=[Message("unique_taken_by_row", field="资产编号", value="A-2", row=2)])
+    other = Message("field_problem", field="资产编号", problem=Message("unique_taken", value="A-1"))
+    assert render(other, "zh-CN") == "资产编号：“A-1”已被另一条记录使用"
+    row = Message("row_problems", row=5, problems=[Message("field_problem", field="资产编号",
+                                                           problem=Message("unique_taken_by_row", value="A-2", row=2))])
     assert render(row, "zh-CN") == "第 5 行：资产编号：“A-2”与第 2 行重复"
