@@ -67,6 +67,10 @@ CHART_FACTS = """() => Array.from(document.querySelectorAll('.chart')).map((char
 @pytest.mark.parametrize("path", DASHBOARDS)
 def test_chart_labels_read_well(server: dict[str, Any], page: Any, path: str) -> None:
     page.goto(server["url"] + path)
+    charts = page.locator(".chart")
+    charts.first.wait_for()
+    for i in range(charts.count()):  # charts are drawn as they come near the screen
+        charts.nth(i).scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelectorAll('.chart').length > 0 && "
                            "Array.from(document.querySelectorAll('.chart')).every((c) => c.querySelector('svg'))")
     page.screenshot(path=str(SCREENSHOTS / f"dental_charts_{path.split('/')[2]}.png"), full_page=True)
