@@ -138,7 +138,7 @@ class Reader:
         return (f"gb_formula(?, ?, {args})", [text, json.dumps([self.base.key, self.key, keys])])
 
     def where_sql(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
-               visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+                  visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
         """WHERE text: live (or deleted) rows, the actor's row rule on the stored values, and
         their filter and search on what they see (`columns`, see Scope)."""
         parts = ["_deleted_at IS NOT NULL" if deleted else "_deleted_at IS NULL"]

@@ -119,7 +119,7 @@ class Table(Reader):
         return result
 
     def coerce_values(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
-                stored: bool = False) -> dict[str, Any]:
+                      stored: bool = False) -> dict[str, Any]:
         """The values as stored, each checked against the actor's field levels; `stored`: the
         values are stored ones already (an undo writing back what the audit log kept)."""
         errors: dict[str, str] = {}
