@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from engine.errors import Message, ValidationError
 from engine.fields.base import load_json_list
 from engine.ids import utcnow_text
+from engine.interfaces import Workspace
 from engine.storage import q, table_name
 
 if TYPE_CHECKING:
     from engine.permissions import Actor
-    from engine.workspace import Workspace
 
 MB = 1024 * 1024
 CHUNK = 256 * 1024

@@ -31,15 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
+from engine.interfaces import Table, Workspace
 from engine.model import AutomationDef, BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.outbox import Event
 from engine.viewtypes import Problem
-
-if TYPE_CHECKING:
-    from engine.records import Table
-    from engine.workspace import Workspace
 
 #: when a trigger fires: on a committed write, on the clock, or when a person presses a button.
 FIRES_ON = ("event", "time", "button")

@@ -288,7 +288,7 @@ def _keep_system_values(ws: Workspace, table: Table, tp: bt.TablePlan, records: 
             if _time_dependent(table, by_code):
                 for row in rows:
                     rowid = conn.execute(f"SELECT _rowid FROM {table.sql} WHERE _id = ?", (row[-1],)).fetchone()[0]  # noqa: S608
-                    table._recompute_row(rowid, row[-1], audit_into=None)
+                    table.recompute_row(rowid, row[-1], audit_into=None)
         if kept:
             ws.audit.note(who, table.base.key, table.key, "bitable", "bitable_system_values",
                           {"records": kept, "note": "created and modified time and people as Bitable kept them"})

@@ -26,20 +26,18 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from engine.errors import Message, NotFoundError, PermissionDenied, ValidationError
 from engine.fields.base import FieldType, load_json_list
 from engine.ids import new_record_ids, utcnow_text
+from engine.interfaces import RowPlan, Table
 from engine.outbox import created_text
 from engine.permissions import Actor, TableAccess
 from engine.storage import q, table_name
 from engine.unique import StreamCheck
-
-if TYPE_CHECKING:
-    from engine.records import Table
 
 # A new row's key for the moment it was created elsewhere (an import's `--created-from`
 # column), as stored (UTC text): it becomes the record's created time instead of now.
@@ -62,18 +60,6 @@ def _audit_json(values: Any) -> str:
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-@dataclass(frozen=True)
-class RowPlan:
-    """How new rows of one table are written (made once per table, `Table.row_plan`)."""
-
-    link_keys: list[str]
-    stored_keys: list[str]
-    auto_set: frozenset[str]
-    insert_sql: str
-    checks_files: bool
-    stealing: frozenset[str]  # link keys whose other side holds one record: a new link takes it over
-
-
 def row_plan(table: Table) -> RowPlan:
     link_keys = [k for k, f in table.fields.items() if f.links]
     plain_keys = [k for k, f in table.fields.items() if not f.links and not f.computed]
@@ -83,7 +69,7 @@ def row_plan(table: Table) -> RowPlan:
     insert_sql = f"INSERT INTO {table.sql} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
     stealing = set()
     for key in link_keys:
-        _, _, _, other, other_field = table._junction(key)
+        _, _, _, other, other_field = table.junction(key)
         if other_field is not None and other.fields[other_field].options.get("multiple", True) is False:
             stealing.add(key)
     return RowPlan(link_keys, stored_keys, frozenset(auto_keys), insert_sql,
@@ -251,12 +237,12 @@ class Writer:
                 if errors:
                     raise ValidationError(errors)
             else:
-                values = table._coerce(raw, self.access, creating=True, allowed=None)
+                values = table.coerce_values(raw, self.access, creating=True, allowed=None)
             missing = table.complete_new(values, self.actor)
             if missing:
                 raise ValidationError(missing)
             if self.checks_files:
-                table._check_attachments(values, {}, self.actor)
+                table.check_attachments(values, {}, self.actor)
         except ValidationError as exc:
             self.reject(self.number, exc.errors)
             return None
@@ -359,7 +345,7 @@ class Writer:
         encode = _audit_json
         params: list[list[Any]] = []
         junction: dict[str, list[tuple[int, int, int]]] = {k: [] for k in link_keys}
-        stamp = bool(table._new_row_plan[3])
+        stamp = bool(table.new_row_plan[3])
         texts: list[str] = []
         # The audit entry of a record whose created time came from its import (`--created-from`)
         # keeps that time beside the values: the entry itself stands at the moment of the import.
@@ -389,21 +375,21 @@ class Writer:
         conn.executemany(self.insert_sql, params)
         stolen: dict[str, list[int]] = {}
         for key in link_keys:
-            jname, mine, theirs, _, _ = table._junction(key)
+            jname, mine, theirs, _, _ = table.junction(key)
             if key in self.stealing and junction[key]:
                 stolen[key] = self._steal(jname, mine, theirs, junction[key])
             conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
             self.touched[key].update(t for _, t, _ in junction[key])
         for key, rows in stolen.items():
             for other_rowid in rows:
-                table._rebuild_column(key, other_rowid, actor)
+                table.rebuild_column(key, other_rowid, actor)
         # Computed values (formulas, lookups, rollups) join the event: it says what the new
         # record holds, as the audit entry says what it was given.
         event_texts = texts
         if table.tdef.computed_order:
             event_texts = list(texts)
             for offset, record_id in enumerate(ids):
-                computed = table._recompute_row(first + offset, record_id, audit_into=None)
+                computed = table.recompute_row(first + offset, record_id, audit_into=None)
                 shown = {k: v for k, v in computed.items() if v is not None}
                 if shown:
                     event_texts[offset] = encode({**json.loads(texts[offset]), **shown})
@@ -437,7 +423,7 @@ class Writer:
         """Rebuild the other side of every link this stream touched, once per linked record."""
         for key, rowids in self.touched.items():
             for other_rowid in sorted(rowids):
-                self.table._rebuild_other_side(key, other_rowid, self.actor)
+                self.table.rebuild_other_side(key, other_rowid, self.actor)
             rowids.clear()
         self.forget_links()  # other writers may change the linked tables after this transaction
 
@@ -445,7 +431,7 @@ class Writer:
     def _index_owners(self) -> list[str]:
         names = [table_name(self.table.base.key, self.table.key)]
         for key in self.link_keys:
-            names.append(self.table._junction(key)[0].strip('"').replace('""', '"'))
+            names.append(self.table.junction(key)[0].strip('"').replace('""', '"'))
         return names
 
     def defer_indexes_if_worth_it(self, expected: int | None) -> None:

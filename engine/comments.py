@@ -24,8 +24,8 @@ from engine.ids import utcnow_text
 from engine.permissions import Actor
 
 if TYPE_CHECKING:
+    from engine.interfaces import Workspace
     from engine.records import Table
-    from engine.workspace import Workspace
 
 MAX_LENGTH = 5000  # characters kept of one comment
 MENTION = re.compile(r"@([\w.\-]+)")
@@ -182,7 +182,7 @@ def may_read(table: Table, person: str, record_id: str) -> bool:
     except NotFoundError:
         return False
     access = table.access(actor)
-    return access.can_read and table._fetch_row(record_id, access, actor) is not None
+    return access.can_read and table.fetch_row(record_id, access, actor) is not None
 
 
 def notify_mentions(table: Table, record_id: str, comment_id: int, body: str, *, actor: Actor, title: str,

@@ -9,17 +9,15 @@ the record-id lists kept in link columns, skipping soft-deleted records and, for
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import formula
 from engine.errors import GridbaseError
 from engine.fields.base import FieldType, load_json_list
+from engine.interfaces import Table
 from engine.permissions import Actor
 from engine.schema import FormulaRefs, field_instance
 from engine.storage import q, table_name
-
-if TYPE_CHECKING:
-    from engine.records import Table
 
 
 def _number(value: Any) -> float | None:

@@ -46,12 +46,12 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import GridbaseError, Message, ValidationError
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
+from engine.interfaces import Workspace
 from engine.model import BaseDef, WorkspaceConfig
 from engine.schema import field_instance
 
 if TYPE_CHECKING:
     from engine.sources import Source
-    from engine.workspace import Workspace
 
 DEFAULT_DELIVERY = "header:X-Delivery-Id"
 DEFAULT_RATE = 60  # requests a minute

@@ -39,16 +39,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from engine.bulk import BulkResult, RejectedRows, Writer, chunks, may_create
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import new_record_id, utcnow_text
+from engine.interfaces import Table, Workspace
 from engine.permissions import Actor
-
-if TYPE_CHECKING:
-    from engine.records import Table
-    from engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -232,14 +229,14 @@ def _publish(ws: Workspace, name: str) -> None:
     table = ws.base(base).table(tbl)
     actor = _actor(ws, who)
     for key in _links(table):
-        jname, mine, theirs, _, _ = table._junction(key)
+        jname, mine, theirs, _, _ = table.junction(key)
         with ws.storage.reading() as conn:
             others = sorted({r[0] for first, last in json.loads(ranges) for r in conn.execute(
                 f"SELECT DISTINCT {theirs} FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))})
         for start in range(0, len(others), OTHERS_PER_TRANSACTION):
             with ws.storage.transaction():
                 for other in others[start:start + OTHERS_PER_TRANSACTION]:
-                    table._rebuild_other_side(key, other, actor)
+                    table.rebuild_other_side(key, other, actor)
             _let_others_in(ws)
     while True:
         with ws.storage.transaction():
@@ -293,7 +290,7 @@ def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
     ids = [r[0] for r in conn.execute(f"SELECT _id FROM {table.sql} WHERE _rowid BETWEEN ? AND ?", (first, last))]
     touched: dict[str, set[int]] = {}
     for key in _links(table):
-        jname, mine, theirs, _, _ = table._junction(key)
+        jname, mine, theirs, _, _ = table.junction(key)
         touched[key] = {r[0] for r in conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} BETWEEN ? AND ?",
                                                    (first, last))}
         conn.execute(f"DELETE FROM {jname} WHERE {mine} BETWEEN ? AND ?", (first, last))
@@ -301,7 +298,7 @@ def _remove(table: Table, first: int, last: int, actor: Actor) -> int:
     table.ws.audit.forget_created(table.base.key, table.key, ids)
     for key, rowids in touched.items():
         for other in sorted(rowids):
-            table._rebuild_other_side(key, other, actor)
+            table.rebuild_other_side(key, other, actor)
     return len(ids)
 
 

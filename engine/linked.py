@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from engine.computed import linked_value
 from engine.fields.base import load_json_list
+from engine.interfaces import Reader
 from engine.model import FieldDef
 from engine.permissions import restricted_source
 from engine.storage import q
 
 if TYPE_CHECKING:
     from engine.permissions import Actor, TableAccess
-    from engine.reads import Reader
 
 CHUNK = 500  # record ids per IN (...) list
 MAX_DEPTH = 4  # lookups of lookups followed this deep (as in permissions.table_access)
@@ -70,7 +70,7 @@ def readable_ids(target: Reader, actor: Actor, access: TableAccess, ids: list[st
     found: set[str] = set()
     if not ids:
         return found
-    where, params = target._where(actor, access, None, None, set())
+    where, params = target.where_sql(actor, access, None, None, set())
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         found.update(r[0] for r in target.ws.storage.conn.execute(
@@ -103,7 +103,7 @@ def link_sql(reader: Reader, actor: Actor, key: str, target: Reader, access: Tab
     actor may read ('[]' when none): what their filters, sorts and groups compare."""
     assert access.read_filter is not None
     rule, params = target.compile_filter(access.read_filter, actor)
-    jname, mine, theirs, _, _ = reader._junction(key)
+    jname, mine, theirs, _, _ = reader.junction(key)
     ids = reader.ws.storage.dialect.json_group_array("_id")
     return (f"(SELECT {ids} FROM (SELECT _id FROM {target.sql} WHERE _rowid IN "
             f"(SELECT {theirs} FROM {jname} WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL "
@@ -155,7 +155,7 @@ def restrict_rows(reader: Reader, rows: list[dict[str, Any]], actor: Actor, acce
         ids = sorted({i for row in rows for i in load_json_list(row.get(link)) if isinstance(i, str)})
         found: dict[str, dict[str, Any]] = {}
         if depth < MAX_DEPTH:
-            where, params = target._where(actor, target_access, None, None, set())
+            where, params = target.where_sql(actor, target_access, None, None, set())
             for start in range(0, len(ids), CHUNK):
                 part = ids[start:start + CHUNK]
                 cur = conn.execute(f"SELECT * FROM {target.sql} WHERE _id IN ({', '.join('?' for _ in part)}) AND {where}",
@@ -197,7 +197,7 @@ def guard_sql(reader: Reader, actor: Actor, item: Restricted, row_alias: str) ->
         return "FALSE", []  # a lookup of a restricted lookup: never compared on its stored value
     assert item.access.read_filter is not None
     rule, params = item.target.compile_filter(item.access.read_filter, actor)
-    jname, mine, theirs, _, _ = reader._junction(item.link)
+    jname, mine, theirs, _, _ = reader.junction(item.link)
     # COALESCE: a rule that is NULL for a record (an empty field) does not admit it.
     return (f"NOT EXISTS (SELECT 1 FROM {item.target.sql} WHERE _rowid IN (SELECT {theirs} FROM {jname} "
             f"WHERE {mine} = {row_alias}._rowid) AND _deleted_at IS NULL AND NOT COALESCE(({rule}), FALSE))"), params

@@ -28,7 +28,7 @@ def readable_ids(table: Table, access: TableAccess, actor: Actor, ids: list[str]
     out: set[str] = set()
     unique = sorted(set(ids))
     with table.ws.storage.reading() as conn:
-        where, params = table._where(actor, access, None, None, set(table.fields), deleted=deleted)
+        where, params = table.where_sql(actor, access, None, None, set(table.fields), deleted=deleted)
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
             marks = ", ".join("?" * len(chunk))
@@ -46,7 +46,7 @@ def in_view(table: Table, actor: Actor, view: str, ids: list[str]) -> list[str]:
     access = table.access(actor)
     found: set[str] = set()
     with table.ws.storage.reading() as conn:
-        where, params = table._where(actor, access, vdef.filter, None, table._filterable(access))
+        where, params = table.where_sql(actor, access, vdef.filter, None, table._filterable(access))
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ", ".join("?" * len(chunk))

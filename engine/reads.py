@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import formula
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType, load_json_list
+from engine.interfaces import Base, Page, Workspace
+from engine.interfaces import encode_cursor as encode_cursor  # re-exported: the API pages with it
 from engine.limits import check_fields, check_search
 from engine.linked import Scope, readable_ids, restrict_rows, restricted_links, scope_for
 from engine.model import FieldDef
@@ -27,7 +28,6 @@ from engine.storage import junction_name, q, table_name
 
 if TYPE_CHECKING:
     from engine.model import TableDef, ViewDef
-    from engine.workspace import Base, Workspace
 
 MAX_PAGE = 1000
 # The furthest a page may start: far beyond any table, and well inside SQLite's 64-bit integers
@@ -35,23 +35,6 @@ MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1
 PROBE = 20_000
 WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
-
-
-@dataclass
-class Page:
-    records: list[dict[str, Any]]
-    total: int | None
-    offset: int
-    next_offset: int | None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def cursor(self) -> str | None:
-        return encode_cursor(self.next_offset) if self.next_offset is not None else None
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -95,7 +78,7 @@ class Reader:
     def access(self, actor: Actor) -> TableAccess:  # pragma: no cover - provided by Table
         raise NotImplementedError
 
-    def _junction(self, key: str) -> tuple[str, str, str, TableDef, str | None]:
+    def junction(self, key: str) -> tuple[str, str, str, TableDef, str | None]:
         """(junction sql name, my column, other column, other table, other side's field key)."""
         fdef = self.tdef.fields[key]
         other = self.base.bdef.tables[fdef.options["table"]]
@@ -111,7 +94,7 @@ class Reader:
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
             if ftype.links and key not in ctx.columns:  # else the reader's readable ids (Scope)
-                jname, mine, theirs, other, _ = self._junction(key)
+                jname, mine, theirs, other, _ = self.junction(key)
                 # "links to record X" through the junction's indexes instead of a scan of every
                 # row's JSON list of ids; like that list (see Table._linked_ids), live records only.
                 ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
@@ -154,8 +137,8 @@ class Reader:
         self.ws.ensure_formula_function()
         return (f"gb_formula(?, ?, {args})", [text, json.dumps([self.base.key, self.key, keys])])
 
-    def _where(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
-               visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+    def where_sql(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
+                  visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
         """WHERE text: live (or deleted) rows, the actor's row rule on the stored values, and
         their filter and search on what they see (`columns`, see Scope)."""
         parts = ["_deleted_at IS NOT NULL" if deleted else "_deleted_at IS NULL"]
@@ -228,8 +211,8 @@ class Reader:
             stored = 1 if value else 0
         return field.display(stored)
 
-    def _fetch_row(self, record_id: str, access: TableAccess, actor: Actor, *, deleted: bool = False) -> dict[str, Any] | None:
-        where, params = self._where(actor, access, None, None, set(self.fields), deleted=deleted)
+    def fetch_row(self, record_id: str, access: TableAccess, actor: Actor, *, deleted: bool = False) -> dict[str, Any] | None:
+        where, params = self.where_sql(actor, access, None, None, set(self.fields), deleted=deleted)
         cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ? AND {where}", [record_id] + params)
         values = cur.fetchone()
         if values is None:
@@ -247,7 +230,7 @@ class Reader:
         """One record as the actor may see it; NotFoundError if it does not exist for them."""
         actor, access = self._reader(actor)
         with self.ws.storage.reading():
-            row = self._fetch_row(record_id, access, actor)
+            row = self.fetch_row(record_id, access, actor)
             if row is not None:
                 restrict_rows(self, [row], actor, access)
         if row is None:
@@ -312,7 +295,7 @@ class Reader:
         if not access.can_read:
             return False
         with self.ws.storage.reading():
-            return self._fetch_row(record_id, access, actor) is not None
+            return self.fetch_row(record_id, access, actor) is not None
 
     def visible_fields(self, actor: Actor) -> list[str]:
         access = self.access(actor)
@@ -339,7 +322,7 @@ class Reader:
         limit = max(1, min(int(limit), MAX_PAGE))
         scope = self._scope(actor, access)
         with self.ws.storage.reading():
-            where, params = self._where(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
+            where, params = self.where_sql(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
             params = scope.params + params
             order = compile_sort(self.fields, sort, scope.columns, reverse=reverse)
             keys = list(fields or sorted(readable))
@@ -415,7 +398,7 @@ class Reader:
         visible = self._filterable(access)
         scope = self._scope(actor, access)
         with self.ws.storage.reading():
-            where, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
+            where, params = self.where_sql(actor, access, filter, None, visible, columns=scope.columns)
             return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {scope.source()} WHERE {where}",
                                                     scope.params + params).fetchone()[0])
 
@@ -465,7 +448,7 @@ class Reader:
         else:
             raise QueryError(code="unknown_aggregate", params={"aggregate": aggregate})
         with self.ws.storage.reading():
-            cond, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
+            cond, params = self.where_sql(actor, access, filter, None, visible, columns=scope.columns)
             # A count per value is answered from the field's own index; anything that reads
             # other columns over the whole table is faster as one plain scan.
             whole = not filter and access.read_filter is None
@@ -490,7 +473,7 @@ class Reader:
         scope = self._scope(actor, access)
         vsql, vparams = self._aggregate_sql(aggregate, field, actor, visible, where, scope.columns)
         with self.ws.storage.reading():
-            cond, params = self._where(actor, access, filter, None, visible, columns=scope.columns)
+            cond, params = self.where_sql(actor, access, filter, None, visible, columns=scope.columns)
             row = self.ws.storage.conn.execute(f"SELECT {vsql} FROM {scope.source()} WHERE {cond}",
                                                vparams + scope.params + params).fetchone()
         return float(row[0] or 0)

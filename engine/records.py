@@ -18,10 +18,10 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine import attachments, formula
-from engine.bulk import BulkResult, RowPlan, Writer, bulk_create, row_plan
+from engine import attachments, formula, interfaces
+from engine.bulk import BulkResult, Writer, bulk_create, row_plan
 from engine.computed import Computer
 from engine.errors import (
     CellError,
@@ -34,6 +34,7 @@ from engine.errors import (
 from engine.fields.base import FieldType, is_blank, load_json_list
 from engine.fields.lookup import LookupField
 from engine.ids import utcnow_text as utcnow_text  # re-exported: where automations take it from
+from engine.interfaces import Base, RowPlan, Workspace
 from engine.linked import keep_hidden
 from engine.model import FieldDef, FormDef, TableDef
 from engine.permissions import LEVELS, Actor, TableAccess, table_access
@@ -41,9 +42,6 @@ from engine.reads import Reader
 from engine.schema import field_instance
 from engine.storage import q, table_name
 from engine.unique import check_row
-
-if TYPE_CHECKING:
-    from engine.workspace import Base, Workspace
 
 MAX_PROPAGATION = 6
 
@@ -120,8 +118,8 @@ class Table(Reader):
             self.ws.storage.optimize()
         return result
 
-    def _coerce(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
-                stored: bool = False) -> dict[str, Any]:
+    def coerce_values(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
+                      stored: bool = False) -> dict[str, Any]:
         """The values as stored, each checked against the actor's field levels; `stored`: the
         values are stored ones already (an undo writing back what the audit log kept)."""
         errors: dict[str, str] = {}
@@ -175,7 +173,7 @@ class Table(Reader):
         return row_plan(self)
 
     @cached_property
-    def _new_row_plan(self) -> tuple[list[FieldDef], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+    def new_row_plan(self) -> tuple[list[FieldDef], list[str], list[tuple[str, str]], list[tuple[str, str]]]:
         """(fields with defaults, checkboxes, (required key, name), (engine-kept key, type))."""
         writable = [f for k, f in self.tdef.fields.items() if not self.fields[k].computed]
         return ([f for f in writable if f.default is not None],
@@ -185,7 +183,7 @@ class Table(Reader):
 
     def complete_new(self, row: dict[str, Any], actor: Actor) -> dict[str, str]:
         """Fill defaults (and unticked checkboxes) into a new row; return missing required fields."""
-        defaults, checkboxes, required, _ = self._new_row_plan
+        defaults, checkboxes, required, _ = self.new_row_plan
         for fdef in defaults:
             if fdef.key not in row:
                 row[fdef.key] = self.default_value(fdef.key, fdef.default, actor)
@@ -198,7 +196,7 @@ class Table(Reader):
 
     def stamp_new(self, row: dict[str, Any], now: str, actor: Actor) -> None:
         """Set the fields the engine keeps: autonumber, created/modified time and by."""
-        for key, kept in self._new_row_plan[3]:
+        for key, kept in self.new_row_plan[3]:
             if kept == "counter":
                 row[key] = self.ws.next_counter(f"{self.base.key}.{self.key}.{key}")
             elif kept == "time":
@@ -219,7 +217,7 @@ class Table(Reader):
             if not access.can_read:
                 raise NotFoundError(code="unknown_table", params={"table": self.key})
             raise PermissionDenied(code="may_not_add", params={"table": self.tdef.name})
-        row = self._coerce(values, access, creating=True, allowed=allowed)
+        row = self.coerce_values(values, access, creating=True, allowed=allowed)
         for key, raw in system_values.items():
             try:
                 row[key] = self.fields[key].coerce(raw)
@@ -232,14 +230,14 @@ class Table(Reader):
                     missing[ff.field] = Message("required", field=ff.label or self.tdef.fields[ff.field].name)
         if missing:
             raise ValidationError(missing)
-        self._check_attachments(row, {}, actor)
+        self.check_attachments(row, {}, actor)
         # A batch of one: the bulk writer writes the row, its links, computed values, the
         # audit entry and the event, exactly as it does for each row of an import.
         writer = Writer(self, actor, access, single=True, depth=depth, form=form.key if form else None)
         written = writer.insert([(1, row)])
         assert written is not None  # a single writer raises instead of leaving a row out
         writer.finish()
-        self._propagate(written[0], depth=0)
+        self.propagate(written[0], depth=0)
         return writer.result.ids[0]
 
     def update(self, record_id: str, values: dict[str, Any], *, actor: Actor | str, depth: int = 0) -> dict[str, Any]:
@@ -284,12 +282,12 @@ class Table(Reader):
     def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int, stored: bool = False) -> None:
         access = self.access(actor)
         rowid, old = self._row_for_write(record_id, access, actor)
-        new = self._coerce(values, access, creating=False, allowed=None, stored=stored)
+        new = self.coerce_values(values, access, creating=False, allowed=None, stored=stored)
         blanks = {k: Message("required", field=self.tdef.fields[k].name) for k, v in new.items()
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
             raise ValidationError(blanks)
-        self._check_attachments(new, old, actor)
+        self.check_attachments(new, old, actor)
         audit: dict[str, tuple[Any, Any]] = {}
         plain: dict[str, Any] = {}
         for key, value in new.items():
@@ -312,15 +310,15 @@ class Table(Reader):
         self.ws.storage.conn.execute(
             f"UPDATE {self.sql} SET {sets + ', ' if sets else ''}_modified_at = ?, _modified_by = ? WHERE _rowid = ?",
             list(plain.values()) + [now, actor.key, rowid])
-        changes = self._recompute_row(rowid, record_id, audit_into=None)
+        changes = self.recompute_row(rowid, record_id, audit_into=None)
         self.ws.audit.record(actor, self.base.key, self.key, record_id, "update", audit)
         event_changes = {k: [o, n] for k, (o, n) in audit.items()}
         for key, value in changes.items():
             event_changes[key] = [old.get(key), value]
         self.ws.emit(self.base.key, self.key, record_id, "updated", actor, {"changes": event_changes}, depth)
-        self._propagate(rowid, depth=0)
+        self.propagate(rowid, depth=0)
 
-    def _check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
+    def check_attachments(self, new: dict[str, Any], old: dict[str, Any], actor: Actor) -> None:
         """Files on a record must have been uploaded, by this actor unless already there."""
         for key, value in new.items():
             if not self.fields[key].files or value is None:
@@ -348,7 +346,7 @@ class Table(Reader):
         outside their read rule, PermissionDenied if outside their edit rule."""
         if not access.can_read:
             raise NotFoundError(code="unknown_table", params={"table": self.key})
-        row = self._fetch_row(record_id, access, actor, deleted=deleted)
+        row = self.fetch_row(record_id, access, actor, deleted=deleted)
         if row is None:
             raise NotFoundError(code="no_deleted_record" if deleted else "record_not_found", params={"record": record_id})
         if not access.can_edit:
@@ -419,18 +417,18 @@ class Table(Reader):
         for key, field in self.fields.items():
             if field.links:
                 for other_rowid in self._linked_rowids(key, rowid):
-                    self._rebuild_other_side(key, other_rowid, actor)
+                    self.rebuild_other_side(key, other_rowid, actor)
         self.ws.emit(self.base.key, self.key, record_id, "deleted" if deleted else "restored", actor, {"changes": {}}, depth)
 
     # -- links -------------------------------------------------------------------------
     def _linked_rowids(self, key: str, rowid: int) -> list[int]:
-        jname, mine, theirs, _, _ = self._junction(key)
+        jname, mine, theirs, _, _ = self.junction(key)
         return [r[0] for r in self.ws.storage.conn.execute(f"SELECT {theirs} FROM {jname} WHERE {mine} = ?", (rowid,))]
 
     def _set_link(self, rowid: int, record_id: str, key: str, ids: list[str], actor: Actor,
                   audit: dict[str, tuple[Any, Any]]) -> None:
         conn = self.ws.storage.conn
-        jname, mine, theirs, other, other_field = self._junction(key)
+        jname, mine, theirs, other, other_field = self.junction(key)
         other_sql = q(table_name(self.base.key, other.key))
         wanted: list[int] = []
         if ids:
@@ -453,16 +451,16 @@ class Table(Reader):
                 stolen = [r[0] for r in conn.execute(f"SELECT {mine} FROM {jname} WHERE {theirs} IN ({marks})", wanted)]
                 conn.execute(f"DELETE FROM {jname} WHERE {theirs} IN ({marks})", wanted)
                 for srow in stolen:
-                    self._rebuild_column(key, srow, actor)
+                    self.rebuild_column(key, srow, actor)
         conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)",
                          [(rowid, other_rowid, i) for i, other_rowid in enumerate(wanted)])
         new_text = json.dumps(ids, ensure_ascii=False) if ids else None
         conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
         audit[key] = (old_text[0] if old_text else None, new_text)
         for other_rowid in touched:
-            self._rebuild_other_side(key, other_rowid, actor)
+            self.rebuild_other_side(key, other_rowid, actor)
 
-    def _rebuild_column(self, key: str, rowid: int, actor: Actor) -> None:
+    def rebuild_column(self, key: str, rowid: int, actor: Actor) -> None:
         """Rewrite this table's link column for one row from the junction; audit the change."""
         conn = self.ws.storage.conn
         ids = self._linked_ids(key, rowid)
@@ -474,23 +472,23 @@ class Table(Reader):
             conn.execute(f"UPDATE {self.sql} SET {q(key)} = ? WHERE _rowid = ?", (new_text, rowid))
             self.ws.audit.record(actor, self.base.key, self.key, row[0], "update", {key: (row[1], new_text)},
                                  side_effect=True)
-            self._recompute_row(rowid, row[0], audit_into=None)
-            self._propagate(rowid, depth=1)
+            self.recompute_row(rowid, row[0], audit_into=None)
+            self.propagate(rowid, depth=1)
 
-    def _rebuild_other_side(self, key: str, other_rowid: int, actor: Actor) -> None:
-        _, _, _, other, other_field = self._junction(key)
+    def rebuild_other_side(self, key: str, other_rowid: int, actor: Actor) -> None:
+        _, _, _, other, other_field = self.junction(key)
         other_table = self.base.table(other.key)
         if other_field is None and not other.computed_order:
             return  # nothing on the other side shows this link
         if other_field is not None:
-            other_table._rebuild_column(other_field, other_rowid, actor)
+            other_table.rebuild_column(other_field, other_rowid, actor)
         else:
             record = self.ws.storage.conn.execute(f"SELECT _id FROM {other_table.sql} WHERE _rowid = ?", (other_rowid,)).fetchone()
             if record:
-                other_table._recompute_row(other_rowid, record[0], audit_into=None)
+                other_table.recompute_row(other_rowid, record[0], audit_into=None)
 
     # -- computed values ---------------------------------------------------------------
-    def _recompute_row(self, rowid: int, record_id: str, *, audit_into: dict[str, Any] | None) -> dict[str, Any]:
+    def recompute_row(self, rowid: int, record_id: str, *, audit_into: dict[str, Any] | None) -> dict[str, Any]:
         if not self.tdef.computed_order:
             return {}
         conn = self.ws.storage.conn
@@ -508,7 +506,7 @@ class Table(Reader):
             conn.execute(f"UPDATE {self.sql} SET {sets} WHERE _rowid = ?", list(changed.values()) + [rowid])
         return changed
 
-    def _dependents(self) -> list[tuple[Table, str]]:
+    def _dependents(self) -> list[tuple[interfaces.Table, str]]:
         """(table, link field on that table) pairs whose lookups or rollups read this table."""
         out = []
         for other in self.base.bdef.tables.values():
@@ -522,16 +520,16 @@ class Table(Reader):
                 out.append((self.base.table(other.key), link_key))
         return out
 
-    def _propagate(self, rowid: int, *, depth: int) -> None:
+    def propagate(self, rowid: int, *, depth: int) -> None:
         if depth >= MAX_PROPAGATION:
             return
         conn = self.ws.storage.conn
         for other, link_key in self._dependents():
-            jname, mine, theirs, _, _ = other._junction(link_key)
+            jname, mine, theirs, _, _ = other.junction(link_key)
             for (other_rowid,) in conn.execute(f"SELECT {mine} FROM {jname} WHERE {theirs} = ?", (rowid,)).fetchall():
                 rec = conn.execute(f"SELECT _id FROM {other.sql} WHERE _rowid = ?", (other_rowid,)).fetchone()
-                if rec and other._recompute_row(other_rowid, rec[0], audit_into=None):
-                    other._propagate(other_rowid, depth=depth + 1)
+                if rec and other.recompute_row(other_rowid, rec[0], audit_into=None):
+                    other.propagate(other_rowid, depth=depth + 1)
 
     def recompute_all(self, *, batch: int = 5000) -> int:
         """Recompute link columns' computed values for every row (after a migration)."""
@@ -546,7 +544,7 @@ class Table(Reader):
                 for key, field in self.fields.items():
                     if field.links:
                         self._rebuild_column_quiet(key, rowid)
-                self._recompute_row(rowid, record_id, audit_into=None)
+                self.recompute_row(rowid, record_id, audit_into=None)
                 count += 1
             last = rows[-1][0]
 
@@ -578,17 +576,17 @@ class Table(Reader):
                     old = {k: v for k, v in zip(self.tdef.computed_order, conn.execute(
                         f"SELECT {', '.join(q(k) for k in self.tdef.computed_order)} FROM {self.sql} WHERE _rowid = ?",
                         (rowid,)).fetchone(), strict=True)}
-                    diff = self._recompute_row(rowid, record_id, audit_into=None)
+                    diff = self.recompute_row(rowid, record_id, audit_into=None)
                     if diff:
                         changed += 1
                         self.ws.emit(self.base.key, self.key, record_id, "updated", system,
                                      {"changes": {k: [old.get(k), v] for k, v in diff.items()}, "clock": True}, 0)
-                        self._propagate(rowid, depth=0)
+                        self.propagate(rowid, depth=0)
                 last = rows[-1][0]
 
     def _linked_ids(self, key: str, rowid: int) -> list[str]:
         """Record ids one row links to through `key`, from the junction, live records only."""
-        jname, mine, theirs, other, _ = self._junction(key)
+        jname, mine, theirs, other, _ = self.junction(key)
         other_sql = q(table_name(self.base.key, other.key))
         return [r[0] for r in self.ws.storage.conn.execute(
             f"SELECT o._id FROM {jname} j JOIN {other_sql} o ON o._rowid = j.{theirs} "

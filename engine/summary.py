@@ -58,7 +58,7 @@ def summarize(table: Reader, *, actor: Actor | str, fields: list[str], filter: A
                 exprs.append(expr)
             plan.append((key, figure, exprs.index(expr)))
     with table.ws.storage.reading():
-        where, params = table._where(actor, access, filter, search, visible, columns=scope.columns)
+        where, params = table.where_sql(actor, access, filter, search, visible, columns=scope.columns)
         row = table.ws.storage.conn.execute(f"SELECT {', '.join(exprs)} FROM {scope.source()} WHERE {where}",  # noqa: S608
                                             scope.params + params).fetchone()
     total = int(row[0] or 0)

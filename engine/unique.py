@@ -14,14 +14,12 @@ also refuses a value that two of its own rows hold, naming the earlier row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import Message, ValidationError
+from engine.interfaces import Table
 from engine.permissions import Actor
 from engine.storage import q
-
-if TYPE_CHECKING:
-    from engine.records import Table
 
 BATCH = 500  # values looked up per query
 
@@ -64,7 +62,7 @@ def holder_for(table: Table, record_id: str, key: str, actor: Actor) -> str | No
     access = table.access(actor)
     if not access.readable(key) or access.mask(key):
         return None
-    return record_id if table._fetch_row(record_id, access, actor) is not None else None
+    return record_id if table.fetch_row(record_id, access, actor) is not None else None
 
 
 def check_row(table: Table, values: dict[str, Any], actor: Actor, *, rowid: int | None = None) -> None:

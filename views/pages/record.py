@@ -203,7 +203,7 @@ async def edit_cell(request: Request) -> Response:
     if key not in table.fields:
         raise NotFoundError(code="unknown_field", params={"field": key})
     access = table.access(actor)
-    row = table._fetch_row(rid, access, actor) if access.can_read else None
+    row = table.fetch_row(rid, access, actor) if access.can_read else None
     if row is None:
         raise NotFoundError(code="record_not_found", params={"record": rid})
     linked = load_json_list(row.get(key))  # every record linked now, those out of the reader's sight too
