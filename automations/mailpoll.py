@@ -18,7 +18,6 @@ import imaplib
 import logging
 import os
 import re
-import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -200,7 +199,7 @@ class Poller:
         """One pass; a failure is logged once while it lasts (no traceback), and the poller goes on."""
         try:
             done = fetch(self.ws, box)
-        except (GridbaseError, socket.timeout) as exc:
+        except (TimeoutError, GridbaseError) as exc:
             if self._last_problem.get(box.key) != str(exc):
                 log.warning("%s", exc)
             self._last_problem[box.key] = str(exc)

@@ -49,8 +49,9 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.message import EmailMessage, Message as MimeMessage
+from datetime import UTC
+from email.message import EmailMessage
+from email.message import Message as MimeMessage
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
@@ -257,14 +258,14 @@ def _header(msg: MimeMessage, name: str) -> str:
     return _CONTROL.sub("", str(value or "")).strip()
 
 
-_ID = re.compile(r"<([^<>\s]{1,%d})>" % MAX_ID_CHARS)
+_ID = re.compile(r"<([^<>\s]{1,500})>")  # MAX_ID_CHARS
 
 
 def _ids(text: str) -> list[str]:
     return ["<" + found + ">" for found in _ID.findall(text)]
 
 
-def _part_text(part: MimeMessage) -> str:
+def _part_text(part: Any) -> str:
     try:
         content = part.get_content()
     except Exception:  # noqa: BLE001 - an unknown charset or a broken transfer encoding
@@ -303,13 +304,12 @@ def parse(raw: bytes) -> Mail:
 
 
 def _body(msg: MimeMessage) -> str:
+    part: Any = None
     if isinstance(msg, EmailMessage):
         try:
             part = msg.get_body(preferencelist=("plain", "html"))
         except Exception:  # noqa: BLE001 - a malformed structure: fall back to the first text part
             part = None
-    else:
-        part = None
     if part is None:
         part = next((p for p in msg.walk() if p.get_content_maintype() == "text"), None)
     if part is None:
