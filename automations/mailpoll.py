@@ -20,6 +20,7 @@ import os
 import re
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -174,6 +175,7 @@ class Poller:
         self.ws = ws
         self.boxes = mailintake.mailboxes_of(ws.config)
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gridbase-mail", daemon=True)
         self._last_problem: dict[str, str] = {}
 
@@ -182,18 +184,25 @@ class Poller:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Read every mailbox now rather than at its next turn."""
+        self._wake.set()
 
     def _run(self) -> None:
         due = dict.fromkeys(self.boxes, 0.0)
-        clock = 0.0
         while not self._stop.is_set():
+            woken = self._wake.is_set()
+            self._wake.clear()
             for key, box in self.boxes.items():
-                if due[key] <= clock:
+                if self._stop.is_set():
+                    return
+                if woken or due[key] <= time.monotonic():
                     self.once(box)
-                    due[key] = clock + max(1, box.poll_seconds)
-            self._stop.wait(1.0)
-            clock += 1.0
+                    due[key] = time.monotonic() + max(1, box.poll_seconds)
+            self._wake.wait(1.0)
 
     def once(self, box: MailboxDef) -> Pass | None:
         """One pass; a failure is logged once while it lasts (no traceback), and the poller goes on."""

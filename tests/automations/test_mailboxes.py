@@ -9,7 +9,9 @@ are delivered to it by IMAP APPEND. Skipped, saying why, where Dovecot is not in
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 from mail_server import DOVECOT, PASSWORD, USER, Dovecot
 
-from automations import mailpoll
+from automations import mailpoll, worker
 from engine import Workspace, comments, mailintake
 from engine.errors import ConfigError
 from gridbase.cli import main
@@ -31,6 +33,7 @@ timezone: Asia/Shanghai
 roles:
   admin: {name: Admin, admin: true}
   intake: {name: Intake}
+  reader: {name: Reader}
 people:
   admin: {name: Admin, roles: [admin]}
   mail_bot: {name: 邮件机器人, roles: [intake]}
@@ -77,6 +80,8 @@ mailboxes:
 roles:
   intake:
     complaints: {access: edit, create: true}
+  reader:
+    complaints: {access: read}
 """
 
 
@@ -248,7 +253,7 @@ def test_a_mail_that_cannot_be_taken_waits_in_the_failed_list_until_retried(
     done = mailpoll.fetch(ws, box(ws))
     assert done.failed == ["<nosubject@example.org>"] and records(ws) == []
     [dead] = mailintake.failed(ws)
-    assert dead["kept"] and "标题" in dead["error"]
+    assert dead["kept"] and "标题" in dead["error"], dead["error"]
     # not read again by the next pass
     assert mailpoll.fetch(ws, box(ws)).skipped == 1 and len(mailintake.failed(ws)) == 1
     # retrying before the fix fails again, saying why
@@ -285,13 +290,31 @@ def test_a_wrong_password_or_a_closed_port_is_a_clear_error(opened: Callable[...
 
 def test_the_server_polls_its_mailboxes(opened: Callable[..., Workspace], server: Dovecot) -> None:
     ws = opened()
-    server.append(mail("服务器自动读取", ident="<poll@example.org>"))
-    poller = mailpoll.Poller(ws)
+    service = worker.start(ws, poll=0.2)  # what `gridbase serve` starts: the worker, the scheduler, the poller
     try:
-        assert poller.once(box(ws)) is not None
+        assert service.mail is not None
+        server.append(mail("服务器自动读取", ident="<poll@example.org>"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not records(ws):
+            time.sleep(0.2)
+            service.mail.wake()
     finally:
-        pass
+        worker.stop(service)
     assert [r["title"] for r in records(ws)] == ["服务器自动读取"]
+
+
+def test_the_mailbox_writes_only_what_its_person_may(opened: Callable[..., Workspace], server: Dovecot,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = opened()
+    monkeypatch.setattr(ws.config.bases["desk"], "mailboxes", {
+        "complaints_mail": dataclasses.replace(box(ws), actor="admin_less")})
+    ws.config.people["admin_less"] = dataclasses.replace(ws.config.people["zhang"], key="admin_less", roles=["reader"], email=None)
+    ws.sync_people()
+    server.append(mail("无权限", ident="<denied@example.org>"))
+    done = mailpoll.fetch(ws, box(ws))
+    assert done.failed == ["<denied@example.org>"] and records(ws) == []
+    [dead] = mailintake.failed(ws)
+    assert "may not add records" in dead["error"], dead["error"]
 
 
 def test_validate_names_what_is_wrong_with_a_mailbox(make_workspace: Callable[..., Workspace]) -> None:
