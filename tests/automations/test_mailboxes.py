@@ -148,6 +148,7 @@ def records(ws: Workspace) -> list[dict]:
             for r in table.query(actor="admin", limit=100, with_total=False).records]
 
 
+@pytest.mark.stores
 def test_new_mails_become_records_with_their_parts_mapped(opened: Callable[..., Workspace], server: Dovecot) -> None:
     ws = opened()
     server.append(mail("挂号排队太久", ident="<m1@example.org>", files={"收据.pdf": b"%PDF-1.4 receipt"}))
@@ -172,6 +173,7 @@ def test_new_mails_become_records_with_their_parts_mapped(opened: Callable[..., 
     assert [e.actor for e in ws.audit.for_record("desk", "complaints", first["id"])] == ["mail_bot"]
 
 
+@pytest.mark.stores
 def test_a_reply_in_the_thread_becomes_a_comment(opened: Callable[..., Workspace], server: Dovecot) -> None:
     ws = opened()
     server.append(mail("牙套松动", ident="<t1@example.org>"))
@@ -191,6 +193,7 @@ def test_a_reply_in_the_thread_becomes_a_comment(opened: Callable[..., Workspace
     assert len(comments.for_record(table, record["id"], actor="admin")) == 2
 
 
+@pytest.mark.stores
 def test_each_mail_is_taken_once_also_after_a_crash_and_a_restart(
         opened: Callable[..., Workspace], server: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = opened()
@@ -220,6 +223,7 @@ def test_each_mail_is_taken_once_also_after_a_crash_and_a_restart(
     assert sorted(r["title"] for r in records(again)) == sorted([f"投诉 {i}" for i in range(4)] + ["没有编号的邮件"])
 
 
+@pytest.mark.stores
 def test_hostile_mails_are_safe(opened: Callable[..., Workspace], server: Dovecot,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     ws = opened()
@@ -303,6 +307,7 @@ def test_the_server_polls_its_mailboxes(opened: Callable[..., Workspace], server
     assert [r["title"] for r in records(ws)] == ["服务器自动读取"]
 
 
+@pytest.mark.stores
 def test_the_mailbox_writes_only_what_its_person_may(opened: Callable[..., Workspace], server: Dovecot,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     ws = opened()
