@@ -213,6 +213,9 @@ class Poller:
                 log.warning("%s", exc)
             self._last_problem[box.key] = str(exc)
             return None
+        except Exception:  # noqa: BLE001 - an unforeseen failure must not end the poller's thread
+            log.exception("mailbox %s: the pass failed; the next one runs at its turn", box.key)
+            return None
         self._last_problem.pop(box.key, None)
         return done
 
