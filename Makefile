@@ -25,10 +25,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 # The other programs the tests start or drive, from Debian's packages: PostgreSQL (a throwaway
-# server per test run, tests/pg_server.py) and Node with npm (Airtable's JavaScript client).
+# server per test run, tests/pg_server.py), Node with npm (Airtable's JavaScript client) and Dovecot
+# (the IMAP server the mailbox tests start, tests/automations/mail_server.py).
 servers:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+	  && test -x /usr/sbin/dovecot || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm dovecot-imapd; }
 
 test: setup browser servers
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -9,7 +9,8 @@ workers cannot run an automation twice for one event.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed, and every second anyway (for deliveries waiting out a
-backoff, and for writes by other processes). It also starts the scheduler. `stop()` ends both.
+backoff, and for writes by other processes). It also starts the scheduler, and the mailboxes'
+poller (automations.mailpoll) when the workspace has mailboxes. `stop()` ends them all.
 
 Each event also becomes a payload of every API webhook it matches (engine.webhooks), in the
 same transaction, and the webhook's ping joins the delivery queue.
@@ -21,7 +22,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from automations import delivery
+from automations import delivery, mailpoll
 from automations.runner import (
     MAX_DEPTH,
     Start,
@@ -165,6 +166,7 @@ class Service:
         self._thread = threading.Thread(target=self._loop, name="gridbase-automations", daemon=True)
         self._scheduler: Scheduler | None = None
         self._with_scheduler = scheduler
+        self.mail: mailpoll.Poller | None = None
 
     def wake(self, _event_id: int = 0) -> None:
         self._wake.set()
@@ -206,6 +208,7 @@ def start(ws: Workspace, *, poll: float = POLL_SECONDS, scheduler: bool = True) 
     """Start the worker thread (and the scheduler) for `ws`; missed schedule ticks run now."""
     service = Service(ws, poll=poll, scheduler=scheduler)
     service.start()
+    service.mail = mailpoll.start(ws) if scheduler else None  # the mailboxes' poller (issue 21)
     _services.append(service)
     return service
 
@@ -214,6 +217,8 @@ def stop(service: Service | None = None) -> None:
     """Stop `service`, or every service started by `start`."""
     for item in [service] if service is not None else list(_services):
         item.stop()
+        if item.mail is not None:
+            item.mail.stop()
         if item in _services:
             _services.remove(item)
 

@@ -189,6 +189,8 @@ class BaseDef:
     dashboards: dict[str, DashboardDef] = field(default_factory=dict)
     automations: dict[str, AutomationDef] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)  # name -> engine.hooks.HookDef
+    # mailboxes (issue 21): read by automations.mailpoll
+    mailboxes: dict[str, Any] = field(default_factory=dict)  # name -> engine.mailintake.MailboxDef
 
     def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
         """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None

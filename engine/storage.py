@@ -117,6 +117,13 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
     "_gb_hook_deliveries": (("hook", "delivery"), {
         "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "record": "TEXT NOT NULL", "created": "INTEGER NOT NULL",
         "at": "TEXT NOT NULL"}),
+    # Mailboxes (engine.mailintake): each mail taken once, and the dead letters an admin may retry.
+    "_gb_mail_seen": (("mailbox", "message_id"), {
+        "mailbox": "TEXT NOT NULL", "message_id": "TEXT NOT NULL", "record": "TEXT NOT NULL", "comment": "INTEGER",
+        "at": "TEXT NOT NULL"}),
+    "_gb_mail_failed": ("id", {
+        "id": "INTEGER", "mailbox": "TEXT NOT NULL", "message_id": "TEXT NOT NULL", "raw": "TEXT", "error": "TEXT NOT NULL",
+        "at": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 0"}),
     "_gb_view_prefs": (("person", "base", "tbl", "view"), {
         "person": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "view": "TEXT NOT NULL",
         "prefs": "TEXT NOT NULL"}),
