@@ -16,7 +16,7 @@ its OAuth is not standard OIDC: `GET accounts.feishu.cn/open-apis/authen/v1/auth
 `GET open.feishu.cn/open-apis/authen/v1/user_info` (name, email, mobile, open_id, union_id).
 
 People are matched by the provider's `match` list, tried in order: `email` (the person's
-e-mail, any case; only an e-mail the provider says is verified, for OIDC), `mobile` (the
+e-mail, any case; for OIDC only with `email_verified: true` in the ID token), `mobile` (the
 person's phone, digits compared, a leading +86 ignored), `union_id` and `open_id` (the person's
 `accounts:` ids in workspace.yaml, under the provider's `channel`, or under any channel that
 holds them). Nobody matched, or more than one person matched, is refused.
@@ -156,9 +156,10 @@ def _oidc_identity(provider: SignInProvider, redirect_uri: str, code: str, pendi
             raise provider_error(f"ID token refused ({type(e).__name__})") from None
     claims = decoded.claims
     out: dict[str, str] = {}
-    if claims.get("email") and claims.get("email_verified", True) not in (False, "false"):
+    # Only what the provider vouches for: an address anyone could type into their profile is no proof.
+    if claims.get("email") and claims.get("email_verified") in (True, "true"):
         out["email"] = str(claims["email"])
-    if claims.get("phone_number") and claims.get("phone_number_verified", True) not in (False, "false"):
+    if claims.get("phone_number") and claims.get("phone_number_verified") in (True, "true"):
         out["mobile"] = str(claims["phone_number"])
     return Identity(str(claims["sub"]), str(claims.get("name") or ""), out)
 

@@ -22,9 +22,11 @@ import pytest
 from oidc_standin import OidcStandin
 
 from engine import Workspace, people, signins
+from engine.errors import ConfigError
+from engine.loader import load_workspace
 from tests.conftest import write_workspace
 from tests.plugins.feishu_standin import FeishuStandin, User
-from tests_support import csrf_of, free_port
+from tests_support import WORKSPACE_YAML, csrf_of, free_port
 
 ZHAO = User("ou_zhao", "u_zhao", "zhao@feishu.example.cn", union_id="on_zhao", mobile="+8613900000001", name="赵六")
 QIAN = User("ou_qian", "u_qian", "qian.personal@feishu.example.cn", mobile="+86 139-0000-0002", name="钱芳")
@@ -248,8 +250,9 @@ def test_an_id_token_that_does_not_hold_up_is_refused(site: dict[str, Any], brow
     assert signed_in_as(browser) is None
 
 
-def test_an_unverified_email_matches_nobody(site: dict[str, Any], browser: httpx.Client) -> None:
-    site["oidc"].signing_in = {"sub": "s-x", "email": "wang@hospital.example.org", "email_verified": False}
+@pytest.mark.parametrize("verified", [{"email_verified": False}, {}])
+def test_an_unverified_email_matches_nobody(site: dict[str, Any], browser: httpx.Client, verified: dict[str, Any]) -> None:
+    site["oidc"].signing_in = {"sub": "s-x", "email": "wang@hospital.example.org", **verified}
     page = browser.get("/login/sso/corp_sso")
     assert page.status_code == 403 and "is not a person of this workspace" in page.text
 
@@ -289,3 +292,20 @@ def test_a_provider_without_its_secret_or_unknown_is_refused_before_leaving(brow
     page = browser.get("/login/sso/unset", follow_redirects=False)
     assert page.status_code == 502 and "NOT_SET_ANYWHERE" in page.text
     assert browser.get("/login/sso/nope", follow_redirects=False).status_code == 404
+
+
+# -- the YAML ------------------------------------------------------------------------------------
+def test_a_provider_missing_its_keys_or_naming_an_unknown_channel_is_a_clear_yaml_error(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", {}, WORKSPACE_YAML + "sign_in:\n  providers:\n    sso: {type: oidc, client_id: x}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    assert "'issuer' is a required property" in str(caught.value)
+    root = write_workspace(tmp_path / "ws2", {}, WORKSPACE_YAML + "sign_in:\n  providers:\n    fs: {type: feishu, app_id: cli_x, "
+                           "app_secret_env: S, channel: feishu_ap}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    assert "unknown channel 'feishu_ap' for sign-in provider 'fs'" in str(caught.value)
+    root = write_workspace(tmp_path / "ws3", {}, WORKSPACE_YAML + "sign_in:\n  providers:\n    fs: {type: feishu, app_id: cli_x, "
+                           "app_secret_env: S, match: mobile}\n")
+    provider = load_workspace(root).sign_in_providers["fs"]
+    assert (provider.type, provider.client_id, provider.secret_env, provider.match) == ("feishu", "cli_x", "S", ["mobile"])

@@ -27,8 +27,15 @@ from starlette.routing import Route
 
 from engine import people, signins, sso
 from engine.errors import GridbaseError
-from views.pages.auth import client_address, limits, needs_second_factor, start_pending, start_session, too_many
-from views.pages.web import current_actor, get_ws, is_secure, render, safe_next, signer, translator
+from views.pages.auth import (
+    client_address,
+    limits,
+    needs_second_factor,
+    start_pending,
+    start_session,
+    too_many,
+)
+from views.pages.web import current_actor, get_ws, is_secure, render, safe_next, signer
 
 FLOW_COOKIE = "gb_sso"
 FLOW_PATH = "/login/sso"
