@@ -101,6 +101,11 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
             if ch not in config.channels and ch != "inbox":
                 src.error(("people", key, "channels", i), f"unknown channel '{ch}' for person '{key}'",
                           did_you_mean(ch, config.channels))
+    for pkey, provider in config.sign_in_providers.items():
+        if provider.channel is not None and provider.channel not in config.channels:
+            src.error(("sign_in", "providers", pkey, "channel"),
+                      f"unknown channel '{provider.channel}' for sign-in provider '{pkey}'",
+                      did_you_mean(provider.channel, config.channels))
     known = channel_types()
     for ckey, chan in config.channels.items():
         if known.keys() and chan.type not in known:

@@ -36,6 +36,7 @@ from engine.model import (
     Person,
     Retention,
     Role,
+    SignInProvider,
     TableDef,
     TableGrant,
     ViewDef,
@@ -310,6 +311,15 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     for key, c in (data.get("channels") or {}).items():
         options = {k: v for k, v in c.items() if k != "type"}
         config.channels[key] = Channel(key, c["type"], options)
+    # -- sign-in providers --
+    for key, sp in ((data.get("sign_in") or {}).get("providers") or {}).items():
+        config.sign_in_providers[str(key)] = SignInProvider(
+            str(key), str(sp.get("type", "")), str(sp.get("app_id") or sp.get("client_id") or ""),
+            str(sp.get("app_secret_env") or sp.get("client_secret_env") or ""), name=str(sp.get("name") or ""),
+            issuer=str(sp.get("issuer") or "").rstrip("/"), scope=str(sp.get("scope") or ""),
+            match=[str(m) for m in (sp.get("match") if isinstance(sp.get("match"), list) else [sp.get("match")] if sp.get("match") else [])],
+            channel=sp.get("channel"), base_url=str(sp.get("base_url") or "").rstrip("/"),
+            accounts_url=str(sp.get("accounts_url") or "").rstrip("/"))
     kept = data.get("retention") or {}
     config.retention = Retention(
         audit=Period.parse(kept["audit"]) if kept.get("audit") else None,

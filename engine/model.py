@@ -250,6 +250,29 @@ class Retention:
     archive_dir: str = "data/archive"
 
 
+# -- sign-in providers (workspace.yaml `sign_in: providers:`) ---------------------------------
+@dataclass
+class SignInProvider:
+    """One outside identity provider people may sign in with (engine.sso runs its flow).
+
+    `type` is a protocol of engine.sso (`feishu`, `oidc`); `client_id` is the Feishu app_id or
+    the OIDC client id and `secret_env` the environment variable holding its secret; `match`
+    lists the identity claims tried, in order, to find the person (email, mobile, union_id,
+    open_id); `channel` names the channel whose people `accounts:` hold this app's ids."""
+
+    key: str
+    type: str
+    client_id: str
+    secret_env: str
+    name: str = ""
+    issuer: str = ""
+    scope: str = ""
+    match: list[str] = field(default_factory=list)
+    channel: str | None = None
+    base_url: str = ""
+    accounts_url: str = ""
+
+
 @dataclass
 class WorkspaceConfig:
     key: str
@@ -265,5 +288,6 @@ class WorkspaceConfig:
     attachments: Json = field(default_factory=dict)
     retention: Retention = field(default_factory=Retention)
     sign_in: Json = field(default_factory=dict)
+    sign_in_providers: dict[str, SignInProvider] = field(default_factory=dict)
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks

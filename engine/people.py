@@ -122,6 +122,19 @@ def credentials(conn: sqlite3.Connection, who: str) -> tuple[str, str | None, bo
     return None if row is None else (str(row[0]), row[1], bool(row[2]))
 
 
+def keys_by_email(storage: Storage, email: str) -> list[str]:
+    """Keys of the people (disabled ones too) whose e-mail is `email`, any case."""
+    rows = storage.conn.execute("SELECT key FROM _gb_people WHERE email IS NOT NULL AND lower(email) = lower(?)",
+                                (email.strip(),)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def phones(storage: Storage) -> list[tuple[str, str]]:
+    """(key, phone) of every person (disabled ones too) with a phone."""
+    return [(str(r[0]), str(r[1])) for r in storage.conn.execute(
+        "SELECT key, phone FROM _gb_people WHERE phone IS NOT NULL AND phone != ''").fetchall()]
+
+
 def set_password_hash(conn: sqlite3.Connection, key: str, password_hash: str) -> bool:
     """Store a password hash inside the caller's transaction; False if there is no such person."""
     return conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (password_hash, key)).rowcount > 0

@@ -66,6 +66,7 @@ from views.pages import (
     record,
     searches,
     second_factor,
+    sso,
     table,
     timeline,
     undo,
@@ -241,6 +242,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     routes: list[BaseRoute] = [
         *auth.routes,            # /login, /logout, /lang
         *second_factor.routes,   # /login/code, /login/enrol, /account/security
+        *sso.routes,             # /login/sso/{provider}[/callback]: Feishu and OpenID Connect sign-in
         *table.routes,           # /, /b/{base}/t/{table}[/v/{view}], prefs, export, import
         *grid.routes,            # …/rows, …/count, …/summary, …/columns: the grid script's requests
         *record.routes,          # /b/{base}/t/{table}/r/{rid}…, /new

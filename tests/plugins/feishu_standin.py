@@ -29,20 +29,38 @@ of `page_size` (`page_token`, `has_more`), and `GET /open-apis/drive/v1/medias/{
 (the bytes). An unknown app token answers 1254040 (HTTP 404), an unknown table 1254041;
 `bitable_rate_limited` next Bitable calls answer 1254290 TooManyRequest (HTTP 429).
 `bitable_calls` lists the paths asked.
+
+And Feishu's web sign-in (OAuth 2 with PKCE, as its documents describe it; the error codes are
+the ones they name where they name one): `GET /open-apis/authen/v1/authorize` (served by
+accounts.feishu.cn in life) with `client_id`, `redirect_uri`, `state`, `code_challenge`,
+`code_challenge_method=S256`: the person in `signing_in` consents at once and the browser is
+sent (302) to the redirect URI with `code` and `state`, or with `error=access_denied` when
+`deny` is set; a redirect URI not in `redirect_uris` gets an error page (400, 20029), as in
+the console's security settings. `POST /open-apis/authen/v2/oauth/token` (JSON: grant_type,
+client_id, client_secret, code, redirect_uri, code_verifier) gives a `user_access_token` once
+per code (a code used before, unknown, for another redirect URI or whose verifier does not
+hash to its challenge: 400 `invalid_grant`, 20003; a wrong app: 400 `invalid_client`, 20002;
+`unavailable` users: 20010, "no permission to use the app"). `GET /open-apis/authen/v1/user_info`
+with that token answers name, open_id, union_id, user_id, email, enterprise_email and mobile.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 MESSAGES_PATH = "/open-apis/im/v1/messages"
+AUTHORIZE_PATH = "/open-apis/authen/v1/authorize"
+USER_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
+USER_INFO_PATH = "/open-apis/authen/v1/user_info"
 
 
 @dataclass
@@ -52,6 +70,9 @@ class User:
     open_id: str
     user_id: str
     email: str
+    union_id: str = ""
+    mobile: str = ""
+    name: str = ""
 
 
 @dataclass
@@ -79,6 +100,14 @@ class FeishuStandin:
     bitable: dict[str, Any] | None = None
     bitable_rate_limited: int = 0
     bitable_calls: list[str] = field(default_factory=list)
+    # web sign-in
+    signing_in: User | None = None
+    deny: bool = False
+    redirect_uris: list[str] = field(default_factory=list)
+    unavailable: set[str] = field(default_factory=set)  # open_ids outside the app's availability
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_tokens: dict[str, User] = field(default_factory=dict)
+    user_token_calls: int = 0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -102,6 +131,12 @@ class FeishuStandin:
                 parts = urlsplit(self.path)
                 with standin.lock:
                     status, answer = standin.get(parts.path, parse_qs(parts.query), dict(self.headers.items()))
+                if status == 302 and isinstance(answer, str):
+                    self.send_response(302)
+                    self.send_header("Location", answer)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if isinstance(answer, bytes):
                     content, kind = answer, "application/octet-stream"
                 else:
@@ -153,6 +188,8 @@ class FeishuStandin:
             return self.token(body)
         if path == MESSAGES_PATH:
             return self.message(query, headers, body)
+        if path == USER_TOKEN_PATH:
+            return self.user_token(body)
         return 404, {"code": 404, "msg": "404 page not found"}
 
     def token(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -226,7 +263,59 @@ class FeishuStandin:
             return 400, {"code": 99991677, "msg": "Authentication token expired."}
         return None
 
-    def get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
+    # -- web sign-in ------------------------------------------------------------------------
+
+    def authorize(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any] | str]:
+        one = {k: v[0] for k, v in query.items()}
+        if one.get("client_id") != self.app_id:
+            return 400, {"code": 20001, "msg": "invalid client_id"}
+        redirect = one.get("redirect_uri", "")
+        if redirect not in self.redirect_uris:
+            return 400, {"code": 20029, "msg": "redirect_uri is not allowed"}
+        if one.get("code_challenge_method") != "S256" or not one.get("code_challenge"):
+            return 400, {"code": 20027, "msg": "code_challenge required"}
+        state = one.get("state", "")
+        if self.deny or self.signing_in is None:
+            return 302, f"{redirect}?{urlencode({'error': 'access_denied', 'state': state})}"
+        code = secrets.token_hex(16)
+        self.codes[code] = {"user": self.signing_in, "redirect_uri": redirect, "challenge": one["code_challenge"],
+                            "used": False}
+        return 302, f"{redirect}?{urlencode({'code': code, 'state': state})}"
+
+    def user_token(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.user_token_calls += 1
+        if body.get("client_id") != self.app_id or body.get("client_secret") != self.app_secret:
+            return 400, {"code": 20002, "error": "invalid_client", "error_description": "client authentication failed"}
+        grant = self.codes.get(str(body.get("code") or ""))
+        verifier = str(body.get("code_verifier") or "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+        if (body.get("grant_type") != "authorization_code" or grant is None or grant["used"]
+                or grant["redirect_uri"] != body.get("redirect_uri") or grant["challenge"] != challenge):
+            if grant is not None:
+                grant["used"] = True  # a code is good for one try
+            return 400, {"code": 20003, "error": "invalid_grant", "error_description": "the code is invalid or was used"}
+        grant["used"] = True
+        user: User = grant["user"]
+        if user.open_id in self.unavailable:
+            return 400, {"code": 20010, "error": "invalid_grant", "error_description": "user has no permission to use the app"}
+        token = "u-" + secrets.token_hex(20)
+        self.user_tokens[token] = user
+        return 200, {"code": 0, "access_token": token, "expires_in": 7200, "token_type": "Bearer", "scope": ""}
+
+    def user_info(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        user = self.user_tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        if user is None:
+            return 400, {"code": 99991668, "msg": "Invalid access token for authorization."}
+        return 200, {"code": 0, "msg": "success", "data": {
+            "name": user.name, "en_name": "", "open_id": user.open_id, "union_id": user.union_id, "user_id": user.user_id,
+            "email": user.email, "enterprise_email": "", "mobile": user.mobile, "tenant_key": "736588c9260f175d"}}
+
+    def get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes | str]:
+        if path == AUTHORIZE_PATH:
+            return self.authorize(query)
+        if path == USER_INFO_PATH:
+            return self.user_info(headers)
         self.bitable_calls.append(path)
         problem = self._token_problem(headers)
         if problem is not None:

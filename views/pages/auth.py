@@ -10,7 +10,9 @@ account and address, and a global ceiling); a refused try gets 429, `Retry-After
 again in N seconds" at once, never a held request. The client address is the connection's
 (uvicorn puts the proxy's X-Forwarded-For there only for trusted proxies). Someone with a
 second factor, or whom the workspace requires to have one, gets a *pending* sign-in
-(`gb_pending` cookie) and goes on to views.pages.second_factor for the code.
+(`gb_pending` cookie) and goes on to views.pages.second_factor for the code. The login page
+also shows a button for each provider of workspace.yaml `sign_in: providers:` (Feishu, OpenID
+Connect), whose flow is views.pages.sso.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import people, second_factor, sessions, signins
+from engine import people, second_factor, sessions, signins, sso
 from engine.auth import verify_password
 from engine.errors import NotFoundError
 from views.pages.web import (
@@ -139,10 +141,23 @@ def start_pending(request: Request, person: str, target: str) -> Response:
     return response
 
 
+def buttons(request: Request) -> list[dict[str, str]]:
+    """The login page's provider buttons: {key, label} in the reader's language."""
+    _ = translator(request)
+    out = []
+    for key, provider in get_ws(request).config.sign_in_providers.items():
+        if provider.type not in sso.PROTOCOLS:
+            continue
+        template = sso.PROTOCOLS[provider.type].label
+        out.append({"key": key, "label": str(_(template, name=provider.name or key))})
+    return out
+
+
 async def login_page(request: Request) -> Response:
     if current_actor(request) is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    return render(request, "login.html", next=safe_next(request.query_params.get("next")), error=None, username="")
+    return render(request, "login.html", next=safe_next(request.query_params.get("next")), error=None, username="",
+                  providers=buttons(request))
 
 
 async def login(request: Request) -> Response:
@@ -160,14 +175,15 @@ async def login(request: Request) -> Response:
     with signins.one_at_a_time(who, address):
         verdict = signins.begin(ws, who, address, limits(request))
         if verdict.refused:
-            return too_many(request, "login.html", verdict.wait, next=target, username=username)
+            return too_many(request, "login.html", verdict.wait, next=target, username=username,
+                            providers=buttons(request))
         ok = bool(person and verify_password(person[1], password) and not person[2])
         pending = ok and person is not None and needs_second_factor(request, person[0])
         if ok and verdict.attempt is not None:
             signins.finish(ws, verdict.attempt, signed_in=not pending)
     if not ok or person is None:
         return render(request, "login.html", status_code=401, next=target, username=username,
-                      error=_("Wrong username or password"))
+                      error=_("Wrong username or password"), providers=buttons(request))
     if pending:
         return start_pending(request, person[0], target)
     response = RedirectResponse(target, status_code=303)
