@@ -61,12 +61,12 @@ from engine import people as people_db
 from engine.errors import GridbaseError, NotFoundError
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
+from engine.interfaces import Workspace
 from engine.model import BaseDef, WorkspaceConfig
 from engine.schema import field_instance
 
 if TYPE_CHECKING:
     from engine.sources import Source
-    from engine.workspace import Workspace
 
 SOURCES = ("attachments", "body", "message_id", "received", "sender", "sender_name", "subject")
 SECURITIES = ("ssl", "starttls", "none")
@@ -366,7 +366,7 @@ def _sender_value(ws: Workspace, mail: Mail, person_field: bool) -> Any:
 
 def values_of(ws: Workspace, box: MailboxDef, mail: Mail) -> dict[str, Any]:
     """The fields a mail sets, attachments aside (a part the mail lacks is left out)."""
-    table = ws.base(box.base).table(box.table)
+    table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     values: dict[str, Any] = {}
     for fkey, source in box.fields.items():
         if isinstance(source, dict):
@@ -386,7 +386,7 @@ def values_of(ws: Workspace, box: MailboxDef, mail: Mail) -> dict[str, Any]:
 def take(ws: Workspace, box: MailboxDef, raw: bytes) -> Taken:
     """Take one mail (see the module's docstring); MailError or ValidationError when it cannot be."""
     mail = parse(raw)
-    table = ws.base(box.base).table(box.table)
+    table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     actor = ws.actor(box.actor)
     files: list[attachments.Incoming] = []
     try:
@@ -419,7 +419,7 @@ def take(ws: Workspace, box: MailboxDef, raw: bytes) -> Taken:
 
 def _thread_record(ws: Workspace, box: MailboxDef, mail: Mail) -> str | None:
     """The record of the nearest mail this one answers, if the actor may still read it."""
-    table = ws.base(box.base).table(box.table)
+    table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     for ref in mail.replies_to:
         row = ws.storage.conn.execute("SELECT record FROM _gb_mail_seen WHERE mailbox = ? AND message_id = ?",
                                       (box.key, ref)).fetchone()
@@ -434,7 +434,7 @@ def _thread_record(ws: Workspace, box: MailboxDef, mail: Mail) -> str | None:
 
 
 def _keep(ws: Workspace, box: MailboxDef, fkey: str, mail: Mail, files: list[attachments.Incoming]) -> list[Any]:
-    table = ws.base(box.base).table(box.table)
+    table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     label = table.tdef.fields[fkey].name
     limit = int(attachments.Limits.of(ws).max_size_mb * 1024 * 1024)
     for att in mail.attachments:
