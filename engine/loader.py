@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import hooks, limits, yamlschemas
+from engine import hl7intake, hooks, limits, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -283,6 +283,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     check_filter_limits(config, sources)
     check_entries(config, sources)
     hooks.check(config, sources)
+    hl7intake.check(config, sources)  # HL7 v2 intake mappings (hl7:)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -418,6 +419,7 @@ def build_base(src: Source) -> BaseDef:
     base = BaseDef(key=data["base"], name=data.get("name", data["base"]), file=src.rel, tables=tables,
                    description=data.get("description", ""))
     base.hooks = hooks.build(base.key, data.get("hooks"))
+    base.hl7 = hl7intake.build(base.key, data.get("hl7"))  # HL7 v2 intake (engine.hl7intake)
     for rkey, grants in (data.get("roles") or {}).items():
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():

@@ -189,6 +189,8 @@ class BaseDef:
     dashboards: dict[str, DashboardDef] = field(default_factory=dict)
     automations: dict[str, AutomationDef] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)  # name -> engine.hooks.HookDef
+    # HL7 v2 intake (engine.hl7intake): mapping name -> engine.hl7intake.Hl7Mapping
+    hl7: dict[str, Any] = field(default_factory=dict)
 
     def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
         """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None
