@@ -199,10 +199,10 @@ def parse(text: str) -> tuple[hl7.Message, str, str]:
         raise Hl7Error("hl7_encoding", reject=True, found=text[3:8], expected="|" + ENCODING)
     try:
         msg = hl7.parse(text)
-        kind = f"{msg.extract_field('MSH', 1, 9, 1, 1)}^{msg.extract_field('MSH', 1, 9, 1, 2)}"
-        control = str(msg.extract_field("MSH", 1, 10, 1, 1)).strip()
     except Exception:  # noqa: BLE001 - python-hl7 raises many kinds on malformed text
         raise Hl7Error("hl7_unreadable", reject=True) from None
+    kind = f"{value_at(msg, 'MSH-9.1') or ''}^{value_at(msg, 'MSH-9.2') or ''}"
+    control = value_at(msg, "MSH-10.1") or ""
     if not control or len(control) > MAX_CONTROL_ID:
         raise Hl7Error("hl7_no_control_id", reject=True, limit=MAX_CONTROL_ID)
     return msg, kind, control
@@ -213,9 +213,9 @@ def value_at(msg: hl7.Message, path: str) -> str | None:
     seg, fld, comp, sub = parse_path(path)
     try:
         value = msg.extract_field(seg, 1, fld, 1, comp, sub)
-    except (KeyError, IndexError):
+        text = msg.unescape(str(value)) if value else ""
+    except Exception:  # noqa: BLE001 - no such segment or field, or a malformed one: nothing there
         return None
-    text = msg.unescape(str(value)) if value else ""
     return text.strip() or None
 
 
@@ -296,11 +296,12 @@ def _merge(ws: Workspace, m: Hl7Mapping, msg: hl7.Message, survivor: str | None,
             if fdef.options.get("table") != m.table or field_instance(fdef, ws.config).computed:
                 continue
             linking = ws.base(m.base).table(tdef.key)
-            rows = linking.query(actor=actor, filter={fkey: {"has_any": [merged]}}, with_total=False).records
-            for row in rows:
-                ids = [i for i in (row.get(fkey) or []) if i != merged]
-                ids = [*ids, survivor] if survivor not in ids else ids
-                linking.update(row["id"], {fkey: ids}, actor=actor)
+            while rows := linking.query(actor=actor, filter={fkey: {"has_any": [merged]}}, limit=500,
+                                        with_total=False).records:  # each page moved no longer matches
+                for row in rows:
+                    ids = [i for i in (row["fields"].get(fkey) or []) if i != merged]
+                    ids = [*ids, survivor] if survivor not in ids else ids
+                    linking.update(row["id"], {fkey: ids}, actor=actor)
     ws.base(m.base).table(m.table).delete(merged, actor=actor)
     return [survivor, merged]
 
@@ -388,17 +389,35 @@ def retry(ws: Workspace, control: str) -> Outcome:
     return _take(ws, msg, kind, control, row.text, True)
 
 
-def ack(text: str, outcome: Outcome) -> str:
-    """The ACK of a message (MSA-1 AA/AE/AR, MSA-3 the reason, an ERR segment when refused), `\\r` separated."""
-    reason = outcome.text.replace("\r", " ").replace("\n", " ")
-    for char in "|^~\\&":
-        reason = reason.replace(char, " ")
-    try:
-        msg = hl7.parse(text.replace("\r\n", "\r").replace("\n", "\r").strip("\r"))
-        reply = str(msg.create_ack(outcome.code, application="GRIDBASE"))
-    except Exception:  # noqa: BLE001 - a message too broken to answer in kind gets a plain ACK
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        reply = f"MSH|^~\\&|GRIDBASE||||{stamp}||ACK|{stamp}|P|2.5\rMSA|{outcome.code}|{outcome.control_id}"
+def _escape(text: str) -> str:
+    """Text as an HL7 field value, in HL7's escape sequences (it reads back as written)."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    for char, escaped in (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def ack(text: str, outcome: Outcome, now: datetime | None = None) -> str:
+    """The ACK of a message, `\\r` separated, always in the standard encoding characters: MSH
+    (sender and receiver swapped), MSA (AA/AE/AR, the control id, the reason as MSA-3), and an ERR
+    segment when refused (HL7 table 0357: 100 segment sequence error for AR, 207 application error for AE)."""
+    msg: hl7.Message | None = None
+    if text.startswith("MSH") and text[3:8] == "|" + ENCODING:
+        try:
+            msg = hl7.parse(text.replace("\r\n", "\r").replace("\n", "\r").strip("\r"))
+        except Exception:  # noqa: BLE001 - a message too broken to echo gets a plain ACK
+            msg = None
+
+    def echo(path: str, default: str = "") -> str:
+        return _escape(value_at(msg, path) or default)[:40] if msg is not None else default
+
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
+    trigger = echo("MSH-9.2")
+    header = ["MSH", ENCODING, echo("MSH-5.1", "GRIDBASE"), echo("MSH-6.1"), echo("MSH-3.1"), echo("MSH-4.1"), stamp, "",
+              f"ACK^{trigger}^ACK" if trigger else "ACK", f"GB{stamp}{abs(hash(text)) % 10**6:06d}",
+              echo("MSH-11.1", "P"), echo("MSH-12.1", "2.5")]
+    reply = "|".join(header) + f"\rMSA|{outcome.code}|{_escape(outcome.control_id)}"
+    reason = _escape(outcome.text[:200])
     if reason:
-        reply += f"|{reason[:80]}\rERR|||{'100' if outcome.code == 'AR' else '207'}^{reason[:200]}|E"
+        reply += f"|{reason}\rERR|||{'100' if outcome.code == 'AR' else '207'}^{reason}|E"
     return reply
