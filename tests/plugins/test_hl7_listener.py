@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 import yaml
 
 from engine import Workspace, hl7intake
+from gridbase.app import create_app
 from gridbase.cli import main as cli
 from plugins.hl7_listener import END, START, Listener, frame
 from tests_support import DENTAL
@@ -430,3 +432,28 @@ def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path) -> None:
         assert sorted(patients) == sorted(f"K{i}" for i in range(total))
     finally:
         ws.close()
+
+
+def test_serve_takes_hl7_beside_the_web_app(tmp_path: Path) -> None:
+    """`gridbase serve --hl7-port`: the listener runs on the web app's loop, started and stopped with it."""
+    root = make_workspace(tmp_path / "ws")
+    ws = Workspace.open(root)
+    hl7_port = free_port()
+    app = create_app(ws, automations=False, hl7=("127.0.0.1", hl7_port))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        (ack,) = send(hl7_port, sample("01_adt_a04_wang.hl7"))
+        assert msa(ack)[1:3] == ["AA", "HIS0001"]
+        assert set(by(ws, "patients", "his_id")) == {"P10001"}
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        ws.close()
+    with pytest.raises(OSError):
+        connect(hl7_port).close()  # stopped with the app
