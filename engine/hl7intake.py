@@ -326,6 +326,10 @@ def _take(ws: Workspace, msg: hl7.Message, kind: str, control: str, text: str, k
         if not mappings:
             raise Hl7Error("hl7_unmapped", reject=True, type=kind)
         with ws.storage.transaction() as conn:
+            row = conn.execute("SELECT status FROM _gb_hl7_messages WHERE control_id = ?", (control,)).fetchone()
+            if row is not None and row[0] == "done":  # taken meanwhile (by another listener on the same store)
+                return Outcome("AA", control, duplicate=True)
+            known = row is not None
             records: list[str] = []
             for m in mappings:
                 records += _apply(ws, m, msg)
