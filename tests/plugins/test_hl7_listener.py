@@ -457,3 +457,28 @@ def test_serve_takes_hl7_beside_the_web_app(tmp_path: Path) -> None:
         ws.close()
     with pytest.raises(OSError):
         connect(hl7_port).close()  # stopped with the app
+
+
+@pytest.mark.stores  # also on PostgreSQL (tests/conftest.py)
+def test_messages_apply_on_every_store(tmp_path: Path, database: Any) -> None:
+    """engine.hl7intake without the wire: the samples, a resend, a refusal kept and retried."""
+    root = tmp_path / "ws"
+    (root / "bases").mkdir(parents=True)
+    (root / "workspace.yaml").write_text(WORKSPACE, encoding="utf-8")
+    base = BASE + yaml.safe_dump({"hl7": example_mappings()}, allow_unicode=True, sort_keys=False)
+    (root / "bases" / "patients.yaml").write_text(base, encoding="utf-8")
+    ws = Workspace.open(root, db=database())
+    try:
+        ws.apply()
+        refused = hl7intake.receive(ws, sample("06_siu_s12_li.hl7"))
+        assert (refused.code, refused.control_id) == ("AE", "HIS0006") and "P10002" in refused.text
+        names = sorted(p.name for p in SAMPLES.glob("*.hl7"))[:5]
+        assert [hl7intake.receive(ws, sample(n)).code for n in names] == ["AA"] * 5
+        assert hl7intake.receive(ws, sample(names[0])).duplicate
+        assert [k.control_id for k in hl7intake.failed(ws)] == ["HIS0006"]
+        assert hl7intake.retry(ws, "HIS0006").code == "AA"
+        assert hl7intake.failed(ws) == []
+        assert set(by(ws, "patients", "his_id")) == {"P10001", "P10002"}
+        assert len(records(ws, "visits")) == 3 and len(records(ws, "appointments")) == 1
+    finally:
+        ws.close()
