@@ -312,24 +312,22 @@ def receive(ws: Workspace, text: str) -> Outcome:
         msg, kind, control = parse(text)
     except Hl7Error as exc:
         return Outcome("AR", "", str(exc))
-    with ws.storage.transaction() as conn:
-        row = conn.execute("SELECT status FROM _gb_hl7_messages WHERE control_id = ?", (control,)).fetchone()
-        if row is not None and row[0] == "done":
-            return Outcome("AA", control, duplicate=True)
-    return _take(ws, msg, kind, control, text, row is not None)
+    return _take(ws, msg, kind, control, text)
 
 
-def _take(ws: Workspace, msg: hl7.Message, kind: str, control: str, text: str, known: bool) -> Outcome:
+def _take(ws: Workspace, msg: hl7.Message, kind: str, control: str, text: str) -> Outcome:
+    """Apply a message and note it, in one transaction; when refused, note why in another."""
     mappings = [m for m in mappings_of(ws.config) if kind in m.messages]
     now = utcnow_text(ws.now())
+    known = False
     try:
-        if not mappings:
-            raise Hl7Error("hl7_unmapped", reject=True, type=kind)
         with ws.storage.transaction() as conn:
             row = conn.execute("SELECT status FROM _gb_hl7_messages WHERE control_id = ?", (control,)).fetchone()
-            if row is not None and row[0] == "done":  # taken meanwhile (by another listener on the same store)
+            if row is not None and row[0] == "done":  # taken before: answered again, nothing written
                 return Outcome("AA", control, duplicate=True)
             known = row is not None
+            if not mappings:
+                raise Hl7Error("hl7_unmapped", reject=True, type=kind)
             records: list[str] = []
             for m in mappings:
                 records += _apply(ws, m, msg)
@@ -368,7 +366,7 @@ class Kept:
 
 def failed(ws: Workspace) -> list[Kept]:
     """The messages that could not be applied, oldest first."""
-    with ws.storage.transaction() as conn:
+    with ws.storage.reading() as conn:
         rows = conn.execute("SELECT control_id, type, received_at, status, error, attempts, text FROM _gb_hl7_messages "
                             "WHERE status = ? ORDER BY received_at, control_id", ("failed",)).fetchall()
     return [Kept(*row) for row in rows]
@@ -376,7 +374,7 @@ def failed(ws: Workspace) -> list[Kept]:
 
 def kept(ws: Workspace, control: str) -> Kept | None:
     """The stored message with this control id, or None."""
-    with ws.storage.transaction() as conn:
+    with ws.storage.reading() as conn:
         row = conn.execute("SELECT control_id, type, received_at, status, error, attempts, text FROM _gb_hl7_messages "
                            "WHERE control_id = ?", (control,)).fetchone()
     return Kept(*row) if row else None
@@ -390,7 +388,7 @@ def retry(ws: Workspace, control: str) -> Outcome:
     if row.status == "done":
         return Outcome("AA", control, duplicate=True)
     msg, kind, _ = parse(row.text)
-    return _take(ws, msg, kind, control, row.text, True)
+    return _take(ws, msg, kind, control, row.text)
 
 
 def _escape(text: str) -> str:
