@@ -11,7 +11,7 @@ connection is closed, since the rest of it cannot be told from the next message)
 
 Text is read as UTF-8, or GB18030 when it is not UTF-8 (many Chinese HIS send that); the ACK
 is UTF-8. `gridbase hl7 listen` runs `serve_forever`; `gridbase serve` starts a Listener on its
-own loop when a base declares `hl7:` and GRIDBASE_HL7_PORT is set.
+own loop when given `--hl7-port` (gridbase.app.create_app(hl7=...)), started and stopped with the app.
 """
 
 from __future__ import annotations
