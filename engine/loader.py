@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import hooks, limits, mailintake, yamlschemas
+from engine import hl7intake, hooks, limits, mailintake, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -285,6 +285,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     check_entries(config, sources)
     hooks.check(config, sources)
     mailintake.check(config, sources)  # mailboxes (issue 21)
+    hl7intake.check(config, sources)  # HL7 v2 intake mappings (hl7:)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -430,6 +431,7 @@ def build_base(src: Source) -> BaseDef:
                    description=data.get("description", ""))
     base.hooks = hooks.build(base.key, data.get("hooks"))
     base.mailboxes = mailintake.build(base.key, data.get("mailboxes"))  # mailboxes (issue 21)
+    base.hl7 = hl7intake.build(base.key, data.get("hl7"))  # HL7 v2 intake (engine.hl7intake)
     for rkey, grants in (data.get("roles") or {}).items():
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():

@@ -191,6 +191,8 @@ class BaseDef:
     hooks: dict[str, Any] = field(default_factory=dict)  # name -> engine.hooks.HookDef
     # mailboxes (issue 21): read by automations.mailpoll
     mailboxes: dict[str, Any] = field(default_factory=dict)  # name -> engine.mailintake.MailboxDef
+    # HL7 v2 intake (engine.hl7intake): mapping name -> engine.hl7intake.Hl7Mapping
+    hl7: dict[str, Any] = field(default_factory=dict)
 
     def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
         """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None

@@ -124,6 +124,11 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
     "_gb_mail_failed": ("id", {
         "id": "INTEGER", "mailbox": "TEXT NOT NULL", "message_id": "TEXT NOT NULL", "raw": "TEXT", "error": "TEXT NOT NULL",
         "at": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 0"}),
+    # HL7 v2 messages from the HIS, each taken once by its control id (engine.hl7intake).
+    "_gb_hl7_messages": ("control_id", {
+        "control_id": "TEXT", "type": "TEXT NOT NULL", "received_at": "TEXT NOT NULL", "at": "TEXT NOT NULL",
+        "status": "TEXT NOT NULL", "error": "TEXT", "text": "TEXT NOT NULL", "records": "TEXT NOT NULL",
+        "attempts": "INTEGER NOT NULL DEFAULT 1"}),
     "_gb_view_prefs": (("person", "base", "tbl", "view"), {
         "person": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "view": "TEXT NOT NULL",
         "prefs": "TEXT NOT NULL"}),

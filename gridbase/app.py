@@ -48,6 +48,7 @@ from engine import (
 from engine.errors import GridbaseError
 from engine.live import Hub
 from gridbase import bodies
+from plugins.hl7_listener import Listener as Hl7Listener
 from views import api, threads
 from views.api import hooks
 from views.pages import (
@@ -231,10 +232,12 @@ def sweep_orphans(ws: Workspace) -> None:
 
 
 # -- the app -----------------------------------------------------------------------------------
-def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = None) -> Starlette:
+def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = None,
+               hl7: tuple[str, int] | None = None) -> Starlette:
     """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API).
 
     `sweep` (default: as `automations`) removes orphaned uploads in the background at start-up.
+    `hl7` (host, port): also run the HL7 v2 MLLP listener (plugins.hl7_listener) on the app's loop.
     """
     if sweep is None:
         sweep = automations
@@ -292,9 +295,14 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         if sweep:
             threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
         hub.start()
+        listener = Hl7Listener(ws, *hl7) if hl7 is not None else None
+        if listener is not None:
+            await listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.close()
             hub.close()
             if worker is not None:
                 worker.stop()

@@ -20,6 +20,7 @@ from gridbase import (
     bitable_cmd,
     commands_auth,
     commands_more,
+    hl7_cmd,
     init_cmd,
     mail_cmd,
     retention_cmd,
@@ -87,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("plan", "Show what `apply` would change in the database.")
     p = add("apply", "Bring the database to the declared schema, in one transaction.")
     p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
-    for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd, bitable_cmd, mail_cmd):
+    for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd, bitable_cmd, mail_cmd,
+                   hl7_cmd):
         module.register(sub, add)
     return parser
 

@@ -46,6 +46,9 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--backup-dir", metavar="DIR", help="make a daily backup here (02:00 workspace time)")
     p.add_argument("--backup-keep", type=int, default=14, metavar="N", help="backups to keep (default 14)")
+    p.add_argument("--hl7-port", type=int, metavar="PORT",
+                   help="also take HL7 v2 from the HIS over MLLP on this port (the hl7: mappings; see docs/intake.md)")
+    p.add_argument("--hl7-host", default="0.0.0.0", help="the address of the HL7 listener (default 0.0.0.0)")
     p = add("demo", "Apply, seed (once) and serve the workspace; print how to sign in.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -128,7 +131,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, ws: Any) -> int:
-    app = create_app(ws)
+    hl7_port = getattr(args, "hl7_port", None)
+    app = create_app(ws, hl7=(args.hl7_host, hl7_port) if hl7_port else None)
+    if hl7_port:
+        out(f"taking HL7 v2 over MLLP on {args.hl7_host}:{hl7_port}")
+    elif any(base.hl7 for base in ws.config.bases.values()):
+        out("note: the workspace declares hl7: mappings; add --hl7-port 2575 to take messages from the HIS")
     backups = None
     if getattr(args, "backup_dir", None):
         job = backup.schedule_daily(ws, args.backup_dir, keep=args.backup_keep)

@@ -280,6 +280,10 @@ INVALID_BASES = {
     "sum without field": (base_with(extra="dashboards: {d: {widgets: [{type: number, table: tickets, aggregate: sum}]}}"),
                           ("dashboards", "d", "widgets", 0), "required", "field"),
     "base key": ({**base_with(), "base": "Desk"}, ("base",), "pattern", "Desk"),
+    "hl7 message type": (base_with(extra="hl7: {m: {messages: [ADT-A01], table: tickets, actor: a, fields: {x: PID-3}}}"),
+                         ("hl7", "m", "messages", 0), "pattern", "ADT-A01"),
+    "hl7 merge path": (base_with(extra="hl7: {m: {messages: [ADT^A40], table: tickets, actor: a, merge: MRG.1, fields: {x: PID-3}}}"),
+                       ("hl7", "m", "merge"), "pattern", "MRG.1"),
 }
 
 

@@ -210,7 +210,8 @@ class Staff:
         self.nurses = {c: having("nurse", c) or self.all_nurses for c in CENTERS}
         self.consultants = {c: having("consultant", c) or self.all_consultants for c in CENTERS}
         self.service = having("service") or list(people)
-        self.everyone = [k for k, p in people.items() if "admin" not in p.roles] or list(people)
+        # (not the HIS's service account his_bot: it signs in nowhere and is given no work)
+        self.everyone = [k for k, p in people.items() if "admin" not in p.roles and "his" not in p.roles] or list(people)
         self.heads: dict[str, str] = {}
         for dept in DEPARTMENTS:
             members = [k for k, p in people.items() if p.department == dept]
@@ -242,7 +243,22 @@ def seed(ws: Any, *, rng: random.Random, scale: float = 1.0) -> dict[str, int]:
     seen = [(v["visit_date"], patients[i]) for v, i in zip(visits, owners, strict=True)]
     counts.update(seed_complaints(ws, rng, staff, today, scale, patients, seen))
     counts.update(seed_directives(ws, rng, staff, today, scale))
+    counts["appointments"] = seed_appointments(ws, rng, staff, today, scale, patient_ids)
     return counts
+
+
+def seed_appointments(ws: Any, rng: random.Random, staff: Staff, today: date, scale: float,
+                      patient_ids: Sequence[str]) -> int:
+    """Appointments of the next two weeks, as the HIS would have sent them (HL7 SIU^S12)."""
+    rows = []
+    for n in range(max(1, round(60 * scale)) if patient_ids else 0):
+        day = today + timedelta(days=rng.randint(1, 14))
+        doctor = rng.choice(staff.all_doctors) if staff.all_doctors else None
+        rows.append({"appointment_id": f"A{31000 + n}", "patient": [rng.choice(patient_ids)],
+                     "start": f"{day.isoformat()} {rng.randint(8, 16):02d}:{rng.choice((0, 30)):02d}",
+                     "minutes": rng.choice((30, 45, 60)), "reason": rng.choice(("复诊", "洁治", "种植复查", "根管治疗", "正畸复诊")),
+                     "doctor_name": staff.people[doctor].name if doctor else ""})
+    return len(ws.base("patients").table("appointments").insert_many(rows))
 
 
 # -- patients and visits ------------------------------------------------------------------

@@ -130,7 +130,7 @@ def test_seed_is_reproducible_and_prints_counts(tmp_path):
         printed = dict(re.findall(r"^\s*(\w+): (\d+)$", done.stdout, re.M))
         digest, counts = content_hash(root / "data" / "gridbase.db")
         assert {k: int(v) for k, v in printed.items()} == counts
-        assert set(counts) == {"patients", "visits", "followups", "complaints", "documents", "tasks"}
+        assert set(counts) == {"patients", "visits", "appointments", "followups", "complaints", "documents", "tasks"}
         results.append(digest)
     assert results[0] == results[1]
     other = copy_example(tmp_path / "three")

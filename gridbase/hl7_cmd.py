@@ -1,0 +1,66 @@
+"""`gridbase hl7 DIR listen|failed|retry`: the HIS's HL7 v2 intake from the command line.
+
+Owns this command only. `listen` runs the MLLP listener (plugins.hl7_listener) until stopped;
+`failed` lists the messages that could not be applied (engine.hl7intake keeps them); `retry ID`
+applies one of them again, after the YAML or the data was fixed. `gridbase hl7 listen DIR` (the
+action first) is read the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from engine import hl7intake
+from engine.errors import GridbaseError
+from gridbase.commands import command, open_ws, out
+from plugins import hl7_listener
+
+ACTIONS = ("listen", "failed", "retry")
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the `hl7` command to the parser (called by gridbase.cli.build_parser)."""
+    p = add("hl7", "HL7 v2 from the HIS: listen for MLLP connections (ACK after each write commits), list the "
+                   "messages that could not be applied, or retry one.")
+    p.add_argument("action", metavar="ACTION", help="listen: run the MLLP listener; failed: list kept messages; "
+                                                    "retry: apply the message ID again")
+    p.add_argument("id", nargs="?", metavar="ID", help="the control id (MSH-10) of the message to retry")
+    p.add_argument("--host", default="0.0.0.0", help="the address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, default=2575, help="the TCP port to listen on (default 2575)")
+
+
+@command("hl7")
+def cmd_hl7(args: argparse.Namespace) -> int:
+    if args.dir in ACTIONS and args.action not in ACTIONS:  # `gridbase hl7 listen DIR`
+        args.dir, args.action = args.action, args.dir
+    if args.action not in ACTIONS:
+        raise GridbaseError(f"unknown action '{args.action}': use listen, failed or retry")
+    ws = open_ws(args)
+    try:
+        if not hl7intake.mappings_of(ws.config):
+            out("note: no base declares hl7: mappings, so every message will be refused (docs/intake.md)")
+        if args.action == "listen":
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+            out(f"listening for HL7 v2 over MLLP on {args.host}:{args.port} (Ctrl-C stops)")
+            asyncio.run(hl7_listener.serve_forever(ws, args.host, args.port))
+            return 0
+        if args.action == "failed":
+            rows = hl7intake.failed(ws)
+            for row in rows:
+                out(f"{row.control_id}  {row.type}  {row.received_at}  tries: {row.attempts}  {row.error}")
+            out(f"{len(rows)} message(s) not applied" if rows else "no message is waiting: every one was applied")
+            return 0
+        if not args.id:
+            raise GridbaseError("retry needs the control id (MSH-10) of the message: gridbase hl7 DIR retry ID")
+        outcome = hl7intake.retry(ws, args.id)
+        if outcome.code == "AA":
+            out(f"{args.id}: applied" + (" (it was already)" if outcome.duplicate else ""))
+            return 0
+        out(f"{args.id}: still not applied: {outcome.text}")
+        return 1
+    finally:
+        ws.close()
