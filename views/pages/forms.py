@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from jinja2 import pass_context
@@ -115,8 +117,74 @@ def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any
         out.append({"key": ff.field, "label": ff.label or fdef.name, "help": ff.help or fdef.description,
                     "required": ff.required if ff.required is not None else fdef.required,
                     "default": form_default(table, ff.field, default, actor),
-                    "widget": editor.widget, "several": editor.several})
+                    "widget": editor.widget, "several": editor.several, "show_if": ff.show_if})
     return out
+
+
+PREFILL = "prefill_"
+
+
+def link_prefill(table: Table, form: FormDef, params: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """`?prefill_<field key or name>=value` of a form's link, for the fields the form allows
+    (its questions, and the hidden fields it lists under `link_prefill`), checked like answers.
+
+    Returns (answers for questions, errors by field key, hidden system values)."""
+    by_name = {f.name: k for k, f in table.tdef.fields.items()}
+    questions = {ff.field for ff in form.fields}
+    answers: dict[str, Any] = {}
+    hidden: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in params.keys():
+        if not name.startswith(PREFILL):
+            continue
+        ref = name[len(PREFILL):]
+        key = ref if ref in table.tdef.fields else by_name.get(ref)
+        if key is None or (key not in questions and key not in form.link_prefill):
+            errors[ref] = Message("form_prefill_not_allowed", field=ref)
+            continue
+        several = cells.is_list_input(table, key)
+        raw: Any = [v for v in params.getlist(name) if isinstance(v, str)] if several else params.get(name)
+        if is_blank(raw):
+            continue
+        try:
+            table.fields[key].coerce(raw)
+        except (ValueError, GridbaseError) as exc:
+            errors[key] = Message("field_problem", field=table.tdef.fields[key].name, problem=str(exc))
+            continue
+        (answers if key in questions else hidden)[key] = raw
+    return answers, errors, hidden
+
+
+def prefill_query(table: Table, answers: dict[str, Any], hidden: dict[str, Any]) -> str:
+    """The checked link values again as `?prefill_<key>=…` (for the QR code and the poster)."""
+    pairs = [(PREFILL + k, v) for k, vs in {**answers, **hidden}.items() for v in (vs if isinstance(vs, list) else [vs])]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def one_per_since(form: FormDef, now: datetime) -> datetime | None:
+    """The start of the period `one_per` counts submissions in (None: ever)."""
+    local = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if form.one_per == "person_day":
+        return local
+    if form.one_per == "person_week":
+        return local - timedelta(days=local.weekday())
+    return None
+
+
+def already_submitted(table: Table, form: FormDef, actor: Actor) -> bool:
+    """True if `one_per` forbids this person another submission: a record whose submitter
+    field names them was created in the period (ever, this day, this ISO week; workspace time)."""
+    if not form.one_per or not form.submitter or not actor.is_person:
+        return False
+    since = one_per_since(form, datetime.now(table.ws.tz))
+    found = table.query(actor=Actor.engine(), filter={form.submitter: actor.key}, limit=1000, with_total=False)
+    for rec in found.records:
+        if since is None:
+            return True
+        created = datetime.fromisoformat(str(rec["createdTime"]).replace("Z", "+00:00"))
+        if created >= since:
+            return True
+    return False
 
 
 def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor: Actor, values: dict[str, Any],
@@ -125,11 +193,14 @@ def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor
     links = cells.LinkTitles(table, actor)
     people = links.people() if any(table.fields[f["key"]].editor().choices == "people" for f in fields) else None
     out = []
+    asked = form.asked(values)
     for f in fields:
         spec = cells.field_input(table, f["key"], actor, values.get(f["key"], f["default"]), error=errors.get(f["key"]),
                                  links=links, people=people, label=f["label"], required=f["required"],
                                  people_url=f"/f/{table.base.key}/{form.key}/people/{f['key']}")
         spec["help"] = f["help"]
+        spec["show_if"] = f["show_if"]
+        spec["asked"] = f["key"] in asked
         out.append(spec)
     return out
 
@@ -176,13 +247,25 @@ def form_url(request: Request, table: Table, form: FormDef) -> str:
     return str(request.base_url).rstrip("/") + f"/f/{table.base.key}/{form.key}"
 
 
+def hidden_inputs(table: Table, hidden: dict[str, Any]) -> list[dict[str, Any]]:
+    """The link's hidden values, carried by the form as `prefill_<key>` and shown read-only."""
+    return [{"name": PREFILL + k, "label": table.tdef.fields[k].name, "given": v if isinstance(v, list) else [v]}
+            for k, v in hidden.items()]
+
+
 async def form_page(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
     fields = form_fields(table, form, actor)
-    values = {f["key"]: f["default"] for f in fields}
-    return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, form, fields, actor, values, {}),
-                  errors={}, general=[])
+    answers, problems, hidden = link_prefill(table, form, request.query_params)
+    values = {f["key"]: answers.get(f["key"], f["default"]) for f in fields}
+    general = [v for k, v in problems.items() if k not in values]
+    if form.one_per and already_submitted(table, form, actor):
+        general.append(Message(f"form_once_{form.one_per}"))
+    mine = render_all({k: v for k, v in problems.items() if k in values}, get_locale(request))
+    return render(request, "form.html", status_code=422 if problems else 200, table=table, form=form,
+                  inputs=form_inputs(table, form, fields, actor, values, mine), errors=mine, general=general,
+                  hidden=hidden_inputs(table, hidden))
 
 
 async def submit(request: Request) -> Response:
@@ -206,8 +289,11 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
         if form.public and str(data.get("website") or "").strip():
             return render(request, "form_thanks.html", table=table, form=form)
         fields = form_fields(table, form, actor)
+        _, link_errors, hidden = link_prefill(table, form, data)
         values: dict[str, Any] = {}
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = {k: v for k, v in link_errors.items() if k not in {f["key"] for f in fields}}
+        if form.one_per and already_submitted(table, form, actor):
+            errors["_once"] = Message(f"form_once_{form.one_per}")
         for f in fields:
             key = f["key"]
             if f["widget"] == "file":
@@ -221,7 +307,12 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                 values[key] = raw if isinstance(raw, str) else None
             if is_blank(values.get(key)) and f["widget"] != "checkbox" and not is_blank(f["default"]):
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
-            if f["required"] and is_blank(values.get(key)) and key not in errors:
+        asked = form.asked(values)
+        for f in fields:
+            key = f["key"]
+            if key not in asked:
+                values.pop(key, None)  # a question not asked (its condition unmet) keeps no answer
+            elif f["widget"] != "file" and f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = Message("required", field=f["label"])
         if errors:
             # A form refused for a missing answer also says at once what is wrong with the others.
@@ -234,7 +325,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                         errors[key] = str(exc)
         for f in fields:
             key = f["key"]
-            if f["widget"] != "file":
+            if f["widget"] != "file" or key not in asked:
                 continue
             files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
             if f["required"] and not files:
@@ -244,7 +335,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                     received[key] = receive_uploads(table.ws, table, key, files, actor)
                 except ValidationError as exc:
                     errors.update(exc.errors)
-    system: dict[str, Any] = dict(form.prefill)
+    system: dict[str, Any] = {**form.prefill, **hidden}
     if form.submitter and actor.is_person:
         system[form.submitter] = actor.key
     if not errors:
@@ -275,7 +366,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     mine = render_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
-                  general=[v for k, v in errors.items() if k not in keys])
+                  general=[v for k, v in errors.items() if k not in keys], hidden=hidden_inputs(table, hidden))
 
 
 def strip_name(message: str, name: str) -> str:
@@ -285,10 +376,20 @@ def strip_name(message: str, name: str) -> str:
     return message[len(name) + 2:] if message.startswith(name + ": ") else message
 
 
+def prefilled_url(request: Request, table: Table, form: FormDef) -> str:
+    """The form's link with the request's checked `?prefill_…` values (one QR code per value);
+    a value the form does not allow, or a wrong one, is a clear 400."""
+    answers, problems, hidden = link_prefill(table, form, request.query_params)
+    if problems:
+        text = "; ".join(render_all(problems, get_locale(request)).values())
+        raise HTTPException(400, text)
+    return form_url(request, table, form) + prefill_query(table, answers, hidden)
+
+
 def _qr(request: Request) -> segno.QRCode:
     table, form = find_form(request)
     form_actor(request, form, table)
-    return segno.make(form_url(request, table, form), error="m", micro=False)
+    return segno.make(prefilled_url(request, table, form), error="m", micro=False)
 
 
 async def qr_png(request: Request) -> Response:
@@ -317,7 +418,11 @@ async def people_search(request: Request) -> Response:
 async def poster(request: Request) -> Response:
     table, form = find_form(request)
     form_actor(request, form, table)
-    return render(request, "poster.html", table=table, form=form, url=form_url(request, table, form))
+    url = prefilled_url(request, table, form)
+    query = url[len(form_url(request, table, form)):]
+    _, _, hidden = link_prefill(table, form, request.query_params)
+    return render(request, "poster.html", table=table, form=form, url=url, query=query,
+                  hidden=hidden_inputs(table, hidden))
 
 
 routes = [

@@ -1,0 +1,160 @@
+"""Forms with logic: conditional questions (show_if), prefill from the link and a QR code per
+value, and one submission per person (one_per)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from engine import ValidationError
+from tests.views.conftest import BASE, WORKSPACE, csrf_of
+from views.pages.forms import one_per_since
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
+LOGIC = """\
+      logic:
+        name: Logic form
+        fields:
+          - title
+          - {field: status, required: true}
+          - {field: phone, label: Call-back phone, required: true, show_if: {field: status, is: Doing}}
+          - {field: score, show_if: {field: status, in: [Doing, Done]}}
+          - {field: due, show_if: {field: phone, not_empty: true}}
+        link_prefill: [channel]
+        submitter: reporter
+      once:
+        name: Once a day
+        fields: [title]
+        submitter: reporter
+        one_per: person_day
+"""
+LOGIC_BASE = BASE.replace("    forms:\n", "    forms:\n" + LOGIC, 1)
+
+
+@pytest.fixture
+def ws(make_workspace):
+    return make_workspace({"cases": LOGIC_BASE}, WORKSPACE)
+
+
+def records(ws):
+    return ws.base("cases").table("cases").query(actor="admin").records
+
+
+def test_condition_hides_question_and_its_required(client_for, ws):
+    client = client_for("admin")
+    page = client.get("/f/cases/logic")
+    assert page.status_code == 200
+    assert "data-show-if=" in page.text and "formlogic" in page.text
+    # status defaults to Open: the phone question is not asked (hidden), nor the one depending on it
+    assert 'data-field="phone"' in page.text and 'data-field="phone" data-show-if=\'{"field": "status", "is": "Doing"}\' hidden' in page.text
+    csrf = csrf_of(page.text)
+    # Not asked: its answer is dropped and its `required` does not apply.
+    res = client.post("/f/cases/logic", data={"title": "Quiet", "status": "Open", "phone": "13800001111",
+                                              "score": "3", "due": "2026-01-02", "csrf_token": csrf})
+    assert res.status_code == 200, res.text
+    (rec,) = records(ws)
+    assert rec["fields"]["status"] == "Open"
+    assert "phone" not in rec["fields"] and "score" not in rec["fields"] and "due" not in rec["fields"]
+    # Asked: required, and kept.
+    res = client.post("/f/cases/logic", data={"title": "Loud", "status": "Doing", "csrf_token": csrf})
+    assert res.status_code == 422 and "Call-back phone" in res.text and "is required" in res.text
+    res = client.post("/f/cases/logic", data={"title": "Loud", "status": "Doing", "phone": "13800001111",
+                                              "score": "4", "due": "2026-01-02", "csrf_token": csrf})
+    assert res.status_code == 200, res.text
+    loud = next(r for r in records(ws) if r["fields"]["title"] == "Loud")
+    assert loud["fields"]["phone"] == "13800001111" and loud["fields"]["score"] == 4 and loud["fields"]["due"] == "2026-01-02"
+
+
+def test_engine_applies_conditions_too(ws):
+    table = ws.base("cases").table("cases")
+    form = table.tdef.forms["logic"]
+    rec = table.create({"title": "Engine", "status": "Done", "phone": "13800001111"}, actor="admin", form=form)
+    assert "phone" not in rec["fields"]
+    with pytest.raises(ValidationError) as err:
+        table.create({"title": "Engine", "status": "Doing"}, actor="admin", form=form)
+    assert "phone" in err.value.errors
+
+
+def test_condition_must_name_an_earlier_question(make_workspace):
+    bad = LOGIC_BASE.replace("show_if: {field: status, is: Doing}", "show_if: {field: score, is: Doing}")
+    with pytest.raises(Exception) as err:
+        make_workspace({"cases": bad}, WORKSPACE)
+    assert "earlier question" in str(err.value)
+    bad = LOGIC_BASE.replace("show_if: {field: status, is: Doing}", "show_if: {field: status, is: Doign}")
+    with pytest.raises(Exception) as err:
+        make_workspace({"cases": bad}, WORKSPACE)
+    assert "'Doign' is not an option" in str(err.value) and "Doing" in str(err.value)
+
+
+def test_prefill_from_the_link_by_key_or_name(client_for, ws):
+    client = client_for("admin")
+    page = client.get("/f/cases/logic?prefill_Status=Doing&prefill_channel=QR&prefill_title=From%20link")
+    assert page.status_code == 200, page.text
+    assert 'value="From link"' in page.text
+    # the prefilled status asks the phone question at once
+    assert '"is": "Doing"}\' hidden' not in page.text
+    assert 'name="prefill_channel" value="QR"' in page.text and "Channel:" in page.text
+    res = client.post("/f/cases/logic", data={"title": "From link", "status": "Doing", "phone": "13800001111",
+                                              "prefill_channel": "QR", "csrf_token": csrf_of(page.text)})
+    assert res.status_code == 200, res.text
+    (rec,) = records(ws)
+    assert rec["fields"]["channel"] == "QR" and rec["fields"]["reporter"] == "admin"
+
+
+def test_prefill_values_are_checked_like_answers(client_for, ws):
+    client = client_for("admin")
+    page = client.get("/f/cases/logic?prefill_channel=Fax")
+    assert page.status_code == 422 and "Channel" in page.text and "Desk, QR" in page.text
+    page = client.get("/f/cases/logic?prefill_secret=x")
+    assert page.status_code == 422 and "may not fill in" in page.text and "secret" in page.text
+    # a tampered hidden value is refused too, and nothing is stored
+    csrf = csrf_of(client.get("/f/cases/logic").text)
+    res = client.post("/f/cases/logic", data={"title": "x", "status": "Open", "prefill_channel": "Fax",
+                                              "prefill_secret": "s", "csrf_token": csrf})
+    assert res.status_code == 422 and records(ws) == []
+    assert client.get("/f/cases/logic/qr.png?prefill_channel=Fax").status_code == 400
+
+
+def test_qr_code_and_poster_per_value(client_for):
+    client = client_for("admin")
+    plain = client.get("/f/cases/logic/qr.png")
+    desk = client.get("/f/cases/logic/qr.png?prefill_channel=Desk")
+    assert desk.status_code == 200 and desk.headers["content-type"] == "image/png" and desk.content != plain.content
+    poster = client.get("/f/cases/logic/poster?prefill_Channel=Desk")
+    assert poster.status_code == 200
+    assert "/f/cases/logic?prefill_channel=Desk" in poster.text and "qr.svg?prefill_channel=Desk" in poster.text
+    assert "Channel: Desk" in poster.text
+
+
+def test_one_submission_per_person_a_day(client_for, ws):
+    li = client_for("li")
+    page = li.get("/f/cases/once")
+    assert page.status_code == 200 and "already submitted" not in page.text
+    assert li.post("/f/cases/once", data={"title": "First", "csrf_token": csrf_of(page.text)}).status_code == 200
+    again = li.get("/f/cases/once")
+    assert "already submitted this form today" in again.text
+    res = li.post("/f/cases/once", data={"title": "Second", "csrf_token": csrf_of(again.text)})
+    assert res.status_code == 422 and "already submitted this form today" in res.text
+    assert [r["fields"]["title"] for r in records(ws)] == ["First"]
+    # another person may still submit
+    wang = client_for("wang")
+    page = wang.get("/f/cases/once")
+    assert wang.post("/f/cases/once", data={"title": "Wang's", "csrf_token": csrf_of(page.text)}).status_code == 200
+
+
+def test_one_per_periods():
+    from engine.model import FormDef
+
+    now = datetime(2026, 12, 9, 15, 30)  # a Wednesday
+    assert one_per_since(FormDef("f", "t", "f", one_per="person"), now) is None
+    assert one_per_since(FormDef("f", "t", "f", one_per="person_day"), now) == datetime(2026, 12, 9)
+    assert one_per_since(FormDef("f", "t", "f", one_per="person_week"), now) == datetime(2026, 12, 9) - timedelta(days=2)
+
+
+def test_one_per_needs_a_submitter(make_workspace):
+    bad = LOGIC_BASE.replace("        submitter: reporter\n        one_per", "        one_per")
+    with pytest.raises(Exception) as err:
+        make_workspace({"cases": bad}, WORKSPACE)
+    assert "needs a submitter" in str(err.value)
