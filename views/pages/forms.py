@@ -171,6 +171,15 @@ def one_per_since(form: FormDef, now: datetime) -> datetime | None:
     return None
 
 
+def once_message(form: FormDef) -> Message:
+    """What a person who already submitted is told, by the form's `one_per`."""
+    if form.one_per == "person_day":
+        return Message("form_once_person_day")
+    if form.one_per == "person_week":
+        return Message("form_once_person_week")
+    return Message("form_once_person")
+
+
 def already_submitted(table: Table, form: FormDef, actor: Actor) -> bool:
     """True if `one_per` forbids this person another submission: a record whose submitter
     field names them was created in the period (ever, this day, this ISO week; workspace time)."""
@@ -261,7 +270,7 @@ async def form_page(request: Request) -> Response:
     values = {f["key"]: answers.get(f["key"], f["default"]) for f in fields}
     general = [v for k, v in problems.items() if k not in values]
     if form.one_per and already_submitted(table, form, actor):
-        general.append(Message(f"form_once_{form.one_per}"))
+        general.append(once_message(form))
     mine = render_all({k: v for k, v in problems.items() if k in values}, get_locale(request))
     return render(request, "form.html", status_code=422 if problems else 200, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, values, mine), errors=mine, general=general,
@@ -293,7 +302,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
         values: dict[str, Any] = {}
         errors: dict[str, str] = {k: v for k, v in link_errors.items() if k not in {f["key"] for f in fields}}
         if form.one_per and already_submitted(table, form, actor):
-            errors["_once"] = Message(f"form_once_{form.one_per}")
+            errors["_once"] = once_message(form)
         for f in fields:
             key = f["key"]
             if f["widget"] == "file":
