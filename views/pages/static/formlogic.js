@@ -45,6 +45,7 @@
       refresh(form);
       form.addEventListener("change", function () { refresh(form); });
       form.addEventListener("input", function () { refresh(form); });
+      form.addEventListener("gridbase:form-value", function () { refresh(form); });  // editors.js pickers
     });
   }
 
