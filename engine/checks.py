@@ -380,6 +380,15 @@ class BaseChecker:
                     self.option_value(path + ("fields", i, "show_if", "in" if "in" in cond else "is"), table,
                                       cond["field"], cond["in"] if "in" in cond else cond["is"], what)
                 earlier.append(ff.field)
+            for i, ff in enumerate(form.fields):
+                fdef = table.fields.get(ff.field)
+                if ff.link_filter is None or fdef is None:
+                    continue
+                other = self.base.tables.get(str(fdef.options.get("table", ""))) if getattr(field_types().get(fdef.type), "links", False) else None
+                if other is None:
+                    self.err(path + ("fields", i, "link_filter"), f"link_filter of '{ff.field}' in {what} needs a link field")
+                else:
+                    self.filter(path + ("fields", i, "link_filter"), other, ff.link_filter, what)
             for i, key in enumerate(form.link_prefill):
                 self._field_ref(path + ("link_prefill", i), table, key, what)
             if form.one_per and not form.submitter:

@@ -410,7 +410,7 @@ def build_base(src: Source) -> BaseDef:
         for fkey, f in (t.get("forms") or {}).items():
             ffields = [FormField(x) if isinstance(x, str) else
                        FormField(x["field"], x.get("label"), x.get("help", ""), x.get("required"), x.get("default"),
-                                 dict(x["show_if"]) if x.get("show_if") else None)
+                                 dict(x["show_if"]) if x.get("show_if") else None, x.get("link_filter"))
                        for x in f.get("fields", [])]
             table.forms[fkey] = FormDef(fkey, tkey, f.get("name", fkey), f.get("description", ""),
                                         bool(f.get("public", False)), ffields, dict(f.get("prefill") or {}),

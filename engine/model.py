@@ -101,6 +101,7 @@ class FormField:
     # `{field: key, is: value}` / `{field: key, in: [values]}` / `{field: key, not_empty: true}`:
     # the question is asked only when that other answer matches (else its answer is dropped).
     show_if: Json | None = None
+    link_filter: Any = None  # a link question: the records it may pick (a filter on the linked table)
 
     def shown(self, answers: dict[str, Any]) -> bool:
         """Whether this question is asked, given the other answers (option names, text, lists)."""

@@ -29,8 +29,23 @@ LOGIC = """\
         fields: [title]
         submitter: reporter
         one_per: person_day
+
+      pub:
+        name: Public with a picker
+        public: true
+        fields: [title, {field: team, link_filter: {active: true}}]
 """
-LOGIC_BASE = BASE.replace("    forms:\n", "    forms:\n" + LOGIC, 1)
+TEAMS = """  teams:
+    name: Teams
+    primary: name
+    fields:
+      name: {type: text, name: Name}
+      active: {type: checkbox, name: Active}
+"""
+LOGIC_BASE = (BASE.replace("    forms:\n", "    forms:\n" + LOGIC, 1)
+              .replace("      due: {type: date, name: Due}\n",
+                       "      due: {type: date, name: Due}\n      team: {type: link, name: Team, table: teams, multiple: false}\n", 1)
+              .replace("tables:\n", "tables:\n" + TEAMS, 1))
 
 
 @pytest.fixture
@@ -158,3 +173,24 @@ def test_one_per_needs_a_submitter(make_workspace):
     with pytest.raises(Exception) as err:
         make_workspace({"cases": bad}, WORKSPACE)
     assert "needs a submitter" in str(err.value)
+
+
+def test_public_link_picker_limited_by_the_form(client_for, ws):
+    teams = ws.base("cases").table("teams")
+    red = teams.create({"name": "Red team", "active": True}, actor="admin")["id"]
+    teams.create({"name": "Retired team", "active": False}, actor="admin")
+    gone = teams.create({"name": "Blue team", "active": False}, actor="admin")["id"]
+    anyone = client_for(None)
+    page = anyone.get("/f/cases/pub")
+    assert page.status_code == 200 and 'data-search-url="/f/cases/pub/link/team"' in page.text
+    found = anyone.get("/f/cases/pub/link/team?q=team").json()
+    assert [r["title"] for r in found["records"]] == ["Red team"]
+    assert anyone.get("/f/cases/pub/link/title").status_code == 404
+    csrf = csrf_of(page.text)
+    res = anyone.post("/f/cases/pub", data={"title": "Sneaky", "team": gone, "csrf_token": csrf})
+    assert res.status_code == 422 and "choose one of the records this form offers" in res.text
+    assert "Blue team" not in res.text
+    res = anyone.post("/f/cases/pub", data={"title": "Fine", "team": red, "csrf_token": csrf})
+    assert res.status_code == 200, res.text
+    (rec,) = records(ws)
+    assert rec["fields"]["team"] == [red]

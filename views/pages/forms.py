@@ -24,13 +24,14 @@ from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine import Actor, GridbaseError, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.errors import Message
 from engine.fields.base import is_blank
+from engine.matching import row_matches
 from engine.model import FormDef
 from engine.records import Table
 from views.messages import render as render_message
@@ -117,7 +118,8 @@ def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any
         out.append({"key": ff.field, "label": ff.label or fdef.name, "help": ff.help or fdef.description,
                     "required": ff.required if ff.required is not None else fdef.required,
                     "default": form_default(table, ff.field, default, actor),
-                    "widget": editor.widget, "several": editor.several, "show_if": ff.show_if})
+                    "widget": editor.widget, "several": editor.several, "show_if": ff.show_if,
+                    "link_filter": ff.link_filter})
     return out
 
 
@@ -209,9 +211,54 @@ def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor
                                  people_url=f"/f/{table.base.key}/{form.key}/people/{f['key']}")
         spec["help"] = f["help"]
         spec["show_if"] = f["show_if"]
+        if f["link_filter"] is not None:
+            limited_picker(table, form, f, spec, values.get(f["key"]))
         spec["asked"] = f["key"] in asked
         out.append(spec)
     return out
+
+
+def limited_picker(table: Table, form: FormDef, f: dict[str, Any], spec: dict[str, Any], value: Any) -> None:
+    """A link question with a `link_filter`: its picker searches the form's own link search
+    (the records the filter allows, titles only), for anyone who may fill the form in."""
+    fdef = table.tdef.fields[f["key"]]
+    other = table.base.table(fdef.options["table"])
+    ids = [str(v) for v in value] if isinstance(value, list) else [v for v in str(value or "").split(",") if v.strip()]
+    spec["widget"] = "link"
+    spec["value"] = ids
+    spec["link"] = {"multiple": fdef.options.get("multiple", True) is not False, "table_name": other.tdef.name,
+                    "search_url": f"/f/{table.base.key}/{form.key}/link/{f['key']}"}
+    spec["chosen"] = [{"id": rid, "text": title, "url": None} for rid, title in allowed_titles(other, f["link_filter"], ids)]
+
+
+def allowed_titles(other: Table, flt: Any, ids: list[str]) -> list[tuple[str, str]]:
+    """(id, primary text) of those of `ids` that are live records of `other` matching `flt`."""
+    out = []
+    for rid in ids:
+        rid = rid.strip()
+        if rid and row_matches(other, rid, flt):
+            rec = other.get(rid, actor=Actor.engine())
+            out.append((rid, other.display(rec, other.tdef.primary) or rid))
+    return out
+
+
+async def link_search(request: Request) -> Response:
+    """GET ?q=… → {"records": [{"id", "title"}], "more": bool} for a link question with a
+    `link_filter`: the allowed records whose primary field contains q (their titles only), for
+    whoever may fill the form in; 404 for any other question."""
+    table, form = find_form(request)
+    form_actor(request, form, table)
+    key = request.path_params["field"]
+    ff = next((x for x in form.fields if x.field == key and x.link_filter is not None), None)
+    if ff is None:
+        raise NotFoundError(code="unknown_field", params={"field": key})
+    other = table.base.table(table.tdef.fields[key].options["table"])
+    primary = other.tdef.primary
+    term = request.query_params.get("q", "").strip()[:100]
+    flt: Any = ff.link_filter if not term else {"and": [ff.link_filter, {primary: {"contains": term}}]}
+    page = other.query(actor=Actor.engine(), filter=flt, limit=cells.MAX_LINK_RESULTS, fields=[primary], with_total=False)
+    records = [{"id": r["id"], "title": other.display(r, primary) or r["id"]} for r in page.records]
+    return JSONResponse({"records": records, "more": page.next_offset is not None}, headers={"Cache-Control": "no-store"})
 
 
 def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, Any]]:
@@ -319,6 +366,13 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
         asked = form.asked(values)
         for f in fields:
             key = f["key"]
+            if f["link_filter"] is not None and key in asked and not is_blank(values.get(key)):
+                chosen = values[key] if isinstance(values[key], list) else str(values[key]).split(",")
+                ids = [c.strip() for c in chosen if c.strip()]
+                other = table.base.table(table.tdef.fields[key].options["table"])
+                if len(allowed_titles(other, f["link_filter"], ids)) != len(ids):
+                    errors[key] = Message("form_link_not_allowed", field=f["label"])
+                values[key] = ids
             if key not in asked:
                 values.pop(key, None)  # a question not asked (its condition unmet) keeps no answer
             elif f["widget"] != "file" and f["required"] and is_blank(values.get(key)) and key not in errors:
@@ -441,4 +495,5 @@ routes = [
     Route("/f/{base}/{form}/qr.svg", qr_svg, methods=["GET"]),
     Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
     Route("/f/{base}/{form}/people/{field}", people_search, methods=["GET"]),
+    Route("/f/{base}/{form}/link/{field}", link_search, methods=["GET"]),
 ]
