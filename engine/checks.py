@@ -391,6 +391,11 @@ class BaseChecker:
                     self.filter(path + ("fields", i, "link_filter"), other, ff.link_filter, what)
             for i, key in enumerate(form.link_prefill):
                 self._field_ref(path + ("link_prefill", i), table, key, what)
+            if form.status:
+                self._field_ref(path + ("status",), table, form.status, what)
+            if form.editable_for and not form.submitter:
+                self.err(path + ("editable_for",), f"editable_for of {what} needs a submitter field to know who submitted",
+                         "add `submitter: <person field>`")
             if form.one_per and not form.submitter:
                 self.err(path + ("one_per",), f"one_per of {what} needs a submitter field to know who submitted",
                          "add `submitter: <person field>`")

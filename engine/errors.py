@@ -72,6 +72,7 @@ MESSAGES: dict[str, str] = {
     'filter_number_too_large': 'the number {value} is too large to compare',
     'filter_value_invalid': 'invalid filter value: {problem}',
     'filter_value_type': 'a filter value must be text, a number or true/false',
+    'form_edit_closed': 'this submission can no longer be changed through the form {form}',
     'form_link_not_allowed': '{field}: choose one of the records this form offers',
     'form_once_person': 'you have already submitted this form; it takes one submission per person',
     'form_once_person_day': 'you have already submitted this form today; it takes one submission per person a day',

@@ -415,7 +415,7 @@ def build_base(src: Source) -> BaseDef:
             table.forms[fkey] = FormDef(fkey, tkey, f.get("name", fkey), f.get("description", ""),
                                         bool(f.get("public", False)), ffields, dict(f.get("prefill") or {}),
                                         f.get("submitter"), f.get("thanks", ""), list(f.get("link_prefill") or []),
-                                        f.get("one_per"))
+                                        f.get("one_per"), f.get("status"), f.get("editable_for"))
         tables[tkey] = table
     base = BaseDef(key=data["base"], name=data.get("name", data["base"]), file=src.rel, tables=tables,
                    description=data.get("description", ""))

@@ -129,6 +129,8 @@ class FormDef:
     thanks: str = ""
     link_prefill: list[str] = field(default_factory=list)  # hidden fields a link's ?prefill_… may set
     one_per: str | None = None  # "person", "person_day" or "person_week": one submission each
+    status: str | None = None  # the field "my submissions" (/f/mine) shows as a submission's progress
+    editable_for: str | None = None  # "24h", "30m", "7d": a submitter may change their answers that long
 
     def asked(self, answers: dict[str, Any]) -> set[str]:
         """The keys of the questions asked given `answers`, in order: a question whose condition

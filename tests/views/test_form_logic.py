@@ -24,12 +24,19 @@ LOGIC = """\
           - {field: due, show_if: {field: phone, not_empty: true}}
         link_prefill: [channel]
         submitter: reporter
+        status: status
+        editable_for: 24h
       once:
         name: Once a day
         fields: [title]
         submitter: reporter
         one_per: person_day
 
+      quick:
+        name: Quick
+        fields: [title]
+        submitter: reporter
+        editable_for: 1m
       pub:
         name: Public with a picker
         public: true
@@ -194,3 +201,43 @@ def test_public_link_picker_limited_by_the_form(client_for, ws):
     assert res.status_code == 200, res.text
     (rec,) = records(ws)
     assert rec["fields"]["team"] == [red]
+
+
+def test_my_submissions_with_status_and_edit_link(client_for, ws):
+    li = client_for("li")
+    assert "You have not submitted any form yet" in li.get("/f/mine").text
+    page = li.get("/f/cases/logic")
+    res = li.post("/f/cases/logic", data={"title": "Mine <b>", "status": "Done", "score": "5", "csrf_token": csrf_of(page.text)})
+    assert res.status_code == 200, res.text
+    (rec,) = records(ws)
+    mine = li.get("/f/mine")
+    assert mine.status_code == 200
+    assert "Mine &lt;b&gt;" in mine.text and "Done" in mine.text and f"/b/cases/t/cases/r/{rec['id']}" in mine.text
+    edit_url = f"/f/cases/logic/edit/{rec['id']}"
+    assert edit_url in mine.text
+    # editing: the form again with the answers; a question no longer asked is emptied
+    form = li.get(edit_url)
+    assert form.status_code == 200 and 'value="Mine &lt;b&gt;"' in form.text and f'action="{edit_url}"' in form.text
+    res = li.post(edit_url, data={"title": "Mine, changed", "status": "Open", "score": "5", "csrf_token": csrf_of(form.text)})
+    assert res.status_code == 200, res.text
+    (rec,) = records(ws)
+    assert rec["fields"]["title"] == "Mine, changed" and rec["fields"]["status"] == "Open" and "score" not in rec["fields"]
+    assert len(records(ws)) == 1
+    # someone else's submission is not theirs to edit; nor is one past editable_for
+    wang = client_for("wang")
+    assert wang.get(edit_url).status_code == 404
+    assert wang.post(edit_url, data={"title": "x", "status": "Open", "csrf_token": csrf_of(wang.get("/").text)}).status_code == 404
+    assert "Mine, changed" not in wang.get("/f/mine").text
+    page = li.get("/f/cases/quick")
+    assert li.post("/f/cases/quick", data={"title": "Quick one", "csrf_token": csrf_of(page.text)}).status_code == 200
+    quick = next(r for r in records(ws) if r["fields"]["title"] == "Quick one")
+    quick_url = f"/f/cases/quick/edit/{quick['id']}"
+    assert li.get(quick_url).status_code == 200
+    real = ws.clock
+    ws.clock = lambda: real() + timedelta(minutes=2)
+    try:
+        assert edit_url in li.get("/f/mine").text  # 24 hours for the logic form
+        closed = li.get(quick_url)
+        assert closed.status_code == 400 and "can no longer be changed" in closed.text
+    finally:
+        ws.clock = real

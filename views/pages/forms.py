@@ -48,6 +48,7 @@ from views.pages.web import (
     templates,
 )
 from views.ratelimit import limiter
+from views.threads import on_worker
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
 
@@ -187,7 +188,7 @@ def already_submitted(table: Table, form: FormDef, actor: Actor) -> bool:
     field names them was created in the period (ever, this day, this ISO week; workspace time)."""
     if not form.one_per or not form.submitter or not actor.is_person:
         return False
-    since = one_per_since(form, datetime.now(table.ws.tz))
+    since = one_per_since(form, table.ws.now().astimezone(table.ws.tz))
     found = table.query(actor=Actor.engine(), filter={form.submitter: actor.key}, limit=1000, with_total=False)
     for rec in found.records:
         if since is None:
@@ -324,9 +325,57 @@ async def form_page(request: Request) -> Response:
                   hidden=hidden_inputs(table, hidden))
 
 
+def editable_until(form: FormDef, created: str) -> datetime | None:
+    """Until when a submission created at `created` (ISO, UTC) may be edited through its form."""
+    span = parse_span(form.editable_for)
+    if span is None:
+        return None
+    return datetime.fromisoformat(created.replace("Z", "+00:00")) + span
+
+
+def parse_span(text: str | None) -> timedelta | None:
+    """"30m", "24h", "7d" → a timedelta (None for none)."""
+    if not text:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def own_submission(request: Request, table: Table, form: FormDef, actor: Actor) -> dict[str, Any]:
+    """The record being edited through the form: one this person submitted (the form's
+    submitter field names them), still inside `editable_for`; else 404 (it is not theirs to see)."""
+    rid = request.path_params["record"]
+    rec = None
+    if form.submitter and form.editable_for and actor.is_person:
+        try:
+            rec = table.get(rid, actor=Actor.engine())
+        except NotFoundError:
+            rec = None
+    if rec is None or rec["fields"].get(form.submitter) != actor.key:
+        raise NotFoundError(code="record_not_found", params={"record": rid})
+    until = editable_until(form, str(rec["createdTime"]))
+    if until is None or table.ws.now() > until:
+        raise GridbaseError(code="form_edit_closed", params={"form": form.name})
+    return rec
+
+
+async def edit_page(request: Request) -> Response:
+    """The form again, holding the answers of one's own submission (while `editable_for` allows)."""
+    table, form = find_form(request)
+    actor = form_actor(request, form, table)
+    rec = own_submission(request, table, form, actor)
+    fields = [f for f in form_fields(table, form, actor) if f["widget"] != "file"]
+    values = {f["key"]: cells.input_value(table, f["key"], rec["fields"].get(f["key"])) if f["key"] in rec["fields"]
+              else ([] if cells.is_list_input(table, f["key"]) else "") for f in fields}
+    return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, form, fields, actor, values, {}),
+                  errors={}, general=[], action=f"/f/{table.base.key}/{form.key}/edit/{rec['id']}")
+
+
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
+    if "record" in request.path_params:
+        own_submission(request, table, form, actor)
     received: dict[str, list[Incoming]] = {}
     try:
         return await _submit(request, table, form, actor, received)
@@ -344,11 +393,12 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
         if form.public and str(data.get("website") or "").strip():
             return render(request, "form_thanks.html", table=table, form=form)
-        fields = form_fields(table, form, actor)
+        editing = request.path_params.get("record")
+        fields = [f for f in form_fields(table, form, actor) if not (editing and f["widget"] == "file")]
         _, link_errors, hidden = link_prefill(table, form, data)
         values: dict[str, Any] = {}
         errors: dict[str, str] = {k: v for k, v in link_errors.items() if k not in {f["key"] for f in fields}}
-        if form.one_per and already_submitted(table, form, actor):
+        if form.one_per and not editing and already_submitted(table, form, actor):
             errors["_once"] = once_message(form)
         for f in fields:
             key = f["key"]
@@ -401,6 +451,16 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     system: dict[str, Any] = {**form.prefill, **hidden}
     if form.submitter and actor.is_person:
         system[form.submitter] = actor.key
+    if not errors and editing:
+        # The form changes the person's own submission on their behalf: only its questions
+        # (a question no longer asked is emptied), through the engine's one write path.
+        change = {f["key"]: (None if is_blank(values.get(f["key"])) else values[f["key"]]) for f in fields}
+        try:
+            await on_worker(lambda: table.update(editing, change, actor=Actor.engine(f"form:{form.key}", on_behalf=actor.key)))
+        except ValidationError as exc:
+            errors = dict(exc.errors)
+        else:
+            return render(request, "form_thanks.html", table=table, form=form)
     if not errors:
         given = {k: v for k, v in values.items() if not is_blank(v)}
 
@@ -429,7 +489,8 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     mine = render_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
-                  general=[v for k, v in errors.items() if k not in keys], hidden=hidden_inputs(table, hidden))
+                  general=[v for k, v in errors.items() if k not in keys], hidden=hidden_inputs(table, hidden),
+                  action=f"/f/{table.base.key}/{form.key}/edit/{editing}" if editing else None)
 
 
 def strip_name(message: str, name: str) -> str:
@@ -488,7 +549,46 @@ async def poster(request: Request) -> Response:
                   hidden=hidden_inputs(table, hidden))
 
 
+def my_submissions(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+    """Each record this person submitted through a form (the form's submitter field names
+    them) that they may read, newest first: its title, its status (the form's `status` field,
+    as they may see it), a link to it, and an edit link while the form's `editable_for` allows."""
+    rows: list[dict[str, Any]] = []
+    now = ws.now()
+    for base in ws.bases():
+        for table in base.tables():
+            access = table.access(actor)
+            seen: set[str] = set()
+            for form in table.tdef.forms.values():
+                if not form.submitter or not access.can_read or not access.readable(form.submitter):
+                    continue
+                found = table.query(actor=actor, filter={form.submitter: actor.key}, limit=200, with_total=False)
+                for rec in found.records:
+                    if rec["id"] in seen:
+                        continue
+                    seen.add(rec["id"])
+                    created = str(rec["createdTime"])
+                    until = editable_until(form, created)
+                    status = form.status if form.status and access.readable(form.status) else None
+                    rows.append({"form": form.name, "title": table.display(rec, table.tdef.primary, access) or rec["id"],
+                                 "status": table.display(rec, status, access) if status else "",
+                                 "url": f"/b/{base.key}/t/{table.key}/r/{rec['id']}",
+                                 "created": datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(ws.tz)
+                                 .strftime("%Y-%m-%d %H:%M"), "sort": created,
+                                 "edit": f"/f/{base.key}/{form.key}/edit/{rec['id']}" if until and now < until else None})
+    rows.sort(key=lambda r: r["sort"], reverse=True)
+    return rows
+
+
+async def mine_page(request: Request) -> Response:
+    """/f/mine: the signed-in person's submissions through forms, with each one's status."""
+    actor = require_actor(request)
+    rows = await on_worker(my_submissions, get_ws(request), actor)
+    return render(request, "form_mine.html", rows=rows)
+
+
 routes = [
+    Route("/f/mine", mine_page, methods=["GET"]),
     Route("/f/{base}/{form}", form_page, methods=["GET"]),
     Route("/f/{base}/{form}", submit, methods=["POST"]),
     Route("/f/{base}/{form}/qr.png", qr_png, methods=["GET"]),
@@ -496,4 +596,6 @@ routes = [
     Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
     Route("/f/{base}/{form}/people/{field}", people_search, methods=["GET"]),
     Route("/f/{base}/{form}/link/{field}", link_search, methods=["GET"]),
+    Route("/f/{base}/{form}/edit/{record}", edit_page, methods=["GET"]),
+    Route("/f/{base}/{form}/edit/{record}", submit, methods=["POST"]),
 ]
