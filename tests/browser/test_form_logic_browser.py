@@ -13,8 +13,8 @@ import pytest
 from engine import Workspace
 from tests.browser.conftest import serving, signed_in
 from tests.conftest import write_workspace
-from tests.views.test_form_logic import LOGIC_BASE
 from tests.views.conftest import WORKSPACE
+from tests.views.test_form_logic import LOGIC_BASE
 
 pytestmark = pytest.mark.browser
 
