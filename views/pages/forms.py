@@ -6,6 +6,14 @@ acts as `Actor.public(form_key)`, has a honeypot field (`website`, hidden with C
 that fills it is thanked and nothing is stored) and a per-IP rate limit. The engine's
 `created` outbox event carries `"form": key`, which is what automations listen to.
 
+Forms with logic: a question with `show_if` is asked only when an earlier answer matches
+(engine.model.FormField.shown; hidden in the browser by static/formlogic.js, and its answer
+dropped here and in the engine); `?prefill_<key or name>=…` fills a question or a hidden field
+of `link_prefill` (checked like answers; the QR code and poster take the same parameters);
+`one_per` refuses a second submission by the same person (per day, per week); a link question's
+`link_filter` limits its picker (the form's own search) and its answers; `/f/mine` lists a
+person's submissions with the form's `status`, and `editable_for` lets them change their answers.
+
 Files posted with a form are checked (type, size, quota, free disk) and received into
 incoming files; they become uploads only in the transaction that creates the record
 (`views.files.keep_uploads`), so a refused or failed submission keeps nothing on disk.
