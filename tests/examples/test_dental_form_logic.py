@@ -38,3 +38,9 @@ def test_patient_phone_asked_only_for_phone_complaints(ws, as_person):
     assert found["channel"] == "邮箱" and found["patient_phone"] is None
     mine = staff.get("/f/mine")
     assert mine.status_code == 200 and "邮件投诉：收费疑问" in mine.text and "待受理" in mine.text
+
+
+def test_table_page_offers_a_poster_per_centre(as_person):
+    page = as_person("admin").get("/b/complaints/t/complaints")
+    assert page.status_code == 200
+    assert f"/f/complaints/report/poster?prefill_department={CENTRE}" in page.text

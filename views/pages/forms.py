@@ -290,7 +290,18 @@ def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, 
         url = f"/f/{table.base.key}/{form.key}"
         out.append({"key": form.key, "name": form.name, "url": url, "public": form.public,
                     "poster": url + "/poster" if access.manage else None,
-                    "qr": url + "/qr.png" if access.manage else None})
+                    "qr": url + "/qr.png" if access.manage else None,
+                    "posters": value_posters(table, form, url) if access.manage else []})
+    return out
+
+
+def value_posters(table: Table, form: FormDef, url: str) -> list[dict[str, str]]:
+    """One poster per option of each hidden field a link may prefill (a QR code per centre)."""
+    out = []
+    for key in form.link_prefill:
+        if key in table.fields and table.fields[key].editor().choices == "options":
+            for opt in cells.option_list(table.tdef.fields[key].options):
+                out.append({"label": opt["name"], "url": f"{url}/poster?{urlencode({PREFILL + key: opt['name']})}"})
     return out
 
 
