@@ -374,6 +374,36 @@ class BaseChecker:
                             field_instance(fdef, self.config).coerce(ff.default)
                         except ValueError as exc:
                             self.err(path + ("fields", i, "default"), f"default of '{fdef.key}' in {what} is invalid: {exc}")
+            earlier: list[str] = []
+            for i, ff in enumerate(form.fields):
+                cond = ff.show_if
+                if cond and cond.get("field") not in earlier:
+                    self.err(path + ("fields", i, "show_if", "field"),
+                             f"show_if of '{ff.field}' in {what} must name an earlier question", did_you_mean(
+                                 str(cond.get("field")), earlier) or "put the question it depends on before it")
+                elif cond and ("is" in cond or "in" in cond):
+                    self.option_value(path + ("fields", i, "show_if", "in" if "in" in cond else "is"), table,
+                                      cond["field"], cond["in"] if "in" in cond else cond["is"], what)
+                earlier.append(ff.field)
+            for i, ff in enumerate(form.fields):
+                fdef = table.fields.get(ff.field)
+                if ff.link_filter is None or fdef is None:
+                    continue
+                other = self.base.tables.get(str(fdef.options.get("table", ""))) if getattr(field_types().get(fdef.type), "links", False) else None
+                if other is None:
+                    self.err(path + ("fields", i, "link_filter"), f"link_filter of '{ff.field}' in {what} needs a link field")
+                else:
+                    self.filter(path + ("fields", i, "link_filter"), other, ff.link_filter, what)
+            for i, key in enumerate(form.link_prefill):
+                self._field_ref(path + ("link_prefill", i), table, key, what)
+            if form.status:
+                self._field_ref(path + ("status",), table, form.status, what)
+            if form.editable_for and not form.submitter:
+                self.err(path + ("editable_for",), f"editable_for of {what} needs a submitter field to know who submitted",
+                         "add `submitter: <person field>`")
+            if form.one_per and not form.submitter:
+                self.err(path + ("one_per",), f"one_per of {what} needs a submitter field to know who submitted",
+                         "add `submitter: <person field>`")
             for key, value in form.prefill.items():
                 fdef = self._field_ref(path + ("prefill", key), table, key, what)
                 if fdef and fdef.key in table.fields and not (isinstance(value, str) and value.startswith("$")):

@@ -421,11 +421,13 @@ def build_base(src: Source) -> BaseDef:
                                         dict(v.get("options") or {}))
         for fkey, f in (t.get("forms") or {}).items():
             ffields = [FormField(x) if isinstance(x, str) else
-                       FormField(x["field"], x.get("label"), x.get("help", ""), x.get("required"), x.get("default"))
+                       FormField(x["field"], x.get("label"), x.get("help", ""), x.get("required"), x.get("default"),
+                                 dict(x["show_if"]) if x.get("show_if") else None, x.get("link_filter"))
                        for x in f.get("fields", [])]
             table.forms[fkey] = FormDef(fkey, tkey, f.get("name", fkey), f.get("description", ""),
                                         bool(f.get("public", False)), ffields, dict(f.get("prefill") or {}),
-                                        f.get("submitter"), f.get("thanks", ""))
+                                        f.get("submitter"), f.get("thanks", ""), list(f.get("link_prefill") or []),
+                                        f.get("one_per"), f.get("status"), f.get("editable_for"))
         tables[tkey] = table
     base = BaseDef(key=data["base"], name=data.get("name", data["base"]), file=src.rel, tables=tables,
                    description=data.get("description", ""))

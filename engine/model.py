@@ -98,6 +98,22 @@ class FormField:
     help: str = ""
     required: bool | None = None
     default: Any = None
+    # `{field: key, is: value}` / `{field: key, in: [values]}` / `{field: key, not_empty: true}`:
+    # the question is asked only when that other answer matches (else its answer is dropped).
+    show_if: Json | None = None
+    link_filter: Any = None  # a link question: the records it may pick (a filter on the linked table)
+
+    def shown(self, answers: dict[str, Any]) -> bool:
+        """Whether this question is asked, given the other answers (option names, text, lists)."""
+        cond = self.show_if
+        if not cond:
+            return True
+        value = answers.get(cond.get("field", ""))
+        given = [str(v) for v in value] if isinstance(value, list) else [] if value in (None, "") else [str(value)]
+        if cond.get("not_empty"):
+            return bool(given)
+        wanted = [str(v) for v in cond["in"]] if "in" in cond else [str(cond.get("is"))]
+        return any(g in wanted for g in given)
 
 
 @dataclass
@@ -111,6 +127,22 @@ class FormDef:
     prefill: Json = field(default_factory=dict)
     submitter: str | None = None
     thanks: str = ""
+    link_prefill: list[str] = field(default_factory=list)  # hidden fields a link's ?prefill_… may set
+    one_per: str | None = None  # "person", "person_day" or "person_week": one submission each
+    status: str | None = None  # the field "my submissions" (/f/mine) shows as a submission's progress
+    editable_for: str | None = None  # "24h", "30m", "7d": a submitter may change their answers that long
+
+    def asked(self, answers: dict[str, Any]) -> set[str]:
+        """The keys of the questions asked given `answers`, in order: a question whose condition
+        names a question not asked is not asked either."""
+        out: set[str] = set()
+        for ff in self.fields:
+            cond = ff.show_if
+            if cond and cond.get("field") in {f.field for f in self.fields} and cond.get("field") not in out:
+                continue
+            if ff.shown(answers):
+                out.add(ff.field)
+        return out
 
 
 @dataclass

@@ -218,6 +218,12 @@ class Table(Reader):
                 raise NotFoundError(code="unknown_table", params={"table": self.key})
             raise PermissionDenied(code="may_not_add", params={"table": self.tdef.name})
         row = self.coerce_values(values, access, creating=True, allowed=allowed)
+        asked = form.asked(row) if form is not None else set()
+        if form is not None:
+            # A conditional question not asked (its condition unmet) keeps no answer.
+            for ff in form.fields:
+                if ff.field not in asked:
+                    row.pop(ff.field, None)
         for key, raw in system_values.items():
             try:
                 row[key] = self.fields[key].coerce(raw)
@@ -226,7 +232,7 @@ class Table(Reader):
         missing = self.complete_new(row, actor)
         if form is not None:
             for ff in form.fields:
-                if ff.required and is_blank(row.get(ff.field)) and ff.field in self.tdef.fields:
+                if ff.required and ff.field in asked and is_blank(row.get(ff.field)) and ff.field in self.tdef.fields:
                     missing[ff.field] = Message("required", field=ff.label or self.tdef.fields[ff.field].name)
         if missing:
             raise ValidationError(missing)

@@ -29,7 +29,7 @@ PAGES = [
     "/b/directives/t/tasks/timeline/timeline",
     "/b/directives/d/overview", "/inbox", "/admin/people", "/admin/runs", "/admin/dead", "/admin/audit",
 ]
-PHONE_FORMS = ["/f/complaints/report"]
+PHONE_FORMS = ["/f/complaints/report", "/f/complaints/phone_log", "/f/mine"]
 PUBLIC = ["/login", "/f/complaints/public_report"]
 
 

@@ -6,6 +6,14 @@ acts as `Actor.public(form_key)`, has a honeypot field (`website`, hidden with C
 that fills it is thanked and nothing is stored) and a per-IP rate limit. The engine's
 `created` outbox event carries `"form": key`, which is what automations listen to.
 
+Forms with logic: a question with `show_if` is asked only when an earlier answer matches
+(engine.model.FormField.shown; hidden in the browser by static/formlogic.js, and its answer
+dropped here and in the engine); `?prefill_<key or name>=…` fills a question or a hidden field
+of `link_prefill` (checked like answers; the QR code and poster take the same parameters);
+`one_per` refuses a second submission by the same person (per day, per week); a link question's
+`link_filter` limits its picker (the form's own search) and its answers; `/f/mine` lists a
+person's submissions with the form's `status`, and `editable_for` lets them change their answers.
+
 Files posted with a form are checked (type, size, quota, free disk) and received into
 incoming files; they become uploads only in the transaction that creates the record
 (`views.files.keep_uploads`), so a refused or failed submission keeps nothing on disk.
@@ -15,20 +23,23 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine import Actor, GridbaseError, NotFoundError, ValidationError, Workspace, attachments
 from engine.attachments import Incoming
 from engine.errors import Message
 from engine.fields.base import is_blank
+from engine.matching import row_matches
 from engine.model import FormDef
 from engine.records import Table
 from views.messages import render as render_message
@@ -45,6 +56,7 @@ from views.pages.web import (
     templates,
 )
 from views.ratelimit import limiter
+from views.threads import on_worker
 
 RATE_LIMIT = 10  # submissions per IP per minute on public forms
 
@@ -115,8 +127,84 @@ def form_fields(table: Table, form: FormDef, actor: Actor) -> list[dict[str, Any
         out.append({"key": ff.field, "label": ff.label or fdef.name, "help": ff.help or fdef.description,
                     "required": ff.required if ff.required is not None else fdef.required,
                     "default": form_default(table, ff.field, default, actor),
-                    "widget": editor.widget, "several": editor.several})
+                    "widget": editor.widget, "several": editor.several, "show_if": ff.show_if,
+                    "link_filter": ff.link_filter})
     return out
+
+
+PREFILL = "prefill_"
+
+
+def link_prefill(table: Table, form: FormDef, params: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """`?prefill_<field key or name>=value` of a form's link, for the fields the form allows
+    (its questions, and the hidden fields it lists under `link_prefill`), checked like answers.
+
+    Returns (answers for questions, errors by field key, hidden system values)."""
+    by_name = {f.name: k for k, f in table.tdef.fields.items()}
+    questions = {ff.field for ff in form.fields}
+    answers: dict[str, Any] = {}
+    hidden: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in params.keys():
+        if not name.startswith(PREFILL):
+            continue
+        ref = name[len(PREFILL):]
+        key = ref if ref in table.tdef.fields else by_name.get(ref)
+        if key is None or (key not in questions and key not in form.link_prefill):
+            errors[ref] = Message("form_prefill_not_allowed", field=ref)
+            continue
+        several = cells.is_list_input(table, key)
+        raw: Any = [v for v in params.getlist(name) if isinstance(v, str)] if several else params.get(name)
+        if is_blank(raw):
+            continue
+        try:
+            table.fields[key].coerce(raw)
+        except (ValueError, GridbaseError) as exc:
+            errors[key] = Message("field_problem", field=table.tdef.fields[key].name, problem=str(exc))
+            continue
+        (answers if key in questions else hidden)[key] = raw
+    return answers, errors, hidden
+
+
+def prefill_query(table: Table, answers: dict[str, Any], hidden: dict[str, Any]) -> str:
+    """The checked link values again as `?prefill_<key>=…` (for the QR code and the poster)."""
+    pairs = [(PREFILL + k, v) for k, vs in {**answers, **hidden}.items() for v in (vs if isinstance(vs, list) else [vs])]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def one_per_since(form: FormDef, now: datetime) -> datetime | None:
+    """The start of the period `one_per` counts submissions in (None: ever)."""
+    local = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if form.one_per == "person_day":
+        return local
+    if form.one_per == "person_week":
+        return local - timedelta(days=local.weekday())
+    return None
+
+
+def once_message(form: FormDef) -> Message:
+    """What a person who already submitted is told, by the form's `one_per`."""
+    if form.one_per == "person_day":
+        return Message("form_once_person_day")
+    if form.one_per == "person_week":
+        return Message("form_once_person_week")
+    return Message("form_once_person")
+
+
+def already_submitted(table: Table, form: FormDef, actor: Actor) -> bool:
+    """True if `one_per` forbids this person another submission: a record whose submitter
+    field names them was created in the period (ever, this day, this ISO week; workspace time)."""
+    if not form.one_per or not form.submitter or not actor.is_person:
+        return False
+    since = one_per_since(form, table.ws.now().astimezone(table.ws.tz))
+    found = table.query(actor=Actor.engine(), filter={form.submitter: actor.key}, limit=1000, with_total=False)
+    for rec in found.records:
+        if since is None:
+            return True
+        created = datetime.fromisoformat(str(rec["createdTime"]).replace("Z", "+00:00"))
+        if created >= since:
+            return True
+    return False
 
 
 def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor: Actor, values: dict[str, Any],
@@ -125,13 +213,61 @@ def form_inputs(table: Table, form: FormDef, fields: list[dict[str, Any]], actor
     links = cells.LinkTitles(table, actor)
     people = links.people() if any(table.fields[f["key"]].editor().choices == "people" for f in fields) else None
     out = []
+    asked = form.asked(values)
     for f in fields:
         spec = cells.field_input(table, f["key"], actor, values.get(f["key"], f["default"]), error=errors.get(f["key"]),
                                  links=links, people=people, label=f["label"], required=f["required"],
                                  people_url=f"/f/{table.base.key}/{form.key}/people/{f['key']}")
         spec["help"] = f["help"]
+        spec["show_if"] = f["show_if"]
+        if f["link_filter"] is not None:
+            limited_picker(table, form, f, spec, values.get(f["key"]))
+        spec["asked"] = f["key"] in asked
         out.append(spec)
     return out
+
+
+def limited_picker(table: Table, form: FormDef, f: dict[str, Any], spec: dict[str, Any], value: Any) -> None:
+    """A link question with a `link_filter`: its picker searches the form's own link search
+    (the records the filter allows, titles only), for anyone who may fill the form in."""
+    fdef = table.tdef.fields[f["key"]]
+    other = table.base.table(fdef.options["table"])
+    ids = [str(v) for v in value] if isinstance(value, list) else [v for v in str(value or "").split(",") if v.strip()]
+    spec["widget"] = "link"
+    spec["value"] = ids
+    spec["link"] = {"multiple": fdef.options.get("multiple", True) is not False, "table_name": other.tdef.name,
+                    "search_url": f"/f/{table.base.key}/{form.key}/link/{f['key']}"}
+    spec["chosen"] = [{"id": rid, "text": title, "url": None} for rid, title in allowed_titles(other, f["link_filter"], ids)]
+
+
+def allowed_titles(other: Table, flt: Any, ids: list[str]) -> list[tuple[str, str]]:
+    """(id, primary text) of those of `ids` that are live records of `other` matching `flt`."""
+    out = []
+    for rid in ids:
+        rid = rid.strip()
+        if rid and row_matches(other, rid, flt):
+            rec = other.get(rid, actor=Actor.engine())
+            out.append((rid, other.display(rec, other.tdef.primary) or rid))
+    return out
+
+
+async def link_search(request: Request) -> Response:
+    """GET ?q=… → {"records": [{"id", "title"}], "more": bool} for a link question with a
+    `link_filter`: the allowed records whose primary field contains q (their titles only), for
+    whoever may fill the form in; 404 for any other question."""
+    table, form = find_form(request)
+    form_actor(request, form, table)
+    key = request.path_params["field"]
+    ff = next((x for x in form.fields if x.field == key and x.link_filter is not None), None)
+    if ff is None:
+        raise NotFoundError(code="unknown_field", params={"field": key})
+    other = table.base.table(table.tdef.fields[key].options["table"])
+    primary = other.tdef.primary
+    term = request.query_params.get("q", "").strip()[:100]
+    flt: Any = ff.link_filter if not term else {"and": [ff.link_filter, {primary: {"contains": term}}]}
+    page = other.query(actor=Actor.engine(), filter=flt, limit=cells.MAX_LINK_RESULTS, fields=[primary], with_total=False)
+    records = [{"id": r["id"], "title": other.display(r, primary) or r["id"]} for r in page.records]
+    return JSONResponse({"records": records, "more": page.next_offset is not None}, headers={"Cache-Control": "no-store"})
 
 
 def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, Any]]:
@@ -154,7 +290,18 @@ def usable_forms(request: Request, base: str, table_key: str) -> list[dict[str, 
         url = f"/f/{table.base.key}/{form.key}"
         out.append({"key": form.key, "name": form.name, "url": url, "public": form.public,
                     "poster": url + "/poster" if access.manage else None,
-                    "qr": url + "/qr.png" if access.manage else None})
+                    "qr": url + "/qr.png" if access.manage else None,
+                    "posters": value_posters(table, form, url) if access.manage else []})
+    return out
+
+
+def value_posters(table: Table, form: FormDef, url: str) -> list[dict[str, str]]:
+    """One poster per option of each hidden field a link may prefill (a QR code per centre)."""
+    out = []
+    for key in form.link_prefill:
+        if key in table.fields and table.fields[key].editor().choices == "options":
+            for opt in cells.option_list(table.tdef.fields[key].options):
+                out.append({"label": opt["name"], "url": f"{url}/poster?{urlencode({PREFILL + key: opt['name']})}"})
     return out
 
 
@@ -176,18 +323,78 @@ def form_url(request: Request, table: Table, form: FormDef) -> str:
     return str(request.base_url).rstrip("/") + f"/f/{table.base.key}/{form.key}"
 
 
+def hidden_inputs(table: Table, hidden: dict[str, Any]) -> list[dict[str, Any]]:
+    """The link's hidden values, carried by the form as `prefill_<key>` and shown read-only."""
+    return [{"name": PREFILL + k, "label": table.tdef.fields[k].name, "given": v if isinstance(v, list) else [v]}
+            for k, v in hidden.items()]
+
+
 async def form_page(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
     fields = form_fields(table, form, actor)
-    values = {f["key"]: f["default"] for f in fields}
+    answers, problems, hidden = link_prefill(table, form, request.query_params)
+    values = {f["key"]: answers.get(f["key"], f["default"]) for f in fields}
+    general = [v for k, v in problems.items() if k not in values]
+    if form.one_per and already_submitted(table, form, actor):
+        general.append(once_message(form))
+    mine = render_all({k: v for k, v in problems.items() if k in values}, get_locale(request))
+    return render(request, "form.html", status_code=422 if problems else 200, table=table, form=form,
+                  inputs=form_inputs(table, form, fields, actor, values, mine), errors=mine, general=general,
+                  hidden=hidden_inputs(table, hidden))
+
+
+def editable_until(form: FormDef, created: str) -> datetime | None:
+    """Until when a submission created at `created` (ISO, UTC) may be edited through its form."""
+    span = parse_span(form.editable_for)
+    if span is None:
+        return None
+    return datetime.fromisoformat(created.replace("Z", "+00:00")) + span
+
+
+def parse_span(text: str | None) -> timedelta | None:
+    """"30m", "24h", "7d" → a timedelta (None for none)."""
+    if not text:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def own_submission(request: Request, table: Table, form: FormDef, actor: Actor) -> dict[str, Any]:
+    """The record being edited through the form: one this person submitted (the form's
+    submitter field names them), still inside `editable_for`; else 404 (it is not theirs to see)."""
+    rid = request.path_params["record"]
+    rec = None
+    if form.submitter and form.editable_for and actor.is_person:
+        try:
+            rec = table.get(rid, actor=Actor.engine())
+        except NotFoundError:
+            rec = None
+    if rec is None or rec["fields"].get(form.submitter) != actor.key:
+        raise NotFoundError(code="record_not_found", params={"record": rid})
+    until = editable_until(form, str(rec["createdTime"]))
+    if until is None or table.ws.now() > until:
+        raise GridbaseError(code="form_edit_closed", params={"form": form.name})
+    return rec
+
+
+async def edit_page(request: Request) -> Response:
+    """The form again, holding the answers of one's own submission (while `editable_for` allows)."""
+    table, form = find_form(request)
+    actor = form_actor(request, form, table)
+    rec = own_submission(request, table, form, actor)
+    fields = [f for f in form_fields(table, form, actor) if f["widget"] != "file"]
+    values = {f["key"]: cells.input_value(table, f["key"], rec["fields"].get(f["key"])) if f["key"] in rec["fields"]
+              else ([] if cells.is_list_input(table, f["key"]) else "") for f in fields}
     return render(request, "form.html", table=table, form=form, inputs=form_inputs(table, form, fields, actor, values, {}),
-                  errors={}, general=[])
+                  errors={}, general=[], action=f"/f/{table.base.key}/{form.key}/edit/{rec['id']}")
 
 
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
+    if "record" in request.path_params:
+        own_submission(request, table, form, actor)
     received: dict[str, list[Incoming]] = {}
     try:
         return await _submit(request, table, form, actor, received)
@@ -205,9 +412,13 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
         if form.public and str(data.get("website") or "").strip():
             return render(request, "form_thanks.html", table=table, form=form)
-        fields = form_fields(table, form, actor)
+        editing = request.path_params.get("record")
+        fields = [f for f in form_fields(table, form, actor) if not (editing and f["widget"] == "file")]
+        _, link_errors, hidden = link_prefill(table, form, data)
         values: dict[str, Any] = {}
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = {k: v for k, v in link_errors.items() if k not in {f["key"] for f in fields}}
+        if form.one_per and not editing and already_submitted(table, form, actor):
+            errors["_once"] = once_message(form)
         for f in fields:
             key = f["key"]
             if f["widget"] == "file":
@@ -221,7 +432,19 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                 values[key] = raw if isinstance(raw, str) else None
             if is_blank(values.get(key)) and f["widget"] != "checkbox" and not is_blank(f["default"]):
                 values[key] = f["default"]  # left empty: the default applies, as on any new record
-            if f["required"] and is_blank(values.get(key)) and key not in errors:
+        asked = form.asked(values)
+        for f in fields:
+            key = f["key"]
+            if f["link_filter"] is not None and key in asked and not is_blank(values.get(key)):
+                chosen = values[key] if isinstance(values[key], list) else str(values[key]).split(",")
+                ids = [c.strip() for c in chosen if c.strip()]
+                other = table.base.table(table.tdef.fields[key].options["table"])
+                if len(allowed_titles(other, f["link_filter"], ids)) != len(ids):
+                    errors[key] = Message("form_link_not_allowed", field=f["label"])
+                values[key] = ids
+            if key not in asked:
+                values.pop(key, None)  # a question not asked (its condition unmet) keeps no answer
+            elif f["widget"] != "file" and f["required"] and is_blank(values.get(key)) and key not in errors:
                 errors[key] = Message("required", field=f["label"])
         if errors:
             # A form refused for a missing answer also says at once what is wrong with the others.
@@ -234,7 +457,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                         errors[key] = str(exc)
         for f in fields:
             key = f["key"]
-            if f["widget"] != "file":
+            if f["widget"] != "file" or key not in asked:
                 continue
             files = [u for u in data.getlist(key) if isinstance(u, UploadFile) and u.filename]
             if f["required"] and not files:
@@ -244,9 +467,19 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                     received[key] = receive_uploads(table.ws, table, key, files, actor)
                 except ValidationError as exc:
                     errors.update(exc.errors)
-    system: dict[str, Any] = dict(form.prefill)
+    system: dict[str, Any] = {**form.prefill, **hidden}
     if form.submitter and actor.is_person:
         system[form.submitter] = actor.key
+    if not errors and editing:
+        # The form changes the person's own submission on their behalf: only its questions
+        # (a question no longer asked is emptied), through the engine's one write path.
+        change = {f["key"]: (None if is_blank(values.get(f["key"])) else values[f["key"]]) for f in fields}
+        try:
+            await on_worker(lambda: table.update(editing, change, actor=Actor.engine(f"form:{form.key}", on_behalf=actor.key)))
+        except ValidationError as exc:
+            errors = dict(exc.errors)
+        else:
+            return render(request, "form_thanks.html", table=table, form=form)
     if not errors:
         given = {k: v for k, v in values.items() if not is_blank(v)}
 
@@ -275,7 +508,8 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
     mine = render_all({k: v for k, v in errors.items() if k in keys}, get_locale(request))
     return render(request, "form.html", status_code=422, table=table, form=form,
                   inputs=form_inputs(table, form, fields, actor, shown, mine), errors=mine,
-                  general=[v for k, v in errors.items() if k not in keys])
+                  general=[v for k, v in errors.items() if k not in keys], hidden=hidden_inputs(table, hidden),
+                  action=f"/f/{table.base.key}/{form.key}/edit/{editing}" if editing else None)
 
 
 def strip_name(message: str, name: str) -> str:
@@ -285,10 +519,20 @@ def strip_name(message: str, name: str) -> str:
     return message[len(name) + 2:] if message.startswith(name + ": ") else message
 
 
+def prefilled_url(request: Request, table: Table, form: FormDef) -> str:
+    """The form's link with the request's checked `?prefill_…` values (one QR code per value);
+    a value the form does not allow, or a wrong one, is a clear 400."""
+    answers, problems, hidden = link_prefill(table, form, request.query_params)
+    if problems:
+        text = "; ".join(render_all(problems, get_locale(request)).values())
+        raise HTTPException(400, text)
+    return form_url(request, table, form) + prefill_query(table, answers, hidden)
+
+
 def _qr(request: Request) -> segno.QRCode:
     table, form = find_form(request)
     form_actor(request, form, table)
-    return segno.make(form_url(request, table, form), error="m", micro=False)
+    return segno.make(prefilled_url(request, table, form), error="m", micro=False)
 
 
 async def qr_png(request: Request) -> Response:
@@ -317,14 +561,60 @@ async def people_search(request: Request) -> Response:
 async def poster(request: Request) -> Response:
     table, form = find_form(request)
     form_actor(request, form, table)
-    return render(request, "poster.html", table=table, form=form, url=form_url(request, table, form))
+    url = prefilled_url(request, table, form)
+    query = url[len(form_url(request, table, form)):]
+    _, _, hidden = link_prefill(table, form, request.query_params)
+    return render(request, "poster.html", table=table, form=form, url=url, query=query,
+                  hidden=hidden_inputs(table, hidden))
+
+
+def my_submissions(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+    """Each record this person submitted through a form (the form's submitter field names
+    them) that they may read, newest first: its title, its status (the form's `status` field,
+    as they may see it), a link to it, and an edit link while the form's `editable_for` allows."""
+    rows: list[dict[str, Any]] = []
+    now = ws.now()
+    for base in ws.bases():
+        for table in base.tables():
+            access = table.access(actor)
+            seen: set[str] = set()
+            for form in table.tdef.forms.values():
+                if not form.submitter or not access.can_read or not access.readable(form.submitter):
+                    continue
+                found = table.query(actor=actor, filter={form.submitter: actor.key}, limit=200, with_total=False)
+                for rec in found.records:
+                    if rec["id"] in seen:
+                        continue
+                    seen.add(rec["id"])
+                    created = str(rec["createdTime"])
+                    until = editable_until(form, created)
+                    status = form.status if form.status and access.readable(form.status) else None
+                    rows.append({"form": form.name, "title": table.display(rec, table.tdef.primary, access) or rec["id"],
+                                 "status": table.display(rec, status, access) if status else "",
+                                 "url": f"/b/{base.key}/t/{table.key}/r/{rec['id']}",
+                                 "created": datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(ws.tz)
+                                 .strftime("%Y-%m-%d %H:%M"), "sort": created,
+                                 "edit": f"/f/{base.key}/{form.key}/edit/{rec['id']}" if until and now < until else None})
+    rows.sort(key=lambda r: r["sort"], reverse=True)
+    return rows
+
+
+async def mine_page(request: Request) -> Response:
+    """/f/mine: the signed-in person's submissions through forms, with each one's status."""
+    actor = require_actor(request)
+    rows = await on_worker(my_submissions, get_ws(request), actor)
+    return render(request, "form_mine.html", rows=rows)
 
 
 routes = [
+    Route("/f/mine", mine_page, methods=["GET"]),
     Route("/f/{base}/{form}", form_page, methods=["GET"]),
     Route("/f/{base}/{form}", submit, methods=["POST"]),
     Route("/f/{base}/{form}/qr.png", qr_png, methods=["GET"]),
     Route("/f/{base}/{form}/qr.svg", qr_svg, methods=["GET"]),
     Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
     Route("/f/{base}/{form}/people/{field}", people_search, methods=["GET"]),
+    Route("/f/{base}/{form}/link/{field}", link_search, methods=["GET"]),
+    Route("/f/{base}/{form}/edit/{record}", edit_page, methods=["GET"]),
+    Route("/f/{base}/{form}/edit/{record}", submit, methods=["POST"]),
 ]

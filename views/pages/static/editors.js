@@ -679,6 +679,15 @@
    * drawn next to it, which is hidden, and every change is written back into it: the form
    * posts exactly what it posted before. */
   function formSink(host, key) {
+    var write = formWrite(host, key);
+    return function (next) {
+      write(next);
+      // a form's other scripts (formlogic.js: conditional questions) hear that an answer changed
+      host.dispatchEvent(new CustomEvent("gridbase:form-value", { bubbles: true, detail: { key: key } }));
+    };
+  }
+
+  function formWrite(host, key) {
     return function (next) {
       var list = Array.isArray(next) ? next.map(String) : (next === "" ? [] : [String(next)]);
       var controls = host.querySelectorAll('[name="' + G.cssEscape(key) + '"]');
