@@ -81,6 +81,23 @@ def check_steps(checks: Checks, path: Path, steps: Any, table: TableDef | None, 
         entry.check(checks, sub, spec or {}, table, what)
 
 
+class LoopChecks:
+    """The base checker as the steps of a `for_each` see it: their templates may read `item` too."""
+
+    def __init__(self, checks: Checks) -> None:
+        self._checks = checks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._checks, name)
+
+    def template(self, path: Path, text: str, table: TableDef | None, what: str) -> None:
+        type(self._checks).template(self, path, text, table, what)  # type: ignore[arg-type] (its errors come here)
+
+    def err(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:
+        if not message.startswith("unknown variable 'item' "):
+            self._checks.err(path, message, hint, key=key)
+
+
 def nested_writes(spec: Any, keys: tuple[str, ...], base: BaseDef, table: TableDef | None) -> list[Write]:
     """The record writes of nested steps, with their paths below the holding step's value."""
     out: list[Write] = []
@@ -187,7 +204,7 @@ class ForEach(Action):
 
     def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
         if isinstance(spec, dict):
-            check_steps(checks, path + ("do",), spec.get("do"), table, what)
+            check_steps(LoopChecks(checks), path + ("do",), spec.get("do"), table, what)  # type: ignore[arg-type]
 
     def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
         return nested_writes(spec, ("do",), base, table)

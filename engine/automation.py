@@ -47,9 +47,9 @@ FIRES_ON = ("event", "time", "button")
 Path = tuple[Any, ...]
 
 #: the variables every action's templates may use (automations.actions.RunContext.variables gives them;
-#: `count` is a schedule's with a table, `item` the record of a `for_each` step); `gridbase validate` reports any other name a template reads.
+#: `count` is a schedule's with a table); `gridbase validate` reports any other name a template reads.
 TEMPLATE_VARIABLES = ("record", "record_id", "table", "table_name", "base", "link", "automation",
-                      "automation_name", "now", "today", "count", "item")
+                      "automation_name", "now", "today", "count")
 
 
 class Checks(Protocol):

@@ -63,6 +63,8 @@ def test_the_steps_as_written_are_valid(tmp_path: Path, capsys: pytest.CaptureFi
     ("update: {amount: 1}", "update: {amont: 1}", "amont", "unknown field 'amont'"),
     # a template variable in a nested step
     ('"{{ record.title }}"', '"{{ recrod.title }}"', '"{{ recrod', "unknown variable 'recrod'"),
+    # `item` outside a for_each
+    ('"{{ record.title }}"', '"{{ item.title }}"', '"{{ item.title', "unknown variable 'item'"),
     # the table find searches
     ("table: customers", "table: custmers", "custmers", "unknown table 'custmers'"),
     # a field of the found table

@@ -212,5 +212,5 @@ def test_a_template_reading_an_unknown_variable(tmp_path: Path, capsys: pytest.C
 def test_templates_may_use_every_variable_a_run_gives() -> None:
     """The names validate accepts are the names a run's templates get (automations.actions.RunContext)."""
     source = inspect.getsource(RunContext.variables)
-    given = set(re.findall(r'"(\w+)":', source)) | {"count", "item"}  # count: a schedule's; item: for_each's (automations.steps)
+    given = set(re.findall(r'"(\w+)":', source)) | {"count"}
     assert given == set(TEMPLATE_VARIABLES)
