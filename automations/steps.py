@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from automations.actions import ActionError, Park, RunContext, builtin_schema
 from automations.templates import record_context, render
-from engine.automation import Action, Checks, Path, Write
+from engine.automation import Action, Checks, Path, Problem, Write
 from engine.matching import live_row, matching_ids, row_matches
 from engine.model import BaseDef, TableDef
 from engine.plugins import actions
@@ -109,6 +109,17 @@ def nested_writes(spec: Any, keys: tuple[str, ...], base: BaseDef, table: TableD
     return out
 
 
+def nested_problems(spec: Any, keys: tuple[str, ...], base: BaseDef, table: TableDef | None) -> list[Problem]:
+    """What nested steps' entries find wrong beyond the schema, with their paths below the holding step's value."""
+    out: list[Problem] = []
+    for key in keys:
+        for j, (kind, sub) in enumerate(_pairs(spec.get(key) if isinstance(spec, dict) else None)):
+            entry = actions().get(kind)
+            for p in entry.problems(sub, base, table) if entry is not None else []:
+                out.append(Problem((key, j, kind, *p.path), p.message, p.hint))  # type: ignore[arg-type]
+    return out
+
+
 def run_steps(ctx: RunContext, label: str, steps: Any) -> list[dict[str, Any]]:
     """Run nested steps in order inside the holding step; a failure raises (and fails the holding step)."""
     results: list[dict[str, Any]] = []
@@ -154,6 +165,9 @@ class If(Action):
 
     def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
         return nested_writes(spec, ("then", "else"), base, table)
+
+    def problems(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Problem]:
+        return nested_problems(spec, ("then", "else"), base, table)
 
     def run(self, ctx: Any, index: Any, spec: Any) -> dict[str, Any]:
         if ctx.table is None or ctx.record_id is None:
@@ -208,6 +222,9 @@ class ForEach(Action):
 
     def writes(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Write]:
         return nested_writes(spec, ("do",), base, table)
+
+    def problems(self, spec: Any, base: BaseDef, table: TableDef | None) -> list[Problem]:
+        return nested_problems(spec, ("do",), base, table)
 
     def run(self, ctx: Any, index: Any, spec: Any) -> dict[str, Any]:
         name = str(spec.get("in") or "found")
