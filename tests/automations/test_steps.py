@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -164,9 +165,22 @@ def test_a_wait_whose_record_was_deleted_ends_skipped(env: Env) -> None:
     assert runs.parked(ws.storage) == []
 
 
+PARK = """
+import sys, time
+from datetime import datetime
+from engine import Workspace
+from automations import process_pending
+ws = Workspace.open(sys.argv[1], db=sys.argv[2])
+ws.clock = lambda: datetime.fromisoformat(sys.argv[3])
+ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
+process_pending(ws)
+print("parked", flush=True)
+time.sleep(60)  # killed here with SIGKILL: nothing is closed or flushed by the process itself
+"""
+
 RESTART = """
 import sys
-from datetime import datetime, UTC
+from datetime import datetime
 from engine import Workspace
 from automations import tick
 ws = Workspace.open(sys.argv[1], db=sys.argv[2])
@@ -176,7 +190,7 @@ ws.close()
 """
 
 
-def test_a_parked_run_survives_a_restart_and_goes_on_exactly_once(env: Env) -> None:
+def test_a_parked_run_survives_a_killed_process_and_goes_on_exactly_once(env: Env) -> None:
     ws = env.make("""
         remind:
           when: {created: tickets}
@@ -184,16 +198,25 @@ def test_a_parked_run_survives_a_restart_and_goes_on_exactly_once(env: Env) -> N
             - wait: {for: 1d}
             - create: {table: followups, fields: {title: "回访：{{ record.title }}"}}
     """)
-    ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
-    process_pending(ws)
     root, db = str(ws.config.root), str(getattr(ws.storage, "url", None) or ws.storage.path)  # PostgreSQL: its URL
-    ws.close()  # the process that parked the run is gone
+    ws.close()
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    parking = subprocess.Popen([sys.executable, "-c", PARK, root, db, env.now[0].isoformat()], cwd=ROOT, env=environ,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert parking.stdout is not None and parking.stdout.readline().strip() == "parked"
+    finally:
+        parking.send_signal(signal.SIGKILL)  # the process that parked the run dies without a word
+        parking.wait()
+        if parking.stdout is not None:
+            parking.stdout.close()
 
     def restarted(moment: datetime) -> str:
         out = subprocess.run([sys.executable, "-c", RESTART, root, db, moment.isoformat()], cwd=ROOT, check=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+                             env=environ, capture_output=True, text=True)
         return out.stdout.strip()
 
+    assert restarted(env.now[0] + timedelta(hours=23)) == "0"  # not due yet
     later = env.now[0] + timedelta(days=1, minutes=1)
     assert restarted(later) == "1"
     assert restarted(later) == "0"  # a second process (or restart) finds nothing left to do
@@ -201,5 +224,7 @@ def test_a_parked_run_survives_a_restart_and_goes_on_exactly_once(env: Env) -> N
     try:
         titles = [r["fields"]["title"] for r in again.base("desk").table("followups").query(actor="admin").records]
         assert titles == ["回访：甲"]
+        statuses = [r["status"] for r in list_runs(again, automation="remind")]
+        assert sorted(statuses) == ["ok", "waiting"]
     finally:
         again.close()
