@@ -173,6 +173,8 @@ def _resume(ws: Workspace, row: dict[str, Any], now: datetime) -> bool:
     live: dict[str, Any] | None = None
     if auto is None:
         start.skip = "the automation was removed while the run waited"
+    elif not auto.enabled:
+        start.skip = "the automation was turned off while the run waited"
     elif row["tbl"] and row["record"] and (live := _live(ws, row)) is None:
         start.skip = "the record was deleted while the run waited"
     elif row["until_field"]:

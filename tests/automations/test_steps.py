@@ -228,3 +228,19 @@ def test_a_parked_run_survives_a_killed_process_and_goes_on_exactly_once(env: En
         assert sorted(statuses) == ["ok", "waiting"]
     finally:
         again.close()
+
+
+def test_a_parked_run_of_an_automation_turned_off_ends_skipped(env: Env) -> None:
+    ws = env.make("""
+        later:
+          when: {created: tickets}
+          do: [{wait: {for: 1h}}, {update: {note: x}}]
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "甲"}, actor="admin")
+    process_pending(ws)
+    ws.config.bases["desk"].automations["later"].enabled = False  # as a reload of `enabled: false` leaves it
+    env.set_now(env.now[0] + timedelta(hours=2))
+    tick(ws)
+    assert latest(ws, "later")["status"] == "skipped"
+    assert "note" not in t.get(rec["id"], actor="admin")["fields"]
