@@ -44,6 +44,16 @@ class ActionError(GridbaseError):
     """An action cannot be done; the message is shown in the run history."""
 
 
+class Park(Exception):  # noqa: N818 (not an error: the run stops here for now)
+    """Raised by a step (`wait:`) to park the run until `due` (UTC); `until_field`: a date field of the
+    record whose value, read again when the run is checked, says when it is due."""
+
+    def __init__(self, due: Any, until_field: str | None = None) -> None:
+        super().__init__(f"parked until {due}")
+        self.due = due
+        self.until_field = until_field
+
+
 @dataclass
 class RunContext:
     """Everything an action may use: the workspace, the automation, the record, the run."""
@@ -60,6 +70,7 @@ class RunContext:
     row: dict[str, Any] | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     on_behalf: str | None = None  # whose write triggered the run; its writes are recorded as for them
+    loop_table: Table | None = None  # inside `for_each`: the table of `item` (automations.steps)
     _people: dict[str, Recipient] | None = None
 
     def refresh(self) -> None:
@@ -180,7 +191,8 @@ def _can_read(ctx: RunContext, person: str) -> bool:
 
 def _values(ctx: RunContext, spec: dict[str, Any]) -> dict[str, Any]:
     variables = ctx.variables()
-    return {key: render(value, variables) for key, value in spec.items()}
+    return {key: [render(v, variables) for v in value] if isinstance(value, list) else render(value, variables)
+            for key, value in spec.items()}  # a list's items may be templates too (`["{{ item.id }}"]`)
 
 
 def update(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Found through the `gridbase.automations` entry point (pyproject.toml), as a plugin package's
 module is: triggers `created`, `updated`, `matches`, `form` (automations.triggers), `schedule`,
 `date` (automations.scheduler) and `manual` (automations.manual); actions `notify`, `update`,
-`create`, `webhook` and `email` (automations.actions).
+`create`, `webhook` and `email` (automations.actions); the steps `if`, `find`, `for_each`, `delete`
+and `wait` (automations.steps).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from automations.actions import BUILTIN_ACTIONS
 from automations.manual import ManualTrigger
 from automations.scheduler import DateTrigger, ScheduleTrigger
+from automations.steps import STEP_ACTIONS
 from automations.triggers import BUILTIN_EVENT_TRIGGERS
 from engine.hookspecs import hookimpl
 
@@ -25,5 +27,5 @@ def gridbase_triggers() -> list[Any]:
 
 @hookimpl
 def gridbase_actions() -> list[Any]:
-    """The built-in actions: notify, update, create, webhook, email."""
-    return list(BUILTIN_ACTIONS)
+    """The built-in actions: notify, update, create, webhook, email; the steps if, find, for_each, delete, wait."""
+    return [*BUILTIN_ACTIONS, *STEP_ACTIONS]

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from automations.runner import Start, already_ran, execute, make_key
+from automations.runner import Start, already_ran, execute, make_key, resume_parked
 from automations.triggers import builtin_schema
 from engine import retention
 from engine import runs as run_log
@@ -298,7 +298,8 @@ def _timed(ws: Workspace) -> Iterator[tuple[str, AutomationDef, Trigger]]:
 
 
 def tick(ws: Workspace, now: datetime | None = None) -> int:
-    """Check every time-triggered automation (schedule, date, a plugin's) once; return the number of runs."""
+    """Check every time-triggered automation (schedule, date, a plugin's) once, and resume parked runs that
+    are due; return the number of runs."""
     now = now or ws.now()
     runs = 0
     for base, auto, trigger in _timed(ws):
@@ -306,7 +307,7 @@ def tick(ws: Workspace, now: datetime | None = None) -> int:
             runs += trigger.fire(ws, base, auto, now)
         except Exception:  # one broken automation must not stop the others
             log.exception("automation %s.%s: time check failed", base, auto.key)
-    return runs
+    return runs + resume_parked(ws, now)  # runs parked by `wait:` that are due go on (automations.steps)
 
 
 class Scheduler:

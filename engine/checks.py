@@ -527,10 +527,11 @@ class BaseChecker:
         """A jinja2 template: its syntax, and each `record.KEY` it names must be a field of `table`."""
         try:
             tree = _templates.parse(text)
+            undeclared = meta.find_undeclared_variables(tree)  # compiles: an unknown filter is found here
         except TemplateSyntaxError as exc:
             self.err(path, f"template error in {what}: {exc.message}")
             return
-        for name in sorted(meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES) - set(_templates.globals)):
+        for name in sorted(undeclared - set(TEMPLATE_VARIABLES) - set(_templates.globals)):
             if table is not None and name in table.fields:
                 hint = f"a field is record.{name}"
             else:

@@ -1,14 +1,19 @@
-"""The automation run log: owner of `_gb_runs` (one row per run) and `_gb_fired` (what timed triggers fired).
+"""The automation run log: owner of `_gb_runs` (one row per run), `_gb_fired` (what timed triggers fired)
+and `_gb_parked` (runs a `wait:` step parked until they are due).
 
 A run's `run_key` is unique (`{base}.{automation}:{event id}`, `…:schedule:{tick}`,
 `…:date:{record}:{value}`, `…:manual:{uuid}`), so a run is recorded, and its effects
 committed, at most once. A *fired key* remembers the last tick of a schedule or the date a
 record's date trigger fired for, so a restart neither repeats nor skips one. A *step* of a
 run (`step`) is a SAVEPOINT inside the run's transaction: a step that fails is undone alone.
+A *parked* run remembers where it stopped (the index of its next step), when it is due (UTC
+text; for `until_field`, recomputed from the record when checked) and the run's variables;
+`resume` marks it resumed exactly once, in the transaction of the run that continues it.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +82,45 @@ def set_fired(conn: sqlite3.Connection, key: str, at: datetime) -> None:
 def fire_once(conn: sqlite3.Connection, key: str, at: datetime) -> bool:
     """Remember that `key` fired; False if it had fired already (then do nothing)."""
     return conn.execute("INSERT OR IGNORE INTO _gb_fired (key, at) VALUES (?, ?)", (key, utcnow_text(at))).rowcount > 0
+
+
+PARKED = "id, run_key, base, automation, tbl, record, position, due_at, until_field, depth, on_behalf, extra"
+
+
+def park(conn: sqlite3.Connection, *, run_key: str, base: str, automation: str, table: str | None,
+         record: str | None, position: int, due: datetime, until_field: str | None, depth: int,
+         on_behalf: str | None, extra: dict[str, Any], now: datetime) -> None:
+    """Park a run (inside its transaction) to go on at step `position` when `due`."""
+    conn.execute(
+        "INSERT INTO _gb_parked (run_key, base, automation, tbl, record, position, due_at, until_field, depth, "
+        "on_behalf, extra, parked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (run_key, base, automation, table, record, position, utcnow_text(due), until_field, depth, on_behalf,
+         json.dumps(extra, ensure_ascii=False, default=str), utcnow_text(now)))
+
+
+def parked_due(storage: Storage, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """Parked runs not yet resumed whose due time has come, oldest first (`extra` decoded)."""
+    rows = rows_of(storage.conn.execute(
+        f"SELECT {PARKED} FROM _gb_parked WHERE resumed_at IS NULL AND due_at <= ? "  # noqa: S608 (fixed names)
+        "ORDER BY due_at, id LIMIT ?", (utcnow_text(now), limit)))
+    for row in rows:
+        row["extra"] = json.loads(row["extra"] or "{}")
+    return rows
+
+
+def parked(storage: Storage, *, base: str | None = None) -> list[dict[str, Any]]:
+    """Runs still parked (not resumed), oldest first."""
+    return rows_of(storage.conn.execute(
+        f"SELECT {PARKED} FROM _gb_parked WHERE resumed_at IS NULL AND (? IS NULL OR base = ?) "  # noqa: S608
+        "ORDER BY due_at, id", (base, base)))
+
+
+def postpone(conn: sqlite3.Connection, ident: int, due: datetime) -> None:
+    """A parked run waiting for a field whose date moved: its new due time."""
+    conn.execute("UPDATE _gb_parked SET due_at = ? WHERE id = ? AND resumed_at IS NULL", (utcnow_text(due), ident))
+
+
+def resume(conn: sqlite3.Connection, ident: int, now: datetime) -> bool:
+    """Mark a parked run resumed (inside the transaction of the run that continues it); False if it was already."""
+    return conn.execute("UPDATE _gb_parked SET resumed_at = ? WHERE id = ? AND resumed_at IS NULL",
+                        (utcnow_text(now), ident)).rowcount > 0

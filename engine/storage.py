@@ -144,6 +144,12 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "key": "TEXT NOT NULL UNIQUE", "status": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 0",
         "next_at": "TEXT NOT NULL", "last_error": "TEXT", "sent_at": "TEXT"}),
     "_gb_fired": ("key", {"key": "TEXT", "at": "TEXT NOT NULL"}),
+    # Automation runs parked by a `wait:` step until they are due (engine.runs).
+    "_gb_parked": ("id", {
+        "id": "INTEGER", "run_key": "TEXT NOT NULL UNIQUE", "base": "TEXT NOT NULL", "automation": "TEXT NOT NULL",
+        "tbl": "TEXT", "record": "TEXT", "position": "INTEGER NOT NULL", "due_at": "TEXT NOT NULL",
+        "until_field": "TEXT", "depth": "INTEGER NOT NULL DEFAULT 0", "on_behalf": "TEXT",
+        "extra": "TEXT NOT NULL DEFAULT '{}'", "parked_at": "TEXT NOT NULL", "resumed_at": "TEXT"}),
     # Airtable-style webhooks and their payloads (engine.webhooks).
     "_gb_webhooks": ("id", {
         "id": "TEXT", "base": "TEXT NOT NULL", "owner": "TEXT NOT NULL", "url": "TEXT", "secret": "TEXT NOT NULL",

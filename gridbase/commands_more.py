@@ -99,7 +99,7 @@ def register(sub: Any, add: Adder) -> None:
     p = add("runs", "Show the automation run history, newest first.")
     p.add_argument("--automation", metavar="KEY", help="only this automation (key)")
     p.add_argument("--base", metavar="KEY", help="only automations of this base")
-    p.add_argument("--status", choices=["ok", "failed", "skipped", "loop_stopped"])
+    p.add_argument("--status", choices=["ok", "failed", "skipped", "loop_stopped", "waiting"])
     p.add_argument("--record", metavar="ID", help="only runs about this record")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--format", choices=["text", "json"], default="text")

@@ -22,7 +22,7 @@ from tests_support import ROOT
 DOCS = ROOT / "docs"
 GENERATED = {"yaml-reference.md": reference.render_yaml_reference, "cli.md": docgen.render_cli_reference}
 TRIGGERS = ("created", "updated", "matches", "form", "schedule", "date", "manual")
-ACTIONS = ("notify", "update", "create", "webhook", "email")
+ACTIONS = ("notify", "update", "create", "webhook", "email", "if", "find", "for_each", "delete", "wait")
 
 
 def written_docs() -> str:

@@ -31,10 +31,12 @@ DEAD_LIMIT = 200
 
 #: A run's status in words (translated by the page's catalog).
 STATUS_LABELS = {"ok": "Succeeded", "failed": "Failed", "skipped": "Skipped", "loop_stopped": "Stopped by the loop guard",
-                 "running": "Running"}
+                 "running": "Running", "waiting": "Waiting"}
 #: How a step's data is named on the runs page; other keys show as they are.
 STEP_LABELS = {"recipients": "Recipients", "deliveries": "Messages queued", "skipped_no_email": "No e-mail address",
-               "created": "Created", "updated": "Changed fields", "record": "Record", "error": "Error"}
+               "created": "Created", "updated": "Changed fields", "record": "Record", "error": "Error",
+               "branch": "Branch", "found": "Records found", "items": "Records done", "deleted": "Deleted",
+               "waiting_until": "Waiting until"}
 
 
 def require_admin(request: Request) -> Actor:
