@@ -55,12 +55,12 @@ import hl7
 from engine.errors import GridbaseError, Message, ValidationError
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
+from engine.interfaces import Workspace
 from engine.model import BaseDef, WorkspaceConfig
 from engine.schema import field_instance
 
 if TYPE_CHECKING:
     from engine.sources import Source
-    from engine.workspace import Workspace
 
 ENCODING = "^~\\&"  # MSH-2: the only encoding characters taken (HL7's recommended ones)
 MAX_MESSAGE = 1_000_000  # characters; a longer message is refused (AR)
@@ -302,7 +302,8 @@ def _merge(ws: Workspace, m: Hl7Mapping, msg: hl7.Message, survivor: str | None,
                     ids = [i for i in (row["fields"].get(fkey) or []) if i != merged]
                     ids = [*ids, survivor] if survivor not in ids else ids
                     linking.update(row["id"], {fkey: ids}, actor=actor)
-    ws.base(m.base).table(m.table).delete(merged, actor=actor)
+    survivor_table: Any = ws.base(m.base).table(m.table)  # the record service (engine.records.Table)
+    survivor_table.delete(merged, actor=actor)
     return [survivor, merged]
 
 
