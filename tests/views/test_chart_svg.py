@@ -3,6 +3,7 @@ unsafe SVG is never sent, and the drawings are kept in a bounded LRU keyed by th
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from xml.etree import ElementTree
@@ -17,7 +18,7 @@ HOSTILE = ["<script>alert(1)</script>", "&<>\"'", "<img src=x onerror=alert(2)>"
 
 @pytest.fixture
 def ws(make_workspace: Any) -> Any:
-    options = ", ".join("{name: %s}" % repr(name).replace("\\'", "''") for name in HOSTILE)
+    options = ", ".join(json.dumps({"name": name}) for name in HOSTILE)  # JSON is YAML
     ws = make_workspace({"c": f"""\
 base: c
 name: C
