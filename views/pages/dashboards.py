@@ -23,8 +23,9 @@ Speed on a phone (docs/accessibility.md): each chart is first drawn here, on the
 so a dashboard needs no chart script to show its charts. Vega-Lite text is escaped by vl-convert,
 and the SVG is checked again before it is sent (`safe_svg`: no script, foreign content, link,
 event handler or style attribute, else the chart is drawn by the browser alone). SVGs are kept
-in a bounded LRU (`SVG_CACHE_SIZE`) keyed by a hash of the spec, data included, so a repeated
-view costs no drawing and one viewer's figures are never another's. The chart scripts (vega*)
+in a bounded LRU (`SVG_CACHE_SIZE`) keyed by a hash of the spec, or on the page of all the spec
+is built from (`chart_key`: entry, widget, figures, words), data included, so a repeated view
+costs no drawing and no spec, and one viewer's figures are never another's. The chart scripts (vega*)
 are loaded (charts.js) only by a dashboard that draws a chart, and only when a person reaches
 for a chart (pointer, touch or focus): then Vega draws it again, with tooltips and clickable marks.
 """
@@ -36,6 +37,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -268,7 +270,8 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     chart = (chart.configure_axis(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT)
              .configure_legend(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT)
              .configure_title(fontSize=CHART_FONT + 2))
-    spec: dict[str, Any] = chart.to_dict()
+    # Not validated on each view (15 ms a chart): tests check the specs against the Vega-Lite schema.
+    spec: dict[str, Any] = chart.to_dict(validate=False)
     return spec
 
 
@@ -289,16 +292,25 @@ def safe_svg(svg: str) -> str | None:
     return svg if svg.lstrip().startswith("<svg") else None
 
 
-def chart_svg(spec: dict[str, Any]) -> Markup | None:
+def chart_key(*parts: Any) -> str:
+    """The cache key of a drawing: a hash of what it is drawn from (data included)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | None = None) -> Markup | None:
     """The chart drawn on the server as inline SVG (None if it cannot be drawn safely): the spec at
-    SVG_WIDTH, rendered by vl-convert once per distinct spec (data included) while it stays in the LRU."""
-    static = {**spec, "width": SVG_WIDTH}
-    key = hashlib.sha256(json.dumps(static, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    SVG_WIDTH, rendered by vl-convert once per distinct key while it stays in the LRU. `key` is a
+    hash of the spec (by default) or of everything the spec is built from, then `spec` is a
+    function building it, called only on a miss (altair takes ~20 ms a chart, more than the SQL)."""
+    if key is None:
+        assert isinstance(spec, dict)
+        key = chart_key({**spec, "width": SVG_WIDTH})
     with _svg_lock:
         svg = _svg_cache.get(key)
         if svg is not None:
             _svg_cache.move_to_end(key)
     if svg is None:
+        static = {**(spec if isinstance(spec, dict) else spec()), "width": SVG_WIDTH}
         with _render_lock:
             try:
                 drawn = vl_convert.vegalite_to_svg(static)
@@ -312,12 +324,18 @@ def chart_svg(spec: dict[str, Any]) -> Markup | None:
     return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
 
 
+def finished_spec(entry: ChartWidget, table: Table, widget: Widget, arranged: list[dict[str, Any]],
+                  _: Any) -> dict[str, Any]:
+    """The chart's Vega-Lite spec of its arranged figures, finished by its entry."""
+    return entry.finish_spec(chart_spec(widget, arranged, table, _, entry.mark), arranged)
+
+
 def chart_of(entry: ChartWidget, table: Table, widget: Widget, actor: Actor,
              _: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(the chart's figures per group, its finished Vega-Lite spec) for `actor`."""
     values = chart_values(table, widget, actor, _)
     arranged = entry.arrange(values, table, widget)
-    return values, entry.finish_spec(chart_spec(widget, arranged, table, _, entry.mark), arranged)
+    return values, finished_spec(entry, table, widget, arranged, _)
 
 
 Card = Callable[[WidgetType, Table, Widget, Actor, dict[str, Any], Any], bool]
@@ -335,10 +353,14 @@ def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, ca
     its figures as a table too (the same ones: computed for `actor`)."""
     if not widget.group_by or not isinstance(entry, ChartWidget):
         return False
-    values, spec = chart_of(entry, table, widget, actor, _)
+    values = chart_values(table, widget, actor, _)
+    arranged = entry.arrange(values, table, widget)
     card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json"
     card["name"] = chart_name(widget, _)
-    card["svg"] = chart_svg(spec)
+    # Keyed by all the spec is built from: the entry and its mark, the widget, the figures, the words.
+    key = chart_key(f"{type(entry).__module__}.{type(entry).__qualname__}", entry.mark, asdict(widget), arranged,
+                    measure_title(widget, table, _), table.tdef.fields[widget.group_by].name, card["name"])
+    card["svg"] = chart_svg(lambda: finished_spec(entry, table, widget, arranged, _), key)
     card["data"] = chart_table(table, widget, values, _)
     return True
 
