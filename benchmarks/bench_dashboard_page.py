@@ -13,6 +13,7 @@ TestClient (in process, no network) and times GET /b/patients/d/overview:
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import statistics
 import sys
@@ -62,7 +63,8 @@ def main() -> None:
         ws.close()
     charts = html.count('class="chart"')
     svg = sum(len(m) for m in re.findall(r"<svg.*?</svg>", html, re.S))
-    print(f"{args.path}: {charts} charts, page {len(html.encode()) / 1024:.0f} KB of which SVG {svg / 1024:.0f} KB")
+    print(f"{args.path}: {charts} charts, page {len(html.encode()) / 1024:.0f} KB of which SVG {svg / 1024:.0f} KB "
+          f"({len(gzip.compress(html.encode())) / 1024:.0f} KB gzipped)")
     print(f"first view {first:.0f} ms | drawn (cache empty) p50 {statistics.median(drawn):.0f} ms | "
           f"cached p50 {statistics.median(cached):.0f} ms (runs {args.runs})")
 
