@@ -66,6 +66,8 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
 def test_dashboard_charts_render_and_open_their_records(ops_server: dict[str, Any], browser: Any, shots: Path) -> None:
     url = ops_server["url"]
     context, page, watch = signed_in(browser, url)
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
     page.goto(url + "/b/ops/d/main")
     # (Locators, not page.evaluate: the page's CSP forbids eval, as it should.)
     page.locator(".chart svg").nth(2).wait_for(timeout=15000)
@@ -77,8 +79,14 @@ def test_dashboard_charts_render_and_open_their_records(ops_server: dict[str, An
     text = page.inner_text("main")
     assert "4" in text and "100" in text  # 4 tickets, 10+20+30+40
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
-    # A bar opens the grid filtered to its group.
-    bar = page.locator(".chart svg .mark-rect path").first
+    # The charts came drawn by the server: no chart script was fetched for them.
+    assert page.locator("script[src*=vega]").count() == 0
+    assert not [u for u in requested if "vega" in u or "/w/" in u], requested
+    # A bar opens the grid filtered to its group, once the pointer has brought Vega in.
+    page.locator(".chart svg .mark-rect path").first.hover()
+    bar = page.locator(".chart.vega-embed svg .mark-rect path").first
+    bar.wait_for(timeout=15000)
+    assert page.locator("script[src*=vega]").count() == 3
     bar.click()
     page.wait_for_url("**/b/ops/t/tickets?**")
     assert "f=status" in page.url

@@ -1,8 +1,10 @@
-/* Gridbase dashboards: the chart scripts (vega, vega-lite, vega-embed: 830 KB) are fetched
- * once the page has been painted and only when a chart comes near the screen, and charts are drawn as they come into view, one
- * after the other. On a phone the figures at the top of a dashboard appear at once and stay
- * usable while the charts below them are drawn; a chart's figures can always be read in
- * its "show as table" table, drawn by the server. Plain ES2017, no inline scripts (CSP).
+/* Gridbase dashboards: each chart arrives drawn by the server as inline SVG
+ * (<div class="chart" data-drawn>, dashboards.py), readable and complete without any script.
+ * The chart scripts (vega, vega-lite, vega-embed: 830 KB) are a facade's second half: they are
+ * fetched only when a person reaches for a chart (the pointer enters it, a finger touches it, or
+ * the focus enters its card), and Vega then draws that chart again in place, with tooltips and
+ * marks that open their records. A chart the server could not draw (no data-drawn) is drawn by
+ * Vega as it comes into view, as before. Plain ES2017, no inline scripts (CSP).
  *
  * <div class="dashboard" data-chart-scripts="URL URL URL"> (dashboard.html, only when the
  * dashboard has a chart) lists the scripts in the order they must run; each
@@ -23,6 +25,7 @@
           });
         });
       }, Promise.resolve());
+      loading.catch(function () { loading = null; });  // a failed fetch may be tried again
     }
     return loading;
   }
@@ -43,24 +46,43 @@
     if (!board) return;
     var urls = board.getAttribute("data-chart-scripts").split(" ").filter(Boolean);
     var charts = Array.prototype.slice.call(board.querySelectorAll(".chart[data-spec-url]"));
+    var asked = [];
     function show(chart) {
+      if (asked.indexOf(chart) >= 0) return;
+      asked.push(chart);
       loadScripts(urls).then(function () { queue.push(chart); drawNext(); })
-        .catch(function () { /* no chart: the table beside it still holds its figures */ });
+        .catch(function () {
+          // no Vega: the server's drawing and the table beside it still hold its figures
+          asked.splice(asked.indexOf(chart), 1);
+        });
     }
-    if (!("IntersectionObserver" in window)) { charts.forEach(show); return; }
-    var watch = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) {
-        if (!entry.isIntersecting) return;
-        watch.unobserve(entry.target);
-        show(entry.target);
-      });
-    }, { rootMargin: "200px 0px" });
-    charts.forEach(function (chart) { watch.observe(chart); });
+    // Reaching for a drawn chart: pointer, touch, or the focus entering its card.
+    charts.filter(function (chart) { return chart.hasAttribute("data-drawn"); }).forEach(function (chart) {
+      var reach = function () { show(chart); };
+      chart.addEventListener("pointerenter", reach);
+      chart.addEventListener("touchstart", reach, { passive: true });
+      (chart.closest(".dash-card") || chart).addEventListener("focusin", reach);
+    });
+    var undrawn = charts.filter(function (chart) { return !chart.hasAttribute("data-drawn"); });
+    if (!undrawn.length) return;
+    afterPaint(function () {
+      if (!("IntersectionObserver" in window)) { undrawn.forEach(show); return; }
+      var watch = new IntersectionObserver(function (entries) {
+        entries.forEach(function (entry) {
+          if (!entry.isIntersecting) return;
+          watch.unobserve(entry.target);
+          show(entry.target);
+        });
+      }, { rootMargin: "200px 0px" });
+      undrawn.forEach(function (chart) { watch.observe(chart); });
+    });
   }
-  // Only once the page has been painted: the figures and the text come first, then charts.
-  function afterPaint() {
-    window.requestAnimationFrame(function () { window.setTimeout(start, 0); });
+  // Only once the page has been painted: the figures and the text come first, then Vega.
+  function afterPaint(fn) {
+    var later = function () { window.requestAnimationFrame(function () { window.setTimeout(fn, 0); }); };
+    if (document.readyState === "complete") later();
+    else window.addEventListener("load", later);
   }
-  if (document.readyState === "complete") afterPaint();
-  else window.addEventListener("load", afterPaint);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

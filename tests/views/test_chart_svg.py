@@ -1,0 +1,99 @@
+"""A chart drawn on the server as SVG (dashboards.chart_svg): hostile group names stay text,
+unsafe SVG is never sent, and the drawings are kept in a bounded LRU keyed by the spec."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from tests.views.conftest import WORKSPACE
+from views.pages import dashboards
+
+HOSTILE = ["<script>alert(1)</script>", "&<>\"'", "<img src=x onerror=alert(2)>"]
+
+
+@pytest.fixture
+def ws(make_workspace: Any) -> Any:
+    options = ", ".join(json.dumps({"name": name}) for name in HOSTILE)  # JSON is YAML
+    ws = make_workspace({"c": f"""\
+base: c
+name: C
+tables:
+  t:
+    name: T
+    primary: s
+    fields:
+      s: {{type: single_select, name: "S <b>", options: [{options}]}}
+dashboards:
+  d:
+    name: D
+    widgets:
+      - {{type: bar, title: "<i>bars</i>", table: t, group_by: s}}
+      - {{type: pie, title: pie, table: t, group_by: s}}
+"""}, WORKSPACE)
+    table = ws.base("c").table("t")
+    for name in HOSTILE + HOSTILE[:1]:
+        table.create({"s": name}, actor="admin")
+    return ws
+
+
+def test_hostile_labels_are_drawn_as_text(client_for: Any) -> None:
+    html = client_for("admin").get("/b/c/d/d").text
+    svgs = re.findall(r'<div class="chart" [^>]*data-drawn[^>]*>\s*(<svg.*?</svg>)', html, re.S)
+    assert len(svgs) == 2
+    for svg in svgs:
+        assert "<script" not in svg and "<img" not in svg and "onerror=" not in svg.replace("onerror=alert", "")
+        root = ElementTree.fromstring(svg)
+        assert not [el for el in root.iter() if el.tag.endswith(("script", "foreignObject", "img"))]
+        assert not [name for el in root.iter() for name in el.attrib if name.lower().startswith("on")]
+        texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+        if "mark-arc" not in svg:  # the bars name each group under its bar, as it was typed
+            assert set(HOSTILE) <= texts, texts
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+
+
+def test_unsafe_svg_is_never_sent() -> None:
+    ok = '<svg xmlns="http://www.w3.org/2000/svg"><g><text>a &lt;b&gt;</text></g></svg>'
+    assert dashboards.safe_svg(ok) == ok
+    for bad in ['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+                '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
+                '<svg xmlns="http://www.w3.org/2000/svg"><g style="fill:red"/></svg>',
+                '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+                '<a x:href="javascript:alert(1)"><text>x</text></a></svg>',
+                "<svg", "<html/>"]:
+        assert dashboards.safe_svg(bad) is None, bad
+
+
+def spec(n: int) -> dict[str, Any]:
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "height": 100, "mark": "bar",
+            "data": {"values": [{"label": f"g{n}", "value": n}]},
+            "encoding": {"x": {"field": "label", "type": "nominal"}, "y": {"field": "value", "type": "quantitative"}}}
+
+
+def test_the_cache_is_bounded_and_keyed_by_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboards, "SVG_CACHE_SIZE", 2)
+    monkeypatch.setattr(dashboards, "_svg_cache", type(dashboards._svg_cache)())
+    drawn: list[Any] = []
+    real = dashboards.vl_convert.vegalite_to_svg
+    monkeypatch.setattr(dashboards.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
+    one = dashboards.chart_svg(spec(1))
+    assert one is not None and ">g1<" in one
+    assert dashboards.chart_svg(spec(1)) == one and len(drawn) == 1  # the same spec: drawn once
+    two = dashboards.chart_svg(spec(2))  # other figures: another drawing, never the first one's
+    assert two is not None and ">g2<" in two and ">g1<" not in two and len(drawn) == 2
+    dashboards.chart_svg(spec(1))  # used again: now the most recent
+    dashboards.chart_svg(spec(3))  # over the bound: the least recently used (2) goes
+    assert len(dashboards._svg_cache) == 2 and len(drawn) == 3
+    dashboards.chart_svg(spec(1))
+    assert len(drawn) == 3
+    dashboards.chart_svg(spec(2))
+    assert len(drawn) == 4 and len(dashboards._svg_cache) == 2
+
+
+def test_a_spec_vl_convert_refuses_falls_back_to_the_browser() -> None:
+    assert dashboards.chart_svg({"mark": "no-such-mark", "data": {"values": []}}) is None
