@@ -44,6 +44,8 @@ MESSAGES: dict[str, str] = {
     'comment_not_author': 'only the author of a comment may change or delete it',
     'comment_not_found': 'no comment {comment} on record {record}',
     'computed_set': 'is computed and cannot be set',
+    'copy_mismatch': 'the copy of table {table} does not match its source (rows or checksum differ); the target is left as it is for inspection',
+    'copy_target_not_empty': 'the target database is not empty (table {table} holds data); copy into an empty database or schema',
     'created_from_missing': "the file has no column '{column}' to take created times from",
     'created_from_missing_hint': "the file has no column '{column}' to take created times from; {hint}",
     'cursor_too_far': 'invalid offset/cursor: a page cannot start past row {row}',

@@ -410,6 +410,10 @@ class Storage:
     def listen(self, callback: Callable[[], None]) -> None:
         """Call `callback()` when another process announces a commit: never here (one process)."""
 
+    def resume_counters(self, table: str) -> None:
+        """After rows were written with their keys given (a store copy): new rows' keys follow
+        the largest. SQLite's integer keys (and AUTOINCREMENT's sqlite_sequence) already do."""
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""

@@ -572,6 +572,16 @@ class PgStorage:
                     for callback in list(self._listeners):
                         callback()
 
+    def resume_counters(self, table: str) -> None:
+        """After rows were written with their keys given (a store copy): the identity column's
+        sequence goes on after the largest key, as SQLite's integer keys do."""
+        column = self._identity_of(table)
+        if column is None:
+            return
+        self.writer.raw.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, %s), max({q(column)})) FROM {q(table)} "
+            f"HAVING max({q(column)}) IS NOT NULL", (q(table), column))
+
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
         """A transaction holding the database's writer lock; nested calls join the outer one."""
