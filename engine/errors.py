@@ -121,6 +121,8 @@ MESSAGES: dict[str, str] = {
     'person_disabled': "person '{name}' is disabled",
     'person_expected': "unknown person '{name}'; expected a person's key, name or e-mail",
     'person_one': 'expected one person',
+    'pg_restore_other_schema': 'the backup holds the schema {schema}, not {target}; restore it where the workspace lives in {schema}; nothing was restored',
+    'pg_tool_failed': '{tool} failed: {problem}',
     'phone_expected': 'expected a phone number of digits, spaces, +, - or parentheses',
     'problems': '{problems}',
     'query_timeout': 'the query took longer than {seconds} s and was stopped: simplify its filter, formula or search (a regular expression over long texts, say), or ask an administrator to raise the query time budget',
