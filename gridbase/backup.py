@@ -43,6 +43,7 @@ from engine import backup as database
 from engine import backup_pg as pg_database
 from engine.backup import integrity
 from engine.errors import GridbaseError
+from engine.store_pg import is_url
 
 MAGIC = b"GRIDBASE-BACKUP-ENC1\n"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -329,11 +330,15 @@ def prune(folder: str | os.PathLike[str], *, keep_days: int | None = None, keep:
 def daily_job(db_path: str | os.PathLike[str], folder: str | os.PathLike[str], *, keep: int = 14,
               keep_days: int | None = None, key_env: str | None = None,
               clock: Callable[[], datetime] | None = None) -> Path:
-    """One scheduled backup: write `folder/gridbase-<time>.db[.enc]`, then prune."""
+    """One scheduled backup: write `folder/gridbase-<time>.db[.enc]`, then prune. `db_path` may
+    be a postgresql:// URL: the file is then a pg_dump archive of the workspace's schema."""
     moment = (clock or (lambda: datetime.now(UTC)))()
     passphrase = passphrase_from_env(key_env) if key_env else None
     target = Path(folder) / backup_name(moment, encrypted=passphrase is not None)
-    backup(db_path, target, encrypt_key=passphrase)
+    if is_url(str(db_path)):
+        backup_pg(str(db_path), target, encrypt_key=passphrase)
+    else:
+        backup(db_path, target, encrypt_key=passphrase)
     prune(folder, keep=keep, keep_days=keep_days, now=moment)
     return target
 
@@ -353,6 +358,7 @@ def schedule_daily(ws: Any, folder: str | os.PathLike[str], hour: int = 2, keep:
         scheduler = BackgroundScheduler(timezone=tz)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return scheduler.add_job(daily_job, CronTrigger(hour=hour, minute=0, timezone=tz),
-                             args=[str(db_path_of(ws)), str(folder)], kwargs={"keep": keep, "key_env": key_env},
+                             args=[str(getattr(getattr(ws, "storage", None), "database", None) or db_path_of(ws)),
+                                   str(folder)], kwargs={"keep": keep, "key_env": key_env},
                              id="gridbase-backup", name="daily backup", replace_existing=True,
                              misfire_grace_time=3600, coalesce=True, max_instances=1)

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from engine import Workspace
+from gridbase import backup
 from gridbase.cli import main
 from tests_support import write_workspace
 
@@ -97,3 +98,14 @@ def test_restore_refuses_what_is_not_a_postgresql_backup(pg_url: str, tmp_path: 
     assert main(["restore", str(root), "--db", url, "--from", str(sqlite_backup)]) == 1
     assert "is not a PostgreSQL backup of Gridbase" in capsys.readouterr().err
     assert _titles(root, url) == ["甲"]
+
+
+def test_the_daily_backup_of_a_server_on_postgresql_is_a_dump(pg_url: str, tmp_path: Path) -> None:
+    url = _target(pg_url, "schema")
+    root = write_workspace(tmp_path / "ws", {"desk": DESK})
+    ws = Workspace.open(root, db=url)
+    ws.apply()
+    job = backup.schedule_daily(ws, tmp_path / "daily", keep=3)  # what `gridbase serve --backup-dir` adds
+    ws.close()
+    written = job.func(*job.args, **job.kwargs)
+    assert written.read_bytes().startswith(b"PGDMP")
