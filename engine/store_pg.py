@@ -539,9 +539,7 @@ class PgStorage:
         (their `listen` callbacks run); once per transaction, nothing if it rolls back."""
         if not self._depth:
             raise RuntimeError("announce is only meaningful inside transaction()")
-        if not self._announced:
-            self.writer.raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
-            self._announced = True
+        self._announced = True  # notified just before COMMIT: a savepoint rolled back cannot lose it
 
     def listen(self, callback: Callable[[], None]) -> None:
         """Call `callback()` (on a listening thread of this store) whenever another process
@@ -617,6 +615,8 @@ class PgStorage:
                 self._depth = 0
                 callbacks, self._on_commit = self._on_commit, []
                 try:
+                    if self._announced:
+                        raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
                     raw.execute("COMMIT")
                 except psycopg.Error:
                     self._rollback()
