@@ -8,9 +8,15 @@ of its runs written) or done (and everything written). Run keys are unique, so e
 workers cannot run an automation twice for one event.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
-listeners as soon as a write's transaction has committed, and every second anyway (for deliveries waiting out a
-backoff, and for writes by other processes). It also starts the scheduler, and the mailboxes'
+listeners as soon as a write's transaction has committed — in this process, or in another
+process on the same PostgreSQL database (the outbox's `listen_across`) — and every second anyway
+(for deliveries waiting out a backoff). It also starts the scheduler, and the mailboxes'
 poller (automations.mailpoll) when the workspace has mailboxes. `stop()` ends them all.
+
+Several processes on one database: each event is handled inside a transaction holding the
+database's writer lock, and claimed there (`is_pending`, `FOR UPDATE SKIP LOCKED` on PostgreSQL),
+so exactly one process runs its automations; scheduled and date automations are checked inside
+such a transaction too (their marks, `_gb_fired` and the unique run keys), so they fire once.
 
 Each event also becomes a payload of every API webhook it matches (engine.webhooks), in the
 same transaction, and the webhook's ping joins the delivery queue.
@@ -174,6 +180,7 @@ class Service:
     def start(self) -> None:
         delivery.recover_sending(self.ws)
         self.ws.outbox.listeners.append(self.wake)
+        self.ws.outbox.listen_across()  # other processes' commits wake it too (PostgreSQL's LISTEN/NOTIFY)
         if self._with_scheduler:
             self._scheduler = Scheduler(self.ws, on_run=self.wake)
             self._scheduler.start()

@@ -28,6 +28,10 @@ class Dialect:
     booleans: bool = False  # comparisons are of a boolean type distinct from integers
     text_param: str = "?"  # a text parameter where nothing else says it is text
     runs_python: bool = True  # SQL may call Python functions (gb_formula: formulas SQL cannot express)
+    # After a SELECT of rows a writer is about to take (the outbox's events): nothing in SQLite,
+    # whose one writer holds the whole file; PostgreSQL locks the rows and passes over those
+    # another process's transaction holds.
+    claim_rows: str = ""
 
     # -- comparisons and booleans ------------------------------------------------------
     def same(self, a: str, b: str) -> str:
@@ -98,6 +102,7 @@ class PostgresDialect(Dialect):
     booleans: bool = True
     text_param: str = "CAST(? AS text)"
     runs_python: bool = False
+    claim_rows: str = " FOR UPDATE SKIP LOCKED"
 
     def same(self, a: str, b: str) -> str:
         return f"{a} IS NOT DISTINCT FROM {b}"

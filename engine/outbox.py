@@ -24,6 +24,11 @@ transaction has committed (`Storage.after_commit`): woken earlier, the worker wo
 before the commit, find nothing, and sleep a whole poll interval. The worker takes events
 with `pending`, and inside its own transaction checks `is_pending` and `mark_processed`.
 
+Several processes on one database (PostgreSQL): every transaction that appends an event also
+`announce`s it through the store, so `listen_across` wakes the listeners of every process; the
+worker's `is_pending` claims the event with the dialect's `claim_rows` (`FOR UPDATE SKIP LOCKED`)
+inside its transaction, which also holds the database's writer lock: one process runs an event.
+
 Live updates (engine.live) read every committed event, processed or not, with `since`; an
 import's held events are passed over there, and `release_listeners` are told the ids of the
 events each release let out (after its commit): `these` reads them then.
@@ -101,6 +106,7 @@ class Outbox:
         self._last = 0  # the newest event appended, told to listeners after its commit
         self._released: list[int] = []  # ids let out by releases, told after their commit
         self._released_lock = threading.Lock()  # taken by the releasing writer and by whoever tells
+        self._across = False  # listening to other processes' commits (listen_across)
 
     # -- writing (inside the writer's transaction) ---------------------------------------
     def append(self, *, at: str, base: str, table: str, record: str | None, kind: str, actor: str,
@@ -162,7 +168,19 @@ class Outbox:
 
     def _after(self, event_id: int) -> None:
         self._last = max(self._last, event_id)
+        self.storage.announce()  # other processes' workers and live updates hear of it at the commit
         self.storage.after_commit(self._tell)
+
+    def listen_across(self) -> None:
+        """Have the listeners also hear of events other processes commit on the same database
+        (the store's `listen`: PostgreSQL's LISTEN/NOTIFY; nothing for a SQLite file)."""
+        if not self._across:
+            self._across = True
+            self.storage.listen(self._heard)
+
+    def _heard(self) -> None:
+        for listener in list(self.listeners):
+            listener(0)
 
     def _tell(self) -> None:
         with self._released_lock:
@@ -182,8 +200,10 @@ class Outbox:
         return [Event.from_row(r) for r in rows]
 
     def is_pending(self, event_id: int) -> bool:
-        """Inside the worker's transaction: the event is still unprocessed (no other worker took it)."""
-        row = self._conn().execute("SELECT processed_at FROM _gb_outbox WHERE id = ?", (event_id,)).fetchone()
+        """Inside the worker's transaction: claim the event if it is still unprocessed (no other
+        worker, of this process or another, took it); the claim holds until the commit."""
+        row = self._conn().execute("SELECT processed_at FROM _gb_outbox WHERE id = ?"
+                                   + self.storage.dialect.claim_rows, (event_id,)).fetchone()
         return row is not None and row[0] is None
 
     def mark_processed(self, event_id: int, at: str) -> None:

@@ -420,6 +420,18 @@ class Storage:
         if callback not in self._on_commit:
             self._on_commit.append(callback)
 
+    def announce(self) -> None:
+        """Inside a transaction: tell other processes on this database, at its commit, that
+        something was written. One file has one serving process: its listeners are in-process
+        (after_commit), so there is no one else to tell."""
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` when another process announces a commit: never here (one process)."""
+
+    def resume_counters(self, table: str) -> None:
+        """After rows were written with their keys given (a store copy): new rows' keys follow
+        the largest. SQLite's integer keys (and AUTOINCREMENT's sqlite_sequence) already do."""
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A `BEGIN IMMEDIATE` transaction; nested calls join the outer one."""

@@ -22,8 +22,13 @@ engine uses), `columns()`, `tables()`, `dialect`.
   (`cursor.lastrowid`). What differs in meaning rather than in spelling is the dialect's
   (engine/dialect.py).
 
+- Several processes on one database: `announce()` (inside a write's transaction) NOTIFYs the
+  others at its commit, `listen(callback)` hears theirs (LISTEN on a connection of its own), so
+  workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
+  UPDATE SKIP LOCKED`) lets a worker take an outbox event only while no other holds it.
+
 Not yet here (see docs/storage.md): formulas that SQL cannot express (SQLite calls back into
-Python for them; PostgreSQL cannot), backups, several processes' outbox, LISTEN/NOTIFY.
+Python for them; PostgreSQL cannot).
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ PG_TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "FLOAT": "DOUBLE PR
 SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "smallint": "INTEGER", "double precision": "REAL",
                 "real": "REAL", "text": "TEXT", "bytea": "BLOB", "numeric": "NUMERIC"}
 POOL_SIZE = 64  # reader connections of one process at most: one per serving thread (anyio's pool has 40)
+# Commits are announced to the other processes on the database on one channel, with the
+# workspace's schema as the payload (several workspaces may share one database).
+CHANNEL = "gridbase_commits"
+LISTEN_SECONDS = 1.0  # how long a listener waits for a notification before looking whether to stop
 # The one writer of a workspace, across processes: a transaction-scoped advisory lock named after
 # the workspace's schema (several workspaces may share one database, each in its own schema).
 WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('gridbase writer ' || current_schema()))"
@@ -450,6 +459,9 @@ class PgStorage:
                                    kwargs={"autocommit": True}, configure=self._configure_reader)
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
+        self._announced = False  # this transaction already notifies the other processes
+        self._listeners: list[Callable[[], None]] = []
+        self._listening: threading.Thread | None = None
         with self.transaction():
             create_system_tables(self.writer)
 
@@ -522,6 +534,52 @@ class PgStorage:
         if callback not in self._on_commit:
             self._on_commit.append(callback)
 
+    def announce(self) -> None:
+        """Inside a transaction: at its commit, NOTIFY the other processes on this database
+        (their `listen` callbacks run); once per transaction, nothing if it rolls back."""
+        if not self._depth:
+            raise RuntimeError("announce is only meaningful inside transaction()")
+        self._announced = True  # notified just before COMMIT: a savepoint rolled back cannot lose it
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` (on a listening thread of this store) whenever another process
+        commits an announced write to this workspace: LISTEN on a connection of its own."""
+        with self._readers_lock:
+            self._listeners.append(callback)
+            if self._listening is None:
+                self._listening = threading.Thread(target=self._listen, name="gridbase-listen", daemon=True)
+                self._listening.start()
+
+    def _listen(self) -> None:
+        try:
+            raw = psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error:
+            return  # the workers still look every second
+        with raw:
+            schema = raw.execute("SELECT current_schema()").fetchone()
+            raw.execute(f"LISTEN {CHANNEL}")
+            own = raw.info.backend_pid
+            writer = self.writer.raw.info.backend_pid
+            while not self._closed:
+                try:
+                    heard = [n for n in raw.notifies(timeout=LISTEN_SECONDS)
+                             if schema and n.payload == schema[0] and n.pid not in (own, writer)]
+                except psycopg.Error:
+                    return
+                if heard:
+                    for callback in list(self._listeners):
+                        callback()
+
+    def resume_counters(self, table: str) -> None:
+        """After rows were written with their keys given (a store copy): the identity column's
+        sequence goes on after the largest key, as SQLite's integer keys do."""
+        column = self._identity_of(table)
+        if column is None:
+            return
+        self.writer.raw.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, %s), max({q(column)})) FROM {q(table)} "
+            f"HAVING max({q(column)}) IS NOT NULL", (q(table), column))
+
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
         """A transaction holding the database's writer lock; nested calls join the outer one."""
@@ -544,6 +602,7 @@ class PgStorage:
             raw = self.writer.raw
             raw.execute("BEGIN")
             self._depth = 1
+            self._announced = False
             try:
                 raw.execute(WRITER_LOCK)
                 yield self.writer
@@ -556,6 +615,8 @@ class PgStorage:
                 self._depth = 0
                 callbacks, self._on_commit = self._on_commit, []
                 try:
+                    if self._announced:
+                        raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
                     raw.execute("COMMIT")
                 except psycopg.Error:
                     self._rollback()

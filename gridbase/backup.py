@@ -11,6 +11,10 @@ An encrypted backup is `MAGIC + scrypt log2(n) + salt + Fernet token`; the Ferne
 derived from a passphrase with scrypt and the random salt stored in the header, so the
 same passphrase gives a different key for every file.
 
+On PostgreSQL `backup_pg()` / `restore_pg()` do the same with a `pg_dump` archive of the
+workspace's schema (engine.backup_pg): written beside the target, checked, optionally encrypted,
+renamed into place; restored in one transaction or not at all.
+
 `restore()` decrypts and checks a backup in a temporary file beside the target database and
 renames it into place only when it passes; a damaged or undecryptable file is refused with
 a message and the current database is left untouched.
@@ -36,8 +40,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from engine import backup as database
+from engine import backup_pg as pg_database
 from engine.backup import integrity
 from engine.errors import GridbaseError
+from engine.store_pg import is_url
 
 MAGIC = b"GRIDBASE-BACKUP-ENC1\n"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -224,6 +230,59 @@ def restore(source: str | os.PathLike[str], target_db: str | os.PathLike[str], *
     return target
 
 
+# -- PostgreSQL ---------------------------------------------------------------------------------
+def backup_pg(url: str, target: str | os.PathLike[str], *, encrypt_key: str | None = None) -> BackupResult:
+    """pg_dump the workspace's schema at `url` to `target` (engine.backup_pg.dump: one consistent
+    snapshot while the servers keep writing), optionally encrypted; the same temporary file,
+    fsync and rename as a SQLite backup, so a killed backup leaves no half file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy = _temp_beside(target)
+    sealed = _temp_beside(target) if encrypt_key is not None else None
+    try:
+        pg_database.dump(url, copy)
+        if not pg_database.is_dump(copy):
+            raise BackupError(f"the dump of {target.name} does not read back as a Gridbase schema; no backup written")
+        final = copy
+        if sealed is not None:
+            assert encrypt_key is not None
+            sealed.write_bytes(encrypt_bytes(copy.read_bytes(), encrypt_key))
+            final = sealed
+        _fsync_file(final)
+        os.replace(final, target)
+        _fsync_dir(target.parent)
+    finally:
+        _remove_quietly(copy)
+        if sealed is not None:
+            _remove_quietly(sealed)
+    return BackupResult(target, target.stat().st_size, encrypt_key is not None)
+
+
+def restore_pg(source: str | os.PathLike[str], url: str, *, key_env: str = DEFAULT_KEY_ENV,
+               passphrase: str | None = None) -> str:
+    """Replace the workspace's schema at `url` by the pg_dump backup `source` (the servers must
+    be stopped); return the schema's name. Decrypted and checked in a temporary file first;
+    the schema is replaced in one transaction (engine.backup_pg.load) or left untouched."""
+    source = Path(source)
+    if not source.is_file():
+        raise BackupError(f"{source} does not exist")
+    data = source.read_bytes()
+    if data.startswith(MAGIC):
+        data = decrypt_bytes(data, passphrase if passphrase is not None else passphrase_from_env(key_env),
+                             name=str(source))
+    if not data.startswith(pg_database.DUMP_MAGIC):
+        raise BackupError(f"{source} is not a PostgreSQL backup of Gridbase (neither a pg_dump archive nor an "
+                          "encrypted one); nothing was restored")
+    tmp = _temp_beside(source.resolve())
+    try:
+        tmp.write_bytes(data)
+        if not pg_database.is_dump(tmp):
+            raise BackupError(f"{source} is a pg_dump archive but not of a Gridbase workspace; nothing was restored")
+        return pg_database.load(url, tmp)
+    finally:
+        _remove_quietly(tmp)
+
+
 # -- retention and schedule --------------------------------------------------------------------
 def backup_name(moment: datetime, *, encrypted: bool) -> str:
     """`gridbase-YYYYmmdd-HHMMSS.db[.enc]` in UTC: names sort by time."""
@@ -271,11 +330,15 @@ def prune(folder: str | os.PathLike[str], *, keep_days: int | None = None, keep:
 def daily_job(db_path: str | os.PathLike[str], folder: str | os.PathLike[str], *, keep: int = 14,
               keep_days: int | None = None, key_env: str | None = None,
               clock: Callable[[], datetime] | None = None) -> Path:
-    """One scheduled backup: write `folder/gridbase-<time>.db[.enc]`, then prune."""
+    """One scheduled backup: write `folder/gridbase-<time>.db[.enc]`, then prune. `db_path` may
+    be a postgresql:// URL: the file is then a pg_dump archive of the workspace's schema."""
     moment = (clock or (lambda: datetime.now(UTC)))()
     passphrase = passphrase_from_env(key_env) if key_env else None
     target = Path(folder) / backup_name(moment, encrypted=passphrase is not None)
-    backup(db_path, target, encrypt_key=passphrase)
+    if is_url(str(db_path)):
+        backup_pg(str(db_path), target, encrypt_key=passphrase)
+    else:
+        backup(db_path, target, encrypt_key=passphrase)
     prune(folder, keep=keep, keep_days=keep_days, now=moment)
     return target
 
@@ -295,6 +358,7 @@ def schedule_daily(ws: Any, folder: str | os.PathLike[str], hour: int = 2, keep:
         scheduler = BackgroundScheduler(timezone=tz)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return scheduler.add_job(daily_job, CronTrigger(hour=hour, minute=0, timezone=tz),
-                             args=[str(db_path_of(ws)), str(folder)], kwargs={"keep": keep, "key_env": key_env},
+                             args=[str(getattr(getattr(ws, "storage", None), "database", None) or db_path_of(ws)),
+                                   str(folder)], kwargs={"keep": keep, "key_env": key_env},
                              id="gridbase-backup", name="daily backup", replace_existing=True,
                              misfire_grace_time=3600, coalesce=True, max_instances=1)

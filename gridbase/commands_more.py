@@ -21,7 +21,7 @@ from automations.history import list_runs
 from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.ids import utcnow_text
-from engine.stores import sqlite_file
+from engine.stores import database_of
 from engine.transfer import (
     UnknownColumns,
     export_rows,
@@ -87,12 +87,14 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--created-from", metavar="COLUMN",
                    help="take each new record's created time from this column (Asia/Shanghai unless it has an offset)")
     p.add_argument("--as", dest="as_user", default="system", metavar="USER")
-    p = add("backup", "Copy the database with SQLite's online backup API (consistent while serving).")
+    p = add("backup", "Copy the database with SQLite's online backup API, or pg_dump of the workspace's schema on "
+                      "PostgreSQL (consistent while serving).")
     p.add_argument("--to", required=True, metavar="FILE")
     p.add_argument("--encrypt", action="store_true", help="encrypt with the passphrase in the --key-env variable")
     p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
                    help="environment variable holding the backup passphrase (default GRIDBASE_BACKUP_KEY)")
-    p = add("restore", "Replace the database with a backup file (the server must be stopped).")
+    p = add("restore", "Replace the database (on PostgreSQL: the workspace's schema) with a backup file "
+                       "(the servers must be stopped).")
     p.add_argument("--from", dest="source", required=True, metavar="FILE")
     p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
                    help="environment variable holding the passphrase of an encrypted backup")
@@ -290,23 +292,29 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    """The database file of DIR (or --db), without loading the YAML."""
-    return sqlite_file(getattr(args, "db", None), args.dir, f"`gridbase {args.command}`")
-
-
 @command("backup")
 def cmd_backup(args: argparse.Namespace) -> int:
     passphrase = backup.passphrase_from_env(args.key_env) if args.encrypt else None
-    result = backup.backup(_db_path(args), args.to, encrypt_key=passphrase)
+    where = database_of(getattr(args, "db", None), args.dir)
+    if isinstance(where, str):  # a postgresql:// URL: pg_dump of the workspace's schema
+        result = backup.backup_pg(where, args.to, encrypt_key=passphrase)
+        check = "pg_dump archive read back"
+    else:
+        result = backup.backup(where, args.to, encrypt_key=passphrase)
+        check = "integrity ok"
     kind = "encrypted backup" if result.encrypted else "backup"
-    out(f"{kind} written to {result.path} ({result.size} bytes, integrity ok)")
+    out(f"{kind} written to {result.path} ({result.size} bytes, {check})")
     return 0
 
 
 @command("restore")
 def cmd_restore(args: argparse.Namespace) -> int:
-    target = backup.restore(args.source, _db_path(args), key_env=args.key_env)
+    where = database_of(getattr(args, "db", None), args.dir)
+    if isinstance(where, str):  # a postgresql:// URL: pg_restore into the workspace's schema
+        schema = backup.restore_pg(args.source, where, key_env=args.key_env)
+        out(f"restored schema {schema} from {args.source}")
+        return 0
+    target = backup.restore(args.source, where, key_env=args.key_env)
     out(f"restored {target} from {args.source}")
     return 0
 

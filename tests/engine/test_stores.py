@@ -172,13 +172,15 @@ def test_the_command_line_applies_and_writes_on_postgresql(pg_desk: tuple[Path, 
     assert "nothing to" in capsys.readouterr().out
 
 
-def test_file_commands_say_they_work_on_sqlite_only_for_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_commands_on_postgresql_say_clearly_what_went_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     root = write_workspace(tmp_path / "ws", {"desk": DESK}, WORKSPACE_YAML)
     url = "postgresql://nobody@127.0.0.1:1/none"
-    assert main(["backup", str(root), "--db", url, "--to", str(tmp_path / "b.db")]) == 1
-    assert "works on SQLite files only for now" in capsys.readouterr().err
+    assert main(["backup", str(root), "--db", url, "--to", str(tmp_path / "b.dump")]) == 1
+    assert "PostgreSQL failed:" in capsys.readouterr().err  # no server there: said, not a traceback
     monkeypatch.setenv(URL_VARIABLE, url)  # the environment chooses PostgreSQL as --db does
-    assert main(["restore", str(root), "--from", str(tmp_path / "b.db")]) == 1
-    assert "pg_dump" in capsys.readouterr().err
-    assert not (tmp_path / "b.db").exists()
+    assert main(["restore", str(root), "--from", str(tmp_path / "b.dump")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["automations", str(root), "run-due", "--at", "2026-03-01T09:00"]) == 1
+    assert "works on SQLite files only for now" in capsys.readouterr().err
+    assert not (tmp_path / "b.dump").exists()
