@@ -104,7 +104,7 @@ class Computer:
         if ids:
             name = table_name(self.table.base.key, target_key)
             marks = ", ".join("?" for _ in ids)
-            cond, params = "1", list[Any]()
+            cond, params = "TRUE", list[Any]()
             if options.get("where"):  # only the linked records matching it (open tickets, say)
                 try:
                     cond, params = self.table.base.table(target_key).compile_filter(options["where"], Actor.engine())
