@@ -83,7 +83,8 @@ def post_routes(env: Env) -> list[str]:
     """Every POST route of the app (outside the bearer-token API and the signed inbound webhooks,
     which read no session: tests/api/test_inbound_hooks.py), with its path filled in."""
     values = {"base": "complaints", "table": "complaints", "rid": env.records["C1"], "field": "title",
-              "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned", "key": "jiang_wen"}
+              "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned", "key": "jiang_wen",
+              "record": env.records["C1"]}
     paths = []
     for route in env.app.routes:
         if isinstance(route, Route) and "POST" in (route.methods or set()) and not route.path.startswith("/hooks/"):

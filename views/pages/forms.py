@@ -393,8 +393,6 @@ async def edit_page(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     table, form = find_form(request)
     actor = form_actor(request, form, table)
-    if "record" in request.path_params:
-        own_submission(request, table, form, actor)
     received: dict[str, list[Incoming]] = {}
     try:
         return await _submit(request, table, form, actor, received)
@@ -408,6 +406,8 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
                   received: dict[str, list[Incoming]]) -> Response:
     async with request.form(max_files=MAX_FILES) as data:
         check_csrf(request, data)
+        if "record" in request.path_params:  # an edit of one's own submission (after the CSRF check)
+            own_submission(request, table, form, actor)
         if form.public and rate_limited(request):
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
         if form.public and str(data.get("website") or "").strip():
