@@ -179,9 +179,12 @@ def _strict(ref: TableRef, key: str, value: Any) -> None:
             raise _bad(ref, key, "an array of collaborators")
         if field.kind != "array" and not isinstance(value, (dict, str)):
             raise _bad(ref, key, "a collaborator {id} or {email}")
-    elif field.links or field.files:
-        if not isinstance(value, list):
-            raise _bad(ref, key, "an array")
+    elif field.links:
+        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+            raise _bad(ref, key, "an array of record ids")
+    elif field.files:
+        if not isinstance(value, list) or any(not isinstance(v, dict) for v in value):
+            raise _bad(ref, key, "an array of attachment objects")
     elif editor.choices == "options":
         names = option_names(field.options)
         shown = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
