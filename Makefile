@@ -2,8 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+PG_ARGS ?=
 
-.PHONY: setup browser servers test test-pg test-floors demo lint bench
+.PHONY: setup browser servers packages test test-pg test-floors demo lint bench
 
 # A second virtualenv with the LOWEST version of every dependency that pyproject.toml allows
 # (uv's lowest-direct resolution), so each floor there is a version the tests have run on.
@@ -14,32 +15,45 @@ SMOKE ?= tests/engine/test_records.py tests/engine/test_bulk.py tests/test_schem
 
 setup: $(VENV)/.installed
 
+# uv resolves and installs in a fraction of pip's time; pip itself stays in the venv for people.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q uv
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -e '.[test]'
 	touch $@
 
 # Debian's chromium for the browser tests (Playwright drives it by its executable path).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory packages
 
 # The other programs the tests start or drive, from Debian's packages: PostgreSQL (a throwaway
 # server per test run, tests/pg_server.py), Node with npm (Airtable's JavaScript client) and Dovecot
 # (the IMAP server the mailbox tests start, tests/automations/mail_server.py).
 servers:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
-	  && test -x /usr/sbin/dovecot || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm dovecot-imapd; }
+	  && test -x /usr/sbin/dovecot || $(MAKE) --no-print-directory packages
 
+# All of Debian's packages in one apt run (one index update instead of two).
+packages:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  chromium fonts-noto-cjk postgresql nodejs npm dovecot-imapd
+
+# The PostgreSQL run (its own temp folder, its output kept in a log) goes on beside the SQLite
+# suite, and the floors venv is built meanwhile: the suite waits on servers and browsers much of
+# the time, so on 2 cores the three together take little longer than the SQLite suite alone.
 test: setup browser servers
-	$(PY) -m pytest -q $(PYTEST_ARGS)
-	$(MAKE) test-pg
+	@mkdir -p .cache; \
+	( $(MAKE) --no-print-directory test-pg PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg" > .cache/test-pg.log 2>&1; \
+	  echo $$? > .cache/test-pg.rc ) & \
+	( $(MAKE) --no-print-directory $(FLOORS)/.installed > .cache/floors-setup.log 2>&1 ) & \
+	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; wait; \
+	echo "=== PostgreSQL run (make test-pg; whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
+	test $$rc -eq 0 && test "$$(cat .cache/test-pg.rc)" = 0
 	$(MAKE) test-floors
 
 # The tests marked `stores` once more, on PostgreSQL.
 test-pg: setup servers
-	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider -m stores tests
+	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider $(PG_ARGS) -m stores tests
 
 $(FLOORS)/.installed: pyproject.toml
 	python3 -m venv $(FLOORS)
