@@ -26,24 +26,23 @@ from engine.errors import QueryError
 
 @dataclass(frozen=True)
 class Limit:
-    """A named maximum: `name` as shown in errors and docs, `what` counts, `hint` says how to stay within."""
+    """A named maximum: `name` as shown in errors and docs; its error message (what it counts and
+    how to stay within) is the catalog entry `limit_` + the name without `max_`."""
 
     name: str
     value: int
-    what: str
-    hint: str
+
+    @property
+    def code(self) -> str:
+        return "limit_" + self.name.removeprefix("max_")
 
 
-SORT_ENTRIES = Limit("max_sort_entries", 100, "sort entries", "sort by fewer fields (each field once is enough)")
-FIELDS = Limit("max_fields", 1000, "fields asked for",
-               "ask for fewer fields, or leave 'fields' out to get every field you may read")
-FILTER_CONDITIONS = Limit("max_filter_conditions", 200, "conditions in the filter",
-                          "use fewer conditions, or an 'in' list for many values of one field")
-FILTER_DEPTH = Limit("max_filter_depth", 8, "levels of and/or/not inside one another in the filter",
-                     "nest the filter less deeply")
-FILTER_VALUES = Limit("max_filter_values", 10_000, "values in the filter's lists",
-                      "split the list over several requests")
-SEARCH_LENGTH = Limit("max_search_length", 1000, "characters in the search text", "search for a shorter text")
+SORT_ENTRIES = Limit("max_sort_entries", 100)
+FIELDS = Limit("max_fields", 1000)
+FILTER_CONDITIONS = Limit("max_filter_conditions", 200)
+FILTER_DEPTH = Limit("max_filter_depth", 8)
+FILTER_VALUES = Limit("max_filter_values", 10_000)
+SEARCH_LENGTH = Limit("max_search_length", 1000)
 
 ALL = (SORT_ENTRIES, FIELDS, FILTER_CONDITIONS, FILTER_DEPTH, FILTER_VALUES, SEARCH_LENGTH)
 
@@ -54,8 +53,7 @@ class LimitExceeded(QueryError):
     def __init__(self, limit: Limit, given: int) -> None:
         self.limit = limit
         self.given = given
-        super().__init__(code="limit_exceeded", params={"what": limit.what, "given": given, "limit": limit.name,
-                                                         "value": limit.value, "hint": limit.hint})
+        super().__init__(code=limit.code, params={"given": given, "value": limit.value})
 
 
 def check(limit: Limit, given: int) -> None:
