@@ -21,6 +21,7 @@ from typing import Any
 #: code → English template. Each template is also the message id of views/locales (a test checks
 #: that both catalogs have every one).
 MESSAGES: dict[str, str] = {
+    'admin_only': 'only administrators may see this page',
     'aggregate_needs_field': '{aggregate} needs a field',
     'archive_checksum': '{file} does not match its checksum',
     'archive_unreadable': 'the archive {file} did not read back as written; nothing was removed',
@@ -95,9 +96,11 @@ MESSAGES: dict[str, str] = {
     'hl7_unreadable': 'the message cannot be read as HL7 v2',
     'hook_key_ambiguous': 'more than one record has {field} = {value}; the key field must name one record',
     'hook_key_missing': "the key field '{field}' has no value in this payload (mapped to {source})",
+    'import_choose_file': 'choose a CSV or XLSX file to import',
     'import_column_computed': "column '{column}' is the computed field '{field}', which cannot be imported",
     'import_column_unknown': "column '{column}' matches no field of '{table}'",
     'import_column_unknown_hint': "column '{column}' matches no field of '{table}'; {hint}",
+    'import_file_kind': 'only .csv and .xlsx files can be imported',
     'import_no_column': 'no column matches a field of the table by name or key',
     'import_no_header': '{file} has no header row',
     'import_nothing_imported': 'nothing was imported: correct the titles, or skip these columns',
@@ -162,6 +165,8 @@ MESSAGES: dict[str, str] = {
     'quota_workspace': "the workspace's upload quota ({mb} MB) is used up; ask the administrator to free space or raise the quota",
     'rating_expected': 'expected a whole number from 1 to {top}',
     'record_not_found': 'record {record} not found',
+    'request_not_json': 'the request is not valid JSON',
+    'request_too_large': 'the request is too large',
     'required': '{field} is required',
     'row_problems': 'row {row}: {problems}',
     'set_by_engine': 'is set by the engine and cannot be changed',
@@ -178,6 +183,7 @@ MESSAGES: dict[str, str] = {
     'text_control': 'contains a control character ({char}) at character {position}; remove it (tabs and line breaks are fine)',
     'text_expected': 'expected text',
     'text_too_long': 'expected at most {limit} characters, got {length}',
+    'timeline_dates_denied': 'you may not change the dates of this view',
     'unique_taken': "'{value}' is already used by another record",
     'unique_taken_by_record': "'{value}' is already used by record {record}",
     'unique_taken_by_row': "'{value}' is already used by row {row}",

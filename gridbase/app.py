@@ -51,6 +51,8 @@ from gridbase import bodies
 from plugins.hl7_listener import Listener as Hl7Listener
 from views import api, threads
 from views.api import hooks
+from views.messages import render as render_message
+from views.messages import render_error
 from views.pages import (
     admin,
     assets,
@@ -72,7 +74,8 @@ from views.pages import (
     timeline,
     undo,
 )
-from views.pages.web import LoginRequired, login_url, render, translator
+from views.pages.web import LoginRequired, get_locale, login_url, translator
+from views.pages.web import render as render_page
 
 log = logging.getLogger("gridbase.web")
 
@@ -127,7 +130,7 @@ def error_page(request: Request, status: int, title: str, message: str = "", err
     if wants_fragment(request) or request.url.path.startswith("/v0/"):
         return PlainTextResponse(message or title, status_code=status)
     try:
-        return render(request, "error.html", status_code=status, title=title, message=message, errors=errors or [])
+        return render_page(request, "error.html", status_code=status, title=title, message=message, errors=errors or [])
     except Exception:  # noqa: BLE001 - the error page itself must never fail
         log.exception("error page failed")
         return PlainTextResponse(title, status_code=status)
@@ -140,28 +143,35 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(login_url(exc.next_url), status_code=303)
 
 
+def _said(request: Request, exc: Exception) -> str:
+    """The exception's message in the reader's language (engine errors by their code)."""
+    return render_error(exc, get_locale(request))
+
+
 async def on_not_found(request: Request, exc: Exception) -> Response:
-    return error_page(request, 404, translator(request)("Not found"), str(exc))
+    return error_page(request, 404, translator(request)("Not found"), _said(request, exc))
 
 
 async def on_denied(request: Request, exc: Exception) -> Response:
-    return error_page(request, 403, translator(request)("Access denied"), str(exc))
+    return error_page(request, 403, translator(request)("Access denied"), _said(request, exc))
 
 
 async def on_invalid(request: Request, exc: Exception) -> Response:
-    errors = list(exc.errors.values()) if isinstance(exc, ValidationError) else []
-    return error_page(request, 422, translator(request)("Invalid value"), "" if errors else str(exc), errors)
+    locale = get_locale(request)
+    errors = [str(render_message(e, locale)) for e in exc.errors.values()] if isinstance(exc, ValidationError) else []
+    return error_page(request, 422, translator(request)("Invalid value"), "" if errors else _said(request, exc), errors)
 
 
 async def on_bad_request(request: Request, exc: Exception) -> Response:
-    return error_page(request, 400, translator(request)("Invalid value"), str(exc))
+    return error_page(request, 400, translator(request)("Invalid value"), _said(request, exc))
 
 
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _ = translator(request)
     titles = {403: _("Access denied"), 404: _("Not found"), 429: _("Too many attempts, try again in {minutes} minutes", minutes=1)}
-    return error_page(request, exc.status_code, titles.get(exc.status_code, str(exc.detail)), str(exc.detail))
+    detail = _(str(exc.detail))  # the views' own sentences are message ids of the catalog
+    return error_page(request, exc.status_code, titles.get(exc.status_code, detail), detail)
 
 
 class CatchAllMiddleware:

@@ -79,6 +79,15 @@ def test_only_admins_reach_the_admin_pages(client_for: Any) -> None:
     assert '<a href="/admin/people"' in client_for("admin").get("/").text  # the sidebar's admin section
 
 
+def test_the_refusal_is_worded_in_the_readers_language(client_for: Any) -> None:
+    assert "only administrators may see this page" in client_for("li").get("/admin/people").text
+    page = client_for("li", locale="zh-CN").get("/admin/people")
+    assert page.status_code == 403
+    assert "只有管理员可以查看此页面" in page.text and "administrators" not in page.text
+    refused = client_for("admin", locale="zh-CN").post("/admin/people/li/disable", data={})  # no CSRF token
+    assert refused.status_code == 403 and "CSRF 令牌缺失或无效" in refused.text
+
+
 def test_admin_adds_a_person_who_can_be_assigned_at_once(client_for: Any, ws: Workspace) -> None:
     admin = client_for("admin")
     added = admin.post("/admin/people", data={"key": "nurse2", "name": "护士二", "department": "qc", "roles": ["staff"],

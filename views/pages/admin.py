@@ -42,7 +42,7 @@ STEP_LABELS = {"recipients": "Recipients", "deliveries": "Messages queued", "ski
 def require_admin(request: Request) -> Actor:
     actor = require_actor(request)
     if not actor.admin:
-        raise PermissionDenied("only administrators may see this page")
+        raise PermissionDenied(code="admin_only")
     return actor
 
 

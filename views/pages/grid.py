@@ -109,11 +109,11 @@ async def summary_bar(request: Request) -> Response:
 async def read_json(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise GridbaseError("the request is too large")
+        raise GridbaseError(code="request_too_large")
     try:
         return json.loads(body or b"{}")
     except ValueError:
-        raise GridbaseError("the request is not valid JSON") from None
+        raise GridbaseError(code="request_not_json") from None
 
 
 async def save_columns(request: Request) -> Response:

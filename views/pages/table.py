@@ -325,10 +325,10 @@ async def import_upload(request: Request) -> Response:
         check_csrf(request, form)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise GridbaseError("choose a CSV or XLSX file to import")
+            raise GridbaseError(code="import_choose_file")
         suffix = Path(upload.filename).suffix.lower()
         if suffix not in (".csv", ".xlsx"):
-            raise GridbaseError("only .csv and .xlsx files can be imported")
+            raise GridbaseError(code="import_file_kind")
         skip_unknown = form.get("ignore_unknown") == "1"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"upload{suffix}"

@@ -206,7 +206,7 @@ async def move(request: Request) -> Response:
         if not days or abs(days) > MAX_SHIFT_DAYS or edge not in ("start", "end"):
             return JSONResponse({"error": _("Move a bar by whole days, at most ten years")}, status_code=422)
         if not _editable(table, access, vdef):
-            raise PermissionDenied("you may not change the dates of this view")
+            raise PermissionDenied(code="timeline_dates_denied")
         fields = table.get(rid, actor=actor)["fields"]
         start_key, opts = vdef.date_field or "", vdef.options or {}
         if not fields.get(start_key):
