@@ -160,16 +160,30 @@ def backup(ws_or_db_path: Any, target: str | os.PathLike[str], *, encrypt_key: s
     with source.open("rb") as fh:
         if fh.read(16) != SQLITE_MAGIC:
             raise BackupError(f"{source} is not an SQLite database")
-    target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{target.name}.*{PARTIAL}"):
         _remove_quietly(stale)  # left by a backup to the same file that was killed
-    copy = _temp_beside(target)
-    sealed = _temp_beside(target) if encrypt_key is not None else None
-    try:
+
+    def make(copy: Path) -> None:
         database.snapshot(source, copy)
         status = integrity(copy)
         if status != "ok":
             raise BackupError(f"the copy of {source} failed its integrity check ({status}); no backup written")
+
+    try:
+        return _write_sealed(target, make, encrypt_key)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"cannot back up {source}: {exc}") from None
+
+
+def _write_sealed(target: Path, make: Callable[[Path], None], encrypt_key: str | None) -> BackupResult:
+    """`make(copy)` writes and checks a copy in a temporary file beside `target`; it is then
+    encrypted with `encrypt_key` (when given), synced to disk and renamed over `target`, so a
+    backup killed at any moment leaves the old file or the new one, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy = _temp_beside(target)
+    sealed = _temp_beside(target) if encrypt_key is not None else None
+    try:
+        make(copy)
         final = copy
         if sealed is not None:
             assert encrypt_key is not None
@@ -178,13 +192,22 @@ def backup(ws_or_db_path: Any, target: str | os.PathLike[str], *, encrypt_key: s
         _fsync_file(final)
         os.replace(final, target)
         _fsync_dir(target.parent)
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"cannot back up {source}: {exc}") from None
     finally:
         _remove_quietly(copy, *_sidecars(copy))
         if sealed is not None:
             _remove_quietly(sealed)
     return BackupResult(target, target.stat().st_size, encrypt_key is not None)
+
+
+def _read_backup(source: Path, key_env: str, passphrase: str | None) -> bytes:
+    """The bytes of the backup file `source`, decrypted when it is an encrypted one."""
+    if not source.is_file():
+        raise BackupError(f"{source} does not exist")
+    data = source.read_bytes()
+    if data.startswith(MAGIC):
+        data = decrypt_bytes(data, passphrase if passphrase is not None else passphrase_from_env(key_env),
+                             name=str(source))
+    return data
 
 
 # -- restore -----------------------------------------------------------------------------------
@@ -197,12 +220,7 @@ def restore(source: str | os.PathLike[str], target_db: str | os.PathLike[str], *
     target and checked there; the target is replaced only by a sound copy.
     """
     source, target = Path(source), Path(target_db)
-    if not source.is_file():
-        raise BackupError(f"{source} does not exist")
-    data = source.read_bytes()
-    if data.startswith(MAGIC):
-        data = decrypt_bytes(data, passphrase if passphrase is not None else passphrase_from_env(key_env),
-                             name=str(source))
+    data = _read_backup(source, key_env, passphrase)
     if not data.startswith(SQLITE_MAGIC):
         raise BackupError(f"{source} is not a Gridbase backup (neither an SQLite database nor an encrypted "
                           "backup); nothing was restored")
@@ -236,26 +254,13 @@ def backup_pg(url: str, target: str | os.PathLike[str], *, encrypt_key: str | No
     snapshot while the servers keep writing), optionally encrypted; the same temporary file,
     fsync and rename as a SQLite backup, so a killed backup leaves no half file."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copy = _temp_beside(target)
-    sealed = _temp_beside(target) if encrypt_key is not None else None
-    try:
+
+    def make(copy: Path) -> None:
         pg_database.dump(url, copy)
         if not pg_database.is_dump(copy):
             raise BackupError(f"the dump of {target.name} does not read back as a Gridbase schema; no backup written")
-        final = copy
-        if sealed is not None:
-            assert encrypt_key is not None
-            sealed.write_bytes(encrypt_bytes(copy.read_bytes(), encrypt_key))
-            final = sealed
-        _fsync_file(final)
-        os.replace(final, target)
-        _fsync_dir(target.parent)
-    finally:
-        _remove_quietly(copy)
-        if sealed is not None:
-            _remove_quietly(sealed)
-    return BackupResult(target, target.stat().st_size, encrypt_key is not None)
+
+    return _write_sealed(target, make, encrypt_key)
 
 
 def restore_pg(source: str | os.PathLike[str], url: str, *, key_env: str = DEFAULT_KEY_ENV,
@@ -264,12 +269,7 @@ def restore_pg(source: str | os.PathLike[str], url: str, *, key_env: str = DEFAU
     be stopped); return the schema's name. Decrypted and checked in a temporary file first;
     the schema is replaced in one transaction (engine.backup_pg.load) or left untouched."""
     source = Path(source)
-    if not source.is_file():
-        raise BackupError(f"{source} does not exist")
-    data = source.read_bytes()
-    if data.startswith(MAGIC):
-        data = decrypt_bytes(data, passphrase if passphrase is not None else passphrase_from_env(key_env),
-                             name=str(source))
+    data = _read_backup(source, key_env, passphrase)
     if not data.startswith(pg_database.DUMP_MAGIC):
         raise BackupError(f"{source} is not a PostgreSQL backup of Gridbase (neither a pg_dump archive nor an "
                           "encrypted one); nothing was restored")
