@@ -84,6 +84,36 @@ def workspace_part(config: WorkspaceConfig, refs: list[Ref]) -> dict[str, Any]:
     return part
 
 
+def anonymous_keys(part: dict[str, Any]) -> dict[str, str]:
+    """New keys for the placeholder people, so that a template does not carry staff names in its
+    keys: a department head becomes `head_<department>`, a person named as a value `person_<n>`;
+    the actor of a hook or mailbox (a system identity) keeps its key."""
+    taken = set(part["people"])
+    mapping: dict[str, str] = {}
+    count = 0
+    for pkey, entry in part["people"].items():
+        why = entry["why"]
+        if any(w.startswith("actor of ") for w in why):
+            continue
+        heads = [w.removeprefix("head of department ") for w in why if w.startswith("head of department ")]
+        new = f"head_{heads[0]}" if heads else ""
+        while not new or new in taken:
+            count += 1
+            new = f"person_{count}"
+        taken.add(new)
+        mapping[pkey] = new
+    return mapping
+
+
+def rekeyed(part: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """`part` with its people's keys (and the departments' heads) renamed by `mapping`."""
+    part = dict(part)
+    part["people"] = {mapping.get(k, k): v for k, v in sorted(part["people"].items(), key=lambda kv: mapping.get(kv[0], kv[0]))}
+    part["departments"] = {k: {**v, **({"head": mapping.get(v["head"], v["head"])} if "head" in v else {})}
+                           for k, v in part["departments"].items()}
+    return part
+
+
 def base_source(config: WorkspaceConfig, base: str) -> str:
     """The text of base `base`'s YAML file, without its schema comment (init writes a new one)."""
     if base not in config.bases:
@@ -94,9 +124,10 @@ def base_source(config: WorkspaceConfig, base: str) -> str:
     return "".join(lines[1:]) if lines and lines[0].startswith(SCHEMA_COMMENT) else text
 
 
-def sample_data(root: Path, db: str | None, base: str, people: set[str]) -> dict[str, list[dict[str, Any]]]:
+def sample_data(root: Path, db: str | None, base: str, people: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """What an admin reads of each table of `base` (up to MAX_SAMPLE_ROWS each), stored fields only:
-    no computed, link or file fields; a person value only if the person is a placeholder."""
+    no computed, link or file fields; a person value only if the person is a placeholder (renamed
+    by `people`, old key -> placeholder key)."""
     ws = Workspace.open(root, db=db)
     try:
         admin = next((p.key for p in ws.config.people.values()
@@ -117,8 +148,8 @@ def sample_data(root: Path, db: str | None, base: str, people: set[str]) -> dict
                     if value in (None, "", []):
                         continue
                     if types[table.tdef.fields[key].type].people:
-                        value = [v for v in value if v in people] if isinstance(value, list) else (
-                            value if value in people else None)
+                        value = [people[v] for v in value if v in people] if isinstance(value, list) else (
+                            people.get(value))
                         if not value:
                             continue
                     row[key] = value
@@ -137,26 +168,37 @@ def export(root: Path, base: str, *, key: str | None = None, with_data: bool = F
     text = base_source(config, base)
     refs = references(text, config)
     part = workspace_part(config, refs)
+    mapping = anonymous_keys(part)
+    people = {k: mapping.get(k, k) for k in part["people"]}
+    text, part = rename(text, refs, mapping, {}, {}), rekeyed(part, mapping)
     bdef = config.bases[base]
     t = Template(key=key or base, base=base, base_text=text,
                  name=name or {lang: bdef.name for lang in LANGS},
                  description=description or {lang: bdef.description for lang in LANGS}, workspace=part)
     t.readme = readme if readme is not None else default_readme(t)
     if with_data:
-        t.data = sample_data(Path(root), db, base, set(part["people"]))
+        t.data = sample_data(Path(root), db, base, people)
     check_alone(t)
     return t
 
 
 def default_readme(t: Template) -> str:
-    lines = [f"# {t.text('name', 'en')}", "", t.text("description", "en"), "",
-             "A Gridbase template. Start a workspace from it with:", "",
-             "    gridbase init NEW_DIR --template THIS_FILE", "",
-             "It asks whom each person and department it refers to stands for in your organisation:", ""]
+    """A README in English and Chinese: what the template is and whom it asks for."""
+    asked = []
     for kind in ("departments", "people"):
         for pkey, entry in t.workspace.get(kind, {}).items():
             about = entry.get("name") or "; ".join(entry.get("why", []))
-            lines.append(f"- {kind[:-1] if kind == 'departments' else 'person'} `{pkey}`: {about}")
+            asked.append(f"- {'department' if kind == 'departments' else 'person'} `{pkey}`: {about}")
+    lines = [f"# {t.text('name', 'en')}", "", t.text("description", "en"), "",
+             "A Gridbase template (one base). Start a new workspace from it with:", "",
+             f"    gridbase init NEW_DIR --template {t.key}", "",
+             "`init` asks whom each department and person below stands for in your organisation "
+             "(or take `--map OLD=NEW[:NAME]` or `--answers FILE`), then validates before it writes anything.", "",
+             *asked, "", f"## {t.text('name', 'zh-CN')}", "", t.text("description", "zh-CN"), "",
+             "Gridbase 模板（一个数据库）。用它新建工作区：", "",
+             f"    gridbase init 新目录 --template {t.key}", "",
+             "`init` 会逐一询问上面列出的部门与人员在贵单位对应谁（也可用 `--map 旧=新[:名称]` 或 `--answers 文件`），"
+             "校验通过后才写入任何文件。"]
     return "\n".join(lines).rstrip() + "\n"
 
 
