@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.loader import load_workspace
+from engine.model import WorkspaceConfig
 from gridbase import init_cmd
 from gridbase.template_cmd import export
 from gridbase.template_file import GALLERY, Template, to_files, write_folder
@@ -60,22 +62,29 @@ ENTRIES = (
 )
 
 
-def build(entry: Entry) -> Template:
-    """The gallery template of `entry`, exported afresh from its source workspace."""
-    return export(entry.source, entry.base, key=entry.key, name=entry.name, description=entry.description)
+def build(entry: Entry, configs: dict[Path, WorkspaceConfig] | None = None) -> Template:
+    """The gallery template of `entry`, exported afresh from its source workspace (each source
+    loaded once per `configs`)."""
+    configs = {} if configs is None else configs
+    if entry.source not in configs:
+        configs[entry.source] = load_workspace(entry.source)
+    return export(entry.source, entry.base, key=entry.key, name=entry.name, description=entry.description,
+                  config=configs[entry.source])
 
 
 def built_files() -> dict[str, dict[str, bytes]]:
     """Every gallery template's files, as a fresh export makes them."""
-    return {entry.key: to_files(build(entry)) for entry in ENTRIES}
+    configs: dict[Path, WorkspaceConfig] = {}
+    return {entry.key: to_files(build(entry, configs)) for entry in ENTRIES}
 
 
 def write_gallery(folder: Path = GALLERY) -> None:
     """Replace the gallery in `folder` with fresh exports."""
     with tempfile.TemporaryDirectory() as scratch:
         fresh = Path(scratch) / "templates"
+        configs: dict[Path, WorkspaceConfig] = {}
         for entry in ENTRIES:
-            write_folder(build(entry), fresh / entry.key)
+            write_folder(build(entry, configs), fresh / entry.key)
         if folder.exists():
             shutil.rmtree(folder)
         shutil.copytree(fresh, folder)

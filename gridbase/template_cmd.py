@@ -162,9 +162,10 @@ def sample_data(root: Path, db: str | None, base: str, people: dict[str, str]) -
 
 def export(root: Path, base: str, *, key: str | None = None, with_data: bool = False, db: str | None = None,
            name: dict[str, str] | None = None, description: dict[str, str] | None = None,
-           readme: str | None = None) -> Template:
-    """The template of base `base` of the workspace in `root`, checked to stand on its own."""
-    config = load_workspace(root)
+           readme: str | None = None, config: WorkspaceConfig | None = None) -> Template:
+    """The template of base `base` of the workspace in `root` (loaded already: `config`), checked
+    to stand on its own."""
+    config = config or load_workspace(root)
     text = base_source(config, base)
     refs = references(text, config)
     part = workspace_part(config, refs)

@@ -48,6 +48,7 @@ MAX_RATIO = 200                         # unpacked / packed, per file (a zip bom
 ALLOWED = re.compile(r"^(template\.yaml|README\.md|bases/[a-z][a-z0-9_]*\.yaml|data/[a-z][a-z0-9_]*\.json)$")
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 LANGS = ("en", "zh-CN")
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built in
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)      # every zip entry's time: the same template, the same bytes
 
 
@@ -171,10 +172,9 @@ def read_folder(folder: Path) -> Template:
 def _yaml(data: bytes, name: str, origin: str) -> Any:
     try:
         text = data.decode("utf-8")
-        events = list(yaml.parse(text, Loader=yaml.SafeLoader))
-        if any(isinstance(e, yaml.AliasEvent) for e in events):
+        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=LOADER)):
             raise TemplateError(f"{origin}: refused: {name} uses YAML aliases (*name); templates do not")
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=LOADER)
     except UnicodeDecodeError:
         raise TemplateError(f"{origin}: {name} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
