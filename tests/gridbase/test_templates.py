@@ -81,8 +81,6 @@ def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp
     assert config.departments["quality"].name == "质量管理科" and config.departments["quality"].head == "zhang_wei"
     assert config.people["zhang_wei"].name == "张伟" and config.people["zhang_wei"].department == "quality"
     assert "qc" not in config.departments
-    options = [o if isinstance(o, str) else o["name"] for o in config.bases["complaints"].tables["complaints"].fields["department"].options["options"]]
-    assert "质量管理科" in options and "质控部" not in options
     text = (target / "bases" / "complaints.yaml").read_text(encoding="utf-8")
     assert '"dept:quality"' in text and "# 登记时已填责任科室的" in text  # renamed in place, comments kept
 
@@ -142,8 +140,8 @@ def test_an_answers_file_and_questions_fill_the_placeholders(tmp_path: Path) -> 
     t = template_file.find("dental_complaints")
     answers_file = tmp_path / "answers.yaml"
     answers_file.write_text("workspace: kfq\nname: 开发区院区\npeople:\n  head_qc: {key: zhang_wei, name: 张伟}\n"
-                            "departments:\n  ortho: {key: orthodontics, name: 正畸科}\n", encoding="utf-8")
-    answers = template_cmd.parse_answers(t, ["head_ortho=li_si"], str(answers_file))
+                            "departments:\n  qc: {key: quality, name: 质量管理科}\n", encoding="utf-8")
+    answers = template_cmd.parse_answers(t, ["head_qc=li_si:李四"], str(answers_file))  # --map wins over the file
     asked: list[str] = []
 
     def reply(question: str) -> str:
@@ -151,20 +149,22 @@ def test_an_answers_file_and_questions_fill_the_placeholders(tmp_path: Path) -> 
         return "hotline_bot:呼叫中心" if "call_centre_bot" in question else ""
 
     template_cmd.ask(t, answers, reply)
-    assert not any("head_qc" in q or "ortho (" in q for q in asked)  # answered already: not asked again
+    assert any("call_centre_bot" in q for q in asked)
+    assert not any("head_qc" in q or q.startswith("department qc") for q in asked)  # answered already: not asked
     template_cmd.init_from_template(t, tmp_path / "ws", answers)
     config = load_workspace(tmp_path / "ws")
     assert (config.key, config.name) == ("kfq", "开发区院区")
-    assert config.departments["orthodontics"].name == "正畸科" and config.departments["orthodontics"].head == "li_si"
+    assert config.departments["quality"].name == "质量管理科" and config.departments["quality"].head == "li_si"
+    assert config.people["li_si"].name == "李四" and "zhang_wei" not in config.people
     assert config.bases["complaints"].hooks["call_centre"].actor == "hotline_bot"
-    assert config.people["hotline_bot"].roles == ["intake"]
+    assert config.people["hotline_bot"].roles == ["intake"] and config.people["hotline_bot"].name == "呼叫中心"
 
 
 @pytest.mark.parametrize("maps, message", [
     (["nobody=x"], "refers to no person or department 'nobody'"),
     (["head_qc=Zhang Wei"], "a key is lower-case letters"),
     (["head_qc"], "write OLD=NEW"),
-    (["qc=implant"], "departments implant and qc are both answered with 'implant'"),
+    (["head_qc=call_centre_bot", "person:call_centre_bot=x-y"], "a key is lower-case letters"),
 ])
 def test_bad_answers_are_refused_and_nothing_is_written(maps: list[str], message: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -362,3 +362,12 @@ def test_renaming_keeps_comments_and_quotes_what_needs_quoting(tmp_path: Path) -
     out = rename(text, refs, {}, {"desk": "reception"}, {"desk": "Reception: main"})
     assert '"head:reception"' in out and "# the team" in out
     assert yaml.safe_load(out)["tables"]["tickets"]["fields"]["team"]["options"] == ["Reception: main", "Lab"]
+
+
+def test_two_departments_answered_with_one_key_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_workspace(tmp_path / "src", {"tickets": TICKETS}, TICKETS_WS)
+    path = tmp_path / "tickets.gbt"
+    assert main(["template", "export", str(source), "tickets", "--to", str(path)]) == 0
+    assert main(["init", str(tmp_path / "new"), "--template", str(path), "--yes", "--map", "desk=lab"]) == 1
+    assert "departments desk and lab are both answered with 'lab'" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
