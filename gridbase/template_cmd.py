@@ -450,11 +450,12 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add `template` (export, list); `init` takes --template, --map and --answers (see init_cmd)."""
     help_text = ("Templates: `export DIR BASE --to FILE` packages one base (its YAML, the roles, departments and "
                  "people it refers to as placeholders, a README, and with --with-data its records) as one file; "
-                 "`list` shows the gallery shipped with Gridbase. Start a workspace from one with "
+                 "`list` shows the gallery shipped with Gridbase; `show FILE_OR_NAME` prints what a template refers to and an "
+                 "answers file to fill in. Start a workspace from one with "
                  "`gridbase init DIR --template FILE_OR_NAME`.")
     p = sub.add_parser("template", help=help_text, description=help_text)
-    p.add_argument("action", choices=["export", "list"])
-    p.add_argument("dir", metavar="DIR", nargs="?", help="export: the workspace folder")
+    p.add_argument("action", choices=["export", "list", "show"])
+    p.add_argument("dir", metavar="DIR", nargs="?", help="export: the workspace folder; show: a template file or gallery key")
     p.add_argument("base", metavar="BASE", nargs="?", help="export: the key of the base to package")
     p.add_argument("--to", metavar="FILE", help="export: the template file to write (e.g. complaints.gbt)")
     p.add_argument("--with-data", action="store_true", help="export: include the records an admin reads, as sample data "
@@ -516,8 +517,35 @@ def cmd_init(args: argparse.Namespace) -> int:
     return PLAIN_INIT(args)
 
 
+def show(t: Template) -> None:
+    """Print what `t` is and refers to as an answers file for `init --answers`: everything that
+    is not an answer is a YAML comment, so `gridbase template show X > answers.yaml` is ready to edit."""
+    for lang in LANGS:
+        out(f"# [{lang}] {t.text('name', lang)}: {t.text('description', lang)}")
+    part = t.workspace
+    out(f"# base: {t.base}; roles: {', '.join(part.get('roles', {})) or 'none'}")
+    if t.data:
+        out("# sample data: " + ", ".join(f"{table} ({len(rows)})" for table, rows in t.data.items()))
+    out("# Answers for `gridbase init DIR --template ... --answers THIS_FILE`: change each key and name.")
+    out(f"workspace: {t.key}")
+    out(f"name: {json.dumps(t.text('name', part.get('locale', 'en')), ensure_ascii=False)}")
+    for kind in ("departments", "people"):
+        entries = part.get(kind, {})
+        if entries:
+            out(f"{kind}:")
+        for key, entry in entries.items():
+            label = json.dumps(entry.get("name") or key, ensure_ascii=False)
+            why = "" if kind == "departments" else f"    # {'; '.join(entry.get('why', []))}"
+            out(f"  {key}: {{key: {key}, name: {label}}}{why}")
+
+
 @command("template")
 def cmd_template(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        if not args.dir:
+            raise TemplateError("write: gridbase template show FILE_OR_NAME")
+        show(find(args.dir))
+        return 0
     if args.action == "list":
         langs = [args.lang] if args.lang else list(LANGS)
         for t in gallery():

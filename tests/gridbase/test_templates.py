@@ -371,3 +371,15 @@ def test_two_departments_answered_with_one_key_are_refused(tmp_path: Path, capsy
     assert main(["init", str(tmp_path / "new"), "--template", str(path), "--yes", "--map", "desk=lab"]) == 1
     assert "departments desk and lab are both answered with 'lab'" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_show_prints_an_answers_file_to_fill_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "show", "dental_complaints"]) == 0
+    text = capsys.readouterr().out
+    assert "# [zh-CN] 口腔医院：信访投诉管理" in text and "head_qc: {key: head_qc, name: \"head_qc\"}" in text
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(text.replace("qc: {key: qc, name: \"质控部\"}", "qc: {key: quality, name: \"质量管理科\"}"),
+                       encoding="utf-8")
+    assert main(["init", str(tmp_path / "ws"), "--template", "dental_complaints", "--answers", str(answers)]) == 0
+    config = load_workspace(tmp_path / "ws")
+    assert config.key == "dental_complaints" and config.departments["quality"].name == "质量管理科"
