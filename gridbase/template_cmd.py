@@ -278,9 +278,13 @@ def ask(t: Template, answers: Answers, prompt: Callable[[str], str]) -> None:
             if old in into:
                 continue
             about = entry.get("name") or "; ".join(entry.get("why", []))
-            reply = prompt(f"{part[:-1] if part == 'departments' else 'person'} {old} ({about}) -> KEY[:NAME] [{old}]: ").strip()
-            if reply:
-                into[old] = _target(reply, old)
+            question = f"{part[:-1] if part == 'departments' else 'person'} {old} ({about}) -> KEY[:NAME] [{old}]: "
+            while reply := prompt(question).strip():
+                try:
+                    into[old] = _target(reply, old)
+                    break
+                except TemplateError as exc:  # asked again, not aborted: a typo costs one line
+                    out(str(exc))
 
 
 def _mapped(answers: dict[str, tuple[str, str | None]], old: str) -> str:

@@ -383,3 +383,29 @@ def test_show_prints_an_answers_file_to_fill_in(tmp_path: Path, capsys: pytest.C
     assert main(["init", str(tmp_path / "ws"), "--template", "dental_complaints", "--answers", str(answers)]) == 0
     config = load_workspace(tmp_path / "ws")
     assert config.key == "dental_complaints" and config.departments["quality"].name == "质量管理科"
+
+
+def test_init_asks_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_workspace(tmp_path / "src", {"tickets": TICKETS}, TICKETS_WS)
+    path = tmp_path / "tickets.gbt"
+    assert main(["template", "export", str(source), "tickets", "--to", str(path)]) == 0
+    replies = iter(["reception:Reception", "", "Zhou Min", "zhou:Zhou Min"])  # desk, lab (kept), head_desk twice
+    questions: list[str] = []
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda q: (questions.append(q), next(replies))[1])
+    assert main(["init", str(tmp_path / "new"), "--template", str(path)]) == 0
+    assert questions == ["department desk (Front desk) -> KEY[:NAME] [desk]: ",
+                         "department lab (Lab) -> KEY[:NAME] [lab]: ",
+                         *["person head_desk (head of department desk) -> KEY[:NAME] [head_desk]: "] * 2]
+    config = load_workspace(tmp_path / "new")
+    assert config.departments["reception"].head == "zhou" and config.people["zhou"].name == "Zhou Min"
+    assert "lab" in config.departments
+    said = capsys.readouterr().out
+    assert "the answer for head_desk is 'Zhou Min'; a key is lower-case letters" in said
+    assert "kept the template's keys for: lab" in said
