@@ -18,7 +18,7 @@ from pathlib import Path
 from engine.loader import load_workspace
 from engine.model import WorkspaceConfig
 from gridbase import init_cmd
-from gridbase.template_cmd import export
+from gridbase.template_export import export
 from gridbase.template_file import GALLERY, Template, to_files, write_folder
 
 ROOT = Path(__file__).resolve().parent.parent

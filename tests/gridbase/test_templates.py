@@ -16,11 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import yaml
 
 from engine import Workspace
 from engine.loader import load_workspace
-from gridbase import gallery, template_cmd, template_file
+from gridbase import gallery, template_file, template_init
+from gridbase.app import create_app
 from gridbase.cli import main
 from gridbase.template_refs import references, rename
 from tests_support import ROOT, csrf_of, free_port, write_workspace
@@ -31,8 +33,6 @@ DENTAL = ROOT / "examples" / "dalian_dental"
 @contextmanager
 def serving(app: Any) -> Iterator[int]:
     """A real uvicorn server on 127.0.0.1 in a thread; yields its port."""
-    import uvicorn
-
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -84,7 +84,6 @@ def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp
     text = (target / "bases" / "complaints.yaml").read_text(encoding="utf-8")
     assert '"dept:quality"' in text and "# 登记时已填责任科室的" in text  # renamed in place, comments kept
 
-    from gridbase.app import create_app
     ws = Workspace.open(target)
     try:
         ws.apply()
@@ -116,7 +115,7 @@ def test_the_gallery_equals_a_fresh_export_of_its_sources() -> None:
 @pytest.mark.parametrize("key", [e.key for e in gallery.ENTRIES])
 def test_every_gallery_template_starts_a_workspace_that_validates(key: str, tmp_path: Path) -> None:
     t = template_file.find(key)
-    files = template_cmd.init_from_template(t, tmp_path / key, template_cmd.Answers())
+    files = template_init.init_from_template(t, tmp_path / key, template_init.Answers())
     assert {p.relative_to(tmp_path / key).as_posix() for p in files} == {
         "workspace.yaml", f"bases/{t.base}.yaml", "README.md", ".vscode/settings.json"}
     config = load_workspace(tmp_path / key)
@@ -141,17 +140,17 @@ def test_an_answers_file_and_questions_fill_the_placeholders(tmp_path: Path) -> 
     answers_file = tmp_path / "answers.yaml"
     answers_file.write_text("workspace: kfq\nname: 开发区院区\npeople:\n  head_qc: {key: zhang_wei, name: 张伟}\n"
                             "departments:\n  qc: {key: quality, name: 质量管理科}\n", encoding="utf-8")
-    answers = template_cmd.parse_answers(t, ["head_qc=li_si:李四"], str(answers_file))  # --map wins over the file
+    answers = template_init.parse_answers(t, ["head_qc=li_si:李四"], str(answers_file))  # --map wins over the file
     asked: list[str] = []
 
     def reply(question: str) -> str:
         asked.append(question)
         return "hotline_bot:呼叫中心" if "call_centre_bot" in question else ""
 
-    template_cmd.ask(t, answers, reply)
+    template_init.ask(t, answers, reply)
     assert any("call_centre_bot" in q for q in asked)
     assert not any("head_qc" in q or q.startswith("department qc") for q in asked)  # answered already: not asked
-    template_cmd.init_from_template(t, tmp_path / "ws", answers)
+    template_init.init_from_template(t, tmp_path / "ws", answers)
     config = load_workspace(tmp_path / "ws")
     assert (config.key, config.name) == ("kfq", "开发区院区")
     assert config.departments["quality"].name == "质量管理科" and config.departments["quality"].head == "li_si"
