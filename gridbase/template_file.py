@@ -220,7 +220,9 @@ def from_files(files: dict[str, bytes], origin: str) -> Template:
     if base_name not in files or [n for n in present if n.startswith("bases/")] != [base_name]:
         raise TemplateError(f"{origin}: a template holds exactly one base, {base_name}")
     base_text = files[base_name].decode("utf-8", errors="strict")
-    _yaml(files[base_name], base_name, origin)
+    parsed = _yaml(files[base_name], base_name, origin)
+    if not isinstance(parsed, dict) or parsed.get("base") != base:
+        raise TemplateError(f"{origin}: {base_name} must declare `base: {base}`, as template.yaml says")
     workspace = manifest.get("workspace") or {}
     if not isinstance(workspace, dict):
         raise TemplateError(f"{origin}: template.yaml: 'workspace' must be a mapping")

@@ -278,10 +278,17 @@ def _zip(path: Path, files: dict[str, bytes], *, link: str | None = None) -> Pat
     return path
 
 
-def _with_manifest(files: dict[str, bytes], **changes: Any) -> dict[str, bytes]:
-    manifest = yaml.safe_load(files["template.yaml"])
+def _with_manifest(contents: dict[str, bytes], **changes: Any) -> dict[str, bytes]:
+    manifest = yaml.safe_load(contents["template.yaml"])
     manifest.update(changes)
-    return {**files, "template.yaml": yaml.safe_dump(manifest, allow_unicode=True).encode("utf-8")}
+    return {**contents, "template.yaml": yaml.safe_dump(manifest, allow_unicode=True).encode("utf-8")}
+
+
+def _renamed_base(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The base file moved to bases/other.yaml with consistent checksums, its `base:` unchanged."""
+    moved = {("bases/other.yaml" if k == "bases/complaints.yaml" else k): v for k, v in files.items()}
+    sums = {k: template_file.sha(v) for k, v in moved.items() if k != "template.yaml"}
+    return _with_manifest(moved, base="other", files=sums)
 
 
 HOSTILE: dict[str, tuple[Any, str]] = {
@@ -296,6 +303,7 @@ HOSTILE: dict[str, tuple[Any, str]] = {
     "unlisted file": (lambda f: {**f, "data/complaints.json": b"[]"}, "tampered: data/complaints.json not listed"),
     "zip bomb": (lambda f: {**f, "data/complaints.json": b"\0" * (template_file.MAX_FILE_BYTES + 1)},
                  "refused: 'data/complaints.json' unpacks to"),
+    "another base inside": (_renamed_base, "bases/other.yaml must declare `base: other`"),
     "yaml aliases": (lambda f: {**f, "template.yaml": b"a: &a [1]\nb: *a\n"}, "uses YAML aliases"),
 }
 
