@@ -259,6 +259,8 @@ def load_sample_data(t: Template, target: Path, answers: Answers) -> tuple[int, 
                         value = [people.get(v, v) for v in value] if isinstance(value, list) else people.get(value, value)
                     elif isinstance(value, str):
                         value = names.get(value, value)
+                    elif isinstance(value, list):  # several options, some of them departments' names
+                        value = [names.get(v, v) if isinstance(v, str) else v for v in value]
                     values[key] = value
                 try:
                     table.create(values, actor="admin")

@@ -198,6 +198,7 @@ tables:
     fields:
       title: {type: text, required: true}
       team: {type: single_select, options: [Front desk, Lab]}
+      helpers: {type: multi_select, options: [Front desk, Lab]}
       owner: {type: person}
       words: {type: formula, formula: "LEN({title})"}
 roles:
@@ -233,7 +234,8 @@ def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pyte
     try:
         ws.apply()
         table = ws.base("tickets").table("tickets")
-        table.create({"title": "Printer", "team": "Front desk", "owner": "wang"}, actor="admin")
+        table.create({"title": "Printer", "team": "Front desk", "owner": "wang", "helpers": ["Lab", "Front desk"]},
+                     actor="admin")
         table.create({"title": "Gloves", "team": "Lab", "owner": "li"}, actor="admin")
     finally:
         ws.close()
@@ -244,7 +246,8 @@ def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pyte
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         rows = yaml.safe_load(zf.read("data/tickets.json"))
         text = b"".join(zf.read(n) for n in zf.namelist()).decode("utf-8")
-    assert rows == [{"title": "Printer", "team": "Front desk", "owner": "head_desk"}, {"title": "Gloves", "team": "Lab"}]
+    assert rows == [{"title": "Printer", "team": "Front desk", "owner": "head_desk", "helpers": ["Lab", "Front desk"]},
+                    {"title": "Gloves", "team": "Lab"}]
     for secret in ("Wang Fang", "wang@example.org", "13800000001", "secret-pass", "Li Lei"):
         assert secret not in text
     target = tmp_path / "new"
@@ -253,9 +256,9 @@ def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pyte
     assert "created 2 sample record(s)" in capsys.readouterr().out
     ws = Workspace.open(target)
     try:
-        got = [(r["fields"]["title"], r["fields"].get("team"), r["fields"].get("owner"))
+        got = [(r["fields"]["title"], r["fields"].get("team"), r["fields"].get("owner"), r["fields"].get("helpers"))
                for r in ws.base("tickets").table("tickets").query(actor="admin", sort=["title"]).records]
-        assert got == [("Gloves", "Lab", None), ("Printer", "Reception", "zhou")]
+        assert got == [("Gloves", "Lab", None, None), ("Printer", "Reception", "zhou", ["Lab", "Reception"])]
         assert ws.config.departments["reception"].head == "zhou"
     finally:
         ws.close()
