@@ -57,7 +57,7 @@ def references(text: str, config: WorkspaceConfig) -> list[Ref]:
     found: list[Ref] = []
 
     def add(kind: str, key: str, why: str, node: yaml.Node, prefix: str = "") -> None:
-        found.append(Ref(kind, key, why, node.start_mark.index, node.end_mark.index, node.style, prefix))
+        found.append(Ref(kind, key, why, node.start_mark.index, node.end_mark.index, getattr(node, "style", None), prefix))
 
     def scalar(node: yaml.ScalarNode, path: tuple[str, ...]) -> None:
         value = node.value
