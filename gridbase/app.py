@@ -61,6 +61,7 @@ from views.pages import (
     boards,
     dashboards,
     files,
+    form_posters,
     forms,
     grid,
     inbox,
@@ -262,7 +263,8 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *searches.routes,        # what the editors ask: link and people searches, plugin editors' scripts
         *undo.routes,            # /b/{base}/t/{table}/cells, /delete, /undo, /redo: the grid's many-cell writes
         *files.routes,           # /att/{id}, uploads into a record
-        *forms.routes,           # /f/{base}/{form}, its QR code and poster
+        *forms.routes,           # /f/mine, /f/{base}/{form}, editing one's own submission
+        *form_posters.routes,    # /f/{base}/{form}/qr.png, qr.svg, poster
         *boards.routes,          # kanban, calendar, gallery; moving a card
         *timeline.routes,        # /b/{base}/t/{table}/timeline/{view}: bars on a time axis, moved and stretched
         *plugin_views.routes,    # /b/{base}/t/{table}/view/{type}/{view}: a plugin's view type

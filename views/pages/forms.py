@@ -6,6 +6,8 @@ acts as `Actor.public(form_key)`, has a honeypot field (`website`, hidden with C
 that fills it is thanked and nothing is stored) and a per-IP rate limit. The engine's
 `created` outbox event carries `"form": key`, which is what automations listen to.
 
+Its QR codes and posters are views.pages.form_posters; "my submissions" is views.pages.form_mine.
+
 Forms with logic: a question with `show_if` is asked only when an earlier answer matches
 (engine.model.FormField.shown; hidden in the browser by static/formlogic.js, and its answer
 dropped here and in the engine); `?prefill_<key or name>=…` fills a question or a hidden field
@@ -22,12 +24,10 @@ incoming files; they become uploads only in the transaction that creates the rec
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import segno
 from jinja2 import pass_context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -44,8 +44,9 @@ from engine.model import FormDef
 from engine.records import Table
 from views.messages import render as render_message
 from views.messages import render_all
-from views.pages import cells
+from views.pages import cells, form_mine
 from views.pages.files import MAX_FILES, keep_uploads, receive_uploads
+from views.pages.form_mine import editable_until
 from views.pages.web import (
     check_csrf,
     current_actor,
@@ -344,22 +345,6 @@ async def form_page(request: Request) -> Response:
                   hidden=hidden_inputs(table, hidden))
 
 
-def editable_until(form: FormDef, created: str) -> datetime | None:
-    """Until when a submission created at `created` (ISO, UTC) may be edited through its form."""
-    span = parse_span(form.editable_for)
-    if span is None:
-        return None
-    return datetime.fromisoformat(created.replace("Z", "+00:00")) + span
-
-
-def parse_span(text: str | None) -> timedelta | None:
-    """"30m", "24h", "7d" → a timedelta (None for none)."""
-    if not text:
-        return None
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
-
-
 def own_submission(request: Request, table: Table, form: FormDef, actor: Actor) -> dict[str, Any]:
     """The record being edited through the form: one this person submitted (the form's
     submitter field names them), still inside `editable_for`; else 404 (it is not theirs to see)."""
@@ -519,34 +504,6 @@ def strip_name(message: str, name: str) -> str:
     return message[len(name) + 2:] if message.startswith(name + ": ") else message
 
 
-def prefilled_url(request: Request, table: Table, form: FormDef) -> str:
-    """The form's link with the request's checked `?prefill_…` values (one QR code per value);
-    a value the form does not allow, or a wrong one, is a clear 400."""
-    answers, problems, hidden = link_prefill(table, form, request.query_params)
-    if problems:
-        text = "; ".join(render_all(problems, get_locale(request)).values())
-        raise HTTPException(400, text)
-    return form_url(request, table, form) + prefill_query(table, answers, hidden)
-
-
-def _qr(request: Request) -> segno.QRCode:
-    table, form = find_form(request)
-    form_actor(request, form, table)
-    return segno.make(prefilled_url(request, table, form), error="m", micro=False)
-
-
-async def qr_png(request: Request) -> Response:
-    buf = io.BytesIO()
-    _qr(request).save(buf, kind="png", scale=10, border=2)
-    return Response(buf.getvalue(), media_type="image/png", headers={"Cache-Control": "no-cache"})
-
-
-async def qr_svg(request: Request) -> Response:
-    buf = io.BytesIO()
-    _qr(request).save(buf, kind="svg", scale=10, border=2, xmldecl=False, svgns=True)
-    return Response(buf.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
-
-
 async def people_search(request: Request) -> Response:
     """GET ?q=… → the enabled people a person question of this form may name (as
     views.pages.record's search), for whoever may fill the form in; 404 for anything else."""
@@ -558,61 +515,10 @@ async def people_search(request: Request) -> Response:
     return cells.people_answer(table.ws, request.query_params.get("q", ""))
 
 
-async def poster(request: Request) -> Response:
-    table, form = find_form(request)
-    form_actor(request, form, table)
-    url = prefilled_url(request, table, form)
-    query = url[len(form_url(request, table, form)):]
-    _, _, hidden = link_prefill(table, form, request.query_params)
-    return render(request, "poster.html", table=table, form=form, url=url, query=query,
-                  hidden=hidden_inputs(table, hidden))
-
-
-def my_submissions(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
-    """Each record this person submitted through a form (the form's submitter field names
-    them) that they may read, newest first: its title, its status (the form's `status` field,
-    as they may see it), a link to it, and an edit link while the form's `editable_for` allows."""
-    rows: list[dict[str, Any]] = []
-    now = ws.now()
-    for base in ws.bases():
-        for table in base.tables():
-            access = table.access(actor)
-            seen: set[str] = set()
-            for form in table.tdef.forms.values():
-                if not form.submitter or not access.can_read or not access.readable(form.submitter):
-                    continue
-                found = table.query(actor=actor, filter={form.submitter: actor.key}, limit=200, with_total=False)
-                for rec in found.records:
-                    if rec["id"] in seen:
-                        continue
-                    seen.add(rec["id"])
-                    created = str(rec["createdTime"])
-                    until = editable_until(form, created)
-                    status = form.status if form.status and access.readable(form.status) else None
-                    rows.append({"form": form.name, "title": table.display(rec, table.tdef.primary, access) or rec["id"],
-                                 "status": table.display(rec, status, access) if status else "",
-                                 "url": f"/b/{base.key}/t/{table.key}/r/{rec['id']}",
-                                 "created": datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(ws.tz)
-                                 .strftime("%Y-%m-%d %H:%M"), "sort": created,
-                                 "edit": f"/f/{base.key}/{form.key}/edit/{rec['id']}" if until and now < until else None})
-    rows.sort(key=lambda r: r["sort"], reverse=True)
-    return rows
-
-
-async def mine_page(request: Request) -> Response:
-    """/f/mine: the signed-in person's submissions through forms, with each one's status."""
-    actor = require_actor(request)
-    rows = await on_worker(my_submissions, get_ws(request), actor)
-    return render(request, "form_mine.html", rows=rows)
-
-
 routes = [
-    Route("/f/mine", mine_page, methods=["GET"]),
+    *form_mine.routes,  # /f/mine before /f/{base}/{form}
     Route("/f/{base}/{form}", form_page, methods=["GET"]),
     Route("/f/{base}/{form}", submit, methods=["POST"]),
-    Route("/f/{base}/{form}/qr.png", qr_png, methods=["GET"]),
-    Route("/f/{base}/{form}/qr.svg", qr_svg, methods=["GET"]),
-    Route("/f/{base}/{form}/poster", poster, methods=["GET"]),
     Route("/f/{base}/{form}/people/{field}", people_search, methods=["GET"]),
     Route("/f/{base}/{form}/link/{field}", link_search, methods=["GET"]),
     Route("/f/{base}/{form}/edit/{record}", edit_page, methods=["GET"]),
