@@ -46,7 +46,7 @@ test: setup browser servers
 	( $(MAKE) --no-print-directory test-pg PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg" > .cache/test-pg.log 2>&1; \
 	  echo $$? > .cache/test-pg.rc ) & \
 	( $(MAKE) --no-print-directory $(FLOORS)/.installed > .cache/floors-setup.log 2>&1 ) & \
-	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; wait; \
+	$(PY) -m pytest -q --durations=25 $(PYTEST_ARGS); rc=$$?; wait; \
 	echo "=== PostgreSQL run (make test-pg; whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
 	test $$rc -eq 0 && test "$$(cat .cache/test-pg.rc)" = 0
 	$(MAKE) test-floors
