@@ -36,8 +36,15 @@ from automations import delivery
 from automations.actions import ActionError, Park, RunContext, _can_read, _personal, builtin_schema
 from automations.recipients import directory, resolve
 from automations.runner import resume_key
-from automations.steps import LoopChecks, check_steps, duration, nested_problems, nested_writes, run_steps
-from automations.templates import MAX_BODY, MAX_TITLE, record_link
+from automations.steps import (
+    LoopChecks,
+    check_steps,
+    duration,
+    nested_problems,
+    nested_writes,
+    run_steps,
+)
+from automations.templates import MAX_BODY, MAX_TITLE
 from engine import approvals, inbox, runs
 from engine import comments as engine_comments
 from engine.automation import Action, Checks, Path, Problem, Write
