@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 BRANCHES = ("on_approve", "on_reject", "on_timeout")
 KINDS = {"field": "{%s}", "role": "role:%s", "head": "head:%s", "person": "person:%s"}
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # a flow without a timeout waits for its decision, however long
+# The comment a decision leaves on the record, in the workspace's language (with the approver's words after it).
+LABELS = {"zh": {"approved": "已批准：", "rejected": "已驳回："}, "en": {"approved": "Approved: ", "rejected": "Rejected: "}}
 EVENT = "approval.request"  # the channels' cards open the record page to decide
 
 
@@ -199,10 +201,11 @@ def decide(ws: Workspace, ident: int, person: str, decision: str, comment: str =
         ws.audit.note(actor, request["base"], request["tbl"] or "", request["record"] or "", decision,
                       {"approval": ident, "comment": comment})
         if request["tbl"] and request["record"]:
-            label = "批准 Approved" if decision == "approved" else "驳回 Rejected"
+            label = LABELS["zh" if ws.config.locale.startswith("zh") else "en"][decision]
+            body = label + comment if comment else label.rstrip(":： ")
             try:
                 engine_comments.add(ws.base(request["base"]).table(request["tbl"]), request["record"],
-                                    f"{label}: {comment}" if comment else label, actor=actor)
+                                    body, actor=actor)
             except GridbaseError:
                 pass  # an approver who may not read the record leaves no comment there, only the history entry
         if found["next"] is not None:

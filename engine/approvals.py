@@ -86,6 +86,10 @@ def decide(conn: sqlite3.Connection, ident: int, person: str, decision: str, com
     if decision not in DECISIONS:
         raise GridbaseError(code="approval_bad_decision", params={"decision": decision})
     at = utcnow_text(now)
+    # Lock the whole flow first (every row, in one statement's order), so two approvers of an any-of
+    # flow deciding at once on PostgreSQL wait for each other instead of deadlocking; SQLite has one writer.
+    conn.execute("UPDATE _gb_approvals SET seq = seq WHERE flow IN (SELECT flow FROM _gb_approvals WHERE id = ?)",
+                 (ident,))
     changed = conn.execute(
         "UPDATE _gb_approvals SET status = ?, comment = ?, decided_at = ? "
         "WHERE id = ? AND approver = ? AND status = 'pending'", (decision, comment, at, ident, person)).rowcount

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_sequence_asks_one_after_another_and_goes_on_with_on_approve_once(env: E
     assert titles.count("审批完成：甲") == 1
     history = [h["action"] for h in t.history(rid, actor="admin")]
     assert history.count("approved") == 2
-    assert [c.body for c in comments.for_record(t, rid, actor="admin")] == ["批准 Approved: 可以", "批准 Approved: 同意结案"]
+    assert [c.body for c in comments.for_record(t, rid, actor="admin")] == ["已批准：可以", "已批准：同意结案"]
 
 
 def test_any_of_the_first_decision_wins_and_a_reject_goes_back_with_the_comment(env: Env) -> None:
@@ -196,3 +197,29 @@ def test_a_decision_survives_a_killed_process_and_the_run_goes_on_exactly_once(e
         assert titles.count("审批完成：甲") == 1
     finally:
         back.close()
+
+
+def test_two_approvers_deciding_at_once_count_once(env: Env) -> None:
+    ws = make(env, '{role: handler}', "any")
+    t, rid = start(ws)
+    asks = [(p, pending(ws, p)[0]["id"]) for p in ("boss", "li")]
+    results: list[str] = []
+    gate = threading.Barrier(2)
+
+    def one(person: str, ident: int) -> None:
+        gate.wait()
+        try:
+            decide(ws, ident, person, "approved", person)
+            results.append("ok")
+        except GridbaseError as exc:
+            results.append(exc.code)
+
+    threads = [threading.Thread(target=one, args=a) for a in asks]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == ["approval_decided", "ok"]
+    assert fields(t, rid)["status"] == "已办结"
+    resumed = [r for r in list_runs(ws, automation="close") if r["trigger"].startswith("resume")]
+    assert len(resumed) == 1
