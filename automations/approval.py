@@ -48,6 +48,7 @@ from automations.templates import MAX_BODY, MAX_TITLE
 from engine import approvals, inbox, runs
 from engine import comments as engine_comments
 from engine.automation import Action, Checks, Path, Problem, Write
+from engine.channels import APPROVAL_EVENT
 from engine.errors import GridbaseError
 from engine.model import BaseDef, TableDef
 
@@ -59,7 +60,6 @@ KINDS = {"field": "{%s}", "role": "role:%s", "head": "head:%s", "person": "perso
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # a flow without a timeout waits for its decision, however long
 # The comment a decision leaves on the record, in the workspace's language (with the approver's words after it).
 LABELS = {"zh": {"approved": "已批准：", "rejected": "已驳回："}, "en": {"approved": "Approved: ", "rejected": "Rejected: "}}
-EVENT = "approval.request"  # the channels' cards open the record page to decide
 
 
 def expressions(spec: Any) -> list[str]:
@@ -172,8 +172,9 @@ def tell(ws: Workspace, request: dict[str, Any]) -> None:
     if person is None:
         return
     key = f"{request['flow']}:{request['seq']}:ask"
+    link = f"{request['link']}#approval" if request["link"] else ""  # the record page's Approve / Reject
     nid, new = inbox.add(ws.storage.conn, person=person.key, at=ws.now(), title=request["title"], body=request["body"],
-                         link=request["link"] or "", base=request["base"], table=request["tbl"],
+                         link=link, base=request["base"], table=request["tbl"],
                          record=request["record"], key=key)
     if not new:
         return
@@ -181,8 +182,8 @@ def tell(ws: Workspace, request: dict[str, Any]) -> None:
         if name not in ws.config.channels or not _personal(ws, name):
             continue
         delivery.queue(ws, channel=name, key=f"{key}:{name}", person=person.key, notification=nid,
-                       message={"title": request["title"], "body": request["body"], "link": request["link"] or "",
-                                "event": EVENT, "recipient_name": person.name, "recipient_email": person.email,
+                       message={"title": request["title"], "body": request["body"], "link": link,
+                                "event": APPROVAL_EVENT, "recipient_name": person.name, "recipient_email": person.email,
                                 "recipient_phone": person.phone, "recipient_ids": person.accounts.get(name, {})})
 
 

@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
+# `OutgoingMessage.event` of an approval request (automations.approval): an app's card says so on its
+# button, which opens the record page, where the person signs in and decides (no link decides by itself).
+APPROVAL_EVENT = "approval.request"
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     """One notification for one recipient, as handed to a channel.

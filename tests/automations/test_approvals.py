@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +73,9 @@ def test_sequence_asks_one_after_another_and_goes_on_with_on_approve_once(env: E
     assert fields(t, rid)["status"] == "处理中"  # not yet: head of qc is boss again (asked once), then owner li
     [ask] = pending(ws, "li")
     assert "13812345678" not in ask["body"]  # li's request shows the phone as li may read it: masked
+    asked = ws.storage.conn.execute("SELECT payload FROM _gb_deliveries WHERE person = 'li' AND channel = 'mail' "
+                                    "AND key LIKE '%:ask:mail'").fetchall()
+    assert len(asked) == 1 and "#approval" in asked[0][0]  # li's own channel too, opening the record page to decide
     decide(ws, ask["id"], "li", "approved", "同意结案")
     assert fields(t, rid)["status"] == "已办结"
     assert fields(t, rid)["note"] == "批准：同意结案"
