@@ -29,6 +29,7 @@ way, as the continuing run's key is unique. On going on, the step runs the `on_a
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -54,6 +55,8 @@ from engine.model import BaseDef, TableDef
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 BRANCHES = ("on_approve", "on_reject", "on_timeout")
 KINDS = {"field": "{%s}", "role": "role:%s", "head": "head:%s", "person": "person:%s"}
@@ -214,5 +217,8 @@ def decide(ws: Workspace, ident: int, person: str, decision: str, comment: str =
         elif found["outcome"] is not None:
             runs.wake(conn, request["run_key"], ws.now())
     if go_on and found["outcome"] is not None:
-        resume_key(ws, request["run_key"])
+        try:
+            resume_key(ws, request["run_key"])
+        except Exception:  # the decision is kept and the run is due: the scheduler's next check goes on with it
+            log.exception("the run waiting for approval %s could not go on now", ident)
     return found
