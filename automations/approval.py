@@ -181,6 +181,7 @@ def tell(ws: Workspace, request: dict[str, Any]) -> None:
                          record=request["record"], key=key)
     if not new:
         return
+    approvals.noted(ws.storage.conn, int(request["id"]), nid)
     for name in dict.fromkeys(c for c in person.channels if c != "inbox"):
         if name not in ws.config.channels or not _personal(ws, name):
             continue
@@ -202,6 +203,8 @@ def decide(ws: Workspace, ident: int, person: str, decision: str, comment: str =
     with ws.storage.transaction() as conn:
         found = approvals.decide(conn, ident, person, decision, comment, ws.now())
         request = found["request"]
+        if request["notification"]:  # the notification that asked is done with
+            inbox.mark_read(ws.storage, person, int(request["notification"]), ws.now())
         ws.audit.note(actor, request["base"], request["tbl"] or "", request["record"] or "", decision,
                       {"approval": ident, "comment": comment})
         if request["tbl"] and request["record"]:

@@ -25,7 +25,7 @@ from engine.ids import utcnow_text
 from engine.storage import Storage, rows_of
 
 COLUMNS = ("id, flow, run_key, base, automation, tbl, record, seq, mode, approver, status, title, body, link, "
-           "comment, created_at, asked_at, decided_at, due_at")
+           "comment, created_at, asked_at, decided_at, due_at, notification")
 DECISIONS = ("approved", "rejected")
 OPEN = ("queued", "pending")
 
@@ -135,3 +135,8 @@ def expire(conn: sqlite3.Connection, flow: str, now: datetime) -> int:
 def move(conn: sqlite3.Connection, flow: str, run_key: str) -> None:
     """The run waiting for a flow was parked again under another key (it went on too early)."""
     conn.execute("UPDATE _gb_approvals SET run_key = ? WHERE flow = ?", (run_key, flow))
+
+
+def noted(conn: sqlite3.Connection, ident: int, notification: int) -> None:
+    """The inbox notification that asked for request `ident` (marked read when it is decided)."""
+    conn.execute("UPDATE _gb_approvals SET notification = ? WHERE id = ?", (notification, ident))

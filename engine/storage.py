@@ -156,7 +156,7 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "base": "TEXT NOT NULL", "automation": "TEXT NOT NULL", "tbl": "TEXT", "record": "TEXT",
         "seq": "INTEGER NOT NULL", "mode": "TEXT NOT NULL", "approver": "TEXT NOT NULL", "status": "TEXT NOT NULL",
         "title": "TEXT NOT NULL", "body": "TEXT NOT NULL DEFAULT ''", "link": "TEXT", "comment": "TEXT",
-        "created_at": "TEXT NOT NULL", "asked_at": "TEXT", "decided_at": "TEXT", "due_at": "TEXT"}),
+        "created_at": "TEXT NOT NULL", "asked_at": "TEXT", "decided_at": "TEXT", "due_at": "TEXT", "notification": "INTEGER"}),
     # Airtable-style webhooks and their payloads (engine.webhooks).
     "_gb_webhooks": ("id", {
         "id": "TEXT", "base": "TEXT NOT NULL", "owner": "TEXT NOT NULL", "url": "TEXT", "secret": "TEXT NOT NULL",

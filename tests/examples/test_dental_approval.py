@@ -50,6 +50,7 @@ def test_qc_head_approves_from_the_inbox_and_the_complaint_closes(ws, as_person)
     assert head.post(f"/approvals/{ident}/decide", {"decision": "maybe"}).status_code == 400
     assert record_row(ws, "complaints", "complaints", rid)["status"] == "待结案审核"
 
+    unread = head.get("/inbox/count").json()["unread"]
     done = head.post(f"/approvals/{ident}/decide", {"decision": "approve", "comment": "同意结案", "next": "/inbox"},
                      follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/inbox"
@@ -57,6 +58,7 @@ def test_qc_head_approves_from_the_inbox_and_the_complaint_closes(ws, as_person)
     again = head.post(f"/approvals/{ident}/decide", {"decision": "reject"})
     assert again.status_code == 400 and "已处理" in again.text
     assert "待我审批" not in head.get("/inbox").text
+    assert head.get("/inbox/count").json()["unread"] == unread - 1  # the notification that asked is read now
     page = as_person("feng_yan").get(f"/b/complaints/t/complaints/r/{rid}")
     assert "同意结案" in page.text and "已批准" in page.text and "批准了" in page.text
     automations.process_pending(ws)
