@@ -154,6 +154,7 @@ def test_the_qc_head_approves_a_closure_from_the_inbox_and_the_complaint_closes(
     page.wait_for_url(server["url"] + "/inbox")
     item = page.locator("#approvals li.approval-ask", has_text=f"请审批结案：{title}")
     item.locator("textarea[name=comment]").fill("核实无误，同意结案")
+    page.screenshot(path=str(SCREENSHOTS / "dental-approval-inbox.png"), full_page=True)
     item.get_by_role("button", name="批准").click()
     page.wait_for_url(server["url"] + "/inbox")
     assert page.locator("#approvals li.approval-ask", has_text=title).count() == 0
