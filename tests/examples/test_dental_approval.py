@@ -60,7 +60,7 @@ def test_qc_head_approves_from_the_inbox_and_the_complaint_closes(ws, as_person)
     assert "待我审批" not in head.get("/inbox").text
     assert head.get("/inbox/count").json()["unread"] == unread - 1  # the notification that asked is read now
     page = as_person("feng_yan").get(f"/b/complaints/t/complaints/r/{rid}")
-    assert "同意结案" in page.text and "已批准" in page.text and "批准了" in page.text
+    assert "已批准" in page.text and "批准了: 同意结案" in page.text  # the panel, and the history with the comment
     automations.process_pending(ws)
     assert [r["status"] for r in runs_of(ws, "closed_review")] == ["waiting"]  # closed: the follow-up week starts
 
