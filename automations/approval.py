@@ -79,11 +79,11 @@ def expressions(spec: Any) -> list[str]:
 
 
 class ApprovalChecks(LoopChecks):
-    """The base checker as a branch's steps see it: their templates may read `approval` (and `item`)."""
+    """The base checker as a branch's steps see it: their templates may read `approval` (not `item`)."""
 
     def err(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:
         if not message.startswith("unknown variable 'approval' "):
-            super().err(path, message, hint, key=key)
+            self._checks.err(path, message, hint, key=key)
 
 
 class Approval(Action):

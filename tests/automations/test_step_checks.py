@@ -130,6 +130,7 @@ def test_the_approval_step_as_written_is_valid(tmp_path: Path, capsys: pytest.Ca
     ("mode: sequence", "mode: all", "all", "sequence"),
     ("update: {status: 已办结}", "update: {statu: 已办结}", "statu:", "unknown field 'statu'"),
     ('"驳回：{{ approval.comment }}"', '"驳回：{{ aproval.comment }}"', '"驳回', "unknown variable 'aproval'"),
+    ('"驳回：{{ approval.comment }}"', '"驳回：{{ item.title }}"', '"驳回', "unknown variable 'item'"),
 ])
 def test_a_bad_approval_is_one_error_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  old: str, new: str, needle: str, words: str) -> None:
@@ -151,3 +152,14 @@ def test_an_approval_needs_a_record(tmp_path: Path, capsys: pytest.CaptureFixtur
     text = with_approval("when: {updated: tickets, fields: [status], to: 处理中}", 'when: {schedule: "0 9 * * 1"}')
     code, output = validate(tmp_path, capsys, text)
     assert "needs a record" in output and code != 0, output
+
+
+def test_a_loop_in_an_approval_branch_sees_both_item_and_approval(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    loop = ('for_each: {in: found, do: [{notify: {to: "{owner}", title: "{{ item.title }} {{ approval.comment }}"}}]}')
+    text = with_approval("update: {status: 已办结}", loop)
+    code, output = validate(tmp_path, capsys, text)
+    assert code == 0, output
+    bad = with_approval("update: {status: 已办结}", loop.replace("item.title", "iten.title"))
+    code, output = validate(tmp_path, capsys, bad)
+    assert "unknown variable 'iten'" in one_error(output)
