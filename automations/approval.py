@@ -50,7 +50,7 @@ from engine import approvals, inbox, runs
 from engine import comments as engine_comments
 from engine.automation import Action, Checks, Path, Problem, Write
 from engine.channels import APPROVAL_EVENT
-from engine.errors import GridbaseError
+from engine.errors import GridbaseError, NotFoundError
 from engine.model import BaseDef, TableDef
 
 if TYPE_CHECKING:
@@ -195,11 +195,16 @@ def decide(ws: Workspace, ident: int, person: str, decision: str, comment: str =
            *, go_on: bool = True) -> dict[str, Any]:
     """`person` approves or rejects request `ident` (with a comment); the run goes on once the flow is decided.
 
-    Raises PermissionDenied (not their request), NotFoundError (no such request) or GridbaseError
+    Raises PermissionDenied (not their request), NotFoundError (no such request, or about a record they
+    may no longer read: deleted, say) or GridbaseError
     (`approval_decided`: decided already, by them or another approver). `go_on=False` leaves the
     continuation to the scheduler's next check (as a process stopped right after the commit would)."""
     comment = (comment or "").strip()[:2000]
     actor = ws.actor(person)
+    asked = approvals.one(ws.storage, ident)
+    if asked is not None and asked["approver"] == person and asked["tbl"] and asked["record"] and not \
+            engine_comments.may_read(ws.base(asked["base"]).table(asked["tbl"]), person, asked["record"]):
+        raise NotFoundError(code="approval_unknown")  # the record was deleted, or is out of their reach now
     with ws.storage.transaction() as conn:
         found = approvals.decide(conn, ident, person, decision, comment, ws.now())
         request = found["request"]

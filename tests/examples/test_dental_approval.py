@@ -74,3 +74,13 @@ def test_a_rejected_closure_goes_back_to_the_handler_with_the_comment(ws, as_per
     assert notified(ws, rid, "结案被质控部驳回：") == ["feng_yan"]
     body = ws.storage.conn.execute("SELECT body FROM _gb_notifications WHERE title LIKE '结案被质控部驳回%'").fetchone()[0]
     assert body == "审批意见：缺患者回访记录（陈静）"
+
+
+def test_a_request_about_a_deleted_complaint_leaves_the_inbox(ws, as_person) -> None:
+    rid = submitted(ws, as_person)
+    head = as_person("chen_jing")
+    assert "请审批结案：种植复诊等候过长" in head.get("/inbox").text
+    [ask] = approvals.pending_for(ws.storage, "chen_jing")
+    ws.base("complaints").table("complaints").delete(rid, actor="admin")
+    assert "待我审批" not in head.get("/inbox").text
+    assert head.post(f"/approvals/{ask['id']}/decide", {"decision": "approve"}).status_code == 404

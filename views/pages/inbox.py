@@ -19,6 +19,7 @@ from starlette.routing import Route
 from automations.approval import decide
 from engine import NotFoundError, Workspace
 from engine import approvals as approvals_service
+from engine import comments as engine_comments
 from engine import inbox as inbox_service
 from engine.errors import GridbaseError
 from views.pages.web import (
@@ -58,11 +59,19 @@ async def inbox(request: Request) -> Response:
 
 
 def approvals_for(ws: Workspace, person: str) -> list[dict[str, Any]]:
-    """The requests waiting for `person`'s decision, as the inbox and the record page show them."""
-    out = approvals_service.pending_for(ws.storage, person)
-    for item in out:
+    """The requests waiting for `person`'s decision, as the inbox and the record page show them: only
+    about records they may still read (one deleted, or out of their reach since, is not shown)."""
+    out = []
+    for item in approvals_service.pending_for(ws.storage, person):
+        try:
+            table = ws.base(item["base"]).table(item["tbl"])
+        except NotFoundError:
+            continue
+        if not engine_comments.may_read(table, person, item["record"]):
+            continue
         item["url"] = notification_link(item)
         item["when"] = format_time(ws, item["asked_at"] or item["created_at"])
+        out.append(item)
     return out
 
 
