@@ -208,8 +208,9 @@ def decide(ws: Workspace, ident: int, person: str, decision: str, comment: str =
     with ws.storage.transaction() as conn:
         found = approvals.decide(conn, ident, person, decision, comment, ws.now())
         request = found["request"]
-        if request["notification"]:  # the notification that asked is done with
-            inbox.mark_read(ws.storage, person, int(request["notification"]), ws.now())
+        for done in approvals.of_flow(conn, request["flow"]):  # the notifications that asked and need nothing more
+            if done["notification"] and done["status"] not in approvals.OPEN:
+                inbox.mark_read(ws.storage, done["approver"], int(done["notification"]), ws.now())
         ws.audit.note(actor, request["base"], request["tbl"] or "", request["record"] or "", decision,
                       {"approval": ident, "comment": comment})
         if request["tbl"] and request["record"]:

@@ -108,6 +108,9 @@ def test_any_of_the_first_decision_wins_and_a_reject_goes_back_with_the_comment(
         decide(ws, asks["li"][0]["id"], "li", "approved")  # decided: not twice
     assert pending(ws, "boss") == []
     assert fields(t, rid)["status"] == "待受理"
+    unread = ws.storage.conn.execute("SELECT count(*) FROM _gb_notifications WHERE key LIKE '%:ask' "
+                                     "AND read_at IS NULL").fetchone()[0]
+    assert unread == 0  # li decided; boss's request is no longer needed: neither is left unread
 
 
 def test_only_the_named_approver_may_decide(env: Env) -> None:
