@@ -168,7 +168,7 @@ from engine import Workspace
 from automations import tick
 ws = Workspace.open(sys.argv[1], db=sys.argv[2])
 ws.clock = lambda: datetime.fromisoformat(sys.argv[3])
-print(tick(ws))
+print(tick(ws), tick(ws))  # the second check (or a second process) finds nothing left to do
 ws.close()
 """
 
@@ -190,11 +190,9 @@ def test_a_decision_survives_a_killed_process_and_the_run_goes_on_exactly_once(e
         if deciding.stdout is not None:
             deciding.stdout.close()
     later = (env.now[0] + timedelta(minutes=6)).isoformat()
-    first = subprocess.run([sys.executable, "-c", RESTART, root, db, later], cwd=ROOT, check=True, env=environ,
-                           capture_output=True, text=True)
-    again = subprocess.run([sys.executable, "-c", RESTART, root, db, later], cwd=ROOT, check=True, env=environ,
-                           capture_output=True, text=True)
-    assert (first.stdout.strip(), again.stdout.strip()) == ("1", "0")
+    restarted = subprocess.run([sys.executable, "-c", RESTART, root, db, later], cwd=ROOT, check=True, env=environ,
+                               capture_output=True, text=True)
+    assert restarted.stdout.strip() == "1 0"
     back = Workspace.open(root, db=db)
     try:
         t = back.base("desk").table("tickets")
