@@ -2,7 +2,8 @@
 
 The parts, one module each: `triggers` (events to runs), `scheduler` (cron and dates),
 `manual` (the record-page button), `runner` (one run, its history row), `actions` (notify,
-update, create, webhook, email), `recipients`, `templates`, `delivery` (the channel queue
+update, create, webhook, email), `steps` (if, find, for_each, delete, wait), `approval` (the
+approval step and `decide`, which the inbox and the record page call), `recipients`, `templates`, `delivery` (the channel queue
 with retries and a dead letter), `worker` (the outbox loop and `start`/`stop`), `history`.
 
 The web app calls: `start(ws)` / `stop()`, `run_manual(...)`, `manual_buttons(...)`,

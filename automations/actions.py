@@ -45,13 +45,15 @@ class ActionError(GridbaseError):
 
 
 class Park(Exception):  # noqa: N818 (not an error: the run stops here for now)
-    """Raised by a step (`wait:`) to park the run until `due` (UTC); `until_field`: a date field of the
-    record whose value, read again when the run is checked, says when it is due."""
+    """Raised by a step (`wait:`, `approval:`) to park the run until `due` (UTC); `until_field`: a date
+    field of the record whose value, read again when the run is checked, says when it is due;
+    `again`: the run goes on at this same step (an approval, to run the chosen branch), not the next."""
 
-    def __init__(self, due: Any, until_field: str | None = None) -> None:
+    def __init__(self, due: Any, until_field: str | None = None, *, again: bool = False) -> None:
         super().__init__(f"parked until {due}")
         self.due = due
         self.until_field = until_field
+        self.again = again
 
 
 @dataclass

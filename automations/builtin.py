@@ -4,7 +4,7 @@ Found through the `gridbase.automations` entry point (pyproject.toml), as a plug
 module is: triggers `created`, `updated`, `matches`, `form` (automations.triggers), `schedule`,
 `date` (automations.scheduler) and `manual` (automations.manual); actions `notify`, `update`,
 `create`, `webhook` and `email` (automations.actions); the steps `if`, `find`, `for_each`, `delete`
-and `wait` (automations.steps).
+and `wait` (automations.steps), and `approval` (automations.approval).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from automations.actions import BUILTIN_ACTIONS
+from automations.approval import Approval
 from automations.manual import ManualTrigger
 from automations.scheduler import DateTrigger, ScheduleTrigger
 from automations.steps import STEP_ACTIONS
@@ -27,5 +28,5 @@ def gridbase_triggers() -> list[Any]:
 
 @hookimpl
 def gridbase_actions() -> list[Any]:
-    """The built-in actions: notify, update, create, webhook, email; the steps if, find, for_each, delete, wait."""
-    return [*BUILTIN_ACTIONS, *STEP_ACTIONS]
+    """The built-in actions: notify, update, create, webhook, email; the steps if, find, for_each, delete, wait, approval."""
+    return [*BUILTIN_ACTIONS, *STEP_ACTIONS, Approval]

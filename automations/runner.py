@@ -12,11 +12,13 @@ trigger as handled (the outbox row, the fired date). Each step runs in a SAVEPOI
 that fails is rolled back and stops the run (the steps before it stay done), and the run is
 recorded as `failed` with the step's error. Statuses: ok, failed, skipped, loop_stopped, waiting.
 
-A step may *park* the run (`wait:`, automations.steps; it raises `Park`): the run is recorded
+A step may *park* the run (`wait:`, automations.steps, or `approval:`, automations.approval; it raises `Park`): the run is recorded
 as `waiting` and parked (engine.runs, `_gb_parked`) with the index of its next step and its
 variables, in the same transaction. `resume_parked` (the scheduler's minutely check) goes on
 with each parked run that is due, once: the parked row is marked resumed in the transaction of
-the continuing run, whose run key is `{run key}:resume:{step}` (unique, so never twice).
+the continuing run, whose run key is `{run key}:resume:{step}` (unique, so never twice). A step
+that parks with `again` (an approval) is run again when the run goes on, to take its branch;
+`resume_key` goes on with one such run at once, after its approval was decided.
 """
 
 from __future__ import annotations
@@ -100,18 +102,23 @@ def _steps(ctx: RunContext, auto: AutomationDef, first: int = 0) -> tuple[list[d
         if index < first:
             continue
         entry = actions().get(kind)
+        parked: Park | None = None
         try:
             with runs.step(conn):
                 if entry is None:
                     raise ActionError(f"unknown action '{kind}' (known: {', '.join(actions().keys())})")
-                result = entry.run(ctx, index, spec or {})
-        except Park as park:  # the run stops here for now; what the steps before wrote stays
-            steps.append({"action": kind, "ok": True, "step": index, "waiting_until": utcnow_text(park.due)})
-            return steps, None, park
+                try:
+                    result = entry.run(ctx, index, spec or {})
+                except Park as park:  # the run stops here for now; what this step and those before wrote stays
+                    parked, result = park, {}
         except Exception as exc:  # any failure stops the run and is reported; the step's writes are undone
             message = describe(exc)
             steps.append({"action": kind, "ok": False, "error": message})
             return steps, f"step {index + 1} ({kind}): {message}", None
+        if parked is not None:
+            steps.append({"action": kind, "ok": True, "step": index, "waiting_until": utcnow_text(parked.due),
+                          **({"again": True} if parked.again else {})})
+            return steps, None, parked
         steps.append({"action": kind, "ok": True, **result})
     return steps, None, None
 
@@ -137,7 +144,7 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
         steps, error, park = _steps(ctx, auto, start.first)
         status = "failed" if error else "waiting" if park else "ok"
         if park is not None:
-            position = int(steps[-1]["step"]) + 1
+            position = int(steps[-1]["step"]) + (0 if park.again else 1)
             runs.park(ws.storage.conn, run_key=start.run_key, base=base, automation=auto.key,
                       table=start.table, record=start.record, position=position, due=park.due,
                       until_field=park.until_field, depth=start.depth, on_behalf=start.on_behalf,
@@ -162,6 +169,16 @@ def resume_parked(ws: Workspace, now: datetime | None = None) -> int:
         except Exception:  # one broken run must not hold the others back; it is tried again next check
             log.exception("parked run %s could not go on", row["run_key"])
     return done
+
+
+def resume_key(ws: Workspace, run_key: str, now: datetime | None = None) -> bool:
+    """Go on now with the run parked as `run_key` if it is due (an approval just decided), once."""
+    now = now or ws.now()
+    row = runs.parked_key(ws.storage, run_key)
+    if row is None or row["due_at"] > utcnow_text(now):
+        return False
+    with ws.storage.transaction():
+        return _resume(ws, row, now)
 
 
 def _resume(ws: Workspace, row: dict[str, Any], now: datetime) -> bool:

@@ -91,7 +91,10 @@ class LoopChecks:
         return getattr(self._checks, name)
 
     def template(self, path: Path, text: str, table: TableDef | None, what: str) -> None:
-        type(self._checks).template(self, path, text, table, what)  # type: ignore[arg-type] (its errors come here)
+        checker = self._checks
+        while isinstance(checker, LoopChecks):  # a loop in a loop, or in an approval's branch: the base checker's check
+            checker = checker._checks
+        type(checker).template(self, path, text, table, what)  # type: ignore[arg-type] (its errors come here)
 
     def err(self, path: Path, message: str, hint: str = "", *, key: bool = False) -> None:
         if not message.startswith("unknown variable 'item' "):

@@ -20,6 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+# `OutgoingMessage.event` of an approval request (automations.approval): an app's card says so on its
+# button, which opens the record page, where the person signs in and decides (no link decides by itself).
+APPROVAL_EVENT = "approval.request"
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

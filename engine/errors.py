@@ -23,6 +23,10 @@ from typing import Any
 MESSAGES: dict[str, str] = {
     'admin_only': 'only administrators may see this page',
     'aggregate_needs_field': '{aggregate} needs a field',
+    'approval_bad_decision': "'{decision}' is not a decision: approve or reject",
+    'approval_decided': 'this approval was already decided',
+    'approval_not_yours': 'only the person asked may decide this approval',
+    'approval_unknown': 'no such approval request',
     'archive_checksum': '{file} does not match its checksum',
     'archive_unreadable': 'the archive {file} did not read back as written; nothing was removed',
     'archive_write_failed': 'cannot write the {log} archive in {folder}: {problem}; nothing was removed',

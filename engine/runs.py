@@ -1,5 +1,5 @@
 """The automation run log: owner of `_gb_runs` (one row per run), `_gb_fired` (what timed triggers fired)
-and `_gb_parked` (runs a `wait:` step parked until they are due).
+and `_gb_parked` (runs a `wait:` or `approval:` step parked until they are due).
 
 A run's `run_key` is unique (`{base}.{automation}:{event id}`, `…:schedule:{tick}`,
 `…:date:{record}:{value}`, `…:manual:{uuid}`), so a run is recorded, and its effects
@@ -118,6 +118,21 @@ def parked(storage: Storage, *, base: str | None = None) -> list[dict[str, Any]]
 def postpone(conn: sqlite3.Connection, ident: int, due: datetime) -> None:
     """A parked run waiting for a field whose date moved: its new due time."""
     conn.execute("UPDATE _gb_parked SET due_at = ? WHERE id = ? AND resumed_at IS NULL", (utcnow_text(due), ident))
+
+
+def wake(conn: sqlite3.Connection, run_key: str, now: datetime) -> bool:
+    """Make the run parked as `run_key` due now (its approval was decided); False if it is not parked."""
+    return conn.execute("UPDATE _gb_parked SET due_at = ? WHERE run_key = ? AND resumed_at IS NULL",
+                        (utcnow_text(now), run_key)).rowcount > 0
+
+
+def parked_key(storage: Storage, run_key: str) -> dict[str, Any] | None:
+    """The parked run `run_key`, if it is still parked (`extra` decoded)."""
+    rows = rows_of(storage.conn.execute(
+        f"SELECT {PARKED} FROM _gb_parked WHERE run_key = ? AND resumed_at IS NULL", (run_key,)))  # noqa: S608
+    for row in rows:
+        row["extra"] = json.loads(row["extra"] or "{}")
+    return rows[0] if rows else None
 
 
 def resume(conn: sqlite3.Connection, ident: int, now: datetime) -> bool:

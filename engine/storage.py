@@ -150,6 +150,13 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "tbl": "TEXT", "record": "TEXT", "position": "INTEGER NOT NULL", "due_at": "TEXT NOT NULL",
         "until_field": "TEXT", "depth": "INTEGER NOT NULL DEFAULT 0", "on_behalf": "TEXT",
         "extra": "TEXT NOT NULL DEFAULT '{}'", "parked_at": "TEXT NOT NULL", "resumed_at": "TEXT"}),
+    # Approval requests of automation runs parked at an `approval:` step, one row per approver (engine.approvals).
+    "_gb_approvals": ("id", {
+        "id": "INTEGER", "key": "TEXT NOT NULL UNIQUE", "flow": "TEXT NOT NULL", "run_key": "TEXT NOT NULL",
+        "base": "TEXT NOT NULL", "automation": "TEXT NOT NULL", "tbl": "TEXT", "record": "TEXT",
+        "seq": "INTEGER NOT NULL", "mode": "TEXT NOT NULL", "approver": "TEXT NOT NULL", "status": "TEXT NOT NULL",
+        "title": "TEXT NOT NULL", "body": "TEXT NOT NULL DEFAULT ''", "link": "TEXT", "comment": "TEXT",
+        "created_at": "TEXT NOT NULL", "asked_at": "TEXT", "decided_at": "TEXT", "due_at": "TEXT", "notification": "INTEGER"}),
     # Airtable-style webhooks and their payloads (engine.webhooks).
     "_gb_webhooks": ("id", {
         "id": "TEXT", "base": "TEXT NOT NULL", "owner": "TEXT NOT NULL", "url": "TEXT", "secret": "TEXT NOT NULL",
@@ -190,6 +197,9 @@ SYSTEM_INDEXES = (
     ("_gb_deliveries_due", "_gb_deliveries", ("status", "next_at")),
     ("_gb_webhooks_base", "_gb_webhooks", ("base", "expires_at")),
     ("_gb_webhook_payloads_at", "_gb_webhook_payloads", ("at",)),
+    ("_gb_approvals_approver", "_gb_approvals", ("approver", "status", "id")),
+    ("_gb_approvals_record", "_gb_approvals", ("base", "tbl", "record", "id")),
+    ("_gb_approvals_flow", "_gb_approvals", ("flow", "seq")),
 )
 
 _DECLARATION = re.compile(r"(?P<type>[A-Z]+)(?P<not_null> NOT NULL)?(?: DEFAULT (?P<default>'[^']*'|-?\d+))?(?P<unique> UNIQUE)?")

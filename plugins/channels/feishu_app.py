@@ -40,7 +40,14 @@ from typing import Any, ClassVar
 
 import requests
 
-from engine.channels import Channel, DeliveryError, Option, OutgoingMessage, truncate_utf8
+from engine.channels import (
+    APPROVAL_EVENT,
+    Channel,
+    DeliveryError,
+    Option,
+    OutgoingMessage,
+    truncate_utf8,
+)
 from plugins.channels.appchannel import TokenCache
 from plugins.netguard import UnresolvableHost, UnsafeURL, check_url, split_url
 
@@ -163,7 +170,8 @@ class FeishuAppChannel(Channel):
             elements.append({"tag": "div", "text": {"tag": "plain_text", "content": body}})
         if message.link.startswith(("https://", "http://")):
             button = {"tag": "button", "type": "primary", "url": message.link,
-                      "text": {"tag": "plain_text", "content": self.options.get("button_text") or "打开记录"}}
+                      "text": {"tag": "plain_text", "content": "审批（批准 / 驳回）" if message.event == APPROVAL_EVENT
+                               else self.options.get("button_text") or "打开记录"}}
             elements.append({"tag": "action", "actions": [button]})
         return {
             "config": {"wide_screen_mode": True},

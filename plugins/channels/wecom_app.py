@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from engine.channels import DeliveryError, Option, OutgoingMessage, truncate_utf8
+from engine.channels import APPROVAL_EVENT, DeliveryError, Option, OutgoingMessage, truncate_utf8
 from plugins.channels.appchannel import AppChannel, TokenCache
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
@@ -79,7 +79,8 @@ class WeComAppChannel(AppChannel):
             return {**common, "msgtype": "textcard", "textcard": {
                 "title": truncate_utf8(message.title or "Gridbase", 128),
                 "description": truncate_utf8(message.body, 512),
-                "url": message.link, "btntxt": self.options.get("button_text") or "详情"}}
+                "url": message.link,
+                "btntxt": "去审批" if message.event == APPROVAL_EVENT else self.options.get("button_text") or "详情"}}
         text = "\n".join(p for p in (message.title, message.body) if p)
         return {**common, "msgtype": "text", "text": {"content": truncate_utf8(text, 2048)}}
 

@@ -1,6 +1,7 @@
 """The complaint QR form of the dental example in headless Chromium: a nurse on a phone-sized
 screen signs in and reports a problem; the QC person then finds the notification in the inbox
-and the complaint in 未办结. Screenshots go to screenshots/ (git-ignored)."""
+and the complaint in 未办结; the head of 质控部 approves a closure from the inbox and the complaint
+closes. Screenshots go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from engine import Workspace
 from tests.browser.conftest import (
     CHROMIUM,
     SCREENSHOTS,
+    Watch,
     launch_browser,
     serving,
 )
@@ -68,8 +70,6 @@ def test_qr_form_fits_a_phone_screen(server, browser):
 
 
 def test_staff_reports_on_a_phone_and_qc_sees_it(server, browser):
-    from tests.browser.conftest import Watch
-
     SCREENSHOTS.mkdir(exist_ok=True)
     url = server["url"]
     title = "诊室洗手液用完未补充"
@@ -136,4 +136,36 @@ def test_the_record_page_shows_what_an_automation_changed_without_a_reload(serve
     # asks for the record's cells again a moment after the save.
     automations.process_pending(ws)
     page.locator('td.cell[data-field="status"]', has_text="处理中").wait_for(timeout=10000)
+    context.close()
+
+
+def test_the_qc_head_approves_a_closure_from_the_inbox_and_the_complaint_closes(server, browser):
+    ws = server["ws"]
+    table = ws.base("complaints").table("complaints")
+    title = "审批测试：收费单据有误"
+    rid = table.create({"title": title, "department": "院办", "owner": "feng_yan"}, actor="admin")["id"]
+    table.update(rid, {"result": "已更正并致歉。", "status": "待结案审核"}, actor="feng_yan")
+    automations.process_pending(ws)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(server["url"] + "/inbox")
+    sign_in(page, "chen_jing")
+    page.wait_for_url(server["url"] + "/inbox")
+    page.goto(f"{server['url']}/b/complaints/t/complaints/r/{rid}#approval")
+    page.locator("#approval .approval-form").screenshot(path=str(SCREENSHOTS / "dental-approval-ask.png"))
+    page.goto(server["url"] + "/inbox")
+    item = page.locator("#approvals li.approval-ask", has_text=f"请审批结案：{title}")
+    item.locator("textarea[name=comment]").fill("核实无误，同意结案")
+    page.screenshot(path=str(SCREENSHOTS / "dental-approval-inbox.png"), full_page=True)
+    item.get_by_role("button", name="批准").click()
+    page.wait_for_url(server["url"] + "/inbox")
+    assert page.locator("#approvals li.approval-ask", has_text=title).count() == 0
+    assert table.get(rid, actor="admin")["fields"]["status"] == "已办结"
+    page.goto(f"{server['url']}/b/complaints/t/complaints/r/{rid}")
+    panel = page.locator("#approval")
+    assert "陈静" in panel.inner_text() and "已批准" in panel.inner_text() and "核实无误，同意结案" in panel.inner_text()
+    assert "已办结" in page.locator('td.cell[data-field="status"]').inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "dental-approval-record.png"), full_page=True)
+    assert watch.errors == []
     context.close()

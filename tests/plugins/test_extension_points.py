@@ -38,7 +38,8 @@ HOOKS = sorted(name for name in vars(hookspecs) if name.startswith("gridbase_"))
 
 BUILTINS = {  # registry -> (its built-in names in order, the entry point registering them)
     "triggers": (["created", "updated", "matches", "form", "hook", "schedule", "date", "manual"], "gridbase.automations"),
-    "actions": (["notify", "update", "create", "webhook", "email", "if", "find", "for_each", "delete", "wait"],
+    "actions": (["notify", "update", "create", "webhook", "email", "if", "find", "for_each", "delete", "wait",
+                 "approval"],
                 "gridbase.automations"),
     "widget_types": (["number", "bar", "line", "pie", "area"], "gridbase.widgets"),
     "importers": (["csv", "xlsx"], "gridbase.plugins"),

@@ -19,7 +19,7 @@ from feishu_standin import FeishuStandin, User
 
 from automations import deliver_due, list_deliveries, process_pending
 from engine import Workspace
-from engine.channels import OutgoingMessage
+from engine.channels import APPROVAL_EVENT, OutgoingMessage
 from gridbase.cli import main
 from plugins.channels import appchannel, feishu_app
 from plugins.channels.feishu_app import FeishuAppChannel
@@ -219,6 +219,14 @@ def test_card_text_is_plain_and_truncated() -> None:
     [div] = card["elements"]  # a relative link (no GRIDBASE_PUBLIC_URL) gets no button
     assert div["text"]["tag"] == "plain_text"
     assert len(div["text"]["content"].encode()) <= feishu_app.MAX_CARD_TEXT
+
+
+def test_an_approval_card_opens_the_record_page_to_decide() -> None:
+    channel = FeishuAppChannel("feishu", {"app_id": "cli_x", "app_secret": "y"})
+    link = "https://gridbase.example.org/b/complaints/t/complaints/r/rec1#approval"
+    card = channel.card(OutgoingMessage("k", "请审批结案：甲", "处理结果：…", link=link, event=APPROVAL_EVENT))
+    [button] = card["elements"][-1]["actions"]
+    assert button["url"] == link and button["text"]["content"] == "审批（批准 / 驳回）"  # no decision in the link itself
 
 
 @pytest.mark.parametrize(("options", "fragment"), [

@@ -12,7 +12,7 @@ from wecom_standin import WeComStandin
 
 from automations import deliver_due, list_deliveries, process_pending
 from engine import Workspace
-from engine.channels import OutgoingMessage
+from engine.channels import APPROVAL_EVENT, OutgoingMessage
 from plugins.channels.wecom_app import WeComAppChannel
 from tests_support import write_workspace
 
@@ -138,6 +138,13 @@ def test_without_a_link_a_text_message_within_limits() -> None:
     channel = WeComAppChannel("wecom", {"corp_id": "ww1", "agent_id": 1, "corp_secret": "s"})
     payload = channel.payload(OutgoingMessage("k", "标题", "长" * 3000, link="/b/x"), "ZhaoLei")
     assert payload["msgtype"] == "text" and len(payload["text"]["content"].encode()) <= 2048
+
+
+def test_an_approval_card_opens_the_record_page_to_decide() -> None:
+    channel = WeComAppChannel("wecom", {"corp_id": "ww1", "agent_id": 1, "corp_secret": "s"})
+    link = "https://gridbase.example.org/b/complaints/t/complaints/r/rec1#approval"
+    payload = channel.payload(OutgoingMessage("k", "请审批结案：甲", "…", link=link, event=APPROVAL_EVENT), "ZhaoLei")
+    assert payload["textcard"]["url"] == link and payload["textcard"]["btntxt"] == "去审批"
 
 
 @pytest.mark.parametrize(("options", "fragment"), [

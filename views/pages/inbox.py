@@ -1,8 +1,11 @@
-"""The in-app inbox: a person's notifications, opened, marked read and counted for the badge.
+"""The in-app inbox: a person's notifications, opened, marked read and counted for the badge;
+the approvals waiting for their decision, approved or rejected here or on the record page.
 
 Words: a *notification* is addressed to one person (unread while not yet read; engine.inbox
-keeps them). A person only ever sees and marks their own notifications. (Automation runs and
-dead letters, for admins, are views.pages.admin.)
+keeps them). A person only ever sees and marks their own notifications. An *approval request*
+(engine.approvals, made by an automation's `approval:` step) is decided only by its approver,
+once (automations.approval.decide); its title and message hold only what they may read.
+(Automation runs and dead letters, for admins, are views.pages.admin.)
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from automations.approval import decide
 from engine import NotFoundError, Workspace
+from engine import approvals as approvals_service
+from engine import comments as engine_comments
 from engine import inbox as inbox_service
+from engine.errors import GridbaseError
 from views.pages.web import (
     check_csrf,
     current_actor,
@@ -47,7 +54,42 @@ async def inbox(request: Request) -> Response:
     for item in items:
         item["url"] = notification_link(item)
         item["when"] = format_time(ws, item["at"])
-    return render(request, "inbox.html", items=items)
+    asks = approvals_for(ws, actor.key)
+    return render(request, "inbox.html", items=items, approvals=asks)
+
+
+def approvals_for(ws: Workspace, person: str) -> list[dict[str, Any]]:
+    """The requests waiting for `person`'s decision, as the inbox and the record page show them: only
+    about records they may still read (one deleted, or out of their reach since, is not shown)."""
+    out = []
+    for item in approvals_service.pending_for(ws.storage, person):
+        try:
+            table = ws.base(item["base"]).table(item["tbl"])
+        except NotFoundError:
+            continue
+        if not engine_comments.may_read(table, person, item["record"]):
+            continue
+        item["url"] = notification_link(item)
+        item["when"] = format_time(ws, item["asked_at"] or item["created_at"])
+        out.append(item)
+    return out
+
+
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+
+
+async def decide_approval(request: Request) -> Response:
+    """POST /approvals/{id}/decide (decision=approve|reject, comment, next): only the approver, only once."""
+    actor = require_actor(request)
+    form = await request.form(max_files=0)
+    check_csrf(request, form)
+    ident = path_id(request, "approval")
+    decision = DECISIONS.get(str(form.get("decision") or ""))
+    if decision is None:
+        raise GridbaseError(code="approval_bad_decision", params={"decision": str(form.get("decision") or "")[:40]})
+    decide(get_ws(request), ident, actor.key, decision, str(form.get("comment") or ""))
+    back = safe_next(str(form.get("next") or ""))
+    return RedirectResponse(back if back != "/" else "/inbox", status_code=303)
 
 
 MAX_ID = 2**63 - 1  # SQLite's largest integer: no row has a larger id
@@ -106,4 +148,5 @@ routes = [
     Route("/inbox/read-all", read_all, methods=["POST"]),
     Route("/inbox/{id:int}/open", open_notification, methods=["GET"]),
     Route("/inbox/{id:int}/read", read_one, methods=["POST"]),
+    Route("/approvals/{id:int}/decide", decide_approval, methods=["POST"]),
 ]

@@ -1,5 +1,6 @@
 """The record page: every readable field (edited in place where allowed), linked records,
-attachments, the change history, comments with @mentions, delete and restore; the
+attachments, the change history, comments with @mentions, the approvals asked about it (the
+viewer's own pending ones with Approve / Reject, views.pages.inbox), delete and restore; the
 new-record page; saving one cell (grid or record page). The searches the editors ask are in
 views.pages.searches.
 
@@ -26,6 +27,7 @@ from engine import (
     ValidationError,
     Workspace,
 )
+from engine import approvals as engine_approvals
 from engine import comments as engine_comments
 from engine import people as people_db
 from engine.errors import Message
@@ -34,6 +36,7 @@ from engine.linked import restrict_rows
 from engine.records import Table
 from views.pages import cells
 from views.pages.files import save_uploads
+from views.pages.inbox import approvals_for
 from views.pages.web import (
     check_csrf,
     format_time,
@@ -89,12 +92,26 @@ async def record_page(request: Request) -> Response:
                 "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
+    asked = engine_approvals.for_record(ws.storage, table.base.key, table.key, rid)
+    said = {(r["approver"], r["status"], r["decided_at"]): r["comment"] for r in asked if r["comment"]}
+    for h in history:  # a decision's entry shows its comment
+        h["said"] = said.get((h["actor"], h["action"], h["at"]), "")
     comments = [comment_item(ws, c) for c in engine_comments.for_record(table, rid, actor=actor)]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
     buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
                   history=history, comments=comments, can_delete=access.can_delete, buttons=buttons,
-                  url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}")
+                  url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}",
+                  approvals=approval_rows(ws, table, asked),
+                  my_approvals=[a for a in approvals_for(ws, actor.key)
+                                if (a["base"], a["tbl"], a["record"]) == (table.base.key, table.key, rid)])
+
+
+def approval_rows(ws: Workspace, table: Table, asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who was asked to approve this record and what they decided (no request's message: that is its approver's)."""
+    return [{"who": person_name(ws, r["approver"]), "status": r["status"], "comment": r["comment"] or "",
+             "when": format_time(ws, r["decided_at"]) if r["decided_at"] else "",
+             "automation": automation_name(table, f"automation:{r['automation']}")} for r in asked]
 
 
 def linked_titles(table: Table, entry: dict[str, Any], links: cells.LinkTitles) -> dict[str, Any]:
