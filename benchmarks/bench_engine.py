@@ -1,4 +1,4 @@
-"""Engine benchmark: import, grid first page, dashboard aggregates and formula filters.
+"""Engine benchmark: import, grid first page, dashboard aggregates, dashboard widgets with filters, formula filters.
 
     .venv/bin/python benchmarks/bench_engine.py --rows 1000000 [--json results.json]
 
@@ -6,7 +6,10 @@ Builds a visits-like table (text, number, select, date, person and link fields) 
 workspace under benchmarks/data/, then times, on the same data:
 - bulk import through the record service vs sqlite-utils `insert_all` of the same rows;
 - grid query (filter + sort + first page of 50) through the record service vs hand-written SQL;
-- dashboard group-by aggregates; a `filterByFormula`-style formula filter vs hand-written SQL.
+- dashboard group-by aggregates; a `filterByFormula`-style formula filter vs hand-written SQL;
+- each widget of a dashboard with viewer filters (engine.dashfilters: a month, a center) through its
+  registry entry as the page computes it: numbers, the same for the previous period, a chart and
+  pivots (count, sum), as the admin and as a doctor whose row rule narrows them (target <= 300 ms each).
 Prints a table with each figure, its target, its peer and the ratio.
 """
 
@@ -65,6 +68,19 @@ tables:
 roles:
   doctor:
     visits: {access: read, rows: {doctor: $me}}
+dashboards:
+  month:
+    name: Month
+    filters:
+      period: {type: date, name: Period, field: visit_date, default: this_month}
+      center: {type: select, name: Center, field: center}
+    widgets:
+      - {type: number, title: Visits, table: visits, compare: previous_period}
+      - {type: number, title: Amount, table: visits, aggregate: sum, field: amount, compare: previous_period}
+      - {type: bar, title: By status, table: visits, group_by: status}
+      - {type: pivot, title: Center x status, table: visits, rows: center, columns: status}
+      - {type: pivot, title: Amount by center x status, table: visits, rows: center, columns: status, aggregate: sum, field: amount}
+      - {type: pivot, title: Doctor x center, table: visits, rows: doctor, columns: center}
 """
 
 DOCTORS = [f"doc{i}" for i in range(40)]
@@ -153,6 +169,7 @@ def main() -> None:
     fhand = timed(lambda: conn.execute('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND '
                                        '"status" = ? AND "visit_date" > ?', (500, "open", "2026-06-01")).fetchone(), repeat=5)
     add("formula filter count p50", statistics.median(ftimes), "ms", "<= 2x SQL", statistics.median(fhand), "hand-written SQL")
+    dashboard_widgets(ws, add)
     conn.close()
     ws.close()
     width = max(len(r["measure"]) for r in results)
@@ -163,6 +180,39 @@ def main() -> None:
         print(f"{r['measure']:<{width}}  {r['value']:>9} {r['unit']:<3}  {r['target']:>10}  {peer:>12}  {ratio:>5}  {r['peer_name']}")
     if args.json:
         args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=1), encoding="utf-8")
+
+
+def dashboard_widgets(ws: Workspace, add) -> None:  # type: ignore[no-untyped-def]
+    """Each widget of the `month` dashboard, computed by its entry with the viewer's filters added, as
+    the page does (views.pages.dashboards.narrowed): June 2026 (and May for the previous period), then
+    June in one center; as the admin and as a doctor (row rule)."""
+    from dataclasses import replace
+
+    from engine.dashfilters import choose, previous_range
+    from engine.plugins import widget_types
+    from engine.query import all_of
+
+    visits = ws.base("clinic").table("visits")
+    ddef = ws.base("clinic").bdef.dashboards["month"]
+    picks = {"all time": {"period": "all"},
+             "June": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30"},
+             "June, center B": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30", "center": "B"}}
+    for label, params in picks.items():
+        sel = choose(ddef, params, date(2026, 6, 15), lambda flt, value: True, {})
+        for previous in (False, True):
+            if previous and sel.period(visits) is None:
+                continue
+            extra = sel.filter_for(visits, previous=previous)
+            for widget in ddef.widgets:
+                if previous and widget.options.get("compare") != "previous_period":
+                    continue
+                narrowed = replace(widget, filter=all_of([widget.filter, extra]))
+                entry = widget_types()[widget.type]
+                for actor in ("admin", "doc3"):
+                    took = timed(lambda e=entry, w=narrowed, a=actor: e.compute(visits, w, a), repeat=5)
+                    what = f"{widget.type} '{widget.title}'" + (" previous period" if previous else "")
+                    add(f"widget {what}, {label}, {actor} p50", statistics.median(took), "ms", "<= 300", None, "")
+    assert previous_range("custom", date(2026, 6, 1), date(2026, 6, 30)) == (date(2026, 5, 2), date(2026, 5, 31))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 Words: a pivot has two *dimensions*, the fields whose values make its `rows` and its `columns`
 (a list field such as a multiple select counts a record once under each of its values; dates
 are grouped by day, week or month), and an *aggregate* of the records in each *cell*: count, sum
-or avg of a number field. The *totals* (each row's, each column's, the whole table's) are
-computed as the SQL computes a cell, not added up by hand, so an average is the average of the
-records and a record under two values of a list field is counted once in the total.
+or avg of a number field. The *totals* (each row's, each column's, the whole table's) are figures
+of their records: an average total is the average of its records, not of its cells' averages
+(each cell brings its record count, sum and count of values from the one GROUP BY), and a record under two values of a list field is
+counted once in a total (a list dimension's totals are counted from the records again).
 
 It reads through the viewer's permissions like every other read (`engine.reads`): rows outside
 their read rule never count, and a field they may not read, or see only masked, cannot be a
@@ -89,18 +90,30 @@ def pivot(table: Table, *, actor: Actor | str, rows: str, columns: str, aggregat
         conn = table.ws.storage.conn
         cells = conn.execute(f"SELECT {dims[0]} AS _pr, {dims[1]} AS _pc, {', '.join(measure)} FROM {source} "
                              f"WHERE {cond} GROUP BY _pr, _pc ORDER BY _pr, _pc", args).fetchall()
+        # Each total folds the parts (record count, sum, count of values) of its cells: exact for an
+        # average too, since every record sits in exactly one cell...
+        parts: dict[Any, list[float]] = {}
         for r in cells:
-            out.cells[(r[0], r[1])] = figure(tuple(r[2:]))
+            key = (r[0], r[1])
+            out.cells[key] = figure(tuple(r[2:]))
             if r[0] not in out.row_totals:
                 out.rows.append(r[0])
-                out.row_totals[r[0]] = 0.0
-            if r[1] not in out.column_totals:
-                out.column_totals[r[1]] = 0.0
+            for total in (("r", r[0]), ("c", r[1]), ("t", None)):
+                acc = parts.setdefault(total, [0.0] * len(measure))
+                for i, v in enumerate(r[2:]):
+                    acc[i] += float(v or 0)
+        for (kind, key), acc in parts.items():
+            if kind == "r":
+                out.row_totals[key] = figure(tuple(acc))
+            elif kind == "c":
+                out.column_totals[key] = figure(tuple(acc))
+            else:
+                out.total = figure(tuple(acc))
         out.columns = sorted(out.column_totals, key=lambda k: (k is None, "" if k is None else k))
-        if not cells:
+        if not cells or not joins:
             return out
-        # A total over plain columns is the same GROUP BY one level up; over a list field a record
-        # sits in several cells, so each total is counted from the records again.
+        # ...except over a list field, where a record sits in several cells: its totals are counted
+        # from the records again (one GROUP BY a level up, and the whole).
         for i, totals in ((0, out.row_totals), (1, out.column_totals)):
             for r in conn.execute(f"SELECT {dims[i]} AS _pd, {', '.join(measure)} FROM {total_source(table, scope, joins, i)} "
                                   f"WHERE {cond} GROUP BY _pd", args).fetchall():
