@@ -109,7 +109,7 @@ class Selection:
     def filter_for(self, table: Table, *, previous: bool = False) -> Any:
         """The record filter this selection adds to a widget over `table` (None: nothing);
         with `previous`, the chosen period is the one before it."""
-        parts = []
+        parts: list[dict[str, Any]] = []
         for c in self.choices:
             key = field_of(c.filter, table.tdef)
             if key is None or not c.value or key not in table.fields:

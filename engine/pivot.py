@@ -92,11 +92,10 @@ def pivot(table: Table, *, actor: Actor | str, rows: str, columns: str, aggregat
                              f"WHERE {cond} GROUP BY _pr, _pc ORDER BY _pr, _pc", args).fetchall()
         # Each total folds the parts (record count, sum, count of values) of its cells: exact for an
         # average too, since every record sits in exactly one cell...
-        parts: dict[Any, list[float]] = {}
+        parts: dict[tuple[str, Any], list[float]] = {}
         for r in cells:
-            key = (r[0], r[1])
-            out.cells[key] = figure(tuple(r[2:]))
-            if r[0] not in out.row_totals:
+            out.cells[(r[0], r[1])] = figure(tuple(r[2:]))
+            if ("r", r[0]) not in parts:
                 out.rows.append(r[0])
             for total in (("r", r[0]), ("c", r[1]), ("t", None)):
                 acc = parts.setdefault(total, [0.0] * len(measure))
@@ -128,4 +127,4 @@ def total_source(table: Table, scope: Any, joins: list[str], dim: int) -> str:
     that dimension's list values when it is a list field."""
     alias = ("pr", "pc")[dim]
     own = [j for j in joins if j.rstrip().endswith(f"AS {alias}") or f"AS {alias}(" in j]
-    return scope.source() + "".join(", " + j for j in own)
+    return str(scope.source()) + "".join(", " + j for j in own)

@@ -145,6 +145,7 @@ def test_pivot_cells_and_totals_equal_counting_the_rows(ws: Workspace) -> None:
     assert got.row_totals == {k: float(v) for k, v in Counter(row[1] for row in ROWS).items()}
     assert got.column_totals == {k: float(v) for k, v in Counter(row[4] for row in ROWS).items()}
     assert got.total == len(ROWS)
+    assert sorted(got.rows, key=str) == sorted({row[1] for row in ROWS}, key=str)  # each row value once
     summed = pivot(table, actor="admin", rows="category", columns="dept", aggregate="sum", field="amount")
     assert summed.cells[("Service", "质控部")] == 16 and summed.row_totals["Service"] == 20 and summed.total == 23
     avg = pivot(table, actor="admin", rows="category", columns="dept", aggregate="avg", field="amount")

@@ -72,9 +72,9 @@ def pivot_rows(html: str) -> dict[str, list[str]]:
     """Row header -> its cells (the total last), footer included as "Total"."""
     table = re.search(r'<table class="pivot-table">(.*?)</table>', html, re.S)
     assert table, html
-    out = {}
-    for row in re.findall(r"<tr><th scope=\"row\">([^<]+)</th>(.*?)</tr>", table.group(1), re.S):
-        out[row[0]] = re.findall(r"<td[^>]*>([^<]*)</td>", row[1])
+    found = re.findall(r"<tr><th scope=\"row\">([^<]+)</th>(.*?)</tr>", table.group(1), re.S)
+    out = {label: re.findall(r"<td[^>]*>([^<]*)</td>", cells) for label, cells in found}
+    assert len(out) == len(found), "a row value shown twice"
     return out
 
 

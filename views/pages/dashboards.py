@@ -61,7 +61,13 @@ from engine.widgets.builtin import ChartWidget, NumberWidget, PivotWidget
 from engine.workspace import Base
 from views import messages
 from views.pages import cells
-from views.pages.dashboards_cards import compare_of, format_number, measure_name, pivot_card, value_label
+from views.pages.dashboards_cards import (
+    compare_of,
+    format_number,
+    measure_name,
+    pivot_card,
+    value_label,
+)
 from views.pages.dashboards_filters import period_text, selection_of
 from views.pages.web import (
     get_locale,
