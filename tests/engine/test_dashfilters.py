@@ -51,9 +51,11 @@ dashboards:
       cat: {type: select, name: Category, field: {cases: category}}
       who: {type: person, name: Owner, field: owner}
       unit: {type: department, name: Unit, field: dept}
+      team: {type: department, name: Team, field: {cases: owner}}
     widgets:
       - {type: number, title: Cases, table: cases, compare: previous_period}
       - {type: pivot, title: Pivot, table: cases, rows: category, columns: dept}
+      - {type: bar, title: By category, table: cases, group_by: category}
 """
 
 TODAY = date.today()
@@ -115,6 +117,8 @@ def test_filters_narrow_the_figures_and_the_previous_period_is_the_month_before(
     assert count(ws, "admin", select(ws, period="this_month", cat="Service")) == 2
     assert count(ws, "admin", select(ws, period="all", who="boss")) == 2
     assert count(ws, "admin", select(ws, period="all", unit="qc")) == 3  # a department's name in a select field
+    assert count(ws, "admin", select(ws, period="all", team="ortho")) == 3  # a department's people in a person field
+    assert count(ws, "admin", select(ws, period="this_month", team="qc")) == 1
     custom = select(ws, period="custom", period_from=LAST.isoformat(), period_to=LAST.isoformat())
     assert count(ws, "admin", custom) == 2 and custom.query()["period_from"] == LAST.isoformat()
     # The previous period of one day is the day before: nothing then.

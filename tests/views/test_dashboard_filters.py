@@ -134,3 +134,13 @@ def test_a_bad_choice_is_said_not_a_failure(client: Any) -> None:
     assert "Period: give a from and a to day" in page.text
     assert "Category: &#39;&lt;b&gt;x&lt;/b&gt;&#39; is not one of the choices" in page.text
     assert figure(page.text, "Cases") == "6"
+
+
+def test_a_chart_follows_the_filters_on_the_page_and_in_its_spec(client: Any) -> None:
+    admin = client("admin")
+    page = admin.get("/b/desk/d/main?period=last_month&team=ortho").text
+    url = re.search(r'data-spec-url="([^"]+)"', page)
+    assert url and "period=last_month" in url.group(1) and "team=ortho" in url.group(1)
+    spec = admin.get(url.group(1).replace("&amp;", "&")).json()
+    assert {v["label"]: v["value"] for v in spec["data"]["values"]} == {"Service": 1}  # e: li, last month
+    assert figure(page, "Cases") == "1"
