@@ -177,6 +177,9 @@ class PivotWidget(WidgetType):
                  "description": "Field whose values make the pivot's rows. / 行字段", "examples": ["category"]},
         "columns": {"type": "string", "minLength": 1, "title": "Columns",
                     "description": "Field whose values make the pivot's columns. / 列字段", "examples": ["department"]},
+        "bucket": {"enum": ["day", "week", "month"], "title": "Bucket",
+                   "description": "How a date row or column field is grouped (default day). / 日期字段的分组粒度",
+                   "examples": ["month"]},
     }
 
     def problems(self, widget: Widget, table: TableDef, kind_of: KindOf) -> list[Problem]:

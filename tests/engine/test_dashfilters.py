@@ -163,6 +163,11 @@ def test_pivot_over_a_list_field_counts_a_record_once_in_the_totals(ws: Workspac
     assert got.column_totals == {"x": 2.0, "y": 3.0} and got.total == 6
 
 
+def test_pivot_groups_a_date_dimension_by_month(ws: Workspace) -> None:
+    got = pivot(ws.base("desk").table("cases"), actor="admin", rows="category", columns="at", bucket="month")
+    assert got.column_totals[THIS.strftime("%Y-%m")] == 3 and got.column_totals[LAST.strftime("%Y-%m")] == 2
+
+
 def test_pivot_reads_through_the_viewers_permissions(ws: Workspace) -> None:
     table = ws.base("desk").table("cases")
     mine = pivot(table, actor="li", rows="category", columns="owner")
