@@ -1,10 +1,13 @@
-"""Dashboards: number cards, charts and plugin widgets declared per base, computed in SQL for the viewer.
+"""Dashboards: number cards, charts, pivots and plugin widgets declared per base, computed in SQL for the viewer.
 
-Words: a *dashboard* (`DashboardDef`) is a list of *widgets*; each widget's `type` is an entry of
+Words: a *dashboard* (`DashboardDef`) is a list of *widgets*, narrowed by the *filters* its viewer
+picks (dashboards_filters.py: read from the link, each added to the `filter` of every widget
+whose table has its field, `narrowed`); each widget's `type` is an entry of
 the widget registry (engine.widgets: `engine.plugins.widget_types()`), which computes its data
 with the signed-in person as actor, so rows and fields they may not read never count. This
 module draws a card for an entry by the entry's *class*, never by the type's name (`CARDS`): a
-`NumberWidget` is one figure (`table.aggregate`); a `ChartWidget` (bar, line, area, pie) is one
+`NumberWidget` is one figure (`table.aggregate`), with `compare: previous_period` beside the same
+figure for the period before the chosen one; a `PivotWidget` an HTML table (dashboards_cards.py); a `ChartWidget` (bar, line, area, pie) is one
 figure per group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
 `/b/{base}/d/{dashboard}/w/{index}.json`, drawn with the entry's `mark`; any other entry (a
 plugin's) is its `template`, rendered with autoescape. A widget whose table, field or filter
