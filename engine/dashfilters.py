@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Message
+from engine.hints import did_you_mean
 from engine.model import DashboardDef, DashFilter, TableDef
 from engine.viewtypes import Problem
 
@@ -187,10 +188,11 @@ def problems(dash: DashboardDef, tables: Mapping[str, TableDef], field_type: Cal
     used = {w.table for w in dash.widgets}
     for flt in dash.filters:
         path: tuple[str, ...] = (flt.key,)
+        before = len(out)
         for tkey, fkey in flt.fields.items():
             if tkey != "*" and tkey not in tables:
                 out.append(Problem(path + ("field", tkey), f"unknown table '{tkey}' in filter '{flt.key}'",
-                                   "known tables: " + ", ".join(tables)))
+                                   did_you_mean(tkey, tables) or "known tables: " + ", ".join(tables)))
                 continue
             targets = [tables[tkey]] if tkey != "*" else [t for t in tables.values() if fkey in t.fields]
             if not targets:
@@ -200,13 +202,18 @@ def problems(dash: DashboardDef, tables: Mapping[str, TableDef], field_type: Cal
                 fdef = table.fields.get(fkey)
                 if fdef is None:
                     out.append(Problem(path + ("field", tkey), f"unknown field '{fkey}' in table '{table.key}' "
-                                       f"for filter '{flt.key}'", "known fields: " + ", ".join(table.fields)))
+                                       f"for filter '{flt.key}'", did_you_mean(fkey, table.fields)
+                                       or "known fields: " + ", ".join(table.fields)))
                     continue
                 wrong = kind_problem(flt, field_type(fdef))
+                names = [str(o.get("name", "")) if isinstance(o, dict) else str(o) for o in fdef.options.get("options", [])]
+                if not wrong and flt.kind == "select" and flt.default and flt.default not in names:
+                    out.append(Problem(path + ("default",), f"'{flt.default}' is not an option of '{table.key}.{fkey}'",
+                                       "known options: " + ", ".join(names)))
                 if wrong:
                     out.append(Problem(path + (("field", tkey) if tkey != "*" else ("field",)),
                                        f"filter '{flt.key}' ({flt.kind}) cannot narrow field '{table.key}.{fkey}': {wrong}"))
-        if not any(field_of(flt, tables[t]) for t in used if t in tables):
+        if len(out) == before and not any(field_of(flt, tables[t]) for t in used if t in tables):
             out.append(Problem(path, f"filter '{flt.key}' narrows none of the dashboard's widgets",
                                "name a field of a table a widget counts"))
         if flt.kind == "date" and flt.default and flt.default not in PRESETS:

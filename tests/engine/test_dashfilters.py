@@ -184,6 +184,8 @@ def test_pivot_reads_through_the_viewers_permissions(ws: Workspace) -> None:
     ("field: {cases: category}", "field: {cases: owner}", "a select filter needs a single or multiple select field"),
     ("field: {cases: category}", "field: {case: category}", "unknown table 'case' in filter 'cat'"),
     ("default: this_month", "default: someday", "unknown period 'someday'"),
+    ("field: {cases: category}}", "field: {cases: category}, default: Servce}",
+     "'Servce' is not an option of 'cases.category'"),
     ("columns: dept}", "columns: dpt}", "unknown field 'dpt' in table 'cases'"),
     ("type: person, name: Owner, field: owner", "type: persn, name: Owner, field: owner", "persn"),
 ])
