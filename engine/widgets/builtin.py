@@ -195,6 +195,11 @@ class PivotWidget(WidgetType):
             out.append(Problem(("aggregate",), "a pivot takes count, sum or avg", "use aggregate: count, sum or avg"))
         return out
 
+    def index_columns(self, widget: Widget) -> list[tuple[str, ...]]:
+        """(rows, columns[, field]): the cells are then one walk of the index, in order, no sort."""
+        dims = (str(widget.options.get("rows", "")), str(widget.options.get("columns", "")))
+        return [dims + ((widget.field,) if widget.field else ())] if all(dims) else []
+
     def compute(self, table: Table, widget: Widget, actor: Actor) -> Pivot:
         return pivot(table, actor=actor, rows=str(widget.options.get("rows", "")),
                      columns=str(widget.options.get("columns", "")), aggregate=widget.aggregate,

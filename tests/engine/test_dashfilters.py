@@ -14,6 +14,7 @@ from engine.dashfilters import choose, month_start, preset_range, previous_range
 from engine.errors import ConfigError, QueryError
 from engine.loader import load_workspace
 from engine.pivot import pivot
+from tests.conftest import ON_POSTGRES
 from tests_support import write_workspace
 
 BASE = """\
@@ -195,3 +196,12 @@ def test_validate_names_what_is_wrong_with_a_filter_or_pivot(tmp_path: Path, old
     with pytest.raises(ConfigError) as info:
         load_workspace(root)
     assert message in str(info.value), str(info.value)
+
+
+def test_apply_makes_an_index_of_a_pivots_rows_and_columns(ws: Workspace) -> None:
+    if ON_POSTGRES:
+        pytest.skip("reads SQLite's catalogue")
+    names = {r[0] for r in ws.storage.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "idx__desk__cases__category__dept" in names
+    sql = "EXPLAIN QUERY PLAN SELECT category, dept, count(*) FROM desk__cases WHERE _deleted_at IS NULL GROUP BY 1, 2"
+    assert "idx__desk__cases__category__dept" in " ".join(str(r) for r in ws.storage.conn.execute(sql))
