@@ -219,6 +219,16 @@ def dashboard_widgets(ws: Workspace, add) -> None:  # type: ignore[no-untyped-de
 
     visits = ws.base("clinic").table("visits")
     ddef = ws.base("clinic").bdef.dashboards["month"]
+    # The floor on this machine: the same questions as hand-written SQL (no permissions, no engine).
+    conn = ws.storage.conn
+    live = 'FROM "clinic__visits" WHERE "_deleted_at" IS NULL'
+    june = ' AND "visit_date" >= \'2026-06-01\' AND "visit_date" < \'2026-07-01\''
+    for label, sql in (("count, all time", f"SELECT count(*) {live}"),
+                       ("center x status, all time", f'SELECT "center", "status", count(*) {live} GROUP BY 1, 2'),
+                       ("count, June", f"SELECT count(*) {live}{june}"),
+                       ("center x status, June", f'SELECT "center", "status", count(*) {live}{june} GROUP BY 1, 2')):
+        took = timed(lambda sql=sql: conn.execute(sql).fetchall(), repeat=5)
+        add(f"peer: hand-written SQL {label} p50", statistics.median(took), "ms", "", None, "")
     picks = {"all time": {"period": "all"},
              "June": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30"},
              "June, center B": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30", "center": "B"}}
