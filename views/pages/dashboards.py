@@ -7,7 +7,8 @@ the widget registry (engine.widgets: `engine.plugins.widget_types()`), which com
 with the signed-in person as actor, so rows and fields they may not read never count. This
 module draws a card for an entry by the entry's *class*, never by the type's name (`CARDS`): a
 `NumberWidget` is one figure (`table.aggregate`), with `compare: previous_period` beside the same
-figure for the period before the chosen one; a `PivotWidget` an HTML table (dashboards_cards.py); a `ChartWidget` (bar, line, area, pie) is one
+figure for the period before the chosen one; a `PivotWidget` an HTML table (dashboards_cards.py);
+a `ChartWidget` (bar, line, area, pie) is one
 figure per group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
 `/b/{base}/d/{dashboard}/w/{index}.json`, drawn with the entry's `mark`; any other entry (a
 plugin's) is its `template`, rendered with autoescape. A widget whose table, field or filter
@@ -141,11 +142,6 @@ def grid_href(table: Table, widget: Widget, key: Any) -> str | None:
     return f"/b/{table.base.key}/t/{table.key}?{urlencode(params)}"
 
 
-def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles, _: Any) -> str:
-    """Display text of a group key: person names, linked titles, Yes/No, dates as they are."""
-    return value_label(table, widget.group_by or "", key, links, _)
-
-
 def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dict[str, Any]]:
     """[{label, value, href[, color]}] per group, from `table.group`: options in their declared
     order and colours, dates in order with the empty buckets between them, "empty" last."""
@@ -166,7 +162,7 @@ def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dic
     links = cells.LinkTitles(table, actor)
     out = []
     for key, value in rows:
-        datum: dict[str, Any] = {"label": group_label(table, widget, key, links, _), "value": round(value, 6)}
+        datum: dict[str, Any] = {"label": value_label(table, widget.group_by or "", key, links, _), "value": round(value, 6)}
         href = grid_href(table, widget, key)
         if href:
             datum["href"] = href
@@ -205,11 +201,6 @@ def fill_dates(rows: list[tuple[Any, float]], bucket: str) -> list[tuple[Any, fl
     return [(k, have.get(k, 0.0)) for k in keys] + rest
 
 
-def measure_title(widget: Widget, table: Table, _: Any) -> str:
-    """What a chart's figures are: Count, Sum · Fee, Average · Fee, %."""
-    return measure_name(table, widget, _)
-
-
 def chart_name(widget: Widget, _: Any) -> str:
     """A chart's accessible name in the page's language: "图表：title" / "Chart: title"."""
     return str(_("Chart: {title}")).replace("{title}", widget.title)
@@ -218,7 +209,7 @@ def chart_name(widget: Widget, _: Any) -> str:
 def chart_table(table: Table, widget: Widget, values: list[dict[str, Any]], _: Any) -> dict[str, Any]:
     """The chart's figures as a table (its "show as table" alternative): a header per column,
     then each group's label, its figure as people read it and the grid filtered to it."""
-    return {"group": table.tdef.fields[widget.group_by or ""].name, "measure": measure_title(widget, table, _),
+    return {"group": table.tdef.fields[widget.group_by or ""].name, "measure": measure_name(table, widget, _),
             "rows": [{"label": v["label"], "value": format_number(table, widget, float(v["value"])), "href": v.get("href")}
                      for v in values]}
 
@@ -226,7 +217,7 @@ def chart_table(table: Table, widget: Widget, values: list[dict[str, Any]], _: A
 def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any,
                mark: str = "bar") -> dict[str, Any]:
     """The Vega-Lite spec of a chart widget, data inlined, named by its title, text >= CHART_FONT px."""
-    measure = measure_title(widget, table, _)
+    measure = measure_name(table, widget, _)
     group_name = table.tdef.fields[widget.group_by or ""].name
     data = alt.Data(values=values)  # type: ignore[no-untyped-call]
     base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container",
@@ -348,7 +339,7 @@ def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, ca
     card["name"] = chart_name(widget, _)
     # Keyed by all the spec is built from: the entry and its mark, the widget, the figures, the words.
     key = chart_key(f"{type(entry).__module__}.{type(entry).__qualname__}", entry.mark, asdict(widget), arranged,
-                    measure_title(widget, table, _), table.tdef.fields[widget.group_by].name, card["name"])
+                    measure_name(table, widget, _), table.tdef.fields[widget.group_by].name, card["name"])
     card["svg"] = chart_svg(lambda: finished_spec(entry, table, widget, arranged, _), key)
     card["data"] = chart_table(table, widget, values, _)
     return True
