@@ -57,6 +57,7 @@ dashboards:
       - {type: number, title: Cases, table: cases, compare: previous_period}
       - {type: pivot, title: Pivot, table: cases, rows: category, columns: dept}
       - {type: bar, title: By category, table: cases, group_by: category}
+      - {type: number, title: Service share, table: cases, aggregate: percent, where: {category: Service}, compare: previous_period}
 """
 
 TODAY = date.today()

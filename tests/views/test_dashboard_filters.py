@@ -103,6 +103,9 @@ def test_a_number_shows_its_change_from_the_previous_period(client: Any) -> None
     assert "+1" in compare.group(2) and "(50.0%)" in compare.group(2) and "vs 2" in compare.group(2)
     assert re.search(r'<span class="sr-only">Up 1 \(50.0%\) from the previous period \(\d{4}-\d\d-01 – [\d-]+: 2\)</span>', page)
     assert 'class="dash-compare' not in client("admin").get("/b/desk/d/main?period=all").text  # no period, nothing to compare
+    # A share (2 of 3 this month, 1 of 2 last month) changes by percentage points.
+    assert figure(page, "Service share") == "66.7%"
+    assert "Up 16.7 pp from the previous period" in page
 
 
 def test_the_pivot_is_a_table_with_totals_and_follows_the_filters(client: Any) -> None:

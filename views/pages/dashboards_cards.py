@@ -4,8 +4,8 @@ previous period, and the pivot table's card.
 Words: a *figure* is formatted as its field is typed (`format_number`); a *value label* is what a
 group or pivot value reads as (a person's name, a linked record's title, Yes/No, "Empty");
 a *comparison* (`compare_of`) is a number card's figure beside the same figure for the period
-before the chosen date filter's, with the change as a number, a percentage, an arrow and a
-sentence for screen readers; a *pivot card* (`pivot_card`) is an HTML table with row and column
+before the chosen date filter's, with the change as a number, a percentage (a share's change in
+percentage points instead), an arrow and a sentence for screen readers; a *pivot card* (`pivot_card`) is an HTML table with row and column
 headers (`th scope`), the row totals in its last column and the column totals in its footer,
 values in their option order, "Empty" last.
 """
@@ -73,8 +73,11 @@ def compare_of(current: float, previous: float, table: Table, widget: Widget, pe
     sentence a screen reader says."""
     change = current - previous
     direction = "up" if change > 0 else "down" if change < 0 else "same"
-    shown = format_number(table, widget, abs(change)) if widget.aggregate != "percent" else f"{abs(change):.1f}"
-    percent = f"{abs(change) / abs(previous) * 100:.1f}%" if previous else ""
+    if widget.aggregate == "percent":  # a share changes by percentage points, not by a share of itself
+        shown, percent = str(_("{value} pp")).replace("{value}", f"{abs(change):.1f}"), ""
+    else:
+        shown = format_number(table, widget, abs(change))
+        percent = f"{abs(change) / abs(previous) * 100:.1f}%" if previous else ""
     words = {"up": _("Up {change} from the previous period ({period}: {previous})"),
              "down": _("Down {change} from the previous period ({period}: {previous})"),
              "same": _("Same as the previous period ({period}: {previous})")}[direction]
