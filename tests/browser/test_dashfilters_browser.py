@@ -50,30 +50,31 @@ def test_choosing_filters_changes_cards_and_pivot(desk_server: dict[str, Any], b
     context, page, watch = signed_in(browser, url, "admin", locale="en-US", bypass_csp=True)  # bypass: only to inject axe
     page.goto(url + "/b/desk/d/main")
     assert cases(page) == "3" and pivot_total(page) == "3"
-    assert page.locator(".dash-compare .sr-only").inner_text().startswith("Up 1 (50.0%) from the previous period")
+    card = page.locator('section.dash-card.number:has(h2:text-is("Cases"))')
+    assert card.locator(".dash-compare .sr-only").inner_text().startswith("Up 1 (50.0%) from the previous period")
     assert page.locator(".dash-range").is_hidden()  # shown only for a custom range
 
     with page.expect_navigation():
-        page.get_by_label("Period").select_option("last_month")
+        page.get_by_label("Period", exact=True).select_option("last_month")
     assert "period=last_month" in page.url
     assert cases(page) == "2" and pivot_total(page) == "2"
 
     with page.expect_navigation():
-        page.get_by_label("Category").select_option("Quality")
+        page.get_by_label("Category", exact=True).select_option("Quality")
     assert re.search(r"cat=Quality", page.url)
     assert cases(page) == "0" and page.locator(".pivot-table").count() == 1
     with page.expect_navigation():
-        page.get_by_label("Category").select_option("")
+        page.get_by_label("Category", exact=True).select_option("")
     # The link reproduces the view: open it afresh.
     kept = page.url
     page.goto(kept)
-    assert cases(page) == "2" and page.get_by_label("Period").input_value() == "last_month"
+    assert cases(page) == "2" and page.get_by_label("Period", exact=True).input_value() == "last_month"
 
-    page.get_by_label("Period").select_option("custom")
+    page.get_by_label("Period", exact=True).select_option("custom")
     assert page.locator(".dash-range").is_visible()
-    page.get_by_label("From").fill(LAST.isoformat())
+    page.get_by_label("From", exact=True).fill(LAST.isoformat())
     with page.expect_navigation():
-        page.get_by_label("To").fill(LAST.isoformat())
+        page.get_by_label("To", exact=True).fill(LAST.isoformat())
     assert f"period_from={LAST.isoformat()}" in page.url
     assert cases(page) == "2" and pivot_total(page) == "2"
 
