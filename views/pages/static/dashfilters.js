@@ -7,6 +7,9 @@
     var range = filter.querySelector('.dash-range');
     if (!select || !range) return;
     range.hidden = select.value !== 'custom';
+    // Hidden days are not sent: the link keeps only what was chosen.
+    var days = range.querySelectorAll('input');
+    for (var i = 0; i < days.length; i++) days[i].disabled = range.hidden;
   }
   function init() {
     var form = document.querySelector('form.dash-filters');
