@@ -1,12 +1,16 @@
-"""Engine benchmark: import, grid first page, dashboard aggregates and formula filters.
+"""Engine benchmark: import, grid first page, dashboard aggregates, dashboard widgets with filters, formula filters.
 
     .venv/bin/python benchmarks/bench_engine.py --rows 1000000 [--json results.json]
+    .venv/bin/python benchmarks/bench_engine.py --widgets-only   # again, on the data of the last run
 
 Builds a visits-like table (text, number, select, date, person and link fields) in a fresh
 workspace under benchmarks/data/, then times, on the same data:
 - bulk import through the record service vs sqlite-utils `insert_all` of the same rows;
 - grid query (filter + sort + first page of 50) through the record service vs hand-written SQL;
-- dashboard group-by aggregates; a `filterByFormula`-style formula filter vs hand-written SQL.
+- dashboard group-by aggregates; a `filterByFormula`-style formula filter vs hand-written SQL;
+- each widget of a dashboard with viewer filters (engine.dashfilters: a month, a center) through its
+  registry entry as the page computes it: numbers, the same for the previous period, a chart and
+  pivots (count, sum), as the admin and as a doctor whose row rule narrows them (target <= 300 ms each).
 Prints a table with each figure, its target, its peer and the ratio.
 """
 
@@ -65,6 +69,19 @@ tables:
 roles:
   doctor:
     visits: {access: read, rows: {doctor: $me}}
+dashboards:
+  month:
+    name: Month
+    filters:
+      period: {type: date, name: Period, field: visit_date, default: this_month}
+      center: {type: select, name: Center, field: center}
+    widgets:
+      - {type: number, title: Visits, table: visits, compare: previous_period}
+      - {type: number, title: Amount, table: visits, aggregate: sum, field: amount, compare: previous_period}
+      - {type: bar, title: By status, table: visits, group_by: status}
+      - {type: pivot, title: Center x status, table: visits, rows: center, columns: status}
+      - {type: pivot, title: Amount by center x status, table: visits, rows: center, columns: status, aggregate: sum, field: amount}
+      - {type: pivot, title: Doctor x center, table: visits, rows: doctor, columns: center}
 """
 
 DOCTORS = [f"doc{i}" for i in range(40)]
@@ -100,8 +117,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--widgets-only", action="store_true",
+                        help="reuse benchmarks/data from an earlier run and time only the dashboard widgets")
     args = parser.parse_args()
     data = ROOT / "benchmarks" / "data"
+    if args.widgets_only:
+        widgets_only(data, args)
+        return
     shutil.rmtree(data, ignore_errors=True)
     (data / "ws" / "bases").mkdir(parents=True)
     people = "\n".join(f"  {d}: {{name: Doctor {d}, roles: [doctor]}}" for d in DOCTORS)
@@ -153,6 +175,7 @@ def main() -> None:
     fhand = timed(lambda: conn.execute('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND '
                                        '"status" = ? AND "visit_date" > ?', (500, "open", "2026-06-01")).fetchone(), repeat=5)
     add("formula filter count p50", statistics.median(ftimes), "ms", "<= 2x SQL", statistics.median(fhand), "hand-written SQL")
+    dashboard_widgets(ws, add)
     conn.close()
     ws.close()
     width = max(len(r["measure"]) for r in results)
@@ -163,6 +186,72 @@ def main() -> None:
         print(f"{r['measure']:<{width}}  {r['value']:>9} {r['unit']:<3}  {r['target']:>10}  {peer:>12}  {ratio:>5}  {r['peer_name']}")
     if args.json:
         args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=1), encoding="utf-8")
+
+
+def widgets_only(data: Path, args: argparse.Namespace) -> None:
+    """Time the dashboard widgets on the data an earlier run left in `data` (its base file refreshed)."""
+    (data / "ws" / "bases" / "clinic.yaml").write_text(BASE, encoding="utf-8")
+    ws = Workspace.open(data / "ws", db=data / "bench.db")
+    ws.apply()
+    rows = ws.base("clinic").table("visits").count(actor="admin")
+    results: list[dict[str, object]] = []
+
+    def add(measure: str, value: float, unit: str, target: str, peer: float | None, peer_name: str) -> None:
+        results.append({"measure": measure, "value": round(value, 2), "unit": unit, "target": target})
+        print(f"{measure:<72}  {value:>9.2f} {unit}  {target}", flush=True)
+
+    print(f"{rows:,} visits")
+    dashboard_widgets(ws, add)
+    ws.close()
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "results": results}, indent=1), encoding="utf-8")
+
+
+def dashboard_widgets(ws: Workspace, add) -> None:  # type: ignore[no-untyped-def]
+    """Each widget of the `month` dashboard, computed by its entry with the viewer's filters added, as
+    the page does (views.pages.dashboards.narrowed): June 2026 (and May for the previous period), then
+    June in one center; as the admin and as a doctor (row rule)."""
+    from dataclasses import replace
+
+    from engine.dashfilters import choose, previous_range
+    from engine.errors import QueryTimeout
+    from engine.plugins import widget_types
+    from engine.query import all_of
+
+    visits = ws.base("clinic").table("visits")
+    ddef = ws.base("clinic").bdef.dashboards["month"]
+    # The floor on this machine: the same questions as hand-written SQL (no permissions, no engine).
+    conn = ws.storage.conn
+    live = 'FROM "clinic__visits" WHERE "_deleted_at" IS NULL'
+    june = ' AND "visit_date" >= \'2026-06-01\' AND "visit_date" < \'2026-07-01\''
+    for label, sql in (("count, all time", f"SELECT count(*) {live}"),
+                       ("center x status, all time", f'SELECT "center", "status", count(*) {live} GROUP BY 1, 2'),
+                       ("count, June", f"SELECT count(*) {live}{june}"),
+                       ("center x status, June", f'SELECT "center", "status", count(*) {live}{june} GROUP BY 1, 2')):
+        took = timed(lambda sql=sql: conn.execute(sql).fetchall(), repeat=5)
+        add(f"peer: hand-written SQL {label} p50", statistics.median(took), "ms", "", None, "")
+    picks = {"all time": {"period": "all"},
+             "June": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30"},
+             "June, center B": {"period": "custom", "period_from": "2026-06-01", "period_to": "2026-06-30", "center": "B"}}
+    for label, params in picks.items():
+        sel = choose(ddef, params, date(2026, 6, 15), lambda flt, value: True, {})
+        for previous in (False, True):
+            if previous and sel.period(visits) is None:
+                continue
+            extra = sel.filter_for(visits, previous=previous)
+            for widget in ddef.widgets:
+                if previous and widget.options.get("compare") != "previous_period":
+                    continue
+                narrowed = replace(widget, filter=all_of([widget.filter, extra]))
+                entry = widget_types()[widget.type]
+                for actor in ("admin", "doc3"):
+                    what = f"{widget.type} '{widget.title}'" + (" previous period" if previous else "")
+                    try:
+                        took = timed(lambda e=entry, w=narrowed, a=actor: e.compute(visits, w, a), repeat=5)
+                    except QueryTimeout:  # the query budget (5 s by default) ran out: said, and on to the next
+                        took = [float("inf")]
+                    add(f"widget {what}, {label}, {actor} p50", statistics.median(took), "ms", "<= 300", None, "")
+    assert previous_range("custom", date(2026, 6, 1), date(2026, 6, 30)) == (date(2026, 5, 2), date(2026, 5, 31))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine import dashfilters
 from engine.model import TableDef, WorkspaceConfig
 from engine.plugins import actions, triggers, widget_types
 from engine.schema import field_instance
@@ -55,3 +56,5 @@ def check_entries(config: WorkspaceConfig, sources: list[Source]) -> None:
                 wtable = base.tables.get(widget.table)
                 if entry is not None and wtable is not None:
                     _report(src, ("dashboards", dkey, "widgets", i), entry.problems(widget, wtable, _kind_of(wtable)))
+            _report(src, ("dashboards", dkey, "filters"),
+                    dashfilters.problems(dash, base.tables, lambda fdef: field_instance(fdef, config)))

@@ -54,6 +54,8 @@ MESSAGES: dict[str, str] = {
     'created_from_missing': "the file has no column '{column}' to take created times from",
     'created_from_missing_hint': "the file has no column '{column}' to take created times from; {hint}",
     'cursor_too_far': 'invalid offset/cursor: a page cannot start past row {row}',
+    'dashboard_bad_choice': "{filter}: '{value}' is not one of the choices; showing all",
+    'dashboard_bad_range': '{filter}: give a from and a to day (from on or before to); showing all',
     'date_expected': 'expected a date such as 2026-11-25',
     'datetime_expected': 'expected a date and time such as 2026-11-25 14:30',
     'did_you_mean': "did you mean '{choice}'?",

@@ -27,6 +27,7 @@ from engine.model import (
     BaseDef,
     Channel,
     DashboardDef,
+    DashFilter,
     Department,
     FieldDef,
     FieldGrant,
@@ -440,7 +441,10 @@ def build_base(src: Source) -> BaseDef:
         widgets = [Widget(w["type"], w.get("title", ""), w["table"], w.get("aggregate", "count"), w.get("field"),
                           w.get("filter"), w.get("where"), w.get("group_by"), w.get("bucket"),
                           {k: v for k, v in w.items() if k not in WIDGET_KEYS}) for w in d.get("widgets", [])]
-        base.dashboards[dkey] = DashboardDef(dkey, d.get("name", dkey), widgets, d.get("roles"))
+        filters = [DashFilter(fkey, f["type"], f.get("name", fkey),
+                              dict(f["field"]) if isinstance(f.get("field"), dict) else {"*": str(f.get("field", ""))},
+                              f.get("default")) for fkey, f in (d.get("filters") or {}).items()]
+        base.dashboards[dkey] = DashboardDef(dkey, d.get("name", dkey), widgets, d.get("roles"), filters)
     for akey, a in (data.get("automations") or {}).items():
         when = a.get("when") or {}
         known = triggers()

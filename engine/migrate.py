@@ -56,6 +56,7 @@ from engine.audit import AuditLog
 from engine.errors import MigrationRefused
 from engine.fields.base import FieldType
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
+from engine.plugins import widget_types
 from engine.schema import field_instance
 from engine.storage import SYSTEM_COLUMNS, Storage, junction_name, q, table_name
 
@@ -341,6 +342,23 @@ class Planner:
                     self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(by)}, {q(fld)}) "
                                       f"WHERE _deleted_at IS NULL")
                 self._add("add_index", f"add index on {base.key}.{table.key} ({w.group_by}, {w.field}) for a dashboard", make_pair)
+            # A widget type's own indexes (a pivot's rows × columns): its cells in one walk of the index.
+            for w in dash.widgets:
+                entry = widget_types().get(w.type)
+                for cols in entry.index_columns(w) if entry is not None and w.table == table.key else []:
+                    if any(c not in instances or instances[c].kind == "array" for c in cols) or len(set(cols)) < len(cols):
+                        continue
+                    idx = f"idx__{name}__" + "__".join(cols)
+                    wanted.add(idx)
+                    if idx in self.indexes_of(name):
+                        continue
+                    self.indexes_of(name).add(idx)
+
+                    def make_widget_index(idx: str = idx, cols: tuple[str, ...] = cols) -> None:
+                        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} "
+                                          f"({', '.join(q(c) for c in cols)}) WHERE _deleted_at IS NULL")
+                    self._add("add_index", f"add index on {base.key}.{table.key} ({', '.join(cols)}) for a dashboard",
+                              make_widget_index)
         for fkey, fdef in table.fields.items():
             if field_instance(fdef, self.ws.config).links and not fdef.inverse_of:
                 jname = junction_name(base.key, table.key, fkey)

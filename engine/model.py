@@ -191,11 +191,24 @@ class Widget:
 
 
 @dataclass
+class DashFilter:
+    """A filter a dashboard's viewer picks (engine.dashfilters): `kind` is date, select, person or department;
+    `fields` maps a table key to the field it narrows ("*": a field key shared by the tables)."""
+
+    key: str
+    kind: str
+    name: str
+    fields: dict[str, str]
+    default: str | None = None
+
+
+@dataclass
 class DashboardDef:
     key: str
     name: str
     widgets: list[Widget]
     roles: list[str] | None = None
+    filters: list[DashFilter] = field(default_factory=list)
 
 
 @dataclass

@@ -8,7 +8,8 @@ keyed by the `type:` a widget declares in a dashboard's YAML. It says
   of `group_by`, as a chart does), and `problems(widget, table, kind_of)`, run by
   `gridbase validate`, each problem naming the YAML key it is about;
 - what it shows: `compute(table, widget, actor)`, the data of the card, computed by the engine
-  with the signed-in person as actor (rows and fields they may not read never count);
+  with the signed-in person as actor (rows and fields they may not read never count), and
+  `index_columns(widget)`, the indexes that let the database answer it without reading the rows;
 - for a type that a plugin adds, how its card shows that data: `template`, jinja2 source
   rendered with autoescape (so a value can never become markup), given `data`, `widget` and `_`.
 
@@ -48,6 +49,10 @@ class WidgetType:
     def compute(self, table: Table, widget: Widget, actor: Actor) -> Any:
         """The card's data for `actor` (raise GridbaseError when it cannot be computed for them)."""
         raise NotImplementedError
+
+    def index_columns(self, widget: Widget) -> list[tuple[str, ...]]:
+        """Columns of the indexes that answer `widget` alone (engine.migrate makes them, live rows only)."""
+        return []
 
 
 __all__ = ["Problem", "WidgetType"]

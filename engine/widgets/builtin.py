@@ -1,8 +1,10 @@
-"""The built-in dashboard widgets — number; bar, line, area and pie charts — registered through the same hook as a plugin's.
+"""The built-in dashboard widgets — number; bar, line, area and pie charts; pivot — registered through the same hook as a plugin's.
 
-A `NumberWidget` is one figure (`Table.aggregate`); a `ChartWidget` one figure per group
-(`Table.group`) with the Vega-Lite `mark` it is drawn with. Both are computed with the viewer as
-actor; `views.pages.dashboards` draws them.
+A `NumberWidget` is one figure (`Table.aggregate`), shown beside the previous period's with
+`compare: previous_period`; a `ChartWidget` one figure per group (`Table.group`) with the
+Vega-Lite `mark` it is drawn with; a `PivotWidget` one figure per pair of values of two fields
+with totals (`engine.pivot`). All are computed with the viewer as actor; `views.pages.dashboards`
+draws them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.hookspecs import hookimpl
-from engine.model import Widget
+from engine.model import TableDef, Widget
+from engine.pivot import Pivot, pivot
+from engine.viewtypes import KindOf, Problem
 from engine.widgets import WidgetType
 
 if TYPE_CHECKING:
@@ -23,6 +27,11 @@ class NumberWidget(WidgetType):
     """One figure: a count, a sum, an average or a percent of the rows the viewer may read."""
 
     type = "number"
+    schema: ClassVar[dict[str, Any]] = {"compare": {
+        "enum": ["previous_period"], "title": "Compare",
+        "description": "Show the same figure for the period before the chosen date filter's (this month → last month) "
+                       "and the change. / 与上一周期对比（如本月对上月）",
+        "examples": ["previous_period"]}}
 
     def compute(self, table: Table, widget: Widget, actor: Actor) -> float:
         return table.aggregate(actor=actor, aggregate=widget.aggregate, field=widget.field,
@@ -158,7 +167,46 @@ class PieChart(ChartWidget):
     mark = "arc"
 
 
+class PivotWidget(WidgetType):
+    """A pivot table: `rows` × `columns` (two fields), each cell the count, sum or avg of the records
+    with that pair of values, with row and column totals."""
+
+    type = "pivot"
+    schema: ClassVar[dict[str, Any]] = {
+        "rows": {"type": "string", "minLength": 1, "title": "Rows",
+                 "description": "Field whose values make the pivot's rows. / 行字段", "examples": ["category"]},
+        "columns": {"type": "string", "minLength": 1, "title": "Columns",
+                    "description": "Field whose values make the pivot's columns. / 列字段", "examples": ["department"]},
+        "bucket": {"enum": ["day", "week", "month"], "title": "Bucket",
+                   "description": "How a date row or column field is grouped (default day). / 日期字段的分组粒度",
+                   "examples": ["month"]},
+    }
+
+    def problems(self, widget: Widget, table: TableDef, kind_of: KindOf) -> list[Problem]:
+        out = []
+        for key in ("rows", "columns"):
+            name = widget.options.get(key)
+            if not name:
+                out.append(Problem((), f"pivot '{widget.title}' needs {key}", f"name the field of its {key}"))
+            elif name not in table.fields:
+                out.append(Problem((key,), f"unknown field '{name}' in table '{table.key}'",
+                                   "known fields: " + ", ".join(table.fields)))
+        if widget.aggregate == "percent":
+            out.append(Problem(("aggregate",), "a pivot takes count, sum or avg", "use aggregate: count, sum or avg"))
+        return out
+
+    def index_columns(self, widget: Widget) -> list[tuple[str, ...]]:
+        """(rows, columns[, field]): the cells are then one walk of the index, in order, no sort."""
+        dims = (str(widget.options.get("rows", "")), str(widget.options.get("columns", "")))
+        return [dims + ((widget.field,) if widget.field else ())] if all(dims) else []
+
+    def compute(self, table: Table, widget: Widget, actor: Actor) -> Pivot:
+        return pivot(table, actor=actor, rows=str(widget.options.get("rows", "")),
+                     columns=str(widget.options.get("columns", "")), aggregate=widget.aggregate,
+                     field=widget.field, filter=widget.filter, bucket=widget.bucket)
+
+
 @hookimpl
 def gridbase_widgets() -> list[Any]:
     """The built-in widget types, in the order the YAML reference lists them."""
-    return [NumberWidget, BarChart, LineChart, PieChart, AreaChart]
+    return [NumberWidget, BarChart, LineChart, PieChart, AreaChart, PivotWidget]

@@ -10,6 +10,7 @@ member who may only read the complaints they reported.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from datetime import date, timedelta
@@ -274,3 +275,55 @@ def test_patients_dashboard_matches_sql(seeded):
         d = date.fromisoformat(day)
         weeks[(d - timedelta(days=d.weekday())).isoformat()] += 1
     same_groups(chart(viewer, path, 11), dict(weeks))
+
+
+# -- the monthly dashboards: period filters, pivots, the previous month ------------------------------
+def pivot_of(html: str, title: str) -> dict[str, dict[str, str]]:
+    """{row label: {column label: cell}} of the pivot card titled `title`, totals included as 总计."""
+    card = re.search(rf"<h2 id=\"dw-\d+\">{re.escape(title)}</h2>(.*?)</section>", html, re.S)
+    assert card, title
+    heads = re.findall(r'<th scope="col">([^<]*)</th>', card.group(1))[1:]
+    out = {}
+    for label, cells in re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', card.group(1), re.S):
+        out[label] = dict(zip(heads, re.findall(r"<td[^>]*>([^<]*)</td>", cells), strict=True))
+    return out
+
+
+def test_complaints_monthly_pivot_follows_the_period_and_department(seeded):
+    ws, browser = seeded
+    director = browser("he_jianguo")
+    day = LOCAL_DAY.format(col="received_at")
+    c = "FROM complaints__complaints WHERE _deleted_at IS NULL"
+    for query, month in (("", MONTH), ("?period=last_month", "2026-05")):
+        page = director.get(f"/b/complaints/d/monthly{query}")
+        assert page.status_code == 200
+        pivot = pivot_of(page.text, "投诉类别 × 责任科室")
+        cells = q(ws, f"SELECT category, department, count(*) {c} AND strftime('%Y-%m', {day}) = ? GROUP BY 1, 2", (month,))
+        assert cells, "the seed should have complaints in June and May"
+        for category, department, n in cells:
+            assert pivot[category or "空"][department or "空"] == str(n)
+        total = sum(n for _c, _d, n in cells)
+        assert pivot["总计"]["总计"] == str(total)
+        assert dashboard_numbers(page.text)["投诉数"] == str(total)
+    # A department narrows the pivot to its column; the link keeps it in the form.
+    page = director.get("/b/complaints/d/monthly?period=this_quarter&department=口腔正畸中心")
+    pivot = pivot_of(page.text, "投诉类别 × 责任科室")
+    quarter = one(ws, f"SELECT count(*) {c} AND department = '口腔正畸中心' AND {day} BETWEEN '2026-04-01' AND '2026-06-30'")
+    assert pivot.get("总计", {}).get("总计", "0") == str(quarter)
+    assert '<option value="口腔正畸中心" selected>口腔正畸中心</option>' in page.text
+
+
+def test_visits_this_month_compared_with_last_month(seeded):
+    ws, browser = seeded
+    page = browser("gao_yue").get("/b/patients/d/monthly")  # a consultant
+    assert page.status_code == 200
+    v = "FROM patients__visits WHERE _deleted_at IS NULL"
+    june = one(ws, f"SELECT count(*) {v} AND substr(visit_date, 1, 7) = '2026-06'")
+    may = one(ws, f"SELECT count(*) {v} AND substr(visit_date, 1, 7) = '2026-05'")
+    assert dashboard_numbers(page.text)["就诊数"] == count_text(june)
+    card = re.search(r"<h2>就诊数</h2>.*?</section>", page.text, re.S)
+    assert card
+    change = june - may
+    words = "增加" if change > 0 else "减少" if change < 0 else "持平"
+    assert f"比上一周期（2026-05-01 – 2026-05-31：{may:,}）{words}" in card.group(0)
+    assert f"上期 {may:,}" in card.group(0)

@@ -41,7 +41,7 @@ BUILTINS = {  # registry -> (its built-in names in order, the entry point regist
     "actions": (["notify", "update", "create", "webhook", "email", "if", "find", "for_each", "delete", "wait",
                  "approval"],
                 "gridbase.automations"),
-    "widget_types": (["number", "bar", "line", "pie", "area"], "gridbase.widgets"),
+    "widget_types": (["number", "bar", "line", "pie", "area", "pivot"], "gridbase.widgets"),
     "importers": (["csv", "xlsx"], "gridbase.plugins"),
 }
 
@@ -113,7 +113,7 @@ def test_the_schema_file_lists_the_builtin_triggers_actions_and_widgets() -> Non
      "unknown action 'updat' in automations/tell/do/0; did you mean 'update'?", "known actions: notify, update"),
     ("{type: number, title: 总数", "{type: numbr, title: 总数", 16,
      "unknown widget type 'numbr' in dashboards/main/widgets/0/type; did you mean 'number'?",
-     "known widget types: number, bar, line, pie, area"),
+     "known widget types: number, bar, line, pie, area, pivot"),
 ])
 def test_an_unknown_name_is_an_error_at_its_line_naming_the_known_ones(
         tmp_path: Path, old: str, new: str, col: int, message: str, known: str) -> None:

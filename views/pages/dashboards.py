@@ -1,10 +1,14 @@
-"""Dashboards: number cards, charts and plugin widgets declared per base, computed in SQL for the viewer.
+"""Dashboards: number cards, charts, pivots and plugin widgets declared per base, computed in SQL for the viewer.
 
-Words: a *dashboard* (`DashboardDef`) is a list of *widgets*; each widget's `type` is an entry of
+Words: a *dashboard* (`DashboardDef`) is a list of *widgets*, narrowed by the *filters* its viewer
+picks (dashboards_filters.py: read from the link, each added to the `filter` of every widget
+whose table has its field, `narrowed`); each widget's `type` is an entry of
 the widget registry (engine.widgets: `engine.plugins.widget_types()`), which computes its data
 with the signed-in person as actor, so rows and fields they may not read never count. This
 module draws a card for an entry by the entry's *class*, never by the type's name (`CARDS`): a
-`NumberWidget` is one figure (`table.aggregate`); a `ChartWidget` (bar, line, area, pie) is one
+`NumberWidget` is one figure (`table.aggregate`), with `compare: previous_period` beside the same
+figure for the period before the chosen one; a `PivotWidget` an HTML table (dashboards_cards.py);
+a `ChartWidget` (bar, line, area, pie) is one
 figure per group (`table.group`), sent to the browser as a Vega-Lite spec built with altair at
 `/b/{base}/d/{dashboard}/w/{index}.json`, drawn with the entry's `mark`; any other entry (a
 plugin's) is its `template`, rendered with autoescape. A widget whose table, field or filter
@@ -37,7 +41,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -51,13 +55,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine import Actor, GridbaseError, NotFoundError
+from engine.dashfilters import Selection, previous_range
 from engine.model import DashboardDef, Widget
 from engine.plugins import widget_types
+from engine.query import all_of
 from engine.records import Table
 from engine.widgets import WidgetType
-from engine.widgets.builtin import ChartWidget, NumberWidget
+from engine.widgets.builtin import ChartWidget, NumberWidget, PivotWidget
 from engine.workspace import Base
+from views import messages
 from views.pages import cells
+from views.pages.dashboards_cards import (
+    compare_of,
+    format_number,
+    measure_name,
+    pivot_card,
+    value_label,
+)
+from views.pages.dashboards_filters import period_text, selection_of
 from views.pages.web import (
     get_locale,
     get_ws,
@@ -115,22 +130,6 @@ def widget_table(base: Base, widget: Widget, actor: Actor) -> Table | None:
     return table
 
 
-def format_number(table: Table, widget: Widget, value: float) -> str:
-    """A figure as people read it: counts whole, percents with one decimal, else as the field is typed
-    (its editor's decimal places and prefix, e.g. a currency's symbol); an average has a decimal at least."""
-    if widget.aggregate == "count":
-        return f"{int(value):,}"
-    if widget.aggregate == "percent":
-        return f"{value:.1f}%"
-    field = table.fields.get(widget.field or "")
-    attrs = field.editor().attrs if field is not None else {}
-    step = str(attrs.get("step") or "")
-    precision = len(step.partition(".")[2]) if step else 2
-    if widget.aggregate == "avg":
-        precision = max(precision, 1)
-    return f"{attrs.get('prefix') or ''}{value:,.{precision}f}"
-
-
 def grid_href(table: Table, widget: Widget, key: Any) -> str | None:
     """The grid filtered to one group; None for week/month buckets (no single-value filter)."""
     by = widget.group_by or ""
@@ -141,23 +140,6 @@ def grid_href(table: Table, widget: Widget, key: Any) -> str | None:
     if table.fields[by].kind == "boolean" and key is not None:
         params["v"] = "true" if key else "false"
     return f"/b/{table.base.key}/t/{table.key}?{urlencode(params)}"
-
-
-def group_label(table: Table, widget: Widget, key: Any, links: cells.LinkTitles, _: Any) -> str:
-    """Display text of a group key: person names, linked titles, Yes/No, dates as they are."""
-    if key is None or key == "":
-        return str(_("Empty"))
-    field = table.fields[widget.group_by or ""]
-    if field.editor().choices == "people":  # a person field, or who created or changed the record
-        person = field.ctx.people.get(str(key))
-        return person.name if person else str(key)
-    if field.shown_as == "links":
-        return links.title(str(field.fdef.options.get("table", "")), str(key)) or str(key)
-    if field.kind == "boolean":
-        return str(_("Yes") if key else _("No"))
-    if field.kind == "number" and isinstance(key, float) and key.is_integer():
-        return str(int(key))
-    return str(key)
 
 
 def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dict[str, Any]]:
@@ -180,7 +162,7 @@ def chart_values(table: Table, widget: Widget, actor: Actor, _: Any) -> list[dic
     links = cells.LinkTitles(table, actor)
     out = []
     for key, value in rows:
-        datum: dict[str, Any] = {"label": group_label(table, widget, key, links, _), "value": round(value, 6)}
+        datum: dict[str, Any] = {"label": value_label(table, widget.group_by or "", key, links, _), "value": round(value, 6)}
         href = grid_href(table, widget, key)
         if href:
             datum["href"] = href
@@ -219,14 +201,6 @@ def fill_dates(rows: list[tuple[Any, float]], bucket: str) -> list[tuple[Any, fl
     return [(k, have.get(k, 0.0)) for k in keys] + rest
 
 
-def measure_title(widget: Widget, table: Table, _: Any) -> str:
-    """What a chart's figures are: Count, Sum · Fee, Average · Fee, %."""
-    measure = str({"count": _("Count"), "sum": _("Sum"), "avg": _("Average"), "percent": "%"}.get(widget.aggregate, ""))
-    if widget.field and widget.aggregate in ("sum", "avg"):
-        measure = f"{measure} · {table.tdef.fields[widget.field].name}"
-    return measure
-
-
 def chart_name(widget: Widget, _: Any) -> str:
     """A chart's accessible name in the page's language: "图表：title" / "Chart: title"."""
     return str(_("Chart: {title}")).replace("{title}", widget.title)
@@ -235,7 +209,7 @@ def chart_name(widget: Widget, _: Any) -> str:
 def chart_table(table: Table, widget: Widget, values: list[dict[str, Any]], _: Any) -> dict[str, Any]:
     """The chart's figures as a table (its "show as table" alternative): a header per column,
     then each group's label, its figure as people read it and the grid filtered to it."""
-    return {"group": table.tdef.fields[widget.group_by or ""].name, "measure": measure_title(widget, table, _),
+    return {"group": table.tdef.fields[widget.group_by or ""].name, "measure": measure_name(table, widget, _),
             "rows": [{"label": v["label"], "value": format_number(table, widget, float(v["value"])), "href": v.get("href")}
                      for v in values]}
 
@@ -243,7 +217,7 @@ def chart_table(table: Table, widget: Widget, values: list[dict[str, Any]], _: A
 def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: Any,
                mark: str = "bar") -> dict[str, Any]:
     """The Vega-Lite spec of a chart widget, data inlined, named by its title, text >= CHART_FONT px."""
-    measure = measure_title(widget, table, _)
+    measure = measure_name(table, widget, _)
     group_name = table.tdef.fields[widget.group_by or ""].name
     data = alt.Data(values=values)  # type: ignore[no-untyped-call]
     base = alt.Chart(data, title=widget.title, height=CHART_HEIGHT, width="container",
@@ -342,8 +316,14 @@ Card = Callable[[WidgetType, Table, Widget, Actor, dict[str, Any], Any], bool]
 
 
 def number_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, card: dict[str, Any], _: Any) -> bool:
-    """One figure, linking to the table."""
-    card["value"] = format_number(table, widget, entry.compute(table, widget, actor))
+    """One figure, linking to the table; with `compare: previous_period` and a chosen period, the
+    same figure for the period before it and the change (`card["previous"]`, set by the page)."""
+    value = entry.compute(table, widget, actor)
+    card["value"] = format_number(table, widget, value)
+    previous = card.pop("previous", None)
+    if previous is not None:
+        before, period = previous
+        card["compare"] = compare_of(value, entry.compute(table, before, actor), table, widget, period, _)
     return True
 
 
@@ -355,11 +335,11 @@ def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, ca
         return False
     values = chart_values(table, widget, actor, _)
     arranged = entry.arrange(values, table, widget)
-    card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json"
+    card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json" + (f"?{card['query']}" if card.get("query") else "")
     card["name"] = chart_name(widget, _)
     # Keyed by all the spec is built from: the entry and its mark, the widget, the figures, the words.
     key = chart_key(f"{type(entry).__module__}.{type(entry).__qualname__}", entry.mark, asdict(widget), arranged,
-                    measure_title(widget, table, _), table.tdef.fields[widget.group_by].name, card["name"])
+                    measure_name(table, widget, _), table.tdef.fields[widget.group_by].name, card["name"])
     card["svg"] = chart_svg(lambda: finished_spec(entry, table, widget, arranged, _), key)
     card["data"] = chart_table(table, widget, values, _)
     return True
@@ -375,7 +355,8 @@ def template_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor,
 
 
 # How each kind of entry is drawn: by its class (a plugin's subclass of ChartWidget is a chart), else its template.
-CARDS: dict[type[WidgetType], tuple[str, Card]] = {NumberWidget: ("number", number_card), ChartWidget: ("chart", chart_card)}
+CARDS: dict[type[WidgetType], tuple[str, Card]] = {NumberWidget: ("number", number_card), ChartWidget: ("chart", chart_card),
+                                                   PivotWidget: ("pivot", pivot_card)}
 
 
 def card_of(entry: WidgetType) -> tuple[str, Card]:
@@ -386,9 +367,17 @@ def card_of(entry: WidgetType) -> tuple[str, Card]:
     return "template", template_card
 
 
+def narrowed(widget: Widget, table: Table, sel: Selection, *, previous: bool = False) -> Widget:
+    """The widget with the viewer's filters added to its own (over the previous period with `previous`)."""
+    extra = sel.filter_for(table, previous=previous)
+    return replace(widget, filter=all_of([widget.filter, extra])) if extra else widget
+
+
 async def dashboard_page(request: Request) -> Response:
     actor, base, ddef = load_dashboard(request)
     _ = gettext(get_locale(request))
+    sel, controls = selection_of(base, ddef, request.query_params, actor, _)
+    query = urlencode(sel.query())
     cards = []
     for index, widget in enumerate(ddef.widgets):
         table = widget_table(base, widget, actor)
@@ -397,7 +386,13 @@ async def dashboard_page(request: Request) -> Response:
             continue
         shape, fill = card_of(entry)
         card: dict[str, Any] = {"index": index, "shape": shape, "title": widget.title, "table": table.tdef.name,
-                                "url": f"/b/{base.key}/t/{table.key}", "dashboard_url": f"/b/{base.key}/d/{ddef.key}"}
+                                "url": f"/b/{base.key}/t/{table.key}", "dashboard_url": f"/b/{base.key}/d/{ddef.key}",
+                                "query": query}
+        period = sel.period(table)
+        if widget.options.get("compare") == "previous_period" and period is not None and period.start and period.end:
+            start, end = previous_range(period.value, period.start, period.end)
+            card["previous"] = (narrowed(widget, table, sel, previous=True), period_text(start.isoformat(), end.isoformat()))
+        widget = narrowed(widget, table, sel)
         try:
             if not fill(entry, table, widget, actor, card, _):
                 continue
@@ -407,7 +402,8 @@ async def dashboard_page(request: Request) -> Response:
     if not cards and ddef.widgets and not actor.admin:
         raise NotFoundError(code="unknown_dashboard", params={"dashboard": ddef.key})
     return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"),
-                  charts=any(card["shape"] == "chart" for card in cards))
+                  charts=any(card["shape"] == "chart" for card in cards), controls=controls,
+                  filter_errors=[messages.render(e, get_locale(request)) for e in sel.errors])
 
 
 async def widget_spec(request: Request) -> Response:
@@ -422,6 +418,8 @@ async def widget_spec(request: Request) -> Response:
     entry = widget_types().get(widget.type)
     if table is None or not isinstance(entry, ChartWidget) or not widget.group_by:
         return JSONResponse({"error": "not found"}, status_code=404)
+    sel, _controls = selection_of(base, ddef, request.query_params, actor, _)
+    widget = narrowed(widget, table, sel)
     try:
         _values, spec = chart_of(entry, table, widget, actor, _)
     except GridbaseError:
