@@ -192,7 +192,8 @@ class Writer:
         extra = {"form": form, "on_behalf": actor.on_behalf, "via": actor.via}
         self.event_tail = "".join(f',"{k}":{_audit_json(v)}' for k, v in extra.items() if v is not None)
         self.writable = set() if single else {k for k in table.tdef.fields
-                                              if access.level(k) in ("edit", "create") and not table.fields[k].computed}
+                                              if access.level(k) in ("edit", "create") and not table.fields[k].computed
+                                              and access.fields[k].options is None}  # else: checked one by one
         # Files named in a row must have been uploaded, by this actor: the check of Table.create.
         self.checks_files = plan.checks_files
         self.coercers = {} if single else {k: _coercer(table.fields[k]) for k in self.writable}

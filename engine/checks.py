@@ -429,8 +429,15 @@ class BaseChecker:
                 what = f"role '{rkey}'"
                 self.filter(("roles", rkey, tkey, "rows"), table, grant.rows, what)
                 self.filter(("roles", rkey, tkey, "edit_rows"), table, grant.edit_rows, what)
-                for fkey in grant.fields:
-                    self._field_ref(("roles", rkey, tkey, "fields", fkey), table, fkey, what, key=True)
+                for fkey, fgrant in grant.fields.items():
+                    fdef = self._field_ref(("roles", rkey, tkey, "fields", fkey), table, fkey, what, key=True)
+                    if fdef is not None and fgrant.options is not None:
+                        where = ("roles", rkey, tkey, "fields", fkey, "options")
+                        if field_instance(fdef).editor().choices != "options":
+                            self.err(where, f"options in {what} limit a single or multiple select; '{fkey}' is a "
+                                            f"{self.describe(table, fdef)}", "leave 'options' out")
+                        else:
+                            self.option_value(where, table, fkey, list(fgrant.options), what)
 
     def _dashboards(self) -> None:
         for dkey, dash in self.base.dashboards.items():

@@ -156,6 +156,7 @@ MESSAGES: dict[str, str] = {
     'operator_not_applicable': "operator '{op}' does not apply to {type} field '{field}'; it takes: {ops}",
     'operator_unknown': "unknown operator '{op}' for {type} field '{field}'; it takes: {ops}",
     'option_expected': 'expected one of: {options}',
+    'option_not_settable': "{field}: you may not set it to '{option}'",
     'options_expected': 'expected options out of: {options}',
     'person_disabled': "person '{name}' is disabled",
     'person_expected': "unknown person '{name}'; expected a person's key, name or e-mail",

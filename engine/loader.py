@@ -460,7 +460,8 @@ def build_grant(g: dict[str, Any]) -> TableGrant:
     access = g.get("access", "read")
     fields: dict[str, FieldGrant] = {}
     for fkey, fg in (g.get("fields") or {}).items():
-        fields[fkey] = FieldGrant(fg, None) if isinstance(fg, str) else FieldGrant(fg.get("access", "read"), fg.get("mask"))
+        fields[fkey] = FieldGrant(fg, None) if isinstance(fg, str) else FieldGrant(
+            fg.get("access", "read"), fg.get("mask"), tuple(str(o) for o in fg["options"]) if "options" in fg else None)
     default_other = "read" if access == "read" else ("none" if access == "none" else "edit")
     return TableGrant(access=access, create=bool(g.get("create", access in ("edit", "manage"))),
                       delete=bool(g.get("delete", access == "manage")), rows=g.get("rows"),

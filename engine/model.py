@@ -163,6 +163,7 @@ class TableDef:
 class FieldGrant:
     access: str  # none | read | edit | create
     mask: str | None = None
+    options: tuple[str, ...] | None = None  # the only options this role may set (None: any)
 
 
 @dataclass

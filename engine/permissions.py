@@ -5,7 +5,9 @@ by the most generous grant: a row is readable if any role's `rows` rule admits i
 is at the highest level any role gives it, and a field is masked only if every role that
 can read it masks it. Admin roles, and the `system` actor used by the engine itself, may
 do everything. Field levels rise none < read < create < edit; `create` means writable
-only when the record is made.
+only when the record is made. A field grant's `options` limits which options of a select the
+role may set (a status only quality control may close); roles combine to the union, and a
+role that writes the field without a list may set any.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def actor_for(config: WorkspaceConfig, key: str) -> Actor:
 class FieldAccess:
     level: str = "none"
     mask: str | None = None
+    options: frozenset[str] | None = None  # the only options the actor may set (None: any)
 
     @property
     def readable(self) -> bool:
@@ -199,6 +202,7 @@ def _table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor
     edit_rules: list[dict[str, Any]] = []
     read_all = edit_all = False
     masks: dict[str, list[str | None]] = {}
+    settable: dict[str, list[tuple[str, ...] | None]] = {}  # per field: each writing role's options
     for role in actor.roles:
         grant = base.grants.get(role, {}).get(table.key)
         if grant is None or grant.access == "none":
@@ -227,10 +231,15 @@ def _table_access(config: WorkspaceConfig, base: BaseDef, table: TableDef, actor
                 result.fields[key] = FieldAccess(level)
             if LEVELS[level] >= 1:
                 masks.setdefault(key, []).append(fg.mask if fg else None)
+            if LEVELS[level] >= LEVELS["create"]:
+                settable.setdefault(key, []).append(fg.options if fg else None)
     for key, fa in result.fields.items():
         seen = masks.get(key, [])
         if seen and all(m is not None for m in seen):
             fa.mask = seen[0]
+        given = settable.get(key, [])
+        if given and all(o is not None for o in given):  # the most generous: any role without a list frees it
+            fa.options = frozenset(o for opts in given for o in opts or ())
     result.read_filter = None if read_all else ({"or": read_rules} if read_rules else {"or": []})
     if result.can_edit:
         result.edit_filter = None if edit_all else {"or": edit_rules}

@@ -119,9 +119,10 @@ class Table(Reader):
         return result
 
     def coerce_values(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,
-                      stored: bool = False) -> dict[str, Any]:
+                      stored: bool = False, current: dict[str, Any] | None = None) -> dict[str, Any]:
         """The values as stored, each checked against the actor's field levels; `stored`: the
-        values are stored ones already (an undo writing back what the audit log kept)."""
+        values are stored ones already (an undo writing back what the audit log kept); `current`:
+        the record's stored values, whose options stay settable as they are (a form sent whole)."""
         errors: dict[str, str] = {}
         out: dict[str, Any] = {}
         for key, raw in values.items():
@@ -145,6 +146,10 @@ class Table(Reader):
                 out[key] = field.coerce(raw)
             except ValueError as exc:  # Invalid is a ValueError; its str() is its Message
                 errors[key] = Message("field_problem", field=field.fdef.name, problem=str(exc))
+                continue
+            refused = None if current and current.get(key) == out[key] else not_settable(access, key, field.load(out[key]))
+            if refused is not None:
+                errors[key] = Message("option_not_settable", field=field.fdef.name, option=refused)
         if errors:
             raise ValidationError(errors)
         return out
@@ -288,7 +293,7 @@ class Table(Reader):
     def _update(self, record_id: str, values: dict[str, Any], actor: Actor, *, depth: int, stored: bool = False) -> None:
         access = self.access(actor)
         rowid, old = self._row_for_write(record_id, access, actor)
-        new = self.coerce_values(values, access, creating=False, allowed=None, stored=stored)
+        new = self.coerce_values(values, access, creating=False, allowed=None, stored=stored, current=old)
         blanks = {k: Message("required", field=self.tdef.fields[k].name) for k, v in new.items()
                   if self.tdef.fields[k].required and is_blank(v)}
         if blanks:
@@ -605,3 +610,15 @@ class Table(Reader):
 
     def level_of(self, actor: Actor, key: str) -> int:
         return LEVELS[self.access(actor).level(key)]
+
+
+def not_settable(access: TableAccess, key: str, value: Any) -> str | None:
+    """The first option in `value` (one or a list, as the field loads it) that the field grant's `options` do not let
+    this actor set, or None when every one may be set."""
+    allowed = access.fields[key].options if key in access.fields else None
+    if allowed is None:
+        return None
+    for item in value if isinstance(value, list) else [value]:
+        if item not in (None, "") and str(item) not in allowed:
+            return str(item)
+    return None

@@ -65,6 +65,13 @@ def test_qc_head_approves_from_the_inbox_and_the_complaint_closes(ws, as_person)
     assert [r["status"] for r in runs_of(ws, "closed_review")] == ["waiting"]  # closed: the follow-up week starts
 
 
+def test_a_handler_cannot_close_a_complaint_past_the_approval(ws, as_person) -> None:
+    rid = submitted(ws, as_person)
+    refused = as_person("feng_yan").cell("complaints", "complaints", rid, "status", "已办结")
+    assert refused.status_code == 422 and "无权将其设为“已办结”" in refused.text
+    assert record_row(ws, "complaints", "complaints", rid)["status"] == "待结案审核"
+
+
 def test_a_rejected_closure_goes_back_to_the_handler_with_the_comment(ws, as_person) -> None:
     rid = submitted(ws, as_person)
     [ask] = approvals.pending_for(ws.storage, "chen_jing")
