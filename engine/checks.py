@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine import org
 from engine.automation import TEMPLATE_VARIABLES
 from engine.fields.base import Invalid
 from engine.fields.filters import ALL_OPS
@@ -33,7 +34,7 @@ from engine.rolecheck import check_automation_writes, check_embedded
 from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed, value_kind
 from engine.sources import DOCS, Source
 
-VARIABLES = {"$me", "$today", "$now", "$my_department"}
+VARIABLES = {"$me", "$today", "$now", "$my_department", "$my_departments", "$my_campus"}
 KEY = re.compile(r"^[^\W\d_]\w*$")
 # `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
 RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|head|role|person):(?P<key>.+))$")
@@ -84,16 +85,8 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         src.error(("timezone",), f"unknown timezone '{config.timezone}'", "use an IANA name such as Asia/Shanghai")
-    for key, dept in config.departments.items():
-        if dept.head and dept.head not in config.people:
-            src.error(("departments", key, "head"), f"unknown person '{dept.head}' as head of department '{key}'",
-                      did_you_mean(dept.head, config.people))
-        if dept.parent and dept.parent not in config.departments:
-            src.error(("departments", key, "parent"), f"unknown department '{dept.parent}'", did_you_mean(dept.parent, config.departments))
+    org.check(config, src)  # the organisation tree and who belongs where
     for key, person in config.people.items():
-        if person.department and person.department not in config.departments:
-            src.error(("people", key, "department"), f"unknown department '{person.department}' for person '{key}'",
-                      did_you_mean(person.department, config.departments))
         for i, role in enumerate(person.roles):
             if role not in config.roles:
                 src.error(("people", key, "roles", i), f"unknown role '{role}' for person '{key}'", did_you_mean(role, config.roles))
@@ -599,7 +592,7 @@ class BaseChecker:
         if key not in pool:
             label = {"dept": "department", "head": "department", "role": "role", "person": "person"}[kind]
             self.err(path, f"unknown {label} '{key}' in {what}", did_you_mean(key, pool))
-        elif kind == "head" and not self.config.departments[key].head:
+        elif kind == "head" and not org.tree_of(self.config).heads_of(key):
             self.err(path, f"department '{key}' in {what} has no head", "set `head:` for it in workspace.yaml")
 
     def _department_field(self, path: tuple[Any, ...], item: str, fkey: str, table: TableDef | None, what: str) -> None:

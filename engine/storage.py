@@ -76,7 +76,7 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "key": "TEXT", "name": "TEXT NOT NULL", "department": "TEXT", "roles": "TEXT NOT NULL DEFAULT '[]'",
         "email": "TEXT", "phone": "TEXT", "channels": "TEXT NOT NULL DEFAULT '[]'", "locale": "TEXT",
         "password_hash": "TEXT", "disabled": "INTEGER NOT NULL DEFAULT 0", "source": "TEXT NOT NULL DEFAULT 'yaml'",
-        "changed_at": "TEXT"}),
+        "changed_at": "TEXT", "departments": "TEXT NOT NULL DEFAULT '[]'"}),
     "_gb_sessions": ("id_hash", {
         "id_hash": "TEXT", "person": "TEXT NOT NULL", "csrf": "TEXT NOT NULL", "created_at": "TEXT NOT NULL",
         "expires_at": "TEXT NOT NULL"}),

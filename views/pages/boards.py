@@ -119,7 +119,7 @@ def kanban_columns(table: Table, group: str, values_seen: list[str]) -> list[dic
     fdef = table.tdef.fields[group]
     columns: list[dict[str, Any]] = []
     if table.fields[group].editor().choices == "options":
-        columns = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in cells.option_list(fdef.options)]
+        columns = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in cells.option_list(table.fields[group].options)]
     else:
         people = table.fields[group].ctx.people
         keys = list(people) if len(people) <= MAX_PEOPLE_COLUMNS else [k for k in people if k in values_seen]

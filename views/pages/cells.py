@@ -187,7 +187,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["attrs"] = input_attrs(editor.attrs)
         cell["editor"] = editor_config(table, key, actor, value, editor, links)
         if editor.choices == "options":
-            cell["options"] = [o["name"] for o in option_list(fdef.options)]
+            cell["options"] = [o["name"] for o in option_list(field.options)]
         elif editor.choices == "records":
             cell["link"] = link_picker(table, key, actor)
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
@@ -211,7 +211,7 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
     if editor.several and editor.choices in ("options", "people"):
         config["multiple"] = True
     if editor.choices == "options":  # an option's label is its name
-        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
+        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(table.fields[key].options)]
     elif editor.choices == "people":
         config["search_url"] = people_search_url(table, key)
         named = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
@@ -357,7 +357,7 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
                             "attrs": input_attrs({k: v for k, v in attrs.items() if k not in ("step", "min", "max")})}
     spec["editor"] = editor_config(table, key, actor, value, editor)
     if editor.choices == "options":
-        spec["options"] = option_list(fdef.options)
+        spec["options"] = option_list(table.fields[key].options)
     elif editor.choices == "people":
         listed = people if people is not None else active_people(table.ws)
         chosen = value if isinstance(value, list) else [value] if value else []
