@@ -46,7 +46,7 @@ class DepartmentField(FieldType):
     default_variables: ClassVar[tuple[str, ...]] = ("$my_department", "$my_campus")
     description = ("Nodes of the organisation tree (a campus, a department, a team), shown by their path; "
                    "`multiple: true` for several, `kinds:` to narrow them. Filters add `under` (a node and all below it).")
-    good = [({}, "", None), ({"multiple": True}, [], [])]
+    good = [({}, "qc", "质控部"), ({"multiple": True}, "质控部、ortho", ["质控部", "中山院区 / 口腔正畸中心"])]
     bad = [({}, "no such department"), ({}, {"x": 1})]
 
     def __init__(self, fdef: FieldDef, ctx: FieldContext | None = None) -> None:
