@@ -349,7 +349,7 @@ def test_dashboards(env: Env, role: str) -> None:
 CLI_TABLE = {"admin": "patients.patients", "consultant": "patients.visits", "doctor": "patients.visits",
              "nurse": "patients.patients", "service": "patients.visits", "qc": "complaints.followups",
              "dept_head": "patients.patients", "clerk": "directives.tasks", "director": "patients.patients",
-             "staff": "complaints.complaints"}
+             "staff": "complaints.complaints", "campus_director": "complaints.complaints"}
 
 
 def parse_csv(text: str) -> list[list[str]]:
