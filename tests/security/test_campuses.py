@@ -12,7 +12,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine import inbox
-
 from tests.security.conftest import Env, add_token, make_client, sign_in
 
 # person -> (what they are, the planted complaint they may read, the one they may not)

@@ -204,7 +204,6 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
     """What the page's editor (editors.js, `Gridbase.editors[widget]`) needs beyond the value:
     the options with their colours, where to search people, the people already chosen (by
     name), the workspace's timezone for "today", a plugin editor's script."""
-    fdef = table.tdef.fields[key]
     config: dict[str, Any] = {}  # only what an editor needs: a grid page carries one per cell
     if table.fields[key].kind in ("date", "datetime"):
         config["tz"] = table.ws.config.timezone
