@@ -82,3 +82,10 @@ def test_the_complaint_went_to_the_head_of_its_department_only(env: Env) -> None
     told = {p for p in heads if any(n["record"] == env.records["C3"] and n["title"].startswith("新投诉：")
                                     for n in inbox.latest(env.ws.storage, p, 200))}
     assert told == {"kong_wei"}
+
+
+def test_the_dashboard_compares_the_campuses(env: Env) -> None:
+    """The complaints dashboard's last chart (各院区投诉对比) groups complaints by campus."""
+    chart = env.web("director").get("/b/complaints/d/overview/w/11.json")
+    assert chart.status_code == 200
+    assert "开发区院区" in chart.text and "中山院区" in chart.text
