@@ -314,7 +314,8 @@ class BaseChecker:
                 fdef = self._field_ref(sub, table, key, what, key=True)
                 if fdef is None or fdef.key not in table.fields:
                     continue
-                allowed = field_instance(fdef, self.config).filter_ops
+                instance = field_instance(fdef, self.config)
+                allowed = instance.filter_ops
                 if isinstance(value, dict):
                     for op in value:
                         if op not in ALL_OPS and op not in allowed:
@@ -322,10 +323,16 @@ class BaseChecker:
                         elif op not in allowed:
                             self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
                                      "it applies to: " + ", ".join(allowed), key=True)
-                        elif op in OPTION_OPS:
+                        elif op in OPTION_OPS and "options" in fdef.options:
                             self.option_value(sub + (op,), table, fdef.key, value[op], what)
+                        elif op not in ALL_OPS or (op in OPTION_OPS and instance.holds_names):
+                            # a type's own operator (a department's `under`), or names without options: the type reads them
+                            self.named_value(sub + (op,), instance, value[op], what)
                 elif not isinstance(value, list):
-                    self.option_value(sub, table, fdef.key, value, what)
+                    if "options" not in fdef.options and instance.holds_names:
+                        self.named_value(sub, instance, value, what)
+                    else:
+                        self.option_value(sub, table, fdef.key, value, what)
                 if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
                     self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
 
@@ -493,6 +500,17 @@ class BaseChecker:
     def describe(self, table: TableDef, fdef: FieldDef) -> str:
         """A field's type as an error names it ("formula giving text")."""
         return describe_kind(self.base, table, fdef)
+
+    def named_value(self, path: tuple[Any, ...], field: Any, value: Any, what: str) -> None:
+        """Each value (not a variable) of a type's own operator, read by the type: one it cannot
+        read (a department that is not in the tree) is reported here rather than on every read."""
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if not isinstance(item, str) or item.startswith("$"):
+                continue
+            try:
+                field.filter_value(item)
+            except Invalid as exc:
+                self.err(path + ((i,) if isinstance(value, list) else ()), f"'{item}' in {what}: {exc}")
 
     def option_value(self, path: tuple[Any, ...], table: TableDef, fkey: str, value: Any, what: str) -> bool:
         """Whether `value` (or each of a list) is an option of field `fkey`, when it has options; reports each that is not."""

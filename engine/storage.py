@@ -170,6 +170,7 @@ SYSTEM_COLUMNS_ADDED = (
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
     ("_gb_comments", "edited_at", "TEXT"),  # when its author last changed it (engine.comments.edit)
+    ("_gb_people", "departments", "TEXT NOT NULL DEFAULT '[]'"),  # every node of the organisation tree (engine.org)
 )
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);

@@ -191,3 +191,11 @@ def test_mistakes_in_the_tree_are_errors_at_their_line(tmp_path: Path, change: t
     root = write_workspace(tmp_path / "bad", {"cases": CASES}, GROUP.replace(*change))
     with pytest.raises(ConfigError, match=message):
         load_workspace(root)
+
+
+@pytest.mark.parametrize("rule", ["{dept: {under: 放射科}}", "{dept: 放射科}", "{dept: {in: [qc, 放射科]}}"])
+def test_a_rule_naming_no_department_is_an_error_at_its_line(tmp_path: Path, rule: str) -> None:
+    bad = CASES.replace("{access: read, rows: {dept: {under: $my_campus}}}", f"{{access: read, rows: {rule}}}")
+    root = write_workspace(tmp_path / "bad", {"cases": bad}, GROUP)
+    with pytest.raises(ConfigError, match=r"cases.yaml:14:\d+: '放射科' in .*unknown department '放射科'"):
+        load_workspace(root)
