@@ -350,7 +350,7 @@ def salvage_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         value = data.get(section)
         return [str(k) for k in value] if isinstance(value, dict) else []
 
-    config.departments = {k: Department(k, k) for k in keys("departments")}
+    config.departments = {key: Department(key, key) for key, *_ in org.flatten(data.get("departments"))}
     config.roles = {k: Role(k, k) for k in keys("roles")}
     config.people = {k: Person(k, k) for k in keys("people")}
     config.channels = {k: Channel(k, "") for k in keys("channels")}
