@@ -111,12 +111,6 @@ def enroll(storage: Storage, key: str, *, name: str, roles: list[str], departmen
     add(storage, key, name=name.strip(), department=department or None, roles=roles, email=email or None, source=source)
 
 
-def placement(storage: Storage, key: str) -> tuple[str | None, list[str]] | None:
-    """(primary node, every node) of a person as stored now, or None if there is no such person."""
-    row = storage.conn.execute("SELECT department, departments FROM _gb_people WHERE key = ?", (key,)).fetchone()
-    return None if row is None else (row[0], node_list(row[1]))
-
-
 def node_list(stored: Any) -> list[str]:
     """The stored `departments` column as a list of node keys."""
     try:

@@ -132,7 +132,8 @@ class Workspace:
             return who
         if who == "system" or who.startswith("automation:"):
             return Actor.engine(who)
-        row = self.storage.conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (who,)).fetchone()
+        row = self.storage.conn.execute("SELECT disabled, department, departments FROM _gb_people WHERE key = ?",
+                                        (who,)).fetchone()
         if who not in self.config.people:
             person = self._db_person(who)
             if person is None:
@@ -141,8 +142,8 @@ class Workspace:
         if row is not None and row[0]:
             raise NotFoundError(code="person_disabled", params={"name": who})
         actor = actor_for(self.config, who)
-        place = people.placement(self.storage, who)  # the tree as stored now: a move takes effect at once
-        return placed(self.config, actor, *place) if place is not None else actor
+        # Where the person sits in the organisation tree as stored now: a move counts at once.
+        return placed(self.config, actor, row[1], people.node_list(row[2])) if row is not None else actor
 
     def _db_person(self, key: str) -> Actor | None:
         row = self.storage.conn.execute("SELECT name, department, roles, disabled, locale, departments FROM _gb_people "
