@@ -14,6 +14,7 @@ from engine import Workspace, tokens
 from gridbase.app import create_app
 from tests.engine.test_org_tree import CASES, GROUP
 from tests_support import csrf_of, sign_in
+from views.pages import cells
 
 PASSWORD = "demo1234"
 NEW = "/b/cases/t/cases/new"
@@ -90,3 +91,9 @@ def test_the_api_reads_and_writes_paths(ws: Workspace, as_person: Any) -> None:
     assert loose.status_code == 422 and "several departments" in loose.text
     keyed = api.post("/v0/cases/cases", json={"fields": {"标题": "api", "责任科室": "kfq_ortho"}, "typecast": True})
     assert keyed.status_code == 200 and keyed.json()["fields"]["责任科室"] == "开发区院区 / 口腔正畸中心"
+
+
+def test_the_people_picker_tells_campuses_apart(ws: Workspace) -> None:
+    notes = {p["key"]: p["dept"] for p in cells.active_people(ws)}
+    assert notes["qian"] == "中山院区 / 口腔正畸中心" and notes["liu"] == "开发区院区 / 口腔正畸中心"
+    assert notes["chen"] == "质控部" and notes["admin"] == ""

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from engine import Actor, Workspace, attachments, editable
+from engine import Actor, Workspace, attachments, editable, org
 from engine import people as people_db
 from engine.fields.base import Editor, load_json_list
 from engine.permissions import TableAccess
@@ -296,9 +296,14 @@ def active_people(ws: Workspace) -> list[dict[str, str]]:
     for person in ws.config.people.values():
         if person.key in disabled:
             continue
-        dept = ws.config.departments.get(person.department or "")
-        out.append({"key": person.key, "name": person.name, "dept": dept.name if dept else (person.department or "")})
+        out.append({"key": person.key, "name": person.name, "dept": department_path(ws, person.department)})
     return out
+
+
+def department_path(ws: Workspace, key: str | None) -> str:
+    """A person's primary department as people tell two campuses' centres apart: its path
+    (开发区院区 / 口腔综合中心); a key the tree does not hold as it is."""
+    return org.tree_of(ws.config).path(key) if key else ""
 
 
 def people_answer(ws: Workspace, term: str) -> Response:
@@ -307,8 +312,7 @@ def people_answer(ws: Workspace, term: str) -> Response:
     found = people_db.search(ws.storage, term[:100], limit=MAX_PEOPLE_RESULTS + 1)
     people = []
     for row in found[:MAX_PEOPLE_RESULTS]:
-        dept = ws.config.departments.get(row["department"] or "")
-        people.append({"value": row["key"], "label": row["name"], "note": dept.name if dept else (row["department"] or "")})
+        people.append({"value": row["key"], "label": row["name"], "note": department_path(ws, row["department"])})
     body = json.dumps({"people": people, "more": len(found) > MAX_PEOPLE_RESULTS}, ensure_ascii=False)
     # Names are people's own text: no <, > or & leaves as such, whatever reads the answer.
     body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
