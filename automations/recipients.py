@@ -3,7 +3,11 @@
 A recipient expression is one of
 - `{field}`: the people in a field of the triggering record (person, created_by,
   modified_by, a lookup of people, or an e-mail field matched to a person's address);
-- `dept:KEY`: the people of a department and of its sub-departments;
+- `dept:KEY`: the people of a node of the organisation tree (engine.org) and of every node
+  below it, whichever of their nodes it is (a person may belong to several);
+- `head:KEY`: the head(s) of a node (or, for a node without one, of the nearest node above);
+- `dept:{field}`, `head:{field}`: the same for the nodes named in a field of the record (a
+  department field, or a select whose options are departments' names);
 - `role:KEY`: the people who hold a role;
 - `person:KEY`: one person.
 
@@ -17,6 +21,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine import org
 from engine import people as people_db
 from engine.checks import RECIPIENT, RECIPIENT_HELP
 from engine.fields.base import load_json_list
@@ -38,6 +43,7 @@ class Recipient:
     phone: str | None = None
     channels: tuple[str, ...] = field(default_factory=tuple)
     accounts: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # channel key → ids there
+    departments: tuple[str, ...] = ()  # every node of the tree the person belongs to, the primary first
 
 
 _directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, list[Any], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
@@ -55,7 +61,7 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
         return dict(cached[2])
     found: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels),
-                         p.accounts)
+                         p.accounts, tuple(p.departments or ([p.department] if p.department else [])))
         for p in ws.config.people.values()}
     for row in rows:
         if row["disabled"]:
@@ -63,33 +69,22 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
             continue
         declared = ws.config.people.get(row["key"])  # ids live in workspace.yaml only
         found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
-                                      row["phone"], tuple(row["channels"]), declared.accounts if declared else {})
+                                      row["phone"], tuple(row["channels"]), declared.accounts if declared else {},
+                                      tuple(row["departments"] or ([row["department"]] if row["department"] else [])))
     _directories[ws] = (ws.config, rows, found)
     return dict(found)
 
 
 def _named_departments(ws: Workspace, table: Table | None, row: dict[str, Any] | None, key: str) -> list[str]:
-    """Department keys named by `KEY`, or by the values (keys or names) of the field in `{field}`."""
+    """Node keys named by `KEY`, or by the values (keys, paths or names) of the field in `{field}`."""
     if not (key.startswith("{") and key.endswith("}")) or table is None:
         return [key] if key in ws.config.departments else []
-    by_name = {d.name: k for k, d in ws.config.departments.items()}
+    tree = org.tree_of(ws.config)
     found: list[str] = []
     for value in field_values(table, row, key[1:-1]):
-        dept = value if value in ws.config.departments else by_name.get(value)
-        if dept and dept not in found:
-            found.append(dept)
-    return found
-
-
-def _departments(ws: Workspace, root: str) -> set[str]:
-    found = {root}
-    changed = True
-    while changed:
-        changed = False
-        for dept in ws.config.departments.values():
-            if dept.parent in found and dept.key not in found:
-                found.add(dept.key)
-                changed = True
+        named = tree.find(value)
+        if len(named) == 1 and named[0] not in found:  # a name two nodes share reaches neither
+            found.append(named[0])
     return found
 
 
@@ -134,12 +129,13 @@ def resolve(ws: Workspace, spec: Any, table: Table | None, row: dict[str, Any] |
             continue
         if kind in ("dept", "head"):
             named = _named_departments(ws, table, row, key)
+            tree = org.tree_of(ws.config)
             if kind == "head":
-                heads = [ws.config.departments[d].head for d in named]
-                found = [people[h] for h in heads if h and h in people]
+                heads = [h for d in named for h in tree.heads_of(d)]
+                found = [people[h] for h in heads if h in people]
             else:
-                depts = {d for top in named for d in _departments(ws, top)}
-                found = [p for p in people.values() if p.department in depts]
+                depts = set(tree.covered(named))
+                found = [p for p in people.values() if depts.intersection(p.departments)]
         elif kind == "person":
             found = [people[key]] if key in people else []
         else:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine import org
 from engine.automation import TEMPLATE_VARIABLES
 from engine.fields.base import Invalid
 from engine.fields.filters import ALL_OPS
@@ -33,7 +34,7 @@ from engine.rolecheck import check_automation_writes, check_embedded
 from engine.schema import FormulaRefs, computed_deps, field_instance, resolve_computed, value_kind
 from engine.sources import DOCS, Source
 
-VARIABLES = {"$me", "$today", "$now", "$my_department"}
+VARIABLES = {"$me", "$today", "$now", "$my_department", "$my_departments", "$my_campus"}
 KEY = re.compile(r"^[^\W\d_]\w*$")
 # `{field}`, or KIND:KEY; `dept:` and `head:` also take `{field}` (the departments named in a field).
 RECIPIENT = re.compile(r"^(\{(?P<field>[^}]+)\}|(?P<kind>dept|head|role|person):(?P<key>.+))$")
@@ -84,16 +85,8 @@ def _check_people(config: WorkspaceConfig, src: Source) -> None:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         src.error(("timezone",), f"unknown timezone '{config.timezone}'", "use an IANA name such as Asia/Shanghai")
-    for key, dept in config.departments.items():
-        if dept.head and dept.head not in config.people:
-            src.error(("departments", key, "head"), f"unknown person '{dept.head}' as head of department '{key}'",
-                      did_you_mean(dept.head, config.people))
-        if dept.parent and dept.parent not in config.departments:
-            src.error(("departments", key, "parent"), f"unknown department '{dept.parent}'", did_you_mean(dept.parent, config.departments))
+    org.check(config, src)  # the organisation tree and who belongs where
     for key, person in config.people.items():
-        if person.department and person.department not in config.departments:
-            src.error(("people", key, "department"), f"unknown department '{person.department}' for person '{key}'",
-                      did_you_mean(person.department, config.departments))
         for i, role in enumerate(person.roles):
             if role not in config.roles:
                 src.error(("people", key, "roles", i), f"unknown role '{role}' for person '{key}'", did_you_mean(role, config.roles))
@@ -321,7 +314,8 @@ class BaseChecker:
                 fdef = self._field_ref(sub, table, key, what, key=True)
                 if fdef is None or fdef.key not in table.fields:
                     continue
-                allowed = field_instance(fdef, self.config).filter_ops
+                instance = field_instance(fdef, self.config)
+                allowed = instance.filter_ops
                 if isinstance(value, dict):
                     for op in value:
                         if op not in ALL_OPS and op not in allowed:
@@ -329,10 +323,16 @@ class BaseChecker:
                         elif op not in allowed:
                             self.err(sub + (op,), f"operator '{op}' does not apply to {fdef.type} field '{key}'",
                                      "it applies to: " + ", ".join(allowed), key=True)
-                        elif op in OPTION_OPS:
+                        elif op in OPTION_OPS and "options" in fdef.options:
                             self.option_value(sub + (op,), table, fdef.key, value[op], what)
+                        elif op not in ALL_OPS or (op in OPTION_OPS and instance.holds_names):
+                            # a type's own operator (a department's `under`), or names without options: the type reads them
+                            self.named_value(sub + (op,), instance, value[op], what)
                 elif not isinstance(value, list):
-                    self.option_value(sub, table, fdef.key, value, what)
+                    if "options" not in fdef.options and instance.holds_names:
+                        self.named_value(sub, instance, value, what)
+                    else:
+                        self.option_value(sub, table, fdef.key, value, what)
                 if isinstance(value, str) and value.startswith("$") and value not in VARIABLES:
                     self.err(sub, f"unknown variable '{value}' in {what}", did_you_mean(value, VARIABLES))
 
@@ -508,6 +508,17 @@ class BaseChecker:
         """A field's type as an error names it ("formula giving text")."""
         return describe_kind(self.base, table, fdef)
 
+    def named_value(self, path: tuple[Any, ...], field: Any, value: Any, what: str) -> None:
+        """Each value (not a variable) of a type's own operator, read by the type: one it cannot
+        read (a department that is not in the tree) is reported here rather than on every read."""
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if not isinstance(item, str) or item.startswith("$"):
+                continue
+            try:
+                field.filter_value(item)
+            except Invalid as exc:
+                self.err(path + ((i,) if isinstance(value, list) else ()), f"'{item}' in {what}: {exc}")
+
     def option_value(self, path: tuple[Any, ...], table: TableDef, fkey: str, value: Any, what: str) -> bool:
         """Whether `value` (or each of a list) is an option of field `fkey`, when it has options; reports each that is not."""
         fdef = table.fields.get(fkey)
@@ -606,7 +617,7 @@ class BaseChecker:
         if key not in pool:
             label = {"dept": "department", "head": "department", "role": "role", "person": "person"}[kind]
             self.err(path, f"unknown {label} '{key}' in {what}", did_you_mean(key, pool))
-        elif kind == "head" and not self.config.departments[key].head:
+        elif kind == "head" and not org.tree_of(self.config).heads_of(key):
             self.err(path, f"department '{key}' in {what} has no head", "set `head:` for it in workspace.yaml")
 
     def _department_field(self, path: tuple[Any, ...], item: str, fkey: str, table: TableDef | None, what: str) -> None:

@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import hl7intake, hooks, limits, mailintake, yamlschemas
+from engine import hl7intake, hooks, limits, mailintake, org, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -299,17 +299,22 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         timezone=data.get("timezone", "Asia/Shanghai"), locale=data.get("locale", "zh-CN"),
         allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})),
         sign_in=dict(data.get("sign_in") or {}))
-    for key, d in (data.get("departments") or {}).items():
-        config.departments[key] = Department(key, d.get("name", key), d.get("head"), d.get("parent"))
+    for key, node, parent, where in org.flatten(data.get("departments") or {}):
+        if key in config.departments:
+            config.department_clashes.append((where, key))
+        else:
+            config.departments[key] = org.department(key, node, parent, where)
     for key, r in (data.get("roles") or {}).items():
         config.roles[key] = Role(key, r.get("name", key), r.get("description", ""), bool(r.get("admin", False)),
                                  (r.get("import") or {}).get("max_rows"))
     for key, p in (data.get("people") or {}).items():
-        config.people[key] = Person(key, p.get("name", key), p.get("department"), list(p.get("roles", [])),
+        found = org.memberships(p, ("people", key))
+        primary, nodes = org.placed(found)
+        config.people[key] = Person(key, p.get("name", key), primary, list(p.get("roles", [])),
                                     p.get("email"), None if p.get("phone") is None else str(p.get("phone")),
                                     list(p.get("channels", [])), p.get("password"), p.get("locale"),
                                     {str(c): {str(k): str(v) for k, v in (ids or {}).items()}
-                                     for c, ids in (p.get("accounts") or {}).items()})
+                                     for c, ids in (p.get("accounts") or {}).items()}, nodes, found)
     for key, c in (data.get("channels") or {}).items():
         options = {k: v for k, v in c.items() if k != "type"}
         config.channels[key] = Channel(key, c["type"], options)
@@ -346,7 +351,7 @@ def salvage_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         value = data.get(section)
         return [str(k) for k in value] if isinstance(value, dict) else []
 
-    config.departments = {k: Department(k, k) for k in keys("departments")}
+    config.departments = {key: Department(key, key) for key, *_ in org.flatten(data.get("departments"))}
     config.roles = {k: Role(k, k) for k in keys("roles")}
     config.people = {k: Person(k, k) for k in keys("people")}
     config.channels = {k: Channel(k, "") for k in keys("channels")}

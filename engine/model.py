@@ -20,10 +20,24 @@ Json = dict[str, Any]
 
 @dataclass
 class Department:
+    """A node of the organisation tree (engine.org): a campus, a department or a team."""
+
     key: str
     name: str
-    head: str | None = None
+    head: str | None = None  # the first of `heads`
     parent: str | None = None
+    kind: str = "department"  # campus, department or team
+    heads: list[str] = field(default_factory=list)
+    where: tuple[Any, ...] = ()  # its YAML path in workspace.yaml, for errors at its line
+
+
+@dataclass
+class Membership:
+    """A person's place in the tree as workspace.yaml writes it (engine.org checks it)."""
+
+    node: str
+    primary: bool = False
+    where: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -39,7 +53,7 @@ class Role:
 class Person:
     key: str
     name: str
-    department: str | None = None
+    department: str | None = None  # the primary node of the organisation tree
     roles: list[str] = field(default_factory=list)
     email: str | None = None
     phone: str | None = None
@@ -49,6 +63,9 @@ class Person:
     # Channel key → the person's ids in that channel's service, e.g. {"feishu_app": {"open_id": "ou_…"}}.
     # Keyed by channel (not type): a Feishu open_id belongs to one app.
     accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Every node the person belongs to, the primary first (engine.org); `memberships` as written.
+    departments: list[str] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
 
 
 @dataclass
@@ -328,7 +345,8 @@ class WorkspaceConfig:
     root: str
     timezone: str = "Asia/Shanghai"
     locale: str = "zh-CN"
-    departments: dict[str, Department] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)  # the organisation tree (engine.org)
+    department_clashes: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)  # (YAML path, key) declared twice
     roles: dict[str, Role] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)

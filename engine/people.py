@@ -4,7 +4,9 @@ workspace.yaml declares people; `Workspace.sync_people` copies them here at star
 `gridbase people` adds, disables and enables people here (also ones workspace.yaml does not
 name). A *disabled* person cannot sign in, is offered nowhere and is notified of nothing, but
 records that name them keep showing their name. Sign-in credentials are read and set through
-`engine.signins`, which calls `credentials` and `set_password_hash` here.
+`engine.signins`, which calls `credentials` and `set_password_hash` here. Where a person sits in
+the organisation tree (engine.org) is kept here too: `department` (the primary node) and
+`departments` (every node, the primary first); `move` changes it, and it counts at once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from engine.storage import Storage, rows_of
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
-COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale"
+COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale, departments"
 
 
 def get(storage: Storage, key: str) -> dict[str, Any] | None:
@@ -77,8 +79,9 @@ def add(storage: Storage, key: str, *, name: str, department: str | None, roles:
         source: str = "cli") -> None:
     """Add a person (the caller has checked the key is new)."""
     with storage.transaction() as conn:
-        conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, source) VALUES (?, ?, ?, ?, ?, ?)",
-                     (key, name, department, json.dumps(roles, ensure_ascii=False), email, source))
+        conn.execute("INSERT INTO _gb_people (key, name, department, departments, roles, email, source) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, name, department, json.dumps([department] if department else []),
+                                                      json.dumps(roles, ensure_ascii=False), email, source))
 
 
 def enroll_problem(storage: Storage, key: str, *, name: str, roles: list[str], department: str | None,
@@ -106,6 +109,24 @@ def enroll(storage: Storage, key: str, *, name: str, roles: list[str], departmen
     if problem:
         raise GridbaseError(problem)
     add(storage, key, name=name.strip(), department=department or None, roles=roles, email=email or None, source=source)
+
+
+def node_list(stored: Any) -> list[str]:
+    """The stored `departments` column as a list of node keys."""
+    try:
+        value = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def move(storage: Storage, key: str, primary: str | None, nodes: list[str]) -> bool:
+    """Put a person in `nodes` with `primary` first (the caller checked the nodes exist); False
+    if there is no such person. Row rules, recipients and defaults follow at once."""
+    every = list(dict.fromkeys([primary, *nodes] if primary else nodes))
+    with storage.transaction() as conn:
+        return conn.execute("UPDATE _gb_people SET department = ?, departments = ? WHERE key = ?",
+                            (primary, json.dumps(every, ensure_ascii=False), key)).rowcount > 0
 
 
 def set_disabled(storage: Storage, key: str, disabled: bool) -> bool:
@@ -141,7 +162,7 @@ def set_password_hash(conn: sqlite3.Connection, key: str, password_hash: str) ->
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ("roles", "channels"):
+    for name in ("roles", "channels", "departments"):
         try:
             value = json.loads(row[name] or "[]")
         except ValueError:

@@ -13,9 +13,10 @@ role that writes the field without a list may set any.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine import org
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import field_types
 from engine.schema import computed_deps
@@ -37,12 +38,14 @@ class Actor:
     key: str
     name: str
     roles: tuple[str, ...] = ()
-    department: str | None = None
+    department: str | None = None  # the primary node of the organisation tree (engine.org)
     admin: bool = False
     system: bool = False
     locale: str | None = None
     on_behalf: str | None = None
     via: str | None = None
+    departments: tuple[str, ...] = ()  # every node the person belongs to, the primary first
+    campus: str | None = None  # the campus at or above the primary node
 
     @property
     def is_person(self) -> bool:
@@ -63,8 +66,14 @@ def actor_for(config: WorkspaceConfig, key: str) -> Actor:
         return Actor.engine(key)
     person = config.people[key]
     admin = any(config.roles.get(r) is not None and config.roles[r].admin for r in person.roles)
-    return Actor(key=person.key, name=person.name, roles=tuple(person.roles), department=person.department,
-                 admin=admin, locale=person.locale)
+    actor = Actor(key=person.key, name=person.name, roles=tuple(person.roles), admin=admin, locale=person.locale)
+    return placed(config, actor, person.department, person.departments)
+
+
+def placed(config: WorkspaceConfig, actor: Actor, department: str | None, departments: list[str] | tuple[str, ...]) -> Actor:
+    """`actor` in its nodes of the organisation tree: the primary, all of them, its campus."""
+    nodes = tuple(dict.fromkeys([department, *departments] if department else departments))
+    return replace(actor, department=department, departments=nodes, campus=org.tree_of(config).campus_of(department))
 
 
 @dataclass

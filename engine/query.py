@@ -2,7 +2,8 @@
 
 A filter is a mapping: field keys to a value (equality) or `{operator: value}`, and the
 combinators `and`, `or`, `not` and `formula`. Values may be the variables `$me`, `$today`,
-`$now` and `$my_department`. Each condition is compiled by the field's own type (its
+`$now`, `$my_department` (the actor's primary node of the organisation tree), `$my_departments`
+(all of their nodes: a list) and `$my_campus`. Each condition is compiled by the field's own type (its
 `filter_ops` and `filter_sql`, engine.fields.filters), which also reads the value (so `"是"`
 finds checked boxes and a person's name finds their key); an operator the type does not
 take is refused naming the operators it does. Sorting asks the type too (`sort_sql`). Every value is a parameter; every
@@ -26,6 +27,8 @@ from engine.permissions import Actor
 from engine.storage import q
 
 SORT_DIRECTIONS = {"asc", "desc"}
+LIST_VARIABLES = ("$my_departments",)
+NOWHERE = "\x00no-department"  # what an actor outside the tree matches: nothing
 
 
 @dataclass
@@ -107,6 +110,7 @@ class FilterCompiler:
         field = self.ctx.fields.get(key)
         if field is None:
             raise QueryError(code="unknown_field", params={"field": key})
+        value = self._lists(value)
         if isinstance(value, dict):
             if not value:
                 return "TRUE", []
@@ -121,11 +125,26 @@ class FilterCompiler:
         if value == "$me":
             return self.ctx.actor.key
         if value == "$my_department":
-            return self.ctx.actor.department or "\x00no-department"
+            return self.ctx.actor.department or NOWHERE
+        if value == "$my_campus":
+            return self.ctx.actor.campus or NOWHERE
+        if value == "$my_departments":
+            return list(self.ctx.actor.departments) or [NOWHERE]
         if value == "$today":
             return self.ctx.today.isoformat()
         if value == "$now":
             return self.ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value
+
+    def _lists(self, value: Any) -> Any:
+        """A variable standing for several values (`$my_departments`) spread into its list,
+        alone or as an item of a list, also as an operator's value."""
+        if isinstance(value, dict):
+            return {op: self._lists(arg) for op, arg in value.items()}
+        if value in LIST_VARIABLES:
+            return self._resolve(value)
+        if isinstance(value, list) and any(v in LIST_VARIABLES for v in value if isinstance(v, str)):
+            return [item for v in value for item in (self._resolve(v) if v in LIST_VARIABLES else [v])]
         return value
 
     def _column(self, field: FieldType) -> str:

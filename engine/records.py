@@ -155,14 +155,18 @@ class Table(Reader):
         return out
 
     def default_value(self, key: str, value: Any, actor: Actor) -> Any:
-        """A default (`$me`, `$now`, `$today` or a literal) of field `key` as it is stored for a
-        new record made by `actor` (None when it gives nothing): the field's own default, or
-        another, such as a form's."""
+        """A default (`$me`, `$now`, `$today`, `$my_department`, `$my_campus` or a literal) of
+        field `key` as it is stored for a new record made by `actor` (None when it gives
+        nothing): the field's own default, or another, such as a form's."""
         if value is None:
             return None
         if value == "$me":
             return actor.key if actor.is_person else None
-        if value in ("$now", "$today"):
+        if value in ("$my_department", "$my_campus"):  # the actor's place in the organisation tree (engine.org)
+            value = actor.department if value == "$my_department" else actor.campus
+            if value is None:
+                return None
+        elif value in ("$now", "$today"):
             now = self.ws.now()
             if self.fields[key].kind == "date":  # a day, in the workspace's timezone
                 return now.astimezone(self.ws.tz).date().isoformat()

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import formula
+from engine import formula, org
 from engine.fields.base import FieldContext, FieldType
 from engine.hints import did_you_mean
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
@@ -25,8 +25,8 @@ def context_for(config: WorkspaceConfig | None) -> FieldContext:
     if config is None:
         return FieldContext()
     ctx = _contexts.get(id(config))
-    if ctx is None or ctx.people is not config.people:
-        ctx = FieldContext(tz=_zone(config.timezone), people=config.people)
+    if ctx is None or ctx.people is not config.people or ctx.org is not org.tree_of(config):
+        ctx = FieldContext(tz=_zone(config.timezone), people=config.people, org=org.tree_of(config))
         _contexts[id(config)] = ctx
     return ctx
 

@@ -76,7 +76,7 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "key": "TEXT", "name": "TEXT NOT NULL", "department": "TEXT", "roles": "TEXT NOT NULL DEFAULT '[]'",
         "email": "TEXT", "phone": "TEXT", "channels": "TEXT NOT NULL DEFAULT '[]'", "locale": "TEXT",
         "password_hash": "TEXT", "disabled": "INTEGER NOT NULL DEFAULT 0", "source": "TEXT NOT NULL DEFAULT 'yaml'",
-        "changed_at": "TEXT"}),
+        "changed_at": "TEXT", "departments": "TEXT NOT NULL DEFAULT '[]'"}),
     "_gb_sessions": ("id_hash", {
         "id_hash": "TEXT", "person": "TEXT NOT NULL", "csrf": "TEXT NOT NULL", "created_at": "TEXT NOT NULL",
         "expires_at": "TEXT NOT NULL"}),
@@ -177,6 +177,7 @@ SYSTEM_COLUMNS_ADDED = (
     ("_gb_tokens", "scopes", "TEXT"),
     ("_gb_tokens", "bases", "TEXT"),
     ("_gb_comments", "edited_at", "TEXT"),  # when its author last changed it (engine.comments.edit)
+    ("_gb_people", "departments", "TEXT NOT NULL DEFAULT '[]'"),  # every node of the organisation tree (engine.org)
 )
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS _gb_login_attempts_address ON _gb_login_attempts (address, at);

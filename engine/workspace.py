@@ -29,7 +29,7 @@ from engine.ids import utcnow_text
 from engine.loader import load_workspace
 from engine.model import BaseDef, FieldDef, Person, WorkspaceConfig
 from engine.outbox import Outbox
-from engine.permissions import Actor, actor_for
+from engine.permissions import Actor, actor_for, placed
 from engine.records import Table
 from engine.schema import FormulaRefs
 from engine.storage import Storage
@@ -86,7 +86,7 @@ class Workspace:
             if row["key"] not in self.config.people:
                 self.config.people[row["key"]] = Person(row["key"], row["name"], row["department"], list(row["roles"]),
                                                         row["email"], row["phone"], list(row["channels"]),
-                                                        None, row["locale"])
+                                                        None, row["locale"], departments=list(row["departments"]))
 
     @property
     def data_dir(self) -> Path:
@@ -132,7 +132,8 @@ class Workspace:
             return who
         if who == "system" or who.startswith("automation:"):
             return Actor.engine(who)
-        row = self.storage.conn.execute("SELECT disabled FROM _gb_people WHERE key = ?", (who,)).fetchone()
+        row = self.storage.conn.execute("SELECT disabled, department, departments FROM _gb_people WHERE key = ?",
+                                        (who,)).fetchone()
         if who not in self.config.people:
             person = self._db_person(who)
             if person is None:
@@ -140,16 +141,19 @@ class Workspace:
             return person
         if row is not None and row[0]:
             raise NotFoundError(code="person_disabled", params={"name": who})
-        return actor_for(self.config, who)
+        actor = actor_for(self.config, who)
+        # Where the person sits in the organisation tree as stored now: a move counts at once.
+        return placed(self.config, actor, row[1], people.node_list(row[2])) if row is not None else actor
 
     def _db_person(self, key: str) -> Actor | None:
-        row = self.storage.conn.execute("SELECT name, department, roles, disabled, locale FROM _gb_people WHERE key = ?",
-                                        (key,)).fetchone()
+        row = self.storage.conn.execute("SELECT name, department, roles, disabled, locale, departments FROM _gb_people "
+                                        "WHERE key = ?", (key,)).fetchone()
         if row is None or row[3]:
             return None
         roles = tuple(json.loads(row[2]))
         admin = any(r in self.config.roles and self.config.roles[r].admin for r in roles)
-        return Actor(key=key, name=row[0], roles=roles, department=row[1], admin=admin, locale=row[4])
+        actor = Actor(key=key, name=row[0], roles=roles, admin=admin, locale=row[4])
+        return placed(self.config, actor, row[1], people.node_list(row[5]))
 
     def sync_people(self) -> None:
         """Copy people from workspace.yaml into the database (passwords only if unset)."""
@@ -158,15 +162,16 @@ class Workspace:
             for person in self.config.people.values():
                 existing = conn.execute("SELECT password_hash FROM _gb_people WHERE key = ?", (person.key,)).fetchone()
                 values = (person.name, person.department, json.dumps(person.roles), person.email, person.phone,
-                          json.dumps(person.channels), person.locale)
+                          json.dumps(person.channels), person.locale, json.dumps(person.departments, ensure_ascii=False))
                 if existing is None:
                     pw = hash_password(person.password) if person.password else None
                     conn.execute("INSERT INTO _gb_people (key, name, department, roles, email, phone, channels, locale, "
-                                 "password_hash, source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'yaml', ?)",
+                                 "departments, password_hash, source, changed_at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'yaml', ?)",
                                  (person.key, *values, pw, now))
                 else:
                     conn.execute("UPDATE _gb_people SET name = ?, department = ?, roles = ?, email = ?, phone = ?, channels = ?, "
-                                 "locale = ? WHERE key = ?", (*values, person.key))
+                                 "locale = ?, departments = ? WHERE key = ?", (*values, person.key))
                     if existing[0] is None and person.password:
                         conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (hash_password(person.password), person.key))
 

@@ -54,11 +54,12 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--scale", type=float, default=1.0)
     p = add("people", "Manage people stored in the database.")
-    p.add_argument("action", choices=["add", "disable", "enable", "list"])
+    p.add_argument("action", choices=["add", "disable", "enable", "list", "move"])
     p.add_argument("person", nargs="?", metavar="KEY")
     p.add_argument("--name")
     p.add_argument("--roles", default="", help="comma-separated role keys")
-    p.add_argument("--department")
+    p.add_argument("--department", help="the primary node of the organisation tree (add, move)")
+    p.add_argument("--also", default="", help="move: further nodes the person belongs to, comma-separated")
     p.add_argument("--email")
     p = add("audit", "Show the audit log of writes and the access log of sensitive reads.")
     p.add_argument("--person")
@@ -206,11 +207,27 @@ def cmd_people(args: argparse.Namespace) -> int:
             return 0
         if not exists:
             raise NotFoundError(f"unknown person '{args.person}'")
+        if args.action == "move":
+            return _move(ws, args)
         disabled = args.action == "disable"
         people.set_disabled(ws.storage, args.person, disabled)
         if disabled:
             sessions.end_all(ws, args.person)
         out(f"{args.action}d {args.person}")
+    return 0
+
+
+def _move(ws: Any, args: argparse.Namespace) -> int:
+    """Put a person in other nodes of the organisation tree; it counts at once (docs/organisation.md)."""
+    nodes = [n for n in [args.department or "", *args.also.split(",")] if n]
+    unknown = [n for n in nodes if n not in ws.config.departments]
+    if not args.department or unknown:
+        raise GridbaseError(f"unknown department '{unknown[0]}'; departments are: {', '.join(ws.config.departments)}"
+                            if unknown else "name the primary node: --department KEY")
+    people.move(ws.storage, args.person, args.department, nodes)
+    out(f"moved {args.person} to {', '.join(nodes)}")
+    if args.person in ws.config.people:
+        out("note: workspace.yaml declares this person; change it there too, or its next start puts them back")
     return 0
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from engine.errors import Message
 from engine.fields.filters import FilterEnv, OpsOfKind, compile_op
 from engine.model import FieldDef, Person
+from engine.org import OrgTree
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class FieldContext:
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     people: dict[str, Person] = field(default_factory=dict)
+    org: OrgTree = field(default_factory=lambda: OrgTree({}))  # the organisation tree (engine.org)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -12,6 +12,7 @@ from engine.fields.created_time import CreatedTimeField
 from engine.fields.currency import CurrencyField
 from engine.fields.date import DateField
 from engine.fields.datetime import DateTimeField
+from engine.fields.department import DepartmentField
 from engine.fields.duration import DurationField
 from engine.fields.email import EmailField
 from engine.fields.formula import FormulaField
@@ -37,7 +38,7 @@ BUILTIN_FIELD_TYPES: list[Any] = [
     SingleSelectField, MultiSelectField, DateField, DateTimeField, DurationField, RatingField,
     EmailField, PhoneField, UrlField, PersonField, LinkField, LookupField, RollupField,
     FormulaField, AutonumberField, CreatedTimeField, ModifiedTimeField, CreatedByField,
-    ModifiedByField, AttachmentField,
+    ModifiedByField, AttachmentField, DepartmentField,
 ]
 
 

@@ -29,6 +29,8 @@ CENTERS = {
     "oral_surgery": "口腔颌面外科中心",
 }
 DEPARTMENTS = {**CENTERS, "service": "客服中心", "medical_affairs": "医务部", "office": "院办", "qc": "质控部"}
+# The fictional second campus (开发区院区) and its centres, as paths of the organisation tree.
+KFQ_CENTERS = {"kfq_general": "开发区院区 / 口腔综合中心", "kfq_ortho": "开发区院区 / 正畸儿牙中心"}
 
 # share of courses, visits per course (min, max), days between visits (min, max)
 COURSE = {
@@ -374,9 +376,31 @@ def seed_complaints(ws: Any, rng: random.Random, staff: Staff, today: date, scal
         has_patient = rng.random() < 0.8
         rows.append(complaint_row(rng, staff, today, day, channel, reporter, p["name"] if has_patient else None,
                                   p["row"]["phone"] if has_patient else None))
+    rows += campus_complaints(ws, staff, today, scale)
     rows.sort(key=lambda r: r["received_at"])
     ids = base.table("complaints").insert_many(rows)
     return {"followups": len(call_ids), "complaints": len(ids)}
+
+
+def campus_complaints(ws: Any, staff: Staff, today: date, scale: float) -> list[dict[str, Any]]:
+    """Complaints about the second campus's centres (a random stream of their own, so the first
+    campus's data stays as it was), reported by its people and handled by its centres' heads."""
+    rng = random.Random(20261207)
+    people = ws.config.people
+    centres = [k for k in KFQ_CENTERS if k in ws.config.departments]
+    local = [k for k, p in people.items() if p.department in centres or p.department == "kaifaqu"]
+    if not centres or not local:
+        return []
+    rows = []
+    for _ in range(max(1, round(60 * scale))):
+        day = visit_day(rng, today - timedelta(days=364), 365)
+        row = complaint_row(rng, staff, today, day, pick(rng, [("线下", 40), ("扫码表单", 40), ("电话", 20)]),
+                            rng.choice(local), None, None)
+        centre = rng.choice(centres)
+        heads = [k for k, p in people.items() if p.department == centre and "dept_head" in p.roles]
+        row.update(department=KFQ_CENTERS[centre], owner=heads[0] if row["owner"] and heads else None)
+        rows.append(row)
+    return rows
 
 
 def complaint_row(rng: random.Random, staff: Staff, today: date, day: date, channel: str, reporter: str,

@@ -15,11 +15,14 @@ from engine.errors import QueryError
 from engine.fields.base import FieldContext, Invalid
 from engine.fields.builtin import BUILTIN_FIELD_TYPES
 from engine.fields.filters import ALL_OPS, FilterEnv, allowed_ops
-from engine.model import FieldDef, Person
+from engine.model import Department, FieldDef, Person
+from engine.org import OrgTree
 from engine.plugins import field_types
 
 CTX = FieldContext(people={"admin": Person("admin", "管理员", email="admin@example.org"),
-                           "li": Person("li", "李四")})
+                           "li": Person("li", "李四")},
+                   org=OrgTree({"qc": Department("qc", "质控部"), "main": Department("main", "中山院区", kind="campus"),
+                                "ortho": Department("ortho", "口腔正畸中心", parent="main")}))
 
 GOOD = [(key, opts, raw, expected) for key, cls in field_types().items() for opts, raw, expected in cls.good]
 BAD = [(key, opts, raw) for key, cls in field_types().items() for opts, raw in cls.bad]

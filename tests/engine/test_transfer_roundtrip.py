@@ -34,6 +34,8 @@ FIELDS = """\
       team: {type: person, name: 成员, multiple: true}
       customer: {type: link, name: 客户, table: customers}
       files: {type: attachment, name: 附件}
+      dept: {type: department, name: 责任科室}
+      depts: {type: department, name: 协办科室, multiple: true}
 """
 
 BASE = f"""\
@@ -59,7 +61,7 @@ ROWS = [
     {"title": "第一条, 带逗号", "body": "多行\n\"引号\"\n=1+1", "n": "1234.56", "money": "¥88.8", "pct": "12.5%", "ok": True,
      "status": "处理中", "tags": ["紧急", "咨询"], "day": "2026-11-25", "at": "2026-11-25 14:30:05", "spent": "1:30:15",
      "stars": 4, "mail": "li@example.org", "tel": "+86 411 8888 0000", "site": "https://example.org/a?b=1&c=中",
-     "owner": "li", "team": ["li", "boss"]},
+     "owner": "li", "team": ["li", "boss"], "dept": "口腔正畸中心", "depts": ["qc", "ortho"]},
     {"title": "=HYPERLINK(\"x\")", "ok": False, "n": "-0.5", "pct": 0.333, "at": "2026-01-01T00:00:00Z", "day": "2026-02-28"},
 ]
 

@@ -183,7 +183,7 @@ def runs_of(ws: Workspace, automation: str, record: str | None = None) -> list[d
 
 def people_with(ws: Workspace, *, role: str | None = None, dept: str | None = None) -> set[str]:
     return {k for k, p in ws.config.people.items()
-            if (role is None or role in p.roles) and (dept is None or p.department == dept)}
+            if (role is None or role in p.roles) and (dept is None or dept in (p.departments or [p.department]))}
 
 
 def record_row(ws: Workspace, base: str, table: str, rid: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@ phone-complaint form that asks for the patient's phone only when the channel is 
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from tests.examples.conftest import MOBILE_UA, rows
 
@@ -23,7 +23,7 @@ def test_department_prefilled_form_and_poster(ws, as_person):
     assert sent.status_code == 200, sent.text
     (found,) = rows(ws, "SELECT department, channel, reporter FROM complaints__complaints WHERE title = ?",
                     ("正畸候诊区空调太冷",))
-    assert found["department"] == "口腔正畸中心" and found["channel"] == "扫码表单" and found["reporter"] == "du_juan"
+    assert found["department"] == "ortho" and found["channel"] == "扫码表单" and found["reporter"] == "du_juan"  # the node's key
 
 
 def test_patient_phone_asked_only_for_phone_complaints(ws, as_person):
@@ -43,4 +43,5 @@ def test_patient_phone_asked_only_for_phone_complaints(ws, as_person):
 def test_table_page_offers_a_poster_per_centre(as_person):
     page = as_person("admin").get("/b/complaints/t/complaints")
     assert page.status_code == 200
-    assert f"/f/complaints/report/poster?prefill_department={CENTRE}" in page.text
+    for path in ("中山院区 / 口腔正畸中心", "开发区院区 / 口腔综合中心"):  # 责任科室 is a department field: one per node, by path
+        assert f"/f/complaints/report/poster?prefill_department={quote_plus(path)}" in page.text

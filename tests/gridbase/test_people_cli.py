@@ -68,3 +68,22 @@ def test_someone_added_later_can_be_assigned_by_key_or_name(make_workspace: Call
         assert list(ws.actor("nurse2").roles) == ["handler"]
     finally:
         ws.close()
+
+
+def test_a_person_is_moved_to_other_departments(make_workspace: Callable[..., Workspace], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    make_workspace({"desk": BASE}, WORKSPACE_YAML).close()
+    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    assert main(["people", where[0], "add", "nurse3", "--roles", "handler", "--department", "ortho", *where[1:]]) == 0
+    assert main(["people", where[0], "move", "nurse3", "--department", "qc", "--also", "ortho", *where[1:]]) == 0
+    assert "moved nurse3 to qc, ortho" in capsys.readouterr().out
+    ws = Workspace.open(tmp_path / "ws", db=tmp_path / "test.db")
+    try:
+        actor = ws.actor("nurse3")
+        assert (actor.department, actor.departments) == ("qc", ("qc", "ortho"))
+    finally:
+        ws.close()
+    assert main(["people", where[0], "move", "nurse3", "--department", "radiology", *where[1:]]) == 1
+    assert "unknown department 'radiology'; departments are: qc, ortho" in capsys.readouterr().err
+    assert main(["people", where[0], "move", "li", "--department", "qc", *where[1:]]) == 0
+    assert "workspace.yaml declares this person" in capsys.readouterr().out

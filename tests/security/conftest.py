@@ -13,6 +13,7 @@ never from the code paths under test.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import random
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests_support import DENTAL
 
@@ -51,6 +53,7 @@ PEOPLE = {
     "dept_head": "wang_jun",
     "clerk": "song_jia",
     "director": "he_jianguo",
+    "campus_director": "lu_feng",  # 开发区院区: reads that campus's complaints only
     "staff": "zz_staff",
 }
 ROLES = list(PEOPLE)
@@ -170,9 +173,59 @@ def rule_holds(rule: Any, values: dict[str, Any], actor: Any) -> bool:
     have = values.get(key)
     if isinstance(cond, dict):
         (op, arg), = cond.items()
+        if op == "under":  # a department field (shown as its path) at or below the nodes named
+            paths = org_paths()
+            nodes = {"$my_campus": [my_campus(actor.key)], "$my_departments": my_nodes(actor.key)}.get(arg, [arg])
+            return any(have == paths[n] or str(have or "").startswith(paths[n] + " / ") for n in nodes if n)
         assert op == "contains", cond
         return resolve(arg) in (have or [])
     return have == resolve(cond)
+
+
+@functools.cache
+def _workspace_yaml() -> dict[str, Any]:
+    return yaml.safe_load((DENTAL / "workspace.yaml").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def org_nodes() -> dict[str, tuple[str, str | None, str]]:
+    """node key -> (name, parent key, kind), read from the example's workspace.yaml (not by engine.org)."""
+    out: dict[str, tuple[str, str | None, str]] = {}
+
+    def walk(nodes: dict[str, Any], parent: str | None) -> None:
+        for key, node in nodes.items():
+            out[key] = (node["name"], node.get("parent") or parent, node.get("kind", "department"))
+            walk(node.get("children") or {}, key)
+    walk(_workspace_yaml()["departments"], None)
+    return out
+
+
+def org_paths() -> dict[str, str]:
+    nodes = org_nodes()
+
+    def path(key: str) -> str:
+        name, parent, _ = nodes[key]
+        return f"{path(parent)} / {name}" if parent else name
+    return {key: path(key) for key in nodes}
+
+
+def my_nodes(person: str) -> list[str]:
+    p = _workspace_yaml()["people"].get(person) or {}
+    found = [p["department"]] if p.get("department") else []
+    return found + [d if isinstance(d, str) else d["node"] for d in p.get("departments") or []]
+
+
+def my_campus(person: str) -> str | None:
+    nodes = org_nodes()
+    primary = my_nodes(person)
+    p = _workspace_yaml()["people"].get(person) or {}
+    marked = [d["node"] for d in p.get("departments") or [] if isinstance(d, dict) and d.get("primary")]
+    key = marked[0] if marked else (primary[0] if primary else None)
+    while key is not None:
+        if nodes[key][2] == "campus":
+            return key
+        key = nodes[key][1]
+    return None
 
 
 def sign_in(client: TestClient, person: str, password: str = PASSWORD) -> Any:
@@ -218,6 +271,11 @@ def plant(ws: Workspace) -> tuple[dict[str, str], list[Marker]]:
     r["C2"] = complaints.create({"title": "MKRCTITL02", "reporter": "xu_ting", "description": "MKRCDESC02",
                                  "patient_name": "MKRCPNAM02"}, actor=sys_)["id"]
     complaints.update(r["C2"], {"owner": "wang_jun"}, actor="admin")
+    # One complaint per campus (责任科室 is a department field): each campus's people see their own only.
+    r["C3"] = complaints.create({"title": "MKRCTITL03", "reporter": "xu_ting", "description": "MKRCDESC03",
+                                 "department": "开发区院区 / 口腔综合中心"}, actor=sys_)["id"]
+    r["C4"] = complaints.create({"title": "MKRCTITL04", "reporter": "xu_ting", "description": "MKRCDESC04",
+                                 "department": "中山院区 / 口腔种植中心"}, actor=sys_)["id"]
     r["F1"] = comp.table("followups").create({"patient_name": "MKRFNAME01", "caller": "xu_ting",
                                               "feedback": "MKRFFEED01", "negative": False}, actor=sys_)["id"]
     docs = dirs.table("documents")
@@ -252,6 +310,8 @@ def plant(ws: Workspace) -> tuple[dict[str, str], list[Marker]]:
         mk("complaint title", "C2", "complaints", "complaints", "title", "MKRCTITL02"),
         mk("complaint text", "C2", "complaints", "complaints", "description", "MKRCDESC02"),
         mk("complaint patient", "C2", "complaints", "complaints", "patient_name", "MKRCPNAM02"),
+        mk("campus complaint KFQ", "C3", "complaints", "complaints", "description", "MKRCDESC03"),
+        mk("campus complaint ZS", "C4", "complaints", "complaints", "description", "MKRCDESC04"),
         mk("follow-up patient", "F1", "complaints", "followups", "patient_name", "MKRFNAME01"),
         mk("follow-up feedback", "F1", "complaints", "followups", "feedback", "MKRFFEED01"),
         mk("document D1", "D1", "directives", "documents", "summary", "MKRDSUMM01"),
@@ -286,6 +346,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     process_pending(ws)  # notifications about the planted records
     app = create_app(ws, automations=False)
     app.state.api_rate = None
+    app.state.form_rate = None  # one public form per role: more roles than a minute's submissions from one address
     e = Env(ws, root, app, records, markers)
     opened: list[TestClient] = []
     for role, person in PEOPLE.items():

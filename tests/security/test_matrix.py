@@ -100,6 +100,10 @@ def test_hospital_rules_hold_in_the_derived_expectations(env: Env) -> None:
     assert not env.access("staff", "complaints", "followups").can_read
     assert env.access("qc", "complaints", "complaints").can_delete
     assert not env.access("director", "patients", "visits").can_edit
+    # 开发区院区's director reads that campus's complaint and not 中山院区's; 质控部 and the group director read both.
+    assert env.may_read("campus_director", m["campus complaint KFQ"]) and not env.may_read("campus_director", m["campus complaint ZS"])
+    assert all(env.may_read(r, m[c]) for r in ("qc", "director") for c in ("campus complaint KFQ", "campus complaint ZS"))
+    assert not env.may_read("dept_head", m["campus complaint KFQ"])  # 医务部 (no campus) reads neither campus's
     for role in ROLES:
         assert env.forbidden(role) or role == "admin", role
     assert env.forbidden("admin") == []
@@ -350,7 +354,7 @@ def test_dashboards(env: Env, role: str) -> None:
 CLI_TABLE = {"admin": "patients.patients", "consultant": "patients.visits", "doctor": "patients.visits",
              "nurse": "patients.patients", "service": "patients.visits", "qc": "complaints.followups",
              "dept_head": "patients.patients", "clerk": "directives.tasks", "director": "patients.patients",
-             "staff": "complaints.complaints"}
+             "staff": "complaints.complaints", "campus_director": "complaints.complaints"}
 
 
 def parse_csv(text: str) -> list[list[str]]:

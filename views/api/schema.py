@@ -48,8 +48,9 @@ def _result(kind: str, tz: str) -> dict[str, Any] | None:
 def _options(ref: TableRef, fdef: FieldDef, atype: str) -> dict[str, Any] | None:
     base, table, opts = ref.base_key, ref.table.key, fdef.options
     tz = ref.table.ws.config.timezone
-    if atype in ("singleSelect", "multipleSelects"):
-        return {"choices": [{"id": choice_id(base, table, fdef.key, n), "name": n} for n in option_names(opts)]}
+    if atype in ("singleSelect", "multipleSelects"):  # the type's options (a department field offers the tree)
+        choices = option_names(ref.table.fields[fdef.key].options if fdef.key in ref.table.fields else opts)
+        return {"choices": [{"id": choice_id(base, table, fdef.key, n), "name": n} for n in choices]}
     if atype in ("number", "percent"):
         return {"precision": int(opts.get("precision", 0))}
     if atype == "currency":
@@ -114,7 +115,7 @@ def value_schema(ref: TableRef, key: str, *, write: bool = False) -> dict[str, A
     elif atype == "checkbox":
         schema = {"type": "boolean"}
     elif atype in ("singleSelect", "multipleSelects"):
-        names = option_names(fdef.options)
+        names = option_names(ref.table.fields[key].options if key in ref.table.fields else fdef.options)
         item = {"type": "string", "enum": names} if names else {"type": "string"}
         schema = {"type": "array", "items": item} if atype == "multipleSelects" else item
     elif atype in ("singleCollaborator", "createdBy", "lastModifiedBy"):

@@ -116,10 +116,9 @@ def group_field_ok(table: Table, access: TableAccess, key: str | None, types: tu
 # -- kanban ----------------------------------------------------------------------------------
 def kanban_columns(table: Table, group: str, values_seen: list[str]) -> list[dict[str, Any]]:
     """Columns in order: the select's options or the people, then values outside those, then empty."""
-    fdef = table.tdef.fields[group]
     columns: list[dict[str, Any]] = []
     if table.fields[group].editor().choices == "options":
-        columns = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in cells.option_list(fdef.options)]
+        columns = [{"value": o["name"], "label": o["name"], "color": o["color"]} for o in cells.option_list(table.fields[group].options)]
     else:
         people = table.fields[group].ctx.people
         keys = list(people) if len(people) <= MAX_PEOPLE_COLUMNS else [k for k in people if k in values_seen]

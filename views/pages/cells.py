@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from engine import Actor, Workspace, attachments, editable
+from engine import Actor, Workspace, attachments, editable, org
 from engine import people as people_db
 from engine.fields.base import Editor, load_json_list
 from engine.permissions import TableAccess
@@ -187,7 +187,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["attrs"] = input_attrs(editor.attrs)
         cell["editor"] = editor_config(table, key, actor, value, editor, links)
         if editor.choices == "options":
-            cell["options"] = [o["name"] for o in option_list(fdef.options)]
+            cell["options"] = [o["name"] for o in option_list(field.options)]
         elif editor.choices == "records":
             cell["link"] = link_picker(table, key, actor)
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
@@ -204,14 +204,13 @@ def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Edit
     """What the page's editor (editors.js, `Gridbase.editors[widget]`) needs beyond the value:
     the options with their colours, where to search people, the people already chosen (by
     name), the workspace's timezone for "today", a plugin editor's script."""
-    fdef = table.tdef.fields[key]
     config: dict[str, Any] = {}  # only what an editor needs: a grid page carries one per cell
     if table.fields[key].kind in ("date", "datetime"):
         config["tz"] = table.ws.config.timezone
     if editor.several and editor.choices in ("options", "people"):
         config["multiple"] = True
     if editor.choices == "options":  # an option's label is its name
-        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(fdef.options)]
+        config["choices"] = [{"value": o["name"], "color": o["color"]} for o in option_list(table.fields[key].options)]
     elif editor.choices == "people":
         config["search_url"] = people_search_url(table, key)
         named = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
@@ -297,9 +296,14 @@ def active_people(ws: Workspace) -> list[dict[str, str]]:
     for person in ws.config.people.values():
         if person.key in disabled:
             continue
-        dept = ws.config.departments.get(person.department or "")
-        out.append({"key": person.key, "name": person.name, "dept": dept.name if dept else (person.department or "")})
+        out.append({"key": person.key, "name": person.name, "dept": department_path(ws, person.department)})
     return out
+
+
+def department_path(ws: Workspace, key: str | None) -> str:
+    """A person's primary department as people tell two campuses' centres apart: its path
+    (开发区院区 / 口腔综合中心); a key the tree does not hold as it is."""
+    return org.tree_of(ws.config).path(key) if key else ""
 
 
 def people_answer(ws: Workspace, term: str) -> Response:
@@ -308,8 +312,7 @@ def people_answer(ws: Workspace, term: str) -> Response:
     found = people_db.search(ws.storage, term[:100], limit=MAX_PEOPLE_RESULTS + 1)
     people = []
     for row in found[:MAX_PEOPLE_RESULTS]:
-        dept = ws.config.departments.get(row["department"] or "")
-        people.append({"value": row["key"], "label": row["name"], "note": dept.name if dept else (row["department"] or "")})
+        people.append({"value": row["key"], "label": row["name"], "note": department_path(ws, row["department"])})
     body = json.dumps({"people": people, "more": len(found) > MAX_PEOPLE_RESULTS}, ensure_ascii=False)
     # Names are people's own text: no <, > or & leaves as such, whatever reads the answer.
     body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -357,7 +360,7 @@ def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str 
                             "attrs": input_attrs({k: v for k, v in attrs.items() if k not in ("step", "min", "max")})}
     spec["editor"] = editor_config(table, key, actor, value, editor)
     if editor.choices == "options":
-        spec["options"] = option_list(fdef.options)
+        spec["options"] = option_list(table.fields[key].options)
     elif editor.choices == "people":
         listed = people if people is not None else active_people(table.ws)
         chosen = value if isinstance(value, list) else [value] if value else []

@@ -301,7 +301,7 @@ def value_posters(table: Table, form: FormDef, url: str) -> list[dict[str, str]]
     out = []
     for key in form.link_prefill:
         if key in table.fields and table.fields[key].editor().choices == "options":
-            for opt in cells.option_list(table.tdef.fields[key].options):
+            for opt in cells.option_list(table.fields[key].options):
                 out.append({"label": opt["name"], "url": f"{url}/poster?{urlencode({PREFILL + key: opt['name']})}"})
     return out
 

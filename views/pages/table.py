@@ -53,7 +53,8 @@ NO_VALUE = ("is_empty", "is_not_empty")
 # The filter panel's words for each operator (a field type's own operator shows its name).
 OP_LABELS = {"eq": "equals", "neq": "not equals", "contains": "contains", "not_contains": "does not contain",
              "gt": "greater than", "gte": "greater than or equal", "lt": "less than",
-             "lte": "less than or equal", "is_empty": "is empty", "is_not_empty": "is not empty"}
+             "lte": "less than or equal", "is_empty": "is empty", "is_not_empty": "is not empty",
+             "under": "is in or below", "not_under": "is not in or below"}  # a department and its subtree
 
 
 def ops_for(table: Table, key: str) -> list[str]:
