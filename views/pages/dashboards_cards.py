@@ -52,6 +52,11 @@ def value_label(table: Table, fkey: str, key: Any, links: cells.LinkTitles, _: A
         return str(_("Yes") if key else _("No"))
     if field.kind == "number" and isinstance(key, float) and key.is_integer():
         return str(int(key))
+    if field.kind in ("text", "array"):  # the type's own words for a stored value (a department's path, not its key)
+        try:
+            return field.display(key) or str(key)
+        except (TypeError, ValueError):
+            return str(key)
     return str(key)
 
 
