@@ -75,6 +75,12 @@ def references(text: str, config: WorkspaceConfig) -> list[Ref]:
             add("role", value, f"{_where(path[:-2])}", node)
         elif parent in ("channels", "channel") and value in config.channels:
             add("channel", value, f"channel of {_where(path[:-2])}", node)
+        elif "approvers" in path and parent == "head" and value in config.departments:
+            add("department", value, f"approver (head of) in {_where(path)}", node)
+        elif "approvers" in path and parent == "person" and value in config.people:
+            add("person", value, f"approver in {_where(path)}", node)
+        elif "approvers" in path and parent == "role" and value in config.roles:
+            add("role", value, f"approver role in {_where(path)}", node)
         elif value in names:
             add("department_name", names[value], f"value in {_where(path)}", node)
         elif values and value in config.departments:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import automations
+from engine import approvals
 from tests.examples.conftest import (
     MOBILE_UA,
     chart_values,
@@ -98,7 +99,11 @@ def test_complaint_from_qr_form_to_closed(ws, as_person):
     other = as_person("zhao_lei")  # a head the complaint is not assigned to
     assert other.cell("complaints", "complaints", rid, "status", "已办结").status_code in (403, 404, 422)  # 院办 is not his campus: not even shown
     assert handler.cell("complaints", "complaints", rid, "result", "已安排保洁每小时巡查并放置防滑垫。").status_code == 200
-    assert handler.cell("complaints", "complaints", rid, "status", "已办结").status_code == 200
+    assert handler.cell("complaints", "complaints", rid, "status", "已办结").status_code == 422  # 质控部 closes
+    assert handler.cell("complaints", "complaints", rid, "status", "待结案审核").status_code == 200
+    automations.process_pending(ws)
+    [ask] = approvals.pending_for(ws.storage, "chen_jing")
+    assert as_person("chen_jing").post(f"/approvals/{ask['id']}/decide", {"decision": "approve"}).status_code == 200
     row = record_row(ws, "complaints", "complaints", rid)
     assert row["status"] == "已办结" and row["result"].startswith("已安排保洁") and row["overdue"] == 0
     automations.process_pending(ws)
