@@ -61,6 +61,11 @@
     td.classList.toggle("is-readonly", !editable(td));
     if (!td.hasAttribute("aria-selected")) td.setAttribute("aria-selected", "false");
     td.tabIndex = -1;
+    // What a cell holds (linked records' chips, their remove buttons) is no Tab stop of its
+    // own either: the arrows move between cells, Enter edits, Shift+Space opens the record.
+    if (!td.classList.contains("is-editing")) {
+      Array.prototype.forEach.call(td.querySelectorAll("a[href], button, input, select, textarea"), function (el) { el.tabIndex = -1; });
+    }
   }
   function decorateAll(root) {
     Array.prototype.forEach.call((root || tbody).querySelectorAll("td.cell"), decorate);
