@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 
+from gridbase.app import create_app
 from tests.views.conftest import WORKSPACE
+from tests.views.conftest import TestClient as Client
 from views.pages import charts
 
 HOSTILE = ["<script>alert(1)</script>", "&<>\"'", "<img src=x onerror=alert(2)>"]
@@ -123,3 +126,28 @@ def test_warming_draws_once_then_never_again(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_spec_vl_convert_refuses_falls_back_to_the_browser() -> None:
     assert charts.chart_svg({"mark": "no-such-mark", "data": {"values": []}}) is None
+
+
+def test_the_app_warms_the_renderer_at_start_up_only_with_charts(ws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(charts, "warmed", threading.Event())
+    drawn: list[Any] = []
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or "<svg/>")
+    threads: list[Any] = []
+    real = charts.start_warming
+    monkeypatch.setattr(charts, "start_warming", lambda w: threads.append(real(w)) or threads[-1])
+    assert charts.has_charts(ws)
+    monkeypatch.setattr(charts, "has_charts", lambda w: False)
+    with Client(create_app(ws, automations=False, warm_charts=True)):
+        pass
+    assert threads == [None] and drawn == []  # no chart in the workspace: nothing to warm
+    monkeypatch.undo()
+    monkeypatch.setattr(charts, "warmed", threading.Event())
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or "<svg/>")
+    monkeypatch.setattr(charts, "start_warming", lambda w: threads.append(real(w)) or threads[-1])
+    with Client(create_app(ws, automations=False)):
+        pass
+    assert len(threads) == 1  # off unless asked (tests, commands that serve no one)
+    with Client(create_app(ws, automations=False, warm_charts=True)):
+        pass
+    threads[-1].join(timeout=30)
+    assert len(drawn) == 1 and charts.warmed.is_set()  # one small drawing, on a thread of its own
