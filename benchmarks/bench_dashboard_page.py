@@ -36,7 +36,7 @@ def main() -> None:
     from starlette.testclient import TestClient
 
     from gridbase.app import create_app
-    from views.pages import dashboards
+    from views.pages import charts as chart_render
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo(Path(tmp), 0.05)
@@ -57,7 +57,7 @@ def main() -> None:
             first, html = timed()
             drawn = []
             for _ in range(args.runs):
-                dashboards._svg_cache.clear()
+                chart_render._svg_cache.clear()
                 drawn.append(timed()[0])
             cached = [timed()[0] for _ in range(args.runs)]
         ws.close()

@@ -59,6 +59,7 @@ from views.pages import (
     auditlog,
     auth,
     boards,
+    charts,
     dashboards,
     files,
     form_posters,
@@ -244,14 +245,18 @@ def sweep_orphans(ws: Workspace) -> None:
 
 # -- the app -----------------------------------------------------------------------------------
 def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = None,
-               hl7: tuple[str, int] | None = None) -> Starlette:
+               hl7: tuple[str, int] | None = None, warm_charts: bool | None = None) -> Starlette:
     """The web app over one workspace (pages, forms, files, boards, dashboards, inbox, API).
 
     `sweep` (default: as `automations`) removes orphaned uploads in the background at start-up.
     `hl7` (host, port): also run the HL7 v2 MLLP listener (plugins.hl7_listener) on the app's loop.
+    `warm_charts` (default: as `automations`) starts the chart renderer (vl-convert, seconds of
+    CPU) in the background at start-up when a dashboard has charts, so the first dashboard is fast.
     """
     if sweep is None:
         sweep = automations
+    if warm_charts is None:
+        warm_charts = automations
     hub = Hub(ws)  # live updates (engine.live): streams of /live, started with the app
     routes: list[BaseRoute] = [
         *auth.routes,            # /login, /logout, /lang
@@ -306,6 +311,8 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
             worker.start(ws)
         if sweep:
             threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
+        if warm_charts:
+            charts.start_warming(ws)  # on a thread of its own: the app serves meanwhile
         hub.start()
         listener = Hl7Listener(ws, *hl7) if hl7 is not None else None
         if listener is not None:

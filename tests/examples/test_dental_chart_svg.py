@@ -16,7 +16,7 @@ from engine import Workspace
 from gridbase.app import create_app
 from tests.examples.conftest import Clock, chart_values, local, seed, sign_in
 from tests.examples.conftest import TestClient as _TestClient
-from views.pages import dashboards
+from views.pages import charts, dashboards
 
 DASHBOARDS = ["/b/complaints/d/overview", "/b/directives/d/overview", "/b/patients/d/overview"]
 MARKS = {"bar": "mark-rect", "line": "mark-line", "area": "mark-area", "pie": "mark-arc"}
@@ -39,9 +39,9 @@ def client(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def charts_of(html: str) -> dict[int, str]:
-    """{widget index: the inline SVG of its chart} of a dashboard page."""
+    """{widget index: the inline SVG of its chart (its first, narrowest drawing)} of a dashboard page."""
     found = re.findall(r'<section class="dash-card wide" data-widget="(\d+)">.*?<div class="chart" [^>]*data-drawn[^>]*>\s*'
-                       r'(<svg.*?</svg>)', html, re.S)
+                       r'<div class="chart-svg chart-svg-\w+" data-width="\d+">(<svg.*?</svg>)', html, re.S)
     return {int(index): svg for index, svg in found}
 
 
@@ -75,7 +75,7 @@ def test_a_second_view_draws_nothing(client: tuple[Workspace, Any], monkeypatch:
     _ws, c = client
     first = c.get(DASHBOARDS[0]).text
     drawn: list[Any] = []
-    real = dashboards.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(dashboards.vl_convert, "vegalite_to_svg", lambda spec: drawn.append(spec) or real(spec))
+    real = charts.vl_convert.vegalite_to_svg
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda spec: drawn.append(spec) or real(spec))
     again = c.get(DASHBOARDS[0]).text
     assert drawn == [] and charts_of(again) == charts_of(first)

@@ -55,11 +55,13 @@ def page(server: dict[str, Any]) -> Iterator[Any]:
 CHART_FACTS = """() => Array.from(document.querySelectorAll('.chart')).map((chart) => {
   const card = chart.closest('section, article, .card, li, div[class*=card]');
   const heading = card ? (card.querySelector('h2, h3, h4') || {}).textContent || '' : '';
-  const labels = Array.from(chart.querySelectorAll('.role-axis-label text')).map((t) => ({
+  // the drawing shown (the server sends one per width, the page shows the one that fits)
+  const shown = (t) => t.getClientRects().length > 0;
+  const labels = Array.from(chart.querySelectorAll('.role-axis-label text')).filter(shown).map((t) => ({
     text: t.textContent, transform: t.getAttribute('transform') || '',
     hidden: t.getAttribute('opacity') === '0' || getComputedStyle(t).opacity === '0'}));
-  const titles = Array.from(chart.querySelectorAll('.role-title-text text, .role-title text')).map((t) => t.textContent);
-  const dashed = Array.from(chart.querySelectorAll('path')).some((p) => (p.getAttribute('stroke-dasharray') || '') !== '');
+  const titles = Array.from(chart.querySelectorAll('.role-title-text text, .role-title text')).filter(shown).map((t) => t.textContent);
+  const dashed = Array.from(chart.querySelectorAll('path')).filter(shown).some((p) => (p.getAttribute('stroke-dasharray') || '') !== '');
   return {heading: heading.trim(), labels, titles, dashed};
 })"""
 
@@ -94,3 +96,32 @@ def test_complaints_tabs_have_no_duplicate_all(server: dict[str, Any], page: Any
     page.goto(server["url"] + "/b/complaints/t/complaints/v/open")
     tabs = page.locator("nav.view-tabs a").all_inner_texts()
     assert "全部投诉" in tabs and "全部" not in tabs
+
+
+TEXT_SIZES = """() => Array.from(document.querySelectorAll('.chart[data-drawn]')).map((chart) => {
+  // what a person sees: the drawing shown, its text at its computed size times the drawing's scale
+  const svg = Array.from(chart.querySelectorAll('svg')).find((s) => s.getClientRects().length > 0);
+  if (!svg) return {shown: 0};
+  const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value;
+  const sizes = Array.from(svg.querySelectorAll('text')).filter((t) => t.textContent.trim())
+    .map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+  return {shown: 1, card: chart.clientWidth, drawn: svg.width.baseVal.value, smallest: Math.min(...sizes)};
+})"""
+
+
+def test_chart_text_is_12_px_on_a_phone_and_a_desktop(server: dict[str, Any], page: Any) -> None:
+    """Issue 27 item 5: the server's drawings are not scaled below 12 px, on a 390-px phone too."""
+    from tests.examples.conftest import MOBILE_UA
+
+    phone = page.context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                             user_agent=MOBILE_UA, locale="zh-CN", java_script_enabled=False)
+    phone.add_cookies(page.context.cookies())  # the same person, signed in; no script: the server's drawing
+    tab = phone.new_page()
+    for viewer, width in ((tab, 390), (page, 1280)):
+        viewer.goto(server["url"] + "/b/complaints/d/overview")
+        charts = viewer.evaluate(TEXT_SIZES)
+        assert charts and all(c["shown"] for c in charts), (width, charts)
+        for chart in charts:
+            assert chart["smallest"] >= 12 - 0.01, (width, chart)
+            assert chart["drawn"] <= chart["card"], (width, chart)  # drawn for its card, never wider
+    phone.close()

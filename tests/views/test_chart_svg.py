@@ -1,17 +1,21 @@
-"""A chart drawn on the server as SVG (dashboards.chart_svg): hostile group names stay text,
-unsafe SVG is never sent, and the drawings are kept in a bounded LRU keyed by the spec."""
+"""A chart drawn on the server as SVG (charts.chart_svg): hostile group names stay text,
+unsafe SVG is never sent, each chart comes at a phone's and a desktop's width, and the drawings
+are kept in a bounded LRU keyed by the spec."""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 
+from gridbase.app import create_app
 from tests.views.conftest import WORKSPACE
-from views.pages import dashboards
+from tests.views.conftest import TestClient as Client
+from views.pages import charts
 
 HOSTILE = ["<script>alert(1)</script>", "&<>\"'", "<img src=x onerror=alert(2)>"]
 
@@ -43,8 +47,8 @@ dashboards:
 
 def test_hostile_labels_are_drawn_as_text(client_for: Any) -> None:
     html = client_for("admin").get("/b/c/d/d").text
-    svgs = re.findall(r'<div class="chart" [^>]*data-drawn[^>]*>\s*(<svg.*?</svg>)', html, re.S)
-    assert len(svgs) == 2
+    svgs = re.findall(r'<div class="chart-svg chart-svg-\w+" data-width="\d+">(<svg.*?</svg>)', html, re.S)
+    assert len(svgs) == 2 * len(charts.WIDTHS)
     for svg in svgs:
         assert "<script" not in svg and "<img" not in svg and "onerror=" not in svg.replace("onerror=alert", "")
         root = ElementTree.fromstring(svg)
@@ -58,7 +62,7 @@ def test_hostile_labels_are_drawn_as_text(client_for: Any) -> None:
 
 def test_unsafe_svg_is_never_sent() -> None:
     ok = '<svg xmlns="http://www.w3.org/2000/svg"><g><text>a &lt;b&gt;</text></g></svg>'
-    assert dashboards.safe_svg(ok) == ok
+    assert charts.safe_svg(ok) == ok
     for bad in ['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
                 '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
                 '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
@@ -66,7 +70,7 @@ def test_unsafe_svg_is_never_sent() -> None:
                 '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
                 '<a x:href="javascript:alert(1)"><text>x</text></a></svg>',
                 "<svg", "<html/>"]:
-        assert dashboards.safe_svg(bad) is None, bad
+        assert charts.safe_svg(bad) is None, bad
 
 
 def spec(n: int) -> dict[str, Any]:
@@ -76,24 +80,74 @@ def spec(n: int) -> dict[str, Any]:
 
 
 def test_the_cache_is_bounded_and_keyed_by_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dashboards, "SVG_CACHE_SIZE", 2)
-    monkeypatch.setattr(dashboards, "_svg_cache", type(dashboards._svg_cache)())
+    monkeypatch.setattr(charts, "SVG_CACHE_SIZE", 2)
+    monkeypatch.setattr(charts, "_svg_cache", type(charts._svg_cache)())
     drawn: list[Any] = []
-    real = dashboards.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(dashboards.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
-    one = dashboards.chart_svg(spec(1))
+    real = charts.vl_convert.vegalite_to_svg
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
+    each = len(charts.WIDTHS)  # one drawing per width
+    one = charts.chart_svg(spec(1))
     assert one is not None and ">g1<" in one
-    assert dashboards.chart_svg(spec(1)) == one and len(drawn) == 1  # the same spec: drawn once
-    two = dashboards.chart_svg(spec(2))  # other figures: another drawing, never the first one's
-    assert two is not None and ">g2<" in two and ">g1<" not in two and len(drawn) == 2
-    dashboards.chart_svg(spec(1))  # used again: now the most recent
-    dashboards.chart_svg(spec(3))  # over the bound: the least recently used (2) goes
-    assert len(dashboards._svg_cache) == 2 and len(drawn) == 3
-    dashboards.chart_svg(spec(1))
-    assert len(drawn) == 3
-    dashboards.chart_svg(spec(2))
-    assert len(drawn) == 4 and len(dashboards._svg_cache) == 2
+    assert charts.chart_svg(spec(1)) == one and len(drawn) == each  # the same spec: drawn once
+    two = charts.chart_svg(spec(2))  # other figures: another drawing, never the first one's
+    assert two is not None and ">g2<" in two and ">g1<" not in two and len(drawn) == 2 * each
+    charts.chart_svg(spec(1))  # used again: now the most recent
+    charts.chart_svg(spec(3))  # over the bound: the least recently used (2) goes
+    assert len(charts._svg_cache) == 2 and len(drawn) == 3 * each
+    charts.chart_svg(spec(1))
+    assert len(drawn) == 3 * each
+    charts.chart_svg(spec(2))
+    assert len(drawn) == 4 * each and len(charts._svg_cache) == 2
+
+
+def test_each_width_is_drawn_whole_at_that_width() -> None:
+    """The picture (axes, title) fits each width of WIDTHS, its text at its drawn size: a card
+    as wide shows it unscaled (app.css picks the widest that fits)."""
+    markup = charts.chart_svg({**spec(4), "title": "A title", "config": {"axis": {"labelFontSize": 12, "titleFontSize": 12}}})
+    assert markup is not None
+    found = re.findall(r'<div class="chart-svg chart-svg-(\w+)" data-width="(\d+)">(<svg.*?</svg>)', markup, re.S)
+    assert [(name, int(width)) for name, width, _svg in found] == list(charts.WIDTHS)
+    for _name, width, svg in found:
+        root = ElementTree.fromstring(svg)
+        assert float(root.get("width") or 0) == float(width)
+        sizes = {float(t.get("font-size", "0px").removesuffix("px")) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+        assert min(sizes) >= 12
+
+
+def test_warming_draws_once_then_never_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[Any] = []
+    real = charts.vl_convert.vegalite_to_svg
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
+    monkeypatch.setattr(charts, "warmed", type(charts.warmed)())
+    charts.warm()
+    assert len(drawn) == 1 and charts.warmed.is_set()
+    assert charts.warm() == 0.0 and len(drawn) == 1  # warm already: nothing drawn
 
 
 def test_a_spec_vl_convert_refuses_falls_back_to_the_browser() -> None:
-    assert dashboards.chart_svg({"mark": "no-such-mark", "data": {"values": []}}) is None
+    assert charts.chart_svg({"mark": "no-such-mark", "data": {"values": []}}) is None
+
+
+def test_the_app_warms_the_renderer_at_start_up_only_with_charts(ws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(charts, "warmed", threading.Event())
+    drawn: list[Any] = []
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or "<svg/>")
+    threads: list[Any] = []
+    real = charts.start_warming
+    monkeypatch.setattr(charts, "start_warming", lambda w: threads.append(real(w)) or threads[-1])
+    assert charts.has_charts(ws)
+    monkeypatch.setattr(charts, "has_charts", lambda w: False)
+    with Client(create_app(ws, automations=False, warm_charts=True)):
+        pass
+    assert threads == [None] and drawn == []  # no chart in the workspace: nothing to warm
+    monkeypatch.undo()
+    monkeypatch.setattr(charts, "warmed", threading.Event())
+    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or "<svg/>")
+    monkeypatch.setattr(charts, "start_warming", lambda w: threads.append(real(w)) or threads[-1])
+    with Client(create_app(ws, automations=False)):
+        pass
+    assert len(threads) == 1  # off unless asked (tests, commands that serve no one)
+    with Client(create_app(ws, automations=False, warm_charts=True)):
+        pass
+    threads[-1].join(timeout=30)
+    assert len(drawn) == 1 and charts.warmed.is_set()  # one small drawing, on a thread of its own

@@ -22,33 +22,24 @@ own `role="img"` label); its labels are at least 12 px (`CHART_FONT`); and its c
 "show as table" disclosure, a server-rendered <table> of the same figures computed for the
 same viewer (`chart_table`), which works without JavaScript.
 
-Speed on a phone (docs/accessibility.md): each chart is first drawn here, on the server, as SVG
-(`chart_svg`: vl-convert renders the same Vega-Lite spec, at `SVG_WIDTH`), put inline in the page,
-so a dashboard needs no chart script to show its charts. Vega-Lite text is escaped by vl-convert,
-and the SVG is checked again before it is sent (`safe_svg`: no script, foreign content, link,
-event handler or style attribute, else the chart is drawn by the browser alone). SVGs are kept
-in a bounded LRU (`SVG_CACHE_SIZE`) keyed by a hash of the spec, or on the page of all the spec
-is built from (`chart_key`: entry, widget, figures, words), data included, so a repeated view
-costs no drawing and no spec, and one viewer's figures are never another's. The chart scripts (vega*)
+Speed on a phone (docs/accessibility.md): each chart is first drawn on the server, as SVG
+(views/pages/charts.py `chart_svg`: vl-convert renders the same Vega-Lite spec at a phone's and
+a desktop card's width, checked before it is sent, kept in an LRU keyed by all the spec is built
+from, `chart_key`: entry, widget, figures, words), put inline in the page, so a dashboard needs
+no chart script to show its charts, and a repeated view costs no drawing and no spec. The chart scripts (vega*)
 are loaded (charts.js) only by a dashboard that draws a chart, and only when a person reaches
 for a chart (pointer, touch or focus): then Vega draws it again, with tooltips and clickable marks.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import altair as alt
-import vl_convert
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -65,6 +56,7 @@ from engine.widgets.builtin import ChartWidget, NumberWidget, PivotWidget
 from engine.workspace import Base
 from views import messages
 from views.pages import cells
+from views.pages.charts import chart_key, chart_svg
 from views.pages.dashboards_cards import (
     compare_of,
     format_number,
@@ -89,14 +81,6 @@ CHART_COLORS = {"red": "#d64541", "orange": "#e8830c", "yellow": "#d4a600", "gre
                 "teal": "#138a7e", "blue": "#3b6fd8", "purple": "#7d4ad6", "pink": "#d6458a", "gray": "#8a9099"}
 MAX_FILLED = 1000  # date buckets filled in between the first and the last at most
 CHART_FONT = 12  # px, the smallest text a chart draws (axis labels and titles, legends)
-SVG_WIDTH = 600  # px, the plot width of a chart drawn on the server (the browser scales it down to its card)
-SVG_CACHE_SIZE = 256  # server-drawn SVGs kept, the least recently shown dropped first
-SVG_TAGS = frozenset({"svg", "g", "path", "rect", "line", "text", "tspan", "circle", "ellipse", "polygon",
-                      "polyline", "defs", "clipPath", "title", "desc", "linearGradient", "radialGradient", "stop"})
-
-_svg_cache: OrderedDict[str, str] = OrderedDict()
-_svg_lock = threading.Lock()  # the cache's
-_render_lock = threading.Lock()  # one drawing at a time: vl-convert's engine is one per process
 
 
 def chart_color(name: str) -> str:
@@ -247,55 +231,6 @@ def chart_spec(widget: Widget, values: list[dict[str, Any]], table: Table, _: An
     # Not validated on each view (15 ms a chart): tests check the specs against the Vega-Lite schema.
     spec: dict[str, Any] = chart.to_dict(validate=False)
     return spec
-
-
-def safe_svg(svg: str) -> str | None:
-    """The SVG if it holds only drawing elements and plain attributes (no script, foreign content,
-    link, event handler or style attribute, which the page's CSP would refuse), else None."""
-    try:
-        root = ElementTree.fromstring(svg)  # noqa: S314 - vl-convert's output, checked here, no DTD
-    except ElementTree.ParseError:
-        return None
-    for el in root.iter():
-        if el.tag.rpartition("}")[2] not in SVG_TAGS:
-            return None
-        for name in el.attrib:
-            local = name.rpartition("}")[2].lower()
-            if local.startswith("on") or local in ("href", "style", "src"):
-                return None
-    return svg if svg.lstrip().startswith("<svg") else None
-
-
-def chart_key(*parts: Any) -> str:
-    """The cache key of a drawing: a hash of what it is drawn from (data included)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | None = None) -> Markup | None:
-    """The chart drawn on the server as inline SVG (None if it cannot be drawn safely): the spec at
-    SVG_WIDTH, rendered by vl-convert once per distinct key while it stays in the LRU. `key` is a
-    hash of the spec (by default) or of everything the spec is built from, then `spec` is a
-    function building it, called only on a miss (altair takes ~20 ms a chart, more than the SQL)."""
-    if key is None:
-        assert isinstance(spec, dict)
-        key = chart_key({**spec, "width": SVG_WIDTH})
-    with _svg_lock:
-        svg = _svg_cache.get(key)
-        if svg is not None:
-            _svg_cache.move_to_end(key)
-    if svg is None:
-        static = {**(spec if isinstance(spec, dict) else spec()), "width": SVG_WIDTH}
-        with _render_lock:
-            try:
-                drawn = vl_convert.vegalite_to_svg(static)
-            except ValueError:
-                return None
-        svg = safe_svg(drawn) or ""
-        with _svg_lock:
-            _svg_cache[key] = svg
-            while len(_svg_cache) > SVG_CACHE_SIZE:
-                _svg_cache.popitem(last=False)
-    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
 
 
 def finished_spec(entry: ChartWidget, table: Table, widget: Widget, arranged: list[dict[str, Any]],

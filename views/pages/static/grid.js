@@ -61,10 +61,18 @@
     td.classList.toggle("is-readonly", !editable(td));
     if (!td.hasAttribute("aria-selected")) td.setAttribute("aria-selected", "false");
     td.tabIndex = -1;
+    // What a cell holds (linked records' chips, their remove buttons) is no Tab stop of its
+    // own either: the arrows move between cells, Enter edits, Shift+Space opens the record.
+    if (!td.classList.contains("is-editing")) {
+      Array.prototype.forEach.call(td.querySelectorAll("a[href], button, input, select, textarea"), function (el) { el.tabIndex = -1; });
+    }
   }
   function decorateAll(root) {
     Array.prototype.forEach.call((root || tbody).querySelectorAll("td.cell"), decorate);
     if (root && root.matches && root.matches("td.cell")) decorate(root);
+    // A row's number links to its record: not a Tab stop of its own (one Tab stop for the
+    // whole grid); Shift+Space on any cell of the row opens the record instead.
+    Array.prototype.forEach.call((root || tbody).querySelectorAll(".row-num a[href]"), function (a) { a.tabIndex = -1; });
   }
 
   /* ---- selection: an active cell, a range from the anchor, whole rows --------------- */
@@ -534,6 +542,13 @@
       else say(tmsg("read-only", "This cell cannot be edited"));
       return;
     }
+    if (key === " " && shift && !ctrl && !e.altKey) {
+      // Shift+Space: the row's record, as a click on its number would open it
+      e.preventDefault();
+      var row = td.closest("tr[data-url]");
+      if (row) window.location.href = row.getAttribute("data-url");
+      return;
+    }
     if (key.length === 1 && !ctrl && !e.altKey) {
       if (!editable(td)) return say(tmsg("read-only", "This cell cannot be edited"));
       e.preventDefault();
@@ -600,6 +615,38 @@
     if (!dragging) anchor = null;
     paint();
   });
+
+  /* ---- a redraw keeps the focus and the active cell -----------------------------------
+   * Rows and cells are drawn again under the person's hands: their own edit or paste coming
+   * back over the live stream (live.js swaps the record's cells), rows loaded again
+   * (reloadWindow). A focused element taken out of the page sends the focus to <body>: while
+   * the grid holds the focus, a redraw gives it back to the active cell and paints the
+   * selection again, so the next key still works on the cell the person is on. */
+  var holdsFocus = false;
+  table.addEventListener("focusin", function () { holdsFocus = true; });
+  table.addEventListener("focusout", function (e) {
+    var from = e.target;
+    // Moved on by the person (the element is still there, the focus is elsewhere), not redrawn.
+    window.setTimeout(function () {
+      if (from.isConnected && !table.contains(document.activeElement)) holdsFocus = false;
+    }, 0);
+  });
+  function keepFocus() {
+    if (!holdsFocus || !active) return;
+    var now = document.activeElement;
+    if (now && now !== document.body && now.isConnected) return;
+    var td = cellAt(active.row, active.col);
+    if (td && !td.classList.contains("is-editing")) td.focus({ preventScroll: true });
+  }
+  new MutationObserver(function (changes) {
+    var drawn = changes.some(function (c) {
+      return Array.prototype.some.call(c.addedNodes, function (n) { return n.nodeType === 1 && n.matches("td.cell, tr[data-index]"); });
+    });
+    if (!drawn) return;
+    decorateAll();
+    paint();
+    keepFocus();
+  }).observe(tbody, { childList: true, subtree: true });
 
   var lastPicked = null;
   table.addEventListener("click", function (e) {

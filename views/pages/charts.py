@@ -1,0 +1,160 @@
+"""Charts drawn on the server: a chart's Vega-Lite spec rendered as inline SVG by vl-convert.
+
+This module owns the drawing of a dashboard chart on the server (dashboards.py builds the spec
+and asks `chart_svg` for the picture): the widths it is drawn at, the check of what is sent
+(`safe_svg`), the bounded LRU of drawings, and the warm-up of vl-convert's engine.
+
+Readable at the width the layout gives (issue 27, docs/accessibility.md): an SVG scaled down to
+its card shrinks its text with it (the 600-px drawing was 6 px text in a phone's 340-px card, 9
+px in a desktop's 470-px one). So each chart is drawn at the widths of `WIDTHS` (the whole
+picture fitted to each: `autosize: fit`), all sent, and the page's CSS shows the widest one that
+fits its card (a container query on `.chart`, static/app.css): the narrow drawing is 320 px, so
+a card 320 px wide or more shows text at its drawn size (12 px at least, `CHART_FONT` of
+dashboards.py) without scaling; a card of 600 px or more shows the wide drawing. No script takes
+part: the page is complete as the server sends it.
+
+Safety: vl-convert escapes every text it draws, and each SVG is checked again before it is sent
+(`safe_svg`: drawing elements and plain attributes only; else the chart is left to Vega in the
+browser). Drawings are kept in an LRU of `SVG_CACHE_SIZE` entries (all widths of a chart in one)
+keyed by a hash of the spec, or of all the spec is built from (`chart_key`), data included, so a
+repeated view costs no drawing and one viewer's figures are never another's.
+
+Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s).
+`start_warming` (called from the app's lifespan, gridbase/app.py, when a workspace has charts)
+draws one small chart on a background thread, so the first dashboard after a start is not the
+one that pays for it. Never on import: a command that draws no chart must not pay either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree
+
+import vl_convert
+from markupsafe import Markup, escape
+
+from engine.plugins import widget_types
+from engine.widgets.builtin import ChartWidget
+from engine.workspace import Workspace
+
+log = logging.getLogger("gridbase.charts")
+
+# (name, px): the total widths a chart is drawn at, narrowest first; app.css shows the widest
+# that fits its card (.chart-svg-NAME) and keeps the narrowest for any card narrower than it.
+WIDTHS = (("narrow", 320), ("wide", 600))
+SVG_CACHE_SIZE = 256  # charts kept (all their widths), the least recently shown dropped first
+SVG_TAGS = frozenset({"svg", "g", "path", "rect", "line", "text", "tspan", "circle", "ellipse", "polygon",
+                      "polyline", "defs", "clipPath", "title", "desc", "linearGradient", "radialGradient", "stop"})
+WARM_SPEC: dict[str, Any] = {
+    "$schema": "https://vega.github.io/schema/vega-lite/v6.json", "title": "warm-up", "width": 120, "height": 60,
+    "mark": "bar", "data": {"values": [{"label": "a", "value": 1}, {"label": "b", "value": 2}]},
+    "encoding": {"x": {"field": "label", "type": "nominal"}, "y": {"field": "value", "type": "quantitative"}},
+}
+
+_svg_cache: OrderedDict[str, str] = OrderedDict()
+_svg_lock = threading.Lock()  # the cache's
+_render_lock = threading.Lock()  # one drawing at a time: vl-convert's engine is one per process
+warmed = threading.Event()  # set once vl-convert has drawn in this process
+
+
+def safe_svg(svg: str) -> str | None:
+    """The SVG if it holds only drawing elements and plain attributes (no script, foreign content,
+    link, event handler or style attribute, which the page's CSP would refuse), else None."""
+    try:
+        root = ElementTree.fromstring(svg)  # noqa: S314 - vl-convert's output, checked here, no DTD
+    except ElementTree.ParseError:
+        return None
+    for el in root.iter():
+        if el.tag.rpartition("}")[2] not in SVG_TAGS:
+            return None
+        for name in el.attrib:
+            local = name.rpartition("}")[2].lower()
+            if local.startswith("on") or local in ("href", "style", "src"):
+                return None
+    return svg if svg.lstrip().startswith("<svg") else None
+
+
+def chart_key(*parts: Any) -> str:
+    """The cache key of a drawing: a hash of what it is drawn from (data included)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def draw(spec: dict[str, Any], width: int) -> str | None:
+    """One drawing of `spec`, the whole picture (axes, legend, title) `width` px wide; None if
+    vl-convert refuses the spec or what it drew is not safe to send."""
+    static = {**spec, "width": width, "autosize": {"type": "fit", "contains": "padding"}}
+    with _render_lock:
+        try:
+            drawn = vl_convert.vegalite_to_svg(static)
+        except ValueError:
+            return None
+        finally:
+            warmed.set()
+    return safe_svg(drawn)
+
+
+def drawings(spec: dict[str, Any]) -> str:
+    """The chart at each of WIDTHS, each in its <div class="chart-svg chart-svg-NAME">; "" if
+    any of them cannot be drawn safely (the browser's Vega draws the chart then)."""
+    parts = []
+    for name, width in WIDTHS:
+        svg = draw(spec, width)
+        if svg is None:
+            return ""
+        parts.append(f'<div class="chart-svg chart-svg-{escape(name)}" data-width="{width}">{svg}</div>')
+    return "".join(parts)
+
+
+def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | None = None) -> Markup | None:
+    """The chart drawn on the server as inline SVG at each of WIDTHS (None if it cannot be drawn
+    safely), drawn by vl-convert once per distinct key while it stays in the LRU. `key` is a
+    hash of the spec (by default) or of everything the spec is built from, then `spec` is a
+    function building it, called only on a miss (altair takes ~20 ms a chart, more than the SQL)."""
+    if key is None:
+        assert isinstance(spec, dict)
+        key = chart_key(spec, WIDTHS)
+    with _svg_lock:
+        svg = _svg_cache.get(key)
+        if svg is not None:
+            _svg_cache.move_to_end(key)
+    if svg is None:
+        svg = drawings(spec if isinstance(spec, dict) else spec())
+        with _svg_lock:
+            _svg_cache[key] = svg
+            while len(_svg_cache) > SVG_CACHE_SIZE:
+                _svg_cache.popitem(last=False)
+    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
+
+
+def has_charts(ws: Workspace) -> bool:
+    """Whether any dashboard of the workspace draws a chart (then warming vl-convert is worth it)."""
+    types = widget_types()
+    return any(isinstance(types.get(widget.type), ChartWidget)
+               for base in ws.bases() for ddef in base.bdef.dashboards.values() for widget in ddef.widgets)
+
+
+def warm() -> float:
+    """Start vl-convert's engine with one small drawing; the seconds it took (0 if already warm)."""
+    if warmed.is_set():
+        return 0.0
+    start = time.perf_counter()
+    draw(WARM_SPEC, 160)
+    took = time.perf_counter() - start
+    log.info("chart renderer warmed in %.1f s", took)
+    return took
+
+
+def start_warming(ws: Workspace) -> threading.Thread | None:
+    """Warm the chart renderer on a background thread if the workspace has charts (the app's lifespan)."""
+    if warmed.is_set() or not has_charts(ws):
+        return None
+    thread = threading.Thread(target=warm, name="gridbase-charts-warm", daemon=True)
+    thread.start()
+    return thread
