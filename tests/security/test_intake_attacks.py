@@ -3,7 +3,8 @@ its mapping: /hooks/call_centre of the dental example (engine.hooks, views/api/h
 
 A caller without the secret gets 401 and uses up nothing of the sender's rate; a payload never
 turns the key field into a filter operator; a hook writes only what its person may write and never
-touches a record its person may not read.
+touches a record its person may not read. And the outbound side (Airtable-style webhooks): a
+payload shows a record only while its owner may read it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from automations import process_pending
 from engine import PermissionDenied, ValidationError
 from engine.hooks import hooks_of, receive
 from tests.security.conftest import Env
@@ -98,3 +100,32 @@ def test_hook_answers_name_no_record_values(env: Env, secret: str) -> None:
     assert not env.leaks("staff", r.text)
     assert post(env, [1, 2]).status_code == 400
     assert post(env, {"summary": "no id"}).status_code == 400
+
+
+# -- Airtable webhooks: payloads are read as their owner may read them *now* -------------------------
+def test_webhook_payloads_hide_a_record_its_owner_no_longer_reads(env: Env) -> None:
+    """zz_staff watches 投诉 (they read the ones they reported). A complaint is theirs, is changed,
+    then given to another reporter: none of its payloads may show it to zz_staff any more."""
+    api = env.api("staff")
+    made = api.post("/v0/bases/complaints/webhooks",
+                    json={"specification": {"options": {"filters": {"dataTypes": ["tableData"]}}}})
+    assert made.status_code == 200, made.text
+    hook = made.json()["id"]
+    try:
+        table = complaints(env)
+        rid = table.create({"title": "MKRWHTITLE", "reporter": "zz_staff", "description": "MKRWHDESC1"}, actor="system")["id"]
+        table.update(rid, {"description": "MKRWHDESC2", "patient_name": "MKRWHPNAME"}, actor="admin")
+        process_pending(env.ws)
+        before = api.get(f"/v0/bases/complaints/webhooks/{hook}/payloads")
+        assert before.status_code == 200 and "MKRWHDESC2" in before.text  # theirs: they see it
+        table.update(rid, {"reporter": "xu_ting"}, actor="admin")
+        process_pending(env.ws)
+        after = api.get(f"/v0/bases/complaints/webhooks/{hook}/payloads")
+        assert after.status_code == 200
+        for needle in ("MKRWHTITLE", "MKRWHDESC1", "MKRWHDESC2", "MKRWHPNAME", rid):
+            assert needle not in after.text, needle
+        assert not env.leaks("staff", after.text)
+        # another person's webhook is not theirs to read
+        assert env.api("service").get(f"/v0/bases/complaints/webhooks/{hook}/payloads").status_code in (403, 404)
+    finally:
+        api.delete(f"/v0/bases/complaints/webhooks/{hook}")
