@@ -201,3 +201,31 @@ def test_sso_callback_without_this_browsers_flow_is_refused(env: Env) -> None:
     forged = anon.get("/login/sso/nosuch/callback", params={"state": "x", "code": "y"})
     assert forged.status_code == 400
     assert "gb_session" not in forged.cookies
+
+
+# -- bad input on the new routes: a clear 4xx (or the page), never a 500 ----------------------------
+ODD = ["/f/complaints/report/edit/..%2F..%2Fetc", "/f/complaints/report/edit/recNOPE", "/f/complaints/nosuch",
+       "/f/nosuch/report", "/f/complaints/report/link/title?q=x", "/f/complaints/report/people/title?q=x",
+       "/f/complaints/report?prefill_=x", "/f/complaints/report?prefill_%E6%A0%87%E9%A2%98=" + "x" * 5000,
+       "/f/complaints/report/qr.png?prefill_department=nope", "/f/complaints/public_report/poster?prefill_owner=x",
+       "/b/directives/t/documents/timeline/timeline?zoom=%00&from=99999-01-01",
+       "/b/directives/t/documents/timeline/timeline?from=0001-01-01&zoom=quarter",
+       "/b/directives/t/documents/timeline/nosuch", "/b/directives/t/documents/timeline/mine",
+       "/admin/audit?before=-1&record=" + "r" * 500 + "&since=2026-13-45&log=%00",
+       "/login/sso/%00/callback?state=&code=", "/login/sso/x?next=" + "/" * 3000]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff", "admin"])
+def test_new_routes_answer_bad_input_with_a_4xx(env: Env, who: str) -> None:
+    client = env.web("admin").__class__(env.app, base_url="http://testserver") if who == "anonymous" else env.web(who)
+    for url in ODD:
+        r = client.get(url, follow_redirects=False)
+        assert r.status_code < 500, (who, url, r.status_code)
+    if who == "anonymous":
+        return
+    token = env.csrf(who)
+    for data in ({"record": env.records["D1"], "days": "1e9"}, {"record": env.records["D1"], "days": "5", "edge": "x"},
+                 {"record": "", "days": "1"}, {"days": "-99999999999999999999"}):
+        r = client.post("/b/directives/t/documents/timeline/timeline/move", data={**data, "csrf_token": token})
+        assert 400 <= r.status_code < 500, (who, data, r.status_code)
+        no_leak(env, who, r.text, "timeline move answer")
