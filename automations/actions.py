@@ -99,20 +99,42 @@ class RunContext:
         """Template variables; for `person`, the record as they may see it (nothing if they are unknown)."""
         now = self.ws.now().astimezone(self.ws.tz)
         record: dict[str, str] = {}
+        extra = self.extra
         if self.table is not None and person is None:
             record = record_context(self.table, self.row)
-        elif self.table is not None and person is not None:
+        elif person is not None:
             try:
-                reader = self.ws.actor(person)
+                reader: Actor | None = self.ws.actor(person)
             except GridbaseError:
                 reader = None
-            if reader is not None:
+            if reader is not None and self.table is not None:
                 record = record_context(self.table, self.row, self.table.access(reader), reader)
+            extra = {k: self._as_seen(v, reader) for k, v in self.extra.items()}
         return {"record": record,
                 "record_id": self.record_id or "", "table": self.table.key if self.table else "",
                 "table_name": self.table.tdef.name if self.table else "", "base": self.base,
                 "link": self.link, "automation": self.auto.key, "automation_name": self.auto.name,
-                "now": now.strftime("%Y-%m-%d %H:%M"), "today": now.date().isoformat(), **self.extra}
+                "now": now.strftime("%Y-%m-%d %H:%M"), "today": now.date().isoformat(), **extra}
+
+    def _as_seen(self, value: Any, reader: Actor | None) -> Any:
+        """A `find` result or loop `item` as `reader` may read it: records they may not read (or
+        anyone unknown) left out of a list and empty on their own (like fields they may not read),
+        the rest masked as granted; other variables as they are."""
+        if isinstance(value, list):
+            return [seen for seen in (self._as_seen(v, reader) for v in value) if seen != {}]
+        if not (isinstance(value, dict) and "id" in value and "table" in value):
+            return value
+        if reader is None:
+            return {}
+        try:
+            target = self.ws.base(self.base).table(str(value["table"]))
+        except GridbaseError:
+            return {}
+        access = target.access(reader)
+        row = target.fetch_row(str(value["id"]), access, reader) if access.can_read else None
+        if row is None:
+            return {}
+        return {**record_context(target, row, access, reader), "id": value["id"], "table": value["table"]}
 
     def message(self, title: str, body: str, **more: Any) -> dict[str, Any]:
         return {"title": title[:MAX_TITLE], "body": body[:MAX_BODY], "link": self.link,

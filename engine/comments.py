@@ -185,15 +185,17 @@ def may_read(table: Table, person: str, record_id: str) -> bool:
     return access.can_read and table.fetch_row(record_id, access, actor) is not None
 
 
-def notify_mentions(table: Table, record_id: str, comment_id: int, body: str, *, actor: Actor, title: str,
+def notify_mentions(table: Table, record_id: str, comment_id: int, body: str, *, actor: Actor,
                     link: str) -> list[str]:
     """Put a notification in the inbox of each person the comment mentions who may read the
-    record (not the author), in the caller's transaction; return who was told."""
+    record (not the author), in the caller's transaction; return who was told. Each is told
+    the record's title as *they* may read it (masked, or its id), never as the author sees it."""
     told = []
     ws = table.ws
     for person in mentions(ws, body):
         if person == actor.key or not may_read(table, person, record_id):
             continue
+        title = table.title_of(record_id, person) or record_id
         inbox.add(ws.storage.conn, person=person, at=ws.now(), title=f"{actor.name} @ {title}"[:200], body=body[:1000],
                   link=link, base=table.base.key, table=table.key, record=record_id, key=f"mention:{comment_id}:{person}")
         told.append(person)

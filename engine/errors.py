@@ -105,6 +105,7 @@ MESSAGES: dict[str, str] = {
     'hl7_unreadable': 'the message cannot be read as HL7 v2',
     'hook_key_ambiguous': 'more than one record has {field} = {value}; the key field must name one record',
     'hook_key_missing': "the key field '{field}' has no value in this payload (mapped to {source})",
+    'hook_key_not_a_value': "the key field '{field}' must be a single text or number in this payload (mapped to {source}), not a list or an object",
     'import_choose_file': 'choose a CSV or XLSX file to import',
     'import_column_computed': "column '{column}' is the computed field '{field}', which cannot be imported",
     'import_column_unknown': "column '{column}' matches no field of '{table}'",

@@ -251,6 +251,9 @@ def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Receiv
             if key_value in (None, ""):
                 raise ValidationError({hook.key_field: Message("hook_key_missing", field=hook.key_field,
                                                                source=str(hook.fields.get(hook.key_field)))})
+            if isinstance(key_value, (dict, list)):  # {"neq": "x"} would be a filter operator, not a key
+                raise ValidationError({hook.key_field: Message("hook_key_not_a_value", field=hook.key_field,
+                                                               source=str(hook.fields.get(hook.key_field)))})
             found = table.query(actor=actor, filter={hook.key_field: key_value}, limit=2, with_total=False).records
             if len(found) > 1:
                 raise ValidationError({hook.key_field: Message("hook_key_ambiguous", field=hook.key_field,

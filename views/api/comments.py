@@ -128,14 +128,11 @@ def add_comment(ctx: Ctx) -> tuple[int, Any]:
     check_query(ctx.request.query_params, set())
     text = _text_in(ctx)
     table, record = ref.table, ctx.param("record")
-    primary = table.tdef.primary
 
     def work() -> engine_comments.Comment:
         with ctx.ws.storage.transaction():
-            rec = table.get(record, actor=ctx.actor)
-            title = (table.display(rec, primary, ref.access) or record) if primary in ref.readable else record
-            number = engine_comments.add(table, record, text, actor=ctx.actor)
-            engine_comments.notify_mentions(table, record, number, text, actor=ctx.actor, title=title,
+            number = engine_comments.add(table, record, text, actor=ctx.actor)  # (refuses a record they may not read)
+            engine_comments.notify_mentions(table, record, number, text, actor=ctx.actor,
                                             link=f"/b/{table.base.key}/t/{table.key}/r/{record}")
         return engine_comments.get(table, record, number, actor=ctx.actor)
 

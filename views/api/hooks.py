@@ -1,8 +1,9 @@
 """`POST /hooks/{name}`: the web side of inbound webhooks (engine.hooks does the mapping and the write).
 
 In order: the hook exists (404), its secret is set on the server (503: the admin must set
-the environment variable), the request is within the hook's rate (429 with Retry-After), the
-signature or token matches (401; compared in constant time), the body is JSON (400), it has a
+the environment variable), the signature or token matches (401; compared in constant time),
+the request is within the hook's rate (429 with Retry-After; only signed requests count, so a
+caller without the secret cannot use up the sender's deliveries), the body is JSON (400), it has a
 delivery id (400), and the values suit the table (422, naming the field). Only then is the
 record written; the answer (201 created, 200 updated, 200 with `"duplicate": true` for a
 delivery taken before) is sent after the write has committed, so a 2xx always means the
@@ -68,10 +69,6 @@ async def hook_endpoint(request: Request) -> Response:
     if not secret:
         return problem(503, "HOOK_NOT_CONFIGURED", f"the hook '{name}' has no secret on this server yet: "
                                                    f"an administrator must set {hook.secret_env}")
-    wait = limiter_for(request, hook).take(name)
-    if wait > 0:
-        return problem(429, "TOO_MANY_REQUESTS", f"more than {hook.rate_limit} deliveries a minute; "
-                                                 f"try again in {math.ceil(wait)} s", **{"Retry-After": str(math.ceil(wait))})
     try:
         body = await request.body()
     except ClientDisconnect:
@@ -80,6 +77,11 @@ async def hook_endpoint(request: Request) -> Response:
         how = ("an Authorization: Bearer header with the hook's secret" if hook.signature == "token" else
                "an X-Gridbase-Signature: sha256=<hex HMAC-SHA256 of the body with the hook's secret> header")
         return problem(401, "INVALID_SIGNATURE", f"the request is not signed with this hook's secret; send {how}")
+    # Counted once signed: callers without the secret must not use up the sender's deliveries.
+    wait = limiter_for(request, hook).take(name)
+    if wait > 0:
+        return problem(429, "TOO_MANY_REQUESTS", f"more than {hook.rate_limit} deliveries a minute; "
+                                                 f"try again in {math.ceil(wait)} s", **{"Retry-After": str(math.ceil(wait))})
     try:
         payload: Any = json.loads(body)
     except (ValueError, UnicodeError):

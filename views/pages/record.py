@@ -170,7 +170,7 @@ async def add_comment(request: Request) -> Response:
     ws = get_ws(request)
     table = get_table(request)
     rid = request.path_params["rid"]
-    rec = table.get(rid, actor=actor)
+    table.get(rid, actor=actor)  # 404 for a record they may not read
     form = await request.form(max_files=0)
     check_csrf(request, form)
     body = str(form.get("body") or "").strip()
@@ -178,11 +178,9 @@ async def add_comment(request: Request) -> Response:
         raise ValidationError({"body": "a comment needs some text"})
     body = body[:MAX_COMMENT]
     url = cells.record_url(table, rid)
-    access = table.access(actor)
-    title = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else rid
     with ws.storage.transaction():
         comment_id = engine_comments.add(table, rid, body, actor=actor)
-        engine_comments.notify_mentions(table, rid, comment_id, body, actor=actor, title=title, link=url)
+        engine_comments.notify_mentions(table, rid, comment_id, body, actor=actor, link=url)
     if request.headers.get("hx-request") == "true":  # editors.js: the new comment, put in place without a reload
         posted = next((c for c in reversed(engine_comments.for_record(table, rid, actor=actor)) if c.id == comment_id), None)
         return render(request, "_comment.html", cm=comment_item(ws, posted) if posted else
