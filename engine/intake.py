@@ -175,9 +175,11 @@ def path_problem(fkey: str, path: str, parse: Callable[[str], Any]) -> list[Prob
 
 
 # -- values and the write ------------------------------------------------------------------------
-def values_of(ws: Workspace, target: Target, read: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+def values_of(ws: Workspace, target: Target, read: Callable[[dict[str, Any]], Any],
+              link_code: str = "hl7_link_unknown") -> dict[str, Any]:
     """The fields one input sets. `read(spec)` gives the value at `spec["path"]` (converted by
-    `spec.get("as")`), or MISSING: that field is left out (an update keeps the old value)."""
+    `spec.get("as")`), or MISSING: that field is left out (an update keeps the old value). A
+    `link_by` value that names no record is refused with the message `link_code`."""
     values: dict[str, Any] = {}
     for fkey, source in target.fields.items():
         if isinstance(source, dict) and "value" in source and "path" not in source:
@@ -193,7 +195,7 @@ def values_of(ws: Workspace, target: Target, read: Callable[[dict[str, Any]], An
             linked = str(ws.config.bases[target.base].tables[target.table].fields[fkey].options.get("table", ""))
             record = find(ws, target, linked, str(spec["link_by"]), value)
             if record is None:
-                raise ValidationError({fkey: Message("hl7_link_unknown", field=fkey, value=value, table=linked)})
+                raise ValidationError({fkey: Message(link_code, field=fkey, value=value, table=linked)})
             value = [record]
         values[fkey] = value
     return values

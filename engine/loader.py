@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import hl7intake, hooks, limits, mailintake, yamlschemas
+from engine import fhir, hl7intake, hooks, limits, mailintake, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -286,6 +286,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     hooks.check(config, sources)
     mailintake.check(config, sources)  # mailboxes (issue 21)
     hl7intake.check(config, sources)  # HL7 v2 intake mappings (hl7:)
+    fhir.check(config, sources)  # FHIR R4 intake mappings (fhir:)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -434,6 +435,7 @@ def build_base(src: Source) -> BaseDef:
     base.hooks = hooks.build(base.key, data.get("hooks"))
     base.mailboxes = mailintake.build(base.key, data.get("mailboxes"))  # mailboxes (issue 21)
     base.hl7 = hl7intake.build(base.key, data.get("hl7"))  # HL7 v2 intake (engine.hl7intake)
+    base.fhir = fhir.build(base.key, data.get("fhir"))  # FHIR R4 intake (engine.fhir)
     for rkey, grants in (data.get("roles") or {}).items():
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():
