@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -312,6 +313,36 @@ def _note(conn: Any, known: bool, control: str, kind: str, now: str, status: str
         conn.execute("INSERT INTO _gb_hl7_messages (control_id, type, received_at, at, status, error, text, records, "
                      "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                      (control, kind, now, now, status, error, text, json.dumps(records)))
+
+
+class MessageLog:
+    """`_gb_hl7_messages` as a log engine.retention archives and removes (`retention: hl7_messages:`),
+    by the time each message was last applied or refused."""
+
+    COLUMNS = ("control_id", "type", "received_at", "at", "status", "error", "text", "records", "attempts")
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def due(self, cutoff: str) -> tuple[int, str | None, str | None]:
+        """(count, first, last time) of the messages last touched before `cutoff`."""
+        with self.ws.storage.reading() as conn:
+            row = conn.execute("SELECT count(*), min(at), max(at) FROM _gb_hl7_messages WHERE at < ?",
+                               (cutoff,)).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def due_rows(self, cutoff: str) -> Iterator[tuple[Any, ...]]:
+        """Every column of those messages, oldest first."""
+        with self.ws.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(self.COLUMNS)} FROM _gb_hl7_messages WHERE at < ? "
+                                "ORDER BY at, control_id", (cutoff,)).fetchall()
+        yield from (tuple(r) for r in rows)
+
+    def remove(self, ids: list[str]) -> None:
+        """Inside the caller's transaction: remove archived messages (by control id)."""
+        marks = ", ".join("?" for _ in ids)
+        if ids:
+            self.ws.storage.conn.execute(f"DELETE FROM _gb_hl7_messages WHERE control_id IN ({marks})", tuple(ids))
 
 
 @dataclass(frozen=True)

@@ -326,7 +326,9 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     config.retention = Retention(
         audit=Period.parse(kept["audit"]) if kept.get("audit") else None,
         access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
-        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
+        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir),
+        hl7_messages=Period.parse(kept["hl7_messages"]) if kept.get("hl7_messages") else None,
+        mail_failed=Period.parse(kept["mail_failed"]) if kept.get("mail_failed") else None)
     return config
 
 

@@ -48,6 +48,7 @@ import email.utils
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.message import EmailMessage
@@ -453,6 +454,45 @@ def fail(ws: Workspace, box: MailboxDef, message_id: str, raw: bytes | None, err
         cur = conn.execute("INSERT INTO _gb_mail_failed (mailbox, message_id, raw, error, at, attempts) "
                            "VALUES (?, ?, ?, ?, ?, 1)", (box.key, message_id, kept, error[:2000], now))
         return int(cur.lastrowid or 0)
+
+
+class FailedLog:
+    """`_gb_mail_failed` as a log engine.retention archives and removes (`retention: mail_failed:`), by
+    the time of each dead letter's last try. A removed dead letter is noted as seen (with no record),
+    so the poller does not read it from the server again."""
+
+    COLUMNS = ("id", "mailbox", "message_id", "raw", "error", "at", "attempts")
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def due(self, cutoff: str) -> tuple[int, str | None, str | None]:
+        """(count, first, last time) of the dead letters last tried before `cutoff`."""
+        with self.ws.storage.reading() as conn:
+            row = conn.execute("SELECT count(*), min(at), max(at) FROM _gb_mail_failed WHERE at < ?",
+                               (cutoff,)).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def due_rows(self, cutoff: str) -> Iterator[tuple[Any, ...]]:
+        """Every column of those dead letters, by id."""
+        with self.ws.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(self.COLUMNS)} FROM _gb_mail_failed WHERE at < ? ORDER BY id",
+                                (cutoff,)).fetchall()
+        yield from (tuple(r) for r in rows)
+
+    def remove(self, ids: list[int]) -> None:
+        """Inside the caller's transaction: remove archived dead letters, each noted as seen."""
+        if not ids:
+            return
+        conn = self.ws.storage.conn
+        marks = ", ".join("?" for _ in ids)
+        now = utcnow_text(self.ws.now())
+        for mailbox, message_id in conn.execute(f"SELECT mailbox, message_id FROM _gb_mail_failed WHERE id IN ({marks})",
+                                                tuple(ids)).fetchall():
+            conn.execute("DELETE FROM _gb_mail_seen WHERE mailbox = ? AND message_id = ?", (mailbox, message_id))
+            conn.execute("INSERT INTO _gb_mail_seen (mailbox, message_id, record, comment, at) VALUES (?, ?, ?, ?, ?)",
+                         (mailbox, message_id, "", None, now))
+        conn.execute(f"DELETE FROM _gb_mail_failed WHERE id IN ({marks})", tuple(ids))
 
 
 def failed(ws: Workspace, mailbox: str | None = None) -> list[dict[str, Any]]:

@@ -284,6 +284,8 @@ class Retention:
     audit: Period | None = None
     access_log: Period | None = None
     archive_dir: str = "data/archive"
+    hl7_messages: Period | None = None  # HL7 v2 messages taken from the HIS (engine.hl7intake)
+    mail_failed: Period | None = None  # mails that could not be taken (engine.mailintake's dead letters)
 
 
 # -- sign-in providers (workspace.yaml `sign_in: providers:`) ---------------------------------
