@@ -248,7 +248,7 @@ class Poller:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self.boxes = mailintake.mailboxes_of(ws.config)
+        self.boxes = enabled(ws)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gridbase-mail", daemon=True)
@@ -339,9 +339,22 @@ class Poller:
 _pollers: list[Poller] = []
 
 
+def enabled(ws: Workspace) -> dict[str, MailboxDef]:
+    """The mailboxes the server reads: those whose password variable is set (a mailbox declared for
+    every installation, like the dental example's, is off where its password is not given)."""
+    boxes = {}
+    for key, box in mailintake.mailboxes_of(ws.config).items():
+        if os.environ.get(box.password_env):
+            boxes[key] = box
+        else:
+            log.info("mailbox %s is off: the environment variable %s (its password) is not set", key,
+                     box.password_env)
+    return boxes
+
+
 def start(ws: Workspace) -> Poller | None:
-    """Start polling the workspace's mailboxes (None when it has none)."""
-    if not mailintake.mailboxes_of(ws.config):
+    """Start polling the workspace's mailboxes (None when none is on)."""
+    if not enabled(ws):
         return None
     poller = Poller(ws)
     poller.start()

@@ -330,6 +330,13 @@ def test_a_mail_delivered_while_idling_is_taken_without_waiting_for_the_poll(
         poller.stop()
 
 
+def test_a_mailbox_whose_password_is_not_set_is_off(opened: Callable[..., Workspace],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = opened()
+    monkeypatch.delenv("GB_TEST_MAIL_PASSWORD")
+    assert mailpoll.enabled(ws) == {} and mailpoll.start(ws) is None  # the server reads nothing, quietly
+
+
 def test_idle_ends_cleanly_when_asked_and_a_server_without_idle_is_polled(server: Dovecot) -> None:
     conn = server.client()
     try:
