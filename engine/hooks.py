@@ -1,8 +1,9 @@
 """Inbound webhooks: another system posts JSON, and a record is created or updated from it.
 
 This module owns the `hooks:` of a base (what each hook maps and how it is signed), their
-checks at load time, and `_gb_hook_deliveries` (which deliveries were taken, so each is taken
-once). The web layer (views/api/hooks.py) checks the signature, the size and the rate of a
+checks at load time, `_gb_hook_deliveries` (which deliveries were taken, so each is taken
+once) and `_gb_hook_failed` (signed deliveries the table refused, with why, for an admin to
+retry: `fail`, `failed`, `retry`; a later delivery of the same id that is taken removes it). The web layer (views/api/hooks.py) checks the signature, the size and the rate of a
 request and hands the parsed JSON to `receive`.
 
 ```yaml
@@ -38,6 +39,7 @@ automation `when: {hook: NAME, table: T}` runs for each record a delivery create
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -196,6 +198,7 @@ class _Deliveries:
     def note(self, conn: Any, ident: str, result: Received) -> None:
         conn.execute("INSERT INTO _gb_hook_deliveries (hook, delivery, record, created, at) VALUES (?, ?, ?, ?, ?)",
                      (self.hook.key, ident, result.record, int(result.created), self.now))
+        conn.execute("DELETE FROM _gb_hook_failed WHERE hook = ? AND delivery = ?", (self.hook.key, ident))
 
 
 def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Received:
@@ -207,3 +210,51 @@ def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Receiv
         return Received(record, created)
 
     return intake.take_once(ws, _Deliveries(hook, utcnow_text(ws.now())), delivery, apply)[0]
+
+
+# -- failed deliveries ---------------------------------------------------------------------------
+MAX_KEPT_PAYLOAD = 1_000_000  # characters of JSON: a larger refused payload is not kept
+
+
+def fail(ws: Workspace, hook: HookDef, delivery: str, payload: Any, error: str) -> int:
+    """Note a signed delivery the table refused (its payload kept, for a retry); return its id."""
+    text = json.dumps(payload, ensure_ascii=False)[:MAX_KEPT_PAYLOAD]
+    now = utcnow_text(ws.now())
+    with ws.storage.transaction() as conn:
+        row = conn.execute("SELECT id FROM _gb_hook_failed WHERE hook = ? AND delivery = ?",
+                           (hook.key, delivery)).fetchone()
+        if row is not None:
+            conn.execute("UPDATE _gb_hook_failed SET payload = ?, error = ?, at = ?, attempts = attempts + 1 WHERE id = ?",
+                         (text, error[:2000], now, row[0]))
+            return int(row[0])
+        cur = conn.execute("INSERT INTO _gb_hook_failed (hook, delivery, payload, error, at, attempts) "
+                           "VALUES (?, ?, ?, ?, ?, 1)", (hook.key, delivery, text, error[:2000], now))
+        return int(cur.lastrowid or 0)
+
+
+def failed(ws: Workspace) -> list[dict[str, Any]]:
+    """The refused deliveries (id, hook, delivery, error, at, attempts), oldest first."""
+    with ws.storage.reading() as conn:
+        rows = conn.execute("SELECT id, hook, delivery, error, at, attempts FROM _gb_hook_failed ORDER BY id").fetchall()
+    return [{"id": int(r[0]), "hook": r[1], "delivery": r[2], "error": r[3], "at": r[4], "attempts": int(r[5])}
+            for r in rows]
+
+
+def retry(ws: Workspace, ident: int) -> Received:
+    """Take a refused delivery again; on success it leaves the list, else its error is updated and raised."""
+    with ws.storage.reading() as conn:
+        row = conn.execute("SELECT hook, delivery, payload FROM _gb_hook_failed WHERE id = ?", (ident,)).fetchone()
+    if row is None:
+        raise HookError(code="hook_failed_unknown", params={"id": ident})
+    hook = hooks_of(ws.config).get(row[0])
+    if hook is None:
+        raise HookError(code="hook_unknown", params={"hook": row[0]})
+    try:
+        payload = json.loads(row[2])
+    except ValueError:
+        raise HookError(code="hook_not_kept", params={"id": ident}) from None
+    try:
+        return receive(ws, hook, payload, row[1])
+    except GridbaseError as exc:
+        fail(ws, hook, row[1], payload, str(exc))
+        raise

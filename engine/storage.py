@@ -117,6 +117,10 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
     "_gb_hook_deliveries": (("hook", "delivery"), {
         "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "record": "TEXT NOT NULL", "created": "INTEGER NOT NULL",
         "at": "TEXT NOT NULL"}),
+    # Inbound webhook deliveries that were signed but could not be written (engine.hooks), for an admin to retry.
+    "_gb_hook_failed": ("id", {
+        "id": "INTEGER", "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "payload": "TEXT NOT NULL",
+        "error": "TEXT NOT NULL", "at": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 1"}),
     # Mailboxes (engine.mailintake): each mail taken once, and the dead letters an admin may retry.
     "_gb_mail_seen": (("mailbox", "message_id"), {
         "mailbox": "TEXT NOT NULL", "message_id": "TEXT NOT NULL", "record": "TEXT NOT NULL", "comment": "INTEGER",

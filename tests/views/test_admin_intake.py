@@ -7,13 +7,16 @@ the list; one that fails again says why and stays. Others may not see the page.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from engine import Workspace, hl7intake, mailintake
+from engine import Workspace, hl7intake, hooks, mailintake
 from gridbase.app import create_app
 from tests_support import csrf_of, sign_in
 
@@ -52,6 +55,14 @@ hl7:
     actor: admin
     key: his_id
     fields: {his_id: PID-3.1, name: PID-5.1}
+hooks:
+  desk:
+    table: patients
+    actor: admin
+    secret_env: GB_TEST_INTAKE_HOOK_SECRET
+    delivery_id: $.id
+    key: his_id
+    fields: {his_id: $.id, name: $.name}
 mailboxes:
   inbox:
     table: patients
@@ -117,9 +128,33 @@ def test_admins_see_why_and_retry_once_the_cause_is_fixed(ws: Workspace, client_
     assert 'data-hl7="C1"' not in admin.get("/admin/intake").text
 
 
+def test_a_refused_webhook_delivery_is_listed_and_retried_after_the_data_is_fixed(
+        ws: Workspace, client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GB_TEST_INTAKE_HOOK_SECRET", "hook-secret")
+    table = ws.base("his").table("patients")
+    first = table.create({"name": "甲", "his_id": "P9"}, actor="admin")["id"]
+    second = table.create({"name": "乙", "his_id": "P9"}, actor="admin")["id"]
+    admin = client_for("admin")
+    body = json.dumps({"id": "P9", "name": "王芳"}).encode()
+    signature = "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+    answer = admin.post("/hooks/desk", content=body, headers={"X-Gridbase-Signature": signature,
+                                                              "Content-Type": "application/json"})
+    assert answer.status_code == 422  # two records have his_id P9: the key must name one
+    page = admin.get("/admin/intake")
+    assert 'data-delivery="' in page.text and "P9" in page.text
+    table.delete(second, actor="admin")  # the admin removes the duplicate
+    ident = hooks.failed(ws)[0]["id"]
+    done = admin.post(f"/admin/intake/hooks/{ident}/retry", data={"csrf_token": csrf_of(page.text)},
+                      follow_redirects=False)
+    assert done.status_code == 303
+    assert table.get(first, actor="admin")["fields"]["name"] == "王芳"
+    assert 'data-delivery="' not in admin.get("/admin/intake").text
+
+
 def test_only_admins_reach_the_intake_page(ws: Workspace, client_for: Any) -> None:
     li = client_for("li")
     assert li.get("/admin/intake").status_code == 403
     token = csrf_of(li.get("/").text)
     assert li.post("/admin/intake/hl7/C1/retry", data={"csrf_token": token}).status_code == 403
     assert li.post("/admin/intake/mail/1/retry", data={"csrf_token": token}).status_code == 403
+    assert li.post("/admin/intake/hooks/1/retry", data={"csrf_token": token}).status_code == 403

@@ -1,9 +1,10 @@
 """The administrators' intake page: what came from other systems and could not be taken.
 
-Owns `/admin/intake`: the mails that went to a mailbox's failed list (engine.mailintake) and
-the HL7 messages from the HIS that were refused (engine.hl7intake), each with its reason, and a
-Retry button (a CSRF-checked POST) that takes it again through the same engine service as
-`gridbase mail DIR retry` and `gridbase hl7 DIR retry`. Admins only; every value shown is
+Owns `/admin/intake`: the mails that went to a mailbox's failed list (engine.mailintake),
+the HL7 messages from the HIS that were refused (engine.hl7intake) and the signed webhook
+deliveries the table refused (engine.hooks), each with its reason, and a Retry button (a
+CSRF-checked POST) that takes it again through the same engine service as `gridbase mail DIR
+retry` and `gridbase hl7 DIR retry`. Admins only; every value shown is
 escaped by the template; a retry that fails again shows why and leaves the item listed.
 """
 
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import hl7intake, mailintake
+from engine import hl7intake, hooks, mailintake
 from engine.errors import GridbaseError
 from views.pages.admin import require_admin
 from views.pages.inbox import path_id
@@ -32,7 +33,11 @@ def intake_page(request: Request, *, error: str | None = None, status_code: int 
     messages: list[dict[str, Any]] = [
         {"control_id": m.control_id, "type": m.type, "when": format_time(ws, m.received_at), "attempts": m.attempts,
          "error": m.error or ""} for m in hl7intake.failed(ws)]
+    deliveries = hooks.failed(ws)
+    for item in deliveries:
+        item["when"] = format_time(ws, item["at"])
     return render(request, "admin_intake.html", status_code=status_code, mails=mails, messages=messages,
+                  deliveries=deliveries,
                   error=error, done=request.query_params.get("done") or "")
 
 
@@ -67,8 +72,21 @@ async def retry_hl7(request: Request) -> Response:
     return RedirectResponse("/admin/intake?done=hl7", status_code=303)
 
 
+async def retry_hook(request: Request) -> Response:
+    """Take a refused webhook delivery again; on success it leaves the list."""
+    require_admin(request)
+    check_csrf(request, await request.form())
+    ident = path_id(request, "refused delivery")
+    try:
+        hooks.retry(get_ws(request), ident)
+    except GridbaseError as exc:
+        return intake_page(request, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/intake?done=hook", status_code=303)
+
+
 routes = [
     Route("/admin/intake", intake, methods=["GET"]),
     Route("/admin/intake/mail/{id:int}/retry", retry_mail, methods=["POST"]),
     Route("/admin/intake/hl7/{control}/retry", retry_hl7, methods=["POST"]),
+    Route("/admin/intake/hooks/{id:int}/retry", retry_hook, methods=["POST"]),
 ]
