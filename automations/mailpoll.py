@@ -9,6 +9,12 @@ the next is harmless: the next pass finds its Message-ID taken.
 
 `start(ws)` runs a thread for the server that fetches every mailbox each `poll_seconds`
 (`gridbase serve` starts it beside the outbox worker); `gridbase mail DIR fetch` runs one pass.
+Where the server supports IMAP IDLE (RFC 2177, its CAPABILITY says IDLE; Dovecot does), a
+watcher thread per mailbox keeps a connection idling and, when the server announces a new
+mail (`* N EXISTS`), has that mailbox read at once; polling stays, as the fallback for servers
+without IDLE and for a watcher whose connection broke (it reconnects after `poll_seconds`).
+imaplib has no IDLE, so `idle` speaks it over imaplib's connection: `TAG IDLE`, the server's
+`+` continuation, untagged lines until news or the renewal time, then `DONE` and the tagged OK.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import imaplib
 import logging
 import os
 import re
+import select
+import socket
 import ssl
 import threading
 import time
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30.0  # seconds a server may keep us waiting
+IDLE_RENEW = 25 * 60.0  # seconds: an IDLE is ended and sent again before servers drop it (RFC 2177: 29 min)
+IDLE_TICK = 1.0  # seconds between looks at the stop flag while idling
 BATCH = 200
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UID = re.compile(rb"UID (\d+)")
@@ -86,6 +96,71 @@ def _quoted(folder: str) -> str:
 
 def _said(data: list[object]) -> str:
     return " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data if d)
+
+
+def supports_idle(conn: imaplib.IMAP4) -> bool:
+    """Whether the server offers IDLE (asked again after login, when servers list all they offer)."""
+    typ, data = conn.capability()
+    words = b" ".join(d for d in data if isinstance(d, bytes)).upper().split() if typ == "OK" else []
+    return b"IDLE" in words
+
+
+class _Lines:
+    """Lines read straight from the connection's socket with select(), so that waiting can look at
+    the stop flag each IDLE_TICK (a timeout on imaplib's file object would spoil it for good)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def line(self, stop: threading.Event | None, deadline: float) -> bytes | None:
+        """The next line, or None when `stop` was set or the deadline passed first."""
+        while b"\n" not in self.buffer:
+            if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
+                return None
+            pending = self.sock.pending() if isinstance(self.sock, ssl.SSLSocket) else 0
+            if not pending and not select.select([self.sock], [], [], IDLE_TICK)[0]:
+                continue
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("the server closed the connection")
+            self.buffer += chunk
+            if len(self.buffer) > 1_000_000:
+                raise imaplib.IMAP4.error("the server sent a line longer than 1 MB while idling")
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
+
+
+def idle(conn: imaplib.IMAP4, stop: threading.Event, renew: float = IDLE_RENEW) -> bool:
+    """Idle on the selected folder until the server announces a new mail (True), or `renew` seconds
+    passed or `stop` was set (False); the IDLE is ended with DONE either way. OSError or
+    imaplib.IMAP4.error when the connection broke or the server refused."""
+    tag = conn._new_tag()  # noqa: SLF001 - imaplib has no public way to send a command it does not know
+    lines = _Lines(conn.socket())
+    conn.send(tag + b" IDLE\r\n")
+    first = lines.line(None, time.monotonic() + TIMEOUT)
+    if first is None or not first.startswith(b"+"):
+        said = (first or b"no answer").decode("utf-8", "replace").strip()
+        raise imaplib.IMAP4.error(f"the server refused IDLE: {said}")
+    news = False
+    deadline = time.monotonic() + renew
+    while (line := lines.line(stop, deadline)) is not None:
+        upper = line.rstrip().upper()
+        if upper.startswith(b"* BYE"):
+            raise OSError(line.decode("utf-8", "replace").strip())
+        if upper.startswith(b"* ") and upper.endswith((b" EXISTS", b" RECENT")):
+            news = True
+            break
+    conn.send(b"DONE\r\n")
+    answer_by = time.monotonic() + TIMEOUT
+    while (line := lines.line(None, answer_by)) is not None:  # untagged lines may come before the tagged end
+        if line.startswith(tag + b" "):
+            if not line[len(tag) + 1:].upper().startswith(b"OK"):
+                raise imaplib.IMAP4.error(line.decode("utf-8", "replace").strip())
+            if lines.buffer:
+                raise imaplib.IMAP4.error("the server sent more after ending IDLE")
+            return news
+    raise OSError("the server did not end the IDLE")
 
 
 def fetch(ws: Workspace, box: MailboxDef) -> Pass:
@@ -173,36 +248,77 @@ class Poller:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self.boxes = mailintake.mailboxes_of(ws.config)
+        self.boxes = enabled(ws)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gridbase-mail", daemon=True)
+        self._watchers = [threading.Thread(target=self._watch, args=(box,), name=f"gridbase-mail-idle-{key}",
+                                           daemon=True) for key, box in self.boxes.items()]
         self._last_problem: dict[str, str] = {}
+        self._news: set[str] = set()  # mailboxes whose server announced a new mail
+        self._lock = threading.Lock()
+        self.idling: set[str] = set()  # mailboxes whose watcher is idling now
 
     def start(self) -> None:
         self._thread.start()
+        for watcher in self._watchers:
+            watcher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
+        for watcher in self._watchers:
+            watcher.join(timeout)
 
-    def wake(self) -> None:
-        """Read every mailbox now rather than at its next turn."""
+    def wake(self, mailbox: str | None = None) -> None:
+        """Read a mailbox (every mailbox) now rather than at its next turn."""
+        with self._lock:
+            self._news.update([mailbox] if mailbox is not None else self.boxes)
         self._wake.set()
 
     def _run(self) -> None:
         due = dict.fromkeys(self.boxes, 0.0)
         while not self._stop.is_set():
-            woken = self._wake.is_set()
             self._wake.clear()
+            with self._lock:
+                news, self._news = self._news, set()
             for key, box in self.boxes.items():
                 if self._stop.is_set():
                     return
-                if woken or due[key] <= time.monotonic():
+                if key in news or due[key] <= time.monotonic():
                     self.once(box)
                     due[key] = time.monotonic() + max(1, box.poll_seconds)
             self._wake.wait(1.0)
+
+    def _watch(self, box: MailboxDef) -> None:
+        """Idle on the mailbox while its server offers IDLE, waking the poller at each new mail."""
+        while not self._stop.is_set():
+            try:
+                conn = connect(box)
+            except (TimeoutError, GridbaseError):
+                self._stop.wait(max(1, box.poll_seconds))  # the poller reports why, once
+                continue
+            try:
+                if not supports_idle(conn):
+                    log.info("mailbox %s: the server does not offer IDLE; it is read every %s s", box.key,
+                             box.poll_seconds)
+                    return
+                while not self._stop.is_set():
+                    self.idling.add(box.key)
+                    if idle(conn, self._stop):
+                        self.wake(box.key)
+            except (OSError, imaplib.IMAP4.error) as exc:
+                log.info("mailbox %s: IDLE ended (%s); reading every %s s until it is back", box.key, exc,
+                         box.poll_seconds)
+                self._stop.wait(max(1, box.poll_seconds))
+            finally:
+                self.idling.discard(box.key)
+                try:
+                    conn.logout()
+                except (OSError, imaplib.IMAP4.error):
+                    with contextlib.suppress(OSError):
+                        conn.shutdown()  # a broken connection is closed all the same
 
     def once(self, box: MailboxDef) -> Pass | None:
         """One pass; a failure is logged once while it lasts (no traceback), and the poller goes on."""
@@ -223,9 +339,22 @@ class Poller:
 _pollers: list[Poller] = []
 
 
+def enabled(ws: Workspace) -> dict[str, MailboxDef]:
+    """The mailboxes the server reads: those whose password variable is set (a mailbox declared for
+    every installation, like the dental example's, is off where its password is not given)."""
+    boxes = {}
+    for key, box in mailintake.mailboxes_of(ws.config).items():
+        if os.environ.get(box.password_env):
+            boxes[key] = box
+        else:
+            log.info("mailbox %s is off: the environment variable %s (its password) is not set", key,
+                     box.password_env)
+    return boxes
+
+
 def start(ws: Workspace) -> Poller | None:
-    """Start polling the workspace's mailboxes (None when it has none)."""
-    if not mailintake.mailboxes_of(ws.config):
+    """Start polling the workspace's mailboxes (None when none is on)."""
+    if not enabled(ws):
         return None
     poller = Poller(ws)
     poller.start()

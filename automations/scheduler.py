@@ -334,7 +334,7 @@ class Scheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=120)
         self._aps.add_job(self._refresh, CronTrigger(minute="*/5", second=30, timezone=self.ws.tz), id="gridbase-clock-formulas",
                           coalesce=True, max_instances=1, misfire_grace_time=300)
-        if self.ws.config.retention.audit or self.ws.config.retention.access_log:
+        if any(getattr(self.ws.config.retention, log) for log in retention.LOGS):
             self._aps.add_job(self._retention, CronTrigger(hour=3, minute=17, timezone=self.ws.tz), id="gridbase-retention",
                               coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
         self._aps.start()

@@ -46,14 +46,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import hl7
 
-from engine.errors import GridbaseError, Message, ValidationError
-from engine.hints import did_you_mean
+from engine import intake
+from engine.errors import GridbaseError
 from engine.ids import utcnow_text
 from engine.interfaces import Workspace
 from engine.model import BaseDef, WorkspaceConfig
@@ -128,34 +129,24 @@ def parse_path(path: str) -> tuple[str, int, int, int]:
     return seg, int(fld), int(comp or 1), int(sub or 1)
 
 
+def target_of(m: Hl7Mapping) -> intake.Target:
+    """Where a mapping writes (engine.intake)."""
+    return intake.Target(base=m.base, table=m.table, actor=m.actor, key_field=m.key_field, fields=m.fields)
+
+
 # -- checks at load time -------------------------------------------------------------------------
 def check(config: WorkspaceConfig, sources: list[Source]) -> None:
     """Report what is wrong with each mapping, at its place in the YAML."""
-    by_file = {src.rel: src for src in sources}
-    for base in config.bases.values():
-        src = by_file.get(base.file)
-        if src is None:
-            continue
-        for key, mapping in base.hl7.items():
-            for where, message, hint in _problems(config, base, mapping):
-                src.error(("hl7", key, *where), message, hint)
+    intake.report(config, sources, "hl7", lambda base: base.hl7, lambda base, m: _problems(config, base, m))
 
 
-def _problems(config: WorkspaceConfig, base: BaseDef, m: Hl7Mapping) -> list[tuple[tuple[Any, ...], str, str]]:
-    out: list[tuple[tuple[Any, ...], str, str]] = []
-    table = base.tables.get(m.table)
+def _problems(config: WorkspaceConfig, base: BaseDef, m: Hl7Mapping) -> list[intake.Problem]:
+    target = target_of(m)
+    table, out = intake.table_of(base, target)
     if table is None:
-        return [(("table",), f"unknown table '{m.table}'", did_you_mean(m.table, base.tables))]
-    if m.actor not in config.people:
-        out.append((("actor",), f"unknown person '{m.actor}'",
-                    "the HIS writes as this person (its role decides what it may write); add it under people: "
-                    "in workspace.yaml"))
-    if m.key_field is not None and m.key_field not in table.fields:
-        out.append((("key",), f"unknown field '{m.key_field}' in table '{m.table}'",
-                    did_you_mean(str(m.key_field), table.fields)))
-    elif m.key_field is not None and m.key_field not in m.fields:
-        out.append((("key",), f"the key field '{m.key_field}' is not mapped under fields:",
-                    f"map it to the HIS's id, e.g. {m.key_field}: PID-3.1"))
+        return out
+    out += intake.actor_problems(config, target, "the HIS")
+    out += intake.key_problems(table, target, f"map it to the HIS's id, e.g. {m.key_field}: PID-3.1")
     if m.merge is not None:
         if m.key_field is None:
             out.append((("merge",), "a merge needs key: the field that holds the HIS's patient id", ""))
@@ -163,28 +154,12 @@ def _problems(config: WorkspaceConfig, base: BaseDef, m: Hl7Mapping) -> list[tup
             parse_path(m.merge)
         except ValueError as exc:
             out.append((("merge",), f"cannot read the path '{m.merge}': {exc}", ""))
-    for fkey, source in m.fields.items():
-        fdef = table.fields.get(fkey)
-        if fdef is None:
-            out.append((("fields", fkey), f"unknown field '{fkey}' in table '{m.table}'", did_you_mean(fkey, table.fields)))
-            continue
-        if field_instance(fdef, config).computed:
-            out.append((("fields", fkey), f"field '{fkey}' is computed and cannot be written", ""))
-        path = source if isinstance(source, str) else source.get("path") if isinstance(source, dict) else None
-        if path is not None:
-            try:
-                parse_path(str(path))
-            except ValueError as exc:
-                out.append((("fields", fkey), f"cannot read the path '{path}': {exc}", ""))
-        link_by = source.get("link_by") if isinstance(source, dict) else None
-        if link_by is not None:
-            target = base.tables.get(str(fdef.options.get("table", "")))
-            if target is None:
-                out.append((("fields", fkey, "link_by"), f"field '{fkey}' does not link to a table", ""))
-            elif link_by not in target.fields:
-                out.append((("fields", fkey, "link_by"), f"unknown field '{link_by}' in table '{target.key}'",
-                            did_you_mean(str(link_by), target.fields)))
-    return out
+    return out + intake.field_problems(config, base, table, target, _source_problems)
+
+
+def _source_problems(fkey: str, source: Any, _fdef: Any) -> list[intake.Problem]:
+    path = source if isinstance(source, str) else source.get("path") if isinstance(source, dict) else None
+    return intake.path_problem(fkey, str(path), parse_path) if path is not None else []
 
 
 # -- reading a message ---------------------------------------------------------------------------
@@ -230,55 +205,27 @@ def _timestamp(text: str, with_time: bool) -> str:
 
 def values_of(ws: Workspace, m: Hl7Mapping, msg: hl7.Message) -> dict[str, Any]:
     """The fields a message sets (paths that find nothing are left out)."""
-    values: dict[str, Any] = {}
-    base = ws.config.bases[m.base]
-    for fkey, source in m.fields.items():
-        if isinstance(source, dict) and "value" in source and "path" not in source:
-            values[fkey] = source["value"]
-            continue
-        spec = source if isinstance(source, dict) else {"path": source}
+
+    def read(spec: dict[str, Any]) -> Any:
         text = value_at(msg, str(spec["path"]))
         if text is None:
-            continue
+            return intake.MISSING
         conversion = spec.get("as", "text")
-        value: Any = _timestamp(text, conversion == "datetime") if conversion in ("date", "datetime") else text
-        if isinstance(spec.get("map"), dict):
-            value = spec["map"].get(value, value)
-        if spec.get("link_by"):
-            target = str(base.tables[m.table].fields[fkey].options.get("table", ""))
-            record = _find(ws, m, target, str(spec["link_by"]), value)
-            if record is None:
-                raise ValidationError({fkey: Message("hl7_link_unknown", field=fkey, value=value, table=target)})
-            value = [record]
-        values[fkey] = value
-    return values
+        return _timestamp(text, conversion == "datetime") if conversion in ("date", "datetime") else text
+
+    return intake.values_of(ws, target_of(m), read)
 
 
 def _find(ws: Workspace, m: Hl7Mapping, table: str, key_field: str, value: Any) -> str | None:
-    found = ws.base(m.base).table(table).query(actor=ws.actor(m.actor), filter={key_field: value}, limit=2,
-                                               with_total=False).records
-    if len(found) > 1:
-        raise ValidationError({key_field: Message("hook_key_ambiguous", field=key_field,
-                                                  value=json.dumps(value, ensure_ascii=False))})
-    return found[0]["id"] if found else None
+    return intake.find(ws, target_of(m), table, key_field, value)
 
 
 # -- applying ------------------------------------------------------------------------------------
 def _apply(ws: Workspace, m: Hl7Mapping, msg: hl7.Message) -> list[str]:
-    table = ws.base(m.base).table(m.table)
-    actor = ws.actor(m.actor)
     values = values_of(ws, m, msg)
-    key_value = values.get(m.key_field) if m.key_field else None
-    if m.key_field is not None and key_value in (None, ""):
-        raise ValidationError({m.key_field: Message("hook_key_missing", field=m.key_field,
-                                                    source=str(m.fields.get(m.key_field)))})
-    existing = _find(ws, m, m.table, m.key_field, key_value) if m.key_field else None
     if m.merge is not None and m.key_field is not None:
-        return _merge(ws, m, msg, existing, values)
-    if existing is not None:
-        table.update(existing, values, actor=actor)
-        return [existing]
-    return [table.create(values, actor=actor)["id"]]
+        return _merge(ws, m, msg, intake.existing(ws, target_of(m), values), values)
+    return [intake.write(ws, target_of(m), values)[0]]
 
 
 def _merge(ws: Workspace, m: Hl7Mapping, msg: hl7.Message, survivor: str | None, values: dict[str, Any]) -> list[str]:
@@ -316,28 +263,44 @@ def receive(ws: Workspace, text: str) -> Outcome:
     return _take(ws, msg, kind, control, text)
 
 
+class _Messages:
+    """`_gb_hl7_messages` as the ledger of the listener (engine.intake.take_once): a message is taken
+    when its row is `done`; a `failed` row is tried again, and its row updated."""
+
+    def __init__(self, kind: str, now: str, text: str) -> None:
+        self.kind, self.now, self.text = kind, now, text
+        self.known = False
+
+    def seen(self, conn: Any, ident: str) -> list[str] | None:
+        row = conn.execute("SELECT status, records FROM _gb_hl7_messages WHERE control_id = ?", (ident,)).fetchone()
+        self.known = row is not None
+        return list(json.loads(row[1] or "[]")) if row is not None and row[0] == "done" else None
+
+    def note(self, conn: Any, ident: str, result: list[str]) -> None:
+        _note(conn, self.known, ident, self.kind, self.now, "done", None, self.text, result)
+
+
 def _take(ws: Workspace, msg: hl7.Message, kind: str, control: str, text: str) -> Outcome:
     """Apply a message and note it, in one transaction; when refused, note why in another."""
     mappings = [m for m in mappings_of(ws.config) if kind in m.messages]
     now = utcnow_text(ws.now())
-    known = False
+    ledger = _Messages(kind, now, text)
+
+    def apply() -> list[str]:
+        if not mappings:
+            raise Hl7Error("hl7_unmapped", reject=True, type=kind)
+        records: list[str] = []
+        for m in mappings:
+            records += _apply(ws, m, msg)
+        return records
+
     try:
-        with ws.storage.transaction() as conn:
-            row = conn.execute("SELECT status FROM _gb_hl7_messages WHERE control_id = ?", (control,)).fetchone()
-            if row is not None and row[0] == "done":  # taken before: answered again, nothing written
-                return Outcome("AA", control, duplicate=True)
-            known = row is not None
-            if not mappings:
-                raise Hl7Error("hl7_unmapped", reject=True, type=kind)
-            records: list[str] = []
-            for m in mappings:
-                records += _apply(ws, m, msg)
-            _note(conn, known, control, kind, now, "done", None, text, records)
-        return Outcome("AA", control)
+        _records, duplicate = intake.take_once(ws, ledger, control, apply)
+        return Outcome("AA", control, duplicate=duplicate)
     except GridbaseError as exc:
         reason = str(exc)
         with ws.storage.transaction() as conn:
-            _note(conn, known, control, kind, now, "failed", reason, text, [])
+            _note(conn, ledger.known, control, kind, now, "failed", reason, text, [])
         return Outcome("AR" if getattr(exc, "reject", False) else "AE", control, reason)
 
 
@@ -350,6 +313,36 @@ def _note(conn: Any, known: bool, control: str, kind: str, now: str, status: str
         conn.execute("INSERT INTO _gb_hl7_messages (control_id, type, received_at, at, status, error, text, records, "
                      "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                      (control, kind, now, now, status, error, text, json.dumps(records)))
+
+
+class MessageLog:
+    """`_gb_hl7_messages` as a log engine.retention archives and removes (`retention: hl7_messages:`),
+    by the time each message was last applied or refused."""
+
+    COLUMNS = ("control_id", "type", "received_at", "at", "status", "error", "text", "records", "attempts")
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def due(self, cutoff: str) -> tuple[int, str | None, str | None]:
+        """(count, first, last time) of the messages last touched before `cutoff`."""
+        with self.ws.storage.reading() as conn:
+            row = conn.execute("SELECT count(*), min(at), max(at) FROM _gb_hl7_messages WHERE at < ?",
+                               (cutoff,)).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def due_rows(self, cutoff: str) -> Iterator[tuple[Any, ...]]:
+        """Every column of those messages, oldest first."""
+        with self.ws.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(self.COLUMNS)} FROM _gb_hl7_messages WHERE at < ? "
+                                "ORDER BY at, control_id", (cutoff,)).fetchall()
+        yield from (tuple(r) for r in rows)
+
+    def remove(self, ids: list[str]) -> None:
+        """Inside the caller's transaction: remove archived messages (by control id)."""
+        marks = ", ".join("?" for _ in ids)
+        if ids:
+            self.ws.storage.conn.execute(f"DELETE FROM _gb_hl7_messages WHERE control_id IN ({marks})", tuple(ids))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Inbound webhooks: another system posts JSON, and a record is created or updated from it.
 
 This module owns the `hooks:` of a base (what each hook maps and how it is signed), their
-checks at load time, and `_gb_hook_deliveries` (which deliveries were taken, so each is taken
-once). The web layer (views/api/hooks.py) checks the signature, the size and the rate of a
+checks at load time, `_gb_hook_deliveries` (which deliveries were taken, so each is taken
+once) and `_gb_hook_failed` (signed deliveries the table refused, with why, for an admin to
+retry: `fail`, `failed`, `retry`; a later delivery of the same id that is taken removes it). The web layer (views/api/hooks.py) checks the signature, the size and the rate of a
 request and hands the parsed JSON to `receive`.
 
 ```yaml
@@ -39,16 +40,14 @@ automation `when: {hook: NAME, table: T}` runs for each record a delivery create
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import GridbaseError, Message, ValidationError
-from engine.hints import did_you_mean
+from engine import intake
+from engine.errors import GridbaseError
 from engine.ids import utcnow_text
 from engine.interfaces import Workspace
 from engine.model import BaseDef, WorkspaceConfig
-from engine.schema import field_instance
 
 if TYPE_CHECKING:
     from engine.sources import Source
@@ -57,7 +56,6 @@ DEFAULT_DELIVERY = "header:X-Delivery-Id"
 DEFAULT_RATE = 60  # requests a minute
 MAX_DELIVERY_ID = 200
 SIGNATURES = ("hmac", "token")
-_STEP = re.compile(r"""\.([^.\[\]'"]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]""")
 
 
 class HookError(GridbaseError):
@@ -105,37 +103,15 @@ def build(base: str, raw: Any) -> dict[str, HookDef]:
     return hooks
 
 
-def parse_path(path: str) -> list[str | int]:
-    """`$.caller.phone` → ["caller", "phone"]; raises ValueError naming what is wrong."""
-    text = path.strip()
-    if not text.startswith("$"):
-        raise ValueError("a JSON path starts with $, e.g. $.caller.phone")
-    steps: list[str | int] = []
-    at = 1
-    while at < len(text):
-        found = _STEP.match(text, at)
-        if found is None:
-            raise ValueError(f"cannot read the JSON path from {text[at:]!r} on; write steps as .name, [0] or ['name']")
-        name, index, quoted = found.groups()
-        steps.append(int(index) if index is not None else (name if name is not None else quoted))
-        at = found.end()
-    return steps
+parse_path = intake.parse_json_path  # `$.caller.phone` → ["caller", "phone"]; ValueError naming what is wrong
+extract = intake.extract  # the value at a JSON path, or intake.MISSING
+_MISSING = intake.MISSING
 
 
-_MISSING = object()
-
-
-def extract(payload: Any, path: str) -> Any:
-    """The value at a JSON path, or _MISSING."""
-    value = payload
-    for step in parse_path(path):
-        if isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value):
-            value = value[step]
-        elif isinstance(step, str) and isinstance(value, dict) and step in value:
-            value = value[step]
-        else:
-            return _MISSING
-    return value
+def target_of(hook: HookDef) -> intake.Target:
+    """Where a hook writes (engine.intake)."""
+    return intake.Target(base=hook.base, table=hook.table, actor=hook.actor, key_field=hook.key_field,
+                         fields=hook.fields)
 
 
 def hooks_of(config: WorkspaceConfig) -> dict[str, HookDef]:
@@ -146,32 +122,17 @@ def hooks_of(config: WorkspaceConfig) -> dict[str, HookDef]:
 # -- checks at load time -------------------------------------------------------------------------
 def check(config: WorkspaceConfig, sources: list[Source]) -> None:
     """Report what is wrong with each hook, at its place in the YAML."""
-    by_file = {src.rel: src for src in sources}
-    seen: dict[str, str] = {}
-    for base in config.bases.values():
-        src = by_file.get(base.file)
-        if src is None:
-            continue
-        for key, hook in base.hooks.items():
-            for problem in _problems(config, base, hook, seen):
-                src.error(("hooks", key, *problem[0]), problem[1], problem[2])
-            seen.setdefault(key, base.key)
+    intake.report(config, sources, "hooks", lambda base: base.hooks,
+                  lambda base, hook: _problems(config, base, hook),
+                  unique=("hook", "hook names are the last part of their URL (/hooks/NAME): give each a name of its own"))
 
 
-def _problems(config: WorkspaceConfig, base: BaseDef, hook: HookDef,
-              seen: dict[str, str]) -> list[tuple[tuple[Any, ...], str, str]]:
-    out: list[tuple[tuple[Any, ...], str, str]] = []
-    if hook.key in seen:
-        out.append(((), f"hook '{hook.key}' is also declared in base '{seen[hook.key]}'",
-                    "hook names are the last part of their URL (/hooks/NAME): give each a name of its own"))
-    table = base.tables.get(hook.table)
+def _problems(config: WorkspaceConfig, base: BaseDef, hook: HookDef) -> list[intake.Problem]:
+    target = target_of(hook)
+    table, out = intake.table_of(base, target)
     if table is None:
-        out.append((("table",), f"unknown table '{hook.table}'", did_you_mean(hook.table, base.tables)))
         return out
-    if hook.actor not in config.people:
-        out.append((("actor",), f"unknown person '{hook.actor}'",
-                    "the hook writes as this person (its role decides what it may write); add a person for it under "
-                    "people: in workspace.yaml"))
+    out += intake.actor_problems(config, target, "the hook")
     if hook.signature not in SIGNATURES:
         out.append((("signature",), f"unknown signature '{hook.signature}'", "use hmac or token"))
     if not hook.secret_env:
@@ -182,30 +143,18 @@ def _problems(config: WorkspaceConfig, base: BaseDef, hook: HookDef,
         except ValueError as exc:
             out.append((("delivery_id",), f"cannot read delivery_id '{hook.delivery_id}': {exc}",
                         "or name a request header: header:X-Request-Id"))
-    if hook.key_field is not None and hook.key_field not in table.fields:
-        out.append((("key",), f"unknown field '{hook.key_field}' in table '{hook.table}'",
-                    did_you_mean(str(hook.key_field), table.fields)))
-    elif hook.key_field is not None and hook.key_field not in hook.fields:
-        out.append((("key",), f"the key field '{hook.key_field}' is not mapped under fields:",
-                    "map it to the payload's id, e.g. " + f"{hook.key_field}: $.id"))
+    out += intake.key_problems(table, target, f"map it to the payload's id, e.g. {hook.key_field}: $.id")
     if not hook.fields:
         out.append(((), "a hook needs fields: which field takes which part of the payload", ""))
-    for fkey, source in hook.fields.items():
-        fdef = table.fields.get(fkey)
-        if fdef is None:
-            out.append((("fields", fkey), f"unknown field '{fkey}' in table '{hook.table}'",
-                        did_you_mean(fkey, table.fields)))
-            continue
-        if field_instance(fdef, config).computed:
-            out.append((("fields", fkey), f"field '{fkey}' is computed and cannot be written", ""))
-        if isinstance(source, str):
-            try:
-                parse_path(source)
-            except ValueError as exc:
-                out.append((("fields", fkey), f"cannot read the path '{source}': {exc}", ""))
-        elif not (isinstance(source, dict) and set(source) == {"value"}):
-            out.append((("fields", fkey), "map a field to a JSON path ($.a.b) or to a constant ({value: ...})", ""))
-    return out
+    return out + intake.field_problems(config, base, table, target, _source_problems)
+
+
+def _source_problems(fkey: str, source: Any, _fdef: Any) -> list[intake.Problem]:
+    if isinstance(source, str):
+        return intake.path_problem(fkey, source, parse_path)
+    if not (isinstance(source, dict) and set(source) == {"value"}):
+        return [(("fields", fkey), "map a field to a JSON path ($.a.b) or to a constant ({value: ...})", "")]
+    return []
 
 
 # -- receiving -----------------------------------------------------------------------------------
@@ -235,35 +184,77 @@ def values_of(hook: HookDef, payload: Any) -> dict[str, Any]:
     return values
 
 
+class _Deliveries:
+    """`_gb_hook_deliveries` as the ledger of one hook (engine.intake.take_once)."""
+
+    def __init__(self, hook: HookDef, now: str) -> None:
+        self.hook, self.now = hook, now
+
+    def seen(self, conn: Any, ident: str) -> Received | None:
+        row = conn.execute("SELECT record, created FROM _gb_hook_deliveries WHERE hook = ? AND delivery = ?",
+                           (self.hook.key, ident)).fetchone()
+        return Received(row[0], bool(row[1]), duplicate=True) if row is not None else None
+
+    def note(self, conn: Any, ident: str, result: Received) -> None:
+        conn.execute("INSERT INTO _gb_hook_deliveries (hook, delivery, record, created, at) VALUES (?, ?, ?, ?, ?)",
+                     (self.hook.key, ident, result.record, int(result.created), self.now))
+        conn.execute("DELETE FROM _gb_hook_failed WHERE hook = ? AND delivery = ?", (self.hook.key, ident))
+
+
 def receive(ws: Workspace, hook: HookDef, payload: Any, delivery: str) -> Received:
     """Take one delivery (see the module's docstring); ValidationError names a value the table refuses."""
-    table = ws.base(hook.base).table(hook.table)
     actor = replace(ws.actor(hook.actor), via=f"hook:{hook.key}")  # its events fire `hook:` triggers
+
+    def apply() -> Received:
+        record, created = intake.write(ws, target_of(hook), values_of(hook, payload), actor)
+        return Received(record, created)
+
+    return intake.take_once(ws, _Deliveries(hook, utcnow_text(ws.now())), delivery, apply)[0]
+
+
+# -- failed deliveries ---------------------------------------------------------------------------
+MAX_KEPT_PAYLOAD = 1_000_000  # characters of JSON: a larger refused payload is not kept
+
+
+def fail(ws: Workspace, hook: HookDef, delivery: str, payload: Any, error: str) -> int:
+    """Note a signed delivery the table refused (its payload kept, for a retry); return its id."""
+    text = json.dumps(payload, ensure_ascii=False)[:MAX_KEPT_PAYLOAD]
+    now = utcnow_text(ws.now())
     with ws.storage.transaction() as conn:
-        row = conn.execute("SELECT record, created FROM _gb_hook_deliveries WHERE hook = ? AND delivery = ?",
+        row = conn.execute("SELECT id FROM _gb_hook_failed WHERE hook = ? AND delivery = ?",
                            (hook.key, delivery)).fetchone()
         if row is not None:
-            return Received(row[0], bool(row[1]), duplicate=True)
-        values = values_of(hook, payload)
-        existing: str | None = None
-        if hook.key_field is not None:
-            key_value = values.get(hook.key_field)
-            if key_value in (None, ""):
-                raise ValidationError({hook.key_field: Message("hook_key_missing", field=hook.key_field,
-                                                               source=str(hook.fields.get(hook.key_field)))})
-            if isinstance(key_value, (dict, list)):  # {"neq": "x"} would be a filter operator, not a key
-                raise ValidationError({hook.key_field: Message("hook_key_not_a_value", field=hook.key_field,
-                                                               source=str(hook.fields.get(hook.key_field)))})
-            found = table.query(actor=actor, filter={hook.key_field: key_value}, limit=2, with_total=False).records
-            if len(found) > 1:
-                raise ValidationError({hook.key_field: Message("hook_key_ambiguous", field=hook.key_field,
-                                                               value=json.dumps(key_value, ensure_ascii=False))})
-            existing = found[0]["id"] if found else None
-        if existing is not None:
-            table.update(existing, values, actor=actor)
-            record, created = existing, False
-        else:
-            record, created = table.create(values, actor=actor)["id"], True
-        conn.execute("INSERT INTO _gb_hook_deliveries (hook, delivery, record, created, at) VALUES (?, ?, ?, ?, ?)",
-                     (hook.key, delivery, record, int(created), utcnow_text(ws.now())))
-    return Received(record, created)
+            conn.execute("UPDATE _gb_hook_failed SET payload = ?, error = ?, at = ?, attempts = attempts + 1 WHERE id = ?",
+                         (text, error[:2000], now, row[0]))
+            return int(row[0])
+        cur = conn.execute("INSERT INTO _gb_hook_failed (hook, delivery, payload, error, at, attempts) "
+                           "VALUES (?, ?, ?, ?, ?, 1)", (hook.key, delivery, text, error[:2000], now))
+        return int(cur.lastrowid or 0)
+
+
+def failed(ws: Workspace) -> list[dict[str, Any]]:
+    """The refused deliveries (id, hook, delivery, error, at, attempts), oldest first."""
+    with ws.storage.reading() as conn:
+        rows = conn.execute("SELECT id, hook, delivery, error, at, attempts FROM _gb_hook_failed ORDER BY id").fetchall()
+    return [{"id": int(r[0]), "hook": r[1], "delivery": r[2], "error": r[3], "at": r[4], "attempts": int(r[5])}
+            for r in rows]
+
+
+def retry(ws: Workspace, ident: int) -> Received:
+    """Take a refused delivery again; on success it leaves the list, else its error is updated and raised."""
+    with ws.storage.reading() as conn:
+        row = conn.execute("SELECT hook, delivery, payload FROM _gb_hook_failed WHERE id = ?", (ident,)).fetchone()
+    if row is None:
+        raise HookError(code="hook_failed_unknown", params={"id": ident})
+    hook = hooks_of(ws.config).get(row[0])
+    if hook is None:
+        raise HookError(code="hook_unknown", params={"hook": row[0]})
+    try:
+        payload = json.loads(row[2])
+    except ValueError:
+        raise HookError(code="hook_not_kept", params={"id": ident}) from None
+    try:
+        return receive(ws, hook, payload, row[1])
+    except GridbaseError as exc:
+        fail(ws, hook, row[1], payload, str(exc))
+        raise

@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import hl7intake, hooks, limits, mailintake, org, yamlschemas
+from engine import fhir, hl7intake, hooks, limits, mailintake, org, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -287,6 +287,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
     hooks.check(config, sources)
     mailintake.check(config, sources)  # mailboxes (issue 21)
     hl7intake.check(config, sources)  # HL7 v2 intake mappings (hl7:)
+    fhir.check(config, sources)  # FHIR R4 intake mappings (fhir:)
     if any(not i.warning for i in issues):
         raise ConfigError(issues)
     config.warnings = issues
@@ -331,7 +332,9 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
     config.retention = Retention(
         audit=Period.parse(kept["audit"]) if kept.get("audit") else None,
         access_log=Period.parse(kept["access_log"]) if kept.get("access_log") else None,
-        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir))
+        archive_dir=str(kept.get("archive_dir") or Retention.archive_dir),
+        hl7_messages=Period.parse(kept["hl7_messages"]) if kept.get("hl7_messages") else None,
+        mail_failed=Period.parse(kept["mail_failed"]) if kept.get("mail_failed") else None)
     return config
 
 
@@ -440,6 +443,7 @@ def build_base(src: Source) -> BaseDef:
     base.hooks = hooks.build(base.key, data.get("hooks"))
     base.mailboxes = mailintake.build(base.key, data.get("mailboxes"))  # mailboxes (issue 21)
     base.hl7 = hl7intake.build(base.key, data.get("hl7"))  # HL7 v2 intake (engine.hl7intake)
+    base.fhir = fhir.build(base.key, data.get("fhir"))  # FHIR R4 intake (engine.fhir)
     for rkey, grants in (data.get("roles") or {}).items():
         base.grants[rkey] = {tkey: build_grant(g) for tkey, g in (grants or {}).items()}
     for dkey, d in (data.get("dashboards") or {}).items():

@@ -48,6 +48,7 @@ import email.utils
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.message import EmailMessage
@@ -55,14 +56,14 @@ from email.message import Message as MimeMessage
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from engine import attachments
+from engine import attachments, intake
 from engine import comments as comments_db
 from engine import people as people_db
 from engine.errors import GridbaseError, NotFoundError
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
 from engine.interfaces import Workspace
-from engine.model import BaseDef, WorkspaceConfig
+from engine.model import BaseDef, FieldDef, WorkspaceConfig
 from engine.schema import field_instance
 
 if TYPE_CHECKING:
@@ -149,59 +150,45 @@ def mailboxes_of(config: WorkspaceConfig) -> dict[str, MailboxDef]:
     return {key: m for base in config.bases.values() for key, m in base.mailboxes.items()}
 
 
+def target_of(box: MailboxDef) -> intake.Target:
+    """Where a mailbox writes (engine.intake); a mailbox always creates (no key)."""
+    return intake.Target(base=box.base, table=box.table, actor=box.actor, fields=box.fields)
+
+
 # -- checks at load time -------------------------------------------------------------------------
 def check(config: WorkspaceConfig, sources: list[Source]) -> None:
     """Report what is wrong with each mailbox, at its place in the YAML."""
-    by_file = {src.rel: src for src in sources}
-    seen: dict[str, str] = {}
-    for base in config.bases.values():
-        src = by_file.get(base.file)
-        if src is None:
-            continue
-        for key, box in base.mailboxes.items():
-            for where, problem, hint in _problems(config, base, box, seen):
-                src.error(("mailboxes", key, *where), problem, hint)
-            seen.setdefault(key, base.key)
+    intake.report(config, sources, "mailboxes", lambda base: base.mailboxes,
+                  lambda base, box: _problems(config, base, box),
+                  unique=("mailbox", "`gridbase mail DIR` names mailboxes by their name: give each a name of its own"))
 
 
-def _problems(config: WorkspaceConfig, base: BaseDef, box: MailboxDef,
-              seen: dict[str, str]) -> list[tuple[tuple[Any, ...], str, str]]:
-    out: list[tuple[tuple[Any, ...], str, str]] = []
-    if box.key in seen:
-        out.append(((), f"mailbox '{box.key}' is also declared in base '{seen[box.key]}'",
-                    "`gridbase mail DIR` names mailboxes by their name: give each a name of its own"))
-    table = base.tables.get(box.table)
+def _problems(config: WorkspaceConfig, base: BaseDef, box: MailboxDef) -> list[intake.Problem]:
+    target = target_of(box)
+    table, out = intake.table_of(base, target)
     if table is None:
-        out.append((("table",), f"unknown table '{box.table}'", did_you_mean(box.table, base.tables)))
         return out
-    if box.actor not in config.people:
-        out.append((("actor",), f"unknown person '{box.actor}'",
-                    "the mailbox writes as this person (its role decides what it may write); add a person for it "
-                    "under people: in workspace.yaml"))
+    out += intake.actor_problems(config, target, "the mailbox")
     if box.security not in SECURITIES:
         out.append((("security",), f"unknown security '{box.security}'", "use ssl, starttls or none"))
     if not box.fields:
         out.append(((), "a mailbox needs fields: which field takes which part of a mail", ""))
-    for fkey, source in box.fields.items():
-        fdef = table.fields.get(fkey)
-        if fdef is None:
-            out.append((("fields", fkey), f"unknown field '{fkey}' in table '{box.table}'",
-                        did_you_mean(fkey, table.fields)))
-            continue
-        instance = field_instance(fdef, config)
-        if instance.computed:
-            out.append((("fields", fkey), f"field '{fkey}' is computed and cannot be written", ""))
+
+    def source_problems(fkey: str, source: Any, fdef: FieldDef) -> list[intake.Problem]:
         if isinstance(source, str):
             if source not in SOURCES:
-                out.append((("fields", fkey), f"unknown part of a mail '{source}'",
-                            did_you_mean(source, SOURCES) or "use one of " + ", ".join(SOURCES)))
-            elif (source == "attachments") != instance.files:
-                out.append((("fields", fkey), f"field '{fkey}' cannot take {source}",
-                            "attachments go to an attachment field, and only there"))
-        elif not (isinstance(source, dict) and set(source) == {"value"}):
-            out.append((("fields", fkey), "map a field to a part of a mail (subject, body, sender, ...) or to a "
-                                          "constant ({value: ...})", ""))
-    return out
+                return [(("fields", fkey), f"unknown part of a mail '{source}'",
+                         did_you_mean(source, SOURCES) or "use one of " + ", ".join(SOURCES))]
+            if (source == "attachments") != field_instance(fdef, config).files:
+                return [(("fields", fkey), f"field '{fkey}' cannot take {source}",
+                         "attachments go to an attachment field, and only there")]
+            return []
+        if not (isinstance(source, dict) and set(source) == {"value"}):
+            return [(("fields", fkey), "map a field to a part of a mail (subject, body, sender, ...) or to a "
+                                       "constant ({value: ...})", "")]
+        return []
+
+    return out + intake.field_problems(config, base, table, target, source_problems)
 
 
 # -- reading a mail ------------------------------------------------------------------------------
@@ -383,38 +370,46 @@ def values_of(ws: Workspace, box: MailboxDef, mail: Mail) -> dict[str, Any]:
     return values
 
 
+class _Seen:
+    """`_gb_mail_seen` as the ledger of one mailbox (engine.intake.take_once)."""
+
+    def __init__(self, box: MailboxDef, now: str) -> None:
+        self.box, self.now = box, now
+
+    def seen(self, conn: Any, ident: str) -> Taken | None:
+        row = conn.execute("SELECT record, comment FROM _gb_mail_seen WHERE mailbox = ? AND message_id = ?",
+                           (self.box.key, ident)).fetchone()
+        return Taken(row[0], row[1], duplicate=True) if row is not None else None
+
+    def note(self, conn: Any, ident: str, result: Taken) -> None:
+        conn.execute("INSERT INTO _gb_mail_seen (mailbox, message_id, record, comment, at) VALUES (?, ?, ?, ?, ?)",
+                     (self.box.key, ident, result.record, result.comment, self.now))
+        conn.execute("DELETE FROM _gb_mail_failed WHERE mailbox = ? AND message_id = ?", (self.box.key, ident))
+
+
 def take(ws: Workspace, box: MailboxDef, raw: bytes) -> Taken:
     """Take one mail (see the module's docstring); MailError or ValidationError when it cannot be."""
     mail = parse(raw)
     table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     actor = ws.actor(box.actor)
     files: list[attachments.Incoming] = []
+
+    def apply() -> Taken:
+        parent = _thread_record(ws, box, mail) if box.thread_comments else None
+        if parent is not None:
+            text = "\n\n".join(t for t in (mail.subject, mail.body) if t) or mail.message_id
+            return Taken(parent, comments_db.add(table, parent, text, actor=actor))
+        values = values_of(ws, box, mail)
+        for fkey, source in box.fields.items():
+            if source == "attachments" and mail.attachments:
+                values[fkey] = _keep(ws, box, fkey, mail, files)
+        return Taken(intake.write(ws, target_of(box), values, actor)[0])
+
     try:
-        with ws.storage.transaction() as conn:
-            row = conn.execute("SELECT record, comment FROM _gb_mail_seen WHERE mailbox = ? AND message_id = ?",
-                               (box.key, mail.message_id)).fetchone()
-            if row is not None:
-                return Taken(row[0], row[1], duplicate=True)
-            parent = _thread_record(ws, box, mail) if box.thread_comments else None
-            comment: int | None = None
-            if parent is not None:
-                text = "\n\n".join(t for t in (mail.subject, mail.body) if t) or mail.message_id
-                comment = comments_db.add(table, parent, text, actor=actor)
-                record = parent
-            else:
-                values = values_of(ws, box, mail)
-                for fkey, source in box.fields.items():
-                    if source == "attachments" and mail.attachments:
-                        values[fkey] = _keep(ws, box, fkey, mail, files)
-                record = table.create(values, actor=actor)["id"]
-            now = utcnow_text(ws.now())
-            conn.execute("INSERT INTO _gb_mail_seen (mailbox, message_id, record, comment, at) VALUES (?, ?, ?, ?, ?)",
-                         (box.key, mail.message_id, record, comment, now))
-            conn.execute("DELETE FROM _gb_mail_failed WHERE mailbox = ? AND message_id = ?", (box.key, mail.message_id))
+        return intake.take_once(ws, _Seen(box, utcnow_text(ws.now())), mail.message_id, apply)[0]
     except BaseException:
         attachments.discard(ws, files)
         raise
-    return Taken(record, comment)
 
 
 def _thread_record(ws: Workspace, box: MailboxDef, mail: Mail) -> str | None:
@@ -459,6 +454,45 @@ def fail(ws: Workspace, box: MailboxDef, message_id: str, raw: bytes | None, err
         cur = conn.execute("INSERT INTO _gb_mail_failed (mailbox, message_id, raw, error, at, attempts) "
                            "VALUES (?, ?, ?, ?, ?, 1)", (box.key, message_id, kept, error[:2000], now))
         return int(cur.lastrowid or 0)
+
+
+class FailedLog:
+    """`_gb_mail_failed` as a log engine.retention archives and removes (`retention: mail_failed:`), by
+    the time of each dead letter's last try. A removed dead letter is noted as seen (with no record),
+    so the poller does not read it from the server again."""
+
+    COLUMNS = ("id", "mailbox", "message_id", "raw", "error", "at", "attempts")
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def due(self, cutoff: str) -> tuple[int, str | None, str | None]:
+        """(count, first, last time) of the dead letters last tried before `cutoff`."""
+        with self.ws.storage.reading() as conn:
+            row = conn.execute("SELECT count(*), min(at), max(at) FROM _gb_mail_failed WHERE at < ?",
+                               (cutoff,)).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def due_rows(self, cutoff: str) -> Iterator[tuple[Any, ...]]:
+        """Every column of those dead letters, by id."""
+        with self.ws.storage.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(self.COLUMNS)} FROM _gb_mail_failed WHERE at < ? ORDER BY id",
+                                (cutoff,)).fetchall()
+        yield from (tuple(r) for r in rows)
+
+    def remove(self, ids: list[int]) -> None:
+        """Inside the caller's transaction: remove archived dead letters, each noted as seen."""
+        if not ids:
+            return
+        conn = self.ws.storage.conn
+        marks = ", ".join("?" for _ in ids)
+        now = utcnow_text(self.ws.now())
+        for mailbox, message_id in conn.execute(f"SELECT mailbox, message_id FROM _gb_mail_failed WHERE id IN ({marks})",
+                                                tuple(ids)).fetchall():
+            conn.execute("DELETE FROM _gb_mail_seen WHERE mailbox = ? AND message_id = ?", (mailbox, message_id))
+            conn.execute("INSERT INTO _gb_mail_seen (mailbox, message_id, record, comment, at) VALUES (?, ?, ?, ?, ?)",
+                         (mailbox, message_id, "", None, now))
+        conn.execute(f"DELETE FROM _gb_mail_failed WHERE id IN ({marks})", tuple(ids))
 
 
 def failed(ws: Workspace, mailbox: str | None = None) -> list[dict[str, Any]]:

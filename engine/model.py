@@ -256,6 +256,8 @@ class BaseDef:
     mailboxes: dict[str, Any] = field(default_factory=dict)  # name -> engine.mailintake.MailboxDef
     # HL7 v2 intake (engine.hl7intake): mapping name -> engine.hl7intake.Hl7Mapping
     hl7: dict[str, Any] = field(default_factory=dict)
+    # FHIR R4 intake (engine.fhir): mapping name -> engine.fhir.FhirMapping
+    fhir: dict[str, Any] = field(default_factory=dict)
 
     def linked_through(self, table: TableDef, fdef: FieldDef) -> tuple[FieldDef, TableDef] | None:
         """(its link field, the linked table) of lookup or rollup `fdef` of `table`, or None
@@ -313,6 +315,8 @@ class Retention:
     audit: Period | None = None
     access_log: Period | None = None
     archive_dir: str = "data/archive"
+    hl7_messages: Period | None = None  # HL7 v2 messages taken from the HIS (engine.hl7intake)
+    mail_failed: Period | None = None  # mails that could not be taken (engine.mailintake's dead letters)
 
 
 # -- sign-in providers (workspace.yaml `sign_in: providers:`) ---------------------------------

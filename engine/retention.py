@@ -33,14 +33,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import hl7intake, mailintake
 from engine.errors import GridbaseError
 from engine.model import Period
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
 
-# log name in workspace.yaml -> the Workspace attribute of its owner (engine.audit, engine.accesslog)
-LOGS: dict[str, str] = {"audit": "audit", "access_log": "access_log"}
+# log name in workspace.yaml -> its owner: a Workspace attribute (engine.audit, engine.accesslog), or
+# the owner's log class made for the workspace (engine.hl7intake, engine.mailintake)
+LOGS: dict[str, Any] = {"audit": "audit", "access_log": "access_log", "hl7_messages": hl7intake.MessageLog,
+                        "mail_failed": mailintake.FailedLog}
+
+
+def _owner(ws: Workspace, log: str) -> Any:
+    owner = LOGS[log]
+    return getattr(ws, owner) if isinstance(owner, str) else owner(ws)
 # Entries removed per transaction (about 50 ms of holding the write lock), and the pause after each.
 DELETE_CHUNK = 2000
 PAUSE = 0.005
@@ -95,12 +103,12 @@ def run(ws: Workspace, *, dry_run: bool = False, now: datetime | None = None) ->
 
 
 def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime, dry_run: bool) -> Archived:
-    owner = getattr(ws, LOGS[log])
+    owner = _owner(ws, log)
     result = Archived(log, period, cutoff, 0)
     result.count, result.first, result.last = owner.due(cutoff)
     if dry_run or not result.count:
         return result
-    path, ids, digest = _write_archive(ws, owner, log, cutoff, moment)
+    path, ids, digest = _write_archive(ws, owner, log, cutoff, moment)  # ids: each entry's key
     result.path, result.sha256, result.count = path, digest, len(ids)
     actor = ws.actor("system")
     for start in range(0, len(ids), DELETE_CHUNK):
@@ -114,7 +122,7 @@ def _one(ws: Workspace, log: str, period: Period, cutoff: str, moment: datetime,
     return result
 
 
-def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: datetime) -> tuple[Path, list[int], str]:
+def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: datetime) -> tuple[Path, list[Any], str]:
     """Write the due entries to a new archive; (its path, the ids written, its sha256)."""
     columns = owner.COLUMNS
     folder = archive_dir(ws)
@@ -126,16 +134,16 @@ def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: dat
         n += 1
         path = folder / f"{name}-{n}.jsonl.gz"
     partial = path.with_name(path.name + ".partial")
-    ids: list[int] = []
+    ids: list[Any] = []
     try:
         with open(partial, "wb") as raw:
             with gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0) as gz:
                 for values in owner.due_rows(cutoff):
-                    ids.append(int(values[0]))
+                    ids.append(values[0])  # the owner's key: an id, or a control id
                     gz.write((json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False) + "\n").encode())
             raw.flush()
             os.fsync(raw.fileno())
-        digest = _verify(partial, ids)
+        digest = _verify(partial, ids, columns[0])
         os.replace(partial, path)
         path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n", encoding="utf-8")
         _fsync_dir(folder)
@@ -146,7 +154,7 @@ def _write_archive(ws: Workspace, owner: Any, log: str, cutoff: str, moment: dat
     return path, ids, digest
 
 
-def _verify(path: Path, ids: list[int]) -> str:
+def _verify(path: Path, ids: list[Any], key: str = "id") -> str:
     """The archive's sha256, after reading it back: every entry there, in order."""
     digest = hashlib.sha256()
     with open(path, "rb") as raw:
@@ -155,7 +163,7 @@ def _verify(path: Path, ids: list[int]) -> str:
     read = []
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
-            read.append(int(json.loads(line)["id"]))
+            read.append(json.loads(line)[key])
     if read != ids:
         path.unlink(missing_ok=True)
         raise ArchiveFailed(code="archive_unreadable", params={"file": path.name})

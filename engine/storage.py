@@ -117,6 +117,10 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
     "_gb_hook_deliveries": (("hook", "delivery"), {
         "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "record": "TEXT NOT NULL", "created": "INTEGER NOT NULL",
         "at": "TEXT NOT NULL"}),
+    # Inbound webhook deliveries that were signed but could not be written (engine.hooks), for an admin to retry.
+    "_gb_hook_failed": ("id", {
+        "id": "INTEGER", "hook": "TEXT NOT NULL", "delivery": "TEXT NOT NULL", "payload": "TEXT NOT NULL",
+        "error": "TEXT NOT NULL", "at": "TEXT NOT NULL", "attempts": "INTEGER NOT NULL DEFAULT 1"}),
     # Mailboxes (engine.mailintake): each mail taken once, and the dead letters an admin may retry.
     "_gb_mail_seen": (("mailbox", "message_id"), {
         "mailbox": "TEXT NOT NULL", "message_id": "TEXT NOT NULL", "record": "TEXT NOT NULL", "comment": "INTEGER",
@@ -129,6 +133,11 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "control_id": "TEXT", "type": "TEXT NOT NULL", "received_at": "TEXT NOT NULL", "at": "TEXT NOT NULL",
         "status": "TEXT NOT NULL", "error": "TEXT", "text": "TEXT NOT NULL", "records": "TEXT NOT NULL",
         "attempts": "INTEGER NOT NULL DEFAULT 1"}),
+    # FHIR R4 resources taken from the HIS, each version once, and where each incremental sync stopped (engine.fhir).
+    "_gb_fhir_resources": ("resource", {
+        "resource": "TEXT", "version": "TEXT NOT NULL", "records": "TEXT NOT NULL", "at": "TEXT NOT NULL"}),
+    "_gb_fhir_sync": (("server", "resource"), {
+        "server": "TEXT NOT NULL", "resource": "TEXT NOT NULL", "since": "TEXT NOT NULL", "at": "TEXT NOT NULL"}),
     "_gb_view_prefs": (("person", "base", "tbl", "view"), {
         "person": "TEXT NOT NULL", "base": "TEXT NOT NULL", "tbl": "TEXT NOT NULL", "view": "TEXT NOT NULL",
         "prefs": "TEXT NOT NULL"}),

@@ -66,6 +66,7 @@ from views.pages import (
     forms,
     grid,
     inbox,
+    intake,
     live,
     plugin_views,
     record,
@@ -277,6 +278,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         *inbox.routes,           # /inbox
         *admin.routes,           # /admin/people, /admin/runs, /admin/dead
         *auditlog.routes,        # /admin/audit, /admin/audit.csv
+        *intake.routes,          # /admin/intake: failed mails and refused HL7 messages, with Retry
         *live.routes,            # /live/editing: a page says which cell its person edits
         *api.routes,             # /v0/…: the REST API (threads its own work)
     ]

@@ -20,6 +20,7 @@ from gridbase import (
     bitable_cmd,
     commands_auth,
     commands_more,
+    fhir_cmd,
     hl7_cmd,
     init_cmd,
     mail_cmd,
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("apply", "Bring the database to the declared schema, in one transaction.")
     p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
     for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd, bitable_cmd, mail_cmd,
-                   hl7_cmd, store_cmd, template_cmd):
+                   hl7_cmd, store_cmd, template_cmd, fhir_cmd):
         module.register(sub, add)
     return parser
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -305,6 +306,48 @@ def test_the_server_polls_its_mailboxes(opened: Callable[..., Workspace], server
     finally:
         worker.stop(service)
     assert [r["title"] for r in records(ws)] == ["服务器自动读取"]
+
+
+def test_a_mail_delivered_while_idling_is_taken_without_waiting_for_the_poll(
+        opened: Callable[..., Workspace], server: Dovecot) -> None:
+    ws = opened()
+    assert box(ws).poll_seconds == 60  # a poll would come a minute later
+    poller = mailpoll.Poller(ws)
+    poller.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "complaints_mail" not in poller.idling:
+            time.sleep(0.05)
+        assert "complaints_mail" in poller.idling  # Dovecot offers IDLE
+        time.sleep(0.3)  # the first pass (at start) is over before the mail comes
+        server.append(mail("IDLE 推送", ident="<idle@example.org>"))
+        started = time.monotonic()
+        while time.monotonic() < started + 20 and not records(ws):
+            time.sleep(0.1)
+        assert [r["title"] for r in records(ws)] == ["IDLE 推送"]  # no wake(), no poll: the server's EXISTS
+        assert time.monotonic() - started < 30
+    finally:
+        poller.stop()
+
+
+def test_a_mailbox_whose_password_is_not_set_is_off(opened: Callable[..., Workspace],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = opened()
+    monkeypatch.delenv("GB_TEST_MAIL_PASSWORD")
+    assert mailpoll.enabled(ws) == {} and mailpoll.start(ws) is None  # the server reads nothing, quietly
+
+
+def test_idle_ends_cleanly_when_asked_and_a_server_without_idle_is_polled(server: Dovecot) -> None:
+    conn = server.client()
+    try:
+        conn.select("INBOX", readonly=True)
+        assert mailpoll.supports_idle(conn)
+        stop = threading.Event()
+        stop.set()
+        assert mailpoll.idle(conn, stop) is False  # DONE sent, the tagged OK read
+        assert conn.noop()[0] == "OK"  # the connection is still usable
+    finally:
+        conn.logout()
 
 
 @pytest.mark.stores

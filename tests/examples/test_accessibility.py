@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine import Workspace
+from engine import Workspace, hl7intake
 from tests.browser.conftest import CHROMIUM, launch_browser, serving
 from tests.examples.conftest import MOBILE_UA, PASSWORD, seed
 
@@ -28,6 +28,7 @@ PAGES = [
     "/b/complaints/t/complaints", "/b/complaints/d/overview", "/b/directives/t/documents",
     "/b/directives/t/tasks/timeline/timeline",
     "/b/directives/d/overview", "/inbox", "/admin/people", "/admin/runs", "/admin/dead", "/admin/audit",
+    "/admin/intake",
 ]
 PHONE_FORMS = ["/f/complaints/report", "/f/complaints/phone_log", "/f/mine"]
 PUBLIC = ["/login", "/f/complaints/public_report"]
@@ -42,6 +43,7 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
     ws.apply()
     seed(ws, scale=0.01)
+    hl7intake.receive(ws, "MSH|^~\\&|HIS|D|G|D|20261207||ADT^A99|AXE01|P|2.5\r")  # a refused message to list
     patient = ws.base("patients").table("patients").query(actor="admin", limit=1).records
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws, "record": f"/b/patients/t/patients/r/{patient[0]['id']}"}

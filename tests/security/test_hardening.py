@@ -84,7 +84,7 @@ def post_routes(env: Env) -> list[str]:
     which read no session: tests/api/test_inbound_hooks.py), with its path filled in."""
     values = {"base": "complaints", "table": "complaints", "rid": env.records["C1"], "field": "title",
               "form": "report", "view": "open", "id": "1", "fmt": "csv", "automation": "assigned", "key": "jiang_wen",
-              "record": env.records["C1"]}
+              "record": env.records["C1"], "control": "HIS0001"}
     paths = []
     for route in env.app.routes:
         if isinstance(route, Route) and "POST" in (route.methods or set()) and not route.path.startswith("/hooks/"):

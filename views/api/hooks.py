@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.errors import GridbaseError, NotFoundError, PermissionDenied, ValidationError
-from engine.hooks import HookDef, HookError, delivery_id_of, hooks_of, receive
+from engine.hooks import HookDef, HookError, delivery_id_of, fail, hooks_of, receive
 from views.ratelimit import RateLimiter
 from views.threads import on_worker
 
@@ -91,15 +91,19 @@ async def hook_endpoint(request: Request) -> Response:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         delivery = delivery_id_of(hook, payload, headers)
-        got = await on_worker(receive, ws, hook, payload, delivery)
     except HookError as exc:
         return problem(400, "INVALID_REQUEST", str(exc))
-    except ValidationError as exc:
-        return problem(422, "INVALID_VALUE", str(exc))
-    except (PermissionDenied, NotFoundError) as exc:  # a table its person may not read is "unknown" to them
-        return problem(403, "FORBIDDEN", f"the hook's actor '{hook.actor}' may not write to table '{hook.table}' "
-                                         f"({exc}); give their role create and edit rights on it")
-    except GridbaseError as exc:
+    try:
+        got = await on_worker(receive, ws, hook, payload, delivery)
+    except GridbaseError as exc:  # signed, but refused: kept for an admin to retry (/admin/intake)
+        await on_worker(fail, ws, hook, delivery, payload, str(exc))
+        if isinstance(exc, HookError):
+            return problem(400, "INVALID_REQUEST", str(exc))
+        if isinstance(exc, ValidationError):
+            return problem(422, "INVALID_VALUE", str(exc))
+        if isinstance(exc, PermissionDenied | NotFoundError):  # a table its person may not read is "unknown" to them
+            return problem(403, "FORBIDDEN", f"the hook's actor '{hook.actor}' may not write to table '{hook.table}' "
+                                             f"({exc}); give their role create and edit rights on it")
         return problem(422, "CANNOT_WRITE", str(exc))
     status = 201 if got.created and not got.duplicate else 200
     return JSONResponse({"id": got.record, "created": got.created, "duplicate": got.duplicate}, status_code=status)
