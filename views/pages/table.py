@@ -226,6 +226,7 @@ def build_rows(state: GridState, records: list[dict[str, Any]], first_number: in
     ids = [r["id"] for r in records]
     can_edit = cells.editable_ids(table, actor, ids) if not state.deleted else set()
     links = cells.LinkTitles(table, actor)
+    links.prefetch(records, state.columns)
     rows: list[dict[str, Any]] = []
     last = object() if last_group is None else last_group
     for number, rec in enumerate(records, start=first_number):
