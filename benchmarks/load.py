@@ -21,18 +21,28 @@ API rate-limit answers (429) are counted, not failures.
 Open loop (what staff feel at the traffic a hospital makes, not a queue):
 
     .venv/bin/python benchmarks/load.py --rate 50 --duration 60
-    .venv/bin/python benchmarks/load.py --rates 25,50,100,150,200,250 --duration 30
+    .venv/bin/python benchmarks/load.py --capacity 50 --duration 20          # step search
+    .venv/bin/python benchmarks/load.py --big --rate 50 --duration 60        # 1,000,000 rows
+    .venv/bin/python benchmarks/load.py --rate 100 --duration 60 --py-spy benchmarks/load_profile.svg
 
-`--rate R` starts R operations per second (Poisson arrivals, seeded) from `--users` signed-in
-people, whether or not earlier ones have finished: a slow server makes requests pile up
-instead of slowing the arrivals, so the latency is what a person would see. An operation is
-one of: a view page, a record page, a cell edit, a form (its page and its submission), an API
-list, an API update, an API create, mixed as MIX says, while `--live N` pages keep a live-update
-stream open (`/live`, server-sent events) and count what reaches them; each operation's latency runs from the
-moment it was due to its last answer (no coordinated omission). It prints p50, p95, p99 and
-errors per kind. `--rates` runs several rates in turn on one server and reports the capacity:
-the highest rate whose p99 over all kinds stays at or under 500 ms without errors. The load
-generator shares the machine's two cores with the server: figures are for the pair.
+`--rate R` runs `--users` signed-in people, each acting after a think time (exponential, mean
+users / R seconds) counted from when their last action was due, not from its answer: together R
+operations a second (Poisson arrivals, seeded), whether or not earlier ones have finished, so a
+slow server makes requests pile up instead of slowing the arrivals and the latency is what a
+person would see. An operation is one of (MIX): a grid page (the table or a view; at a
+million rows the grid's …/count that follows its first screen is part of it), a kanban page, a
+dashboard, a record page, a cell edit, a form (its page and its submission), an API list, an
+API update, an API create, while `--live N` pages keep a live-update stream open (`/live`,
+server-sent events) and count what reaches them; each operation's latency runs from the moment
+it was due to its last answer (no coordinated omission). It prints p50, p95, p99 and errors per
+kind. `--rates R1,R2` runs several rates in turn on one server; `--capacity START` searches:
+rates up by half from START until one is not served (p99 over all kinds above 500 ms, or an
+error), then one step halfway back; the capacity is the highest rate served. `--big [DIR]`
+loads the 1,000,000-row data set of bench_grid_page.py (run.py's visits base: a grid view, a
+signed-in form and a dashboard, no kanban) instead of the dental demo. `--py-spy FILE` records
+the server meanwhile (a flame graph for .svg; py-spy from PyPI, on PATH or beside python);
+`--json FILE` keeps the figures. The load generator shares the machine's cores with the
+server: figures are for the pair.
 """
 
 from __future__ import annotations
