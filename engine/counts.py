@@ -87,6 +87,11 @@ class Counts:
                 return kept[1], None
             return None, kept[1]
 
+    def forget(self) -> None:
+        """Drop every kept count (a benchmark that times the counting itself)."""
+        with self._lock:
+            self._kept.clear()
+
     def _key(self, storage: Storage, sql: str, params: list[Any]) -> Key | None:
         if storage.dialect.name != "sqlite" or storage.lock.held() or any(word in sql for word in _UNSAFE):
             return None
