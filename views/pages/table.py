@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from engine import NotFoundError, QueryError, ValidationError, summary, transfer
 from engine import prefs as prefs_service
-from engine.errors import GridbaseError
+from engine.errors import GridbaseError, QueryTimeout
 from engine.model import ViewDef
 from engine.plugins import view_types
 from engine.query import all_of
@@ -209,9 +209,13 @@ def grid_state(request: Request) -> GridState:
 
 
 def first_page(state: GridState, offset: int, limit: int, *, with_total: bool = True, known_total: bool = False) -> Any:
-    """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said."""
+    """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said.
+    A read that ran out of time is not asked again without the filter: that would take as long
+    again (a million rows counted twice) and show other rows than the person asked for."""
     try:
         return state.query(offset, limit, with_total=with_total, known_total=known_total)
+    except QueryTimeout:
+        raise
     except (QueryError, ValidationError, ValueError) as exc:
         state.error = str(exc)
         state.flt, state.sort, state.group = effective_query(state.vdef, {**state.prefs, "filters": []}, state.allowed)
