@@ -328,7 +328,9 @@ class OpenStats:
 
 
 async def open_session(n: int, url: str, token: str, mine: list[str], target: Target, stats: Stats) -> Session | None:
-    limits = httpx.Limits(max_connections=8)
+    # Idle connections are dropped by the client before uvicorn's 5 s keep-alive closes them: a
+    # think time longer than that would otherwise race a request against the server's close.
+    limits = httpx.Limits(max_connections=8, keepalive_expiry=4)
     web = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, follow_redirects=False)
     api = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {token}"})
     page = await request(web, stats, "login_page", "GET", "/login")
