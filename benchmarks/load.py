@@ -617,6 +617,11 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
             if not sessions:
                 raise SystemExit("no one could sign in: " + "; ".join(stats.failures[:3]))
             stats.failures.clear()  # sign-in problems were said above; the run's own are what count
+            # Warm-up, not timed: each kind once (a dashboard draws its charts on its first view
+            # after start, seconds of work that would otherwise be charged to the first rate).
+            warm = random.Random(1)
+            for kind in target.kinds():
+                await operation(kind, sessions[0], target, warm, stats)
             started = time.monotonic()
             stop, heard = asyncio.Event(), Counter[str]()
             watchers = [asyncio.create_task(watch_live(s, target, stop, heard, stats)) for s in sessions[:live]]
