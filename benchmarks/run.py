@@ -417,18 +417,22 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 args.rows / built["floor_s"], "hand-written SQL: rows, links, audit, events, indexes", note)
 
     # -- in process ----------------------------------------------------------------------------
-    from engine import Workspace
+    from engine import Workspace, counts
 
     ws = Workspace.open(folder / "ws", db=db)
     visits = ws.base("clinic").table("visits")
     conn = sqlite3.connect(db)
     hand = timed(lambda: conn.execute(GRID_SQL, GRID_PARAMS).fetchall(), reps)
     grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps)
-    grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps)
+    kept = counts.of(ws.storage)  # counts kept between requests (engine/counts.py): forgotten where the counting is timed
+    grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, pace=kept.forget)
+    grid_kept = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps)
     rep.add("grid first page, in process p50", p50(grid), "ms", "<= 20", p50(grid) <= 20, p50(hand), "hand-written SQL")
     rep.add("grid first page, in process p99", percentile(grid, 99), "ms", "", None, percentile(hand, 99), "hand-written SQL")
     rep.add("grid first page + row count, in process p50", p50(grid_total), "ms", "<= 20", p50(grid_total) <= 20,
             p50(hand), "hand-written SQL")
+    rep.add("grid first page + kept row count, in process p50", p50(grid_kept), "ms", "<= 20", p50(grid_kept) <= 20,
+            p50(hand), "hand-written SQL  [nothing written between: the count kept since the last one]")
     log("grid in process done")
     by_center = timed(lambda: visits.group(actor="admin", by="center", aggregate="sum", field="amount"), agg_reps, 1)
     hand_center = timed(lambda: conn.execute('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
@@ -441,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     rep.add("dashboard weekly trend (count) p50", p50(weekly), "ms", "<= 300", p50(weekly) <= 300,
             p50(hand_weekly), "hand-written SQL")
     log("dashboards done")
-    fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1)
+    fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1, pace=kept.forget)
     fcount_hand = timed(lambda: conn.execute(FORMULA_SQL, FORMULA_PARAMS).fetchone(), agg_reps, 1)
     rep.add("filterByFormula count, in process p50", p50(fcount), "ms", "<= 2x SQL", p50(fcount) <= 2 * p50(fcount_hand),
             p50(fcount_hand), "hand-written SQL")

@@ -145,7 +145,8 @@ class Table(Reader, Protocol):
 
     def query(self, *, actor: Actor | str, filter: Any = None, sort: list[str] | None = None, limit: int = 100,
               offset: int | str | None = 0, search: str | None = None, fields: list[str] | None = None,
-              with_total: bool = True, deleted: bool = False, reverse: bool = False) -> Page: ...
+              with_total: bool = True, deleted: bool = False, reverse: bool = False,
+              known_total: bool = False) -> Page: ...
 
     def fields_system_time(self, text: Any) -> datetime | None: ...
     def coerce_values(self, values: dict[str, Any], access: TableAccess, *, creating: bool, allowed: set[str] | None,

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine import formula
+from engine import counts, formula
 from engine.errors import NotFoundError, QueryError
 from engine.fields.base import FieldType, load_json_list
 from engine.interfaces import Base, Page, Workspace
@@ -288,6 +288,26 @@ class Reader:
             return None  # deleted, or outside the actor's rows
         return self.display(rec, primary, access) or record_id
 
+    def titles_of(self, record_ids: Iterable[str], actor: Actor | str) -> dict[str, str | None]:
+        """`title_of` for many records at once (the links of a grid page): one snapshot, and
+        one access-log entry for the records read instead of one write per record."""
+        actor = self.ws.actor(actor)
+        access = self.access(actor)
+        wanted = list(dict.fromkeys(record_ids))
+        primary = self.tdef.primary
+        if not access.can_read or not access.readable(primary):
+            return dict.fromkeys(wanted)
+        rows: dict[str, dict[str, Any]] = {}
+        with self.ws.storage.reading():
+            for rid in wanted:
+                row = self.fetch_row(rid, access, actor)
+                if row is not None:
+                    restrict_rows(self, [row], actor, access)
+                    rows[rid] = row
+        self._log_read(actor, list(rows), "get")
+        return {rid: (self.display(self.present(rows[rid], access), primary, access) or rid) if rid in rows else None
+                for rid in wanted}
+
     def readable_by(self, record_id: str, actor: Actor | str) -> bool:
         """Whether the record exists for the actor (no access-log entry)."""
         actor = self.ws.actor(actor)
@@ -303,10 +323,13 @@ class Reader:
 
     def query(self, *, actor: Actor | str, filter: Any = None, sort: list[str] | None = None, limit: int = 100,
               offset: int | str | None = 0, search: str | None = None, fields: list[str] | None = None,
-              with_total: bool = True, deleted: bool = False, reverse: bool = False) -> Page:
+              with_total: bool = True, deleted: bool = False, reverse: bool = False,
+              known_total: bool = False) -> Page:
         """Records matching `filter`, sorted, one page at a time; with `reverse`, counted from
         the end (offset 0 is the last record, read last first): the grid's last rows of a big
-        view without skipping every row before them."""
+        view without skipping every row before them. The total is kept between calls
+        (engine.counts); with `known_total` and not `with_total`, the page carries the kept
+        total when it still holds and otherwise `meta["estimate"]`, the last one counted."""
         actor, access = self._reader(actor)
         fields = check_fields(fields)
         check_search(search)
@@ -330,13 +353,20 @@ class Reader:
             cols = ", ".join([q("_rowid"), q("_id"), q("_created_at")] + [q(k) for k in keys])
             total = None
             hint = ""
+            estimate = None
             if with_total:
-                total = int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {scope.source()} WHERE {where}", params).fetchone()[0])
+                total = counts.of(self.ws.storage).count(self.ws.storage, self.ws.outbox, self.ws.storage.conn,
+                                                         scope.source(), where, params)
                 hint = self._order_hint(sort, total, start + limit, scope.columns)
-            elif sort and (estimate := self._row_estimate()) >= 50_000:
+            elif known_total:
+                total, estimate = counts.of(self.ws.storage).known(self.ws.storage, self.ws.outbox, self.ws.storage.conn,
+                                                                   scope.source(), where, params)
+                if total is not None:
+                    hint = self._order_hint(sort, total, start + limit, scope.columns)
+            if total is None and sort and (in_table := self._row_estimate()) >= 50_000:
                 # No total wanted: a count capped where walking the sort index starts to pay
                 # (see _order_hint) costs little and still tells whether to walk it.
-                enough = min(PROBE, (start + limit) * estimate // WALK + 1)
+                enough = min(PROBE, (start + limit) * in_table // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
                     f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough}) AS probe", params).fetchone()[0])
                 hint = self._order_hint(sort, probe, start + limit, scope.columns) if probe >= enough else ""
@@ -350,7 +380,8 @@ class Reader:
         rows = rows[:limit]
         records = [self.present(r, access, fields) for r in rows]
         self._log_read(actor, [r["id"] for r in records], "query")
-        return Page(records, total, start, start + limit if more else None)
+        return Page(records, total, start, start + limit if more else None,
+                    meta={"estimate": estimate} if estimate is not None else {})
 
     def _order_hint(self, sort: list[str] | None, matched: int, needed: int, columns: dict[str, str]) -> str:
         """Walk the sort field's index when the rows asked for will turn up early in it.
@@ -399,8 +430,8 @@ class Reader:
         scope = self._scope(actor, access)
         with self.ws.storage.reading():
             where, params = self.where_sql(actor, access, filter, None, visible, columns=scope.columns)
-            return int(self.ws.storage.conn.execute(f"SELECT count(*) FROM {scope.source()} WHERE {where}",
-                                                    scope.params + params).fetchone()[0])
+            return counts.of(self.ws.storage).count(self.ws.storage, self.ws.outbox, self.ws.storage.conn,
+                                                    scope.source(), where, scope.params + params)
 
     def group(self, *, actor: Actor | str, by: str, aggregate: str = "count", field: str | None = None,
               filter: Any = None, bucket: str | None = None, where: Any = None) -> list[tuple[Any, float]]:

@@ -146,6 +146,7 @@ async def kanban(request: Request) -> Response:
     records, total, error = query_view(table, actor, vdef)
     editable = cells.editable_ids(table, actor, [r["id"] for r in records]) if access.level(group) == "edit" else set()
     links = cells.LinkTitles(table, actor)
+    links.prefetch(records, card_fields(table, access, vdef, skip=(group,)))
     placed: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         value = rec["fields"].get(group)
@@ -280,6 +281,7 @@ async def calendar(request: Request) -> Response:
                                        limit=CALENDAR_LIMIT)
     links = cells.LinkTitles(table, actor)
     shown = card_fields(table, access, vdef, skip=(key,))
+    links.prefetch(records, shown)
     by_day: dict[date, list[dict[str, Any]]] = {}
     for rec in records:
         placed = local_moment(table, key, rec["fields"].get(key))

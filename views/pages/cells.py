@@ -142,6 +142,23 @@ class LinkTitles:
             self._people = active_people(self.table.ws)
         return self._people
 
+    def prefetch(self, records: list[dict[str, Any]], keys: list[str]) -> None:
+        """Name every record the `keys` columns of `records` link to, a linked table at a time
+        (Reader.titles_of: one read and one access-log entry per table, not one per link)."""
+        wanted: dict[str, list[str]] = {}
+        for key in keys:
+            field = self.table.fields.get(key)
+            if field is None or field.shown_as != "links" or self.access.mask(key) or not self.access.readable(key):
+                continue
+            other = field.fdef.options.get("table", "")
+            for rec in records:
+                value = rec["fields"].get(key)
+                if value:
+                    wanted.setdefault(other, []).extend(r for r in load_json_list(value) if (other, r) not in self.cache)
+        for other, ids in wanted.items():
+            for rid, title in self.table.base.table(other).titles_of(ids, self.actor).items():
+                self.cache[(other, rid)] = title
+
     def title(self, other_key: str, record_id: str) -> str | None:
         key = (other_key, record_id)
         if key not in self.cache:

@@ -85,6 +85,7 @@ async def record_page(request: Request) -> Response:
     editable = rid in cells.editable_ids(table, actor, [rid])
     links = cells.LinkTitles(table, actor)
     keys = cells.columns_for(table, actor, None)
+    links.prefetch([rec], keys)
     fields = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in keys]
     uploads = [c["key"] for c in fields
                if c["widget"] == "file" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]

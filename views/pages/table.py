@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from engine import NotFoundError, QueryError, ValidationError, summary, transfer
 from engine import prefs as prefs_service
-from engine.errors import GridbaseError
+from engine.errors import GridbaseError, QueryTimeout
 from engine.model import ViewDef
 from engine.plugins import view_types
 from engine.query import all_of
@@ -175,9 +175,11 @@ class GridState:
     def url(self) -> str:
         return table_url(self.table, self.vdef.key if self.vdef else None)
 
-    def query(self, offset: int, limit: int, *, with_total: bool = True, reverse: bool = False) -> Any:
+    def query(self, offset: int, limit: int, *, with_total: bool = True, reverse: bool = False,
+              known_total: bool = False) -> Any:
         return self.table.query(actor=self.actor, filter=self.flt, sort=self.sort, limit=limit, offset=offset,
-                                search=self.search, deleted=self.deleted, with_total=with_total, reverse=reverse)
+                                search=self.search, deleted=self.deleted, with_total=with_total, reverse=reverse,
+                                known_total=known_total)
 
 
 def grid_state(request: Request) -> GridState:
@@ -207,14 +209,18 @@ def grid_state(request: Request) -> GridState:
                      columns=prefs_service.arrange(all_columns, layout), layout=layout)
 
 
-def first_page(state: GridState, offset: int, limit: int, *, with_total: bool = True) -> Any:
-    """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said."""
+def first_page(state: GridState, offset: int, limit: int, *, with_total: bool = True, known_total: bool = False) -> Any:
+    """A page of the grid; a filter the data cannot take (a stale pref) is dropped and said.
+    A read that ran out of time is not asked again without the filter: that would take as long
+    again (a million rows counted twice) and show other rows than the person asked for."""
     try:
-        return state.query(offset, limit, with_total=with_total)
+        return state.query(offset, limit, with_total=with_total, known_total=known_total)
+    except QueryTimeout:
+        raise
     except (QueryError, ValidationError, ValueError) as exc:
         state.error = str(exc)
         state.flt, state.sort, state.group = effective_query(state.vdef, {**state.prefs, "filters": []}, state.allowed)
-        return state.query(offset, limit, with_total=with_total)
+        return state.query(offset, limit, with_total=with_total, known_total=known_total)
 
 
 def build_rows(state: GridState, records: list[dict[str, Any]], first_number: int,
@@ -225,6 +231,7 @@ def build_rows(state: GridState, records: list[dict[str, Any]], first_number: in
     ids = [r["id"] for r in records]
     can_edit = cells.editable_ids(table, actor, ids) if not state.deleted else set()
     links = cells.LinkTitles(table, actor)
+    links.prefetch(records, state.columns)
     rows: list[dict[str, Any]] = []
     last = object() if last_group is None else last_group
     for number, rec in enumerate(records, start=first_number):
@@ -245,10 +252,13 @@ async def table_page(request: Request) -> Response:
     if vdef is not None and view_url(table.base.key, table.key, vdef) != table_url(table, vdef.key):
         return RedirectResponse(view_url(table.base.key, table.key, vdef), status_code=303)
     offset = page_offset(request.query_params.get("offset", ""))
-    # No count on the first screen of a big table: counting a million rows costs more than the
-    # page itself. The grid script asks …/count next; a view that ends on this page is counted.
+    # No counting on the first screen of a big table: counting a million rows costs more than the
+    # page itself. A count kept since the last one (engine.counts) is shown when no write has
+    # changed it; else the last one is shown as "about N" and the grid script asks …/count next.
+    # A view that ends on this page is counted.
     counted = summary.rows_about(table) < COUNT_INLINE
-    page = first_page(state, offset, PAGE_SIZE, with_total=counted)
+    page = first_page(state, offset, PAGE_SIZE, with_total=counted, known_total=not counted)
+    estimate = page.meta.get("estimate") if page.total is None else None
     rows = build_rows(state, page.records, offset + 1)
     base_url = state.url
     adhoc, search, deleted = state.adhoc, state.search, state.deleted
@@ -258,7 +268,7 @@ async def table_page(request: Request) -> Response:
         params = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None), *extra, ("offset", new_offset)) if v}
         return base_url + ("?" + urlencode(params) if params else "")
 
-    total = page.total if counted else offset + len(page.records) if page.next_offset is None else None
+    total = page.total if page.total is not None else offset + len(page.records) if page.next_offset is None else None
     offered = views_for(table, actor)
     views = [{"key": v.key, "name": v.name, "url": view_url(table.base.key, table.key, v)} for v in offered]
     # No "All" tab beside a view that lists every record already (全部 beside 全部投诉), unless on that page.
@@ -269,7 +279,7 @@ async def table_page(request: Request) -> Response:
         query.update(f=adhoc["field"], op=adhoc["op"], v=adhoc["value"])
     return render(request, "table.html", table=table, vdef=vdef, views=views, all_tab=all_tab, columns=state.columns, rows=rows,
                   menu_columns=prefs_service.arrange(state.all_columns, {"order": state.layout.get("order", [])}),
-                  layout=state.layout, total=total, offset=offset,
+                  layout=state.layout, total=total, estimate=estimate, offset=offset,
                   page_size=PAGE_SIZE, search=search or "", deleted=deleted,
                   prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,
                   next_url=link(page.next_offset) if page.next_offset is not None else None,
