@@ -327,7 +327,7 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
             issuer=str(sp.get("issuer") or "").rstrip("/"), scope=str(sp.get("scope") or ""),
             match=[str(m) for m in (sp.get("match") if isinstance(sp.get("match"), list) else [sp.get("match")] if sp.get("match") else [])],
             channel=sp.get("channel"), base_url=str(sp.get("base_url") or "").rstrip("/"),
-            accounts_url=str(sp.get("accounts_url") or "").rstrip("/"))
+            accounts_url=str(sp.get("accounts_url") or "").rstrip("/"), tenant_key=str(sp.get("tenant_key") or ""))
     kept = data.get("retention") or {}
     config.retention = Retention(
         audit=Period.parse(kept["audit"]) if kept.get("audit") else None,

@@ -327,7 +327,8 @@ class SignInProvider:
     `type` is a protocol of engine.sso (`feishu`, `oidc`); `client_id` is the Feishu app_id or
     the OIDC client id and `secret_env` the environment variable holding its secret; `match`
     lists the identity claims tried, in order, to find the person (email, mobile, union_id,
-    open_id); `channel` names the channel whose people `accounts:` hold this app's ids."""
+    open_id); `channel` names the channel whose people `accounts:` hold this app's ids;
+    `tenant_key` (Feishu) refuses people of any other tenant."""
 
     key: str
     type: str
@@ -338,6 +339,7 @@ class SignInProvider:
     scope: str = ""
     match: list[str] = field(default_factory=list)
     channel: str | None = None
+    tenant_key: str = ""  # Feishu: only people of this tenant (企业) may sign in
     base_url: str = ""
     accounts_url: str = ""
 

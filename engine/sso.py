@@ -187,10 +187,11 @@ def _feishu_identity(provider: SignInProvider, redirect_uri: str, code: str, pen
     if info.get("code") != 0 or not isinstance(info.get("data"), dict):
         raise provider_error(f"{info.get('code')} {info.get('msg') or ''}".strip())
     data = info["data"]
+    if provider.tenant_key and data.get("tenant_key") != provider.tenant_key:
+        raise provider_error("another tenant")  # a person of another company, on an app open to several
     claims = {name: str(data[name]) for name in ("union_id", "open_id", "mobile") if data.get(name)}
-    email = data.get("enterprise_email") or data.get("email")
-    if email:
-        claims["email"] = str(email)
+    if data.get("enterprise_email"):  # the personal `email` is whatever the person typed: never matched
+        claims["email"] = str(data["enterprise_email"])
     if "open_id" not in claims:
         raise provider_error("no open_id")
     return Identity(claims["open_id"], str(data.get("name") or ""), claims)
