@@ -162,7 +162,6 @@ MESSAGES: dict[str, str] = {
     'set_by_engine': 'is set by the engine and cannot be changed',
     'someone_changed_field': "someone changed field '{field}' of record {record} since; it was left as it is",
     'someone_changed_record': 'someone changed record {record} since; it was left as it is',
-    'sqlite_only': '{doing} works on SQLite files only for now; for a PostgreSQL database use pg_dump and pg_restore (see docs/operations.md)',
     'sso_bad_state': 'this sign-in was not started here, has expired or was already used: start again from the sign-in page',
     'sso_disabled_person': '{name} is disabled in this workspace and cannot sign in; ask an administrator',
     'sso_no_secret': 'sign-in provider {provider} is not ready: the environment variable {variable} holding its secret is not set',
