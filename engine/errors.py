@@ -49,6 +49,7 @@ MESSAGES: dict[str, str] = {
     'created_from_missing': "the file has no column '{column}' to take created times from",
     'created_from_missing_hint': "the file has no column '{column}' to take created times from; {hint}",
     'cursor_too_far': 'invalid offset/cursor: a page cannot start past row {row}',
+    'database_lost': 'the connection to the database was lost; nothing from this write was stored. Try again',
     'date_expected': 'expected a date such as 2026-11-25',
     'datetime_expected': 'expected a date and time such as 2026-11-25 14:30',
     'did_you_mean': "did you mean '{choice}'?",
@@ -346,6 +347,15 @@ class StorageFull(GridbaseError):
             super().__init__(code="disk_full_detail", params={"detail": detail})
         else:
             super().__init__(code="disk_full")
+
+
+class DatabaseLost(GridbaseError):
+    """The database server dropped the connection during a write (restarted, failed over, the
+    connection ended by an administrator): the transaction was rolled back, nothing of it stored;
+    the store connects again for the next one."""
+
+    def __init__(self) -> None:
+        super().__init__(code="database_lost")
 
 
 @dataclass(frozen=True)
