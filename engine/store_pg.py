@@ -702,6 +702,18 @@ class PgStorage:
             raise
         raw.execute(f"RELEASE SAVEPOINT {q(name)}")
 
+    def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One small write statement (a counter) in a transaction of its own on a connection
+        from the pool, beside the writer: it never waits for the writer lock, and the row it
+        writes is locked only for that statement. Its first row (RETURNING)."""
+        if self._closed:
+            raise psycopg.InterfaceError("the store is closed")
+        t = self.translated(sql)
+        with self.pool.connection() as raw, raw.transaction():
+            raw.execute("SET TRANSACTION READ WRITE")  # the pool's connections read only by default
+            cur = raw.execute(t.sql, _params(params))
+            return cur.fetchone() if cur.description else None
+
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         if self._group is None:
             with self.lock:

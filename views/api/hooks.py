@@ -27,7 +27,8 @@ from starlette.routing import Route
 
 from engine.errors import GridbaseError, NotFoundError, PermissionDenied, ValidationError
 from engine.hooks import HookDef, HookError, delivery_id_of, hooks_of, receive
-from views.ratelimit import RateLimiter
+from engine.ratelimits import for_store
+from views.ratelimit import Limiter
 from views.threads import on_worker
 
 SIGNATURE_HEADER = "x-gridbase-signature"
@@ -37,13 +38,14 @@ def problem(status: int, kind: str, message: str, **headers: str) -> Response:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers or None)
 
 
-def limiter_for(request: Request, hook: HookDef) -> RateLimiter:
+def limiter_for(request: Request, hook: HookDef) -> Limiter:
     """The hook's token bucket: `rate_limit` a minute, a tenth of a minute's worth at once (at least 5)."""
-    limiters: dict[str, RateLimiter] = request.app.state.__dict__.setdefault("hook_limiters", {})
+    limiters: dict[str, Limiter] = request.app.state.__dict__.setdefault("hook_limiters", {})
     found = limiters.get(hook.key)
     rate = hook.rate_limit / 60.0
     if found is None or found.rate != rate:
-        found = limiters[hook.key] = RateLimiter(rate, max(5.0, hook.rate_limit / 10.0))
+        found = limiters[hook.key] = for_store(request.app.state.ws.storage, f"hook:{hook.key}", rate,
+                                               max(5.0, hook.rate_limit / 10.0))
     return found
 
 
@@ -68,7 +70,7 @@ async def hook_endpoint(request: Request) -> Response:
     if not secret:
         return problem(503, "HOOK_NOT_CONFIGURED", f"the hook '{name}' has no secret on this server yet: "
                                                    f"an administrator must set {hook.secret_env}")
-    wait = limiter_for(request, hook).take(name)
+    wait = await on_worker(limiter_for(request, hook).take, name)
     if wait > 0:
         return problem(429, "TOO_MANY_REQUESTS", f"more than {hook.rate_limit} deliveries a minute; "
                                                  f"try again in {math.ceil(wait)} s", **{"Retry-After": str(math.ceil(wait))})
