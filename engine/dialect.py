@@ -146,7 +146,8 @@ class PostgresDialect(Dialect):
         return f"to_char({_instant(sql)} + CAST(? AS interval), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
     def date_part(self, pattern: str, sql: str, *, shifted: bool) -> str:
-        moment = f"({_instant(sql)} + CAST(? AS interval))" if shifted else f"CAST({sql} AS date)"
+        # A date as a timestamp (its midnight) too: PostgreSQL takes no hour of a `date`.
+        moment = f"({_instant(sql)} + CAST(? AS interval))" if shifted else _instant(sql)
         field = {"%Y": "year", "%m": "month", "%d": "day", "%H": "hour", "%M": "minute", "%S": "second",
                  "%w": "dow"}[pattern]
         return f"CAST(floor(extract({field} FROM {moment})) AS INTEGER)"

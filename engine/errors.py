@@ -83,7 +83,6 @@ MESSAGES: dict[str, str] = {
     'form_prefill_not_allowed': "the link may not fill in '{field}' on this form",
     'formula_filters_unavailable': 'formula filters are not available here',
     'formula_invalid': 'formula: {problem}',
-    'formula_not_on_store': 'this formula filter cannot run on {store} yet ({problem}); see docs/storage.md',
     'hl7_bad_timestamp': "'{value}' is not an HL7 date or time (YYYYMMDD[HHMM[SS]])",
     'hl7_encoding': "the message's separator and encoding characters are {found}, expected {expected}",
     'hl7_link_unknown': '{field}: no record in {table} has the HIS id {value}; send its ADT message first',

@@ -31,8 +31,8 @@ engine uses), `columns()`, `tables()`, `dialect`.
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
   UPDATE SKIP LOCKED`) lets a worker take an outbox event only while no other holds it.
 
-Not yet here (see docs/storage.md): formulas that SQL cannot express (SQLite calls back into
-Python for them; PostgreSQL cannot).
+Formulas that SQL cannot express (SQLite calls back into Python for them) are evaluated by the
+reader before its query here (engine/reads.py, `_formula_rows`): PostgreSQL runs no Python.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ class PgConnection:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
     def create_function(self, *args: Any, **kwargs: Any) -> None:
-        """PostgreSQL runs no Python: formulas SQL cannot express are not available (docs/storage.md)."""
+        """PostgreSQL runs no Python: formulas SQL cannot express are evaluated before the query."""
 
     def close(self) -> None:
         self.raw.close()
