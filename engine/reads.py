@@ -477,7 +477,9 @@ class Reader:
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
-            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k ORDER BY k"
+            # The empty group first on both stores (PostgreSQL puts NULL last by default).
+            sql = (f"SELECT k, v FROM (SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k) AS r "
+                   "ORDER BY k IS NOT NULL, k")
             rows = self.ws.storage.conn.execute(sql, vparams + scope.params + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 

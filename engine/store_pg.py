@@ -377,8 +377,20 @@ def _literal(value: Any) -> str:
 COMPAT_FUNCTIONS = (
     "CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE "
     "AS 'SELECT strpos($1, $2)'",
-    "CREATE OR REPLACE FUNCTION json_each(text) RETURNS TABLE(key integer, value text) LANGUAGE sql IMMUTABLE "
-    "AS 'SELECT CAST(o - 1 AS integer), v FROM json_array_elements_text(CAST($1 AS json)) WITH ORDINALITY AS e(v, o)'",
+    # json_each with SQLite's `type` column (integer, real, text, true, false, null, array, object);
+    # one made before it had that column is made again.
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'json_each' "
+    "AND pronamespace = CAST(current_schema() AS regnamespace) AND NOT ('type' = ANY(proargnames))) "
+    "THEN DROP FUNCTION json_each(text); END IF; END $$",
+    "CREATE OR REPLACE FUNCTION json_each(text) RETURNS TABLE(key integer, value text, type text) LANGUAGE sql "
+    "IMMUTABLE AS 'SELECT CAST(o - 1 AS integer), v #>> ''{}'', CASE jsonb_typeof(v) WHEN ''number'' THEN "
+    "CASE WHEN v #>> ''{}'' ~ ''^-?[0-9]+$'' THEN ''integer'' ELSE ''real'' END WHEN ''string'' THEN ''text'' "
+    "WHEN ''boolean'' THEN v #>> ''{}'' ELSE jsonb_typeof(v) END "
+    "FROM jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS e(v, o)'",
+    # SQLite's total(): the sum as a float, 0.0 over no rows.
+    "CREATE OR REPLACE FUNCTION gb_total_step(double precision, text) RETURNS double precision LANGUAGE sql "
+    "IMMUTABLE AS 'SELECT $1 + COALESCE(CAST($2 AS double precision), 0)'",
+    "CREATE OR REPLACE AGGREGATE total(text) (SFUNC = gb_total_step, STYPE = double precision, INITCOND = '0')",
     "CREATE OR REPLACE FUNCTION json_array_length(text) RETURNS integer LANGUAGE sql IMMUTABLE "
     "AS 'SELECT json_array_length(CAST($1 AS json))'",
     "CREATE OR REPLACE FUNCTION json_extract(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
