@@ -148,7 +148,7 @@ class Reader:
         cache: dict[tuple[str, str], Any] = {}
         source, params = q(table_name(self.base.key, self.key)), []
         if actor is not None:
-            scope = scope_for(self, actor, self.access(actor))  # type: ignore[arg-type]  # a Reader
+            scope = scope_for(self, actor, self.access(actor))
             source, params = scope.source(), scope.params
         rows = self.ws.storage.conn.execute(f"SELECT _rowid, {', '.join(exprs)} FROM {source}", params).fetchall()  # noqa: S608
         held = [row[0] for row in rows if self.ws.formula_filter_truth(text, where, list(row[1:]), cache)]

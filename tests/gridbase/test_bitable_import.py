@@ -6,10 +6,10 @@ links, people, attachments, created and modified times — with a second run upd
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 import shutil
 import warnings
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
