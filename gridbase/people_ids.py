@@ -3,7 +3,8 @@
 Owns this command only. The people of workspace.yaml with an e-mail or a mobile (`phone`) are
 looked up through the channel's own API (`Channel.find_accounts`; for a `feishu_app` channel
 Feishu's contact/v3/users/batch_get_id, by e-mail first, then mobile) and each one found gets
-`accounts: {KEY: {open_id: …}}`, the id the channel sends to. Without `--write` the lines to
+`accounts: {KEY: {open_id: …}}` (a `wecom_app` channel: `userid`, by WeCom's
+user/get_userid_by_email and user/getuserid), the id the channel sends to. Without `--write` the lines to
 paste are printed; with it workspace.yaml is edited in place, keeping its comments and layout:
 only the text of each changed person's mapping is touched (a flow mapping `{…}` gets
 `, accounts: {…}` before its closing brace, a block mapping a line at its indentation), then

@@ -1,5 +1,5 @@
 """`gridbase people DIR sync-ids --channel KEY`: people matched by e-mail or mobile through the
-Feishu app's API (the local stand-in, through lark-oapi), their open_ids written into
+Feishu app's API (the local stand-in, through lark-oapi) or WeCom's, their ids written into
 workspace.yaml with its comments and layout kept, the unmatched reported."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from engine.loader import load_workspace
 from gridbase.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
-from feishu_standin import FeishuStandin, User  # noqa: E402  (the plugins' tests' stand-in)
+from feishu_standin import FeishuStandin, User  # noqa: E402  (the plugins' tests' stand-ins)
+from wecom_standin import WeComStandin  # noqa: E402
 
 ZHAO = User("ou_7d8a6e6df7621556ce0d21922b676706", "zhaolei01", "zhao.lei@hospital.example.org",
             mobile="13011112222")
@@ -103,3 +104,42 @@ def test_sync_ids_says_clearly_what_is_wrong(root: Path, standin: FeishuStandin,
     monkeypatch.setenv("FEISHU_APP_SECRET", "not-the-app-secret")
     assert main(["people", str(root), "sync-ids", "--channel", "feishu"]) == 1
     assert "the app_secret is wrong" in capsys.readouterr().err
+
+
+WECOM_WORKSPACE = """\
+workspace: hospital
+name: 医院
+timezone: Asia/Shanghai
+roles:
+  admin: {{name: 管理员, admin: true}}
+people:
+  zhao: {{name: 赵雷, roles: [admin], phone: "130 1111 2222"}}
+  qian: {{name: 钱芳, email: qian.fang@hospital.example.org}}
+  li: {{name: 李四, phone: "13900000000"}}
+channels:
+  wecom: {{type: wecom_app, corp_id: {corp_id}, agent_id: {agent_id}, corp_secret_env: WECOM_APP_SECRET,
+           base_url: "{base_url}"}}
+allowed_hosts: [127.0.0.1]
+"""
+
+
+def test_sync_ids_finds_wecom_userids_by_mobile_and_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    server = WeComStandin(userids={"ZhaoLei", "QianFang"}, mobiles={"13011112222": "ZhaoLei"},
+                          emails={"qian.fang@hospital.example.org": "QianFang"})
+    server.start()
+    try:
+        monkeypatch.setenv("WECOM_APP_SECRET", server.secret)
+        root = tmp_path / "ws"
+        (root / "bases").mkdir(parents=True)
+        (root / "workspace.yaml").write_text(WECOM_WORKSPACE.format(
+            corp_id=server.corp_id, agent_id=server.agent_id, base_url=server.base_url), encoding="utf-8")
+        assert main(["people", str(root), "sync-ids", "--channel", "wecom", "--write"]) == 0
+        printed = capsys.readouterr().out
+        assert "found zhao by mobile: userid ZhaoLei" in printed and "found qian by e-mail: userid QianFang" in printed
+        assert "not matched: li (not found by mobile 13900000000)" in printed
+        config = load_workspace(root)
+        assert config.people["zhao"].accounts == {"wecom": {"userid": "ZhaoLei"}}
+        assert config.people["qian"].accounts == {"wecom": {"userid": "QianFang"}}
+    finally:
+        server.close()
