@@ -27,6 +27,8 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 # What a store raises when its database cannot be reached (no server there, refused, dropped):
 # the command line says so as an error of the site, not an internal one.
 UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+# What either database raises for a broken constraint (a unique index over duplicates).
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 # What a store raises once closed under a thread still using it.
 CLOSED_ERRORS: tuple[type[Exception], ...] = (sqlite3.ProgrammingError, psycopg.InterfaceError, PoolClosed)
 
