@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import ON_POSTGRES
 from formula_cases import CASES, NOW, RECORD
+from pg_server import on_postgres
 
 from engine import Workspace
 from engine.formula import Env, evaluate, parse, truthy
@@ -58,7 +58,7 @@ def table(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp = tmp_path_factory.mktemp("cases")
     root = write_workspace(tmp / "ws", {"f": BASE}, WORKSPACE_YAML)
     db: Any = tmp / "test.db"
-    if ON_POSTGRES:
+    if on_postgres():
         url = request.getfixturevalue("pg_url")
         schema = "cases_" + os.urandom(3).hex()
         with psycopg.connect(url, autocommit=True) as conn:
