@@ -17,13 +17,11 @@ holds the Bitable record id, so a second import updates instead of duplicating.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from engine.bitable_filters import view_filter
 from engine.bitable_formula import translate_formula
 
 TEXT, NUMBER, SINGLE, MULTI, DATE, CHECKBOX, PERSON, PHONE, URL, ATTACHMENT = 1, 2, 3, 4, 5, 7, 11, 13, 15, 17
@@ -40,9 +38,6 @@ CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "
 AS_TEXT = {LOCATION: "location (kept as its address text)", GROUP: "group chat (kept as the group names)"}
 PLAIN = {CHECKBOX: "checkbox", PHONE: "phone", URL: "url", ATTACHMENT: "attachment", CREATED_TIME: "created_time",
          MODIFIED_TIME: "modified_time", CREATED_BY: "created_by", MODIFIED_BY: "modified_by"}
-OPERATORS = {"is": "eq", "isNot": "neq", "contains": "contains", "doesNotContain": "not_contains",
-             "isGreater": "gt", "isGreaterEqual": "gte", "isLess": "lt", "isLessEqual": "lte"}
-EMPTY_OPERATORS = {"isEmpty": "is_empty", "isNotEmpty": "is_not_empty"}
 
 
 @dataclass
@@ -342,48 +337,7 @@ def _view(plan: BasePlan, tp: TablePlan, v: dict[str, Any]) -> None:
 
 
 def _filter(plan: BasePlan, tp: TablePlan, view: str, info: dict[str, Any], carried: dict[str, FieldPlan]) -> dict[str, Any] | None:
-    """A view's filter_info as a Gridbase filter; conditions it cannot say are dropped with a note."""
-    parts: list[dict[str, Any]] = []
-    for cond in info.get("conditions") or []:
-        fp = carried.get(str(cond.get("field_id") or ""))
-        op = str(cond.get("operator") or "")
-        if fp is None or fp.spec is None:
-            continue
-        if op in EMPTY_OPERATORS:
-            parts.append({fp.key: {EMPTY_OPERATORS[op]: True}})
-            continue
-        value = _condition_value(fp, cond.get("value"), plan.tz)
-        if op not in OPERATORS or value is None:
-            plan.notes.append(f"{tp.name}: view {view}: the condition {fp.name} {op} {cond.get('value')} was left out")
-            continue
-        parts.append({fp.key: {OPERATORS[op]: value}})
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return {"or" if str(info.get("conjunction")) == "or" else "and": parts}
-
-
-def _condition_value(fp: FieldPlan, raw: Any, tz: str) -> Any:
-    """A condition's value (the API sends JSON text; select values are option ids or names)."""
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        value = raw
-    dated = fp.code in (DATE, CREATED_TIME, MODIFIED_TIME)
-    if dated and not (isinstance(value, list) and len(value) == 2 and value[0] == "ExactDate"):
-        return None  # Today, Yesterday, CurrentWeek…: relative days Gridbase filters do not say the same way
-    if isinstance(value, list) and len(value) == 2 and value[0] == "ExactDate":
-        try:
-            day = datetime.fromtimestamp(int(value[1]) / 1000, UTC).astimezone(ZoneInfo(tz))
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return day.date().isoformat()
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else None
-    if isinstance(value, str) and value in fp.options:
-        value = fp.options[value]
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return None
-
+    """A view's filter_info as a Gridbase filter (engine.bitable_filters); conditions it cannot say are dropped with a note."""
+    flt, left_out = view_filter(info, carried, plan.tz, (DATE, CREATED_TIME, MODIFIED_TIME))
+    plan.notes += [f"{tp.name}: view {view}: the condition {text} was left out" for text in left_out]
+    return flt

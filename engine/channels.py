@@ -149,6 +149,12 @@ class Channel:
         """Deliver `message` or raise `DeliveryError`."""
         raise NotImplementedError
 
+    def find_accounts(self, emails: list[str], mobiles: list[str]) -> dict[str, dict[str, str]]:
+        """The service's ids of the people it knows by these e-mails and mobiles: each one
+        found (the e-mail or mobile as given) → {id kind: id}, as `accounts:` holds them
+        (`gridbase people DIR sync-ids`). A channel that cannot look people up says so."""
+        raise self.error("this channel type cannot look people up by e-mail or mobile", retryable=False)
+
     # -- helpers for subclasses -------------------------------------------------------------
 
     def secret(self, name: str) -> str | None:

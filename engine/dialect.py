@@ -32,6 +32,9 @@ class Dialect:
     # whose one writer holds the whole file; PostgreSQL locks the rows and passes over those
     # another process's transaction holds.
     claim_rows: str = ""
+    # Several processes may serve the database at once: what must count across all of them
+    # (rate limits) is kept in it rather than in a process's memory. SQLite: one server.
+    several_processes: bool = False
 
     # -- comparisons and booleans ------------------------------------------------------
     def same(self, a: str, b: str) -> str:
@@ -43,6 +46,9 @@ class Dialect:
 
     def greatest(self, a: str, b: str) -> str:
         return f"max({a}, {b})"
+
+    def least(self, a: str, b: str) -> str:
+        return f"min({a}, {b})"
 
     def number_of_truth(self, sql: str) -> str:
         """A boolean expression as 0/1."""
@@ -103,6 +109,7 @@ class PostgresDialect(Dialect):
     text_param: str = "CAST(? AS text)"
     runs_python: bool = False
     claim_rows: str = " FOR UPDATE SKIP LOCKED"
+    several_processes: bool = True
 
     def same(self, a: str, b: str) -> str:
         return f"{a} IS NOT DISTINCT FROM {b}"
@@ -112,6 +119,9 @@ class PostgresDialect(Dialect):
 
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})"
+
+    def least(self, a: str, b: str) -> str:
+        return f"LEAST({a}, {b})"
 
     def number_of_truth(self, sql: str) -> str:
         return f"CAST({sql} AS INTEGER)"
@@ -136,7 +146,8 @@ class PostgresDialect(Dialect):
         return f"to_char({_instant(sql)} + CAST(? AS interval), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
     def date_part(self, pattern: str, sql: str, *, shifted: bool) -> str:
-        moment = f"({_instant(sql)} + CAST(? AS interval))" if shifted else f"CAST({sql} AS date)"
+        # A date as a timestamp (its midnight) too: PostgreSQL takes no hour of a `date`.
+        moment = f"({_instant(sql)} + CAST(? AS interval))" if shifted else _instant(sql)
         field = {"%Y": "year", "%m": "month", "%d": "day", "%H": "hour", "%M": "minute", "%S": "second",
                  "%w": "dow"}[pattern]
         return f"CAST(floor(extract({field} FROM {moment})) AS INTEGER)"

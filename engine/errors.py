@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
     'cursor_too_far': 'invalid offset/cursor: a page cannot start past row {row}',
     'dashboard_bad_choice': "{filter}: '{value}' is not one of the choices; showing all",
     'dashboard_bad_range': '{filter}: give a from and a to day (from on or before to); showing all',
+    'database_lost': 'the connection to the database was lost; nothing from this write was stored. Try again',
     'date_expected': 'expected a date such as 2026-11-25',
     'datetime_expected': 'expected a date and time such as 2026-11-25 14:30',
     'department_ambiguous': "'{name}' names several departments: {paths}; write its path",
@@ -104,7 +105,6 @@ MESSAGES: dict[str, str] = {
     'form_prefill_not_allowed': "the link may not fill in '{field}' on this form",
     'formula_filters_unavailable': 'formula filters are not available here',
     'formula_invalid': 'formula: {problem}',
-    'formula_not_on_store': 'this formula filter cannot run on {store} yet ({problem}); see docs/storage.md',
     'hl7_bad_timestamp': "'{value}' is not an HL7 date or time (YYYYMMDD[HHMM[SS]])",
     'hl7_encoding': "the message's separator and encoding characters are {found}, expected {expected}",
     'hl7_link_unknown': '{field}: no record in {table} has the HIS id {value}; send its ADT message first',
@@ -198,7 +198,6 @@ MESSAGES: dict[str, str] = {
     'set_by_engine': 'is set by the engine and cannot be changed',
     'someone_changed_field': "someone changed field '{field}' of record {record} since; it was left as it is",
     'someone_changed_record': 'someone changed record {record} since; it was left as it is',
-    'sqlite_only': '{doing} works on SQLite files only for now; for a PostgreSQL database use pg_dump and pg_restore (see docs/operations.md)',
     'sso_bad_state': 'this sign-in was not started here, has expired or was already used: start again from the sign-in page',
     'sso_disabled_person': '{name} is disabled in this workspace and cannot sign in; ask an administrator',
     'sso_no_secret': 'sign-in provider {provider} is not ready: the environment variable {variable} holding its secret is not set',
@@ -384,6 +383,15 @@ class StorageFull(GridbaseError):
             super().__init__(code="disk_full_detail", params={"detail": detail})
         else:
             super().__init__(code="disk_full")
+
+
+class DatabaseLost(GridbaseError):
+    """The database server dropped the connection during a write (restarted, failed over, the
+    connection ended by an administrator): the transaction was rolled back, nothing of it stored;
+    the store connects again for the next one."""
+
+    def __init__(self) -> None:
+        super().__init__(code="database_lost")
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ ran in `with conn:`, which commits the connection's open transaction (see engine
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +58,7 @@ from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
 from engine.plugins import widget_types
 from engine.schema import field_instance
 from engine.storage import SYSTEM_COLUMNS, Storage, junction_name, q, table_name
+from engine.stores import INTEGRITY_ERRORS
 
 
 class Recomputable(Protocol):
@@ -415,7 +415,7 @@ class Planner:
         def make() -> None:
             try:
                 self.conn.execute(f"CREATE UNIQUE INDEX {q(idx)} ON {q(name)} ({q(fdef.key)}) WHERE _deleted_at IS NULL")
-            except sqlite3.IntegrityError:  # a retype made two values one: say which
+            except INTEGRITY_ERRORS:  # a retype made two values one: say which
                 raise MigrationRefused(self._duplicates(name, fdef.key, where, inst)) from None
         self._add("add_index", f"add unique index on {where}", make, refused=refused)
 

@@ -100,7 +100,7 @@ class Reader:
                 ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
                                         f"{q(table_name(self.base.key, other.key))} o ON o._rowid = j.{theirs} "
                                         "WHERE o._id = ? AND o._deleted_at IS NULL)")
-        ctx.formula_sql = lambda text: self.formula_sql(text, visible, columns)
+        ctx.formula_sql = lambda text: self.formula_sql(text, visible, columns, actor)
         return ctx
 
     def compile_filter(self, flt: Any, actor: Actor, visible: set[str] | None = None,
@@ -110,7 +110,7 @@ class Reader:
         return FilterCompiler(self._context(actor, visible, columns)).compile(flt)
 
     def formula_sql(self, text: str, visible: set[str] | None = None,
-                    columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+                    columns: dict[str, str] | None = None, actor: Actor | None = None) -> tuple[str, list[Any]]:
         """SQL for a formula filter: compiled when possible, else evaluated per row."""
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
         try:  # a field the reader may not filter on is unknown to them, and never suggested
@@ -127,15 +127,33 @@ class Reader:
         try:
             return formula.compile_sql(refs.node, column, tz=self.ws.config.timezone, now=self.ws.now(),
                                        dialect=self.ws.storage.dialect)
-        except formula.NotCompilable as exc:
-            if not self.ws.storage.dialect.runs_python:
-                raise QueryError(code="formula_not_on_store",
-                                 params={"store": self.ws.storage.dialect.name, "problem": str(exc)}) from None
+        except formula.NotCompilable:
+            pass
         keys = sorted(set(refs.keys.values()))
         # The record's id and times first (RECORD_ID(), CREATED_TIME(), LAST_MODIFIED_TIME()), then the fields.
-        args = json_list(["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys])
+        exprs = ["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys]
+        where = json.dumps([self.base.key, self.key, keys])
+        if not self.ws.storage.dialect.runs_python:
+            return self._formula_rows(text, where, exprs, actor if cols else None)
         self.ws.ensure_formula_function()
-        return (f"gb_formula(?, ?, {args})", [text, json.dumps([self.base.key, self.key, keys])])
+        return (f"gb_formula(?, ?, {json_list(exprs)})", [text, where])
+
+    def _formula_rows(self, text: str, where: str, exprs: list[str], actor: Actor | None) -> tuple[str, list[Any]]:
+        """A filter formula SQL cannot express on a store whose SQL calls no Python (PostgreSQL):
+        evaluated here over every row of the table, as SQLite's gb_formula evaluates it row by
+        row, in the same snapshot; the rows it holds for become a parameter of the WHERE, so the
+        rest of the query (the other conditions, the order, the page, the count) stays SQL.
+        With `actor`, the fields' columns are their guarded copies in the actor's Scope."""
+        dialect = self.ws.storage.dialect
+        cache: dict[tuple[str, str], Any] = {}
+        source, params = q(table_name(self.base.key, self.key)), []
+        if actor is not None:
+            scope = scope_for(self, actor, self.access(actor))
+            source, params = scope.source(), scope.params
+        rows = self.ws.storage.conn.execute(f"SELECT _rowid, {', '.join(exprs)} FROM {source}", params).fetchall()  # noqa: S608
+        held = [row[0] for row in rows if self.ws.formula_filter_truth(text, where, list(row[1:]), cache)]
+        return (f"_rowid IN (SELECT CAST(m.value AS INTEGER) FROM {dialect.json_values('?', 'm')})",
+                [json.dumps(held)])
 
     def where_sql(self, actor: Actor, access: TableAccess, flt: Any, search: str | None,
                   visible: set[str], *, deleted: bool = False, columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
@@ -490,7 +508,9 @@ class Reader:
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
             inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
-            sql = f"SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k ORDER BY k"
+            # The empty group first on both stores (PostgreSQL puts NULL last by default).
+            sql = (f"SELECT k, v FROM (SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k) AS r "
+                   "ORDER BY k IS NOT NULL, k")
             rows = self.ws.storage.conn.execute(sql, vparams + scope.params + params).fetchall()
         return [(k, float(v or 0)) for k, v in rows]
 

@@ -36,7 +36,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -174,6 +174,10 @@ SYSTEM_TABLES: dict[str, tuple[str | tuple[str, ...] | None, dict[str, str]]] = 
         "last_ping": "TEXT", "last_success": "TEXT"}),
     "_gb_webhook_payloads": (("webhook", "cursor"), {
         "webhook": "TEXT NOT NULL", "cursor": "INTEGER NOT NULL", "event": "INTEGER NOT NULL", "at": "TEXT NOT NULL"}),
+    # Rate limits' token buckets shared by several processes on one database (engine.ratelimits).
+    "_gb_rate_buckets": (("name", "key"), {
+        "name": "TEXT NOT NULL", "key": "TEXT NOT NULL", "tokens": "REAL NOT NULL", "at": "REAL NOT NULL",
+        "taken": "INTEGER NOT NULL DEFAULT 0"}),
 }
 
 # Columns added to system tables after their first release: (table, column, declaration). A
@@ -523,6 +527,12 @@ class Storage:
                 self.writer.execute(f"RELEASE {q(name)}")
             raise
         self.writer.execute(f"RELEASE {q(name)}")
+
+    def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One small write statement in a transaction of its own; its first row (RETURNING).
+        Here the writer's: SQLite has one. (PostgreSQL takes it beside the writer.)"""
+        with self.transaction() as conn:
+            return conn.execute(sql, params).fetchone()
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         """Run `write()` in a transaction shared with other writes that arrive meanwhile.

@@ -10,6 +10,10 @@ engine uses), `columns()`, `tables()`, `dialect`.
 - One writer: a process writes through one connection under its `WriteLock`; every
   transaction also takes a transaction-scoped advisory lock (`pg_advisory_xact_lock`), so
   writers of several processes take turns as SQLite's `BEGIN IMMEDIATE` makes them.
+- A connection the server dropped (restarted, failed over, ended with `pg_terminate_backend`)
+  is replaced by a new one: the writer's before its next transaction (a transaction it was in
+  is rolled back by the server and reported as `DatabaseLost`, never half-applied), a reader's
+  before its next read, the listener's within a second.
 - Reads run in a `REPEATABLE READ READ ONLY` transaction (one snapshot) with
   `SET LOCAL statement_timeout` as the time budget; a cancelled statement is `QueryTimeout`.
 - The system tables are made from the same data as SQLite's (SYSTEM_TABLES, ...): INTEGER is
@@ -27,8 +31,8 @@ engine uses), `columns()`, `tables()`, `dialect`.
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
   UPDATE SKIP LOCKED`) lets a worker take an outbox event only while no other holds it.
 
-Not yet here (see docs/storage.md): formulas that SQL cannot express (SQLite calls back into
-Python for them; PostgreSQL cannot).
+Formulas that SQL cannot express (SQLite calls back into Python for them) are evaluated by the
+reader before its query here (engine/reads.py, `_formula_rows`): PostgreSQL runs no Python.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from psycopg_pool import ConnectionPool
 
 from engine import budget
 from engine.dialect import POSTGRES
+from engine.errors import DatabaseLost
 from engine.groupcommit import GroupCommit
 from engine.storage import (
     ADDED_INDEXES,
@@ -75,6 +80,11 @@ LISTEN_SECONDS = 1.0  # how long a listener waits for a notification before look
 # The one writer of a workspace, across processes: a transaction-scoped advisory lock named after
 # the workspace's schema (several workspaces may share one database, each in its own schema).
 WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('gridbase writer ' || current_schema()))"
+
+
+def lost(raw: psycopg.Connection[Any]) -> bool:
+    """The connection is gone: closed here, or dropped by the server (seen on its last use)."""
+    return raw.closed or raw.broken
 
 
 def is_url(db: object) -> bool:
@@ -238,8 +248,17 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
         t = self._translate(sql)
+        idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
         cur = self.raw.cursor()
-        cur.execute(t.sql, _params(params))
+        try:
+            cur.execute(t.sql, _params(params))
+        except psycopg.OperationalError:
+            # A reader the server dropped while idle: a read outside any transaction is asked
+            # again on a new connection (the writer is connected again by its next transaction).
+            if not (idle and lost(self.raw) and self._store.renew_reader(self)):
+                raise
+            cur = self.raw.cursor()
+            cur.execute(t.sql, _params(params))
         lastrowid = None
         if t.returning is not None and cur.description:
             row = cur.fetchone()
@@ -258,7 +277,7 @@ class PgConnection:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
     def create_function(self, *args: Any, **kwargs: Any) -> None:
-        """PostgreSQL runs no Python: formulas SQL cannot express are not available (docs/storage.md)."""
+        """PostgreSQL runs no Python: formulas SQL cannot express are evaluated before the query."""
 
     def close(self) -> None:
         self.raw.close()
@@ -358,8 +377,20 @@ def _literal(value: Any) -> str:
 COMPAT_FUNCTIONS = (
     "CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE "
     "AS 'SELECT strpos($1, $2)'",
-    "CREATE OR REPLACE FUNCTION json_each(text) RETURNS TABLE(key integer, value text) LANGUAGE sql IMMUTABLE "
-    "AS 'SELECT CAST(o - 1 AS integer), v FROM json_array_elements_text(CAST($1 AS json)) WITH ORDINALITY AS e(v, o)'",
+    # json_each with SQLite's `type` column (integer, real, text, true, false, null, array, object);
+    # one made before it had that column is made again.
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'json_each' "
+    "AND pronamespace = CAST(current_schema() AS regnamespace) AND NOT ('type' = ANY(proargnames))) "
+    "THEN DROP FUNCTION json_each(text); END IF; END $$",
+    "CREATE OR REPLACE FUNCTION json_each(text) RETURNS TABLE(key integer, value text, type text) LANGUAGE sql "
+    "IMMUTABLE AS 'SELECT CAST(o - 1 AS integer), v #>> ''{}'', CASE jsonb_typeof(v) WHEN ''number'' THEN "
+    "CASE WHEN v #>> ''{}'' ~ ''^-?[0-9]+$'' THEN ''integer'' ELSE ''real'' END WHEN ''string'' THEN ''text'' "
+    "WHEN ''boolean'' THEN v #>> ''{}'' ELSE jsonb_typeof(v) END "
+    "FROM jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS e(v, o)'",
+    # SQLite's total(): the sum as a float, 0.0 over no rows.
+    "CREATE OR REPLACE FUNCTION gb_total_step(double precision, text) RETURNS double precision LANGUAGE sql "
+    "IMMUTABLE AS 'SELECT $1 + COALESCE(CAST($2 AS double precision), 0)'",
+    "CREATE OR REPLACE AGGREGATE total(text) (SFUNC = gb_total_step, STYPE = double precision, INITCOND = '0')",
     "CREATE OR REPLACE FUNCTION json_array_length(text) RETURNS integer LANGUAGE sql IMMUTABLE "
     "AS 'SELECT json_array_length(CAST($1 AS json))'",
     "CREATE OR REPLACE FUNCTION json_extract(text, text) RETURNS text LANGUAGE sql IMMUTABLE "
@@ -502,6 +533,8 @@ class PgStorage:
         if self.lock.held():
             return self.writer
         reader: PgConnection | None = getattr(self._local, "reader", None)
+        if reader is not None and lost(reader.raw):
+            self.renew_reader(reader)
         if reader is None:
             if self._closed:
                 raise psycopg.InterfaceError("the store is closed")
@@ -512,6 +545,19 @@ class PgStorage:
                 self._readers.append(raw)
             weakref.finalize(threading.current_thread(), self._give_back, raw)
         return reader
+
+    def renew_reader(self, reader: PgConnection) -> bool:
+        """Put a new connection from the pool into this thread's `reader` in place of its dropped
+        one (the pool throws that away); False for the writer, which `_begin` connects again."""
+        if reader is self.writer or self._closed:
+            return False
+        self._give_back(reader.raw)
+        raw = self.pool.getconn()
+        reader.raw = raw
+        with self._readers_lock:
+            self._readers.append(raw)
+        weakref.finalize(threading.current_thread(), self._give_back, raw)
+        return True
 
     def _give_back(self, raw: psycopg.Connection[Any]) -> None:
         with self._readers_lock:
@@ -551,21 +597,23 @@ class PgStorage:
                 self._listening.start()
 
     def _listen(self) -> None:
-        try:
-            raw = psycopg.connect(self.url, autocommit=True)
-        except psycopg.Error:
-            return  # the workers still look every second
-        with raw:
+        while not self._closed:  # connected again when the server drops the connection
+            try:
+                self._listen_once()
+            except psycopg.Error:
+                pass
+            stop = threading.Event()
+            stop.wait(LISTEN_SECONDS)  # the workers still look every second meanwhile
+
+    def _listen_once(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as raw:
             schema = raw.execute("SELECT current_schema()").fetchone()
             raw.execute(f"LISTEN {CHANNEL}")
             own = raw.info.backend_pid
-            writer = self.writer.raw.info.backend_pid
             while not self._closed:
-                try:
-                    heard = [n for n in raw.notifies(timeout=LISTEN_SECONDS)
-                             if schema and n.payload == schema[0] and n.pid not in (own, writer)]
-                except psycopg.Error:
-                    return
+                writer = self.writer.raw.info.backend_pid  # a new one after the writer connects again
+                heard = [n for n in raw.notifies(timeout=LISTEN_SECONDS)
+                         if schema and n.payload == schema[0] and n.pid not in (own, writer)]
                 if heard:
                     for callback in list(self._listeners):
                         callback()
@@ -599,17 +647,18 @@ class PgStorage:
                 finally:
                     self._depth -= 1
                 return
-            raw = self.writer.raw
-            raw.execute("BEGIN")
+            raw = self._begin()
             self._depth = 1
             self._announced = False
             try:
                 raw.execute(WRITER_LOCK)
                 yield self.writer
-            except BaseException:
+            except BaseException as exc:
                 self._depth = 0
                 self._on_commit.clear()
                 self._rollback()
+                if isinstance(exc, psycopg.OperationalError) and lost(raw):
+                    raise DatabaseLost() from exc  # the server rolled the transaction back with the connection
                 raise
             else:
                 self._depth = 0
@@ -623,8 +672,30 @@ class PgStorage:
                     raise
                 committed.extend(callbacks)
 
+    def _begin(self) -> psycopg.Connection[Any]:
+        """BEGIN on the writer, connected again first when the server dropped it since its last
+        use (nothing was done on it yet, so nothing is lost by starting over)."""
+        if lost(self.writer.raw):
+            self._reconnect()
+        try:
+            self.writer.raw.execute("BEGIN")
+        except psycopg.OperationalError:
+            if not lost(self.writer.raw):
+                raise
+            self._reconnect()
+            self.writer.raw.execute("BEGIN")
+        return self.writer.raw
+
+    def _reconnect(self) -> None:
+        """A new writer connection in place of the dropped one (the same PgConnection object)."""
+        try:
+            self.writer.raw.close()
+        except psycopg.Error:
+            pass  # already gone
+        self.writer.raw = psycopg.connect(self.url, autocommit=True)
+
     def _rollback(self) -> None:
-        if self.writer.in_transaction:
+        if not lost(self.writer.raw) and self.writer.in_transaction:
             try:
                 self.writer.raw.execute("ROLLBACK")
             except psycopg.Error:
@@ -637,11 +708,23 @@ class PgStorage:
         try:
             yield self.writer
         except BaseException:
-            if self.writer.in_transaction:
+            if not lost(raw) and self.writer.in_transaction:
                 raw.execute(f"ROLLBACK TO SAVEPOINT {q(name)}")
                 raw.execute(f"RELEASE SAVEPOINT {q(name)}")
             raise
         raw.execute(f"RELEASE SAVEPOINT {q(name)}")
+
+    def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One small write statement (a counter) in a transaction of its own on a connection
+        from the pool, beside the writer: it never waits for the writer lock, and the row it
+        writes is locked only for that statement. Its first row (RETURNING)."""
+        if self._closed:
+            raise psycopg.InterfaceError("the store is closed")
+        t = self.translated(sql)
+        with self.pool.connection() as raw, raw.transaction():
+            raw.execute("SET TRANSACTION READ WRITE")  # the pool's connections read only by default
+            cur = raw.execute(t.sql, _params(params))
+            return cur.fetchone() if cur.description else None
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         if self._group is None:
@@ -658,7 +741,15 @@ class PgStorage:
             yield conn
             return
         raw = conn.raw
-        raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except psycopg.OperationalError:
+            if not lost(raw):
+                raise
+            if not self.renew_reader(conn):
+                raise
+            raw = conn.raw  # a new reader in place of the dropped one; nothing was read yet
+            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             if self.query_seconds:
                 raw.execute(f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}")
@@ -668,7 +759,7 @@ class PgStorage:
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
-            if conn.in_transaction:
+            if not lost(raw) and conn.in_transaction:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
 
     # -- introspection ----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from typing import Any
 import psycopg
 from psycopg_pool import PoolClosed
 
-from engine.errors import GridbaseError
 from engine.storage import Storage
 from engine.store_pg import PgStorage, is_url
 
@@ -25,6 +24,11 @@ URL_VARIABLE = "GRIDBASE_DATABASE_URL"
 # What either database raises: for the few callers above the store that turn a database's
 # complaint into an answer (the API's 422 for a filter too complex), whichever store runs.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# What a store raises when its database cannot be reached (no server there, refused, dropped):
+# the command line says so as an error of the site, not an internal one.
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+# What either database raises for a broken constraint (a unique index over duplicates).
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 # What a store raises once closed under a thread still using it.
 CLOSED_ERRORS: tuple[type[Exception], ...] = (sqlite3.ProgrammingError, psycopg.InterfaceError, PoolClosed)
 
@@ -39,15 +43,6 @@ def database_of(db: str | os.PathLike[str] | None, root: str | os.PathLike[str])
             raise ValueError(f"{URL_VARIABLE} must be a postgresql:// URL, not {url!r}")
         return url
     return Path(root) / "data" / "gridbase.db"
-
-
-def sqlite_file(db: str | os.PathLike[str] | None, root: str | os.PathLike[str], doing: str) -> Path:
-    """The SQLite file of a workspace, for the commands that copy files (backup, restore, run-due);
-    a clear error when the workspace is on PostgreSQL, where they do not work yet."""
-    target = database_of(db, root)
-    if isinstance(target, str):
-        raise GridbaseError(code="sqlite_only", params={"doing": doing})
-    return target
 
 
 def open_store(db: str | os.PathLike[str] | None, root: str | os.PathLike[str]) -> Any:

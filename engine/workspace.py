@@ -195,6 +195,23 @@ class Workspace:
     def log_access(self, actor: Actor, base: str, table: str, ids: list[str], action: str) -> None:
         self.access_log.append(actor.key, base, table, ids, action)
 
+    def formula_filter_truth(self, text: str, where: str, row: list[Any], cache: dict[tuple[str, str], Any]) -> int:
+        """1 when the filter formula `text` holds for one row, else 0: a formula SQL cannot
+        express, evaluated in Python. `where` is the JSON [base, table, field keys]; `row` the
+        record's id, created and modified times, then those fields' stored values."""
+        bkey, tkey, keys = json.loads(where)
+        table = self.base(bkey).table(tkey)
+        refs = cache.get((text, where))
+        if refs is None:
+            refs = cache[(text, where)] = FormulaRefs(table.tdef, FieldDef("_filter", "formula", "f", {"formula": text}))
+        record_id, created, modified, *values_row = row
+        stored = dict(zip(keys, values_row, strict=True))
+        values = {ref: table.fields[k].formula_value(stored.get(k)) for ref, k in refs.keys.items()}
+        env = formula.Env(values=values, tz=self.config.timezone, now=self.now(), record_id=record_id,
+                          created_time=table.fields_system_time(created),
+                          modified_time=table.fields_system_time(modified))
+        return 1 if formula.truthy(formula.evaluate(refs.node, env)) else 0
+
     def ensure_formula_function(self) -> None:
         """Register gb_formula(text, where, args): evaluates a formula SQL cannot express."""
         if self._formula_ready:
@@ -202,25 +219,13 @@ class Workspace:
         cache: dict[tuple[str, str], Any] = {}
 
         def gb_formula(text: str, where: str, args: str) -> Any:
-            bkey, tkey, keys = json.loads(where)
-            table = self.base(bkey).table(tkey)
-            refs = cache.get((text, where))
-            if refs is None:
-                refs = cache[(text, where)] = FormulaRefs(table.tdef, FieldDef("_filter", "formula", "f", {"formula": text}))
-            record_id, created, modified, *row = json.loads(args)
-            stored = dict(zip(keys, row, strict=True))
-            values = {ref: table.fields[k].formula_value(stored.get(k)) for ref, k in refs.keys.items()}
-            env = formula.Env(values=values, tz=self.config.timezone, now=self.now(), record_id=record_id,
-                              created_time=table.fields_system_time(created),
-                              modified_time=table.fields_system_time(modified))
             try:
-                result = formula.evaluate(refs.node, env)
+                return self.formula_filter_truth(text, where, json.loads(args), cache)
             except QueryTimeout:
                 # Raised out of an SQLite function, it would be reported as an "exception
                 # ignored"; the deadline has passed, so the progress handler stops the statement
                 # at its next check and `Storage.reading` turns that into the QueryTimeout.
                 return 0
-            return 1 if formula.truthy(result) else 0
 
         self.storage.create_function("gb_formula", 3, gb_formula)
         self._formula_ready = True

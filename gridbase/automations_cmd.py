@@ -1,7 +1,8 @@
 """`gridbase automations DIR run-due --at TIME`: try reminders and schedules without code.
 
-Owns this command only. The database is copied (`gridbase.backup.backup`) to a temporary file
-and the workspace opened on the copy. There the scheduler's checks (`automations.scheduler.tick`)
+Owns this command only. The database is copied to a temporary SQLite file and the workspace
+opened on the copy: a SQLite file by `gridbase.backup.backup`, a PostgreSQL database by
+`engine.storecopy.copy_store` (every table, verified), so the runs never touch the real one. There the scheduler's checks (`automations.scheduler.tick`)
 run once at the real time, so that an automation never checked before notes the time as the
 server's first check does, then once at `--at`: every schedule tick and date reminder that
 falls due in between fires on the copy, with its notifications and queued deliveries, and
@@ -27,7 +28,8 @@ from automations.scheduler import tick
 from automations.worker import process_pending
 from engine import Workspace
 from engine.errors import GridbaseError
-from engine.stores import sqlite_file
+from engine.storecopy import copy_store
+from engine.stores import database_of
 from gridbase import backup
 from gridbase.commands import command, out
 
@@ -57,12 +59,16 @@ def parse_moment(text: str, tz: Any) -> datetime:
 
 @command("automations")
 def cmd_automations(args: argparse.Namespace) -> int:
-    source = sqlite_file(args.db, args.dir, "`gridbase automations run-due` (it runs on a copy of the file)")
-    if not source.exists():
+    source = database_of(args.db, args.dir)
+    if isinstance(source, Path) and not source.exists():
         raise GridbaseError(f"{source} does not exist: run `gridbase apply {args.dir}` first")
     with tempfile.TemporaryDirectory(prefix="gridbase-run-due-") as tmp:
         copy = Path(args.keep) if args.keep else Path(tmp) / "copy.db"
-        backup.backup(source, copy)
+        if isinstance(source, Path):
+            backup.backup(source, copy)
+        else:  # PostgreSQL: into a SQLite file, whose copy nothing else shares
+            copy.unlink(missing_ok=True)
+            copy_store(args.dir, source, copy)
         ws = Workspace.open(args.dir, db=copy)
         try:
             moment = parse_moment(args.at, ws.tz)
@@ -85,7 +91,8 @@ def cmd_automations(args: argparse.Namespace) -> int:
             names = {(b.key, a.key): a.name for b in ws.config.bases.values() for a in b.automations.values()}
         finally:
             ws.close()
-    out(f"on a copy of {source}, from now to {args.at}: {len(runs)} run(s)")
+    shown = source if isinstance(source, Path) else "the PostgreSQL database"
+    out(f"on a copy of {shown}, from now to {args.at}: {len(runs)} run(s)")
     for run in reversed(runs):
         record = f" {run['record']}" if run["record"] else ""
         name = names.get((run["base"], run["automation"]), run["automation"])
@@ -93,5 +100,5 @@ def cmd_automations(args: argparse.Namespace) -> int:
         for i, step in enumerate(run["steps"], 1):
             detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
             out(f"      {i}. {step['action']} {'ok' if step['ok'] else 'FAILED'} {detail}")
-    out(f"nothing was sent and {source} was not changed" + (f"; the copy is kept in {args.keep}" if args.keep else ""))
+    out(f"nothing was sent and {shown} was not changed" + (f"; the copy is kept in {args.keep}" if args.keep else ""))
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import engine.loader
 from engine.errors import ConfigError, GridbaseError
 from engine.loader import load_workspace
+from engine.stores import UNREACHABLE_ERRORS
 from gridbase import (
     automations_cmd,
     bitable_cmd,
@@ -111,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except GridbaseError as exc:
         err(f"error: {exc}")
+        return 1
+    except UNREACHABLE_ERRORS as exc:
+        err(f"error: the database could not be reached: {exc}")
         return 1
     except KeyboardInterrupt:
         err("interrupted")

@@ -30,7 +30,7 @@ from engine.transfer import (
     write_json,
     write_xlsx,
 )
-from gridbase import backup
+from gridbase import backup, people_ids
 from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
 
@@ -53,14 +53,18 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--scale", type=float, default=1.0)
-    p = add("people", "Manage people stored in the database.")
-    p.add_argument("action", choices=["add", "disable", "enable", "list", "move"])
+    p = add("people", "Manage people stored in the database; sync-ids looks people up in a messaging app "
+                      "(by e-mail or mobile) and gives them its ids in workspace.yaml.")
+    p.add_argument("action", choices=["add", "disable", "enable", "list", "move", "sync-ids"])
     p.add_argument("person", nargs="?", metavar="KEY")
     p.add_argument("--name")
     p.add_argument("--roles", default="", help="comma-separated role keys")
     p.add_argument("--department", help="the primary node of the organisation tree (add, move)")
     p.add_argument("--also", default="", help="move: further nodes the person belongs to, comma-separated")
     p.add_argument("--email")
+    p.add_argument("--channel", help="sync-ids: the channel (its key, or its type when one has it) whose ids to fetch")
+    p.add_argument("--write", action="store_true",
+                   help="sync-ids: write the ids into workspace.yaml (default: print the lines to paste)")
     p = add("audit", "Show the audit log of writes and the access log of sensitive reads.")
     p.add_argument("--person")
     p.add_argument("--table", help="BASE.TABLE")
@@ -183,6 +187,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 @command("people")
 def cmd_people(args: argparse.Namespace) -> int:
+    if args.action == "sync-ids":
+        return _sync_ids(args)
     ws = open_ws(args)
     ws.apply()
     if args.action == "list":
@@ -228,6 +234,29 @@ def _move(ws: Any, args: argparse.Namespace) -> int:
     out(f"moved {args.person} to {', '.join(nodes)}")
     if args.person in ws.config.people:
         out("note: workspace.yaml declares this person; change it there too, or its next start puts them back")
+    return 0
+
+
+def _sync_ids(args: argparse.Namespace) -> int:
+    """`people DIR sync-ids --channel KEY [--write]` (gridbase.people_ids)."""
+    if not args.channel:
+        raise GridbaseError("name the channel: gridbase people DIR sync-ids --channel KEY")
+    root = Path(args.dir)
+    synced = people_ids.sync(root, args.channel)
+    for person, ids in synced.ids.items():
+        out(f"found {person} by {synced.matched_by[person]}: {', '.join(f'{k} {v}' for k, v in ids.items())}")
+    if synced.unchanged:
+        out(f"already in workspace.yaml: {', '.join(synced.unchanged)}")
+    for person, why in synced.unmatched.items():
+        out(f"not matched: {person} ({why})")
+    if not synced.ids:
+        out("nothing to change in workspace.yaml")
+    elif args.write:
+        people_ids.write(root, synced)
+        out(f"wrote the {synced.channel} ids of {len(synced.ids)} people into {root / 'workspace.yaml'}")
+    else:
+        out("add under people: in workspace.yaml (or run again with --write):")
+        out(people_ids.snippet(synced))
     return 0
 
 

@@ -175,6 +175,30 @@ def this_month(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled
     return day_range(field, col, start, following - timedelta(days=1), env)
 
 
+def yesterday(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
+    return day_range(field, col, env.today - timedelta(days=1), env.today - timedelta(days=1), env)
+
+
+def tomorrow(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
+    return day_range(field, col, env.today + timedelta(days=1), env.today + timedelta(days=1), env)
+
+
+def _week(weeks: int) -> Callable[[FieldType, str, Any, FilterEnv], Compiled]:
+    def op(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
+        start = env.today - timedelta(days=env.today.weekday()) + timedelta(weeks=weeks)
+        return day_range(field, col, start, start + timedelta(days=6), env)
+    return op
+
+
+def _month(months: int) -> Callable[[FieldType, str, Any, FilterEnv], Compiled]:
+    def op(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
+        index = env.today.year * 12 + env.today.month - 1 + months
+        start = date(index // 12, index % 12 + 1, 1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return day_range(field, col, start, following - timedelta(days=1), env)
+    return op
+
+
 def past_n_days(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
     return day_range(field, col, env.today - timedelta(days=int(arg)), env.today, env)
 
@@ -216,7 +240,9 @@ def has_all(field: FieldType, col: str, arg: Any, env: FilterEnv) -> Compiled:
 Operator = Callable[[FieldType, str, Any, FilterEnv], Compiled]
 EMPTY: dict[str, Operator] = {"is_empty": is_empty, "is_not_empty": is_not_empty}
 COMPARE: dict[str, Operator] = {"gt": compare(">"), "gte": compare(">="), "lt": compare("<"), "lte": compare("<=")}
-DAYS: dict[str, Operator] = {"today": today, "this_week": this_week, "this_month": this_month,
+DAYS: dict[str, Operator] = {"today": today, "yesterday": yesterday, "tomorrow": tomorrow, "this_week": this_week,
+                             "last_week": _week(-1), "next_week": _week(1), "this_month": this_month,
+                             "last_month": _month(-1), "next_month": _month(1),
                              "past_n_days": past_n_days, "next_n_days": next_n_days}
 #: kind -> operator -> how it compiles; the order is the order a filter menu lists them.
 OPERATORS: dict[str, dict[str, Operator]] = {

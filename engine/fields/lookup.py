@@ -46,7 +46,7 @@ class LookupField(FieldType):
 
     def numbers_sql(self, column: str) -> tuple[str, str] | None:
         """Each looked-up number counts: a sum adds them all, an average is over all of them."""
-        each = f"FROM json_each(COALESCE({column}, '[]')) WHERE typeof(value) IN ('integer', 'real')"
+        each = f"FROM json_each(COALESCE({column}, '[]')) WHERE type IN ('integer', 'real')"
         return f"(SELECT total(value) {each})", f"(SELECT count(*) {each})"
 
     def formula_value(self, stored: Any) -> Any:

@@ -65,7 +65,8 @@ def sdk() -> SimpleNamespace:
     """
     return SimpleNamespace(lark=importlib.import_module("lark_oapi"),
                            auth=importlib.import_module("lark_oapi.api.auth.v3"),
-                           im=importlib.import_module("lark_oapi.api.im.v1"))
+                           im=importlib.import_module("lark_oapi.api.im.v1"),
+                           contact=importlib.import_module("lark_oapi.api.contact.v3"))
 REFRESH_MARGIN = 600.0  # fetch a new token this many seconds before the old one expires
 MAX_CARD_TEXT = 20_000  # bytes of body text; Feishu refuses cards over 30 KB
 
@@ -89,6 +90,7 @@ HINTS = {
     99992364: "no such user_id or union_id in this tenant",
 }
 
+LOOKUP_BATCH = 50  # e-mails and mobiles of one contact/v3/users/batch_get_id call, each at most
 TOKENS = TokenCache(REFRESH_MARGIN)  # by (base_url, app_id), for the whole process
 
 
@@ -199,6 +201,40 @@ class FeishuAppChannel(Channel):
                 self._forget(token)
                 continue
             raise self._failure(code, response.msg, response.raw.status_code if response.raw else 0)
+
+    # -- looking people up ----------------------------------------------------------------------
+
+    def find_accounts(self, emails: list[str], mobiles: list[str]) -> dict[str, dict[str, str]]:
+        """open_ids by e-mail and mobile: `POST /open-apis/contact/v3/users/batch_get_id`
+        (`user_id_type=open_id`, 50 of each a call; the app needs the contact scopes to read
+        users' ids by e-mail and mobile). Resigned people are not looked for."""
+        self._guard()
+        contact = sdk().contact
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, max(len(emails), len(mobiles)), LOOKUP_BATCH):
+            body = (contact.BatchGetIdUserRequestBody.builder().emails(emails[start:start + LOOKUP_BATCH])
+                    .mobiles(mobiles[start:start + LOOKUP_BATCH]).include_resigned(False).build())
+            request = contact.BatchGetIdUserRequest.builder().user_id_type("open_id").request_body(body).build()
+            response = self._with_token(self.client.contact.v3.user.batch_get_id, request, "looking people up")
+            for item in (response.data.user_list if response.data else None) or []:
+                asked = item.email or item.mobile
+                if item.user_id and asked:
+                    found[asked] = {"open_id": item.user_id}
+        return found
+
+    def _with_token(self, call: Callable[..., Any], request: Any, what: str) -> Any:
+        """One SDK call with the tenant token, once more with a new token after a token error."""
+        for attempt in (1, 2):
+            token = self.token(fresh=attempt == 2)
+            option = sdk().lark.RequestOption.builder().tenant_access_token(token).build()
+            response = self._call(call, request, option)
+            if response.code == 0:
+                return response
+            if response.code in TOKEN_CODES and attempt == 1:
+                self._forget(token)
+                continue
+            raise self._failure(response.code, response.msg, response.raw.status_code if response.raw else 0, what=what)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the token -----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from plugins.channels.appchannel import AppChannel, TokenCache
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_CODES = {40014, 41001, 42001}
 RETRY_CODES = {-1, 45009, 45033}
+NOT_FOUND_CODES = {46004, 60111}  # no member with that mobile or e-mail (user no exist; userid not found)
 HINTS = {
     40001: "the corp_secret is wrong",
     40013: "the corp_id is wrong",
@@ -105,6 +106,30 @@ class WeComAppChannel(AppChannel):
             if userid.lower() in invalid:
                 raise self._failure(81013, "invaliduser")
             return
+
+    def find_accounts(self, emails: list[str], mobiles: list[str]) -> dict[str, dict[str, str]]:
+        """userids by e-mail (`POST /cgi-bin/user/get_userid_by_email`, email_type 1: the work
+        e-mail) and by mobile (`POST /cgi-bin/user/getuserid`), one call each; someone WeCom
+        does not know (46004, 60111) is not found, any other error stops the lookup."""
+        asks = ([("get_userid_by_email", {"email": e, "email_type": 1}, e) for e in emails]
+                + [("getuserid", {"mobile": m}, m) for m in mobiles])
+        lookup = OutgoingMessage(idempotency_key=f"{self.key}:sync-ids", title="", body="")
+        found: dict[str, dict[str, str]] = {}
+        for path, body, asked in asks:
+            for attempt in (1, 2):
+                token = self.token(fresh=attempt == 2)
+                url = f"{self.base_url}/cgi-bin/user/{path}?{urlencode({'access_token': token})}"
+                answer = self.reply_json(self.post_json(url, body, lookup))
+                code = answer.get("errcode")
+                if code in TOKEN_CODES and attempt == 1:
+                    TOKENS.forget(self._cache_key(), token)
+                    continue
+                break
+            if code == 0 and answer.get("userid"):
+                found[asked] = {"userid": str(answer["userid"])}
+            elif code not in NOT_FOUND_CODES:
+                raise self._failure(code, answer.get("errmsg"), what="looking people up")
+        return found
 
     def token(self, *, fresh: bool = False) -> str:
         return TOKENS.get(self._cache_key(), self._fetch_token, fresh=fresh)

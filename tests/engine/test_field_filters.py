@@ -115,7 +115,7 @@ def test_each_type_filters_with_its_own_operators(table: Any, flt: Any, expected
     ("ok", "gt", "eq, neq, is_empty, is_not_empty"),
     ("tags", "starts_with", "eq, neq, contains, not_contains, has_any, has_all, is_empty, is_not_empty"),
     ("title", "today", "eq, neq, contains, not_contains, starts_with"),
-    ("day", "has_all", "today, this_week"),
+    ("day", "has_all", "today, yesterday, tomorrow, this_week"),
 ])
 def test_an_operator_the_field_does_not_take_is_refused_clearly(table: Any, field: str, op: str, takes: str) -> None:
     with pytest.raises(QueryError) as refused:

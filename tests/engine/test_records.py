@@ -8,7 +8,6 @@ from datetime import UTC
 from typing import Any
 
 import pytest
-from pg_server import on_postgres
 
 from engine import NotFoundError, PermissionDenied, QueryError, ValidationError
 
@@ -271,7 +270,6 @@ def test_clock_formulas_are_refreshed_and_announced(make_workspace: Any) -> None
     assert ws.refresh_time_dependent() == 0  # nothing moved since
 
 
-@pytest.mark.skipif(on_postgres(), reason="RECORD_ID() in a filter is evaluated in Python, which PostgreSQL cannot call")
 def test_filter_formulas_can_use_the_record_id_and_times(ws: Any) -> None:
     tickets = ws.base("desk").table("tickets")
     first = tickets.create({"title": "a"}, actor="admin")["id"]

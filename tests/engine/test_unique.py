@@ -37,7 +37,7 @@ roles:
 
 def reopen(ws: Workspace, text: str) -> Workspace:
     """The same database under a changed base YAML (closing the workspace given)."""
-    root, db = Path(ws.config.root), ws.storage.path
+    root, db = Path(ws.config.root), ws.storage.database  # the file, or the PostgreSQL URL
     rewrite_base(root, "eq", text)
     ws.close()
     return Workspace.open(root, db=db)

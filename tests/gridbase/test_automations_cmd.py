@@ -37,12 +37,14 @@ def local_day(days: int) -> str:
     return (datetime.now(UTC) + timedelta(hours=8) + timedelta(days=days)).date().isoformat()
 
 
+@pytest.mark.stores
 def test_run_due_fires_on_a_copy_and_never_twice(make_workspace: Callable[..., Workspace], tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     ws = make_workspace({"desk": BASE}, WORKSPACE_YAML)
     ws.base("desk").table("tasks").create({"title": "年度报告", "due": local_day(5), "owner": "li"}, actor="admin")
     ws.close()
-    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    # The workspace's database: a SQLite file, or on PostgreSQL its URL (copied into a SQLite file to try on).
+    where = [str(tmp_path / "ws"), "--db", str(ws.storage.database)]
     at = f"{local_day(4)} 09:30"
     keep = tmp_path / "copy.db"
     assert main(["automations", where[0], "run-due", "--at", at, "--keep", str(keep), *where[1:]]) == 0

@@ -15,6 +15,11 @@ channel makes, as Feishu's published API documents them:
   app's availability (an unknown e-mail); 230001 a bad body or card. A `uuid` seen before is
   not delivered again (Feishu dedupes it for an hour).
 
+- `POST /open-apis/contact/v3/users/batch_get_id?user_id_type=open_id` with `{"emails",
+  "mobiles"}` (at most 50 each) → `{"code": 0, "data": {"user_list": [{"email": …, "user_id":
+  "ou_…"}, {"mobile": …}]}}`: an item per value asked, `user_id` only for someone found (for
+  `gridbase people DIR sync-ids`).
+
 Tests script it through attributes: `expire` (seconds a new token lives), `expire_all()`
 (every issued token now answers 99991677), `rate_limited` (how many next message calls get
 99991400).
@@ -61,6 +66,7 @@ MESSAGES_PATH = "/open-apis/im/v1/messages"
 AUTHORIZE_PATH = "/open-apis/authen/v1/authorize"
 USER_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
 USER_INFO_PATH = "/open-apis/authen/v1/user_info"
+BATCH_GET_ID_PATH = "/open-apis/contact/v3/users/batch_get_id"
 
 
 @dataclass
@@ -108,6 +114,7 @@ class FeishuStandin:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_tokens: dict[str, User] = field(default_factory=dict)
     user_token_calls: int = 0
+    batch_get_id_calls: int = 0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -190,6 +197,8 @@ class FeishuStandin:
             return self.message(query, headers, body)
         if path == USER_TOKEN_PATH:
             return self.user_token(body)
+        if path == BATCH_GET_ID_PATH:
+            return self.batch_get_id(query, headers, body)
         return 404, {"code": 404, "msg": "404 page not found"}
 
     def token(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -249,6 +258,34 @@ class FeishuStandin:
             "message_id": message_id, "msg_type": "interactive", "chat_id": "oc_" + secrets.token_hex(16),
             "sender": {"id": self.app_id, "id_type": "app_id", "sender_type": "app"},
             "body": {"content": body["content"]}}}
+
+    # -- the contact API: ids by e-mail or mobile ---------------------------------------------
+
+    def batch_get_id(self, query: dict[str, list[str]], headers: dict[str, str],
+                     body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`POST /open-apis/contact/v3/users/batch_get_id?user_id_type=open_id|union_id|user_id`
+        with `{"emails": [...], "mobiles": [...]}` (at most 50 of each): one item per e-mail and
+        mobile asked, with `user_id` (the id of the asked type) only for those found."""
+        self.batch_get_id_calls += 1
+        problem = self._token_problem(headers)
+        if problem is not None:
+            return problem
+        id_type = (query.get("user_id_type") or ["open_id"])[0]
+        if id_type not in ("open_id", "union_id", "user_id"):
+            return 400, {"code": 99992402, "msg": "field validation failed: user_id_type"}
+        emails, mobiles = body.get("emails") or [], body.get("mobiles") or []
+        if len(emails) > 50 or len(mobiles) > 50:
+            return 400, {"code": 99992402, "msg": "field validation failed: at most 50 emails and 50 mobiles"}
+        items: list[dict[str, Any]] = []
+        for kind, asked in (("email", emails), ("mobile", mobiles)):
+            for value in asked:
+                user = next((u for u in self.users if getattr(u, kind) and getattr(u, kind).lower() == str(value).lower()
+                             and u.open_id not in self.unavailable), None)
+                item: dict[str, Any] = {kind: value}
+                if user is not None:
+                    item["user_id"] = getattr(user, id_type)
+                items.append(item)
+        return 200, {"code": 0, "msg": "success", "data": {"user_list": items}}
 
     # -- the Bitable API (GET) ----------------------------------------------------------------
 

@@ -5,6 +5,8 @@ A real HTTP server on 127.0.0.1 answering, as WeCom's published API documents th
 - `GET /cgi-bin/gettoken?corpid=…&corpsecret=…` → `{"errcode": 0, "errmsg": "ok",
   "access_token": "…", "expires_in": 7200}`; a wrong secret → `{"errcode": 40001, …}`, a
   wrong corpid → 40013.
+- `POST /cgi-bin/user/getuserid` (`{"mobile"}`) and `/cgi-bin/user/get_userid_by_email`
+  (`{"email", "email_type"}`) → `{"errcode": 0, "userid"}`, or 46004 "user no exist" (sync-ids).
 - `POST /cgi-bin/message/send?access_token=…` with `{"touser", "agentid", "msgtype", …}` →
   `{"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": "…"}`. Errors (HTTP 200, as
   WeCom sends them): 41001 no token, 40014 unknown token, 42001 expired token, 45009 too many
@@ -28,6 +30,8 @@ class WeComStandin:
     secret: str = "wecom-app-secret-for-tests"
     agent_id: int = 1000002
     userids: set[str] = field(default_factory=set)
+    mobiles: dict[str, str] = field(default_factory=dict)  # mobile → userid (for sync-ids)
+    emails: dict[str, str] = field(default_factory=dict)  # work e-mail → userid
     expire: int = 7200
     rate_limited: int = 0
     token_calls: int = 0
@@ -120,4 +124,19 @@ class WeComStandin:
             for user in valid_users:
                 self.delivered.append({"touser": user, **body})
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": secrets.token_hex(16)}
+        if method == "POST" and path in ("/cgi-bin/user/getuserid", "/cgi-bin/user/get_userid_by_email"):
+            valid = self.tokens.get(one.get("access_token") or "")
+            if valid is None:
+                return {"errcode": 40014, "errmsg": "invalid access_token"}
+            if valid is False:
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                return {"errcode": 47001, "errmsg": "data format error"}
+            userid = (self.mobiles.get(str(body.get("mobile"))) if path.endswith("getuserid")
+                      else self.emails.get(str(body.get("email")).lower()))
+            if userid is None:
+                return {"errcode": 46004, "errmsg": "user no exist"}
+            return {"errcode": 0, "errmsg": "ok", "userid": userid}
         return {"errcode": 404, "errmsg": "not found"}

@@ -131,7 +131,7 @@ def test_three_processes_one_killed_nothing_lost_nothing_twice(pg_url: str, tmp_
                                 procs[0].send_signal(signal.SIGKILL)
                         break
                     refused.append(status)
-                    time.sleep(0.3)  # 429 (the per-token rate limit, per process) or the killed process
+                    time.sleep(0.3)  # 429 (the per-token rate limit, shared by the processes) or the killed process
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
         for t in threads:

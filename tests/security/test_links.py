@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pg_server import on_postgres
 
 from engine.auth import digest, new_secret
 from engine.transfer import export_rows
@@ -116,7 +115,6 @@ def test_a_writer_keeps_the_links_they_cannot_see(dirs: Any) -> None:
     assert docs.get(r["doc"], actor="admin")["fields"]["tasks"] == [r["hidden"]]
 
 
-@pytest.mark.xfail(on_postgres(), strict=True, reason="an ARRAYJOIN() filter formula is evaluated in Python, which PostgreSQL cannot call yet (a clear 422)")
 def test_the_api_and_the_record_page_list_only_readable_records(dirs: Any) -> None:
     import warnings
 

@@ -28,7 +28,7 @@ from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
 from views.api.errors import ApiError, model_not_found
-from views.ratelimit import RateLimiter, limiter
+from views.ratelimit import Limiter, limiter
 
 DEFAULT_RATE = (5.0, 10.0)
 LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for one token
@@ -48,7 +48,7 @@ def _rate_setting(state: Any) -> tuple[float, float] | None:
     return float(rate), float(burst)
 
 
-def limiter_for(request: Request) -> RateLimiter | None:
+def limiter_for(request: Request) -> Limiter | None:
     """The app's API limiter, rebuilt when `app.state.api_rate` changes."""
     return limiter(request.app.state, "api", _rate_setting(request.app.state))
 

@@ -28,7 +28,8 @@ from starlette.routing import Route
 
 from engine.errors import GridbaseError, NotFoundError, PermissionDenied, ValidationError
 from engine.hooks import HookDef, HookError, delivery_id_of, fail, hooks_of, receive
-from views.ratelimit import RateLimiter
+from engine.ratelimits import for_store
+from views.ratelimit import Limiter
 from views.threads import on_worker
 
 SIGNATURE_HEADER = "x-gridbase-signature"
@@ -38,13 +39,14 @@ def problem(status: int, kind: str, message: str, **headers: str) -> Response:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers or None)
 
 
-def limiter_for(request: Request, hook: HookDef) -> RateLimiter:
+def limiter_for(request: Request, hook: HookDef) -> Limiter:
     """The hook's token bucket: `rate_limit` a minute, a tenth of a minute's worth at once (at least 5)."""
-    limiters: dict[str, RateLimiter] = request.app.state.__dict__.setdefault("hook_limiters", {})
+    limiters: dict[str, Limiter] = request.app.state.__dict__.setdefault("hook_limiters", {})
     found = limiters.get(hook.key)
     rate = hook.rate_limit / 60.0
     if found is None or found.rate != rate:
-        found = limiters[hook.key] = RateLimiter(rate, max(5.0, hook.rate_limit / 10.0))
+        found = limiters[hook.key] = for_store(request.app.state.ws.storage, f"hook:{hook.key}", rate,
+                                               max(5.0, hook.rate_limit / 10.0))
     return found
 
 
@@ -78,7 +80,7 @@ async def hook_endpoint(request: Request) -> Response:
                "an X-Gridbase-Signature: sha256=<hex HMAC-SHA256 of the body with the hook's secret> header")
         return problem(401, "INVALID_SIGNATURE", f"the request is not signed with this hook's secret; send {how}")
     # Counted once signed: callers without the secret must not use up the sender's deliveries.
-    wait = limiter_for(request, hook).take(name)
+    wait = await on_worker(limiter_for(request, hook).take, name)
     if wait > 0:
         return problem(429, "TOO_MANY_REQUESTS", f"more than {hook.rate_limit} deliveries a minute; "
                                                  f"try again in {math.ceil(wait)} s", **{"Retry-After": str(math.ceil(wait))})

@@ -134,7 +134,7 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
     async def run(request: Request) -> Response:
         try:
             secret = bearer(request)
-            check_rate(request, secret)
+            await on_worker(check_rate, request, secret)
             ws: Workspace = request.app.state.ws
             info = await on_worker(authenticate, ws, secret)
             base = request.path_params.get("base") and path_param(request, "base")

@@ -393,7 +393,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
         check_csrf(request, data)
         if "record" in request.path_params:  # an edit of one's own submission (after the CSRF check)
             own_submission(request, table, form, actor)
-        if form.public and rate_limited(request):
+        if form.public and await on_worker(rate_limited, request):
             raise HTTPException(429, "Too many submissions from this address; wait a minute and try again")
         if form.public and str(data.get("website") or "").strip():
             return render(request, "form_thanks.html", table=table, form=form)
