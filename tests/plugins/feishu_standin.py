@@ -79,6 +79,8 @@ class User:
     union_id: str = ""
     mobile: str = ""
     name: str = ""
+    enterprise_email: str = ""  # 企业邮箱, set by the tenant's admin (`email` is what the person typed)
+    tenant_key: str = "736588c9260f175d"
 
 
 @dataclass
@@ -346,7 +348,8 @@ class FeishuStandin:
             return 400, {"code": 99991668, "msg": "Invalid access token for authorization."}
         return 200, {"code": 0, "msg": "success", "data": {
             "name": user.name, "en_name": "", "open_id": user.open_id, "union_id": user.union_id, "user_id": user.user_id,
-            "email": user.email, "enterprise_email": "", "mobile": user.mobile, "tenant_key": "736588c9260f175d"}}
+            "email": user.email, "enterprise_email": user.enterprise_email, "mobile": user.mobile,
+            "tenant_key": user.tenant_key}}
 
     def get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes | str]:
         if path == AUTHORIZE_PATH:

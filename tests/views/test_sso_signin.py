@@ -32,6 +32,10 @@ ZHAO = User("ou_zhao", "u_zhao", "zhao@feishu.example.cn", union_id="on_zhao", m
 QIAN = User("ou_qian", "u_qian", "qian.personal@feishu.example.cn", mobile="+86 139-0000-0002", name="钱芳")
 SUN = User("ou_sun", "u_sun", "sun@feishu.example.cn", union_id="on_sun", name="孙七")  # not a workspace person
 LI = User("ou_li", "u_li", "li@feishu.example.cn", union_id="on_li", name="李四")  # disabled below
+# Typed wang's address as their own personal e-mail; and wang's real Feishu account (企业邮箱 set by the tenant)
+POSER = User("ou_poser", "u_poser", "wang@hospital.example.org", name="冒名者")
+WANG = User("ou_wang", "u_wang", "", enterprise_email="wang@hospital.example.org", name="王芳")
+OUTSIDER = User("ou_out", "u_out", "", union_id="on_zhao", tenant_key="0000other0000000", name="外企赵六")
 
 WORKSPACE = """\
 workspace: ssotest
@@ -53,7 +57,8 @@ sign_in:
   require_second_factor: admins
   providers:
     feishu: {{type: feishu, app_id: {app_id}, app_secret_env: FEISHU_LOGIN_SECRET, base_url: "{feishu}",
-              accounts_url: "{feishu}", match: [union_id, mobile, email], channel: feishu_bot}}
+              accounts_url: "{feishu}", match: [union_id, mobile, email], channel: feishu_bot,
+              tenant_key: 736588c9260f175d}}
     corp_sso: {{type: oidc, name: Corporate SSO, issuer: "{issuer}", client_id: gridbase,
                 client_secret_env: SSO_CLIENT_SECRET, match: email}}
     unset: {{type: oidc, issuer: "{issuer}", client_id: gridbase, client_secret_env: NOT_SET_ANYWHERE}}
@@ -95,7 +100,7 @@ def serving(app: Any) -> Iterator[int]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
-    feishu = FeishuStandin(users=[ZHAO, QIAN, SUN, LI])
+    feishu = FeishuStandin(users=[ZHAO, QIAN, SUN, LI, POSER, WANG, OUTSIDER])
     oidc = OidcStandin()
     feishu.start()
     oidc.start()
@@ -266,6 +271,23 @@ def test_an_unknown_person_gets_a_clear_page_in_both_languages(site: dict[str, A
     browser.cookies.set("lang", "zh-CN")
     page = browser.get("/login/sso/feishu")
     assert page.status_code == 403 and "孙七 不是本工作区的成员" in page.text and "登录被拒绝" in page.text
+
+
+def test_feishu_matches_the_enterprise_email_never_the_personal_one(site: dict[str, Any], browser: httpx.Client) -> None:
+    site["feishu"].signing_in = POSER
+    page = browser.get("/login/sso/feishu")
+    assert page.status_code == 403 and "冒名者 is not a person of this workspace" in page.text
+    assert signed_in_as(browser) is None
+    site["feishu"].signing_in = WANG
+    page = browser.get("/login/sso/feishu")
+    assert page.status_code == 200 and "王芳" in page.text
+
+
+def test_a_person_of_another_feishu_tenant_is_refused(site: dict[str, Any], browser: httpx.Client) -> None:
+    site["feishu"].signing_in = OUTSIDER  # the same union_id as zhao, from another company's tenant
+    page = browser.get("/login/sso/feishu")
+    assert page.status_code == 502 and "another tenant" in page.text
+    assert signed_in_as(browser) is None
 
 
 def test_a_disabled_person_cannot_sign_in(site: dict[str, Any], browser: httpx.Client) -> None:
