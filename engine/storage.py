@@ -267,8 +267,8 @@ def create_system_tables(db: sqlite_utils.Database) -> None:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """True when SQLite says the disk (or the database's size limit) is full."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+    """True when SQLite says the disk (or the database's size limit) is full (by its result code)."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF == sqlite3.SQLITE_FULL
 
 
 def q(name: str) -> str:

@@ -90,7 +90,7 @@ def _run(ctx: Ctx, work: Any) -> Any:
     try:
         return work()
     except NotFoundError as exc:
-        if "comment" in str(exc):
+        if exc.code == "comment_not_found":
             raise ApiError(404, "NOT_FOUND", f"Could not find comment {ctx.param('comment')}") from None
         raise ApiError(404, "NOT_FOUND", f"Could not find record {record}") from None
     except GridbaseError as exc:
