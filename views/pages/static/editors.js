@@ -179,11 +179,7 @@
       var mine = ++seq;
       var term = input.value.trim();
       if (!opts.searchUrl) {
-        var low = term.toLowerCase();
-        var found = (opts.choices || []).filter(function (c) {
-          return !low || String(c.label || c.value).toLowerCase().indexOf(low) >= 0 ||
-            String(c.note || "").toLowerCase().indexOf(low) >= 0;
-        });
+        var found = localChoices(term);
         show(found, false);
         listed = term;
         return Promise.resolve(found);
@@ -250,13 +246,37 @@
     }
     // Enter picks the active choice of the list shown for what is typed; typed faster than the
     // list came (or than it was asked for): wait for the answer, then take its first match.
+    // Enter then Tab at once: the answer comes after the focus left, and the first match is kept all
+    // the same (without opening the list again where nobody looks).
     function enter() {
       var term = input.value.trim();
       var current = !list.hidden && listed === term && !pending;
       if (current && active >= 0 && items[active] && (term || !opts.multiple)) return pick(items[active].choice);
       if (!term) return opts.multiple || !opts.stays ? commit() : undefined;
-      var wait = current ? Promise.resolve(items.map(function (it) { return it.choice; })) : query();
-      wait.then(function (found) { if (found && found.length) pick(found[0]); });
+      var wait = current ? Promise.resolve(items.map(function (it) { return it.choice; })) : lookup(term);
+      wait.then(function (found) {
+        if (!found || !found.length) return;
+        if (document.activeElement === input) return pick(found[0]);
+        if (input.value.trim() !== term) return; // typed on since: that is what counts
+        input.value = "";
+        if (opts.multiple) { if (!has(found[0])) toggle(found[0]); }
+        else if (opts.stays) { chosen = [found[0]]; changed(); }
+      });
+    }
+    function localChoices(term) {
+      var low = term.toLowerCase();
+      return (opts.choices || []).filter(function (c) {
+        return !low || String(c.label || c.value).toLowerCase().indexOf(low) >= 0 ||
+          String(c.note || "").toLowerCase().indexOf(low) >= 0;
+      });
+    }
+    // The choices for `term`, asked apart from the list (which a Tab may close meanwhile).
+    function lookup(term) {
+      if (!opts.searchUrl) return Promise.resolve(localChoices(term));
+      return G.request(opts.searchUrl + "?q=" + encodeURIComponent(term), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { return data ? (data.people || data.records || data.choices || []) : null; })
+        .catch(function () { return null; });
     }
 
     drawChips();
