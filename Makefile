@@ -38,17 +38,24 @@ packages:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	  chromium fonts-noto-cjk postgresql nodejs npm dovecot-imapd
 
-# The PostgreSQL run (its own temp folder, its output kept in a log) goes on beside the SQLite
-# suite, and the floors venv is built meanwhile: the suite waits on servers and browsers much of
-# the time, so on 2 cores the three together take little longer than the SQLite suite alone.
+# The suite waits on servers, browsers and subprocesses much of the time (one core busy on
+# average), so `make test` runs three pytest processes at once on their own temp folders: the
+# tests that drive real servers and browsers (SERVED), the rest, and the PostgreSQL run (logs in
+# .cache/; their tails printed); the floors venv is built meanwhile. Together they are the
+# whole suite on SQLite plus the `stores` tests on PostgreSQL.
+SERVED ?= tests/examples tests/browser tests/security tests/reliability
 test: setup browser servers
 	@mkdir -p .cache; \
 	( $(MAKE) --no-print-directory test-pg PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg" > .cache/test-pg.log 2>&1; \
 	  echo $$? > .cache/test-pg.rc ) & \
+	( $(PY) -m pytest -q -p no:cacheprovider --basetemp=$${TMPDIR:-/tmp}/gridbase-test-served --durations=15 \
+	  $(PYTEST_ARGS) $(SERVED) > .cache/test-served.log 2>&1; echo $$? > .cache/test-served.rc ) & \
 	( $(MAKE) --no-print-directory $(FLOORS)/.installed > .cache/floors-setup.log 2>&1 ) & \
-	$(PY) -m pytest -q --durations=25 $(PYTEST_ARGS); rc=$$?; wait; \
+	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS) $(foreach d,$(SERVED),--ignore=$(d)) tests; rc=$$?; wait; \
+	echo "=== real servers and browsers ($(SERVED); whole log in .cache/test-served.log) ==="; \
+	tail -n 60 .cache/test-served.log; \
 	echo "=== PostgreSQL run (make test-pg; whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
-	test $$rc -eq 0 && test "$$(cat .cache/test-pg.rc)" = 0
+	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg.rc)" = 0
 	$(MAKE) test-floors
 
 # The tests marked `stores` once more, on PostgreSQL.
