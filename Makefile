@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 PG_ARGS ?=
+FLOORS_ARGS ?=
 
 .PHONY: setup browser servers packages test test-pg test-floors demo lint bench
 
@@ -41,8 +42,8 @@ packages:
 # The suite waits on servers, browsers and subprocesses much of the time (one core busy on
 # average), so `make test` runs three pytest processes at once on their own temp folders: the
 # tests that drive real servers and browsers (SERVED), the rest, and the PostgreSQL run (logs in
-# .cache/; their tails printed); the floors venv is built meanwhile. Together they are the
-# whole suite on SQLite plus the `stores` tests on PostgreSQL.
+# .cache/; their tails printed), and the smoke part on the lowest versions (its venv built
+# first). Together: the whole suite on SQLite, the `stores` tests on PostgreSQL, the floors.
 SERVED ?= tests/examples tests/browser tests/security tests/reliability
 test: setup browser servers
 	@mkdir -p .cache; \
@@ -50,13 +51,15 @@ test: setup browser servers
 	  echo $$? > .cache/test-pg.rc ) & \
 	( $(PY) -m pytest -q -p no:cacheprovider --basetemp=$${TMPDIR:-/tmp}/gridbase-test-served --durations=15 \
 	  $(PYTEST_ARGS) $(SERVED) > .cache/test-served.log 2>&1; echo $$? > .cache/test-served.rc ) & \
-	( $(MAKE) --no-print-directory $(FLOORS)/.installed > .cache/floors-setup.log 2>&1 ) & \
+	( $(MAKE) --no-print-directory test-floors FLOORS_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-floors" \
+	  > .cache/test-floors.log 2>&1; echo $$? > .cache/test-floors.rc ) & \
 	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS) $(foreach d,$(SERVED),--ignore=$(d)) tests; rc=$$?; wait; \
 	echo "=== real servers and browsers ($(SERVED); whole log in .cache/test-served.log) ==="; \
 	tail -n 60 .cache/test-served.log; \
 	echo "=== PostgreSQL run (make test-pg; whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
-	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg.rc)" = 0
-	$(MAKE) test-floors
+	echo "=== lowest versions (make test-floors; whole log in .cache/test-floors.log) ==="; tail -n 30 .cache/test-floors.log; \
+	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg.rc)" = 0 \
+	  && test "$$(cat .cache/test-floors.rc)" = 0
 
 # The tests marked `stores` once more, on PostgreSQL.
 test-pg: setup servers
@@ -69,7 +72,7 @@ $(FLOORS)/.installed: pyproject.toml
 	touch $@
 
 test-floors: setup $(FLOORS)/.installed
-	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(SMOKE)
+	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(FLOORS_ARGS) $(SMOKE)
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
