@@ -1,6 +1,6 @@
 """Deliveries: notifications handed to channels, with retries, backoff and a dead letter.
 
-A *delivery* is one `_gb_deliveries` row: one message for one channel (a person's e-mail, a
+A *delivery* is one row of engine.deliveries: one message for one channel (a person's e-mail, a
 group bot, an action's webhook), keyed by a unique *delivery key* that is also the channel's
 idempotency key. Its life: `pending` → `sending` → `sent`; a retryable failure goes back to
 `pending` with `next_at` pushed out (30 s × 2^(attempts-1), ±20 % jitter, at most 1 h); the

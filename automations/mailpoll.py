@@ -1,7 +1,7 @@
 """The mailbox poller: reads each mailbox of `mailboxes:` over IMAP and hands new mails to the engine.
 
 `fetch(ws, box)` connects (ssl, starttls or none), selects the folder read-only (flags are
-left as they are: which mails were taken is the engine's `_gb_mail_seen`, by Message-ID),
+left as they are: which mails were taken is engine.mailintake's record of taken mails, by Message-ID),
 asks for every message's size and Message-ID, and fetches only the ones neither taken nor
 failed before; each goes to engine.mailintake.take, and one that cannot be taken (too large,
 unreadable, refused by the table) to its dead-letter list. A crash between a mail's write and

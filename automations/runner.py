@@ -3,7 +3,7 @@
 A *run* is one automation reacting once: to one event, one schedule tick (per record), one
 date reached, or one button press. Its *run key* names it uniquely —
 `{base}.{automation}:{event id}` for events, `…:schedule:{tick}[:{record}]`,
-`…:date:{record}:{value}`, `…:manual:{uuid}` — and `_gb_runs.run_key` is UNIQUE, so the
+`…:date:{record}:{value}`, `…:manual:{uuid}` — and a run's key is unique (engine.runs), so the
 same event can never run an automation twice, even across crashes.
 
 `execute` must be called inside the caller's transaction: the run row, the notifications
@@ -13,7 +13,7 @@ that fails is rolled back and stops the run (the steps before it stay done), and
 recorded as `failed` with the step's error. Statuses: ok, failed, skipped, loop_stopped, waiting.
 
 A step may *park* the run (`wait:`, automations.steps, or `approval:`, automations.approval; it raises `Park`): the run is recorded
-as `waiting` and parked (engine.runs, `_gb_parked`) with the index of its next step and its
+as `waiting` and parked (engine.runs) with the index of its next step and its
 variables, in the same transaction. `resume_parked` (the scheduler's minutely check) goes on
 with each parked run that is due, once: the parked row is marked resumed in the transaction of
 the continuing run, whose run key is `{run key}:resume:{step}` (unique, so never twice). A step

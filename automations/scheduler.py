@@ -3,11 +3,11 @@
 - `schedule: "0 9 * * 1"` (+ optional `table`, `filter`): at each cron tick in the workspace
   time zone, run once, or once per matching record when a table is given (templates then
   also get `count`, the number of matching records). The last tick handled is kept in
-  `_gb_fired` (`schedule:{base}.{automation}`); a tick missed while the server was down runs
+  its fired mark in engine.runs (`schedule:{base}.{automation}`); a tick missed while the server was down runs
   once when it starts (several missed ticks run once, for the latest).
 - `date: TABLE, field: F, offset: -3d, at: "09:00"`: fire for a record when its F (a date
   at `at` local time, default 00:00; or a datetime) plus the offset is reached. Each (record,
-  F value) fires once (`_gb_fired` key `{base}.{automation}:{record}:{value}`), so moving the
+  F value) fires once (fired mark `{base}.{automation}:{record}:{value}`), so moving the
   date arms it again. A moment is caught if it falls between the previous check and now
   (checks run every minute, and at start for the downtime); a moment that had already
   passed when the record was created or its date was set does not fire.

@@ -16,7 +16,7 @@ poller (automations.mailpoll) when the workspace has mailboxes. `stop()` ends th
 Several processes on one database: each event is handled inside a transaction holding the
 database's writer lock, and claimed there (`is_pending`, `FOR UPDATE SKIP LOCKED` on PostgreSQL),
 so exactly one process runs its automations; scheduled and date automations are checked inside
-such a transaction too (their marks, `_gb_fired` and the unique run keys), so they fire once.
+such a transaction too (their fired marks and the unique run keys, engine.runs), so they fire once.
 
 Each event also becomes a payload of every API webhook it matches (engine.webhooks), in the
 same transaction, and the webhook's ping joins the delivery queue.

@@ -31,7 +31,7 @@ from views.api.errors import ApiError, model_not_found
 from views.ratelimit import Limiter, limiter
 
 DEFAULT_RATE = (5.0, 10.0)
-LAST_USED_EVERY = 60.0  # seconds between writes of _gb_tokens.last_used_at for one token
+LAST_USED_EVERY = 60.0  # seconds between writes of a token's last use (engine.tokens) for one token
 
 
 def _auth_error(message: str = "Authentication required") -> ApiError:

@@ -2,7 +2,7 @@
 inline cell edits, new records, export and import.
 
 Words: a *view* is declared in YAML and never changes here; a person's *prefs* (filter
-rows, a sort and a group-by, in `_gb_view_prefs`) narrow and reorder it for that person
+rows, a sort and a group-by, kept by engine.prefs) narrow and reorder it for that person
 only, and "Reset to view" deletes them. Every read and write goes through the record
 service with the signed-in actor, so the grid only ever holds what that person may see.
 """

@@ -3,7 +3,7 @@
 Words: a *page* is a full HTML document (`name.html`, extending `base.html`); a *fragment*
 is a piece swapped into a page (`_name.html`). The *actor* is the signed-in person, found
 from the `gb_session` cookie: a random session id, signed, whose SHA-256 names a row of
-`_gb_sessions` (the server is the only judge of a session). The *CSRF token* is the
+engine.sessions (the server is the only judge of a session). The *CSRF token* is the
 session's own token, or, for visitors without a session (sign-in page, public forms), a
 random token kept in the `gb_csrf` cookie (double submit). Every module of `views` renders
 through `render()`, which adds what `base.html` needs: actor, locale, `_`, csrf_token, nav
