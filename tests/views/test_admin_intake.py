@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -110,6 +111,8 @@ def test_admins_see_why_and_retry_once_the_cause_is_fixed(ws: Workspace, client_
     admin = client_for("admin")
     page = admin.get("/admin/intake")
     assert page.status_code == 200
+    title = re.search(r"<title>(.*?)</title>", page.text, re.S)
+    assert title and "<" not in title.group(1)  # the page's title is words, not a table
     assert HOSTILE not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert f'data-mail="{ident}"' in page.text and 'data-hl7="C1"' in page.text
     assert "姓名" in page.text  # the refused message's reason names the field
