@@ -18,6 +18,7 @@ from engine.workspace import Workspace
 
 SESSION_HOURS = 12
 PENDING_MINUTES = 5
+FLOW = "flow:"  # marks a sign-in flow's state among the pending sign-ins
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,24 @@ def pending_person(ws: Workspace, secret: str) -> str | None:
         "SELECT s.person FROM _gb_pending_signins s JOIN _gb_people p ON p.key = s.person "
         "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(secret), utcnow_text(ws.now()))).fetchone()
     return str(row[0]) if row else None
+
+
+def begin_flow(ws: Workspace, provider: str, state: str, seconds: int) -> None:
+    """Remember a sign-in flow's state for `seconds`, to be taken once by `take_flow`."""
+    now = ws.now()
+    with ws.storage.transaction() as conn:
+        conn.execute("DELETE FROM _gb_pending_signins WHERE expires_at <= ?", (utcnow_text(now),))
+        conn.execute("INSERT INTO _gb_pending_signins (id_hash, person, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                     (FLOW + digest(state), FLOW + provider, utcnow_text(now), utcnow_text(now + timedelta(seconds=seconds))))
+
+
+def take_flow(ws: Workspace, provider: str, state: str) -> bool:
+    """True once for a state `begin_flow` issued for `provider` and not yet expired; it is spent either way."""
+    with ws.storage.transaction() as conn:
+        taken = conn.execute("DELETE FROM _gb_pending_signins WHERE id_hash = ? AND person = ? AND expires_at > ?",
+                             (FLOW + digest(state), FLOW + provider, utcnow_text(ws.now()))).rowcount
+        conn.execute("DELETE FROM _gb_pending_signins WHERE id_hash = ?", (FLOW + digest(state),))
+    return bool(taken)
 
 
 def end_pending(ws: Workspace, secret: str) -> None:

@@ -5,8 +5,10 @@ the authorization-code flow with `state`, `nonce` and PKCE (S256), its URL and c
 made by Authlib (RFC 6749, RFC 7636), the exchange of the code for tokens, the checks of an OIDC ID token (signature against
 the provider's JWKS, issuer, audience, expiry and nonce, with joserfc, Authlib's JOSE library),
 and finding the workspace person the provider vouched for. It owns no table: the pending flow
-(state, nonce, code verifier) travels in a signed, short-lived cookie (views.pages.sso), and the
-sign-in itself is logged and throttled by engine.signins and made a session by engine.sessions,
+(state, nonce, code verifier) travels in a signed, short-lived cookie (views.pages.sso), and its
+state is also kept on the server (engine.sessions `begin_flow`) and taken once at the callback
+(`take`), so a replayed callback (the same cookie and state again) is refused even where the
+browser kept the cookie; the sign-in itself is logged and throttled by engine.signins and made a session by engine.sessions,
 exactly as a password sign-in is.
 
 Protocols are registry entries (`PROTOCOLS`): `oidc` reads the provider's discovery document
@@ -40,7 +42,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from engine import people
+from engine import people, sessions
 from engine.errors import GridbaseError
 from engine.model import SignInProvider
 from engine.workspace import Workspace
@@ -218,11 +220,19 @@ def provider_of(ws: Workspace, key: str) -> SignInProvider:
     return found
 
 
-def begin(ws: Workspace, key: str, redirect_uri: str, target: str) -> tuple[str, Pending]:
-    """(the provider's authorization URL, what the callback must find again)."""
+def begin(ws: Workspace, key: str, redirect_uri: str, target: str, *, seconds: int) -> tuple[str, Pending]:
+    """(the provider's authorization URL, what the callback must find again); the state is good
+    for `seconds` and once."""
     provider = provider_of(ws, key)
     pending = Pending(key, secrets.token_urlsafe(24), secrets.token_urlsafe(24), generate_token(64), target)
-    return PROTOCOLS[provider.type].authorize(provider, redirect_uri, pending), pending
+    url = PROTOCOLS[provider.type].authorize(provider, redirect_uri, pending)
+    sessions.begin_flow(ws, key, pending.state, seconds)
+    return url, pending
+
+
+def take(ws: Workspace, pending: Pending) -> bool:
+    """True if this server issued the flow's state, it has not expired and was not taken before."""
+    return sessions.take_flow(ws, pending.provider, pending.state)
 
 
 def identity(ws: Workspace, pending: Pending, redirect_uri: str, code: str) -> Identity:

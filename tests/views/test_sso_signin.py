@@ -246,6 +246,20 @@ def test_a_code_cannot_be_used_twice(site: dict[str, Any], browser: httpx.Client
         assert not any(c.name == "gb_session" for c in thief.cookies.jar)
 
 
+def test_a_replayed_callback_with_its_saved_cookie_is_refused_by_the_server(site: dict[str, Any],
+                                                                             browser: httpx.Client) -> None:
+    site["feishu"].signing_in = ZHAO
+    url = callback_url(browser, "feishu")
+    cookie = browser.cookies.get("gb_sso", path="/login/sso")
+    assert browser.get(url).status_code == 200  # signed in once; the browser drops the cookie
+    # an attacker who copied the flow's cookie and the callback URL replays both: the state was taken
+    with httpx.Client(base_url=site["url"], trust_env=False) as thief:
+        thief.cookies.set("gb_sso", cookie, path="/login/sso")
+        page = thief.get(url)
+        assert page.status_code == 400 and "was not started here" in page.text
+        assert not any(c.name == "gb_session" for c in thief.cookies.jar)
+
+
 @pytest.mark.parametrize("knob", ["wrong_nonce", "wrong_key", "other_audience"])
 def test_an_id_token_that_does_not_hold_up_is_refused(site: dict[str, Any], browser: httpx.Client, knob: str) -> None:
     site["oidc"].signing_in = {"sub": "s-wang", "email": "wang@hospital.example.org", "email_verified": True}

@@ -5,7 +5,8 @@ PKCE verifier go, with the page to return to, into the signed `gb_sso` cookie (H
 SameSite=Lax, ten minutes, path /login/sso) and the browser to the provider. The provider sends
 it back to `GET /login/sso/{provider}/callback` — the exact redirect URI registered with the
 provider — with `code` and `state`: the cookie is spent at once (one flow, one callback), the
-state must be the cookie's, the code is exchanged (a code is good once, the provider refuses a
+state must be the cookie's and one the server issued and has not taken before (engine.sso
+`take`: a replayed callback is refused even by a browser that kept the cookie), the code is exchanged (a code is good once, the provider refuses a
 replay) and the ID token's nonce must be the cookie's. Then it is a password sign-in without
 the password: the attempt is throttled and logged by engine.signins (as `person:<key>`, or
 `<provider>:<subject>` for someone unknown), a disabled or unknown person gets a clear page
@@ -62,7 +63,7 @@ async def start(request: Request) -> Response:
         return RedirectResponse(target, status_code=303)
     ws = get_ws(request)
     try:
-        url, pending = sso.begin(ws, key, redirect_uri(request, key), target)
+        url, pending = sso.begin(ws, key, redirect_uri(request, key), target, seconds=FLOW_SECONDS)
     except GridbaseError as e:
         return refused(request, e.message, 404 if e.code == "sso_unknown_provider" else 502)
     flow = {"p": pending.provider, "s": pending.state, "n": pending.nonce, "v": pending.verifier, "t": pending.target,
@@ -93,7 +94,7 @@ async def callback(request: Request) -> Response:
     key = request.path_params["provider"]
     ws = get_ws(request)
     pending = flow_of(request, key)
-    if pending is None:
+    if pending is None or not sso.take(ws, pending):
         return refused(request, GridbaseError(code="sso_bad_state").message, 400)
     if request.query_params.get("error") or not request.query_params.get("code"):
         problem = str(request.query_params.get("error_description") or request.query_params.get("error") or "no code")
