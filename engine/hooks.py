@@ -40,6 +40,7 @@ automation `when: {hook: NAME, table: T}` runs for each record a delivery create
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,11 @@ class HookDef:
     key_field: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # field key -> JSON path, or {"value": constant}
     rate_limit: int = DEFAULT_RATE
+
+    @property
+    def secret(self) -> str:
+        """The shared secret from the server's environment ("" while it is not set: the hook is not configured)."""
+        return os.environ.get(self.secret_env, "") if self.secret_env else ""
 
     @property
     def delivery_header(self) -> str | None:

@@ -161,3 +161,16 @@ def test_only_admins_reach_the_intake_page(ws: Workspace, client_for: Any) -> No
     assert li.post("/admin/intake/hl7/C1/retry", data={"csrf_token": token}).status_code == 403
     assert li.post("/admin/intake/mail/1/retry", data={"csrf_token": token}).status_code == 403
     assert li.post("/admin/intake/hooks/1/retry", data={"csrf_token": token}).status_code == 403
+
+
+def test_the_page_names_the_variable_a_hook_without_its_secret_needs(ws: Workspace, client_for: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GB_TEST_INTAKE_HOOK_SECRET", raising=False)
+    admin = client_for("admin")
+    page = admin.get("/admin/intake")
+    assert 'data-hook="desk"' in page.text and "GB_TEST_INTAKE_HOOK_SECRET" in page.text
+    assert "Hooks not configured" in page.text or "未配置的接收钩子" in page.text
+    refused = admin.post("/hooks/desk", content=b"{}", headers={"Content-Type": "application/json"})
+    assert refused.status_code == 503 and "GB_TEST_INTAKE_HOOK_SECRET" not in refused.text
+    monkeypatch.setenv("GB_TEST_INTAKE_HOOK_SECRET", "set-now")
+    assert 'data-hook="desk"' not in admin.get("/admin/intake").text

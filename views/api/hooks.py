@@ -1,7 +1,8 @@
 """`POST /hooks/{name}`: the web side of inbound webhooks (engine.hooks does the mapping and the write).
 
-In order: the hook exists (404), its secret is set on the server (503: the admin must set
-the environment variable), the signature or token matches (401; compared in constant time),
+In order: the hook exists (404), its secret is set on the server (503 "not configured"; the
+name of the environment variable to set goes to the server's log and the admins' intake page,
+never to the caller), the signature or token matches (401; compared in constant time),
 the request is within the hook's rate (429 with Retry-After; only signed requests count, so a
 caller without the secret cannot use up the sender's deliveries), the body is JSON (400), it has a
 delivery id (400), and the values suit the table (422, naming the field). Only then is the
@@ -18,8 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
-import os
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -33,6 +34,7 @@ from views.ratelimit import Limiter
 from views.threads import on_worker
 
 SIGNATURE_HEADER = "x-gridbase-signature"
+log = logging.getLogger("gridbase.hooks")
 
 
 def problem(status: int, kind: str, message: str, **headers: str) -> Response:
@@ -67,10 +69,11 @@ async def hook_endpoint(request: Request) -> Response:
     hook = hooks_of(ws.config).get(name)
     if hook is None:
         return problem(404, "NOT_FOUND", f"there is no hook named '{name[:100]}'")
-    secret = os.environ.get(hook.secret_env, "")
+    secret = hook.secret
     if not secret:
-        return problem(503, "HOOK_NOT_CONFIGURED", f"the hook '{name}' has no secret on this server yet: "
-                                                   f"an administrator must set {hook.secret_env}")
+        log.warning("hook %s refused a delivery: its secret is not set; set the environment variable %s",
+                    hook.key, hook.secret_env)
+        return problem(503, "HOOK_NOT_CONFIGURED", f"the hook '{hook.key}' is not configured on this server yet")
     try:
         body = await request.body()
     except ClientDisconnect:

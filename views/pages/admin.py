@@ -128,6 +128,7 @@ async def dead_letters(request: Request) -> Response:
         item["title"] = titles.get(item["notification"], "")
         item["person_name"] = known[item["person"]].name if item["person"] in known else item["person"] or ""
         item["when"] = format_time(ws, item["next_at"])
+        item["retry"] = f"/admin/dead/{item['id']}/retry"
         if not item["title"]:
             try:
                 payload = json.loads(item["payload"] or "{}")
