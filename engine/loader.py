@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import fhir, hl7intake, hooks, limits, mailintake, org, yamlschemas
+from engine import allowlist, fhir, hl7intake, hooks, limits, mailintake, org, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -272,6 +272,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
         ws_src = src
         config = build_workspace(src.data, root_path)
         check_retention(config, src)
+        allowlist.check(config, src)
     elif src is not None:  # reported; its names still count, so the bases are not blamed for its mistake
         config = salvage_workspace(src.data, root_path)
     sources: list[Source] = []
@@ -299,7 +300,9 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         key=data.get("workspace", root.name), name=data.get("name", root.name), root=str(root),
         timezone=data.get("timezone", "Asia/Shanghai"), locale=data.get("locale", "zh-CN"),
         allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})),
-        sign_in=dict(data.get("sign_in") or {}))
+        sign_in=dict(data.get("sign_in") or {}),
+        hl7_allow_from=None if (data.get("hl7_listener") or {}).get("allow_from") is None
+        else [str(a) for a in data["hl7_listener"]["allow_from"]])
     for key, node, parent, where in org.flatten(data.get("departments") or {}):
         if key in config.departments:
             config.department_clashes.append((where, key))

@@ -361,5 +361,6 @@ class WorkspaceConfig:
     retention: Retention = field(default_factory=Retention)
     sign_in: Json = field(default_factory=dict)
     sign_in_providers: dict[str, SignInProvider] = field(default_factory=dict)
+    hl7_allow_from: list[str] | None = None  # who may connect to the MLLP listener (engine.allowlist); None: loopback
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine import hl7intake
+from engine import allowlist, hl7intake
 from engine.errors import GridbaseError
 from gridbase.commands import command, open_ws, out
 from plugins import hl7_listener
@@ -46,6 +46,8 @@ def cmd_hl7(args: argparse.Namespace) -> int:
         if args.action == "listen":
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
             out(f"listening for HL7 v2 over MLLP on {args.host}:{args.port} (Ctrl-C stops)")
+            senders = ", ".join(str(n) for n in allowlist.hl7_networks(ws.config)) or "nobody"
+            out(f"senders allowed (workspace.yaml hl7_listener: allow_from): {senders}")
             asyncio.run(hl7_listener.serve_forever(ws, args.host, args.port))
             return 0
         if args.action == "failed":

@@ -9,6 +9,10 @@ copes with: a frame split over many reads, several frames in one read, bytes out
 answered: the HIS sends it again), a frame longer than MAX_FRAME (answered AR, then the
 connection is closed, since the rest of it cannot be told from the next message).
 
+Only senders in workspace.yaml `hl7_listener: allow_from:` (CIDR; engine.allowlist, loopback
+when left out) are heard: a connection from anywhere else is closed before a byte is read,
+logged with its address and counted (`Listener.refused`), since MLLP itself names no sender.
+
 Text is read as UTF-8, or GB18030 when it is not UTF-8 (many Chinese HIS send that); the ACK
 is UTF-8. `gridbase hl7 listen` runs `serve_forever`; `gridbase serve` starts a Listener on its
 own loop when given `--hl7-port` (gridbase.app.create_app(hl7=...)), started and stopped with the app.
@@ -22,7 +26,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from engine import hl7intake
+from engine import allowlist, hl7intake
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
@@ -54,6 +58,8 @@ class Listener:
         self.host = host
         self.port = port
         self.max_frame = max_frame
+        self.allowed = allowlist.hl7_networks(ws.config)
+        self.refused = 0  # connections refused by the allow-list since the listener started
         self.server: asyncio.Server | None = None
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridbase-hl7")
 
@@ -80,6 +86,16 @@ class Listener:
         return frame(hl7intake.ack(text, outcome))
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if not allowlist.admits(self.allowed, address):
+            self.refused += 1
+            log.warning("HL7 connection from %s refused: not in workspace.yaml hl7_listener allow_from "
+                        "(%d refused since start)", address or "an unknown address", self.refused)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+            return
         loop = asyncio.get_running_loop()
         buffer = bytearray()
         try:
