@@ -8,7 +8,11 @@ the next `get()` fetches again. One lock per cache: two workers never fetch at o
 
 `AppChannel` is the base of the app channels that speak HTTP themselves (WeCom, DingTalk):
 a `base_url` origin instead of a bot URL, and `get_json` for the token GETs, through the same
-guarded transport as every HTTP channel (`plugins.channels.httppost`).
+guarded transport as every HTTP channel (`plugins.channels.httppost`). Their messages are
+built from one `Card` (`card_of`): a message with an absolute record link becomes a card
+(title, body, the link, and its button's words: the approval button's for an approval
+request, else the channel's), anything else one plain text (`text_of`), each cut to the
+platform's limits.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
-from engine.channels import Channel, Option
+from engine.channels import APPROVAL_EVENT, Channel, Option, OutgoingMessage, truncate_utf8
 from plugins.channels.httppost import RETRYABLE_STATUSES, USER_AGENT, HttpChannel, Reply
 from plugins.netguard import UnsafeURL, origin, split_url
 
@@ -50,6 +55,34 @@ class TokenCache:
         with self._lock:
             if self._tokens.get(key, ("", 0.0))[0] == token:
                 del self._tokens[key]
+
+
+APPROVAL_BUTTON = "去审批"  # an approval card's button: it opens the record page, where the person decides
+
+
+@dataclass(frozen=True)
+class Card:
+    """What an app's card shows: its title and body (cut to the limits), where it leads, its button."""
+
+    title: str
+    body: str
+    link: str
+    button: str
+    approval: bool
+
+
+def card_of(message: OutgoingMessage, *, title_limit: int, body_limit: int, button: str) -> Card | None:
+    """The card of a message with an absolute record link, else None (send `text_of` instead)."""
+    if not message.link.startswith(("https://", "http://")):
+        return None
+    approval = message.event == APPROVAL_EVENT
+    return Card(truncate_utf8(message.title or "Gridbase", title_limit), truncate_utf8(message.body, body_limit),
+                message.link, APPROVAL_BUTTON if approval else button, approval)
+
+
+def text_of(message: OutgoingMessage, limit: int) -> str:
+    """A message as one plain text: title and body, cut to `limit` bytes."""
+    return truncate_utf8("\n".join(p for p in (message.title, message.body) if p), limit)
 
 
 class AppChannel(HttpChannel):

@@ -11,7 +11,11 @@ person: one delivery per person (`PERSONAL`), to their DingTalk `userid` from wo
 - Message: `POST /topapi/message/corpconversation/asyncsend_v2?access_token=…` with
   `{"agent_id", "userid_list": "<userid>", "msg": …}`: an `oa` message (header and body title =
   the title, body content = the text, `message_url` = the record) when the record link is
-  absolute, else a `text` message. Both are plain text: a record value cannot add markdown.
+  absolute, else a `text` message. An approval request is an `action_card` (title, markdown,
+  `btn_json_list: [{"title": "去审批", "action_url": <the record page>}]`), like WeCom's and
+  Feishu's cards with their button: it opens the record page, where the person signs in and
+  decides; no button decides by itself. All are plain text: a record value cannot add
+  markdown (the action card's body has the markdown characters replaced, `plain_markdown`).
 - Errors: -1 (busy), 90018 (calls over the limit), HTTP 429/5xx and timeouts retry; anything
   else (40089 wrong appkey/appsecret, 88 no permission, …) is a dead letter.
 
@@ -26,8 +30,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from engine.channels import DeliveryError, Option, OutgoingMessage, truncate_utf8
-from plugins.channels.appchannel import AppChannel, TokenCache
+from engine.channels import DeliveryError, Option, OutgoingMessage
+from plugins.channels.appchannel import AppChannel, TokenCache, card_of, text_of
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
 TOKEN_CODES = {40014, 41001, 42001}
@@ -38,6 +42,15 @@ HINTS = {
     33001: "the access token does not belong to this organisation",
 }
 TOKENS = TokenCache(600.0)
+# An action card's body is markdown: a record's text must not add links, images or emphasis to it,
+# so the characters that make them are written as their full-width twins (and "://" loses its colon).
+MARKDOWN_TWINS = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "*": "＊", "_": "＿", "#": "＃", "!": "！",
+                                "<": "＜", ">": "＞", "`": "｀", "|": "｜", "~": "～", "\\": "＼"})
+
+
+def plain_markdown(text: str) -> str:
+    """`text` shown as itself in DingTalk markdown (no link, image, heading or emphasis it could make)."""
+    return text.translate(MARKDOWN_TWINS).replace("://", "：//")
 
 
 class DingTalkAppChannel(AppChannel):
@@ -64,14 +77,16 @@ class DingTalkAppChannel(AppChannel):
 
     def payload(self, message: OutgoingMessage, userid: str) -> dict[str, Any]:
         """The asyncsend_v2 body for one person."""
-        title = truncate_utf8(message.title or "Gridbase", 200)
-        if message.link.startswith(("https://", "http://")):
-            msg: dict[str, Any] = {"msgtype": "oa", "oa": {
-                "message_url": message.link, "head": {"bgcolor": "FF1677FF", "text": title},
-                "body": {"title": title, "content": truncate_utf8(message.body, 2000)}}}
+        card = card_of(message, title_limit=200, body_limit=2000, button="")
+        if card is None:
+            msg: dict[str, Any] = {"msgtype": "text", "text": {"content": text_of(message, 2000)}}
+        elif card.approval:  # an action card: its button opens the record page, where the person decides
+            msg = {"msgtype": "action_card", "action_card": {
+                "title": card.title, "markdown": f"### {plain_markdown(card.title)}\n\n{plain_markdown(card.body)}",
+                "btn_orientation": "0", "btn_json_list": [{"title": card.button, "action_url": card.link}]}}
         else:
-            text = "\n".join(p for p in (message.title, message.body) if p)
-            msg = {"msgtype": "text", "text": {"content": truncate_utf8(text, 2000)}}
+            msg = {"msgtype": "oa", "oa": {"message_url": card.link, "head": {"bgcolor": "FF1677FF", "text": card.title},
+                                           "body": {"title": card.title, "content": card.body}}}
         return {"agent_id": self.options["agent_id"], "userid_list": userid, "msg": msg}
 
     def send(self, message: OutgoingMessage) -> None:

@@ -28,8 +28,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from engine.channels import APPROVAL_EVENT, DeliveryError, Option, OutgoingMessage, truncate_utf8
-from plugins.channels.appchannel import AppChannel, TokenCache
+from engine.channels import DeliveryError, Option, OutgoingMessage
+from plugins.channels.appchannel import AppChannel, TokenCache, card_of, text_of
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_CODES = {40014, 41001, 42001}
@@ -76,14 +76,11 @@ class WeComAppChannel(AppChannel):
     def payload(self, message: OutgoingMessage, userid: str) -> dict[str, Any]:
         """The message/send body for one person."""
         common = {"touser": userid, "agentid": self.options["agent_id"], "safe": 0}
-        if message.link.startswith(("https://", "http://")):
-            return {**common, "msgtype": "textcard", "textcard": {
-                "title": truncate_utf8(message.title or "Gridbase", 128),
-                "description": truncate_utf8(message.body, 512),
-                "url": message.link,
-                "btntxt": "去审批" if message.event == APPROVAL_EVENT else self.options.get("button_text") or "详情"}}
-        text = "\n".join(p for p in (message.title, message.body) if p)
-        return {**common, "msgtype": "text", "text": {"content": truncate_utf8(text, 2048)}}
+        card = card_of(message, title_limit=128, body_limit=512, button=self.options.get("button_text") or "详情")
+        if card is None:
+            return {**common, "msgtype": "text", "text": {"content": text_of(message, 2048)}}
+        return {**common, "msgtype": "textcard", "textcard": {
+            "title": card.title, "description": card.body, "url": card.link, "btntxt": card.button}}
 
     def send(self, message: OutgoingMessage) -> None:
         userid = message.recipient_ids.get("userid")

@@ -23,6 +23,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+def card_ok(card: Any) -> bool:
+    """An action card as DingTalk documents it: title and markdown, and either one button
+    (single_title, single_url) or a btn_json_list of {title, action_url}."""
+    if not isinstance(card, dict) or not card.get("title") or not card.get("markdown"):
+        return False
+    if card.get("single_title") or card.get("single_url"):
+        return bool(card.get("single_title") and card.get("single_url"))
+    buttons = card.get("btn_json_list")
+    return (isinstance(buttons, list) and bool(buttons)
+            and all(isinstance(b, dict) and b.get("title") and b.get("action_url") for b in buttons))
+
+
 @dataclass
 class DingTalkStandin:
     app_key: str = "dingabcdefghijklmnop"
@@ -111,7 +123,9 @@ class DingTalkStandin:
                 return {"errcode": 88, "sub_code": "60011", "sub_msg": "没有调用该接口的权限",
                         "errmsg": "ding talk error[subcode=60011,submsg=没有调用该接口的权限]"}
             msg = body.get("msg") or {}
-            if msg.get("msgtype") not in ("text", "oa") or msg["msgtype"] not in msg:
+            if msg.get("msgtype") not in ("text", "oa", "action_card") or msg["msgtype"] not in msg:
+                return {"errcode": 40035, "errmsg": "不合法的参数"}
+            if msg["msgtype"] == "action_card" and not card_ok(msg["action_card"]):
                 return {"errcode": 40035, "errmsg": "不合法的参数"}
             for user in str(body.get("userid_list") or "").split(","):
                 if user in self.userids:

@@ -11,7 +11,7 @@ from dingtalk_standin import DingTalkStandin
 
 from automations import deliver_due, list_deliveries, process_pending
 from engine import Workspace
-from engine.channels import OutgoingMessage
+from engine.channels import APPROVAL_EVENT, OutgoingMessage
 from plugins.channels.dingtalk_app import DingTalkAppChannel
 from tests_support import write_workspace
 
@@ -135,3 +135,25 @@ def test_without_a_link_a_plain_text_message() -> None:
     assert payload["msg"] == {"msgtype": "text", "text": {"content": "标题\n**不是粗体** [链接](https://evil.example)"}}
     assert any("needs the option 'app_secret_env'" in e
                for e in DingTalkAppChannel.config_errors({"app_key": "k", "agent_id": 1}))
+
+
+def test_an_approval_request_is_an_action_card_whose_button_opens_the_record_page(hospital: Workspace,
+                                                                                    standin: DingTalkStandin) -> None:
+    channel = DingTalkAppChannel("ding", {"app_key": standin.app_key, "agent_id": standin.agent_id,
+                                              "app_secret": standin.secret, "base_url": standin.base_url},
+                                 allowed_hosts=["127.0.0.1"])
+    link = "https://gridbase.hospital.example.org/b/complaints/t/complaints/r/rec1#approval"
+    hostile = "处理结果：见 [附件](https://evil.example/x) **已办结** ![](https://evil.example/p.png)"
+    channel.send(OutgoingMessage("k1", "请审批结案：甲", hostile, link=link, event=APPROVAL_EVENT,
+                                 recipient_ids={"userid": "manager4220"}))
+    sent = standin.delivered[-1]
+    assert sent["msgtype"] == "action_card"  # the stand-in checked DingTalk's documented card shape
+    card = sent["action_card"]
+    assert card["title"] == "请审批结案：甲"
+    assert card["btn_json_list"] == [{"title": "去审批", "action_url": link}]
+    # the record's text is shown as text: it adds no link, image or emphasis to the card
+    assert "](" not in card["markdown"] and "**" not in card["markdown"] and "https://evil" not in card["markdown"]
+    assert "附件" in card["markdown"] and "已办结" in card["markdown"]
+    # an ordinary notification with a link stays an oa message
+    channel.send(OutgoingMessage("k2", "新指令", "正文", link=link, recipient_ids={"userid": "manager4220"}))
+    assert standin.delivered[-1]["msgtype"] == "oa"
