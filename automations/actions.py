@@ -9,7 +9,8 @@ the audit log and history), and the event's depth + 1, so the loop guard can see
 - `notify`: one inbox row per person (engine.inbox, unique key
   `{run_key}:{index}:{person}`), rendered with that person's view of the record; then one
   delivery per personal channel (e-mail, a Feishu/WeCom/DingTalk app: `Channel.PERSONAL`) per
-  person, and one per group channel (a bot or webhook in workspace.yaml) per action.
+  person, and one per group channel (a bot or webhook in workspace.yaml) per action, rendered
+  as the channel's reader may read the record (engine.groupreader; not posted if it may not).
 - `update`: set fields of the triggering record (values may be templates).
 - `create`: a record in a table of the same base; `link` names the new record's link field
   that points back to the triggering record.
@@ -24,10 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
 from automations.recipients import Recipient, directory, resolve
-from automations.templates import MAX_BODY, MAX_TITLE, record_context, record_link, render
+from automations.templates import MAX_BODY, MAX_TITLE, least_context, record_context, record_link, render
 from engine import inbox
 from engine.automation import Action, Checks, Path, Write
 from engine.errors import GridbaseError
+from engine.groupreader import role_actor
 from engine.hints import did_you_mean
 from engine.ids import utcnow_text
 from engine.matching import live_row
@@ -97,19 +99,37 @@ class RunContext:
 
     def variables(self, person: str | None = None) -> dict[str, Any]:
         """Template variables; for `person`, the record as they may see it (nothing if they are unknown)."""
-        now = self.ws.now().astimezone(self.ws.tz)
+        if person is None:
+            return self._variables(record_context(self.table, self.row) if self.table is not None else {}, self.extra)
+        try:
+            reader: Actor | None = self.ws.actor(person)
+        except GridbaseError:
+            reader = None
+        return self.variables_as(reader)
+
+    def variables_as(self, reader: Actor | None) -> dict[str, Any]:
+        """Template variables with the record as `reader` may see it (None: an unknown reader, who sees nothing)."""
         record: dict[str, str] = {}
-        extra = self.extra
-        if self.table is not None and person is None:
-            record = record_context(self.table, self.row)
-        elif person is not None:
-            try:
-                reader: Actor | None = self.ws.actor(person)
-            except GridbaseError:
-                reader = None
-            if reader is not None and self.table is not None:
-                record = record_context(self.table, self.row, self.table.access(reader), reader)
-            extra = {k: self._as_seen(v, reader) for k, v in self.extra.items()}
+        if reader is not None and self.table is not None:
+            record = record_context(self.table, self.row, self.table.access(reader), reader)
+        return self._variables(record, {k: self._as_seen(v, reader) for k, v in self.extra.items()})
+
+    def group_variables(self, channel: Channel) -> dict[str, Any] | None:
+        """Template variables for a group channel's one message, as its reader (engine.groupreader)
+        may see the record; None when that reader may not read it (nothing is posted)."""
+        if channel.as_person is None and channel.as_role is None:
+            readers = [role_actor(channel, role) for role in self.ws.config.roles]
+            record = least_context(self.table, self.row, readers) if self.table is not None else {}
+            return self._variables(record, {k: self._as_seen(v, None) for k, v in self.extra.items()})
+        try:
+            reader = (self.ws.actor(channel.as_person) if channel.as_person is not None
+                      else role_actor(channel, str(channel.as_role)))
+        except GridbaseError:
+            return None
+        return self.variables_as(reader) if _can_read(self, reader) else None
+
+    def _variables(self, record: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
+        now = self.ws.now().astimezone(self.ws.tz)
         return {"record": record,
                 "record_id": self.record_id or "", "table": self.table.key if self.table else "",
                 "table_name": self.table.tdef.name if self.table else "", "base": self.base,
@@ -187,13 +207,18 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
                                      message=ctx.message(title, body, recipient_name=person.name,
                                                          recipient_email=person.email, recipient_phone=person.phone,
                                                          recipient_ids=person.accounts.get(name, {})))
-    if groups:
-        variables = ctx.variables()
+    unread: list[str] = []
+    names = ", ".join(p.name for p in people)
+    for name in groups:  # one message for a whole chat: rendered as the channel's reader may read the record
+        variables = ctx.group_variables(ws.config.channels[name])
+        if variables is None:
+            unread.append(name)
+            continue
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
-        names = ", ".join(p.name for p in people)
-        for name in groups:
-            queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
-                                     message=ctx.message(title, body, recipient_name=names))
+        queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
+                                 message=ctx.message(title, body, recipient_name=names))
+    if unread:
+        return {"recipients": [p.key for p in people], "deliveries": queued, "groups_not_reading": unread}
     return {"recipients": [p.key for p in people], "deliveries": queued}
 
 
@@ -203,7 +228,7 @@ def _personal(ws: Workspace, channel: str) -> bool:
     return bool(cls is not None and cls.PERSONAL)
 
 
-def _can_read(ctx: RunContext, person: str) -> bool:
+def _can_read(ctx: RunContext, person: str | Actor) -> bool:
     """Whether `person` may see the run's record (a run without a record hides nothing)."""
     if ctx.table is None or ctx.record_id is None:
         return True

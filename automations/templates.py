@@ -9,7 +9,9 @@ Words: the *row* is the record as stored (SQL values; engine.matching.live_row);
 gives the person's name, a link field the primary-field text of its linked records, as the
 field type shows linked records). A context built for a person leaves out
 fields they may not read, masks what their roles mask and names only the linked records they
-may read, so a notification never tells someone more than the record page would.
+may read, so a notification never tells someone more than the record page would. A group
+channel's message is built for its reader (engine.groupreader): a declared one, or the *least
+reader* (`least_context`), who sees only what every role that may read the table sees alike.
 """
 
 from __future__ import annotations
@@ -63,6 +65,34 @@ def record_context(table: Table, row: dict[str, Any] | None, access: TableAccess
         text = field.display(row.get(key))
         mask = access.mask(key) if access is not None else None
         out[key] = mask_value(text, mask) if mask and text else text
+    return out
+
+
+def least_context(table: Table, row: dict[str, Any] | None, readers: list[Actor]) -> dict[str, str]:
+    """The record as every one of `readers` who may read the table sees it: a field they all read
+    alike; one they read differently masked if any of them masks it, else left out (linked records,
+    lookups); one any of them may not read left out. Nobody reading the table: nothing."""
+    if row is None:
+        return {}
+    seen: list[tuple[TableAccess, dict[str, str]]] = []
+    for reader in readers:
+        access = table.access(reader)
+        if access.can_read:
+            seen.append((access, record_context(table, row, access, reader)))
+    if not seen:
+        return {}
+    full = record_context(table, row)
+    out: dict[str, str] = {}
+    for key, text in full.items():
+        values = {ctx.get(key) for _, ctx in seen}
+        if None in values:
+            continue
+        if len(values) == 1:
+            out[key] = values.pop() or ""
+            continue
+        mask = next((m for m in (access.mask(key) for access, _ in seen) if m), None)
+        if mask and table.fields[key].shown_as != "links":
+            out[key] = mask_value(text, mask) if text else text
     return out
 
 

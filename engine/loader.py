@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import allowlist, fhir, hl7intake, hooks, limits, mailintake, org, yamlschemas
+from engine import allowlist, fhir, groupreader, hl7intake, hooks, limits, mailintake, org, yamlschemas
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
@@ -273,6 +273,7 @@ def load_workspace(root: str | os.PathLike[str]) -> WorkspaceConfig:
         config = build_workspace(src.data, root_path)
         check_retention(config, src)
         allowlist.check(config, src)
+        groupreader.check(config, src)
     elif src is not None:  # reported; its names still count, so the bases are not blamed for its mistake
         config = salvage_workspace(src.data, root_path)
     sources: list[Source] = []
@@ -320,8 +321,8 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
                                     {str(c): {str(k): str(v) for k, v in (ids or {}).items()}
                                      for c, ids in (p.get("accounts") or {}).items()}, nodes, found)
     for key, c in (data.get("channels") or {}).items():
-        options = {k: v for k, v in c.items() if k != "type"}
-        config.channels[key] = Channel(key, c["type"], options)
+        options = {k: v for k, v in c.items() if k not in ("type", "as_role", "as_person")}
+        config.channels[key] = Channel(key, c["type"], options, as_role=c.get("as_role"), as_person=c.get("as_person"))
     # -- sign-in providers --
     for key, sp in ((data.get("sign_in") or {}).get("providers") or {}).items():
         config.sign_in_providers[str(key)] = SignInProvider(

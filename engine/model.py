@@ -73,6 +73,8 @@ class Channel:
     key: str
     type: str
     options: Json = field(default_factory=dict)
+    as_role: str | None = None  # a group channel's reader: what this role may read (engine.groupreader)
+    as_person: str | None = None  # ... or what this person may read; neither: what every role may read
 
 
 @dataclass
