@@ -20,10 +20,12 @@ mailboxes:
     folder: INBOX
     poll_seconds: 60
     thread_comments: true           # a reply to a mail taken becomes a comment on its record
+    trusted_authserv_id: mx.example.org  # the receiving server whose Authentication-Results count
     fields:
       title: subject
       details: body                 # plain text; HTML is reduced to its text (scripts dropped)
-      reporter: sender              # a person field: the person with that e-mail; else the address
+      reporter: sender              # a person field: the person with that e-mail, only when the
+                                    # receiving server vouched for the From: (trusted_authserv_id)
       reporter_name: sender_name
       received_at: received
       files: attachments
@@ -35,7 +37,11 @@ Words: `take` runs in one transaction: if the mail's Message-ID was taken before
 nothing; if the mail answers (In-Reply-To, References) a mail taken before, it becomes a
 comment on that mail's record; else a record is created through the record service as the
 mailbox's actor (audit and outbox in the same transaction), its attachments kept through
-engine.attachments, and the Message-ID noted. A mail that cannot be taken is noted by `fail`
+engine.attachments, and the Message-ID noted. A From: makes a person field name a person only
+when the receiving server vouched for it (engine.mailauth: dmarc or spf pass for the From:
+domain in the Authentication-Results of `trusted_authserv_id`); otherwise anyone could make a
+record "reported by" a member of staff, so the person field stays empty and a text field
+mapped to `sender` keeps the address. A mail that cannot be taken is noted by `fail`
 (with its bytes, unless too large) and not tried again until `retry`.
 """
 
@@ -56,7 +62,7 @@ from email.message import Message as MimeMessage
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from engine import attachments, intake
+from engine import attachments, intake, mailauth
 from engine import comments as comments_db
 from engine import people as people_db
 from engine.errors import GridbaseError, NotFoundError
@@ -98,6 +104,7 @@ class MailboxDef:
     poll_seconds: int = DEFAULT_POLL
     thread_comments: bool = True
     fields: dict[str, Any] = field(default_factory=dict)  # field key -> a SOURCES name, or {"value": constant}
+    trusted_authserv_id: str | None = None  # whose Authentication-Results vouch for a From: (engine.mailauth)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class Mail:
     body: str = ""
     sender: str = ""
     sender_name: str = ""
+    sender_vouched: bool = False  # the receiving server says the From: domain sent it (engine.mailauth)
     received: str | None = None  # ISO 8601 with its offset
     attachments: list[Attachment] = field(default_factory=list)
     replies_to: list[str] = field(default_factory=list)  # Message-IDs this mail answers, nearest first
@@ -141,7 +149,8 @@ def build(base: str, raw: Any) -> dict[str, MailboxDef]:
             password_env=str(m.get("password_env", "")), security=security,
             port=int(m.get("port", 993 if security == "ssl" else 143)), folder=str(m.get("folder", "INBOX")),
             poll_seconds=int(m.get("poll_seconds", DEFAULT_POLL)), thread_comments=bool(m.get("thread_comments", True)),
-            fields=dict(m.get("fields") or {}))
+            fields=dict(m.get("fields") or {}),
+            trusted_authserv_id=str(m["trusted_authserv_id"]) if m.get("trusted_authserv_id") else None)
     return boxes
 
 
@@ -268,8 +277,9 @@ def message_id_of(raw: bytes) -> str:
     return found[0] if found else "<" + hashlib.sha256(raw).hexdigest() + "@gridbase.invalid>"
 
 
-def parse(raw: bytes) -> Mail:
-    """A mail's parts from its bytes; MailError when they are no mail at all."""
+def parse(raw: bytes, trusted_authserv_id: str | None = None) -> Mail:
+    """A mail's parts from its bytes; MailError when they are no mail at all. Its From: is
+    vouched for only by the Authentication-Results of `trusted_authserv_id` (engine.mailauth)."""
     if len(raw) > MAX_MAIL_BYTES:
         raise MailError(code="mail_too_large", params={"mb": f"{MAX_MAIL_BYTES / 1024 / 1024:g}"})
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -278,6 +288,7 @@ def parse(raw: bytes) -> Mail:
     mail = Mail(message_id=message_id_of(raw), subject=_tidy(_header(msg, "Subject"))[:MAX_SUBJECT_CHARS])
     name, address = email.utils.parseaddr(_header(msg, "From"))
     mail.sender, mail.sender_name = address.strip().lower(), name.strip()
+    mail.sender_vouched = mailauth.vouched_for(msg, mail.sender, trusted_authserv_id)
     try:
         moment = email.utils.parsedate_to_datetime(_header(msg, "Date"))
         mail.received = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
@@ -344,6 +355,8 @@ def _sender_value(ws: Workspace, mail: Mail, person_field: bool) -> Any:
     if not mail.sender:
         return None
     if person_field:
+        if not mail.sender_vouched:
+            return None  # a From: anyone could have written names nobody
         for person in people_db.everyone(ws.storage):
             if str(person.get("email") or "").strip().lower() == mail.sender and not person.get("disabled"):
                 return person["key"]
@@ -389,7 +402,7 @@ class _Seen:
 
 def take(ws: Workspace, box: MailboxDef, raw: bytes) -> Taken:
     """Take one mail (see the module's docstring); MailError or ValidationError when it cannot be."""
-    mail = parse(raw)
+    mail = parse(raw, box.trusted_authserv_id)
     table: Any = ws.base(box.base).table(box.table)  # the record service (engine.records.Table)
     actor = ws.actor(box.actor)
     files: list[attachments.Incoming] = []

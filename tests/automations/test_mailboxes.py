@@ -68,6 +68,7 @@ mailboxes:
     security: none
     username: complaints
     password_env: GB_TEST_MAIL_PASSWORD
+    trusted_authserv_id: mx.example.org
     fields:
       title: subject
       details: body
@@ -120,8 +121,15 @@ def opened(make_workspace: Callable[..., Workspace], server: Dovecot,
 
 def mail(subject: str, body: str = "候诊时间过长，无人解释。", *, sender: str = "Zhang@example.org",
          name: str = "张三", ident: str | None = None, reply_to: str | None = None, html: str | None = None,
-         files: dict[str, bytes] | None = None) -> bytes:
+         files: dict[str, bytes] | None = None, vouched: str | None = "dmarc") -> bytes:
+    """A mail as the hospital's receiving server (mx.example.org) hands it on: with its
+    Authentication-Results for the From: domain (`vouched`: dmarc or spf pass; None: none)."""
     msg = EmailMessage()
+    domain = sender.rpartition("@")[2].lower()
+    if vouched == "dmarc":
+        msg["Authentication-Results"] = f"mx.example.org; dkim=pass header.d={domain}; dmarc=pass header.from={domain}"
+    elif vouched == "spf":
+        msg["Authentication-Results"] = f"mx.example.org; spf=pass smtp.mailfrom={sender}"
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = "complaints@example.org"
     msg["Subject"] = subject
@@ -172,6 +180,30 @@ def test_new_mails_become_records_with_their_parts_mapped(opened: Callable[..., 
     assert second["address"] == "walkin@example.com"
     # written as the mailbox's person: the audit log names them
     assert [e.actor for e in ws.audit.for_record("desk", "complaints", first["id"])] == ["mail_bot"]
+
+
+def test_a_forged_from_never_makes_a_staff_member_the_reporter(opened: Callable[..., Workspace],
+                                                               server: Dovecot) -> None:
+    ws = opened()
+    forged = mail("冒名一", ident="<f1@example.org>", vouched=None)  # no verdict of the receiving server
+    # a verdict the sender wrote in, naming another server, or the right server failing DMARC
+    other = mail("冒名二", ident="<f2@example.org>", vouched=None).replace(
+        b"From:", b"Authentication-Results: mx.attacker.example; dmarc=pass header.from=example.org\r\nFrom:", 1)
+    failed = mail("冒名三", ident="<f3@example.org>", vouched=None).replace(
+        b"From:", b"Authentication-Results: mx.example.org; dmarc=fail header.from=example.org\r\nFrom:", 1)
+    # a pass for another domain (the attacker's own) does not vouch for example.org
+    elsewhere = mail("冒名四", ident="<f4@example.org>", vouched=None).replace(
+        b"From:", b"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=x@attacker.example\r\nFrom:", 1)
+    vouched_spf = mail("真的", ident="<f5@example.org>", vouched="spf")
+    for raw in (forged, other, failed, elsewhere, vouched_spf):
+        server.append(raw)
+    done = mailpoll.fetch(ws, box(ws))
+    assert (len(done.records), done.failed) == (5, [])
+    by_title = {r["title"]: r for r in records(ws)}
+    for title in ("冒名一", "冒名二", "冒名三", "冒名四"):
+        assert by_title[title].get("reporter") in (None, "", []), title  # not a person...
+        assert by_title[title]["address"] == "zhang@example.org"        # ...but the sender kept as text
+    assert by_title["真的"]["reporter"] == "zhang"
 
 
 @pytest.mark.stores
