@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
 from automations.recipients import Recipient, directory, resolve
-from automations.templates import MAX_BODY, MAX_TITLE, least_context, record_context, record_link, render
+from automations.templates import (
+    MAX_BODY,
+    MAX_TITLE,
+    least_context,
+    record_context,
+    record_link,
+    render,
+)
 from engine import inbox
 from engine.automation import Action, Checks, Path, Write
 from engine.errors import GridbaseError

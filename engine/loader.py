@@ -17,7 +17,17 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
-from engine import allowlist, fhir, groupreader, hl7intake, hooks, limits, mailintake, org, yamlschemas
+from engine import (
+    allowlist,
+    fhir,
+    groupreader,
+    hl7intake,
+    hooks,
+    limits,
+    mailintake,
+    org,
+    yamlschemas,
+)
 from engine.checks import check_workspace
 from engine.entrychecks import check_entries
 from engine.errors import ConfigError, ConfigIssue
