@@ -319,6 +319,7 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
         listener = Hl7Listener(ws, *hl7) if hl7 is not None else None
         if listener is not None:
             await listener.start()
+        app.state.hl7 = listener  # the admins' intake page shows its refused senders' count
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ Left out, only loopback is admitted; a wrong entry is a clear error at its line 
 from __future__ import annotations
 
 import socket
+import warnings
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,14 @@ import pytest
 from engine import Workspace, allowlist, hl7intake
 from engine.errors import ConfigError
 from engine.loader import load_workspace
+from gridbase.app import create_app
 from plugins.hl7_listener import frame
 from tests.plugins.test_hl7_listener import WORKSPACE, ThreadListener, adt, make_workspace, read_ack
+from tests_support import sign_in
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
 def allowing(root: Path, block: str) -> None:
@@ -75,3 +82,22 @@ def test_loopback_is_the_default_and_a_wrong_entry_is_a_clear_error(tmp_path: Pa
         load_workspace(root)
     text = str(caught.value)
     assert "10.20.300.0/24" in text and "CIDR" in text and "workspace.yaml" in text
+
+
+def test_the_admins_intake_page_counts_the_refused_senders(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    password = "allow-list-page-4Kq9"
+    (root / "workspace.yaml").write_text(WORKSPACE.replace(
+        "admin: {name: Admin, roles: [admin]}", f'admin: {{name: Admin, roles: [admin], password: "{password}"}}')
+        + "hl7_listener:\n  allow_from: [127.0.0.1]\n", encoding="utf-8")
+    ws = Workspace.open(root)
+    ws.sync_people()
+    try:
+        with TestClient(create_app(ws, automations=False, hl7=("127.0.0.1", 0))) as client:
+            listener = client.app.state.hl7  # type: ignore[attr-defined]
+            assert send_from("127.0.0.2", listener.port, adt("P3", "王芳", "C-PAGE")) == b""
+            assert sign_in(client, "admin", password).status_code == 303
+            page = client.get("/admin/intake").text
+            assert 'data-hl7-refused="1"' in page
+    finally:
+        ws.close()

@@ -3,7 +3,8 @@
 Owns `/admin/intake`: the inbound hooks whose secret is not set on this server (with the
 environment variable to set: the hook's callers are only told "not configured"), the mails that
 went to a mailbox's failed list (engine.mailintake), the HL7 messages from the HIS that were
-refused (engine.hl7intake) and the signed webhook deliveries the table refused (engine.hooks),
+refused (engine.hl7intake) with the count of connections the listener refused (senders outside
+its allow-list, engine.allowlist) and the signed webhook deliveries the table refused (engine.hooks),
 each with its reason, and a Retry button (a CSRF-checked POST) that takes it again through the
 same engine service as `gridbase mail DIR retry` and `gridbase hl7 DIR retry`. Admins only;
 every value shown is escaped by the template; a retry that fails again shows why and leaves the
@@ -45,8 +46,10 @@ def intake_page(request: Request, *, error: str | None = None, status_code: int 
     for item in deliveries:
         item["when"] = format_time(ws, item["at"])
         item["retry"] = f"/admin/intake/hooks/{item['id']}/retry"
+    listener = getattr(request.app.state, "hl7", None)  # the MLLP listener of `gridbase serve --hl7-port`
     return render(request, "admin_intake.html", status_code=status_code, unset=unset, mails=mails, messages=messages,
-                  deliveries=deliveries, error=error, done=request.query_params.get("done") or "")
+                  deliveries=deliveries, hl7_refused=listener.refused if listener is not None else None,
+                  error=error, done=request.query_params.get("done") or "")
 
 
 async def intake(request: Request) -> Response:
