@@ -15,7 +15,8 @@ the audit log and history), and the event's depth + 1, so the loop guard can see
 - `create`: a record in a table of the same base; `link` names the new record's link field
   that points back to the triggering record.
 - `webhook`: queue a signed POST of the event to a URL (the webhook channel).
-- `email`: queue an e-mail through the workspace's first channel that delivers to e-mail addresses.
+- `email`: queue an e-mail through the workspace's first channel that delivers to e-mail addresses:
+  to each person as they may read the record, to a plain address as the least reader (engine.groupreader).
 """
 
 from __future__ import annotations
@@ -125,15 +126,20 @@ class RunContext:
         """Template variables for a group channel's one message, as its reader (engine.groupreader)
         may see the record; None when that reader may not read it (nothing is posted)."""
         if channel.as_person is None and channel.as_role is None:
-            readers = [role_actor(channel, role) for role in self.ws.config.roles]
-            record = least_context(self.table, self.row, readers) if self.table is not None else {}
-            return self._variables(record, {k: self._as_seen(v, None) for k, v in self.extra.items()})
+            return self.least_variables(channel.key)
         try:
             reader = (self.ws.actor(channel.as_person) if channel.as_person is not None
-                      else role_actor(channel, str(channel.as_role)))
+                      else role_actor(channel.key, str(channel.as_role)))
         except GridbaseError:
             return None
         return self.variables_as(reader) if _can_read(self, reader) else None
+
+    def least_variables(self, label: str) -> dict[str, Any]:
+        """Template variables for readers nobody knows (a group chat, a plain e-mail address): the
+        record as every role reading the table sees it alike (automations.templates.least_context)."""
+        readers = [role_actor(label, role) for role in self.ws.config.roles]
+        record = least_context(self.table, self.row, readers) if self.table is not None else {}
+        return self._variables(record, {k: self._as_seen(v, None) for k, v in self.extra.items()})
 
     def _variables(self, record: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
         now = self.ws.now().astimezone(self.ws.tz)
@@ -304,7 +310,7 @@ def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     for person in people:
         if person.email:
             targets.append((person.key, person.name, person.email, ctx.variables(person.key)))
-    shared = ctx.variables()
+    shared = ctx.least_variables("email")  # an address of nobody known reads what every role reads alike
     targets += [(address, "", address, shared) for address in addresses]
     queued = 0
     for who, name, address, variables in targets:

@@ -11,7 +11,8 @@ rendered as each recipient may read the record. It is rendered as its *reader* i
   masked when any of them masks it, left out when any of them may not read it or they see it
   differently (linked records, lookups).
 
-A record its reader may not read is not posted at all (automations.actions). This module owns
+A record its reader may not read is not posted at all (automations.actions). An `email:`
+action's plain addresses (nobody of workspace.yaml) get the least reader's view too. This module owns
 the two keys' check at load time (a known role or person, not both, and only on a group
 channel: a personal channel already sends each person what they may read) and the reader's
 actor; rendering is automations.templates'.
@@ -22,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.hints import did_you_mean
-from engine.model import Channel, WorkspaceConfig
+from engine.model import WorkspaceConfig
 from engine.permissions import Actor
 from engine.plugins import channel_types
 
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 ACTOR_PREFIX = "channel:"  # a role reader's actor key: no person has one (keys have no colon)
 
 
-def role_actor(channel: Channel, role: str) -> Actor:
-    """Someone holding only `role`, reading for the group of `channel`."""
-    return Actor(key=f"{ACTOR_PREFIX}{channel.key}", name=channel.key, roles=(role,))
+def role_actor(label: str, role: str) -> Actor:
+    """Someone holding only `role`, reading for `label` (a channel's key: its group)."""
+    return Actor(key=f"{ACTOR_PREFIX}{label}", name=label, roles=(role,))
 
 
 def check(config: WorkspaceConfig, src: Source) -> None:

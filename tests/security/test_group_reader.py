@@ -39,6 +39,7 @@ channels:
   nurses: {{type: webhook, url: "https://hooks.example.org/nurses", as_role: nurse}}
   desk: {{type: webhook, url: "https://hooks.example.org/desk", as_person: li}}
   own: {{type: webhook, url: "https://hooks.example.org/own", as_role: own}}
+  mail: {{type: email, host: 127.0.0.1, port: 25, sender: gridbase@example.org}}
 {extra}"""
 
 BASE = """\
@@ -53,6 +54,7 @@ tables:
       phone: {type: phone, name: 手机}
       diagnosis: {type: text, name: 诊断}
       owner: {type: person, name: 负责人}
+      contact: {type: email, name: 联系邮箱}
 roles:
   nurse:
     patients: {access: read}
@@ -66,6 +68,8 @@ automations:
     do:
       - notify: {to: "person:wang", title: "新患者 {{ record.name }}",
                  message: "手机 {{ record.phone }} 诊断 {{ record.diagnosis }}", channels: [least, nurses, desk, own]}
+      - email: {to: "{contact}", subject: "患者 {{ record.name }}",
+                body: "手机 {{ record.phone }} 诊断 {{ record.diagnosis }}"}
 """
 
 
@@ -86,7 +90,8 @@ def clinic(make_workspace: Callable[..., Workspace]) -> Workspace:
 
 def test_each_group_reads_as_its_reader(clinic: Workspace) -> None:
     clinic.base("care").table("patients").create(
-        {"name": "赵六", "phone": "13812345678", "diagnosis": "牙周炎", "owner": "wang"}, actor="admin")
+        {"name": "赵六", "phone": "13812345678", "diagnosis": "牙周炎", "owner": "wang",
+         "contact": "outsider@example.com"}, actor="admin")
     result = process_pending(clinic)
     assert result is not None
     got = posted(clinic)
@@ -98,6 +103,8 @@ def test_each_group_reads_as_its_reader(clinic: Workspace) -> None:
     assert got["least"] == "新患者 赵六 | 手机 *******5678 诊断 "
     # a role whose rows are the person's own reads no record for a group: nothing is posted
     assert "own" not in got
+    # an e-mail to an address of nobody known reads as the least reader too
+    assert got["mail"] == "患者 赵六 | 手机 *******5678 诊断 "
 
 
 @pytest.mark.parametrize(("channel", "fragment"), [
