@@ -210,7 +210,8 @@ def test_a_template_reading_an_unknown_variable(tmp_path: Path, capsys: pytest.C
 
 
 def test_templates_may_use_every_variable_a_run_gives() -> None:
-    """The names validate accepts are the names a run's templates get (automations.actions.RunContext)."""
-    source = inspect.getsource(RunContext.variables)
+    """The names validate accepts are the names a run's templates get (automations.actions.RunContext,
+    whose `variables`, `variables_as`, `group_variables` and `least_variables` all build them in `_variables`)."""
+    source = inspect.getsource(RunContext._variables)
     given = set(re.findall(r'"(\w+)":', source)) | {"count"}
     assert given == set(TEMPLATE_VARIABLES)
