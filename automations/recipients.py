@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import org
 from engine import people as people_db
-from engine.checks import RECIPIENT, RECIPIENT_HELP
+from engine.checkrefs import RECIPIENT, RECIPIENT_HELP
 from engine.fields.base import load_json_list
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from automations.triggers import builtin_schema
 from engine import retention
 from engine import runs as run_log
 from engine.automation import Checks, Path, Trigger
-from engine.checks import DATE_HINT
+from engine.checkrefs import DATE_HINT
 from engine.ids import utcnow_text
 from engine.matching import dated, matching_ids
 from engine.model import AutomationDef, TableDef

@@ -50,7 +50,7 @@ TEMPLATE_VARIABLES = ("record", "record_id", "table", "table_name", "base", "lin
 
 
 class Checks(Protocol):
-    """What an entry's `check` may ask of the base's checker (engine.checks.BaseChecker)."""
+    """What an entry's `check` may ask of the base's checker (engine.checkrefs.RefChecker)."""
 
     config: WorkspaceConfig
     base: BaseDef

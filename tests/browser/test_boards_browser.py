@@ -70,7 +70,7 @@ def test_dashboard_charts_render_and_open_their_records(ops_server: dict[str, An
     page.on("request", lambda req: requested.append(req.url))
     page.goto(url + "/b/ops/d/main")
     # (Locators, not page.evaluate: the page's CSP forbids eval, as it should.)
-    page.locator(".chart svg").nth(2).wait_for(timeout=15000)
+    page.locator(".chart svg:visible").nth(2).wait_for(timeout=15000)  # each chart shows the drawing that fits
     # Every chart drew marks (bars, arcs, a line), not an empty frame or an error note.
     assert page.locator(".chart-error").count() == 0
     charts = page.locator(".chart")
@@ -83,7 +83,7 @@ def test_dashboard_charts_render_and_open_their_records(ops_server: dict[str, An
     assert page.locator("script[src*=vega]").count() == 0
     assert not [u for u in requested if "vega" in u or "/w/" in u], requested
     # A bar opens the grid filtered to its group, once the pointer has brought Vega in.
-    page.locator(".chart svg .mark-rect path").first.hover()
+    page.locator(".chart svg:visible .mark-rect path").first.hover()
     bar = page.locator(".chart.vega-embed svg .mark-rect path").first
     bar.wait_for(timeout=15000)
     assert page.locator("script[src*=vega]").count() == 3

@@ -1,5 +1,6 @@
 """A chart drawn on the server as SVG (charts.chart_svg): hostile group names stay text,
-unsafe SVG is never sent, each chart comes at a phone's and a desktop's width, and the drawings
+unsafe SVG is never sent, each chart comes at a small phone's, a phone's and a desktop's width
+(slanted labels steeper where 45° would overlap), and the drawings
 are kept in a bounded LRU keyed by the spec."""
 
 from __future__ import annotations
@@ -151,3 +152,21 @@ def test_the_app_warms_the_renderer_at_start_up_only_with_charts(ws: Any, monkey
         pass
     threads[-1].join(timeout=30)
     assert len(drawn) == 1 and charts.warmed.is_set()  # one small drawing, on a thread of its own
+
+
+def test_slanted_labels_turn_steeper_only_where_45_degrees_would_overlap() -> None:
+    """Twelve treatments' labels at 45° lie on one another in the 248-px drawing (a 320-px
+    phone's): that drawing slants them steeper, never upright; wider drawings keep 45°."""
+    values = [{"label": f"治疗{i:02d}", "value": i} for i in range(12)]
+    slanted = {"data": {"values": values}, "mark": "bar",
+               "encoding": {"x": {"field": "label", "type": "nominal",
+                                  "axis": {"labelAngle": -45, "labelLimit": 0, "labelOverlap": False}},
+                            "y": {"field": "value", "type": "quantitative"}}}
+    angles = {width: charts.steeper_labels(slanted, width)["encoding"]["x"]["axis"]["labelAngle"]
+              for _name, width in charts.WIDTHS}
+    assert angles[min(angles)] in (-60, -75) and {a for w, a in angles.items() if w >= 320} == {-45}
+    assert slanted["encoding"]["x"]["axis"]["labelAngle"] == -45  # the spec itself is left alone
+    flat = {**slanted, "encoding": {**slanted["encoding"], "x": {"field": "label", "type": "nominal", "axis": {"labelAngle": 0}}}}
+    assert charts.steeper_labels(flat, 248) is flat  # labels side by side stay so
+    plain = spec(1)
+    assert charts.steeper_labels(plain, 248) is plain  # no slanted axis: nothing to do

@@ -180,7 +180,8 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     masked = bool(access.mask(key))
     cell: dict[str, Any] = {"key": key, "label": fdef.name, "type": fdef.type, "text": "", "badges": [],
                             "links": [], "edit_url": None, "kind": None, "value": "", "options": None,
-                            "record": rec["id"], "editor": None, "upload_url": None}
+                            "record": rec["id"], "editor": None, "upload_url": None,
+                            "primary": key == table.tdef.primary}  # drawn first and large on a phone's card
     if value is not None:
         cell["text"] = table.display(rec, key, access)
     if not masked and field.shown_as == "badges" and value is not None:

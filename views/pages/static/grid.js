@@ -173,10 +173,20 @@
     if (!rows.length) { lo = hi = 0; return; }
     lo = parseInt(rows[0].getAttribute("data-index"), 10);
     hi = parseInt(rows[rows.length - 1].getAttribute("data-index"), 10) + 1;
-    if (rows[0].offsetHeight) rowH = rows[0].offsetHeight;
     tbody.insertBefore(topSpacer, tbody.firstChild);
     tbody.appendChild(bottomSpacer);
     setSpacers();
+    // A row's height is read once the page has been laid out and painted: read now, it would
+    // make the browser lay the whole page out again inside this script (a long task on a phone).
+    var first = rows[0];
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (first.isConnected && first.offsetHeight && first.offsetHeight !== rowH) {
+          rowH = first.offsetHeight;
+          setSpacers();
+        }
+      }, 0);
+    });
   }
   function fetchRows(offset, limit) {
     return G.request(withQuery(baseUrl + "/rows", "offset=" + offset + "&limit=" + limit + (totalKnown ? "&total=" + total : "")), { headers: { Accept: "text/html" } })
