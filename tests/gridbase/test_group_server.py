@@ -1,0 +1,166 @@
+"""Several workspaces on one server (`gridbase serve GROUP_DIR`), over a real uvicorn server.
+
+Two workspaces, 中山 (`zs`, base `cases_zs`) and 开发区 (`kfq`, base `cases_kfq`), each with its
+own database and a planted marker record; the group directory holds `gu` (both workspaces, a
+different role in each) and `amy` (中山 only). A person sees only their workspaces, a workspace
+they do not belong to answers 404 to their pages and 403 to their API token, and the other
+workspace's marker never appears in what they get.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from engine import tokens
+from engine.errors import ConfigError
+from gridbase.group_app import create_group_app, open_group
+from tests_support import csrf_of, free_port
+
+PASSWORD = "correct horse battery"
+MARK_ZS, MARK_KFQ = "MARK-ZS-7f3a", "MARK-KFQ-91c2"
+
+WORKSPACE = """\
+workspace: {key}
+name: {name}
+timezone: Asia/Shanghai
+locale: zh-CN
+roles:
+  admin: {{name: 管理员, admin: true}}
+  staff: {{name: 员工}}
+people:
+  local_{key}: {{name: 本地 {key}, roles: [staff], password: "{password}"}}
+"""
+
+BASE = """\
+base: cases_{key}
+name: 投诉 {key}
+tables:
+  cases:
+    name: 投诉记录
+    primary: title
+    fields:
+      title: {{type: text, name: 标题}}
+roles:
+  staff: {{cases: {{access: read}}}}
+"""
+
+GROUP = f"""\
+group: dalian_group
+name: 口腔医院集团
+people:
+  gu: {{name: 顾总, password: "{PASSWORD}", workspaces: {{zs: {{roles: [admin]}}, kfq: {{roles: [staff]}}}}}}
+  amy: {{name: 艾米, email: amy@example.org, password: "{PASSWORD}", workspaces: {{zs: {{roles: [staff]}}}}}}
+"""
+
+
+def write_group(root: Path, group: str = GROUP) -> Path:
+    for key, name in (("zs", "中山院区"), ("kfq", "开发区院区")):
+        (root / key / "bases").mkdir(parents=True)
+        (root / key / "workspace.yaml").write_text(WORKSPACE.format(key=key, name=name, password=PASSWORD), encoding="utf-8")
+        (root / key / "bases" / "cases.yaml").write_text(BASE.format(key=key), encoding="utf-8")
+    (root / "group.yaml").write_text(group, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import uvicorn
+
+    site = open_group(write_group(tmp_path_factory.mktemp("group")))
+    site.workspaces["zs"].base("cases_zs").table("cases").create({"title": MARK_ZS}, actor="system")
+    site.workspaces["kfq"].base("cases_kfq").table("cases").create({"title": MARK_KFQ}, actor="system")
+    port = free_port()
+    app = create_group_app(site, automations=False)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "site": site}
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        for ws in site.workspaces.values():
+            ws.close()
+
+
+@contextmanager
+def signed_in(url: str, who: str) -> Iterator[httpx.Client]:
+    """A client that signed in once, on the group's landing page."""
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=20) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and 'action="/login"' in page.text
+        done = client.post("/login", data={"username": who, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+        assert done.status_code == 303, done.text
+        yield client
+
+
+def test_a_person_of_one_workspace_sees_only_it(group: dict[str, Any]) -> None:
+    with signed_in(group["url"], "amy@example.org") as amy:
+        home = amy.get("/")
+        assert "中山院区" in home.text and 'href="/w/zs/"' in home.text
+        assert "开发区院区" not in home.text and "/w/kfq" not in home.text
+        grid = amy.get("/w/zs/b/cases_zs/t/cases")
+        assert grid.status_code == 200 and MARK_ZS in grid.text
+        # The page's links stay inside its workspace; none points at the site's root.
+        assert 'href="/w/zs/b/cases_zs/t/cases' in grid.text
+        assert not re.search(r'(?:href|action|src|data-[a-z-]*url)="/(?!w/zs/)', grid.text)
+        for path in ("/w/kfq/", "/w/kfq/b/cases_kfq/t/cases", "/w/kfq/inbox"):
+            other = amy.get(path)
+            assert other.status_code == 404, path
+            assert MARK_KFQ not in other.text and "开发区" not in other.text
+        # Signing out at the group ends the workspace's session too (its cookie no longer opens anything).
+        kept = next(c.value for c in amy.cookies.jar if c.name == "gb_session")
+        assert amy.post("/logout", data={"csrf_token": csrf_of(home.text)}).status_code == 303
+    with httpx.Client(base_url=group["url"], cookies={"gb_session": kept}, timeout=20) as stale:
+        gone = stale.get("/w/zs/b/cases_zs/t/cases", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/w/zs/login")
+
+
+def test_one_sign_in_opens_every_workspace_of_a_group_person_with_their_roles_there(group: dict[str, Any]) -> None:
+    with signed_in(group["url"], "gu") as gu:
+        home = gu.get("/")
+        assert 'href="/w/zs/"' in home.text and 'href="/w/kfq/"' in home.text
+        zs, kfq = gu.get("/w/zs/b/cases_zs/t/cases"), gu.get("/w/kfq/b/cases_kfq/t/cases")
+        assert MARK_ZS in zs.text and MARK_KFQ not in zs.text
+        assert MARK_KFQ in kfq.text and MARK_ZS not in kfq.text
+        # An admin in 中山, staff in 开发区: each workspace applies its own roles.
+        assert gu.get("/w/zs/admin/people").status_code == 200
+        assert gu.get("/w/kfq/admin/people").status_code == 403
+        paths = {c.path for c in gu.cookies.jar if c.name == "gb_session"}
+        assert paths == {"/w/zs", "/w/kfq"}  # two sessions, each kept to its own workspace
+
+
+def test_the_api_addresses_bases_across_workspaces_with_each_workspace_tokens(group: dict[str, Any]) -> None:
+    site = group["site"]
+    secret_zs, _ = tokens.create(site.workspaces["zs"], "amy")
+    secret_kfq, _ = tokens.create(site.workspaces["kfq"], "local_kfq")
+    with httpx.Client(base_url=group["url"], timeout=20) as api:
+        mine = api.get("/v0/cases_zs/cases", headers={"Authorization": f"Bearer {secret_zs}"})
+        assert mine.status_code == 200 and MARK_ZS in mine.text
+        other = api.get("/v0/cases_kfq/cases", headers={"Authorization": f"Bearer {secret_zs}"})
+        assert other.status_code == 403 and MARK_KFQ not in other.text
+        assert other.json()["error"]["type"] == "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"
+        theirs = api.get("/v0/cases_kfq/cases", headers={"Authorization": f"Bearer {secret_kfq}"})
+        assert theirs.status_code == 200 and MARK_KFQ in theirs.text
+        bases = api.get("/v0/meta/bases", headers={"Authorization": f"Bearer {secret_kfq}"})
+        assert [b["id"] for b in bases.json()["bases"]] == ["cases_kfq"]
+        assert api.get("/v0/cases_zs/cases").status_code == 401
+
+
+def test_a_group_directory_naming_a_role_a_workspace_lacks_is_refused(tmp_path: Path) -> None:
+    bad = GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}")
+    with pytest.raises(ConfigError, match="no role 'director'"):
+        open_group(write_group(tmp_path, bad), apply=False)
