@@ -14,6 +14,12 @@ database under data/) and, optionally, `group.yaml`:
         workspaces:
           zhongshan: {roles: [quality], department: qc}
           kaifaqu:   {roles: [quality]}
+    dashboards:                           # group dashboards: workspaces' dashboards side by side
+      campuses:
+        name: 两院区投诉对比
+        show:
+          - {workspace: zhongshan, base: complaints_zs, dashboard: overview}
+          - {workspace: kaifaqu, base: complaints_kfq, dashboard: overview}
 
 This module reads and checks that file (`load_group`) and says which directory people each
 workspace gains, with the roles and department they hold there (`people_for`). It opens no
@@ -57,12 +63,29 @@ class GroupPerson:
 
 
 @dataclass
+class Shown:
+    """One workspace's dashboard on a group dashboard."""
+
+    workspace: str
+    base: str
+    dashboard: str
+
+
+@dataclass
+class GroupDashboard:
+    key: str
+    name: str
+    show: list[Shown] = field(default_factory=list)
+
+
+@dataclass
 class GroupConfig:
     root: Path
     key: str
     name: str
     workspaces: dict[str, Path]  # URL name (/w/NAME/) → the workspace folder
     people: dict[str, GroupPerson] = field(default_factory=dict)
+    dashboards: dict[str, GroupDashboard] = field(default_factory=dict)
 
     def member_of(self, person: str) -> list[str]:
         """The workspaces the directory says `person` belongs to (none for a person it does not name)."""
@@ -95,9 +118,9 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         if loaded is not None and not isinstance(loaded, dict):
             raise _problem("group.yaml must be a mapping (group, name, workspaces, people)")
         data = loaded or {}
-    unknown = sorted(set(data) - {"group", "name", "workspaces", "people"})
+    unknown = sorted(set(data) - {"group", "name", "workspaces", "people", "dashboards"})
     if unknown:
-        raise _problem(f"unknown key {unknown[0]!r}", "allowed: group, name, workspaces, people")
+        raise _problem(f"unknown key {unknown[0]!r}", "allowed: group, name, workspaces, people, dashboards")
     listed = data.get("workspaces")
     if listed is None:
         names = _found_workspaces(path)
@@ -122,7 +145,38 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         raise _problem("people must be a mapping of person keys")
     for key, entry in people.items():
         config.people[str(key)] = _person(str(key), entry, workspaces)
+    boards = data.get("dashboards") or {}
+    if not isinstance(boards, dict):
+        raise _problem("dashboards must be a mapping of dashboard keys")
+    for key, entry in boards.items():
+        config.dashboards[str(key)] = _dashboard(str(key), entry, workspaces)
     return config
+
+
+def _dashboard(key: str, entry: Any, workspaces: dict[str, Path]) -> GroupDashboard:
+    if not NAME.match(key):
+        raise _problem(f"dashboard key {key!r} cannot name a web address", "use lower-case letters, digits, - and _")
+    if not isinstance(entry, dict) or not isinstance(entry.get("show"), list) or not entry["show"]:
+        raise _problem(f"dashboard {key!r} needs `show:`, a list of {{workspace, base, dashboard}}")
+    board = GroupDashboard(key, str(entry.get("name") or key))
+    for item in entry["show"]:
+        if not isinstance(item, dict) or sorted(item) != ["base", "dashboard", "workspace"]:
+            raise _problem(f"dashboard {key!r}: each entry of show names workspace, base and dashboard")
+        if item["workspace"] not in workspaces:
+            raise _problem(f"dashboard {key!r}: no workspace {item['workspace']!r} in the group")
+        board.show.append(Shown(str(item["workspace"]), str(item["base"]), str(item["dashboard"])))
+    return board
+
+
+def check_dashboards(group: GroupConfig, configs: dict[str, WorkspaceConfig]) -> None:
+    """Refuse a group dashboard showing a base or dashboard its workspace does not have."""
+    for board in group.dashboards.values():
+        for shown in board.show:
+            bdef = configs[shown.workspace].bases.get(shown.base)
+            if bdef is None:
+                raise _problem(f"dashboard {board.key!r}: workspace {shown.workspace!r} has no base {shown.base!r}")
+            if shown.dashboard not in bdef.dashboards:
+                raise _problem(f"dashboard {board.key!r}: base {shown.base!r} has no dashboard {shown.dashboard!r}")
 
 
 def _person(key: str, entry: Any, workspaces: dict[str, Path]) -> GroupPerson:

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount
 
 from engine import Workspace
 from engine.errors import ConfigError, ConfigIssue
-from engine.group import load_group, people_for
+from engine.group import check_dashboards, load_group, people_for
 from gridbase.app import NoStoreMiddleware, create_app
 from views.pages import assets, group
 from views.pages.auth import SecurityHeadersMiddleware
@@ -42,21 +42,25 @@ def open_group(root: str | os.PathLike[str], *, apply: bool = True) -> group.Sit
                 ws.config.people[person.key] = person
             if apply:
                 ws.apply()  # also writes the people into the workspace's database (Workspace.sync_people)
+        check_unique_bases(opened)
+        check_dashboards(config, {name: ws.config for name, ws in opened.items()})
     except BaseException:
         for ws in opened.values():
             ws.close()
         raise
-    bases: dict[str, str] = {}
+    return group.Site(config, opened)
+
+
+def check_unique_bases(opened: dict[str, Workspace]) -> None:
+    """Base keys are unique across a group: the group's API addresses /v0/BASE."""
+    seen: dict[str, str] = {}
     for name, ws in opened.items():
         for base in ws.config.bases:
-            if base in bases:
-                for each in opened.values():
-                    each.close()
-                raise ConfigError([ConfigIssue("group.yaml", 1, 1, f"base {base!r} is in both {bases[base]} and {name}",
+            if base in seen:
+                raise ConfigError([ConfigIssue("group.yaml", 1, 1, f"base {base!r} is in both {seen[base]} and {name}",
                                                "base keys must be unique across a group (the API addresses /v0/BASE)",
                                                "docs/hospital-group.md")])
-            bases[base] = name
-    return group.Site(config, opened)
+            seen[base] = name
 
 
 def create_group_app(site: group.Site, **options: Any) -> Starlette:

@@ -49,6 +49,17 @@ tables:
     primary: title
     fields:
       title: {{type: text, name: 标题}}
+  notes:
+    name: 内部备注
+    primary: note
+    fields:
+      note: {{type: text, name: 备注}}
+dashboards:
+  overview:
+    name: 概览
+    widgets:
+      - {{type: number, title: "投诉数 {key}", table: cases, aggregate: count}}
+      - {{type: number, title: "备注数 {key}", table: notes, aggregate: count}}
 roles:
   staff: {{cases: {{access: read}}}}
 """
@@ -59,6 +70,12 @@ name: 口腔医院集团
 people:
   gu: {{name: 顾总, password: "{PASSWORD}", workspaces: {{zs: {{roles: [admin]}}, kfq: {{roles: [staff]}}}}}}
   amy: {{name: 艾米, email: amy@example.org, password: "{PASSWORD}", workspaces: {{zs: {{roles: [staff]}}}}}}
+dashboards:
+  campuses:
+    name: 两院区对比
+    show:
+      - {{workspace: zs, base: cases_zs, dashboard: overview}}
+      - {{workspace: kfq, base: cases_kfq, dashboard: overview}}
 """
 
 
@@ -141,6 +158,21 @@ def test_one_sign_in_opens_every_workspace_of_a_group_person_with_their_roles_th
         assert gu.get("/w/kfq/admin/people").status_code == 403
         paths = {c.path for c in gu.cookies.jar if c.name == "gb_session"}
         assert paths == {"/w/zs", "/w/kfq"}  # two sessions, each kept to its own workspace
+
+
+def test_a_group_dashboard_reads_each_workspace_with_the_readers_roles_there(group: dict[str, Any]) -> None:
+    with signed_in(group["url"], "gu") as gu:
+        assert 'href="/d/campuses"' in gu.get("/").text
+        board = gu.get("/d/campuses")
+        assert board.status_code == 200
+        assert "投诉数 zs" in board.text and "投诉数 kfq" in board.text
+        assert "备注数 zs" in board.text  # an admin in 中山
+        assert "备注数 kfq" not in board.text  # staff in 开发区 may not read its notes
+        assert 'href="/w/kfq/b/cases_kfq/t/cases' in board.text  # each card links into its own workspace
+    with signed_in(group["url"], "amy") as amy:
+        board = amy.get("/d/campuses")
+        assert board.status_code == 200 and "投诉数 zs" in board.text
+        assert "kfq" not in board.text and "开发区" not in board.text
 
 
 def test_the_api_addresses_bases_across_workspaces_with_each_workspace_tokens(group: dict[str, Any]) -> None:

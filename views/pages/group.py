@@ -5,6 +5,9 @@ own app unchanged, behind `WorkspaceDoor`; this module owns what sits around the
 
 - `/` — the group landing page: the group sign-in (people of the group directory, engine.group)
   and, once signed in, the workspaces that person belongs to, and no other;
+- `/d/{key}` — a group dashboard (group.yaml `dashboards:`): dashboards of several workspaces side
+  by side, each card computed in its workspace with the reader's own roles there (a workspace
+  they do not belong to, or a card they may not read, is simply not there);
 - `/login`, `/logout` — one sign-in for the group: the password is checked by each of the
   person's workspaces (engine.signins, with its throttle), and each starts a session of its own
   (engine.sessions), so each keeps its own sessions and audit; a workspace asking a second factor
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
+from markupsafe import Markup
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -34,13 +39,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import meta, second_factor, sessions, signins, tokens
 from engine.auth import verify_password
+from engine.errors import NotFoundError
 from engine.group import GroupConfig
 from engine.sessions import SESSION_HOURS
 from engine.workspace import Workspace
 from views import threads
 from views.api.errors import model_not_found
 from views.pages.auth import client_address
-from views.pages.web import LANG_COOKIE, LOCALES, SESSION_COOKIE, gettext, is_secure, signer, templates
+from views.pages.dashboards import dashboard_cards
+from views.pages.dashboards_filters import selection_of
+from views.pages.web import (
+    LANG_COOKIE,
+    LOCALES,
+    SESSION_COOKIE,
+    gettext,
+    is_secure,
+    signer,
+    templates,
+    under_root,
+    visible_to,
+)
 
 GROUP_COOKIE = "gb_group"
 GROUP_CSRF_COOKIE = "gb_group_csrf"
@@ -109,12 +127,12 @@ def _csrf(request: Request) -> tuple[str, bool]:
     return (token, False) if token else (secrets.token_urlsafe(24), True)
 
 
-def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
+def _page(request: Request, status: int = 200, template: str = "group.html", **ctx: Any) -> Response:
     site = site_of(request)
     locale = _locale(request)
     token, new = _csrf(request)
-    page: dict[str, Any] = {"error": None, "username": "", "person": None, "mine": [], **ctx}
-    html = templates.get_template("group.html").render(
+    page: dict[str, Any] = {"error": None, "username": "", "person": None, "mine": [], "boards": [], **ctx}
+    html = templates.get_template(template).render(
         _=gettext(locale), locale=locale, group_name=site.config.name, csrf_token=token, **page)
     response = HTMLResponse(html, status_code=status)
     if new:
@@ -133,12 +151,60 @@ def _work(request: Request) -> dict[str, Any]:
     if not any(alive.values()):
         return {}
     entry = site.config.people[person]
-    return {"person": entry.name, "mine": [{"url": f"/w/{name}/", "name": site.title(name), "signed_in": ok}
-                                          for name, ok in alive.items()]}
+    boards = [{"url": f"/d/{b.key}", "name": b.name} for b in site.config.dashboards.values()
+              if any(alive.get(shown.workspace) for shown in b.show)]
+    return {"person": entry.name, "boards": boards,
+            "mine": [{"url": f"/w/{name}/", "name": site.title(name), "signed_in": ok} for name, ok in alive.items()]}
 
 
 async def landing(request: Request) -> Response:
     return _page(request, **await threads.on_worker(_work, request))
+
+
+def _board(request: Request, key: str) -> dict[str, Any] | None:
+    """A group dashboard as this reader may see it: for each workspace's dashboard it shows, the
+    cards computed there with the reader's roles in that workspace; None if nothing is theirs."""
+    site = site_of(request)
+    board = site.config.dashboards.get(key)
+    found = group_person(site, request.cookies)
+    if board is None or found is None:
+        return None
+    person, sids = found
+    alive = _alive(site, person, sids)
+    _ = gettext(_locale(request))
+    sections = []
+    for shown in board.show:
+        if not alive.get(shown.workspace):
+            continue
+        ws = site.workspaces[shown.workspace]
+        try:
+            actor = ws.actor(person)
+            base = ws.base(shown.base)
+        except NotFoundError:
+            continue
+        ddef = base.bdef.dashboards.get(shown.dashboard)
+        if ddef is None or not visible_to(ddef.roles, actor):
+            continue
+        sel, _controls = selection_of(base, ddef, QueryParams(""), actor, _)
+        cards = dashboard_cards(base, ddef, actor, sel, _)
+        if not cards:
+            continue
+        root = f"/w/{shown.workspace}"
+        html = templates.get_template("_dashboard_cards.html").render(cards=cards, _=_)
+        sections.append({"workspace": site.title(shown.workspace), "name": ddef.name,
+                         "url": f"{root}/b/{base.key}/d/{ddef.key}", "html": Markup(under_root(html, root))})  # noqa: S704 - autoescaped
+    if not sections:
+        return None
+    return {"person": site.config.people[person].name, "board": board.name, "sections": sections}
+
+
+async def group_dashboard(request: Request) -> Response:
+    found = await threads.on_worker(_board, request, request.path_params["key"])
+    if found is None:
+        _ = gettext(_locale(request))
+        return _page(request, 404, error=_("Not found")) if group_person(site_of(request), request.cookies) \
+            else RedirectResponse("/", status_code=303)
+    return _page(request, template="group_dashboard.html", **found)
 
 
 def _checked_csrf(request: Request, form: Any) -> bool:
@@ -226,6 +292,7 @@ async def logout(request: Request) -> Response:
 
 routes = [
     Route("/", landing, methods=["GET"]),
+    Route("/d/{key}", group_dashboard, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
 ]
