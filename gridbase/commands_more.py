@@ -33,8 +33,8 @@ from engine.transfer import (
 )
 from gridbase import backup, people_ids
 from gridbase.app import create_app
-from gridbase.group_app import create_group_app, open_group
 from gridbase.commands import command, err, open_ws, out
+from gridbase.group_app import create_group_app, open_group
 
 Adder = Callable[..., argparse.ArgumentParser]
 
