@@ -363,3 +363,4 @@ class WorkspaceConfig:
     sign_in_providers: dict[str, SignInProvider] = field(default_factory=dict)
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks
+    url_path: str = ""  # where the server serves it: "" alone, "/w/NAME" as a workspace of a group (engine.group)

@@ -38,6 +38,7 @@ def open_group(root: str | os.PathLike[str], *, apply: bool = True) -> group.Sit
         for name, folder in config.workspaces.items():
             ws = Workspace.open(folder)
             opened[name] = ws
+            ws.config.url_path = f"/w/{name}"  # its links in messages sent out (automations.delivery)
             for person in people_for(config, name, ws.config):
                 ws.config.people[person.key] = person
             if apply:

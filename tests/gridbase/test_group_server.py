@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from automations.delivery import PUBLIC_URL_ENV, outgoing
 from engine import tokens
 from engine.errors import ConfigError
 from gridbase.group_app import create_group_app, open_group
@@ -196,3 +197,10 @@ def test_a_group_directory_naming_a_role_a_workspace_lacks_is_refused(tmp_path: 
     bad = GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}")
     with pytest.raises(ConfigError, match="no role 'director'"):
         open_group(write_group(tmp_path, bad), apply=False)
+
+
+def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PUBLIC_URL_ENV, "https://gridbase.example.cn")
+    zs = group["site"].workspaces["zs"]
+    sent = outgoing("k1", {"title": "新投诉", "link": "/b/cases_zs/t/cases/r/rec1"}, zs.config.url_path)
+    assert sent.link == "https://gridbase.example.cn/w/zs/b/cases_zs/t/cases/r/rec1"

@@ -72,6 +72,7 @@ class Site:
     config: GroupConfig
     workspaces: dict[str, Workspace]
     apps: dict[str, ASGIApp] = field(default_factory=dict)
+    signer: TimestampSigner | None = None  # made on first use (views.pages.group._signer)
 
     def owner_of(self, base: str) -> str | None:
         """The workspace holding base `base` (base keys are unique across a group)."""
@@ -87,8 +88,11 @@ def site_of(request: Request) -> Site:
 
 
 def _signer(site: Site) -> TimestampSigner:
-    first = next(iter(site.workspaces.values()))  # the group's secret lives in its first workspace
-    return TimestampSigner(meta.secret(first.storage, "group_session_secret"), salt="gb-group")
+    """The signer of the group sign-in cookie; its secret lives in the group's first workspace."""
+    if site.signer is None:
+        first = next(iter(site.workspaces.values()))
+        site.signer = TimestampSigner(meta.secret(first.storage, "group_session_secret"), salt="gb-group")
+    return site.signer
 
 
 def group_person(site: Site, cookies: dict[str, str]) -> tuple[str, dict[str, str]] | None:
