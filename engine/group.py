@@ -168,6 +168,21 @@ def _dashboard(key: str, entry: Any, workspaces: dict[str, Path]) -> GroupDashbo
     return board
 
 
+def check_workspaces(group: GroupConfig, configs: dict[str, WorkspaceConfig]) -> None:
+    """Refuse what a group cannot serve: a base key two workspaces use (the group's API addresses
+    /v0/BASE), a directory person's role or department a workspace lacks, a group dashboard
+    showing a base or dashboard that is not there."""
+    seen: dict[str, str] = {}
+    for name, config in configs.items():
+        people_for(group, name, config)
+        for base in config.bases:
+            if base in seen:
+                raise _problem(f"base {base!r} is in both {seen[base]} and {name}",
+                               "base keys must be unique across a group (the API addresses /v0/BASE)")
+            seen[base] = name
+    check_dashboards(group, configs)
+
+
 def check_dashboards(group: GroupConfig, configs: dict[str, WorkspaceConfig]) -> None:
     """Refuse a group dashboard showing a base or dashboard its workspace does not have."""
     for board in group.dashboards.values():

@@ -22,46 +22,33 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from engine import Workspace
-from engine.errors import ConfigError, ConfigIssue
-from engine.group import check_dashboards, load_group, people_for
+from engine.group import check_workspaces, load_group, people_for
 from gridbase.app import NoStoreMiddleware, create_app
 from views.pages import assets, group
 from views.pages.auth import SecurityHeadersMiddleware
 
 
 def open_group(root: str | os.PathLike[str], *, apply: bool = True) -> group.Site:
-    """Load the group folder, open each workspace (its own database), add the directory's people
-    to the workspaces they belong to, and (by default) bring each database to its schema."""
+    """Load and check the group folder, open each workspace (its own database), add the
+    directory's people to the workspaces they belong to, and (by default) bring each database to
+    its schema."""
     config = load_group(root)
     opened: dict[str, Workspace] = {}
     try:
         for name, folder in config.workspaces.items():
-            ws = Workspace.open(folder)
-            opened[name] = ws
+            opened[name] = Workspace.open(folder)
+        check_workspaces(config, {name: ws.config for name, ws in opened.items()})
+        for name, ws in opened.items():
             ws.config.url_path = f"/w/{name}"  # its links in messages sent out (automations.delivery)
             for person in people_for(config, name, ws.config):
                 ws.config.people[person.key] = person
             if apply:
                 ws.apply()  # also writes the people into the workspace's database (Workspace.sync_people)
-        check_unique_bases(opened)
-        check_dashboards(config, {name: ws.config for name, ws in opened.items()})
     except BaseException:
         for ws in opened.values():
             ws.close()
         raise
     return group.Site(config, opened)
-
-
-def check_unique_bases(opened: dict[str, Workspace]) -> None:
-    """Base keys are unique across a group: the group's API addresses /v0/BASE."""
-    seen: dict[str, str] = {}
-    for name, ws in opened.items():
-        for base in ws.config.bases:
-            if base in seen:
-                raise ConfigError([ConfigIssue("group.yaml", 1, 1, f"base {base!r} is in both {seen[base]} and {name}",
-                                               "base keys must be unique across a group (the API addresses /v0/BASE)",
-                                               "docs/hospital-group.md")])
-            seen[base] = name
 
 
 def create_group_app(site: group.Site, **options: Any) -> Starlette:

@@ -23,6 +23,7 @@ import pytest
 from automations.delivery import PUBLIC_URL_ENV, outgoing
 from engine import tokens
 from engine.errors import ConfigError
+from gridbase.cli import main
 from gridbase.group_app import create_group_app, open_group
 from tests_support import csrf_of, free_port
 
@@ -193,10 +194,15 @@ def test_the_api_addresses_bases_across_workspaces_with_each_workspace_tokens(gr
         assert api.get("/v0/cases_zs/cases").status_code == 401
 
 
-def test_a_group_directory_naming_a_role_a_workspace_lacks_is_refused(tmp_path: Path) -> None:
-    bad = GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}")
+def test_validate_checks_a_group_folder_and_refuses_a_role_a_workspace_lacks(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(write_group(tmp_path / "ok"))]) == 0
+    assert "2 workspace(s), 2 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
+    bad = write_group(tmp_path / "bad", GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}"))
+    assert main(["validate", str(bad)]) == 1
+    assert "group.yaml:1:1: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="no role 'director'"):
-        open_group(write_group(tmp_path, bad), apply=False)
+        open_group(bad, apply=False)
 
 
 def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
