@@ -26,6 +26,7 @@ from engine.errors import ConfigError
 from gridbase.cli import main
 from gridbase.group_app import create_group_app, open_group
 from tests_support import csrf_of, free_port
+from views.pages.group import COOKIE_PATH, WorkspaceDoor
 
 PASSWORD = "correct horse battery"
 MARK_ZS, MARK_KFQ = "MARK-ZS-7f3a", "MARK-KFQ-91c2"
@@ -210,3 +211,13 @@ def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, A
     zs = group["site"].workspaces["zs"]
     sent = outgoing("k1", {"title": "新投诉", "link": "/b/cases_zs/t/cases/r/rec1"}, zs.config.url_path)
     assert sent.link == "https://gridbase.example.cn/w/zs/b/cases_zs/t/cases/r/rec1"
+
+
+def test_a_workspace_cookie_stays_under_its_path(group: dict[str, Any]) -> None:
+    with httpx.Client(base_url=group["url"], timeout=20) as anonymous:
+        login = anonymous.get("/w/kfq/login")
+        assert login.status_code == 200 and 'action="/w/kfq/login"' in login.text
+        assert {c.path for c in anonymous.cookies.jar} == {"/w/kfq"}
+    door = WorkspaceDoor(group["site"].apps["kfq"], group["site"], "kfq")  # e.g. the sign-in flow cookie of SSO (Path=/login/sso)
+    moved = COOKIE_PATH.sub(door.cookie_path, "gb_sso_flow=x; Path=/login/sso; HttpOnly")
+    assert moved == "gb_sso_flow=x; Path=/w/kfq/login/sso; HttpOnly"

@@ -62,7 +62,7 @@ from views.pages.web import (
 
 GROUP_COOKIE = "gb_group"
 GROUP_CSRF_COOKIE = "gb_group_csrf"
-_COOKIE_PATH = re.compile(r"(?i)(;\s*path=)/(?=;|$)")
+COOKIE_PATH = re.compile(r"(?i)(;\s*path=)(/[^;]*)")
 
 
 @dataclass
@@ -304,7 +304,7 @@ routes = [
 
 # -- the doors ---------------------------------------------------------------------------------
 class WorkspaceDoor:
-    """Wraps one workspace's app mounted at /w/NAME: its cookies stay on its path, its redirects
+    """Wraps one workspace's app mounted at /w/NAME: its cookies stay under its path, its redirects
     go under it, and a group person who does not belong to it is told it is not there (404)."""
 
     def __init__(self, app: ASGIApp, site: Site, name: str) -> None:
@@ -321,6 +321,11 @@ class WorkspaceDoor:
         if value.startswith("/") and not value.startswith("//") and value != self.root and not value.startswith(self.root + "/"):
             return self.root + value
         return value
+
+    def cookie_path(self, found: re.Match[str]) -> str:
+        """A cookie's `Path=/…` moved under the workspace (`/` becomes `/w/NAME`)."""
+        path = found.group(2)
+        return found.group(1) + (self.root if path == "/" else self.moved(path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -340,7 +345,7 @@ class WorkspaceDoor:
                     if name in (b"location", b"hx-redirect"):
                         value = self.moved(value.decode("latin-1")).encode("latin-1")
                     elif name == b"set-cookie" and not value.startswith(LANG_COOKIE.encode() + b"="):
-                        value = _COOKIE_PATH.sub(lambda m: m.group(1) + self.root, value.decode("latin-1")).encode("latin-1")
+                        value = COOKIE_PATH.sub(self.cookie_path, value.decode("latin-1")).encode("latin-1")
                     headers.append((key, value))
                 message["headers"] = headers
             await send(message)
