@@ -217,15 +217,16 @@ def _person(key: str, entry: Any, workspaces: dict[str, Path]) -> GroupPerson:
     return person
 
 
-def people_for(group: GroupConfig, name: str, config: WorkspaceConfig) -> list[Person]:
+def people_for(group: GroupConfig, name: str, config: WorkspaceConfig, *, declared: bool = True) -> list[Person]:
     """The directory's people of workspace `name`, as that workspace declares people; refuses a
-    role or department the workspace does not have, and a person its workspace.yaml declares too."""
+    role or department the workspace does not have, and (with `declared`: `config` as its YAML
+    says, no people of its database added) a person its workspace.yaml declares too."""
     out: list[Person] = []
     for person in group.people.values():
         held = person.workspaces.get(name)
         if held is None:
             continue
-        if person.key in config.people:
+        if declared and person.key in config.people:
             raise _problem(f"person {person.key!r} is in group.yaml and in {name}/workspace.yaml",
                            "declare a shared person once, in group.yaml")
         for role in held.roles:

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount
 
 from engine import Workspace
 from engine.group import check_workspaces, load_group, people_for
+from engine.loader import load_workspace
 from gridbase.app import NoStoreMiddleware, create_app
 from views.pages import assets, group
 from views.pages.auth import SecurityHeadersMiddleware
@@ -33,14 +34,16 @@ def open_group(root: str | os.PathLike[str], *, apply: bool = True) -> group.Sit
     directory's people to the workspaces they belong to, and (by default) bring each database to
     its schema."""
     config = load_group(root)
+    # Checked as the YAML says (an opened workspace also knows the people its database keeps,
+    # among them the directory's, added at its last start).
+    check_workspaces(config, {name: load_workspace(folder) for name, folder in config.workspaces.items()})
     opened: dict[str, Workspace] = {}
     try:
         for name, folder in config.workspaces.items():
             opened[name] = Workspace.open(folder)
-        check_workspaces(config, {name: ws.config for name, ws in opened.items()})
         for name, ws in opened.items():
             ws.config.url_path = f"/w/{name}"  # its links in messages sent out (automations.delivery)
-            for person in people_for(config, name, ws.config):
+            for person in people_for(config, name, ws.config, declared=False):
                 ws.config.people[person.key] = person
             if apply:
                 ws.apply()  # also writes the people into the workspace's database (Workspace.sync_people)

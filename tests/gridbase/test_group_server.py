@@ -197,8 +197,12 @@ def test_the_api_addresses_bases_across_workspaces_with_each_workspace_tokens(gr
 
 def test_validate_checks_a_group_folder_and_refuses_a_role_a_workspace_lacks(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(write_group(tmp_path / "ok"))]) == 0
-    assert "2 workspace(s), 2 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
+    good = write_group(tmp_path / "ok")
+    for _ in range(2):  # started again: the directory's people its databases now keep are no clash
+        for ws in open_group(good).workspaces.values():
+            ws.close()
+        assert main(["validate", str(good)]) == 0
+        assert "2 workspace(s), 2 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
     bad = write_group(tmp_path / "bad", GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}"))
     assert main(["validate", str(bad)]) == 1
     assert "group.yaml:1:1: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
