@@ -156,6 +156,13 @@ def test_one_sign_in_opens_every_workspace_of_a_group_person_with_their_roles_th
         zs, kfq = gu.get("/w/zs/b/cases_zs/t/cases"), gu.get("/w/kfq/b/cases_kfq/t/cases")
         assert MARK_ZS in zs.text and MARK_KFQ not in zs.text
         assert MARK_KFQ in kfq.text and MARK_ZS not in kfq.text
+        # Every link of the workspace's pages stays under its path.
+        rid = group["site"].workspaces["zs"].base("cases_zs").table("cases").query(actor="system").records[0]["id"]
+        for path in ("/w/zs/", "/w/zs/inbox", "/w/zs/admin/people", "/w/zs/admin/audit", "/w/zs/b/cases_zs/d/overview",
+                     f"/w/zs/b/cases_zs/t/cases/r/{rid}", "/w/zs/b/cases_zs/t/cases/new", "/w/zs/account/security"):
+            page = gu.get(path)
+            assert page.status_code == 200, path
+            assert not re.search(r'(?:href|action|src|hx-[a-z]+|data-[a-z-]*url)="/(?!w/zs/)', page.text), path
         # An admin in 中山, staff in 开发区: each workspace applies its own roles.
         assert gu.get("/w/zs/admin/people").status_code == 200
         assert gu.get("/w/kfq/admin/people").status_code == 403
