@@ -232,3 +232,13 @@ def test_a_workspace_cookie_stays_under_its_path(group: dict[str, Any]) -> None:
     door = WorkspaceDoor(group["site"].apps["kfq"], group["site"], "kfq")  # e.g. the sign-in flow cookie of SSO (Path=/login/sso)
     moved = COOKIE_PATH.sub(door.cookie_path, "gb_sso_flow=x; Path=/login/sso; HttpOnly")
     assert moved == "gb_sso_flow=x; Path=/w/kfq/login/sso; HttpOnly"
+
+
+def test_wrong_passwords_on_the_group_page_meet_the_workspaces_throttle(group: dict[str, Any]) -> None:
+    """Last in this module: it leaves amy throttled."""
+    with httpx.Client(base_url=group["url"], timeout=20) as guess:
+        page = guess.get("/")
+        answers = [guess.post("/login", data={"username": "amy", "password": f"guess {i}", "csrf_token": csrf_of(page.text)})
+                   for i in range(6)]
+        assert [a.status_code for a in answers] == [401] * 5 + [429]
+        assert "gb_group" not in guess.cookies and "gb_session" not in guess.cookies

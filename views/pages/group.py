@@ -232,7 +232,11 @@ def _sign_in(site: Site, username: str, password: str, address: str) -> tuple[st
             who = signins.account_of(person, username)
             with signins.one_at_a_time(who, address):
                 verdict = signins.begin(mws, who, address)
-                if verdict.refused:
+                if verdict.refused:  # no session of this attempt outlives it
+                    for done, sid in started.items():
+                        live = sessions.find(site.workspaces[done], sid)
+                        if live is not None:
+                            sessions.end(site.workspaces[done], live.id_hash)
                     return verdict.wait
                 ok = bool(row and verify_password(row[1], password) and not row[2])
                 code_due = ok and (second_factor.enrolled(mws, person) or second_factor.required(mws, mws.actor(person)))
