@@ -5,7 +5,9 @@ database under data/) and, optionally, `group.yaml`:
 
     group: dalian_group
     name: 大连睿康卓美口腔医院集团
-    workspaces: [zhongshan, kaifaqu]      # optional: default, every sub-folder with a workspace.yaml
+    workspaces:                           # optional: default, every sub-folder with a workspace.yaml
+      - zhongshan                         # its database: zhongshan/data/gridbase.db
+      - {folder: kaifaqu, db: "postgresql://gridbase@db1/gridbase?options=-csearch_path%3Dkaifaqu"}
     people:                               # the group directory: people of more than one workspace
       chen_jing:
         name: 陈静
@@ -84,6 +86,9 @@ class GroupConfig:
     key: str
     name: str
     workspaces: dict[str, Path]  # URL name (/w/NAME/) → the workspace folder
+    # A workspace's database when group.yaml names one (a postgresql:// URL or a SQLite file); else
+    # its folder's data/gridbase.db.
+    databases: dict[str, str] = field(default_factory=dict)
     people: dict[str, GroupPerson] = field(default_factory=dict)
     dashboards: dict[str, GroupDashboard] = field(default_factory=dict)
 
@@ -122,12 +127,27 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
     if unknown:
         raise _problem(f"unknown key {unknown[0]!r}", "allowed: group, name, workspaces, people, dashboards")
     listed = data.get("workspaces")
+    databases: dict[str, str] = {}
     if listed is None:
         names = _found_workspaces(path)
-    elif isinstance(listed, list) and all(isinstance(n, str) for n in listed):
-        names = list(listed)
+    elif isinstance(listed, list):
+        names = []
+        for item in listed:
+            if isinstance(item, dict) and sorted(item) == ["db", "folder"] and all(isinstance(v, str) for v in item.values()):
+                names.append(item["folder"])
+                databases[item["folder"]] = item["db"]
+            elif isinstance(item, str):
+                names.append(item)
+            else:
+                raise _problem("each entry of workspaces is a folder name or {folder: NAME, db: DATABASE}")
     else:
         raise _problem("workspaces must be a list of folder names")
+    used: dict[str, str] = {}
+    for name, db in databases.items():
+        if db in used:
+            raise _problem(f"workspaces {used[db]!r} and {name!r} name the same database",
+                           "each workspace keeps its own database (on PostgreSQL: its own database or schema)")
+        used[db] = name
     if not names:
         raise _problem(f"{path} holds no workspace", "put each workspace (a folder with workspace.yaml) inside it")
     workspaces: dict[str, Path] = {}
@@ -139,7 +159,7 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
             raise _problem(f"workspace {name!r}: {path / name} has no workspace.yaml")
         workspaces[name] = path / name
     config = GroupConfig(path, str(data.get("group") or path.name), str(data.get("name") or data.get("group") or path.name),
-                         workspaces)
+                         workspaces, databases=databases)
     people = data.get("people") or {}
     if not isinstance(people, dict):
         raise _problem("people must be a mapping of person keys")

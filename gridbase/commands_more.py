@@ -164,8 +164,8 @@ def _serve(args: argparse.Namespace, ws: Any) -> int:
 def _serve_group(args: argparse.Namespace) -> int:
     """`gridbase serve GROUP_DIR`: every workspace of the group folder on one server (gridbase.group_app)."""
     if getattr(args, "hl7_port", None) or getattr(args, "db", None):
-        raise GridbaseError("a group folder serves each workspace from its own folder: --db and --hl7-port "
-                            "are for one workspace (serve it alone, or see docs/hospital-group.md)")
+        raise GridbaseError("--db and --hl7-port are for one workspace: a group names each workspace's database "
+                            "in group.yaml (see docs/hospital-group.md); serve a workspace taking HL7 alone")
     site = open_group(args.dir)
     jobs = []
     if getattr(args, "backup_dir", None):

@@ -22,7 +22,8 @@ import pytest
 
 from automations.delivery import PUBLIC_URL_ENV, outgoing
 from engine import tokens
-from engine.errors import ConfigError
+from engine.errors import ConfigError, GridbaseError
+from engine.stores import URL_VARIABLE
 from gridbase.cli import main
 from gridbase.group_app import create_group_app, open_group
 from tests_support import csrf_of, free_port
@@ -215,6 +216,23 @@ def test_validate_checks_a_group_folder_and_refuses_a_role_a_workspace_lacks(tmp
     assert "group.yaml:1:1: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="no role 'director'"):
         open_group(bad, apply=False)
+
+
+def test_group_yaml_may_name_each_workspace_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere" / "kfq.db"
+    elsewhere.parent.mkdir()
+    root = write_group(tmp_path / "g", GROUP.replace("people:", f"workspaces: [zs, {{folder: kfq, db: '{elsewhere}'}}]\npeople:", 1))
+    site = open_group(root, apply=False)
+    try:
+        assert site.workspaces["kfq"].data_dir == elsewhere.parent
+        assert site.workspaces["zs"].data_dir == root / "zs" / "data"
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
+    # One database URL for the whole process would put every workspace in one schema: refused.
+    monkeypatch.setenv(URL_VARIABLE, "postgresql://gridbase@db1/gridbase")
+    with pytest.raises(GridbaseError, match="every workspace of the group in one database"):
+        open_group(root, apply=False)
 
 
 def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
