@@ -137,6 +137,7 @@ def test_a_person_of_one_workspace_sees_only_it(group: dict[str, Any]) -> None:
         assert grid.status_code == 200 and MARK_ZS in grid.text
         # The page's links stay inside its workspace; none points at the site's root.
         assert 'href="/w/zs/b/cases_zs/t/cases' in grid.text
+        assert f'href="{group["url"]}/"' in grid.text  # back to the group's page
         assert not re.search(r'(?:href|action|src|data-[a-z-]*url)="/(?!w/zs/)', grid.text)
         for path in ("/w/kfq/", "/w/kfq/b/cases_kfq/t/cases", "/w/kfq/inbox"):
             other = amy.get(path)

@@ -281,6 +281,8 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
         if isinstance(context.get(key), str):
             context[key] = render_message(context[key], locale)
     context.setdefault("root", root_of(request))
+    # A group's workspace links back to the group's page (absolute, so `under_root` leaves it be).
+    context.setdefault("group_url", str(request.url.replace(path="/", query="", fragment="")) if context["root"] else "")
     _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     if context["root"]:
