@@ -83,7 +83,8 @@ def outgoing(key: str, message: dict[str, Any], url_path: str = "") -> OutgoingM
     `url_path` when the workspace is one of a group's, served at /w/NAME)."""
     link = message.get("link") or ""
     public = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
-    public = public + url_path if public else public
+    if public:
+        public += url_path
     return OutgoingMessage(
         idempotency_key=key, title=message.get("title", ""), body=message.get("body", ""),
         link=(public + link) if (public and link.startswith("/")) else ("" if link.startswith("/") else link),
