@@ -9,6 +9,7 @@ workspace's marker never appears in what they get.
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
@@ -21,7 +22,8 @@ import httpx
 import pytest
 
 from automations.delivery import PUBLIC_URL_ENV, outgoing
-from engine import tokens
+from engine import signins, tokens
+from engine.auth import verify_password
 from engine.errors import ConfigError, GridbaseError
 from engine.stores import URL_VARIABLE
 from gridbase.cli import main
@@ -234,6 +236,24 @@ def test_group_yaml_may_name_each_workspace_database(tmp_path: Path, monkeypatch
     monkeypatch.setenv(URL_VARIABLE, "postgresql://gridbase@db1/gridbase")
     with pytest.raises(GridbaseError, match="every workspace of the group in one database"):
         open_group(root, apply=False)
+
+
+def test_passwd_on_a_group_folder_sets_a_directory_persons_password_in_each_of_their_workspaces(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_group(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new group passphrase 2026\n"))
+    assert main(["passwd", str(root), "gu"]) == 0
+    assert "password set for gu in kfq, zs" in capsys.readouterr().out
+    site = open_group(root, apply=False)
+    try:
+        for ws in site.workspaces.values():
+            found = signins.find_person(ws, "gu")
+            assert found is not None and verify_password(found[1], "a new group passphrase 2026")
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
+    assert main(["passwd", str(root), "local_zs"]) == 1  # not in the directory: its workspace's own passwd
+    assert "gridbase passwd GROUP_DIR/WORKSPACE KEY" in capsys.readouterr().err
 
 
 def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
