@@ -56,7 +56,8 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--scale", type=float, default=1.0)
     p = add("people", "Manage people stored in the database; sync-ids looks people up in a messaging app "
-                      "(by e-mail or mobile) and gives them its ids in workspace.yaml.")
+                      "(by e-mail or mobile) and gives them its ids in workspace.yaml; for a group folder, "
+                      "disable or enable a person in every workspace of the group.")
     p.add_argument("action", choices=["add", "disable", "enable", "list", "move", "sync-ids"])
     p.add_argument("person", nargs="?", metavar="KEY")
     p.add_argument("--name")
@@ -214,10 +215,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(args, ws)
 
 
+def _group_people(args: argparse.Namespace) -> int:
+    """`gridbase people GROUP_DIR disable|enable KEY`: in every workspace of the group that has the person
+    (also one taken out of group.yaml, whom their workspaces' databases still keep)."""
+    if args.action not in ("disable", "enable") or not args.person:
+        raise GridbaseError("a group folder takes: gridbase people GROUP_DIR disable|enable KEY; "
+                            "for the other actions name the workspace: gridbase people GROUP_DIR/NAME ACTION KEY")
+    site = open_group(args.dir)
+    try:
+        done = []
+        for name, ws in site.workspaces.items():
+            with ws.storage.transaction():
+                if not people.exists(ws.storage, args.person):
+                    continue
+                people.set_disabled(ws.storage, args.person, args.action == "disable")
+                if args.action == "disable":
+                    sessions.end_all(ws, args.person)
+            done.append(name)
+        if not done:
+            raise NotFoundError(f"unknown person '{args.person}' in every workspace of the group")
+        out(f"{args.action}d {args.person} in {', '.join(done)}")
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
+    return 0
+
+
 @command("people")
 def cmd_people(args: argparse.Namespace) -> int:
     if args.action == "sync-ids":
         return _sync_ids(args)
+    if is_group(args.dir) and not getattr(args, "db", None):
+        return _group_people(args)
     ws = open_ws(args)
     ws.apply()
     if args.action == "list":

@@ -254,6 +254,18 @@ def test_passwd_on_a_group_folder_sets_a_directory_persons_password_in_each_of_t
             ws.close()
     assert main(["passwd", str(root), "local_zs"]) == 1  # not in the directory: its workspace's own passwd
     assert "gridbase passwd GROUP_DIR/WORKSPACE KEY" in capsys.readouterr().err
+    # Taken out of group.yaml, a person stays in their workspaces' databases until disabled in each.
+    (root / "group.yaml").write_text(GROUP.replace("  gu: {name: 顾总", "  gu_next: {name: 顾总", 1), encoding="utf-8")
+    assert main(["people", str(root), "disable", "gu"]) == 0
+    assert "disabled gu in kfq, zs" in capsys.readouterr().out
+    site = open_group(root, apply=False)
+    try:
+        for ws in site.workspaces.values():
+            found = signins.find_person(ws, "gu")
+            assert found is not None and found[2]  # disabled
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
 
 
 def test_links_sent_out_by_a_group_workspace_lead_to_its_path(group: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
