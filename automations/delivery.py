@@ -78,10 +78,13 @@ def build_channel(ws: Workspace, name: str, spec: dict[str, Any] | None) -> Chan
         raise DeliveryError(str(exc), retryable=False) from None
 
 
-def outgoing(key: str, message: dict[str, Any]) -> OutgoingMessage:
-    """The `OutgoingMessage` for a stored delivery (record links made absolute if possible)."""
+def outgoing(key: str, message: dict[str, Any], url_path: str = "") -> OutgoingMessage:
+    """The `OutgoingMessage` for a stored delivery (record links made absolute if possible, under
+    `url_path` when the workspace is one of a group's, served at /w/NAME)."""
     link = message.get("link") or ""
     public = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
+    if public:
+        public += url_path
     return OutgoingMessage(
         idempotency_key=key, title=message.get("title", ""), body=message.get("body", ""),
         link=(public + link) if (public and link.startswith("/")) else ("" if link.startswith("/") else link),
@@ -118,7 +121,7 @@ def deliver_due(ws: Workspace, *, now: datetime | None = None, limit: int = 200)
             channel = cache.get(cache_key)
             if channel is None:
                 channel = cache[cache_key] = build_channel(ws, name, spec)
-            channel.send(outgoing(key, payload["message"]))
+            channel.send(outgoing(key, payload["message"], ws.config.url_path))
         except DeliveryError as exc:
             error = exc
         except Exception as exc:  # a channel bug must not stop the queue

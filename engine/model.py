@@ -366,3 +366,4 @@ class WorkspaceConfig:
     hl7_allow_from: list[str] | None = None  # who may connect to the MLLP listener (engine.allowlist); None: loopback
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks
+    url_path: str = ""  # where the server serves it: "" alone, "/w/NAME" as a workspace of a group (engine.group)

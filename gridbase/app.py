@@ -215,10 +215,12 @@ class NoStoreMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
+        path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+        path = path[len(root):] if root and path.startswith(root) else path  # a group's workspace: /w/NAME/…
+        if scope["type"] != "http" or path.startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        logout = scope.get("path") == "/logout" and scope.get("method") == "POST"
+        logout = path == "/logout" and scope.get("method") == "POST"
 
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":

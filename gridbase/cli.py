@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import engine.loader
 from engine.errors import ConfigError, GridbaseError
+from engine.group import check_workspaces, is_group, load_group
 from engine.loader import load_workspace
 from engine.stores import UNREACHABLE_ERRORS
 from gridbase import (
@@ -35,12 +36,28 @@ from gridbase.reference import anchor_for
 
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
+    if is_group(args.dir):
+        return validate_group(args.dir)
     config = load_workspace(args.dir)
     for issue in config.warnings:
         out(str(issue))
     tables = sum(len(b.tables) for b in config.bases.values())
     warned = f", {len(config.warnings)} warning(s)" if config.warnings else ""
     out(f"ok: {args.dir} — {len(config.bases)} base(s), {tables} table(s), {len(config.people)} people{warned}")
+    return 0
+
+
+def validate_group(root: str) -> int:
+    """`gridbase validate GROUP_DIR`: group.yaml, each workspace, and what the group needs of them."""
+    group = load_group(root)
+    configs = {name: load_workspace(folder) for name, folder in group.workspaces.items()}
+    check_workspaces(group, configs)
+    for name, config in configs.items():
+        for issue in config.warnings:
+            out(f"{name}/{issue}")
+        out(f"ok: {name} — {len(config.bases)} base(s), {len(config.people)} people in its workspace.yaml")
+    out(f"ok: {root} — {len(configs)} workspace(s), {len(group.people)} people in the group directory, "
+        f"{len(group.dashboards)} group dashboard(s)")
     return 0
 
 
@@ -88,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "(default: GRIDBASE_DATABASE_URL if set)")
         return p
 
-    add("validate", "Check a workspace's YAML; print every problem as FILE:LINE:COL: message.", db=False)
+    add("validate", "Check a workspace's YAML (or a group folder's, with each workspace); print every problem as FILE:LINE:COL: message.", db=False)
     add("plan", "Show what `apply` would change in the database.")
     p = add("apply", "Bring the database to the declared schema, in one transaction.")
     p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")

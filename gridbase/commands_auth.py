@@ -15,13 +15,16 @@ from typing import Any
 from engine import people, second_factor, sessions, signins, tokens
 from engine.auth import hash_password, password_problem
 from engine.errors import GridbaseError, NotFoundError
+from engine.group import is_group
 from gridbase.commands import command, open_ws, out
+from gridbase.group_app import open_group
 
 Adder = Callable[..., argparse.ArgumentParser]
 
 
 def register(sub: Any, add: Adder) -> None:
-    p = add("passwd", "Set a person's password, read from standard input (at least 10 characters, not a common one).")
+    p = add("passwd", "Set a person's password, read from standard input (at least 10 characters, not a common one); "
+                      "for a group folder, a directory person's password in each of their workspaces.")
     p.add_argument("person", metavar="USER")
     p = add("token", "Create, list or revoke personal API tokens, with scopes and bases as Airtable's.")
     p.add_argument("action", choices=["create", "revoke", "list"])
@@ -42,8 +45,33 @@ def _known(ws: Any, person: str) -> None:
         raise NotFoundError(f"unknown person '{person}'")
 
 
+def _group_passwd(args: argparse.Namespace) -> int:
+    """`gridbase passwd GROUP_DIR KEY`: a directory person's password, set in each of their workspaces."""
+    site = open_group(args.dir)
+    try:
+        names = site.config.member_of(args.person)
+        if not names:
+            raise NotFoundError(f"'{args.person}' is not in the group directory (group.yaml); for a person of one "
+                                "workspace run: gridbase passwd GROUP_DIR/WORKSPACE KEY")
+        password = sys.stdin.readline().rstrip("\r\n")
+        first = site.workspaces[names[0]]
+        problem = password_problem(password, person=args.person, email=signins.email_of(first, args.person))
+        if problem:
+            raise GridbaseError(f"{problem}; nothing was changed")
+        hashed = hash_password(password)
+        for name in names:
+            signins.set_password(site.workspaces[name], args.person, hashed)
+        out(f"password set for {args.person} in {', '.join(names)}")
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
+    return 0
+
+
 @command("passwd")
 def cmd_passwd(args: argparse.Namespace) -> int:
+    if is_group(args.dir) and not getattr(args, "db", None):
+        return _group_passwd(args)
     ws = open_ws(args)
     ws.apply()
     password = sys.stdin.readline().rstrip("\r\n")

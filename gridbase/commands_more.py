@@ -20,6 +20,7 @@ import uvicorn
 from automations.history import list_runs
 from engine import logsearch, meta, people, sessions
 from engine.errors import GridbaseError, NotFoundError
+from engine.group import is_group
 from engine.ids import utcnow_text
 from engine.stores import database_of
 from engine.transfer import (
@@ -33,6 +34,7 @@ from engine.transfer import (
 from gridbase import backup, people_ids
 from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
+from gridbase.group_app import create_group_app, open_group
 
 Adder = Callable[..., argparse.ArgumentParser]
 
@@ -41,7 +43,7 @@ def register(sub: Any, add: Adder) -> None:
     p = add("seed", "Fill the workspace with its sample data (runs DIR/seed.py).")
     p.add_argument("--seed", type=int, default=2026, help="random seed; the same seed gives the same data")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full sample size")
-    p = add("serve", "Serve the web app and API.")
+    p = add("serve", "Serve the web app and API; DIR may be a group folder of workspaces (docs/hospital-group.md).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--backup-dir", metavar="DIR", help="make a daily backup here (02:00 workspace time)")
@@ -54,7 +56,8 @@ def register(sub: Any, add: Adder) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--scale", type=float, default=1.0)
     p = add("people", "Manage people stored in the database; sync-ids looks people up in a messaging app "
-                      "(by e-mail or mobile) and gives them its ids in workspace.yaml.")
+                      "(by e-mail or mobile) and gives them its ids in workspace.yaml; for a group folder, "
+                      "disable or enable a person in every workspace of the group.")
     p.add_argument("action", choices=["add", "disable", "enable", "list", "move", "sync-ids"])
     p.add_argument("person", nargs="?", metavar="KEY")
     p.add_argument("--name")
@@ -159,8 +162,35 @@ def _serve(args: argparse.Namespace, ws: Any) -> int:
     return 0
 
 
+def _serve_group(args: argparse.Namespace) -> int:
+    """`gridbase serve GROUP_DIR`: every workspace of the group folder on one server (gridbase.group_app)."""
+    if getattr(args, "hl7_port", None) or getattr(args, "db", None):
+        raise GridbaseError("--db and --hl7-port are for one workspace: a group names each workspace's database "
+                            "in group.yaml (see docs/hospital-group.md); serve a workspace taking HL7 alone")
+    site = open_group(args.dir)
+    jobs = []
+    if getattr(args, "backup_dir", None):
+        for name, ws in site.workspaces.items():  # each workspace is backed up on its own, into a folder of its own
+            jobs.append(backup.schedule_daily(ws, str(Path(args.backup_dir) / name), keep=args.backup_keep)._scheduler)
+            jobs[-1].start()
+        out(f"daily backups at 02:00 into {args.backup_dir}/NAME, keeping {args.backup_keep}")
+    for name, ws in site.workspaces.items():
+        out(f"  /w/{name}/  {ws.config.name}")
+    out(f"Gridbase serving the group {site.config.name} on http://{args.host}:{args.port}/")
+    try:
+        uvicorn.run(create_group_app(site), host=args.host, port=args.port, log_level="warning", ws="none")
+    finally:
+        for job in jobs:
+            job.shutdown(wait=False)
+        for ws in site.workspaces.values():
+            ws.close()
+    return 0
+
+
 @command("serve")
 def cmd_serve(args: argparse.Namespace) -> int:
+    if is_group(args.dir):
+        return _serve_group(args)
     ws = open_ws(args)
     ws.apply()
     return _serve(args, ws)
@@ -185,10 +215,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(args, ws)
 
 
+def _group_people(args: argparse.Namespace) -> int:
+    """`gridbase people GROUP_DIR disable|enable KEY`: in every workspace of the group that has the person
+    (also one taken out of group.yaml, whom their workspaces' databases still keep)."""
+    if args.action not in ("disable", "enable") or not args.person:
+        raise GridbaseError("a group folder takes: gridbase people GROUP_DIR disable|enable KEY; "
+                            "for the other actions name the workspace: gridbase people GROUP_DIR/NAME ACTION KEY")
+    site = open_group(args.dir)
+    try:
+        done = []
+        for name, ws in site.workspaces.items():
+            with ws.storage.transaction():
+                if not people.exists(ws.storage, args.person):
+                    continue
+                people.set_disabled(ws.storage, args.person, args.action == "disable")
+                if args.action == "disable":
+                    sessions.end_all(ws, args.person)
+            done.append(name)
+        if not done:
+            raise NotFoundError(f"unknown person '{args.person}' in every workspace of the group")
+        out(f"{args.action}d {args.person} in {', '.join(done)}")
+    finally:
+        for ws in site.workspaces.values():
+            ws.close()
+    return 0
+
+
 @command("people")
 def cmd_people(args: argparse.Namespace) -> int:
     if args.action == "sync-ids":
         return _sync_ids(args)
+    if is_group(args.dir) and not getattr(args, "db", None):
+        return _group_people(args)
     ws = open_ws(args)
     ws.apply()
     if args.action == "list":

@@ -33,7 +33,9 @@ from views.pages.web import (
     gettext,
     render,
     require_actor,
+    root_of,
     templates,
+    under_root,
     view_offered,
     view_url,
     views_for,
@@ -194,7 +196,7 @@ async def move(request: Request) -> Response:
         vdef = ViewDef(key="", type="kanban", name="", group_by=key)
     card = kanban_card(table, rec, actor, access, vdef, cells.LinkTitles(table, actor),
                        movable=bool(cells.editable_ids(table, actor, [rid])))
-    html = templates.get_template("kanban_card.html").render(card=card, _=_)
+    html = under_root(templates.get_template("kanban_card.html").render(card=card, _=_), root_of(request))
     return Response(html, media_type="text/html; charset=utf-8")
 
 

@@ -308,10 +308,9 @@ def narrowed(widget: Widget, table: Table, sel: Selection, *, previous: bool = F
     return replace(widget, filter=all_of([widget.filter, extra])) if extra else widget
 
 
-async def dashboard_page(request: Request) -> Response:
-    actor, base, ddef = load_dashboard(request)
-    _ = gettext(get_locale(request))
-    sel, controls = selection_of(base, ddef, request.query_params, actor, _)
+def dashboard_cards(base: Base, ddef: DashboardDef, actor: Actor, sel: Selection, _: Any) -> list[dict[str, Any]]:
+    """The cards of the dashboard `actor` may see, computed with their permissions and `sel`'s
+    filters (a hospital group's dashboard, views.pages.group, shows them too)."""
     query = urlencode(sel.query())
     cards = []
     for index, widget in enumerate(ddef.widgets):
@@ -334,6 +333,14 @@ async def dashboard_page(request: Request) -> Response:
         except GridbaseError:
             continue
         cards.append(card)
+    return cards
+
+
+async def dashboard_page(request: Request) -> Response:
+    actor, base, ddef = load_dashboard(request)
+    _ = gettext(get_locale(request))
+    sel, controls = selection_of(base, ddef, request.query_params, actor, _)
+    cards = dashboard_cards(base, ddef, actor, sel, _)
     if not cards and ddef.widgets and not actor.admin:
         raise NotFoundError(code="unknown_dashboard", params={"dashboard": ddef.key})
     return render(request, "dashboard.html", base=base, ddef=ddef, cards=cards, title=_("Dashboard"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -279,9 +280,32 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     for key in ("message", "error"):
         if isinstance(context.get(key), str):
             context[key] = render_message(context[key], locale)
+    context.setdefault("root", root_of(request))
+    # A group's workspace links back to the group's page (absolute, so `under_root` leaves it be).
+    context.setdefault("group_url", str(request.url.replace(path="/", query="", fragment="")) if context["root"] else "")
     _csrf_var.set(context["csrf_token"])
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if context["root"]:
+        response.body = under_root(bytes(response.body).decode(), context["root"]).encode()
+        response.headers["content-length"] = str(len(response.body))
     return finish(request, response)
+
+
+# -- several workspaces on one server --------------------------------------------------------
+# Pages write their links from the site's root ("/b/…", "/inbox"). Served as one workspace of a
+# group (gridbase.group_app mounts it at /w/NAME), the mount's path is the request's root_path,
+# and `render` puts it before each link of the page: every attribute that holds a link, never text.
+_LINK_ATTRS = re.compile(r'(\s(?:href|src|action|formaction|hx-(?:get|post|put|patch|delete)|data-[a-z-]*url)=")/(?![/\\])')
+
+
+def root_of(request: Request) -> str:
+    """Where this workspace is mounted ("" when the server serves it alone, "/w/NAME" in a group)."""
+    return str(request.scope.get("root_path") or "").rstrip("/")
+
+
+def under_root(html: str, root: str) -> str:
+    """`html` with each root-relative link attribute moved under `root`."""
+    return _LINK_ATTRS.sub(lambda m: m.group(1) + root + "/", html)
 
 
 def to_json(value: Any) -> str:

@@ -98,8 +98,8 @@
         result.view.addEventListener("click", function (event, item) {
           var href = item && item.datum && item.datum.href;
           if (!href) return;
-          var url = new URL(String(href), window.location.href);
-          if (url.origin === window.location.origin) window.location.assign(url.href);
+          var target = new URL(url(href), window.location.href);
+          if (target.origin === window.location.origin) window.location.assign(target.href);
         });
       })
       .catch(function (err) {
@@ -349,6 +349,16 @@
   var initHooks = [];
   function onInit(hook) { initHooks.push(hook); }
 
+  /* Where this workspace is served: "" alone, "/w/NAME" as one workspace of a group (<body data-root>);
+   * url("/b/…") is that path under it (links the server writes are under it already). */
+  function root() { return (document.body && document.body.getAttribute("data-root")) || ""; }
+  function url(path) {
+    var r = root();
+    path = String(path);
+    if (!r || path.charAt(0) !== "/" || path.charAt(1) === "/" || path === r || path.indexOf(r + "/") === 0) return path;
+    return r + path;
+  }
+
   if (window.htmx) htmx.onLoad(init); // htmx fires htmx:load for the body and each swap
   else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(document); });
   else init(document);
@@ -357,7 +367,7 @@
   window.Gridbase = {
     init: init, request: request, csrfToken: csrfToken, post: post, msg: msg,
     fragments: fragments, applyCells: applyCells, swapCells: swapCells, cellError: cellError,
-    errorText: errorText, cssEscape: cssEscape, onInit: onInit,
+    errorText: errorText, cssEscape: cssEscape, onInit: onInit, root: root, url: url,
     // The editors are editors.js's (Gridbase.editing); these hand on to them, so a script that
     // kept a reference to them before editors.js ran still reaches them.
     startEdit: function (cell, opts) {

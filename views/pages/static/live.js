@@ -58,7 +58,7 @@
   }
 
   function recordUrl(rid) {
-    return "/b/" + encodeURIComponent(base) + "/t/" + encodeURIComponent(table) + "/r/" + encodeURIComponent(rid);
+    return G.url("/b/") + encodeURIComponent(base) + "/t/" + encodeURIComponent(table) + "/r/" + encodeURIComponent(rid);
   }
 
   /* ---- a bar at the bottom: one line of news, an optional Refresh button --------------- */
@@ -269,7 +269,7 @@
   function tell(spot, on) {
     var form = new URLSearchParams({ base: spot.base, table: spot.table, record: spot.record,
                                      field: spot.field, on: on ? "1" : "0" });
-    return G.request("/live/editing", { method: "POST", body: form }).catch(function () { /* best effort */ });
+    return G.request(G.url("/live/editing"), { method: "POST", body: form }).catch(function () { /* best effort */ });
   }
 
   function checkEditing() {
@@ -296,7 +296,7 @@
       var spot = editing[k];
       var form = new URLSearchParams({ base: spot.base, table: spot.table, record: spot.record,
                                        field: spot.field, on: "0", csrf_token: G.csrfToken() });
-      if (navigator.sendBeacon) navigator.sendBeacon("/live/editing", form);
+      if (navigator.sendBeacon) navigator.sendBeacon(G.url("/live/editing"), form);
     });
     editing = {};
   });
