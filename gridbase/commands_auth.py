@@ -20,23 +20,6 @@ from gridbase.commands import command, open_ws, out
 Adder = Callable[..., argparse.ArgumentParser]
 
 
-def register(sub: Any, add: Adder) -> None:
-    p = add("passwd", "Set a person's password, read from standard input (at least 10 characters, not a common one).")
-    p.add_argument("person", metavar="USER")
-    p = add("token", "Create, list or revoke personal API tokens, with scopes and bases as Airtable's.")
-    p.add_argument("action", choices=["create", "revoke", "list"])
-    p.add_argument("person", metavar="USER")
-    p.add_argument("--name", default="token")
-    p.add_argument("--expires", type=int, metavar="DAYS")
-    p.add_argument("--id", type=int, help="token id to revoke")
-    p.add_argument("--scope", action="append", choices=tokens.SCOPES, metavar="SCOPE",
-                   help="what the token may do, repeatable: " + ", ".join(tokens.SCOPES) + " (default: all)")
-    p.add_argument("--base", action="append", metavar="BASE", help="a base the token may reach, repeatable (default: all)")
-    p = add("second-factor", "Show or reset a person's second factor (TOTP), e.g. after a lost phone.")
-    p.add_argument("action", choices=["status", "reset"])
-    p.add_argument("person", metavar="USER")
-
-
 def _known(ws: Any, person: str) -> None:
     if not people.exists(ws.storage, person):
         raise NotFoundError(f"unknown person '{person}'")
