@@ -5,6 +5,10 @@ and list indexes) to the 1-based line and column where that value, or that key, 
 written. Error messages use it to say `FILE:LINE:COL`. Only YAML's safe subset is read;
 aliases are allowed but their expansion is bounded, so a "billion laughs" file is refused
 instead of eating the memory of the server.
+
+The document is parsed by libyaml (PyYAML's C parser, ten times faster: every workspace load
+reads every base's YAML) when PyYAML has it; a text it cannot read, for whatever reason, is read
+again by the pure-Python parser, whose error (with its line and column) is the one reported.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ Path = tuple[str | int, ...]
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 MAX_BYTES = 5_000_000
+FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)  # None when PyYAML was built without libyaml
 
 
 class YamlProblem(Exception):
@@ -94,12 +99,24 @@ class _Builder:
         return value
 
 
+def _fast_compose(text: str) -> Node | None:
+    """The document's node tree by libyaml, or None: none (an empty document) or not readable by it."""
+    if FAST_LOADER is None:
+        return None
+    try:
+        return yaml.compose(text, Loader=FAST_LOADER)
+    except Exception:  # noqa: BLE001 - any trouble: the pure-Python parser reads it again and says why
+        return None
+
+
 def load_yaml(text: str) -> tuple[Any, Positions]:
     """Parse one YAML document; raise YamlProblem with a position when it cannot be read."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise YamlProblem(f"file is larger than {MAX_BYTES // 1_000_000} MB")
+    node = _fast_compose(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -1,6 +1,7 @@
-"""`gridbase automations DIR run-due --at TIME`: try reminders and schedules without code.
+"""`gridbase automations DIR run-due --at TIME`: try reminders and schedules without code; and
+`gridbase runs DIR`, the run history (automations.history).
 
-Owns this command only. The database is copied to a temporary SQLite file and the workspace
+Owns these two commands only. The database is copied to a temporary SQLite file and the workspace
 opened on the copy: a SQLite file by `gridbase.backup.backup`, a PostgreSQL database by
 `engine.storecopy.copy_store` (every table, verified), so the runs never touch the real one. There the scheduler's checks (`automations.scheduler.tick`)
 run once at the real time, so that an automation never checked before notes the time as the
@@ -17,8 +18,8 @@ DIR --db FILE`, or `gridbase serve DIR --db FILE`).
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,19 +32,9 @@ from engine.errors import GridbaseError
 from engine.storecopy import copy_store
 from engine.stores import database_of
 from gridbase import backup
-from gridbase.commands import command, out
+from gridbase.commands import command, open_ws, out
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `automations` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("automations", "Try time-triggered automations: run what is due at a given time on a copy of the "
-                           "database, print each run, and change nothing.")
-    p.add_argument("action", choices=["run-due"], help="run-due: fire what is due up to --at, on a copy")
-    p.add_argument("--at", required=True, metavar="TIME",
-                   help='the moment to move the clock to, in the workspace time zone: "2026-12-24 09:00"')
-    p.add_argument("--keep", metavar="FILE", help="keep the copy the runs were made on in FILE")
 
 
 def parse_moment(text: str, tz: Any) -> datetime:
@@ -101,4 +92,30 @@ def cmd_automations(args: argparse.Namespace) -> int:
             detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
             out(f"      {i}. {step['action']} {'ok' if step['ok'] else 'FAILED'} {detail}")
     out(f"nothing was sent and {shown} was not changed" + (f"; the copy is kept in {args.keep}" if args.keep else ""))
+    return 0
+
+
+@command("runs")
+def cmd_runs(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    try:
+        runs = list_runs(ws, base=args.base, automation=args.automation, status=args.status, record=args.record,
+                         limit=args.limit)
+    finally:
+        ws.close()
+    if args.format == "json":
+        out(json.dumps(runs, ensure_ascii=False, indent=1))
+        return 0
+    if not runs:
+        out("no runs")
+    for run in runs:
+        by = f" by {run['by']}" if run["by"] else ""
+        record = f" {run['record']}" if run["record"] else ""
+        out(f"{run['started_at']} {run['status']:<12} {run['base']}.{run['automation']} "
+            f"[{run['trigger']}{by}]{record} {run['duration_ms']:.0f} ms")
+        for i, step in enumerate(run["steps"], 1):
+            detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
+            out(f"    {i}. {step['action']:<8} {'ok' if step['ok'] else 'FAILED'} {detail}")
+        if run["error"] and not any(not s["ok"] for s in run["steps"]):
+            out(f"    {run['error']}")
     return 0

@@ -27,31 +27,11 @@ from engine.bitable_import import import_records, merge_yaml
 from engine.errors import GridbaseError
 from engine.loader import load_workspace
 from gridbase.commands import command, out
-from plugins.bitable_api import DEFAULT_BASE_URL, BitableReader
+from plugins.bitable_api import BitableReader
 
 HEADER = ("# yaml-language-server: $schema=../../schemas/base.schema.json\n"
           "# Written by `gridbase bitable import` from Feishu Bitable (从飞书多维表格导入). Edit freely: a later\n"
           "# `gridbase bitable import --update` keeps what is here and adds what is new in Bitable.\n")
-
-
-def register(sub: Any, add: Any) -> None:
-    """Add the `bitable` command to the parser (called by gridbase.cli.build_parser)."""
-    text = ("Import a Feishu Bitable app: `dump` saves its API answers and files to a folder; `import` writes "
-            "DIR/bases/NAME.yaml, applies it and imports every record (again: updates by Bitable record id).")
-    p = sub.add_parser("bitable", help=text, description=text)
-    p.add_argument("action", choices=["dump", "import"], help="dump: save the app to --to; import: into the workspace DIR")
-    p.add_argument("dir", nargs="?", metavar="DIR", help="the workspace folder (import only)")
-    p.add_argument("--db", metavar="FILE", help="the SQLite database file (default DIR/data/gridbase.db)")
-    p.add_argument("--base", metavar="NAME", help="import: the key of the base to write (bases/NAME.yaml)")
-    p.add_argument("--app-token", metavar="T", help="the Bitable app's token (from its URL: …/base/T)")
-    p.add_argument("--from-dump", metavar="FOLDER", help="import: read a folder written by `gridbase bitable dump`")
-    p.add_argument("--to", metavar="FOLDER", help="dump: the folder to write")
-    p.add_argument("--update", action="store_true",
-                   help="import: keep an existing bases/NAME.yaml (adding what is new in Bitable) and update its records")
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
-                   help=f"the Feishu OpenAPI origin (default {DEFAULT_BASE_URL}; Lark: https://open.larksuite.com)")
-    p.add_argument("--user-token-env", metavar="NAME",
-                   help="read a user access token from this environment variable instead of FEISHU_APP_ID/FEISHU_APP_SECRET")
 
 
 class _Flow(dict):  # type: ignore[type-arg]

@@ -1,14 +1,15 @@
 """The `gridbase` command line.
 
-Each command is one small function registered in `COMMANDS` (gridbase.commands); `main()` parses the arguments,
-runs it, and turns every engine error into a clear message and exit code 1 or 2 — never a
-traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen); a problem
+Each command is one small function registered in `COMMANDS` (gridbase.commands); `main()` parses the
+arguments (declared in gridbase.arguments), imports the one module that runs the command, runs it,
+and turns every engine error into a clear message and exit code 1 or 2 — never a traceback. `docs/cli.md` is generated from the same parser (see gridbase.docgen); a problem
 found by `validate` links to its section of the YAML reference (gridbase.reference.anchor_for).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -17,19 +18,7 @@ from engine.errors import ConfigError, GridbaseError
 from engine.group import check_workspaces, is_group, load_group
 from engine.loader import load_workspace
 from engine.stores import UNREACHABLE_ERRORS
-from gridbase import (
-    automations_cmd,
-    bitable_cmd,
-    commands_auth,
-    commands_more,
-    fhir_cmd,
-    hl7_cmd,
-    init_cmd,
-    mail_cmd,
-    retention_cmd,
-    store_cmd,
-    template_cmd,
-)
+from gridbase.arguments import build_parser
 from gridbase.commands import COMMANDS, command, err, open_ws, out
 from gridbase.reference import anchor_for
 
@@ -92,33 +81,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gridbase", description="Gridbase: bases declared in YAML, stored in SQLite.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    def add(name: str, help_text: str, *, db: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("dir", metavar="DIR", help="the workspace folder (holds workspace.yaml and bases/)")
-        if db:
-            p.add_argument("--db", metavar="FILE", help="the SQLite database file (default DIR/data/gridbase.db), or a postgresql:// URL "
-                                                        "(default: GRIDBASE_DATABASE_URL if set)")
-        return p
-
-    add("validate", "Check a workspace's YAML (or a group folder's, with each workspace); print every problem as FILE:LINE:COL: message.", db=False)
-    add("plan", "Show what `apply` would change in the database.")
-    p = add("apply", "Bring the database to the declared schema, in one transaction.")
-    p.add_argument("--allow-data-loss", action="store_true", help="allow removing fields/tables and lossy type changes (data is archived)")
-    for module in (commands_more, commands_auth, init_cmd, retention_cmd, automations_cmd, bitable_cmd, mail_cmd,
-                   hl7_cmd, store_cmd, template_cmd, fhir_cmd):
-        module.register(sub, add)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     engine.loader.DOC_ANCHOR = anchor_for
     parser = build_parser()
     args = parser.parse_args(argv)
+    importlib.import_module(args.runs_in)  # only the chosen command's module (gridbase.arguments)
     func = COMMANDS[args.command]
     try:
         return func(args)

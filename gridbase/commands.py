@@ -1,9 +1,9 @@
 """The command registry of the `gridbase` command line, and what every command uses.
 
 A command is one function taking the parsed arguments and returning an exit code, registered
-with `@command(name)` in `COMMANDS`; its arguments are declared by its module's
-`register(sub, add)`. `gridbase.cli` builds the parser from every command module and runs the
-chosen command. `out` and `err` print a line; `open_ws` opens the workspace a command names.
+with `@command(name)` in `COMMANDS`; its arguments are declared in gridbase.arguments, which
+also names the module that runs it. `gridbase.cli` parses the arguments, imports that module
+and runs the chosen command. `out` and `err` print a line; `open_ws` opens the workspace a command names.
 """
 
 from __future__ import annotations

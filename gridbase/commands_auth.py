@@ -17,27 +17,9 @@ from engine.auth import hash_password, password_problem
 from engine.errors import GridbaseError, NotFoundError
 from engine.group import is_group
 from gridbase.commands import command, open_ws, out
-from gridbase.group_app import open_group
+from gridbase.group_open import open_workspaces
 
 Adder = Callable[..., argparse.ArgumentParser]
-
-
-def register(sub: Any, add: Adder) -> None:
-    p = add("passwd", "Set a person's password, read from standard input (at least 10 characters, not a common one); "
-                      "for a group folder, a directory person's password in each of their workspaces.")
-    p.add_argument("person", metavar="USER")
-    p = add("token", "Create, list or revoke personal API tokens, with scopes and bases as Airtable's.")
-    p.add_argument("action", choices=["create", "revoke", "list"])
-    p.add_argument("person", metavar="USER")
-    p.add_argument("--name", default="token")
-    p.add_argument("--expires", type=int, metavar="DAYS")
-    p.add_argument("--id", type=int, help="token id to revoke")
-    p.add_argument("--scope", action="append", choices=tokens.SCOPES, metavar="SCOPE",
-                   help="what the token may do, repeatable: " + ", ".join(tokens.SCOPES) + " (default: all)")
-    p.add_argument("--base", action="append", metavar="BASE", help="a base the token may reach, repeatable (default: all)")
-    p = add("second-factor", "Show or reset a person's second factor (TOTP), e.g. after a lost phone.")
-    p.add_argument("action", choices=["status", "reset"])
-    p.add_argument("person", metavar="USER")
 
 
 def _known(ws: Any, person: str) -> None:
@@ -47,23 +29,23 @@ def _known(ws: Any, person: str) -> None:
 
 def _group_passwd(args: argparse.Namespace) -> int:
     """`gridbase passwd GROUP_DIR KEY`: a directory person's password, set in each of their workspaces."""
-    site = open_group(args.dir)
+    config, workspaces = open_workspaces(args.dir)
     try:
-        names = site.config.member_of(args.person)
+        names = config.member_of(args.person)
         if not names:
             raise NotFoundError(f"'{args.person}' is not in the group directory (group.yaml); for a person of one "
                                 "workspace run: gridbase passwd GROUP_DIR/WORKSPACE KEY")
         password = sys.stdin.readline().rstrip("\r\n")
-        first = site.workspaces[names[0]]
+        first = workspaces[names[0]]
         problem = password_problem(password, person=args.person, email=signins.email_of(first, args.person))
         if problem:
             raise GridbaseError(f"{problem}; nothing was changed")
         hashed = hash_password(password)
         for name in names:
-            signins.set_password(site.workspaces[name], args.person, hashed)
+            signins.set_password(workspaces[name], args.person, hashed)
         out(f"password set for {args.person} in {', '.join(names)}")
     finally:
-        for ws in site.workspaces.values():
+        for ws in workspaces.values():
             ws.close()
     return 0
 

@@ -1,6 +1,6 @@
-"""More `gridbase` commands: seed, demo, serve, people, audit, import, export, backup and
-restore (passwd, token and second-factor are in gridbase.commands_auth). Each is a thin
-wrapper over the engine (or the app factory)."""
+"""More `gridbase` commands: seed, people, audit, import, export, backup and restore (serve and
+demo are in gridbase.serve_cmd; passwd, token and second-factor in gridbase.commands_auth; runs
+in gridbase.automations_cmd). Each is a thin wrapper over the engine."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ import importlib.util
 import json
 import random
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from automations.history import list_runs
-from engine import logsearch, meta, people, sessions
+from engine import logsearch, people, sessions
 from engine.errors import GridbaseError, NotFoundError
 from engine.group import is_group
 from engine.ids import utcnow_text
@@ -32,90 +28,11 @@ from engine.transfer import (
     write_xlsx,
 )
 from gridbase import backup, people_ids
-from gridbase.app import create_app
 from gridbase.commands import command, err, open_ws, out
-from gridbase.group_app import create_group_app, open_group
-
-Adder = Callable[..., argparse.ArgumentParser]
+from gridbase.group_open import open_workspaces
 
 
-def register(sub: Any, add: Adder) -> None:
-    p = add("seed", "Fill the workspace with its sample data (runs DIR/seed.py).")
-    p.add_argument("--seed", type=int, default=2026, help="random seed; the same seed gives the same data")
-    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full sample size")
-    p = add("serve", "Serve the web app and API; DIR may be a group folder of workspaces (docs/hospital-group.md).")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--backup-dir", metavar="DIR", help="make a daily backup here (02:00 workspace time)")
-    p.add_argument("--backup-keep", type=int, default=14, metavar="N", help="backups to keep (default 14)")
-    p.add_argument("--hl7-port", type=int, metavar="PORT",
-                   help="also take HL7 v2 from the HIS over MLLP on this port (the hl7: mappings; see docs/intake.md)")
-    p.add_argument("--hl7-host", default="0.0.0.0", help="the address of the HL7 listener (default 0.0.0.0)")
-    p = add("demo", "Apply, seed (once) and serve the workspace; print how to sign in.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--scale", type=float, default=1.0)
-    p = add("people", "Manage people stored in the database; sync-ids looks people up in a messaging app "
-                      "(by e-mail or mobile) and gives them its ids in workspace.yaml; for a group folder, "
-                      "disable or enable a person in every workspace of the group.")
-    p.add_argument("action", choices=["add", "disable", "enable", "list", "move", "sync-ids"])
-    p.add_argument("person", nargs="?", metavar="KEY")
-    p.add_argument("--name")
-    p.add_argument("--roles", default="", help="comma-separated role keys")
-    p.add_argument("--department", help="the primary node of the organisation tree (add, move)")
-    p.add_argument("--also", default="", help="move: further nodes the person belongs to, comma-separated")
-    p.add_argument("--email")
-    p.add_argument("--channel", help="sync-ids: the channel (its key, or its type when one has it) whose ids to fetch")
-    p.add_argument("--write", action="store_true",
-                   help="sync-ids: write the ids into workspace.yaml (default: print the lines to paste)")
-    p = add("audit", "Show the audit log of writes and the access log of sensitive reads.")
-    p.add_argument("--person")
-    p.add_argument("--table", help="BASE.TABLE")
-    p.add_argument("--record")
-    p.add_argument("--since", help="ISO date/time (UTC)")
-    p.add_argument("--until", help="ISO date/time (UTC)")
-    p.add_argument("--format", choices=["text", "csv", "json"], default="text")
-    p.add_argument("--log", choices=["writes", "reads", "both"], default="both")
-    p = add("export", "Export a table as CSV, XLSX or JSON, with one person's permissions.")
-    p.add_argument("table", metavar="TABLE", help="BASE.TABLE or TABLE")
-    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
-    p.add_argument("--view")
-    p.add_argument("--as", dest="as_user", default="admin", metavar="USER")
-    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--link-ids", action="store_true",
-                   help="write links as record ids (CSV and XLSX write the linked records' primary field; JSON ids)")
-    p = add("import", "Import CSV or XLSX rows into a table; all or nothing unless --skip-invalid.")
-    p.add_argument("table", metavar="TABLE", help="BASE.TABLE or TABLE")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and list the others")
-    p.add_argument("--ignore-unknown", action="store_true",
-                   help="skip columns that match no field (or a computed one), with a warning, instead of failing")
-    p.add_argument("--key", metavar="FIELD",
-                   help="a unique field: a row whose value a record already holds updates that record")
-    p.add_argument("--created-from", metavar="COLUMN",
-                   help="take each new record's created time from this column (Asia/Shanghai unless it has an offset)")
-    p.add_argument("--as", dest="as_user", default="system", metavar="USER")
-    p = add("backup", "Copy the database with SQLite's online backup API, or pg_dump of the workspace's schema on "
-                      "PostgreSQL (consistent while serving).")
-    p.add_argument("--to", required=True, metavar="FILE")
-    p.add_argument("--encrypt", action="store_true", help="encrypt with the passphrase in the --key-env variable")
-    p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
-                   help="environment variable holding the backup passphrase (default GRIDBASE_BACKUP_KEY)")
-    p = add("restore", "Replace the database (on PostgreSQL: the workspace's schema) with a backup file "
-                       "(the servers must be stopped).")
-    p.add_argument("--from", dest="source", required=True, metavar="FILE")
-    p.add_argument("--key-env", default="GRIDBASE_BACKUP_KEY", metavar="NAME",
-                   help="environment variable holding the passphrase of an encrypted backup")
-    p = add("runs", "Show the automation run history, newest first.")
-    p.add_argument("--automation", metavar="KEY", help="only this automation (key)")
-    p.add_argument("--base", metavar="KEY", help="only automations of this base")
-    p.add_argument("--status", choices=["ok", "failed", "skipped", "loop_stopped", "waiting"])
-    p.add_argument("--record", metavar="ID", help="only runs about this record")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--format", choices=["text", "json"], default="text")
-
-
-def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
+def run_seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
     script = Path(ws.config.root) / "seed.py"
     if not script.exists():
         raise GridbaseError(f"{script} not found: this workspace has no sample data")
@@ -133,86 +50,11 @@ def _seed(ws: Any, seed: int, scale: float) -> dict[str, int]:
 def cmd_seed(args: argparse.Namespace) -> int:
     ws = open_ws(args)
     ws.apply()
-    counts = _seed(ws, args.seed, args.scale)
+    counts = run_seed(ws, args.seed, args.scale)
     for name, n in counts.items():
         out(f"{name}: {n}")
     ws.close()
     return 0
-
-
-def _serve(args: argparse.Namespace, ws: Any) -> int:
-    hl7_port = getattr(args, "hl7_port", None)
-    app = create_app(ws, hl7=(args.hl7_host, hl7_port) if hl7_port else None)
-    if hl7_port:
-        out(f"taking HL7 v2 over MLLP on {args.hl7_host}:{hl7_port}")
-    elif any(base.hl7 for base in ws.config.bases.values()):
-        out("note: the workspace declares hl7: mappings; add --hl7-port 2575 to take messages from the HIS")
-    backups = None
-    if getattr(args, "backup_dir", None):
-        job = backup.schedule_daily(ws, args.backup_dir, keep=args.backup_keep)
-        backups = job._scheduler
-        backups.start()
-        out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
-    out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="none")
-    finally:
-        if backups is not None:
-            backups.shutdown(wait=False)
-    return 0
-
-
-def _serve_group(args: argparse.Namespace) -> int:
-    """`gridbase serve GROUP_DIR`: every workspace of the group folder on one server (gridbase.group_app)."""
-    if getattr(args, "hl7_port", None) or getattr(args, "db", None):
-        raise GridbaseError("--db and --hl7-port are for one workspace: a group names each workspace's database "
-                            "in group.yaml (see docs/hospital-group.md); serve a workspace taking HL7 alone")
-    site = open_group(args.dir)
-    jobs = []
-    if getattr(args, "backup_dir", None):
-        for name, ws in site.workspaces.items():  # each workspace is backed up on its own, into a folder of its own
-            jobs.append(backup.schedule_daily(ws, str(Path(args.backup_dir) / name), keep=args.backup_keep)._scheduler)
-            jobs[-1].start()
-        out(f"daily backups at 02:00 into {args.backup_dir}/NAME, keeping {args.backup_keep}")
-    for name, ws in site.workspaces.items():
-        out(f"  /w/{name}/  {ws.config.name}")
-    out(f"Gridbase serving the group {site.config.name} on http://{args.host}:{args.port}/")
-    try:
-        uvicorn.run(create_group_app(site), host=args.host, port=args.port, log_level="warning", ws="none")
-    finally:
-        for job in jobs:
-            job.shutdown(wait=False)
-        for ws in site.workspaces.values():
-            ws.close()
-    return 0
-
-
-@command("serve")
-def cmd_serve(args: argparse.Namespace) -> int:
-    if is_group(args.dir):
-        return _serve_group(args)
-    ws = open_ws(args)
-    ws.apply()
-    return _serve(args, ws)
-
-
-@command("demo")
-def cmd_demo(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    ws.apply()
-    seeded = meta.get(ws.storage, "seeded")
-    if seeded is None:
-        out("seeding sample data (once)…")
-        counts = _seed(ws, 2026, args.scale)
-        meta.put(ws.storage, "seeded", json.dumps(counts))
-        for name, n in counts.items():
-            out(f"  {name}: {n}")
-    out("Sign in as (the password is the person's `password:` in workspace.yaml):")
-    for person in ws.config.people.values():
-        roles = ", ".join(ws.config.roles[r].name for r in person.roles if r in ws.config.roles)
-        secret = f"password {person.password}" if person.password else "no demo password: set one with gridbase passwd"
-        out(f"  {person.key:<14} {person.name}  [{roles}]  {secret}")
-    return _serve(args, ws)
 
 
 def _group_people(args: argparse.Namespace) -> int:
@@ -221,10 +63,10 @@ def _group_people(args: argparse.Namespace) -> int:
     if args.action not in ("disable", "enable") or not args.person:
         raise GridbaseError("a group folder takes: gridbase people GROUP_DIR disable|enable KEY; "
                             "for the other actions name the workspace: gridbase people GROUP_DIR/NAME ACTION KEY")
-    site = open_group(args.dir)
+    config, workspaces = open_workspaces(args.dir)
     try:
         done = []
-        for name, ws in site.workspaces.items():
+        for name, ws in workspaces.items():
             with ws.storage.transaction():
                 if not people.exists(ws.storage, args.person):
                     continue
@@ -236,7 +78,7 @@ def _group_people(args: argparse.Namespace) -> int:
             raise NotFoundError(f"unknown person '{args.person}' in every workspace of the group")
         out(f"{args.action}d {args.person} in {', '.join(done)}")
     finally:
-        for ws in site.workspaces.values():
+        for ws in workspaces.values():
             ws.close()
     return 0
 
@@ -420,30 +262,4 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 0
     target = backup.restore(args.source, where, key_env=args.key_env)
     out(f"restored {target} from {args.source}")
-    return 0
-
-
-@command("runs")
-def cmd_runs(args: argparse.Namespace) -> int:
-    ws = open_ws(args)
-    try:
-        runs = list_runs(ws, base=args.base, automation=args.automation, status=args.status, record=args.record,
-                         limit=args.limit)
-    finally:
-        ws.close()
-    if args.format == "json":
-        out(json.dumps(runs, ensure_ascii=False, indent=1))
-        return 0
-    if not runs:
-        out("no runs")
-    for run in runs:
-        by = f" by {run['by']}" if run["by"] else ""
-        record = f" {run['record']}" if run["record"] else ""
-        out(f"{run['started_at']} {run['status']:<12} {run['base']}.{run['automation']} "
-            f"[{run['trigger']}{by}]{record} {run['duration_ms']:.0f} ms")
-        for i, step in enumerate(run["steps"], 1):
-            detail = step.get("error") or ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "ok"))
-            out(f"    {i}. {step['action']:<8} {'ok' if step['ok'] else 'FAILED'} {detail}")
-        if run["error"] and not any(not s["ok"] for s in run["steps"]):
-            out(f"    {run['error']}")
     return 0

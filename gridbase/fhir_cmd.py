@@ -11,25 +11,12 @@ engine.fhir writes it; a refused resource is printed with why, and the exit code
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 from engine import fhir, fhirsync
 from engine.errors import GridbaseError
 from gridbase.commands import command, err, open_ws, out
 
 ACTIONS = ("sync",)
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `fhir` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("fhir", "FHIR R4 from the HIS: pull Patient, Encounter and Appointment resources from a FHIR server "
-                    "(paged, incremental) or from bundle files, and create or update records by the fhir: mappings.")
-    p.add_argument("action", metavar="ACTION", help="sync: read the server (--server) or the files (--from)")
-    p.add_argument("--server", metavar="URL", help="the FHIR server's base URL, e.g. https://his.example.org/fhir")
-    p.add_argument("--from", dest="files", metavar="FILE", nargs="+", help="read these bundle files instead")
-    p.add_argument("--full", action="store_true", help="read every resource again, not only those updated since "
-                                                       "the last run")
 
 
 @command("fhir")

@@ -21,43 +21,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from engine import Workspace
-from engine.errors import GridbaseError
-from engine.group import check_workspaces, load_group, people_for
-from engine.loader import load_workspace
-from engine.stores import URL_VARIABLE
 from gridbase.app import NoStoreMiddleware, create_app
+from gridbase.group_open import open_workspaces
 from views.pages import assets, group
 from views.pages.auth import SecurityHeadersMiddleware
 
 
 def open_group(root: str | os.PathLike[str], *, apply: bool = True) -> group.Site:
-    """Load and check the group folder, open each workspace (its own database), add the
-    directory's people to the workspaces they belong to, and (by default) bring each database to
-    its schema."""
-    config = load_group(root)
-    # Checked as the YAML says (an opened workspace also knows the people its database keeps,
-    # among them the directory's, added at its last start).
-    check_workspaces(config, {name: load_workspace(folder) for name, folder in config.workspaces.items()})
-    if os.environ.get(URL_VARIABLE, "").strip() and len(config.databases) < len(config.workspaces):
-        raise GridbaseError(f"{URL_VARIABLE} would put every workspace of the group in one database: name each "
-                            "workspace's database in group.yaml instead (workspaces: [{folder: NAME, db: URL}], "
-                            "see docs/hospital-group.md)")
-    opened: dict[str, Workspace] = {}
-    try:
-        for name, folder in config.workspaces.items():
-            opened[name] = Workspace.open(folder, db=config.databases.get(name))
-        for name, ws in opened.items():
-            ws.config.url_path = f"/w/{name}"  # its links in messages sent out (automations.delivery)
-            for person in people_for(config, name, ws.config, declared=False):
-                ws.config.people[person.key] = person
-            if apply:
-                ws.apply()  # also writes the people into the workspace's database (Workspace.sync_people)
-    except BaseException:
-        for ws in opened.values():
-            ws.close()
-        raise
-    return group.Site(config, opened)
+    """The group folder's workspaces opened (gridbase.group_open), as the site the app serves."""
+    return group.Site(*open_workspaces(root, apply=apply))
 
 
 def create_group_app(site: group.Site, **options: Any) -> Starlette:

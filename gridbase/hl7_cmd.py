@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from engine import allowlist, hl7intake
 from engine.errors import GridbaseError
@@ -20,17 +18,6 @@ from gridbase.commands import command, open_ws, out
 from plugins import hl7_listener
 
 ACTIONS = ("listen", "failed", "retry")
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `hl7` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("hl7", "HL7 v2 from the HIS: listen for MLLP connections (ACK after each write commits), list the "
-                   "messages that could not be applied, or retry one.")
-    p.add_argument("action", metavar="ACTION", help="listen: run the MLLP listener; failed: list kept messages; "
-                                                    "retry: apply the message ID again")
-    p.add_argument("id", nargs="?", metavar="ID", help="the control id (MSH-10) of the message to retry")
-    p.add_argument("--host", default="0.0.0.0", help="the address to listen on (default 0.0.0.0)")
-    p.add_argument("--port", type=int, default=2575, help="the TCP port to listen on (default 2575)")
 
 
 @command("hl7")

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +95,6 @@ def run_init(target: Path, lang: str) -> list[Path]:
     settings.write_text(json.dumps(vscode_settings(target), indent=2) + "\n", encoding="utf-8")
     written.append(settings)
     return written
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `init` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("init", "Make a new workspace in DIR (new or empty): a small commented base, a README "
-                    "and editor settings for autocompletion.", db=False)
-    p.add_argument("--lang", choices=LANGS, default="en", help="language of the names, comments and README")
 
 
 @command("init")

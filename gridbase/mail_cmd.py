@@ -9,21 +9,10 @@ was fixed) and removes it from the list when it is taken.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 from automations import mailpoll
 from engine import mailintake
 from gridbase.commands import command, err, open_ws, out
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `mail` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("mail", "Read the mailboxes declared under `mailboxes:` (fetch: one pass, each new mail a record or a "
-                    "comment), list the mails that could not be taken (list-failed), or take one again (retry ID).")
-    p.add_argument("action", choices=["fetch", "list-failed", "retry"], help="what to do")
-    p.add_argument("id", nargs="?", type=int, help="retry: the failed mail's id (from list-failed)")
-    p.add_argument("--mailbox", help="only this mailbox (by its name)")
 
 
 @command("mail")

@@ -8,18 +8,9 @@ would be archived and changes nothing.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 from engine import retention
 from gridbase.commands import command, open_ws, out
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `retention` command to the parser (called by gridbase.cli.build_parser)."""
-    p = add("retention", "Archive (export, then remove) audit and access log entries older than the periods "
-                         "of `retention:` in workspace.yaml; each archive is recorded in the audit log.")
-    p.add_argument("--dry-run", action="store_true", help="only say what would be archived; change nothing")
 
 
 @command("retention")

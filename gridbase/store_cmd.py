@@ -8,24 +8,9 @@ and prints each table's rows and checksum.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 from engine import storecopy
 from gridbase.commands import command, out
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the `store` command to the parser (called by gridbase.cli.build_parser)."""
-    text = ("Copy a workspace's database to another store (SQLite ⇄ PostgreSQL): every record and system table, "
-            "then counts and a checksum per table verified and printed; the target must be empty.")
-    p = sub.add_parser("store", help=text, description=text)
-    p.add_argument("action", choices=["copy"])
-    p.add_argument("dir", metavar="DIR", help="the workspace folder (holds workspace.yaml and bases/)")
-    p.add_argument("--from", dest="source", required=True, metavar="DB",
-                   help="the database to copy: sqlite:PATH (or a file path) or a postgresql:// URL")
-    p.add_argument("--to", dest="target", required=True, metavar="DB",
-                   help="the empty database to copy into: sqlite:PATH (or a file path) or a postgresql:// URL")
 
 
 def database(text: str) -> str:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from gridbase import init_cmd
 from gridbase.commands import COMMANDS, command, out
@@ -26,39 +24,6 @@ from gridbase.template_init import (
     load_sample_data,
     parse_answers,
 )
-
-
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add `template` (export, list); `init` takes --template, --map and --answers (see init_cmd)."""
-    help_text = ("Templates: `export DIR BASE --to FILE` packages one base (its YAML, the roles, departments and "
-                 "people it refers to as placeholders, a README, and with --with-data its records) as one file; "
-                 "`list` shows the gallery shipped with Gridbase; `show FILE_OR_NAME` prints what a template refers to and an "
-                 "answers file to fill in. Start a workspace from one with "
-                 "`gridbase init DIR --template FILE_OR_NAME`.")
-    p = sub.add_parser("template", help=help_text, description=help_text)
-    p.add_argument("action", choices=["export", "list", "show"])
-    p.add_argument("dir", metavar="DIR", nargs="?", help="export: the workspace folder; show: a template file or gallery key")
-    p.add_argument("base", metavar="BASE", nargs="?", help="export: the key of the base to package")
-    p.add_argument("--to", metavar="FILE", help="export: the template file to write (e.g. complaints.gbt)")
-    p.add_argument("--with-data", action="store_true", help="export: include the records an admin reads, as sample data "
-                                                            "(only for demo data: records leave the workspace)")
-    p.add_argument("--db", metavar="FILE", help="export --with-data: the database (default DIR/data/gridbase.db)")
-    p.add_argument("--key", help="export: the template's key (default: the base's key)")
-    p.add_argument("--lang", choices=LANGS, help="list: show names and descriptions in one language only")
-    add_init_options(sub.choices["init"])
-
-
-def add_init_options(p: argparse.ArgumentParser) -> None:
-    """`gridbase init DIR --template ...`: the options init takes for a template."""
-    p.add_argument("--template", metavar="FILE_OR_NAME",
-                   help="start from a template file (gridbase template export) or a gallery template (gridbase template list)")
-    p.add_argument("--map", action="append", default=[], metavar="OLD=NEW[:NAME]",
-                   help="with --template: whom a person or department of the template stands for (repeatable); "
-                        "write person:OLD or dept:OLD when a key is both")
-    p.add_argument("--answers", metavar="FILE", help="with --template: a YAML file of answers "
-                                                     "(workspace:, name:, people: {OLD: NEW}, departments: {OLD: {key:, name:}})")
-    p.add_argument("--yes", action="store_true", help="with --template: ask nothing; keep the template's keys where "
-                                                      "no answer is given")
 
 
 def run_template_init(args: argparse.Namespace) -> int:

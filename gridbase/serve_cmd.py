@@ -1,0 +1,99 @@
+"""`gridbase serve` and `gridbase demo`: the web app and API on uvicorn.
+
+Owns these two commands only; it is the one command module that imports the app factory
+(gridbase.app, and with it the views and the chart library), so the other commands start
+without them. `demo` seeds the sample data once (gridbase.commands_more.run_seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from engine import meta
+from engine.errors import GridbaseError
+from engine.group import is_group
+from gridbase import backup
+from gridbase.app import create_app
+from gridbase.commands import command, open_ws, out
+from gridbase.commands_more import run_seed
+from gridbase.group_app import create_group_app, open_group
+
+
+def _serve(args: argparse.Namespace, ws: Any) -> int:
+    hl7_port = getattr(args, "hl7_port", None)
+    app = create_app(ws, hl7=(args.hl7_host, hl7_port) if hl7_port else None)
+    if hl7_port:
+        out(f"taking HL7 v2 over MLLP on {args.hl7_host}:{hl7_port}")
+    elif any(base.hl7 for base in ws.config.bases.values()):
+        out("note: the workspace declares hl7: mappings; add --hl7-port 2575 to take messages from the HIS")
+    backups = None
+    if getattr(args, "backup_dir", None):
+        job = backup.schedule_daily(ws, args.backup_dir, keep=args.backup_keep)
+        backups = job._scheduler
+        backups.start()
+        out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
+    out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="none")
+    finally:
+        if backups is not None:
+            backups.shutdown(wait=False)
+    return 0
+
+
+def _serve_group(args: argparse.Namespace) -> int:
+    """`gridbase serve GROUP_DIR`: every workspace of the group folder on one server (gridbase.group_app)."""
+    if getattr(args, "hl7_port", None) or getattr(args, "db", None):
+        raise GridbaseError("--db and --hl7-port are for one workspace: a group names each workspace's database "
+                            "in group.yaml (see docs/hospital-group.md); serve a workspace taking HL7 alone")
+    site = open_group(args.dir)
+    jobs = []
+    if getattr(args, "backup_dir", None):
+        for name, ws in site.workspaces.items():  # each workspace is backed up on its own, into a folder of its own
+            jobs.append(backup.schedule_daily(ws, str(Path(args.backup_dir) / name), keep=args.backup_keep)._scheduler)
+            jobs[-1].start()
+        out(f"daily backups at 02:00 into {args.backup_dir}/NAME, keeping {args.backup_keep}")
+    for name, ws in site.workspaces.items():
+        out(f"  /w/{name}/  {ws.config.name}")
+    out(f"Gridbase serving the group {site.config.name} on http://{args.host}:{args.port}/")
+    try:
+        uvicorn.run(create_group_app(site), host=args.host, port=args.port, log_level="warning", ws="none")
+    finally:
+        for job in jobs:
+            job.shutdown(wait=False)
+        for ws in site.workspaces.values():
+            ws.close()
+    return 0
+
+
+@command("serve")
+def cmd_serve(args: argparse.Namespace) -> int:
+    if is_group(args.dir):
+        return _serve_group(args)
+    ws = open_ws(args)
+    ws.apply()
+    return _serve(args, ws)
+
+
+@command("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    ws = open_ws(args)
+    ws.apply()
+    seeded = meta.get(ws.storage, "seeded")
+    if seeded is None:
+        out("seeding sample data (once)…")
+        counts = run_seed(ws, 2026, args.scale)
+        meta.put(ws.storage, "seeded", json.dumps(counts))
+        for name, n in counts.items():
+            out(f"  {name}: {n}")
+    out("Sign in as (the password is the person's `password:` in workspace.yaml):")
+    for person in ws.config.people.values():
+        roles = ", ".join(ws.config.roles[r].name for r in person.roles if r in ws.config.roles)
+        secret = f"password {person.password}" if person.password else "no demo password: set one with gridbase passwd"
+        out(f"  {person.key:<14} {person.name}  [{roles}]  {secret}")
+    return _serve(args, ws)
