@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import formula, imports, migrate, people
+from engine import counts, formula, imports, migrate, people
 from engine.accesslog import AccessLog
 from engine.audit import AuditLog
 from engine.auth import hash_password
@@ -32,7 +32,7 @@ from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for, placed
 from engine.records import Table
 from engine.schema import FormulaRefs
-from engine.storage import Storage
+from engine.storage import Storage, table_name
 from engine.stores import open_store
 
 
@@ -68,6 +68,18 @@ class Workspace:
         self.outbox = Outbox(storage)
         self.audit = AuditLog(storage, self.now)
         self.access_log = AccessLog(storage, self.now)
+        counts.of(storage).describe(self.quiet_columns)
+
+    def quiet_columns(self, name: str) -> set[str] | None:
+        """The columns of the table stored as `name` that a write to another record may change
+        without an event of their own (link columns: the other side of a link; computed ones:
+        rollups, lookups), or None for no table of this workspace (engine.counts)."""
+        for bkey, bdef in self.config.bases.items():
+            for tkey in bdef.tables:
+                if table_name(bkey, tkey) == name:
+                    table = self.base(bkey).table(tkey)
+                    return {k for k, f in table.fields.items() if f.links} | set(table.tdef.computed_order)
+        return None
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
