@@ -83,7 +83,7 @@ class Counts:
         """Say which columns of each table writes elsewhere may change without an event of
         that table (the workspace does, when it opens its database)."""
         with self._lock:
-            self._quiet = weakref.WeakMethod(quiet) if hasattr(quiet, "__self__") else quiet  # type: ignore[arg-type]
+            self._quiet = weakref.WeakMethod(quiet) if hasattr(quiet, "__self__") else quiet
             self._isolated.clear()
 
     def count(self, storage: Storage, outbox: Outbox, conn: sqlite3.Connection, source: str, where: str,
