@@ -46,6 +46,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.storage import table_name
@@ -61,9 +62,18 @@ _SERIAL = itertools.count()  # makes each EXPLAIN's text new, so SQLite prepares
 
 Key = tuple[str, tuple[Any, ...]]
 Stamp = tuple[int, int]
-# The columns of a table (by its SQL name) that writes to other tables may change quietly, or
-# None for a table the workspace does not know.
-Quiet = Callable[[str], "set[str] | None"]
+# The columns of a table (by its SQL name): (changed quietly, changed by every update, all known
+# ones), or None for a table the workspace does not know (engine.workspace count_columns).
+Columns = Callable[[str], "tuple[set[str], set[str], set[str]] | None"]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a count's SQL reads, when it reads one table and none of its quiet columns."""
+
+    table: str  # its SQL name
+    columns: frozenset[str]
+    updates_matter: bool  # every update may change the count (it reads what each update changes)
 
 
 class Counts:
@@ -71,19 +81,19 @@ class Counts:
 
     def __init__(self) -> None:
         self._kept: OrderedDict[Key, tuple[Stamp, int]] = OrderedDict()
-        self._isolated: dict[str, str | None] = {}  # count SQL -> the one table it depends on, if so
+        self._isolated: dict[str, Reads | None] = {}  # count SQL -> what it reads, when isolated
         self._lock = threading.Lock()
         self._newest = 0  # the highest event id seen: a lower one means events were dropped
-        self._quiet: weakref.WeakMethod[Quiet] | Quiet | None = None
+        self._columns: weakref.WeakMethod[Columns] | Columns | None = None
         self.hits = 0  # answered without counting every row (kept, or brought up to date)
         self.misses = 0  # counted again
         self.updated = 0  # of the hits: brought up to date from the events since
 
-    def describe(self, quiet: Quiet) -> None:
-        """Say which columns of each table writes elsewhere may change without an event of
-        that table (the workspace does, when it opens its database)."""
+    def describe(self, columns: Columns) -> None:
+        """Say which columns of each table writes may change without an event of that table
+        naming them (the workspace does, when it opens its database)."""
         with self._lock:
-            self._quiet = weakref.WeakMethod(quiet) if hasattr(quiet, "__self__") else quiet
+            self._columns = weakref.WeakMethod(columns) if hasattr(columns, "__self__") else columns
             self._isolated.clear()
 
     def count(self, storage: Storage, outbox: Outbox, conn: sqlite3.Connection, source: str, where: str,
@@ -138,11 +148,11 @@ class Counts:
             if kept[0] == stamp:
                 self.hits += 1
                 return kept[1]
-            table = self._isolated.get(key[0])
+            reads = self._isolated.get(key[0])
         (since, schema), total = kept
-        if table is None or schema != stamp[1] or since > stamp[0]:
+        if reads is None or schema != stamp[1] or since > stamp[0]:
             return None
-        created = self._created(outbox, conn, table, since, stamp[0])
+        created = self._created(outbox, conn, reads, since, stamp[0])
         if created is None:
             return None
         if created:
@@ -156,20 +166,21 @@ class Counts:
         return total
 
     @staticmethod
-    def _created(outbox: Outbox, conn: sqlite3.Connection, table: str, after: int, upto: int) -> list[str] | None:
-        """Ids of the records of `table` (SQL name) created by the events after..upto, when
-        every event of that table there is a creation; None when one is not, or when there
-        are too many events to read."""
+    def _created(outbox: Outbox, conn: sqlite3.Connection, reads: Reads, after: int, upto: int) -> list[str] | None:
+        """Ids of the records of the count's table created by the events after..upto, when
+        every other event of that table there is an update of columns the count does not
+        read; None when one is not, or when there are too many events to read."""
         events = outbox.between(conn, after, upto, limit=EVENTS + 1)
         if len(events) > EVENTS:
             return None
         created: set[str] = set()
-        for base, tbl, record, kind in events:
-            if table_name(base, tbl) != table:
+        for base, tbl, record, kind, changed in events:
+            if table_name(base, tbl) != reads.table:
                 continue
-            if kind != "created" or record is None:
+            if kind == "created" and record is not None:
+                created.add(record)
+            elif kind != "updated" or reads.updates_matter or changed is None or not changed.isdisjoint(reads.columns):
                 return None
-            created.add(record)
         return sorted(created)
 
     def _isolation(self, conn: sqlite3.Connection, sql: str, params: list[Any]) -> None:
@@ -177,7 +188,7 @@ class Counts:
         with self._lock:
             if sql in self._isolated:
                 return
-            quiet = self._quiet() if isinstance(self._quiet, weakref.WeakMethod) else self._quiet
+            describe = self._columns() if isinstance(self._columns, weakref.WeakMethod) else self._columns
         read: dict[str, set[str]] = {}
 
         def note(action: int, table: str | None, column: str | None, _db: str | None, _inner: str | None) -> int:
@@ -191,11 +202,12 @@ class Counts:
         finally:
             conn.set_authorizer(None)
         isolated = None
-        if quiet is not None and len(read) == 1:
+        if describe is not None and len(read) == 1:
             (table, columns), = read.items()
-            changeable = quiet(table)
-            if changeable is not None and not columns & changeable:
-                isolated = table
+            roles = describe(table)
+            if roles is not None and not columns & roles[0]:
+                quiet, every_update, known = roles
+                isolated = Reads(table, frozenset(columns), bool(columns & every_update or columns - known))
         with self._lock:
             if len(self._isolated) >= 4 * SIZE:
                 self._isolated.clear()

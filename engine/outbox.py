@@ -243,13 +243,25 @@ class Outbox:
                     "(processed_at IS NULL OR processed_at NOT LIKE 'held:%') ORDER BY id", chunk)]
         return out
 
-    def between(self, conn: sqlite3.Connection, after: int, upto: int, *, limit: int) -> list[tuple[str, str, str | None, str]]:
-        """In the caller's snapshot `conn`: (base, table, record, kind) of up to `limit` events
-        with an id above `after` and at most `upto`, held ones too, oldest first (kept counts:
-        engine.counts). One range read of the primary key."""
-        return [(r[0], r[1], r[2], r[3]) for r in conn.execute(
-            "SELECT base, tbl, record, event FROM _gb_outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-            (after, upto, limit))]
+    def between(self, conn: sqlite3.Connection, after: int, upto: int, *,
+                limit: int) -> list[tuple[str, str, str | None, str, set[str] | None]]:
+        """In the caller's snapshot `conn`: (base, table, record, kind, changed field keys) of up
+        to `limit` events with an id above `after` and at most `upto`, held ones too, oldest
+        first; the keys only for `updated` events (None when their data cannot be read). For
+        kept row counts (engine.counts): one range read of the primary key."""
+        out: list[tuple[str, str, str | None, str, set[str] | None]] = []
+        for base, tbl, record, kind, data in conn.execute(
+                "SELECT base, tbl, record, event, CASE WHEN event = 'updated' THEN data END FROM _gb_outbox "
+                "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, upto, limit)):
+            changed = None
+            if data is not None:
+                try:
+                    parsed = json.loads(data)
+                    changed = set(parsed.get("old") or {}) | set(parsed.get("new") or {})
+                except (ValueError, AttributeError):
+                    changed = None
+            out.append((base, tbl, record, kind, changed))
+        return out
 
     def holding(self, conn: sqlite3.Connection) -> bool:
         """In the caller's snapshot `conn`: whether some import's events are held (its rows are

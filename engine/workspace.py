@@ -68,17 +68,23 @@ class Workspace:
         self.outbox = Outbox(storage)
         self.audit = AuditLog(storage, self.now)
         self.access_log = AccessLog(storage, self.now)
-        counts.of(storage).describe(self.quiet_columns)
+        counts.of(storage).describe(self.count_columns)
 
-    def quiet_columns(self, name: str) -> set[str] | None:
-        """The columns of the table stored as `name` that a write to another record may change
-        without an event of their own (link columns: the other side of a link; computed ones:
-        rollups, lookups), or None for no table of this workspace (engine.counts)."""
+    def count_columns(self, name: str) -> tuple[set[str], set[str], set[str]] | None:
+        """For kept row counts (engine.counts), the columns of the table stored as `name`:
+        those a write may change without an event of this table or in a way its events do not
+        name (link columns: the other side of a link; computed ones: rollups, lookups; those
+        the engine keeps: created and modified time and people), those every update changes
+        without naming them, and every column it knows; None for no table of this workspace."""
         for bkey, bdef in self.config.bases.items():
             for tkey in bdef.tables:
                 if table_name(bkey, tkey) == name:
                     table = self.base(bkey).table(tkey)
-                    return {k for k, f in table.fields.items() if f.links} | set(table.tdef.computed_order)
+                    kept = {k for k, f in table.fields.items() if f.engine_kept or f.kept_on_update}
+                    quiet = ({k for k, f in table.fields.items() if f.links} | set(table.tdef.computed_order) | kept
+                             | {"_created_at", "_created_by", "_modified_at", "_modified_by"})
+                    every_update = {k for k, f in table.fields.items() if f.kept_on_update} | {"_modified_at", "_modified_by"}
+                    return quiet, every_update, set(table.fields) | quiet | {"_rowid", "_id", "_deleted_at"}
         return None
 
     @classmethod
