@@ -16,10 +16,16 @@ range read of the outbox by id; more than `EVENTS` of them and the count is take
 
 - A count is *isolated* when its SQL reads one table and none of that table's columns that a
   write elsewhere may change without an event of this table (link columns: the other side of
-  a link; computed columns: rollups and lookups), as the workspace says (`quiet`). SQLite
-  tells which tables and columns a statement reads (its authorizer, asked once per SQL while
-  the statement is prepared under EXPLAIN). An isolated count is unchanged by events of
-  other tables.
+  a link; computed columns: rollups and lookups; those the engine keeps), as the workspace
+  says (`describe`, engine.workspace `count_columns`). SQLite tells which tables and columns
+  a statement names (its authorizer, asked once per SQL while the statement is prepared under
+  EXPLAIN); when that is more (a restricted reader's guarded copies of linked records, which
+  SQLite flattens away unless the query compares them), the program itself says what it
+  reads (`_program`: the b-trees its bytecode opens and the columns it takes from them). An
+  isolated count is unchanged by events of other tables.
+- Events of its own table that update only columns the count does not read (the event names
+  the fields it changed) pass it by, unless it reads a column every update changes unnamed
+  (modified time and people).
 - Events of its own table that only *create* records: the new count is the kept one plus the
   count of the same WHERE over those new record ids — exact, since those rows did not exist
   at the kept stamp (and a created row rolled back since, by an import's rollback, is simply
@@ -203,13 +209,11 @@ class Counts:
             read.clear()
         finally:
             conn.set_authorizer(None)
-        isolated = None
-        if describe is not None and len(read) == 1:
-            (table, columns), = read.items()
-            roles = describe(table)
-            if roles is not None and not columns & roles[0]:
-                quiet, every_update, known = roles
-                isolated = Reads(table, frozenset(columns), bool(columns & every_update or columns - known))
+        isolated = _isolated(read, describe)
+        if isolated is None and describe is not None and read:
+            # What runs, rather than what is named: a restricted reader's guarded copies go unread.
+            program = _program(conn, sql, params)
+            isolated = _isolated(program, describe) if program is not None else None
         with self._lock:
             if len(self._isolated) >= 4 * SIZE:
                 self._isolated.clear()
@@ -241,6 +245,59 @@ class Counts:
             self._kept.move_to_end(key)
             while len(self._kept) > SIZE:
                 self._kept.popitem(last=False)
+
+
+def _isolated(read: dict[str, set[str]], describe: Columns | None) -> Reads | None:
+    """Reads, when `read` is of one table and none of its quiet columns."""
+    if describe is None or len(read) != 1:
+        return None
+    (table, columns), = read.items()
+    roles = describe(table)
+    if roles is None or columns & roles[0]:
+        return None
+    _quiet, every_update, known = roles
+    return Reads(table, frozenset(columns), bool(columns & every_update or columns - known))
+
+
+def _program(conn: sqlite3.Connection, sql: str, params: list[Any]) -> dict[str, set[str]] | None:
+    """{table: columns} that the statement's program reads, from its bytecode: the b-trees it
+    opens (every one of a table of the main database, named by its root page) and the columns
+    it takes from them (each column of an index it opens, and those its partial WHERE names,
+    count as read). None when the program does something this cannot follow (a virtual
+    table, a write, an expression index, another database).
+
+    The authorizer (Counts._isolation) says what a statement names, which for a restricted
+    reader includes the guarded copies of its restricted fields (engine.linked.Scope) in a
+    subquery that SQLite flattens away when the query does not compare them."""
+    pages = {int(r[0]): (r[1], r[2], r[3], r[4] or "") for r in conn.execute(
+        "SELECT rootpage, type, name, tbl_name, sql FROM sqlite_master WHERE rootpage > 0")}
+    read: dict[str, set[str]] = {}
+    cursors: dict[int, tuple[str, list[str]]] = {}  # cursor -> its table, the names of its columns by position
+    for _addr, op, p1, p2, p3, *_rest in conn.execute(f"EXPLAIN {sql} -- {next(_SERIAL)}", params).fetchall():
+        if op in ("OpenWrite", "VOpen", "VFilter", "VColumn", "ParseSchema"):
+            return None
+        if op in ("OpenRead", "ReopenIdx"):
+            if p3 != 0 or int(p2) not in pages:
+                return None
+            kind, name, table, text = pages[int(p2)]
+            taken = read.setdefault(table, set())
+            columns = [r[0] for r in conn.execute("SELECT name FROM pragma_table_xinfo(?)", (table,))]
+            if kind == "table":
+                cursors[p1] = (table, columns)
+                continue
+            parts = conn.execute("SELECT cid, name FROM pragma_index_xinfo(?)", (name,)).fetchall()
+            if any(cid == -2 for cid, _ in parts):
+                return None
+            cursors[p1] = (table, [n or "" for _, n in parts])
+            taken.update(n for cid, n in parts if cid >= 0)
+            if " where " in text.lower():  # a partial index: what its WHERE reads too
+                taken.update(c for c in columns if c in text)
+        elif op == "Column" and p1 in cursors:
+            table, names = cursors[p1]
+            if p2 >= len(names):
+                return None
+            read[table].add(names[p2])
+    return read
 
 
 _BY_STORAGE: weakref.WeakKeyDictionary[Any, Counts] = weakref.WeakKeyDictionary()

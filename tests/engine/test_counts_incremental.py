@@ -21,10 +21,12 @@ locale: en
 roles:
   admin: {name: Admin, admin: true}
   staff: {name: Staff}
+  nurse: {name: Nurse}
 people:
   admin: {name: Admin, roles: [admin]}
   wang: {name: 王芳, roles: [staff]}
   li: {name: 李四, roles: [staff]}
+  zhou: {name: 周五, roles: [nurse]}
 """
 
 BASE = """\
@@ -55,6 +57,8 @@ roles:
   staff:
     visits: {access: edit, create: true, delete: true, rows: {owner: $me}}
     patients: {access: read}
+  nurse:
+    visits: {access: read}
 """
 
 OPEN = {"status": "open"}
@@ -166,6 +170,23 @@ def test_people_who_read_different_rows_never_share_a_count(ws: Workspace) -> No
     visits.create({"title": "for wang", "owner": "wang"}, actor="admin")
     assert [asked(ws, actor=who) for who in ("admin", "wang", "li")] == [(11, 0, 1), (4, 0, 1), (7, 0, 1)]
     assert [fresh(ws, "visits", actor=who, filter=OPEN) for who in ("admin", "wang", "li")] == [11, 4, 7]
+
+
+def test_a_reader_who_may_not_see_linked_records_keeps_counts_too(ws: Workspace) -> None:
+    """A nurse may not read patients: her queries read visits with a guarded copy of the link
+    (engine.linked), which a count that does not compare it never runs."""
+    visits, patients, signins = (ws.base("desk").table(t) for t in ("visits", "patients", "signins"))
+    zhang = patients.create({"name": "张三"}, actor="admin")["id"]
+    visits.insert_many(({"title": f"v{i}", "patient": [zhang] if i < 2 else []} for i in range(5)), actor="admin")
+    assert asked(ws, actor="zhou")[:2] == (5, 1)
+    signins.create({"who": "zhou"}, actor="admin")
+    visits.create({"title": "another", "patient": [zhang]}, actor="admin")
+    assert asked(ws, actor="zhou") == (6, 0, 1)
+    linked = {"patient": {"is_not_empty": True}}  # compares the guarded copy, which reads patients
+    before = asked(ws, filter=linked, actor="zhou")[0]
+    patients.delete(zhang, actor="admin")
+    assert asked(ws, filter=linked, actor="zhou")[:2] == (fresh(ws, "visits", actor="zhou", filter=linked), 1)
+    assert before == 0  # she sees none of the patients
 
 
 def test_a_rolled_back_import_leaves_the_count_exact(ws: Workspace) -> None:
