@@ -29,6 +29,9 @@ Several processes on one database (PostgreSQL): every transaction that appends a
 worker's `is_pending` claims the event with the dialect's `claim_rows` (`FOR UPDATE SKIP LOCKED`)
 inside its transaction, which also holds the database's writer lock: one process runs an event.
 
+Kept row counts (engine.counts) read the events between two ids in their own snapshot
+(`between`) and whether any import is held (`holding`).
+
 Live updates (engine.live) read every committed event, processed or not, with `since`; an
 import's held events are passed over there, and `release_listeners` are told the ids of the
 events each release let out (after its commit): `these` reads them then.
@@ -239,6 +242,32 @@ class Outbox:
                     f"SELECT {_COLUMNS} FROM _gb_outbox WHERE id IN ({marks}) AND "  # noqa: S608 (placeholders only)
                     "(processed_at IS NULL OR processed_at NOT LIKE 'held:%') ORDER BY id", chunk)]
         return out
+
+    def between(self, conn: sqlite3.Connection, after: int, upto: int, *,
+                limit: int) -> list[tuple[str, str, str | None, str, set[str] | None]]:
+        """In the caller's snapshot `conn`: (base, table, record, kind, changed field keys) of up
+        to `limit` events with an id above `after` and at most `upto`, held ones too, oldest
+        first; the keys only for `updated` events (None when their data cannot be read). For
+        kept row counts (engine.counts): one range read of the primary key."""
+        out: list[tuple[str, str, str | None, str, set[str] | None]] = []
+        for base, tbl, record, kind, data in conn.execute(
+                "SELECT base, tbl, record, event, CASE WHEN event = 'updated' THEN data END FROM _gb_outbox "
+                "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, upto, limit)):
+            changed = None
+            if data is not None:
+                try:
+                    parsed = json.loads(data)
+                    changed = set(parsed.get("old") or {}) | set(parsed.get("new") or {})
+                except (ValueError, AttributeError):
+                    changed = None
+            out.append((base, tbl, record, kind, changed))
+        return out
+
+    def holding(self, conn: sqlite3.Connection) -> bool:
+        """In the caller's snapshot `conn`: whether some import's events are held (its rows are
+        written, and it may yet be rolled back). One probe of the pending index."""
+        return conn.execute("SELECT 1 FROM _gb_outbox WHERE processed_at >= ? AND processed_at < ? LIMIT 1",
+                            (HELD, HELD[:-1] + chr(ord(HELD[-1]) + 1))).fetchone() is not None
 
     def newest_id(self) -> int:
         """The id of the newest event (0 when there is none)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import formula, imports, migrate, people
+from engine import counts, formula, imports, migrate, people
 from engine.accesslog import AccessLog
 from engine.audit import AuditLog
 from engine.auth import hash_password
@@ -32,7 +32,7 @@ from engine.outbox import Outbox
 from engine.permissions import Actor, actor_for, placed
 from engine.records import Table
 from engine.schema import FormulaRefs
-from engine.storage import Storage
+from engine.storage import Storage, table_name
 from engine.stores import open_store
 
 
@@ -68,6 +68,24 @@ class Workspace:
         self.outbox = Outbox(storage)
         self.audit = AuditLog(storage, self.now)
         self.access_log = AccessLog(storage, self.now)
+        counts.of(storage).describe(self.count_columns)
+
+    def count_columns(self, name: str) -> tuple[set[str], set[str], set[str]] | None:
+        """For kept row counts (engine.counts), the columns of the table stored as `name`:
+        those a write may change without an event of this table or in a way its events do not
+        name (link columns: the other side of a link; computed ones: rollups, lookups; those
+        the engine keeps: created and modified time and people), those every update changes
+        without naming them, and every column it knows; None for no table of this workspace."""
+        for bkey, bdef in self.config.bases.items():
+            for tkey in bdef.tables:
+                if table_name(bkey, tkey) == name:
+                    table = self.base(bkey).table(tkey)
+                    kept = {k for k, f in table.fields.items() if f.engine_kept or f.kept_on_update}
+                    quiet = ({k for k, f in table.fields.items() if f.links} | set(table.tdef.computed_order) | kept
+                             | {"_created_at", "_created_by", "_modified_at", "_modified_by"})
+                    every_update = {k for k, f in table.fields.items() if f.kept_on_update} | {"_modified_at", "_modified_by"}
+                    return quiet, every_update, set(table.fields) | quiet | {"_rowid", "_id", "_deleted_at"}
+        return None
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, db: str | os.PathLike[str] | None = None) -> Workspace:
