@@ -25,6 +25,7 @@ columns in one). Array fields (a multiple select) are read as JSON lists, never 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +38,18 @@ from engine.plugins import widget_types
 #: at most this many columns between a period index's date field and `_deleted_at`.
 MAX_COLUMNS = 6
 DELETED = "_deleted_at"
+#: the longest index name PostgreSQL keeps whole, in bytes.
+MAX_NAME = 63
 
 
 def index_name(table_sql: str, columns: tuple[str, ...]) -> str:
-    """The name of the index on `columns` of table `table_sql` (as engine.migrate makes it)."""
-    return f"idx__{table_sql}__" + "__".join(columns)
-
-
-def pair_index(table_sql: str, by: str, field: str) -> str:
-    """The name of the pair index of "sum/avg of `field` by `by`" (engine.reads walks it for the whole table)."""
-    return index_name(table_sql, (by, field, DELETED))
+    """The name of the index on `columns` of table `table_sql` (as engine.migrate makes it): its
+    columns, or, past the 63 bytes PostgreSQL keeps of a name, a digest of them (a longer name
+    would be cut there, and the next plan would not find the index it made)."""
+    name = f"idx__{table_sql}__" + "__".join(columns)
+    if len(name.encode()) <= MAX_NAME:
+        return name
+    return f"idx__{table_sql}__h" + hashlib.sha1("\x00".join(columns).encode()).hexdigest()[:12]  # noqa: S324 (a name, not a secret)
 
 
 @dataclass(frozen=True)
