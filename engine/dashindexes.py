@@ -17,8 +17,8 @@ engine/migrate.py makes them (partial: live records only); this module says whic
 
 The last column, `_deleted_at`, is what makes SQLite (3.40) count a partial index as covering:
 the planner then knows it need not read the table, and says so ("USING COVERING INDEX").
-Bounded: per date field a dashboard filter narrows a table by, one period index and one led
-index per field tested for a value, each at most `MAX_COLUMNS` columns between its leading ones
+Bounded: per date field a dashboard filter narrows a table by, one period index and at most
+`MAX_LED` led ones (the row rules' fields first, then the filters'), each at most `MAX_COLUMNS` columns between its leading ones
 and `_deleted_at` (more widgets' columns are split into as few indexes as fit, each widget's
 columns in one). Array fields (a multiple select) are read as JSON lists, never from an index.
 """
@@ -38,6 +38,8 @@ from engine.plugins import widget_types
 #: at most this many columns between a period index's date field and `_deleted_at`.
 MAX_COLUMNS = 6
 DELETED = "_deleted_at"
+#: at most this many led period indexes per date field (each one more index every write keeps).
+MAX_LED = 2
 #: the longest index name PostgreSQL keeps whole, in bytes.
 MAX_NAME = 63
 
@@ -105,9 +107,10 @@ def _periods(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType]) ->
         others = [field_of(f, table) for f in dash.filters if f.kind != "date"]
         rules = [k for role, grants in base.grants.items() if dash.roles is None or role in dash.roles
                  for k in filter_fields(grants[table.key].rows if table.key in grants else None, fields)]
-        chosen = [c for c in dict.fromkeys([*others, *rules]) if c and _indexable(c, fields)]
+        chosen = [c for c in dict.fromkeys([*rules, *others]) if c and _indexable(c, fields)]
         for day in _dates(dash, table, fields):
-            for lead in [(day,), *((c, day) for c in chosen if c != day)]:
+            # Led by the row rules' fields first (every view of those roles), then by the filters'.
+            for lead in [(day,), *((c, day) for c in [c for c in chosen if c != day][:MAX_LED])]:
                 for w in widgets:
                     cols = [*read_columns(w), *filter_fields(w.filter, fields), *filter_fields(w.where, fields), *chosen]
                     kept = tuple(dict.fromkeys(c for c in cols if c not in lead and _indexable(c, fields)))

@@ -87,10 +87,10 @@ def test_the_plan_names_one_period_index_and_one_per_chosen_or_ruled_field(make_
     ws = make_workspace({"clinic": BASE})
     cols = index_columns(ws)
     periods = [c for c in cols if "visit_date" in c]
-    # Led by the period; by the centre a viewer picks; by the doctor of the handler's row rule.
-    assert periods == [("visit_date", "center", "doctor", "amount", "status", "_deleted_at"),
-                       ("center", "visit_date", "doctor", "amount", "status", "_deleted_at"),
-                       ("doctor", "visit_date", "center", "amount", "status", "_deleted_at")]
+    # Led by the period; by the doctor of the handler's row rule; by the centre a viewer picks.
+    assert periods == [("visit_date", "doctor", "center", "amount", "status", "_deleted_at"),
+                       ("doctor", "visit_date", "center", "amount", "status", "_deleted_at"),
+                       ("center", "visit_date", "doctor", "amount", "status", "_deleted_at")]
     assert not any("tags" in c for c in cols), "a multiple select is read as JSON, never from an index"
     # The pivots' own indexes end with _deleted_at too, so SQLite counts them covering; the count
     # pivot's (center, status) is the sum pivot's (center, status, amount) begun, and is not made twice.
@@ -101,6 +101,18 @@ def test_the_plan_names_one_period_index_and_one_per_chosen_or_ruled_field(make_
     assert {index_name("clinic__visits", c) for c in cols} <= names  # made on either store, under names it keeps whole
     assert all(len(n.encode()) <= 63 for n in names)
     assert ws.plan() == []
+
+
+def test_a_third_field_to_lead_by_adds_no_index(tmp_path: Path) -> None:
+    text = BASE.replace("      center: {type: select, name: Center, field: center}\n",
+                        "      center: {type: select, name: Center, field: center}\n"
+                        "      status: {type: select, name: Status, field: status}\n")
+    config = load_workspace(write_workspace(tmp_path / "ws", {"clinic": text}))
+    table = config.bases["clinic"].tables["visits"]
+    cols = [p.columns for p in planned(config.bases["clinic"], table,
+                                       {k: field_instance(f, config) for k, f in table.fields.items()})]
+    assert [c[:2] for c in cols if "visit_date" in c] == [("visit_date", "doctor"), ("doctor", "visit_date"),
+                                                          ("center", "visit_date")]
 
 
 def test_widgets_read_from_more_columns_than_fit_are_split_each_kept_whole() -> None:
