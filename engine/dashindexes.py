@@ -12,8 +12,10 @@ engine/migrate.py makes them (partial: live records only); this module says whic
   ("SEARCH … USING COVERING INDEX (date>? AND date<?)"); without it a month of a million rows
   was read row by row from the table (0.6–2 s per widget at 1,000,000 rows);
 - a *led* period index is the same led by one field a viewer's choice (a select, person or
-  department filter) or a row rule (`{doctor: $me}`) tests for a value: (that field, the date
-  field, …), so "June, centre B" or a doctor's own June is a range of a few thousand entries.
+  department filter) or a row rule (`{doctor: $me}`) tests for a value: (that field, the other
+  columns of the longest pair or pivot index that starts with it, the date field, the rest), so
+  "June, centre B" or a doctor's own figures are a few ranges of one index, and that pair or
+  pivot index, this one begun, is not made on its own (an index that begins another is not made).
 
 The last column, `_deleted_at`, is what makes SQLite (3.40) count a partial index as covering:
 the planner then knows it need not read the table, and says so ("USING COVERING INDEX").
@@ -63,7 +65,8 @@ class Planned:
 
 def planned(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType]) -> list[Planned]:
     """The indexes the dashboards of `base` ask for on `table` (`fields`: its field instances), without repeats."""
-    found = list(dict.fromkeys([*_pairs(base, table, fields), *_own(base, table, fields), *_periods(base, table, fields)]))
+    own = list(dict.fromkeys([*_pairs(base, table, fields), *_own(base, table, fields)]))
+    found = list(dict.fromkeys([*own, *_periods(base, table, fields, own)]))
     # An index whose columns begin another's is served by that one: (G, F) by (G, F, H).
     return [Planned(cols) for cols in found
             if not any(other != cols and other[:len(cols) - 1] == cols[:-1] for other in found)]
@@ -98,7 +101,8 @@ def _own(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType]) -> Ite
                     yield (*cols, DELETED)
 
 
-def _periods(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType]) -> Iterator[tuple[str, ...]]:
+def _periods(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType],
+             own: list[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
     """The period indexes of `table`: per date field a dashboard filter narrows it by, one led by
     the date, and one led by each field a viewer's choice or a row rule tests for a value (see the module)."""
     wanted: dict[tuple[str, ...], list[tuple[str, ...]]] = {}  # leading columns -> each widget's columns
@@ -117,7 +121,12 @@ def _periods(base: BaseDef, table: TableDef, fields: Mapping[str, FieldType]) ->
                     wanted.setdefault(lead, []).append(kept[:MAX_COLUMNS])
     for lead, sets in wanted.items():
         for group in pack(sets):
-            yield (*lead, *group, DELETED)
+            if len(lead) == 1:
+                yield (*lead, *group, DELETED)
+                continue
+            # Led by a field an own index starts with: that index's columns first, so it is this one begun.
+            first = max((o[:-1] for o in own if o[0] == lead[0] and set(o[1:-1]) <= set(group)), key=len, default=lead[:1])
+            yield (*first, lead[1], *(c for c in group if c not in first), DELETED)
 
 
 def read_columns(widget: Widget) -> list[str]:
