@@ -50,12 +50,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from engine import meta
+from engine import dashindexes, meta
 from engine.audit import AuditLog
 from engine.errors import MigrationRefused
 from engine.fields.base import FieldType
 from engine.model import BaseDef, FieldDef, TableDef, WorkspaceConfig
-from engine.plugins import widget_types
 from engine.schema import field_instance
 from engine.storage import SYSTEM_COLUMNS, Storage, junction_name, q, table_name
 from engine.stores import INTEGRITY_ERRORS
@@ -324,41 +323,19 @@ class Planner:
     def _links_and_indexes(self, base: BaseDef, table: TableDef, instances: dict[str, FieldType], *, new: bool) -> None:
         name = table_name(base.key, table.key)
         wanted: set[str] = set()
-        # A dashboard's "sum/avg of F by G" is answered from an index on (G, F) alone, without
-        # reading or sorting the rows: 120 ms instead of 600 ms at a million rows.
-        for dash in base.dashboards.values():
-            for w in dash.widgets:
-                if (w.table != table.key or w.aggregate not in ("sum", "avg") or not w.group_by or not w.field
-                        or w.group_by not in instances or w.field not in instances
-                        or instances[w.group_by].kind == "array"):
-                    continue
-                idx = f"idx__{name}__{w.group_by}__{w.field}"
-                wanted.add(idx)
-                if idx in self.indexes_of(name):
-                    continue
-                self.indexes_of(name).add(idx)
+        # Dashboards' indexes (engine.dashindexes): pairs, widget types' own, a period's covering one.
+        for cols in (p.columns for p in dashindexes.planned(base, table, instances)):
+            idx = dashindexes.index_name(name, cols)
+            wanted.add(idx)
+            if idx in self.indexes_of(name):
+                continue
+            self.indexes_of(name).add(idx)
 
-                def make_pair(idx: str = idx, by: str = w.group_by, fld: str = w.field) -> None:
-                    self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(by)}, {q(fld)}) "
-                                      f"WHERE _deleted_at IS NULL")
-                self._add("add_index", f"add index on {base.key}.{table.key} ({w.group_by}, {w.field}) for a dashboard", make_pair)
-            # A widget type's own indexes (a pivot's rows × columns): its cells in one walk of the index.
-            for w in dash.widgets:
-                entry = widget_types().get(w.type)
-                for cols in entry.index_columns(w) if entry is not None and w.table == table.key else []:
-                    if any(c not in instances or instances[c].kind == "array" for c in cols) or len(set(cols)) < len(cols):
-                        continue
-                    idx = f"idx__{name}__" + "__".join(cols)
-                    wanted.add(idx)
-                    if idx in self.indexes_of(name):
-                        continue
-                    self.indexes_of(name).add(idx)
-
-                    def make_widget_index(idx: str = idx, cols: tuple[str, ...] = cols) -> None:
-                        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} "
-                                          f"({', '.join(q(c) for c in cols)}) WHERE _deleted_at IS NULL")
-                    self._add("add_index", f"add index on {base.key}.{table.key} ({', '.join(cols)}) for a dashboard",
-                              make_widget_index)
+            def make_dashboard_index(idx: str = idx, cols: tuple[str, ...] = cols) -> None:
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} "
+                                  f"({', '.join(q(c) for c in cols)}) WHERE _deleted_at IS NULL")
+            self._add("add_index", f"add index on {base.key}.{table.key} ({', '.join(cols)}) for a dashboard",
+                      make_dashboard_index)
         for fkey, fdef in table.fields.items():
             if field_instance(fdef, self.ws.config).links and not fdef.inverse_of:
                 jname = junction_name(base.key, table.key, fkey)

@@ -501,7 +501,7 @@ class Reader:
             # A count per value is answered from the field's own index; anything that reads
             # other columns over the whole table is faster as one plain scan.
             whole = not filter and access.read_filter is None
-            pair = f"idx__{self.base.key}__{self.key}__{by}__{field}"
+            pair = f"idx__{self.base.key}__{self.key}__{by}__{field}___deleted_at"  # engine.dashindexes.index_name (short)
             covered = field is not None and not join and pair in self._index_names()
             if whole and covered:
                 hint = f" INDEXED BY {q(pair)}"  # the planner does not always see it answers alone

@@ -9,7 +9,8 @@ keyed by the `type:` a widget declares in a dashboard's YAML. It says
   `gridbase validate`, each problem naming the YAML key it is about;
 - what it shows: `compute(table, widget, actor)`, the data of the card, computed by the engine
   with the signed-in person as actor (rows and fields they may not read never count), and
-  `index_columns(widget)`, the indexes that let the database answer it without reading the rows;
+  `index_columns(widget)`, the indexes that let the database answer it without reading the rows,
+  and `read_columns(widget)`, the fields it reads (put in the index of a dashboard's date period);
 - for a type that a plugin adds, how its card shows that data: `template`, jinja2 source
   rendered with autoescape (so a value can never become markup), given `data`, `widget` and `_`.
 
@@ -53,6 +54,12 @@ class WidgetType:
     def index_columns(self, widget: Widget) -> list[tuple[str, ...]]:
         """Columns of the indexes that answer `widget` alone (engine.migrate makes them, live rows only)."""
         return []
+
+    def read_columns(self, widget: Widget) -> list[str]:
+        """The fields whose values `widget` reads besides its filter: its `group_by` and `field` and
+        the columns of its own indexes (engine.dashindexes puts them in the index of a dashboard's period)."""
+        cols = [c for c in (widget.group_by, widget.field) if c] + [c for i in self.index_columns(widget) for c in i]
+        return list(dict.fromkeys(cols))
 
 
 __all__ = ["Problem", "WidgetType"]
