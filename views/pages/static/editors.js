@@ -917,6 +917,9 @@
     if (search && picker.getAttribute("data-multiple") === "false" && chosen.children.length) {
       search.placeholder = tpl.getAttribute("data-msg-replace") || search.placeholder;
     }
+    if (cell.closest("table.grid")) { // no Tab stops of their own in a grid cell (grid.js decorate)
+      picker.querySelectorAll("button, input").forEach(function (el) { el.tabIndex = -1; });
+    }
     cell.insertBefore(picker, cell.firstChild);
     return picker;
   }
