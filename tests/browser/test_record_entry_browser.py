@@ -101,12 +101,30 @@ def test_link_cells_on_the_record_page_and_in_the_grid(clinic: dict[str, Any], b
     # In the grid: double-click the link cell, pick, and the cell shows the new record.
     page.goto(url + "/b/clinic/t/visits/v/all")
     cell = page.locator(f"tr[data-id={rid}] td[data-field=patient]")
+    assert cell.locator(".link-picker").count() == 0  # the column's picker is built in the cell when edited
     cell.dblclick()
     grid_search = cell.locator(".link-search")
+    assert grid_search.get_attribute("aria-label") == cell.get_attribute("data-label")
+    assert cell.locator(".link-chip input[type=hidden]").count() == cell.locator(".link-chip .link-remove").count()
     grid_search.fill("张三丰")
     cell.locator(".link-results li[role=option]", has_text="张三丰").click()
     page.locator(f"tr[data-id={rid}] td[data-field=patient]:not(.is-saving) .link-chip", has_text="张三丰").wait_for()
     assert visit(clinic, rid)["patient"] == [ids["张三丰"]]
+    # By keyboard: Enter opens the cell's picker, what is typed is searched, Enter keeps the
+    # first match; Enter opens the picker again and Escape closes it, the focus back on the cell.
+    cell.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("李四")
+    cell.locator(".link-results li[role=option]", has_text="李四").wait_for()
+    page.keyboard.press("Enter")
+    page.locator(f"tr[data-id={rid}] td[data-field=patient]:not(.is-saving) .link-chip", has_text="李四").wait_for()
+    assert visit(clinic, rid)["patient"] == [ids["李四"]]
+    cell.focus()
+    page.keyboard.press("Enter")
+    assert cell.locator(".link-search").evaluate("el => el === document.activeElement")
+    page.keyboard.press("Escape")
+    assert "is-editing" not in (cell.get_attribute("class") or "")
+    assert cell.evaluate("el => el === document.activeElement")
     clean(watch, clinic)
     context.close()
 

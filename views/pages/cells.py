@@ -360,6 +360,25 @@ def link_picker(table: Table, key: str, actor: Actor) -> dict[str, Any] | None:
             "search_url": f"/b/{table.base.key}/t/{table.key}/link/{key}"}
 
 
+def link_pickers(table: Table, keys: list[str], actor: Actor) -> list[dict[str, Any]]:
+    """The linked-record picker of each link column of `keys` the actor may edit, drawn once per
+    page (`link_picker_templates` in _macros.html): a grid's link cells show their chips only and
+    editors.js builds a cell's picker from its column's when the cell is edited. None for a
+    column whose linked table the actor may not read (as link_picker)."""
+    access = table.access(actor)
+    found: list[dict[str, Any]] = []
+    for key in keys:
+        field = table.fields.get(key)
+        if field is None or field.computed or field.editor().choices != "records":
+            continue
+        if access.mask(key) or access.level(key) != "edit":
+            continue
+        picker = link_picker(table, key, actor)
+        if picker is not None:
+            found.append({"key": key, "label": field.fdef.name, "link": picker})
+    return found
+
+
 def field_input(table: Table, key: str, actor: Actor, value: Any, *, error: str | None = None,
                 links: LinkTitles | None = None, people: list[dict[str, str]] | None = None,
                 label: str | None = None, required: bool | None = None,

@@ -278,6 +278,7 @@ async def table_page(request: Request) -> Response:
     if adhoc:
         query.update(f=adhoc["field"], op=adhoc["op"], v=adhoc["value"])
     return render(request, "table.html", table=table, vdef=vdef, views=views, all_tab=all_tab, columns=state.columns, rows=rows,
+                  pickers=[] if state.deleted else cells.link_pickers(table, state.columns, actor),
                   menu_columns=prefs_service.arrange(state.all_columns, {"order": state.layout.get("order", [])}),
                   layout=state.layout, total=total, estimate=estimate, offset=offset,
                   page_size=PAGE_SIZE, search=search or "", deleted=deleted,

@@ -850,7 +850,7 @@
    * false), × removes one. Without data-save-url the chips' hidden inputs go with their form;
    * with it every change is saved at once as a cell (POST value=ids joined by commas). */
   function openLinkCell(cell, initialText) {
-    var picker = cell.querySelector(".link-picker");
+    var picker = cell.querySelector(".link-picker") || buildPicker(cell);
     if (!picker) return;
     initPicker(picker);
     cell.classList.add("is-editing");
@@ -879,6 +879,49 @@
       search.value = initialText;
       search.dispatchEvent(new Event("input", { bubbles: true }));
     }
+  }
+
+  /* A grid's link cell shows its chips only (<ul class="link-chosen"><li class="link-chip"
+   * data-id><a>title</a></li></ul>): its picker is drawn once per page for the column
+   * (<template class="link-picker-template" data-field="FIELD">, _macros.html) and built in
+   * the cell here when the cell is edited: the chips move into it with their hidden inputs and
+   * × buttons. Returns the picker, or null when the page has no picker for the column. */
+  function buildPicker(cell) {
+    var field = cell.getAttribute("data-field") || "";
+    var tpl = document.querySelector('template.link-picker-template[data-field="' + G.cssEscape(field) + '"]');
+    var model = tpl && tpl.content.querySelector(".link-picker");
+    if (!model || !cell.hasAttribute("data-edit-url")) return null;
+    var picker = model.cloneNode(true);
+    picker.setAttribute("data-save-url", cell.getAttribute("data-edit-url"));
+    var chosen = picker.querySelector(".link-chosen");
+    var name = picker.getAttribute("data-name") || "";
+    var label = picker.getAttribute("data-msg-remove") || "Remove";
+    var shown = cell.querySelector(".link-chosen");
+    if (shown) {
+      Array.prototype.slice.call(shown.querySelectorAll(".link-chip")).forEach(function (li) {
+        var input = make("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = li.getAttribute("data-id") || "";
+        var remove = make("button", "link-remove", "×");
+        remove.type = "button";
+        remove.title = label;
+        remove.setAttribute("aria-label", label + " " + li.textContent.trim());
+        li.insertBefore(input, li.firstChild);
+        li.appendChild(remove);
+        chosen.appendChild(li);
+      });
+      shown.remove();
+    }
+    var search = picker.querySelector(".link-search");
+    if (search && picker.getAttribute("data-multiple") === "false" && chosen.children.length) {
+      search.placeholder = tpl.getAttribute("data-msg-replace") || search.placeholder;
+    }
+    if (cell.closest("table.grid")) { // no Tab stops of their own in a grid cell (grid.js decorate)
+      picker.querySelectorAll("button, input").forEach(function (el) { el.tabIndex = -1; });
+    }
+    cell.insertBefore(picker, cell.firstChild);
+    return picker;
   }
 
   function pickerIds(picker) {
@@ -1109,6 +1152,13 @@
   }
   function init(root) {
     var scope = root && root.querySelectorAll ? root : document;
+    // a saved link cell comes back with its chips only: off the grid (the record page) its
+    // picker is always shown, so it is built again at once
+    var linkCells = Array.prototype.slice.call(scope.querySelectorAll("td.link-cell[data-edit-url]"));
+    if (scope.matches && scope.matches("td.link-cell[data-edit-url]")) linkCells.push(scope);
+    linkCells.forEach(function (cell) {
+      if (!cell.closest("table.grid") && !cell.querySelector(".link-picker")) buildPicker(cell);
+    });
     scope.querySelectorAll(".link-picker").forEach(initPicker);
     if (scope.matches && scope.matches(".editor-host")) initFormHost(scope);
     scope.querySelectorAll(".editor-host").forEach(initFormHost);
