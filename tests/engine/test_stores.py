@@ -14,8 +14,9 @@ from pg_server import on_postgres
 
 from engine import Workspace
 from engine.errors import QueryTimeout
+from engine.pg_sql import translate
 from engine.storage import Storage
-from engine.store_pg import PgStorage, translate
+from engine.store_pg import PgStorage
 from engine.stores import URL_VARIABLE, database_of
 from gridbase.cli import main
 from tests_support import WORKSPACE_YAML, write_workspace
