@@ -52,10 +52,12 @@ def _pragma(sql: str) -> str:
     match = _TABLE_INFO.match(sql)
     if match is None:
         return NO_ROWS
-    name = _unquote(match.group(1).strip()).replace("'", "''")
-    return ("SELECT ordinal_position - 1 AS cid, column_name AS name, CASE data_type WHEN 'bigint' THEN 'INTEGER' "
-            "WHEN 'double precision' THEN 'REAL' ELSE upper(data_type) END AS type FROM information_schema.columns "
-            f"WHERE table_schema = current_schema() AND table_name = '{name}' ORDER BY ordinal_position")
+    name = _unquote(match.group(1).strip()).replace("'", "''").replace("%", "%%")
+    return ("SELECT a.attnum - 1 AS cid, a.attname AS name, CASE format_type(a.atttypid, NULL) "
+            "WHEN 'bigint' THEN 'INTEGER' WHEN 'double precision' THEN 'REAL' "
+            "ELSE upper(format_type(a.atttypid, NULL)) END AS type FROM pg_attribute a "
+            f"WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident('{name}')) "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
 
 
 def _unquote(name: str) -> str:

@@ -123,8 +123,8 @@ class PgStorage:
     def _identity_of(self, table: str) -> str | None:
         if table not in self._identities:
             row = self.conn.raw.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = %s AND is_identity = 'YES'", (table,)).fetchone()
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(quote_ident(current_schema()) "
+                "|| '.' || quote_ident(%s)) AND attidentity <> '' AND NOT attisdropped", (table,)).fetchone()
             self._identities[table] = row[0] if row else None
         return self._identities[table]
 
@@ -381,8 +381,12 @@ class PgStorage:
         self._identities.clear()
 
     def optimize(self) -> None:
+        """Refresh the planner's statistics of this workspace's tables (a bare ANALYZE would
+        read every schema of the database: other workspaces', and each test's in the tests)."""
         with self.lock:
-            self.writer.raw.execute("ANALYZE")
+            tables = self.tables()
+            if tables:
+                self.writer.raw.execute("ANALYZE " + ", ".join(q(t) for t in tables))
 
     def close(self) -> None:
         if self._group is not None:
