@@ -58,6 +58,11 @@ class Dialect:
         """A stored 0/1 as a boolean expression (NULL stays NULL)."""
         return sql
 
+    def ordered(self, sql: str, desc: bool) -> str:
+        """An ORDER BY term. SQLite's NULL is smaller than every value: blanks come first going
+        up and last going down."""
+        return f"{sql} {'DESC' if desc else 'ASC'}"
+
     # -- JSON text ---------------------------------------------------------------------
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length({sql})"
@@ -128,6 +133,10 @@ class PostgresDialect(Dialect):
 
     def truth_of_number(self, sql: str) -> str:
         return f"({sql} <> 0)"
+
+    def ordered(self, sql: str, desc: bool) -> str:
+        # PostgreSQL's NULL is larger than every value: said outright, blanks sort as in SQLite.
+        return f"{sql} DESC NULLS LAST" if desc else f"{sql} ASC NULLS FIRST"
 
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length(CAST({sql} AS json))"

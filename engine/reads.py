@@ -375,7 +375,7 @@ class Reader:
         with self.ws.storage.reading():
             where, params = self.where_sql(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
             params = scope.params + params
-            order = compile_sort(self.fields, sort, scope.columns, reverse=reverse)
+            order = compile_sort(self.fields, sort, scope.columns, reverse=reverse, dialect=self.ws.storage.dialect)
             keys = list(fields or sorted(readable))
             keys += [link for link in sorted({r.link for r in scope.restricted.values()}) if link not in keys]
             cols = ", ".join([q("_rowid"), q("_id"), q("_created_at")] + [q(k) for k in keys])

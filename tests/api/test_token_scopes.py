@@ -18,7 +18,7 @@ FORBIDDEN = "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"
 
 def make_token(server, capsys: pytest.CaptureFixture[str], person: str, *options: str) -> str:
     capsys.readouterr()
-    code = cli(["token", server.ws.config.root, "create", person, "--db", str(server.ws.storage.path), *options])
+    code = cli(["token", server.ws.config.root, "create", person, "--db", str(server.ws.storage.database), *options])
     text = capsys.readouterr().out
     assert code == 0, text
     return text.strip().splitlines()[-1]
