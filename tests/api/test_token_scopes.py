@@ -78,7 +78,7 @@ def test_scopes_never_add_rights(api_server, capsys) -> None:
 
 
 def test_cli_refuses_unknown_scopes_and_bases(api_server, capsys) -> None:
-    root, db = api_server.ws.config.root, str(api_server.ws.storage.path)
+    root, db = api_server.ws.config.root, str(api_server.ws.storage.database)
     with pytest.raises(SystemExit):
         cli(["token", root, "create", "admin", "--db", db, "--scope", "data.records:delete"])
     assert cli(["token", root, "create", "admin", "--db", db, "--base", "nope"]) == 1

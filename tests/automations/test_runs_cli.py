@@ -22,7 +22,7 @@ def test_runs_command(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     """)
     ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
     process_pending(ws)
-    root, db = ws.config.root, str(ws.storage.path)
+    root, db = ws.config.root, str(ws.storage.database)
     assert main(["runs", root, "--db", db]) == 0
     text = capsys.readouterr().out
     assert "desk.good [created]" in text and "FAILED" in text and "recipients=['boss']" in text
