@@ -13,6 +13,8 @@ import pytest
 from engine import tokens
 from gridbase.cli import main as cli
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 FORBIDDEN = "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"
 
 

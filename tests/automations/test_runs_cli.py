@@ -10,6 +10,8 @@ from automation_servers import Env
 from automations import process_pending
 from gridbase.cli import main
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def test_runs_command(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     ws = env.make("""
