@@ -5,10 +5,10 @@ store's `dialect` for these pieces instead of branching on which database runs. 
 the default and writes exactly what the engine wrote before the store became a seam;
 `POSTGRES` writes the same meaning for PostgreSQL. What the two write alike (identifier
 quoting, `?` parameters, `INSERT OR IGNORE`, `LIKE`) stays plain SQLite text in the builders:
-the PostgreSQL store translates it on its way out (engine/store_pg.py, `translate`).
+the PostgreSQL store translates it on its way out (engine/pg_sql.py, `translate`).
 
 SQLite's scalar functions the engine calls (`instr`, `json_each`, `json_extract`, `printf`, ...)
-are made in the workspace's schema by the PostgreSQL store instead (store_pg.COMPAT_FUNCTIONS).
+are made in the workspace's schema by the PostgreSQL store instead (engine/pg_schema.py, COMPAT_FUNCTIONS).
 
 Booleans: SQLite has none (a comparison is 0 or 1); PostgreSQL's comparisons are `boolean`,
 which its integers are not. `truth_of_number` and `number_of_truth` keep the formula
@@ -57,6 +57,11 @@ class Dialect:
     def truth_of_number(self, sql: str) -> str:
         """A stored 0/1 as a boolean expression (NULL stays NULL)."""
         return sql
+
+    def ordered(self, sql: str, desc: bool) -> str:
+        """An ORDER BY term. SQLite's NULL is smaller than every value: blanks come first going
+        up and last going down."""
+        return f"{sql} {'DESC' if desc else 'ASC'}"
 
     # -- JSON text ---------------------------------------------------------------------
     def json_array_length(self, sql: str) -> str:
@@ -128,6 +133,10 @@ class PostgresDialect(Dialect):
 
     def truth_of_number(self, sql: str) -> str:
         return f"({sql} <> 0)"
+
+    def ordered(self, sql: str, desc: bool) -> str:
+        # PostgreSQL's NULL is larger than every value: said outright, blanks sort as in SQLite.
+        return f"{sql} DESC NULLS LAST" if desc else f"{sql} ASC NULLS FIRST"
 
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length(CAST({sql} AS json))"

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine import limits
+from engine.dialect import SQLITE, Dialect
 from engine.errors import QueryError
 from engine.fields.base import FieldType
 from engine.fields.filters import FilterEnv
@@ -156,7 +157,7 @@ class FilterCompiler:
 
 
 def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: dict[str, str] | None = None,
-                 *, reverse: bool = False) -> str:
+                 *, reverse: bool = False, dialect: Dialect = SQLITE) -> str:
     """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext);
     `reverse` orders the other way round, row id too (the last rows of a view, read from its
     end); LimitExceeded past engine.limits.SORT_ENTRIES."""
@@ -170,6 +171,6 @@ def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: 
         if field is None:
             raise QueryError(code="unknown_sort_field", params={"field": key})
         expr = field.sort_sql((columns or {}).get(key) or q(key))
-        parts.append(f"{expr} {'DESC' if desc else 'ASC'}")
+        parts.append(dialect.ordered(expr, desc))  # blanks first going up, on every store
     parts.append('"_rowid" DESC' if reverse else '"_rowid" ASC')
     return ", ".join(parts)

@@ -35,6 +35,7 @@ MAX_PAGE = 1000
 MAX_OFFSET = 2**31 - 1
 PROBE = 20_000
 WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
+FORMULA_PAGE = 2000  # rows read at a time by a filter formula evaluated here (_formula_rows)
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -143,6 +144,8 @@ class Reader:
         evaluated here over every row of the table, as SQLite's gb_formula evaluates it row by
         row, in the same snapshot; the rows it holds for become a parameter of the WHERE, so the
         rest of the query (the other conditions, the order, the page, the count) stays SQL.
+        The rows are read FORMULA_PAGE at a time in key order (a table of millions is never in
+        memory at once; only the keys of the rows that match are kept).
         With `actor`, the fields' columns are their guarded copies in the actor's Scope."""
         dialect = self.ws.storage.dialect
         cache: dict[tuple[str, str], Any] = {}
@@ -150,8 +153,15 @@ class Reader:
         if actor is not None:
             scope = scope_for(self, actor, self.access(actor))
             source, params = scope.source(), scope.params
-        rows = self.ws.storage.conn.execute(f"SELECT _rowid, {', '.join(exprs)} FROM {source}", params).fetchall()  # noqa: S608
-        held = [row[0] for row in rows if self.ws.formula_filter_truth(text, where, list(row[1:]), cache)]
+        page = f"SELECT _rowid, {', '.join(exprs)} FROM {source} WHERE _rowid > ? ORDER BY _rowid LIMIT ?"  # noqa: S608
+        held: list[int] = []
+        after = -(2**63)
+        while True:
+            rows = self.ws.storage.conn.execute(page, [*params, after, FORMULA_PAGE]).fetchall()
+            held += [row[0] for row in rows if self.ws.formula_filter_truth(text, where, list(row[1:]), cache)]
+            if len(rows) < FORMULA_PAGE:
+                break
+            after = rows[-1][0]
         return (f"_rowid IN (SELECT CAST(m.value AS INTEGER) FROM {dialect.json_values('?', 'm')})",
                 [json.dumps(held)])
 
@@ -365,7 +375,7 @@ class Reader:
         with self.ws.storage.reading():
             where, params = self.where_sql(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
             params = scope.params + params
-            order = compile_sort(self.fields, sort, scope.columns, reverse=reverse)
+            order = compile_sort(self.fields, sort, scope.columns, reverse=reverse, dialect=self.ws.storage.dialect)
             keys = list(fields or sorted(readable))
             keys += [link for link in sorted({r.link for r in scope.restricted.values()}) if link not in keys]
             cols = ", ".join([q("_rowid"), q("_id"), q("_created_at")] + [q(k) for k in keys])

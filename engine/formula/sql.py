@@ -60,6 +60,7 @@ _PARTS = {"YEAR": "%Y", "MONTH": "%m", "DAY": "%d", "HOUR": "%H", "MINUTE": "%M"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 MAX_SQL_CHARS = 100_000  # a bigger filter is evaluated in Python
 PROBE_MARGIN = 10  # levels of nesting left free for the query the filter is put into
+RECORD_ID_SQL = '"_id"'  # the record's id: a column of every user table (engine.storage.SYSTEM_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,19 @@ class _Compiler:
                                         blank_equal=False)
         if name in _PARTS and len(frags) == 1:
             return self.date_part(_PARTS[name], frags[0])
+        if name == "RECORD_ID":
+            return Frag(RECORD_ID_SQL, (), "text", False)
+        if name == "CONCATENATE":  # `&` spelled as a function: texts only
+            joined = self.text(frags[0])
+            for f in frags[1:]:
+                joined = _extend(joined, "||", self.text(f), "text", "join")
+            return joined
+        if name == "LEFT" and _whole(frags[1].literal):
+            inner = self.text(frags[0])
+            return Frag(f"substr({inner.sql}, 1, CAST(? AS INTEGER))", inner.params + frags[1].params, "text", False)
+        if name == "FIND" and len(frags) == 2:  # 1-based; 0 when absent, 1 for an empty needle
+            needle, haystack = self.text(frags[0]), self.text(frags[1])
+            return Frag(f"instr({haystack.sql}, {needle.sql})", haystack.params + needle.params, "number", False)
         raise NotCompilable(f"{name}() is evaluated in Python")
 
     def if_(self, frags: Sequence[Frag]) -> Frag:
@@ -392,6 +406,11 @@ class _Compiler:
             shift = f"{self.offset():+d} seconds"
             return Frag(self.dialect.date_part(pattern, f.sql, shifted=True), f.params + (shift,), "number", True)
         return Frag(self.dialect.date_part(pattern, f.sql, shifted=False), f.params, "number", True)
+
+
+def _whole(value: Any) -> bool:
+    """A literal whole number, not negative (a count SQL can take as written)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
 
 
 def _extend(a: Frag, sql_op: str, b: Frag, kind: str, family: str) -> Frag:

@@ -18,6 +18,8 @@ from engine import Workspace
 from tests.api.conftest import Server, serve
 from views.api import routes
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 DESK = """\
 base: desk
 name: Desk

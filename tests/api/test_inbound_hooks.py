@@ -21,6 +21,8 @@ from engine.errors import ConfigError
 from gridbase.app import create_app
 from tests.api.conftest import serve
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 SECRET = "s3cret-of-the-call-centre"
 
 WORKSPACE = """\

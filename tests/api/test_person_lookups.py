@@ -6,9 +6,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+import pytest
 from starlette.applications import Starlette
 
 from engine import Workspace, tokens
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

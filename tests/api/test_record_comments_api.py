@@ -12,6 +12,8 @@ from pyairtable.api.types import RecordDict
 from engine import comments as engine_comments
 from engine import inbox, tokens
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def _api(server: Any, person: str) -> Api:
     return Api(server.token(person), endpoint_url=server.url, timeout=(5, 60), retry_strategy=None)

@@ -13,12 +13,14 @@ import pytest
 from engine import tokens
 from gridbase.cli import main as cli
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 FORBIDDEN = "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"
 
 
 def make_token(server, capsys: pytest.CaptureFixture[str], person: str, *options: str) -> str:
     capsys.readouterr()
-    code = cli(["token", server.ws.config.root, "create", person, "--db", str(server.ws.storage.path), *options])
+    code = cli(["token", server.ws.config.root, "create", person, "--db", str(server.ws.storage.database), *options])
     text = capsys.readouterr().out
     assert code == 0, text
     return text.strip().splitlines()[-1]
@@ -78,7 +80,7 @@ def test_scopes_never_add_rights(api_server, capsys) -> None:
 
 
 def test_cli_refuses_unknown_scopes_and_bases(api_server, capsys) -> None:
-    root, db = api_server.ws.config.root, str(api_server.ws.storage.path)
+    root, db = api_server.ws.config.root, str(api_server.ws.storage.database)
     with pytest.raises(SystemExit):
         cli(["token", root, "create", "admin", "--db", db, "--scope", "data.records:delete"])
     assert cli(["token", root, "create", "admin", "--db", db, "--base", "nope"]) == 1

@@ -12,6 +12,8 @@ from starlette.applications import Starlette
 
 from engine import Workspace, tokens
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient

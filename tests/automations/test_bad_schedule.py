@@ -11,6 +11,8 @@ from automation_servers import Env
 
 from automations import tick
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 SH = ZoneInfo("Asia/Shanghai")
 
 

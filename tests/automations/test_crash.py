@@ -45,7 +45,7 @@ def test_sigkill_worker_never_loses_or_repeats_a_notification(env: Env) -> None:
     created: list[str] = []
     kills = 0
     for _round in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", WORKER, ws.config.root, str(ws.storage.path)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-c", WORKER, ws.config.root, str(ws.storage.database)], cwd=ROOT,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + rng.uniform(0.2, 0.6)
         while time.monotonic() < deadline:

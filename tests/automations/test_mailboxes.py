@@ -300,7 +300,7 @@ def test_a_mail_that_cannot_be_taken_waits_in_the_failed_list_until_retried(
     # the admin makes the title optional; the CLI lists and retries it
     ws.close()
     fixed = opened(required=False)
-    db = str(fixed.storage.path)
+    db = str(fixed.storage.database)
     assert main(["mail", fixed.config.root, "--db", db, "list-failed"]) == 0
     assert "<nosubject@example.org>" in capsys.readouterr().out
     assert main(["mail", fixed.config.root, "--db", db, "retry", str(dead["id"])]) == 0

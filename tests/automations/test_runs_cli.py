@@ -10,6 +10,8 @@ from automation_servers import Env
 from automations import process_pending
 from gridbase.cli import main
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def test_runs_command(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     ws = env.make("""
@@ -22,7 +24,7 @@ def test_runs_command(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     """)
     ws.base("desk").table("tickets").create({"title": "甲"}, actor="admin")
     process_pending(ws)
-    root, db = ws.config.root, str(ws.storage.path)
+    root, db = ws.config.root, str(ws.storage.database)
     assert main(["runs", root, "--db", db]) == 0
     text = capsys.readouterr().out
     assert "desk.good [created]" in text and "FAILED" in text and "recipients=['boss']" in text

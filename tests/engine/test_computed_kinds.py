@@ -20,6 +20,8 @@ from engine.errors import ConfigError
 from gridbase.cli import main
 from tests_support import write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 SH = ZoneInfo("Asia/Shanghai")
 
 BASE = """\

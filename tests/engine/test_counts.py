@@ -37,7 +37,7 @@ def test_a_count_is_kept_until_a_write_and_always_exact(make_workspace: Callable
     assert table.query(actor="admin", filter=OPEN, limit=5).total == 12
 
     # Another process on the same file writes: this one has no word of it but the database's.
-    other = Workspace.open(ws.config.root, db=ws.storage.path)
+    other = Workspace.open(ws.config.root, db=ws.storage.database)
     try:
         other.base("cases").table("cases").insert_many([{"title": "elsewhere"}] * 3, actor="admin")
     finally:

@@ -23,6 +23,8 @@ from engine import Workspace, fhir, fhirsync
 from engine.errors import ConfigError
 from gridbase.cli import main as cli
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 WORKSPACE = """\
 workspace: his
 name: HIS

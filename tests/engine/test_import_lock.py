@@ -180,7 +180,7 @@ def test_a_failure_midway_undoes_the_whole_import(ws: Workspace, tmp_path: Path)
 
 
 def test_an_import_killed_midway_is_undone_when_the_workspace_opens(ws: Workspace, tmp_path: Path) -> None:
-    root, db = ws.config.root, ws.storage.path
+    root, db = ws.config.root, ws.storage.database
     ws.close()
     script = ("import os, sys\n"
               "from engine import Workspace, imports\n"

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from engine import Workspace
 from engine.ids import utcnow_text
 from engine.liveview import MAX_RECORDS, as_seen_by, only_record
 from engine.outbox import created_text
 from tests.views.test_live import BASE, WORKSPACE
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def _ward(make_workspace: Any) -> tuple[Workspace, Any]:

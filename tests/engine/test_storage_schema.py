@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine.storage import SYSTEM_TABLES, Storage, column_spec
+from engine.storage import Storage
+from engine.systables import SYSTEM_TABLES, column_spec
 
 # The system tables as the release before made them (engine/storage.py until 2026-12), before
 # the columns added later (on_behalf, address, scopes, bases).

@@ -15,6 +15,8 @@ from engine.loader import load_workspace
 from engine.transfer import import_file
 from tests_support import rewrite_base, write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: eq
 name: 设备

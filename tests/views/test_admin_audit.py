@@ -20,6 +20,8 @@ from gridbase.app import create_app
 from tests.views.conftest import PASSWORD, WORKSPACE
 from tests_support import csrf_of, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: ward
 name: 病区

@@ -26,6 +26,8 @@ from gridbase import app as gbapp
 from views.pages import admin, auth, boards, dashboards, inbox
 from views.pages.web import LoginRequired
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 PASSWORD = "correct horse battery"
 
 WORKSPACE = f"""\

@@ -17,6 +17,8 @@ from engine import Workspace
 from tests.engine.test_dashfilters import BASE, LAST, ROWS, THIS
 from tests.views.test_boards import PASSWORD, build_app, csrf_of
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 WORKSPACE = f"""\
 workspace: desk
 name: Desk

@@ -16,6 +16,8 @@ from tests.engine.test_org_tree import CASES, GROUP
 from tests_support import csrf_of, sign_in
 from views.pages import cells
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 PASSWORD = "demo1234"
 NEW = "/b/cases/t/cases/new"
 SIGNED = GROUP.replace("roles: [admin]}", f"roles: [admin], password: {PASSWORD}}}").replace(

@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
+
 from tests.views.conftest import token
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 

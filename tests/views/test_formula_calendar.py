@@ -14,6 +14,8 @@ from engine import Workspace
 from gridbase.app import create_app
 from tests_support import sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient

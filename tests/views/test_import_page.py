@@ -3,9 +3,13 @@ reader's language, unless its checkbox skips such columns (then the page lists t
 
 from __future__ import annotations
 
+import pytest
+
 from engine.errors import Message
 from tests.views.conftest import token
 from views.messages import render
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def test_an_unknown_column_fails_the_import_unless_the_box_is_ticked(client_for, ws):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.views.test_boards import board_client, bws  # noqa: F401 - fixtures
 from tests_support import csrf_of
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def notify(ws: Any, person: str, title: str, at: str, **extra: Any) -> int:

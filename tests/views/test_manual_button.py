@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from engine import Workspace
 from gridbase.app import create_app
 from tests_support import WORKSPACE_YAML, csrf_of, sign_in
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 BASE = """\
 base: desk

@@ -22,6 +22,8 @@ from gridbase.app import create_app
 from tests.views.conftest import PASSWORD, WORKSPACE
 from tests_support import csrf_of, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: plan
 name: 计划

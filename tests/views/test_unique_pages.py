@@ -10,6 +10,8 @@ import pytest
 from engine import Workspace
 from tests.views.conftest import WORKSPACE, csrf_of, token
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 BASE = """\
 base: cases
 name: Cases

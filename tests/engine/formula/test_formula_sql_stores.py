@@ -17,7 +17,7 @@ from test_formula_properties import COLUMNS, NOW, TZ, _bool, _column, _stored, r
 from engine.dialect import POSTGRES, SQLITE
 from engine.formula import Env, NotCompilable, compile_sql, evaluate, parse, truthy
 from engine.formula.nodes import Node
-from engine.store_pg import translate
+from engine.pg_sql import translate
 
 pytestmark = pytest.mark.stores
 

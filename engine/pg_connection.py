@@ -1,0 +1,107 @@
+"""A psycopg 3 connection and cursor in the shape of sqlite3's, as the engine uses them.
+
+`PgConnection.execute(sql, params)` takes the engine's SQL (SQLite's spelling), translated by its
+owner (the store, which caches translations and knows the tables' keys); rows are tuples, and a
+cursor has `lastrowid` and `rowcount`. The connection is in autocommit mode: the store begins and
+ends transactions explicitly. A reader the server dropped while idle is replaced through its
+owner (`renew_reader`) and the read asked again; `lost()` says whether a connection is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import pq
+
+from engine.pg_sql import Translated
+
+
+def lost(raw: psycopg.Connection[Any]) -> bool:
+    """The connection is gone: closed here, or dropped by the server (seen on its last use)."""
+    return raw.closed or raw.broken
+
+
+class Owner(Protocol):
+    """What a connection needs of its store (engine/store_pg.py `PgStorage`)."""
+
+    def translated(self, sql: str) -> Translated: ...
+
+    def renew_reader(self, reader: PgConnection) -> bool: ...
+
+
+class PgCursor:
+    """A psycopg cursor as the engine reads sqlite3's: rows are tuples; `lastrowid`, `rowcount`."""
+
+    def __init__(self, cur: psycopg.Cursor[Any], lastrowid: int | None) -> None:
+        self._cur = cur
+        self.lastrowid = lastrowid
+        self.rowcount = cur.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cur.description
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone() if self._cur.description else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall() if self._cur.description else []
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return self._cur.fetchmany(size) if self._cur.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """One psycopg connection (autocommit; transactions are explicit) in sqlite3's shape."""
+
+    def __init__(self, raw: psycopg.Connection[Any], store: Owner) -> None:
+        self.raw = raw
+        self._store = store
+
+    def _translate(self, sql: str) -> Translated:
+        return self._store.translated(sql)
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
+        t = self._translate(sql)
+        idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
+        cur = self.raw.cursor()
+        try:
+            cur.execute(t.sql, params_of(params))
+        except psycopg.OperationalError:
+            # A reader the server dropped while idle: a read outside any transaction is asked
+            # again on a new connection (the writer is connected again by its next transaction).
+            if not (idle and lost(self.raw) and self._store.renew_reader(self)):
+                raise
+            cur = self.raw.cursor()
+            cur.execute(t.sql, params_of(params))
+        lastrowid = None
+        if t.returning is not None and cur.description:
+            row = cur.fetchone()
+            lastrowid = int(row[0]) if row else None
+        return PgCursor(cur, lastrowid)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
+        t = self._translate(sql)
+        text = t.sql[: t.sql.rfind(" RETURNING ")] if t.returning else t.sql
+        cur = self.raw.cursor()
+        cur.executemany(text, [params_of(r) for r in rows])
+        return PgCursor(cur, None)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def create_function(self, *args: Any, **kwargs: Any) -> None:
+        """PostgreSQL runs no Python: formulas SQL cannot express are evaluated before the query."""
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def params_of(params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
+    return list(params.values()) if isinstance(params, dict) else list(params)
