@@ -216,7 +216,7 @@ def test_validate_checks_a_group_folder_and_refuses_a_role_a_workspace_lacks(tmp
         assert "2 workspace(s), 2 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
     bad = write_group(tmp_path / "bad", GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}"))
     assert main(["validate", str(bad)]) == 1
-    assert "group.yaml:1:1: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
+    assert "group.yaml:4:102: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="no role 'director'"):
         open_group(bad, apply=False)
 
