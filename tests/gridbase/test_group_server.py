@@ -293,3 +293,29 @@ def test_wrong_passwords_on_the_group_page_meet_the_workspaces_throttle(group: d
                    for i in range(6)]
         assert [a.status_code for a in answers] == [401] * 5 + [429]
         assert "gb_group" not in guess.cookies and "gb_session" not in guess.cookies
+
+
+def test_a_directory_persons_token_reaches_the_bases_of_each_of_their_workspaces(group: dict[str, Any]) -> None:
+    site = group["site"]
+    gu_kfq, _ = tokens.create(site.workspaces["kfq"], "gu")  # staff in 开发区, admin in 中山
+    gu_zs, _ = tokens.create(site.workspaces["zs"], "gu")
+    narrow, _ = tokens.create(site.workspaces["kfq"], "gu", bases=["cases_kfq"])
+    revoked, made = tokens.create(site.workspaces["kfq"], "gu", name="old")
+    tokens.revoke(site.workspaces["kfq"], "gu", token_id=made.id)
+
+    def get(path: str, secret: str) -> httpx.Response:
+        return api.get(path, headers={"Authorization": f"Bearer {secret}"})
+
+    with httpx.Client(base_url=group["url"], timeout=20) as api:
+        listed = get("/v0/meta/bases", gu_kfq).json()["bases"]
+        assert [(b["id"], b["permissionLevel"]) for b in listed] == [("cases_kfq", "read"), ("cases_zs", "create")]
+        assert [b["id"] for b in get("/v0/meta/bases", gu_zs).json()["bases"]] == ["cases_zs", "cases_kfq"]
+        there = get("/v0/cases_zs/notes", gu_kfq)  # an admin in 中山 reads its notes with a 开发区 token
+        assert there.status_code == 200, there.text
+        refused = get("/v0/cases_kfq/notes", gu_zs)  # staff in 开发区 may not, whichever token
+        assert refused.status_code in (403, 404) and refused.json()["error"]["type"] != "AUTHENTICATION_REQUIRED"
+        assert MARK_KFQ in get("/v0/cases_kfq/cases", gu_zs).text
+        assert get("/v0/cases_zs/cases", narrow).status_code == 403  # a token's bases still bound it
+        assert [b["id"] for b in get("/v0/meta/bases", narrow).json()["bases"]] == ["cases_kfq"]
+        assert get("/v0/cases_zs/cases", revoked).status_code == 403
+        assert get("/v0/meta/bases", revoked).status_code == 401
