@@ -8,6 +8,7 @@ database under data/) and, optionally, `group.yaml`:
     workspaces:                           # optional: default, every sub-folder with a workspace.yaml
       - zhongshan                         # its database: zhongshan/data/gridbase.db
       - {folder: kaifaqu, db: "postgresql://gridbase@db1/gridbase?options=-csearch_path%3Dkaifaqu"}
+      - {folder: jinzhou, path: ../jinzhou}   # a workspace folder kept elsewhere (relative to this one)
     people:                               # the group directory: people of more than one workspace
       chen_jing:
         name: 陈静
@@ -152,18 +153,25 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         raise _problem(f"unknown key {unknown[0]!r}", "allowed: group, name, workspaces, people, dashboards")
     listed = data.get("workspaces")
     databases: dict[str, str] = {}
+    elsewhere: dict[str, Path] = {}  # NAME → its folder, when not the group folder's NAME/
     if listed is None:
         names = _found_workspaces(path)
     elif isinstance(listed, list):
         names = []
-        for item in listed:
-            if isinstance(item, dict) and sorted(item) == ["db", "folder"] and all(isinstance(v, str) for v in item.values()):
+        for i, item in enumerate(listed):
+            if (isinstance(item, dict) and "folder" in item and set(item) <= {"folder", "path", "db"}
+                    and all(isinstance(v, str) for v in item.values())):
                 names.append(item["folder"])
-                databases[item["folder"]] = item["db"]
+                if "db" in item:
+                    databases[item["folder"]] = item["db"]
+                if "path" in item:
+                    elsewhere[item["folder"]] = (path / item["path"]).resolve()
             elif isinstance(item, str):
                 names.append(item)
             else:
-                raise _problem("each entry of workspaces is a folder name or {folder: NAME, db: DATABASE}")
+                raise _problem("each entry of workspaces is a folder name or {folder: NAME, path: DIR, db: DATABASE}",
+                               "path (a folder outside the group's, relative to it) and db are optional",
+                               pos, ("workspaces", i))
     else:
         raise _problem("workspaces must be a list of folder names")
     used: dict[str, str] = {}
@@ -179,9 +187,12 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         if not NAME.match(name):
             raise _problem(f"workspace folder {name!r} cannot name a web address",
                            "use lower-case letters, digits, - and _ (it becomes /w/NAME/)")
-        if not (path / name / "workspace.yaml").is_file():
-            raise _problem(f"workspace {name!r}: {path / name} has no workspace.yaml")
-        workspaces[name] = path / name
+        folder = elsewhere.get(name, path / name)
+        if not (folder / "workspace.yaml").is_file():
+            raise _problem(f"workspace {name!r}: {folder} has no workspace.yaml")
+        if folder in workspaces.values():
+            raise _problem(f"workspace {name!r}: {folder} is already in the group")
+        workspaces[name] = folder
     config = GroupConfig(path, str(data.get("group") or path.name), str(data.get("name") or data.get("group") or path.name),
                          workspaces, databases=databases, positions=pos)
     people = data.get("people") or {}

@@ -25,6 +25,7 @@ from automations.delivery import PUBLIC_URL_ENV, outgoing
 from engine import signins, tokens
 from engine.auth import verify_password
 from engine.errors import ConfigError, GridbaseError
+from engine.group import load_group
 from engine.stores import URL_VARIABLE
 from gridbase.cli import main
 from gridbase.group_app import create_group_app, open_group
@@ -319,3 +320,28 @@ def test_a_directory_persons_token_reaches_the_bases_of_each_of_their_workspaces
         assert [b["id"] for b in get("/v0/meta/bases", narrow).json()["bases"]] == ["cases_kfq"]
         assert get("/v0/cases_zs/cases", revoked).status_code == 403
         assert get("/v0/meta/bases", revoked).status_code == 401
+
+
+def test_the_example_group_validates_and_reuses_the_dental_workspace(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "dalian_dental" / "group"
+    assert main(["validate", str(example)]) == 0
+    assert "2 workspace(s), 1 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
+    config = load_group(example)
+    assert config.workspaces == {"dalian": example.parent, "jinzhou": example / "jinzhou"}
+    assert config.member_of("zhou_min") == ["dalian", "jinzhou"]
+
+
+def test_a_workspace_kept_outside_the_group_folder_is_named_with_a_path(tmp_path: Path) -> None:
+    root = write_group(tmp_path / "g")
+    (tmp_path / "g" / "kfq").rename(tmp_path / "kfq_elsewhere")
+    with pytest.raises(ConfigError, match="no workspace 'kfq' in the group"):
+        load_group(root)
+    text = (root / "group.yaml").read_text(encoding="utf-8")
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, path: ../kfq_elsewhere}]\n", encoding="utf-8")
+    assert load_group(root).workspaces["kfq"] == tmp_path / "kfq_elsewhere"
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, path: zs}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is already in the group"):
+        load_group(root)
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, where: x}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"group.yaml:12:18: each entry of workspaces"):
+        load_group(root)
