@@ -302,7 +302,7 @@ def _check_person(key: str, name: str, merged: dict[str, Any], pos: Positions, a
     first = problem.absolute_path[0] if problem.absolute_path else None
     path = (*(at if first in MEMBER_KEYS else where), *problem.absolute_path)
     raise _problem(f"person {key!r} in {name!r}: {'.'.join(map(str, problem.absolute_path)) or 'entry'}: {problem.message}",
-                   "what workspace.yaml takes for a person (docs/reference.md#people)", pos, path)
+                   "what workspace.yaml takes for a person (docs/yaml-reference.md#person-workspace)", pos, path)
 
 
 def people_for(group: GroupConfig, name: str, config: WorkspaceConfig, *, declared: bool = True) -> list[Person]:
