@@ -47,6 +47,7 @@ from engine import org
 from engine.errors import ConfigError, ConfigIssue
 from engine.loader import schema
 from engine.model import Person, WorkspaceConfig
+from engine.plugins import channel_types
 from engine.yamlsource import Positions, YamlProblem, load_yaml
 
 GROUP_FILE = "group.yaml"
@@ -331,6 +332,15 @@ def people_for(group: GroupConfig, name: str, config: WorkspaceConfig, *, declar
             if channel not in config.channels and channel != "inbox":
                 raise _problem(f"person {person.key!r} in {name!r}: no channel {channel!r}",
                                f"channels of {name}: {', '.join(config.channels) or 'none'}", pos, where)
+        known = channel_types()
+        for channel, ids in held.accounts.items():
+            cls = known.get(config.channels[channel].type) if channel in config.channels else None
+            takes: tuple[str, ...] = tuple(getattr(cls, "ACCOUNT_IDS", ())) if cls is not None else tuple(ids)
+            for kind in ids:
+                if kind not in takes:
+                    raise _problem(f"person {person.key!r} in {name!r}: channel {channel!r} ({config.channels[channel].type}) "
+                                   f"takes {', '.join(takes) or 'no ids'}, not {kind!r}", pos=pos,
+                                   where=(*at, "accounts", channel, kind), key=True)
         out.append(Person(person.key, person.name, held.department, list(held.roles), person.email, person.phone,
                           list(held.channels), person.password, person.locale, dict(held.accounts),
                           departments=list(held.departments)))

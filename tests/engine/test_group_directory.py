@@ -68,6 +68,8 @@ def test_a_directory_person_carries_what_workspace_yaml_takes_into_each_workspac
     (("mobile: 13800000001", "mobile: 1\n    phone: '2'"), "group.yaml:6:13: person 'chen': write phone or mobile"),
     (("channels: [feishu]", "channels: [sms]"), "group.yaml:11:20: person 'chen' in 'zs': no channel 'sms'"),
     (("open_id: ou_abc", "openid: ou_abc"), "group.yaml:12:28: person 'chen' in 'zs': accounts.feishu"),
+    (("userid: ChenJing", "open_id: ChenJing"),
+     "group.yaml:12:55: person 'chen' in 'zs': channel 'wecom' (wecom_app) takes userid, not 'open_id'"),
     (("email: chen@example.org", "email: chen@example.org\n    accounts: {}"),
      "group.yaml:6:5: person 'chen': unknown key 'accounts'"),
     (("department: ortho", "department: nowhere"), "group.yaml:13:12: person 'chen' in 'kfq': no department 'nowhere'"),
