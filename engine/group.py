@@ -8,14 +8,17 @@ database under data/) and, optionally, `group.yaml`:
     workspaces:                           # optional: default, every sub-folder with a workspace.yaml
       - zhongshan                         # its database: zhongshan/data/gridbase.db
       - {folder: kaifaqu, db: "postgresql://gridbase@db1/gridbase?options=-csearch_path%3Dkaifaqu"}
+      - {folder: jinzhou, path: ../jinzhou}   # a workspace folder kept elsewhere (relative to this one)
     people:                               # the group directory: people of more than one workspace
       chen_jing:
         name: 陈静
         email: chen.jing@example.cn
-        password: demo-pass               # demo only; else set it with `gridbase passwd` per workspace
-        workspaces:
-          zhongshan: {roles: [quality], department: qc}
-          kaifaqu:   {roles: [quality]}
+        mobile: "13800000001"             # or phone:
+        password: demo-pass               # demo only; else set it with `gridbase passwd GROUP_DIR`
+        workspaces:                       # per workspace: what its workspace.yaml says of a person
+          zhongshan: {roles: [quality], department: qc, channels: [feishu],
+                      accounts: {feishu: {open_id: ou_…}}}
+          kaifaqu:   {roles: [quality], departments: [qc, kfq_ortho]}
     dashboards:                           # group dashboards: workspaces' dashboards side by side
       campuses:
         name: 两院区投诉对比
@@ -38,19 +41,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import jsonschema
 
+from engine import org
 from engine.errors import ConfigError, ConfigIssue
+from engine.loader import schema
 from engine.model import Person, WorkspaceConfig
+from engine.plugins import channel_types
+from engine.yamlsource import Positions, YamlProblem, load_yaml
 
 GROUP_FILE = "group.yaml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+# What a person of the directory says of themselves, and what they hold in one workspace (the
+# keys workspace.yaml takes for a person: channel keys and the accounts in them are a workspace's).
+PERSON_KEYS = ("name", "email", "phone", "mobile", "password", "locale", "workspaces")
+MEMBER_KEYS = ("roles", "department", "departments", "channels", "accounts")
 
 
 @dataclass
 class Membership:
     roles: list[str] = field(default_factory=list)
     department: str | None = None
+    departments: list[str] = field(default_factory=list)  # every node, the primary first
+    channels: list[str] = field(default_factory=list)
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+    where: tuple[Any, ...] = ()  # its path in group.yaml, for errors found against the workspace
 
 
 @dataclass
@@ -91,6 +108,7 @@ class GroupConfig:
     databases: dict[str, str] = field(default_factory=dict)
     people: dict[str, GroupPerson] = field(default_factory=dict)
     dashboards: dict[str, GroupDashboard] = field(default_factory=dict)
+    positions: Positions = field(default_factory=Positions)
 
     def member_of(self, person: str) -> list[str]:
         """The workspaces the directory says `person` belongs to (none for a person it does not name)."""
@@ -110,16 +128,24 @@ def _found_workspaces(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "workspace.yaml").is_file()) if root.is_dir() else []
 
 
-def _problem(message: str, hint: str = "") -> ConfigError:
-    return ConfigError([ConfigIssue(GROUP_FILE, 1, 1, message, hint, "docs/hospital-group.md")])
+def _problem(message: str, hint: str = "", pos: Positions | None = None, where: tuple[Any, ...] = (),
+             *, key: bool = False) -> ConfigError:
+    """An error in group.yaml, at the line and column of `where` (a path of keys; with `key`, of
+    its key rather than its value) when known."""
+    line, col = pos.of(where, key=key) if pos is not None else (1, 1)
+    return ConfigError([ConfigIssue(GROUP_FILE, line, col, message, hint, "docs/hospital-group.md")])
 
 
 def load_group(root: str | os.PathLike[str]) -> GroupConfig:
     """Read and check the group folder `root` (its group.yaml, if any, and its workspaces)."""
     path = Path(root).resolve()
     data: dict[str, Any] = {}
+    pos = Positions()
     if (path / GROUP_FILE).is_file():
-        loaded = yaml.safe_load((path / GROUP_FILE).read_text(encoding="utf-8"))
+        try:
+            loaded, pos = load_yaml((path / GROUP_FILE).read_text(encoding="utf-8"))
+        except YamlProblem as exc:
+            raise ConfigError([ConfigIssue(GROUP_FILE, exc.line, exc.col, exc.message)]) from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise _problem("group.yaml must be a mapping (group, name, workspaces, people)")
         data = loaded or {}
@@ -128,18 +154,25 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         raise _problem(f"unknown key {unknown[0]!r}", "allowed: group, name, workspaces, people, dashboards")
     listed = data.get("workspaces")
     databases: dict[str, str] = {}
+    elsewhere: dict[str, Path] = {}  # NAME → its folder, when not the group folder's NAME/
     if listed is None:
         names = _found_workspaces(path)
     elif isinstance(listed, list):
         names = []
-        for item in listed:
-            if isinstance(item, dict) and sorted(item) == ["db", "folder"] and all(isinstance(v, str) for v in item.values()):
+        for i, item in enumerate(listed):
+            if (isinstance(item, dict) and "folder" in item and set(item) <= {"folder", "path", "db"}
+                    and all(isinstance(v, str) for v in item.values())):
                 names.append(item["folder"])
-                databases[item["folder"]] = item["db"]
+                if "db" in item:
+                    databases[item["folder"]] = item["db"]
+                if "path" in item:
+                    elsewhere[item["folder"]] = (path / item["path"]).resolve()
             elif isinstance(item, str):
                 names.append(item)
             else:
-                raise _problem("each entry of workspaces is a folder name or {folder: NAME, db: DATABASE}")
+                raise _problem("each entry of workspaces is a folder name or {folder: NAME, path: DIR, db: DATABASE}",
+                               "path (a folder outside the group's, relative to it) and db are optional",
+                               pos, ("workspaces", i))
     else:
         raise _problem("workspaces must be a list of folder names")
     used: dict[str, str] = {}
@@ -155,16 +188,19 @@ def load_group(root: str | os.PathLike[str]) -> GroupConfig:
         if not NAME.match(name):
             raise _problem(f"workspace folder {name!r} cannot name a web address",
                            "use lower-case letters, digits, - and _ (it becomes /w/NAME/)")
-        if not (path / name / "workspace.yaml").is_file():
-            raise _problem(f"workspace {name!r}: {path / name} has no workspace.yaml")
-        workspaces[name] = path / name
+        folder = elsewhere.get(name, path / name)
+        if not (folder / "workspace.yaml").is_file():
+            raise _problem(f"workspace {name!r}: {folder} has no workspace.yaml")
+        if folder in workspaces.values():
+            raise _problem(f"workspace {name!r}: {folder} is already in the group")
+        workspaces[name] = folder
     config = GroupConfig(path, str(data.get("group") or path.name), str(data.get("name") or data.get("group") or path.name),
-                         workspaces, databases=databases)
+                         workspaces, databases=databases, positions=pos)
     people = data.get("people") or {}
     if not isinstance(people, dict):
-        raise _problem("people must be a mapping of person keys")
+        raise _problem("people must be a mapping of person keys", pos=pos, where=("people",))
     for key, entry in people.items():
-        config.people[str(key)] = _person(str(key), entry, workspaces)
+        config.people[str(key)] = _person(str(key), entry, workspaces, pos)
     boards = data.get("dashboards") or {}
     if not isinstance(boards, dict):
         raise _problem("dashboards must be a mapping of dashboard keys")
@@ -214,27 +250,60 @@ def check_dashboards(group: GroupConfig, configs: dict[str, WorkspaceConfig]) ->
                 raise _problem(f"dashboard {board.key!r}: base {shown.base!r} has no dashboard {shown.dashboard!r}")
 
 
-def _person(key: str, entry: Any, workspaces: dict[str, Path]) -> GroupPerson:
+def _person(key: str, entry: Any, workspaces: dict[str, Path], pos: Positions) -> GroupPerson:
+    where = ("people", key)
+    if not NAME.match(key):
+        raise _problem(f"person key {key!r} must be lower-case letters, digits, - and _", pos=pos, where=where)
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        raise _problem(f"person {key!r} needs a name")
-    extra = sorted(set(entry) - {"name", "email", "phone", "password", "locale", "workspaces"})
+        raise _problem(f"person {key!r} needs a name", pos=pos, where=where)
+    extra = sorted(set(entry) - set(PERSON_KEYS))
     if extra:
-        raise _problem(f"person {key!r}: unknown key {extra[0]!r}",
-                       "allowed: name, email, phone, password, locale, workspaces")
-    person = GroupPerson(key, entry["name"], entry.get("email"), entry.get("phone"),
-                         None if entry.get("password") is None else str(entry["password"]), entry.get("locale"))
+        hint = ("channels and accounts are a workspace's: write them under workspaces: {NAME: {...}}"
+                if extra[0] in MEMBER_KEYS else "allowed: " + ", ".join(PERSON_KEYS))
+        raise _problem(f"person {key!r}: unknown key {extra[0]!r}", hint, pos, (*where, extra[0]), key=True)
+    if entry.get("phone") is not None and entry.get("mobile") is not None:
+        raise _problem(f"person {key!r}: write phone or mobile, not both", pos=pos, where=(*where, "mobile"))
+    phone = entry.get("phone") if entry.get("phone") is not None else entry.get("mobile")
+    own = {k: entry[k] for k in ("name", "email", "password", "locale") if entry.get(k) is not None}
+    if phone is not None:
+        own["phone"] = str(phone)  # a mobile number written unquoted is read as a number
+    person = GroupPerson(key, entry["name"], own.get("email"), own.get("phone"),
+                         None if own.get("password") is None else str(own["password"]), own.get("locale"))
     member = entry.get("workspaces") or {}
     if not isinstance(member, dict) or not member:
-        raise _problem(f"person {key!r} belongs to no workspace", "list them under workspaces: {NAME: {roles: [...]}}")
+        raise _problem(f"person {key!r} belongs to no workspace", "list them under workspaces: {NAME: {roles: [...]}}",
+                       pos, (*where, "workspaces"))
     for name, held in member.items():
+        at = (*where, "workspaces", name)
         if name not in workspaces:
-            raise _problem(f"person {key!r}: no workspace {name!r} in the group", f"known: {', '.join(workspaces)}")
+            raise _problem(f"person {key!r}: no workspace {name!r} in the group", f"known: {', '.join(workspaces)}", pos, at)
         held = held or {}
-        roles = held.get("roles") or [] if isinstance(held, dict) else None
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise _problem(f"person {key!r} in {name!r}: roles must be a list of role keys")
-        person.workspaces[name] = Membership(list(roles), held.get("department"))
+        if not isinstance(held, dict):
+            raise _problem(f"person {key!r} in {name!r}: write {{roles: [...], department: KEY}}", pos=pos, where=at)
+        extra = sorted(set(held) - set(MEMBER_KEYS))
+        if extra:
+            raise _problem(f"person {key!r} in {name!r}: unknown key {extra[0]!r}", "allowed: " + ", ".join(MEMBER_KEYS),
+                           pos, (*at, extra[0]), key=True)
+        _check_person(key, name, {**own, **held}, pos, at, where)
+        primary, nodes = org.placed(org.memberships(held, at))
+        person.workspaces[name] = Membership(
+            list(held.get("roles") or []), primary, nodes, list(held.get("channels") or []),
+            {str(c): {str(k): str(v) for k, v in ids.items()} for c, ids in (held.get("accounts") or {}).items()}, at)
     return person
+
+
+def _check_person(key: str, name: str, merged: dict[str, Any], pos: Positions, at: tuple[Any, ...],
+                  where: tuple[Any, ...]) -> None:
+    """Check what a person holds in one workspace as workspace.yaml's person schema would."""
+    defs = schema("workspace")["$defs"]
+    validator = jsonschema.Draft202012Validator({"$defs": defs, **defs["person"]})
+    problem = jsonschema.exceptions.best_match(validator.iter_errors(merged))
+    if problem is None:
+        return
+    first = problem.absolute_path[0] if problem.absolute_path else None
+    path = (*(at if first in MEMBER_KEYS else where), *problem.absolute_path)
+    raise _problem(f"person {key!r} in {name!r}: {'.'.join(map(str, problem.absolute_path)) or 'entry'}: {problem.message}",
+                   "what workspace.yaml takes for a person (docs/yaml-reference.md#person-workspace)", pos, path)
 
 
 def people_for(group: GroupConfig, name: str, config: WorkspaceConfig, *, declared: bool = True) -> list[Person]:
@@ -249,13 +318,30 @@ def people_for(group: GroupConfig, name: str, config: WorkspaceConfig, *, declar
         if declared and person.key in config.people:
             raise _problem(f"person {person.key!r} is in group.yaml and in {name}/workspace.yaml",
                            "declare a shared person once, in group.yaml")
-        for role in held.roles:
+        pos, at = group.positions, held.where
+        for i, role in enumerate(held.roles):
             if role not in config.roles:
                 raise _problem(f"person {person.key!r} in {name!r}: no role {role!r}",
-                               f"roles of {name}: {', '.join(config.roles)}")
-        if held.department is not None and held.department not in config.departments:
-            raise _problem(f"person {person.key!r} in {name!r}: no department {held.department!r}")
+                               f"roles of {name}: {', '.join(config.roles)}", pos, (*at, "roles", i))
+        for node in held.departments:
+            if node not in config.departments:
+                raise _problem(f"person {person.key!r} in {name!r}: no department {node!r}",
+                               f"departments of {name}: {', '.join(config.departments) or 'none'}", pos, at)
+        for where, channel in [*(((*at, "channels", i), c) for i, c in enumerate(held.channels)),
+                               *(((*at, "accounts", c), c) for c in held.accounts)]:
+            if channel not in config.channels and channel != "inbox":
+                raise _problem(f"person {person.key!r} in {name!r}: no channel {channel!r}",
+                               f"channels of {name}: {', '.join(config.channels) or 'none'}", pos, where)
+        known = channel_types()
+        for channel, ids in held.accounts.items():
+            cls = known.get(config.channels[channel].type) if channel in config.channels else None
+            takes: tuple[str, ...] = tuple(getattr(cls, "ACCOUNT_IDS", ())) if cls is not None else tuple(ids)
+            for kind in ids:
+                if kind not in takes:
+                    raise _problem(f"person {person.key!r} in {name!r}: channel {channel!r} ({config.channels[channel].type}) "
+                                   f"takes {', '.join(takes) or 'no ids'}, not {kind!r}", pos=pos,
+                                   where=(*at, "accounts", channel, kind), key=True)
         out.append(Person(person.key, person.name, held.department, list(held.roles), person.email, person.phone,
-                          [], person.password, person.locale,
-                          departments=[held.department] if held.department else []))
+                          list(held.channels), person.password, person.locale, dict(held.accounts),
+                          departments=list(held.departments)))
     return out

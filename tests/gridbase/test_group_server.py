@@ -25,6 +25,7 @@ from automations.delivery import PUBLIC_URL_ENV, outgoing
 from engine import signins, tokens
 from engine.auth import verify_password
 from engine.errors import ConfigError, GridbaseError
+from engine.group import load_group
 from engine.stores import URL_VARIABLE
 from gridbase.cli import main
 from gridbase.group_app import create_group_app, open_group
@@ -216,7 +217,7 @@ def test_validate_checks_a_group_folder_and_refuses_a_role_a_workspace_lacks(tmp
         assert "2 workspace(s), 2 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
     bad = write_group(tmp_path / "bad", GROUP.replace("kfq: {roles: [staff]}", "kfq: {roles: [director]}"))
     assert main(["validate", str(bad)]) == 1
-    assert "group.yaml:1:1: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
+    assert "group.yaml:4:102: person 'gu' in 'kfq': no role 'director'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="no role 'director'"):
         open_group(bad, apply=False)
 
@@ -293,3 +294,54 @@ def test_wrong_passwords_on_the_group_page_meet_the_workspaces_throttle(group: d
                    for i in range(6)]
         assert [a.status_code for a in answers] == [401] * 5 + [429]
         assert "gb_group" not in guess.cookies and "gb_session" not in guess.cookies
+
+
+def test_a_directory_persons_token_reaches_the_bases_of_each_of_their_workspaces(group: dict[str, Any]) -> None:
+    site = group["site"]
+    gu_kfq, _ = tokens.create(site.workspaces["kfq"], "gu")  # staff in 开发区, admin in 中山
+    gu_zs, _ = tokens.create(site.workspaces["zs"], "gu")
+    narrow, _ = tokens.create(site.workspaces["kfq"], "gu", bases=["cases_kfq"])
+    revoked, made = tokens.create(site.workspaces["kfq"], "gu", name="old")
+    tokens.revoke(site.workspaces["kfq"], "gu", token_id=made.id)
+
+    def get(path: str, secret: str) -> httpx.Response:
+        return api.get(path, headers={"Authorization": f"Bearer {secret}"})
+
+    with httpx.Client(base_url=group["url"], timeout=20) as api:
+        listed = get("/v0/meta/bases", gu_kfq).json()["bases"]
+        assert [(b["id"], b["permissionLevel"]) for b in listed] == [("cases_kfq", "read"), ("cases_zs", "create")]
+        assert [b["id"] for b in get("/v0/meta/bases", gu_zs).json()["bases"]] == ["cases_zs", "cases_kfq"]
+        there = get("/v0/cases_zs/notes", gu_kfq)  # an admin in 中山 reads its notes with a 开发区 token
+        assert there.status_code == 200, there.text
+        refused = get("/v0/cases_kfq/notes", gu_zs)  # staff in 开发区 may not, whichever token
+        assert refused.status_code in (403, 404) and refused.json()["error"]["type"] != "AUTHENTICATION_REQUIRED"
+        assert MARK_KFQ in get("/v0/cases_kfq/cases", gu_zs).text
+        assert get("/v0/cases_zs/cases", narrow).status_code == 403  # a token's bases still bound it
+        assert [b["id"] for b in get("/v0/meta/bases", narrow).json()["bases"]] == ["cases_kfq"]
+        assert get("/v0/cases_zs/cases", revoked).status_code == 403
+        assert get("/v0/meta/bases", revoked).status_code == 401
+
+
+def test_the_example_group_validates_and_reuses_the_dental_workspace(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "dalian_dental" / "group"
+    assert main(["validate", str(example)]) == 0
+    assert "2 workspace(s), 1 people in the group directory, 1 group dashboard(s)" in capsys.readouterr().out
+    config = load_group(example)
+    assert config.workspaces == {"dalian": example.parent, "jinzhou": example / "jinzhou"}
+    assert config.member_of("zhou_min") == ["dalian", "jinzhou"]
+
+
+def test_a_workspace_kept_outside_the_group_folder_is_named_with_a_path(tmp_path: Path) -> None:
+    root = write_group(tmp_path / "g")
+    (tmp_path / "g" / "kfq").rename(tmp_path / "kfq_elsewhere")
+    with pytest.raises(ConfigError, match="no workspace 'kfq' in the group"):
+        load_group(root)
+    text = (root / "group.yaml").read_text(encoding="utf-8")
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, path: ../kfq_elsewhere}]\n", encoding="utf-8")
+    assert load_group(root).workspaces["kfq"] == tmp_path / "kfq_elsewhere"
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, path: zs}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is already in the group"):
+        load_group(root)
+    (root / "group.yaml").write_text(text + "workspaces: [zs, {folder: kfq, where: x}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"group.yaml:12:18: each entry of workspaces"):
+        load_group(root)

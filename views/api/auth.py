@@ -9,6 +9,12 @@ INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, the same as for a base that does not exi
 The rate limit (views.ratelimit, the same limiter as public forms) is a token bucket per API token: by default 5 requests a second with bursts
 of 10, as Airtable. `app.state.api_rate` changes it: a number (requests a second; burst is
 twice that), a `(rate, burst)` pair, or `None`/`0` to switch it off.
+
+In a hospital group (views.pages.group.ApiRouter) a token of one workspace reaches a base of
+another only for a person of the group directory who belongs to both: the router finds the token
+in its home workspace and puts it in the request's scope under `VOUCHED`; the base's workspace
+then takes it as its own, with the person's roles there (never a client's header: only the
+router writes the scope).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from views.api.errors import ApiError, model_not_found
 from views.ratelimit import Limiter, limiter
 
 DEFAULT_RATE = (5.0, 10.0)
+VOUCHED = "gridbase.group_token"  # ASGI scope key: a token another workspace of the group found
 LAST_USED_EVERY = 60.0  # seconds between writes of a token's last use (engine.tokens) for one token
 
 
@@ -83,9 +90,10 @@ def check_rate(request: Request, secret: str) -> None:
                        {"Retry-After": str(max(1, math.ceil(wait)))})
 
 
-def authenticate(ws: Workspace, secret: str) -> TokenInfo:
-    """The token's person as an actor; 401 for unknown, revoked or expired tokens and disabled people."""
-    token = tokens.find(ws, secret)
+def authenticate(ws: Workspace, secret: str, vouched: Token | None = None) -> TokenInfo:
+    """The token's person as an actor; 401 for unknown, revoked or expired tokens and disabled people.
+    `vouched`: the token as the group router found it in the person's home workspace (see above)."""
+    token = vouched if vouched is not None else tokens.find(ws, secret)
     if token is None or not tokens.usable(token, ws.now()):
         raise _auth_error("Invalid authentication token")
     person = people.get(ws.storage, token.person)
@@ -95,7 +103,8 @@ def authenticate(ws: Workspace, secret: str) -> TokenInfo:
         actor = ws.actor(token.person)
     except NotFoundError:
         raise _auth_error("Invalid authentication token") from None
-    _touch(ws, token.id, digest(secret))
+    if vouched is None:  # its home workspace keeps its last use
+        _touch(ws, token.id, digest(secret))
     return TokenInfo(token.id, token.person, actor, token)
 
 

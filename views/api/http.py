@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from engine.permissions import Actor
 from engine.tokens import Token
 from engine.workspace import Workspace
-from views.api.auth import authenticate, bearer, check_rate, check_scope
+from views.api.auth import VOUCHED, authenticate, bearer, check_rate, check_scope
 from views.api.errors import ApiError, api_locale, engine_error, invalid_request
 from views.api.values import People
 from views.threads import on_worker
@@ -136,7 +136,7 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
             secret = bearer(request)
             await on_worker(check_rate, request, secret)
             ws: Workspace = request.app.state.ws
-            info = await on_worker(authenticate, ws, secret)
+            info = await on_worker(authenticate, ws, secret, request.scope.get(VOUCHED))
             base = request.path_params.get("base") and path_param(request, "base")
             check_scope(info.token, scope, str(base) if base is not None else None)
             payload = await read_json(request) if body and request.method in BODY_METHODS else NO_BODY

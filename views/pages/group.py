@@ -15,8 +15,10 @@ own app unchanged, behind `WorkspaceDoor`; this module owns what sits around the
 - `WorkspaceDoor` — keeps a workspace's cookies to its own path (two workspaces' sessions never
   meet), moves its redirects under `/w/NAME`, and answers 404 to a group person it does not have;
 - `ApiRouter` — `/v0/{base}/…` for the whole group, as Airtable addresses bases: the base's
-  workspace answers, with its own tokens; a token of another workspace gets 403
-  INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, the answer for a base that does not exist.
+  workspace answers, with its own tokens, or the token of a directory person who belongs to it
+  too (their roles there); any other token gets 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, the
+  answer for a base that does not exist. `/v0/meta/bases` lists the bases of each workspace the
+  token's person belongs to.
 
 The pages' links are moved under `/w/NAME` by views.pages.web.render (root_of, under_root).
 """
@@ -33,17 +35,18 @@ from itsdangerous import BadSignature, TimestampSigner
 from markupsafe import Markup
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import meta, second_factor, sessions, signins, tokens
+from engine import meta, people, second_factor, sessions, signins, tokens
 from engine.auth import verify_password
 from engine.errors import NotFoundError
 from engine.group import GroupConfig
 from engine.sessions import SESSION_HOURS
 from engine.workspace import Workspace
 from views import threads
+from views.api.auth import VOUCHED
 from views.api.errors import model_not_found
 from views.pages.auth import client_address
 from views.pages.dashboards import dashboard_cards
@@ -359,23 +362,82 @@ class WorkspaceDoor:
 
 class ApiRouter:
     """`/v0/…` of the group: each request goes to the workspace of the path's base (or, for
-    /v0/meta and the OpenAPI document, to the workspace whose token it carries)."""
+    /v0/meta and the OpenAPI document, to the workspace whose token it carries). A token reaches
+    a base of another workspace only when its person is of the group directory and belongs to
+    both (views.api.auth VOUCHED: the person's roles there decide); `/v0/meta/bases` lists the
+    bases of every workspace the token's person belongs to, as Airtable lists all of a user's."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
 
-    def token_home(self, secret: str) -> str | None:
-        return next((name for name, ws in self.site.workspaces.items() if secret and tokens.find(ws, secret) is not None), None)
+    def token_home(self, secret: str) -> tuple[str, tokens.Token] | None:
+        for name, ws in self.site.workspaces.items():
+            found = tokens.find(ws, secret) if secret else None
+            if found is not None:
+                person = people.get(ws.storage, found.person)
+                usable = tokens.usable(found, ws.now()) and person is not None and not person["disabled"]
+                return (name, found) if usable else None
+        return None
+
+    def reached(self, home: str, token: tokens.Token) -> list[str]:
+        """The workspaces the token reaches: its own, and for a directory person every other they belong to."""
+        member = self.site.config.member_of(token.person)
+        return [name for name in self.site.workspaces if name == home or (home in member and name in member)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         parts = str(scope.get("path", "")).split("/")  # "", "v0", base, …
         auth = request.headers.get("authorization", "")
         secret = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        home = await threads.on_worker(self.token_home, secret)
+        found = await threads.on_worker(self.token_home, secret)
+        home = found[0] if found else await threads.on_worker(self.any_home, secret)
         owner = self.site.owner_of(parts[2]) if len(parts) > 2 else None
-        if owner is not None and home is not None and home != owner:
+        inner: dict[str, Any] = {**scope, "root_path": ""}
+        if found is not None and owner is not None and owner != found[0]:
+            if owner not in self.reached(*found):
+                await model_not_found().response()(scope, receive, send)
+                return
+            inner[VOUCHED] = found[1]
+        elif owner is not None and home is not None and home != owner:
             await model_not_found().response()(scope, receive, send)
             return
+        if found is not None and parts[2:] == ["meta", "bases"] and len(self.reached(*found)) > 1:
+            await self.all_bases(inner, receive, send, *found)
+            return
         name = owner or home or next(iter(self.site.apps))
-        await self.site.apps[name]({**scope, "root_path": ""}, receive, send)
+        await self.site.apps[name](inner, receive, send)
+
+    def any_home(self, secret: str) -> str | None:
+        """The workspace keeping this token even when revoked or expired (its own 401 answers)."""
+        return next((name for name, ws in self.site.workspaces.items() if secret and tokens.find(ws, secret) is not None), None)
+
+    async def all_bases(self, scope: Scope, receive: Receive, send: Send, home: str, token: tokens.Token) -> None:
+        """GET /v0/meta/bases across the workspaces the token reaches: each answers with the
+        person's roles there; the token's home answers first, and an error of its is the answer."""
+        bases: list[Any] = []
+        for name in [home, *[n for n in self.reached(home, token) if n != home]]:
+            status, headers, body = await _collect(self.site.apps[name],
+                                                   {**scope, **({} if name == home else {VOUCHED: token})}, receive)
+            if status != 200:
+                if name == home:
+                    await Response(body, status, headers=headers)(scope, receive, send)
+                    return
+                continue
+            bases.extend(json.loads(body).get("bases", []))
+        await JSONResponse({"bases": bases})(scope, receive, send)
+
+
+async def _collect(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, dict[str, str], bytes]:
+    """Run `app` for one request and keep its answer (status, headers, body) instead of sending it."""
+    kept: dict[str, Any] = {"status": 500, "headers": {}, "body": b""}
+
+    async def keep(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept["status"] = message["status"]
+            kept["headers"] = {k.decode("latin-1"): v.decode("latin-1") for k, v in message.get("headers", [])
+                               if k.lower() not in (b"content-length",)}
+        elif message["type"] == "http.response.body":
+            kept["body"] += message.get("body", b"")
+
+    await app(scope, receive, keep)
+    return kept["status"], kept["headers"], kept["body"]
