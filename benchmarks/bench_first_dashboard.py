@@ -1,8 +1,8 @@
 """Time of the first dashboard after the server starts, with and without warming the chart renderer.
 
 vl-convert starts a JavaScript engine on its first drawing in a process (seconds of CPU); the
-app's lifespan warms it on a background thread (views/pages/charts.py `start_warming`) unless
-`warm_charts=False`. Each measurement is a fresh process (the engine is one per process): the
+app warms it on a background thread (views/pages/charts.py `start_warming`) once a page lists a
+dashboard, here the home page the sign-in leads to, unless `warm_charts=False`. Each measurement is a fresh process (the engine is one per process): the
 app starts (TestClient runs its lifespan), the admin signs in, and once `--delay` seconds have
 passed since the start (a person opening the dashboard a little after the server came up) the
 first GET of the dashboard is timed. The seeded demo (scale 0.05, as lighthouse.py) is built

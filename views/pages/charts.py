@@ -19,10 +19,12 @@ browser). Drawings are kept in an LRU of `SVG_CACHE_SIZE` entries (all widths of
 keyed by a hash of the spec, or of all the spec is built from (`chart_key`), data included, so a
 repeated view costs no drawing and one viewer's figures are never another's.
 
-Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s).
-`start_warming` (called from the app's lifespan, gridbase/app.py, when a workspace has charts)
-draws one small chart on a background thread, so the first dashboard after a start is not the
-one that pays for it. Never on import: a command that draws no chart must not pay either.
+Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s,
+and ~60 MB of memory for the rest of the process's life). `start_warming` draws one small chart
+on a background thread, so the first dashboard after a start is not the one that pays for it.
+The app calls it when a page first lists a dashboard to its reader (gridbase/app.py, the
+sidebar of views/pages/web.py), when the workspace has charts: not at start, so a server of
+forms and the API alone never holds the engine. Never on import either.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ _svg_cache: OrderedDict[str, str] = OrderedDict()
 _svg_lock = threading.Lock()  # the cache's
 _render_lock = threading.Lock()  # one drawing at a time: vl-convert's engine is one per process
 warmed = threading.Event()  # set once vl-convert has drawn in this process
+_warm_lock = threading.Lock()
+_warming: threading.Thread | None = None  # the warm-up thread, while it runs
 
 
 def safe_svg(svg: str) -> str | None:
@@ -152,9 +156,12 @@ def warm() -> float:
 
 
 def start_warming(ws: Workspace) -> threading.Thread | None:
-    """Warm the chart renderer on a background thread if the workspace has charts (the app's lifespan)."""
-    if warmed.is_set() or not has_charts(ws):
-        return None
-    thread = threading.Thread(target=warm, name="gridbase-charts-warm", daemon=True)
-    thread.start()
-    return thread
+    """Warm the chart renderer on a background thread if the workspace has charts (the app, when
+    a page first offers a dashboard); None when it is warm, warming already, or has nothing to draw."""
+    global _warming
+    with _warm_lock:
+        if warmed.is_set() or (_warming is not None and _warming.is_alive()) or not has_charts(ws):
+            return None
+        _warming = threading.Thread(target=warm, name="gridbase-charts-warm", daemon=True)
+        _warming.start()
+        return _warming
