@@ -1,9 +1,10 @@
 """Time of the first dashboard after the server starts, with and without warming the chart renderer.
 
 vl-convert starts a JavaScript engine on its first drawing in a process (seconds of CPU); the
-app's lifespan warms it on a background thread (views/pages/charts.py `start_warming`) unless
-`warm_charts=False`. Each measurement is a fresh process (the engine is one per process): the
-app starts (TestClient runs its lifespan), the admin signs in, and once `--delay` seconds have
+app warms it on a background thread (views/pages/charts.py `start_warming`) once a page lists a
+dashboard, here the home page the sign-in leads to, unless `warm_charts=False`. Each
+measurement is a fresh process (the engine is one per process): the app starts (TestClient runs
+its lifespan), the admin signs in and lands on the home page, and once `--delay` seconds have
 passed since the start (a person opening the dashboard a little after the server came up) the
 first GET of the dashboard is timed. The seeded demo (scale 0.05, as lighthouse.py) is built
 once and copied for each process.
@@ -76,7 +77,7 @@ def main() -> None:
                                       "--child", str(folder / "dalian_dental"), str(db), mode],
                                      check=True, capture_output=True, text=True)
                 times[mode].append(float(out.stdout.strip().splitlines()[-1]))
-    for mode, label in (("cold", "not warmed (before)"), ("warm", "warmed at start-up (after)")):
+    for mode, label in (("cold", "not warmed (before)"), ("warm", "warmed once a page lists a dashboard (after)")):
         ms = times[mode]
         print(f"{args.path}, first view {args.delay:g} s after start, {label}: p50 {statistics.median(ms):.0f} ms "
               f"({', '.join(f'{m:.0f}' for m in ms)})")

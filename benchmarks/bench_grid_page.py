@@ -34,20 +34,20 @@ def build(folder: Path, rows: int) -> None:
     """A fresh workspace with `rows` visits (run.py's data), its outbox marked processed."""
     import shutil
 
-    import run  # the benchmarks' shared base and generator
+    import run_data  # the benchmarks' shared base and generator
 
     from engine import Workspace
 
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "ws" / "bases").mkdir(parents=True)
-    (folder / "ws" / "workspace.yaml").write_text(run.workspace_yaml(), encoding="utf-8")
-    (folder / "ws" / "bases" / "clinic.yaml").write_text(run.base_yaml(), encoding="utf-8")
+    (folder / "ws" / "workspace.yaml").write_text(run_data.workspace_yaml(), encoding="utf-8")
+    (folder / "ws" / "bases" / "clinic.yaml").write_text(run_data.base_yaml(), encoding="utf-8")
     ws = Workspace.open(folder / "ws", db=folder / "gridbase.db")
     try:
         ws.apply()
         patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
         t0 = time.perf_counter()
-        ws.base("clinic").table("visits").import_rows(run.generate(rows, patients), actor="system")
+        ws.base("clinic").table("visits").import_rows(run_data.generate(rows, patients), actor="system")
         print(f"imported {rows:,} rows in {time.perf_counter() - t0:.1f} s")
         with ws.storage.transaction():
             ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = '2026-01-01T00:00:00Z' WHERE processed_at IS NULL")

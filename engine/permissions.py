@@ -113,6 +113,20 @@ class TableAccess:
         return fa.mask if fa else None
 
 
+
+def not_settable(access: TableAccess, key: str, value: Any) -> str | None:
+    """The first option in `value` (one or a list, as the field loads it) that the field grant's
+    `options` do not let this actor set, or None when every one may be set."""
+    fa = access.fields.get(key)
+    allowed = fa.options if fa is not None else None
+    if allowed is None:
+        return None
+    for item in value if isinstance(value, list) else [value]:
+        if item not in (None, "") and str(item) not in allowed:
+            return str(item)
+    return None
+
+
 def _cap(level: str, access: str, create: bool) -> str:
     if access == "none":
         return "none"

@@ -254,7 +254,8 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
     `sweep` (default: as `automations`) removes orphaned uploads in the background at start-up.
     `hl7` (host, port): also run the HL7 v2 MLLP listener (plugins.hl7_listener) on the app's loop.
     `warm_charts` (default: as `automations`) starts the chart renderer (vl-convert, seconds of
-    CPU) in the background at start-up when a dashboard has charts, so the first dashboard is fast.
+    CPU) in the background when a page first lists a dashboard (the home page after sign-in, say)
+    and a dashboard has charts, so the first dashboard is fast.
     """
     if sweep is None:
         sweep = automations
@@ -315,8 +316,10 @@ def create_app(ws: Workspace, *, automations: bool = True, sweep: bool | None = 
             worker.start(ws)
         if sweep:
             threading.Thread(target=sweep_orphans, args=(ws,), name="gridbase-sweep", daemon=True).start()
-        if warm_charts:
-            charts.start_warming(ws)  # on a thread of its own: the app serves meanwhile
+        # The chart renderer warms on a thread of its own once a page first offers a dashboard
+        # with charts (views/pages/web.py `Nav`), not at start: its JavaScript engine holds ~60 MB
+        # for the process's life, which a server of forms and the API alone never needs.
+        app.state.dashboard_offered = (lambda: charts.start_warming(ws)) if warm_charts and charts.has_charts(ws) else None
         hub.start()
         listener = Hl7Listener(ws, *hl7) if hl7 is not None else None
         if listener is not None:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MEASURES = [
     "bulk import (import_rows)",
     "bulk import vs the same writes by hand",
+    "bulk import CPU vs the same writes by hand",
     "grid first page, in process p50",
     "grid first page, in process p99",
     "grid first page + row count, in process p50",

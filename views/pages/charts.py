@@ -24,10 +24,12 @@ UTF-8 bytes: a Python str holding one Chinese label takes two bytes a character,
 widths in UTF-8 take less memory than the two did as str (the dental dashboards: 51 → 27 KB a
 chart on average).
 
-Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s).
-`start_warming` (called from the app's lifespan, gridbase/app.py, when a workspace has charts)
-draws one small chart on a background thread, so the first dashboard after a start is not the
-one that pays for it. Never on import: a command that draws no chart must not pay either.
+Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s,
+and ~60 MB of memory for the rest of the process's life). `start_warming` draws one small chart
+on a background thread, so the first dashboard after a start is not the one that pays for it.
+The app calls it when a page first lists a dashboard to its reader (gridbase/app.py, the
+sidebar of views/pages/web.py), when the workspace has charts: not at start, so a server of
+forms and the API alone never holds the engine. Never on import either.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ _svg_cache: OrderedDict[str, bytes] = OrderedDict()  # kept as UTF-8: a chart's 
 _svg_lock = threading.Lock()  # the cache's
 _render_lock = threading.Lock()  # one drawing at a time: vl-convert's engine is one per process
 warmed = threading.Event()  # set once vl-convert has drawn in this process
+_warm_lock = threading.Lock()
+_warming: threading.Thread | None = None  # the warm-up thread, while it runs
 
 
 def safe_svg(svg: str) -> str | None:
@@ -182,9 +186,12 @@ def warm() -> float:
 
 
 def start_warming(ws: Workspace) -> threading.Thread | None:
-    """Warm the chart renderer on a background thread if the workspace has charts (the app's lifespan)."""
-    if warmed.is_set() or not has_charts(ws):
-        return None
-    thread = threading.Thread(target=warm, name="gridbase-charts-warm", daemon=True)
-    thread.start()
-    return thread
+    """Warm the chart renderer on a background thread if the workspace has charts (the app, when
+    a page first offers a dashboard); None when it is warm, warming already, or has nothing to draw."""
+    global _warming
+    with _warm_lock:
+        if warmed.is_set() or (_warming is not None and _warming.is_alive()) or not has_charts(ws):
+            return None
+        _warming = threading.Thread(target=warm, name="gridbase-charts-warm", daemon=True)
+        _warming.start()
+        return _warming

@@ -16,6 +16,7 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,6 +246,33 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
     return out
 
 
+class Nav:
+    """The sidebar's `nav(ws, actor)`, worked out only if the page shows it (a form page, the
+    thanks page after a post and the sign-in page have no sidebar, and pay nothing for it).
+    `offered` (the app's `state.dashboard_offered`, or None) is called when it lists a
+    dashboard: the chart renderer warms then (views/pages/charts.py `start_warming`)."""
+
+    def __init__(self, ws: Workspace, actor: Actor | None, offered: Callable[[], Any] | None) -> None:
+        self._ws, self._actor, self._offered = ws, actor, offered
+        self._items: list[dict[str, Any]] | None = None
+
+    def items(self) -> list[dict[str, Any]]:
+        if self._items is None:
+            self._items = nav(self._ws, self._actor)
+            if self._offered is not None and any(base["dashboards"] for base in self._items):
+                self._offered()
+        return self._items
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.items())
+
+    def __len__(self) -> int:
+        return len(self.items())
+
+    def __bool__(self) -> bool:
+        return bool(self.items())
+
+
 def view_url(base: str, table: str, vdef: Any) -> str:
     """Where a view is shown: the URL segment its view type names (grids at `v/`)."""
     vtype = view_types().get(vdef.type)
@@ -269,7 +297,7 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     context = {"request": request, "actor": actor, "locale": locale, "locales": LOCALES,
                "_": gettext(locale), "msg": lambda message: render_message(message, locale),
                "csrf_token": csrf_token(request), "ws_name": ws.config.name,
-               "nav": nav(ws, actor) if not name.startswith("_") else [],
+               "nav": Nav(ws, actor, getattr(request.app.state, "dashboard_offered", None)) if not name.startswith("_") else [],
                "unread": count, "unread_badge": str(count) if count < inbox.UNREAD_CAP else f"{inbox.UNREAD_CAP - 1}+"}
     context.update(ctx)
     # The engine's messages (errors next to fields, error pages) in the page's language; a
