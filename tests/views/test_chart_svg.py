@@ -14,9 +14,8 @@ from xml.etree import ElementTree
 import pytest
 
 from gridbase.app import create_app
-from tests.views.conftest import WORKSPACE
+from tests.views.conftest import WORKSPACE, sign_in
 from tests.views.conftest import TestClient as Client
-from tests.views.conftest import sign_in
 from views.pages import charts
 
 HOSTILE = ["<script>alert(1)</script>", "&<>\"'", "<img src=x onerror=alert(2)>"]
