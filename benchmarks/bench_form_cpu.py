@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -57,8 +58,22 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions by own time")
+    parser.add_argument("--sql", type=int, default=0, metavar="N", help="print the N statements run most often")
     args = parser.parse_args()
     main_prof = profile_threads() if args.profile else None
+    statements: Counter[str] = Counter()
+    counting = threading.Event()
+    if args.sql:
+        from engine import storage
+
+        opened = storage.connect
+
+        def connect(path: str | Path) -> sqlite3.Connection:
+            conn = opened(path)
+            conn.set_trace_callback(lambda sql: statements.update([" ".join(sql.split())[:150]]) if counting.is_set() else None)
+            return conn
+
+        storage.connect = connect
 
     import run_data
     from starlette.testclient import TestClient
@@ -96,6 +111,7 @@ def main() -> None:
             time.sleep(0.01)
         if main_prof is not None:
             main_prof.enable()
+        counting.set()
         c0, t0, w0 = time.process_time(), time.thread_time(), time.perf_counter()
         for i in range(args.posts):
             post(i)
@@ -104,10 +120,15 @@ def main() -> None:
         cpu, client_cpu, wall = time.process_time() - c0, time.thread_time() - t0, time.perf_counter() - w0
         if main_prof is not None:
             main_prof.disable()
+        counting.clear()
     ws.close()
     print(f"posts {args.posts}: server CPU {1000 * (cpu - client_cpu) / args.posts:.2f} ms/post "
           f"(process {1000 * cpu / args.posts:.2f}, client thread {1000 * client_cpu / args.posts:.2f}), "
           f"wall {1000 * wall / args.posts:.2f} ms/post")
+    if args.sql:
+        print(f"{sum(statements.values()) / args.posts:.1f} statements per post; the most frequent (count per post):")
+        for sql, n in statements.most_common(args.sql):
+            print(f"  {n / args.posts:6.2f}  {sql}")
     if args.profile:
         stats = None
         for prof in _profilers:
@@ -119,7 +140,7 @@ def main() -> None:
             out = io.StringIO()
             stats.stream = out  # type: ignore[attr-defined]
             stats.sort_stats("tottime").print_stats(args.profile)
-            stats.sort_stats("cumulative").print_stats(args.profile * 2)
+            stats.sort_stats("cumulative").print_stats(r"/(engine|views|automations|gridbase)/", args.profile * 2)
             print(out.getvalue())
 
 
