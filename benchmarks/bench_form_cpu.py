@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import re
 import sqlite3
@@ -51,6 +52,21 @@ def profile_threads() -> cProfile.Profile:
     main = cProfile.Profile(time.thread_time)
     _profilers.append(main)
     return main
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process by kind (Linux: /proc/self/task)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = re.sub(r"[-_ ]?\d+.*$", "", names.get(int(task.name), "other")) or "other"
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def main() -> None:
@@ -112,12 +128,14 @@ def main() -> None:
         if main_prof is not None:
             main_prof.enable()
         counting.set()
+        threads0 = thread_cpu() if Path("/proc/self/task").is_dir() else {}
         c0, t0, w0 = time.process_time(), time.thread_time(), time.perf_counter()
         for i in range(args.posts):
             post(i)
         while notified() < 20 + args.posts:
             time.sleep(0.005)
         cpu, client_cpu, wall = time.process_time() - c0, time.thread_time() - t0, time.perf_counter() - w0
+        threads1 = thread_cpu() if threads0 else {}
         if main_prof is not None:
             main_prof.disable()
         counting.clear()
@@ -125,6 +143,9 @@ def main() -> None:
     print(f"posts {args.posts}: server CPU {1000 * (cpu - client_cpu) / args.posts:.2f} ms/post "
           f"(process {1000 * cpu / args.posts:.2f}, client thread {1000 * client_cpu / args.posts:.2f}), "
           f"wall {1000 * wall / args.posts:.2f} ms/post")
+    if threads1:
+        by = {k: 1000 * (v - threads0.get(k, 0.0)) / args.posts for k, v in threads1.items()}
+        print("CPU ms per post by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
     if args.sql:
         print(f"{sum(statements.values()) / args.posts:.1f} statements per post; the most frequent (count per post):")
         for sql, n in statements.most_common(args.sql):
