@@ -20,6 +20,7 @@ import io
 import os
 import pstats
 import re
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -140,6 +141,8 @@ def main() -> None:
             main_prof.disable()
         counting.clear()
     ws.close()
+    watch.close()
+    shutil.rmtree(folder, ignore_errors=True)
     print(f"posts {args.posts}: server CPU {1000 * (cpu - client_cpu) / args.posts:.2f} ms/post "
           f"(process {1000 * cpu / args.posts:.2f}, client thread {1000 * client_cpu / args.posts:.2f}), "
           f"wall {1000 * wall / args.posts:.2f} ms/post")
