@@ -46,7 +46,7 @@ class Recipient:
     departments: tuple[str, ...] = ()  # every node of the tree the person belongs to, the primary first
 
 
-_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, list[Any], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
+_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, tuple[Any, ...], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
 
 
 def directory(ws: Workspace) -> dict[str, Recipient]:
@@ -55,10 +55,11 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
     Every notification asks; the answer is built again only when the people rows (or the
     workspace's configuration) changed since the last time, which is rare.
     """
-    rows = people_db.everyone(ws.storage)
+    stored = people_db.snapshot(ws.storage)  # the rows undecoded: comparing them is cheap, decoding all is not
     cached = _directories.get(ws)
-    if cached is not None and cached[0] is ws.config and cached[1] == rows:
+    if cached is not None and cached[0] is ws.config and cached[1] == stored:
         return dict(cached[2])
+    rows = people_db.decoded(stored)
     found: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels),
                          p.accounts, tuple(p.departments or ([p.department] if p.department else [])))
@@ -71,7 +72,7 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
         found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
                                       row["phone"], tuple(row["channels"]), declared.accounts if declared else {},
                                       tuple(row["departments"] or ([row["department"]] if row["department"] else [])))
-    _directories[ws] = (ws.config, rows, found)
+    _directories[ws] = (ws.config, stored, found)
     return dict(found)
 
 

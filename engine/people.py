@@ -23,6 +23,7 @@ from engine.storage import Storage, rows_of
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale, departments"
+_NAMES = tuple(c.strip() for c in COLUMNS.split(","))
 
 
 def get(storage: Storage, key: str) -> dict[str, Any] | None:
@@ -37,8 +38,20 @@ def exists(storage: Storage, key: str) -> bool:
 
 def everyone(storage: Storage) -> list[dict[str, Any]]:
     """Every person's row, disabled ones too, by key."""
+    return decoded(snapshot(storage))
+
+
+def snapshot(storage: Storage) -> tuple[tuple[Any, ...], ...]:
+    """Every person's row as stored (COLUMNS, undecoded), by key: cheap to read and to compare,
+    so a cache of people built from it (automations.recipients) can tell whether anyone changed,
+    in this process or another, without decoding every row again."""
     with storage.reading() as conn:
-        return [_decoded(r) for r in rows_of(conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key"))]  # noqa: S608
+        return tuple(tuple(r) for r in conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key").fetchall())  # noqa: S608
+
+
+def decoded(rows: tuple[tuple[Any, ...], ...]) -> list[dict[str, Any]]:
+    """The rows of `snapshot` as `everyone` gives them (dicts; roles, channels, departments as lists)."""
+    return [_decoded(dict(zip(_NAMES, r, strict=True))) for r in rows]
 
 
 def disabled(storage: Storage) -> set[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from automations.recipients import resolve
 from engine import Workspace
+from engine import people as people_db
 
 pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
@@ -65,3 +66,13 @@ def test_heads_and_members_of_the_departments_a_record_names(ws: Workspace) -> N
 def test_a_field_recipient_needs_a_record(ws: Workspace) -> None:
     with pytest.raises(ValueError, match="needs a record"):
         resolve(ws, "head:{dept}", None, None)
+
+
+def test_the_people_a_notification_reaches_follow_the_database_at_once(ws: Workspace) -> None:
+    assert _who(ws, "person:newbie") == []
+    people_db.add(ws.storage, "newbie", name="新人", department=None, roles=[], email=None)
+    assert _who(ws, "person:newbie") == ["newbie"]
+    people_db.set_disabled(ws.storage, "newbie", True)
+    assert _who(ws, "person:newbie") == []
+    people_db.set_disabled(ws.storage, "newbie", False)
+    assert _who(ws, "person:newbie") == ["newbie"]

@@ -83,3 +83,27 @@ def test_single_and_bulk_creations_leave_events_of_one_shape(make_workspace: Cal
     with ws.storage.transaction() as conn:
         conn.execute("DELETE FROM _gb_audit")
     assert [e.changes["title"] for e in ws.outbox.pending()] == [[None, "一条"], [None, "批量"]]
+
+
+def test_the_worker_finds_pending_events_without_reading_every_processed_one(
+        make_workspace: Callable[..., Workspace]) -> None:
+    ws = make_workspace({"desk": DESK})
+    if isinstance(ws.storage.database, str):
+        pytest.skip("the query plan asked about is SQLite's")
+    tickets = ws.base("desk").table("tickets")
+    tickets.insert_many(({"title": f"t{i}"} for i in range(300)), actor="system")
+    ws.outbox.mark_all_processed("2026-01-01T00:00:00Z")
+    with ws.storage.transaction() as conn:  # statistics as after an import: one processed_at for every event
+        conn.execute("ANALYZE")
+    rec = tickets.create({"title": "新"}, actor="admin")
+    reader = ws.storage.conn
+    asked: list[str] = []
+    reader.set_trace_callback(asked.append)
+    try:
+        pending = ws.outbox.pending()
+    finally:
+        reader.set_trace_callback(None)
+    assert [e.record for e in pending] == [rec["id"]]
+    (sql,) = [s for s in asked if "_gb_outbox" in s]
+    plan = " ".join(str(r[-1]) for r in reader.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    assert "_gb_outbox_pending" in plan and "SCAN" not in plan and "rowid>" not in plan, plan

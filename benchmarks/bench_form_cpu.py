@@ -1,0 +1,172 @@
+"""CPU per signed-in form submission, end to end in one process, and where it goes.
+
+Builds run.py's workspace (benchmarks/run_data.py: the `intake` form and the `form:` automation
+that notifies the admin) with a few rows, serves it through starlette's TestClient with the
+automation worker running, signs in once, then posts the form N times and waits until every
+notification is in the inbox. Reports the server's CPU per post (CPU of the whole process minus
+the client's thread) and, with --profile, the top functions by own time across every thread
+(each thread runs under its own cProfile; the stats are merged).
+
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --posts 300 --profile 25
+
+Compare checkouts by running it from each (alternating), never absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+_profilers: list[cProfile.Profile] = []
+
+
+def profile_threads() -> cProfile.Profile:
+    """Run every thread started from now on (and this one) under a cProfile of its own."""
+    original = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def bootstrap(self: threading.Thread) -> None:
+        prof = cProfile.Profile(time.thread_time)  # CPU time: waits for locks and the disk cost nothing
+        _profilers.append(prof)
+        prof.enable()
+        try:
+            original(self)
+        finally:
+            prof.disable()
+
+    threading.Thread._bootstrap_inner = bootstrap  # type: ignore[attr-defined]
+    main = cProfile.Profile(time.thread_time)
+    _profilers.append(main)
+    return main
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process by kind (Linux: /proc/self/task)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = re.sub(r"[-_ ]?\d+.*$", "", names.get(int(task.name), "other")) or "other"
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=300)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions by own time")
+    parser.add_argument("--sql", type=int, default=0, metavar="N", help="print the N statements run most often")
+    args = parser.parse_args()
+    main_prof = profile_threads() if args.profile else None
+    statements: Counter[str] = Counter()
+    counting = threading.Event()
+    if args.sql:
+        from engine import storage
+
+        opened = storage.connect
+
+        def connect(path: str | Path) -> sqlite3.Connection:
+            conn = opened(path)
+            conn.set_trace_callback(lambda sql: statements.update([" ".join(sql.split())[:150]]) if counting.is_set() else None)
+            return conn
+
+        storage.connect = connect
+
+    import run_data
+    from starlette.testclient import TestClient
+
+    from engine import Workspace
+    from gridbase.app import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="gb-formcpu-"))
+    run_data.build(folder, args.rows, False, lambda _m: None)
+    db = folder / "gridbase.db"
+    ws = Workspace.open(folder / "ws", db=db)
+    app = create_app(ws, automations=True, sweep=False, warm_charts=False)
+    watch = sqlite3.connect(db)
+    with TestClient(app, base_url="http://testserver") as client:
+        page = client.get("/login")
+        m = CSRF.search(page.text)
+        token = (m.group(1) or m.group(2)) if m else ""
+        r = client.post("/login", data={"username": "admin", "password": run_data.PASSWORD, "next": "/",
+                                        "csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        m = CSRF.search(client.get("/f/clinic/intake").text)
+        csrf = (m.group(1) or m.group(2)) if m else ""
+
+        def post(i: int) -> None:
+            r = client.post("/f/clinic/intake", data={"title": f"form #{i}", "amount": "123.45", "status": "open",
+                                                      "center": "A", "visit_date": "2026-06-15", "csrf_token": csrf})
+            assert r.status_code == 200, r.text[:300]
+
+        def notified() -> int:
+            return watch.execute("SELECT count(*) FROM _gb_notifications").fetchone()[0]
+
+        for i in range(20):  # warm up: first-use caches, templates, the worker's first run
+            post(-i - 1)
+        while notified() < 20:
+            time.sleep(0.01)
+        if main_prof is not None:
+            main_prof.enable()
+        counting.set()
+        threads0 = thread_cpu() if Path("/proc/self/task").is_dir() else {}
+        c0, t0, w0 = time.process_time(), time.thread_time(), time.perf_counter()
+        for i in range(args.posts):
+            post(i)
+        while notified() < 20 + args.posts:
+            time.sleep(0.005)
+        cpu, client_cpu, wall = time.process_time() - c0, time.thread_time() - t0, time.perf_counter() - w0
+        threads1 = thread_cpu() if threads0 else {}
+        if main_prof is not None:
+            main_prof.disable()
+        counting.clear()
+    ws.close()
+    watch.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"posts {args.posts}: server CPU {1000 * (cpu - client_cpu) / args.posts:.2f} ms/post "
+          f"(process {1000 * cpu / args.posts:.2f}, client thread {1000 * client_cpu / args.posts:.2f}), "
+          f"wall {1000 * wall / args.posts:.2f} ms/post")
+    if threads1:
+        by = {k: 1000 * (v - threads0.get(k, 0.0)) / args.posts for k, v in threads1.items()}
+        print("CPU ms per post by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
+    if args.sql:
+        print(f"{sum(statements.values()) / args.posts:.1f} statements per post; the most frequent (count per post):")
+        for sql, n in statements.most_common(args.sql):
+            print(f"  {n / args.posts:6.2f}  {sql}")
+    if args.profile:
+        stats = None
+        for prof in _profilers:
+            prof.create_stats()
+            if not prof.stats:  # type: ignore[attr-defined]
+                continue
+            stats = pstats.Stats(prof) if stats is None else (stats.add(prof) or stats)
+        if stats is not None:
+            out = io.StringIO()
+            stats.stream = out  # type: ignore[attr-defined]
+            stats.sort_stats("tottime").print_stats(args.profile)
+            stats.sort_stats("cumulative").print_stats(r"/(engine|views|automations|gridbase)/", args.profile * 2)
+            print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
