@@ -26,6 +26,8 @@ stay hand-written, and why:
   is then refused by engine.unique); making it on a column that already holds a value twice
   among live records is a *refused* step: the plan lists the values and their records, and
   apply() refuses the whole plan, with or without --allow-data-loss;
+  on PostgreSQL a field index's key is NULLS FIRST (engine.dialect `index_key`), the order sorts
+  use, and one found NULLS LAST (made before) is planned as a `remake index` step, once;
 - renaming, removing and retyping a field: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`, and
   for a retype a new column (`add_column`), the converted values written into it, the old one
   dropped and the new one renamed — not `transform()`, which copies the whole table and builds
