@@ -63,6 +63,11 @@ class Dialect:
         up and last going down."""
         return f"{sql} {'DESC' if desc else 'ASC'}"
 
+    def index_key(self, sql: str) -> str:
+        """A field index's key, in the order `ordered()` sorts by: read forwards it serves a sort
+        going up, read backwards one going down. SQLite's default order is already that one."""
+        return sql
+
     # -- JSON text ---------------------------------------------------------------------
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length({sql})"
@@ -137,6 +142,11 @@ class PostgresDialect(Dialect):
     def ordered(self, sql: str, desc: bool) -> str:
         # PostgreSQL's NULL is larger than every value: said outright, blanks sort as in SQLite.
         return f"{sql} DESC NULLS LAST" if desc else f"{sql} ASC NULLS FIRST"
+
+    def index_key(self, sql: str) -> str:
+        # A default btree keeps NULLs last, which neither ASC NULLS FIRST nor (read backwards)
+        # DESC NULLS LAST can use: a sorted grid would sort the whole table.
+        return f"{sql} NULLS FIRST"
 
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length(CAST({sql} AS json))"

@@ -26,6 +26,8 @@ stay hand-written, and why:
   is then refused by engine.unique); making it on a column that already holds a value twice
   among live records is a *refused* step: the plan lists the values and their records, and
   apply() refuses the whole plan, with or without --allow-data-loss;
+  on PostgreSQL a field index's key is NULLS FIRST (engine.dialect `index_key`), the order sorts
+  use, and one found NULLS LAST (made before) is planned as a `remake index` step, once;
 - renaming, removing and retyping a field: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`, and
   for a retype a new column (`add_column`), the converted values written into it, the old one
   dropped and the new one renamed — not `transform()`, which copies the whole table and builds
@@ -135,6 +137,7 @@ class Planner:
         self.db = ws.storage.db  # sqlite-utils over the same connection: the schema work and introspection
         self.existing = set(self.db.table_names())
         self.table_indexes: dict[str, set[str]] = {}  # table -> the indexes it has (read when first asked)
+        self.stale_indexes: set[str] = set()  # field indexes to make again (see indexes_of)
         self.stored: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         for base, tbl, fkey, ftype, defn in self.conn.execute("SELECT base, tbl, field, type, definition FROM _gb_schema"):
             self.stored.setdefault((base, tbl), {})[fkey] = (ftype, defn)
@@ -154,8 +157,13 @@ class Planner:
     def indexes_of(self, name: str) -> set[str]:
         """The indexes a table has, as planned so far (doomed ones left out, planned ones in)."""
         if name not in self.table_indexes:
-            found = {i.name for i in self.db.table(name).indexes} if name in self.existing else set()
-            self.table_indexes[name] = found
+            indexes = self.db.table(name).indexes if name in self.existing else []
+            self.table_indexes[name] = {i.name for i in indexes}
+            # A field index PostgreSQL keeps NULLs last in (made before indexes were NULLS FIRST,
+            # engine.dialect `index_key`) cannot serve a sort: made again once (sqlite-utils'
+            # Index has no such attribute: SQLite's order is the one sorts use).
+            self.stale_indexes.update(i.name for i in indexes if getattr(i, "nulls_last", False)
+                                      and i.name.startswith((f"idx__{name}__", f"uniq__{name}__")))
         return self.table_indexes[name]
 
     def _add(self, kind: str, description: str, run: Callable[[], None], *, lossy: bool = False,
@@ -323,6 +331,7 @@ class Planner:
     def _links_and_indexes(self, base: BaseDef, table: TableDef, instances: dict[str, FieldType], *, new: bool) -> None:
         name = table_name(base.key, table.key)
         wanted: set[str] = set()
+        self.indexes_of(name)  # read now: it also finds the stale ones
         # Dashboards' indexes (engine.dashindexes): pairs, widget types' own, a period's covering one.
         for cols in (p.columns for p in dashindexes.planned(base, table, instances)):
             idx = dashindexes.index_name(name, cols)
@@ -352,12 +361,17 @@ class Planner:
             if not (fdef.index or instances[fkey].indexed):
                 continue
             wanted.add(idx)
-            if idx not in self.indexes_of(name):
-                def make_index(idx: str = idx, fkey: str = fkey) -> None:
+            stale = idx in self.stale_indexes
+            if idx not in self.indexes_of(name) or stale:
+                def make_index(idx: str = idx, fkey: str = fkey, stale: bool = stale) -> None:
+                    if stale:
+                        self.db.table(name).drop_index(idx, ignore=True)
                     # Partial: every query reads live records only, and then the index alone
                     # answers counts per value (dashboards) without touching the rows.
-                    self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} ({q(fkey)}) WHERE _deleted_at IS NULL")
-                self._add("add_index", f"add index on {base.key}.{table.key}.{fkey}", make_index)
+                    self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} "
+                                      f"({self.storage.dialect.index_key(q(fkey))}) WHERE _deleted_at IS NULL")
+                self._add("add_index", f"{'remake' if stale else 'add'} index on {base.key}.{table.key}.{fkey}"
+                          f"{' (blanks first, so that sorts use it)' if stale else ''}", make_index)
         if new:
             return
         # Indexes this planner made that nothing asks for any more (a removed dashboard or
@@ -377,10 +391,17 @@ class Planner:
         name = table_name(base.key, table.key)
         idx = f"uniq__{name}__{fdef.key}"
         wanted.add(idx)
+        where = f"{base.key}.{table.key}.{fdef.key}"
+        if idx in self.stale_indexes:  # its values are already unique: only the order changes
+            def remake() -> None:
+                self.db.table(name).drop_index(idx, ignore=True)
+                self.conn.execute(f"CREATE UNIQUE INDEX {q(idx)} ON {q(name)} "
+                                  f"({self.storage.dialect.index_key(q(fdef.key))}) WHERE _deleted_at IS NULL")
+            self._add("add_index", f"remake unique index on {where} (blanks first, so that sorts use it)", remake)
+            return
         if idx in self.indexes_of(name):
             return
         self.indexes_of(name).add(idx)
-        where = f"{base.key}.{table.key}.{fdef.key}"
         problem = inst.unique_problem()
         columns = self.db.table(name).columns_dict if name in self.existing else {}
         column = fdef.key if fdef.key in columns else fdef.renamed_from if fdef.renamed_from in columns else None
@@ -391,7 +412,8 @@ class Planner:
 
         def make() -> None:
             try:
-                self.conn.execute(f"CREATE UNIQUE INDEX {q(idx)} ON {q(name)} ({q(fdef.key)}) WHERE _deleted_at IS NULL")
+                self.conn.execute(f"CREATE UNIQUE INDEX {q(idx)} ON {q(name)} "
+                                  f"({self.storage.dialect.index_key(q(fdef.key))}) WHERE _deleted_at IS NULL")
             except INTEGRITY_ERRORS:  # a retype made two values one: say which
                 raise MigrationRefused(self._duplicates(name, fdef.key, where, inst)) from None
         self._add("add_index", f"add unique index on {where}", make, refused=refused)

@@ -48,6 +48,9 @@ class Index:
     name: str
     origin: str  # "c": made with CREATE INDEX; "pk" / "u": a key or unique constraint's
     columns: list[str]
+    # Its first key keeps NULLs last (PostgreSQL's default; field indexes are made NULLS FIRST,
+    # engine.dialect `index_key`): engine.migrate remakes such a field index once.
+    nulls_last: bool = False
 
 
 class PgTable:
@@ -70,12 +73,13 @@ class PgTable:
             "SELECT i.relname, x.indisprimary, x.indisunique, "
             "(SELECT count(*) FROM pg_constraint k WHERE k.conindid = x.indexrelid), "
             "ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY AS u(n, o) "
-            "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.o) "
+            "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.o), "
+            "(x.indoption[0] & 2) = 0 "
             "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
             "WHERE t.relname = ? AND t.relnamespace = CAST(current_schema() AS regnamespace) ORDER BY i.relname",
             (self.name,)).fetchall()
-        return [Index(name, "pk" if primary else "u" if constraint else "c", list(cols))
-                for name, primary, _unique, constraint, cols in rows]
+        return [Index(name, "pk" if primary else "u" if constraint else "c", list(cols), bool(nulls_last))
+                for name, primary, _unique, constraint, cols, nulls_last in rows]
 
     def add_column(self, name: str, sql_type: str, not_null_default: Any = None) -> None:
         self.schema.conn.execute(_add_column_sql(self.name, name, sql_type, not_null_default))

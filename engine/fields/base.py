@@ -124,10 +124,15 @@ class FieldType:
 
     # -- writing -----------------------------------------------------------------------
     def coerce(self, value: Any) -> Any:
-        """Turn a typed or API value into the stored SQL value; raise Invalid if it cannot."""
+        """Turn a typed or API value into the stored SQL value; raise Invalid if it cannot.
+        A stored text never holds a NUL character, whatever the type's `parse` let through (an
+        e-mail, a web address): PostgreSQL's text cannot (psycopg.DataError), so no store does."""
         if is_blank(value):
             return None
-        return self.parse(value)
+        stored = self.parse(value)
+        if isinstance(stored, str) and "\x00" in stored:
+            raise Invalid(code="text_control", params={"char": "U+0000", "position": stored.index("\x00") + 1})
+        return stored
 
     def parse(self, value: Any) -> Any:
         """Read a non-blank value (subclasses override)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from engine import Workspace
 from engine.channels import APPROVAL_EVENT, OutgoingMessage
 from plugins.channels.dingtalk_app import DingTalkAppChannel
 from tests_support import write_workspace
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 WORKSPACE = """\
 workspace: hospital
@@ -65,12 +67,13 @@ def standin() -> Iterator[DingTalkStandin]:
 
 
 @pytest.fixture
-def hospital(tmp_path: Path, standin: DingTalkStandin, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def hospital(tmp_path: Path, standin: DingTalkStandin, monkeypatch: pytest.MonkeyPatch,
+             database: Callable[[], str | Path]) -> Iterator[Workspace]:
     monkeypatch.setenv("DING_APP_SECRET", standin.secret)
     monkeypatch.setenv("GRIDBASE_PUBLIC_URL", "https://gridbase.hospital.example.org")
     root = write_workspace(tmp_path / "ws", {"office": OFFICE}, WORKSPACE.format(
         app_key=standin.app_key, agent_id=standin.agent_id, base_url=standin.base_url))
-    ws = Workspace.open(root, db=tmp_path / "test.db")
+    ws = Workspace.open(root, db=database())
     ws.apply()
     try:
         yield ws

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,13 @@ def standin() -> Iterator[FeishuStandin]:
 
 
 @pytest.fixture
-def hospital(tmp_path: Path, standin: FeishuStandin, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def hospital(tmp_path: Path, standin: FeishuStandin, monkeypatch: pytest.MonkeyPatch,
+             database: Callable[[], str | Path]) -> Iterator[Workspace]:
     monkeypatch.setenv("FEISHU_APP_SECRET", standin.app_secret)
     monkeypatch.setenv("GRIDBASE_PUBLIC_URL", "https://gridbase.hospital.example.org")
     root = write_workspace(tmp_path / "ws", {"office": OFFICE}, WORKSPACE.format(
         zhao_open_id=ZHAO.open_id, qian_email=QIAN.email, app_id=standin.app_id, base_url=standin.base_url))
-    ws = Workspace.open(root, db=tmp_path / "test.db")
+    ws = Workspace.open(root, db=database())
     ws.apply()
     try:
         yield ws
@@ -142,6 +143,7 @@ def test_each_named_person_gets_one_card_with_title_and_link(hospital: Workspace
     assert standin.message_calls == calls and len(standin.delivered) == 2
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_a_field_the_person_may_not_read_never_reaches_their_card(hospital: Workspace, standin: FeishuStandin) -> None:
     directive(hospital, "采购呼吸机", ["director", "qian"], budget=987654)
     deliver_due(hospital)
@@ -152,6 +154,7 @@ def test_a_field_the_person_may_not_read_never_reaches_their_card(hospital: Work
     assert "987" not in card_text(to_qian.card)
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_an_expired_token_is_refreshed_and_the_card_sent(hospital: Workspace, standin: FeishuStandin) -> None:
     directive(hospital, "第一条", ["director"])
     assert deliver_due(hospital) == 1
@@ -163,6 +166,7 @@ def test_an_expired_token_is_refreshed_and_the_card_sent(hospital: Workspace, st
     assert [d.card["header"]["title"]["content"] for d in standin.to(ZHAO.open_id)] == ["新指令：第一条", "新指令：第二条"]
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_the_token_is_renewed_before_it_expires(hospital: Workspace, standin: FeishuStandin,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     standin.expire = 900  # 15 minutes, renewed 10 minutes before the end
@@ -180,6 +184,7 @@ def test_the_token_is_renewed_before_it_expires(hospital: Workspace, standin: Fe
     assert standin.token_calls == 2 and standin.message_calls == 3 == len(standin.delivered)
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_a_rate_limit_is_retried_later(hospital: Workspace, standin: FeishuStandin) -> None:
     standin.rate_limited = 1
     directive(hospital, "限流", ["director"])
@@ -190,6 +195,7 @@ def test_a_rate_limit_is_retried_later(hospital: Workspace, standin: FeishuStand
     assert len(standin.to(ZHAO.open_id)) == 1 and statuses(hospital)["director"][0] == "sent"
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_an_unknown_user_becomes_a_dead_letter(hospital: Workspace, standin: FeishuStandin) -> None:
     directive(hospital, "查无此人", ["ghost", "mute", "director"])
     assert deliver_due(hospital) == 1
@@ -202,6 +208,7 @@ def test_an_unknown_user_becomes_a_dead_letter(hospital: Workspace, standin: Fei
     assert deliver_due(hospital, now=hospital.now() + timedelta(hours=3)) == 0
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_a_wrong_secret_is_a_dead_letter_that_does_not_show_it(
         hospital: Workspace, standin: FeishuStandin, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEISHU_APP_SECRET", "not-the-secret-at-all")
@@ -272,6 +279,7 @@ def test_accounts_in_workspace_yaml_are_checked(tmp_path: Path, capsys: pytest.C
     assert "Traceback" not in output
 
 
+@pytest.mark.stores  # on PostgreSQL too (tests/conftest.py)
 def test_a_person_whose_own_channels_name_the_app_gets_cards_from_every_notify(
         hospital: Workspace, standin: FeishuStandin) -> None:
     rec = directive(hospital, "旧标题", ["director", "qian"])

@@ -26,6 +26,8 @@ from engine import Actor, QueryError, Workspace, plugins, tokens, transfer
 from gridbase.app import create_app
 from tests_support import csrf_of, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 PASSWORD = "id-card-test-passphrase"
 GOOD, SHOWN, BAD = "11010519491231002X", "110105********002X", "110105194912310021"
 BORN_1880, BORN_1970, BORN_1990 = "440524188001010014", "440524197001010019", "210202199005151232"

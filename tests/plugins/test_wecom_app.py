@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from engine import Workspace
 from engine.channels import APPROVAL_EVENT, OutgoingMessage
 from plugins.channels.wecom_app import WeComAppChannel
 from tests_support import write_workspace
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 WORKSPACE = """\
 workspace: hospital
@@ -69,12 +71,13 @@ def standin() -> Iterator[WeComStandin]:
 
 
 @pytest.fixture
-def hospital(tmp_path: Path, standin: WeComStandin, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def hospital(tmp_path: Path, standin: WeComStandin, monkeypatch: pytest.MonkeyPatch,
+             database: Callable[[], str | Path]) -> Iterator[Workspace]:
     monkeypatch.setenv("WECOM_APP_SECRET", standin.secret)
     monkeypatch.setenv("GRIDBASE_PUBLIC_URL", "https://gridbase.hospital.example.org")
     root = write_workspace(tmp_path / "ws", {"office": OFFICE}, WORKSPACE.format(
         corp_id=standin.corp_id, agent_id=standin.agent_id, base_url=standin.base_url))
-    ws = Workspace.open(root, db=tmp_path / "test.db")
+    ws = Workspace.open(root, db=database())
     ws.apply()
     try:
         yield ws

@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 from engine import inbox
 from tests.security.conftest import Env, add_token, make_client, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 # person -> (what they are, the planted complaint they may read, the one they may not)
 CAMPUS_PEOPLE = {
     "bai_hua": ("中山院区 director", "C4", "C3"),

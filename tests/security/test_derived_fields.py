@@ -16,6 +16,8 @@ import pytest
 from engine import QueryError
 from engine.transfer import export_rows
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 WORKSPACE = """\
 workspace: derived
 name: Derived

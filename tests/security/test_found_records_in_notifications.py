@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from automations import process_pending
 from engine import Workspace, inbox
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 BASE = """\
 base: desk

@@ -21,6 +21,8 @@ from engine.errors import ConfigError
 from engine.loader import load_workspace
 from tests_support import write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 WORKSPACE = """\
 workspace: clinic
 name: Clinic

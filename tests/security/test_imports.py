@@ -16,6 +16,8 @@ from engine import ValidationError, Workspace
 from gridbase.app import create_app
 from tests_support import csrf_of, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers httpx2; httpx works
     from starlette.testclient import TestClient

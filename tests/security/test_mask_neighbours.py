@@ -18,6 +18,8 @@ from engine.loader import load_workspace
 from gridbase.cli import main
 from tests_support import DENTAL, write_workspace
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 WORKSPACE = """\
 workspace: clinic
 name: Clinic

@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from engine import Workspace, inbox
 from tests.security.conftest import add_token
 
@@ -18,6 +20,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from gridbase.app import create_app
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 BASE = """\
 base: desk

@@ -17,6 +17,8 @@ import pytest
 
 from tests.security.conftest import PEOPLE, ROLES, Env
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def no_leak(env: Env, role: str, text: str, where: str) -> None:
     found = env.leaks(role, text)

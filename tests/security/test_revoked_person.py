@@ -10,12 +10,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+import pytest
+
 from automations import process_pending
 from engine import Workspace, people
 from gridbase.app import create_app
 from tests.security.conftest import add_token
 from tests.views.conftest import BASE, PASSWORD, WORKSPACE
 from tests_support import csrf_of, sign_in
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

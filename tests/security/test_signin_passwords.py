@@ -28,7 +28,7 @@ def browsers(ws: Workspace) -> Iterator[Browsers]:
 def passwd(ws: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], password: str) -> tuple[int, str]:
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     capsys.readouterr()
-    code = cli(["passwd", ws.config.root, "victim", "--db", str(ws.storage.path)])
+    code = cli(["passwd", ws.config.root, "victim", "--db", str(ws.storage.database)])
     printed = capsys.readouterr()
     return code, printed.out + printed.err
 
@@ -47,6 +47,7 @@ def test_passwd_refuses_weak_passwords(ws, browsers, monkeypatch, capsys, passwo
     assert sign_in(browsers.at("198.51.100.8"), "victim", GOOD).status_code == 303
 
 
+@pytest.mark.stores
 def test_passwd_accepts_a_good_password_and_ends_sessions(ws, browsers, monkeypatch, capsys) -> None:
     before = browsers.at("198.51.100.7")
     assert sign_in(before, "victim", GOOD).status_code == 303

@@ -127,11 +127,12 @@ def test_admins_must_set_one_up_when_the_workspace_says_so(make_workspace) -> No
         browsers.close()
 
 
+@pytest.mark.stores
 def test_cli_resets_a_lost_phone(ws, browsers, capsys) -> None:
     me = browsers.at(HOME)
     sign_in(me, "victim", GOOD)
     set_up(me, ws)
-    args = ["--db", str(ws.storage.path)]
+    args = ["--db", str(ws.storage.database)]
     assert cli(["second-factor", ws.config.root, "status", "victim", *args]) == 0
     assert "second factor on, 10 recovery code(s) left" in capsys.readouterr().out
     assert cli(["second-factor", ws.config.root, "reset", "victim", *args]) == 0

@@ -13,10 +13,14 @@ import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import pytest
+
 from engine import Workspace
 from gridbase.app import create_app
 from tests.views.conftest import PASSWORD, WORKSPACE
 from tests_support import sign_in
+
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

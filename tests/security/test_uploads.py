@@ -27,6 +27,8 @@ from engine.auth import digest, new_secret
 from gridbase.app import create_app
 from tests_support import csrf_of, sign_in
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 PASSWORD = "correct horse battery"
 MB = 1024 * 1024
 
@@ -204,8 +206,8 @@ def test_orphaned_uploads_are_removed(client_for, ws):
     # What the old code left behind: an indexed upload no record names, and a stray blob.
     with ws.storage.transaction() as conn:
         conn.execute("INSERT INTO _gb_attachments (id, sha256, name, size, type, uploaded_by, uploaded_at) "
-                     "VALUES ('att' || hex(randomblob(16)), ?, 'lost.pdf', 3, 'application/pdf', 'wang', "
-                     "'2020-01-01T00:00:00Z')", ("f" * 64,))
+                     "VALUES ('att' || ?, ?, 'lost.pdf', 3, 'application/pdf', 'wang', "
+                     "'2020-01-01T00:00:00Z')", (os.urandom(16).hex(), "f" * 64))
     stray = ws.data_dir / "attachments" / "ff" / ("f" * 64)
     stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"old")

@@ -9,6 +9,8 @@ import pytest
 
 from engine import NotFoundError, PermissionDenied, ValidationError
 
+pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
+
 DESK = """\
 base: desk
 name: 服务台

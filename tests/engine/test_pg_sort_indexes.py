@@ -1,0 +1,67 @@
+"""On PostgreSQL a field's index keeps blanks first (NULLS FIRST), the order sorts use (engine.dialect
+`ordered()`): the first page of a sorted grid walks the index, forwards going up and backwards going
+down, instead of sorting the whole table. An index made before (NULLS LAST) is made again once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engine.query import compile_sort
+from engine.storage import q, table_name
+
+pytestmark = pytest.mark.stores
+
+BASE = """\
+base: s
+name: S
+tables:
+  t:
+    name: T
+    primary: name
+    fields:
+      name: {type: text, name: Name}
+      seen: {type: date, name: Seen}
+"""
+
+
+def _plan(ws: Any, sort: list[str]) -> str:
+    table = ws.base("s").table("t")
+    order = compile_sort(table.fields, sort, dialect=ws.storage.dialect)
+    sql = f"SELECT _rowid FROM {q(table_name('s', 't'))} WHERE _deleted_at IS NULL ORDER BY {order} LIMIT 50"
+    return " | ".join(str(r[0]) for r in ws.storage.conn.execute("EXPLAIN " + sql).fetchall())
+
+
+def test_a_sorted_first_page_walks_the_field_index_both_ways(make_workspace: Callable[..., Any]) -> None:
+    ws = make_workspace({"s": BASE})
+    if ws.storage.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's index order; SQLite's default order is the sort's")
+    t = ws.base("s").table("t")
+    t.insert_many(({"name": f"n{i}", "seen": None if i % 7 == 0 else f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}"}
+                   for i in range(3000)), actor="admin")
+    conn = ws.storage.conn
+    conn.execute("ANALYZE " + q(table_name("s", "t")))
+    conn.execute("SET enable_seqscan = off")  # a deterministic plan on a small table
+    try:
+        index = f"idx__{table_name('s', 't')}__seen"
+        for sort in (["seen"], ["-seen"]):
+            plan = _plan(ws, sort)
+            assert f"using {index}" in plan and "Seq Scan" not in plan, (sort, plan)  # walked, in order
+        assert f"Index Scan Backward using {index}" in _plan(ws, ["-seen"])
+
+        # A database whose index was made NULLS LAST (before): the next apply remakes it, once.
+        with ws.storage.transaction() as tx:
+            tx.execute(f"DROP INDEX {q(index)}")
+            tx.execute(f"CREATE INDEX {q(index)} ON {q(table_name('s', 't'))} (seen) WHERE _deleted_at IS NULL")
+        assert f"using {index}" not in _plan(ws, ["seen"])  # read whole (a bitmap), then sorted
+        steps = ws.plan()
+        assert [s.description for s in steps] == ["remake index on s.t.seen (blanks first, so that sorts use it)"]
+        ws.apply()
+        assert ws.plan() == []
+        assert f"using {index}" in _plan(ws, ["seen"]) and f"using {index}" in _plan(ws, ["-seen"])
+        names = [r["fields"]["name"] for r in t.query(actor="admin", sort=["seen"], limit=3).records]
+        assert names == ["n0", "n7", "n14"]  # blanks first going up, as on SQLite
+    finally:
+        conn.execute("RESET enable_seqscan")
