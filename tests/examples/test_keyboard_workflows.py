@@ -117,7 +117,12 @@ def pick(page: Any, text: str) -> None:
             break
         page.keyboard.press("ArrowDown")
     assert page.evaluate(current, text), f"{text} is not among the options"
+    box = page.evaluate_handle("() => document.activeElement")
     page.keyboard.press("Enter")
+    # As a person would, see the choice taken (a chip, the box emptied) before going on: Enter on a
+    # list drawn for an earlier term looks the typed term up first.
+    page.wait_for_function("""([el, text]) => !el.isConnected || (!el.value.includes(text) && [...(el.closest('.cbx')
+        || document).querySelectorAll('.cbx-chip')].some(c => c.textContent.includes(text)))""", arg=[box, text])
 
 
 def test_patients_a_consultant_opens_a_patient_and_enters_the_visit_fee(server: dict[str, Any], browser: Any) -> None:
