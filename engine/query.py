@@ -160,9 +160,17 @@ def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: 
                  *, reverse: bool = False, dialect: Dialect = SQLITE) -> str:
     """ORDER BY text for sort keys like ['-visit_date', 'name'] (`columns` as in QueryContext);
     `reverse` orders the other way round, row id too (the last rows of a view, read from its
-    end); LimitExceeded past engine.limits.SORT_ENTRIES."""
+    end); LimitExceeded past engine.limits.SORT_ENTRIES.
+
+    Records equal on every key keep their creation order in the direction of the last key:
+    oldest first going up, newest first going down. A field's index holds the row id after the
+    value, so one read of it, forwards or backwards, yields exactly this order and the first
+    page stops after its rows; a tie-break against the key's direction made SQLite gather and
+    sort every record sharing the first page's last value (1,000,000 visits on 330 days, sorted
+    by date going down: 12 ms for the first 50 instead of 0.3 ms)."""
     limits.check(limits.SORT_ENTRIES, len(sort or []))
     parts = []
+    desc = reverse
     for item in sort or []:
         key = str(item)
         desc = key.startswith("-") != reverse
@@ -172,5 +180,5 @@ def compile_sort(fields: dict[str, FieldType], sort: list[str] | None, columns: 
             raise QueryError(code="unknown_sort_field", params={"field": key})
         expr = field.sort_sql((columns or {}).get(key) or q(key))
         parts.append(dialect.ordered(expr, desc))  # blanks first going up, on every store
-    parts.append('"_rowid" DESC' if reverse else '"_rowid" ASC')
+    parts.append('"_rowid" DESC' if desc else '"_rowid" ASC')
     return ", ".join(parts)

@@ -65,3 +65,19 @@ def test_a_sorted_first_page_walks_the_field_index_both_ways(make_workspace: Cal
         assert names == ["n0", "n7", "n14"]  # blanks first going up, as on SQLite
     finally:
         conn.execute("RESET enable_seqscan")
+
+
+def test_on_sqlite_a_sorted_first_page_reads_the_index_without_sorting_ties(make_workspace: Callable[..., Any]) -> None:
+    ws = make_workspace({"s": BASE})
+    if ws.storage.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    t = ws.base("s").table("t")
+    t.insert_many(({"name": f"n{i}", "seen": f"2026-01-{1 + i % 5:02d}"} for i in range(300)), actor="admin")
+    index = f"idx__{table_name('s', 't')}__seen"
+    for sort in (["seen"], ["-seen"]):
+        order = compile_sort(t.fields, sort, dialect=ws.storage.dialect)
+        plan = [str(r[-1]) for r in ws.storage.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT _rowid FROM {q(table_name('s', 't'))} INDEXED BY {q(index)} "
+            f"WHERE _deleted_at IS NULL ORDER BY {order} LIMIT 50").fetchall()]
+        # The row id follows the value in the index: no sort of the records sharing a date.
+        assert not any("TEMP B-TREE" in step for step in plan), (sort, plan)
