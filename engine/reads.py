@@ -392,9 +392,13 @@ class Reader:
                                                                    scope.source(), where, params)
                 if total is not None:
                     hint = self._order_hint(sort, total, start + limit, scope.columns)
-            if total is None and sort and (in_table := self._row_estimate()) >= 50_000:
+            page_sql = f"SELECT {cols} FROM {scope.source()} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            if total is None and sort and (in_table := self._row_estimate()) >= 50_000 \
+                    and self._sorts_every_match(page_sql, params + [limit + 1, start]):
                 # No total wanted: a count capped where walking the sort index starts to pay
-                # (see _order_hint) costs little and still tells whether to walk it.
+                # (see _order_hint) costs little and still tells whether to walk it. Not
+                # needed when the planner walks an index in the sort's order already (a range
+                # on the sort field): the hint would choose that same walk.
                 enough = min(PROBE, (start + limit) * in_table // WALK + 1)
                 probe = int(self.ws.storage.conn.execute(
                     f"SELECT count(*) FROM (SELECT 1 FROM {scope.source()} WHERE {where} LIMIT {enough}) AS probe", params).fetchone()[0])
@@ -434,6 +438,13 @@ class Reader:
         if index not in self._index_names():
             return ""
         return f" INDEXED BY {q(index)}"
+
+    def _sorts_every_match(self, sql: str, params: list[Any]) -> bool:
+        """Whether SQLite's plan for `sql` gathers every match and sorts them (rather than
+        reading an index in the sort's order and stopping after the page): its query plan
+        says so in a step of its own. Reached only where sqlite_stat1 gave a row estimate."""
+        plan = self.ws.storage.conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        return any(str(step[-1]) == "USE TEMP B-TREE FOR ORDER BY" for step in plan)
 
     def _row_estimate(self) -> int:
         row = self.ws.storage.conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = ? AND idx IS NULL OR "

@@ -99,6 +99,7 @@ def list_records(ctx: Ctx, p: ListParams) -> tuple[int, Any]:
     except GridbaseError as exc:
         raise engine_error(exc, names=ref.names()) from None
     counts = comment_counts(ref, [r["id"] for r in page.records]) if p.comment_count else {}
+    ctx.people.prefetch(ref, page.records)
     records = [record_out(ref, r, by_id=p.by_id, string=p.cell_format == "string", tz=p.time_zone,
                           people=ctx.people, base_url=ctx.base_url, comment_count=counts.get(r["id"]))
                for r in page.records]

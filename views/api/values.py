@@ -36,15 +36,32 @@ class People:
 
     def collaborator(self, key: str) -> dict[str, Any]:
         if key not in self._cache:
-            row = people_db.get(self.ws.storage, key)
-            person = self.ws.config.people.get(key)
-            name = row["name"] if row else (person.name if person else key)
-            email = (row["email"] if row else None) or (person.email if person else None)
-            info: dict[str, Any] = {"id": key, "name": name}
-            if email:
-                info["email"] = email
-            self._cache[key] = info
+            self._cache[key] = self._info(key, people_db.get(self.ws.storage, key))
         return self._cache[key]
+
+    def prefetch(self, ref: TableRef, records: list[dict[str, Any]]) -> None:
+        """Read at once every person named in the records' readable person cells: one query
+        for a page of records rather than one per person."""
+        keys: set[str] = set()
+        for key, field in ref.table.fields.items():
+            if key in ref.readable and not ref.masked(key) and field.shows_people():
+                for record in records:
+                    value = record["fields"].get(key)
+                    keys.update(str(k) for k in (value if isinstance(value, list) else [value]) if k not in (None, ""))
+        missing = sorted(keys - self._cache.keys())
+        if missing:
+            rows = people_db.some(self.ws.storage, missing)
+            for key in missing:
+                self._cache[key] = self._info(key, rows.get(key))
+
+    def _info(self, key: str, row: dict[str, Any] | None) -> dict[str, Any]:
+        person = self.ws.config.people.get(key)
+        name = row["name"] if row else (person.name if person else key)
+        email = (row["email"] if row else None) or (person.email if person else None)
+        info: dict[str, Any] = {"id": key, "name": name}
+        if email:
+            info["email"] = email
+        return info
 
     def exists(self, key: str) -> bool:
         """Whether `key` is a person of the workspace."""
