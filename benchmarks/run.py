@@ -58,7 +58,7 @@ from run_data import GRID_FILTER, GRID_SORT, PASSWORD, build  # noqa: E402  (the
 
 GRID_FORMULA = "AND({status} = 'open', NOT(IS_BEFORE({visit_date}, '2026-06-01')))"
 GRID_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "status" = ? AND "visit_date" >= ? '
-            'ORDER BY "visit_date" DESC, "_rowid" LIMIT 50')
+            'ORDER BY "visit_date" DESC, "_rowid" DESC LIMIT 50')
 GRID_PARAMS = ("open", "2026-06-01")
 FORMULA = "AND({amount} > 500, {status} = 'open', IS_AFTER({visit_date}, '2026-06-01'))"
 FORMULA_SQL = ('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
