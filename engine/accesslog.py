@@ -55,11 +55,22 @@ class AccessLog:
         self.now = now
 
     def append(self, actor_key: str, base: str, table: str, ids: list[str], action: str) -> None:
-        """Log that `actor_key` was shown `ids` (in a transaction of its own)."""
-        with self.storage.transaction():
+        """Log that `actor_key` was shown `ids`, durably before returning. Inside a write
+        transaction the entry joins it; otherwise it goes through the group commit
+        (`Storage.write_soon`), so pages read at the same moment share one commit and one disk
+        sync instead of queueing for the write lock one by one (each commit waits ~3 ms for the
+        disk here, and every page of a table with `access_log:` on writes an entry)."""
+        row = (utcnow_text(self.now()), actor_key, base, table, json.dumps(ids), action)
+
+        def write() -> None:
             self.storage.conn.execute(
-                "INSERT INTO _gb_access_log (at, actor, base, tbl, records, action) VALUES (?, ?, ?, ?, ?, ?)",
-                (utcnow_text(self.now()), actor_key, base, table, json.dumps(ids), action))
+                "INSERT INTO _gb_access_log (at, actor, base, tbl, records, action) VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        if self.storage.lock.held():
+            with self.storage.transaction():
+                write()
+        else:
+            self.storage.write_soon(write).result()
 
     def entries(self, found: LogFilter, *, newest_first: bool = False, limit: int | None = None) -> Iterator[Access]:
         """The entries a filter keeps (a record matches an entry that lists it)."""
