@@ -254,14 +254,17 @@
       if (current && active >= 0 && items[active] && (term || !opts.multiple)) return pick(items[active].choice);
       if (!term) return opts.multiple || !opts.stays ? commit() : undefined;
       var wait = current ? Promise.resolve(items.map(function (it) { return it.choice; })) : lookup(term);
-      wait.then(function (found) {
+      // A form sent before the answer came waits for it (see (b2)): the person picked with
+      // Enter is sent, not an empty field.
+      var done = wait.then(function (found) {
         if (!found || !found.length) return;
         if (document.activeElement === input) return pick(found[0]);
         if (input.value.trim() !== term) return; // typed on since: that is what counts
         input.value = "";
         if (opts.multiple) { if (!has(found[0])) toggle(found[0]); }
         else if (opts.stays) { chosen = [found[0]]; changed(); }
-      });
+      }).then(function () { if (root.gbPicking === done) root.gbPicking = null; });
+      root.gbPicking = done;
     }
     function localChoices(term) {
       var low = term.toLowerCase();
@@ -1101,6 +1104,23 @@
       }
     });
   }
+
+  /* ---- (b2) a form waits for a pick still being looked up --------------------------------
+   * Enter in a search box then at once the form's button (or Ctrl+Enter): the form is held
+   * until every combobox in it has its answer, then sent with the same button. */
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !form.querySelectorAll) return;
+    var waits = Array.prototype.map.call(form.querySelectorAll(".cbx"), function (el) { return el.gbPicking; })
+      .filter(Boolean);
+    if (!waits.length) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var by = e.submitter && e.submitter.form === form ? e.submitter : undefined;
+    Promise.all(waits).then(function () {
+      if (form.requestSubmit) form.requestSubmit(by); else form.submit();
+    });
+  }, true);
 
   /* ---- (g) a comment appears in place once posted -------------------------------------- */
   document.addEventListener("submit", function (e) {
