@@ -16,6 +16,7 @@ import hmac
 import json
 import re
 import secrets
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -108,9 +109,19 @@ def is_secure(request: Request) -> bool:
 
 
 # -- sessions --------------------------------------------------------------------------------
+_signers: weakref.WeakKeyDictionary[Workspace, tuple[Any, Signer]] = weakref.WeakKeyDictionary()
+
+
 def signer(ws: Workspace) -> Signer:
-    """A signer keyed by a random secret kept in the database (made on first use)."""
-    return Signer(meta.secret(ws.storage, "session_secret"), salt="gb-session")
+    """A signer keyed by a random secret kept in the database (made on first use).
+
+    The secret never changes once made, so it is read once per open database, not on every request."""
+    cached = _signers.get(ws)
+    if cached is not None and cached[0] is ws.storage:
+        return cached[1]
+    made = Signer(meta.secret(ws.storage, "session_secret"), salt="gb-session")
+    _signers[ws] = (ws.storage, made)
+    return made
 
 
 def session(request: Request) -> dict[str, Any] | None:
