@@ -230,11 +230,11 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     unread: list[str] = []
     names = ", ".join(p.name for p in people)
     for name in groups:  # one message for a whole chat: rendered as the channel's reader may read the record
-        variables = ctx.group_variables(ws.config.channels[name])
-        if variables is None:
+        as_read = ctx.group_variables(ws.config.channels[name])
+        if as_read is None:
             unread.append(name)
             continue
-        title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
+        title, body = _text(title_t, as_read, MAX_TITLE), _text(body_t, as_read, MAX_BODY)
         queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
                                  message=ctx.message(title, body, recipient_name=names))
     if unread:
