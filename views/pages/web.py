@@ -139,7 +139,8 @@ def session(request: Request) -> dict[str, Any] | None:
             sid = None
         live = sessions.find(ws, sid) if sid else None
         if live is not None:
-            found = {"id_hash": live.id_hash, "person": live.person, "csrf": live.csrf}
+            found = {"id_hash": live.id_hash, "person": live.person, "csrf": live.csrf,
+                     "placed": (live.department, live.departments), "locale": live.locale}
     request.state.gb_session = found
     return found
 
@@ -153,7 +154,7 @@ def current_actor(request: Request) -> Actor | None:
     sess = session(request)
     if sess is not None:
         try:
-            actor = get_ws(request).actor(sess["person"])
+            actor = get_ws(request).actor(sess["person"], enabled_row=sess["placed"])
         except NotFoundError:
             actor = None
     request.state.gb_actor = actor
@@ -213,7 +214,9 @@ def finish(request: Request, response: Response) -> Response:
 def get_locale(request: Request) -> str:
     actor = current_actor(request)
     if actor is not None:
-        chosen = people_db.locale_of(get_ws(request).storage, actor.key)
+        sess = session(request)  # the person's language was read with their session
+        chosen = sess["locale"] if sess is not None and sess["person"] == actor.key else \
+            people_db.locale_of(get_ws(request).storage, actor.key)
         if chosen in LOCALES:
             return str(chosen)
     cookie = request.cookies.get(LANG_COOKIE)
