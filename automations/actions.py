@@ -85,9 +85,12 @@ class RunContext:
     loop_table: Table | None = None  # inside `for_each`: the table of `item` (automations.steps)
     _people: dict[str, Recipient] | None = None
 
-    def refresh(self) -> None:
-        """Load the record; the first time, as the triggering change left it (`overrides`)."""
-        self.row = live_row(self.table, self.record_id) if self.table and self.record_id else None
+    def refresh(self, row: dict[str, Any] | None = None) -> None:
+        """Load the record (or take `row`, the record just read in this transaction); the first
+        time, as the triggering change left it (`overrides`)."""
+        if row is None:
+            row = live_row(self.table, self.record_id) if self.table and self.record_id else None
+        self.row = row
         if self.row is not None and self.overrides:
             self.row.update(self.overrides)
         self.overrides = {}
@@ -202,9 +205,13 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and not _personal(ws, c)}
     queued = 0
     for person in people:
-        if not _can_read(ctx, person.key):
+        try:  # the recipient's actor, once for both questions below (each would look the person up)
+            reader: Actor | None = ws.actor(person.key)
+        except GridbaseError:
+            reader = None  # unknown: reads no record, sees none of it
+        if not _can_read(ctx, reader if reader is not None else person.key):
             continue  # a record the recipient may not see is not sent to them, not even its title
-        variables = ctx.variables(person.key)
+        variables = ctx.variables_as(reader)
         title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
         key = f"{ctx.run_key}:{index}:{person.key}"
         nid, _ = inbox.add(ws.storage.conn, person=person.key, at=moment, title=title, body=body, link=ctx.link,
@@ -223,11 +230,11 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     unread: list[str] = []
     names = ", ".join(p.name for p in people)
     for name in groups:  # one message for a whole chat: rendered as the channel's reader may read the record
-        variables = ctx.group_variables(ws.config.channels[name])
-        if variables is None:
+        as_read = ctx.group_variables(ws.config.channels[name])
+        if as_read is None:
             unread.append(name)
             continue
-        title, body = _text(title_t, variables, MAX_TITLE), _text(body_t, variables, MAX_BODY)
+        title, body = _text(title_t, as_read, MAX_TITLE), _text(body_t, as_read, MAX_BODY)
         queued += delivery.queue(ws, channel=name, key=f"{ctx.run_key}:{index}:{name}",
                                  message=ctx.message(title, body, recipient_name=names))
     if unread:

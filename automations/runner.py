@@ -65,6 +65,7 @@ class Start:
     failure: str | None = None  # an error found before the actions (status failed)
     on_behalf: str | None = None  # whose write triggered the run (see `triggered_by`)
     first: int = 0  # the step to start at (a parked run going on after its `wait:`)
+    row: dict[str, Any] | None = None  # the record as the trigger check just read it (None: read it again)
 
 
 def triggered_by(actor: str, data: dict[str, Any]) -> str | None:
@@ -140,7 +141,7 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
         status, error = "loop_stopped", (f"stopped: this change was made by a chain of {start.depth} automation "
                                          f"steps (limit {MAX_DEPTH}); check for automations that trigger each other")
     else:
-        ctx.refresh()
+        ctx.refresh(start.row)
         steps, error, park = _steps(ctx, auto, start.first)
         status = "failed" if error else "waiting" if park else "ok"
         if park is not None:

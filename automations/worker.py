@@ -64,9 +64,11 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
             return None
         table = ws.base(event.base).table(event.table)
         start.overrides = after_values(table, event)
-        if event.depth < MAX_DEPTH and event.record and live_row(table, event.record) is None:
-            start.skip = "the record was deleted before the automation ran"
-        elif not condition_holds(table, event.record, auto.condition, start.overrides):
+        if event.depth < MAX_DEPTH and event.record:
+            start.row = live_row(table, event.record)  # the run starts from this read (not a second one)
+            if start.row is None:
+                start.skip = "the record was deleted before the automation ran"
+        if start.skip is None and not condition_holds(table, event.record, auto.condition, start.overrides):
             return None
     except GridbaseError as exc:
         start.failure = f"trigger or condition: {describe(exc)}"
@@ -96,8 +98,11 @@ def _webhook_payloads(ws: Workspace, event: Event) -> None:
     (engine.webhooks), in the transaction that marks it processed: exactly once. If that
     fails, the event's automations still run: a webhook must not hold every automation back."""
     try:
+        hooks = webhooks.living(ws, event.base)
+        if not hooks:
+            return  # nothing to record: no savepoint to open and release for every event
         with ws.storage.savepoint("webhooks"):
-            for ping in webhooks.record(ws, event):
+            for ping in webhooks.record(ws, event, hooks):
                 options = {"url": ping.url, "secret": ping.secret, "format": "airtable"}
                 delivery.queue(ws, channel=webhooks.PING_CHANNEL, key=ping.key,
                                message={"event": "webhook.ping", "data": ping.body},
@@ -158,6 +163,8 @@ def process_pending(ws: Workspace, *, limit: int | None = None, batch: int = 50)
         except Exception:
             log.exception("outbox event %s failed; it stays pending", events[0].id)
         done += len(events)
+        if len(events) < size and ws.outbox.newest <= last:
+            break  # all there was, and this process appended nothing since (a run's own writes would be)
     return done
 
 

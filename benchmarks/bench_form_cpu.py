@@ -8,6 +8,9 @@ the client's thread) and, with --profile, the top functions by own time across e
 (each thread runs under its own cProfile; the stats are merged).
 
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --posts 300 --profile 25
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --serial --sql 40      # statements per post, by kind
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --profile 30 --thread gridbase-automations
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --copy benchmarks/data/run-1000000   # at a million rows
 
 Compare checkouts by running it from each (alternating), never absolute times across runs.
 """
@@ -33,7 +36,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 _profilers: list[cProfile.Profile] = []
+_profiled: dict[int, threading.Thread] = {}  # id of a thread's profiler -> the thread (named by now)
 
 
 def profile_threads() -> cProfile.Profile:
@@ -43,6 +48,7 @@ def profile_threads() -> cProfile.Profile:
     def bootstrap(self: threading.Thread) -> None:
         prof = cProfile.Profile(time.thread_time)  # CPU time: waits for locks and the disk cost nothing
         _profilers.append(prof)
+        _profiled[id(prof)] = self
         prof.enable()
         try:
             original(self)
@@ -52,6 +58,7 @@ def profile_threads() -> cProfile.Profile:
     threading.Thread._bootstrap_inner = bootstrap  # type: ignore[attr-defined]
     main = cProfile.Profile(time.thread_time)
     _profilers.append(main)
+    _profiled[id(main)] = threading.current_thread()
     return main
 
 
@@ -76,6 +83,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions by own time")
     parser.add_argument("--sql", type=int, default=0, metavar="N", help="print the N statements run most often")
+    parser.add_argument("--serial", action="store_true", help="wait for each post's notification before the next "
+                        "(the worker runs one event per pass: statement counts that do not depend on timing)")
+    parser.add_argument("--thread", default="", metavar="NAME", help="with --profile: only threads whose name starts so "
+                        "(gridbase-automations, gridbase-writer, AnyIO worker, asyncio-portal, ...)")
+    parser.add_argument("--pstats", type=Path, metavar="FILE", help="with --profile: also save the merged stats there")
+    parser.add_argument("--copy", type=Path, metavar="DIR", help="post into a copy of a workspace run.py built (DIR holds "
+                        "ws/ and gridbase.db, e.g. benchmarks/data/run-1000000) instead of building one of --rows rows")
     args = parser.parse_args()
     main_prof = profile_threads() if args.profile else None
     statements: Counter[str] = Counter()
@@ -87,7 +101,8 @@ def main() -> None:
 
         def connect(path: str | Path) -> sqlite3.Connection:
             conn = opened(path)
-            conn.set_trace_callback(lambda sql: statements.update([" ".join(sql.split())[:150]]) if counting.is_set() else None)
+            conn.set_trace_callback(lambda sql: statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
+                                    if counting.is_set() else None)  # one line per statement whatever its values
             return conn
 
         storage.connect = connect
@@ -99,7 +114,12 @@ def main() -> None:
     from gridbase.app import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="gb-formcpu-"))
-    run_data.build(folder, args.rows, False, lambda _m: None)
+    if args.copy:  # the original is left alone: its database is copied through SQLite's backup (WAL included)
+        shutil.copytree(args.copy / "ws", folder / "ws")
+        with sqlite3.connect(args.copy / "gridbase.db") as src, sqlite3.connect(folder / "gridbase.db") as dst:
+            src.backup(dst)
+    else:
+        run_data.build(folder, args.rows, False, lambda _m: None)
     db = folder / "gridbase.db"
     ws = Workspace.open(folder / "ws", db=db)
     app = create_app(ws, automations=True, sweep=False, warm_charts=False)
@@ -127,12 +147,16 @@ def main() -> None:
         while notified() < 20:
             time.sleep(0.01)
         if main_prof is not None:
+            for prof in _profilers:  # the threads' warm-up (sign-in, first templates) left out
+                prof.clear()
             main_prof.enable()
         counting.set()
         threads0 = thread_cpu() if Path("/proc/self/task").is_dir() else {}
         c0, t0, w0 = time.process_time(), time.thread_time(), time.perf_counter()
         for i in range(args.posts):
             post(i)
+            while args.serial and notified() < 21 + i:  # each post's run on its own: counts that do not depend on timing
+                time.sleep(0.001)
         while notified() < 20 + args.posts:
             time.sleep(0.005)
         cpu, client_cpu, wall = time.process_time() - c0, time.thread_time() - t0, time.perf_counter() - w0
@@ -156,10 +180,14 @@ def main() -> None:
     if args.profile:
         stats = None
         for prof in _profilers:
+            if args.thread and not _profiled[id(prof)].name.startswith(args.thread):
+                continue
             prof.create_stats()
             if not prof.stats:  # type: ignore[attr-defined]
                 continue
             stats = pstats.Stats(prof) if stats is None else (stats.add(prof) or stats)
+        if stats is not None and args.pstats:
+            stats.dump_stats(args.pstats)
         if stats is not None:
             out = io.StringIO()
             stats.stream = out  # type: ignore[attr-defined]

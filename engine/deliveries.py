@@ -34,12 +34,19 @@ def state(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+_DUE = ("SELECT id, channel, key, payload, attempts FROM _gb_deliveries "
+        "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 1")
+
+
 def claim(storage: Storage, now: datetime) -> tuple[int, str, str, str, int] | None:
     """Mark the next due delivery `sending` and commit; return (id, channel, key, payload, attempts)."""
     stamp = utcnow_text(now)
+    # Asked first without the write lock: the worker asks after every pass, and mostly nothing is
+    # due; taking the lock for nothing would make the writers of records wait (and cost a commit).
+    if storage.conn.execute(_DUE, (stamp,)).fetchone() is None:
+        return None
     with storage.transaction() as conn:
-        row = conn.execute("SELECT id, channel, key, payload, attempts FROM _gb_deliveries "
-                           "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 1", (stamp,)).fetchone()
+        row = conn.execute(_DUE, (stamp,)).fetchone()
         if row is None:
             return None
         conn.execute("UPDATE _gb_deliveries SET status = 'sending', next_at = ? WHERE id = ?", (stamp, row[0]))

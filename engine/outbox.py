@@ -195,6 +195,11 @@ class Outbox:
             listener(self._last)
 
     # -- the worker -----------------------------------------------------------------------
+    @property
+    def newest(self) -> int:
+        """The newest event id appended in this process (its commit may be under way)."""
+        return self._last
+
     def pending(self, *, after: int = 0, limit: int = 100) -> list[Event]:
         """Unprocessed events with an id above `after`, oldest first (a committed snapshot)."""
         # The ids first, from the pending index (processed_at, id), which holds the few

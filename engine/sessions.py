@@ -26,6 +26,10 @@ class Session:
     id_hash: str
     person: str
     csrf: str
+    # The person's row as read with the session (one read for a page's session, actor and language):
+    department: str | None = None
+    departments: str | None = None  # as stored (engine.people.node_list reads it)
+    locale: str | None = None
 
 
 
@@ -45,9 +49,10 @@ def start(ws: Workspace, person: str, *, replacing: str | None = None) -> str:
 def find(ws: Workspace, sid: str) -> Session | None:
     """The live session whose secret is `sid` (its person not disabled), or None."""
     row = ws.storage.conn.execute(
-        "SELECT s.id_hash, s.person, s.csrf FROM _gb_sessions s JOIN _gb_people p ON p.key = s.person "
-        "WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0", (digest(sid), utcnow_text(ws.now()))).fetchone()
-    return Session(row[0], row[1], row[2]) if row else None
+        "SELECT s.id_hash, s.person, s.csrf, p.department, p.departments, p.locale FROM _gb_sessions s "
+        "JOIN _gb_people p ON p.key = s.person WHERE s.id_hash = ? AND s.expires_at > ? AND p.disabled = 0",
+        (digest(sid), utcnow_text(ws.now()))).fetchone()
+    return Session(*row) if row else None
 
 
 def alive(ws: Workspace, id_hashes: set[str]) -> set[str]:

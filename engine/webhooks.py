@@ -219,15 +219,22 @@ def matches(hook: Webhook, event: Event) -> bool:
     return not (f.fields and event.kind == "updated" and not (f.fields & set(event.changes)))
 
 
-def record(ws: Workspace, event: Event) -> list[Ping]:
+def living(ws: Workspace, base: str) -> list[Webhook]:
+    """The webhooks of `base` that have not expired, oldest first (only reads: the worker asks
+    for every event, and most bases have none)."""
+    rows = rows_of(ws.storage.conn.execute(f"SELECT {_COLUMNS} FROM _gb_webhooks WHERE base = ? AND expires_at > ? "
+                                           "ORDER BY id", (base, _stamp(ws.now()))))
+    return [Webhook.from_row(r) for r in rows]
+
+
+def record(ws: Workspace, event: Event, hooks: list[Webhook] | None = None) -> list[Ping]:
     """Inside the worker's transaction: make `event` a payload of every living webhook of its
-    base that matches it and whose owner may read its table; return the pings to queue."""
+    base (`hooks`, as `living` just gave them, or read here) that matches it and whose owner
+    may read its table; return the pings to queue."""
     conn = ws.storage.conn
     stamp = _stamp(ws.now())
-    rows = rows_of(conn.execute(f"SELECT {_COLUMNS} FROM _gb_webhooks WHERE base = ? AND expires_at > ? ORDER BY id",
-                                (event.base, stamp)))
     pings: list[Ping] = []
-    for hook in (Webhook.from_row(r) for r in rows):
+    for hook in living(ws, event.base) if hooks is None else hooks:
         if not matches(hook, event) or not _may_read_table(ws, hook.owner, event.base, event.table):
             continue
         conn.execute("INSERT INTO _gb_webhook_payloads (webhook, cursor, event, at) VALUES (?, ?, ?, ?)",

@@ -144,14 +144,17 @@ class Workspace:
         return sum(table.refresh_time_dependent() for base in self.bases() for table in base.tables())
 
     # -- people ------------------------------------------------------------------------
-    def actor(self, who: Actor | str) -> Actor:
-        """The actor for a person key; refuses unknown and disabled people."""
+    def actor(self, who: Actor | str, *, enabled_row: tuple[Any, Any] | None = None) -> Actor:
+        """The actor for a person key; refuses unknown and disabled people.
+
+        `enabled_row`: the person's stored (department, departments), read just now together
+        with the fact that they are not disabled (a session's read does both): not read again."""
         if isinstance(who, Actor):
             return who
         if who == "system" or who.startswith("automation:"):
             return Actor.engine(who)
-        row = self.storage.conn.execute("SELECT disabled, department, departments FROM _gb_people WHERE key = ?",
-                                        (who,)).fetchone()
+        row = (0, *enabled_row) if enabled_row is not None else self.storage.conn.execute(
+            "SELECT disabled, department, departments FROM _gb_people WHERE key = ?", (who,)).fetchone()
         if who not in self.config.people:
             person = self._db_person(who)
             if person is None:

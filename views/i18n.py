@@ -89,7 +89,9 @@ def translate(locale: str, key: str, **params: object) -> str:
 def make_gettext(locale: str) -> Callable[..., str]:
     """A ``_(key, **params)`` function bound to ``locale``, for jinja2 templates."""
 
+    table = catalog(normalize_locale(locale) or locale)  # looked up once: a page asks dozens of times
+
     def gettext(key: str, **params: object) -> str:
-        return translate(locale, key, **params)
+        return _fill(table.get(key, key), params)
 
     return gettext

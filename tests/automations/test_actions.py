@@ -177,6 +177,22 @@ def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
     assert t.get(rec["id"], actor="admin")["fields"]["n"] == 6
 
 
+def test_one_pass_runs_what_the_runs_own_writes_trigger(env: Env) -> None:
+    # process_pending stops early when its page was short, but not when the runs it made wrote
+    # events of their own: a chain of automations goes through in one call.
+    ws = env.make("""
+        bump:
+          when: {updated: tickets, fields: [n]}
+          do: [{update: {n: "{{ record.n|int + 1 }}"}}]
+    """)
+    t = ws.base("desk").table("tickets")
+    rec = t.create({"title": "甲", "n": 0}, actor="admin")
+    t.update(rec["id"], {"n": 1}, actor="admin")
+    assert process_pending(ws) == 7  # the create, the update, then five runs' updates
+    assert process_pending(ws) == 0
+    assert t.get(rec["id"], actor="admin")["fields"]["n"] == 6
+
+
 CASES = """\
 base: cases
 name: 案件

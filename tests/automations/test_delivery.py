@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -92,3 +93,30 @@ def test_stale_sending_rows_go_back_to_pending(env: Env) -> None:
     env.set_now(env.now[0] + timedelta(minutes=6))
     assert recover_sending(ws) == 1
     assert deliver_due(ws) == 1 and row(ws)["status"] == "sent"
+
+
+def test_a_pass_with_nothing_due_does_not_wait_for_the_write_lock(env: Env) -> None:
+    # The worker asks after every pass; while someone else writes (a big import, a burst of
+    # form posts), finding nothing due must not queue behind them for the lock.
+    ws = make(env)
+    assert deliver_due(ws) == 1 and deliver_due(ws) == 0  # sent: nothing is due any more
+    holding, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with ws.storage.transaction():
+            holding.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert holding.wait(5)
+    answered: list[int] = []
+    asker = threading.Thread(target=lambda: answered.append(deliver_due(ws)))
+    try:
+        asker.start()
+        asker.join(5)
+        assert answered == [0]  # answered while the other write still holds the lock
+    finally:
+        release.set()
+        writer.join()
+        asker.join()

@@ -16,6 +16,7 @@ import hmac
 import json
 import re
 import secrets
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -108,9 +109,19 @@ def is_secure(request: Request) -> bool:
 
 
 # -- sessions --------------------------------------------------------------------------------
+_signers: weakref.WeakKeyDictionary[Workspace, tuple[Any, Signer]] = weakref.WeakKeyDictionary()
+
+
 def signer(ws: Workspace) -> Signer:
-    """A signer keyed by a random secret kept in the database (made on first use)."""
-    return Signer(meta.secret(ws.storage, "session_secret"), salt="gb-session")
+    """A signer keyed by a random secret kept in the database (made on first use).
+
+    The secret never changes once made, so it is read once per open database, not on every request."""
+    cached = _signers.get(ws)
+    if cached is not None and cached[0] is ws.storage:
+        return cached[1]
+    made = Signer(meta.secret(ws.storage, "session_secret"), salt="gb-session")
+    _signers[ws] = (ws.storage, made)
+    return made
 
 
 def session(request: Request) -> dict[str, Any] | None:
@@ -128,7 +139,8 @@ def session(request: Request) -> dict[str, Any] | None:
             sid = None
         live = sessions.find(ws, sid) if sid else None
         if live is not None:
-            found = {"id_hash": live.id_hash, "person": live.person, "csrf": live.csrf}
+            found = {"id_hash": live.id_hash, "person": live.person, "csrf": live.csrf,
+                     "placed": (live.department, live.departments), "locale": live.locale}
     request.state.gb_session = found
     return found
 
@@ -142,7 +154,7 @@ def current_actor(request: Request) -> Actor | None:
     sess = session(request)
     if sess is not None:
         try:
-            actor = get_ws(request).actor(sess["person"])
+            actor = get_ws(request).actor(sess["person"], enabled_row=sess["placed"])
         except NotFoundError:
             actor = None
     request.state.gb_actor = actor
@@ -202,7 +214,9 @@ def finish(request: Request, response: Response) -> Response:
 def get_locale(request: Request) -> str:
     actor = current_actor(request)
     if actor is not None:
-        chosen = people_db.locale_of(get_ws(request).storage, actor.key)
+        sess = session(request)  # the person's language was read with their session
+        chosen = sess["locale"] if sess is not None and sess["person"] == actor.key else \
+            people_db.locale_of(get_ws(request).storage, actor.key)
         if chosen in LOCALES:
             return str(chosen)
     cookie = request.cookies.get(LANG_COOKIE)
