@@ -53,6 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import pg_temp  # noqa: E402  (--pg-temp: a throwaway PostgreSQL)
+import psycopg  # noqa: E402
 from bench_engine import child_env, free_port, percentile  # noqa: E402
 from run_data import GRID_FILTER, GRID_SORT, PASSWORD, build  # noqa: E402  (the workspace, rows and floor)
 
@@ -66,6 +68,14 @@ FORMULA_SQL = ('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NUL
 FORMULA_PAGE_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
                     'AND "visit_date" > ? ORDER BY "_rowid" LIMIT 50')
 FORMULA_PARAMS = (500, "open", "2026-06-01")
+# The weekly trend by hand: the Monday of each visit's week.
+WEEKLY_SQL = {"sqlite": "SELECT date(visit_date, '-6 days', 'weekday 1') AS k, count(*) FROM \"clinic__visits\" "
+                        'WHERE "_deleted_at" IS NULL GROUP BY k',
+              "postgresql": "SELECT date_trunc('week', visit_date::date)::date AS k, count(*) FROM \"clinic__visits\" "
+                            'WHERE "_deleted_at" IS NULL GROUP BY k'}
+# Free-text search by hand: SQLite's LIKE ignores ASCII case, PostgreSQL's ILIKE does.
+SEARCH_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND ("title" {like} ? OR "status" {like} ? '
+              'OR "center" {like} ? OR "doctor" {like} ?) ORDER BY "_rowid" LIMIT 50')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
 
 
@@ -132,6 +142,28 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+class Hand:
+    """Hand-written SQL on the benchmark's database, from a connection of its own: sqlite3 on the
+    SQLite file, psycopg (autocommit, the benchmark's schema) on PostgreSQL. SQL is written with
+    `?` placeholders; PostgreSQL gets `%s`."""
+
+    def __init__(self, db: Path | str) -> None:
+        self.store = "postgresql" if isinstance(db, str) else "sqlite"
+        self.conn: Any = psycopg.connect(db, autocommit=True) if isinstance(db, str) else sqlite3.connect(db, check_same_thread=False)
+
+    def all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        return self.conn.execute(self.spelled(sql), params).fetchall()  # type: ignore[no-any-return]
+
+    def one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self.conn.execute(self.spelled(sql), params).fetchone()
+
+    def spelled(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.store == "postgresql" else sql
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 class Tokens:
     """API tokens used in turn, paced to stay under the API's per-token limit (5/s, burst 10)."""
 
@@ -157,16 +189,16 @@ class Tokens:
 class InboxWatcher(threading.Thread):
     """Polls _gb_notifications every 2 ms from its own connection; first time each title is seen."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         super().__init__(daemon=True)
-        self.conn = sqlite3.connect(db, check_same_thread=False)
-        self.last = self.conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_notifications").fetchone()[0]
+        self.conn = Hand(db)
+        self.last = self.conn.one("SELECT COALESCE(max(id), 0) FROM _gb_notifications")[0]
         self.seen: dict[str, float] = {}
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
-            rows = self.conn.execute("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,)).fetchall()
+            rows = self.conn.all("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,))
             now = time.perf_counter()
             for rid, title in rows:
                 self.seen.setdefault(title, now)
@@ -175,8 +207,9 @@ class InboxWatcher(threading.Thread):
         self.conn.close()
 
 
-async def form_load(url: str, clients: int, duration: float, watcher: InboxWatcher) -> dict[str, Any]:
-    """`clients` signed-in people posting the form back to back for `duration` seconds."""
+async def form_load(urls: list[str], clients: int, duration: float, watcher: InboxWatcher) -> dict[str, Any]:
+    """`clients` signed-in people posting the form back to back for `duration` seconds, client n
+    to server n % len(urls) (several `gridbase serve` processes on one database)."""
     latencies: list[float] = []
     started: dict[str, float] = {}
     statuses: dict[int, int] = {}
@@ -211,7 +244,7 @@ async def form_load(url: str, clients: int, duration: float, watcher: InboxWatch
                 if len(errors) < 5:
                     errors.append(f"form POST answered {r.status_code}: {r.text[:200]}")
 
-    webs = [httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) for _ in range(clients)]
+    webs = [httpx.AsyncClient(base_url=urls[n % len(urls)], timeout=60, follow_redirects=False) for n in range(clients)]
     try:
         # Sign everyone in first (password hashing is slow on purpose); the clock starts after.
         csrfs = await asyncio.gather(*(sign_in(n, web) for n, web in enumerate(webs)))
@@ -256,7 +289,7 @@ class Report:
                   + (f"  [{r['note']}]" if r["note"] else ""))
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one linear script
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", type=Path, metavar="FILE")
@@ -265,7 +298,33 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     parser.add_argument("--clients", type=int, default=8, help="concurrent form clients (default 8)")
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy during the form load (.svg: flame graph, else collapsed stacks)")
     parser.add_argument("--form-seconds", type=float, default=None, help="form load duration (default 15, quick 3)")
+    parser.add_argument("--db", metavar="URL", default=os.environ.get("GRIDBASE_DATABASE_URL") or None,
+                        help="a postgresql:// URL: build and measure on PostgreSQL, in the schema bench_ROWS of that "
+                             "database (default: GRIDBASE_DATABASE_URL if set, else a SQLite file)")
+    parser.add_argument("--pg-temp", action="store_true",
+                        help="start a throwaway PostgreSQL under /tmp for this run (initdb), measure on it, stop it")
+    parser.add_argument("--compare", type=Path, metavar="FILE",
+                        help="the --json of another run (e.g. SQLite's): print this run's figures beside it")
     args = parser.parse_args(argv)
+    if args.db and not pg_temp.is_url(args.db):
+        parser.error(f"--db must be a postgresql:// URL, not {args.db!r}")
+    if args.compare and not args.compare.exists():
+        parser.error(f"--compare: no file {args.compare}")
+    server_pg = None
+    if args.pg_temp:
+        reason = pg_temp.missing()
+        if reason:
+            parser.error(f"--pg-temp: {reason}")
+        server_pg = pg_temp.start()
+        args.db = server_pg.url()
+    try:
+        return measure(args)
+    finally:
+        if server_pg is not None:
+            server_pg.stop()
+
+
+def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
     run_began = time.perf_counter()
     reps = 10 if args.quick else 40
     agg_reps = 3 if args.quick else 7
@@ -274,18 +333,24 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     def log(text: str) -> None:
         print(f"[{time.perf_counter() - run_began:6.1f} s] {text}", flush=True)
 
-    folder = ROOT / "benchmarks" / "data" / f"run-{args.rows}"
+    on_pg = bool(args.db)
+    store = "postgresql" if on_pg else "sqlite"
+    folder = ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
-    built = build(folder, args.rows, args.reuse, log)
-    db = folder / "gridbase.db"
+    # On PostgreSQL the workspace lives in a schema of its own (bench_ROWS) of the database given.
+    db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}", fresh=not args.reuse) if on_pg else folder / "gridbase.db"
+    log(f"store: {store}")
+    built = build(folder, args.rows, args.reuse, log, db=db if isinstance(db, str) else None)
     rep = Report()
     note = "recorded when the cached table was built" if built["reused"] else ""
     rep.add("bulk import (import_rows)", args.rows / built["import_s"], "rows/s", ">= 100000",
-            args.rows / built["import_s"] >= 100_000, args.rows / built["peer_s"], "sqlite-utils insert_all", note)
+            args.rows / built["import_s"] >= 100_000, args.rows / built["peer_s"],
+            built.get("peer_name", "sqlite-utils insert_all"), note)
     if built.get("floor_s"):
         rep.add("bulk import vs the same writes by hand", args.rows / built["import_s"], "rows/s", "", None,
-                args.rows / built["floor_s"], "hand-written SQL: rows, links, audit, events, indexes", note)
-    if built.get("floor_cpu_s"):
+                args.rows / built["floor_s"], "hand-written SQL: rows, links, audit, events, indexes"
+                + (" (COPY)" if on_pg else ""), note)
+    if built.get("floor_cpu_s") and not on_pg:  # on PostgreSQL most of the work is the server's, not this process's
         # The same two as CPU seconds of this process: on a shared machine the wall-clock ratio
         # moves with other people's load (1.1x to 2.2x for one commit), the CPU ratio far less.
         rep.add("bulk import CPU vs the same writes by hand", built["import_cpu_s"], "s CPU", "", None,
@@ -296,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
 
     ws = Workspace.open(folder / "ws", db=db)
     visits = ws.base("clinic").table("visits")
-    conn = sqlite3.connect(db)
-    hand = timed(lambda: conn.execute(GRID_SQL, GRID_PARAMS).fetchall(), reps)
+    conn = Hand(db)
+    hand = timed(lambda: conn.all(GRID_SQL, GRID_PARAMS), reps)
     grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps)
     kept = counts.of(ws.storage)  # counts kept between requests (engine/counts.py): forgotten where the counting is timed
     grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, pace=kept.forget)
@@ -310,67 +375,73 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
             p50(hand), "hand-written SQL  [nothing written between: the count kept since the last one]")
     log("grid in process done")
     by_center = timed(lambda: visits.group(actor="admin", by="center", aggregate="sum", field="amount"), agg_reps, 1)
-    hand_center = timed(lambda: conn.execute('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
-                                             'GROUP BY center').fetchall(), agg_reps, 1)
+    hand_center = timed(lambda: conn.all('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
+                                         'GROUP BY center'), agg_reps, 1)
     rep.add("dashboard sum(amount) by center p50", p50(by_center), "ms", "<= 300", p50(by_center) <= 300,
             p50(hand_center), "hand-written SQL")
     weekly = timed(lambda: visits.group(actor="admin", by="visit_date", bucket="week"), agg_reps, 1)
-    hand_weekly = timed(lambda: conn.execute("SELECT date(visit_date, '-6 days', 'weekday 1') AS k, count(*) FROM "
-                                             '"clinic__visits" WHERE "_deleted_at" IS NULL GROUP BY k').fetchall(), agg_reps, 1)
+    hand_weekly = timed(lambda: conn.all(WEEKLY_SQL[store]), agg_reps, 1)
     rep.add("dashboard weekly trend (count) p50", p50(weekly), "ms", "<= 300", p50(weekly) <= 300,
             p50(hand_weekly), "hand-written SQL")
     log("dashboards done")
     fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1, pace=kept.forget)
-    fcount_hand = timed(lambda: conn.execute(FORMULA_SQL, FORMULA_PARAMS).fetchone(), agg_reps, 1)
+    fcount_hand = timed(lambda: conn.one(FORMULA_SQL, FORMULA_PARAMS), agg_reps, 1)
     rep.add("filterByFormula count, in process p50", p50(fcount), "ms", "<= 2x SQL", p50(fcount) <= 2 * p50(fcount_hand),
             p50(fcount_hand), "hand-written SQL")
     fpage = timed(lambda: visits.query(actor="admin", filter={"formula": FORMULA}, limit=50, with_total=False), reps)
-    fpage_hand = timed(lambda: conn.execute(FORMULA_PAGE_SQL, FORMULA_PARAMS).fetchall(), reps)
+    fpage_hand = timed(lambda: conn.all(FORMULA_PAGE_SQL, FORMULA_PARAMS), reps)
     rep.add("filterByFormula first page, in process p50", p50(fpage), "ms", "<= 2x SQL", p50(fpage) <= 2 * p50(fpage_hand),
             p50(fpage_hand), "hand-written SQL")
     # Free-text search for a rare term: a scan of the searchable columns (no full-text index).
     term = f"visit {args.rows - 7}"
     search = timed(lambda: visits.query(actor="admin", search=term, limit=50, with_total=False), agg_reps, 1)
-    search_sql = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND ("title" LIKE ? OR "status" LIKE ? '
-                  'OR "center" LIKE ? OR "doctor" LIKE ?) ORDER BY "_rowid" LIMIT 50')
-    search_hand = timed(lambda: conn.execute(search_sql, [f"%{term}%"] * 4).fetchall(), agg_reps, 1)
+    search_sql = SEARCH_SQL.format(like="ILIKE" if on_pg else "LIKE")
+    search_hand = timed(lambda: conn.all(search_sql, [f"%{term}%"] * 4), agg_reps, 1)
     rep.add("search, rare term, first page, in process p50", p50(search), "ms", "", None, p50(search_hand),
-            "hand-written SQL (LIKE)")
+            "hand-written SQL (ILIKE)" if on_pg else "hand-written SQL (LIKE)")
     ws.close()
     log("formula and search in process done")
 
-    # -- over HTTP: gridbase serve and datasette serve -----------------------------------------
+    # -- over HTTP: gridbase serve and datasette serve (SQLite) --------------------------------
     n_tokens = 3 if args.quick else 8
     secrets = [gridbase_cli("token", str(folder / "ws"), "--db", str(db), "create", "admin", "--name", f"bench{i}")
                .strip().splitlines()[-1] for i in range(n_tokens)]
     log(f"{n_tokens} API tokens created")
     gport, dport, dport_default = free_port(), free_port(), free_port()
-    server: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
     datasette: subprocess.Popen[bytes] | None = None
     datasette_default: subprocess.Popen[bytes] | None = None
     watcher: InboxWatcher | None = None
+
+    def serve(port: int) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
+                                 "--port", str(port)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        servers.append(proc)
+        return proc
+
     try:
-        server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
-                                   "--port", str(gport)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+        server = serve(gport)
         dbin = Path(sys.executable).parent / "datasette"
-        # The peer in its best configuration for this query: no facet suggestions (its default
-        # computes them on every table request); its default configuration is measured apart.
-        # Both may take longer than Datasette's 1-s default query limit (a cutoff, not a speed
-        # setting), which a loaded machine passes at a million rows and which ended the run.
-        limit = ["--setting", "sql_time_limit_ms", "60000"]
-        datasette = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport), "--host", "127.0.0.1",
-                                      "--setting", "suggest_facets", "off", *limit],
-                                     cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        datasette_default = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport_default), "--host",
-                                              "127.0.0.1", *limit], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, start_new_session=True)
         gurl, durl = f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{dport}"
         durl_default = f"http://127.0.0.1:{dport_default}"
+        if not on_pg:
+            # The peer in its best configuration for this query: no facet suggestions (its default
+            # computes them on every table request); its default configuration is measured apart.
+            # Both may take longer than Datasette's 1-s default query limit (a cutoff, not a speed
+            # setting), which a loaded machine passes at a million rows and which ended the run.
+            limit = ["--setting", "sql_time_limit_ms", "60000"]
+            datasette = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport), "--host", "127.0.0.1",
+                                          "--setting", "suggest_facets", "off", *limit],
+                                         cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         start_new_session=True)
+            datasette_default = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport_default), "--host",
+                                                  "127.0.0.1", *limit], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.PIPE, start_new_session=True)
         wait_http(gurl + "/login", server)
-        wait_http(durl + "/-/versions.json", datasette)
-        wait_http(durl_default + "/-/versions.json", datasette_default)
+        if datasette is not None and datasette_default is not None:
+            wait_http(durl + "/-/versions.json", datasette)
+            wait_http(durl_default + "/-/versions.json", datasette_default)
         log("servers up")
         tokens = Tokens(secrets)
         api = httpx.Client(base_url=gurl, timeout=60)
@@ -384,35 +455,43 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
 
         http_grid = timed(lambda: api_get(grid_params), reps, 3, tokens.pace)
         http_view = timed(lambda: api_get({"view": "open_recent", "pageSize": "50"}), reps, 3, tokens.pace)
-        ds = httpx.Client(base_url=durl, timeout=60)
-        ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
-                    "_shape": "objects"}
+        if on_pg:
+            # No Datasette on PostgreSQL: the peer of the HTTP figures is the hand-written SQL.
+            rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40", p50(http_grid) <= 40, p50(hand),
+                    "hand-written SQL (psycopg)")
+            rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(hand, 99),
+                    "hand-written SQL (psycopg)")
+        else:
+            ds = httpx.Client(base_url=durl, timeout=60)
+            ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
+                        "_shape": "objects"}
 
-        def ds_get(params: dict[str, str]) -> None:
-            r = ds.get("/gridbase/clinic__visits.json", params=params)
-            if r.status_code != 200 or len(r.json()["rows"]) != 50:
-                raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
+            def ds_get(params: dict[str, str]) -> None:
+                r = ds.get("/gridbase/clinic__visits.json", params=params)
+                if r.status_code != 200 or len(r.json()["rows"]) != 50:
+                    raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
 
-        ds_grid = timed(lambda: ds_get(ds_query), reps, 3)
-        ds_nocount = timed(lambda: ds_get({**ds_query, "_nocount": "1"}), reps, 3)
-        ds_default = httpx.Client(base_url=durl_default, timeout=60)
+            ds_grid = timed(lambda: ds_get(ds_query), reps, 3)
+            ds_nocount = timed(lambda: ds_get({**ds_query, "_nocount": "1"}), reps, 3)
+            ds_default = httpx.Client(base_url=durl_default, timeout=60)
 
-        def ds_default_get() -> None:
-            r = ds_default.get("/gridbase/clinic__visits.json", params=ds_query)
-            if r.status_code != 200 or len(r.json()["rows"]) != 50:
-                raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
+            def ds_default_get() -> None:
+                r = ds_default.get("/gridbase/clinic__visits.json", params=ds_query)
+                if r.status_code != 200 or len(r.json()["rows"]) != 50:
+                    raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
 
-        ds_grid_default = timed(ds_default_get, reps, 3)
-        ds_default.close()
-        rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40, <= DS",
-                p50(http_grid) <= 40 and p50(http_grid) <= p50(ds_grid), p50(ds_grid),
-                "Datasette .json (with count), suggest_facets off")
-        rep.add("grid first page, HTTP API p50 vs DS default", p50(http_grid), "ms", "", None, p50(ds_grid_default),
-                "Datasette .json, default settings (facet suggestions on; query limit 60 s)")
-        rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(ds_grid, 99),
-                "Datasette .json (with count), suggest_facets off")
-        rep.add("grid first page, HTTP API p50 vs DS _nocount", p50(http_grid), "ms", "<= DS",
-                p50(http_grid) <= p50(ds_nocount), p50(ds_nocount), "Datasette .json _nocount=1")
+            ds_grid_default = timed(ds_default_get, reps, 3)
+            ds_default.close()
+            ds.close()
+            rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40, <= DS",
+                    p50(http_grid) <= 40 and p50(http_grid) <= p50(ds_grid), p50(ds_grid),
+                    "Datasette .json (with count), suggest_facets off")
+            rep.add("grid first page, HTTP API p50 vs DS default", p50(http_grid), "ms", "", None, p50(ds_grid_default),
+                    "Datasette .json, default settings (facet suggestions on; query limit 60 s)")
+            rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(ds_grid, 99),
+                    "Datasette .json (with count), suggest_facets off")
+            rep.add("grid first page, HTTP API p50 vs DS _nocount", p50(http_grid), "ms", "<= DS",
+                    p50(http_grid) <= p50(ds_nocount), p50(ds_nocount), "Datasette .json _nocount=1")
         rep.add("grid first page, HTTP API (view=) p50", p50(http_view), "ms", "<= 40", p50(http_view) <= 40,
                 p50(hand), "hand-written SQL")
         log("grid over HTTP done")
@@ -424,7 +503,6 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 percentile(fpage_hand, 99), "hand-written SQL")
         log("formula over HTTP done")
         api.close()
-        ds.close()
         stop(datasette)
         stop(datasette_default)
         datasette = datasette_default = None
@@ -438,10 +516,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                                     "--format", "flamegraph" if args.py_spy.suffix == ".svg" else "raw"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
-        load = asyncio.run(form_load(gurl, args.clients, form_seconds, watcher))
+        load = asyncio.run(form_load([gurl], args.clients, form_seconds, watcher))
         if spy is not None:
             spy.wait(timeout=60)
-        watcher.halt.set()
         if load["errors"]:
             print("form load problems: " + "; ".join(load["errors"]))
         rate = load["ok"] / load["elapsed_s"]
@@ -457,6 +534,26 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 percentile(inbox, 99) <= 200, note=miss)
         log("forms and automations done")
         mem = proc_status(server.pid)
+        if on_pg:
+            # Several processes on one PostgreSQL database: the same clients, split between two
+            # `gridbase serve` processes (client n to process n % 2), beside the one process above.
+            gport2 = free_port()
+            second = serve(gport2)
+            wait_http(f"http://127.0.0.1:{gport2}/login", second)
+            log("second server up")
+            load2 = asyncio.run(form_load([gurl, f"http://127.0.0.1:{gport2}"], args.clients, form_seconds, watcher))
+            if load2["errors"]:
+                print("form load (2 processes) problems: " + "; ".join(load2["errors"]))
+            rate2 = load2["ok"] / load2["elapsed_s"]
+            lat2 = load2["latencies"] or [float("nan")]
+            miss2 = f"; {load2['missing_notifications']} not notified within 30 s" if load2["missing_notifications"] else ""
+            rep.add(f"form submissions/s, 2 processes ({args.clients} clients)", rate2, "req/s", ">= 1.5x 1 process",
+                    rate2 >= 1.5 * rate, rate, "the same clients on 1 process",
+                    note=f"{load2['ok']} ok in {load2['elapsed_s']:.1f} s, statuses {load2['statuses']}{miss2}")
+            rep.add("form submission p99, 2 processes", percentile(lat2, 99), "ms", "<= 100", percentile(lat2, 99) <= 100,
+                    percentile(lat, 99), "1 process")
+            log("forms on 2 processes done")
+        watcher.halt.set()
         rep.add("server peak RSS (VmHWM)", mem["VmHWM"], "MB", "<= 300", mem["VmHWM"] <= 300,
                 note=f"VmRSS now {mem['VmRSS']} MB")
     finally:
@@ -464,20 +561,55 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
             watcher.halt.set()
         stop(datasette)
         stop(datasette_default)
-        stop(server)
+        for proc in servers:
+            stop(proc)
         conn.close()
     total = time.perf_counter() - run_began
     log(f"done in {total:.0f} s")
     rep.print()
     load_avg = os.getloadavg()
-    print(f"\nrows {args.rows:,}; {'quick; ' if args.quick else ''}run took {total:.0f} s; "
+    print(f"\n{store}; rows {args.rows:,}; {'quick; ' if args.quick else ''}run took {total:.0f} s; "
           f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} CPUs"
           + ("; table reused from an earlier build" if built["reused"] else ""))
+    figures = {"store": store, "rows": args.rows, "quick": args.quick, "seconds": round(total, 1),
+               "reused_table": built["reused"], "load_average": load_avg, "results": rep.results}
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "quick": args.quick, "seconds": round(total, 1),
-                                         "reused_table": built["reused"], "load_average": load_avg,
-                                         "results": rep.results}, indent=1), encoding="utf-8")
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    if args.compare:
+        print_compare(figures, json.loads(args.compare.read_text(encoding="utf-8")))
     return 0
+
+
+def print_compare(this: dict[str, Any], other: dict[str, Any]) -> None:
+    """This run's figures beside another run's (PostgreSQL beside SQLite), measure by measure.
+
+    `cost` is how many times the other run's cost this run's figure is: this / other for times
+    and memory, other / this for rates (rows/s, req/s); "within 2x" is cost <= 2. A measure only
+    one run has (Datasette's, the two processes') is printed with the run that has it."""
+    theirs = {r["measure"]: r for r in other["results"]}
+    mine = {r["measure"]: r for r in this["results"]}
+    names = list(mine) + [m for m in theirs if m not in mine]
+    a, b = this.get("store", "this run"), other.get("store", "other run")
+    w = max(len(m) for m in names)
+    print(f"\n{this.get('rows', 0):,} rows ({a}) beside {other.get('rows', 0):,} rows ({b})")
+    print(f"{'measure':<{w}} | {a:>16} | {b:>16} | {'cost':>6} | within 2x")
+    print("-" * (w + 62))
+    within = []
+    for name in names:
+        x, y = mine.get(name), theirs.get(name)
+
+        def shown(r: dict[str, Any] | None) -> str:
+            return "" if r is None or r["value"] is None else f"{r['value']:,.1f} {r['unit']}"
+
+        cost = ""
+        verdict = ""
+        if x and y and x["value"] and y["value"]:
+            rate = x["unit"].endswith("/s")
+            ratio = y["value"] / x["value"] if rate else x["value"] / y["value"]
+            cost, verdict = f"{ratio:.2f}", "yes" if ratio <= 2 else "NO"
+            within.append(ratio <= 2)
+        print(f"{name:<{w}} | {shown(x):>16} | {shown(y):>16} | {cost:>6} | {verdict}")
+    print(f"\n{sum(within)} of {len(within)} measures both runs have are within 2x of {b}'s")
 
 
 if __name__ == "__main__":
