@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start a throwaway PostgreSQL under /tmp for this run (initdb), measure on it, stop it")
     parser.add_argument("--compare", type=Path, metavar="FILE",
                         help="the --json of another run (e.g. SQLite's): print this run's figures beside it")
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="where the workspace is built (default benchmarks/data/run-ROWS, run-pg-ROWS on PostgreSQL)")
     args = parser.parse_args(argv)
     if args.db and not pg_temp.is_url(args.db):
         parser.error(f"--db must be a postgresql:// URL, not {args.db!r}")
@@ -335,7 +337,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
 
     on_pg = bool(args.db)
     store = "postgresql" if on_pg else "sqlite"
-    folder = ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
+    folder = args.data or ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
     # On PostgreSQL the workspace lives in a schema of its own (bench_ROWS) of the database given.
     db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}", fresh=not args.reuse) if on_pg else folder / "gridbase.db"
