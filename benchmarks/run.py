@@ -1,6 +1,7 @@
 """Gridbase side by side with its peers, on the same data, in one run.
 
     .venv/bin/python benchmarks/run.py --rows 1000000 [--json FILE] [--quick] [--reuse]
+    .venv/bin/python benchmarks/run.py --rows 100000 --db postgresql://… [--compare SQLITE.json]
 
 Builds a visits-like table (text, number, select, date, person and link fields; the base and
 row generator of benchmarks/bench_engine.py, plus one grid view, one signed-in form and one
@@ -21,7 +22,14 @@ benchmarks/data/run-ROWS/, then measures:
   `_gb_notifications` (polled every 2 ms from another connection), p50/p99;
 - the server's peak RSS (VmHWM of the `gridbase serve` process) at the end.
 
-It prints `measure | Gridbase | target | peer | ratio` and writes JSON with `--json`.
+On PostgreSQL (`--db postgresql://…`, GRIDBASE_DATABASE_URL, or `--pg-temp` for a throwaway
+server, benchmarks/pg_temp.py) it builds the same data in the schema bench_ROWS of that
+database and measures the same, with psycopg COPY as the import's peer, hand-written
+PostgreSQL SQL as the peer of the queries (no Datasette), and form submissions also with the
+clients split between two `gridbase serve` processes on the database, beside one process.
+
+It prints `measure | Gridbase | target | peer | ratio` and writes JSON with `--json`;
+`--compare FILE` prints the run beside another run's JSON (PostgreSQL beside SQLite).
 `--quick` does fewer repetitions (CI runs `--rows 10000 --quick`). `--reuse` keeps a built
 table (keyed by row count) from a previous run instead of importing again; the import
 figures are then those recorded when it was built, and the output says so.
