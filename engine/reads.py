@@ -420,7 +420,7 @@ class Reader:
         index in order and skipping non-matches costs under 10 ms. The row count we already
         have says how far that walk goes: about needed × rows / matched entries.
         """
-        if not sort or not matched:
+        if not sort or not matched or not self.ws.storage.dialect.index_hints:
             return ""
         key = str(sort[0]).lstrip("-+")
         field = self.fields.get(key)
