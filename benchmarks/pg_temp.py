@@ -111,3 +111,21 @@ def in_schema(url: str, schema: str, *, fresh: bool = False) -> str:
 
 def is_url(db: object) -> bool:
     return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+def server_pids(data_dir: Path) -> list[int]:
+    """The postmaster of the server in `data_dir` and its children (backends, writers), for
+    their CPU time; [] when it runs elsewhere."""
+    try:
+        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [postmaster]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids

@@ -141,6 +141,18 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (/proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -215,9 +227,12 @@ class InboxWatcher(threading.Thread):
         self.conn.close()
 
 
-async def form_load(urls: list[str], clients: int, duration: float, watcher: InboxWatcher) -> dict[str, Any]:
+async def form_load(urls: list[str], clients: int, duration: float, watcher: InboxWatcher,
+                    cpu: Callable[[], dict[str, float]] = dict) -> dict[str, Any]:
     """`clients` signed-in people posting the form back to back for `duration` seconds, client n
-    to server n % len(urls) (several `gridbase serve` processes on one database)."""
+    to server n % len(urls) (several `gridbase serve` processes on one database). `cpu()`: CPU
+    seconds of the servers so far by name, read when the clock starts (after sign-in) and when
+    the automations have caught up; their difference is in the result's `cpu_s`."""
     latencies: list[float] = []
     started: dict[str, float] = {}
     statuses: dict[int, int] = {}
@@ -257,6 +272,7 @@ async def form_load(urls: list[str], clients: int, duration: float, watcher: Inb
         # Sign everyone in first (password hashing is slow on purpose); the clock starts after.
         csrfs = await asyncio.gather(*(sign_in(n, web) for n, web in enumerate(webs)))
         began = time.perf_counter()
+        cpu_began = cpu()
         await asyncio.gather(*(post_until(n, web, csrf, began + duration)
                                for n, (web, csrf) in enumerate(zip(webs, csrfs, strict=True)) if csrf is not None))
     finally:
@@ -268,7 +284,8 @@ async def form_load(urls: list[str], clients: int, duration: float, watcher: Inb
     while time.perf_counter() < deadline and any(t not in watcher.seen for t in started):
         await asyncio.sleep(0.05)
     inbox = [(watcher.seen[t] - t0) * 1000 for t, t0 in started.items() if t in watcher.seen]
-    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "latencies": latencies, "statuses": statuses,
+    cpu_s = {name: seconds - cpu_began.get(name, 0.0) for name, seconds in cpu().items()}
+    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "cpu_s": cpu_s, "latencies": latencies, "statuses": statuses,
             "errors": errors, "inbox": inbox, "missing_notifications": len(started) - len(inbox)}
 
 
@@ -327,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--pg-temp: {reason}")
         server_pg = pg_temp.start()
         args.db = server_pg.url()
+        args.pg_data = server_pg.folder / "data"  # its processes' CPU time is measured too
     try:
         return measure(args)
     finally:
@@ -422,6 +440,35 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     datasette: subprocess.Popen[bytes] | None = None
     datasette_default: subprocess.Popen[bytes] | None = None
     watcher: InboxWatcher | None = None
+
+    pg_data = getattr(args, "pg_data", None)
+
+    def server_cpu() -> dict[str, float]:
+        """CPU seconds so far: the gridbase serve processes, PostgreSQL's (--pg-temp), the machine's."""
+        out = {"gridbase": cpu_seconds([proc.pid for proc in servers])}
+        if pg_data is not None:
+            out["postgresql"] = cpu_seconds(pg_temp.server_pids(pg_data))
+        jiffies = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        out["machine busy"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+        out["machine"] = sum(jiffies) / os.sysconf("SC_CLK_TCK")
+        return out
+
+    def add_cpu(rep: Report, load: dict[str, Any], suffix: str = "", before: dict[str, float] | None = None) -> dict[str, float]:
+        """Rows of server CPU per submission (and the machine's busy share) for one form load."""
+        ok = max(load["ok"], 1)
+        cpu = load["cpu_s"]
+        per = {name: cpu[name] / ok * 1000 for name in ("gridbase", "postgresql") if name in cpu}
+        prior = before or {}
+        rep.add(f"server CPU per form submission{suffix}", per["gridbase"], "ms CPU", "", None, prior.get("gridbase"),
+                "1 process" if before else "", note="gridbase serve processes, automations included")
+        if "postgresql" in per:
+            rep.add(f"PostgreSQL CPU per form submission{suffix}", per["postgresql"], "ms CPU", "", None,
+                    prior.get("postgresql"), "1 process" if before else "", note="the --pg-temp server's processes")
+        if cpu.get("machine"):
+            busy = 100 * cpu["machine busy"] / cpu["machine"]
+            rep.add(f"machine CPU busy during the form load{suffix}", busy, "%", "", None,
+                    note=f"{os.cpu_count()} CPUs, everyone's work (the load generator's too)")
+        return per
 
     def serve(port: int) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
@@ -526,7 +573,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
                                     "--format", "flamegraph" if args.py_spy.suffix == ".svg" else "raw"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
-        load = asyncio.run(form_load([gurl], args.clients, form_seconds, watcher))
+        load = asyncio.run(form_load([gurl], args.clients, form_seconds, watcher, server_cpu))
         if spy is not None:
             spy.wait(timeout=60)
         if load["errors"]:
@@ -537,6 +584,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
                 note=f"{load['ok']} ok in {load['elapsed_s']:.1f} s, statuses {load['statuses']}")
         rep.add("form submission p50", p50(lat), "ms", "", None)
         rep.add("form submission p99", percentile(lat, 99), "ms", "<= 100", percentile(lat, 99) <= 100)
+        per_one = add_cpu(rep, load)
         inbox = load["inbox"] or [float("nan")]
         miss = f"{load['missing_notifications']} not notified within 30 s" if load["missing_notifications"] else ""
         rep.add("write -> inbox p50 (under form load)", p50(inbox), "ms", "", None, note=miss)
@@ -551,7 +599,8 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
             second = serve(gport2)
             wait_http(f"http://127.0.0.1:{gport2}/login", second)
             log("second server up")
-            load2 = asyncio.run(form_load([gurl, f"http://127.0.0.1:{gport2}"], args.clients, form_seconds, watcher))
+            load2 = asyncio.run(form_load([gurl, f"http://127.0.0.1:{gport2}"], args.clients, form_seconds, watcher,
+                                          server_cpu))
             if load2["errors"]:
                 print("form load (2 processes) problems: " + "; ".join(load2["errors"]))
             rate2 = load2["ok"] / load2["elapsed_s"]
@@ -562,6 +611,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
                     note=f"{load2['ok']} ok in {load2['elapsed_s']:.1f} s, statuses {load2['statuses']}{miss2}")
             rep.add("form submission p99, 2 processes", percentile(lat2, 99), "ms", "<= 100", percentile(lat2, 99) <= 100,
                     percentile(lat, 99), "1 process")
+            add_cpu(rep, load2, ", 2 processes", per_one)
             log("forms on 2 processes done")
         watcher.halt.set()
         rep.add("server peak RSS (VmHWM)", mem["VmHWM"], "MB", "<= 300", mem["VmHWM"] <= 300,
