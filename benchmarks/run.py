@@ -108,14 +108,6 @@ def p50(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def gridbase_cli(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "gridbase", *args], cwd=ROOT, env=child_env(),
-                          capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise SystemExit(f"gridbase {' '.join(args)} failed: {proc.stderr}")
-    return proc.stdout
-
-
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -386,6 +378,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
 
     # -- in process ----------------------------------------------------------------------------
     from engine import Workspace, counts
+    from engine import tokens as tokens_api
 
     ws = Workspace.open(folder / "ws", db=db)
     visits = ws.base("clinic").table("visits")
@@ -427,14 +420,15 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     search_hand = timed(lambda: conn.all(search_sql, [f"%{term}%"] * 4), agg_reps, 1)
     rep.add("search, rare term, first page, in process p50", p50(search), "ms", "", None, p50(search_hand),
             "hand-written SQL (ILIKE)" if on_pg else "hand-written SQL (LIKE)")
-    ws.close()
     log("formula and search in process done")
+    # API tokens for the HTTP part, made here as `gridbase token DIR create admin` makes them
+    # (a command per token took seconds each on a loaded machine).
+    n_tokens = 3 if args.quick else 8
+    secrets = [tokens_api.create(ws, "admin", name=f"bench{i}")[0] for i in range(n_tokens)]
+    ws.close()
+    log(f"{n_tokens} API tokens created")
 
     # -- over HTTP: gridbase serve and datasette serve (SQLite) --------------------------------
-    n_tokens = 3 if args.quick else 8
-    secrets = [gridbase_cli("token", str(folder / "ws"), "--db", str(db), "create", "admin", "--name", f"bench{i}")
-               .strip().splitlines()[-1] for i in range(n_tokens)]
-    log(f"{n_tokens} API tokens created")
     gport, dport, dport_default = free_port(), free_port(), free_port()
     servers: list[subprocess.Popen[bytes]] = []
     datasette: subprocess.Popen[bytes] | None = None
