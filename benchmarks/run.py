@@ -662,7 +662,7 @@ def print_compare(this: dict[str, Any], other: dict[str, Any]) -> None:
             return "" if r is None or r["value"] is None else f"{r['value']:,.1f} {r['unit']}"
 
         cost = verdict = sql_cost = ""
-        if x and y and x["value"] and y["value"]:
+        if x and y and x["value"] and y["value"] and x["unit"] != "%":  # the machine's busy share is not a figure of ours
             rate = x["unit"].endswith("/s")
             ratio = y["value"] / x["value"] if rate else x["value"] / y["value"]
             cost, verdict = f"{ratio:.2f}", "yes" if ratio <= 2 else "NO"
@@ -671,7 +671,7 @@ def print_compare(this: dict[str, Any], other: dict[str, Any]) -> None:
                     and str(y.get("peer_name", "")).startswith("hand-written SQL"):
                 peer_ratio = y["peer"] / x["peer"] if rate else x["peer"] / y["peer"]
                 sql_cost = f"{peer_ratio:.2f}"
-        print(f"{name:<{w}} | {shown(x):>16} | {shown(y):>16} | {cost:>6} | {verdict:>9} | {sql_cost:>8}")
+        print(f"{name:<{w}} | {shown(x):>16} | {shown(y):>16} | {cost:>6} | {verdict:>9} | {sql_cost:>8}".rstrip())
     print(f"\n{sum(within)} of {len(within)} measures both runs have are within 2x of {b}'s")
 
 
