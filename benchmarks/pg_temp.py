@@ -129,3 +129,14 @@ def server_pids(data_dir: Path) -> list[int]:
             except (OSError, ValueError, IndexError):
                 continue
     return pids
+
+
+def empty(url: str) -> None:
+    """Drop everything in the schema `url` works in (its search_path) and make it again, empty."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_schema()").fetchone()
+        if row is None or row[0] is None or row[0] in ("public", "pg_catalog"):
+            raise SystemExit(f"not emptying the schema {row[0] if row else None!r}: give the benchmark a schema of its own")
+        name = sql.Identifier(row[0])
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(name))

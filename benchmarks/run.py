@@ -361,7 +361,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     folder = args.data or ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
     # On PostgreSQL the workspace lives in a schema of its own (bench_ROWS) of the database given.
-    db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}", fresh=not args.reuse) if on_pg else folder / "gridbase.db"
+    db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}") if on_pg else folder / "gridbase.db"
     log(f"store: {store}")
     built = build(folder, args.rows, args.reuse, log, db=db if isinstance(db, str) else None)
     rep = Report()

@@ -6,7 +6,9 @@ the rows (`generate`: bench_engine's generator, same seed, same values), the bui
 table by `Table.import_rows` beside sqlite-utils `insert_all` of the same rows (`build`, kept
 for `--reuse`), and `same_writes_by_hand`: the same rows, links, audit entries and events
 written by hand-written SQL, the limit of this design. bench_grid_page.py builds its table from
-the same data.
+the same data. On PostgreSQL (`build(..., db=URL)`, the schema run.py chose) the same build
+runs in that schema, emptied first; the import's peer is psycopg COPY into a plain table
+(`copy_peer`) and the floor the same writes by COPY (`same_writes_by_hand_pg`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
+import pg_temp  # noqa: E402  (PostgreSQL: the benchmark's schema)
 from bench_engine import DOCTORS  # noqa: E402
 
 PASSWORD = "bench-pass-1234"
@@ -91,6 +94,8 @@ def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None], db: 
             log(f"reusing the table built earlier in {folder} (import figures recorded then)")
             return built
     shutil.rmtree(folder, ignore_errors=True)
+    if db:
+        pg_temp.empty(db)  # a build starts from an empty schema, --reuse or not
     (folder / "ws" / "bases").mkdir(parents=True)
     (folder / "ws" / "workspace.yaml").write_text(workspace_yaml(), encoding="utf-8")
     (folder / "ws" / "bases" / "clinic.yaml").write_text(base_yaml(), encoding="utf-8")
