@@ -59,5 +59,5 @@ def test_run_small_on_postgresql(tmp_path: Path, pg_url: str) -> None:
              for line in compared.splitlines() if "|" in line}
     assert lines["grid first page, in process p50"][3] == "NO"  # SQLite's figure above was made 1 µs
     assert lines["form submissions/s (4 clients, automations on)"][3] == "NO"  # and its rate a billion a second
-    assert lines["form submissions/s, 2 processes (4 clients)"][1:] == ["", "", ""]  # a PostgreSQL figure alone
+    assert not any(lines["form submissions/s, 2 processes (4 clients)"][1:])  # a PostgreSQL figure alone
     assert "0 of 2 measures both runs have are within 2x of sqlite's" in compared
