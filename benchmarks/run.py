@@ -1,6 +1,7 @@
 """Gridbase side by side with its peers, on the same data, in one run.
 
     .venv/bin/python benchmarks/run.py --rows 1000000 [--json FILE] [--quick] [--reuse]
+    .venv/bin/python benchmarks/run.py --rows 100000 --db postgresql://… [--compare SQLITE.json]
 
 Builds a visits-like table (text, number, select, date, person and link fields; the base and
 row generator of benchmarks/bench_engine.py, plus one grid view, one signed-in form and one
@@ -21,7 +22,14 @@ benchmarks/data/run-ROWS/, then measures:
   `_gb_notifications` (polled every 2 ms from another connection), p50/p99;
 - the server's peak RSS (VmHWM of the `gridbase serve` process) at the end.
 
-It prints `measure | Gridbase | target | peer | ratio` and writes JSON with `--json`.
+On PostgreSQL (`--db postgresql://…`, GRIDBASE_DATABASE_URL, or `--pg-temp` for a throwaway
+server, benchmarks/pg_temp.py) it builds the same data in the schema bench_ROWS of that
+database and measures the same, with psycopg COPY as the import's peer, hand-written
+PostgreSQL SQL as the peer of the queries (no Datasette), and form submissions also with the
+clients split between two `gridbase serve` processes on the database, beside one process.
+
+It prints `measure | Gridbase | target | peer | ratio` and writes JSON with `--json`;
+`--compare FILE` prints the run beside another run's JSON (PostgreSQL beside SQLite).
 `--quick` does fewer repetitions (CI runs `--rows 10000 --quick`). `--reuse` keeps a built
 table (keyed by row count) from a previous run instead of importing again; the import
 figures are then those recorded when it was built, and the output says so.
@@ -53,12 +61,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import pg_temp  # noqa: E402  (--pg-temp: a throwaway PostgreSQL)
+import psycopg  # noqa: E402
 from bench_engine import child_env, free_port, percentile  # noqa: E402
 from run_data import GRID_FILTER, GRID_SORT, PASSWORD, build  # noqa: E402  (the workspace, rows and floor)
 
 GRID_FORMULA = "AND({status} = 'open', NOT(IS_BEFORE({visit_date}, '2026-06-01')))"
 GRID_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "status" = ? AND "visit_date" >= ? '
             'ORDER BY "visit_date" DESC, "_rowid" DESC LIMIT 50')
+# PostgreSQL's spelling of the same order: SQLite puts NULLs last when descending, PostgreSQL
+# first unless told (and only the order SQLite means walks the visit_date index backwards).
+GRID_SQL_PG = GRID_SQL.replace('DESC, "_rowid"', 'DESC NULLS LAST, "_rowid"')
 GRID_PARAMS = ("open", "2026-06-01")
 FORMULA = "AND({amount} > 500, {status} = 'open', IS_AFTER({visit_date}, '2026-06-01'))"
 FORMULA_SQL = ('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
@@ -66,6 +79,14 @@ FORMULA_SQL = ('SELECT count(*) FROM "clinic__visits" WHERE "_deleted_at" IS NUL
 FORMULA_PAGE_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "amount" > ? AND "status" = ? '
                     'AND "visit_date" > ? ORDER BY "_rowid" LIMIT 50')
 FORMULA_PARAMS = (500, "open", "2026-06-01")
+# The weekly trend by hand: the Monday of each visit's week.
+WEEKLY_SQL = {"sqlite": "SELECT date(visit_date, '-6 days', 'weekday 1') AS k, count(*) FROM \"clinic__visits\" "
+                        'WHERE "_deleted_at" IS NULL GROUP BY k',
+              "postgresql": "SELECT date_trunc('week', visit_date::date)::date AS k, count(*) FROM \"clinic__visits\" "
+                            'WHERE "_deleted_at" IS NULL GROUP BY k'}
+# Free-text search by hand: SQLite's LIKE ignores ASCII case, PostgreSQL's ILIKE does.
+SEARCH_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND ("title" {like} ? OR "status" {like} ? '
+              'OR "center" {like} ? OR "doctor" {like} ?) ORDER BY "_rowid" LIMIT 50')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
 
 
@@ -88,14 +109,6 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2, pace: Callable[[]
 
 def p50(samples: list[float]) -> float:
     return statistics.median(samples)
-
-
-def gridbase_cli(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "gridbase", *args], cwd=ROOT, env=child_env(),
-                          capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise SystemExit(f"gridbase {' '.join(args)} failed: {proc.stderr}")
-    return proc.stdout
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -123,6 +136,18 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (/proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -130,6 +155,28 @@ def proc_status(pid: int) -> dict[str, int]:
             name, value = line.split(":", 1)
             out[name] = int(value.split()[0]) // 1024  # MB
     return out
+
+
+class Hand:
+    """Hand-written SQL on the benchmark's database, from a connection of its own: sqlite3 on the
+    SQLite file, psycopg (autocommit, the benchmark's schema) on PostgreSQL. SQL is written with
+    `?` placeholders; PostgreSQL gets `%s`."""
+
+    def __init__(self, db: Path | str) -> None:
+        self.store = "postgresql" if isinstance(db, str) else "sqlite"
+        self.conn: Any = psycopg.connect(db, autocommit=True) if isinstance(db, str) else sqlite3.connect(db, check_same_thread=False)
+
+    def all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        return self.conn.execute(self.spelled(sql), params).fetchall()  # type: ignore[no-any-return]
+
+    def one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self.conn.execute(self.spelled(sql), params).fetchone()
+
+    def spelled(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.store == "postgresql" else sql
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class Tokens:
@@ -157,16 +204,16 @@ class Tokens:
 class InboxWatcher(threading.Thread):
     """Polls _gb_notifications every 2 ms from its own connection; first time each title is seen."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         super().__init__(daemon=True)
-        self.conn = sqlite3.connect(db, check_same_thread=False)
-        self.last = self.conn.execute("SELECT COALESCE(max(id), 0) FROM _gb_notifications").fetchone()[0]
+        self.conn = Hand(db)
+        self.last = self.conn.one("SELECT COALESCE(max(id), 0) FROM _gb_notifications")[0]
         self.seen: dict[str, float] = {}
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
-            rows = self.conn.execute("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,)).fetchall()
+            rows = self.conn.all("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,))
             now = time.perf_counter()
             for rid, title in rows:
                 self.seen.setdefault(title, now)
@@ -175,8 +222,12 @@ class InboxWatcher(threading.Thread):
         self.conn.close()
 
 
-async def form_load(url: str, clients: int, duration: float, watcher: InboxWatcher) -> dict[str, Any]:
-    """`clients` signed-in people posting the form back to back for `duration` seconds."""
+async def form_load(urls: list[str], clients: int, duration: float, watcher: InboxWatcher,
+                    cpu: Callable[[], dict[str, float]] = dict) -> dict[str, Any]:
+    """`clients` signed-in people posting the form back to back for `duration` seconds, client n
+    to server n % len(urls) (several `gridbase serve` processes on one database). `cpu()`: CPU
+    seconds of the servers so far by name, read when the clock starts (after sign-in) and when
+    the automations have caught up; their difference is in the result's `cpu_s`."""
     latencies: list[float] = []
     started: dict[str, float] = {}
     statuses: dict[int, int] = {}
@@ -211,11 +262,12 @@ async def form_load(url: str, clients: int, duration: float, watcher: InboxWatch
                 if len(errors) < 5:
                     errors.append(f"form POST answered {r.status_code}: {r.text[:200]}")
 
-    webs = [httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) for _ in range(clients)]
+    webs = [httpx.AsyncClient(base_url=urls[n % len(urls)], timeout=60, follow_redirects=False) for n in range(clients)]
     try:
         # Sign everyone in first (password hashing is slow on purpose); the clock starts after.
         csrfs = await asyncio.gather(*(sign_in(n, web) for n, web in enumerate(webs)))
         began = time.perf_counter()
+        cpu_began = cpu()
         await asyncio.gather(*(post_until(n, web, csrf, began + duration)
                                for n, (web, csrf) in enumerate(zip(webs, csrfs, strict=True)) if csrf is not None))
     finally:
@@ -227,7 +279,8 @@ async def form_load(url: str, clients: int, duration: float, watcher: InboxWatch
     while time.perf_counter() < deadline and any(t not in watcher.seen for t in started):
         await asyncio.sleep(0.05)
     inbox = [(watcher.seen[t] - t0) * 1000 for t, t0 in started.items() if t in watcher.seen]
-    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "latencies": latencies, "statuses": statuses,
+    cpu_s = {name: seconds - cpu_began.get(name, 0.0) for name, seconds in cpu().items()}
+    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "cpu_s": cpu_s, "latencies": latencies, "statuses": statuses,
             "errors": errors, "inbox": inbox, "missing_notifications": len(started) - len(inbox)}
 
 
@@ -256,7 +309,7 @@ class Report:
                   + (f"  [{r['note']}]" if r["note"] else ""))
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one linear script
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", type=Path, metavar="FILE")
@@ -265,7 +318,36 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     parser.add_argument("--clients", type=int, default=8, help="concurrent form clients (default 8)")
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy during the form load (.svg: flame graph, else collapsed stacks)")
     parser.add_argument("--form-seconds", type=float, default=None, help="form load duration (default 15, quick 3)")
+    parser.add_argument("--db", metavar="URL", default=os.environ.get("GRIDBASE_DATABASE_URL") or None,
+                        help="a postgresql:// URL: build and measure on PostgreSQL, in the schema bench_ROWS of that "
+                             "database (default: GRIDBASE_DATABASE_URL if set, else a SQLite file)")
+    parser.add_argument("--pg-temp", action="store_true",
+                        help="start a throwaway PostgreSQL under /tmp for this run (initdb), measure on it, stop it")
+    parser.add_argument("--compare", type=Path, metavar="FILE",
+                        help="the --json of another run (e.g. SQLite's): print this run's figures beside it")
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="where the workspace is built (default benchmarks/data/run-ROWS, run-pg-ROWS on PostgreSQL)")
     args = parser.parse_args(argv)
+    if args.db and not pg_temp.is_url(args.db):
+        parser.error(f"--db must be a postgresql:// URL, not {args.db!r}")
+    if args.compare and not args.compare.exists():
+        parser.error(f"--compare: no file {args.compare}")
+    server_pg = None
+    if args.pg_temp:
+        reason = pg_temp.missing()
+        if reason:
+            parser.error(f"--pg-temp: {reason}")
+        server_pg = pg_temp.start()
+        args.db = server_pg.url()
+        args.pg_data = server_pg.folder / "data"  # its processes' CPU time is measured too
+    try:
+        return measure(args)
+    finally:
+        if server_pg is not None:
+            server_pg.stop()
+
+
+def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
     run_began = time.perf_counter()
     reps = 10 if args.quick else 40
     agg_reps = 3 if args.quick else 7
@@ -274,18 +356,24 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
     def log(text: str) -> None:
         print(f"[{time.perf_counter() - run_began:6.1f} s] {text}", flush=True)
 
-    folder = ROOT / "benchmarks" / "data" / f"run-{args.rows}"
+    on_pg = bool(args.db)
+    store = "postgresql" if on_pg else "sqlite"
+    folder = args.data or ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
-    built = build(folder, args.rows, args.reuse, log)
-    db = folder / "gridbase.db"
+    # On PostgreSQL the workspace lives in a schema of its own (bench_ROWS) of the database given.
+    db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}") if on_pg else folder / "gridbase.db"
+    log(f"store: {store}")
+    built = build(folder, args.rows, args.reuse, log, db=db if isinstance(db, str) else None)
     rep = Report()
     note = "recorded when the cached table was built" if built["reused"] else ""
     rep.add("bulk import (import_rows)", args.rows / built["import_s"], "rows/s", ">= 100000",
-            args.rows / built["import_s"] >= 100_000, args.rows / built["peer_s"], "sqlite-utils insert_all", note)
+            args.rows / built["import_s"] >= 100_000, args.rows / built["peer_s"],
+            built.get("peer_name", "sqlite-utils insert_all"), note)
     if built.get("floor_s"):
         rep.add("bulk import vs the same writes by hand", args.rows / built["import_s"], "rows/s", "", None,
-                args.rows / built["floor_s"], "hand-written SQL: rows, links, audit, events, indexes", note)
-    if built.get("floor_cpu_s"):
+                args.rows / built["floor_s"], "hand-written SQL: rows, links, audit, events, indexes"
+                + (" (COPY)" if on_pg else ""), note)
+    if built.get("floor_cpu_s") and not on_pg:  # on PostgreSQL most of the work is the server's, not this process's
         # The same two as CPU seconds of this process: on a shared machine the wall-clock ratio
         # moves with other people's load (1.1x to 2.2x for one commit), the CPU ratio far less.
         rep.add("bulk import CPU vs the same writes by hand", built["import_cpu_s"], "s CPU", "", None,
@@ -293,11 +381,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
 
     # -- in process ----------------------------------------------------------------------------
     from engine import Workspace, counts
+    from engine import tokens as tokens_api
 
     ws = Workspace.open(folder / "ws", db=db)
     visits = ws.base("clinic").table("visits")
-    conn = sqlite3.connect(db)
-    hand = timed(lambda: conn.execute(GRID_SQL, GRID_PARAMS).fetchall(), reps)
+    conn = Hand(db)
+    grid_sql = GRID_SQL_PG if on_pg else GRID_SQL
+    hand = timed(lambda: conn.all(grid_sql, GRID_PARAMS), reps)
     grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps)
     kept = counts.of(ws.storage)  # counts kept between requests (engine/counts.py): forgotten where the counting is timed
     grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, pace=kept.forget)
@@ -310,67 +400,103 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
             p50(hand), "hand-written SQL  [nothing written between: the count kept since the last one]")
     log("grid in process done")
     by_center = timed(lambda: visits.group(actor="admin", by="center", aggregate="sum", field="amount"), agg_reps, 1)
-    hand_center = timed(lambda: conn.execute('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
-                                             'GROUP BY center').fetchall(), agg_reps, 1)
+    hand_center = timed(lambda: conn.all('SELECT center, sum(amount) FROM "clinic__visits" WHERE "_deleted_at" IS NULL '
+                                         'GROUP BY center'), agg_reps, 1)
     rep.add("dashboard sum(amount) by center p50", p50(by_center), "ms", "<= 300", p50(by_center) <= 300,
             p50(hand_center), "hand-written SQL")
     weekly = timed(lambda: visits.group(actor="admin", by="visit_date", bucket="week"), agg_reps, 1)
-    hand_weekly = timed(lambda: conn.execute("SELECT date(visit_date, '-6 days', 'weekday 1') AS k, count(*) FROM "
-                                             '"clinic__visits" WHERE "_deleted_at" IS NULL GROUP BY k').fetchall(), agg_reps, 1)
+    hand_weekly = timed(lambda: conn.all(WEEKLY_SQL[store]), agg_reps, 1)
     rep.add("dashboard weekly trend (count) p50", p50(weekly), "ms", "<= 300", p50(weekly) <= 300,
             p50(hand_weekly), "hand-written SQL")
     log("dashboards done")
     fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1, pace=kept.forget)
-    fcount_hand = timed(lambda: conn.execute(FORMULA_SQL, FORMULA_PARAMS).fetchone(), agg_reps, 1)
+    fcount_hand = timed(lambda: conn.one(FORMULA_SQL, FORMULA_PARAMS), agg_reps, 1)
     rep.add("filterByFormula count, in process p50", p50(fcount), "ms", "<= 2x SQL", p50(fcount) <= 2 * p50(fcount_hand),
             p50(fcount_hand), "hand-written SQL")
     fpage = timed(lambda: visits.query(actor="admin", filter={"formula": FORMULA}, limit=50, with_total=False), reps)
-    fpage_hand = timed(lambda: conn.execute(FORMULA_PAGE_SQL, FORMULA_PARAMS).fetchall(), reps)
+    fpage_hand = timed(lambda: conn.all(FORMULA_PAGE_SQL, FORMULA_PARAMS), reps)
     rep.add("filterByFormula first page, in process p50", p50(fpage), "ms", "<= 2x SQL", p50(fpage) <= 2 * p50(fpage_hand),
             p50(fpage_hand), "hand-written SQL")
     # Free-text search for a rare term: a scan of the searchable columns (no full-text index).
     term = f"visit {args.rows - 7}"
     search = timed(lambda: visits.query(actor="admin", search=term, limit=50, with_total=False), agg_reps, 1)
-    search_sql = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND ("title" LIKE ? OR "status" LIKE ? '
-                  'OR "center" LIKE ? OR "doctor" LIKE ?) ORDER BY "_rowid" LIMIT 50')
-    search_hand = timed(lambda: conn.execute(search_sql, [f"%{term}%"] * 4).fetchall(), agg_reps, 1)
+    search_sql = SEARCH_SQL.format(like="ILIKE" if on_pg else "LIKE")
+    search_hand = timed(lambda: conn.all(search_sql, [f"%{term}%"] * 4), agg_reps, 1)
     rep.add("search, rare term, first page, in process p50", p50(search), "ms", "", None, p50(search_hand),
-            "hand-written SQL (LIKE)")
-    ws.close()
+            "hand-written SQL (ILIKE)" if on_pg else "hand-written SQL (LIKE)")
     log("formula and search in process done")
-
-    # -- over HTTP: gridbase serve and datasette serve -----------------------------------------
+    # API tokens for the HTTP part, made here as `gridbase token DIR create admin` makes them
+    # (a command per token took seconds each on a loaded machine).
     n_tokens = 3 if args.quick else 8
-    secrets = [gridbase_cli("token", str(folder / "ws"), "--db", str(db), "create", "admin", "--name", f"bench{i}")
-               .strip().splitlines()[-1] for i in range(n_tokens)]
+    secrets = [tokens_api.create(ws, "admin", name=f"bench{i}")[0] for i in range(n_tokens)]
+    ws.close()
     log(f"{n_tokens} API tokens created")
+
+    # -- over HTTP: gridbase serve and datasette serve (SQLite) --------------------------------
     gport, dport, dport_default = free_port(), free_port(), free_port()
-    server: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
     datasette: subprocess.Popen[bytes] | None = None
     datasette_default: subprocess.Popen[bytes] | None = None
     watcher: InboxWatcher | None = None
+
+    pg_data = getattr(args, "pg_data", None)
+
+    def server_cpu() -> dict[str, float]:
+        """CPU seconds so far: the gridbase serve processes, PostgreSQL's (--pg-temp), the machine's."""
+        out = {"gridbase": cpu_seconds([proc.pid for proc in servers])}
+        if pg_data is not None:
+            out["postgresql"] = cpu_seconds(pg_temp.server_pids(pg_data))
+        jiffies = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        out["machine busy"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+        out["machine"] = sum(jiffies) / os.sysconf("SC_CLK_TCK")
+        return out
+
+    def add_cpu(rep: Report, load: dict[str, Any], suffix: str = "", before: dict[str, float] | None = None) -> dict[str, float]:
+        """Rows of server CPU per submission (and the machine's busy share) for one form load."""
+        ok = max(load["ok"], 1)
+        cpu = load["cpu_s"]
+        per = {name: cpu[name] / ok * 1000 for name in ("gridbase", "postgresql") if name in cpu}
+        prior = before or {}
+        rep.add(f"server CPU per form submission{suffix}", per["gridbase"], "ms CPU", "", None, prior.get("gridbase"),
+                "1 process" if before else "", note="gridbase serve processes, automations included")
+        if "postgresql" in per:
+            rep.add(f"PostgreSQL CPU per form submission{suffix}", per["postgresql"], "ms CPU", "", None,
+                    prior.get("postgresql"), "1 process" if before else "", note="the --pg-temp server's processes")
+        if cpu.get("machine"):
+            busy = 100 * cpu["machine busy"] / cpu["machine"]
+            rep.add(f"machine CPU busy during the form load{suffix}", busy, "%", "", None,
+                    note=f"{os.cpu_count()} CPUs, everyone's work (the load generator's too)")
+        return per
+
+    def serve(port: int) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
+                                 "--port", str(port)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        servers.append(proc)
+        return proc
+
     try:
-        server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
-                                   "--port", str(gport)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+        server = serve(gport)
         dbin = Path(sys.executable).parent / "datasette"
-        # The peer in its best configuration for this query: no facet suggestions (its default
-        # computes them on every table request); its default configuration is measured apart.
-        # Both may take longer than Datasette's 1-s default query limit (a cutoff, not a speed
-        # setting), which a loaded machine passes at a million rows and which ended the run.
-        limit = ["--setting", "sql_time_limit_ms", "60000"]
-        datasette = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport), "--host", "127.0.0.1",
-                                      "--setting", "suggest_facets", "off", *limit],
-                                     cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        datasette_default = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport_default), "--host",
-                                              "127.0.0.1", *limit], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, start_new_session=True)
         gurl, durl = f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{dport}"
         durl_default = f"http://127.0.0.1:{dport_default}"
+        if not on_pg:
+            # The peer in its best configuration for this query: no facet suggestions (its default
+            # computes them on every table request); its default configuration is measured apart.
+            # Both may take longer than Datasette's 1-s default query limit (a cutoff, not a speed
+            # setting), which a loaded machine passes at a million rows and which ended the run.
+            limit = ["--setting", "sql_time_limit_ms", "60000"]
+            datasette = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport), "--host", "127.0.0.1",
+                                          "--setting", "suggest_facets", "off", *limit],
+                                         cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         start_new_session=True)
+            datasette_default = subprocess.Popen([str(dbin), "serve", str(db), "--port", str(dport_default), "--host",
+                                                  "127.0.0.1", *limit], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.PIPE, start_new_session=True)
         wait_http(gurl + "/login", server)
-        wait_http(durl + "/-/versions.json", datasette)
-        wait_http(durl_default + "/-/versions.json", datasette_default)
+        if datasette is not None and datasette_default is not None:
+            wait_http(durl + "/-/versions.json", datasette)
+            wait_http(durl_default + "/-/versions.json", datasette_default)
         log("servers up")
         tokens = Tokens(secrets)
         api = httpx.Client(base_url=gurl, timeout=60)
@@ -384,35 +510,43 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
 
         http_grid = timed(lambda: api_get(grid_params), reps, 3, tokens.pace)
         http_view = timed(lambda: api_get({"view": "open_recent", "pageSize": "50"}), reps, 3, tokens.pace)
-        ds = httpx.Client(base_url=durl, timeout=60)
-        ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
-                    "_shape": "objects"}
+        if on_pg:
+            # No Datasette on PostgreSQL: the peer of the HTTP figures is the hand-written SQL.
+            rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40", p50(http_grid) <= 40, p50(hand),
+                    "hand-written SQL (psycopg)")
+            rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(hand, 99),
+                    "hand-written SQL (psycopg)")
+        else:
+            ds = httpx.Client(base_url=durl, timeout=60)
+            ds_query = {"_size": "50", "status__exact": "open", "visit_date__gte": "2026-06-01", "_sort_desc": "visit_date",
+                        "_shape": "objects"}
 
-        def ds_get(params: dict[str, str]) -> None:
-            r = ds.get("/gridbase/clinic__visits.json", params=params)
-            if r.status_code != 200 or len(r.json()["rows"]) != 50:
-                raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
+            def ds_get(params: dict[str, str]) -> None:
+                r = ds.get("/gridbase/clinic__visits.json", params=params)
+                if r.status_code != 200 or len(r.json()["rows"]) != 50:
+                    raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
 
-        ds_grid = timed(lambda: ds_get(ds_query), reps, 3)
-        ds_nocount = timed(lambda: ds_get({**ds_query, "_nocount": "1"}), reps, 3)
-        ds_default = httpx.Client(base_url=durl_default, timeout=60)
+            ds_grid = timed(lambda: ds_get(ds_query), reps, 3)
+            ds_nocount = timed(lambda: ds_get({**ds_query, "_nocount": "1"}), reps, 3)
+            ds_default = httpx.Client(base_url=durl_default, timeout=60)
 
-        def ds_default_get() -> None:
-            r = ds_default.get("/gridbase/clinic__visits.json", params=ds_query)
-            if r.status_code != 200 or len(r.json()["rows"]) != 50:
-                raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
+            def ds_default_get() -> None:
+                r = ds_default.get("/gridbase/clinic__visits.json", params=ds_query)
+                if r.status_code != 200 or len(r.json()["rows"]) != 50:
+                    raise SystemExit(f"Datasette answered {r.status_code}: {r.text[:300]}")
 
-        ds_grid_default = timed(ds_default_get, reps, 3)
-        ds_default.close()
-        rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40, <= DS",
-                p50(http_grid) <= 40 and p50(http_grid) <= p50(ds_grid), p50(ds_grid),
-                "Datasette .json (with count), suggest_facets off")
-        rep.add("grid first page, HTTP API p50 vs DS default", p50(http_grid), "ms", "", None, p50(ds_grid_default),
-                "Datasette .json, default settings (facet suggestions on; query limit 60 s)")
-        rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(ds_grid, 99),
-                "Datasette .json (with count), suggest_facets off")
-        rep.add("grid first page, HTTP API p50 vs DS _nocount", p50(http_grid), "ms", "<= DS",
-                p50(http_grid) <= p50(ds_nocount), p50(ds_nocount), "Datasette .json _nocount=1")
+            ds_grid_default = timed(ds_default_get, reps, 3)
+            ds_default.close()
+            ds.close()
+            rep.add("grid first page, HTTP API p50", p50(http_grid), "ms", "<= 40, <= DS",
+                    p50(http_grid) <= 40 and p50(http_grid) <= p50(ds_grid), p50(ds_grid),
+                    "Datasette .json (with count), suggest_facets off")
+            rep.add("grid first page, HTTP API p50 vs DS default", p50(http_grid), "ms", "", None, p50(ds_grid_default),
+                    "Datasette .json, default settings (facet suggestions on; query limit 60 s)")
+            rep.add("grid first page, HTTP API p99", percentile(http_grid, 99), "ms", "", None, percentile(ds_grid, 99),
+                    "Datasette .json (with count), suggest_facets off")
+            rep.add("grid first page, HTTP API p50 vs DS _nocount", p50(http_grid), "ms", "<= DS",
+                    p50(http_grid) <= p50(ds_nocount), p50(ds_nocount), "Datasette .json _nocount=1")
         rep.add("grid first page, HTTP API (view=) p50", p50(http_view), "ms", "<= 40", p50(http_view) <= 40,
                 p50(hand), "hand-written SQL")
         log("grid over HTTP done")
@@ -424,7 +558,6 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 percentile(fpage_hand, 99), "hand-written SQL")
         log("formula over HTTP done")
         api.close()
-        ds.close()
         stop(datasette)
         stop(datasette_default)
         datasette = datasette_default = None
@@ -438,10 +571,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                                     "--format", "flamegraph" if args.py_spy.suffix == ".svg" else "raw"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
-        load = asyncio.run(form_load(gurl, args.clients, form_seconds, watcher))
+        load = asyncio.run(form_load([gurl], args.clients, form_seconds, watcher, server_cpu))
         if spy is not None:
             spy.wait(timeout=60)
-        watcher.halt.set()
         if load["errors"]:
             print("form load problems: " + "; ".join(load["errors"]))
         rate = load["ok"] / load["elapsed_s"]
@@ -450,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 note=f"{load['ok']} ok in {load['elapsed_s']:.1f} s, statuses {load['statuses']}")
         rep.add("form submission p50", p50(lat), "ms", "", None)
         rep.add("form submission p99", percentile(lat, 99), "ms", "<= 100", percentile(lat, 99) <= 100)
+        per_one = add_cpu(rep, load)
         inbox = load["inbox"] or [float("nan")]
         miss = f"{load['missing_notifications']} not notified within 30 s" if load["missing_notifications"] else ""
         rep.add("write -> inbox p50 (under form load)", p50(inbox), "ms", "", None, note=miss)
@@ -457,6 +590,28 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
                 percentile(inbox, 99) <= 200, note=miss)
         log("forms and automations done")
         mem = proc_status(server.pid)
+        if on_pg:
+            # Several processes on one PostgreSQL database: the same clients, split between two
+            # `gridbase serve` processes (client n to process n % 2), beside the one process above.
+            gport2 = free_port()
+            second = serve(gport2)
+            wait_http(f"http://127.0.0.1:{gport2}/login", second)
+            log("second server up")
+            load2 = asyncio.run(form_load([gurl, f"http://127.0.0.1:{gport2}"], args.clients, form_seconds, watcher,
+                                          server_cpu))
+            if load2["errors"]:
+                print("form load (2 processes) problems: " + "; ".join(load2["errors"]))
+            rate2 = load2["ok"] / load2["elapsed_s"]
+            lat2 = load2["latencies"] or [float("nan")]
+            miss2 = f"; {load2['missing_notifications']} not notified within 30 s" if load2["missing_notifications"] else ""
+            rep.add(f"form submissions/s, 2 processes ({args.clients} clients)", rate2, "req/s", ">= 1.5x 1 process",
+                    rate2 >= 1.5 * rate, rate, "the same clients on 1 process",
+                    note=f"{load2['ok']} ok in {load2['elapsed_s']:.1f} s, statuses {load2['statuses']}{miss2}")
+            rep.add("form submission p99, 2 processes", percentile(lat2, 99), "ms", "<= 100", percentile(lat2, 99) <= 100,
+                    percentile(lat, 99), "1 process")
+            add_cpu(rep, load2, ", 2 processes", per_one)
+            log("forms on 2 processes done")
+        watcher.halt.set()
         rep.add("server peak RSS (VmHWM)", mem["VmHWM"], "MB", "<= 300", mem["VmHWM"] <= 300,
                 note=f"VmRSS now {mem['VmRSS']} MB")
     finally:
@@ -464,20 +619,60 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one lin
             watcher.halt.set()
         stop(datasette)
         stop(datasette_default)
-        stop(server)
+        for proc in servers:
+            stop(proc)
         conn.close()
     total = time.perf_counter() - run_began
     log(f"done in {total:.0f} s")
     rep.print()
     load_avg = os.getloadavg()
-    print(f"\nrows {args.rows:,}; {'quick; ' if args.quick else ''}run took {total:.0f} s; "
+    print(f"\n{store}; rows {args.rows:,}; {'quick; ' if args.quick else ''}run took {total:.0f} s; "
           f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} CPUs"
           + ("; table reused from an earlier build" if built["reused"] else ""))
+    figures = {"store": store, "rows": args.rows, "quick": args.quick, "seconds": round(total, 1),
+               "reused_table": built["reused"], "load_average": load_avg, "results": rep.results}
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "quick": args.quick, "seconds": round(total, 1),
-                                         "reused_table": built["reused"], "load_average": load_avg,
-                                         "results": rep.results}, indent=1), encoding="utf-8")
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    if args.compare:
+        print_compare(figures, json.loads(args.compare.read_text(encoding="utf-8")))
     return 0
+
+
+def print_compare(this: dict[str, Any], other: dict[str, Any]) -> None:
+    """This run's figures beside another run's (PostgreSQL beside SQLite), measure by measure.
+
+    `cost` is how many times the other run's cost this run's figure is: this / other for times
+    and memory, other / this for rates (rows/s, req/s); "within 2x" is cost <= 2. `SQL cost` is
+    the same for the hand-written SQL both measured beside it (where both did): how much of the
+    difference is the database's own rather than Gridbase's. A measure only one run has
+    (Datasette's, the two processes') is printed with the run that has it."""
+    theirs = {r["measure"]: r for r in other["results"]}
+    mine = {r["measure"]: r for r in this["results"]}
+    names = list(mine) + [m for m in theirs if m not in mine]
+    a, b = this.get("store", "this run"), other.get("store", "other run")
+    w = max(len(m) for m in names)
+    print(f"\n{this.get('rows', 0):,} rows ({a}) beside {other.get('rows', 0):,} rows ({b})")
+    print(f"{'measure':<{w}} | {a:>16} | {b:>16} | {'cost':>6} | within 2x | SQL cost")
+    print("-" * (w + 73))
+    within = []
+    for name in names:
+        x, y = mine.get(name), theirs.get(name)
+
+        def shown(r: dict[str, Any] | None) -> str:
+            return "" if r is None or r["value"] is None else f"{r['value']:,.1f} {r['unit']}"
+
+        cost = verdict = sql_cost = ""
+        if x and y and x["value"] and y["value"] and x["unit"] != "%":  # the machine's busy share is not a figure of ours
+            rate = x["unit"].endswith("/s")
+            ratio = y["value"] / x["value"] if rate else x["value"] / y["value"]
+            cost, verdict = f"{ratio:.2f}", "yes" if ratio <= 2 else "NO"
+            within.append(ratio <= 2)
+            if x.get("peer") and y.get("peer") and str(x.get("peer_name", "")).startswith("hand-written SQL") \
+                    and str(y.get("peer_name", "")).startswith("hand-written SQL"):
+                peer_ratio = y["peer"] / x["peer"] if rate else x["peer"] / y["peer"]
+                sql_cost = f"{peer_ratio:.2f}"
+        print(f"{name:<{w}} | {shown(x):>16} | {shown(y):>16} | {cost:>6} | {verdict:>9} | {sql_cost:>8}".rstrip())
+    print(f"\n{sum(within)} of {len(within)} measures both runs have are within 2x of {b}'s")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ the rows (`generate`: bench_engine's generator, same seed, same values), the bui
 table by `Table.import_rows` beside sqlite-utils `insert_all` of the same rows (`build`, kept
 for `--reuse`), and `same_writes_by_hand`: the same rows, links, audit entries and events
 written by hand-written SQL, the limit of this design. bench_grid_page.py builds its table from
-the same data.
+the same data. On PostgreSQL (`build(..., db=URL)`, the schema run.py chose) the same build
+runs in that schema, emptied first; the import's peer is psycopg COPY into a plain table
+(`copy_peer`) and the floor the same writes by COPY (`same_writes_by_hand_pg`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
+import pg_temp  # noqa: E402  (PostgreSQL: the benchmark's schema)
 from bench_engine import DOCTORS  # noqa: E402
 
 PASSWORD = "bench-pass-1234"
@@ -74,22 +78,28 @@ def generate(n: int, patients: list[str]) -> list[dict[str, Any]]:
              "doctor": rng.choice(DOCTORS), "patient": [rng.choice(patients)]} for i in range(n)]
 
 
-def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None]) -> dict[str, Any]:
-    """A fresh workspace with `rows` visits; returns the import figures."""
+def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None], db: str | None = None) -> dict[str, Any]:
+    """A fresh workspace with `rows` visits; returns the import figures. `db`: a postgresql:// URL
+    (of the schema the benchmark uses, see pg_temp.in_schema) instead of folder/gridbase.db."""
     from engine import Workspace
 
     stamp = folder / "built.json"
+    target: str | Path = db if db else folder / "gridbase.db"
+    where = hashlib.sha256(db.encode()).hexdigest()[:16] if db else ""  # the database built in, without its password
     if reuse and stamp.exists():
         built = json.loads(stamp.read_text(encoding="utf-8"))
-        if built.get("rows") == rows and built.get("version") == BUILD_VERSION and (folder / "gridbase.db").exists():
+        if built.get("rows") == rows and built.get("version") == BUILD_VERSION and built.get("db", "") == where \
+                and (db or (folder / "gridbase.db").exists()):
             built["reused"] = True
             log(f"reusing the table built earlier in {folder} (import figures recorded then)")
             return built
     shutil.rmtree(folder, ignore_errors=True)
+    if db:
+        pg_temp.empty(db)  # a build starts from an empty schema, --reuse or not
     (folder / "ws" / "bases").mkdir(parents=True)
     (folder / "ws" / "workspace.yaml").write_text(workspace_yaml(), encoding="utf-8")
     (folder / "ws" / "bases" / "clinic.yaml").write_text(base_yaml(), encoding="utf-8")
-    ws = Workspace.open(folder / "ws", db=folder / "gridbase.db")
+    ws = Workspace.open(folder / "ws", db=target)
     try:
         ws.apply()
         patients = ws.base("clinic").table("patients").insert_many(({"name": f"p{i}"} for i in range(2000)), actor="system")
@@ -107,20 +117,26 @@ def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None]) -> d
             ws.storage.conn.execute("UPDATE _gb_outbox SET processed_at = '2026-01-01T00:00:00Z' WHERE processed_at IS NULL")
     finally:
         ws.close()
-    import sqlite_utils
-
-    peer_db = sqlite_utils.Database(folder / "peer.db", recreate=True)
     plain = [{**r, "patient": json.dumps(r["patient"])} for r in data]
-    t0 = time.perf_counter()
-    peer_db["visits"].insert_all(plain, batch_size=5000)
-    peer_s = time.perf_counter() - t0
-    peer_db.close()
-    (folder / "peer.db").unlink(missing_ok=True)
-    log(f"sqlite-utils insert_all: {peer_s:.1f} s")
-    floor_s, floor_cpu = same_writes_by_hand(folder)
+    if db:
+        peer_s, peer_name = copy_peer(db, plain), "psycopg COPY"
+        log(f"psycopg COPY into a plain table: {peer_s:.1f} s")
+        floor_s, floor_cpu = same_writes_by_hand_pg(db)
+    else:
+        import sqlite_utils
+
+        peer_db = sqlite_utils.Database(folder / "peer.db", recreate=True)
+        t0 = time.perf_counter()
+        peer_db["visits"].insert_all(plain, batch_size=5000)
+        peer_s, peer_name = time.perf_counter() - t0, "sqlite-utils insert_all"
+        peer_db.close()
+        (folder / "peer.db").unlink(missing_ok=True)
+        log(f"sqlite-utils insert_all: {peer_s:.1f} s")
+        floor_s, floor_cpu = same_writes_by_hand(folder)
     log(f"the same writes by hand-written SQL: {floor_s:.1f} s ({floor_cpu:.1f} s CPU)")
-    built = {"rows": rows, "version": BUILD_VERSION, "import_s": import_s, "peer_s": peer_s, "floor_s": floor_s,
-             "import_cpu_s": import_cpu, "floor_cpu_s": floor_cpu, "reused": False}
+    built = {"rows": rows, "version": BUILD_VERSION, "db": where, "import_s": import_s, "peer_s": peer_s,
+             "peer_name": peer_name, "floor_s": floor_s, "import_cpu_s": import_cpu, "floor_cpu_s": floor_cpu,
+             "reused": False}
     stamp.write_text(json.dumps(built), encoding="utf-8")
     return built
 
@@ -170,4 +186,75 @@ def same_writes_by_hand(folder: Path) -> tuple[float, float]:
     conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return seconds, cpu
+
+
+# -- PostgreSQL: the peer and the floor of the import -------------------------------------------
+FLOOR_TABLES = ("clinic__visits", "clinic__visits__patient__link", "_gb_audit", "_gb_outbox")
+
+
+def copy_peer(db: str, plain: list[dict[str, Any]]) -> float:
+    """Seconds for psycopg's COPY to write the same rows into a plain table (no audit, no
+    outbox, no index, no checks) in one transaction: PostgreSQL's sqlite-utils `insert_all`."""
+    import psycopg
+    from psycopg import sql
+
+    columns = list(plain[0])
+    with psycopg.connect(db) as conn:
+        conn.execute('DROP TABLE IF EXISTS "peer_visits"')
+        conn.execute('CREATE TABLE "peer_visits" ("title" text, "amount" double precision, "status" text, "center" text, '
+                     '"visit_date" text, "doctor" text, "patient" text)')
+        conn.commit()
+        t0 = time.perf_counter()
+        statement = sql.SQL('COPY "peer_visits" ({}) FROM STDIN').format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            for row in plain:
+                copy.write_row([row[c] for c in columns])
+        conn.commit()
+        seconds = time.perf_counter() - t0
+        conn.execute('DROP TABLE "peer_visits"')
+        conn.commit()
+    return seconds
+
+
+def same_writes_by_hand_pg(db: str) -> tuple[float, float]:
+    """PostgreSQL's `same_writes_by_hand`: what the import left in the table, its link junction,
+    the audit log and the outbox, written again by hand into tables of the same shape in a
+    schema of their own, in one transaction: COPY (binary) of each, the data tables' indexes
+    built after the rows, the log's before (as the import keeps them). Seconds of wall clock and
+    CPU of this process (the server's CPU is not in it). Reading the rows back is not timed."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        source = conn.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
+        floor = f"{source}_floor"
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(floor)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(floor)))
+        data: dict[str, bytes] = {}
+        kept, deferred = [], []
+        for name in FLOOR_TABLES:
+            src, dst = sql.Identifier(source, name), sql.Identifier(floor, name)
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED)")
+                         .format(dst, src))
+            with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(src)) as copy:
+                data[name] = b"".join(bytes(block) for block in copy)
+            for (indexdef,) in conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+                                            (source, name)).fetchall():
+                on = f" ON {sql.Identifier(source, name).as_string(conn)} "
+                alt = f" ON {source}.{name} "
+                statement = indexdef.replace(on, f" ON {dst.as_string(conn)} ").replace(alt, f" ON {dst.as_string(conn)} ")
+                (kept if name.startswith("_gb_") else deferred).append(statement)
+        for statement in kept:
+            conn.execute(statement)  # type: ignore[arg-type]  # PostgreSQL's own index definitions
+        t0, c0 = time.perf_counter(), time.process_time()
+        with conn.transaction():
+            for name, block in data.items():
+                with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)")
+                                                    .format(sql.Identifier(floor, name))) as copy:
+                    copy.write(block)
+            for statement in deferred:
+                conn.execute(statement)  # type: ignore[arg-type]
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(floor)))
     return seconds, cpu

@@ -35,6 +35,11 @@ class Dialect:
     # Several processes may serve the database at once: what must count across all of them
     # (rate limits) is kept in it rather than in a process's memory. SQLite: one server.
     several_processes: bool = False
+    # The reader may name the index a sort walks (`INDEXED BY`, engine.reads `_order_hint`),
+    # which SQLite's planner would not choose. PostgreSQL's planner chooses by itself from its
+    # statistics (its SQL has no hint; the translation drops one): there the hint's row estimate
+    # and index lookups through the emulated catalog are skipped.
+    index_hints: bool = True
 
     # -- comparisons and booleans ------------------------------------------------------
     def same(self, a: str, b: str) -> str:
@@ -120,6 +125,7 @@ class PostgresDialect(Dialect):
     runs_python: bool = False
     claim_rows: str = " FOR UPDATE SKIP LOCKED"
     several_processes: bool = True
+    index_hints: bool = False
 
     def same(self, a: str, b: str) -> str:
         return f"{a} IS NOT DISTINCT FROM {b}"

@@ -393,7 +393,8 @@ class Reader:
                 if total is not None:
                     hint = self._order_hint(sort, total, start + limit, scope.columns)
             page_sql = f"SELECT {cols} FROM {scope.source()} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-            if total is None and sort and (in_table := self._row_estimate()) >= 50_000 \
+            if total is None and sort and self.ws.storage.dialect.index_hints \
+                    and (in_table := self._row_estimate()) >= 50_000 \
                     and self._sorts_every_match(page_sql, params + [limit + 1, start]):
                 # No total wanted: a count capped where walking the sort index starts to pay
                 # (see _order_hint) costs little and still tells whether to walk it. Not
@@ -424,7 +425,7 @@ class Reader:
         index in order and skipping non-matches costs under 10 ms. The row count we already
         have says how far that walk goes: about needed × rows / matched entries.
         """
-        if not sort or not matched:
+        if not sort or not matched or not self.ws.storage.dialect.index_hints:
             return ""
         key = str(sort[0]).lstrip("-+")
         field = self.fields.get(key)
