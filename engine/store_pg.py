@@ -318,12 +318,17 @@ class PgStorage:
     def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """One small write statement (a counter) in a transaction of its own on a connection
         from the pool, beside the writer: it never waits for the writer lock, and the row it
-        writes is locked only for that statement. Its first row (RETURNING)."""
+        writes is locked only for that statement. Its first row (RETURNING).
+
+        Its commit does not wait for the disk (`synchronous_commit = off` for this transaction
+        only): a counter's last fraction of a second lost in a crash is harmless (a rate-limit
+        bucket a little fuller), and the wait was ~4 ms of every API request."""
         if self._closed:
             raise psycopg.InterfaceError("the store is closed")
         t = self.translated(sql)
         with self.pool.connection() as raw, raw.transaction():
             raw.execute("SET TRANSACTION READ WRITE")  # the pool's connections read only by default
+            raw.execute("SET LOCAL synchronous_commit = off")
             cur = raw.execute(t.sql, params_of(params))
             return cur.fetchone() if cur.description else None
 
