@@ -131,9 +131,12 @@ def kanban_columns(table: Table, group: str, values_seen: list[str]) -> list[dic
 
 
 def kanban_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAccess, vdef: ViewDef,
-                links: cells.LinkTitles, movable: bool) -> dict[str, Any]:
+                links: cells.LinkTitles, movable: bool, shown: list[str] | None = None) -> dict[str, Any]:
+    """One card of a kanban; `shown` is its card_fields when the caller worked them out for a whole board."""
     group = vdef.group_by or ""
-    card = make_card(table, rec, actor, access, card_fields(table, access, vdef, skip=(group,)), links)
+    if shown is None:
+        shown = card_fields(table, access, vdef, skip=(group,))
+    card = make_card(table, rec, actor, access, shown, links)
     if movable:
         card["move_url"] = f"{cells.record_url(table, rec['id'])}/move/{group}" + (f"?view={vdef.key}" if vdef.key else "")
     return card
@@ -148,12 +151,13 @@ async def kanban(request: Request) -> Response:
     records, total, error = query_view(table, actor, vdef)
     editable = cells.editable_ids(table, actor, [r["id"] for r in records]) if access.level(group) == "edit" else set()
     links = cells.LinkTitles(table, actor)
-    links.prefetch(records, card_fields(table, access, vdef, skip=(group,)))
+    shown = card_fields(table, access, vdef, skip=(group,))
+    links.prefetch(records, shown)
     placed: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         value = rec["fields"].get(group)
         values = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value is not None else []
-        card = kanban_card(table, rec, actor, access, vdef, links, movable=rec["id"] in editable and not multiple)
+        card = kanban_card(table, rec, actor, access, vdef, links, movable=rec["id"] in editable and not multiple, shown=shown)
         for v in values or [""]:
             placed.setdefault(v, []).append(card)
     # Each column counts all its records, also those beyond the cards shown.

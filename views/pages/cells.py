@@ -104,14 +104,26 @@ def options_etag(css: str) -> str:
     return '"' + hashlib.sha256(css.encode()).hexdigest()[:16] + '"'
 
 
+_option_lists: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
+
+
 def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
-    out = []
-    for opt in fdef_options.get("options", []):
-        if isinstance(opt, dict):
-            out.append({"name": str(opt.get("name", "")), "color": colour_class(opt.get("color", "gray"))})
-        else:
-            out.append({"name": str(opt), "color": "gray"})
-    return out
+    """A select's options as {name, color} (a new list each call, to change at will). Worked out
+    once per field definition (a grid page asks for every cell), as permissions._formula_deps:
+    the cache holds the options list itself and is asked by its identity."""
+    options = fdef_options.get("options", [])
+    cached = _option_lists.get(id(options))
+    if cached is None or cached[0] is not options:
+        pairs = []
+        for opt in options:
+            if isinstance(opt, dict):
+                pairs.append((str(opt.get("name", "")), colour_class(opt.get("color", "gray"))))
+            else:
+                pairs.append((str(opt), "gray"))
+        if len(_option_lists) > 10_000:  # definitions of workspaces reloaded many times
+            _option_lists.clear()
+        cached = _option_lists[id(options)] = (options, tuple(pairs))
+    return [{"name": name, "color": color} for name, color in cached[1]]
 
 
 def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:

@@ -66,8 +66,11 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
+# auto_reload off: the templates ship with the code and change only with it (a new process), so
+# Jinja need not look at each file's time again on every get_template: a kanban includes its card
+# template, and imports the macros, once per card.
 _env = _Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-                    autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                    autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 templates = Jinja2Templates(env=_env)
 # The request's CSRF token, also for macros imported without context (`{{ csrf() }}`).
 _csrf_var: ContextVar[str] = ContextVar("gb_csrf", default="")
