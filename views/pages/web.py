@@ -268,6 +268,27 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
     return out
 
 
+# The sidebar of each person, kept: it follows from the workspace's definitions and who the person
+# is (their key, roles, departments: the whole Actor), and those do not change under a running
+# workspace (its config is loaded once; a new definition is a new config object). Working it out
+# compiles the filter of every view of every table, on every page. Asked by the config's identity,
+# the entry holding the config itself (as permissions._formula_cache); read-only to its users.
+_nav_kept: dict[tuple[int, Actor], tuple[Any, list[dict[str, Any]]]] = {}
+
+
+def kept_nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
+    """`nav(ws, actor)`, worked out once per workspace definition and person."""
+    if actor is None:
+        return []
+    key = (id(ws.config), actor)
+    kept = _nav_kept.get(key)
+    if kept is None or kept[0] is not ws.config:
+        if len(_nav_kept) > 5_000:
+            _nav_kept.clear()
+        kept = _nav_kept[key] = (ws.config, nav(ws, actor))
+    return kept[1]
+
+
 class Nav:
     """The sidebar's `nav(ws, actor)`, worked out only if the page shows it (a form page, the
     thanks page after a post and the sign-in page have no sidebar, and pay nothing for it).
@@ -280,7 +301,7 @@ class Nav:
 
     def items(self) -> list[dict[str, Any]]:
         if self._items is None:
-            self._items = nav(self._ws, self._actor)
+            self._items = kept_nav(self._ws, self._actor)
             if self._offered is not None and any(base["dashboards"] for base in self._items):
                 self._offered()
         return self._items
