@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from starlette.responses import Response
 
 from engine import Actor, Workspace, attachments, editable, org
@@ -131,8 +133,15 @@ def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:
     return editable.editable_ids(table, actor, ids)
 
 
+def attr_json(value: Any) -> Markup:
+    """`value` as JSON for an HTML attribute, exactly as Jinja's `tojson` filter writes it."""
+    return htmlsafe_json_dumps(value, sort_keys=True)
+
+
 class LinkTitles:
-    """Primary-field titles of linked records the actor may read (cached per request)."""
+    """What the cells of one page share, worked out once per page (request): the actor's access,
+    primary-field titles of linked records the actor may read, and `columns`, what a column's
+    cells all carry alike (their editor's options and settings, as JSON)."""
 
     def __init__(self, table: Table, actor: Actor) -> None:
         self.table = table
@@ -140,6 +149,7 @@ class LinkTitles:
         self._access: TableAccess | None = None
         self.cache: dict[tuple[str, str], str | None] = {}
         self._people: list[dict[str, str]] | None = None
+        self.columns: dict[str, dict[str, Any]] = {}
 
     @property
     def access(self) -> TableAccess:
@@ -214,10 +224,28 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
         cell["value"] = editor_value(table, rec, key, kind)
-        cell["attrs"] = input_attrs(editor.attrs)
-        cell["editor"] = editor_config(table, key, actor, value, editor, links)
+        # What every cell of the column carries alike, with its JSON, once per page; the people
+        # editor's settings name the cell's own people, so they are the cell's.
+        column = links.columns.get(key) if links is not None else None
+        if column is None:
+            column = {"attrs": input_attrs(editor.attrs)}
+            column["attrs_json"] = attr_json(column["attrs"])
+            if editor.choices != "people":
+                column["editor"] = editor_config(table, key, actor, None, editor, links)
+                column["editor_json"] = attr_json(column["editor"])
+            if editor.choices == "options":
+                column["options"] = [o["name"] for o in option_list(field.options)]
+                column["options_json"] = attr_json(column["options"])
+            if links is not None:
+                links.columns[key] = column
+        cell["attrs"], cell["attrs_json"] = column["attrs"], column["attrs_json"]
+        if editor.choices == "people":
+            cell["editor"] = editor_config(table, key, actor, value, editor, links)
+            cell["editor_json"] = attr_json(cell["editor"])
+        else:
+            cell["editor"], cell["editor_json"] = column["editor"], column["editor_json"]
         if editor.choices == "options":
-            cell["options"] = [o["name"] for o in option_list(field.options)]
+            cell["options"], cell["options_json"] = column["options"], column["options_json"]
         elif editor.choices == "records":
             cell["link"] = link_picker(table, key, actor)
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
