@@ -11,7 +11,9 @@ type draws it), a record page and the new-record page of every table, every dash
 every form. Each page is asked once to warm up, then `--repeat` times: p50, p95, max, size, and
 the CPU time the process spent on each request (p50 of `time.process_time` around the request:
 the app and the test client run in this process and nothing else does, so it says what the page
-costs whatever else the shared machine is doing — the figure to optimise).
+costs whatever else the shared machine is doing — the figure to optimise). The garbage collector
+is set as `gridbase serve` sets it (gridbase.serve_cmd.settle_memory); `--python-gc` leaves it
+as Python starts.
 
 `--profile URL` runs one page under cProfile `--repeat` times and prints where the time goes
 (the 30 costliest functions by cumulative time).
@@ -88,12 +90,16 @@ def pages(ws: Any) -> dict[str, str]:
     return found
 
 
-def signed_in(ws: Any) -> Any:
+def signed_in(ws: Any, settle: bool = True) -> Any:
     from starlette.testclient import TestClient
 
     from gridbase.app import create_app
 
     client = TestClient(create_app(ws, automations=False))
+    if settle:  # the memory settings of `gridbase serve` (gridbase.serve_cmd.settle_memory)
+        from gridbase.serve_cmd import settle_memory
+
+        settle_memory()
     login = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
     answer = client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token.group(1) if token else "",
@@ -121,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", help="measure only pages whose name contains this")
     parser.add_argument("--profile", metavar="URL", help="profile one page with cProfile instead")
+    parser.add_argument("--python-gc", action="store_true",
+                        help="leave Python's garbage collector as it starts (not as `gridbase serve` sets it)")
     args = parser.parse_args(argv)
 
     from engine import Workspace
@@ -129,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ws = Workspace.open(folder)
     ws.apply()
     try:
-        client = signed_in(ws)
+        client = signed_in(ws, settle=not args.python_gc)
         if args.profile:
             client.get(args.profile)
             profiler = cProfile.Profile()
