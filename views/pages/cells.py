@@ -239,9 +239,12 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
             if links is not None:
                 links.columns[key] = column
         cell["attrs"], cell["attrs_json"] = column["attrs"], column["attrs_json"]
-        if editor.choices == "people":
-            cell["editor"] = editor_config(table, key, actor, value, editor, links)
-            cell["editor_json"] = attr_json(cell["editor"])
+        if editor.choices == "people":  # the same people in many rows (a doctor, a nurse): once each
+            named = column.setdefault("people", {})
+            if repr(value) not in named:
+                config = editor_config(table, key, actor, value, editor, links)
+                named[repr(value)] = (config, attr_json(config))
+            cell["editor"], cell["editor_json"] = named[repr(value)]
         else:
             cell["editor"], cell["editor_json"] = column["editor"], column["editor_json"]
         if editor.choices == "options":
