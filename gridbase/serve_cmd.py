@@ -29,7 +29,7 @@ from gridbase.group_app import create_group_app, open_group
 # workspace's definitions, compiled templates, the chart library) and each page allocates tens of
 # thousands of small objects; with the default threshold (a young collection every 700
 # allocations, a full one every 70 young ones) a board page of the demo spent a quarter of its CPU
-# time walking that heap (benchmarks/pages.py: kanban of 20,000 visits 144 → 95 ms CPU).
+# time walking that heap (benchmarks/pages.py: the kanban of 20,000 visits 131–144 → 95–111 ms CPU).
 GC_THRESHOLD = (10_000, 10, 10)
 
 
