@@ -98,8 +98,24 @@ def get_table(request: Request) -> Table:
 
 def views_for(table: Table, actor: Actor, views: list[ViewDef] | None = None) -> list[ViewDef]:
     """The table's views (or those of `views`) this person is offered: their roles, and fields
-    they may filter on."""
-    mine = [v for v in (table.tdef.views.values() if views is None else views) if visible_to(v.roles, actor)]
+    they may filter on. All of a table's are kept per definition and person, as the sidebar is
+    (kept_nav): finding them compiles each view's filter."""
+    if views is None:
+        key = (id(table.ws.config), table.base.key, table.key, actor)
+        kept = _views_kept.get(key)
+        if kept is None or kept[0] is not table.ws.config:
+            if len(_views_kept) > 20_000:
+                _views_kept.clear()
+            kept = _views_kept[key] = (table.ws.config, _views_for(table, actor, list(table.tdef.views.values())))
+        return list(kept[1])
+    return _views_for(table, actor, views)
+
+
+_views_kept: dict[tuple[int, str, str, Actor], tuple[Any, list[ViewDef]]] = {}
+
+
+def _views_for(table: Table, actor: Actor, views: list[ViewDef]) -> list[ViewDef]:
+    mine = [v for v in views if visible_to(v.roles, actor)]
     return table.usable_views(actor, mine) if mine else []
 
 
