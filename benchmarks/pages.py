@@ -15,7 +15,8 @@ costs whatever else the shared machine is doing — the figure to optimise). The
 is set as `gridbase serve` sets it (gridbase.serve_cmd.settle_memory); `--python-gc` leaves it
 as Python starts.
 
-`--profile URL` runs one page under cProfile `--repeat` times and prints where the time goes
+`--profile URL` runs one page under cProfile `--repeat` times (the page handler, on the worker
+thread that runs it) and prints where the time goes
 (the 30 costliest functions by cumulative time).
 """
 
@@ -25,6 +26,7 @@ import argparse
 import cProfile
 import importlib.util
 import io
+import os
 import pstats
 import random
 import re
@@ -109,6 +111,26 @@ def signed_in(ws: Any, settle: bool = True) -> Any:
     return client
 
 
+def profile_pages() -> cProfile.Profile:
+    """A profiler of every page handler from now on. The app runs each page on a worker thread
+    (views.threads `threaded_coroutine`), where a profiler enabled in this thread sees nothing:
+    it is enabled around each handler, on its thread (one request at a time here)."""
+    from views import threads
+
+    profiler = cProfile.Profile()
+    run = threads._on_this_thread
+
+    def profiled(work: Any) -> Any:
+        profiler.enable()
+        try:
+            return run(work)
+        finally:
+            profiler.disable()
+
+    threads._on_this_thread = profiled
+    return profiler
+
+
 def measure(client: Any, url: str, repeat: int) -> tuple[list[float], list[float], int, int]:
     """Wall and CPU milliseconds of `repeat` requests (sorted), the status and size of the first."""
     first = client.get(url)
@@ -140,13 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         client = signed_in(ws, settle=not args.python_gc)
         if args.profile:
             client.get(args.profile)
-            profiler = cProfile.Profile()
-            profiler.enable()
+            profiler = profile_pages()
             for _ in range(args.repeat):
                 client.get(args.profile)
-            profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PAGES_SORT", "cumulative")).print_stats(30)
             print(out.getvalue())
             return 0
         listed = {k: v for k, v in pages(ws).items() if not args.only or args.only in k}
