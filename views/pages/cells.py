@@ -106,13 +106,13 @@ def options_etag(css: str) -> str:
     return '"' + hashlib.sha256(css.encode()).hexdigest()[:16] + '"'
 
 
-_option_lists: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
+_option_lists: dict[int, tuple[Any, tuple[tuple[str, str], ...], dict[str, str]]] = {}
 
 
-def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
-    """A select's options as {name, color} (a new list each call, to change at will). Worked out
-    once per field definition (a grid page asks for every cell), as permissions._formula_deps:
-    the cache holds the options list itself and is asked by its identity."""
+def _options_of(fdef_options: dict[str, Any]) -> tuple[Any, tuple[tuple[str, str], ...], dict[str, str]]:
+    """(the options, (name, colour class) of each, name → colour class), worked out once per
+    field definition (a grid page asks for every cell), as permissions._formula_deps: the cache
+    holds the options list itself and is asked by its identity."""
     options = fdef_options.get("options", [])
     cached = _option_lists.get(id(options))
     if cached is None or cached[0] is not options:
@@ -124,8 +124,13 @@ def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
                 pairs.append((str(opt), "gray"))
         if len(_option_lists) > 10_000:  # definitions of workspaces reloaded many times
             _option_lists.clear()
-        cached = _option_lists[id(options)] = (options, tuple(pairs))
-    return [{"name": name, "color": color} for name, color in cached[1]]
+        cached = _option_lists[id(options)] = (options, tuple(pairs), dict(pairs))
+    return cached
+
+
+def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
+    """A select's options as {name, color} (a new list each call, to change at will)."""
+    return [{"name": name, "color": color} for name, color in _options_of(fdef_options)[1]]
 
 
 def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:
@@ -207,7 +212,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     if value is not None:
         cell["text"] = table.display(rec, key, access)
     if not masked and field.shown_as == "badges" and value is not None:
-        colors = {o["name"]: o["color"] for o in option_list(fdef.options)}
+        colors = _options_of(fdef.options)[2]  # read only
         cell["badges"] = [{"name": v, "color": colors.get(v, "gray")} for v in (value if isinstance(value, list) else [value])]
     elif not masked and field.shown_as == "links" and value:
         other = fdef.options.get("table", "")
