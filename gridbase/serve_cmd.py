@@ -24,7 +24,6 @@ from gridbase.commands import command, open_ws, out
 from gridbase.commands_more import run_seed
 from gridbase.group_app import create_group_app, open_group
 
-
 # Python's cycle collector, as the server runs it. A server holds a large, long-lived heap (the
 # workspace's definitions, compiled templates, the chart library) and each page allocates tens of
 # thousands of small objects; with the default threshold (a young collection every 700
