@@ -255,7 +255,9 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         if editor.choices == "options":
             cell["options"], cell["options_json"] = column["options"], column["options_json"]
         elif editor.choices == "records":
-            cell["link"] = link_picker(table, key, actor)
+            if "link" not in column:  # the picker's settings: the column's, worked out once
+                column["link"] = link_picker(table, key, actor)
+            cell["link"] = column["link"]
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
                 cell.update(edit_url=None, kind=None, value="", editor=None)
         elif editor.choices == "people":
