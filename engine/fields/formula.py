@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.fields.base import FieldContext, FieldType, Invalid
+from engine.fields.datetime import read_stored
 from engine.model import FieldDef
 
 SQL_TYPES = {"number": "REAL", "boolean": "INTEGER"}
@@ -102,7 +103,7 @@ class FormulaField(FieldType):
         if stored is None:
             return None
         if self.kind == "datetime" and isinstance(stored, str) and stored.endswith("Z"):
-            return datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            return read_stored(stored)
         if self.kind == "date" and isinstance(stored, str) and len(stored) == 10:
             return date.fromisoformat(stored)
         if self.kind == "boolean":

@@ -98,15 +98,23 @@ def view_filter(vdef: ViewDef, extra: Any = None) -> Any:
 
 
 def query_view(table: Table, actor: Actor, vdef: ViewDef, *, extra: Any = None, sort: list[str] | None = None,
-               limit: int | None = None) -> tuple[list[dict[str, Any]], int, str | None]:
-    """(records, total, error) of the view, narrowed by `extra`; a bad YAML filter is an error line."""
+               limit: int | None = None, fields: list[str] | None = None) -> tuple[list[dict[str, Any]], int, str | None]:
+    """(records, total, error) of the view, narrowed by `extra`; a bad YAML filter is an error line.
+    `fields`: only these fields of each record (what the board draws), else every readable one."""
     flt = view_filter(vdef, extra)
     try:
         page = table.query(actor=actor, filter=flt, sort=sort if sort is not None else list(vdef.sort),
-                           limit=limit or BOARD_LIMIT)
+                           limit=limit or BOARD_LIMIT, fields=fields)
     except (QueryError, ValidationError) as exc:
         return [], 0, str(exc)
     return page.records, page.total or 0, None
+
+
+def drawn_fields(table: Table, access: TableAccess, shown: list[str], *placed: str) -> list[str]:
+    """The fields a board reads of each record: the title (primary field, if readable), the
+    fields it places the card by, and those shown on the card."""
+    primary = table.tdef.primary
+    return list(dict.fromkeys(([primary] if primary and access.readable(primary) else []) + list(placed) + shown))
 
 
 def group_field_ok(table: Table, access: TableAccess, key: str | None, types: tuple[str, ...]) -> bool:
@@ -131,9 +139,12 @@ def kanban_columns(table: Table, group: str, values_seen: list[str]) -> list[dic
 
 
 def kanban_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAccess, vdef: ViewDef,
-                links: cells.LinkTitles, movable: bool) -> dict[str, Any]:
+                links: cells.LinkTitles, movable: bool, shown: list[str] | None = None) -> dict[str, Any]:
+    """One card of a kanban; `shown` is its card_fields when the caller worked them out for a whole board."""
     group = vdef.group_by or ""
-    card = make_card(table, rec, actor, access, card_fields(table, access, vdef, skip=(group,)), links)
+    if shown is None:
+        shown = card_fields(table, access, vdef, skip=(group,))
+    card = make_card(table, rec, actor, access, shown, links)
     if movable:
         card["move_url"] = f"{cells.record_url(table, rec['id'])}/move/{group}" + (f"?view={vdef.key}" if vdef.key else "")
     return card
@@ -145,15 +156,16 @@ async def kanban(request: Request) -> Response:
     if not group_field_ok(table, access, group, MOVABLE_TYPES) or group is None:
         raise NotFoundError(f"view '{vdef.key}' groups by a field you may not read")
     multiple = bool(table.tdef.fields[group].options.get("multiple"))
-    records, total, error = query_view(table, actor, vdef)
+    shown = card_fields(table, access, vdef, skip=(group,))
+    records, total, error = query_view(table, actor, vdef, fields=drawn_fields(table, access, shown, group))
     editable = cells.editable_ids(table, actor, [r["id"] for r in records]) if access.level(group) == "edit" else set()
     links = cells.LinkTitles(table, actor)
-    links.prefetch(records, card_fields(table, access, vdef, skip=(group,)))
+    links.prefetch(records, shown)
     placed: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         value = rec["fields"].get(group)
         values = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value is not None else []
-        card = kanban_card(table, rec, actor, access, vdef, links, movable=rec["id"] in editable and not multiple)
+        card = kanban_card(table, rec, actor, access, vdef, links, movable=rec["id"] in editable and not multiple, shown=shown)
         for v in values or [""]:
             placed.setdefault(v, []).append(card)
     # Each column counts all its records, also those beyond the cards shown.
@@ -279,10 +291,10 @@ async def calendar(request: Request) -> Response:
     today = get_ws(request).now().astimezone(get_ws(request).tz).date()
     mode, start, end, anchor = parse_period(request, today)
     span = {key: {"gte": start.isoformat(), "lt": (end + timedelta(days=1)).isoformat()}}
-    records, total, error = query_view(table, actor, vdef, extra=span, sort=[key] + list(vdef.sort),
-                                       limit=CALENDAR_LIMIT)
-    links = cells.LinkTitles(table, actor)
     shown = card_fields(table, access, vdef, skip=(key,))
+    records, total, error = query_view(table, actor, vdef, extra=span, sort=[key] + list(vdef.sort),
+                                       limit=CALENDAR_LIMIT, fields=drawn_fields(table, access, shown, key))
+    links = cells.LinkTitles(table, actor)
     links.prefetch(records, shown)
     by_day: dict[date, list[dict[str, Any]]] = {}
     for rec in records:

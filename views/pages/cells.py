@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from starlette.responses import Response
 
 from engine import Actor, Workspace, attachments, editable, org
@@ -104,14 +106,31 @@ def options_etag(css: str) -> str:
     return '"' + hashlib.sha256(css.encode()).hexdigest()[:16] + '"'
 
 
+_option_lists: dict[int, tuple[Any, tuple[tuple[str, str], ...], dict[str, str]]] = {}
+
+
+def _options_of(fdef_options: dict[str, Any]) -> tuple[Any, tuple[tuple[str, str], ...], dict[str, str]]:
+    """(the options, (name, colour class) of each, name → colour class), worked out once per
+    field definition (a grid page asks for every cell), as permissions._formula_deps: the cache
+    holds the options list itself and is asked by its identity."""
+    options = fdef_options.get("options", [])
+    cached = _option_lists.get(id(options))
+    if cached is None or cached[0] is not options:
+        pairs = []
+        for opt in options:
+            if isinstance(opt, dict):
+                pairs.append((str(opt.get("name", "")), colour_class(opt.get("color", "gray"))))
+            else:
+                pairs.append((str(opt), "gray"))
+        if len(_option_lists) > 10_000:  # definitions of workspaces reloaded many times
+            _option_lists.clear()
+        cached = _option_lists[id(options)] = (options, tuple(pairs), dict(pairs))
+    return cached
+
+
 def option_list(fdef_options: dict[str, Any]) -> list[dict[str, str]]:
-    out = []
-    for opt in fdef_options.get("options", []):
-        if isinstance(opt, dict):
-            out.append({"name": str(opt.get("name", "")), "color": colour_class(opt.get("color", "gray"))})
-        else:
-            out.append({"name": str(opt), "color": "gray"})
-    return out
+    """A select's options as {name, color} (a new list each call, to change at will)."""
+    return [{"name": name, "color": color} for name, color in _options_of(fdef_options)[1]]
 
 
 def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:
@@ -119,8 +138,15 @@ def editable_ids(table: Table, actor: Actor, ids: list[str]) -> set[str]:
     return editable.editable_ids(table, actor, ids)
 
 
+def attr_json(value: Any) -> Markup:
+    """`value` as JSON for an HTML attribute, exactly as Jinja's `tojson` filter writes it."""
+    return htmlsafe_json_dumps(value, sort_keys=True)
+
+
 class LinkTitles:
-    """Primary-field titles of linked records the actor may read (cached per request)."""
+    """What the cells of one page share, worked out once per page (request): the actor's access,
+    primary-field titles of linked records the actor may read, and `columns`, what a column's
+    cells all carry alike (their editor's options and settings, as JSON)."""
 
     def __init__(self, table: Table, actor: Actor) -> None:
         self.table = table
@@ -128,6 +154,7 @@ class LinkTitles:
         self._access: TableAccess | None = None
         self.cache: dict[tuple[str, str], str | None] = {}
         self._people: list[dict[str, str]] | None = None
+        self.columns: dict[str, dict[str, Any]] = {}
 
     @property
     def access(self) -> TableAccess:
@@ -173,7 +200,7 @@ def record_url(table: Table, record_id: str) -> str:
 def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable: bool,
           links: LinkTitles | None = None) -> dict[str, Any]:
     """The cell of field `key` of presented record `rec`."""
-    access = table.access(actor)
+    access = links.access if links is not None else table.access(actor)  # worked out once per page
     field = table.fields[key]
     fdef = field.fdef
     value = rec["fields"].get(key)
@@ -185,7 +212,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     if value is not None:
         cell["text"] = table.display(rec, key, access)
     if not masked and field.shown_as == "badges" and value is not None:
-        colors = {o["name"]: o["color"] for o in option_list(fdef.options)}
+        colors = _options_of(fdef.options)[2]  # read only
         cell["badges"] = [{"name": v, "color": colors.get(v, "gray")} for v in (value if isinstance(value, list) else [value])]
     elif not masked and field.shown_as == "links" and value:
         other = fdef.options.get("table", "")
@@ -202,12 +229,35 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
         cell["value"] = editor_value(table, rec, key, kind)
-        cell["attrs"] = input_attrs(editor.attrs)
-        cell["editor"] = editor_config(table, key, actor, value, editor, links)
+        # What every cell of the column carries alike, with its JSON, once per page; the people
+        # editor's settings name the cell's own people, so they are the cell's.
+        column = links.columns.get(key) if links is not None else None
+        if column is None:
+            column = {"attrs": input_attrs(editor.attrs)}
+            column["attrs_json"] = attr_json(column["attrs"])
+            if editor.choices != "people":
+                column["editor"] = editor_config(table, key, actor, None, editor, links)
+                column["editor_json"] = attr_json(column["editor"])
+            if editor.choices == "options":
+                column["options"] = [o["name"] for o in option_list(field.options)]
+                column["options_json"] = attr_json(column["options"])
+            if links is not None:
+                links.columns[key] = column
+        cell["attrs"], cell["attrs_json"] = column["attrs"], column["attrs_json"]
+        if editor.choices == "people":  # the same people in many rows (a doctor, a nurse): once each
+            named = column.setdefault("people", {})
+            if repr(value) not in named:
+                config = editor_config(table, key, actor, value, editor, links)
+                named[repr(value)] = (config, attr_json(config))
+            cell["editor"], cell["editor_json"] = named[repr(value)]
+        else:
+            cell["editor"], cell["editor_json"] = column["editor"], column["editor_json"]
         if editor.choices == "options":
-            cell["options"] = [o["name"] for o in option_list(field.options)]
+            cell["options"], cell["options_json"] = column["options"], column["options_json"]
         elif editor.choices == "records":
-            cell["link"] = link_picker(table, key, actor)
+            if "link" not in column:  # the picker's settings: the column's, worked out once
+                column["link"] = link_picker(table, key, actor)
+            cell["link"] = column["link"]
             if cell["link"] is None:  # the linked table is out of the actor's sight: nothing to pick
                 cell.update(edit_url=None, kind=None, value="", editor=None)
         elif editor.choices == "people":

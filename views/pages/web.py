@@ -48,8 +48,30 @@ SESSION_COOKIE = "gb_session"
 ANON_CSRF_COOKIE = "gb_csrf"
 LANG_COOKIE = "lang"
 
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment, with `x.name` on a plain dict read as `x["name"]` at once. Jinja
+    tries the attribute first and falls back to the item on AttributeError; a grid page reads
+    thousands of keys of its cell dicts, and raising that error for each was the largest single
+    cost of drawing it. The meaning is unchanged: a dict's own attributes (`items`, `get`, …)
+    still win, and a missing key is undefined as before."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+# auto_reload off: the templates ship with the code and change only with it (a new process), so
+# Jinja need not look at each file's time again on every get_template: a kanban includes its card
+# template, and imports the macros, once per card.
+_env = _Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+                    autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 templates = Jinja2Templates(env=_env)
 # The request's CSRF token, also for macros imported without context (`{{ csrf() }}`).
 _csrf_var: ContextVar[str] = ContextVar("gb_csrf", default="")
@@ -77,8 +99,24 @@ def get_table(request: Request) -> Table:
 
 def views_for(table: Table, actor: Actor, views: list[ViewDef] | None = None) -> list[ViewDef]:
     """The table's views (or those of `views`) this person is offered: their roles, and fields
-    they may filter on."""
-    mine = [v for v in (table.tdef.views.values() if views is None else views) if visible_to(v.roles, actor)]
+    they may filter on. All of a table's are kept per definition and person, as the sidebar is
+    (kept_nav): finding them compiles each view's filter."""
+    if views is None:
+        key = (id(table.ws.config), table.base.key, table.key, actor)
+        kept = _views_kept.get(key)
+        if kept is None or kept[0] is not table.ws.config:
+            if len(_views_kept) > 20_000:
+                _views_kept.clear()
+            kept = _views_kept[key] = (table.ws.config, _views_for(table, actor, list(table.tdef.views.values())))
+        return list(kept[1])
+    return _views_for(table, actor, views)
+
+
+_views_kept: dict[tuple[int, str, str, Actor], tuple[Any, list[ViewDef]]] = {}
+
+
+def _views_for(table: Table, actor: Actor, views: list[ViewDef]) -> list[ViewDef]:
+    mine = [v for v in views if visible_to(v.roles, actor)]
     return table.usable_views(actor, mine) if mine else []
 
 
@@ -260,6 +298,27 @@ def nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
     return out
 
 
+# The sidebar of each person, kept: it follows from the workspace's definitions and who the person
+# is (their key, roles, departments: the whole Actor), and those do not change under a running
+# workspace (its config is loaded once; a new definition is a new config object). Working it out
+# compiles the filter of every view of every table, on every page. Asked by the config's identity,
+# the entry holding the config itself (as permissions._formula_cache); read-only to its users.
+_nav_kept: dict[tuple[int, Actor], tuple[Any, list[dict[str, Any]]]] = {}
+
+
+def kept_nav(ws: Workspace, actor: Actor | None) -> list[dict[str, Any]]:
+    """`nav(ws, actor)`, worked out once per workspace definition and person."""
+    if actor is None:
+        return []
+    key = (id(ws.config), actor)
+    kept = _nav_kept.get(key)
+    if kept is None or kept[0] is not ws.config:
+        if len(_nav_kept) > 5_000:
+            _nav_kept.clear()
+        kept = _nav_kept[key] = (ws.config, nav(ws, actor))
+    return kept[1]
+
+
 class Nav:
     """The sidebar's `nav(ws, actor)`, worked out only if the page shows it (a form page, the
     thanks page after a post and the sign-in page have no sidebar, and pay nothing for it).
@@ -272,7 +331,7 @@ class Nav:
 
     def items(self) -> list[dict[str, Any]]:
         if self._items is None:
-            self._items = nav(self._ws, self._actor)
+            self._items = kept_nav(self._ws, self._actor)
             if self._offered is not None and any(base["dashboards"] for base in self._items):
                 self._offered()
         return self._items

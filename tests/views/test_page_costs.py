@@ -1,0 +1,83 @@
+"""What the pages do to be cheap keeps what they show: the template environment's quick read of
+a dict's keys, the stored-moment reader, the sidebar kept per definition and person, option
+lists worked out once per field, and a grid's column settings shared by its cells."""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import re
+from datetime import UTC, datetime
+
+import jinja2
+import pytest
+
+from engine.fields.datetime import STORE_FORMAT, read_stored
+from views.pages import cells, web
+
+EXPRESSIONS = ["{{ d.name }}", "{{ d.missing is defined }}", "{{ d.items is callable }}", "{{ d.get('name') }}",
+               "{{ d.nested.key }}", "{{ d.nested.nothing|default('none') }}", "{{ d['name'] }}",
+               "{% for k, v in d.items() %}{{ k }}{% endfor %}", "{{ o.real }}", "{{ d.name.upper() }}"]
+
+
+@pytest.mark.parametrize("source", EXPRESSIONS)
+def test_templates_read_dicts_as_stock_jinja_does(source: str) -> None:
+    stock = jinja2.Environment(autoescape=True)
+    values = {"d": {"name": "王芳 <b>", "items": "a field named items", "nested": {"key": 3}}, "o": 2.5}
+    assert web._env.from_string(source).render(values) == stock.from_string(source).render(values)
+
+
+def test_a_missing_key_is_still_undefined_in_strict_places() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        web._env.from_string("{{ d.missing.deeper }}").render(d={})
+
+
+def test_stored_moments_read_as_strptime_reads_them() -> None:
+    rng = random.Random(24)
+    for _ in range(2000):
+        moment = datetime(rng.randint(1000, 2200), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                          rng.randint(0, 59), rng.randint(0, 59))
+        text = moment.strftime(STORE_FORMAT)
+        assert read_stored(text) == datetime.strptime(text, STORE_FORMAT).replace(tzinfo=UTC)
+        assert read_stored(text).utcoffset().total_seconds() == 0
+    for bad in ("2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01 10:00:00Z", "2026-01-01T10:00:60Z", ""):
+        with pytest.raises(ValueError):
+            read_stored(bad)
+
+
+def test_option_lists_are_new_each_time() -> None:
+    options = {"options": [{"name": "Open", "color": "#22aa66"}, "Done"]}
+    first = cells.option_list(options)
+    assert first == [{"name": "Open", "color": "x22aa66"}, {"name": "Done", "color": "gray"}]
+    first[0]["name"] = "changed"
+    first.append({"name": "extra", "color": "gray"})
+    assert cells.option_list(options) == [{"name": "Open", "color": "x22aa66"}, {"name": "Done", "color": "gray"}]
+    assert cells.option_list({"options": ["Other"]}) == [{"name": "Other", "color": "gray"}]
+
+
+def test_sidebar_is_each_persons_and_follows_the_definition(ws, client_for) -> None:
+    admin, wang, zhao = ws.actor("admin"), ws.actor("wang"), ws.actor("zhao")
+    assert web.kept_nav(ws, admin) is web.kept_nav(ws, admin)
+    assert web.kept_nav(ws, admin) == web.nav(ws, admin)
+    assert web.kept_nav(ws, wang) == web.nav(ws, wang)
+    assert web.kept_nav(ws, zhao) == web.nav(ws, zhao) == []  # no role: no table in the sidebar
+    assert web.kept_nav(ws, None) == []
+    # Signed in, each sees their own sidebar on every page, however often it is asked.
+    for person, sees in (("wang", True), ("zhao", False)):
+        client = client_for(person)
+        for _ in range(2):
+            assert ('href="/b/cases/t/cases"' in client.get("/").text) is sees
+
+
+def test_grid_cells_of_a_column_carry_the_same_settings(ws, client_for) -> None:
+    table = ws.base("cases").table("cases")
+    for i in range(3):
+        table.create({"title": f"case {i}", "status": "Open", "owner": "wang" if i else "li"}, actor="admin")
+    page = client_for("admin").get("/b/cases/t/cases").text
+    statuses = re.findall(r'data-field="status"[^>]*data-editor=\'([^\']*)\'', page)
+    owners = re.findall(r'data-field="owner"[^>]*data-editor=\'([^\']*)\'', page)
+    assert len(statuses) == 3 and len(set(statuses)) == 1 and '"Open"' in statuses[0]
+    # A person cell's editor names the cell's own person.
+    chosen = sorted(json.loads(html.unescape(o))["chosen"][0]["label"] for o in owners)
+    assert chosen == ["李四", "王芳", "王芳"]
