@@ -1,9 +1,13 @@
 """Shared fixtures: a temporary workspace factory and the dental example.
 
-GRIDBASE_TEST_DATABASE=postgresql runs the tests marked `stores` (those that hold for every
-store) against a throwaway PostgreSQL server (tests/pg_server.py) instead of SQLite files:
-`make_workspace` then opens each workspace in a schema of its own. Unmarked tests are
-deselected in that run (they run in the ordinary SQLite run) unless GRIDBASE_TEST_EVERYTHING=1.
+GRIDBASE_TEST_DATABASE=postgresql runs the suite against a throwaway PostgreSQL server
+(tests/pg_server.py) instead of SQLite files: `database` (and `make_workspace`, built on it)
+then gives each test a schema of its own. Every test runs on both stores unless it is marked
+`sqlite_only` (it is about SQLite itself: its file, its PRAGMAs, its single writer). The
+PostgreSQL run keeps the tests that reach the store it puts under test — those taking
+`database`, `make_workspace` or `pg_url`, and those marked `stores` — and leaves out the rest,
+which open SQLite files of their own and would only repeat the SQLite run;
+GRIDBASE_TEST_EVERYTHING=1 keeps those too.
 """
 
 from __future__ import annotations
@@ -24,11 +28,23 @@ from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa:
 ON_POSTGRES = pg_server.on_postgres()
 
 
+STORE_FIXTURES = ("database", "pg_url")  # what puts a test on the store under test (make_workspace takes database)
+
+
+def on_this_store(item: pytest.Item, everything: bool) -> bool:
+    """Whether the PostgreSQL run keeps `item` (see the module's docstring)."""
+    if item.get_closest_marker("sqlite_only"):
+        return False
+    fixtures = getattr(item, "fixturenames", ())
+    return everything or bool(item.get_closest_marker("stores")) or any(name in fixtures for name in STORE_FIXTURES)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not ON_POSTGRES or os.environ.get("GRIDBASE_TEST_EVERYTHING"):
-        return  # GRIDBASE_TEST_EVERYTHING=1: every test on PostgreSQL, to see how far the store has come
-    kept = [item for item in items if item.get_closest_marker("stores")]
-    config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("stores")])
+    if not ON_POSTGRES:
+        return
+    everything = bool(os.environ.get("GRIDBASE_TEST_EVERYTHING"))
+    kept = [item for item in items if on_this_store(item, everything)]
+    config.hook.pytest_deselected(items=[item for item in items if not on_this_store(item, everything)])
     items[:] = kept
 
 
