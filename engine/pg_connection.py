@@ -5,11 +5,13 @@ owner (the store, which caches translations and knows the tables' keys); rows ar
 cursor has `lastrowid` and `rowcount`. The connection is in autocommit mode: the store begins and
 ends transactions explicitly. A reader the server dropped while idle is replaced through its
 owner (`renew_reader`) and the read asked again; `lost()` says whether a connection is gone.
+`set_trace_callback` is sqlite3's: it hears each statement (the engine's spelling) and the
+store's COMMITs, as tests count queries and commits the same way on both stores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -62,12 +64,23 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any], store: Owner) -> None:
         self.raw = raw
         self._store = store
+        self._trace: Callable[[str], object] | None = None
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        """As sqlite3's: `callback(sql)` for each statement run here from now on (None: stop)."""
+        self._trace = callback
+
+    def traced(self, sql: str) -> None:
+        """Tell the trace callback, if any, of a statement run on the raw connection (COMMIT)."""
+        if self._trace is not None:
+            self._trace(sql)
 
     def _translate(self, sql: str) -> Translated:
         return self._store.translated(sql)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
         t = self._translate(sql)
+        self.traced(sql)
         idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
         cur = self.raw.cursor()
         try:
@@ -87,6 +100,7 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         t = self._translate(sql)
+        self.traced(sql)
         text = t.sql[: t.sql.rfind(" RETURNING ")] if t.returning else t.sql
         cur = self.raw.cursor()
         cur.executemany(text, [params_of(r) for r in rows])

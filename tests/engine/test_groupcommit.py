@@ -18,7 +18,6 @@ def _count(ws: Workspace, sql: str) -> int:
     return int(ws.storage.conn.execute(sql).fetchone()[0])
 
 
-@pytest.mark.sqlite_only("counts COMMITs with SQLite's trace callback")
 def test_writes_that_arrive_together_share_one_commit(make_workspace: Callable[..., Workspace]) -> None:
     ws = make_workspace({"desk": DESK})
     tickets = ws.base("desk").table("tickets")
