@@ -5,9 +5,9 @@ GRIDBASE_TEST_DATABASE=postgresql runs the suite against a throwaway PostgreSQL 
 then gives each test a schema of its own. Every test runs on both stores unless it is marked
 `sqlite_only` (it is about SQLite itself: its file, its PRAGMAs, its single writer). The
 PostgreSQL run keeps the tests that reach the store it puts under test — those taking
-`database`, `make_workspace` or `pg_url`, and those marked `stores` — and leaves out the rest,
-which open SQLite files of their own and would only repeat the SQLite run;
-GRIDBASE_TEST_EVERYTHING=1 keeps those too.
+`database`, `make_workspace`, `session_database` or `pg_url`, and those marked `stores` — and
+leaves out the rest, which open SQLite files of their own (or none) and would only repeat the
+SQLite run; GRIDBASE_TEST_EVERYTHING=1 keeps those too.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa:
 ON_POSTGRES = pg_server.on_postgres()
 
 
-STORE_FIXTURES = ("database", "pg_url")  # what puts a test on the store under test (make_workspace takes database)
+# What puts a test on the store under test (make_workspace takes database).
+STORE_FIXTURES = ("database", "session_database", "pg_url")
 
 
 def on_this_store(item: pytest.Item, everything: bool) -> bool:
@@ -61,6 +62,14 @@ def pg_url() -> Iterator[str]:
         server.stop()
 
 
+def schema_url(url: str, name: str) -> str:
+    """A fresh schema (named after `name`) of the PostgreSQL server at `url`, as a database URL."""
+    schema = "t_" + re.sub(r"[^a-z0-9]+", "_", name.lower())[:40] + "_" + os.urandom(3).hex()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str | Path]:
     """database() -> where a test's workspace lives: a temp SQLite file, or (GRIDBASE_TEST_DATABASE=
@@ -68,11 +77,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str
     def make() -> str | Path:
         if not ON_POSTGRES:
             return tmp_path / "test.db"
-        url = request.getfixturevalue("pg_url")
-        schema = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + os.urandom(3).hex()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
-        return f"{url}?options=-csearch_path%3D{schema}"
+        return schema_url(request.getfixturevalue("pg_url"), request.node.name)
+    return make
+
+
+@pytest.fixture(scope="session")
+def session_database(request: pytest.FixtureRequest) -> Callable[[str], str | None]:
+    """session_database(name) -> where a workspace shared by many tests lives: None (the
+    workspace's own SQLite file), or (GRIDBASE_TEST_DATABASE=postgresql) a fresh schema's URL."""
+    def make(name: str) -> str | None:
+        return schema_url(request.getfixturevalue("pg_url"), name) if ON_POSTGRES else None
     return make
 
 
