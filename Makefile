@@ -49,7 +49,7 @@ packages:
 # average), so `make test` runs three pytest processes at once on their own temp folders: the
 # tests that drive real servers and browsers (SERVED), the rest, and the PostgreSQL run (logs in
 # .cache/; their tails printed), and the smoke part on the lowest versions (its venv built
-# first). Together: the whole suite on SQLite, the `stores` tests on PostgreSQL, the floors.
+# first). Together: the whole suite on SQLite, again on PostgreSQL (test-pg), the floors.
 SERVED ?= tests/examples tests/browser tests/security tests/reliability
 test: setup browser servers
 	@mkdir -p .cache; \
@@ -67,9 +67,11 @@ test: setup browser servers
 	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg.rc)" = 0 \
 	  && test "$$(cat .cache/test-floors.rc)" = 0
 
-# The tests marked `stores` once more, on PostgreSQL.
+# The suite once more, on PostgreSQL: every test that reaches the store under test (it takes the
+# `database`, `make_workspace` or `pg_url` fixture, or is marked `stores`) and is not marked
+# `sqlite_only` (tests/conftest.py). PG_ARGS="-m stores" runs only the cheap `stores` tests.
 test-pg: setup servers
-	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider $(PG_ARGS) -m stores tests
+	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider $(PG_ARGS) tests
 
 $(FLOORS)/.installed: pyproject.toml
 	python3 -m venv $(FLOORS)

@@ -5,11 +5,14 @@ owner (the store, which caches translations and knows the tables' keys); rows ar
 cursor has `lastrowid` and `rowcount`. The connection is in autocommit mode: the store begins and
 ends transactions explicitly. A reader the server dropped while idle is replaced through its
 owner (`renew_reader`) and the read asked again; `lost()` says whether a connection is gone.
+`set_trace_callback` and `total_changes` are sqlite3's: the callback hears each statement (the
+engine's spelling) and the store's COMMITs; `total_changes` counts the rows inserted, updated
+and deleted through this connection, so tests count queries, commits and writes alike on both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -62,12 +65,24 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any], store: Owner) -> None:
         self.raw = raw
         self._store = store
+        self._trace: Callable[[str], object] | None = None
+        self.total_changes = 0  # rows inserted, updated or deleted here (sqlite3's Connection.total_changes)
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
+        """As sqlite3's: `callback(sql)` for each statement run here from now on (None: stop)."""
+        self._trace = callback
+
+    def traced(self, sql: str) -> None:
+        """Tell the trace callback, if any, of a statement run on the raw connection (COMMIT)."""
+        if self._trace is not None:
+            self._trace(sql)
 
     def _translate(self, sql: str) -> Translated:
         return self._store.translated(sql)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
         t = self._translate(sql)
+        self.traced(sql)
         idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
         cur = self.raw.cursor()
         try:
@@ -79,6 +94,7 @@ class PgConnection:
                 raise
             cur = self.raw.cursor()
             cur.execute(t.sql, params_of(params))
+        self._count_changes(cur)
         lastrowid = None
         if t.returning is not None and cur.description:
             row = cur.fetchone()
@@ -87,10 +103,16 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         t = self._translate(sql)
+        self.traced(sql)
         text = t.sql[: t.sql.rfind(" RETURNING ")] if t.returning else t.sql
         cur = self.raw.cursor()
         cur.executemany(text, [params_of(r) for r in rows])
+        self._count_changes(cur)
         return PgCursor(cur, None)
+
+    def _count_changes(self, cur: psycopg.Cursor[Any]) -> None:
+        if cur.rowcount > 0 and (cur.statusmessage or "").startswith(("INSERT", "UPDATE", "DELETE", "MERGE")):
+            self.total_changes += cur.rowcount
 
     @property
     def in_transaction(self) -> bool:

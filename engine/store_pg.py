@@ -268,6 +268,7 @@ class PgStorage:
                     if self._announced:
                         raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
                     raw.execute("COMMIT")
+                    self.writer.traced("COMMIT")
                 except psycopg.Error:
                     self._rollback()
                     raise

@@ -1,9 +1,13 @@
 """Shared fixtures: a temporary workspace factory and the dental example.
 
-GRIDBASE_TEST_DATABASE=postgresql runs the tests marked `stores` (those that hold for every
-store) against a throwaway PostgreSQL server (tests/pg_server.py) instead of SQLite files:
-`make_workspace` then opens each workspace in a schema of its own. Unmarked tests are
-deselected in that run (they run in the ordinary SQLite run) unless GRIDBASE_TEST_EVERYTHING=1.
+GRIDBASE_TEST_DATABASE=postgresql runs the suite against a throwaway PostgreSQL server
+(tests/pg_server.py) instead of SQLite files: `database` (and `make_workspace`, built on it)
+then gives each test a schema of its own. Every test runs on both stores unless it is marked
+`sqlite_only` (it is about SQLite itself: its file, its PRAGMAs, its single writer). The
+PostgreSQL run keeps the tests that reach the store it puts under test — those taking
+`database`, `make_workspace`, `session_database` or `pg_url`, and those marked `stores` — and
+leaves out the rest, which open SQLite files of their own (or none) and would only repeat the
+SQLite run; GRIDBASE_TEST_EVERYTHING=1 keeps those too.
 """
 
 from __future__ import annotations
@@ -24,11 +28,24 @@ from tests_support import DENTAL, ROOT, WORKSPACE_YAML, write_workspace  # noqa:
 ON_POSTGRES = pg_server.on_postgres()
 
 
+# What puts a test on the store under test (make_workspace takes database).
+STORE_FIXTURES = ("database", "session_database", "pg_url")
+
+
+def on_this_store(item: pytest.Item, everything: bool) -> bool:
+    """Whether the PostgreSQL run keeps `item` (see the module's docstring)."""
+    if item.get_closest_marker("sqlite_only"):
+        return False
+    fixtures = getattr(item, "fixturenames", ())
+    return everything or bool(item.get_closest_marker("stores")) or any(name in fixtures for name in STORE_FIXTURES)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not ON_POSTGRES or os.environ.get("GRIDBASE_TEST_EVERYTHING"):
-        return  # GRIDBASE_TEST_EVERYTHING=1: every test on PostgreSQL, to see how far the store has come
-    kept = [item for item in items if item.get_closest_marker("stores")]
-    config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("stores")])
+    if not ON_POSTGRES:
+        return
+    everything = bool(os.environ.get("GRIDBASE_TEST_EVERYTHING"))
+    kept = [item for item in items if on_this_store(item, everything)]
+    config.hook.pytest_deselected(items=[item for item in items if not on_this_store(item, everything)])
     items[:] = kept
 
 
@@ -45,6 +62,14 @@ def pg_url() -> Iterator[str]:
         server.stop()
 
 
+def schema_url(url: str, name: str) -> str:
+    """A fresh schema (named after `name`) of the PostgreSQL server at `url`, as a database URL."""
+    schema = "t_" + re.sub(r"[^a-z0-9]+", "_", name.lower())[:40] + "_" + os.urandom(3).hex()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str | Path]:
     """database() -> where a test's workspace lives: a temp SQLite file, or (GRIDBASE_TEST_DATABASE=
@@ -52,11 +77,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str
     def make() -> str | Path:
         if not ON_POSTGRES:
             return tmp_path / "test.db"
-        url = request.getfixturevalue("pg_url")
-        schema = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + os.urandom(3).hex()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
-        return f"{url}?options=-csearch_path%3D{schema}"
+        return schema_url(request.getfixturevalue("pg_url"), request.node.name)
+    return make
+
+
+@pytest.fixture(scope="session")
+def session_database(request: pytest.FixtureRequest) -> Callable[[str], str | None]:
+    """session_database(name) -> where a workspace shared by many tests lives: None (the
+    workspace's own SQLite file), or (GRIDBASE_TEST_DATABASE=postgresql) a fresh schema's URL."""
+    def make(name: str) -> str | None:
+        return schema_url(request.getfixturevalue("pg_url"), name) if ON_POSTGRES else None
     return make
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pg_server import on_postgres
 
 import engine.bulk
 from engine import Workspace
@@ -120,7 +119,7 @@ def test_a_rejected_row_imports_nothing(make_workspace: MakeWorkspace, monkeypat
     assert _indexes(ws) == before
 
 
-@pytest.mark.skipif(on_postgres(), reason="asks SQLite itself (PRAGMA integrity_check, EXPLAIN QUERY PLAN)")
+@pytest.mark.sqlite_only("asks SQLite itself (PRAGMA integrity_check, EXPLAIN QUERY PLAN)")
 def test_a_big_import_rebuilds_the_indexes_it_set_aside(make_workspace: MakeWorkspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine.bulk, "DEFER_INDEXES_AT", 10)
     ws, patients = _clinic(make_workspace)
@@ -172,7 +171,7 @@ def test_record_ids_are_unique_and_sort_in_the_order_they_were_made() -> None:
     assert len({i[-5:] for i in ids}) > 9000  # the random tails differ
 
 
-@pytest.mark.skipif(on_postgres(), reason="asks SQLite itself (PRAGMA integrity_check, EXPLAIN QUERY PLAN)")
+@pytest.mark.sqlite_only("asks SQLite itself (PRAGMA integrity_check, EXPLAIN QUERY PLAN)")
 def test_all_or_nothing_reports_every_rejected_row_and_undoes_only_itself(make_workspace: MakeWorkspace,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine.bulk, "DEFER_INDEXES_AT", 10)

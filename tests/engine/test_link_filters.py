@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pg_server import on_postgres
 
 from engine import Workspace
 
@@ -83,7 +82,7 @@ def test_link_filters_match_the_link_lists(make_workspace: Callable[..., Workspa
     assert query({"items": dropped}) == {o for o, c in lists.items() if dropped in c} == set()
 
 
-@pytest.mark.skipif(on_postgres(), reason="reads SQLite's query plan (EXPLAIN QUERY PLAN)")
+@pytest.mark.sqlite_only("reads SQLite's query plan (EXPLAIN QUERY PLAN)")
 def test_a_link_filter_reads_the_junction_not_every_row(make_workspace: Callable[..., Workspace]) -> None:
     ws = make_workspace({"shop": SHOP})
     orders_t = ws.base("shop").table("orders")

@@ -72,7 +72,8 @@ def test_run_due_fires_on_a_copy_and_never_twice(make_workspace: Callable[..., W
 
 def test_run_due_explains_a_bad_time(make_workspace: Callable[..., Workspace], tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    make_workspace({"desk": BASE}, WORKSPACE_YAML).close()
-    where = [str(tmp_path / "ws"), "--db", str(tmp_path / "test.db")]
+    ws = make_workspace({"desk": BASE}, WORKSPACE_YAML)
+    ws.close()
+    where = [str(tmp_path / "ws"), "--db", str(ws.storage.database)]  # a SQLite file, or a PostgreSQL URL
     assert main(["automations", where[0], "run-due", "--at", "next friday", *where[1:]]) == 1
     assert 'write it as "2026-12-24 09:00"' in capsys.readouterr().err

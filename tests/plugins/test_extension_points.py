@@ -138,9 +138,9 @@ def test_the_importer_is_found_by_file_ending_or_content_type(tmp_path: Path) ->
         importer_for("notes.txt", "text/plain")
 
 
-def test_a_file_of_no_registered_format_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+def test_a_file_of_no_registered_format_is_refused_with_a_clear_error(tmp_path: Path, database: Any) -> None:
     root = write_workspace(tmp_path / "ws", {"desk": BASE})
-    ws = Workspace.open(root, db=tmp_path / "t.db")
+    ws = Workspace.open(root, db=database())
     try:
         ws.apply()
         path = tmp_path / "tickets.numbers"
@@ -240,10 +240,10 @@ PLUGGED = BASE.replace("""  tell:
       - {type: nothing, title: 空, table: tickets}""")
 
 
-def test_a_plugin_trigger_action_and_widget_work_like_builtins(extra: None, tmp_path: Path) -> None:
+def test_a_plugin_trigger_action_and_widget_work_like_builtins(extra: None, tmp_path: Path, database: Any) -> None:
     assert {"hourly"} <= set(plugins.triggers()) and "shout" in plugins.actions() and "nothing" in plugins.widget_types()
     root = write_workspace(tmp_path / "ws", {"desk": PLUGGED})
-    ws = Workspace.open(root, db=tmp_path / "t.db")
+    ws = Workspace.open(root, db=database())
     try:
         ws.apply()
         assert ws.config.bases["desk"].automations["chime"].table is None

@@ -18,7 +18,7 @@ import importlib.util
 import random
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -99,6 +99,11 @@ class Env:
     api_clients: dict[str, TestClient] = field(default_factory=dict)
     _raw: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     _forbidden: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def where(self) -> list[str]:
+        """The workspace as a `gridbase` command is told it: its folder and its database."""
+        return [str(self.root), "--db", str(self.ws.storage.database)]
 
     # -- expectations ------------------------------------------------------------------
     def actor(self, role: str) -> Any:
@@ -326,12 +331,12 @@ def plant(ws: Workspace) -> tuple[dict[str, str], list[Marker]]:
 
 
 @pytest.fixture(scope="session")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+def env(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("security") / "dalian_dental"
     shutil.copytree(DENTAL, root, ignore=shutil.ignore_patterns("data"))
     ws_yaml = root / "workspace.yaml"
     ws_yaml.write_text(ws_yaml.read_text(encoding="utf-8").rstrip("\n") + "\n" + EXTRA_PERSON, encoding="utf-8")
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=session_database("security"))  # its own SQLite file, or a PostgreSQL schema
     ws.apply()
     spec = importlib.util.spec_from_file_location("dental_seed_security", root / "seed.py")
     assert spec and spec.loader

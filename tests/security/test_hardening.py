@@ -136,7 +136,7 @@ def test_lockout_holds_for_the_email_alias(env: Env) -> None:
 
 # -- tokens and disabled people, through the CLI -----------------------------------------------
 def cli_token(env: Env, capsys: pytest.CaptureFixture[str], person: str, *extra: str) -> tuple[str, int]:
-    code, text = run(capsys, "token", str(env.root), "create", person, *extra)
+    code, text = run(capsys, "token", *env.where, "create", person, *extra)
     assert code == 0, text
     secret = text.strip().splitlines()[-1].strip()
     assert secret.startswith("gbt_")
@@ -151,7 +151,7 @@ def whoami(env: Env, secret: str) -> int:
 def test_token_revocation_and_expiry_through_the_cli(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     secret, ident = cli_token(env, capsys, "ma_lili", "--name", "laptop")
     assert whoami(env, secret) == 200
-    code, text = run(capsys, "token", str(env.root), "revoke", "ma_lili", "--id", str(ident))
+    code, text = run(capsys, "token", *env.where, "revoke", "ma_lili", "--id", str(ident))
     assert code == 0 and "revoked 1" in text
     assert whoami(env, secret) == 401
     short, _ = cli_token(env, capsys, "ma_lili", "--name", "short", "--expires", "1")
@@ -163,14 +163,14 @@ def test_token_revocation_and_expiry_through_the_cli(env: Env, capsys: pytest.Ca
     finally:
         env.ws.clock = real
     # a token never shows up in `token list`, only its id and name
-    code, text = run(capsys, "token", str(env.root), "list", "ma_lili")
+    code, text = run(capsys, "token", *env.where, "list", "ma_lili")
     assert code == 0 and short not in text and secret not in text
 
 
 def test_revoking_one_token_by_id_leaves_the_others(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     first, first_id = cli_token(env, capsys, "peng_lan")
     second, _ = cli_token(env, capsys, "peng_lan")
-    run(capsys, "token", str(env.root), "revoke", "peng_lan", "--id", str(first_id))
+    run(capsys, "token", *env.where, "revoke", "peng_lan", "--id", str(first_id))
     assert whoami(env, first) == 401
     assert whoami(env, second) == 200
 
@@ -179,7 +179,7 @@ def test_disabling_a_person_stops_sessions_and_tokens_at_once(env: Env, capsys: 
     client = fresh(env, "tang_jing")
     secret, _ = cli_token(env, capsys, "tang_jing")
     assert client.get("/b/patients/t/visits").status_code == 200 and whoami(env, secret) == 200
-    code, text = run(capsys, "people", str(env.root), "disable", "tang_jing")
+    code, text = run(capsys, "people", *env.where, "disable", "tang_jing")
     assert code == 0, text
     assert client.get("/b/patients/t/visits", follow_redirects=False).status_code == 303
     assert whoami(env, secret) == 401
@@ -253,7 +253,7 @@ def test_sensitive_reads_are_logged_and_audit_filters_them(env: Env, capsys: pyt
                         (r["V2"],)).fetchone()[0] >= 1
 
     def audit(*extra: str) -> list[dict[str, Any]]:
-        code, text = run(capsys, "audit", str(env.root), "--log", "reads", "--format", "json", *extra)
+        code, text = run(capsys, "audit", *env.where, "--log", "reads", "--format", "json", *extra)
         assert code == 0, text
         return list(json.loads(text))
 

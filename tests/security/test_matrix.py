@@ -381,7 +381,7 @@ def test_exports(env: Env, role: str, capsys: pytest.CaptureFixture[str]) -> Non
         web_rows[f"{base}.{key}"] = rows
     name = CLI_TABLE[role]
     capsys.readouterr()
-    code = cli(["export", str(env.root), name, "--as", PEOPLE[role]])
+    code = cli(["export", *env.where, name, "--as", PEOPLE[role]])
     printed = capsys.readouterr()
     base, _, key = name.partition(".")
     if env.access(role, base, key).can_read:
@@ -393,7 +393,7 @@ def test_exports(env: Env, role: str, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_cli_export_refuses_unreadable_table(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli(["export", str(env.root), "patients.patients", "--as", "song_jia"])
+    code = cli(["export", *env.where, "patients.patients", "--as", "song_jia"])
     printed = capsys.readouterr()
     assert code == 1 and "MKR" not in printed.out + printed.err and "2102" not in printed.out + printed.err
     header, rows = export_rows(table(env, "patients", "patients"), actor="yang_fan")

@@ -34,10 +34,12 @@ def test_xlsx_export_replaces_characters_a_spreadsheet_cannot_hold(client_for: A
     table = ws.base("cases").table("cases")
     bad = table.create({"title": "placeholder", "secret": "fine"}, actor="admin")
     good = table.create({"title": "=1+1", "secret": "tab\there"}, actor="admin")
-    # A value stored before control characters were refused (bypassing the record service).
+    # A value stored before control characters were refused (bypassing the record service);
+    # PostgreSQL cannot store NUL in text at all, so there the value goes without it.
+    nul = "\x00" if ws.storage.dialect.name == "sqlite" else ""
     with ws.storage.transaction() as conn:
         conn.execute('UPDATE "cases__cases" SET title = ?, secret = ? WHERE _id = ?',
-                     ("vt\x0bnul\x00esc\x1b", "bell\x07", bad["id"]))
+                     (f"vt\x0bnul{nul}esc\x1b", "bell\x07", bad["id"]))
     client = client_for("admin")
     res = client.get("/b/cases/t/cases/export.xlsx")
     assert res.status_code == 200, res.text[:300]
@@ -45,9 +47,10 @@ def test_xlsx_export_replaces_characters_a_spreadsheet_cannot_hold(client_for: A
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = rows[0]
     by_title = {r[header.index("Title")]: r for r in rows[1:]}
-    assert set(by_title) == {"vt\ufffdnul\ufffdesc\ufffd", "'=1+1"}
-    assert by_title["vt\ufffdnul\ufffdesc\ufffd"][header.index("Secret note")] == "bell\ufffd"
+    shown = "vt\ufffdnul" + "\ufffd" * len(nul) + "esc\ufffd"
+    assert set(by_title) == {shown, "'=1+1"}
+    assert by_title[shown][header.index("Secret note")] == "bell\ufffd"
     assert by_title["'=1+1"][header.index("Secret note")] == "tab\there"
     # Nothing stored changed: the export only writes the file.
-    assert table.get(bad["id"], actor="admin")["fields"]["title"] == "vt\x0bnul\x00esc\x1b"
+    assert table.get(bad["id"], actor="admin")["fields"]["title"] == f"vt\x0bnul{nul}esc\x1b"
     assert table.get(good["id"], actor="admin")["fields"]["secret"] == "tab\there"

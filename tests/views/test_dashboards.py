@@ -44,8 +44,8 @@ def test_numbers_equal_independent_sql(board_client, bws):  # noqa: F811
         shown = numbers(board_client(person).get("/b/ops/d/main").text)
         total = sql(bws, f"SELECT count(*) {live}{rows}")[0][0]
         opened = sql(bws, f"SELECT count(*) {live}{rows} AND status = 'Open'")[0][0]
-        amount = sql(bws, f"SELECT coalesce(sum(amount), 0) {live}{rows}")[0][0]
-        done = sql(bws, f"SELECT 100.0 * sum(status = 'Done') / count(*) {live}{rows}")[0][0]
+        amount = float(sql(bws, f"SELECT coalesce(sum(amount), 0) {live}{rows}")[0][0])  # PostgreSQL: numeric
+        done = float(sql(bws, f"SELECT 100.0 * sum(CASE WHEN status = 'Done' THEN 1 ELSE 0 END) / count(*) {live}{rows}")[0][0])
         assert shown["Total"] == total and shown["Open ones"] == opened
         assert shown["Amount sum"] == round(amount, 2)
         assert shown["Done share"] == round(done, 1)

@@ -137,9 +137,9 @@ class Stream:
 
 
 @pytest.fixture
-def live(tmp_path: Any) -> Iterator[dict[str, Any]]:
+def live(tmp_path: Any, database: Any) -> Iterator[dict[str, Any]]:
     root = write_workspace(tmp_path / "ws", {"ward": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp_path / "live.db")
+    ws = Workspace.open(root, db=database())  # a SQLite file, or a PostgreSQL schema (tests/conftest.py)
     ws.apply()
     table = ws.base("ward").table("patients")
     mine = table.create({"name": "病人一", "status": "在院", "phone": SECRET_PHONE, "diagnosis": SECRET_TEXT,
