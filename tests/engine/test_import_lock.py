@@ -131,7 +131,9 @@ def test_other_writes_keep_going_while_a_big_file_is_imported(ws: Workspace, tmp
     assert not isinstance(report, BaseException), report
     assert report.imported == ROWS and report.rejected == 0
     assert len(latencies) >= 20
-    assert _p95(latencies) <= 0.3, f"p95 of {len(latencies)} concurrent writes: {_p95(latencies):.3f} s; slowest {sorted(latencies)[-5:]}"
+    # Before the import lock every write waited for the whole import (seconds; this one takes
+    # 3-11 s): 0.5 s leaves room for a loaded CI machine (PostgreSQL's p95 was 0.36 s at load 13).
+    assert _p95(latencies) <= 0.5, f"p95 of {len(latencies)} concurrent writes: {_p95(latencies):.3f} s; slowest {sorted(latencies)[-5:]}"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == ROWS
     # Links on both sides and the rollup over them, as for records created one by one.
     assert ws.base("desk").table("patients").get(patient, actor="admin")["fields"]["visits_n"] == ROWS // 50
@@ -152,7 +154,7 @@ def test_a_bad_last_row_leaves_nothing_and_holds_no_one_up(ws: Workspace, tmp_pa
     # A short import makes few writes beside it, so one slow write (a collection, a busy machine)
     # is its whole tail: what shows nobody was held up is that the writes went on at their usual
     # pace and none waited for the import to end, as they all did before the import lock.
-    assert statistics.median(latencies) <= 0.1, f"median of {len(latencies)} concurrent writes"
+    assert statistics.median(latencies) <= 0.15, f"median of {len(latencies)} concurrent writes"
     assert max(latencies) < whole * 0.75, f"a write waited {max(latencies):.3f} s of a {whole:.3f} s import"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == 0
     # Found before anything was written: not written and then undone.
