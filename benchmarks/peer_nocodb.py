@@ -267,6 +267,47 @@ def index_bulk_table(meta_db: Path, log: Any) -> None:
     log(f"indexes on status and visit_date added to {name}")
 
 
+# -- Gridbase in the same run -------------------------------------------------------------------
+def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, log: Any) -> list[float]:
+    """run.py's "grid first page, HTTP API" on a `gridbase serve` of run.py's workspace in `data`
+    (built there by run_data.build if missing), on a copy of its database in `tmp`."""
+    import run
+    from run_data import build
+
+    if not (data / "gridbase.db").exists():
+        build(data, rows, True, log)
+    db = tmp / "gridbase.db"
+    src = sqlite3.connect(f"file:{data / 'gridbase.db'}?mode=ro", uri=True)
+    dst = sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    log(f"copied {data / 'gridbase.db'} to {db}")
+    ws = str(data / "ws")
+    secrets_ = [run.gridbase_cli("token", ws, "--db", str(db), "create", "admin", "--name", f"bench{i}")
+                .strip().splitlines()[-1] for i in range(8)]
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", ws, "--db", str(db), "--port", str(port)],
+                              cwd=ROOT, env=run.child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        run.wait_http(url + "/login", server)
+        tokens = run.Tokens(secrets_)
+        api = httpx.Client(base_url=url, timeout=60)
+        params = {"filterByFormula": run.GRID_FORMULA, "sort[0][field]": "visit_date", "sort[0][direction]": "desc",
+                  "pageSize": "50"}
+
+        def get() -> None:
+            r = api.get("/v0/clinic/visits", params=params, headers={"Authorization": f"Bearer {tokens.current()}"})
+            if r.status_code != 200 or len(r.json()["records"]) != 50:
+                raise SystemExit(f"Gridbase API answered {r.status_code}: {r.text[:300]}")
+
+        return run.timed(get, repeat, warmup, tokens.pace)
+    finally:
+        run.stop(server)
+
+
 # -- measuring -----------------------------------------------------------------------------------
 def measure(web: httpx.Client, table: str, params: dict[str, str], expect: list[str], repeat: int,
             warmup: int) -> tuple[list[float], dict[str, Any]]:
@@ -299,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
     parser.add_argument("--mode", choices=["source", "bulk"], default="source")
     parser.add_argument("--version", default=VERSION, help=f"NocoDB version from npm (default {VERSION})")
     parser.add_argument("--json", type=Path, metavar="FILE")
+    parser.add_argument("--gridbase", type=Path, nargs="?", const=True, metavar="DIR",
+                        help="also time Gridbase's API in this run, on a copy of run.py's workspace in DIR "
+                             "(default benchmarks/data/run-ROWS, built if missing)")
     parser.add_argument("--keep", action="store_true", help="keep NocoDB's /tmp folder (metadata DB, server log)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
@@ -336,19 +380,27 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
         with_count, info = measure(web, table, params, expect, args.repeat, args.warmup)
         log(f"with its count: pageInfo {info}")
         results.append(row("grid first page, HTTP API p50", statistics.median(with_count), statistics.median(hand),
-                           "NocoDB v2 records API (with its count)"))
+                           "NocoDB v2 records API (with its count) vs hand-written SQL in sqlite3"))
         results.append(row("grid first page, HTTP API p99", percentile(with_count, 99), percentile(hand, 99),
-                           "NocoDB v2 records API (with its count)"))
+                           "NocoDB v2 records API (with its count) vs hand-written SQL in sqlite3"))
         del token
+        if args.gridbase:
+            data = ROOT / "benchmarks" / "data" / f"run-{args.rows}" if args.gridbase is True else args.gridbase
+            grid = gridbase_side(data, args.rows, args.repeat, args.warmup, meta_dir, log)
+            results.append(row("grid first page, HTTP API p50", statistics.median(grid), statistics.median(with_count),
+                               "Gridbase /v0 API (filterByFormula), ratio Gridbase / NocoDB", name="Gridbase"))
+            results.append(row("grid first page, HTTP API p99", percentile(grid, 99), percentile(with_count, 99),
+                               "Gridbase /v0 API (filterByFormula), ratio Gridbase / NocoDB", name="Gridbase"))
     finally:
         stop(proc)
         if not args.keep:
             shutil.rmtree(meta_dir, ignore_errors=True)
     w = max(len(r["measure"]) for r in results)
-    print(f"\n{'measure':<{w}} | {'NocoDB':>16} | {'sqlite3':>12} | {'ratio':>6} | what")
-    print("-" * (w + 70))
+    print(f"\n{'measure':<{w}} | {'':>8} | {'value':>12} | {'versus':>12} | {'ratio':>6} | what")
+    print("-" * (w + 80))
     for r in results:
-        print(f"{r['measure']:<{w}} | {r['value']:>13,.1f} ms | {r['floor']:>12,.2f} | {r['ratio']:>6.0f} | {r['what']}")
+        print(f"{r['measure']:<{w}} | {r['name']:>8} | {r['value']:>9,.1f} ms | {r['versus']:>12,.2f} | "
+              f"{r['ratio']:>6,.2f} | {r['what']}")
     print(f"\nrows {args.rows:,}; NocoDB {args.version}, mode {args.mode}; sqlite3 plan: {plan}; "
           f"run took {time.perf_counter() - began:.0f} s")
     if args.json:
@@ -357,10 +409,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
     return 0
 
 
-def row(measure: str, value: float, floor: float, what: str) -> dict[str, Any]:
-    return {"measure": measure, "value": round(value, 2), "unit": "ms", "floor": round(floor, 3),
-            "floor_name": "hand-written SQL in sqlite3", "ratio": round(value / floor, 1) if floor else None,
-            "what": what}
+def row(measure: str, value: float, versus: float, what: str, name: str = "NocoDB") -> dict[str, Any]:
+    """One line: `name`'s figure, the figure it is compared with and their ratio."""
+    return {"measure": measure, "name": name, "value": round(value, 2), "unit": "ms", "versus": round(versus, 3),
+            "ratio": round(value / versus, 2) if versus else None, "what": what}
 
 
 if __name__ == "__main__":
