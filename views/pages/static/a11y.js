@@ -156,6 +156,9 @@
       forget(dialog, returnFocus);
     });
     dialog.addEventListener("close", function onClose() {
+      // The close event comes a moment after the close: a dialog opened again meanwhile (Escape,
+      // then Enter on its button at once) is the new opening's, and keeps its focus.
+      if (dialog.open) return;
       dialog.removeEventListener("close", onClose);
       forget(dialog, true);
     });
