@@ -12,6 +12,7 @@ retry after a 429.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -43,11 +44,16 @@ def node_modules() -> Path:
         pytest.skip("airtable.js needs Node and npm (apt-get install nodejs npm; .ci/run installs them)")
     modules = CACHE / "node_modules"
     package = modules / "airtable" / "package.json"
-    if not package.exists() or json.loads(package.read_text(encoding="utf-8")).get("version") != VERSION:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--no-save",
-                               f"airtable@{VERSION}"], capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, f"npm install airtable@{VERSION} failed:\n{done.stdout}\n{done.stderr}"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # `make test` runs this module in two pytest processes at once (SQLite and PostgreSQL): one
+    # installs while the other waits, then finds it installed (two npm installs into one folder
+    # break each other: ENOTEMPTY, a half-written module).
+    with (CACHE / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not package.exists() or json.loads(package.read_text(encoding="utf-8")).get("version") != VERSION:
+            done = subprocess.run([npm, "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--no-save",
+                                   f"airtable@{VERSION}"], capture_output=True, text=True, timeout=300, check=False)
+            assert done.returncode == 0, f"npm install airtable@{VERSION} failed:\n{done.stdout}\n{done.stderr}"
     return modules
 
 
