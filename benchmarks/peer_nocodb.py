@@ -328,13 +328,7 @@ def measure(web: httpx.Client, table: str, params: dict[str, str], expect: list[
         if len(last["list"]) != 50 or [str(d)[:10] for d in dates] != expect:
             raise Blocked("NocoDB answered other rows than sqlite3", json.dumps(last)[:2000])
 
-    for _ in range(warmup):
-        get()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        get()
-        out.append((time.perf_counter() - t0) * 1000)
+    out = timed_calls(get, repeat, warmup)
     return out, last.get("pageInfo", {})
 
 
