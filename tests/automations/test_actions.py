@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import pytest
 from automation_servers import Env
@@ -161,7 +162,9 @@ def test_template_sandbox_refuses_attribute_tricks(env: Env) -> None:
     assert run["status"] == "failed" and "template error" in run["error"]
 
 
-def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
+def feeding_itself(env: Env) -> tuple[Workspace, Any, dict[str, Any]]:
+    """A workspace whose automation `bump` answers every change of `n` with n + 1 (so feeds
+    itself), and a ticket whose `n` was just set: (workspace, tickets table, ticket)."""
     ws = env.make("""
         bump:
           when: {updated: tickets, fields: [n]}
@@ -170,6 +173,11 @@ def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
     t = ws.base("desk").table("tickets")
     rec = t.create({"title": "甲", "n": 0}, actor="admin")
     t.update(rec["id"], {"n": 1}, actor="admin")
+    return ws, t, rec
+
+
+def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
+    ws, t, rec = feeding_itself(env)
     while process_pending(ws):
         pass
     statuses = [r["status"] for r in reversed(list_runs(ws, automation="bump"))]
@@ -180,14 +188,7 @@ def test_loop_guard_stops_automations_that_feed_themselves(env: Env) -> None:
 def test_one_pass_runs_what_the_runs_own_writes_trigger(env: Env) -> None:
     # process_pending stops early when its page was short, but not when the runs it made wrote
     # events of their own: a chain of automations goes through in one call.
-    ws = env.make("""
-        bump:
-          when: {updated: tickets, fields: [n]}
-          do: [{update: {n: "{{ record.n|int + 1 }}"}}]
-    """)
-    t = ws.base("desk").table("tickets")
-    rec = t.create({"title": "甲", "n": 0}, actor="admin")
-    t.update(rec["id"], {"n": 1}, actor="admin")
+    ws, t, rec = feeding_itself(env)
     assert process_pending(ws) == 7  # the create, the update, then five runs' updates
     assert process_pending(ws) == 0
     assert t.get(rec["id"], actor="admin")["fields"]["n"] == 6
