@@ -294,7 +294,9 @@ def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     problems = cls.config_errors(options)
     if problems:
         raise ActionError("; ".join(problems))
-    variables = ctx.variables()
+    variables = webhook_variables(ctx, spec)
+    if variables is None:
+        return {"deliveries": 0, "skipped": "its reader may not read the record"}
     data = {"base": ctx.base, "table": variables["table"], "record_id": ctx.record_id, "automation": ctx.auto.key,
             "trigger": ctx.trigger, "run": ctx.run_key, "fields": variables["record"],
             "at": utcnow_text(ctx.ws.now())}
@@ -303,6 +305,22 @@ def webhook(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
                             spec={"type": "webhook", "options": options},
                             message=ctx.message(ctx.auto.name, "", data=data))
     return {"deliveries": int(queued)}
+
+
+def webhook_variables(ctx: RunContext, spec: Any) -> dict[str, Any] | None:
+    """The record a `webhook:` action posts, as its reader may read it (engine.groupreader's
+    words): `as_person:` that person, `as_role:` someone holding only that role, neither the least
+    reader (what every role reading the table sees alike). The URL is outside the server, where
+    nobody's permissions hold; None when the reader may not read the record (nothing is posted)."""
+    label = f"webhook:{ctx.auto.key}"
+    if spec.get("as_person") is None and spec.get("as_role") is None:
+        return ctx.least_variables(label)
+    try:
+        reader = (ctx.ws.actor(str(spec["as_person"])) if spec.get("as_person") is not None
+                  else role_actor(label, str(spec["as_role"])))
+    except GridbaseError:
+        return None
+    return ctx.variables_as(reader) if _can_read(ctx, reader) else None
 
 
 def email(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
@@ -416,6 +434,19 @@ class Webhook(Action):
     type = "webhook"
     schema: ClassVar[dict[str, Any]] = builtin_schema(
         "webhook", "Call a webhook. / 调用 Webhook", {"url": "https://hooks.example.org/gridbase"})
+
+    def check(self, checks: Checks, path: Path, spec: Any, table: TableDef | None, what: str) -> None:
+        if not isinstance(spec, dict):
+            return
+        if spec.get("as_role") is not None and spec.get("as_person") is not None:
+            checks.err(path + ("as_person",), f"give as_role or as_person, not both, in {what}",
+                       "the webhook's record is read as one reader")
+        elif spec.get("as_role") is not None and spec["as_role"] not in checks.config.roles:
+            checks.err(path + ("as_role",), f"unknown role '{spec['as_role']}' in {what}",
+                       did_you_mean(str(spec["as_role"]), checks.config.roles))
+        elif spec.get("as_person") is not None and spec["as_person"] not in checks.config.people:
+            checks.err(path + ("as_person",), f"unknown person '{spec['as_person']}' in {what}",
+                       did_you_mean(str(spec["as_person"]), checks.config.people))
 
     def run(self, ctx: Any, index: int, spec: Any) -> dict[str, Any]:
         return webhook(ctx, index, spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from automation_servers import Env
 
 from automations import deliver_due, list_runs, process_pending
 from engine import Workspace
+from engine.errors import GridbaseError
 
 pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
 
@@ -114,6 +116,38 @@ def test_webhook_is_signed_and_sent_once(env: Env, monkeypatch: pytest.MonkeyPat
     data = env.hook.json()["data"]
     assert data["record_id"] == rec["id"] and data["fields"]["owner"] == "李四" and data["automation"] == "push"
     assert request["headers"]["Idempotency-Key"].startswith("desk.push:")
+
+
+def test_webhook_posts_the_record_as_its_reader_may_read_it(env: Env) -> None:
+    # The URL is outside the server, where nobody's permissions hold: by default the record goes
+    # out as every role reading the table sees it alike (the handler's mask on the phone), or
+    # as the one reader the action names.
+    ws = env.make(f"""
+        push:
+          when: {{created: tickets}}
+          do:
+            - webhook: {{url: "{env.hook.url('/least')}"}}
+            - webhook: {{url: "{env.hook.url('/as-person')}", as_person: admin}}
+            - webhook: {{url: "{env.hook.url('/as-role')}", as_role: handler}}
+    """)
+    ws.base("desk").table("tickets").create({"title": "甲", "phone": "13912345678"}, actor="admin")
+    process_pending(ws)
+    assert deliver_due(ws) == 3
+    sent = {r["path"]: json.loads(r["body"])["data"]["fields"] for r in env.hook.requests}
+    assert sent["/as-person"]["phone"] == "13912345678"
+    assert sent["/least"]["phone"] == sent["/as-role"]["phone"] != "13912345678"
+    assert "5678" in sent["/least"]["phone"] and "1391234" not in sent["/least"]["phone"]
+    assert sent["/least"]["title"] == sent["/as-role"]["title"] == "甲"
+
+
+def test_webhook_reader_is_checked_at_load(env: Env) -> None:
+    with pytest.raises(GridbaseError) as caught:
+        env.make("""
+            push:
+              when: {created: tickets}
+              do: [{webhook: {url: "https://hooks.example.org/x", as_role: handlr}}]
+        """)
+    assert "unknown role 'handlr'" in str(caught.value) and "handler" in str(caught.value)
 
 
 def test_email_action_with_chinese_subject(env: Env) -> None:
