@@ -120,7 +120,7 @@ class PgConnection:
         if copy is not None and copy["values"].count("%s") == len(params[0]):
             statement = f"COPY {copy['table']} ({copy['columns']}) FROM STDIN"
             self.traced(statement)  # the statement run: the trace callback hears COPY, not the INSERT
-            with cur.copy(statement) as stream:  # type: ignore[arg-type]  # names of the engine's INSERT
+            with cur.copy(statement) as stream:
                 for row in params:
                     stream.write_row(row)
             self.total_changes += len(params)
