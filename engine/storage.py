@@ -208,6 +208,11 @@ class Storage:
         self._readers_lock = threading.Lock()
         self._functions: list[tuple[str, int, Callable[..., Any]]] = []
         self._closed = False
+        self._apart: sqlite3.Connection | None = None  # write_apart's connection
+        self._apart_lock = threading.Lock()
+        # Set by a worker of `gridbase serve --workers N`: other processes serve this file too, so
+        # what they must share (rate limits, engine.ratelimits) goes through the database.
+        self.several_processes = False
         self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
             create_system_tables(self._writer_db)
@@ -360,9 +365,26 @@ class Storage:
 
     def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """One small write statement in a transaction of its own; its first row (RETURNING).
-        Here the writer's: SQLite has one. (PostgreSQL takes it beside the writer.)"""
-        with self.transaction() as conn:
-            return conn.execute(sql, params).fetchone()
+
+        Only for what need not survive a power cut (a rate limit's bucket): on a connection of
+        its own with `synchronous = OFF`, so it waits for no disk sync and not for this
+        process's writer lock, only for the file's write lock while another commit holds it
+        (`gridbase serve --workers N`: several processes on the file). Inside this thread's
+        own transaction it is part of it. (PostgreSQL takes it beside the writer.)"""
+        if self._depth and self.lock.held():
+            return self.writer.execute(sql, params).fetchone()
+        with self._apart_lock:
+            if self._apart is None:
+                self._apart = connect(self.path)
+                self._apart.execute("PRAGMA synchronous = OFF")
+            self._apart.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._apart.execute(sql, params).fetchone()
+            except BaseException:
+                self._apart.execute("ROLLBACK")
+                raise
+            self._apart.execute("COMMIT")
+            return row
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         """Run `write()` in a transaction shared with other writes that arrive meanwhile.
@@ -438,4 +460,7 @@ class Storage:
                 readers, self._readers = self._readers, []
             for reader in readers:
                 reader.close()
+            with self._apart_lock:
+                if self._apart is not None:
+                    self._apart.close()
             self.writer.close()
