@@ -135,8 +135,9 @@ class Servers:
         return out
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far: the gridbase serve processes, PostgreSQL's (--pg-temp), the machine's."""
-        out = {"gridbase": cpu_seconds(self.pids())}
+        """CPU seconds so far: the gridbase serve processes, this process (the clients and the inbox
+        watcher), PostgreSQL's (--pg-temp), the machine's."""
+        out = {"gridbase": cpu_seconds(self.pids()), "client": time.process_time()}
         if self.pg_data is not None:
             out["postgresql"] = cpu_seconds(pg_temp.server_pids(self.pg_data))
         jiffies = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -240,6 +241,9 @@ def add_cpu(rep: Any, load: dict[str, Any], suffix: str = "", before: dict[str, 
     prior = before or {}
     rep.add(f"server CPU per form submission{suffix}", per["gridbase"], "ms CPU", "", None, prior.get("gridbase"),
             "1 process" if before else "", note="gridbase serve processes, automations included")
+    if "client" in cpu:
+        rep.add(f"load generator CPU per form submission{suffix}", cpu["client"] / ok * 1000, "ms CPU", "", None,
+                note="this process: the clients (httpx) and the inbox watcher (a query every 2 ms)")
     if "postgresql" in per:
         rep.add(f"PostgreSQL CPU per form submission{suffix}", per["postgresql"], "ms CPU", "", None,
                 prior.get("postgresql"), "1 process" if before else "", note="the --pg-temp server's processes")
