@@ -30,6 +30,7 @@ engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
@@ -213,6 +214,7 @@ class Storage:
         # Set by a worker of `gridbase serve --workers N`: other processes serve this file too, so
         # what they must share (rate limits, engine.ratelimits) goes through the database.
         self.several_processes = False
+        self._turns: int | None = None  # the descriptor of DB-writers.lock (_in_turn)
         self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
             create_system_tables(self._writer_db)
@@ -310,33 +312,52 @@ class Storage:
                 finally:
                     self._depth -= 1
                 return
-            try:
-                self.writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if is_disk_full(exc):
-                    raise StorageFull() from exc
-                raise
-            self._depth = 1
-            try:
-                yield self.writer
-            except BaseException as exc:
-                self._depth = 0
-                self._on_commit.clear()
-                self._rollback()
-                if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
-                    raise StorageFull() from exc
-                raise
-            else:
-                self._depth = 0
-                callbacks, self._on_commit = self._on_commit, []
+            with self._in_turn():
                 try:
-                    self.writer.execute("COMMIT")
+                    self.writer.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
-                    self._rollback()
                     if is_disk_full(exc):
                         raise StorageFull() from exc
                     raise
-                committed.extend(callbacks)
+                self._depth = 1
+                try:
+                    yield self.writer
+                except BaseException as exc:
+                    self._depth = 0
+                    self._on_commit.clear()
+                    self._rollback()
+                    if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
+                        raise StorageFull() from exc
+                    raise
+                else:
+                    self._depth = 0
+                    callbacks, self._on_commit = self._on_commit, []
+                    try:
+                        self.writer.execute("COMMIT")
+                    except sqlite3.OperationalError as exc:
+                        self._rollback()
+                        if is_disk_full(exc):
+                            raise StorageFull() from exc
+                        raise
+                    committed.extend(callbacks)
+
+    @contextmanager
+    def _in_turn(self) -> Iterator[None]:
+        """Around a transaction, with several processes on the file (`several_processes`): wait
+        for the write lock in a queue the kernel wakes at once (an exclusive `flock` on
+        DB-writers.lock), rather than in SQLite's busy handler, which looks again after sleeping
+        1, 2, 5 … 100 ms. SQLite's own lock still decides; processes that do not take this one
+        (the command line) are waited for as before."""
+        if not self.several_processes:
+            yield
+            return
+        if self._turns is None:
+            self._turns = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""
@@ -463,4 +484,7 @@ class Storage:
             with self._apart_lock:
                 if self._apart is not None:
                     self._apart.close()
+            if self._turns is not None:
+                os.close(self._turns)
+                self._turns = None
             self.writer.close()
