@@ -51,7 +51,8 @@ def same_writes_by_hand_pg(db: str) -> tuple[float, float]:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(floor)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(floor)))
         data: dict[str, bytes] = {}
-        kept, deferred = [], []
+        kept: list[str] = []
+        deferred: list[str] = []
         for name in FLOOR_TABLES:
             src, dst = sql.Identifier(source, name), sql.Identifier(floor, name)
             conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED)")
