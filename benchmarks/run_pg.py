@@ -66,7 +66,7 @@ def same_writes_by_hand_pg(db: str) -> tuple[float, float]:
                 statement = indexdef.replace(on, f" ON {dst.as_string(conn)} ").replace(alt, f" ON {dst.as_string(conn)} ")
                 (kept if name.startswith("_gb_") else deferred).append(statement)
         for statement in kept:
-            conn.execute(statement)  # type: ignore[arg-type]  # PostgreSQL's own index definitions
+            conn.execute(statement)  # PostgreSQL's own index definitions
         t0, c0 = time.perf_counter(), time.process_time()
         with conn.transaction():
             for name, block in data.items():
@@ -74,7 +74,7 @@ def same_writes_by_hand_pg(db: str) -> tuple[float, float]:
                                                     .format(sql.Identifier(floor, name))) as copy:
                     copy.write(block)
             for statement in deferred:
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(floor)))
     return seconds, cpu
