@@ -41,6 +41,7 @@ from reliability_support import ENV
 from automations import tick
 from engine import Workspace
 from engine import tokens as tokens_api
+from gridbase.workers import Supervisor
 from tests_support import ROOT, WORKSPACE_YAML, write_workspace
 
 BASE = """\
@@ -281,3 +282,24 @@ def test_two_connections_ticking_at_once_fire_each_time_trigger_once(tmp_path: P
         one.close()
         two.close()
     assert sum(runs) == 2 and sorted(titles) == ["提醒 复诊", "每日"], (runs, titles)
+
+
+def test_a_worker_that_cannot_start_is_started_again_after_growing_pauses(tmp_path: Path) -> None:
+    """The supervisor of `serve --workers N` with a worker that exits at once: started again after
+    1 s, then 2 s (not in a tight loop), each exit said with its code; stop ends the watch."""
+    said: list[str] = []
+    with socket.socket() as sock:
+        sup = Supervisor([sys.executable, "-c", "raise SystemExit(3)"], 1, sock.fileno(), say=said.append)
+        watching = threading.Thread(target=sup.watch, kwargs={"tick": 0.05})
+        began = time.monotonic()
+        watching.start()
+        try:
+            _until("two quick exits", lambda: len(said) >= 2, timeout=30)
+        finally:
+            sup.stopping.set()
+            watching.join(30)
+            sup.stop()
+    assert "exited with code 3; starting it again in 1 s" in said[0]
+    assert "exited with code 3; starting it again in 2 s" in said[1]
+    assert time.monotonic() - began >= 1.0
+    assert not watching.is_alive()
