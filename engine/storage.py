@@ -11,6 +11,11 @@ committed yet. `Storage.conn` hands each thread the right one. A user table live
 a link field adds a junction table. System tables start with `_gb_`. Identifiers are always
 quoted with `q()`; values always travel as parameters.
 
+Several processes on one file (`gridbase serve --workers N`, which sets `several_processes` in
+each worker): SQLite's file lock keeps one writer across them; the workers queue for it on
+DB-writers.lock (`_in_turn`), and `write_apart` (a rate limit's bucket, shared by the
+processes) writes on a connection of its own that waits for no disk sync.
+
 Each read (`reading()`) has a time budget, `query_seconds` (5 s unless the environment
 variable GRIDBASE_QUERY_SECONDS says otherwise; 0 for none): the readers' progress handler
 stops a statement that runs past it, and Python-side formula evaluation checks the same
