@@ -28,8 +28,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,9 +108,18 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def timed(fn, repeat: int = 30) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[], Any], repeat: int = 30, warmup: int = 0, pace: Callable[[], None] | None = None) -> list[float]:
+    """Milliseconds per call of `fn` after `warmup` untimed calls; `pace` runs before each call,
+    untimed (a rate limit's wait). The one warm-up-then-time loop of the benchmarks (run.py,
+    peer_nocodb.py use it too)."""
+    for _ in range(warmup):
+        if pace:
+            pace()
+        fn()
     out = []
     for _ in range(repeat):
+        if pace:
+            pace()
         start = time.perf_counter()
         fn()
         out.append((time.perf_counter() - start) * 1000)

@@ -41,7 +41,7 @@ error), then one step halfway back; the capacity is the highest rate served. `--
 loads the 1,000,000-row data set of bench_grid_page.py (run.py's visits base: a grid view, a
 signed-in form and a dashboard, no kanban) instead of the dental demo. `--py-spy FILE` records
 the server meanwhile (a flame graph for .svg; py-spy from PyPI, on PATH or beside python);
-`--json FILE` keeps the figures. The load generator shares the machine's cores with the
+`--json FILE` keeps the figures; `--workers N` serves with `gridbase serve --workers N`. The load generator shares the machine's cores with the
 server: figures are for the pair.
 
 This file sets the server up, runs the people and checks what they left; what the people do
@@ -141,9 +141,10 @@ async def make_tokens(folder: Path, count: int, target: Target) -> list[str]:
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-def start_server(target: Target, port: int) -> subprocess.Popen[bytes]:
+def start_server(target: Target, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    more = ["--workers", str(workers)] if workers > 1 else []
     return subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(target.ws_dir), "--db", str(target.db),
-                             "--port", str(port)],
+                             "--port", str(port), *more],
                             cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
 
@@ -231,7 +232,7 @@ def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
 
 async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None,
               live: int = 0, big: Path | None = None, capacity: float | None = None, spy: Path | None = None,
-              json_out: Path | None = None) -> int:
+              json_out: Path | None = None, workers: int = 1) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
     server: subprocess.Popen[bytes] | None = None
     open_loop_mode = bool(rates or capacity)
@@ -247,7 +248,7 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
             raise SystemExit(f"only {len(ids)} records to edit for {users} users; raise --scale")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(target, port)
+        server = start_server(target, port, workers)
         await wait_ready(url, server)
         stats = Stats()
         started = time.monotonic()
@@ -359,10 +360,11 @@ def main(argv: list[str] | None = None) -> int:
                              "instead of the dental demo; it is written to (rows added, titles edited)")
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy (.svg: flame graph)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the open-loop figures as JSON")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="serve with `gridbase serve --workers N`")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
     return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates, min(args.live, 30), args.big,
-                           args.capacity, args.py_spy, args.json))
+                           args.capacity, args.py_spy, args.json, args.workers))
 
 
 if __name__ == "__main__":

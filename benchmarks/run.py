@@ -40,18 +40,12 @@ The workspace, the rows and the hand-written floor of the import are benchmarks/
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import re
-import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +56,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pg_temp  # noqa: E402  (--pg-temp: a throwaway PostgreSQL)
-import psycopg  # noqa: E402
-from bench_engine import child_env, free_port, percentile  # noqa: E402
-from run_data import GRID_FILTER, GRID_SORT, PASSWORD, build  # noqa: E402  (the workspace, rows and floor)
+from bench_engine import child_env, free_port, percentile, timed  # noqa: E402
+from run_data import GRID_FILTER, GRID_SORT, build  # noqa: E402  (the workspace, rows and floor)
+from run_forms import Hand, Servers, measure_forms, stop, wait_http  # noqa: E402  (the servers and the form load)
 
 GRID_FORMULA = "AND({status} = 'open', NOT(IS_BEFORE({visit_date}, '2026-06-01')))"
 GRID_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND "status" = ? AND "visit_date" >= ? '
@@ -87,96 +81,11 @@ WEEKLY_SQL = {"sqlite": "SELECT date(visit_date, '-6 days', 'weekday 1') AS k, c
 # Free-text search by hand: SQLite's LIKE ignores ASCII case, PostgreSQL's ILIKE does.
 SEARCH_SQL = ('SELECT * FROM "clinic__visits" WHERE "_deleted_at" IS NULL AND ("title" {like} ? OR "status" {like} ? '
               'OR "center" {like} ? OR "doctor" {like} ?) ORDER BY "_rowid" LIMIT 50')
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
 
 
 # -- timing helpers ----------------------------------------------------------------------------
-def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2, pace: Callable[[], None] | None = None) -> list[float]:
-    """Milliseconds per call after `warmup` calls; `pace` runs before each call, untimed."""
-    for _ in range(warmup):
-        if pace:
-            pace()
-        fn()
-    out = []
-    for _ in range(repeat):
-        if pace:
-            pace()
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
 def p50(samples: list[float]) -> float:
     return statistics.median(samples)
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url}: the server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            if httpx.get(url, timeout=5).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer in {timeout} s")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (/proc/PID/stat)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmHWM", "VmRSS")):
-            name, value = line.split(":", 1)
-            out[name] = int(value.split()[0]) // 1024  # MB
-    return out
-
-
-class Hand:
-    """Hand-written SQL on the benchmark's database, from a connection of its own: sqlite3 on the
-    SQLite file, psycopg (autocommit, the benchmark's schema) on PostgreSQL. SQL is written with
-    `?` placeholders; PostgreSQL gets `%s`."""
-
-    def __init__(self, db: Path | str) -> None:
-        self.store = "postgresql" if isinstance(db, str) else "sqlite"
-        self.conn: Any = psycopg.connect(db, autocommit=True) if isinstance(db, str) else sqlite3.connect(db, check_same_thread=False)
-
-    def all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        return self.conn.execute(self.spelled(sql), params).fetchall()  # type: ignore[no-any-return]
-
-    def one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
-        return self.conn.execute(self.spelled(sql), params).fetchone()
-
-    def spelled(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.store == "postgresql" else sql
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class Tokens:
@@ -198,90 +107,6 @@ class Tokens:
 
     def current(self) -> str:
         return self.secrets[self.i]
-
-
-# -- form load and automation latency -------------------------------------------------------
-class InboxWatcher(threading.Thread):
-    """Polls _gb_notifications every 2 ms from its own connection; first time each title is seen."""
-
-    def __init__(self, db: Path | str) -> None:
-        super().__init__(daemon=True)
-        self.conn = Hand(db)
-        self.last = self.conn.one("SELECT COALESCE(max(id), 0) FROM _gb_notifications")[0]
-        self.seen: dict[str, float] = {}
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            rows = self.conn.all("SELECT id, title FROM _gb_notifications WHERE id > ? ORDER BY id", (self.last,))
-            now = time.perf_counter()
-            for rid, title in rows:
-                self.seen.setdefault(title, now)
-                self.last = rid
-            time.sleep(0.002)
-        self.conn.close()
-
-
-async def form_load(urls: list[str], clients: int, duration: float, watcher: InboxWatcher,
-                    cpu: Callable[[], dict[str, float]] = dict) -> dict[str, Any]:
-    """`clients` signed-in people posting the form back to back for `duration` seconds, client n
-    to server n % len(urls) (several `gridbase serve` processes on one database). `cpu()`: CPU
-    seconds of the servers so far by name, read when the clock starts (after sign-in) and when
-    the automations have caught up; their difference is in the result's `cpu_s`."""
-    latencies: list[float] = []
-    started: dict[str, float] = {}
-    statuses: dict[int, int] = {}
-    errors: list[str] = []
-
-    async def sign_in(n: int, web: httpx.AsyncClient) -> str | None:
-        page = await web.get("/login")
-        match = CSRF.search(page.text)
-        login = await web.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/",
-                                               "csrf_token": (match.group(1) or match.group(2)) if match else ""})
-        if login.status_code != 303:
-            errors.append(f"client {n}: sign-in answered {login.status_code}")
-            return None
-        form = await web.get("/f/clinic/intake")
-        match = CSRF.search(form.text)
-        return (match.group(1) or match.group(2)) if match else ""
-
-    async def post_until(n: int, web: httpx.AsyncClient, csrf: str, until: float) -> None:
-        i = 0
-        # Every client posts at least once, so a slow machine still yields a figure.
-        while i == 0 or time.perf_counter() < until:
-            i += 1
-            title = f"form c{n} #{i} {time.perf_counter_ns()}"
-            t0 = time.perf_counter()
-            started[title] = t0
-            r = await web.post("/f/clinic/intake", data={"title": title, "amount": "123.45", "status": "open",
-                                                          "center": "A", "visit_date": "2026-06-15", "csrf_token": csrf})
-            latencies.append((time.perf_counter() - t0) * 1000)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            if r.status_code != 200:
-                started.pop(title, None)
-                if len(errors) < 5:
-                    errors.append(f"form POST answered {r.status_code}: {r.text[:200]}")
-
-    webs = [httpx.AsyncClient(base_url=urls[n % len(urls)], timeout=60, follow_redirects=False) for n in range(clients)]
-    try:
-        # Sign everyone in first (password hashing is slow on purpose); the clock starts after.
-        csrfs = await asyncio.gather(*(sign_in(n, web) for n, web in enumerate(webs)))
-        began = time.perf_counter()
-        cpu_began = cpu()
-        await asyncio.gather(*(post_until(n, web, csrf, began + duration)
-                               for n, (web, csrf) in enumerate(zip(webs, csrfs, strict=True)) if csrf is not None))
-    finally:
-        for web in webs:
-            await web.aclose()
-    elapsed = time.perf_counter() - began
-    # Let the worker catch up (bounded), then compute write -> inbox latencies.
-    deadline = time.perf_counter() + 30
-    while time.perf_counter() < deadline and any(t not in watcher.seen for t in started):
-        await asyncio.sleep(0.05)
-    inbox = [(watcher.seen[t] - t0) * 1000 for t, t0 in started.items() if t in watcher.seen]
-    cpu_s = {name: seconds - cpu_began.get(name, 0.0) for name, seconds in cpu().items()}
-    return {"ok": statuses.get(200, 0), "elapsed_s": elapsed, "cpu_s": cpu_s, "latencies": latencies, "statuses": statuses,
-            "errors": errors, "inbox": inbox, "missing_notifications": len(started) - len(inbox)}
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -317,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse a table built earlier with the same --rows")
     parser.add_argument("--clients", type=int, default=8, help="concurrent form clients (default 8)")
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy during the form load (.svg: flame graph, else collapsed stacks)")
+    parser.add_argument("--processes", type=int, default=2, metavar="N",
+                        help="also run the form load on `gridbase serve --workers N` (default 2; 1: only one process)")
     parser.add_argument("--form-seconds", type=float, default=None, help="form load duration (default 15, quick 3)")
     parser.add_argument("--db", metavar="URL", default=os.environ.get("GRIDBASE_DATABASE_URL") or None,
                         help="a postgresql:// URL: build and measure on PostgreSQL, in the schema bench_ROWS of that "
@@ -387,11 +214,11 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     visits = ws.base("clinic").table("visits")
     conn = Hand(db)
     grid_sql = GRID_SQL_PG if on_pg else GRID_SQL
-    hand = timed(lambda: conn.all(grid_sql, GRID_PARAMS), reps)
-    grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps)
+    hand = timed(lambda: conn.all(grid_sql, GRID_PARAMS), reps, 2)
+    grid = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50, with_total=False), reps, 2)
     kept = counts.of(ws.storage)  # counts kept between requests (engine/counts.py): forgotten where the counting is timed
-    grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, pace=kept.forget)
-    grid_kept = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps)
+    grid_total = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, 2, kept.forget)
+    grid_kept = timed(lambda: visits.query(actor="admin", filter=GRID_FILTER, sort=GRID_SORT, limit=50), reps, 2)
     rep.add("grid first page, in process p50", p50(grid), "ms", "<= 20", p50(grid) <= 20, p50(hand), "hand-written SQL")
     rep.add("grid first page, in process p99", percentile(grid, 99), "ms", "", None, percentile(hand, 99), "hand-written SQL")
     rep.add("grid first page + row count, in process p50", p50(grid_total), "ms", "<= 20", p50(grid_total) <= 20,
@@ -409,12 +236,12 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     rep.add("dashboard weekly trend (count) p50", p50(weekly), "ms", "<= 300", p50(weekly) <= 300,
             p50(hand_weekly), "hand-written SQL")
     log("dashboards done")
-    fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1, pace=kept.forget)
+    fcount = timed(lambda: visits.count(actor="admin", filter={"formula": FORMULA}), agg_reps, 1, kept.forget)
     fcount_hand = timed(lambda: conn.one(FORMULA_SQL, FORMULA_PARAMS), agg_reps, 1)
     rep.add("filterByFormula count, in process p50", p50(fcount), "ms", "<= 2x SQL", p50(fcount) <= 2 * p50(fcount_hand),
             p50(fcount_hand), "hand-written SQL")
-    fpage = timed(lambda: visits.query(actor="admin", filter={"formula": FORMULA}, limit=50, with_total=False), reps)
-    fpage_hand = timed(lambda: conn.all(FORMULA_PAGE_SQL, FORMULA_PARAMS), reps)
+    fpage = timed(lambda: visits.query(actor="admin", filter={"formula": FORMULA}, limit=50, with_total=False), reps, 2)
+    fpage_hand = timed(lambda: conn.all(FORMULA_PAGE_SQL, FORMULA_PARAMS), reps, 2)
     rep.add("filterByFormula first page, in process p50", p50(fpage), "ms", "<= 2x SQL", p50(fpage) <= 2 * p50(fpage_hand),
             p50(fpage_hand), "hand-written SQL")
     # Free-text search for a rare term: a scan of the searchable columns (no full-text index).
@@ -434,49 +261,12 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
 
     # -- over HTTP: gridbase serve and datasette serve (SQLite) --------------------------------
     gport, dport, dport_default = free_port(), free_port(), free_port()
-    servers: list[subprocess.Popen[bytes]] = []
+    servers = Servers(folder / "ws", db, getattr(args, "pg_data", None))
     datasette: subprocess.Popen[bytes] | None = None
     datasette_default: subprocess.Popen[bytes] | None = None
-    watcher: InboxWatcher | None = None
-
-    pg_data = getattr(args, "pg_data", None)
-
-    def server_cpu() -> dict[str, float]:
-        """CPU seconds so far: the gridbase serve processes, PostgreSQL's (--pg-temp), the machine's."""
-        out = {"gridbase": cpu_seconds([proc.pid for proc in servers])}
-        if pg_data is not None:
-            out["postgresql"] = cpu_seconds(pg_temp.server_pids(pg_data))
-        jiffies = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        out["machine busy"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
-        out["machine"] = sum(jiffies) / os.sysconf("SC_CLK_TCK")
-        return out
-
-    def add_cpu(rep: Report, load: dict[str, Any], suffix: str = "", before: dict[str, float] | None = None) -> dict[str, float]:
-        """Rows of server CPU per submission (and the machine's busy share) for one form load."""
-        ok = max(load["ok"], 1)
-        cpu = load["cpu_s"]
-        per = {name: cpu[name] / ok * 1000 for name in ("gridbase", "postgresql") if name in cpu}
-        prior = before or {}
-        rep.add(f"server CPU per form submission{suffix}", per["gridbase"], "ms CPU", "", None, prior.get("gridbase"),
-                "1 process" if before else "", note="gridbase serve processes, automations included")
-        if "postgresql" in per:
-            rep.add(f"PostgreSQL CPU per form submission{suffix}", per["postgresql"], "ms CPU", "", None,
-                    prior.get("postgresql"), "1 process" if before else "", note="the --pg-temp server's processes")
-        if cpu.get("machine"):
-            busy = 100 * cpu["machine busy"] / cpu["machine"]
-            rep.add(f"machine CPU busy during the form load{suffix}", busy, "%", "", None,
-                    note=f"{os.cpu_count()} CPUs, everyone's work (the load generator's too)")
-        return per
-
-    def serve(port: int) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
-                                 "--port", str(port)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        servers.append(proc)
-        return proc
 
     try:
-        server = serve(gport)
+        server = servers.serve(gport)
         dbin = Path(sys.executable).parent / "datasette"
         gurl, durl = f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{dport}"
         durl_default = f"http://127.0.0.1:{dport_default}"
@@ -562,65 +352,12 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
         stop(datasette_default)
         datasette = datasette_default = None
 
-        watcher = InboxWatcher(db)
-        watcher.start()
-        spy = None
-        if args.py_spy:
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(args.py_spy),
-                                    "--pid", str(server.pid), "--duration", str(int(form_seconds) + 1), "--threads",
-                                    "--format", "flamegraph" if args.py_spy.suffix == ".svg" else "raw"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1)
-        load = asyncio.run(form_load([gurl], args.clients, form_seconds, watcher, server_cpu))
-        if spy is not None:
-            spy.wait(timeout=60)
-        if load["errors"]:
-            print("form load problems: " + "; ".join(load["errors"]))
-        rate = load["ok"] / load["elapsed_s"]
-        lat = load["latencies"] or [float("nan")]
-        rep.add(f"form submissions/s ({args.clients} clients, automations on)", rate, "req/s", ">= 300", rate >= 300,
-                note=f"{load['ok']} ok in {load['elapsed_s']:.1f} s, statuses {load['statuses']}")
-        rep.add("form submission p50", p50(lat), "ms", "", None)
-        rep.add("form submission p99", percentile(lat, 99), "ms", "<= 100", percentile(lat, 99) <= 100)
-        per_one = add_cpu(rep, load)
-        inbox = load["inbox"] or [float("nan")]
-        miss = f"{load['missing_notifications']} not notified within 30 s" if load["missing_notifications"] else ""
-        rep.add("write -> inbox p50 (under form load)", p50(inbox), "ms", "", None, note=miss)
-        rep.add("write -> inbox p99 (under form load)", percentile(inbox, 99), "ms", "<= 200",
-                percentile(inbox, 99) <= 200, note=miss)
-        log("forms and automations done")
-        mem = proc_status(server.pid)
-        if on_pg:
-            # Several processes on one PostgreSQL database: the same clients, split between two
-            # `gridbase serve` processes (client n to process n % 2), beside the one process above.
-            gport2 = free_port()
-            second = serve(gport2)
-            wait_http(f"http://127.0.0.1:{gport2}/login", second)
-            log("second server up")
-            load2 = asyncio.run(form_load([gurl, f"http://127.0.0.1:{gport2}"], args.clients, form_seconds, watcher,
-                                          server_cpu))
-            if load2["errors"]:
-                print("form load (2 processes) problems: " + "; ".join(load2["errors"]))
-            rate2 = load2["ok"] / load2["elapsed_s"]
-            lat2 = load2["latencies"] or [float("nan")]
-            miss2 = f"; {load2['missing_notifications']} not notified within 30 s" if load2["missing_notifications"] else ""
-            rep.add(f"form submissions/s, 2 processes ({args.clients} clients)", rate2, "req/s", ">= 1.5x 1 process",
-                    rate2 >= 1.5 * rate, rate, "the same clients on 1 process",
-                    note=f"{load2['ok']} ok in {load2['elapsed_s']:.1f} s, statuses {load2['statuses']}{miss2}")
-            rep.add("form submission p99, 2 processes", percentile(lat2, 99), "ms", "<= 100", percentile(lat2, 99) <= 100,
-                    percentile(lat, 99), "1 process")
-            add_cpu(rep, load2, ", 2 processes", per_one)
-            log("forms on 2 processes done")
-        watcher.halt.set()
-        rep.add("server peak RSS (VmHWM)", mem["VmHWM"], "MB", "<= 300", mem["VmHWM"] <= 300,
-                note=f"VmRSS now {mem['VmRSS']} MB")
+        measure_forms(rep, servers, server, gurl, clients=args.clients, seconds=form_seconds,
+                      processes=args.processes, py_spy=args.py_spy, log=log)
     finally:
-        if watcher is not None:
-            watcher.halt.set()
         stop(datasette)
         stop(datasette_default)
-        for proc in servers:
-            stop(proc)
+        servers.stop()
         conn.close()
     total = time.perf_counter() - run_began
     log(f"done in {total:.0f} s")

@@ -8,7 +8,7 @@ for `--reuse`), and `same_writes_by_hand`: the same rows, links, audit entries a
 written by hand-written SQL, the limit of this design. bench_grid_page.py builds its table from
 the same data. On PostgreSQL (`build(..., db=URL)`, the schema run.py chose) the same build
 runs in that schema, emptied first; the import's peer is psycopg COPY into a plain table
-(`copy_peer`) and the floor the same writes by COPY (`same_writes_by_hand_pg`).
+(run_pg.py: `copy_peer`) and the floor the same writes by COPY (`same_writes_by_hand_pg`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
 import pg_temp  # noqa: E402  (PostgreSQL: the benchmark's schema)
 from bench_engine import DOCTORS  # noqa: E402
+from run_pg import copy_peer, same_writes_by_hand_pg  # noqa: E402  (PostgreSQL's peer and floor)
 
 PASSWORD = "bench-pass-1234"
 BUILD_VERSION = 3  # bump when the generated data changes, so --reuse rebuilds
@@ -186,75 +187,4 @@ def same_writes_by_hand(folder: Path) -> tuple[float, float]:
     conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return seconds, cpu
-
-
-# -- PostgreSQL: the peer and the floor of the import -------------------------------------------
-FLOOR_TABLES = ("clinic__visits", "clinic__visits__patient__link", "_gb_audit", "_gb_outbox")
-
-
-def copy_peer(db: str, plain: list[dict[str, Any]]) -> float:
-    """Seconds for psycopg's COPY to write the same rows into a plain table (no audit, no
-    outbox, no index, no checks) in one transaction: PostgreSQL's sqlite-utils `insert_all`."""
-    import psycopg
-    from psycopg import sql
-
-    columns = list(plain[0])
-    with psycopg.connect(db) as conn:
-        conn.execute('DROP TABLE IF EXISTS "peer_visits"')
-        conn.execute('CREATE TABLE "peer_visits" ("title" text, "amount" double precision, "status" text, "center" text, '
-                     '"visit_date" text, "doctor" text, "patient" text)')
-        conn.commit()
-        t0 = time.perf_counter()
-        statement = sql.SQL('COPY "peer_visits" ({}) FROM STDIN').format(sql.SQL(", ").join(map(sql.Identifier, columns)))
-        with conn.cursor() as cur, cur.copy(statement) as copy:
-            for row in plain:
-                copy.write_row([row[c] for c in columns])
-        conn.commit()
-        seconds = time.perf_counter() - t0
-        conn.execute('DROP TABLE "peer_visits"')
-        conn.commit()
-    return seconds
-
-
-def same_writes_by_hand_pg(db: str) -> tuple[float, float]:
-    """PostgreSQL's `same_writes_by_hand`: what the import left in the table, its link junction,
-    the audit log and the outbox, written again by hand into tables of the same shape in a
-    schema of their own, in one transaction: COPY (binary) of each, the data tables' indexes
-    built after the rows, the log's before (as the import keeps them). Seconds of wall clock and
-    CPU of this process (the server's CPU is not in it). Reading the rows back is not timed."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(db, autocommit=True) as conn:
-        source = conn.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
-        floor = f"{source}_floor"
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(floor)))
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(floor)))
-        data: dict[str, bytes] = {}
-        kept, deferred = [], []
-        for name in FLOOR_TABLES:
-            src, dst = sql.Identifier(source, name), sql.Identifier(floor, name)
-            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED)")
-                         .format(dst, src))
-            with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(src)) as copy:
-                data[name] = b"".join(bytes(block) for block in copy)
-            for (indexdef,) in conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
-                                            (source, name)).fetchall():
-                on = f" ON {sql.Identifier(source, name).as_string(conn)} "
-                alt = f" ON {source}.{name} "
-                statement = indexdef.replace(on, f" ON {dst.as_string(conn)} ").replace(alt, f" ON {dst.as_string(conn)} ")
-                (kept if name.startswith("_gb_") else deferred).append(statement)
-        for statement in kept:
-            conn.execute(statement)  # type: ignore[arg-type]  # PostgreSQL's own index definitions
-        t0, c0 = time.perf_counter(), time.process_time()
-        with conn.transaction():
-            for name, block in data.items():
-                with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)")
-                                                    .format(sql.Identifier(floor, name))) as copy:
-                    copy.write(block)
-            for statement in deferred:
-                conn.execute(statement)  # type: ignore[arg-type]
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(floor)))
     return seconds, cpu

@@ -28,6 +28,10 @@ Several processes on one database (PostgreSQL): every transaction that appends a
 `announce`s it through the store, so `listen_across` wakes the listeners of every process; the
 worker's `is_pending` claims the event with the dialect's `claim_rows` (`FOR UPDATE SKIP LOCKED`)
 inside its transaction, which also holds the database's writer lock: one process runs an event.
+On one SQLite file (`gridbase serve --workers N`) there is no announcing: each process's
+listeners hear its own commits, and the others find the events when they next look; the claim
+is the read of `processed_at` inside the worker's `BEGIN IMMEDIATE` transaction, which holds
+the file's one write lock across processes, so there too one process runs an event.
 
 Kept row counts (engine.counts) read the events between two ids in their own snapshot
 (`between`) and whether any import is held (`holding`).

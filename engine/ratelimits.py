@@ -7,6 +7,7 @@ to wait.
 
 One process (SQLite, the embedded default: one server on one file) keeps its buckets in memory
 (`RateLimiter`). Several processes may share a PostgreSQL database (the dialect's
+`several_processes`), or one SQLite file (`gridbase serve --workers N`: the storage's
 `several_processes`), and a request may reach any of them: there the buckets live in the
 database (`SharedRateLimiter`), each take one `INSERT ... ON CONFLICT DO UPDATE` in a short
 transaction of its own (`storage.write_apart`, beside the writer, so it never waits for a
@@ -105,6 +106,6 @@ def _wait(tokens: float, rate: float) -> float:
 def for_store(storage: Any, name: str, rate: float, burst: float) -> Limiter:
     """The limiter `name` for a workspace on `storage`: shared through the database when several
     processes may serve it, else in this process's memory."""
-    if storage.dialect.several_processes:
+    if storage.dialect.several_processes or getattr(storage, "several_processes", False):
         return SharedRateLimiter(storage, name, rate, burst)
     return RateLimiter(rate, burst)

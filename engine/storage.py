@@ -11,6 +11,11 @@ committed yet. `Storage.conn` hands each thread the right one. A user table live
 a link field adds a junction table. System tables start with `_gb_`. Identifiers are always
 quoted with `q()`; values always travel as parameters.
 
+Several processes on one file (`gridbase serve --workers N`, which sets `several_processes` in
+each worker): SQLite's file lock keeps one writer across them; the workers queue for it on
+DB-writers.lock (`_in_turn`), and `write_apart` (a rate limit's bucket, shared by the
+processes) writes on a connection of its own that waits for no disk sync.
+
 Each read (`reading()`) has a time budget, `query_seconds` (5 s unless the environment
 variable GRIDBASE_QUERY_SECONDS says otherwise; 0 for none): the readers' progress handler
 stops a statement that runs past it, and Python-side formula evaluation checks the same
@@ -30,6 +35,7 @@ engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
@@ -208,6 +214,12 @@ class Storage:
         self._readers_lock = threading.Lock()
         self._functions: list[tuple[str, int, Callable[..., Any]]] = []
         self._closed = False
+        self._apart: sqlite3.Connection | None = None  # write_apart's connection
+        self._apart_lock = threading.Lock()
+        # Set by a worker of `gridbase serve --workers N`: other processes serve this file too, so
+        # what they must share (rate limits, engine.ratelimits) goes through the database.
+        self.several_processes = False
+        self._turns: int | None = None  # the descriptor of DB-writers.lock (_in_turn)
         self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
             create_system_tables(self._writer_db)
@@ -305,33 +317,52 @@ class Storage:
                 finally:
                     self._depth -= 1
                 return
-            try:
-                self.writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if is_disk_full(exc):
-                    raise StorageFull() from exc
-                raise
-            self._depth = 1
-            try:
-                yield self.writer
-            except BaseException as exc:
-                self._depth = 0
-                self._on_commit.clear()
-                self._rollback()
-                if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
-                    raise StorageFull() from exc
-                raise
-            else:
-                self._depth = 0
-                callbacks, self._on_commit = self._on_commit, []
+            with self._in_turn():
                 try:
-                    self.writer.execute("COMMIT")
+                    self.writer.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
-                    self._rollback()
                     if is_disk_full(exc):
                         raise StorageFull() from exc
                     raise
-                committed.extend(callbacks)
+                self._depth = 1
+                try:
+                    yield self.writer
+                except BaseException as exc:
+                    self._depth = 0
+                    self._on_commit.clear()
+                    self._rollback()
+                    if isinstance(exc, sqlite3.OperationalError) and is_disk_full(exc):
+                        raise StorageFull() from exc
+                    raise
+                else:
+                    self._depth = 0
+                    callbacks, self._on_commit = self._on_commit, []
+                    try:
+                        self.writer.execute("COMMIT")
+                    except sqlite3.OperationalError as exc:
+                        self._rollback()
+                        if is_disk_full(exc):
+                            raise StorageFull() from exc
+                        raise
+                    committed.extend(callbacks)
+
+    @contextmanager
+    def _in_turn(self) -> Iterator[None]:
+        """Around a transaction, with several processes on the file (`several_processes`): wait
+        for the write lock in a queue the kernel wakes at once (an exclusive `flock` on
+        DB-writers.lock), rather than in SQLite's busy handler, which looks again after sleeping
+        1, 2, 5 … 100 ms. SQLite's own lock still decides; processes that do not take this one
+        (the command line) are waited for as before."""
+        if not self.several_processes:
+            yield
+            return
+        if self._turns is None:
+            self._turns = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""
@@ -360,9 +391,26 @@ class Storage:
 
     def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """One small write statement in a transaction of its own; its first row (RETURNING).
-        Here the writer's: SQLite has one. (PostgreSQL takes it beside the writer.)"""
-        with self.transaction() as conn:
-            return conn.execute(sql, params).fetchone()
+
+        Only for what need not survive a power cut (a rate limit's bucket): on a connection of
+        its own with `synchronous = OFF`, so it waits for no disk sync and not for this
+        process's writer lock, only for the file's write lock while another commit holds it
+        (`gridbase serve --workers N`: several processes on the file). Inside this thread's
+        own transaction it is part of it. (PostgreSQL takes it beside the writer.)"""
+        if self._depth and self.lock.held():
+            return self.writer.execute(sql, params).fetchone()
+        with self._apart_lock:
+            if self._apart is None:
+                self._apart = connect(self.path)
+                self._apart.execute("PRAGMA synchronous = OFF")
+            self._apart.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._apart.execute(sql, params).fetchone()
+            except BaseException:
+                self._apart.execute("ROLLBACK")
+                raise
+            self._apart.execute("COMMIT")
+            return row
 
     def write_soon(self, write: Callable[[], T]) -> Future[T]:
         """Run `write()` in a transaction shared with other writes that arrive meanwhile.
@@ -438,4 +486,10 @@ class Storage:
                 readers, self._readers = self._readers, []
             for reader in readers:
                 reader.close()
+            with self._apart_lock:
+                if self._apart is not None:
+                    self._apart.close()
+            if self._turns is not None:
+                os.close(self._turns)
+                self._turns = None
             self.writer.close()

@@ -1,6 +1,6 @@
 """`gridbase serve` and `gridbase demo`: the web app and API on uvicorn.
 
-Owns these two commands only; it is the one command module that imports the app factory
+Owns these two commands only (`serve --workers N` hands the processes to gridbase.workers); it is the one command module that imports the app factory
 (gridbase.app, and with it the views and the chart library), so the other commands start
 without them. `demo` seeds the sample data once (gridbase.commands_more.run_seed).
 """
@@ -23,6 +23,7 @@ from gridbase.app import create_app
 from gridbase.commands import command, open_ws, out
 from gridbase.commands_more import run_seed
 from gridbase.group_app import create_group_app, open_group
+from gridbase.workers import serve_on_fd, supervise
 
 # Python's cycle collector, as the server runs it. A server holds a large, long-lived heap (the
 # workspace's definitions, compiled templates, the chart library) and each page allocates tens of
@@ -92,8 +93,48 @@ def _serve_group(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_workers(args: argparse.Namespace) -> int:
+    """`serve --workers N`: the schema applied once here, the backups run here, the requests in N workers."""
+    if args.workers < 1:
+        raise GridbaseError("--workers must be 1 or more")
+    if is_group(args.dir) or getattr(args, "hl7_port", None):
+        raise GridbaseError("--workers is for one workspace without --hl7-port: run the HL7 listener on its own "
+                            "(gridbase hl7 DIR listen) and serve a group with one process")
+    ws = open_ws(args)
+    backups = None
+    try:
+        ws.apply()
+        if getattr(args, "backup_dir", None):
+            backups = backup.schedule_daily(ws, args.backup_dir, keep=args.backup_keep)._scheduler
+            backups.start()
+            out(f"daily backups at 02:00 into {args.backup_dir}, keeping {args.backup_keep}")
+        out(f"Gridbase serving {ws.config.name} on http://{args.host}:{args.port}/")
+        return supervise(args)
+    finally:
+        if backups is not None:
+            backups.shutdown(wait=False)
+        ws.close()
+
+
+def _serve_worker(args: argparse.Namespace) -> int:
+    """One worker of `serve --workers N`: the supervisor applied the schema and bound the socket."""
+    ws = open_ws(args)
+    ws.storage.several_processes = True  # rate limits through the database, shared with the other workers
+    try:
+        app = create_app(ws)
+        settle_memory()
+        serve_on_fd(app, args.worker_fd)
+    finally:
+        ws.close()
+    return 0
+
+
 @command("serve")
 def cmd_serve(args: argparse.Namespace) -> int:
+    if getattr(args, "worker_fd", None) is not None:
+        return _serve_worker(args)
+    if getattr(args, "workers", 1) != 1:
+        return _serve_workers(args)
     if is_group(args.dir):
         return _serve_group(args)
     ws = open_ws(args)

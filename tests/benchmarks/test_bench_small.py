@@ -47,10 +47,11 @@ MEASURES = [
 def test_run_small(tmp_path: Path) -> None:
     pytest.importorskip("datasette")
     out = tmp_path / "bench.json"
-    # SQLite's run: a GRIDBASE_DATABASE_URL in the environment would make it PostgreSQL's.
+    # SQLite's run: a GRIDBASE_DATABASE_URL in the environment would make it PostgreSQL's. One server
+    # process (--workers N has its own test, tests/reliability/test_processes_sqlite.py).
     env = {k: v for k, v in os.environ.items() if k != "GRIDBASE_DATABASE_URL"}
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--rows", "10000", "--quick",
-                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+                           "--processes", "1", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["rows"] == 10000 and data["quick"] is True

@@ -1,4 +1,5 @@
-"""Rate limits whichever process a request reaches: on PostgreSQL the token buckets live in the
+"""Rate limits whichever process a request reaches: on PostgreSQL, and on SQLite under
+`gridbase serve --workers N` (the storage's `several_processes`), the token buckets live in the
 database (engine.ratelimits), so two processes count against one bucket; SQLite's one server
 keeps them in memory."""
 
@@ -40,6 +41,8 @@ def test_the_store_decides_where_buckets_live(make_workspace: Callable[..., Work
     limiter = for_store(ws.storage, "api", 5.0, 10.0)
     expected = SharedRateLimiter if ws.storage.dialect.several_processes else RateLimiter
     assert type(limiter) is expected
+    ws.storage.several_processes = True  # a worker of `gridbase serve --workers N`
+    assert type(for_store(ws.storage, "api", 5.0, 10.0)) is SharedRateLimiter
 
 
 TAKE = """
@@ -47,17 +50,16 @@ import sys
 from engine.ratelimits import for_store
 from engine.stores import open_store
 store = open_store(sys.argv[1], sys.argv[2])
+store.several_processes = True
 limiter = for_store(store, "api", 0.001, 5)
 print(",".join("ok" if limiter.take("token") == 0 else "wait" for _ in range(3)))
 store.close()
 """
 
 
-def test_two_processes_on_postgresql_count_against_one_bucket(make_workspace: Callable[..., Workspace],
-                                                              tmp_path: Path) -> None:
+def test_two_processes_count_against_one_bucket(make_workspace: Callable[..., Workspace], tmp_path: Path) -> None:
     ws = make_workspace({}, WORKSPACE_YAML)
-    if not ws.storage.dialect.several_processes:
-        pytest.skip("SQLite: one server process, whose buckets are in its memory")
+    ws.storage.several_processes = True  # always so on PostgreSQL; on SQLite, a worker of `serve --workers N`
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     other = subprocess.run([sys.executable, "-c", TAKE, str(ws.storage.database), str(tmp_path / "ws")],
                            capture_output=True, text=True, env=env, timeout=60, check=True)
