@@ -281,6 +281,9 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
     import run_forms
     from run_data import build
 
+    from engine import Workspace
+    from engine import tokens as tokens_api
+
     if not (data / "gridbase.db").exists():
         build(data, rows, True, log)
     db = tmp / "gridbase.db"
@@ -291,8 +294,13 @@ def gridbase_side(data: Path, rows: int, repeat: int, warmup: int, tmp: Path, lo
     dst.close()
     log(f"copied {data / 'gridbase.db'} to {db}")
     ws = str(data / "ws")
-    secrets_ = [run.gridbase_cli("token", ws, "--db", str(db), "create", "admin", "--name", f"bench{i}")
-                .strip().splitlines()[-1] for i in range(8)]
+    # API tokens as `gridbase token DIR create admin` makes them (as run.py does: one command per
+    # token takes seconds on a loaded machine)
+    opened = Workspace.open(data / "ws", db=db)
+    try:
+        secrets_ = [tokens_api.create(opened, "admin", name=f"bench{i}")[0] for i in range(8)]
+    finally:
+        opened.close()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", ws, "--db", str(db), "--port", str(port)],
                               cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
