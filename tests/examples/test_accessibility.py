@@ -4,7 +4,6 @@ desk screen and (forms) on a phone. A failure names the rule, the page and the e
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,8 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_axe")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    db = dental_template.copy(tmp, "dental")
+    ws = Workspace.open(dental_template.root, db=db)
     ws.apply()
     seed(ws, scale=0.01)
     hl7intake.receive(ws, "MSH|^~\\&|HIS|D|G|D|20261207||ADT^A99|AXE01|P|2.5\r")  # a refused message to list
@@ -48,6 +47,7 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws, "record": f"/b/patients/t/patients/r/{patient[0]['id']}"}
     ws.close()
+    dental_template.drop(db)
 
 
 @pytest.fixture(scope="module")

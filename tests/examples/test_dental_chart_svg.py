@@ -5,7 +5,6 @@ needed, drawn from the same figures as its Vega-Lite spec, and the drawings are 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -26,8 +25,8 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(scope="module")
 def client(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Any]]:
     tmp = tmp_path_factory.mktemp("dental_svg")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    db = dental_template.copy(tmp, "dental")
+    ws = Workspace.open(dental_template.root, db=db)
     ws.clock = Clock(local(2026, 6, 15, 10, 0))
     ws.apply()
     seed(ws, seed_value=7, scale=0.1)
@@ -36,6 +35,7 @@ def client(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         assert sign_in(c, "admin").status_code == 303
         yield ws, c
     ws.close()
+    dental_template.drop(db)
 
 
 def charts_of(html: str) -> dict[int, str]:

@@ -5,7 +5,6 @@ its card's title; the running month of a trend is drawn dashed; the complaints t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_charts")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    db = dental_template.copy(tmp, "dental")
+    ws = Workspace.open(dental_template.root, db=db)
     ws.clock = Clock(local(2026, 6, 15, 10, 0))
     ws.apply()
     seed(ws, seed_value=7, scale=0.1)
@@ -36,6 +35,7 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
     ws.close()
+    dental_template.drop(db)
 
 
 @pytest.fixture(scope="module")

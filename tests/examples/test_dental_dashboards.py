@@ -11,7 +11,6 @@ member who may only read the complaints they reported.
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -50,8 +49,8 @@ def seeded(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> An
     assert "roles: [qc, director, dept_head, admin]" in text
     yaml.write_text(text.replace("roles: [qc, director, dept_head, admin]", "roles: [qc, director, dept_head, admin, staff]"),
                     encoding="utf-8")
-    shutil.copyfile(dental_template[1], tmp / "dash.db")
-    ws = Workspace.open(root, db=tmp / "dash.db")
+    db = dental_template.copy(tmp, "dash")
+    ws = Workspace.open(root, db=db)
     ws.clock = Clock(NOW)
     ws.apply()
     counts = seed(ws, seed_value=7, scale=0.1)
@@ -71,6 +70,7 @@ def seeded(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> An
     for c in clients:
         c.__exit__(None, None, None)
     ws.close()
+    dental_template.drop(db)
 
 
 def q(ws: Workspace, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
