@@ -140,6 +140,7 @@ def widget_sql(ws: Workspace, params: dict[str, str], actor: str, *, previous: b
     return out
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan (EXPLAIN QUERY PLAN)")
 @pytest.mark.parametrize("actor", ["admin", "li"])
 @pytest.mark.parametrize("pick", list(PICKS))
 def test_each_widget_under_a_period_is_one_range_scan_of_a_covering_index(ws: Workspace, pick: str, actor: str) -> None:
