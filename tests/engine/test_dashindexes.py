@@ -59,11 +59,12 @@ PICKS = {"June": JUNE, "June, center B": {**JUNE, "center": "B"}}
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One SQLite workspace for the module's plan tests (ANALYZE'd, as after an import): 600 visits over a year."""
+def ws(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Any:
+    """One workspace for the module's plan and figure tests (ANALYZE'd, as after an import): 600
+    visits over a year, on the store under test (the plan tests read SQLite's plans only)."""
     tmp = tmp_path_factory.mktemp("dashidx")
     root = write_workspace(tmp / "ws", {"clinic": BASE})
-    ws = Workspace.open(root, db=tmp / "gb.db")
+    ws = Workspace.open(root, db=session_database("dashidx"))
     ws.apply()
     rng = random.Random(7)
     ws.base("clinic").table("visits").insert_many(
