@@ -57,7 +57,7 @@ def complaints_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # -- export → init → validate → serve → a form submission --------------------------------------
-def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp_path: Path,
+def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp_path: Path, database: Any,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     with zipfile.ZipFile(complaints_file) as zf:
         assert sorted(zf.namelist()) == ["README.md", "bases/complaints.yaml", "template.yaml"]
@@ -84,7 +84,7 @@ def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp
     text = (target / "bases" / "complaints.yaml").read_text(encoding="utf-8")
     assert '"dept:quality"' in text and "# 登记时已填责任科室的" in text  # renamed in place, comments kept
 
-    ws = Workspace.open(target)
+    ws = Workspace.open(target, db=database())
     try:
         ws.apply()
         with serving(create_app(ws, automations=False)) as port, \
