@@ -122,6 +122,33 @@ def dental_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fi
     return Template(root, db)
 
 
+@pytest.fixture(scope="session")
+def dental_seeded(dental_template: Template, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Template]:
+    """dental_seeded(seed_value=, scale=, at=) -> the example with sample data, seeded once per
+    session for each set of arguments (on `at`'s clock, its time-dependent formulas brought to
+    it; without `at`, the real clock): seeding is the slow part of the modules that show the
+    sample data, and several seed the same. Tests copy its database, as dental_template's."""
+    made: dict[tuple[int, float, datetime | None], Template] = {}
+
+    def make(seed_value: int = 2026, scale: float = 0.05, at: datetime | None = None) -> Template:
+        key = (seed_value, scale, at)
+        if key not in made:
+            db = dental_template.copy(tmp_path_factory.mktemp("dental_seeded"), f"seeded_{seed_value}")
+            ws = Workspace.open(dental_template.root, db=db)
+            try:
+                if at is not None:
+                    ws.clock = Clock(at)
+                ws.apply()
+                seed(ws, seed_value=seed_value, scale=scale)
+                if at is not None:
+                    ws.refresh_time_dependent()
+            finally:
+                ws.close()
+            made[key] = Template(dental_template.root, db)
+        return made[key]
+    return make
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(local(2026, 6, 15, 10, 0))

@@ -12,7 +12,7 @@ import pytest
 
 from engine import Workspace, hl7intake
 from tests.browser.conftest import CHROMIUM, launch_browser, serving
-from tests.examples.conftest import MOBILE_UA, PASSWORD, seed
+from tests.examples.conftest import MOBILE_UA, PASSWORD
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
@@ -34,20 +34,20 @@ PUBLIC = ["/login", "/f/complaints/public_report"]
 
 
 @pytest.fixture(scope="module")
-def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(dental_seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_axe")
-    db = dental_template.copy(tmp, "dental")
-    ws = Workspace.open(dental_template.root, db=db)
+    template = dental_seeded(scale=0.01)
+    db = template.copy(tmp, "dental")
+    ws = Workspace.open(template.root, db=db)
     ws.apply()
-    seed(ws, scale=0.01)
     hl7intake.receive(ws, "MSH|^~\\&|HIS|D|G|D|20261207||ADT^A99|AXE01|P|2.5\r")  # a refused message to list
     patient = ws.base("patients").table("patients").query(actor="admin", limit=1).records
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws, "record": f"/b/patients/t/patients/r/{patient[0]['id']}"}
     ws.close()
-    dental_template.drop(db)
+    template.drop(db)
 
 
 @pytest.fixture(scope="module")
