@@ -52,12 +52,12 @@ def serving(app: Any) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("browser")
     root = write_workspace(tmp / "ws", {"cases": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=session_database("browser"))
+    ws = Workspace.open(root, db=tmp / "browser.db")
     ws.apply()
     table = ws.base("cases").table("cases")
     for title, status, score in (("Broken chair", "Open", 5), ("Cold water", "Doing", 1), ("Door squeaks", "Open", 7),

@@ -47,12 +47,12 @@ dashboards:
 
 
 @pytest.fixture(scope="module")
-def ops_server(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("boards")
     root = write_workspace(tmp / "ws", {"ops": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=session_database("ops"))
+    ws = Workspace.open(root, db=tmp / "ops.db")
     ws.apply()
     table = ws.base("ops").table("tickets")
     today = ws.now().astimezone(ws.tz).date()

@@ -21,12 +21,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def desk_server(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def desk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("dashfilters")
     root = write_workspace(tmp / "ws", {"desk": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=session_database("desk"))
+    ws = Workspace.open(root, db=tmp / "desk.db")
     ws.apply()
     table = ws.base("desk").table("cases")
     for title, cat, dept, tags, owner, amount, at in ROWS:

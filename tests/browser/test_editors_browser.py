@@ -43,7 +43,7 @@ roles:
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     plugins.reset()
@@ -51,7 +51,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> I
     try:
         tmp: Path = tmp_path_factory.mktemp("editors")
         root = write_workspace(tmp / "ws", {"clinic": BASE, "ids": IDS_BASE}, WORKSPACE)
-        ws = Workspace.open(root, db=session_database("editors"))
+        ws = Workspace.open(root, db=tmp / "editors.db")
         ws.apply()
         ids = seed(ws)
         ids["card"] = ws.base("ids").table("cards").create({"name": "王五"}, actor="admin")["id"]

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("entry")
     root = write_workspace(tmp / "ws", {"clinic": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=session_database("entry"))
+    ws = Workspace.open(root, db=tmp / "entry.db")
     ws.apply()
     ids = seed(ws)
     with serving(create_app(ws, automations=False)) as port:

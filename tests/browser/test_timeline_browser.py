@@ -20,12 +20,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def plan_server(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[dict[str, Any]]:
+def plan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("timeline")
     root = write_workspace(tmp / "ws", {"plan": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=session_database("plan"))
+    ws = Workspace.open(root, db=tmp / "plan.db")
     ws.apply()
     today = ws.now().astimezone(ws.tz).date()
     rec = ws.base("plan").table("tasks").create(
