@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_server import on_postgres
 
 from engine import Workspace, hl7intake
 from tests.browser.conftest import CHROMIUM, launch_browser, serving
@@ -19,6 +20,9 @@ pytestmark = [pytest.mark.browser,
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
 SERIOUS = ("critical", "serious")
+# Both languages on SQLite; on PostgreSQL (the run CI's time budget is tightest on) the Chinese
+# pages only: the English ones read the same records through the same queries.
+LOCALES = ["zh-CN"] if on_postgres() else ["zh-CN", "en"]
 
 # Signed-in pages of the demo, as the admin sees them (every view type, dashboards, admin pages).
 PAGES = [
@@ -87,7 +91,7 @@ def sign_in(page: Any, url: str, locale: str) -> None:
         page.wait_for_load_state()
 
 
-@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+@pytest.mark.parametrize("locale", LOCALES)
 def test_no_serious_violation_on_any_page(server: dict[str, Any], browser: Any, locale: str) -> None:
     url = server["url"]
     problems: dict[str, list[str]] = {}
