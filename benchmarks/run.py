@@ -23,7 +23,7 @@ benchmarks/data/run-ROWS/, then measures:
 - the server's peak RSS (VmHWM of the `gridbase serve` process) at the end.
 
 On PostgreSQL (`--db postgresql://…`, GRIDBASE_DATABASE_URL, or `--pg-temp` for a throwaway
-server, benchmarks/pg_temp.py) it builds the same data in the schema bench_ROWS of that
+server, tests/pg_server.py) it builds the same data in the schema bench_ROWS of that
 database and measures the same, with psycopg COPY as the import's peer, hand-written
 PostgreSQL SQL as the peer of the queries (no Datasette), and form submissions also with the
 clients split between two `gridbase serve` processes on the database, beside one process.
@@ -54,8 +54,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # pg_server: one throwaway PostgreSQL for tests and benchmarks
 
-import pg_temp  # noqa: E402  (--pg-temp: a throwaway PostgreSQL)
+import pg_server  # noqa: E402  (--pg-temp: a throwaway PostgreSQL)
 from bench_engine import child_env, free_port, percentile, timed  # noqa: E402
 from run_data import GRID_FILTER, GRID_SORT, build  # noqa: E402  (the workspace, rows and floor)
 from run_forms import Hand, Servers, measure_forms, stop, wait_http  # noqa: E402  (the servers and the form load)
@@ -155,23 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, metavar="DIR",
                         help="where the workspace is built (default benchmarks/data/run-ROWS, run-pg-ROWS on PostgreSQL)")
     args = parser.parse_args(argv)
-    if args.db and not pg_temp.is_url(args.db):
+    if args.db and not pg_server.is_url(args.db):
         parser.error(f"--db must be a postgresql:// URL, not {args.db!r}")
     if args.compare and not args.compare.exists():
         parser.error(f"--compare: no file {args.compare}")
     server_pg = None
     if args.pg_temp:
-        reason = pg_temp.missing()
+        reason = pg_server.missing()
         if reason:
             parser.error(f"--pg-temp: {reason}")
-        server_pg = pg_temp.start()
+        server_pg = pg_server.start(durable=True, shared_buffers="256MB", max_connections=300)
         args.db = server_pg.url()
         args.pg_data = server_pg.folder / "data"  # its processes' CPU time is measured too
     try:
         return measure(args)
     finally:
         if server_pg is not None:
-            server_pg.stop()
+            server_pg.stop(wait=True)
 
 
 def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
@@ -188,7 +189,7 @@ def measure(args: argparse.Namespace) -> int:  # noqa: C901, PLR0912, PLR0915 - 
     folder = args.data or ROOT / "benchmarks" / "data" / (f"run-pg-{args.rows}" if on_pg else f"run-{args.rows}")
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
     # On PostgreSQL the workspace lives in a schema of its own (bench_ROWS) of the database given.
-    db: Path | str = pg_temp.in_schema(args.db, f"bench_{args.rows}") if on_pg else folder / "gridbase.db"
+    db: Path | str = pg_server.in_schema(args.db, f"bench_{args.rows}") if on_pg else folder / "gridbase.db"
     log(f"store: {store}")
     built = build(folder, args.rows, args.reuse, log, db=db if isinstance(db, str) else None)
     rep = Report()

@@ -28,9 +28,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # pg_server: one throwaway PostgreSQL for tests and benchmarks
 
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
-import pg_temp  # noqa: E402  (PostgreSQL: the benchmark's schema)
+import pg_server  # noqa: E402  (PostgreSQL: the benchmark's schema)
 from bench_engine import DOCTORS  # noqa: E402
 from run_pg import copy_peer, same_writes_by_hand_pg  # noqa: E402  (PostgreSQL's peer and floor)
 
@@ -81,7 +82,7 @@ def generate(n: int, patients: list[str]) -> list[dict[str, Any]]:
 
 def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None], db: str | None = None) -> dict[str, Any]:
     """A fresh workspace with `rows` visits; returns the import figures. `db`: a postgresql:// URL
-    (of the schema the benchmark uses, see pg_temp.in_schema) instead of folder/gridbase.db."""
+    (of the schema the benchmark uses, see pg_server.in_schema) instead of folder/gridbase.db."""
     from engine import Workspace
 
     stamp = folder / "built.json"
@@ -96,7 +97,7 @@ def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None], db: 
             return built
     shutil.rmtree(folder, ignore_errors=True)
     if db:
-        pg_temp.empty(db)  # a build starts from an empty schema, --reuse or not
+        pg_server.empty(db)  # a build starts from an empty schema, --reuse or not
     (folder / "ws" / "bases").mkdir(parents=True)
     (folder / "ws" / "workspace.yaml").write_text(workspace_yaml(), encoding="utf-8")
     (folder / "ws" / "bases" / "clinic.yaml").write_text(base_yaml(), encoding="utf-8")

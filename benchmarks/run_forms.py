@@ -31,8 +31,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # pg_server: one throwaway PostgreSQL for tests and benchmarks
 
-import pg_temp  # noqa: E402
+import pg_server  # noqa: E402  (the --pg-temp server's processes)
 from bench_engine import child_env, free_port, percentile  # noqa: E402
 from run_data import PASSWORD  # noqa: E402
 
@@ -139,7 +140,7 @@ class Servers:
         watcher), PostgreSQL's (--pg-temp), the machine's."""
         out = {"gridbase": cpu_seconds(self.pids()), "client": time.process_time()}
         if self.pg_data is not None:
-            out["postgresql"] = cpu_seconds(pg_temp.server_pids(self.pg_data))
+            out["postgresql"] = cpu_seconds(pg_server.server_pids(self.pg_data))
         jiffies = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
         out["machine busy"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
         out["machine"] = sum(jiffies) / os.sysconf("SC_CLK_TCK")

@@ -4,7 +4,7 @@ This module owns what the build does only on PostgreSQL (run_data.build with a p
 URL): `copy_peer`, psycopg COPY of the same rows into a plain table (PostgreSQL's sqlite-utils
 `insert_all`), and `same_writes_by_hand_pg`, the rows, links, audit entries and events the
 import wrote, written again by COPY into tables of the same shape (the limit of this design).
-The throwaway server and the benchmark's schema are benchmarks/pg_temp.py.
+The throwaway server and the benchmark's schema are tests/pg_server.py.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ class Aggregates(Reader):
                 hint = f" INDEXED BY {q(pair)}"  # the planner does not always see it answers alone
             else:
                 hint = " NOT INDEXED" if whole and (aggregate != "count" or join) else ""
-            inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY d"
+            # GROUP BY 1, not the name d: PostgreSQL reads a name as the table's column first (a field named d).
+            inner = f"SELECT {raw} AS d, {', '.join(parts)} FROM {scope.source(hint)}{join} WHERE {cond} GROUP BY 1"
             # The empty group first on both stores (PostgreSQL puts NULL last by default).
             sql = (f"SELECT k, v FROM (SELECT {outer} AS k, {fold} AS v FROM ({inner}) AS g GROUP BY k) AS r "
                    "ORDER BY k IS NOT NULL, k")

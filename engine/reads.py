@@ -91,7 +91,8 @@ class Reader:
         return q(junction_name(self.base.key, self.key, key)), "src", "dst", other, inverse if inverse in other.fields else None
 
     # -- filters -----------------------------------------------------------------------
-    def _context(self, actor: Actor, visible: set[str] | None = None, columns: dict[str, str] | None = None) -> QueryContext:
+    def _context(self, actor: Actor, visible: set[str] | None = None, columns: dict[str, str] | None = None,
+                 *, check: bool = False) -> QueryContext:
         fields = self.fields if visible is None else {k: v for k, v in self.fields.items() if k in visible}
         ctx = QueryContext(fields=fields, actor=actor, tz=self.ws.tz, now=self.ws.now(), columns=dict(columns or {}))
         for key, ftype in fields.items():
@@ -102,18 +103,22 @@ class Reader:
                 ctx.link_member[key] = (f"_rowid IN (SELECT j.{mine} FROM {jname} j JOIN "
                                         f"{q(table_name(self.base.key, other.key))} o ON o._rowid = j.{theirs} "
                                         "WHERE o._id = ? AND o._deleted_at IS NULL)")
-        ctx.formula_sql = lambda text: self.formula_sql(text, visible, columns, actor)
+        ctx.formula_sql = lambda text: self.formula_sql(text, visible, columns, actor, check=check)
         return ctx
 
     def compile_filter(self, flt: Any, actor: Actor, visible: set[str] | None = None,
-                       columns: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+                       columns: dict[str, str] | None = None, *, check: bool = False) -> tuple[str, list[Any]]:
         """SQL for a filter; `visible` limits the fields it may name, `columns` replaces some
-        fields' columns (a reader's guarded lookups, see Scope)."""
-        return FilterCompiler(self._context(actor, visible, columns)).compile(flt)
+        fields' columns (a reader's guarded lookups, see Scope). With `check`, the filter is only
+        checked (QueryError if it cannot be asked): its SQL is not meant to run, so a formula
+        SQL cannot express is not evaluated over the table for it."""
+        return FilterCompiler(self._context(actor, visible, columns, check=check)).compile(flt)
 
     def formula_sql(self, text: str, visible: set[str] | None = None,
-                    columns: dict[str, str] | None = None, actor: Actor | None = None) -> tuple[str, list[Any]]:
-        """SQL for a formula filter: compiled when possible, else evaluated per row."""
+                    columns: dict[str, str] | None = None, actor: Actor | None = None,
+                    *, check: bool = False) -> tuple[str, list[Any]]:
+        """SQL for a formula filter: compiled when possible, else evaluated per row (not when
+        only `check`ing it: see compile_filter)."""
         probe = FieldDef("_filter", "formula", "filter", {"formula": text})
         try:  # a field the reader may not filter on is unknown to them, and never suggested
             refs = FormulaRefs(self.tdef, probe, readable=visible)
@@ -136,6 +141,8 @@ class Reader:
         exprs = ["_id", "_created_at", "_modified_at"] + [cols.get(k) or q(k) for k in keys]
         where = json.dumps([self.base.key, self.key, keys])
         if not self.ws.storage.dialect.runs_python:
+            if check:  # a whole pass over the table (outside any read's budget) only to be dropped
+                return "1 = 1", []
             return self._formula_rows(text, where, exprs, actor if cols else None)
         self.ws.ensure_formula_function()
         return (f"gb_formula(?, ?, {json_list(exprs)})", [text, where])
@@ -293,7 +300,7 @@ class Reader:
                 continue
             if vdef.filter:
                 try:
-                    self.compile_filter(vdef.filter, actor, visible)
+                    self.compile_filter(vdef.filter, actor, visible, check=True)
                 except QueryError:
                     continue
             out.append(vdef)

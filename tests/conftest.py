@@ -13,13 +13,11 @@ SQLite run; GRIDBASE_TEST_EVERYTHING=1 keeps those too.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pg_server
-import psycopg
 import pytest
 
 from engine import Workspace
@@ -64,10 +62,7 @@ def pg_url() -> Iterator[str]:
 
 def schema_url(url: str, name: str) -> str:
     """A fresh schema (named after `name`) of the PostgreSQL server at `url`, as a database URL."""
-    schema = "t_" + re.sub(r"[^a-z0-9]+", "_", name.lower())[:40] + "_" + os.urandom(3).hex()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]  # a name made above
-    return f"{url}?options=-csearch_path%3D{schema}"
+    return pg_server.in_schema(url, pg_server.name_for(name))
 
 
 @pytest.fixture

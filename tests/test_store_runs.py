@@ -40,3 +40,13 @@ def test_every_sqlite_only_mark_says_why() -> None:
     assert len(marks) >= 5
     unexplained = [m for m in marks if not re.search(r"mark\.sqlite_only\(\s*[\"'].{10,}", m[1])]
     assert unexplained == []
+
+
+def test_the_dental_example_tests_reach_the_store_under_test() -> None:
+    """The example is applied into the store under test (its template fixture takes
+    session_database), and no example test copies a SQLite file of its own around it."""
+    conftest = (ROOT / "tests" / "examples" / "conftest.py").read_text(encoding="utf-8")
+    assert re.search(r"def dental_template\([^)]*session_database", conftest)
+    for path in sorted((ROOT / "tests" / "examples").glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "shutil.copyfile" not in text and "dental_template[" not in text, path.name

@@ -199,7 +199,9 @@ class FieldType:
         except (ValueError, OverflowError) as exc:
             if isinstance(value, (dict, list)) or self.kind in ("number", "date", "datetime", "boolean"):
                 raise Invalid(str(exc)) from None
-            return value
+            # Compared with a text column as text, as SQLite compares it (its column's affinity);
+            # PostgreSQL would refuse to compare text with a number or yes/no.
+            return str(int(value)) if isinstance(value, bool) else value if isinstance(value, str) else str(value)
         if self.kind == "array":
             items = load_json_list(stored)
             return items[0] if items else value

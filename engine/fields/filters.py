@@ -218,7 +218,12 @@ def yes_no(negate: bool) -> Callable[[FieldType, str, Any, FilterEnv], Compiled]
 # -- several values in a column (a JSON list, or a link's junction) ----------------------
 def _members(field: FieldType, col: str, arg: Any, env: FilterEnv) -> tuple[str, list[Any]]:
     values = [value_of(field, v, env) for v in (arg if isinstance(arg, list) else [arg])]
-    member = env.members.get(field.fdef.key) or f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
+    member = env.members.get(field.fdef.key)
+    if member is None:
+        member = f"EXISTS (SELECT 1 FROM json_each(COALESCE({col}, '[]')) WHERE value = ?)"
+        # The list holds text (option names, keys): a number or yes/no asked for is never in it
+        # (SQLite finds no text equal to it; PostgreSQL would refuse to compare text with it).
+        values = [v if isinstance(v, str) else None for v in values]
     return member, values
 
 

@@ -59,11 +59,12 @@ PICKS = {"June": JUNE, "June, center B": {**JUNE, "center": "B"}}
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One SQLite workspace for the module's plan tests (ANALYZE'd, as after an import): 600 visits over a year."""
+def ws(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Any:
+    """One workspace for the module's plan and figure tests (ANALYZE'd, as after an import): 600
+    visits over a year, on the store under test (the plan tests read SQLite's plans only)."""
     tmp = tmp_path_factory.mktemp("dashidx")
     root = write_workspace(tmp / "ws", {"clinic": BASE})
-    ws = Workspace.open(root, db=tmp / "gb.db")
+    ws = Workspace.open(root, db=session_database("dashidx"))
     ws.apply()
     rng = random.Random(7)
     ws.base("clinic").table("visits").insert_many(
@@ -140,6 +141,7 @@ def widget_sql(ws: Workspace, params: dict[str, str], actor: str, *, previous: b
     return out
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan (EXPLAIN QUERY PLAN)")
 @pytest.mark.parametrize("actor", ["admin", "li"])
 @pytest.mark.parametrize("pick", list(PICKS))
 def test_each_widget_under_a_period_is_one_range_scan_of_a_covering_index(ws: Workspace, pick: str, actor: str) -> None:

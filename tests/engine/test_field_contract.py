@@ -4,13 +4,15 @@ typed finds it) and its cell in an exported file (which imports back to the same
 
 from __future__ import annotations
 
-import sqlite3
+import itertools
+from collections.abc import Iterator
 from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine import Workspace
 from engine.errors import QueryError
 from engine.fields.base import FieldContext, Invalid
 from engine.fields.builtin import BUILTIN_FIELD_TYPES
@@ -18,6 +20,7 @@ from engine.fields.filters import ALL_OPS, FilterEnv, allowed_ops
 from engine.model import Department, FieldDef, Person
 from engine.org import OrgTree
 from engine.plugins import field_types
+from tests_support import write_workspace
 
 CTX = FieldContext(people={"admin": Person("admin", "管理员", email="admin@example.org"),
                            "li": Person("li", "李四")},
@@ -93,6 +96,7 @@ def test_person_accepts_name_and_email() -> None:
 
 # -- filters, sorting, export and import: asked of every type ------------------------------
 ENV = FilterEnv(today=date(2026, 11, 25), tz=ZoneInfo("Asia/Shanghai"))
+TABLES = itertools.count()  # a table of its own for each case (one workspace for the module)
 EVERY = [(key, cls.good[0][0] if cls.good else cls.bad[0][0]) for key, cls in field_types().items()]
 
 
@@ -137,22 +141,34 @@ def test_an_operator_a_type_does_not_take_is_refused_naming_the_ones_it_does(key
         assert f"'{op}'" in message and f"{key} field 'f'" in message and ", ".join(taken) in message
 
 
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory, session_database: Any) -> Iterator[Workspace]:
+    """An empty workspace on the store under test, whose connection runs the filters' SQL."""
+    root = write_workspace(tmp_path_factory.mktemp("contract") / "ws", {})
+    ws = Workspace.open(root, db=session_database("field_contract"))
+    yield ws
+    ws.close()
+
+
 @pytest.mark.parametrize(("key", "opts", "raw", "expected"), GOOD)
-def test_a_filter_for_the_value_typed_finds_the_row(key: str, opts: dict[str, Any], raw: Any, expected: Any) -> None:
+def test_a_filter_for_the_value_typed_finds_the_row(key: str, opts: dict[str, Any], raw: Any, expected: Any,
+                                                    scratch: Workspace) -> None:
     field = make(key, opts)
     stored, blank = field.coerce(raw), field.coerce(None)
     if stored == blank:
         return  # an unchecked box is the blank value itself
-    db = sqlite3.connect(":memory:")
-    db.execute(f'CREATE TABLE t ("f" {field.sql_type})')
-    db.execute("INSERT INTO t VALUES (?), (?)", (stored, blank))
-    for op, found in (("eq", 1), ("neq", 1), ("is_empty", 1), ("is_not_empty", 1)):
-        if op not in allowed_ops(field) or (op in ("eq", "neq") and field.files):
-            continue
-        sql, params = field.filter_sql(op, '"f"', sample(op, raw), ENV)
-        assert db.execute(f"SELECT count(*) FROM t WHERE {sql}", params).fetchone()[0] == found, (op, sql, params)
-    where, params = field.filter_sql("is_not_empty", '"f"', True, ENV)
-    assert db.execute(f'SELECT "f" FROM t WHERE {where}', params).fetchall() == [(stored,)]
+    table = f"t_{next(TABLES)}"
+    with scratch.storage.transaction():
+        db = scratch.storage.conn
+        db.execute(f'CREATE TABLE "{table}" ("f" {field.sql_type})')
+        db.execute(f'INSERT INTO "{table}" VALUES (?), (?)', (stored, blank))
+        for op, found in (("eq", 1), ("neq", 1), ("is_empty", 1), ("is_not_empty", 1)):
+            if op not in allowed_ops(field) or (op in ("eq", "neq") and field.files):
+                continue
+            sql, params = field.filter_sql(op, '"f"', sample(op, raw), ENV)
+            assert db.execute(f'SELECT count(*) FROM "{table}" WHERE {sql}', params).fetchone()[0] == found, (op, sql, params)
+        where, params = field.filter_sql("is_not_empty", '"f"', True, ENV)
+        assert [tuple(r) for r in db.execute(f'SELECT "f" FROM "{table}" WHERE {where}', params).fetchall()] == [(stored,)]
 
 
 @pytest.mark.parametrize(("key", "opts", "raw", "expected"), GOOD)

@@ -7,8 +7,10 @@ letter is not read from the mailbox again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from engine import Workspace, hl7intake, mailintake, retention
 from tests_support import write_workspace
@@ -57,8 +59,8 @@ MESSAGE = ("MSH|^~\\&|HIS|DENTAL|GRIDBASE|DENTAL|20261207093000||ADT^A04^ADT_A01
            "PID|1||{pid}^^^HIS||{name}\r")
 
 
-def test_old_hl7_messages_and_dead_letters_are_archived_then_removed(tmp_path: Path) -> None:
-    ws = Workspace.open(write_workspace(tmp_path / "ws", {"patients": BASE}, WORKSPACE))
+def test_old_hl7_messages_and_dead_letters_are_archived_then_removed(tmp_path: Path, database: Callable[[], Any]) -> None:
+    ws = Workspace.open(write_workspace(tmp_path / "ws", {"patients": BASE}, WORKSPACE), db=database())
     try:
         ws.apply()
         assert hl7intake.receive(ws, MESSAGE.format(control="C1", pid="P1", name="王芳")).code == "AA"

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests_support import ROOT, write_workspace
 
 BASE = """\
@@ -39,6 +41,7 @@ while True:
 """
 
 
+@pytest.mark.sqlite_only("a killed writer process leaves the SQLite file whole: PRAGMA integrity_check of the file, its WAL replayed")
 def test_sigkill_during_writes_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     root = write_workspace(tmp_path / "ws", {"log": BASE})
     db = tmp_path / "kill.db"

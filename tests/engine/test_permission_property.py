@@ -61,10 +61,11 @@ def marker(field: str, i: int) -> str:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(grants=st.fixed_dictionaries({"r1": grant, "r2": grant}), groups=st.lists(st.sampled_from(["g1", "g2"]), min_size=3, max_size=6))
-def test_no_output_contains_a_value_the_actor_may_not_read(tmp_path_factory: Any, grants: dict[str, Any], groups: list[str]) -> None:
+def test_no_output_contains_a_value_the_actor_may_not_read(tmp_path_factory: Any, session_database: Any,
+                                                          grants: dict[str, Any], groups: list[str]) -> None:
     tmp: Path = tmp_path_factory.mktemp("prop")
     root = write_workspace(tmp / "ws", {"b": base_yaml(grants)}, textwrap.dedent(WORKSPACE))
-    ws = Workspace.open(root, db=tmp / "p.db")
+    ws = Workspace.open(root, db=session_database("prop"))  # a database of each example's own
     try:
         ws.apply()
         table = ws.base("b").table("t")

@@ -91,6 +91,7 @@ def shape(path: Path) -> dict[str, Any]:
         conn.close()
 
 
+@pytest.mark.sqlite_only("a SQLite file made by the release before, read from sqlite_master")
 def test_a_new_database_has_the_tables_the_release_before_made(tmp_path: Path) -> None:
     old = tmp_path / "old.db"
     conn = sqlite3.connect(old)
@@ -102,6 +103,7 @@ def test_a_new_database_has_the_tables_the_release_before_made(tmp_path: Path) -
     assert set(shape(old)) == set(SYSTEM_TABLES)
 
 
+@pytest.mark.sqlite_only("compares a SQLite file's sqlite_master before and after opening it again")
 def test_opening_a_database_again_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "g.db"
     Storage(path).close()

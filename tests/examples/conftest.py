@@ -2,7 +2,10 @@
 clock, signed-in HTTP clients per person, and small helpers to read what automations did.
 
 Applying the example hashes 32 demo passwords (argon2), so it is done once per session into
-a template database that each test copies.
+a template database that each test copies: a SQLite file copied per test, or
+(GRIDBASE_TEST_DATABASE=postgresql) a PostgreSQL database that each test gets a copy of with
+`CREATE DATABASE … TEMPLATE` (a copy of its files, far quicker than applying the example
+again), dropped after the test. The example's tests therefore run on both stores.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import re
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import pg_server
 import pytest
 
 from engine import Workspace
@@ -62,18 +69,84 @@ def copy_example(target: Path) -> Path:
     return target
 
 
+@dataclass
+class Template:
+    """The example applied once: its folder and its database (a SQLite file, or the URL of a
+    PostgreSQL database that no one stays connected to, so that it can be copied)."""
+
+    root: Path
+    db: Path | str
+
+    def copy(self, folder: Path, name: str = "dental") -> Path | str:
+        """A copy of the applied database for one test: a file in `folder`, or a new PostgreSQL
+        database (drop it with `drop`)."""
+        if isinstance(self.db, Path):
+            target = folder / f"{name}.db"
+            shutil.copyfile(self.db, target)
+            return target
+        template = urlsplit(self.db).path.lstrip("/")
+        return pg_server.create_database(self.db, pg_server.name_for(name), template=template)
+
+    def drop(self, db: Path | str) -> None:
+        """Drop a copy made by `copy` (a file goes with its test's folder)."""
+        if isinstance(db, str):
+            pg_server.drop_database(db, urlsplit(db).path.lstrip("/"))
+
+    @contextmanager
+    def copied(self, folder: Path, name: str = "dental") -> Iterator[Path | str]:
+        db = self.copy(folder, name)
+        try:
+            yield db
+        finally:
+            self.drop(db)
+
+
 @pytest.fixture(scope="session")
-def dental_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(workspace folder, applied database) made once; tests copy the database."""
+def dental_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+                    session_database: Callable[[str], str | None]) -> Template:
+    """The example applied once (on the store under test: it takes session_database); tests copy
+    its database."""
     tmp = tmp_path_factory.mktemp("dental_template")
     root = copy_example(tmp / "dalian_dental")
-    db = tmp / "template.db"
+    db: Path | str = tmp / "template.db"
+    if pg_server.on_postgres():
+        server = request.getfixturevalue("pg_url")
+        db = pg_server.with_schema(pg_server.create_database(server, "dental_template"), "dental")
+        pg_server.in_schema(db, "dental")
     ws = Workspace.open(root, db=db)
     ws.apply()
     ws.close()
-    for suffix in ("-wal", "-shm"):
-        assert not Path(str(db) + suffix).exists() or Path(str(db) + suffix).stat().st_size == 0
-    return root, db
+    if isinstance(db, Path):
+        for suffix in ("-wal", "-shm"):
+            assert not Path(str(db) + suffix).exists() or Path(str(db) + suffix).stat().st_size == 0
+    return Template(root, db)
+
+
+@pytest.fixture(scope="session")
+def dental_seeded(dental_template: Template, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Template]:
+    """dental_seeded(seed_value=, scale=, at=) -> the example with sample data, seeded once per
+    session for each set of arguments (on `at`'s clock, its time-dependent formulas brought to
+    it; without `at`, the real clock): seeding is the slow part of the modules that show the
+    sample data, and several seed the same. Tests copy its database, as dental_template's."""
+    made: dict[tuple[int, float, datetime | None], Template] = {}
+
+    def make(seed_value: int = 2026, scale: float = 0.05, at: datetime | None = None) -> Template:
+        key = (seed_value, scale, at)
+        if key not in made:
+            db = dental_template.copy(tmp_path_factory.mktemp("dental_seeded"), f"seeded_{seed_value}")
+            ws = Workspace.open(dental_template.root, db=db)
+            try:
+                if at is not None:
+                    ws.clock = Clock(at)
+                ws.apply()
+                seed(ws, seed_value=seed_value, scale=scale)
+                if at is not None:
+                    ws.refresh_time_dependent()
+            finally:
+                ws.close()
+            made[key] = Template(dental_template.root, db)
+        return made[key]
+    return make
 
 
 @pytest.fixture
@@ -81,21 +154,19 @@ def clock() -> Clock:
     return Clock(local(2026, 6, 15, 10, 0))
 
 
-def open_dental(template: tuple[Path, Path], tmp: Path, clock: Clock) -> Workspace:
-    root, db = template
-    target = tmp / "dental.db"
-    shutil.copyfile(db, target)
-    ws = Workspace.open(root, db=target)
+def open_dental(template: Template, db: Path | str, clock: Clock) -> Workspace:
+    ws = Workspace.open(template.root, db=db)
     ws.clock = clock
     ws.apply()
     return ws
 
 
 @pytest.fixture
-def ws(dental_template: tuple[Path, Path], tmp_path: Path, clock: Clock) -> Iterator[Workspace]:
-    workspace = open_dental(dental_template, tmp_path, clock)
-    yield workspace
-    workspace.close()
+def ws(dental_template: Template, tmp_path: Path, clock: Clock) -> Iterator[Workspace]:
+    with dental_template.copied(tmp_path) as db:
+        workspace = open_dental(dental_template, db, clock)
+        yield workspace
+        workspace.close()
 
 
 def seed_module() -> ModuleType:

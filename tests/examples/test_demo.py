@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.examples.conftest import PASSWORD, copy_example, csrf_of
 from tests_support import DENTAL, ROOT, free_port
@@ -44,6 +45,7 @@ def test_validate_passes():
     assert "ok:" in done.stdout and "3 base(s)" in done.stdout
 
 
+@pytest.mark.sqlite_only("gridbase demo as a newcomer runs it: the embedded default, a SQLite file in data/")
 def test_demo_serves_the_three_bases(tmp_path):
     root = copy_example(tmp_path / "dalian_dental")
     port = free_port()
@@ -120,6 +122,7 @@ def content_hash(path: Path) -> tuple[str, dict[str, int]]:
         db.close()
 
 
+@pytest.mark.sqlite_only("gridbase seed into the example's own SQLite file (data/gridbase.db), hashed from the file")
 def test_seed_is_reproducible_and_prints_counts(tmp_path):
     results = []
     for name in ("one", "two"):

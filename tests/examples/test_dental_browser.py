@@ -5,7 +5,6 @@ closes. Screenshots go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,13 @@ def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_browser")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    db = dental_template.copy(tmp, "dental")
+    ws = Workspace.open(dental_template.root, db=db)
     ws.apply()
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
     ws.close()
+    dental_template.drop(db)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ needed, drawn from the same figures as its Vega-Lite spec, and the drawings are 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -14,7 +13,7 @@ import pytest
 
 from engine import Workspace
 from gridbase.app import create_app
-from tests.examples.conftest import Clock, chart_values, local, seed, sign_in
+from tests.examples.conftest import Clock, chart_values, local, sign_in
 from tests.examples.conftest import TestClient as _TestClient
 from views.pages import charts, dashboards
 
@@ -24,18 +23,18 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def client(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Any]]:
+def client(dental_seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Any]]:
     tmp = tmp_path_factory.mktemp("dental_svg")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    template = dental_seeded(seed_value=7, scale=0.1, at=local(2026, 6, 15, 10, 0))
+    db = template.copy(tmp, "dental")
+    ws = Workspace.open(template.root, db=db)
     ws.clock = Clock(local(2026, 6, 15, 10, 0))
     ws.apply()
-    seed(ws, seed_value=7, scale=0.1)
-    ws.refresh_time_dependent()
     with _TestClient(create_app(ws, automations=False), base_url="http://testserver") as c:
         assert sign_in(c, "admin").status_code == 303
         yield ws, c
     ws.close()
+    template.drop(db)
 
 
 def charts_of(html: str) -> dict[int, str]:

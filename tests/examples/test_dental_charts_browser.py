@@ -5,7 +5,6 @@ its card's title; the running month of a trend is drawn dashed; the complaints t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from engine import Workspace
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS, launch_browser, serving
-from tests.examples.conftest import PASSWORD, Clock, local, seed
+from tests.examples.conftest import PASSWORD, Clock, local
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
@@ -23,19 +22,19 @@ DASHBOARDS = ["/b/complaints/d/overview", "/b/directives/d/overview", "/b/patien
 
 
 @pytest.fixture(scope="module")
-def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(dental_seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_charts")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    template = dental_seeded(seed_value=7, scale=0.1, at=local(2026, 6, 15, 10, 0))
+    db = template.copy(tmp, "dental")
+    ws = Workspace.open(template.root, db=db)
     ws.clock = Clock(local(2026, 6, 15, 10, 0))
     ws.apply()
-    seed(ws, seed_value=7, scale=0.1)
-    ws.refresh_time_dependent()
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
     ws.close()
+    template.drop(db)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 The sample data is seeded at a small scale with the clock fixed at 2026-06-15 10:00
 Asia/Shanghai. Number cards are read from the dashboard page, charts from their Vega-Lite
-JSON. The SQL below reads the SQLite tables directly (`"{base}__{table}"`, live rows only)
-and recomputes computed fields (overdue, 总体状态, 按时完成) from their inputs, so it does not
+JSON. The SQL below reads the tables directly (`"{base}__{table}"`, live rows only; on SQLite
+or PostgreSQL, the few spellings they do not share chosen per store) and recomputes computed fields (overdue, 总体状态, 按时完成) from their inputs, so it does not
 trust the engine's stored formula values. One restricted person is checked too: a staff
 member who may only read the complaints they reported.
 """
@@ -11,12 +11,12 @@ member who may only read the complaints they reported.
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from pg_server import on_postgres
 
 from engine import Workspace
 from engine.org import tree_of
@@ -28,7 +28,6 @@ from tests.examples.conftest import (
     copy_example,
     dashboard_numbers,
     local,
-    seed,
     sign_in,
 )
 from tests.examples.conftest import TestClient as _TestClient
@@ -37,11 +36,16 @@ NOW = local(2026, 6, 15, 10, 0)
 NOW_UTC = "2026-06-15T02:00:00Z"
 TODAY = "2026-06-15"
 MONTH = "2026-06"
-LOCAL_DAY = "date({col}, '+8 hours')"  # Asia/Shanghai has no DST
+# The few spellings SQLite and PostgreSQL do not share: a stored UTC moment's local day, and a
+# moment three days on (Asia/Shanghai has no DST).
+LOCAL_DAY = ("to_char(CAST({col} AS timestamptz) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')" if on_postgres()
+             else "date({col}, '+8 hours')")
+THREE_DAYS_BEFORE = ("CAST({col} AS timestamptz) + interval '3 days' < CAST(? AS timestamptz)" if on_postgres()
+                     else "julianday({col}, '+3 days') < julianday(?)")
 
 
 @pytest.fixture(scope="module")
-def seeded(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def seeded(dental_seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("dashboards")
     root = copy_example(tmp / "dalian_dental")
     # Let staff open the complaints dashboard too: they read only the complaints they reported.
@@ -50,13 +54,14 @@ def seeded(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> An
     assert "roles: [qc, director, dept_head, admin]" in text
     yaml.write_text(text.replace("roles: [qc, director, dept_head, admin]", "roles: [qc, director, dept_head, admin, staff]"),
                     encoding="utf-8")
-    shutil.copyfile(dental_template[1], tmp / "dash.db")
-    ws = Workspace.open(root, db=tmp / "dash.db")
+    template = dental_seeded(seed_value=7, scale=0.1, at=NOW)
+    db = template.copy(tmp, "dash")
+    ws = Workspace.open(root, db=db)
     ws.clock = Clock(NOW)
     ws.apply()
-    counts = seed(ws, seed_value=7, scale=0.1)
-    ws.refresh_time_dependent()
-    assert counts["complaints"] > 20 and counts["documents"] >= 5
+    counts = {t: one(ws, f"SELECT count(*) FROM {t} WHERE _deleted_at IS NULL")
+              for t in ("complaints__complaints", "directives__documents")}
+    assert counts["complaints__complaints"] > 20 and counts["directives__documents"] >= 5
     app = create_app(ws, automations=False)
     clients = []
 
@@ -71,6 +76,7 @@ def seeded(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> An
     for c in clients:
         c.__exit__(None, None, None)
     ws.close()
+    template.drop(db)
 
 
 def q(ws: Workspace, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -126,17 +132,17 @@ def complaint_expectations(ws: Workspace, reporter: str | None = None) -> tuple[
     f = "FROM complaints__followups WHERE _deleted_at IS NULL"
     day = LOCAL_DAY.format(col="received_at")
     numbers = {
-        "本月投诉": count_text(one(ws, f"SELECT count(*) {c} AND strftime('%Y-%m', {day}) = ?", (*params, MONTH))),
+        "本月投诉": count_text(one(ws, f"SELECT count(*) {c} AND substr({day}, 1, 7) = ?", (*params, MONTH))),
         "未办结": count_text(one(ws, f"SELECT count(*) {c} AND (status IS NULL OR status != '已办结')", params)),
         "超时未办结": count_text(one(ws, f"SELECT count(*) {c} AND (status IS NULL OR status != '已办结') "
-                                         f"AND julianday(received_at, '+3 days') < julianday(?)", (*params, NOW_UTC))),
+                                         f"AND {THREE_DAYS_BEFORE.format(col='received_at')}", (*params, NOW_UTC))),
     }
     avg = one(ws, f"SELECT avg(satisfaction) {c} AND status = '已办结'", params)
     numbers["平均满意度"] = f"{avg or 0:,.1f}"
     if reporter is None:
-        numbers["负面回访率"] = pct_text(one(ws, f"SELECT sum(negative != 0) {f}"), one(ws, f"SELECT count(*) {f}"))
+        numbers["负面回访率"] = pct_text(one(ws, f"SELECT sum(CASE WHEN negative != 0 THEN 1 ELSE 0 END) {f}"), one(ws, f"SELECT count(*) {f}"))
     charts = {
-        5: grouped(ws, f"SELECT strftime('%Y-%m', {day}), count(*) {c} GROUP BY 1", params),
+        5: grouped(ws, f"SELECT substr({day}, 1, 7), count(*) {c} GROUP BY 1", params),
         6: grouped(ws, f"SELECT channel, count(*) {c} GROUP BY 1", params),
         7: grouped(ws, f"SELECT category, count(*) {c} GROUP BY 1", params),
         8: grouped(ws, f"SELECT status, count(*) {c} GROUP BY 1", params),
@@ -253,8 +259,8 @@ def test_patients_dashboard_matches_sql(seeded):
         "今日就诊": count_text(one(ws, f"SELECT count(*) {v} AND visit_date = ?", (TODAY,))),
         "本月就诊": count_text(one(ws, f"SELECT count(*) {v} AND substr(visit_date, 1, 7) = ?", (MONTH,))),
         "本月新患者": count_text(one(ws, f"SELECT count(*) {p} AND substr(first_visit, 1, 7) = ?", (MONTH,))),
-        "成交率": pct_text(one(ws, f"SELECT sum(converted != 0) {v}"), one(ws, f"SELECT count(*) {v}")),
-        "初诊成交率": pct_text(one(ws, f"SELECT sum(converted != 0) {v} AND visit_type = '初诊'"),
+        "成交率": pct_text(one(ws, f"SELECT sum(CASE WHEN converted != 0 THEN 1 ELSE 0 END) {v}"), one(ws, f"SELECT count(*) {v}")),
+        "初诊成交率": pct_text(one(ws, f"SELECT sum(CASE WHEN converted != 0 THEN 1 ELSE 0 END) {v} AND visit_type = '初诊'"),
                             one(ws, f"SELECT count(*) {v} AND visit_type = '初诊'")),
         "本月收费": f"¥{fee:,.2f}",
     }
@@ -300,7 +306,7 @@ def test_complaints_monthly_pivot_follows_the_period_and_department(seeded):
         page = director.get(f"/b/complaints/d/monthly{query}")
         assert page.status_code == 200
         pivot = pivot_of(page.text, "投诉类别 × 责任科室")
-        cells = q(ws, f"SELECT category, department, count(*) {c} AND strftime('%Y-%m', {day}) = ? GROUP BY 1, 2", (month,))
+        cells = q(ws, f"SELECT category, department, count(*) {c} AND substr({day}, 1, 7) = ? GROUP BY 1, 2", (month,))
         assert cells, "the seed should have complaints in June and May"
         paths = {k: tree_of(ws.config).path(k) for k in {d for _c, d, _n in cells if d}}  # columns named by the tree's paths
         for category, department, n in cells:

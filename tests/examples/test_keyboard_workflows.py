@@ -20,7 +20,6 @@ instant — the form waits for the person to be found (dispatched in one script,
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import pytest
 
 from engine import Workspace, comments
 from tests.browser.conftest import CHROMIUM, launch_browser, serving
-from tests.examples.conftest import MOBILE_UA, PASSWORD, record_row, rows, seed
+from tests.examples.conftest import MOBILE_UA, PASSWORD, record_row, rows
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
@@ -40,17 +39,18 @@ ACTIVE = """() => { const a = document.activeElement; if (!a) return '(none)';
 
 
 @pytest.fixture(scope="module")
-def server(dental_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(dental_seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("dental_keyboard_workflows")
-    shutil.copyfile(dental_template[1], tmp / "dental.db")
-    ws = Workspace.open(dental_template[0], db=tmp / "dental.db")
+    template = dental_seeded(scale=0.01)
+    db = template.copy(tmp, "dental")
+    ws = Workspace.open(template.root, db=db)
     ws.apply()
-    seed(ws, scale=0.01)
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
     ws.close()
+    template.drop(db)
 
 
 @pytest.fixture(scope="module")

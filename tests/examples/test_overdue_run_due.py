@@ -4,7 +4,6 @@ touched, and not for the one closed in time; later checks never escalate it agai
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,21 @@ import pytest
 from automations import list_runs, process_pending, tick
 from engine import Workspace
 from gridbase.cli import main
+from tests.examples.conftest import Template
 
 
 def local_text(moment: datetime) -> str:
     return (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")  # Asia/Shanghai, no DST
 
 
-def test_run_due_shows_the_escalation_once(dental_template: tuple[Path, Path], tmp_path: Path,
+def test_run_due_shows_the_escalation_once(dental_template: Template, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    root, template = dental_template
-    db = tmp_path / "dental.db"
-    shutil.copyfile(template, db)
+    root = dental_template.root
+    with dental_template.copied(tmp_path) as db:
+        run_due_on(root, db, tmp_path, capsys)
+
+
+def run_due_on(root: Path, db: Path | str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = Workspace.open(root, db=db)
     complaints = ws.base("complaints").table("complaints")
     late = complaints.create({"title": "收费与报价不一致", "category": "收费问题", "owner": "sun_hao",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,12 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
+def root(tmp_path: Path, database: Callable[[], str | Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty workspace folder; on PostgreSQL the commands and Workspace.open find its database
+    through GRIDBASE_DATABASE_URL (on SQLite, the folder's own file)."""
+    db = database()
+    if isinstance(db, str):
+        monkeypatch.setenv("GRIDBASE_DATABASE_URL", db)
     (tmp_path / "ws" / "bases").mkdir(parents=True)
     (tmp_path / "ws" / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
     return tmp_path / "ws"

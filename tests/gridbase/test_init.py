@@ -9,6 +9,7 @@ import shutil
 import uuid
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ YAML_FILES = ("workspace.yaml", "bases/requests.yaml")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
-def test_init_validates_applies_and_takes_a_form_submission(tmp_path: Path, lang: str) -> None:
+def test_init_validates_applies_and_takes_a_form_submission(tmp_path: Path, lang: str, database: Any) -> None:
     target = tmp_path / "My Clinic"
     files = init_cmd.run_init(target, lang)
     assert {p.relative_to(target).as_posix() for p in files} == {
@@ -30,7 +31,7 @@ def test_init_validates_applies_and_takes_a_form_submission(tmp_path: Path, lang
     config = load_workspace(target)
     assert config.key == "my_clinic"
     assert config.people["admin"].roles == ["admin", "staff"]
-    ws = Workspace.open(target)
+    ws = Workspace.open(target, db=database())
     try:
         ws.apply()
         assert ws.plan() == []
@@ -47,7 +48,7 @@ def test_init_validates_applies_and_takes_a_form_submission(tmp_path: Path, lang
         ws.close()
 
 
-def test_form_submission_through_the_web_app(tmp_path: Path) -> None:
+def test_form_submission_through_the_web_app(tmp_path: Path, database: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -55,7 +56,7 @@ def test_form_submission_through_the_web_app(tmp_path: Path) -> None:
 
     target = tmp_path / "clinic"
     init_cmd.run_init(target, "en")
-    ws = Workspace.open(target)
+    ws = Workspace.open(target, db=database())
     ws.apply()
     try:
         client = TestClient(create_app(ws, automations=False), base_url="http://testserver")
@@ -155,10 +156,10 @@ def example_plugin() -> object:
     plugins.reset()
 
 
-def test_example_plugin_field_type(example_plugin: object, tmp_path: Path) -> None:
+def test_example_plugin_field_type(example_plugin: object, tmp_path: Path, database: Any) -> None:
     assert "id_card" in plugins.field_types()
     root = write_workspace(tmp_path / "ws", {"ids": ID_BASE})
-    ws = Workspace.open(root, db=tmp_path / "t.db")
+    ws = Workspace.open(root, db=database())
     try:
         ws.apply()
         table = ws.base("people_ids").table("patients")

@@ -57,7 +57,7 @@ def complaints_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # -- export → init → validate → serve → a form submission --------------------------------------
-def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp_path: Path,
+def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp_path: Path, database: Any,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     with zipfile.ZipFile(complaints_file) as zf:
         assert sorted(zf.namelist()) == ["README.md", "bases/complaints.yaml", "template.yaml"]
@@ -84,7 +84,7 @@ def test_export_init_validate_serve_and_submit_a_form(complaints_file: Path, tmp
     text = (target / "bases" / "complaints.yaml").read_text(encoding="utf-8")
     assert '"dept:quality"' in text and "# 登记时已填责任科室的" in text  # renamed in place, comments kept
 
-    ws = Workspace.open(target)
+    ws = Workspace.open(target, db=database())
     try:
         ws.apply()
         with serving(create_app(ws, automations=False)) as port, \
@@ -228,7 +228,8 @@ people:
 """
 
 
-def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pytest.CaptureFixture[str], database: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     source = write_workspace(tmp_path / "src", {"tickets": TICKETS}, TICKETS_WS)
     ws = Workspace.open(source)
     try:
@@ -251,6 +252,9 @@ def test_sample_data_goes_along_with_people_renamed(tmp_path: Path, capsys: pyte
     for secret in ("Wang Fang", "wang@example.org", "13800000001", "secret-pass", "Li Lei"):
         assert secret not in text
     target = tmp_path / "new"
+    db = database()
+    if isinstance(db, str):  # the new workspace (its sample data) on PostgreSQL; the source stays a SQLite file
+        monkeypatch.setenv("GRIDBASE_DATABASE_URL", db)
     assert main(["init", str(target), "--template", str(path), "--yes", "--map", "head_desk=zhou:Zhou Min",
                  "--map", "desk=reception:Reception"]) == 0
     assert "created 2 sample record(s)" in capsys.readouterr().out

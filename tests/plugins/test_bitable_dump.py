@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bitable_source import APP, APP_TOKEN, COMMITTED, FILES, TABLES
@@ -83,15 +84,16 @@ def test_a_rate_limit_that_never_ends_stops_the_dump(feishu: FeishuStandin, tmp_
 
 
 def test_import_reads_the_app_through_the_api(feishu: FeishuStandin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                              capsys: pytest.CaptureFixture[str], database: Any) -> None:
     monkeypatch.setenv("FEISHU_APP_ID", feishu.app_id)
     monkeypatch.setenv("FEISHU_APP_SECRET", feishu.app_secret)
     root = write_workspace(tmp_path / "ws", {})
+    db = str(database())
     assert main(["bitable", "import", str(root), "--base", "hospital", "--app-token", APP_TOKEN,
-                 "--base-url", feishu.base_url]) == 0
+                 "--base-url", feishu.base_url, "--db", db]) == 0
     report = capsys.readouterr().out
     assert "患者信息: 3 created, 0 updated, 0 unchanged" in report and "links written: 5" in report
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=db)
     try:
         page = ws.base("hospital").table("投诉记录").query(actor="admin", limit=10)
         assert sorted(r["fields"]["bitable_record_id"] for r in page.records) == ["recC1", "recC2", "recC3"]

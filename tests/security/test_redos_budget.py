@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,14 +44,14 @@ tables:
       slow: {{type: grid, name: Slow, filter: {{formula: "{SLOW}"}}}}
 """
 COUNT_FAR = ("SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
-             " WHERE x < 300000000) SELECT x FROM c)")
+             " WHERE x < 300000000) SELECT x FROM c) AS far")  # the alias PostgreSQL asks for
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def ws(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[Workspace]:
     tmp = tmp_path_factory.mktemp("budget")
     root = write_workspace(Path(tmp) / "ws", {"notes": NOTES}, WORKSPACE)
-    workspace = Workspace.open(root, db=Path(tmp) / "budget.db")
+    workspace = Workspace.open(root, db=session_database("budget"))
     workspace.apply()
     workspace.sync_people()
     workspace.base("notes").table("notes").insert_many({"title": f"note {i:04d}"} for i in range(ROWS))

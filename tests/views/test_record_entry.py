@@ -325,8 +325,8 @@ def test_dental_followup_form_defaults_to_today(dental_ws_client):
 
 
 @pytest.fixture
-def dental_ws_client(dental_copy) -> Iterator[tuple[Workspace, TestClient]]:
-    ws = Workspace.open(dental_copy, db=dental_copy / "test.db")
+def dental_ws_client(dental_copy, database) -> Iterator[tuple[Workspace, TestClient]]:
+    ws = Workspace.open(dental_copy, db=database())
     ws.apply()
     client = TestClient(create_app(ws, automations=False), base_url="http://testserver")
     client.__enter__()

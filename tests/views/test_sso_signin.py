@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,8 @@ def serving(app: Any) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def site(tmp_path_factory: pytest.TempPathFactory,
+         session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     feishu = FeishuStandin(users=[ZHAO, QIAN, SUN, LI, POSER, WANG, OUTSIDER])
@@ -111,7 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("sso")
     root = write_workspace(tmp / "ws", {"notes": BASE},
                            WORKSPACE.format(app_id=feishu.app_id, feishu=feishu.base_url, issuer=oidc.issuer))
-    ws = Workspace.open(root, db=tmp / "sso.db")
+    ws = Workspace.open(root, db=session_database("sso"))
     ws.apply()
     people.set_disabled(ws.storage, "li", True)
     app = create_app(ws, automations=False)

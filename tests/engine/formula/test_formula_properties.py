@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -214,6 +215,7 @@ def _column(name: str) -> Column:
     return Column(sql=f'"t"."{name}"', kind=COLUMNS[name])
 
 
+@pytest.mark.sqlite_only("runs compiled SQLite SQL on an in-memory SQLite (hypothesis); test_formula_cases_stores.py runs the cases on both")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_bool(2), records)
 def test_compiled_sql_agrees_with_python(tree: Node, rows: list[dict[str, Any]]) -> None:
