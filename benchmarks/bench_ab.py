@@ -19,7 +19,8 @@ machine hits each alike. Every run:
    functions: Tokens, timed, form_load, InboxWatcher): the API grid page, the same through the
    view, the filterByFormula page (40 timed + 3 warm-up each), then `--clients` signed-in form
    clients flat out for `--form-seconds`, write → inbox timed by InboxWatcher;
-4. reads the server's VmHWM there (the figure run.py prints), then posts the form at a fixed
+4. reads the server's VmHWM there (the figure run.py prints; with `--gdb` also SQLite's own
+   heap and its high-water mark, `sqlite3_memory_used()`, asked through gdb), then posts the form at a fixed
    rate (`--rate` a second for `--rate-seconds`, open loop: a request leaves on schedule whether
    or not the last has answered) and times write → inbox again: flat out, the worker thread that
    sends the notification competes for Python's lock with handlers keeping the process at 100 %
@@ -55,7 +56,6 @@ from run import (  # noqa: E402
     CSRF,
     FORMULA,
     GRID_FORMULA,
-    PASSWORD,
     InboxWatcher,
     Tokens,
     cpu_seconds,
@@ -65,6 +65,7 @@ from run import (  # noqa: E402
     timed,
     wait_http,
 )
+from run_data import PASSWORD  # noqa: E402
 
 TOKENS = """
 import json, sys
@@ -79,6 +80,19 @@ ws.close()
 
 def tree_env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def sqlite_memory(pid: int) -> dict[str, float]:
+    """SQLite's own heap in a running process (MB): `sqlite3_memory_used()` and its high-water
+    mark, asked through gdb (the process stops for the moment gdb is attached); {} without gdb."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        return {}
+    done = subprocess.run([gdb, "-p", str(pid), "-batch", "-ex", "call (long long) sqlite3_memory_used()",
+                           "-ex", "call (long long) sqlite3_memory_highwater(0)"], capture_output=True, text=True,
+                          timeout=60)
+    values = [int(line.split("=", 1)[1]) for line in done.stdout.splitlines() if line.startswith("$")]
+    return {"used": values[0] / 2**20, "highwater": values[1] / 2**20} if len(values) == 2 else {}
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -192,6 +206,8 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
                                          lambda: {"gridbase": cpu_seconds([server.pid])}))
             out["form_statuses"] = load["statuses"]
             out["mem_forms"] = memory(server.pid)  # run.py's "server peak RSS (VmHWM)"
+            if args.gdb:
+                out["sqlite_forms"] = sqlite_memory(server.pid)
             out["form_rate"] = load["ok"] / load["elapsed_s"]
             out["form_p50"] = statistics.median(load["latencies"])
             out["form_p99"] = percentile(load["latencies"], 99)
@@ -222,6 +238,7 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 FIGURES = [("mem_start", "VmHWM after start", "MB"), ("mem_api", "VmHWM after the API requests", "MB"),
            ("mem_forms", "server peak RSS (VmHWM) after the form load, run.py's figure", "MB"),
+           ("sqlite_forms", "of which SQLite's heap at its high-water mark (--gdb)", "MB"),
            ("mem_end", "VmHWM after the fixed-rate load too", "MB"),
            ("api_grid_p50", "grid first page, HTTP API p50", "ms"), ("api_view_p50", "the same through the view, p50", "ms"),
            ("api_formula_p50", "filterByFormula first page, HTTP API p50", "ms"),
@@ -237,14 +254,15 @@ FIGURES = [("mem_start", "VmHWM after start", "MB"), ("mem_api", "VmHWM after th
 
 def value(run: dict[str, Any], key: str) -> float | None:
     v = run.get(key)
-    return v.get("VmHWM") if isinstance(v, dict) else v
+    return v.get("highwater" if key.startswith("sqlite") else "VmHWM") if isinstance(v, dict) else v
 
 
 def summary(runs: list[dict[str, Any]], names: list[str]) -> None:
     print(f"\n{'figure':<62} | " + " | ".join(f"{n + ' (each run)':>30}" for n in names)
           + (f" | {names[-1]} / {names[0]} (medians)" if len(names) > 1 else ""))
     for key, label, unit in FIGURES:
-        per = {n: [value(r, key) for r in runs if r["tree"] == n and value(r, key) is not None] for n in names}
+        per: dict[str, list[float]] = {n: [v for r in runs if r["tree"] == n and (v := value(r, key)) is not None]
+                                       for n in names}
         if not any(per.values()):
             continue
         cells = [", ".join(f"{v:.0f}" if unit == "MB" else f"{v:.1f}" for v in per[n]) for n in names]
@@ -265,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--form-seconds", type=float, default=15.0)
     parser.add_argument("--rate", type=float, default=50.0, help="fixed form rate a second (0: skip)")
     parser.add_argument("--rate-seconds", type=float, default=15.0)
+    parser.add_argument("--gdb", action="store_true",
+                        help="after the form load, also ask the server (gdb) how much of its heap is SQLite's")
     parser.add_argument("--json", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
     trees = [(spec.split("=", 1)[0], Path(spec.split("=", 1)[1]).resolve()) for spec in args.tree]
