@@ -215,6 +215,7 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
             out["inbox_p50"] = statistics.median(load["inbox"]) if load["inbox"] else None
             out["inbox_p99"] = percentile(load["inbox"], 99) if load["inbox"] else None
             out["inbox_missing"] = load["missing_notifications"]
+            derive(out)
             if args.rate:
                 fixed = asyncio.run(fixed_rate(url, args.rate, args.rate_seconds, watcher, lambda: cpu_seconds([server.pid])))
                 out["rate_cpu_ms"] = fixed["cpu_s"] / max(fixed["ok"], 1) * 1000
@@ -236,6 +237,18 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def derive(run: dict[str, Any]) -> None:
+    """Figures of the flat-out load scaled to the CPU the server got. Eight clients back to back
+    on a process bound by Python's lock wait about 8 × (CPU per submission) ÷ (the share of a core
+    the machine gave the server); on a shared machine that share moves from 0.4 to 0.95 between
+    runs. Latency × share is the latency at one whole core: what the code costs, less the load."""
+    if run.get("form_rate") and run.get("form_cpu_ms"):
+        run["cores"] = run["form_rate"] * run["form_cpu_ms"] / 1000
+        for key in ("form_p50", "form_p99", "inbox_p50", "inbox_p99"):
+            if run.get(key) is not None:
+                run[f"{key}_core"] = run[key] * run["cores"]
+
+
 FIGURES = [("mem_start", "VmHWM after start", "MB"), ("mem_api", "VmHWM after the API requests", "MB"),
            ("mem_forms", "server peak RSS (VmHWM) after the form load, run.py's figure", "MB"),
            ("sqlite_forms", "of which SQLite's heap at its high-water mark (--gdb)", "MB"),
@@ -245,6 +258,9 @@ FIGURES = [("mem_start", "VmHWM after start", "MB"), ("mem_api", "VmHWM after th
            ("form_rate", "form submissions/s (flat out)", "/s"), ("form_p50", "form submission p50", "ms"),
            ("form_p99", "form submission p99", "ms"), ("form_cpu_ms", "server CPU per submission", "ms"),
            ("inbox_p50", "write -> inbox p50 (flat out)", "ms"), ("inbox_p99", "write -> inbox p99 (flat out)", "ms"),
+           ("cores", "share of a core the server got (flat out)", "cores"),
+           ("form_p50_core", "form p50 x that share (at one core)", "ms"), ("form_p99_core", "form p99 x that share", "ms"),
+           ("inbox_p50_core", "write -> inbox p50 x that share", "ms"), ("inbox_p99_core", "write -> inbox p99 x that share", "ms"),
            ("rate_achieved", "fixed rate achieved", "/s"),
            ("rate_cpu_ms", "server CPU per submission at the fixed rate", "ms"), ("rate_form_p50", "form p50 at the fixed rate", "ms"),
            ("rate_form_p99", "form p99 at the fixed rate", "ms"),
@@ -257,24 +273,38 @@ def value(run: dict[str, Any], key: str) -> float | None:
     return v.get("highwater" if key.startswith("sqlite") else "VmHWM") if isinstance(v, dict) else v
 
 
+def paired(runs: list[dict[str, Any]], key: str, a: str, b: str) -> float:
+    """The median over rounds of b's figure ÷ a's in the same round (a round runs every tree
+    once, back to back, so the machine's load of the moment divides out)."""
+    ratios = []
+    for n in sorted({r["round"] for r in runs}):
+        x = [v for r in runs if r["round"] == n and r["tree"] == a and (v := value(r, key))]
+        y = [v for r in runs if r["round"] == n and r["tree"] == b and (v := value(r, key))]
+        if x and y:
+            ratios.append(y[0] / x[0])
+    return statistics.median(ratios) if ratios else float("nan")
+
+
 def summary(runs: list[dict[str, Any]], names: list[str]) -> None:
     print(f"\n{'figure':<62} | " + " | ".join(f"{n + ' (each run)':>30}" for n in names)
-          + (f" | {names[-1]} / {names[0]} (medians)" if len(names) > 1 else ""))
+          + (f" | {names[-1]} / {names[0]}: of the medians, median of each round's" if len(names) > 1 else ""))
     for key, label, unit in FIGURES:
         per: dict[str, list[float]] = {n: [v for r in runs if r["tree"] == n and (v := value(r, key)) is not None]
                                        for n in names}
         if not any(per.values()):
             continue
-        cells = [", ".join(f"{v:.0f}" if unit == "MB" else f"{v:.1f}" for v in per[n]) for n in names]
+        digits = {"MB": 0, "cores": 2}.get(unit, 1)
+        cells = [", ".join(f"{v:.{digits}f}" for v in per[n]) for n in names]
         ratio = ""
         if len(names) > 1 and per[names[0]] and per[names[-1]]:
-            ratio = f"{statistics.median(per[names[-1]]) / statistics.median(per[names[0]]):.2f}"
+            ratio = (f"{statistics.median(per[names[-1]]) / statistics.median(per[names[0]]):.2f}, "
+                     f"{paired(runs, key, names[0], names[-1]):.2f}")
         print(f"{label + ' (' + unit + ')':<62} | " + " | ".join(f"{c:>30}" for c in cells) + f" | {ratio}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--tree", action="append", required=True, metavar="NAME=PATH", help="a checkout to serve from")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH", help="a checkout to serve from")
     parser.add_argument("--runs", type=int, default=3, help="runs per tree (default 3)")
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data" / "run-1000000",
                         help="run.py's built folder (ws/ and gridbase.db), copied for every run, never written")
@@ -286,7 +316,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gdb", action="store_true",
                         help="after the form load, also ask the server (gdb) how much of its heap is SQLite's")
     parser.add_argument("--json", type=Path, metavar="FILE")
+    parser.add_argument("--summary", type=Path, nargs="+", metavar="FILE",
+                        help="measure nothing: print the table of these --json files (rounds numbered on across files)")
     args = parser.parse_args(argv)
+    if args.summary:
+        saved: list[dict[str, Any]] = []
+        for path in args.summary:
+            more = json.loads(path.read_text(encoding="utf-8"))
+            offset = max((r["round"] for r in saved), default=0)
+            for run in more:
+                run["round"] += offset
+                derive(run)
+            saved += more
+        summary(saved, list(dict.fromkeys(r["tree"] for r in saved)))
+        return 0
+    if not args.tree:
+        parser.error("give --tree NAME=PATH (twice or more), or --summary FILE")
     trees = [(spec.split("=", 1)[0], Path(spec.split("=", 1)[1]).resolve()) for spec in args.tree]
     runs: list[dict[str, Any]] = []
     for i in range(args.runs):
