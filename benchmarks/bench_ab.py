@@ -285,6 +285,26 @@ def paired(runs: list[dict[str, Any]], key: str, a: str, b: str) -> float:
     return statistics.median(ratios) if ratios else float("nan")
 
 
+def fmt(values: list[float], unit: str) -> str:
+    digits = {"MB": 0, "cores": 2}.get(unit, 1)
+    return ", ".join(f"{v:.{digits}f}" for v in values)
+
+
+def markdown(runs: list[dict[str, Any]], names: list[str]) -> None:
+    """The same as `summary`, as a Markdown table: median (range) per tree, then the ratios."""
+    a, b = names[0], names[-1]
+    print(f"| figure | {a} | {b} | {b} ÷ {a}: medians, rounds |\n|---|---|---|---|")
+    for key, label, unit in FIGURES:
+        per: dict[str, list[float]] = {n: [v for r in runs if r["tree"] == n and (v := value(r, key)) is not None]
+                                       for n in names}
+        if not per[a] or not per[b]:
+            continue
+        cells = [f"{fmt([statistics.median(per[n])], unit)} ({fmt([min(per[n])], unit)} – {fmt([max(per[n])], unit)})"
+                 for n in (a, b)]
+        ratio = statistics.median(per[b]) / statistics.median(per[a])
+        print(f"| {label} ({unit}) | {cells[0]} | {cells[1]} | {ratio:.2f}, {paired(runs, key, a, b):.2f} |")
+
+
 def summary(runs: list[dict[str, Any]], names: list[str]) -> None:
     print(f"\n{'figure':<62} | " + " | ".join(f"{n + ' (each run)':>30}" for n in names)
           + (f" | {names[-1]} / {names[0]}: of the medians, median of each round's" if len(names) > 1 else ""))
@@ -293,8 +313,7 @@ def summary(runs: list[dict[str, Any]], names: list[str]) -> None:
                                        for n in names}
         if not any(per.values()):
             continue
-        digits = {"MB": 0, "cores": 2}.get(unit, 1)
-        cells = [", ".join(f"{v:.{digits}f}" for v in per[n]) for n in names]
+        cells = [fmt(per[n], unit) for n in names]
         ratio = ""
         if len(names) > 1 and per[names[0]] and per[names[-1]]:
             ratio = (f"{statistics.median(per[names[-1]]) / statistics.median(per[names[0]]):.2f}, "
@@ -318,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE")
     parser.add_argument("--summary", type=Path, nargs="+", metavar="FILE",
                         help="measure nothing: print the table of these --json files (rounds numbered on across files)")
+    parser.add_argument("--markdown", action="store_true", help="with --summary: a Markdown table of medians and ratios")
     args = parser.parse_args(argv)
     if args.summary:
         saved: list[dict[str, Any]] = []
@@ -328,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                 run["round"] += offset
                 derive(run)
             saved += more
-        summary(saved, list(dict.fromkeys(r["tree"] for r in saved)))
+        (markdown if args.markdown else summary)(saved, list(dict.fromkeys(r["tree"] for r in saved)))
         return 0
     if not args.tree:
         parser.error("give --tree NAME=PATH (twice or more), or --summary FILE")
