@@ -1,7 +1,9 @@
 """Old code against new code under the same harness: run.py's server figures, A B A B, one data set.
 
-    .venv/bin/python benchmarks/bench_ab.py --tree old=/work/wt/fair16-old --tree new=. [--runs 3]
-        [--data benchmarks/data/run-1000000] [--rate 100] [--json FILE]
+    git worktree add --detach /tmp/old ffd2861
+    flock /tmp/gb-bench.lock .venv/bin/python benchmarks/bench_ab.py --tree old=/tmp/old --tree new=. \
+        [--runs 3] [--data benchmarks/data/run-1000000] [--rate 50] [--gdb] [--json FILE]
+    .venv/bin/python benchmarks/bench_ab.py --summary FILE [FILE ...] [--markdown]
 
 Each `--tree NAME=PATH` is a checkout of Gridbase (e.g. a detached `git worktree` of an older
 commit). Runs go round the trees in turn (old new old new …), so other people's load on a shared
@@ -20,14 +22,17 @@ machine hits each alike. Every run:
    view, the filterByFormula page (40 timed + 3 warm-up each), then `--clients` signed-in form
    clients flat out for `--form-seconds`, write → inbox timed by InboxWatcher;
 4. reads the server's VmHWM there (the figure run.py prints; with `--gdb` also SQLite's own
-   heap and its high-water mark, `sqlite3_memory_used()`, asked through gdb), then posts the form at a fixed
-   rate (`--rate` a second for `--rate-seconds`, open loop: a request leaves on schedule whether
-   or not the last has answered) and times write → inbox again: flat out, the worker thread that
-   sends the notification competes for Python's lock with handlers keeping the process at 100 %
-   of a core, which says more about the GIL than about the write path.
+   heap and its high-water mark, `sqlite3_memory_used()`, asked through gdb), then posts the
+   form at a fixed rate (`--rate` a second for `--rate-seconds`, open loop: a request leaves on
+   schedule whether or not the last has answered) and times write → inbox again. Flat out, the
+   worker thread that sends the notification competes for Python's lock with handlers keeping
+   the process at 100 % of a core, and every latency follows the share of a core the machine
+   gives the server; so the flat-out figures are also given scaled to that share (`derive`).
 
-It prints one row per run and a table per figure (median and range per tree, new ÷ old), and
-writes every run's figures with `--json`. Wrap it in `flock /tmp/gb-bench.lock`.
+It prints one row per run and a table per figure (each run's value per tree; new ÷ old of the
+medians and the median of each round's new ÷ old), and writes every run's figures with `--json`;
+`--summary` prints the table again from saved files (`--markdown`: medians and ranges).
+Findings: benchmarks/README.md, "Issue 16 item 11".
 """
 
 from __future__ import annotations
