@@ -83,8 +83,8 @@ ws.close()
 """
 
 
-def tree_env(tree: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(tree)}
+def tree_env(tree: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, **(extra or {}), "PYTHONPATH": str(tree)}
 
 
 def sqlite_memory(pid: int) -> dict[str, float]:
@@ -98,6 +98,26 @@ def sqlite_memory(pid: int) -> dict[str, float]:
                           timeout=60)
     values = [int(line.split("=", 1)[1]) for line in done.stdout.splitlines() if line.startswith("$")]
     return {"used": values[0] / 2**20, "highwater": values[1] / 2**20} if len(values) == 2 else {}
+
+
+def rss_by_kind(pid: int) -> dict[str, float]:
+    """The process's resident memory (MB) by kind of mapping, from /proc/PID/smaps: the brk heap
+    (the main thread's malloc), anonymous mappings starting on a 64 MB boundary (glibc's malloc
+    arenas of the other threads: each reserves 64 MB so aligned and makes what it uses
+    writable from its start), other anonymous mappings (Python's object arenas, large
+    allocations, thread stacks), files."""
+    out = {"heap": 0.0, "arenas 64 MB": 0.0, "other anonymous": 0.0, "files": 0.0}
+    kind = "files"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):
+            start = int(head[0].split("-")[0], 16)
+            name = head[5] if len(head) > 5 else ""
+            kind = "heap" if name == "[heap]" else "files" if name.startswith("/") else \
+                "arenas 64 MB" if start % (64 * 2**20) == 0 else "other anonymous"
+        elif head[0] == "Rss:":
+            out[kind] += int(head[1]) / 1024
+    return out
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -168,7 +188,7 @@ async def fixed_rate(url: str, rate: float, seconds: float, watcher: InboxWatche
             "statuses": statuses, "missing": len(started) - len(inbox)}
 
 
-def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
+def one_run(name: str, tree: Path, args: argparse.Namespace, extra: dict[str, str] | None = None) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix=f"gb-ab-{name}-", dir=args.tmp))
     try:
         shutil.copytree(args.data / "ws", folder / "ws")
@@ -182,7 +202,7 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(folder / "ws"), "--db", str(db),
-                                   "--port", str(port)], cwd=tree, env=tree_env(tree), stdout=subprocess.DEVNULL,
+                                   "--port", str(port)], cwd=tree, env=tree_env(tree, extra), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, start_new_session=True)
         watcher = None
         try:
@@ -213,6 +233,7 @@ def one_run(name: str, tree: Path, args: argparse.Namespace) -> dict[str, Any]:
             out["mem_forms"] = memory(server.pid)  # run.py's "server peak RSS (VmHWM)"
             if args.gdb:
                 out["sqlite_forms"] = sqlite_memory(server.pid)
+                out["rss_kinds"] = rss_by_kind(server.pid)
             out["form_rate"] = load["ok"] / load["elapsed_s"]
             out["form_p50"] = statistics.median(load["latencies"])
             out["form_p99"] = percentile(load["latencies"], 99)
@@ -329,6 +350,8 @@ def summary(runs: list[dict[str, Any]], names: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH", help="a checkout to serve from")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VAR=VALUE",
+                        help="an environment variable for the server of tree NAME only (e.g. MALLOC_ARENA_MAX)")
     parser.add_argument("--runs", type=int, default=3, help="runs per tree (default 3)")
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data" / "run-1000000",
                         help="run.py's built folder (ws/ and gridbase.db), copied for every run, never written")
@@ -358,15 +381,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.tree:
         parser.error("give --tree NAME=PATH (twice or more), or --summary FILE")
     trees = [(spec.split("=", 1)[0], Path(spec.split("=", 1)[1]).resolve()) for spec in args.tree]
+    extra: dict[str, dict[str, str]] = {}
+    for spec in args.server_env:
+        name, var, val = spec.split("=", 2)
+        extra.setdefault(name, {})[var] = val
     runs: list[dict[str, Any]] = []
     for i in range(args.runs):
         for name, tree in trees:
             began = time.perf_counter()
-            run = one_run(name, tree, args)
+            run = one_run(name, tree, args, extra.get(name))
             run["round"] = i + 1
             runs.append(run)
             print(f"[{time.strftime('%H:%M:%S')}] {name} round {i + 1} ({time.perf_counter() - began:.0f} s): "
-                  + ", ".join(f"{k} {value(run, k):.1f}" for k, _, _ in FIGURES if value(run, k) is not None), flush=True)
+                  + ", ".join(f"{k} {value(run, k):.1f}" for k, _, _ in FIGURES if value(run, k) is not None)
+                  + (f"; RSS by kind {run['rss_kinds']}" if run.get("rss_kinds") else ""), flush=True)
             if args.json:
                 args.json.write_text(json.dumps(runs, indent=1), encoding="utf-8")
     summary(runs, [name for name, _ in trees])
