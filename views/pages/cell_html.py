@@ -18,16 +18,27 @@ from jinja2.filters import do_int
 from markupsafe import Markup, escape
 
 
+def _esc(value: Any) -> str:
+    """markupsafe's `escape(value)` as text: a plain string's five characters replaced, here
+    without a Markup object made for each (most of a cell's cost); anything else as markupsafe
+    does it (Markup as it is, other values as their text, escaped)."""
+    if type(value) is str:
+        if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+            return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
+        return value
+    return str(escape(value))
+
+
 def _attr(d: dict[str, Any], key: str) -> str:
     """`{{ d.key }}` of the template: the escaped value, or nothing when the key is missing."""
-    return escape(d[key]) if key in d else ""
+    return _esc(d[key]) if key in d else ""
 
 
 def _chips(links: list[dict[str, Any]]) -> str:
     out = ['<ul class="link-chosen">']
     for r in links:
         text = _attr(r, "text")
-        inner = f'<a href="{escape(r["url"])}">{text}</a>' if r.get("url") else f"<span>{text}</span>"
+        inner = f'<a href="{_esc(r["url"])}">{text}</a>' if r.get("url") else f"<span>{text}</span>"
         out.append(f'<li class="link-chip" data-id="{_attr(r, "id")}">{inner}</li>')
     out.append("</ul>")
     return "".join(out)
@@ -59,7 +70,7 @@ def _value(c: dict[str, Any]) -> str:
     if c.get("badges"):
         return "".join(f'<span class="badge opt-{_attr(b, "color")}">{_attr(b, "name")}</span>' for b in c["badges"])
     if c.get("links"):
-        return ", ".join(f'<a href="{escape(lk["url"])}">{_attr(lk, "text")}</a>' if lk.get("url") else f'<span>{_attr(lk, "text")}</span>'
+        return ", ".join(f'<a href="{_esc(lk["url"])}">{_attr(lk, "text")}</a>' if lk.get("url") else f'<span>{_attr(lk, "text")}</span>'
                          for lk in c["links"])
     return _attr(c, "text")
 
@@ -70,17 +81,34 @@ def cell_content(c: dict[str, Any]) -> Markup:
     return Markup(_value(c))
 
 
-def opening(c: dict[str, Any], *, grid: bool = True, error: bool = False) -> str:
-    """The cell's <td …> tag: its class, what it is, and how it is edited (data-*)."""
+def _head(c: dict[str, Any], error: bool) -> str:
     classes = "cell" + (" is-primary" if c.get("primary") else "") + (" link-cell" if c.get("kind") == "link" else "") + \
         (" has-error" if error else "")
-    out = [f'<td class="{classes}" tabindex="0" data-label="{_attr(c, "label")}" data-field="{_attr(c, "key")}" '
-           f'data-record="{_attr(c, "record")}"']
+    return f'<td class="{classes}" tabindex="0" data-label="{_attr(c, "label")}" data-field="{_attr(c, "key")}" data-record="'
+
+
+# The start of a <td>, the same for every cell of a column: kept by what it is made of.
+_heads: dict[tuple[Any, ...], str] = {}
+
+
+def opening(c: dict[str, Any], *, grid: bool = True, error: bool = False) -> str:
+    """The cell's <td …> tag: its class, what it is, and how it is edited (data-*)."""
+    label, key = c.get("label"), c.get("key")
+    if type(label) is str and type(key) is str:
+        kept = (label, key, bool(c.get("primary")), c.get("kind") == "link", error)
+        head = _heads.get(kept)
+        if head is None:
+            if len(_heads) > 20_000:
+                _heads.clear()
+            head = _heads[kept] = _head(c, error)
+    else:
+        head = _head(c, error)
+    out = [f'{head}{_attr(c, "record")}"']
     edit_url = c.get("edit_url")
     if not edit_url and not c.get("upload_url"):
         out.append(' aria-readonly="true"' if grid else ' data-readonly="true"')
     if edit_url:
-        out.append(f' data-edit-url="{escape(edit_url)}" data-kind="{_attr(c, "kind")}"')
+        out.append(f' data-edit-url="{_esc(edit_url)}" data-kind="{_attr(c, "kind")}"')
         if c.get("widget") != c.get("kind"):
             out.append(f' data-widget="{_attr(c, "widget")}"')
         out.append(f' data-value="{_attr(c, "value")}"')
@@ -91,7 +119,7 @@ def opening(c: dict[str, Any], *, grid: bool = True, error: bool = False) -> str
         if c.get("attrs"):
             out.append(f" data-attrs='{_attr(c, 'attrs_json')}'")
     if c.get("upload_url"):
-        out.append(f' data-upload-url="{escape(c["upload_url"])}"')
+        out.append(f' data-upload-url="{_esc(c["upload_url"])}"')
     out.append(">")
     return "".join(out)
 
@@ -100,7 +128,7 @@ def cell_html(c: dict[str, Any], grid: bool = True, error: Any = None, inner: An
     """The whole <td> of cell `c`. `error`: the message shown under it (already in the page's
     language), `inner`: what it holds instead of `content(c)` (the record page's link picker)."""
     body = content(c) if inner is None else inner
-    tail = f'<div class="cell-error" role="alert">{escape(error)}</div>' if error else ""
+    tail = f'<div class="cell-error" role="alert">{_esc(error)}</div>' if error else ""
     return Markup(f"{opening(c, grid=grid, error=bool(error))}{body}{tail}</td>")
 
 
