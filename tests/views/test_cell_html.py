@@ -1,7 +1,7 @@
 """A cell's HTML written in Python (views/pages/cell_html.py) is the HTML the `cell` macro of
 _macros.html wrote before (kept below as it was): a cell of every field type, read-only and
 editable, with badges, links, chips, an upload target and an error, in the grid and on the
-record page, and a kanban card's values; every value escaped."""
+record page, and kanban and gallery cards; every value escaped."""
 
 from __future__ import annotations
 
@@ -34,6 +34,23 @@ OLD_CELL = """{% macro cell(c, error=None, grid=True) -%}
 {%- else %}{{ c.text }}{% endif %}{% endif %}{% endif %}
 {%- if error %}<div class="cell-error" role="alert">{{ msg(error) }}</div>{% endif %}</td>
 {%- endmacro %}"""
+
+# _kanban_card.html's macro before cell_html.py wrote cards (session 22).
+OLD_CARD = """{% macro kanban_card(card) -%}
+<article class="card" data-record="{{ card.id }}"{% if card.move_url %} data-move-url="{{ card.move_url }}" tabindex="0"
+  aria-keyshortcuts="Enter Alt+ArrowLeft Alt+ArrowRight" aria-label="{{ card.title or _('Untitled') }} · {{ _('Enter opens the card, Alt+Left or Alt+Right moves it') }}"{% endif %}>
+  {% if card.cover %}<img class="cover" src="{{ card.cover }}" alt="" loading="lazy">{% endif %}
+  <div class="body">
+    <div class="card-title"><a href="{{ card.url }}">{{ card.title or _('Untitled') }}</a></div>
+    {% if card.cells %}
+    <dl>
+      {% for c in card.cells %}<dt>{{ c.label }}</dt><dd>{{ cell_content(c) }}</dd>{% endfor %}
+    </dl>
+    {% endif %}
+  </div>
+</article>
+{%- endmacro %}
+"""
 
 OLD_KANBAN_VALUE = ("{% if c.badges %}{% for b in c.badges %}<span class=\"badge opt-{{ b.color }}\">{{ b.name }}</span>{% endfor %}"
                     "{% elif c.links %}{% for l in c.links %}{% if l.url %}<a href=\"{{ l.url }}\">{{ l.text }}</a>{% else %}"
@@ -99,3 +116,16 @@ def test_a_cell_of_every_field_type_is_drawn_as_the_macro_drew_it(key: str) -> N
 def test_what_a_cell_shows_is_escaped() -> None:
     html = cell_html.cell_html(cells_of("text")[1])
     assert "<img" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
+def test_a_card_is_drawn_as_the_macro_drew_it() -> None:
+    cells = cells_of("multi_select")[:7] + cells_of("link")[:7]
+    plain = {"id": "rec1", "title": "王芳 " + EVIL, "url": "/b/x/t/y/r/rec1", "cells": cells, "move_url": None, "cover": None}
+    cards = [plain, {**plain, "title": ""}, {**plain, "cells": []}, {**plain, "move_url": "/b/x/t/y/r/rec1/move/status?view=v"},
+             {**plain, "cover": "/att/a1?" + EVIL}, {**plain, "title": None, "move_url": "/m", "cover": "/att/a2", "cells": cells[:1]}]
+    old = OLD_CARD + "{% for card in cards %}{{ kanban_card(card) }}{% endfor %}"
+    new = '{% from "_kanban_card.html" import kanban_card with context %}{% for card in cards %}{{ kanban_card(card) }}{% endfor %}'
+    hint = "Enter opens the card, Alt+Left or Alt+Right moves it"
+    for card in cards:
+        assert render(new, cards=[card]) == render(old, cards=[card])
+    assert cell_html.cards_html(cards, "Untitled", hint) == render(old, cards=cards)

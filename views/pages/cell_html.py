@@ -1,4 +1,5 @@
-"""The HTML of one cell (`<td>`), written in Python: what `_macros.html`'s `cell` macro drew.
+"""The HTML of one cell (`<td>`) and of a board's card, written in Python: what `_macros.html`'s
+`cell` macro and `_kanban_card.html`'s `kanban_card` macro drew.
 
 A grid page draws a cell for every field of every row (2,000 on a 100-row page of 20 columns),
 and a Jinja macro call per cell was a third of the page's time. `cell_html(c)` writes the same
@@ -7,7 +8,8 @@ test_cell_html.py renders cells of every field type both ways), escaping every v
 markupsafe as the template's autoescape did. The `cell` macro calls it, so the record page, the
 cell fragment after a save and the grid share this one definition; the grid's rows call it
 directly (`row_cells`). What a cell may show was decided in `cells.build` (masks, permissions):
-this module only writes it out.
+this module only writes it out. A kanban or gallery card (`card_html`, from the dict of
+`views.pages.boards.make_card`) likewise: a board draws hundreds.
 """
 
 from __future__ import annotations
@@ -135,3 +137,28 @@ def cell_html(c: dict[str, Any], grid: bool = True, error: Any = None, inner: An
 def row_cells(cells: list[dict[str, Any]]) -> Markup:
     """The <td>s of one grid row."""
     return Markup("".join([cell_html(c) for c in cells]))
+
+
+def card_html(card: dict[str, Any], untitled: str, hint: str) -> Markup:
+    """A record as a card of a kanban or gallery: its title (`untitled` when it has none), the
+    values of its fields, and, when it may be moved, how (`hint`, said to a screen reader)."""
+    title = _esc(card.get("title") or untitled)
+    out = [f'<article class="card" data-record="{_attr(card, "id")}"']
+    if card.get("move_url"):
+        out.append(f' data-move-url="{_esc(card["move_url"])}" tabindex="0"\n  aria-keyshortcuts="Enter Alt+ArrowLeft '
+                   f'Alt+ArrowRight" aria-label="{title} · {_esc(hint)}"')
+    out.append(">\n")
+    if card.get("cover"):
+        out.append(f'<img class="cover" src="{_esc(card["cover"])}" alt="" loading="lazy">')
+    out.append(f'  <div class="body">\n    <div class="card-title"><a href="{_attr(card, "url")}">{title}</a></div>\n')
+    if card.get("cells"):
+        out.append("    <dl>\n")
+        out.extend(f"<dt>{_attr(c, 'label')}</dt><dd>{_value(c)}</dd>" for c in card["cells"])
+        out.append("    </dl>\n")
+    out.append("  </div>\n</article>")
+    return Markup("".join(out))
+
+
+def cards_html(cards: list[dict[str, Any]], untitled: str, hint: str) -> Markup:
+    """The cards of a kanban's column or of a gallery, one after another."""
+    return Markup("".join([card_html(card, untitled, hint) for card in cards]))
