@@ -28,6 +28,8 @@ def _esc(value: Any) -> str:
         if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
             return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
         return value
+    if type(value) is Markup:  # already markup (a column's JSON): as it is
+        return value
     return str(escape(value))
 
 
@@ -135,8 +137,8 @@ def cell_html(c: dict[str, Any], grid: bool = True, error: Any = None, inner: An
 
 
 def row_cells(cells: list[dict[str, Any]]) -> Markup:
-    """The <td>s of one grid row."""
-    return Markup("".join([cell_html(c) for c in cells]))
+    """The <td>s of one grid row (as `cell_html` of each)."""
+    return Markup("".join([f"{opening(c)}{content(c)}</td>" for c in cells]))
 
 
 def card_html(card: dict[str, Any], untitled: str, hint: str) -> Markup:
