@@ -257,7 +257,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     editor = col.editor
     kind = col.kind
     cell["widget"] = col.widget
-    if editable and col.editable:
+    if editable and col.editable and kind:
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
         cell["value"] = editor_value(table, rec, key, kind, text=cell["text"], editor=editor)
