@@ -35,7 +35,8 @@ dashboard, a record page, a cell edit, a form (its page and its submission), an 
 API update, an API create, while `--live N` pages keep a live-update stream open (`/live`,
 server-sent events) and count what reaches them; each operation's latency runs from the moment
 it was due to its last answer (no coordinated omission). It prints p50, p95, p99 and errors per
-kind. `--rates R1,R2` runs several rates in turn on one server; `--capacity START` searches:
+kind, and the server's CPU time per operation at each rate (from /proc: comparable across runs on a
+shared machine, where the latencies are not). `--rates R1,R2` runs several rates in turn on one server; `--capacity START` searches:
 rates up by half from START until one is not served (p99 over all kinds above 500 ms, or an
 error), then one step halfway back; the capacity is the highest rate served. `--big [DIR]`
 loads the 1,000,000-row data set of bench_grid_page.py (run.py's visits base: a grid view, a
@@ -222,6 +223,15 @@ def first_ids(target: Target, count: int) -> tuple[list[str], int]:
         conn.close()
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy recording the server for `seconds` (.svg: a flame graph; else collapsed stacks)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -275,9 +285,14 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
             planned = duration * (len(rates or []) + (6 if capacity else 0))
             spying = start_spy(server.pid, spy, planned) if spy else None
             for i, rate in enumerate(rates or []):
-                began = time.monotonic()
+                began, cpu = time.monotonic(), server_cpu(server.pid)
                 result = await open_loop(sessions, target, rate, duration, stats, seed=2026 + i)
                 figures.append(report(rate, result, time.monotonic() - began))
+                spent = server_cpu(server.pid) - cpu
+                done = sum(len(v) for v in result.latencies.values())
+                figures[-1].update(server_cpu_s=round(spent, 2), server_cpu_ms_per_op=round(1000 * spent / max(done, 1), 1))
+                print(f"server CPU: {spent:.1f} s for {done} operations ({1000 * spent / max(done, 1):.1f} ms each; "
+                      "what a page costs whatever else the machine runs)", flush=True)
             if capacity:
                 found = await step_search(sessions, target, capacity, duration, stats, figures)
             if spying is not None:

@@ -85,10 +85,12 @@ def root(ws: Workspace) -> Path:
     return Path(ws.data_dir) / "attachments"
 
 
-def incoming_dir(ws: Workspace) -> Path:
-    """Where received bytes wait until a write keeps them (also request bodies being read)."""
+def incoming_dir(ws: Workspace, *, make: bool = True) -> Path:
+    """Where received bytes wait until a write keeps them (also request bodies being read);
+    made if missing unless `make` is False (a body spooled in memory needs no folder)."""
     path = root(ws) / "incoming"
-    path.mkdir(parents=True, exist_ok=True)
+    if make:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

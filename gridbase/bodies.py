@@ -123,11 +123,19 @@ class BodyGateMiddleware:
 
 
 async def spool(request: Request) -> Any:
-    """The body in a temporary file (memory up to PRE_AUTH_BODY, disk beyond), at its start."""
-    folder = attachments.incoming_dir(request.app.state.ws)
+    """The body in a temporary file (memory up to PRE_AUTH_BODY, disk beyond), at its start.
+    The folder on disk is made (if missing) only for a body that goes beyond memory: every page
+    request passes here, most with no body at all."""
+    ws = request.app.state.ws
+    folder = attachments.incoming_dir(ws, make=False)
     body = tempfile.SpooledTemporaryFile(max_size=PRE_AUTH_BODY, dir=str(folder))  # noqa: SIM115 - closed by the caller
+    size, made = 0, False
     try:
         async for chunk in request.stream():
+            size += len(chunk)
+            if size > PRE_AUTH_BODY and not made:  # this write moves it to disk
+                attachments.incoming_dir(ws)
+                made = True
             body.write(chunk)
     except BaseException:
         body.close()

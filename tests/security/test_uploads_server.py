@@ -8,6 +8,7 @@ bodies received at the same time are capped (503 with Retry-After past the cap).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ import httpx
 import pytest
 import uvicorn
 
-from engine import Workspace
+from engine import Workspace, attachments
 from gridbase import bodies
 from gridbase.app import create_app
 from tests.security.test_uploads import BASE, PASSWORD, WORKSPACE
@@ -116,8 +117,11 @@ def test_an_anonymous_large_post_is_refused_before_it_is_read(served):
 def test_signed_in_uploads_and_public_forms_with_files_still_take_large_bodies(served):
     table = served.ws.base("cases").table("cases")
     rec = table.create({"title": "wang's", "owner": "wang"}, actor="admin")
+    incoming = attachments.incoming_dir(served.ws, make=False)
+    shutil.rmtree(incoming, ignore_errors=True)
     with contextlib.closing(served.signed_in("wang")) as wang:
         token = csrf_of(wang.get(f"/b/cases/t/cases/r/{rec['id']}").text)
+        assert not incoming.exists()  # a page's (empty) body is spooled in memory: no folder made for it
         res = wang.post(f"/b/cases/t/cases/r/{rec['id']}/attach/files", data={"csrf_token": token},
                         files={"file": ("scan.pdf", b"%" * (2 * MB), "application/pdf")})
         assert res.status_code == 303, res.text

@@ -1,6 +1,7 @@
 """What the pages do to be cheap keeps what they show: the template environment's quick read of
 a dict's keys, the stored-moment reader, the sidebar kept per definition and person, option
-lists worked out once per field, and a grid's column settings shared by its cells."""
+lists worked out once per field, a grid's column settings shared by its cells, and what a
+column's cells share worked out once per column (with masks and hidden fields kept)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,29 @@ def test_grid_cells_of_a_column_carry_the_same_settings(ws, client_for) -> None:
     # A person cell's editor names the cell's own person.
     chosen = sorted(json.loads(html.unescape(o))["chosen"][0]["label"] for o in owners)
     assert chosen == ["李四", "王芳", "王芳"]
+
+
+def test_a_grid_page_works_out_each_column_once_and_keeps_masks(ws, client_for, monkeypatch) -> None:
+    """What a column's cells share (its field's editor, its mask, whether it may be edited) is
+    worked out once per column, not once per cell: the work does not grow with the rows; and
+    what a person may not read still does not reach them (a masked phone, a hidden field)."""
+    table = ws.base("cases").table("cases")
+    asked: list[str] = []
+    real = cells.Column.__init__
+
+    def counted(self, table, key, access) -> None:  # type: ignore[no-untyped-def]
+        asked.append(key)
+        real(self, table, key, access)
+
+    monkeypatch.setattr(cells.Column, "__init__", counted)
+    client = client_for("wang")
+    seen = []
+    for total in (2, 8):
+        while table.query(actor="admin", limit=1).total < total:
+            table.create({"title": f"case <{total}>", "status": "Open", "phone": "13812345678", "secret": "s3cret"}, actor="admin")
+        asked.clear()
+        page = client.get("/b/cases/t/cases").text
+        assert page.count('data-label="Phone" data-field="phone" data-record=') == total and "13812345678" not in page and "*******5678" in page
+        assert "s3cret" not in page and 'data-field="secret"' not in page and "case &lt;2&gt;" in page
+        seen.append(sorted(asked))
+    assert seen[0] == seen[1] and len(seen[0]) == len(set(seen[0]))

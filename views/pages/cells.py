@@ -155,6 +155,7 @@ class LinkTitles:
         self.cache: dict[tuple[str, str], str | None] = {}
         self._people: list[dict[str, str]] | None = None
         self.columns: dict[str, dict[str, Any]] = {}
+        self._columns: dict[str, Column] = {}
 
     @property
     def access(self) -> TableAccess:
@@ -162,6 +163,13 @@ class LinkTitles:
         if self._access is None:
             self._access = self.table.access(self.actor)
         return self._access
+
+    def column(self, key: str) -> Column:
+        """What the cells of field `key` share (Column), worked out once per page."""
+        found = self._columns.get(key)
+        if found is None:
+            found = self._columns[key] = Column(self.table, key, self.access)
+        return found
 
     def people(self) -> list[dict[str, str]]:
         """`active_people`, read once per request."""
@@ -197,38 +205,62 @@ def record_url(table: Table, record_id: str) -> str:
     return f"/b/{table.base.key}/t/{table.key}/r/{record_id}"
 
 
+class Column:
+    """What every cell of one field shares on one page for one actor, worked out once (a grid
+    page builds a cell for every field of every row): the field, its editor, whether the actor
+    sees it masked, and whether they may edit it at all (the row's edit rule is the cell's)."""
+
+    __slots__ = ("key", "field", "fdef", "label", "masked", "shown_as", "editor", "kind", "widget", "editable",
+                 "uploads", "colors", "other", "primary")
+
+    def __init__(self, table: Table, key: str, access: TableAccess) -> None:
+        field = table.fields[key]
+        self.key, self.field, self.fdef = key, field, field.fdef
+        self.label = field.fdef.name
+        self.masked = bool(access.mask(key))
+        self.shown_as = field.shown_as
+        self.editor = field.editor()
+        self.kind = self.editor.cell
+        self.widget = self.editor.widget
+        level_edit = access.level(key) == "edit"
+        self.editable = bool(self.kind) and not self.masked and not field.computed and level_edit
+        self.uploads = self.widget == "file" and not self.masked and level_edit
+        self.colors = _options_of(field.fdef.options)[2] if self.shown_as == "badges" else {}  # read only
+        self.other = field.fdef.options.get("table", "")
+        self.primary = key == table.tdef.primary
+
+
 def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable: bool,
           links: LinkTitles | None = None) -> dict[str, Any]:
     """The cell of field `key` of presented record `rec`."""
     access = links.access if links is not None else table.access(actor)  # worked out once per page
-    field = table.fields[key]
-    fdef = field.fdef
+    col = links.column(key) if links is not None else Column(table, key, access)
     value = rec["fields"].get(key)
-    masked = bool(access.mask(key))
-    cell: dict[str, Any] = {"key": key, "label": fdef.name, "type": fdef.type, "text": "", "badges": [],
+    masked = col.masked
+    cell: dict[str, Any] = {"key": key, "label": col.label, "type": col.fdef.type, "text": "", "badges": [],
                             "links": [], "edit_url": None, "kind": None, "value": "", "options": None,
                             "record": rec["id"], "editor": None, "upload_url": None,
-                            "primary": key == table.tdef.primary}  # drawn first and large on a phone's card
+                            "primary": col.primary}  # drawn first and large on a phone's card
     if value is not None:
         cell["text"] = table.display(rec, key, access)
-    if not masked and field.shown_as == "badges" and value is not None:
-        colors = _options_of(fdef.options)[2]  # read only
+    if not masked and col.shown_as == "badges" and value is not None:
+        colors = col.colors
         cell["badges"] = [{"name": v, "color": colors.get(v, "gray")} for v in (value if isinstance(value, list) else [value])]
-    elif not masked and field.shown_as == "links" and value:
-        other = fdef.options.get("table", "")
+    elif not masked and col.shown_as == "links" and value:
+        other = col.other
         for rid in load_json_list(value):
             title = links.title(other, rid) if links else None
             cell["links"].append({"id": rid, "text": title or rid,
                                   "url": f"/b/{table.base.key}/t/{other}/r/{rid}" if title else None})
-    elif not masked and field.shown_as == "files" and value:
+    elif not masked and col.shown_as == "files" and value:
         cell["links"] = [{"text": a.get("name") or a.get("id"), "url": f"/att/{a.get('id')}"} for a in value if isinstance(a, dict)]
-    editor = field.editor()
-    kind = editor.cell
-    cell["widget"] = editor.widget
-    if editable and kind and not masked and not field.computed and access.level(key) == "edit":
+    editor = col.editor
+    kind = col.kind
+    cell["widget"] = col.widget
+    if editable and col.editable and kind:
         cell["edit_url"] = f"{record_url(table, rec['id'])}/cell/{key}"
         cell["kind"] = kind
-        cell["value"] = editor_value(table, rec, key, kind)
+        cell["value"] = editor_value(table, rec, key, kind, text=cell["text"], editor=editor)
         # What every cell of the column carries alike, with its JSON, once per page; the people
         # editor's settings name the cell's own people, so they are the cell's.
         column = links.columns.get(key) if links is not None else None
@@ -239,7 +271,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
                 column["editor"] = editor_config(table, key, actor, None, editor, links)
                 column["editor_json"] = attr_json(column["editor"])
             if editor.choices == "options":
-                column["options"] = [o["name"] for o in option_list(field.options)]
+                column["options"] = [o["name"] for o in option_list(col.field.options)]
                 column["options_json"] = attr_json(column["options"])
             if links is not None:
                 links.columns[key] = column
@@ -262,7 +294,7 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
                 cell.update(edit_url=None, kind=None, value="", editor=None)
         elif editor.choices == "people":
             cell["value"] = ",".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
-    if editor.widget == "file" and editable and not masked and access.level(key) == "edit":
+    if editable and col.uploads:
         cell["upload_url"] = f"{record_url(table, rec['id'])}/attach/{key}"  # files dropped on the cell (views.pages.files)
     return cell
 
@@ -322,8 +354,11 @@ def build_row(table: Table, rec: dict[str, Any], keys: list[str], actor: Actor) 
     return [build(table, rec, k, actor, editable=editable, links=links) for k in keys]
 
 
-def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str) -> str:
-    """The value an editor starts from, in a form the field type reads back."""
+def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str, text: str | None = None,
+                 editor: Editor | None = None) -> str:
+    """The value an editor starts from, in a form the field type reads back. `text`: the
+    field's display text of `rec` if the caller has it (the same as `table.display(rec, key)`
+    for a field shown unmasked) and `editor` the field's, if the caller has them, not worked out again."""
     value = rec["fields"].get(key)
     if value is None:
         return "false" if kind == "checkbox" else ""
@@ -332,12 +367,12 @@ def editor_value(table: Table, rec: dict[str, Any], key: str, kind: str) -> str:
     if kind == "link":
         return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
     if kind == "datetime-local":
-        return table.display(rec, key).replace(" ", "T")
+        return (table.display(rec, key) if text is None else text).replace(" ", "T")
     if kind == "number" and isinstance(value, (int, float)):
         return str(int(value)) if float(value).is_integer() else str(value)
-    if table.fields[key].editor().choices == "people" and not isinstance(value, list):
+    if (editor or table.fields[key].editor()).choices == "people" and not isinstance(value, list):
         return str(value)
-    return table.display(rec, key)
+    return table.display(rec, key) if text is None else text
 
 
 def columns_for(table: Table, actor: Actor, wanted: list[str] | None) -> list[str]:
