@@ -28,6 +28,28 @@ tables:
 
 LOG_BASE_NUMBER = LOG_BASE.replace("amount: {type: text, name: 金额}", "amount: {type: number, name: 金额, precision: 1}")
 
+# Several processes on one database (test_processes_sqlite, test_processes_pg): each created
+# entry is stamped by an automation and announced to the admin, so "exactly once" is countable.
+STAMPED_BASE = """\
+base: log
+name: Log
+tables:
+  entries:
+    name: 记录
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      note: {type: text, name: 备注}
+      due: {type: date, name: 到期}
+automations:
+  stamp:
+    name: 登记
+    when: {created: entries}
+    do:
+      - update: {note: "done {{ record.title }}"}
+      - notify: {to: "person:admin", title: "新记录：{{ record.title }}"}
+"""
+
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 

@@ -24,30 +24,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from reliability_support import ENV, gridbase
+from reliability_support import ENV, STAMPED_BASE, gridbase
 
 from tests_support import ROOT, write_workspace
 
 pytestmark = pytest.mark.stores  # PostgreSQL only: it needs a database several processes share
 
-BASE = """\
-base: log
-name: Log
-tables:
-  entries:
-    name: 记录
-    primary: title
-    fields:
-      title: {type: text, name: 标题}
-      note: {type: text, name: 备注}
-automations:
-  stamp:
-    name: 登记
-    when: {created: entries}
-    do:
-      - update: {note: "done {{ record.title }}"}
-      - notify: {to: "person:admin", title: "新记录：{{ record.title }}"}
-"""
+BASE = STAMPED_BASE
 
 CLIENTS = 6
 REQUESTS = 12  # per client, 5 records each

@@ -36,7 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from reliability_support import ENV
+from reliability_support import ENV, STAMPED_BASE
 
 from automations import tick
 from engine import Workspace
@@ -44,25 +44,7 @@ from engine import tokens as tokens_api
 from gridbase.workers import Supervisor
 from tests_support import ROOT, WORKSPACE_YAML, write_workspace
 
-BASE = """\
-base: log
-name: Log
-tables:
-  entries:
-    name: 记录
-    primary: title
-    fields:
-      title: {type: text, name: 标题}
-      note: {type: text, name: 备注}
-      due: {type: date, name: 到期}
-automations:
-  stamp:
-    name: 登记
-    when: {created: entries}
-    do:
-      - update: {note: "done {{ record.title }}"}
-      - notify: {to: "person:admin", title: "新记录：{{ record.title }}"}
-"""
+BASE = STAMPED_BASE
 PASSWORD = "procs-pass-1234"
 WORKSPACE = WORKSPACE_YAML.replace("email: admin@example.org}", f"email: admin@example.org, password: {PASSWORD}}}")
 CLIENTS = 6
