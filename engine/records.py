@@ -86,12 +86,14 @@ class Table(Upkeep, Aggregates):
 
     # -- writing -----------------------------------------------------------------------
     def create(self, values: dict[str, Any], *, actor: Actor | str, form: FormDef | None = None,
-               system_values: dict[str, Any] | None = None, depth: int = 0) -> dict[str, Any]:
-        """Create a record; return it as the actor sees it."""
+               system_values: dict[str, Any] | None = None, depth: int = 0, read_back: bool = True) -> dict[str, Any]:
+        """Create a record; return it as the actor sees it. `read_back=False`: return only its id
+        (a form's thank-you page shows none of it; reading it back would cost a read inside the
+        writer's transaction and, on a `sensitive` table, a read-log entry for a read nobody made)."""
         actor = self.ws.actor(actor)
         with self.ws.storage.transaction(), self.ws.audit.group():
             record_id = self._create(values, actor, form=form, system_values=system_values or {}, depth=depth)
-        return self._after_write(record_id, actor)
+        return self._after_write(record_id, actor) if read_back else {"id": record_id}
 
     def insert_many(self, rows: Iterable[dict[str, Any]], *, actor: Actor | str = "system", batch: int = 5000) -> list[str]:
         """Create many records, `batch` per transaction (see engine.bulk); return their ids."""

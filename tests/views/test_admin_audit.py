@@ -34,6 +34,8 @@ tables:
       title: {type: text, name: 床号, required: true}
       status: {type: single_select, name: 状态, options: [空闲, 占用]}
       nurse: {type: person, name: 责任护士}
+    forms:
+      admit: {name: 入院登记, fields: [title, status]}
 roles:
   staff:
     beds: {access: edit, create: true}
@@ -109,6 +111,20 @@ def test_the_read_log_shows_who_opened_a_sensitive_record(client_for: Any, ws: W
     admin = client_for("admin")
     rows = rows_of(admin.get("/admin/audit", params={"log": "reads", "person": "li"}).text)
     assert len(rows) == 1 and "李四" in rows[0] and "Opened the record" in rows[0] and bed["id"] in rows[0]
+
+
+def test_a_form_submission_is_a_write_not_a_read(client_for: Any, ws: Workspace) -> None:
+    # The thank-you page shows nothing of the record: the read log must not say the person
+    # opened it (an auditor would see a read of a patient nobody looked at).
+    li = client_for("li")
+    form = li.get("/f/ward/admit")
+    assert form.status_code == 200
+    sent = li.post("/f/ward/admit", data={"title": "9床", "status": "占用", "csrf_token": csrf_of(form.text)})
+    assert sent.status_code == 200 and "9床" not in sent.text
+    admin = client_for("admin")
+    assert rows_of(admin.get("/admin/audit", params={"log": "reads", "person": "li"}).text) == []
+    written = rows_of(admin.get("/admin/audit", params={"person": "li"}).text)
+    assert len(written) == 1 and "9床" in written[0]
 
 
 def test_pages_of_a_hundred_newest_first(client_for: Any, ws: Workspace) -> None:

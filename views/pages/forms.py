@@ -473,7 +473,7 @@ async def _submit(request: Request, table: Table, form: FormDef, actor: Actor,
             # refused record takes its files' rows with it, and `submit` removes their bytes.
             for key, files in received.items():
                 given[key] = keep_uploads(table, key, files, actor)
-            return table.create(given, actor=actor, form=form, system_values=system)
+            return table.create(given, actor=actor, form=form, system_values=system, read_back=False)
 
         try:
             # Submissions that arrive together share one transaction and one disk sync; each
