@@ -234,9 +234,12 @@
       document.querySelectorAll(selector).forEach(function (old) {
         if (old === keep || old.classList.contains("is-editing") || old.outerHTML === td.outerHTML) return;
         var copy = td.cloneNode(true);
+        // A cell redrawn under the person's focus keeps it (the next key still works on it)
+        var focused = old === document.activeElement;
         old.replaceWith(copy);
         processNew(copy);
         init(copy);
+        if (focused && document.activeElement !== copy) copy.focus({ preventScroll: true });
       });
     });
   }
