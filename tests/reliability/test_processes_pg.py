@@ -9,6 +9,7 @@ by two processes.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -102,7 +103,7 @@ def test_three_processes_one_killed_nothing_lost_nothing_twice(pg_url: str, tmp_
                     port = ports[(n + i + attempt) % 3]
                     try:
                         status, answer = _post(port, token, body)
-                    except OSError:
+                    except (OSError, http.client.HTTPException):  # an answer cut short too (IncompleteRead)
                         status, answer = 0, None  # the killed process: not acknowledged, sent again elsewhere
                     if status == 200:
                         with lock:

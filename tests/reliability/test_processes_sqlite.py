@@ -17,6 +17,7 @@ have) ticking the clock at once fire a schedule and a date trigger once.
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import re
@@ -156,8 +157,10 @@ def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:  # noqa: PLR091
                     body = {"records": [{"fields": {"title": f"c{n}-r{i}-a{attempt}-{k}"}} for k in range(5)]}
                     try:
                         status, answer = _call(f"{url}/v0/log/entries", secrets[n], body)
-                    except OSError:
-                        status, answer = 0, None  # the killed worker's connection: not acknowledged, sent again
+                    except (OSError, http.client.HTTPException):
+                        # the killed worker's connection (refused, reset, or an answer cut short:
+                        # IncompleteRead): not acknowledged, sent again
+                        status, answer = 0, None
                     if status == 200:
                         with lock:
                             for asked, rec in zip(body["records"], answer["records"], strict=True):
