@@ -1,4 +1,5 @@
-"""Helpers for the reliability tests: a small log base, big tables made fast, subprocess runs."""
+"""Helpers for the reliability tests: a small log base, big tables made fast, subprocess runs, and what
+several processes on one database must have stored (each create once, its automation once)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests_support import ROOT, write_workspace
 
@@ -115,3 +117,25 @@ def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], *, timeout
     proc.kill()
     proc.communicate()
     return running
+
+
+def assert_each_stored_and_run_once(acknowledged: dict[str, str], rows: list[Any], runs: list[Any],
+                                    statuses: set[str], notified: list[Any], clients: int) -> None:
+    """Several processes on one database, one of them killed under creates of 5 records a batch
+    (STAMPED_BASE): every acknowledged create is stored once under the id the API answered; the
+    only extra rows are a batch the killed process stored without answering (at most one a
+    client); the automation ran once per stored record, stamped it and notified once.
+    `rows`: (id, title, note) of every entry; `runs`: (record, count) of `_gb_runs`;
+    `notified`: (title, count) of `_gb_notifications`."""
+    by_id = {rid: (title, note) for rid, title, note in rows}
+    titles = [title for _rid, title, _note in rows]
+    for title, rid in acknowledged.items():
+        assert by_id.get(rid, (None,))[0] == title
+        assert titles.count(title) == 1, title
+    assert len([t for t in titles if t not in acknowledged]) <= 5 * clients
+    assert statuses == {"ok"}
+    assert sorted(r for r, _ in runs) == sorted(by_id)
+    assert all(count == 1 for _r, count in runs)
+    assert all(note == f"done {title}" for title, note in by_id.values())
+    assert sorted(t for t, _ in notified) == sorted(f"新记录：{t}" for t in titles)
+    assert all(count == 1 for _t, count in notified)

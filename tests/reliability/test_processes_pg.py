@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from reliability_support import ENV, STAMPED_BASE, gridbase
+from reliability_support import ENV, STAMPED_BASE, assert_each_stored_and_run_once, gridbase
 
 from tests_support import ROOT, write_workspace
 
@@ -148,21 +148,6 @@ def test_three_processes_one_killed_nothing_lost_nothing_twice(pg_url: str, tmp_
         for log in logs:
             log.close()
 
-    by_id = {rid: (title, note) for rid, title, note in rows}
-    titles = [title for _rid, title, _note in rows]
-    # Every acknowledged create is stored, once, under the id the API answered.
-    for title, rid in acknowledged.items():
-        assert by_id.get(rid, (None,))[0] == title
-        assert titles.count(title) == 1, title
-    # A batch the killed process committed without answering may be stored beside its resend:
-    # those are the only extra rows.
-    extra = [t for t in titles if t not in acknowledged]
-    assert len(extra) <= 5 * CLIENTS
+    assert_each_stored_and_run_once(acknowledged, rows, runs, statuses, notified, CLIENTS)
     # The automation ran exactly once per stored record, in whichever process took the event.
     assert events == len(rows)
-    assert statuses == {"ok"}
-    assert sorted(r for r, _ in runs) == sorted(by_id)
-    assert all(count == 1 for _r, count in runs)
-    assert all(note == f"done {title}" for title, note in by_id.values())
-    assert sorted(t for t, _ in notified) == sorted(f"新记录：{t}" for t in titles)
-    assert all(count == 1 for _t, count in notified)

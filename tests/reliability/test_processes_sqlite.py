@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from reliability_support import ENV, STAMPED_BASE
+from reliability_support import ENV, STAMPED_BASE, assert_each_stored_and_run_once
 
 from automations import tick
 from engine import Workspace
@@ -207,18 +207,7 @@ def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:  # noqa: PLR091
     assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
     assert not _workers(sup)
 
-    by_id = {rid: (title, note) for rid, title, note in rows}
-    titles = [title for _rid, title, _note in rows]
-    for title, rid in acknowledged.items():
-        assert by_id.get(rid, (None,))[0] == title
-        assert titles.count(title) == 1, title
-    assert len([t for t in titles if t not in acknowledged]) <= 5 * CLIENTS  # a batch the killed worker stored unanswered
-    assert statuses == {"ok"}
-    assert sorted(r for r, _ in runs) == sorted(by_id)
-    assert all(count == 1 for _r, count in runs)
-    assert all(note == f"done {title}" for title, note in by_id.values())
-    assert sorted(t for t, _ in notified) == sorted(f"新记录：{t}" for t in titles)
-    assert all(count == 1 for _t, count in notified)
+    assert_each_stored_and_run_once(acknowledged, rows, runs, statuses, notified, CLIENTS)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
