@@ -232,6 +232,32 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def kind_costs(who: Any, target: Target, n: int, pid: int, stats: Stats) -> dict[str, dict[str, float]]:
+    """Each kind of operation `n` times in a row, alone: the server's CPU per operation and the
+    median wall time (where the open loop's CPU goes, kind by kind); then each again with a cell
+    edit (not counted) before every one, as in the open loop, where others write all the time."""
+    rng = random.Random(7)
+    out: dict[str, dict[str, float]] = {}
+    print(f"{'kind':<12} {'server CPU ms/op':>17} {'wall p50 ms':>12} {'after a write: CPU':>19} {'wall p50':>9}"
+          f"  ({n} each, one after another)")
+    for kind in target.kinds():
+        figures = []
+        for written in (False, True):
+            walls, spent = [], 0.0
+            for _ in range(n):
+                if written:
+                    await operation("cell", who, target, rng, stats)
+                cpu, began = server_cpu(pid), time.perf_counter()
+                await operation(kind, who, target, rng, stats)
+                walls.append(time.perf_counter() - began)
+                spent += server_cpu(pid) - cpu
+            figures += [spent * 1000 / n, statistics.median(walls) * 1000]
+        out[kind] = dict(zip(("cpu_ms", "p50_ms", "cpu_ms_after_write", "p50_ms_after_write"),
+                             (round(x, 2) for x in figures), strict=True))
+        print(f"{kind:<12} {figures[0]:>17.2f} {figures[1]:>12.2f} {figures[2]:>19.2f} {figures[3]:>9.2f}", flush=True)
+    return out
+
+
 def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy recording the server for `seconds` (.svg: a flame graph; else collapsed stacks)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -242,10 +268,10 @@ def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
 
 async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None,
               live: int = 0, big: Path | None = None, capacity: float | None = None, spy: Path | None = None,
-              json_out: Path | None = None, workers: int = 1) -> int:
+              json_out: Path | None = None, workers: int = 1, cost: int = 0) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
     server: subprocess.Popen[bytes] | None = None
-    open_loop_mode = bool(rates or capacity)
+    open_loop_mode = bool(rates or capacity or cost)
     try:
         if big is not None:
             target = big_target(big)
@@ -279,6 +305,10 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
             warm = random.Random(1)
             for kind in target.kinds():
                 await operation(kind, sessions[0], target, warm, stats)
+            if cost:
+                figures_cost = await kind_costs(sessions[0], target, cost, server.pid, stats)
+                if json_out and not (rates or capacity):
+                    json_out.write_text(json.dumps({"target": target.name, "cost": figures_cost}, indent=1))
             started = time.monotonic()
             stop, heard = asyncio.Event(), Counter[str]()
             watchers = [asyncio.create_task(watch_live(s, target, stop, heard, stats)) for s in sessions[:live]]
@@ -376,10 +406,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy (.svg: flame graph)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the open-loop figures as JSON")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="serve with `gridbase serve --workers N`")
+    parser.add_argument("--cost", type=int, default=0, metavar="N",
+                        help="first run each kind of operation N times in a row, alone, and print the server's "
+                             "CPU per operation by kind (with no --rate: only that)")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
     return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates, min(args.live, 30), args.big,
-                           args.capacity, args.py_spy, args.json, args.workers))
+                           args.capacity, args.py_spy, args.json, args.workers, args.cost))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from lean_http import LeanClient, LeanError  # noqa: E402
+
+Client = httpx.AsyncClient | LeanClient
+
 
 DENTAL = ROOT / "examples" / "dalian_dental"
 BASE, TABLE, EDIT_FIELD = "complaints", "complaints", "result"
@@ -63,7 +67,7 @@ def csrf_of(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-async def request(client: httpx.AsyncClient, stats: Stats, kind: str, method: str, url: str, **kw: Any) -> httpx.Response | None:
+async def request(client: Client, stats: Stats, kind: str, method: str, url: str, **kw: Any) -> Any:
     started = time.perf_counter()
     try:
         try:
@@ -75,7 +79,7 @@ async def request(client: httpx.AsyncClient, stats: Stats, kind: str, method: st
             # known HTTP/1.1 race, not a server fault. A read is retried once, and counted.
             stats.reconnects += 1
             response = await client.request(method, url, **kw)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, LeanError, TimeoutError) as exc:
         stats.failures.append(f"{kind} {method} {url}: {type(exc).__name__}: {exc}")
         return None
     stats.latencies.append(time.perf_counter() - started)
@@ -197,12 +201,14 @@ def big_target(folder: Path) -> Target:
 
 @dataclass
 class Session:
-    """One signed-in person of the open loop: a web client, an API client, their records."""
+    """One signed-in person of the open loop: a web client, an API client, their records (the
+    lean client, benchmarks/lean_http.py: the load generator shares the server's two cores)."""
 
-    web: httpx.AsyncClient
-    api: httpx.AsyncClient
+    web: LeanClient
+    api: LeanClient
     csrf: str
     mine: list[str]
+    url: str
 
 
 @dataclass
@@ -213,11 +219,10 @@ class OpenStats:
 
 
 async def open_session(n: int, url: str, token: str, mine: list[str], target: Target, stats: Stats) -> Session | None:
-    # Idle connections are dropped by the client before uvicorn's 5 s keep-alive closes them: a
-    # think time longer than that would otherwise race a request against the server's close.
-    limits = httpx.Limits(max_connections=8, keepalive_expiry=4)
-    web = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, follow_redirects=False)
-    api = httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {token}"})
+    # Idle connections are dropped by the client before uvicorn's 5 s keep-alive closes them
+    # (lean_http.KEEP_ALIVE): a longer think time would race a request against the server's close.
+    web = LeanClient(url)
+    api = LeanClient(url, headers={"Authorization": f"Bearer {token}"})
     page = await request(web, stats, "login_page", "GET", "/login")
     login = page and await request(web, stats, "login", "POST", "/login", data={
         "username": target.person, "password": target.password, "csrf_token": csrf_of(page.text), "next": "/"})
@@ -227,7 +232,7 @@ async def open_session(n: int, url: str, token: str, mine: list[str], target: Ta
         await web.aclose()
         await api.aclose()
         return None
-    return Session(web, api, csrf_of(first.text), mine)
+    return Session(web, api, csrf_of(first.text), mine, url)
 
 
 COUNT_URL = re.compile(r'data-total=""[^>]*data-count-url="([^"]+)"')
@@ -240,7 +245,7 @@ async def operation(kind: str, who: Session, target: Target, rng: random.Random,
     rid = rng.choice(who.mine) if who.mine else None
     ok = (200, 201, 303)
 
-    def good(r: httpx.Response | None) -> bool:
+    def good(r: Any) -> bool:
         return r is not None and r.status_code in ok
 
     if kind == "grid":
@@ -326,9 +331,10 @@ async def open_loop(sessions: list[Session], target: Target, rate: float, durati
 
 
 async def watch_live(who: Session, target: Target, stop: asyncio.Event, heard: Counter[str], stats: Stats) -> None:
-    """Hold one page's live stream open until `stop`; count the events that reach it by kind."""
+    """Hold one page's live stream open until `stop`; count the events that reach it by kind
+    (httpx, which streams; signed in with the person's cookies)."""
     try:
-        async with who.web.stream("GET", "/live", params={"base": target.base, "table": target.table},
+        async with httpx.AsyncClient(base_url=who.url, cookies=who.web.cookies) as web, web.stream("GET", "/live", params={"base": target.base, "table": target.table},
                                   headers={"Accept": "text/event-stream"}, timeout=None) as answer:
             if answer.status_code != 200:
                 stats.failures.append(f"live stream: HTTP {answer.status_code}")

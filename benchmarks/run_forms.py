@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # pg_server: one throwaway PostgreSQL f
 
 import pg_server  # noqa: E402  (the --pg-temp server's processes)
 from bench_engine import child_env, free_port, percentile  # noqa: E402
+from lean_http import LeanClient  # noqa: E402
 from run_data import PASSWORD  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
@@ -182,7 +183,7 @@ async def form_load(urls: list[str], clients: int, duration: float, watcher: Inb
     statuses: dict[int, int] = {}
     errors: list[str] = []
 
-    async def sign_in(n: int, web: httpx.AsyncClient) -> str | None:
+    async def sign_in(n: int, web: LeanClient) -> str | None:
         page = await web.get("/login")
         match = CSRF.search(page.text)
         login = await web.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/",
@@ -194,7 +195,7 @@ async def form_load(urls: list[str], clients: int, duration: float, watcher: Inb
         match = CSRF.search(form.text)
         return (match.group(1) or match.group(2)) if match else ""
 
-    async def post_until(n: int, web: httpx.AsyncClient, csrf: str, until: float) -> None:
+    async def post_until(n: int, web: LeanClient, csrf: str, until: float) -> None:
         i = 0
         # Every client posts at least once, so a slow machine still yields a figure.
         while i == 0 or time.perf_counter() < until:
@@ -211,7 +212,8 @@ async def form_load(urls: list[str], clients: int, duration: float, watcher: Inb
                 if len(errors) < 5:
                     errors.append(f"form POST answered {r.status_code}: {r.text[:200]}")
 
-    webs = [httpx.AsyncClient(base_url=urls[n % len(urls)], timeout=60, follow_redirects=False) for n in range(clients)]
+    # The lean client (benchmarks/lean_http.py), not httpx: the clients share the server's cores.
+    webs = [LeanClient(urls[n % len(urls)], max_connections=1) for n in range(clients)]
     try:
         # Sign everyone in first (password hashing is slow on purpose); the clock starts after.
         csrfs = await asyncio.gather(*(sign_in(n, web) for n, web in enumerate(webs)))
@@ -244,7 +246,7 @@ def add_cpu(rep: Any, load: dict[str, Any], suffix: str = "", before: dict[str, 
             "1 process" if before else "", note="gridbase serve processes, automations included")
     if "client" in cpu:
         rep.add(f"load generator CPU per form submission{suffix}", cpu["client"] / ok * 1000, "ms CPU", "", None,
-                note="this process: the clients (httpx) and the inbox watcher (a query every 2 ms)")
+                note="this process: the clients (benchmarks/lean_http.py) and the inbox watcher (a query every 2 ms)")
     if "postgresql" in per:
         rep.add(f"PostgreSQL CPU per form submission{suffix}", per["postgresql"], "ms CPU", "", None,
                 prior.get("postgresql"), "1 process" if before else "", note="the --pg-temp server's processes")
