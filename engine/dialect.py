@@ -32,9 +32,6 @@ class Dialect:
     # whose one writer holds the whole file; PostgreSQL locks the rows and passes over those
     # another process's transaction holds.
     claim_rows: str = ""
-    # Several processes may serve the database at once: what must count across all of them
-    # (rate limits) is kept in it rather than in a process's memory. SQLite: one server.
-    several_processes: bool = False
     # The reader may name the index a sort walks (`INDEXED BY`, engine.reads `_order_hint`),
     # which SQLite's planner would not choose. PostgreSQL's planner chooses by itself from its
     # statistics (its SQL has no hint; the translation drops one): there the hint's row estimate
@@ -124,7 +121,6 @@ class PostgresDialect(Dialect):
     text_param: str = "CAST(? AS text)"
     runs_python: bool = False
     claim_rows: str = " FOR UPDATE SKIP LOCKED"
-    several_processes: bool = True
     index_hints: bool = False
 
     def same(self, a: str, b: str) -> str:

@@ -6,8 +6,8 @@ holds up to `burst` tokens and gains `rate` a second; a request takes one, or is
 to wait.
 
 One process (SQLite, the embedded default: one server on one file) keeps its buckets in memory
-(`RateLimiter`). Several processes may share a PostgreSQL database (the dialect's
-`several_processes`), or one SQLite file (`gridbase serve --workers N`: the storage's
+(`RateLimiter`). Several processes may share a PostgreSQL database (always so: the store's
+`several_processes`), or one SQLite file (`gridbase serve --workers N` sets the storage's
 `several_processes`), and a request may reach any of them: there the buckets live in the
 database (`SharedRateLimiter`), each take one `INSERT ... ON CONFLICT DO UPDATE` in a short
 transaction of its own (`storage.write_apart`, beside the writer, so it never waits for a
@@ -106,6 +106,6 @@ def _wait(tokens: float, rate: float) -> float:
 def for_store(storage: Any, name: str, rate: float, burst: float) -> Limiter:
     """The limiter `name` for a workspace on `storage`: shared through the database when several
     processes may serve it, else in this process's memory."""
-    if storage.dialect.several_processes or getattr(storage, "several_processes", False):
+    if storage.several_processes:
         return SharedRateLimiter(storage, name, rate, burst)
     return RateLimiter(rate, burst)

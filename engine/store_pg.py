@@ -71,6 +71,9 @@ class PgStorage:
     """The database of one workspace on PostgreSQL: the writer, the readers' pool, transactions."""
 
     dialect = POSTGRES
+    # Several processes may serve the database at once (any server can connect to it): what must
+    # count across all of them (rate limits, engine.ratelimits) is kept in it, not in memory.
+    several_processes = True
 
     def __init__(self, url: str, data_dir: str | Path) -> None:
         self.url = url

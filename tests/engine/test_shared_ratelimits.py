@@ -39,7 +39,8 @@ def test_a_shared_bucket_fills_at_its_rate_and_keeps_keys_and_names_apart(
 def test_the_store_decides_where_buckets_live(make_workspace: Callable[..., Workspace]) -> None:
     ws = make_workspace({}, WORKSPACE_YAML)
     limiter = for_store(ws.storage, "api", 5.0, 10.0)
-    expected = SharedRateLimiter if ws.storage.dialect.several_processes else RateLimiter
+    # PostgreSQL: any number of servers may connect; a SQLite file: one server unless told otherwise.
+    expected = SharedRateLimiter if ws.storage.dialect.name == "postgresql" else RateLimiter
     assert type(limiter) is expected
     ws.storage.several_processes = True  # a worker of `gridbase serve --workers N`
     assert type(for_store(ws.storage, "api", 5.0, 10.0)) is SharedRateLimiter
