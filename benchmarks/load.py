@@ -24,6 +24,12 @@ Open loop (what staff feel at the traffic a hospital makes, not a queue):
     .venv/bin/python benchmarks/load.py --capacity 50 --duration 20          # step search
     .venv/bin/python benchmarks/load.py --big --rate 50 --duration 60        # 1,000,000 rows
     .venv/bin/python benchmarks/load.py --rate 100 --duration 60 --py-spy benchmarks/load_profile.svg
+    .venv/bin/python benchmarks/load.py --cost 20 --users 12 --live 0    # server CPU by kind, alone
+
+`--cost N` first runs each kind of operation N times in a row as one person and prints the
+server's CPU per operation by kind, then the same with a form submission (not counted) before
+each one, as in the open loop, where others add records all the time: what each kind costs
+when nothing it shows is kept from the last time.
 
 `--rate R` runs `--users` signed-in people, each acting after a think time (exponential, mean
 users / R seconds) counted from when their last action was due, not from its answer: together R
@@ -235,7 +241,7 @@ def server_cpu(pid: int) -> float:
 async def kind_costs(who: Any, target: Target, n: int, pid: int, stats: Stats) -> dict[str, dict[str, float]]:
     """Each kind of operation `n` times in a row, alone: the server's CPU per operation and the
     median wall time (where the open loop's CPU goes, kind by kind); then each again with a cell
-    edit (not counted) before every one, as in the open loop, where others write all the time."""
+    submission (not counted) before every one, as in the open loop, where others add records all the time."""
     rng = random.Random(7)
     out: dict[str, dict[str, float]] = {}
     print(f"{'kind':<12} {'server CPU ms/op':>17} {'wall p50 ms':>12} {'after a write: CPU':>19} {'wall p50':>9}"
@@ -246,7 +252,7 @@ async def kind_costs(who: Any, target: Target, n: int, pid: int, stats: Stats) -
             walls, spent = [], 0.0
             for _ in range(n):
                 if written:
-                    await operation("cell", who, target, rng, stats)
+                    await operation("form", who, target, rng, stats)  # a new record, as forms and API creates make
                 cpu, began = server_cpu(pid), time.perf_counter()
                 await operation(kind, who, target, rng, stats)
                 walls.append(time.perf_counter() - began)
@@ -407,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the open-loop figures as JSON")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="serve with `gridbase serve --workers N`")
     parser.add_argument("--cost", type=int, default=0, metavar="N",
-                        help="first run each kind of operation N times in a row, alone, and print the server's "
-                             "CPU per operation by kind (with no --rate: only that)")
+                        help="first run each kind of operation N times in a row, alone (then each after a form "
+                             "submission), and print the server's CPU per operation by kind (with no --rate: only that)")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
     return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates, min(args.live, 30), args.big,
