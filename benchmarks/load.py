@@ -101,6 +101,8 @@ from load_ops import (  # noqa: E402  (the traffic: requests, people, the open l
     step_search,
     watch_live,
 )
+from run_forms import cpu_seconds, with_children  # noqa: E402  (the servers' CPU)
+from run_forms import stop as stop_server  # noqa: E402
 
 
 # -- setup -------------------------------------------------------------------------------------
@@ -230,12 +232,9 @@ def first_ids(target: Target, count: int) -> tuple[list[str], int]:
 
 
 def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the server process has used so far (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the server has used so far: the process and its children (the workers of
+    `--workers N`), from Linux's /proc (0 elsewhere)."""
+    return cpu_seconds(with_children(pid))
 
 
 async def kind_costs(who: Any, target: Target, n: int, pid: int, stats: Stats) -> dict[str, dict[str, float]]:
@@ -349,12 +348,7 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
             await asyncio.gather(*(person(n, url, tokens[n % len(tokens)], ids[n * share:(n + 1) * share][:20],
                                           target.views, until, stats) for n in range(users)))
         elapsed = time.monotonic() - started
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
         problems = stats.failures + verify(target, stats, first_rowid)
         writes = Counter(a.kind for a in stats.acks)
         print(f"\nusers {users}, {elapsed:.1f} s, {len(stats.latencies)} requests ({len(stats.latencies) / elapsed:.1f}/s)")

@@ -78,6 +78,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def with_children(pid: int) -> list[int]:
+    """`pid` and its children (a `gridbase serve --workers N` supervisor's workers)."""
+    try:
+        return [pid, *(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    except (FileNotFoundError, ProcessLookupError):
+        return [pid]
+
+
 def proc_status(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -127,14 +135,7 @@ class Servers:
 
     def pids(self) -> list[int]:
         """The servers' processes and their children (the workers of a `--workers N` supervisor)."""
-        out = []
-        for proc in self.procs:
-            out.append(proc.pid)
-            try:
-                out += [int(x) for x in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-            except (FileNotFoundError, ProcessLookupError):
-                pass
-        return out
+        return [pid for proc in self.procs for pid in with_children(proc.pid)]
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: the gridbase serve processes, this process (the clients and the inbox
