@@ -46,32 +46,43 @@ packages:
 	  chromium fonts-noto-cjk postgresql nodejs npm dovecot-imapd
 
 # The suite waits on servers, browsers and subprocesses much of the time (one core busy on
-# average), so `make test` runs three pytest processes at once on their own temp folders: the
-# tests that drive real servers and browsers (SERVED), the rest, and the PostgreSQL run (logs in
-# .cache/; their tails printed), and the smoke part on the lowest versions (its venv built
-# first). Together: the whole suite on SQLite, again on PostgreSQL (test-pg), the floors.
+# average), so `make test` runs five pytest processes at once on their own temp folders: on
+# SQLite the tests that drive real servers and browsers (SERVED) and the rest; on PostgreSQL
+# (test-pg, each process with a throwaway server of its own) the same two parts, so that the
+# longest run, PostgreSQL's, is cut in two and both cores work until the end; and the smoke part
+# on the lowest versions (its venv built first). Logs in .cache/, their tails printed.
 SERVED ?= tests/examples tests/browser tests/security tests/reliability
+NOT_SERVED := $(foreach d,$(SERVED),--ignore=$(d)) tests
 test: setup browser servers
 	@mkdir -p .cache; \
-	( $(MAKE) --no-print-directory test-pg PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg" > .cache/test-pg.log 2>&1; \
+	( $(MAKE) --no-print-directory test-pg PG_TESTS="$(SERVED)" \
+	  PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg-served --durations=15" > .cache/test-pg-served.log 2>&1; \
+	  echo $$? > .cache/test-pg-served.rc ) & \
+	( $(MAKE) --no-print-directory test-pg PG_TESTS="$(NOT_SERVED)" \
+	  PG_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-pg --durations=15" > .cache/test-pg.log 2>&1; \
 	  echo $$? > .cache/test-pg.rc ) & \
 	( $(PY) -m pytest -q -p no:cacheprovider --basetemp=$${TMPDIR:-/tmp}/gridbase-test-served --durations=15 \
 	  $(PYTEST_ARGS) $(SERVED) > .cache/test-served.log 2>&1; echo $$? > .cache/test-served.rc ) & \
 	( $(MAKE) --no-print-directory test-floors FLOORS_ARGS="--basetemp=$${TMPDIR:-/tmp}/gridbase-test-floors" \
 	  > .cache/test-floors.log 2>&1; echo $$? > .cache/test-floors.rc ) & \
-	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS) $(foreach d,$(SERVED),--ignore=$(d)) tests; rc=$$?; wait; \
+	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS) $(NOT_SERVED); rc=$$?; wait; \
 	echo "=== real servers and browsers ($(SERVED); whole log in .cache/test-served.log) ==="; \
 	tail -n 60 .cache/test-served.log; \
-	echo "=== PostgreSQL run (make test-pg; whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
+	echo "=== PostgreSQL run, real servers and browsers (make test-pg PG_TESTS=\"$(SERVED)\"; whole log in .cache/test-pg-served.log) ==="; \
+	tail -n 40 .cache/test-pg-served.log; \
+	echo "=== PostgreSQL run, the rest (whole log in .cache/test-pg.log) ==="; tail -n 40 .cache/test-pg.log; \
 	echo "=== lowest versions (make test-floors; whole log in .cache/test-floors.log) ==="; tail -n 30 .cache/test-floors.log; \
-	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg.rc)" = 0 \
-	  && test "$$(cat .cache/test-floors.rc)" = 0
+	test $$rc -eq 0 && test "$$(cat .cache/test-served.rc)" = 0 && test "$$(cat .cache/test-pg-served.rc)" = 0 \
+	  && test "$$(cat .cache/test-pg.rc)" = 0 && test "$$(cat .cache/test-floors.rc)" = 0
 
 # The suite once more, on PostgreSQL: every test that reaches the store under test (it takes the
-# `database`, `make_workspace` or `pg_url` fixture, or is marked `stores`) and is not marked
-# `sqlite_only` (tests/conftest.py). PG_ARGS="-m stores" runs only the cheap `stores` tests.
+# `database`, `make_workspace`, `session_database` or `pg_url` fixture, or is marked `stores`) and
+# is not marked `sqlite_only` (tests/conftest.py), the browser tests among them (they serve their
+# workspace from session_database). PG_TESTS picks the folders (`make test` runs SERVED and the
+# rest as two processes); PG_ARGS="-m stores" runs only the cheap `stores` tests.
+PG_TESTS ?= tests
 test-pg: setup servers
-	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider $(PG_ARGS) tests
+	GRIDBASE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider $(PG_ARGS) $(PG_TESTS)
 
 $(FLOORS)/.installed: pyproject.toml
 	python3 -m venv $(FLOORS)

@@ -50,3 +50,18 @@ def test_the_dental_example_tests_reach_the_store_under_test() -> None:
     for path in sorted((ROOT / "tests" / "examples").glob("test_*.py")):
         text = path.read_text(encoding="utf-8")
         assert "shutil.copyfile" not in text and "dental_template[" not in text, path.name
+
+
+def test_the_browser_tests_serve_the_store_under_test() -> None:
+    """Every workspace a browser test serves lives on the store under test (it takes
+    session_database), so the PostgreSQL run keeps the browser tests; none opens a SQLite file of
+    its own."""
+    served = 0
+    for path in sorted((ROOT / "tests" / "browser").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"db=[^,)]*\.db", text), path.name
+        for name, arguments, body in re.findall(r"\ndef (\w+)\(([^)]*)\)(.*?)(?=\n\S)", text, re.S):
+            if "Workspace.open(" in body or "open_group(" in body:
+                assert "session_database" in arguments, f"{path.name}: {name}"
+                served += 1
+    assert served >= 9

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,12 @@ def serving(app: Any) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp = tmp_path_factory.mktemp("browser")
     root = write_workspace(tmp / "ws", {"cases": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "browser.db")
+    ws = Workspace.open(root, db=session_database("browser_browser"))
     ws.apply()
     table = ws.base("cases").table("cases")
     for title, status, score in (("Broken chair", "Open", 5), ("Cold water", "Doing", 1), ("Door squeaks", "Open", 7),

@@ -5,7 +5,7 @@ but the server."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,12 @@ dashboards:
 
 
 @pytest.fixture(scope="module")
-def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def ops_server(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("boards")
     root = write_workspace(tmp / "ws", {"ops": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "ops.db")
+    ws = Workspace.open(root, db=session_database("browser_ops"))
     ws.apply()
     table = ws.base("ops").table("tickets")
     today = ws.now().astimezone(ws.tz).date()

@@ -4,7 +4,7 @@ the choice, a custom range shows its day inputs, and axe finds nothing serious o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def desk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def desk_server(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("dashfilters")
     root = write_workspace(tmp / "ws", {"desk": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "desk.db")
+    ws = Workspace.open(root, db=session_database("browser_desk"))
     ws.apply()
     table = ws.base("desk").table("cases")
     for title, cat, dept, tags, owner, amount, at in ROWS:

@@ -8,7 +8,7 @@ record page's history names a linked record and an automation; a comment appears
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ roles:
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def clinic(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     plugins.reset()
@@ -51,7 +51,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     try:
         tmp: Path = tmp_path_factory.mktemp("editors")
         root = write_workspace(tmp / "ws", {"clinic": BASE, "ids": IDS_BASE}, WORKSPACE)
-        ws = Workspace.open(root, db=tmp / "editors.db")
+        ws = Workspace.open(root, db=session_database("browser_editors"))
         ws.apply()
         ids = seed(ws)
         ids["card"] = ws.base("ids").table("cards").create({"name": "王五"}, actor="admin")["id"]

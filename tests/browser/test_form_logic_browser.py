@@ -4,7 +4,7 @@ No console errors and no host but the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,12 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 
 @pytest.fixture(scope="module")
-def logic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def logic(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("logic")
     root = write_workspace(tmp / "ws", {"cases": LOGIC_BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "logic.db")
+    ws = Workspace.open(root, db=session_database("browser_logic"))
     ws.apply()
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "ws": ws}

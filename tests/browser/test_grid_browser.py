@@ -9,7 +9,7 @@ built beside this work): those tests pass once it is merged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,12 @@ GRID = "/b/cases/t/cases"
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def big(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("grid")
     root = write_workspace(tmp / "ws", {"cases": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "grid.db")
+    ws = Workspace.open(root, db=session_database("browser_grid"))
     ws.apply()
     table = ws.base("cases").table("cases")
     ids = table.insert_many(({"title": f"Case {i:04d}", "status": ["Open", "Doing", "Done"][i % 3], "score": i % 10,

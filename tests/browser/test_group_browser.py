@@ -4,7 +4,7 @@ request goes to the site's root (it would be another app there: a 404)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +12,21 @@ import pytest
 
 from gridbase.group_app import create_group_app, open_group
 from tests.browser.conftest import Watch, serving
-from tests.gridbase.test_group_server import MARK_ZS, PASSWORD, write_group
+from tests.gridbase.test_group_server import GROUP, MARK_ZS, PASSWORD, write_group
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    opened = open_group(write_group(Path(tmp_path_factory.mktemp("group-browser"))))
+def site(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
+    # Each workspace of the group in a database of its own on the store under test (group.yaml
+    # names them), or in its folder's SQLite file.
+    databases = {key: session_database(f"browser_group_{key}") for key in ("zs", "kfq")}
+    group = GROUP
+    if all(databases.values()):
+        listed = ", ".join(f"{{folder: {key}, db: '{url}'}}" for key, url in databases.items())
+        group = GROUP.replace("people:", f"workspaces: [{listed}]\npeople:", 1)
+    opened = open_group(write_group(Path(tmp_path_factory.mktemp("group-browser")), group))
     table = opened.workspaces["zs"].base("cases_zs").table("cases")
     rid = table.create({"title": MARK_ZS}, actor="system")["id"]
     with serving(create_group_app(opened, automations=False)) as port:

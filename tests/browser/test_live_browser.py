@@ -110,3 +110,25 @@ def test_a_record_page_follows_its_record(server: dict[str, Any], browser: Any) 
     assert watch.errors == []
     context.close()
 
+
+
+def test_a_change_made_elsewhere_redraws_only_the_cells_it_changed(server: dict[str, Any], browser: Any) -> None:
+    """The row's other cells stay the very elements they were: a click a person is making on one
+    of them at that moment is not lost (a cell redrawn between the press and the release got
+    neither; the click went to the row — a checkbox ticked a moment after another edit in its
+    row stayed unticked)."""
+    url, ws = server["url"], server["ws"]
+    table = ws.base("cases").table("cases")
+    rid = str(table.create({"title": "Warm radiator", "status": "Open", "score": 3}, actor="admin")["id"])
+    context, page, watch = signed_in(browser, url, "wang")
+    page.goto(url + GRID)
+    page.wait_for_timeout(800)  # the stream is open
+    score = page.locator(f'td.cell[data-record="{rid}"][data-field="score"]').element_handle()
+    table.update(rid, {"title": "Warm radiator, bled"}, actor="admin")
+    page.locator(f'td.cell[data-record="{rid}"][data-field="title"]', has_text="bled").wait_for(timeout=3000)
+    assert score.evaluate("td => td.isConnected"), "the score cell was redrawn for a change to the title"
+    table.update(rid, {"score": 4}, actor="admin")
+    page.locator(f'td.cell[data-record="{rid}"][data-field="score"]', has_text="4").wait_for(timeout=3000)
+    assert not score.evaluate("td => td.isConnected")
+    assert watch.errors == []
+    context.close()

@@ -5,7 +5,7 @@ One server for the module; no console errors and no host but the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def clinic(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("entry")
     root = write_workspace(tmp / "ws", {"clinic": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "entry.db")
+    ws = Workspace.open(root, db=session_database("browser_entry"))
     ws.apply()
     ids = seed(ws)
     with serving(create_app(ws, automations=False)) as port:

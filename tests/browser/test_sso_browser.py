@@ -6,7 +6,7 @@ real uvicorn server; the page must load with no console error under the strict C
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from tests.views.test_sso_signin import BASE, QIAN, WORKSPACE, ZHAO
 
 
 @pytest.fixture(scope="module")
-def sso_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def sso_site(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     feishu = FeishuStandin(users=[ZHAO, QIAN])
@@ -33,7 +33,7 @@ def sso_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     tmp = tmp_path_factory.mktemp("sso_browser")
     root = write_workspace(tmp / "ws", {"notes": BASE},
                            WORKSPACE.format(app_id=feishu.app_id, feishu=feishu.base_url, issuer=oidc.issuer))
-    ws = Workspace.open(root, db=tmp / "sso.db")
+    ws = Workspace.open(root, db=session_database("browser_sso"))
     ws.apply()
     try:
         with serving(create_app(ws, automations=False)) as port:

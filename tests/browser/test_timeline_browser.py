@@ -3,7 +3,7 @@ moves it back — each change written by the engine as the signed-in person; no 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def plan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def plan_server(tmp_path_factory: pytest.TempPathFactory, session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("timeline")
     root = write_workspace(tmp / "ws", {"plan": BASE}, WORKSPACE)
-    ws = Workspace.open(root, db=tmp / "plan.db")
+    ws = Workspace.open(root, db=session_database("browser_plan"))
     ws.apply()
     today = ws.now().astimezone(ws.tz).date()
     rec = ws.base("plan").table("tasks").create(

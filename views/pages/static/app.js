@@ -217,6 +217,7 @@
     var parts = fragments(body);
     var fresh = parts[0];
     if (!fresh || !fresh.matches("td")) return null;
+    fresh.gbServed = fresh.outerHTML;
     cell.replaceWith(fresh);
     processNew(fresh);
     init(fresh);
@@ -226,14 +227,23 @@
 
   // Put fresh <td>s of a record in place of the page's cells of the same record and field
   // (all of them, grid and record page), unless one is being edited or has not changed.
+  // "Not changed" is judged against what the server sent for the cell (gbServed, kept when it
+  // is put in place; grid.js keeps it for the cells it decorates): the page adds roles and
+  // states of its own, and a cell redrawn for nothing under a click (its press on the old
+  // element, its release on the new one) loses the click.
+  function unchanged(old, html) {
+    return (old.gbServed || old.outerHTML) === html && !old.querySelector(".cell-error");
+  }
   function swapCells(parts, keep) {
     parts.forEach(function (td) {
       var rid = td.getAttribute("data-record"), key = td.getAttribute("data-field");
       if (!rid || !key) return;
+      var html = td.outerHTML;
       var selector = 'td.cell[data-record="' + cssEscape(rid) + '"][data-field="' + cssEscape(key) + '"]';
       document.querySelectorAll(selector).forEach(function (old) {
-        if (old === keep || old.classList.contains("is-editing") || old.outerHTML === td.outerHTML) return;
+        if (old === keep || old.classList.contains("is-editing") || unchanged(old, html)) return;
         var copy = td.cloneNode(true);
+        copy.gbServed = html;
         // A cell redrawn under the person's focus keeps it (the next key still works on it)
         var focused = old === document.activeElement;
         old.replaceWith(copy);

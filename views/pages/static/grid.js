@@ -55,6 +55,9 @@
   // Roles and states a screen reader (and a test) reads; one tab stop for the whole grid.
   var primary = table.getAttribute("data-primary") || "";
   function decorate(td) {
+    // What the server sent, before the roles and states below: app.js swapCells redraws a cell
+    // only when the server sends something else.
+    if (td.gbServed === undefined) td.gbServed = td.outerHTML;
     td.setAttribute("role", "gridcell");
     td.classList.toggle("is-primary", !!primary && td.getAttribute("data-field") === primary);
     td.setAttribute("aria-readonly", editable(td) ? "false" : "true");
