@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 Read = dict[str, set[str]]
 
@@ -145,24 +146,31 @@ def _scanned(raw: psycopg.Connection[Any], text: str) -> set[tuple[str, str]] | 
     statement = _PLACEHOLDER.sub(numbered, text)
     name = f"gb_reads_{next(_SERIAL)}"
     args = f"({', '.join(['NULL'] * count)})" if count else ""
-    prepared = False
-    plan = None
+    # In a savepoint, so that a failure does not spoil the reader's transaction; left by RELEASE
+    # when all went well, with the plan cache mode put back by hand: psycopg forgets its own
+    # prepared statements after any ROLLBACK, a ROLLBACK TO SAVEPOINT too (DEALLOCATE ALL).
     raw.execute("SAVEPOINT gb_reads")
     try:
+        mode = raw.execute("SELECT current_setting('plan_cache_mode')").fetchone()
         raw.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         raw.execute(f"PREPARE {name} AS {statement}")
-        prepared = True
-        row = raw.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {name}{args}").fetchone()
-        plan = row[0] if row else None
-    except psycopg.errors.QueryCanceled:
-        raise  # the read's time budget: the reader says so
-    except psycopg.DatabaseError:
-        plan = None  # a parameter of no type PostgreSQL can tell: say nothing
-    finally:
-        raw.execute("ROLLBACK TO SAVEPOINT gb_reads")  # the plan cache mode back as it was
+        try:
+            row = raw.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {name}{args}").fetchone()
+        finally:
+            if raw.info.transaction_status == pq.TransactionStatus.INTRANS:
+                raw.execute(f"DEALLOCATE {name}")
+        raw.execute("SELECT set_config('plan_cache_mode', %s, true)", (mode[0] if mode else "auto",))
         raw.execute("RELEASE SAVEPOINT gb_reads")
-        if prepared:
-            raw.execute(f"DEALLOCATE {name}")
+    except psycopg.DatabaseError as exc:
+        if raw.info.transaction_status in (pq.TransactionStatus.INERROR, pq.TransactionStatus.INTRANS):
+            raw.execute("ROLLBACK TO SAVEPOINT gb_reads")  # the plan cache mode back as it was
+            raw.execute("RELEASE SAVEPOINT gb_reads")
+            if raw.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", (name,)).fetchone():
+                raw.execute(f"DEALLOCATE {name}")
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            raise  # the read's time budget: the reader says so
+        return None  # a parameter of no type PostgreSQL can tell: say nothing
+    plan = row[0] if row else None
     if isinstance(plan, str):
         plan = json.loads(plan)
     if not isinstance(plan, list) or not plan:
