@@ -412,7 +412,9 @@ class PgStorage:
         return {c.name: c.type for c in self.db.table(table).columns}
 
     def tables(self) -> list[str]:
-        return self.db.table_names()
+        """The workspace's tables: the store's own `_gb_schema_version` left out, as SQLite's
+        `sqlite_` tables are its own (a store copy neither asks it to be empty nor copies it)."""
+        return [t for t in self.db.table_names() if t != SCHEMA_VERSION]
 
     def forget_tables(self) -> None:
         """Forget what was learnt of tables' keys (after schema changes)."""
