@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # pg_server: one throwaway PostgreSQL f
 import bench_engine  # noqa: E402  (the lead's base, people and generator)
 import pg_server  # noqa: E402  (PostgreSQL: the benchmark's schema)
 from bench_engine import DOCTORS  # noqa: E402
-from run_pg import copy_peer, same_writes_by_hand_pg  # noqa: E402  (PostgreSQL's peer and floor)
+from run_pg import copy_peer, same_writes_by_hand_pg, settle  # noqa: E402  (PostgreSQL's peer, floor, vacuum)
 
 PASSWORD = "bench-pass-1234"
 BUILD_VERSION = 3  # bump when the generated data changes, so --reuse rebuilds
@@ -124,6 +124,7 @@ def build(folder: Path, rows: int, reuse: bool, log: Callable[[str], None], db: 
         peer_s, peer_name = copy_peer(db, plain), "psycopg COPY"
         log(f"psycopg COPY into a plain table: {peer_s:.1f} s")
         floor_s, floor_cpu = same_writes_by_hand_pg(db)
+        log(f"VACUUM ANALYZE of the schema (what autovacuum would do before anyone measures): {settle(db):.1f} s")
     else:
         import sqlite_utils
 

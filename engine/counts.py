@@ -5,11 +5,16 @@ counting them again on every page, even while forms and edits are written all da
 Words: a *key* is the count's SQL and its parameters exactly as the reader's query built them
 (the permission scope and `$me` are in them, so two people who may read different rows never
 share a count). A *stamp* is what the database says about its own state: the id of the newest
-outbox event and SQLite's schema version, read in the same snapshot as the count. Every
-committed record write (a single write, a bulk import, an undo, a restore, an automation's
-write) appends its outbox event in its own transaction (engine.outbox) and SQLite has one
-writer at a time, so event ids grow in commit order: while the stamp is unchanged no row has
-changed, and the count is exact.
+outbox event and its schema version (the store's `schema_version`: SQLite's `PRAGMA
+schema_version`; on PostgreSQL the store's own count of committed schema changes), read in the
+same snapshot as the count. Every committed record write (a single write, a bulk import, an
+undo, a restore, an automation's write) appends its outbox event in its own transaction
+(engine.outbox), and writers with events take turns — SQLite has one writer at a time; on
+PostgreSQL every write transaction, of any process, holds the writer's advisory lock from its
+first statement to its COMMIT, and a read is one REPEATABLE READ snapshot (engine/store_pg.py
+says why that makes the same promise) — so event ids grow in commit order and a snapshot
+holds every write up to its newest event id and none after: while the stamp is unchanged no
+row has changed, and the count is exact.
 
 When the stamp has moved, the events between the kept stamp and now say what changed (one
 range read of the outbox by id; more than `EVENTS` of them and the count is taken again):
@@ -17,12 +22,12 @@ range read of the outbox by id; more than `EVENTS` of them and the count is take
 - A count is *isolated* when its SQL reads one table and none of that table's columns that a
   write elsewhere may change without an event of this table (link columns: the other side of
   a link; computed columns: rollups and lookups; those the engine keeps), as the workspace
-  says (`describe`, engine.workspace `count_columns`). SQLite tells which tables and columns
-  a statement names (its authorizer, asked once per SQL while the statement is prepared under
-  EXPLAIN); when that is more (a restricted reader's guarded copies of linked records, which
-  SQLite flattens away unless the query compares them), the program itself says what it
-  reads (`_program`: the b-trees its bytecode opens and the columns it takes from them). An
-  isolated count is unchanged by events of other tables.
+  says (`describe`, engine.workspace `count_columns`). What a SQL reads is the store's to say
+  (`reads`, engine/statement_reads.py), asked once per SQL: SQLite's authorizer (what the
+  statement names) and, when that is more, its bytecode (what it runs: a restricted reader's
+  guarded copies of linked records go unread unless the query compares them); PostgreSQL's
+  generic plan (the tables it scans) with every column of them the SQL names. An isolated
+  count is unchanged by events of other tables.
 - Events of its own table that update only columns the count does not read (the event names
   the fields it changed) pass it by, unless it reads a column every update changes unnamed
   (modified time and people).
@@ -40,13 +45,13 @@ a snapshot in which some import's events are held (engine.outbox `holding`), and
 newest event id goes back (events dropped), everything kept is forgotten.
 
 Not kept: a count inside a write transaction (it could see uncommitted rows), a query whose
-SQL calls Python (`gb_formula`, which may read the clock), any count on a store whose event
-ids need not follow commit order (PostgreSQL, where several writers commit at once).
+SQL calls Python (`gb_formula`, which may read the clock; PostgreSQL's SQL calls none: a
+filter formula it cannot express is evaluated before the query, and the rows it holds for are
+a parameter of the WHERE, so part of the key).
 """
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import threading
 import weakref
@@ -64,7 +69,6 @@ if TYPE_CHECKING:
 SIZE = 512  # counts kept per database; the least recently asked one goes first
 EVENTS = 1000  # events since a kept count read to bring it up to date; more, and it is counted again
 _UNSAFE = ("gb_formula",)  # SQL that calls Python: its answer may change without a write
-_SERIAL = itertools.count()  # makes each EXPLAIN's text new, so SQLite prepares it (and authorizes) again
 
 Key = tuple[str, tuple[Any, ...]]
 Stamp = tuple[int, int]
@@ -110,14 +114,14 @@ class Counts:
         key = self._key(storage, sql, params)
         if key is None:
             return int(conn.execute(sql, params).fetchone()[0])
-        stamp = self._stamp(outbox, conn)
+        stamp = self._stamp(storage, outbox, conn)
         known = self._known(outbox, conn, key, stamp, source, where)
         if known is not None:
             return known
         with self._lock:
             self.misses += 1
         total = int(conn.execute(sql, params).fetchone()[0])
-        self._isolation(conn, sql, params)
+        self._isolation(storage, conn, sql, params)
         self._keep(outbox, conn, key, stamp, total)
         return total
 
@@ -129,7 +133,7 @@ class Counts:
         key = self._key(storage, f"SELECT count(*) FROM {source} WHERE {where}", params)  # noqa: S608
         if key is None:
             return None, None
-        stamp = self._stamp(outbox, conn)
+        stamp = self._stamp(storage, outbox, conn)
         exact = self._known(outbox, conn, key, stamp, source, where)
         if exact is not None:
             return exact, None
@@ -189,31 +193,18 @@ class Counts:
                 return None
         return sorted(created)
 
-    def _isolation(self, conn: sqlite3.Connection, sql: str, params: list[Any]) -> None:
+    def _isolation(self, storage: Storage, conn: sqlite3.Connection, sql: str, params: list[Any]) -> None:
         """Find (once per SQL) whether the count depends on one table only (see the module)."""
         with self._lock:
             if sql in self._isolated:
                 return
             describe = self._columns() if isinstance(self._columns, weakref.WeakMethod) else self._columns
-        read: dict[str, set[str]] = {}
-
-        def note(action: int, table: str | None, column: str | None, _db: str | None, _inner: str | None) -> int:
-            if action == sqlite3.SQLITE_READ and table:
-                read.setdefault(table, set()).add(column or "")
-            return sqlite3.SQLITE_OK
-
-        conn.set_authorizer(note)
-        try:
-            conn.execute(f"EXPLAIN {sql} -- {next(_SERIAL)}", params).fetchall()
-        except sqlite3.Error:  # pragma: no cover - the same SQL was just counted; if not, keep nothing new
-            read.clear()
-        finally:
-            conn.set_authorizer(None)
-        isolated = _isolated(read, describe)
-        if isolated is None and describe is not None and read:
-            # What runs, rather than what is named: a restricted reader's guarded copies go unread.
-            program = _program(conn, sql, params)
-            isolated = _isolated(program, describe) if program is not None else None
+        isolated = None
+        if describe is not None:
+            for read in storage.reads(conn, sql, params):  # the cheapest answer first, more asked only when needed
+                isolated = _isolated(read, describe)
+                if isolated is not None:
+                    break
         with self._lock:
             if len(self._isolated) >= 4 * SIZE:
                 self._isolated.clear()
@@ -221,16 +212,16 @@ class Counts:
 
     # -- keys and stamps ---------------------------------------------------------------------
     def _key(self, storage: Storage, sql: str, params: list[Any]) -> Key | None:
-        if storage.dialect.name != "sqlite" or storage.lock.held() or any(word in sql for word in _UNSAFE):
+        if storage.lock.held() or any(word in sql for word in _UNSAFE):
             return None
         try:
             return sql, tuple(params)
         except TypeError:  # pragma: no cover - parameters are plain values
             return None
 
-    def _stamp(self, outbox: Outbox, conn: sqlite3.Connection) -> Stamp:
+    def _stamp(self, storage: Storage, outbox: Outbox, conn: sqlite3.Connection) -> Stamp:
         newest = outbox.newest_id()
-        schema = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+        schema = storage.schema_version(conn)
         with self._lock:
             if newest < self._newest:
                 self._kept.clear()
@@ -257,47 +248,6 @@ def _isolated(read: dict[str, set[str]], describe: Columns | None) -> Reads | No
         return None
     _quiet, every_update, known = roles
     return Reads(table, frozenset(columns), bool(columns & every_update or columns - known))
-
-
-def _program(conn: sqlite3.Connection, sql: str, params: list[Any]) -> dict[str, set[str]] | None:
-    """{table: columns} that the statement's program reads, from its bytecode: the b-trees it
-    opens (every one of a table of the main database, named by its root page) and the columns
-    it takes from them (each column of an index it opens, and those its partial WHERE names,
-    count as read). None when the program does something this cannot follow (a virtual
-    table, a write, an expression index, another database).
-
-    The authorizer (Counts._isolation) says what a statement names, which for a restricted
-    reader includes the guarded copies of its restricted fields (engine.linked.Scope) in a
-    subquery that SQLite flattens away when the query does not compare them."""
-    pages = {int(r[0]): (r[1], r[2], r[3], r[4] or "") for r in conn.execute(
-        "SELECT rootpage, type, name, tbl_name, sql FROM sqlite_master WHERE rootpage > 0")}
-    read: dict[str, set[str]] = {}
-    cursors: dict[int, tuple[str, list[str]]] = {}  # cursor -> its table, the names of its columns by position
-    for _addr, op, p1, p2, p3, *_rest in conn.execute(f"EXPLAIN {sql} -- {next(_SERIAL)}", params).fetchall():
-        if op in ("OpenWrite", "VOpen", "VFilter", "VColumn", "ParseSchema"):
-            return None
-        if op in ("OpenRead", "ReopenIdx"):
-            if p3 != 0 or int(p2) not in pages:
-                return None
-            kind, name, table, text = pages[int(p2)]
-            taken = read.setdefault(table, set())
-            columns = [r[0] for r in conn.execute("SELECT name FROM pragma_table_xinfo(?)", (table,))]
-            if kind == "table":
-                cursors[p1] = (table, columns)
-                continue
-            parts = conn.execute("SELECT cid, name FROM pragma_index_xinfo(?)", (name,)).fetchall()
-            if any(cid == -2 for cid, _ in parts):
-                return None
-            cursors[p1] = (table, [n or "" for _, n in parts])
-            taken.update(n for cid, n in parts if cid >= 0)
-            if " where " in text.lower():  # a partial index: what its WHERE reads too
-                taken.update(c for c in columns if c in text)
-        elif op == "Column" and p1 in cursors:
-            table, names = cursors[p1]
-            if p2 >= len(names):
-                return None
-            read[table].add(names[p2])
-    return read
 
 
 _BY_STORAGE: weakref.WeakKeyDictionary[Any, Counts] = weakref.WeakKeyDictionary()

@@ -280,9 +280,13 @@ class Outbox:
 
     def holding(self, conn: sqlite3.Connection) -> bool:
         """In the caller's snapshot `conn`: whether some import's events are held (its rows are
-        written, and it may yet be rolled back). One probe of the pending index."""
-        return conn.execute("SELECT 1 FROM _gb_outbox WHERE processed_at >= ? AND processed_at < ? LIMIT 1",
-                            (HELD, HELD[:-1] + chr(ord(HELD[-1]) + 1))).fetchone() is not None
+        written, and it may yet be rolled back). One probe of the pending index, for the marks
+        from `held:` up to `hele`, which hold every held mark in any collation: PostgreSQL's
+        others than C weigh punctuation after letters, so they put `held:x` after `held;` (the
+        bound this had) but still before `hele`, whose fourth letter decides."""
+        return conn.execute("SELECT 1 FROM _gb_outbox WHERE processed_at >= ? AND processed_at < ? "
+                            "AND substr(processed_at, 1, ?) = ? LIMIT 1",
+                            (HELD, HELD[:3] + chr(ord(HELD[3]) + 1), len(HELD), HELD)).fetchone() is not None
 
     def newest_id(self) -> int:
         """The id of the newest event (0 when there is none)."""

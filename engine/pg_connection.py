@@ -8,6 +8,8 @@ owner (`renew_reader`) and the read asked again; `lost()` says whether a connect
 `set_trace_callback` and `total_changes` are sqlite3's: the callback hears each statement (the
 engine's spelling) and the store's COMMITs; `total_changes` counts the rows inserted, updated
 and deleted through this connection, so tests count queries, commits and writes alike on both.
+`changed_schema` says a statement that changes the schema ran here (the store counts schema
+changes for kept row counts: engine/store_pg.py `schema_version`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class PgConnection:
         self._store = store
         self._trace: Callable[[str], object] | None = None
         self.total_changes = 0  # rows inserted, updated or deleted here (sqlite3's Connection.total_changes)
+        self.changed_schema = False  # a statement that changes the schema ran here (the store resets it)
 
     def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
         """As sqlite3's: `callback(sql)` for each statement run here from now on (None: stop)."""
@@ -93,6 +96,8 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
         t = self._translate(sql)
         self.traced(sql)
+        if t.schema:
+            self.changed_schema = True
         idle = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
         cur = self.raw.cursor()
         try:

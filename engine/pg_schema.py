@@ -4,7 +4,9 @@ uses: `table_names()`, `table(name).columns / indexes / add_column / create_inde
 (`COMPAT_FUNCTIONS`, made in the workspace's schema), and the system tables made from the same
 declarations as SQLite's (engine/systables.py): INTEGER is BIGINT, REAL is DOUBLE PRECISION; an
 INTEGER key "id" is an identity column; a table without a key gets a `rowid` identity column,
-the name SQLite gives its hidden one.
+the name SQLite gives its hidden one. Beside them, PostgreSQL's own `_gb_schema_version`
+(`SCHEMA_VERSION`: one row, SQLite's `PRAGMA schema_version` kept by the store, which owns it:
+engine/store_pg.py).
 """
 
 from __future__ import annotations
@@ -177,6 +179,11 @@ COMPAT_FUNCTIONS = (
 )
 
 
+# SQLite counts its schema changes in its file's header (`PRAGMA schema_version`); the PostgreSQL
+# store counts them here (engine/store_pg.py `schema_version`).
+SCHEMA_VERSION = "_gb_schema_version"
+
+
 def create_system_tables(conn: PgConnection) -> None:
     """Make the system tables a database lacks from SQLite's declarations (engine/systables.py).
 
@@ -214,6 +221,9 @@ def create_system_tables(conn: PgConnection) -> None:
         for column, declaration in declarations.items():
             if column_spec(declaration).unique:
                 ddl.append(_index_sql(name, [column], f"{name}_{column}", unique=True))
+    if SCHEMA_VERSION not in columns:
+        ddl += [f"CREATE TABLE {q(SCHEMA_VERSION)} (version BIGINT NOT NULL)",
+                f"INSERT INTO {q(SCHEMA_VERSION)} (version) VALUES (1)"]
     for name, column, declaration in SYSTEM_COLUMNS_ADDED:
         if column not in columns[name]:
             spec = column_spec(declaration)

@@ -9,6 +9,10 @@
   which only tune SQLite, do nothing); SQLite column types in DDL become PostgreSQL's
   (`PG_TYPES`, and back: `SQLITE_TYPES`).
 
+A translation also says whether the statement changes the schema (`Translated.schema`: the
+store counts those, engine/store_pg.py `schema_version`); `names()` lists every name a SQL text
+gives (what a statement may read, engine/statement_reads.py).
+
 String literals and quoted names are left as they are. What differs in meaning rather than in
 spelling is the dialect's (engine/dialect.py).
 """
@@ -32,6 +36,7 @@ _INSERT_INTO = re.compile(r'^\s*INSERT\s+INTO\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z
 _NULL_TEST = re.compile(r"\?(\s+IS\s+(?:NOT\s+)?NULL\b)", re.I)
 _HINTS = re.compile(r'\s+(NOT\s+INDEXED|INDEXED\s+BY\s+"(?:[^"]|"")+")', re.I)
 _DDL_TYPES = re.compile(r"\b(INTEGER|REAL|FLOAT|BLOB)\b")
+_SCHEMA_CHANGE = re.compile(r"^\s*(CREATE|ALTER|DROP|TRUNCATE)\b", re.I)
 
 
 # SQLite's catalog as the engine asks it (which tables and indexes there are, and an index's SQL to
@@ -90,10 +95,29 @@ def _split(sql: str) -> list[tuple[bool, str]]:
     return pieces
 
 
+_WORD = re.compile(r"[^\W\d][\w$]*")
+
+
+def names(sql: str) -> set[str]:
+    """Every name the SQL text gives: its quoted names, and each bare word as written and as
+    PostgreSQL folds it (lower case); string literals left out. More than its identifiers (its
+    keywords and functions too): for what a statement may read (engine.statement_reads)."""
+    found: set[str] = set()
+    for quoted, piece in _split(sql):
+        if quoted:
+            if piece.startswith('"'):
+                found.add(_unquote(piece))
+            continue
+        for word in _WORD.findall(piece):
+            found.update((word, word.lower()))
+    return found
+
+
 @dataclass(frozen=True)
 class Translated:
     sql: str
     returning: str | None  # the identity column an INSERT returns (lastrowid)
+    schema: bool = False  # a statement that changes the schema (CREATE, ALTER, DROP, TRUNCATE)
 
 
 def translate(sql: str, key_of: Callable[[str], tuple[str, ...]], identity_of: Callable[[str], str | None]) -> Translated:
@@ -140,4 +164,4 @@ def translate(sql: str, key_of: Callable[[str], tuple[str, ...]], identity_of: C
         returning = identity_of(_unquote(target.group(1).strip()))
         if returning is not None:
             result += f" RETURNING {q(returning)}"
-    return Translated(result, returning)
+    return Translated(result, returning, bool(_SCHEMA_CHANGE.match(text)))

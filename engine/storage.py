@@ -31,6 +31,10 @@ cannot make. sqlite-utils 4.0 or later runs `create()` in a savepoint of the ope
 (3.x committed it), so the schema work is part of the transaction that asked for it. The
 connection, its pragmas, transactions and savepoints stay hand-written here: they are the
 engine's own (one writer, readers per thread, `BEGIN IMMEDIATE`, group commit).
+
+Kept row counts (engine.counts) ask each store `schema_version(conn)` (here SQLite's own
+`PRAGMA schema_version`) and `reads(conn, sql, params)` (what a statement reads,
+engine/statement_reads.py), so they need not know which store runs.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from engine import budget
+from engine import budget, statement_reads
 from engine.dialect import SQLITE
 from engine.errors import QueryTooComplex, StorageFull
 from engine.groupcommit import GroupCommit
@@ -454,6 +458,15 @@ class Storage:
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
+
+    # -- what kept row counts ask (engine.counts) ---------------------------------------------
+    def schema_version(self, conn: sqlite3.Connection) -> int:
+        """In the reader's snapshot `conn`: SQLite's count of schema changes to the file."""
+        return int(conn.execute("PRAGMA schema_version").fetchone()[0])
+
+    def reads(self, conn: sqlite3.Connection, sql: str, params: list[Any]) -> Iterator[statement_reads.Read]:
+        """What `sql` reads, the cheapest answer first (engine/statement_reads.py)."""
+        return statement_reads.sqlite(conn, sql, params)
 
     @property
     def database(self) -> Path:

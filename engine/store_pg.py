@@ -23,6 +23,23 @@ store), engine/pg_schema.py (the system tables and SQLite's functions PostgreSQL
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
   UPDATE SKIP LOCKED`) lets a worker take an outbox event only while no other holds it.
 
+Kept row counts (engine.counts) ask the store two things, as they ask SQLite's:
+- `schema_version(conn)`: SQLite's `PRAGMA schema_version`, counted here in `_gb_schema_version`
+  (engine/pg_schema.py makes it): a transaction that ran a statement changing the schema
+  (CREATE, ALTER, DROP, TRUNCATE through the writer: every migration step, engine.migrate) adds
+  one to it just before its COMMIT, so a reader's snapshot sees the new schema and the new
+  version together, and a count kept under the old one is counted again.
+- `reads(conn, sql, params)`: what a count's SQL reads, from its generic plan
+  (engine/statement_reads.py).
+The newest outbox event id read in a reader's snapshot says which writes it holds exactly as on
+SQLite: every transaction that appends events (a record write, a bulk write or an import's
+chunk with its held events, an import's release or rollback, undo, restore, an automation's
+write, group commit, any process's) runs in `transaction()`, which takes WRITER_LOCK before its
+first statement and holds it until its COMMIT; the outbox's ids come from its identity
+sequence (CACHE 1: one order for every session) when the row is written. So writers with events
+follow one another, each one's ids above every earlier one's, and a REPEATABLE READ snapshot
+sees a prefix of that order: the same newest id, the same committed writes.
+
 Formulas that SQL cannot express (SQLite calls back into Python for them) are evaluated by the
 reader before its query here (engine/reads.py, `_formula_rows`): PostgreSQL runs no Python.
 """
@@ -46,8 +63,10 @@ from engine.dialect import POSTGRES
 from engine.errors import DatabaseLost
 from engine.groupcommit import GroupCommit
 from engine.pg_connection import PgConnection, lost, params_of
-from engine.pg_schema import PgSchema, create_system_tables
-from engine.pg_sql import Translated, translate
+from engine.pg_schema import SCHEMA_VERSION, PgSchema, create_system_tables
+from engine.pg_sql import Translated, names, translate
+from engine.statement_reads import Read
+from engine.statement_reads import postgres as plan_reads
 from engine.storage import WriteLock, q, query_seconds_setting
 from engine.systables import SYSTEM_TABLES
 
@@ -254,6 +273,7 @@ class PgStorage:
             raw = self._begin()
             self._depth = 1
             self._announced = False
+            self.writer.changed_schema = False
             try:
                 raw.execute(WRITER_LOCK)
                 yield self.writer
@@ -268,6 +288,8 @@ class PgStorage:
                 self._depth = 0
                 callbacks, self._on_commit = self._on_commit, []
                 try:
+                    if self.writer.changed_schema:
+                        raw.execute(f"UPDATE {q(SCHEMA_VERSION)} SET version = version + 1")
                     if self._announced:
                         raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
                     raw.execute("COMMIT")
@@ -372,6 +394,17 @@ class PgStorage:
             if not lost(raw) and conn.in_transaction:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
 
+    # -- what kept row counts ask (engine.counts) ---------------------------------------------
+    def schema_version(self, conn: PgConnection) -> int:
+        """In the reader's snapshot `conn`: how many schema changes were committed (SQLite's
+        `PRAGMA schema_version`)."""
+        row = conn.execute(f"SELECT version FROM {q(SCHEMA_VERSION)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def reads(self, conn: PgConnection, sql: str, params: Sequence[Any]) -> Iterator[Read]:
+        """What `sql` reads, in the reader's transaction `conn` (engine/statement_reads.py)."""
+        return plan_reads(conn.raw, self.translated(sql).sql, names(sql), lambda table: set(self.columns(table)))
+
     # -- introspection ----------------------------------------------------------------------
     @property
     def database(self) -> str:
@@ -382,7 +415,9 @@ class PgStorage:
         return {c.name: c.type for c in self.db.table(table).columns}
 
     def tables(self) -> list[str]:
-        return self.db.table_names()
+        """The workspace's tables: the store's own `_gb_schema_version` left out, as SQLite's
+        `sqlite_` tables are its own (a store copy neither asks it to be empty nor copies it)."""
+        return [t for t in self.db.table_names() if t != SCHEMA_VERSION]
 
     def forget_tables(self) -> None:
         """Forget what was learnt of tables' keys (after schema changes)."""

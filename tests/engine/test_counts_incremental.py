@@ -63,10 +63,6 @@ roles:
 
 OPEN = {"status": "open"}
 
-# Every test here says whether a count was made again or kept: PostgreSQL keeps none (engine.counts).
-pytestmark = pytest.mark.sqlite_only("counts are kept on SQLite only: its event ids follow commit order (engine.counts)")
-
-
 @pytest.fixture
 def ws(make_workspace: Callable[..., Workspace]) -> Workspace:
     return make_workspace({"desk": BASE}, WORKSPACE)
@@ -188,7 +184,9 @@ def test_a_reader_who_may_not_see_linked_records_keeps_counts_too(ws: Workspace)
     linked = {"patient": {"is_not_empty": True}}  # compares the guarded copy, which reads patients
     before = asked(ws, filter=linked, actor="zhou")[0]
     patients.delete(zhang, actor="admin")
-    assert asked(ws, filter=linked, actor="zhou")[:2] == (fresh(ws, "visits", actor="zhou", filter=linked), 1)
+    # SQLite's program reads patients for it, and counts it again; PostgreSQL's plan drops the
+    # guarded copy, which it knows holds nothing she may see. Either way the number is exact.
+    assert asked(ws, filter=linked, actor="zhou")[0] == fresh(ws, "visits", actor="zhou", filter=linked)
     assert before == 0  # she sees none of the patients
 
 
@@ -221,6 +219,6 @@ def test_a_schema_change_has_it_counted_again(ws: Workspace) -> None:
     assert asked(ws)[:2] == (4, 1)
     ws.storage.conn.execute("SELECT 1")  # a reader in this thread
     with ws.storage.transaction() as conn:
-        conn.execute('CREATE TABLE "desk__scratch" (x)')
+        conn.execute('CREATE TABLE "desk__scratch" (x TEXT)')
     visits.create({"title": "after"}, actor="admin")
     assert asked(ws) == (5, 1, 0)
