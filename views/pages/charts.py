@@ -144,6 +144,29 @@ def drawings(spec: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def kept(key: str) -> str | None:
+    """The drawings kept under `key` (now the most recently used), or None."""
+    with _svg_lock:
+        found = _svg_cache.get(key)
+        if found is not None:
+            _svg_cache.move_to_end(key)
+    return None if found is None else found.decode()
+
+
+def keep(key: str, svg: str) -> None:
+    """Keep the drawings `svg` ("" for a chart that cannot be drawn safely) under `key`."""
+    with _svg_lock:
+        _svg_cache[key] = svg.encode()
+        _svg_cache.move_to_end(key)
+        while len(_svg_cache) > SVG_CACHE_SIZE:
+            _svg_cache.popitem(last=False)
+
+
+def markup(svg: str) -> Markup | None:
+    """Kept drawings as they go into a page: None for a chart that could not be drawn safely."""
+    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
+
+
 def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | None = None) -> Markup | None:
     """The chart drawn on the server as inline SVG at each of WIDTHS (None if it cannot be drawn
     safely), drawn by vl-convert once per distinct key while it stays in the LRU. `key` is a
@@ -152,19 +175,11 @@ def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | No
     if key is None:
         assert isinstance(spec, dict)
         key = chart_key(spec, WIDTHS)
-    with _svg_lock:
-        kept = _svg_cache.get(key)
-        if kept is not None:
-            _svg_cache.move_to_end(key)
-    if kept is None:
+    svg = kept(key)
+    if svg is None:
         svg = drawings(spec if isinstance(spec, dict) else spec())
-        with _svg_lock:
-            _svg_cache[key] = svg.encode()
-            while len(_svg_cache) > SVG_CACHE_SIZE:
-                _svg_cache.popitem(last=False)
-    else:
-        svg = kept.decode()
-    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
+        keep(key, svg)
+    return markup(svg)
 
 
 def has_charts(ws: Workspace) -> bool:
