@@ -23,7 +23,8 @@ figures: the dental complaints dashboard (7 charts at 3 widths, ~90 ms of CPU a 
 behind charts.py's one render lock) costs ~1.9 s of CPU per REFRESH per reader instead of per view.
 
 The refresher is a daemon thread (`gridbase-charts-refresh`) started with the first queued
-redraw; a failed redraw is logged and dropped (the family keeps its older drawing until a view
+redraw, pausing after each drawing as long as it took (`REST`: vl-convert holds the GIL while it
+draws, ~90 ms, so a redraw drawn back to back would leave the request threads 5-ms slices); a failed redraw is logged and dropped (the family keeps its older drawing until a view
 queues another). `wait_idle` waits until nothing is queued or drawing (tests).
 """
 
@@ -50,6 +51,7 @@ log = logging.getLogger("gridbase.charts")
 
 FAMILY_LIMIT = charts.SVG_CACHE_SIZE  # families remembered, the least recently shown forgotten first
 clock: Callable[[], float] = time.monotonic  # when families are drawn and due (tests move it)
+REST = 1.0  # the refresher pauses as long as each drawing took: requests run between, not in 5-ms slices
 NEVER = float("-inf")  # the drawing time of a family that has only been shown a drawing made for another
 
 
@@ -186,7 +188,7 @@ def _refresh() -> None:
         try:
             svg = charts.kept(job.key)
             if svg is None:
-                svg = charts.drawings(job.spec())
+                svg = charts.drawings(job.spec(), rest=REST)
                 charts.keep(job.key, svg)
             drawn(job.family, job.key, job.figures_at)
         except Exception:  # noqa: BLE001 - a failed redraw never stops the refresher; the page keeps the older drawing

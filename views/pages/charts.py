@@ -132,12 +132,18 @@ def draw(spec: dict[str, Any], width: int) -> str | None:
     return safe_svg(drawn)
 
 
-def drawings(spec: dict[str, Any]) -> str:
+def drawings(spec: dict[str, Any], *, rest: float = 0.0) -> str:
     """The chart at each of WIDTHS, each in its <div class="chart-svg chart-svg-NAME">; "" if
-    any of them cannot be drawn safely (the browser's Vega draws the chart then)."""
+    any of them cannot be drawn safely (the browser's Vega draws the chart then). With `rest`,
+    a pause after each drawing, `rest` times as long as it took (the background redraw of
+    chart_refresh.py): vl-convert holds the GIL while it draws, so drawings back to back leave
+    the other threads, the requests', only the interpreter's 5-ms switches between them."""
     parts = []
     for name, width in WIDTHS:
+        began = time.perf_counter()
         svg = draw(spec, width)
+        if rest:
+            time.sleep(rest * (time.perf_counter() - began))
         if svg is None:
             return ""
         parts.append(f'<div class="chart-svg chart-svg-{escape(name)}" data-width="{width}">{svg}</div>')
