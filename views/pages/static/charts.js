@@ -83,7 +83,7 @@
   // A card showing an older drawing (<section data-redraw-in="SECONDS">, "Chart as of …, updating":
   // views/pages/chart_refresh.py) is fetched again once its newer drawing is due, and its drawing,
   // caption and table are taken from the fresh page; `tries` times at most. A chart Vega has drawn
-  // (data-chart-ready) is left alone: it was drawn from the newest figures already.
+  // (data-chart-ready) keeps Vega's drawing, made from the newest figures, and loses its caption.
   function refreshStale(board, tries) {
     var stale = Array.prototype.slice.call(board.querySelectorAll(".dash-card[data-redraw-in]"));
     if (!stale.length || !tries || !window.fetch || !window.DOMParser) return;
@@ -105,15 +105,17 @@
   function takeFresh(card, fresh) {
     var now = fresh.querySelector('.dash-card[data-widget="' + card.getAttribute("data-widget") + '"]');
     var chart = card.querySelector(".chart");
-    var drawn = now && now.querySelector(".chart[data-drawn]");
-    if (!now || !chart || !drawn || chart.hasAttribute("data-chart-ready")) return;
-    chart.innerHTML = drawn.innerHTML;
+    if (!now || !chart) return;
+    // Vega has drawn it (the person reached for it) from the newest figures: only the caption goes.
+    var vega = chart.hasAttribute("data-chart-ready");
+    var drawn = now.querySelector(".chart[data-drawn]");
+    if (!vega && drawn) chart.innerHTML = drawn.innerHTML;
     var caption = card.querySelector(".chart-as-of");
-    var newer = now.querySelector(".chart-as-of");
+    var newer = vega || !drawn ? null : now.querySelector(".chart-as-of");
     if (newer && caption) caption.textContent = newer.textContent;
     else if (caption) caption.parentNode.removeChild(caption);
     else if (newer) chart.parentNode.insertBefore(document.importNode(newer, true), chart.nextSibling);
-    if (now.hasAttribute("data-redraw-in")) card.setAttribute("data-redraw-in", now.getAttribute("data-redraw-in"));
+    if (newer && now.hasAttribute("data-redraw-in")) card.setAttribute("data-redraw-in", now.getAttribute("data-redraw-in"));
     else card.removeAttribute("data-redraw-in");
     var rows = card.querySelector(".chart-table tbody");
     var newRows = now.querySelector(".chart-table tbody");
