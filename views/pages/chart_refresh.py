@@ -141,8 +141,8 @@ def drawn(family: str, key: str, figures_at: datetime) -> None:
             return
         _remember(family, Family(key, clock(), figures_at))
         queued = _queue.get(family)
-        if queued is not None and queued.key == key:
-            del _queue[family]
+        if queued is not None and queued.figures_at <= figures_at:
+            del _queue[family]  # figures as new or newer are drawn: the queued ones would be older
 
 
 def _remember(family: str, kept: Family) -> None:
@@ -187,12 +187,20 @@ def _refresh() -> None:
             _drawing = True
         try:
             svg = charts.kept(job.key)
-            if svg is None:
+            if svg is None and not _outdated(job):
                 svg = charts.drawings(job.spec(), rest=REST)
                 charts.keep(job.key, svg)
-            drawn(job.family, job.key, job.figures_at)
+            if svg is not None:
+                drawn(job.family, job.key, job.figures_at)
         except Exception:  # noqa: BLE001 - a failed redraw never stops the refresher; the page keeps the older drawing
             log.exception("chart redraw failed")
+
+
+def _outdated(job: Redraw) -> bool:
+    """Whether the family was drawn with newer figures than the job's since it was queued."""
+    with _lock:
+        last = _families.get(job.family)
+        return last is not None and last.figures_at > job.figures_at
 
 
 def wait_idle(timeout: float = 30.0, *, hurry: bool = False) -> bool:
