@@ -193,3 +193,21 @@ def test_a_failed_redraw_is_logged_and_the_page_keeps_the_older_drawing(
     assert "Open" in labels and "Done" not in labels and caption is not None and table == {"Open": "1", "Done": "1"}
     assert chart_refresh.wait_idle(hurry=True)  # the refresher lives on after the failure
     assert "gridbase-charts-refresh" in {t.name for t in threading.enumerate()}
+
+
+def test_a_chart_whose_redraw_is_on_the_way_is_not_quiet(ws: Any, clocks: Clocks, client_for: Any) -> None:
+    """Past chart_refresh since its last drawing, but with its redraw still queued (the refresher
+    busy with other charts): the view shows the older drawing, it does not draw in the request."""
+    add(ws, "Open")
+    admin = client_for("admin")
+    chart(admin.get(PAGE).text)
+    add(ws, "Done")
+    assert chart(admin.get(PAGE).text)[1] == "Chart as of 10:31:05, updating"  # queued, due in 10 s
+    clocks.later(ws.config.chart_refresh + 5)
+    add(ws, "Doing")
+    labels, caption, table = chart(admin.get(PAGE).text)
+    assert caption == "Chart as of 10:31:05, updating" and "Doing" not in labels and "Done" not in labels
+    assert table == {"Open": "1", "Doing": "1", "Done": "1"}
+    assert chart_refresh.wait_idle(hurry=True)
+    labels, caption, _table = chart(admin.get(PAGE).text)
+    assert caption is None and {"Open", "Doing", "Done"} <= labels

@@ -11,7 +11,9 @@ with the time of its figures. *REFRESH* is the workspace's `chart_refresh` (seco
 
 The policy (`family_svg`), for one chart of one view:
 - the drawing of exactly these figures is kept (charts.py's LRU) -> it is shown, as ever;
-- else the family's last drawing was drawn less than REFRESH ago -> that one is shown *stale*:
+- else the family's last drawing was drawn less than REFRESH ago, or its redraw is on the way
+  (queued or drawing: the refresher's queue may take longer than REFRESH to reach it, and the
+  family is not quiet then) -> that one is shown *stale*:
   the card says the time of its figures (dashboards.py; the card's table of figures stays
   exact), and a redraw of the family with these figures is queued for the one *refresher*
   thread, coalesced (a family's newer figures replace its older ones in the queue) and due
@@ -90,6 +92,7 @@ _lock = threading.Condition()  # guards all below; taken before charts.py's cach
 _families: OrderedDict[str, Family] = OrderedDict()
 _queue: dict[str, Redraw] = {}  # family -> its newest figures to draw
 _drawing = False  # the refresher is drawing one
+_current: str | None = None  # the family it draws
 _refresher: threading.Thread | None = None
 _workspaces: weakref.WeakKeyDictionary[Workspace, str] = weakref.WeakKeyDictionary()
 
@@ -118,7 +121,7 @@ def family_svg(spec: Callable[[], dict[str, Any]], key: str, family: str, figure
     with _lock:
         last = _families.get(family)
         now = clock()
-        if last is not None and refresh > 0 and now - last.drawn < refresh:
+        if last is not None and refresh > 0 and (now - last.drawn < refresh or family in _queue or family == _current):
             stale = charts.kept(last.key)
             if stale is not None:
                 _families.move_to_end(family)
@@ -178,13 +181,13 @@ def _next() -> Redraw:
 
 def _refresh() -> None:
     """The refresher: draws each queued redraw when due, one at a time, for ever."""
-    global _drawing
+    global _drawing, _current
     while True:
         with _lock:
-            _drawing = False
+            _drawing, _current = False, None
             _lock.notify_all()
             job = _next()
-            _drawing = True
+            _drawing, _current = True, job.family
         try:
             svg = charts.kept(job.key)
             if svg is None and not _outdated(job):
