@@ -129,7 +129,7 @@ def family_svg(spec: Callable[[], dict[str, Any]], key: str, family: str, figure
                 _queue[family] = Redraw(family, key, spec, figures_at, due)
                 _start()
                 _lock.notify_all()
-                return Shown(charts.markup(stale), last.figures_at, due - now)
+                return Shown(charts.markup(stale), last.figures_at, max(0.0, due - now))
     svg = charts.drawings(spec())
     charts.keep(key, svg)
     drawn(family, key, figures_at)
