@@ -311,7 +311,7 @@ def build_workspace(data: dict[str, Any], root: Path) -> WorkspaceConfig:
         key=data.get("workspace", root.name), name=data.get("name", root.name), root=str(root),
         timezone=data.get("timezone", "Asia/Shanghai"), locale=data.get("locale", "zh-CN"),
         allowed_hosts=list(data.get("allowed_hosts", [])), attachments=dict(data.get("attachments", {})),
-        sign_in=dict(data.get("sign_in") or {}),
+        sign_in=dict(data.get("sign_in") or {}), chart_refresh=float(data.get("chart_refresh", 10.0)),
         hl7_allow_from=None if (data.get("hl7_listener") or {}).get("allow_from") is None
         else [str(a) for a in data["hl7_listener"]["allow_from"]])
     for key, node, parent, where in org.flatten(data.get("departments") or {}):

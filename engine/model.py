@@ -364,6 +364,7 @@ class WorkspaceConfig:
     sign_in: Json = field(default_factory=dict)
     sign_in_providers: dict[str, SignInProvider] = field(default_factory=dict)
     hl7_allow_from: list[str] | None = None  # who may connect to the MLLP listener (engine.allowlist); None: loopback
+    chart_refresh: float = 10.0  # seconds a dashboard chart's drawing may be shown for newer figures (views chart_refresh)
     bases: dict[str, BaseDef] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)  # engine.errors.ConfigIssue, from the checks
     url_path: str = ""  # where the server serves it: "" alone, "/w/NAME" as a workspace of a group (engine.group)

@@ -132,16 +132,45 @@ def draw(spec: dict[str, Any], width: int) -> str | None:
     return safe_svg(drawn)
 
 
-def drawings(spec: dict[str, Any]) -> str:
+def drawings(spec: dict[str, Any], *, rest: float = 0.0) -> str:
     """The chart at each of WIDTHS, each in its <div class="chart-svg chart-svg-NAME">; "" if
-    any of them cannot be drawn safely (the browser's Vega draws the chart then)."""
+    any of them cannot be drawn safely (the browser's Vega draws the chart then). With `rest`,
+    a pause after each drawing, `rest` times as long as it took (the background redraw of
+    chart_refresh.py): vl-convert holds the GIL while it draws, so drawings back to back leave
+    the other threads, the requests', only the interpreter's 5-ms switches between them."""
     parts = []
     for name, width in WIDTHS:
+        began = time.perf_counter()
         svg = draw(spec, width)
+        if rest:
+            time.sleep(rest * (time.perf_counter() - began))
         if svg is None:
             return ""
         parts.append(f'<div class="chart-svg chart-svg-{escape(name)}" data-width="{width}">{svg}</div>')
     return "".join(parts)
+
+
+def kept(key: str) -> str | None:
+    """The drawings kept under `key` (now the most recently used), or None."""
+    with _svg_lock:
+        found = _svg_cache.get(key)
+        if found is not None:
+            _svg_cache.move_to_end(key)
+    return None if found is None else found.decode()
+
+
+def keep(key: str, svg: str) -> None:
+    """Keep the drawings `svg` ("" for a chart that cannot be drawn safely) under `key`."""
+    with _svg_lock:
+        _svg_cache[key] = svg.encode()
+        _svg_cache.move_to_end(key)
+        while len(_svg_cache) > SVG_CACHE_SIZE:
+            _svg_cache.popitem(last=False)
+
+
+def markup(svg: str) -> Markup | None:
+    """Kept drawings as they go into a page: None for a chart that could not be drawn safely."""
+    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
 
 
 def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | None = None) -> Markup | None:
@@ -152,19 +181,11 @@ def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | No
     if key is None:
         assert isinstance(spec, dict)
         key = chart_key(spec, WIDTHS)
-    with _svg_lock:
-        kept = _svg_cache.get(key)
-        if kept is not None:
-            _svg_cache.move_to_end(key)
-    if kept is None:
+    svg = kept(key)
+    if svg is None:
         svg = drawings(spec if isinstance(spec, dict) else spec())
-        with _svg_lock:
-            _svg_cache[key] = svg.encode()
-            while len(_svg_cache) > SVG_CACHE_SIZE:
-                _svg_cache.popitem(last=False)
-    else:
-        svg = kept.decode()
-    return Markup(svg) if svg else None  # noqa: S704 - escaped by vl-convert, checked by safe_svg
+        keep(key, svg)
+    return markup(svg)
 
 
 def has_charts(ws: Workspace) -> bool:

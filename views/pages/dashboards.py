@@ -26,13 +26,18 @@ Speed on a phone (docs/accessibility.md): each chart is first drawn on the serve
 (views/pages/charts.py `chart_svg`: vl-convert renders the same Vega-Lite spec at a phone's and
 a desktop card's width, checked before it is sent, kept in an LRU keyed by all the spec is built
 from, `chart_key`: entry, widget, figures, words), put inline in the page, so a dashboard needs
-no chart script to show its charts, and a repeated view costs no drawing and no spec. The chart scripts (vega*)
+no chart script to show its charts, and a repeated view costs no drawing and no spec. Under
+constant writes a chart is drawn at most once per the workspace's `chart_refresh` seconds for its
+reader (views/pages/chart_refresh.py): between, the card shows its last drawing with the time of
+its figures ("Chart as of 10:31:05, updating", `as_of`) above its exact table, and charts.js
+fetches the card again once its newer drawing is due (`redraw_in`). The chart scripts (vega*)
 are loaded (charts.js) only by a dashboard that draws a chart, and only when a person reaches
 for a chart (pointer, touch or focus): then Vega draws it again, with tooltips and clickable marks.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import date, timedelta
@@ -56,7 +61,8 @@ from engine.widgets.builtin import ChartWidget, NumberWidget, PivotWidget
 from engine.workspace import Base
 from views import messages
 from views.pages import cells
-from views.pages.charts import chart_key, chart_svg
+from views.pages.chart_refresh import family_key, family_svg
+from views.pages.charts import chart_key
 from views.pages.dashboards_cards import (
     compare_of,
     format_number,
@@ -272,10 +278,19 @@ def chart_card(entry: WidgetType, table: Table, widget: Widget, actor: Actor, ca
     arranged = entry.arrange(values, table, widget)
     card["spec_url"] = f"{card['dashboard_url']}/w/{card['index']}.json" + (f"?{card['query']}" if card.get("query") else "")
     card["name"] = chart_name(widget, _)
-    # Keyed by all the spec is built from: the entry and its mark, the widget, the figures, the words.
-    key = chart_key(f"{type(entry).__module__}.{type(entry).__qualname__}", entry.mark, asdict(widget), arranged,
-                    measure_name(table, widget, _), table.tdef.fields[widget.group_by].name, card["name"])
-    card["svg"] = chart_svg(lambda: finished_spec(entry, table, widget, arranged, _), key)
+    # Keyed by all the spec is built from: the entry and its mark, the widget, the figures, the words;
+    # its family by all of it but the figures, the reader and the workspace (chart_refresh.py).
+    kind = (f"{type(entry).__module__}.{type(entry).__qualname__}", entry.mark, asdict(widget))
+    words = (measure_name(table, widget, _), table.tdef.fields[widget.group_by].name, card["name"])
+    ws = table.ws
+    shown = family_svg(lambda: finished_spec(entry, table, widget, arranged, _), chart_key(*kind, arranged, *words),
+                       family_key(ws, actor, *kind, *words), ws.now(), ws.config.chart_refresh)
+    card["svg"] = shown.svg
+    if shown.as_of is not None:  # an older drawing, its newer one on the way: say of when (the table is exact)
+        moment = shown.as_of.astimezone(ws.tz)
+        when = moment.strftime("%H:%M:%S" if moment.date() == ws.now().astimezone(ws.tz).date() else "%Y-%m-%d %H:%M:%S")
+        card["as_of"] = str(_("Chart as of {time}, updating")).replace("{time}", when)
+        card["redraw_in"] = max(1, math.ceil(shown.redraw_in))
     card["data"] = chart_table(table, widget, values, _)
     return True
 
