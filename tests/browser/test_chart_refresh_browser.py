@@ -4,7 +4,7 @@ itself (charts.js fetches the card again), without a reload."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ CARD = 'section.dash-card[data-widget="0"]'
 
 
 @pytest.fixture(scope="module")
-def refresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def refresh_server(tmp_path_factory: pytest.TempPathFactory,
+                   session_database: Callable[[str], str | None]) -> Iterator[dict[str, Any]]:
     from gridbase.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("chart_refresh")
     root = write_workspace(tmp / "ws", {"cases": BASE + DASHBOARD}, WORKSPACE + "chart_refresh: 5\n")
-    ws = Workspace.open(root, db=tmp / "cases.db")
+    ws = Workspace.open(root, db=session_database("browser_chart_refresh"))
     ws.apply()
     with serving(create_app(ws, automations=False)) as port:
         yield {"url": f"http://127.0.0.1:{port}", "ws": ws}
