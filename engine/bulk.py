@@ -10,8 +10,9 @@ way, but a batch at a time:
   people, links, checkboxes) each distinct raw value is coerced once per import;
 - record ids come a batch at a time (one clock reading, one read of the random source);
 - rows, junction rows, audit entries and events are written with `executemany`; a stream's
-  junction rows are plain INSERTs (deduplicated in Python) when no stored junction row can name
-  its new rowids, so PostgreSQL takes them by COPY; `INSERT OR IGNORE` otherwise;
+  junction rows are plain INSERTs (a cell's repeats dropped when it is looked up) when no
+  stored junction row can name its new rowids, so PostgreSQL takes them by COPY;
+  `INSERT OR IGNORE` otherwise;
 - link targets are looked up once per batch, and the other side of each link is rebuilt
   once per transaction instead of once per row;
 - when the whole stream is one transaction (the caller's) and it is large next to the
@@ -204,8 +205,9 @@ class Writer:
         for key, read in (readers or {}).items():
             if key in self.coercers:
                 self.coercers[key] = _reading(read, self.coercers[key])
-        # link key -> the column's JSON list text -> the rowids it names (link values repeat)
-        self.resolved: dict[str, dict[str, tuple[int, ...]]] = {k: {} for k in self.link_keys}
+        # link key -> the column's JSON list text -> (rowid, place) of each record it names, a
+        # record named twice once, at its first place (link values repeat: looked up once)
+        self.resolved: dict[str, dict[str, tuple[tuple[int, int], ...]]] = {k: {} for k in self.link_keys}
         self.touched: dict[str, set[int]] = {k: set() for k in self.link_keys}
         self.plain: dict[str, bool] = {}  # link key -> junction rows go in by plain INSERT (_plain_links)
         self.number = 0  # rows seen, counting from 1
@@ -287,7 +289,7 @@ class Writer:
                 if missing:
                     unknown[text] = missing[0]
                 else:
-                    resolved[text] = tuple(found[i] for i in ids)
+                    resolved[text] = _first_places([found[i] for i in ids])
             if unknown:
                 other_name = self.table.base.bdef.tables[tdef.fields[key].options["table"]].name
                 for number, values in prepared:
@@ -365,7 +367,7 @@ class Writer:
                 text = values.get(key)
                 if text:  # the JSON list the column keeps; the junction needs the rowids
                     pairs = junction[key]
-                    for pos, target in enumerate(self.resolved[key][text]):
+                    for target, pos in self.resolved[key][text]:
                         pairs.append((rowid, target, pos))
             params.append([rowid, record_id, created, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
             given = {k: v for k, v in values.items() if v is not None and k not in auto_set}
@@ -387,10 +389,10 @@ class Writer:
             if key in self.stealing:
                 stolen[key] = self._steal(jname, mine, theirs, pairs)
             if plain[key]:
-                # The new rows' own junction rows: none is stored yet, so only a cell naming a
-                # record twice repeats one (the first mention keeps its place, as OR IGNORE kept
-                # it); plain INSERTs go in by COPY on PostgreSQL (engine.pg_connection COPY_AT).
-                conn.executemany(f"INSERT INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", _first_of_each(pairs))
+                # The new rows' own junction rows: none is stored yet, and a cell naming a record
+                # twice gave it once (`resolved`), so none can conflict; plain INSERTs go in by
+                # COPY on PostgreSQL (engine.pg_connection COPY_AT).
+                conn.executemany(f"INSERT INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", pairs)
             else:
                 conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", pairs)
             self.touched[key].update(t for _, t, _ in pairs)
@@ -485,16 +487,18 @@ class Writer:
         self.deferred = []
 
 
-def _first_of_each(pairs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """The junction rows without a repeated (row, target): each pair's first mention."""
-    seen: set[tuple[int, int]] = set()
+def _first_places(rowids: list[int]) -> tuple[tuple[int, int], ...]:
+    """(rowid, place) of each record a link cell names, a record named twice at its first
+    place only: the junction rows INSERT OR IGNORE would keep."""
+    if len(set(rowids)) == len(rowids):
+        return tuple((rowid, pos) for pos, rowid in enumerate(rowids))
+    seen: set[int] = set()
     kept = []
-    for row in pairs:
-        pair = row[:2]
-        if pair not in seen:
-            seen.add(pair)
-            kept.append(row)
-    return kept
+    for pos, rowid in enumerate(rowids):
+        if rowid not in seen:
+            seen.add(rowid)
+            kept.append((rowid, pos))
+    return tuple(kept)
 
 
 def _reading(read: Callable[[Any], Any], coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
