@@ -9,7 +9,10 @@ way, but a batch at a time:
 - values are coerced in Python, and for field types whose values repeat (selects, dates,
   people, links, checkboxes) each distinct raw value is coerced once per import;
 - record ids come a batch at a time (one clock reading, one read of the random source);
-- rows, junction rows, audit entries and events are written with `executemany`;
+- rows, junction rows, audit entries and events are written with `executemany`; a stream's
+  junction rows are plain INSERTs (a cell's repeats dropped when it is looked up) when no
+  stored junction row can name its new rowids, so PostgreSQL takes them by COPY;
+  `INSERT OR IGNORE` otherwise;
 - link targets are looked up once per batch, and the other side of each link is rebuilt
   once per transaction instead of once per row;
 - when the whole stream is one transaction (the caller's) and it is large next to the
@@ -202,9 +205,11 @@ class Writer:
         for key, read in (readers or {}).items():
             if key in self.coercers:
                 self.coercers[key] = _reading(read, self.coercers[key])
-        # link key -> the column's JSON list text -> the rowids it names (link values repeat)
-        self.resolved: dict[str, dict[str, tuple[int, ...]]] = {k: {} for k in self.link_keys}
+        # link key -> the column's JSON list text -> (rowid, place) of each record it names, a
+        # record named twice once, at its first place (link values repeat: looked up once)
+        self.resolved: dict[str, dict[str, tuple[tuple[int, int], ...]]] = {k: {} for k in self.link_keys}
         self.touched: dict[str, set[int]] = {k: set() for k in self.link_keys}
+        self.plain: dict[str, bool] = {}  # link key -> junction rows go in by plain INSERT (_plain_links)
         self.number = 0  # rows seen, counting from 1
         self.written = 0
         self.deferred: list[str] | None = None
@@ -284,7 +289,7 @@ class Writer:
                 if missing:
                     unknown[text] = missing[0]
                 else:
-                    resolved[text] = tuple(found[i] for i in ids)
+                    resolved[text] = _first_places([found[i] for i in ids])
             if unknown:
                 other_name = self.table.base.bdef.tables[tdef.fields[key].options["table"]].name
                 for number, values in prepared:
@@ -362,7 +367,7 @@ class Writer:
                 text = values.get(key)
                 if text:  # the JSON list the column keeps; the junction needs the rowids
                     pairs = junction[key]
-                    for pos, target in enumerate(self.resolved[key][text]):
+                    for target, pos in self.resolved[key][text]:
                         pairs.append((rowid, target, pos))
             params.append([rowid, record_id, created, actor_key, now, actor_key] + [values.get(k) for k in stored_keys])
             given = {k: v for k, v in values.items() if v is not None and k not in auto_set}
@@ -373,14 +378,24 @@ class Writer:
                 audit_texts.append(encode({**given, CREATED_AT: source_created}))
             elif audit_texts is not None:
                 audit_texts.append(texts[-1])
+        plain = {key: self._plain_links(key, first) for key in link_keys if junction[key]}
         conn.executemany(self.insert_sql, params)
         stolen: dict[str, list[int]] = {}
         for key in link_keys:
+            pairs = junction[key]
+            if not pairs:
+                continue
             jname, mine, theirs, _, _ = table.junction(key)
-            if key in self.stealing and junction[key]:
-                stolen[key] = self._steal(jname, mine, theirs, junction[key])
-            conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", junction[key])
-            self.touched[key].update(t for _, t, _ in junction[key])
+            if key in self.stealing:
+                stolen[key] = self._steal(jname, mine, theirs, pairs)
+            if plain[key]:
+                # The new rows' own junction rows: none is stored yet, and a cell naming a record
+                # twice gave it once (`resolved`), so none can conflict; plain INSERTs go in by
+                # COPY on PostgreSQL (engine.pg_connection COPY_AT).
+                conn.executemany(f"INSERT INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", pairs)
+            else:
+                conn.executemany(f"INSERT OR IGNORE INTO {jname} ({mine}, {theirs}, pos) VALUES (?, ?, ?)", pairs)
+            self.touched[key].update(t for _, t, _ in pairs)
         for key, rows in stolen.items():
             for other_rowid in rows:
                 table.rebuild_column(key, other_rowid, actor)
@@ -402,6 +417,19 @@ class Writer:
         self.written += len(ids)
         self.result.ids.extend(ids)
         return first, first + len(ids) - 1
+
+    def _plain_links(self, key: str, first: int) -> bool:
+        """Whether the junction of link `key` can take this stream's rows (rowids `first` and up)
+        by plain INSERT: nothing stored there names a rowid this new (asked once per stream: later
+        batches' rowids are above every row that existed, and nothing but this stream writes
+        junction rows for them). A record made on its own (`single`) keeps INSERT OR IGNORE."""
+        if self.single:
+            return False
+        if key not in self.plain:
+            jname, mine, _, _, _ = self.table.junction(key)
+            self.plain[key] = self.conn.execute(f"SELECT 1 FROM {jname} WHERE {mine} >= ? LIMIT 1",
+                                                (first,)).fetchone() is None
+        return self.plain[key]
 
     def _steal(self, jname: str, mine: str, theirs: str, pairs: list[tuple[int, int, int]]) -> list[int]:
         """A record on the other side of a link it allows only one of (`multiple: false` there)
@@ -457,6 +485,20 @@ class Writer:
         for sql in self.deferred or []:
             self.conn.execute(sql)
         self.deferred = []
+
+
+def _first_places(rowids: list[int]) -> tuple[tuple[int, int], ...]:
+    """(rowid, place) of each record a link cell names, a record named twice at its first
+    place only: the junction rows INSERT OR IGNORE would keep."""
+    if len(set(rowids)) == len(rowids):
+        return tuple((rowid, pos) for pos, rowid in enumerate(rowids))
+    seen: set[int] = set()
+    kept = []
+    for pos, rowid in enumerate(rowids):
+        if rowid not in seen:
+            seen.add(rowid)
+            kept.append((rowid, pos))
+    return tuple(kept)
 
 
 def _reading(read: Callable[[Any], Any], coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
