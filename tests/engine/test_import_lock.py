@@ -127,13 +127,18 @@ def _p95(latencies: list[float]) -> float:
 def test_other_writes_keep_going_while_a_big_file_is_imported(ws: Workspace, tmp_path: Path) -> None:
     patient = ws.base("desk").table("patients").create({"name": "张三"}, actor="admin")["id"]
     path = _csv(tmp_path / "big.csv", ROWS, patient=patient)
+    began = time.perf_counter()
     report, latencies = _write_while(ws, lambda: import_file(ws.base("desk").table("visits"), path, actor="admin"))
+    whole = time.perf_counter() - began
     assert not isinstance(report, BaseException), report
     assert report.imported == ROWS and report.rejected == 0
     assert len(latencies) >= 20
     # Before the import lock every write waited for the whole import (seconds; this one takes
-    # 3-11 s): 0.5 s leaves room for a loaded CI machine (PostgreSQL's p95 was 0.36 s at load 13).
-    assert _p95(latencies) <= 0.5, f"p95 of {len(latencies)} concurrent writes: {_p95(latencies):.3f} s; slowest {sorted(latencies)[-5:]}"
+    # 3-11 s, more on a loaded CI machine, where every write is slower too): 0.5 s, or a fifth of
+    # the import where the machine made it slower than that (PostgreSQL's p95 was 0.36 s at load
+    # 13, 0.53 s once at a load of 14 with an import of 20 s).
+    limit = max(0.5, whole / 5)
+    assert _p95(latencies) <= limit, f"p95 of {len(latencies)} concurrent writes: {_p95(latencies):.3f} s; slowest {sorted(latencies)[-5:]}; import {whole:.1f} s"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == ROWS
     # Links on both sides and the rollup over them, as for records created one by one.
     assert ws.base("desk").table("patients").get(patient, actor="admin")["fields"]["visits_n"] == ROWS // 50
@@ -153,8 +158,11 @@ def test_a_bad_last_row_leaves_nothing_and_holds_no_one_up(ws: Workspace, tmp_pa
     assert "nothing was imported" in report.problems[-1]
     # A short import makes few writes beside it, so one slow write (a collection, a busy machine)
     # is its whole tail: what shows nobody was held up is that the writes went on at their usual
-    # pace and none waited for the import to end, as they all did before the import lock.
-    assert statistics.median(latencies) <= 0.15, f"median of {len(latencies)} concurrent writes"
+    # pace and none waited for the import to end, as they all did before the import lock. Their
+    # pace is the machine's: 0.15 s, or a tenth of the import on a machine that made it slower.
+    assert len(latencies) >= 5, f"only {len(latencies)} writes during a {whole:.3f} s import"
+    assert statistics.median(latencies) <= max(0.15, whole / 10), \
+        f"median of {len(latencies)} concurrent writes {statistics.median(latencies):.3f} s, import {whole:.3f} s"
     assert max(latencies) < whole * 0.75, f"a write waited {max(latencies):.3f} s of a {whole:.3f} s import"
     assert _count(ws, "SELECT count(*) FROM desk__visits") == 0
     # Found before anything was written: not written and then undone.
