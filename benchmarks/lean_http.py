@@ -5,7 +5,7 @@ Why not httpx: the load generator shares the machine's two cores with the server
 and httpx spends 2–3 ms of CPU on a form post (its models, its cookie jar, its transport
 layers) — as much as half of what the server spends answering it, so the machine ran out of
 CPU for the server long before the server ran out of speed. This client spends a tenth of that
-(benchmarks/README.md, "Load generator"). It speaks only to our own server on loopback:
+(benchmarks/README.md, "Fourth round (session 22)"). It speaks only to our own server on loopback:
 no TLS, no proxies, no redirects followed, no compression, no HTTP/2.
 
     client = LeanClient("http://127.0.0.1:8000", headers={"Authorization": "Bearer …"})
