@@ -79,8 +79,11 @@ def newest_id(storage: Storage) -> int:
 
 
 def people_since(storage: Storage, after: int) -> set[str]:
-    """Everyone with a notification of id above `after`."""
-    return {r[0] for r in storage.conn.execute("SELECT DISTINCT person FROM _gb_notifications WHERE id > ?", (after,))}
+    """Everyone with a notification of id above `after`: a range of the key, the few rows since
+    the last look. (As `SELECT DISTINCT person`, SQLite's planner walked the whole covering
+    index on person instead: 2 ms a commit with 38,000 notifications, growing with them.)"""
+    rows = storage.conn.execute("SELECT person FROM _gb_notifications WHERE id > ? ORDER BY id", (after,))
+    return {r[0] for r in rows}
 
 
 def mark_read(storage: Storage, person: str, ident: int | None, at: datetime) -> None:
