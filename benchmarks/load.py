@@ -264,10 +264,12 @@ async def kind_costs(who: Any, target: Target, n: int, pid: int, stats: Stats) -
 
 
 def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """py-spy recording the server for `seconds` (.svg: a flame graph; else collapsed stacks)."""
+    """py-spy recording the server for `seconds`, its workers too (`--workers N`: the supervisor
+    serves no request itself) (.svg: a flame graph; else collapsed stacks)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen([spy, "record", "-o", str(out), "--pid", str(pid), "--duration", str(int(seconds)),
-                             "--rate", "50", "--nonblocking", "--format", "flamegraph" if out.suffix == ".svg" else "raw"],
+                             "--rate", "50", "--nonblocking", "--subprocesses",
+                             "--format", "flamegraph" if out.suffix == ".svg" else "raw"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
