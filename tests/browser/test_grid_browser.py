@@ -68,6 +68,13 @@ def clean(watch: Any, big: dict[str, Any]) -> None:
     assert watch.hosts <= {big["host"]}, watch.hosts
 
 
+def posted_cells(response: Any) -> bool:
+    """The answer to the grid's write (POST {table}/cells); not a live update's refetch of a
+    row (GET …/r/ID/cells), which the previous write's event sets off meanwhile (a fill-handle
+    drag's wait once took that GET and read the database before the fill was written)."""
+    return bool(response.url.endswith("/cells") and response.request.method == "POST")
+
+
 def cell(page: Any, index: int, field: str) -> Any:
     return page.locator(f'tr[data-index="{index}"] td.cell[data-field="{field}"]')
 
@@ -223,7 +230,7 @@ def test_paste_a_3_by_4_block_then_undo(big: dict[str, Any], browser: Any) -> No
     cell(page, 10, "title").click()
     block = "\n".join(f"Pasted {r}\tDone\t" + "13900000000" for r in range(4))
     # title, status, phone: 3 columns × 4 rows
-    with page.expect_response(lambda r: r.url.endswith("/cells") and r.request.method == "POST") as answer:
+    with page.expect_response(posted_cells) as answer:
         paste(page, block)
     assert answer.value.status == 200
     page.wait_for_function("() => document.querySelector('tr[data-index=\"13\"] td[data-field=title]').innerText.includes('Pasted 3')")
@@ -262,7 +269,7 @@ def test_a_paste_with_a_bad_cell_writes_nothing_and_names_it(big: dict[str, Any]
     cell(page, 20, "title").click()
     page.keyboard.press("End")  # score is the view's … find it by name instead
     cell(page, 20, "score").click()
-    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+    with page.expect_response(posted_cells) as answer:
         paste(page, "1\n99\n3")
     assert answer.value.status == 422
     bad = cell(page, 21, "score")
@@ -278,7 +285,7 @@ def test_a_paste_with_a_bad_cell_writes_nothing_and_names_it(big: dict[str, Any]
 def test_delete_clears_and_fill_down(big: dict[str, Any], browser: Any) -> None:
     context, page, watch = open_grid(big, browser)
     cell(page, 30, "title").click()
-    with page.expect_response(lambda r: r.url.endswith("/cells")):
+    with page.expect_response(posted_cells):
         page.keyboard.press("Delete")
     page.wait_for_timeout(200)
     assert fields_of(big, 30)["title"] in (None, "") or "required" in page.locator(".grid-status").inner_text().lower()
@@ -286,7 +293,7 @@ def test_delete_clears_and_fill_down(big: dict[str, Any], browser: Any) -> None:
     cell(page, 31, "status").click()
     page.keyboard.press("Shift+ArrowDown")
     page.keyboard.press("Shift+ArrowDown")
-    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+    with page.expect_response(posted_cells) as answer:
         page.keyboard.press("Control+d")
     assert answer.value.status == 200
     top = fields_of(big, 31)["status"]
@@ -295,7 +302,7 @@ def test_delete_clears_and_fill_down(big: dict[str, Any], browser: Any) -> None:
     cell(page, 34, "score").click()
     handle = cell(page, 34, "score").locator(".fill-handle").bounding_box()
     target = cell(page, 36, "score").bounding_box()
-    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+    with page.expect_response(posted_cells) as answer:
         page.mouse.move(handle["x"] + 3, handle["y"] + 3)
         page.mouse.down()
         page.mouse.move(target["x"] + 10, target["y"] + 10, steps=5)
@@ -313,7 +320,7 @@ def test_bulk_edit_and_delete_of_selected_rows(big: dict[str, Any], browser: Any
         page.locator(f'tr[data-index="{i}"] .row-select').check()
     page.locator(".bulk-field").select_option("status")
     page.locator(".bulk-value").fill("Doing")
-    with page.expect_response(lambda r: r.url.endswith("/cells")) as answer:
+    with page.expect_response(posted_cells) as answer:
         page.locator(".bulk-apply").click()
     assert answer.value.status == 200
     assert [fields_of(big, i)["status"] for i in (40, 41, 42)] == ["Doing"] * 3
