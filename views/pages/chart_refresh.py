@@ -91,8 +91,7 @@ class Shown:
 _lock = threading.Condition()  # guards all below; taken before charts.py's cache lock, never after it
 _families: OrderedDict[str, Family] = OrderedDict()
 _queue: dict[str, Redraw] = {}  # family -> its newest figures to draw
-_drawing = False  # the refresher is drawing one
-_current: str | None = None  # the family it draws
+_current: str | None = None  # the family the refresher is drawing (None: it draws none)
 _refresher: threading.Thread | None = None
 _workspaces: weakref.WeakKeyDictionary[Workspace, str] = weakref.WeakKeyDictionary()
 
@@ -114,9 +113,7 @@ def family_svg(spec: Callable[[], dict[str, Any]], key: str, family: str, figure
         with _lock:
             last = _families.get(family)
             _remember(family, Family(key, NEVER if last is None else last.drawn, figures_at))
-            queued = _queue.get(family)
-            if queued is not None and queued.figures_at <= figures_at:
-                del _queue[family]  # the figures are back to drawn ones: nothing newer to draw
+            _drop_older(family, figures_at)  # the figures are back to drawn ones: nothing newer to draw
         return Shown(charts.markup(svg))
     with _lock:
         last = _families.get(family)
@@ -143,9 +140,14 @@ def drawn(family: str, key: str, figures_at: datetime) -> None:
         if last is not None and last.figures_at > figures_at:
             return
         _remember(family, Family(key, clock(), figures_at))
-        queued = _queue.get(family)
-        if queued is not None and queued.figures_at <= figures_at:
-            del _queue[family]  # figures as new or newer are drawn: the queued ones would be older
+        _drop_older(family, figures_at)  # figures as new or newer are drawn: the queued ones would be older
+
+
+def _drop_older(family: str, figures_at: datetime) -> None:
+    """Forget the family's queued redraw if its figures are no newer than `figures_at` (under _lock)."""
+    queued = _queue.get(family)
+    if queued is not None and queued.figures_at <= figures_at:
+        del _queue[family]
 
 
 def _remember(family: str, kept: Family) -> None:
@@ -181,13 +183,13 @@ def _next() -> Redraw:
 
 def _refresh() -> None:
     """The refresher: draws each queued redraw when due, one at a time, for ever."""
-    global _drawing, _current
+    global _current
     while True:
         with _lock:
-            _drawing, _current = False, None
+            _current = None
             _lock.notify_all()
             job = _next()
-            _drawing, _current = True, job.family
+            _current = job.family
         try:
             svg = charts.kept(job.key)
             if svg is None and not _outdated(job):
@@ -214,4 +216,4 @@ def wait_idle(timeout: float = 30.0, *, hurry: bool = False) -> bool:
             for job in _queue.values():
                 job.due = NEVER
             _lock.notify_all()
-        return _lock.wait_for(lambda: not _queue and not _drawing, timeout)
+        return _lock.wait_for(lambda: not _queue and _current is None, timeout)
