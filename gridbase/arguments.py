@@ -46,7 +46,8 @@ def _serve(sub: Any, add: Adder) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="N server processes sharing the port, one supervisor starting again any that dies; SIGHUP "
                         "restarts them one at a time (default 1; see docs/operations.md#several-processes)")
-    p.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # a worker of --workers: the supervisor's socket
+    p.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # a worker of --workers: its channel to the supervisor
+    p.add_argument("--automations-worker", action="store_true", help=argparse.SUPPRESS)  # the automation process of --workers
     p = add("demo", "Apply, seed (once) and serve the workspace; print how to sign in.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

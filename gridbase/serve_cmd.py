@@ -23,7 +23,7 @@ from gridbase.app import create_app
 from gridbase.commands import command, open_ws, out
 from gridbase.commands_more import run_seed
 from gridbase.group_app import create_group_app, open_group
-from gridbase.workers import serve_on_fd, supervise
+from gridbase.workers import run_automations, say_events, serve_on_fd, supervise, worker_channel
 
 # Python's cycle collector, as the server runs it. A server holds a large, long-lived heap (the
 # workspace's definitions, compiled templates, the chart library) and each page allocates tens of
@@ -117,13 +117,19 @@ def _serve_workers(args: argparse.Namespace) -> int:
 
 
 def _serve_worker(args: argparse.Namespace) -> int:
-    """One worker of `serve --workers N`: the supervisor applied the schema and bound the socket."""
+    """One worker of `serve --workers N` (the supervisor applied the schema and accepts the
+    connections): a request worker, or with `--automations-worker` the automation process."""
     ws = open_ws(args)
     ws.storage.several_processes = True  # rate limits through the database, shared with the other workers
+    channel = worker_channel(args.worker_fd)
     try:
-        app = create_app(ws)
+        if getattr(args, "automations_worker", False):
+            run_automations(ws, channel)
+            return 0
+        ws.outbox.listeners.append(say_events(channel))  # the automation process looks at once
+        app = create_app(ws, automations=False, sweep=True, warm_charts=True)
         settle_memory()
-        serve_on_fd(app, args.worker_fd)
+        serve_on_fd(app, channel)
     finally:
         ws.close()
     return 0

@@ -1,6 +1,7 @@
 """Several server processes on one SQLite workspace: `gridbase serve DIR --workers 2` on loopback.
 
-One supervisor, two workers sharing one port. Checked, in one server's life (it is the one
+One supervisor handing each connection to one of two request workers in turn, and a third process
+running the automations. Checked, in one server's life (it is the one
 real-server test of this module):
 
 - a person signed in on one worker is signed in on all (sessions live in the database);
@@ -61,11 +62,23 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _workers(sup: subprocess.Popen[str]) -> list[int]:
+def _children(sup: subprocess.Popen[str]) -> list[int]:
     try:
         return [int(x) for x in Path(f"/proc/{sup.pid}/task/{sup.pid}/children").read_text().split()]
     except FileNotFoundError:
         return []
+
+
+def _automations(pid: int) -> bool:
+    try:
+        return b"--automations-worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def _workers(sup: subprocess.Popen[str]) -> list[int]:
+    """The request workers (the supervisor's children but its automation process)."""
+    return [pid for pid in _children(sup) if not _automations(pid)]
 
 
 def _until(what: str, ready: Any, timeout: float = 90) -> Any:
@@ -112,6 +125,8 @@ def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:  # noqa: PLR091
     try:
         _until("two workers answering", lambda: len(_workers(sup)) == 2 and _up(port))
         first = _workers(sup)
+        automations = [pid for pid in _children(sup) if _automations(pid)]
+        assert len(automations) == 1, _children(sup)  # the automations run in a process of their own
 
         # Sessions: signed in through one connection, signed in on every later one (each a new
         # connection, taken by whichever worker accepts it).
@@ -195,6 +210,8 @@ def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:  # noqa: PLR091
         # SIGHUP: every worker is started again, one at a time; the port answers throughout and after.
         sup.send_signal(signal.SIGHUP)
         _until("every worker restarted", lambda: (w := _workers(sup)) and len(w) == 2 and not set(w) & set(renewed))
+        _until("the automation process restarted", lambda: (a := [p for p in _children(sup) if _automations(p)])
+               and a[0] not in automations)
         _until("the restarted workers answering", lambda: _up(port))
     finally:
         sup.send_signal(signal.SIGTERM)
@@ -205,7 +222,7 @@ def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:  # noqa: PLR091
             code = None
         log.close()
     assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
-    assert not _workers(sup)
+    assert not _children(sup)
 
     assert_each_stored_and_run_once(acknowledged, rows, runs, statuses, notified, CLIENTS)
 
@@ -263,7 +280,7 @@ def test_a_worker_that_cannot_start_is_started_again_after_growing_pauses(tmp_pa
     1 s, then 2 s (not in a tight loop), each exit said with its code; stop ends the watch."""
     said: list[str] = []
     with socket.socket() as sock:
-        sup = Supervisor([sys.executable, "-c", "raise SystemExit(3)"], 1, sock.fileno(), say=said.append)
+        sup = Supervisor([sys.executable, "-c", "raise SystemExit(3)"], 1, sock, say=said.append)
         watching = threading.Thread(target=sup.watch, kwargs={"tick": 0.05})
         began = time.monotonic()
         watching.start()
