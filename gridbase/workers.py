@@ -199,9 +199,13 @@ class Supervisor:
         return False
 
     def accept(self) -> None:
-        """The accepting thread: every new connection to the next worker, until stopped."""
+        """The accepting thread: every new connection to the next worker, until stopped. While no
+        request worker is ready (all starting), connections wait in the kernel's backlog."""
         self.sock.settimeout(ACCEPT_TICK)
         while not self.stopping.is_set():
+            if not any(w.ready and w.requests for w in self.workers):
+                time.sleep(0.02)
+                continue
             try:
                 conn, _ = self.sock.accept()
             except TimeoutError:
@@ -212,13 +216,8 @@ class Supervisor:
                 time.sleep(0.01)  # out of descriptors, say: the connection waits in the backlog
                 continue
             with conn:
-                for _ in range(200):  # no worker ready (all starting): wait for one, at most ~2 s
-                    if self.hand(conn) or self.stopping.is_set():
-                        break
-                    time.sleep(0.01)
-
-    def pids(self) -> list[int]:
-        return [w.proc.pid for w in self.workers if w.proc is not None and w.proc.poll() is None]
+                while not self.hand(conn) and not self.stopping.is_set():
+                    time.sleep(0.005)  # every worker's channel full, or the one ready just stopped
 
     def watch(self, tick: float = 0.2) -> None:
         """Until stopped: start workers that are not running, again after a pause if they died quickly."""
