@@ -238,7 +238,8 @@ def stop(service: Service | None = None) -> None:
 
 
 def nudge(ws: Workspace) -> None:
-    """Wake the worker of `ws` (after a manual run queued deliveries)."""
-    for item in _services:
-        if item.ws is ws:
-            item.wake()
+    """Wake the worker of `ws` (after a manual run queued deliveries): whoever listens to its outbox,
+    which is the worker itself in its process, or in a request worker of `serve --workers N` the
+    word to the automation process (gridbase.workers `say_events`)."""
+    for listener in list(ws.outbox.listeners):
+        listener(0)
