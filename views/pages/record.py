@@ -33,6 +33,7 @@ from engine import people as people_db
 from engine.errors import Message
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
+from engine.reads import one_showing
 from engine.records import Table
 from views.pages import cells
 from views.pages.files import save_uploads
@@ -77,6 +78,11 @@ def automation_name(table: Table, key: str) -> str:
 
 async def record_page(request: Request) -> Response:
     actor = require_actor(request)
+    with one_showing():  # the record, its history and its comments: one access-log entry
+        return show_record(request, actor)
+
+
+def show_record(request: Request, actor: Actor) -> Response:
     ws = get_ws(request)
     table = get_table(request)
     rid = request.path_params["rid"]
