@@ -110,8 +110,7 @@ def show_record(request: Request, actor: Actor) -> Response:
                   history=history, comments=comments, can_delete=access.can_delete, buttons=buttons,
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}",
                   approvals=approval_rows(ws, table, asked),
-                  my_approvals=[a for a in approvals_for(ws, actor.key)
-                                if (a["base"], a["tbl"], a["record"]) == (table.base.key, table.key, rid)])
+                  my_approvals=approvals_for(ws, actor.key, (table.base.key, table.key, rid)))
 
 
 def approval_rows(ws: Workspace, table: Table, asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
