@@ -4,14 +4,17 @@ aggregate: engine.aggregates).
 A row outside the actor's read rule does not exist for them (`NotFoundError`, and it is not
 counted in any total); a field they may not read is left out of every record, history
 entry and group; a masked field is masked before it leaves. Reads of tables marked
-`sensitive` are written to the access log.
+`sensitive` are written to the access log; reads made inside `one_showing()` (one page) log a
+record shown to a person once, however many of its parts the page read.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from engine import counts, formula
@@ -37,6 +40,22 @@ MAX_OFFSET = 2**31 - 1
 PROBE = 20_000
 WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
 FORMULA_PAGE = 2000  # rows read at a time by a filter formula evaluated here (_formula_rows)
+
+
+# What the current showing (one_showing) has logged: (actor, base, table, action, ids) of each entry.
+_shown: ContextVar[set[tuple[str, ...]] | None] = ContextVar("gridbase_shown", default=None)
+
+
+@contextmanager
+def one_showing() -> Iterator[None]:
+    """Reads inside this are one showing to a person (one page): an access-log entry the same
+    as one already written in it (the record page reads the record for its fields, its history
+    and its comments) is not written again, so a page is one entry and one commit waited for."""
+    token = _shown.set(set())
+    try:
+        yield
+    finally:
+        _shown.reset(token)
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -260,7 +279,12 @@ class Reader:
 
     def _log_read(self, actor: Actor, ids: list[str], action: str) -> None:
         if self.tdef.sensitive and ids and actor.is_person:
+            shown, entry = _shown.get(), (actor.key, self.base.key, self.key, action, *ids)
+            if shown is not None and entry in shown:
+                return
             self.ws.log_access(actor, self.base.key, self.key, ids, action)
+            if shown is not None:
+                shown.add(entry)
 
     def get(self, record_id: str, *, actor: Actor | str) -> dict[str, Any]:
         """One record as the actor may see it; NotFoundError if it does not exist for them."""

@@ -12,6 +12,7 @@ import re
 import automations
 from engine import approvals
 from tests.examples.conftest import notified, record_row, runs_of
+from views.pages import inbox
 
 
 def submitted(ws, as_person) -> str:
@@ -91,3 +92,17 @@ def test_a_request_about_a_deleted_complaint_leaves_the_inbox(ws, as_person) -> 
     ws.base("complaints").table("complaints").delete(rid, actor="admin")
     assert "待我审批" not in head.get("/inbox").text
     assert head.post(f"/approvals/{ask['id']}/decide", {"decision": "approve"}).status_code == 404
+
+
+def test_a_record_page_shows_only_its_own_request_and_checks_no_other(ws, as_person, monkeypatch) -> None:
+    # The approver's other waiting requests are the inbox's: the record page neither shows them
+    # nor checks, one read each, whether the approver may still read their records.
+    first, second = submitted(ws, as_person), submitted(ws, as_person)
+    head = as_person("chen_jing")
+    asks = {a["record"]: a["id"] for a in approvals.pending_for(ws.storage, "chen_jing")}
+    assert set(asks) == {first, second}
+    checked: list[str] = []
+    real = inbox.engine_comments.may_read
+    monkeypatch.setattr(inbox.engine_comments, "may_read", lambda t, p, rid: checked.append(rid) or real(t, p, rid))
+    page = head.get(f"/b/complaints/t/complaints/r/{second}").text
+    assert re.findall(r'action="/approvals/(\d+)/decide"', page) == [str(asks[second])] and checked == [second]

@@ -113,6 +113,19 @@ def test_the_read_log_shows_who_opened_a_sensitive_record(client_for: Any, ws: W
     assert len(rows) == 1 and "李四" in rows[0] and "Opened the record" in rows[0] and bed["id"] in rows[0]
 
 
+def test_opening_a_record_page_is_one_read_however_much_of_it_the_page_reads(client_for: Any, ws: Workspace) -> None:
+    # The page reads the record for its fields, its history and its comments: the auditor sees
+    # one opening per visit (and the page waits for one commit of the read log, not three).
+    bed = ws.base("ward").table("beds").create({"title": "6床"}, actor="admin")
+    li = client_for("li")
+    admin = client_for("admin")
+    assert li.get(f"/b/ward/t/beds/r/{bed['id']}").status_code == 200
+    rows = rows_of(admin.get("/admin/audit", params={"log": "reads", "person": "li"}).text)
+    assert len(rows) == 1 and "Opened the record" in rows[0] and bed["id"] in rows[0]
+    assert li.get(f"/b/ward/t/beds/r/{bed['id']}").status_code == 200  # a second visit is a second read
+    assert len(rows_of(admin.get("/admin/audit", params={"log": "reads", "person": "li"}).text)) == 2
+
+
 def test_a_form_submission_is_a_write_not_a_read(client_for: Any, ws: Workspace) -> None:
     # The thank-you page shows nothing of the record: the read log must not say the person
     # opened it (an auditor would see a read of a patient nobody looked at).

@@ -108,3 +108,32 @@ def test_a_grid_page_works_out_each_column_once_and_keeps_masks(ws, client_for, 
         assert "s3cret" not in page and 'data-field="secret"' not in page and "case &lt;2&gt;" in page
         seen.append(sorted(asked))
     assert seen[0] == seen[1] and len(seen[0]) == len(set(seen[0]))
+
+
+def test_a_grid_row_drawn_from_its_columns_drawings_is_the_row_drawn_cell_by_cell(ws) -> None:
+    """A grid draws a column's cell once per value and puts each row's id into it: every row is
+    what drawing each of its cells gives, for rows the person may and may not edit, masked,
+    empty, shared and unique values, a value holding the stand-in for the id, and an id that is
+    not plain (drawn cell by cell)."""
+    from views.pages.cell_html import row_cells
+
+    table = ws.base("cases").table("cases")
+    for i in range(6):
+        table.create({"title": ["same", f"case {i} <b>", "case <i>", "same"][i % 4], "status": ["Open", "Done"][i % 2],
+                      "phone": "13812345678", "score": [3, 3.5, None][i % 3], "owner": ["wang", "li", None][i % 3],
+                      "reporter": "li" if i % 2 else None}, actor="admin")
+    for person in ("admin", "wang", "li"):
+        actor = ws.actor(person)
+        records = table.query(actor=actor, limit=100).records
+        assert records
+        keys = cells.columns_for(table, actor, None)
+        editable = cells.editable_ids(table, actor, [r["id"] for r in records])
+        links = cells.LinkTitles(table, actor)
+        drawn = cells.GridCells(table, actor, links)
+        odd = {**records[0], "id": "rec\x01<odd>"}  # not an id the engine makes, nor a value it keeps:
+        stand_in = {**records[1], "fields": {**records[1]["fields"], "title": "with \x01 inside"}}
+        for rec in [*records, *records, odd, stand_in]:
+            for may_edit in (rec["id"] in editable, False):
+                one_by_one = row_cells([cells.build(table, rec, k, actor, editable=may_edit, links=links) for k in keys])
+                assert drawn.row(rec, keys, may_edit) == one_by_one
+        assert any(pieces is not None for pieces in drawn.drawn.values())  # the shared drawings were used

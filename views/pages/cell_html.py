@@ -141,6 +141,24 @@ def row_cells(cells: list[dict[str, Any]]) -> Markup:
     return Markup("".join([f"{opening(c)}{content(c)}</td>" for c in cells]))
 
 
+def grid_rows(rows: list[dict[str, Any]], span: int, select: str, expand: str, empty: str) -> Markup:
+    """The <tr>s of a grid's rows (views.pages.table `build_rows`: a group heading, or a row with
+    its cells' markup in `html`), as `_grid_rows.html` drew them one template loop at a time;
+    `span`: the columns a heading spans, `select`, `expand`, `empty`: the page's words for the
+    row's checkbox, its link and a heading without a value. Not for the trash (its rows restore)."""
+    out = []
+    for row in rows:
+        if "group" in row:
+            out.append(f'<tr class="group-row" role="row"><th role="rowheader" colspan="{span}">{_esc(row["group"] or empty)}</th></tr>\n')
+            continue
+        number, url = row["number"], _esc(row["url"])
+        index = f' aria-rowindex="{number + 1}"' if number else ""
+        out.append(f'<tr role="row" data-id="{_esc(row["id"])}" data-index="{number - 1}" data-url="{url}"{index} aria-selected="false">\n'
+                   f'  <td class="row-num" role="rowheader"><input type="checkbox" class="row-select" tabindex="-1" aria-label="'
+                   f'{_esc(select)} {number}"><a href="{url}" title="{_esc(expand)}">{number}</a></td>\n{row["html"]}</tr>\n')
+    return Markup("".join(out))
+
+
 def card_html(card: dict[str, Any], untitled: str, hint: str) -> Markup:
     """A record as a card of a kanban or gallery: its title (`untitled` when it has none), the
     values of its fields, and, when it may be moved, how (`hint`, said to a screen reader)."""

@@ -23,6 +23,7 @@ from engine import people as people_db
 from engine.fields.base import Editor, load_json_list
 from engine.permissions import TableAccess
 from engine.records import Table
+from views.pages.cell_html import content, opening
 
 MAX_PEOPLE_RESULTS = 20
 # Input attributes a cell editor or a form input may carry (Editor.attrs); others are ignored.
@@ -297,6 +298,59 @@ def build(table: Table, rec: dict[str, Any], key: str, actor: Actor, *, editable
     if editable and col.uploads:
         cell["upload_url"] = f"{record_url(table, rec['id'])}/attach/{key}"  # files dropped on the cell (views.pages.files)
     return cell
+
+
+# The record's id in a cell drawn once for all the rows that hold its value (GridCells): a
+# control character that escaping leaves as it is and no id of PLAIN_ID holds.
+_RID = "\x01"
+PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+_SAME = (str, int, float, bool, type(None))  # values that are their own memo key (with their type)
+
+
+class GridCells:
+    """The <td>s of a grid page's rows, as `cell_html.row_cells` of their `build` cells, each
+    column's cell drawn once per value on the page. What a cell shows depends on its value,
+    whether its row may be edited and what the page shares (LinkTitles: the person's access,
+    the linked records' titles); its record's id is its only other part (data-record, the edit
+    and upload URLs). So a cell is drawn once with a stand-in for the id and split there, and
+    every row holding the same value in that column (a status, a person, an empty cell) is
+    those pieces joined by its id. A value that is not plain text, a number or a list of them,
+    or a drawing whose stand-ins are not exactly where the id goes, is drawn as before."""
+
+    def __init__(self, table: Table, actor: Actor, links: LinkTitles) -> None:
+        self.table, self.actor, self.links = table, actor, links
+        self.drawn: dict[tuple[Any, ...], list[str] | None] = {}
+
+    def row(self, rec: dict[str, Any], keys: list[str], editable: bool) -> Markup:
+        rid = rec["id"]
+        if type(rid) is not str or not PLAIN_ID.fullmatch(rid):
+            return Markup("".join([self._draw(rec, k, editable) for k in keys]))
+        fields = rec["fields"]
+        out = []
+        for key in keys:
+            value = fields.get(key)
+            kind = type(value)
+            if kind in _SAME and not (kind is str and _RID in value):
+                memo: tuple[Any, ...] | None = (key, editable, kind, value)
+            elif kind is list and all(type(v) is str and _RID not in v for v in value):
+                memo = (key, editable, kind, tuple(value))
+            else:
+                memo = None
+            pieces = self.drawn.get(memo) if memo is not None else None
+            if pieces is None and memo is not None and memo not in self.drawn:
+                pieces = self.drawn[memo] = self._pieces({**rec, "id": _RID}, key, editable)
+            out.append(rid.join(pieces) if pieces is not None else self._draw(rec, key, editable))
+        return Markup("".join(out))
+
+    def _draw(self, rec: dict[str, Any], key: str, editable: bool) -> str:
+        c = build(self.table, rec, key, self.actor, editable=editable, links=self.links)
+        return f"{opening(c)}{content(c)}</td>"
+
+    def _pieces(self, rec: dict[str, Any], key: str, editable: bool) -> list[str] | None:
+        c = build(self.table, rec, key, self.actor, editable=editable, links=self.links)
+        html = f"{opening(c)}{content(c)}</td>"
+        places = 1 + bool(c["edit_url"]) + bool(c["upload_url"])  # data-record, the edit and upload URLs
+        return html.split(_RID) if html.count(_RID) == places else None
 
 
 def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Editor,

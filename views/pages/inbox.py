@@ -58,11 +58,14 @@ async def inbox(request: Request) -> Response:
     return render(request, "inbox.html", items=items, approvals=asks)
 
 
-def approvals_for(ws: Workspace, person: str) -> list[dict[str, Any]]:
+def approvals_for(ws: Workspace, person: str, record: tuple[str, str, str] | None = None) -> list[dict[str, Any]]:
     """The requests waiting for `person`'s decision, as the inbox and the record page show them: only
-    about records they may still read (one deleted, or out of their reach since, is not shown)."""
+    about records they may still read (one deleted, or out of their reach since, is not shown);
+    `record` (base, table, id): only those about it (the record page: not a read of every other)."""
     out = []
     for item in approvals_service.pending_for(ws.storage, person):
+        if record is not None and (item["base"], item["tbl"], item["record"]) != record:
+            continue
         try:
             table = ws.base(item["base"]).table(item["tbl"])
         except NotFoundError:

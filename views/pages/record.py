@@ -33,6 +33,7 @@ from engine import people as people_db
 from engine.errors import Message
 from engine.fields.base import is_blank, load_json_list
 from engine.linked import restrict_rows
+from engine.reads import one_showing
 from engine.records import Table
 from views.pages import cells
 from views.pages.files import save_uploads
@@ -77,6 +78,11 @@ def automation_name(table: Table, key: str) -> str:
 
 async def record_page(request: Request) -> Response:
     actor = require_actor(request)
+    with one_showing():  # the record, its history and its comments: one access-log entry
+        return show_record(request, actor)
+
+
+def show_record(request: Request, actor: Actor) -> Response:
     ws = get_ws(request)
     table = get_table(request)
     rid = request.path_params["rid"]
@@ -104,8 +110,7 @@ async def record_page(request: Request) -> Response:
                   history=history, comments=comments, can_delete=access.can_delete, buttons=buttons,
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}",
                   approvals=approval_rows(ws, table, asked),
-                  my_approvals=[a for a in approvals_for(ws, actor.key)
-                                if (a["base"], a["tbl"], a["record"]) == (table.base.key, table.key, rid)])
+                  my_approvals=approvals_for(ws, actor.key, (table.base.key, table.key, rid)))
 
 
 def approval_rows(ws: Workspace, table: Table, asked: list[dict[str, Any]]) -> list[dict[str, Any]]:

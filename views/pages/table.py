@@ -232,6 +232,7 @@ def build_rows(state: GridState, records: list[dict[str, Any]], first_number: in
     can_edit = cells.editable_ids(table, actor, ids) if not state.deleted else set()
     links = cells.LinkTitles(table, actor)
     links.prefetch(records, state.columns)
+    drawn = cells.GridCells(table, actor, links)  # a column's cell drawn once per value
     rows: list[dict[str, Any]] = []
     last = object() if last_group is None else last_group
     for number, rec in enumerate(records, start=first_number):
@@ -241,8 +242,7 @@ def build_rows(state: GridState, records: list[dict[str, Any]], first_number: in
                 rows.append({"group": text})
                 last = text
         rows.append({"id": rec["id"], "number": number, "url": cells.record_url(table, rec["id"]),
-                     "cells": [cells.build(table, rec, k, actor, editable=rec["id"] in can_edit, links=links)
-                               for k in state.columns]})
+                     "html": drawn.row(rec, state.columns, rec["id"] in can_edit)})
     return rows
 
 
@@ -277,6 +277,10 @@ async def table_page(request: Request) -> Response:
     query = {k: v for k, v in (("q", search), ("deleted", "1" if deleted else None)) if v}
     if adhoc:
         query.update(f=adhoc["field"], op=adhoc["op"], v=adhoc["value"])
+    field_ops = {k: ops_for(table, k) for k in state.allowed}
+    # Every filter row's operator menu: the common ones, then the fields' own (a department's
+    # "is in or below"), each once, in the order met (worked out once, not per filter row).
+    every_op = OPERATORS + list(dict.fromkeys(op for ops in field_ops.values() for op in ops if op not in OPERATORS))
     return render(request, "table.html", table=table, vdef=vdef, views=views, all_tab=all_tab, columns=state.columns, rows=rows,
                   pickers=[] if state.deleted else cells.link_pickers(table, state.columns, actor),
                   menu_columns=prefs_service.arrange(state.all_columns, {"order": state.layout.get("order", [])}),
@@ -285,7 +289,7 @@ async def table_page(request: Request) -> Response:
                   prev_url=link(max(0, offset - PAGE_SIZE)) if offset else None,
                   next_url=link(page.next_offset) if page.next_offset is not None else None,
                   base_url=base_url, prefs=state.prefs, allowed=state.allowed, operators=OPERATORS,
-                  field_ops={k: ops_for(table, k) for k in state.allowed}, op_labels=OP_LABELS,
+                  field_ops=field_ops, every_op=every_op, op_labels=OP_LABELS,
                   error=state.error, access=state.access, query_string=urlencode(query),
                   view_filter=json.dumps(vdef.filter, ensure_ascii=False) if vdef and vdef.filter else "")
 

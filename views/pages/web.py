@@ -42,7 +42,14 @@ from views.i18n import make_gettext
 from views.messages import render as render_message
 from views.messages import render_all
 from views.pages.assets import static_url
-from views.pages.cell_html import card_html, cards_html, cell_content, cell_html, row_cells
+from views.pages.cell_html import (
+    card_html,
+    cards_html,
+    cell_content,
+    cell_html,
+    grid_rows,
+    row_cells,
+)
 
 LOCALES = ("zh-CN", "en")
 SESSION_COOKIE = "gb_session"
@@ -80,6 +87,7 @@ _env.globals["current_csrf"] = _csrf_var.get
 _env.globals["static"] = static_url
 _env.globals["cell_html"] = cell_html
 _env.globals["row_cells"] = row_cells
+_env.globals["grid_rows"] = grid_rows
 _env.globals["cell_content"] = cell_content
 _env.globals["card_html"] = card_html
 _env.globals["cards_html"] = cards_html
