@@ -367,30 +367,25 @@ class PgStorage:
 
     @contextmanager
     def reading(self) -> Iterator[PgConnection]:
-        """One snapshot for several reads, within `query_seconds` (statement_timeout)."""
+        """One snapshot for several reads, within `query_seconds` (statement_timeout). Its BEGIN
+        and SET LOCAL go with its first statement (PgConnection.open_with: one round trip)."""
         conn = self.conn
         if conn is self.writer or conn.in_transaction:
             yield conn
             return
-        raw = conn.raw
+        opening = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
+        if self.query_seconds:
+            opening += (f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}",)
+        conn.open_with(opening)
         try:
-            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        except psycopg.OperationalError:
-            if not lost(raw):
-                raise
-            if not self.renew_reader(conn):
-                raise
-            raw = conn.raw  # a new reader in place of the dropped one; nothing was read yet
-            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            if self.query_seconds:
-                raw.execute(f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}")
             with budget.within(self.query_seconds):
                 try:
                     yield conn
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
+            conn.open_with(())  # nothing was read: no transaction was opened
+            raw = conn.raw  # a new reader in place of a dropped one, if it was renewed meanwhile
             if not lost(raw) and conn.in_transaction:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
 
@@ -403,6 +398,7 @@ class PgStorage:
 
     def reads(self, conn: PgConnection, sql: str, params: Sequence[Any]) -> Iterator[Read]:
         """What `sql` reads, in the reader's transaction `conn` (engine/statement_reads.py)."""
+        conn.begin()  # the snapshot's BEGIN, if nothing was read in it yet
         return plan_reads(conn.raw, self.translated(sql).sql, names(sql), lambda table: set(self.columns(table)))
 
     # -- introspection ----------------------------------------------------------------------
