@@ -93,10 +93,10 @@ class PgConnection:
         self._opening = statements
 
     def begin(self) -> None:
-        """Send the statements `open_with` holds now, on their own (something reads `raw` next)."""
-        opening, self._opening = self._opening, ()
-        for statement in opening:
-            self.raw.execute(statement)
+        """Send the statements `open_with` holds now, if any (something reads `raw` next)."""
+        if self._opening:
+            self.raw.execute("; ".join(self._opening))
+            self._opening = ()
 
     def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
         """As sqlite3's: `callback(sql)` for each statement run here from now on (None: stop)."""
@@ -138,10 +138,8 @@ class PgConnection:
             cur.execute(sql, params_of(params))
             return cur
         try:
-            with self.raw.pipeline():  # the snapshot's BEGIN and SET LOCAL with its first statement
-                for statement in self._opening:
-                    self.raw.execute(statement)
-                cur.execute(sql, params_of(params))
+            self.raw.execute("; ".join(self._opening))  # one simple query: one round trip
+            cur.execute(sql, params_of(params))
         except BaseException:
             if not lost(self.raw):  # kept for a dropped reader's new connection (PgConnection.execute)
                 self._opening = ()
