@@ -373,7 +373,7 @@ class PgStorage:
         if conn is self.writer or conn.in_transaction:
             yield conn
             return
-        opening = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
+        opening: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
         if self.query_seconds:
             opening += (f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}",)
         conn.open_with(opening)
