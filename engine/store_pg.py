@@ -387,7 +387,7 @@ class PgStorage:
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
-            conn.open_with(())  # nothing was read: no transaction was opened
+            conn.open_with(())  # still unsent when nothing was read: then no transaction to end
             raw = conn.raw  # a new reader in place of a dropped one, if it was renewed meanwhile
             if not lost(raw) and conn.in_transaction:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
