@@ -70,6 +70,16 @@ class Dialect:
         going up, read backwards one going down. SQLite's default order is already that one."""
         return sql
 
+    # What a (not unique) field index holds after its value: the row id, the tie-break of every
+    # sort (engine.query `compile_sort`), so that one read of the index yields the sort's order,
+    # ties included, and a first page stops after its rows. SQLite's indexes end with the row
+    # id by themselves; PostgreSQL's are given it (`field_index_key`).
+    field_index_tail: tuple[str, ...] = ()
+
+    def field_index_key(self, sql: str) -> str:
+        """The key of a field's (not unique) index: `index_key`, then `field_index_tail`."""
+        return ", ".join([self.index_key(sql), *(f'"{c}"' for c in self.field_index_tail)])
+
     # -- JSON text ---------------------------------------------------------------------
     def json_array_length(self, sql: str) -> str:
         return f"json_array_length({sql})"
@@ -122,6 +132,10 @@ class PostgresDialect(Dialect):
     runs_python: bool = False
     claim_rows: str = " FOR UPDATE SKIP LOCKED"
     index_hints: bool = False
+    # Without the row id after the value, a date sorted going down read every record of the
+    # newest date before its first 50 (an incremental sort): 1,000,000 visits, ~3,000 a day,
+    # a grid's first page 5 ms instead of well under 1.
+    field_index_tail: tuple[str, ...] = ("_rowid",)
 
     def same(self, a: str, b: str) -> str:
         return f"{a} IS NOT DISTINCT FROM {b}"

@@ -27,7 +27,9 @@ stay hand-written, and why:
   among live records is a *refused* step: the plan lists the values and their records, and
   apply() refuses the whole plan, with or without --allow-data-loss;
   on PostgreSQL a field index's key is NULLS FIRST (engine.dialect `index_key`), the order sorts
-  use, and one found NULLS LAST (made before) is planned as a `remake index` step, once;
+  use, followed in a field's (not unique) index by the row id, every sort's tie-break (engine.dialect
+  `field_index_key`, as SQLite's indexes hold it by themselves); one found NULLS LAST or without
+  the row id (made before) is planned as a `remake index` step, once;
 - renaming, removing and retyping a field: `ALTER TABLE … RENAME COLUMN` / `DROP COLUMN`, and
   for a retype a new column (`add_column`), the converted values written into it, the old one
   dropped and the new one renamed — not `transform()`, which copies the whole table and builds
@@ -160,10 +162,15 @@ class Planner:
             indexes = self.db.table(name).indexes if name in self.existing else []
             self.table_indexes[name] = {i.name for i in indexes}
             # A field index PostgreSQL keeps NULLs last in (made before indexes were NULLS FIRST,
-            # engine.dialect `index_key`) cannot serve a sort: made again once (sqlite-utils'
-            # Index has no such attribute: SQLite's order is the one sorts use).
-            self.stale_indexes.update(i.name for i in indexes if getattr(i, "nulls_last", False)
-                                      and i.name.startswith((f"idx__{name}__", f"uniq__{name}__")))
+            # engine.dialect `index_key`) cannot serve a sort, and one without the row id after
+            # its value (made before `field_index_key`) sorts every record sharing the first
+            # page's last value: made again once (sqlite-utils' Index has no `nulls_last`, and
+            # SQLite's tail is empty: its order is the one sorts use).
+            tail = list(self.storage.dialect.field_index_tail)
+            self.stale_indexes.update(
+                i.name for i in indexes if i.name.startswith((f"idx__{name}__", f"uniq__{name}__"))
+                and (getattr(i, "nulls_last", False)
+                     or (tail and i.name.startswith(f"idx__{name}__") and len(i.columns) == 1)))
         return self.table_indexes[name]
 
     def _add(self, kind: str, description: str, run: Callable[[], None], *, lossy: bool = False,
@@ -369,9 +376,9 @@ class Planner:
                     # Partial: every query reads live records only, and then the index alone
                     # answers counts per value (dashboards) without touching the rows.
                     self.conn.execute(f"CREATE INDEX IF NOT EXISTS {q(idx)} ON {q(name)} "
-                                      f"({self.storage.dialect.index_key(q(fkey))}) WHERE _deleted_at IS NULL")
+                                      f"({self.storage.dialect.field_index_key(q(fkey))}) WHERE _deleted_at IS NULL")
                 self._add("add_index", f"{'remake' if stale else 'add'} index on {base.key}.{table.key}.{fkey}"
-                          f"{' (blanks first, so that sorts use it)' if stale else ''}", make_index)
+                          f"{' (blanks first, then the row id, so that sorts use it)' if stale else ''}", make_index)
         if new:
             return
         # Indexes this planner made that nothing asks for any more (a removed dashboard or

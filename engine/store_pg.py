@@ -18,6 +18,9 @@ store), engine/pg_schema.py (the system tables and SQLite's functions PostgreSQL
   before its next read, the listener's within a second.
 - Reads run in a `REPEATABLE READ READ ONLY` transaction (one snapshot) with
   `SET LOCAL statement_timeout` as the time budget; a cancelled statement is `QueryTimeout`.
+  The transaction opens with the snapshot's first statement (BEGIN and SET LOCAL as one simple
+  query just before it: engine/pg_connection.py `open_with`); a snapshot that reads nothing
+  costs no round trip.
 - Several processes on one database: `announce()` (inside a write's transaction) NOTIFYs the
   others at its commit, `listen(callback)` hears theirs (LISTEN on a connection of its own), so
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
@@ -367,30 +370,25 @@ class PgStorage:
 
     @contextmanager
     def reading(self) -> Iterator[PgConnection]:
-        """One snapshot for several reads, within `query_seconds` (statement_timeout)."""
+        """One snapshot for several reads, within `query_seconds` (statement_timeout). Its BEGIN
+        and SET LOCAL go with its first statement (PgConnection.open_with: one round trip)."""
         conn = self.conn
         if conn is self.writer or conn.in_transaction:
             yield conn
             return
-        raw = conn.raw
+        opening: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
+        if self.query_seconds:
+            opening += (f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}",)
+        conn.open_with(opening)
         try:
-            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        except psycopg.OperationalError:
-            if not lost(raw):
-                raise
-            if not self.renew_reader(conn):
-                raise
-            raw = conn.raw  # a new reader in place of the dropped one; nothing was read yet
-            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            if self.query_seconds:
-                raw.execute(f"SET LOCAL statement_timeout = {int(self.query_seconds * 1000)}")
             with budget.within(self.query_seconds):
                 try:
                     yield conn
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
+            conn.open_with(())  # still unsent when nothing was read: then no transaction to end
+            raw = conn.raw  # a new reader in place of a dropped one, if it was renewed meanwhile
             if not lost(raw) and conn.in_transaction:
                 raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
 
@@ -403,6 +401,7 @@ class PgStorage:
 
     def reads(self, conn: PgConnection, sql: str, params: Sequence[Any]) -> Iterator[Read]:
         """What `sql` reads, in the reader's transaction `conn` (engine/statement_reads.py)."""
+        conn.begin()  # the snapshot's BEGIN, if nothing was read in it yet
         return plan_reads(conn.raw, self.translated(sql).sql, names(sql), lambda table: set(self.columns(table)))
 
     # -- introspection ----------------------------------------------------------------------

@@ -82,6 +82,23 @@ def test_the_next_read_succeeds_after_the_server_dropped_the_reader(desk: Worksp
     assert _titles(desk) == ["one"]
 
 
+def test_a_snapshot_begun_after_the_server_dropped_the_reader_is_still_one_snapshot(desk: Workspace, pg_url: str) -> None:
+    """Its BEGIN goes with its first statement (engine/pg_connection.py `open_with`): asked again on
+    the new connection, the BEGIN with it, so the reads after it share that statement's snapshot."""
+    tickets = desk.base("desk").table("tickets")
+    tickets.create({"title": "one"}, actor="admin")
+    assert _titles(desk) == ["one"]  # this thread now holds a reader
+    _terminate(pg_url, desk.storage.conn.raw.info.backend_pid)
+    with desk.storage.reading() as conn:
+        first = conn.execute("SELECT count(*) FROM desk__tickets").fetchone()
+        writer = threading.Thread(target=lambda: tickets.create({"title": "two"}, actor="admin"))
+        writer.start()
+        writer.join()
+        assert conn.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("repeatable read",)
+        assert conn.execute("SELECT count(*) FROM desk__tickets").fetchone() == first == (1,)
+    assert _titles(desk) == ["one", "two"]
+
+
 def test_the_listener_hears_commits_again_after_its_connection_was_dropped(pg_url: str, tmp_path: Path) -> None:
     url = _schema(pg_url)
     one, two = PgStorage(url, tmp_path), PgStorage(url, tmp_path)
