@@ -46,20 +46,23 @@ class Recipient:
     departments: tuple[str, ...] = ()  # every node of the tree the person belongs to, the primary first
 
 
-_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, tuple[Any, ...], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
+_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, str | None, dict[str, Recipient]]] = weakref.WeakKeyDictionary()
 
 
 def directory(ws: Workspace) -> dict[str, Recipient]:
     """Every enabled person by key (the database's copy wins over workspace.yaml).
 
-    Every notification asks; the answer is built again only when the people rows (or the
-    workspace's configuration) changed since the last time, which is rare.
+    Every notification asks, inside the run's transaction; the answer is built again only
+    when the people's version (engine.people.version: one value, set by any write to the
+    people) or the workspace's configuration changed since the last time, which is rare.
     """
-    stored = people_db.snapshot(ws.storage)  # the rows undecoded: comparing them is cheap, decoding all is not
+    version = people_db.version(ws.storage)
     cached = _directories.get(ws)
-    if cached is not None and cached[0] is ws.config and cached[1] == stored:
+    if cached is not None and cached[0] is ws.config and cached[1] == version:
         return dict(cached[2])
-    rows = people_db.decoded(stored)
+    with ws.storage.reading():  # the version and the rows of one snapshot
+        version = people_db.version(ws.storage)
+        rows = people_db.everyone(ws.storage)
     found: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels),
                          p.accounts, tuple(p.departments or ([p.department] if p.department else [])))
@@ -72,7 +75,7 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
         found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
                                       row["phone"], tuple(row["channels"]), declared.accounts if declared else {},
                                       tuple(row["departments"] or ([row["department"]] if row["department"] else [])))
-    _directories[ws] = (ws.config, stored, found)
+    _directories[ws] = (ws.config, version, found)
     return dict(found)
 
 
