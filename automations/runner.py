@@ -85,6 +85,11 @@ def already_ran(ws: Workspace, run_key: str) -> bool:
     return runs.done(ws.storage, run_key)
 
 
+def already_ran_among(ws: Workspace, run_keys: list[str]) -> set[str]:
+    """Those of `run_keys` already run (one query for a worker's whole batch of events)."""
+    return runs.done_among(ws.storage, run_keys) if run_keys else set()
+
+
 def describe(exc: BaseException) -> str:
     """A one-line, person-readable account of why a step failed."""
     if isinstance(exc, ValidationError):
