@@ -10,7 +10,8 @@ workers cannot run an automation twice for one event.
 That transaction holds the database's one write lock, which every other writer (of this
 process and of the others on the database) waits for: what only reads and decides nothing
 is asked before it opens (which bases have webhooks at all), and what is asked of each event
-inside it is asked once for the batch (the claims, the run keys already run).
+inside it is asked once for the batch (the claims, the run keys already run) and the events
+are marked processed together.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed — in this process, or in another
@@ -96,7 +97,7 @@ def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hook
             start = _start_for(ws, auto, event, key)
             if start is not None:
                 runs.append(execute(ws, event.base, auto, start))
-        ws.outbox.mark_processed(event.id, utcnow_text(ws.now()))
+    ws.outbox.mark_processed([event.id for event, _autos in todo], utcnow_text(ws.now()))
 
 
 def _enabled(ws: Workspace, base: str) -> list[Any]:

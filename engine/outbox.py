@@ -22,7 +22,7 @@ Writers `append` (or `append_created`) inside their own transaction, so an event
 exactly when its write does. Listeners (the worker's wake-up) are called only after that
 transaction has committed (`Storage.after_commit`): woken earlier, the worker would read
 before the commit, find nothing, and sleep a whole poll interval. The worker takes events
-with `pending`, and inside its own transaction `claim`s them and `mark_processed` each.
+with `pending`, and inside its own transaction `claim`s them and marks them `mark_processed`.
 
 Several processes on one database (PostgreSQL): every transaction that appends an event also
 `announce`s it through the store, so `listen_across` wakes the listeners of every process; the
@@ -228,9 +228,12 @@ class Outbox:
                                     + self.storage.dialect.claim_rows, event_ids).fetchall()
         return {int(r[0]) for r in rows if r[1] is None}
 
-    def mark_processed(self, event_id: int, at: str) -> None:
-        """Inside the worker's transaction: the event's runs are written."""
-        self._conn().execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (at, event_id))
+    def mark_processed(self, event_ids: list[int], at: str) -> None:
+        """Inside the worker's transaction: these events' runs are written (one statement)."""
+        if event_ids:
+            marks = ", ".join("?" * len(event_ids))
+            self._conn().execute(f"UPDATE _gb_outbox SET processed_at = ? WHERE id IN ({marks})",  # noqa: S608
+                                 [at, *event_ids])
 
     def mark_all_processed(self, at: str) -> int:
         """Mark every pending event processed in a transaction of its own (sample data is
