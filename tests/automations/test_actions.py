@@ -268,3 +268,37 @@ def test_a_link_reads_as_the_titles_its_reader_may_see(env: Env) -> None:
     assert bodies["admin"] == "文件：李四的文件, 主任的文件（李四, 王主任）"
     # li may not read the other document: not its title, nor what lookups take from it.
     assert bodies["li"] == "文件：李四的文件（李四）"
+
+
+ROWS_BASE = """\
+base: cases
+name: 事项
+tables:
+  cases:
+    name: 事项
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      owner: {type: person, name: 负责人}
+roles:
+  viewer:
+    cases: {access: read, rows: {owner: $me}}
+automations:
+  tell:
+    when: {created: cases}
+    do: [{notify: {to: ["person:zhao", "person:admin"], title: "新事项：{{ record.title }}"}}]
+"""
+
+
+def test_a_row_rule_keeps_a_notification_from_whoever_may_not_read_the_record(env: Env) -> None:
+    ws = env.make("""
+        quiet:
+          when: {created: followups}
+          do: [{update: {title: "x"}}]
+    """, extra_bases={"cases": ROWS_BASE})
+    cases = ws.base("cases").table("cases")
+    cases.create({"title": "他的", "owner": "zhao"}, actor="admin")
+    cases.create({"title": "别人的", "owner": "li"}, actor="admin")
+    process_pending(ws)
+    assert sorted((p, t) for p, t, _b in inbox(ws)) == [
+        ("admin", "新事项：他的"), ("admin", "新事项：别人的"), ("zhao", "新事项：他的")]
