@@ -87,7 +87,12 @@ class LockTimes:
         self.counting = counting
         self.wall = self.cpu = 0.0
         self.holds = 0
+        self.statements = 0
         self._began = threading.local()
+
+    def holding(self) -> bool:
+        """Whether this thread is one measured and holds the lock now."""
+        return getattr(self._began, "at", None) is not None
 
     def install(self) -> None:
         from engine.storage import WriteLock
@@ -135,15 +140,22 @@ def main() -> None:
     lock_times = LockTimes(args.lock, counting) if args.lock else None
     if lock_times is not None:
         lock_times.install()
-    if args.sql:
+    if args.sql or args.lock:
         from engine import storage
 
         opened = storage.connect
 
+        def traced(sql: str) -> None:
+            if not counting.is_set():
+                return
+            if args.sql:  # one line per statement whatever its values
+                statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
+            if lock_times is not None and lock_times.holding():
+                lock_times.statements += 1
+
         def connect(path: str | Path) -> sqlite3.Connection:
             conn = opened(path)
-            conn.set_trace_callback(lambda sql: statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
-                                    if counting.is_set() else None)  # one line per statement whatever its values
+            conn.set_trace_callback(traced)
             return conn
 
         storage.connect = connect
@@ -216,7 +228,8 @@ def main() -> None:
         print("CPU ms per post by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
     if lock_times is not None:
         print(f"write lock held by {args.lock}: {1000 * lock_times.wall / args.posts:.3f} ms wall, "
-              f"{1000 * lock_times.cpu / args.posts:.3f} ms CPU per post ({lock_times.holds / args.posts:.2f} holds per post)")
+              f"{1000 * lock_times.cpu / args.posts:.3f} ms CPU per post ({lock_times.holds / args.posts:.2f} holds, "
+              f"{lock_times.statements / args.posts:.1f} statements per post)")
     if args.sql:
         print(f"{sum(statements.values()) / args.posts:.1f} statements per post; the most frequent (count per post):")
         for sql, n in statements.most_common(args.sql):
