@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
-from automations.recipients import People, Recipient, people_now, resolve
+from automations.recipients import People, PeopleOfTransaction, Recipient, resolve
 from automations.templates import (
     MAX_BODY,
     MAX_TITLE,
@@ -83,7 +83,7 @@ class RunContext:
     overrides: dict[str, Any] = field(default_factory=dict)
     on_behalf: str | None = None  # whose write triggered the run; its writes are recorded as for them
     loop_table: Table | None = None  # inside `for_each`: the table of `item` (automations.steps)
-    _people: People | None = None
+    people_read: PeopleOfTransaction = field(default_factory=PeopleOfTransaction)  # shared by a batch's runs
     _row_mark: int | None = None  # the outbox's newest event when `row` was read (see `row_is_current`)
 
     def refresh(self, row: dict[str, Any] | None = None) -> None:
@@ -109,10 +109,8 @@ class RunContext:
         return self.known().by_key
 
     def known(self) -> People:
-        """The people as this run sees them (read once per run)."""
-        if self._people is None:
-            self._people = people_now(self.ws)
-        return self._people
+        """The people as this run sees them (read once per transaction)."""
+        return self.people_read.get(self.ws)
 
     def row_is_current(self) -> bool:
         """Whether `row` is the record as stored now: read in this transaction, and nothing

@@ -102,6 +102,22 @@ def people_now(ws: Workspace) -> People:
     return made
 
 
+class PeopleOfTransaction:
+    """The people as one write transaction sees them, asked of the database at most once in it
+    (again only if this process wrote to the people meanwhile): the worker's runs of a batch of
+    events share one. Valid only inside the transaction it was first used in."""
+
+    def __init__(self) -> None:
+        self._people: People | None = None
+        self._written = -1
+
+    def get(self, ws: Workspace) -> People:
+        if self._people is None or self._written != people_db.written():
+            self._written = people_db.written()
+            self._people = people_now(ws)
+        return self._people
+
+
 def directory(ws: Workspace) -> dict[str, Recipient]:
     """Every enabled person by key (the database's copy wins over workspace.yaml)."""
     return dict(people_now(ws).by_key)

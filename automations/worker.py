@@ -10,8 +10,8 @@ workers cannot run an automation twice for one event.
 That transaction holds the database's one write lock, which every other writer (of this
 process and of the others on the database) waits for: what only reads and decides nothing
 is asked before it opens (which bases have webhooks at all), and what is asked of each event
-inside it is asked once for the batch (the claims, the run keys already run) and the events
-are marked processed together.
+inside it is asked once for the batch (the claims, the run keys already run, the people the
+runs notify) and the events are marked processed together.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed — in this process, or in another
@@ -35,6 +35,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from automations import delivery, mailpoll
+from automations.recipients import PeopleOfTransaction
 from automations.runner import (
     MAX_DEPTH,
     Start,
@@ -61,10 +62,10 @@ POLL_SECONDS = 1.0
 BATCH = 100
 
 
-def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None:
+def _start_for(ws: Workspace, auto: Any, event: Event, key: str, people: PeopleOfTransaction) -> Start | None:
     """The Start of `auto` for `event`, or None when its trigger or condition says no."""
     start = Start(auto.trigger, key, event.table, event.record, event.id, event.depth,
-                  on_behalf=triggered_by(event.actor, event.data))
+                  on_behalf=triggered_by(event.actor, event.data), people=people)
     try:
         if not event_matches(ws, auto, event):
             return None
@@ -88,13 +89,14 @@ def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hook
     todo = [(event, [(auto, make_key(event.base, auto.key, str(event.id))) for auto in _enabled(ws, event.base)])
             for event in events if event.id in claimed]
     ran = already_ran_among(ws, [key for _event, autos in todo for _auto, key in autos])
+    people = PeopleOfTransaction()  # the people, read once for the batch if a run asks
     for event, autos in todo:
         if event.base in hooked:
             _webhook_payloads(ws, event)
         for auto, key in autos:
             if key in ran:
                 continue
-            start = _start_for(ws, auto, event, key)
+            start = _start_for(ws, auto, event, key, people)
             if start is not None:
                 runs.append(execute(ws, event.base, auto, start))
     ws.outbox.mark_processed([event.id for event, _autos in todo], utcnow_text(ws.now()))

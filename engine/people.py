@@ -29,6 +29,7 @@ from engine.storage import Storage, rows_of
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 VERSION_KEY = "people_version"  # in _gb_meta (engine.meta)
+_written = [0]  # writes to the people made by this process (`changed` calls), see `written`
 COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale, departments"
 _NAMES = tuple(c.strip() for c in COLUMNS.split(","))
 
@@ -78,6 +79,14 @@ def changed(conn: sqlite3.Connection) -> None:
     """Inside the transaction of a write to `_gb_people`: a new `version` (random, so a database
     copied or restored under a running process cannot repeat one a cache was built from)."""
     meta.put_in(conn, VERSION_KEY, secrets.token_hex(8))
+    _written[0] += 1
+
+
+def written() -> int:
+    """How many writes to the people this process has made: within one transaction (which
+    holds the write lock, so no other process writes meanwhile) the people read in it are
+    still the people while this number stays the same."""
+    return _written[0]
 
 
 def decoded(rows: tuple[tuple[Any, ...], ...]) -> list[dict[str, Any]]:
