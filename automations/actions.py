@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from automations import delivery
-from automations.recipients import Recipient, directory, resolve
+from automations.recipients import People, PeopleOfTransaction, Recipient, resolve
 from automations.templates import (
     MAX_BODY,
     MAX_TITLE,
@@ -83,7 +83,8 @@ class RunContext:
     overrides: dict[str, Any] = field(default_factory=dict)
     on_behalf: str | None = None  # whose write triggered the run; its writes are recorded as for them
     loop_table: Table | None = None  # inside `for_each`: the table of `item` (automations.steps)
-    _people: dict[str, Recipient] | None = None
+    people_read: PeopleOfTransaction = field(default_factory=PeopleOfTransaction)  # shared by a batch's runs
+    _row_mark: int | None = None  # the outbox's newest event when `row` was read (see `row_is_current`)
 
     def refresh(self, row: dict[str, Any] | None = None) -> None:
         """Load the record (or take `row`, the record just read in this transaction); the first
@@ -91,6 +92,7 @@ class RunContext:
         if row is None:
             row = live_row(self.table, self.record_id) if self.table and self.record_id else None
         self.row = row
+        self._row_mark = self.ws.outbox.newest
         if self.row is not None and self.overrides:
             self.row.update(self.overrides)
         self.overrides = {}
@@ -104,9 +106,16 @@ class RunContext:
         return record_link(self.base, self.table.key, self.record_id) if self.table else ""
 
     def people(self) -> dict[str, Recipient]:
-        if self._people is None:
-            self._people = directory(self.ws)
-        return self._people
+        return self.known().by_key
+
+    def known(self) -> People:
+        """The people as this run sees them (read once per transaction)."""
+        return self.people_read.get(self.ws)
+
+    def row_is_current(self) -> bool:
+        """Whether `row` is the record as stored now: read in this transaction, and nothing
+        written since (every write of a record appends an outbox event in its transaction)."""
+        return self.row is not None and self._row_mark is not None and self._row_mark == self.ws.outbox.newest
 
     def variables(self, person: str | None = None) -> dict[str, Any]:
         """Template variables; for `person`, the record as they may see it (nothing if they are unknown)."""
@@ -205,10 +214,7 @@ def notify(ctx: RunContext, index: int, spec: Any) -> dict[str, Any]:
     groups: dict[str, None] = {c: None for c in extra if c in ws.config.channels and not _personal(ws, c)}
     queued = 0
     for person in people:
-        try:  # the recipient's actor, once for both questions below (each would look the person up)
-            reader: Actor | None = ws.actor(person.key)
-        except GridbaseError:
-            reader = None  # unknown: reads no record, sees none of it
+        reader = ctx.known().actor(ws, person.key)  # None: unknown, reads no record, sees none of it
         if not _can_read(ctx, reader if reader is not None else person.key):
             continue  # a record the recipient may not see is not sent to them, not even its title
         variables = ctx.variables_as(reader)
@@ -252,6 +258,10 @@ def _can_read(ctx: RunContext, person: str | Actor) -> bool:
     """Whether `person` may see the run's record (a run without a record hides nothing)."""
     if ctx.table is None or ctx.record_id is None:
         return True
+    if isinstance(person, Actor) and ctx.row_is_current():
+        access = ctx.table.access(person)
+        if access.read_filter is None:  # no row rule: the record, just read, is theirs to read if the table is
+            return access.can_read
     try:
         return bool(ctx.table.readable_by(ctx.record_id, person))
     except Exception:  # an unknown or disabled person reads nothing

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 from engine import org
 from engine import people as people_db
 from engine.checkrefs import RECIPIENT, RECIPIENT_HELP
+from engine.errors import GridbaseError
 from engine.fields.base import load_json_list
+from engine.permissions import Actor
 
 if TYPE_CHECKING:
     from engine.records import Table
@@ -46,20 +48,44 @@ class Recipient:
     departments: tuple[str, ...] = ()  # every node of the tree the person belongs to, the primary first
 
 
-_directories: weakref.WeakKeyDictionary[Workspace, tuple[Any, tuple[Any, ...], dict[str, Recipient]]] = weakref.WeakKeyDictionary()
+@dataclass
+class People:
+    """The enabled people as one people's version (engine.people.version) and configuration
+    have them: the directory, and each person's actor once asked for (what `Workspace.actor`
+    answers depends on nothing else)."""
+
+    config: Any
+    version: str | None
+    by_key: dict[str, Recipient]
+    actors: dict[str, Actor | None] = field(default_factory=dict)
+
+    def actor(self, ws: Workspace, key: str) -> Actor | None:
+        """The person's actor (`Workspace.actor`), None for someone unknown or disabled."""
+        if key not in self.actors:
+            try:
+                self.actors[key] = ws.actor(key)
+            except GridbaseError:
+                self.actors[key] = None
+        return self.actors[key]
 
 
-def directory(ws: Workspace) -> dict[str, Recipient]:
-    """Every enabled person by key (the database's copy wins over workspace.yaml).
+_people: weakref.WeakKeyDictionary[Workspace, People] = weakref.WeakKeyDictionary()
 
-    Every notification asks; the answer is built again only when the people rows (or the
-    workspace's configuration) changed since the last time, which is rare.
+
+def people_now(ws: Workspace) -> People:
+    """The people as the database has them now (in the caller's transaction, if any).
+
+    Every notification asks, inside the run's transaction; the answer is built again only
+    when the people's version (engine.people.version: one value, set by any write to the
+    people) or the workspace's configuration changed since the last time, which is rare.
     """
-    stored = people_db.snapshot(ws.storage)  # the rows undecoded: comparing them is cheap, decoding all is not
-    cached = _directories.get(ws)
-    if cached is not None and cached[0] is ws.config and cached[1] == stored:
-        return dict(cached[2])
-    rows = people_db.decoded(stored)
+    version = people_db.version(ws.storage)
+    cached = _people.get(ws)
+    if cached is not None and cached.config is ws.config and cached.version == version:
+        return cached
+    with ws.storage.reading():  # the version and the rows of one snapshot
+        version = people_db.version(ws.storage)
+        rows = people_db.everyone(ws.storage)
     found: dict[str, Recipient] = {
         p.key: Recipient(p.key, p.name, p.department, tuple(p.roles), p.email, p.phone, tuple(p.channels),
                          p.accounts, tuple(p.departments or ([p.department] if p.department else [])))
@@ -72,8 +98,29 @@ def directory(ws: Workspace) -> dict[str, Recipient]:
         found[row["key"]] = Recipient(row["key"], row["name"], row["department"], tuple(row["roles"]), row["email"],
                                       row["phone"], tuple(row["channels"]), declared.accounts if declared else {},
                                       tuple(row["departments"] or ([row["department"]] if row["department"] else [])))
-    _directories[ws] = (ws.config, stored, found)
-    return dict(found)
+    made = _people[ws] = People(ws.config, version, found)
+    return made
+
+
+class PeopleOfTransaction:
+    """The people as one write transaction sees them, asked of the database at most once in it
+    (again only if this process wrote to the people meanwhile): the worker's runs of a batch of
+    events share one. Valid only inside the transaction it was first used in."""
+
+    def __init__(self) -> None:
+        self._people: People | None = None
+        self._written = -1
+
+    def get(self, ws: Workspace) -> People:
+        if self._people is None or self._written != people_db.written():
+            self._written = people_db.written()
+            self._people = people_now(ws)
+        return self._people
+
+
+def directory(ws: Workspace) -> dict[str, Recipient]:
+    """Every enabled person by key (the database's copy wins over workspace.yaml)."""
+    return dict(people_now(ws).by_key)
 
 
 def _named_departments(ws: Workspace, table: Table | None, row: dict[str, Any] | None, key: str) -> list[str]:

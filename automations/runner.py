@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import TemplateError
 
 from automations.actions import ActionError, Park, RunContext
+from automations.recipients import PeopleOfTransaction
 from automations.steps import moment_of
 from engine import runs
 from engine.errors import GridbaseError, ValidationError
@@ -66,6 +67,7 @@ class Start:
     on_behalf: str | None = None  # whose write triggered the run (see `triggered_by`)
     first: int = 0  # the step to start at (a parked run going on after its `wait:`)
     row: dict[str, Any] | None = None  # the record as the trigger check just read it (None: read it again)
+    people: PeopleOfTransaction | None = None  # the people as this transaction read them (None: read them)
 
 
 def triggered_by(actor: str, data: dict[str, Any]) -> str | None:
@@ -83,6 +85,11 @@ def make_key(base: str, automation: str, suffix: str) -> str:
 
 def already_ran(ws: Workspace, run_key: str) -> bool:
     return runs.done(ws.storage, run_key)
+
+
+def already_ran_among(ws: Workspace, run_keys: list[str]) -> set[str]:
+    """Those of `run_keys` already run (one query for a worker's whole batch of events)."""
+    return runs.done_among(ws.storage, run_keys) if run_keys else set()
 
 
 def describe(exc: BaseException) -> str:
@@ -130,7 +137,8 @@ def execute(ws: Workspace, base: str, auto: AutomationDef, start: Start) -> dict
     started_at = utcnow_text(ws.now())
     table = ws.base(base).table(start.table) if start.table else None
     ctx = RunContext(ws, base, auto, table, start.record, start.run_key, start.trigger.split(":")[0],
-                     start.depth, dict(start.extra), overrides=dict(start.overrides), on_behalf=start.on_behalf)
+                     start.depth, dict(start.extra), overrides=dict(start.overrides), on_behalf=start.on_behalf,
+                     people_read=start.people or PeopleOfTransaction())
     steps: list[dict[str, Any]] = []
     error: str | None
     if start.failure:

@@ -7,6 +7,12 @@ processed — all in one transaction, so a crash either leaves the event pending
 of its runs written) or done (and everything written). Run keys are unique, so even two
 workers cannot run an automation twice for one event.
 
+That transaction holds the database's one write lock, which every other writer (of this
+process and of the others on the database) waits for: what only reads and decides nothing
+is asked before it opens (which bases have webhooks at all), and what is asked of each event
+inside it is asked once for the batch (the claims, the run keys already run, the people the
+runs notify) and the events are marked processed together.
+
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed — in this process, or in another
 process on the same PostgreSQL database (the outbox's `listen_across`) — and every second anyway
@@ -14,7 +20,7 @@ process on the same PostgreSQL database (the outbox's `listen_across`) — and e
 poller (automations.mailpoll) when the workspace has mailboxes. `stop()` ends them all.
 
 Several processes on one database: each event is handled inside a transaction holding the
-database's writer lock, and claimed there (`is_pending`, `FOR UPDATE SKIP LOCKED` on PostgreSQL),
+database's writer lock, and claimed there (`Outbox.claim`, `FOR UPDATE SKIP LOCKED` on PostgreSQL),
 so exactly one process runs its automations; scheduled and date automations are checked inside
 such a transaction too (their fired marks and the unique run keys, engine.runs), so they fire once.
 
@@ -29,10 +35,11 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from automations import delivery, mailpoll
+from automations.recipients import PeopleOfTransaction
 from automations.runner import (
     MAX_DEPTH,
     Start,
-    already_ran,
+    already_ran_among,
     describe,
     execute,
     make_key,
@@ -55,10 +62,10 @@ POLL_SECONDS = 1.0
 BATCH = 100
 
 
-def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None:
+def _start_for(ws: Workspace, auto: Any, event: Event, key: str, people: PeopleOfTransaction) -> Start | None:
     """The Start of `auto` for `event`, or None when its trigger or condition says no."""
     start = Start(auto.trigger, key, event.table, event.record, event.id, event.depth,
-                  on_behalf=triggered_by(event.actor, event.data))
+                  on_behalf=triggered_by(event.actor, event.data), people=people)
     try:
         if not event_matches(ws, auto, event):
             return None
@@ -75,22 +82,30 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str) -> Start | None
     return start
 
 
-def _handle(ws: Workspace, event: Event, runs: list[dict[str, Any]]) -> None:
-    """Run what `event` triggers and mark it processed (inside the caller's transaction)."""
-    if not ws.outbox.is_pending(event.id):
-        return  # another worker got here first
-    _webhook_payloads(ws, event)
-    bdef = ws.config.bases.get(event.base)
-    for auto in bdef.automations.values() if bdef else []:
-        if not auto.enabled:
-            continue
-        key = make_key(event.base, auto.key, str(event.id))
-        if already_ran(ws, key):
-            continue
-        start = _start_for(ws, auto, event, key)
-        if start is not None:
-            runs.append(execute(ws, event.base, auto, start))
-    ws.outbox.mark_processed(event.id, utcnow_text(ws.now()))
+def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hooked: set[str]) -> None:
+    """Run what `events` trigger and mark them processed (inside the caller's transaction);
+    `hooked`: the bases with webhooks (`webhooks.bases_living`, read before it opened)."""
+    claimed = ws.outbox.claim([event.id for event in events])  # those another worker got first are left alone
+    todo = [(event, [(auto, make_key(event.base, auto.key, str(event.id))) for auto in _enabled(ws, event.base)])
+            for event in events if event.id in claimed]
+    ran = already_ran_among(ws, [key for _event, autos in todo for _auto, key in autos])
+    people = PeopleOfTransaction()  # the people, read once for the batch if a run asks
+    for event, autos in todo:
+        if event.base in hooked:
+            _webhook_payloads(ws, event)
+        for auto, key in autos:
+            if key in ran:
+                continue
+            start = _start_for(ws, auto, event, key, people)
+            if start is not None:
+                runs.append(execute(ws, event.base, auto, start))
+    ws.outbox.mark_processed([event.id for event, _autos in todo], utcnow_text(ws.now()))
+
+
+def _enabled(ws: Workspace, base: str) -> list[Any]:
+    """The enabled automations of `base`, in their order."""
+    bdef = ws.config.bases.get(base)
+    return [auto for auto in bdef.automations.values() if auto.enabled] if bdef else []
 
 
 def _webhook_payloads(ws: Workspace, event: Event) -> None:
@@ -113,11 +128,12 @@ def _webhook_payloads(ws: Workspace, event: Event) -> None:
         log.exception("webhook payloads of outbox event %s failed; its automations go on", event.id)
 
 
-def process_event(ws: Workspace, event: Event) -> list[dict[str, Any]]:
+def process_event(ws: Workspace, event: Event, *, hooked: set[str] | None = None) -> list[dict[str, Any]]:
     """Run every automation `event` triggers and mark it processed, in one transaction."""
     runs: list[dict[str, Any]] = []
+    hooked = webhooks.bases_living(ws) if hooked is None else hooked
     with ws.storage.transaction():
-        _handle(ws, event, runs)
+        _handle(ws, [event], runs, hooked)
     return runs
 
 
@@ -128,10 +144,10 @@ def process_batch(ws: Workspace, events: list[Event]) -> list[dict[str, Any]]:
     one bad event cannot hold the others back (it stays pending and is retried later).
     """
     runs: list[dict[str, Any]] = []
+    hooked = webhooks.bases_living(ws)  # before the write lock: most passes need not ask again inside it
     try:
         with ws.storage.transaction():
-            for event in events:
-                _handle(ws, event, runs)
+            _handle(ws, events, runs, hooked)
         return runs
     except Exception:
         if len(events) == 1:
@@ -139,7 +155,7 @@ def process_batch(ws: Workspace, events: list[Event]) -> list[dict[str, Any]]:
     runs = []
     for event in events:
         try:
-            runs += process_event(ws, event)
+            runs += process_event(ws, event, hooked=hooked)
         except Exception:
             log.exception("outbox event %s failed; it stays pending", event.id)
     return runs

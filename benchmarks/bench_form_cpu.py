@@ -10,6 +10,7 @@ the client's thread) and, with --profile, the top functions by own time across e
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --posts 300 --profile 25
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --serial --sql 40      # statements per post, by kind
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --profile 30 --thread gridbase-automations
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --lock gridbase-automations   # time it holds the write lock
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --copy benchmarks/data/run-1000000   # at a million rows
 
 Compare checkouts by running it from each (alternating), never absolute times across runs.
@@ -77,6 +78,46 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+class LockTimes:
+    """Wall and CPU time the threads whose name starts with `prefix` hold the store's write lock
+    (engine.storage.WriteLock, taken by every write transaction of this process), outermost holds only."""
+
+    def __init__(self, prefix: str, counting: threading.Event) -> None:
+        self.prefix = prefix
+        self.counting = counting
+        self.wall = self.cpu = 0.0
+        self.holds = 0
+        self.statements = 0
+        self._began = threading.local()
+
+    def holding(self) -> bool:
+        """Whether this thread is one measured and holds the lock now."""
+        return getattr(self._began, "at", None) is not None
+
+    def install(self) -> None:
+        from engine.storage import WriteLock
+
+        enter, leave = WriteLock.__enter__, WriteLock.__exit__
+        times = self
+
+        def entered(lock: WriteLock) -> None:
+            enter(lock)
+            if lock._count == 1 and times.counting.is_set() and threading.current_thread().name.startswith(times.prefix):
+                times._began.at = (time.perf_counter(), time.thread_time())
+
+        def left(lock: WriteLock, *exc: object) -> None:
+            began = getattr(times._began, "at", None) if lock._count == 1 else None
+            leave(lock, *exc)
+            if began is not None:
+                times._began.at = None
+                times.wall += time.perf_counter() - began[0]
+                times.cpu += time.thread_time() - began[1]
+                times.holds += 1
+
+        WriteLock.__enter__ = entered  # type: ignore[method-assign]
+        WriteLock.__exit__ = left  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=300)
@@ -87,6 +128,8 @@ def main() -> None:
                         "(the worker runs one event per pass: statement counts that do not depend on timing)")
     parser.add_argument("--thread", default="", metavar="NAME", help="with --profile: only threads whose name starts so "
                         "(gridbase-automations, gridbase-writer, AnyIO worker, asyncio-portal, ...)")
+    parser.add_argument("--lock", default="", metavar="NAME", help="time under the write lock of the threads whose "
+                        "name starts so (wall and CPU per post, from taking the lock to releasing it after the commit)")
     parser.add_argument("--pstats", type=Path, metavar="FILE", help="with --profile: also save the merged stats there")
     parser.add_argument("--copy", type=Path, metavar="DIR", help="post into a copy of a workspace run.py built (DIR holds "
                         "ws/ and gridbase.db, e.g. benchmarks/data/run-1000000) instead of building one of --rows rows")
@@ -94,15 +137,25 @@ def main() -> None:
     main_prof = profile_threads() if args.profile else None
     statements: Counter[str] = Counter()
     counting = threading.Event()
-    if args.sql:
+    lock_times = LockTimes(args.lock, counting) if args.lock else None
+    if lock_times is not None:
+        lock_times.install()
+    if args.sql or args.lock:
         from engine import storage
 
         opened = storage.connect
 
+        def traced(sql: str) -> None:
+            if not counting.is_set():
+                return
+            if args.sql:  # one line per statement whatever its values
+                statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
+            if lock_times is not None and lock_times.holding():
+                lock_times.statements += 1
+
         def connect(path: str | Path) -> sqlite3.Connection:
             conn = opened(path)
-            conn.set_trace_callback(lambda sql: statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
-                                    if counting.is_set() else None)  # one line per statement whatever its values
+            conn.set_trace_callback(traced)
             return conn
 
         storage.connect = connect
@@ -173,6 +226,10 @@ def main() -> None:
     if threads1:
         by = {k: 1000 * (v - threads0.get(k, 0.0)) / args.posts for k, v in threads1.items()}
         print("CPU ms per post by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1])))
+    if lock_times is not None:
+        print(f"write lock held by {args.lock}: {1000 * lock_times.wall / args.posts:.3f} ms wall, "
+              f"{1000 * lock_times.cpu / args.posts:.3f} ms CPU per post ({lock_times.holds / args.posts:.2f} holds, "
+              f"{lock_times.statements / args.posts:.1f} statements per post)")
     if args.sql:
         print(f"{sum(statements.values()) / args.posts:.1f} statements per post; the most frequent (count per post):")
         for sql, n in statements.most_common(args.sql):

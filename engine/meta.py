@@ -1,7 +1,8 @@
 """Facts about the workspace's database itself: owner of `_gb_meta`, a small key-value table.
 
 Keys in use: `schema_applied_at` (engine.migrate), `session_secret` (the key that signs session
-cookies, made on first use), `seeded` (what `gridbase demo` added, so it seeds only once).
+cookies, made on first use), `seeded` (what `gridbase demo` added, so it seeds only once),
+`people_version` (engine.people: another value after every write to the people).
 """
 
 from __future__ import annotations

@@ -22,11 +22,11 @@ Writers `append` (or `append_created`) inside their own transaction, so an event
 exactly when its write does. Listeners (the worker's wake-up) are called only after that
 transaction has committed (`Storage.after_commit`): woken earlier, the worker would read
 before the commit, find nothing, and sleep a whole poll interval. The worker takes events
-with `pending`, and inside its own transaction checks `is_pending` and `mark_processed`.
+with `pending`, and inside its own transaction `claim`s them and marks them `mark_processed`.
 
 Several processes on one database (PostgreSQL): every transaction that appends an event also
 `announce`s it through the store, so `listen_across` wakes the listeners of every process; the
-worker's `is_pending` claims the event with the dialect's `claim_rows` (`FOR UPDATE SKIP LOCKED`)
+worker's `claim` takes the events with the dialect's `claim_rows` (`FOR UPDATE SKIP LOCKED`)
 inside its transaction, which also holds the database's writer lock: one process runs an event.
 On one SQLite file (`gridbase serve --workers N`) there is no announcing: each process's
 listeners hear its own commits, and the others find the events when they next look; the claim
@@ -217,16 +217,23 @@ class Outbox:
                                 (after, limit)).fetchall()
         return [Event.from_row(r) for r in rows]
 
-    def is_pending(self, event_id: int) -> bool:
-        """Inside the worker's transaction: claim the event if it is still unprocessed (no other
-        worker, of this process or another, took it); the claim holds until the commit."""
-        row = self._conn().execute("SELECT processed_at FROM _gb_outbox WHERE id = ?"
-                                   + self.storage.dialect.claim_rows, (event_id,)).fetchone()
-        return row is not None and row[0] is None
+    def claim(self, event_ids: list[int]) -> set[int]:
+        """Inside the worker's transaction: claim those of `event_ids` still unprocessed (no other
+        worker, of this process or another, took them), in one query; the claims hold until the
+        commit. The ids claimed."""
+        if not event_ids:
+            return set()
+        marks = ", ".join("?" * len(event_ids))
+        rows = self._conn().execute(f"SELECT id, processed_at FROM _gb_outbox WHERE id IN ({marks})"  # noqa: S608
+                                    + self.storage.dialect.claim_rows, event_ids).fetchall()
+        return {int(r[0]) for r in rows if r[1] is None}
 
-    def mark_processed(self, event_id: int, at: str) -> None:
-        """Inside the worker's transaction: the event's runs are written."""
-        self._conn().execute("UPDATE _gb_outbox SET processed_at = ? WHERE id = ?", (at, event_id))
+    def mark_processed(self, event_ids: list[int], at: str) -> None:
+        """Inside the worker's transaction: these events' runs are written (one statement)."""
+        if event_ids:
+            marks = ", ".join("?" * len(event_ids))
+            self._conn().execute(f"UPDATE _gb_outbox SET processed_at = ? WHERE id IN ({marks})",  # noqa: S608
+                                 [at, *event_ids])
 
     def mark_all_processed(self, at: str) -> int:
         """Mark every pending event processed in a transaction of its own (sample data is

@@ -7,21 +7,29 @@ records that name them keep showing their name. Sign-in credentials are read and
 `engine.signins`, which calls `credentials` and `set_password_hash` here. Where a person sits in
 the organisation tree (engine.org) is kept here too: `department` (the primary node) and
 `departments` (every node, the primary first); `move` changes it, and it counts at once.
+
+Every write here (and `Workspace.sync_people`'s, through `changed`) also sets the people's
+*version* (`version`, kept in `_gb_meta`) in its transaction: a cache built from the rows
+(automations.recipients' directory) asks for that one value instead of reading every row.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 from collections.abc import Collection
 from typing import Any
 
+from engine import meta
 from engine.errors import GridbaseError, Message
 from engine.storage import Storage, rows_of
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
+VERSION_KEY = "people_version"  # in _gb_meta (engine.meta)
+_written = [0]  # writes to the people made by this process (`changed` calls), see `written`
 COLUMNS = "key, name, department, roles, email, phone, channels, disabled, locale, departments"
 _NAMES = tuple(c.strip() for c in COLUMNS.split(","))
 
@@ -61,6 +69,26 @@ def snapshot(storage: Storage) -> tuple[tuple[Any, ...], ...]:
         return tuple(tuple(r) for r in conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key").fetchall())  # noqa: S608
 
 
+def version(storage: Storage) -> str | None:
+    """The people's version: another value after any write to `_gb_people` committed (in this
+    process or another); None before the first such write."""
+    return meta.get(storage, VERSION_KEY)
+
+
+def changed(conn: sqlite3.Connection) -> None:
+    """Inside the transaction of a write to `_gb_people`: a new `version` (random, so a database
+    copied or restored under a running process cannot repeat one a cache was built from)."""
+    meta.put_in(conn, VERSION_KEY, secrets.token_hex(8))
+    _written[0] += 1
+
+
+def written() -> int:
+    """How many writes to the people this process has made: within one transaction (which
+    holds the write lock, so no other process writes meanwhile) the people read in it are
+    still the people while this number stays the same."""
+    return _written[0]
+
+
 def decoded(rows: tuple[tuple[Any, ...], ...]) -> list[dict[str, Any]]:
     """The rows of `snapshot` as `everyone` gives them (dicts; roles, channels, departments as lists)."""
     return [_decoded(dict(zip(_NAMES, r, strict=True))) for r in rows]
@@ -98,6 +126,7 @@ def locale_of(storage: Storage, key: str) -> str | None:
 def set_locale(storage: Storage, key: str, locale: str) -> None:
     with storage.transaction() as conn:
         conn.execute("UPDATE _gb_people SET locale = ? WHERE key = ?", (locale, key))
+        changed(conn)
 
 
 def add(storage: Storage, key: str, *, name: str, department: str | None, roles: list[str], email: str | None,
@@ -107,6 +136,7 @@ def add(storage: Storage, key: str, *, name: str, department: str | None, roles:
         conn.execute("INSERT INTO _gb_people (key, name, department, departments, roles, email, source) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, name, department, json.dumps([department] if department else []),
                                                       json.dumps(roles, ensure_ascii=False), email, source))
+        changed(conn)
 
 
 def enroll_problem(storage: Storage, key: str, *, name: str, roles: list[str], department: str | None,
@@ -150,6 +180,7 @@ def move(storage: Storage, key: str, primary: str | None, nodes: list[str]) -> b
     if there is no such person. Row rules, recipients and defaults follow at once."""
     every = list(dict.fromkeys([primary, *nodes] if primary else nodes))
     with storage.transaction() as conn:
+        changed(conn)
         return conn.execute("UPDATE _gb_people SET department = ?, departments = ? WHERE key = ?",
                             (primary, json.dumps(every, ensure_ascii=False), key)).rowcount > 0
 
@@ -157,6 +188,7 @@ def move(storage: Storage, key: str, primary: str | None, nodes: list[str]) -> b
 def set_disabled(storage: Storage, key: str, disabled: bool) -> bool:
     """Disable or enable a person; False if there is no such person."""
     with storage.transaction() as conn:
+        changed(conn)
         return conn.execute("UPDATE _gb_people SET disabled = ? WHERE key = ?", (int(disabled), key)).rowcount > 0
 
 
@@ -183,6 +215,7 @@ def phones(storage: Storage) -> list[tuple[str, str]]:
 
 def set_password_hash(conn: sqlite3.Connection, key: str, password_hash: str) -> bool:
     """Store a password hash inside the caller's transaction; False if there is no such person."""
+    changed(conn)
     return conn.execute("UPDATE _gb_people SET password_hash = ? WHERE key = ?", (password_hash, key)).rowcount > 0
 
 

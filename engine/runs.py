@@ -31,6 +31,17 @@ def done(storage: Storage, run_key: str) -> bool:
     return storage.conn.execute("SELECT 1 FROM _gb_runs WHERE run_key = ?", (run_key,)).fetchone() is not None
 
 
+def done_among(storage: Storage, run_keys: list[str]) -> set[str]:
+    """Those of `run_keys` that have been recorded (one query per 500 keys)."""
+    found: set[str] = set()
+    for at in range(0, len(run_keys), 500):
+        chunk = run_keys[at:at + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(str(r[0]) for r in storage.conn.execute(
+            f"SELECT run_key FROM _gb_runs WHERE run_key IN ({marks})", chunk))  # noqa: S608 (placeholders only)
+    return found
+
+
 @contextmanager
 def step(conn: sqlite3.Connection) -> Iterator[None]:
     """One step of a run inside the run's transaction: what it wrote is undone alone if it raises."""

@@ -227,6 +227,15 @@ def living(ws: Workspace, base: str) -> list[Webhook]:
     return [Webhook.from_row(r) for r in rows]
 
 
+def bases_living(ws: Workspace) -> set[str]:
+    """The bases that have a webhook that has not expired: read by the worker before its
+    transaction opens, so that events of every other base (most, or all) ask nothing of
+    `_gb_webhooks` while it holds the write lock. A webhook made after this read does not
+    get the events of that pass, which were written before it was made."""
+    return {str(r[0]) for r in ws.storage.conn.execute("SELECT DISTINCT base FROM _gb_webhooks WHERE expires_at > ?",
+                                                       (_stamp(ws.now()),))}  # one statement: no snapshot to open
+
+
 def record(ws: Workspace, event: Event, hooks: list[Webhook] | None = None) -> list[Ping]:
     """Inside the worker's transaction: make `event` a payload of every living webhook of its
     base (`hooks`, as `living` just gave them, or read here) that matches it and whose owner

@@ -180,6 +180,7 @@ class Workspace:
         """Copy people from workspace.yaml into the database (passwords only if unset)."""
         with self.storage.transaction() as conn:
             now = utcnow_text(self.now())
+            people.changed(conn)
             for person in self.config.people.values():
                 existing = conn.execute("SELECT password_hash FROM _gb_people WHERE key = ?", (person.key,)).fetchone()
                 values = (person.name, person.department, json.dumps(person.roles), person.email, person.phone,

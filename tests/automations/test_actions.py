@@ -12,6 +12,7 @@ from automation_servers import Env
 
 from automations import deliver_due, list_runs, process_pending
 from engine import Workspace
+from engine import people as people_db
 from engine.errors import GridbaseError
 
 pytestmark = pytest.mark.stores  # runs on SQLite and on PostgreSQL (tests/conftest.py)
@@ -268,3 +269,61 @@ def test_a_link_reads_as_the_titles_its_reader_may_see(env: Env) -> None:
     assert bodies["admin"] == "文件：李四的文件, 主任的文件（李四, 王主任）"
     # li may not read the other document: not its title, nor what lookups take from it.
     assert bodies["li"] == "文件：李四的文件（李四）"
+
+
+ROWS_BASE = """\
+base: cases
+name: 事项
+tables:
+  cases:
+    name: 事项
+    primary: title
+    fields:
+      title: {type: text, name: 标题}
+      owner: {type: person, name: 负责人}
+roles:
+  viewer:
+    cases: {access: read, rows: {owner: $me}}
+automations:
+  tell:
+    when: {created: cases}
+    do: [{notify: {to: ["person:zhao", "person:admin"], title: "新事项：{{ record.title }}"}}]
+"""
+
+
+def test_a_row_rule_keeps_a_notification_from_whoever_may_not_read_the_record(env: Env) -> None:
+    ws = env.make("""
+        quiet:
+          when: {created: followups}
+          do: [{update: {title: "x"}}]
+    """, extra_bases={"cases": ROWS_BASE})
+    cases = ws.base("cases").table("cases")
+    cases.create({"title": "他的", "owner": "zhao"}, actor="admin")
+    cases.create({"title": "别人的", "owner": "li"}, actor="admin")
+    process_pending(ws)
+    assert sorted((p, t) for p, t, _b in inbox(ws)) == [
+        ("admin", "新事项：他的"), ("admin", "新事项：别人的"), ("zhao", "新事项：他的")]
+
+
+def test_a_person_disabled_by_another_process_is_notified_no_more(env: Env) -> None:
+    ws = env.make("""
+        tell_li:
+          when: {created: tickets}
+          do: [{notify: {to: ["person:li", "person:admin"], title: "{{ record.title }}"}}]
+    """)
+    tickets = ws.base("desk").table("tickets")
+    tickets.create({"title": "一"}, actor="admin")
+    process_pending(ws)
+    other = Workspace.open(ws.config.root, db=ws.storage.database)  # another server on the same database
+    try:
+        people_db.set_disabled(other.storage, "li", True)
+        tickets.create({"title": "二"}, actor="admin")
+        tickets.create({"title": "三"}, actor="admin")
+        process_pending(ws)
+        people_db.set_disabled(other.storage, "li", False)
+        tickets.create({"title": "四"}, actor="admin")
+        process_pending(ws)
+    finally:
+        other.close()
+    assert sorted((p, t) for p, t, _b in inbox(ws)) == [
+        ("admin", "一"), ("admin", "三"), ("admin", "二"), ("admin", "四"), ("li", "一"), ("li", "四")]

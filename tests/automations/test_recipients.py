@@ -76,3 +76,22 @@ def test_the_people_a_notification_reaches_follow_the_database_at_once(ws: Works
     assert _who(ws, "person:newbie") == []
     people_db.set_disabled(ws.storage, "newbie", False)
     assert _who(ws, "person:newbie") == ["newbie"]
+
+
+def test_a_change_of_people_made_by_another_process_counts_at_once(ws: Workspace) -> None:
+    """The directory of people is kept between notifications; a write to the people in
+    another process (another server on the same database) must not be missed."""
+    assert _who(ws, "person:li") == ["li"]
+    assert _who(ws, "dept:{dept}", {"title": "a", "dept": "口腔正畸中心"}) == ["li", "zhao"]
+    other = Workspace.open(ws.config.root, db=ws.storage.database)
+    try:
+        people_db.set_disabled(other.storage, "li", True)
+        assert _who(ws, "person:li") == []
+        people_db.set_disabled(other.storage, "li", False)
+        people_db.move(other.storage, "zhao", "qc", ["qc"])
+        assert _who(ws, "person:li") == ["li"]
+        assert _who(ws, "dept:{dept}", {"title": "b", "dept": "口腔正畸中心"}) == ["li"]
+        people_db.add(other.storage, "newbie", name="新人", department=None, roles=[], email=None)
+        assert _who(ws, "person:newbie") == ["newbie"]
+    finally:
+        other.close()
