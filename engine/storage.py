@@ -223,7 +223,9 @@ class Storage:
         # Set by a worker of `gridbase serve --workers N`: other processes serve this file too, so
         # what they must share (rate limits, engine.ratelimits) goes through the database.
         self.several_processes = False
-        self._turns: int | None = None  # the descriptor of DB-writers.lock (_in_turn)
+        # Descriptors of DB-writers.lock (_in_turn): the writer's, and write_apart's (an open file of
+        # its own, so the two queue for the file's lock against each other too).
+        self._turns: dict[str, int] = {}
         self.query_seconds = query_seconds_setting()  # the time budget of each read (None: no budget)
         with self.transaction():
             create_system_tables(self._writer_db)
@@ -351,7 +353,7 @@ class Storage:
                     committed.extend(callbacks)
 
     @contextmanager
-    def _in_turn(self) -> Iterator[None]:
+    def _in_turn(self, who: str = "writer") -> Iterator[None]:
         """Around a transaction, with several processes on the file (`several_processes`): wait
         for the write lock in a queue the kernel wakes at once (an exclusive `flock` on
         DB-writers.lock), rather than in SQLite's busy handler, which looks again after sleeping
@@ -360,13 +362,14 @@ class Storage:
         if not self.several_processes:
             yield
             return
-        if self._turns is None:
-            self._turns = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        turns = self._turns.get(who)
+        if turns is None:
+            turns = self._turns[who] = os.open(f"{self.path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(turns, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(self._turns, fcntl.LOCK_UN)
+            fcntl.flock(turns, fcntl.LOCK_UN)
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open (SQLite may have rolled back already)."""
@@ -399,11 +402,13 @@ class Storage:
         Only for what need not survive a power cut (a rate limit's bucket): on a connection of
         its own with `synchronous = OFF`, so it waits for no disk sync and not for this
         process's writer lock, only for the file's write lock while another commit holds it
-        (`gridbase serve --workers N`: several processes on the file). Inside this thread's
+        (`gridbase serve --workers N`: several processes on the file), queued for it on
+        DB-writers.lock like the writers (`_in_turn`, a descriptor of its own), not in SQLite's
+        busy handler, which let it wait behind a stream of commits. Inside this thread's
         own transaction it is part of it. (PostgreSQL takes it beside the writer.)"""
         if self._depth and self.lock.held():
             return self.writer.execute(sql, params).fetchone()
-        with self._apart_lock:
+        with self._apart_lock, self._in_turn("apart"):
             if self._apart is None:
                 self._apart = connect(self.path)
                 self._apart.execute("PRAGMA synchronous = OFF")
@@ -502,7 +507,7 @@ class Storage:
             with self._apart_lock:
                 if self._apart is not None:
                     self._apart.close()
-            if self._turns is not None:
-                os.close(self._turns)
-                self._turns = None
+            for turns in self._turns.values():
+                os.close(turns)
+            self._turns = {}
             self.writer.close()
