@@ -58,15 +58,9 @@ def exists(storage: Storage, key: str) -> bool:
 
 def everyone(storage: Storage) -> list[dict[str, Any]]:
     """Every person's row, disabled ones too, by key."""
-    return decoded(snapshot(storage))
-
-
-def snapshot(storage: Storage) -> tuple[tuple[Any, ...], ...]:
-    """Every person's row as stored (COLUMNS, undecoded), by key: cheap to read and to compare,
-    so a cache of people built from it (automations.recipients) can tell whether anyone changed,
-    in this process or another, without decoding every row again."""
     with storage.reading() as conn:
-        return tuple(tuple(r) for r in conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key").fetchall())  # noqa: S608
+        rows = conn.execute(f"SELECT {COLUMNS} FROM _gb_people ORDER BY key").fetchall()  # noqa: S608
+    return [_decoded(dict(zip(_NAMES, r, strict=True))) for r in rows]
 
 
 def version(storage: Storage) -> str | None:
@@ -87,11 +81,6 @@ def written() -> int:
     holds the write lock, so no other process writes meanwhile) the people read in it are
     still the people while this number stays the same."""
     return _written[0]
-
-
-def decoded(rows: tuple[tuple[Any, ...], ...]) -> list[dict[str, Any]]:
-    """The rows of `snapshot` as `everyone` gives them (dicts; roles, channels, departments as lists)."""
-    return [_decoded(dict(zip(_NAMES, r, strict=True))) for r in rows]
 
 
 def disabled(storage: Storage) -> set[str]:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import select
 import signal
 import socket
@@ -62,7 +61,7 @@ MAX_PAUSE_SECONDS = 30.0
 STOP_SECONDS = 20.0
 
 
-ACCEPT_TICK = 0.5  # how often the accepting thread looks whether the supervisor is stopping
+ACCEPT_TICK = 0.5  # how often the supervisor's accepting and relaying threads look whether it is stopping
 READY = b"ready"  # what a worker says on its channel once it serves
 EVENTS = b"e"  # what a request worker says after a commit that appended events: the automations look
 
@@ -405,18 +404,7 @@ def say_events(channel: socket.socket) -> Callable[[int], None]:
 def serve_on_fd(app: Any, channel: socket.socket) -> None:
     """A request worker: serve `app` on the connections the supervisor hands over `channel`,
     until told to stop, or until the supervisor is gone."""
-    server = HandedServer(uvicorn.Config(app, log_level="warning", ws="none"), channel)
-    parent = os.getppid()
-
-    def orphaned() -> None:
-        while not server.should_exit:
-            if os.getppid() != parent:
-                server.should_exit = True
-                return
-            time.sleep(1)
-
-    threading.Thread(target=orphaned, name="gridbase-orphan-check", daemon=True).start()
-    server.run()
+    HandedServer(uvicorn.Config(app, log_level="warning", ws="none"), channel).run()  # it stops at the channel's end
 
 
 def run_automations(ws: Any, channel: socket.socket) -> None:
@@ -440,9 +428,8 @@ def run_automations(ws: Any, channel: socket.socket) -> None:
 
     threading.Thread(target=hear, name="gridbase-wakes", daemon=True).start()
     try:
-        while not stopping.wait(1.0):
-            if os.getppid() == 1:  # the supervisor is gone
-                break
+        while not stopping.wait(1.0):  # SIGTERM, or the channel's end: the supervisor is gone
+            pass
     finally:
         automation_worker.stop(service)
         channel.close()

@@ -294,3 +294,34 @@ def test_a_worker_that_cannot_start_is_started_again_after_growing_pauses(tmp_pa
     assert "exited with code 3; starting it again in 2 s" in said[1]
     assert time.monotonic() - began >= 1.0
     assert not watching.is_alive()
+
+
+def test_the_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the supervisor (nothing of its own runs then): its request workers and its
+    automation process see their channels end and stop by themselves, leaving no server behind."""
+    root = write_workspace(tmp_path / "ws", {"log": BASE}, WORKSPACE)
+    port = _port()
+    log = (tmp_path / "serve.log").open("w")
+    sup = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(root), "--port", str(port), "--workers", "2"],
+                           cwd=ROOT, env=ENV, text=True, stdout=log, stderr=subprocess.STDOUT)
+    children: list[int] = []
+    try:
+        _until("two workers answering", lambda: len(_workers(sup)) == 2 and _up(port))
+        children += _children(sup)
+        assert len(children) == 3, children
+        sup.kill()
+        sup.wait(10)
+
+        def gone(pid: int) -> bool:
+            try:
+                return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # ended (a zombie of init's)
+            except FileNotFoundError:
+                return True
+
+        _until("every worker stopped", lambda: all(gone(pid) for pid in children), timeout=60)
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+        for pid in children:  # a worker left running (the test failed): not left behind
+            subprocess.run(["kill", "-KILL", str(pid)], check=False, capture_output=True)
+        log.close()

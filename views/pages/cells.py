@@ -23,7 +23,7 @@ from engine import people as people_db
 from engine.fields.base import Editor, load_json_list
 from engine.permissions import TableAccess
 from engine.records import Table
-from views.pages.cell_html import content, opening
+from views.pages.cell_html import row_cells
 
 MAX_PEOPLE_RESULTS = 20
 # Input attributes a cell editor or a form input may carry (Editor.attrs); others are ignored.
@@ -343,12 +343,11 @@ class GridCells:
         return Markup("".join(out))
 
     def _draw(self, rec: dict[str, Any], key: str, editable: bool) -> str:
-        c = build(self.table, rec, key, self.actor, editable=editable, links=self.links)
-        return f"{opening(c)}{content(c)}</td>"
+        return str(row_cells([build(self.table, rec, key, self.actor, editable=editable, links=self.links)]))
 
     def _pieces(self, rec: dict[str, Any], key: str, editable: bool) -> list[str] | None:
         c = build(self.table, rec, key, self.actor, editable=editable, links=self.links)
-        html = f"{opening(c)}{content(c)}</td>"
+        html = str(row_cells([c]))
         places = 1 + bool(c["edit_url"]) + bool(c["upload_url"])  # data-record, the edit and upload URLs
         return html.split(_RID) if html.count(_RID) == places else None
 
