@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engine import Workspace, comments
 from tests.browser.conftest import CHROMIUM, launch_browser, serving
@@ -73,6 +74,17 @@ def new_page(browser: Any, *, phone: bool = False) -> Any:
 
 def is_focused(page: Any, selector: str) -> bool:
     return bool(page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector))
+
+
+def focus_lands_on(page: Any, selector: str) -> bool:
+    """Whether the page's autofocus puts the focus on `selector`: the browser moves it in a
+    rendering step after the load event, so this waits for it (up to 5 s)."""
+    try:
+        page.wait_for_function("(s) => !!document.activeElement && document.activeElement.matches(s)",
+                               arg=selector, timeout=5000)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def tab_to(page: Any, selector: str, limit: int = 30, key: str = "Tab") -> int:
@@ -204,7 +216,7 @@ def test_complaints_qr_form_on_a_phone_then_the_board_and_a_comment(server: dict
     tab_to(phone, "form button[type=submit]", limit=8)
     with phone.expect_navigation():
         phone.keyboard.press("Enter")
-    assert is_focused(phone, "h1"), phone.evaluate(ACTIVE)  # the thank-you heading is read first
+    assert focus_lands_on(phone, "h1"), phone.evaluate(ACTIVE)  # the thank-you heading is read first
     found = rows(ws, 'SELECT _id, category, status FROM "complaints__complaints" WHERE title = ?', ("候诊区饮水机没有热水",))
     assert len(found) == 1 and found[0]["category"] == "环境设施"
     rid, status = found[0]["_id"], found[0]["status"]
@@ -277,7 +289,7 @@ def test_directives_a_clerk_logs_a_document_and_a_head_sets_a_task_status(server
     tab_to(page, "form button[type=submit]", limit=8)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert is_focused(page, "h1"), page.evaluate(ACTIVE)
+    assert focus_lands_on(page, "h1"), page.evaluate(ACTIVE)
     doc = rows(ws, 'SELECT * FROM "directives__documents" WHERE title = ?', ("关于做好冬季传染病防控工作的通知",))
     assert len(doc) == 1
     assert (doc[0]["issuer"], doc[0]["deadline"]) == ("市卫健委", "2026-12-31")
