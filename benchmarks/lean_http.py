@@ -76,6 +76,7 @@ class LeanClient:
         self._fixed = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(max_connections)
+        self.opened = 0  # connections opened so far (load.py --trace: which requests waited for one)
 
     async def get(self, path: str, **kw: Any) -> Response:
         return await self.request("GET", path, **kw)
@@ -146,6 +147,7 @@ class LeanClient:
         return response
 
     async def _open(self) -> _Connection:
+        self.opened += 1
         try:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         except OSError as exc:

@@ -275,7 +275,7 @@ def start_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
 
 async def run(users: int, duration: float, scale: float, keep: bool, rates: list[float] | None = None,
               live: int = 0, big: Path | None = None, capacity: float | None = None, spy: Path | None = None,
-              json_out: Path | None = None, workers: int = 1, cost: int = 0) -> int:
+              json_out: Path | None = None, workers: int = 1, cost: int = 0, trace: Path | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridbase-load-"))
     server: subprocess.Popen[bytes] | None = None
     open_loop_mode = bool(rates or capacity or cost)
@@ -317,6 +317,9 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
                 if json_out and not (rates or capacity):
                     json_out.write_text(json.dumps({"target": target.name, "cost": figures_cost}, indent=1))
             started = time.monotonic()
+            traced: list[dict[str, Any]] = []
+            if trace:
+                stats.trace = []
             stop, heard = asyncio.Event(), Counter[str]()
             watchers = [asyncio.create_task(watch_live(s, target, stop, heard, stats)) for s in sessions[:live]]
             planned = duration * (len(rates or []) + (6 if capacity else 0))
@@ -325,11 +328,17 @@ async def run(users: int, duration: float, scale: float, keep: bool, rates: list
                 began, cpu = time.monotonic(), server_cpu(server.pid)
                 result = await open_loop(sessions, target, rate, duration, stats, seed=2026 + i)
                 figures.append(report(rate, result, time.monotonic() - began))
+                traced.append({"rate": rate, "operations": [(round(due - started, 4), round(took, 4), kind)
+                                                             for due, took, kind in result.operations]})
                 spent = server_cpu(server.pid) - cpu
                 done = sum(len(v) for v in result.latencies.values())
                 figures[-1].update(server_cpu_s=round(spent, 2), server_cpu_ms_per_op=round(1000 * spent / max(done, 1), 1))
                 print(f"server CPU: {spent:.1f} s for {done} operations ({1000 * spent / max(done, 1):.1f} ms each; "
                       "what a page costs whatever else the machine runs)", flush=True)
+            if trace:
+                trace.write_text(json.dumps({"rates": traced, "requests": [
+                    (round(at - started, 4), round(took, 4), *rest) for at, took, *rest in stats.trace or []]}))
+                print(f"trace: {trace}")
             if capacity:
                 found = await step_search(sessions, target, capacity, duration, stats, figures)
             if spying is not None:
@@ -408,13 +417,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="record the server with py-spy (.svg: flame graph)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the open-loop figures as JSON")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="serve with `gridbase serve --workers N`")
+    parser.add_argument("--trace", type=Path, metavar="FILE",
+                        help="write every operation (due, seconds, kind) and request (start, seconds, kind, method, "
+                             "path, status, connections opened for it) of the rates as JSON, times from the start")
     parser.add_argument("--cost", type=int, default=0, metavar="N",
                         help="first run each kind of operation N times in a row, alone (then each after a form "
                              "submission), and print the server's CPU per operation by kind (with no --rate: only that)")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else ([args.rate] if args.rate else None)
     return asyncio.run(run(args.users, args.duration, args.scale, args.keep, rates, min(args.live, 30), args.big,
-                           args.capacity, args.py_spy, args.json, args.workers, args.cost))
+                           args.capacity, args.py_spy, args.json, args.workers, args.cost, args.trace))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,9 @@ class Stats:
     failures: list[str] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     reconnects: int = 0
+    # every request when tracing (load.py --trace): (start, seconds, kind, method, path, status,
+    # connections the client opened for it) — start is time.perf_counter()
+    trace: list[tuple[float, float, str, str, str, int, int]] | None = None
 
 
 # -- one person --------------------------------------------------------------------------------
@@ -69,6 +72,7 @@ def csrf_of(html: str) -> str:
 
 async def request(client: Client, stats: Stats, kind: str, method: str, url: str, **kw: Any) -> Any:
     started = time.perf_counter()
+    opened = getattr(client, "opened", 0)
     try:
         try:
             response = await client.request(method, url, **kw)
@@ -82,7 +86,11 @@ async def request(client: Client, stats: Stats, kind: str, method: str, url: str
     except (httpx.HTTPError, LeanError, TimeoutError) as exc:
         stats.failures.append(f"{kind} {method} {url}: {type(exc).__name__}: {exc}")
         return None
-    stats.latencies.append(time.perf_counter() - started)
+    took = time.perf_counter() - started
+    stats.latencies.append(took)
+    if stats.trace is not None:
+        stats.trace.append((started, took, kind, method, url.split("?")[0], response.status_code,
+                            getattr(client, "opened", 0) - opened))
     stats.statuses[response.status_code] += 1
     stats.by_kind[kind] += 1
     if response.status_code >= 500:
@@ -216,6 +224,7 @@ class OpenStats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     late: int = 0  # operations started more than 100 ms after they were due (the generator fell behind)
+    operations: list[tuple[float, float, str]] = field(default_factory=list)  # (due, seconds, kind)
 
 
 async def open_session(n: int, url: str, token: str, mine: list[str], target: Target, stats: Stats) -> Session | None:
@@ -310,7 +319,9 @@ async def open_loop(sessions: list[Session], target: Target, rate: float, durati
         if loop.time() - due > 0.1:
             result.late += 1
         success = await operation(kind, who, target, op_rng, stats)
-        result.latencies.setdefault(kind, []).append(loop.time() - due)
+        took = loop.time() - due
+        result.latencies.setdefault(kind, []).append(took)
+        result.operations.append((due, took, kind))
         if not success:
             result.errors[kind] += 1
 
