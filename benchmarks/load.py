@@ -48,7 +48,8 @@ error), then one step halfway back; the capacity is the highest rate served. `--
 loads the 1,000,000-row data set of bench_grid_page.py (run.py's visits base: a grid view, a
 signed-in form and a dashboard, no kanban) instead of the dental demo. `--py-spy FILE` records
 the server meanwhile (a flame graph for .svg; py-spy from PyPI, on PATH or beside python);
-`--json FILE` keeps the figures; `--workers N` serves with `gridbase serve --workers N`. The load generator shares the machine's cores with the
+`--json FILE` keeps the figures; `--trace FILE` keeps every operation and request with its time
+(whether slow answers come together, a stall of the server, or alone); `--workers N` serves with `gridbase serve --workers N`. The load generator shares the machine's cores with the
 server: figures are for the pair.
 
 This file sets the server up, runs the people and checks what they left; what the people do
