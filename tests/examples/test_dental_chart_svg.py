@@ -74,7 +74,7 @@ def test_a_second_view_draws_nothing(client: tuple[Workspace, Any], monkeypatch:
     _ws, c = client
     first = c.get(DASHBOARDS[0]).text
     drawn: list[Any] = []
-    real = charts.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda spec: drawn.append(spec) or real(spec))
+    real = charts.render
+    monkeypatch.setattr(charts, "render", lambda spec: drawn.append(spec) or real(spec))
     again = c.get(DASHBOARDS[0]).text
     assert drawn == [] and charts_of(again) == charts_of(first)

@@ -61,8 +61,8 @@ def no_drawings_kept(monkeypatch: pytest.MonkeyPatch) -> None:
 def drawings(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every drawing vl-convert makes from here on (one per width of a chart)."""
     made: list[Any] = []
-    real = charts.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda spec: made.append(spec) or real(spec))
+    real = charts.render
+    monkeypatch.setattr(charts, "render", lambda spec: made.append(spec) or real(spec))
     return made
 
 
@@ -183,7 +183,7 @@ def test_a_failed_redraw_is_logged_and_the_page_keeps_the_older_drawing(
     def broken(spec: Any) -> str:
         raise RuntimeError("the renderer broke")
 
-    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", broken)
+    monkeypatch.setattr(charts, "render", broken)
     with caplog.at_level(logging.ERROR, logger="gridbase.charts"):
         assert chart_refresh.wait_idle(hurry=True)
     assert "chart redraw failed" in caplog.text and "the renderer broke" in caplog.text

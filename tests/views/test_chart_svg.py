@@ -84,8 +84,8 @@ def test_the_cache_is_bounded_and_keyed_by_the_data(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(charts, "SVG_CACHE_SIZE", 2)
     monkeypatch.setattr(charts, "_svg_cache", type(charts._svg_cache)())
     drawn: list[Any] = []
-    real = charts.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
+    real = charts.render
+    monkeypatch.setattr(charts, "render", lambda s: drawn.append(s) or real(s))
     each = len(charts.WIDTHS)  # one drawing per width
     one = charts.chart_svg(spec(1))
     assert one is not None and ">g1<" in one
@@ -117,8 +117,8 @@ def test_each_width_is_drawn_whole_at_that_width() -> None:
 
 def test_warming_draws_once_then_never_again(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn: list[Any] = []
-    real = charts.vl_convert.vegalite_to_svg
-    monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or real(s))
+    real = charts.render
+    monkeypatch.setattr(charts, "render", lambda s: drawn.append(s) or real(s))
     monkeypatch.setattr(charts, "warmed", type(charts.warmed)())
     charts.warm()
     assert len(drawn) == 1 and charts.warmed.is_set()
@@ -138,7 +138,7 @@ def test_the_app_warms_the_renderer_when_a_page_first_lists_a_dashboard(ws: Any,
 
     def fresh() -> None:
         monkeypatch.setattr(charts, "warmed", threading.Event())
-        monkeypatch.setattr(charts.vl_convert, "vegalite_to_svg", lambda s: drawn.append(s) or "<svg/>")
+        monkeypatch.setattr(charts, "render", lambda s: drawn.append(s) or "<svg/>")
         monkeypatch.setattr(charts, "start_warming", lambda w: threads.append(real(w)) or threads[-1])
 
     def visit(app: Any, path: str) -> None:

@@ -127,7 +127,11 @@ def family_svg(spec: Callable[[], dict[str, Any]], key: str, family: str, figure
                 _start()
                 _lock.notify_all()
                 return Shown(charts.markup(stale), last.figures_at, max(0.0, due - now))
-    svg = charts.drawings(spec())
+    try:
+        svg = charts.drawings(spec())
+    except charts.DrawingFailed:
+        log.exception("chart drawing failed: the browser draws this one")
+        return Shown(None)
     charts.keep(key, svg)
     drawn(family, key, figures_at)
     return Shown(charts.markup(svg))

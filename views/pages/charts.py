@@ -2,7 +2,14 @@
 
 This module owns the drawing of a dashboard chart on the server (dashboards.py builds the spec
 and asks `chart_svg` for the picture): the widths it is drawn at, the check of what is sent
-(`safe_svg`), the bounded LRU of drawings, and the warm-up of vl-convert's engine.
+(`safe_svg`), the bounded LRU of drawings, the drawing process and its warm-up.
+
+Drawn in a process of its own (views/pages/chart_drawer.py, one beside each serving process,
+started on the first drawing): vl-convert keeps the GIL for the whole of a drawing, so drawn
+in the serving process it stopped every request for 50 – 400 ms at a time. The request or
+refresher thread that wants a drawing waits for its answer on a pipe, the GIL free meanwhile.
+A drawing process that dies or does not answer in DRAW_TIMEOUT seconds is stopped and started
+again on the next drawing; the chart is left to Vega in the browser meanwhile.
 
 Readable at the width the layout gives (issue 27, docs/accessibility.md): an SVG scaled down to
 its card shrinks its text with it (the 600-px drawing was 6 px text in a phone's 340-px card, 9
@@ -25,8 +32,8 @@ widths in UTF-8 take less memory than the two did as str (the dental dashboards:
 chart on average).
 
 Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s,
-and ~60 MB of memory for the rest of the process's life). `start_warming` draws one small chart
-on a background thread, so the first dashboard after a start is not the one that pays for it.
+and ~60 MB of memory for the rest of the drawing process's life). `start_warming` draws one
+small chart on a background thread (which starts the drawing process), so the first dashboard after a start is not the one that pays for it.
 The app calls it when a page first lists a dashboard to its reader (gridbase/app.py, the
 sidebar of views/pages/web.py), when the workspace has charts: not at start, so a server of
 forms and the API alone never holds the engine. Never on import either.
@@ -34,18 +41,23 @@ forms and the API alone never holds the engine. Never on import either.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
 import math
+import os
+import select
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import vl_convert
 from markupsafe import Markup, escape
 
 from engine.plugins import widget_types
@@ -71,7 +83,6 @@ WARM_SPEC: dict[str, Any] = {
 _svg_cache: OrderedDict[str, bytes] = OrderedDict()  # kept as UTF-8: a chart's Chinese labels make
 # its str two bytes a character, its UTF-8 a little over one
 _svg_lock = threading.Lock()  # the cache's
-_render_lock = threading.Lock()  # one drawing at a time: vl-convert's engine is one per process
 warmed = threading.Event()  # set once vl-convert has drawn in this process
 _warm_lock = threading.Lock()
 _warming: threading.Thread | None = None  # the warm-up thread, while it runs
@@ -118,17 +129,104 @@ def steeper_labels(spec: dict[str, Any], width: int) -> dict[str, Any]:
     return {**spec, "encoding": {**spec["encoding"], "x": x}}
 
 
+DRAWER = Path(__file__).with_name("chart_drawer.py")
+DRAW_TIMEOUT = 30.0  # seconds a drawing may take (the first, with the engine's start, 2.5 – 4 s)
+
+
+class DrawingFailed(RuntimeError):
+    """The drawing process died, did not answer in time, or failed to draw."""
+
+
+class Drawer:
+    """The drawing process of this serving process (chart_drawer.py), one request at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._stop()  # it died (killed, out of memory): its pipes closed, another started
+        if self._proc is None:
+            # -I: isolated (no script folder, user site or PYTHON* variables on its path)
+            self._proc = subprocess.Popen([sys.executable, "-I", str(DRAWER)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, close_fds=True)
+        return self._proc
+
+    def stop(self) -> None:
+        """Let the drawing process go (it ends at the end of its input; killed if it is stuck)."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def draw(self, spec: dict[str, Any], timeout: float | None = None) -> str:
+        """vl-convert's SVG of `spec`; ValueError if it refuses the spec, DrawingFailed if the
+        process failed (it is stopped then; the next drawing starts another)."""
+        line = json.dumps(spec, ensure_ascii=False, default=str).encode() + b"\n"
+        with self._lock:
+            proc = self._started()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(line)
+                proc.stdin.flush()
+                answer = json.loads(_read_line(proc.stdout.fileno(), DRAW_TIMEOUT if timeout is None else timeout))
+            except (OSError, ValueError, DrawingFailed) as exc:
+                self._stop()
+                raise DrawingFailed(f"the chart drawing process: {exc}") from exc
+        if "svg" in answer:
+            return str(answer["svg"])
+        if "refused" in answer:
+            raise ValueError(answer["refused"])
+        raise DrawingFailed(str(answer.get("error")))
+
+
+def _read_line(fd: int, timeout: float) -> bytes:
+    """One line from `fd` within `timeout` seconds (the GIL is free while it waits)."""
+    deadline = time.monotonic() + timeout
+    parts: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise DrawingFailed(f"no answer in {timeout:g} s")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            raise DrawingFailed("it ended")
+        parts.append(chunk)
+        if chunk.endswith(b"\n"):
+            return b"".join(parts)
+
+
+drawer = Drawer()
+atexit.register(drawer.stop)
+
+
+def render(spec: dict[str, Any]) -> str:
+    """vl-convert's SVG of a spec ready to draw, from the drawing process (ValueError: refused)."""
+    return drawer.draw(spec)
+
+
 def draw(spec: dict[str, Any], width: int) -> str | None:
     """One drawing of `spec`, the whole picture (axes, legend, title) `width` px wide; None if
     vl-convert refuses the spec or what it drew is not safe to send."""
     static = {**steeper_labels(spec, width), "width": width, "autosize": {"type": "fit", "contains": "padding"}}
-    with _render_lock:
-        try:
-            drawn = vl_convert.vegalite_to_svg(static)
-        except ValueError:
-            return None
-        finally:
-            warmed.set()
+    try:
+        drawn = render(static)
+    except ValueError:
+        return None
+    finally:
+        warmed.set()
     return safe_svg(drawn)
 
 
@@ -136,8 +234,8 @@ def drawings(spec: dict[str, Any], *, rest: float = 0.0) -> str:
     """The chart at each of WIDTHS, each in its <div class="chart-svg chart-svg-NAME">; "" if
     any of them cannot be drawn safely (the browser's Vega draws the chart then). With `rest`,
     a pause after each drawing, `rest` times as long as it took (the background redraw of
-    chart_refresh.py): vl-convert holds the GIL while it draws, so drawings back to back leave
-    the other threads, the requests', only the interpreter's 5-ms switches between them."""
+    chart_refresh.py): the drawing process shares the machine's cores with the requests, and
+    drawings back to back would take one of them whole."""
     parts = []
     for name, width in WIDTHS:
         began = time.perf_counter()
@@ -183,7 +281,11 @@ def chart_svg(spec: dict[str, Any] | Callable[[], dict[str, Any]], key: str | No
         key = chart_key(spec, WIDTHS)
     svg = kept(key)
     if svg is None:
-        svg = drawings(spec if isinstance(spec, dict) else spec())
+        try:
+            svg = drawings(spec if isinstance(spec, dict) else spec())
+        except DrawingFailed:
+            log.exception("chart drawing failed: the browser draws this one")
+            return None
         keep(key, svg)
     return markup(svg)
 
