@@ -18,11 +18,17 @@ what works on `raw` inside the snapshot (engine/statement_reads.py). Measured (i
 rows, a grid page): psycopg's pipeline mode, carrying them with the first statement itself, cost
 more Python than the round trips it saved on loopback (1.43 vs 1.36 ms), and so did sending a
 first statement without parameters in the same simple query (unprepared).
+
+A reader's snapshot ends without waiting (`end`): its COMMIT is sent and the server ends the
+transaction at once (its locks and snapshot go), but its answer is read only before the
+connection's next use (`raw` settles it first: `settled`), so a read does not wait a round trip
+for the end of a transaction that wrote nothing.
 """
 
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -39,6 +45,26 @@ from engine.pg_sql import Translated
 COPY_AT = 50
 PLAIN_INSERT = re.compile(r'^INSERT INTO (?P<table>"[^"]+"|[A-Za-z_][A-Za-z0-9_]*) \((?P<columns>[^()]*)\) '
                           r'VALUES \((?P<values>%s(?:, ?%s)*)\)$')
+
+
+def settled(raw: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """`raw` with the answers to what was sent on it without waiting (`PgConnection.end`) read,
+    ready for its next statement (a dropped connection stays dropped: `lost` says so). Only by
+    the connection's own thread, or once no thread uses it: a statement another thread is
+    running looks the same."""
+    pgconn = raw.pgconn
+    if pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+        return raw
+    try:
+        while True:
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                select.select([pgconn.socket], [], [])  # the answer is on its way: wait without the GIL
+                pgconn.consume_input()
+            if pgconn.get_result() is None:
+                return raw
+    except psycopg.OperationalError:
+        return raw  # the connection is gone (lost() is true): its next user replaces it
 
 
 def lost(raw: psycopg.Connection[Any]) -> bool:
@@ -83,12 +109,35 @@ class PgConnection:
     """One psycopg connection (autocommit; transactions are explicit) in sqlite3's shape."""
 
     def __init__(self, raw: psycopg.Connection[Any], store: Owner) -> None:
-        self.raw = raw
+        self._raw = raw
+        self._ending = False  # a COMMIT sent by `end`, its answer not read yet
         self._store = store
         self._trace: Callable[[str], object] | None = None
         self.total_changes = 0  # rows inserted, updated or deleted here (sqlite3's Connection.total_changes)
         self.changed_schema = False  # a statement that changes the schema ran here (the store resets it)
         self._opening: tuple[str, ...] = ()  # statements that open a snapshot, sent with its first statement
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection, ready for a statement (a COMMIT sent by `end` answered)."""
+        if self._ending:
+            self._ending = False
+            settled(self._raw)
+        return self._raw
+
+    @raw.setter
+    def raw(self, raw: psycopg.Connection[Any]) -> None:
+        self._raw = raw
+        self._ending = False
+
+    def end(self) -> None:
+        """COMMIT the read-only transaction without waiting for its answer (see the module's
+        docstring): the next use of `raw` reads it first."""
+        pgconn = self._raw.pgconn
+        pgconn.send_query(b"COMMIT")
+        while pgconn.flush():  # the connection is non-blocking: the rest waits for the socket
+            select.select([], [pgconn.socket], [])
+        self._ending = True
 
     def open_with(self, statements: tuple[str, ...]) -> None:
         """Open a transaction with `statements` (BEGIN …, SET LOCAL …) sent just before the next

@@ -99,8 +99,8 @@ def authenticate(ws: Workspace, secret: str, vouched: Token | None = None) -> To
     person = people.get(ws.storage, token.person)
     if person is None or person["disabled"]:
         raise _auth_error("Invalid authentication token")
-    try:
-        actor = ws.actor(token.person)
+    try:  # the row just read places the person in the organisation tree: not read again
+        actor = ws.actor(token.person, enabled_row=(person["department"], person["departments"]))
     except NotFoundError:
         raise _auth_error("Invalid authentication token") from None
     if vouched is None:  # its home workspace keeps its last use
