@@ -58,14 +58,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import pq
 from psycopg_pool import ConnectionPool
 
 from engine import budget
 from engine.dialect import POSTGRES
 from engine.errors import DatabaseLost
 from engine.groupcommit import GroupCommit
-from engine.pg_connection import PgConnection, lost, params_of, settled
+from engine.pg_connection import PgConnection, idle, lost, params_of
 from engine.pg_schema import SCHEMA_VERSION, PgSchema, create_system_tables
 from engine.pg_sql import Translated, names, translate
 from engine.statement_reads import Read
@@ -128,6 +127,9 @@ class PgStorage:
     @staticmethod
     def _configure_reader(raw: psycopg.Connection[Any]) -> None:
         raw.execute("SET default_transaction_read_only = on")  # a write outside transaction() fails loudly
+        # A reader waits between snapshots in the next one's transaction, nothing read in it
+        # (engine/pg_connection.py): a server's limit on idle transactions would end it.
+        raw.execute("SET idle_in_transaction_session_timeout = 0")
 
     @staticmethod
     def _configure_apart(raw: psycopg.Connection[Any]) -> None:
@@ -166,7 +168,7 @@ class PgStorage:
         if self.lock.held():
             return self.writer
         reader: PgConnection | None = getattr(self._local, "reader", None)
-        if reader is not None and lost(reader.raw):
+        if reader is not None and reader.gone():
             self.renew_reader(reader)
         if reader is None:
             if self._closed:
@@ -184,7 +186,7 @@ class PgStorage:
         one (the pool throws that away); False for the writer, which `_begin` connects again."""
         if reader is self.writer or self._closed:
             return False
-        self._give_back(reader.raw)
+        self._give_back(reader.unwrap())
         raw = self.pool.getconn()
         reader.raw = raw
         with self._readers_lock:
@@ -197,7 +199,7 @@ class PgStorage:
             if raw not in self._readers:
                 return
             self._readers.remove(raw)
-        self.pool.putconn(settled(raw))  # a COMMIT still unanswered (PgConnection.end) read first
+        self.pool.putconn(idle(raw))
 
     @property
     def db(self) -> PgSchema:
@@ -379,9 +381,10 @@ class PgStorage:
     @contextmanager
     def reading(self) -> Iterator[PgConnection]:
         """One snapshot for several reads, within `query_seconds` (statement_timeout). Its BEGIN
-        and SET LOCAL go with its first statement (PgConnection.open_with: one round trip)."""
+        and SET LOCAL went at the end of the reader's last snapshot, or go with its first
+        statement (PgConnection.open_with); its COMMIT goes without waiting (PgConnection.finish)."""
         conn = self.conn
-        if conn is self.writer or conn.in_transaction:
+        if conn is self.writer or conn.reading:
             yield conn
             return
         opening: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
@@ -395,13 +398,7 @@ class PgStorage:
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
-            conn.open_with(())  # still unsent when nothing was read: then no transaction to end
-            raw = conn.raw  # a new reader in place of a dropped one, if it was renewed meanwhile
-            if not lost(raw) and conn.in_transaction:
-                if raw.info.transaction_status == pq.TransactionStatus.INERROR:
-                    raw.execute("ROLLBACK")
-                else:
-                    conn.end()  # its answer is read before the reader's next statement
+            conn.finish()
 
     # -- what kept row counts ask (engine.counts) ---------------------------------------------
     def schema_version(self, conn: PgConnection) -> int:
@@ -450,7 +447,7 @@ class PgStorage:
             with self._readers_lock:
                 readers, self._readers = self._readers, []
             for raw in readers:
-                self.pool.putconn(settled(raw))
+                self.pool.putconn(idle(raw))
             self.pool.close()
             self._apart.close()
             self.writer.close()
