@@ -19,10 +19,16 @@ rows, a grid page): psycopg's pipeline mode, carrying them with the first statem
 more Python than the round trips it saved on loopback (1.43 vs 1.36 ms), and so did sending a
 first statement without parameters in the same simple query (unprepared).
 
-A reader's snapshot ends without waiting (`end`): its COMMIT is sent and the server ends the
-transaction at once (its locks and snapshot go), but its answer is read only before the
-connection's next use (`raw` settles it first: `settled`), so a read does not wait a round trip
-for the end of a transaction that wrote nothing.
+A snapshot ends without waiting (`finish`, `_end`): its COMMIT and the next snapshot's BEGIN and
+SET LOCAL go as one simple query whose answers are read only before the connection's next use
+(`settled`). The server ends the transaction at once (its locks and snapshot go) and opens the
+next one, which takes no snapshot and holds no lock (only its virtual transaction id) until a
+statement reads; so the reader waits between snapshots "idle in transaction", and the next
+snapshot's first statement is its only round trip: a read of one statement waits for one round
+trip instead of three. A statement run outside reading() on such a reader runs in that
+transaction (a snapshot of its own, as in autocommit) and ends it the same way; `raw` asked
+outside reading() rolls it back first, so what works on the psycopg connection itself finds no
+transaction open.
 """
 
 from __future__ import annotations
@@ -195,9 +201,12 @@ class PgConnection:
         the answers: the next use of the connection reads them first."""
         opening, self._snapshot = self._snapshot, ()
         pgconn = self._raw.pgconn
-        pgconn.send_query("; ".join(("COMMIT", *opening)).encode())
-        while pgconn.flush():  # the connection is non-blocking: the rest waits for the socket
-            select.select([], [pgconn.socket], [])
+        try:
+            pgconn.send_query("; ".join(("COMMIT", *opening)).encode())
+            while pgconn.flush():  # the connection is non-blocking: the rest waits for the socket
+                select.select([], [pgconn.socket], [])
+        except psycopg.OperationalError:
+            return  # gone: the reads were done, and its next user finds it lost
         self._sent = True
         self._primed = opening
 

@@ -19,8 +19,10 @@ store), engine/pg_schema.py (the system tables and SQLite's functions PostgreSQL
 - Reads run in a `REPEATABLE READ READ ONLY` transaction (one snapshot) with
   `SET LOCAL statement_timeout` as the time budget; a cancelled statement is `QueryTimeout`.
   The transaction opens with the snapshot's first statement (BEGIN and SET LOCAL as one simple
-  query just before it: engine/pg_connection.py `open_with`); a snapshot that reads nothing
-  costs no round trip.
+  query just before it: engine/pg_connection.py `open_with`), or was opened already at the end
+  of the reader's last snapshot, whose COMMIT went with it without waiting (`finish`): between
+  snapshots a reader is "idle in transaction" with no snapshot taken and no lock held (its
+  `idle_in_transaction_session_timeout` is 0). A snapshot that reads nothing costs no round trip.
 - Several processes on one database: `announce()` (inside a write's transaction) NOTIFYs the
   others at its commit, `listen(callback)` hears theirs (LISTEN on a connection of its own), so
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
