@@ -77,6 +77,7 @@ from engine.systables import SYSTEM_TABLES
 T = TypeVar("T")
 
 POOL_SIZE = 64  # reader connections of one process at most: one per serving thread (anyio's pool has 40)
+APART_POOL_SIZE = 4  # write_apart's connections at most (a counter's write is one short statement)
 # Commits are announced to the other processes on the database on one channel, with the
 # workspace's schema as the payload (several workspaces may share one database).
 CHANNEL = "gridbase_commits"
@@ -116,7 +117,7 @@ class PgStorage:
         self.pool = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, open=True,
                                    kwargs={"autocommit": True}, configure=self._configure_reader)
         # write_apart's connections (counters), made only when a counter is first written.
-        self._apart = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, open=True,
+        self._apart = ConnectionPool(url, min_size=0, max_size=APART_POOL_SIZE, open=True,
                                      kwargs={"autocommit": True}, configure=self._configure_apart)
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
