@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -95,15 +96,71 @@ def cases(tree: Path, data: Path) -> tuple[dict[str, Callable[[], Any]], Callabl
     return found, close
 
 
-def one_run(tree: Path, data: Path, reps: int) -> dict[str, float]:
-    found, close = cases(tree, data)
-    for fn in found.values():
+def http_cases(tree: Path, data: Path) -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
+    """The API's two first pages from `gridbase serve` of the tree (a server per store), over
+    HTTP as run.py asks them: its tokens in turn, paced under the per-token limit (untimed)."""
+    sys.path[:0] = [str(tree), str(tree / "benchmarks")]
+    import httpx
+    from bench_engine import free_port
+    from run import FORMULA, GRID_FORMULA, Tokens
+    from run_forms import stop, wait_http
+
+    from engine import Workspace, tokens
+
+    dbs = {"pg": (data / "url").read_text(encoding="utf-8"), "sq": str(data / "sq.db")}
+    found: dict[str, Callable[[], Any]] = {}
+    procs: list[subprocess.Popen[bytes]] = []
+    clients: list[httpx.Client] = []
+    for name, db in dbs.items():
+        ws = Workspace.open(data / name / "ws", db=db)
+        paced = Tokens([tokens.create(ws, "admin", name=f"bench_pg_reads{i}")[0] for i in range(12)])
+        ws.close()
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "gridbase", "serve", str(data / name / "ws"), "--db", db,
+                                 "--port", str(port)], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        procs.append(proc)
+        wait_http(f"http://127.0.0.1:{port}/login", proc)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        clients.append(client)
+
+        def api(params: dict[str, str], client: httpx.Client = client, paced: Any = paced) -> None:
+            r = client.get("/v0/clinic/visits", params=params, headers={"Authorization": f"Bearer {paced.current()}"})
+            if r.status_code != 200 or len(r.json()["records"]) != 50:
+                raise SystemExit(f"API answered {r.status_code}: {r.text[:300]}")
+
+        found[f"grid HTTP API {name}"] = (paced.pace, lambda api=api: api({
+            "filterByFormula": GRID_FORMULA, "sort[0][field]": "visit_date", "sort[0][direction]": "desc",
+            "pageSize": "50"}))
+        found[f"filterByFormula HTTP API {name}"] = (paced.pace, lambda api=api: api({"filterByFormula": FORMULA,
+                                                                                       "pageSize": "50"}))
+
+    def close() -> None:
+        for client in clients:
+            client.close()
+        for proc in procs:
+            stop(proc)
+    return found, close
+
+
+def one_run(tree: Path, data: Path, reps: int, http: bool = False) -> dict[str, float]:
+    found, close = http_cases(tree, data) if http else cases(tree, data)
+    if http:  # (pace, call): the pace untimed
+        paces = {k: v[0] for k, v in found.items()}
+        found = {k: v[1] for k, v in found.items()}
+    else:
+        paces = {}
+    for key, fn in found.items():
         for _ in range(5):
+            if key in paces:
+                paces[key]()
             fn()
     order = sorted(found, key=lambda k: (k.rsplit(" ", 1)[0], k))  # a case's two stores one after the other
     samples: dict[str, list[float]] = {k: [] for k in found}
     for _ in range(reps):
         for key in order:
+            if key in paces:
+                paces[key]()
             t0 = time.perf_counter()
             found[key]()
             samples[key].append((time.perf_counter() - t0) * 1000)
@@ -150,12 +207,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--reps", type=int, default=150)
     parser.add_argument("--statements", type=Path, metavar="LOG")
+    parser.add_argument("--http", action="store_true", help="the API through `gridbase serve` (run.py's HTTP figures)")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # a measuring run of one tree
     args = parser.parse_args()
     if args.build:
         build(args.db, args.data, args.build)
     if args.one:
-        print(json.dumps(one_run(args.one, args.data, args.reps)))
+        print(json.dumps(one_run(args.one, args.data, args.reps, args.http)))
         return
     if args.statements:
         statements(ROOT, args.data, args.statements)
@@ -164,7 +222,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, tree in trees.items():
             out = subprocess.run([sys.executable, __file__, "--db", args.db, "--data", str(args.data), "--one", str(tree),
-                                  "--reps", str(args.reps)], capture_output=True, text=True, cwd=tree, check=False)
+                                  "--reps", str(args.reps), *(["--http"] if args.http else [])], capture_output=True, text=True, cwd=tree, check=False)
             if out.returncode:
                 raise SystemExit(out.stderr[-3000:])
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
