@@ -156,7 +156,9 @@ def enroll(storage: Storage, key: str, *, name: str, roles: list[str], departmen
 
 
 def node_list(stored: Any) -> list[str]:
-    """The stored `departments` column as a list of node keys."""
+    """The stored `departments` column as a list of node keys (a list: as `get` decoded it)."""
+    if isinstance(stored, list):
+        return [str(v) for v in stored]
     try:
         value = json.loads(stored or "[]")
     except ValueError:

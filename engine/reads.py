@@ -390,21 +390,21 @@ class Reader:
         view without skipping every row before them. The total is kept between calls
         (engine.counts); with `known_total` and not `with_total`, the page carries the kept
         total when it still holds and otherwise `meta["estimate"]`, the last one counted."""
-        actor, access = self._reader(actor)
-        fields = check_fields(fields)
-        check_search(search)
-        readable = {k for k in self.fields if access.readable(k)}
-        for key in fields or []:
-            if key not in readable:
-                raise QueryError(code="unknown_field", params={"field": key})
-        visible = self._filterable(access)
-        for item in sort or []:
-            if str(item).lstrip("-+") not in visible:
-                raise QueryError(code="unknown_sort_field", params={"field": str(item).lstrip("-+")})
-        start = decode_cursor(offset) if isinstance(offset, str) else check_offset(int(offset or 0))
-        limit = max(1, min(int(limit), MAX_PAGE))
-        scope = self._scope(actor, access)
-        with self.ws.storage.reading():
+        with self.ws.storage.reading():  # the actor's row and the page in one snapshot (one transaction on PostgreSQL)
+            actor, access = self._reader(actor)
+            fields = check_fields(fields)
+            check_search(search)
+            readable = {k for k in self.fields if access.readable(k)}
+            for key in fields or []:
+                if key not in readable:
+                    raise QueryError(code="unknown_field", params={"field": key})
+            visible = self._filterable(access)
+            for item in sort or []:
+                if str(item).lstrip("-+") not in visible:
+                    raise QueryError(code="unknown_sort_field", params={"field": str(item).lstrip("-+")})
+            start = decode_cursor(offset) if isinstance(offset, str) else check_offset(int(offset or 0))
+            limit = max(1, min(int(limit), MAX_PAGE))
+            scope = self._scope(actor, access)
             where, params = self.where_sql(actor, access, filter, search, visible, deleted=deleted, columns=scope.columns)
             params = scope.params + params
             order = compile_sort(self.fields, sort, scope.columns, reverse=reverse, dialect=self.ws.storage.dialect)

@@ -19,8 +19,10 @@ store), engine/pg_schema.py (the system tables and SQLite's functions PostgreSQL
 - Reads run in a `REPEATABLE READ READ ONLY` transaction (one snapshot) with
   `SET LOCAL statement_timeout` as the time budget; a cancelled statement is `QueryTimeout`.
   The transaction opens with the snapshot's first statement (BEGIN and SET LOCAL as one simple
-  query just before it: engine/pg_connection.py `open_with`); a snapshot that reads nothing
-  costs no round trip.
+  query just before it: engine/pg_connection.py `open_with`), or was opened already at the end
+  of the reader's last snapshot, whose COMMIT went with it without waiting (`finish`): between
+  snapshots a reader is "idle in transaction" with no snapshot taken and no lock held (its
+  `idle_in_transaction_session_timeout` is 0). A snapshot that reads nothing costs no round trip.
 - Several processes on one database: `announce()` (inside a write's transaction) NOTIFYs the
   others at its commit, `listen(callback)` hears theirs (LISTEN on a connection of its own), so
   workers and live updates of every process wake at once; the dialect's `claim_rows` (`FOR
@@ -58,14 +60,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import pq
 from psycopg_pool import ConnectionPool
 
 from engine import budget
 from engine.dialect import POSTGRES
 from engine.errors import DatabaseLost
 from engine.groupcommit import GroupCommit
-from engine.pg_connection import PgConnection, lost, params_of
+from engine.pg_connection import PgConnection, idle, lost, params_of
 from engine.pg_schema import SCHEMA_VERSION, PgSchema, create_system_tables
 from engine.pg_sql import Translated, names, translate
 from engine.statement_reads import Read
@@ -76,6 +77,7 @@ from engine.systables import SYSTEM_TABLES
 T = TypeVar("T")
 
 POOL_SIZE = 64  # reader connections of one process at most: one per serving thread (anyio's pool has 40)
+APART_POOL_SIZE = 4  # write_apart's connections at most (a counter's write is one short statement)
 # Commits are announced to the other processes on the database on one channel, with the
 # workspace's schema as the payload (several workspaces may share one database).
 CHANNEL = "gridbase_commits"
@@ -114,6 +116,9 @@ class PgStorage:
         self.query_seconds = query_seconds_setting()
         self.pool = ConnectionPool(url, min_size=0, max_size=POOL_SIZE, open=True,
                                    kwargs={"autocommit": True}, configure=self._configure_reader)
+        # write_apart's connections (counters), made only when a counter is first written.
+        self._apart = ConnectionPool(url, min_size=0, max_size=APART_POOL_SIZE, open=True,
+                                     kwargs={"autocommit": True}, configure=self._configure_apart)
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
         self._announced = False  # this transaction already notifies the other processes
@@ -125,6 +130,13 @@ class PgStorage:
     @staticmethod
     def _configure_reader(raw: psycopg.Connection[Any]) -> None:
         raw.execute("SET default_transaction_read_only = on")  # a write outside transaction() fails loudly
+        # A reader waits between snapshots in the next one's transaction, nothing read in it
+        # (engine/pg_connection.py): a server's limit on idle transactions would end it.
+        raw.execute("SET idle_in_transaction_session_timeout = 0")
+
+    @staticmethod
+    def _configure_apart(raw: psycopg.Connection[Any]) -> None:
+        raw.execute("SET synchronous_commit = off")  # see write_apart
 
     # -- what translation needs to know of a table --------------------------------------------
     def translated(self, sql: str) -> Translated:
@@ -159,7 +171,7 @@ class PgStorage:
         if self.lock.held():
             return self.writer
         reader: PgConnection | None = getattr(self._local, "reader", None)
-        if reader is not None and lost(reader.raw):
+        if reader is not None and reader.gone():
             self.renew_reader(reader)
         if reader is None:
             if self._closed:
@@ -177,7 +189,7 @@ class PgStorage:
         one (the pool throws that away); False for the writer, which `_begin` connects again."""
         if reader is self.writer or self._closed:
             return False
-        self._give_back(reader.raw)
+        self._give_back(reader.unwrap())
         raw = self.pool.getconn()
         reader.raw = raw
         with self._readers_lock:
@@ -190,7 +202,7 @@ class PgStorage:
             if raw not in self._readers:
                 return
             self._readers.remove(raw)
-        self.pool.putconn(raw)
+        self.pool.putconn(idle(raw))
 
     @property
     def db(self) -> PgSchema:
@@ -345,19 +357,20 @@ class PgStorage:
         raw.execute(f"RELEASE SAVEPOINT {q(name)}")
 
     def write_apart(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """One small write statement (a counter) in a transaction of its own on a connection
-        from the pool, beside the writer: it never waits for the writer lock, and the row it
-        writes is locked only for that statement. Its first row (RETURNING).
+        """One small write statement (a counter) in a transaction of its own, beside the writer:
+        it never waits for the writer lock, and the row it writes is locked only for that
+        statement. Its first row (RETURNING).
 
-        Its commit does not wait for the disk (`synchronous_commit = off` for this transaction
-        only): a counter's last fraction of a second lost in a crash is harmless (a rate-limit
-        bucket a little fuller), and the wait was ~4 ms of every API request."""
+        It runs alone in autocommit on a connection of the counters' pool (`_apart`), made read
+        and write, with `synchronous_commit = off` for the session: one round trip (it was five
+        on a reader from the pool: BEGIN, SET TRANSACTION READ WRITE, SET LOCAL, the statement,
+        COMMIT). Its commit does not wait for the disk: a counter's last fraction of a second
+        lost in a crash is harmless (a rate-limit bucket a little fuller), and the wait was
+        ~4 ms of every API request."""
         if self._closed:
             raise psycopg.InterfaceError("the store is closed")
         t = self.translated(sql)
-        with self.pool.connection() as raw, raw.transaction():
-            raw.execute("SET TRANSACTION READ WRITE")  # the pool's connections read only by default
-            raw.execute("SET LOCAL synchronous_commit = off")
+        with self._apart.connection() as raw:
             cur = raw.execute(t.sql, params_of(params))
             return cur.fetchone() if cur.description else None
 
@@ -371,9 +384,10 @@ class PgStorage:
     @contextmanager
     def reading(self) -> Iterator[PgConnection]:
         """One snapshot for several reads, within `query_seconds` (statement_timeout). Its BEGIN
-        and SET LOCAL go with its first statement (PgConnection.open_with: one round trip)."""
+        and SET LOCAL went at the end of the reader's last snapshot, or go with its first
+        statement (PgConnection.open_with); its COMMIT goes without waiting (PgConnection.finish)."""
         conn = self.conn
-        if conn is self.writer or conn.in_transaction:
+        if conn is self.writer or conn.reading:
             yield conn
             return
         opening: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
@@ -387,10 +401,7 @@ class PgStorage:
                 except psycopg.errors.QueryCanceled as exc:
                     raise budget.timeout() from exc
         finally:
-            conn.open_with(())  # still unsent when nothing was read: then no transaction to end
-            raw = conn.raw  # a new reader in place of a dropped one, if it was renewed meanwhile
-            if not lost(raw) and conn.in_transaction:
-                raw.execute("ROLLBACK" if raw.info.transaction_status == pq.TransactionStatus.INERROR else "COMMIT")
+            conn.finish()
 
     # -- what kept row counts ask (engine.counts) ---------------------------------------------
     def schema_version(self, conn: PgConnection) -> int:
@@ -439,6 +450,7 @@ class PgStorage:
             with self._readers_lock:
                 readers, self._readers = self._readers, []
             for raw in readers:
-                self.pool.putconn(raw)
+                self.pool.putconn(idle(raw))
             self.pool.close()
+            self._apart.close()
             self.writer.close()

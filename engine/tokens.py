@@ -55,6 +55,7 @@ def _row(row: tuple) -> Token:  # type: ignore[type-arg]
 
 
 _COLUMNS = "id, person, name, scopes, bases, created_at, expires_at, revoked_at"
+_T_COLUMNS = ", ".join(f"t.{c}" for c in _COLUMNS.split(", "))
 
 
 
@@ -84,10 +85,23 @@ def create(ws: Workspace, person: str, *, name: str = "token", scopes: list[str]
 
 
 def find(ws: Workspace, secret: str) -> Token | None:
-    """The token whose secret this is (revoked or expired ones too: see `usable`), or None."""
-    with ws.storage.reading() as conn:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM _gb_tokens WHERE token_hash = ?", (digest(secret),)).fetchone()  # noqa: S608
+    """The token whose secret this is (revoked or expired ones too: see `usable`), or None.
+    One statement, so no snapshot of its own (on PostgreSQL a snapshot's BEGIN and COMMIT were
+    two more round trips of every API request)."""
+    row = ws.storage.conn.execute(f"SELECT {_COLUMNS} FROM _gb_tokens WHERE token_hash = ?", (digest(secret),)).fetchone()  # noqa: S608
     return _row(row) if row else None
+
+
+def find_with_place(ws: Workspace, secret: str) -> tuple[Token, tuple[str | None, str] | None] | None:
+    """`find`, and with the token its person's stored (department, departments) if that person
+    exists and is not disabled (else None): one statement, where a request would read the
+    token and then its person (`Workspace.actor`'s `enabled_row`)."""
+    row = ws.storage.conn.execute(
+        f"SELECT {_T_COLUMNS}, p.key, p.department, p.departments FROM _gb_tokens t "  # noqa: S608
+        "LEFT JOIN _gb_people p ON p.key = t.person AND p.disabled = 0 WHERE t.token_hash = ?", (digest(secret),)).fetchone()
+    if row is None:
+        return None
+    return _row(row[:8]), ((row[9], row[10]) if row[8] is not None else None)
 
 
 def usable(token: Token, now: datetime) -> bool:

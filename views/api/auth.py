@@ -93,14 +93,17 @@ def check_rate(request: Request, secret: str) -> None:
 def authenticate(ws: Workspace, secret: str, vouched: Token | None = None) -> TokenInfo:
     """The token's person as an actor; 401 for unknown, revoked or expired tokens and disabled people.
     `vouched`: the token as the group router found it in the person's home workspace (see above)."""
-    token = vouched if vouched is not None else tokens.find(ws, secret)
-    if token is None or not tokens.usable(token, ws.now()):
+    if vouched is not None:
+        token: Token | None = vouched
+        person = people.get(ws.storage, vouched.person)
+        place = None if person is None or person["disabled"] else (person["department"], person["departments"])
+    else:  # the token and its person's row in one statement
+        found = tokens.find_with_place(ws, secret)
+        token, place = found if found is not None else (None, None)
+    if token is None or not tokens.usable(token, ws.now()) or place is None:
         raise _auth_error("Invalid authentication token")
-    person = people.get(ws.storage, token.person)
-    if person is None or person["disabled"]:
-        raise _auth_error("Invalid authentication token")
-    try:
-        actor = ws.actor(token.person)
+    try:  # the row just read places the person in the organisation tree: not read again
+        actor = ws.actor(token.person, enabled_row=place)
     except NotFoundError:
         raise _auth_error("Invalid authentication token") from None
     if vouched is None:  # its home workspace keeps its last use

@@ -8,6 +8,12 @@ deep), runs the handler on a worker thread (views.threads, the pattern the pages
 into Airtable's error shape, never a traceback, its message in the request's language
 (views.api.errors.api_locale). Errors are told apart by class and code: the engine turns
 SQLite's refusals into QueryError codes (engine.storage), so nothing here reads SQLite's text.
+
+A GET (`read_request`) takes one worker thread for the rate limit, the token and the handler,
+and its reads share one snapshot of the store (`storage.reading()`): on PostgreSQL the token's
+row, its person's, the page and the people it names are then one transaction, its BEGIN and
+COMMIT sent without waiting (engine/pg_connection.py), instead of three trips to a worker
+thread and a transaction for each read.
 """
 
 from __future__ import annotations
@@ -134,6 +140,9 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
     async def run(request: Request) -> Response:
         try:
             secret = bearer(request)
+            if request.method == "GET":
+                status, result = await on_worker(read_request, request, secret, handler, scope)
+                return json_response(status, result)
             await on_worker(check_rate, request, secret)
             ws: Workspace = request.app.state.ws
             info = await on_worker(authenticate, ws, secret, request.scope.get(VOUCHED))
@@ -151,4 +160,16 @@ def endpoint(handler: Handler, *, body: bool = False, scope: str | None = None) 
     run.__name__ = getattr(handler, "__name__", "endpoint")
     run.__doc__ = handler.__doc__
     return run
+
+
+def read_request(request: Request, secret: str, handler: Handler, scope: str | None) -> tuple[int, Any]:
+    """On a worker thread, a GET: the rate limit, the token and the handler, the reads in one
+    snapshot (see the module's docstring); ApiError as `endpoint`'s steps raise it."""
+    check_rate(request, secret)
+    ws: Workspace = request.app.state.ws
+    with ws.storage.reading():
+        info = authenticate(ws, secret, request.scope.get(VOUCHED))
+        base = request.path_params.get("base") and path_param(request, "base")
+        check_scope(info.token, scope, str(base) if base is not None else None)
+        return handler(Ctx(request, ws, info.actor, info.person, NO_BODY, info.token))
 
