@@ -157,6 +157,7 @@ class LinkTitles:
         self._people: list[dict[str, str]] | None = None
         self.columns: dict[str, dict[str, Any]] = {}
         self._columns: dict[str, Column] = {}
+        self.read_only: dict[tuple[Any, ...], dict[str, Any]] = {}  # read_only_cell's, by field and value
 
     @property
     def access(self) -> TableAccess:
@@ -350,6 +351,25 @@ class GridCells:
         html = str(row_cells([c]))
         places = 1 + bool(c["edit_url"]) + bool(c["upload_url"])  # data-record, the edit and upload URLs
         return html.split(_RID) if html.count(_RID) == places else None
+
+
+def read_only_cell(table: Table, rec: dict[str, Any], key: str, links: LinkTitles) -> dict[str, Any]:
+    """`build(…, editable=False)` of a card (a kanban's, a gallery's, a calendar's): a cell that
+    may not be edited depends on its value and what the page shares, its record's id aside, so
+    it is built once per value of the field on a page (a status, a person, a category on every
+    card of a board) and copied with each record's id. Values as GridCells memoizes them."""
+    value = rec["fields"].get(key)
+    kind = type(value)
+    if kind in _SAME:
+        memo: tuple[Any, ...] = (key, kind, value)
+    elif kind is list and all(type(v) is str for v in value):
+        memo = (key, kind, tuple(value))
+    else:
+        return build(table, rec, key, links.actor, editable=False, links=links)
+    drawn = links.read_only.get(memo)
+    if drawn is None:
+        drawn = links.read_only[memo] = build(table, rec, key, links.actor, editable=False, links=links)
+    return {**drawn, "record": rec["id"]}
 
 
 def editor_config(table: Table, key: str, actor: Actor, value: Any, editor: Editor,
