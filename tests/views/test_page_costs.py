@@ -137,3 +137,40 @@ def test_a_grid_row_drawn_from_its_columns_drawings_is_the_row_drawn_cell_by_cel
                 one_by_one = row_cells([cells.build(table, rec, k, actor, editable=may_edit, links=links) for k in keys])
                 assert drawn.row(rec, keys, may_edit) == one_by_one
         assert any(pieces is not None for pieces in drawn.drawn.values())  # the shared drawings were used
+
+
+def test_grid_cells_kept_from_page_to_page_are_each_persons_and_the_cells_drawn_anew(ws, client_for, monkeypatch) -> None:
+    """A cell of a field that shows its own value is kept from one grid page to the next: the
+    next page draws no such cell again and its rows are what drawing each cell gives; a person
+    never gets another's cell (the admin's unmasked phone is not the masked one of a handler),
+    and a person's cell is drawn on every page (their name comes from the people)."""
+    from views.pages.cell_html import row_cells
+
+    table = ws.base("cases").table("cases")
+    for i in range(4):
+        table.create({"title": f"kept {i}", "status": "Open", "phone": "13812345678", "owner": "wang"}, actor="admin")
+    monkeypatch.setattr(cells, "_kept", {})
+    assert "13812345678" in client_for("admin").get("/b/cases/t/cases").text
+    page = client_for("wang").get("/b/cases/t/cases").text
+    assert "13812345678" not in page and page.count("*******5678") == 4
+    built: list[str] = []
+    real = cells.build
+
+    def counted(table, rec, key, actor, **kw):  # type: ignore[no-untyped-def]
+        built.append(key)
+        return real(table, rec, key, actor, **kw)
+
+    for person in ("admin", "wang"):
+        actor = ws.actor(person)
+        records = table.query(actor=actor, limit=100).records
+        keys = cells.columns_for(table, actor, None)
+        editable = cells.editable_ids(table, actor, [r["id"] for r in records])
+        links = cells.LinkTitles(table, actor)
+        monkeypatch.setattr(cells, "build", counted)
+        built.clear()
+        rows = [cells.GridCells(table, actor, links).row(rec, keys, rec["id"] in editable) for rec in records]
+        monkeypatch.setattr(cells, "build", real)
+        assert "title" not in built and "phone" not in built and "status" not in built  # kept from the page above
+        assert "owner" in built
+        assert rows == [row_cells([real(table, rec, k, actor, editable=rec["id"] in editable, links=links) for k in keys])
+                        for rec in records]

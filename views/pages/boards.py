@@ -86,8 +86,7 @@ def make_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAcce
     """One record as a card: title, url and the cells of `shown` that have a value."""
     primary = table.tdef.primary
     title = table.display(rec, primary, access) if access.readable(primary) else ""
-    items = [cells.build(table, rec, k, actor, editable=False, links=links)
-             for k in shown if rec["fields"].get(k) is not None]
+    items = [cells.read_only_cell(table, rec, k, links) for k in shown if rec["fields"].get(k) is not None]
     return {"id": rec["id"], "title": title, "url": cells.record_url(table, rec["id"]), "cells": items,
             "move_url": None, "cover": None, **extra}
 

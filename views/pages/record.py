@@ -53,14 +53,22 @@ from views.pages.web import (
 MAX_COMMENT = 5000
 
 
-def person_name(ws: Workspace, key: str | None) -> str:
+def person_name(ws: Workspace, key: str | None, names: dict[str, str] | None = None) -> str:
+    """The name of person `key` (a person of the definition, else one of the database, else the
+    key itself: `system`, `automation:…`). `names`: those already looked up for this page, so a
+    record's history asks the database once per one who is not in the definition, not per entry."""
     if not key:
         return ""
     person = ws.config.people.get(key)
     if person is not None:
         return person.name
+    if names is not None and key in names:
+        return names[key]
     row = people_db.get(ws.storage, key)
-    return str(row["name"]) if row else key
+    name = str(row["name"]) if row else key
+    if names is not None:
+        names[key] = name
+    return name
 
 
 def automation_name(table: Table, key: str) -> str:
@@ -95,27 +103,29 @@ def show_record(request: Request, actor: Actor) -> Response:
     fields = [cells.build(table, rec, k, actor, editable=editable, links=links) for k in keys]
     uploads = [c["key"] for c in fields
                if c["widget"] == "file" and editable and access.level(c["key"]) == "edit" and not access.mask(c["key"])]
-    history = [{**h, **linked_titles(table, h, links), "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"]),
-                "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"]),
+    names: dict[str, str] = {}
+    history = [{**h, **linked_titles(table, h, links), "when": format_time(ws, h["at"]), "who": person_name(ws, h["actor"], names),
+                "automation": automation_name(table, h["actor"]), "behalf": person_name(ws, h["on_behalf"], names),
                 "field_name": table.tdef.fields[h["field"]].name if h["field"] in table.tdef.fields else ""}
                for h in table.history(rid, actor=actor)]
     asked = engine_approvals.for_record(ws.storage, table.base.key, table.key, rid)
     said = {(r["approver"], r["status"], r["decided_at"]): r["comment"] for r in asked if r["comment"]}
     for h in history:  # a decision's entry shows its comment
         h["said"] = said.get((h["actor"], h["action"], h["at"]), "")
-    comments = [comment_item(ws, c) for c in engine_comments.for_record(table, rid, actor=actor)]
+    comments = [comment_item(ws, c, names) for c in engine_comments.for_record(table, rid, actor=actor)]
     primary = table.display(rec, table.tdef.primary, access) if access.readable(table.tdef.primary) else ""
     buttons = manual_buttons(ws, table.base.key, table.key) if editable else []
     return render(request, "record.html", table=table, rec=rec, title=primary or rid, fields=fields, uploads=uploads,
                   history=history, comments=comments, can_delete=access.can_delete, buttons=buttons,
                   url=cells.record_url(table, rid), back=f"/b/{table.base.key}/t/{table.key}",
-                  approvals=approval_rows(ws, table, asked),
+                  approvals=approval_rows(ws, table, asked, names),
                   my_approvals=approvals_for(ws, actor.key, (table.base.key, table.key, rid)))
 
 
-def approval_rows(ws: Workspace, table: Table, asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def approval_rows(ws: Workspace, table: Table, asked: list[dict[str, Any]],
+                  names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Who was asked to approve this record and what they decided (no request's message: that is its approver's)."""
-    return [{"who": person_name(ws, r["approver"]), "status": r["status"], "comment": r["comment"] or "",
+    return [{"who": person_name(ws, r["approver"], names), "status": r["status"], "comment": r["comment"] or "",
              "when": format_time(ws, r["decided_at"]) if r["decided_at"] else "",
              "automation": automation_name(table, f"automation:{r['automation']}")} for r in asked]
 
@@ -134,8 +144,8 @@ def linked_titles(table: Table, entry: dict[str, Any], links: cells.LinkTitles) 
     return out
 
 
-def comment_item(ws: Workspace, comment: Any) -> dict[str, str]:
-    return {"when": format_time(ws, comment.at), "who": person_name(ws, comment.author), "body": comment.body}
+def comment_item(ws: Workspace, comment: Any, names: dict[str, str] | None = None) -> dict[str, str]:
+    return {"when": format_time(ws, comment.at), "who": person_name(ws, comment.author, names), "body": comment.body}
 
 
 async def run_button(request: Request) -> Response:

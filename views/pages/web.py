@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import jinja2
 from itsdangerous import BadSignature, Signer
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -91,6 +92,27 @@ _env.globals["grid_rows"] = grid_rows
 _env.globals["cell_content"] = cell_content
 _env.globals["card_html"] = card_html
 _env.globals["cards_html"] = cards_html
+
+
+# The frame's parts that are the same on every page (base.html): the head's links and scripts
+# (fingerprinted file names, fixed in a process) and the body's messages for the scripts (per
+# language, and whether someone is signed in). Each is drawn from its template once and kept: a
+# page drew them anew, some twenty translations and a dozen static() calls each time.
+_frame_kept: dict[tuple[str, str, bool], Markup] = {}
+
+
+def frame_part(part: str, locale: str, signed_in: Any) -> Markup:
+    """Part `part` (head, scripts, body) of base.html's frame, drawn once per language and
+    signed in or not (`signed_in` as the template's `{% if actor %}` reads it)."""
+    key = (part, str(locale), bool(signed_in))
+    kept = _frame_kept.get(key)
+    if kept is None:
+        drawn = _env.get_template(f"_frame_{part}.html").render(_=gettext(key[1]), actor=key[2])
+        kept = _frame_kept[key] = Markup(drawn)  # noqa: S704 - autoescaped when drawn
+    return kept
+
+
+_env.globals["frame_part"] = frame_part
 
 
 class LoginRequired(Exception):
