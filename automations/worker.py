@@ -10,8 +10,8 @@ workers cannot run an automation twice for one event.
 That transaction holds the database's one write lock, which every other writer (of this
 process and of the others on the database) waits for: what only reads and decides nothing
 is asked before it opens (which bases have webhooks at all), and what is asked of each event
-inside it is asked once for the batch (the claims, the run keys already run, the people the
-runs notify) and the events are marked processed together.
+inside it is asked once for the batch (the run keys already run, the people the runs notify)
+and the events are claimed and marked processed together, in one statement at its start.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed — in this process, or in another
@@ -85,7 +85,9 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str, people: PeopleO
 def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hooked: set[str]) -> None:
     """Run what `events` trigger and mark them processed (inside the caller's transaction);
     `hooked`: the bases with webhooks (`webhooks.bases_living`, read before it opened)."""
-    claimed = ws.outbox.claim([event.id for event in events])  # those another worker got first are left alone
+    # Claimed and marked processed at once (those another worker got first are left alone):
+    # what follows, in this transaction, commits with the mark or rolls back with it.
+    claimed = ws.outbox.claim_processed([event.id for event in events], utcnow_text(ws.now()))
     todo = [(event, [(auto, make_key(event.base, auto.key, str(event.id))) for auto in _enabled(ws, event.base)])
             for event in events if event.id in claimed]
     ran = already_ran_among(ws, [key for _event, autos in todo for _auto, key in autos])
@@ -99,7 +101,6 @@ def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hook
             start = _start_for(ws, auto, event, key, people)
             if start is not None:
                 runs.append(execute(ws, event.base, auto, start))
-    ws.outbox.mark_processed([event.id for event, _autos in todo], utcnow_text(ws.now()))
 
 
 def _enabled(ws: Workspace, base: str) -> list[Any]:
