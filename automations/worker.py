@@ -9,9 +9,10 @@ workers cannot run an automation twice for one event.
 
 That transaction holds the database's one write lock, which every other writer (of this
 process and of the others on the database) waits for: what only reads and decides nothing
-is asked before it opens (which bases have webhooks at all), and what is asked of each event
-inside it is asked once for the batch (the claims, the run keys already run, the people the
-runs notify) and the events are marked processed together.
+is asked before it opens (which bases have webhooks at all, which of the runs were recorded
+already: `_ran_before` says why that read may come first), what is asked of each event inside
+it is asked once for the batch (the people the runs notify), and the events are claimed and
+marked processed together, in one statement at its start.
 
 `start(ws)` runs this in a background thread for the server: woken by the outbox's
 listeners as soon as a write's transaction has committed — in this process, or in another
@@ -82,13 +83,24 @@ def _start_for(ws: Workspace, auto: Any, event: Event, key: str, people: PeopleO
     return start
 
 
-def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hooked: set[str]) -> None:
+def _ran_before(ws: Workspace, events: list[Event]) -> set[str]:
+    """The run keys of `events`' automations already recorded, read before the write lock. A
+    run of an event is written only in the transaction that claims the event and marks it
+    processed, so a run committed after this read comes with its event processed, which the
+    claim under the lock then leaves alone: the answer is the one a read under the lock gives."""
+    return already_ran_among(ws, [make_key(event.base, auto.key, str(event.id))
+                                  for event in events for auto in _enabled(ws, event.base)])
+
+
+def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hooked: set[str], ran: set[str]) -> None:
     """Run what `events` trigger and mark them processed (inside the caller's transaction);
-    `hooked`: the bases with webhooks (`webhooks.bases_living`, read before it opened)."""
-    claimed = ws.outbox.claim([event.id for event in events])  # those another worker got first are left alone
+    `hooked`: the bases with webhooks (`webhooks.bases_living`), `ran`: the run keys already
+    recorded (`_ran_before`), both read before it opened."""
+    # Claimed and marked processed at once (those another worker got first are left alone):
+    # what follows, in this transaction, commits with the mark or rolls back with it.
+    claimed = ws.outbox.claim_processed([event.id for event in events], utcnow_text(ws.now()))
     todo = [(event, [(auto, make_key(event.base, auto.key, str(event.id))) for auto in _enabled(ws, event.base)])
             for event in events if event.id in claimed]
-    ran = already_ran_among(ws, [key for _event, autos in todo for _auto, key in autos])
     people = PeopleOfTransaction()  # the people, read once for the batch if a run asks
     for event, autos in todo:
         if event.base in hooked:
@@ -99,7 +111,6 @@ def _handle(ws: Workspace, events: list[Event], runs: list[dict[str, Any]], hook
             start = _start_for(ws, auto, event, key, people)
             if start is not None:
                 runs.append(execute(ws, event.base, auto, start))
-    ws.outbox.mark_processed([event.id for event, _autos in todo], utcnow_text(ws.now()))
 
 
 def _enabled(ws: Workspace, base: str) -> list[Any]:
@@ -132,8 +143,9 @@ def process_event(ws: Workspace, event: Event, *, hooked: set[str] | None = None
     """Run every automation `event` triggers and mark it processed, in one transaction."""
     runs: list[dict[str, Any]] = []
     hooked = webhooks.bases_living(ws) if hooked is None else hooked
+    ran = _ran_before(ws, [event])
     with ws.storage.transaction():
-        _handle(ws, [event], runs, hooked)
+        _handle(ws, [event], runs, hooked, ran)
     return runs
 
 
@@ -145,9 +157,10 @@ def process_batch(ws: Workspace, events: list[Event]) -> list[dict[str, Any]]:
     """
     runs: list[dict[str, Any]] = []
     hooked = webhooks.bases_living(ws)  # before the write lock: most passes need not ask again inside it
+    ran = _ran_before(ws, events)
     try:
         with ws.storage.transaction():
-            _handle(ws, events, runs, hooked)
+            _handle(ws, events, runs, hooked, ran)
         return runs
     except Exception:
         if len(events) == 1:

@@ -12,6 +12,7 @@ the client's thread) and, with --profile, the top functions by own time across e
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --profile 30 --thread gridbase-automations
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --lock gridbase-automations   # time it holds the write lock
     PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --copy benchmarks/data/run-1000000   # at a million rows
+    PYTHONPATH=$PWD python benchmarks/bench_form_cpu.py --pg postgresql://… --lock gridbase-writer   # on PostgreSQL
 
 Compare checkouts by running it from each (alternating), never absolute times across runs.
 """
@@ -32,6 +33,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -133,25 +135,29 @@ def main() -> None:
     parser.add_argument("--pstats", type=Path, metavar="FILE", help="with --profile: also save the merged stats there")
     parser.add_argument("--copy", type=Path, metavar="DIR", help="post into a copy of a workspace run.py built (DIR holds "
                         "ws/ and gridbase.db, e.g. benchmarks/data/run-1000000) instead of building one of --rows rows")
+    parser.add_argument("--pg", metavar="URL", help="build and post on PostgreSQL at URL (a schema of its own, made "
+                        "afresh and dropped after; tests/pg_server.py start() gives a throwaway server)")
     args = parser.parse_args()
+    if args.pg and args.copy:
+        parser.error("--copy copies a SQLite workspace: not with --pg")
     main_prof = profile_threads() if args.profile else None
     statements: Counter[str] = Counter()
     counting = threading.Event()
     lock_times = LockTimes(args.lock, counting) if args.lock else None
     if lock_times is not None:
         lock_times.install()
-    if args.sql or args.lock:
+    def traced(sql: str) -> None:
+        if not counting.is_set():
+            return
+        if args.sql:  # one line per statement whatever its values
+            statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
+        if lock_times is not None and lock_times.holding():
+            lock_times.statements += 1
+
+    if (args.sql or args.lock) and not args.pg:
         from engine import storage
 
         opened = storage.connect
-
-        def traced(sql: str) -> None:
-            if not counting.is_set():
-                return
-            if args.sql:  # one line per statement whatever its values
-                statements.update([LITERAL.sub("?", " ".join(sql.split()))[:150]])
-            if lock_times is not None and lock_times.holding():
-                lock_times.statements += 1
 
         def connect(path: str | Path) -> sqlite3.Connection:
             conn = opened(path)
@@ -171,12 +177,25 @@ def main() -> None:
         shutil.copytree(args.copy / "ws", folder / "ws")
         with sqlite3.connect(args.copy / "gridbase.db") as src, sqlite3.connect(folder / "gridbase.db") as dst:
             src.backup(dst)
-    else:
-        run_data.build(folder, args.rows, False, lambda _m: None)
-    db = folder / "gridbase.db"
+    pg = None
+    if args.pg:  # a schema of this run's own on the server at --pg
+        sys.path.insert(0, str(ROOT.parent / "tests"))
+        import pg_server
+
+        pg = pg_server.in_schema(args.pg, f"formcpu_{os.getpid()}", fresh=True)
+    if not args.copy:
+        run_data.build(folder, args.rows, False, lambda _m: None, db=pg)
+    db: str | Path = pg or folder / "gridbase.db"
     ws = Workspace.open(folder / "ws", db=db)
+    if pg is not None and (args.sql or args.lock):
+        ws.storage.writer.set_trace_callback(traced)  # the writer's statements (PostgreSQL's readers are not counted)
     app = create_app(ws, automations=True, sweep=False, warm_charts=False)
-    watch = sqlite3.connect(db)
+    if pg is not None:
+        import psycopg
+
+        watch: Any = psycopg.connect(pg, autocommit=True)
+    else:
+        watch = sqlite3.connect(db)
     with TestClient(app, base_url="http://testserver") as client:
         page = client.get("/login")
         m = CSRF.search(page.text)
@@ -218,6 +237,8 @@ def main() -> None:
             main_prof.disable()
         counting.clear()
     ws.close()
+    if pg is not None:
+        watch.execute(f'DROP SCHEMA "formcpu_{os.getpid()}" CASCADE')
     watch.close()
     shutil.rmtree(folder, ignore_errors=True)
     print(f"posts {args.posts}: server CPU {1000 * (cpu - client_cpu) / args.posts:.2f} ms/post "

@@ -3,7 +3,8 @@
 With `synchronous=FULL` every commit waits for the disk, and a request is answered only
 after its commit. When several people submit at once, `GroupCommit` runs their writes one
 after another in one transaction, each inside its own savepoint, and commits once: every
-write is still durable before its caller hears back, but they share the wait.
+write is still durable before its caller hears back, but they share the wait. A write that
+finds no other waiting runs in a transaction of its own, without a savepoint.
 
 A write that fails is rolled back to its savepoint and its caller gets the exception; the
 others are unaffected. If the commit itself fails, every caller of that group gets the
@@ -79,6 +80,9 @@ class GroupCommit:
             self._run(group)
 
     def _run(self, group: list[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        if len(group) == 1:
+            self._run_alone(*group[0])
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self.storage.transaction() as conn:
@@ -101,3 +105,15 @@ class GroupCommit:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    def _run_alone(self, write: Callable[[], Any], future: Future[Any]) -> None:
+        """A group of one: its own transaction, no savepoint (two statements fewer under the
+        write lock, two round trips on PostgreSQL). A write that fails rolls the transaction
+        back, which is what rolling back to its savepoint and committing nothing else would do."""
+        try:
+            with self.storage.transaction():
+                value = write()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            future.set_exception(exc)
+        else:
+            future.set_result(value)

@@ -56,10 +56,12 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from engine import budget
@@ -85,6 +87,8 @@ LISTEN_SECONDS = 1.0  # how long a listener waits for a notification before look
 # The one writer of a workspace, across processes: a transaction-scoped advisory lock named after
 # the workspace's schema (several workspaces may share one database, each in its own schema).
 WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('gridbase writer ' || current_schema()))"
+# A write's transaction opens with both, sent as one simple query (one round trip, not two).
+OPENING = "BEGIN; " + WRITER_LOCK
 
 
 def is_url(db: object) -> bool:
@@ -285,12 +289,11 @@ class PgStorage:
                 finally:
                     self._depth -= 1
                 return
-            raw = self._begin()
+            raw = self._begin()  # BEGIN and WRITER_LOCK, in one round trip
             self._depth = 1
             self._announced = False
             self.writer.changed_schema = False
             try:
-                raw.execute(WRITER_LOCK)
                 yield self.writer
             except BaseException as exc:
                 self._depth = 0
@@ -303,11 +306,7 @@ class PgStorage:
                 self._depth = 0
                 callbacks, self._on_commit = self._on_commit, []
                 try:
-                    if self.writer.changed_schema:
-                        raw.execute(f"UPDATE {q(SCHEMA_VERSION)} SET version = version + 1")
-                    if self._announced:
-                        raw.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
-                    raw.execute("COMMIT")
+                    raw.execute(self._closing(self.writer.changed_schema, self._announced))
                     self.writer.traced("COMMIT")
                 except psycopg.Error:
                     self._rollback()
@@ -315,18 +314,37 @@ class PgStorage:
                 committed.extend(callbacks)
 
     def _begin(self) -> psycopg.Connection[Any]:
-        """BEGIN on the writer, connected again first when the server dropped it since its last
-        use (nothing was done on it yet, so nothing is lost by starting over)."""
+        """BEGIN on the writer and take WRITER_LOCK, as one simple query (one round trip),
+        connected again first when the server dropped it since its last use (nothing was done
+        on it yet, so nothing is lost by starting over)."""
         if lost(self.writer.raw):
             self._reconnect()
         try:
-            self.writer.raw.execute("BEGIN")
-        except psycopg.OperationalError:
-            if not lost(self.writer.raw):
-                raise
-            self._reconnect()
-            self.writer.raw.execute("BEGIN")
+            try:
+                self.writer.raw.execute(OPENING)
+            except psycopg.OperationalError:
+                if not lost(self.writer.raw):
+                    raise
+                self._reconnect()
+                self.writer.raw.execute(OPENING)
+        except BaseException:
+            self._rollback()  # BEGIN went through and the lock did not (cancelled, say): nothing stays open
+            raise
         return self.writer.raw
+
+    @staticmethod
+    @cache
+    def _closing(changed_schema: bool, announced: bool) -> sql.Composed:
+        """What ends a write's transaction, as one simple query (one round trip): the schema
+        version counted up if the schema changed, the other processes notified if it was
+        announced, and COMMIT (the channel's name bound by psycopg, as a parameter would be)."""
+        parts: list[sql.Composable] = []
+        if changed_schema:
+            parts.append(sql.SQL("UPDATE {} SET version = version + 1").format(sql.Identifier(SCHEMA_VERSION)))
+        if announced:
+            parts.append(sql.SQL("SELECT pg_notify({}, current_schema())").format(sql.Literal(CHANNEL)))
+        parts.append(sql.SQL("COMMIT"))
+        return sql.SQL("; ").join(parts)
 
     def _reconnect(self) -> None:
         """A new writer connection in place of the dropped one (the same PgConnection object)."""

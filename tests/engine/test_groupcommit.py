@@ -60,3 +60,25 @@ def test_a_failing_write_is_rolled_back_alone(make_workspace: Callable[..., Work
     assert titles == ["好的", "之后"]  # nothing of the failed write, not even its first half
     assert _count(ws, "SELECT count(*) FROM _gb_audit") == 2
     assert _count(ws, "SELECT count(*) FROM _gb_outbox") == 2
+
+
+def test_a_lone_write_that_fails_leaves_nothing_and_wakes_nobody(make_workspace: Callable[..., Workspace]) -> None:
+    # A write that finds no other waiting runs without a savepoint: failing, it takes its whole
+    # transaction with it, and the worker is not woken for the event it wrote and lost.
+    ws = make_workspace({"desk": DESK})
+    tickets = ws.base("desk").table("tickets")
+    woken: list[int] = []
+    ws.outbox.listeners.append(woken.append)
+
+    def half_then_fail() -> None:
+        tickets.create({"title": "写了一半"}, actor="admin")
+        tickets.create({"amount": 1}, actor="admin")  # the title is required: refused
+
+    with pytest.raises(ValidationError, match="标题 is required"):
+        ws.storage.write_soon(half_then_fail).result(timeout=30)
+    assert _count(ws, "SELECT count(*) FROM desk__tickets") == 0
+    assert _count(ws, "SELECT count(*) FROM _gb_outbox") == 0
+    assert woken == []
+    alone = ws.storage.write_soon(lambda: tickets.create({"title": "之后"}, actor="admin")).result(timeout=30)
+    assert alone["fields"]["title"] == "之后"
+    assert woken and _count(ws, "SELECT count(*) FROM _gb_audit") == 1
