@@ -79,11 +79,18 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def with_children(pid: int) -> list[int]:
-    """`pid` and its children (a `gridbase serve --workers N` supervisor's workers)."""
-    try:
-        return [pid, *(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    except (FileNotFoundError, ProcessLookupError):
-        return [pid]
+    """`pid` and its descendants (a `gridbase serve --workers N` supervisor's workers, each
+    serving process's chart drawing process), whichever of their threads started them."""
+    found, todo = [], [pid]
+    while todo:
+        each = todo.pop()
+        found.append(each)
+        try:
+            for task in Path(f"/proc/{each}/task").iterdir():
+                todo.extend(int(x) for x in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
 
 
 def proc_status(pid: int) -> dict[str, int]:
