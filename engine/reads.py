@@ -40,6 +40,7 @@ MAX_OFFSET = 2**31 - 1
 PROBE = 20_000
 WALK = 20_000  # walk the sort field's index when about this many entries will do (see _order_hint)
 FORMULA_PAGE = 2000  # rows read at a time by a filter formula evaluated here (_formula_rows)
+IN_CHUNK = 500  # record ids in one `_id IN (…)` (fetch_rows): well under SQLite's and psycopg's limits on parameters
 
 
 # What the current showing (one_showing) has logged: (actor, base, table, action, ids) of each entry.
@@ -274,6 +275,19 @@ class Reader:
             return None
         return dict(zip([d[0] for d in cur.description], values, strict=True))
 
+    def fetch_rows(self, record_ids: list[str], access: TableAccess, actor: Actor) -> list[dict[str, Any]]:
+        """`fetch_row` of many records (those that exist for the actor), a statement for each
+        IN_CHUNK of them, not one each (the linked records of a grid page)."""
+        where, params = self.where_sql(actor, access, None, None, set(self.fields))
+        rows: list[dict[str, Any]] = []
+        for at in range(0, len(record_ids), IN_CHUNK):
+            chunk = record_ids[at:at + IN_CHUNK]
+            cur = self.ws.storage.conn.execute(
+                f"SELECT * FROM {self.sql} WHERE _id IN ({', '.join('?' * len(chunk))}) AND {where}", [*chunk, *params])
+            names = [d[0] for d in cur.description]
+            rows.extend(dict(zip(names, values, strict=True)) for values in cur.fetchall())
+        return rows
+
     def _scope(self, actor: Actor, access: TableAccess) -> Scope:
         return scope_for(self, actor, access)
 
@@ -357,13 +371,10 @@ class Reader:
         primary = self.tdef.primary
         if not access.can_read or not access.readable(primary):
             return dict.fromkeys(wanted)
-        rows: dict[str, dict[str, Any]] = {}
         with self.ws.storage.reading():
-            for rid in wanted:
-                row = self.fetch_row(rid, access, actor)
-                if row is not None:
-                    restrict_rows(self, [row], actor, access)
-                    rows[rid] = row
+            found = self.fetch_rows(wanted, access, actor)
+            restrict_rows(self, found, actor, access)
+        rows = {row["_id"]: row for row in found}
         self._log_read(actor, list(rows), "get")
         return {rid: (self.display(self.present(rows[rid], access), primary, access) or rid) if rid in rows else None
                 for rid in wanted}
