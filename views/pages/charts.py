@@ -33,8 +33,8 @@ chart on average).
 
 Warm-up: vl-convert starts a JavaScript engine on its first drawing in a process (2.5 – 4 s,
 and ~60 MB of memory for the rest of the drawing process's life). `start_warming` draws one
-small chart on a background thread (which starts the drawing process), so the first dashboard after a start is not the one that pays for it.
-The app calls it when a page first lists a dashboard to its reader (gridbase/app.py, the
+small chart on a background thread (which starts the drawing process), so the first dashboard
+after a start is not the one that pays for it. The app calls it when a page first lists a dashboard to its reader (gridbase/app.py, the
 sidebar of views/pages/web.py), when the workspace has charts: not at start, so a server of
 forms and the API alone never holds the engine. Never on import either.
 """
@@ -224,10 +224,9 @@ def draw(spec: dict[str, Any], width: int) -> str | None:
     try:
         drawn = render(static)
     except ValueError:
-        return None
-    finally:
-        warmed.set()
-    return safe_svg(drawn)
+        drawn = None  # refused: the engine is warm all the same
+    warmed.set()  # not when the drawing process failed (DrawingFailed): nothing is warm then
+    return None if drawn is None else safe_svg(drawn)
 
 
 def drawings(spec: dict[str, Any], *, rest: float = 0.0) -> str:
@@ -302,7 +301,11 @@ def warm() -> float:
     if warmed.is_set():
         return 0.0
     start = time.perf_counter()
-    draw(WARM_SPEC, 160)
+    try:
+        draw(WARM_SPEC, 160)
+    except DrawingFailed:
+        log.exception("chart renderer did not warm: the next drawing starts it again")
+        return 0.0
     took = time.perf_counter() - start
     log.info("chart renderer warmed in %.1f s", took)
     return took
