@@ -268,17 +268,14 @@ class Reader:
         return field.display(stored)
 
     def fetch_row(self, record_id: str, access: TableAccess, actor: Actor, *, deleted: bool = False) -> dict[str, Any] | None:
-        where, params = self.where_sql(actor, access, None, None, set(self.fields), deleted=deleted)
-        cur = self.ws.storage.conn.execute(f"SELECT * FROM {self.sql} WHERE _id = ? AND {where}", [record_id] + params)
-        values = cur.fetchone()
-        if values is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], values, strict=True))
+        rows = self.fetch_rows([record_id], access, actor, deleted=deleted)
+        return rows[0] if rows else None
 
-    def fetch_rows(self, record_ids: list[str], access: TableAccess, actor: Actor) -> list[dict[str, Any]]:
+    def fetch_rows(self, record_ids: list[str], access: TableAccess, actor: Actor, *,
+                   deleted: bool = False) -> list[dict[str, Any]]:
         """`fetch_row` of many records (those that exist for the actor), a statement for each
         IN_CHUNK of them, not one each (the linked records of a grid page)."""
-        where, params = self.where_sql(actor, access, None, None, set(self.fields))
+        where, params = self.where_sql(actor, access, None, None, set(self.fields), deleted=deleted)
         rows: list[dict[str, Any]] = []
         for at in range(0, len(record_ids), IN_CHUNK):
             chunk = record_ids[at:at + IN_CHUNK]
