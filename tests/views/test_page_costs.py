@@ -15,7 +15,7 @@ import jinja2
 import pytest
 
 from engine.fields.datetime import STORE_FORMAT, read_stored
-from views.pages import cells, web
+from views.pages import cells, grid_cells, web
 
 EXPRESSIONS = ["{{ d.name }}", "{{ d.missing is defined }}", "{{ d.items is callable }}", "{{ d.get('name') }}",
                "{{ d.nested.key }}", "{{ d.nested.nothing|default('none') }}", "{{ d['name'] }}",
@@ -129,7 +129,7 @@ def test_a_grid_row_drawn_from_its_columns_drawings_is_the_row_drawn_cell_by_cel
         keys = cells.columns_for(table, actor, None)
         editable = cells.editable_ids(table, actor, [r["id"] for r in records])
         links = cells.LinkTitles(table, actor)
-        drawn = cells.GridCells(table, actor, links)
+        drawn = grid_cells.GridCells(table, actor, links)
         odd = {**records[0], "id": "rec\x01<odd>"}  # not an id the engine makes, nor a value it keeps:
         stand_in = {**records[1], "fields": {**records[1]["fields"], "title": "with \x01 inside"}}
         for rec in [*records, *records, odd, stand_in]:
@@ -149,7 +149,7 @@ def test_grid_cells_kept_from_page_to_page_are_each_persons_and_the_cells_drawn_
     table = ws.base("cases").table("cases")
     for i in range(4):
         table.create({"title": f"kept {i}", "status": "Open", "phone": "13812345678", "owner": "wang"}, actor="admin")
-    monkeypatch.setattr(cells, "_kept", {})
+    monkeypatch.setattr(grid_cells, "_kept", {})
     assert "13812345678" in client_for("admin").get("/b/cases/t/cases").text
     page = client_for("wang").get("/b/cases/t/cases").text
     assert "13812345678" not in page and page.count("*******5678") == 4
@@ -168,7 +168,7 @@ def test_grid_cells_kept_from_page_to_page_are_each_persons_and_the_cells_drawn_
         links = cells.LinkTitles(table, actor)
         monkeypatch.setattr(cells, "build", counted)
         built.clear()
-        rows = [cells.GridCells(table, actor, links).row(rec, keys, rec["id"] in editable) for rec in records]
+        rows = [grid_cells.GridCells(table, actor, links).row(rec, keys, rec["id"] in editable) for rec in records]
         monkeypatch.setattr(cells, "build", real)
         assert "title" not in built and "phone" not in built and "status" not in built  # kept from the page above
         assert "owner" in built

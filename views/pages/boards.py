@@ -25,7 +25,7 @@ from engine.permissions import TableAccess
 from engine.query import all_of
 from engine.records import Table
 from views.messages import render_error
-from views.pages import cells
+from views.pages import cells, grid_cells
 from views.pages.web import (
     check_csrf,
     get_locale,
@@ -86,7 +86,7 @@ def make_card(table: Table, rec: dict[str, Any], actor: Actor, access: TableAcce
     """One record as a card: title, url and the cells of `shown` that have a value."""
     primary = table.tdef.primary
     title = table.display(rec, primary, access) if access.readable(primary) else ""
-    items = [cells.read_only_cell(table, rec, k, links) for k in shown if rec["fields"].get(k) is not None]
+    items = [grid_cells.read_only_cell(table, rec, k, links) for k in shown if rec["fields"].get(k) is not None]
     return {"id": rec["id"], "title": title, "url": cells.record_url(table, rec["id"]), "cells": items,
             "move_url": None, "cover": None, **extra}
 

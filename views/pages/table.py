@@ -31,7 +31,7 @@ from engine.query import all_of
 from engine.reads import MAX_OFFSET
 from engine.records import Table
 from views.messages import render_all
-from views.pages import cells
+from views.pages import cells, grid_cells
 from views.pages.files import content_disposition
 from views.pages.web import (
     check_csrf,
@@ -232,7 +232,7 @@ def build_rows(state: GridState, records: list[dict[str, Any]], first_number: in
     can_edit = cells.editable_ids(table, actor, ids) if not state.deleted else set()
     links = cells.LinkTitles(table, actor)
     links.prefetch(records, state.columns)
-    drawn = cells.GridCells(table, actor, links)  # a column's cell drawn once per value
+    drawn = grid_cells.GridCells(table, actor, links)  # a column's cell drawn once per value
     rows: list[dict[str, Any]] = []
     last = object() if last_group is None else last_group
     for number, rec in enumerate(records, start=first_number):
